@@ -1,0 +1,104 @@
+"""Argument checking helpers, worded as MNE-Python words them."""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+_TYPE_ALIASES = {
+    "int": (numbers.Integral,),
+    "numeric": (numbers.Real,),
+    "path-like": (str, Path),
+    "array-like": (list, tuple, np.ndarray),
+    "callable": (),
+}
+
+
+def _validate_type(item, types, item_name: str = "item", type_name: str | None = None):
+    """Raise TypeError unless ``item`` is one of ``types``.
+
+    ``types`` may hold classes, None, or the aliases "int", "numeric",
+    "path-like", "array-like" and "callable".
+    """
+    if not isinstance(types, (list, tuple)):
+        types = (types,)
+    check = []
+    names = []
+    for t in types:
+        if t is None:
+            check.append(type(None))
+            names.append("None")
+        elif isinstance(t, str):
+            if t == "callable":
+                if callable(item):
+                    return item
+                names.append("callable")
+                continue
+            check.extend(_TYPE_ALIASES[t])
+            names.append(t)
+        else:
+            check.append(t)
+            names.append(t.__name__)
+    if isinstance(item, bool) and bool not in check and numbers.Integral in check:
+        pass  # bools are ints to Python; accept as MNE does
+    if not isinstance(item, tuple(check)):
+        if type_name is None:
+            type_name = (
+                names[0]
+                if len(names) == 1
+                else ", ".join(names[:-1]) + f" or {names[-1]}"
+            )
+        raise TypeError(
+            f"{item_name} must be an instance of {type_name}, "
+            f"got {type(item)} instead."
+        )
+    return item
+
+
+def _check_option(parameter: str, value, allowed_values: Iterable, extra: str = ""):
+    """Raise ValueError unless ``value`` is one of ``allowed_values``."""
+    allowed_values = list(allowed_values)
+    if value in allowed_values:
+        return value
+    extra = f" {extra}" if extra else extra
+    msg = f"Invalid value for the '{parameter}' parameter{extra}. "
+    if len(allowed_values) == 1:
+        options = f"The only allowed value is {allowed_values[0]!r}"
+    else:
+        options = "Allowed values are "
+        if len(allowed_values) == 2:
+            options += " and ".join(repr(v) for v in allowed_values)
+        else:
+            options += ", ".join(repr(v) for v in allowed_values[:-1])
+            options += f", and {allowed_values[-1]!r}"
+    raise ValueError(msg + options + f", but got {value!r} instead.")
+
+
+def _ensure_int(item, name: str = "item") -> int:
+    """Return ``item`` as int, raising TypeError for non-integers."""
+    try:
+        return operator.index(item)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(item)} instead.") from None
+
+
+def _check_positive(value, name: str):
+    """Raise ValueError unless ``value`` is a finite number > 0."""
+    _validate_type(value, "numeric", name)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r} instead.")
+    return value
+
+
+def _as_data(data, name: str = "data", ndim: int = 2) -> np.ndarray:
+    """Return ``data`` as a C-contiguous float64 array of ``ndim`` dimensions."""
+    arr = np.ascontiguousarray(data, dtype=np.float64)
+    if arr.ndim != ndim:
+        raise ValueError(
+            f"{name} must have {ndim} dimensions, got an array of shape {arr.shape}."
+        )
+    return arr

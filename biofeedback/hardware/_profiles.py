@@ -1,0 +1,161 @@
+"""Board profiles: what a headset is, read from ``hardware/*.toml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._checks import _check_option
+from .._data import data_dir
+from .._toml import from_dict, load_toml
+from ..errors import PipelineConfigError
+
+_CONNECTIONS = ("none", "serial", "ble", "wifi", "lsl", "file")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Rows of BrainFlow's board array (and columns of its files).
+
+    ``packet_counter_wrap`` is the counter's modulus (256 for OpenBCI); 0 means
+    the board has no usable counter.
+    """
+
+    packet_counter: int | None = None
+    packet_counter_wrap: int = 0
+    timestamp: int | None = None
+    accel: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class BoardProfile:
+    """A headset: channels, rate, units, rail and how it connects.
+
+    Parameters
+    ----------
+    name : str
+        Short name used on the command line (``--board NAME``).
+    description : str
+        One line for ``biofeedback boards``.
+    sfreq : float
+        Nominal sampling rate in Hz (0 when taken from the stream).
+    ch_names : tuple of str
+        EEG channel names in 10-20 terms, in acquisition order.
+    units : str
+        Units the device delivers ("uV"). Data are converted to volts once,
+        at the adapter.
+    rail_uv : float
+        Absolute full-scale value in µV; samples near it are railed.
+    connection : str
+        "none", "serial", "ble", "wifi", "lsl" or "file".
+    brainflow_board : str | None
+        Name of the ``brainflow.BoardIds`` member, if BrainFlow drives it.
+    connection_params : tuple of str
+        ``BrainFlowInputParams`` fields this board needs (``serial_port``...).
+    line_freq : float
+        Mains frequency for the notch filter (50 or 60 Hz).
+    frontal_pair : tuple of str | None
+        (left, right) homologous frontal channels for alpha asymmetry.
+    lsl_type : str
+        LSL stream type published or resolved.
+    columns : Columns
+        Rows of the packet counter, timestamp and accelerometer.
+    """
+
+    name: str
+    description: str
+    sfreq: float
+    ch_names: tuple[str, ...]
+    units: str = "uV"
+    rail_uv: float = 0.0
+    connection: str = "none"
+    brainflow_board: str | None = None
+    connection_params: tuple[str, ...] = ()
+    line_freq: float = 50.0
+    frontal_pair: tuple[str, str] | None = None
+    lsl_type: str = "EEG"
+    columns: Columns = field(default_factory=Columns)
+    fname: str | None = field(default=None, compare=False)
+
+    def _validate(self):
+        _check_option("connection", self.connection, _CONNECTIONS)
+        _check_option("units", self.units, ("uV", "V", "mV"))
+        _check_option("line_freq", self.line_freq, (50.0, 60.0))
+        if self.frontal_pair is not None:
+            missing = [ch for ch in self.frontal_pair if ch not in self.ch_names]
+            if missing:
+                raise ValueError(
+                    f"frontal_pair names {missing[0]!r}, which is not in ch_names."
+                )
+        if len(set(self.ch_names)) != len(self.ch_names):
+            raise ValueError("ch_names holds a duplicate name.")
+
+    @property
+    def scale_to_volts(self) -> float:
+        """Factor that turns the device's units into volts."""
+        return {"uV": 1e-6, "mV": 1e-3, "V": 1.0}[self.units]
+
+    @property
+    def board_id(self) -> int | None:
+        """BrainFlow board id, or None when BrainFlow does not drive it."""
+        if self.brainflow_board is None:
+            return None
+        from brainflow.board_shim import BoardIds
+
+        return BoardIds[self.brainflow_board].value
+
+    def to_dict(self) -> dict:
+        """A JSON-ready description (for sidecars and LSL metadata)."""
+        from dataclasses import asdict
+
+        out = asdict(self)
+        out.pop("fname")
+        return out
+
+
+def read_profile(fname) -> BoardProfile:
+    """Read one board profile file.
+
+    Parameters
+    ----------
+    fname : path-like
+        A ``.toml`` board profile.
+
+    Returns
+    -------
+    profile : BoardProfile
+    """
+    fname = Path(fname)
+    data = load_toml(fname)
+    data["fname"] = str(fname)
+    return from_dict(BoardProfile, data, str(fname))
+
+
+def list_profiles() -> dict[str, BoardProfile]:
+    """Return every shipped board profile by name, sorted by name."""
+    out = {}
+    for fname in sorted(data_dir("hardware").glob("*.toml")):
+        prof = read_profile(fname)
+        out[prof.name] = prof
+    return out
+
+
+def get_profile(name) -> BoardProfile:
+    """Return a board profile by name (or read it from a ``.toml`` path).
+
+    Raises
+    ------
+    PipelineConfigError
+        If no profile has that name.
+    """
+    if isinstance(name, BoardProfile):
+        return name
+    if str(name).endswith(".toml"):
+        return read_profile(name)
+    profiles = list_profiles()
+    if name not in profiles:
+        raise PipelineConfigError(
+            f"Unknown board {name!r}; known boards are {', '.join(profiles)} "
+            "(see 'biofeedback boards')."
+        )
+    return profiles[name]
