@@ -1,0 +1,268 @@
+"""The engine: chunks and timestamps in, per-window estimates out.
+
+The engine is pure and clock-agnostic: it never reads a clock, starts a thread
+or touches a device. Live sessions, replay and batch training drive the same
+object, so a replayed recording gives the estimates the live run gave.
+
+Windows sit on a sample grid that starts at the first sample after a (re)start:
+a window ends every ``hop`` samples once ``length`` samples are in. How the
+samples were chunked never changes the output. A timestamp jump longer than
+``preprocessing.gap_reset`` seconds restarts filters and windows, because the
+samples on both sides of a gap do not belong to one signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import _as_data
+from ._logging import logger
+
+__all__ = ["Engine", "WindowResult", "EngineOutput"]
+
+
+@dataclass
+class WindowResult:
+    """What the engine says about one window.
+
+    Attributes
+    ----------
+    index : int
+        Window number since the engine was created (never reset).
+    t_end : float
+        Timestamp of the newest sample in the window (session clock).
+    estimates : ndarray, shape (n_estimates,)
+        Values aligned with :attr:`Engine.estimate_names`. An index that could
+        not be computed (e.g. asymmetry with a railed frontal channel) is NaN
+        and its reason is in ``quality``.
+    features : ndarray, shape (n_features,)
+        The feature vector (the classifier's input).
+    gated : bool
+        True when artifacts make the window unfit to drive feedback.
+    quality : ndarray of int64, shape (n_channels,)
+        Per-channel flags (see :data:`biofeedback.quality.FLAGS`).
+    """
+
+    index: int
+    t_end: float
+    estimates: np.ndarray
+    features: np.ndarray
+    gated: bool
+    quality: np.ndarray
+
+
+@dataclass
+class EngineOutput:
+    """Stacked results of many windows (replay and batch work)."""
+
+    t_end: np.ndarray
+    estimates: np.ndarray
+    features: np.ndarray
+    gated: np.ndarray
+    quality: np.ndarray
+    estimate_names: list
+    feature_names: list
+
+    @classmethod
+    def from_results(cls, results, engine) -> EngineOutput:
+        """Stack a list of :class:`WindowResult`."""
+        n_est, n_feat = len(engine.estimate_names), len(engine.feature_names)
+        n_ch = len(engine.ch_names)
+        return cls(
+            t_end=np.array([r.t_end for r in results], dtype=float),
+            estimates=np.array([r.estimates for r in results]).reshape(-1, n_est),
+            features=np.array([r.features for r in results]).reshape(-1, n_feat),
+            gated=np.array([r.gated for r in results], dtype=bool),
+            quality=np.array([r.quality for r in results], dtype=np.int64).reshape(-1, n_ch),
+            estimate_names=list(engine.estimate_names),
+            feature_names=list(engine.feature_names),
+        )
+
+
+class Engine:
+    """Causal preprocessing, sliding windows, gates, features, indices, model.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+        The pipeline.
+    ch_names : list of str
+        Channels in data order.
+    sfreq : float
+        Sampling rate in Hz.
+    profile : BoardProfile
+        The board (rail value, frontal pair, mains frequency).
+    model : object | None
+        A loaded classifier with ``classes_``, ``feature_names`` and
+        ``predict_proba`` (see :mod:`biofeedback.estimators`); adds one
+        ``p_<class>`` estimate per class.
+
+    Examples
+    --------
+    >>> engine = Engine(load_pipeline(), profile.ch_names, 250.0, profile)
+    >>> for result in engine.process(chunk, timestamps):
+    ...     print(result.t_end, dict(zip(engine.estimate_names, result.estimates)))
+    """
+
+    def __init__(self, config, ch_names, sfreq: float, profile, model=None):
+        from .features import FeatureSet
+        from .preprocessing import build_preprocessing
+        from .quality import QualityGate
+
+        self.config = config
+        self.ch_names = list(ch_names)
+        self.sfreq = float(sfreq)
+        self.profile = profile
+        n_ch = len(self.ch_names)
+        self.win_len = int(round(config.window.length * self.sfreq))
+        self.hop = int(round(config.window.hop * self.sfreq))
+        if self.win_len < 2 or self.hop < 1:
+            raise ValueError(
+                f"A {config.window.length} s window with a {config.window.hop} s hop "
+                f"is too short at {self.sfreq:g} Hz."
+            )
+        self.preprocessing = build_preprocessing(
+            config.preprocessing, self.sfreq, n_ch, profile.line_freq
+        )
+        self.features = FeatureSet(config.features, self.ch_names, self.sfreq, profile)
+        self.gate = QualityGate(config.gates, profile, self.sfreq, self.ch_names)
+        self.model = model
+        if model is not None:
+            model.check_compatible(self.ch_names, self.sfreq, self.features.feature_names)
+        self.estimate_names = list(self.features.index_names)
+        if model is not None:
+            self.estimate_names += [f"p_{c}" for c in model.classes_]
+        self.feature_names = list(self.features.feature_names)
+        self.n_windows = 0
+        self.n_resets = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Restart filters and windows (the next sample starts a new grid)."""
+        self.preprocessing.reset()
+        self.features.reset()
+        n_ch = len(self.ch_names)
+        self._raw_tail = np.empty((n_ch, 0))
+        self._filt_tail = np.empty((n_ch, 0))
+        self._ts_tail = np.empty(0)
+        self._count = 0  # samples since the last restart
+        self._last_ts = None
+        self._last_finite = np.zeros(n_ch)
+
+    def process(self, data, timestamps) -> list[WindowResult]:
+        """Feed samples; return the windows they complete, oldest first.
+
+        Parameters
+        ----------
+        data : array, shape (n_channels, n_times)
+            EEG in volts.
+        timestamps : array, shape (n_times,)
+            One timestamp per sample (seconds), increasing.
+
+        Returns
+        -------
+        results : list of WindowResult
+        """
+        data = _as_data(data, "data", 2)
+        timestamps = np.ascontiguousarray(timestamps, dtype=np.float64)
+        if data.shape[0] != len(self.ch_names):
+            raise ValueError(
+                f"data has {data.shape[0]} channels but the engine was built for "
+                f"{len(self.ch_names)} ({', '.join(self.ch_names)})."
+            )
+        if timestamps.shape != (data.shape[1],):
+            raise ValueError(
+                f"timestamps must have shape ({data.shape[1]},), got {timestamps.shape}."
+            )
+        if data.shape[1] == 0:
+            return []
+        # split where the clock jumps: each side is filtered on its own
+        prev = timestamps[0] if self._last_ts is None else self._last_ts
+        steps = np.diff(timestamps, prepend=prev)
+        breaks = np.flatnonzero(np.abs(steps) > self.config.preprocessing.gap_reset)
+        results = []
+        start = 0
+        for b in [*breaks.tolist(), data.shape[1]]:
+            if b > start:
+                results.extend(self._process_segment(data[:, start:b], timestamps[start:b]))
+            if b < data.shape[1]:
+                logger.info("Gap of %.3f s at t=%.3f: restarting filters.", steps[b], timestamps[b])
+                self.n_resets += 1
+                self.reset()
+            start = b
+        return results
+
+    def _process_segment(self, raw, ts):
+        if not np.isfinite(raw).all():  # hold the last finite value for the filters
+            held = raw.copy()
+            for j in range(held.shape[1]):
+                bad = ~np.isfinite(held[:, j])
+                held[bad, j] = self._last_finite[bad]
+                self._last_finite = held[:, j]
+            filt, _ = self.preprocessing.process(held, ts)
+        else:
+            filt, _ = self.preprocessing.process(raw, ts)
+            self._last_finite = raw[:, -1].copy()
+        self._last_ts = ts[-1]
+        n_new = raw.shape[1]
+        raw_all = np.concatenate([self._raw_tail, raw], axis=1)
+        filt_all = np.concatenate([self._filt_tail, filt], axis=1)
+        ts_all = np.concatenate([self._ts_tail, ts])
+        offset = raw_all.shape[1] - n_new  # position of the first new sample
+        c0 = self._count
+        self._count += n_new
+        results = []
+        # window ends e (1-based counts) with e >= win_len and (e - win_len) % hop == 0
+        first = max(self.win_len, c0 + 1)
+        rem = (first - self.win_len) % self.hop
+        if rem:
+            first += self.hop - rem
+        for e in range(first, self._count + 1, self.hop):
+            stop = offset + (e - c0)
+            sl = slice(stop - self.win_len, stop)
+            results.append(self._window(raw_all[:, sl], filt_all[:, sl], ts_all[stop - 1]))
+        keep = self.win_len - 1
+        self._raw_tail = raw_all[:, -keep:]
+        self._filt_tail = filt_all[:, -keep:]
+        self._ts_tail = ts_all[-keep:]
+        return results
+
+    def _window(self, raw, filt, t_end) -> WindowResult:
+        flags = self.gate.assess(raw, filt)
+        clean = self.gate.clean_channels(flags)
+        gated = self.gate.is_gated(flags)
+        filt_safe = np.where(np.isfinite(filt), filt, 0.0)
+        feats, idx = self.features.window(np.ascontiguousarray(filt_safe), clean)
+        if self.model is not None:
+            if np.all(np.isfinite(feats)):
+                proba = self.model.predict_proba(feats[None, :])[0]
+            else:
+                proba = np.full(len(self.model.classes_), np.nan)
+            idx = np.concatenate([idx, proba])
+        if not np.any(np.isfinite(idx)):
+            gated = True
+        result = WindowResult(self.n_windows, float(t_end), idx, feats, bool(gated), flags)
+        self.n_windows += 1
+        return result
+
+    def run(self, data, timestamps, chunk_size: int | None = None) -> EngineOutput:
+        """Process a whole array, optionally chunk by chunk, and stack the results."""
+        data = _as_data(data, "data", 2)
+        n = data.shape[1]
+        step = n if not chunk_size else int(chunk_size)
+        results = []
+        for i in range(0, n, max(step, 1)):
+            results.extend(self.process(data[:, i : i + step], timestamps[i : i + step]))
+        return EngineOutput.from_results(results, self)
+
+    def describe(self) -> dict:
+        """JSON-ready description of what the engine computes."""
+        return {
+            "window_samples": self.win_len,
+            "hop_samples": self.hop,
+            "preprocessing": self.preprocessing.describe(),
+            "estimate_names": self.estimate_names,
+            "feature_names": self.feature_names,
+        }
