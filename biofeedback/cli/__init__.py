@@ -1,0 +1,86 @@
+"""The ``biofeedback`` command line.
+
+One entry point with subcommands; each lives in its own module
+``biofeedback/cli/_<name>.py`` defining ``add_parser(subparsers)`` and
+``run(args) -> int``. Domain errors become one sentence and exit 1; only
+``--verbose`` shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# modules providing subcommands, in the order --help lists them
+_COMMANDS = ("_live", "_replay", "_boards")
+
+_EPILOG = """\
+Examples:
+  biofeedback live                              # synthetic board, no hardware
+  biofeedback live --board cyton --serial-port /dev/ttyUSB0
+  biofeedback live --lsl MuseEEG --duration 300
+  biofeedback replay recordings/sample_synthetic.xdf --out estimates.csv
+  biofeedback boards
+
+Run 'biofeedback COMMAND --help' for a command's options and examples.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="biofeedback",
+        description="Real-time EEG biofeedback: acquire, estimate arousal, engagement "
+        "and approach motivation, give cues, record, replay and train.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress and show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod_name in _COMMANDS:
+        try:
+            mod = importlib.import_module(f"{__name__}.{mod_name}")
+        except ModuleNotFoundError as err:  # a command being written elsewhere
+            if err.name == f"{__name__}.{mod_name}":
+                continue
+            raise
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit code."""
+    from ..errors import BiofeedbackError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    level = logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except BiofeedbackError as err:
+        if args.verbose:
+            raise
+        print(f"biofeedback: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("biofeedback: interrupted", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        if args.verbose:
+            raise
+        print(f"biofeedback: error: {err.strerror}: {err.filename}", file=sys.stderr)
+        return 1
+
+
+def entry_point():  # pragma: no cover - console script
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""``biofeedback live``: a live session on a board, an LSL stream or a scenario."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = """\
+Run a live biofeedback session: acquire, filter, estimate, show, cue, record.
+
+With no options it runs on BrainFlow's synthetic board (no hardware needed).
+Everything the session sees and says (raw EEG as double64, estimates, markers,
+cues) is published as LSL streams and recorded by LabRecorder into one XDF file
+under ./recordings/, with a JSON sidecar; the last line printed is its path.
+Stop with Ctrl-C: the recording is closed cleanly.
+
+Examples:
+  biofeedback live                                   # synthetic board, until Ctrl-C
+  biofeedback live --duration 60                     # one minute
+  biofeedback live --board cyton --serial-port /dev/ttyUSB0
+  biofeedback live --board muse_2 --mac-address 00:55:DA:B0:00:00
+  biofeedback live --lsl MuseEEG                     # any LSL EEG stream by name
+  biofeedback live --lsl MuseEEG --also-record "type='Markers'"   # + PsychoPy markers
+  biofeedback live --pipeline my_pipeline.toml --no-record
+"""
+
+
+def add_parser(sub):
+    from ..hardware import INPUT_PARAMS
+
+    p = sub.add_parser("live", help="run a live session (synthetic board by default)",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_argument_group("source (pick one; default: the pipeline's board, synthetic)")
+    src.add_argument("--board", metavar="NAME", help="board profile (see 'biofeedback boards')")
+    src.add_argument("--lsl", metavar="NAME", help="read an LSL EEG stream with this name")
+    src.add_argument("--lsl-type", metavar="TYPE", default="EEG",
+                     help="with --lsl '': resolve by type instead (default: EEG)")
+    src.add_argument("--scenario", metavar="FILE", help="run a scripted simulated headset")
+    bf = p.add_argument_group("BrainFlow connection (named as BrainFlow names them)")
+    for param in INPUT_PARAMS:
+        bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
+    p.add_argument("--pipeline", metavar="FILE", help="pipeline TOML (default: pipelines/default.toml)")
+    p.add_argument("--model", metavar="FILE", help="a trained model; adds class probabilities")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of data")
+    p.add_argument("--recordings", metavar="DIR", help="where to record (default: ./recordings)")
+    p.add_argument("--no-record", action="store_true", help="do not record")
+    p.add_argument("--also-record", action="append", default=[], metavar="PREDICATE",
+                   help="record another LSL stream too, e.g. \"type='Markers'\" (repeatable)")
+    p.add_argument("--view", choices=("auto", "dashboard", "plain", "none"), default="auto",
+                   help="terminal view: in-place dashboard, a line a second, or none")
+    p.add_argument("--timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
+                   help="seconds to wait for an LSL stream (default: 5)")
+    p.set_defaults(func=run)
+
+
+def make_source(args, config):
+    """Build the Source the arguments ask for."""
+    from ..errors import PipelineConfigError
+    from ..hardware import INPUT_PARAMS, BrainFlowSource, get_profile
+
+    chosen = [x for x in (args.board, args.lsl is not None or None, args.scenario) if x]
+    if len(chosen) > 1:
+        raise PipelineConfigError("Choose one source: --board, --lsl or --scenario.")
+    if args.scenario:
+        from ..simulate import ScenarioSource, load_scenario
+
+        return ScenarioSource(load_scenario(args.scenario), realtime=True)
+    if args.lsl is not None:
+        from ..stream import LSLSource
+
+        return LSLSource(args.lsl or None, stream_type=args.lsl_type, timeout=args.lsl_timeout)
+    profile = get_profile(args.board or config.board)
+    if profile.connection == "lsl":
+        raise PipelineConfigError(f"The {profile.name!r} profile is read with --lsl NAME.")
+    params = {k: getattr(args, k) for k in INPUT_PARAMS if getattr(args, k, None) is not None}
+    return BrainFlowSource(profile, params)
+
+
+def make_view(mode):
+    import sys
+
+    from ..feedback import TerminalView
+
+    if mode == "none":
+        return []
+    if mode == "auto":
+        mode = "dashboard" if sys.stdout.isatty() else "plain"
+    return [TerminalView(color=(mode == "dashboard"))]
+
+
+def load_model_arg(path):
+    """Load ``--model`` safely, or None."""
+    if not path:
+        return None, {}
+    from ..estimators import load_model
+    from ..recorder import file_sha256
+
+    return load_model(path), {"model": {"file": str(path), "sha256": file_sha256(path)}}
+
+
+def run(args) -> int:
+    from ..config import load_pipeline
+    from ..session import Session
+
+    config = load_pipeline(args.pipeline)
+    source = make_source(args, config)
+    model, model_meta = load_model_arg(args.model)
+    sinks = make_view(args.view)
+    from ._feedback import feedback_sinks  # cue sinks configured by the pipeline
+
+    sinks += feedback_sinks(config, args)
+    session = Session(
+        source, config, sinks, model=model, record=not args.no_record,
+        recordings_dir=args.recordings or config.recording.dir,
+        also_record=args.also_record, duration=args.duration, extra_sidecar=model_meta,
+    )
+    if not config.recording.enabled:
+        session.record = False
+    summary = session.run()
+    for line in summary.lines():
+        print(line)
+    return 0

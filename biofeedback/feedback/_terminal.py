@@ -1,0 +1,122 @@
+"""The live terminal view: a gauge per estimate, channel quality, counters."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from ..quality import FLAGS
+from ._base import Sink
+
+_RESET, _GREEN, _YELLOW, _RED, _DIM = "\033[0m", "\033[32m", "\033[33m", "\033[31m", "\033[2m"
+
+
+def _channel_mark(flags: int) -> tuple[str, str]:
+    """(symbol, colour) for a channel's quality flags."""
+    if flags & (FLAGS["railed"] | FLAGS["flat"] | FLAGS["nan"]):
+        return "✗", _RED
+    if flags & (FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["muscle"] | FLAGS["line_noise"]):
+        return "~", _YELLOW
+    if flags & FLAGS["near_railed"]:
+        return "!", _YELLOW
+    return "●", _GREEN
+
+
+class TerminalView(Sink):
+    """Redraw a compact dashboard in place (a TTY) or print a line a second.
+
+    Each gauge spans the range the estimate has taken so far in the session,
+    so it moves from the first seconds; the number beside it is the value.
+
+    Parameters
+    ----------
+    stream : file
+        Where to draw (stdout by default).
+    color : bool | None
+        ANSI colours and in-place redraw; None means "if ``stream`` is a TTY".
+    width : int
+        Gauge width in characters.
+    """
+
+    name = "terminal"
+
+    def __init__(self, stream=None, color=None, width=28, plain_every=1.0):
+        self.stream = stream or sys.stdout
+        self.color = self.stream.isatty() if color is None else color
+        self.width = width
+        self.plain_every = plain_every
+        self._lines = 0
+        self._lo = {}
+        self._hi = {}
+        self._stats = {}
+        self._last_plain = -math.inf
+        self._events = []
+
+    def open(self, info):
+        self.info = info
+        self.names = list(info.estimate_names)
+
+    def status(self, stats):
+        self._stats = dict(stats)
+
+    def event(self, kind, timestamp, text=""):
+        self._events = (self._events + [f"{kind} {text}".strip()])[-3:]
+
+    def _gauge(self, name, value):
+        if not np.isfinite(value):
+            return "·" * self.width, "   n/a"
+        lo = self._lo[name] = min(self._lo.get(name, value), value)
+        hi = self._hi[name] = max(self._hi.get(name, value), value)
+        frac = 0.5 if hi - lo < 1e-12 else (value - lo) / (hi - lo)
+        n = int(round(frac * self.width))
+        return "█" * n + "░" * (self.width - n), f"{value:8.3f}"
+
+    def render(self, result) -> list[str]:
+        """The dashboard lines for one window (without colour codes if plain)."""
+        c = self.color
+        g, y, r, d, x = (_GREEN, _YELLOW, _RED, _DIM, _RESET) if c else ("",) * 5
+        st = self._stats
+        elapsed = st.get("elapsed", 0.0)
+        head = (f"biofeedback · {self.info.profile.name} · {int(elapsed // 60):02d}:"
+                f"{int(elapsed % 60):02d} · {self.info.sfreq:g} Hz · windows "
+                f"{st.get('windows', result.index + 1)} · dropped {st.get('dropped', 0)}")
+        state = f"{r}GATED (artifact: feedback paused){x}" if result.gated else f"{g}clean{x}"
+        lines = [head, f"window ends t={result.t_end:.3f}  {state}"]
+        for name, value in zip(self.names, result.estimates):
+            bar, num = self._gauge(name, float(value))
+            lines.append(f"  {name:<12} {bar} {num}")
+        marks = []
+        for ch, fl in zip(self.info.ch_names, result.quality):
+            sym, col = _channel_mark(int(fl))
+            marks.append(f"{ch} {col if c else ''}{sym}{x if c else ''}")
+        per_line = 8
+        for i in range(0, len(marks), per_line):
+            prefix = "  quality    " if i == 0 else "             "
+            lines.append(prefix + "  ".join(marks[i : i + per_line]))
+        if self._events:
+            lines.append(f"  {d}events: {' | '.join(self._events)}{x}")
+        return lines
+
+    def write(self, result):
+        lines = self.render(result)
+        if self.color:
+            out = ""
+            if self._lines:
+                out += f"\033[{self._lines}F"
+            out += "".join(f"\033[2K{line}\n" for line in lines)
+            # clear leftovers if the view shrank
+            extra = self._lines - len(lines)
+            if extra > 0:
+                out += "\033[2K\n" * extra + f"\033[{extra}F"
+            self._lines = len(lines)
+            self.stream.write(out)
+        else:
+            if result.t_end - self._last_plain < self.plain_every:
+                return
+            self._last_plain = result.t_end
+            vals = "  ".join(f"{n}={v:.3f}" for n, v in zip(self.names, result.estimates))
+            flag = " GATED" if result.gated else ""
+            self.stream.write(f"[{self._stats.get('elapsed', 0):6.1f} s] {vals}{flag}\n")
+        self.stream.flush()

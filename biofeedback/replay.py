@@ -1,0 +1,89 @@
+"""Replay a recording through the engine a live session uses."""
+
+from __future__ import annotations
+
+from ._logging import logger
+
+__all__ = ["replay", "config_from_recording", "profile_from_recording"]
+
+
+def config_from_recording(recording, pipeline=None):
+    """The pipeline to replay with: ``pipeline`` if given, else the sidecar's."""
+    from ._toml import from_dict
+    from .config import PipelineConfig, load_pipeline
+
+    if pipeline is not None:
+        return load_pipeline(pipeline)
+    side = recording.provenance.get("sidecar") or {}
+    if "pipeline" in side:
+        data = dict(side["pipeline"])
+        return from_dict(PipelineConfig, data, f"{recording.provenance.get('fname', '')} sidecar [pipeline]")
+    return load_pipeline()
+
+
+def profile_from_recording(recording):
+    """The board profile a recording was made with (sidecar, then name)."""
+    import dataclasses
+
+    from ._toml import from_dict
+    from .hardware import BoardProfile, get_profile
+
+    side = recording.provenance.get("sidecar") or {}
+    if "board_profile" in side:
+        prof = from_dict(BoardProfile, dict(side["board_profile"]), "sidecar [board_profile]")
+    else:
+        try:
+            prof = get_profile(recording.profile or "lsl")
+        except Exception:
+            prof = get_profile("lsl")
+    if list(prof.ch_names) != list(recording.ch_names) or prof.sfreq != recording.sfreq:
+        prof = dataclasses.replace(prof, ch_names=tuple(recording.ch_names),
+                                   sfreq=float(recording.sfreq))
+    return prof
+
+
+def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, model=None,
+           sinks=()):
+    """Run a recording through the engine; return every window's output.
+
+    Parameters
+    ----------
+    recording : path-like | Recording
+        A file any reader reads, or a Recording.
+    pipeline : path-like | None
+        Pipeline TOML; default: the one in the recording's sidecar, else the
+        shipped default.
+    out : path-like | None
+        Write the estimates to this CSV (see :class:`~biofeedback.session.CsvSink`).
+    realtime : bool
+        Pace by the recording's clock (and publish LSL streams as live does).
+    speed : float
+        Speed factor with ``realtime``.
+    model : object | None
+        A loaded model.
+    sinks : list of Sink
+        Further sinks.
+
+    Returns
+    -------
+    output : EngineOutput
+    """
+    from .engine import EngineOutput
+    from .io import Recording, read_recording
+    from .session import CsvSink, Session
+    from .stream import RecordingSource
+
+    rec = recording if isinstance(recording, Recording) else read_recording(recording)
+    config = config_from_recording(rec, pipeline)
+    profile = profile_from_recording(rec)
+    side = rec.provenance.get("sidecar") or {}
+    if side.get("model") and model is None:
+        logger.warning("This recording was made with a model; pass it to replay its probabilities.")
+    sinks = list(sinks)
+    if out is not None:
+        sinks.append(CsvSink(out))
+    source = RecordingSource(rec, profile, realtime=realtime, speed=speed)
+    session = Session(source, config, sinks, model=model, publish=realtime, record=False)
+    session.keep_results = True
+    session.run()
+    return EngineOutput.from_results(session.results, session.engine)

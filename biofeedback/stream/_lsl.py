@@ -1,0 +1,255 @@
+"""LSL outlets (raw EEG, estimates, markers) and an LSL inlet Source.
+
+Metadata follow the XDF meta-data conventions (``desc/channels/channel`` with
+``label``, ``unit`` and ``type``; ``desc/acquisition``) so LabRecorder,
+OpenViBE and MNE-LSL's viewer read our streams as they are. Estimate and marker
+streams are irregular (``nominal_srate=0``): pyxdf would otherwise dejitter
+them onto a straight line and replay would not match live.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from .._logging import logger
+from ..errors import StreamError
+from ._source import Chunk, Source, SourceEvent
+
+_UNIT_SCALE = {"microvolts": 1e-6, "uv": 1e-6, "µv": 1e-6, "millivolts": 1e-3,
+               "mv": 1e-3, "volts": 1.0, "v": 1.0}
+
+
+def _add_channels(info, ch_names, unit, ch_type):
+    chans = info.desc().append_child("channels")
+    for name in ch_names:
+        ch = chans.append_child("channel")
+        ch.append_child_value("label", name)
+        ch.append_child_value("unit", unit)
+        ch.append_child_value("type", ch_type)
+
+
+def eeg_outlet(name, source_id, ch_names, sfreq, profile=None, extra=None):
+    """An outlet for raw EEG in µV as double64 (nothing lost in recording)."""
+    import pylsl
+
+    info = pylsl.StreamInfo(name, "EEG", len(ch_names), sfreq, "double64", source_id)
+    _add_channels(info, ch_names, "microvolts", "EEG")
+    acq = info.desc().append_child("acquisition")
+    if profile is not None:
+        acq.append_child_value("manufacturer", profile.description.split(":")[0])
+        acq.append_child_value("model", profile.name)
+        info.desc().append_child_value("board_profile", json.dumps(profile.to_dict()))
+    if extra:
+        info.desc().append_child_value("biofeedback", json.dumps(extra))
+    return pylsl.StreamOutlet(info, chunk_size=0, max_buffered=60)
+
+
+def estimates_outlet(name, source_id, estimate_names, extra=None):
+    """An irregular double64 outlet: one sample per window, last channel "gated"."""
+    import pylsl
+
+    labels = [*estimate_names, "gated"]
+    info = pylsl.StreamInfo(name, "Estimates", len(labels), pylsl.IRREGULAR_RATE,
+                            "double64", source_id)
+    _add_channels(info, labels, "", "Estimate")
+    if extra:
+        info.desc().append_child_value("biofeedback", json.dumps(extra))
+    return pylsl.StreamOutlet(info, max_buffered=60)
+
+
+def marker_outlet(name, source_id, stream_type="Markers"):
+    """An irregular string outlet for session markers or cues."""
+    import pylsl
+
+    info = pylsl.StreamInfo(name, stream_type, 1, pylsl.IRREGULAR_RATE, "string", source_id)
+    return pylsl.StreamOutlet(info, max_buffered=60)
+
+
+def _channel_labels(info):
+    labels, units = [], []
+    ch = info.desc().child("channels").child("channel")
+    while not ch.empty():
+        labels.append(ch.child_value("label"))
+        units.append(ch.child_value("unit"))
+        ch = ch.next_sibling("channel")
+    return labels, units
+
+
+class LSLSource(Source):
+    """Acquire from an LSL stream resolved by name (or by type).
+
+    Timestamps are corrected onto the local LSL clock (``proc_clocksync``).
+    The inlet's buffer is capped and drained every read, so a slow consumer
+    never shows minutes-old data. When no sample arrives for ``lost_after``
+    seconds the stream counts as lost: a ``disconnected`` event is emitted, the
+    inlet keeps trying (it recovers by ``source_id``; without one the stream is
+    resolved again by name), and a ``reconnected`` event with the outage
+    duration follows when data return.
+
+    Parameters
+    ----------
+    name : str | None
+        Stream name. If None, the first stream of ``stream_type``.
+    stream_type : str
+        Stream type to resolve when no name is given.
+    profile : BoardProfile | None
+        Fallback channel names and rail; the stream's own metadata win.
+    timeout : float
+        Seconds to wait for the stream to appear.
+    lost_after : float
+        Seconds of silence before the stream counts as lost.
+    """
+
+    def __init__(self, name=None, stream_type="EEG", profile=None, timeout=5.0,
+                 lost_after=1.0):
+        if profile is None:
+            from ..hardware import get_profile
+
+            profile = get_profile("lsl")
+        super().__init__(profile)
+        self.name = name
+        self.stream_type = stream_type
+        self.timeout = timeout
+        self.lost_after = lost_after
+        self._inlet = None
+        self._scale = 1e-6
+        self._last_data = None  # local clock of the last sample received
+        self._last_ts = None
+        self._lost = False
+
+    def _resolve(self, timeout):
+        import pylsl
+
+        if self.name:
+            found = pylsl.resolve_byprop("name", self.name, timeout=timeout)
+        else:
+            found = pylsl.resolve_byprop("type", self.stream_type, timeout=timeout)
+        return found[0] if found else None
+
+    def _open(self):
+        import dataclasses
+
+        import pylsl
+
+        info = self._resolve(self.timeout)
+        what = f"named {self.name!r}" if self.name else f"of type {self.stream_type!r}"
+        if info is None:
+            raise StreamError(
+                f"No LSL stream {what} was found within {self.timeout:g} s; "
+                "check that the streaming app is running on this network."
+            )
+        if info.channel_format() == pylsl.cf_string:
+            raise StreamError(f"The LSL stream {what} carries strings, not EEG samples.")
+        self._make_inlet(info)
+        full = self._inlet.info(timeout=self.timeout)
+        labels, units = _channel_labels(full)
+        n = full.channel_count()
+        if len(labels) == n and all(labels):
+            self.ch_names = labels
+        elif len(self.ch_names) != n:
+            self.ch_names = [f"EEG{i + 1:02d}" for i in range(n)]
+        unit = (units[0] if units else "").strip().lower()
+        self._scale = _UNIT_SCALE.get(unit, 1e-6)
+        if unit and unit not in _UNIT_SCALE:
+            logger.warning("Unknown unit %r on stream %s; assuming microvolts.", unit, full.name())
+        self.sfreq = float(full.nominal_srate())
+        if self.sfreq <= 0:
+            raise StreamError(f"The LSL stream {full.name()!r} has no nominal rate; EEG must be regular.")
+        self.stream_name = full.name()
+        self.source_id = full.source_id()
+        self.profile = dataclasses.replace(self.profile, ch_names=tuple(self.ch_names),
+                                           sfreq=self.sfreq)
+        self._last_data = pylsl.local_clock()
+
+    def _make_inlet(self, info):
+        import pylsl
+
+        self._inlet = pylsl.StreamInlet(
+            info, max_buflen=30, max_chunklen=0, recover=True,
+            processing_flags=pylsl.proc_clocksync,
+        )
+        self._inlet.open_stream(timeout=self.timeout)
+
+    def _read(self, timeout):
+        import pylsl
+
+        chunks, stamps = [], []
+        # drain everything available; pull_chunk caps each call (pylsl#82)
+        wait = timeout
+        while True:
+            try:
+                data, ts = self._inlet.pull_chunk(timeout=wait, max_samples=8192)
+            except pylsl.LostError:
+                data, ts = [], []
+                if not getattr(self, "source_id", ""):
+                    self._re_resolve()
+            wait = 0.0
+            if not ts:
+                break
+            chunks.append(np.asarray(data, dtype=np.float64))
+            stamps.append(np.asarray(ts, dtype=np.float64))
+        now = pylsl.local_clock()
+        if not stamps:
+            if not self._lost and now - self._last_data > self.lost_after:
+                self._lost = True
+                t = self._last_ts if self._last_ts is not None else now
+                self._emit(SourceEvent("disconnected", timestamp=t))
+                logger.warning("LSL stream %s lost; waiting for it to return.", self.stream_name)
+            if self._lost and not getattr(self, "source_id", ""):
+                self._re_resolve()
+            return None
+        data = np.concatenate(chunks).T * self._scale
+        ts = np.concatenate(stamps)
+        if self._lost:
+            self._lost = False
+            gap = ts[0] - (self._last_ts if self._last_ts is not None else ts[0])
+            self._emit(SourceEvent("reconnected", timestamp=float(ts[0]), duration=float(gap)))
+            logger.warning("LSL stream %s is back after %.2f s.", self.stream_name, gap)
+        elif self._last_ts is not None and self.sfreq:
+            n_missing = int(round((ts[0] - self._last_ts) * self.sfreq)) - 1
+            if n_missing > 0 and ts[0] - self._last_ts > 5.0 / self.sfreq:
+                self._emit(SourceEvent("dropped", timestamp=float(self._last_ts), n=n_missing))
+        self._last_data = now
+        self._last_ts = float(ts[-1])
+        return Chunk(np.ascontiguousarray(data), ts)
+
+    def _re_resolve(self):
+        info = self._resolve(0.2)
+        if info is not None:
+            self._make_inlet(info)
+
+    def _close(self):
+        if self._inlet is not None:
+            self._inlet.close_stream()
+            self._inlet = None
+
+    def describe(self) -> dict:
+        return {"kind": "lsl", "name": getattr(self, "stream_name", self.name),
+                "source_id": getattr(self, "source_id", ""), "sfreq": self.sfreq,
+                "ch_names": self.ch_names}
+
+
+def drain_inlet(inlet, timeout=0.0):
+    """Pull everything an inlet holds now; returns (samples, timestamps)."""
+    out, stamps = [], []
+    while True:
+        data, ts = inlet.pull_chunk(timeout=timeout, max_samples=8192)
+        timeout = 0.0
+        if not ts:
+            break
+        out.extend(data)
+        stamps.extend(ts)
+    return out, stamps
+
+
+def wait_for(predicate, timeout, interval=0.01):
+    """Poll ``predicate`` until true or ``timeout`` seconds pass."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
