@@ -116,6 +116,10 @@ def run(args) -> int:
     if not config.recording.enabled:
         session.record = False
     summary = session.run()
-    for line in summary.lines():
+    lines = summary.lines()
+    extra = [ln for sink in sinks for ln in getattr(sink, "summary_lines", lambda: [])()]
+    # the recording's path stays the last line
+    lines = lines[:-1] + extra + lines[-1:] if summary.recording else lines + extra
+    for line in lines:
         print(line)
     return 0
