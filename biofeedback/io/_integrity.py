@@ -1,0 +1,225 @@
+"""Integrity checks shared by every reader: gaps, clocks, railed and flat channels.
+
+Nothing here changes the data: problems become :class:`Gap` entries and warning
+sentences, never interpolation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._recording import Gap
+
+# A timestamp step longer than this many sample periods is a gap.
+_GAP_PERIODS = 2.5
+# A backwards step or a forward jump longer than this (seconds) is a clock jump.
+_CLOCK_JUMP_S = 1.0
+# Declared and measured rates may differ by this fraction before we warn.
+_RATE_TOLERANCE = 0.01
+# A channel with this fraction of samples at the rail is reported as railed.
+_RAILED_FRACTION = 0.05
+
+
+def timestamp_gaps(timestamps, sfreq, *, source="timestamps"):
+    """Find forward jumps in ``timestamps`` longer than a few sample periods.
+
+    Returns
+    -------
+    gaps : list of Gap
+        ``onset`` is the last sample before the jump, ``duration`` the missing
+        time (the step minus one period), ``n_missing`` the samples it would hold.
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if not sfreq or ts.size < 2:
+        return []
+    dt = np.diff(ts)
+    period = 1.0 / sfreq
+    idx = np.flatnonzero(dt > _GAP_PERIODS * period)
+    gaps = []
+    for i in idx:
+        step = float(dt[i])
+        n_missing = max(int(round(step * sfreq)) - 1, 1)
+        gaps.append(
+            Gap(
+                onset=float(ts[i]),
+                duration=step - period,
+                n_missing=n_missing,
+                source=source,
+            )
+        )
+    return gaps
+
+
+def counter_gaps(counter, timestamps, sfreq, wrap, *, step=1, wall_clock=None):
+    """Find dropped packets from a wrapping packet counter.
+
+    Parameters
+    ----------
+    counter : ndarray, shape (n_times,)
+        Packet counter values (integers stored as floats are fine).
+    timestamps : ndarray, shape (n_times,)
+        Timestamps of the samples present (for gap onsets).
+    sfreq : float
+        Sampling rate.
+    wrap : int
+        Counter modulus (256 for OpenBCI).
+    step : int
+        Counter increment per sample.
+    wall_clock : ndarray | None
+        A coarse clock of the same samples; a counter gap that the clock says
+        spans more than a full counter turn is widened by whole turns.
+
+    Returns
+    -------
+    gaps : list of Gap
+    missing : ndarray of int, shape (n_times,)
+        Samples missing just before each sample (0 almost everywhere).
+    """
+    c = np.asarray(counter, dtype=np.float64)
+    n = c.size
+    missing = np.zeros(n, dtype=np.int64)
+    if n < 2 or not wrap:
+        return [], missing
+    ci = np.round(c).astype(np.int64)
+    d = np.mod(np.diff(ci), wrap)
+    missing[1:] = np.mod(d - step, wrap) // max(step, 1)
+    if wall_clock is not None and sfreq:
+        wc = np.asarray(wall_clock, dtype=np.float64)
+        big = np.flatnonzero(np.diff(wc) > (wrap / step) / sfreq)
+        for i in big:
+            est = int(round((wc[i + 1] - wc[i]) * sfreq)) - 1
+            turns = max(int(round((est - missing[i + 1]) / (wrap / step))), 0)
+            missing[i + 1] += turns * (wrap // step)
+    gaps = []
+    ts = np.asarray(timestamps, dtype=np.float64)
+    for i in np.flatnonzero(missing):
+        gaps.append(
+            Gap(
+                onset=float(ts[i - 1]),
+                duration=float(missing[i]) / sfreq if sfreq else 0.0,
+                n_missing=int(missing[i]),
+                source="packet_counter",
+            )
+        )
+    return gaps, missing
+
+
+def check_timestamps(timestamps, sfreq, *, declared=True):
+    """Report non-monotonic, duplicated and jumping timestamps and rate mismatch.
+
+    Returns
+    -------
+    measured : float
+        Effective rate over the stretches without gaps (0 if unknown).
+    warnings : list of str
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    warnings = []
+    if ts.size < 2:
+        return 0.0, warnings
+    if not np.all(np.isfinite(ts)):
+        warnings.append(f"{int(np.sum(~np.isfinite(ts)))} timestamps are NaN or inf.")
+        ts = ts[np.isfinite(ts)]
+        if ts.size < 2:
+            return 0.0, warnings
+    dt = np.diff(ts)
+    n_back = int(np.sum(dt < 0))
+    n_dup = int(np.sum(dt == 0))
+    if n_back:
+        worst = float(-dt.min())
+        warnings.append(
+            f"Timestamps go backwards {n_back} times (largest step back "
+            f"{worst:.3f} s)."
+        )
+    if n_dup:
+        warnings.append(f"{n_dup} timestamps repeat the previous one.")
+    n_jump = int(np.sum(dt < -_CLOCK_JUMP_S))
+    if n_jump:
+        warnings.append(f"The clock jumps back by more than {_CLOCK_JUMP_S:g} s "
+                        f"{n_jump} times.")
+    measured = 0.0
+    if sfreq:
+        ok = (dt > 0) & (dt <= _GAP_PERIODS / sfreq)
+        if ok.sum() >= 1:
+            measured = float(ok.sum() / dt[ok].sum())
+        if declared and measured and abs(measured - sfreq) > _RATE_TOLERANCE * sfreq:
+            warnings.append(
+                f"The measured sampling rate {measured:.3f} Hz differs from the "
+                f"declared {sfreq:g} Hz by more than {_RATE_TOLERANCE:.0%}."
+            )
+    elif dt.size and np.median(dt) > 0:
+        measured = float(1.0 / np.median(dt))
+    return measured, warnings
+
+
+def gap_warning(gaps, what="gaps"):
+    """One sentence summarising ``gaps`` (or an empty list)."""
+    if not gaps:
+        return []
+    total = sum(g.duration for g in gaps)
+    n = sum(g.n_missing for g in gaps)
+    return [
+        f"{len(gaps)} {what} ({n} samples, {total:.3f} s missing in total); "
+        "kept as gaps, not interpolated."
+    ]
+
+
+def channel_problems(data, ch_names, rail_v=None):
+    """Find railed, flat and non-finite channels.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times)
+        Volts.
+    rail_v : float | None
+        Full-scale value in volts.
+
+    Returns
+    -------
+    problems : dict
+        ``{"railed": [...], "flat": [...], "nonfinite": {name: count}}``.
+    warnings : list of str
+    """
+    railed, flat, nonfinite = [], [], {}
+    warnings = []
+    if data.size == 0:
+        return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
+    for name, row in zip(ch_names, data):
+        bad = ~np.isfinite(row)
+        nbad = int(bad.sum())
+        if nbad:
+            nonfinite[name] = nbad
+            good = row[~bad]
+        else:
+            good = row
+        if good.size == 0:
+            flat.append(name)
+            continue
+        if rail_v:
+            frac = float(np.mean(np.abs(good) >= 0.99 * rail_v))
+            if frac >= _RAILED_FRACTION:
+                railed.append(name)
+                continue
+        if good.size > 1 and np.ptp(good) == 0:
+            flat.append(name)
+    for name, count in nonfinite.items():
+        warnings.append(f"Channel {name} holds {count} NaN or inf samples.")
+    if railed:
+        warnings.append(
+            f"Railed channel(s) {', '.join(railed)}: at least "
+            f"{_RAILED_FRACTION:.0%} of samples sit at the amplifier's full scale."
+        )
+    if flat:
+        warnings.append(f"Flat channel(s) {', '.join(flat)}: the signal never changes.")
+    return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
+
+
+def railed_spans(row, rail_v, sfreq, min_samples=1):
+    """Return (start, stop) sample spans where ``row`` sits at the rail."""
+    at = np.abs(np.asarray(row)) >= 0.99 * rail_v
+    if not at.any():
+        return []
+    edges = np.diff(np.concatenate([[0], at.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    stops = np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, stops) if b - a >= min_samples]

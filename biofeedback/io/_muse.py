@@ -1,0 +1,226 @@
+"""Muse CSV files: muse-lsl's recorder and the Mind Monitor app."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RecordingFormatError
+from ._integrity import (
+    channel_problems,
+    check_timestamps,
+    gap_warning,
+    timestamp_gaps,
+)
+from ._recording import Recording, Stream
+from ._text import TableReader, read_header_lines
+
+_MUSE_AUX = ("Right AUX", "Left AUX", "AUX", "AUX_RIGHT", "AUX_LEFT")
+
+
+def _profile(profile, default):
+    from ..hardware import get_profile
+
+    return get_profile(profile if profile is not None else default)
+
+
+def _finish(rec_kwargs, prof, warnings, fname):
+    """Integrity checks common to the Muse readers."""
+    data, ts, sfreq, ch_names = (rec_kwargs["data"], rec_kwargs["timestamps"],
+                                 rec_kwargs["sfreq"], rec_kwargs["ch_names"])
+    unknown = [ch for ch in ch_names if ch not in prof.ch_names]
+    if unknown:
+        warnings.append(
+            f"Channel name(s) {', '.join(unknown)} are not in the {prof.name} "
+            "profile; kept as they are."
+        )
+    measured, w = check_timestamps(ts, sfreq)
+    warnings.extend(w)
+    gaps = timestamp_gaps(ts, sfreq)
+    warnings.extend(gap_warning(gaps))
+    problems, w = channel_problems(data, ch_names, prof.rail_uv * 1e-6)
+    warnings.extend(w)
+    rec_kwargs["provenance"].update(measured_sfreq=measured, channel_problems=problems)
+    return Recording(gaps=gaps, warnings=warnings, profile=prof.name, **rec_kwargs)
+
+
+def read_muse_csv(fname, *, profile=None, verbose=None):
+    """Read a muse-lsl CSV (``timestamps,TP9,AF7,AF8,TP10,Right AUX``).
+
+    Timestamps are Unix seconds, samples µV. ``Right AUX`` is not EEG and is
+    left out of the data (noted in the provenance). ``Marker*`` columns become
+    markers where they are non-zero.
+    """
+    fname = Path(fname)
+    prof = _profile(profile, "muse_2016")
+    lines, offset, _ = read_header_lines(fname)
+    if not lines:
+        raise RecordingFormatError("the file is empty.", fname)
+    header = [h.strip() for h in lines[0].split(",")]
+    if header[0].lower() != "timestamps":
+        raise RecordingFormatError(
+            f"a muse-lsl CSV starts with a 'timestamps' column, found {header[0]!r}.",
+            fname, 1)
+    reader = TableReader(fname, len(header), first_line=2, offset=offset)
+    table = reader.read()
+    warnings = list(reader.warnings)
+    if table.shape[0] == 0:
+        raise RecordingFormatError("the file has a header but no samples.", fname, 2)
+    ts = np.ascontiguousarray(table[:, 0])
+    aux = [i for i, h in enumerate(header) if h in _MUSE_AUX]
+    mark = [i for i, h in enumerate(header) if h.lower().startswith("marker")]
+    eeg = [i for i in range(1, len(header)) if i not in aux and i not in mark]
+    ch_names = [header[i] for i in eeg]
+    data = np.ascontiguousarray(table[:, eeg].T) * 1e-6
+    markers = []
+    for i in mark:
+        col = table[:, i]
+        for k in np.flatnonzero(np.nan_to_num(col) != 0):
+            markers.append((float(ts[k]), f"{header[i]}={col[k]:g}"))
+    markers.sort()
+    streams = {}
+    if aux:
+        streams["aux"] = Stream(
+            name="aux", type="AUX", data=np.ascontiguousarray(table[:, aux].T) * 1e-6,
+            timestamps=ts, ch_names=[header[i] for i in aux], sfreq=prof.sfreq,
+            meta={"units": ["volts"] * len(aux)})
+    provenance = {
+        "fname": str(fname),
+        "reader": "muse-csv",
+        "clock": "Unix seconds (muse-lsl stamps with time.time())",
+        "units_in_file": "microvolts",
+        "header": header,
+        "dropped_columns": [header[i] for i in aux],
+        "dropped_reason": "AUX inputs are not EEG; kept in streams['aux']",
+    }
+    return _finish(dict(data=data, sfreq=prof.sfreq, ch_names=ch_names, timestamps=ts,
+                        markers=markers, streams=streams, source_format="muse-csv",
+                        provenance=provenance), prof, warnings, fname)
+
+
+def _parse_mm_time(text):
+    """Mind Monitor's ``2019-05-07 14:33:12.123`` as Unix seconds (local time)."""
+    from datetime import datetime
+
+    text = text.strip()
+    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).timestamp()
+        except ValueError:
+            continue
+    return float(text)  # some exports write Unix seconds
+
+
+def read_mind_monitor(fname, *, profile=None, verbose=None):
+    """Read a Mind Monitor CSV (``TimeStamp,Delta_TP9,...,RAW_TP9,...,Elements``).
+
+    EEG comes from the ``RAW_*`` columns (µV); band powers (``Delta_TP9``...,
+    Mind Monitor's log10 of the absolute power, unitless), accelerometer,
+    gyroscope and HSI columns become :class:`Stream` objects, and the
+    ``Elements`` column (``/muse/elements/blink``, markers) becomes markers.
+    """
+    fname = Path(fname)
+    prof = _profile(profile, "muse_2016")
+    warnings = []
+    try:
+        fid = open(fname, encoding="utf-8-sig", newline="")
+    except OSError as err:
+        raise RecordingFormatError(f"cannot open the file ({err.strerror}).",
+                                   fname) from None
+    with fid:
+        rows = csv.reader(fid)
+        try:
+            header = [h.strip() for h in next(rows)]
+        except StopIteration:
+            raise RecordingFormatError("the file is empty.", fname) from None
+        except UnicodeDecodeError:
+            raise RecordingFormatError("the file holds bytes that are not text.",
+                                       fname, 1) from None
+        col = {h: i for i, h in enumerate(header)}
+        if "TimeStamp" not in col:
+            raise RecordingFormatError("a Mind Monitor CSV has a 'TimeStamp' column.",
+                                       fname, 1)
+        raw = [h for h in header if h.startswith("RAW_")]
+        if not raw:
+            raise RecordingFormatError("no RAW_* EEG columns in this Mind Monitor CSV.",
+                                       fname, 1)
+        numeric = [h for h in header if h not in ("TimeStamp", "Elements")]
+        values, stamps, markers = [], [], []
+        line = 1
+        try:
+            for row in rows:
+                line += 1
+                if not row or not any(c.strip() for c in row):
+                    continue
+                if len(row) < len(header) and "Elements" not in col:
+                    raise RecordingFormatError(
+                        f"expected {len(header)} columns, found {len(row)}.",
+                        fname, line)
+                row = row + [""] * (len(header) - len(row))
+                try:
+                    t = _parse_mm_time(row[col["TimeStamp"]])
+                except ValueError:
+                    raise RecordingFormatError(
+                        f"TimeStamp {row[col['TimeStamp']]!r} is not a date and time.",
+                        fname, line) from None
+                if "Elements" in col and row[col["Elements"]].strip():
+                    markers.append((t, row[col["Elements"]].strip()))
+                    if not row[col[raw[0]]].strip():
+                        continue
+                vals = []
+                for h in numeric:
+                    cell = row[col[h]].strip()
+                    if not cell:
+                        vals.append(np.nan)
+                        continue
+                    try:
+                        vals.append(float(cell))
+                    except ValueError:
+                        raise RecordingFormatError(
+                            f"column {h} holds {cell!r}, which is not a number.",
+                            fname, line) from None
+                values.append(vals)
+                stamps.append(t)
+        except UnicodeDecodeError:
+            raise RecordingFormatError("the file holds bytes that are not text.",
+                                       fname, line + 1) from None
+        except csv.Error as err:
+            raise RecordingFormatError(f"not valid CSV ({err}).", fname, line) from None
+    if not values:
+        raise RecordingFormatError("the file has a header but no samples.", fname, 2)
+    table = np.asarray(values, dtype=np.float64)
+    ts = np.asarray(stamps, dtype=np.float64)
+    idx = {h: i for i, h in enumerate(numeric)}
+    ch_names = [h[4:] for h in raw]
+    data = np.ascontiguousarray(table[:, [idx[h] for h in raw]].T) * 1e-6
+    streams = {}
+    groups = {
+        "band_powers": [h for h in numeric if h.split("_")[0] in
+                        ("Delta", "Theta", "Alpha", "Beta", "Gamma")],
+        "accelerometer": [h for h in numeric if h.startswith("Accelerometer")],
+        "gyro": [h for h in numeric if h.startswith("Gyro")],
+        "hsi": [h for h in numeric if h.startswith("HSI") or h == "HeadBandOn"],
+        "aux": [h for h in numeric if h.startswith("AUX")],
+    }
+    for name, cols in groups.items():
+        if cols:
+            streams[name] = Stream(
+                name=name, type=name, timestamps=ts, ch_names=cols,
+                sfreq=0.0, data=np.ascontiguousarray(table[:, [idx[h] for h in cols]].T),
+                meta={"units": ["log10(µV²)" if name == "band_powers" else ""]
+                      * len(cols)})
+    # Mind Monitor writes one row per raw sample at 256 Hz, but its clock is
+    # the phone's, stamped per packet: the rate is checked, not assumed.
+    provenance = {
+        "fname": str(fname),
+        "reader": "mind-monitor",
+        "clock": "phone local time",
+        "units_in_file": "microvolts (RAW_*), log10 power (bands)",
+        "header": header,
+    }
+    markers.sort()
+    return _finish(dict(data=data, sfreq=prof.sfreq, ch_names=ch_names, timestamps=ts,
+                        markers=markers, streams=streams, source_format="mind-monitor",
+                        provenance=provenance), prof, warnings, fname)

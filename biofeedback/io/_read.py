@@ -1,0 +1,238 @@
+"""One entry point for every format: sniff, dispatch, fail with one sentence."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from .._checks import _check_option, _validate_type
+from .._logging import logger
+from ..errors import BiofeedbackError, RecordingFormatError
+
+# format name -> (module, reader function)
+READERS = {
+    "xdf": ("._xdf", "read_xdf"),
+    "muse-csv": ("._muse", "read_muse_csv"),
+    "mind-monitor": ("._muse", "read_mind_monitor"),
+    "openbci-txt": ("._openbci", "read_openbci_txt"),
+    "brainflow": ("._brainflow", "read_brainflow"),
+    "mne": ("._mne", "read_mne"),
+}
+
+# format name -> (module, writer function)
+WRITERS = {
+    "xdf": ("._xdf", "write_xdf"),
+    "fif": ("._mne", "write_fif"),
+    "edf": ("._mne", "write_edf"),
+    "brainflow": ("._brainflow", "write_brainflow"),
+}
+
+_WRITE_EXT = {
+    ".xdf": "xdf",
+    ".fif": "fif",
+    ".edf": "edf",
+    ".csv": "brainflow",
+    ".tsv": "brainflow",
+}
+
+# Binary formats MNE reads, by magic bytes.
+_MNE_MAGIC = (
+    (b"\xffBIOSEMI", "bdf"),
+    (b"\x00\x00\x00\x64\x00\x00\x00\x1f", "fif"),
+    (b"Brain Vision", "brainvision"),
+)
+
+_MNE_EXT = {
+    ".edf", ".bdf", ".fif", ".vhdr", ".set", ".gdf", ".cnt", ".nxe", ".mff", ".eeg",
+    ".egi", ".data", ".cdt", ".mat", ".nedf", ".hdr", ".gz",
+}
+
+
+def _read_head(fname, n=65536):
+    with open(fname, "rb") as fid:
+        return fid.read(n)
+
+
+def sniff_format(fname) -> str:
+    """Guess a file's format from its first bytes (the extension only breaks ties).
+
+    Raises
+    ------
+    RecordingFormatError
+        If the content matches no known format.
+    """
+    fname = Path(fname)
+    head = _read_head(fname)
+    if not head:
+        raise RecordingFormatError("the file is empty.", fname)
+    if head.startswith(b"XDF:"):
+        return "xdf"
+    for magic, _ in _MNE_MAGIC:
+        if head.startswith(magic):
+            return "mne"
+    # EDF: an 8-byte version field "0       " then ASCII patient/recording ids.
+    if head[:8] == b"0       " and len(head) >= 256 and head[:256].isascii():
+        return "mne"
+    if fname.name.endswith(".fif.gz"):
+        return "mne"
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        # A multi-byte character cut by the 64 kB window is not binary.
+        try:
+            text = head[: err.start].decode("utf-8-sig")
+            if len(head) - err.start > 4:
+                raise UnicodeDecodeError("utf-8", head, err.start, err.end, "")
+        except UnicodeDecodeError:
+            if fname.suffix.lower() in _MNE_EXT:
+                return "mne"
+            raise RecordingFormatError(
+                "binary content that is not a recording format biofeedback reads "
+                "(XDF, EDF/BDF, FIF, BrainVision or one of the CSV/text exports).",
+                fname,
+            ) from None
+    if "\x00" in text:
+        raise RecordingFormatError(
+            "binary content that is not a recording format biofeedback reads.", fname
+        )
+    first = text.lstrip().split("\n", 1)[0].strip()
+    low = first.lower()
+    if text.startswith("%OpenBCI") or text.startswith("%") and "openbci" in low:
+        return "openbci-txt"
+    if text.startswith("%"):
+        return "openbci-txt"
+    if low.startswith("timestamps,") or low.startswith("timestamps;") or \
+            low.startswith("timestamps\t"):
+        return "muse-csv"
+    if low.startswith("timestamp,") and "raw_" in low:
+        return "mind-monitor"
+    if "raw_tp9" in low:
+        return "mind-monitor"
+    if first.startswith("Brain Vision"):
+        return "mne"
+    cells = first.split("\t")
+    if len(cells) > 1:
+        try:
+            [float(c) for c in cells]
+            return "brainflow"
+        except ValueError:
+            pass
+    if fname.suffix.lower() in _MNE_EXT:
+        return "mne"
+    shown = first[:40] + ("..." if len(first) > 40 else "")
+    raise RecordingFormatError(
+        f"the content matches no format biofeedback reads (first line {shown!r}); "
+        "pass format= to force one.",
+        fname, 1,
+    )
+
+
+def read_recording(fname, format=None, *, profile=None, stream=None, verbose=None):
+    """Read any supported recording into a :class:`Recording`.
+
+    Parameters
+    ----------
+    fname : path-like
+        The file.
+    format : str | None
+        One of "xdf", "muse-csv", "mind-monitor", "openbci-txt", "brainflow" or
+        "mne"; None sniffs the format from the file's content.
+    profile : str | BoardProfile | None
+        Board profile for channel names, rate and rail when the file does not
+        say (defaults: muse_2016 for Muse files, cyton for OpenBCI).
+    stream : str | None
+        XDF only: name of the EEG stream to read.
+    verbose : bool | None
+        Log what the reader does.
+
+    Returns
+    -------
+    recording : Recording
+        EEG in volts, with gaps, markers and every warning found.
+
+    Raises
+    ------
+    RecordingFormatError
+        The file is missing, malformed or not a recording; the message names
+        the file, the line when there is one, and the problem.
+    """
+    _validate_type(fname, "path-like", "fname")
+    fname = Path(fname)
+    if format is not None:
+        _check_option("format", format, READERS)
+    if not fname.exists():
+        raise RecordingFormatError("no such file.", fname)
+    if fname.is_dir():
+        if (fname.suffix.lower() in (".mff", ".ds")):
+            format = format or "mne"
+        else:
+            raise RecordingFormatError("this is a folder, not a recording file.",
+                                       fname)
+    if format is None:
+        format = sniff_format(fname)
+    logger.info("Reading %s as %s", fname, format)
+    mod, func = READERS[format]
+    reader = getattr(importlib.import_module(mod, __package__), func)
+    kwargs = dict(profile=profile, verbose=verbose)
+    if format == "xdf":
+        kwargs["stream"] = stream
+    elif stream is not None:
+        raise ValueError("stream= only applies to XDF files.")
+    try:
+        rec = reader(fname, **kwargs)
+    except BiofeedbackError:
+        raise
+    except MemoryError:
+        raise RecordingFormatError("the file does not fit in memory.", fname) from None
+    except (OSError, ValueError, IndexError, KeyError, UnicodeError, EOFError,
+            OverflowError, RuntimeError) as err:
+        raise RecordingFormatError(
+            f"could not be read as {format} ({type(err).__name__}: {err}).", fname
+        ) from None
+    rec.provenance.setdefault("fname", str(fname))
+    rec.provenance.setdefault("format_sniffed", format)
+    return rec
+
+
+def write_recording(recording, fname, format=None, overwrite=False):
+    """Write a :class:`Recording` to a file.
+
+    Parameters
+    ----------
+    recording : Recording
+    fname : path-like
+        Output file; its extension picks the format unless ``format`` is given:
+        ``.xdf`` (the project's own format), ``.fif``, ``.edf``, ``.csv``
+        (BrainFlow's ``DataFilter.write_file`` format, with a JSON sidecar
+        naming the board).
+    format : str | None
+        "xdf", "fif", "edf" or "brainflow".
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    fname : Path
+    """
+    from ._recording import Recording
+
+    _validate_type(recording, Recording, "recording")
+    _validate_type(fname, "path-like", "fname")
+    fname = Path(fname)
+    if format is None:
+        ext = fname.suffix.lower()
+        if ext not in _WRITE_EXT:
+            raise ValueError(
+                f"Cannot tell the format from the extension {ext!r}; use one of "
+                f"{', '.join(_WRITE_EXT)} or pass format=."
+            )
+        format = _WRITE_EXT[ext]
+    _check_option("format", format, WRITERS)
+    if fname.exists() and not overwrite:
+        raise FileExistsError(f"{fname} exists; pass overwrite=True to replace it.")
+    mod, func = WRITERS[format]
+    writer = getattr(importlib.import_module(mod, __package__), func)
+    os.makedirs(fname.parent, exist_ok=True) if str(fname.parent) else None
+    writer(recording, fname, overwrite=overwrite)
+    return fname

@@ -1,0 +1,185 @@
+"""Fast, streaming parser for the numeric text tables EEG tools write.
+
+Files are read in blocks of lines and each block is parsed by NumPy's C
+``loadtxt``; a 2 GB file never sits in memory as text. When a block does not
+parse, it is walked line by line to name the first bad line and what is wrong
+with it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import RecordingFormatError
+
+BLOCK_BYTES = 8 * 1024 * 1024
+
+
+def _describe_bad_line(line, n_cols, delimiter):
+    """Return the problem with one line, or None when it parses."""
+    text = line.rstrip("\r\n")
+    if not text.strip():
+        return "the line is empty"
+    cells = text.split(delimiter)
+    if len(cells) != n_cols:
+        if len(cells) == 1 and n_cols > 1:
+            for other in (",", "\t", ";", " "):
+                if other != delimiter and len(text.split(other)) == n_cols:
+                    return (
+                        f"the line is separated by {other!r}, not {delimiter!r} "
+                        "(wrong delimiter)"
+                    )
+        return f"expected {n_cols} columns, found {len(cells)}"
+    for j, cell in enumerate(cells):
+        try:
+            float(cell)
+        except ValueError:
+            shown = cell.strip()
+            if len(shown) > 20:
+                shown = shown[:20] + "..."
+            return f"column {j + 1} holds {shown!r}, which is not a number"
+    return None
+
+
+class TableReader:
+    """Read a delimited numeric table in blocks.
+
+    Parameters
+    ----------
+    fname : path-like
+    n_cols : int
+        Columns every data line must have (after ``transform``).
+    first_line : int
+        1-based number of the first data line (for messages).
+    offset : int
+        Byte offset where data lines start.
+    delimiter : str
+    transform : callable | None
+        ``str -> str`` applied to each block's text before parsing (e.g. turn
+        the ``:`` of clock times into delimiters).
+    """
+
+    def __init__(self, fname, n_cols, first_line, offset, delimiter=",",
+                 transform=None, n_cols_raw=None):
+        self.fname = fname
+        self.n_cols = n_cols
+        self.n_cols_raw = n_cols if n_cols_raw is None else n_cols_raw
+        self.first_line = first_line
+        self.offset = offset
+        self.delimiter = delimiter
+        self.transform = transform
+        self.warnings = []
+        self.n_lines = 0
+
+    def _parse(self, lines, line0):
+        if self.transform is not None:
+            lines = self.transform("".join(lines)).splitlines()
+        try:
+            with np.errstate(all="ignore"):
+                arr = np.loadtxt(lines, delimiter=self.delimiter, dtype=np.float64,
+                                 ndmin=2, comments=None, encoding=None)
+        except ValueError:
+            arr = None
+        if arr is not None and arr.shape[1] == self.n_cols:
+            return arr
+        for k, line in enumerate(lines):
+            problem = _describe_bad_line(line, self.n_cols, self.delimiter)
+            if problem is not None:
+                if self.transform is not None:  # report in the file's own terms
+                    problem = problem.replace(
+                        f"expected {self.n_cols} columns",
+                        f"expected {self.n_cols_raw} columns",
+                    )
+                raise RecordingFormatError(problem + ".", self.fname, line0 + k)
+        raise RecordingFormatError("the table could not be parsed.", self.fname,
+                                   line0)  # pragma: no cover
+
+    def read(self):
+        """Return the whole table, shape (n_rows, n_cols)."""
+        blocks = []
+        n_rows = 0
+        line0 = self.first_line
+        with open(self.fname, encoding="utf-8", errors="strict", newline="") as fid:
+            fid.seek(self.offset)
+            pending = ""
+            while True:
+                try:
+                    chunk = fid.read(BLOCK_BYTES)
+                except UnicodeDecodeError as err:
+                    raise RecordingFormatError(
+                        f"the file holds bytes that are not text ({err.reason}).",
+                        self.fname,
+                    ) from None
+                if not chunk:
+                    break
+                text = pending + chunk
+                cut = text.rfind("\n")
+                if cut < 0:
+                    pending = text
+                    continue
+                pending = text[cut + 1:]
+                lines = text[: cut + 1].splitlines(keepends=True)
+                lines = self._drop_blank_tail(lines)
+                if not lines:
+                    continue
+                arr = self._parse(lines, line0)
+                blocks.append(arr)
+                n_rows += arr.shape[0]
+                line0 += len(lines)
+            if pending.strip():
+                # No newline at the end: keep the line if it is whole.
+                try:
+                    blocks.append(self._parse([pending.rstrip("\r")], line0))
+                    n_rows += 1
+                except RecordingFormatError as err:
+                    self.warnings.append(
+                        f"The last line ({line0}) is cut short "
+                        f"({str(err).rsplit(': ', 1)[-1].rstrip('.')}); it was "
+                        "dropped (the writer was probably stopped mid-line)."
+                    )
+        self.n_lines = n_rows
+        if not blocks:
+            return np.empty((0, self.n_cols))
+        if len(blocks) == 1:
+            return blocks[0]
+        out = np.empty((n_rows, self.n_cols))
+        pos = 0
+        while blocks:  # free each block as it is copied to bound peak memory
+            b = blocks.pop(0)
+            out[pos: pos + b.shape[0]] = b
+            pos += b.shape[0]
+        return out
+
+    def _drop_blank_tail(self, lines):
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return [ln for ln in lines if ln.strip()] if any(
+            not ln.strip() for ln in lines) else lines
+
+
+def read_header_lines(fname, max_lines=200, prefix=None):
+    """Return the first lines of a text file and the byte offset after them.
+
+    With ``prefix``, read lines while they start with it; else read one line.
+    Returns (lines, offset, n_lines).
+    """
+    lines = []
+    offset = 0
+    with open(fname, "rb") as fid:
+        while len(lines) < max_lines:
+            raw = fid.readline()
+            if not raw:
+                break
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise RecordingFormatError(
+                    "the header holds bytes that are not text.", fname,
+                    len(lines) + 1) from None
+            if prefix is not None and not line.startswith(prefix):
+                break
+            lines.append(line.rstrip("\r\n"))
+            offset += len(raw)
+            if prefix is None:
+                break
+    return lines, offset, len(lines)

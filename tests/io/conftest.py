@@ -1,0 +1,46 @@
+"""Fixtures for the io tests."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_io():
+    """Path to ../shared/data, or skip when the shared data are absent."""
+    if not _SHARED.is_dir():
+        pytest.skip(f"shared data not found at {_SHARED} (clone beside ../shared)")
+    return _SHARED
+
+
+@pytest.fixture
+def make_recording():
+    """Factory: a small Recording with markers, an estimates stream and cues."""
+    from biofeedback.io import Recording, Stream
+
+    def make(n_times=1000, sfreq=250.0, n_ch=4, t0=1000.0, gap_at=None, gap_n=0,
+             seed=0):
+        rng = np.random.default_rng(seed)
+        data = rng.normal(0, 20e-6, (n_ch, n_times))
+        ts = t0 + np.arange(n_times) / sfreq
+        if gap_at is not None:
+            ts[gap_at:] += gap_n / sfreq
+        est_ts = np.sort(rng.uniform(ts[0], ts[-1], 37))
+        est = Stream(
+            name="biofeedback-Estimates", type="Estimates",
+            data=np.vstack([rng.normal(size=(2, 37)), rng.integers(0, 2, 37)]),
+            timestamps=est_ts, ch_names=["alpha", "engagement", "gated"], sfreq=0.0,
+        )
+        markers = [(float(ts[10]), "session_start"),
+                   (float(ts[500]), "block_start baseline_eyes_open")]
+        return Recording(
+            data=data, sfreq=sfreq, ch_names=[f"C{i}" for i in range(n_ch)],
+            timestamps=ts, markers=markers,
+            streams={"biofeedback-Estimates": est}, source_format="simulated",
+            profile="synthetic",
+        )
+
+    return make

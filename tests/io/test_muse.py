@@ -1,0 +1,69 @@
+"""Muse CSV readers on the shared muse-lsl recordings and generated files."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from biofeedback.io import read_recording
+
+
+def test_muse_lsl_real_file(shared_io):
+    fname = shared_io / "muse-mental-state" / "subjecta-relaxed-1.csv"
+    rec = read_recording(fname)
+    assert rec.source_format == "muse-csv"
+    assert rec.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+    assert rec.sfreq == 256.0
+    assert rec.profile == "muse_2016"
+    assert rec.data.flags.c_contiguous and rec.data.dtype == np.float64
+    # First line: 1533059192.499,30.762,15.625,29.785,0.977,0.977 (µV -> V)
+    assert_allclose(rec.data[:, 0], [30.762e-6, 15.625e-6, 29.785e-6, 0.977e-6])
+    assert rec.timestamps[0] == pytest.approx(1533059192.499)
+    assert rec.provenance["dropped_columns"] == ["Right AUX"]
+    assert "aux" in rec.streams
+    assert abs(rec.provenance["measured_sfreq"] - 256) < 2.56
+    assert rec.gaps == []
+
+
+def test_every_shared_muse_file_reads(shared_io):
+    files = sorted((shared_io / "muse-mental-state").glob("*.csv"))
+    assert files
+    for fname in files:
+        rec = read_recording(fname)
+        assert rec.n_times > 256 * 30, fname
+
+
+def test_muse_csv_gap_and_marker_column(tmp_path):
+    ts = 1.7e9 + np.arange(512) / 256.0
+    ts[300:] += 0.5  # 128 samples lost
+    lines = ["timestamps,TP9,AF7,AF8,TP10,Right AUX,Marker0"]
+    for i, t in enumerate(ts):
+        lines.append(f"{t:.6f},1,2,3,{i % 7},0,{1 if i == 100 else 0}")
+    fname = tmp_path / "m.csv"
+    fname.write_text("\n".join(lines) + "\n")
+    rec = read_recording(fname)
+    assert [(g.n_missing, g.source) for g in rec.gaps] == [(128, "timestamps")]
+    assert rec.markers == [(pytest.approx(ts[100]), "Marker0=1")]
+    assert "Flat channel(s) TP9, AF7, AF8" in " ".join(rec.warnings)
+
+
+def test_mind_monitor(tmp_path):
+    head = ("TimeStamp,Delta_TP9,Delta_AF7,RAW_TP9,RAW_AF7,RAW_AF8,RAW_TP10,"
+            "AUX_RIGHT,Accelerometer_X,HeadBandOn,Elements")
+    rows = [head]
+    for i in range(600):
+        ms = int(i * 1000 / 256)
+        stamp = f"2019-05-07 14:33:{12 + ms // 1000:02d}.{ms % 1000:03d}"
+        rows.append(f"{stamp},0.5,0.6,{800 + i % 5},{810 + i % 3},820,{830 + i % 2},"
+                    f"1,0.01,1,")
+        if i == 200:
+            rows.append(f"{stamp},,,,,,,,,,/muse/elements/blink")
+    fname = tmp_path / "mindMonitor_2019-05-07.csv"
+    fname.write_text("\n".join(rows) + "\n")
+    rec = read_recording(fname)
+    assert rec.source_format == "mind-monitor"
+    assert rec.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+    assert rec.n_times == 600
+    assert_allclose(rec.data[0, :5], np.array([800, 801, 802, 803, 804]) * 1e-6)
+    assert [m[1] for m in rec.markers] == ["/muse/elements/blink"]
+    assert rec.streams["band_powers"].ch_names == ["Delta_TP9", "Delta_AF7"]
+    assert "accelerometer" in rec.streams

@@ -1,0 +1,195 @@
+"""XDF, the project's own format: our writer, pyxdf's reader, killed recorders."""
+
+import json
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from biofeedback.errors import RecordingFormatError
+from biofeedback.io import Recording, read_recording, write_recording
+from biofeedback.io._xdf import scan_chunks
+
+
+def test_roundtrip_layout_and_values(tmp_path, make_recording):
+    """What we write, pyxdf reads back with the stream layout a session records."""
+    import pyxdf
+
+    rec = make_recording()
+    fname = write_recording(rec, tmp_path / "sess.xdf")
+    streams, _ = pyxdf.load_xdf(str(fname), dejitter_timestamps=False)
+    by_name = {s["info"]["name"][0]: s for s in streams}
+    assert set(by_name) == {"biofeedback-EEG", "biofeedback-Estimates",
+                            "biofeedback-Markers"}
+    eeg = by_name["biofeedback-EEG"]
+    assert eeg["info"]["type"] == ["EEG"]
+    chans = eeg["info"]["desc"][0]["channels"][0]["channel"]
+    assert [c["unit"][0] for c in chans] == ["microvolts"] * 4
+    assert_allclose(eeg["time_series"].T, rec.data * 1e6)
+    est = by_name["biofeedback-Estimates"]
+    assert float(est["info"]["nominal_srate"][0]) == 0
+    assert by_name["biofeedback-Markers"]["info"]["channel_format"] == ["string"]
+
+    back = read_recording(fname)
+    assert back.source_format == "xdf"
+    assert back.ch_names == rec.ch_names
+    assert back.sfreq == rec.sfreq
+    assert_allclose(back.data, rec.data, rtol=1e-12, atol=0)
+    assert_array_equal(back.timestamps, rec.timestamps)
+    assert back.markers == rec.markers
+    # Estimates come back with their exact samples and timestamps.
+    est_back = back.streams["biofeedback-Estimates"]
+    est_in = rec.streams["biofeedback-Estimates"]
+    assert_array_equal(est_back.timestamps, est_in.timestamps)
+    assert_array_equal(est_back.data, est_in.data)
+    assert est_back.ch_names == ["alpha", "engagement", "gated"]
+    assert back.provenance["load_options"] == {
+        "synchronize_clocks": True, "dejitter_timestamps": False}
+    assert back.profile == "synthetic"
+    assert back.warnings == []
+    # Rewriting the read recording does not duplicate the markers.
+    write_recording(back, tmp_path / "again.xdf")
+    again = read_recording(tmp_path / "again.xdf")
+    assert again.markers == rec.markers
+    assert set(again.streams) == {"biofeedback-Estimates", "biofeedback-Markers"}
+
+
+def test_gaps_from_markers_and_timestamps(tmp_path, make_recording):
+    rec = make_recording(gap_at=600, gap_n=250)  # one second lost
+    t_before = rec.timestamps[599]
+    rec.markers += [(t_before + 0.01, "gap_start"),
+                    (rec.timestamps[600], "gap_end duration=1.00")]
+    rec.markers.sort()
+    write_recording(rec, tmp_path / "gap.xdf")
+    back = read_recording(tmp_path / "gap.xdf")
+    assert len(back.gaps) == 1
+    gap = back.gaps[0]
+    assert gap.onset == t_before
+    assert gap.n_missing == 250
+    assert gap.source == "marker"
+    assert_allclose(gap.duration, 1.0)
+    assert any("1 gaps" in w for w in back.warnings)
+
+
+def test_timestamp_gap_without_marker(tmp_path, make_recording):
+    rec = make_recording(gap_at=300, gap_n=40)
+    write_recording(rec, tmp_path / "gap.xdf")
+    back = read_recording(tmp_path / "gap.xdf")
+    assert [(g.n_missing, g.source) for g in back.gaps] == [(40, "timestamps")]
+
+
+def test_sidecar_and_stream_choice(tmp_path, make_recording):
+    rec = make_recording()
+    rec.provenance["sidecar"] = {"profile": "cyton", "pipeline": "default"}
+    write_recording(rec, tmp_path / "s.xdf")
+    assert json.loads((tmp_path / "s.json").read_text())["pipeline"] == "default"
+    back = read_recording(tmp_path / "s.xdf")
+    assert back.provenance["sidecar"]["pipeline"] == "default"
+    assert back.profile == "cyton"  # the sidecar wins over the stream metadata
+    with pytest.raises(RecordingFormatError, match="no stream named 'nope'"):
+        read_recording(tmp_path / "s.xdf", stream="nope")
+    other = read_recording(tmp_path / "s.xdf", stream="biofeedback-Estimates")
+    assert other.ch_names == ["alpha", "engagement", "gated"]
+    assert "declare no unit" in " ".join(other.warnings)
+
+
+def test_units_from_metadata(tmp_path):
+    """Channel units are honoured; a stream in volts is not scaled twice."""
+    from biofeedback.io import Stream
+    from biofeedback.io._xdf import write_xdf
+
+    ts = np.arange(100) / 100.0
+    rec = Recording(data=np.zeros((1, 100)), sfreq=100.0, ch_names=["x"],
+                    timestamps=ts)
+    rec.streams["volts"] = Stream(name="volts", type="EEG", data=np.ones((2, 200)),
+                                  timestamps=np.arange(200) / 100.0,
+                                  ch_names=["a", "b"], sfreq=100.0,
+                                  meta={"units": ["volts", "millivolts"]})
+    write_xdf(rec, tmp_path / "u.xdf")
+    back = read_recording(tmp_path / "u.xdf")  # biofeedback-EEG preferred
+    assert back.ch_names == ["x"]
+    other = read_recording(tmp_path / "u.xdf", stream="volts")
+    assert_allclose(other.data[:, 0], [1.0, 1e-3])
+
+
+@pytest.mark.parametrize("cut", [1, 7, 2000])
+def test_killed_recorder(tmp_path, make_recording, cut):
+    """A file cut mid-chunk reads up to its last whole chunk, with a warning."""
+    rec = make_recording(n_times=2500)
+    fname = write_recording(rec, tmp_path / "full.xdf")
+    raw = fname.read_bytes()
+    # Cut inside the EEG samples: keep everything before the 5th samples chunk.
+    cut_file = tmp_path / "cut.xdf"
+    sample_starts = []
+    pos = 4
+    while pos < len(raw):
+        nb = raw[pos]
+        length = int.from_bytes(raw[pos + 1: pos + 1 + nb], "little")
+        if int.from_bytes(raw[pos + 1 + nb: pos + 3 + nb], "little") == 3:
+            sample_starts.append(pos)
+        pos += 1 + nb + length
+    cut_file.write_bytes(raw[: sample_starts[4] + cut])
+    valid, size, kind, _ = scan_chunks(cut_file)
+    assert valid == sample_starts[4] and kind in ("Samples", "chunk header")
+    back = read_recording(cut_file)
+    assert back.n_times == 4 * 250  # four whole one-second chunks
+    assert_allclose(back.data, rec.data[:, :1000], rtol=1e-12)
+    assert any("recorder was probably killed" in w for w in back.warnings)
+    assert back.provenance["truncated"]["valid_bytes"] == sample_starts[4]
+
+
+def test_not_xdf_and_no_eeg(tmp_path):
+    from biofeedback.io._xdf import read_xdf
+
+    bad = tmp_path / "bad.xdf"
+    bad.write_bytes(b"XDF:\x07garbage")
+    with pytest.raises(RecordingFormatError, match="bad.xdf"):
+        read_recording(bad)
+    other = tmp_path / "o.xdf"
+    other.write_bytes(b"NOPE")
+    with pytest.raises(RecordingFormatError, match="no 'XDF:' magic"):
+        read_xdf(other)
+
+
+def test_lsl_outlet_recorded_by_our_writer(tmp_path):
+    """Samples pulled from a real LSL outlet survive our writer and pyxdf."""
+    pytest.importorskip("pylsl")
+    import uuid
+
+    import pylsl
+
+    name = f"bf-test-{uuid.uuid4().hex[:8]}"
+    info = pylsl.StreamInfo(name, "EEG", 2, 100.0, "double64", name)
+    outlet = pylsl.StreamOutlet(info)
+    inlet = None
+    try:
+        found = pylsl.resolve_byprop("source_id", name, timeout=5.0)
+        if not found:
+            pytest.skip("LSL could not resolve a loopback outlet on this machine")
+        inlet = pylsl.StreamInlet(found[0])
+        inlet.open_stream(timeout=5.0)
+        sent = np.arange(200, dtype=float).reshape(100, 2)
+        stamps = pylsl.local_clock() + np.arange(100) / 100.0
+        outlet.push_chunk(sent.tolist(), stamps.tolist())
+        got, got_ts = [], []
+        for _ in range(50):
+            chunk, ts = inlet.pull_chunk(timeout=0.2)
+            got.extend(chunk)
+            got_ts.extend(ts)
+            if len(got) >= 100:
+                break
+    finally:
+        if inlet is not None:
+            inlet.close_stream()
+        del outlet
+    assert len(got) == 100
+    rec = Recording(data=np.asarray(got).T * 1e-6, sfreq=100.0, ch_names=["a", "b"],
+                    timestamps=np.asarray(got_ts))
+    write_recording(rec, tmp_path / "lsl.xdf")
+    back = read_recording(tmp_path / "lsl.xdf")
+    assert_allclose(back.data * 1e6, sent.T)
+    assert_allclose(back.timestamps, got_ts)
+
+
+test_lsl_outlet_recorded_by_our_writer = pytest.mark.lsl(
+    test_lsl_outlet_recorded_by_our_writer)
