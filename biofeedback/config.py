@@ -46,10 +46,14 @@ class PreprocessingConfig:
     """Causal filters applied sample by sample before windowing.
 
     ``highpass``/``lowpass`` in Hz (0 turns one off), Butterworth of ``order``
-    as second-order sections; ``notch`` is "auto" (the profile's mains
-    frequency), "off", or a frequency in Hz; ``reference`` is "none" or
-    "average". ``gap_reset`` is the timestamp jump (s) after which filters and
-    windows restart rather than bridging a gap.
+    as second-order sections; the high-pass is also the DC removal (its state
+    starts in steady state on the first sample, so an offset does not ring).
+    ``notch`` is "auto" (the profile's mains frequency), "off", or a frequency
+    in Hz, with quality factor ``notch_q``. ``reference`` is "none",
+    "average" (common average) or "mastoids" (subtract the mean of
+    ``reference_channels``, e.g. ["TP9", "TP10"] on a Muse). ``gap_reset`` is
+    the timestamp jump (s) after which filters and windows restart rather
+    than bridging a gap.
     """
 
     highpass: float = 1.0
@@ -58,14 +62,29 @@ class PreprocessingConfig:
     notch: str | float = "auto"
     notch_q: float = 30.0
     reference: str = "none"
+    reference_channels: tuple[str, ...] = ()
     gap_reset: float = 0.25
 
     def _validate(self):
         if isinstance(self.notch, str):
             _check_option("notch", self.notch, ("auto", "off"))
-        _check_option("reference", self.reference, ("none", "average"))
+        elif self.notch <= 0:
+            raise ValueError(f"notch must be positive, got {self.notch}.")
+        _check_option("reference", self.reference, ("none", "average", "mastoids"))
+        if self.reference == "mastoids" and not self.reference_channels:
+            raise ValueError(
+                'reference = "mastoids" needs reference_channels, e.g. ["TP9", "TP10"].'
+            )
         if self.order < 1 or self.order > 8:
             raise ValueError(f"order must be 1 to 8, got {self.order}.")
+        if self.highpass < 0 or self.lowpass < 0:
+            raise ValueError("highpass and lowpass must be >= 0 (0 turns one off).")
+        if self.highpass and self.lowpass and self.highpass >= self.lowpass:
+            raise ValueError(
+                f"highpass ({self.highpass} Hz) must be below lowpass ({self.lowpass} Hz)."
+            )
+        if self.notch_q <= 0:
+            raise ValueError(f"notch_q must be positive, got {self.notch_q}.")
 
 
 _DEFAULT_BANDS = {
@@ -79,12 +98,20 @@ _DEFAULT_BANDS = {
 
 @dataclass(frozen=True)
 class FeaturesConfig:
-    """What is computed on each window.
+    """What is computed on each window (see ``docs/features.md``).
 
     ``names`` are registered features (the classifier's input vector);
     ``indices`` are registered state indices (the estimates shown and cued);
-    ``bands`` maps band names to [low, high) edges in Hz. Welch PSD uses Hann
-    segments of ``welch_segment`` seconds with ``welch_overlap`` (fraction).
+    ``bands`` maps band names to [low, high) edges in Hz. The Welch PSD uses
+    ``welch_window`` ("hann" or "hamming") segments of ``welch_segment``
+    seconds overlapping by ``welch_overlap`` (fraction), mean removed per
+    segment, one-sided density in V²/Hz; a band's power is the PSD summed over
+    the bins in [low, high) times the bin width (V²). ``spectral_range`` is
+    the [low, high) range of total power (relative powers, ``alpha_rel``) and
+    spectral entropy. ``index_bands`` adds bands only indices use (e.g.
+    ``high_beta``). ``index_channels`` maps an index name to the channels it
+    may use (default: all clean channels; ``faa`` takes [left, right] and
+    defaults to the board profile's frontal pair).
     """
 
     names: tuple[str, ...] = ("log_band_power",)
@@ -92,33 +119,79 @@ class FeaturesConfig:
     bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(_DEFAULT_BANDS))
     welch_segment: float = 1.0
     welch_overlap: float = 0.5
+    welch_window: str = "hann"
+    spectral_range: tuple[float, float] = (1.0, 45.0)
+    index_bands: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"high_beta": (20.0, 30.0)}
+    )
+    index_channels: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def _validate(self):
-        for name, (lo, hi) in self.bands.items():
+        if not self.bands:
+            raise ValueError("bands is empty.")
+        for name, (lo, hi) in {**self.bands, **self.index_bands}.items():
             if not 0 <= lo < hi:
                 raise ValueError(f"band {name!r} has edges {lo}-{hi} Hz; need 0 <= low < high.")
+        lo, hi = self.spectral_range
+        if not 0 <= lo < hi:
+            raise ValueError(f"spectral_range {lo}-{hi} Hz; need 0 <= low < high.")
         if not 0 <= self.welch_overlap < 1:
             raise ValueError("welch_overlap must be in [0, 1).")
+        if self.welch_segment <= 0:
+            raise ValueError("welch_segment must be positive.")
+        _check_option("welch_window", self.welch_window, ("hann", "hamming"))
+        if "faa" in self.index_channels and len(self.index_channels["faa"]) != 2:
+            raise ValueError("index_channels.faa must name two channels: [left, right].")
 
 
 @dataclass(frozen=True)
 class GatesConfig:
-    """Artifact and quality gates (per channel, per window).
+    """Artifact and quality gates (per channel, per window; ``docs/features.md``).
 
-    Amplitudes are µV. Defaults: OpenBCI GUI calls a channel near-railed above
-    75 % and railed above 90 % of full scale; 100 µV peak-to-peak is a common
-    rejection level on Muse (we use it on the filtered signal); a channel whose
-    standard deviation is under ``flat_uv`` is flat.
+    Amplitudes are µV. ``rail_fraction``/``near_rail_fraction``: OpenBCI GUI
+    calls a channel railed above 90 % and near-railed above 75 % of full scale
+    (the profile's ``rail_uv``), checked on the raw window. ``flat_uv``: raw
+    standard deviation below it is a flat (disconnected or saturated) channel.
+    ``max_ptp_uv``: filtered peak-to-peak above it gates the window (100 µV is
+    a common rejection level on Muse; 150 µV on the 1-45 Hz filtered signal
+    keeps clean Muse windows). ``line_noise_ratio``: raw power within ±1 Hz of
+    the mains frequency over filtered power in ``eeg_range``; above it the
+    channel is line-noise dominated (poor contact). ``blink_uv``: peak-to-peak
+    of the filtered signal smoothed over ``blink_smooth`` s, on frontal
+    channels (Fp*, AF*, F* and the frontal pair); better set per person with
+    ``QualityGate.calibrate``. ``muscle_ratio``: mean PSD (per Hz) in ``muscle_high`` over
+    mean PSD in ``muscle_low`` of the filtered signal. EEG falls as 1/f (about
+    0.1-0.4), white noise is flat (1.0) and muscle (EMG) rises towards 50-150 Hz,
+    so a spectrum that rises by half (1.5) is called muscle.
+    ``min_clean_fraction``: fewer usable channels than this gates the window.
     """
 
     rail_fraction: float = 0.9
     near_rail_fraction: float = 0.75
     max_ptp_uv: float = 150.0
     flat_uv: float = 0.1
-    line_noise_ratio: float = 10.0
+    line_noise_ratio: float = 1.0
+    eeg_range: tuple[float, float] = (1.0, 45.0)
     blink_uv: float = 100.0
-    muscle_ratio: float = 1.0
+    blink_smooth: float = 0.1
+    muscle_ratio: float = 1.5
+    muscle_high: tuple[float, float] = (20.0, 45.0)
+    muscle_low: tuple[float, float] = (4.0, 20.0)
     min_clean_fraction: float = 0.5
+
+    def _validate(self):
+        if not 0 < self.near_rail_fraction <= self.rail_fraction <= 1:
+            raise ValueError("need 0 < near_rail_fraction <= rail_fraction <= 1.")
+        for name in ("max_ptp_uv", "line_noise_ratio", "blink_uv", "blink_smooth",
+                     "muscle_ratio"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
+        for name in ("eeg_range", "muscle_high", "muscle_low"):
+            lo, hi = getattr(self, name)
+            if not 0 <= lo < hi:
+                raise ValueError(f"{name} {lo}-{hi} Hz; need 0 <= low < high.")
+        if not 0 <= self.min_clean_fraction <= 1:
+            raise ValueError("min_clean_fraction must be in [0, 1].")
 
 
 @dataclass(frozen=True)

@@ -1,119 +1,454 @@
 """Features and state indices computed on each window.
 
-A :class:`FeatureSet` turns a filtered window (n_channels, n_times) into a
-feature vector (the classifier's input) and a vector of state indices (the
-estimates people see). Features and indices are looked up by name in
-registries, so a pipeline file names them and the live engine, replay and
-batch training all compute them the same way.
+A :class:`FeatureSet` turns a filtered window (n_channels, n_times), in volts,
+into a feature vector (the classifier's input) and a vector of state indices
+(the estimates people see). Features and indices are looked up by short name in
+the registries :data:`FEATURES` and :data:`INDICES`, so a pipeline file names
+them and the live engine, replay and batch training compute them with the same
+code. :func:`describe_features` states what every number is (method, window,
+bands, integration, units) for stream metadata and file sidecars.
+
+Adding a feature: write ``compute(fs, ctx) -> array (n_windows, n_channels,
+n_items)``, register ``FEATURES["name"] = FeatureSpec(...)``; it is then usable
+live, in replay and in training. See ``docs/features.md`` for every formula.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+from dataclasses import dataclass, field
+
 import numpy as np
 
-__all__ = ["FeatureSet", "FEATURES", "INDICES", "welch_psd", "band_powers"]
+from ._checks import _check_option
+from ._logging import logger
+
+__all__ = [
+    "FeatureSet",
+    "FeatureSpec",
+    "IndexSpec",
+    "FEATURES",
+    "INDICES",
+    "welch_psd",
+    "band_powers",
+    "time_features",
+    "describe_features",
+]
+
+_WINDOWS = ("hann", "hamming")
+_LOG_FLOOR = 1e-30  # V²; log10 of a zero band power is clamped here (-30)
+_ZC_EPS = float(np.finfo(np.float64).eps)
 
 
-def welch_psd(x: np.ndarray, sfreq: float, n_per_seg: int, n_overlap: int):
-    """Welch PSD with a Hann window, density scaling, mean over segments.
+# -- Welch plan ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _welch_basis(n_per_seg: int, sfreq: float, k0: int, k1: int, window: str):
+    """Detrend + taper + real DFT for bins k0..k1-1 as one matrix (see _kernels).
+
+    Returns (basis (n_per_seg, 2 * n_bins), scale (n_bins,)), read-only. The
+    scale gives scipy's one-sided density: 1 / (sfreq * sum(w**2)), doubled
+    except at DC and (even n_per_seg) Nyquist.
+    """
+    from scipy.signal import get_window
+
+    w = get_window(window, n_per_seg)  # periodic, as scipy.signal.welch uses
+    n = np.arange(n_per_seg)
+    k = np.arange(k0, k1)
+    ang = 2.0 * np.pi * ((np.outer(n, k) % n_per_seg) / n_per_seg)
+    cos = w[:, None] * np.cos(ang)
+    sin = -w[:, None] * np.sin(ang)
+    cos -= cos.mean(axis=0)
+    sin -= sin.mean(axis=0)
+    basis = np.ascontiguousarray(np.hstack([cos, sin]))
+    scale = np.full(k1 - k0, 2.0 / (sfreq * np.sum(w**2)))
+    scale[k == 0] /= 2.0
+    if n_per_seg % 2 == 0:
+        scale[k == n_per_seg // 2] /= 2.0
+    basis.flags.writeable = False
+    scale.flags.writeable = False
+    return basis, scale
+
+
+def _check_finite(x, name):
+    if not np.isfinite(x).all():
+        raise ValueError(
+            f"{name} holds NaN or infinite values; gate or repair the window "
+            "before computing features."
+        )
+
+
+def _check_segments(n_times, n_per_seg, n_overlap):
+    if n_per_seg < 2:
+        raise ValueError(f"n_per_seg must be at least 2, got {n_per_seg}.")
+    if not 0 <= n_overlap < n_per_seg:
+        raise ValueError(
+            f"n_overlap must be in [0, n_per_seg={n_per_seg}), got {n_overlap}."
+        )
+    if n_times < n_per_seg:
+        raise ValueError(
+            f"A window of {n_times} samples is shorter than the Welch segment "
+            f"({n_per_seg} samples)."
+        )
+
+
+def welch_psd(x, sfreq, n_per_seg, n_overlap, window="hann", fmin=0.0, fmax=np.inf):
+    """Welch PSD with a constant detrend per segment and density scaling.
+
+    The same numbers as ``scipy.signal.welch(x, sfreq, window, n_per_seg,
+    n_overlap, detrend="constant", scaling="density", average="mean")``,
+    computed by the numba kernels (no FFT: a detrend-taper-DFT matrix).
 
     Parameters
     ----------
-    x : ndarray, shape (..., n_times)
+    x : array, shape (..., n_times)
         Signal in volts.
     sfreq : float
         Sampling rate in Hz.
     n_per_seg, n_overlap : int
         Segment length and overlap in samples.
+    window : "hann" | "hamming"
+        Periodic taper (scipy's ``get_window``).
+    fmin, fmax : float
+        Keep bins with ``fmin <= f <= fmax``.
 
     Returns
     -------
     freqs : ndarray, shape (n_freqs,)
     psd : ndarray, shape (..., n_freqs)
         V²/Hz, one-sided.
-    """
-    from scipy.signal import welch
 
-    return welch(x, fs=sfreq, window="hann", nperseg=n_per_seg, noverlap=n_overlap,
-                 detrend="constant", scaling="density", average="mean", axis=-1)
+    Raises
+    ------
+    ValueError
+        On non-finite samples, or a window shorter than a segment.
+    """
+    from . import _kernels
+
+    _check_option("window", window, _WINDOWS)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim < 1:
+        raise ValueError("x must have at least one dimension.")
+    n_per_seg, n_overlap = int(n_per_seg), int(n_overlap)
+    _check_segments(x.shape[-1], n_per_seg, n_overlap)
+    _check_finite(x, "x")
+    freqs = np.arange(n_per_seg // 2 + 1) * (float(sfreq) / n_per_seg)
+    sel = np.flatnonzero((freqs >= fmin) & (freqs <= fmax))
+    if sel.size == 0:
+        raise ValueError(f"No frequency bin lies in {fmin}-{fmax} Hz.")
+    k0, k1 = int(sel[0]), int(sel[-1]) + 1
+    basis, scale = _welch_basis(n_per_seg, float(sfreq), k0, k1, window)
+    step = n_per_seg - n_overlap
+    n_seg = (x.shape[-1] - n_overlap) // step
+    rows = x.reshape(-1, x.shape[-1])
+    psd = _kernels.welch_rows(rows, n_seg, step, basis, scale)
+    return freqs[k0:k1], psd.reshape(x.shape[:-1] + (k1 - k0,))
 
 
 def band_powers(freqs, psd, bands) -> np.ndarray:
-    """Absolute band power (V²): PSD summed over bins in [low, high) times df.
+    """Absolute band power (V²): PSD summed over bins in [low, high) times Δf.
 
-    Returns an array shaped ``psd.shape[:-1] + (n_bands,)``.
+    Parameters
+    ----------
+    freqs : array, shape (n_freqs,)
+        Evenly spaced bin frequencies (Hz).
+    psd : array, shape (..., n_freqs)
+        Density in V²/Hz.
+    bands : list of (low, high)
+        Band edges in Hz.
+
+    Returns
+    -------
+    bp : ndarray, shape psd.shape[:-1] + (n_bands,)
     """
-    df = freqs[1] - freqs[0]
-    out = np.empty(psd.shape[:-1] + (len(bands),))
-    for i, (lo, hi) in enumerate(bands):
-        sel = (freqs >= lo) & (freqs < hi)
-        out[..., i] = psd[..., sel].sum(axis=-1) * df
-    return out
+    from . import _kernels
+
+    freqs = np.asarray(freqs, dtype=np.float64)
+    psd = np.ascontiguousarray(psd, dtype=np.float64)
+    if psd.shape[-1] != freqs.shape[0] or freqs.shape[0] < 2:
+        raise ValueError(
+            f"psd has {psd.shape[-1]} bins but freqs has {freqs.shape[0]}."
+        )
+    _check_finite(psd, "psd")
+    df = float(freqs[1] - freqs[0])
+    starts, stops = [], []
+    for lo, hi in bands:
+        sel = np.flatnonzero((freqs >= lo) & (freqs < hi))
+        starts.append(sel[0] if sel.size else 0)
+        stops.append(sel[-1] + 1 if sel.size else 0)
+    out = _kernels.band_sums(
+        psd.reshape(-1, psd.shape[-1]),
+        np.array(starts, np.int64),
+        np.array(stops, np.int64),
+        df,
+    )
+    return out.reshape(psd.shape[:-1] + (len(bands),))
+
+
+_TIME_COLUMNS = (
+    "activity",
+    "mobility",
+    "complexity",
+    "line_length",
+    "variance",
+    "kurtosis",
+    "zero_crossings",
+)
+
+
+def time_features(x) -> dict:
+    """Time-domain features of every row of ``x`` (..., n_times), volts.
+
+    Returns a dict of arrays shaped ``x.shape[:-1]``: Hjorth ``activity``
+    (V², variance with ddof 0), ``mobility`` and ``complexity``
+    (dimensionless, per sample; antropy's ``hjorth_params``), ``line_length``
+    (mean absolute first difference, V), ``variance`` (ddof 1, V²),
+    ``kurtosis`` (excess, biased: ``scipy.stats.kurtosis``) and
+    ``zero_crossings`` (count, as mne-features counts them).
+    """
+    from . import _kernels
+
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim < 1 or x.shape[-1] < 3:
+        raise ValueError("x needs at least 3 samples along its last axis.")
+    _check_finite(x, "x")
+    out = _kernels.time_features(x.reshape(-1, x.shape[-1]), _ZC_EPS)
+    return {
+        name: out[:, i].reshape(x.shape[:-1]) for i, name in enumerate(_TIME_COLUMNS)
+    }
 
 
 # -- registries ---------------------------------------------------------------
-# A feature: f(ctx, bp) -> (names, values) with bp the (n_channels, n_bands)
-# absolute band powers. An index: f(ctx, bp, clean) -> float.
-
-def _log_band_power(ctx, bp):
-    names = [f"logpow_{b}_{ch}" for ch in ctx.ch_names for b in ctx.band_names]
-    return names, np.log10(np.maximum(bp, 1e-30)).ravel()
 
 
-def _rel_band_power(ctx, bp):
-    names = [f"relpow_{b}_{ch}" for ch in ctx.ch_names for b in ctx.band_names]
-    tot = bp.sum(axis=1, keepdims=True)
-    return names, (bp / np.where(tot > 0, tot, np.nan)).ravel()
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A feature family: per-channel items with names ``fmt.format(item, ch)``.
+
+    ``compute(fs, ctx)`` returns (n_windows, n_channels, n_items); ``items(fs)``
+    lists the item labels (bands, Hjorth parameters or one empty label).
+    """
+
+    compute: object
+    items: object
+    fmt: str
+    units: str
+    method: str
 
 
-FEATURES = {"log_band_power": _log_band_power, "rel_band_power": _rel_band_power}
+@dataclass(frozen=True)
+class IndexSpec:
+    """A state index: ``compute(fs, ctx) -> (n_windows,)`` with its formula."""
+
+    compute: object
+    formula: str
+    reference: str
+    units: str = "ratio (dimensionless)"
+    bands: tuple = ()
 
 
-def _mean_ratio(num, den):
+class _Context:
+    """Intermediate arrays of a batch of windows, computed once on demand."""
+
+    def __init__(self, fs, psd, x, clean):
+        self.fs = fs
+        self.psd = psd  # (n_w, n_ch, n_bins) V²/Hz
+        self.x = x  # (n_w, n_ch, n_t) volts
+        self.clean = clean  # (n_w, n_ch) bool
+        n_w, n_ch, n_bins = psd.shape
+        flat = psd.reshape(-1, n_bins)
+        from . import _kernels
+
+        bp = _kernels.band_sums(flat, fs._starts, fs._stops, fs.df)
+        self.bp_all = bp.reshape(n_w, n_ch, -1)  # config bands then index bands
+        self.bp = self.bp_all[..., : len(fs.band_names)]
+        self.total = self.bp_all[..., -1]  # last column: the spectral range
+        self._time = None
+        self._entropy = None
+
+    @property
+    def time(self):
+        if self._time is None:
+            from . import _kernels
+
+            n_w, n_ch, n_t = self.x.shape
+            tf = _kernels.time_features(self.x.reshape(-1, n_t), _ZC_EPS)
+            self._time = tf.reshape(n_w, n_ch, -1)
+        return self._time
+
+    @property
+    def entropy(self):
+        if self._entropy is None:
+            from . import _kernels
+
+            n_w, n_ch, n_bins = self.psd.shape
+            s0, s1 = self.fs._range
+            se = _kernels.spectral_entropy(self.psd.reshape(-1, n_bins), s0, s1)
+            self._entropy = se.reshape(n_w, n_ch)
+        return self._entropy
+
+    def band(self, name):
+        """Absolute power of band ``name`` (n_w, n_ch), config or index band."""
+        return self.bp_all[..., self.fs._band_col[name]]
+
+
+def _log_band_power(fs, ctx):
+    return np.log10(np.maximum(ctx.bp, _LOG_FLOOR))
+
+
+def _rel_band_power(fs, ctx):
+    tot = ctx.total[..., None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = num / den
-    r = r[np.isfinite(r)]
-    return float(r.mean()) if r.size else np.nan
+        return np.where(tot > 0, ctx.bp / tot, np.nan)
 
 
-def _engagement(ctx, bp, clean):
-    b = bp[clean]
-    return _mean_ratio(b[:, ctx.band("beta")], b[:, ctx.band("alpha")] + b[:, ctx.band("theta")])
+def _time_cols(*cols):
+    def compute(fs, ctx):
+        return ctx.time[..., list(cols)]
+
+    return compute
 
 
-def _arousal(ctx, bp, clean):
-    b = bp[clean]
-    return _mean_ratio(b[:, ctx.band("beta")], b[:, ctx.band("alpha")])
+def _bands(fs):
+    return list(fs.band_names)
 
 
-def _alpha_rel(ctx, bp, clean):
-    b = bp[clean]
-    return _mean_ratio(b[:, ctx.band("alpha")], b.sum(axis=1))
+FEATURES = {
+    "log_band_power": FeatureSpec(
+        _log_band_power,
+        _bands,
+        "logpow_{item}_{ch}",
+        "log10(V²) (add 12 for log10(µV²)); zero power clamped to -30",
+        "log10 of absolute band power: Welch PSD summed over bins in "
+        "[low, high) times the bin width",
+    ),
+    "rel_band_power": FeatureSpec(
+        _rel_band_power,
+        _bands,
+        "relpow_{item}_{ch}",
+        "fraction (0..1)",
+        "absolute band power divided by the power summed over spectral_range",
+    ),
+    "hjorth": FeatureSpec(
+        _time_cols(0, 1, 2),
+        lambda fs: ["activity", "mobility", "complexity"],
+        "hjorth_{item}_{ch}",
+        "activity V²; mobility and complexity dimensionless (per sample)",
+        "Hjorth (1970): activity var(x); mobility sqrt(var(x')/var(x)); "
+        "complexity mobility(x')/mobility(x); ddof 0, first differences",
+    ),
+    "line_length": FeatureSpec(
+        _time_cols(3),
+        lambda fs: [""],
+        "line_length_{ch}",
+        "V per sample",
+        "mean absolute first difference (Esteller et al. 2001)",
+    ),
+    "variance": FeatureSpec(
+        _time_cols(4),
+        lambda fs: [""],
+        "variance_{ch}",
+        "V²",
+        "sample variance, ddof 1",
+    ),
+    "kurtosis": FeatureSpec(
+        _time_cols(5),
+        lambda fs: [""],
+        "kurtosis_{ch}",
+        "dimensionless (excess: 0 for a Gaussian)",
+        "Fisher's excess kurtosis, biased estimator (scipy.stats.kurtosis)",
+    ),
+    "zero_crossings": FeatureSpec(
+        _time_cols(6),
+        lambda fs: [""],
+        "zero_crossings_{ch}",
+        "count per window",
+        "sign changes of the filtered signal (|x| < machine epsilon is zero)",
+    ),
+    "spectral_entropy": FeatureSpec(
+        lambda fs, ctx: ctx.entropy[..., None],
+        lambda fs: [""],
+        "spectral_entropy_{ch}",
+        "dimensionless, 0..1",
+        "Shannon entropy of the Welch PSD normalised to unit sum over "
+        "spectral_range, divided by log(n_bins) (Inouye et al. 1991)",
+    ),
+}
 
 
-def _theta_beta(ctx, bp, clean):
-    b = bp[clean]
-    return _mean_ratio(b[:, ctx.band("theta")], b[:, ctx.band("beta")])
+def _chan_mask(fs, ctx, name):
+    """Clean channels among those index ``name`` uses: (n_w, n_ch) bool."""
+    return ctx.clean & fs._index_mask[name][None, :]
 
 
-def _faa(ctx, bp, clean):
-    if ctx.frontal_idx is None:
-        return np.nan
-    left, right = ctx.frontal_idx
-    if not (clean[left] and clean[right]):
-        return np.nan
-    a = ctx.band("alpha")
-    with np.errstate(divide="ignore"):
-        return float(np.log(bp[right, a]) - np.log(bp[left, a]))
+def _ratio_of_sums(fs, ctx, name, num_bands, den_bands):
+    """sum_c num / sum_c den over the index's clean channels; NaN if none."""
+    m = _chan_mask(fs, ctx, name)
+    num = sum(ctx.band(b) for b in num_bands)
+    den = sum(ctx.band(b) if b != "_total" else ctx.total for b in den_bands)
+    num = np.where(m, num, 0.0).sum(axis=1)
+    den = np.where(m, den, 0.0).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((den > 0) & m.any(axis=1), num / den, np.nan)
+
+
+def _faa(fs, ctx):
+    n_w = ctx.clean.shape[0]
+    if fs.frontal_idx is None:
+        return np.full(n_w, np.nan)
+    left, right = fs.frontal_idx
+    alpha = ctx.band("alpha")
+    a_l, a_r = alpha[:, left], alpha[:, right]
+    ok = ctx.clean[:, left] & ctx.clean[:, right] & (a_l > 0) & (a_r > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, np.log(a_r) - np.log(a_l), np.nan)
 
 
 INDICES = {
-    "engagement": _engagement,
-    "arousal": _arousal,
-    "alpha_rel": _alpha_rel,
-    "theta_beta": _theta_beta,
-    "faa": _faa,
+    "engagement": IndexSpec(
+        lambda fs, ctx: _ratio_of_sums(fs, ctx, "engagement", ["beta"], ["alpha", "theta"]),
+        "beta / (alpha + theta), band powers summed over the clean channels",
+        "Pope, Bogart & Bartolome 1995, Biol Psychol 40:187",
+        bands=("beta", "alpha", "theta"),
+    ),
+    "arousal": IndexSpec(
+        lambda fs, ctx: _ratio_of_sums(fs, ctx, "arousal", ["beta"], ["alpha"]),
+        "beta / alpha, band powers summed over the clean channels",
+        "Pope et al. 1995 (beta/alpha variant); Freeman et al. 1999",
+        bands=("beta", "alpha"),
+    ),
+    "arousal_high_beta": IndexSpec(
+        lambda fs, ctx: _ratio_of_sums(fs, ctx, "arousal_high_beta", ["high_beta"], ["alpha"]),
+        "high_beta / alpha (high_beta from index_bands, default 20-30 Hz)",
+        "Pope et al. 1995 (beta/alpha); high-beta split as in neurofeedback practice",
+        bands=("high_beta", "alpha"),
+    ),
+    "alpha_rel": IndexSpec(
+        lambda fs, ctx: _ratio_of_sums(fs, ctx, "alpha_rel", ["alpha"], ["_total"]),
+        "alpha / total power over spectral_range (relaxation)",
+        "Klimesch 1999, Brain Res Rev 29:169",
+        units="fraction (0..1)",
+        bands=("alpha",),
+    ),
+    "theta_beta": IndexSpec(
+        lambda fs, ctx: _ratio_of_sums(fs, ctx, "theta_beta", ["theta"], ["beta"]),
+        "theta / beta (attention; higher = less attentive)",
+        "Lubar 1991; Arns et al. 2013, J Atten Disord 17:374",
+        bands=("theta", "beta"),
+    ),
+    "faa": IndexSpec(
+        _faa,
+        "ln(alpha right) - ln(alpha left) on the frontal pair (approach motivation)",
+        "Allen, Coan & Nazarian 2004, Biol Psychol 67:183; Coan & Allen 2004",
+        units="ln ratio (dimensionless); > 0 means more left-frontal activity",
+        bands=("alpha",),
+    ),
 }
+
+
+# -- the feature set ----------------------------------------------------------
 
 
 class FeatureSet:
@@ -122,13 +457,20 @@ class FeatureSet:
     Parameters
     ----------
     config : FeaturesConfig
-        Which features, indices and bands.
+        Which features, indices, bands and Welch settings.
     ch_names : list of str
         Channels in data order.
     sfreq : float
         Sampling rate in Hz.
     profile : BoardProfile | None
         Supplies the frontal pair for asymmetry.
+    hop : int | None
+        Samples between consecutive windows. When it is a multiple of the Welch
+        step, :meth:`window` reuses the periodograms of the segments it shares
+        with the previous window (checked sample by sample, so any other window
+        falls back to a full computation and the result never changes).
+    n_times : int | None
+        Window length in samples, checked against the Welch segment up front.
 
     Attributes
     ----------
@@ -138,35 +480,145 @@ class FeatureSet:
         Names of the indices, in output order.
     """
 
-    def __init__(self, config, ch_names, sfreq: float, profile=None):
+    def __init__(self, config, ch_names, sfreq: float, profile=None, *, hop=None, n_times=None):
         self.config = config
         self.ch_names = list(ch_names)
         self.sfreq = float(sfreq)
-        self.band_names = list(config.bands)
-        self.bands = [config.bands[b] for b in self.band_names]
-        self.n_per_seg = int(round(config.welch_segment * sfreq))
-        self.n_overlap = int(round(config.welch_overlap * self.n_per_seg))
-        pair = getattr(profile, "frontal_pair", None)
-        self.frontal_idx = None
-        if pair and all(ch in self.ch_names for ch in pair):
-            self.frontal_idx = tuple(self.ch_names.index(ch) for ch in pair)
+        if not self.ch_names:
+            raise ValueError("ch_names is empty.")
+        if len(set(self.ch_names)) != len(self.ch_names):
+            raise ValueError("ch_names holds a duplicate name.")
         for name in config.names:
-            if name not in FEATURES:
-                raise ValueError(f"Unknown feature {name!r}; known: {', '.join(FEATURES)}.")
+            _check_option("feature", name, list(FEATURES))
         for name in config.indices:
-            if name not in INDICES:
-                raise ValueError(f"Unknown index {name!r}; known: {', '.join(INDICES)}.")
-        dummy = np.ones((len(self.ch_names), len(self.bands)))
-        self.feature_names = [n for f in config.names for n in FEATURES[f](self, dummy)[0]]
+            _check_option("index", name, list(INDICES))
+        self.window_name = getattr(config, "welch_window", "hann")
+        _check_option("welch_window", self.window_name, _WINDOWS)
+        self.band_names = list(config.bands)
+        self.bands = [tuple(config.bands[b]) for b in self.band_names]
+        self.n_per_seg = int(round(config.welch_segment * self.sfreq))
+        self.n_overlap = int(round(config.welch_overlap * self.n_per_seg))
+        _check_segments(self.n_per_seg if n_times is None else int(n_times),
+                        self.n_per_seg, self.n_overlap)
+        self.step = self.n_per_seg - self.n_overlap
+        self.df = self.sfreq / self.n_per_seg
+        self.n_times = None if n_times is None else int(n_times)
+        self.hop = None if hop is None else int(hop)
+        # every frequency range we integrate: config bands, index bands, total
+        index_bands = dict(getattr(config, "index_bands", {}) or {})
+        self.spectral_range = tuple(getattr(config, "spectral_range", None) or (
+            min(lo for lo, _ in self.bands), max(hi for _, hi in self.bands)))
+        ranges = list(zip(self.band_names, self.bands))
+        for name in config.indices:
+            for b in INDICES[name].bands:
+                if b not in config.bands:
+                    if b not in index_bands:
+                        raise ValueError(
+                            f"Index {name!r} needs band {b!r}; add it to the "
+                            "features' bands or index_bands."
+                        )
+                    if b not in [r[0] for r in ranges]:
+                        ranges.append((b, tuple(index_bands[b])))
+        ranges.append(("_total", self.spectral_range))
+        nyq_bin = self.n_per_seg // 2
+        bins = []
+        for name, (lo, hi) in ranges:
+            k_lo = max(0, math.ceil(lo / self.df - 1e-9))
+            k_hi = min(nyq_bin + 1, math.ceil(hi / self.df - 1e-9))
+            if k_hi <= k_lo:
+                raise ValueError(
+                    f"Band {name!r} ({lo:g}-{hi:g} Hz) holds no frequency bin at "
+                    f"{self.df:g} Hz resolution (sfreq {self.sfreq:g} Hz, "
+                    f"{self.n_per_seg}-sample segments)."
+                )
+            bins.append((k_lo, k_hi))
+        self._k0 = min(b[0] for b in bins)
+        self._k1 = max(b[1] for b in bins)
+        self._starts = np.array([b[0] - self._k0 for b in bins], np.int64)
+        self._stops = np.array([b[1] - self._k0 for b in bins], np.int64)
+        self._range = (int(self._starts[-1]), int(self._stops[-1]))
+        self._band_col = {name: i for i, (name, _) in enumerate(ranges)}
+        self._band_edges = {name: r for name, r in ranges}
+        self.freqs = np.arange(self._k0, self._k1) * self.df
+        self._basis, self._scale = _welch_basis(
+            self.n_per_seg, self.sfreq, self._k0, self._k1, self.window_name
+        )
+        # channels per index
+        self.frontal_idx = None
+        chans = dict(getattr(config, "index_channels", {}) or {})
+        pair = chans.get("faa") or getattr(profile, "frontal_pair", None)
+        if pair:
+            missing = [ch for ch in pair if ch not in self.ch_names]
+            if len(pair) != 2:
+                raise ValueError(f"faa needs two channels (left, right), got {list(pair)}.")
+            if not missing:
+                self.frontal_idx = tuple(self.ch_names.index(ch) for ch in pair)
+        if "faa" in config.indices and self.frontal_idx is None:
+            logger.warning(
+                "No frontal pair among channels %s: the 'faa' index will be NaN.",
+                ", ".join(self.ch_names),
+            )
+        self._index_mask = {}
+        for name in config.indices:
+            sel = chans.get(name)
+            if sel is None or name == "faa":
+                mask = np.ones(len(self.ch_names), bool)
+            else:
+                unknown = [ch for ch in sel if ch not in self.ch_names]
+                if unknown:
+                    raise ValueError(
+                        f"index_channels[{name!r}] names {unknown[0]!r}, which is not "
+                        f"among the channels ({', '.join(self.ch_names)})."
+                    )
+                mask = np.isin(self.ch_names, sel)
+            self._index_mask[name] = mask
+        self.feature_names = []
+        for f in config.names:
+            spec = FEATURES[f]
+            items = spec.items(self)
+            self.feature_names += [
+                spec.fmt.format(item=item, ch=ch) for ch in self.ch_names for item in items
+            ]
         self.index_names = list(config.indices)
+        self.n_reused = 0  # windows that reused the previous window's segments
+        self.reset()
+
+    # -- state ----------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the previous window: the next one is computed in full."""
+        self._prev = None
+        self._per = None
 
     def band(self, name: str) -> int:
-        """Column of band ``name``."""
+        """Column of band ``name`` among the configured bands."""
         return self.band_names.index(name)
 
-    def reset(self) -> None:
-        """Forget any state kept between windows."""
+    # -- checks ---------------------------------------------------------------
+    def _check_window(self, x, clean, ndim):
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        if x.ndim != ndim or x.shape[-2] != len(self.ch_names):
+            want = "(n_channels, n_times)" if ndim == 2 else "(n_windows, n_channels, n_times)"
+            raise ValueError(
+                f"Expected data shaped {want} with {len(self.ch_names)} channels "
+                f"({', '.join(self.ch_names)}), got shape {x.shape}."
+            )
+        _check_segments(x.shape[-1], self.n_per_seg, self.n_overlap)
+        if self.n_times is not None and x.shape[-1] != self.n_times:
+            raise ValueError(
+                f"Expected windows of {self.n_times} samples, got {x.shape[-1]}."
+            )
+        _check_finite(x, "The window")
+        clean = np.asarray(clean)
+        if clean.shape != x.shape[:-1]:
+            raise ValueError(
+                f"clean must have shape {x.shape[:-1]}, got {clean.shape}."
+            )
+        return x, clean.astype(bool, copy=False)
 
+    def _n_seg(self, n_t):
+        return (n_t - self.n_overlap) // self.step
+
+    # -- compute --------------------------------------------------------------
     def window(self, x: np.ndarray, clean: np.ndarray):
         """Compute features and indices of one window.
 
@@ -181,16 +633,140 @@ class FeatureSet:
         -------
         features : ndarray, shape (n_features,)
         indices : ndarray, shape (n_indices,)
+
+        Raises
+        ------
+        ValueError
+            On a wrong channel count, a window shorter than a Welch segment,
+            or NaN/inf samples.
         """
-        freqs, psd = welch_psd(x, self.sfreq, self.n_per_seg, self.n_overlap)
-        bp = band_powers(freqs, psd, self.bands)
-        feats = np.concatenate([FEATURES[f](self, bp)[1] for f in self.config.names])
-        idx = np.array([INDICES[i](self, bp, clean) for i in self.index_names])
-        return feats, idx
+        from . import _kernels
+
+        x, clean = self._check_window(x, clean, 2)
+        n_ch, n_t = x.shape
+        n_seg = self._n_seg(n_t)
+        valid = self._prev is not None and self._prev.shape == x.shape
+        if not valid:
+            self._prev = np.empty_like(x)
+            self._per = np.empty((n_ch, n_seg, self._scale.shape[0]))
+        shift = 0
+        if self.hop is not None and self.hop % self.step == 0:
+            shift = self.hop // self.step
+        psd, reused = _kernels.welch_update(
+            x, self._prev, self._per, valid, shift, self.hop or 0, self.step,
+            self._basis, self._scale,
+        )
+        self.n_reused += int(reused)
+        F, I = self._compute(psd[None], x[None], clean[None])
+        return F[0], I[0]
 
     def batch(self, X: np.ndarray, clean: np.ndarray):
-        """Features and indices of many windows (n_windows, n_channels, n_times)."""
-        out = [self.window(x, c) for x, c in zip(X, clean)]
-        if not out:
+        """Features and indices of many windows.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_windows, n_channels, n_times)
+            Filtered windows, volts.
+        clean : ndarray of bool, shape (n_windows, n_channels)
+
+        Returns
+        -------
+        F : ndarray, shape (n_windows, n_features)
+        I : ndarray, shape (n_windows, n_indices)
+        """
+        from . import _kernels
+
+        X, clean = self._check_window(X, clean, 3)
+        n_w, n_ch, n_t = X.shape
+        if n_w == 0:
             return np.empty((0, len(self.feature_names))), np.empty((0, len(self.index_names)))
-        return np.array([o[0] for o in out]), np.array([o[1] for o in out])
+        psd = _kernels.welch_rows(
+            X.reshape(-1, n_t), self._n_seg(n_t), self.step, self._basis, self._scale
+        ).reshape(n_w, n_ch, -1)
+        return self._compute(psd, X, clean)
+
+    def _compute(self, psd, X, clean):
+        ctx = _Context(self, psd, X, clean)
+        n_w = psd.shape[0]
+        feats = [FEATURES[f].compute(self, ctx).reshape(n_w, -1) for f in self.config.names]
+        F = np.concatenate(feats, axis=1) if feats else np.empty((n_w, 0))
+        I = np.empty((n_w, len(self.index_names)))
+        for j, name in enumerate(self.index_names):
+            I[:, j] = INDICES[name].compute(self, ctx)
+        return F, I
+
+    def psd(self, x):
+        """Welch PSD (n_channels, n_bins) of one window over :attr:`freqs`."""
+        from . import _kernels
+
+        x, _ = self._check_window(x, np.ones(len(self.ch_names), bool), 2)
+        return _kernels.welch_rows(x, self._n_seg(x.shape[1]), self.step,
+                                   self._basis, self._scale)
+
+
+def describe_features(feature_set: FeatureSet) -> dict:
+    """JSON-ready statement of what every feature and index is.
+
+    Covers the PSD method, window, segment and overlap, band edges, how bins
+    are integrated and the units of every feature and index: what the LSL
+    stream's metadata and replay sidecars carry.
+    """
+    fs = feature_set
+    psd = {
+        "method": "welch",
+        "window": fs.window_name,
+        "segment_s": fs.n_per_seg / fs.sfreq,
+        "segment_samples": fs.n_per_seg,
+        "overlap_samples": fs.n_overlap,
+        "detrend": "constant (mean removed per segment)",
+        "scaling": "one-sided power spectral density, V²/Hz",
+        "average": "mean over segments",
+        "resolution_hz": fs.df,
+        "input": "causally filtered window, volts",
+    }
+    bands = {}
+    for name, (lo, hi) in fs._band_edges.items():
+        col = fs._band_col[name]
+        k0 = int(fs._starts[col]) + fs._k0
+        k1 = int(fs._stops[col]) + fs._k0
+        bands["total" if name == "_total" else name] = {
+            "low_hz": float(lo),
+            "high_hz": float(hi),
+            "edges": "[low, high)",
+            "bins_hz": [k0 * fs.df, (k1 - 1) * fs.df],
+            "n_bins": k1 - k0,
+        }
+    integration = "sum over bins in [low, high) of PSD times bin width (V²)"
+    features = {}
+    for f in fs.config.names:
+        spec = FEATURES[f]
+        features[f] = {
+            "method": spec.method,
+            "units": spec.units,
+            "integration": integration if "band" in f else None,
+            "columns": [spec.fmt.format(item=i, ch=ch) for ch in fs.ch_names for i in spec.items(fs)],
+        }
+    indices = {}
+    for name in fs.index_names:
+        spec = INDICES[name]
+        if name == "faa":
+            chans = [fs.ch_names[i] for i in fs.frontal_idx] if fs.frontal_idx else []
+        else:
+            chans = [ch for ch, m in zip(fs.ch_names, fs._index_mask[name]) if m]
+        indices[name] = {
+            "formula": spec.formula,
+            "reference": spec.reference,
+            "units": spec.units,
+            "bands": list(spec.bands),
+            "channels": chans,
+            "channel_rule": "clean channels only (quality gates); NaN when none",
+        }
+    return {
+        "window_samples": fs.n_times,
+        "sfreq": fs.sfreq,
+        "psd": psd,
+        "bands": bands,
+        "spectral_range_hz": list(fs.spectral_range),
+        "features": features,
+        "indices": indices,
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SOSFilter", "AverageReference", "Chain", "build_preprocessing"]
+__all__ = ["SOSFilter", "AverageReference", "LinkedReference", "Chain", "build_preprocessing"]
 
 
 class SOSFilter:
@@ -64,6 +64,26 @@ class AverageReference:
         return chunk - chunk.mean(axis=0, keepdims=True), timestamps
 
 
+class LinkedReference:
+    """Subtract the mean of some channels (e.g. linked mastoids) from every channel.
+
+    Parameters
+    ----------
+    picks : list of int
+        Reference channels, e.g. TP9 and TP10 on a Muse.
+    """
+
+    def __init__(self, picks):
+        self.picks = np.asarray(picks, dtype=np.int64)
+
+    def reset(self) -> None:
+        """Nothing to reset."""
+
+    def process(self, chunk: np.ndarray, timestamps: np.ndarray):
+        """Re-reference ``chunk`` to the mean of the reference channels."""
+        return chunk - chunk[self.picks].mean(axis=0, keepdims=True), timestamps
+
+
 class Chain:
     """Steps applied in order; itself a streaming step."""
 
@@ -86,7 +106,9 @@ class Chain:
         return [getattr(s, "description", type(s).__name__) for s in self.steps]
 
 
-def build_preprocessing(config, sfreq: float, n_channels: int, line_freq: float = 50.0) -> Chain:
+def build_preprocessing(
+    config, sfreq: float, n_channels: int, line_freq: float = 50.0, ch_names=None
+) -> Chain:
     """Build the causal preprocessing chain a pipeline asks for.
 
     Parameters
@@ -99,6 +121,8 @@ def build_preprocessing(config, sfreq: float, n_channels: int, line_freq: float 
         Number of channels.
     line_freq : float
         Mains frequency used when ``config.notch == "auto"``.
+    ch_names : list of str | None
+        Channel names; needed for ``reference = "mastoids"``.
 
     Returns
     -------
@@ -111,6 +135,20 @@ def build_preprocessing(config, sfreq: float, n_channels: int, line_freq: float 
     if config.reference == "average":
         ref = AverageReference()
         ref.description = "common average reference"
+        steps.append(ref)
+    elif config.reference == "mastoids":
+        if ch_names is None or len(ch_names) != n_channels:
+            raise ValueError(
+                'reference = "mastoids" needs the channel names (ch_names).'
+            )
+        missing = [ch for ch in config.reference_channels if ch not in ch_names]
+        if missing:
+            raise ValueError(
+                f"Reference channel {missing[0]!r} is not among the channels "
+                f"({', '.join(ch_names)})."
+            )
+        ref = LinkedReference([list(ch_names).index(ch) for ch in config.reference_channels])
+        ref.description = "linked reference: mean of " + ", ".join(config.reference_channels)
         steps.append(ref)
     hp, lp = config.highpass, config.lowpass
     if lp and lp >= nyq:

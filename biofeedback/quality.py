@@ -3,14 +3,18 @@
 Each channel of each window gets a bit mask of flags. Persistent problems
 (railed, flat, line noise) drop the channel from the indices; transient
 artifacts (amplitude, blink, muscle, non-finite samples) gate the whole
-window so that feedback pauses instead of rewarding noise.
+window so that feedback pauses instead of rewarding noise. A gated window is
+marked, never silently averaged in. Thresholds and where they come from are
+in :class:`biofeedback.config.GatesConfig` and ``docs/features.md``.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["FLAGS", "QualityGate", "describe_flags"]
+__all__ = ["FLAGS", "PERSISTENT", "TRANSIENT", "QualityGate", "describe_flags"]
 
 FLAGS = {
     "nan": 1,
@@ -27,10 +31,18 @@ PERSISTENT = FLAGS["railed"] | FLAGS["flat"] | FLAGS["line_noise"]
 #: Flags that gate the window.
 TRANSIENT = FLAGS["nan"] | FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["muscle"]
 
+_FRONTAL_PREFIXES = ("fp", "af", "f")
+
 
 def describe_flags(flags: int) -> list[str]:
     """Names of the flags set in ``flags``."""
-    return [name for name, bit in FLAGS.items() if flags & bit]
+    return [name for name, bit in FLAGS.items() if int(flags) & bit]
+
+
+def _bins(lo, hi, df, nyq_bin):
+    k0 = max(0, math.ceil(lo / df - 1e-9))
+    k1 = min(nyq_bin + 1, math.ceil(hi / df - 1e-9))
+    return k0, k1
 
 
 class QualityGate:
@@ -39,13 +51,31 @@ class QualityGate:
     Parameters
     ----------
     config : GatesConfig
-        Thresholds (µV and fractions).
+        Thresholds (µV and ratios).
     profile : BoardProfile
-        Gives the rail value and the frontal channels.
+        Gives the rail value, the mains frequency and the frontal pair.
     sfreq : float
         Sampling rate in Hz.
     ch_names : list of str
         Channels, in data order.
+
+    Attributes
+    ----------
+    frontal : ndarray of bool, shape (n_channels,)
+        Channels checked for blinks: the profile's frontal pair and channels
+        whose name starts with Fp, AF or F.
+    blink_uv : ndarray, shape (n_channels,)
+        Per-channel blink threshold (µV); :meth:`calibrate` sets it from a
+        personal baseline.
+
+    Notes
+    -----
+    Spectral checks use a Welch PSD (Hann, 1 s segments, 50 % overlap, or the
+    whole window when shorter) from the same kernels as the features:
+    ``muscle`` is the mean PSD (per Hz) of the filtered window in
+    ``muscle_high`` over that in ``muscle_low``;
+    ``line_noise`` compares raw power within ±1 Hz of ``profile.line_freq``
+    with filtered power in ``eeg_range``.
     """
 
     def __init__(self, config, profile, sfreq: float, ch_names):
@@ -53,17 +83,98 @@ class QualityGate:
         self.profile = profile
         self.sfreq = float(sfreq)
         self.ch_names = list(ch_names)
-        self.rail_v = float(profile.rail_uv) * 1e-6
+        self.rail_v = float(getattr(profile, "rail_uv", 0.0) or 0.0) * 1e-6
+        self.line_freq = float(getattr(profile, "line_freq", 50.0) or 50.0)
+        pair = tuple(getattr(profile, "frontal_pair", None) or ())
+        self.frontal = np.array(
+            [ch in pair or ch.lower().startswith(_FRONTAL_PREFIXES) for ch in self.ch_names],
+            dtype=bool,
+        )
+        self.blink_uv = np.full(len(self.ch_names), float(config.blink_uv))
+        self._smooth = max(1, int(round(config.blink_smooth * self.sfreq)))
+        self._plans = {}
 
+    # -- spectra ----------------------------------------------------------------
+    def _plan(self, n_t):
+        """Welch settings and bin ranges for windows of ``n_t`` samples."""
+        plan = self._plans.get(n_t)
+        if plan is not None:
+            return plan
+        from .features import _welch_basis
+
+        cfg = self.config
+        n_per_seg = min(n_t, max(8, int(round(self.sfreq))))
+        step = max(1, n_per_seg // 2) if n_per_seg < n_t else n_per_seg
+        n_overlap = n_per_seg - step
+        n_seg = (n_t - n_overlap) // step
+        df = self.sfreq / n_per_seg
+        nyq_bin = n_per_seg // 2
+        ranges = [cfg.eeg_range, cfg.muscle_high, cfg.muscle_low]
+        kr = [_bins(lo, hi, df, nyq_bin) for lo, hi in ranges]
+        k0 = min(k[0] for k in kr)
+        k1 = max(max(k[1] for k in kr), k0 + 1)
+        filt_basis = _welch_basis(n_per_seg, self.sfreq, k0, k1, "hann")
+        sl = [(a - k0, max(b - k0, a - k0)) for a, b in kr]
+        line = None
+        lk = _bins(self.line_freq - 1.0, self.line_freq + 1.0 + 1e-6, df, nyq_bin)
+        if self.line_freq + 1.0 < self.sfreq / 2 and lk[1] > lk[0]:
+            line = _welch_basis(n_per_seg, self.sfreq, lk[0], lk[1], "hann")
+        plan = dict(n_seg=n_seg, step=step, filt=filt_basis, slices=sl, line=line, df=df)
+        self._plans[n_t] = plan
+        return plan
+
+    def _metrics(self, raw, filtered):
+        """Per-channel metrics (volts, ratios) of one window: dict of arrays."""
+        from . import _kernels
+
+        raw = np.ascontiguousarray(raw, dtype=np.float64)
+        filtered = np.ascontiguousarray(filtered, dtype=np.float64)
+        if raw.shape != filtered.shape or raw.ndim != 2 or raw.shape[0] != len(self.ch_names):
+            raise ValueError(
+                f"raw and filtered windows must both have shape ({len(self.ch_names)}, "
+                f"n_times); got {raw.shape} and {filtered.shape}."
+            )
+        stats = _kernels.window_stats(raw, filtered, min(self._smooth, raw.shape[1]))
+        out = {
+            "finite": stats[:, 4] > 0,
+            "peak": stats[:, 0],
+            "std": stats[:, 1],
+            "ptp": stats[:, 2],
+            "blink_ptp": stats[:, 3],
+        }
+        n_t = raw.shape[1]
+        if n_t >= 8:
+            plan = self._plan(n_t)
+            f_safe = filtered if out["finite"].all() else np.where(
+                np.isfinite(filtered), filtered, 0.0)
+            basis, scale = plan["filt"]
+            psd = _kernels.welch_rows(f_safe, plan["n_seg"], plan["step"], basis, scale)
+            (e0, e1), (h0, h1), (l0, l1) = plan["slices"]
+            eeg = psd[:, e0:e1].sum(axis=1)
+            high = psd[:, h0:h1].mean(axis=1) if h1 > h0 else np.zeros(len(psd))
+            low = psd[:, l0:l1].mean(axis=1) if l1 > l0 else np.zeros(len(psd))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out["muscle"] = np.where(low > 0, high / low, 0.0)
+            if plan["line"] is not None:
+                r_safe = raw if out["finite"].all() else np.where(np.isfinite(raw), raw, 0.0)
+                lb, ls = plan["line"]
+                lpsd = _kernels.welch_rows(r_safe, plan["n_seg"], plan["step"], lb, ls)
+                line = lpsd.sum(axis=1)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out["line"] = np.where(eeg > 0, line / eeg, np.where(line > 0, np.inf, 0.0))
+        return out
+
+    # -- public API -------------------------------------------------------------
     def assess(self, raw: np.ndarray, filtered: np.ndarray) -> np.ndarray:
         """Flag each channel of one window.
 
         Parameters
         ----------
         raw : ndarray, shape (n_channels, n_times)
-            Unfiltered window in volts (for rail, flat and non-finite checks).
+            Unfiltered window in volts (rail, flat, line noise, non-finite).
         filtered : ndarray, shape (n_channels, n_times)
-            The same window after preprocessing, in volts.
+            The same window after preprocessing, in volts (amplitude, blink,
+            muscle).
 
         Returns
         -------
@@ -71,23 +182,26 @@ class QualityGate:
             Bit masks of :data:`FLAGS`.
         """
         cfg = self.config
-        flags = np.zeros(raw.shape[0], dtype=np.int64)
-        finite = np.isfinite(raw).all(axis=1) & np.isfinite(filtered).all(axis=1)
-        flags[~finite] |= FLAGS["nan"]
-        raw_f = np.where(np.isfinite(raw), raw, 0.0)
-        filt_f = np.where(np.isfinite(filtered), filtered, 0.0)
+        m = self._metrics(raw, filtered)
+        flags = np.zeros(len(self.ch_names), dtype=np.int64)
+        flags[~m["finite"]] |= FLAGS["nan"]
         if self.rail_v > 0:
-            peak = np.abs(raw_f).max(axis=1)
-            flags[peak >= cfg.rail_fraction * self.rail_v] |= FLAGS["railed"]
-            near = (peak >= cfg.near_rail_fraction * self.rail_v) & (peak < cfg.rail_fraction * self.rail_v)
+            railed = m["peak"] >= cfg.rail_fraction * self.rail_v
+            near = (m["peak"] >= cfg.near_rail_fraction * self.rail_v) & ~railed
+            flags[railed] |= FLAGS["railed"]
             flags[near] |= FLAGS["near_railed"]
-        flags[raw_f.std(axis=1) < cfg.flat_uv * 1e-6] |= FLAGS["flat"]
-        ptp = np.ptp(filt_f, axis=1)
-        flags[ptp > cfg.max_ptp_uv * 1e-6] |= FLAGS["amplitude"]
+        flags[m["std"] < cfg.flat_uv * 1e-6] |= FLAGS["flat"]
+        flags[m["ptp"] > cfg.max_ptp_uv * 1e-6] |= FLAGS["amplitude"]
+        flags[self.frontal & (m["blink_ptp"] > self.blink_uv * 1e-6)] |= FLAGS["blink"]
+        if "muscle" in m:
+            flags[m["muscle"] > cfg.muscle_ratio] |= FLAGS["muscle"]
+        if "line" in m:
+            flags[m["line"] > cfg.line_noise_ratio] |= FLAGS["line_noise"]
         return flags
 
     def is_gated(self, flags: np.ndarray) -> bool:
         """True when the window must not drive feedback."""
+        flags = np.asarray(flags)
         usable = (flags & PERSISTENT) == 0
         if usable.mean() < self.config.min_clean_fraction:
             return True
@@ -95,4 +209,70 @@ class QualityGate:
 
     def clean_channels(self, flags: np.ndarray) -> np.ndarray:
         """Boolean mask of channels the indices may use."""
-        return (flags & (PERSISTENT | TRANSIENT)) == 0
+        return (np.asarray(flags) & (PERSISTENT | TRANSIENT)) == 0
+
+    def calibrate(self, raw_windows, filtered_windows, *, k: float = 5.0,
+                  floor_uv: float = 40.0) -> dict:
+        """Set the blink thresholds from a personal baseline.
+
+        For each frontal channel the threshold becomes ``median + k * 1.4826 *
+        MAD`` of the baseline windows' smoothed peak-to-peak (a robust z-score
+        of ``k``), but at least ``floor_uv``. Blinks in the baseline do not
+        drag it up, since median and MAD ignore a minority of outliers.
+
+        Parameters
+        ----------
+        raw_windows, filtered_windows : array, shape (n_windows, n_channels, n_times)
+            Baseline windows (eyes open, at rest), volts.
+        k : float
+            Robust z-score above which a deflection is a blink.
+        floor_uv : float
+            Lowest threshold allowed (µV).
+
+        Returns
+        -------
+        thresholds : dict
+            Channel name -> blink threshold in µV (frontal channels only).
+        """
+        raw_windows = np.asarray(raw_windows, dtype=np.float64)
+        filtered_windows = np.asarray(filtered_windows, dtype=np.float64)
+        if raw_windows.ndim != 3 or raw_windows.shape != filtered_windows.shape:
+            raise ValueError(
+                "raw_windows and filtered_windows must share a shape "
+                "(n_windows, n_channels, n_times)."
+            )
+        if raw_windows.shape[0] < 5:
+            raise ValueError(
+                f"Calibration needs at least 5 baseline windows, got {raw_windows.shape[0]}."
+            )
+        ptp = np.array([self._metrics(r, f)["blink_ptp"]
+                        for r, f in zip(raw_windows, filtered_windows)]) * 1e6
+        med = np.median(ptp, axis=0)
+        mad = np.median(np.abs(ptp - med), axis=0)
+        thr = np.maximum(med + k * 1.4826 * mad, floor_uv)
+        self.blink_uv = np.where(self.frontal, thr, self.blink_uv)
+        return {ch: float(t) for ch, t, f in zip(self.ch_names, self.blink_uv, self.frontal) if f}
+
+    def describe(self) -> dict:
+        """JSON-ready thresholds and rules, for metadata and sidecars."""
+        cfg = self.config
+        return {
+            "flags": dict(FLAGS),
+            "persistent": describe_flags(PERSISTENT),
+            "transient": describe_flags(TRANSIENT),
+            "rail_uv": self.rail_v * 1e6,
+            "rail_fraction": cfg.rail_fraction,
+            "near_rail_fraction": cfg.near_rail_fraction,
+            "flat_uv": cfg.flat_uv,
+            "max_ptp_uv": cfg.max_ptp_uv,
+            "line_freq": self.line_freq,
+            "line_noise_ratio": cfg.line_noise_ratio,
+            "eeg_range": list(cfg.eeg_range),
+            "blink_channels": [c for c, f in zip(self.ch_names, self.frontal) if f],
+            "blink_uv": [float(v) for v in self.blink_uv],
+            "blink_smooth_s": cfg.blink_smooth,
+            "muscle_ratio": cfg.muscle_ratio,
+            "muscle_high": list(cfg.muscle_high),
+            "muscle_low": list(cfg.muscle_low),
+            "min_clean_fraction": cfg.min_clean_fraction,
+        }

@@ -1,0 +1,305 @@
+"""numba kernels behind :mod:`biofeedback.features` and :mod:`biofeedback.quality`.
+
+Private: kernels trust their caller. They take C-contiguous float64 arrays of
+the documented shapes; the public wrappers convert, check lengths and raise
+``ValueError`` before a kernel runs. Every kernel is compiled lazily on first
+use with ``cache=True`` so a second process loads machine code from disk.
+
+Welch without an FFT
+--------------------
+numba has no FFT, and the bands need only a few dozen frequency bins. Mean
+removal ("constant" detrend), the taper and the DFT are all linear in the
+segment, so for the bins ``k`` we need they fold into one real matrix
+``B`` of shape (n_per_seg, 2 * n_bins)::
+
+    B[n, k]          =  w[n] cos(2 pi k n / N) - mean_j(w[j] cos(2 pi k j / N))
+    B[n, n_bins + k] = -w[n] sin(2 pi k n / N) + mean_j(w[j] sin(2 pi k j / N))
+
+and the periodogram of a segment ``s`` is ``scale[k] * ((s @ B)[k]**2 +
+(s @ B)[n_bins + k]**2)``: the same numbers ``scipy.signal.welch`` computes
+(to rounding), for any segment length (250 samples at 250 Hz needs no
+mixed-radix FFT). The product runs as one matrix multiply (BLAS) over all
+segments of a batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_ROWS_PER_BLOCK = 64  # rows (channel-windows) per matrix product in batch work
+
+
+@njit(cache=True, nogil=True)
+def _periodograms_into(x, seg_from, seg_to, step, basis, scale, out, out_from):
+    """Periodograms of segments ``seg_from..seg_to-1`` of every row of ``x``.
+
+    x : (n_rows, n_times); basis : (n_per_seg, 2 * n_bins); scale : (n_bins,);
+    out : (n_rows, n_seg_out, n_bins), written at segment ``out_from`` onwards.
+    """
+    n_rows = x.shape[0]
+    n_per_seg = basis.shape[0]
+    n_bins = scale.shape[0]
+    n_s = seg_to - seg_from
+    if n_s <= 0 or n_rows == 0:
+        return
+    segs = np.empty((n_rows * n_s, n_per_seg))
+    for r in range(n_rows):
+        for s in range(n_s):
+            start = (seg_from + s) * step
+            segs[r * n_s + s, :] = x[r, start : start + n_per_seg]
+    prod = np.dot(segs, basis)
+    for r in range(n_rows):
+        for s in range(n_s):
+            row = r * n_s + s
+            for k in range(n_bins):
+                re = prod[row, k]
+                im = prod[row, n_bins + k]
+                out[r, out_from + s, k] = (re * re + im * im) * scale[k]
+
+
+@njit(cache=True, nogil=True)
+def _mean_segments(per, psd):
+    """psd[r, k] = mean over segments of per[r, s, k], summed oldest first."""
+    n_rows, n_seg, n_bins = per.shape
+    for r in range(n_rows):
+        for k in range(n_bins):
+            acc = 0.0
+            for s in range(n_seg):
+                acc += per[r, s, k]
+            psd[r, k] = acc / n_seg
+
+
+@njit(cache=True, nogil=True)
+def welch_rows(x, n_seg, step, basis, scale):
+    """Welch PSD of every row of ``x`` (n_rows, n_times) -> (n_rows, n_bins).
+
+    Works through the rows in blocks so the segment matrix stays in cache.
+    """
+    n_rows = x.shape[0]
+    n_bins = scale.shape[0]
+    psd = np.empty((n_rows, n_bins))
+    blk = _ROWS_PER_BLOCK
+    per = np.empty((blk, n_seg, n_bins))
+    for r0 in range(0, n_rows, blk):
+        r1 = min(r0 + blk, n_rows)
+        p = per[: r1 - r0]
+        _periodograms_into(x[r0:r1], 0, n_seg, step, basis, scale, p, 0)
+        _mean_segments(p, psd[r0:r1])
+    return psd
+
+
+@njit(cache=True, nogil=True)
+def welch_update(x, prev, per, valid, shift, hop, step, basis, scale):
+    """Welch PSD of one window, reusing the segments it shares with the last.
+
+    x : (n_ch, n_times) this window; prev : (n_ch, n_times) the last window
+    (overwritten with ``x``); per : (n_ch, n_seg, n_bins) the last window's
+    periodograms (updated in place). When ``valid`` and the first
+    ``n_times - hop`` samples of ``x`` equal the last ``n_times - hop`` of
+    ``prev`` exactly, the oldest ``shift = hop // step`` segments are dropped
+    and only the newest ``shift`` are computed; otherwise all are. Returns
+    (psd (n_ch, n_bins), reused: bool).
+    """
+    n_ch, n_t = x.shape
+    n_seg = per.shape[1]
+    n_bins = scale.shape[0]
+    reuse = valid and 0 < shift < n_seg
+    if reuse:
+        for c in range(n_ch):
+            for j in range(n_t - hop):
+                if x[c, j] != prev[c, j + hop]:
+                    reuse = False
+                    break
+            if not reuse:
+                break
+    if reuse:
+        for c in range(n_ch):
+            for s in range(n_seg - shift):
+                for k in range(n_bins):
+                    per[c, s, k] = per[c, s + shift, k]
+        _periodograms_into(x, n_seg - shift, n_seg, step, basis, scale, per, n_seg - shift)
+    else:
+        _periodograms_into(x, 0, n_seg, step, basis, scale, per, 0)
+    prev[:, :] = x
+    psd = np.empty((n_ch, n_bins))
+    _mean_segments(per, psd)
+    return psd, reuse
+
+
+@njit(cache=True, nogil=True)
+def band_sums(psd, starts, stops, df):
+    """Sum psd (n_rows, n_bins) over bins [starts[b], stops[b]) times df."""
+    n_rows = psd.shape[0]
+    n_b = starts.shape[0]
+    out = np.empty((n_rows, n_b))
+    for r in range(n_rows):
+        for b in range(n_b):
+            acc = 0.0
+            for k in range(starts[b], stops[b]):
+                acc += psd[r, k]
+            out[r, b] = acc * df
+    return out
+
+
+@njit(cache=True, nogil=True)
+def spectral_entropy(psd, start, stop):
+    """Normalised Shannon entropy of psd[:, start:stop] (0..1, 0 log 0 = 0)."""
+    n_rows = psd.shape[0]
+    n = stop - start
+    out = np.empty(n_rows)
+    norm = np.log(n)
+    for r in range(n_rows):
+        tot = 0.0
+        for k in range(start, stop):
+            tot += psd[r, k]
+        if not tot > 0.0:
+            out[r] = np.nan
+            continue
+        acc = 0.0
+        for k in range(start, stop):
+            p = psd[r, k] / tot
+            if p > 0.0:
+                acc -= p * np.log(p)
+        out[r] = acc / norm
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _var(x, start, stop, ddof):
+    n = stop - start
+    m = 0.0
+    for i in range(start, stop):
+        m += x[i]
+    m /= n
+    acc = 0.0
+    for i in range(start, stop):
+        d = x[i] - m
+        acc += d * d
+    return acc / (n - ddof)
+
+
+@njit(cache=True, nogil=True)
+def time_features(x, eps):
+    """Time-domain features of every row of ``x`` (n_rows, n_times).
+
+    Columns: 0 Hjorth activity (var, ddof 0), 1 mobility, 2 complexity
+    (antropy's definitions), 3 line length (mean |diff|), 4 variance (ddof 1),
+    5 excess kurtosis (Fisher, biased: scipy.stats.kurtosis), 6 zero crossings
+    (mne-features' count, with |x| < eps taken as zero).
+    """
+    n_rows, n_t = x.shape
+    out = np.empty((n_rows, 7))
+    dx = np.empty(n_t - 1)
+    ddx = np.empty(n_t - 2)
+    for r in range(n_rows):
+        row = x[r]
+        for i in range(n_t - 1):
+            dx[i] = row[i + 1] - row[i]
+        for i in range(n_t - 2):
+            ddx[i] = dx[i + 1] - dx[i]
+        # moments of x, two passes
+        m = 0.0
+        for i in range(n_t):
+            m += row[i]
+        m /= n_t
+        m2 = 0.0
+        m4 = 0.0
+        for i in range(n_t):
+            d = row[i] - m
+            d2 = d * d
+            m2 += d2
+            m4 += d2 * d2
+        var0 = m2 / n_t
+        vdx = _var(dx, 0, n_t - 1, 0)
+        vddx = _var(ddx, 0, n_t - 2, 0)
+        mob = np.sqrt(vdx / var0) if var0 > 0 else np.nan
+        mob_dx = np.sqrt(vddx / vdx) if vdx > 0 else np.nan
+        out[r, 0] = var0
+        out[r, 1] = mob
+        out[r, 2] = mob_dx / mob
+        ll = 0.0
+        for i in range(n_t - 1):
+            ll += abs(dx[i])
+        out[r, 3] = ll / (n_t - 1)
+        out[r, 4] = m2 / (n_t - 1)
+        out[r, 5] = (m4 / n_t) / (var0 * var0) - 3.0 if var0 > 0 else np.nan
+        # zero crossings as mne-features counts them
+        count = 0
+        prev_s = 0.0
+        for i in range(n_t):
+            v = row[i]
+            s = 0.0 if abs(v) < eps else (1.0 if v > 0 else -1.0)
+            if i == 0:
+                if s == 0.0:
+                    count += 1
+            else:
+                if s == 0.0 and prev_s != 0.0:
+                    count += 1
+                if s * prev_s < 0:
+                    count += 1
+            prev_s = s
+        out[r, 6] = count
+    return out
+
+
+@njit(cache=True, nogil=True)
+def window_stats(raw, filt, smooth):
+    """Per-channel statistics the quality gates need, in one pass per row.
+
+    Returns (n_ch, 5): 0 max |raw|, 1 std of raw, 2 peak-to-peak of filtered,
+    3 peak-to-peak of filtered after a centred moving average of ``smooth``
+    samples (slow deflections: blinks), 4 all finite (1.0) or not (0.0).
+    Non-finite samples are skipped.
+    """
+    n_ch, n_t = raw.shape
+    out = np.empty((n_ch, 5))
+    for c in range(n_ch):
+        finite = 1.0
+        mx = 0.0
+        s = 0.0
+        n = 0
+        for i in range(n_t):
+            v = raw[c, i]
+            if np.isfinite(v):
+                if abs(v) > mx:
+                    mx = abs(v)
+                s += v
+                n += 1
+            else:
+                finite = 0.0
+        m = s / n if n > 0 else 0.0
+        acc = 0.0
+        for i in range(n_t):
+            v = raw[c, i]
+            if np.isfinite(v):
+                acc += (v - m) * (v - m)
+        out[c, 0] = mx
+        out[c, 1] = np.sqrt(acc / n) if n > 0 else 0.0
+        lo = np.inf
+        hi = -np.inf
+        for i in range(n_t):
+            v = filt[c, i]
+            if np.isfinite(v):
+                lo = min(lo, v)
+                hi = max(hi, v)
+            else:
+                finite = 0.0
+        out[c, 2] = hi - lo if hi >= lo else 0.0
+        # moving average via running sum (non-finite counted as 0)
+        lo = np.inf
+        hi = -np.inf
+        run = 0.0
+        for i in range(n_t):
+            v = filt[c, i]
+            run += v if np.isfinite(v) else 0.0
+            if i >= smooth:
+                w = filt[c, i - smooth]
+                run -= w if np.isfinite(w) else 0.0
+            if i >= smooth - 1:
+                a = run / smooth
+                lo = min(lo, a)
+                hi = max(hi, a)
+        out[c, 3] = hi - lo if hi >= lo else 0.0
+        out[c, 4] = finite
+    return out

@@ -1,0 +1,253 @@
+"""Features and indices against the reference implementations researchers use."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.signal import welch
+
+from biofeedback.config import FeaturesConfig
+from biofeedback.features import (
+    FEATURES,
+    INDICES,
+    FeatureSet,
+    FeatureSpec,
+    band_powers,
+    describe_features,
+    time_features,
+    welch_psd,
+)
+from biofeedback.hardware import get_profile
+
+MUSE = ["TP9", "AF7", "AF8", "TP10"]
+
+
+def _eeg(rng, n_ch=4, n_t=512, sfreq=256.0, alpha=(20, 20, 20, 20)):
+    """1/f-ish noise plus a 10 Hz rhythm, volts."""
+    t = np.arange(n_t) / sfreq
+    x = np.cumsum(rng.standard_normal((n_ch, n_t)), axis=1) * 0.5 + rng.standard_normal((n_ch, n_t)) * 3
+    x += np.array(alpha)[:n_ch, None] * np.sin(2 * np.pi * 10 * t + rng.uniform(0, 6, (n_ch, 1)))
+    return np.ascontiguousarray(x * 1e-6)
+
+
+def _fs(hop=None, n_times=None, ch=MUSE, sfreq=256.0, **cfg):
+    return FeatureSet(replace(FeaturesConfig(), **cfg), ch, sfreq, get_profile("muse_2"),
+                      hop=hop, n_times=n_times)
+
+
+@pytest.mark.parametrize("sfreq,nper,nover,window", [
+    (256.0, 256, 128, "hann"), (250.0, 250, 125, "hann"), (256.0, 128, 0, "hamming"),
+    (250.0, 125, 62, "hamming"), (200.0, 99, 33, "hann"),
+])
+def test_welch_matches_scipy(rng, sfreq, nper, nover, window):
+    x = rng.standard_normal((3, 2, 600)) * 1e-5 + 1e-3  # DC offset: detrend matters
+    freqs, psd = welch_psd(x, sfreq, nper, nover, window=window)
+    f_ref, ref = welch(x, sfreq, window=window, nperseg=nper, noverlap=nover)
+    np.testing.assert_allclose(freqs, f_ref)
+    np.testing.assert_allclose(psd, ref, rtol=1e-9, atol=0)
+
+
+def test_band_powers_sum_bins_times_width(rng):
+    x = _eeg(rng)
+    freqs, psd = welch(x, 256.0, nperseg=256, noverlap=128)
+    bp = band_powers(freqs, psd, [(8, 13), (13, 30)])
+    np.testing.assert_allclose(bp[:, 0], psd[:, 8:13].sum(1) * 1.0, rtol=1e-12)
+    np.testing.assert_allclose(bp[:, 1], psd[:, 13:30].sum(1) * 1.0, rtol=1e-12)
+
+
+def test_log_band_power_matches_scipy_on_muse(muse_dir):
+    data = np.loadtxt(muse_dir / "subjecta-relaxed-1.csv", delimiter=",", skiprows=1,
+                      usecols=(1, 2, 3, 4), max_rows=3000).T * 1e-6
+    X = np.ascontiguousarray(np.stack([data[:, i:i + 512] for i in range(0, 2400, 128)]))
+    fs = _fs()
+    F, _ = fs.batch(X, np.ones(X.shape[:2], bool))
+    f, psd = welch(X, 256.0, nperseg=256, noverlap=128)
+    edges = list(FeaturesConfig().bands.values())
+    ref = np.stack([psd[..., (f >= lo) & (f < hi)].sum(-1) for lo, hi in edges], -1)
+    np.testing.assert_allclose(10 ** F, ref.reshape(len(X), -1), rtol=1e-9)
+
+
+def test_band_powers_match_mne_features_where_definitions_coincide(rng):
+    """mne-features: Hamming, sum of PSD bins with both edges included, no Δf.
+
+    With 1 Hz bins (Δf = 1) and half-integer edges the definitions coincide.
+    """
+    from mne_features.univariate import compute_pow_freq_bands
+
+    bands = {"delta": (0.5, 3.5), "theta": (3.5, 7.5), "alpha": (7.5, 12.5),
+             "beta": (12.5, 29.5), "gamma": (29.5, 44.5)}
+    x = _eeg(rng)
+    fs = _fs(names=("log_band_power", "rel_band_power"), bands=bands, welch_window="hamming",
+             spectral_range=(0.0, 1000.0), indices=())
+    F, _ = fs.window(x, np.ones(4, bool))
+    ref = compute_pow_freq_bands(256.0, x, np.array(list(bands.values())), normalize=False,
+                                 psd_params={"welch_n_fft": 256, "welch_n_per_seg": 256,
+                                             "welch_n_overlap": 128})
+    np.testing.assert_allclose(10 ** F[:20], ref, rtol=1e-9)
+    rel = compute_pow_freq_bands(256.0, x, np.array(list(bands.values())), normalize=True,
+                                 psd_params={"welch_n_fft": 256, "welch_n_per_seg": 256,
+                                             "welch_n_overlap": 128})
+    np.testing.assert_allclose(F[20:], rel, rtol=1e-9)
+
+
+def test_time_features_match_references(rng):
+    import antropy
+    from mne_features.univariate import (
+        compute_line_length,
+        compute_variance,
+        compute_zero_crossings,
+    )
+    from scipy.stats import kurtosis
+
+    x = _eeg(rng, n_t=500)
+    x[0, 10] = 0.0  # an exact zero for the zero-crossing count
+    tf = time_features(x)
+    mob, com = antropy.hjorth_params(x)
+    np.testing.assert_allclose(tf["activity"], np.var(x, axis=-1), rtol=1e-12)
+    np.testing.assert_allclose(tf["mobility"], mob, rtol=1e-10)
+    np.testing.assert_allclose(tf["complexity"], com, rtol=1e-10)
+    np.testing.assert_allclose(tf["line_length"], compute_line_length(x), rtol=1e-12)
+    np.testing.assert_allclose(tf["variance"], compute_variance(x), rtol=1e-12)
+    np.testing.assert_allclose(tf["kurtosis"], kurtosis(x, axis=-1), rtol=1e-10)
+    np.testing.assert_array_equal(tf["zero_crossings"], compute_zero_crossings(x))
+
+
+def test_spectral_entropy_matches_antropy(rng):
+    import antropy
+
+    x = _eeg(rng)
+    fs = _fs(names=("spectral_entropy",), indices=(), spectral_range=(0.0, 1000.0))
+    F, _ = fs.window(x, np.ones(4, bool))
+    ref = antropy.spectral_entropy(x, 256.0, method="welch", nperseg=256, normalize=True)
+    np.testing.assert_allclose(F, ref, rtol=1e-9)
+
+
+def test_all_features_in_batch_equal_window_by_window(rng):
+    names = tuple(FEATURES)
+    fs = _fs(hop=128, n_times=512, names=names, indices=tuple(INDICES))
+    long = _eeg(rng, n_t=512 + 128 * 20)
+    X = np.ascontiguousarray(np.stack([long[:, i:i + 512] for i in range(0, 128 * 21, 128)]))
+    clean = np.ones(X.shape[:2], bool)
+    clean[5, 1] = False
+    F, I = fs.batch(X, clean)
+    one = [fs.window(x, c) for x, c in zip(X, clean)]
+    assert fs.n_reused == len(X) - 1  # the live path reused the shared segments
+    np.testing.assert_allclose(np.array([o[0] for o in one]), F, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(np.array([o[1] for o in one]), I, rtol=1e-12, atol=1e-14)
+    assert F.shape == (len(X), len(fs.feature_names))
+    assert I.shape == (len(X), len(fs.index_names))
+    # a window that does not follow the last one, and a reset, recompute in full
+    fs.reset()
+    f3, _ = fs.window(X[3], clean[3])
+    f9, _ = fs.window(X[9], clean[9])
+    f10, _ = fs.window(X[10], clean[10])
+    assert fs.n_reused == len(X)  # only 9 -> 10 reused
+    np.testing.assert_allclose(np.array([f3, f9, f10]), F[[3, 9, 10]], rtol=1e-12)
+
+
+def test_indices_follow_their_formulas(rng):
+    x = _eeg(rng, alpha=(5, 10, 30, 5))  # more alpha on AF8 (right) than AF7 (left)
+    fs = _fs(indices=tuple(INDICES), names=("log_band_power",))
+    clean = np.array([True, True, True, False])
+    _, I = fs.window(x, clean)
+    f, psd = welch(x, 256.0, nperseg=256, noverlap=128)
+
+    def bp(lo, hi):
+        return psd[:, (f >= lo) & (f < hi)].sum(1)
+
+    d, t, a, b, hb, tot = bp(1, 4), bp(4, 8), bp(8, 13), bp(13, 30), bp(20, 30), bp(1, 45)
+    c = clean
+    expected = {
+        "engagement": b[c].sum() / (a[c].sum() + t[c].sum()),
+        "arousal": b[c].sum() / a[c].sum(),
+        "arousal_high_beta": hb[c].sum() / a[c].sum(),
+        "alpha_rel": a[c].sum() / tot[c].sum(),
+        "theta_beta": t[c].sum() / b[c].sum(),
+        "faa": np.log(a[2]) - np.log(a[1]),
+    }
+    got = dict(zip(fs.index_names, I))
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-9, err_msg=name)
+    assert got["faa"] > 0
+    # a dirty frontal channel: no asymmetry; no clean channel at all: no ratio
+    _, I = fs.window(x, np.array([True, False, True, True]))
+    assert np.isnan(dict(zip(fs.index_names, I))["faa"])
+    _, I = fs.window(x, np.zeros(4, bool))
+    assert np.all(np.isnan(I))
+
+
+def test_index_channels_restrict_an_index(rng):
+    x = _eeg(rng)
+    fs = _fs(indices=("engagement",), index_channels={"engagement": ("TP9",)})
+    _, I = fs.window(x, np.ones(4, bool))
+    f, psd = welch(x[0], 256.0, nperseg=256, noverlap=128)
+    expected = psd[13:30].sum() / (psd[8:13].sum() + psd[4:8].sum())
+    np.testing.assert_allclose(I[0], expected, rtol=1e-9)
+    with pytest.raises(ValueError, match="not among the channels"):
+        _fs(indices=("engagement",), index_channels={"engagement": ("Cz",)})
+
+
+def test_zero_power_gives_nan_ratio_not_an_error():
+    fs = _fs(indices=("engagement", "faa"))
+    F, I = fs.window(np.zeros((4, 512)), np.ones(4, bool))
+    assert np.all(np.isnan(I))
+    assert np.all(F == -30.0)  # log10 of zero power clamped at 1e-30 V²
+
+
+def test_bad_input_raises_clear_errors(rng):
+    fs = _fs()
+    x = _eeg(rng)
+    bad = x.copy()
+    bad[1, 7] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        fs.window(bad, np.ones(4, bool))
+    bad[1, 7] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        fs.batch(bad[None], np.ones((1, 4), bool))
+    with pytest.raises(ValueError, match="shorter than the Welch segment"):
+        fs.window(x[:, :200], np.ones(4, bool))
+    with pytest.raises(ValueError, match="4 channels"):
+        fs.window(x[:3], np.ones(3, bool))
+    with pytest.raises(ValueError, match="clean must have shape"):
+        fs.window(x, np.ones(3, bool))
+    with pytest.raises(ValueError, match="shorter than the Welch segment"):
+        _fs(n_times=100)
+    with pytest.raises(ValueError, match="'feature' parameter"):
+        _fs(names=("fft_power",))
+    with pytest.raises(ValueError, match="no frequency bin"):
+        _fs(bands={"alpha": (8.2, 8.6), "beta": (13, 30), "theta": (4, 8)})
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        welch_psd(bad, 256.0, 256, 128)
+
+
+def test_registry_adds_a_feature_in_one_place(rng, monkeypatch):
+    spec = FeatureSpec(lambda fs, ctx: ctx.x.max(axis=-1)[..., None], lambda fs: [""],
+                       "peak_{ch}", "V", "maximum of the window")
+    monkeypatch.setitem(FEATURES, "peak", spec)
+    fs = _fs(names=("log_band_power", "peak"))
+    x = _eeg(rng)
+    F, _ = fs.window(x, np.ones(4, bool))
+    assert fs.feature_names[-4:] == [f"peak_{ch}" for ch in MUSE]
+    np.testing.assert_array_equal(F[-4:], x.max(axis=1))
+
+
+def test_describe_features_says_what_every_number_is():
+    fs = _fs(names=tuple(FEATURES), indices=tuple(INDICES))
+    desc = json.loads(json.dumps(describe_features(fs)))
+    assert desc["psd"]["method"] == "welch" and desc["psd"]["window"] == "hann"
+    assert desc["psd"]["segment_samples"] == 256 and desc["psd"]["overlap_samples"] == 128
+    assert desc["bands"]["alpha"]["bins_hz"] == [8.0, 12.0]
+    assert "V²" in desc["features"]["log_band_power"]["units"]
+    assert "[low, high)" in desc["features"]["log_band_power"]["integration"]
+    for name in INDICES:
+        assert desc["indices"][name]["reference"] and desc["indices"][name]["formula"]
+    assert desc["indices"]["faa"]["channels"] == ["AF7", "AF8"]
+    assert sum(len(v["columns"]) for v in desc["features"].values()) == len(fs.feature_names)
+
+
+def test_default_feature_names_stay_stable():
+    fs = _fs()
+    assert fs.feature_names[:5] == [f"logpow_{b}_TP9" for b in
+                                    ("delta", "theta", "alpha", "beta", "gamma")]
+    assert fs.index_names == ["engagement", "arousal", "alpha_rel", "theta_beta", "faa"]
