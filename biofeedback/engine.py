@@ -126,7 +126,7 @@ class Engine:
         self.preprocessing = build_preprocessing(
             config.preprocessing, self.sfreq, n_ch, profile.line_freq
         )
-        self.features = FeatureSet(config.features, self.ch_names, self.sfreq, profile)
+        self.features = FeatureSet(config.features, self.ch_names, self.sfreq, profile, hop=self.hop, n_times=self.win_len)
         self.gate = QualityGate(config.gates, profile, self.sfreq, self.ch_names)
         self.model = model
         if model is not None:
