@@ -296,7 +296,7 @@ class Session:
             if self._markers_out is not None:
                 self._marker("session_end", self._last_ts if self._last_ts is not None else 0.0)
             if recorder is not None:
-                time.sleep(0.3)  # let LabRecorder pull the last chunks
+                time.sleep(1.0)  # LabRecorder pulls about twice a second: let it take the last chunks
                 recorder.stop()
                 summary.recording = self.recording
             summary.sink_errors = dict(self._sink_errors)
@@ -341,7 +341,9 @@ class Session:
                 self.results.append(r)
             if self.publish:
                 self._est_out.push_sample([*r.estimates.tolist(), float(r.gated)], r.t_end)
-                if now_fn is not None:
+                # windows whose data predate the loop (the start-up backlog) are
+                # not live feedback: they do not count towards latency
+                if now_fn is not None and r.t_end >= self._live_from:
                     self._latency.append(now_fn() - r.t_end)
             for sink in self.sinks:
                 if sink.lossless:
@@ -387,6 +389,7 @@ class Session:
         self._gap_open = None
         self._first_ts = None
         self._last_ts = None
+        self._live_from = np.inf
 
     def _account(self, summary, ts):
         if ts.size == 0:
@@ -462,7 +465,8 @@ class Session:
                 new_data.set()
 
         thread = threading.Thread(target=acquire, name="acquisition", daemon=True)
-        self._marker("session_start", lsl_clock())
+        self._live_from = lsl_clock()
+        self._marker("session_start", self._live_from)
         thread.start()
         cursor = 0
         last_status = 0.0
@@ -493,6 +497,12 @@ class Session:
             thread.join(2.0)
             with events_lock:
                 self._handle_events(list(events))
+            # process what was published after the loop stopped: the recording
+            # and the engine must have seen the same samples
+            data, ts, cursor, lost = ring.read_since(cursor)
+            if ts.size and self._error is None:
+                self._account(summary, ts)
+                self._handle_results(self.engine.process(data, ts))
             self._finish(summary)
 
 

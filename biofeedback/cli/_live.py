@@ -19,6 +19,7 @@ Examples:
   biofeedback live --board cyton --serial-port /dev/ttyUSB0
   biofeedback live --board muse_2 --mac-address 00:55:DA:B0:00:00
   biofeedback live --lsl MuseEEG                     # any LSL EEG stream by name
+  biofeedback live --lsl MuseEEG --board muse_2      # ...and say which headset it is
   biofeedback live --lsl MuseEEG --also-record "type='Markers'"   # + PsychoPy markers
   biofeedback live --pipeline my_pipeline.toml --no-record
 """
@@ -47,7 +48,7 @@ def add_parser(sub):
                    help="record another LSL stream too, e.g. \"type='Markers'\" (repeatable)")
     p.add_argument("--view", choices=("auto", "dashboard", "plain", "none"), default="auto",
                    help="terminal view: in-place dashboard, a line a second, or none")
-    p.add_argument("--timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
+    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
                    help="seconds to wait for an LSL stream (default: 5)")
     p.set_defaults(func=run)
 
@@ -57,8 +58,7 @@ def make_source(args, config):
     from ..errors import PipelineConfigError
     from ..hardware import INPUT_PARAMS, BrainFlowSource, get_profile
 
-    chosen = [x for x in (args.board, args.lsl is not None or None, args.scenario) if x]
-    if len(chosen) > 1:
+    if args.scenario and (args.board or args.lsl is not None):
         raise PipelineConfigError("Choose one source: --board, --lsl or --scenario.")
     if args.scenario:
         from ..simulate import ScenarioSource, load_scenario
@@ -67,7 +67,10 @@ def make_source(args, config):
     if args.lsl is not None:
         from ..stream import LSLSource
 
-        return LSLSource(args.lsl or None, stream_type=args.lsl_type, timeout=args.lsl_timeout)
+        # --board with --lsl says which headset the stream comes from
+        profile = get_profile(args.board) if args.board else None
+        return LSLSource(args.lsl or None, stream_type=args.lsl_type, profile=profile,
+                         timeout=args.lsl_timeout)
     profile = get_profile(args.board or config.board)
     if profile.connection == "lsl":
         raise PipelineConfigError(f"The {profile.name!r} profile is read with --lsl NAME.")

@@ -160,6 +160,13 @@ class LSLSource(Source):
             raise StreamError(f"The LSL stream {full.name()!r} has no nominal rate; EEG must be regular.")
         self.stream_name = full.name()
         self.source_id = full.source_id()
+        if self.profile.name == "lsl":  # a shipped board with these channels gives rail and pairs
+            from ..hardware import list_profiles
+
+            for prof in list_profiles().values():
+                if list(prof.ch_names) == self.ch_names and prof.sfreq == self.sfreq:
+                    self.profile = prof
+                    break
         self.profile = dataclasses.replace(self.profile, ch_names=tuple(self.ch_names),
                                            sfreq=self.sfreq)
         self._last_data = pylsl.local_clock()

@@ -37,20 +37,22 @@ class RingBuffer:
 
     def write(self, data: np.ndarray, timestamps: np.ndarray) -> None:
         """Append ``data`` (n_channels, n_times) and ``timestamps`` (n_times,)."""
-        n = data.shape[1]
-        if n == 0:
+        n_total = data.shape[1]
+        if n_total == 0:
             return
-        if n > self._capacity:  # keep only what fits
+        n = n_total
+        if n > self._capacity:  # keep only what fits; the count still advances fully
             data, timestamps, n = data[:, -self._capacity :], timestamps[-self._capacity :], self._capacity
         with self._lock:
-            start = self._n_written % self._capacity
+            skipped = n_total - n
+            start = (self._n_written + skipped) % self._capacity
             first = min(n, self._capacity - start)
             self._data[:, start : start + first] = data[:, :first]
             self._ts[start : start + first] = timestamps[:first]
             if first < n:
                 self._data[:, : n - first] = data[:, first:]
                 self._ts[: n - first] = timestamps[first:]
-            self._n_written += n
+            self._n_written += n_total
 
     def read_since(self, cursor: int) -> tuple[np.ndarray, np.ndarray, int, int]:
         """Copy every sample written after ``cursor``.

@@ -1,0 +1,65 @@
+"""Shared fixtures: the shared data folder, EEG with known content, LSL helpers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("BIOFEEDBACK_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the repo, or skip with the reason."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared recordings not found at {SHARED_DATA} (they are never copied "
+                    "into the repo; set BIOFEEDBACK_SHARED_DATA to their folder)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def muse_dir(shared_data) -> Path:
+    path = shared_data / "muse-mental-state"
+    if not path.is_dir():
+        pytest.skip(f"Muse recordings not found at {path}")
+    return path
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def make_eeg():
+    """Factory: EEG in volts with a known alpha peak on 1/f-ish noise.
+
+    ``make_eeg(n_channels=4, sfreq=256, duration=10, alpha_hz=10, alpha_uv=20,
+    noise_uv=5, offset_uv=0, seed=0)`` returns (data, timestamps).
+    """
+
+    def _make(n_channels=4, sfreq=256.0, duration=10.0, alpha_hz=10.0, alpha_uv=20.0,
+              noise_uv=5.0, offset_uv=0.0, seed=0, t0=1000.0):
+        rng = np.random.default_rng(seed)
+        n = int(round(duration * sfreq))
+        t = np.arange(n) / sfreq
+        noise = np.cumsum(rng.standard_normal((n_channels, n)), axis=1)
+        noise -= noise.mean(axis=1, keepdims=True)
+        noise *= noise_uv / max(noise.std(), 1e-12)
+        white = rng.standard_normal((n_channels, n)) * noise_uv
+        alpha = alpha_uv * np.sin(2 * np.pi * alpha_hz * t + rng.uniform(0, 2 * np.pi, (n_channels, 1)))
+        data = (noise * 0.2 + white + alpha + offset_uv) * 1e-6
+        return np.ascontiguousarray(data), t0 + t
+
+    return _make
+
+
+@pytest.fixture
+def uid():
+    """A unique suffix for LSL stream names and source ids."""
+    return uuid.uuid4().hex[:10]

@@ -1,0 +1,88 @@
+"""The engine: chunk invariance, window grid, gaps, bad input."""
+
+import numpy as np
+import pytest
+
+from biofeedback.config import load_pipeline
+from biofeedback.engine import Engine
+from biofeedback.hardware import get_profile
+
+
+@pytest.fixture
+def muse():
+    return get_profile("muse_2")
+
+
+def _engine(profile, **window):
+    cfg = load_pipeline()
+    if window:
+        from dataclasses import replace
+
+        cfg = cfg.replace(window=replace(cfg.window, **window))
+    return Engine(cfg, profile.ch_names, profile.sfreq, profile)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 32, 500])
+def test_chunking_never_changes_the_output(muse, make_eeg, chunk):
+    data, ts = make_eeg(duration=12, offset_uv=800)
+    whole = _engine(muse).run(data, ts)
+    chunked = _engine(muse).run(data, ts, chunk_size=chunk)
+    assert len(whole.t_end) == len(chunked.t_end) > 0
+    np.testing.assert_array_equal(whole.t_end, chunked.t_end)
+    np.testing.assert_allclose(chunked.estimates, whole.estimates, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(chunked.features, whole.features, rtol=1e-10, atol=0)
+
+
+def test_windows_sit_on_the_sample_grid(muse, make_eeg):
+    data, ts = make_eeg(duration=10)
+    out = _engine(muse, length=2.0, hop=0.5).run(data, ts)
+    win, hop = 512, 128
+    expected_ends = ts[np.arange(win - 1, data.shape[1], hop)]
+    np.testing.assert_array_equal(out.t_end, expected_ends)
+
+
+def test_alpha_shows_in_relative_alpha(muse, make_eeg):
+    strong = _engine(muse).run(*make_eeg(alpha_uv=30, seed=1))
+    weak = _engine(muse).run(*make_eeg(alpha_uv=2, seed=1))
+    i = strong.estimate_names.index("alpha_rel")
+    assert np.median(strong.estimates[:, i]) > 2 * np.median(weak.estimates[:, i])
+
+
+def test_gap_restarts_filters_and_windows(muse, make_eeg):
+    data, ts = make_eeg(duration=8)
+    ts = ts.copy()
+    ts[1000:] += 5.0  # five seconds lost
+    eng = _engine(muse)
+    out = eng.run(data, ts, chunk_size=64)
+    assert eng.n_resets == 1
+    # no window spans the gap: every window's first sample is after it or its end before it
+    starts = out.t_end - (512 - 1) / 256
+    spans = (starts < ts[999] + 1e-9) & (out.t_end > ts[999] + 1e-9)
+    assert not spans.any()
+    # after the gap the grid restarts: first window ends 511 samples after the gap
+    after = out.t_end[out.t_end > ts[999]]
+    assert after[0] == ts[1000 + 511]
+
+
+def test_nan_samples_gate_the_window_without_poisoning_filters(muse, make_eeg):
+    data, ts = make_eeg(duration=10)
+    data[1, 1200:1210] = np.nan
+    out = _engine(muse).run(data, ts)
+    has_nan = (out.t_end >= ts[1200]) & (out.t_end - 511 / 256 <= ts[1209])
+    assert out.gated[has_nan].all()
+    late = out.t_end > ts[1209] + 3.0
+    assert np.isfinite(out.estimates[late]).all()
+    assert not out.gated[late].any()
+
+
+def test_wrong_channel_count_is_a_clear_error(muse):
+    eng = _engine(muse)
+    with pytest.raises(ValueError, match="3 channels but the engine was built for 4"):
+        eng.process(np.zeros((3, 10)), np.arange(10.0))
+    with pytest.raises(ValueError, match="timestamps must have shape"):
+        eng.process(np.zeros((4, 10)), np.arange(9.0))
+
+
+def test_window_too_short_for_the_rate(muse):
+    with pytest.raises(ValueError, match="too short"):
+        _engine(muse, length=0.001, hop=0.001)

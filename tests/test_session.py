@@ -1,0 +1,197 @@
+"""Live sessions on real parts: BrainFlow's synthetic board, LSL on loopback,
+LabRecorder, and replay of what was recorded."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.config import load_pipeline
+from biofeedback.feedback import Sink
+from biofeedback.hardware import BrainFlowSource, get_profile
+from biofeedback.io import read_recording
+from biofeedback.replay import replay
+from biofeedback.session import Session
+from biofeedback.stream import LSLSource
+
+PLAYER = Path(__file__).with_name("lsl_player.py")
+pytestmark = pytest.mark.lsl
+
+
+class Collect(Sink):
+    name = "collect"
+    lossless = True
+
+    def __init__(self):
+        self.results, self.events = [], []
+
+    def write(self, r):
+        self.results.append(r)
+
+    def event(self, kind, timestamp, text=""):
+        self.events.append(text)
+
+
+class Broken(Sink):
+    name = "broken"
+
+    def write(self, r):
+        raise RuntimeError("no display")
+
+
+def _start_player(csv, name, source_id, *args):
+    proc = subprocess.Popen([sys.executable, str(PLAYER), str(csv), name, source_id, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+@pytest.mark.slow
+def test_synthetic_session_records_and_replays_to_the_same_estimates(tmp_path, uid):
+    collect, broken = Collect(), Broken()
+    src = BrainFlowSource(get_profile("synthetic"))
+    session = Session(src, load_pipeline(), [collect, broken], record=True,
+                      recordings_dir=tmp_path, duration=3.0, name=f"bf-{uid}")
+    summary = session.run()
+    # the session went on without the broken sink, and said so
+    assert "broken" in summary.sink_errors and "no display" in summary.sink_errors["broken"]
+    assert summary.n_windows >= 3 and len(collect.results) == summary.n_windows
+    assert summary.recording.exists() and summary.recording.with_suffix(".json").exists()
+    rec = read_recording(summary.recording)
+    # every sample the engine saw is in the file, in volts
+    assert rec.n_times == summary.n_samples
+    assert rec.sfreq == 250 and rec.ch_names == list(get_profile("synthetic").ch_names)
+    side = rec.provenance["sidecar"]
+    assert side["board_profile"]["name"] == "synthetic"
+    assert side["pipeline"]["window"] == {"length": 2.0, "hop": 0.5}
+    assert side["software"]["brainflow"] and side["summary"]["n_windows"] == summary.n_windows
+    recorded = rec.streams[f"bf-{uid}-Estimates"]
+    assert recorded.ch_names == [*session.engine.estimate_names, "gated"]
+    # replaying the recording gives what the live run gave
+    out = replay(summary.recording)
+    assert len(out.t_end) == len(recorded.timestamps) == summary.n_windows
+    np.testing.assert_allclose(out.t_end, recorded.timestamps, atol=1e-3)
+    live = np.asarray(recorded.data).T
+    np.testing.assert_allclose(out.estimates, live[:, :-1], rtol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(out.gated, live[:, -1].astype(bool))
+    live_mem = np.array([r.estimates for r in collect.results])
+    np.testing.assert_allclose(out.estimates, live_mem, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.slow
+def test_muse_recording_over_lsl_is_consumed_by_the_cli(muse_dir, tmp_path, uid):
+    from biofeedback.cli import main
+
+    csv = muse_dir / "subjecta-relaxed-1.csv"
+    player = _start_player(csv, f"muse-{uid}", f"muse-{uid}", "--duration", "20")
+    try:
+        code = main(["live", "--lsl", f"muse-{uid}", "--duration", "3", "--view", "none",
+                     "--recordings", str(tmp_path)])
+    finally:
+        player.kill()
+        player.wait()
+    assert code == 0
+    (xdf,) = tmp_path.glob("*.xdf")
+    rec = read_recording(xdf)
+    assert rec.ch_names == ["TP9", "AF7", "AF8", "TP10"] and rec.sfreq == 256
+    # the recorded samples are the file's samples, in order, converted to volts
+    ref = np.loadtxt(csv, delimiter=",", skiprows=1, usecols=(1, 2, 3, 4)).T * 1e-6
+    first = int(np.flatnonzero(np.isclose(ref[0], rec.data[0, 0], rtol=0, atol=1e-12))[0])
+    np.testing.assert_allclose(rec.data, ref[:, first : first + rec.n_times], rtol=1e-12)
+    est = rec.streams["biofeedback-Estimates"]
+    assert len(est.timestamps) >= 3
+
+
+def test_estimates_outlet_is_read_by_an_independent_inlet(uid):
+    import pylsl
+
+    collect = Collect()
+    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [collect],
+                      record=False, duration=3.5, name=f"est-{uid}")
+    th = threading.Thread(target=session.run)
+    th.start()
+    found = pylsl.resolve_byprop("name", f"est-{uid}-Estimates", timeout=5)
+    assert found
+    inlet = pylsl.StreamInlet(found[0])
+    info = inlet.info(timeout=5)
+    labels = []
+    ch = info.desc().child("channels").child("channel")
+    while not ch.empty():
+        labels.append(ch.child_value("label"))
+        ch = ch.next_sibling("channel")
+    assert info.nominal_srate() == 0  # irregular: pyxdf must not dejitter it
+    samples, stamps = [], []
+    while th.is_alive() or inlet.samples_available():
+        d, t = inlet.pull_chunk(timeout=0.2)
+        samples += d
+        stamps += t
+    th.join()
+    assert labels == [*session.engine.estimate_names, "gated"]
+    got = {round(t, 6): s for t, s in zip(stamps, samples)}
+    matched = [r for r in collect.results if round(r.t_end, 6) in got]
+    assert len(matched) >= len(collect.results) - 1 >= 2
+    for r in matched:
+        np.testing.assert_allclose(got[round(r.t_end, 6)][:-1], r.estimates, equal_nan=True)
+
+
+@pytest.mark.slow
+def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_path, uid):
+    csv = muse_dir / "subjectb-neutral-1.csv"
+    player = _start_player(csv, f"drop-{uid}", f"drop-{uid}", "--pause-at", "2",
+                           "--pause-for", "2.5", "--duration", "14")
+    collect = Collect()
+    try:
+        src = LSLSource(f"drop-{uid}", lost_after=0.5, timeout=5)
+        session = Session(src, load_pipeline(), [collect], record=True,
+                          recordings_dir=tmp_path, duration=9.0, name=f"gap-{uid}")
+        summary = session.run()
+    finally:
+        player.kill()
+        player.wait()
+    assert len(summary.gaps) == 1
+    assert 2.0 < summary.gaps[0]["duration"] < 4.0
+    assert any(e.startswith("gap_start") for e in collect.events)
+    assert any(e.startswith("gap_end") for e in collect.events)
+    rec = read_recording(summary.recording)
+    texts = [m for _, m in rec.markers]
+    assert "gap_start" in texts and any(t.startswith("gap_end") for t in texts)
+    assert rec.gaps, "the reader turns the gap markers into a Gap"
+    # windows came out after the stream returned
+    assert max(r.t_end for r in collect.results) > summary.gaps[0]["onset"] + summary.gaps[0]["duration"]
+
+
+@pytest.mark.slow
+def test_kill_9_leaves_a_readable_recording(tmp_path):
+    env = dict(os.environ)
+    proc = subprocess.Popen([sys.executable, "-m", "biofeedback.cli", "live", "--duration", "60",
+                             "--view", "none", "--recordings", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 30
+    xdf = None
+    while time.monotonic() < deadline:
+        found = list(tmp_path.glob("*.xdf"))
+        if found and found[0].stat().st_size > 50_000:
+            xdf = found[0]
+            break
+        time.sleep(0.2)
+    assert xdf is not None, "the session never started recording"
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # the recorder notices its parent is gone, finishes the file and exits
+    rec_pids = subprocess.run(["pgrep", "-f", str(xdf)], capture_output=True, text=True).stdout.split()
+    end = time.monotonic() + 10
+    while rec_pids and time.monotonic() < end:
+        time.sleep(0.2)
+        rec_pids = subprocess.run(["pgrep", "-f", str(xdf)], capture_output=True, text=True).stdout.split()
+    for pid in rec_pids:  # never leave a recorder behind
+        os.kill(int(pid), signal.SIGKILL)
+    rec = read_recording(xdf)
+    assert rec.n_times / rec.sfreq > 2.0
+    assert rec.provenance["sidecar"]["board_profile"]["name"] == "synthetic"
