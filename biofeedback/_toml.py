@@ -28,8 +28,44 @@ def load_toml(fname) -> dict:
         raise PipelineConfigError(f"{fname}: not valid TOML ({err}).") from None
 
 
-def _coerce(value, annotation, where: str):
-    """Coerce a TOML value to a dataclass field's annotation."""
+def _line_of(fname, section: str, key: str) -> int | None:
+    """1-based line of ``key`` inside ``[section]`` of a TOML file, if found."""
+    import re
+
+    try:
+        lines = Path(fname).read_text().splitlines()
+    except (OSError, TypeError, ValueError):
+        return None
+    current = ""
+    for i, line in enumerate(lines, 1):
+        head = re.match(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?", line)
+        if head:
+            current = head.group(1)
+            continue
+        if current == section and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return i
+    return None
+
+
+def _where(fname, section: str, key: str | None = None, show_key: bool = True) -> str:
+    """``file, line N [section] key`` for messages."""
+    out = str(fname)
+    if fname and key is not None:
+        line = _line_of(fname, section, key)
+        if line is not None:
+            out += f", line {line}"
+    if section:
+        out += f" [{section}]"
+    if key is not None and show_key:
+        out += f" {key}"
+    return out
+
+
+def _coerce(value, annotation, where: str, loc=None):
+    """Coerce a TOML value to a dataclass field's annotation.
+
+    ``loc`` is (fname, section) for nested tables.
+    """
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if annotation is typing.Any:
@@ -42,7 +78,7 @@ def _coerce(value, annotation, where: str):
             if arg is type(None):
                 continue
             try:
-                return _coerce(value, arg, where)
+                return _coerce(value, arg, where, loc)
             except PipelineConfigError as err:
                 errors.append(str(err))
         raise PipelineConfigError(errors[0] if errors else f"{where}: invalid value.")
@@ -50,7 +86,7 @@ def _coerce(value, annotation, where: str):
         if not isinstance(value, (list, tuple)):
             raise PipelineConfigError(f"{where} must be a list, got {value!r}.")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
+            return tuple(_coerce(v, args[0], f"{where}[{i}]", loc) for i, v in enumerate(value))
         if len(args) != len(value):
             raise PipelineConfigError(
                 f"{where} must have {len(args)} items, got {len(value)}."
@@ -63,6 +99,8 @@ def _coerce(value, annotation, where: str):
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, dict):
             raise PipelineConfigError(f"{where} must be a table, got {value!r}.")
+        if loc is not None:
+            return from_dict(annotation, value, loc[0], section=loc[1])
         return from_dict(annotation, value, where)
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -83,30 +121,33 @@ def _coerce(value, annotation, where: str):
     return value
 
 
-def from_dict(cls, data: dict, where: str):
+def from_dict(cls, data: dict, where: str, section: str = ""):
     """Build dataclass ``cls`` from ``data``; unknown keys raise.
 
-    ``where`` prefixes every message, e.g. ``"pipelines/default.toml [window]"``.
+    ``where`` is the file (or another origin) and ``section`` the TOML table
+    path; messages read ``file, line N [section] key: problem``.
     """
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise PipelineConfigError(
-            f"{where}: unknown key {unknown[0]!r}; allowed keys are "
-            f"{', '.join(sorted(fields))}."
+            f"{_where(where, section, unknown[0], show_key=False)}: unknown key {unknown[0]!r}; "
+            "allowed keys are "
+            f"{', '.join(sorted(k for k in fields if k != 'fname'))}."
         )
     kwargs = {}
     for name, value in data.items():
-        kwargs[name] = _coerce(value, hints[name], f"{where} {name}")
+        sub = f"{section}.{name}" if section else name
+        kwargs[name] = _coerce(value, hints[name], _where(where, section, name), (where, sub))
     try:
         obj = cls(**kwargs)
     except TypeError as err:  # missing required fields
-        raise PipelineConfigError(f"{where}: {err}.") from None
+        raise PipelineConfigError(f"{_where(where, section)}: {err}.") from None
     validate = getattr(obj, "_validate", None)
     if validate is not None:
         try:
             validate()
         except ValueError as err:
-            raise PipelineConfigError(f"{where}: {err}") from None
+            raise PipelineConfigError(f"{_where(where, section)}: {err}") from None
     return obj

@@ -1,0 +1,70 @@
+"""The command line: one sentence and a non-zero exit on errors, help that teaches."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import build_parser, main
+
+
+def _run(*args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "biofeedback.cli", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["live", "--board", "cytom"], "Unknown board 'cytom'; known boards are"),
+    (["live", "--board", "cyton"], "The cyton board needs --serial-port"),
+    (["live", "--lsl", "no-such-stream-3f9a", "--lsl-timeout", "0.3"],
+     "No LSL stream named 'no-such-stream-3f9a' was found within 0.3 s"),
+    (["live", "--pipeline", "/nonexistent/p.toml"], "/nonexistent/p.toml: no such file"),
+    (["replay", "/nonexistent/r.xdf"], "r.xdf"),
+])
+def test_errors_are_one_sentence_without_traceback(args, message):
+    out = _run(*args)
+    assert out.returncode == 1
+    err = [ln for ln in out.stderr.splitlines() if ln.startswith("biofeedback:")]
+    assert len(err) == 1 and message in err[0], out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_pipeline_typo_names_file_and_key(tmp_path):
+    bad = tmp_path / "typo.toml"
+    bad.write_text("[window]\nlenght = 2.0\n")
+    out = _run("live", "--pipeline", str(bad), "--no-record", "--duration", "1")
+    assert out.returncode == 1
+    assert "typo.toml, line 2 [window]: unknown key 'lenght'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_every_command_teaches_by_example():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert {"live", "replay", "boards"} <= set(sub.choices)
+    for name, p in sub.choices.items():
+        assert "Example" in p.format_help(), f"'{name} --help' has no example"
+    assert "biofeedback live" in parser.format_help()
+
+
+def test_boards_lists_every_profile(capsys):
+    assert main(["boards"]) == 0
+    out = capsys.readouterr().out
+    for name in ("synthetic", "cyton", "cyton_daisy", "ganglion", "muse_2", "muse_s",
+                 "muse_2016", "lsl"):
+        assert f"\n{name} " in out
+    assert "--serial-port" in out
+
+
+def test_replay_out_is_pandas_ready_with_a_stable_header(muse_dir, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    out = tmp_path / "est.csv"
+    assert main(["replay", str(muse_dir / "subjectc-concentrating-1.csv"), "--out", str(out)]) == 0
+    df = pd.read_csv(out)
+    assert list(df.columns[:1]) == ["t_end"] and df.columns[-1] == "gated"
+    assert {"engagement", "arousal", "alpha_rel", "theta_beta", "faa"} <= set(df.columns)
+    assert len(df) > 100 and np.all(np.diff(df["t_end"]) > 0)
+    assert set(df["gated"].unique()) <= {0, 1}
+    assert (tmp_path / "est.csv.json").exists()
+    assert "windows" in capsys.readouterr().out
