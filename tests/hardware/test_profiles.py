@@ -28,7 +28,7 @@ def test_unknown_board_names_the_known_ones():
 def test_unknown_key_in_a_profile_names_file_and_key(tmp_path):
     f = tmp_path / "b.toml"
     f.write_text('name="b"\ndescription="x"\nsfreq=250.0\nch_names=["Fz"]\nrail=1.0\n')
-    with pytest.raises(PipelineConfigError, match=r"b\.toml: unknown key 'rail'"):
+    with pytest.raises(PipelineConfigError, match=r"b\.toml, line 5: unknown key 'rail'"):
         read_profile(f)
 
 
