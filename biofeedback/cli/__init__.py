@@ -54,6 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_liblsl(verbose: bool) -> None:
+    """Keep liblsl's INFO lines out of the terminal unless asked (or configured)."""
+    import os
+    from pathlib import Path
+
+    if not verbose and "LSLAPICFG" not in os.environ:
+        os.environ["LSLAPICFG"] = str(Path(__file__).resolve().parents[1] / "_lsl_api.cfg")
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code."""
     from ..errors import BiofeedbackError
@@ -65,6 +74,7 @@ def main(argv=None) -> int:
         return 0
     level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_liblsl(args.verbose)
     try:
         return int(args.func(args) or 0)
     except BiofeedbackError as err:
