@@ -20,6 +20,22 @@ _RATE_TOLERANCE = 0.01
 _RAILED_FRACTION = 0.05
 
 
+def gap_threshold(dt, sfreq):
+    """Step (s) above which samples are missing.
+
+    Regular timestamps (written per sample) show a single dropped sample, so
+    1.5 periods; jittery ones (LSL chunks, host clocks) need 2.5 periods.
+    """
+    period = 1.0 / sfreq
+    pos = dt[dt > 0]
+    if pos.size:
+        med = np.median(pos)
+        if np.median(np.abs(pos - med)) < 0.05 * period and abs(med - period) < \
+                0.05 * period:
+            return 1.5 * period
+    return _GAP_PERIODS * period
+
+
 def timestamp_gaps(timestamps, sfreq, *, source="timestamps"):
     """Find forward jumps in ``timestamps`` longer than a few sample periods.
 
@@ -34,7 +50,7 @@ def timestamp_gaps(timestamps, sfreq, *, source="timestamps"):
         return []
     dt = np.diff(ts)
     period = 1.0 / sfreq
-    idx = np.flatnonzero(dt > _GAP_PERIODS * period)
+    idx = np.flatnonzero(dt > gap_threshold(dt, sfreq))
     gaps = []
     for i in idx:
         step = float(dt[i])
@@ -86,10 +102,15 @@ def counter_gaps(counter, timestamps, sfreq, wrap, *, step=1, wall_clock=None):
     if wall_clock is not None and sfreq:
         wc = np.asarray(wall_clock, dtype=np.float64)
         big = np.flatnonzero(np.diff(wc) > (wrap / step) / sfreq)
+        widened = set()
         for i in big:
             est = int(round((wc[i + 1] - wc[i]) * sfreq)) - 1
             turns = max(int(round((est - missing[i + 1]) / (wrap / step))), 0)
-            missing[i + 1] += turns * (wrap // step)
+            if turns:
+                missing[i + 1] += turns * (wrap // step)
+                widened.add(int(i + 1))
+    else:
+        widened = set()
     gaps = []
     ts = np.asarray(timestamps, dtype=np.float64)
     for i in np.flatnonzero(missing):
@@ -98,7 +119,8 @@ def counter_gaps(counter, timestamps, sfreq, wrap, *, step=1, wall_clock=None):
                 onset=float(ts[i - 1]),
                 duration=float(missing[i]) / sfreq if sfreq else 0.0,
                 n_missing=int(missing[i]),
-                source="packet_counter",
+                # whole counter turns can only be estimated from the coarse clock
+                source="packet_counter+clock" if i in widened else "packet_counter",
             )
         )
     return gaps, missing
@@ -139,7 +161,7 @@ def check_timestamps(timestamps, sfreq, *, declared=True):
                         f"{n_jump} times.")
     measured = 0.0
     if sfreq:
-        ok = (dt > 0) & (dt <= _GAP_PERIODS / sfreq)
+        ok = (dt > 0) & (dt <= gap_threshold(dt, sfreq))
         if ok.sum() >= 1:
             measured = float(ok.sum() / dt[ok].sum())
         if declared and measured and abs(measured - sfreq) > _RATE_TOLERANCE * sfreq:

@@ -121,6 +121,50 @@ class Recording:
         """Duration in seconds, from the sample count and nominal rate."""
         return self.n_times / self.sfreq if self.sfreq else 0.0
 
+    def copy(self) -> Recording:
+        """Return a deep copy."""
+        import copy
+
+        return copy.deepcopy(self)
+
+    def crop(self, tmin=None, tmax=None) -> Recording:
+        """Keep samples with ``tmin <= timestamp <= tmax`` (in place; returns self).
+
+        Markers, gaps and other streams outside the window are dropped too.
+        """
+        lo = -np.inf if tmin is None else float(tmin)
+        hi = np.inf if tmax is None else float(tmax)
+        keep = (self.timestamps >= lo) & (self.timestamps <= hi)
+        self.data = np.ascontiguousarray(self.data[:, keep])
+        self.timestamps = np.ascontiguousarray(self.timestamps[keep])
+        self.markers = [(t, s) for t, s in self.markers if lo <= t <= hi]
+        self.gaps = [g for g in self.gaps if lo <= g.onset <= hi]
+        for st in self.streams.values():
+            k = (st.timestamps >= lo) & (st.timestamps <= hi)
+            if isinstance(st.data, np.ndarray):
+                st.data = np.ascontiguousarray(np.atleast_2d(st.data)[:, k])
+            else:
+                st.data = [v for v, ok in zip(st.data, k) if ok]
+            st.timestamps = st.timestamps[k]
+        return self
+
+    def to_mne(self, *, montage=None):
+        """Return an :class:`mne.io.RawArray` (volts, standard montage).
+
+        Markers become annotations, gaps ``BAD_gap`` and railed stretches
+        ``BAD_railed`` (from the board profile's rail).
+        """
+        from ._mne import to_mne
+
+        return to_mne(self, montage=montage)
+
+    @classmethod
+    def from_mne(cls, raw) -> Recording:
+        """Build a Recording from an :class:`mne.io.Raw` (see :meth:`to_mne`)."""
+        from ._mne import from_mne
+
+        return from_mne(raw)
+
     def __repr__(self) -> str:
         return (
             f"<Recording | {self.source_format}, {len(self.ch_names)} ch, "

@@ -15,7 +15,7 @@ from ..errors import RecordingFormatError
 BLOCK_BYTES = 8 * 1024 * 1024
 
 
-def _describe_bad_line(line, n_cols, delimiter):
+def _describe_bad_line(line, n_cols, delimiter, usecols=None):
     """Return the problem with one line, or None when it parses."""
     text = line.rstrip("\r\n")
     if not text.strip():
@@ -31,6 +31,8 @@ def _describe_bad_line(line, n_cols, delimiter):
                     )
         return f"expected {n_cols} columns, found {len(cells)}"
     for j, cell in enumerate(cells):
+        if usecols is not None and j not in usecols:
+            continue
         try:
             float(cell)
         except ValueError:
@@ -70,6 +72,7 @@ class TableReader:
         self.transform = transform
         self.warnings = []
         self.n_lines = 0
+        self.usecols = None
 
     def _parse(self, lines, line0):
         if self.transform is not None:
@@ -77,13 +80,16 @@ class TableReader:
         try:
             with np.errstate(all="ignore"):
                 arr = np.loadtxt(lines, delimiter=self.delimiter, dtype=np.float64,
-                                 ndmin=2, comments=None, encoding=None)
+                                 ndmin=2, comments=None, encoding=None,
+                                 usecols=self.usecols)
         except ValueError:
             arr = None
-        if arr is not None and arr.shape[1] == self.n_cols:
+        n_out = self.n_cols if self.usecols is None else len(self.usecols)
+        if arr is not None and arr.shape[1] == n_out:
             return arr
         for k, line in enumerate(lines):
-            problem = _describe_bad_line(line, self.n_cols, self.delimiter)
+            problem = _describe_bad_line(line, self.n_cols, self.delimiter,
+                                         self.usecols)
             if problem is not None:
                 if self.transform is not None:  # report in the file's own terms
                     problem = problem.replace(
@@ -138,11 +144,12 @@ class TableReader:
                         "dropped (the writer was probably stopped mid-line)."
                     )
         self.n_lines = n_rows
+        n_out = self.n_cols if self.usecols is None else len(self.usecols)
         if not blocks:
-            return np.empty((0, self.n_cols))
+            return np.empty((0, n_out))
         if len(blocks) == 1:
             return blocks[0]
-        out = np.empty((n_rows, self.n_cols))
+        out = np.empty((n_rows, n_out))
         pos = 0
         while blocks:  # free each block as it is copied to bound peak memory
             b = blocks.pop(0)

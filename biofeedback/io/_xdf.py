@@ -24,7 +24,7 @@ import numpy as np
 
 from .._logging import logger
 from ..errors import RecordingFormatError
-from ._integrity import check_timestamps, gap_warning, timestamp_gaps
+from ._integrity import channel_problems, check_timestamps, gap_warning, timestamp_gaps
 from ._recording import Gap, Recording, Stream
 
 EEG_NAME = "biofeedback-EEG"
@@ -549,7 +549,19 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
         prof = bf.get("profile")
     import pyxdf
 
+    rail = None
+    if prof:
+        try:
+            from ..hardware import get_profile
+
+            rail = get_profile(prof).rail_uv * 1e-6 or None
+        except Exception:  # a profile name this installation does not know
+            warnings.append(f"Unknown board profile {prof!r}; railed channels not "
+                            "checked.")
+    problems, w = channel_problems(data, ch_names, rail)
+    warnings.extend(w)
     provenance = {
+        "channel_problems": problems,
         "fname": str(fname),
         "reader": "pyxdf",
         "pyxdf_version": getattr(pyxdf, "__version__", "unknown"),

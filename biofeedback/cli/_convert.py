@@ -1,0 +1,95 @@
+"""``biofeedback convert IN OUT``: between XDF, FIF, EDF and BrainFlow's format."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = """\
+Convert a recording. IN is any format 'biofeedback info' reads; OUT's
+extension picks the output format: .xdf (this project's own), .fif, .edf,
+.csv (BrainFlow's DataFilter format, with a .json sidecar naming the board).
+With --bids-root, IN may be a folder or several files: each recording is
+written as one run of a BIDS dataset (EDF, via mne-bids).
+
+Examples:
+  biofeedback convert OpenBCI-RAW-EyesOpen.txt eyes_open.xdf
+  biofeedback convert session.xdf session_raw.fif
+  biofeedback convert session.xdf session.edf --overwrite
+  biofeedback convert recordings/ --bids-root bids/
+"""
+
+
+def add_parser(sub):
+    from ..io._read import READERS, WRITERS
+
+    p = sub.add_parser("convert", help="convert a recording to XDF, FIF, EDF or "
+                       "BrainFlow's format, or a folder to BIDS",
+                       description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="IN",
+                   help="input file (or files/folder with --bids-root)")
+    p.add_argument("output", nargs="?", default=None, metavar="OUT",
+                   help="output file")
+    p.add_argument("--format", choices=sorted(WRITERS), default=None,
+                   help="output format (default: from OUT's extension)")
+    p.add_argument("--in-format", choices=sorted(READERS), default=None,
+                   help="read IN as this format instead of sniffing it")
+    p.add_argument("--profile", default=None, help="board profile of the input")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.add_argument("--bids-root", default=None, metavar="DIR",
+                   help="write every input into this BIDS dataset instead")
+    p.set_defaults(func=run)
+
+
+def _collect(inputs):
+    from pathlib import Path
+
+    out = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.is_file()
+                              and p.suffix.lower() in (".xdf", ".csv", ".txt", ".edf",
+                                                       ".bdf", ".fif", ".vhdr")))
+        else:
+            out.append(path)
+    return out
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..errors import RecordingFormatError
+    from ..io import read_recording, write_recording
+
+    if args.bids_root is not None:
+        from ..io._mne import export_bids
+
+        files = _collect(args.inputs + ([args.output] if args.output else []))
+        files = [f for f in files if f.with_suffix(".json") != f]
+        if not files:
+            raise RecordingFormatError("no recording found to export.",
+                                       args.inputs[0])
+        paths = export_bids(files, args.bids_root, overwrite=args.overwrite)
+        for p in paths:
+            print(f"wrote {p}")
+        return 0
+    if args.output is None and len(args.inputs) == 2:
+        args.output = args.inputs.pop()
+    if args.output is None or len(args.inputs) != 1:
+        raise RecordingFormatError(
+            "convert takes one input and one output file (or --bids-root DIR).",
+            None)
+    rec = read_recording(args.inputs[0], format=args.in_format, profile=args.profile)
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise RecordingFormatError("exists; pass --overwrite to replace it.", out)
+    try:
+        write_recording(rec, out, format=args.format, overwrite=args.overwrite)
+    except ValueError as err:
+        raise RecordingFormatError(str(err), out) from None
+    for w in rec.warnings:
+        print(f"warning: {w}")
+    print(f"wrote {out} ({rec.source_format} -> {out.suffix.lstrip('.') or args.format},"
+          f" {len(rec.ch_names)} ch, {rec.n_times} samples)")
+    return 0

@@ -1,0 +1,116 @@
+"""``biofeedback info FILE``: what a user needs to know before trusting a file."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = """\
+Read a recording and print how it was read: format, channels and units,
+sampling rate (declared and measured), duration, gaps and dropped packets,
+railed or flat channels, markers, other streams and every warning.
+Exits 0 when the file is readable (warnings included), 1 with one sentence
+when it is not.
+
+Examples:
+  biofeedback info recordings/session.xdf
+  biofeedback info OpenBCI-RAW-EyesOpen.txt --profile cyton
+  biofeedback info subjecta-relaxed-1.csv --format muse-csv
+"""
+
+
+def add_parser(sub):
+    from ..io._read import READERS
+
+    p = sub.add_parser("info", help="describe a recording before you use it",
+                       description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", help="recording file")
+    p.add_argument("--format", choices=sorted(READERS), default=None,
+                   help="read as this format instead of sniffing the content")
+    p.add_argument("--profile", default=None, help="board profile for the file")
+    p.add_argument("--stream", default=None, help="XDF: name of the EEG stream")
+    p.add_argument("--markers", type=int, default=10, metavar="N",
+                   help="show the first N markers (default 10)")
+    p.set_defaults(func=run)
+
+
+def _fmt_s(seconds):
+    if seconds >= 3600:
+        return f"{seconds / 3600:.2f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.3f} s"
+
+
+def describe(rec, n_markers=10) -> str:
+    """The text ``biofeedback info`` prints for a recording."""
+    import numpy as np
+
+    prov = rec.provenance
+    lines = [f"file:        {prov.get('fname', '?')}",
+             f"read as:     {rec.source_format}"
+             + (f" (profile {rec.profile})" if rec.profile else "")]
+    lines.append(f"channels:    {len(rec.ch_names)}: {', '.join(rec.ch_names)}")
+    units = prov.get("units_in_file", "")
+    lines.append("units:       volts in memory" + (f"; file in {units}" if units else ""))
+    measured = prov.get("measured_sfreq") or 0.0
+    rate = f"{rec.sfreq:g} Hz declared"
+    if measured:
+        rate += f", {measured:.3f} Hz measured"
+    lines.append(f"rate:        {rate}")
+    span = float(rec.timestamps[-1] - rec.timestamps[0]) if rec.n_times > 1 else 0.0
+    lines.append(f"duration:    {_fmt_s(rec.duration)} of samples ({rec.n_times}), "
+                 f"{_fmt_s(span)} from first to last timestamp")
+    if rec.n_times:
+        lines.append(f"time range:  {rec.timestamps[0]:.3f} .. {rec.timestamps[-1]:.3f}"
+                     f" ({prov.get('clock', 'recording clock')})")
+    if rec.n_times:
+        with np.errstate(all="ignore"):
+            ptp = np.nanmax(rec.data, axis=1) - np.nanmin(rec.data, axis=1)
+        lines.append("range (µV):  " + ", ".join(
+            f"{ch} {v * 1e6:.1f}" for ch, v in zip(rec.ch_names, ptp)))
+    if rec.gaps:
+        total = sum(g.duration for g in rec.gaps)
+        lost = sum(g.n_missing for g in rec.gaps)
+        lines.append(f"gaps:        {len(rec.gaps)}, {lost} samples, {_fmt_s(total)} "
+                     "missing")
+        for g in rec.gaps[:20]:
+            lines.append(f"  at {g.onset:.3f}: {g.n_missing} samples, "
+                         f"{_fmt_s(g.duration)} ({g.source})")
+        if len(rec.gaps) > 20:
+            lines.append(f"  ... {len(rec.gaps) - 20} more")
+    else:
+        lines.append("gaps:        none")
+    problems = prov.get("channel_problems") or {}
+    for kind in ("railed", "flat"):
+        if problems.get(kind):
+            lines.append(f"{kind + ':':<13}{', '.join(problems[kind])}")
+    lines.append(f"markers:     {len(rec.markers)}")
+    for t, text in rec.markers[:n_markers]:
+        lines.append(f"  {t:.3f}  {text}")
+    if len(rec.markers) > n_markers:
+        lines.append(f"  ... {len(rec.markers) - n_markers} more")
+    if rec.streams:
+        lines.append(f"streams:     {len(rec.streams)}")
+        for name, st in rec.streams.items():
+            n = len(st.timestamps)
+            kind = f"{len(st.ch_names)} ch" if st.ch_names else "strings"
+            rate = f"{st.sfreq:g} Hz" if st.sfreq else "irregular"
+            lines.append(f"  {name} ({st.type}): {kind}, {n} samples, {rate}")
+    if prov.get("truncated"):
+        t = prov["truncated"]
+        lines.append(f"truncated:   {t['size'] - t['valid_bytes']} bytes cut in a "
+                     f"{t['cut_in']} chunk")
+    lines.append(f"warnings:    {len(rec.warnings)}")
+    for w in rec.warnings:
+        lines.append(f"  - {w}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from ..io import read_recording
+
+    rec = read_recording(args.file, format=args.format, profile=args.profile,
+                         stream=args.stream)
+    print(describe(rec, args.markers))
+    return 0

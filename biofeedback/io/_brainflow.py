@@ -1,0 +1,214 @@
+"""BrainFlow's own file format (``DataFilter.write_file``; its playback board's input).
+
+One line per sample, tab-separated, every row of the board array (package
+counter, EEG in µV, accelerometer, timestamp in Unix seconds, marker...). The
+file does not say which board wrote it: the board id comes from a JSON sidecar
+``<stem>.json`` (``{"board_id": 0}`` or ``{"profile": "cyton"}``), else from
+``profile=``, else from a board profile whose BrainFlow row count matches.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RecordingFormatError
+from ._integrity import (
+    channel_problems,
+    check_timestamps,
+    counter_gaps,
+    gap_warning,
+    timestamp_gaps,
+)
+from ._recording import Recording, Stream
+from ._text import TableReader, read_header_lines
+
+
+def _board_layout(board_id):
+    """Rows of BrainFlow's board array, from its board description."""
+    from brainflow.board_shim import BoardShim
+
+    d = BoardShim.get_board_descr(board_id)
+    names = d.get("eeg_names", "")
+    return {
+        "n_rows": int(d["num_rows"]),
+        "sfreq": float(d["sampling_rate"]),
+        "eeg": list(d.get("eeg_channels", [])),
+        "accel": list(d.get("accel_channels", [])),
+        "package": d.get("package_num_channel"),
+        "timestamp": d.get("timestamp_channel"),
+        "marker": d.get("marker_channel"),
+        "names": names.split(",") if names else [],
+    }
+
+
+def _profiles_by_board():
+    from ..hardware import list_profiles
+
+    return {p.board_id: p for p in list_profiles().values() if p.brainflow_board}
+
+
+def read_brainflow(fname, *, profile=None, verbose=None):
+    """Read a file written by BrainFlow's ``DataFilter.write_file``."""
+    from ..hardware import get_profile
+
+    fname = Path(fname)
+    warnings = []
+    lines, _, _ = read_header_lines(fname)
+    if not lines:
+        raise RecordingFormatError("the file is empty.", fname)
+    n_cols = len(lines[0].split("\t"))
+    sidecar = None
+    side = fname.with_suffix(".json")
+    if side.is_file():
+        try:
+            sidecar = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise RecordingFormatError(f"the sidecar {side.name} is not valid JSON "
+                                       f"({err}).", fname) from None
+    prof = None
+    board_id = None
+    if profile is not None:
+        prof = get_profile(profile)
+        board_id = prof.board_id
+    elif isinstance(sidecar, dict) and "board_id" in sidecar:
+        board_id = int(sidecar["board_id"])
+        prof = _profiles_by_board().get(board_id)
+    elif isinstance(sidecar, dict) and "profile" in sidecar:
+        prof = get_profile(sidecar["profile"])
+        board_id = prof.board_id
+    else:
+        from brainflow.board_shim import BoardShim
+
+        matches = [p for bid, p in _profiles_by_board().items()
+                   if BoardShim.get_num_rows(bid) == n_cols]
+        if len(matches) != 1:
+            raise RecordingFormatError(
+                f"cannot tell which board wrote this BrainFlow file ({n_cols} "
+                f"columns; {len(matches)} known boards match): put "
+                f'{{"board_id": N}} in {side.name} or pass profile=.', fname)
+        prof = matches[0]
+        board_id = prof.board_id
+        warnings.append(f"No sidecar names the board; guessed {prof.name} from the "
+                        f"{n_cols} columns.")
+    if board_id is None:
+        raise RecordingFormatError("the board profile has no BrainFlow board id.",
+                                   fname)
+    lay = _board_layout(board_id)
+    if n_cols != lay["n_rows"]:
+        raise RecordingFormatError(
+            f"expected {lay['n_rows']} columns for BrainFlow board {board_id}, found "
+            f"{n_cols}.", fname, 1)
+    reader = TableReader(fname, n_cols, first_line=1, offset=0, delimiter="\t")
+    table = reader.read()
+    warnings.extend(reader.warnings)
+    if table.shape[0] == 0:
+        raise RecordingFormatError("the file holds no samples.", fname, 1)
+    sfreq = lay["sfreq"]
+    if isinstance(sidecar, dict) and sidecar.get("sfreq"):
+        sfreq = float(sidecar["sfreq"])
+    if isinstance(sidecar, dict) and sidecar.get("ch_names"):
+        names = list(sidecar["ch_names"])
+    elif prof is not None and len(prof.ch_names) == len(lay["eeg"]):
+        names = list(prof.ch_names)
+    elif len(lay["names"]) == len(lay["eeg"]):
+        names = list(lay["names"])
+    else:
+        names = [f"EEG{i + 1}" for i in range(len(lay["eeg"]))]
+    if len(names) > len(lay["eeg"]):
+        raise RecordingFormatError(
+            f"the sidecar names {len(names)} channels but board {board_id} has "
+            f"{len(lay['eeg'])} EEG rows.", fname)
+    eeg_rows = lay["eeg"][: len(names)]  # a sidecar may use only the first rows
+    ts = np.ascontiguousarray(table[:, lay["timestamp"]]) if lay["timestamp"] \
+        is not None else np.arange(table.shape[0]) / sfreq
+    data = np.ascontiguousarray(table[:, eeg_rows].T) * 1e-6
+    _, w = check_timestamps(ts, sfreq)
+    warnings.extend(w)
+    gaps = []
+    wrap = prof.columns.packet_counter_wrap if prof is not None else 256
+    if lay["package"] is not None and wrap:
+        counter = table[:, lay["package"]]
+        if np.all(np.isfinite(counter)) and counter.min() >= 0 and counter.max() < wrap:
+            gaps, _ = counter_gaps(counter, ts, sfreq, wrap, wall_clock=ts)
+            warnings.extend(gap_warning(gaps, "dropped-packet gaps (package counter)"))
+    if not gaps:
+        gaps = timestamp_gaps(ts, sfreq)
+        warnings.extend(gap_warning(gaps))
+    markers = []
+    if lay["marker"] is not None:
+        col = table[:, lay["marker"]]
+        markers = [(float(ts[k]), f"{col[k]:g}")
+                   for k in np.flatnonzero(np.nan_to_num(col) != 0)]
+    streams = {}
+    if lay["accel"]:
+        streams["accelerometer"] = Stream(
+            name="accelerometer", type="Accelerometer",
+            data=np.ascontiguousarray(table[:, lay["accel"]].T), timestamps=ts,
+            ch_names=["X", "Y", "Z"][: len(lay["accel"])], sfreq=sfreq,
+            meta={"units": ["g"] * len(lay["accel"])})
+    rail = prof.rail_uv * 1e-6 if prof is not None else None
+    problems, w = channel_problems(data, names, rail)
+    warnings.extend(w)
+    provenance = {"fname": str(fname), "reader": "brainflow", "board_id": board_id,
+                  "clock": "Unix seconds (BrainFlow host time)",
+                  "units_in_file": "microvolts", "channel_problems": problems}
+    if sidecar is not None:
+        provenance["sidecar"] = sidecar
+    return Recording(data=data, sfreq=sfreq, ch_names=names, timestamps=ts,
+                     markers=markers, gaps=gaps, streams=streams,
+                     source_format="brainflow", provenance=provenance,
+                     warnings=warnings, profile=prof.name if prof else None)
+
+
+def write_brainflow(recording, fname, *, overwrite=False):
+    """Write ``recording`` in BrainFlow's format, with a sidecar naming the board.
+
+    The board comes from the recording's profile; a recording whose profile
+    BrainFlow does not drive is written with the synthetic board's layout when
+    it has at most 16 channels. Numeric markers go to the marker row.
+    """
+    from brainflow.data_filter import DataFilter
+
+    from ..hardware import get_profile
+
+    fname = Path(fname)
+    prof = get_profile(recording.profile) if recording.profile else None
+    if prof is None or prof.board_id is None:
+        prof = get_profile("synthetic")
+    lay = _board_layout(prof.board_id)
+    n_ch = len(recording.ch_names)
+    if n_ch > len(lay["eeg"]):
+        raise ValueError(
+            f"The recording has {n_ch} channels but BrainFlow board "
+            f"{prof.brainflow_board} holds {len(lay['eeg'])}."
+        )
+    n = recording.n_times
+    arr = np.zeros((lay["n_rows"], n))
+    arr[lay["eeg"][:n_ch]] = recording.data * 1e6
+    if lay["timestamp"] is not None:
+        arr[lay["timestamp"]] = recording.timestamps
+    if lay["package"] is not None:
+        idx = np.arange(n)
+        if recording.sfreq and n:
+            idx = np.round((recording.timestamps - recording.timestamps[0])
+                           * recording.sfreq).astype(np.int64)
+        arr[lay["package"]] = np.mod(idx, 256)
+    if lay["marker"] is not None and recording.markers and n:
+        for t, text in recording.markers:
+            try:
+                value = float(text)
+            except ValueError:
+                continue
+            k = min(int(np.searchsorted(recording.timestamps, t)), n - 1)
+            arr[lay["marker"], k] = value
+    DataFilter.write_file(np.ascontiguousarray(arr), str(fname), "w")
+    sidecar = {"board_id": prof.board_id, "board": prof.brainflow_board,
+               "profile": prof.name, "sfreq": recording.sfreq,
+               "ch_names": list(recording.ch_names),
+               "units": "microvolts", "written_by": "biofeedback"}
+    fname.with_suffix(".json").write_text(json.dumps(sidecar, indent=2),
+                                          encoding="utf-8")
+    return fname

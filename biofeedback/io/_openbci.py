@@ -1,0 +1,270 @@
+"""OpenBCI GUI raw text exports (``OpenBCI-RAW-*.txt``).
+
+Two layouts exist. The classic one (GUI v1-v4)::
+
+    %OpenBCI Raw EEG Data
+    %Sample Rate = 250.0 Hz
+    0, -6976.11, ..., 0.006, -0.010, 0.498, 14:57:32.796
+
+holds a packet counter, the EEG channels in µV, three accelerometer columns in
+g and a time of day. GUI v5 adds a line of column names (``Sample Index, EXG
+Channel 0, ..., Timestamp, ...``) with Unix timestamps.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RecordingFormatError
+from ._integrity import (
+    channel_problems,
+    check_timestamps,
+    counter_gaps,
+    gap_warning,
+)
+from ._recording import Recording, Stream
+from ._text import TableReader, read_header_lines
+
+_RATE = re.compile(r"sample\s*rate\s*=\s*([0-9.]+)", re.I)
+_NCH = re.compile(r"number of channels\s*=\s*([0-9]+)", re.I)
+_BOARD = re.compile(r"board\s*=\s*(\S+)", re.I)
+
+
+def _colon_to_comma(text):
+    return text.replace(":", ",")
+
+
+def read_openbci_txt(fname, *, profile=None, ch_names=None, verbose=None):
+    """Read an OpenBCI GUI raw text file.
+
+    Channel names come from ``ch_names``, else from the board ``profile``
+    ("cyton" by default, "cyton_daisy" for 16 channels): the file does not say
+    which electrode each channel is.
+
+    Per-sample timestamps are rebuilt from the packet counter (one sample per
+    step, dropped packets counted exactly, whole counter turns resolved with the
+    file's coarse clock); the file's own clock is kept in
+    ``streams["wall_clock"]``.
+    """
+    from ..hardware import get_profile
+
+    fname = Path(fname)
+    header, offset, n_head = read_header_lines(fname, max_lines=500, prefix="%")
+    if not header and offset == 0:
+        with open(fname, "rb") as fid:
+            if not fid.read(1):
+                raise RecordingFormatError("the file is empty.", fname)
+        raise RecordingFormatError("an OpenBCI GUI file starts with '%' header lines.",
+                                   fname, 1)
+    text_head = "\n".join(header)
+    m = _RATE.search(text_head)
+    if m is None:
+        raise RecordingFormatError(
+            "the header gives no sample rate ('%Sample Rate = 250 Hz' missing).",
+            fname, 1)
+    sfreq = float(m.group(1))
+    if not np.isfinite(sfreq) or sfreq <= 0:
+        raise RecordingFormatError(f"the header's sample rate {sfreq:g} Hz is not "
+                                   "positive.", fname, 1)
+    # GUI v5: a line of column names after the % header.
+    names_line, names_offset, _ = read_header_lines_at(fname, offset)
+    if names_line is None:
+        raise RecordingFormatError("the file has a header but no samples.", fname,
+                                   n_head + 1)
+    first_cells = [c.strip() for c in names_line.split(",")]
+    warnings = []
+    try:
+        [float(c) for c in first_cells[:-1]]
+        has_names = False
+    except ValueError:
+        has_names = True
+    if has_names:
+        return _read_v5(fname, first_cells, names_offset, n_head, sfreq, header,
+                        profile, ch_names)
+    n_raw = len(first_cells)
+    n_eeg = n_raw - 1 - 3 - 1
+    m = _NCH.search(text_head)
+    if m is not None and int(m.group(1)) != n_eeg:
+        raise RecordingFormatError(
+            f"the header declares {m.group(1)} channels but the first line holds "
+            f"{n_raw} columns (expected {int(m.group(1)) + 5}).", fname, n_head + 1)
+    if n_eeg < 1:
+        raise RecordingFormatError(
+            f"expected a counter, EEG, 3 accelerometer columns and a time; found "
+            f"{n_raw} columns.", fname, n_head + 1)
+    time_cell = first_cells[-1]
+    clock_cols = time_cell.count(":") + 1
+    if clock_cols not in (1, 3):
+        raise RecordingFormatError(f"the last column {time_cell!r} is not a time of "
+                                   "day.", fname, n_head + 1)
+    reader = TableReader(fname, n_raw - 1 + clock_cols, first_line=n_head + 1,
+                         offset=offset, transform=_colon_to_comma, n_cols_raw=n_raw)
+    table = reader.read()
+    warnings.extend(reader.warnings)
+    if table.shape[0] == 0:
+        raise RecordingFormatError("the file has a header but no samples.", fname,
+                                   n_head + 1)
+    if clock_cols == 3:
+        wall = table[:, -3] * 3600 + table[:, -2] * 60 + table[:, -1]
+        back = np.flatnonzero(np.diff(wall) < -43200)  # midnight
+        for i in back:
+            wall[i + 1:] += 86400.0
+        clock = "time of day in seconds (the file holds no date)"
+    else:
+        wall = table[:, -1].copy()
+        clock = "file's last column"
+    counter = table[:, 0]
+    eeg = table[:, 1: 1 + n_eeg]
+    accel = table[:, 1 + n_eeg: 4 + n_eeg]
+    prof, names = _names(profile, ch_names, n_eeg, warnings, fname)
+    return _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings,
+                     header, clock, "openbci-txt")
+
+
+def read_header_lines_at(fname, offset):
+    with open(fname, "rb") as fid:
+        fid.seek(offset)
+        raw = fid.readline()
+        while raw and not raw.strip():
+            offset += len(raw)
+            raw = fid.readline()
+    if not raw:
+        return None, offset, 0
+    try:
+        line = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise RecordingFormatError("the file holds bytes that are not text.",
+                                   fname) from None
+    return line, offset + len(raw), 1
+
+
+def _names(profile, ch_names, n_eeg, warnings, fname):
+    from ..hardware import get_profile
+
+    if profile is None:
+        profile = "cyton_daisy" if n_eeg == 16 else "cyton"
+    prof = get_profile(profile)
+    if ch_names is not None:
+        names = list(ch_names)
+        if len(names) != n_eeg:
+            raise ValueError(f"ch_names has {len(names)} names but the file holds "
+                             f"{n_eeg} EEG channels.")
+    elif len(prof.ch_names) == n_eeg:
+        names = list(prof.ch_names)
+    else:
+        names = [f"EEG{i + 1}" for i in range(n_eeg)]
+        warnings.append(
+            f"The file holds {n_eeg} EEG channels but the {prof.name} profile names "
+            f"{len(prof.ch_names)}; channels are named EEG1..EEG{n_eeg}."
+        )
+    return prof, names
+
+
+def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, header,
+              clock, fmt, unix_ts=None):
+    wrap = prof.columns.packet_counter_wrap or 256
+    if np.any(~np.isfinite(counter)) or np.any(counter < 0) or np.any(counter >= wrap):
+        warnings.append(f"The packet counter leaves 0..{wrap - 1}; dropped packets "
+                        "cannot be counted from it.")
+        missing = np.zeros(counter.size, dtype=np.int64)
+        gaps = []
+        idx = np.arange(counter.size, dtype=np.float64)
+    else:
+        # Cyton+Daisy sends two samples per packet: the counter steps by 2.
+        step = 2 if counter.size > 2 and np.median(np.mod(np.diff(counter), wrap)) == 2 \
+            else 1
+        t_stub = np.zeros(counter.size)
+        gaps, missing = counter_gaps(counter, t_stub, sfreq, wrap, step=step,
+                                     wall_clock=wall if unix_ts is None else unix_ts)
+        idx = np.arange(counter.size) + np.cumsum(missing)
+    t0 = float(unix_ts[0]) if unix_ts is not None else float(wall[0])
+    ts = t0 + idx / sfreq
+    for g, i in zip(gaps, np.flatnonzero(missing)):
+        g.onset = float(ts[i - 1])
+    warnings.extend(gap_warning(gaps, "dropped-packet gaps (packet counter)"))
+    # The file's clock: jumps back and a rate that disagrees with the header.
+    wall_ok = wall[np.isfinite(wall)]
+    dt = np.diff(wall_ok)
+    if np.any(dt < -1.0):
+        warnings.append(f"The file's clock jumps back by more than 1 s "
+                        f"{int(np.sum(dt < -1.0))} times.")
+    # Rate over the stretches between dropped packets longer than 2 s, so the
+    # estimate does not lean on gap sizes guessed from the same clock.
+    bounds = [0, *np.flatnonzero(missing).tolist(), counter.size]
+    n_int, span = 0, 0.0
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b - a > 2 * sfreq and np.isfinite(wall[a]) and np.isfinite(wall[b - 1]):
+            n_int += b - 1 - a
+            span += float(wall[b - 1] - wall[a])
+    measured = n_int / span if span > 1.0 else 0.0
+    if measured and abs(measured - sfreq) > 0.01 * sfreq:
+        warnings.append(
+            f"The measured sampling rate {measured:.3f} Hz (over the file's clock) "
+            f"differs from the header's {sfreq:g} Hz by more than 1%."
+        )
+    if unix_ts is not None:
+        _, w = check_timestamps(unix_ts, sfreq, declared=False)
+        warnings.extend(w)
+    data = np.ascontiguousarray(eeg.T) * 1e-6
+    problems, w = channel_problems(data, names, prof.rail_uv * 1e-6)
+    warnings.extend(w)
+    streams = {
+        "wall_clock": Stream(name="wall_clock", type="Clock",
+                             data=np.ascontiguousarray(wall[None, :]), timestamps=ts,
+                             ch_names=["wall_clock"], sfreq=sfreq,
+                             meta={"units": ["s"], "clock": clock}),
+        "packet_counter": Stream(name="packet_counter", type="Counter",
+                                 data=np.ascontiguousarray(counter[None, :]),
+                                 timestamps=ts, ch_names=["packet_counter"],
+                                 sfreq=sfreq, meta={"wrap": wrap}),
+    }
+    if accel is not None and accel.size:
+        streams["accelerometer"] = Stream(
+            name="accelerometer", type="Accelerometer",
+            data=np.ascontiguousarray(accel.T), timestamps=ts,
+            ch_names=["X", "Y", "Z"][: accel.shape[1]], sfreq=sfreq,
+            meta={"units": ["g"] * accel.shape[1],
+                  "note": "the Cyton updates accel at 25 Hz; zeros in between"})
+    provenance = {
+        "fname": str(fname),
+        "reader": fmt,
+        "header": header,
+        "clock": clock,
+        "timestamps": "rebuilt from the packet counter at the header's rate",
+        "units_in_file": "microvolts (EEG), g (accelerometer)",
+        "measured_sfreq": measured,
+        "channel_problems": problems,
+        "n_dropped_samples": int(missing.sum()),
+    }
+    return Recording(data=data, sfreq=sfreq, ch_names=names, timestamps=ts, gaps=gaps,
+                     streams=streams, source_format=fmt, provenance=provenance,
+                     warnings=warnings, profile=prof.name)
+
+
+def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
+    warnings = []
+    lower = [c.lower() for c in cols]
+    exg = [i for i, c in enumerate(lower) if c.startswith("exg channel")]
+    acc = [i for i, c in enumerate(lower) if c.startswith("accel channel")]
+    ts_col = [i for i, c in enumerate(lower) if c == "timestamp"]
+    if not exg or not ts_col or lower[0] != "sample index":
+        raise RecordingFormatError(
+            "the column names are not OpenBCI GUI's ('Sample Index', 'EXG Channel "
+            "0', ..., 'Timestamp').", fname, n_head + 1)
+    keep = [0, *exg, *acc, ts_col[0]]
+    reader = TableReader(fname, len(cols), first_line=n_head + 2, offset=offset)
+    reader.usecols = keep
+    table = reader.read()
+    warnings.extend(reader.warnings)
+    if table.shape[0] == 0:
+        raise RecordingFormatError("the file has a header but no samples.", fname,
+                                   n_head + 2)
+    prof, names = _names(profile, ch_names, len(exg), warnings, fname)
+    unix = table[:, -1]
+    return _assemble(fname, sfreq, names, prof, table[:, 0], unix,
+                     table[:, 1: 1 + len(exg)],
+                     table[:, 1 + len(exg): 1 + len(exg) + len(acc)], warnings,
+                     header, "Unix seconds", "openbci-txt", unix_ts=unix)
