@@ -1,0 +1,206 @@
+"""A scenario as an EEG source the engine and the live session read."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..stream._source import Chunk, Source, SourceEvent
+from ._generator import Simulation, simulate
+from ._scenario import read_scenario
+
+__all__ = ["ScenarioSource", "count_missing_packets"]
+
+
+def count_missing_packets(prev_counter, prev_ts, counter, ts, wrap, samples_per_packet, sfreq):
+    """Packets missing between two received packets, from their counters.
+
+    The counter gives the gap modulo ``wrap``; the timestamps pick how many
+    wraps passed (the count closest to what the elapsed time implies), so a
+    burst longer than one counter cycle is still counted exactly.
+
+    Returns
+    -------
+    n_missing : int
+        Packets lost between the two (0 when consecutive).
+    """
+    step = np.mod(np.asarray(counter, dtype=np.int64) - np.asarray(prev_counter, dtype=np.int64), wrap)
+    expected = (np.asarray(ts, dtype=float) - prev_ts) * sfreq / samples_per_packet
+    n_wraps = np.maximum(0, np.round((expected - step) / wrap)).astype(np.int64)
+    gap = step + n_wraps * wrap
+    gap = np.where(gap == 0, wrap, gap)  # a full cycle at least
+    out = gap - 1
+    return int(out) if out.ndim == 0 else out
+
+
+class ScenarioSource(Source):
+    """Samples of a scripted headset, as a board would deliver them.
+
+    Packet loss is found the way a real adapter finds it: from jumps in the
+    packet counter (``SourceEvent("dropped", n=samples)``). Disconnects are
+    reported as ``"disconnected"`` then ``"reconnected"`` with the outage's
+    ``duration`` and the samples missed across it in ``n``.
+
+    Parameters
+    ----------
+    scenario : Scenario | path-like | str
+        The scenario (a file, a shipped name like "demo", or an object).
+    realtime : bool
+        If True, samples are released as the host clock reaches them and
+        timestamps are on the LSL clock (``pylsl.local_clock``). If False,
+        :meth:`read` returns chunks as fast as it is called, timestamps start
+        at ``t0`` and it raises :class:`EOFError` at the end.
+    t0 : float | None
+        Session-clock time of the scenario's start (default: the LSL clock
+        at :meth:`start` in real time, 0.0 otherwise).
+    chunk_duration : float | None
+        Seconds per chunk when not in real time (default 0.25).
+
+    Attributes
+    ----------
+    simulation : Simulation
+        The generated data and ground truth (see :func:`simulate`).
+    """
+
+    def __init__(self, scenario, *, realtime: bool = True, t0: float | None = None,
+                 chunk_duration: float | None = None):
+        self.scenario = read_scenario(scenario)
+        super().__init__(self.scenario.profile)
+        self.realtime = bool(realtime)
+        self._t0_arg = t0
+        self.t0 = 0.0 if t0 is None else float(t0)
+        self.chunk_duration = 0.25 if chunk_duration is None else float(chunk_duration)
+        self._sim: Simulation | None = None
+        self._cursor = 0
+
+    @property
+    def simulation(self) -> Simulation:
+        if self._sim is None:
+            self._sim = simulate(self.scenario)
+        return self._sim
+
+    def describe(self) -> dict:
+        return {
+            "kind": type(self).__name__,
+            "profile": self.profile.name,
+            "scenario": self.scenario.name,
+            "scenario_file": self.scenario.fname,
+            "seed": self.scenario.seed,
+        }
+
+    def truth_table(self, step: float = 0.1) -> dict:
+        """Ground truth on this source's session clock (see Simulation)."""
+        return self.simulation.truth_table(step, t0=self.t0)
+
+    def markers(self) -> list:
+        """Ground-truth markers on this source's session clock."""
+        return self.simulation.markers(self.t0)
+
+    # -- Source API ----------------------------------------------------------------
+    def _open(self) -> None:
+        sim = self.simulation
+        if self.realtime and self._t0_arg is None:
+            import pylsl
+
+            self.t0 = pylsl.local_clock()
+        self._cursor = 0
+        self._last = None  # (counter, timestamp) of the last delivered sample
+        self._outage_start = None  # true time the current disconnect began
+        self._n = sim.data.shape[1]
+        self._chunk = max(1, int(round(self.chunk_duration * sim.sfreq)))
+
+    def _close(self) -> None:
+        pass
+
+    def _now(self) -> float:
+        import pylsl
+
+        return pylsl.local_clock() - self.t0
+
+    def _read(self, timeout: float) -> Chunk | None:
+        sim = self.simulation
+        if self._cursor >= self._n:
+            if self.realtime:
+                time.sleep(min(timeout, 0.05))
+                return None
+            raise EOFError("The scenario has ended.")
+        if self.realtime:
+            deadline = time.monotonic() + max(timeout, 0.0)
+            while True:
+                now = self._now()
+                stop = int(np.searchsorted(sim.true_times, now, side="right"))
+                if stop > self._cursor:
+                    break
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    return None
+                nxt = sim.true_times[self._cursor] - now
+                time.sleep(max(0.0, min(wait, nxt, 0.02)))
+        else:
+            stop = min(self._n, self._cursor + self._chunk)
+        return self._deliver(self._cursor, stop)
+
+    def _deliver(self, start: int, stop: int) -> Chunk | None:
+        sim = self.simulation
+        self._cursor = stop
+        sl = slice(start, stop)
+        disc = sim.disconnected[sl]
+        if disc.any() and self._outage_start is None:
+            first = start + int(np.argmax(disc))
+            self._outage_start = sim.true_times[first]
+            ts = self._last[1] if self._last is not None else self.t0 + sim.timestamps[first]
+            self._emit(SourceEvent("disconnected", timestamp=float(ts)))
+        keep = np.flatnonzero(sim.delivered[sl]) + start
+        if keep.size == 0:
+            return None
+        if self._outage_start is not None:
+            # the device is back: report the outage and what it cost
+            k0 = keep[0]
+            duration = float(sim.true_times[k0] - self._outage_start)
+            n_missed = self._missing(k0)
+            self._emit(SourceEvent("reconnected", timestamp=float(self.t0 + sim.timestamps[k0]),
+                                   duration=duration, n=n_missed))
+            self._outage_start = None
+            self._last = (int(sim.counter[k0]), float(sim.timestamps[k0]))
+            keep_rest = keep[1:]
+        else:
+            keep_rest = keep
+        # packet counter jumps within the chunk, at packet boundaries only
+        if keep_rest.size:
+            c = sim.counter[keep_rest]
+            ts = sim.timestamps[keep_rest]
+            if self._last is not None:
+                prev_c = np.concatenate([[self._last[0]], c[:-1]])
+                prev_t = np.concatenate([[self._last[1]], ts[:-1]])
+            else:
+                prev_c, prev_t = c[:-1], ts[:-1]
+                c, ts = c[1:], ts[1:]
+            jump = np.flatnonzero(c != prev_c)
+            if jump.size:
+                n_missing = count_missing_packets(
+                    prev_c[jump], prev_t[jump], c[jump], ts[jump], sim.counter_wrap,
+                    sim.scenario.faults.packet_size, sim.sfreq,
+                )
+                for j, n_pk in zip(jump, n_missing):
+                    if n_pk:
+                        self._emit(SourceEvent(
+                            "dropped", timestamp=float(self.t0 + prev_t[j]),
+                            n=int(n_pk) * sim.scenario.faults.packet_size,
+                        ))
+            self._last = (int(sim.counter[keep_rest[-1]]), float(sim.timestamps[keep_rest[-1]]))
+        return Chunk(
+            data=np.ascontiguousarray(sim.data[:, keep]),
+            timestamps=self.t0 + sim.timestamps[keep],
+        )
+
+    def _missing(self, k) -> int:
+        """Samples missing between the last delivered one and sample ``k``."""
+        sim = self.simulation
+        if self._last is None:
+            return 0
+        n_pk = count_missing_packets(
+            self._last[0], self._last[1], int(sim.counter[k]), float(sim.timestamps[k]),
+            sim.counter_wrap, sim.scenario.faults.packet_size, sim.sfreq,
+        )
+        return n_pk * sim.scenario.faults.packet_size
