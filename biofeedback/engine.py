@@ -247,6 +247,24 @@ class Engine:
         self.n_windows += 1
         return result
 
+    def warm_up(self) -> float:
+        """Compile and touch every kernel on noise, then restart; returns seconds.
+
+        Live sessions call this before the first sample arrives so that
+        just-in-time compilation never delays feedback.
+        """
+        import time
+
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(0)
+        n = self.win_len + self.hop
+        noise = rng.standard_normal((len(self.ch_names), n)) * 10e-6
+        self.process(noise, np.arange(n) / self.sfreq)
+        self.reset()
+        self.n_windows = 0
+        self.n_resets = 0
+        return time.perf_counter() - t0
+
     def run(self, data, timestamps, chunk_size: int | None = None) -> EngineOutput:
         """Process a whole array, optionally chunk by chunk, and stack the results."""
         data = _as_data(data, "data", 2)

@@ -262,6 +262,8 @@ class Session:
         try:
             src = self.source
             self.engine = Engine(self.config, src.ch_names, src.sfreq, src.profile, self.model)
+            if src.realtime:  # compile before data flow, never during feedback
+                logger.info("Engine warm-up took %.2f s", self.engine.warm_up())
             info = SessionInfo(self.session_id, self.engine.estimate_names, src.ch_names,
                                src.sfreq, src.profile, self.config, src.describe(),
                                realtime=src.realtime)

@@ -86,3 +86,13 @@ def test_wrong_channel_count_is_a_clear_error(muse):
 def test_window_too_short_for_the_rate(muse):
     with pytest.raises(ValueError, match="too short"):
         _engine(muse, length=0.001, hop=0.001)
+
+
+def test_warm_up_leaves_no_trace(muse, make_eeg):
+    data, ts = make_eeg(duration=6)
+    cold = _engine(muse).run(data, ts)
+    eng = _engine(muse)
+    eng.warm_up()
+    warm = eng.run(data, ts)
+    assert eng.n_windows == len(warm.t_end)
+    np.testing.assert_array_equal(warm.estimates, cold.estimates)
