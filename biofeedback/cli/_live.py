@@ -16,6 +16,7 @@ Stop with Ctrl-C: the recording is closed cleanly.
 Examples:
   biofeedback live                                   # synthetic board, until Ctrl-C
   biofeedback live --duration 60                     # one minute
+  biofeedback live --scenario demo                   # scripted headset with known states
   biofeedback live --board cyton --serial-port /dev/ttyUSB0
   biofeedback live --board muse_2 --mac-address 00:55:DA:B0:00:00
   biofeedback live --lsl MuseEEG                     # any LSL EEG stream by name
@@ -35,7 +36,8 @@ def add_parser(sub):
     src.add_argument("--lsl", metavar="NAME", help="read an LSL EEG stream with this name")
     src.add_argument("--lsl-type", metavar="TYPE", default="EEG",
                      help="with --lsl '': resolve by type instead (default: EEG)")
-    src.add_argument("--scenario", metavar="FILE", help="run a scripted simulated headset")
+    src.add_argument("--scenario", metavar="FILE",
+                     help="a scripted simulated headset: a scenario file or a shipped name (demo)")
     bf = p.add_argument_group("BrainFlow connection (named as BrainFlow names them)")
     for param in INPUT_PARAMS:
         bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
@@ -61,9 +63,9 @@ def make_source(args, config):
     if args.scenario and (args.board or args.lsl is not None):
         raise PipelineConfigError("Choose one source: --board, --lsl or --scenario.")
     if args.scenario:
-        from ..simulate import ScenarioSource, load_scenario
+        from ..simulate import ScenarioSource
 
-        return ScenarioSource(load_scenario(args.scenario), realtime=True)
+        return ScenarioSource(args.scenario, realtime=True)
     if args.lsl is not None:
         from ..stream import LSLSource
 
