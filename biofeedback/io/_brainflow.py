@@ -29,8 +29,12 @@ from ._text import TableReader, read_header_lines
 def _board_layout(board_id):
     """Rows of BrainFlow's board array, from its board description."""
     from brainflow.board_shim import BoardShim
+    from brainflow.exit_codes import BrainFlowError
 
-    d = BoardShim.get_board_descr(board_id)
+    try:
+        d = BoardShim.get_board_descr(board_id)
+    except BrainFlowError:
+        raise ValueError(f"BrainFlow knows no board with id {board_id}.") from None
     names = d.get("eeg_names", "")
     return {
         "n_rows": int(d["num_rows"]),
@@ -96,7 +100,10 @@ def read_brainflow(fname, *, profile=None, verbose=None):
     if board_id is None:
         raise RecordingFormatError("the board profile has no BrainFlow board id.",
                                    fname)
-    lay = _board_layout(board_id)
+    try:
+        lay = _board_layout(board_id)
+    except ValueError as err:
+        raise RecordingFormatError(str(err), fname) from None
     if n_cols != lay["n_rows"]:
         raise RecordingFormatError(
             f"expected {lay['n_rows']} columns for BrainFlow board {board_id}, found "

@@ -182,11 +182,14 @@ def read_mne(fname, *, profile=None, verbose=None):
     """Read EDF, BDF, FIF, BrainVision and anything ``mne.io.read_raw`` reads."""
     import mne
 
+    import warnings as _w
+
     fname = Path(fname)
     try:
-        raw = mne.io.read_raw(fname, preload=True, verbose="error")
-    except (ValueError, OSError, RuntimeError, KeyError, IndexError, TypeError,
-            UnicodeError, EOFError, AssertionError, NotImplementedError) as err:
+        with _w.catch_warnings(record=True) as caught:
+            _w.simplefilter("always")
+            raw = mne.io.read_raw(fname, preload=True, verbose="error")
+    except Exception as err:  # MNE's readers raise bare Exceptions on bad input
         raise RecordingFormatError(
             f"MNE could not read it ({type(err).__name__}: {err}).", fname) from None
     if raw.n_times == 0:
@@ -197,7 +200,7 @@ def read_mne(fname, *, profile=None, verbose=None):
     rec.provenance["file_type"] = type(raw).__name__
     if profile is not None:
         rec.profile = profile if isinstance(profile, str) else profile.name
-    warnings = []
+    warnings = [f"MNE: {c.message}" for c in caught]
     warnings.extend(gap_warning(rec.gaps))
     problems, w = channel_problems(rec.data, rec.ch_names, _rail_v(rec))
     warnings.extend(w)

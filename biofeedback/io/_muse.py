@@ -58,6 +58,12 @@ def read_muse_csv(fname, *, profile=None, verbose=None):
     lines, offset, _ = read_header_lines(fname)
     if not lines:
         raise RecordingFormatError("the file is empty.", fname)
+    if "," not in lines[0]:
+        for other in (";", "\t"):
+            if other in lines[0]:
+                raise RecordingFormatError(
+                    f"the header is separated by {other!r}, not ',' (wrong "
+                    "delimiter).", fname, 1)
     header = [h.strip() for h in lines[0].split(",")]
     if header[0].lower() != "timestamps":
         raise RecordingFormatError(

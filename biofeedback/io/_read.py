@@ -179,8 +179,18 @@ def read_recording(fname, format=None, *, profile=None, stream=None, verbose=Non
         kwargs["stream"] = stream
     elif stream is not None:
         raise ValueError("stream= only applies to XDF files.")
+    import warnings
+
+    import numpy as np
+
     try:
-        rec = reader(fname, **kwargs)
+        # Library warnings on odd input become the recording's warnings.
+        with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+            warnings.simplefilter("always")
+            rec = reader(fname, **kwargs)
+        for c in caught:
+            if not issubclass(c.category, (DeprecationWarning, ResourceWarning)):
+                rec.warnings.append(f"{c.category.__name__}: {c.message}")
     except BiofeedbackError:
         raise
     except MemoryError:

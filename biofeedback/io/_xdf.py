@@ -309,15 +309,16 @@ def _load(fname, valid_end, size):
     pylog = logging.getLogger("pyxdf.pyxdf")
     cap = _LogCapture()
     pylog.addHandler(cap)
-    old_level = pylog.level
+    old_level, old_prop = pylog.level, pylog.propagate
     pylog.setLevel(logging.WARNING)
+    pylog.propagate = False  # its tracebacks become our warnings, not output
+    import warnings as _w
+
     try:
-        if valid_end < size:
-            with open(fname, "rb") as fid:
-                src = io.BufferedReader(io.BytesIO(fid.read(valid_end)))
-            streams, header = pyxdf.load_xdf(src, **LOAD_OPTIONS)
-        else:
-            streams, header = pyxdf.load_xdf(str(fname), **LOAD_OPTIONS)
+        with _w.catch_warnings(record=True) as caught:
+            _w.simplefilter("always")
+            streams, header = _load_inner(pyxdf, fname, valid_end, size)
+        cap.messages.extend(str(c.message) for c in caught)
     except RecordingFormatError:
         raise
     except Exception as err:  # pyxdf raises bare Exceptions on corrupt input
@@ -328,7 +329,18 @@ def _load(fname, valid_end, size):
     finally:
         pylog.removeHandler(cap)
         pylog.setLevel(old_level)
+        pylog.propagate = old_prop
     return streams, header, cap.messages
+
+
+def _load_inner(pyxdf, fname, valid_end, size):
+    if valid_end < size:
+        with open(fname, "rb") as fid:
+            src = io.BufferedReader(io.BytesIO(fid.read(valid_end)))
+        streams, header = pyxdf.load_xdf(src, **LOAD_OPTIONS)
+    else:
+        streams, header = pyxdf.load_xdf(str(fname), **LOAD_OPTIONS)
+    return streams, header
 
 
 def _first(d, key, default=None):
@@ -442,7 +454,12 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
     fname = Path(fname)
     warnings = []
     valid_end, size, cut, counts = scan_chunks(fname)
-    if cut is not None:
+    if cut == "corrupt chunk header":
+        warnings.append(
+            f"The file is corrupt from byte {valid_end} of {size} (not a chunk "
+            f"header); read the whole chunks before it, {size - valid_end} bytes cut."
+        )
+    elif cut is not None:
         warnings.append(
             f"The file ends inside a {cut} chunk at byte {valid_end} of {size} "
             f"(the recorder was probably killed); read up to the last whole chunk, "
@@ -491,7 +508,9 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
     data = np.ascontiguousarray(values.T * scales[:, None])
     ts = np.ascontiguousarray(eeg["time_stamps"], dtype=np.float64)
     if ts.size == 0:
-        warnings.append(f"Stream {eeg_name!r} holds no samples.")
+        raise RecordingFormatError(
+            f"the EEG stream {eeg_name!r} holds no samples"
+            + (f" ({warnings[0]})" if cut is not None else "") + ".", fname)
 
     markers = []
     others = {}
@@ -580,7 +599,7 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
         provenance["truncated"] = {"cut_in": cut, "valid_bytes": valid_end,
                                    "size": size}
     for w in warnings:
-        logger.warning("%s: %s", fname.name, w)
+        logger.info("%s: %s", fname.name, w)
     return Recording(
         data=data, sfreq=sfreq, ch_names=ch_names, timestamps=ts, markers=markers,
         gaps=gaps, streams=others, source_format="xdf", provenance=provenance,

@@ -1,0 +1,146 @@
+"""Every malformed file is an expected event: a warning or one clear sentence."""
+
+import re
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.errors import RecordingFormatError
+from biofeedback.io import read_recording
+
+MUSE_HEAD = "timestamps,TP9,AF7,AF8,TP10,Right AUX\n"
+OBCI_HEAD = ("%OpenBCI Raw EEG Data\n%\n%Sample Rate = 250.0 Hz\n"
+             "%First Column = SampleIndex\n")
+
+
+def _muse_rows(n=600, ch=lambda i, k: (i * 7 + k * 13) % 50 - 25.0):
+    return "".join(
+        f"{1.7e9 + i / 256:.6f},{ch(i, 0)},{ch(i, 1)},{ch(i, 2)},{ch(i, 3)},0.5\n"
+        for i in range(n))
+
+
+def _obci_rows(n=600, rail=False):
+    out = []
+    for i in range(n):
+        vals = [((i * 7 + k * 13) % 50 - 25.0) for k in range(8)]
+        if rail:
+            vals[6] = -187500.02
+        s = i // 250
+        out.append(f"{i % 256}, " + ", ".join(f"{v:.2f}" for v in vals)
+                   + f", 0.0, 0.0, 0.0, 14:00:{s:02d}.{(i % 250) * 4:03d}\n")
+    return "".join(out)
+
+
+def _xdf_bytes(tmp_path):
+    from biofeedback.io import Recording, write_recording
+
+    rec = Recording(data=np.zeros((2, 300)) + np.arange(300) * 1e-6, sfreq=100.0,
+                    ch_names=["Cz", "Pz"], timestamps=np.arange(300) / 100.0)
+    fname = write_recording(rec, tmp_path / "src.xdf")
+    return fname.read_bytes()
+
+
+# (case id, file name, content maker, expected: ("error", regex, line) or
+#  ("warn", regex) or ("ok", None))
+CASES = [
+    ("empty", "e.csv", lambda p: b"", ("error", "the file is empty", None)),
+    ("header_only", "h.csv", lambda p: MUSE_HEAD.encode(),
+     ("error", "header but no samples", 2)),
+    ("truncated_mid_line", "t.csv",
+     lambda p: (MUSE_HEAD + _muse_rows(300) + "1700000001.2,12.5,3").encode(),
+     ("warn", r"last line \(302\) is cut short")),
+    ("binary_garbage", "g.csv",
+     lambda p: bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)),
+     ("error", "binary content", None)),
+    ("wrong_delimiter_header", "d.csv",
+     lambda p: (MUSE_HEAD.replace(",", ";") + _muse_rows(10).replace(",", ";"))
+     .encode(), ("error", "wrong delimiter", 1)),
+    ("wrong_delimiter_line", "d2.csv",
+     lambda p: (MUSE_HEAD + _muse_rows(20) + _muse_rows(1).replace(",", ";")
+                + _muse_rows(5)).encode(), ("error", "wrong delimiter", 22)),
+    ("wrong_column_count", "c.csv",
+     lambda p: (MUSE_HEAD + _muse_rows(50) + "1700000001.0,1,2,3,4\n"
+                + _muse_rows(5)).encode(),
+     ("error", "expected 6 columns, found 5", 52)),
+    ("non_numeric", "n.csv",
+     lambda p: (MUSE_HEAD + _muse_rows(9) + "1700000001.0,1,abc,3,4,5\n").encode(),
+     ("error", "column 3 holds 'abc'", 11)),
+    ("nan_inf_run", "nan.csv",
+     lambda p: (MUSE_HEAD + "".join(
+         f"{1.7e9 + i / 256:.6f},{'nan' if 40 <= i < 60 else 1.0},"
+         f"{'inf' if i == 70 else 2.0},{i % 5},{i % 3},0\n" for i in range(300))
+     ).encode(), ("warn", r"Channel TP9 holds 20 NaN or inf")),
+    ("all_zero_channel", "z.csv",
+     lambda p: (MUSE_HEAD + _muse_rows(300, ch=lambda i, k: 0.0 if k == 1 else
+                                       float(i % 9))).encode(),
+     ("warn", r"Flat channel\(s\) AF7")),
+    ("railed_channel", "OpenBCI-RAW-r.txt",
+     lambda p: (OBCI_HEAD + _obci_rows(600, rail=True)).encode(),
+     ("warn", r"Railed channel\(s\) O1")),
+    ("unknown_channel_names", "u.csv",
+     lambda p: (MUSE_HEAD.replace("TP9", "Fp1") + _muse_rows(300)).encode(),
+     ("warn", "Fp1 are not in the muse_2016 profile")),
+    ("sampling_rate_missing", "OpenBCI-RAW-s.txt",
+     lambda p: (OBCI_HEAD.replace("%Sample Rate = 250.0 Hz\n", "")
+                + _obci_rows(10)).encode(),
+     ("error", "no sample rate", 1)),
+    ("openbci_wrong_columns", "OpenBCI-RAW-w.txt",
+     lambda p: (OBCI_HEAD + _obci_rows(10) + "10, 1.0, 2.0\n"
+                + _obci_rows(3)).encode(),
+     ("error", "expected 13 columns, found 3", 15)),
+    ("xdf_with_csv_extension", "really_xdf.csv", _xdf_bytes, ("ok", None)),
+    ("csv_with_xdf_extension", "really_csv.xdf",
+     lambda p: (MUSE_HEAD + _muse_rows(300)).encode(), ("ok", None)),
+    ("xdf_garbage_after_magic", "bad.xdf", lambda p: b"XDF:" + b"\x07" * 50,
+     ("error", "pyxdf could not read|no streams|corrupt", None)),
+    ("xdf_killed_mid_chunk", "cut.xdf", lambda p: _xdf_bytes(p)[:-150],
+     ("warn", "recorder was probably killed")),
+    ("unknown_text", "notes.txt", lambda p: b"hello world\nsecond line\n",
+     ("error", "matches no format", 1)),
+    ("brainflow_unknown_board", "bf.csv",
+     lambda p: b"1.0\t2.0\t3.0\n4.0\t5.0\t6.0\n",
+     ("error", "cannot tell which board", None)),
+]
+
+
+@pytest.mark.parametrize("case, name, make, expected", CASES,
+                         ids=[c[0] for c in CASES])
+def test_bad_input_table(tmp_path, capsys, case, name, make, expected):
+    fname = tmp_path / name
+    fname.write_bytes(make(tmp_path))
+    kind = expected[0]
+    if kind == "error":
+        _, pattern, line = expected
+        with pytest.raises(RecordingFormatError, match=pattern) as info:
+            read_recording(fname)
+        err = info.value
+        assert err.fname == str(fname)
+        assert str(fname) in str(err)
+        if line is not None:
+            assert err.line == line
+            assert f"line {line}" in str(err)
+        # The CLI: one sentence on stderr, exit 1, no traceback.
+        capsys.readouterr()
+        assert main(["info", str(fname)]) == 1
+        out = capsys.readouterr()
+        assert "Traceback" not in out.err + out.out
+        assert out.err.count("\n") == 1 and str(fname) in out.err
+    else:
+        rec = read_recording(fname)
+        assert rec.n_times > 0
+        if kind == "warn":
+            assert any(re.search(expected[1], w) for w in rec.warnings), rec.warnings
+        capsys.readouterr()
+        assert main(["info", str(fname)]) == 0
+        out = capsys.readouterr()
+        assert "read as:" in out.out and "Traceback" not in out.err
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(RecordingFormatError, match="no such file"):
+        read_recording(tmp_path / "nope.xdf")
+    with pytest.raises(RecordingFormatError, match="folder"):
+        read_recording(tmp_path)
+    with pytest.raises(ValueError, match="Invalid value for the 'format' parameter"):
+        read_recording(tmp_path / "x.csv", format="excel")
