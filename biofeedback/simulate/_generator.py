@@ -234,12 +234,20 @@ class Simulation:
                         source="marker" if outage else "packet_counter",
                     )
                 )
+        # outages are announced the way a live session announces them, so
+        # readers tag the gap as a lost stream, not as dropped packets
+        markers = list(self.markers(t0))
+        for g in gaps:
+            if g.source == "marker":
+                markers.append((g.onset, "gap_start"))
+                markers.append((g.onset + g.duration, f"gap_end duration={g.duration:.3f}"))
+        markers.sort(key=lambda m: m[0])
         return Recording(
             data=self.data[:, idx],
             sfreq=self.sfreq,
             ch_names=self.ch_names,
             timestamps=ts,
-            markers=self.markers(t0),
+            markers=markers,
             gaps=gaps,
             source_format="simulated",
             provenance={

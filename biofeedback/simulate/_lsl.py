@@ -43,6 +43,9 @@ class LSLPublisher:
         Playback speed (1 = real time).
     chunk_duration : float
         Seconds of data per push.
+    wait_for_consumers : float
+        Seconds to wait, after :meth:`start`, for an inlet on both streams
+        before the scenario's clock starts (0: start at once).
 
     Examples
     --------
@@ -52,7 +55,8 @@ class LSLPublisher:
 
     def __init__(self, scenario, name: str, *, source_id: str | None = None,
                  drop_outlet: bool = True, counter_channel: bool = False,
-                 speed: float = 1.0, chunk_duration: float = 0.05):
+                 speed: float = 1.0, chunk_duration: float = 0.05,
+                 wait_for_consumers: float = 0.0):
         self.scenario = read_scenario(scenario)
         self.name = str(name)
         self.source_id = source_id or f"{self.name}-{uuid.uuid4().hex[:8]}"
@@ -62,6 +66,8 @@ class LSLPublisher:
             raise ValueError(f"speed must be > 0, got {speed}.")
         self.speed = float(speed)
         self.chunk_duration = float(chunk_duration)
+        self.wait_for_consumers = float(wait_for_consumers)
+        self._ready = threading.Event()
         self._sim: Simulation | None = None
         self._thread = None
         self._stop = threading.Event()
@@ -115,14 +121,28 @@ class LSLPublisher:
         minfo = pylsl.StreamInfo(f"{self.name}-truth", "Markers", 1, pylsl.IRREGULAR_RATE,
                                  pylsl.cf_string, f"{self.source_id}-truth")
         self.marker_outlet = pylsl.StreamOutlet(minfo)
-        self.t0 = pylsl.local_clock()
         self._stop.clear()
+        self._ready.clear()
         self._thread = threading.Thread(target=self._run, name="lsl-publisher", daemon=True)
         self._thread.start()
+        if not self.wait_for_consumers:
+            self._ready.wait()
         return self
+
+    def _start_clock(self):
+        import pylsl
+
+        deadline = time.monotonic() + self.wait_for_consumers
+        while time.monotonic() < deadline and not self._stop.is_set():
+            if self.outlet.have_consumers() and self.marker_outlet.have_consumers():
+                break
+            time.sleep(0.01)
+        self.t0 = pylsl.local_clock()
+        self._ready.set()
 
     def _run(self):
         try:
+            self._start_clock()
             self._push_loop()
         except BaseException as err:  # re-raised to the caller by wait/stop
             self._error = err
