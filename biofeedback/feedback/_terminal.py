@@ -62,7 +62,7 @@ class TerminalView(Sink):
         self._stats = dict(stats)
 
     def event(self, kind, timestamp, text=""):
-        self._events = (self._events + [f"{kind} {text}".strip()])[-3:]
+        self._events = (self._events + [text or kind])[-3:]
 
     def _gauge(self, name, value):
         if not np.isfinite(value):
