@@ -90,6 +90,76 @@ def welch_rows(x, n_seg, step, basis, scale):
 
 
 @njit(cache=True, nogil=True)
+def welch_windows(X, n_seg, step, basis, scale, share):
+    """Welch PSD of every channel of every window: (n_w, n_ch, n_t) -> (n_w, n_ch, n_bins).
+
+    With ``share``, a window whose first samples equal the previous window's
+    last ones exactly (a sliding window shifted by a whole number of Welch
+    steps) takes the shared segments' periodograms from it and only the new
+    segments are computed: the numbers do not change, the work drops by the
+    overlap. Segments are averaged oldest first, as :func:`welch_update` does.
+    """
+    n_w, n_ch, n_t = X.shape
+    n_per_seg = basis.shape[0]
+    n_bins = scale.shape[0]
+    ref = np.empty((n_w, n_seg), np.int64)
+    uniq_w = np.empty(n_w * n_seg, np.int64)
+    uniq_s = np.empty(n_w * n_seg, np.int64)
+    n_u = 0
+    for w in range(n_w):
+        shift = 0
+        if share and w > 0:
+            for sh in range(1, n_seg):
+                h = sh * step
+                same = True
+                for c in range(n_ch):
+                    for j in range(n_t - h):
+                        if X[w, c, j] != X[w - 1, c, j + h]:
+                            same = False
+                            break
+                    if not same:
+                        break
+                if same:
+                    shift = sh
+                    break
+        keep = n_seg - shift if shift > 0 else 0
+        for s in range(keep):
+            ref[w, s] = ref[w - 1, s + shift]
+        for s in range(keep, n_seg):
+            ref[w, s] = n_u
+            uniq_w[n_u] = w
+            uniq_s[n_u] = s
+            n_u += 1
+    per = np.empty((n_u, n_ch, n_bins))
+    blk = _ROWS_PER_BLOCK
+    segs = np.empty((blk * n_ch, n_per_seg))
+    for u0 in range(0, n_u, blk):
+        u1 = min(u0 + blk, n_u)
+        rows = (u1 - u0) * n_ch
+        for u in range(u0, u1):
+            start = uniq_s[u] * step
+            for c in range(n_ch):
+                segs[(u - u0) * n_ch + c, :] = X[uniq_w[u], c, start : start + n_per_seg]
+        prod = np.dot(segs[:rows], basis)
+        for u in range(u0, u1):
+            for c in range(n_ch):
+                row = (u - u0) * n_ch + c
+                for k in range(n_bins):
+                    re = prod[row, k]
+                    im = prod[row, n_bins + k]
+                    per[u, c, k] = (re * re + im * im) * scale[k]
+    psd = np.empty((n_w, n_ch, n_bins))
+    for w in range(n_w):
+        for c in range(n_ch):
+            for k in range(n_bins):
+                acc = 0.0
+                for s in range(n_seg):
+                    acc += per[ref[w, s], c, k]
+                psd[w, c, k] = acc / n_seg
+    return psd
+
+
+@njit(cache=True, nogil=True)
 def welch_update(x, prev, per, valid, shift, hop, step, basis, scale):
     """Welch PSD of one window, reusing the segments it shares with the last.
 

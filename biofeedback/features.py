@@ -660,7 +660,7 @@ class FeatureSet:
         F, I = self._compute(psd[None], x[None], clean[None])
         return F[0], I[0]
 
-    def batch(self, X: np.ndarray, clean: np.ndarray):
+    def batch(self, X: np.ndarray, clean: np.ndarray, *, share_segments: bool = True):
         """Features and indices of many windows.
 
         Parameters
@@ -668,6 +668,10 @@ class FeatureSet:
         X : ndarray, shape (n_windows, n_channels, n_times)
             Filtered windows, volts.
         clean : ndarray of bool, shape (n_windows, n_channels)
+        share_segments : bool
+            When a window continues the previous one (its first samples equal
+            the previous window's last ones, shifted by whole Welch steps),
+            compute only its new segments. Results are the same either way.
 
         Returns
         -------
@@ -680,9 +684,9 @@ class FeatureSet:
         n_w, n_ch, n_t = X.shape
         if n_w == 0:
             return np.empty((0, len(self.feature_names))), np.empty((0, len(self.index_names)))
-        psd = _kernels.welch_rows(
-            X.reshape(-1, n_t), self._n_seg(n_t), self.step, self._basis, self._scale
-        ).reshape(n_w, n_ch, -1)
+        psd = _kernels.welch_windows(
+            X, self._n_seg(n_t), self.step, self._basis, self._scale, bool(share_segments)
+        )
         return self._compute(psd, X, clean)
 
     def _compute(self, psd, X, clean):

@@ -161,7 +161,7 @@ class QualityGate:
                 lpsd = _kernels.welch_rows(r_safe, plan["n_seg"], plan["step"], lb, ls)
                 line = lpsd.sum(axis=1)
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    out["line"] = np.where(eeg > 0, line / eeg, np.where(line > 0, np.inf, 0.0))
+                    out["line"] = np.where(eeg > 0, line / eeg, 0.0)  # flat: not line
         return out
 
     # -- public API -------------------------------------------------------------

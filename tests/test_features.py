@@ -131,6 +131,9 @@ def test_all_features_in_batch_equal_window_by_window(rng):
     clean = np.ones(X.shape[:2], bool)
     clean[5, 1] = False
     F, I = fs.batch(X, clean)
+    F2, I2 = fs.batch(X, clean, share_segments=False)
+    np.testing.assert_allclose(F2, F, rtol=1e-12)
+    np.testing.assert_allclose(I2, I, rtol=1e-12, atol=1e-14)
     one = [fs.window(x, c) for x, c in zip(X, clean)]
     assert fs.n_reused == len(X) - 1  # the live path reused the shared segments
     np.testing.assert_allclose(np.array([o[0] for o in one]), F, rtol=1e-12, atol=1e-300)

@@ -1,0 +1,138 @@
+"""Quality gates: each artifact raises its flag, clean EEG raises none."""
+
+import numpy as np
+import pytest
+
+from biofeedback.config import GatesConfig, PreprocessingConfig
+from biofeedback.hardware import get_profile
+from biofeedback.preprocessing import build_preprocessing
+from biofeedback.quality import FLAGS, QualityGate, describe_flags
+
+SF = 256.0
+
+
+@pytest.fixture
+def muse():
+    return get_profile("muse_2")
+
+
+def _clean(rng, n_t=4096, n_ch=4):
+    """EEG-like µV: 1/f-ish background plus 10 Hz alpha, in volts (raw, with offset)."""
+    t = np.arange(n_t) / SF
+    pink = np.cumsum(rng.standard_normal((n_ch, n_t)), axis=1)
+    pink -= pink.mean(axis=1, keepdims=True)
+    x = pink * 0.8 + rng.standard_normal((n_ch, n_t)) * 1.0 + 10 * np.sin(2 * np.pi * 10 * t)
+    return (x + 200.0) * 1e-6
+
+
+def _windows(raw, profile, line=None):
+    chain = build_preprocessing(PreprocessingConfig(), SF, raw.shape[0], profile.line_freq)
+    filt = chain.process(raw, np.arange(raw.shape[1]) / SF)[0]
+    starts = range(1024, raw.shape[1] - 512 + 1, 128)  # after the filters settle
+    return [(raw[:, s:s + 512], filt[:, s:s + 512]) for s in starts]
+
+
+def _flags(gate, raw, profile):
+    return np.array([gate.assess(r, f) for r, f in _windows(raw, profile)])
+
+
+def test_clean_eeg_raises_no_flag(rng, muse):
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    flags = _flags(gate, _clean(rng), muse)
+    assert np.all(flags == 0), [describe_flags(f) for f in flags.ravel() if f]
+    assert not gate.is_gated(flags[0])
+    assert gate.clean_channels(flags[0]).all()
+
+
+def test_railed_near_railed_and_flat(rng, muse):
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    raw = _clean(rng)
+    raw[0] = 0.95e-3  # railed (Muse full scale 1000 µV)
+    raw[1] += 0.78e-3 - 200e-6  # near-railed
+    raw[2] = 5e-6  # flat
+    flags = gate.assess(*_windows(raw, muse)[0])
+    assert flags[0] & FLAGS["railed"] and not flags[0] & FLAGS["near_railed"]
+    assert flags[1] & FLAGS["near_railed"] and not flags[1] & FLAGS["railed"]
+    assert flags[2] & FLAGS["flat"]
+    assert flags[3] == 0
+    assert list(gate.clean_channels(flags)) == [False, True, False, True]
+    # persistent flags drop channels without gating, until too few are usable
+    assert not gate.is_gated(flags)  # 2 of 4 usable = min_clean_fraction 0.5
+    assert QualityGate(GatesConfig(min_clean_fraction=0.75), muse, SF,
+                       muse.ch_names).is_gated(flags)
+
+
+def test_blink_is_seen_on_frontal_channels_only(rng, muse):
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    assert list(gate.frontal) == [False, True, True, False]
+    raw = _clean(rng)
+    t = np.arange(raw.shape[1]) / SF
+    blink = 150e-6 * np.exp(-0.5 * ((t - 5.0) / 0.08) ** 2)  # 150 µV, ~300 ms
+    raw[1:3] += blink
+    raw[0] += blink * 0.6  # below the amplitude gate on a temporal channel
+    w = [(r, f) for (r, f), s in zip(_windows(raw, muse), range(1024, 4096, 128))
+         if s <= 5.0 * SF <= s + 512][0]
+    flags = gate.assess(*w)
+    assert flags[1] & FLAGS["blink"] and flags[2] & FLAGS["blink"]
+    assert not flags[0] & FLAGS["blink"]
+    assert gate.is_gated(flags)
+
+
+def test_muscle_burst_is_flagged(rng, muse):
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    raw = _clean(rng)
+    from scipy.signal import butter, sosfilt
+
+    emg = sosfilt(butter(4, [20, 120], btype="bandpass", fs=SF, output="sos"),
+                  rng.standard_normal(raw.shape[1])) * 40e-6
+    raw[3] += emg
+    flags = _flags(gate, raw, muse)
+    assert np.all(flags[:, 3] & FLAGS["muscle"])
+    assert not np.any(flags[:, :3] & FLAGS["muscle"])
+
+
+def test_line_noise_dominated_channel(rng, muse):
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    raw = _clean(rng)
+    t = np.arange(raw.shape[1]) / SF
+    raw[2] += 60e-6 * np.sin(2 * np.pi * 50.0 * t)
+    raw[1] += 3e-6 * np.sin(2 * np.pi * 50.0 * t)  # a normal mains peak: not dominated
+    flags = _flags(gate, raw, muse)
+    assert np.all(flags[:, 2] & FLAGS["line_noise"])
+    assert not np.any(flags[:, [0, 1, 3]] & FLAGS["line_noise"])
+    assert not np.any(flags & FLAGS["amplitude"])  # the notch removed it from the filtered
+
+
+def test_nan_and_amplitude_gate_the_window(rng, muse):
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    raw, filt = _windows(_clean(rng), muse)[0]
+    raw, filt = raw.copy(), filt.copy()
+    raw[0, 5] = np.nan
+    filt[3, 100:110] += 300e-6  # a pop
+    flags = gate.assess(raw, filt)
+    assert flags[0] & FLAGS["nan"] and flags[3] & FLAGS["amplitude"]
+    assert gate.is_gated(flags)
+    with pytest.raises(ValueError, match="shape"):
+        gate.assess(raw[:3], filt[:3])
+
+
+def test_calibrate_sets_blink_threshold_from_baseline(rng, muse):
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    w = _windows(_clean(rng, n_t=256 * 30), muse)
+    thr = gate.calibrate(np.array([r for r, _ in w]), np.array([f for _, f in w]))
+    assert set(thr) == {"AF7", "AF8"}
+    assert all(40.0 <= v < 100.0 for v in thr.values())
+    assert gate.blink_uv[0] == GatesConfig().blink_uv  # temporal channels untouched
+    assert gate.describe()["blink_uv"][1] == pytest.approx(thr["AF7"])
+    with pytest.raises(ValueError, match="at least 5"):
+        gate.calibrate(np.zeros((2, 4, 512)), np.zeros((2, 4, 512)))
+
+
+def test_muse_recording_false_alarm_rate(muse_dir, muse):
+    """Gates on a real Muse recording: most windows of a calm subject pass."""
+    data = np.loadtxt(muse_dir / "subjecta-relaxed-1.csv", delimiter=",", skiprows=1,
+                      usecols=(1, 2, 3, 4)).T * 1e-6
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    flags = _flags(gate, data, muse)
+    assert flags.shape[1] == 4
+    assert np.mean([gate.is_gated(f) for f in flags]) < 0.5
