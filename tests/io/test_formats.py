@@ -1,0 +1,174 @@
+"""OpenBCI, BrainFlow and MNE formats on real files and files we and others write."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from biofeedback.cli import main
+from biofeedback.io import Recording, read_recording, write_recording
+
+
+@pytest.fixture
+def obci_open(shared_io):
+    return read_recording(shared_io / "openbci-gui" / "OpenBCI-RAW-EyesOpen.txt")
+
+
+def test_openbci_real_eyes_open(obci_open):
+    rec = obci_open
+    assert rec.source_format == "openbci-txt"
+    assert rec.sfreq == 250.0
+    assert rec.profile == "cyton"
+    assert rec.ch_names == ["Fp1", "Fp2", "C3", "C4", "P7", "P8", "O1", "O2"]
+    assert rec.n_times == 17073
+    # first line: 0, -6976.11, -11534.48, ... µV
+    assert_allclose(rec.data[:2, 0], [-6976.11e-6, -11534.48e-6])
+    # counter jumps: three single drops and one long outage
+    assert [g.n_missing for g in rec.gaps[:3]] == [1, 1, 1]
+    assert rec.gaps[3].n_missing > 2000
+    assert rec.gaps[3].source == "packet_counter+clock"
+    assert rec.provenance["channel_problems"]["railed"] == ["O1"]
+    assert np.all(np.diff(rec.timestamps) > 0)
+    assert rec.streams["accelerometer"].ch_names == ["X", "Y", "Z"]
+    assert rec.streams["accelerometer"].data[2, 0] == pytest.approx(0.498)
+
+
+def test_openbci_real_eyes_closed_and_profile_override(shared_io):
+    fname = shared_io / "openbci-gui" / "OpenBCI-RAW-EyesClosed.txt"
+    from biofeedback.io._openbci import read_openbci_txt
+
+    names = ["F3", "Fz", "F4", "C3", "Cz", "C4", "O1", "I2"]  # the recorder's notes
+    rec = read_openbci_txt(fname, ch_names=names)
+    assert rec.ch_names == names
+    assert len(rec.gaps) == 1 and rec.gaps[0].n_missing > 6000
+    assert rec.provenance["channel_problems"]["railed"] == []
+
+
+def test_openbci_counter_wrap_exact(tmp_path):
+    """Drops across the 255 -> 0 wrap are counted exactly."""
+    keep = np.ones(1000, bool)
+    keep[[100, 101, 102, 255, 256, 511]] = False
+    lines = ["%OpenBCI Raw EEG Data", "%Sample Rate = 250.0 Hz"]
+    for i in np.flatnonzero(keep):
+        s = i / 250
+        lines.append(f"{i % 256}, " + ", ".join(["1.0"] * 7) + f", {i}.0, 0.0, 0.0, "
+                     f"0.0, 10:00:{int(s):02d}.{int(round((s % 1) * 1000)):03d}")
+    fname = tmp_path / "OpenBCI-RAW-wrap.txt"
+    fname.write_text("\n".join(lines) + "\n")
+    rec = read_recording(fname)
+    assert [g.n_missing for g in rec.gaps] == [3, 2, 1]
+    assert all(g.source == "packet_counter" for g in rec.gaps)
+    # timestamps rebuilt on the true sample grid
+    assert_allclose(rec.timestamps - rec.timestamps[0],
+                    np.flatnonzero(keep) / 250.0, atol=1e-9)
+    assert_allclose(rec.data[7] * 1e6, np.flatnonzero(keep))
+
+
+def test_brainflow_synthetic_board_file(tmp_path):
+    """A file written by BrainFlow's own DataFilter.write_file from a real board."""
+    from brainflow.board_shim import BoardIds, BoardShim, BrainFlowInputParams
+    from brainflow.data_filter import DataFilter
+
+    BoardShim.disable_board_logger()
+    board = BoardShim(BoardIds.SYNTHETIC_BOARD.value, BrainFlowInputParams())
+    board.prepare_session()
+    try:
+        board.start_stream()
+        time.sleep(1.0)
+        board.insert_marker(7)
+        time.sleep(0.5)
+        raw = board.get_board_data()
+        board.stop_stream()
+    finally:
+        board.release_session()
+    fname = tmp_path / "synthetic.csv"
+    DataFilter.write_file(raw, str(fname), "w")
+    (tmp_path / "synthetic.json").write_text(json.dumps({"board_id": -1}))
+    rec = read_recording(fname)
+    assert rec.source_format == "brainflow"
+    assert rec.profile == "synthetic" and len(rec.ch_names) == 16
+    eeg = BoardShim.get_eeg_channels(BoardIds.SYNTHETIC_BOARD.value)
+    assert_allclose(rec.data * 1e6, raw[eeg], atol=1e-6)
+    ts_row = BoardShim.get_timestamp_channel(BoardIds.SYNTHETIC_BOARD.value)
+    assert_allclose(rec.timestamps, raw[ts_row], atol=1e-6)
+    assert [m[1] for m in rec.markers] == ["7"]
+    # and our writer produces what BrainFlow reads back
+    out = write_recording(rec, tmp_path / "ours.csv")
+    back = DataFilter.read_file(str(out))
+    assert_allclose(back[eeg], raw[eeg], atol=2e-6)
+
+
+def test_mne_roundtrips(tmp_path, obci_open):
+    rec = obci_open.copy().crop(None, obci_open.timestamps[9000])
+    assert len(rec.gaps) == 2
+    rec.markers = [(float(rec.timestamps[100]), "session_start"),
+                   (float(rec.timestamps[4000]), "block_start baseline_eyes_open")]
+    raw = rec.to_mne()
+    desc = list(raw.annotations.description)
+    assert desc.count("BAD_gap") == 2 and "BAD_railed" in desc
+    assert raw.get_montage() is not None
+    assert_allclose(raw.get_data(), rec.data)
+    back = Recording.from_mne(raw)
+    assert back.markers == rec.markers
+    assert [g.n_missing for g in back.gaps] == [g.n_missing for g in rec.gaps]
+    assert_allclose(back.timestamps, rec.timestamps, atol=1e-9)
+
+    fif = write_recording(rec, tmp_path / "x_raw.fif")
+    r_fif = read_recording(fif)
+    assert_allclose(r_fif.data, rec.data, rtol=1e-6)  # FIF stores float32
+    assert r_fif.markers == rec.markers and r_fif.profile == "cyton"
+
+    edf = write_recording(rec, tmp_path / "x.edf")
+    r_edf = read_recording(edf)
+    assert r_edf.n_times == rec.n_times  # padding of the last record removed
+    step = np.ptp(rec.data, axis=1) / 65535
+    assert np.all(np.abs(r_edf.data - rec.data) <= step[:, None])
+    assert [m[1] for m in r_edf.markers] == ["session_start",
+                                             "block_start baseline_eyes_open"]
+
+
+def test_mne_written_by_mne(tmp_path):
+    """A FIF written by MNE itself (not by us) reads, annotations as markers."""
+    import mne
+
+    info = mne.create_info(["Fz", "Cz", "EOG"], 200.0, ["eeg", "eeg", "eog"])
+    data = np.random.default_rng(0).normal(0, 1e-5, (3, 400))
+    raw = mne.io.RawArray(data, info, verbose="error")
+    raw.set_annotations(mne.Annotations([0.5], [0.0], ["stim"]))
+    raw.save(tmp_path / "m_raw.fif", verbose="error")
+    rec = read_recording(tmp_path / "m_raw.fif")
+    assert rec.ch_names == ["Fz", "Cz"]
+    assert_allclose(rec.data, data[:2], rtol=1e-6)
+    assert [m[1] for m in rec.markers] == ["stim"]
+
+
+def test_cli_convert_and_bids(tmp_path, shared_io, capsys):
+    muse = shared_io / "muse-mental-state" / "subjecta-relaxed-1.csv"
+    out = tmp_path / "a.xdf"
+    assert main(["convert", str(muse), str(out)]) == 0
+    rec = read_recording(out)
+    ref = read_recording(muse)
+    assert_allclose(rec.data, ref.data, rtol=1e-12)
+    assert_array_equal(rec.timestamps, ref.timestamps)
+    assert main(["convert", str(muse), str(out)]) == 1  # exists, no --overwrite
+    assert "overwrite" in capsys.readouterr().err
+    for ext in ("fif", "edf", "csv"):
+        assert main(["convert", str(out), str(tmp_path / f"a.{ext}")]) == 0
+    pytest.importorskip("mne_bids")
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    write_recording(rec, folder / "s01.xdf")
+    assert main(["convert", str(folder), "--bids-root", str(tmp_path / "bids")]) == 0
+    assert list((tmp_path / "bids").rglob("*_eeg.edf"))
+    assert (tmp_path / "bids" / "dataset_description.json").exists()
+
+
+def test_cli_info_readable(shared_io, capsys):
+    fname = shared_io / "openbci-gui" / "OpenBCI-RAW-EyesOpen.txt"
+    assert main(["info", str(fname)]) == 0
+    out = capsys.readouterr().out
+    for needle in ("read as:     openbci-txt", "250 Hz declared", "Hz measured",
+                   "gaps:        4", "railed:      O1", "warnings:    3"):
+        assert needle in out
