@@ -286,11 +286,14 @@ class Session:
         except KeyboardInterrupt:
             summary.stopped_by = "interrupt"
         finally:
+            # Order matters: sinks say their last words while the recorder
+            # still runs; outlets are released only after it has stopped (an
+            # outlet vanishing under LabRecorder sends it into recovery).
             self._stop.set()
             for worker in self._workers.values():
                 worker.close()
             for sink in opened:
-                self._call(sink, "close")
+                self._call(sink, "finish")
             try:
                 self.source.stop()
             except Exception as err:  # pragma: no cover - closing a dead device
@@ -301,6 +304,8 @@ class Session:
                 time.sleep(1.0)  # LabRecorder pulls about twice a second: let it take the last chunks
                 recorder.stop()
                 summary.recording = self.recording
+            for sink in opened:
+                self._call(sink, "close")
             summary.sink_errors = dict(self._sink_errors)
             summary.n_dropped = self.source.n_dropped
             if self.recording is not None:

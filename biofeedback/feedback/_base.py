@@ -60,5 +60,8 @@ class Sink:
     def status(self, stats: dict) -> None:
         """Receive live statistics (elapsed, dropped samples, windows...)."""
 
+    def finish(self) -> None:
+        """Say the last words (final markers) while the session still records."""
+
     def close(self) -> None:
-        """Flush and release resources."""
+        """Release resources (outlets, files); called after recording stopped."""
