@@ -139,6 +139,11 @@ class ScenarioSource(Source):
                 time.sleep(max(0.0, min(wait, nxt, 0.02)))
         else:
             stop = min(self._n, self._cursor + self._chunk)
+        # a chunk never straddles the start or end of a disconnect
+        state = sim.disconnected[self._cursor]
+        change = np.flatnonzero(sim.disconnected[self._cursor : stop] != state)
+        if change.size:
+            stop = self._cursor + int(change[0])
         return self._deliver(self._cursor, stop)
 
     def _deliver(self, start: int, stop: int) -> Chunk | None:
