@@ -70,7 +70,8 @@ def read_muse_csv(fname, *, profile=None, verbose=None):
             f"a muse-lsl CSV starts with a 'timestamps' column, found {header[0]!r}.",
             fname, 1)
     reader = TableReader(fname, len(header), first_line=2, offset=offset)
-    table = reader.read()
+    cols = reader.read_columns()
+    table = cols.T
     warnings = list(reader.warnings)
     if table.shape[0] == 0:
         raise RecordingFormatError("the file has a header but no samples.", fname, 2)
@@ -79,7 +80,11 @@ def read_muse_csv(fname, *, profile=None, verbose=None):
     mark = [i for i, h in enumerate(header) if h.lower().startswith("marker")]
     eeg = [i for i in range(1, len(header)) if i not in aux and i not in mark]
     ch_names = [header[i] for i in eeg]
-    data = np.ascontiguousarray(table[:, eeg].T) * 1e-6
+    if eeg == list(range(eeg[0], eeg[-1] + 1)):
+        data = cols[eeg[0]: eeg[-1] + 1]  # a contiguous view: no copy
+    else:
+        data = np.ascontiguousarray(cols[eeg])
+    data *= 1e-6
     markers = []
     for i in mark:
         col = table[:, i]

@@ -208,7 +208,8 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
     if unix_ts is not None:
         _, w = check_timestamps(unix_ts, sfreq, declared=False)
         warnings.extend(w)
-    data = np.ascontiguousarray(eeg.T) * 1e-6
+    data = np.ascontiguousarray(eeg.T)  # no copy when eeg is a column slice
+    data *= 1e-6
     problems, w = channel_problems(data, names, prof.rail_uv * 1e-6)
     warnings.extend(w)
     streams = {

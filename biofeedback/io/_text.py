@@ -8,6 +8,8 @@ with it.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
 from ..errors import RecordingFormatError
@@ -74,20 +76,23 @@ class TableReader:
         self.n_lines = 0
         self.usecols = None
 
-    def _parse(self, lines, line0):
+    def _parse(self, text, line0):
+        """Parse a block of whole lines (one string); blank lines are skipped."""
         if self.transform is not None:
-            lines = self.transform("".join(lines)).splitlines()
+            text = self.transform(text)
         try:
             with np.errstate(all="ignore"):
-                arr = np.loadtxt(lines, delimiter=self.delimiter, dtype=np.float64,
-                                 ndmin=2, comments=None, encoding=None,
-                                 usecols=self.usecols)
+                arr = np.loadtxt(io.StringIO(text), delimiter=self.delimiter,
+                                 dtype=np.float64, ndmin=2, comments=None,
+                                 encoding=None, usecols=self.usecols)
         except ValueError:
             arr = None
         n_out = self.n_cols if self.usecols is None else len(self.usecols)
-        if arr is not None and arr.shape[1] == n_out:
-            return arr
-        for k, line in enumerate(lines):
+        if arr is not None and (arr.shape[1] == n_out or arr.shape[0] == 0):
+            return arr.reshape(-1, n_out)
+        for k, line in enumerate(text.splitlines()):
+            if not line.strip():
+                continue
             problem = _describe_bad_line(line, self.n_cols, self.delimiter,
                                          self.usecols)
             if problem is not None:
@@ -101,10 +106,48 @@ class TableReader:
                                    line0)  # pragma: no cover
 
     def read(self):
-        """Return the whole table, shape (n_rows, n_cols)."""
-        blocks = []
-        n_rows = 0
+        """Return the whole table, shape (n_rows, n_cols).
+
+        A transposed view of :meth:`read_columns`: ``table[:, j]`` is a
+        contiguous column.
+        """
+        return self.read_columns().T
+
+    def _count_lines(self):
+        n = 0
+        last = b"\n"
+        with open(self.fname, "rb") as fid:
+            fid.seek(self.offset)
+            while True:
+                buf = fid.read(BLOCK_BYTES)
+                if not buf:
+                    break
+                n += buf.count(b"\n")
+                last = buf[-1:]
+        return n + (last != b"\n")
+
+    def read_columns(self):
+        """Return the whole table column-major, shape (n_cols, n_rows), C-contiguous.
+
+        The output is allocated once from a count of the lines, then filled
+        block by block, so peak memory is the table plus one block of text.
+        """
+        n_out = self.n_cols if self.usecols is None else len(self.usecols)
+        n_max = self._count_lines()
+        out = np.empty((n_out, n_max))
+        pos = 0
         line0 = self.first_line
+
+        def put(arr):
+            nonlocal out, pos
+            k = arr.shape[0]
+            if pos + k > out.shape[1]:  # the file grew while we read it
+                grown = np.empty((n_out, pos + k))
+                grown[:, :pos] = out[:, :pos]
+                out = grown
+            out[:, pos: pos + k] = arr.T
+            pos += k
+
         with open(self.fname, encoding="utf-8", errors="strict", newline="") as fid:
             fid.seek(self.offset)
             pending = ""
@@ -124,44 +167,23 @@ class TableReader:
                     pending = text
                     continue
                 pending = text[cut + 1:]
-                lines = text[: cut + 1].splitlines(keepends=True)
-                lines = self._drop_blank_tail(lines)
-                if not lines:
-                    continue
-                arr = self._parse(lines, line0)
-                blocks.append(arr)
-                n_rows += arr.shape[0]
-                line0 += len(lines)
+                block = text[: cut + 1]
+                put(self._parse(block, line0))
+                line0 += block.count("\n")
             if pending.strip():
                 # No newline at the end: keep the line if it is whole.
                 try:
-                    blocks.append(self._parse([pending.rstrip("\r")], line0))
-                    n_rows += 1
+                    put(self._parse(pending.rstrip("\r"), line0))
                 except RecordingFormatError as err:
                     self.warnings.append(
                         f"The last line ({line0}) is cut short "
                         f"({str(err).rsplit(': ', 1)[-1].rstrip('.')}); it was "
                         "dropped (the writer was probably stopped mid-line)."
                     )
-        self.n_lines = n_rows
-        n_out = self.n_cols if self.usecols is None else len(self.usecols)
-        if not blocks:
-            return np.empty((0, n_out))
-        if len(blocks) == 1:
-            return blocks[0]
-        out = np.empty((n_rows, n_out))
-        pos = 0
-        while blocks:  # free each block as it is copied to bound peak memory
-            b = blocks.pop(0)
-            out[pos: pos + b.shape[0]] = b
-            pos += b.shape[0]
+        self.n_lines = pos
+        if pos < out.shape[1]:  # blank or cut lines: shrink (copies)
+            out = np.ascontiguousarray(out[:, :pos])
         return out
-
-    def _drop_blank_tail(self, lines):
-        while lines and not lines[-1].strip():
-            lines.pop()
-        return [ln for ln in lines if ln.strip()] if any(
-            not ln.strip() for ln in lines) else lines
 
 
 def read_header_lines(fname, max_lines=200, prefix=None):
