@@ -47,7 +47,7 @@ def plot_truth(truth: dict, estimates, *, show_events: bool = True):
     series, t_win, gated = _as_series(estimates)
     states = [k for k in truth if k not in ("time", "events")]
     fig, axes = plt.subplots(max(1, len(states)), 1, sharex=True,
-                             figsize=(9, 2.2 * max(1, len(states))), squeeze=False)
+                             figsize=(9, 2.5 * max(1, len(states))), squeeze=False)
     time = np.asarray(truth["time"])
     active = np.array([bool(e) for e in truth["events"]])
     for ax, state in zip(axes[:, 0], states):
@@ -64,15 +64,22 @@ def plot_truth(truth: dict, estimates, *, show_events: bool = True):
             v = np.asarray(v, dtype=float)
             if gated is not None:
                 v = np.where(gated, np.nan, v)
+            t = np.asarray(t, dtype=float)
+            if t.size > 2:  # break the line where windows are missing (gaps)
+                step = np.median(np.diff(t))
+                cut = np.flatnonzero(np.diff(t) > 2.5 * step) + 1
+                t = np.insert(t, cut, np.nan)
+                v = np.insert(v, cut, np.nan)
             ax2 = ax.twinx()
             ax2.plot(t, v, color="tab:blue", lw=1, label=f"estimate: {name}")
             ax2.set_ylabel(name, color="tab:blue")
             lines = ax.get_legend_handles_labels()
             lines2 = ax2.get_legend_handles_labels()
-            ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="upper left",
-                      fontsize="small", framealpha=0.8)
+            ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="lower left",
+                      bbox_to_anchor=(0, 1), ncol=3, fontsize="small", frameon=False)
         else:
-            ax.legend(loc="upper left", fontsize="small")
+            ax.legend(loc="lower left", bbox_to_anchor=(0, 1), ncol=3, fontsize="small",
+                      frameon=False)
     axes[-1, 0].set_xlabel("time (s)")
     fig.tight_layout()
     return fig

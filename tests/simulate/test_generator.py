@@ -316,3 +316,24 @@ def test_source_chunking_and_profile():
     assert chunk.data.shape == (4, 26)
     assert chunk.timestamps[0] == 0.0
     assert src.describe()["scenario"] == "relaxed_engaged"
+
+
+def test_plot_truth_draws_levels_and_estimates():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from biofeedback.simulate import plot_truth
+
+    sim = simulate("demo")
+    truth = sim.truth_table()
+    t = np.arange(2.0, 120.0, 0.5)
+    est = {"engagement": (t, np.interp(t, truth["time"], truth["engaged"]))}
+    fig = plot_truth(truth, est)
+    try:
+        assert len(fig.axes) == 3 + 1  # one panel per state, one twin axis
+        labels = [ln.get_label() for ax in fig.axes for ln in ax.get_lines()]
+        assert "scripted engaged level" in labels and "estimate: engagement" in labels
+    finally:
+        plt.close(fig)
