@@ -124,10 +124,15 @@ class Engine:
                 f"is too short at {self.sfreq:g} Hz."
             )
         self.preprocessing = build_preprocessing(
-            config.preprocessing, self.sfreq, n_ch, profile.line_freq
+            config.preprocessing, self.sfreq, n_ch, profile.line_freq, ch_names=self.ch_names
         )
         self.features = FeatureSet(config.features, self.ch_names, self.sfreq, profile, hop=self.hop, n_times=self.win_len)
-        self.gate = QualityGate(config.gates, profile, self.sfreq, self.ch_names)
+        gates = config.gates
+        if getattr(profile, "gates", None):  # board-specific overrides (hardware/*.toml)
+            import dataclasses
+
+            gates = dataclasses.replace(gates, **profile.gates)
+        self.gate = QualityGate(gates, profile, self.sfreq, self.ch_names)
         self.model = model
         if model is not None:
             model.check_compatible(self.ch_names, self.sfreq, self.features.feature_names)

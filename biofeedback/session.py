@@ -461,8 +461,9 @@ class Session:
                             events.extend(ev)
                     if chunk is None or chunk.timestamps.size == 0:
                         continue
-                    self._eeg_out.push_chunk(np.ascontiguousarray(chunk.data.T * 1e6),
-                                             chunk.timestamps.tolist())
+                    if self.publish:
+                        self._eeg_out.push_chunk(np.ascontiguousarray(chunk.data.T * 1e6),
+                                                 chunk.timestamps.tolist())
                     ring.write(chunk.data, chunk.timestamps)
                     new_data.set()
             except BaseException as err:  # stored, re-raised to the caller

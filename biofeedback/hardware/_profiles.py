@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .._checks import _check_option
@@ -58,6 +58,9 @@ class BoardProfile:
         (left, right) homologous frontal channels for alpha asymmetry.
     lsl_type : str
         LSL stream type published or resolved.
+    gates : dict of str to float
+        Overrides of the pipeline's ``[gates]`` for a board whose clean signal
+        is not EEG-like (BrainFlow's synthetic board is a ladder of sines).
     columns : Columns
         Rows of the packet counter, timestamp and accelerometer.
     """
@@ -74,6 +77,7 @@ class BoardProfile:
     line_freq: float = 50.0
     frontal_pair: tuple[str, str] | None = None
     lsl_type: str = "EEG"
+    gates: dict[str, float] = field(default_factory=dict)
     columns: Columns = field(default_factory=Columns)
     fname: str | None = field(default=None, compare=False)
 
@@ -89,6 +93,13 @@ class BoardProfile:
                 )
         if len(set(self.ch_names)) != len(self.ch_names):
             raise ValueError("ch_names holds a duplicate name.")
+        from ..config import GatesConfig
+
+        allowed = {f.name for f in fields(GatesConfig)}
+        for key in self.gates:
+            if key not in allowed:
+                raise ValueError(f"[gates] has unknown key {key!r}; allowed keys are "
+                                 f"{', '.join(sorted(allowed))}.")
 
     @property
     def scale_to_volts(self) -> float:

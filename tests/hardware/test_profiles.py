@@ -35,3 +35,17 @@ def test_unknown_key_in_a_profile_names_file_and_key(tmp_path):
 def test_a_serial_board_without_a_port_says_what_to_pass():
     with pytest.raises(HardwareError, match="needs --serial-port"):
         BrainFlowSource(get_profile("cyton"), {})
+
+
+def test_profile_gate_overrides_are_checked_and_applied(tmp_path):
+    from biofeedback.config import load_pipeline
+    from biofeedback.engine import Engine
+
+    f = tmp_path / "g.toml"
+    f.write_text('name="g"\ndescription="x"\nsfreq=250.0\nch_names=["Fz"]\n[gates]\nmax_ptp=1.0\n')
+    with pytest.raises(PipelineConfigError, match="unknown key 'max_ptp'"):
+        read_profile(f)
+    synth = get_profile("synthetic")
+    assert synth.gates["max_ptp_uv"] > load_pipeline().gates.max_ptp_uv
+    eng = Engine(load_pipeline(), synth.ch_names, synth.sfreq, synth)
+    assert eng.gate.config.max_ptp_uv == synth.gates["max_ptp_uv"]
