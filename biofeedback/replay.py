@@ -21,15 +21,21 @@ def config_from_recording(recording, pipeline=None):
     return load_pipeline()
 
 
-def profile_from_recording(recording):
-    """The board profile a recording was made with (sidecar, then name)."""
+def profile_from_recording(recording, profile=None):
+    """The board profile a recording was made with.
+
+    ``profile`` if given, else the sidecar's, else the one the reader named,
+    else a generic one; its channels and rate are the recording's.
+    """
     import dataclasses
 
     from ._toml import from_dict
     from .hardware import BoardProfile, get_profile
 
     side = recording.provenance.get("sidecar") or {}
-    if "board_profile" in side:
+    if profile is not None:
+        prof = get_profile(profile)
+    elif "board_profile" in side:
         prof = from_dict(BoardProfile, dict(side["board_profile"]), "sidecar [board_profile]")
     else:
         try:

@@ -28,19 +28,9 @@ class RecordingSource(Source):
     """
 
     def __init__(self, recording, profile=None, realtime=False, speed=1.0, chunk_duration=0.1):
-        import dataclasses
+        from ..replay import profile_from_recording
 
-        from ..hardware import get_profile
-
-        if profile is None:
-            try:
-                profile = get_profile(recording.profile or "lsl")
-            except Exception:
-                profile = get_profile("lsl")
-        if list(profile.ch_names) != list(recording.ch_names) or profile.sfreq != recording.sfreq:
-            profile = dataclasses.replace(profile, ch_names=tuple(recording.ch_names),
-                                          sfreq=float(recording.sfreq))
-        super().__init__(profile)
+        super().__init__(profile_from_recording(recording, profile))
         self.recording = recording
         self.realtime = realtime
         self.speed = float(speed)
