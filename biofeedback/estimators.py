@@ -1,0 +1,358 @@
+"""scikit-learn estimators: EEG windows to features to mental-state classes.
+
+Feature extraction is a scikit-learn transformer, so it works inside
+:class:`~sklearn.pipeline.Pipeline` and :class:`~sklearn.model_selection.GridSearchCV`:
+
+- :class:`BandPowerTransformer` turns filtered windows ``(n_windows,
+  n_channels, n_times)`` in volts into the features the live engine computes
+  (it calls the same :class:`biofeedback.features.FeatureSet`).
+- :class:`FilterBankTangentSpace` turns the same windows into Riemannian
+  tangent-space vectors of per-band covariance matrices (pyRiemann).
+
+Classifiers are named by short names in :data:`CLASSIFIERS` (``"logreg"``,
+``"lda"``, ``"rf"``, ``"hgb"``, ``"riemann"``); :func:`make_classifier` builds
+one. Trained models are saved and loaded without executing code with
+:func:`save_model` and :func:`load_model` (see :mod:`biofeedback.training`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._checks import _check_option
+
+__all__ = [
+    "BandPowerTransformer",
+    "FilterBankTangentSpace",
+    "CLASSIFIERS",
+    "ClassifierSpec",
+    "make_classifier",
+    "save_model",
+    "load_model",
+    "LoadedModel",
+]
+
+_DEFAULT_BANDS = (
+    ("delta", 1.0, 4.0),
+    ("theta", 4.0, 8.0),
+    ("alpha", 8.0, 13.0),
+    ("beta", 13.0, 30.0),
+    ("gamma", 30.0, 45.0),
+)
+
+
+def _check_windows(X, n_channels=None):
+    X = np.asarray(X)
+    if X.ndim != 3:
+        raise ValueError(
+            "Expected windows shaped (n_windows, n_channels, n_times), got an "
+            f"array with {X.ndim} dimension(s)."
+        )
+    if X.shape[0] < 1:
+        raise ValueError("Found array with 0 sample(s); a minimum of 1 is required.")
+    if not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"Windows must be numeric, got dtype {X.dtype}.")
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if not np.isfinite(X).all():
+        raise ValueError("Input X contains NaN or infinity.")
+    if n_channels is not None and X.shape[1] != n_channels:
+        raise ValueError(
+            f"X has {X.shape[1]} channels, but this transformer was fitted on "
+            f"{n_channels}."
+        )
+    return X
+
+
+class BandPowerTransformer(TransformerMixin, BaseEstimator):
+    """Features of the live engine, as a scikit-learn transformer.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate in Hz.
+    features : tuple of str
+        Registered feature names (:data:`biofeedback.features.FEATURES`), e.g.
+        ``("log_band_power", "rel_band_power")``.
+    bands : tuple of (name, low, high) | None
+        Band edges in Hz, [low, high); None uses delta 1-4, theta 4-8, alpha
+        8-13, beta 13-30 and gamma 30-45 Hz.
+    welch_segment : float
+        Welch segment length in seconds.
+    welch_overlap : float
+        Welch overlap as a fraction of a segment.
+    welch_window : "hann" | "hamming"
+        Welch taper.
+    ch_names : tuple of str | None
+        Channel names used in the output feature names; None names them
+        ``ch0``, ``ch1``...
+
+    Attributes
+    ----------
+    n_channels_ : int
+        Channels seen in :meth:`fit`.
+    feature_names_ : list of str
+        Names of the output columns (as the live engine names them).
+
+    Notes
+    -----
+    Input is filtered EEG windows ``(n_windows, n_channels, n_times)`` in
+    volts (what :class:`biofeedback.engine.Engine` feeds its feature set);
+    output is ``(n_windows, n_features)``. All channels count as clean.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> clf = make_pipeline(BandPowerTransformer(sfreq=256.0), LogisticRegression())
+    >>> clf.fit(windows, y).predict(windows[:3])  # doctest: +SKIP
+    """
+
+    def __init__(self, sfreq=256.0, features=("log_band_power",), bands=None,
+                 welch_segment=1.0, welch_overlap=0.5, welch_window="hann",
+                 ch_names=None):
+        self.sfreq = sfreq
+        self.features = features
+        self.bands = bands
+        self.welch_segment = welch_segment
+        self.welch_overlap = welch_overlap
+        self.welch_window = welch_window
+        self.ch_names = ch_names
+
+    def _feature_set(self, n_channels):
+        from .config import FeaturesConfig
+        from .features import FeatureSet
+
+        bands = _DEFAULT_BANDS if self.bands is None else self.bands
+        band_dict = {str(n): (float(lo), float(hi)) for n, lo, hi in bands}
+        lo = min(b[0] for b in band_dict.values())
+        hi = max(b[1] for b in band_dict.values())
+        config = FeaturesConfig(
+            names=tuple(self.features), indices=(), bands=band_dict,
+            welch_segment=float(self.welch_segment),
+            welch_overlap=float(self.welch_overlap), welch_window=self.welch_window,
+            spectral_range=(lo, hi), index_bands={},
+        )
+        config._validate()
+        ch_names = (list(self.ch_names) if self.ch_names is not None
+                    else [f"ch{i}" for i in range(n_channels)])
+        if len(ch_names) != n_channels:
+            raise ValueError(
+                f"ch_names has {len(ch_names)} names but X has {n_channels} channels."
+            )
+        return FeatureSet(config, ch_names, float(self.sfreq))
+
+    def fit(self, X, y=None):
+        """Check the windows and the settings; returns self."""
+        X = _check_windows(X)
+        fs = self._feature_set(X.shape[1])
+        self.n_channels_ = X.shape[1]
+        self.feature_names_ = list(fs.feature_names)
+        self._fs = fs
+        return self
+
+    def transform(self, X):
+        """Features of every window: ``(n_windows, n_features)``."""
+        check_is_fitted(self, "feature_names_")
+        X = _check_windows(X, self.n_channels_)
+        clean = np.ones(X.shape[:2], bool)
+        return self._fs.batch(X, clean)[0]
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "feature_names_")
+        return np.asarray(self.feature_names_, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.requires_fit = True
+        return tags
+
+
+class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
+    """Tangent-space vectors of per-band covariance matrices (pyRiemann).
+
+    Each window is band-pass filtered (zero-phase within the window) in every
+    band, its spatial covariance estimated (``estimator``, shrinkage by
+    default) and projected onto the tangent space at the Riemannian mean of
+    the training covariances of that band (Barachant et al. 2012).
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate in Hz.
+    bands : tuple of (low, high) | None
+        Filter bank in Hz; None uses 1-4, 4-8, 8-13, 13-30 and 30-45 Hz.
+    estimator : str
+        pyRiemann covariance estimator ("oas", "lwf", "scm"...).
+
+    Attributes
+    ----------
+    reference_ : ndarray, shape (n_bands, n_channels, n_channels)
+        Tangent-space reference points.
+
+    Notes
+    -----
+    Reference: Barachant, Bonnet, Congedo & Jutten 2012, IEEE TBME 59:920.
+    """
+
+    def __init__(self, sfreq=256.0, bands=None, estimator="oas"):
+        self.sfreq = sfreq
+        self.bands = bands
+        self.estimator = estimator
+
+    def _covariances(self, X):
+        from pyriemann.estimation import Covariances
+        from scipy.signal import butter, sosfiltfilt
+
+        bands = self.bands or [(lo, hi) for _, lo, hi in _DEFAULT_BANDS]
+        covs = []
+        for lo, hi in bands:
+            sos = butter(4, [lo, hi], btype="band", fs=float(self.sfreq), output="sos")
+            Xf = sosfiltfilt(sos, X, axis=-1)
+            covs.append(Covariances(self.estimator).fit_transform(Xf))
+        return np.stack(covs, axis=1)
+
+    def fit(self, X, y=None):
+        """Estimate the reference point of each band; returns self."""
+        from pyriemann.utils.mean import mean_riemann
+
+        X = _check_windows(X)
+        C = self._covariances(X)
+        self.n_channels_ = X.shape[1]
+        self.reference_ = np.stack([mean_riemann(C[:, b]) for b in range(C.shape[1])])
+        return self
+
+    def transform(self, X):
+        """``(n_windows, n_bands * n_channels * (n_channels + 1) / 2)``."""
+        from pyriemann.utils.tangentspace import tangent_space
+
+        check_is_fitted(self, "reference_")
+        X = _check_windows(X, self.n_channels_)
+        C = self._covariances(X)
+        return np.concatenate(
+            [tangent_space(C[:, b], self.reference_[b]) for b in range(C.shape[1])],
+            axis=1,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """A registered classifier.
+
+    ``input`` is "features" (the engine's feature vector) or "windows"
+    (filtered windows, for covariance-based models).
+    """
+
+    factory: object
+    input: str
+    description: str
+
+
+def _logreg(random_state):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+
+
+def _lda(random_state):
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(),
+                         LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"))
+
+
+def _rf(random_state):
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=200, min_samples_leaf=2,
+                                  random_state=random_state)
+
+
+def _hgb(random_state):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=200, random_state=random_state)
+
+
+def _riemann(random_state):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(FilterBankTangentSpace(), StandardScaler(),
+                         LogisticRegression(max_iter=2000))
+
+
+#: Classifiers by short name.
+CLASSIFIERS = {
+    "logreg": ClassifierSpec(_logreg, "features",
+                             "standardised features, L2 logistic regression (C=1)"),
+    "lda": ClassifierSpec(_lda, "features",
+                          "standardised features, LDA with Ledoit-Wolf shrinkage"),
+    "rf": ClassifierSpec(_rf, "features", "random forest, 200 trees"),
+    "hgb": ClassifierSpec(_hgb, "features", "histogram gradient boosting, 200 iterations"),
+    "riemann": ClassifierSpec(_riemann, "windows",
+                              "filter-bank covariances (OAS), Riemannian tangent space, "
+                              "logistic regression"),
+}
+
+
+def make_classifier(name: str, *, sfreq: float = 256.0, random_state: int = 0):
+    """A fresh, unfitted classifier registered under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`CLASSIFIERS`.
+    sfreq : float
+        Sampling rate (used by window-input models).
+    random_state : int
+        Seed of randomised models.
+
+    Returns
+    -------
+    estimator : sklearn estimator
+    """
+    _check_option("model", name, list(CLASSIFIERS))
+    est = CLASSIFIERS[name].factory(random_state)
+    if CLASSIFIERS[name].input == "windows":
+        est.set_params(filterbanktangentspace__sfreq=float(sfreq))
+    return est
+
+
+def save_model(model, fname, **kwargs):
+    """Save a trained model (see :func:`biofeedback.training.save_model`)."""
+    from .training._model import save_model as _save
+
+    return _save(model, fname, **kwargs)
+
+
+def load_model(fname):
+    """Load a model file without executing code (see
+    :func:`biofeedback.training.load_model`)."""
+    from .training._model import load_model as _load
+
+    return _load(fname)
+
+
+def __getattr__(name):
+    if name == "LoadedModel":
+        from .training._model import LoadedModel
+
+        return LoadedModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

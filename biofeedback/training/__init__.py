@@ -1,0 +1,44 @@
+"""Train, validate and ship mental-state classifiers.
+
+From labelled recordings to a validated, saved model, on the live engine's
+own windows and features:
+
+- :func:`label_files` names each recording's subject, session and label (from
+  the file name, a CSV manifest, or the recording's markers);
+- :func:`extract_dataset` runs :class:`biofeedback.engine.Engine` on every
+  recording (in parallel, or on a Dask cluster) and stacks the windows;
+- :func:`cross_validate` scores a classifier with grouped cross-validation
+  (leave one subject, or one session, out), with and without per-user
+  calibration;
+- :func:`fit_model`, :func:`save_model` and :func:`load_model` ship the model
+  in a file that loads without executing code;
+- :func:`write_report` writes the HTML report.
+
+See ``docs/training.md`` for the protocol and the figures on the Muse data.
+"""
+
+from ._dataset import Dataset, LabelledFile, extract_dataset, label_files
+from ._model import LoadedModel, fit_model, load_model, save_model
+from ._validation import CVResult, cross_validate, random_split_score
+
+__all__ = [
+    "CVResult",
+    "Dataset",
+    "LabelledFile",
+    "LoadedModel",
+    "cross_validate",
+    "extract_dataset",
+    "fit_model",
+    "label_files",
+    "load_model",
+    "random_split_score",
+    "save_model",
+    "write_report",
+]
+
+
+def write_report(*args, **kwargs):
+    """Write the HTML training report (see :func:`._report.write_report`)."""
+    from ._report import write_report as _write
+
+    return _write(*args, **kwargs)

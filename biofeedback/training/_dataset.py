@@ -1,0 +1,474 @@
+"""Labelled recordings in, the live engine's windows and features out."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .._checks import _check_option
+from .._logging import logger
+from ..errors import BiofeedbackError
+
+DEFAULT_PATTERN = "{subject}-{label}-{session}"
+LABEL_SOURCES = ("filename", "markers", "manifest")
+
+
+class DatasetError(BiofeedbackError):
+    """Labelled recordings that cannot make a training set."""
+
+
+@dataclass(frozen=True)
+class LabelledFile:
+    """One recording and what it is.
+
+    ``label`` is None when labels come from the recording's markers.
+    """
+
+    path: str
+    subject: str
+    session: str
+    label: str | None = None
+
+
+def _pattern_regex(pattern):
+    names = re.findall(r"{(\w*)}", pattern)
+    if "label" not in names and "subject" not in names:
+        raise DatasetError(
+            f"The label pattern {pattern!r} names neither {{label}} nor {{subject}}; "
+            "write it like '{subject}-{label}-{session}'."
+        )
+    out, pos = "", 0
+    for m in re.finditer(r"{(\w*)}", pattern):
+        out += re.escape(pattern[pos:m.start()])
+        name = m.group(1)
+        out += f"(?P<{name}>.+?)" if name and name not in out else ".+?"
+        pos = m.end()
+    out += re.escape(pattern[pos:])
+    return re.compile(out)
+
+
+def _stem(path):
+    name = Path(path).name
+    return name.split(".", 1)[0] if not name.startswith(".") else name
+
+
+def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
+                manifest=None) -> list[LabelledFile]:
+    """Say the subject, session and label of every recording.
+
+    Parameters
+    ----------
+    paths : list of path-like
+        Recordings (files, or folders whose files are all taken).
+    labels_from : "filename" | "markers" | "manifest"
+        Where the labels come from: the file name read with ``pattern``; the
+        recording's markers (each marker labels the windows up to the next
+        one); or the CSV ``manifest``.
+    pattern : str
+        File-name pattern (without extension) with ``{subject}``, ``{label}``
+        and ``{session}`` fields, e.g. ``"{subject}-{label}-{session}"``. With
+        markers or a manifest it still names subject and session when it
+        matches; otherwise the file name is the subject and the session is 1.
+    manifest : path-like | None
+        CSV with a header and columns ``path`` and ``label`` (and optionally
+        ``subject`` and ``session``); relative paths are read from the
+        manifest's folder.
+
+    Returns
+    -------
+    files : list of LabelledFile
+
+    Raises
+    ------
+    DatasetError
+        When the pattern matches no file, or a file does not fit it.
+    """
+    _check_option("labels_from", labels_from, LABEL_SOURCES)
+    regex = _pattern_regex(pattern)
+    rows = []
+    if labels_from == "manifest":
+        if manifest is None:
+            raise DatasetError("--labels-from manifest needs --manifest FILE.")
+        manifest = Path(manifest)
+        if not manifest.is_file():
+            raise DatasetError(f"The manifest {manifest} does not exist.")
+        with open(manifest, newline="", encoding="utf-8") as fid:
+            reader = csv.DictReader(fid)
+            missing = {"path", "label"} - set(reader.fieldnames or ())
+            if missing:
+                raise DatasetError(
+                    f"The manifest {manifest} needs the columns path and label "
+                    f"(missing: {', '.join(sorted(missing))})."
+                )
+            for row in reader:
+                p = Path(row["path"])
+                p = p if p.is_absolute() else manifest.parent / p
+                rows.append((str(p), row["label"].strip(), row.get("subject") or None,
+                             row.get("session") or None))
+    else:
+        for p in paths:
+            p = Path(p)
+            if p.is_dir():
+                rows += [(str(f), None, None, None) for f in sorted(p.iterdir())
+                         if f.is_file() and not f.name.startswith(".")]
+            else:
+                rows.append((str(p), None, None, None))
+    if not rows:
+        raise DatasetError("No recordings were given.")
+    files, unmatched = [], []
+    for path, label, subject, session in rows:
+        m = regex.fullmatch(_stem(path))
+        groups = m.groupdict() if m else {}
+        if labels_from == "filename":
+            if m is None or not groups.get("label"):
+                unmatched.append(Path(path).name)
+                continue
+            label = groups["label"]
+        subject = subject or groups.get("subject") or _stem(path)
+        session = session or groups.get("session") or "1"
+        files.append(LabelledFile(path, subject, session, label))
+    if labels_from == "filename" and not files:
+        shown = ", ".join(unmatched[:3]) + (" ..." if len(unmatched) > 3 else "")
+        raise DatasetError(
+            f"The label pattern {pattern!r} matches none of the {len(unmatched)} "
+            f"file names ({shown})."
+        )
+    if unmatched:
+        raise DatasetError(
+            f"{len(unmatched)} file name(s) do not fit the label pattern {pattern!r}, "
+            f"e.g. {unmatched[0]}; rename them or pass --pattern."
+        )
+    if labels_from != "markers":
+        _check_classes([f.label for f in files])
+    return files
+
+
+def _check_classes(labels):
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise DatasetError(
+            f"Only one class ({classes[0]!r}) among the labels: a classifier needs "
+            "at least two." if classes else "No labelled windows were found."
+        )
+    return classes
+
+
+@dataclass
+class Dataset:
+    """Windows of labelled recordings, as the live engine saw them.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n_windows, n_features)
+        Engine features.
+    y : ndarray of str, shape (n_windows,)
+        Labels.
+    subject, session : ndarray of str, shape (n_windows,)
+    recording : ndarray of int, shape (n_windows,)
+        Index into ``files``.
+    t : ndarray, shape (n_windows,)
+        End of each window in seconds since the recording's first sample.
+    gated : ndarray of bool
+        Windows the quality gates would pause feedback on.
+    windows : ndarray, shape (n_windows, n_channels, n_times) | None
+        The filtered windows (only when asked for).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    subject: np.ndarray
+    session: np.ndarray
+    recording: np.ndarray
+    t: np.ndarray
+    gated: np.ndarray
+    feature_names: list
+    ch_names: list
+    sfreq: float
+    window_length: float
+    files: list
+    config: object = None
+    profile: str = ""
+    windows: np.ndarray | None = None
+    n_gated_dropped: int = 0
+    recordings: list = field(default_factory=list)
+
+    @property
+    def classes(self):
+        return sorted(set(self.y.tolist()))
+
+    def __len__(self):
+        return len(self.y)
+
+    def select(self, mask) -> Dataset:
+        """The windows where ``mask`` is True."""
+        mask = np.asarray(mask)
+        return replace(
+            self, X=self.X[mask], y=self.y[mask], subject=self.subject[mask],
+            session=self.session[mask], recording=self.recording[mask], t=self.t[mask],
+            gated=self.gated[mask],
+            windows=None if self.windows is None else self.windows[mask],
+        )
+
+    def summary(self) -> dict:
+        """JSON-ready description (stored in model files and reports)."""
+        counts = {c: int(np.sum(self.y == c)) for c in self.classes}
+        return {
+            "n_windows": len(self),
+            "n_recordings": len(self.files),
+            "n_gated_dropped": int(self.n_gated_dropped),
+            "n_gated_kept": int(self.gated.sum()),
+            "windows_per_class": counts,
+            "subjects": sorted(set(self.subject.tolist())),
+            "sessions": sorted(set(self.session.tolist())),
+            "files": [Path(f.path).name for f in self.files],
+            "window_length_s": self.window_length,
+        }
+
+
+class _WindowTap:
+    """Stands in for the engine's FeatureSet and keeps every window it is given."""
+
+    def __init__(self, fs):
+        self._fs = fs
+        self.windows = []
+
+    def window(self, x, clean):
+        self.windows.append(np.array(x))
+        return self._fs.window(x, clean)
+
+    def __getattr__(self, name):
+        return getattr(self._fs, name)
+
+
+def _probe(path, profile):
+    from ..io import read_recording
+
+    rec = read_recording(path)
+    return {
+        "ch_names": list(rec.ch_names),
+        "sfreq": float(rec.sfreq),
+        "duration": float(rec.n_times / rec.sfreq) if rec.sfreq else 0.0,
+        "profile": profile or rec.profile,
+        "markers": [(float(t), str(s)) for t, s in rec.markers],
+    }
+
+
+def _extract_one(path, config, profile_name, need_windows):
+    """Read one recording and run the live engine over it (a worker's job)."""
+    from ..engine import Engine
+    from ..hardware import get_profile
+    from ..io import read_recording
+
+    rec = read_recording(path)
+    engine = Engine(config, rec.ch_names, rec.sfreq, get_profile(profile_name))
+    tap = None
+    if need_windows:
+        tap = engine.features = _WindowTap(engine.features)
+    out = engine.run(rec.data, rec.timestamps)
+    res = {
+        "features": out.features,
+        "gated": out.gated,
+        "t_end": out.t_end,
+        "t0": float(rec.timestamps[0]) if rec.n_times else 0.0,
+        "feature_names": out.feature_names,
+        "n_resets": engine.n_resets,
+    }
+    if tap is not None:
+        n_ch = len(rec.ch_names)
+        res["windows"] = (np.stack(tap.windows) if tap.windows
+                          else np.empty((0, n_ch, engine.win_len)))
+    return res
+
+
+def _parallel_map(func, items, n_jobs, scheduler, desc, progress):
+    """Map ``func`` over ``items`` with joblib processes or a Dask cluster."""
+    import contextlib
+
+    from joblib import Parallel, delayed, parallel_config
+
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            try:
+                from distributed import Client
+            except ImportError:  # pragma: no cover - optional dependency
+                raise DatasetError(
+                    "--scheduler needs dask.distributed: pip install 'dask[distributed]'."
+                ) from None
+            if isinstance(scheduler, str):
+                stack.enter_context(Client(scheduler))  # the default client from here
+            stack.enter_context(parallel_config(backend="dask"))
+            n_jobs = -1
+        elif n_jobs in (None, 1) or len(items) < 2:
+            return [func(*it) for it in _progress(items, desc, progress, len(items))]
+        else:
+            stack.enter_context(parallel_config(backend="loky"))
+        gen = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(func)(*it) for it in items)
+        return list(_progress(gen, desc, progress, len(items)))
+
+
+def _progress(iterable, desc, enabled, total):
+    if not enabled:
+        return iterable
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, unit="file", file=sys.stderr,
+                disable=not sys.stderr.isatty())
+
+
+def _label_windows(t_end, length, markers, marker_labels):
+    """Label of each window from the markers (None outside labelled stretches)."""
+    labels = np.full(len(t_end), None, dtype=object)
+    if not markers:
+        return labels
+    times = np.array([m[0] for m in markers] + [np.inf])
+    for i, (t, s) in enumerate(markers):
+        if marker_labels and s not in marker_labels:
+            continue
+        inside = (t_end - length >= t) & (t_end < times[i + 1])
+        labels[inside] = s
+    return labels
+
+
+def extract_dataset(files, config=None, *, profile=None, gated="exclude",
+                    need_windows=False, n_jobs=-1, scheduler=None, progress=False,
+                    marker_labels=None) -> Dataset:
+    """Run the live engine over labelled recordings and stack the windows.
+
+    Every recording is read and checked first (channels, rate, length, labels),
+    so bad input fails before the long work starts; then each goes through
+    :meth:`biofeedback.engine.Engine.run` (the live code path) in parallel.
+
+    Parameters
+    ----------
+    files : list of LabelledFile
+        From :func:`label_files`.
+    config : PipelineConfig | None
+        The pipeline (windows, filters, features); None loads the default.
+    profile : str | None
+        Board profile name; None takes the one each reader reports.
+    gated : "exclude" | "include"
+        Drop the windows the quality gates would pause feedback on (counted in
+        ``n_gated_dropped``), or keep them.
+    need_windows : bool
+        Keep the filtered windows too (covariance-based models).
+    n_jobs : int | None
+        joblib processes (-1: one per core; 1 or None: serial).
+    scheduler : str | distributed.Client | None
+        Address of a Dask scheduler: run on that cluster instead.
+    progress : bool
+        Show a progress bar on stderr (when it is a terminal).
+    marker_labels : list of str | None
+        With marker labels: the marker texts that are classes (others end a
+        labelled stretch); None takes every marker text.
+
+    Returns
+    -------
+    dataset : Dataset
+
+    Raises
+    ------
+    DatasetError
+        Mismatched channel sets or rates, a recording too short for a window,
+        fewer than two classes.
+    """
+    from ..config import load_pipeline
+
+    _check_option("gated", gated, ("exclude", "include"))
+    config = load_pipeline() if config is None else config
+    if not files:
+        raise DatasetError("No recordings were given.")
+    probes = _parallel_map(_probe, [(f.path, profile) for f in files], n_jobs=1,
+                           scheduler=None, desc="checking", progress=progress)
+    first = probes[0]
+    for f, p in zip(files, probes):
+        if p["ch_names"] != first["ch_names"]:
+            raise DatasetError(
+                f"{Path(f.path).name} has channels {', '.join(p['ch_names'])} but "
+                f"{Path(files[0].path).name} has {', '.join(first['ch_names'])}; "
+                "train on recordings with one channel layout."
+            )
+        if p["sfreq"] != first["sfreq"]:
+            raise DatasetError(
+                f"{Path(f.path).name} is sampled at {p['sfreq']:g} Hz but "
+                f"{Path(files[0].path).name} at {first['sfreq']:g} Hz."
+            )
+        if p["duration"] < config.window.length:
+            raise DatasetError(
+                f"{Path(f.path).name} lasts {p['duration']:.2f} s, shorter than one "
+                f"{config.window.length:g} s window."
+            )
+        if not p["profile"]:
+            raise DatasetError(
+                f"The board of {Path(f.path).name} is unknown; pass --profile NAME "
+                "(see 'biofeedback boards')."
+            )
+    profiles = {p["profile"] for p in probes}
+    if len(profiles) > 1:
+        raise DatasetError(
+            f"The recordings come from different boards ({', '.join(sorted(profiles))})."
+        )
+    if any(f.label is None for f in files):
+        labels = {s for p in probes for _, s in p["markers"]
+                  if not marker_labels or s in marker_labels}
+        if not labels:
+            raise DatasetError("No recording holds a marker to label windows with.")
+        _check_classes(labels)
+    profile_name = probes[0]["profile"]
+    items = [(f.path, config, profile_name, need_windows) for f in files]
+    results = _parallel_map(_extract_one, items, n_jobs, scheduler,
+                            "features", progress)
+    cols = {k: [] for k in ("X", "y", "subject", "session", "recording", "t", "gated",
+                            "windows")}
+    per_rec = []
+    for i, (f, p, r) in enumerate(zip(files, probes, results)):
+        n = len(r["t_end"])
+        if f.label is not None:
+            labels = np.full(n, f.label, dtype=object)
+        else:
+            labels = _label_windows(r["t_end"], config.window.length, p["markers"],
+                                    marker_labels)
+        keep = np.array([lab is not None for lab in labels], bool)
+        cols["X"].append(r["features"][keep])
+        cols["y"].append(labels[keep].astype(str))
+        cols["subject"].append(np.full(keep.sum(), f.subject))
+        cols["session"].append(np.full(keep.sum(), f.session))
+        cols["recording"].append(np.full(keep.sum(), i))
+        cols["t"].append(r["t_end"][keep] - r["t0"])
+        cols["gated"].append(r["gated"][keep])
+        if need_windows:
+            cols["windows"].append(r["windows"][keep])
+        per_rec.append({"file": Path(f.path).name, "subject": f.subject,
+                        "session": f.session, "label": f.label, "n_windows": int(n),
+                        "n_gated": int(r["gated"].sum()), "n_resets": r["n_resets"]})
+    ds = Dataset(
+        X=np.concatenate(cols["X"]), y=np.concatenate(cols["y"]),
+        subject=np.concatenate(cols["subject"]).astype(str),
+        session=np.concatenate(cols["session"]).astype(str),
+        recording=np.concatenate(cols["recording"]), t=np.concatenate(cols["t"]),
+        gated=np.concatenate(cols["gated"]), feature_names=results[0]["feature_names"],
+        ch_names=first["ch_names"], sfreq=first["sfreq"],
+        window_length=config.window.length, files=list(files), config=config,
+        profile=profile_name,
+        windows=np.concatenate(cols["windows"]) if need_windows else None,
+        recordings=per_rec,
+    )
+    if len(ds) == 0:
+        raise DatasetError("No labelled windows were found.")
+    if gated == "exclude":
+        n_gated = int(ds.gated.sum())
+        ds = ds.select(~ds.gated)
+        ds.n_gated_dropped = n_gated
+        logger.info("Dropped %d of %d windows the quality gates flag.", n_gated,
+                    n_gated + len(ds))
+        if len(ds) == 0:
+            raise DatasetError("Every window is gated by the quality gates; pass "
+                               "--gated include to train on them anyway.")
+    _check_classes(ds.y.tolist())
+    return ds

@@ -1,0 +1,330 @@
+"""Model files that load without executing code.
+
+A model file (``.bfm``) is a zip archive holding
+
+- ``meta.json``: format version, pipeline configuration (windows, filters,
+  features), channel names, sampling rate, classes, feature names, what the
+  estimator reads, calibration, a summary of the training data and the
+  validation metrics;
+- ``estimator.skops``: the scikit-learn estimator in skops' format, which
+  rebuilds objects from a declared structure instead of unpickling. Loading
+  refuses any type outside skops' defaults and :data:`TRUSTED_TYPES`.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .._logging import logger
+from ..errors import ModelError
+
+FORMAT = "biofeedback-model"
+FORMAT_VERSION = 1
+
+#: Types beyond skops' default trusted set that our registered classifiers hold.
+TRUSTED_TYPES = (
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "biofeedback.estimators.FilterBankTangentSpace",
+)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def fit_model(dataset, model="logreg", *, calibration=None, random_state=0):
+    """Fit a registered classifier on a whole dataset.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        From :func:`extract_dataset`.
+    model : str
+        A name in :data:`biofeedback.estimators.CLASSIFIERS`.
+    calibration : float | None
+        Seconds of per-user baseline: each subject's features are centred on
+        the mean of their windows in the first ``calibration`` seconds of each
+        of their recordings (the protocol of :mod:`._validation`), and the saved
+        model asks to be calibrated the same way before use.
+    random_state : int
+
+    Returns
+    -------
+    model : LoadedModel
+        Ready to save with :func:`save_model` (and to use).
+    """
+    from ..estimators import CLASSIFIERS, make_classifier
+    from ._validation import _check_calibration, baseline_center
+
+    spec = CLASSIFIERS[model] if model in CLASSIFIERS else None
+    est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
+    _check_calibration(spec, calibration, dataset)
+    if spec.input == "windows":
+        X = dataset.windows
+    else:
+        X = dataset.X
+        if calibration:
+            X = baseline_center(dataset, calibration)
+    est.fit(X, dataset.y)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": model,
+        "description": spec.description,
+        "input": spec.input,
+        "classes": [str(c) for c in est.classes_],
+        "feature_names": list(dataset.feature_names),
+        "ch_names": list(dataset.ch_names),
+        "sfreq": float(dataset.sfreq),
+        "profile": dataset.profile,
+        "pipeline": dataset.config.to_dict(),
+        "calibration": ({"method": "center", "seconds": float(calibration)}
+                        if calibration else None),
+        "training": dataset.summary(),
+        "metrics": {},
+    }
+    return LoadedModel(est, meta)
+
+
+def save_model(model, fname, *, metrics=None, overwrite=True) -> Path:
+    """Write ``model`` (a :class:`LoadedModel`) to ``fname``.
+
+    Parameters
+    ----------
+    model : LoadedModel
+    fname : path-like
+        Output file (``.bfm`` by convention).
+    metrics : dict | None
+        Validation results to store with it.
+    overwrite : bool
+
+    Returns
+    -------
+    fname : Path
+    """
+    import skops.io as sio
+
+    fname = Path(fname)
+    if fname.exists() and not overwrite:
+        raise FileExistsError(f"{fname} exists.")
+    meta = dict(model.meta)
+    if metrics is not None:
+        meta["metrics"] = metrics
+    fname.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(fname, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("meta.json", json.dumps(_jsonable(meta), indent=1))
+        zf.writestr("estimator.skops", sio.dumps(model.estimator))
+    model.meta = meta
+    return fname
+
+
+def load_model(fname) -> LoadedModel:
+    """Read a model file without executing code from it.
+
+    Raises
+    ------
+    ModelError
+        The file is missing, not a model file, from a newer version, or holds
+        a type outside the trusted list.
+    """
+    import skops.io as sio
+
+    fname = Path(fname)
+    if not fname.is_file():
+        raise ModelError(f"The model file {fname} does not exist.")
+    try:
+        with zipfile.ZipFile(fname) as zf:
+            meta = json.loads(zf.read("meta.json").decode("utf-8"))
+            blob = zf.read("estimator.skops")
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError,
+            OSError) as err:
+        raise ModelError(
+            f"{fname} is not a biofeedback model file ({type(err).__name__}); "
+            "models are never unpickled, train one with 'biofeedback train'."
+        ) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelError(f"{fname} is not a biofeedback model file.")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelError(
+            f"{fname} was written by a newer biofeedback (model format "
+            f"{meta['format_version']}); upgrade to read it."
+        )
+    try:
+        untrusted = sio.get_untrusted_types(data=blob)
+    except Exception as err:  # skops raises many types on malformed input
+        raise ModelError(f"{fname} holds a malformed estimator ({err}).") from None
+    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unknown:
+        raise ModelError(
+            f"{fname} holds the untrusted type {unknown[0]}, which biofeedback "
+            "refuses to load."
+        )
+    try:
+        est = sio.loads(blob, trusted=list(untrusted))
+    except Exception as err:
+        raise ModelError(f"{fname} holds a malformed estimator ({err}).") from None
+    try:
+        model = LoadedModel(est, meta)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"{fname} has incomplete metadata ({err}).") from None
+    model.fname = str(fname)
+    return model
+
+
+class LoadedModel:
+    """A trained classifier with everything needed to use it live.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+    feature_names : list of str
+        The engine features the model reads, in order.
+    ch_names : list of str
+    sfreq : float
+    config : PipelineConfig
+        The pipeline the model was trained with; run live sessions with it.
+    needs_calibration : bool
+        True when features must be centred on a per-user baseline: call
+        :meth:`calibrate` with the baseline block's features before
+        :meth:`predict_proba`.
+    meta : dict
+        Everything in the file's ``meta.json`` (training summary, metrics).
+    """
+
+    def __init__(self, estimator, meta):
+        from .._toml import from_dict
+        from ..config import PipelineConfig
+
+        self.estimator = estimator
+        self.meta = meta
+        self.classes_ = np.asarray(meta["classes"], dtype=str)
+        self.feature_names = list(meta["feature_names"])
+        self.ch_names = list(meta["ch_names"])
+        self.sfreq = float(meta["sfreq"])
+        self.input = meta.get("input", "features")
+        pipe = dict(meta["pipeline"])
+        pipe.pop("fname", None)
+        self.config = from_dict(PipelineConfig, pipe, "model file")
+        self.calibration = meta.get("calibration")
+        self.needs_calibration = bool(self.calibration)
+        self.fname = None
+        self._cols = None  # live feature columns the model reads
+        self._offset = None
+
+    def __repr__(self):
+        return (f"<LoadedModel | {self.meta.get('model')}, classes "
+                f"{', '.join(self.classes_)}, {len(self.ch_names)} ch at "
+                f"{self.sfreq:g} Hz>")
+
+    def check_compatible(self, ch_names, sfreq, feature_names) -> None:
+        """Check that live data fit the model; adapt to a channel superset.
+
+        Features are computed channel by channel, so a live layout holding
+        every channel the model knows (by name) is used through those columns.
+
+        Raises
+        ------
+        ModelError
+            In one sentence, when the rate, the channels or the features differ.
+        """
+        ch_names, feature_names = list(ch_names), list(feature_names)
+        if self.input != "features":
+            raise ModelError(
+                f"This {self.meta.get('model')} model reads filtered windows, which "
+                "the live engine does not pass to models; train a feature model "
+                "(logreg, lda, rf or hgb) for live use."
+            )
+        if abs(float(sfreq) - self.sfreq) > 1e-6 * self.sfreq:
+            raise ModelError(
+                f"The model was trained at {self.sfreq:g} Hz but the data are sampled "
+                f"at {float(sfreq):g} Hz."
+            )
+        missing = [ch for ch in self.ch_names if ch not in ch_names]
+        if missing:
+            raise ModelError(
+                f"The model was trained on channels {', '.join(self.ch_names)} but the "
+                f"data lack {', '.join(missing)}."
+            )
+        if feature_names == self.feature_names:
+            self._cols = None
+            return
+        if (ch_names != self.ch_names
+                and self.config.preprocessing.reference == "average"):
+            raise ModelError(
+                "The model's common average reference was taken over "
+                f"{', '.join(self.ch_names)}, so it cannot run on a different channel set."
+            )
+        pos = {name: i for i, name in enumerate(feature_names)}
+        absent = [f for f in self.feature_names if f not in pos]
+        if absent:
+            raise ModelError(
+                f"The live pipeline does not compute the model's feature {absent[0]!r}; "
+                "run the session with the pipeline stored in the model."
+            )
+        self._cols = np.array([pos[f] for f in self.feature_names])
+        logger.info("Model reads %d of %d live features (channels %s).",
+                    len(self._cols), len(feature_names), ", ".join(self.ch_names))
+
+    def _select(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2D (n_windows, n_features), got shape {X.shape}.")
+        if self._cols is not None:
+            X = X[:, self._cols]
+        if X.shape[1] != len(self.feature_names):
+            raise ValueError(
+                f"X has {X.shape[1]} features but the model reads "
+                f"{len(self.feature_names)}."
+            )
+        return X
+
+    def calibrate(self, features) -> LoadedModel:
+        """Centre later features on a per-user baseline.
+
+        Parameters
+        ----------
+        features : array, shape (n_windows, n_features)
+            Engine features of the baseline block (e.g. 60 s of rest and task,
+            ungated windows only), in the live layout.
+
+        Returns
+        -------
+        self
+        """
+        X = self._select(features)
+        ok = np.isfinite(X).all(axis=1)
+        if not ok.any():
+            raise ModelError("The baseline holds no window with finite features.")
+        self._offset = X[ok].mean(axis=0)
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities ``(n_windows, n_classes)`` of engine features."""
+        X = self._select(X)
+        if self.needs_calibration:
+            if self._offset is None:
+                raise ModelError(
+                    "This model needs a per-user baseline: call calibrate() with the "
+                    "baseline block's features first."
+                )
+            X = X - self._offset
+        return self.estimator.predict_proba(X)
+
+    def predict(self, X):
+        """Most probable class of each window."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

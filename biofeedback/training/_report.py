@@ -1,0 +1,223 @@
+"""The HTML training report and the short text table."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .. import _html
+
+
+def format_table(results) -> list[str]:
+    """Short text table: one row per fold, one column per result, then totals.
+
+    ``results`` maps a column title to a :class:`CVResult`.
+    """
+    titles = list(results)
+    first = results[titles[0]]
+    key = [k for k in first.folds[0] if k not in ("n_windows", "balanced_accuracy",
+                                                     "recall")][0]
+    groups = []
+    for r in results.values():
+        for f in r.folds:
+            if f[key] not in groups:
+                groups.append(f[key])
+    width = max(14, *(len(t) + 2 for t in titles))
+    lines = [f"{key:<12}" + "".join(f"{t:>{width}}" for t in titles)]
+    for g in groups:
+        row = f"{g:<12}"
+        for r in results.values():
+            f = next((f for f in r.folds if f[key] == g), None)
+            row += f"{'-' if f is None else format(f['balanced_accuracy'], '.2f'):>{width}}"
+        lines.append(row)
+    lines.append(f"{'pooled':<12}" + "".join(
+        f"{r.balanced_accuracy:>{width}.2f}" for r in results.values()))
+    lines.append(f"{'windows':<12}" + "".join(
+        f"{r.n_windows:>{width}d}" for r in results.values()))
+    lines.append(f"balanced accuracy, chance {first.chance:.2f} "
+                 f"({len(first.classes)} classes: {', '.join(first.classes)})")
+    return lines
+
+
+def _confusion_fig(plt, result, title):
+    cm = result.confusion_matrix
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    n = len(result.classes)
+    ax.set_xticks(range(n), result.classes, rotation=30, ha="right")
+    ax.set_yticks(range(n), result.classes)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{cm[i, j]}\n{norm[i, j]:.0%}", ha="center", va="center",
+                    color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def _per_group_fig(plt, results):
+    titles = list(results)
+    first = results[titles[0]]
+    key = [k for k in first.folds[0] if k not in ("n_windows", "balanced_accuracy",
+                                                     "recall")][0]
+    groups = [f[key] for f in first.folds]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    w = 0.8 / len(titles)
+    for i, t in enumerate(titles):
+        acc = {f[key]: f["balanced_accuracy"] for f in results[t].folds}
+        ax.bar(np.arange(len(groups)) + i * w, [acc.get(g, np.nan) for g in groups],
+               w, label=t)
+    ax.axhline(first.chance, color="k", ls="--", lw=1, label="chance")
+    ax.set_xticks(np.arange(len(groups)) + w * (len(titles) - 1) / 2, groups)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("balanced accuracy")
+    ax.set_xlabel(f"held-out {key}")
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def feature_importances(model, dataset):
+    """(names, importances) of a fitted model, or None when it has none.
+
+    Linear models: mean absolute coefficient over classes (on standardised
+    features); forests: impurity importance; others: permutation importance of
+    balanced accuracy on the training windows.
+    """
+    est = model.estimator
+    if model.input != "features":
+        return None
+    last = est[-1] if hasattr(est, "steps") else est
+    if hasattr(last, "coef_"):
+        imp = np.abs(np.atleast_2d(last.coef_)).mean(axis=0)
+    elif hasattr(last, "feature_importances_"):
+        imp = np.asarray(last.feature_importances_)
+    else:
+        from sklearn.inspection import permutation_importance
+
+        X = dataset.X
+        if model.needs_calibration:
+            from ._validation import baseline_center
+
+            X = baseline_center(dataset, model.calibration["seconds"])
+        res = permutation_importance(est, X, dataset.y, n_repeats=3, random_state=0,
+                                     scoring="balanced_accuracy")
+        imp = res.importances_mean
+    return list(model.feature_names), np.asarray(imp, dtype=float)
+
+
+def _importance_fig(plt, names, imp, top=20):
+    order = np.argsort(imp)[::-1][:top][::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.25 * len(order) + 1))
+    ax.barh([names[i] for i in order], imp[order], color="#4477aa")
+    ax.set_xlabel("importance")
+    ax.tick_params(axis="y", labelsize=7)
+    return fig
+
+
+def _bandpower_fig(plt, dataset):
+    cols = {}
+    for j, name in enumerate(dataset.feature_names):
+        m = re.match(r"logpow_(\w+?)_(.+)$", name)
+        if m:
+            cols.setdefault(m.group(1), []).append(j)
+    if not cols:
+        return None
+    bands = list(cols)
+    fig, axes = plt.subplots(1, len(bands), figsize=(2.2 * len(bands), 3), sharey=False)
+    axes = np.atleast_1d(axes)
+    for ax, band in zip(axes, bands):
+        vals = dataset.X[:, cols[band]].mean(axis=1) + 12  # log10 µV²
+        data = [vals[dataset.y == c] for c in dataset.classes]
+        ax.boxplot(data, showfliers=False)
+        ax.set_xticks(range(1, len(dataset.classes) + 1), dataset.classes, rotation=40,
+                      ha="right", fontsize=7)
+        ax.set_title(band, fontsize=9)
+    axes[0].set_ylabel("log10 band power (µV²), channel mean")
+    fig.tight_layout()
+    return fig
+
+
+def write_report(fname, dataset, model, results, *, random_split=None,
+                 model_file=None) -> Path:
+    """Write the self-contained HTML report of a training run.
+
+    Parameters
+    ----------
+    fname : path-like
+        Output ``.html``.
+    dataset : Dataset
+    model : LoadedModel
+        The model fitted on every window.
+    results : dict of str to CVResult
+        Cross-validation results by title (may be empty).
+    random_split : float | None
+        Shuffled-window k-fold score, shown as the leak illustration.
+    model_file : path-like | None
+        Where the model was saved.
+    """
+    plt = _html.matplotlib_agg()
+    s = dataset.summary()
+    sections = []
+    info = [
+        ["model", f"{model.meta['model']}: {model.meta['description']}"],
+        ["model file", str(model_file or "")],
+        ["channels", ", ".join(dataset.ch_names)],
+        ["sampling rate", f"{dataset.sfreq:g} Hz"],
+        ["windows", f"{dataset.window_length:g} s, hop {dataset.config.window.hop:g} s"],
+        ["features", ", ".join(dataset.config.features.names)
+         + f" ({len(dataset.feature_names)} columns)"],
+        ["calibration", "none" if not model.needs_calibration else
+         f"centre features on the first {model.calibration['seconds']:g} s of each "
+         "recording of the user"],
+        ["training windows", f"{s['n_windows']} from {s['n_recordings']} recordings; "
+         f"{s['n_gated_dropped']} gated windows excluded, {s['n_gated_kept']} kept"],
+        ["windows per class", ", ".join(f"{k}: {v}" for k, v in
+                                        s["windows_per_class"].items())],
+        ["subjects", ", ".join(s["subjects"])],
+    ]
+    sections.append(("Model and data", _html.table(info)))
+    if results:
+        first = next(iter(results.values()))
+        text = "\n".join(format_table(results))
+        body = (f"<p>Grouped cross-validation ({html.escape(first.cv)}): every fold "
+                "holds out whole recordings of one group, so no window of a held-out "
+                "recording, nor an overlapping neighbour, is seen in training. "
+                f"Chance level is {first.chance:.2f}.</p><pre>{html.escape(text)}</pre>")
+        if random_split is not None:
+            body += (f"<p>For comparison only: shuffled 5-fold over windows scores "
+                     f"{random_split:.2f}. That figure leaks, because overlapping "
+                     "windows of one recording fall on both sides of the split; do not "
+                     "report it.</p>")
+        rows = []
+        for t, r in results.items():
+            rows.append([t, f"{r.balanced_accuracy:.3f}", f"{r.mean_fold_accuracy:.3f}",
+                         *(f"{r.recall[c]:.2f}" for c in r.classes), r.n_windows])
+        body += _html.table(rows, ["", "balanced accuracy (pooled)", "mean over folds",
+                                   *(f"recall {c}" for c in first.classes), "windows"])
+        sections.append(("Validation", body))
+        figs = "".join(_html.fig_to_img(_confusion_fig(plt, r, t), f"confusion {t}")
+                       for t, r in results.items())
+        sections.append(("Confusion matrices", figs))
+        sections.append(("Accuracy per held-out group",
+                         _html.fig_to_img(_per_group_fig(plt, results), "per group")))
+    imp = feature_importances(model, dataset)
+    if imp is not None:
+        sections.append(("Feature importances",
+                         _html.fig_to_img(_importance_fig(plt, *imp), "importances")))
+    fig = _bandpower_fig(plt, dataset)
+    if fig is not None:
+        sections.append(("Band powers per class", _html.fig_to_img(fig, "band powers")))
+    per_rec = [[r["file"], r["subject"], r["session"], r["label"] or "(markers)",
+                r["n_windows"], r["n_gated"]] for r in dataset.recordings]
+    sections.append(("Recordings", _html.table(
+        per_rec, ["file", "subject", "session", "label", "windows", "gated"])))
+    fname = Path(fname)
+    fname.parent.mkdir(parents=True, exist_ok=True)
+    fname.write_text(_html.page(f"Training report: {model.meta['model']}", sections),
+                     encoding="utf-8")
+    return fname
