@@ -14,7 +14,7 @@ import logging
 import sys
 
 # modules providing subcommands, in the order --help lists them
-_COMMANDS = ("_live", "_replay", "_simulate", "_boards", "_info", "_convert")
+_COMMANDS = ("_live", "_replay", "_simulate", "_boards", "_info", "_convert", "_train", "_evaluate")
 
 _EPILOG = """\
 Examples:
