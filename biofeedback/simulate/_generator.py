@@ -303,8 +303,10 @@ def _state_levels(scen: Scenario, times: np.ndarray) -> tuple[list, np.ndarray]:
             target = seg.level if s == seg.state else 0.0
             kn = knots[s]
             v = value(kn, seg.at)
-            kn[:] = [k for k in kn if k[0] < seg.at] + [(seg.at, v), (seg.at + max(seg.ramp, 1e-9), target)]
-    levels = np.array([np.interp(times, *zip(*knots[s])) for s in names]).reshape(len(names), times.size)
+            end = seg.at + max(seg.ramp, 1e-9)
+            kn[:] = [k for k in kn if k[0] < seg.at] + [(seg.at, v), (end, target)]
+    levels = np.array([np.interp(times, *zip(*knots[s])) for s in names])
+    levels = levels.reshape(len(names), times.size)
     return names, levels
 
 
@@ -361,12 +363,14 @@ def simulate(scenario) -> Simulation:
     bands = {"theta": (bg.theta_hz, bg.theta_uv), "alpha": (bg.alpha_hz, bg.alpha_uv),
              "beta": (bg.beta_hz, bg.beta_uv)}
     for c, ch in enumerate(ch_names):
-        x = bg.amplitude_uv * _shaped_noise(np.random.default_rng([seed, 1, c]), n, true_rate, _pink(bg.exponent))
+        rng = np.random.default_rng([seed, 1, c])
+        x = bg.amplitude_uv * _shaped_noise(rng, n, true_rate, _pink(bg.exponent))
         x += bg.noise_uv * np.random.default_rng([seed, 2, c]).standard_normal(n)
         for j, (band, (hz, uv)) in enumerate(bands.items()):
             if uv == 0:
                 continue
-            r = _shaped_noise(np.random.default_rng([seed, 3, c, j]), n, true_rate, _peak(hz, _BAND_WIDTH[band]))
+            rng = np.random.default_rng([seed, 3, c, j])
+            r = _shaped_noise(rng, n, true_rate, _peak(hz, _BAND_WIDTH[band]))
             log_gain = np.zeros(n)
             for s, lv in zip(state_names, levels):
                 for region, mult in STATES[s].get(band, {}).items():

@@ -175,7 +175,8 @@ class LSLPublisher:
             if self.drop_outlet and disc.any() and not outage:
                 outage = True
                 self.outlet = None  # the device is gone: inlets lose the stream
-                logger.info("Simulated disconnect at %.2f s", sim.true_times[cursor + int(np.argmax(disc))])
+                first = cursor + int(np.argmax(disc))
+                logger.info("Simulated disconnect at %.2f s", sim.true_times[first])
             idx = np.flatnonzero(keep[sl]) + cursor
             if idx.size and outage:
                 outage = False

@@ -25,7 +25,8 @@ def count_missing_packets(prev_counter, prev_ts, counter, ts, wrap, samples_per_
     n_missing : int
         Packets lost between the two (0 when consecutive).
     """
-    step = np.mod(np.asarray(counter, dtype=np.int64) - np.asarray(prev_counter, dtype=np.int64), wrap)
+    counter = np.asarray(counter, dtype=np.int64)
+    step = np.mod(counter - np.asarray(prev_counter, dtype=np.int64), wrap)
     expected = (np.asarray(ts, dtype=float) - prev_ts) * sfreq / samples_per_packet
     n_wraps = np.maximum(0, np.round((expected - step) / wrap)).astype(np.int64)
     gap = step + n_wraps * wrap
