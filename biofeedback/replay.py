@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._logging import logger
+from .errors import BiofeedbackError
 
 __all__ = ["replay", "config_from_recording", "profile_from_recording"]
 
@@ -91,5 +92,7 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     source = RecordingSource(rec, profile, realtime=realtime, speed=speed)
     session = Session(source, config, sinks, model=model, publish=realtime, record=False)
     session.keep_results = True
-    session.run()
+    summary = session.run()
+    if out is not None and "csv" in summary.sink_errors:
+        raise BiofeedbackError(f"Writing {out} failed: {summary.sink_errors['csv']}.")
     return EngineOutput.from_results(session.results, session.engine)

@@ -20,6 +20,7 @@ import numpy as np
 
 from ._logging import logger
 from .errors import BiofeedbackError
+from .feedback._base import Sink
 
 __all__ = ["Session", "SessionSummary", "CsvSink"]
 
@@ -62,7 +63,7 @@ class SessionSummary:
         return out
 
 
-class CsvSink:
+class CsvSink(Sink):
     """Write one row per window: ``t_end``, every estimate, ``gated``.
 
     The header is ``t_end,<estimate names...>,gated`` (stable: other tools
@@ -91,12 +92,6 @@ class CsvSink:
     def write(self, r):
         vals = ",".join(repr(float(v)) for v in r.estimates)
         self._fid.write(f"{r.t_end!r},{vals},{int(r.gated)}\n")
-
-    def event(self, kind, timestamp, text=""):
-        pass
-
-    def status(self, stats):
-        pass
 
     def close(self):
         self._fid.close()
@@ -215,8 +210,11 @@ class Session:
     def _call(self, sink, method, *args):
         if sink.name in self._sink_errors:
             return
+        fn = getattr(sink, method, None)
+        if fn is None:  # a duck-typed sink without this optional method
+            return
         try:
-            getattr(sink, method)(*args)
+            fn(*args)
         except Exception as err:
             self._sink_failed(sink, err)
 

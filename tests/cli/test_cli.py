@@ -68,3 +68,11 @@ def test_replay_out_is_pandas_ready_with_a_stable_header(muse_dir, tmp_path, cap
     assert set(df["gated"].unique()) <= {0, 1}
     assert (tmp_path / "est.csv.json").exists()
     assert "windows" in capsys.readouterr().out
+
+
+def test_replay_fails_loudly_when_its_output_cannot_be_written(muse_dir, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = _run("replay", str(muse_dir / "subjecta-relaxed-1.csv"), "--out", str(blocker / "e.csv"))
+    assert out.returncode == 1
+    assert "Writing" in out.stderr and "e.csv" in out.stderr and "Traceback" not in out.stderr
