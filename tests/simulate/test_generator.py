@@ -337,3 +337,29 @@ def test_plot_truth_draws_levels_and_estimates():
         assert "scripted engaged level" in labels and "estimate: engagement" in labels
     finally:
         plt.close(fig)
+
+
+@pytest.mark.lsl
+def test_source_in_real_time_paces_samples_on_the_lsl_clock(tmp_path):
+    import pylsl
+
+    path = _write(tmp_path, BASE.replace("20.0", "1.5"))
+    src = ScenarioSource(path, realtime=True)
+    got = []
+    with src:
+        start = pylsl.local_clock()
+        assert abs(src.t0 - start) < 0.5
+        while True:
+            chunk = src.read(timeout=0.1)
+            if chunk is not None:
+                got.append((pylsl.local_clock(), chunk.timestamps))
+            elif got and got[-1][1][-1] >= src.t0 + 1.49:
+                break
+            if pylsl.local_clock() - start > 10:
+                break
+    ts = np.concatenate([g[1] for g in got])
+    assert ts.size == src.simulation.data.shape[1]
+    # no sample is handed out before its time comes
+    for now, stamps in got:
+        assert stamps[-1] <= now + 1e-3
+    assert len(got) > 5  # delivered progressively, not at once

@@ -165,3 +165,19 @@ def test_clock_drift_is_corrected_by_lsl_offsets(tmp_path):
     _clock_sync(streams)
     err = streams[1].time_stamps - sim.true_times
     assert np.abs(err).max() < 5e-3
+
+
+def test_line_noise_at_mains_drops_the_channel(tmp_path):
+    (tmp_path / "ln.toml").write_text(
+        'name = "ln"\nboard = "muse_2"\nduration = 30.0\nseed = 8\n'
+        '[[events]]\nkind = "line_noise"\nat = 10.0\nduration = 10.0\n'
+        'amplitude_uv = 30.0\nchannels = ["TP9", "TP10"]\n'
+    )
+    src, engine, out, _ = _run_engine(tmp_path / "ln.toml")
+    t_end = out.t_end - src.t0
+    inside = (t_end >= 12.0) & (t_end <= 20.0)
+    outside = (t_end < 10.0) | (t_end > 22.0)
+    flagged = (out.quality & FLAGS["line_noise"]) != 0
+    assert flagged[inside][:, [0, 3]].all()
+    assert not flagged[inside][:, [1, 2]].any()
+    assert not flagged[outside].any()
