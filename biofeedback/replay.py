@@ -17,8 +17,17 @@ def config_from_recording(recording, pipeline=None):
         return load_pipeline(pipeline)
     side = recording.provenance.get("sidecar") or {}
     if "pipeline" in side:
-        data = dict(side["pipeline"])
-        return from_dict(PipelineConfig, data, f"{recording.provenance.get('fname', '')} sidecar [pipeline]")
+        from .errors import PipelineConfigError
+
+        fname = recording.provenance.get("fname", "the recording")
+        try:
+            return from_dict(PipelineConfig, dict(side["pipeline"]), f"{fname} sidecar [pipeline]")
+        except PipelineConfigError as err:
+            # never replay silently with another pipeline than the live run's
+            raise PipelineConfigError(
+                f"The pipeline saved with this recording does not fit this version of "
+                f"biofeedback ({err}); pass --pipeline FILE to replay with another one."
+            ) from None
     return load_pipeline()
 
 
