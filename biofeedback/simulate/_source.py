@@ -57,6 +57,10 @@ class ScenarioSource(Source):
         at :meth:`start` in real time, 0.0 otherwise).
     chunk_duration : float | None
         Seconds per chunk when not in real time (default 0.25).
+    truth_markers : bool
+        Also emit the ground truth as ``SourceEvent("marker", text=...)``
+        ("state relaxed ...", "event blink ...", "fault disconnect ...") once
+        the samples of its time have been read.
 
     Attributes
     ----------
@@ -65,13 +69,14 @@ class ScenarioSource(Source):
     """
 
     def __init__(self, scenario, *, realtime: bool = True, t0: float | None = None,
-                 chunk_duration: float | None = None):
+                 chunk_duration: float | None = None, truth_markers: bool = True):
         self.scenario = read_scenario(scenario)
         super().__init__(self.scenario.profile)
         self.realtime = bool(realtime)
         self._t0_arg = t0
         self.t0 = 0.0 if t0 is None else float(t0)
         self.chunk_duration = 0.25 if chunk_duration is None else float(chunk_duration)
+        self.truth_markers = bool(truth_markers)
         self._sim: Simulation | None = None
         self._cursor = 0
 
@@ -110,6 +115,8 @@ class ScenarioSource(Source):
         self._outage_start = None  # true time the current disconnect began
         self._n = sim.data.shape[1]
         self._chunk = max(1, int(round(self.chunk_duration * sim.sfreq)))
+        self._markers = sim.markers() if self.truth_markers else []
+        self._marker_i = 0
 
     def _close(self) -> None:
         pass
@@ -150,6 +157,11 @@ class ScenarioSource(Source):
     def _deliver(self, start: int, stop: int) -> Chunk | None:
         sim = self.simulation
         self._cursor = stop
+        t_read = sim.true_times[stop - 1] if stop < self._n else np.inf
+        while self._marker_i < len(self._markers) and self._markers[self._marker_i][0] <= t_read:
+            t, text = self._markers[self._marker_i]
+            self._emit(SourceEvent("marker", timestamp=float(self.t0 + t), text=text))
+            self._marker_i += 1
         sl = slice(start, stop)
         disc = sim.disconnected[sl]
         if disc.any() and self._outage_start is None:

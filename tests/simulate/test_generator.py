@@ -284,8 +284,11 @@ def test_source_counts_loss_from_counter_and_reports_disconnect():
     np.testing.assert_array_equal(ts, 50.0 + sim.timestamps[sim.delivered])
     dropped = [e for e in events if e.kind == "dropped"]
     assert src.n_dropped == sum(e.n for e in dropped)
-    kinds = [e.kind for e in events if e.kind != "dropped"]
+    kinds = [e.kind for e in events if e.kind not in ("dropped", "marker")]
     assert kinds == ["disconnected", "reconnected"]
+    # the truth comes along as markers, in time order, on the session clock
+    marks = [(e.timestamp, e.text) for e in events if e.kind == "marker"]
+    assert marks == sim.markers(t0=50.0)
     rec = [e for e in events if e.kind == "reconnected"][0]
     assert abs(rec.duration - 5.0) < 0.01
     # every sample that did not arrive is accounted for, exactly
