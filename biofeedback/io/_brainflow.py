@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import RecordingFormatError
 from ._integrity import (
+    read_sidecar,
     channel_problems,
     check_timestamps,
     counter_gaps,
@@ -64,14 +65,7 @@ def read_brainflow(fname, *, profile=None, verbose=None):
     if not lines:
         raise RecordingFormatError("the file is empty.", fname)
     n_cols = len(lines[0].split("\t"))
-    sidecar = None
-    side = fname.with_suffix(".json")
-    if side.is_file():
-        try:
-            sidecar = json.loads(side.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise RecordingFormatError(f"the sidecar {side.name} is not valid JSON "
-                                       f"({err}).", fname) from None
+    sidecar = read_sidecar(fname)  # it names the board: unreadable is an error
     prof = None
     board_id = None
     if profile is not None:
@@ -92,7 +86,7 @@ def read_brainflow(fname, *, profile=None, verbose=None):
             raise RecordingFormatError(
                 f"cannot tell which board wrote this BrainFlow file ({n_cols} "
                 f"columns; {len(matches)} known boards match): put "
-                f'{{"board_id": N}} in {side.name} or pass profile=.', fname)
+                f'{{"board_id": N}} in {fname.with_suffix(".json").name} or pass profile=.', fname)
         prof = matches[0]
         board_id = prof.board_id
         warnings.append(f"No sidecar names the board; guessed {prof.name} from the "

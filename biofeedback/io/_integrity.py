@@ -245,3 +245,27 @@ def railed_spans(row, rail_v, sfreq, min_samples=1):
     starts = np.flatnonzero(edges == 1)
     stops = np.flatnonzero(edges == -1)
     return [(int(a), int(b)) for a, b in zip(starts, stops) if b - a >= min_samples]
+
+
+def read_sidecar(fname, warnings=None):
+    """The JSON sidecar ``<stem>.json`` beside ``fname``, or None.
+
+    An unreadable sidecar is an error when ``warnings`` is None (the reader
+    needs it), else a warning appended to ``warnings`` (it only adds context).
+    """
+    import json
+    from pathlib import Path
+
+    from ..errors import RecordingFormatError
+
+    side = Path(fname).with_suffix(".json")
+    if not side.is_file():
+        return None
+    try:
+        return json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        if warnings is None:
+            raise RecordingFormatError(f"the sidecar {side.name} is not valid JSON ({err}).",
+                                       fname) from None
+        warnings.append(f"The sidecar {side.name} is not valid JSON ({err}).")
+        return None

@@ -24,7 +24,13 @@ import numpy as np
 
 from .._logging import logger
 from ..errors import RecordingFormatError
-from ._integrity import channel_problems, check_timestamps, gap_warning, timestamp_gaps
+from ._integrity import (
+    channel_problems,
+    check_timestamps,
+    gap_warning,
+    read_sidecar,
+    timestamp_gaps,
+)
 from ._recording import Gap, Recording, Stream
 
 EEG_NAME = "biofeedback-EEG"
@@ -551,13 +557,7 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
                        1.0 / sfreq if sfreq else 0.0)
     warnings.extend(gap_warning(gaps))
 
-    sidecar = None
-    side = fname.with_suffix(".json")
-    if side.is_file():
-        try:
-            sidecar = json.loads(side.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            warnings.append(f"The sidecar {side.name} is not valid JSON ({err}).")
+    sidecar = read_sidecar(fname, warnings)
     bf = _bf_meta(info)
     prof = profile
     if prof is None and isinstance(sidecar, dict):
