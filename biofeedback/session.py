@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from ._logging import logger
-from .errors import BiofeedbackError
 from .feedback._base import Sink
 
 __all__ = ["Session", "SessionSummary", "CsvSink"]
@@ -99,7 +98,9 @@ class CsvSink(Sink):
 
 def _describe_features(info) -> dict:
     try:
-        from .features import describe_features  # the feature library says what it computes
+        from .features import (
+            describe_features,  # the feature library says what it computes
+        )
     except ImportError:
         return {"indices": list(info.estimate_names)}
     return describe_features(info.engine.features) if hasattr(info, "engine") else {}

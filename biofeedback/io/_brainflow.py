@@ -16,11 +16,11 @@ import numpy as np
 
 from ..errors import RecordingFormatError
 from ._integrity import (
-    read_sidecar,
     channel_problems,
     check_timestamps,
     counter_gaps,
     gap_warning,
+    read_sidecar,
     timestamp_gaps,
 )
 from ._recording import Recording, Stream

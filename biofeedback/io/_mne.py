@@ -180,9 +180,9 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
 
 def read_mne(fname, *, profile=None, verbose=None):
     """Read EDF, BDF, FIF, BrainVision and anything ``mne.io.read_raw`` reads."""
-    import mne
-
     import warnings as _w
+
+    import mne
 
     fname = Path(fname)
     try:

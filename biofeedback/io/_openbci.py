@@ -49,7 +49,6 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None, verbose=None):
     file's coarse clock); the file's own clock is kept in
     ``streams["wall_clock"]``.
     """
-    from ..hardware import get_profile
 
     fname = Path(fname)
     header, offset, n_head = read_header_lines(fname, max_lines=500, prefix="%")

@@ -1,7 +1,12 @@
 import pytest
 
 from biofeedback.errors import HardwareError, PipelineConfigError
-from biofeedback.hardware import BrainFlowSource, get_profile, list_profiles, read_profile
+from biofeedback.hardware import (
+    BrainFlowSource,
+    get_profile,
+    list_profiles,
+    read_profile,
+)
 
 REQUIRED = {"synthetic", "cyton", "cyton_daisy", "ganglion", "muse_2", "muse_s", "muse_2016", "lsl"}
 
