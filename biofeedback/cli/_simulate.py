@@ -16,8 +16,10 @@ The same scenario and seed give the same data every time.
 --truth writes the truth as a table, one row per 0.1 s: time (recording
 clock), the level (0-1) of each scripted state, and the events active then.
 --lsl publishes the scenario in real time as an LSL stream NAME, with the
-truth on a marker stream NAME-truth. Without --lsl the scenario is computed
-at once (no waiting).
+truth on a marker stream NAME-truth; --out and --truth are then on the
+stream's LSL clock (on simulated time from the stream's start if --speed is
+not 1). Without --lsl the scenario is computed at once (no waiting) and files
+start at time 0.
 
 Examples:
   biofeedback simulate demo --out demo.xdf --truth demo_truth.csv
