@@ -167,10 +167,20 @@ class BandPowerTransformer(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         tags.requires_fit = True
         return tags
+
+
+def _pyriemann(module, name):
+    """``pyriemann.geometry.<module>.<name>`` (0.12+) or its older home in utils."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"pyriemann.geometry.{module}")
+    except ImportError:  # pyriemann < 0.12
+        mod = importlib.import_module(f"pyriemann.utils.{module}")
+    return getattr(mod, name)
 
 
 class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
@@ -219,7 +229,7 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Estimate the reference point of each band; returns self."""
-        from pyriemann.utils.mean import mean_riemann
+        mean_riemann = _pyriemann("mean", "mean_riemann")
 
         X = _check_windows(X)
         C = self._covariances(X)
@@ -229,7 +239,7 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """``(n_windows, n_bands * n_channels * (n_channels + 1) / 2)``."""
-        from pyriemann.utils.tangentspace import tangent_space
+        tangent_space = _pyriemann("tangentspace", "tangent_space")
 
         check_is_fitted(self, "reference_")
         X = _check_windows(X, self.n_channels_)
@@ -241,7 +251,6 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         return tags
 

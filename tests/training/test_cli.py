@@ -1,0 +1,34 @@
+"""``biofeedback train`` then ``biofeedback evaluate --json``: the stable contract."""
+
+import json
+
+import pytest
+
+from biofeedback.cli import main
+
+
+@pytest.mark.slow
+def test_train_then_evaluate(muse_dir, tmp_path, capsys):
+    files = [str(p) for p in sorted(muse_dir.glob("subject[ab]-*.csv"))]
+    out = tmp_path / "m.bfm"
+    assert main(["train", *files, "--labels-from", "filename", "--out", str(out),
+                 "--n-jobs", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "subjecta" in text and "chance 0.33" in text and "a leak, not a result" in text
+    assert out.exists() and (tmp_path / "m.html").exists()
+    html = (tmp_path / "m.html").read_text()
+    assert html.count("<img") >= 4 and "Band powers per class" in html
+    assert main(["evaluate", str(out), *files, "--json", "--n-jobs", "1"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert {"balanced_accuracy", "n_windows", "classes", "confusion_matrix"} <= set(res)
+    assert res["classes"] == ["concentrating", "neutral", "relaxed"]
+    assert sum(map(sum, res["confusion_matrix"])) == res["n_windows"]
+
+
+def test_a_pattern_that_matches_nothing_is_one_sentence(muse_dir, tmp_path, capsys):
+    code = main(["train", str(muse_dir), "--pattern", "{label}_{subject}", "--out",
+                 str(tmp_path / "m.bfm")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("biofeedback: error: The label pattern '{label}_{subject}' matches "
+                          "none of the 12 file names")

@@ -1,0 +1,243 @@
+"""Datasets, honest validation, safe model files and live use, on the Muse data."""
+
+import json
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from biofeedback.errors import BiofeedbackError, ModelError
+from biofeedback.training import (
+    cross_validate,
+    extract_dataset,
+    fit_model,
+    label_files,
+    load_model,
+    random_split_score,
+    save_model,
+)
+
+
+# -- datasets -----------------------------------------------------------------
+
+
+def test_labels_come_from_file_names(muse_files):
+    assert len(muse_files) == 12
+    f = next(f for f in muse_files if f.path.endswith("subjecta-relaxed-1.csv"))
+    assert (f.subject, f.label, f.session) == ("subjecta", "relaxed", "1")
+
+
+def test_features_are_the_live_engines(muse_all, muse_dir):
+    from biofeedback.engine import Engine
+    from biofeedback.hardware import get_profile
+    from biofeedback.io import read_recording
+
+    rec = read_recording(muse_dir / "subjectb-neutral-1.csv")
+    out = Engine(muse_all.config, rec.ch_names, rec.sfreq, get_profile("muse_2016")).run(
+        rec.data, rec.timestamps)
+    i = [j for j, f in enumerate(muse_all.files) if f.path.endswith("subjectb-neutral-1.csv")]
+    mine = muse_all.select(muse_all.recording == i[0])
+    np.testing.assert_array_equal(mine.X, out.features)
+    np.testing.assert_array_equal(mine.gated, out.gated)
+    assert muse_all.feature_names == out.feature_names
+
+
+def test_gated_windows_are_excluded_by_default_and_counted(muse_files, muse_all):
+    subset = [f for f in muse_files if f.subject == "subjecta"]
+    ds = extract_dataset(subset, n_jobs=1)
+    n_all = int((muse_all.subject == "subjecta").sum())
+    assert ds.n_gated_dropped > 0 and len(ds) + ds.n_gated_dropped == n_all
+    assert not ds.gated.any()
+
+
+def test_windows_for_covariance_models_match_engine_features(muse_files, muse_all):
+    from biofeedback.estimators import BandPowerTransformer
+
+    ds = extract_dataset(muse_files[:2], gated="include", need_windows=True, n_jobs=1)
+    c = ds.config.features
+    tr = BandPowerTransformer(sfreq=ds.sfreq, features=c.names,
+                              bands=tuple((k, *v) for k, v in c.bands.items()),
+                              ch_names=ds.ch_names).fit(ds.windows)
+    np.testing.assert_allclose(tr.transform(ds.windows), ds.X, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_serial_features(muse_files, muse_all):
+    distributed = pytest.importorskip("distributed")
+    subset = muse_files[:3]
+    serial = extract_dataset(subset, gated="include", n_jobs=1)
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        dask = extract_dataset(subset, gated="include", scheduler=client)
+    np.testing.assert_array_equal(dask.X, serial.X)
+    np.testing.assert_array_equal(dask.y, serial.y)
+
+
+@pytest.mark.parametrize("case, match", [
+    ("pattern", "matches none of the"),
+    ("single", "Only one class"),
+    ("short", "shorter than one 2 s window"),
+    ("channels", "train on recordings with one channel layout"),
+])
+def test_bad_input_fails_before_work(case, match, muse_dir, tmp_path):
+    src = muse_dir / "subjecta-relaxed-1.csv"
+    lines = src.read_text().splitlines()
+    if case == "pattern":
+        with pytest.raises(BiofeedbackError, match=match):
+            label_files([muse_dir], pattern="{label}_{subject}_{session}")
+        return
+    if case == "single":
+        with pytest.raises(BiofeedbackError, match=match):
+            label_files([muse_dir / "subjecta-relaxed-1.csv", muse_dir / "subjectb-relaxed-1.csv"])
+        return
+    good = tmp_path / "s1-relaxed-1.csv"
+    good.write_text("\n".join(lines[:3000]) + "\n")
+    bad = tmp_path / "s1-neutral-1.csv"
+    if case == "short":
+        bad.write_text("\n".join(lines[:200]) + "\n")
+    else:
+        head = lines[0].split(",")
+        drop = head.index("TP10")
+        bad.write_text("\n".join(",".join(c for k, c in enumerate(ln.split(",")) if k != drop)
+                                 for ln in lines[:3000]) + "\n")
+    with pytest.raises(BiofeedbackError, match=match):
+        extract_dataset(label_files([good, bad]), n_jobs=1)
+
+
+def test_markers_label_the_windows_between_them(muse_dir):
+    from biofeedback.training._dataset import _label_windows
+
+    t_end = np.arange(2.0, 20.0, 0.5)
+    labels = _label_windows(t_end, 2.0, [(5.0, "rest"), (10.0, "task"), (15.0, "end")],
+                            ["rest", "task"])
+    assert labels[t_end == 7.0][0] == "rest"
+    assert labels[t_end == 11.0][0] is None  # straddles the change
+    assert labels[t_end == 12.0][0] == "task"
+    assert labels[t_end == 18.0][0] is None and labels[0] is None
+
+
+# -- validation ---------------------------------------------------------------
+
+
+def test_loso_is_above_chance_and_random_splits_leak(muse_all):
+    loso = cross_validate(muse_all, "logreg", cv="loso")
+    assert [f["subject"] for f in loso.folds] == ["subjecta", "subjectb", "subjectc", "subjectd"]
+    assert loso.chance == pytest.approx(1 / 3)
+    assert 0.5 < loso.mean_fold_accuracy < 0.9
+    assert loso.confusion_matrix.sum() == loso.n_windows == len(muse_all)
+    leaky = random_split_score(muse_all, "logreg")
+    assert leaky > loso.mean_fold_accuracy + 0.15
+
+
+def test_calibration_scores_only_windows_after_the_baseline(muse_all):
+    plain = cross_validate(muse_all, "logreg", score_after=20.0)
+    cal = cross_validate(muse_all, "logreg", calibration=20.0)
+    assert plain.n_windows == cal.n_windows
+    assert cal.n_windows == int((muse_all.t - 2.0 >= 20.0).sum())
+    assert 0.4 < cal.mean_fold_accuracy <= 1.0
+
+
+# -- model files --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_file(muse_all, tmp_path_factory):
+    model = fit_model(muse_all, "logreg")
+    return save_model(model, tmp_path_factory.mktemp("m") / "muse.bfm", metrics={"x": 1}), model
+
+
+def test_round_trip_gives_identical_probabilities(model_file, muse_all):
+    fname, model = model_file
+    loaded = load_model(fname)
+    np.testing.assert_array_equal(loaded.predict_proba(muse_all.X[:50]),
+                                  model.predict_proba(muse_all.X[:50]))
+    assert list(loaded.classes_) == ["concentrating", "neutral", "relaxed"]
+    assert loaded.ch_names == ["TP9", "AF7", "AF8", "TP10"] and loaded.sfreq == 256.0
+    assert loaded.config.window == muse_all.config.window
+    assert loaded.meta["training"]["n_windows"] == len(muse_all)
+
+
+@pytest.mark.parametrize("tree", ["rf", "hgb"])
+def test_tree_models_round_trip(tree, muse_all, tmp_path):
+    ds = muse_all.select(np.arange(len(muse_all)) % 4 == 0)
+    model = fit_model(ds, tree)
+    loaded = load_model(save_model(model, tmp_path / "t.bfm"))
+    np.testing.assert_array_equal(loaded.predict_proba(ds.X), model.predict_proba(ds.X))
+
+
+def test_wrong_layout_is_one_sentence(model_file):
+    model = load_model(model_file[0])
+    feats = [f"logpow_{b}_{c}" for c in ("Fp1", "Fp2") for b in "abcde"]
+    with pytest.raises(ModelError, match=r"^The model was trained on channels TP9, AF7, "
+                                         r"AF8, TP10 but the data lack TP9, AF7, AF8, TP10\.$"):
+        model.check_compatible(["Fp1", "Fp2"], 256.0, feats)
+    with pytest.raises(ModelError, match=r"^The model was trained at 256 Hz but the data "
+                                         r"are sampled at 250 Hz\.$"):
+        model.check_compatible(model.ch_names, 250.0, model.feature_names)
+
+
+def test_a_channel_superset_is_adapted_by_name(model_file, muse_all):
+    model = load_model(model_file[0])
+    ch = ["Fpz", *reversed(model.ch_names)]
+    bands = ["delta", "theta", "alpha", "beta", "gamma"]
+    names = [f"logpow_{b}_{c}" for c in ch for b in bands]
+    live = np.zeros((3, len(names)))
+    for j, n in enumerate(names):
+        if n in model.feature_names:
+            live[:, j] = muse_all.X[:3, model.feature_names.index(n)]
+    model.check_compatible(ch, 256.0, names)
+    np.testing.assert_allclose(model.predict_proba(live),
+                               model_file[1].predict_proba(muse_all.X[:3]))
+
+
+def test_tampered_and_pickled_files_are_refused(model_file, tmp_path):
+    import skops.io as sio
+
+    pkl = tmp_path / "evil.bfm"
+    pkl.write_bytes(pickle.dumps({"not": "a model"}))
+    with pytest.raises(ModelError, match="not a biofeedback model file"):
+        load_model(pkl)
+
+    class Evil:  # an arbitrary class smuggled into the estimator
+        pass
+
+    tampered = tmp_path / "tampered.bfm"
+    with zipfile.ZipFile(model_file[0]) as zf:
+        meta = zf.read("meta.json")
+    with zipfile.ZipFile(tampered, "w") as zf:
+        zf.writestr("meta.json", meta)
+        zf.writestr("estimator.skops", sio.dumps({"x": Evil()}))
+    with pytest.raises(ModelError, match="untrusted type"):
+        load_model(tampered)
+    bad_meta = tmp_path / "meta.bfm"
+    with zipfile.ZipFile(bad_meta, "w") as zf:
+        zf.writestr("meta.json", json.dumps({"format": "something-else"}))
+        zf.writestr("estimator.skops", b"")
+    with pytest.raises(ModelError, match="not a biofeedback model file"):
+        load_model(bad_meta)
+
+
+def test_calibrated_model_asks_for_a_baseline(muse_all):
+    model = fit_model(muse_all, "logreg", calibration=20.0)
+    assert model.needs_calibration
+    with pytest.raises(ModelError, match="needs a per-user baseline"):
+        model.predict_proba(muse_all.X[:2])
+    base = muse_all.X[(muse_all.subject == "subjecta") & (muse_all.t <= 20.0)]
+    p = model.calibrate(base).predict_proba(muse_all.X[:2])
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+def test_live_engine_adds_class_probabilities(model_file, muse_dir):
+    from biofeedback.engine import Engine
+    from biofeedback.hardware import get_profile
+    from biofeedback.io import read_recording
+
+    model = load_model(model_file[0])
+    rec = read_recording(muse_dir / "subjectd-relaxed-1.csv")
+    engine = Engine(model.config, rec.ch_names, rec.sfreq, get_profile("muse_2016"), model=model)
+    out = engine.run(rec.data, rec.timestamps, chunk_size=32)
+    cols = [engine.estimate_names.index(f"p_{c}") for c in model.classes_]
+    p = out.estimates[:, cols]
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(p, model.predict_proba(out.features), rtol=1e-12)
