@@ -28,21 +28,35 @@ def load_toml(fname) -> dict:
         raise PipelineConfigError(f"{fname}: not valid TOML ({err}).") from None
 
 
-def _line_of(fname, section: str, key: str) -> int | None:
-    """1-based line of ``key`` inside ``[section]`` of a TOML file, if found."""
+def _line_of(fname, section: str, key: str | None) -> int | None:
+    """1-based line of ``key`` in ``[section]`` (or of the header itself).
+
+    ``section`` may name the i-th entry of an array of tables as
+    ``"events #2"``, found by counting ``[[events]]`` headers.
+    """
     import re
 
     try:
         lines = Path(fname).read_text().splitlines()
     except (OSError, TypeError, ValueError):
         return None
-    current = ""
+    entry = re.fullmatch(r"(.+) #(\d+)", section)
+    name, want = (entry.group(1), int(entry.group(2))) if entry else (section, 0)
+    current, seen, inside = "", 0, False
     for i, line in enumerate(lines, 1):
-        head = re.match(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?", line)
+        head = re.match(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?", line)
         if head:
-            current = head.group(1)
+            current = head.group(2)
+            if current == name and head.group(1) == "[[":
+                seen += 1
+            inside = current == name and (not entry or seen == want)
+            if inside and key is None:
+                return i
             continue
-        if current == section and re.match(rf"\s*{re.escape(key)}\s*=", line):
+        if key is not None and inside and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return i
+        if key is not None and not section and not current and re.match(
+                rf"\s*{re.escape(key)}\s*=", line):
             return i
     return None
 
@@ -50,7 +64,7 @@ def _line_of(fname, section: str, key: str) -> int | None:
 def _where(fname, section: str, key: str | None = None, show_key: bool = True) -> str:
     """``file, line N [section] key`` for messages."""
     out = str(fname)
-    if fname and key is not None:
+    if fname and (key is not None or section):
         line = _line_of(fname, section, key)
         if line is not None:
             out += f", line {line}"
@@ -86,6 +100,11 @@ def _coerce(value, annotation, where: str, loc=None):
         if not isinstance(value, (list, tuple)):
             raise PipelineConfigError(f"{where} must be a list, got {value!r}.")
         if len(args) == 2 and args[1] is Ellipsis:
+            if dataclasses.is_dataclass(args[0]) and loc is not None:  # [[array.of.tables]]
+                return tuple(
+                    _coerce(v, args[0], f"{where} #{i + 1}", (loc[0], f"{loc[1]} #{i + 1}"))
+                    for i, v in enumerate(value)
+                )
             return tuple(_coerce(v, args[0], f"{where}[{i}]", loc) for i, v in enumerate(value))
         if len(args) != len(value):
             raise PipelineConfigError(

@@ -375,7 +375,9 @@ class Session:
                 self._marker(f"gap_end duration={ev.duration:.3f}", t)
             elif ev.kind == "dropped":
                 self._marker(f"dropped n={ev.n}", t)
-            elif ev.kind == "marker":
+            elif ev.kind == "marker":  # a recording's or scenario's own markers
+                if self._markers_out is not None:
+                    self._markers_out.push_sample([ev.text], t)
                 for sink in self.sinks:
                     self._call(sink, "event", "marker", t, ev.text)
 

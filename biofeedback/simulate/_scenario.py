@@ -8,12 +8,11 @@ model, and ``pipelines/scenarios/demo.toml`` for an example.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._data import data_dir
-from .._toml import from_dict, load_toml
+from .._toml import _where, from_dict, load_toml
 from ..errors import PipelineConfigError
 
 __all__ = [
@@ -304,21 +303,6 @@ class Scenario:
         return get_profile(self.board)
 
 
-def _entry_where(path: Path, key: str, i: int) -> str:
-    """``file, line N`` of the i-th ``[[key]]`` header (or just the file)."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return str(path)
-    n = -1
-    for j, line in enumerate(lines, 1):
-        if line.strip().replace(" ", "") == f"[[{key}]]":
-            n += 1
-            if n == i:
-                return f"{path}, line {j}"
-    return str(path)
-
-
 def list_scenarios() -> dict[str, Path]:
     """Shipped scenarios by name (``pipelines/scenarios/*.toml``)."""
     return {p.stem: p for p in sorted((data_dir("pipelines") / "scenarios").glob("*.toml"))}
@@ -362,16 +346,7 @@ def read_scenario(fname) -> Scenario:
             )
     data.setdefault("name", path.stem)
     data["fname"] = where
-    # arrays of tables are built one by one so messages say which entry
-    lists = {
-        key: tuple(
-            from_dict(cls, d, _entry_where(path, key, i), section=f"{key} #{i + 1}")
-            for i, d in enumerate(data.pop(key, []))
-        )
-        for key, cls in (("timeline", Segment), ("events", Event))
-    }
-    scen = from_dict(Scenario, data, where)
-    scen = dataclasses.replace(scen, **lists)
+    scen = from_dict(Scenario, data, where)  # arrays of tables say which entry
     try:
         scen._validate()
     except ValueError as err:
@@ -390,7 +365,7 @@ def read_scenario(fname) -> Scenario:
         for ch in ev.channels or ():
             if ch not in profile.ch_names:
                 raise PipelineConfigError(
-                    f"{_entry_where(path, 'events', i)} [events #{i + 1}] channels: "
+                    f"{_where(path, f'events #{i + 1}', 'channels')}: "
                     f"{ch!r} is not a channel of "
                     f"{profile.name} ({', '.join(profile.ch_names)})."
                 )

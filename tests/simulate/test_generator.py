@@ -52,7 +52,7 @@ def test_shipped_scenarios_load():
         ("colour = 3\n", "unknown key 'colour'"),
         ('[[timeline]]\nat = 0.0\nstate = "sleepy"\n', r"line 5 \[timeline #1\]: unknown state 'sleepy'"),
         ('[[events]]\nkind = "sneeze"\nat = 1.0\n', r"line 5 \[events #1\]: unknown event kind 'sneeze'"),
-        ('[[events]]\nkind = "blink"\nat = 1.0\nchannels = ["Cz"]\n', r"line 5 \[events #1\] channels: 'Cz'"),
+        ('[[events]]\nkind = "blink"\nat = 1.0\nchannels = ["Cz"]\n', r"line 8 \[events #1\] channels: 'Cz'"),
         ('[[events]]\nkind = "blink"\nat = 50.0\n', "after the end"),
         ("[faults]\npacket_loss = 0.9\n", r"faults.*packet_loss must be within"),
         ('[faults]\njitter_ms = "a"\n', "jitter_ms must be a number"),
