@@ -42,7 +42,9 @@ def add_parser(sub):
     for param in INPUT_PARAMS:
         bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
     p.add_argument("--pipeline", metavar="FILE", help="pipeline TOML (default: pipelines/default.toml)")
-    p.add_argument("--model", metavar="FILE", help="a trained model; adds class probabilities")
+    p.add_argument("--model", metavar="FILE",
+                   help="a trained model (biofeedback train): adds class probabilities; its "
+                        "pipeline is used unless --pipeline is given")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of data")
     p.add_argument("--recordings", metavar="DIR", help="where to record (default: ./recordings)")
     p.add_argument("--no-record", action="store_true", help="do not record")
@@ -106,9 +108,10 @@ def run(args) -> int:
     from ..config import load_pipeline
     from ..session import Session
 
-    config = load_pipeline(args.pipeline)
-    source = make_source(args, config)
     model, model_meta = load_model_arg(args.model)
+    # a model carries the pipeline it was trained with: its features must match
+    config = model.config if model is not None and not args.pipeline else load_pipeline(args.pipeline)
+    source = make_source(args, config)
     sinks = make_view(args.view)
     from ._feedback import feedback_sinks  # cue sinks configured by the pipeline
 

@@ -336,7 +336,7 @@ def _label_windows(t_end, length, markers, marker_labels):
     return labels
 
 
-def extract_dataset(files, config=None, *, profile=None, gated="exclude",
+def extract_dataset(files, config=None, *, profile=None, gated="include",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
                     marker_labels=None) -> Dataset:
     """Run the live engine over labelled recordings and stack the windows.
@@ -353,9 +353,10 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         The pipeline (windows, filters, features); None loads the default.
     profile : str | None
         Board profile name; None takes the one each reader reports.
-    gated : "exclude" | "include"
-        Drop the windows the quality gates would pause feedback on (counted in
-        ``n_gated_dropped``), or keep them.
+    gated : "include" | "exclude"
+        Keep the windows the quality gates would pause feedback on (the
+        default: a live model scores every window), or drop them (counted in
+        ``n_gated_dropped``).
     need_windows : bool
         Keep the filtered windows too (covariance-based models).
     n_jobs : int | None

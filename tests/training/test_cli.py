@@ -23,6 +23,15 @@ def test_train_then_evaluate(muse_dir, tmp_path, capsys):
     assert {"balanced_accuracy", "n_windows", "classes", "confusion_matrix"} <= set(res)
     assert res["classes"] == ["concentrating", "neutral", "relaxed"]
     assert sum(map(sum, res["confusion_matrix"])) == res["n_windows"]
+    # the saved model drives the engine: class probabilities beside the indices
+    est = tmp_path / "est.csv"
+    held_out = muse_dir / "subjectc-relaxed-1.csv"
+    assert main(["replay", str(held_out), "--model", str(out), "--out", str(est)]) == 0
+    header = est.read_text().splitlines()[0].split(",")
+    assert header[-4:] == ["p_concentrating", "p_neutral", "p_relaxed", "gated"]
+    rows = [list(map(float, ln.split(","))) for ln in est.read_text().splitlines()[1:]]
+    probs = [r[-4:-1] for r in rows]
+    assert len(rows) > 100 and all(abs(sum(p) - 1) < 1e-9 for p in probs)
 
 
 def test_a_pattern_that_matches_nothing_is_one_sentence(muse_dir, tmp_path, capsys):
