@@ -90,9 +90,12 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     from .stream import RecordingSource
 
     rec = recording if isinstance(recording, Recording) else read_recording(recording)
-    config = config_from_recording(rec, pipeline)
-    profile = profile_from_recording(rec)
     side = rec.provenance.get("sidecar") or {}
+    if model is not None and pipeline is None and "pipeline" not in side:
+        config = model.config  # the pipeline the model was trained with
+    else:
+        config = config_from_recording(rec, pipeline)
+    profile = profile_from_recording(rec)
     if side.get("model") and model is None:
         logger.warning("This recording was made with a model; pass it to replay its probabilities.")
     sinks = list(sinks)
