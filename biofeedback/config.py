@@ -14,6 +14,7 @@ from pathlib import Path
 from ._checks import _check_option
 from ._data import data_dir
 from ._toml import from_dict, load_toml
+from .feedback._config import FeedbackConfig
 
 __all__ = [
     "WindowConfig",
@@ -215,7 +216,7 @@ class PipelineConfig:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     gates: GatesConfig = field(default_factory=GatesConfig)
     recording: RecordingConfig = field(default_factory=RecordingConfig)
-    feedback: dict = field(default_factory=dict)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     fname: str = field(default="", compare=False)
 
     def to_dict(self) -> dict:

@@ -14,7 +14,8 @@ import logging
 import sys
 
 # modules providing subcommands, in the order --help lists them
-_COMMANDS = ("_live", "_replay", "_simulate", "_boards", "_info", "_convert", "_train", "_evaluate")
+_COMMANDS = ("_live", "_replay", "_simulate", "_boards", "_info", "_convert", "_train", "_evaluate",
+             "_report")
 
 _EPILOG = """\
 Examples:

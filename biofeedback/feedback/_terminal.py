@@ -95,9 +95,44 @@ class TerminalView(Sink):
         for i in range(0, len(marks), per_line):
             prefix = "  quality    " if i == 0 else "             "
             lines.append(prefix + "  ".join(marks[i : i + per_line]))
+        lines.extend(self._cue_lines(result))
         if self._events:
             lines.append(f"  {d}events: {' | '.join(self._events)}{x}")
         return lines
+
+    def _latest_cue(self):
+        sink = getattr(self.info, "protocol", None)
+        prot = getattr(sink, "protocol", None)
+        return prot, (getattr(prot, "latest", None) if prot is not None else None)
+
+    def _cue_lines(self, result) -> list[str]:
+        """The protocol block and the cue gauge (when a protocol runs)."""
+        prot, cue = self._latest_cue()
+        if cue is None:
+            return []
+        c = self.color
+        g, y, r, d, x = (_GREEN, _YELLOW, _RED, _DIM, _RESET) if c else ("",) * 5
+        block = prot.current
+        left = prot.time_left(cue.t_end)
+        head = f"  block {cue.block} ({cue.kind})"
+        if left == left:  # not NaN
+            head += f" · {left:.0f} s left"
+        if block is not None and block.instructions:
+            head += f" · {block.instructions}"
+        arrow = "raise" if cue.direction == "up" else "lower"
+        if cue.state in ("reward", "no_reward"):
+            n = int(round(cue.score * self.width))
+            col = g if cue.state == "reward" else y
+            bar = "█" * n + "░" * (self.width - n)
+            label = "REWARD" if cue.state == "reward" else "below target"
+            gauge = f"  {'cue':<12} {col}{bar}{x} {col}{label}{x} ({arrow} {cue.target})"
+        elif cue.state == "paused":
+            gauge = f"  {'cue':<12} {r}PAUSED (artifact){x}"
+        elif cue.state == "calibrating":
+            gauge = f"  {'cue':<12} {d}calibrating the threshold...{x}"
+        else:
+            gauge = f"  {'cue':<12} {d}{cue.state}: no feedback{x}"
+        return [head, gauge]
 
     def write(self, result):
         lines = self.render(result)
@@ -118,5 +153,10 @@ class TerminalView(Sink):
             self._last_plain = result.t_end
             vals = "  ".join(f"{n}={v:.3f}" for n, v in zip(self.names, result.estimates))
             flag = " GATED" if result.gated else ""
+            _, cue = self._latest_cue()
+            if cue is not None:
+                flag += f"  [{cue.block}] cue={cue.state}"
+                if cue.score == cue.score:
+                    flag += f" score={cue.score:.2f}"
             self.stream.write(f"[{self._stats.get('elapsed', 0):6.1f} s] {vals}{flag}\n")
         self.stream.flush()

@@ -1,0 +1,514 @@
+"""A session protocol: baseline and training blocks, cues fanned out to sinks.
+
+:class:`Protocol` is pure (no clock, no I/O): window results in, block
+markers and :class:`~biofeedback.feedback._policy.Cue` decisions out. Blocks
+are placed by each window's ``t_end`` relative to the first window, so a
+replayed recording gives the cues the live session gave.
+
+:class:`ProtocolSink` runs a Protocol inside a session as a lossless sink (on
+the processing thread, every window): it publishes block and cue markers on
+its own LSL stream ``<session name>-Cues`` (recorded with the session), hands
+every cue to the cue sinks (terminal, audio, OSC; none of them may block),
+measures cue latency, and writes the session report at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._logging import logger
+from ..errors import PipelineConfigError
+from ._base import Sink
+from ._policy import Cue, CuePolicy, Smoother, format_marker
+
+__all__ = ["Protocol", "ProtocolSink", "BlockStats"]
+
+
+@dataclass
+class BlockStats:
+    """What happened in one block (for the summary and the report)."""
+
+    index: int
+    name: str
+    kind: str
+    target: str
+    direction: str
+    start: float = math.nan  # t_end of the block's first window
+    end: float = math.nan
+    n_windows: int = 0
+    n_gated: int = 0
+    n_reward: int = 0
+    threshold_start: float = math.nan
+    threshold_end: float = math.nan
+    values: list = field(default_factory=list, repr=False)
+
+    @property
+    def n_clean(self) -> int:
+        return self.n_windows - self.n_gated
+
+    @property
+    def reward_rate(self) -> float:
+        """Rewarded fraction of clean windows."""
+        return self.n_reward / self.n_clean if self.n_clean else math.nan
+
+    @property
+    def time_in_target(self) -> float:
+        """Rewarded fraction of all windows (gated time counts as not in target)."""
+        return self.n_reward / self.n_windows if self.n_windows else math.nan
+
+    @property
+    def artifact_share(self) -> float:
+        return self.n_gated / self.n_windows if self.n_windows else math.nan
+
+    def to_dict(self) -> dict:
+        vals = np.asarray(self.values, dtype=float)
+        vals = vals[np.isfinite(vals)]
+        return {
+            "index": self.index, "name": self.name, "kind": self.kind,
+            "target": self.target, "direction": self.direction,
+            "start": self.start, "end": self.end, "n_windows": self.n_windows,
+            "n_gated": self.n_gated, "n_reward": self.n_reward,
+            "reward_rate": self.reward_rate, "time_in_target": self.time_in_target,
+            "artifact_share": self.artifact_share,
+            "threshold_start": self.threshold_start, "threshold_end": self.threshold_end,
+            "target_mean": float(vals.mean()) if vals.size else math.nan,
+        }
+
+
+class Protocol:
+    """Blocks, personal thresholds and cue decisions, driven by windows only.
+
+    Parameters
+    ----------
+    config : FeedbackConfig
+        The ``[feedback]`` section.
+    estimate_names : list of str
+        Names aligned with each window's ``estimates``.
+
+    Notes
+    -----
+    Baseline blocks collect the smoothed clean values of every estimate;
+    a training block's policy for (target, direction) is calibrated from all
+    baseline data collected before it, and kept (still adapting) by later
+    blocks that train the same target the same way.
+    """
+
+    def __init__(self, config, estimate_names, fname=None):
+        self.config = config
+        self.estimate_names = list(estimate_names)
+        check_targets(config, self.estimate_names, fname)
+        self.blocks = list(config.blocks)
+        ends = np.cumsum([b.duration for b in self.blocks]) if self.blocks else np.zeros(0)
+        self._ends = ends
+        self.smoother = Smoother(config.smoothing)
+        self.policies = {}
+        self.stats: list[BlockStats] = []
+        self._baseline = [[] for _ in self.estimate_names]
+        self._calib = []  # in-training calibration values when the baseline was short
+        self._calib_time = 0.0
+        self._baseline_time = 0.0
+        self._t0 = None
+        self._last_t = None
+        self._block = -1
+        self.done = False
+        self.latest: Cue | None = None
+
+    # -- schedule -------------------------------------------------------------------
+    @property
+    def total_duration(self) -> float:
+        return float(self._ends[-1]) if len(self._ends) else 0.0
+
+    def block_at(self, rel: float) -> int:
+        """Index of the block at ``rel`` seconds after the first window (-1: after)."""
+        i = int(np.searchsorted(self._ends, rel, side="right"))
+        if i >= len(self.blocks):
+            return len(self.blocks) - 1 if self.config.end == "continue" else -1
+        return i
+
+    @property
+    def current(self):
+        return self.blocks[self._block] if 0 <= self._block < len(self.blocks) else None
+
+    def time_left(self, t_end: float) -> float:
+        """Seconds left in the current block at ``t_end``."""
+        if self._t0 is None or self.current is None:
+            return math.nan
+        return max(float(self._ends[self._block]) - (t_end - self._t0), 0.0)
+
+    def _policy_for(self, target, direction):
+        key = (target, direction)
+        if key not in self.policies:
+            c = self.config
+            self.policies[key] = CuePolicy(direction, c.reward_rate, c.hysteresis, c.dwell,
+                                           c.adapt, c.adapt_speed)
+        return self.policies[key]
+
+    def _enter(self, i, t):
+        events = []
+        if 0 <= self._block < len(self.blocks):
+            st = self.stats[-1]
+            pol = self.policies.get((st.target, st.direction))
+            if pol is not None and pol.calibrated:
+                st.threshold_end = pol.threshold
+            events.append(format_marker("block_end", index=self._block, name=st.name,
+                                        reward_rate=st.reward_rate,
+                                        time_in_target=st.time_in_target,
+                                        artifact_share=st.artifact_share))
+        self._block = i
+        if i < 0:
+            self.done = True
+            events.append(format_marker("protocol_end"))
+            return events
+        block = self.blocks[i]
+        target, direction = self.config.block_target(block)
+        self.stats.append(BlockStats(i, block.name, block.kind, target, direction, start=t))
+        events.append(format_marker(
+            "block_start", index=i, name=block.name, kind=block.kind, target=target,
+            direction=direction, duration=block.duration, instructions=block.instructions))
+        if block.kind == "training":
+            pol = self._policy_for(target, direction)
+            if not pol.calibrated:
+                j = self.estimate_names.index(target)
+                base = self._baseline[j]
+                if self._baseline_time >= self.config.min_baseline and len(base) >= 3:
+                    pol.calibrate(base, "baseline")
+                    events.append(self._threshold_marker(target, pol))
+                else:
+                    self._calib, self._calib_time = [], 0.0
+            self.stats[-1].threshold_start = pol.threshold
+        return events
+
+    @staticmethod
+    def _threshold_marker(target, pol):
+        return format_marker("threshold", target=target, direction=pol.direction,
+                             threshold=pol.threshold, scale=pol.scale, source=pol.source,
+                             n=pol.n_calibration)
+
+    # -- per window -----------------------------------------------------------------
+    def update(self, t_end: float, estimates, gated: bool) -> tuple[list[str], Cue | None]:
+        """Process one window: ``(markers, cue)``; ``cue`` is None once done."""
+        if self.done:
+            return [], None
+        estimates = np.asarray(estimates, dtype=float)
+        if self._t0 is None:
+            self._t0 = t_end
+        dt = 0.0 if self._last_t is None else min(max(t_end - self._last_t, 0.0), 1.0)
+        self._last_t = t_end
+        events = []
+        i = self.block_at(t_end - self._t0)
+        if i != self._block:
+            events += self._enter(i, t_end)
+            if self.done:
+                return events, None
+        block = self.blocks[i]
+        target, direction = self.config.block_target(block)
+        j = self.estimate_names.index(target)
+        smooth = self.smoother.update(t_end, estimates, gated)
+        value, sval = float(estimates[j]), float(smooth[j])
+        st = self.stats[-1]
+        st.n_windows += 1
+        st.end = t_end
+        clean = not gated and math.isfinite(value)
+        st.n_gated += int(not clean)
+        if clean:
+            st.values.append(value)
+        threshold, score = math.nan, math.nan
+        if block.kind == "baseline":
+            state = "baseline" if clean else "paused"
+            if clean:
+                self._baseline_time += dt
+                for k, v in enumerate(smooth):
+                    if math.isfinite(v) and math.isfinite(estimates[k]):
+                        self._baseline[k].append(float(v))
+        else:
+            pol = self._policy_for(target, direction)
+            if not pol.calibrated:
+                state = "calibrating" if clean else "paused"
+                if clean:
+                    self._calib.append(sval)
+                    self._calib_time += dt
+                    if self._calib_time >= self.config.min_baseline and len(self._calib) >= 3:
+                        pol.calibrate(self._calib, "training_start")
+                        st.threshold_start = pol.threshold
+                        events.append(self._threshold_marker(target, pol))
+            else:
+                threshold = pol.threshold
+                state, score = pol.update(t_end, sval, not clean)
+            st.n_reward += int(state == "reward")
+            if pol.calibrated:
+                st.threshold_end = pol.threshold
+        cue = Cue(t_end, block.name, block.kind, state, target, direction, value, sval,
+                  threshold, score)
+        self.latest = cue
+        return events, cue
+
+    def finish(self) -> list[str]:
+        """Close the running block (call once at the end of a session)."""
+        if self.done or self._block < 0:
+            return []
+        return self._enter(-1, self._last_t)
+
+    def summary(self) -> dict:
+        """JSON-ready account of the protocol (blocks, thresholds, rates)."""
+        training = [s for s in self.stats if s.kind == "training"]
+        n_win = sum(s.n_windows for s in training)
+        n_clean = sum(s.n_clean for s in training)
+        n_rew = sum(s.n_reward for s in training)
+        return {
+            "blocks": [s.to_dict() for s in self.stats],
+            "thresholds": [
+                {"target": t, "direction": d, "threshold": p.threshold, "scale": p.scale,
+                 "source": p.source, "n_calibration": p.n_calibration}
+                for (t, d), p in self.policies.items()
+            ],
+            "reward_rate": n_rew / n_clean if n_clean else math.nan,
+            "time_in_target": n_rew / n_win if n_win else math.nan,
+            "artifact_share": (sum(s.n_gated for s in self.stats)
+                               / max(sum(s.n_windows for s in self.stats), 1)),
+        }
+
+
+def check_targets(config, estimate_names, fname=None) -> None:
+    """Raise if a block trains an estimate the session does not compute."""
+    from .._toml import _line_of
+
+    names = list(estimate_names)
+    checks = []
+    for i, b in enumerate(config.blocks):
+        if b.target:
+            checks.append(("feedback.blocks", "target", b.target, i))
+        else:
+            checks.append(("feedback", "target", config.target, None))
+    for section, key, target, i in checks:
+        if target in names:
+            continue
+        if fname is None:
+            fname = getattr(config, "fname", "") or ""
+        where = str(fname) if fname else "pipeline"
+        line = block_line(fname, i, key) if i is not None else _line_of(fname, section, key)
+        if line:
+            where += f", line {line}"
+        label = f"[[feedback.blocks]] #{i + 1} {key}" if i is not None else f"[{section}] {key}"
+        hint = ""
+        if target.startswith("p_"):
+            hint = " (class probabilities p_<class> need --model)"
+        raise PipelineConfigError(
+            f"{where} {label}: unknown estimate {target!r}{hint}; this session computes "
+            f"{', '.join(names)}."
+        )
+
+
+def block_line(fname, index, key) -> int | None:
+    """1-based line of ``key`` in the ``index``-th ``[[feedback.blocks]]`` table."""
+    import re
+    from pathlib import Path
+
+    try:
+        lines = Path(fname).read_text().splitlines()
+    except (OSError, TypeError, ValueError):
+        return None
+    n, inside = -1, False
+    for ln, line in enumerate(lines, 1):
+        head = re.match(r"\s*(\[\[?)\s*([^\]]+?)\s*\]", line)
+        if head:
+            inside = head.group(1) == "[[" and head.group(2) == "feedback.blocks"
+            n += int(inside)
+            continue
+        if inside and n == index and re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return ln
+    return None
+
+
+class ProtocolSink(Sink):
+    """Run a :class:`Protocol` in a session and fan its cues out.
+
+    Parameters
+    ----------
+    config : FeedbackConfig
+        The ``[feedback]`` section.
+    cue_sinks : list
+        Objects with ``open(info)``, ``cue(cue)``, ``marker(text, t)`` and
+        ``close()`` (terminal, audio, OSC). They run on the processing thread
+        and must not block; one that raises is turned off with a warning.
+    lsl : bool
+        Publish block and cue markers as an LSL string stream.
+    terminal : bool
+        Let the terminal view show the cue and the block.
+    report : bool
+        Write the HTML report beside the recording at the end.
+    fname : str
+        The pipeline file (for error messages).
+    """
+
+    name = "protocol"
+    lossless = True
+
+    def __init__(self, config, cue_sinks=(), *, lsl=True, terminal=True, report=True,
+                 fname=""):
+        self.config = config
+        self.terminal = terminal
+        self.cue_sinks = list(cue_sinks)
+        self.lsl = lsl
+        self.report = report
+        self.fname = fname
+        self._outlet = None
+        self._session = None
+        self._latency = []
+        self._failed = {}
+        self._report_path = None
+        self._reported = False
+        self.markers = []  # (timestamp, text) of everything emitted
+        self.protocol = None
+
+    # -- session hooks --------------------------------------------------------------
+    def lsl_streams(self, session) -> dict:
+        """Open the Cues outlet; the session records it with the other streams."""
+        self._session = session
+        if not self.lsl:
+            return {}
+        from ..stream import marker_outlet
+
+        name = f"{session.name}-Cues"
+        source_id = f"{session.name}-{session.session_id}-cues"
+        self._outlet = marker_outlet(name, source_id)
+        return {"Cues": (name, source_id)}
+
+    def open(self, info):
+        import pylsl
+
+        self._clock = pylsl.local_clock
+        self.info = info
+        self.realtime = info.realtime
+        self.protocol = Protocol(self.config, info.estimate_names, self.fname)
+        if self.terminal:
+            info.protocol = self  # the terminal view shows the cue from here
+        if self._session is not None:
+            info.recording = getattr(self._session, "recording", None)
+        self._live_from = self._clock()
+        for sink in list(self.cue_sinks):
+            self._cue_call(sink, "open", info)
+
+    def _cue_call(self, sink, method, *args):
+        if sink.name in self._failed:
+            return
+        try:
+            getattr(sink, method)(*args)
+        except Exception as err:  # a cue sink never takes the loop down
+            self._failed[sink.name] = f"{type(err).__name__}: {err}"
+            logger.warning("Cue sink %r failed (%s); feedback goes on without it.",
+                           sink.name, err)
+
+    def _emit(self, text, t_end):
+        now = self._clock()
+        if self._outlet is not None:
+            self._outlet.push_sample([text], now)
+        self.markers.append((now, text))
+        return now
+
+    def write(self, result):
+        events, cue = self.protocol.update(result.t_end, result.estimates, result.gated)
+        for text in events:
+            self._emit(text, result.t_end)
+            for sink in self.cue_sinks:
+                self._cue_call(sink, "marker", text, result.t_end)
+        if cue is not None:
+            for sink in self.cue_sinks:
+                self._cue_call(sink, "cue", cue)
+            now = self._emit(cue.marker(), result.t_end)
+            if self.realtime and result.t_end >= self._live_from:
+                self._latency.append(now - result.t_end)
+        if self.protocol.done and self._session is not None and self.config.end == "stop":
+            self._session.stop()
+
+    def event(self, kind, timestamp, text=""):
+        pass
+
+    def close(self):
+        if self.protocol is not None:
+            t = self.protocol._last_t or 0.0
+            for text in self.protocol.finish():
+                self._emit(text, t)
+        for sink in self.cue_sinks:
+            self._cue_call(sink, "close")
+        if self._session is not None and self.protocol is not None:
+            # saved in the session's sidecar (written after sinks close)
+            self._session.extra_sidecar["feedback"] = self.describe()
+        if self._outlet is not None:
+            del self._outlet
+            self._outlet = None
+
+    # -- figures --------------------------------------------------------------------
+    def latency_ms(self) -> dict:
+        """Cue latency percentiles (ms): emission minus the window's newest sample."""
+        if not self._latency:
+            return {}
+        lat = np.asarray(self._latency) * 1e3
+        return {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+                "max": float(lat.max()), "n": int(lat.size)}
+
+    def describe(self) -> dict:
+        """JSON-ready record of the protocol as run (sidecar ``feedback``)."""
+        out = self.protocol.summary() if self.protocol is not None else {}
+        out["cue_latency_ms"] = self.latency_ms()
+        out["cue_sinks"] = {s.name: s.describe() for s in self.cue_sinks
+                            if hasattr(s, "describe")}
+        out["cue_sinks"]["lsl"] = {"stream": "Cues"} if self.lsl else {}
+        out["cue_sink_errors"] = dict(self._failed)
+        return out
+
+    def summary_lines(self) -> list[str]:
+        """Lines for the end-of-session summary (and the report's path)."""
+        if self.protocol is None:
+            return []
+        lines = []
+        lat = self.latency_ms()
+        if lat:
+            lines.append(f"cue latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms "
+                         f"(n={lat['n']})")
+        summ = self.protocol.summary()
+        for st in self.protocol.stats:
+            if st.kind == "training":
+                lines.append(
+                    f"block {st.name} ({st.target} {st.direction}): reward rate "
+                    f"{_pct(st.reward_rate)}, time in target {_pct(st.time_in_target)}, "
+                    f"artifacts {_pct(st.artifact_share)}, threshold "
+                    f"{st.threshold_start:.4g} -> {st.threshold_end:.4g}")
+            else:
+                lines.append(f"block {st.name} (baseline): {st.n_clean} clean windows, "
+                             f"artifacts {_pct(st.artifact_share)}")
+        if any(s.kind == "training" for s in self.protocol.stats):
+            lines.append(f"feedback: time in target {_pct(summ['time_in_target'])}, reward "
+                         f"rate {_pct(summ['reward_rate'])} (target "
+                         f"{_pct(self.config.reward_rate)}), artifact share "
+                         f"{_pct(summ['artifact_share'])}")
+        for name, err in self._failed.items():
+            lines.append(f"cue sink {name!r} failed and was turned off: {err}")
+        for sink in self.cue_sinks:
+            lines.extend(getattr(sink, "summary_lines", lambda: [])())
+        path = self.write_report()
+        if path is not None:
+            lines.append(f"report: {path}")
+        return lines
+
+    def write_report(self):
+        """Write ``<recording>.html`` once the recording is closed (or None)."""
+        if self._reported or not self.report or self._session is None:
+            return self._report_path
+        self._reported = True
+        rec = getattr(self._session, "recording", None)
+        if rec is None or not rec.exists():
+            return None
+        try:
+            from ._report import write_report
+
+            self._report_path = write_report(rec, rec.with_suffix(".html"))
+        except Exception as err:  # the session succeeded; the report is extra
+            logger.warning("Could not write the session report: %s", err)
+        return self._report_path
+
+
+def _pct(x) -> str:
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.0f}%"
