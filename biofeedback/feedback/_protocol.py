@@ -291,7 +291,7 @@ def check_targets(config, estimate_names, fname=None) -> None:
         line = block_line(fname, i, key) if i is not None else _line_of(fname, section, key)
         if line:
             where += f", line {line}"
-        label = f"[[feedback.blocks]] #{i + 1} {key}" if i is not None else f"[{section}] {key}"
+        label = f"[feedback.blocks #{i + 1}] {key}" if i is not None else f"[{section}] {key}"
         hint = ""
         if target.startswith("p_"):
             hint = " (class probabilities p_<class> need --model)"

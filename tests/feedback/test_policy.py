@@ -1,0 +1,179 @@
+"""The cue policy and the protocol schedule, on synthetic scores (pure, no clock)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from biofeedback.feedback._config import BlockConfig, FeedbackConfig
+from biofeedback.feedback._policy import CuePolicy, Smoother, format_marker, parse_marker
+from biofeedback.feedback._protocol import Protocol
+
+HOP = 0.25
+
+
+def _run(policy, values, gated=None, t0=0.0):
+    gated = np.zeros(len(values), bool) if gated is None else gated
+    out = [policy.update(t0 + i * HOP, v, g) for i, (v, g) in enumerate(zip(values, gated))]
+    return [s for s, _ in out], [sc for _, sc in out]
+
+
+def test_baseline_percentile_sets_the_threshold(rng):
+    base = rng.normal(10.0, 2.0, 4000)
+    up = CuePolicy("up", reward_rate=0.65)
+    up.calibrate(base)
+    assert up.threshold == pytest.approx(np.percentile(base, 35))
+    assert np.mean(base > up.threshold) == pytest.approx(0.65, abs=0.01)
+    assert up.scale == pytest.approx(2.0, rel=0.05)  # IQR / 1.349 of a normal
+    down = CuePolicy("down", reward_rate=0.65)
+    down.calibrate(base)
+    assert np.mean(base < down.threshold) == pytest.approx(0.65, abs=0.01)
+
+
+def test_hysteresis_and_dwell_stop_flicker_on_a_noisy_score(rng):
+    noisy = 0.2 * rng.standard_normal(2000)  # hovering on the threshold
+    plain = CuePolicy("up", 0.5, hysteresis=0.0, dwell=0.0, adapt=False)
+    plain.calibrate([-1.0, 0.0, 1.0])
+    calm = CuePolicy("up", 0.5, hysteresis=0.3, dwell=1.0, adapt=False)
+    calm.calibrate([-1.0, 0.0, 1.0])
+    s_plain, _ = _run(plain, noisy)
+    s_calm, _ = _run(calm, noisy)
+    switches = lambda s: int(np.sum(np.array(s[1:]) != np.array(s[:-1])))  # noqa: E731
+    assert switches(s_plain) > 500  # without the policy the cue flickers
+    assert switches(s_calm) < switches(s_plain) / 3
+    # no state is held less than the dwell time
+    changes = np.flatnonzero(np.array(s_calm[1:]) != np.array(s_calm[:-1])) + 1
+    assert np.all(np.diff(changes) * HOP >= 1.0)
+
+
+def test_hysteresis_band_decides_on_and_off():
+    pol = CuePolicy("up", 0.5, hysteresis=1.0, dwell=0.0, adapt=False)
+    pol.calibrate([-1.0, 0.0, 1.0])  # threshold 0, scale ~1.07
+    states, _ = _run(pol, [0.3, 0.7, 0.3, -0.3, -0.7, -0.3])
+    assert states == ["no_reward", "reward", "reward", "reward", "no_reward", "no_reward"]
+
+
+def test_gated_windows_pause_and_never_reward():
+    pol = CuePolicy("up", 0.5, hysteresis=0.0, dwell=0.5, adapt=True)
+    pol.calibrate([-1.0, 0.0, 1.0])
+    values = np.full(40, 5.0)  # far above threshold: would be rewarded
+    gated = np.zeros(40, bool)
+    gated[10:20] = True
+    thr_before = None
+    states, scores = [], []
+    for i, (v, g) in enumerate(zip(values, gated)):
+        if i == 10:
+            thr_before = pol.threshold
+        s, sc = pol.update(i * HOP, v, g)
+        states.append(s)
+        scores.append(sc)
+        if i == 19:
+            assert pol.threshold == thr_before  # no adaptation on noise
+    assert all(s == "paused" for s in states[10:20])
+    assert all(math.isnan(sc) for sc in scores[10:20])
+    assert states[9] == "reward"
+    # after the artifact (last gated at t=4.75 s) feedback resumes off and holds it
+    # for the 0.5 s dwell
+    assert states[20] == "no_reward" and states[21] == "reward"
+    # NaN estimates pause too
+    assert pol.update(100.0, float("nan"), False)[0] == "paused"
+
+
+@pytest.mark.parametrize("direction, shift", [("up", 1.0), ("up", -1.0), ("down", 1.0)])
+def test_reward_rate_adapts_to_the_target(rng, direction, shift):
+    base = rng.normal(0.0, 1.0, 400)
+    pol = CuePolicy(direction, reward_rate=0.65, hysteresis=0.3, dwell=0.5, adapt=True,
+                    adapt_speed=0.2)
+    pol.calibrate(base)
+    # the person has changed since the baseline: without adaptation the reward rate
+    # would be far from 65 %
+    train = rng.normal(shift, 1.0, 8000)
+    fixed = CuePolicy(direction, 0.65, hysteresis=0.3, dwell=0.5, adapt=False)
+    fixed.calibrate(base)
+    s_fixed, _ = _run(fixed, train)
+    states, _ = _run(pol, train)
+    late = np.mean(np.array(states[4000:]) == "reward")
+    assert abs(np.mean(np.array(s_fixed) == "reward") - 0.65) > 0.15
+    assert late == pytest.approx(0.65, abs=0.07)
+
+
+def test_smoother_time_constant_and_gating():
+    sm = Smoother(tau=1.0)
+    sm.update(0.0, [0.0])
+    out = sm.update(1.0, [1.0])
+    assert out[0] == pytest.approx(1 - math.exp(-1))
+    held = sm.update(2.0, [100.0], gated=True)
+    assert held[0] == pytest.approx(out[0])  # gated windows do not enter
+    assert Smoother(0.0).update(0.0, [3.0])[0] == 3.0
+
+
+def test_markers_round_trip():
+    text = format_marker("block_start", name="train 1", kind="training", value=0.5,
+                         instructions="Keep it 'green', please")
+    kind, fields = parse_marker(text)
+    assert kind == "block_start"
+    assert fields == {"name": "train 1", "kind": "training", "value": "0.5",
+                      "instructions": "Keep it 'green', please"}
+
+
+def _config(**kw):
+    blocks = (BlockConfig("rest", "baseline", 5.0, instructions="Eyes open"),
+              BlockConfig("up", "training", 5.0),
+              BlockConfig("down", "training", 5.0, target="b", direction="down"))
+    return FeedbackConfig(target="a", blocks=blocks, min_baseline=2.0, dwell=0.0, **kw)
+
+
+def test_protocol_schedule_markers_and_determinism(rng):
+    n = 80  # 20 s of windows; the protocol is 15 s long
+    t = 1000.0 + np.arange(n) * HOP
+    est = rng.normal(0, 1, (n, 2))
+    gated = rng.random(n) < 0.1
+
+    def run():
+        prot = Protocol(_config(), ["a", "b"])
+        events, cues = [], []
+        for ti, e, g in zip(t, est, gated):
+            ev, cue = prot.update(ti, e, g)
+            events += ev
+            if cue is not None:
+                cues.append(cue)
+        return prot, events, cues
+
+    prot, events, cues = run()
+    kinds = [parse_marker(e)[0] for e in events]
+    assert kinds == ["block_start", "block_end", "block_start", "threshold", "block_end",
+                     "block_start", "threshold", "block_end", "protocol_end"]
+    starts = [parse_marker(e)[1] for e in events if e.startswith("block_start")]
+    assert [s["name"] for s in starts] == ["rest", "up", "down"]
+    assert starts[0]["instructions"] == "Eyes open" and starts[2]["target"] == "b"
+    assert prot.done and len(cues) == 60  # 15 s of 0.25 s windows, then the end
+    blocks = [c.block for c in cues]
+    assert blocks == ["rest"] * 20 + ["up"] * 20 + ["down"] * 20
+    assert {c.state for c in cues[:20]} <= {"baseline", "paused"}
+    assert {c.state for c in cues[20:]} <= {"reward", "no_reward", "paused"}
+    for c, g in zip(cues, gated):
+        assert (c.state == "paused") == bool(g)
+    assert all(c.target == "b" and c.direction == "down" for c in cues[40:])
+    # the same windows give the same cues (replay == live)
+    _, events2, cues2 = run()
+    assert events2 == events and [c.marker() for c in cues2] == [c.marker() for c in cues]
+    summ = prot.summary()
+    assert [b["name"] for b in summ["blocks"]] == ["rest", "up", "down"]
+    assert 0 <= summ["reward_rate"] <= 1
+
+
+def test_protocol_without_enough_baseline_calibrates_on_training(rng):
+    cfg = FeedbackConfig(target="a", min_baseline=2.0,
+                         blocks=(BlockConfig("up", "training", 10.0),))
+    prot = Protocol(cfg, ["a"])
+    states = [prot.update(i * HOP, [rng.normal()], False)[1].state for i in range(40)]
+    assert states[:8] == ["calibrating"] * 8
+    assert set(states[10:]) <= {"reward", "no_reward"}
+
+
+def test_protocol_continue_keeps_the_last_block(rng):
+    cfg = _config(end="continue")
+    prot = Protocol(cfg, ["a", "b"])
+    for i in range(200):
+        _, cue = prot.update(i * HOP, rng.normal(size=2), False)
+    assert not prot.done and cue.block == "down"

@@ -1,0 +1,192 @@
+"""Cue sinks on real parts: a python-osc server on loopback, WAV files, config errors."""
+
+import socket
+import threading
+import time
+import wave
+
+import numpy as np
+import pytest
+
+from biofeedback.config import load_pipeline
+from biofeedback.errors import PipelineConfigError
+from biofeedback.feedback._config import AudioConfig, OscConfig
+from biofeedback.feedback._cues import AudioCue, OscCue, render_tone, write_wav
+from biofeedback.feedback._policy import Cue
+
+
+def _cue(t, state="reward", score=0.7):
+    return Cue(t, "train", "training", state, "engagement", "up", 1.0, 1.1, 0.9, score)
+
+
+def test_osc_reaches_a_real_server():
+    from pythonosc.dispatcher import Dispatcher
+    from pythonosc.osc_server import ThreadingOSCUDPServer
+
+    got = []
+    disp = Dispatcher()
+    disp.map("/biofeedback/*", lambda addr, *args: got.append((addr, args)))
+    server = ThreadingOSCUDPServer(("127.0.0.1", 0), disp)
+    th = threading.Thread(target=server.serve_forever, daemon=True)
+    th.start()
+    try:
+        sink = OscCue(OscConfig(port=server.server_address[1]))
+        sink.open()
+        sink.marker("block_start index=1 name=train kind=training target=engagement "
+                    "direction=up", 0.0)
+        sink.cue(_cue(1.0))
+        sink.cue(_cue(1.5, "paused", float("nan")))
+        deadline = time.monotonic() + 5
+        while len(got) < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sink.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    msgs = {}
+    for addr, args in got:
+        msgs.setdefault(addr, []).append(args)
+    assert msgs["/biofeedback/block"] == [("train", "training", "engagement", "up")]
+    assert msgs["/biofeedback/score"][0][0] == pytest.approx(0.7)
+    assert msgs["/biofeedback/score"][1] == (-1.0,)  # no feedback while paused
+    assert [a[0] for a in msgs["/biofeedback/cue"]] == ["reward", "paused"]
+    assert msgs["/biofeedback/threshold"][0][0] == pytest.approx(0.9)
+
+
+def test_osc_to_a_port_nobody_answers_never_stalls():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a port surely closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = OscCue(OscConfig(port=port))
+    sink.open()
+    for i in range(2000):  # ICMP refusals come back; sends neither raise nor wait
+        sink.cue(_cue(i * 0.25))
+    sink.close()
+    assert sink.n_sent + sink.n_failed == 8000
+
+
+def test_osc_host_that_cannot_be_resolved_fails_at_open():
+    sink = OscCue(OscConfig(host="no-such-host.invalid"))
+    with pytest.raises(OSError, match="cannot be resolved"):
+        sink.open()
+
+
+def _dominant(x, sfreq):
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    return np.fft.rfftfreq(x.size, 1 / sfreq)[np.argmax(spec)]
+
+
+def test_wav_pitch_follows_the_score(tmp_path):
+    cfg = AudioConfig(wav=str(tmp_path / "cues.wav"), live=False)
+    sink = AudioCue(cfg)
+
+    class Info:
+        realtime = False
+
+    sink.open(Info())
+    for i in range(8):  # 2 s at score 0.2, then 2 s at score 0.8
+        sink.cue(_cue(i * 0.5, score=0.2 if i < 4 else 0.8))
+    sink.close()
+    with wave.open(str(tmp_path / "cues.wav")) as w:
+        assert w.getframerate() == cfg.sfreq and w.getnchannels() == 1
+        audio = np.frombuffer(w.readframes(w.getnframes()), "<i2") / 32767
+    assert audio.size == 4 * cfg.sfreq
+    sr = cfg.sfreq
+    low, high = _dominant(audio[: 2 * sr], sr), _dominant(audio[2 * sr :], sr)
+    assert low == pytest.approx(220 * 4**0.2, abs=2)
+    assert high == pytest.approx(220 * 4**0.8, abs=2)
+
+
+def test_tone_is_loud_when_rewarded_and_silent_without_feedback():
+    times = np.arange(6) * 0.5
+    audio = render_tone(times, [440] * 6, [1.0, 1.0, 0.25, 0.25, 0.0, 0.0], 8000)
+    seg = audio.reshape(3, -1)
+    rms = np.sqrt((seg[:, 800:-800] ** 2).mean(axis=1))
+    assert rms[0] > 3 * rms[1] > 0 and rms[2] == 0
+
+
+def test_live_audio_without_a_device_degrades_to_a_warning(tmp_path, caplog):
+    sink = AudioCue(AudioConfig(wav=str(tmp_path / "a.wav"), live=True))
+
+    class Info:
+        realtime = True
+
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        sink.open(Info())
+    if sink._stream is not None:  # pragma: no cover - a machine with a sound card
+        sink.close()
+        pytest.skip("this machine can play audio")
+    assert "not played" in caplog.text and "a.wav" in caplog.text
+    sink.cue(_cue(0.0))
+    sink.cue(_cue(0.5))
+    sink.close()
+    assert (tmp_path / "a.wav").exists()
+
+
+def test_write_wav_clips(tmp_path):
+    path = write_wav(tmp_path / "x.wav", np.array([2.0, -2.0, 0.0]), 8000)
+    with wave.open(str(path)) as w:
+        pcm = np.frombuffer(w.readframes(3), "<i2")
+    assert pcm.tolist() == [32767, -32767, 0]
+
+
+_BLOCKS = """
+[feedback]
+target = "engagement"
+
+[[feedback.blocks]]
+name = "rest"
+kind = "baseline"
+duration = 10.0
+
+[[feedback.blocks]]
+name = "train"
+duration = 20.0
+{extra}
+"""
+
+
+def _pipeline(tmp_path, extra):
+    path = tmp_path / "p.toml"
+    path.write_text(_BLOCKS.format(extra=extra))
+    return path
+
+
+@pytest.mark.parametrize("extra, match", [
+    ("duraton = 5.0", r"line 13 \[feedback.blocks #2\]: unknown key 'duraton'"),
+    ("instructions = 3", r"line 13 \[feedback.blocks #2\] instructions must be a string"),
+    ('kind = "trainig"', r"\[feedback.blocks #2\]: .*'kind' parameter.*'trainig'"),
+    ('direction = "sideways"', r"\[feedback.blocks #2\]: .*'direction' parameter"),
+])
+def test_protocol_typos_name_the_file_and_field(tmp_path, extra, match):
+    path = _pipeline(tmp_path, extra)
+    with pytest.raises(PipelineConfigError, match=match) as err:
+        load_pipeline(path)
+    assert str(path) in str(err.value)
+
+
+def test_unknown_target_names_line_and_field(tmp_path):
+    from biofeedback.cli._feedback import feedback_sinks
+
+    path = _pipeline(tmp_path, 'target = "engagment"')
+    config = load_pipeline(path)
+    with pytest.raises(PipelineConfigError, match=r"line 13 \[feedback.blocks #2\] "
+                                                  r"target: unknown estimate 'engagment'"):
+        feedback_sinks(config, None)
+    path = _pipeline(tmp_path, 'target = "p_concentrating"')
+    with pytest.raises(PipelineConfigError, match="need --model"):
+        feedback_sinks(load_pipeline(path), None)
+
+    class Args:  # with a model, class probabilities are targets
+        model = "model.skops"
+        view = "none"
+
+    (sink,) = feedback_sinks(load_pipeline(path), Args())
+    assert sink.terminal is False
+
+
+def test_default_pipeline_runs_a_baseline_and_two_training_blocks():
+    fb = load_pipeline().feedback
+    assert [b.kind for b in fb.blocks] == ["baseline", "training", "training"]
+    assert fb.osc.host == "127.0.0.1" and fb.end == "stop"
+    assert sum(b.duration for b in fb.blocks) <= 120
