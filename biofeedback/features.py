@@ -72,6 +72,45 @@ def _welch_basis(n_per_seg: int, sfreq: float, k0: int, k1: int, window: str):
     return basis, scale
 
 
+# periodic cosine tapers w[n] = a0 - a1 cos(2 pi n / N): scipy's get_window
+_COSINE_WINDOWS = {"hann": (0.5, 0.5), "hamming": (0.54, 0.46)}
+
+
+@functools.lru_cache(maxsize=64)
+def _block_plan(n_per_seg: int, step: int, k0: int, k1: int, window: str):
+    """Plan of :func:`_kernels.welch_windows_blocks`, or None where it does not apply.
+
+    Applies when a segment is a whole number ``q`` of Welch steps and the
+    taper is a periodic two-term cosine window. Returns ``(q, cbasis, ph_re,
+    ph_im, kb0, a0, a1 / 2)``: ``cbasis`` (step, 2 * n_kb) holds ``cos`` and
+    ``-sin`` of ``2 pi k n / n_per_seg`` for the block's samples ``n < step``
+    and bins ``k = kb0 .. min(k1, n_per_seg // 2)`` (one either side of the
+    wanted bins, for the taper's 3-tap convolution); ``ph`` (q, n_kb) is
+    ``exp(-2 pi i k j / q)``, the shift of block ``j`` within its segment.
+    """
+    from scipy.signal import get_window
+
+    if window not in _COSINE_WINDOWS or n_per_seg % step or n_per_seg < 4:
+        return None
+    a0, a1 = _COSINE_WINDOWS[window]
+    n = np.arange(n_per_seg)
+    w = get_window(window, n_per_seg)
+    if np.max(np.abs(w - (a0 - a1 * np.cos(2.0 * np.pi * n / n_per_seg)))) > 1e-14:
+        return None  # not the window we assume: take the general path
+    q = n_per_seg // step
+    kb0 = max(0, k0 - 1)
+    kb1 = min(n_per_seg // 2, k1)  # inclusive
+    k = np.arange(kb0, kb1 + 1)
+    ang = 2.0 * np.pi * ((np.outer(np.arange(step), k) % n_per_seg) / n_per_seg)
+    cbasis = np.ascontiguousarray(np.hstack([np.cos(ang), -np.sin(ang)]))
+    ph = 2.0 * np.pi * ((np.outer(np.arange(q), k) % q) / q)
+    ph_re = np.ascontiguousarray(np.cos(ph))
+    ph_im = np.ascontiguousarray(-np.sin(ph))
+    for arr in (cbasis, ph_re, ph_im):
+        arr.flags.writeable = False
+    return q, cbasis, ph_re, ph_im, kb0, float(a0), float(a1) / 2.0
+
+
 def _check_finite(x, name):
     if not np.isfinite(x).all():
         raise ValueError(
@@ -594,7 +633,7 @@ class FeatureSet:
         return self.band_names.index(name)
 
     # -- checks ---------------------------------------------------------------
-    def _check_window(self, x, clean, ndim):
+    def _check_window(self, x, clean, ndim, check_finite=True):
         x = np.ascontiguousarray(x, dtype=np.float64)
         if x.ndim != ndim or x.shape[-2] != len(self.ch_names):
             want = "(n_channels, n_times)" if ndim == 2 else "(n_windows, n_channels, n_times)"
@@ -607,7 +646,8 @@ class FeatureSet:
             raise ValueError(
                 f"Expected windows of {self.n_times} samples, got {x.shape[-1]}."
             )
-        _check_finite(x, "The window")
+        if check_finite:
+            _check_finite(x, "The window")
         clean = np.asarray(clean)
         if clean.shape != x.shape[:-1]:
             raise ValueError(
@@ -680,13 +720,27 @@ class FeatureSet:
         """
         from . import _kernels
 
-        X, clean = self._check_window(X, clean, 3)
+        plan = _block_plan(
+            self.n_per_seg, self.step, self._k0, self._k1, self.window_name
+        )
+        # the block kernel checks finiteness in its own pass over the data
+        X, clean = self._check_window(X, clean, 3, check_finite=plan is None)
         n_w, n_ch, n_t = X.shape
         if n_w == 0:
             return np.empty((0, len(self.feature_names))), np.empty((0, len(self.index_names)))
-        psd = _kernels.welch_windows(
-            X, self._n_seg(n_t), self.step, self._basis, self._scale, bool(share_segments)
-        )
+        n_seg = self._n_seg(n_t)
+        if plan is None:
+            psd = _kernels.welch_windows(
+                X, n_seg, self.step, self._basis, self._scale, bool(share_segments)
+            )
+        else:
+            q, cbasis, ph_re, ph_im, kb0, a0, a1h = plan
+            psd, finite = _kernels.welch_windows_blocks(
+                X, n_seg, q, self.step, cbasis, ph_re, ph_im, kb0, self._k0, a0, a1h,
+                self._scale, bool(share_segments),
+            )
+            if not finite:
+                _check_finite(X, "The window")  # raises, naming the problem
         return self._compute(psd, X, clean)
 
     def _compute(self, psd, X, clean):

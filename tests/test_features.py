@@ -149,6 +149,86 @@ def test_all_features_in_batch_equal_window_by_window(rng):
     np.testing.assert_allclose(np.array([f3, f9, f10]), F[[3, 9, 10]], rtol=1e-12)
 
 
+
+# Batch Welch through shared blocks (segment = whole Welch steps) and the
+# general path: (sfreq, segment, overlap, window, n_times, hop, spectral_range)
+_BATCH_CASES = [
+    (256.0, 256, 128, "hann", 512, 128, None),  # the Muse default
+    (256.0, 256, 128, "hann", 512, 128, (0.0, 1000.0)),  # DC and Nyquist bins
+    (256.0, 256, 128, "hamming", 512, 128, (0.0, 1000.0)),
+    (256.0, 256, 0, "hann", 512, 256, (0.0, 1000.0)),  # no overlap: one block
+    (256.0, 256, 192, "hann", 512, 128, (2.0, 40.0)),  # 75 %: four blocks
+    (200.0, 99, 66, "hamming", 300, 33, (0.0, 1000.0)),  # odd segment, 3 blocks
+    (256.0, 256, 128, "hann", 500, 100, None),  # hop not a whole step; tail sample
+    (250.0, 250, 125, "hann", 500, 125, (44.0, 1000.0)),  # 250 Hz, top bins
+    (200.0, 99, 33, "hann", 300, 66, (0.0, 1000.0)),  # step does not divide: general path
+]
+
+
+@pytest.mark.parametrize("sfreq,nper,nover,window,n_t,hop,spec", _BATCH_CASES)
+def test_batch_matches_scipy_and_window_by_window(rng, sfreq, nper, nover, window, n_t,
+                                                   hop, spec):
+    from biofeedback.features import _block_plan
+
+    cfg = dict(names=("log_band_power", "rel_band_power", "spectral_entropy"), indices=(),
+               welch_segment=nper / sfreq, welch_overlap=nover / nper, welch_window=window,
+               spectral_range=spec)
+    fs = _fs(hop=hop, n_times=n_t, sfreq=sfreq, **cfg)
+    assert (_block_plan(fs.n_per_seg, fs.step, fs._k0, fs._k1, window) is None) == (
+        nper % (nper - nover) != 0)
+    n_w = 12
+    # a DC offset, so the detrend matters
+    long = _eeg(rng, n_ch=4, n_t=n_t + hop * n_w, sfreq=sfreq) + 1e-3
+    X = np.ascontiguousarray(np.stack([long[:, i * hop:i * hop + n_t]
+                                       for i in range(n_w)]))
+    X[7] = _eeg(rng, n_t=n_t, sfreq=sfreq)  # breaks the run: computed in full
+    clean = np.ones(X.shape[:2], bool)
+    F, _ = fs.batch(X, clean)
+    f, psd = welch(X, sfreq, window=window, nperseg=nper, noverlap=nover)
+    bands = list(FeaturesConfig().bands.values())
+    lo, hi = fs.spectral_range
+    tot = psd[..., (f >= lo) & (f < hi)].sum(-1, keepdims=True)
+    ref = np.stack([psd[..., (f >= a) & (f < b)].sum(-1) for a, b in bands], -1) * fs.df
+    tot = tot * fs.df
+    n_bp = 4 * len(bands)
+    np.testing.assert_allclose(10 ** F[:, :n_bp], ref.reshape(n_w, -1), rtol=1e-9)
+    np.testing.assert_allclose(F[:, n_bp:2 * n_bp], (ref / tot).reshape(n_w, -1), rtol=1e-9)
+    F2, _ = fs.batch(X, clean, share_segments=False)
+    np.testing.assert_allclose(F2, F, rtol=1e-12)
+    one = np.array([fs.window(x, c)[0] for x, c in zip(X, clean)])
+    np.testing.assert_allclose(one, F, rtol=1e-12)
+
+
+def test_batch_matches_scipy_on_muse_with_any_hop(muse_dir):
+    data = np.loadtxt(muse_dir / "subjectb-concentrating-1.csv", delimiter=",", skiprows=1,
+                      usecols=(1, 2, 3, 4), max_rows=4000).T * 1e-6
+    f_edges = list(FeaturesConfig().bands.values())
+    for hop in (128, 100, 256, 64):  # whole steps, none, two steps, half a step
+        X = np.ascontiguousarray(np.stack([data[:, i:i + 512]
+                                           for i in range(0, 3400, hop)]))
+        fs = _fs(hop=hop, n_times=512)
+        clean = np.ones(X.shape[:2], bool)
+        F, _ = fs.batch(X, clean)
+        f, psd = welch(X, 256.0, nperseg=256, noverlap=128)
+        ref = np.stack([psd[..., (f >= lo) & (f < hi)].sum(-1) for lo, hi in f_edges], -1)
+        np.testing.assert_allclose(10 ** F[:, :20], ref.reshape(len(X), -1), rtol=1e-9)
+        one = np.array([fs.window(x, c)[0] for x, c in zip(X, clean)])
+        np.testing.assert_allclose(one, F, rtol=1e-12, atol=1e-14)
+
+
+def test_batch_rejects_a_non_finite_sample_anywhere(rng):
+    fs = _fs(n_times=512)
+    long = _eeg(rng, n_t=512 + 128 * 9)
+    X = np.ascontiguousarray(np.stack([long[:, i:i + 512] for i in range(0, 128 * 10, 128)]))
+    clean = np.ones(X.shape[:2], bool)
+    for w, c, j in [(0, 0, 0), (5, 2, 300), (9, 3, 511), (4, 1, 511)]:
+        for bad in (np.nan, np.inf, -np.inf):
+            Y = X.copy()
+            Y[w, c, j] = bad
+            with pytest.raises(ValueError, match="NaN or infinite"):
+                fs.batch(Y, clean)
+
+
 def test_indices_follow_their_formulas(rng):
     x = _eeg(rng, alpha=(5, 10, 30, 5))  # more alpha on AF8 (right) than AF7 (left)
     fs = _fs(indices=tuple(INDICES), names=("log_band_power",))

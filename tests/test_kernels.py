@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,6 +27,19 @@ psd = _kernels.welch_windows(X, 5, 50, basis, scale, True)
 np.testing.assert_allclose(psd, ref, rtol=1e-9)
 rows = _kernels.welch_rows(X.reshape(-1, 300), 5, 50, basis, scale)
 np.testing.assert_allclose(rows, ref.reshape(-1, 51), rtol=1e-9)
+from biofeedback.features import _block_plan
+long = rng.standard_normal((3, 400)) * 1e-5 + 1e-3
+W = np.ascontiguousarray(np.stack([long[:, i:i + 300] for i in (0, 50, 100)] + [X[0]]))
+q, cb, pr, pi, kb0, a0, a1h = _block_plan(100, 50, 0, 51, "hann")
+f, ref_w = welch(W, 100.0, nperseg=100, noverlap=50)
+for share in (True, False):
+    psd, finite = _kernels.welch_windows_blocks(W, 5, q, 50, cb, pr, pi, kb0, 0, a0, a1h,
+                                                scale, share)
+    assert finite
+    np.testing.assert_allclose(psd, ref_w, rtol=1e-9)
+W[2, 1, 7] = np.nan
+assert not _kernels.welch_windows_blocks(W, 5, q, 50, cb, pr, pi, kb0, 0, a0, a1h, scale,
+                                         True)[1]
 x = np.ascontiguousarray(X[0])
 prev = np.empty_like(x); per = np.empty((3, 5, 51))
 p1, reused = _kernels.welch_update(x, prev, per, False, 1, 50, 50, basis, scale)
@@ -72,6 +86,39 @@ def test_kernels_are_lazy_cached_and_release_the_gil():
         text=True, timeout=120,
     )
     assert fresh.stdout.strip() == "0", fresh.stderr[-2000:]
+
+
+@pytest.mark.parametrize("n_per_seg,step,k0,k1,window", [
+    (256, 128, 1, 45, "hann"), (256, 128, 0, 129, "hann"), (256, 64, 3, 20, "hamming"),
+    (99, 33, 0, 50, "hann"), (99, 99, 48, 50, "hamming"), (250, 125, 2, 126, "hann"),
+])
+def test_block_welch_matches_scipy_bin_by_bin(rng, n_per_seg, step, k0, k1, window):
+    from scipy.signal import welch
+
+    from biofeedback import _kernels
+    from biofeedback.features import _block_plan, _welch_basis
+
+    n_t = 2 * n_per_seg + step
+    long = rng.standard_normal((3, n_t + 6 * step)) * 1e-5 + 1e-3
+    starts = [0, step, 2 * step, 3 * step, 3 * step + 1, 6 * step]  # one hop off the grid
+    X = np.ascontiguousarray(np.stack([long[:, s:s + n_t] for s in starts]))
+    n_seg = (n_t - (n_per_seg - step)) // step
+    _, scale = _welch_basis(n_per_seg, 100.0, k0, k1, window)
+    q, cb, pr, pi, kb0, a0, a1h = _block_plan(n_per_seg, step, k0, k1, window)
+    ref = welch(X, 100.0, window=window, nperseg=n_per_seg, noverlap=n_per_seg - step)[1]
+    for share in (True, False):
+        psd, finite = _kernels.welch_windows_blocks(X, n_seg, q, step, cb, pr, pi, kb0, k0,
+                                                    a0, a1h, scale, share)
+        assert finite
+        np.testing.assert_allclose(psd, ref[..., k0:k1], rtol=1e-9)
+
+
+def test_block_plan_only_where_segments_are_whole_steps():
+    from biofeedback.features import _block_plan
+
+    assert _block_plan(256, 128, 1, 45, "hann") is not None
+    assert _block_plan(99, 66, 1, 45, "hann") is None  # 99 is not a multiple of 66
+    assert _block_plan(125, 63, 1, 45, "hann") is None
 
 
 def test_welch_update_reuses_only_exactly_shared_segments(rng):
