@@ -20,7 +20,7 @@ import numpy as np
 from ._checks import _as_data
 from ._logging import logger
 
-__all__ = ["Engine", "WindowResult", "EngineOutput"]
+__all__ = ["Engine", "WindowResult", "EngineOutput", "ProbabilitySmoother"]
 
 
 @dataclass
@@ -43,6 +43,9 @@ class WindowResult:
         True when artifacts make the window unfit to drive feedback.
     quality : ndarray of int64, shape (n_channels,)
         Per-channel flags (see :data:`biofeedback.quality.FLAGS`).
+    window : ndarray, shape (n_channels, n_times) | None
+        The filtered window in volts (what features and window-input models
+        read), when the engine was built with ``keep_windows=True``.
     """
 
     index: int
@@ -51,6 +54,7 @@ class WindowResult:
     features: np.ndarray
     gated: bool
     quality: np.ndarray
+    window: np.ndarray | None = None
 
 
 @dataclass
@@ -64,6 +68,7 @@ class EngineOutput:
     quality: np.ndarray
     estimate_names: list
     feature_names: list
+    windows: np.ndarray | None = None  # (n_windows, n_channels, n_times) with keep_windows
 
     @classmethod
     def from_results(cls, results, engine) -> EngineOutput:
@@ -78,7 +83,68 @@ class EngineOutput:
             quality=np.array([r.quality for r in results], dtype=np.int64).reshape(-1, n_ch),
             estimate_names=list(engine.estimate_names),
             feature_names=list(engine.feature_names),
+            windows=(np.array([r.window for r in results]).reshape(-1, n_ch, engine.win_len)
+                     if engine.keep_windows else None),
         )
+
+
+class ProbabilitySmoother:
+    """Causal exponential moving average of class probabilities.
+
+    A mental state lasts tens of seconds while a window lasts two, so the
+    probabilities of one window are averaged with the past ones:
+    ``s_k = s_{k-1} + a (p_k - s_{k-1})`` with ``a = 1 - exp(-step / tau)``,
+    ``s_0 = p_0``. After a step change of state the output covers 63 % of the
+    change in ``tau`` seconds. A window whose probabilities are not finite
+    gives NaN and leaves the average as it was.
+
+    Parameters
+    ----------
+    tau : float
+        Time constant in seconds; 0 passes probabilities through.
+    step : float
+        Seconds between windows (the engine's hop).
+    """
+
+    def __init__(self, tau: float, step: float):
+        self.tau = float(tau)
+        self.step = float(step)
+        self.alpha = 1.0 if self.tau <= 0 else float(-np.expm1(-self.step / self.tau))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the past (the engine restarted)."""
+        self._state = None
+
+    def __call__(self, proba):
+        """Smoothed probabilities after one more window ``(n_classes,)``."""
+        proba = np.asarray(proba, dtype=np.float64)
+        if not np.all(np.isfinite(proba)):
+            return np.full(proba.shape, np.nan)
+        if self._state is None or self.alpha >= 1.0:
+            self._state = proba.copy()
+        else:
+            self._state = self._state + self.alpha * (proba - self._state)
+        return self._state.copy()
+
+    def apply(self, proba, segment=None):
+        """Smooth rows of ``proba`` in order, restarting where ``segment`` changes.
+
+        Offline twin of feeding the rows one by one: gives exactly what an
+        engine gives over the same windows (``segment`` numbers the engine's
+        restarts).
+        """
+        proba = np.asarray(proba, dtype=np.float64)
+        out = np.empty_like(proba)
+        self.reset()
+        last = None
+        for k, p in enumerate(proba):
+            if segment is not None and segment[k] != last:
+                self.reset()
+                last = segment[k]
+            out[k] = self(p)
+        self.reset()
+        return out
 
 
 class Engine:
@@ -97,7 +163,13 @@ class Engine:
     model : object | None
         A loaded classifier with ``classes_``, ``feature_names`` and
         ``predict_proba`` (see :mod:`biofeedback.estimators`); adds one
-        ``p_<class>`` estimate per class.
+        ``p_<class>`` estimate per class. Its ``input`` ("features", the
+        default, or "windows") says whether it reads the feature vector or the
+        filtered window ``(1, n_channels, n_times)``; its ``smooth`` (seconds,
+        default 0) averages the probabilities causally over past windows
+        (:class:`ProbabilitySmoother`, restarted with the engine).
+    keep_windows : bool
+        Give each :class:`WindowResult` its filtered window (batch work).
 
     Examples
     --------
@@ -106,7 +178,8 @@ class Engine:
     ...     print(result.t_end, dict(zip(engine.estimate_names, result.estimates)))
     """
 
-    def __init__(self, config, ch_names, sfreq: float, profile, model=None):
+    def __init__(self, config, ch_names, sfreq: float, profile, model=None,
+                 keep_windows: bool = False):
         from .features import FeatureSet
         from .preprocessing import build_preprocessing
         from .quality import QualityGate
@@ -134,8 +207,13 @@ class Engine:
             gates = dataclasses.replace(gates, **profile.gates)
         self.gate = QualityGate(gates, profile, self.sfreq, self.ch_names)
         self.model = model
+        self.keep_windows = bool(keep_windows)
+        self._smoother = None
         if model is not None:
             model.check_compatible(self.ch_names, self.sfreq, self.features.feature_names)
+            tau = float(getattr(model, "smooth", 0.0) or 0.0)
+            if tau > 0:
+                self._smoother = ProbabilitySmoother(tau, self.hop / self.sfreq)
         self.estimate_names = list(self.features.index_names)
         if model is not None:
             self.estimate_names += [f"p_{c}" for c in model.classes_]
@@ -155,6 +233,8 @@ class Engine:
         self._count = 0  # samples since the last restart
         self._last_ts = None
         self._last_finite = np.zeros(n_ch)
+        if self._smoother is not None:
+            self._smoother.reset()
 
     def process(self, data, timestamps) -> list[WindowResult]:
         """Feed samples; return the windows they complete, oldest first.
@@ -239,18 +319,27 @@ class Engine:
         clean = self.gate.clean_channels(flags)
         gated = self.gate.is_gated(flags)
         filt_safe = np.where(np.isfinite(filt), filt, 0.0)
-        feats, idx = self.features.window(np.ascontiguousarray(filt_safe), clean)
+        filt_safe = np.ascontiguousarray(filt_safe)
+        feats, idx = self.features.window(filt_safe, clean)
         if self.model is not None:
-            if np.all(np.isfinite(feats)):
-                proba = self.model.predict_proba(feats[None, :])[0]
-            else:
-                proba = np.full(len(self.model.classes_), np.nan)
-            idx = np.concatenate([idx, proba])
+            idx = np.concatenate([idx, self._model_proba(feats, filt_safe)])
         if not np.any(np.isfinite(idx)):
             gated = True
-        result = WindowResult(self.n_windows, float(t_end), idx, feats, bool(gated), flags)
+        result = WindowResult(self.n_windows, float(t_end), idx, feats, bool(gated), flags,
+                              filt_safe.copy() if self.keep_windows else None)
         self.n_windows += 1
         return result
+
+    def _model_proba(self, feats, filt):
+        """The model's class probabilities for one window, smoothed over the past."""
+        x = filt if getattr(self.model, "input", "features") == "windows" else feats
+        if np.all(np.isfinite(x)):
+            proba = self.model.predict_proba(x[None])[0]
+        else:
+            proba = np.full(len(self.model.classes_), np.nan)
+        if self._smoother is not None:
+            proba = self._smoother(proba)
+        return proba
 
     def warm_up(self) -> float:
         """Compile and touch every kernel on noise, then restart; returns seconds.

@@ -10,8 +10,10 @@ Score a saved model on labelled recordings it has not seen.
 The recordings go through the live engine with the pipeline stored in the
 model. A model trained with a per-user baseline is calibrated on the first
 seconds of each subject's recordings, and only later windows are scored.
---json prints one JSON object (balanced_accuracy, n_windows, classes,
-confusion_matrix, recall, chance, per-subject scores).
+Class probabilities are smoothed over time as the live engine smooths them
+(the model's time constant). --json prints one JSON object
+(balanced_accuracy, n_windows, classes, confusion_matrix, recall, chance,
+per-subject scores, smooth_s).
 
 Examples:
   biofeedback evaluate muse.bfm ../shared/data/muse-mental-state/*.csv
@@ -36,20 +38,27 @@ def evaluate(model, ds) -> dict:
     """Scores of ``model`` on dataset ``ds`` (JSON-ready)."""
     import numpy as np
 
-    from ..training._validation import _recalls, baseline_mask, confusion, scored_mask
+    from ..training._validation import (
+        _argmax_labels,
+        _recalls,
+        baseline_mask,
+        confusion,
+        scored_mask,
+        smoothed_proba,
+    )
 
     model.check_compatible(ds.ch_names, ds.sfreq, ds.feature_names)
     keep = np.ones(len(ds), bool)
-    pred = np.empty(len(ds), dtype=object)
     if model.needs_calibration:
         seconds = model.calibration["seconds"]
         base, keep = baseline_mask(ds, seconds), scored_mask(ds, seconds)
-        for s in np.unique(ds.subject):
-            m = ds.subject == s
+    pred = np.full(len(ds), "", dtype=object)
+    for s in np.unique(ds.subject):
+        m = ds.subject == s
+        if model.needs_calibration:
             model.calibrate(ds.X[m & base])
-            pred[m] = model.predict(ds.X[m])
-    else:
-        pred[:] = model.predict(ds.X)
+        P = smoothed_proba(model.predict_proba, ds, m, model.smooth, input=model.input)
+        pred[m] = _argmax_labels(P, model.classes_)
     y, pred = ds.y[keep], pred[keep].astype(str)
     classes = sorted(set(model.classes_.tolist()) | set(y.tolist()))
     data_classes = [c for c in classes if c in set(y.tolist())]
@@ -69,6 +78,7 @@ def evaluate(model, ds) -> dict:
         "recall": {c: float(r) for c, r in zip(data_classes, rec)},
         "per_subject": per_subject,
         "calibration": model.calibration,
+        "smooth_s": model.smooth,
     }
 
 
@@ -79,13 +89,9 @@ def run(args) -> int:
     from ._train import load_dataset
 
     model = load_model(args.model)
-    if model.input != "features":
-        from ..errors import ModelError
-
-        raise ModelError("evaluate scores feature models; window-input models are "
-                         "validated by 'biofeedback train'.")
     args.quiet = args.quiet or args.json
-    ds = load_dataset(args, model.config, profile=model.meta.get("profile") or None)
+    ds = load_dataset(args, model.config, need_windows=model.input == "windows",
+                      profile=model.meta.get("profile") or None)
     out = evaluate(model, ds)
     if args.json:
         print(json.dumps(out))

@@ -17,10 +17,14 @@ Validation holds out whole subjects (--cv loso, the default) or sessions
 recording on both sides of a split inflate the score. It reports balanced
 accuracy against chance, per fold, without calibration and with a per-user
 baseline (the first --baseline seconds of each of the held-out user's
-recordings centre the features; only later windows are scored).
+recordings centre the features; only later windows are scored), each window
+alone and with the class probabilities averaged over the last --smooth
+seconds, as the live engine does with the saved model.
 
 Examples:
   biofeedback train ../shared/data/muse-mental-state/*.csv --out muse.bfm
+  biofeedback train ../shared/data/muse-mental-state/*.csv --calibration 20 --smooth 10 \
+      --out muse-calibrated.bfm
   biofeedback train recs/ --labels-from filename --pattern "{subject}_{label}_{session}" \\
       --model lda --out model.bfm --report model.html
   biofeedback train recs/*.xdf --labels-from markers --out model.bfm
@@ -57,6 +61,7 @@ def add_labels_args(p):
 
 def add_parser(sub):
     from ..estimators import CLASSIFIERS
+    from ..training._model import DEFAULT_SMOOTH
 
     p = sub.add_parser("train", help="train and validate a classifier on recordings",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,6 +80,13 @@ def add_parser(sub):
     p.add_argument("--calibration", type=float, default=0.0, metavar="S",
                    help="save a model that needs a per-user baseline of S seconds per "
                         "recording before use (default: 0, none)")
+    p.add_argument("--calibration-method", choices=("center", "zscore"), default="center",
+                   help="subtract the baseline mean (default), or also divide by its "
+                        "standard deviation")
+    p.add_argument("--smooth", type=float, default=DEFAULT_SMOOTH, metavar="S",
+                   help="time constant in seconds of the causal moving average of class "
+                        f"probabilities the engine applies (default: {DEFAULT_SMOOTH:g}; "
+                        "0 scores each window alone)")
     p.add_argument("--report", metavar="FILE.html",
                    help="HTML report (default: beside the model, MODEL.html)")
     add_labels_args(p)
@@ -109,19 +121,29 @@ def run(args) -> int:
     results = {}
     random_split = None
     baseline = args.baseline if spec.input == "features" else 0.0
+    smooth, method = args.smooth, args.calibration_method
     if args.cv != "none":
         key = ds.subject if args.cv == "loso" else ds.session
         if len(set(key.tolist())) < 2 and args.cv == "loso":
             logger.warning("One subject only: skipping leave-one-subject-out validation.")
         else:
-            results["all windows"] = cross_validate(ds, args.model, cv=args.cv)
+            def cv(**kw):
+                return cross_validate(ds, args.model, cv=args.cv, **kw)
+
+            results["all windows"] = cv()
             if baseline:
-                results[f"after {baseline:g} s"] = cross_validate(
-                    ds, args.model, cv=args.cv, score_after=baseline)
-                results[f"calibrated {baseline:g} s"] = cross_validate(
-                    ds, args.model, cv=args.cv, calibration=baseline)
+                results[f"after {baseline:g} s"] = cv(score_after=baseline)
+                results[f"calibrated {baseline:g} s"] = cv(
+                    calibration=baseline, calibration_method=method)
+            if smooth:
+                results[f"smoothed {smooth:g} s"] = cv(score_after=baseline or None,
+                                                       smooth=smooth)
+            if smooth and baseline:
+                results["calibrated+smoothed"] = cv(
+                    calibration=baseline, calibration_method=method, smooth=smooth)
             random_split = random_split_score(ds, args.model)
-    model = fit_model(ds, args.model, calibration=args.calibration or None)
+    model = fit_model(ds, args.model, calibration=args.calibration or None,
+                      calibration_method=method, smooth=smooth)
     metrics = {title: r.to_dict() for title, r in results.items()}
     if random_split is not None:
         metrics["random_split_leaky"] = random_split

@@ -176,6 +176,16 @@ class Dataset:
         Windows the quality gates would pause feedback on.
     windows : ndarray, shape (n_windows, n_channels, n_times) | None
         The filtered windows (only when asked for).
+    wid : ndarray of int, shape (n_windows,)
+        Position of each window among all windows the engine gave for its
+        recording (labelled or not, gated or not).
+    segment : ndarray of int, shape (n_windows,)
+        Engine restarts (timestamp gaps) before the window in its recording.
+    full : list of dict
+        Per recording, every window the engine gave, in order: ``"X"``,
+        ``"segment"`` and (when asked for) ``"windows"``. Validation smooths
+        class probabilities over these, as the live engine does, and scores
+        the selected rows.
     """
 
     X: np.ndarray
@@ -195,6 +205,9 @@ class Dataset:
     windows: np.ndarray | None = None
     n_gated_dropped: int = 0
     recordings: list = field(default_factory=list)
+    wid: np.ndarray | None = None
+    segment: np.ndarray | None = None
+    full: list = field(default_factory=list)
 
     @property
     def classes(self):
@@ -211,6 +224,8 @@ class Dataset:
             session=self.session[mask], recording=self.recording[mask], t=self.t[mask],
             gated=self.gated[mask],
             windows=None if self.windows is None else self.windows[mask],
+            wid=None if self.wid is None else self.wid[mask],
+            segment=None if self.segment is None else self.segment[mask],
         )
 
     def summary(self) -> dict:
@@ -229,21 +244,6 @@ class Dataset:
         }
 
 
-class _WindowTap:
-    """Stands in for the engine's FeatureSet and keeps every window it is given."""
-
-    def __init__(self, fs):
-        self._fs = fs
-        self.windows = []
-
-    def window(self, x, clean):
-        self.windows.append(np.array(x))
-        return self._fs.window(x, clean)
-
-    def __getattr__(self, name):
-        return getattr(self._fs, name)
-
-
 def _probe(path, profile):
     from ..io import read_recording
 
@@ -259,29 +259,34 @@ def _probe(path, profile):
 
 def _extract_one(path, config, profile_name, need_windows):
     """Read one recording and run the live engine over it (a worker's job)."""
-    from ..engine import Engine
+    from ..engine import Engine, EngineOutput
     from ..hardware import get_profile
     from ..io import read_recording
 
     rec = read_recording(path)
-    engine = Engine(config, rec.ch_names, rec.sfreq, get_profile(profile_name))
-    tap = None
-    if need_windows:
-        tap = engine.features = _WindowTap(engine.features)
-    out = engine.run(rec.data, rec.timestamps)
-    res = {
+    engine = Engine(config, rec.ch_names, rec.sfreq, get_profile(profile_name),
+                    keep_windows=need_windows)
+    # Chunks shorter than a window: after a restart inside a chunk no window can
+    # complete in it, so every window a call returns belongs to the segment that
+    # was current when the call began (chunking never changes the engine's output).
+    step = max(1, min(engine.hop, engine.win_len - 1))
+    results, segment = [], []
+    for i in range(0, rec.n_times, step):
+        before = engine.n_resets
+        got = engine.process(rec.data[:, i:i + step], rec.timestamps[i:i + step])
+        results += got
+        segment += [before] * len(got)
+    out = EngineOutput.from_results(results, engine)
+    return {
         "features": out.features,
         "gated": out.gated,
         "t_end": out.t_end,
+        "segment": np.asarray(segment, dtype=np.int64),
+        "windows": out.windows,
         "t0": float(rec.timestamps[0]) if rec.n_times else 0.0,
         "feature_names": out.feature_names,
         "n_resets": engine.n_resets,
     }
-    if tap is not None:
-        n_ch = len(rec.ch_names)
-        res["windows"] = (np.stack(tap.windows) if tap.windows
-                          else np.empty((0, n_ch, engine.win_len)))
-    return res
 
 
 def _parallel_map(func, items, n_jobs, scheduler, desc, progress):
@@ -426,8 +431,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="include",
     results = _parallel_map(_extract_one, items, n_jobs, scheduler,
                             "features", progress)
     cols = {k: [] for k in ("X", "y", "subject", "session", "recording", "t", "gated",
-                            "windows")}
-    per_rec = []
+                            "windows", "wid", "segment")}
+    per_rec, full = [], []
     for i, (f, p, r) in enumerate(zip(files, probes, results)):
         n = len(r["t_end"])
         if f.label is not None:
@@ -443,8 +448,12 @@ def extract_dataset(files, config=None, *, profile=None, gated="include",
         cols["recording"].append(np.full(keep.sum(), i))
         cols["t"].append(r["t_end"][keep] - r["t0"])
         cols["gated"].append(r["gated"][keep])
+        cols["wid"].append(np.flatnonzero(keep))
+        cols["segment"].append(r["segment"][keep])
         if need_windows:
             cols["windows"].append(r["windows"][keep])
+        full.append({"X": r["features"], "segment": r["segment"],
+                     "windows": r["windows"] if need_windows else None})
         per_rec.append({"file": Path(f.path).name, "subject": f.subject,
                         "session": f.session, "label": f.label, "n_windows": int(n),
                         "n_gated": int(r["gated"].sum()), "n_resets": r["n_resets"]})
@@ -458,7 +467,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="include",
         window_length=config.window.length, files=list(files), config=config,
         profile=profile_name,
         windows=np.concatenate(cols["windows"]) if need_windows else None,
-        recordings=per_rec,
+        recordings=per_rec, wid=np.concatenate(cols["wid"]),
+        segment=np.concatenate(cols["segment"]), full=full,
     )
     if len(ds) == 0:
         raise DatasetError("No labelled windows were found.")

@@ -4,11 +4,15 @@ A model file (``.bfm``) is a zip archive holding
 
 - ``meta.json``: format version, pipeline configuration (windows, filters,
   features), channel names, sampling rate, classes, feature names, what the
-  estimator reads, calibration, a summary of the training data and the
-  validation metrics;
+  estimator reads (``input``), calibration, the probability smoothing time
+  constant (``smooth_s``), a summary of the training data and the validation
+  metrics;
 - ``estimator.skops``: the scikit-learn estimator in skops' format, which
   rebuilds objects from a declared structure instead of unpickling. Loading
   refuses any type outside skops' defaults and :data:`TRUSTED_TYPES`.
+
+Files written before a field existed load with its default (no smoothing, no
+calibration, feature input).
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from ..errors import ModelError
 
 FORMAT = "biofeedback-model"
 FORMAT_VERSION = 1
+
+#: Default time constant (s) of the causal smoothing of class probabilities.
+DEFAULT_SMOOTH = 10.0
+CALIBRATION_METHODS = ("center", "zscore")
 
 #: Types beyond skops' default trusted set that our registered classifiers hold.
 TRUSTED_TYPES = (
@@ -47,7 +55,8 @@ def _jsonable(obj):
     return obj
 
 
-def fit_model(dataset, model="logreg", *, calibration=None, random_state=0):
+def fit_model(dataset, model="logreg", *, calibration=None, calibration_method="center",
+              smooth=DEFAULT_SMOOTH, random_state=0):
     """Fit a registered classifier on a whole dataset.
 
     Parameters
@@ -61,6 +70,12 @@ def fit_model(dataset, model="logreg", *, calibration=None, random_state=0):
         the mean of their windows in the first ``calibration`` seconds of each
         of their recordings (the protocol of :mod:`._validation`), and the saved
         model asks to be calibrated the same way before use.
+    calibration_method : "center" | "zscore"
+        Subtract the baseline mean, or also divide by the baseline standard
+        deviation.
+    smooth : float
+        Time constant in seconds of the causal moving average the engine
+        applies to the class probabilities (0: none).
     random_state : int
 
     Returns
@@ -68,18 +83,21 @@ def fit_model(dataset, model="logreg", *, calibration=None, random_state=0):
     model : LoadedModel
         Ready to save with :func:`save_model` (and to use).
     """
+    from .._checks import _check_option
     from ..estimators import CLASSIFIERS, make_classifier
-    from ._validation import _check_calibration, baseline_center
+    from ._validation import _check_calibration, _check_smooth, baseline_center
 
     spec = CLASSIFIERS[model] if model in CLASSIFIERS else None
     est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
     _check_calibration(spec, calibration, dataset)
+    _check_option("calibration_method", calibration_method, CALIBRATION_METHODS)
+    smooth = _check_smooth(smooth)
     if spec.input == "windows":
         X = dataset.windows
     else:
         X = dataset.X
         if calibration:
-            X = baseline_center(dataset, calibration)
+            X = baseline_center(dataset, calibration, calibration_method)
     est.fit(X, dataset.y)
     meta = {
         "format": FORMAT,
@@ -93,8 +111,9 @@ def fit_model(dataset, model="logreg", *, calibration=None, random_state=0):
         "sfreq": float(dataset.sfreq),
         "profile": dataset.profile,
         "pipeline": dataset.config.to_dict(),
-        "calibration": ({"method": "center", "seconds": float(calibration)}
+        "calibration": ({"method": calibration_method, "seconds": float(calibration)}
                         if calibration else None),
+        "smooth_s": smooth,
         "training": dataset.summary(),
         "metrics": {},
     }
@@ -198,6 +217,13 @@ class LoadedModel:
     sfreq : float
     config : PipelineConfig
         The pipeline the model was trained with; run live sessions with it.
+    input : "features" | "windows"
+        What :meth:`predict_proba` reads: engine feature vectors
+        ``(n_windows, n_features)`` or filtered windows ``(n_windows,
+        n_channels, n_times)`` in volts.
+    smooth : float
+        Time constant (s) of the causal average of class probabilities that
+        :class:`biofeedback.engine.Engine` applies (0: none).
     needs_calibration : bool
         True when features must be centred on a per-user baseline: call
         :meth:`calibrate` with the baseline block's features before
@@ -217,14 +243,20 @@ class LoadedModel:
         self.ch_names = list(meta["ch_names"])
         self.sfreq = float(meta["sfreq"])
         self.input = meta.get("input", "features")
+        if self.input not in ("features", "windows"):
+            raise ValueError(f"unknown input {self.input!r}")
+        self.smooth = float(meta.get("smooth_s") or 0.0)
         pipe = dict(meta["pipeline"])
         pipe.pop("fname", None)
         self.config = from_dict(PipelineConfig, pipe, "model file")
+        self.n_times = int(round(self.config.window.length * self.sfreq))
         self.calibration = meta.get("calibration")
         self.needs_calibration = bool(self.calibration)
         self.fname = None
         self._cols = None  # live feature columns the model reads
+        self._chans = None  # live channel rows a window model reads
         self._offset = None
+        self._scale = None
 
     def __repr__(self):
         return (f"<LoadedModel | {self.meta.get('model')}, classes "
@@ -243,12 +275,6 @@ class LoadedModel:
             In one sentence, when the rate, the channels or the features differ.
         """
         ch_names, feature_names = list(ch_names), list(feature_names)
-        if self.input != "features":
-            raise ModelError(
-                f"This {self.meta.get('model')} model reads filtered windows, which "
-                "the live engine does not pass to models; train a feature model "
-                "(logreg, lda, rf or hgb) for live use."
-            )
         if abs(float(sfreq) - self.sfreq) > 1e-6 * self.sfreq:
             raise ModelError(
                 f"The model was trained at {self.sfreq:g} Hz but the data are sampled "
@@ -260,15 +286,16 @@ class LoadedModel:
                 f"The model was trained on channels {', '.join(self.ch_names)} but the "
                 f"data lack {', '.join(missing)}."
             )
+        if self.input == "windows":
+            self._chans = None
+            if ch_names != self.ch_names:
+                self._check_reference(ch_names)
+                self._chans = np.array([ch_names.index(c) for c in self.ch_names])
+            return
         if feature_names == self.feature_names:
             self._cols = None
             return
-        if (ch_names != self.ch_names
-                and self.config.preprocessing.reference == "average"):
-            raise ModelError(
-                "The model's common average reference was taken over "
-                f"{', '.join(self.ch_names)}, so it cannot run on a different channel set."
-            )
+        self._check_reference(ch_names)
         pos = {name: i for i, name in enumerate(feature_names)}
         absent = [f for f in self.feature_names if f not in pos]
         if absent:
@@ -279,6 +306,31 @@ class LoadedModel:
         self._cols = np.array([pos[f] for f in self.feature_names])
         logger.info("Model reads %d of %d live features (channels %s).",
                     len(self._cols), len(feature_names), ", ".join(self.ch_names))
+
+    def _check_reference(self, ch_names):
+        if (ch_names != self.ch_names
+                and self.config.preprocessing.reference == "average"):
+            raise ModelError(
+                "The model's common average reference was taken over "
+                f"{', '.join(self.ch_names)}, so it cannot run on a different channel set."
+            )
+
+    def _select_windows(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 3:
+            raise ValueError("X must be 3D (n_windows, n_channels, n_times), got shape "
+                             f"{X.shape}.")
+        if self._chans is not None:
+            X = X[:, self._chans]
+        if X.shape[1] != len(self.ch_names):
+            raise ValueError(f"X has {X.shape[1]} channels but the model reads "
+                             f"{len(self.ch_names)}.")
+        if X.shape[2] != self.n_times:
+            raise ModelError(
+                f"The model reads {self.n_times}-sample windows but got {X.shape[2]}; "
+                "run the session with the pipeline stored in the model."
+            )
+        return X
 
     def _select(self, X):
         X = np.asarray(X, dtype=np.float64)
@@ -294,7 +346,7 @@ class LoadedModel:
         return X
 
     def calibrate(self, features) -> LoadedModel:
-        """Centre later features on a per-user baseline.
+        """Centre (or z-score) later features on a per-user baseline.
 
         Parameters
         ----------
@@ -306,15 +358,28 @@ class LoadedModel:
         -------
         self
         """
+        from ._validation import _baseline_stats
+
+        if self.input != "features":
+            raise ModelError("Only feature models are calibrated.")
         X = self._select(features)
         ok = np.isfinite(X).all(axis=1)
         if not ok.any():
             raise ModelError("The baseline holds no window with finite features.")
-        self._offset = X[ok].mean(axis=0)
+        self._offset, self._scale = _baseline_stats(
+            X[ok], (self.calibration or {}).get("method", "center"))
         return self
 
     def predict_proba(self, X):
-        """Class probabilities ``(n_windows, n_classes)`` of engine features."""
+        """Class probabilities ``(n_windows, n_classes)`` of one batch of windows.
+
+        ``X`` is engine features ``(n_windows, n_features)``, or filtered
+        windows ``(n_windows, n_channels, n_times)`` for window models. These
+        are the probabilities of each window alone: the engine smooths them
+        over time (:attr:`smooth`).
+        """
+        if self.input == "windows":
+            return self.estimator.predict_proba(self._select_windows(X))
         X = self._select(X)
         if self.needs_calibration:
             if self._offset is None:
@@ -322,7 +387,7 @@ class LoadedModel:
                     "This model needs a per-user baseline: call calibrate() with the "
                     "baseline block's features first."
                 )
-            X = X - self._offset
+            X = (X - self._offset) / self._scale
         return self.estimator.predict_proba(X)
 
     def predict(self, X):

@@ -103,7 +103,8 @@ def feature_importances(model, dataset):
         if model.needs_calibration:
             from ._validation import baseline_center
 
-            X = baseline_center(dataset, model.calibration["seconds"])
+            X = baseline_center(dataset, model.calibration["seconds"],
+                                model.calibration.get("method", "center"))
         res = permutation_importance(est, X, dataset.y, n_repeats=3, random_state=0,
                                      scoring="balanced_accuracy")
         imp = res.importances_mean
@@ -172,8 +173,12 @@ def write_report(fname, dataset, model, results, *, random_split=None,
         ["features", ", ".join(dataset.config.features.names)
          + f" ({len(dataset.feature_names)} columns)"],
         ["calibration", "none" if not model.needs_calibration else
-         f"centre features on the first {model.calibration['seconds']:g} s of each "
+         f"{'z-score' if model.calibration.get('method') == 'zscore' else 'centre'} "
+         f"features on the first {model.calibration['seconds']:g} s of each "
          "recording of the user"],
+        ["smoothing", "none (each window alone)" if not model.smooth else
+         f"causal moving average of class probabilities, time constant "
+         f"{model.smooth:g} s"],
         ["training windows", f"{s['n_windows']} from {s['n_recordings']} recordings; "
          f"{s['n_gated_dropped']} gated windows excluded, {s['n_gated_kept']} kept"],
         ["windows per class", ", ".join(f"{k}: {v}" for k, v in

@@ -18,7 +18,6 @@ from biofeedback.training import (
     save_model,
 )
 
-
 # -- datasets -----------------------------------------------------------------
 
 
@@ -231,15 +230,27 @@ def test_calibrated_model_asks_for_a_baseline(muse_all):
 
 
 def test_live_engine_adds_class_probabilities(model_file, muse_dir):
-    from biofeedback.engine import Engine
+    from biofeedback.engine import Engine, ProbabilitySmoother
     from biofeedback.hardware import get_profile
     from biofeedback.io import read_recording
 
     model = load_model(model_file[0])
+    assert model.smooth == 10.0  # the default time constant is stored in the file
     rec = read_recording(muse_dir / "subjectd-relaxed-1.csv")
     engine = Engine(model.config, rec.ch_names, rec.sfreq, get_profile("muse_2016"), model=model)
     out = engine.run(rec.data, rec.timestamps, chunk_size=32)
     cols = [engine.estimate_names.index(f"p_{c}") for c in model.classes_]
     p = out.estimates[:, cols]
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    np.testing.assert_allclose(p, model.predict_proba(out.features), rtol=1e-12)
+    raw = model.predict_proba(out.features)
+    np.testing.assert_allclose(p[0], raw[0], rtol=1e-12)  # nothing to average yet
+    a = 1 - np.exp(-0.5 / 10.0)
+    want = raw.copy()
+    for k in range(1, len(raw)):
+        want[k] = (1 - a) * want[k - 1] + a * raw[k]
+    np.testing.assert_allclose(p, want, rtol=1e-10)
+    np.testing.assert_allclose(ProbabilitySmoother(10.0, 0.5).apply(raw), want, rtol=1e-10)
+    model.smooth = 0.0  # each window alone
+    engine = Engine(model.config, rec.ch_names, rec.sfreq, get_profile("muse_2016"), model=model)
+    out = engine.run(rec.data, rec.timestamps, chunk_size=32)
+    np.testing.assert_allclose(out.estimates[:, cols], raw, rtol=1e-12)
