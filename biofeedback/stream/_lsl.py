@@ -184,20 +184,24 @@ class LSLSource(Source):
         import pylsl
 
         chunks, stamps = [], []
-        # drain everything available; pull_chunk caps each call (pylsl#82)
-        wait = timeout
-        while True:
-            try:
-                data, ts = self._inlet.pull_chunk(timeout=wait, max_samples=8192)
-            except pylsl.LostError:
-                data, ts = [], []
-                if not getattr(self, "source_id", ""):
-                    self._re_resolve()
-            wait = 0.0
-            if not ts:
-                break
-            chunks.append(np.asarray(data, dtype=np.float64))
-            stamps.append(np.asarray(ts, dtype=np.float64))
+        # Wait for the first sample with pull_sample, which returns as soon as one
+        # arrives (pull_chunk with a timeout waits the timeout out, adding ~15 ms
+        # on loopback), then drain without waiting; pull_chunk caps each call
+        # (pylsl#82), hence the loop.
+        try:
+            sample, t0 = self._inlet.pull_sample(timeout=timeout)
+            if t0 is not None:
+                chunks.append(np.asarray([sample], dtype=np.float64))
+                stamps.append(np.asarray([t0], dtype=np.float64))
+                while True:
+                    data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=8192)
+                    if not ts:
+                        break
+                    chunks.append(np.asarray(data, dtype=np.float64))
+                    stamps.append(np.asarray(ts, dtype=np.float64))
+        except pylsl.LostError:
+            if not getattr(self, "source_id", ""):
+                self._re_resolve()
         now = pylsl.local_clock()
         if not stamps:
             if not self._lost and now - self._last_data > self.lost_after:
