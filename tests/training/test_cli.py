@@ -22,6 +22,7 @@ def test_train_then_evaluate(muse_dir, tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert {"balanced_accuracy", "n_windows", "classes", "confusion_matrix"} <= set(res)
     assert res["classes"] == ["concentrating", "neutral", "relaxed"]
+    assert res["smooth_s"] == 10.0  # scored on the engine's smoothed probabilities
     assert sum(map(sum, res["confusion_matrix"])) == res["n_windows"]
     # the saved model drives the engine: class probabilities beside the indices
     est = tmp_path / "est.csv"

@@ -1,0 +1,95 @@
+"""Make the training figures of the docs: ``python docs/make_training_figures.py``.
+
+Leave-one-subject-out validation of the default classifier (logistic
+regression on log band powers) on the shared Muse recordings
+(``../shared/data/muse-mental-state``, never copied into the repository), with
+the protocol and defaults of ``docs/training.md``: 20 s per-recording baseline,
+probabilities smoothed with a 10 s time constant. Writes
+
+- ``docs/img/training_confusion.png``: pooled confusion matrices of the held-out
+  windows, each window alone and calibrated + smoothed;
+- ``docs/img/training_per_subject.png``: balanced accuracy per held-out
+  subject for each protocol.
+
+Prints the figures' numbers, which are those of ``docs/training.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+DATA = HERE.parent.parent / "shared" / "data" / "muse-mental-state"
+
+
+def main(data=DATA, out=HERE / "img") -> int:
+    data = Path(data)
+    if not sorted(data.glob("*.csv")):
+        print(f"No Muse recordings in {data}: skipping the training figures.")
+        return 0
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from biofeedback.training import cross_validate, extract_dataset, label_files
+    from biofeedback.training._report import _per_group_fig
+
+    ds = extract_dataset(label_files([data]), gated="include", n_jobs=1)
+    results = {
+        "all windows": cross_validate(ds, "logreg"),
+        "after 20 s": cross_validate(ds, "logreg", score_after=20.0),
+        "calibrated 20 s": cross_validate(ds, "logreg", calibration=20.0),
+        "smoothed 10 s": cross_validate(ds, "logreg", score_after=20.0, smooth=10.0),
+        "calibrated+smoothed": cross_validate(ds, "logreg", calibration=20.0,
+                                              smooth=10.0),
+    }
+    for title, r in results.items():
+        folds = " ".join(f"{f['subject'][-1]} {f['balanced_accuracy']:.2f}"
+                         for f in r.folds)
+        print(f"{title:<20} mean over folds {r.mean_fold_accuracy:.3f}, pooled "
+              f"{r.balanced_accuracy:.3f} ({folds})")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.8))
+    for ax, title in zip(axes, ("after 20 s", "calibrated+smoothed"), strict=True):
+        r = results[title]
+        cm = r.confusion_matrix
+        norm = cm / cm.sum(axis=1, keepdims=True).clip(min=1)
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        n = len(r.classes)
+        ax.set_xticks(range(n), r.classes, rotation=30, ha="right")
+        ax.set_yticks(range(n), r.classes)
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, f"{cm[i, j]}\n{norm[i, j]:.0%}", ha="center", va="center",
+                        color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        label = ("each window alone" if title == "after 20 s"
+                 else "20 s baseline + 10 s smoothing")
+        ax.set_title(f"{label}\nbalanced accuracy {r.balanced_accuracy:.2f} (pooled)",
+                     fontsize=9)
+    fig.suptitle("Held-out subjects (LOSO), logistic regression on log band powers, "
+                 "windows after the first 20 s", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "training_confusion.png", dpi=110)
+    plt.close(fig)
+
+    fig = _per_group_fig(plt, results)
+    fig.set_size_inches(8.5, 3.4)
+    fig.axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.axes[0].set_title("LOSO balanced accuracy per held-out subject (chance 0.33)",
+                          fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "training_per_subject.png", dpi=110)
+    plt.close(fig)
+    print(f"Wrote {out / 'training_confusion.png'} and {out / 'training_per_subject.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:2]))
