@@ -279,7 +279,13 @@ class Session:
                 if not sink.lossless:
                     self._workers[sink.name] = _LatestWorker(sink, self._sink_failed)
             if src.realtime:
-                self._run_live(summary)
+                # A hop's matrix products are tiny: a second BLAS thread only
+                # hands work over, and when the other core is busy that handoff
+                # costs a scheduler timeslice (p99 hop 19 ms -> 0.6 ms at 1 thread).
+                from threadpoolctl import threadpool_limits
+
+                with threadpool_limits(limits=1, user_api="blas"):
+                    self._run_live(summary)
             else:
                 self._run_fast(summary)
         except KeyboardInterrupt:

@@ -105,7 +105,7 @@ class BrainFlowSource(Source):
                                     exit_code=getattr(err, "exit_code", None)) from None
             if raw.shape[1] or time.monotonic() >= deadline:
                 break
-            time.sleep(min(0.005, max(deadline - time.monotonic(), 0)))
+            time.sleep(min(0.001, max(deadline - time.monotonic(), 0)))  # poll: cues wait on it
         if raw.shape[1] == 0:
             return None
         self._count_drops(raw[self._counter_row])
