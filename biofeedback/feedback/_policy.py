@@ -184,7 +184,14 @@ class CuePolicy:
     adapt : bool
         Move the threshold to keep the reward rate near ``reward_rate``.
     adapt_speed : float
-        Baseline SDs per second per unit of reward-rate error.
+        Threshold step per second per unit of reward-rate error, in units of
+        the recent spread: the larger of the baseline SD and a running mean
+        (time constant ``adapt_window``) of |value - threshold|. When the
+        estimate leaves the baseline range the threshold follows it quickly;
+        near the target rate the steps shrink (a quantile tracker with an
+        adaptive gain).
+    adapt_window : float
+        Time constant (s) of that running mean.
 
     Examples
     --------
@@ -194,7 +201,7 @@ class CuePolicy:
     """
 
     def __init__(self, direction="up", reward_rate=0.65, hysteresis=0.3, dwell=1.0,
-                 adapt=True, adapt_speed=0.05):
+                 adapt=True, adapt_speed=0.05, adapt_window=10.0):
         self.sign = 1.0 if direction == "up" else -1.0
         self.direction = direction
         self.reward_rate = float(reward_rate)
@@ -202,6 +209,8 @@ class CuePolicy:
         self.dwell = float(dwell)
         self.adapt = bool(adapt)
         self.adapt_speed = float(adapt_speed)
+        self.adapt_window = float(adapt_window)
+        self._spread = 0.0  # running mean of |value - threshold|
         self.threshold = math.nan
         self.scale = math.nan
         self.source = ""
@@ -251,7 +260,10 @@ class CuePolicy:
             self._on = want
             self._since = t
         if self.adapt and dt > 0:
+            a = 1.0 - math.exp(-dt / self.adapt_window)
+            self._spread += a * (abs(value - self.threshold) - self._spread)
+            gain = max(self.scale, self._spread)
             error = (1.0 if self._on else 0.0) - self.reward_rate
-            self.threshold += self.sign * self.adapt_speed * self.scale * dt * error
+            self.threshold += self.sign * self.adapt_speed * gain * dt * error
         score = min(max(0.5 + z / 4.0, 0.0), 1.0)
         return ("reward" if self._on else "no_reward"), score

@@ -177,3 +177,19 @@ def test_protocol_continue_keeps_the_last_block(rng):
     for i in range(200):
         _, cue = prot.update(i * HOP, rng.normal(size=2), False)
     assert not prot.done and cue.block == "down"
+
+
+def test_threshold_follows_an_estimate_that_leaves_the_baseline_range():
+    # a calm baseline (tiny spread), then the trained value climbs 50 baseline
+    # SDs: the threshold must follow so the reward rate returns to its target
+    rng = np.random.default_rng(3)
+    pol = CuePolicy("up", 0.65, hysteresis=0.3, dwell=1.0)
+    pol.calibrate(0.1 + 0.01 * rng.standard_normal(80))
+    t, states = 0.0, []
+    for i in range(600):  # 300 s at a 0.5 s hop
+        t += 0.5
+        value = 0.6 + 0.05 * rng.standard_normal()
+        states.append(pol.update(t, value, gated=False)[0])
+    late = np.mean([s == "reward" for s in states[-240:]])  # the last two minutes
+    assert 0.5 < late < 0.8
+    assert pol.threshold > 0.45
