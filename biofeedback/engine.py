@@ -209,6 +209,12 @@ class Engine:
         self.model = model
         self.keep_windows = bool(keep_windows)
         self._smoother = None
+        # A model calibrated on a per-user baseline takes it, as evaluation did,
+        # from the windows ending within its first ``seconds`` of data; until
+        # then its probabilities are NaN (no cue can come from them).
+        self._calib_seconds = None
+        if model is not None and getattr(model, "needs_calibration", False):
+            self._calib_seconds = float((model.calibration or {}).get("seconds", 20.0))
         if model is not None:
             model.check_compatible(self.ch_names, self.sfreq, self.features.feature_names)
             tau = float(getattr(model, "smooth", 0.0) or 0.0)
@@ -220,7 +226,13 @@ class Engine:
         self.feature_names = list(self.features.feature_names)
         self.n_windows = 0
         self.n_resets = 0
+        self._restart_calibration()
         self.reset()
+
+    def _restart_calibration(self) -> None:
+        self._t_first = None  # first sample the engine saw (not reset by gaps)
+        self._calib_feats = []
+        self.calibrated_at = None  # t_end of the window that completed calibration
 
     def reset(self) -> None:
         """Restart filters and windows (the next sample starts a new grid)."""
@@ -263,6 +275,8 @@ class Engine:
             )
         if data.shape[1] == 0:
             return []
+        if self._t_first is None:
+            self._t_first = float(timestamps[0])
         # split where the clock jumps: each side is filtered on its own
         prev = timestamps[0] if self._last_ts is None else self._last_ts
         steps = np.diff(timestamps, prepend=prev)
@@ -322,7 +336,7 @@ class Engine:
         filt_safe = np.ascontiguousarray(filt_safe)
         feats, idx = self.features.window(filt_safe, clean)
         if self.model is not None:
-            idx = np.concatenate([idx, self._model_proba(feats, filt_safe)])
+            idx = np.concatenate([idx, self._model_proba(feats, filt_safe, t_end)])
         if not np.any(np.isfinite(idx)):
             gated = True
         result = WindowResult(self.n_windows, float(t_end), idx, feats, bool(gated), flags,
@@ -330,9 +344,26 @@ class Engine:
         self.n_windows += 1
         return result
 
-    def _model_proba(self, feats, filt):
+    def _model_proba(self, feats, filt, t_end):
         """The model's class probabilities for one window, smoothed over the past."""
         x = filt if getattr(self.model, "input", "features") == "windows" else feats
+        if self._calib_seconds is not None and t_end - self._t_first <= self._calib_seconds:
+            # the baseline period: no probabilities (as in evaluation), and the
+            # baseline features if the model still needs them
+            if not getattr(self.model, "calibrated", False) and np.all(np.isfinite(feats)):
+                self._calib_feats.append(feats.copy())
+            return np.full(len(self.model.classes_), np.nan)
+        if self._calib_seconds is not None and not getattr(self.model, "calibrated", False):
+            if not self._calib_feats:
+                from .errors import ModelError
+
+                raise ModelError(
+                    f"The model needs a {self._calib_seconds:g} s baseline, but no window "
+                    "in the first seconds had finite features."
+                )
+            self.model.calibrate(np.array(self._calib_feats))
+            self.calibrated_at = float(t_end)
+            logger.info("Model calibrated on %d baseline windows.", len(self._calib_feats))
         if np.all(np.isfinite(x)):
             proba = self.model.predict_proba(x[None])[0]
         else:
@@ -355,6 +386,7 @@ class Engine:
         noise = rng.standard_normal((len(self.ch_names), n)) * 10e-6
         self.process(noise, np.arange(n) / self.sfreq)
         self.reset()
+        self._restart_calibration()
         self.n_windows = 0
         self.n_resets = 0
         return time.perf_counter() - t0

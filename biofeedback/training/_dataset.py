@@ -453,6 +453,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="include",
         if need_windows:
             cols["windows"].append(r["windows"][keep])
         full.append({"X": r["features"], "segment": r["segment"],
+                     "t": r["t_end"] - r["t0"],
                      "windows": r["windows"] if need_windows else None})
         per_rec.append({"file": Path(f.path).name, "subject": f.subject,
                         "session": f.session, "label": f.label, "n_windows": int(n),

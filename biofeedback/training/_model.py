@@ -345,6 +345,11 @@ class LoadedModel:
             )
         return X
 
+    @property
+    def calibrated(self) -> bool:
+        """True once :meth:`calibrate` has run (or when none is needed)."""
+        return not self.needs_calibration or self._offset is not None
+
     def calibrate(self, features) -> LoadedModel:
         """Centre (or z-score) later features on a per-user baseline.
 

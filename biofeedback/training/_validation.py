@@ -86,7 +86,7 @@ def _check_smooth(smooth):
 
 
 def smoothed_proba(predict_proba, dataset, rows, smooth, *, input="features",
-                   transform=None):
+                   transform=None, blank_until=None):
     """Class probabilities of the ``rows`` of ``dataset``, as the live engine gives them.
 
     Every window of each recording concerned goes through ``predict_proba``
@@ -106,6 +106,10 @@ def smoothed_proba(predict_proba, dataset, rows, smooth, *, input="features",
     input : "features" | "windows"
     transform : callable | None
         ``transform(recording_index, X)`` applied first (calibration).
+    blank_until : float | None
+        Windows ending within this many seconds of their recording's start
+        give NaN, as a live engine gives while it collects a model's
+        calibration baseline (they reach the smoother as NaN).
 
     Returns
     -------
@@ -138,6 +142,8 @@ def smoothed_proba(predict_proba, dataset, rows, smooth, *, input="features",
         P = np.full((len(X), out.shape[1]), np.nan)
         if P0 is not None:
             P[ok] = P0
+        if blank_until is not None:
+            P[f["t"] <= blank_until] = np.nan
         if smoother is not None:
             P = smoother.apply(P, f["segment"])
         mine = dataset.recording[rows] == r
@@ -308,7 +314,7 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None,
         est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
         est.fit(X[train], y[train])
         P = smoothed_proba(est.predict_proba, dataset, test, smooth, input=spec.input,
-                           transform=transform)
+                           transform=transform, blank_until=calibration or None)
         pred = _argmax_labels(P, est.classes_)
         rec = _recalls(y[test], pred, classes)
         folds.append({

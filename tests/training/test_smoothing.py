@@ -121,7 +121,8 @@ def test_validation_scores_what_the_engine_gives(gap_dataset, calibration):
         cols = [eng.estimate_names.index(f"p_{c}") for c in model.classes_]
         rows = d & (ds.recording == r)
         np.testing.assert_allclose(
-            smoothed_proba(model.predict_proba, ds, rows, model.smooth),
+            smoothed_proba(model.predict_proba, ds, rows, model.smooth,
+                           blank_until=calibration),
             out.estimates[ds.wid[rows]][:, cols], rtol=1e-9)
         keep = scored_mask(ds, 20.0)[rows]
         p = out.estimates[ds.wid[rows]][keep][:, cols]
@@ -203,3 +204,26 @@ def test_riemann_model_runs_live_on_filtered_windows(riemann_model, muse_dir):
                   model=model)
     out2 = eng2.run(extra, rec.timestamps)
     np.testing.assert_allclose(out2.estimates[:, -3:], out.estimates[:, cols], rtol=1e-9)
+
+
+def test_a_live_engine_calibrates_a_model_from_its_first_seconds(muse_all, muse_dir):
+    """A model saved with a baseline period calibrates itself live: NaN probabilities
+    during the baseline, then the probabilities of a model calibrated on exactly the
+    features of the windows that ended inside it."""
+    from biofeedback.io import read_recording
+
+    model = fit_model(muse_all, "logreg", calibration=20.0, smooth=0.0)
+    assert model.needs_calibration and not model.calibrated
+    rec = read_recording(muse_dir / "subjectb-neutral-1.csv")
+    eng = Engine(model.config, rec.ch_names, rec.sfreq, get_profile("muse_2016"), model=model)
+    eng.warm_up()
+    assert not model.calibrated  # warm-up noise is never a baseline
+    out = eng.run(rec.data, rec.timestamps, chunk_size=64)
+    cols = [eng.estimate_names.index(f"p_{c}") for c in model.classes_]
+    in_base = out.t_end - rec.timestamps[0] <= 20.0
+    assert np.isnan(out.estimates[in_base][:, cols]).all()
+    assert np.isfinite(out.estimates[~in_base][:, cols]).all() and model.calibrated
+    ref = fit_model(muse_all, "logreg", calibration=20.0, smooth=0.0)
+    ref.calibrate(out.features[in_base])
+    np.testing.assert_allclose(out.estimates[~in_base][:, cols],
+                               ref.predict_proba(out.features[~in_base]), rtol=1e-12)
