@@ -97,9 +97,11 @@ class FeedbackConfig:
     Thresholds come from the person's own baseline: for ``direction = "up"``
     the threshold starts at the baseline percentile ``100 * (1 -
     reward_rate)``, so the person would have been rewarded ``reward_rate`` of
-    the baseline time; during training it moves by ``adapt_speed`` baseline
-    standard deviations per second per unit of reward-rate error, so the
-    reward rate stays near ``reward_rate``. The estimate is smoothed with an
+    the baseline time; during training it moves by ``adapt_speed`` times the
+    recent spread (the larger of the baseline SD and a 10 s running mean of
+    |value - threshold|) per second per unit of reward-rate error, so the
+    reward rate stays near ``reward_rate`` (time constant about
+    1 / (adapt_speed * 0.35) s, 14 s at the default 0.2). The estimate is smoothed with an
     exponential moving average of time constant ``smoothing`` seconds; the cue
     switches on ``hysteresis``/2 standard deviations above the threshold and
     off that far below, and holds each state at least ``dwell`` seconds.
@@ -116,7 +118,7 @@ class FeedbackConfig:
     hysteresis: float = 0.3
     dwell: float = 1.0
     adapt: bool = True
-    adapt_speed: float = 0.05
+    adapt_speed: float = 0.2
     min_baseline: float = 5.0
     end: str = "stop"
     sinks: tuple[str, ...] = ("terminal", "lsl")
