@@ -23,7 +23,7 @@ seconds, as the live engine does with the saved model.
 
 Examples:
   biofeedback train ../shared/data/muse-mental-state/*.csv --out muse.bfm
-  biofeedback train ../shared/data/muse-mental-state/*.csv --calibration 20 --smooth 10 \
+  biofeedback train ../shared/data/muse-mental-state/*.csv --calibration 20 --smooth 10 \\
       --out muse-calibrated.bfm
   biofeedback train recs/ --labels-from filename --pattern "{subject}_{label}_{session}" \\
       --model lda --out model.bfm --report model.html
