@@ -22,7 +22,10 @@ Examples:
   biofeedback live                              # synthetic board, no hardware
   biofeedback live --board cyton --serial-port /dev/ttyUSB0
   biofeedback live --lsl MuseEEG --duration 300
+  biofeedback live --scenario demo              # scripted headset with known states
   biofeedback replay recordings/sample_synthetic.xdf --out estimates.csv
+  biofeedback info recordings/sample_synthetic.xdf
+  biofeedback train ../shared/data/muse-mental-state/*.csv --out muse.bfm
   biofeedback boards
 
 Run 'biofeedback COMMAND --help' for a command's options and examples.
