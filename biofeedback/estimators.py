@@ -33,7 +33,7 @@ __all__ = [
     "make_classifier",
     "save_model",
     "load_model",
-    "LoadedModel",
+    "LoadedModel",  # noqa: F822 (resolved lazily by __getattr__ below)
 ]
 
 _DEFAULT_BANDS = (

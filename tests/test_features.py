@@ -239,7 +239,7 @@ def test_indices_follow_their_formulas(rng):
     def bp(lo, hi):
         return psd[:, (f >= lo) & (f < hi)].sum(1)
 
-    d, t, a, b, hb, tot = bp(1, 4), bp(4, 8), bp(8, 13), bp(13, 30), bp(20, 30), bp(1, 45)
+    t, a, b, hb, tot = bp(4, 8), bp(8, 13), bp(13, 30), bp(20, 30), bp(1, 45)
     c = clean
     expected = {
         "engagement": b[c].sum() / (a[c].sum() + t[c].sum()),

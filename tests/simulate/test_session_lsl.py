@@ -38,7 +38,7 @@ def test_disconnect_is_reported_recorded_and_survived(tmp_path, uid):
     )
     name = f"simdrop-{uid}"
     collect = Collect()
-    with LSLPublisher(scen, name, drop_outlet=True) as pub:
+    with LSLPublisher(scen, name, drop_outlet=True):
         src = LSLSource(name, lost_after=0.5, timeout=5)
         session = Session(src, load_pipeline(), [collect], record=True,
                           recordings_dir=tmp_path, duration=14.0, name=f"s-{uid}",
