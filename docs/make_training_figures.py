@@ -35,7 +35,7 @@ def main(data=DATA, out=HERE / "img") -> int:
     import matplotlib.pyplot as plt
 
     from biofeedback.training import cross_validate, extract_dataset, label_files
-    from biofeedback.training._report import _per_group_fig
+    from biofeedback.training._report import _per_group_fig, plot_confusion
 
     ds = extract_dataset(label_files([data]), gated="include", n_jobs=1)
     results = {
@@ -57,20 +57,9 @@ def main(data=DATA, out=HERE / "img") -> int:
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.8))
     for ax, title in zip(axes, ("after 20 s", "calibrated+smoothed"), strict=True):
         r = results[title]
-        cm = r.confusion_matrix
-        norm = cm / cm.sum(axis=1, keepdims=True).clip(min=1)
-        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        n = len(r.classes)
-        ax.set_xticks(range(n), r.classes, rotation=30, ha="right")
-        ax.set_yticks(range(n), r.classes)
-        for i in range(n):
-            for j in range(n):
-                ax.text(j, i, f"{cm[i, j]}\n{norm[i, j]:.0%}", ha="center", va="center",
-                        color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
         label = ("each window alone" if title == "after 20 s"
                  else "20 s baseline + 10 s smoothing")
+        plot_confusion(ax, r, "")
         ax.set_title(f"{label}\nbalanced accuracy {r.balanced_accuracy:.2f} (pooled)",
                      fontsize=9)
     fig.suptitle("Held-out subjects (LOSO), logistic regression on log band powers, "

@@ -43,8 +43,14 @@ def format_table(results) -> list[str]:
 
 
 def _confusion_fig(plt, result, title):
-    cm = result.confusion_matrix
     fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    plot_confusion(ax, result, title)
+    return fig
+
+
+def plot_confusion(ax, result, title):
+    """Draw a cross-validation result's confusion matrix (counts, row %) on ``ax``."""
+    cm = result.confusion_matrix
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     n = len(result.classes)
@@ -57,7 +63,6 @@ def _confusion_fig(plt, result, title):
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
-    return fig
 
 
 def _per_group_fig(plt, results):
