@@ -200,3 +200,37 @@ def test_kill_9_leaves_a_readable_recording(tmp_path):
     rec = read_recording(xdf)
     assert rec.n_times / rec.sfreq > 2.0
     assert rec.provenance["sidecar"]["board_profile"]["name"] == "synthetic"
+
+
+@pytest.mark.slow
+def test_another_apps_marker_stream_is_recorded_beside_the_session(tmp_path, uid):
+    import pylsl
+
+    name = f"psychopy-{uid}"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
+    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
+                      record=True, recordings_dir=tmp_path, duration=3.0, name=f"ar-{uid}",
+                      also_record=[f"name='{name}'"])
+    pushed = []
+
+    def stimulus():
+        # the sidecar is written once the recorder runs (an inlet gets no history)
+        end = time.monotonic() + 20
+        while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        for i in range(3):
+            t = pylsl.local_clock()
+            outlet.push_sample([f"stimulus {i}"], t)
+            pushed.append(t)
+            time.sleep(0.3)
+
+    th = threading.Thread(target=stimulus)
+    th.start()
+    summary = session.run()
+    th.join()
+    rec = read_recording(summary.recording)
+    got = [(t, m) for t, m in rec.markers if m.startswith("stimulus")]
+    assert [m for _, m in got] == ["stimulus 0", "stimulus 1", "stimulus 2"]
+    np.testing.assert_allclose([t for t, _ in got], pushed, atol=1e-3)  # on the EEG's clock
+    assert rec.timestamps[0] < got[0][0] < rec.timestamps[-1]
