@@ -265,5 +265,9 @@ class CuePolicy:
             gain = max(self.scale, self._spread)
             error = (1.0 if self._on else 0.0) - self.reward_rate
             self.threshold += self.sign * self.adapt_speed * gain * dt * error
-        score = min(max(0.5 + z / 4.0, 0.0), 1.0)
+        # the score the gauge and tone show: distance from the threshold in the
+        # units the threshold adapts in, so it does not saturate when the
+        # estimate leaves a calm baseline's range
+        spread = max(self.scale, self._spread)
+        score = min(max(0.5 + self.sign * (value - self.threshold) / spread / 4.0, 0.0), 1.0)
         return ("reward" if self._on else "no_reward"), score

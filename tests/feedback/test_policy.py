@@ -193,3 +193,16 @@ def test_threshold_follows_an_estimate_that_leaves_the_baseline_range():
     late = np.mean([s == "reward" for s in states[-240:]])  # the last two minutes
     assert 0.5 < late < 0.8
     assert pol.threshold > 0.45
+
+
+def test_the_score_keeps_moving_after_the_estimate_leaves_the_baseline_range():
+    pol = CuePolicy("up", 0.65, hysteresis=0.3, dwell=1.0)
+    pol.calibrate(0.1 + 0.001 * np.arange(-40, 40))  # a calm baseline
+    t, scores = 0.0, []
+    for i in range(240):
+        t += 0.5
+        scores.append(pol.update(t, 0.6 + 0.1 * math.sin(i / 6.0), gated=False)[1])
+    late = np.array(scores[120:])
+    assert late.min() < 0.45 and late.max() > 0.55
+    # it follows the estimate instead of sitting pinned at 0 or 1
+    assert np.mean((late <= 0.0) | (late >= 1.0)) < 0.1
