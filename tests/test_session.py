@@ -160,7 +160,9 @@ def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_pat
         player.kill()
         player.wait()
     assert len(summary.gaps) == 1
-    assert 2.0 < summary.gaps[0]["duration"] < 4.0
+    # 2.5 s of silence, plus the time liblsl takes to notice the outlet is back
+    # (about 1-2 s, longer on a loaded machine)
+    assert 2.0 < summary.gaps[0]["duration"] < 6.0
     assert any(e.startswith("gap_start") for e in collect.events)
     assert any(e.startswith("gap_end") for e in collect.events)
     rec = read_recording(summary.recording)
