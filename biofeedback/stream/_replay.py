@@ -71,4 +71,6 @@ class RecordingSource(Source):
     def describe(self) -> dict:
         return {"kind": "recording", "format": self.recording.source_format,
                 "file": self.recording.provenance.get("fname", ""),
+                "duration_s": float(self.recording.timestamps[-1] - self.recording.timestamps[0])
+                if self.recording.n_times else 0.0,
                 "realtime": self.realtime, "speed": self.speed}
