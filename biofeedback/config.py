@@ -165,6 +165,12 @@ class GatesConfig:
     0.1-0.4), white noise is flat (1.0) and muscle (EMG) rises towards 50-150 Hz,
     so a spectrum that rises by half (1.5) is called muscle.
     ``min_clean_fraction``: fewer usable channels than this gates the window.
+    ``bad_channel_after``: a channel whose amplitude, blink or muscle flags
+    were set in at least 80 % of the windows of the last this-many seconds is a
+    bad electrode, not an artifact: it is flagged ``bad`` and left out of the
+    indices like a railed channel, and the window is gated by it no more
+    (blinks and clenches last well under 10 s; 0 turns this off). It is good
+    again when that share falls under 50 %.
     """
 
     rail_fraction: float = 0.9
@@ -179,8 +185,11 @@ class GatesConfig:
     muscle_high: tuple[float, float] = (20.0, 45.0)
     muscle_low: tuple[float, float] = (4.0, 20.0)
     min_clean_fraction: float = 0.5
+    bad_channel_after: float = 10.0
 
     def _validate(self):
+        if self.bad_channel_after < 0:
+            raise ValueError("bad_channel_after must be 0 (off) or more seconds.")
         if not 0 < self.near_rail_fraction <= self.rail_fraction <= 1:
             raise ValueError("need 0 < near_rail_fraction <= rail_fraction <= 1.")
         for name in ("max_ptp_uv", "line_noise_ratio", "blink_uv", "blink_smooth",

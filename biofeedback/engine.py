@@ -238,6 +238,7 @@ class Engine:
         """Restart filters and windows (the next sample starts a new grid)."""
         self.preprocessing.reset()
         self.features.reset()
+        self.gate.reset_tracking()
         n_ch = len(self.ch_names)
         self._raw_tail = np.empty((n_ch, 0))
         self._filt_tail = np.empty((n_ch, 0))
@@ -329,7 +330,7 @@ class Engine:
         return results
 
     def _window(self, raw, filt, t_end) -> WindowResult:
-        flags = self.gate.assess(raw, filt)
+        flags = self.gate.track(self.gate.assess(raw, filt), self.hop / self.sfreq)
         clean = self.gate.clean_channels(flags)
         gated = self.gate.is_gated(flags)
         filt_safe = np.where(np.isfinite(filt), filt, 0.0)

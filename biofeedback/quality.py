@@ -25,11 +25,15 @@ FLAGS = {
     "line_noise": 32,
     "blink": 64,
     "muscle": 128,
+    "bad": 256,
 }
 #: Flags that drop a channel from the indices but do not gate the window.
-PERSISTENT = FLAGS["railed"] | FLAGS["flat"] | FLAGS["line_noise"]
+PERSISTENT = FLAGS["railed"] | FLAGS["flat"] | FLAGS["line_noise"] | FLAGS["bad"]
 #: Flags that gate the window.
 TRANSIENT = FLAGS["nan"] | FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["muscle"]
+
+#: Artifacts that, when they never stop, mark a bad electrode rather than an event.
+_LONG_LIVED = FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["muscle"]
 
 _FRONTAL_PREFIXES = ("fp", "af", "f")
 
@@ -198,6 +202,42 @@ class QualityGate:
         if "line" in m:
             flags[m["line"] > cfg.line_noise_ratio] |= FLAGS["line_noise"]
         return flags
+
+    def track(self, flags: np.ndarray, dt: float) -> np.ndarray:
+        """Turn artifacts that never stop into a ``bad`` channel.
+
+        Called once per window, in order, with ``dt`` the hop in seconds.
+        Over the last ``bad_channel_after`` seconds of windows, a channel
+        whose amplitude, blink or muscle flags were set in at least 80 % of
+        them is a bad electrode: it gets the ``bad`` flag and loses those
+        transient flags, so it is left out of the indices instead of gating
+        every window. It is good again when the share falls under 50 %
+        (hysteresis, so a channel does not flicker between the two).
+        Deterministic in the window sequence (replay gives the same);
+        :meth:`reset_tracking` restarts it.
+        """
+        flags = np.array(flags, dtype=np.int64)
+        after = float(getattr(self.config, "bad_channel_after", 0.0) or 0.0)
+        if after <= 0:
+            return flags
+        k = max(2, int(round(after / dt)))
+        hist = getattr(self, "_hist", None)
+        if hist is None or hist.shape != (k, len(flags)):
+            self._hist = hist = np.zeros((k, len(flags)), dtype=bool)
+            self._n_seen = 0
+            self._bad = np.zeros(len(flags), dtype=bool)
+        hist[self._n_seen % k] = (flags & _LONG_LIVED) != 0
+        self._n_seen += 1
+        if self._n_seen >= k:
+            share = hist.mean(axis=0)
+            self._bad = np.where(self._bad, share >= 0.5, share >= 0.8)
+        bad = self._bad
+        flags[bad] = (flags[bad] & ~_LONG_LIVED) | FLAGS["bad"]
+        return flags
+
+    def reset_tracking(self) -> None:
+        """Forget each channel's recent artifact history."""
+        self._hist = None
 
     def is_gated(self, flags: np.ndarray) -> bool:
         """True when the window must not drive feedback."""

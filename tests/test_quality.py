@@ -136,3 +136,34 @@ def test_muse_recording_false_alarm_rate(muse_dir, muse):
     flags = _flags(gate, data, muse)
     assert flags.shape[1] == 4
     assert np.mean([gate.is_gated(f) for f in flags]) < 0.5
+
+
+def test_a_channel_that_never_stops_being_noisy_becomes_bad_but_blinks_do_not():
+    from biofeedback.config import load_pipeline
+    from biofeedback.hardware import get_profile
+    from biofeedback.quality import FLAGS, QualityGate
+
+    prof = get_profile("muse_2")
+    gate = QualityGate(load_pipeline().gates, prof, 256.0, prof.ch_names)
+    amp, blink, bad = FLAGS["amplitude"], FLAGS["blink"], FLAGS["bad"]
+    gated = []
+    for i in range(60):  # 30 s at a 0.5 s hop
+        flags = np.zeros(4, dtype=np.int64)
+        flags[3] = amp  # TP10: a loose electrode, every window
+        if i % 6 == 0:
+            flags[1] = blink  # AF7: a real blink every 3 s
+        flags = gate.track(flags, 0.5)
+        gated.append(gate.is_gated(flags))
+        if i < 19:
+            assert flags[3] == amp  # not judged before 10 s of history
+    assert flags[3] == bad and not flags[3] & amp
+    assert gate.clean_channels(flags)[3] == False  # noqa: E712 (left out of the indices)
+    # from then on only the blinks gate the window
+    late = np.array(gated[20:])
+    assert late.sum() == sum(1 for i in range(20, 60) if i % 6 == 0)
+    # a channel that recovers is good again
+    for _ in range(20):
+        flags = gate.track(np.zeros(4, dtype=np.int64), 0.5)
+    assert flags[3] == 0
+    gate.reset_tracking()
+    assert gate.track(np.array([0, 0, 0, amp]), 0.5)[3] == amp

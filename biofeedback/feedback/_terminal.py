@@ -15,7 +15,7 @@ _RESET, _GREEN, _YELLOW, _RED, _DIM = "\033[0m", "\033[32m", "\033[33m", "\033[3
 
 def _channel_mark(flags: int) -> tuple[str, str]:
     """(symbol, colour) for a channel's quality flags."""
-    if flags & (FLAGS["railed"] | FLAGS["flat"] | FLAGS["nan"]):
+    if flags & (FLAGS["railed"] | FLAGS["flat"] | FLAGS["nan"] | FLAGS["bad"]):
         return "✗", _RED
     if flags & (FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["muscle"] | FLAGS["line_noise"]):
         return "~", _YELLOW
