@@ -57,7 +57,9 @@ def evaluate(model, ds) -> dict:
         m = ds.subject == s
         if model.needs_calibration:
             model.calibrate(ds.X[m & base])
-        P = smoothed_proba(model.predict_proba, ds, m, model.smooth, input=model.input)
+        P = smoothed_proba(model.predict_proba, ds, m, model.smooth, input=model.input,
+                           blank_until=model.calibration["seconds"]
+                           if model.needs_calibration else None)
         pred[m] = _argmax_labels(P, model.classes_)
     y, pred = ds.y[keep], pred[keep].astype(str)
     classes = sorted(set(model.classes_.tolist()) | set(y.tolist()))
@@ -70,7 +72,8 @@ def evaluate(model, ds) -> dict:
     return {
         "model": model.meta.get("model"),
         "balanced_accuracy": float(np.nanmean(rec)),
-        "chance": 1.0 / len(data_classes),
+        # a model guessing among its classes, whatever classes the data hold
+        "chance": 1.0 / len(model.classes_),
         "n_windows": int(keep.sum()),
         "n_gated_dropped": int(ds.n_gated_dropped),
         "classes": classes,
@@ -90,8 +93,9 @@ def run(args) -> int:
 
     model = load_model(args.model)
     args.quiet = args.quiet or args.json
+    # scoring, unlike training, is fine on recordings of one class
     ds = load_dataset(args, model.config, need_windows=model.input == "windows",
-                      profile=model.meta.get("profile") or None)
+                      profile=model.meta.get("profile") or None, min_classes=1)
     out = evaluate(model, ds)
     if args.json:
         print(json.dumps(out))

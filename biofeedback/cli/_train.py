@@ -93,16 +93,17 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def load_dataset(args, config, need_windows=False, profile=None):
+def load_dataset(args, config, need_windows=False, profile=None, min_classes=2):
     """Label and extract the recordings the arguments name."""
     from ..training import extract_dataset, label_files
 
-    files = label_files(args.recordings, args.labels_from, args.pattern, args.manifest)
+    files = label_files(args.recordings, args.labels_from, args.pattern, args.manifest,
+                        min_classes=min_classes)
     marker_labels = args.marker_labels.split(",") if args.marker_labels else None
     return extract_dataset(
         files, config, profile=args.profile or profile, gated=args.gated,
         need_windows=need_windows, n_jobs=args.n_jobs, scheduler=args.scheduler,
-        progress=not args.quiet, marker_labels=marker_labels,
+        progress=not args.quiet, marker_labels=marker_labels, min_classes=min_classes,
     )
 
 

@@ -57,7 +57,7 @@ def _stem(path):
 
 
 def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
-                manifest=None) -> list[LabelledFile]:
+                manifest=None, *, min_classes=2) -> list[LabelledFile]:
     """Say the subject, session and label of every recording.
 
     Parameters
@@ -143,13 +143,14 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             f"e.g. {unmatched[0]}; rename them or pass --pattern."
         )
     if labels_from != "markers":
-        _check_classes([f.label for f in files])
+        _check_classes([f.label for f in files], min_classes)
     return files
 
 
-def _check_classes(labels):
+def _check_classes(labels, min_classes=2):
+    """Training needs two classes; scoring a model (``min_classes=1``) needs one."""
     classes = sorted(set(labels))
-    if len(classes) < 2:
+    if len(classes) < min_classes:
         raise DatasetError(
             f"Only one class ({classes[0]!r}) among the labels: a classifier needs "
             "at least two." if classes else "No labelled windows were found."
@@ -343,7 +344,7 @@ def _label_windows(t_end, length, markers, marker_labels):
 
 def extract_dataset(files, config=None, *, profile=None, gated="include",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
-                    marker_labels=None) -> Dataset:
+                    marker_labels=None, min_classes=2) -> Dataset:
     """Run the live engine over labelled recordings and stack the windows.
 
     Every recording is read and checked first (channels, rate, length, labels),
@@ -425,7 +426,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="include",
                   if not marker_labels or s in marker_labels}
         if not labels:
             raise DatasetError("No recording holds a marker to label windows with.")
-        _check_classes(labels)
+        _check_classes(labels, min_classes)
     profile_name = probes[0]["profile"]
     items = [(f.path, config, profile_name, need_windows) for f in files]
     results = _parallel_map(_extract_one, items, n_jobs, scheduler,
@@ -482,5 +483,5 @@ def extract_dataset(files, config=None, *, profile=None, gated="include",
         if len(ds) == 0:
             raise DatasetError("Every window is gated by the quality gates; pass "
                                "--gated include to train on them anyway.")
-    _check_classes(ds.y.tolist())
+    _check_classes(ds.y.tolist(), min_classes)
     return ds

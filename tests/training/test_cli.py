@@ -42,3 +42,18 @@ def test_a_pattern_that_matches_nothing_is_one_sentence(muse_dir, tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith("biofeedback: error: The label pattern '{label}_{subject}' matches "
                           "none of the 12 file names")
+
+
+def test_evaluate_scores_a_single_class_recording(muse_dir, tmp_path, capsys):
+    files = [str(p) for p in sorted(muse_dir.glob("subject[ab]-*.csv"))]
+    model = tmp_path / "m.bfm"
+    assert main(["train", *files, "--out", str(model), "--cv", "none", "-q", "--n-jobs", "1"]) == 0
+    capsys.readouterr()
+    one = str(muse_dir / "subjectc-relaxed-1.csv")
+    assert main(["evaluate", str(model), one, "--json", "--n-jobs", "1"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res["recall"]) == {"relaxed"} and res["n_windows"] > 100
+    assert res["chance"] == pytest.approx(1 / 3)
+    # training still needs two classes, and says so before any work
+    assert main(["train", one, "--out", str(tmp_path / "x.bfm"), "-q"]) == 1
+    assert "Only one class ('relaxed')" in capsys.readouterr().err
