@@ -82,10 +82,13 @@ def run(args) -> int:
     if n:
         import numpy as np
 
-        means = np.nanmean(np.where(out.gated[:, None], np.nan, out.estimates), axis=0) \
-            if gated < n else np.full(len(out.estimate_names), np.nan)
-        for name, m in zip(out.estimate_names, means):
-            print(f"  {name:<14} mean over clean windows {m:.4g}")
+        clean = out.estimates[~out.gated]
+        for j, name in enumerate(out.estimate_names):
+            vals = clean[:, j][np.isfinite(clean[:, j])]
+            # an index can be unavailable in every clean window (e.g. asymmetry
+            # with a bad frontal electrode): say so instead of printing nan
+            text = f"{vals.mean():.4g}" if vals.size else "n/a (no clean window had it)"
+            print(f"  {name:<14} mean over clean windows {text}")
     if args.out:
         print(f"estimates: {args.out}")
     return 0
