@@ -10,7 +10,7 @@ grouped cross-validation and save it with an HTML report.
 
 Windows and features come from the live engine itself (same filters, windows,
 features and quality gates as 'biofeedback live'), so the model sees live what
-it saw in training. Gated windows are kept unless --gated exclude.
+it saw in training. Gated windows are left out unless --gated include.
 
 Validation holds out whole subjects (--cv loso, the default) or sessions
 (--cv loso-session), never random windows: overlapping windows of one
@@ -48,9 +48,9 @@ def add_labels_args(p):
                    help="with markers: the marker texts that are classes (default: all)")
     g.add_argument("--profile", metavar="NAME",
                    help="board profile when files do not say (see 'biofeedback boards')")
-    g.add_argument("--gated", choices=("exclude", "include"), default="include",
-                   help="keep windows the quality gates flag (default: a live model scores "
-                        "every window) or leave them out")
+    g.add_argument("--gated", choices=("exclude", "include"), default="exclude",
+                   help="leave out windows the quality gates flag (default: cues only ever "
+                        "come from clean windows) or keep them")
     x = p.add_argument_group("execution")
     x.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                    help="processes for feature extraction (default: one per core)")

@@ -342,7 +342,7 @@ def _label_windows(t_end, length, markers, marker_labels):
     return labels
 
 
-def extract_dataset(files, config=None, *, profile=None, gated="include",
+def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
                     marker_labels=None, min_classes=2) -> Dataset:
     """Run the live engine over labelled recordings and stack the windows.
@@ -359,10 +359,10 @@ def extract_dataset(files, config=None, *, profile=None, gated="include",
         The pipeline (windows, filters, features); None loads the default.
     profile : str | None
         Board profile name; None takes the one each reader reports.
-    gated : "include" | "exclude"
-        Keep the windows the quality gates would pause feedback on (the
-        default: a live model scores every window), or drop them (counted in
-        ``n_gated_dropped``).
+    gated : "exclude" | "include"
+        Drop the windows the quality gates would pause feedback on (the
+        default: cues only ever come from clean windows; counted in
+        ``n_gated_dropped``), or keep them.
     need_windows : bool
         Keep the filtered windows too (covariance-based models).
     n_jobs : int | None

@@ -42,12 +42,12 @@ def test_features_are_the_live_engines(muse_all, muse_dir):
     assert muse_all.feature_names == out.feature_names
 
 
-def test_gated_windows_are_kept_by_default_and_excluded_on_request(muse_files, muse_all):
+def test_gated_windows_are_excluded_by_default_and_kept_on_request(muse_files, muse_all):
     subset = [f for f in muse_files if f.subject == "subjecta"]
     n_all = int((muse_all.subject == "subjecta").sum())
-    kept = extract_dataset(subset, n_jobs=1)
+    kept = extract_dataset(subset, gated="include", n_jobs=1)
     assert len(kept) == n_all and kept.gated.any()
-    ds = extract_dataset(subset, gated="exclude", n_jobs=1)
+    ds = extract_dataset(subset, n_jobs=1)
     assert ds.n_gated_dropped > 0 and len(ds) + ds.n_gated_dropped == n_all
     assert not ds.gated.any()
 
