@@ -427,12 +427,10 @@ class Session:
 
     def _run_fast(self, summary):
         self._init_counters()
-        while not self._stop.is_set():
-            try:
-                chunk = self.source.read(0.0)
-            except EOFError:
+        for chunk, events in self.source.iter_chunks():
+            if self._stop.is_set():
                 break
-            self._handle_events(self.source.pop_events())
+            self._handle_events(events)
             if chunk is None:
                 continue
             done = self._account(summary, chunk.timestamps)

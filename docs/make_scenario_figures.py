@@ -26,11 +26,7 @@ def truth_vs_estimate(scenario="demo", fname=HERE / "img" / "scenario_truth_vs_e
     engine = Engine(load_pipeline(), src.ch_names, src.sfreq, src.profile)
     results = []
     with src:
-        while True:
-            try:
-                chunk = src.read()
-            except EOFError:
-                break
+        for chunk, _ in src.iter_chunks():
             if chunk is not None:
                 results += engine.process(chunk.data, chunk.timestamps)
     out = EngineOutput.from_results(results, engine)

@@ -117,6 +117,22 @@ class Source(ABC):
         """Return the next chunk (see :meth:`_read`)."""
         return self._read(timeout)
 
+    def iter_chunks(self, timeout: float = 0.0):
+        """Yield ``(chunk, events)`` until the source ends.
+
+        For finite sources read as fast as possible (replay, simulations,
+        tests). ``chunk`` is None when a read brought only events. Events are
+        those noticed since the last read. The source must be started.
+        """
+        while True:
+            try:
+                chunk = self.read(timeout)
+            except EOFError:
+                return
+            events = self.pop_events()
+            if chunk is not None or events:
+                yield chunk, events
+
     def pop_events(self) -> list[SourceEvent]:
         """Return and clear the events noticed since the last call."""
         with self._events_lock:

@@ -270,12 +270,8 @@ def test_source_counts_loss_from_counter_and_reports_disconnect():
     sim = src.simulation
     chunks, events = [], []
     with src:
-        while True:
-            try:
-                chunk = src.read()
-            except EOFError:
-                break
-            events += src.pop_events()
+        for chunk, ev in src.iter_chunks():
+            events += ev
             if chunk is not None:
                 chunks.append(chunk)
     data = np.concatenate([c.data for c in chunks], axis=1)

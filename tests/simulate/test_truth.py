@@ -19,12 +19,8 @@ def _run_engine(scenario, chunk_duration=0.25):
     engine = Engine(load_pipeline(), src.ch_names, src.sfreq, src.profile)
     results, events = [], []
     with src:
-        while True:
-            try:
-                chunk = src.read()
-            except EOFError:
-                break
-            events += src.pop_events()
+        for chunk, ev in src.iter_chunks():
+            events += ev
             if chunk is not None:
                 results += engine.process(chunk.data, chunk.timestamps)
     return src, engine, EngineOutput.from_results(results, engine), events
