@@ -63,3 +63,24 @@ def make_eeg():
 def uid():
     """A unique suffix for LSL stream names and source ids."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def collect_sink():
+    """A lossless sink that keeps every window result and event text."""
+    from biofeedback.feedback import Sink
+
+    class Collect(Sink):
+        name = "collect"
+        lossless = True
+
+        def __init__(self):
+            self.results, self.events = [], []
+
+        def write(self, r):
+            self.results.append(r)
+
+        def event(self, kind, timestamp, text=""):
+            self.events.append(text)
+
+    return Collect()

@@ -24,20 +24,6 @@ PLAYER = Path(__file__).with_name("lsl_player.py")
 pytestmark = pytest.mark.lsl
 
 
-class Collect(Sink):
-    name = "collect"
-    lossless = True
-
-    def __init__(self):
-        self.results, self.events = [], []
-
-    def write(self, r):
-        self.results.append(r)
-
-    def event(self, kind, timestamp, text=""):
-        self.events.append(text)
-
-
 class Broken(Sink):
     name = "broken"
 
@@ -53,8 +39,8 @@ def _start_player(csv, name, source_id, *args):
 
 
 @pytest.mark.slow
-def test_synthetic_session_records_and_replays_to_the_same_estimates(tmp_path, uid):
-    collect, broken = Collect(), Broken()
+def test_synthetic_session_records_and_replays_to_the_same_estimates(tmp_path, uid, collect_sink):
+    collect, broken = collect_sink, Broken()
     src = BrainFlowSource(get_profile("synthetic"))
     session = Session(src, load_pipeline(), [collect, broken], record=True,
                       recordings_dir=tmp_path, duration=3.0, name=f"bf-{uid}")
@@ -113,10 +99,10 @@ def test_muse_recording_over_lsl_is_consumed_by_the_cli(muse_dir, tmp_path, uid)
     assert len(est.timestamps) >= 3
 
 
-def test_estimates_outlet_is_read_by_an_independent_inlet(uid):
+def test_estimates_outlet_is_read_by_an_independent_inlet(uid, collect_sink):
     import pylsl
 
-    collect = Collect()
+    collect = collect_sink
     session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [collect],
                       record=False, duration=3.5, name=f"est-{uid}")
     th = threading.Thread(target=session.run)
@@ -146,11 +132,11 @@ def test_estimates_outlet_is_read_by_an_independent_inlet(uid):
 
 
 @pytest.mark.slow
-def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_path, uid):
+def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_path, uid, collect_sink):
     csv = muse_dir / "subjectb-neutral-1.csv"
     player = _start_player(csv, f"drop-{uid}", f"drop-{uid}", "--pause-at", "2",
                            "--pause-for", "2.5", "--duration", "14")
-    collect = Collect()
+    collect = collect_sink
     try:
         src = LSLSource(f"drop-{uid}", lost_after=0.5, timeout=5)
         session = Session(src, load_pipeline(), [collect], record=True,

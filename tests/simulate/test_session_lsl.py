@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from biofeedback.config import load_pipeline
-from biofeedback.feedback import Sink
 from biofeedback.io import read_recording
 from biofeedback.session import Session
 from biofeedback.simulate import LSLPublisher
@@ -14,21 +13,7 @@ from biofeedback.stream import LSLSource
 pytestmark = [pytest.mark.lsl, pytest.mark.slow]
 
 
-class Collect(Sink):
-    name = "collect"
-    lossless = True
-
-    def __init__(self):
-        self.results, self.events = [], []
-
-    def write(self, r):
-        self.results.append(r)
-
-    def event(self, kind, timestamp, text=""):
-        self.events.append(text)
-
-
-def test_disconnect_is_reported_recorded_and_survived(tmp_path, uid):
+def test_disconnect_is_reported_recorded_and_survived(tmp_path, uid, collect_sink):
     scen = tmp_path / "drop.toml"
     scen.write_text(
         'name = "drop"\nboard = "muse_2"\nduration = 16.0\nseed = 21\n'
@@ -37,7 +22,7 @@ def test_disconnect_is_reported_recorded_and_survived(tmp_path, uid):
         "[[faults.disconnects]]\nat = 4.0\nduration = 5.0\n"
     )
     name = f"simdrop-{uid}"
-    collect = Collect()
+    collect = collect_sink
     with LSLPublisher(scen, name, drop_outlet=True):
         src = LSLSource(name, lost_after=0.5, timeout=5)
         session = Session(src, load_pipeline(), [collect], record=True,
