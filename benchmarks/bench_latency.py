@@ -41,14 +41,9 @@ def player(name, seconds):
     """Push synthetic EEG (µV) in real time; alpha and beta drift slowly."""
     import pylsl
 
-    info = pylsl.StreamInfo(name, "EEG", len(CH), SFREQ, "double64", name)
-    chans = info.desc().append_child("channels")
-    for ch in CH:
-        c = chans.append_child("channel")
-        c.append_child_value("label", ch)
-        c.append_child_value("unit", "microvolts")
-        c.append_child_value("type", "EEG")
-    out = pylsl.StreamOutlet(info, chunk_size=CHUNK)
+    from biofeedback.stream import eeg_outlet
+
+    out = eeg_outlet(name, name, CH, SFREQ)  # pushed CHUNK samples at a time below
     rng = np.random.default_rng(0)
     print("ready", flush=True)
     start = pylsl.local_clock() + 0.5

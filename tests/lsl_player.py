@@ -19,14 +19,9 @@ import pylsl
 
 
 def outlet(name, source_id, ch_names, sfreq):
-    info = pylsl.StreamInfo(name, "EEG", len(ch_names), sfreq, "double64", source_id)
-    chans = info.desc().append_child("channels")
-    for ch in ch_names:
-        c = chans.append_child("channel")
-        c.append_child_value("label", ch)
-        c.append_child_value("unit", "microvolts")
-        c.append_child_value("type", "EEG")
-    return pylsl.StreamOutlet(info)
+    from biofeedback.stream import eeg_outlet  # the outlet a live session publishes
+
+    return eeg_outlet(name, source_id, ch_names, sfreq)
 
 
 def main():
