@@ -11,10 +11,17 @@ from dataclasses import dataclass, field
 
 from .._checks import _check_option
 
-__all__ = ["BlockConfig", "OscConfig", "AudioConfig", "FeedbackConfig", "CUE_SINKS"]
+__all__ = ["BlockConfig", "OscConfig", "AudioConfig", "FeedbackConfig", "CUE_SINKS",
+           "BLOCK_KINDS", "THRESHOLD_STARTS"]
 
 #: cue sinks a pipeline may name in ``[feedback] sinks``
 CUE_SINKS = ("terminal", "lsl", "audio", "osc")
+
+#: protocol block kinds (``[[feedback.blocks]] kind``)
+BLOCK_KINDS = ("baseline", "training", "transfer")
+
+#: where a session's first threshold comes from (``[feedback] threshold_start``)
+THRESHOLD_STARTS = ("baseline", "carry")
 
 
 @dataclass(frozen=True)
@@ -22,10 +29,13 @@ class BlockConfig:
     """One block of a session protocol (``[[feedback.blocks]]``).
 
     ``kind`` is "baseline" (no feedback; the person's own distribution of
-    every estimate is collected, and thresholds are set from it) or
+    every estimate is collected, and thresholds are set from it),
     "training" (cues on ``target`` in ``direction``; both default to the
-    ``[feedback]`` values). ``duration`` is in seconds; ``instructions`` are
-    announced when the block starts (terminal and markers).
+    ``[feedback]`` values) or "transfer" (as training, but the cues are only
+    computed and recorded, never shown or sounded, and the threshold holds
+    still: does the regulation last without feedback?). ``duration`` is in
+    seconds; ``instructions`` are announced when the block starts (terminal
+    and markers).
     """
 
     name: str = ""
@@ -38,7 +48,7 @@ class BlockConfig:
     def _validate(self):
         if not self.name:
             raise ValueError("every block needs a name.")
-        _check_option("kind", self.kind, ("baseline", "training"))
+        _check_option("kind", self.kind, BLOCK_KINDS)
         if self.direction:
             _check_option("direction", self.direction, ("up", "down"))
         if not self.duration > 0:
@@ -109,6 +119,10 @@ class FeedbackConfig:
     baseline time (s) needed; with less, the first ``min_baseline`` seconds of
     training calibrate the threshold (no cues). ``end`` says what happens
     after the last block: "stop" the session, or "continue" the last block.
+    ``threshold_start`` is "baseline" (each session's threshold comes from its
+    own baseline) or "carry" (a participant's session starts from the final
+    threshold and scale of their previous session, when there is one; the
+    baseline block is still recorded, as the reference of the session).
     """
 
     target: str = "engagement"
@@ -121,6 +135,7 @@ class FeedbackConfig:
     adapt_speed: float = 0.2
     min_baseline: float = 5.0
     end: str = "stop"
+    threshold_start: str = "baseline"
     sinks: tuple[str, ...] = ("terminal", "lsl")
     blocks: tuple[BlockConfig, ...] = ()
     osc: OscConfig = field(default_factory=OscConfig)
@@ -129,6 +144,7 @@ class FeedbackConfig:
     def _validate(self):
         _check_option("direction", self.direction, ("up", "down"))
         _check_option("end", self.end, ("stop", "continue"))
+        _check_option("threshold_start", self.threshold_start, THRESHOLD_STARTS)
         for name in self.sinks:
             _check_option("sinks", name, CUE_SINKS)
         if not 0 < self.reward_rate < 1:

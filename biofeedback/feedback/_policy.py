@@ -239,11 +239,13 @@ class CuePolicy:
         """Signed distance from the threshold in baseline SDs (positive = good)."""
         return self.sign * (value - self.threshold) / self.scale
 
-    def update(self, t: float, value: float, gated: bool) -> tuple[str, float]:
+    def update(self, t: float, value: float, gated: bool,
+               adapt: bool = True) -> tuple[str, float]:
         """Decide the cue for one window: ``(state, score)``.
 
         ``state`` is "reward", "no_reward" or "paused"; ``score`` is in
-        [0, 1] (0.5 at the threshold, NaN when paused).
+        [0, 1] (0.5 at the threshold, NaN when paused). ``adapt=False``
+        holds the threshold still (cues nobody sees must not move it).
         """
         if not self.calibrated:
             raise RuntimeError("calibrate() the policy first.")
@@ -259,7 +261,7 @@ class CuePolicy:
         if want != self._on and t - self._since >= self.dwell:
             self._on = want
             self._since = t
-        if self.adapt and dt > 0:
+        if self.adapt and adapt and dt > 0:
             a = 1.0 - math.exp(-dt / self.adapt_window)
             self._spread += a * (abs(value - self.threshold) - self._spread)
             gain = max(self.scale, self._spread)

@@ -44,6 +44,7 @@ class BlockStats:
     threshold_start: float = math.nan
     threshold_end: float = math.nan
     values: list = field(default_factory=list, repr=False)
+    thresholds: list = field(default_factory=list, repr=False)  # [t_end, threshold], <= 1/s
 
     @property
     def n_clean(self) -> int:
@@ -75,6 +76,8 @@ class BlockStats:
             "artifact_share": self.artifact_share,
             "threshold_start": self.threshold_start, "threshold_end": self.threshold_end,
             "target_mean": float(vals.mean()) if vals.size else math.nan,
+            "target_sd": float(vals.std(ddof=1)) if vals.size > 1 else math.nan,
+            "threshold_trace": [list(p) for p in self.thresholds],
         }
 
 
@@ -88,17 +91,25 @@ class Protocol:
     estimate_names : list of str
         Names aligned with each window's ``estimates``.
 
+    carried : dict | None
+        With ``threshold_start = "carry"``: the previous session's final
+        thresholds, ``{(target, direction): (threshold, scale)}``; a policy
+        found here starts from it instead of this session's baseline.
+
     Notes
     -----
     Baseline blocks collect the smoothed clean values of every estimate;
     a training block's policy for (target, direction) is calibrated from all
-    baseline data collected before it, and kept (still adapting) by later
-    blocks that train the same target the same way.
+    baseline data collected before it (or carried over from the previous
+    session), and kept (still adapting) by later blocks that train the same
+    target the same way. A transfer block decides cues the same way but
+    nobody sees them, so its threshold does not adapt.
     """
 
-    def __init__(self, config, estimate_names, fname=None):
+    def __init__(self, config, estimate_names, fname=None, carried=None):
         self.config = config
         self.estimate_names = list(estimate_names)
+        self.carried = dict(carried or {})
         check_targets(config, self.estimate_names, fname)
         self.blocks = list(config.blocks)
         ends = np.cumsum([b.duration for b in self.blocks]) if self.blocks else np.zeros(0)
@@ -107,6 +118,7 @@ class Protocol:
         self.policies = {}
         self.stats: list[BlockStats] = []
         self._baseline = [[] for _ in self.estimate_names]
+        self._baseline_raw = [[] for _ in self.estimate_names]
         self._calib = []  # in-training calibration values when the baseline was short
         self._calib_time = 0.0
         self._baseline_time = 0.0
@@ -168,8 +180,14 @@ class Protocol:
         events.append(format_marker(
             "block_start", index=i, name=block.name, kind=block.kind, target=target,
             direction=direction, duration=block.duration, instructions=block.instructions))
-        if block.kind == "training":
+        if block.kind in ("training", "transfer"):
             pol = self._policy_for(target, direction)
+            carried = self.carried.get((target, direction))
+            if (not pol.calibrated and self.config.threshold_start == "carry"
+                    and carried is not None):
+                pol.threshold, pol.scale = float(carried[0]), float(carried[1])
+                pol.source, pol.n_calibration = "carried", 0
+                events.append(self._threshold_marker(target, pol))
             if not pol.calibrated:
                 j = self.estimate_names.index(target)
                 base = self._baseline[j]
@@ -223,6 +241,7 @@ class Protocol:
                 for k, v in enumerate(smooth):
                     if math.isfinite(v) and math.isfinite(estimates[k]):
                         self._baseline[k].append(float(v))
+                        self._baseline_raw[k].append(float(estimates[k]))
         else:
             pol = self._policy_for(target, direction)
             if not pol.calibrated:
@@ -236,10 +255,13 @@ class Protocol:
                         events.append(self._threshold_marker(target, pol))
             else:
                 threshold = pol.threshold
-                state, score = pol.update(t_end, sval, not clean)
+                state, score = pol.update(t_end, sval, not clean,
+                                          adapt=block.kind == "training")
             st.n_reward += int(state == "reward")
             if pol.calibrated:
                 st.threshold_end = pol.threshold
+                if not st.thresholds or t_end - st.thresholds[-1][0] >= 1.0:
+                    st.thresholds.append((float(t_end), float(pol.threshold)))
         cue = Cue(t_end, block.name, block.kind, state, target, direction, value, sval,
                   threshold, score)
         self.latest = cue
@@ -257,8 +279,16 @@ class Protocol:
         n_win = sum(s.n_windows for s in training)
         n_clean = sum(s.n_clean for s in training)
         n_rew = sum(s.n_reward for s in training)
+        baseline = {}
+        for name, vals in zip(self.estimate_names, self._baseline_raw, strict=True):
+            v = np.asarray(vals, dtype=float)
+            baseline[name] = {"mean": float(v.mean()) if v.size else math.nan,
+                              "sd": float(v.std(ddof=1)) if v.size > 1 else math.nan,
+                              "n": int(v.size)}
         return {
             "blocks": [s.to_dict() for s in self.stats],
+            "baseline": baseline,
+            "threshold_start": self.config.threshold_start,
             "thresholds": [
                 {"target": t, "direction": d, "threshold": p.threshold, "scale": p.scale,
                  "source": p.source, "n_calibration": p.n_calibration}
@@ -362,6 +392,7 @@ class ProtocolSink(Sink):
         self._reported = False
         self.markers = []  # (timestamp, text) of everything emitted
         self.protocol = None
+        self.carried = None  # previous session's thresholds (threshold_start = "carry")
 
     # -- session hooks --------------------------------------------------------------
     def lsl_streams(self, session) -> dict:
@@ -379,10 +410,14 @@ class ProtocolSink(Sink):
     def open(self, info):
         import pylsl
 
-        self._clock = pylsl.local_clock
         self.info = info
         self.realtime = info.realtime
-        self.protocol = Protocol(self.config, info.estimate_names, self.fname)
+        # live, markers are stamped when emitted; on a finite source (replay,
+        # simulated sessions) on the window's own clock, as it has no other
+        self._clock = pylsl.local_clock if self.realtime else (lambda: self._t_now)
+        self._t_now = 0.0
+        self.protocol = Protocol(self.config, info.estimate_names, self.fname,
+                                 carried=self.carried)
         if self.terminal:
             info.protocol = self  # the terminal view shows the cue from here
         if self._session is not None:
@@ -409,14 +444,16 @@ class ProtocolSink(Sink):
         return now
 
     def write(self, result):
+        self._t_now = result.t_end
         events, cue = self.protocol.update(result.t_end, result.estimates, result.gated)
         for text in events:
             self._emit(text, result.t_end)
             for sink in self.cue_sinks:
                 self._cue_call(sink, "marker", text, result.t_end)
         if cue is not None:
-            for sink in self.cue_sinks:
-                self._cue_call(sink, "cue", cue)
+            if cue.kind != "transfer":  # transfer: recorded, never shown or sounded
+                for sink in self.cue_sinks:
+                    self._cue_call(sink, "cue", cue)
             now = self._emit(cue.marker(), result.t_end)
             if self.realtime and result.t_end >= self._live_from:
                 self._latency.append(now - result.t_end)
@@ -470,9 +507,10 @@ class ProtocolSink(Sink):
                          f"(n={lat['n']})")
         summ = self.protocol.summary()
         for st in self.protocol.stats:
-            if st.kind == "training":
+            if st.kind in ("training", "transfer"):
+                hidden = " (transfer, no feedback)" if st.kind == "transfer" else ""
                 lines.append(
-                    f"block {st.name} ({st.target} {st.direction}): reward rate "
+                    f"block {st.name} ({st.target} {st.direction}){hidden}: reward rate "
                     f"{_pct(st.reward_rate)}, time in target {_pct(st.time_in_target)}, "
                     f"artifacts {_pct(st.artifact_share)}, threshold "
                     f"{st.threshold_start:.4g} -> {st.threshold_end:.4g}")

@@ -20,7 +20,7 @@ from ._policy import parse_marker
 
 __all__ = ["load_session", "session_figure", "write_report"]
 
-_SHADE = {"baseline": "#d9d9d9", "training": "#cfe8cf"}
+_SHADE = {"baseline": "#d9d9d9", "training": "#cfe8cf", "transfer": "#cfdcf0"}
 
 
 def _find(streams, suffix):
@@ -71,9 +71,9 @@ def load_session(fname) -> dict:
         thr = [c["threshold"] for c in rows if math.isfinite(c["threshold"])]
         vals = [c["value"] for c in clean if math.isfinite(c["value"])]
         b.update(n_windows=n, artifact_share=(n - len(clean)) / n if n else math.nan,
-                 reward_rate=(rew / len(clean) if clean and b["kind"] == "training"
+                 reward_rate=(rew / len(clean) if clean and b["kind"] != "baseline"
                               else math.nan),
-                 time_in_target=rew / n if n and b["kind"] == "training" else math.nan,
+                 time_in_target=rew / n if n and b["kind"] != "baseline" else math.nan,
                  threshold_start=thr[0] if thr else math.nan,
                  threshold_end=thr[-1] if thr else math.nan,
                  target_mean=float(np.mean(vals)) if vals else math.nan)
@@ -260,7 +260,7 @@ def methods(s) -> list[tuple[str, str]]:
         f"{', '.join(sorted({c['target'] for c in s['cues']})) or 'none'}.")))
     thr_rows = "; ".join(
         f"{b['name']}: {_fmt(b['threshold_start'])} -> {_fmt(b['threshold_end'])}"
-        for b in s["blocks"] if b["kind"] == "training")
+        for b in s["blocks"] if b["kind"] != "baseline")
     out.append(("4b Reinforcement schedule and thresholds", (
         f"Personal thresholds from the participant's own baseline: for a target to raise, "
         f"the {100 * (1 - fb.get('reward_rate', 0.65)):.0f}th percentile of the smoothed "
@@ -272,7 +272,9 @@ def methods(s) -> list[tuple[str, str]]:
         f"threshold moved by {fb.get('adapt_speed')} baseline SD per second per unit of "
         f"reward-rate error to keep the reward rate near {fb.get('reward_rate')}. Thresholds "
         f"as they moved (start -> end of block): {thr_rows or 'no training block'}. Every "
-        f"threshold in force is in the recorded Cues stream.")))
+        f"threshold in force is in the recorded Cues stream."
+        + (" The session started from the previous session's final threshold "
+           "(threshold_start = carry)." if fb.get("threshold_start") == "carry" else ""))))
     sinks = fb.get("sinks", [])
     modal = []
     if "terminal" in sinks:
@@ -304,11 +306,12 @@ def methods(s) -> list[tuple[str, str]]:
         f"{versions}. Platform: {soft.get('platform', 'n/a')}.")))
     blocks = "; ".join(
         f"{b['name']} ({b['kind']}, {b['duration']} s"
-        + (f", {b['direction']} {b['target']}" if b["kind"] == "training" else "") + ")"
+        + (f", {b['direction']} {b['target']}" if b["kind"] != "baseline" else "") + ")"
         for b in s["blocks"])
     out.append(("5b Blocks and baselines", (
         f"Protocol: {blocks or 'no blocks'}. Baseline blocks gave no feedback; their clean "
-        "windows set the thresholds.")))
+        "windows set the thresholds. Transfer blocks (if any) computed and recorded the "
+        "cues without showing or sounding them.")))
     if fbrun.get("cue_sink_errors"):
         out.append(("Cue sink failures", str(fbrun["cue_sink_errors"])))
     return out
@@ -341,8 +344,8 @@ def write_report(fname, out=None, png=None) -> Path:
         Path(png).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(png, dpi=110, bbox_inches="tight")
     sections.append(("Estimate, cues and spectrogram", fig_to_img(fig, "session timeline")))
-    rows = [(b["name"], b["kind"], f"{b['target']} {b['direction']}" if b["kind"] ==
-             "training" else "-", b["n_windows"], _fmt(b["artifact_share"], True),
+    rows = [(b["name"], b["kind"], f"{b['target']} {b['direction']}" if b["kind"] !=
+             "baseline" else "-", b["n_windows"], _fmt(b["artifact_share"], True),
              _fmt(b["reward_rate"], True), _fmt(b["time_in_target"], True),
              _fmt(b["threshold_start"]), _fmt(b["threshold_end"]), _fmt(b["target_mean"]))
             for b in s["blocks"]]

@@ -120,7 +120,9 @@ class TerminalView(Sink):
         if block is not None and block.instructions:
             head += f" · {block.instructions}"
         arrow = "raise" if cue.direction == "up" else "lower"
-        if cue.state in ("reward", "no_reward"):
+        if cue.kind == "transfer":  # cues are computed and recorded, never shown
+            gauge = f"  {'cue':<12} {d}transfer: no feedback ({arrow} {cue.target} on your own){x}"
+        elif cue.state in ("reward", "no_reward"):
             n = int(round(cue.score * self.width))
             col = g if cue.state == "reward" else y
             bar = "█" * n + "░" * (self.width - n)

@@ -206,3 +206,58 @@ def test_the_score_keeps_moving_after_the_estimate_leaves_the_baseline_range():
     assert late.min() < 0.45 and late.max() > 0.55
     # it follows the estimate instead of sitting pinned at 0 or 1
     assert np.mean((late <= 0.0) | (late >= 1.0)) < 0.1
+
+
+def test_transfer_block_decides_cues_but_shows_none_and_holds_the_threshold(rng):
+    cfg = FeedbackConfig(target="a", min_baseline=2.0, dwell=0.0, blocks=(
+        BlockConfig("rest", "baseline", 5.0), BlockConfig("up", "training", 5.0),
+        BlockConfig("hold", "transfer", 5.0)))
+    prot = Protocol(cfg, ["a"])
+    cues = []
+    for i in range(60):
+        _, cue = prot.update(i * HOP, [rng.normal() + (3.0 if i >= 40 else 0.0)], False)
+        cues.append(cue)
+    transfer = [c for c in cues if c is not None and c.block == "hold"]
+    assert len(transfer) == 20 and {c.kind for c in transfer} == {"transfer"}
+    # computed as in training (the estimate jumped: mostly "reward") ...
+    assert {c.state for c in transfer} <= {"reward", "no_reward"}
+    assert sum(c.state == "reward" for c in transfer) > 15
+    # ... but nobody saw it, so the threshold did not chase the jump
+    assert len({c.threshold for c in transfer}) == 1
+    summ = prot.summary()
+    hold = summ["blocks"][2]
+    assert hold["kind"] == "transfer" and hold["reward_rate"] > 0.75
+    assert hold["threshold_start"] == hold["threshold_end"]
+    assert summ["baseline"]["a"]["n"] == 20
+
+
+def test_threshold_start_carry_uses_the_previous_sessions_threshold(rng):
+    blocks = (BlockConfig("rest", "baseline", 5.0), BlockConfig("up", "training", 5.0))
+    carried = {("a", "up"): (7.5, 0.5)}
+    base = Protocol(FeedbackConfig(target="a", min_baseline=2.0, blocks=blocks), ["a"],
+                    carried=carried)
+    carry = Protocol(FeedbackConfig(target="a", min_baseline=2.0, blocks=blocks,
+                                    threshold_start="carry"), ["a"], carried=carried)
+    for i in range(30):
+        x = [rng.normal()]
+        base.update(i * HOP, x, False)
+        ev, _ = carry.update(i * HOP, x, False)
+        if i == 20:
+            assert any("source=carried" in e for e in ev)
+    # "baseline" ignores what was carried; "carry" starts from it
+    assert abs(base.stats[1].threshold_start) < 3
+    assert carry.stats[1].threshold_start == 7.5
+    assert carry.summary()["thresholds"][0]["source"] == "carried"
+    # nothing carried (a first session): the baseline sets it as usual
+    first = Protocol(FeedbackConfig(target="a", min_baseline=2.0, blocks=blocks,
+                                    threshold_start="carry"), ["a"])
+    for i in range(30):
+        first.update(i * HOP, [rng.normal()], False)
+    assert first.summary()["thresholds"][0]["source"] == "baseline"
+
+
+def test_unknown_threshold_start_and_block_kind_are_refused():
+    with pytest.raises(ValueError, match="threshold_start"):
+        FeedbackConfig(threshold_start="last")._validate()
+    with pytest.raises(ValueError, match="kind"):
+        BlockConfig("x", "hidden")._validate()
