@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import types
 import typing
@@ -124,6 +125,8 @@ def _coerce(value, annotation, where: str, loc=None):
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise PipelineConfigError(f"{where} must be a number, got {value!r}.")
+        if not math.isfinite(value):  # TOML allows nan and inf; no field means them
+            raise PipelineConfigError(f"{where} must be a finite number, got {value!r}.")
         return float(value)
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -167,6 +170,8 @@ def from_dict(cls, data: dict, where: str, section: str = ""):
     if validate is not None:
         try:
             validate()
+        except PipelineConfigError:  # already names the file and field
+            raise
         except ValueError as err:
             raise PipelineConfigError(f"{_where(where, section)}: {err}") from None
     return obj

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ._checks import _check_option
 from ._data import data_dir
-from ._toml import from_dict, load_toml
+from ._toml import _where, from_dict, load_toml
+from .errors import PipelineConfigError, StreamError
 from .feedback._config import FeedbackConfig
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "PipelineConfig",
     "load_pipeline",
     "default_pipeline_path",
+    "check_rate",
 ]
 
 
@@ -86,6 +88,8 @@ class PreprocessingConfig:
             )
         if self.notch_q <= 0:
             raise ValueError(f"notch_q must be positive, got {self.notch_q}.")
+        if self.gap_reset <= 0:
+            raise ValueError(f"gap_reset must be positive, got {self.gap_reset}.")
 
 
 _DEFAULT_BANDS = {
@@ -188,6 +192,8 @@ class GatesConfig:
     bad_channel_after: float = 10.0
 
     def _validate(self):
+        if self.flat_uv < 0:
+            raise ValueError(f"flat_uv must be >= 0, got {self.flat_uv}.")
         if self.bad_channel_after < 0:
             raise ValueError("bad_channel_after must be 0 (off) or more seconds.")
         if not 0 < self.near_rail_fraction <= self.rail_fraction <= 1:
@@ -228,11 +234,55 @@ class PipelineConfig:
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     fname: str = field(default="", compare=False)
 
+    def _validate(self):
+        seg, length = self.features.welch_segment, self.window.length
+        if seg > length:
+            raise PipelineConfigError(
+                f"{_field(self.fname, 'features', 'welch_segment')}: a Welch segment of "
+                f"{seg:g} s is longer than the {length:g} s window ([window] length); "
+                "shorten the segment or lengthen the window."
+            )
+
     def to_dict(self) -> dict:
         """JSON-ready copy (for sidecars and LSL metadata)."""
         out = dataclasses.asdict(self)
         out["features"]["bands"] = {k: list(v) for k, v in self.features.bands.items()}
         return out
+
+    def without_outputs(self) -> tuple[PipelineConfig, list[str]]:
+        """This pipeline with every output and network destination at its default.
+
+        A pipeline that arrives inside someone else's file (a model, a
+        recording's sidecar) may say how to compute (windows, filters,
+        features, gates, the protocol's blocks), never where to write or send:
+        ``[recording]``, the cue ``sinks``, ``[feedback.osc]`` and
+        ``[feedback.audio] wav`` are reset to the defaults, so outputs and
+        network sinks come from the user's own command line or pipeline only.
+
+        Returns
+        -------
+        config : PipelineConfig
+        dropped : list of str
+            The fields that differed from the defaults (``[section] key``).
+        """
+        from .feedback._config import AudioConfig, FeedbackConfig, OscConfig
+
+        fb_default = FeedbackConfig()
+        dropped = []
+        rec = RecordingConfig()
+        for key in ("enabled", "dir"):
+            if getattr(self.recording, key) != getattr(rec, key):
+                dropped.append(f"[recording] {key}")
+        if self.feedback.sinks != fb_default.sinks:
+            dropped.append("[feedback] sinks")
+        if self.feedback.osc != OscConfig():
+            dropped.append("[feedback.osc]")
+        if self.feedback.audio.wav != AudioConfig().wav:
+            dropped.append("[feedback.audio] wav")
+        feedback = dataclasses.replace(
+            self.feedback, sinks=fb_default.sinks, osc=OscConfig(),
+            audio=dataclasses.replace(self.feedback.audio, wav=AudioConfig().wav))
+        return dataclasses.replace(self, recording=rec, feedback=feedback), dropped
 
     def replace(self, **changes) -> PipelineConfig:
         """Return a copy with top-level fields replaced."""
@@ -256,3 +306,88 @@ def load_pipeline(fname=None) -> PipelineConfig:
     data = load_toml(fname)
     data["fname"] = str(fname)
     return from_dict(PipelineConfig, data, str(fname))
+
+
+def _field(fname, section, key) -> str:
+    """``file, line N [section] key`` (``pipeline [section] key`` without a file)."""
+    if not fname:
+        return f"pipeline [{section}] {key}"
+    return _where(fname, section, key)
+
+
+def check_rate(config: PipelineConfig, sfreq) -> None:
+    """Check a pipeline's frequencies and lengths against a sampling rate.
+
+    Run when a pipeline meets its data (the engine does it): a low-pass,
+    notch or band at or above the Nyquist frequency, or a window too short
+    for its Welch segment, is refused rather than silently changed.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+        The pipeline.
+    sfreq : float
+        The data's sampling rate in Hz.
+
+    Raises
+    ------
+    StreamError
+        The rate is not a positive finite number (an irregular stream).
+    PipelineConfigError
+        Naming the file, line and field that do not fit the rate.
+    """
+    import math
+
+    if not (isinstance(sfreq, (int, float)) and math.isfinite(sfreq) and sfreq > 0):
+        raise StreamError(
+            f"The EEG has no regular sampling rate (nominal rate {sfreq!r} Hz); "
+            "biofeedback windows regular streams only."
+        )
+    sfreq = float(sfreq)
+    nyq = sfreq / 2.0
+    fname = config.fname
+
+    def refuse(section, key, what, fix):
+        raise PipelineConfigError(
+            f"{_field(fname, section, key)}: {what} is at or above the Nyquist frequency "
+            f"({nyq:g} Hz for data at {sfreq:g} Hz); {fix}."
+        )
+
+    pre = config.preprocessing
+    if pre.lowpass and pre.lowpass >= nyq:
+        refuse("preprocessing", "lowpass", f"a {pre.lowpass:g} Hz low-pass",
+               f"lower it below {nyq:g} Hz, or set 0 to turn the low-pass off")
+    if pre.highpass and pre.highpass >= nyq:
+        refuse("preprocessing", "highpass", f"a {pre.highpass:g} Hz high-pass",
+               f"lower it below {nyq:g} Hz")
+    if not isinstance(pre.notch, str) and pre.notch >= nyq:
+        refuse("preprocessing", "notch", f"a {pre.notch:g} Hz notch",
+               'use "auto" (the board\'s mains frequency) or "off"')
+    feats = config.features
+    for section, table in (("features.bands", feats.bands),
+                           ("features.index_bands", feats.index_bands)):
+        for name, (lo, _) in table.items():
+            if lo >= nyq:
+                refuse(section, name, f"band {name!r} ({lo:g} Hz and up)",
+                       f"keep bands below {nyq:g} Hz")
+    if feats.spectral_range[0] >= nyq:
+        refuse("features", "spectral_range",
+               f"a spectral range from {feats.spectral_range[0]:g} Hz", f"keep it below {nyq:g} Hz")
+    gates = config.gates
+    for key in ("eeg_range", "muscle_low", "muscle_high"):
+        lo = getattr(gates, key)[0]
+        if lo >= nyq:
+            refuse("gates", key, f"a range from {lo:g} Hz", f"keep it below {nyq:g} Hz")
+    win = int(round(config.window.length * sfreq))
+    hop = int(round(config.window.hop * sfreq))
+    if win < 2 or hop < 1:
+        raise PipelineConfigError(
+            f"{_field(fname, 'window', 'length')}: a {config.window.length:g} s window "
+            f"with a {config.window.hop:g} s hop is too short at {sfreq:g} Hz."
+        )
+    seg = int(round(feats.welch_segment * sfreq))
+    if seg < 2 or seg > win:
+        raise PipelineConfigError(
+            f"{_field(fname, 'features', 'welch_segment')}: a Welch segment of "
+            f"{seg} samples does not fit a window of {win} samples at {sfreq:g} Hz."
+        )

@@ -180,10 +180,12 @@ class Engine:
 
     def __init__(self, config, ch_names, sfreq: float, profile, model=None,
                  keep_windows: bool = False):
+        from .config import check_rate
         from .features import FeatureSet
         from .preprocessing import build_preprocessing
         from .quality import QualityGate
 
+        check_rate(config, sfreq)  # one sentence naming the field, before any filter
         self.config = config
         self.ch_names = list(ch_names)
         self.sfreq = float(sfreq)
@@ -191,11 +193,6 @@ class Engine:
         n_ch = len(self.ch_names)
         self.win_len = int(round(config.window.length * self.sfreq))
         self.hop = int(round(config.window.hop * self.sfreq))
-        if self.win_len < 2 or self.hop < 1:
-            raise ValueError(
-                f"A {config.window.length} s window with a {config.window.hop} s hop "
-                f"is too short at {self.sfreq:g} Hz."
-            )
         self.preprocessing = build_preprocessing(
             config.preprocessing, self.sfreq, n_ch, profile.line_freq, ch_names=self.ch_names
         )

@@ -66,10 +66,11 @@ class RecordingFormatError(BiofeedbackError):
         super().__init__(f"{where}{message}")
 
 
-class PipelineConfigError(BiofeedbackError):
+class PipelineConfigError(BiofeedbackError, ValueError):
     """A pipeline, scenario or profile file is invalid.
 
-    The message names the file and the field (or node) at fault.
+    The message names the file and the field (or node) at fault. It is also a
+    ``ValueError``: an invalid value, as Python code expects one.
     """
 
 

@@ -99,12 +99,21 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     if side.get("model") and model is None:
         logger.warning("This recording was made with a model; pass it to replay its probabilities.")
     sinks = list(sinks)
-    if out is not None:
-        sinks.append(CsvSink(out))
+    csv = None
+    if out is not None:  # moved into place only when the whole replay succeeded
+        csv = CsvSink(out, commit_on_close=False)
+        sinks.append(csv)
     source = RecordingSource(rec, profile, realtime=realtime, speed=speed)
     session = Session(source, config, sinks, model=model, publish=realtime, record=False)
     session.keep_results = True
-    summary = session.run()
-    if out is not None and "csv" in summary.sink_errors:
-        raise BiofeedbackError(f"Writing {out} failed: {summary.sink_errors['csv']}.")
+    try:
+        summary = session.run()
+        if csv is not None and "csv" in summary.sink_errors:
+            raise BiofeedbackError(f"Writing {out} failed: {summary.sink_errors['csv']}.")
+    except BaseException:
+        if csv is not None:
+            csv.discard()
+        raise
+    if csv is not None:
+        csv.commit()
     return EngineOutput.from_results(session.results, session.engine)

@@ -67,26 +67,34 @@ class CsvSink(Sink):
 
     The header is ``t_end,<estimate names...>,gated`` (stable: other tools
     read it); a JSON sidecar ``<file>.json`` states what each number is.
+    Both are written to temporary files beside their place: with
+    ``commit_on_close`` they are moved into place when the sink closes,
+    otherwise only by :meth:`commit` (the caller knows the run succeeded) and
+    :meth:`discard` drops them, leaving any existing file untouched.
     """
 
     name = "csv"
     lossless = True
 
-    def __init__(self, fname):
+    def __init__(self, fname, commit_on_close=True):
         self.fname = Path(fname)
+        self.commit_on_close = commit_on_close
+        self._pending = []
 
     def open(self, info):
         import json
 
-        self.fname.parent.mkdir(parents=True, exist_ok=True)
-        self._fid = open(self.fname, "w", newline="")
+        from ._outputs import PendingOutput
+
+        self._pending = [PendingOutput(self.fname), PendingOutput(str(self.fname) + ".json")]
+        self._fid = open(self._pending[0].tmp, "w", newline="")
         self._fid.write(",".join(["t_end", *info.estimate_names, "gated"]) + "\n")
         meta = {"columns": ["t_end", *info.estimate_names, "gated"],
                 "t_end": "timestamp (s) of the newest sample in the window, recording clock",
                 "gated": "1 when artifacts made the window unfit for feedback",
                 "window": {"length_s": info.config.window.length, "hop_s": info.config.window.hop},
                 "features": _describe_features(info)}
-        Path(str(self.fname) + ".json").write_text(json.dumps(meta, indent=2, default=str))
+        self._pending[1].tmp.write_text(json.dumps(meta, indent=2, default=str))
 
     def write(self, r):
         vals = ",".join(repr(float(v)) for v in r.estimates)
@@ -94,6 +102,21 @@ class CsvSink(Sink):
 
     def close(self):
         self._fid.close()
+        if self.commit_on_close:
+            self.commit()
+
+    def commit(self):
+        """Move the CSV and its sidecar into place."""
+        for pending in self._pending:
+            pending.commit()
+
+    def discard(self):
+        """Drop what was written; existing files stay as they were."""
+        fid = getattr(self, "_fid", None)
+        if fid is not None and not fid.closed:
+            fid.close()
+        for pending in self._pending:
+            pending.discard()
 
 
 def _describe_features(info) -> dict:

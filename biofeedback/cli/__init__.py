@@ -67,6 +67,17 @@ def _quiet_liblsl(verbose: bool) -> None:
         os.environ["LSLAPICFG"] = str(Path(__file__).resolve().parents[1] / "_lsl_api.cfg")
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit flush cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (captured in tests)
+        pass
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code."""
     from ..errors import BiofeedbackError
@@ -80,7 +91,14 @@ def main(argv=None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     _quiet_liblsl(args.verbose)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        # the reader went away (`biofeedback info FILE | head`): not an error of
+        # ours; stop writing, quietly, as command-line tools do
+        _silence_stdout()
+        return 141  # what a shell reports for a writer stopped by SIGPIPE
     except BiofeedbackError as err:
         if args.verbose:
             raise

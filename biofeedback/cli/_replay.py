@@ -14,7 +14,8 @@ board profile are taken from the recording's sidecar unless you pass others.
 
 --out writes one row per window, pandas-ready: t_end (the window's newest
 sample on the recording's clock), every estimate by name, then gated (0/1).
-A JSON sidecar FILE.csv.json says what each number is.
+A JSON sidecar FILE.csv.json says what each number is. An existing FILE.csv
+is replaced only with --overwrite, and only once the replay has succeeded.
 
 Examples:
   biofeedback replay recordings/sample_synthetic.xdf
@@ -29,10 +30,15 @@ def add_parser(sub):
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE", help="recording (XDF, CSV, OpenBCI txt, FIF, EDF...)")
     p.add_argument("--out", metavar="FILE.csv", help="write the estimates here")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out if it exists (it is replaced only once the replay "
+                        "succeeded)")
     p.add_argument("--realtime", action="store_true", help="pace by the recording's clock")
     p.add_argument("--speed", type=float, default=1.0, help="with --realtime: speed factor")
     p.add_argument("--pipeline", metavar="FILE", help="pipeline TOML (default: the recording's)")
     p.add_argument("--model", metavar="FILE", help="a trained model; adds class probabilities")
+    p.add_argument("--stream", metavar="NAME", default=None,
+                   help="XDF with several EEG streams: the name of the one to replay")
     p.add_argument("--view", choices=("auto", "dashboard", "plain", "none"), default="none",
                    help="terminal view while replaying (default: none)")
     p.set_defaults(func=run)
@@ -70,11 +76,17 @@ class _Progress(Sink):
 
 
 def run(args) -> int:
+    from ..io import read_recording
     from ..replay import replay
     from ._live import load_model_arg, make_view
 
+    if args.out:  # before any work: never a half-done run over an existing file
+        from .._outputs import check_output
+
+        check_output(args.out, args.overwrite)
     model, _ = load_model_arg(args.model)
-    out = replay(args.file, pipeline=args.pipeline, out=args.out, realtime=args.realtime,
+    recording = read_recording(args.file, stream=args.stream) if args.stream else args.file
+    out = replay(recording, pipeline=args.pipeline, out=args.out, realtime=args.realtime,
                  speed=args.speed, model=model, sinks=[*make_view(args.view), _Progress()])
     n = len(out.t_end)
     gated = int(out.gated.sum())

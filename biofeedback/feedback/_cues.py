@@ -107,10 +107,11 @@ def write_wav(fname, audio, sfreq) -> Path:
     """16-bit mono WAV with the standard library's ``wave``."""
     import wave
 
+    from .._outputs import atomic_output
+
     fname = Path(fname)
-    fname.parent.mkdir(parents=True, exist_ok=True)
     pcm = np.round(np.clip(audio, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(fname), "wb") as w:
+    with atomic_output(fname) as tmp, wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(int(sfreq))

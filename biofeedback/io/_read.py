@@ -169,6 +169,10 @@ def read_recording(fname, format=None, *, profile=None, stream=None, verbose=Non
         else:
             raise RecordingFormatError("this is a folder, not a recording file.",
                                        fname)
+    elif not fname.is_file():  # a named pipe or a device would block the reader
+        raise RecordingFormatError(
+            "not a regular file (a named pipe, socket or device); save the data to a "
+            "file and read that.", fname)
     if format is None:
         format = sniff_format(fname)
     logger.info("Reading %s as %s", fname, format)

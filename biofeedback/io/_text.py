@@ -201,7 +201,8 @@ def read_header_lines(fname, max_lines=200, prefix=None):
             if not raw:
                 break
             try:
-                line = raw.decode("utf-8")
+                # a byte-order mark (Windows editors save one) is not content
+                line = raw.decode("utf-8-sig" if offset == 0 else "utf-8")
             except UnicodeDecodeError:
                 raise RecordingFormatError(
                     "the header holds bytes that are not text.", fname,

@@ -381,7 +381,7 @@ def _bf_meta(info):
     return {k: _first(bf, k) for k in bf}
 
 
-def _choose_eeg(streams, wanted, fname):
+def _choose_eeg(streams, wanted, fname, warnings):
     numeric = [s for s in streams if _first(s["info"], "channel_format") != "string"]
     names = [_first(s["info"], "name", "") for s in streams]
     if wanted is not None:
@@ -400,12 +400,49 @@ def _choose_eeg(streams, wanted, fname):
             return s
     eeg = [s for s in numeric if str(_first(s["info"], "type", "")).upper() == "EEG"]
     if eeg:
-        return max(eeg, key=lambda s: len(s["time_stamps"]))
+        chosen = max(eeg, key=lambda s: len(s["time_stamps"]))
+        if len(eeg) > 1:
+            name = _first(chosen["info"], "name", "")
+            others = [_first(s["info"], "name", "") for s in eeg if s is not chosen]
+            warnings.append(
+                f"The file holds {len(eeg)} EEG streams; read {name!r} (the one with "
+                f"the most samples). To read another, pass --stream NAME (stream=NAME): "
+                f"{', '.join(map(repr, others))}."
+            )
+        return chosen
     raise RecordingFormatError(
         "no EEG stream (type 'EEG') in this XDF file; streams are "
         f"{', '.join(map(repr, names)) or 'none'} (pass stream=NAME to choose one).",
         fname,
     )
+
+
+def _rate_of_irregular(ts, name, fname, warnings):
+    """The rate of an EEG stream declared irregular (nominal rate 0).
+
+    Some senders declare EEG irregular; when its timestamps are regular
+    anyway (the middle 90 % of steps within 10 % of their median), their
+    median step gives the rate. Otherwise it stays 0 (readable, not windowable).
+    """
+    dt = np.diff(ts)
+    dt = dt[np.isfinite(dt) & (dt > 0)]
+    if dt.size >= 2:
+        med = float(np.median(dt))
+        lo, hi = np.percentile(dt, [5, 95])
+        if med > 0 and lo > 0.9 * med and hi < 1.1 * med:
+            rate = float(np.round(1.0 / med, 2))
+            warnings.append(
+                f"The EEG stream {name!r} declares no rate (irregular, nominal_srate "
+                f"0); its timestamps are regular, so it is read at their rate, "
+                f"{rate:g} Hz."
+            )
+            return rate
+    warnings.append(
+        f"The stream {name!r} is irregular (nominal_srate 0) and its timestamps are "
+        "not evenly spaced: it can be inspected but not windowed (replay needs EEG at "
+        "a fixed rate; pass --stream NAME to read another stream)."
+    )
+    return 0.0
 
 
 def _marker_gaps(markers, sfreq):
@@ -476,7 +513,7 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
         warnings.append(f"pyxdf: {msg}")
     if not streams:
         raise RecordingFormatError("this XDF file holds no streams.", fname)
-    eeg = _choose_eeg(streams, stream, fname)
+    eeg = _choose_eeg(streams, stream, fname, warnings)
     info = eeg["info"]
     eeg_name = _first(info, "name", "")
     n_ch = int(_first(info, "channel_count", 0))
@@ -551,6 +588,8 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
             )
     markers.sort(key=lambda m: m[0])
 
+    if sfreq <= 0:
+        sfreq = _rate_of_irregular(ts, eeg_name, fname, warnings)
     measured, ts_warn = check_timestamps(ts, sfreq)
     warnings.extend(ts_warn)
     gaps = _merge_gaps(timestamp_gaps(ts, sfreq), _marker_gaps(markers, sfreq),
@@ -561,7 +600,9 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
     bf = _bf_meta(info)
     prof = profile
     if prof is None and isinstance(sidecar, dict):
-        prof = sidecar.get("profile") or sidecar.get("board")
+        # a live session's sidecar names the profile under "board_profile"
+        prof = (sidecar.get("profile") or sidecar.get("board_profile")
+                or sidecar.get("board"))
         if isinstance(prof, dict):
             prof = prof.get("name")
     if prof is None:

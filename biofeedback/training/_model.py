@@ -199,6 +199,8 @@ def load_model(fname) -> LoadedModel:
         raise ModelError(f"{fname} holds a malformed estimator ({err}).") from None
     try:
         model = LoadedModel(est, meta)
+    except ModelError as err:
+        raise ModelError(f"{fname}: {err}") from None
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{fname} has incomplete metadata ({err}).") from None
     model.fname = str(fname)
@@ -246,9 +248,24 @@ class LoadedModel:
         if self.input not in ("features", "windows"):
             raise ValueError(f"unknown input {self.input!r}")
         self.smooth = float(meta.get("smooth_s") or 0.0)
+        n_in = getattr(estimator, "n_features_in_", None)
+        if self.input == "features" and n_in is not None and n_in != len(self.feature_names):
+            raise ModelError(
+                f"its classifier reads {n_in} features but the file lists "
+                f"{len(self.feature_names)} feature names: the file was edited or damaged; "
+                "train the model again."
+            )
         pipe = dict(meta["pipeline"])
         pipe.pop("fname", None)
-        self.config = from_dict(PipelineConfig, pipe, "model file")
+        # a model is someone else's data: it brings how to compute, never where
+        # to record, write or send (those come from the user's own options)
+        self.config, dropped = from_dict(PipelineConfig, pipe, "model file").without_outputs()
+        self.ignored_outputs = dropped
+        if dropped:
+            logger.warning(
+                "The model's pipeline names outputs (%s); they are ignored: recordings, "
+                "files and network cues go where your command line or pipeline says.",
+                ", ".join(dropped))
         self.n_times = int(round(self.config.window.length * self.sfreq))
         self.calibration = meta.get("calibration")
         self.needs_calibration = bool(self.calibration)

@@ -1,0 +1,94 @@
+"""Output files: written beside their place, moved into it only on success.
+
+A command that fails half-way (bad input, a crash, Ctrl-C) must never leave a
+truncated file where a good one was, nor replace a file the user did not ask
+to replace. Every output goes to a temporary file in the destination folder
+(so the final move is an atomic rename on the same file system) and is
+renamed over the destination only when the work has succeeded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import BiofeedbackError
+
+__all__ = ["OutputExistsError", "check_output", "atomic_output", "PendingOutput"]
+
+
+class OutputExistsError(BiofeedbackError, FileExistsError):
+    """An output file exists and replacing it was not asked for."""
+
+
+def check_output(fname, overwrite: bool, option: str = "--overwrite") -> Path:
+    """Refuse an existing ``fname`` unless ``overwrite``; return it as a Path.
+
+    Raises
+    ------
+    OutputExistsError
+        Naming the file and the option that allows replacing it.
+    """
+    fname = Path(fname)
+    if fname.is_dir():
+        raise OutputExistsError(f"{fname} is a folder; name a file to write.")
+    if fname.exists() and not overwrite:
+        raise OutputExistsError(f"{fname} exists; pass {option} to replace it.")
+    return fname
+
+
+class PendingOutput:
+    """A temporary file that becomes ``fname`` on :meth:`commit`.
+
+    Parameters
+    ----------
+    fname : path-like
+        The destination.
+
+    Attributes
+    ----------
+    tmp : Path
+        Where to write meanwhile (same folder, hidden name ending ``.part``).
+    """
+
+    def __init__(self, fname):
+        self.fname = Path(fname)
+        self.fname.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.fname.name}.", suffix=".part",
+                                   dir=self.fname.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.done = False
+
+    def commit(self) -> Path:
+        """Move the finished file into place (atomic rename)."""
+        if not self.done:
+            os.replace(self.tmp, self.fname)
+            self.done = True
+        return self.fname
+
+    def discard(self) -> None:
+        """Delete the temporary file; the destination is left as it was."""
+        if not self.done:
+            self.tmp.unlink(missing_ok=True)
+            self.done = True
+
+
+@contextlib.contextmanager
+def atomic_output(fname):
+    """Context manager giving a temporary path, moved to ``fname`` on success.
+
+    Examples
+    --------
+    >>> with atomic_output("estimates.csv") as tmp:
+    ...     tmp.write_text("t_end,engagement\\n")
+    """
+    pending = PendingOutput(fname)
+    try:
+        yield pending.tmp
+    except BaseException:
+        pending.discard()
+        raise
+    pending.commit()

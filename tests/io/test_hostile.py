@@ -1,0 +1,333 @@
+"""Hostile files and options: one clear sentence, exit 1, nothing overwritten.
+
+Beside the bad-input table of the readers (``test_bad_input.py``), this table
+runs whole commands on files a careless or hostile user could hand over: a
+pipeline with NaN or frequencies above Nyquist, a scenario with NaN, odd XDF
+streams, a byte-order mark, a named pipe, a model file that does not fit. Each
+row says what must happen. Every command that writes is pointed at an existing
+file with ``--overwrite``: when the input is bad that file must stay as it was.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.config import default_pipeline_path
+
+PRECIOUS = "do not touch\n"
+
+
+def _pipeline(tmp, old, new):
+    """The default pipeline with one line changed (``old`` must occur once)."""
+    text = default_pipeline_path().read_text()
+    assert text.count(old) == 1, old
+    path = tmp / "p.toml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def _line_of(path, text):
+    return next(i for i, ln in enumerate(Path(path).read_text().splitlines(), 1) if text in ln)
+
+
+def _scenario(tmp, extra):
+    path = tmp / "s.toml"
+    path.write_text('name = "s"\nboard = "muse_2"\nduration = 5.0\n' + extra)
+    return path
+
+
+def _xdf(tmp, name, streams):
+    """An XDF file with the given (name, ch_names, nominal rate, ts, values µV) streams."""
+    from biofeedback.io._xdf import _chunk, _footer, _numeric_samples, _stream_xml
+
+    path = tmp / name
+    with open(path, "wb") as fid:
+        fid.write(b"XDF:")
+        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        for sid, (sname, ch, sfreq, _, _) in enumerate(streams, 1):
+            fid.write(_chunk(2, _stream_xml(sname, "EEG", ch, ["microvolts"] * len(ch),
+                                            ["EEG"] * len(ch), sfreq, "double64"), sid))
+        for sid, (_, _, _, ts, vals) in enumerate(streams, 1):
+            for content in _numeric_samples(ts, vals, 100):
+                fid.write(_chunk(3, content, sid))
+        for sid, (_, _, _, ts, _) in enumerate(streams, 1):
+            fid.write(_chunk(6, _footer(ts, []), sid))
+    return path
+
+
+def _eeg(n, n_ch, seed=0):
+    return np.random.default_rng(seed).normal(0, 10, (n, n_ch))
+
+
+@pytest.fixture(scope="module")
+def muse_csv(tmp_path_factory):
+    """Six seconds of a Muse CSV export."""
+    path = tmp_path_factory.mktemp("rec") / "muse.csv"
+    rng = np.random.default_rng(1)
+    rows = [f"{1.7e9 + i / 256:.6f}," + ",".join(f"{v:.3f}" for v in rng.normal(0, 10, 4))
+            + ",0.5" for i in range(6 * 256)]
+    path.write_text("timestamps,TP9,AF7,AF8,TP10,Right AUX\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory, muse_dir):
+    """A real model trained on two shared Muse recordings."""
+    from biofeedback.training import extract_dataset, fit_model, label_files, save_model
+
+    files = label_files([muse_dir / "subjecta-relaxed-1.csv",
+                         muse_dir / "subjecta-concentrating-1.csv"])
+    model = fit_model(extract_dataset(files, n_jobs=1))
+    return save_model(model, tmp_path_factory.mktemp("model") / "m.bfm")
+
+
+def _edit_model(src, dst, edit):
+    with zipfile.ZipFile(src) as zf:
+        meta = json.loads(zf.read("meta.json"))
+        blob = zf.read("estimator.skops")
+    edit(meta)
+    with zipfile.ZipFile(dst, "w") as zf:
+        zf.writestr("meta.json", json.dumps(meta))
+        zf.writestr("estimator.skops", blob)
+    return dst
+
+
+def _drop_features(meta):
+    meta["feature_names"] = meta["feature_names"][:-3]
+
+
+# Each case: (id, make(tmp, ctx) -> argv, expected). ``ctx`` holds "csv" (a
+# readable recording), "model" and "out" (an existing file holding PRECIOUS).
+# expected: ("error", regex) -> exit 1, one line on stderr matching regex, no
+# traceback, "out" untouched; ("ok", regex) -> exit 0, regex in stdout+stderr.
+CASES = [
+    ("pipeline_nan_length",
+     lambda t, c: ["replay", c["csv"], "--pipeline",
+                   str(_pipeline(t, "length = 2.0", "length = nan")), "--out", c["out"],
+                   "--overwrite"],
+     ("error", r"p\.toml, line 9 \[window\] length must be a finite number, got nan")),
+    ("pipeline_nan_highpass",
+     lambda t, c: ["replay", c["csv"], "--pipeline",
+                   str(_pipeline(t, "highpass = 1.0 ", "highpass = nan ")), "--out",
+                   c["out"], "--overwrite"],
+     ("error", r"line 13 \[preprocessing\] highpass must be a finite number")),
+    ("pipeline_inf_gate",
+     lambda t, c: ["replay", c["csv"], "--pipeline",
+                   str(_pipeline(t, "max_ptp_uv = 150.0", "max_ptp_uv = inf")), "--out",
+                   c["out"], "--overwrite"],
+     ("error", r"\[gates\] max_ptp_uv must be a finite number, got inf")),
+    ("pipeline_nan_smoothing",
+     lambda t, c: ["replay", c["csv"], "--pipeline",
+                   str(_pipeline(t, "smoothing = 1.0 ", "smoothing = nan ")), "--out",
+                   c["out"], "--overwrite"],
+     ("error", r"\[feedback\] smoothing must be a finite number")),
+    ("welch_segment_longer_than_window",
+     lambda t, c: ["replay", c["csv"], "--pipeline",
+                   str(_pipeline(t, "welch_segment = 1.0 ", "welch_segment = 4.0 ")),
+                   "--out", c["out"], "--overwrite"],
+     ("error", r"line 27 \[features\] welch_segment: a Welch segment of 4 s is longer "
+               r"than the 2 s window")),
+    ("lowpass_above_nyquist",
+     lambda t, c: ["replay", c["csv"], "--pipeline",
+                   str(_pipeline(t, "lowpass = 45.0 ", "lowpass = 200.0 ")), "--out",
+                   c["out"], "--overwrite"],
+     ("error", r"line 14 \[preprocessing\] lowpass: a 200 Hz low-pass is at or above the "
+               r"Nyquist frequency \(128 Hz for data at 256 Hz\)")),
+    ("notch_above_nyquist",
+     lambda t, c: ["replay", c["csv"], "--pipeline",
+                   str(_pipeline(t, 'notch = "auto"', "notch = 150.0")), "--out",
+                   c["out"], "--overwrite"],
+     ("error", r"\[preprocessing\] notch: a 150 Hz notch is at or above the Nyquist")),
+    ("band_above_nyquist",
+     lambda t, c: ["replay", c["csv"], "--pipeline",
+                   str(_pipeline(t, "gamma = [30.0, 45.0]", "gamma = [130.0, 140.0]")),
+                   "--out", c["out"], "--overwrite"],
+     ("error", r"\[features\.bands\] gamma: band 'gamma' \(130 Hz and up\) is at or above")),
+    ("scenario_nan_duration",
+     lambda t, c: ["simulate", str(_write(t / "s.toml", 'name = "s"\nboard = "muse_2"\n'
+                                                      'duration = nan\n')),
+                   "--out", c["out_xdf"], "--overwrite"],
+     ("error", r"s\.toml, line 3 duration must be a finite number, got nan")),
+    ("scenario_nan_drift",
+     lambda t, c: ["simulate", str(_scenario(t, "[faults]\ndrift_ppm = nan\n")), "--out",
+                   c["out_xdf"], "--overwrite"],
+     ("error", r"s\.toml, line 5 \[faults\] drift_ppm must be a finite number")),
+    ("xdf_irregular_eeg_regular_stamps",
+     lambda t, c: ["replay", str(_xdf(t, "irr.xdf", [("Irr", ["Cz", "Pz"], 0.0,
+                                                      np.arange(1500) / 250.0,
+                                                      _eeg(1500, 2))]))],
+     ("ok", r"declares no rate \(irregular.*read at their rate, 250 Hz|windows")),
+    ("xdf_irregular_eeg_uneven_stamps",
+     lambda t, c: ["replay", str(_xdf(t, "uneven.xdf", [
+         ("Irr", ["Cz", "Pz"], 0.0,
+          np.cumsum(np.random.default_rng(0).uniform(0.001, 0.01, 1500)),
+          _eeg(1500, 2))])), "--out", c["out"], "--overwrite"],
+     ("error", r"no regular sampling rate")),
+    ("xdf_two_eeg_streams",
+     lambda t, c: ["info", str(_xdf(t, "two.xdf", [
+         ("A", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2)),
+         ("B", ["C3", "C4", "O1"], 250.0, np.arange(1000) / 250.0, _eeg(1000, 3))]))],
+     ("ok", r"2 EEG streams; read 'A' .*--stream NAME .*'B'")),
+    ("xdf_two_eeg_streams_pick_other",
+     lambda t, c: ["replay", str(_xdf(t, "two.xdf", [
+         ("A", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2)),
+         ("B", ["C3", "C4", "O1"], 250.0, np.arange(1000) / 250.0, _eeg(1000, 3))])),
+         "--stream", "B"],
+     ("ok", r"\d+ windows")),
+    ("openbci_bom_crlf",
+     lambda t, c: ["info", str(_write_bytes(
+         t / "OpenBCI-RAW-bom.txt",
+         b"\xef\xbb\xbf" + _crlf((Path(c["shared"]) / "openbci-gui"
+                                  / "OpenBCI-RAW-EyesClosed.txt").read_bytes())))],
+     ("ok", r"read as:\s+openbci-txt")),
+    ("model_feature_count_replay",
+     lambda t, c: ["replay", c["csv"], "--model",
+                   str(_edit_model(c["model"], t / "bad.bfm", _drop_features)), "--out",
+                   c["out"], "--overwrite"],
+     ("error", r"bad\.bfm: its classifier reads 20 features but the file lists 17")),
+    ("model_feature_count_evaluate",
+     lambda t, c: ["evaluate", str(_edit_model(c["model"], t / "bad.bfm", _drop_features)),
+                   c["csv"]],
+     ("error", r"bad\.bfm: its classifier reads 20 features")),
+    ("replay_out_exists",
+     lambda t, c: ["replay", c["csv"], "--out", c["out"]],
+     ("error", r"exists; pass --overwrite to replace it")),
+    ("replay_out_is_a_folder",
+     lambda t, c: ["replay", c["csv"], "--out", str(t)],
+     ("error", r"is a folder; name a file")),
+]
+
+
+def _crlf(raw):
+    return raw if b"\r\n" in raw else raw.replace(b"\n", b"\r\n")
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def _write_bytes(path, data):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("case, make, expected", CASES, ids=[c[0] for c in CASES])
+def test_hostile_table(tmp_path, capsys, muse_csv, model_file, shared_data, case, make,
+                       expected):
+    out = tmp_path / "existing.csv"
+    out.write_text(PRECIOUS)
+    out_xdf = tmp_path / "existing.xdf"
+    out_xdf.write_text(PRECIOUS)
+    ctx = {"csv": str(muse_csv), "model": model_file, "out": str(out),
+           "out_xdf": str(out_xdf), "shared": str(shared_data)}
+    argv = make(tmp_path, ctx)
+    capsys.readouterr()
+    code = main(argv)
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.err + cap.out
+    kind, pattern = expected
+    if kind == "error":
+        assert code == 1, cap
+        assert cap.err.count("\n") == 1 and cap.err.startswith("biofeedback: error: "), cap.err
+        assert re.search(pattern, cap.err), cap.err
+        # bad input never touches an existing output, nor leaves a temporary file
+        assert out.read_text() == PRECIOUS and out_xdf.read_text() == PRECIOUS
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    else:
+        assert code == 0, cap
+        assert re.search(pattern, cap.out + cap.err), cap.out + cap.err
+
+
+def test_nan_pipeline_line_numbers_are_the_files():
+    """The line numbers the table expects are those of the shipped pipeline."""
+    path = default_pipeline_path()
+    assert _line_of(path, "length = 2.0") == 9
+    assert _line_of(path, "highpass = 1.0") == 13
+    assert _line_of(path, "lowpass = 45.0") == 14
+    assert _line_of(path, "welch_segment = 1.0") == 27
+
+
+def test_replay_overwrite_replaces_only_on_success(tmp_path, muse_csv):
+    out = tmp_path / "est.csv"
+    out.write_text(PRECIOUS)
+    assert main(["replay", str(muse_csv), "--out", str(out), "--overwrite"]) == 0
+    assert out.read_text().startswith("t_end,")
+    assert (tmp_path / "est.csv.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["est.csv", "est.csv.json"]
+
+
+def test_fifo_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "stream.csv"
+    os.mkfifo(fifo)
+    proc = subprocess.run([sys.executable, "-m", "biofeedback.cli", "info", str(fifo)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "not a regular file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_info_into_a_closed_pipe_is_quiet(shared_data):
+    """``biofeedback info FILE | head -1``: the reader leaves; no BrokenPipe traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "biofeedback.cli", "info",
+             str(shared_data / "openbci-gui" / "OpenBCI-RAW-EyesOpen.txt")],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == 141
+
+
+def test_model_brings_no_outputs(tmp_path, model_file, caplog):
+    """A model's pipeline may not choose where to record, write or send."""
+    from biofeedback.estimators import load_model
+
+    def hostile(meta):
+        pipe = meta["pipeline"]
+        pipe["recording"] = {"enabled": True, "dir": str(tmp_path / "elsewhere")}
+        pipe["feedback"]["sinks"] = ["osc", "audio"]
+        pipe["feedback"]["osc"] = {"host": "203.0.113.7", "port": 9000, "prefix": "/x"}
+        pipe["feedback"]["audio"]["wav"] = str(tmp_path / "victim.txt")
+
+    bad = _edit_model(model_file, tmp_path / "hostile.bfm", hostile)
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        model = load_model(bad)
+    cfg = model.config
+    assert cfg.recording.dir == "recordings"
+    assert cfg.feedback.sinks == ("terminal", "lsl")
+    assert cfg.feedback.osc.host == "127.0.0.1"
+    assert cfg.feedback.audio.wav == ""
+    assert model.ignored_outputs == ["[recording] dir", "[feedback] sinks", "[feedback.osc]",
+                                     "[feedback.audio] wav"]
+    assert "ignored" in caplog.text
+    # what it computes is kept
+    assert cfg.features == load_model(model_file).config.features
+
+
+def test_info_flags_a_railed_channel_of_a_live_recording(tmp_path):
+    """A live session's sidecar names the board under "board_profile"."""
+    from biofeedback.hardware import get_profile
+    from biofeedback.io import Recording, read_recording, write_recording
+
+    prof = get_profile("cyton")
+    n = 1000
+    data = np.random.default_rng(0).normal(0, 20e-6, (len(prof.ch_names), n))
+    data[2] = -prof.rail_uv * 1e-6  # pinned at the negative rail
+    rec = Recording(data=data, sfreq=prof.sfreq, ch_names=list(prof.ch_names),
+                    timestamps=np.arange(n) / prof.sfreq)
+    rec.provenance["sidecar"] = {"session_id": "x", "board_profile": prof.to_dict()}
+    fname = write_recording(rec, tmp_path / "live.xdf")
+    back = read_recording(fname)
+    assert back.profile == "cyton"
+    assert any(re.search(rf"Railed channel\(s\) {prof.ch_names[2]}", w) for w in back.warnings)
