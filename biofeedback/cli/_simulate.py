@@ -21,11 +21,19 @@ stream's LSL clock (on simulated time from the stream's start if --speed is
 not 1). Without --lsl the scenario is computed at once (no waiting) and files
 start at time 0.
 
+--participant ID --sessions N runs a training programme in simulated time:
+the scenario's [participant] (learner, non_learner) does the pipeline's
+protocol N times through the live engine, protocol and cues, and each session
+is filed and indexed under the study root exactly as 'biofeedback live
+--participant ID' files it (see 'biofeedback progress').
+
 Examples:
   biofeedback simulate demo --out demo.xdf --truth demo_truth.csv
   biofeedback simulate pipelines/scenarios/faults.toml --out faults.xdf
   biofeedback simulate demo --lsl SimEEG            # then: biofeedback live --lsl SimEEG
   biofeedback simulate demo --lsl SimEEG --speed 4  # four times real time
+  biofeedback simulate learner --participant sim01 --sessions 8 --root study
+  biofeedback simulate non_learner --participant sim02 --sessions 8 --root study
 """
 
 
@@ -39,6 +47,17 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument("--speed", type=float, default=1.0, help="with --lsl: speed factor")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
+    prog = p.add_argument_group("a simulated training programme")
+    prog.add_argument("--participant", metavar="ID",
+                      help="file the sessions for this participant (letters and digits)")
+    prog.add_argument("--sessions", type=int, default=1, metavar="N",
+                      help="with --participant: sessions to simulate (default: 1)")
+    prog.add_argument("--root", metavar="DIR",
+                      help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
+    prog.add_argument("--pipeline", metavar="FILE",
+                      help="the pipeline whose protocol is run (default: the shipped one)")
+    prog.add_argument("--report", action="store_true",
+                      help="also write each session's HTML report")
     p.set_defaults(func=run)
 
 
@@ -49,6 +68,8 @@ def run(args) -> int:
     from ..errors import BiofeedbackError
     from ..simulate import LSLPublisher, read_scenario, simulate, write_truth
 
+    if args.participant is not None:
+        return _programme(args)
     scen = read_scenario(args.scenario)
     if args.seed is not None:
         scen = dataclasses.replace(scen, seed=args.seed)
@@ -96,3 +117,31 @@ def _publish(pub, sim) -> float:
                 bar.update(round(done) - bar.n)
         pub.wait()
     return pub.t0
+
+
+def _programme(args) -> int:
+    """``--participant ID --sessions N``: simulated sessions, filed and indexed."""
+    import dataclasses
+
+    from ..errors import BiofeedbackError
+    from ..library._progress import compare_line, progress
+    from ..library._simulate import simulate_sessions
+    from ..simulate import read_scenario
+
+    if args.out or args.truth or args.lsl:
+        raise BiofeedbackError("--participant files sessions under --root; it does not take "
+                               "--out, --truth or --lsl.")
+    scen = read_scenario(args.scenario)
+    if args.seed is not None:
+        scen = dataclasses.replace(scen, seed=args.seed)
+    records = simulate_sessions(scen, args.participant, args.sessions, root=args.root,
+                                pipeline=args.pipeline, report=args.report)
+    for r in records:
+        print(f"sub-{r['participant']} ses-{r['session']:02d}: {r['status']}, trained "
+              f"measure {r['regulation']:+.2f} SD vs baseline, time in target "
+              f"{100 * r['time_in_target']:.0f}% -> {r['xdf']}")
+    if records:
+        p = progress(args.participant, args.root)
+        print(compare_line(p))
+        print(p["verdict"])
+    return 0

@@ -23,6 +23,7 @@ __all__ = [
     "Event",
     "Outage",
     "Faults",
+    "Participant",
     "Scenario",
     "read_scenario",
     "list_scenarios",
@@ -236,6 +237,54 @@ class Faults:
 
 
 @dataclass(frozen=True)
+class Participant:
+    """A person in a training programme: how well they control a state.
+
+    ``biofeedback simulate SCENARIO --participant ID --sessions N`` runs the
+    pipeline's protocol N times. In session ``k`` (1, 2, ...) the person
+    rests at ``rest`` in baseline blocks and, in the ``j``-th of ``J``
+    training blocks, brings ``state`` to::
+
+        level = start + per_session * (k - 1) + within * j / (J - 1) + e_k
+
+    clipped to [0, ``ceiling``], with ``e_k`` normal with SD ``noise``
+    (drawn from the scenario's seed, once per session). Transfer blocks
+    (no feedback) reach ``transfer`` times that level. A learner has
+    ``per_session > 0``; a non-learner ``per_session = 0``. The scenario's
+    own ``timeline`` is replaced by this one; its events and faults stay.
+    """
+
+    state: str = "engaged"
+    rest: float = 0.0
+    start: float = 0.1
+    per_session: float = 0.0
+    within: float = 0.0
+    transfer: float = 0.8
+    ceiling: float = 1.0
+    noise: float = 0.0
+    ramp: float = 3.0
+
+    def _validate(self):
+        if self.state not in STATES:
+            raise ValueError(f"unknown state {self.state!r}; known states are "
+                             f"{', '.join(STATES)}.")
+        for name in ("rest", "start", "ceiling", "transfer"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be within 0-1, got {getattr(self, name)}.")
+        if self.noise < 0 or self.ramp < 0:
+            raise ValueError("noise and ramp must be >= 0.")
+
+    def level(self, session: int, position: float, seed: int) -> float:
+        """Level reached in session ``session`` (1-based) at ``position`` (0-1) of it."""
+        import numpy as np
+
+        e = np.random.default_rng([seed, 11, session]).normal(0.0, self.noise) \
+            if self.noise else 0.0
+        lv = self.start + self.per_session * (session - 1) + self.within * position + e
+        return float(min(max(lv, 0.0), self.ceiling))
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A scripted headset session.
 
@@ -258,6 +307,8 @@ class Scenario:
         Transport faults.
     background : Background
         Resting spectrum.
+    participant : Participant | None
+        A person being trained over sessions (``[participant]``).
     """
 
     name: str
@@ -269,6 +320,7 @@ class Scenario:
     events: tuple[Event, ...] = ()
     faults: Faults = field(default_factory=Faults)
     background: Background = field(default_factory=Background)
+    participant: Participant | None = None
     fname: str = field(default="", compare=False)
 
     def _validate(self):

@@ -1,0 +1,60 @@
+"""``biofeedback progress``: a participant's learning curves and whether they learn."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = """\
+Show a participant's progress over their sessions under a study root.
+
+The report (one self-contained HTML file: figures embedded, opens offline)
+holds the learning curve (the trained measure in every training and transfer
+block, relative to each session's own baseline, in baseline SDs), time in
+target, reward rate and artifact share per session, the trends across and
+within sessions with 95 % intervals, a plain sentence on whether the person
+is learning (learner: a significantly positive slope across sessions,
+Alkoby et al. 2018), and the integrity of every session.
+
+--json prints one object instead: participant, sessions (one entry each),
+trend {metric, slope_per_session, ci95 [lo, hi], p, learner}, transfer_trend,
+within_session, verdict.
+
+Examples:
+  biofeedback progress demo                              # ./recordings/progress-demo.html
+  biofeedback progress demo --root study --out demo.html
+  biofeedback progress demo --json | python -m json.tool
+  biofeedback simulate learner --participant sim01 --sessions 8 --root study
+  biofeedback progress sim01 --root study --json
+"""
+
+
+def add_parser(sub):
+    p = sub.add_parser("progress", help="a participant's learning curves and trends",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("participant", metavar="ID", help="participant ID (letters and digits)")
+    p.add_argument("--root", metavar="DIR",
+                   help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
+    p.add_argument("--json", action="store_true", help="print the progress as one JSON object")
+    p.add_argument("--out", metavar="FILE.html",
+                   help="where to write the report (default: <root>/progress-<ID>.html)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import json
+
+    from ..library._progress import progress, to_json, write_progress_html
+
+    p = progress(args.participant, args.root)
+    if args.json:
+        print(json.dumps(to_json(p), indent=2))
+        if not args.out:
+            return 0
+    out = args.out or f"{p['root']}/progress-{p['participant']}.html"
+    path = write_progress_html(p, out)
+    if not args.json:
+        if p.get("notice"):
+            print(p["notice"])
+        print(p["verdict"])
+        print(f"report: {path}")
+    return 0

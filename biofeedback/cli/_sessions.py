@@ -1,0 +1,68 @@
+"""``biofeedback sessions``: the history of a study, or of one participant."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = """\
+List the sessions filed under a study root (from its index): participant,
+session number, date, protocol, status, duration, the trained measure
+relative to the session's baseline, time in target and artifact share.
+A session killed mid-way is listed as "interrupted"; one whose sidecar is
+missing as "no_sidecar".
+
+Examples:
+  biofeedback sessions                     # everyone under ./recordings
+  biofeedback sessions demo                # one participant
+  biofeedback sessions demo --root study --json
+"""
+
+
+def add_parser(sub):
+    p = sub.add_parser("sessions", help="list participants' sessions",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("participant", metavar="ID", nargs="?", help="only this participant")
+    p.add_argument("--root", metavar="DIR",
+                   help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=run)
+
+
+def _f(x, fmt):
+    return "n/a" if x is None else format(x, fmt)
+
+
+def run(args) -> int:
+    import json
+
+    from ..library._index import StudyIndex
+    from ..library._layout import check_participant
+    from ..library._progress import _clean
+
+    pid = check_participant(args.participant) if args.participant else None
+    with StudyIndex(args.root) as index:
+        if index.notice:
+            print(index.notice)
+        rows = index.sessions(pid)
+        root = index.root
+    if args.json:
+        print(json.dumps(_clean(rows), indent=2, default=str))
+        return 0
+    if not rows:
+        who = f"participant {pid!r}" if pid else "any participant"
+        print(f"No sessions of {who} under {root}.")
+        return 0
+    print(f"{'participant':<12} {'ses':>3}  {'date':<16} {'task':<10} {'status':<11} "
+          f"{'min':>5} {'trained (SD)':>12} {'in target':>9} {'artifacts':>9}")
+    for r in rows:
+        date = (r["started_at"] or "")[:16].replace("T", " ")
+        dur = r["duration"] / 60 if r["duration"] is not None else None
+        tit = 100 * r["time_in_target"] if r["time_in_target"] is not None else None
+        art = 100 * r["artifact_share"] if r["artifact_share"] is not None else None
+        status = r["status"] + ("*" if r["simulated"] else "")
+        print(f"{r['participant']:<12} {r['session']:>3}  {date:<16} {r['task'] or '':<10} "
+              f"{status:<11} {_f(dur, '5.1f'):>5} {_f(r['regulation'], '+12.2f'):>12} "
+              f"{_f(tit, '8.0f'):>8}% {_f(art, '8.0f'):>8}%")
+    if any(r["simulated"] for r in rows):
+        print("* simulated")
+    return 0

@@ -1,0 +1,35 @@
+"""A training programme: participants, numbered sessions, an index, progress.
+
+- :mod:`._layout`: the BIDS-shaped study layout under one root, participant
+  IDs, atomic session numbers.
+- :mod:`._index`: the SQLite index of the session files (rebuilt from them).
+- :mod:`._progress`: learning curves, trends with 95 % intervals, the learner
+  criterion, the HTML report and the end-of-session line.
+- :mod:`._simulate`: simulated participants who learn (or not).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "StudyError": "._layout",
+    "SessionPaths": "._layout",
+    "study_root": "._layout",
+    "check_participant": "._layout",
+    "reserve_session": "._layout",
+    "latest_model": "._layout",
+    "StudyIndex": "._index",
+    "progress": "._progress",
+    "write_progress_html": "._progress",
+    "compare_line": "._progress",
+    "simulate_sessions": "._simulate",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

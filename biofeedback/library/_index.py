@@ -1,0 +1,335 @@
+"""The study index: an SQLite database of participants, sessions and blocks.
+
+The files stay the truth: the database only indexes them, and
+:meth:`StudyIndex.rebuild` re-creates it from the session folders at any
+time. It lives at ``<root>/biofeedback.sqlite`` in WAL mode, so readers
+never block the session that writes, and every write is one ``BEGIN
+IMMEDIATE`` transaction with a busy timeout, so two processes writing at once
+take turns instead of corrupting it. A file that is not a database, or one
+written by a newer version (``meta.schema_version``), is moved aside and
+rebuilt from the files, with a sentence saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import sqlite3
+import time
+from pathlib import Path
+
+from .._logging import logger
+from ._layout import StudyError, _check_writable, list_session_dirs, study_root
+from ._record import read_session_folder
+
+__all__ = ["StudyIndex", "SCHEMA_VERSION", "DB_NAME"]
+
+#: bump when the tables change; an older file is rebuilt, a newer one moved aside
+SCHEMA_VERSION = 1
+DB_NAME = "biofeedback.sqlite"
+
+_SESSION_COLS = {
+    "participant": "TEXT NOT NULL", "session": "INTEGER NOT NULL", "task": "TEXT",
+    "uid": "TEXT", "started_at": "TEXT", "status": "TEXT", "simulated": "INTEGER",
+    "duration": "REAL", "n_samples": "INTEGER", "n_windows": "INTEGER", "n_gated": "INTEGER",
+    "n_dropped": "INTEGER", "effective_sfreq": "REAL", "latency_p50": "REAL",
+    "latency_p99": "REAL", "cue_latency_p50": "REAL", "cue_latency_p99": "REAL",
+    "n_gaps": "INTEGER", "gap_seconds": "REAL", "target": "TEXT", "direction": "TEXT",
+    "baseline_mean": "REAL", "baseline_sd": "REAL", "regulation": "REAL",
+    "transfer_regulation": "REAL", "reward_rate": "REAL", "time_in_target": "REAL",
+    "artifact_share": "REAL", "threshold_start_mode": "TEXT", "final_thresholds": "TEXT",
+    "model": "TEXT", "xdf": "TEXT", "sidecar": "TEXT", "report": "TEXT", "mtime": "REAL",
+    "warnings": "TEXT",
+}
+_BLOCK_COLS = {
+    "idx": "INTEGER", "name": "TEXT", "kind": "TEXT", "target": "TEXT", "direction": "TEXT",
+    "start": "REAL", "end": "REAL", "n_windows": "INTEGER", "n_gated": "INTEGER",
+    "n_reward": "INTEGER", "reward_rate": "REAL", "time_in_target": "REAL",
+    "artifact_share": "REAL", "threshold_start": "REAL", "threshold_end": "REAL",
+    "target_mean": "REAL", "target_sd": "REAL", "regulation": "REAL",
+}
+_JSON_COLS = ("final_thresholds", "warnings")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS participants (id TEXT PRIMARY KEY, first_session TEXT,
+    last_session TEXT);
+CREATE TABLE IF NOT EXISTS sessions (id INTEGER PRIMARY KEY,
+    {", ".join(f'"{k}" {v}' for k, v in _SESSION_COLS.items())},
+    UNIQUE (participant, session));
+CREATE TABLE IF NOT EXISTS blocks (session_id INTEGER NOT NULL
+    REFERENCES sessions(id) ON DELETE CASCADE,
+    {", ".join(f'"{k}" {v}' for k, v in _BLOCK_COLS.items())},
+    PRIMARY KEY (session_id, idx));
+CREATE TABLE IF NOT EXISTS thresholds (session_id INTEGER NOT NULL
+    REFERENCES sessions(id) ON DELETE CASCADE, block_idx INTEGER, t REAL, threshold REAL);
+CREATE INDEX IF NOT EXISTS thresholds_session ON thresholds (session_id);
+"""
+
+
+def _quoted(cols) -> str:
+    return ", ".join(f'"{c}"' for c in cols)
+
+
+def _num(x):
+    """SQLite stores NaN as NULL; keep numbers, None for the rest."""
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, (int, float)):
+        return None if isinstance(x, float) and not math.isfinite(x) else x
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+class StudyIndex:
+    """The SQLite index of a study root.
+
+    Parameters
+    ----------
+    root : path-like | None
+        The study root (default: ``$BIOFEEDBACK_ROOT`` or ``./recordings``).
+    timeout : float
+        Seconds a writer waits for another one to finish.
+
+    Attributes
+    ----------
+    notice : str | None
+        A sentence when opening had to rebuild the index (corrupt or newer file).
+
+    Examples
+    --------
+    >>> with StudyIndex("recordings") as idx:
+    ...     idx.sessions("demo")
+    """
+
+    def __init__(self, root=None, *, timeout: float = 30.0):
+        self.root = study_root(root)
+        self.path = self.root / DB_NAME
+        self.timeout = float(timeout)
+        self.notice = None
+        self._con = None
+
+    # -- opening -------------------------------------------------------------------
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA foreign_keys = ON")
+        return con
+
+    def open(self) -> StudyIndex:
+        """Open (creating it if needed); a bad or newer file is rebuilt from the files."""
+        if self._con is not None:
+            return self
+        if not self.root.is_dir():
+            _check_writable(self.root)  # creates it, or says why it cannot
+        fresh = not self.path.exists()
+        try:
+            con = self._connect()
+            version = self._version(con)
+        except sqlite3.OperationalError as err:  # cannot open or write: not the file's fault
+            raise StudyError(
+                f"The index {self.path} cannot be opened ({err}); check that the study root "
+                "is writable, or pass --root DIR.") from None
+        except sqlite3.DatabaseError as err:
+            self._set_aside(f"it is not a readable database ({err})")
+            con, version, fresh = self._connect(), None, True
+        if version is not None and version > SCHEMA_VERSION:
+            con.close()
+            self._set_aside(f"it was written by a newer version (schema {version}, this "
+                            f"one reads {SCHEMA_VERSION})")
+            con, version, fresh = self._connect(), None, True
+        self._con = con
+        if version is None or version < SCHEMA_VERSION:
+            self._create(drop=version is not None)
+            if not fresh or self.notice or version is not None:
+                self.rebuild()
+            elif list_session_dirs(self.root):
+                self.rebuild()  # a root with sessions but no index yet
+        return self
+
+    @staticmethod
+    def _version(con) -> int | None:
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # raises when not a DB
+        has = con.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if not has:
+            return None
+        row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else None
+
+    def _set_aside(self, why: str) -> None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.{stamp}.bad")
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                p.replace(Path(str(aside) + suffix))
+        self.notice = (f"The index {self.path} could not be used ({why}); it was moved to "
+                       f"{aside.name} and rebuilt from the session files.")
+        logger.warning(self.notice)
+
+    def _create(self, drop: bool = False) -> None:
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if drop:
+                for table in ("thresholds", "blocks", "sessions", "participants", "meta"):
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    con.execute(statement)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    @property
+    def con(self) -> sqlite3.Connection:
+        if self._con is None:
+            self.open()
+        return self._con
+
+    # -- writing -------------------------------------------------------------------
+    def _write(self, con, rec: dict) -> int:
+        cols = list(_SESSION_COLS)
+        vals = []
+        for c in cols:
+            v = rec.get(c)
+            if c in _JSON_COLS:
+                vals.append(json.dumps(v or [], default=str))
+            elif _SESSION_COLS[c].startswith(("REAL", "INTEGER")):
+                vals.append(_num(v))
+            else:
+                vals.append(None if v is None else str(v))
+        con.execute("DELETE FROM sessions WHERE participant=? AND session=?",
+                    (rec["participant"], rec["session"]))
+        cur = con.execute(
+            f"INSERT INTO sessions ({_quoted(cols)}) VALUES "
+            f"({', '.join('?' * len(cols))})", vals)
+        sid = cur.lastrowid
+        bcols = list(_BLOCK_COLS)
+        rows, thr = [], []
+        for i, b in enumerate(rec.get("blocks") or []):
+            b = {**b, "idx": b.get("index", i)}
+            rows.append([sid] + [(_num(b.get(c)) if _BLOCK_COLS[c] != "TEXT"
+                                  else str(b.get(c, ""))) for c in bcols])
+            for t, value in b.get("threshold_trace") or []:
+                thr.append((sid, b["idx"], _num(t), _num(value)))
+        con.executemany(
+            f"INSERT OR REPLACE INTO blocks (session_id, {_quoted(bcols)}) "
+            f"VALUES ({', '.join('?' * (len(bcols) + 1))})", rows)
+        con.executemany("INSERT INTO thresholds VALUES (?, ?, ?, ?)", thr)
+        con.execute(
+            "INSERT INTO participants VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "first_session = min(coalesce(first_session, excluded.first_session), "
+            "excluded.first_session), last_session = max(coalesce(last_session, ''), "
+            "excluded.last_session)", (rec["participant"], rec.get("started_at"),
+                                       rec.get("started_at")))
+        return sid
+
+    def _transaction(self, fn):
+        con = self.con
+        for attempt in range(3):
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as err:  # locked past the busy timeout
+                if attempt == 2:
+                    raise StudyError(f"The index {self.path} stayed locked by another "
+                                     f"process for {3 * self.timeout:g} s ({err}).") from None
+                time.sleep(0.5)
+        try:
+            out = fn(con)
+            con.execute("COMMIT")
+            return out
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def add_session(self, folder, participant: str, session: int) -> dict | None:
+        """Index one session folder (again); returns its record or None."""
+        rec = read_session_folder(folder, participant, session, self.root)
+        if rec is None:
+            return None
+        self._transaction(lambda con: self._write(con, rec))
+        return rec
+
+    def rebuild(self, progress=None) -> int:
+        """Re-create every row from the session folders; returns the sessions indexed.
+
+        ``progress`` is called with ``(done, total)`` after each folder.
+        """
+        folders = list_session_dirs(self.root)
+        records = []
+        for i, (pid, num, folder) in enumerate(folders):
+            rec = read_session_folder(folder, pid, num, self.root)
+            if rec is not None:
+                records.append(rec)
+            if progress is not None:
+                progress(i + 1, len(folders))
+
+        def write_all(con):
+            con.execute("DELETE FROM thresholds")
+            con.execute("DELETE FROM blocks")
+            con.execute("DELETE FROM sessions")
+            con.execute("DELETE FROM participants")
+            for rec in records:
+                self._write(con, rec)
+
+        self._transaction(write_all)
+        return len(records)
+
+    # -- reading -------------------------------------------------------------------
+    def participants(self) -> list[str]:
+        return [r[0] for r in self.con.execute("SELECT id FROM participants ORDER BY id")]
+
+    def sessions(self, participant: str | None = None) -> list[dict]:
+        """Session rows (dicts), oldest first, of one participant or all."""
+        q = "SELECT * FROM sessions"
+        args = ()
+        if participant:
+            q += " WHERE participant = ?"
+            args = (participant,)
+        out = []
+        for row in self.con.execute(q + " ORDER BY participant, session", args):
+            d = dict(row)
+            for c in _JSON_COLS:
+                try:
+                    d[c] = json.loads(d[c]) if d[c] else []
+                except ValueError:
+                    d[c] = []
+            out.append(d)
+        return out
+
+    def blocks(self, participant: str) -> list[dict]:
+        """Block rows of a participant's sessions, with their session number."""
+        rows = self.con.execute(
+            "SELECT s.session AS session, b.* FROM blocks b JOIN sessions s ON "
+            "b.session_id = s.id WHERE s.participant = ? ORDER BY s.session, b.idx",
+            (participant,))
+        return [dict(r) for r in rows]
+
+    def last_session(self, participant: str) -> dict | None:
+        """The participant's latest indexed session with thresholds, or None."""
+        rows = [s for s in self.sessions(participant) if s["final_thresholds"]]
+        return rows[-1] if rows else None

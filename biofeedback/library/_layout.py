@@ -1,0 +1,244 @@
+"""The study layout: participants and numbered sessions under one root.
+
+A study root holds one folder per participant and one per session, shaped
+like BIDS::
+
+    <root>/
+      biofeedback.sqlite                      the index (rebuilt from the files)
+      sub-<ID>/
+        models/                               the participant's models (--model auto)
+        ses-<NN>/eeg/
+          sub-<ID>_ses-<NN>_task-<protocol>_eeg.xdf    the recording
+          sub-<ID>_ses-<NN>_task-<protocol>_eeg.json   its sidecar
+          sub-<ID>_ses-<NN>_task-<protocol>_eeg.html   its report
+
+Session numbers are reserved by creating the ``ses-<NN>`` folder, which the
+file system does atomically: two sessions started at once for one person get
+two numbers, never one. A running session keeps a ``.running`` file in its
+folder (removed when it ends), so a second one can say what it found.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._logging import logger
+from ..errors import BiofeedbackError
+
+__all__ = ["StudyError", "SessionPaths", "study_root", "check_participant", "task_label",
+           "reserve_session", "session_paths", "list_session_dirs", "latest_model",
+           "ROOT_ENV", "DEFAULT_ROOT"]
+
+#: environment variable naming the study root
+ROOT_ENV = "BIOFEEDBACK_ROOT"
+#: the study root when neither ``--root`` nor ``BIOFEEDBACK_ROOT`` is given
+DEFAULT_ROOT = "recordings"
+RUNNING = ".running"
+
+_ID = re.compile(r"[A-Za-z0-9]+")
+_SES = re.compile(r"ses-(\d+)")
+
+
+class StudyError(BiofeedbackError):
+    """A participant, session or study root that cannot be used."""
+
+
+@dataclass(frozen=True)
+class SessionPaths:
+    """Where one session's files go."""
+
+    root: Path
+    participant: str
+    session: int
+    task: str
+
+    @property
+    def folder(self) -> Path:
+        """``<root>/sub-<ID>/ses-<NN>``."""
+        return self.root / f"sub-{self.participant}" / f"ses-{self.session:02d}"
+
+    @property
+    def stem(self) -> str:
+        return f"sub-{self.participant}_ses-{self.session:02d}_task-{self.task}_eeg"
+
+    @property
+    def xdf(self) -> Path:
+        return self.folder / "eeg" / f"{self.stem}.xdf"
+
+    @property
+    def sidecar(self) -> Path:
+        return self.xdf.with_suffix(".json")
+
+    @property
+    def report(self) -> Path:
+        return self.xdf.with_suffix(".html")
+
+    def release(self) -> None:
+        """Say the session has ended (removes its ``.running`` file)."""
+        try:
+            (self.folder / RUNNING).unlink()
+        except FileNotFoundError:
+            pass
+
+
+def study_root(root=None) -> Path:
+    """The study root: ``root``, else ``$BIOFEEDBACK_ROOT``, else ``./recordings``."""
+    if root is None or str(root) == "":
+        root = os.environ.get(ROOT_ENV) or DEFAULT_ROOT
+    return Path(root).expanduser()
+
+
+def check_participant(pid) -> str:
+    """Return ``pid`` if it is letters and digits only, else raise.
+
+    Raises
+    ------
+    StudyError
+        One sentence naming the ID and what is allowed, so no ID can make a
+        path outside the study root (``/``, ``..``, spaces are refused).
+    """
+    pid = "" if pid is None else str(pid)
+    if not _ID.fullmatch(pid):
+        shown = repr(pid) if pid else "an empty ID"
+        raise StudyError(
+            f"Invalid participant ID {shown}: use letters and digits only "
+            "(no '/', '..', spaces or punctuation), e.g. --participant P07."
+        )
+    return pid
+
+
+def task_label(name) -> str:
+    """A BIDS task label from a protocol or pipeline name (letters and digits)."""
+    label = re.sub(r"[^A-Za-z0-9]", "", str(name or ""))
+    return label or "training"
+
+
+def _check_writable(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise StudyError(
+            f"The study root {root} is not writable ({err.strerror or err}); pass "
+            f"--root DIR or set {ROOT_ENV} to a folder you can write to."
+        ) from None
+
+
+def list_session_dirs(root, participant=None) -> list[tuple[str, int, Path]]:
+    """``(participant, session, folder)`` of every session folder, sorted."""
+    root = Path(root)
+    out = []
+    subs = [root / f"sub-{participant}"] if participant else sorted(root.glob("sub-*"))
+    for sub in subs:
+        pid = sub.name[4:]
+        if not sub.is_dir() or not _ID.fullmatch(pid):
+            continue
+        for ses in sub.iterdir():
+            m = _SES.fullmatch(ses.name)
+            if m and ses.is_dir():
+                out.append((pid, int(m.group(1)), ses))
+    out.sort(key=lambda r: (r[0], r[1]))
+    return out
+
+
+def _pid_alive(pid: int, host: str) -> bool:
+    if host != socket.gethostname():
+        return True  # another machine: assume it is still running
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_sessions(root, participant) -> list[tuple[int, dict]]:
+    """Sessions of ``participant`` whose process still runs: ``(number, info)``."""
+    out = []
+    for _, num, folder in list_session_dirs(root, participant):
+        lock = folder / RUNNING
+        if not lock.exists():
+            continue
+        try:
+            info = json.loads(lock.read_text())
+        except (OSError, ValueError):
+            continue
+        if _pid_alive(int(info.get("pid", 0)), str(info.get("host", ""))):
+            out.append((num, info))
+    return out
+
+
+def reserve_session(root, participant, task) -> SessionPaths:
+    """Reserve the participant's next free session number and make its folder.
+
+    Parameters
+    ----------
+    root : path-like | None
+        The study root (see :func:`study_root`).
+    participant : str
+        Letters and digits.
+    task : str
+        The protocol's name (made a BIDS label).
+
+    Returns
+    -------
+    paths : SessionPaths
+
+    Raises
+    ------
+    StudyError
+        An invalid ID, or a root that cannot be written.
+
+    Notes
+    -----
+    The number is reserved by ``mkdir`` of ``ses-<NN>``, which succeeds for
+    exactly one process; a session started at the same time gets the next
+    number, and a warning names the session still running.
+    """
+    root = study_root(root)
+    participant = check_participant(participant)
+    _check_writable(root)
+    sub = root / f"sub-{participant}"
+    busy = running_sessions(root, participant) if sub.is_dir() else []
+    sub.mkdir(parents=True, exist_ok=True)
+    taken = [num for _, num, _ in list_session_dirs(root, participant)]
+    num = max(taken, default=0) + 1
+    while True:
+        try:
+            (sub / f"ses-{num:02d}").mkdir()
+            break
+        except FileExistsError:
+            num += 1
+    paths = SessionPaths(root, participant, num, task_label(task))
+    (paths.folder / "eeg").mkdir(exist_ok=True)
+    (paths.folder / RUNNING).write_text(json.dumps({
+        "pid": os.getpid(), "host": socket.gethostname(),
+        "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}))
+    for other, info in busy:
+        logger.warning(
+            "Participant %s already has session %02d running (pid %s, started %s); this "
+            "one is filed separately as session %02d.", participant, other, info.get("pid"),
+            info.get("started_at"), num)
+    return paths
+
+
+def session_paths(root, participant, session, task) -> SessionPaths:
+    """The paths of an existing (or planned) session, without reserving it."""
+    return SessionPaths(study_root(root), check_participant(participant), int(session),
+                        task_label(task))
+
+
+def latest_model(root, participant) -> Path | None:
+    """The participant's newest model file (``sub-<ID>/**/*.bfm``), or None."""
+    sub = study_root(root) / f"sub-{check_participant(participant)}"
+    models = [p for p in sub.rglob("*.bfm") if p.is_file()] if sub.is_dir() else []
+    return max(models, key=lambda p: (p.stat().st_mtime, p.name)) if models else None

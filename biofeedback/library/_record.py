@@ -1,0 +1,277 @@
+"""One session folder read into the figures the index and progress use.
+
+The files are the truth. A finished session's sidecar holds everything
+(blocks, rates, thresholds, the baseline of every estimate, integrity). A
+session killed mid-way has a sidecar written at its start but no summary:
+its blocks are rebuilt from the Cues stream of its XDF (every cue carries its
+block, state, value and threshold). A folder whose sidecar is missing is read
+from the XDF alone, with a warning.
+
+The trained metric of a block is expressed relative to the session's own
+baseline, in baseline standard deviations, signed so that positive is the
+trained direction::
+
+    regulation = sign * (mean(block) - mean(baseline)) / sd(baseline)
+
+with ``sign`` +1 for "up" and -1 for "down"; means and SD over clean windows
+of the raw (unsmoothed) estimate.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from pathlib import Path
+
+from .._logging import logger
+
+__all__ = ["read_session_folder", "blocks_from_cues"]
+
+
+def _f(x) -> float:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return math.nan
+    return x
+
+
+def _regulation(mean, base, direction) -> float:
+    if base is None:
+        return math.nan
+    bm, bsd = _f(base.get("mean")), _f(base.get("sd"))
+    if not (math.isfinite(bm) and math.isfinite(bsd) and bsd > 0):
+        return math.nan
+    sign = -1.0 if direction == "down" else 1.0
+    return sign * (_f(mean) - bm) / bsd
+
+
+def blocks_from_cues(texts) -> tuple[list[dict], dict, list[dict]]:
+    """Blocks, baseline and thresholds from a session's Cues markers.
+
+    Parameters
+    ----------
+    texts : iterable of str
+        The Cues stream's markers in order (``block_start ...``, ``cue ...``,
+        ``threshold ...``, ``block_end ...``).
+
+    Returns
+    -------
+    blocks : list of dict
+        As the sidecar's ``feedback.blocks``.
+    baseline : dict
+        ``{target: {"mean", "sd", "n"}}`` from the baseline blocks' cues.
+    thresholds : list of dict
+        ``{"target", "direction", "threshold", "scale", "source"}``, the last
+        one per target and direction.
+    """
+    import numpy as np
+
+    from ..feedback._policy import parse_marker
+
+    blocks, by_name, thresholds = [], {}, {}
+    for text in texts:
+        kind, f = parse_marker(str(text))
+        if kind == "block_start":
+            b = {"index": int(_f(f.get("index", len(blocks))) if f.get("index") else len(blocks)),
+                 "name": f.get("name", ""), "kind": f.get("kind", ""),
+                 "target": f.get("target", ""), "direction": f.get("direction", ""),
+                 "_rows": []}
+            blocks.append(b)
+            by_name[b["name"]] = b
+        elif kind == "cue":
+            b = by_name.get(f.get("block", ""))
+            if b is not None:
+                b["_rows"].append((f.get("state", ""), _f(f.get("value")),
+                                   _f(f.get("threshold")), _f(f.get("t_end"))))
+        elif kind == "threshold":
+            thresholds[(f.get("target", ""), f.get("direction", ""))] = {
+                "target": f.get("target", ""), "direction": f.get("direction", ""),
+                "threshold": _f(f.get("threshold")), "scale": _f(f.get("scale")),
+                "source": f.get("source", "")}
+    base_vals: dict[str, list] = {}
+    for b in blocks:
+        rows = b.pop("_rows")
+        n = len(rows)
+        clean = [r for r in rows if r[0] not in ("paused",) and math.isfinite(r[1])]
+        rew = sum(r[0] == "reward" for r in rows)
+        thr = [r[2] for r in rows if math.isfinite(r[2])]
+        vals = np.array([r[1] for r in clean])
+        b.update(
+            start=rows[0][3] if rows else math.nan, end=rows[-1][3] if rows else math.nan,
+            n_windows=n, n_gated=n - len(clean), n_reward=rew,
+            reward_rate=rew / len(clean) if clean and b["kind"] != "baseline" else math.nan,
+            time_in_target=rew / n if n and b["kind"] != "baseline" else math.nan,
+            artifact_share=(n - len(clean)) / n if n else math.nan,
+            threshold_start=thr[0] if thr else math.nan,
+            threshold_end=thr[-1] if thr else math.nan,
+            target_mean=float(vals.mean()) if vals.size else math.nan,
+            target_sd=float(vals.std(ddof=1)) if vals.size > 1 else math.nan)
+        if b["kind"] == "baseline":
+            base_vals.setdefault(b["target"], []).extend(vals.tolist())
+    baseline = {}
+    for target, vals in base_vals.items():
+        v = np.asarray(vals)
+        baseline[target] = {"mean": float(v.mean()) if v.size else math.nan,
+                            "sd": float(v.std(ddof=1)) if v.size > 1 else math.nan,
+                            "n": int(v.size)}
+    return blocks, baseline, list(thresholds.values())
+
+
+def _cues_from_xdf(xdf: Path) -> tuple[list[str], dict]:
+    """The Cues stream's texts and integrity figures of an XDF file."""
+    from ..io import read_recording
+
+    rec = read_recording(xdf)
+    texts = []
+    for name, st in rec.streams.items():
+        if name.endswith("-Cues"):
+            texts = [str(t) for t in st.data]
+    n = rec.data.shape[1]
+    dur = float(rec.timestamps[-1] - rec.timestamps[0]) if n > 1 else 0.0
+    integ = {"n_samples": n, "duration": dur,
+             "effective_sfreq": (n - 1) / dur if dur > 0 else math.nan,
+             "n_dropped": int(sum(g.n_missing for g in rec.gaps
+                                  if g.source == "packet_counter")),
+             "gaps": [{"onset": g.onset, "duration": g.duration} for g in rec.gaps
+                      if g.source == "marker"]}
+    return texts, integ
+
+
+def read_session_folder(folder, participant: str, session: int, root) -> dict | None:
+    """Read a ``ses-<NN>`` folder into an index record (None if it holds nothing).
+
+    Returns
+    -------
+    record : dict
+        Session fields, ``"blocks"`` (list of dict) and ``"warnings"``.
+    """
+    folder, root = Path(folder), Path(root)
+    eeg = folder / "eeg"
+    where = eeg if eeg.is_dir() else folder
+    sidecars = sorted(p for p in where.glob("*_eeg.json"))
+    xdfs = sorted(p for p in where.glob("*_eeg.xdf"))
+    warnings = []
+    side, side_path = {}, None
+    if sidecars:
+        side_path = sidecars[-1]
+        try:
+            side = json.loads(side_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            warnings.append(f"{side_path} could not be read ({err}); indexed what its XDF holds.")
+            side = {}
+    xdf = xdfs[-1] if xdfs else (side_path.with_suffix(".xdf") if side_path else None)
+    if xdf is not None and not xdf.exists():
+        xdf = None
+    if not side and xdf is None:
+        if not (folder / ".running").exists():
+            warnings.append(f"{folder} holds no recording and no sidecar; it was skipped.")
+        for w in warnings:
+            logger.warning(w)
+        return None
+    if side_path is None:
+        warnings.append(f"{folder} has no sidecar; indexed what its XDF holds.")
+    prog = side.get("programme") or {}
+    fb = side.get("feedback") or {}
+    summ = side.get("summary") or {}
+    status = "complete" if summ and fb else ("interrupted" if side else "no_sidecar")
+    integ = {}
+    if not fb and xdf is not None:  # killed mid-way, or no sidecar: the XDF holds the cues
+        try:
+            texts, integ = _cues_from_xdf(xdf)
+            blocks, baseline, thresholds = blocks_from_cues(texts)
+            fb = {"blocks": blocks, "baseline": baseline, "thresholds": thresholds}
+        except Exception as err:  # a file cut mid-chunk may not read at all
+            warnings.append(f"{xdf} could not be read ({err}); indexed the sidecar alone.")
+    blocks = list(fb.get("blocks") or [])
+    baseline = fb.get("baseline") or {}
+    pipe_fb = (side.get("pipeline") or {}).get("feedback") or {}
+    training = [b for b in blocks if b.get("kind") == "training"]
+    transfer = [b for b in blocks if b.get("kind") == "transfer"]
+    trained = training or transfer
+    target = trained[0].get("target") if trained else pipe_fb.get("target", "")
+    direction = trained[0].get("direction") if trained else pipe_fb.get("direction", "up")
+    for b in blocks:
+        b["regulation"] = (_regulation(b.get("target_mean"), baseline.get(b.get("target")),
+                                       b.get("direction")) if b.get("kind") != "baseline"
+                           else math.nan)
+
+    def mean_of(rows, key):
+        vals = [_f(r.get(key)) for r in rows]
+        vals = [v for v in vals if math.isfinite(v)]
+        return sum(vals) / len(vals) if vals else math.nan
+
+    def pooled(rows, num, den):
+        n = sum(int(_f(r.get(num)) or 0) for r in rows if math.isfinite(_f(r.get(num))))
+        d = sum(int(_f(r.get(den)) or 0) for r in rows if math.isfinite(_f(r.get(den))))
+        return n / d if d else math.nan
+
+    n_win = sum(int(_f(b.get("n_windows")) or 0) for b in blocks)
+    n_gat = sum(int(_f(b.get("n_gated")) or 0) for b in blocks)
+    lat = summ.get("latency_ms") or {}
+    cue_lat = fb.get("cue_latency_ms") or {}
+    gaps = summ.get("gaps", integ.get("gaps", [])) or []
+    base = baseline.get(target) or {}
+    started = prog.get("started_at") or side.get("started_at")
+    ref = side_path or xdf
+    if not started and ref is not None:
+        started = _dt.datetime.fromtimestamp(ref.stat().st_mtime).astimezone().isoformat(
+            timespec="seconds")
+    for b in training:  # clean windows in training: the denominator of the reward rate
+        b.setdefault("n_clean", int(_f(b.get("n_windows")) or 0) - int(_f(b.get("n_gated")) or 0))
+
+    def rel(p):
+        try:
+            return str(Path(p).resolve().relative_to(root.resolve()))
+        except (ValueError, OSError):
+            return str(p)
+
+    record = {
+        "participant": participant, "session": int(session),
+        "task": prog.get("task") or _task_from(ref) or "",
+        "uid": side.get("session_id", ""), "started_at": started or "",
+        "status": status, "simulated": bool(prog.get("simulated", False)),
+        "duration": _f(summ.get("duration", integ.get("duration"))),
+        "n_samples": int(_f(summ.get("n_samples", integ.get("n_samples", 0))) or 0),
+        "n_windows": int(_f(summ.get("n_windows", n_win)) or 0),
+        "n_gated": int(_f(summ.get("n_gated", n_gat)) or 0),
+        "n_dropped": int(_f(summ.get("n_dropped", integ.get("n_dropped", 0))) or 0),
+        "effective_sfreq": _f(summ.get("effective_sfreq", integ.get("effective_sfreq"))),
+        "latency_p50": _f(lat.get("p50")), "latency_p99": _f(lat.get("p99")),
+        "cue_latency_p50": _f(cue_lat.get("p50")), "cue_latency_p99": _f(cue_lat.get("p99")),
+        "n_gaps": len(gaps), "gap_seconds": float(sum(_f(g.get("duration")) for g in gaps)),
+        "target": target or "", "direction": direction or "up",
+        "baseline_mean": _f(base.get("mean")), "baseline_sd": _f(base.get("sd")),
+        "regulation": mean_of(training, "regulation"),
+        "transfer_regulation": mean_of(transfer, "regulation"),
+        "reward_rate": pooled(training, "n_reward", "n_clean"),
+        "time_in_target": pooled(training, "n_reward", "n_windows"),
+        "artifact_share": n_gat / n_win if n_win else _f(fb.get("artifact_share")),
+        "threshold_start_mode": fb.get("threshold_start") or pipe_fb.get("threshold_start",
+                                                                           "baseline"),
+        "final_thresholds": [
+            {k: t.get(k) for k in ("target", "direction", "threshold", "scale", "source")}
+            for t in fb.get("thresholds") or []],
+        "model": (side.get("model") or {}).get("file", ""),
+        "xdf": rel(xdf) if xdf is not None else "",
+        "sidecar": rel(side_path) if side_path is not None else "",
+        "report": rel(ref.with_suffix(".html")) if ref is not None
+        and ref.with_suffix(".html").exists() else "",
+        "mtime": max((p.stat().st_mtime for p in (side_path, xdf) if p is not None),
+                     default=0.0),
+        "blocks": blocks,
+        "warnings": warnings,
+    }
+    for w in warnings:
+        logger.warning(w)
+    return record
+
+
+def _task_from(path) -> str:
+    if path is None:
+        return ""
+    for part in Path(path).stem.split("_"):
+        if part.startswith("task-"):
+            return part[5:]
+    return ""

@@ -1,0 +1,284 @@
+"""Simulated participants: a training programme written in simulated time.
+
+A scenario with a ``[participant]`` table describes a person whose control
+over a state grows (or not) across sessions and within a session.
+:func:`simulate_sessions` runs the pipeline's protocol on that person N
+times through the one engine, protocol and cue policy a live session uses,
+as fast as the CPU allows, and files each session in the study layout as a
+live session would have recorded it: the XDF (EEG, estimates, markers and
+cues, written directly: no LabRecorder is needed in simulated time), the
+sidecar, and the index row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+
+import numpy as np
+
+from .._logging import logger
+from ..errors import PipelineConfigError
+from ..feedback._base import Sink
+
+__all__ = ["participant_scenario", "simulate_sessions", "resolve_pipeline"]
+
+
+def participant_scenario(scenario, session: int, blocks, window_length: float):
+    """The scenario of one session of a simulated participant.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        With a ``participant``.
+    session : int
+        Session number (1-based): how far the person has come.
+    blocks : list of BlockConfig
+        The protocol the session runs.
+    window_length : float
+        Seconds of data before the first window (the protocol starts there).
+
+    Returns
+    -------
+    scenario : Scenario
+        Its timeline scripted from the blocks, long enough for the protocol,
+        and its own seed (every session's signal differs).
+    """
+    from ..simulate._scenario import Segment
+
+    p = scenario.participant
+    if p is None:
+        raise PipelineConfigError(
+            f"{scenario.fname or scenario.name}: the scenario has no [participant] table; "
+            "simulate a training programme with a scenario that has one (learner, "
+            "non_learner).")
+    n_train = sum(b.kind == "training" for b in blocks)
+    t = float(window_length)
+    timeline = [Segment(0.0, p.state, level=p.rest, ramp=0.0)]
+    j = -1
+    for b in blocks:
+        if b.kind == "training":
+            j += 1
+            level = p.level(session, j / (n_train - 1) if n_train > 1 else 0.0, scenario.seed)
+        elif b.kind == "transfer":
+            pos = max(j, 0) / (n_train - 1) if n_train > 1 else 0.0
+            level = p.transfer * p.level(session, pos, scenario.seed)
+        else:
+            level = p.rest
+        timeline.append(Segment(t, p.state, level=level, ramp=min(p.ramp, b.duration / 2)))
+        t += b.duration
+    return dataclasses.replace(scenario, timeline=tuple(timeline), duration=t + 1.0,
+                               seed=int(scenario.seed) * 1009 + int(session))
+
+
+class _Events(Sink):
+    """Collect the session's markers (truth, gaps) as a live recorder would."""
+
+    name = "events"
+    lossless = True
+
+    def __init__(self):
+        self.markers = []
+
+    def open(self, info):
+        pass
+
+    def write(self, result):
+        pass
+
+    def event(self, kind, timestamp, text=""):
+        self.markers.append((float(timestamp), text or kind))
+
+    def close(self):
+        pass
+
+
+def _run_one(scen, config, paths, info, carried, software):
+    """Run one simulated session and write its XDF and sidecar; returns the summary."""
+    from ..feedback._protocol import ProtocolSink
+    from ..io import Recording
+    from ..io._recording import Stream
+    from ..io._xdf import write_xdf
+    from ..recorder import write_sidecar
+    from ..session import Session
+    from ..simulate import ScenarioSource
+
+    source = ScenarioSource(scen, realtime=False, truth_markers=True)
+    psink = ProtocolSink(config.feedback, [], lsl=False, terminal=False, report=False,
+                         fname=config.fname)
+    psink.carried = carried
+    events = _Events()
+    session = Session(source, config, [psink, events], publish=False, record=False)
+    session.keep_results = True
+    psink.lsl_streams(session)  # ties the protocol to the session: it ends it, fills the sidecar
+    summary = session.run()
+    results = session.results
+    names = list(session.engine.estimate_names)
+    sim = source.simulation
+    rec = sim.to_recording(t0=0.0)
+    last = results[-1].t_end if results else 0.0
+    keep = rec.timestamps <= last
+    t_first = float(rec.timestamps[0]) if rec.timestamps.size else 0.0
+    markers = [(t_first, "session_start")]
+    markers += [(t, s) for t, s in rec.markers if t <= last]
+    markers += [(last, "session_end")]
+    est = np.array([[*r.estimates.tolist(), float(r.gated)] for r in results]).T
+    cues = [(t, s) for t, s in psink.markers]
+    sid = session.session_id
+    streams = {
+        "biofeedback-Estimates": Stream("biofeedback-Estimates", "Estimates", est,
+                                        np.array([r.t_end for r in results]),
+                                        ch_names=[*names, "gated"]),
+        "biofeedback-Cues": Stream("biofeedback-Cues", "Markers", [s for _, s in cues],
+                                   np.array([t for t, _ in cues])),
+    }
+    out = Recording(data=rec.data[:, keep], sfreq=rec.sfreq, ch_names=rec.ch_names,
+                    timestamps=rec.timestamps[keep], markers=sorted(markers),
+                    gaps=[g for g in rec.gaps if g.onset <= last], streams=streams,
+                    source_format="simulated", profile=rec.profile)
+    summary.recording = paths.xdf
+    summ = dataclasses.asdict(summary)
+    summ["recording"] = str(paths.xdf)
+    sidecar = {
+        "session_id": sid,
+        "board_profile": source.profile.to_dict(),
+        "source": source.describe(),
+        "pipeline": config.to_dict(),
+        "engine": session.engine.describe(),
+        "software": software,
+        "streams": {k: {"name": f"biofeedback-{k}", "source_id": f"biofeedback-{k}"}
+                    for k in ("EEG", "Estimates", "Markers", "Cues")},
+        "programme": info,
+        "feedback": session.extra_sidecar.get("feedback") or psink.describe(),
+        "summary": summ,
+    }
+    tmp = paths.xdf.with_name(paths.xdf.name + ".tmp")
+    write_xdf(out, tmp, overwrite=True)
+    write_sidecar(paths.xdf, sidecar)
+    tmp.replace(paths.xdf)
+    return summary, psink
+
+
+def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=None,
+                      protocol=None, report=False, progress=True) -> list[dict]:
+    """Simulate ``n_sessions`` sessions of a participant and file them.
+
+    Parameters
+    ----------
+    scenario : Scenario | path-like | str
+        A scenario with a ``[participant]`` table (e.g. "learner").
+    participant : str
+        Participant ID (letters and digits).
+    n_sessions : int
+        Sessions to add after the participant's existing ones.
+    root : path-like | None
+        Study root.
+    pipeline : path-like | str | None
+        The pipeline (its protocol): a file or a shipped name ("programme");
+        default: the shipped default.
+    protocol : str | None
+        Task label (default: the pipeline's name).
+    report : bool
+        Also write each session's HTML report (about a second each).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    records : list of dict
+        The index record of each session written.
+    """
+    from ..config import load_pipeline
+    from ..recorder import software_versions
+    from ..simulate import read_scenario
+    from ._index import StudyIndex
+    from ._layout import check_participant, reserve_session
+
+    scen = read_scenario(scenario)
+    participant = check_participant(participant)
+    if scen.participant is None:
+        participant_scenario(scen, 1, (), 0.0)  # raises the sentence
+    if int(n_sessions) < 1:
+        raise PipelineConfigError(f"--sessions must be at least 1, got {n_sessions}.")
+    config = load_pipeline(resolve_pipeline(pipeline))
+    if not config.feedback.enabled:
+        raise PipelineConfigError(f"{config.fname}: the pipeline has no protocol "
+                                  "([[feedback.blocks]]) to train with.")
+    profile = scen.profile
+    if config.board != profile.name:
+        config = dataclasses.replace(config, board=profile.name)
+    software = software_versions()
+    records = []
+    bar = None
+    with StudyIndex(root) as index:
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=int(n_sessions), unit="session", desc=f"sub-{participant}")
+        for _ in range(int(n_sessions)):
+            paths = reserve_session(index.root, participant, protocol or config.name)
+            try:
+                carried = None
+                if config.feedback.threshold_start == "carry":
+                    carried = _carried(index.last_session(participant))
+                scen_k = participant_scenario(scen, paths.session, config.feedback.blocks,
+                                              config.window.length)
+                info = {"participant": participant, "session": paths.session,
+                        "task": paths.task, "simulated": True,
+                        "scenario": scen.name, "scenario_file": scen.fname,
+                        "seed": scen_k.seed,
+                        "started_at": _dt.datetime.now().astimezone().isoformat(
+                            timespec="seconds"),
+                        "carried_thresholds": _carried_json(carried)}
+                _, psink = _run_one(scen_k, config, paths, info, carried, software)
+                if report:
+                    from ..feedback._report import write_report
+
+                    write_report(paths.xdf, paths.report)
+            finally:
+                paths.release()
+            rec = index.add_session(paths.folder, participant, paths.session)
+            if rec is not None:
+                records.append(rec)
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    logger.info("Simulated %d sessions of %s.", len(records), participant)
+    return records
+
+
+def resolve_pipeline(name):
+    """A pipeline file, or the name of a shipped one ("default", "programme")."""
+    from pathlib import Path
+
+    from .._data import data_dir
+
+    if name is None:
+        return None
+    path = Path(name)
+    if not path.suffix and not path.exists():
+        shipped = data_dir("pipelines") / f"{name}.toml"
+        if shipped.is_file():
+            return shipped
+    return path
+
+
+def _carried(last: dict | None) -> dict | None:
+    """``{(target, direction): (threshold, scale)}`` from an index row."""
+    if not last:
+        return None
+    out = {}
+    for t in last.get("final_thresholds") or []:
+        try:
+            thr, scale = float(t["threshold"]), float(t["scale"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if np.isfinite(thr) and np.isfinite(scale) and scale > 0:
+            out[(t["target"], t["direction"])] = (thr, scale)
+    return out or None
+
+
+def _carried_json(carried) -> list:
+    return [{"target": k[0], "direction": k[1], "threshold": v[0], "scale": v[1]}
+            for k, v in (carried or {}).items()]

@@ -1,0 +1,288 @@
+"""The training programme: study layout, SQLite index, progress, simulated learners."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.library import StudyError, StudyIndex, reserve_session, simulate_sessions
+from biofeedback.library._layout import check_participant, list_session_dirs, running_sessions
+from biofeedback.library._progress import compare_line, progress, to_json, trend
+
+HERE = Path(__file__).resolve().parent
+SHORT = HERE / "short.toml"
+REPO = HERE.parents[1]
+
+
+@pytest.fixture(scope="module")
+def short_study(tmp_path_factory):
+    """Three short simulated sessions of a learner (with a transfer block, carried thresholds)."""
+    root = tmp_path_factory.mktemp("study")
+    simulate_sessions("learner", "p01", 3, root=root, pipeline=SHORT, progress=False)
+    return root
+
+
+@pytest.fixture
+def study(short_study, tmp_path):
+    """A private copy of the short study, to break."""
+    root = tmp_path / "study"
+    shutil.copytree(short_study, root)
+    return root
+
+
+# -- layout ----------------------------------------------------------------------
+@pytest.mark.parametrize("pid", ["a/b", "..", "../x", "P 01", "", "p-01", "p_01", "é1"])
+def test_participant_ids_that_could_escape_the_root_are_refused(pid):
+    with pytest.raises(StudyError, match="letters and digits only"):
+        check_participant(pid)
+
+
+def test_session_numbers_follow_and_files_are_bids_shaped(short_study):
+    dirs = list_session_dirs(short_study)
+    assert [(p, n) for p, n, _ in dirs] == [("p01", 1), ("p01", 2), ("p01", 3)]
+    eeg = short_study / "sub-p01" / "ses-02" / "eeg"
+    names = sorted(p.name for p in eeg.iterdir())
+    assert names == ["sub-p01_ses-02_task-short_eeg.json", "sub-p01_ses-02_task-short_eeg.xdf"]
+    assert not (short_study / "sub-p01" / "ses-02" / ".running").exists()
+
+
+def test_sessions_started_at_once_get_distinct_numbers(tmp_path):
+    code = ("import sys; from biofeedback.library import reserve_session; "
+            "p = reserve_session(sys.argv[1], 'p7', 'x'); print(p.session)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(6)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    numbers = sorted(int(o[0]) for o in outs)
+    assert numbers == [1, 2, 3, 4, 5, 6]
+    # their processes have ended, so none of them counts as running
+    assert running_sessions(tmp_path, "p7") == []
+
+
+def test_a_second_session_while_one_runs_says_so(tmp_path, caplog):
+    first = reserve_session(tmp_path, "p8", "x")  # this process: still "running"
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        second = reserve_session(tmp_path, "p8", "x")
+    assert (first.session, second.session) == (1, 2)
+    assert "already has session 01 running" in caplog.text
+    assert "filed separately as session 02" in caplog.text
+    first.release()
+    second.release()
+
+
+# -- the index -------------------------------------------------------------------
+def test_index_holds_sessions_blocks_thresholds_and_paths(short_study):
+    with StudyIndex(short_study) as idx:
+        rows = idx.sessions("p01")
+        blocks = idx.blocks("p01")
+        n_thr = idx.con.execute("SELECT count(*) FROM thresholds").fetchone()[0]
+        mode = idx.con.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    assert [r["session"] for r in rows] == [1, 2, 3]
+    assert all(r["status"] == "complete" and r["simulated"] for r in rows)
+    assert [b["kind"] for b in blocks[:4]] == ["baseline", "training", "training", "transfer"]
+    assert n_thr > 10  # thresholds as they moved, about one a second
+    for r in rows:
+        assert (short_study / r["xdf"]).is_file() and (short_study / r["sidecar"]).is_file()
+        assert np.isfinite(r["regulation"]) and np.isfinite(r["transfer_regulation"])
+        assert 0 <= r["time_in_target"] <= 1 and r["final_thresholds"]
+    # the regulated measure is each training block relative to the session's baseline
+    side = json.loads((short_study / rows[0]["sidecar"]).read_text())
+    base = side["feedback"]["baseline"]["engagement"]
+    b1 = side["feedback"]["blocks"][1]
+    assert blocks[1]["regulation"] == pytest.approx(
+        (b1["target_mean"] - base["mean"]) / base["sd"])
+
+
+def test_carried_threshold_starts_the_next_session(short_study):
+    sides = [json.loads(p.read_text()) for p in sorted(short_study.rglob("*_eeg.json"))]
+    first_thr = sides[0]["feedback"]["thresholds"][0]
+    assert first_thr["source"] == "baseline"
+    second = sides[1]["feedback"]
+    assert second["thresholds"][0]["source"] in ("carried", "baseline")
+    assert sides[1]["programme"]["carried_thresholds"][0]["threshold"] == pytest.approx(
+        first_thr["threshold"])
+    assert second["blocks"][1]["threshold_start"] == pytest.approx(first_thr["threshold"])
+
+
+def test_rebuild_gives_the_same_rows(study):
+    with StudyIndex(study) as idx:
+        before = idx.sessions()
+        assert idx.rebuild() == 3
+        after = idx.sessions()
+    strip = [{k: v for k, v in r.items() if k != "id"} for r in before]
+    assert strip == [{k: v for k, v in r.items() if k != "id"} for r in after]
+
+
+def test_two_processes_writing_at_once_never_corrupt_it(study):
+    code = ("import sys; from biofeedback.library import StudyIndex\n"
+            "from biofeedback.library._layout import list_session_dirs\n"
+            "with StudyIndex(sys.argv[1], timeout=60) as idx:\n"
+            "    for i in range(60):\n"
+            "        for pid, n, f in list_session_dirs(idx.root):\n"
+            "            idx.add_session(f, pid, n)\n"
+            "        if i % 20 == 0:\n"
+            "            idx.rebuild()\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(study)], text=True,
+                              stderr=subprocess.PIPE) for _ in range(2)]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    con = sqlite3.connect(study / "biofeedback.sqlite")
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert con.execute("SELECT count(*) FROM sessions").fetchone()[0] == 3
+    assert con.execute("SELECT count(*) FROM blocks").fetchone()[0] == 12
+    con.close()
+
+
+def test_a_session_killed_mid_way_is_indexed_from_its_xdf(study):
+    side = next(study.rglob("sub-p01_ses-02_*_eeg.json"))
+    full = json.loads(side.read_text())
+    with StudyIndex(study) as idx:
+        complete = idx.sessions("p01")[1]
+    # what a killed session leaves: the sidecar written at its start, no summary
+    cut = {k: v for k, v in full.items() if k not in ("summary", "feedback")}
+    side.write_text(json.dumps(cut))
+    with StudyIndex(study) as idx:
+        idx.rebuild()
+        row = idx.sessions("p01")[1]
+    assert row["status"] == "interrupted"
+    assert row["regulation"] == pytest.approx(complete["regulation"], abs=1e-5)
+    assert row["time_in_target"] == pytest.approx(complete["time_in_target"])
+
+
+# -- bad input: one sentence each, nothing lost ------------------------------------
+def _corrupt(root):
+    (root / "biofeedback.sqlite").write_bytes(b"this is not a database" * 100)
+    return "not a readable database"
+
+
+def _newer(root):
+    con = sqlite3.connect(root / "biofeedback.sqlite")
+    con.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    return "written by a newer version (schema 99"
+
+
+def _no_sidecar(root):
+    next(root.rglob("sub-p01_ses-03_*_eeg.json")).unlink()
+    return None
+
+
+@pytest.mark.parametrize("breaking, sentence, status", [
+    (_corrupt, "rebuilt from the session files", "complete"),
+    (_newer, "rebuilt from the session files", "complete"),
+    (_no_sidecar, "has no sidecar; indexed what its XDF holds", "no_sidecar"),
+])
+def test_broken_index_or_files_are_rebuilt_and_said(study, capsys, caplog, breaking,
+                                                    sentence, status):
+    why = breaking(study)
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        code = main(["sessions", "p01", "--root", str(study)] +
+                    ([] if why else []))
+        if why is None:
+            assert main(["index", "--rebuild", "--root", str(study)]) == 0
+    out = capsys.readouterr().out
+    assert code == 0
+    text = out + caplog.text
+    assert sentence in text and (why is None or why in text)
+    with StudyIndex(study) as idx:
+        rows = idx.sessions("p01")
+    assert [r["session"] for r in rows] == [1, 2, 3]  # nothing lost
+    assert rows[2]["status"] == status and np.isfinite(rows[2]["regulation"])
+    if why is not None:
+        assert list(study.glob("biofeedback.sqlite.*.bad")), "the bad file is kept aside"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["progress", "a/b"], "Invalid participant ID 'a/b': use letters and digits only"),
+    (["progress", ".."], "Invalid participant ID '..'"),
+    (["progress", "P 01"], "Invalid participant ID 'P 01'"),
+    (["simulate", "learner", "--participant", "../x", "--sessions", "1"],
+     "Invalid participant ID '../x'"),
+    (["progress", "nobody"], "No sessions of participant 'nobody'"),
+    (["simulate", "demo", "--participant", "p1"], "the scenario has no [participant] table"),
+])
+def test_bad_input_is_one_sentence(args, message, tmp_path, capsys):
+    code = main([*args, "--root", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and message in err[0], err
+
+
+def test_an_unwritable_root_is_one_sentence(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code = main(["simulate", "learner", "--participant", "p1", "--root",
+                 str(blocker / "study")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1
+    assert "The study root" in err[0] and "is not writable" in err[0] and "--root DIR" in err[0]
+
+
+# -- progress --------------------------------------------------------------------
+def test_trend_interval_matches_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    x = np.arange(1, 9)
+    y = 0.3 * x + rng.normal(0, 0.5, x.size)
+    fit = trend(x, y)
+    ref = stats.linregress(x, y)
+    assert fit["slope"] == pytest.approx(ref.slope)
+    assert fit["p"] == pytest.approx(ref.pvalue)
+    half = stats.t.ppf(0.975, x.size - 2) * ref.stderr
+    assert fit["ci95"] == pytest.approx([ref.slope - half, ref.slope + half])
+    assert np.isnan(trend([1, 2], [0.0, 1.0])["slope"])  # too few sessions
+
+
+def test_progress_report_is_self_contained(short_study, tmp_path, capsys):
+    out = tmp_path / "p.html"
+    assert main(["progress", "p01", "--root", str(short_study), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "p01" in printed and f"report: {out}" in printed
+    doc = out.read_text()
+    assert doc.count("data:image/png;base64,") == 3
+    assert "http://" not in doc and "https://" not in doc and "<script" not in doc
+    assert "Alkoby et al. 2018" in doc and "Integrity of every session" in doc
+    for n in (1, 2, 3):
+        assert f"<td>{n}</td>" in doc
+
+
+def test_compare_line_is_honest(short_study):
+    p = progress("p01", short_study)
+    first = compare_line(p, 1)
+    assert first.startswith("Session 1, your first:")
+    third = compare_line(p, 3)
+    prev = np.mean([s["regulation"] for s in p["sessions"][:2]])
+    better = p["sessions"][2]["regulation"] > prev
+    assert ("better than your average" in third) == better
+    assert ("short of your average" in third) == (not better)
+
+
+@pytest.mark.slow
+def test_simulated_learner_is_called_a_learner_and_non_learner_not(tmp_path, capsys):
+    # the issue's figure: 8 sessions each, then progress --json
+    for name, pid in (("learner", "sim01"), ("non_learner", "sim02")):
+        assert main(["simulate", name, "--participant", pid, "--sessions", "8",
+                     "--root", str(tmp_path)]) == 0
+    capsys.readouterr()
+    result = {}
+    for pid in ("sim01", "sim02"):
+        assert main(["progress", pid, "--root", str(tmp_path), "--json"]) == 0
+        result[pid] = json.loads(capsys.readouterr().out)
+    learner, other = result["sim01"], result["sim02"]
+    assert len(learner["sessions"]) == 8 and learner["participant"] == "sim01"
+    assert learner["trend"]["learner"] is True and learner["trend"]["ci95"][0] > 0
+    assert learner["trend"]["slope_per_session"] > 0
+    assert other["trend"]["learner"] is False
+    assert other["trend"]["ci95"][0] <= 0 <= other["trend"]["ci95"][1]
+    assert "is learning" in learner["verdict"] and "No evidence yet" in other["verdict"]
+    assert to_json(progress("sim01", tmp_path))["trend"] == learner["trend"]
