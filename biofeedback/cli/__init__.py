@@ -15,7 +15,7 @@ import sys
 
 # modules providing subcommands, in the order --help lists them
 _COMMANDS = ("_live", "_replay", "_simulate", "_boards", "_info", "_convert", "_train", "_evaluate",
-             "_report", "_sessions", "_progress", "_index")
+             "_report", "_sessions", "_progress", "_index", "_check", "_dashboard")
 
 _EPILOG = """\
 Examples:
@@ -27,6 +27,8 @@ Examples:
   biofeedback info recordings/sample_synthetic.xdf
   biofeedback train ../shared/data/muse-mental-state/*.csv --out muse.bfm
   biofeedback boards
+  biofeedback check --board cyton --serial-port /dev/ttyUSB0   # electrodes before a session
+  biofeedback live --dashboard                  # the live page in the browser
 
 Run 'biofeedback COMMAND --help' for a command's options and examples.
 """

@@ -23,6 +23,8 @@ Examples:
   biofeedback live --lsl MuseEEG --board muse_2      # ...and say which headset it is
   biofeedback live --lsl MuseEEG --also-record "type='Markers'"   # + PsychoPy markers
   biofeedback live --pipeline my_pipeline.toml --no-record
+  biofeedback live --dashboard                       # + the live page in the browser
+  biofeedback live --check --board cyton --serial-port /dev/ttyUSB0   # signal check first
 """
 
 
@@ -54,6 +56,14 @@ def add_parser(sub):
                    help="terminal view: in-place dashboard, a line a second, or none")
     p.add_argument("--lsl-timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
                    help="seconds to wait for an LSL stream (default: 5)")
+    p.add_argument("--check", action="store_true",
+                   help="run the signal check first (see 'biofeedback check'); stop if an "
+                        "electrode needs fixing")
+    p.add_argument("--check-seconds", dest="check_seconds", type=float, default=4.0,
+                   metavar="S", help="seconds of signal the check listens to (default: 4)")
+    from ._dashboard import add_dashboard_args
+
+    add_dashboard_args(p, with_flag=True)
     p.set_defaults(func=run)
 
 
@@ -111,11 +121,21 @@ def run(args) -> int:
     model, model_meta = load_model_arg(args.model)
     # a model carries the pipeline it was trained with: its features must match
     config = model.config if model is not None and not args.pipeline else load_pipeline(args.pipeline)
+    check = pre_check(args, config) if getattr(args, "check", False) else None
+    if check is not None and check.verdict != "go":
+        return 2
     source = make_source(args, config)
     sinks = make_view(args.view)
     from ._feedback import feedback_sinks  # cue sinks configured by the pipeline
 
     sinks += feedback_sinks(config, args)
+    server = None
+    if getattr(args, "dashboard", False):
+        from ..dashboard import DashboardSink
+        from ._dashboard import start_dashboard
+
+        server = start_dashboard(args)
+        sinks.append(DashboardSink(server, check=check.to_message() if check else None))
     session = Session(
         source, config, sinks, model=model, record=not args.no_record,
         recordings_dir=args.recordings or config.recording.dir,
@@ -123,7 +143,11 @@ def run(args) -> int:
     )
     if not config.recording.enabled:
         session.record = False
-    summary = session.run()
+    try:
+        summary = session.run()
+    finally:
+        if server is not None:
+            server.stop()
     lines = summary.lines()
     extra = [ln for sink in sinks for ln in getattr(sink, "summary_lines", lambda: [])()]
     # the recording's path stays the last line
@@ -131,3 +155,21 @@ def run(args) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+def pre_check(args, config):
+    """``--check``: the signal check on its own connection to the source, before the session."""
+    import sys
+
+    from ..check import run_check
+    from ._check import print_report
+
+    report = run_check(make_source(args, config), config, args.check_seconds,
+                       progress=lambda text: print(f"signal check: {text}", file=sys.stderr,
+                                                   flush=True))
+    print_report(report)
+    if report.verdict != "go":
+        names = ", ".join(c.name for c in report.to_fix)
+        print(f"biofeedback: the signal check found electrodes to fix ({names}); fix them and "
+              "start again, or leave out --check.", file=sys.stderr)
+    return report

@@ -393,6 +393,7 @@ class ProtocolSink(Sink):
         self.markers = []  # (timestamp, text) of everything emitted
         self.protocol = None
         self.carried = None  # previous session's thresholds (threshold_start = "carry")
+        self.paused = False  # set from another thread by a dashboard's pause control
 
     # -- session hooks --------------------------------------------------------------
     def lsl_streams(self, session) -> dict:
@@ -443,9 +444,22 @@ class ProtocolSink(Sink):
         self.markers.append((now, text))
         return now
 
+    def pause(self, on: bool = True) -> None:
+        """Pause feedback (cues say "paused", windows count as gated) or resume it.
+
+        Thread-safe: it only sets a flag the next window reads. The recording
+        goes on and gets a ``feedback_paused`` / ``feedback_resumed`` marker.
+        Replay does not repeat a manual pause.
+        """
+        on = bool(on)
+        if on != self.paused:
+            self.paused = on
+            self._emit("feedback_paused" if on else "feedback_resumed", math.nan)
+
     def write(self, result):
         self._t_now = result.t_end
-        events, cue = self.protocol.update(result.t_end, result.estimates, result.gated)
+        gated = result.gated or self.paused
+        events, cue = self.protocol.update(result.t_end, result.estimates, gated)
         for text in events:
             self._emit(text, result.t_end)
             for sink in self.cue_sinks:

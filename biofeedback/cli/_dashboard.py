@@ -1,0 +1,105 @@
+"""``biofeedback dashboard``: the live page for a session in another process or any LSL EEG stream."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = """\
+Show the live dashboard (traces, spectra, estimates, cues, electrodes) for a
+session running in another process, or for any LSL EEG stream.
+
+It reads the LSL streams a session publishes (EEG, Estimates, Cues, Markers).
+A stream that is not one of ours (muse-lsl, OpenBCI GUI...) gets its
+estimates and channel quality from the same engine and pipeline a session
+would use. The page is served on 127.0.0.1 with a random token in its URL;
+requests without the token are refused. Stop with Ctrl-C.
+
+Examples:
+  biofeedback dashboard                          # the session's stream, biofeedback-EEG
+  biofeedback dashboard --lsl MuseEEG --board muse_2
+  biofeedback dashboard --lsl '' --lsl-type EEG  # the first EEG stream on the network
+  biofeedback dashboard --port 9000 --no-browser
+"""
+
+
+def add_dashboard_args(p, with_flag=False):
+    """--host, --port, --no-browser (and --dashboard for commands where it is optional)."""
+    g = p.add_argument_group("dashboard (needs the 'dashboard' extra: pip install "
+                             "'biofeedback[dashboard]')")
+    if with_flag:
+        g.add_argument("--dashboard", action="store_true",
+                       help="serve the live dashboard in the browser")
+    g.add_argument("--host", default="127.0.0.1",
+                   help="address the dashboard listens on (default: 127.0.0.1, this machine "
+                        "only)")
+    g.add_argument("--port", type=int, default=8765,
+                   help="port to try first (default: 8765; a free one if it is taken)")
+    g.add_argument("--no-browser", dest="no_browser", action="store_true",
+                   help="print the URL without opening a browser")
+
+
+def start_dashboard(args, title="biofeedback"):
+    """Start a DashboardServer, print its URL, open the browser unless told not to."""
+    from ..dashboard import DashboardServer
+
+    server = DashboardServer(host=args.host, port=args.port, title=title)
+    url = server.start()
+    if server.port_note:
+        print(server.port_note, flush=True)
+    print(f"dashboard: {url}", flush=True)
+    if not getattr(args, "no_browser", False):
+        import threading
+        import webbrowser
+
+        threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+    return server
+
+
+def add_parser(sub):
+    p = sub.add_parser("dashboard", help="the live page for another session or an LSL stream",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--lsl", metavar="NAME", default="biofeedback-EEG",
+                   help="the EEG stream's name (default: biofeedback-EEG; '' resolves by type)")
+    p.add_argument("--lsl-type", dest="lsl_type", metavar="TYPE", default="EEG",
+                   help="with --lsl '': the stream type (default: EEG)")
+    p.add_argument("--board", metavar="NAME",
+                   help="the headset, when the stream's metadata do not say (see "
+                        "'biofeedback boards')")
+    p.add_argument("--pipeline", metavar="FILE",
+                   help="pipeline for the filters and, for foreign streams, the estimates")
+    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
+                   help="seconds to wait for the stream (default: 5)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    add_dashboard_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import threading
+    import time
+
+    from ..config import load_pipeline
+    from ..dashboard import LSLFeeder
+    from ..hardware import get_profile
+
+    config = load_pipeline(args.pipeline)
+    profile = get_profile(args.board) if args.board else None
+    server = start_dashboard(args, title=args.lsl or args.lsl_type)
+    stop = threading.Event()
+    server.add_action("stop", lambda text: stop.set())
+    feeder = LSLFeeder(server, args.lsl or None, stream_type=args.lsl_type, profile=profile,
+                       config=config, follow=True, timeout=args.lsl_timeout,
+                       title=args.lsl or args.lsl_type)
+    try:
+        feeder.start()
+        name = getattr(feeder.source, "stream_name", args.lsl)
+        print(f"following the LSL stream {name!r}; Ctrl-C to stop", flush=True)
+        end = time.monotonic() + args.duration if args.duration else None
+        while not stop.is_set() and (end is None or time.monotonic() < end):
+            stop.wait(0.2)
+    finally:
+        feeder.stop()
+        server.publish({"type": "end", "text": "The dashboard has stopped."})
+        time.sleep(0.2)
+        server.stop()
+    return 0

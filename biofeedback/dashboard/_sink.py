@@ -1,0 +1,179 @@
+"""The dashboard as a session sink: windows, cues, status and events to the page.
+
+:class:`DashboardSink` is not lossless: the session runs it on its own thread
+and hands it only the newest window, so the page can never delay the engine.
+Traces and spectra come from the session's own raw-EEG LSL stream, read by an
+:class:`~biofeedback.dashboard._lsl.LSLFeeder` on another thread. The controls
+(pause, mark, stop) are registered as token-guarded server actions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from .._logging import logger
+from ..feedback._base import Sink
+from ._feed import cue_message, meta_message, percentiles, wall_offset, window_message
+
+__all__ = ["DashboardSink"]
+
+
+class DashboardSink(Sink):
+    """Show a running session on a :class:`DashboardServer`'s page.
+
+    Parameters
+    ----------
+    server : DashboardServer
+        A started server (the caller prints its URL before the session runs).
+    traces : bool
+        Read the session's raw EEG stream for traces and spectra.
+    controls : bool
+        Offer pause, mark and stop on the page.
+    check : dict | None
+        A signal check's message (:meth:`biofeedback.check.CheckReport.to_message`)
+        to show beside the session.
+
+    Notes
+    -----
+    Pause sets the feedback protocol's pause (cues say "paused", windows count
+    as gated, the recording goes on and gets ``feedback_paused`` /
+    ``feedback_resumed`` markers); mark writes ``dashboard_mark n=K`` into the
+    Markers stream; stop ends the session as Ctrl-C does.
+    """
+
+    name = "dashboard"
+    lossless = False
+
+    def __init__(self, server, *, traces=True, controls=True, check=None):
+        self.server = server
+        self.traces = traces
+        self.controls = controls
+        self.check = check
+        self._session = None
+        self._feeder = None
+        self._n_markers = 0
+        self._last_status = 0.0
+
+    def lsl_streams(self, session) -> dict:
+        """Keep the session (for its streams and controls); publishes nothing itself."""
+        self._session = session
+        return {}
+
+    # -- session hooks -----------------------------------------------------------------
+    def open(self, info):
+        from ..stream._clock import lsl_clock
+
+        self.info = info
+        self.t0 = lsl_clock()
+        self.offset = wall_offset()
+        self.names = list(info.estimate_names)
+        sess = self._session
+        sinks = getattr(sess, "sinks", []) if sess is not None else []
+        self._protocol = next((s for s in sinks if getattr(s, "name", "") == "protocol"),
+                              getattr(info, "protocol", None))
+        controls = []
+        if self.controls and sess is not None:
+            controls = ["mark", "stop"]
+            self.server.add_action("stop", self._stop)
+            self.server.add_action("mark", self._mark)
+            if self._protocol is not None and hasattr(self._protocol, "pause"):
+                controls.insert(0, "pause")
+                self.server.add_action("pause", lambda text: self._pause(True))
+                self.server.add_action("resume", lambda text: self._pause(False))
+        self.server.publish(meta_message(
+            title=getattr(sess, "name", "biofeedback"), ch_names=info.ch_names,
+            sfreq=info.sfreq, profile=info.profile, estimate_names=self.names,
+            source=info.source, session_id=info.session_id, controls=controls,
+            mode="live" if info.realtime else "replay"))
+        if self.check is not None:
+            self.server.publish(self.check)
+        eeg = (getattr(sess, "_stream_names", {}) or {}).get("EEG") if sess else None
+        if self.traces and eeg is not None:
+            from ._lsl import LSLFeeder
+
+            try:
+                self._feeder = LSLFeeder(self.server, eeg["name"], profile=info.profile,
+                                         config=info.config, follow=False, t0=self.t0,
+                                         timeout=5.0).start()
+            except Exception as err:  # no traces, the rest of the page still works
+                logger.warning("The dashboard cannot show traces: %s", err)
+                self._feeder = None
+
+    def write(self, result):
+        self.server.publish(window_message(result.t_end, result.estimates, result.gated,
+                                           result.quality, t0=self.t0, offset=self.offset,
+                                           estimate_names=self.names))
+        self._publish_protocol()
+
+    def _publish_protocol(self):
+        sink = self._protocol
+        prot = getattr(sink, "protocol", None)
+        if prot is None:
+            return
+        markers = getattr(sink, "markers", [])
+        while self._n_markers < len(markers):  # block starts, thresholds...
+            t, text = markers[self._n_markers]
+            self._n_markers += 1
+            if not text.startswith("cue "):
+                self.server.publish({"type": "event", "t_rel": t - self.t0, "text": text},
+                                    keep_latest=False)
+        cue = prot.latest
+        if cue is None:
+            return
+        block = prot.current
+        thresholds = {t: p.threshold for (t, _), p in list(prot.policies.items())
+                      if p.calibrated}
+        self.server.publish(cue_message(
+            block=cue.block, kind=cue.kind, state=cue.state, target=cue.target,
+            direction=cue.direction, value=cue.value, threshold=cue.threshold,
+            score=cue.score, instructions=getattr(block, "instructions", ""),
+            time_left=prot.time_left(cue.t_end),
+            duration=getattr(block, "duration", math.nan), block_index=prot._block,
+            n_blocks=len(prot.blocks), thresholds=thresholds))
+
+    def status(self, stats):
+        now = time.monotonic()
+        if now - self._last_status < 0.5:
+            return
+        self._last_status = now
+        msg = {"type": "status", **{k: v for k, v in stats.items()
+                                    if isinstance(v, (int, float, str, bool))}}
+        feeder = self._feeder
+        msg["effective_rate"] = feeder.effective_rate if feeder is not None else math.nan
+        lat = getattr(self._protocol, "_latency", None)
+        msg["cue_latency_ms"] = percentiles(lat) if lat else {}
+        msg["paused"] = bool(getattr(self._protocol, "paused", False))
+        msg["clients"] = self.server.stats["clients"]
+        self.server.publish(msg)
+
+    def event(self, kind, timestamp, text=""):
+        t_rel = timestamp - self.t0 if math.isfinite(timestamp) else None
+        self.server.publish({"type": "event", "t_rel": t_rel, "text": text or kind},
+                            keep_latest=False)
+
+    def finish(self):
+        self.server.publish({"type": "end", "text": "The session has ended; the page "
+                                                    "keeps its last state."})
+
+    def close(self):
+        if self._feeder is not None:
+            self._feeder.stop()
+            self._feeder = None
+
+    # -- controls (called on the server's thread) ----------------------------------------
+    def _stop(self, text=""):
+        self._session.stop()
+        return "stopping"
+
+    def _mark(self, text=""):
+        from ..stream._clock import lsl_clock
+
+        text = text.strip() or "dashboard_mark"
+        self._session._marker(text if text.startswith("dashboard_mark") else
+                              f"dashboard_mark {text}", lsl_clock())
+        return text
+
+    def _pause(self, on):
+        self._protocol.pause(on)
+        return "paused" if on else "resumed"
