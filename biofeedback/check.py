@@ -133,14 +133,15 @@ class CheckReport:
 
     def to_message(self) -> dict:
         """The dashboard's ``check`` message (head map colours included)."""
-        from .dashboard._feed import quality_classes
-
         msg = self.to_dict()
         msg["type"] = "check"
-        q = quality_classes([c.flags for c in self.channels])
-        msg["q"] = [("clean" if c.verdict == "go" else (k if k != "clean" else "noisy"))
-                    for c, k in zip(self.channels, q)]
+        msg["q"] = [_HEAD_CLASS.get(c.problems[0], "noisy") if c.problems else "clean"
+                    for c in self.channels]
         return msg
+
+
+#: How the head map colours a channel, from the check's first problem.
+_HEAD_CLASS = {"railed": "railed", "flat": "flat", "near_railed": "artifact", "drift": "artifact"}
 
 
 def _f(v, width, digits):
@@ -426,7 +427,7 @@ def measure_impedance(source, seconds=2.0, settle=0.5, say=None) -> dict:
             raw = board.get_board_data()
         finally:
             board.config_board("Z")
-        for name, row in zip(source.ch_names, rows):
+        for name, row in zip(source.ch_names, rows, strict=False):
             vals = raw[row][np.isfinite(raw[row])]
             if vals.size:
                 out[name] = float(np.median(vals))

@@ -21,6 +21,10 @@ def test_wheel_ships_profiles_and_pipelines(tmp_path):
     assert "biofeedback/_data/pipelines/default.toml" in names
     assert "biofeedback/_data/pipelines/scenarios/demo.toml" in names
     assert "biofeedback/_lsl_api.cfg" in names
+    # the dashboard's page and its vendored chart library (the page loads nothing else)
+    for f in ("index.html", "dashboard.js", "dashboard.css", "uPlot.iife.min.js",
+              "uPlot.min.css", "uPlot.LICENSE"):
+        assert f"biofeedback/dashboard/static/{f}" in names
     # unpacked on its own (no repo beside it), it finds its data
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
     code = ("from biofeedback.hardware import list_profiles; from biofeedback.config import "

@@ -1,4 +1,4 @@
-"""``biofeedback dashboard``: the live page for a session in another process or any LSL EEG stream."""
+"""``biofeedback dashboard``: the live page for another process's session or any LSL stream."""
 
 from __future__ import annotations
 

@@ -162,12 +162,12 @@ def pre_check(args, config):
     import sys
 
     from ..check import run_check
-    from ._check import print_report
 
     report = run_check(make_source(args, config), config, args.check_seconds,
                        progress=lambda text: print(f"signal check: {text}", file=sys.stderr,
                                                    flush=True))
-    print_report(report)
+    for line in report.lines(color=sys.stdout.isatty()):
+        print(line)
     if report.verdict != "go":
         names = ", ".join(c.name for c in report.to_fix)
         print(f"biofeedback: the signal check found electrodes to fix ({names}); fix them and "

@@ -157,8 +157,9 @@ class HeadlessChromium:
         res = self.call("Runtime.evaluate", timeout=timeout, expression=expression,
                         returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in res:
-            raise RuntimeError(f"JavaScript error: {res['exceptionDetails'].get('text')} "
-                               f"{res['exceptionDetails'].get('exception', {}).get('description', '')}")
+            det = res["exceptionDetails"]
+            raise RuntimeError(f"JavaScript error: {det.get('text')} "
+                               f"{det.get('exception', {}).get('description', '')}")
         return res.get("result", {}).get("value")
 
     def wait_for(self, expression, timeout=15.0, interval=0.05):

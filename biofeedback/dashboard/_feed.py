@@ -22,8 +22,8 @@ __all__ = ["DisplayFeed", "quality_classes", "head_positions", "window_message",
 
 #: Quality classes the head map colours, from the engine's per-channel flags.
 _CLASS_BITS = [
-    ("flat", FLAGS["flat"] | FLAGS["nan"]),
     ("railed", FLAGS["railed"]),
+    ("flat", FLAGS["flat"] | FLAGS["nan"]),
     ("noisy", FLAGS["line_noise"] | FLAGS["muscle"] | FLAGS["bad"]),
     ("artifact", FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["near_railed"]),
 ]
@@ -32,7 +32,7 @@ _CLASS_BITS = [
 def quality_classes(flags) -> list[str]:
     """One of "clean", "artifact", "railed", "flat", "noisy" per channel.
 
-    The worst class wins: flat (or non-finite) and railed before persistent
+    The worst class wins: railed, then flat (or non-finite), then persistent
     noise (mains, muscle, a bad electrode) before transient artifacts.
     """
     out = []
@@ -216,7 +216,7 @@ def window_message(t_end, estimates, gated, quality, *, t0, offset, estimate_nam
     return {
         "type": "window", "t": float(t_end - t0), "tw": float(t_end + offset),
         "sent": time.time(),
-        "est": {n: float(v) for n, v in zip(estimate_names, est)},
+        "est": {n: float(v) for n, v in zip(estimate_names, est, strict=False)},
         "gated": bool(gated),
         "flags": [int(f) for f in np.asarray(quality, dtype=np.int64)] if quality is not None
         else None,

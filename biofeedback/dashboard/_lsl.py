@@ -215,7 +215,7 @@ class LSLFeeder:
                         self._on_estimates(data, ts)
                 else:
                     data, ts = inlet.pull_chunk(timeout=0.0, max_samples=1024)
-                    for (text,), t in zip(data, ts):
+                    for (text,), t in zip(data, ts, strict=False):
                         self._on_marker(key, text, t)
             except pylsl.LostError:
                 self._inlets.pop(key, None)

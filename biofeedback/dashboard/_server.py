@@ -137,6 +137,7 @@ class DashboardServer:
         self._started = threading.Event()
         self._start_error = None
         self._waiters = set()  # asyncio.Event per page, set from any thread
+        self._conns = set()  # (WebSocketResponse, sender task) per page
         self.stats = {"published": 0, "clients": 0, "connections": 0, "skipped": 0,
                       "send_errors": 0}
 
@@ -248,7 +249,8 @@ class DashboardServer:
         app.router.add_get("/api/state", self._state)
         app.router.add_post("/api/action/{name}", self._action)
         app.router.add_get("/static/{name}", self._static)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     shutdown_timeout=1.0)
         await self._runner.setup()
         ports = [self.requested_port] if self.requested_port else []
         ports.append(0)
@@ -269,10 +271,15 @@ class DashboardServer:
             return
 
     async def _shutdown(self):
-        self._wake()
         for ev in list(self._waiters):
             ev.closing = True
             ev.set()
+        for ws, sender in list(self._conns):
+            sender.cancel()  # a frozen page may hold its sender in a send forever
+            try:
+                await asyncio.wait_for(ws.close(), 0.5)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - closing anyway
+                pass
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -362,6 +369,8 @@ class DashboardServer:
         self.stats["clients"] = len(self._waiters)
         self.stats["connections"] += 1
         sender = asyncio.ensure_future(self._send_loop(ws, wake))
+        conn = (ws, sender)
+        self._conns.add(conn)
         try:
             async for msg in ws:  # the page only ever says "ping" (latency probes)
                 if msg.type == WSMsgType.TEXT and msg.data.startswith("ping"):
@@ -371,6 +380,7 @@ class DashboardServer:
                     break
         finally:
             sender.cancel()
+            self._conns.discard(conn)
             self._waiters.discard(wake)
             self.stats["clients"] = len(self._waiters)
         return ws

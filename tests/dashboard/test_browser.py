@@ -1,0 +1,241 @@
+"""The dashboard in a real headless Chromium during a real (simulated) live session.
+
+One session (a Cyton scenario with a railed O2 electrode, a short protocol)
+runs for a few seconds with the dashboard; one browser drives the page over the
+DevTools protocol. Chromium comes from the system's packages (``.ci/run``
+installs it); without it these tests skip and say so.
+"""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from biofeedback.dashboard._cdp import find_chromium
+
+pytestmark = [pytest.mark.slow, pytest.mark.lsl]
+
+if find_chromium() is None:
+    pytest.skip("Chromium is not installed (apt-get install chromium); CI installs it",
+                allow_module_level=True)
+
+SCENARIO = """
+name = "railed_o2"
+board = "cyton"
+duration = 60.0
+seed = 11
+
+[[timeline]]
+at = 0.0
+state = "relaxed"
+
+[[timeline]]
+at = 5.0
+state = "engaged"
+
+[[events]]
+kind = "railed"
+at = 0.0
+duration = 60.0
+channels = ["O2"]
+"""
+
+PIPELINE = """
+name = "dashboard-test"
+board = "cyton"
+
+# the railed electrode is left out after 2 s instead of 10, so the short
+# protocol gets its baseline and its rewards
+[gates]
+bad_channel_after = 2.0
+
+[feedback]
+target = "engagement"
+min_baseline = 2.0
+dwell = 0.5
+sinks = ["lsl"]
+
+[[feedback.blocks]]
+name = "baseline"
+kind = "baseline"
+duration = 5.0
+instructions = "Rest, eyes open."
+
+[[feedback.blocks]]
+name = "train"
+duration = 30.0
+instructions = "Raise the gauge."
+"""
+
+DURATION = 11.0
+
+
+class _Collect:
+    """Lossless sink after the protocol: every window and the cue it got."""
+
+    name = "collect"
+    lossless = True
+
+    def __init__(self, protocol_sink):
+        self.protocol_sink = protocol_sink
+        self.results, self.cues, self.events = [], [], []
+
+    def open(self, info):
+        pass
+
+    def write(self, r):
+        self.results.append(r)
+        cue = self.protocol_sink.protocol.latest
+        self.cues.append((cue.state, cue.threshold) if cue is not None else None)
+
+    def event(self, kind, timestamp, text=""):
+        self.events.append(text)
+
+    def status(self, stats):
+        pass
+
+    def finish(self):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    from biofeedback.cli._feedback import feedback_sinks
+    from biofeedback.config import load_pipeline
+    from biofeedback.dashboard import DashboardServer, DashboardSink
+    from biofeedback.dashboard._cdp import HeadlessChromium
+    from biofeedback.session import Session
+    from biofeedback.simulate import ScenarioSource
+
+    tmp = tmp_path_factory.mktemp("dash")
+    (tmp / "scenario.toml").write_text(SCENARIO)
+    (tmp / "pipeline.toml").write_text(PIPELINE)
+    config = load_pipeline(tmp / "pipeline.toml")
+    server = DashboardServer(port=0)
+    server.start()
+    source = ScenarioSource(tmp / "scenario.toml", realtime=True)
+    protocol = feedback_sinks(config)
+    collect = _Collect(protocol[0])
+    session = Session(source, config, [*protocol, collect, DashboardSink(server)],
+                      record=False, duration=DURATION, name=f"bfdash{time.time_ns() % 10**8}")
+    out = {}
+    thread = threading.Thread(target=lambda: out.setdefault("summary", session.run()),
+                              daemon=True)
+    browser = HeadlessChromium(1400, 1000)
+    browser.start()
+    thread.start()
+    browser.goto(server.url)
+    yield dict(server=server, browser=browser, session=session, collect=collect,
+               thread=thread, out=out, source=source, config=config, tmp=tmp)
+    session.stop()
+    thread.join(20)
+    browser.close()
+    server.stop()
+
+
+def test_the_page_loads_and_its_values_move(live):
+    b = live["browser"]
+    b.wait_for("window.__dash && __dash.windows >= 2 && __dash.traceDraws >= 5", 20)
+    first = b.evaluate("({t: __dash.lastWindow.t, est: __dash.est, draws: __dash.traceDraws,"
+                       " spectra: __dash.spectra})")
+    time.sleep(1.2)
+    second = b.evaluate("({t: __dash.lastWindow.t, est: __dash.est, draws: __dash.traceDraws,"
+                        " spectra: __dash.spectra})")
+    assert second["t"] > first["t"]
+    assert second["est"] != first["est"]
+    assert second["draws"] > first["draws"] and second["spectra"] > first["spectra"]
+    names = live["session"].engine.estimate_names
+    assert set(second["est"]) == set(names)
+    page = b.evaluate("({canvases: document.querySelectorAll('#traces canvas, #spectrum canvas')"
+                      ".length, gauges: document.querySelectorAll('#gauges .gauge').length,"
+                      " source: document.getElementById('source').textContent})")
+    assert page["canvases"] >= 2 and page["gauges"] == len(names)
+    assert "cyton" in page["source"] and "250" in page["source"]
+
+
+def test_the_head_map_marks_the_railed_electrode(live):
+    b = live["browser"]
+    q = b.wait_for("(() => { const d = document.querySelector('#head g[data-ch=O2] circle');"
+                   " return d && d.getAttribute('data-q') === 'railed' &&"
+                   " Array.from(document.querySelectorAll('#head g')).map(g => [g.dataset.ch,"
+                   " g.querySelector('circle').getAttribute('data-q')]); })()", 20)
+    by = dict(q)
+    assert by["O2"] == "railed"
+    assert sum(v == "railed" for v in by.values()) == 1
+    assert by["F3"] != "railed" and by["C3"] != "railed"
+
+
+def test_requests_without_the_token_are_refused(live):
+    b, server = live["browser"], live["server"]
+    b.wait_for("window.__dash && __dash.connected", 10)
+    codes = b.evaluate(
+        "Promise.all(['api/state', 'api/state?token=x', 'static/dashboard.js',"
+        " 'api/state?token=' + new URLSearchParams(location.search).get('token')]"
+        ".map(u => fetch(u).then(r => r.status)))")
+    assert codes == [403, 403, 403, 200]
+    b.call("Network.enable")
+    # a WebSocket without the token never opens
+    opened = b.evaluate("new Promise(res => { const ws = new WebSocket('ws://' + location.host"
+                        " + '/ws'); ws.onopen = () => res('open'); ws.onerror = () =>"
+                        " res('refused'); })")
+    assert opened == "refused"
+    assert server.token not in b.evaluate("document.body.innerText")
+
+
+def test_mark_goes_into_the_session(live):
+    b = live["browser"]
+    b.wait_for("window.__dash && __dash.connected", 10)
+    res = b.evaluate("__dashAction('mark', 'dashboard_mark n=7')")
+    assert res["ok"]
+    deadline = time.monotonic() + 5
+    while "dashboard_mark n=7" not in live["collect"].events and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "dashboard_mark n=7" in live["collect"].events
+
+
+def test_a_frozen_page_changes_no_estimate_or_cue(live):
+    """Freeze the tab for 3 s (and hold a socket that never reads) mid-session:
+    the session's windows and cues equal an offline run of the same samples."""
+    from biofeedback.engine import Engine
+    from biofeedback.feedback._protocol import Protocol
+    from biofeedback.simulate import simulate
+
+    from .test_server import _frozen_page
+
+    b = live["browser"]
+    frozen_sock = _frozen_page(live["server"])
+    b.freeze(True)
+    time.sleep(3.0)
+    b.freeze(False)
+    n_before = b.evaluate("__dash.windows")
+    b.wait_for(f"__dash.windows > {n_before}", 10)  # the page catches up
+    live["thread"].join(30)
+    frozen_sock.close()
+    assert not live["thread"].is_alive()
+    summary = live["out"]["summary"]
+    assert summary.n_dropped == 0 and not summary.sink_errors
+
+    col = live["collect"]
+    sim = simulate(live["tmp"] / "scenario.toml")
+    src, config = live["source"], live["config"]
+    engine = Engine(config, src.ch_names, src.sfreq, src.profile)
+    t0 = col.results[0].t_end - sim.timestamps[engine.win_len - 1]
+    offline = engine.run(sim.data, sim.timestamps + t0)
+    n = len(col.results)
+    assert n >= int((DURATION - 2.0) / config.window.hop)
+    live_est = np.array([r.estimates for r in col.results])
+    np.testing.assert_allclose(live_est, offline.estimates[:n], rtol=1e-9, atol=1e-12)
+    assert [r.gated for r in col.results] == offline.gated[:n].tolist()
+    assert np.array_equal(np.array([r.quality for r in col.results]), offline.quality[:n])
+    prot = Protocol(config.feedback, engine.estimate_names)
+    cues = []
+    for k in range(n):
+        prot.update(col.results[k].t_end, offline.estimates[k], bool(offline.gated[k]))
+        cues.append((prot.latest.state, prot.latest.threshold))
+    assert [c[0] for c in col.cues] == [c[0] for c in cues]
+    assert "reward" in [c[0] for c in cues]  # training happened, not just baseline
+    np.testing.assert_allclose([c[1] for c in col.cues], [c[1] for c in cues], equal_nan=True)

@@ -1,0 +1,113 @@
+"""``live --dashboard``, ``biofeedback dashboard`` and the pause control, end to end."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.errors import BiofeedbackError
+
+
+async def _fetch(url):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        async with s.get(url) as r:
+            return r.status, await r.text()
+
+
+def fetch(url):
+    return asyncio.run(_fetch(url))
+
+
+@pytest.mark.slow
+@pytest.mark.lsl
+def test_live_dashboard_prints_a_tokened_url_and_serves_the_session():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback.cli", "live", "--scenario", "demo", "--duration",
+         "6", "--no-record", "--view", "none", "--dashboard", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        for line in proc.stdout:
+            if line.startswith("dashboard: "):
+                url = line.split(" ", 1)[1].strip()
+                break
+        assert url and url.startswith("http://127.0.0.1:") and "?token=" in url
+        base, token = url.split("/?token=")
+        deadline = time.monotonic() + 20
+        state = {}
+        while "window" not in state and time.monotonic() < deadline:
+            status, body = fetch(f"{base}/api/state?token={token}")
+            assert status == 200
+            state = json.loads(body)
+            time.sleep(0.2)
+        assert state["meta"]["profile"] == "muse_2"
+        assert set(state["window"]["est"]) >= {"engagement", "faa"}
+        assert fetch(f"{base}/api/state")[0] == 403
+        assert fetch(f"{base}/?token={token[:-1]}")[0] == 403
+        rest = proc.stdout.read()
+        assert proc.wait(30) == 0
+        assert "session " in rest
+    finally:
+        proc.kill()
+
+
+def test_dashboard_command_names_a_missing_stream(capsys):
+    code = main(["dashboard", "--lsl", "no-such-stream-7d1e", "--lsl-timeout", "0.2",
+                 "--no-browser", "--port", "0"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "No LSL stream named 'no-such-stream-7d1e'" in err and "Traceback" not in err
+
+
+def test_a_missing_aiohttp_is_one_sentence(monkeypatch):
+    from biofeedback.dashboard._server import require_aiohttp
+
+    monkeypatch.setitem(sys.modules, "aiohttp", None)
+    with pytest.raises(BiofeedbackError, match=r"pip install 'biofeedback\[dashboard\]'"):
+        require_aiohttp()
+
+
+def test_pause_turns_cues_to_paused_and_is_marked(collect_sink):
+    """The pause control: windows count as gated, markers say when, resume restores."""
+    from biofeedback.cli._feedback import feedback_sinks
+    from biofeedback.config import load_pipeline
+    from biofeedback.engine import Engine
+    from biofeedback.feedback import SessionInfo
+    from biofeedback.simulate import simulate
+
+    config = load_pipeline()
+    sim = simulate("demo")
+    prof = sim.profile
+    n = int(40 * prof.sfreq)
+    runs = []
+    for pause_at in (None, 50):
+        sink = feedback_sinks(config)[0]
+        engine = Engine(config, sim.ch_names, prof.sfreq, prof)
+        info = SessionInfo("x", engine.estimate_names, sim.ch_names, prof.sfreq, prof, config,
+                           realtime=False)
+        sink.open(info)
+        results = engine.run(sim.data[:, :n], sim.timestamps[:n])
+        states = []
+        for k, t in enumerate(results.t_end):
+            if k == pause_at:
+                sink.pause(True)
+            if pause_at is not None and k == pause_at + 10:
+                sink.pause(False)
+            r = type("R", (), dict(t_end=t, estimates=results.estimates[k],
+                                   gated=bool(results.gated[k])))
+            sink.write(r)
+            states.append(sink.protocol.latest.state)
+        runs.append((states, [m[1] for m in sink.markers]))
+    (ref, _), (states, texts) = runs
+    assert len(states) == len(ref) > 70
+    assert states[:50] == ref[:50]
+    assert set(states[50:60]) == {"paused"} and set(ref[50:60]) != {"paused"}
+    assert {"reward", "no_reward"} & set(states[60:])
+    assert texts.count("feedback_paused") == 1 and texts.count("feedback_resumed") == 1
+    assert texts.index("feedback_paused") < texts.index("feedback_resumed")

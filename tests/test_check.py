@@ -1,0 +1,140 @@
+"""The signal check: figures and verdicts per electrode, impedance from lead-off."""
+
+import json
+
+import numpy as np
+import pytest
+
+from biofeedback.check import (
+    LEADOFF_AMPS,
+    LEADOFF_HZ,
+    SERIES_OHMS,
+    CheckLimits,
+    check_signal,
+    leadoff_impedance,
+    measure_impedance,
+)
+from biofeedback.cli import main
+from biofeedback.simulate import simulate
+
+# A Cyton whose electrodes have the three classic faults from the first sample.
+BAD_CONTACTS = """
+name = "bad_contacts"
+board = "cyton"
+duration = 12.0
+seed = 5
+
+[[events]]
+kind = "railed"
+at = 0.0
+duration = 12.0
+channels = ["O2"]
+
+[[events]]
+kind = "flat"
+at = 0.0
+duration = 12.0
+channels = ["P7"]
+
+[[events]]
+kind = "line_noise"
+at = 0.0
+duration = 12.0
+amplitude_uv = 40.0
+channels = ["C3"]
+"""
+
+
+@pytest.fixture(scope="module")
+def bad_contacts(tmp_path_factory):
+    path = tmp_path_factory.mktemp("check") / "bad_contacts.toml"
+    path.write_text(BAD_CONTACTS)
+    return path
+
+
+@pytest.mark.parametrize("ohms", [5e3, 20e3, 150e3, 1.5e6])
+def test_leadoff_impedance_recovers_a_known_31_hz_amplitude(ohms, rng):
+    sfreq = 250.0
+    t = np.arange(int(2 * sfreq)) / sfreq
+    amp = LEADOFF_AMPS * (ohms + SERIES_OHMS)  # what the ADS1299 current makes
+    eeg = rng.standard_normal(t.size) * 10e-6 + 20e-6 * np.sin(2 * np.pi * 10 * t)
+    x = (amp * np.sin(2 * np.pi * LEADOFF_HZ * t + 0.7) + eeg + 0.05  # DC offset
+         + 30e-6 * t + 15e-6 * np.sin(2 * np.pi * 50 * t))  # drift and mains
+    z = leadoff_impedance(x, sfreq)
+    # 10 µV of noise over 500 samples moves the fitted amplitude by ~0.6 µV = 100 kΩ/1000
+    assert z == pytest.approx(ohms, abs=0.02 * ohms + 300.0)
+
+
+def test_leadoff_impedance_refuses_what_it_cannot_measure():
+    assert np.isnan(leadoff_impedance(np.ones(10), 250.0))
+    x = np.sin(np.arange(500) / 250.0)
+    x[3] = np.nan
+    assert np.isnan(leadoff_impedance(x, 250.0))
+
+
+def test_check_finds_the_railed_flat_and_mains_electrodes(bad_contacts):
+    sim = simulate(bad_contacts)
+    sfreq = sim.profile.sfreq
+    data = sim.data[:, int(sfreq): int(5 * sfreq)]
+    report = check_signal(data, sfreq, sim.ch_names, sim.profile)
+    by = {c.name: c for c in report.channels}
+    assert report.verdict == "fix"
+    assert by["O2"].problems == ["railed"] and by["O2"].railed_pct == 100.0
+    assert by["P7"].problems == ["flat"] and by["P7"].flat
+    assert by["C3"].problems == ["mains"]
+    # 40 µV peak at 50 Hz is 28 µV RMS
+    assert by["C3"].line_uv == pytest.approx(40 / np.sqrt(2), rel=0.1)
+    for name in ("F3", "F4", "C4", "P8", "O1"):
+        assert by[name].verdict == "go", by[name]
+        assert 3 < by[name].rms_uv < 30 and by[name].line_uv < 2
+    lines = report.lines()
+    assert any(ln.strip().startswith("O2") and "FIX" in ln and "railed 100%" in ln for ln in lines)
+    assert lines[-1].startswith("FIX: C3, P7, O2")
+    msg = report.to_message()
+    assert msg["type"] == "check" and msg["verdict"] == "fix"
+    assert msg["q"][sim.ch_names.index("O2")] == "railed"
+    assert msg["q"][sim.ch_names.index("P7")] == "flat"
+    assert msg["q"][sim.ch_names.index("F3")] == "clean"
+    json.dumps(msg, allow_nan=True)
+
+
+def test_check_says_go_on_a_clean_headset_and_judges_drift_and_impedance():
+    sim = simulate("demo")
+    n = int(4 * sim.profile.sfreq)
+    clean = check_signal(sim.data[:, :n], sim.profile.sfreq, sim.ch_names, sim.profile)
+    assert clean.verdict == "go" and clean.lines()[-1].startswith("GO")
+    data = sim.data[:, :n].copy()
+    data[1] += np.arange(n) / sim.profile.sfreq * 80e-6  # 80 µV/s drift on AF7 (in range)
+    z = {"TP9": 12.0, "AF8": 180.0}
+    rep = check_signal(data, sim.profile.sfreq, sim.ch_names, sim.profile,
+                       limits=CheckLimits(max_drift_uv_s=40, max_impedance_kohm=50),
+                       impedance_kohm=z)
+    by = {c.name: c for c in rep.channels}
+    assert by["AF7"].problems == ["drift"] and by["AF7"].drift_uv_s == pytest.approx(80, rel=0.05)
+    assert by["AF8"].problems == ["impedance"] and "180 kΩ" in by["AF8"].advice
+    assert by["TP9"].verdict == "go" and by["TP9"].impedance_kohm == 12.0
+    assert "impedance" in rep.lines()[1]
+
+
+def test_check_needs_two_seconds():
+    sim = simulate("demo")
+    with pytest.raises(ValueError, match="at least 2 s"):
+        check_signal(sim.data[:, :100], sim.profile.sfreq, sim.ch_names, sim.profile)
+
+
+def test_impedance_is_only_measured_on_openbci_boards():
+    from biofeedback.simulate import ScenarioSource
+
+    assert measure_impedance(ScenarioSource("demo", realtime=False)) == {}
+
+
+def test_check_command_exit_status_table_and_json(bad_contacts, tmp_path, capsys):
+    out = tmp_path / "check.json"
+    code = main(["check", "--scenario", str(bad_contacts), "--seconds", "2",
+                 "--json", str(out)])
+    assert code == 2
+    text = capsys.readouterr().out
+    assert "signal check · cyton" in text and "FIX: C3, P7, O2" in text
+    saved = json.loads(out.read_text())
+    assert saved["verdict"] == "fix"
+    assert [c["verdict"] for c in saved["channels"]].count("fix") == 3
