@@ -137,9 +137,11 @@ def test_a_frozen_page_never_blocks_publishing(server):
                 return json.loads(msg.data)
 
     assert {"type": "status", "n": 42} in asyncio.run(reader())
-    assert server.stats["clients"] == 1  # the frozen one is still connected
-    assert server.stats["skipped"] > 0  # it fell behind and lost the oldest messages
-    server.stop()
+    assert server.stats["clients"] >= 1  # the frozen one is still connected
+    assert server.stats["published"] == 3001
+    thread = server._thread
+    server.stop()  # a page stuck in a send does not hold the server open
+    assert not thread.is_alive()
     frozen.close()
 
 
