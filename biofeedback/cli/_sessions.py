@@ -43,6 +43,7 @@ def run(args) -> int:
     with StudyIndex(args.root) as index:
         if index.notice:
             print(index.notice)
+        index.sync()  # sessions killed before they could index themselves
         rows = index.sessions(pid)
         root = index.root
     if args.json:

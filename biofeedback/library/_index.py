@@ -299,6 +299,27 @@ class StudyIndex:
         self._transaction(write_all)
         return len(records)
 
+    def sync(self) -> int:
+        """Index session folders that are new or changed since they were indexed.
+
+        A session killed before it could index itself is picked up here (as
+        "interrupted"), as are folders copied in by hand. Returns the number
+        of folders (re)indexed.
+        """
+        known = {(r[0], r[1]): (r[2] or 0.0, r[3]) for r in self.con.execute(
+            "SELECT participant, session, mtime, status FROM sessions")}
+        n = 0
+        for pid, num, folder in list_session_dirs(self.root):
+            eeg = folder / "eeg" if (folder / "eeg").is_dir() else folder
+            files = list(eeg.glob("*_eeg.json")) + list(eeg.glob("*_eeg.xdf"))
+            mtime = max((p.stat().st_mtime for p in files), default=0.0)
+            old = known.get((pid, num))
+            if not files or (old is not None and old[0] >= mtime and old[1] != "running"):
+                continue
+            if self.add_session(folder, pid, num) is not None:
+                n += 1
+        return n
+
     # -- reading -------------------------------------------------------------------
     def participants(self) -> list[str]:
         return [r[0] for r in self.con.execute("SELECT id FROM participants ORDER BY id")]

@@ -31,6 +31,18 @@ def _finite(x) -> bool:
     return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
 
 
+def _t_test(slope, se, df) -> tuple[float, float]:
+    """Student's t: the 97.5 % quantile and the two-sided p of ``slope / se``."""
+    from scipy.special import stdtr, stdtrit  # lighter to import than scipy.stats
+
+    tcrit = float(stdtrit(df, 0.975))
+    if se > 0:
+        p = float(2 * stdtr(df, -abs(slope) / se))
+    else:
+        p = 0.0 if slope != 0 else 1.0
+    return tcrit, p
+
+
 def trend(x, y) -> dict:
     """Least-squares slope of ``y`` on ``x`` with its 95 % interval.
 
@@ -51,8 +63,6 @@ def trend(x, y) -> dict:
            "p": math.nan, "n": n}
     if n < 3 or np.ptp(x) == 0:
         return nan
-    from scipy import stats
-
     xm, ym = x.mean(), y.mean()
     sxx = float(((x - xm) ** 2).sum())
     slope = float(((x - xm) * (y - ym)).sum() / sxx)
@@ -60,11 +70,7 @@ def trend(x, y) -> dict:
     resid = y - (intercept + slope * x)
     df = n - 2
     se = math.sqrt(float((resid**2).sum()) / df / sxx)
-    tcrit = float(stats.t.ppf(0.975, df))
-    if se > 0:
-        p = float(2 * stats.t.sf(abs(slope) / se, df))
-    else:
-        p = 0.0 if slope != 0 else 1.0
+    tcrit, p = _t_test(slope, se, df)
     return {"slope": slope, "intercept": intercept,
             "ci95": [slope - tcrit * se, slope + tcrit * se], "p": p, "n": n,
             "se": se, "df": df, "x_mean": float(xm), "sxx": sxx,
@@ -94,12 +100,9 @@ def _within(blocks_by_session) -> dict:
     sxx = float((x**2).sum())
     if df < 1 or sxx == 0:
         return out
-    from scipy import stats
-
     slope = float((x * y).sum() / sxx)
     se = math.sqrt(float(((y - slope * x) ** 2).sum()) / df / sxx)
-    tcrit = float(stats.t.ppf(0.975, df))
-    p = float(2 * stats.t.sf(abs(slope) / se, df)) if se > 0 else (0.0 if slope else 1.0)
+    tcrit, p = _t_test(slope, se, df)
     out.update(slope_per_block=slope, ci95=[slope - tcrit * se, slope + tcrit * se], p=p)
     return out
 
@@ -162,6 +165,8 @@ def progress(participant, root=None, *, index=None) -> dict:
     own = index is None
     index = StudyIndex(root).open() if own else index
     try:
+        if own:
+            index.sync()  # sessions killed before they could index themselves
         sessions = index.sessions(participant)
         blocks = index.blocks(participant)
         notice = index.notice
@@ -285,22 +290,20 @@ def _figures(p):
     figs = []
     fig, ax = plt.subplots(figsize=(9, 4.2))
     ax.axhline(0, color="#888", lw=1, ls="--")
-    for s in sessions:
-        for b in s["blocks"]:
-            if b["kind"] in ("training", "transfer") and _finite(b["regulation"]):
-                ax.plot(s["session"] + (0.12 if b["kind"] == "transfer" else -0.12),
-                        b["regulation"], "o" if b["kind"] == "training" else "^",
-                        ms=4, color="#9bbf9b" if b["kind"] == "training" else "#9bb0d6")
+    for kind, dx, marker, color in (("training", -0.12, "o", "#9bbf9b"),
+                                    ("transfer", 0.12, "^", "#9bb0d6")):
+        pts = [(s["session"] + dx, b["regulation"]) for s in sessions for b in s["blocks"]
+               if b["kind"] == kind and _finite(b["regulation"])]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker, ms=4, color=color, ls="none")
     ax.plot(x, reg, "o-", color="#1b7a1b", lw=2, label="training blocks (session mean)")
     if np.isfinite(trf).any():
         ax.plot(x, trf, "^--", color="#2857a4", lw=1.5, label="transfer blocks (no feedback)")
     fit = p.get("_fit") or {}
     if _finite(fit.get("slope")):
-        from scipy import stats
-
         xx = np.linspace(x.min(), x.max(), 50)
         yy = fit["intercept"] + fit["slope"] * xx
-        tcrit = stats.t.ppf(0.975, fit["df"])
+        tcrit = _t_test(fit["slope"], fit["se"], fit["df"])[0]
         band = tcrit * fit["resid_sd"] * np.sqrt(1 / fit["n"] + (xx - fit["x_mean"]) ** 2
                                                  / fit["sxx"])
         ax.fill_between(xx, yy - band, yy + band, color="#1b7a1b", alpha=0.15,

@@ -176,6 +176,8 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     fb = side.get("feedback") or {}
     summ = side.get("summary") or {}
     status = "complete" if summ and fb else ("interrupted" if side else "no_sidecar")
+    if status != "complete" and _still_running(folder):
+        status = "running"
     integ = {}
     if not fb and xdf is not None:  # killed mid-way, or no sidecar: the XDF holds the cues
         try:
@@ -266,6 +268,16 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     for w in warnings:
         logger.warning(w)
     return record
+
+
+def _still_running(folder: Path) -> bool:
+    from ._layout import RUNNING, _pid_alive
+
+    try:
+        info = json.loads((folder / RUNNING).read_text())
+    except (OSError, ValueError):
+        return False
+    return _pid_alive(int(info.get("pid", 0)), str(info.get("host", "")))
 
 
 def _task_from(path) -> str:

@@ -286,3 +286,21 @@ def test_simulated_learner_is_called_a_learner_and_non_learner_not(tmp_path, cap
     assert other["trend"]["ci95"][0] <= 0 <= other["trend"]["ci95"][1]
     assert "is learning" in learner["verdict"] and "No evidence yet" in other["verdict"]
     assert to_json(progress("sim01", tmp_path))["trend"] == learner["trend"]
+
+
+def test_a_killed_session_that_never_indexed_itself_is_found(study):
+    # a session folder the index has never seen: its sidecar was written at
+    # the start, the process died before the end (no summary, no index row)
+    src = next(study.rglob("sub-p01_ses-03_*_eeg.json")).parent
+    dst = study / "sub-p01" / "ses-04" / "eeg"
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        shutil.copy(f, dst / f.name.replace("ses-03", "ses-04"))
+    side = next(dst.glob("*.json"))
+    side.write_text(json.dumps({k: v for k, v in json.loads(side.read_text()).items()
+                                if k not in ("summary", "feedback")}))
+    p = progress("p01", study)
+    assert [s["session"] for s in p["sessions"]] == [1, 2, 3, 4]
+    assert p["sessions"][3]["status"] == "interrupted"
+    assert p["sessions"][3]["regulation"] == pytest.approx(p["sessions"][2]["regulation"],
+                                                           abs=1e-5)

@@ -1,0 +1,135 @@
+"""What ``biofeedback live --participant ID`` adds to a session.
+
+Before the session: reserve the participant's next session number and folder
+(the recording's path), find the previous session's final thresholds when the
+pipeline carries them, and name the participant's newest model for
+``--model auto``. After it: release the folder, index the session (timed:
+it must add under 50 ms to the session's end) and say, in one line, how today
+compares with the participant's earlier sessions.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+
+from .._logging import logger
+
+__all__ = ["ProgrammeSession", "resolve_model"]
+
+
+def resolve_model(model_arg, participant, root):
+    """``--model auto``: the participant's newest model, or None (with a note).
+
+    Returns
+    -------
+    path : str | None
+        The model file to load, ``model_arg`` itself when it is not "auto".
+    note : str | None
+        A sentence to print when "auto" found no model.
+    """
+    if model_arg != "auto":
+        return model_arg, None
+    from ._layout import StudyError, latest_model, study_root
+
+    if not participant:
+        raise StudyError("--model auto picks the participant's newest model: it needs "
+                         "--participant ID.")
+    path = latest_model(root, participant)
+    if path is None:
+        return None, (f"No model of participant {participant} under "
+                      f"{study_root(root) / ('sub-' + participant)} yet; this session runs "
+                      "without one.")
+    return str(path), None
+
+
+class ProgrammeSession:
+    """One participant's session in a study: paths before, index and a line after.
+
+    Parameters
+    ----------
+    participant : str
+        Participant ID (letters and digits).
+    root : path-like | None
+        Study root.
+    config : PipelineConfig
+        The pipeline the session runs (its name is the default task label).
+    protocol : str | None
+        Task label (``--protocol``).
+
+    Attributes
+    ----------
+    paths : SessionPaths
+        The reserved session's files (``paths.xdf`` is the recording).
+    carried : dict | None
+        Thresholds carried from the previous session (``threshold_start = "carry"``).
+    sidecar : dict
+        ``{"programme": {...}}`` to add to the recording's sidecar.
+    """
+
+    def __init__(self, participant, root, config, protocol=None):
+        from ._index import StudyIndex
+        from ._layout import reserve_session
+        from ._simulate import _carried, _carried_json
+
+        self.config = config
+        self.paths = reserve_session(root, participant, protocol or config.name)
+        self.root = self.paths.root
+        self.carried = None
+        if config.feedback.threshold_start == "carry":
+            with StudyIndex(self.root) as index:
+                self.carried = _carried(index.last_session(self.paths.participant))
+        self.sidecar = {"programme": {
+            "participant": self.paths.participant, "session": self.paths.session,
+            "task": self.paths.task, "simulated": False,
+            "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "carried_thresholds": _carried_json(self.carried)}}
+        self.index_ms = None
+
+    @property
+    def recording(self):
+        return self.paths.xdf
+
+    def attach(self, sinks) -> None:
+        """Hand the carried thresholds to the session's protocol sink."""
+        for sink in sinks:
+            if hasattr(sink, "carried"):
+                sink.carried = self.carried
+
+    def abandon(self) -> None:
+        """The session failed before it began: give its number back if nothing was written."""
+        self.paths.release()
+        try:
+            (self.paths.folder / "eeg").rmdir()
+            self.paths.folder.rmdir()
+        except OSError:  # it holds files: keep them, the index will say what they hold
+            pass
+
+    def finish(self) -> list[str]:
+        """Index the session and compare it with the earlier ones: summary lines."""
+        from ._index import StudyIndex
+        from ._progress import compare_line
+
+        self.paths.release()
+        t0 = time.perf_counter()
+        lines = []
+        try:
+            with StudyIndex(self.root) as index:
+                rec = index.add_session(self.paths.folder, self.paths.participant,
+                                        self.paths.session)
+                self.index_ms = 1e3 * (time.perf_counter() - t0)
+                logger.info("Indexed the session in %.1f ms.", self.index_ms)
+                if rec is not None:  # the index rows are enough: no statistics needed
+                    rows = index.sessions(self.paths.participant)
+                    line = compare_line({"sessions": rows, "trend": {"target": rec["target"]}},
+                                        self.paths.session)
+                    if line:
+                        lines.append(line)
+            logger.info("Indexing and the comparison added %.1f ms to the session's end.",
+                        1e3 * (time.perf_counter() - t0))
+        except Exception as err:  # the recording is safe; the index can be rebuilt
+            lines.append(f"The session is filed but could not be indexed ({err}); run "
+                         f"'biofeedback index --rebuild --root {self.root}'.")
+        lines.append(f"filed as sub-{self.paths.participant} session "
+                     f"{self.paths.session:02d} under {self.root}")
+        return lines
