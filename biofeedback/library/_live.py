@@ -56,6 +56,13 @@ class ProgrammeSession:
         The pipeline the session runs (its name is the default task label).
     protocol : str | None
         Task label (``--protocol``).
+    model : LoadedModel | None
+        The session's model. With ``threshold_start = "carry"``, a model that
+        needs a per-user calibration starts from the one saved with the
+        participant's latest session that ran the same model file (same
+        SHA-256), instead of this session's baseline.
+    model_sha256 : str | None
+        The model file's hash (from the sidecar's ``model`` entry).
 
     Attributes
     ----------
@@ -67,7 +74,8 @@ class ProgrammeSession:
         ``{"programme": {...}}`` to add to the recording's sidecar.
     """
 
-    def __init__(self, participant, root, config, protocol=None):
+    def __init__(self, participant, root, config, protocol=None, *, model=None,
+                 model_sha256=None):
         from ._index import StudyIndex
         from ._layout import reserve_session
         from ._simulate import _carried, _carried_json
@@ -79,11 +87,18 @@ class ProgrammeSession:
         if config.feedback.threshold_start == "carry":
             with StudyIndex(self.root) as index:
                 self.carried = _carried(index.last_session(self.paths.participant))
+        self.model, self.model_sha256 = model, model_sha256
+        from_session = None
+        if (config.feedback.threshold_start == "carry" and model is not None
+                and getattr(model, "needs_calibration", False) and model_sha256):
+            from_session = carry_calibration(self.root, self.paths.participant, model,
+                                             model_sha256)
         self.sidecar = {"programme": {
             "participant": self.paths.participant, "session": self.paths.session,
             "task": self.paths.task, "simulated": False,
             "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "carried_thresholds": _carried_json(self.carried)}}
+            "carried_thresholds": _carried_json(self.carried),
+            "carried_calibration_from": from_session}}
         self.index_ms = None
 
     @property
@@ -113,6 +128,7 @@ class ProgrammeSession:
         self.paths.release()
         t0 = time.perf_counter()
         lines = []
+        save_calibration(self.paths.sidecar, self.model, self.model_sha256)
         try:
             with StudyIndex(self.root) as index:
                 rec = index.add_session(self.paths.folder, self.paths.participant,
@@ -133,3 +149,49 @@ class ProgrammeSession:
         lines.append(f"filed as sub-{self.paths.participant} session "
                      f"{self.paths.session:02d} under {self.root}")
         return lines
+
+
+def carry_calibration(root, participant, model, sha256) -> int | None:
+    """Restore the model calibration of the participant's latest session with this model.
+
+    Returns the session number it came from, or None (the baseline calibrates).
+    """
+    import json
+
+    from ._index import StudyIndex
+
+    with StudyIndex(root) as index:
+        rows = index.sessions(participant)
+    for row in reversed(rows):
+        if not row.get("sidecar"):
+            continue
+        try:
+            side = json.loads((index.root / row["sidecar"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        state = (side.get("programme") or {}).get("model_calibration") or {}
+        if state.get("sha256") != sha256:
+            continue
+        try:
+            model.restore_calibration(state)
+        except Exception as err:  # another layout: calibrate on this baseline
+            logger.warning("The calibration saved with session %s does not fit (%s); this "
+                           "session calibrates on its own baseline.", row["session"], err)
+            return None
+        logger.info("Model calibration carried over from session %s.", row["session"])
+        return int(row["session"])
+    return None
+
+
+def save_calibration(sidecar, model, sha256) -> None:
+    """Add the model's calibration in force to a finished session's sidecar."""
+    import json
+
+    state = model.calibration_state() if hasattr(model, "calibration_state") else None
+    if state is None or not sidecar.exists():
+        return
+    from ..recorder import write_sidecar
+
+    side = json.loads(sidecar.read_text(encoding="utf-8"))
+    side.setdefault("programme", {})["model_calibration"] = {"sha256": sha256, **state}
+    write_sidecar(sidecar.with_suffix(".xdf"), side)

@@ -93,7 +93,7 @@ class _Events(Sink):
         pass
 
 
-def _run_one(scen, config, paths, info, carried, software):
+def _run_one(scen, config, paths, info, carried, software, model=None, model_meta=None):
     """Run one simulated session and write its XDF and sidecar; returns the summary."""
     from ..feedback._protocol import ProtocolSink
     from ..io import Recording
@@ -108,7 +108,8 @@ def _run_one(scen, config, paths, info, carried, software):
                          fname=config.fname)
     psink.carried = carried
     events = _Events()
-    session = Session(source, config, [psink, events], publish=False, record=False)
+    session = Session(source, config, [psink, events], model=model, publish=False,
+                      record=False)
     session.keep_results = True
     psink.lsl_streams(session)  # ties the protocol to the session: it ends it, fills the sidecar
     summary = session.run()
@@ -148,6 +149,7 @@ def _run_one(scen, config, paths, info, carried, software):
         "software": software,
         "streams": {k: {"name": f"biofeedback-{k}", "source_id": f"biofeedback-{k}"}
                     for k in ("EEG", "Estimates", "Markers", "Cues")},
+        **(model_meta or {}),
         "programme": info,
         "feedback": session.extra_sidecar.get("feedback") or psink.describe(),
         "summary": summ,
@@ -160,7 +162,7 @@ def _run_one(scen, config, paths, info, carried, software):
 
 
 def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=None,
-                      protocol=None, report=False, progress=True) -> list[dict]:
+                      protocol=None, report=False, progress=True, model=None) -> list[dict]:
     """Simulate ``n_sessions`` sessions of a participant and file them.
 
     Parameters
@@ -182,6 +184,10 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
         Also write each session's HTML report (about a second each).
     progress : bool
         Show a progress bar.
+    model : path-like | None
+        A model file, loaded afresh for every session as a live session loads
+        it; its pipeline is used unless ``pipeline`` is given. With
+        ``threshold_start = "carry"`` its calibration is carried over too.
 
     Returns
     -------
@@ -200,7 +206,16 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
         participant_scenario(scen, 1, (), 0.0)  # raises the sentence
     if int(n_sessions) < 1:
         raise PipelineConfigError(f"--sessions must be at least 1, got {n_sessions}.")
-    config = load_pipeline(resolve_pipeline(pipeline))
+    sha = None
+    if model is not None:
+        from ..estimators import load_model
+        from ..recorder import file_sha256
+
+        sha = file_sha256(model)
+    if model is not None and pipeline is None:
+        config = load_model(model).config
+    else:
+        config = load_pipeline(resolve_pipeline(pipeline))
     if not config.feedback.enabled:
         raise PipelineConfigError(f"{config.fname}: the pipeline has no protocol "
                                   "([[feedback.blocks]]) to train with.")
@@ -223,14 +238,29 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
                     carried = _carried(index.last_session(participant))
                 scen_k = participant_scenario(scen, paths.session, config.feedback.blocks,
                                               config.window.length)
+                loaded, from_session = None, None
+                if model is not None:
+                    from ..estimators import load_model
+                    from ._live import carry_calibration
+
+                    loaded = load_model(model)
+                    if config.feedback.threshold_start == "carry" and loaded.needs_calibration:
+                        from_session = carry_calibration(index.root, participant, loaded, sha)
                 info = {"participant": participant, "session": paths.session,
                         "task": paths.task, "simulated": True,
                         "scenario": scen.name, "scenario_file": scen.fname,
                         "seed": scen_k.seed,
                         "started_at": _dt.datetime.now().astimezone().isoformat(
                             timespec="seconds"),
-                        "carried_thresholds": _carried_json(carried)}
-                _, psink = _run_one(scen_k, config, paths, info, carried, software)
+                        "carried_thresholds": _carried_json(carried),
+                        "carried_calibration_from": from_session}
+                meta = {"model": {"file": str(model), "sha256": sha}} if model else None
+                _, psink = _run_one(scen_k, config, paths, info, carried, software, loaded,
+                                    meta)
+                if loaded is not None:
+                    from ._live import save_calibration
+
+                    save_calibration(paths.sidecar, loaded, sha)
                 if report:
                     from ..feedback._report import write_report
 

@@ -392,6 +392,36 @@ class LoadedModel:
             X[ok], (self.calibration or {}).get("method", "center"))
         return self
 
+    def calibration_state(self) -> dict | None:
+        """The per-user calibration in force, JSON-ready (None when there is none).
+
+        A participant's next session can start from it
+        (:meth:`restore_calibration`) instead of its own baseline.
+        """
+        if not self.needs_calibration or self._offset is None:
+            return None
+        return {"method": (self.calibration or {}).get("method", "center"),
+                "offset": np.asarray(self._offset, dtype=float).tolist(),
+                "scale": np.asarray(self._scale, dtype=float).tolist()}
+
+    def restore_calibration(self, state) -> LoadedModel:
+        """Use a calibration saved by :meth:`calibration_state`.
+
+        Raises
+        ------
+        ModelError
+            When it does not fit this model (another feature count or method).
+        """
+        offset = np.asarray(state.get("offset", ()), dtype=float)
+        scale = np.asarray(state.get("scale", ()), dtype=float)
+        method = (self.calibration or {}).get("method", "center")
+        if (not self.needs_calibration or state.get("method", "center") != method
+                or offset.shape != (len(self.feature_names),) or scale.shape != offset.shape
+                or not (np.all(np.isfinite(offset)) and np.all(scale > 0))):
+            raise ModelError("The saved calibration does not fit this model.")
+        self._offset, self._scale = offset, scale
+        return self
+
     def predict_proba(self, X):
         """Class probabilities ``(n_windows, n_classes)`` of one batch of windows.
 

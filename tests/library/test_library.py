@@ -304,3 +304,37 @@ def test_a_killed_session_that_never_indexed_itself_is_found(study):
     assert p["sessions"][3]["status"] == "interrupted"
     assert p["sessions"][3]["regulation"] == pytest.approx(p["sessions"][2]["regulation"],
                                                            abs=1e-5)
+
+
+@pytest.mark.slow
+def test_model_calibration_is_carried_to_the_next_session(tmp_path):
+    import dataclasses
+
+    from biofeedback.io import write_recording
+    from biofeedback.simulate import read_scenario, simulate
+    from biofeedback.simulate._scenario import Segment
+    from biofeedback.training import extract_dataset, fit_model, label_files, save_model
+
+    # a real model needing a per-user baseline, trained on simulated Muse recordings
+    base = read_scenario("learner")
+    files = []
+    for subj in (1, 2):
+        for label in ("relaxed", "engaged"):
+            scen = dataclasses.replace(base, participant=None, duration=20.0, events=(),
+                                       seed=subj * 10 + len(label),
+                                       timeline=(Segment(0.0, label, 1.0, 0.0),))
+            files.append(write_recording(simulate(scen).to_recording(),
+                                         tmp_path / f"s{subj}-{label}-1.xdf"))
+    model = tmp_path / "m.bfm"
+    save_model(fit_model(extract_dataset(label_files(files), n_jobs=1), "logreg",
+                         calibration=6.0), model)
+    root = tmp_path / "study"
+    simulate_sessions("learner", "m1", 2, root=root, pipeline=SHORT, model=model,
+                      progress=False)
+    sides = [json.loads(p.read_text()) for p in sorted(root.rglob("*_eeg.json"))]
+    first, second = (s["programme"] for s in sides)
+    assert first["carried_calibration_from"] is None  # calibrated on its own baseline
+    assert second["carried_calibration_from"] == 1  # started from session 1's calibration
+    assert second["model_calibration"]["offset"] == first["model_calibration"]["offset"]
+    assert sides[1]["model"]["sha256"] == first["model_calibration"]["sha256"]
+    assert "p_engaged" in sides[1]["engine"]["estimate_names"]
