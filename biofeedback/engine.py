@@ -196,7 +196,8 @@ class Engine:
         self.preprocessing = build_preprocessing(
             config.preprocessing, self.sfreq, n_ch, profile.line_freq, ch_names=self.ch_names
         )
-        self.features = FeatureSet(config.features, self.ch_names, self.sfreq, profile, hop=self.hop, n_times=self.win_len)
+        self.features = FeatureSet(config.features, self.ch_names, self.sfreq, profile,
+                                   hop=self.hop, n_times=self.win_len)
         gates = config.gates
         if getattr(profile, "gates", None):  # board-specific overrides (hardware/*.toml)
             import dataclasses

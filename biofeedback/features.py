@@ -697,8 +697,8 @@ class FeatureSet:
             self._basis, self._scale,
         )
         self.n_reused += int(reused)
-        F, I = self._compute(psd[None], x[None], clean[None])
-        return F[0], I[0]
+        F, ind = self._compute(psd[None], x[None], clean[None])
+        return F[0], ind[0]
 
     def batch(self, X: np.ndarray, clean: np.ndarray, *, share_segments: bool = True):
         """Features and indices of many windows.
@@ -748,10 +748,10 @@ class FeatureSet:
         n_w = psd.shape[0]
         feats = [FEATURES[f].compute(self, ctx).reshape(n_w, -1) for f in self.config.names]
         F = np.concatenate(feats, axis=1) if feats else np.empty((n_w, 0))
-        I = np.empty((n_w, len(self.index_names)))
+        ind = np.empty((n_w, len(self.index_names)))
         for j, name in enumerate(self.index_names):
-            I[:, j] = INDICES[name].compute(self, ctx)
-        return F, I
+            ind[:, j] = INDICES[name].compute(self, ctx)
+        return F, ind
 
     def psd(self, x):
         """Welch PSD (n_channels, n_bins) of one window over :attr:`freqs`."""
@@ -802,7 +802,8 @@ def describe_features(feature_set: FeatureSet) -> dict:
             "method": spec.method,
             "units": spec.units,
             "integration": integration if "band" in f else None,
-            "columns": [spec.fmt.format(item=i, ch=ch) for ch in fs.ch_names for i in spec.items(fs)],
+            "columns": [spec.fmt.format(item=i, ch=ch) for ch in fs.ch_names
+                        for i in spec.items(fs)],
         }
     indices = {}
     for name in fs.index_names:

@@ -329,7 +329,8 @@ class Session:
             if self._markers_out is not None:
                 self._marker("session_end", self._last_ts if self._last_ts is not None else 0.0)
             if recorder is not None:
-                time.sleep(1.0)  # LabRecorder pulls about twice a second: let it take the last chunks
+                # LabRecorder pulls about twice a second: let it take the last chunks
+                time.sleep(1.0)
                 recorder.stop()
                 summary.recording = self.recording
             for sink in opened:

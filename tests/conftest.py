@@ -52,7 +52,8 @@ def make_eeg():
         noise -= noise.mean(axis=1, keepdims=True)
         noise *= noise_uv / max(noise.std(), 1e-12)
         white = rng.standard_normal((n_channels, n)) * noise_uv
-        alpha = alpha_uv * np.sin(2 * np.pi * alpha_hz * t + rng.uniform(0, 2 * np.pi, (n_channels, 1)))
+        phase = rng.uniform(0, 2 * np.pi, (n_channels, 1))
+        alpha = alpha_uv * np.sin(2 * np.pi * alpha_hz * t + phase)
         data = (noise * 0.2 + white + alpha + offset_uv) * 1e-6
         return np.ascontiguousarray(data), t0 + t
 

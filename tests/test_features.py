@@ -26,7 +26,8 @@ MUSE = ["TP9", "AF7", "AF8", "TP10"]
 def _eeg(rng, n_ch=4, n_t=512, sfreq=256.0, alpha=(20, 20, 20, 20)):
     """1/f-ish noise plus a 10 Hz rhythm, volts."""
     t = np.arange(n_t) / sfreq
-    x = np.cumsum(rng.standard_normal((n_ch, n_t)), axis=1) * 0.5 + rng.standard_normal((n_ch, n_t)) * 3
+    walk = np.cumsum(rng.standard_normal((n_ch, n_t)), axis=1)
+    x = walk * 0.5 + rng.standard_normal((n_ch, n_t)) * 3
     x += np.array(alpha)[:n_ch, None] * np.sin(2 * np.pi * 10 * t + rng.uniform(0, 6, (n_ch, 1)))
     return np.ascontiguousarray(x * 1e-6)
 
@@ -130,16 +131,16 @@ def test_all_features_in_batch_equal_window_by_window(rng):
     X = np.ascontiguousarray(np.stack([long[:, i:i + 512] for i in range(0, 128 * 21, 128)]))
     clean = np.ones(X.shape[:2], bool)
     clean[5, 1] = False
-    F, I = fs.batch(X, clean)
+    F, ind = fs.batch(X, clean)
     F2, I2 = fs.batch(X, clean, share_segments=False)
     np.testing.assert_allclose(F2, F, rtol=1e-12)
-    np.testing.assert_allclose(I2, I, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(I2, ind, rtol=1e-12, atol=1e-14)
     one = [fs.window(x, c) for x, c in zip(X, clean)]
     assert fs.n_reused == len(X) - 1  # the live path reused the shared segments
     np.testing.assert_allclose(np.array([o[0] for o in one]), F, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(np.array([o[1] for o in one]), I, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.array([o[1] for o in one]), ind, rtol=1e-12, atol=1e-14)
     assert F.shape == (len(X), len(fs.feature_names))
-    assert I.shape == (len(X), len(fs.index_names))
+    assert ind.shape == (len(X), len(fs.index_names))
     # a window that does not follow the last one, and a reset, recompute in full
     fs.reset()
     f3, _ = fs.window(X[3], clean[3])
@@ -233,7 +234,7 @@ def test_indices_follow_their_formulas(rng):
     x = _eeg(rng, alpha=(5, 10, 30, 5))  # more alpha on AF8 (right) than AF7 (left)
     fs = _fs(indices=tuple(INDICES), names=("log_band_power",))
     clean = np.array([True, True, True, False])
-    _, I = fs.window(x, clean)
+    _, ind = fs.window(x, clean)
     f, psd = welch(x, 256.0, nperseg=256, noverlap=128)
 
     def bp(lo, hi):
@@ -249,32 +250,32 @@ def test_indices_follow_their_formulas(rng):
         "theta_beta": t[c].sum() / b[c].sum(),
         "faa": np.log(a[2]) - np.log(a[1]),
     }
-    got = dict(zip(fs.index_names, I))
+    got = dict(zip(fs.index_names, ind))
     for name, value in expected.items():
         np.testing.assert_allclose(got[name], value, rtol=1e-9, err_msg=name)
     assert got["faa"] > 0
     # a dirty frontal channel: no asymmetry; no clean channel at all: no ratio
-    _, I = fs.window(x, np.array([True, False, True, True]))
-    assert np.isnan(dict(zip(fs.index_names, I))["faa"])
-    _, I = fs.window(x, np.zeros(4, bool))
-    assert np.all(np.isnan(I))
+    _, ind = fs.window(x, np.array([True, False, True, True]))
+    assert np.isnan(dict(zip(fs.index_names, ind))["faa"])
+    _, ind = fs.window(x, np.zeros(4, bool))
+    assert np.all(np.isnan(ind))
 
 
 def test_index_channels_restrict_an_index(rng):
     x = _eeg(rng)
     fs = _fs(indices=("engagement",), index_channels={"engagement": ("TP9",)})
-    _, I = fs.window(x, np.ones(4, bool))
+    _, ind = fs.window(x, np.ones(4, bool))
     f, psd = welch(x[0], 256.0, nperseg=256, noverlap=128)
     expected = psd[13:30].sum() / (psd[8:13].sum() + psd[4:8].sum())
-    np.testing.assert_allclose(I[0], expected, rtol=1e-9)
+    np.testing.assert_allclose(ind[0], expected, rtol=1e-9)
     with pytest.raises(ValueError, match="not among the channels"):
         _fs(indices=("engagement",), index_channels={"engagement": ("Cz",)})
 
 
 def test_zero_power_gives_nan_ratio_not_an_error():
     fs = _fs(indices=("engagement", "faa"))
-    F, I = fs.window(np.zeros((4, 512)), np.ones(4, bool))
-    assert np.all(np.isnan(I))
+    F, ind = fs.window(np.zeros((4, 512)), np.ones(4, bool))
+    assert np.all(np.isnan(ind))
     assert np.all(F == -30.0)  # log10 of zero power clamped at 1e-30 V²
 
 

@@ -132,7 +132,8 @@ def test_estimates_outlet_is_read_by_an_independent_inlet(uid, collect_sink):
 
 
 @pytest.mark.slow
-def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_path, uid, collect_sink):
+def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_path, uid,
+                                                               collect_sink):
     csv = muse_dir / "subjectb-neutral-1.csv"
     player = _start_player(csv, f"drop-{uid}", f"drop-{uid}", "--pause-at", "2",
                            "--pause-for", "2.5", "--duration", "14")
@@ -156,7 +157,8 @@ def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_pat
     assert "gap_start" in texts and any(t.startswith("gap_end") for t in texts)
     assert rec.gaps, "the reader turns the gap markers into a Gap"
     # windows came out after the stream returned
-    assert max(r.t_end for r in collect.results) > summary.gaps[0]["onset"] + summary.gaps[0]["duration"]
+    gap = summary.gaps[0]
+    assert max(r.t_end for r in collect.results) > gap["onset"] + gap["duration"]
 
 
 @pytest.mark.slow
@@ -178,11 +180,13 @@ def test_kill_9_leaves_a_readable_recording(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # the recorder notices its parent is gone, finishes the file and exits
-    rec_pids = subprocess.run(["pgrep", "-f", str(xdf)], capture_output=True, text=True).stdout.split()
+    rec_pids = subprocess.run(["pgrep", "-f", str(xdf)], capture_output=True,
+                              text=True).stdout.split()
     end = time.monotonic() + 10
     while rec_pids and time.monotonic() < end:
         time.sleep(0.2)
-        rec_pids = subprocess.run(["pgrep", "-f", str(xdf)], capture_output=True, text=True).stdout.split()
+        rec_pids = subprocess.run(["pgrep", "-f", str(xdf)], capture_output=True,
+                                  text=True).stdout.split()
     for pid in rec_pids:  # never leave a recorder behind
         os.kill(int(pid), signal.SIGKILL)
     rec = read_recording(xdf)

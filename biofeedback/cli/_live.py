@@ -43,7 +43,8 @@ def add_parser(sub):
     bf = p.add_argument_group("BrainFlow connection (named as BrainFlow names them)")
     for param in INPUT_PARAMS:
         bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
-    p.add_argument("--pipeline", metavar="FILE", help="pipeline TOML (default: pipelines/default.toml)")
+    p.add_argument("--pipeline", metavar="FILE",
+                   help="pipeline TOML (default: pipelines/default.toml)")
     p.add_argument("--model", metavar="FILE",
                    help="a trained model (biofeedback train): adds class probabilities; its "
                         "pipeline is used unless --pipeline is given")
@@ -120,7 +121,8 @@ def run(args) -> int:
 
     model, model_meta = load_model_arg(args.model)
     # a model carries the pipeline it was trained with: its features must match
-    config = model.config if model is not None and not args.pipeline else load_pipeline(args.pipeline)
+    config = (model.config if model is not None and not args.pipeline
+              else load_pipeline(args.pipeline))
     check = pre_check(args, config) if getattr(args, "check", False) else None
     if check is not None and check.verdict != "go":
         return 2

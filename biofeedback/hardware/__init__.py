@@ -3,4 +3,5 @@
 from ._brainflow import INPUT_PARAMS, BrainFlowSource
 from ._profiles import BoardProfile, Columns, get_profile, list_profiles, read_profile
 
-__all__ = ["BrainFlowSource", "INPUT_PARAMS", "BoardProfile", "Columns", "get_profile", "list_profiles", "read_profile"]
+__all__ = ["BrainFlowSource", "INPUT_PARAMS", "BoardProfile", "Columns", "get_profile",
+           "list_profiles", "read_profile"]

@@ -67,7 +67,8 @@ class BrainFlowSource(Source):
         BoardShim.disable_board_logger()
         params = BrainFlowInputParams()
         for key, value in self.params.items():
-            setattr(params, key, int(value) if key in ("ip_port", "ip_protocol", "timeout") else value)
+            is_int = key in ("ip_port", "ip_protocol", "timeout")
+            setattr(params, key, int(value) if is_int else value)
         board_id = self.profile.board_id
         self._board = BoardShim(board_id, params)
         try:

@@ -99,7 +99,7 @@ def _stream_xml(name, type_, ch_names, units, ch_types, sfreq, fmt, extra=""):
         f"<created_at>0</created_at><uid>{uuid.uuid4()}</uid>"
         "<session_id>default</session_id><hostname>localhost</hostname>"
         f"<desc><channels>{channels}</channels>{extra}</desc></info>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _numeric_samples(ts, values, block):
@@ -137,7 +137,7 @@ def _footer(ts, clock):
         f"<last_timestamp>{last!r}</last_timestamp>"
         f"<sample_count>{len(ts)}</sample_count>"
         f"<clock_offsets>{offsets}</clock_offsets></info>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _streams_to_write(rec: Recording):

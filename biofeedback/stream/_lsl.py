@@ -157,7 +157,8 @@ class LSLSource(Source):
             logger.warning("Unknown unit %r on stream %s; assuming microvolts.", unit, full.name())
         self.sfreq = float(full.nominal_srate())
         if self.sfreq <= 0:
-            raise StreamError(f"The LSL stream {full.name()!r} has no nominal rate; EEG must be regular.")
+            raise StreamError(f"The LSL stream {full.name()!r} has no nominal rate; "
+                              "EEG must be regular.")
         self.stream_name = full.name()
         self.source_id = full.source_id()
         if self.profile.name == "lsl":  # a shipped board with these channels gives rail and pairs

@@ -58,7 +58,8 @@ class RecordingSource(Source):
             if wait > 0:
                 time.sleep(wait)
         data = rec.data[:, self._pos : stop]
-        while self._next_marker < len(self._markers) and self._markers[self._next_marker][0] <= ts[-1]:
+        markers = self._markers
+        while self._next_marker < len(markers) and markers[self._next_marker][0] <= ts[-1]:
             t, text = self._markers[self._next_marker]
             self._emit(SourceEvent("marker", timestamp=float(t), text=str(text)))
             self._next_marker += 1

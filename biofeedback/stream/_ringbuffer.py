@@ -42,7 +42,8 @@ class RingBuffer:
             return
         n = n_total
         if n > self._capacity:  # keep only what fits; the count still advances fully
-            data, timestamps, n = data[:, -self._capacity :], timestamps[-self._capacity :], self._capacity
+            n = self._capacity
+            data, timestamps = data[:, -n:], timestamps[-n:]
         with self._lock:
             skipped = n_total - n
             start = (self._n_written + skipped) % self._capacity

@@ -186,7 +186,7 @@ def test_threshold_follows_an_estimate_that_leaves_the_baseline_range():
     pol = CuePolicy("up", 0.65, hysteresis=0.3, dwell=1.0)
     pol.calibrate(0.1 + 0.01 * rng.standard_normal(80))
     t, states = 0.0, []
-    for i in range(600):  # 300 s at a 0.5 s hop
+    for _ in range(600):  # 300 s at a 0.5 s hop
         t += 0.5
         value = 0.6 + 0.05 * rng.standard_normal()
         states.append(pol.update(t, value, gated=False)[0])

@@ -50,9 +50,12 @@ def test_shipped_scenarios_load():
     "extra, match",
     [
         ("colour = 3\n", "unknown key 'colour'"),
-        ('[[timeline]]\nat = 0.0\nstate = "sleepy"\n', r"line 5 \[timeline #1\]: unknown state 'sleepy'"),
-        ('[[events]]\nkind = "sneeze"\nat = 1.0\n', r"line 5 \[events #1\]: unknown event kind 'sneeze'"),
-        ('[[events]]\nkind = "blink"\nat = 1.0\nchannels = ["Cz"]\n', r"line 8 \[events #1\] channels: 'Cz'"),
+        ('[[timeline]]\nat = 0.0\nstate = "sleepy"\n',
+         r"line 5 \[timeline #1\]: unknown state 'sleepy'"),
+        ('[[events]]\nkind = "sneeze"\nat = 1.0\n',
+         r"line 5 \[events #1\]: unknown event kind 'sneeze'"),
+        ('[[events]]\nkind = "blink"\nat = 1.0\nchannels = ["Cz"]\n',
+         r"line 8 \[events #1\] channels: 'Cz'"),
         ('[[events]]\nkind = "blink"\nat = 50.0\n', "after the end"),
         ("[faults]\npacket_loss = 0.9\n", r"faults.*packet_loss must be within"),
         ('[faults]\njitter_ms = "a"\n', "jitter_ms must be a number"),
@@ -105,7 +108,8 @@ def test_deterministic(tmp_path):
 
 def test_faults_do_not_change_the_signal(tmp_path):
     clean = simulate(_write(tmp_path, BASE, "a.toml"))
-    lossy = simulate(_write(tmp_path, BASE + "[faults]\npacket_loss = 0.1\njitter_ms = 2.0\n", "b.toml"))
+    faults = "[faults]\npacket_loss = 0.1\njitter_ms = 2.0\n"
+    lossy = simulate(_write(tmp_path, BASE + faults, "b.toml"))
     np.testing.assert_array_equal(clean.data, lossy.data)
     assert lossy.n_lost > 0 and clean.n_lost == 0
 
@@ -179,7 +183,8 @@ def test_blink_on_frontal_channels_only(tmp_path):
 
 def test_clench_is_broadband_emg_on_temporal_channels(tmp_path):
     sim_clean = simulate(_write(tmp_path, BASE, "a.toml"))
-    sim = simulate(_write(tmp_path, BASE + '[[events]]\nkind = "clench"\nat = 5.0\nduration = 4.0\n', "b.toml"))
+    clench = '[[events]]\nkind = "clench"\nat = 5.0\nduration = 4.0\n'
+    sim = simulate(_write(tmp_path, BASE + clench, "b.toml"))
     diff = sim.data - sim_clean.data
     tp = [0, 3]
     assert np.all(np.abs(diff[[1, 2]]) == 0)
