@@ -8,14 +8,18 @@ HELP = """\
 Convert a recording. IN is any format 'biofeedback info' reads; OUT's
 extension picks the output format: .xdf (this project's own), .fif, .edf,
 .csv (BrainFlow's DataFilter format, with a .json sidecar naming the board).
-With --bids-root, IN may be a folder or several files: each recording is
-written as one run of a BIDS dataset (EDF, via mne-bids).
+With --bids-root, IN may be a folder or several files, written into a BIDS
+dataset (EDF, via mne-bids; pip install "biofeedback[bids]"). A file named
+{subject}-{task}-{session} (subjecta-neutral-1.csv) becomes
+sub-subjecta_ses-1_task-neutral; --participant names the subject of every
+file instead. PowerLineFrequency is the board profile's mains frequency.
 
 Examples:
   biofeedback convert OpenBCI-RAW-EyesOpen.txt eyes_open.xdf
   biofeedback convert session.xdf session_raw.fif
   biofeedback convert session.xdf session.edf --overwrite
-  biofeedback convert recordings/ --bids-root bids/
+  biofeedback convert ../shared/data/muse-mental-state/ --bids-root bids/
+  biofeedback convert recordings/*.xdf --bids-root bids/ --participant P01
 """
 
 
@@ -38,6 +42,12 @@ def add_parser(sub):
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("--bids-root", default=None, metavar="DIR",
                    help="write every input into this BIDS dataset instead")
+    p.add_argument("--participant", default=None, metavar="ID",
+                   help="with --bids-root: the subject of every input (default: "
+                   "from each file name)")
+    p.add_argument("--task", default="biofeedback",
+                   help="with --bids-root: the task of files whose names do not say it "
+                   "(default: biofeedback)")
     p.set_defaults(func=run)
 
 
@@ -63,14 +73,15 @@ def run(args) -> int:
     from ..io import read_recording, write_recording
 
     if args.bids_root is not None:
-        from ..io._mne import export_bids
+        from ..io._bids import export_bids
 
         files = _collect(args.inputs + ([args.output] if args.output else []))
         files = [f for f in files if f.with_suffix(".json") != f]
         if not files:
             raise RecordingFormatError("no recording found to export.",
                                        args.inputs[0])
-        paths = export_bids(files, args.bids_root, overwrite=args.overwrite)
+        paths = export_bids(files, args.bids_root, participant=args.participant,
+                            task=args.task, overwrite=args.overwrite)
         for p in paths:
             print(f"wrote {p}")
         return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._recording import Gap
+from ._types import Gap
 
 # A timestamp step longer than this many sample periods is a gap.
 _GAP_PERIODS = 2.5

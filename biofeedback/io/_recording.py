@@ -1,56 +1,24 @@
-"""The one in-memory recording type every reader returns."""
+"""The one in-memory recording type every reader returns, and its MNE form."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 
 from .._checks import _as_data
+from ._types import Gap, Stream
 
+__all__ = ["Gap", "Recording", "Stream", "from_mne", "to_mne"]
 
-@dataclass
-class Stream:
-    """A non-EEG stream kept beside the EEG (estimates, cues, accelerometer).
-
-    Attributes
-    ----------
-    name : str
-        Stream name.
-    type : str
-        Stream type ("Estimates", "Markers", "Accelerometer", ...).
-    data : ndarray, shape (n_channels, n_times) | list of str
-        Numeric samples, or one string per sample for marker streams.
-    timestamps : ndarray, shape (n_times,)
-        Seconds on the recording's clock.
-    ch_names : list of str
-        One name per channel (numeric streams).
-    sfreq : float
-        Nominal rate; 0 for irregular streams.
-    """
-
-    name: str
-    type: str
-    data: object
-    timestamps: np.ndarray
-    ch_names: list = field(default_factory=list)
-    sfreq: float = 0.0
-    meta: dict = field(default_factory=dict)
-
-
-@dataclass
-class Gap:
-    """A stretch with no data: dropped packets or a lost stream.
-
-    ``onset`` is the timestamp of the last sample before it, ``duration`` the
-    missing time in seconds, ``n_missing`` the samples missing (counted from a
-    packet counter when there is one, else estimated from the timestamps).
-    """
-
-    onset: float
-    duration: float
-    n_missing: int
-    source: str = "timestamps"  # or "packet_counter", "marker"
+_TAG = "biofeedback:"
+# Timestamps below this are a session clock (LSL), not Unix time.
+_UNIX_MIN = 1e8
+# Annotations marking the padding of an EDF file's last data record: MNE's
+# exporter writes BAD_ACQ_SKIP; files from biofeedback 0.1.0 hold BAD_edf_padding.
+_PADDING = ("BAD_ACQ_SKIP", "BAD_edf_padding")
 
 
 @dataclass
@@ -154,15 +122,11 @@ class Recording:
         Markers become annotations, gaps ``BAD_gap`` and railed stretches
         ``BAD_railed`` (from the board profile's rail).
         """
-        from ._mne import to_mne
-
         return to_mne(self, montage=montage)
 
     @classmethod
     def from_mne(cls, raw) -> Recording:
         """Build a Recording from an :class:`mne.io.Raw` (see :meth:`to_mne`)."""
-        from ._mne import from_mne
-
         return from_mne(raw)
 
     def __repr__(self) -> str:
@@ -171,3 +135,165 @@ class Recording:
             f"{self.sfreq:g} Hz, {self.duration:.1f} s, {len(self.markers)} markers, "
             f"{len(self.gaps)} gaps>"
         )
+
+
+def _rail_v(rec):
+    if rec.profile is None:
+        return None
+    try:
+        from ..hardware import get_profile
+
+        return get_profile(rec.profile).rail_uv * 1e-6 or None
+    except Exception:  # an unknown profile name: no rail to check
+        return None
+
+
+def _default_montage():
+    """The 10-05 template (renamed 'colin27_1005' in MNE 1.13)."""
+    import mne
+
+    names = mne.channels.get_builtin_montages()
+    return "colin27_1005" if "colin27_1005" in names else "standard_1005"
+
+
+def to_mne(rec, *, montage=None, railed=True):
+    """Return ``rec`` as an :class:`mne.io.RawArray`.
+
+    Markers become annotations with their text, each gap a ``BAD_gap``
+    annotation spanning the discontinuity (the missing time and samples in its
+    ``extras``), and stretches where a channel sits at the amplifier's rail
+    ``BAD_railed`` annotations on that channel. Channel positions come from
+    ``montage`` (default: MNE's 10-05 template; names not in it keep no
+    position; "" sets none).
+    """
+    import mne
+
+    from ._integrity import railed_spans
+
+    info = mne.create_info(list(rec.ch_names), rec.sfreq, ch_types="eeg")
+    raw = mne.io.RawArray(rec.data, info, verbose="error")
+    t0 = float(rec.timestamps[0]) if rec.n_times else 0.0
+    if t0 > _UNIX_MIN:
+        raw.set_meas_date(datetime.fromtimestamp(t0, tz=timezone.utc))
+    meta = {"t0": t0, "source_format": rec.source_format, "profile": rec.profile}
+    with raw.info._unlock():
+        raw.info["description"] = _TAG + json.dumps(meta)
+    if montage is None:
+        montage = _default_montage()
+    if montage:
+        mont = mne.channels.make_standard_montage(montage)
+        raw.set_montage(mont, on_missing="ignore", match_case=False, verbose="error")
+    onsets, durations, descs, chs, extras = [], [], [], [], []
+    period = 1.0 / rec.sfreq
+    ts = rec.timestamps
+    for t, text in rec.markers:
+        k = int(np.searchsorted(ts, t))
+        k = min(max(k, 0), max(rec.n_times - 1, 0))
+        # place markers on the sample grid of the contiguous Raw
+        rel = k * period + (t - ts[k] if 0 <= t - ts[k] < period else 0.0)
+        onsets.append(rel)
+        durations.append(0.0)
+        descs.append(text)
+        chs.append(())
+        extras.append({"timestamp": float(t)})
+    for g in rec.gaps:
+        k = int(np.searchsorted(ts, g.onset, side="right")) - 1
+        k = min(max(k, 0), max(rec.n_times - 1, 0))
+        onsets.append(k * period)
+        durations.append(period)
+        descs.append("BAD_gap")
+        chs.append(())
+        extras.append({"missing_s": float(g.duration), "n_missing": int(g.n_missing),
+                       "source": g.source, "timestamp": float(g.onset)})
+    rail = _rail_v(rec) if railed else None
+    if rail:
+        for i, name in enumerate(rec.ch_names):
+            spans = railed_spans(rec.data[i], rail, rec.sfreq)
+            merged = []
+            for a, b in spans:  # merge spans less than 0.1 s apart
+                if merged and a - merged[-1][1] < 0.1 * rec.sfreq:
+                    merged[-1] = (merged[-1][0], b)
+                else:
+                    merged.append((a, b))
+            for a, b in merged:
+                onsets.append(a * period)
+                durations.append((b - a) * period)
+                descs.append("BAD_railed")
+                chs.append((name,))
+                extras.append({})
+    if onsets:
+        annot = mne.Annotations(onsets, durations, descs, orig_time=raw.info[
+            "meas_date"], ch_names=chs, extras=extras)
+        raw.set_annotations(annot, verbose="error")
+    return raw
+
+
+def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
+    """Turn an :class:`mne.io.Raw` back into a :class:`Recording`.
+
+    ``BAD_gap`` annotations become :class:`Gap` (with their missing time when the
+    annotation carries it), ``BAD_railed`` ones are dropped (they are recomputed
+    from the data), every other annotation becomes a marker.
+    """
+    import mne
+
+    if picks == "eeg":
+        idx = mne.pick_types(raw.info, eeg=True, exclude=[])
+        if len(idx) == 0:
+            idx = mne.pick_types(raw.info, meg=True, eeg=True, seeg=True, ecog=True,
+                                 misc=True, exclude=[])
+    else:
+        idx = np.arange(len(raw.ch_names))
+    if len(idx) == 0:
+        raise ValueError("The file holds no EEG channel.")
+    data = raw.get_data(picks=idx)
+    ch_names = [raw.ch_names[i] for i in idx]
+    sfreq = float(raw.info["sfreq"])
+    desc = raw.info.get("description") or ""
+    meta = {}
+    if desc.startswith(_TAG):
+        try:
+            meta = json.loads(desc[len(_TAG):])
+        except ValueError:
+            meta = {}
+    if "t0" in meta:
+        t0 = float(meta["t0"])
+    elif raw.info["meas_date"] is not None:
+        t0 = raw.info["meas_date"].timestamp()
+    else:
+        t0 = 0.0
+    ts = t0 + np.arange(data.shape[1]) / sfreq
+    markers, gaps = [], []
+    annot = raw.annotations
+    for a in annot:  # EDF pads its last record: drop the padding
+        stop = int(round((float(a["onset"]) - raw.first_time) * sfreq))
+        end = stop + int(round(float(a["duration"]) * sfreq))
+        if a["description"] in _PADDING and stop > 0 and end >= data.shape[1] > stop:
+            data, ts = data[:, :stop], ts[:stop]
+    extras = getattr(annot, "extras", None) or [{}] * len(annot)
+    for a, ex in zip(annot, extras):
+        onset = float(a["onset"]) - raw.first_time
+        ex = ex or {}
+        text = a["description"]
+        if text == "BAD_gap":
+            n_missing = int(ex.get("n_missing", 0) or 0)
+            gaps.append(Gap(onset=float(ex.get("timestamp", t0 + onset)),
+                            duration=float(ex.get("missing_s", 0.0) or 0.0),
+                            n_missing=n_missing, source=ex.get("source", "annotation")
+                            or "annotation"))
+            if n_missing:
+                k = int(round(onset * sfreq)) + 1
+                ts[k:] += n_missing / sfreq
+        elif text.startswith("BAD_railed") or text in _PADDING:
+            continue  # railed spans are recomputed from the data
+        else:
+            markers.append((float(ex.get("timestamp", t0 + onset)), text))
+    markers.sort(key=lambda m: m[0])
+    prov = {"mne_version": mne.__version__}
+    prov.update(provenance or {})
+    rec = Recording(data=data, sfreq=sfreq, ch_names=ch_names, timestamps=ts,
+                    markers=markers, gaps=gaps,
+                    source_format=meta.get("source_format", source_format)
+                    if source_format == "mne" else source_format,
+                    provenance=prov, profile=meta.get("profile"))
+    return rec

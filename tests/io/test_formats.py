@@ -158,6 +158,11 @@ def test_cli_convert_and_bids(tmp_path, shared_io, capsys):
     assert "overwrite" in capsys.readouterr().err
     for ext in ("fif", "edf", "csv"):
         assert main(["convert", str(out), str(tmp_path / f"a.{ext}")]) == 0
+    edf = read_recording(tmp_path / "a.edf")  # 16 bits over each channel's range
+    assert edf.n_times == rec.n_times and edf.ch_names == rec.ch_names
+    step = np.ptp(rec.data, axis=1) / 65535
+    assert np.all(np.abs(edf.data - rec.data) <= step[:, None])
+    assert_allclose(np.diff(edf.timestamps), 1 / rec.sfreq)
     pytest.importorskip("mne_bids")
     folder = tmp_path / "sessions"
     folder.mkdir()

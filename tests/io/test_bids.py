@@ -1,0 +1,88 @@
+"""BIDS export through mne-bids: entities from file names, mains from the board."""
+
+import json
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.hardware import get_profile
+from biofeedback.io import read_recording, write_recording
+from biofeedback.io._bids import bids_entities, export_bids
+
+mne_bids = pytest.importorskip("mne_bids")
+
+
+@pytest.mark.parametrize(("fname", "kwargs", "expected"), [
+    ("subjecta-neutral-1.csv", {}, ("subjecta", "1", "neutral")),
+    ("dir/subject_b-relaxed-02.fif.gz", {}, ("subjectb", "02", "relaxed")),
+    ("subjecta-neutral-1.csv", {"participant": "P-07"}, ("P07", "1", "neutral")),
+    # a session's own file name is not the pattern: the participant is the subject
+    ("20261123-134035_synthetic.xdf", {"participant": "P01"},
+     ("P01", None, "biofeedback")),
+    ("session.xdf", {}, ("session", None, "biofeedback")),
+    ("session.xdf", {"task": "nf"}, ("session", None, "nf")),
+])
+def test_bids_entities_from_the_file_name(fname, kwargs, expected):
+    ent = bids_entities(fname, **kwargs)
+    assert (ent["subject"], ent["session"], ent["task"]) == expected
+
+
+def test_bids_entities_refuse_an_empty_label():
+    with pytest.raises(ValueError, match="subject '__' of __-x-1.csv"):
+        bids_entities("__-x-1.csv")
+
+
+def _sidecar(path):
+    return json.loads(path.with_name(path.name.replace("_eeg.edf", "_eeg.json")).read_text())
+
+
+def test_bids_of_the_shared_muse_files(shared_io, tmp_path, capsys):
+    folder = shared_io / "muse-mental-state"
+    files = [folder / "subjecta-neutral-1.csv", folder / "subjectb-relaxed-1.csv"]
+    root = tmp_path / "bids"
+    assert main(["convert", *map(str, files), "--bids-root", str(root)]) == 0
+    written = sorted(p.relative_to(root).as_posix() for p in root.rglob("*_eeg.edf"))
+    assert written == ["sub-subjecta/ses-1/eeg/sub-subjecta_ses-1_task-neutral_eeg.edf",
+                       "sub-subjectb/ses-1/eeg/sub-subjectb_ses-1_task-relaxed_eeg.edf"]
+    assert "wrote" in capsys.readouterr().out
+    rec = read_recording(files[0])
+    sidecar = _sidecar(root / written[0])
+    assert sidecar["PowerLineFrequency"] == get_profile(rec.profile).line_freq
+    assert sidecar["TaskName"] == "neutral"
+    bp = mne_bids.BIDSPath(subject="subjecta", session="1", task="neutral",
+                           datatype="eeg", root=root)
+    raw = mne_bids.read_raw_bids(bp, verbose="error")
+    # EDF pads the last one-second record; the padding is marked BAD_ACQ_SKIP
+    skip = next(a for a in raw.annotations if a["description"] == "BAD_ACQ_SKIP")
+    assert skip["onset"] == pytest.approx(rec.n_times / rec.sfreq)
+    assert raw.n_times == rec.n_times + round(skip["duration"] * rec.sfreq)
+    step = np.ptp(rec.data, axis=1) / 65535  # EDF: 16 bits over each channel's range
+    back = read_recording(root / written[0])  # cuts the padding off again
+    assert back.n_times == rec.n_times
+    for data in (raw.get_data()[:, :rec.n_times], back.data):
+        assert np.all(np.abs(data - rec.data) <= step[:, None])
+    participants = (root / "participants.tsv").read_text().split()
+    assert "sub-subjecta" in participants and "sub-subjectb" in participants
+
+
+def test_bids_of_made_files_runs_participant_and_line_freq(make_recording, tmp_path):
+    rec = make_recording(n_times=750)
+    rec.profile = "muse_2"
+    a = write_recording(rec, tmp_path / "a.xdf")
+    b = write_recording(rec, tmp_path / "b.xdf")
+    unknown = rec.copy()
+    unknown.profile = None
+    c = write_recording(unknown, tmp_path / "c.xdf")
+    root = tmp_path / "bids"
+    paths = export_bids([a, b, c], root, participant="P01")
+    names = [p.name for p in paths]
+    # one subject, one task, no session: the files become runs in the order given
+    assert names == [f"sub-P01_task-biofeedback_run-{i}_eeg.edf" for i in (1, 2, 3)]
+    assert _sidecar(paths[0])["PowerLineFrequency"] == get_profile("muse_2").line_freq
+    assert _sidecar(paths[2])["PowerLineFrequency"] == "n/a"  # the board is unknown
+    events = (paths[0].parent / "sub-P01_task-biofeedback_run-1_events.tsv").read_text()
+    assert "session_start" in events and "block_start baseline_eyes_open" in events
+    (out,) = export_bids([a], tmp_path / "bids60", line_freq=60.0, task="nf")
+    assert out.name == "sub-a_task-nf_eeg.edf"
+    assert _sidecar(out)["PowerLineFrequency"] == 60.0
