@@ -318,7 +318,7 @@ def check_targets(config, estimate_names, fname=None) -> None:
         if fname is None:
             fname = getattr(config, "fname", "") or ""
         where = str(fname) if fname else "pipeline"
-        line = block_line(fname, i, key) if i is not None else _line_of(fname, section, key)
+        line = _line_of(fname, f"feedback.blocks #{i + 1}" if i is not None else section, key)
         if line:
             where += f", line {line}"
         label = f"[feedback.blocks #{i + 1}] {key}" if i is not None else f"[{section}] {key}"
@@ -329,27 +329,6 @@ def check_targets(config, estimate_names, fname=None) -> None:
             f"{where} {label}: unknown estimate {target!r}{hint}; this session computes "
             f"{', '.join(names)}."
         )
-
-
-def block_line(fname, index, key) -> int | None:
-    """1-based line of ``key`` in the ``index``-th ``[[feedback.blocks]]`` table."""
-    import re
-    from pathlib import Path
-
-    try:
-        lines = Path(fname).read_text().splitlines()
-    except (OSError, TypeError, ValueError):
-        return None
-    n, inside = -1, False
-    for ln, line in enumerate(lines, 1):
-        head = re.match(r"\s*(\[\[?)\s*([^\]]+?)\s*\]", line)
-        if head:
-            inside = head.group(1) == "[[" and head.group(2) == "feedback.blocks"
-            n += int(inside)
-            continue
-        if inside and n == index and re.match(rf"\s*{re.escape(key)}\s*=", line):
-            return ln
-    return None
 
 
 class ProtocolSink(Sink):
