@@ -102,3 +102,43 @@ def _as_data(data, name: str = "data", ndim: int = 2) -> np.ndarray:
             f"{name} must have {ndim} dimensions, got an array of shape {arr.shape}."
         )
     return arr
+
+
+def _import_optional(module: str, extra: str, feature: str, package: str | None = None):
+    """Import ``module`` or raise one sentence naming the extra that brings it.
+
+    Parameters
+    ----------
+    module : str
+        Module to import, e.g. ``"pythonosc.udp_client"``.
+    extra : str
+        The optional extra of ``biofeedback`` that installs it, e.g. ``"osc"``.
+    feature : str
+        What needs it, as the subject of a sentence ("The OSC cue sink").
+    package : str | None
+        The package's name on PyPI when it differs from the module's
+        ("python-osc").
+
+    Returns
+    -------
+    module : module
+        The imported module.
+
+    Raises
+    ------
+    MissingDependencyError
+        If the import fails.
+    """
+    import importlib
+
+    from .errors import MissingDependencyError
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        package = package or module.split(".")[0]
+        raise MissingDependencyError(
+            f"{feature[:1].upper()}{feature[1:]} needs {package}, which is not installed: "
+            f'pip install "biofeedback[{extra}]".',
+            name=err.name or module,
+        ) from None

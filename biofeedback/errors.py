@@ -14,6 +14,7 @@ __all__ = [
     "RecordingFormatError",
     "PipelineConfigError",
     "ModelError",
+    "MissingDependencyError",
 ]
 
 
@@ -76,3 +77,21 @@ class PipelineConfigError(BiofeedbackError, ValueError):
 
 class ModelError(BiofeedbackError):
     """A model file is unreadable, untrusted or does not fit the data."""
+
+
+class MissingDependencyError(BiofeedbackError, ImportError):
+    """An optional dependency is not installed.
+
+    The message names the ``pip install "biofeedback[EXTRA]"`` that brings it.
+    It is also an :class:`ImportError`, so code that expects one still works.
+
+    Parameters
+    ----------
+    message : str
+        One sentence naming the feature, the package and the extra.
+    name : str | None
+        The module that could not be imported.
+    """
+
+    def __init__(self, message: str, name: str | None = None):
+        super().__init__(message, name=name)

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import _check_option
+from ._checks import _check_option, _import_optional
 
 __all__ = [
     "BandPowerTransformer",
@@ -176,6 +176,7 @@ def _pyriemann(module, name):
     """``pyriemann.geometry.<module>.<name>`` (0.12+) or its older home in utils."""
     import importlib
 
+    _import_optional("pyriemann", "riemann", "FilterBankTangentSpace")  # names the extra
     try:
         mod = importlib.import_module(f"pyriemann.geometry.{module}")
     except ImportError:  # pyriemann < 0.12
@@ -216,15 +217,17 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
         self.estimator = estimator
 
     def _covariances(self, X):
-        from pyriemann.estimation import Covariances
         from scipy.signal import butter, sosfiltfilt
+
+        estimation = _import_optional("pyriemann.estimation", "riemann",
+                                      "FilterBankTangentSpace", "pyriemann")
 
         bands = self.bands or [(lo, hi) for _, lo, hi in _DEFAULT_BANDS]
         covs = []
         for lo, hi in bands:
             sos = butter(4, [lo, hi], btype="band", fs=float(self.sfreq), output="sos")
             Xf = sosfiltfilt(sos, X, axis=-1)
-            covs.append(Covariances(self.estimator).fit_transform(Xf))
+            covs.append(estimation.Covariances(self.estimator).fit_transform(Xf))
         return np.stack(covs, axis=1)
 
     def fit(self, X, y=None):

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import _import_optional
 from .._logging import logger
+from ..errors import MissingDependencyError
 from ._policy import parse_marker
 
 __all__ = ["CueSink", "AudioCue", "OscCue", "render_tone"]
@@ -129,9 +131,9 @@ class AudioCue(CueSink):
 
     Notes
     -----
-    Live playback needs an audio output library (``sounddevice``); without
-    one, or without a sound card, the sink logs one warning and keeps
-    recording the cues for the WAV file.
+    Live playback needs ``sounddevice`` (``pip install "biofeedback[audio]"``);
+    without it, or without a sound card, the sink logs one warning naming the
+    extra and keeps recording the cues for the WAV file.
     """
 
     name = "audio"
@@ -159,9 +161,9 @@ class AudioCue(CueSink):
 
     def _start_live(self):
         try:
-            import sounddevice as sd  # optional; not a dependency
-        except ImportError:
-            self.live_error = "no audio output library (sounddevice) is installed"
+            sd = _import_optional("sounddevice", "audio", "live audio playback")
+        except MissingDependencyError as err:
+            self.live_error = str(err).rstrip(".")
         else:
             try:
                 self._phase = 0.0
@@ -177,10 +179,10 @@ class AudioCue(CueSink):
                 self._stream.start()
             except Exception as err:  # no device, busy device, no PortAudio
                 self._stream = None
-                self.live_error = f"no audio output ({err})"
+                self.live_error = f"No audio output ({err})"
         if self.live_error:
             where = f"; the cues still go to {self.wav_path}" if self.wav_path else ""
-            logger.warning("Audio cues are not played: %s%s.", self.live_error, where)
+            logger.warning("Audio cues are not played. %s%s.", self.live_error, where)
 
     def cue(self, cue):
         freq, amp = cue_tone(cue, self.config)
@@ -242,7 +244,7 @@ class OscCue(CueSink):
         self._lock = threading.Lock()
 
     def open(self, info=None):
-        from pythonosc.udp_client import SimpleUDPClient
+        udp = _import_optional("pythonosc.udp_client", "osc", "the OSC cue sink", "python-osc")
 
         # resolve once here: a name lookup per message could block the loop
         try:
@@ -250,7 +252,7 @@ class OscCue(CueSink):
                                       type=socket.SOCK_DGRAM)[0][4][0]
         except OSError as err:
             raise OSError(f"OSC host {self.config.host!r} cannot be resolved ({err})") from None
-        self._client = SimpleUDPClient(addr, self.config.port)
+        self._client = udp.SimpleUDPClient(addr, self.config.port)
 
     def _send(self, path, value):
         try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import _check_option
+from .._checks import _check_option, _import_optional
 from .._logging import logger
 from ..errors import BiofeedbackError
 
@@ -298,14 +298,10 @@ def _parallel_map(func, items, n_jobs, scheduler, desc, progress):
 
     with contextlib.ExitStack() as stack:
         if scheduler:
-            try:
-                from distributed import Client
-            except ImportError:  # pragma: no cover - optional dependency
-                raise DatasetError(
-                    "--scheduler needs dask.distributed: pip install 'dask[distributed]'."
-                ) from None
+            distributed = _import_optional("distributed", "dask", "a Dask scheduler",
+                                           "dask[distributed]")
             if isinstance(scheduler, str):
-                stack.enter_context(Client(scheduler))  # the default client from here
+                stack.enter_context(distributed.Client(scheduler))  # the default client from here
             stack.enter_context(parallel_config(backend="dask"))
             n_jobs = -1
         elif n_jobs in (None, 1) or len(items) < 2:
