@@ -76,9 +76,9 @@ class ProgrammeSession:
 
     def __init__(self, participant, root, config, protocol=None, *, model=None,
                  model_sha256=None):
+        from ._carry import carried_thresholds, carry_calibration, thresholds_json
         from ._index import StudyIndex
         from ._layout import reserve_session
-        from ._simulate import _carried, _carried_json
 
         self.config = config
         self.paths = reserve_session(root, participant, protocol or config.name)
@@ -86,7 +86,7 @@ class ProgrammeSession:
         self.carried = None
         if config.feedback.threshold_start == "carry":
             with StudyIndex(self.root) as index:
-                self.carried = _carried(index.last_session(self.paths.participant))
+                self.carried = carried_thresholds(index.last_session(self.paths.participant))
         self.model, self.model_sha256 = model, model_sha256
         from_session = None
         if (config.feedback.threshold_start == "carry" and model is not None
@@ -97,7 +97,7 @@ class ProgrammeSession:
             "participant": self.paths.participant, "session": self.paths.session,
             "task": self.paths.task, "simulated": False,
             "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "carried_thresholds": _carried_json(self.carried),
+            "carried_thresholds": thresholds_json(self.carried),
             "carried_calibration_from": from_session}}
         self.index_ms = None
 
@@ -128,6 +128,8 @@ class ProgrammeSession:
         self.paths.release()
         t0 = time.perf_counter()
         lines = []
+        from ._carry import save_calibration
+
         save_calibration(self.paths.sidecar, self.model, self.model_sha256)
         try:
             with StudyIndex(self.root) as index:
@@ -150,48 +152,3 @@ class ProgrammeSession:
                      f"{self.paths.session:02d} under {self.root}")
         return lines
 
-
-def carry_calibration(root, participant, model, sha256) -> int | None:
-    """Restore the model calibration of the participant's latest session with this model.
-
-    Returns the session number it came from, or None (the baseline calibrates).
-    """
-    import json
-
-    from ._index import StudyIndex
-
-    with StudyIndex(root) as index:
-        rows = index.sessions(participant)
-    for row in reversed(rows):
-        if not row.get("sidecar"):
-            continue
-        try:
-            side = json.loads((index.root / row["sidecar"]).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        state = (side.get("programme") or {}).get("model_calibration") or {}
-        if state.get("sha256") != sha256:
-            continue
-        try:
-            model.restore_calibration(state)
-        except Exception as err:  # another layout: calibrate on this baseline
-            logger.warning("The calibration saved with session %s does not fit (%s); this "
-                           "session calibrates on its own baseline.", row["session"], err)
-            return None
-        logger.info("Model calibration carried over from session %s.", row["session"])
-        return int(row["session"])
-    return None
-
-
-def save_calibration(sidecar, model, sha256) -> None:
-    """Add the model's calibration in force to a finished session's sidecar."""
-    import json
-
-    state = model.calibration_state() if hasattr(model, "calibration_state") else None
-    if state is None or not sidecar.exists():
-        return
-    from ..recorder import write_sidecar
-
-    side = json.loads(sidecar.read_text(encoding="utf-8"))
-    side.setdefault("programme", {})["model_calibration"] = {"sha256": sha256, **state}
-    write_sidecar(sidecar.with_suffix(".xdf"), side)

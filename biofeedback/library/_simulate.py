@@ -197,6 +197,12 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     from ..config import load_pipeline
     from ..recorder import software_versions
     from ..simulate import read_scenario
+    from ._carry import (
+        carried_thresholds,
+        carry_calibration,
+        save_calibration,
+        thresholds_json,
+    )
     from ._index import StudyIndex
     from ._layout import check_participant, reserve_session
 
@@ -235,13 +241,12 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
             try:
                 carried = None
                 if config.feedback.threshold_start == "carry":
-                    carried = _carried(index.last_session(participant))
+                    carried = carried_thresholds(index.last_session(participant))
                 scen_k = participant_scenario(scen, paths.session, config.feedback.blocks,
                                               config.window.length)
                 loaded, from_session = None, None
                 if model is not None:
                     from ..estimators import load_model
-                    from ._live import carry_calibration
 
                     loaded = load_model(model)
                     if config.feedback.threshold_start == "carry" and loaded.needs_calibration:
@@ -252,14 +257,12 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
                         "seed": scen_k.seed,
                         "started_at": _dt.datetime.now().astimezone().isoformat(
                             timespec="seconds"),
-                        "carried_thresholds": _carried_json(carried),
+                        "carried_thresholds": thresholds_json(carried),
                         "carried_calibration_from": from_session}
                 meta = {"model": {"file": str(model), "sha256": sha}} if model else None
                 _, psink = _run_one(scen_k, config, paths, info, carried, software, loaded,
                                     meta)
                 if loaded is not None:
-                    from ._live import save_calibration
-
                     save_calibration(paths.sidecar, loaded, sha)
                 if report:
                     from ..feedback._report import write_report
@@ -293,22 +296,3 @@ def resolve_pipeline(name):
             return shipped
     return path
 
-
-def _carried(last: dict | None) -> dict | None:
-    """``{(target, direction): (threshold, scale)}`` from an index row."""
-    if not last:
-        return None
-    out = {}
-    for t in last.get("final_thresholds") or []:
-        try:
-            thr, scale = float(t["threshold"]), float(t["scale"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if np.isfinite(thr) and np.isfinite(scale) and scale > 0:
-            out[(t["target"], t["direction"])] = (thr, scale)
-    return out or None
-
-
-def _carried_json(carried) -> list:
-    return [{"target": k[0], "direction": k[1], "threshold": v[0], "scale": v[1]}
-            for k, v in (carried or {}).items()]
