@@ -136,6 +136,9 @@ def _import_optional(module: str, extra: str, feature: str, package: str | None 
     try:
         return importlib.import_module(module)
     except ImportError as err:
+        missing = err.name or module
+        if not (module == missing or module.startswith(missing + ".")):
+            raise  # installed, but something it imports is broken: show that
         package = package or module.split(".")[0]
         raise MissingDependencyError(
             f"{feature[:1].upper()}{feature[1:]} needs {package}, which is not installed: "

@@ -95,3 +95,20 @@ def test_cli_says_which_extra_in_one_sentence(missing_extras):
     assert last == ('biofeedback: error: BIDS export needs mne-bids, which is not '
                     'installed: pip install "biofeedback[bids]".')
     assert "Traceback" not in stderr
+
+
+def test_a_broken_install_is_not_called_missing(tmp_path, monkeypatch):
+    """Only the package itself missing names the extra; a broken one shows its error."""
+    from biofeedback._checks import _import_optional
+    from biofeedback.errors import MissingDependencyError
+
+    with pytest.raises(MissingDependencyError, match=r'pip install "biofeedback\[x\]"'):
+        _import_optional("biofeedback_no_such_package.sub", "x", "a test")
+    pkg = tmp_path / "biofeedback_broken_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("import biofeedback_no_such_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ImportError) as err:
+        _import_optional("biofeedback_broken_pkg", "x", "a test")
+    assert not isinstance(err.value, MissingDependencyError)
+    assert err.value.name == "biofeedback_no_such_dependency"

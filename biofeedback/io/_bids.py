@@ -16,6 +16,9 @@ from ._read import read_recording
 # of the shared Muse data and of the training file-name pattern
 # "{subject}-{label}-{session}", whose label is the task the person was doing.
 _FILE_NAME = re.compile(r"(?P<subject>[^-]+)-(?P<task>.+)-(?P<session>[^-]+)")
+# sub-P01_ses-03_task-engagement_eeg: a name already in BIDS form (the study layout's)
+_BIDS_NAME = re.compile(r"sub-(?P<subject>[A-Za-z0-9]+)(?:_ses-(?P<session>[A-Za-z0-9]+))?"
+                        r"(?:_task-(?P<task>[A-Za-z0-9]+))?(?:_.*)?")
 
 
 def _label(text):
@@ -30,7 +33,9 @@ def bids_entities(fname, *, participant=None, task="biofeedback"):
     ----------
     fname : path-like
         The recording. A name like ``{subject}-{task}-{session}.ext``
-        (``subjecta-neutral-1.csv``) gives all three.
+        (``subjecta-neutral-1.csv``) gives all three, and so does a name
+        already in BIDS form (``sub-P01_ses-03_task-engagement_eeg.xdf``, as
+        the study layout writes them).
     participant : str | None
         The subject, whatever the file name says.
     task : str
@@ -46,14 +51,16 @@ def bids_entities(fname, *, participant=None, task="biofeedback"):
     --------
     >>> bids_entities("subjecta-neutral-1.csv")
     {'subject': 'subjecta', 'session': '1', 'task': 'neutral'}
+    >>> bids_entities("sub-P01_ses-03_task-engagement_eeg.xdf")
+    {'subject': 'P01', 'session': '03', 'task': 'engagement'}
     >>> bids_entities("20261123-134035_synthetic.xdf", participant="P01")
     {'subject': 'P01', 'session': None, 'task': 'biofeedback'}
     """
     name = Path(fname).name
     stem = name.split(".", 1)[0] if not name.startswith(".") else name
-    m = _FILE_NAME.fullmatch(stem)
+    m = _BIDS_NAME.fullmatch(stem) or _FILE_NAME.fullmatch(stem)
     if m is not None:
-        ent = {"subject": m["subject"], "session": m["session"], "task": m["task"]}
+        ent = {"subject": m["subject"], "session": m["session"], "task": m["task"] or task}
     else:
         ent = {"subject": stem, "session": None, "task": task}
     if participant is not None:

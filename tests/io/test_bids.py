@@ -7,8 +7,7 @@ import pytest
 
 from biofeedback.cli import main
 from biofeedback.hardware import get_profile
-from biofeedback.io import read_recording, write_recording
-from biofeedback.io._bids import bids_entities, export_bids
+from biofeedback.io import bids_entities, export_bids, read_recording, write_recording
 
 mne_bids = pytest.importorskip("mne_bids")
 
@@ -20,6 +19,9 @@ mne_bids = pytest.importorskip("mne_bids")
     # a session's own file name is not the pattern: the participant is the subject
     ("20261123-134035_synthetic.xdf", {"participant": "P01"},
      ("P01", None, "biofeedback")),
+    # the study layout's names are already BIDS
+    ("sub-P01_ses-03_task-engagement_eeg.xdf", {}, ("P01", "03", "engagement")),
+    ("sub-P01_ses-03_eeg.xdf", {"task": "nf"}, ("P01", "03", "nf")),
     ("session.xdf", {}, ("session", None, "biofeedback")),
     ("session.xdf", {"task": "nf"}, ("session", None, "nf")),
 ])
