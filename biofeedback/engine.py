@@ -20,7 +20,7 @@ import numpy as np
 from ._checks import _as_data
 from ._logging import logger
 
-__all__ = ["Engine", "WindowResult", "EngineOutput", "ProbabilitySmoother"]
+__all__ = ["Engine", "WindowResult", "EngineOutput"]
 
 
 @dataclass
@@ -88,65 +88,6 @@ class EngineOutput:
         )
 
 
-class ProbabilitySmoother:
-    """Causal exponential moving average of class probabilities.
-
-    A mental state lasts tens of seconds while a window lasts two, so the
-    probabilities of one window are averaged with the past ones:
-    ``s_k = s_{k-1} + a (p_k - s_{k-1})`` with ``a = 1 - exp(-step / tau)``,
-    ``s_0 = p_0``. After a step change of state the output covers 63 % of the
-    change in ``tau`` seconds. A window whose probabilities are not finite
-    gives NaN and leaves the average as it was.
-
-    Parameters
-    ----------
-    tau : float
-        Time constant in seconds; 0 passes probabilities through.
-    step : float
-        Seconds between windows (the engine's hop).
-    """
-
-    def __init__(self, tau: float, step: float):
-        self.tau = float(tau)
-        self.step = float(step)
-        self.alpha = 1.0 if self.tau <= 0 else float(-np.expm1(-self.step / self.tau))
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the past (the engine restarted)."""
-        self._state = None
-
-    def __call__(self, proba):
-        """Smoothed probabilities after one more window ``(n_classes,)``."""
-        proba = np.asarray(proba, dtype=np.float64)
-        if not np.all(np.isfinite(proba)):
-            return np.full(proba.shape, np.nan)
-        if self._state is None or self.alpha >= 1.0:
-            self._state = proba.copy()
-        else:
-            self._state = self._state + self.alpha * (proba - self._state)
-        return self._state.copy()
-
-    def apply(self, proba, segment=None):
-        """Smooth rows of ``proba`` in order, restarting where ``segment`` changes.
-
-        Offline twin of feeding the rows one by one: gives exactly what an
-        engine gives over the same windows (``segment`` numbers the engine's
-        restarts).
-        """
-        proba = np.asarray(proba, dtype=np.float64)
-        out = np.empty_like(proba)
-        self.reset()
-        last = None
-        for k, p in enumerate(proba):
-            if segment is not None and segment[k] != last:
-                self.reset()
-                last = segment[k]
-            out[k] = self(p)
-        self.reset()
-        return out
-
-
 class Engine:
     """Causal preprocessing, sliding windows, gates, features, indices, model.
 
@@ -165,9 +106,10 @@ class Engine:
         ``predict_proba`` (see :mod:`biofeedback.estimators`); adds one
         ``p_<class>`` estimate per class. Its ``input`` ("features", the
         default, or "windows") says whether it reads the feature vector or the
-        filtered window ``(1, n_channels, n_times)``; its ``smooth`` (seconds,
-        default 0) averages the probabilities causally over past windows
-        (:class:`ProbabilitySmoother`, restarted with the engine).
+        filtered window ``(1, n_channels, n_times)``; its ``dwell`` (seconds,
+        default 0: none) sets the causal state filter over its probabilities
+        (:class:`biofeedback.statefilter.StateFilter`, restarted with the
+        engine).
     keep_windows : bool
         Give each :class:`WindowResult` its filtered window (batch work).
 
@@ -206,7 +148,7 @@ class Engine:
         self.gate = QualityGate(gates, profile, self.sfreq, self.ch_names)
         self.model = model
         self.keep_windows = bool(keep_windows)
-        self._smoother = None
+        self.state_filter = None
         # A model calibrated on a per-user baseline takes it, as evaluation did,
         # from the windows ending within its first ``seconds`` of data; until
         # then its probabilities are NaN (no cue can come from them).
@@ -215,9 +157,13 @@ class Engine:
             self._calib_seconds = float((model.calibration or {}).get("seconds", 20.0))
         if model is not None:
             model.check_compatible(self.ch_names, self.sfreq, self.features.feature_names)
-            tau = float(getattr(model, "smooth", 0.0) or 0.0)
-            if tau > 0:
-                self._smoother = ProbabilitySmoother(tau, self.hop / self.sfreq)
+            dwell = float(getattr(model, "dwell", 0.0) or 0.0)
+            if dwell > 0:
+                from .statefilter import StateFilter
+
+                self.state_filter = StateFilter(len(model.classes_), dwell,
+                                                self.hop / self.sfreq,
+                                                window=self.win_len / self.sfreq)
         self.estimate_names = list(self.features.index_names)
         if model is not None:
             self.estimate_names += [f"p_{c}" for c in model.classes_]
@@ -244,8 +190,8 @@ class Engine:
         self._count = 0  # samples since the last restart
         self._last_ts = None
         self._last_finite = np.zeros(n_ch)
-        if self._smoother is not None:
-            self._smoother.reset()
+        if self.state_filter is not None:
+            self.state_filter.reset()
 
     def process(self, data, timestamps) -> list[WindowResult]:
         """Feed samples; return the windows they complete, oldest first.
@@ -335,7 +281,7 @@ class Engine:
         filt_safe = np.ascontiguousarray(filt_safe)
         feats, idx = self.features.window(filt_safe, clean)
         if self.model is not None:
-            idx = np.concatenate([idx, self._model_proba(feats, filt_safe, t_end)])
+            idx = np.concatenate([idx, self._model_proba(feats, filt_safe, t_end, gated)])
         if not np.any(np.isfinite(idx)):
             gated = True
         result = WindowResult(self.n_windows, float(t_end), idx, feats, bool(gated), flags,
@@ -343,13 +289,14 @@ class Engine:
         self.n_windows += 1
         return result
 
-    def _model_proba(self, feats, filt, t_end):
-        """The model's class probabilities for one window, smoothed over the past."""
+    def _model_proba(self, feats, filt, t_end, gated=False):
+        """The model's class probabilities for one window, filtered over the past."""
         x = filt if getattr(self.model, "input", "features") == "windows" else feats
         if self._calib_seconds is not None and t_end - self._t_first <= self._calib_seconds:
-            # the baseline period: no probabilities (as in evaluation), and the
-            # baseline features if the model still needs them
-            if not getattr(self.model, "calibrated", False) and np.all(np.isfinite(feats)):
+            # the calibration blocks: no probabilities (as in validation), and
+            # their clean windows' features if the model still needs them
+            if (not getattr(self.model, "calibrated", False) and not gated
+                    and np.all(np.isfinite(feats))):
                 self._calib_feats.append(feats.copy())
             return np.full(len(self.model.classes_), np.nan)
         if self._calib_seconds is not None and not getattr(self.model, "calibrated", False):
@@ -357,8 +304,9 @@ class Engine:
                 from .errors import ModelError
 
                 raise ModelError(
-                    f"The model needs a {self._calib_seconds:g} s baseline, but no window "
-                    "in the first seconds had finite features."
+                    f"The model calibrates on the first {self._calib_seconds:g} s of the "
+                    "session, but the quality gates flagged every window in them; check "
+                    "the electrodes and start again."
                 )
             self.model.calibrate(np.array(self._calib_feats))
             self.calibrated_at = float(t_end)
@@ -367,8 +315,8 @@ class Engine:
             proba = self.model.predict_proba(x[None])[0]
         else:
             proba = np.full(len(self.model.classes_), np.nan)
-        if self._smoother is not None:
-            proba = self._smoother(proba)
+        if self.state_filter is not None:
+            proba = self.state_filter.step(proba)
         return proba
 
     def warm_up(self) -> float:

@@ -38,16 +38,17 @@ def main(data=DATA, out=HERE / "img") -> int:
     from biofeedback.training._report import _per_group_fig, plot_confusion
 
     ds = extract_dataset(label_files([data]), gated="include", n_jobs=1)
+    from biofeedback.training._streams import CalibrationPlan
+
+    guided = CalibrationPlan((("relaxed", 20.0), ("neutral", 20.0), ("concentrating", 20.0)))
     results = {
-        "all windows": cross_validate(ds, "logreg"),
-        "after 20 s": cross_validate(ds, "logreg", score_after=20.0),
-        "calibrated 20 s": cross_validate(ds, "logreg", calibration=20.0),
-        "smoothed 10 s": cross_validate(ds, "logreg", score_after=20.0, smooth=10.0),
-        "calibrated+smoothed": cross_validate(ds, "logreg", calibration=20.0,
-                                              smooth=10.0),
+        "window alone": cross_validate(ds, "lda", score_after=20.0),
+        "state filter": cross_validate(ds, "lda", score_after=20.0, dwell=30.0),
+        "guided calibration": cross_validate(ds, "lda", calibration=guided),
+        "guided+filter": cross_validate(ds, "lda", calibration=guided, dwell=30.0),
     }
     for title, r in results.items():
-        folds = " ".join(f"{f['subject'][-1]} {f['balanced_accuracy']:.2f}"
+        folds = " ".join(f"{f['test'][-1]} {f['balanced_accuracy']:.2f}"
                          for f in r.folds)
         print(f"{title:<20} mean over folds {r.mean_fold_accuracy:.3f}, pooled "
               f"{r.balanced_accuracy:.3f} ({folds})")
@@ -55,14 +56,14 @@ def main(data=DATA, out=HERE / "img") -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.8))
-    for ax, title in zip(axes, ("after 20 s", "calibrated+smoothed"), strict=True):
+    for ax, title in zip(axes, ("window alone", "state filter"), strict=True):
         r = results[title]
-        label = ("each window alone" if title == "after 20 s"
-                 else "20 s baseline + 10 s smoothing")
+        label = ("each window alone" if title == "window alone"
+                 else "HMM state filter, 30 s dwell")
         plot_confusion(ax, r, "")
         ax.set_title(f"{label}\nbalanced accuracy {r.balanced_accuracy:.2f} (pooled)",
                      fontsize=9)
-    fig.suptitle("Held-out subjects (LOSO), logistic regression on log band powers, "
+    fig.suptitle("Held-out subjects (LOSO), LDA on log band powers, "
                  "windows after the first 20 s", fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "training_confusion.png", dpi=110)

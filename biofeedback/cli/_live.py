@@ -123,6 +123,8 @@ def run(args) -> int:
     # a model carries the pipeline it was trained with: its features must match
     config = (model.config if model is not None and not args.pipeline
               else load_pipeline(args.pipeline))
+    if model is not None:  # its calibration must come from this protocol's blocks
+        model.check_protocol(config.feedback)
     check = pre_check(args, config) if getattr(args, "check", False) else None
     if check is not None and check.verdict != "go":
         return 2

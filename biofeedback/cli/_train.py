@@ -5,32 +5,42 @@ from __future__ import annotations
 import argparse
 
 HELP = """\
-Train a mental-state classifier on labelled recordings, validate it with
-grouped cross-validation and save it with an HTML report.
+Train a mental-state classifier on labelled recordings, validate it as a live
+session would run it, and save it with an HTML report.
 
 Windows and features come from the live engine itself (same filters, windows,
 features and quality gates as 'biofeedback live'), so the model sees live what
 it saw in training. Gated windows are left out unless --gated include.
 
-Validation holds out whole subjects (--cv loso, the default) or sessions
-(--cv loso-session), never random windows: overlapping windows of one
-recording on both sides of a split inflate the score. It reports balanced
-accuracy against chance, per fold, without calibration and with a per-user
-baseline (the first --baseline seconds of each of the held-out user's
-recordings centre the features; only later windows are scored), each window
-alone and with the class probabilities averaged over the last --smooth
-seconds, as the live engine does with the saved model.
+Validation holds out whole people (--cv loso, the default), sessions, or days
+(--cv new-day: a returning user on a new day; --cv new-person-new-day), never
+random windows: overlapping windows of one recording on both sides of a split
+inflate the score. Each held-out person is scored as a live session runs:
+calibration only on the pipeline protocol's blocks before feedback (replayed
+from the person's recordings of the states those blocks ask for), class
+probabilities through the engine's causal state filter (--dwell), on
+sustained states and on a stream that switches state every --switch-every
+seconds (balanced accuracy, accuracy in the first 10 s after a switch, median
+lag until the output follows).
 
 Examples:
   biofeedback train ../shared/data/muse-mental-state/*.csv --out muse.bfm
-  biofeedback train ../shared/data/muse-mental-state/*.csv --calibration 20 --smooth 10 \\
-      --out muse-calibrated.bfm
-  biofeedback train recs/ --labels-from filename --pattern "{subject}_{label}_{session}" \\
-      --model lda --out model.bfm --report model.html
+  biofeedback train ../shared/data/muse-mental-state/*.csv --model lda --switch-every 20 \\
+      --out muse-lda.bfm
+  biofeedback train recs/*.csv --pipeline guided.toml --calibration protocol --out cal.bfm
+  biofeedback train recs/ --pattern "{subject}_{label}_{session}" --cv new-day --out m.bfm
   biofeedback train recs/*.xdf --labels-from markers --out model.bfm
   biofeedback train --labels-from manifest --manifest labels.csv --out model.bfm
   biofeedback train big/ --scheduler tcp://10.0.0.5:8786 --out cohort.bfm
   biofeedback live --board muse_2 --model muse.bfm
+
+A guided calibration protocol (guided.toml) holds, before its training blocks:
+  [[feedback.blocks]]
+  name = "calm"
+  kind = "calibration"
+  state = "relaxed"          # a class of the model
+  duration = 20.0
+  instructions = "Relax."
 """
 
 
@@ -61,39 +71,41 @@ def add_labels_args(p):
 
 def add_parser(sub):
     from ..estimators import CLASSIFIERS
-    from ..training._model import DEFAULT_SMOOTH
 
     p = sub.add_parser("train", help="train and validate a classifier on recordings",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("recordings", nargs="*", metavar="RECORDING",
                    help="recording files or folders")
     p.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.bfm)")
-    p.add_argument("--model", default="logreg", choices=list(CLASSIFIERS),
-                   help="classifier (default: logreg)")
+    p.add_argument("--model", default="lda", choices=list(CLASSIFIERS),
+                   help="classifier (default: lda)")
     p.add_argument("--pipeline", metavar="FILE",
-                   help="pipeline TOML: windows, filters, features (default: the shipped one)")
-    p.add_argument("--cv", choices=("loso", "loso-session", "none"), default="loso",
-                   help="grouped cross-validation (default: loso, leave one subject out)")
-    p.add_argument("--baseline", type=float, default=20.0, metavar="S",
-                   help="seconds at the start of each recording used as the per-user "
-                        "baseline in validation (default: 20; 0 turns it off)")
-    p.add_argument("--calibration", type=float, default=0.0, metavar="S",
-                   help="save a model that needs a per-user baseline of S seconds per "
-                        "recording before use (default: 0, none)")
+                   help="pipeline TOML: windows, filters, features, protocol (default: the "
+                        "shipped one)")
+    p.add_argument("--cv", choices=("loso", "loso-session", "new-day", "new-person-new-day",
+                                    "none"), default="loso",
+                   help="grouped cross-validation (default: loso, a new person)")
+    p.add_argument("--calibration", choices=("none", "protocol"), default="none",
+                   help="save a model centred on the protocol's blocks before feedback "
+                        "(default: none)")
     p.add_argument("--calibration-method", choices=("center", "zscore"), default="center",
-                   help="subtract the baseline mean (default), or also divide by its "
+                   help="subtract the calibration mean (default), or also divide by its "
                         "standard deviation")
-    p.add_argument("--smooth", type=float, default=DEFAULT_SMOOTH, metavar="S",
-                   help="time constant in seconds of the causal moving average of class "
-                        f"probabilities the engine applies (default: {DEFAULT_SMOOTH:g}; "
-                        "0 scores each window alone)")
+    p.add_argument("--dwell", type=float, default=None, metavar="S",
+                   help="expected seconds a state lasts, for the engine's state filter "
+                        "(default: the protocol's training block length; 0: each window "
+                        "alone)")
+    p.add_argument("--switch-every", type=float, default=30.0, metavar="S",
+                   help="also score streams switching state every S seconds, built from "
+                        "the one-state recordings (default: 30; 0: off)")
     p.add_argument("--report", metavar="FILE.html",
                    help="HTML report (default: beside the model, MODEL.html)")
     add_labels_args(p)
     p.set_defaults(func=run)
 
 
-def load_dataset(args, config, need_windows=False, profile=None, min_classes=2):
+def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
+                 label_by="inside"):
     """Label and extract the recordings the arguments name."""
     from ..training import extract_dataset, label_files
 
@@ -104,7 +116,34 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2):
         files, config, profile=args.profile or profile, gated=args.gated,
         need_windows=need_windows, n_jobs=args.n_jobs, scheduler=args.scheduler,
         progress=not args.quiet, marker_labels=marker_labels, min_classes=min_classes,
+        label_by=label_by,
     )
+
+
+def protocol_plan(config, method, ds, spec, required):
+    """The protocol's calibration plan, or None with the reason it cannot be replayed."""
+    from ..training._dataset import DatasetError
+    from ..training._streams import CalibrationPlan
+
+    plan = CalibrationPlan.from_protocol(config.feedback, method)
+    why = None
+    if spec.input != "features":
+        why = "window-input models are not calibrated"
+    elif any(f.label is None for f in ds.files):
+        why = "marker-labelled recordings cannot be replayed as calibration blocks"
+    elif not plan:
+        why = "the protocol has no block before feedback"
+    elif None in plan.states:
+        why = ("the protocol's baseline block names no state, so it cannot be replayed "
+               "from labelled recordings (give it state = \"<class>\")")
+    if why is None:
+        try:
+            plan.check(ds.window_length, ds.classes, where="the pipeline's protocol")
+        except DatasetError as err:
+            why = str(err)
+    if why and required:
+        raise DatasetError(f"--calibration protocol: {why[0].lower()}{why[1:].rstrip('.')}.")
+    return (None, why) if why else (plan, None)
 
 
 def run(args) -> int:
@@ -114,37 +153,38 @@ def run(args) -> int:
     from ..config import load_pipeline
     from ..estimators import CLASSIFIERS
     from ..training import cross_validate, fit_model, random_split_score, save_model
-    from ..training._report import format_table, write_report
+    from ..training._model import default_dwell
+    from ..training._report import format_counts, format_table, write_report
 
     config = load_pipeline(args.pipeline)
     spec = CLASSIFIERS[args.model]
     ds = load_dataset(args, config, need_windows=spec.input == "windows")
+    dwell = default_dwell(config) if args.dwell is None else args.dwell
+    plan, why = protocol_plan(config, args.calibration_method, ds, spec,
+                              required=args.calibration == "protocol")
+    switch = args.switch_every or None
+    if switch and any(f.label is None for f in ds.files):
+        switch = None  # marker-labelled recordings are scored as they are
     results = {}
     random_split = None
-    baseline = args.baseline if spec.input == "features" else 0.0
-    smooth, method = args.smooth, args.calibration_method
     if args.cv != "none":
         key = ds.subject if args.cv == "loso" else ds.session
         if len(set(key.tolist())) < 2 and args.cv == "loso":
             logger.warning("One subject only: skipping leave-one-subject-out validation.")
         else:
             def cv(**kw):
-                return cross_validate(ds, args.model, cv=args.cv, **kw)
+                return cross_validate(ds, args.model, cv=args.cv, switch_every=switch, **kw)
 
-            results["all windows"] = cv()
-            if baseline:
-                results[f"after {baseline:g} s"] = cv(score_after=baseline)
-                results[f"calibrated {baseline:g} s"] = cv(
-                    calibration=baseline, calibration_method=method)
-            if smooth:
-                results[f"smoothed {smooth:g} s"] = cv(score_after=baseline or None,
-                                                       smooth=smooth)
-            if smooth and baseline:
-                results["calibrated+smoothed"] = cv(
-                    calibration=baseline, calibration_method=method, smooth=smooth)
+            results["window alone"] = cv()
+            if dwell:
+                results[f"filter {dwell:g} s"] = cv(dwell=dwell)
+            if plan is not None:
+                results["calibrated"] = cv(calibration=plan)
+                if dwell:
+                    results["calibrated+filter"] = cv(calibration=plan, dwell=dwell)
             random_split = random_split_score(ds, args.model)
-    model = fit_model(ds, args.model, calibration=args.calibration or None,
-                      calibration_method=method, smooth=smooth)
+    model = fit_model(ds, args.model, calibration=plan if args.calibration == "protocol"
+                      else None, dwell=dwell)
     metrics = {title: r.to_dict() for title, r in results.items()}
     if random_split is not None:
         metrics["random_split_leaky"] = random_split
@@ -159,6 +199,12 @@ def run(args) -> int:
         if results:
             for line in format_table(results):
                 print(line)
+            for line in format_counts(next(iter(results.values()))):
+                print(line)
+            if plan is not None:
+                print(f"calibration: the protocol's blocks before feedback, {plan.describe()}")
+            elif why:
+                print(f"calibration not validated: {why}")
             print(f"(shuffled windows would report {random_split:.2f}: a leak, "
                   "not a result)")
         print(f"Report: {report}")

@@ -18,7 +18,7 @@ __all__ = ["BlockConfig", "OscConfig", "AudioConfig", "FeedbackConfig", "CUE_SIN
 CUE_SINKS = ("terminal", "lsl", "audio", "osc")
 
 #: protocol block kinds (``[[feedback.blocks]] kind``)
-BLOCK_KINDS = ("baseline", "training", "transfer")
+BLOCK_KINDS = ("baseline", "calibration", "training", "transfer")
 
 #: where a session's first threshold comes from (``[feedback] threshold_start``)
 THRESHOLD_STARTS = ("baseline", "carry")
@@ -30,6 +30,10 @@ class BlockConfig:
 
     ``kind`` is "baseline" (no feedback; the person's own distribution of
     every estimate is collected, and thresholds are set from it),
+    "calibration" (a baseline that guides the person into one ``state``, a
+    class of the model: a calibrated model is centred on the windows of the
+    blocks before feedback, and validation replays them from recordings of
+    that state),
     "training" (cues on ``target`` in ``direction``; both default to the
     ``[feedback]`` values) or "transfer" (as training, but the cues are only
     computed and recorded, never shown or sounded, and the threshold holds
@@ -44,11 +48,15 @@ class BlockConfig:
     target: str = ""
     direction: str = ""
     instructions: str = ""
+    state: str = ""
 
     def _validate(self):
         if not self.name:
             raise ValueError("every block needs a name.")
         _check_option("kind", self.kind, BLOCK_KINDS)
+        if self.kind == "calibration" and not self.state:
+            raise ValueError(f"calibration block {self.name!r} needs the state it asks for "
+                             "(state = \"relaxed\", a class of the model).")
         if self.direction:
             _check_option("direction", self.direction, ("up", "down"))
         if not self.duration > 0:

@@ -234,7 +234,7 @@ class Protocol:
         if clean:
             st.values.append(value)
         threshold, score = math.nan, math.nan
-        if block.kind == "baseline":
+        if block.kind in ("baseline", "calibration"):
             state = "baseline" if clean else "paused"
             if clean:
                 self._baseline_time += dt

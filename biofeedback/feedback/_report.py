@@ -20,7 +20,9 @@ from ._policy import parse_marker
 
 __all__ = ["load_session", "session_figure", "write_report"]
 
-_SHADE = {"baseline": "#d9d9d9", "training": "#cfe8cf", "transfer": "#cfdcf0"}
+_NO_CUES = ("baseline", "calibration")  # block kinds without cues
+_SHADE = {"baseline": "#d9d9d9", "calibration": "#e6e0d0", "training": "#cfe8cf",
+          "transfer": "#cfdcf0"}
 
 
 def _find(streams, suffix):
@@ -71,9 +73,9 @@ def load_session(fname) -> dict:
         thr = [c["threshold"] for c in rows if math.isfinite(c["threshold"])]
         vals = [c["value"] for c in clean if math.isfinite(c["value"])]
         b.update(n_windows=n, artifact_share=(n - len(clean)) / n if n else math.nan,
-                 reward_rate=(rew / len(clean) if clean and b["kind"] != "baseline"
+                 reward_rate=(rew / len(clean) if clean and b["kind"] not in _NO_CUES
                               else math.nan),
-                 time_in_target=rew / n if n and b["kind"] != "baseline" else math.nan,
+                 time_in_target=rew / n if n and b["kind"] not in _NO_CUES else math.nan,
                  threshold_start=thr[0] if thr else math.nan,
                  threshold_end=thr[-1] if thr else math.nan,
                  target_mean=float(np.mean(vals)) if vals else math.nan)
@@ -260,7 +262,7 @@ def methods(s) -> list[tuple[str, str]]:
         f"{', '.join(sorted({c['target'] for c in s['cues']})) or 'none'}.")))
     thr_rows = "; ".join(
         f"{b['name']}: {_fmt(b['threshold_start'])} -> {_fmt(b['threshold_end'])}"
-        for b in s["blocks"] if b["kind"] != "baseline")
+        for b in s["blocks"] if b["kind"] not in _NO_CUES)
     out.append(("4b Reinforcement schedule and thresholds", (
         f"Personal thresholds from the participant's own baseline: for a target to raise, "
         f"the {100 * (1 - fb.get('reward_rate', 0.65)):.0f}th percentile of the smoothed "
@@ -306,7 +308,7 @@ def methods(s) -> list[tuple[str, str]]:
         f"{versions}. Platform: {soft.get('platform', 'n/a')}.")))
     blocks = "; ".join(
         f"{b['name']} ({b['kind']}, {b['duration']} s"
-        + (f", {b['direction']} {b['target']}" if b["kind"] != "baseline" else "") + ")"
+        + (f", {b['direction']} {b['target']}" if b["kind"] not in _NO_CUES else "") + ")"
         for b in s["blocks"])
     out.append(("5b Blocks and baselines", (
         f"Protocol: {blocks or 'no blocks'}. Baseline blocks gave no feedback; their clean "

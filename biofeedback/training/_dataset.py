@@ -32,6 +32,8 @@ class LabelledFile:
     subject: str
     session: str
     label: str | None = None
+    #: an in-memory Recording (e.g. a stream built for validation); ``path`` names it
+    recording: object = field(default=None, compare=False, repr=False)
 
 
 def _pattern_regex(pattern):
@@ -209,6 +211,7 @@ class Dataset:
     wid: np.ndarray | None = None
     segment: np.ndarray | None = None
     full: list = field(default_factory=list)
+    gated_mode: str = "exclude"
 
     @property
     def classes(self):
@@ -245,10 +248,10 @@ class Dataset:
         }
 
 
-def _probe(path, profile):
+def _probe(path, profile, rec=None):
     from ..io import read_recording
 
-    rec = read_recording(path)
+    rec = read_recording(path) if rec is None else rec
     return {
         "ch_names": list(rec.ch_names),
         "sfreq": float(rec.sfreq),
@@ -258,13 +261,13 @@ def _probe(path, profile):
     }
 
 
-def _extract_one(path, config, profile_name, need_windows):
+def _extract_one(path, config, profile_name, need_windows, rec=None):
     """Read one recording and run the live engine over it (a worker's job)."""
     from ..engine import Engine, EngineOutput
     from ..hardware import get_profile
     from ..io import read_recording
 
-    rec = read_recording(path)
+    rec = read_recording(path) if rec is None else rec
     engine = Engine(config, rec.ch_names, rec.sfreq, get_profile(profile_name),
                     keep_windows=need_windows)
     # Chunks shorter than a window: after a restart inside a chunk no window can
@@ -324,8 +327,12 @@ def _progress(iterable, desc, enabled, total):
                 disable=not sys.stderr.isatty())
 
 
-def _label_windows(t_end, length, markers, marker_labels):
-    """Label of each window from the markers (None outside labelled stretches)."""
+def _label_windows(t_end, length, markers, marker_labels, by="inside"):
+    """Label of each window from the markers (None outside labelled stretches).
+
+    ``by="inside"``: windows lying wholly in a stretch; ``"end"``: every window
+    takes the state at its newest sample (what a live user is in then).
+    """
     labels = np.full(len(t_end), None, dtype=object)
     if not markers:
         return labels
@@ -333,14 +340,15 @@ def _label_windows(t_end, length, markers, marker_labels):
     for i, (t, s) in enumerate(markers):
         if marker_labels and s not in marker_labels:
             continue
-        inside = (t_end - length >= t) & (t_end < times[i + 1])
+        start = t_end if by == "end" else t_end - length
+        inside = (start >= t) & (t_end < times[i + 1])
         labels[inside] = s
     return labels
 
 
 def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
-                    marker_labels=None, min_classes=2) -> Dataset:
+                    marker_labels=None, min_classes=2, label_by="inside") -> Dataset:
     """Run the live engine over labelled recordings and stack the windows.
 
     Every recording is read and checked first (channels, rate, length, labels),
@@ -370,6 +378,9 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     marker_labels : list of str | None
         With marker labels: the marker texts that are classes (others end a
         labelled stretch); None takes every marker text.
+    label_by : "inside" | "end"
+        With marker labels: label windows lying wholly inside a stretch, or
+        every window by the state at its end (streams that switch state).
 
     Returns
     -------
@@ -387,7 +398,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     config = load_pipeline() if config is None else config
     if not files:
         raise DatasetError("No recordings were given.")
-    probes = _parallel_map(_probe, [(f.path, profile) for f in files], n_jobs=1,
+    probes = _parallel_map(_probe, [(f.path, profile, f.recording) for f in files], n_jobs=1,
                            scheduler=None, desc="checking", progress=progress)
     first = probes[0]
     for f, p in zip(files, probes):
@@ -424,7 +435,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             raise DatasetError("No recording holds a marker to label windows with.")
         _check_classes(labels, min_classes)
     profile_name = probes[0]["profile"]
-    items = [(f.path, config, profile_name, need_windows) for f in files]
+    items = [(f.path, config, profile_name, need_windows, f.recording) for f in files]
     results = _parallel_map(_extract_one, items, n_jobs, scheduler,
                             "features", progress)
     cols = {k: [] for k in ("X", "y", "subject", "session", "recording", "t", "gated",
@@ -436,7 +447,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             labels = np.full(n, f.label, dtype=object)
         else:
             labels = _label_windows(r["t_end"], config.window.length, p["markers"],
-                                    marker_labels)
+                                    marker_labels, label_by)
         keep = np.array([lab is not None for lab in labels], bool)
         cols["X"].append(r["features"][keep])
         cols["y"].append(labels[keep].astype(str))
@@ -449,8 +460,11 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         cols["segment"].append(r["segment"][keep])
         if need_windows:
             cols["windows"].append(r["windows"][keep])
-        full.append({"X": r["features"], "segment": r["segment"],
+        full.append({"X": r["features"], "segment": r["segment"], "gated": r["gated"],
                      "t": r["t_end"] - r["t0"],
+                     "markers": [(t - r["t0"], str(s)) for t, s in p["markers"]
+                                 if not marker_labels or s in marker_labels]
+                     if f.label is None else [],
                      "windows": r["windows"] if need_windows else None})
         per_rec.append({"file": Path(f.path).name, "subject": f.subject,
                         "session": f.session, "label": f.label, "n_windows": int(n),
@@ -466,10 +480,18 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         profile=profile_name,
         windows=np.concatenate(cols["windows"]) if need_windows else None,
         recordings=per_rec, wid=np.concatenate(cols["wid"]),
-        segment=np.concatenate(cols["segment"]), full=full,
+        segment=np.concatenate(cols["segment"]), full=full, gated_mode=gated,
     )
     if len(ds) == 0:
         raise DatasetError("No labelled windows were found.")
+    if marker_labels and any(f.label is None for f in files):
+        marked = {s for p in probes for _, s in p["markers"] if s in marker_labels}
+        short = sorted(marked - set(ds.y.tolist()))
+        if short:
+            raise DatasetError(
+                f"The marker label {short[0]!r} covers no whole "
+                f"{config.window.length:g} s window in any recording; label stretches "
+                "of at least one window, or leave the label out with --marker-labels.")
     if gated == "exclude":
         n_gated = int(ds.gated.sum())
         ds = ds.select(~ds.gated)

@@ -4,15 +4,16 @@ A model file (``.bfm``) is a zip archive holding
 
 - ``meta.json``: format version, pipeline configuration (windows, filters,
   features), channel names, sampling rate, classes, feature names, what the
-  estimator reads (``input``), calibration, the probability smoothing time
-  constant (``smooth_s``), a summary of the training data and the validation
-  metrics;
+  estimator reads (``input``), calibration (the protocol blocks before
+  feedback it is centred on), the state filter's expected dwell time
+  (``dwell_s``), a summary of the training data and the validation metrics;
 - ``estimator.skops``: the scikit-learn estimator in skops' format, which
   rebuilds objects from a declared structure instead of unpickling. Loading
   refuses any type outside skops' defaults and :data:`TRUSTED_TYPES`.
 
-Files written before a field existed load with its default (no smoothing, no
-calibration, feature input).
+Files written before a field existed load with its default (no state filter,
+no calibration, feature input); their exponential ``smooth_s`` is no longer
+applied.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from ..errors import ModelError
 FORMAT = "biofeedback-model"
 FORMAT_VERSION = 1
 
-#: Default time constant (s) of the causal smoothing of class probabilities.
-DEFAULT_SMOOTH = 10.0
+#: Default expected dwell time (s) of a state, for the state filter, when the
+#: protocol has no training block to take it from.
+DEFAULT_DWELL = 30.0
 CALIBRATION_METHODS = ("center", "zscore")
 
 #: Types beyond skops' default trusted set that our registered classifiers hold.
@@ -55,8 +57,14 @@ def _jsonable(obj):
     return obj
 
 
-def fit_model(dataset, model="logreg", *, calibration=None, calibration_method="center",
-              smooth=DEFAULT_SMOOTH, random_state=0):
+def default_dwell(config) -> float:
+    """The protocol's training block length (how long a state is held), else 30 s."""
+    blocks = [b.duration for b in config.feedback.blocks if b.kind in ("training", "transfer")]
+    return float(np.median(blocks)) if blocks else DEFAULT_DWELL
+
+
+def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
+              random_state=0):
     """Fit a registered classifier on a whole dataset.
 
     Parameters
@@ -65,17 +73,14 @@ def fit_model(dataset, model="logreg", *, calibration=None, calibration_method="
         From :func:`extract_dataset`.
     model : str
         A name in :data:`biofeedback.estimators.CLASSIFIERS`.
-    calibration : float | None
-        Seconds of per-user baseline: each subject's features are centred on
-        the mean of their windows in the first ``calibration`` seconds of each
-        of their recordings (the protocol of :mod:`._validation`), and the saved
-        model asks to be calibrated the same way before use.
-    calibration_method : "center" | "zscore"
-        Subtract the baseline mean, or also divide by the baseline standard
-        deviation.
-    smooth : float
-        Time constant in seconds of the causal moving average the engine
-        applies to the class probabilities (0: none).
+    calibration : CalibrationPlan | None
+        The protocol's blocks before feedback: each subject's features are
+        centred on the windows of those blocks replayed from their recordings
+        (:mod:`._validation`), and the saved model asks the engine to centre
+        live features on the same blocks.
+    dwell : float
+        Expected dwell time in seconds of a state, for the causal state
+        filter the engine applies to the class probabilities (0: none).
     random_state : int
 
     Returns
@@ -83,21 +88,27 @@ def fit_model(dataset, model="logreg", *, calibration=None, calibration_method="
     model : LoadedModel
         Ready to save with :func:`save_model` (and to use).
     """
-    from .._checks import _check_option
     from ..estimators import CLASSIFIERS, make_classifier
-    from ._validation import _check_calibration, _check_smooth, baseline_center
+    from ._streams import stream_dataset
+    from ._validation import _check_calibration, _check_dwell, calibration_stats
 
     spec = CLASSIFIERS[model] if model in CLASSIFIERS else None
     est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
-    _check_calibration(spec, calibration, dataset)
-    _check_option("calibration_method", calibration_method, CALIBRATION_METHODS)
-    smooth = _check_smooth(smooth)
+    plan = calibration or None
+    _check_calibration(spec, plan, dataset.window_length, dataset.classes)
+    dwell = _check_dwell(dwell)
     if spec.input == "windows":
         X = dataset.windows
     else:
         X = dataset.X
-        if calibration:
-            X = baseline_center(dataset, calibration, calibration_method)
+        if plan:
+            skip = max(d for _, d in plan.blocks)
+            stats = calibration_stats(stream_dataset(dataset, plan, 30.0, skip=max(skip, 20.0)),
+                                      plan)
+            X = np.array(X, copy=True)
+            for (subject, session), (offset, scale) in stats.items():
+                m = (dataset.subject == subject) & (dataset.session == session)
+                X[m] = (X[m] - offset) / scale
     est.fit(X, dataset.y)
     meta = {
         "format": FORMAT,
@@ -111,9 +122,8 @@ def fit_model(dataset, model="logreg", *, calibration=None, calibration_method="
         "sfreq": float(dataset.sfreq),
         "profile": dataset.profile,
         "pipeline": dataset.config.to_dict(),
-        "calibration": ({"method": calibration_method, "seconds": float(calibration)}
-                        if calibration else None),
-        "smooth_s": smooth,
+        "calibration": plan.to_dict() if plan else None,
+        "dwell_s": dwell,
         "training": dataset.summary(),
         "metrics": {},
     }
@@ -223,13 +233,16 @@ class LoadedModel:
         What :meth:`predict_proba` reads: engine feature vectors
         ``(n_windows, n_features)`` or filtered windows ``(n_windows,
         n_channels, n_times)`` in volts.
-    smooth : float
-        Time constant (s) of the causal average of class probabilities that
+    dwell : float
+        Expected dwell time (s) of a state for the causal state filter
+        (:class:`biofeedback.statefilter.StateFilter`) that
         :class:`biofeedback.engine.Engine` applies (0: none).
     needs_calibration : bool
         True when features must be centred on a per-user baseline: call
-        :meth:`calibrate` with the baseline block's features before
-        :meth:`predict_proba`.
+        :meth:`calibrate` with the calibration blocks' features before
+        :meth:`predict_proba` (the engine does it itself).
+    plan : CalibrationPlan | None
+        The protocol blocks before feedback the model is centred on.
     meta : dict
         Everything in the file's ``meta.json`` (training summary, metrics).
     """
@@ -247,7 +260,7 @@ class LoadedModel:
         self.input = meta.get("input", "features")
         if self.input not in ("features", "windows"):
             raise ValueError(f"unknown input {self.input!r}")
-        self.smooth = float(meta.get("smooth_s") or 0.0)
+        self.dwell = float(meta.get("dwell_s") or 0.0)
         n_in = getattr(estimator, "n_features_in_", None)
         if self.input == "features" and n_in is not None and n_in != len(self.feature_names):
             raise ModelError(
@@ -267,7 +280,12 @@ class LoadedModel:
                 "files and network cues go where your command line or pipeline says.",
                 ", ".join(dropped))
         self.n_times = int(round(self.config.window.length * self.sfreq))
+        from ._streams import CalibrationPlan
+
         self.calibration = meta.get("calibration")
+        self.plan = CalibrationPlan.from_dict(self.calibration)
+        if self.calibration:
+            self.calibration = dict(self.calibration, seconds=self.plan.seconds)
         self.needs_calibration = bool(self.calibration)
         self.fname = None
         self._cols = None  # live feature columns the model reads
@@ -362,6 +380,34 @@ class LoadedModel:
             )
         return X
 
+    def check_protocol(self, feedback, where="the pipeline's protocol") -> None:
+        """Check that a session's protocol gives the calibration this model needs.
+
+        Raises
+        ------
+        ModelError
+            In one sentence, when the blocks before feedback are shorter than
+            the model's calibration, or ask for other states.
+        """
+        if not self.needs_calibration:
+            return
+        from ._streams import CalibrationPlan
+
+        have = CalibrationPlan.from_protocol(feedback)
+        need = self.plan
+        if have.seconds + 1e-9 < need.seconds:
+            raise ModelError(
+                f"The model calibrates on {need.describe()} ({need.seconds:g} s) before "
+                f"feedback, but the blocks before feedback in {where} last "
+                f"{have.seconds:g} s; run the session with the pipeline stored in the "
+                "model, or add those calibration blocks.")
+        named = [s for s in need.states if s is not None]
+        if named and have.states[:len(need.states)] != need.states:
+            raise ModelError(
+                f"The model calibrates on {need.describe()}, but {where} asks for "
+                f"{have.describe()} before feedback; run the session with the pipeline "
+                "stored in the model, or give it those calibration blocks.")
+
     @property
     def calibrated(self) -> bool:
         """True once :meth:`calibrate` has run (or when none is needed)."""
@@ -427,8 +473,8 @@ class LoadedModel:
 
         ``X`` is engine features ``(n_windows, n_features)``, or filtered
         windows ``(n_windows, n_channels, n_times)`` for window models. These
-        are the probabilities of each window alone: the engine smooths them
-        over time (:attr:`smooth`).
+        are the probabilities of each window alone: the engine filters them
+        over time (:attr:`dwell`).
         """
         if self.input == "windows":
             return self.estimator.predict_proba(self._select_windows(X))

@@ -37,8 +37,31 @@ def format_table(results) -> list[str]:
         f"{r.balanced_accuracy:>{width}.2f}" for r in results.values()))
     lines.append(f"{'windows':<12}" + "".join(
         f"{r.n_windows:>{width}d}" for r in results.values()))
-    lines.append(f"balanced accuracy, chance {first.chance:.2f} "
+    lines.append(f"balanced accuracy of sustained states, chance {first.chance:.2f} "
                  f"({len(first.classes)} classes: {', '.join(first.classes)})")
+    sw = [r.switching for r in results.values()]
+    if any(sw):
+        def cell(d, k, fmt):
+            return "-" if not d else format(d[k], fmt)
+        lines.append(f"{'switching':<12}" + "".join(
+            f"{cell(d, 'balanced_accuracy', '.2f'):>{width}}" for d in sw))
+        lines.append(f"{'first 10 s':<12}" + "".join(
+            f"{cell(d, 'first_accuracy', '.2f'):>{width}}" for d in sw))
+        lines.append(f"{'median lag':<12}" + "".join(
+            f"{cell(d, 'median_lag_s', '.1f'):>{width}}" for d in sw))
+        n = next(d for d in sw if d)
+        lines.append(f"streams switching every {n['switch_every_s']:g} s: balanced accuracy "
+                     f"over all windows, accuracy in the first 10 s after a switch, median "
+                     f"lag (s) until the output follows ({n['n_switches']} switches)")
+    return lines
+
+
+def format_counts(result) -> list[str]:
+    """Clean windows scored per subject and class."""
+    classes = list(result.classes)
+    lines = [f"{'windows':<12}" + "".join(f"{c:>15}" for c in classes)]
+    for s, row in result.counts.items():
+        lines.append(f"{s:<12}" + "".join(f"{row[c]:>15d}" for c in classes))
     return lines
 
 
@@ -104,12 +127,7 @@ def feature_importances(model, dataset):
     else:
         from sklearn.inspection import permutation_importance
 
-        X = dataset.X
-        if model.needs_calibration:
-            from ._validation import baseline_center
-
-            X = baseline_center(dataset, model.calibration["seconds"],
-                                model.calibration.get("method", "center"))
+        X = dataset.X  # uncalibrated: importance ranks features, offsets do not matter
         res = permutation_importance(est, X, dataset.y, n_repeats=3, random_state=0,
                                      scoring="balanced_accuracy")
         imp = res.importances_mean
@@ -179,11 +197,10 @@ def write_report(fname, dataset, model, results, *, random_split=None,
          + f" ({len(dataset.feature_names)} columns)"],
         ["calibration", "none" if not model.needs_calibration else
          f"{'z-score' if model.calibration.get('method') == 'zscore' else 'centre'} "
-         f"features on the first {model.calibration['seconds']:g} s of each "
-         "recording of the user"],
-        ["smoothing", "none (each window alone)" if not model.smooth else
-         f"causal moving average of class probabilities, time constant "
-         f"{model.smooth:g} s"],
+         f"features on the protocol's blocks before feedback ({model.plan.describe()})"],
+        ["state filter", "none (each window alone)" if not model.dwell else
+         f"causal HMM forward filter of class probabilities, expected dwell "
+         f"{model.dwell:g} s"],
         ["training windows", f"{s['n_windows']} from {s['n_recordings']} recordings; "
          f"{s['n_gated_dropped']} gated windows excluded, {s['n_gated_kept']} kept"],
         ["windows per class", ", ".join(f"{k}: {v}" for k, v in

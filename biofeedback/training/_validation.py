@@ -1,23 +1,35 @@
-"""Honest validation: grouped folds, per-user calibration without leakage.
+"""Honest validation: the live protocol, replayed, on grouped folds.
 
 Windows overlap (2 s windows every 0.5 s) and one recording holds one class,
 so any split that puts windows of one recording on both sides scores the
 recording's identity, not the mental state. Folds therefore hold out whole
-subjects (``"loso"``) or whole sessions (``"loso-session"``).
+people or days:
 
-Calibration protocol (what a live user has before feedback starts): for every
-subject, the windows lying entirely within the first ``calibration`` seconds
-of each of their recordings form the baseline (all classes pooled, the
-analogue of a guided rest-and-task block); features are centred on the
-baseline mean (``"center"``) or z-scored with its mean and standard deviation
-(``"zscore"``). The held-out subject is scored only on windows that start
-after the baseline. Training subjects are calibrated on their own baselines.
+- ``"loso"``: a new person (every session of one subject held out);
+- ``"loso-session"``: one session of one subject held out;
+- ``"new-day"``: a returning user on a new day (train on the person's earlier
+  sessions and everyone else's, test on their last session);
+- ``"new-person-new-day"``: a new person on a new day (train on the other
+  subjects, test on the person's last session; needs two sessions of them,
+  so it scores exactly the days ``"new-day"`` scores).
 
-Smoothing: held-out windows are scored on the class probabilities the live
-engine would give, i.e. averaged causally over the recording's earlier windows
-(baseline windows included: they are in the past) with the same
-:class:`biofeedback.engine.ProbabilitySmoother`, restarted where the engine
-restarts.
+Calibration is what a live session does before feedback
+(:class:`~biofeedback.training._streams.CalibrationPlan`, read from the
+pipeline's protocol): every subject's (and session's) calibration blocks are
+replayed from their recordings as one stream, the engine's clean windows
+ending within the blocks are the baseline, and features are centred on their
+mean, in training (each training subject on their own blocks) and at test
+time, exactly as the live engine centres them.
+
+Scored outputs are what the engine gives: each recording's windows go in
+order through the fold's model and the same
+:class:`~biofeedback.statefilter.StateFilter` (``filter``, the batch twin of
+the engine's ``step``), restarted where the engine restarted; windows the
+engine spends calibrating give NaN there, as live. Two test sets per fold:
+the held-out one-state recordings (sustained states, scored after their
+first ``score_after`` seconds) and, with ``switch_every``, the held-out
+person's stream that switches state every ``switch_every`` seconds
+(:func:`~biofeedback.training._streams.build_stream`).
 """
 
 from __future__ import annotations
@@ -28,13 +40,9 @@ import numpy as np
 
 from .._checks import _check_option
 from ._dataset import DatasetError
+from ._streams import FIRST_SECONDS, switching_scores
 
-CV_SCHEMES = ("loso", "loso-session", "none")
-
-
-def baseline_mask(dataset, seconds):
-    """Windows entirely inside the first ``seconds`` of their recording."""
-    return dataset.t <= seconds
+CV_SCHEMES = ("loso", "loso-session", "new-day", "new-person-new-day", "none")
 
 
 def scored_mask(dataset, seconds):
@@ -53,47 +61,54 @@ def _baseline_stats(X, method="center"):
     return offset, scale
 
 
-def baseline_stats(dataset, seconds, method="center"):
-    """Per subject, the (offset, scale) of the subject's baseline windows."""
-    base = baseline_mask(dataset, seconds)
+def calibration_windows(full, seconds):
+    """Rows of one recording's windows the engine calibrates on: clean, finite,
+    ending within the first ``seconds``."""
+    ok = (full["t"] <= seconds) & np.isfinite(full["X"]).all(axis=1)
+    if full.get("gated") is not None:
+        ok &= ~full["gated"]
+    return ok
+
+
+def calibration_stats(streams, plan):
+    """Per (subject, session), the centring of their replayed calibration blocks.
+
+    Parameters
+    ----------
+    streams : Dataset
+        From :func:`stream_dataset` with ``plan`` (one stream per subject and
+        session, beginning with the calibration blocks).
+    plan : CalibrationPlan
+    """
     out = {}
-    for s in np.unique(dataset.subject):
-        m = (dataset.subject == s) & base
-        if not m.any():
+    for r, f in enumerate(streams.full):
+        key = (streams.files[r].subject, streams.files[r].session)
+        ok = calibration_windows(f, plan.seconds)
+        if not ok.any():
             raise DatasetError(
-                f"Subject {s} has no window inside the first {seconds:g} s of a "
-                "recording to calibrate with."
-            )
-        out[s] = _baseline_stats(dataset.X[m], method)
+                f"The calibration blocks of subject {key[0]} (session {key[1]}) hold "
+                "no clean window; the quality gates flag all of them.")
+        out[key] = _baseline_stats(f["X"][ok], plan.method)
     return out
 
 
-def baseline_center(dataset, seconds, method="center"):
-    """Features calibrated per subject on the subject's baseline windows."""
-    X = dataset.X.copy()
-    for s, (offset, scale) in baseline_stats(dataset, seconds, method).items():
-        m = dataset.subject == s
-        X[m] = (X[m] - offset) / scale
-    return X
+def _check_dwell(dwell):
+    dwell = 0.0 if dwell is None else float(dwell)
+    if not np.isfinite(dwell) or dwell < 0:
+        raise ValueError(f"The dwell time must be 0 or more seconds, got {dwell:g}.")
+    return dwell
 
 
-def _check_smooth(smooth):
-    smooth = 0.0 if smooth is None else float(smooth)
-    if not np.isfinite(smooth) or smooth < 0:
-        raise ValueError(f"The smoothing time constant must be 0 or more seconds, got "
-                         f"{smooth:g}.")
-    return smooth
-
-
-def smoothed_proba(predict_proba, dataset, rows, smooth, *, input="features",
+def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features",
                    transform=None, blank_until=None):
     """Class probabilities of the ``rows`` of ``dataset``, as the live engine gives them.
 
     Every window of each recording concerned goes through ``predict_proba``
-    in order (unlabelled and dropped windows too: live, they are in the past),
-    is smoothed by :class:`biofeedback.engine.ProbabilitySmoother` with time
-    constant ``smooth`` (restarted at the engine's restarts), and the selected
-    rows are returned. A window with non-finite input gives NaN, as live.
+    in order (unlabelled and dropped windows too: live, they are in the past)
+    and through :meth:`biofeedback.statefilter.StateFilter.filter` with the
+    expected dwell time ``dwell`` (restarted at the engine's restarts); the
+    selected rows are returned. A window with non-finite input gives NaN, as
+    live.
 
     Parameters
     ----------
@@ -101,7 +116,7 @@ def smoothed_proba(predict_proba, dataset, rows, smooth, *, input="features",
         Batch of features (or windows) to ``(n, n_classes)``.
     dataset : Dataset
     rows : array of bool, shape (n_windows,)
-    smooth : float
+    dwell : float
         Seconds; 0 scores each window alone.
     input : "features" | "windows"
     transform : callable | None
@@ -109,20 +124,19 @@ def smoothed_proba(predict_proba, dataset, rows, smooth, *, input="features",
     blank_until : float | None
         Windows ending within this many seconds of their recording's start
         give NaN, as a live engine gives while it collects a model's
-        calibration baseline (they reach the smoother as NaN).
+        calibration (the state filter sees them as NaN).
 
     Returns
     -------
     proba : ndarray, shape (rows.sum(), n_classes)
     """
-    from ..engine import ProbabilitySmoother
+    from ..statefilter import StateFilter
 
     rows = np.flatnonzero(rows)
     if not dataset.full:
         raise DatasetError("This dataset does not hold every window of its recordings; "
                            "build it with extract_dataset.")
     hop = round(dataset.config.window.hop * dataset.sfreq) / dataset.sfreq
-    smoother = ProbabilitySmoother(smooth, hop) if smooth else None
     out = None
     for r in np.unique(dataset.recording[rows]):
         f = dataset.full[r]
@@ -144,8 +158,9 @@ def smoothed_proba(predict_proba, dataset, rows, smooth, *, input="features",
             P[ok] = P0
         if blank_until is not None:
             P[f["t"] <= blank_until] = np.nan
-        if smoother is not None:
-            P = smoother.apply(P, f["segment"])
+        if dwell:
+            sf = StateFilter(out.shape[1], dwell, hop, window=dataset.window_length)
+            P = sf.filter(P, f["segment"])
         mine = dataset.recording[rows] == r
         out[mine] = P[dataset.wid[rows[mine]]]
     if out is None:
@@ -162,19 +177,13 @@ def _argmax_labels(P, classes):
     return pred.astype(str)
 
 
-def _check_calibration(spec, calibration, dataset):
-    if calibration is not None and (not np.isfinite(calibration) or calibration < 0):
-        raise ValueError(f"The baseline must be 0 or more seconds, got {calibration:g}.")
-    if not calibration:
+def _check_calibration(spec, plan, window_length, classes=None):
+    if not plan:
         return
     if spec.input != "features":
         raise DatasetError("Calibration centres engine features; it does not apply to "
                            "window-input models such as riemann.")
-    if calibration < dataset.window_length:
-        raise DatasetError(
-            f"A {calibration:g} s baseline is shorter than one "
-            f"{dataset.window_length:g} s window."
-        )
+    plan.check(window_length, classes)
 
 
 def _recalls(y_true, y_pred, classes):
@@ -198,14 +207,20 @@ class CVResult:
     """Grouped cross-validation results.
 
     ``balanced_accuracy`` is the mean per-class recall over every held-out
-    window pooled (chance: ``1 / n_classes``); ``folds`` has one row per
-    held-out group with its own balanced accuracy (over the classes it holds).
+    window of the sustained-state recordings pooled (chance:
+    ``1 / n_classes``); ``folds`` has one row per held-out group with its own
+    balanced accuracy, per-class recall and counts of scored (clean) windows.
+    ``switching`` (with ``switch_every``) scores the held-out streams that
+    switch state: ``balanced_accuracy`` over all their windows after
+    calibration, ``first_accuracy`` over the windows ending in the first 10 s
+    after each switch, and ``median_lag`` (s) until the output names the new
+    state for 2 s (inf when it never did before the next switch).
     """
 
     model: str
     cv: str
     classes: list
-    calibration: float | None
+    calibration: object
     balanced_accuracy: float
     recall: dict
     confusion_matrix: np.ndarray
@@ -214,8 +229,9 @@ class CVResult:
     folds: list = field(default_factory=list)
     y_true: np.ndarray | None = None
     y_pred: np.ndarray | None = None
-    smooth: float = 0.0
-    calibration_method: str = "center"
+    dwell: float = 0.0
+    switching: dict | None = None
+    counts: dict = field(default_factory=dict)
 
     @property
     def mean_fold_accuracy(self):
@@ -225,9 +241,8 @@ class CVResult:
         return {
             "model": self.model,
             "cv": self.cv,
-            "calibration_s": self.calibration,
-            "calibration_method": self.calibration_method if self.calibration else None,
-            "smooth_s": self.smooth,
+            "calibration": self.calibration.to_dict() if self.calibration else None,
+            "dwell_s": self.dwell,
             "classes": list(self.classes),
             "balanced_accuracy": self.balanced_accuracy,
             "mean_fold_balanced_accuracy": self.mean_fold_accuracy,
@@ -235,39 +250,99 @@ class CVResult:
             "recall": self.recall,
             "confusion_matrix": self.confusion_matrix.tolist(),
             "n_windows": self.n_windows,
+            "windows_per_subject_and_class": self.counts,
             "folds": self.folds,
+            "switching": self.switching,
         }
 
 
-def _groups(dataset, cv):
+def _folds(dataset, cv):
+    """(name, test mask, train mask) per fold of scheme ``cv``."""
+    subj, sess = dataset.subject, dataset.session
     if cv == "loso":
-        return dataset.subject, "subject"
-    return np.char.add(np.char.add(dataset.subject, "/"), dataset.session), "session"
+        for g in sorted(set(subj.tolist())):
+            yield g, subj == g, subj != g
+        return
+    if cv == "loso-session":
+        for s, e in sorted({(a, b) for a, b in zip(subj.tolist(), sess.tolist())}):
+            test = (subj == s) & (sess == e)
+            yield f"{s}/{e}", test, ~test
+        return
+    order = _session_order(dataset)
+    for s in sorted(set(subj.tolist())):
+        mine = order[s]
+        if len(mine) < 2:
+            continue
+        last = mine[-1]
+        test = (subj == s) & (sess == last)
+        train = (subj != s) if cv == "new-person-new-day" else ~((subj == s) & ~np.isin(
+            sess, mine[:-1]))
+        yield f"{s}/{last}", test, train
 
 
-def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None,
-                   calibration_method="center", score_after=None, smooth=0.0,
-                   random_state=0) -> CVResult:
-    """Grouped cross-validation of a registered classifier.
+def _session_order(dataset):
+    """Each subject's sessions, earliest first (numerically where they are numbers)."""
+    def key(x):
+        return (0, float(x), x) if x.replace(".", "", 1).isdigit() else (1, 0.0, x)
+
+    out = {}
+    for s in set(dataset.subject.tolist()):
+        out[s] = sorted(set(dataset.session[dataset.subject == s].tolist()), key=key)
+    return out
+
+
+def _check_folds(dataset, cv):
+    subj = sorted(set(dataset.subject.tolist()))
+    if cv in ("new-day", "new-person-new-day"):
+        order = _session_order(dataset)
+        if not any(len(v) >= 2 for v in order.values()):
+            raise DatasetError(
+                "New-day splits need a subject with two or more sessions, but every "
+                "subject here has one; only --cv loso (a new person) can be scored on "
+                "these data.")
+        if cv == "new-person-new-day" and len(subj) < 2:
+            raise DatasetError("A new person on a new day needs at least two subjects.")
+        return
+    what = "subject" if cv == "loso" else "session"
+    groups = subj if cv == "loso" else sorted(
+        set(zip(dataset.subject.tolist(), dataset.session.tolist())))
+    if len(groups) < 2:
+        raise DatasetError(
+            f"Leave-one-{what}-out needs at least two {what}s; the data hold one.")
+
+
+def _counts(y, subject, classes):
+    return {str(s): {c: int(np.sum((subject == s) & (y == c))) for c in classes}
+            for s in sorted(set(subject.tolist()))}
+
+
+def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwell=0.0,
+                   switch_every=None, score_after=None, random_state=0) -> CVResult:
+    """Grouped cross-validation of a registered classifier, as a live session runs it.
 
     Parameters
     ----------
     dataset : Dataset
+        One-state recordings (labels from file names or a manifest); with
+        marker labels, calibration and switching streams are not available.
     model : str
         Name in :data:`biofeedback.estimators.CLASSIFIERS`.
-    cv : "loso" | "loso-session"
-        Hold out one subject, or one session (subject and session), per fold.
-    calibration : float | None
-        Seconds of per-user baseline (see the module's protocol); None: none.
-    calibration_method : "center" | "zscore"
-        Subtract the baseline mean, or z-score with its mean and std.
+    cv : "loso" | "loso-session" | "new-day" | "new-person-new-day"
+        The split (see the module).
+    calibration : CalibrationPlan | None
+        The protocol's blocks before feedback; features are centred on their
+        windows (train and test). None: no calibration.
+    dwell : float
+        Expected dwell time (s) of the causal state filter the engine applies
+        (:class:`biofeedback.statefilter.StateFilter`); 0: each window alone.
+    switch_every : float | None
+        Also score the held-out person's stream switching state every this
+        many seconds (:func:`~biofeedback.training._streams.build_stream`).
     score_after : float | None
-        Score only windows starting after this many seconds of their
-        recording (defaults to ``calibration``), so an uncalibrated model can
-        be compared on exactly the windows a calibrated one is scored on.
-    smooth : float
-        Time constant (s) of the causal smoothing of class probabilities the
-        engine applies live (see :func:`smoothed_proba`); 0: each window alone.
+        Sustained states are scored on windows starting after this many
+        seconds of their recording (default: 20 s when calibrating or
+        switching, so that no test window holds calibration material and
+        every variant scores the same windows; else 0).
     random_state : int
 
     Returns
@@ -275,68 +350,145 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None,
     result : CVResult
     """
     from ..estimators import CLASSIFIERS, make_classifier
+    from ._streams import stream_dataset
 
-    _check_option("cv", cv, CV_SCHEMES[:2])
+    _check_option("cv", cv, CV_SCHEMES[:-1])
     _check_option("model", model, list(CLASSIFIERS))
     spec = CLASSIFIERS[model]
-    _check_calibration(spec, calibration, dataset)
-    _check_option("calibration_method", calibration_method, ("center", "zscore"))
-    smooth = _check_smooth(smooth)
-    groups, what = _groups(dataset, cv)
-    uniq = sorted(set(groups.tolist()))
-    if len(uniq) < 2:
-        raise DatasetError(
-            f"Leave-one-{what}-out needs at least two {what}s; the data hold one "
-            f"({uniq[0]})."
-        )
     classes = dataset.classes
+    plan = calibration or None
+    _check_calibration(spec, plan, dataset.window_length, classes)
+    dwell = _check_dwell(dwell)
+    _check_folds(dataset, cv)
+    if score_after is None:
+        score_after = 20.0 if (plan or switch_every) else 0.0
+    skip = max(score_after, max((d for _, d in plan.blocks), default=0.0) if plan else 0.0)
     X = dataset.windows if spec.input == "windows" else dataset.X
-    transform = None
-    if calibration:
-        stats = baseline_stats(dataset, calibration, calibration_method)
-        X = baseline_center(dataset, calibration, calibration_method)
-        rec_subject = {int(r): s for r, s in zip(dataset.recording, dataset.subject)}
+    transform = stats = None
+    if plan:
+        stats = calibration_stats(stream_dataset(dataset, plan, switch_every or 30.0,
+                                                 skip=skip), plan)
+        keys = list(zip(dataset.subject.tolist(), dataset.session.tolist()))
+        X = np.array(X, copy=True)
+        for key in set(keys):
+            m = (dataset.subject == key[0]) & (dataset.session == key[1])
+            offset, scale = stats[key]
+            X[m] = (X[m] - offset) / scale
+        rec_key = {i: (f.subject, f.session) for i, f in enumerate(dataset.files)}
 
         def transform(r, Xr):
-            offset, scale = stats[rec_subject[int(r)]]
+            offset, scale = stats[rec_key[int(r)]]
             return (Xr - offset) / scale
-    after = calibration if score_after is None else score_after
-    scored = scored_mask(dataset, after) if after else np.ones(len(dataset), bool)
+    streams = None
+    if switch_every:
+        streams = stream_dataset(dataset, plan, switch_every, skip=skip)
+    scored = scored_mask(dataset, score_after) if score_after else np.ones(len(dataset), bool)
     y = dataset.y
     folds, all_true, all_pred = [], [], []
-    for g in uniq:
-        test = (groups == g) & scored
-        train = groups != g
-        if not test.any():
-            continue
-        if len(set(y[train].tolist())) < 2:
+    sw = _new_acc()
+    for name, test_all, train in _folds(dataset, cv):
+        test = test_all & scored
+        if not test.any() or len(set(y[train].tolist())) < 2:
             continue
         est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
         est.fit(X[train], y[train])
-        P = smoothed_proba(est.predict_proba, dataset, test, smooth, input=spec.input,
-                           transform=transform, blank_until=calibration or None)
+        P = filtered_proba(est.predict_proba, dataset, test, dwell, input=spec.input,
+                           transform=transform, blank_until=score_after or None)
         pred = _argmax_labels(P, est.classes_)
         rec = _recalls(y[test], pred, classes)
-        folds.append({
-            what: g,
+        fold = {
+            "test": name,
             "n_windows": int(test.sum()),
             "balanced_accuracy": float(np.nanmean(rec)),
             "recall": {c: (None if np.isnan(r) else float(r)) for c, r in zip(classes, rec)},
-        })
+            "test_windows_per_class": {c: int(np.sum(y[test] == c)) for c in classes},
+            "train_windows_per_class": {c: int(np.sum(y[train] == c)) for c in classes},
+        }
+        if streams is not None:
+            keys = set(zip(dataset.subject[test_all].tolist(),
+                           dataset.session[test_all].tolist()))
+            fold["switching"] = _score_streams(est.predict_proba, est.classes_, streams, keys,
+                                               plan, stats, dwell, sw, input=spec.input)
+        folds.append(fold)
         all_true.append(y[test])
         all_pred.append(pred)
     if not folds:
         raise DatasetError("No fold had windows to score.")
     yt, yp = np.concatenate(all_true), np.concatenate(all_pred)
     rec = _recalls(yt, yp, classes)
+    switching = None
+    if streams is not None:
+        switching = _switching_summary(sw, classes, switch_every)
     return CVResult(
-        model=model, cv=cv, classes=classes, calibration=calibration,
+        model=model, cv=cv, classes=classes, calibration=plan,
         balanced_accuracy=float(np.nanmean(rec)),
         recall={c: float(r) for c, r in zip(classes, rec)},
         confusion_matrix=confusion(yt, yp, classes), chance=1.0 / len(classes),
-        n_windows=len(yt), folds=folds, y_true=yt, y_pred=yp, smooth=smooth,
-        calibration_method=calibration_method,
+        n_windows=len(yt), folds=folds, y_true=yt, y_pred=yp, dwell=dwell,
+        switching=switching, counts=_counts(y[scored], dataset.subject[scored], classes),
     )
+
+
+def _score_streams(predict_proba, classes_, streams, keys, plan, stats, dwell, acc, *,
+                   input="features", prep=None):
+    """Score the streams of the (subject, session) pairs ``keys``; add to ``acc``.
+
+    ``prep`` (e.g. a model's column selection) is applied to the features
+    before the centring of ``stats``.
+    """
+    from ._streams import switches_from_markers
+
+    calib = plan.seconds if plan else 0.0
+    out = {"lags": [], "first_correct": 0, "first_n": 0}
+    for r, f in enumerate(streams.files):
+        if (f.subject, f.session) not in keys:
+            continue
+        rows = (streams.recording == r) & (streams.t > calib)
+        if not rows.any():
+            continue
+        transform = None
+        if plan:
+            offset, scale = stats[(f.subject, f.session)]
+
+            def transform(_, Xr, offset=offset, scale=scale):
+                return ((Xr if prep is None else prep(Xr)) - offset) / scale
+        P = filtered_proba(predict_proba, streams, rows, dwell, input=input,
+                           transform=transform, blank_until=calib or None)
+        pred = _argmax_labels(P, classes_)
+        switches = switches_from_markers(streams.full[r]["markers"], after=calib)
+        sc = switching_scores(streams.t[rows], streams.y[rows], pred, switches)
+        for k in ("first_correct", "first_n"):
+            out[k] += sc[k]
+            acc[k] += sc[k]
+        out["lags"] += sc["lags"]
+        acc["lags"] += sc["lags"]
+        acc["y_true"].append(streams.y[rows])
+        acc["y_pred"].append(pred)
+    out["lags"] = [None if not np.isfinite(v) else v for v in out["lags"]]
+    return out
+
+
+def _new_acc():
+    return {"lags": [], "first_correct": 0, "first_n": 0, "y_true": [], "y_pred": []}
+
+
+def _switching_summary(acc, classes, switch_every):
+    if not acc["y_true"]:
+        return None
+    yt, yp = np.concatenate(acc["y_true"]), np.concatenate(acc["y_pred"])
+    lags = np.asarray(acc["lags"], float)
+    return {
+        "switch_every_s": float(switch_every),
+        "balanced_accuracy": float(np.nanmean(_recalls(yt, yp, classes))),
+        "first_seconds": FIRST_SECONDS,
+        "first_accuracy": (acc["first_correct"] / acc["first_n"]) if acc["first_n"]
+        else float("nan"),
+        "median_lag_s": float(np.median(lags)) if len(lags) else float("nan"),
+        "max_lag_s": float(np.max(lags)) if len(lags) else float("nan"),
+        "n_switches": len(lags),
+        "n_not_followed": int(np.sum(~np.isfinite(lags))),
+        "n_windows": len(yt),
+    }
 
 
 def random_split_score(dataset, model="logreg", *, n_splits=5, random_state=0) -> float:

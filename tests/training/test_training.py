@@ -123,7 +123,7 @@ def test_markers_label_the_windows_between_them(muse_dir):
 
 def test_loso_is_above_chance_and_random_splits_leak(muse_all):
     loso = cross_validate(muse_all, "logreg", cv="loso")
-    assert [f["subject"] for f in loso.folds] == ["subjecta", "subjectb", "subjectc", "subjectd"]
+    assert [f["test"] for f in loso.folds] == ["subjecta", "subjectb", "subjectc", "subjectd"]
     assert loso.chance == pytest.approx(1 / 3)
     assert 0.5 < loso.mean_fold_accuracy < 0.9
     assert loso.confusion_matrix.sum() == loso.n_windows == len(muse_all)
@@ -131,12 +131,16 @@ def test_loso_is_above_chance_and_random_splits_leak(muse_all):
     assert leaky > loso.mean_fold_accuracy + 0.15
 
 
-def test_calibration_scores_only_windows_after_the_baseline(muse_all):
+def test_calibration_scores_only_windows_after_the_calibration_blocks(muse_all):
+    from biofeedback.training._streams import CalibrationPlan
+
+    plan = CalibrationPlan((("relaxed", 20.0),))
     plain = cross_validate(muse_all, "logreg", score_after=20.0)
-    cal = cross_validate(muse_all, "logreg", calibration=20.0)
+    cal = cross_validate(muse_all, "logreg", calibration=plan)
     assert plain.n_windows == cal.n_windows
     assert cal.n_windows == int((muse_all.t - 2.0 >= 20.0).sum())
     assert 0.4 < cal.mean_fold_accuracy <= 1.0
+    assert cal.counts["subjecta"]["relaxed"] > 0  # clean windows per subject and class
 
 
 # -- model files --------------------------------------------------------------
@@ -220,7 +224,9 @@ def test_tampered_and_pickled_files_are_refused(model_file, tmp_path):
 
 
 def test_calibrated_model_asks_for_a_baseline(muse_all):
-    model = fit_model(muse_all, "logreg", calibration=20.0)
+    from biofeedback.training._streams import CalibrationPlan
+
+    model = fit_model(muse_all, "logreg", calibration=CalibrationPlan((("relaxed", 20.0),)))
     assert model.needs_calibration
     with pytest.raises(ModelError, match="needs a per-user baseline"):
         model.predict_proba(muse_all.X[:2])
@@ -230,12 +236,13 @@ def test_calibrated_model_asks_for_a_baseline(muse_all):
 
 
 def test_live_engine_adds_class_probabilities(model_file, muse_dir):
-    from biofeedback.engine import Engine, ProbabilitySmoother
+    from biofeedback.engine import Engine
     from biofeedback.hardware import get_profile
     from biofeedback.io import read_recording
+    from biofeedback.statefilter import StateFilter
 
     model = load_model(model_file[0])
-    assert model.smooth == 10.0  # the default time constant is stored in the file
+    assert model.dwell == 30.0  # the protocol's training block length is stored
     rec = read_recording(muse_dir / "subjectd-relaxed-1.csv")
     engine = Engine(model.config, rec.ch_names, rec.sfreq, get_profile("muse_2016"), model=model)
     out = engine.run(rec.data, rec.timestamps, chunk_size=32)
@@ -243,14 +250,9 @@ def test_live_engine_adds_class_probabilities(model_file, muse_dir):
     p = out.estimates[:, cols]
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     raw = model.predict_proba(out.features)
-    np.testing.assert_allclose(p[0], raw[0], rtol=1e-12)  # nothing to average yet
-    a = 1 - np.exp(-0.5 / 10.0)
-    want = raw.copy()
-    for k in range(1, len(raw)):
-        want[k] = (1 - a) * want[k - 1] + a * raw[k]
+    want = StateFilter(3, 30.0, 0.5, window=2.0).filter(raw)
     np.testing.assert_allclose(p, want, rtol=1e-10)
-    np.testing.assert_allclose(ProbabilitySmoother(10.0, 0.5).apply(raw), want, rtol=1e-10)
-    model.smooth = 0.0  # each window alone
+    model.dwell = 0.0  # each window alone
     engine = Engine(model.config, rec.ch_names, rec.sfreq, get_profile("muse_2016"), model=model)
     out = engine.run(rec.data, rec.timestamps, chunk_size=32)
     np.testing.assert_allclose(out.estimates[:, cols], raw, rtol=1e-12)

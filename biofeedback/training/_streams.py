@@ -1,0 +1,329 @@
+"""The live protocol, replayed: calibration blocks and streams that switch state.
+
+A live session runs its protocol's blocks before feedback (a rest baseline,
+or guided calibration blocks that each ask for one state), and then the
+person's state changes whenever it changes. Validation replays exactly that
+from labelled one-state recordings:
+
+- :class:`CalibrationPlan` lists the blocks before the first training block of
+  a pipeline's protocol, each with the state it asks for and its duration;
+  a model calibrated on the plan is centred on the windows the engine gives
+  over those blocks (those ending within the plan's first ``seconds``).
+- :func:`build_stream` lays one subject's recordings end to end on one
+  continuous clock: the plan's blocks first (each takes the first seconds of
+  that state's recording), then stretches of ``switch_every`` seconds cycling
+  through the states. Joins carry no artifact the engine would not see in a
+  real change of state: each stretch is shifted by the difference of the local
+  means at the join (a constant offset, which the high-pass removes) and the
+  two sides are cross-faded linearly over ``crossfade`` seconds; the
+  timestamps run on without a gap, so the engine never restarts. A marker
+  names the state at the start of every stretch.
+- :func:`switching_scores` scores a labelled stream: balanced accuracy over
+  all windows, accuracy in the first seconds after each switch and the lag
+  until the output follows the new state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._dataset import DatasetError
+
+__all__ = ["CalibrationPlan", "build_stream", "switching_scores"]
+
+#: Seconds after a switch scored separately ("first 10 s").
+FIRST_SECONDS = 10.0
+#: The output follows a switch once it names the new state for this long.
+HOLD_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class CalibrationPlan:
+    """The blocks a live session runs before feedback, in order.
+
+    Attributes
+    ----------
+    blocks : tuple of (str | None, float)
+        ``(state, seconds)`` per block; ``state`` is the label the block's
+        instructions ask for (None: a baseline that names no state).
+    method : "center" | "zscore"
+    """
+
+    blocks: tuple = ()
+    method: str = "center"
+
+    @property
+    def seconds(self) -> float:
+        """Total duration: the engine calibrates on windows ending within it."""
+        return float(sum(d for _, d in self.blocks))
+
+    @property
+    def states(self) -> list:
+        return [s for s, _ in self.blocks]
+
+    def __bool__(self):
+        return bool(self.blocks)
+
+    def describe(self) -> str:
+        return " + ".join(f"{d:g} s {s or 'baseline'}" for s, d in self.blocks) or "none"
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "seconds": self.seconds,
+                "blocks": [{"state": s, "seconds": d} for s, d in self.blocks]}
+
+    @classmethod
+    def from_dict(cls, d) -> CalibrationPlan | None:
+        if not d:
+            return None
+        blocks = d.get("blocks")
+        if blocks is None:  # files from before calibration blocks: one span of seconds
+            blocks = [{"state": None, "seconds": float(d["seconds"])}]
+        return cls(tuple((b.get("state"), float(b["seconds"])) for b in blocks),
+                     d.get("method", "center"))
+
+    @classmethod
+    def from_protocol(cls, feedback, method="center") -> CalibrationPlan:
+        """The blocks before the first training or transfer block of ``feedback``."""
+        blocks = []
+        for b in feedback.blocks:
+            if b.kind not in ("baseline", "calibration"):
+                break
+            blocks.append((getattr(b, "state", "") or None, float(b.duration)))
+        return cls(tuple(blocks), method)
+
+    def check(self, window_length, classes=None, *, where="the protocol"):
+        """One sentence when the plan cannot calibrate a model."""
+        if not self.blocks:
+            raise DatasetError(
+                f"{where} has no baseline or calibration block before feedback, so a "
+                "calibrated model has nothing to calibrate on; add one, or train "
+                "without --calibration.")
+        if self.seconds < window_length:
+            raise DatasetError(
+                f"The calibration blocks of {where} last {self.seconds:g} s, shorter "
+                f"than one {window_length:g} s window; make them longer.")
+        if classes is not None:
+            unknown = [s for s in self.states if s is not None and s not in classes]
+            if unknown:
+                raise DatasetError(
+                    f"A calibration block of {where} asks for state {unknown[0]!r}, "
+                    f"which is not a class ({', '.join(classes)}); use one of those.")
+
+
+def _take(rec, start, seconds):
+    i0 = int(round(start * rec.sfreq))
+    i1 = min(rec.n_times, i0 + int(round(seconds * rec.sfreq)))
+    return rec.data[:, i0:i1]
+
+
+def _join(pieces, sfreq, crossfade):
+    """Concatenate ``pieces`` with offset matching and a linear cross-fade."""
+    n_x = int(round(crossfade * sfreq))
+    n_m = int(round(sfreq))  # one second each side for the local means
+    out = pieces[0].copy()
+    starts = [0]
+    for p in pieces[1:]:
+        p = p + (out[:, -n_m:].mean(axis=1) - p[:, :n_m].mean(axis=1))[:, None]
+        n = min(n_x, out.shape[1] - 1, p.shape[1] - 1)
+        if n > 0:
+            w = (np.arange(1, n + 1) / (n + 1))[None, :]
+            blend = out[:, -n:] * (1 - w) + p[:, :n] * w
+            starts.append(out.shape[1] - n + n // 2)
+            out = np.concatenate([out[:, :-n], blend, p[:, n:]], axis=1)
+        else:
+            starts.append(out.shape[1])
+            out = np.concatenate([out, p], axis=1)
+    return out, starts
+
+
+def build_stream(recordings, plan=None, switch_every=30.0, *, skip=None,
+                 crossfade=0.5, min_piece=None, name="stream"):
+    """One subject's one-state recordings laid end to end as a live session.
+
+    Parameters
+    ----------
+    recordings : dict of str to Recording
+        One recording per state (label), of one subject and session.
+    plan : CalibrationPlan | None
+        Calibration blocks played first, each from the start of its state's
+        recording (a block that names no state cannot be replayed).
+    switch_every : float
+        Seconds per stretch after calibration.
+    skip : float | None
+        Seconds at the start of every recording never used after calibration
+        (default: what calibration took from it), so streams with different
+        plans score the same material.
+    crossfade : float
+        Seconds of linear cross-fade at each join.
+    min_piece : float | None
+        Shorter leftovers are dropped (default: half of ``switch_every``, at
+        most the 10 s scored after a switch).
+
+    Returns
+    -------
+    recording : Recording
+        On a clock starting at 0 s, with a marker naming the state at the
+        start of every stretch.
+    stretches : list of (float, str)
+        Start time (s) and state of each stretch.
+    """
+    from ..io import Recording
+
+    if not recordings:
+        raise DatasetError("No recording to build a stream from.")
+    if not switch_every > 0:
+        raise DatasetError(f"--switch-every must be positive, got {switch_every:g}.")
+    recs = dict(recordings)
+    first = next(iter(recs.values()))
+    sfreq = first.sfreq
+    cursor = dict.fromkeys(recs, 0.0)
+    pieces, labels = [], []
+    for state, seconds in (plan.blocks if plan else ()):
+        if state is None:
+            raise DatasetError(
+                "A baseline block of the protocol names no state, so validation cannot "
+                "replay it from labelled recordings; give the block a state (the label "
+                "its instructions ask for).")
+        if state not in recs:
+            raise DatasetError(f"The calibration asks for state {state!r}, but {name} "
+                               f"holds no recording of it.")
+        pieces.append(_take(recs[state], cursor[state], seconds))
+        labels.append(state)
+        cursor[state] += seconds
+    if skip is not None:
+        cursor = {k: max(v, float(skip)) for k, v in cursor.items()}
+    if min_piece is None:
+        min_piece = min(switch_every / 2, FIRST_SECONDS)
+    order = sorted(recs)
+    left = {k: recs[k].duration - cursor[k] for k in recs}
+    i, prev = 0, labels[-1] if labels else None
+    while True:
+        cands = [order[(i + j) % len(order)] for j in range(len(order))]
+        cands = [k for k in cands if k != prev and left[k] >= min_piece]
+        if not cands:
+            break
+        k = cands[0]
+        seconds = min(switch_every, left[k])
+        pieces.append(_take(recs[k], cursor[k], seconds))
+        labels.append(k)
+        cursor[k] += seconds
+        left[k] -= seconds
+        prev = k
+        i = order.index(k) + 1
+    data, starts = _join(pieces, sfreq, crossfade)
+    times = np.arange(data.shape[1]) / sfreq
+    stretches = [(starts[j] / sfreq, labels[j]) for j in range(len(pieces))]
+    rec = Recording(data=data, sfreq=sfreq, ch_names=list(first.ch_names), timestamps=times,
+                    markers=[(t, s) for t, s in stretches], source_format="stream",
+                    provenance={"built_from": name, "switch_every_s": switch_every,
+                                "crossfade_s": crossfade},
+                    profile=first.profile)
+    return rec, stretches
+
+
+def switches_from_markers(markers, after=0.0):
+    """(time, new state) at every change of labelled state later than ``after``."""
+    out, prev = [], None
+    for t, s in markers:
+        if prev is not None and s != prev and t > after:
+            out.append((float(t), str(s)))
+        prev = s
+    return out
+
+
+def switching_scores(t, y_true, y_pred, switches, *, first=FIRST_SECONDS,
+                     hold=HOLD_SECONDS):
+    """Scores of one labelled stream's windows.
+
+    Parameters
+    ----------
+    t : array, shape (n_windows,)
+        Window ends (s, the stream's clock), increasing.
+    y_true, y_pred : array of str, shape (n_windows,)
+        State at each window's end, and the output's most probable state
+        ('' where it gave none).
+    switches : list of (float, str)
+        Time and new state of each switch.
+    first : float
+        Seconds after each switch scored on their own.
+    hold : float
+        The output follows a switch at the first window from which it names
+        the new state for ``hold`` seconds (or to the next switch).
+
+    Returns
+    -------
+    scores : dict
+        ``lags`` (s; inf where the output never followed before the next
+        switch), ``first_correct`` and ``first_n`` (windows right in the first
+        ``first`` seconds, and their number).
+    """
+    t = np.asarray(t, float)
+    y_true, y_pred = np.asarray(y_true, str), np.asarray(y_pred, str)
+    lags, first_correct, first_n = [], 0, 0
+    ends = [s for s, _ in switches[1:]] + [np.inf]
+    for (ts, state), te in zip(switches, ends):
+        m = (t > ts) & (t <= te)
+        if not m.any():
+            continue
+        tt, yp = t[m], y_pred[m]
+        f = tt - ts <= first
+        first_correct += int(np.sum(yp[f] == y_true[m][f]))
+        first_n += int(f.sum())
+        lag = np.inf
+        ok = yp == state
+        for j in np.flatnonzero(ok):
+            span = (tt >= tt[j]) & (tt < tt[j] + hold)
+            if ok[span].all():
+                lag = float(tt[j] - ts)
+                break
+        lags.append(lag)
+    return {"lags": lags, "first_correct": first_correct, "first_n": first_n}
+
+
+def stream_dataset(dataset, plan=None, switch_every=30.0, *, skip=None, crossfade=0.5,
+                   n_jobs=1):
+    """Every subject's (and session's) live stream, through the engine.
+
+    One stream per subject and session of ``dataset`` (built from its files by
+    :func:`build_stream`), run through the engine with the dataset's pipeline,
+    board and gating; every window is labelled by the state at its end.
+    Cached on ``dataset``.
+
+    Returns
+    -------
+    streams : Dataset
+        Its ``files`` are the streams (``subject``, ``session`` kept);
+        ``full[r]["markers"]`` holds each stream's stretches.
+    """
+    from collections import defaultdict
+
+    from ..io import read_recording
+    from ._dataset import LabelledFile, extract_dataset
+
+    key = (plan, float(switch_every), skip, crossfade)
+    cache = dataset.__dict__.setdefault("_streams", {})
+    if key in cache:
+        return cache[key]
+    groups = defaultdict(dict)
+    for f in dataset.files:
+        if f.label is None:
+            raise DatasetError("Streams are built from one-state recordings labelled by "
+                               "file name or manifest, not from marker-labelled ones.")
+        rec = f.recording if f.recording is not None else read_recording(f.path)
+        if f.label in groups[(f.subject, f.session)]:
+            raise DatasetError(f"Subject {f.subject} (session {f.session}) has two "
+                               f"recordings of {f.label!r}; streams take one per state.")
+        groups[(f.subject, f.session)][f.label] = rec
+    files = []
+    for (subject, session), recs in sorted(groups.items()):
+        name = f"{subject}-stream-{session}"
+        rec, _ = build_stream(recs, plan, switch_every, skip=skip, crossfade=crossfade,
+                              name=f"subject {subject} (session {session})")
+        files.append(LabelledFile(name, subject, session, None, recording=rec))
+    ds = extract_dataset(files, dataset.config, profile=dataset.profile,
+                         gated=dataset.gated_mode, n_jobs=n_jobs, min_classes=1,
+                         label_by="end")
+    cache[key] = ds
+    return ds
