@@ -69,6 +69,7 @@ class EngineOutput:
     estimate_names: list
     feature_names: list
     windows: np.ndarray | None = None  # (n_windows, n_channels, n_times) with keep_windows
+    summary: object = None  # the SessionSummary of a replay (losses, gaps)
 
     @classmethod
     def from_results(cls, results, engine) -> EngineOutput:

@@ -116,4 +116,6 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
         raise
     if csv is not None:
         csv.commit()
-    return EngineOutput.from_results(session.results, session.engine)
+    output = EngineOutput.from_results(session.results, session.engine)
+    output.summary = summary  # losses, gaps: what the replay counted
+    return output

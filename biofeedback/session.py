@@ -40,6 +40,7 @@ class SessionSummary:
     gaps: list = field(default_factory=list)
     sink_errors: dict = field(default_factory=dict)
     stopped_by: str = "end"
+    losses: dict = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """Human-readable summary, one fact a line (recording path last)."""
@@ -53,8 +54,13 @@ class SessionSummary:
             out.append(
                 f"estimate latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms (n={lat['n']})"
             )
+        if self.losses:
+            from .io._integrity import loss_line
+
+            out.append(loss_line(self.losses))
         for gap in self.gaps:
-            out.append(f"gap: stream lost at t={gap['onset']:.3f} for {gap['duration']:.2f} s")
+            out.append(f"gap: stream lost at t={gap['onset']:.3f} for {gap['duration']:.2f} s"
+                       + (f" ({gap['n']} samples)" if gap.get("n") else ""))
         for name, err in self.sink_errors.items():
             out.append(f"sink {name!r} failed and was turned off: {err}")
         if self.recording is not None:
@@ -400,10 +406,11 @@ class Session:
                 self._marker("gap_start", t)
             elif ev.kind == "reconnected":
                 onset = self._gap_open if self._gap_open is not None else t - ev.duration
-                self._gaps.append({"onset": onset, "duration": ev.duration})
+                self._gaps.append({"onset": onset, "duration": ev.duration, "n": int(ev.n)})
                 self._gap_open = None
-                self._marker(f"gap_end duration={ev.duration:.3f}", t)
+                self._marker(f"gap_end duration={ev.duration:.3f} n={ev.n}", t)
             elif ev.kind == "dropped":
+                self._n_drops += 1
                 self._marker(f"dropped n={ev.n}", t)
             elif ev.kind == "marker":  # a recording's or scenario's own markers
                 if self._markers_out is not None:
@@ -424,6 +431,7 @@ class Session:
         self._n_windows = self._n_gated = 0
         self._latency = []
         self._gaps = []
+        self._n_drops = 0
         self._gap_open = None
         self._first_ts = None
         self._last_ts = None
@@ -442,6 +450,10 @@ class Session:
     def _finish(self, summary):
         summary.n_windows, summary.n_gated = self._n_windows, self._n_gated
         summary.gaps = list(self._gaps)
+        dropped = self.source.n_dropped
+        outage = sum(g["n"] for g in self._gaps)
+        summary.losses = {"dropped": dropped, "drops": self._n_drops, "outage": outage,
+                          "outages": len(self._gaps), "total": dropped + outage}
         if summary.duration > 0:
             summary.effective_sfreq = (summary.n_samples - 1) / summary.duration
         if self._latency:
@@ -504,6 +516,8 @@ class Session:
         thread = threading.Thread(target=acquire, name="acquisition", daemon=True)
         self._live_from = lsl_clock()
         self._marker("session_start", self._live_from)
+        # every loss the source reports is marked, so the recording keeps the count
+        self._marker("losses_marked", self._live_from)
         thread.start()
         cursor = 0
         last_status = 0.0

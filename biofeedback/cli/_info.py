@@ -81,6 +81,11 @@ def describe(rec, n_markers=10) -> str:
             lines.append(f"  ... {len(rec.gaps) - 20} more")
     else:
         lines.append("gaps:        none")
+    from ..io._integrity import loss_counts, loss_line
+
+    how = {"markers": "as the recording marked them",
+           "timestamps": "estimated from timestamps"}.get(prov.get("losses_from"), "")
+    lines.append(loss_line(loss_counts(rec.gaps)) + (f", {how}" if how else ""))
     problems = prov.get("channel_problems") or {}
     for kind in ("railed", "flat"):
         if problems.get(kind):

@@ -91,6 +91,10 @@ def run(args) -> int:
     n = len(out.t_end)
     gated = int(out.gated.sum())
     print(f"{n} windows ({gated} gated) from {args.file}")
+    if out.summary is not None and out.summary.losses:
+        from ..io._integrity import loss_line
+
+        print(loss_line(out.summary.losses))
     if n:
         import numpy as np
 

@@ -25,9 +25,12 @@ import numpy as np
 from .._logging import logger
 from ..errors import RecordingFormatError
 from ._integrity import (
+    LOSSES_MARKED,
     channel_problems,
     check_timestamps,
     gap_warning,
+    gaps_from_loss_markers,
+    loss_markers,
     read_sidecar,
     timestamp_gaps,
 )
@@ -172,6 +175,13 @@ def _streams_to_write(rec: Recording):
     rest = [
         (t, s) for t, s in rec.markers if (round(float(t), 9), s) not in in_streams
     ]
+    counted = any(g.source.startswith("packet_counter") for g in rec.gaps)
+    if counted and not any(s == LOSSES_MARKED for _, s in list(rec.markers) + sorted(in_streams)):
+        # losses counted from a packet counter are written as markers, so readers
+        # count what the writer knew, not what jittery timestamps suggest
+        t_first = float(rec.timestamps[0]) if rec.n_times else 0.0
+        rest = sorted(rest + [(t_first, LOSSES_MARKED)]
+                      + loss_markers(rec.gaps, rec.sfreq, rec.markers), key=lambda m: m[0])
     if rest:
         names = [o[0] for o in out]
         if MARKERS_NAME in names:  # merge into the existing marker stream
@@ -592,8 +602,12 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
         sfreq = _rate_of_irregular(ts, eeg_name, fname, warnings)
     measured, ts_warn = check_timestamps(ts, sfreq)
     warnings.extend(ts_warn)
-    gaps = _merge_gaps(timestamp_gaps(ts, sfreq), _marker_gaps(markers, sfreq),
-                       1.0 / sfreq if sfreq else 0.0)
+    marked, markers = gaps_from_loss_markers(markers, sfreq)
+    if marked is not None:  # the recording counted its own losses: trust that count
+        gaps = marked
+    else:
+        gaps = _merge_gaps(timestamp_gaps(ts, sfreq), _marker_gaps(markers, sfreq),
+                           1.0 / sfreq if sfreq else 0.0)
     warnings.extend(gap_warning(gaps))
 
     sidecar = read_sidecar(fname, warnings)
@@ -631,6 +645,7 @@ def read_xdf(fname, *, profile=None, stream=None, verbose=None):
         "file_header": header,
         "chunks": counts,
         "measured_sfreq": measured,
+        "losses_from": "markers" if marked is not None else "timestamps",
     }
     if bf.get("source_format"):
         provenance["converted_from"] = bf["source_format"]

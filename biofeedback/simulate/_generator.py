@@ -240,7 +240,8 @@ class Simulation:
         for g in gaps:
             if g.source == "marker":
                 markers.append((g.onset, "gap_start"))
-                markers.append((g.onset + g.duration, f"gap_end duration={g.duration:.3f}"))
+                markers.append((g.onset + g.duration,
+                                f"gap_end duration={g.duration:.3f} n={g.n_missing}"))
         markers.sort(key=lambda m: m[0])
         return Recording(
             data=self.data[:, idx],

@@ -167,7 +167,8 @@ class ScenarioSource(Source):
         if disc.any() and self._outage_start is None:
             first = start + int(np.argmax(disc))
             self._outage_start = sim.true_times[first]
-            ts = self._last[1] if self._last is not None else self.t0 + sim.timestamps[first]
+            # the last sample delivered before the outage, on the session clock
+            ts = self.t0 + (self._last[1] if self._last is not None else sim.timestamps[first])
             self._emit(SourceEvent("disconnected", timestamp=float(ts)))
         keep = np.flatnonzero(sim.delivered[sl]) + start
         if keep.size == 0:

@@ -217,8 +217,13 @@ class LSLSource(Source):
         ts = np.concatenate(stamps)
         if self._lost:
             self._lost = False
-            gap = ts[0] - (self._last_ts if self._last_ts is not None else ts[0])
-            self._emit(SourceEvent("reconnected", timestamp=float(ts[0]), duration=float(gap)))
+            # what was really missing: the samples between the last one before and
+            # the first one after, by their timestamps (not how long we waited)
+            step = ts[0] - (self._last_ts if self._last_ts is not None else ts[0])
+            n_missing = max(int(round(step * self.sfreq)) - 1, 0)
+            gap = n_missing / self.sfreq
+            self._emit(SourceEvent("reconnected", timestamp=float(ts[0]), duration=float(gap),
+                                   n=n_missing))
             logger.warning("LSL stream %s is back after %.2f s.", self.stream_name, gap)
         elif self._last_ts is not None and self.sfreq:
             n_missing = int(round((ts[0] - self._last_ts) * self.sfreq)) - 1

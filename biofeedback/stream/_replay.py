@@ -36,8 +36,12 @@ class RecordingSource(Source):
         self.speed = float(speed)
         self.chunk = max(1, int(round(chunk_duration * recording.sfreq)))
         self._pos = 0
-        self._markers = sorted(recording.markers)
+        # the recording's own loss markers are re-announced as loss events below
+        self._markers = sorted(m for m in recording.markers
+                               if str(m[1]).split(" ", 1)[0] not in ("gap_start", "gap_end"))
         self._next_marker = 0
+        self._gaps = sorted(recording.gaps, key=lambda g: g.onset)
+        self._next_gap = 0
 
     def _open(self):
         self._pos = 0
@@ -63,6 +67,17 @@ class RecordingSource(Source):
             t, text = self._markers[self._next_marker]
             self._emit(SourceEvent("marker", timestamp=float(t), text=str(text)))
             self._next_marker += 1
+        # losses the recording holds come out as a live source reports them, once
+        # replay reaches them, so a replay counts what the live session counted
+        while self._next_gap < len(self._gaps) and self._gaps[self._next_gap].onset <= ts[-1]:
+            g = self._gaps[self._next_gap]
+            if g.source == "marker":
+                self._emit(SourceEvent("disconnected", timestamp=float(g.onset)))
+                self._emit(SourceEvent("reconnected", timestamp=float(g.onset + g.duration),
+                                       duration=float(g.duration), n=int(g.n_missing)))
+            else:
+                self._emit(SourceEvent("dropped", timestamp=float(g.onset), n=int(g.n_missing)))
+            self._next_gap += 1
         self._pos = stop
         return Chunk(data, ts)
 
