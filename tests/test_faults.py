@@ -22,7 +22,7 @@ seed = 11
 packet_size = 1
 packet_loss = 0.01
 jitter_ms = 1.0
-drift_ppm = 100.0
+drift_ppm = {drift}
 
 [[faults.loss_bursts]]
 at = {burst}
@@ -34,9 +34,10 @@ duration = 2.0
 """
 
 
-def _scenario(tmp_path, duration=12.0, burst=3.0, disconnect=6.0):
+def _scenario(tmp_path, duration=12.0, burst=3.0, disconnect=6.0, drift=100.0):
     path = tmp_path / "faults.toml"
-    path.write_text(FAULTS.format(duration=duration, burst=burst, disconnect=disconnect))
+    path.write_text(FAULTS.format(duration=duration, burst=burst, disconnect=disconnect,
+                                  drift=drift))
     return path
 
 
@@ -81,7 +82,8 @@ def test_live_session_summary_info_and_replay_agree_with_the_truth(tmp_path, uid
     from biofeedback.session import Session
     from biofeedback.simulate import ScenarioSource
 
-    src = ScenarioSource(_scenario(tmp_path), realtime=True)
+    # a device clock 3000 ppm fast: 36 ms off the host's in 12 s, unless fitted
+    src = ScenarioSource(_scenario(tmp_path, drift=3000.0), realtime=True)
     session = Session(src, load_pipeline(), [], record=True, recordings_dir=tmp_path,
                       duration=10.5, name=f"faults-{uid}")
     summary = session.run()
@@ -96,3 +98,53 @@ def test_live_session_summary_info_and_replay_agree_with_the_truth(tmp_path, uid
     # the outage is reported as the time data were missing (2 s), not the wait
     (gap,) = summary.gaps
     assert abs(gap["duration"] - 2.0) < 0.01 and gap["n"] == 500
+
+    # the device clock was fitted online: recorded timestamps are host times
+    sim = src.simulation
+    idx = np.flatnonzero(sim.delivered)[:rec.n_times]
+    err = rec.timestamps - (src.t0 + sim.true_times[idx])
+    raw = sim.timestamps[idx] - sim.true_times[idx]
+    assert np.ptp(raw) > 0.03
+    settled = sim.true_times[idx] > 2.0  # the fit's first second rests on few arrivals
+    assert np.abs(err[settled]).max() < 5e-3
+    assert 2500 < src.clock.describe()["drift_ppm"] < 3500
+
+
+def test_device_clock_fit_follows_drift_for_30_minutes():
+    """Online fit (LSL-style) of a 100 ppm device clock with jitter and delays."""
+    from biofeedback.stream._clock import DeviceClock
+
+    rng = np.random.default_rng(0)
+    sfreq, n = 256.0, int(1800 * 256)
+    true = np.arange(n) / sfreq
+    jitter = np.clip(rng.normal(0, 1e-3, n // 12 + 1), -0.45 / sfreq, 0.45 / sfreq)
+    device = 2.5 + true * (1 + 100e-6) + np.repeat(jitter, 12)[:n]
+    clock = DeviceClock()
+    err = np.empty(n)
+    for start in range(0, n, 26):  # ~0.1 s chunks, each arriving 0.5 ms + Exp(5 ms) late
+        stop = min(start + 26, n)
+        clock.observe(device[stop - 1], true[stop - 1] + 5e-4 + rng.exponential(5e-3))
+        err[start:stop] = clock(device[start:stop]) - true[start:stop]
+    assert np.abs(device - true).max() > 2.6  # 2.5 s offset + 180 ms of drift
+    assert np.abs(err[true > 1.0]).max() < 5e-3
+    np.testing.assert_allclose(clock.describe()["drift_ppm"], 100.0, atol=2.0)
+
+
+@pytest.mark.slow
+def test_simulated_30_minutes_of_drift_read_back_within_5_ms(tmp_path):
+    """simulate --out writes the device's clock offsets; readers sync on them."""
+    from biofeedback.io import write_recording
+    from biofeedback.simulate import read_scenario
+    from biofeedback.simulate._generator import simulate
+
+    path = tmp_path / "drift.toml"
+    path.write_text('name = "drift"\nboard = "muse_2"\nduration = 1800.0\nseed = 11\n'
+                    "[faults]\npacket_size = 12\njitter_ms = 1.0\ndrift_ppm = 100.0\n"
+                    "packet_loss = 0.01\n")
+    sim = simulate(read_scenario(path))
+    rec = sim.to_recording(t0=1000.0)
+    back = read_recording(write_recording(rec, tmp_path / "drift.xdf"))
+    idx = np.flatnonzero(sim.delivered)
+    assert np.abs(rec.timestamps - 1000.0 - sim.true_times[idx]).max() > 0.18
+    assert np.abs(back.timestamps - 1000.0 - sim.true_times[idx]).max() < 5e-3
+    assert loss_counts(back.gaps)["dropped"] == sim.n_lost

@@ -132,7 +132,7 @@ def _footer(ts, clock):
     first = float(ts[0]) if len(ts) else 0.0
     last = float(ts[-1]) if len(ts) else 0.0
     offsets = "".join(
-        f"<offset><time>{t!r}</time><value>0.0</value></offset>" for t in clock
+        f"<offset><time>{t!r}</time><value>{v!r}</value></offset>" for t, v in clock
     )
     return (
         '<?xml version="1.0"?><info>'
@@ -180,8 +180,11 @@ def _streams_to_write(rec: Recording):
         # losses counted from a packet counter are written as markers, so readers
         # count what the writer knew, not what jittery timestamps suggest
         t_first = float(rec.timestamps[0]) if rec.n_times else 0.0
-        rest = sorted(rest + [(t_first, LOSSES_MARKED)]
-                      + loss_markers(rec.gaps, rec.sfreq, rec.markers), key=lambda m: m[0])
+        losses = loss_markers(rec.gaps, rec.sfreq, rec.markers)
+        line = _offset_line(rec)
+        if line is not None:  # gaps are on the device clock, markers on the host's
+            losses = [(t + line[0] + line[1] * t, text) for t, text in losses]
+        rest = sorted(rest + [(t_first, LOSSES_MARKED)] + losses, key=lambda m: m[0])
     if rest:
         names = [o[0] for o in out]
         if MARKERS_NAME in names:  # merge into the existing marker stream
@@ -195,6 +198,30 @@ def _streams_to_write(rec: Recording):
                         "string", np.array([t for t, _ in rest]),
                         [s for _, s in rest], ""))
     return out
+
+
+def _clock_offsets(rec):
+    """(times, values) of the EEG stream's clock offsets, or None (all zero)."""
+    clock = rec.provenance.get("clock_offsets") if rec.source_format != "xdf" else None
+    if not isinstance(clock, dict):
+        return None
+    times = np.asarray(clock.get("times", []), dtype=float)
+    values = np.asarray(clock.get("values", []), dtype=float)
+    if times.size == 0 or times.shape != values.shape:
+        return None
+    return times, values
+
+
+def _offset_line(rec):
+    """(a, b) of the straight line pyxdf fits to the clock offsets, or None."""
+    clock = _clock_offsets(rec)
+    if clock is None:
+        return None
+    times, values = clock
+    if times.size < 2:
+        return float(values[0]), 0.0
+    b, a = np.polyfit(times, values, 1)
+    return float(a), float(b)
 
 
 def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
@@ -233,12 +260,15 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
             fid.write(_chunk(2, _stream_xml(name, type_, ch, units, types, sfreq,
                                             fmt, extra), sid))
         clocks = {}
+        eeg_clock = _clock_offsets(recording)  # a device clock's measured offsets
         for sid, s in enumerate(streams, start=1):
             ts = np.asarray(s[7], dtype=np.float64)
-            clock = [float(ts[0])] if len(ts) else []
-            clocks[sid] = clock
-            for t in clock:
-                fid.write(_chunk(4, struct.pack("<dd", t, 0.0), sid))
+            if sid == 1 and eeg_clock is not None:
+                clocks[sid] = list(zip(eeg_clock[0].tolist(), eeg_clock[1].tolist()))
+            else:
+                clocks[sid] = [(float(ts[0]), 0.0)] if len(ts) else []
+            for t, value in clocks[sid]:
+                fid.write(_chunk(4, struct.pack("<dd", t, value), sid))
         for sid, s in enumerate(streams, start=1):
             ts = np.asarray(s[7], dtype=np.float64)
             gen = (_string_samples(ts, s[8], block) if s[6] == "string"
@@ -249,8 +279,8 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
         fid.write(_chunk(5, _BOUNDARY_UUID))
         for sid, s in enumerate(streams, start=1):
             ts = np.asarray(s[7], dtype=np.float64)
-            if len(ts):
-                clocks[sid].append(float(ts[-1]))
+            if len(ts) and not (sid == 1 and eeg_clock is not None):
+                clocks[sid].append((float(ts[-1]), 0.0))
                 fid.write(_chunk(4, struct.pack("<dd", float(ts[-1]), 0.0), sid))
             fid.write(_chunk(6, _footer(ts, clocks[sid]), sid))
     sidecar = recording.provenance.get("sidecar")

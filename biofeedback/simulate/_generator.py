@@ -210,6 +210,16 @@ class Simulation:
         offsets = offsets + rng.normal(0.0, noise_ms * 1e-3, times.size)
         return times + t0, offsets
 
+    def _clock_provenance(self, t0: float) -> dict:
+        """Clock offsets an XDF writer keeps, when the device clock is off."""
+        f = self.scenario.faults
+        if not (f.drift_ppm or f.clock_offset):
+            return {}
+        host, offsets = self.clock_offsets(interval=5.0, t0=t0)
+        # LSL measures at host times, stamped on the device's clock
+        return {"clock_offsets": {"times": (host - offsets).tolist(),
+                                  "values": offsets.tolist()}}
+
     def to_recording(self, t0: float = 0.0):
         """The delivered samples as a :class:`~biofeedback.io.Recording`.
 
@@ -221,10 +231,11 @@ class Simulation:
         keep = self.delivered
         idx = np.flatnonzero(keep)
         ts = self.timestamps[idx] + t0
-        gaps = []
+        gaps, bounds = [], []
         if idx.size > 1:
             for j in np.flatnonzero(np.diff(idx) > 1):
                 a, b = idx[j], idx[j + 1]
+                bounds.append((a, b))
                 outage = bool(self.disconnected[a + 1 : b].any())
                 gaps.append(
                     Gap(
@@ -237,10 +248,10 @@ class Simulation:
         # outages are announced the way a live session announces them, so
         # readers tag the gap as a lost stream, not as dropped packets
         markers = list(self.markers(t0))
-        for g in gaps:
-            if g.source == "marker":
-                markers.append((g.onset, "gap_start"))
-                markers.append((g.onset + g.duration,
+        for g, (a, b) in zip(gaps, bounds):
+            if g.source == "marker":  # on the host clock, as the truth markers
+                markers.append((t0 + self.true_times[a], "gap_start"))
+                markers.append((t0 + self.true_times[b] - 1.0 / self.sfreq,
                                 f"gap_end duration={g.duration:.3f} n={g.n_missing}"))
         markers.sort(key=lambda m: m[0])
         return Recording(
@@ -256,6 +267,7 @@ class Simulation:
                 "scenario_file": self.scenario.fname,
                 "seed": self.scenario.seed,
                 "n_lost": self.n_lost,
+                **self._clock_provenance(t0),
             },
             profile=self.profile.name,
         )

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from ..stream._clock import DeviceClock
 from ..stream._source import Chunk, Source, SourceEvent
 from ._generator import Simulation, simulate
 from ._scenario import read_scenario
@@ -79,6 +80,7 @@ class ScenarioSource(Source):
         self.truth_markers = bool(truth_markers)
         self._sim: Simulation | None = None
         self._cursor = 0
+        self.clock = None
 
     @property
     def simulation(self) -> Simulation:
@@ -93,6 +95,7 @@ class ScenarioSource(Source):
             "scenario": self.scenario.name,
             "scenario_file": self.scenario.fname,
             "seed": self.scenario.seed,
+            **({"device_clock": self.clock.describe()} if getattr(self, "clock", None) else {}),
         }
 
     def truth_table(self, step: float = 0.1) -> dict:
@@ -117,6 +120,13 @@ class ScenarioSource(Source):
         self._chunk = max(1, int(round(self.chunk_duration * sim.sfreq)))
         self._markers = sim.markers() if self.truth_markers else []
         self._marker_i = 0
+        # live, the device's clock is fitted against the host's as data arrive
+        self.clock = DeviceClock() if self.realtime else None
+
+    def _stamp(self, device_times):
+        """Session-clock timestamps of device stamps (``sim.timestamps`` values)."""
+        ts = self.t0 + np.asarray(device_times, dtype=float)
+        return ts if self.clock is None else self.clock(ts)
 
     def _close(self) -> None:
         pass
@@ -168,17 +178,21 @@ class ScenarioSource(Source):
             first = start + int(np.argmax(disc))
             self._outage_start = sim.true_times[first]
             # the last sample delivered before the outage, on the session clock
-            ts = self.t0 + (self._last[1] if self._last is not None else sim.timestamps[first])
+            ts = self._stamp(self._last[1] if self._last is not None else sim.timestamps[first])
             self._emit(SourceEvent("disconnected", timestamp=float(ts)))
         keep = np.flatnonzero(sim.delivered[sl]) + start
         if keep.size == 0:
             return None
+        if self.clock is not None:
+            import pylsl
+
+            self.clock.observe(self.t0 + sim.timestamps[keep[-1]], pylsl.local_clock())
         if self._outage_start is not None:
             # the device is back: report the outage and what it cost
             k0 = keep[0]
             duration = float(sim.true_times[k0] - self._outage_start)
             n_missed = self._missing(k0)
-            self._emit(SourceEvent("reconnected", timestamp=float(self.t0 + sim.timestamps[k0]),
+            self._emit(SourceEvent("reconnected", timestamp=float(self._stamp(sim.timestamps[k0])),
                                    duration=duration, n=n_missed))
             self._outage_start = None
             self._last = (int(sim.counter[k0]), float(sim.timestamps[k0]))
@@ -204,13 +218,13 @@ class ScenarioSource(Source):
                 for j, n_pk in zip(jump, n_missing):
                     if n_pk:
                         self._emit(SourceEvent(
-                            "dropped", timestamp=float(self.t0 + prev_t[j]),
+                            "dropped", timestamp=float(self._stamp(prev_t[j])),
                             n=int(n_pk) * sim.scenario.faults.packet_size,
                         ))
             self._last = (int(sim.counter[keep_rest[-1]]), float(sim.timestamps[keep_rest[-1]]))
         return Chunk(
             data=np.ascontiguousarray(sim.data[:, keep]),
-            timestamps=self.t0 + sim.timestamps[keep],
+            timestamps=self._stamp(sim.timestamps[keep]),
         )
 
     def _missing(self, k) -> int:

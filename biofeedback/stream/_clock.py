@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 
 def lsl_clock() -> float:
     """Seconds on the LSL clock (imports pylsl on first use)."""
@@ -51,3 +53,89 @@ class UnixToLSL:
     def __call__(self, unix_ts):
         """Convert Unix seconds (scalar or array) to LSL seconds."""
         return unix_ts + self.offset
+
+
+class DeviceClock:
+    """Map a device's own timestamps onto the host (LSL) clock, fitted online.
+
+    A device that stamps samples with its own clock drifts against the host
+    (100 ppm is 180 ms in 30 minutes). As LSL's clock synchronisation does,
+    the offset ``host - device`` is measured as data arrive and a straight
+    line ``offset = a + b * device_time`` is fitted through the measurements,
+    so both the offset and the drift are followed. Each chunk gives one
+    measurement: its arrival time minus the device time of its newest sample.
+    Transport delays only make that larger, so the smallest measurement of
+    every ``interval`` seconds is kept (the lower envelope) and the line is
+    fitted by least squares through those, over the last ``span`` seconds.
+
+    Parameters
+    ----------
+    interval : float
+        Seconds of device time per kept measurement.
+    span : float
+        Seconds of device time the fit looks back over.
+
+    Attributes
+    ----------
+    points : list of (float, float)
+        Kept (device time, offset) pairs, what a recording's clock offsets hold.
+    """
+
+    def __init__(self, interval: float = 1.0, span: float = 600.0):
+        self.interval = float(interval)
+        self.span = float(span)
+        self.points: list[tuple[float, float]] = []
+        self._best = None  # (device time, offset) of the current interval
+        self._bin = None
+        self._coef = None  # (a, b) of offset = a + b * (device - t_ref)
+        self._t_ref = None
+
+    def observe(self, device_time: float, host_time: float) -> None:
+        """One measurement: a sample stamped ``device_time`` arrived at ``host_time``."""
+        offset = float(host_time) - float(device_time)
+        if self._t_ref is None:
+            self._t_ref = float(device_time)
+        k = int((device_time - self._t_ref) // self.interval)
+        if self._bin is not None and k != self._bin and self._best is not None:
+            self.points.append(self._best)
+            self._best = None
+            cut = self.points[-1][0] - self.span
+            while self.points and self.points[0][0] < cut:
+                self.points.pop(0)
+            self._fit()
+        self._bin = k
+        if self._best is None or offset < self._best[1]:
+            self._best = (float(device_time), offset)
+        if self._coef is None or len(self.points) < 2:
+            # until a line can be fitted: the best offset seen so far
+            cands = [p[1] for p in self.points] + [self._best[1]]
+            self._coef = (min(cands), 0.0)
+
+    def _fit(self) -> None:
+        if len(self.points) < 2:
+            return
+        t = np.array([p[0] for p in self.points]) - self._t_ref
+        y = np.array([p[1] for p in self.points])
+        if np.ptp(t) < 2 * self.interval:  # too short a baseline for a slope
+            self._coef = (float(np.min(y)), 0.0)
+            return
+        b, a = np.polyfit(t, y, 1)
+        self._coef = (float(a), float(b))
+
+    def offset(self, device_time):
+        """Fitted ``host - device`` at ``device_time`` (scalar or array)."""
+        if self._coef is None:
+            return np.zeros_like(np.asarray(device_time, dtype=float))
+        a, b = self._coef
+        return a + b * (np.asarray(device_time, dtype=float) - self._t_ref)
+
+    def __call__(self, device_time):
+        """Device timestamps (scalar or array) on the host clock."""
+        return np.asarray(device_time, dtype=float) + self.offset(device_time)
+
+    def describe(self) -> dict:
+        """The fit, for sidecars: offset (s), drift (ppm), measurements kept."""
+        a, b = self._coef if self._coef is not None else (0.0, 0.0)
+        return {"method": "least squares over per-second minimum offsets",
+                "offset_s": a, "drift_ppm": -b * 1e6, "t_ref": self._t_ref,
+                "n_points": len(self.points)}
