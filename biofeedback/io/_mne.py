@@ -64,6 +64,11 @@ def write_edf(rec, fname, *, overwrite=False):
     fname : path-like
         ``fname``.
 
+    Raises
+    ------
+    ValueError
+        If a channel name is longer than EDF's 16 characters.
+
     Notes
     -----
     EDF stores 16-bit integers: each channel is scaled to its own range
@@ -77,6 +82,10 @@ def write_edf(rec, fname, *, overwrite=False):
     """
     import mne
 
+    long = [ch for ch in rec.ch_names if len(ch) > 16]
+    if long:
+        raise ValueError(f"EDF channel labels hold at most 16 characters; {long[0]!r} has "
+                         f"{len(long[0])}: rename the channel or write .fif or .xdf.")
     raw = to_mne(rec, montage="")
     mne.export.export_raw(Path(fname), raw, fmt="edf", physical_range="channelwise",
                           overwrite=overwrite, verbose="error")

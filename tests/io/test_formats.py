@@ -131,6 +131,14 @@ def test_mne_roundtrips(tmp_path, obci_open):
                                              "block_start baseline_eyes_open"]
 
 
+def test_edf_refuses_labels_it_cannot_hold(make_recording, tmp_path):
+    rec = make_recording(n_ch=2)
+    rec.ch_names = ["Fz", "a-very-long-channel-name"]
+    with pytest.raises(ValueError, match="'a-very-long-channel-name' has 24"):
+        write_recording(rec, tmp_path / "x.edf")
+    assert not (tmp_path / "x.edf").exists()
+
+
 def test_mne_written_by_mne(tmp_path):
     """A FIF written by MNE itself (not by us) reads, annotations as markers."""
     import mne
