@@ -75,6 +75,24 @@ def main():
                 idx.add_session(folder, pid, num)
                 add.append(time.perf_counter() - t)
         add = np.array(add) * 1e3
+        # what 'live --participant' adds to a session's end: index it and compare it with
+        # the 100 before (a session folder copied in, as the recorder would have left it)
+        import shutil
+
+        from biofeedback.config import load_pipeline
+        from biofeedback.library._live import ProgrammeSession
+
+        ends = []
+        src = folders[-1][2] / "eeg"
+        for _ in range(5):
+            prog = ProgrammeSession("bench", root, load_pipeline())
+            for f in src.iterdir():
+                shutil.copy(f, prog.paths.folder / "eeg" / f.name.replace(
+                    src.parent.name, prog.paths.folder.name))
+            t = time.perf_counter()
+            prog.finish()
+            ends.append(time.perf_counter() - t)
+        ends = np.array(ends) * 1e3
         rebuild = [_cli("index", "--rebuild", "--root", str(root)) for _ in range(3)]
         html = [_cli("progress", "bench", "--root", str(root), "--out",
                      str(root / "p.html")) for _ in range(3)]
@@ -91,6 +109,8 @@ def main():
         f"simulating and filing {n} sessions: {t_sim:.1f} s ({1e3 * t_sim / n:.0f} ms a session)",
         f"indexing one session (end of a live session): median {np.median(add):.1f} ms, "
         f"p95 {np.percentile(add, 95):.1f} ms, max {add.max():.1f} ms (target < 50 ms)",
+        f"end of a live session with --participant (index + the comparison line, "
+        f"{n} earlier sessions): median {np.median(ends):.1f} ms, max {ends.max():.1f} ms",
         f"index --rebuild of {n} sessions: {min(rebuild):.2f} s (target < 10 s)",
         f"progress over {n} sessions, HTML report: {min(html):.2f} s (target < 2 s)",
         f"progress over {n} sessions, --json: {min(js):.2f} s",

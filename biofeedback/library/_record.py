@@ -28,6 +28,8 @@ from .._logging import logger
 
 __all__ = ["read_session_folder", "blocks_from_cues"]
 
+_FED = ("training", "transfer")  # blocks whose cues are decided (shown or not)
+
 
 def _f(x) -> float:
     try:
@@ -101,14 +103,14 @@ def blocks_from_cues(texts) -> tuple[list[dict], dict, list[dict]]:
         b.update(
             start=rows[0][3] if rows else math.nan, end=rows[-1][3] if rows else math.nan,
             n_windows=n, n_gated=n - len(clean), n_reward=rew,
-            reward_rate=rew / len(clean) if clean and b["kind"] != "baseline" else math.nan,
-            time_in_target=rew / n if n and b["kind"] != "baseline" else math.nan,
+            reward_rate=rew / len(clean) if clean and b["kind"] in _FED else math.nan,
+            time_in_target=rew / n if n and b["kind"] in _FED else math.nan,
             artifact_share=(n - len(clean)) / n if n else math.nan,
             threshold_start=thr[0] if thr else math.nan,
             threshold_end=thr[-1] if thr else math.nan,
             target_mean=float(vals.mean()) if vals.size else math.nan,
             target_sd=float(vals.std(ddof=1)) if vals.size > 1 else math.nan)
-        if b["kind"] == "baseline":
+        if b["kind"] in ("baseline", "calibration"):  # both are the session's reference
             base_vals.setdefault(b["target"], []).extend(vals.tolist())
     baseline = {}
     for target, vals in base_vals.items():
@@ -196,8 +198,8 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     direction = trained[0].get("direction") if trained else pipe_fb.get("direction", "up")
     for b in blocks:
         b["regulation"] = (_regulation(b.get("target_mean"), baseline.get(b.get("target")),
-                                       b.get("direction")) if b.get("kind") != "baseline"
-                           else math.nan)
+                                       b.get("direction"))
+                           if b.get("kind") in ("training", "transfer") else math.nan)
 
     def mean_of(rows, key):
         vals = [_f(r.get(key)) for r in rows]

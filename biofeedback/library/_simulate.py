@@ -44,7 +44,7 @@ def participant_scenario(scenario, session: int, blocks, window_length: float):
         Its timeline scripted from the blocks, long enough for the protocol,
         and its own seed (every session's signal differs).
     """
-    from ..simulate._scenario import Segment
+    from ..simulate._scenario import STATES, Segment
 
     p = scenario.participant
     if p is None:
@@ -63,6 +63,11 @@ def participant_scenario(scenario, session: int, blocks, window_length: float):
         elif b.kind == "transfer":
             pos = max(j, 0) / (n_train - 1) if n_train > 1 else 0.0
             level = p.transfer * p.level(session, pos, scenario.seed)
+        elif b.kind == "calibration" and getattr(b, "state", "") in STATES:
+            # a guided calibration block: the person does the state it asks for
+            timeline.append(Segment(t, b.state, level=1.0, ramp=min(p.ramp, b.duration / 2)))
+            t += b.duration
+            continue
         else:
             level = p.rest
         timeline.append(Segment(t, p.state, level=level, ramp=min(p.ramp, b.duration / 2)))
@@ -222,6 +227,8 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
         config = load_model(model).config
     else:
         config = load_pipeline(resolve_pipeline(pipeline))
+    if model is not None:  # as live does: the protocol must give the model its calibration
+        load_model(model).check_protocol(config.feedback)
     if not config.feedback.enabled:
         raise PipelineConfigError(f"{config.fname}: the pipeline has no protocol "
                                   "([[feedback.blocks]]) to train with.")

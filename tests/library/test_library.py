@@ -314,6 +314,7 @@ def test_model_calibration_is_carried_to_the_next_session(tmp_path):
     from biofeedback.simulate import read_scenario, simulate
     from biofeedback.simulate._scenario import Segment
     from biofeedback.training import extract_dataset, fit_model, label_files, save_model
+    from biofeedback.training._streams import CalibrationPlan
 
     # a real model needing a per-user baseline, trained on simulated Muse recordings
     base = read_scenario("learner")
@@ -326,11 +327,12 @@ def test_model_calibration_is_carried_to_the_next_session(tmp_path):
             files.append(write_recording(simulate(scen).to_recording(),
                                          tmp_path / f"s{subj}-{label}-1.xdf"))
     model = tmp_path / "m.bfm"
+    plan = CalibrationPlan((("relaxed", 6.0),))  # a guided relaxed block before feedback
     save_model(fit_model(extract_dataset(label_files(files), n_jobs=1), "logreg",
-                         calibration=6.0), model)
+                         calibration=plan), model)
     root = tmp_path / "study"
-    simulate_sessions("learner", "m1", 2, root=root, pipeline=SHORT, model=model,
-                      progress=False)
+    simulate_sessions("learner", "m1", 2, root=root, pipeline=HERE / "calib.toml",
+                      model=model, progress=False)
     sides = [json.loads(p.read_text()) for p in sorted(root.rglob("*_eeg.json"))]
     first, second = (s["programme"] for s in sides)
     assert first["carried_calibration_from"] is None  # calibrated on its own baseline
