@@ -109,13 +109,16 @@ class LSLFeeder:
             from ..engine import Engine
 
             self.engine = Engine(self.config, src.ch_names, src.sfreq, src.profile)
-            self.engine.warm_up()
             self._est_names = list(self.engine.estimate_names)
             self._inlets = {}
-            self._find_at = 0.0
             self._block = None
             self._cue_lat = []
             self._n_windows = self._n_gated = 0
+            # the session's other streams are opened with its EEG stream: subscribe
+            # first, so that the first block_start is not missed
+            self._find_streams()
+            self._find_at = time.monotonic() + 2.0
+            self.engine.warm_up()
             self.server.publish(meta_message(
                 title=self.title, ch_names=src.ch_names, sfreq=src.sfreq, profile=src.profile,
                 estimate_names=self._est_names, source=src.describe(),

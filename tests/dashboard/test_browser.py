@@ -154,6 +154,9 @@ def test_the_page_loads_and_its_values_move(live):
                       ".length, gauges: document.querySelectorAll('#gauges .gauge').length,"
                       " source: document.getElementById('source').textContent})")
     assert page["canvases"] >= 2 and page["gauges"] == len(names)
+    cue = b.evaluate("__dash.cue")
+    assert cue["block"] in ("baseline", "train") and 0 <= cue["time_left"] <= cue["duration"]
+    assert cue["n_blocks"] == 2 and cue["instructions"]
     assert "cyton" in page["source"] and "250" in page["source"]
 
 

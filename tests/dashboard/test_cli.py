@@ -29,7 +29,7 @@ def fetch(url):
 def test_live_dashboard_prints_a_tokened_url_and_serves_the_session():
     proc = subprocess.Popen(
         [sys.executable, "-m", "biofeedback.cli", "live", "--scenario", "demo", "--duration",
-         "6", "--no-record", "--view", "none", "--dashboard", "--no-browser", "--port", "0"],
+         "4", "--no-record", "--view", "none", "--dashboard", "--no-browser", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = None

@@ -37,7 +37,7 @@
       },
       axes: [
         { stroke: "#8391a3", grid: { stroke: "#232c3a" }, ticks: { stroke: "#232c3a" },
-          values: (u, v) => v.map((x) => x.toFixed(0) + " s") },
+          values: (u, v) => v.map((x) => +x.toFixed(1) + " s") },
         { stroke: "#c9d3df", size: 48, grid: { stroke: "#232c3a" }, ticks: { show: false },
           splits: () => m.ch_names.map((_, i) => -2 * i * scale()),
           values: () => m.ch_names },
@@ -54,7 +54,7 @@
     const palette = ["#7fc4ff", "#ffb86b", "#7ee787", "#ff7b9c", "#d2a8ff", "#f2cc60", "#56d4dd", "#ff9e64"];
     const opts = {
       width: Math.max(300, el.clientWidth), height: 220,
-      legend: { show: true }, cursor: { show: false },
+      legend: { show: true, live: false }, cursor: { show: false },
       scales: { x: { time: false } },
       axes: [
         { stroke: "#8391a3", grid: { stroke: "#232c3a" }, values: (u, v) => v.map((x) => x + " Hz") },
@@ -109,7 +109,7 @@
       if (!p) { off.push(i); S.dots.push(null); return; }
       const g = svg("g", { "data-ch": name }, head);
       const c = svg("circle", { cx: p[0], cy: -p[1], r: 0.13, class: "dot q-none", fill: "#3a4558", stroke: "#10141a", "stroke-width": 0.02 }, g);
-      const t = svg("text", { x: p[0], y: -p[1] + 0.045, "text-anchor": "middle", "font-size": 0.11, fill: "#0c1016", "font-weight": 700 }, g);
+      const t = svg("text", { x: p[0], y: -p[1] + 0.045, "text-anchor": "middle", "font-size": name.length > 3 ? 0.085 : 0.11, fill: "#0c1016", "font-weight": 700 }, g);
       t.textContent = name;
       S.dots.push(c);
     });

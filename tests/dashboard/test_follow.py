@@ -1,0 +1,111 @@
+"""The dashboard's LSL reader: another process's session, any EEG stream, one that vanishes."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from biofeedback.dashboard import DashboardServer, LSLFeeder
+
+pytestmark = [pytest.mark.slow, pytest.mark.lsl]
+
+PLAYER = Path(__file__).resolve().parents[1] / "lsl_player.py"
+
+
+def _latest(server, kind):
+    with server._hub.lock:
+        text = server._hub.latest.get(kind)
+    return json.loads(text) if text else None
+
+
+def _wait(pred, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.05)
+    return pred()
+
+
+def test_following_a_session_shows_its_own_estimates_and_cues(uid):
+    from biofeedback.cli._feedback import feedback_sinks
+    from biofeedback.config import load_pipeline
+    from biofeedback.session import Session
+    from biofeedback.simulate import ScenarioSource
+
+    config = load_pipeline()
+    name = f"bf-{uid}"
+    session = Session(ScenarioSource("demo", realtime=True), config, feedback_sinks(config),
+                      record=False, duration=30.0, name=name)
+    thread = threading.Thread(target=session.run, daemon=True)
+    thread.start()
+    server = DashboardServer(port=0)
+    server.start()
+    feeder = None
+    try:
+        feeder = LSLFeeder(server, f"{name}-EEG", config=config, follow=True, timeout=10)
+        feeder.start()
+        assert _wait(lambda: len(feeder._inlets) == 3, 10), "Estimates, Cues, Markers"
+        meta = _latest(server, "meta")
+        assert meta["ch_names"] == ["TP9", "AF7", "AF8", "TP10"] and meta["profile"] == "muse_2"
+        win = _wait(lambda: _latest(server, "window"), 10)
+        assert set(win["est"]) == set(session.engine.estimate_names)
+        cue = _wait(lambda: _latest(server, "cue"), 10)
+        assert cue["block"] == "baseline" and cue["state"] in ("baseline", "paused")
+        # joined after the block started: its time left is known from the next block on
+        assert cue["time_left"] is None or 0 <= cue["time_left"] <= 20
+        status = _wait(lambda: (s := _latest(server, "status")) and s["windows"] > 5 and s, 10)
+        assert status["effective_rate"] == pytest.approx(256, rel=0.02)
+        assert status["cue_latency_ms"]["p50"] < 100
+    finally:
+        session.stop()
+        thread.join(15)
+        if feeder is not None:
+            feeder.stop()
+        server.stop()
+
+
+def test_a_foreign_stream_that_vanishes_is_said_and_the_page_goes_on(muse_dir, uid):
+    """The stream goes away mid-session: the page says so and keeps being served.
+    (Its return is LSLSource's job, tested with the session.)"""
+    csv = muse_dir / "subjecta-relaxed-1.csv"
+    player = subprocess.Popen([sys.executable, str(PLAYER), str(csv), f"muse-{uid}",
+                               f"muse-{uid}", "--pause-at", "2.5", "--pause-for", "30",
+                               "--duration", "40"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    server = DashboardServer(port=0)
+    server.start()
+    feeder = None
+    try:
+        assert player.stdout.readline().strip() == "ready"
+        feeder = LSLFeeder(server, f"muse-{uid}", follow=True, timeout=10).start()
+        # no estimates stream: the local engine computes them
+        win = _wait(lambda: _latest(server, "window"), 10)
+        assert {"engagement", "faa"} <= set(win["est"]) and len(win["q"]) == 4
+        lost = _wait(lambda: (m := _latest(server, "stream")) and m["state"] == "lost" and m, 8)
+        assert lost and f"'muse-{uid}' vanished" in lost["text"]
+        assert "waiting for it" in lost["text"]
+        n = server.stats["published"]
+        assert _wait(lambda: server.stats["published"] > n + 2, 5)  # status goes on
+        assert feeder._thread.is_alive() and feeder.error is None
+        assert asyncio.run(_status(server.url.replace("/?", "/api/state?"))) == 200
+    finally:
+        player.kill()
+        player.wait()
+        if feeder is not None:
+            feeder.stop()
+        server.stop()
+
+
+async def _status(url):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        async with s.get(url) as r:
+            return r.status
