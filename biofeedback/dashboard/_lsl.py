@@ -70,12 +70,22 @@ class LSLFeeder:
         sample).
     timeout : float
         Seconds to wait for the EEG stream at start.
+    source_id : str | None
+        Resolve the EEG stream by this ``source_id`` instead of its name (a
+        session's streams have unique ids; another process may publish a
+        stream of the same name).
+    rate : float
+        Trace updates per second at most: the reader sleeps between reads and
+        drains what LSL buffered meanwhile (fewer wake-ups for the session's
+        process and the browser; 30 keeps the page smooth).
     """
 
     def __init__(self, server, name=None, stream_type="EEG", profile=None, config=None,
-                 follow=True, t0=None, timeout=5.0, title="biofeedback"):
+                 follow=True, t0=None, timeout=5.0, title="biofeedback", rate=30.0,
+                 source_id=None):
         self.server = server
         self.name = name
+        self.source_id = source_id
         self.stream_type = stream_type
         self.profile = profile
         self.config = config
@@ -83,6 +93,7 @@ class LSLFeeder:
         self.t0 = t0
         self.timeout = timeout
         self.title = title
+        self.period = 1.0 / float(rate)
         self.effective_rate = math.nan
         self.n_dropped = 0
         self.error = None
@@ -98,8 +109,9 @@ class LSLFeeder:
 
         if self.config is None:
             self.config = load_pipeline()
-        self.source = LSLSource(self.name, stream_type=self.stream_type, profile=self.profile,
-                                timeout=self.timeout, lost_after=1.0)
+        cls = LSLSource if self.source_id is None else _make_by_id(self.source_id)
+        self.source = cls(self.name, stream_type=self.stream_type, profile=self.profile,
+                          timeout=self.timeout, lost_after=1.0)
         self.source.start()
         src = self.source
         self.feed = DisplayFeed(src.ch_names, src.sfreq, src.profile,
@@ -140,8 +152,10 @@ class LSLFeeder:
     # -- the thread -----------------------------------------------------------------------
     def _run(self):
         last_status = 0.0
+        next_t = time.monotonic()
         try:
             while not self._stop.is_set():
+                next_t = max(next_t + self.period, time.monotonic())
                 chunk = self.source.read(0.02)
                 for ev in self.source.pop_events():
                     self._on_source_event(ev)
@@ -160,6 +174,7 @@ class LSLFeeder:
                     if now - last_status >= 0.5:
                         last_status = now
                         self._publish_status()
+                self._stop.wait(max(0.0, next_t - time.monotonic()))
         except Exception as err:  # shown on the page and logged; the process decides
             self.error = err
             logger.warning("The dashboard stopped reading LSL: %s", err)
@@ -302,3 +317,17 @@ class LSLFeeder:
             "cue_latency_ms": percentiles(self._cue_lat),
             "clients": self.server.stats["clients"],
         })
+
+
+def _make_by_id(source_id):
+    """An LSLSource class that resolves one ``source_id`` (same reading, same events)."""
+    from ..stream import LSLSource
+
+    class _ById(LSLSource):
+        def _resolve(self, timeout):
+            import pylsl
+
+            found = pylsl.resolve_byprop("source_id", source_id, timeout=timeout)
+            return found[0] if found else None
+
+    return _ById

@@ -95,7 +95,7 @@ class DashboardSink(Sink):
             try:
                 self._feeder = LSLFeeder(self.server, eeg["name"], profile=info.profile,
                                          config=info.config, follow=False, t0=self.t0,
-                                         timeout=5.0).start()
+                                         timeout=5.0, source_id=eeg["source_id"]).start()
             except Exception as err:  # no traces, the rest of the page still works
                 logger.warning("The dashboard cannot show traces: %s", err)
                 self._feeder = None

@@ -140,6 +140,12 @@
       q(id).disabled = !m.controls.includes(name);
     }
     buildTraces(); buildSpectrum(); buildGauges(); buildHead();
+    q("est-panel").classList.toggle("hidden", !m.estimates.length);
+    if (m.mode === "signal check") {  // the check first, then the head map
+      const right = q("head-panel").parentNode;
+      right.insertBefore(q("check-panel"), right.firstChild);
+      right.insertBefore(q("head-panel"), q("check-panel").nextSibling);
+    }
   }
 
   function onTrace(m) {
@@ -186,6 +192,7 @@
 
   function onCue(m) {
     stats.cue = m;
+    q("cue-panel").classList.remove("hidden");
     S.thresholds = m.thresholds || {};
     if (m.target && isFinite(m.threshold)) S.thresholds[m.target] = m.threshold;
     S.target = m.target;
