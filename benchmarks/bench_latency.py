@@ -91,7 +91,7 @@ def main():
                   BlockConfig("training_2", "training", 15.0))
         fb = replace(config.feedback, blocks=blocks, end="continue", sinks=("lsl",))
         config = replace(config, feedback=fb)
-        sink = ProtocolSink(fb, [], lsl=True, terminal=False, report=False)
+        sink = ProtocolSink(fb, [], lsl=True, terminal=False)
         source = LSLSource(name, timeout=10)
         session = Session(source, config, [sink], record=False, duration=args.seconds,
                           name=name)

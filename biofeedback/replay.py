@@ -32,30 +32,11 @@ def config_from_recording(recording, pipeline=None):
 
 
 def profile_from_recording(recording, profile=None):
-    """The board profile a recording was made with.
+    """The board profile a recording was made with (see
+    :func:`biofeedback.hardware.profile_for_recording`)."""
+    from .hardware import profile_for_recording
 
-    ``profile`` if given, else the sidecar's, else the one the reader named,
-    else a generic one; its channels and rate are the recording's.
-    """
-    import dataclasses
-
-    from ._toml import from_dict
-    from .hardware import BoardProfile, get_profile
-
-    side = recording.provenance.get("sidecar") or {}
-    if profile is not None:
-        prof = get_profile(profile)
-    elif "board_profile" in side:
-        prof = from_dict(BoardProfile, dict(side["board_profile"]), "sidecar [board_profile]")
-    else:
-        try:
-            prof = get_profile(recording.profile or "lsl")
-        except Exception:
-            prof = get_profile("lsl")
-    if list(prof.ch_names) != list(recording.ch_names) or prof.sfreq != recording.sfreq:
-        prof = dataclasses.replace(prof, ch_names=tuple(recording.ch_names),
-                                   sfreq=float(recording.sfreq))
-    return prof
+    return profile_for_recording(recording, profile)
 
 
 def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, model=None,
@@ -104,8 +85,8 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
         csv = CsvSink(out, commit_on_close=False)
         sinks.append(csv)
     source = RecordingSource(rec, profile, realtime=realtime, speed=speed)
-    session = Session(source, config, sinks, model=model, publish=realtime, record=False)
-    session.keep_results = True
+    session = Session(source, config, sinks, model=model, publish=realtime, record=False,
+                      keep_results=True)
     try:
         summary = session.run()
         if csv is not None and "csv" in summary.sink_errors:

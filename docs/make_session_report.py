@@ -63,7 +63,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         scen = Path(tmp) / "protocol_demo.toml"
         scen.write_text(SCENARIO)
-        sink = ProtocolSink(fb, [], lsl=True, terminal=False, report=False)
+        sink = ProtocolSink(fb, [], lsl=True, terminal=False)
         session = Session(ScenarioSource(scen, realtime=True, truth_markers=False), config,
                           [sink], record=True, recordings_dir=tmp, duration=90.0)
         summary = session.run()

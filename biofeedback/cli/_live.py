@@ -70,93 +70,58 @@ def add_parser(sub):
 
 def make_source(args, config):
     """Build the Source the arguments ask for."""
-    from ..errors import PipelineConfigError
-    from ..hardware import INPUT_PARAMS, BrainFlowSource, get_profile
+    from ..hardware import INPUT_PARAMS
+    from ..live import make_source as _make
 
-    if args.scenario and (args.board or args.lsl is not None):
-        raise PipelineConfigError("Choose one source: --board, --lsl or --scenario.")
-    if args.scenario:
-        from ..simulate import ScenarioSource
-
-        return ScenarioSource(args.scenario, realtime=True)
-    if args.lsl is not None:
-        from ..stream import LSLSource
-
-        # --board with --lsl says which headset the stream comes from
-        profile = get_profile(args.board) if args.board else None
-        return LSLSource(args.lsl or None, stream_type=args.lsl_type, profile=profile,
-                         timeout=args.lsl_timeout)
-    profile = get_profile(args.board or config.board)
-    if profile.connection == "lsl":
-        raise PipelineConfigError(f"The {profile.name!r} profile is read with --lsl NAME.")
     params = {k: getattr(args, k) for k in INPUT_PARAMS if getattr(args, k, None) is not None}
-    return BrainFlowSource(profile, params)
+    return _make(args.board, lsl=args.lsl, lsl_type=args.lsl_type, scenario=args.scenario,
+                 params=params, config=config, lsl_timeout=args.lsl_timeout)
 
 
 def make_view(mode):
-    import sys
+    """The terminal view ``--view`` asks for."""
+    from ..live import view_sinks
 
-    from ..feedback import TerminalView
-
-    if mode == "none":
-        return []
-    if mode == "auto":
-        mode = "dashboard" if sys.stdout.isatty() else "plain"
-    return [TerminalView(color=(mode == "dashboard"))]
+    return view_sinks(mode)
 
 
 def load_model_arg(path):
     """Load ``--model`` safely, or None."""
-    if not path:
-        return None, {}
-    from ..estimators import load_model
-    from ..recorder import file_sha256
+    from ..live import _load_model
 
-    return load_model(path), {"model": {"file": str(path), "sha256": file_sha256(path)}}
+    return _load_model(path or None)
 
 
 def run(args) -> int:
     from ..config import load_pipeline
-    from ..session import Session
+    from ..live import build_session
 
     model, model_meta = load_model_arg(args.model)
     # a model carries the pipeline it was trained with: its features must match
     config = (model.config if model is not None and not args.pipeline
               else load_pipeline(args.pipeline))
-    if model is not None:  # its calibration must come from this protocol's blocks
-        model.check_protocol(config.feedback)
     check = pre_check(args, config) if getattr(args, "check", False) else None
     if check is not None and check.verdict != "go":
         return 2
-    source = make_source(args, config)
-    sinks = make_view(args.view)
-    from ._feedback import feedback_sinks  # cue sinks configured by the pipeline
-
-    sinks += feedback_sinks(config, args)
-    server = None
+    sinks, server = [], None
     if getattr(args, "dashboard", False):
         from ..dashboard import DashboardSink
         from ._dashboard import start_dashboard
 
         server = start_dashboard(args)
         sinks.append(DashboardSink(server, check=check.to_message() if check else None))
-    session = Session(
-        source, config, sinks, model=model, record=not args.no_record,
-        recordings_dir=args.recordings or config.recording.dir,
-        also_record=args.also_record, duration=args.duration, extra_sidecar=model_meta,
-    )
-    if not config.recording.enabled:
-        session.record = False
     try:
-        summary = session.run()
+        session = build_session(
+            make_source(args, config), config, model, sinks=sinks, view=args.view,
+            record=not args.no_record, recordings_dir=args.recordings,
+            also_record=args.also_record, duration=args.duration, extra_sidecar=model_meta,
+        )
+        session.run()
     finally:
         if server is not None:
             server.stop()
-    lines = summary.lines()
-    extra = [ln for sink in sinks for ln in getattr(sink, "summary_lines", lambda: [])()]
-    # the recording's path stays the last line
-    lines = lines[:-1] + extra + lines[-1:] if summary.recording else lines + extra
-    for line in lines:
+    session.report()
+    for line in session.summary_lines():
         print(line)
     return 0
 

@@ -50,15 +50,10 @@ class DashboardSink(Sink):
         self.traces = traces
         self.controls = controls
         self.check = check
-        self._session = None
+        self.info = None
         self._feeder = None
         self._n_markers = 0
         self._last_status = 0.0
-
-    def lsl_streams(self, session) -> dict:
-        """Keep the session (for its streams and controls); publishes nothing itself."""
-        self._session = session
-        return {}
 
     # -- session hooks -----------------------------------------------------------------
     def open(self, info):
@@ -68,12 +63,9 @@ class DashboardSink(Sink):
         self.t0 = lsl_clock()
         self.offset = wall_offset()
         self.names = list(info.estimate_names)
-        sess = self._session
-        sinks = getattr(sess, "sinks", []) if sess is not None else []
-        self._protocol = next((s for s in sinks if getattr(s, "name", "") == "protocol"),
-                              getattr(info, "protocol", None))
+        self._protocol = info.protocol
         controls = []
-        if self.controls and sess is not None:
+        if self.controls:
             controls = ["mark", "stop"]
             self.server.add_action("stop", self._stop)
             self.server.add_action("mark", self._mark)
@@ -82,13 +74,13 @@ class DashboardSink(Sink):
                 self.server.add_action("pause", lambda text: self._pause(True))
                 self.server.add_action("resume", lambda text: self._pause(False))
         self.server.publish(meta_message(
-            title=getattr(sess, "name", "biofeedback"), ch_names=info.ch_names,
+            title=info.name, ch_names=info.ch_names,
             sfreq=info.sfreq, profile=info.profile, estimate_names=self.names,
             source=info.source, session_id=info.session_id, controls=controls,
             mode="live" if info.realtime else "replay"))
         if self.check is not None:
             self.server.publish(self.check)
-        eeg = (getattr(sess, "_stream_names", {}) or {}).get("EEG") if sess else None
+        eeg = info.streams.get("EEG")
         if self.traces and eeg is not None:
             from ._lsl import LSLFeeder
 
@@ -163,15 +155,15 @@ class DashboardSink(Sink):
 
     # -- controls (called on the server's thread) ----------------------------------------
     def _stop(self, text=""):
-        self._session.stop()
+        self.info.request_stop("dashboard")
         return "stopping"
 
     def _mark(self, text=""):
         from ..stream._clock import lsl_clock
 
         text = text.strip() or "dashboard_mark"
-        self._session._marker(text if text.startswith("dashboard_mark") else
-                              f"dashboard_mark {text}", lsl_clock())
+        self.info.add_marker(text if text.startswith("dashboard_mark") else
+                             f"dashboard_mark {text}", lsl_clock())
         return text
 
     def _pause(self, on):

@@ -9,7 +9,8 @@ replayed recording gives the cues the live session gave.
 the processing thread, every window): it publishes block and cue markers on
 its own LSL stream ``<session name>-Cues`` (recorded with the session), hands
 every cue to the cue sinks (terminal, audio, OSC; none of them may block),
-measures cue latency, and writes the session report at the end.
+and measures cue latency. The session writes the report
+(:meth:`biofeedback.session.Session.report`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._logging import logger
 from ..errors import PipelineConfigError
 from ._base import Sink
 from ._policy import Cue, CuePolicy, Smoother, format_marker
@@ -338,52 +338,61 @@ class ProtocolSink(Sink):
     ----------
     config : FeedbackConfig
         The ``[feedback]`` section.
-    cue_sinks : list
-        Objects with ``open(info)``, ``cue(cue)``, ``marker(text, t)`` and
-        ``close()`` (terminal, audio, OSC). They run on the processing thread
-        and must not block; one that raises is turned off with a warning.
+    cue_sinks : list of CueSink
+        Terminal, audio, OSC... They run on the processing thread and must not
+        block; one that raises is turned off with a warning (the same fault
+        isolation as the session's sinks).
     lsl : bool
         Publish block and cue markers as an LSL string stream.
     terminal : bool
         Let the terminal view show the cue and the block.
-    report : bool
-        Write the HTML report beside the recording at the end.
     fname : str
         The pipeline file (for error messages).
+
+    Attributes
+    ----------
+    protocol : Protocol | None
+        Created when the session opens; ``protocol.latest`` is the newest cue.
+    carried : dict | None
+        The previous session's thresholds (``threshold_start = "carry"``);
+        set before the session runs.
+    markers : list of (float, str)
+        Everything emitted, with its emission time.
     """
 
     name = "protocol"
     lossless = True
 
-    def __init__(self, config, cue_sinks=(), *, lsl=True, terminal=True, report=True,
-                 fname=""):
+    def __init__(self, config, cue_sinks=(), *, lsl=True, terminal=True, fname="",
+                 carried=None):
+        from ..session._dispatch import Dispatcher
+
         self.config = config
         self.terminal = terminal
         self.cue_sinks = list(cue_sinks)
         self.lsl = lsl
-        self.report = report
         self.fname = fname
-        self._outlet = None
-        self._session = None
-        self._latency = []
-        self._failed = {}
-        self._report_path = None
-        self._reported = False
-        self.markers = []  # (timestamp, text) of everything emitted
+        self.carried = carried
+        self.info = None
+        self.realtime = True
         self.protocol = None
-        self.carried = None  # previous session's thresholds (threshold_start = "carry")
         self.paused = False  # set from another thread by a dashboard's pause control
+        self.markers = []  # (timestamp, text) of everything emitted
+        self._cues = Dispatcher(self.cue_sinks, what="Cue sink", threads=False)
+        self._outlet = None
+        self._latency = []
+        self._live_from = -math.inf
+        self._t_now = 0.0
 
     # -- session hooks --------------------------------------------------------------
-    def lsl_streams(self, session) -> dict:
+    def lsl_streams(self, info) -> dict:
         """Open the Cues outlet; the session records it with the other streams."""
-        self._session = session
         if not self.lsl:
             return {}
         from ..stream import marker_outlet
 
-        name = f"{session.name}-Cues"
-        source_id = f"{session.name}-{session.session_id}-cues"
+        name = f"{info.name}-Cues"
+        source_id = f"{info.name}-{info.session_id}-cues"
         self._outlet = marker_outlet(name, source_id)
         return {"Cues": (name, source_id)}
 
@@ -398,23 +407,8 @@ class ProtocolSink(Sink):
         self._t_now = 0.0
         self.protocol = Protocol(self.config, info.estimate_names, self.fname,
                                  carried=self.carried)
-        if self.terminal:
-            info.protocol = self  # the terminal view shows the cue from here
-        if self._session is not None:
-            info.recording = getattr(self._session, "recording", None)
         self._live_from = self._clock()
-        for sink in list(self.cue_sinks):
-            self._cue_call(sink, "open", info)
-
-    def _cue_call(self, sink, method, *args):
-        if sink.name in self._failed:
-            return
-        try:
-            getattr(sink, method)(*args)
-        except Exception as err:  # a cue sink never takes the loop down
-            self._failed[sink.name] = f"{type(err).__name__}: {err}"
-            logger.warning("Cue sink %r failed (%s); feedback goes on without it.",
-                           sink.name, err)
+        self._cues.open(info)
 
     def _emit(self, text, t_end):
         now = self._clock()
@@ -442,33 +436,30 @@ class ProtocolSink(Sink):
         for text in events:
             self._emit(text, result.t_end)
             for sink in self.cue_sinks:
-                self._cue_call(sink, "marker", text, result.t_end)
+                self._cues.call(sink, "marker", text, result.t_end)
         if cue is not None:
             if cue.kind != "transfer":  # transfer: recorded, never shown or sounded
                 for sink in self.cue_sinks:
-                    self._cue_call(sink, "cue", cue)
+                    self._cues.call(sink, "cue", cue)
             now = self._emit(cue.marker(), result.t_end)
             if self.realtime and result.t_end >= self._live_from:
                 self._latency.append(now - result.t_end)
-        if self.protocol.done and self._session is not None and self.config.end == "stop":
-            self._session.stop()
-
-    def event(self, kind, timestamp, text=""):
-        pass
+        if self.protocol.done and self.config.end == "stop":
+            self.info.request_stop("protocol")
 
     def close(self):
         if self.protocol is not None:
             t = self.protocol._last_t or 0.0
             for text in self.protocol.finish():
                 self._emit(text, t)
-        for sink in self.cue_sinks:
-            self._cue_call(sink, "close")
-        if self._session is not None and self.protocol is not None:
-            # saved in the session's sidecar (written after sinks close)
-            self._session.extra_sidecar["feedback"] = self.describe()
+        self._cues.each_opened("close")
         if self._outlet is not None:
             del self._outlet
             self._outlet = None
+
+    def sidecar(self) -> dict:
+        """The protocol as run, saved in the recording's sidecar as ``feedback``."""
+        return {"feedback": self.describe()} if self.protocol is not None else {}
 
     # -- figures --------------------------------------------------------------------
     def latency_ms(self) -> dict:
@@ -486,11 +477,11 @@ class ProtocolSink(Sink):
         out["cue_sinks"] = {s.name: s.describe() for s in self.cue_sinks
                             if hasattr(s, "describe")}
         out["cue_sinks"]["lsl"] = {"stream": "Cues"} if self.lsl else {}
-        out["cue_sink_errors"] = dict(self._failed)
+        out["cue_sink_errors"] = dict(self._cues.errors)
         return out
 
     def summary_lines(self) -> list[str]:
-        """Lines for the end-of-session summary (and the report's path)."""
+        """Lines for the end-of-session summary."""
         if self.protocol is None:
             return []
         lines = []
@@ -515,30 +506,11 @@ class ProtocolSink(Sink):
                          f"rate {_pct(summ['reward_rate'])} (target "
                          f"{_pct(self.config.reward_rate)}), artifact share "
                          f"{_pct(summ['artifact_share'])}")
-        for name, err in self._failed.items():
+        for name, err in self._cues.errors.items():
             lines.append(f"cue sink {name!r} failed and was turned off: {err}")
         for sink in self.cue_sinks:
             lines.extend(getattr(sink, "summary_lines", lambda: [])())
-        path = self.write_report()
-        if path is not None:
-            lines.append(f"report: {path}")
         return lines
-
-    def write_report(self):
-        """Write ``<recording>.html`` once the recording is closed (or None)."""
-        if self._reported or not self.report or self._session is None:
-            return self._report_path
-        self._reported = True
-        rec = getattr(self._session, "recording", None)
-        if rec is None or not rec.exists():
-            return None
-        try:
-            from ._report import write_report
-
-            self._report_path = write_report(rec, rec.with_suffix(".html"))
-        except Exception as err:  # the session succeeded; the report is extra
-            logger.warning("Could not write the session report: %s", err)
-        return self._report_path
 
 
 def _pct(x) -> str:

@@ -101,9 +101,10 @@ class TerminalView(Sink):
         return lines
 
     def _latest_cue(self):
-        sink = getattr(self.info, "protocol", None)
-        prot = getattr(sink, "protocol", None)
-        return prot, (getattr(prot, "latest", None) if prot is not None else None)
+        sink = self.info.protocol
+        if sink is None or not sink.terminal or sink.protocol is None:
+            return None, None
+        return sink.protocol, sink.protocol.latest
 
     def _cue_lines(self, result) -> list[str]:
         """The protocol block and the cue gauge (when a protocol runs)."""

@@ -170,3 +170,37 @@ def get_profile(name) -> BoardProfile:
             "(see 'biofeedback boards')."
         )
     return profiles[name]
+
+
+def profile_for_recording(recording, profile=None) -> BoardProfile:
+    """The board profile a recording was made with.
+
+    Parameters
+    ----------
+    recording : Recording
+        Read by :func:`biofeedback.io.read_recording`.
+    profile : str | BoardProfile | None
+        Use this profile instead of the recording's own.
+
+    Returns
+    -------
+    profile : BoardProfile
+        ``profile`` if given, else the sidecar's, else the one the reader
+        named, else a generic one; its channels and rate are the recording's.
+    """
+    import dataclasses
+
+    side = recording.provenance.get("sidecar") or {}
+    if profile is not None:
+        prof = get_profile(profile)
+    elif "board_profile" in side:
+        prof = from_dict(BoardProfile, dict(side["board_profile"]), "sidecar [board_profile]")
+    else:
+        try:
+            prof = get_profile(recording.profile or "lsl")
+        except PipelineConfigError:  # a reader's name no profile has
+            prof = get_profile("lsl")
+    if list(prof.ch_names) != list(recording.ch_names) or prof.sfreq != recording.sfreq:
+        prof = dataclasses.replace(prof, ch_names=tuple(recording.ch_names),
+                                   sfreq=float(recording.sfreq))
+    return prof

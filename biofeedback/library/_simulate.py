@@ -109,14 +109,11 @@ def _run_one(scen, config, paths, info, carried, software, model=None, model_met
     from ..simulate import ScenarioSource
 
     source = ScenarioSource(scen, realtime=False, truth_markers=True)
-    psink = ProtocolSink(config.feedback, [], lsl=False, terminal=False, report=False,
-                         fname=config.fname)
-    psink.carried = carried
+    psink = ProtocolSink(config.feedback, [], lsl=False, terminal=False, fname=config.fname,
+                         carried=carried)
     events = _Events()
     session = Session(source, config, [psink, events], model=model, publish=False,
-                      record=False)
-    session.keep_results = True
-    psink.lsl_streams(session)  # ties the protocol to the session: it ends it, fills the sidecar
+                      record=False, keep_results=True, protocol=psink)
     summary = session.run()
     results = session.results
     names = list(session.engine.estimate_names)
@@ -156,7 +153,7 @@ def _run_one(scen, config, paths, info, carried, software, model=None, model_met
                     for k in ("EEG", "Estimates", "Markers", "Cues")},
         **(model_meta or {}),
         "programme": info,
-        "feedback": session.extra_sidecar.get("feedback") or psink.describe(),
+        "feedback": psink.describe(),
         "summary": summ,
     }
     tmp = paths.xdf.with_name(paths.xdf.name + ".tmp")

@@ -28,9 +28,9 @@ class RecordingSource(Source):
     """
 
     def __init__(self, recording, profile=None, realtime=False, speed=1.0, chunk_duration=0.1):
-        from ..replay import profile_from_recording
+        from ..hardware import profile_for_recording
 
-        super().__init__(profile_from_recording(recording, profile))
+        super().__init__(profile_for_recording(recording, profile))
         self.recording = recording
         self.realtime = realtime
         self.speed = float(speed)
@@ -64,7 +64,7 @@ class RecordingSource(Source):
         data = rec.data[:, self._pos : stop]
         markers = self._markers
         while self._next_marker < len(markers) and markers[self._next_marker][0] <= ts[-1]:
-            t, text = self._markers[self._next_marker]
+            t, text = markers[self._next_marker]
             self._emit(SourceEvent("marker", timestamp=float(t), text=str(text)))
             self._next_marker += 1
         # losses the recording holds come out as a live source reports them, once

@@ -104,10 +104,10 @@ class _Collect:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    from biofeedback.cli._feedback import feedback_sinks
     from biofeedback.config import load_pipeline
     from biofeedback.dashboard import DashboardServer, DashboardSink
     from biofeedback.dashboard._cdp import HeadlessChromium
+    from biofeedback.live import feedback_sinks
     from biofeedback.session import Session
     from biofeedback.simulate import ScenarioSource
 
@@ -121,7 +121,8 @@ def live(tmp_path_factory):
     protocol = feedback_sinks(config)
     collect = _Collect(protocol[0])
     session = Session(source, config, [*protocol, collect, DashboardSink(server)],
-                      record=False, duration=DURATION, name=f"bfdash{time.time_ns() % 10**8}")
+                      record=False, duration=DURATION, name=f"bfdash{time.time_ns() % 10**8}",
+                      protocol=protocol[0])
     out = {}
     thread = threading.Thread(target=lambda: out.setdefault("summary", session.run()),
                               daemon=True)

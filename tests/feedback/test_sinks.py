@@ -166,22 +166,19 @@ def test_protocol_typos_name_the_file_and_field(tmp_path, extra, match):
 
 
 def test_unknown_target_names_line_and_field(tmp_path):
-    from biofeedback.cli._feedback import feedback_sinks
+    from biofeedback.live import feedback_sinks
 
     path = _pipeline(tmp_path, 'target = "engagment"')
     config = load_pipeline(path)
     with pytest.raises(PipelineConfigError, match=r"line 13 \[feedback.blocks #2\] "
                                                   r"target: unknown estimate 'engagment'"):
-        feedback_sinks(config, None)
+        feedback_sinks(config)
     path = _pipeline(tmp_path, 'target = "p_concentrating"')
     with pytest.raises(PipelineConfigError, match="need --model"):
-        feedback_sinks(load_pipeline(path), None)
+        feedback_sinks(load_pipeline(path))
 
-    class Args:  # with a model, class probabilities are targets
-        model = "model.skops"
-        view = "none"
-
-    (sink,) = feedback_sinks(load_pipeline(path), Args())
+    # with a model, class probabilities are targets
+    (sink,) = feedback_sinks(load_pipeline(path), has_model=True, terminal=False)
     assert sink.terminal is False
 
 

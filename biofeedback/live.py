@@ -1,0 +1,282 @@
+"""Assemble a live session from Python exactly as ``biofeedback live`` does.
+
+:func:`build_session` is the one place where a source, the pipeline, an
+optional model, the terminal view, the feedback protocol with its cue sinks,
+the recording and the report are put together. The command line only parses
+its arguments and calls it, so a session built here cues, records and
+reports the same as one started from a terminal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["build_session", "make_source", "feedback_sinks", "view_sinks"]
+
+
+def make_source(board=None, *, lsl=None, lsl_type="EEG", scenario=None, params=None,
+                config=None, lsl_timeout=5.0):
+    """The source a live session reads: a board, an LSL stream or a scenario.
+
+    Parameters
+    ----------
+    board : str | None
+        A board profile name (``biofeedback boards``); with ``lsl``, says
+        which headset the stream comes from. Default: the pipeline's board.
+    lsl : str | None
+        Read an LSL EEG stream with this name (``""``: resolve by ``lsl_type``).
+    lsl_type : str
+        Stream type when ``lsl == ""``.
+    scenario : str | path-like | None
+        A scripted simulated headset: a scenario file or a shipped name.
+    params : dict | None
+        BrainFlow connection parameters (``serial_port``, ``mac_address``...).
+    config : PipelineConfig | None
+        The pipeline (its ``board`` is the default board).
+    lsl_timeout : float
+        Seconds to wait for the LSL stream.
+
+    Returns
+    -------
+    source : Source
+
+    Raises
+    ------
+    PipelineConfigError
+        When more than one source is named, or a board is read over LSL.
+    """
+    from .errors import PipelineConfigError
+    from .hardware import BrainFlowSource, get_profile
+
+    if scenario and (board or lsl is not None):
+        raise PipelineConfigError("Choose one source: --board, --lsl or --scenario.")
+    if scenario:
+        from .simulate import ScenarioSource
+
+        return ScenarioSource(scenario, realtime=True)
+    if lsl is not None:
+        from .stream import LSLSource
+
+        profile = get_profile(board) if board else None
+        return LSLSource(lsl or None, stream_type=lsl_type, profile=profile, timeout=lsl_timeout)
+    if board is None:
+        from .config import load_pipeline
+
+        board = (config or load_pipeline()).board
+    profile = get_profile(board)
+    if profile.connection == "lsl":
+        raise PipelineConfigError(f"The {profile.name!r} profile is read with --lsl NAME.")
+    return BrainFlowSource(profile, dict(params or {}))
+
+
+def view_sinks(view="none") -> list:
+    """The terminal view: ``"dashboard"`` (in place), ``"plain"``, ``"auto"`` or ``"none"``."""
+    import sys
+
+    from .feedback import TerminalView
+
+    if view == "none":
+        return []
+    if view == "auto":
+        view = "dashboard" if sys.stdout.isatty() else "plain"
+    return [TerminalView(color=(view == "dashboard"))]
+
+
+def feedback_sinks(config, *, has_model=False, terminal=True, carried=None) -> list:
+    """The protocol sink and its cue sinks for ``config.feedback``.
+
+    Returns an empty list when the pipeline describes no protocol (no
+    ``[[feedback.blocks]]``). Targets are checked here, before the session
+    starts, so a typo stops the session with the file, line and field.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+    has_model : bool
+        A model runs, so class probabilities ``p_<class>`` may be targets.
+    terminal : bool
+        Let a terminal view show the cue.
+    carried : dict | None
+        The previous session's thresholds (``threshold_start = "carry"``).
+
+    Raises
+    ------
+    PipelineConfigError
+        A block trains an estimate the pipeline does not compute.
+    """
+    from .feedback._cues import AudioCue, OscCue
+    from .feedback._protocol import ProtocolSink, check_targets
+
+    fb = config.feedback
+    if not fb.enabled:
+        return []
+    known = list(config.features.indices)
+    # class probabilities exist only with a model; checked again once it is loaded
+    if has_model:
+        known += [t for t in {fb.block_target(b)[0] for b in fb.blocks} if t.startswith("p_")]
+    check_targets(fb, known, config.fname)
+    cue_sinks = []
+    if "audio" in fb.sinks:
+        cue_sinks.append(AudioCue(fb.audio))
+    if "osc" in fb.sinks:
+        cue_sinks.append(OscCue(fb.osc))
+    return [ProtocolSink(fb, cue_sinks, lsl="lsl" in fb.sinks,
+                         terminal="terminal" in fb.sinks and terminal,
+                         fname=config.fname, carried=carried)]
+
+
+def _load_model(model):
+    if model is None or not isinstance(model, (str, Path)):
+        return model, {}
+    from .estimators import load_model
+    from .recorder import file_sha256
+
+    return load_model(model), {"model": {"file": str(model), "sha256": file_sha256(model)}}
+
+
+def _write_feedback_report(recording):
+    from .feedback._report import write_report
+
+    recording = Path(recording)
+    return write_report(recording, recording.with_suffix(".html"))
+
+
+def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="none",
+                  feedback=True, record=True, recordings_dir=None, recording_fname=None,
+                  also_record=(), duration=None, report=True, on_end=(),
+                  extra_sidecar=None, carried=None, name="biofeedback"):
+    """Assemble a live session: source, engine, view, protocol, cues, recording.
+
+    Parameters
+    ----------
+    source : Source | str | None
+        A :class:`~biofeedback.stream.Source`, or a board profile name
+        (``"synthetic"``, ``"cyton"``...), or None for the pipeline's board.
+        :func:`make_source` builds LSL and scenario sources.
+    pipeline : path-like | PipelineConfig | None
+        The pipeline. Default: the model's own pipeline when a model is given,
+        else ``pipelines/default.toml``.
+    model : path-like | LoadedModel | None
+        A model file (``biofeedback train``; its hash goes to the sidecar) or
+        a loaded model: adds class probabilities to the estimates. A model
+        that calibrates per user must find its calibration in the protocol's
+        blocks before feedback.
+    sinks : list of Sink
+        Further sinks (a dashboard, a CSV writer...): see *Extending a
+        session* below.
+    view : {"none", "plain", "dashboard", "auto"}
+        The terminal view.
+    feedback : bool
+        Run the pipeline's feedback protocol (``[feedback]``) and its cue
+        sinks (LSL Cues stream, audio, OSC).
+    record : bool
+        Record with LabRecorder (also needs ``[recording] enabled``).
+    recordings_dir : path-like | None
+        Where recordings go (default: the pipeline's ``[recording] dir``).
+    recording_fname : path-like | None
+        The recording's exact path (e.g. inside a participant's folder).
+    also_record : list of str
+        Further LabRecorder predicates, e.g. ``"type='Markers'"``.
+    duration : float | None
+        Stop after this many seconds of data (default: the protocol's end or
+        :meth:`~biofeedback.session.Session.stop`).
+    report : bool
+        Let :meth:`~biofeedback.session.Session.report` write the HTML report
+        beside the recording (when a protocol runs).
+    on_end : list of callable
+        ``hook(session, summary)`` run at the end of ``run()``, once the
+        recording and its sidecar are closed.
+    extra_sidecar : dict | None
+        Added to the recording's JSON sidecar.
+    carried : dict | None
+        The previous session's thresholds (``threshold_start = "carry"``).
+    name : str
+        Prefix of the session's LSL stream names.
+
+    Returns
+    -------
+    session : Session
+        Not started: call ``session.run()`` (blocking), then
+        ``session.report()`` and ``session.summary_lines()``.
+
+    Raises
+    ------
+    PipelineConfigError
+        A typo in the pipeline (with file, line and field), or a protocol
+        target the session does not compute.
+    ModelError
+        The protocol does not give the calibration the model needs.
+
+    Notes
+    -----
+    **Running.** ``summary = session.run()`` blocks until the protocol ends,
+    ``duration`` passes, the source ends or ``session.stop()`` is called;
+    Ctrl-C ends it cleanly too. Then ``session.report()`` writes
+    ``<recording>.html`` (an explicit step, never a side effect) and
+    ``session.summary_lines()`` gives what ``biofeedback live`` prints, the
+    recording's path last.
+
+    **Stopping.** ``session.stop()`` (or ``session.stop_event.set()``) is
+    thread-safe and may be called from a signal handler or another thread::
+
+        signal.signal(signal.SIGTERM, lambda *_: session.stop())
+
+    The session then closes as at the end of its duration: sinks finish, the
+    recorder takes the last chunks, the sidecar gets its summary.
+
+    **Extending a session.**
+
+    - *Extra sinks* (a dashboard, a database writer): subclass
+      :class:`~biofeedback.session.Sink` and pass it in ``sinks``. Set
+      ``lossless = True`` to get every window on the processing thread (and
+      be fast), else it runs on its own thread with the newest window only.
+      Its ``open(info)`` gets a :class:`~biofeedback.session.SessionInfo`:
+      ``info.protocol.protocol.latest`` is the newest cue, ``info.recording``
+      the XDF path. A sink that raises is switched off and named in the
+      summary; the session goes on. ``sidecar()`` adds entries to the
+      recording's sidecar and ``summary_lines()`` lines to the summary.
+    - *End-of-session hooks* (indexing into a database): ``on_end``
+      callables run after the recording and its sidecar are final.
+    - *Where the recording goes* (participant folders): ``recording_fname``
+      names the file; ``recordings_dir`` a folder for time-stamped names.
+
+    Examples
+    --------
+    A 20 s session on BrainFlow's synthetic board, without recording:
+
+    >>> from biofeedback.live import build_session
+    >>> session = build_session("synthetic", duration=20, record=False)  # doctest: +SKIP
+    >>> summary = session.run()  # doctest: +SKIP
+    >>> print("\\n".join(session.summary_lines()))  # doctest: +SKIP
+    """
+    from .config import PipelineConfig, load_pipeline
+    from .session import Session
+
+    model, model_meta = _load_model(model)
+    if isinstance(pipeline, PipelineConfig):
+        config = pipeline
+    elif model is not None and pipeline is None:
+        config = model.config  # a model carries the pipeline it was trained with
+    else:
+        config = load_pipeline(pipeline)
+    if model is not None and feedback:  # its calibration must come from this protocol
+        model.check_protocol(config.feedback)
+    if source is None or isinstance(source, str):
+        source = make_source(source, config=config)
+    protocol = None
+    all_sinks = view_sinks(view)
+    if feedback:
+        fb_sinks = feedback_sinks(config, has_model=model is not None,
+                                  terminal=view != "none", carried=carried)
+        protocol = fb_sinks[0] if fb_sinks else None
+        all_sinks += fb_sinks
+    all_sinks += list(sinks)
+    return Session(
+        source, config, all_sinks, model=model,
+        record=record and config.recording.enabled,
+        recordings_dir=recordings_dir or config.recording.dir,
+        recording_fname=recording_fname, also_record=also_record, duration=duration,
+        name=name, extra_sidecar={**model_meta, **(extra_sidecar or {})},
+        protocol=protocol, on_end=on_end,
+        report_writer=_write_feedback_report if report and protocol is not None else None,
+    )

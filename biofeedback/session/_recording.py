@@ -1,0 +1,96 @@
+"""What a session publishes (LSL outlets) and records (LabRecorder + sidecar)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+__all__ = ["Outlets", "RecordingControl"]
+
+
+class Outlets:
+    """The session's LSL streams: raw EEG, estimates and markers.
+
+    Stream names are ``<name>-EEG``, ``<name>-Estimates`` and
+    ``<name>-Markers``; source ids carry the session id so LabRecorder picks
+    exactly this session's streams.
+
+    Attributes
+    ----------
+    eeg, estimates, markers : pylsl.StreamOutlet
+    streams : dict
+        ``{key: {"name": ..., "source_id": ...}}`` of every stream to record
+        (sinks add their own, e.g. ``Cues``).
+    """
+
+    def __init__(self, info, source):
+        from ..stream import eeg_outlet, estimates_outlet, marker_outlet
+
+        sid, prefix = info.session_id, info.name
+        names = {k: f"{prefix}-{k}" for k in ("EEG", "Estimates", "Markers")}
+        ids = {k: f"{prefix}-{sid}-{k.lower()}" for k in names}
+        extra = {"session_id": sid, "pipeline": info.config.name,
+                 "estimate_names": info.estimate_names}
+        self.eeg = eeg_outlet(names["EEG"], ids["EEG"], source.ch_names, source.sfreq,
+                              source.profile, extra)
+        self.estimates = estimates_outlet(names["Estimates"], ids["Estimates"],
+                                          info.estimate_names, extra)
+        self.markers = marker_outlet(names["Markers"], ids["Markers"])
+        self.streams = {k: {"name": names[k], "source_id": ids[k]} for k in names}
+
+    def add(self, key, name, source_id) -> None:
+        """Record another stream with the session's (a sink's own outlet)."""
+        self.streams[key] = {"name": name, "source_id": source_id}
+
+    def push_estimates(self, result) -> None:
+        """One window's estimates and its gate flag, stamped with ``t_end``."""
+        self.estimates.push_sample([*result.estimates.tolist(), float(result.gated)],
+                                   result.t_end)
+
+
+class RecordingControl:
+    """LabRecorder on the session's streams, and the recording's JSON sidecar.
+
+    The sidecar is written as soon as the recorder runs, so a session killed
+    with SIGKILL still leaves a readable XDF and its sidecar; it is written
+    again at the end with the summary.
+
+    Parameters
+    ----------
+    fname : path-like
+        The XDF file.
+    predicates : list of str
+        LabRecorder predicates of the streams to record.
+    content : callable
+        ``content() -> dict``: what the sidecar holds (called at each write).
+    """
+
+    def __init__(self, fname, predicates, content):
+        self.fname = Path(fname)
+        self.predicates = list(predicates)
+        self.content = content
+        self._recorder = None
+
+    def start(self) -> None:
+        """Start LabRecorder and write the sidecar."""
+        from ..recorder import Recorder
+
+        self._recorder = Recorder(self.fname, self.predicates)
+        self._recorder.start()
+        self.write_sidecar()  # written now, so a killed session still has it
+
+    def stop(self) -> None:
+        """Let LabRecorder take the last chunks, then stop it."""
+        if self._recorder is None:
+            return
+        time.sleep(1.0)  # LabRecorder pulls about twice a second
+        self._recorder.stop()
+
+    def write_sidecar(self, extra=None) -> Path:
+        """Write ``<recording>.json``: :attr:`content` plus ``extra``."""
+        from ..recorder import write_sidecar
+
+        content = self.content()
+        if extra:
+            content.update(extra)
+        return write_sidecar(self.fname, content)

@@ -1,0 +1,420 @@
+"""The session: a source through the engine to sinks, published and recorded."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from .._logging import logger
+from ._dispatch import Dispatcher
+from ._sink import SessionInfo
+from ._summary import SessionSummary, Tally
+
+__all__ = ["Session"]
+
+
+class Session:
+    """A source, the engine, sinks, LSL outlets and a recorder, run together.
+
+    Most users build one with :func:`biofeedback.live.build_session`, which
+    also sets up the feedback protocol, its cues and the report.
+
+    Parameters
+    ----------
+    source : Source
+        Where samples come from.
+    config : PipelineConfig
+        The pipeline.
+    sinks : list of Sink
+        Terminal view, CSV writer, protocol, dashboards... (see
+        :class:`~biofeedback.session.Sink`).
+    model : object | None
+        A loaded model (adds class probabilities to the estimates).
+    publish : bool | None
+        Publish raw EEG, estimates and markers as LSL streams. Defaults to True
+        for real-time sources.
+    record : bool
+        Record the published streams (and ``also_record``) with LabRecorder.
+        Ignored (False) when the session does not publish.
+    recordings_dir : path-like
+        Where recordings go (``<dir>/<YYYYmmdd-HHMMSS>_<board>.xdf``).
+    also_record : list of str
+        Further LabRecorder predicates, e.g. ``"type='Markers'"``.
+    duration : float | None
+        Stop after this many seconds of data.
+    name : str
+        Prefix of the LSL stream names.
+    extra_sidecar : dict | None
+        Added to the recording's JSON sidecar (e.g. the model hash).
+    recording_fname : path-like | None
+        The recording's exact path (overrides ``recordings_dir``).
+    keep_results : bool | None
+        Keep every window's result in :attr:`results`. Defaults to True for
+        finite sources (replay), False live (a long session would grow).
+    protocol : Sink | None
+        The sink (among ``sinks``) that runs the feedback protocol; views
+        find it in :attr:`SessionInfo.protocol`.
+    on_end : list of callable
+        ``hook(session, summary)``, called in order at the end of
+        :meth:`run`, once the recording and its sidecar are closed. A hook
+        that raises is logged and the others still run.
+    report_writer : callable | None
+        ``report_writer(recording) -> Path``; what :meth:`report` runs.
+
+    Attributes
+    ----------
+    session_id : str
+    engine : Engine | None
+        Built by :meth:`run`.
+    recording : Path | None
+        The XDF file, once recording started.
+    results : list of WindowResult
+        Every window (with ``keep_results``).
+    summary : SessionSummary | None
+        Set when :meth:`run` returns.
+    stop_event : threading.Event
+        Set to end the session (what :meth:`stop` does).
+    """
+
+    def __init__(self, source, config, sinks=(), *, model=None, publish=None, record=False,
+                 recordings_dir="recordings", also_record=(), duration=None,
+                 name="biofeedback", extra_sidecar=None, recording_fname=None,
+                 keep_results=None, protocol=None, on_end=(), report_writer=None):
+        self.source = source
+        self.config = config
+        self.sinks = list(sinks)
+        self.model = model
+        self.publish = source.realtime if publish is None else bool(publish)
+        self.record = bool(record) and self.publish
+        self.recordings_dir = Path(recordings_dir)
+        self.recording_fname = recording_fname
+        self.also_record = list(also_record)
+        self.duration = duration
+        self.name = name
+        self.extra_sidecar = dict(extra_sidecar or {})
+        self.keep_results = (not source.realtime) if keep_results is None else bool(keep_results)
+        self.protocol = protocol
+        self.on_end = list(on_end)
+        self.report_writer = report_writer
+        self.session_id = uuid.uuid4().hex[:12]
+        self.stop_event = threading.Event()
+        self.engine = None
+        self.recording = None
+        self.results = []
+        self.summary = None
+        self.report_path = None
+        self._reported = False
+        self._error = None
+        self._stopped_by = None
+        self._pending_markers = deque()
+        self._outlets = None
+        self._dispatch = None
+
+    # -- control -----------------------------------------------------------------
+    def stop(self, reason: str = "stop") -> None:
+        """Ask the session to end (thread-safe; a signal handler may call it).
+
+        The session ends at its next loop turn, exactly as at the end of its
+        duration: sinks finish, the recorder takes the last chunks, the
+        sidecar gets its summary, whose ``stopped_by`` is ``reason``.
+        """
+        if not self.stop_event.is_set() and self._stopped_by is None:
+            self._stopped_by = reason
+        self.stop_event.set()
+
+    def add_marker(self, text: str, timestamp: float | None = None) -> None:
+        """Put ``text`` into the Markers stream and the sinks' events (thread-safe).
+
+        ``timestamp`` is on the LSL clock (default: now). The marker is
+        handled by the processing loop at its next turn.
+        """
+        if timestamp is None:
+            from ..stream._clock import lsl_clock
+
+            timestamp = lsl_clock()
+        self._pending_markers.append((str(text), float(timestamp)))
+
+    def _drain_markers(self):
+        while self._pending_markers:
+            text, t = self._pending_markers.popleft()
+            self._marker(text, t)
+
+    def sink(self, name):
+        """The sink called ``name`` (None if there is none)."""
+        return next((s for s in self.sinks if s.name == name), None)
+
+    # -- end of session ------------------------------------------------------------
+    def report(self):
+        """Write the session report beside the recording; its path, or None.
+
+        Call after :meth:`run`. Needs a recording and a ``report_writer``
+        (:func:`~biofeedback.live.build_session` sets the feedback report).
+        Writes once; a failure is logged (the session itself succeeded).
+        """
+        if self._reported:
+            return self.report_path
+        self._reported = True
+        rec = self.recording
+        if self.report_writer is None or rec is None or not Path(rec).exists():
+            return None
+        try:
+            self.report_path = self.report_writer(rec)
+        except Exception as err:  # the session succeeded; the report is extra
+            logger.warning("Could not write the session report: %s", err)
+        return self.report_path
+
+    def summary_lines(self) -> list[str]:
+        """The end-of-session summary: the session's, the sinks', the report's.
+
+        The recording's path stays the last line.
+        """
+        if self.summary is None:
+            return []
+        lines = self.summary.lines()
+        extra = []
+        if self._dispatch is not None:
+            for got in self._dispatch.collect("summary_lines"):
+                extra.extend(got)
+        if self.report_path is not None:
+            extra.append(f"report: {self.report_path}")
+        if self.summary.recording is not None:
+            return lines[:-1] + extra + lines[-1:]
+        return lines + extra
+
+    # -- the run -------------------------------------------------------------------
+    def _sidecar_content(self) -> dict:
+        from ..recorder import software_versions
+
+        content = {
+            "session_id": self.session_id,
+            "board_profile": self.source.profile.to_dict(),
+            "source": self.source.describe(),
+            "pipeline": self.config.to_dict(),
+            "engine": self.engine.describe(),
+            "software": software_versions(),
+            "streams": dict(self._outlets.streams) if self._outlets is not None else {},
+            **self.extra_sidecar,
+        }
+        if self._dispatch is not None:
+            for got in self._dispatch.collect("sidecar"):
+                content.update(got)
+        return content
+
+    def _open_outlets(self, info):
+        from ..recorder import session_filename
+        from ._recording import Outlets, RecordingControl
+
+        self._outlets = Outlets(info, self.source)
+        for sink in self.sinks:  # sinks may publish their own streams (cues)
+            fn = getattr(sink, "lsl_streams", None)
+            for key, (name, source_id) in (fn(info) if fn is not None else {}).items():
+                self._outlets.add(key, name, source_id)
+        info.streams = dict(self._outlets.streams)
+        if not self.record:
+            return None
+        self.recording = (Path(self.recording_fname) if self.recording_fname
+                          else session_filename(self.recordings_dir, self.source.profile.name))
+        preds = [f"source_id='{v['source_id']}'" for v in self._outlets.streams.values()]
+        recorder = RecordingControl(self.recording, preds + self.also_record,
+                                    self._sidecar_content)
+        recorder.start()
+        info.recording = self.recording
+        return recorder
+
+    def run(self) -> SessionSummary:
+        """Run until the source ends, ``duration`` passes, or :meth:`stop`.
+
+        Returns
+        -------
+        summary : SessionSummary
+            Also kept in :attr:`summary`.
+
+        Raises
+        ------
+        Exception
+            Whatever stopped the acquisition thread (after the session closed).
+        """
+        from ..engine import Engine
+
+        summary = SessionSummary(self.session_id)
+        self.recording = None
+        self._outlets = None
+        self._dispatch = Dispatcher(self.sinks)
+        recorder = None
+        tally = Tally(summary, self.duration)
+        self.source.start()
+        try:
+            src = self.source
+            self.engine = Engine(self.config, src.ch_names, src.sfreq, src.profile, self.model)
+            if src.realtime:  # compile before data flow, never during feedback
+                logger.info("Engine warm-up took %.2f s", self.engine.warm_up())
+            info = SessionInfo(self.session_id, self.engine.estimate_names, src.ch_names,
+                               src.sfreq, src.profile, self.config, src.describe(),
+                               realtime=src.realtime, name=self.name, engine=self.engine,
+                               protocol=self.protocol, request_stop=self.stop,
+                               add_marker=self.add_marker)
+            if self.publish:
+                recorder = self._open_outlets(info)
+            self._dispatch.open(info)
+            if src.realtime:
+                # A hop's matrix products are tiny: a second BLAS thread only
+                # hands work over, and when the other core is busy that handoff
+                # costs a scheduler timeslice (p99 hop 19 ms -> 0.6 ms at 1 thread).
+                from threadpoolctl import threadpool_limits
+
+                with threadpool_limits(limits=1, user_api="blas"):
+                    self._run_live(tally)
+            else:
+                self._run_fast(tally)
+        except KeyboardInterrupt:
+            summary.stopped_by = "interrupt"
+        finally:
+            if summary.stopped_by == "end" and self._stopped_by is not None:
+                summary.stopped_by = self._stopped_by
+            self._close(summary, tally, recorder)
+        self.summary = summary
+        if self._error is not None:
+            raise self._error
+        self._run_hooks(summary)
+        return summary
+
+    def _close(self, summary, tally, recorder):
+        # Order matters: sinks say their last words while the recorder
+        # still runs; outlets are released only after it has stopped (an
+        # outlet vanishing under LabRecorder sends it into recovery).
+        self.stop_event.set()
+        self._drain_markers()
+        self._dispatch.stop_workers()
+        self._dispatch.each_opened("finish")
+        try:
+            self.source.stop()
+        except Exception as err:  # pragma: no cover - closing a dead device
+            logger.warning("Closing the source failed: %s", err)
+        if self._outlets is not None:
+            last = tally.last_ts if tally.last_ts is not None else 0.0
+            self._marker("session_end", last)
+        if recorder is not None:
+            recorder.stop()
+            summary.recording = self.recording
+        self._dispatch.each_opened("close")
+        summary.sink_errors = dict(self._dispatch.errors)
+        summary.n_dropped = self.source.n_dropped
+        if recorder is not None:
+            recorder.write_sidecar({"summary": summary.to_dict()})
+
+    def _run_hooks(self, summary):
+        for hook in self.on_end:
+            try:
+                hook(self, summary)
+            except Exception as err:  # the session is over and saved: log, go on
+                logger.warning("End-of-session hook %s failed: %s",
+                               getattr(hook, "__name__", hook), err)
+
+    # -- per chunk -----------------------------------------------------------------
+    def _marker(self, text, timestamp):
+        if self._outlets is not None:
+            self._outlets.markers.push_sample([text], timestamp)
+        self._dispatch.event(text.split(" ")[0], timestamp, text)
+
+    def _handle_results(self, results, tally, now_fn=None):
+        for r in results:
+            if self.keep_results:
+                self.results.append(r)
+            if self._outlets is not None:
+                self._outlets.push_estimates(r)
+                tally.window(r, now_fn() if now_fn is not None else None)
+            else:
+                tally.window(r)
+            self._dispatch.write(r)
+        if results:
+            self._dispatch.latest(results[-1])
+
+    def _handle_events(self, events, tally):
+        for ev in events:
+            t = ev.timestamp if np.isfinite(ev.timestamp) else (tally.last_ts or 0.0)
+            if ev.kind == "disconnected":
+                tally.gap_open = t
+                self._marker("gap_start", t)
+            elif ev.kind == "reconnected":
+                onset = tally.gap_open if tally.gap_open is not None else t - ev.duration
+                tally.gaps.append({"onset": onset, "duration": ev.duration, "n": int(ev.n)})
+                tally.gap_open = None
+                self._marker(f"gap_end duration={ev.duration:.3f} n={ev.n}", t)
+            elif ev.kind == "dropped":
+                tally.n_drops += 1
+                self._marker(f"dropped n={ev.n}", t)
+            elif ev.kind == "marker":  # a recording's or scenario's own markers
+                if self._outlets is not None:
+                    self._outlets.markers.push_sample([ev.text], t)
+                self._dispatch.event("marker", t, ev.text)
+
+    def _status(self, tally):
+        self._dispatch.status({"elapsed": tally.summary.duration, "windows": tally.n_windows,
+                               "dropped": self.source.n_dropped, "gated": tally.n_gated})
+
+    def _run_fast(self, tally):
+        for chunk, events in self.source.iter_chunks():
+            if self.stop_event.is_set():
+                break
+            self._drain_markers()
+            self._handle_events(events, tally)
+            if chunk is None:
+                continue
+            done = tally.samples(chunk.timestamps)
+            self._handle_results(self.engine.process(chunk.data, chunk.timestamps), tally)
+            if done:
+                tally.summary.stopped_by = "duration"
+                break
+        tally.finish(self.source.n_dropped)
+
+    def _run_live(self, tally):
+        from ..stream._clock import lsl_clock
+        from ._acquisition import Acquisition
+
+        acq = Acquisition(self.source, self.stop_event,
+                          self._outlets.eeg if self._outlets is not None else None)
+        tally.live_from = lsl_clock()
+        self._marker("session_start", tally.live_from)
+        # every loss the source reports is marked, so the recording keeps the count
+        self._marker("losses_marked", tally.live_from)
+        acq.start()
+        cursor = 0
+        last_status = 0.0
+        try:
+            while not self.stop_event.is_set():
+                acq.new_data.wait(0.1)
+                acq.new_data.clear()
+                self._drain_markers()
+                self._handle_events(acq.pop_events(), tally)
+                data, ts, cursor, lost = acq.ring.read_since(cursor)
+                if lost:
+                    logger.warning("The processing loop fell %d samples behind.", lost)
+                done = tally.samples(ts)
+                if ts.size:
+                    self._handle_results(self.engine.process(data, ts), tally, lsl_clock)
+                now = time.monotonic()
+                if now - last_status > 0.25:
+                    self._status(tally)
+                    last_status = now
+                if done:
+                    tally.summary.stopped_by = "duration"
+                    break
+                if acq.ended.is_set() and acq.ring.n_written == cursor:
+                    break
+        finally:
+            self.stop_event.set()
+            acq.join(2.0)
+            self._error = acq.error
+            self._handle_events(acq.pop_events(), tally)
+            # process what was published after the loop stopped: the recording
+            # and the engine must have seen the same samples
+            data, ts, cursor, lost = acq.ring.read_since(cursor)
+            if ts.size and self._error is None:
+                tally.samples(ts)
+                self._handle_results(self.engine.process(data, ts), tally)
+            tally.finish(self.source.n_dropped)

@@ -1,0 +1,126 @@
+"""What a finished session reports, and the tally that fills it as data flows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SessionSummary", "Tally"]
+
+
+@dataclass
+class SessionSummary:
+    """What a finished session reports (and saves in its sidecar).
+
+    ``stopped_by`` says what ended it: ``"end"`` (the source ran out),
+    ``"duration"``, ``"protocol"`` (the feedback protocol was over),
+    ``"stop"`` (:meth:`Session.stop`) or ``"interrupt"`` (Ctrl-C).
+    """
+
+    session_id: str
+    recording: Path | None = None
+    n_samples: int = 0
+    n_windows: int = 0
+    n_gated: int = 0
+    n_dropped: int = 0
+    duration: float = 0.0
+    effective_sfreq: float = 0.0
+    latency_ms: dict = field(default_factory=dict)
+    gaps: list = field(default_factory=list)
+    sink_errors: dict = field(default_factory=dict)
+    stopped_by: str = "end"
+    losses: dict = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one fact a line (recording path last)."""
+        out = [
+            f"session {self.session_id}: {self.duration:.1f} s, {self.n_samples} samples "
+            f"({self.effective_sfreq:.2f} Hz effective), {self.n_windows} windows "
+            f"({self.n_gated} gated), {self.n_dropped} samples dropped",
+        ]
+        if self.latency_ms.get("n"):
+            lat = self.latency_ms
+            out.append(
+                f"estimate latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms (n={lat['n']})"
+            )
+        if self.losses:
+            from ..io._integrity import loss_line
+
+            out.append(loss_line(self.losses))
+        for gap in self.gaps:
+            out.append(f"gap: stream lost at t={gap['onset']:.3f} for {gap['duration']:.2f} s"
+                       + (f" ({gap['n']} samples)" if gap.get("n") else ""))
+        for name, err in self.sink_errors.items():
+            out.append(f"sink {name!r} failed and was turned off: {err}")
+        if self.recording is not None:
+            out.append(f"recording: {self.recording}")
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-ready copy (the sidecar's ``summary``)."""
+        out = asdict(self)
+        out["recording"] = str(self.recording) if self.recording else None
+        return out
+
+
+class Tally:
+    """Counts samples, windows, gaps and latency while a session runs.
+
+    Parameters
+    ----------
+    summary : SessionSummary
+        Filled in place (samples and duration as data arrive, the rest by
+        :meth:`finish`).
+    duration : float | None
+        Seconds of data after which :meth:`samples` says to stop.
+    """
+
+    def __init__(self, summary, duration=None):
+        self.summary = summary
+        self.duration = duration
+        self.n_windows = self.n_gated = 0
+        self.latency = []
+        self.gaps = []
+        self.n_drops = 0  # 'dropped' events the source reported
+        self.gap_open = None
+        self.first_ts = None
+        self.last_ts = None
+        self.live_from = np.inf  # windows older than this are start-up backlog
+
+    def samples(self, ts) -> bool:
+        """Count a chunk's timestamps; True once ``duration`` is reached."""
+        if ts.size == 0:
+            return False
+        if self.first_ts is None:
+            self.first_ts = ts[0]
+        self.last_ts = ts[-1]
+        self.summary.n_samples += ts.size
+        self.summary.duration = self.last_ts - self.first_ts
+        return self.duration is not None and self.summary.duration >= self.duration
+
+    def window(self, result, now=None) -> None:
+        """Count a window; ``now`` (LSL clock) adds its estimate latency."""
+        # windows whose data predate the loop (the start-up backlog) are not
+        # live feedback: they do not count towards latency
+        if now is not None and result.t_end >= self.live_from:
+            self.latency.append(now - result.t_end)
+        self.n_windows += 1
+        self.n_gated += int(result.gated)
+
+    def finish(self, dropped: int = 0) -> SessionSummary:
+        """Write the counts into the summary; ``dropped``: the source's count."""
+        s = self.summary
+        s.n_windows, s.n_gated = self.n_windows, self.n_gated
+        s.gaps = list(self.gaps)
+        outage = sum(g["n"] for g in self.gaps)
+        s.losses = {"dropped": dropped, "drops": self.n_drops, "outage": outage,
+                    "outages": len(self.gaps), "total": dropped + outage}
+        if s.duration > 0:
+            s.effective_sfreq = (s.n_samples - 1) / s.duration
+        if self.latency:
+            lat = np.array(self.latency) * 1e3
+            s.latency_ms = {"p50": float(np.percentile(lat, 50)),
+                            "p99": float(np.percentile(lat, 99)), "n": int(lat.size)}
+        return s
