@@ -34,8 +34,8 @@ def _wait(pred, timeout):
 
 
 def test_following_a_session_shows_its_own_estimates_and_cues(uid):
-    from biofeedback.cli._feedback import feedback_sinks
     from biofeedback.config import load_pipeline
+    from biofeedback.live import feedback_sinks
     from biofeedback.session import Session
     from biofeedback.simulate import ScenarioSource
 
