@@ -75,10 +75,10 @@ def test_a_missing_aiohttp_is_one_sentence(monkeypatch):
 
 def test_pause_turns_cues_to_paused_and_is_marked(collect_sink):
     """The pause control: windows count as gated, markers say when, resume restores."""
-    from biofeedback.live import feedback_sinks
     from biofeedback.config import load_pipeline
     from biofeedback.engine import Engine
     from biofeedback.feedback import SessionInfo
+    from biofeedback.live import feedback_sinks
     from biofeedback.simulate import simulate
 
     config = load_pipeline()
