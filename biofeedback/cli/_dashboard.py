@@ -19,6 +19,7 @@ Examples:
   biofeedback dashboard --lsl MuseEEG --board muse_2
   biofeedback dashboard --lsl '' --lsl-type EEG  # the first EEG stream on the network
   biofeedback dashboard --port 9000 --no-browser
+  biofeedback dashboard --participant sim01 --root study   # + their last sessions
 """
 
 
@@ -70,6 +71,10 @@ def add_parser(sub):
     p.add_argument("--lsl-timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
                    help="seconds to wait for the stream (default: 5)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--participant", metavar="ID",
+                   help="also show this participant's last sessions (from the study index)")
+    p.add_argument("--root", metavar="DIR",
+                   help="the study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
     add_dashboard_args(p)
     p.set_defaults(func=run)
 
@@ -91,6 +96,10 @@ def run(args) -> int:
                        config=config, follow=True, timeout=args.lsl_timeout,
                        title=args.lsl or args.lsl_type)
     try:
+        if args.participant:
+            from ..dashboard._feed import history_message
+
+            server.publish(history_message(args.participant, args.root))
         feeder.start()
         name = getattr(feeder.source, "stream_name", args.lsl)
         print(f"following the LSL stream {name!r}; Ctrl-C to stop", flush=True)

@@ -109,7 +109,9 @@ def run(args) -> int:
         from ._dashboard import start_dashboard
 
         server = start_dashboard(args)
-        sinks.append(DashboardSink(server, check=check.to_message() if check else None))
+        sinks.append(DashboardSink(server, check=check.to_message() if check else None,
+                                   participant=getattr(args, "participant", None),
+                                   root=getattr(args, "root", None)))
     try:
         session = build_session(
             make_source(args, config), config, model, sinks=sinks, view=args.view,

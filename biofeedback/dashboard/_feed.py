@@ -18,7 +18,7 @@ import numpy as np
 from ..quality import FLAGS
 
 __all__ = ["DisplayFeed", "quality_classes", "head_positions", "window_message",
-           "cue_message", "meta_message", "wall_offset"]
+           "cue_message", "meta_message", "wall_offset", "history_message"]
 
 #: Quality classes the head map colours, from the engine's per-channel flags.
 _CLASS_BITS = [
@@ -244,3 +244,33 @@ def percentiles(values) -> dict:
     lat = np.asarray(values[-600:], dtype=float) * 1e3
     return {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
             "n": len(values)}
+
+
+def history_message(participant, root=None, last=8) -> dict:
+    """A participant's last sessions from the study index (``type: "history"``).
+
+    Parameters
+    ----------
+    participant : str
+        Participant ID.
+    root : path-like | None
+        The study root (see :func:`biofeedback.library.study_root`).
+    last : int
+        How many of the latest sessions to list.
+
+    Returns
+    -------
+    message : dict
+        ``sessions`` holds, oldest first: session number, start, task, status,
+        target and direction, time in target, reward rate, regulation (training
+        relative to the session's baseline) and artifact share.
+    """
+    from ..library import StudyIndex, check_participant
+
+    pid = check_participant(participant)
+    keys = ("session", "started_at", "task", "status", "target", "direction",
+            "time_in_target", "reward_rate", "regulation", "artifact_share")
+    with StudyIndex(root) as index:
+        rows = index.sessions(pid)[-int(last):]
+    return {"type": "history", "participant": pid,
+            "sessions": [{k: r.get(k) for k in keys} for r in rows]}

@@ -33,6 +33,10 @@ class DashboardSink(Sink):
     check : dict | None
         A signal check's message (:meth:`biofeedback.check.CheckReport.to_message`)
         to show beside the session.
+    participant : str | None
+        Show this participant's last sessions from the study index.
+    root : path-like | None
+        The study root (default: ``$BIOFEEDBACK_ROOT`` or ``./recordings``).
 
     Notes
     -----
@@ -45,8 +49,11 @@ class DashboardSink(Sink):
     name = "dashboard"
     lossless = False
 
-    def __init__(self, server, *, traces=True, controls=True, check=None):
+    def __init__(self, server, *, traces=True, controls=True, check=None, participant=None,
+                 root=None):
         self.server = server
+        self.participant = participant
+        self.root = root
         self.traces = traces
         self.controls = controls
         self.check = check
@@ -80,6 +87,7 @@ class DashboardSink(Sink):
             mode="live" if info.realtime else "replay"))
         if self.check is not None:
             self.server.publish(self.check)
+        self._publish_history()
         eeg = info.streams.get("EEG")
         if self.traces and eeg is not None:
             from ._lsl import LSLFeeder
@@ -91,6 +99,16 @@ class DashboardSink(Sink):
             except Exception as err:  # no traces, the rest of the page still works
                 logger.warning("The dashboard cannot show traces: %s", err)
                 self._feeder = None
+
+    def _publish_history(self):
+        if not self.participant:
+            return
+        from ._feed import history_message
+
+        try:
+            self.server.publish(history_message(self.participant, self.root))
+        except Exception as err:  # the history is extra: say why and go on
+            logger.warning("The dashboard cannot list %s's sessions: %s", self.participant, err)
 
     def write(self, result):
         self.server.publish(window_message(result.t_end, result.estimates, result.gated,
@@ -145,6 +163,7 @@ class DashboardSink(Sink):
                             keep_latest=False)
 
     def finish(self):
+        self._publish_history()  # this session, once the index has it, appears next time
         self.server.publish({"type": "end", "text": "The session has ended; the page "
                                                     "keeps its last state."})
 

@@ -190,6 +190,24 @@ def test_requests_without_the_token_are_refused(live):
     assert server.token not in b.evaluate("document.body.innerText")
 
 
+def test_a_participants_last_sessions_are_listed(live):
+    from biofeedback.dashboard._feed import history_message
+    from biofeedback.library import simulate_sessions
+
+    root = live["tmp"] / "study"
+    simulate_sessions("learner", "p7", 1, root=root, progress=False)
+    msg = history_message("p7", root)
+    assert [s["session"] for s in msg["sessions"]] == [1]
+    live["server"].publish(msg)
+    b = live["browser"]
+    rows = b.wait_for("document.querySelectorAll('#history tbody tr').length && "
+                      "Array.from(document.querySelectorAll('#history tbody tr td'))"
+                      ".map(td => td.textContent)", 10)
+    assert rows[0] == "1" and rows[2] == "engagement ↑" and rows[3].endswith("%")
+    assert not b.evaluate("document.getElementById('history-panel').classList"
+                          ".contains('hidden')")
+
+
 def test_mark_goes_into_the_session(live):
     b = live["browser"]
     b.wait_for("window.__dash && __dash.connected", 10)

@@ -251,6 +251,29 @@
     if (m.q) paintHead(m.q);
   }
 
+  function onHistory(m) {
+    stats.history = m;
+    q("history-panel").classList.remove("hidden");
+    q("history-who").textContent = "participant " + m.participant;
+    const body = q("history").querySelector("tbody");
+    body.innerHTML = "";
+    const pct = (v) => (v === null || v === undefined || !isFinite(v)) ? "–" : Math.round(100 * v) + "%";
+    for (const s of m.sessions.slice().reverse()) {
+      const tr = document.createElement("tr");
+      const cells = [s.session, (s.started_at || "").slice(0, 16).replace("T", " "),
+        s.target ? s.target + (s.direction === "down" ? " ↓" : " ↑") : "–",
+        pct(s.time_in_target), fmt(s.regulation, 2), pct(s.artifact_share)];
+      cells.forEach((txt, j) => {
+        const td = document.createElement("td");
+        td.textContent = txt;
+        if (j >= 3) td.className = "mono";
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    }
+    if (!m.sessions.length) body.innerHTML = "<tr><td colspan=6>no session yet</td></tr>";
+  }
+
   function onEvent(m) {
     const li = document.createElement("li");
     const t = m.t_rel !== undefined && m.t_rel !== null ? m.t_rel.toFixed(1) + " s  " : "";
@@ -284,7 +307,7 @@
   }
 
   const HANDLERS = { meta: onMeta, trace: onTrace, window: onWindow, cue: onCue, status: onStatus,
-    check: onCheck, event: onEvent, stream: onStream, end: onEnd,
+    check: onCheck, event: onEvent, history: onHistory, stream: onStream, end: onEnd,
     spectrum: (m) => { S.specData = m; S.specDirty = true; stats.spectra++; } };
 
   // ---------------------------------------------------------------- drawing
