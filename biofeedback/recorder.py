@@ -21,6 +21,10 @@ from .errors import BiofeedbackError
 def session_filename(directory, profile_name: str) -> Path:
     """``<dir>/<YYYYmmdd-HHMMSS>_<board>.xdf``, unique in ``directory``."""
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise BiofeedbackError(
+            f"{directory} is a file; recordings go into a folder (--recordings DIR)."
+        )
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     fname = directory / f"{stamp}_{profile_name}.xdf"
     i = 1
@@ -124,8 +128,13 @@ class Recorder:
             lines = list(self._lines)
             if any("matched no stream" in line for line in lines):
                 self.abort()
+                missing = [p for p in self.predicates
+                           if any("matched no stream" in ln and p in ln for ln in lines)]
+                which = " and ".join(repr(p) for p in missing) or \
+                    f"one of {', '.join(map(repr, self.predicates))}"
                 raise BiofeedbackError(
-                    f"The recorder found no stream for one of {self.predicates}."
+                    f"No LSL stream matches {which}, so it cannot be recorded; start the "
+                    "program that sends it first, or leave out --also-record."
                 )
             started = sum(line.startswith("Started data collection") for line in lines)
             if started >= len(self.predicates):

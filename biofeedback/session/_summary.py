@@ -45,7 +45,7 @@ class SessionSummary:
             out.append(
                 f"estimate latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms (n={lat['n']})"
             )
-        if self.losses:
+        if self.losses.get("total"):
             from ..io._integrity import loss_line
 
             out.append(loss_line(self.losses))

@@ -147,6 +147,15 @@ class LSLSource(Source):
         full = self._inlet.info(timeout=self.timeout)
         labels, units = _channel_labels(full)
         n = full.channel_count()
+        if self.profile.name != "lsl" and self.profile.ch_names and \
+                len(self.profile.ch_names) != n:
+            # --board says which headset this is: a stream of another layout is not it
+            raise StreamError(
+                f"The LSL stream {full.name()!r} has {n} channels but the "
+                f"{self.profile.name!r} profile has {len(self.profile.ch_names)} "
+                f"({', '.join(self.profile.ch_names)}); drop --board to use the stream's own "
+                "channels, or name the board it comes from."
+            )
         if len(labels) == n and all(labels):
             self.ch_names = labels
         elif len(self.ch_names) != n:

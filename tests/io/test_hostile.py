@@ -331,3 +331,31 @@ def test_info_flags_a_railed_channel_of_a_live_recording(tmp_path):
     back = read_recording(fname)
     assert back.profile == "cyton"
     assert any(re.search(rf"Railed channel\(s\) {prof.ch_names[2]}", w) for w in back.warnings)
+
+
+@pytest.mark.lsl
+def test_live_options_that_cannot_work_say_why(tmp_path, capsys, uid):
+    """--recordings naming a file, --also-record matching nothing, a stream of
+    another layout than --board: one sentence each, no traceback."""
+    import pylsl
+
+    afile = tmp_path / "afile"
+    afile.write_text(PRECIOUS)
+    info = pylsl.StreamInfo(f"eight-{uid}", "EEG", 8, 250.0, "float32", f"eight-{uid}")
+    outlet = pylsl.StreamOutlet(info)  # noqa: F841 - kept open while resolving
+    cases = [
+        (["live", "--duration", "2", "--view", "none", "--recordings", str(afile)],
+         r"afile is a file; recordings go into a folder"),
+        (["live", "--duration", "2", "--view", "none", "--recordings", str(tmp_path / "r"),
+          "--also-record", f"type='NoSuch{uid}'"],
+         rf"No LSL stream matches \"type='NoSuch{uid}'\""),
+        (["live", "--lsl", f"eight-{uid}", "--board", "muse_2", "--duration", "2",
+          "--view", "none", "--no-record"],
+         r"has 8 channels but the 'muse_2' profile has 4"),
+    ]
+    for argv, pattern in cases:
+        capsys.readouterr()
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and re.search(pattern, err), err
+    assert afile.read_text() == PRECIOUS
