@@ -25,6 +25,8 @@ Examples:
   biofeedback live --pipeline my_pipeline.toml --no-record
   biofeedback live --dashboard                       # + the live page in the browser
   biofeedback live --check --board cyton --serial-port /dev/ttyUSB0   # signal check first
+  biofeedback live --participant P01 --root study     # filed as study/sub-P01/ses-NN/...
+  biofeedback live --participant P01 --pipeline pipelines/programme.toml --model auto
 """
 
 
@@ -46,8 +48,9 @@ def add_parser(sub):
     p.add_argument("--pipeline", metavar="FILE",
                    help="pipeline TOML (default: pipelines/default.toml)")
     p.add_argument("--model", metavar="FILE",
-                   help="a trained model (biofeedback train): adds class probabilities; its "
-                        "pipeline is used unless --pipeline is given")
+                   help="a trained model (biofeedback train), or 'auto' with --participant "
+                        "(their newest one): adds class probabilities; its pipeline is used "
+                        "unless --pipeline is given")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of data")
     p.add_argument("--recordings", metavar="DIR", help="where to record (default: ./recordings)")
     p.add_argument("--no-record", action="store_true", help="do not record")
@@ -62,6 +65,15 @@ def add_parser(sub):
                         "electrode needs fixing")
     p.add_argument("--check-seconds", dest="check_seconds", type=float, default=4.0,
                    metavar="S", help="seconds of signal the check listens to (default: 4)")
+    prog = p.add_argument_group("a participant's training programme (docs/programme.md)")
+    prog.add_argument("--participant", metavar="ID",
+                      help="file the session as this participant's next one (letters and "
+                           "digits), index it, and compare it with their earlier sessions")
+    prog.add_argument("--protocol", metavar="NAME",
+                      help="with --participant: the task label (default: the pipeline's name)")
+    prog.add_argument("--root", metavar="DIR",
+                      help="with --participant: the study root (default: $BIOFEEDBACK_ROOT "
+                           "or ./recordings); --model auto takes their newest model there")
     from ._dashboard import add_dashboard_args
 
     add_dashboard_args(p, with_flag=True)
@@ -92,11 +104,31 @@ def load_model_arg(path):
     return _load_model(path or None)
 
 
+def _check_programme_args(args) -> None:
+    from ..library._layout import StudyError, check_participant
+
+    if args.participant is None:
+        if args.root or args.protocol:
+            raise StudyError("--root and --protocol file a participant's session: give "
+                             "--participant ID too.")
+        return
+    check_participant(args.participant)
+    for flag, value in (("--no-record", args.no_record), ("--recordings", args.recordings)):
+        if value:
+            raise StudyError(f"--participant files the session's recording under the study "
+                             f"root; it cannot be used with {flag}.")
+
+
 def run(args) -> int:
     from ..config import load_pipeline
+    from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
 
-    model, model_meta = load_model_arg(args.model)
+    _check_programme_args(args)
+    model_path, note = resolve_model(args.model, args.participant, args.root)
+    if note:
+        print(note)
+    model, model_meta = load_model_arg(model_path)
     # a model carries the pipeline it was trained with: its features must match
     config = (model.config if model is not None and not args.pipeline
               else load_pipeline(args.pipeline))
@@ -112,18 +144,39 @@ def run(args) -> int:
         sinks.append(DashboardSink(server, check=check.to_message() if check else None,
                                    participant=getattr(args, "participant", None),
                                    root=getattr(args, "root", None)))
+    prog = None
     try:
+        if args.participant is not None:
+            if not config.recording.enabled:
+                from ..library._layout import StudyError
+
+                raise StudyError(f"{config.fname or 'The pipeline'} turns recording off "
+                                 "([recording] enabled = false); a participant's session "
+                                 "must be recorded.")
+            prog = ProgrammeSession(args.participant, args.root, config, args.protocol,
+                                    model=model,
+                                    model_sha256=model_meta.get("model", {}).get("sha256"))
         session = build_session(
             make_source(args, config), config, model, sinks=sinks, view=args.view,
             record=not args.no_record, recordings_dir=args.recordings,
-            also_record=args.also_record, duration=args.duration, extra_sidecar=model_meta,
+            recording_fname=prog.recording if prog else None,
+            carried=prog.carried if prog else None,
+            also_record=args.also_record, duration=args.duration,
+            extra_sidecar={**model_meta, **(prog.sidecar if prog else {})},
         )
         session.run()
+    except BaseException:
+        if prog is not None:
+            prog.abandon()  # nothing recorded: the session number is free again
+        raise
     finally:
         if server is not None:
             server.stop()
     session.report()
-    for line in session.summary_lines():
+    lines = session.summary_lines()
+    if prog is not None:  # filed, indexed, compared; the recording's path stays last
+        lines = lines[:-1] + prog.finish() + lines[-1:]
+    for line in lines:
         print(line)
     return 0
 

@@ -1,0 +1,104 @@
+"""Live sessions with a participant: filed, indexed, compared; three make a progress report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.library import latest_model
+from biofeedback.library._live import resolve_model
+
+HERE = Path(__file__).resolve().parent
+LIVE_SHORT = HERE / "live_short.toml"
+
+
+def _live(root, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-m", "biofeedback.cli", "live", "--participant", "demo", "--root",
+         str(root), "--pipeline", str(LIVE_SHORT), "--view", "none", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "biofeedback.cli", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_three_synthetic_sessions_with_a_participant_make_a_progress_report(tmp_path, capsys):
+    first = _live(tmp_path)
+    running = tmp_path / "sub-demo" / "ses-01" / ".running"
+    deadline = time.monotonic() + 60
+    while not running.exists() and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.1)
+    assert running.exists(), first.communicate()
+    second = _live(tmp_path)  # a second session for the same person, at the same time
+    outs = [p.communicate(timeout=120) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outs
+    # each got its own number, and the second said why it is not session 1
+    assert "already has session 01 running" in outs[1][1]
+    assert "filed separately as session 02" in outs[1][1]
+    third = _cli("live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
+                 str(LIVE_SHORT), "--view", "none", "--model", "auto")
+    assert third.returncode == 0, third.stderr
+    assert "No model of participant demo" in third.stdout
+    for n, (out, _) in enumerate([*outs, (third.stdout, "")], start=1):
+        lines = out.strip().splitlines()
+        xdf = (tmp_path / "sub-demo" / f"ses-{n:02d}" / "eeg"
+               / f"sub-demo_ses-{n:02d}_task-short_eeg.xdf")
+        assert lines[-1] == f"recording: {xdf}", out
+        assert f"filed as sub-demo session {n:02d} under {tmp_path}" in lines
+        assert any(ln.startswith(f"Session {n}") for ln in lines)  # today vs before
+        assert xdf.is_file() and xdf.with_suffix(".json").is_file()
+        assert xdf.with_suffix(".html").is_file()  # the session report sits beside it
+    assert "Session 3:" in third.stdout and "earlier sessions" in third.stdout
+    # the third session started from the second one's final threshold
+    sides = [json.loads(p.read_text()) for p in sorted(tmp_path.rglob("*_eeg.json"))]
+    assert sides[2]["feedback"]["thresholds"][0]["source"] == "carried"
+    assert sides[2]["programme"]["participant"] == "demo"
+    out = tmp_path / "demo.html"
+    assert main(["progress", "demo", "--root", str(tmp_path), "--json", "--out", str(out)]) == 0
+    p = json.loads(capsys.readouterr().out)
+    assert [s["session"] for s in p["sessions"]] == [1, 2, 3]
+    assert all(s["status"] == "complete" and not s["simulated"] for s in p["sessions"])
+    assert all(s["effective_sfreq"] > 240 and s["latency_p99"] is not None
+               for s in p["sessions"])
+    assert set(p["trend"]) >= {"metric", "slope_per_session", "ci95", "learner"}
+    doc = out.read_text()
+    assert "Progress of demo: 3 sessions" in doc and doc.count("data:image/png") == 3
+    assert main(["sessions", "demo", "--root", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.count("complete") == 3
+
+
+def test_model_auto_takes_the_newest_model_of_the_participant(tmp_path):
+    models = tmp_path / "sub-P1" / "models"
+    models.mkdir(parents=True)
+    old, new = models / "a.bfm", models / "b.bfm"
+    old.write_bytes(b"")
+    new.write_bytes(b"")
+    os.utime(old, (time.time(), time.time() + 10))  # "a" is newer despite its name
+    assert latest_model(tmp_path, "P1") == old
+    assert resolve_model("auto", "P1", tmp_path) == (str(old), None)
+    assert resolve_model("m.bfm", None, tmp_path) == ("m.bfm", None)
+    path, note = resolve_model("auto", "P2", tmp_path)
+    assert path is None and "No model of participant P2" in note
+
+
+def test_live_refuses_a_participant_without_a_recording(tmp_path, capsys):
+    code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--no-record",
+                 "--duration", "1"])
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "biofeedback: error: --participant files the session's recording under the study "
+        "root; it cannot be used with --no-record."]
+    code = main(["live", "--participant", "../x", "--root", str(tmp_path), "--duration", "1"])
+    assert code == 1 and "Invalid participant ID '../x'" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing reserved
