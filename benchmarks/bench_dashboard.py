@@ -135,8 +135,9 @@ class _HopTimer:
 
         def process(engine, data, ts):
             t0 = time.perf_counter()
+            warm = engine.n_windows > 5  # not the warm-up's windows, nor the first few
             out = timer._orig(engine, data, ts)
-            if out and getattr(engine, "_bench_live", False):
+            if out and warm:
                 timer.times.append(time.perf_counter() - t0)
             return out
 
@@ -151,8 +152,7 @@ class _HopTimer:
 def run(seconds, dashboard, scenario_file, page=True):
     from biofeedback.config import load_pipeline
     from biofeedback.feedback._config import BlockConfig
-    from biofeedback.feedback._protocol import ProtocolSink
-    from biofeedback.session import Session
+    from biofeedback.live import build_session
     from biofeedback.simulate import ScenarioSource
 
     config = load_pipeline()
@@ -160,8 +160,7 @@ def run(seconds, dashboard, scenario_file, page=True):
               BlockConfig("training_1", "training", 60.0))
     fb = replace(config.feedback, blocks=blocks, end="continue", sinks=("lsl",))
     config = replace(config, feedback=fb)
-    proto = ProtocolSink(fb, [], lsl=True, terminal=False, report=False)
-    sinks = [proto]
+    sinks = []
     server = browser = None
     if dashboard:
         from biofeedback.dashboard import DashboardServer, DashboardSink
@@ -170,8 +169,10 @@ def run(seconds, dashboard, scenario_file, page=True):
         server = DashboardServer(port=0)
         server.start()
         sinks.append(DashboardSink(server))
-    session = Session(ScenarioSource(scenario_file, realtime=True), config, sinks,
-                      record=False, duration=seconds, name=f"bench-dash-{os.getpid()}")
+    session = build_session(ScenarioSource(scenario_file, realtime=True), config, sinks=sinks,
+                            view="none", record=False, duration=seconds, report=False,
+                            name=f"bench-dash-{os.getpid()}")
+    proto = session.protocol
     timer = _HopTimer()
     out = {}
     page_wanted = page
@@ -181,10 +182,8 @@ def run(seconds, dashboard, scenario_file, page=True):
 
     thread = threading.Thread(target=go, name="bench-session")
     thread.start()
-    while getattr(session, "engine", None) is None or getattr(session, "_live_from", None) \
-            in (None, np.inf):
+    while session.engine is None or session.engine.n_windows < 6:
         time.sleep(0.05)
-    session.engine._bench_live = True
     page = {}
     cpu = {}
     try:
@@ -205,7 +204,7 @@ def run(seconds, dashboard, scenario_file, page=True):
             p0 = process_cpu(os.getpid())
             d0 = browser.evaluate("({draws: __dash.traceDraws, nd: __dash.windowDelays.length,"
                                   " nt: __dash.traceDelays.length, t: performance.now()})")
-        while thread.is_alive() and not session._stop.is_set():
+        while thread.is_alive() and not session.stop_event.is_set():
             time.sleep(0.1)
         if dashboard:  # measured up to the session's end, before its threads stop
             cpu["server"] = sampler.share()

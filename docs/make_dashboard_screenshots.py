@@ -82,8 +82,7 @@ def dashboard(tmp):
     from biofeedback.dashboard import DashboardServer, DashboardSink
     from biofeedback.dashboard._cdp import HeadlessChromium
     from biofeedback.feedback._config import BlockConfig
-    from biofeedback.feedback._protocol import ProtocolSink
-    from biofeedback.session import Session
+    from biofeedback.live import build_session
     from biofeedback.simulate import ScenarioSource
 
     (tmp / "session.toml").write_text(SESSION)
@@ -96,9 +95,9 @@ def dashboard(tmp):
     config = replace(config, feedback=fb)
     server = DashboardServer(port=0)
     server.start()
-    proto = ProtocolSink(fb, [], lsl=True, terminal=False, report=False)
-    session = Session(ScenarioSource(tmp / "session.toml", realtime=True), config,
-                      [proto, DashboardSink(server)], record=False, duration=60)
+    session = build_session(ScenarioSource(tmp / "session.toml", realtime=True), config,
+                            sinks=[DashboardSink(server)], view="none", record=False,
+                            report=False, duration=60)
     thread = threading.Thread(target=session.run, daemon=True)
     thread.start()
     with HeadlessChromium(1400, 1000) as b:
