@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .quality import FLAGS
+from .quality import FLAGS, RAILED_SHARE, rail_share
 
 __all__ = ["CheckLimits", "ChannelCheck", "CheckReport", "check_signal", "run_check",
            "leadoff_impedance", "measure_impedance", "LEADOFF_HZ", "LEADOFF_AMPS"]
@@ -42,8 +42,9 @@ class CheckLimits:
     Attributes
     ----------
     railed_pct : float
-        Share of samples at the rail (``rail_fraction`` of full scale) above
-        which the electrode is off.
+        Share of samples (%) at the rail (``rail_fraction`` of full scale)
+        from which the electrode is off: the live gate's and the file checks'
+        :data:`~biofeedback.quality.RAILED_SHARE`.
     max_rms_uv : float
         RMS of the filtered (1-45 Hz) signal above which it is noise, not EEG.
     max_drift_uv_s : float
@@ -54,7 +55,7 @@ class CheckLimits:
         active or dry electrodes need a higher limit).
     """
 
-    railed_pct: float = 1.0
+    railed_pct: float = 100.0 * RAILED_SHARE
     max_rms_uv: float = 100.0
     max_drift_uv_s: float = 150.0
     max_impedance_kohm: float = 50.0
@@ -259,8 +260,8 @@ def check_signal(data, sfreq, ch_names, profile, gates=None, preprocessing=None,
         finite = np.isfinite(x)
         c = ChannelCheck(str(name), flags=int(flags[i]))
         if rail_v > 0:
-            c.railed_pct = 100.0 * float(np.mean(np.abs(x[finite]) >= gates.rail_fraction * rail_v)
-                                         ) if finite.any() else 100.0
+            c.railed_pct = (100.0 * float(rail_share(x[finite], rail_v, gates.rail_fraction))
+                            if finite.any() else 100.0)
         xf = x[finite]
         c.std_uv = float(np.std(xf) * 1e6) if xf.size else 0.0
         c.flat = bool(flags[i] & (FLAGS["flat"] | FLAGS["nan"])) or c.std_uv < gates.flat_uv
@@ -281,7 +282,7 @@ def check_signal(data, sfreq, ch_names, profile, gates=None, preprocessing=None,
 def _judge(c, limits, line_freq, has_rail):
     fl = c.flags
     problems, advice = [], []
-    if (has_rail and c.railed_pct > limits.railed_pct) or fl & FLAGS["railed"]:
+    if (has_rail and c.railed_pct >= limits.railed_pct) or fl & FLAGS["railed"]:
         problems.append("railed")
         advice.append(f"railed {c.railed_pct:.0f}% of the time: the electrode is off or its "
                       "lead is unplugged; check it and the reference and bias clips")

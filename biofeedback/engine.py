@@ -142,7 +142,7 @@ class Engine:
         self.features = FeatureSet(config.features, self.ch_names, self.sfreq, profile,
                                    hop=self.hop, n_times=self.win_len)
         gates = config.gates
-        if getattr(profile, "gates", None):  # board-specific overrides (hardware/*.toml)
+        if profile.gates:  # board-specific overrides (hardware/*.toml)
             import dataclasses
 
             gates = dataclasses.replace(gates, **profile.gates)

@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-__all__ = ["FLAGS", "PERSISTENT", "TRANSIENT", "QualityGate", "describe_flags"]
+__all__ = ["FLAGS", "PERSISTENT", "TRANSIENT", "QualityGate", "describe_flags",
+           "RAILED_SHARE", "RAIL_FRACTION", "rail_share"]
 
 FLAGS = {
     "nan": 1,
@@ -36,6 +37,45 @@ TRANSIENT = FLAGS["nan"] | FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["muscle"]
 _LONG_LIVED = FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["muscle"]
 
 _FRONTAL_PREFIXES = ("fp", "af", "f")
+
+#: A sample is at the rail when ``|x| >= RAIL_FRACTION * full scale`` (the
+#: default of ``[gates] rail_fraction``; OpenBCI GUI's 90 %).
+RAIL_FRACTION = 0.9
+#: A channel is railed over a window or a whole file when at least this share
+#: of its samples is at the rail (near-railed: the same share beyond
+#: ``near_rail_fraction``). The live gate and the file checks both use it.
+RAILED_SHARE = 0.05
+
+
+def rail_share(data, rail_v: float, fraction: float = RAIL_FRACTION) -> np.ndarray:
+    """Share of each channel's samples at the rail.
+
+    The one definition of "railed" (the live gate, ``biofeedback info``, the
+    readers' warnings and the ``BAD_railed`` annotations use it): a sample is
+    at the rail when ``|x| >= fraction * rail_v``; a channel is railed when
+    at least :data:`RAILED_SHARE` of its samples are.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times) or (n_times,)
+        Unfiltered signal in volts. Non-finite samples count as not at the rail.
+    rail_v : float
+        The amplifier's full scale in volts (the profile's ``rail_uv`` x 1e-6).
+    fraction : float
+        Fraction of full scale from which a sample is at the rail.
+
+    Returns
+    -------
+    share : ndarray, shape (n_channels,) (or a float for one channel)
+        From 0 to 1; 0 for an empty span.
+    """
+    data = np.asarray(data, dtype=np.float64)
+    n = data.shape[-1]
+    if n == 0 or not rail_v:
+        return np.zeros(data.shape[:-1]) if data.ndim > 1 else 0.0
+    with np.errstate(invalid="ignore"):
+        at = np.abs(data) >= fraction * rail_v
+    return np.count_nonzero(at, axis=-1) / n
 
 
 def describe_flags(flags: int) -> list[str]:
@@ -87,9 +127,9 @@ class QualityGate:
         self.profile = profile
         self.sfreq = float(sfreq)
         self.ch_names = list(ch_names)
-        self.rail_v = float(getattr(profile, "rail_uv", 0.0) or 0.0) * 1e-6
-        self.line_freq = float(getattr(profile, "line_freq", 50.0) or 50.0)
-        pair = tuple(getattr(profile, "frontal_pair", None) or ())
+        self.rail_v = float(profile.rail_uv or 0.0) * 1e-6
+        self.line_freq = float(profile.line_freq or 50.0)
+        pair = tuple(profile.frontal_pair or ())
         self.frontal = np.array(
             [ch in pair or ch.lower().startswith(_FRONTAL_PREFIXES) for ch in self.ch_names],
             dtype=bool,
@@ -97,6 +137,9 @@ class QualityGate:
         self.blink_uv = np.full(len(self.ch_names), float(config.blink_uv))
         self._smooth = max(1, int(round(config.blink_smooth * self.sfreq)))
         self._plans = {}
+        self._hist = None  # (k, n_channels) recent long-lived artifacts, see track()
+        self._n_seen = 0
+        self._bad = np.zeros(len(self.ch_names), dtype=bool)
 
     # -- spectra ----------------------------------------------------------------
     def _plan(self, n_t):
@@ -190,8 +233,9 @@ class QualityGate:
         flags = np.zeros(len(self.ch_names), dtype=np.int64)
         flags[~m["finite"]] |= FLAGS["nan"]
         if self.rail_v > 0:
-            railed = m["peak"] >= cfg.rail_fraction * self.rail_v
-            near = (m["peak"] >= cfg.near_rail_fraction * self.rail_v) & ~railed
+            railed = rail_share(raw, self.rail_v, cfg.rail_fraction) >= RAILED_SHARE
+            near = ~railed & (
+                rail_share(raw, self.rail_v, cfg.near_rail_fraction) >= RAILED_SHARE)
             flags[railed] |= FLAGS["railed"]
             flags[near] |= FLAGS["near_railed"]
         flags[m["std"] < cfg.flat_uv * 1e-6] |= FLAGS["flat"]
@@ -217,11 +261,11 @@ class QualityGate:
         :meth:`reset_tracking` restarts it.
         """
         flags = np.array(flags, dtype=np.int64)
-        after = float(getattr(self.config, "bad_channel_after", 0.0) or 0.0)
+        after = float(self.config.bad_channel_after or 0.0)
         if after <= 0:
             return flags
         k = max(2, int(round(after / dt)))
-        hist = getattr(self, "_hist", None)
+        hist = self._hist
         if hist is None or hist.shape != (k, len(flags)):
             self._hist = hist = np.zeros((k, len(flags)), dtype=bool)
             self._n_seen = 0

@@ -44,6 +44,30 @@ def test_clean_eeg_raises_no_flag(rng, muse):
     assert gate.clean_channels(flags[0]).all()
 
 
+def test_railed_means_the_same_live_and_in_files(rng, muse):
+    """One rule: >= 5 % of samples beyond 90 % of full scale, window or file."""
+    from biofeedback.io._integrity import channel_problems, railed_spans
+
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    rail_v = muse.rail_uv * 1e-6
+    raw, filt = _windows(_clean(rng), muse)[0]
+    raw = raw.copy()
+    n_t = raw.shape[1]
+    k = int(np.ceil(0.05 * n_t))
+    raw[0, :1] = 0.95 * rail_v  # one sample: a pop, not a railed electrode
+    raw[1, : k - 1] = -0.95 * rail_v  # just under 5 %
+    raw[2, :k] = 0.91 * rail_v  # 5 %, just beyond 90 %
+    raw[3, : 2 * k] = 0.89 * rail_v  # under 90 %: near-railed only
+    flags = gate.assess(raw, filt)
+    live = [bool(f & FLAGS["railed"]) for f in flags]
+    assert live == [False, False, True, False]
+    assert flags[3] & FLAGS["near_railed"]
+    problems, _ = channel_problems(raw, muse.ch_names, rail_v)
+    assert problems["railed"] == [muse.ch_names[2]]  # the file check agrees
+    assert railed_spans(raw[2], rail_v, SF) == [(0, k)]
+    assert railed_spans(raw[3], rail_v, SF) == []
+
+
 def test_railed_near_railed_and_flat(rng, muse):
     gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
     raw = _clean(rng)

@@ -19,29 +19,33 @@ import numpy as np
 from .._checks import _import_optional
 from .._logging import logger
 from ..errors import MissingDependencyError
+from ..session._sink import Sink
 from ._policy import parse_marker
 
 __all__ = ["CueSink", "AudioCue", "OscCue", "render_tone"]
 
 
-class CueSink:
-    """Interface of cue sinks (all methods optional to override)."""
+class CueSink(Sink):
+    """A sink that turns cues into something a person perceives.
+
+    A cue sink is a :class:`~biofeedback.session.Sink` (same ``open``,
+    ``close``, ``summary_lines``, same fault isolation: one that raises is
+    switched off and named, feedback goes on) driven by the protocol sink
+    rather than the session: it gets every cue and protocol marker on the
+    processing thread and must never block.
+    """
 
     name = "cue"
-
-    def open(self, info) -> None:
-        """Prepare; ``info`` is the session's SessionInfo."""
+    lossless = True
 
     def cue(self, cue) -> None:
-        """Show one cue (must not block)."""
+        """Show one :class:`~biofeedback.feedback._policy.Cue` (must not block)."""
 
     def marker(self, text: str, t_end: float) -> None:
         """A protocol marker (block start/end, threshold set)."""
 
-    def close(self) -> None:
-        """Release resources."""
-
     def describe(self) -> dict:
+        """JSON-ready settings and counts (the sidecar's ``feedback.cue_sinks``)."""
         return {}
 
 

@@ -315,8 +315,6 @@ def check_targets(config, estimate_names, fname=None) -> None:
     for section, key, target, i in checks:
         if target in names:
             continue
-        if fname is None:
-            fname = getattr(config, "fname", "") or ""
         where = str(fname) if fname else "pipeline"
         line = _line_of(fname, f"feedback.blocks #{i + 1}" if i is not None else section, key)
         if line:

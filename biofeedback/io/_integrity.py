@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..quality import RAIL_FRACTION, RAILED_SHARE, rail_share
 from ._types import Gap
 
 # A timestamp step longer than this many sample periods is a gap.
@@ -16,8 +17,6 @@ _GAP_PERIODS = 2.5
 _CLOCK_JUMP_S = 1.0
 # Declared and measured rates may differ by this fraction before we warn.
 _RATE_TOLERANCE = 0.01
-# A channel with this fraction of samples at the rail is reported as railed.
-_RAILED_FRACTION = 0.05
 
 
 def gap_threshold(dt, sfreq):
@@ -216,19 +215,17 @@ def channel_problems(data, ch_names, rail_v=None):
         if good.size == 0:
             flat.append(name)
             continue
-        if rail_v:
-            frac = float(np.mean(np.abs(good) >= 0.99 * rail_v))
-            if frac >= _RAILED_FRACTION:
-                railed.append(name)
-                continue
+        if rail_v and rail_share(good, rail_v) >= RAILED_SHARE:
+            railed.append(name)
+            continue
         if good.size > 1 and np.ptp(good) == 0:
             flat.append(name)
     for name, count in nonfinite.items():
         warnings.append(f"Channel {name} holds {count} NaN or inf samples.")
     if railed:
         warnings.append(
-            f"Railed channel(s) {', '.join(railed)}: at least "
-            f"{_RAILED_FRACTION:.0%} of samples sit at the amplifier's full scale."
+            f"Railed channel(s) {', '.join(railed)}: at least {RAILED_SHARE:.0%} of "
+            f"samples sit beyond {RAIL_FRACTION:.0%} of the amplifier's full scale."
         )
     if flat:
         warnings.append(f"Flat channel(s) {', '.join(flat)}: the signal never changes.")
@@ -236,8 +233,13 @@ def channel_problems(data, ch_names, rail_v=None):
 
 
 def railed_spans(row, rail_v, sfreq, min_samples=1):
-    """Return (start, stop) sample spans where ``row`` sits at the rail."""
-    at = np.abs(np.asarray(row)) >= 0.99 * rail_v
+    """Return (start, stop) sample spans where ``row`` sits at the rail.
+
+    At the rail: ``|x| >= RAIL_FRACTION * rail_v``, as in
+    :func:`biofeedback.quality.rail_share`.
+    """
+    with np.errstate(invalid="ignore"):
+        at = np.abs(np.asarray(row)) >= RAIL_FRACTION * rail_v
     if not at.any():
         return []
     edges = np.diff(np.concatenate([[0], at.astype(np.int8), [0]]))
