@@ -67,29 +67,46 @@ def _public_modules():
     return sorted(mods)
 
 
+def _home(obj, modules):
+    """The module to document ``obj`` in: the public one it is defined under."""
+    own = getattr(obj, "__module__", "") or ""
+    under = [m for m in modules if own == m or own.startswith(m + ".")]
+    return max(under, key=len) if under else modules[0]
+
+
 def _write_api(out):
-    """One page per public module, listing what its ``__all__`` exports."""
+    """One page per public module, listing what its ``__all__`` exports.
+
+    A class or function that several modules export is documented once, in the
+    module it is defined under; the others point to it.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    names, seen = [], set()
+    exports = {}
     for name in _public_modules():
         if name == "biofeedback":
             continue
         mod = importlib.import_module(name)
-        exported = list(getattr(mod, "__all__", []))
-        if not exported:
-            continue
-        names.append(name)
+        items = [(item, getattr(mod, item)) for item in getattr(mod, "__all__", [])]
+        if items:
+            exports[name] = items
+    where = {}
+    for name, items in exports.items():
+        for _, obj in items:
+            if isinstance(obj, type) or callable(obj):
+                where.setdefault(id(obj), []).append(name)
+    for name, items in exports.items():
         title = f"``{name}``"
         lines = [title, "=" * len(title), "", f".. automodule:: {name}", ""]
-        for item in exported:
-            obj = getattr(mod, item)
+        for item, obj in items:
             kind = "autoclass" if isinstance(obj, type) else (
                 "autofunction" if callable(obj) else "autodata")
+            if kind != "autodata":
+                home = _home(obj, where[id(obj)])
+                if home != name:
+                    role = "class" if kind == "autoclass" else "func"
+                    lines += [f"``{item}``: documented as :{role}:`{home}.{item}`.", ""]
+                    continue
             lines += [f".. {kind}:: {name}.{item}"]
-            if kind != "autodata":  # a name re-exported by two modules: index it once
-                if id(obj) in seen:
-                    lines += ["   :no-index:"]
-                seen.add(id(obj))
             if kind == "autoclass":
                 lines += ["   :members:", "   :inherited-members: ", "   :exclude-members: "
                           "set_params, get_params, set_output, fit_transform, "
@@ -103,7 +120,7 @@ def _write_api(out):
              "Every public module and what its ``__all__`` exports. The top-level "
              "package re-exports the most used names lazily, so ``import biofeedback`` "
              "stays light.", "", ".. toctree::", "   :maxdepth: 1", ""]
-    index += [f"   {n}" for n in names]
+    index += [f"   {n}" for n in exports]
     (out / "index.rst").write_text("\n".join(index) + "\n", encoding="utf-8")
 
 
