@@ -186,7 +186,8 @@ class ScenarioSource(Source):
         if self.clock is not None:
             import pylsl
 
-            self.clock.observe(self.t0 + sim.timestamps[keep[-1]], pylsl.local_clock())
+            self.clock.observe_chunk(self.t0 + sim.timestamps[keep], pylsl.local_clock(),
+                                     sim.sfreq, positions=keep)
         if self._outage_start is not None:
             # the device is back: report the outage and what it cost
             k0 = keep[0]

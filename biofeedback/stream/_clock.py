@@ -74,6 +74,8 @@ class DeviceClock:
         Seconds of device time per kept measurement.
     span : float
         Seconds of device time the fit looks back over.
+    n_recent : int
+        Samples :meth:`observe_chunk` averages to place a chunk's newest one.
 
     Attributes
     ----------
@@ -81,9 +83,12 @@ class DeviceClock:
         Kept (device time, offset) pairs, what a recording's clock offsets hold.
     """
 
-    def __init__(self, interval: float = 1.0, span: float = 600.0):
+    def __init__(self, interval: float = 1.0, span: float = 600.0, n_recent: int = 64):
         self.interval = float(interval)
         self.span = float(span)
+        self.n_recent = int(n_recent)
+        self._recent = None  # (positions, device times) of the last samples
+        self._next_pos = 0
         self.points: list[tuple[float, float]] = []
         self._best = None  # (device time, offset) of the current interval
         self._bin = None
@@ -111,12 +116,53 @@ class DeviceClock:
             cands = [p[1] for p in self.points] + [self._best[1]]
             self._coef = (min(cands), 0.0)
 
+    def observe_chunk(self, device_times, host_time: float, sfreq: float,
+                      positions=None) -> None:
+        """One measurement from a chunk that arrived at ``host_time``.
+
+        The newest sample's device time is estimated from the last
+        ``n_recent`` samples (each stamp plus its distance to the newest at the
+        nominal rate, averaged), so per-sample stamping jitter averages out
+        instead of biasing the lower envelope (a minimum over jittery stamps
+        picks the most jittered one).
+
+        Parameters
+        ----------
+        device_times : array, shape (n_times,)
+            The chunk's device timestamps.
+        host_time : float
+            When the chunk arrived, on the host clock.
+        sfreq : float
+            Nominal rate.
+        positions : array of int | None
+            Sample numbers of the chunk's samples (from a packet counter: lost
+            samples leave holes); default: following the previous chunk.
+        """
+        dev = np.asarray(device_times, dtype=float)
+        if dev.size == 0:
+            return
+        if positions is None:
+            start = self._next_pos
+            positions = np.arange(start, start + dev.size)
+        pos = np.asarray(positions, dtype=np.int64)
+        self._next_pos = int(pos[-1]) + 1
+        if self._recent is not None and pos[0] - self._recent[0][-1] > sfreq:
+            self._recent = None  # after an outage, start afresh
+        if self._recent is not None:
+            pos = np.concatenate([self._recent[0], pos])[-self.n_recent:]
+            dev = np.concatenate([self._recent[1], dev])[-self.n_recent:]
+        else:
+            pos, dev = pos[-self.n_recent:], dev[-self.n_recent:]
+        self._recent = (pos, dev)
+        newest = float(np.mean(dev + (pos[-1] - pos) / float(sfreq)))
+        self.observe(newest, host_time)
+
     def _fit(self) -> None:
         if len(self.points) < 2:
             return
         t = np.array([p[0] for p in self.points]) - self._t_ref
         y = np.array([p[1] for p in self.points])
-        if np.ptp(t) < 2 * self.interval:  # too short a baseline for a slope
+        if np.ptp(t) < 0.5 * self.interval:  # too short a baseline for a slope
             self._coef = (float(np.min(y)), 0.0)
             return
         b, a = np.polyfit(t, y, 1)
