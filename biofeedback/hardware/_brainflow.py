@@ -1,6 +1,8 @@
-"""BrainFlow boards as a Source."""
+"""BrainFlow boards as a Source: a headset, or a file played through BrainFlow as one."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -8,8 +10,10 @@ from .._logging import logger
 from ..errors import HardwareError
 from ..stream._clock import UnixToLSL
 from ..stream._source import Chunk, Source, SourceEvent
+from ._counter import last_counter, missing_samples
 
 #: BrainFlowInputParams fields, as BrainFlow names them (and the CLI exposes).
+#: ``file`` makes the source play that file through BrainFlow's playback board.
 INPUT_PARAMS = (
     "serial_port",
     "mac_address",
@@ -24,45 +28,94 @@ INPUT_PARAMS = (
 
 
 class BrainFlowSource(Source):
-    """Acquire from a BrainFlow board.
+    """Acquire from a BrainFlow board, or play a file through BrainFlow as that board.
 
     Only this object drains BrainFlow's ring buffer (``get_board_data``);
     EEG rows are selected here and scaled to volts, BrainFlow's Unix
     timestamps are moved onto the LSL clock, and the packet counter is used to
     count dropped samples.
 
+    With ``params["file"]`` set, the samples come from BrainFlow's playback
+    board (``BoardIds.PLAYBACK_FILE_BOARD`` with ``master_board`` set to the
+    profile's board): a file in BrainFlow's own format goes through the same
+    driver path, rows, scaling and ``get_board_data`` loop as the headset, and
+    the source ends when the whole file has been played.
+
     Parameters
     ----------
     profile : BoardProfile
         A profile with ``brainflow_board`` set.
     params : dict
-        ``BrainFlowInputParams`` fields (``serial_port``, ``mac_address``...).
+        ``BrainFlowInputParams`` fields (``serial_port``, ``mac_address``,
+        ``file``...).
     buffer_size : int
         BrainFlow's ring buffer in samples (BrainFlow's default is 450,000).
+
+    Attributes
+    ----------
+    playback : str | None
+        The file played through BrainFlow's playback board, if any.
+    notes : list of str
+        Facts about this acquisition that a session summary repeats (that
+        timing figures describe a playback).
+
+    Raises
+    ------
+    HardwareError
+        The profile is not a BrainFlow board, a connection parameter is
+        missing or unknown, or the playback file is missing or has another
+        board's layout.
+
+    Notes
+    -----
+    BrainFlow's playback board paces samples by the file's timestamps and
+    stamps each one with the time it is played, not the time it was recorded
+    (brainflow#763); older versions also ran slower than real time
+    (brainflow#673). Rows, units, the packet counter and the drops it shows
+    are the board's; the timing figures of such a session (effective rate,
+    latency, clock) describe the playback.
     """
 
     def __init__(self, profile, params: dict | None = None, buffer_size: int = 45000):
         super().__init__(profile)
+        params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         if profile.brainflow_board is None:
+            if params.get("file"):
+                raise HardwareError(
+                    f"The {profile.name!r} profile is not a BrainFlow board, so BrainFlow "
+                    "cannot play a file as it: name the board that wrote the file "
+                    "(e.g. --board cyton).")
             raise HardwareError(f"The {profile.name!r} profile is not a BrainFlow board.")
-        self.params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        self.params = params
         unknown = set(self.params) - set(INPUT_PARAMS)
         if unknown:
             raise HardwareError(f"Unknown BrainFlow connection option {sorted(unknown)[0]!r}.")
-        needed = [p for p in profile.connection_params if p in self.params]
-        if profile.connection_params and not needed:
-            opts = " or ".join("--" + p.replace("_", "-") for p in profile.connection_params)
-            raise HardwareError(
-                f"The {profile.name} board needs {opts} to connect "
-                f"(e.g. --serial-port /dev/ttyUSB0 for an OpenBCI dongle)."
-            )
+        self.playback = str(self.params["file"]) if self.params.get("file") else None
+        self.notes: list[str] = []
+        if self.playback:
+            self._n_playback = check_playback_file(self.playback, profile)
+        else:
+            needed = [p for p in profile.connection_params if p in self.params]
+            if profile.connection_params and not needed:
+                opts = " or ".join("--" + p.replace("_", "-") for p in profile.connection_params)
+                raise HardwareError(
+                    f"The {profile.name} board needs {opts} to connect "
+                    f"(e.g. --serial-port /dev/ttyUSB0 for an OpenBCI dongle, or "
+                    f"--playback-file F.csv to rehearse with a recording)."
+                )
         self.buffer_size = buffer_size
         self._board = None
         self._clock = UnixToLSL()
         self._last_counter = None
+        self._n_read = 0
 
     def _open(self):
-        from brainflow.board_shim import BoardShim, BrainFlowError, BrainFlowInputParams
+        from brainflow.board_shim import (
+            BoardIds,
+            BoardShim,
+            BrainFlowError,
+            BrainFlowInputParams,
+        )
 
         BoardShim.disable_board_logger()
         params = BrainFlowInputParams()
@@ -70,26 +123,51 @@ class BrainFlowSource(Source):
             is_int = key in ("ip_port", "ip_protocol", "timeout")
             setattr(params, key, int(value) if is_int else value)
         board_id = self.profile.board_id
-        self._board = BoardShim(board_id, params)
+        shim_id = board_id
+        if self.playback:
+            params.master_board = board_id
+            shim_id = BoardIds.PLAYBACK_FILE_BOARD.value
+        board = BoardShim(shim_id, params)
         try:
-            self._board.prepare_session()
-            self._board.start_stream(self.buffer_size)
+            board.prepare_session()
+            if self.playback:  # the defaults of this BrainFlow, stated
+                board.config_board("loopback_false")
+                board.config_board("new_timestamps")
+            board.start_stream(self.buffer_size)
         except BrainFlowError as err:
-            self._board = None
-            raise HardwareError(
-                f"Could not start the {self.profile.description} "
-                f"(BrainFlow: {err}). Is it on, charged and connected?",
-                exit_code=getattr(err, "exit_code", None),
-            ) from None
+            try:
+                board.release_session()
+            except BrainFlowError:
+                pass
+            if self.playback:
+                what = f"BrainFlow's playback board with {self.playback}"
+                hint = f"Is it a BrainFlow file of a {self.profile.name}?"
+            else:
+                what, hint = f"the {self.profile.description}", "Is it on, charged and connected?"
+            raise HardwareError(f"Could not start {what} (BrainFlow: {err}). {hint}",
+                                exit_code=getattr(err, "exit_code", None)) from None
+        self._board = board
         self._eeg_rows = BoardShim.get_eeg_channels(board_id)
         self._ts_row = BoardShim.get_timestamp_channel(board_id)
         self._counter_row = BoardShim.get_package_num_channel(board_id)
         self.sfreq = float(BoardShim.get_sampling_rate(board_id))
         if len(self._eeg_rows) != len(self.ch_names):
+            self._close()
             raise HardwareError(
                 f"The {self.profile.name} profile names {len(self.ch_names)} channels "
                 f"but BrainFlow reports {len(self._eeg_rows)}."
             )
+        if self.profile.columns.eeg and tuple(self._eeg_rows) != self.profile.columns.eeg:
+            logger.warning("BrainFlow %s puts the %s's EEG in rows %s, its profile says %s; "
+                           "BrainFlow's rows are read.", _brainflow_version(),
+                           self.profile.name, list(self._eeg_rows),
+                           list(self.profile.columns.eeg))
+        if self.playback:
+            note = (f"playback: {self.playback} played by BrainFlow's playback board as a "
+                    f"{self.profile.name}; samples are stamped when played (brainflow#763), "
+                    "so timing figures describe the playback, not the recording")
+            self.notes.append(note)
+            logger.warning("%s.", note[0].upper() + note[1:])
         logger.info("BrainFlow board %s started at %g Hz", self.profile.name, self.sfreq)
 
     def _read(self, timeout: float):
@@ -97,6 +175,8 @@ class BrainFlowSource(Source):
 
         from brainflow.board_shim import BrainFlowError
 
+        if self.playback and self._n_read >= self._n_playback:
+            raise EOFError  # the playback board idles at the end of its file
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -109,33 +189,107 @@ class BrainFlowSource(Source):
             time.sleep(min(0.001, max(deadline - time.monotonic(), 0)))  # poll: cues wait on it
         if raw.shape[1] == 0:
             return None
-        self._count_drops(raw[self._counter_row])
+        self._n_read += raw.shape[1]
         data = np.ascontiguousarray(raw[self._eeg_rows]) * self.profile.scale_to_volts
         ts = self._clock(raw[self._ts_row])
+        self._count_drops(raw[self._counter_row], ts)
         return Chunk(data, ts)
 
-    def _count_drops(self, counter):
-        wrap = self.profile.columns.packet_counter_wrap
-        if not wrap:
-            return
-        counter = counter.astype(np.int64)
-        prev = counter[0] - 1 if self._last_counter is None else self._last_counter
-        steps = np.diff(counter, prepend=prev) % wrap
-        missing = int(np.sum(np.maximum(steps - 1, 0)))
-        if missing:
-            self._emit(SourceEvent("dropped", timestamp=float("nan"), n=missing))
-        self._last_counter = int(counter[-1])
+    def _count_drops(self, counter, timestamps):
+        missing = missing_samples(counter, self.profile.columns, self._last_counter)
+        for k in np.flatnonzero(missing):  # one event per gap, stamped after it
+            self._emit(SourceEvent("dropped", timestamp=float(timestamps[k]),
+                                   n=int(missing[k])))
+        last = last_counter(counter)
+        if last is not None:
+            self._last_counter = last
 
     def _close(self):
         if self._board is not None:
+            board, self._board = self._board, None
             try:
-                self._board.stop_stream()
+                board.stop_stream()
             finally:
-                self._board.release_session()
-                self._board = None
+                board.release_session()
 
     def describe(self) -> dict:
         out = super().describe()
         out.update(kind="brainflow", board=self.profile.brainflow_board,
                    params={k: v for k, v in self.params.items() if k != "other_info"})
+        if self.playback:
+            out.update(board="PLAYBACK_FILE_BOARD", master_board=self.profile.brainflow_board,
+                       playback_file=self.playback)
         return out
+
+
+def _brainflow_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("brainflow")
+    except PackageNotFoundError:  # pragma: no cover - BrainFlow built from source
+        return "(unknown version)"
+
+
+def check_playback_file(fname, profile) -> int:
+    """Check that BrainFlow's playback board can play ``fname`` as ``profile``.
+
+    BrainFlow skips, with only a log line, every line whose value count is
+    not the board's row count, so a file of another board would play as
+    silence: the layout is checked here, line by line, before the board starts.
+
+    Parameters
+    ----------
+    fname : path-like
+        A file in BrainFlow's format (``DataFilter.write_file``: one sample a
+        line, every row of the board array, tab-separated).
+    profile : BoardProfile
+        The board the file is played as.
+
+    Returns
+    -------
+    n_samples : int
+        Samples the file holds.
+
+    Raises
+    ------
+    HardwareError
+        The file is missing or empty, or a line does not hold the board's rows.
+    """
+    from brainflow.board_shim import BoardShim
+
+    path = Path(fname)
+    if not path.is_file():
+        raise HardwareError(
+            f"The playback file {path} does not exist: give a file written by BrainFlow "
+            "(DataFilter.write_file) or by 'biofeedback convert IN OUT.csv'.")
+    n_rows = BoardShim.get_num_rows(profile.board_id)
+    n = 0
+    with open(path, "rb") as fid:
+        for lineno, line in enumerate(fid, 1):
+            if not line.strip():
+                continue
+            # split as BrainFlow splits: on tabs, or on commas when the line has no tab
+            sep = b"\t" if b"\t" in line else b","
+            found = sum(1 for v in line.rstrip(b"\r\n").split(sep) if v)
+            if found != n_rows:
+                raise HardwareError(
+                    f"{path}, line {lineno}: {found} values, but BrainFlow's {profile.name} "
+                    f"layout has {n_rows} rows ({_boards_with_rows(found)}).")
+            n += 1
+    if n == 0:
+        raise HardwareError(f"The playback file {path} holds no samples.")
+    return n
+
+
+def _boards_with_rows(n_rows) -> str:
+    """Which profiles a file of ``n_rows`` values a line could come from, as advice."""
+    from brainflow.board_shim import BoardShim
+
+    from ._profiles import list_profiles
+
+    fits = [p.name for p in list_profiles().values()
+            if p.board_id is not None and BoardShim.get_num_rows(p.board_id) == n_rows]
+    if fits:
+        return f"it fits {' or '.join(fits)}: pass that --board"
+    return "it is no BrainFlow file of a known board"

@@ -15,16 +15,54 @@ _CONNECTIONS = ("none", "serial", "ble", "wifi", "lsl", "file")
 
 @dataclass(frozen=True)
 class Columns:
-    """Rows of BrainFlow's board array (and columns of its files).
+    """Rows of BrainFlow's board array (and columns of its files), and its packet counter.
 
-    ``packet_counter_wrap`` is the counter's modulus (256 for OpenBCI); 0 means
-    the board has no usable counter.
+    The rows are those of ``BoardShim.get_board_descr`` for the board (a test
+    checks them against the installed BrainFlow). The packet counter is
+    described as the board's driver writes it, so that dropped packets can be
+    counted from it: values cycle through ``packet_counter_first`` ..
+    ``packet_counter_first + packet_counter_wrap - 1``, advance by
+    ``packet_counter_step`` per packet, and every packet carries
+    ``samples_per_packet`` samples that share one value.
+
+    Attributes
+    ----------
+    rows : int
+        Rows of the board array (``num_rows``); 0 when not stated.
+    eeg : tuple of int
+        EEG rows, in the order of the profile's ``ch_names``.
+    packet_counter : int | None
+        Row of the packet counter (``package_num_channel``).
+    packet_counter_wrap : int
+        The counter's cycle length in counter units (256 for OpenBCI's
+        serial boards, 65536 for Muse); 0 means the board has no usable
+        counter.
+    packet_counter_step : int
+        Counter increment from one packet to the next (2 on Cyton + Daisy,
+        whose driver keeps the even sample number of each pair of packets).
+    packet_counter_first : int
+        The counter's smallest value in its cycle (1 on the Ganglion, whose
+        packets are numbered 1-100 or 101-200).
+    samples_per_packet : int
+        Samples that share one counter value (12 on Muse, 2 on Ganglion).
+    timestamp : int | None
+        Row of the host Unix timestamps.
+    accel : tuple of int
+        Accelerometer rows.
+    marker : int | None
+        Row of BrainFlow's markers (``insert_marker``).
     """
 
+    rows: int = 0
+    eeg: tuple[int, ...] = ()
     packet_counter: int | None = None
     packet_counter_wrap: int = 0
+    packet_counter_step: int = 1
+    packet_counter_first: int = 0
+    samples_per_packet: int = 1
     timestamp: int | None = None
     accel: tuple[int, ...] = ()
+    marker: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +131,16 @@ class BoardProfile:
                 )
         if len(set(self.ch_names)) != len(self.ch_names):
             raise ValueError("ch_names holds a duplicate name.")
+        col = self.columns
+        if col.eeg and len(col.eeg) != len(self.ch_names):
+            raise ValueError(f"[columns] eeg names {len(col.eeg)} rows but ch_names "
+                             f"holds {len(self.ch_names)} channels.")
+        if col.packet_counter_step < 1 or col.samples_per_packet < 1:
+            raise ValueError("[columns] packet_counter_step and samples_per_packet must "
+                             "be at least 1.")
+        if col.packet_counter_wrap % col.packet_counter_step:
+            raise ValueError("[columns] packet_counter_wrap must be a multiple of "
+                             "packet_counter_step.")
         from ..config import GatesConfig
 
         allowed = {f.name for f in fields(GatesConfig)}

@@ -18,13 +18,13 @@ from ..errors import RecordingFormatError
 from ._integrity import (
     channel_problems,
     check_timestamps,
-    counter_gaps,
     gap_warning,
     read_sidecar,
     timestamp_gaps,
 )
 from ._recording import Recording, Stream
 from ._text import TableReader, read_header_lines
+from ._types import Gap
 
 
 def _board_layout(board_id):
@@ -47,6 +47,16 @@ def _board_layout(board_id):
         "marker": d.get("marker_channel"),
         "names": names.split(",") if names else [],
     }
+
+
+def _counter_gaps(counter, ts, sfreq, columns):
+    """Gaps from the package counter, read as the board's driver writes it."""
+    from ..hardware._counter import missing_samples, widen_by_clock
+
+    missing = widen_by_clock(missing_samples(counter, columns), ts, sfreq, columns)
+    return [Gap(onset=float(ts[i - 1]), duration=float(missing[i]) / sfreq,
+                n_missing=int(missing[i]), source="packet_counter")
+            for i in np.flatnonzero(missing) if i > 0]
 
 
 def _profiles_by_board():
@@ -129,11 +139,10 @@ def read_brainflow(fname, *, profile=None, verbose=None):
     _, w = check_timestamps(ts, sfreq)
     warnings.extend(w)
     gaps = []
-    wrap = prof.columns.packet_counter_wrap if prof is not None else 256
-    if lay["package"] is not None and wrap:
+    if lay["package"] is not None and prof is not None and prof.columns.packet_counter_wrap:
         counter = table[:, lay["package"]]
-        if np.all(np.isfinite(counter)) and counter.min() >= 0 and counter.max() < wrap:
-            gaps, _ = counter_gaps(counter, ts, sfreq, wrap, wall_clock=ts)
+        if np.all(np.isfinite(counter)) and counter.min() >= 0:
+            gaps = _counter_gaps(counter, ts, sfreq, prof.columns)
             warnings.extend(gap_warning(gaps, "dropped-packet gaps (package counter)"))
     if not gaps:
         gaps = timestamp_gaps(ts, sfreq)
@@ -174,6 +183,7 @@ def write_brainflow(recording, fname, *, overwrite=False):
     from brainflow.data_filter import DataFilter
 
     from ..hardware import get_profile
+    from ..hardware._counter import counter_values
 
     fname = Path(fname)
     prof = get_profile(recording.profile) if recording.profile else None
@@ -196,7 +206,7 @@ def write_brainflow(recording, fname, *, overwrite=False):
         if recording.sfreq and n:
             idx = np.round((recording.timestamps - recording.timestamps[0])
                            * recording.sfreq).astype(np.int64)
-        arr[lay["package"]] = np.mod(idx, 256)
+        arr[lay["package"]] = counter_values(idx, prof.columns)  # as the board numbers them
     if lay["marker"] is not None and recording.markers and n:
         for t, text in recording.markers:
             try:

@@ -11,18 +11,31 @@ from biofeedback.hardware import (
 REQUIRED = {"synthetic", "cyton", "cyton_daisy", "ganglion", "muse_2", "muse_s", "muse_2016", "lsl"}
 
 
-def test_every_required_board_has_a_profile_that_matches_brainflow():
+def test_every_required_board_has_a_profile():
+    assert REQUIRED <= set(list_profiles())
+
+
+@pytest.mark.parametrize("name", [n for n, p in list_profiles().items() if p.brainflow_board])
+def test_profile_rate_channels_and_rows_agree_with_the_installed_brainflow(name):
+    """An upgrade of BrainFlow that moves a row fails here, not in a session."""
     from brainflow.board_shim import BoardShim
 
-    profiles = list_profiles()
-    assert REQUIRED <= set(profiles)
-    for p in profiles.values():
-        if p.brainflow_board is None:
-            continue
-        descr = BoardShim.get_board_descr(p.board_id)
-        assert descr["sampling_rate"] == p.sfreq, p.name
-        assert len(descr["eeg_channels"]) == len(p.ch_names), p.name
-        assert descr["timestamp_channel"] == p.columns.timestamp, p.name
+    p = get_profile(name)
+    descr = BoardShim.get_board_descr(p.board_id)
+    assert descr["sampling_rate"] == p.sfreq
+    assert len(descr["eeg_channels"]) == len(p.ch_names)
+    col = p.columns
+    assert descr["num_rows"] == col.rows
+    assert tuple(descr["eeg_channels"]) == col.eeg
+    assert descr["package_num_channel"] == col.packet_counter
+    assert descr["timestamp_channel"] == col.timestamp
+    assert tuple(descr.get("accel_channels", ())) == col.accel
+    assert descr["marker_channel"] == col.marker
+    if descr.get("eeg_names"):  # BrainFlow's montage, where it has a fixed one
+        fixed = descr["eeg_names"].split(",")
+        assert len(fixed) == len(p.ch_names)
+        if name.startswith("muse"):
+            assert fixed == list(p.ch_names)
 
 
 def test_unknown_board_names_the_known_ones():

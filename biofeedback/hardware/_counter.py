@@ -1,0 +1,131 @@
+"""Dropped samples from a board's packet counter, as its driver writes it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def missing_samples(counter, columns, previous=None):
+    """Count the samples lost before each sample from the packet counter.
+
+    The counter is read as :class:`~biofeedback.hardware.Columns` describes
+    it: values cycle through ``packet_counter_wrap`` counter units starting at
+    ``packet_counter_first``, advance by ``packet_counter_step`` per packet,
+    and ``samples_per_packet`` consecutive samples share one value. A jump of
+    ``k`` packets loses ``(k - 1) * samples_per_packet`` samples.
+
+    Parameters
+    ----------
+    counter : array-like, shape (n_times,)
+        The counter row (integers stored as floats are fine).
+    columns : Columns
+        The board profile's rows and counter description.
+    previous : float | None
+        The counter of the sample just before ``counter[0]`` (the last one of
+        the previous chunk), or None at the start of a stream.
+
+    Returns
+    -------
+    missing : ndarray of int64, shape (n_times,)
+        Samples lost just before each sample (0 almost everywhere; all 0 when
+        the board has no usable counter).
+
+    Notes
+    -----
+    A loss of a whole number of counter cycles (256 samples on a Cyton, about
+    1 s) leaves the counter where it was and cannot be seen from it alone.
+    Non-finite counter values are skipped.
+    """
+    c = np.asarray(counter, dtype=np.float64)
+    missing = np.zeros(c.size, dtype=np.int64)
+    wrap = int(columns.packet_counter_wrap)
+    if not wrap or c.size == 0:
+        return missing
+    ok = np.flatnonzero(np.isfinite(c))
+    if ok.size == 0:
+        return missing
+    step = int(columns.packet_counter_step)
+    packet = np.mod(np.round(c[ok]).astype(np.int64) - int(columns.packet_counter_first), wrap)
+    if previous is None or not np.isfinite(previous):
+        prev0 = packet[0]
+    else:
+        prev0 = np.mod(int(round(previous)) - int(columns.packet_counter_first), wrap)
+    jump = np.mod(np.diff(packet, prepend=prev0), wrap)  # counter units since the last sample
+    # 0: the same packet (or a repeated one); step: the next packet
+    lost_packets = np.where(jump == 0, 0, jump // step - 1)
+    missing[ok] = np.maximum(lost_packets, 0) * int(columns.samples_per_packet)
+    return missing
+
+
+def counter_values(sample_index, columns):
+    """The counter a board's driver writes for samples at these indices.
+
+    Parameters
+    ----------
+    sample_index : array-like of int, shape (n_times,)
+        Index of each sample since the start, counting lost samples too.
+    columns : Columns
+
+    Returns
+    -------
+    counter : ndarray of float64, shape (n_times,)
+        Zeros when the board has no counter.
+    """
+    idx = np.asarray(sample_index, dtype=np.int64)
+    if not columns.packet_counter_wrap:
+        return np.zeros(idx.size)
+    packet = idx // columns.samples_per_packet
+    return (columns.packet_counter_first
+            + np.mod(packet * columns.packet_counter_step, columns.packet_counter_wrap)
+            ).astype(np.float64)
+
+
+def cycle_samples(columns) -> int:
+    """Samples in one full turn of the counter (0 when the board has none)."""
+    if not columns.packet_counter_wrap:
+        return 0
+    return (columns.packet_counter_wrap // columns.packet_counter_step) * columns.samples_per_packet
+
+
+def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None):
+    """Add whole counter turns that the host clock says a gap also lasted.
+
+    A loss of whole counter turns leaves the counter where it was; where the
+    clock shows a jump longer than a turn, the turns it spans are added. The
+    clock is coarse (host arrival times), so only whole turns are taken from it.
+
+    Parameters
+    ----------
+    missing : ndarray of int64, shape (n_times,)
+        From :func:`missing_samples`; changed in place and returned.
+    timestamps : ndarray, shape (n_times,)
+        Seconds, one per sample present.
+    sfreq : float
+        Nominal rate.
+    columns : Columns
+    previous_ts : float | None
+        Timestamp of the sample before ``timestamps[0]``.
+
+    Returns
+    -------
+    missing : ndarray of int64
+    """
+    turn = cycle_samples(columns)
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if not turn or not sfreq or ts.size == 0:
+        return missing
+    prev = ts[0] if previous_ts is None else previous_ts
+    dt = np.diff(ts, prepend=prev)
+    for i in np.flatnonzero(dt > turn / sfreq):
+        estimate = int(round(dt[i] * sfreq)) - 1
+        turns = int(round((estimate - missing[i]) / turn))
+        if turns > 0:
+            missing[i] += turns * turn
+    return missing
+
+
+def last_counter(counter):
+    """The last finite value of a counter row, or None."""
+    c = np.asarray(counter, dtype=np.float64)
+    ok = np.flatnonzero(np.isfinite(c))
+    return float(c[ok[-1]]) if ok.size else None
