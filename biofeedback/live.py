@@ -64,7 +64,7 @@ def make_source(board=None, *, lsl=None, lsl_type="EEG", scenario=None, params=N
 
         board = (config or load_pipeline()).board
     profile = get_profile(board)
-    if profile.connection == "lsl":
+    if profile.connection == "lsl" and not (params or {}).get("file"):
         raise PipelineConfigError(f"The {profile.name!r} profile is read with --lsl NAME.")
     return BrainFlowSource(profile, dict(params or {}))
 

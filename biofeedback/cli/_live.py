@@ -19,6 +19,7 @@ Examples:
   biofeedback live --scenario demo                   # scripted headset with known states
   biofeedback live --board cyton --serial-port /dev/ttyUSB0
   biofeedback live --board muse_2 --mac-address 00:55:DA:B0:00:00
+  biofeedback live --board cyton --playback-file cyton.csv   # rehearse before the headset comes
   biofeedback live --lsl MuseEEG                     # any LSL EEG stream by name
   biofeedback live --lsl MuseEEG --board muse_2      # ...and say which headset it is
   biofeedback live --lsl MuseEEG --also-record "type='Markers'"   # + PsychoPy markers
@@ -44,7 +45,12 @@ def add_parser(sub):
                      help="a scripted simulated headset: a scenario file or a shipped name (demo)")
     bf = p.add_argument_group("BrainFlow connection (named as BrainFlow names them)")
     for param in INPUT_PARAMS:
-        bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
+        if param == "file":  # BrainFlow's playback board plays it as the --board
+            bf.add_argument("--playback-file", "--file", dest=param, metavar="FILE",
+                            help="rehearse without the headset: play this BrainFlow file "
+                                 "(DataFilter.write_file, 'biofeedback convert') as the --board")
+        else:
+            bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
     p.add_argument("--pipeline", metavar="FILE",
                    help="pipeline TOML (default: pipelines/default.toml)")
     p.add_argument("--model", metavar="FILE",

@@ -304,6 +304,7 @@ class Session:
         self._dispatch.each_opened("close")
         summary.sink_errors = dict(self._dispatch.errors)
         summary.n_dropped = self.source.n_dropped
+        summary.notes = list(getattr(self.source, "notes", ()))
         if recorder is not None:
             recorder.write_sidecar({"summary": summary.to_dict()})
 

@@ -17,6 +17,8 @@ class SessionSummary:
     ``stopped_by`` says what ended it: ``"end"`` (the source ran out),
     ``"duration"``, ``"protocol"`` (the feedback protocol was over),
     ``"stop"`` (:meth:`Session.stop`) or ``"interrupt"`` (Ctrl-C).
+    ``notes`` are what the source says the figures rest on (e.g. that a
+    playback's timestamps are those of the playback).
     """
 
     session_id: str
@@ -32,6 +34,7 @@ class SessionSummary:
     sink_errors: dict = field(default_factory=dict)
     stopped_by: str = "end"
     losses: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """Human-readable summary, one fact a line (recording path last)."""
@@ -49,6 +52,7 @@ class SessionSummary:
             from ..io._integrity import loss_line
 
             out.append(loss_line(self.losses))
+        out.extend(self.notes)
         for gap in self.gaps:
             out.append(f"gap: stream lost at t={gap['onset']:.3f} for {gap['duration']:.2f} s"
                        + (f" ({gap['n']} samples)" if gap.get("n") else ""))

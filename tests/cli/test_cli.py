@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from biofeedback.cli import build_parser, main
+from biofeedback.hardware import get_profile
 
 
 def _run(*args, timeout=60):
@@ -28,6 +29,26 @@ def test_errors_are_one_sentence_without_traceback(args, message):
     err = [ln for ln in out.stderr.splitlines() if ln.startswith("biofeedback:")]
     assert len(err) == 1 and message in err[0], out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("board, fname, message", [
+    ("muse_2", "cyton.csv", "cyton.csv, line 1: 24 values, but BrainFlow's muse_2 layout has "
+                            "8 rows (it fits cyton: pass that --board)."),
+    ("cyton", "missing.csv", "The playback file {tmp}/missing.csv does not exist"),
+    ("lsl", "cyton.csv", "The 'lsl' profile is not a BrainFlow board, so BrainFlow cannot play"),
+])
+def test_a_playback_file_the_board_cannot_play_is_one_sentence(board, fname, message, tmp_path,
+                                                               capsys):
+    from brainflow.board_shim import BoardShim
+    from brainflow.data_filter import DataFilter
+
+    rows = BoardShim.get_num_rows(get_profile("cyton").board_id)
+    DataFilter.write_file(np.zeros((rows, 5)), str(tmp_path / "cyton.csv"), "w")
+    code = main(["live", "--board", board, "--playback-file", str(tmp_path / fname),
+                 "--no-record", "--view", "none"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and message.format(tmp=tmp_path) in err[0], err
 
 
 def test_a_pipeline_typo_names_file_and_key(tmp_path):
