@@ -171,17 +171,27 @@ class QualityGate:
         return plan
 
     def _metrics(self, raw, filtered):
-        """Per-channel metrics (volts, ratios) of one window: dict of arrays."""
+        """Per-channel metrics (volts, ratios) of windows: dict of arrays.
+
+        ``raw`` and ``filtered`` are one window ``(n_channels, n_times)`` or a
+        stack ``(n_windows, n_channels, n_times)``; every metric has their
+        shape without the last axis. Each row is computed on its own, so a
+        stack gives exactly what its windows give one at a time.
+        """
         from . import _kernels
 
         raw = np.ascontiguousarray(raw, dtype=np.float64)
         filtered = np.ascontiguousarray(filtered, dtype=np.float64)
-        if raw.shape != filtered.shape or raw.ndim != 2 or raw.shape[0] != len(self.ch_names):
+        if (raw.shape != filtered.shape or raw.ndim not in (2, 3)
+                or raw.shape[-2] != len(self.ch_names)):
             raise ValueError(
                 f"raw and filtered windows must both have shape ({len(self.ch_names)}, "
                 f"n_times); got {raw.shape} and {filtered.shape}."
             )
-        stats = _kernels.window_stats(raw, filtered, min(self._smooth, raw.shape[1]))
+        lead, n_t = raw.shape[:-1], raw.shape[-1]
+        raw = raw.reshape(-1, n_t)
+        filtered = filtered.reshape(-1, n_t)
+        stats = _kernels.window_stats(raw, filtered, min(self._smooth, n_t))
         out = {
             "finite": stats[:, 4] > 0,
             "peak": stats[:, 0],
@@ -189,13 +199,20 @@ class QualityGate:
             "ptp": stats[:, 2],
             "blink_ptp": stats[:, 3],
         }
-        n_t = raw.shape[1]
         if n_t >= 8:
             plan = self._plan(n_t)
-            f_safe = filtered if out["finite"].all() else np.where(
-                np.isfinite(filtered), filtered, 0.0)
+            all_finite = out["finite"].all()
+            f_safe = filtered if all_finite else np.where(np.isfinite(filtered), filtered, 0.0)
+
+            def welch(x, basis, scale):
+                if len(lead) == 2 and lead[0] > 1:  # a stack: share segments between windows
+                    return _kernels.welch_windows(x.reshape(lead + (n_t,)), plan["n_seg"],
+                                                  plan["step"], basis, scale, True
+                                                  ).reshape(x.shape[0], -1)
+                return _kernels.welch_rows(x, plan["n_seg"], plan["step"], basis, scale)
+
             basis, scale = plan["filt"]
-            psd = _kernels.welch_rows(f_safe, plan["n_seg"], plan["step"], basis, scale)
+            psd = welch(f_safe, basis, scale)
             (e0, e1), (h0, h1), (l0, l1) = plan["slices"]
             eeg = psd[:, e0:e1].sum(axis=1)
             high = psd[:, h0:h1].mean(axis=1) if h1 > h0 else np.zeros(len(psd))
@@ -203,34 +220,34 @@ class QualityGate:
             with np.errstate(divide="ignore", invalid="ignore"):
                 out["muscle"] = np.where(low > 0, high / low, 0.0)
             if plan["line"] is not None:
-                r_safe = raw if out["finite"].all() else np.where(np.isfinite(raw), raw, 0.0)
+                r_safe = raw if all_finite else np.where(np.isfinite(raw), raw, 0.0)
                 lb, ls = plan["line"]
-                lpsd = _kernels.welch_rows(r_safe, plan["n_seg"], plan["step"], lb, ls)
+                lpsd = welch(r_safe, lb, ls)
                 line = lpsd.sum(axis=1)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     out["line"] = np.where(eeg > 0, line / eeg, 0.0)  # flat: not line
-        return out
+        return {k: v.reshape(lead) for k, v in out.items()}
 
     # -- public API -------------------------------------------------------------
     def assess(self, raw: np.ndarray, filtered: np.ndarray) -> np.ndarray:
-        """Flag each channel of one window.
+        """Flag each channel of one window (or of a stack of windows).
 
         Parameters
         ----------
-        raw : ndarray, shape (n_channels, n_times)
-            Unfiltered window in volts (rail, flat, line noise, non-finite).
-        filtered : ndarray, shape (n_channels, n_times)
-            The same window after preprocessing, in volts (amplitude, blink,
-            muscle).
+        raw : ndarray, shape (n_channels, n_times) | (n_windows, n_channels, n_times)
+            Unfiltered window(s) in volts (rail, flat, line noise, non-finite).
+        filtered : ndarray, same shape as ``raw``
+            The same window(s) after preprocessing, in volts (amplitude,
+            blink, muscle).
 
         Returns
         -------
-        flags : ndarray of int64, shape (n_channels,)
+        flags : ndarray of int64, shape raw.shape[:-1]
             Bit masks of :data:`FLAGS`.
         """
         cfg = self.config
         m = self._metrics(raw, filtered)
-        flags = np.zeros(len(self.ch_names), dtype=np.int64)
+        flags = np.zeros(m["peak"].shape, dtype=np.int64)
         flags[~m["finite"]] |= FLAGS["nan"]
         if self.rail_v > 0:
             railed = rail_share(raw, self.rail_v, cfg.rail_fraction) >= RAILED_SHARE
@@ -250,7 +267,8 @@ class QualityGate:
     def track(self, flags: np.ndarray, dt: float) -> np.ndarray:
         """Turn artifacts that never stop into a ``bad`` channel.
 
-        Called once per window, in order, with ``dt`` the hop in seconds.
+        Called once per window, in order, with ``dt`` the hop in seconds
+        (or once with a stack ``(n_windows, n_channels)`` of windows in order).
         Over the last ``bad_channel_after`` seconds of windows, a channel
         whose amplitude, blink or muscle flags were set in at least 80 % of
         them is a bad electrode: it gets the ``bad`` flag and loses those
@@ -265,11 +283,14 @@ class QualityGate:
         if after <= 0:
             return flags
         k = max(2, int(round(after / dt)))
+        n_ch = flags.shape[-1]
         hist = self._hist
-        if hist is None or hist.shape != (k, len(flags)):
-            self._hist = hist = np.zeros((k, len(flags)), dtype=bool)
+        if hist is None or hist.shape != (k, n_ch):
+            self._hist = hist = np.zeros((k, n_ch), dtype=bool)
             self._n_seen = 0
-            self._bad = np.zeros(len(flags), dtype=bool)
+            self._bad = np.zeros(n_ch, dtype=bool)
+        if flags.ndim == 2:  # a stack of windows, in order
+            return self._track_stack(flags, k)
         hist[self._n_seen % k] = (flags & _LONG_LIVED) != 0
         self._n_seen += 1
         if self._n_seen >= k:
@@ -279,17 +300,54 @@ class QualityGate:
         flags[bad] = (flags[bad] & ~_LONG_LIVED) | FLAGS["bad"]
         return flags
 
+    def _track_stack(self, flags, k):
+        """:meth:`track` over windows ``(n_windows, n_channels)`` in order, vectorised.
+
+        The share of the last ``k`` windows comes from a running sum over the
+        history and the new windows; the hysteresis is a forward fill of its
+        set (share >= 0.8) and clear (share < 0.5) events.
+        """
+        hist, n0 = self._hist, self._n_seen
+        n_w = flags.shape[0]
+        if n_w == 0:
+            return flags
+        long = (flags & _LONG_LIVED) != 0
+        prev = hist[:n0] if n0 < k else np.roll(hist, -(n0 % k), axis=0)
+        rows = np.concatenate([prev, long])
+        csum = np.concatenate([np.zeros((1, rows.shape[1]), np.int64),
+                               np.cumsum(rows, axis=0, dtype=np.int64)])
+        g = len(prev) + np.arange(n_w) + 1  # rows up to and including each new one
+        valid = (n0 + np.arange(n_w) + 1) >= k
+        lo = np.maximum(g - k, 0)
+        share = (csum[g] - csum[lo]) / k
+        event = np.where(share >= 0.8, 1, np.where(share < 0.5, -1, 0))
+        event[~valid] = 0
+        last = np.where(event != 0, np.arange(n_w)[:, None], -1)
+        np.maximum.accumulate(last, axis=0, out=last)
+        bad = np.where(last >= 0, np.take_along_axis(event, np.maximum(last, 0), axis=0) > 0,
+                       self._bad[None, :])
+        take = min(n_w, k)
+        hist[(n0 + np.arange(n_w - take, n_w)) % k] = long[n_w - take:]
+        self._n_seen = n0 + n_w
+        self._bad = bad[-1].copy()
+        flags[bad] = (flags[bad] & ~_LONG_LIVED) | FLAGS["bad"]
+        return flags
+
     def reset_tracking(self) -> None:
         """Forget each channel's recent artifact history."""
         self._hist = None
 
-    def is_gated(self, flags: np.ndarray) -> bool:
-        """True when the window must not drive feedback."""
+    def is_gated(self, flags: np.ndarray):
+        """True when the window must not drive feedback.
+
+        ``flags`` of one window ``(n_channels,)`` gives a bool; of a stack
+        ``(n_windows, n_channels)``, a bool array ``(n_windows,)``.
+        """
         flags = np.asarray(flags)
         usable = (flags & PERSISTENT) == 0
-        if usable.mean() < self.config.min_clean_fraction:
-            return True
-        return bool(np.any(flags & TRANSIENT))
+        gated = (usable.mean(axis=-1) < self.config.min_clean_fraction) | np.any(
+            flags & TRANSIENT, axis=-1)
+        return bool(gated) if flags.ndim == 1 else gated
 
     def clean_channels(self, flags: np.ndarray) -> np.ndarray:
         """Boolean mask of channels the indices may use."""

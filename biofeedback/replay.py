@@ -84,7 +84,9 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     if out is not None:  # moved into place only when the whole replay succeeded
         csv = CsvSink(out, commit_on_close=False)
         sinks.append(csv)
-    source = RecordingSource(rec, profile, realtime=realtime, speed=speed)
+    # as fast as possible: long chunks through the engine's batch driver
+    source = RecordingSource(rec, profile, realtime=realtime, speed=speed,
+                             chunk_duration=0.1 if realtime else 60.0)
     session = Session(source, config, sinks, model=model, publish=realtime, record=False,
                       keep_results=True)
     try:

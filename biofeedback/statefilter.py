@@ -132,7 +132,7 @@ class StateFilter:
         self._post = post
         return post.copy()
 
-    def filter(self, proba, segment=None) -> np.ndarray:
+    def filter(self, proba, segment=None, *, carry=False) -> np.ndarray:
         """Filter a sequence of windows, restarting where ``segment`` changes.
 
         The batch twin of :meth:`step`: it resets, feeds the rows in order
@@ -143,6 +143,10 @@ class StateFilter:
         ----------
         proba : array, shape (n_windows, n_classes)
         segment : array of int, shape (n_windows,) | None
+        carry : bool
+            Continue from the current belief and keep the last one, instead
+            of resetting before and after (the engine's batch driver, which
+            feeds a stream in blocks).
 
         Returns
         -------
@@ -153,14 +157,16 @@ class StateFilter:
             raise ValueError(f"Expected probabilities shaped (n_windows, {self.n_classes}), "
                              f"got {P.shape}.")
         out = np.empty_like(P)
-        self.reset()
-        last = None
+        if not carry:
+            self.reset()
+        last = None if segment is None or not carry or not len(P) else segment[0]
         for k in range(len(P)):
             if segment is not None and segment[k] != last:
                 self.reset()
                 last = segment[k]
             out[k] = self.step(P[k])
-        self.reset()
+        if not carry:
+            self.reset()
         return out
 
     def describe(self) -> dict:

@@ -96,3 +96,78 @@ def test_warm_up_leaves_no_trace(muse, make_eeg):
     warm = eng.run(data, ts)
     assert eng.n_windows == len(warm.t_end)
     np.testing.assert_array_equal(warm.estimates, cold.estimates)
+
+
+class _CalibratedToy:
+    """Two classes from the first feature, relative to a per-user baseline."""
+
+    classes_ = np.array(["a", "b"])
+    input = "features"
+    needs_calibration = True
+    calibration = {"seconds": 6.0}
+
+    def __init__(self, dwell):
+        self.dwell = dwell
+        self.calibrated = False
+        self.n_calibrated = 0
+
+    def check_compatible(self, ch_names, sfreq, feature_names):
+        pass
+
+    def calibrate(self, feats):
+        self.base = feats[:, 0].mean()
+        self.n_calibrated = len(feats)
+        self.calibrated = True
+        return self
+
+    def predict_proba(self, X):
+        z = np.tanh(X[:, :1] - self.base)
+        return np.hstack([(1 - z) / 2, (1 + z) / 2])
+
+
+def _awkward_recording(make_eeg):
+    """Gaps, a clock that jumps back, NaN runs, a dead stretch and an artifact."""
+    data, ts = make_eeg(duration=40, offset_uv=800, seed=3)
+    ts = ts.copy()
+    ts[2600:] += 4.0  # a lost stretch: restart
+    ts[6000:] -= 9.0  # the clock jumps back: restart
+    data[1, 1200:1210] = np.nan  # a short NaN run
+    data[:, 3000:3300] = np.nan  # every channel out for a second
+    data[0, 7000:9000] *= 40  # an electrode gone bad for a while
+    data[2, 9500:9600] = np.inf
+    return data, ts
+
+
+@pytest.mark.parametrize("chunk, block", [(None, 256), (3001, 7)])
+def test_batch_driver_gives_the_live_windows(muse, make_eeg, chunk, block):
+    data, ts = _awkward_recording(make_eeg)
+    cfg = load_pipeline()
+    live_model, batch_model = _CalibratedToy(dwell=10.0), _CalibratedToy(dwell=10.0)
+    live = Engine(cfg, muse.ch_names, muse.sfreq, muse, model=live_model)
+    out_live = live.run(data, ts, chunk_size=25)
+    eng = Engine(cfg, muse.ch_names, muse.sfreq, muse, model=batch_model)
+    step = chunk or data.shape[1]
+    results = []
+    for i in range(0, data.shape[1], step):
+        results += eng.process_batch(data[:, i : i + step], ts[i : i + step], block=block)
+    from biofeedback.engine import EngineOutput
+
+    out = EngineOutput.from_results(results, eng)
+    assert live.n_resets == eng.n_resets == 2
+    assert (out.quality & 256).any() and out.gated.any() and not out.gated.all()
+    assert batch_model.n_calibrated == live_model.n_calibrated > 0
+    assert eng.calibrated_at == live.calibrated_at
+    np.testing.assert_array_equal(out.t_end, out_live.t_end)
+    np.testing.assert_array_equal(out.quality, out_live.quality)
+    np.testing.assert_array_equal(out.gated, out_live.gated)
+    np.testing.assert_allclose(out.features, out_live.features, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(out.estimates, out_live.estimates, rtol=1e-9, atol=1e-12,
+                               equal_nan=True)
+    assert np.isfinite(out.estimates[:, -1]).any()  # the model spoke after calibrating
+    # a stream can switch drivers at any sample: the state they carry is the same
+    mixed = Engine(cfg, muse.ch_names, muse.sfreq, muse)
+    half = data.shape[1] // 2
+    res = mixed.process_batch(data[:, :half], ts[:half]) + mixed.process(data[:, half:], ts[half:])
+    plain = Engine(cfg, muse.ch_names, muse.sfreq, muse).run(data, ts)
+    np.testing.assert_allclose(np.array([r.estimates for r in res]), plain.estimates,
+                               rtol=1e-9, atol=1e-12, equal_nan=True)

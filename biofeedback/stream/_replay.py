@@ -52,6 +52,11 @@ class RecordingSource(Source):
         if self._pos >= rec.n_times:
             raise EOFError
         stop = min(self._pos + self.chunk, rec.n_times)
+        if not self.realtime:
+            # as fast as possible in long chunks, each ending at the sample that
+            # reaches the next marker or loss, so events keep their place among
+            # the windows
+            stop = self._event_stop(stop)
         ts = rec.timestamps[self._pos : stop]
         if self.realtime:
             due = self._wall0 + (ts[-1] - rec.timestamps[0]) / self.speed
@@ -80,6 +85,19 @@ class RecordingSource(Source):
             self._next_gap += 1
         self._pos = stop
         return Chunk(data, ts)
+
+    def _event_stop(self, stop):
+        import numpy as np
+
+        due = []
+        if self._next_marker < len(self._markers):
+            due.append(self._markers[self._next_marker][0])
+        if self._next_gap < len(self._gaps):
+            due.append(self._gaps[self._next_gap].onset)
+        if not due:
+            return stop
+        reach = np.flatnonzero(self.recording.timestamps[self._pos : stop] >= min(due))
+        return self._pos + int(reach[0]) + 1 if reach.size else stop
 
     def _close(self):
         pass
