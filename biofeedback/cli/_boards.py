@@ -6,10 +6,13 @@ import argparse
 
 HELP = """\
 List the board profiles (hardware/*.toml): name, rate, channels, connection.
+Every board BrainFlow drives can also play a BrainFlow file of that board
+through BrainFlow's playback board, to rehearse before the headset comes.
 
 Examples:
   biofeedback boards
   biofeedback boards --json
+  biofeedback live --board ganglion --playback-file ganglion.csv
 """
 
 
@@ -39,4 +42,6 @@ def run(args) -> int:
         if p.connection == "lsl":
             needs = "--lsl NAME"
         print(f"{name:<12} {rate:>7}  {chans:<34} {p.connection:<8} {needs}")
+    print("Rehearse without the headset: biofeedback live --board NAME --playback-file F.csv "
+          "(a BrainFlow file of that board).")
     return 0

@@ -269,9 +269,10 @@ def check_playback_file(fname, profile) -> int:
         for lineno, line in enumerate(fid, 1):
             if not line.strip():
                 continue
-            # split as BrainFlow splits: on tabs, or on commas when the line has no tab
+            # count as BrainFlow splits: on tabs, or on commas when the line has no
+            # tab; a separator just before the newline adds no value
             sep = b"\t" if b"\t" in line else b","
-            found = sum(1 for v in line.rstrip(b"\r\n").split(sep) if v)
+            found = line.count(sep) + 1 - line.endswith(sep + b"\n")
             if found != n_rows:
                 raise HardwareError(
                     f"{path}, line {lineno}: {found} values, but BrainFlow's {profile.name} "

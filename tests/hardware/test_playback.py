@@ -67,7 +67,7 @@ def _channel_sines(n_channels):
     return 10.0 + 2.5 * k, 5.0 + 0.8 * k
 
 
-def write_board_file(fname, name, t0=1.7e9):
+def write_board_file(fname, name, t0=1.7e9, speed=SPEED):
     """Write a BrainFlow file with the board's own layout; return what it holds."""
     from brainflow.board_shim import BoardShim
     from brainflow.data_filter import DataFilter
@@ -93,7 +93,7 @@ def write_board_file(fname, name, t0=1.7e9):
     arr[descr["marker_channel"], [10, n // 2]] = [1.0, 2.0]
     arr[descr["package_num_channel"]] = cnt["first"] + np.mod(
         (start + packet[kept]) * cnt["step"], cnt["cycle"])
-    arr[descr["timestamp_channel"]] = t0 + t / SPEED          # the host's Unix clock
+    arr[descr["timestamp_channel"]] = t0 + t / speed          # the host's Unix clock
     amp, freq = _channel_sines(len(eeg_rows))
     rng = np.random.default_rng(0)
     offset = 0.2 * prof.rail_uv
@@ -105,6 +105,22 @@ def write_board_file(fname, name, t0=1.7e9):
     DataFilter.write_file(np.ascontiguousarray(arr), str(fname), "w")
     lost = [len(run) * cnt["per"] for run in runs]
     return dict(n=n, lost=lost, amp=amp, freq=freq, railed=railed, sfreq=sfreq, t=t)
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_brainflow_files_count_the_same_gaps_and_write_the_board_counter(name, tmp_path):
+    """The file reader and writer read and number packets as the live source does."""
+    from biofeedback.io import read_recording
+    from biofeedback.io._brainflow import write_brainflow
+
+    truth = write_board_file(tmp_path / "board.csv", name, speed=1.0)
+    rec = read_recording(tmp_path / "board.csv", profile=name)
+    assert [g.n_missing for g in rec.gaps] == truth["lost"]
+    assert rec.ch_names == list(get_profile(name).ch_names)
+    write_brainflow(rec, tmp_path / "again.csv")
+    again = read_recording(tmp_path / "again.csv")
+    assert [g.n_missing for g in again.gaps] == truth["lost"]
+    np.testing.assert_allclose(again.data, rec.data, atol=1e-12)
 
 
 class TeeSource(BrainFlowSource):
