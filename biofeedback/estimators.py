@@ -11,8 +11,10 @@ Feature extraction is a scikit-learn transformer, so it works inside
 
 Classifiers are named by short names in :data:`CLASSIFIERS` (``"logreg"``,
 ``"lda"``, ``"rf"``, ``"hgb"``, ``"riemann"``); :func:`make_classifier` builds
-one. Trained models are saved and loaded without executing code with
-:func:`save_model` and :func:`load_model` (see :mod:`biofeedback.training`).
+one. Trained models are saved and loaded without executing code by
+:func:`biofeedback.training.save_model` and
+:func:`biofeedback.training.load_model` (training builds on this module, never
+the other way round).
 """
 
 from __future__ import annotations
@@ -31,9 +33,6 @@ __all__ = [
     "CLASSIFIERS",
     "ClassifierSpec",
     "make_classifier",
-    "save_model",
-    "load_model",
-    "LoadedModel",  # noqa: F822 (resolved lazily by __getattr__ below)
 ]
 
 _DEFAULT_BANDS = (
@@ -345,26 +344,3 @@ def make_classifier(name: str, *, sfreq: float = 256.0, random_state: int = 0):
     if CLASSIFIERS[name].input == "windows":
         est.set_params(filterbanktangentspace__sfreq=float(sfreq))
     return est
-
-
-def save_model(model, fname, **kwargs):
-    """Save a trained model (see :func:`biofeedback.training.save_model`)."""
-    from .training._model import save_model as _save
-
-    return _save(model, fname, **kwargs)
-
-
-def load_model(fname):
-    """Load a model file without executing code (see
-    :func:`biofeedback.training.load_model`)."""
-    from .training._model import load_model as _load
-
-    return _load(fname)
-
-
-def __getattr__(name):
-    if name == "LoadedModel":
-        from .training._model import LoadedModel
-
-        return LoadedModel
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

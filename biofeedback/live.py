@@ -128,8 +128,8 @@ def feedback_sinks(config, *, has_model=False, terminal=True, carried=None) -> l
 def _load_model(model):
     if model is None or not isinstance(model, (str, Path)):
         return model, {}
-    from .estimators import load_model
     from .recorder import file_sha256
+    from .training import load_model
 
     return load_model(model), {"model": {"file": str(model), "sha256": file_sha256(model)}}
 

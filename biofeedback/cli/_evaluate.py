@@ -163,7 +163,7 @@ def evaluate(model, ds, switch_every=30.0) -> dict:
 def run(args) -> int:
     import json
 
-    from ..estimators import load_model
+    from ..training import load_model
     from ._train import load_dataset
 
     model = load_model(args.model)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..quality import RAIL_FRACTION, RAILED_SHARE, rail_share
+from ..stream._source import loss_line  # noqa: F401 (one line everywhere)
 from ._types import Gap
 
 # A timestamp step longer than this many sample periods is a gap.
@@ -380,10 +381,3 @@ def loss_counts(gaps) -> dict:
     outage = sum(int(g.n_missing) for g in outages)
     return {"dropped": dropped, "drops": len(drops), "outage": outage,
             "outages": len(outages), "total": dropped + outage}
-
-
-def loss_line(counts) -> str:
-    """One line of :func:`loss_counts`, the same in ``info``, replay and live."""
-    return (f"lost samples: {counts['total']} ({counts['dropped']} dropped in "
-            f"{counts['drops']} gap(s), {counts['outage']} in {counts['outages']} "
-            "outage(s))")

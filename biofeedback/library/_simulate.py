@@ -216,8 +216,8 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
         raise PipelineConfigError(f"--sessions must be at least 1, got {n_sessions}.")
     sha = None
     if model is not None:
-        from ..estimators import load_model
         from ..recorder import file_sha256
+        from ..training import load_model
 
         sha = file_sha256(model)
     if model is not None and pipeline is None:
@@ -250,7 +250,7 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
                                               config.window.length)
                 loaded, from_session = None, None
                 if model is not None:
-                    from ..estimators import load_model
+                    from ..training import load_model
 
                     loaded = load_model(model)
                     if config.feedback.threshold_start == "carry" and loaded.needs_calibration:

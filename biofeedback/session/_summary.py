@@ -49,7 +49,7 @@ class SessionSummary:
                 f"estimate latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms (n={lat['n']})"
             )
         if self.losses.get("total"):
-            from ..io._integrity import loss_line
+            from ..stream._source import loss_line
 
             out.append(loss_line(self.losses))
         out.extend(self.notes)

@@ -151,3 +151,15 @@ class Source(ABC):
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def loss_line(counts) -> str:
+    """One line of lost-sample counts, the same in ``info``, replay and live.
+
+    ``counts`` holds ``total``, ``dropped`` (in ``drops`` gaps the source
+    reported) and ``outage`` (in ``outages`` outages), as
+    :func:`biofeedback.io._integrity.loss_counts` and a session's summary give.
+    """
+    return (f"lost samples: {counts['total']} ({counts['dropped']} dropped in "
+            f"{counts['drops']} gap(s), {counts['outage']} in {counts['outages']} "
+            "outage(s))")

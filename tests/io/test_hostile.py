@@ -291,7 +291,7 @@ def test_info_into_a_closed_pipe_is_quiet(shared_data):
 
 def test_model_brings_no_outputs(tmp_path, model_file, caplog):
     """A model's pipeline may not choose where to record, write or send."""
-    from biofeedback.estimators import load_model
+    from biofeedback.training import load_model
 
     def hostile(meta):
         pipe = meta["pipeline"]

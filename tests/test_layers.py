@@ -1,0 +1,101 @@
+"""Layers run one way: a module never imports one of a higher layer.
+
+Every import counts, lazy ones inside functions too, read from the source.
+The map below is the one in ``docs/architecture.md``; a new module must be
+given its layer here.
+"""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "biofeedback"
+
+#: (layer, module prefixes), lowest first. The longest matching prefix wins.
+LAYERS = [
+    ("base", ["biofeedback", "biofeedback._checks", "biofeedback._logging",
+              "biofeedback.errors", "biofeedback._toml", "biofeedback._data",
+              "biofeedback._outputs", "biofeedback._html", "biofeedback.config",
+              # the [feedback] section's dataclasses: declarative, read by config
+              "biofeedback.feedback._config"]),
+    ("sources", ["biofeedback.hardware", "biofeedback.stream"]),
+    ("signal", ["biofeedback._kernels", "biofeedback.preprocessing", "biofeedback.quality",
+                "biofeedback.features"]),
+    ("engine", ["biofeedback.engine", "biofeedback.statefilter", "biofeedback.estimators"]),
+    ("session", ["biofeedback.session", "biofeedback.recorder"]),
+    ("outputs", ["biofeedback.feedback", "biofeedback.io", "biofeedback.training",
+                 "biofeedback.simulate", "biofeedback.check"]),
+    ("applications", ["biofeedback.replay", "biofeedback.live", "biofeedback.library",
+                      "biofeedback.dashboard"]),
+    ("cli", ["biofeedback.cli"]),
+]
+RANK = {prefix: i for i, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes}
+NAMES = [name for name, _ in LAYERS]
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in RANK:
+            return RANK[prefix]
+    raise AssertionError(f"{module} has no layer: add it to LAYERS in {__file__}")
+
+
+def _modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(rel.parts)
+        is_pkg = parts[-1] == "__init__"
+        if is_pkg:
+            parts = parts[:-1]
+        yield ".".join(parts), (parts if is_pkg else parts[:-1]), path
+
+
+def _imports(path, package_parts):
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("biofeedback"):
+                    yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package_parts[: len(package_parts) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if not target.startswith("biofeedback"):
+                continue
+            if node.module is None:  # from . import x: x is a module of the package
+                for alias in node.names:
+                    yield node.lineno, f"{target}.{alias.name}"
+            else:
+                yield node.lineno, target
+
+
+def test_every_module_has_a_layer():
+    for module, _, _ in _modules():
+        _layer(module)
+
+
+def test_no_module_imports_a_higher_layer():
+    bad = []
+    for module, package_parts, path in _modules():
+        src = _layer(module)
+        for lineno, target in _imports(path, package_parts):
+            dst = _layer(target)
+            if dst > src:
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{lineno} ({NAMES[src]}) "
+                           f"imports {target} ({NAMES[dst]})")
+    assert not bad, "lower layers import higher ones:\n" + "\n".join(bad)
+
+
+def test_the_check_sees_a_violation(tmp_path):
+    """The test itself can fail: a stream module importing the engine is caught."""
+    fake = tmp_path / "biofeedback" / "stream"
+    fake.mkdir(parents=True)
+    path = fake / "_bad.py"
+    path.write_text("def f():\n    from ..engine import Engine\n")
+    (target,) = [t for _, t in _imports(path, ["biofeedback", "stream"])]
+    assert target == "biofeedback.engine"
+    assert _layer(target) > _layer("biofeedback.stream._bad")
