@@ -46,6 +46,9 @@ class WindowResult:
     window : ndarray, shape (n_channels, n_times) | None
         The filtered window in volts (what features and window-input models
         read), when the engine was built with ``keep_windows=True``.
+    segment : int
+        The engine's restarts before this window (windows of one segment
+        share continuous filters).
     """
 
     index: int
@@ -55,6 +58,7 @@ class WindowResult:
     gated: bool
     quality: np.ndarray
     window: np.ndarray | None = None
+    segment: int = 0
 
 
 @dataclass
@@ -358,7 +362,7 @@ class Engine:
         self.n_windows += len(t_end)
         keep = self.keep_windows
         return [WindowResult(n0 + k, float(t_end[k]), idx[k], feats[k], bool(gated[k]),
-                             flags[k], filt_safe[k] if keep else None)
+                             flags[k], filt_safe[k] if keep else None, self.n_resets)
                 for k in range(len(t_end))]
 
     def _window(self, raw, filt, t_end) -> WindowResult:
@@ -373,7 +377,7 @@ class Engine:
         if not np.any(np.isfinite(idx)):
             gated = True
         result = WindowResult(self.n_windows, float(t_end), idx, feats, bool(gated), flags,
-                              filt_safe.copy() if self.keep_windows else None)
+                              filt_safe.copy() if self.keep_windows else None, self.n_resets)
         self.n_windows += 1
         return result
 

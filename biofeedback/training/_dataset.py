@@ -248,11 +248,14 @@ class Dataset:
         }
 
 
+_PARALLEL_FROM_S = 3 * 3600.0  # seconds of recordings from which extraction uses workers
+
+
 def _probe(path, profile, rec=None):
     from ..io import read_recording
 
     rec = read_recording(path) if rec is None else rec
-    return {
+    return rec, {
         "ch_names": list(rec.ch_names),
         "sfreq": float(rec.sfreq),
         "duration": float(rec.n_times / rec.sfreq) if rec.sfreq else 0.0,
@@ -270,22 +273,14 @@ def _extract_one(path, config, profile_name, need_windows, rec=None):
     rec = read_recording(path) if rec is None else rec
     engine = Engine(config, rec.ch_names, rec.sfreq, get_profile(profile_name),
                     keep_windows=need_windows)
-    # Chunks shorter than a window: after a restart inside a chunk no window can
-    # complete in it, so every window a call returns belongs to the segment that
-    # was current when the call began (chunking never changes the engine's output).
-    step = max(1, min(engine.hop, engine.win_len - 1))
-    results, segment = [], []
-    for i in range(0, rec.n_times, step):
-        before = engine.n_resets
-        got = engine.process(rec.data[:, i:i + step], rec.timestamps[i:i + step])
-        results += got
-        segment += [before] * len(got)
+    # the batch driver: the live engine's windows, computed as stacks
+    results = engine.process_batch(rec.data, rec.timestamps)
     out = EngineOutput.from_results(results, engine)
     return {
         "features": out.features,
         "gated": out.gated,
         "t_end": out.t_end,
-        "segment": np.asarray(segment, dtype=np.int64),
+        "segment": np.array([r.segment for r in results], dtype=np.int64),
         "windows": out.windows,
         "t0": float(rec.timestamps[0]) if rec.n_times else 0.0,
         "feature_names": out.feature_names,
@@ -398,8 +393,12 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     config = load_pipeline() if config is None else config
     if not files:
         raise DatasetError("No recordings were given.")
-    probes = _parallel_map(_probe, [(f.path, profile, f.recording) for f in files], n_jobs=1,
-                           scheduler=None, desc="checking", progress=progress)
+    # every file is read once, here: bad input fails before the long work
+    # starts, and the extraction below reuses what was read
+    read = _parallel_map(_probe, [(f.path, profile, f.recording) for f in files], n_jobs=1,
+                         scheduler=None, desc="checking", progress=progress)
+    recs, probes = [r for r, _ in read], [p for _, p in read]
+    del read
     first = probes[0]
     for f, p in zip(files, probes):
         if p["ch_names"] != first["ch_names"]:
@@ -435,9 +434,14 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             raise DatasetError("No recording holds a marker to label windows with.")
         _check_classes(labels, min_classes)
     profile_name = probes[0]["profile"]
-    items = [(f.path, config, profile_name, need_windows, f.recording) for f in files]
+    items = [(f.path, config, profile_name, need_windows, rec) for f, rec in zip(files, recs)]
+    if scheduler is None and sum(p["duration"] for p in probes) < _PARALLEL_FROM_S:
+        # the batch engine does an hour of EEG in about a second: below a few
+        # hours, starting worker processes costs more than it saves
+        n_jobs = 1
     results = _parallel_map(_extract_one, items, n_jobs, scheduler,
                             "features", progress)
+    del recs, items
     cols = {k: [] for k in ("X", "y", "subject", "session", "recording", "t", "gated",
                             "windows", "wid", "segment")}
     per_rec, full = [], []

@@ -37,7 +37,8 @@ def test_features_are_the_live_engines(muse_all, muse_dir):
         rec.data, rec.timestamps)
     i = [j for j, f in enumerate(muse_all.files) if f.path.endswith("subjectb-neutral-1.csv")]
     mine = muse_all.select(muse_all.recording == i[0])
-    np.testing.assert_array_equal(mine.X, out.features)
+    # training uses the engine's batch driver: the live windows, up to rounding
+    np.testing.assert_allclose(mine.X, out.features, rtol=1e-12)
     np.testing.assert_array_equal(mine.gated, out.gated)
     assert muse_all.feature_names == out.feature_names
 
