@@ -8,6 +8,7 @@ recording and feedback. Unknown keys are errors that name the file and key.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,7 +117,12 @@ class FeaturesConfig:
     spectral entropy. ``index_bands`` adds bands only indices use (e.g.
     ``high_beta``). ``index_channels`` maps an index name to the channels it
     may use (default: all clean channels; ``faa`` takes [left, right] and
-    defaults to the board profile's frontal pair).
+    defaults to the board profile's frontal pair). ``index_span`` maps an
+    index name to seconds over which the engine averages it causally: the
+    mean of its values in the clean windows ending within the last this-many
+    seconds (for ``faa``, the mean of ln alpha right minus the mean of
+    ln alpha left over those epochs, as Allen et al. 2004 average many 2 s
+    epochs; default 8 s); indices not named are each window's own.
     """
 
     names: tuple[str, ...] = ("log_band_power",)
@@ -130,8 +136,12 @@ class FeaturesConfig:
         default_factory=lambda: {"high_beta": (20.0, 30.0)}
     )
     index_channels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    index_span: dict[str, float] = field(default_factory=lambda: {"faa": 8.0})
 
     def _validate(self):
+        for name, span in self.index_span.items():
+            if not (isinstance(span, (int, float)) and math.isfinite(span) and span >= 0):
+                raise ValueError(f"index_span.{name} must be 0 or more seconds, got {span!r}.")
         if not self.bands:
             raise ValueError("bands is empty.")
         for name, (lo, hi) in {**self.bands, **self.index_bands}.items():
@@ -287,6 +297,21 @@ class PipelineConfig:
     def replace(self, **changes) -> PipelineConfig:
         """Return a copy with top-level fields replaced."""
         return dataclasses.replace(self, **changes)
+
+
+def stored_pipeline(d: dict) -> dict:
+    """A pipeline stored by an earlier version (sidecar, model file), as it ran then.
+
+    Keys added since default to what the engine did before they existed, not to
+    today's defaults, so a recording replays to the estimates its live run gave:
+    ``features.index_span`` (indices averaged over a span) was {} before.
+    """
+    d = dict(d)
+    d.pop("fname", None)
+    feats = d.get("features")
+    if isinstance(feats, dict) and "index_span" not in feats:
+        d["features"] = {**feats, "index_span": {}}
+    return d
 
 
 def default_pipeline_path() -> Path:

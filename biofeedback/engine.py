@@ -93,6 +93,46 @@ class EngineOutput:
         )
 
 
+class IndexSpan:
+    """Causal mean of some indices over the clean windows of the last seconds.
+
+    A 2 s window's frontal alpha asymmetry is noisy (Allen, Coan & Nazarian
+    2004 average many 2 s epochs); the mean over the clean windows that
+    ended within the last ``span`` seconds is steadier. For a log ratio such
+    as ``faa = ln a_R - ln a_L`` the mean of the differences is the
+    difference of the mean log powers. Gated windows and NaN values do not
+    enter; the output is NaN until a clean value has been seen.
+
+    Parameters
+    ----------
+    spans : dict of int to float
+        Column of the index -> seconds (longer than zero).
+    step : float
+        Seconds between windows.
+    """
+
+    def __init__(self, spans, step: float):
+        self.cols = np.array(sorted(spans), dtype=np.int64)
+        self.n = np.array([max(1, int(round(spans[c] / step))) for c in self.cols])
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the past (the engine restarted)."""
+        self._hist = [[] for _ in self.cols]
+
+    def step(self, values, gated: bool):
+        """Replace the spanned columns of ``values`` (one window) by their means."""
+        out = np.array(values, dtype=np.float64, copy=True)
+        for j, (c, n) in enumerate(zip(self.cols, self.n, strict=True)):
+            h = self._hist[j]
+            h.append(np.nan if gated else out[c])
+            del h[:-n]
+            vals = np.asarray(h)
+            vals = vals[np.isfinite(vals)]
+            out[c] = vals.mean() if vals.size else np.nan
+        return out
+
+
 class Engine:
     """Causal preprocessing, sliding windows, gates, features, indices, model.
 
@@ -169,6 +209,10 @@ class Engine:
                 self.state_filter = StateFilter(len(model.classes_), dwell,
                                                 self.hop / self.sfreq,
                                                 window=self.win_len / self.sfreq)
+        spans = dict(getattr(config.features, "index_span", {}) or {})
+        spans = {self.features.index_names.index(k): float(v) for k, v in spans.items()
+                 if k in self.features.index_names and v > 0}
+        self.index_span = IndexSpan(spans, self.hop / self.sfreq) if spans else None
         self.estimate_names = list(self.features.index_names)
         if model is not None:
             self.estimate_names += [f"p_{c}" for c in model.classes_]
@@ -197,6 +241,8 @@ class Engine:
         self._last_finite = np.zeros(n_ch)
         if self.state_filter is not None:
             self.state_filter.reset()
+        if getattr(self, "index_span", None) is not None:
+            self.index_span.reset()
 
     def process(self, data, timestamps) -> list[WindowResult]:
         """Feed samples; return the windows they complete, oldest first.
@@ -372,6 +418,8 @@ class Engine:
         filt_safe = np.where(np.isfinite(filt), filt, 0.0)
         filt_safe = np.ascontiguousarray(filt_safe)
         feats, idx = self.features.window(filt_safe, clean)
+        if self.index_span is not None:
+            idx = self.index_span.step(idx, gated)
         if self.model is not None:
             idx = np.concatenate([idx, self._model_proba(feats, filt_safe, t_end, gated)])
         if not np.any(np.isfinite(idx)):

@@ -11,7 +11,7 @@ __all__ = ["replay", "config_from_recording", "profile_from_recording"]
 def config_from_recording(recording, pipeline=None):
     """The pipeline to replay with: ``pipeline`` if given, else the sidecar's."""
     from ._toml import from_dict
-    from .config import PipelineConfig, load_pipeline
+    from .config import PipelineConfig, load_pipeline, stored_pipeline
 
     if pipeline is not None:
         return load_pipeline(pipeline)
@@ -21,7 +21,8 @@ def config_from_recording(recording, pipeline=None):
 
         fname = recording.provenance.get("fname", "the recording")
         try:
-            return from_dict(PipelineConfig, dict(side["pipeline"]), f"{fname} sidecar [pipeline]")
+            return from_dict(PipelineConfig, stored_pipeline(side["pipeline"]),
+                             f"{fname} sidecar [pipeline]")
         except PipelineConfigError as err:
             # never replay silently with another pipeline than the live run's
             raise PipelineConfigError(

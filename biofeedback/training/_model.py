@@ -249,7 +249,7 @@ class LoadedModel:
 
     def __init__(self, estimator, meta):
         from .._toml import from_dict
-        from ..config import PipelineConfig
+        from ..config import PipelineConfig, stored_pipeline
 
         self.estimator = estimator
         self.meta = meta
@@ -268,8 +268,7 @@ class LoadedModel:
                 f"{len(self.feature_names)} feature names: the file was edited or damaged; "
                 "train the model again."
             )
-        pipe = dict(meta["pipeline"])
-        pipe.pop("fname", None)
+        pipe = stored_pipeline(meta["pipeline"])
         # a model is someone else's data: it brings how to compute, never where
         # to record, write or send (those come from the user's own options)
         self.config, dropped = from_dict(PipelineConfig, pipe, "model file").without_outputs()

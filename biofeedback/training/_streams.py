@@ -139,7 +139,7 @@ def _join(pieces, sfreq, crossfade):
 
 
 def build_stream(recordings, plan=None, switch_every=30.0, *, skip=None,
-                 crossfade=0.5, min_piece=None, name="stream"):
+                 crossfade=0.5, min_piece=None, order=None, name="stream"):
     """One subject's one-state recordings laid end to end as a live session.
 
     Parameters
@@ -157,6 +157,8 @@ def build_stream(recordings, plan=None, switch_every=30.0, *, skip=None,
         plans score the same material.
     crossfade : float
         Seconds of linear cross-fade at each join.
+    order : list of str | None
+        The order the states cycle in after calibration (default: sorted).
     min_piece : float | None
         Shorter leftovers are dropped (default: half of ``switch_every``, at
         most the 10 s scored after a switch).
@@ -196,7 +198,7 @@ def build_stream(recordings, plan=None, switch_every=30.0, *, skip=None,
         cursor = {k: max(v, float(skip)) for k, v in cursor.items()}
     if min_piece is None:
         min_piece = min(switch_every / 2, FIRST_SECONDS)
-    order = sorted(recs)
+    order = sorted(recs) if order is None else list(order)
     left = {k: recs[k].duration - cursor[k] for k in recs}
     i, prev = 0, labels[-1] if labels else None
     while True:
@@ -218,7 +220,7 @@ def build_stream(recordings, plan=None, switch_every=30.0, *, skip=None,
     rec = Recording(data=data, sfreq=sfreq, ch_names=list(first.ch_names), timestamps=times,
                     markers=[(t, s) for t, s in stretches], source_format="stream",
                     provenance={"built_from": name, "switch_every_s": switch_every,
-                                "crossfade_s": crossfade},
+                                "crossfade_s": crossfade, "order": order},
                     profile=first.profile)
     return rec, stretches
 
@@ -282,14 +284,29 @@ def switching_scores(t, y_true, y_pred, switches, *, first=FIRST_SECONDS,
     return {"lags": lags, "first_correct": first_correct, "first_n": first_n}
 
 
+def state_orders(states):
+    """Orders to cycle the states in: every rotation of the sorted states and of
+    their reverse (all six orders of three states), so every kind of switch is
+    scored equally often."""
+    fwd = sorted(states)
+    out = []
+    for seq in (fwd, fwd[::-1]):
+        for i in range(len(seq)):
+            o = seq[i:] + seq[:i]
+            if o not in out:
+                out.append(o)
+    return out
+
+
 def stream_dataset(dataset, plan=None, switch_every=30.0, *, skip=None, crossfade=0.5,
                    n_jobs=1):
-    """Every subject's (and session's) live stream, through the engine.
+    """Every subject's (and session's) live streams, through the engine.
 
-    One stream per subject and session of ``dataset`` (built from its files by
-    :func:`build_stream`), run through the engine with the dataset's pipeline,
-    board and gating; every window is labelled by the state at its end.
-    Cached on ``dataset``.
+    Per subject and session of ``dataset``, one stream per order of
+    :func:`state_orders` (built from its files by :func:`build_stream`: the
+    same calibration blocks first, then the states in that order), run through
+    the engine with the dataset's pipeline, board and gating; every window is
+    labelled by the state at its end. Cached on ``dataset``.
 
     Returns
     -------
@@ -318,10 +335,11 @@ def stream_dataset(dataset, plan=None, switch_every=30.0, *, skip=None, crossfad
         groups[(f.subject, f.session)][f.label] = rec
     files = []
     for (subject, session), recs in sorted(groups.items()):
-        name = f"{subject}-stream-{session}"
-        rec, _ = build_stream(recs, plan, switch_every, skip=skip, crossfade=crossfade,
-                              name=f"subject {subject} (session {session})")
-        files.append(LabelledFile(name, subject, session, None, recording=rec))
+        for k, order in enumerate(state_orders(recs)):
+            name = f"{subject}-stream{k + 1}-{session}"
+            rec, _ = build_stream(recs, plan, switch_every, skip=skip, crossfade=crossfade,
+                                  order=order, name=f"subject {subject} (session {session})")
+            files.append(LabelledFile(name, subject, session, None, recording=rec))
     ds = extract_dataset(files, dataset.config, profile=dataset.profile,
                          gated=dataset.gated_mode, n_jobs=n_jobs, min_classes=1,
                          label_by="end")

@@ -385,6 +385,7 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
     scored = scored_mask(dataset, score_after) if score_after else np.ones(len(dataset), bool)
     y = dataset.y
     folds, all_true, all_pred = [], [], []
+    tested = np.zeros(len(dataset), bool)
     sw = _new_acc()
     for name, test_all, train in _folds(dataset, cv):
         test = test_all & scored
@@ -412,6 +413,7 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
         folds.append(fold)
         all_true.append(y[test])
         all_pred.append(pred)
+        tested |= test
     if not folds:
         raise DatasetError("No fold had windows to score.")
     yt, yp = np.concatenate(all_true), np.concatenate(all_pred)
@@ -425,7 +427,7 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
         recall={c: float(r) for c, r in zip(classes, rec)},
         confusion_matrix=confusion(yt, yp, classes), chance=1.0 / len(classes),
         n_windows=len(yt), folds=folds, y_true=yt, y_pred=yp, dwell=dwell,
-        switching=switching, counts=_counts(y[scored], dataset.subject[scored], classes),
+        switching=switching, counts=_counts(y[tested], dataset.subject[tested], classes),
     )
 
 

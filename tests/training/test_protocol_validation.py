@@ -1,0 +1,117 @@
+"""Validation replays the live protocol: calibration blocks, new-day splits, and
+one sentence for every protocol or label set that cannot give what a model needs."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.config import default_pipeline_path
+from biofeedback.training import cross_validate
+from biofeedback.training._dataset import DatasetError
+
+DEFAULT = default_pipeline_path()
+
+
+def _pipeline(tmp_path, blocks):
+    """The default pipeline with ``blocks`` (TOML) before its training blocks."""
+    text = DEFAULT.read_text()
+    head, rest = text.split("[[feedback.blocks]]", 1)
+    rest = rest.split("[[feedback.blocks]]", 1)[1]  # drop the rest baseline
+    p = tmp_path / "guided.toml"
+    p.write_text(head + blocks + "\n[[feedback.blocks]]" + rest)
+    return p
+
+
+GUIDED = "".join(
+    f'[[feedback.blocks]]\nname = "{s}"\nkind = "calibration"\nstate = "{s}"\n'
+    f'duration = {d}\ninstructions = "Be {s}."\n\n'
+    for s, d in (("relaxed", 10.0), ("neutral", 10.0), ("concentrating", 10.0)))
+
+
+@pytest.fixture(scope="module")
+def two_days(muse_all):
+    """The shared data as if each recording's second half were another day."""
+    session = np.where(muse_all.t > 30.0, "2", "1")
+    return dataclasses.replace(muse_all, session=session)
+
+
+def test_new_day_splits_train_on_what_each_user_has(two_days):
+    ds = two_days
+    back = cross_validate(ds, "lda", cv="new-day")
+    new = cross_validate(ds, "lda", cv="new-person-new-day")
+    assert [f["test"] for f in back.folds] == [f"subject{s}/2" for s in "abcd"]
+    for f_back, f_new, s in zip(back.folds, new.folds, "abcd", strict=True):
+        mine = ds.subject == f"subject{s}"
+        day2 = mine & (ds.session == "2")
+        assert f_back["n_windows"] == f_new["n_windows"] == day2.sum()
+        for c in ds.classes:  # a returning user: their first day is in training
+            assert f_back["train_windows_per_class"][c] == np.sum((ds.y == c) & ~day2)
+            assert f_new["train_windows_per_class"][c] == np.sum((ds.y == c) & ~mine)
+            assert f_back["test_windows_per_class"][c] == np.sum((ds.y == c) & day2)
+    assert set(back.counts) == {f"subject{s}" for s in "abcd"}
+    assert sum(sum(r.values()) for r in back.counts.values()) == back.n_windows
+
+
+def test_new_day_splits_need_two_sessions(muse_all):
+    with pytest.raises(DatasetError, match="only --cv loso .a new person. can be scored"):
+        cross_validate(muse_all, "lda", cv="new-day")
+
+
+@pytest.mark.slow
+def test_guided_calibration_trains_validates_and_guards_live(muse_dir, tmp_path, capsys):
+    files = [str(p) for p in sorted(muse_dir.glob("subject[ab]-*.csv"))]
+    pipe = _pipeline(tmp_path, GUIDED)
+    model = tmp_path / "guided.bfm"
+    assert main(["train", *files, "--pipeline", str(pipe), "--calibration", "protocol",
+                 "--switch-every", "0", "--out", str(model), "--n-jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "calibrated+filter" in out
+    assert "calibration: the protocol's blocks before feedback, 10 s relaxed + 10 s neutral" in out
+    from biofeedback.training import load_model
+
+    m = load_model(model)
+    assert m.plan.states == ["relaxed", "neutral", "concentrating"] and m.plan.seconds == 30.0
+    # a session whose protocol cannot give that calibration never starts
+    code = main(["live", "--model", str(model), "--pipeline", str(DEFAULT), "--duration", "1",
+                 "--view", "none", "--no-record"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "The model calibrates on 10 s relaxed + 10 s neutral + 10 s concentrating" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("blocks", "message"), [
+    ("", "the protocol's baseline block names no state"),
+    ('[[feedback.blocks]]\nname = "c"\nkind = "calibration"\nstate = "relaxed"\n'
+     'duration = 1.0\n\n', "last 1 s, shorter than one 2 s window"),
+    ('[[feedback.blocks]]\nname = "c"\nkind = "calibration"\nstate = "sleepy"\n'
+     'duration = 20.0\n\n', "asks for state 'sleepy', which is not a class"),
+])
+def test_a_protocol_that_cannot_calibrate_is_one_sentence(muse_dir, tmp_path, capsys,
+                                                          blocks, message):
+    files = [str(p) for p in sorted(muse_dir.glob("subject[ab]-*.csv"))]
+    pipe = DEFAULT if not blocks else _pipeline(tmp_path, blocks)
+    code = main(["train", *files, "--pipeline", str(pipe), "--calibration", "protocol",
+                 "--cv", "none", "--out", str(tmp_path / "m.bfm"), "-q", "--n-jobs", "1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "m.bfm").exists()
+
+
+def test_labels_covering_less_than_a_window_are_one_sentence(muse_dir, tmp_path, capsys):
+    from biofeedback.io import read_recording, write_recording
+
+    rec = read_recording(muse_dir / "subjecta-neutral-1.csv")
+    t0 = rec.timestamps[0]
+    rec.markers = [(t0 + 1.0, "rest"), (t0 + 30.0, "task"), (t0 + 31.0, "end")]
+    fname = tmp_path / "subjecta-session-1.fif"
+    write_recording(rec, fname)
+    code = main(["train", str(fname), "--labels-from", "markers", "--marker-labels",
+                 "rest,task", "--cv", "none", "--out", str(tmp_path / "m.bfm"), "-q",
+                 "--n-jobs", "1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "The marker label 'task' covers no whole 2 s window" in err
