@@ -132,6 +132,12 @@ class IndexSpan:
             out[c] = vals.mean() if vals.size else np.nan
         return out
 
+    def steps(self, values, gated):
+        """:meth:`step` over a stack of windows ``(n_windows, n_values)``, in order."""
+        values = np.asarray(values, dtype=np.float64)
+        return np.array([self.step(v, g) for v, g in zip(values, gated, strict=True)]
+                        ).reshape(values.shape)
+
 
 class Engine:
     """Causal preprocessing, sliding windows, gates, features, indices, model.
@@ -400,6 +406,8 @@ class Engine:
         gated = self.gate.is_gated(flags)
         filt_safe = np.where(np.isfinite(filt), filt, 0.0)
         feats, idx = self.features.batch(filt_safe, clean)
+        if self.index_span is not None:
+            idx = self.index_span.steps(idx, gated)
         if self.model is not None:
             idx = np.concatenate([idx, self._model_proba_batch(feats, filt_safe, t_end, gated)],
                                  axis=1)

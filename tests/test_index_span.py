@@ -37,6 +37,9 @@ def test_faa_is_the_causal_mean_of_clean_windows_over_its_span(make_eeg):
         vals = vals[np.isfinite(vals)]
         want[k] = vals.mean() if vals.size else np.nan
     np.testing.assert_allclose(f8, want, rtol=1e-12)
+    # the batch driver gives the same (it steps the same span, window by window)
+    batch = _engine({"faa": 4.0}).run(data, ts, batch=True)
+    np.testing.assert_allclose(batch.estimates, spanned.estimates, rtol=1e-9, equal_nan=True)
     assert np.nanstd(np.diff(f8)) < np.nanstd(np.diff(f1))
     # the other indices are each window's own
     k = single.estimate_names.index("engagement")
