@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import operator
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -76,14 +75,6 @@ def _check_option(parameter: str, value, allowed_values: Iterable, extra: str = 
             options += ", ".join(repr(v) for v in allowed_values[:-1])
             options += f", and {allowed_values[-1]!r}"
     raise ValueError(msg + options + f", but got {value!r} instead.")
-
-
-def _ensure_int(item, name: str = "item") -> int:
-    """Return ``item`` as int, raising TypeError for non-integers."""
-    try:
-        return operator.index(item)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(item)} instead.") from None
 
 
 def _check_positive(value, name: str):

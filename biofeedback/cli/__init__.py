@@ -50,13 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="log progress and show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod_name in _COMMANDS:
-        try:
-            mod = importlib.import_module(f"{__name__}.{mod_name}")
-        except ModuleNotFoundError as err:  # a command being written elsewhere
-            if err.name == f"{__name__}.{mod_name}":
-                continue
-            raise
-        mod.add_parser(sub)
+        importlib.import_module(f"{__name__}.{mod_name}").add_parser(sub)
     return parser
 
 
@@ -114,7 +108,3 @@ def main(argv=None) -> int:
             raise
         print(f"biofeedback: error: {err.strerror}: {err.filename}", file=sys.stderr)
         return 1
-
-
-def entry_point():  # pragma: no cover - console script
-    sys.exit(main())

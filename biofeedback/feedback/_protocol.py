@@ -129,10 +129,6 @@ class Protocol:
         self.latest: Cue | None = None
 
     # -- schedule -------------------------------------------------------------------
-    @property
-    def total_duration(self) -> float:
-        return float(self._ends[-1]) if len(self._ends) else 0.0
-
     def block_at(self, rel: float) -> int:
         """Index of the block at ``rel`` seconds after the first window (-1: after)."""
         i = int(np.searchsorted(self._ends, rel, side="right"))

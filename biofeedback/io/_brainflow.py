@@ -65,7 +65,7 @@ def _profiles_by_board():
     return {p.board_id: p for p in list_profiles().values() if p.brainflow_board}
 
 
-def read_brainflow(fname, *, profile=None, verbose=None):
+def read_brainflow(fname, *, profile=None):
     """Read a file written by BrainFlow's ``DataFilter.write_file``."""
     from ..hardware import get_profile
 

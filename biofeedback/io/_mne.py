@@ -9,7 +9,7 @@ from ._integrity import channel_problems, gap_warning
 from ._recording import _rail_v, from_mne, to_mne
 
 
-def read_mne(fname, *, profile=None, verbose=None):
+def read_mne(fname, *, profile=None):
     """Read EDF, BDF, FIF, BrainVision and anything ``mne.io.read_raw`` reads."""
     import warnings as _w
 

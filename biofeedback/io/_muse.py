@@ -46,7 +46,7 @@ def _finish(rec_kwargs, prof, warnings, fname):
     return Recording(gaps=gaps, warnings=warnings, profile=prof.name, **rec_kwargs)
 
 
-def read_muse_csv(fname, *, profile=None, verbose=None):
+def read_muse_csv(fname, *, profile=None):
     """Read a muse-lsl CSV (``timestamps,TP9,AF7,AF8,TP10,Right AUX``).
 
     Timestamps are Unix seconds, samples µV. ``Right AUX`` is not EEG and is
@@ -124,7 +124,7 @@ def _parse_mm_time(text):
     return float(text)  # some exports write Unix seconds
 
 
-def read_mind_monitor(fname, *, profile=None, verbose=None):
+def read_mind_monitor(fname, *, profile=None):
     """Read a Mind Monitor CSV (``TimeStamp,Delta_TP9,...,RAW_TP9,...,Elements``).
 
     EEG comes from the ``RAW_*`` columns (µV); band powers (``Delta_TP9``...,

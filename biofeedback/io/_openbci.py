@@ -37,7 +37,7 @@ def _colon_to_comma(text):
     return text.replace(":", ",")
 
 
-def read_openbci_txt(fname, *, profile=None, ch_names=None, verbose=None):
+def read_openbci_txt(fname, *, profile=None, ch_names=None):
     """Read an OpenBCI GUI raw text file.
 
     Channel names come from ``ch_names``, else from the board ``profile``

@@ -128,7 +128,7 @@ def sniff_format(fname) -> str:
     )
 
 
-def read_recording(fname, format=None, *, profile=None, stream=None, verbose=None):
+def read_recording(fname, format=None, *, profile=None, stream=None):
     """Read any supported recording into a :class:`Recording`.
 
     Parameters
@@ -143,8 +143,6 @@ def read_recording(fname, format=None, *, profile=None, stream=None, verbose=Non
         say (defaults: muse_2016 for Muse files, cyton for OpenBCI).
     stream : str | None
         XDF only: name of the EEG stream to read.
-    verbose : bool | None
-        Log what the reader does.
 
     Returns
     -------
@@ -178,7 +176,7 @@ def read_recording(fname, format=None, *, profile=None, stream=None, verbose=Non
     logger.info("Reading %s as %s", fname, format)
     mod, func = READERS[format]
     reader = getattr(importlib.import_module(mod, __package__), func)
-    kwargs = dict(profile=profile, verbose=verbose)
+    kwargs = dict(profile=profile)
     if format == "xdf":
         kwargs["stream"] = stream
     elif stream is not None:

@@ -529,7 +529,7 @@ def _merge_gaps(ts_gaps, marker_gaps, period):
     return sorted(out, key=lambda g: g.onset)
 
 
-def read_xdf(fname, *, profile=None, stream=None, verbose=None):
+def read_xdf(fname, *, profile=None, stream=None):
     """Read an XDF file (LabRecorder or :func:`write_xdf`).
 
     See :func:`biofeedback.io.read_recording` for the parameters.

@@ -10,7 +10,6 @@ them onto a straight line and replay would not match live.
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 
@@ -256,26 +255,3 @@ class LSLSource(Source):
         return {"kind": "lsl", "name": getattr(self, "stream_name", self.name),
                 "source_id": getattr(self, "source_id", ""), "sfreq": self.sfreq,
                 "ch_names": self.ch_names}
-
-
-def drain_inlet(inlet, timeout=0.0):
-    """Pull everything an inlet holds now; returns (samples, timestamps)."""
-    out, stamps = [], []
-    while True:
-        data, ts = inlet.pull_chunk(timeout=timeout, max_samples=8192)
-        timeout = 0.0
-        if not ts:
-            break
-        out.extend(data)
-        stamps.extend(ts)
-    return out, stamps
-
-
-def wait_for(predicate, timeout, interval=0.01):
-    """Poll ``predicate`` until true or ``timeout`` seconds pass."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

@@ -97,3 +97,11 @@ def test_replay_fails_loudly_when_its_output_cannot_be_written(muse_dir, tmp_pat
     out = _run("replay", str(muse_dir / "subjecta-relaxed-1.csv"), "--out", str(blocker / "e.csv"))
     assert out.returncode == 1
     assert "Writing" in out.stderr and "e.csv" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_command_that_cannot_be_imported_is_an_error_not_a_missing_command(monkeypatch):
+    import biofeedback.cli as cli
+
+    monkeypatch.setattr(cli, "_COMMANDS", (*cli._COMMANDS, "_no_such_command"))
+    with pytest.raises(ModuleNotFoundError, match="_no_such_command"):
+        cli.build_parser()
