@@ -37,16 +37,16 @@ DEFAULT_PORT = 8765
 
 
 def require_aiohttp():
-    """Import aiohttp, or say in one sentence how to get it."""
-    try:
-        import aiohttp  # noqa: F401
-        from aiohttp import web
-    except ImportError as err:
-        raise BiofeedbackError(
-            "The dashboard needs aiohttp, which is not installed: "
-            "pip install 'biofeedback[dashboard]'."
-        ) from err
-    return web
+    """Import aiohttp's web server, or say in one sentence how to get it.
+
+    Raises
+    ------
+    MissingDependencyError
+        aiohttp is not installed (``pip install "biofeedback[dashboard]"``).
+    """
+    from .._checks import _import_optional
+
+    return _import_optional("aiohttp.web", "dashboard", "the dashboard", package="aiohttp")
 
 
 def _finite(obj):

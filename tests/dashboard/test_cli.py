@@ -69,7 +69,9 @@ def test_a_missing_aiohttp_is_one_sentence(monkeypatch):
     from biofeedback.dashboard._server import require_aiohttp
 
     monkeypatch.setitem(sys.modules, "aiohttp", None)
-    with pytest.raises(BiofeedbackError, match=r"pip install 'biofeedback\[dashboard\]'"):
+    monkeypatch.setitem(sys.modules, "aiohttp.web", None)
+    with pytest.raises(BiofeedbackError, match=r'The dashboard needs aiohttp, which is not '
+                       r'installed: pip install "biofeedback\[dashboard\]"'):
         require_aiohttp()
 
 
