@@ -6,13 +6,13 @@ import numbers
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
-
+# numpy is imported inside the helpers that need it: the command line's
+# --help goes through this module and must not pay for numpy
 _TYPE_ALIASES = {
     "int": (numbers.Integral,),
     "numeric": (numbers.Real,),
     "path-like": (str, Path),
-    "array-like": (list, tuple, np.ndarray),
+    "array-like": (list, tuple),  # and numpy.ndarray, added when checked
     "callable": (),
 }
 
@@ -38,6 +38,10 @@ def _validate_type(item, types, item_name: str = "item", type_name: str | None =
                 names.append("callable")
                 continue
             check.extend(_TYPE_ALIASES[t])
+            if t == "array-like":
+                import numpy as np
+
+                check.append(np.ndarray)
             names.append(t)
         else:
             check.append(t)
@@ -79,14 +83,18 @@ def _check_option(parameter: str, value, allowed_values: Iterable, extra: str = 
 
 def _check_positive(value, name: str):
     """Raise ValueError unless ``value`` is a finite number > 0."""
+    import numpy as np
+
     _validate_type(value, "numeric", name)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number, got {value!r} instead.")
     return value
 
 
-def _as_data(data, name: str = "data", ndim: int = 2) -> np.ndarray:
+def _as_data(data, name: str = "data", ndim: int = 2):
     """Return ``data`` as a C-contiguous float64 array of ``ndim`` dimensions."""
+    import numpy as np
+
     arr = np.ascontiguousarray(data, dtype=np.float64)
     if arr.ndim != ndim:
         raise ValueError(

@@ -22,3 +22,39 @@ def test_public_api_resolves():
 
     for name in biofeedback.__all__:
         assert getattr(biofeedback, name) is not None
+
+
+# what the command line may not import before a command needs it
+_NOT_FOR_HELP = ("numpy", "scipy", "pandas", *HEAVY)
+
+
+def _imported_by(*code):
+    script = "\n".join([
+        "import contextlib, io, sys",
+        "from biofeedback.cli import main",
+        *code,
+        f"print(','.join(m for m in {_NOT_FOR_HELP!r} if m in sys.modules))",
+    ])
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+
+
+def test_help_and_boards_import_only_what_they_use():
+    # --help lists every command and its options: none may import numpy for it
+    helps = ["with contextlib.redirect_stdout(io.StringIO()):",
+             "    try: main(['--help'])",
+             "    except SystemExit: pass",
+             "    for cmd in ('live', 'replay', 'train', 'info', 'convert', 'check'):",
+             "        try: main([cmd, '--help'])",
+             "        except SystemExit: pass"]
+    assert _imported_by(*helps) == ""
+    boards = ["with contextlib.redirect_stdout(io.StringIO()): main(['boards'])"]
+    assert _imported_by(*boards) == ""
+
+
+def test_help_names_every_classifier():
+    from biofeedback.cli._train import CLASSIFIER_NAMES
+    from biofeedback.estimators import CLASSIFIERS
+
+    assert list(CLASSIFIER_NAMES) == list(CLASSIFIERS)

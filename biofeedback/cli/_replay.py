@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..feedback._base import Sink
-
 HELP = """\
 Replay a recording through the engine a live session uses, faster than real
 time (or at the recording's pace with --realtime), and get the same estimates
@@ -44,35 +42,41 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-class _Progress(Sink):
+def _progress_sink():
     """A progress bar over the recording's time (stderr, terminals only)."""
+    from ..feedback._base import Sink  # not at import: --help stays light
 
-    name = "progress"
-    lossless = True
+    class _Progress(Sink):
+        """A progress bar over the recording's time (stderr, terminals only)."""
 
-    def __init__(self):
-        self._bar = None
+        name = "progress"
+        lossless = True
 
-    def open(self, info):
-        import sys
+        def __init__(self):
+            self._bar = None
 
-        from tqdm import tqdm
+        def open(self, info):
+            import sys
 
-        rec = info.source.get("duration_s", 0.0)
-        self._t0 = None
-        self._bar = tqdm(total=round(rec, 1), unit="s", desc="replay", file=sys.stderr,
-                         disable=not sys.stderr.isatty() or rec < 30, leave=False,
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
-                                    "of recording [{elapsed}<{remaining}]")
+            from tqdm import tqdm
 
-    def write(self, result):
-        if self._t0 is None:
-            self._t0 = result.t_end
-        self._bar.update(round(result.t_end - self._t0, 1) - self._bar.n)
+            rec = info.source.get("duration_s", 0.0)
+            self._t0 = None
+            self._bar = tqdm(total=round(rec, 1), unit="s", desc="replay", file=sys.stderr,
+                             disable=not sys.stderr.isatty() or rec < 30, leave=False,
+                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
+                                        "of recording [{elapsed}<{remaining}]")
 
-    def close(self):
-        if self._bar is not None:
-            self._bar.close()
+        def write(self, result):
+            if self._t0 is None:
+                self._t0 = result.t_end
+            self._bar.update(round(result.t_end - self._t0, 1) - self._bar.n)
+
+        def close(self):
+            if self._bar is not None:
+                self._bar.close()
+
+    return _Progress()
 
 
 def run(args) -> int:
@@ -87,7 +91,7 @@ def run(args) -> int:
     model, _ = load_model_arg(args.model)
     recording = read_recording(args.file, stream=args.stream) if args.stream else args.file
     out = replay(recording, pipeline=args.pipeline, out=args.out, realtime=args.realtime,
-                 speed=args.speed, model=model, sinks=[*make_view(args.view), _Progress()])
+                 speed=args.speed, model=model, sinks=[*make_view(args.view), _progress_sink()])
     n = len(out.t_end)
     gated = int(out.gated.sum())
     print(f"{n} windows ({gated} gated) from {args.file}")

@@ -69,15 +69,18 @@ def add_labels_args(p):
     x.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
 
 
-def add_parser(sub):
-    from ..estimators import CLASSIFIERS
+#: The names of :data:`biofeedback.estimators.CLASSIFIERS`, spelled out so that
+#: ``--help`` need not import scikit-learn (a test keeps the two equal).
+CLASSIFIER_NAMES = ("logreg", "lda", "rf", "hgb", "riemann")
 
+
+def add_parser(sub):
     p = sub.add_parser("train", help="train and validate a classifier on recordings",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("recordings", nargs="*", metavar="RECORDING",
                    help="recording files or folders")
     p.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.bfm)")
-    p.add_argument("--model", default="lda", choices=list(CLASSIFIERS),
+    p.add_argument("--model", default="lda", choices=CLASSIFIER_NAMES,
                    help="classifier (default: lda)")
     p.add_argument("--pipeline", metavar="FILE",
                    help="pipeline TOML: windows, filters, features, protocol (default: the "

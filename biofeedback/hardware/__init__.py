@@ -1,7 +1,7 @@
 """Hardware adapters and board profiles."""
 
-from ._brainflow import INPUT_PARAMS, BrainFlowSource
 from ._profiles import (
+    INPUT_PARAMS,
     BoardProfile,
     Columns,
     get_profile,
@@ -12,3 +12,12 @@ from ._profiles import (
 
 __all__ = ["BrainFlowSource", "INPUT_PARAMS", "BoardProfile", "Columns", "get_profile",
            "list_profiles", "read_profile", "profile_for_recording"]
+
+
+def __getattr__(name):
+    # BrainFlowSource pulls in BrainFlow and the stream layer: only when asked
+    if name == "BrainFlowSource":
+        from ._brainflow import BrainFlowSource
+
+        return BrainFlowSource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

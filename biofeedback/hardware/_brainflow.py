@@ -11,20 +11,7 @@ from ..errors import HardwareError
 from ..stream._clock import UnixToLSL
 from ..stream._source import Chunk, Source, SourceEvent
 from ._counter import last_counter, missing_samples
-
-#: BrainFlowInputParams fields, as BrainFlow names them (and the CLI exposes).
-#: ``file`` makes the source play that file through BrainFlow's playback board.
-INPUT_PARAMS = (
-    "serial_port",
-    "mac_address",
-    "ip_address",
-    "ip_port",
-    "ip_protocol",
-    "serial_number",
-    "other_info",
-    "file",
-    "timeout",
-)
+from ._profiles import INPUT_PARAMS  # re-exported
 
 
 class BrainFlowSource(Source):

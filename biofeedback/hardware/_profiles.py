@@ -10,6 +10,20 @@ from .._data import data_dir
 from .._toml import from_dict, load_toml
 from ..errors import PipelineConfigError
 
+#: BrainFlowInputParams fields, as BrainFlow names them (and the CLI exposes).
+#: ``file`` makes the source play that file through BrainFlow's playback board.
+INPUT_PARAMS = (
+    "serial_port",
+    "mac_address",
+    "ip_address",
+    "ip_port",
+    "ip_protocol",
+    "serial_number",
+    "other_info",
+    "file",
+    "timeout",
+)
+
 _CONNECTIONS = ("none", "serial", "ble", "wifi", "lsl", "file")
 
 
