@@ -138,3 +138,14 @@ def test_check_command_exit_status_table_and_json(bad_contacts, tmp_path, capsys
     saved = json.loads(out.read_text())
     assert saved["verdict"] == "fix"
     assert [c["verdict"] for c in saved["channels"]].count("fix") == 3
+
+
+def test_live_check_stops_before_the_session_when_an_electrode_needs_fixing(
+        bad_contacts, tmp_path, capsys):
+    code = main(["live", "--scenario", str(bad_contacts), "--check", "--check-seconds", "2",
+                 "--view", "none", "--recordings", str(tmp_path)])
+    assert code == 2
+    out = capsys.readouterr()
+    assert "FIX: C3, P7, O2" in out.out
+    assert "found electrodes to fix (C3, P7, O2)" in out.err
+    assert not list(tmp_path.iterdir())  # no session was started, nothing recorded

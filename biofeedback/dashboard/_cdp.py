@@ -23,8 +23,7 @@ _FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no
           "--disable-background-networking", "--disable-component-update", "--disable-sync",
           "--disable-extensions", "--disable-default-apps", "--mute-audio",
           "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-          "--disable-backgrounding-occluded-windows", "--remote-debugging-port=0",
-          "--remote-allow-origins=*"]
+          "--disable-backgrounding-occluded-windows", "--remote-debugging-port=0"]
 
 
 def find_chromium():
