@@ -45,7 +45,12 @@ _DEFAULT_BANDS = (
 
 
 def _check_windows(X, n_channels=None):
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):  # scipy.sparse
+        raise TypeError("Sparse data was passed, but dense data is required: EEG windows "
+                        "are dense arrays (n_windows, n_channels, n_times).")
     X = np.asarray(X)
+    if np.iscomplexobj(X):
+        raise ValueError("Complex data not supported: EEG windows are real-valued.")
     if X.ndim != 3:
         raise ValueError(
             "Expected windows shaped (n_windows, n_channels, n_times), got an "
@@ -93,6 +98,8 @@ class BandPowerTransformer(TransformerMixin, BaseEstimator):
     ----------
     n_channels_ : int
         Channels seen in :meth:`fit`.
+    n_features_in_ : int
+        The same number, under scikit-learn's name (``X.shape[1]``).
     feature_names_ : list of str
         Names of the output columns (as the live engine names them).
 
@@ -148,7 +155,7 @@ class BandPowerTransformer(TransformerMixin, BaseEstimator):
         """Check the windows and the settings; returns self."""
         X = _check_windows(X)
         fs = self._feature_set(X.shape[1])
-        self.n_channels_ = X.shape[1]
+        self.n_channels_ = self.n_features_in_ = X.shape[1]
         self.feature_names_ = list(fs.feature_names)
         self._fs = fs
         return self
@@ -204,6 +211,8 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
     ----------
     reference_ : ndarray, shape (n_bands, n_channels, n_channels)
         Tangent-space reference points.
+    n_channels_, n_features_in_ : int
+        Channels seen in :meth:`fit` (``X.shape[1]``).
 
     Notes
     -----
@@ -235,7 +244,7 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
 
         X = _check_windows(X)
         C = self._covariances(X)
-        self.n_channels_ = X.shape[1]
+        self.n_channels_ = self.n_features_in_ = X.shape[1]
         self.reference_ = np.stack([mean_riemann(C[:, b]) for b in range(C.shape[1])])
         return self
 
