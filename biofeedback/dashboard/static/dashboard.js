@@ -104,12 +104,20 @@
     svg("path", { d: "M -1 -0.1 q -0.1 0.1 0 0.2 M 1 -0.1 q 0.1 0.1 0 0.2", fill: "none", stroke: "#4a5a70", "stroke-width": 0.02 }, head);
     S.dots = [];
     const off = [];
+    // dots as large as the montage's closest pair allows (16 frontal channels crowd)
+    const pts = S.meta.positions.filter(Boolean);
+    let near = 1;
+    for (let i = 0; i < pts.length; i++) for (let j = i + 1; j < pts.length; j++) {
+      near = Math.min(near, Math.hypot(pts[i][0] - pts[j][0], pts[i][1] - pts[j][1]));
+    }
+    const r = Math.max(0.05, Math.min(0.13, 0.48 * near));
     S.meta.ch_names.forEach((name, i) => {
       const p = S.meta.positions[i];
       if (!p) { off.push(i); S.dots.push(null); return; }
       const g = svg("g", { "data-ch": name }, head);
-      const c = svg("circle", { cx: p[0], cy: -p[1], r: 0.13, class: "dot q-none", fill: "#3a4558", stroke: "#10141a", "stroke-width": 0.02 }, g);
-      const t = svg("text", { x: p[0], y: -p[1] + 0.045, "text-anchor": "middle", "font-size": name.length > 3 ? 0.085 : 0.11, fill: "#0c1016", "font-weight": 700 }, g);
+      const c = svg("circle", { cx: p[0], cy: -p[1], r: r, class: "dot q-none", fill: "#3a4558", stroke: "#10141a", "stroke-width": 0.02 }, g);
+      const fs = (name.length > 3 ? 0.65 : 0.85) * r;
+      const t = svg("text", { x: p[0], y: -p[1] + 0.35 * fs, "text-anchor": "middle", "font-size": fs, fill: "#0c1016", "font-weight": 700 }, g);
       t.textContent = name;
       S.dots.push(c);
     });
