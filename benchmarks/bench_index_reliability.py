@@ -108,7 +108,8 @@ def main():
                                                                  index_span={}))
     lag = int(round(base.window.length / base.window.hop))
     lines = [f"Index reliability on {len(files)} Muse recordings (clean windows; "
-             f"window-to-window: non-overlapping neighbours {base.window.length:g} s apart; "
+             f"window-to-window: neighbours sharing no data, {base.window.length:g} s apart "
+             "(spanned indices: span + window apart); "
              "split-half: odd vs even 2 s epochs, Spearman-Brown)",
              f"{'index':<18}{'window-to-window':>18}{'split-half':>12}{'pairs':>8}"]
     outs = engine_outputs(files, base)

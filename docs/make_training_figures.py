@@ -37,7 +37,7 @@ def main(data=DATA, out=HERE / "img") -> int:
     from biofeedback.training import cross_validate, extract_dataset, label_files
     from biofeedback.training._report import _per_group_fig, plot_confusion
 
-    ds = extract_dataset(label_files([data]), gated="include", n_jobs=1)
+    ds = extract_dataset(label_files([data]), n_jobs=1)  # clean windows, as cues
     from biofeedback.training._streams import CalibrationPlan
 
     guided = CalibrationPlan((("relaxed", 20.0), ("neutral", 20.0), ("concentrating", 20.0)))
