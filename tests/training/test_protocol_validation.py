@@ -17,10 +17,10 @@ DEFAULT = default_pipeline_path()
 def _pipeline(tmp_path, blocks):
     """The default pipeline with ``blocks`` (TOML) before its training blocks."""
     text = DEFAULT.read_text()
-    head, rest = text.split("[[feedback.blocks]]", 1)
-    rest = rest.split("[[feedback.blocks]]", 1)[1]  # drop the rest baseline
+    head, rest = text.split("\n[[feedback.blocks]]\n", 1)
+    rest = rest.split("\n[[feedback.blocks]]\n", 1)[1]  # drop the rest baseline
     p = tmp_path / "guided.toml"
-    p.write_text(head + blocks + "\n[[feedback.blocks]]" + rest)
+    p.write_text(head + "\n" + blocks + "\n[[feedback.blocks]]\n" + rest)
     return p
 
 
