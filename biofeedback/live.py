@@ -144,7 +144,7 @@ def _write_feedback_report(recording):
 def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="none",
                   feedback=True, record=True, recordings_dir=None, recording_fname=None,
                   also_record=(), duration=None, report=True, on_end=(),
-                  extra_sidecar=None, carried=None, name="biofeedback"):
+                  extra_sidecar=None, carried=None, name="biofeedback", give_up=60.0):
     """Assemble a live session: source, engine, view, protocol, cues, recording.
 
     Parameters
@@ -178,8 +178,10 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
     also_record : list of str
         Further LabRecorder predicates, e.g. ``"type='Markers'"``.
     duration : float | None
-        Stop after this many seconds of data (default: the protocol's end or
-        :meth:`~biofeedback.session.Session.stop`).
+        Stop after this many seconds of data (or of wall-clock time, when data
+        stop coming). It wins over the protocol's ``end = "stop"``: the last
+        block goes on until ``duration``. Default: the protocol's end, or
+        :meth:`~biofeedback.session.Session.stop`.
     report : bool
         Let :meth:`~biofeedback.session.Session.report` write the HTML report
         beside the recording (when a protocol runs).
@@ -192,6 +194,9 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
         The previous session's thresholds (``threshold_start = "carry"``).
     name : str
         Prefix of the session's LSL stream names.
+    give_up : float | None
+        End the session, its recording closed, when the source has sent no
+        data for this many seconds (None: wait for ever).
 
     Returns
     -------
@@ -259,6 +264,11 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
         config = model.config  # a model carries the pipeline it was trained with
     else:
         config = load_pipeline(pipeline)
+    if duration is not None and config.feedback.end == "stop":
+        # an explicit duration wins over the protocol's end: the last block goes on
+        import dataclasses
+
+        config = config.replace(feedback=dataclasses.replace(config.feedback, end="continue"))
     if model is not None and feedback:  # its calibration must come from this protocol
         model.check_protocol(config.feedback)
     if source is None or isinstance(source, str):
@@ -279,4 +289,5 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
         name=name, extra_sidecar={**model_meta, **(extra_sidecar or {})},
         protocol=protocol, on_end=on_end,
         report_writer=_write_feedback_report if report and protocol is not None else None,
+        give_up=give_up,
     )

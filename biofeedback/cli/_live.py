@@ -7,15 +7,18 @@ import argparse
 HELP = """\
 Run a live biofeedback session: acquire, filter, estimate, show, cue, record.
 
-With no options it runs on BrainFlow's synthetic board (no hardware needed).
+With no options it runs the default protocol (a 20 s baseline, two 30 s
+training blocks: 80 s) on BrainFlow's synthetic board (no hardware needed).
+--duration wins over the protocol's end: the last block goes on until it.
 Everything the session sees and says (raw EEG as double64, estimates, markers,
 cues) is published as LSL streams and recorded by LabRecorder into one XDF file
 under ./recordings/, with a JSON sidecar; the last line printed is its path.
-Stop with Ctrl-C: the recording is closed cleanly.
+Stop with Ctrl-C (or SIGTERM, SIGHUP): the recording is closed cleanly. A
+stream that stops sending ends the session after --give-up seconds.
 
 Examples:
-  biofeedback live                                   # synthetic board, until Ctrl-C
-  biofeedback live --duration 60                     # one minute
+  biofeedback live                                   # synthetic board, the 80 s protocol
+  biofeedback live --duration 600                    # ten minutes (the last block goes on)
   biofeedback live --scenario demo                   # scripted headset with known states
   biofeedback live --board cyton --serial-port /dev/ttyUSB0
   biofeedback live --board muse_2 --mac-address 00:55:DA:B0:00:00
@@ -57,7 +60,12 @@ def add_parser(sub):
                    help="a trained model (biofeedback train), or 'auto' with --participant "
                         "(their newest one): adds class probabilities; its pipeline is used "
                         "unless --pipeline is given")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of data")
+    p.add_argument("--duration", type=float, metavar="S",
+                   help="stop after S seconds of data, or of wall-clock time if data stop "
+                        "coming (wins over the protocol's end)")
+    p.add_argument("--give-up", dest="give_up", type=float, default=60.0, metavar="S",
+                   help="end the session (recording closed) when the source sends nothing "
+                        "for S seconds (default: 60)")
     p.add_argument("--recordings", metavar="DIR", help="where to record (default: ./recordings)")
     p.add_argument("--no-record", action="store_true", help="do not record")
     p.add_argument("--also-record", action="append", default=[], metavar="PREDICATE",
@@ -167,7 +175,7 @@ def run(args) -> int:
             record=not args.no_record, recordings_dir=args.recordings,
             recording_fname=prog.recording if prog else None,
             carried=prog.carried if prog else None,
-            also_record=args.also_record, duration=args.duration,
+            also_record=args.also_record, duration=args.duration, give_up=args.give_up,
             extra_sidecar={**model_meta, **(prog.sidecar if prog else {})},
         )
         session.run()
@@ -184,7 +192,8 @@ def run(args) -> int:
         lines = lines[:-1] + prog.finish() + lines[-1:]
     for line in lines:
         print(line)
-    return 0
+    # a source lost for good is a failure scripts must see (the recording is kept)
+    return 1 if session.summary.stopped_by == "source_lost" else 0
 
 
 def pre_check(args, config):

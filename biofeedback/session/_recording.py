@@ -79,12 +79,23 @@ class RecordingControl:
         self._recorder.start()
         self.write_sidecar()  # written now, so a killed session still has it
 
-    def stop(self) -> None:
-        """Let LabRecorder take the last chunks, then stop it."""
+    def stop(self, hurry=None) -> None:
+        """Let LabRecorder take the last chunks, then stop it.
+
+        ``hurry`` (a threading.Event) cuts the wait short once set.
+        """
         if self._recorder is None:
             return
-        time.sleep(1.0)  # LabRecorder pulls about twice a second
-        self._recorder.stop()
+        try:
+            # LabRecorder pulls about twice a second: half a second at least, a
+            # whole one unless a second signal asks to hurry
+            time.sleep(0.5)
+            if hurry is not None:
+                hurry.wait(0.5)
+            else:
+                time.sleep(0.5)
+        finally:  # whatever happens, the recorder does not outlive the session
+            self._recorder.stop()
 
     def write_sidecar(self, extra=None) -> Path:
         """Write ``<recording>.json``: :attr:`content` plus ``extra``."""

@@ -14,6 +14,7 @@ from .._logging import logger
 from ._dispatch import Dispatcher
 from ._sink import SessionInfo
 from ._summary import SessionSummary, Tally
+from ._watchdog import Watchdog, hold_signals, stop_on_signals
 
 __all__ = ["Session"]
 
@@ -65,6 +66,17 @@ class Session:
         that raises is logged and the others still run.
     report_writer : callable | None
         ``report_writer(recording) -> Path``; what :meth:`report` runs.
+    give_up : float | None
+        Live: end the session (recording closed) when the source has sent no
+        data for this many seconds. None waits for ever.
+
+    Notes
+    -----
+    A live session ends at its ``duration`` of data, or when that much
+    wall-clock time has passed (plus 2 s) if data stopped coming; SIGTERM
+    and SIGHUP end it as Ctrl-C does (sinks finish, the recorder takes the
+    last chunks, the sidecar gets the summary), and a second signal while it
+    closes only hurries the closing, the recorder included.
 
     Attributes
     ----------
@@ -84,7 +96,8 @@ class Session:
     def __init__(self, source, config, sinks=(), *, model=None, publish=None, record=False,
                  recordings_dir="recordings", also_record=(), duration=None,
                  name="biofeedback", extra_sidecar=None, recording_fname=None,
-                 keep_results=None, protocol=None, on_end=(), report_writer=None):
+                 keep_results=None, protocol=None, on_end=(), report_writer=None,
+                 give_up=None):
         self.source = source
         self.config = config
         self.sinks = list(sinks)
@@ -101,6 +114,7 @@ class Session:
         self.protocol = protocol
         self.on_end = list(on_end)
         self.report_writer = report_writer
+        self.give_up = give_up
         self.session_id = uuid.uuid4().hex[:12]
         self.stop_event = threading.Event()
         self.engine = None
@@ -114,6 +128,7 @@ class Session:
         self._pending_markers = deque()
         self._outlets = None
         self._dispatch = None
+        self._hurry = threading.Event()  # a second signal while closing: no more waiting
 
     # -- control -----------------------------------------------------------------
     def stop(self, reason: str = "stop") -> None:
@@ -239,14 +254,18 @@ class Session:
         Exception
             Whatever stopped the acquisition thread (after the session closed).
         """
-        from ..engine import Engine
-
         summary = SessionSummary(self.session_id)
         self.recording = None
         self._outlets = None
         self._dispatch = Dispatcher(self.sinks)
-        recorder = None
         tally = Tally(summary, self.duration)
+        with stop_on_signals(self.stop):
+            return self._run(summary, tally)
+
+    def _run(self, summary, tally):
+        from ..engine import Engine
+
+        recorder = None
         self.source.start()
         try:
             src = self.source
@@ -281,7 +300,8 @@ class Session:
         finally:
             if summary.stopped_by == "end" and self._stopped_by is not None:
                 summary.stopped_by = self._stopped_by
-            self._close(summary, tally, recorder)
+            with hold_signals(self._hurry):
+                self._close(summary, tally, recorder)
         self.summary = summary
         if self._error is not None:
             raise self._error
@@ -304,8 +324,13 @@ class Session:
             last = tally.last_ts if tally.last_ts is not None else 0.0
             self._marker("session_end", last)
         if recorder is not None:
-            recorder.stop()
+            # the summary reaches the sidecar before LabRecorder is stopped: its
+            # clock-offset threads may take up to 5 s to notice the stop
             summary.recording = self.recording
+            summary.n_dropped = self.source.n_dropped
+            summary.sink_errors = dict(self._dispatch.errors)
+            recorder.write_sidecar({"summary": summary.to_dict()})
+            recorder.stop(self._hurry)
         self._dispatch.each_opened("close")
         summary.sink_errors = dict(self._dispatch.errors)
         summary.n_dropped = self.source.n_dropped
@@ -389,7 +414,9 @@ class Session:
         self._marker("session_start", tally.live_from)
         # every loss the source reports is marked, so the recording keeps the count
         self._marker("losses_marked", tally.live_from)
+        watchdog = Watchdog(self.duration, self.give_up)
         acq.start()
+        watchdog.begin()
         cursor = 0
         last_status = 0.0
         try:
@@ -403,7 +430,14 @@ class Session:
                     logger.warning("The processing loop fell %d samples behind.", lost)
                 done = tally.samples(ts)
                 if ts.size:
+                    watchdog.data()
                     self._handle_results(self.engine.process(data, ts), tally, lsl_clock)
+                ended = watchdog.check()
+                if ended is not None:
+                    tally.summary.stopped_by = ended[0]
+                    tally.summary.notes.append(f"stopped: {ended[1]}")
+                    logger.warning("The session stops: %s.", ended[1])
+                    break
                 now = time.monotonic()
                 if now - last_status > 0.25:
                     self._status(tally)

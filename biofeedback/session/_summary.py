@@ -56,6 +56,7 @@ class SessionSummary:
         for gap in self.gaps:
             out.append(f"gap: stream lost at t={gap['onset']:.3f} for {gap['duration']:.2f} s"
                        + (f" ({gap['n']} samples)" if gap.get("n") else ""))
+        out.extend(self.notes)  # why it stopped early, units that look wrong...
         for name, err in self.sink_errors.items():
             out.append(f"sink {name!r} failed and was turned off: {err}")
         if self.recording is not None:

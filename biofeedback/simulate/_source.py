@@ -114,6 +114,7 @@ class ScenarioSource(Source):
 
             self.t0 = pylsl.local_clock()
         self._cursor = 0
+        self._reading = False
         self._last = None  # (counter, timestamp) of the last delivered sample
         self._outage_start = None  # true time the current disconnect began
         self._n = sim.data.shape[1]
@@ -138,6 +139,13 @@ class ScenarioSource(Source):
 
     def _read(self, timeout: float) -> Chunk | None:
         sim = self.simulation
+        if self.realtime and self._t0_arg is None and not self._reading:
+            # the headset starts when it is first read, not when it was opened
+            # (a session compiles its engine in between): no start-up backlog
+            import pylsl
+
+            self.t0 = pylsl.local_clock()
+        self._reading = True
         if self._cursor >= self._n:
             if self.realtime:
                 time.sleep(min(timeout, 0.05))

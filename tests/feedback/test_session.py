@@ -18,13 +18,13 @@ pytestmark = [pytest.mark.lsl, pytest.mark.slow]
 
 def test_protocol_session_records_cues_replays_them_and_reports(tmp_path, capsys):
     code = main(["live", "--pipeline", str(PIPELINE), "--recordings", str(tmp_path),
-                 "--view", "plain", "--duration", "60"])
+                 "--view", "plain"])
     out = capsys.readouterr().out
     assert code == 0
     (xdf,) = tmp_path.glob("*.xdf")
     lines = out.splitlines()
     assert lines[-1] == f"recording: {xdf}"
-    # the protocol (4 + 4 + 4 s) ended the session, not --duration
+    # the protocol (4 + 4 + 4 s) ended the session (end = "stop", no --duration)
     latency = [ln for ln in lines if ln.startswith("cue latency: p50 ")]
     assert len(latency) == 1 and latency[0].endswith(")") and "(n=" in latency[0]
     assert any(ln.startswith("block train_up (engagement up): reward rate") for ln in lines)

@@ -1,0 +1,134 @@
+"""What ends a live session besides its data: signals, the wall clock, a lost source.
+
+- :func:`stop_on_signals` turns SIGTERM and SIGHUP (a service manager
+  stopping it, a closed terminal) into the path Ctrl-C takes, and keeps a
+  second signal during the closing from leaving the recorder behind.
+- :class:`Watchdog` bounds a session by the wall clock too (``duration``
+  counts seconds of data, which stop coming when a stream vanishes) and ends
+  it when the source has sent nothing for ``give_up`` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+
+from .._logging import logger
+
+__all__ = ["Watchdog", "stop_on_signals", "hold_signals"]
+
+#: signals that end a session the way Ctrl-C does
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+class Watchdog:
+    """Wall-clock limits of a live session.
+
+    Parameters
+    ----------
+    duration : float | None
+        The session's ``duration`` (seconds): it also ends once this much
+        wall-clock time has passed since the first sample was expected, plus
+        ``grace`` (the data's own clock normally ends it first).
+    give_up : float | None
+        End the session when no sample has arrived for this many seconds
+        (None: wait for ever).
+    grace : float
+        Seconds of wall clock allowed beyond ``duration``.
+    """
+
+    def __init__(self, duration=None, give_up=None, grace=2.0):
+        self.duration = None if duration is None else float(duration)
+        self.give_up = None if give_up is None else float(give_up)
+        self.grace = float(grace)
+        self.start = None
+        self.last_data = None
+
+    def begin(self, now=None) -> None:
+        """The session starts waiting for data."""
+        self.start = self.last_data = time.monotonic() if now is None else now
+
+    def data(self, now=None) -> None:
+        """Samples arrived."""
+        self.last_data = time.monotonic() if now is None else now
+
+    def check(self, now=None):
+        """``(reason, message)`` when the session must end, else None."""
+        if self.start is None:
+            return None
+        now = time.monotonic() if now is None else now
+        if self.give_up is not None and now - self.last_data >= self.give_up:
+            return ("source_lost",
+                    f"the source sent no data for {now - self.last_data:.0f} s "
+                    f"(give-up timeout {self.give_up:g} s); the session ended and its "
+                    "recording was closed")
+        if self.duration is not None and now - self.start >= self.duration + self.grace:
+            return ("duration",
+                    f"{self.duration:g} s of wall-clock time passed with "
+                    f"{'too little' if self.last_data > self.start else 'no'} data; "
+                    "the session ended at its duration")
+        return None
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop):
+    """While running, SIGTERM/SIGHUP call ``stop(reason)`` (as Ctrl-C ends it).
+
+    Installed only in the main thread and only over the default handlers, so
+    an application's own handlers are left alone.
+    """
+    if not _in_main_thread():
+        yield
+        return
+    previous = {}
+
+    def handler(signum, _frame):
+        name = signal.Signals(signum).name
+        logger.warning("%s received: ending the session and closing its recording.", name)
+        stop(name)
+
+    for sig in STOP_SIGNALS:
+        if signal.getsignal(sig) in (signal.SIG_DFL, None):
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def hold_signals(hurry: threading.Event):
+    """While closing: Ctrl-C, SIGTERM and SIGHUP set ``hurry`` instead of interrupting.
+
+    A second Ctrl-C used to interrupt the closing half-way and leave
+    LabRecorderCLI running on its own; now it only makes the closing skip its
+    waits, and the recorder is stopped before the process goes.
+    """
+    if not _in_main_thread():
+        yield
+        return
+    previous = {}
+
+    def handler(signum, _frame):
+        logger.warning("%s received while closing: closing at once.",
+                       signal.Signals(signum).name)
+        hurry.set()
+
+    for sig in (signal.SIGINT, *STOP_SIGNALS):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):  # pragma: no cover - not settable here
+            pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
