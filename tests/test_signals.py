@@ -1,7 +1,6 @@
 """Signals, the wall clock and a lost source end a live session cleanly."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
