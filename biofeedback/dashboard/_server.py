@@ -239,6 +239,7 @@ class DashboardServer:
 
     async def _open(self):
         web = require_aiohttp()
+
         @web.middleware
         async def guard(request, handler):
             return await self._guard(request, handler)
