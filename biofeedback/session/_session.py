@@ -334,7 +334,8 @@ class Session:
         self._dispatch.each_opened("close")
         summary.sink_errors = dict(self._dispatch.errors)
         summary.n_dropped = self.source.n_dropped
-        summary.notes = list(getattr(self.source, "notes", ()))
+        source_notes = list(getattr(self.source, "notes", ()))
+        summary.notes = source_notes + [n for n in summary.notes if n not in source_notes]
         if recorder is not None:
             recorder.write_sidecar({"summary": summary.to_dict()})
 

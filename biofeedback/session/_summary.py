@@ -18,7 +18,8 @@ class SessionSummary:
     ``"duration"``, ``"protocol"`` (the feedback protocol was over),
     ``"stop"`` (:meth:`Session.stop`) or ``"interrupt"`` (Ctrl-C).
     ``notes`` are what the source says the figures rest on (e.g. that a
-    playback's timestamps are those of the playback).
+    playback's timestamps are those of the playback), and why a session
+    stopped early (a lost source, its wall-clock duration).
     """
 
     session_id: str
@@ -56,7 +57,6 @@ class SessionSummary:
         for gap in self.gaps:
             out.append(f"gap: stream lost at t={gap['onset']:.3f} for {gap['duration']:.2f} s"
                        + (f" ({gap['n']} samples)" if gap.get("n") else ""))
-        out.extend(self.notes)  # why it stopped early, units that look wrong...
         for name, err in self.sink_errors.items():
             out.append(f"sink {name!r} failed and was turned off: {err}")
         if self.recording is not None:
