@@ -16,8 +16,9 @@ blocks are replayed from each person's recordings of the states they ask for
 and sustained states are scored after the first 20 s of each recording;
 on marker-labelled recordings (a whole session) on the recording's first
 seconds, as live. Streams switching state are scored too: built from
-one-state recordings with --switch-every S, or the marker-labelled recordings
-as they are (every window labelled by the state at its end): balanced
+one-state recordings with --switch-every S, or recordings labelled over time
+as they are (markers, or a manifest with start,stop columns; every window
+labelled by the state at its end): balanced
 accuracy over all windows, accuracy in the first 10 s after each switch,
 median lag until the output follows. --json prints one JSON object.
 
@@ -25,6 +26,8 @@ Examples:
   biofeedback evaluate muse.bfm ../shared/data/muse-mental-state/*.csv
   biofeedback evaluate muse.bfm ../shared/data/muse-mental-state/*.csv --switch-every 20
   biofeedback evaluate muse.bfm sessions/*.xdf --labels-from markers --json > scores.json
+  biofeedback evaluate muse.bfm --labels-from manifest --manifest stretches.csv
+      (stretches.csv: path,label,start,stop with one row per labelled stretch)
 """
 
 
@@ -168,7 +171,7 @@ def run(args) -> int:
 
     model = load_model(args.model)
     args.quiet = args.quiet or args.json
-    markers = args.labels_from == "markers"
+    markers = args.labels_from != "filename"  # sessions labelled over time: by window end
     # scoring, unlike training, is fine on recordings of one class
     ds = load_dataset(args, model.config, need_windows=model.input == "windows",
                       profile=model.meta.get("profile") or None, min_classes=1,
@@ -180,7 +183,8 @@ def run(args) -> int:
     print(f"{out['n_windows']} windows ({out['n_gated_dropped']} gated left out), "
           f"classes {', '.join(out['classes'])}")
     print(f"balanced accuracy {out['balanced_accuracy']:.3f} (chance {out['chance']:.2f})"
-          + (" on sustained states" if not markers else " over all windows"))
+          + (" over all windows" if any(f.label is None for f in ds.files)
+             else " on sustained states"))
     for c, r in out["recall"].items():
         print(f"  recall {c:<16} {r:.2f}")
     for s, a in out["per_subject"].items():

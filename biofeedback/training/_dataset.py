@@ -34,6 +34,9 @@ class LabelledFile:
     label: str | None = None
     #: an in-memory Recording (e.g. a stream built for validation); ``path`` names it
     recording: object = field(default=None, compare=False, repr=False)
+    #: labelled stretches ``(start, stop, label)`` in seconds from the recording's
+    #: first sample (a manifest with start and stop columns); ``label`` is then None
+    stretches: tuple = ()
 
 
 def _pattern_regex(pattern):
@@ -91,7 +94,7 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
     """
     _check_option("labels_from", labels_from, LABEL_SOURCES)
     regex = _pattern_regex(pattern)
-    rows = []
+    rows, stretches = [], {}
     if labels_from == "manifest":
         if manifest is None:
             raise DatasetError("--labels-from manifest needs --manifest FILE.")
@@ -106,9 +109,26 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
                     f"The manifest {manifest} needs the columns path and label "
                     f"(missing: {', '.join(sorted(missing))})."
                 )
-            for row in reader:
+            timed = {"start", "stop"} <= set(reader.fieldnames or ())
+            stretches = {}
+            for line, row in enumerate(reader, start=2):
                 p = Path(row["path"])
                 p = p if p.is_absolute() else manifest.parent / p
+                if timed and (row.get("start") or "").strip():
+                    try:
+                        a, b = float(row["start"]), float(row["stop"])
+                    except (TypeError, ValueError):
+                        a = b = float("nan")
+                    if not 0 <= a < b:
+                        raise DatasetError(
+                            f"{manifest}, line {line}: start and stop must be seconds with "
+                            f"0 <= start < stop, got {row.get('start')!r}, {row.get('stop')!r}.")
+                    if str(p) not in stretches:
+                        stretches[str(p)] = []
+                        rows.append((str(p), None, row.get("subject") or None,
+                                     row.get("session") or None))
+                    stretches[str(p)].append((a, b, row["label"].strip()))
+                    continue
                 rows.append((str(p), row["label"].strip(), row.get("subject") or None,
                              row.get("session") or None))
     else:
@@ -132,7 +152,8 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             label = groups["label"]
         subject = subject or groups.get("subject") or _stem(path)
         session = session or groups.get("session") or "1"
-        files.append(LabelledFile(path, subject, session, label))
+        timed = tuple(sorted(stretches.get(path, ()))) if labels_from == "manifest" else ()
+        files.append(LabelledFile(path, subject, session, label, stretches=timed))
     if labels_from == "filename" and not files:
         shown = ", ".join(unmatched[:3]) + (" ..." if len(unmatched) > 3 else "")
         raise DatasetError(
@@ -145,7 +166,8 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             f"e.g. {unmatched[0]}; rename them or pass --pattern."
         )
     if labels_from != "markers":
-        _check_classes([f.label for f in files], min_classes)
+        _check_classes([f.label for f in files if f.label is not None]
+                       + [lab for f in files for _, _, lab in f.stretches], min_classes)
     return files
 
 
@@ -427,7 +449,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         raise DatasetError(
             f"The recordings come from different boards ({', '.join(sorted(profiles))})."
         )
-    if any(f.label is None for f in files):
+    if any(f.label is None and not f.stretches for f in files):
         labels = {s for p in probes for _, s in p["markers"]
                   if not marker_labels or s in marker_labels}
         if not labels:
@@ -449,6 +471,13 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         n = len(r["t_end"])
         if f.label is not None:
             labels = np.full(n, f.label, dtype=object)
+        elif f.stretches:  # a stretch ends where the next begins, or at an end mark
+            end = "\x00end"
+            marks = sorted([(r["t0"] + a, lab) for a, _, lab in f.stretches]
+                           + [(r["t0"] + b, end) for _, b, _ in f.stretches],
+                           key=lambda m: (m[0], m[1] != end))
+            labels = _label_windows(r["t_end"], config.window.length, marks,
+                                    {lab for _, _, lab in f.stretches}, label_by)
         else:
             labels = _label_windows(r["t_end"], config.window.length, p["markers"],
                                     marker_labels, label_by)
@@ -466,8 +495,9 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             cols["windows"].append(r["windows"][keep])
         full.append({"X": r["features"], "segment": r["segment"], "gated": r["gated"],
                      "t": r["t_end"] - r["t0"],
-                     "markers": [(t - r["t0"], str(s)) for t, s in p["markers"]
-                                 if not marker_labels or s in marker_labels]
+                     "markers": [(a, lab) for a, _, lab in f.stretches] if f.stretches
+                     else [(t - r["t0"], str(s)) for t, s in p["markers"]
+                           if not marker_labels or s in marker_labels]
                      if f.label is None else [],
                      "windows": r["windows"] if need_windows else None})
         per_rec.append({"file": Path(f.path).name, "subject": f.subject,
@@ -488,9 +518,16 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     )
     if len(ds) == 0:
         raise DatasetError("No labelled windows were found.")
-    if marker_labels and any(f.label is None for f in files):
-        marked = {s for p in probes for _, s in p["markers"] if s in marker_labels}
+    timed = {lab for f in files for _, _, lab in f.stretches}
+    if timed or (marker_labels and any(f.label is None for f in files)):
+        marked = timed | {s for p in probes for _, s in p["markers"]
+                          if marker_labels and s in marker_labels}
         short = sorted(marked - set(ds.y.tolist()))
+        if short and timed:
+            raise DatasetError(
+                f"The manifest's label {short[0]!r} covers no whole "
+                f"{config.window.length:g} s window; label stretches of at least one "
+                "window.")
         if short:
             raise DatasetError(
                 f"The marker label {short[0]!r} covers no whole "

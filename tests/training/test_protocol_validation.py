@@ -115,3 +115,33 @@ def test_labels_covering_less_than_a_window_are_one_sentence(muse_dir, tmp_path,
     assert code == 1
     err = capsys.readouterr().err
     assert "The marker label 'task' covers no whole 2 s window" in err
+
+
+def test_a_manifest_of_labelled_stretches_is_scored_as_a_switching_session(
+        muse_dir, tmp_path, capsys):
+    """Rows with start and stop label stretches of one recording; evaluate scores the
+    switches between them (windows labelled by the state at their end)."""
+    import json
+
+    files = [str(p) for p in sorted(muse_dir.glob("subject[ab]-*.csv"))]
+    model = tmp_path / "m.bfm"
+    assert main(["train", *files, "--cv", "none", "--out", str(model), "-q",
+                 "--n-jobs", "1"]) == 0
+    rec = muse_dir / "subjecta-relaxed-1.csv"
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("path,label,subject,start,stop\n"
+                        f"{rec},relaxed,a,0,20\n{rec},neutral,a,20,40\n"
+                        f"{rec},relaxed,a,40,59\n")
+    capsys.readouterr()
+    assert main(["evaluate", str(model), "--labels-from", "manifest", "--manifest",
+                 str(manifest), "--json", "--n-jobs", "1"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["switching"]["n_switches"] == 2
+    n = res["windows_per_subject_and_class"]["a"]
+    assert n["relaxed"] > n["neutral"] > 30  # every window, by the state at its end
+    manifest.write_text("path,label,start,stop\n"
+                        f"{rec},relaxed,0,20\n{rec},neutral,20.1,20.4\n")
+    assert main(["evaluate", str(model), "--labels-from", "manifest", "--manifest",
+                 str(manifest), "--n-jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "The manifest's label 'neutral' covers no whole 2 s window" in err
