@@ -30,14 +30,14 @@ def test_watchdog_bounds_wall_clock_and_gives_up():
 
 @pytest.mark.lsl
 def test_a_stream_that_never_returns_ends_the_session(uid):
-    """``live --lsl NAME --duration 30`` with a stream that vanishes for good."""
+    """``live --lsl NAME --duration 30`` with a stream in volts that vanishes for good."""
     import pylsl
 
     from biofeedback.config import load_pipeline
     from biofeedback.session import Session
     from biofeedback.stream import LSLSource
 
-    info = pylsl.StreamInfo(f"vanish-{uid}", "EEG", 4, 256.0, "float32", f"vanish-{uid}")
+    info = pylsl.StreamInfo(f"vanish-{uid}", "EEG", 4, 256.0, "double64", f"vanish-{uid}")
     outlet = pylsl.StreamOutlet(info)
     stop = threading.Event()
 
@@ -47,7 +47,9 @@ def test_a_stream_that_never_returns_ends_the_session(uid):
         while not stop.is_set() and pylsl.local_clock() - t0 < 3.0:
             due = int((pylsl.local_clock() - t0) * 256)
             if due > n:
-                outlet.push_chunk(np.random.default_rng(n).normal(0, 10, (due - n, 4)).tolist())
+                # volts, where LSL EEG without a unit is read as µV
+                outlet.push_chunk(np.random.default_rng(n).normal(0, 10e-6, (due - n, 4))
+                                  .tolist())
                 n = due
             time.sleep(0.01)
 
@@ -67,6 +69,20 @@ def test_a_stream_that_never_returns_ends_the_session(uid):
     assert summary.stopped_by == "source_lost"
     assert took < 15.0  # 3 s of data, 2 s to give up (warm-up and loaded machines aside)
     assert any("give-up timeout 2 s" in line for line in summary.lines())
+    # and the stream's unit was called wrong within its first seconds
+    assert any(line.startswith("warning: amplitudes look like volts, expected µV")
+               for line in summary.lines())
+
+
+def test_amplitudes_in_the_wrong_unit_are_named():
+    from biofeedback.quality import unit_problem
+
+    eeg = np.random.default_rng(0).normal(0, 10e-6, (4, 512))  # 10 µV in volts
+    eeg[1] = -0.1875  # a railed channel says nothing about the unit
+    assert unit_problem(eeg) is None
+    assert "look like volts, expected µV" in unit_problem(eeg * 1e-6)
+    assert "times too large" in unit_problem(eeg * 1e6)
+    assert unit_problem(np.zeros((4, 512))) is None  # flat: the gates say so
 
 
 @pytest.mark.slow

@@ -129,6 +129,8 @@ class Session:
         self._outlets = None
         self._dispatch = None
         self._hurry = threading.Event()  # a second signal while closing: no more waiting
+        self._units_checked = False  # amplitudes checked for a wrong unit (first 2 s)
+        self._units_buf = []
 
     # -- control -----------------------------------------------------------------
     def stop(self, reason: str = "stop") -> None:
@@ -385,6 +387,24 @@ class Session:
                     self._outlets.markers.push_sample([ev.text], t)
                 self._dispatch.event("marker", t, ev.text)
 
+    def _check_units(self, data, tally):
+        """Once, on the first 2 s of data: say when amplitudes look like the wrong unit."""
+        if self._units_checked:
+            return
+        self._units_buf.append(data)
+        have = sum(d.shape[1] for d in self._units_buf)
+        if have < 2.0 * self.source.sfreq:
+            return
+        from ..quality import unit_problem
+
+        self._units_checked = True
+        problem = unit_problem(np.concatenate(self._units_buf, axis=1))
+        self._units_buf = []
+        if problem is not None:
+            logger.warning("The EEG's %s.", problem)
+            tally.summary.notes.append(f"warning: {problem}.")
+            self._marker(f"amplitude_warning {problem}", tally.last_ts or 0.0)
+
     def _status(self, tally):
         self._dispatch.status({"elapsed": tally.summary.duration, "windows": tally.n_windows,
                                "dropped": self.source.n_dropped, "gated": tally.n_gated})
@@ -432,6 +452,7 @@ class Session:
                 done = tally.samples(ts)
                 if ts.size:
                     watchdog.data()
+                    self._check_units(data, tally)
                     self._handle_results(self.engine.process(data, ts), tally, lsl_clock)
                 ended = watchdog.check()
                 if ended is not None:
