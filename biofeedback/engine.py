@@ -92,6 +92,27 @@ class EngineOutput:
                      if engine.keep_windows else None),
         )
 
+    def to_data_frame(self):
+        """One row per window: ``t_end``, every estimate, ``gated`` (pandas).
+
+        The columns of ``biofeedback replay --out``. Needs pandas
+        (``pip install "biofeedback[pandas]"``); see
+        :func:`biofeedback._tables.to_data_frame`.
+        """
+        from ._tables import to_data_frame
+
+        return to_data_frame(self)
+
+    def to_raw(self):
+        """The estimates as an :class:`mne.io.Raw` (misc channels, one sample a hop).
+
+        Gated windows are ``BAD_gated`` annotations; see
+        :func:`biofeedback._tables.to_raw`.
+        """
+        from ._tables import to_raw
+
+        return to_raw(self)
+
 
 class IndexSpan:
     """Causal mean of some indices over the clean windows of the last seconds.

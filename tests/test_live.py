@@ -50,3 +50,53 @@ def test_stop_from_another_thread_ends_the_session_cleanly(uid):
     assert summary.stopped_by == "stop"
     assert 0.5 < summary.duration < 10 and summary.n_windows >= 1
     assert session.report() is None  # nothing recorded: no report, no error
+
+
+def test_live_handle_runs_in_the_background_and_is_read_while_it_runs(uid):
+    import time
+
+    import numpy as np
+
+    from biofeedback.live import LiveSession
+
+    live = LiveSession("synthetic", name=f"nb-{uid}", keep=50)
+    with pytest.raises(RuntimeError, match="start"):
+        live.get_estimates()
+    with live:
+        assert live.running and live.n_windows >= 1  # start() returned with a window out
+        time.sleep(1.5)
+        est = live.get_estimates(last=3)
+        assert est.estimates.shape == (3, len(live.estimate_names))
+        assert np.all(np.diff(est.t_end) > 0)
+        data, ts = live.get_data(seconds=1.0, picks=live.ch_names[:2])
+        assert data.shape == (2, 250) and ts.shape == (250,)
+        assert ts[-1] >= est.t_end[-1]  # the newest raw samples, not consumed
+        again, ts2 = live.get_data(seconds=1.0, picks=live.ch_names[:2])
+        assert ts2[-1] >= ts[-1]
+        with pytest.raises(ValueError, match="Unknown channel 'Nope'"):
+            live.get_data(picks=["Nope"])
+        df = live.get_estimates().to_data_frame()
+        assert list(df.columns) == ["t_end", *live.estimate_names, "gated"]
+    assert not live.running and live.summary.stopped_by == "stop"
+    assert live.summary.n_windows == live.n_windows >= len(df)
+
+
+def test_estimates_as_pandas_and_mne(monkeypatch):
+    import numpy as np
+
+    from biofeedback.errors import MissingDependencyError
+    from biofeedback.replay import replay
+
+    out = replay(Path(__file__).parents[1] / "recordings" / "sample_synthetic.xdf")
+    df = out.to_data_frame()
+    assert list(df.columns) == ["t_end", *out.estimate_names, "gated"] and len(df) == len(out.t_end)
+    np.testing.assert_array_equal(df[out.estimate_names].to_numpy(), out.estimates)
+    raw = out.to_raw()
+    assert raw.ch_names == out.estimate_names
+    np.testing.assert_allclose(1 / raw.info["sfreq"], np.median(np.diff(out.t_end)))
+    np.testing.assert_array_equal(raw.get_data()[:, : len(out.t_end)], out.estimates.T)
+    n_bad = sum(a["description"] == "BAD_gated" for a in raw.annotations)
+    assert n_bad == int(out.gated.sum())
+    monkeypatch.setitem(__import__("sys").modules, "pandas", None)
+    with pytest.raises(MissingDependencyError, match=r"biofeedback\[pandas\]"):
+        out.to_data_frame()

@@ -113,7 +113,7 @@ def make_view(mode):
 
 def load_model_arg(path):
     """Load ``--model`` safely, or None."""
-    from ..live import _load_model
+    from ..live._build import _load_model
 
     return _load_model(path or None)
 

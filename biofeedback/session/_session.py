@@ -91,6 +91,10 @@ class Session:
         Set when :meth:`run` returns.
     stop_event : threading.Event
         Set to end the session (what :meth:`stop` does).
+    acquisition : Acquisition | None
+        Live, the acquisition thread and its ring buffer of raw samples
+        (``acquisition.ring.latest(n)`` reads without consuming); None in
+        fast replay and before :meth:`run`.
     """
 
     def __init__(self, source, config, sinks=(), *, model=None, publish=None, record=False,
@@ -118,6 +122,7 @@ class Session:
         self.session_id = uuid.uuid4().hex[:12]
         self.stop_event = threading.Event()
         self.engine = None
+        self.acquisition = None
         self.recording = None
         self.results = []
         self.summary = None
@@ -429,8 +434,9 @@ class Session:
         from ..stream._clock import lsl_clock
         from ._acquisition import Acquisition
 
-        acq = Acquisition(self.source, self.stop_event,
-                          self._outlets.eeg if self._outlets is not None else None)
+        acq = self.acquisition = Acquisition(
+            self.source, self.stop_event,
+            self._outlets.eeg if self._outlets is not None else None)
         tally.live_from = lsl_clock()
         self._marker("session_start", tally.live_from)
         # every loss the source reports is marked, so the recording keeps the count

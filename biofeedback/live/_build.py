@@ -45,22 +45,22 @@ def make_source(board=None, *, lsl=None, lsl_type="EEG", scenario=None, params=N
     PipelineConfigError
         When more than one source is named, or a board is read over LSL.
     """
-    from .errors import PipelineConfigError
-    from .hardware import BrainFlowSource, get_profile
+    from ..errors import PipelineConfigError
+    from ..hardware import BrainFlowSource, get_profile
 
     if scenario and (board or lsl is not None):
         raise PipelineConfigError("Choose one source: --board, --lsl or --scenario.")
     if scenario:
-        from .simulate import ScenarioSource
+        from ..simulate import ScenarioSource
 
         return ScenarioSource(scenario, realtime=True)
     if lsl is not None:
-        from .stream import LSLSource
+        from ..stream import LSLSource
 
         profile = get_profile(board) if board else None
         return LSLSource(lsl or None, stream_type=lsl_type, profile=profile, timeout=lsl_timeout)
     if board is None:
-        from .config import load_pipeline
+        from ..config import load_pipeline
 
         board = (config or load_pipeline()).board
     profile = get_profile(board)
@@ -73,7 +73,7 @@ def view_sinks(view="none") -> list:
     """The terminal view: ``"dashboard"`` (in place), ``"plain"``, ``"auto"`` or ``"none"``."""
     import sys
 
-    from .feedback import TerminalView
+    from ..feedback import TerminalView
 
     if view == "none":
         return []
@@ -104,8 +104,8 @@ def feedback_sinks(config, *, has_model=False, terminal=True, carried=None) -> l
     PipelineConfigError
         A block trains an estimate the pipeline does not compute.
     """
-    from .feedback._cues import AudioCue, OscCue
-    from .feedback._protocol import ProtocolSink, check_targets
+    from ..feedback._cues import AudioCue, OscCue
+    from ..feedback._protocol import ProtocolSink, check_targets
 
     fb = config.feedback
     if not fb.enabled:
@@ -128,14 +128,14 @@ def feedback_sinks(config, *, has_model=False, terminal=True, carried=None) -> l
 def _load_model(model):
     if model is None or not isinstance(model, (str, Path)):
         return model, {}
-    from .recorder import file_sha256
-    from .training import load_model
+    from ..recorder import file_sha256
+    from ..training import load_model
 
     return load_model(model), {"model": {"file": str(model), "sha256": file_sha256(model)}}
 
 
 def _write_feedback_report(recording):
-    from .feedback._report import write_report
+    from ..feedback._report import write_report
 
     recording = Path(recording)
     return write_report(recording, recording.with_suffix(".html"))
@@ -254,8 +254,8 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
     >>> summary = session.run()  # doctest: +SKIP
     >>> print("\\n".join(session.summary_lines()))  # doctest: +SKIP
     """
-    from .config import PipelineConfig, load_pipeline
-    from .session import Session
+    from ..config import PipelineConfig, load_pipeline
+    from ..session import Session
 
     model, model_meta = _load_model(model)
     if isinstance(pipeline, PipelineConfig):
