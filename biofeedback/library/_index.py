@@ -131,6 +131,9 @@ class StudyIndex:
         con.row_factory = sqlite3.Row
         con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         con.execute("PRAGMA journal_mode = WAL")
+        # WAL with NORMAL sync never corrupts the file; a power cut may lose the last
+        # rows, which the files (the truth) give back on the next sync or rebuild
+        con.execute("PRAGMA synchronous = NORMAL")
         con.execute("PRAGMA foreign_keys = ON")
         return con
 
