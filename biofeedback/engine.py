@@ -516,11 +516,14 @@ class Engine:
             proba = self.state_filter.filter(proba, carry=True)
         return proba
 
-    def warm_up(self) -> float:
+    def warm_up(self, batch: bool = False) -> float:
         """Compile and touch every kernel on noise, then restart; returns seconds.
 
         Live sessions call this before the first sample arrives so that
-        just-in-time compilation never delays feedback.
+        just-in-time compilation never delays feedback. With ``batch`` the
+        batch driver's kernels are compiled too (``biofeedback warmup``).
+        Compiled kernels are cached on disk, so this is slow only once per
+        installation.
         """
         import time
 
@@ -529,6 +532,9 @@ class Engine:
         n = self.win_len + self.hop
         noise = rng.standard_normal((len(self.ch_names), n)) * 10e-6
         self.process(noise, np.arange(n) / self.sfreq)
+        if batch:
+            self.reset()
+            self.process_batch(noise, np.arange(n) / self.sfreq)
         self.reset()
         self._restart_calibration()
         self.n_windows = 0

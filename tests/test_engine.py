@@ -171,3 +171,16 @@ def test_batch_driver_gives_the_live_windows(muse, make_eeg, chunk, block):
     plain = Engine(cfg, muse.ch_names, muse.sfreq, muse).run(data, ts)
     np.testing.assert_allclose(np.array([r.estimates for r in res]), plain.estimates,
                                rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def test_warmup_command_compiles_the_live_and_batch_kernels():
+    import subprocess
+    import sys
+
+    code = ("from biofeedback.cli import main\n"
+            "assert main(['warmup', '--quiet']) == 0\n"
+            "from biofeedback import _kernels as k\n"
+            "print([f.__name__ for f in (k.welch_update, k.welch_windows_blocks, "
+            "k.welch_windows, k.window_stats, k.time_features) if not f.signatures])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -15,7 +15,7 @@ import sys
 
 # modules providing subcommands, in the order --help lists them
 _COMMANDS = ("_live", "_replay", "_simulate", "_boards", "_info", "_convert", "_train", "_evaluate",
-             "_report", "_sessions", "_progress", "_index", "_check", "_dashboard")
+             "_report", "_sessions", "_progress", "_index", "_check", "_dashboard", "_warmup")
 
 _EPILOG = """\
 Examples:
