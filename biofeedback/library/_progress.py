@@ -279,16 +279,21 @@ def to_json(p: dict) -> dict:
 def _figures(p):
     import numpy as np
 
-    from .._html import matplotlib_agg
+    # Figure objects without pyplot: no GUI backend to pick, a lighter import
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
-    plt = matplotlib_agg()
+    def subplots(*shape, figsize):
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, fig.subplots(*shape)
+
     sessions = p["sessions"]
     t = p["trend"]
     x = np.array([s["session"] for s in sessions], float)
     reg = np.array([_nan(s["regulation"]) for s in sessions])
     trf = np.array([_nan(s["transfer_regulation"]) for s in sessions])
     figs = []
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = subplots(figsize=(9, 4.2))
     ax.axhline(0, color="#888", lw=1, ls="--")
     for kind, dx, marker, color in (("training", -0.12, "o", "#9bbf9b"),
                                     ("transfer", 0.12, "^", "#9bb0d6")):
@@ -316,7 +321,7 @@ def _figures(p):
     ax.legend(loc="best", fontsize=8)
     figs.append(("learning curve", fig))
 
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+    fig, axes = subplots(1, 3, figsize=(11, 3))
     for ax, key, label, color in zip(axes, ("time_in_target", "reward_rate", "artifact_share"),
                                      ("time in target", "reward rate", "artifact share"),
                                      ("#1b7a1b", "#a46a28", "#a42828"), strict=True):
@@ -334,11 +339,10 @@ def _figures(p):
         ax.set_ylabel("%")
         ax.set_ylim(0, 100)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    fig.tight_layout()
     figs.append(("rates", fig))
 
-    fig, ax = plt.subplots(figsize=(9, 3.4))
-    cmap = plt.get_cmap("viridis")
+    fig, ax = subplots(figsize=(9, 3.4))
+    cmap = colormaps["viridis"]
     n = max(len(sessions) - 1, 1)
     for i, s in enumerate(sessions):
         y = [b["regulation"] for b in s["blocks"] if b["kind"] == "training"]
@@ -362,6 +366,23 @@ def _figures(p):
     return figs
 
 
+def _img(fig, alt) -> str:
+    """An ``<img>`` holding ``fig`` as an embedded PNG (laid out once, drawn once)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _pval(p) -> str:
+    if not _finite(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def _fmt(x, pct=False, digits=2):
     if not _finite(x):
         return "n/a"
@@ -370,7 +391,7 @@ def _fmt(x, pct=False, digits=2):
 
 def write_progress_html(p: dict, out) -> Path:
     """Write the self-contained progress report (figures embedded as PNG)."""
-    from .._html import fig_to_img, page, table
+    from .._html import page, table
 
     out = Path(out)
     t = p["trend"]
@@ -381,13 +402,13 @@ def write_progress_html(p: dict, out) -> Path:
     w = p["within_session"]
     rows = [
         ["across sessions (training)", _fmt(t["slope_per_session"]),
-         f"{_fmt(t['ci95'][0])} to {_fmt(t['ci95'][1])}", _fmt(t["p"], digits=3),
+         f"{_fmt(t['ci95'][0])} to {_fmt(t['ci95'][1])}", _pval(t["p"]),
          t["n_sessions"]],
         ["across sessions (transfer, no feedback)", _fmt(tt["slope_per_session"]),
-         f"{_fmt(tt['ci95'][0])} to {_fmt(tt['ci95'][1])}", _fmt(tt["p"], digits=3),
+         f"{_fmt(tt['ci95'][0])} to {_fmt(tt['ci95'][1])}", _pval(tt["p"]),
          tt["n_sessions"]],
         ["within sessions (per training block)", _fmt(w["slope_per_block"]),
-         f"{_fmt(w['ci95'][0])} to {_fmt(w['ci95'][1])}", _fmt(w["p"], digits=3),
+         f"{_fmt(w['ci95'][0])} to {_fmt(w['ci95'][1])}", _pval(w["p"]),
          f"{w['n_blocks']} blocks in {w['n_sessions']} sessions"],
     ]
     trends = (table(rows, ["trend of the trained measure", "slope (SD)", "95 % interval",
@@ -416,9 +437,9 @@ def write_progress_html(p: dict, out) -> Path:
             _fmt(s["artifact_share"], True), "; ".join(s.get("warnings") or []) or "-"])
     sections = [
         ("Is the person learning?", head),
-        ("Learning curve", fig_to_img(figs[0][1], "learning curve") + trends),
-        ("Time in target, reward rate, artifacts", fig_to_img(figs[1][1], "rates")),
-        ("Within sessions", fig_to_img(figs[2][1], "within sessions")),
+        ("Learning curve", _img(figs[0][1], "learning curve") + trends),
+        ("Time in target, reward rate, artifacts", _img(figs[1][1], "rates")),
+        ("Within sessions", _img(figs[2][1], "within sessions")),
         ("Sessions", table(sess_rows, ["session", "date", "status", "training (SD)",
                                        "transfer (SD)", "time in target", "reward rate",
                                        "threshold start", "report"])),
