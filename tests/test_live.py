@@ -100,3 +100,20 @@ def test_estimates_as_pandas_and_mne(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "pandas", None)
     with pytest.raises(MissingDependencyError, match=r"biofeedback\[pandas\]"):
         out.to_data_frame()
+
+
+@pytest.mark.slow
+def test_the_notebook_example_runs_a_live_session_and_plots_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[1] / "docs" / "examples" / "live_notebook.py"
+    png = tmp_path / "live.png"
+    env = dict(os.environ, BIOFEEDBACK_EXAMPLE_SECONDS="3", BIOFEEDBACK_EXAMPLE_FIGURE=str(png),
+               MPLBACKEND="Agg")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "t_end" in out.stdout and "engagement" in out.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
