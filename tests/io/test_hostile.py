@@ -359,3 +359,13 @@ def test_live_options_that_cannot_work_say_why(tmp_path, capsys, uid):
         err = capsys.readouterr().err
         assert "Traceback" not in err and re.search(pattern, err), err
     assert afile.read_text() == PRECIOUS
+
+
+def test_bids_export_without_mne_bids_says_what_to_install(tmp_path, capsys, monkeypatch,
+                                                           muse_csv):
+    monkeypatch.setitem(sys.modules, "mne_bids", None)  # as if not installed
+    capsys.readouterr()
+    assert main(["convert", str(muse_csv), "--bids-root", str(tmp_path / "bids")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and 'pip install "biofeedback[bids]"' in err
+    assert not (tmp_path / "bids").exists() or not any((tmp_path / "bids").rglob("*.edf"))
