@@ -117,6 +117,16 @@ def feedback_sinks(config, *, has_model=False, terminal=True, carried=None) -> l
     check_targets(fb, known, config.fname)
     cue_sinks = []
     if "audio" in fb.sinks:
+        wav = fb.audio.wav
+        if wav not in ("", "auto") and Path(wav).exists():
+            from .._toml import _where
+            from ..errors import PipelineConfigError
+
+            # a session never replaces a file it did not create
+            where = _where(config.fname, "feedback.audio", "wav") if config.fname else "wav"
+            raise PipelineConfigError(
+                f"{where}: {wav} exists; name a new file (or \"auto\": beside the "
+                "recording).")
         cue_sinks.append(AudioCue(fb.audio))
     if "osc" in fb.sinks:
         cue_sinks.append(OscCue(fb.osc))

@@ -369,3 +369,19 @@ def test_bids_export_without_mne_bids_says_what_to_install(tmp_path, capsys, mon
     err = capsys.readouterr().err
     assert "Traceback" not in err and 'pip install "biofeedback[bids]"' in err
     assert not (tmp_path / "bids").exists() or not any((tmp_path / "bids").rglob("*.edf"))
+
+
+def test_a_pipeline_never_replaces_an_existing_cue_wav(tmp_path, capsys):
+    victim = tmp_path / "notes.txt"
+    victim.write_text(PRECIOUS)
+    text = default_pipeline_path().read_text()
+    text = text.replace('sinks = ["terminal", "lsl"]', 'sinks = ["terminal", "lsl", "audio"]')
+    text = text.replace('wav = ""', f'wav = "{victim}"')
+    pipe = tmp_path / "p.toml"
+    pipe.write_text(text)
+    capsys.readouterr()
+    assert main(["live", "--pipeline", str(pipe), "--duration", "2", "--no-record",
+                 "--view", "none"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"p\.toml, line \d+ \[feedback\.audio\] wav: .*notes\.txt exists", err), err
+    assert victim.read_text() == PRECIOUS
