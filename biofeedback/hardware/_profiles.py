@@ -199,9 +199,19 @@ def read_profile(fname) -> BoardProfile:
     profile : BoardProfile
     """
     fname = Path(fname)
+    stat = fname.stat() if fname.is_file() else None
+    key = (str(fname), stat.st_mtime_ns, stat.st_size) if stat else None
+    if key is not None and key in _READ:
+        return _READ[key]  # profiles are frozen: one parsed copy per file version
     data = load_toml(fname)
     data["fname"] = str(fname)
-    return from_dict(BoardProfile, data, str(fname))
+    prof = from_dict(BoardProfile, data, str(fname))
+    if key is not None:
+        _READ[key] = prof
+    return prof
+
+
+_READ: dict = {}  # (path, mtime, size) -> BoardProfile
 
 
 def list_profiles() -> dict[str, BoardProfile]:
