@@ -119,8 +119,8 @@ class FeaturesConfig:
     may use (default: all clean channels; ``faa`` takes [left, right] and
     defaults to the board profile's frontal pair). ``index_span`` maps an
     index name to seconds over which the engine averages it causally: the
-    mean of its values in the clean windows ending within the last this-many
-    seconds (for ``faa``, the mean of ln alpha right minus the mean of
+    mean of its finite values (its channels clean) in the windows ending
+    within the last this-many seconds (for ``faa``, the mean of ln alpha right minus the mean of
     ln alpha left over those epochs, as Allen et al. 2004 average many 2 s
     epochs; default 8 s); indices not named are each window's own.
     """

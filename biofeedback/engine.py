@@ -115,14 +115,16 @@ class EngineOutput:
 
 
 class IndexSpan:
-    """Causal mean of some indices over the clean windows of the last seconds.
+    """Causal mean of some indices over the windows of the last seconds.
 
     A 2 s window's frontal alpha asymmetry is noisy (Allen, Coan & Nazarian
-    2004 average many 2 s epochs); the mean over the clean windows that
-    ended within the last ``span`` seconds is steadier. For a log ratio such
-    as ``faa = ln a_R - ln a_L`` the mean of the differences is the
-    difference of the mean log powers. Gated windows and NaN values do not
-    enter; the output is NaN until a clean value has been seen.
+    2004 average many 2 s epochs); the mean over the windows that ended
+    within the last ``span`` seconds is steadier. For a log ratio such as
+    ``faa = ln a_R - ln a_L`` the mean of the differences is the difference of
+    the mean log powers. Only finite values enter: an index is NaN in a window
+    where a channel it uses is flagged, so artifacts on its channels never
+    enter, while artifacts elsewhere (which gate the window) do not stop it.
+    The output is NaN until a finite value has been seen in the span.
 
     Parameters
     ----------
@@ -141,23 +143,22 @@ class IndexSpan:
         """Forget the past (the engine restarted)."""
         self._hist = [[] for _ in self.cols]
 
-    def step(self, values, gated: bool):
+    def step(self, values):
         """Replace the spanned columns of ``values`` (one window) by their means."""
         out = np.array(values, dtype=np.float64, copy=True)
         for j, (c, n) in enumerate(zip(self.cols, self.n, strict=True)):
             h = self._hist[j]
-            h.append(np.nan if gated else out[c])
+            h.append(out[c])
             del h[:-n]
             vals = np.asarray(h)
             vals = vals[np.isfinite(vals)]
             out[c] = vals.mean() if vals.size else np.nan
         return out
 
-    def steps(self, values, gated):
+    def steps(self, values):
         """:meth:`step` over a stack of windows ``(n_windows, n_values)``, in order."""
         values = np.asarray(values, dtype=np.float64)
-        return np.array([self.step(v, g) for v, g in zip(values, gated, strict=True)]
-                        ).reshape(values.shape)
+        return np.array([self.step(v) for v in values]).reshape(values.shape)
 
 
 class Engine:
@@ -428,7 +429,7 @@ class Engine:
         filt_safe = np.where(np.isfinite(filt), filt, 0.0)
         feats, idx = self.features.batch(filt_safe, clean)
         if self.index_span is not None:
-            idx = self.index_span.steps(idx, gated)
+            idx = self.index_span.steps(idx)
         if self.model is not None:
             idx = np.concatenate([idx, self._model_proba_batch(feats, filt_safe, t_end, gated)],
                                  axis=1)
@@ -448,7 +449,7 @@ class Engine:
         filt_safe = np.ascontiguousarray(filt_safe)
         feats, idx = self.features.window(filt_safe, clean)
         if self.index_span is not None:
-            idx = self.index_span.step(idx, gated)
+            idx = self.index_span.step(idx)
         if self.model is not None:
             idx = np.concatenate([idx, self._model_proba(feats, filt_safe, t_end, gated)])
         if not np.any(np.isfinite(idx)):

@@ -18,7 +18,7 @@ def _engine(span):
     return Engine(cfg, muse.ch_names, muse.sfreq, muse)
 
 
-def test_faa_is_the_causal_mean_of_clean_windows_over_its_span(make_eeg):
+def test_faa_is_the_causal_mean_over_its_span(make_eeg):
     data, ts = make_eeg(duration=30, seed=5)
     data[1] *= np.linspace(1.0, 3.0, data.shape[1])  # asymmetry that drifts
     ts = ts.copy()
@@ -32,7 +32,7 @@ def test_faa_is_the_causal_mean_of_clean_windows_over_its_span(make_eeg):
     want = np.full_like(f1, np.nan)
     for k in range(len(f1)):
         lo = k - 7  # 4 s of 0.5 s hops: this window and the 7 before, same segment
-        idx = [i for i in range(max(lo, 0), k + 1) if seg[i] == seg[k] and not single.gated[i]]
+        idx = [i for i in range(max(lo, 0), k + 1) if seg[i] == seg[k]]
         vals = f1[idx]
         vals = vals[np.isfinite(vals)]
         want[k] = vals.mean() if vals.size else np.nan
@@ -46,14 +46,15 @@ def test_faa_is_the_causal_mean_of_clean_windows_over_its_span(make_eeg):
     np.testing.assert_array_equal(single.estimates[:, k], spanned.estimates[:, k])
 
 
-def test_index_span_ignores_gated_windows_and_nan():
-    sp = IndexSpan({0: 1.0}, 0.5)
-    assert np.isnan(sp.step([np.nan, 1.0], False)[0])  # nothing clean yet
-    assert sp.step([2.0, 1.0], False)[0] == 2.0
-    assert sp.step([9.0, 1.0], True)[0] == 2.0  # gated: not averaged in
-    # the span holds two windows: the gated one (left out) and this one
-    assert sp.step([4.0, 1.0], False)[0] == pytest.approx(4.0)
-    assert sp.step([6.0, 7.0], False).tolist() == [5.0, 7.0]
+def test_index_span_averages_finite_values_only():
+    sp = IndexSpan({0: 1.0}, 0.5)  # two windows
+    assert np.isnan(sp.step([np.nan, 1.0])[0])  # nothing finite yet
+    assert sp.step([2.0, 1.0])[0] == 2.0
+    assert sp.step([np.nan, 1.0])[0] == 2.0  # a flagged channel: NaN never enters
+    assert sp.step([4.0, 1.0])[0] == pytest.approx(4.0)  # the NaN and this one
+    assert sp.step([6.0, 7.0]).tolist() == [5.0, 7.0]
+    sp.reset()
+    assert sp.step([1.0, 0.0])[0] == 1.0
 
 
 def test_a_negative_span_is_refused(tmp_path):
