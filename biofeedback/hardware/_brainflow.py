@@ -218,6 +218,10 @@ def _brainflow_version() -> str:
         return "(unknown version)"
 
 
+#: BrainFlow's playback board reads a line at most this long, newline included.
+_MAX_LINE = 8192
+
+
 def check_playback_file(fname, profile) -> int:
     """Check that BrainFlow's playback board can play ``fname`` as ``profile``.
 
@@ -256,6 +260,9 @@ def check_playback_file(fname, profile) -> int:
         for lineno, line in enumerate(fid, 1):
             if not line.strip():
                 continue
+            if len(line) >= _MAX_LINE:  # BrainFlow reads lines with fgets into 8 kB
+                raise HardwareError(f"{path}, line {lineno}: {len(line)} characters, longer "
+                                    f"than BrainFlow's playback board reads ({_MAX_LINE - 1}).")
             # count as BrainFlow splits: on tabs, or on commas when the line has no
             # tab; a separator just before the newline adds no value
             sep = b"\t" if b"\t" in line else b","
