@@ -345,8 +345,11 @@ class QualityGate:
         """
         flags = np.asarray(flags)
         usable = (flags & PERSISTENT) == 0
+        # a railed or flat channel carries no signal: its muscle or amplitude
+        # measures are those of rounding noise and gate nothing
+        silent = (flags & (FLAGS["railed"] | FLAGS["flat"])) != 0
         gated = (usable.mean(axis=-1) < self.config.min_clean_fraction) | np.any(
-            flags & TRANSIENT, axis=-1)
+            (flags & TRANSIENT) * ~silent, axis=-1)
         return bool(gated) if flags.ndim == 1 else gated
 
     def clean_channels(self, flags: np.ndarray) -> np.ndarray:

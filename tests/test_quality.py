@@ -68,6 +68,24 @@ def test_railed_means_the_same_live_and_in_files(rng, muse):
     assert railed_spans(raw[3], rail_v, SF) == []
 
 
+def test_a_railed_electrode_is_left_out_without_gating_the_window(rng, muse):
+    gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
+    raw = _clean(rng)
+    raw[3] = -1000e-6  # TP10 at the Muse's negative full scale, as a lead that came off
+    flags = _flags(gate, raw, muse)
+    assert np.all(flags[:, 3] & FLAGS["railed"]) and np.all(flags[:, :3] == 0)
+    assert not any(gate.is_gated(f) for f in flags)
+    assert gate.clean_channels(flags[0]).tolist() == [True, True, True, False]
+    # the filtered constant is rounding noise, whose spectrum may well look like
+    # muscle (it did on a Cyton's rail): on a railed channel that pauses nothing
+    noisy = flags[0].copy()
+    noisy[3] |= FLAGS["muscle"] | FLAGS["amplitude"]
+    assert not gate.is_gated(noisy)
+    # a real artifact on a live channel still does
+    noisy[0] |= FLAGS["muscle"]
+    assert gate.is_gated(noisy)
+
+
 def test_railed_near_railed_and_flat(rng, muse):
     gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
     raw = _clean(rng)

@@ -226,3 +226,4 @@ def test_the_railed_channel_is_flagged_and_estimates_are_finite(played):
         # the sines are clean EEG to every gate: only the railed channel is flagged
         assert np.flatnonzero(r.quality).tolist() == [truth["railed"]], r.quality
         assert np.all(np.isfinite(r.estimates)), r.estimates
+        assert not r.gated  # a railed electrode is left out; it pauses no feedback
