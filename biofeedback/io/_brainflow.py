@@ -204,8 +204,11 @@ def write_brainflow(recording, fname, *, overwrite=False):
     if lay["package"] is not None:
         idx = np.arange(n)
         if recording.sfreq and n:
-            idx = np.round((recording.timestamps - recording.timestamps[0])
-                           * recording.sfreq).astype(np.int64)
+            # whole sample periods between samples, at least one: jitter never
+            # repeats a count, and a gap in the timestamps becomes lost packets
+            steps = np.round(np.diff(recording.timestamps) * recording.sfreq)
+            steps[~np.isfinite(steps)] = 1
+            idx = np.concatenate([[0], np.cumsum(np.maximum(steps, 1))]).astype(np.int64)
         arr[lay["package"]] = counter_values(idx, prof.columns)  # as the board numbers them
     if lay["marker"] is not None and recording.markers and n:
         for t, text in recording.markers:
