@@ -21,6 +21,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import subprocess
 import sys
@@ -33,24 +34,33 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _cli(*args) -> float:
+def _timed(cmd) -> tuple[float, float]:
+    """(wall, CPU) seconds of a subprocess; CPU time moves less with others' load."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "biofeedback.cli", *args], cwd=REPO,
-                         capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     dt = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode:
         raise SystemExit(out.stderr)
-    return dt
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return dt, cpu
 
 
-def _py(code) -> float:
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True)
-    dt = time.perf_counter() - t0
-    if out.returncode:
-        raise SystemExit(out.stderr)
-    return dt
+def _cli(*args) -> tuple[float, float]:
+    return _timed([sys.executable, "-m", "biofeedback.cli", *args])
+
+
+def _py(code) -> tuple[float, float]:
+    return _timed([sys.executable, "-c", code])
+
+
+def _best(runs) -> str:
+    wall = min(r[0] for r in runs)
+    cpu = min(r[1] for r in runs)
+    return f"{wall:.2f} s (CPU {cpu:.2f} s)"
 
 
 def main():
@@ -93,30 +103,30 @@ def main():
             prog.finish()
             ends.append(time.perf_counter() - t)
         ends = np.array(ends) * 1e3
-        rebuild = [_cli("index", "--rebuild", "--root", str(root)) for _ in range(3)]
+        rebuild = [_cli("index", "--rebuild", "--root", str(root)) for _ in range(5)]
         html = [_cli("progress", "bench", "--root", str(root), "--out",
-                     str(root / "p.html")) for _ in range(3)]
-        js = [_cli("progress", "bench", "--root", str(root), "--json") for _ in range(3)]
+                     str(root / "p.html")) for _ in range(5)]
+        js = [_cli("progress", "bench", "--root", str(root), "--json") for _ in range(5)]
         lib = [_py("from biofeedback.library._progress import progress, write_progress_html; "
                    f"write_progress_html(progress('bench', {str(root)!r}), "
-                   f"{str(root / 'q.html')!r})") for _ in range(3)]
+                   f"{str(root / 'q.html')!r})") for _ in range(5)]
         size = (root / "biofeedback.sqlite").stat().st_size
     lines = [
         f"# bench_library.py, {time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, "
-        f"{platform.system()}; a shared 2-core machine (other work running: timings are noisy)",
+        f"{platform.system()}; a shared 2-core machine, load average "
+        f"{os.getloadavg()[0]:.1f} at the end (other work running: wall times are noisy)",
         f"# {n} simulated sessions of the default protocol (80 s each) by one participant; "
-        "best of 3 for the commands, each in a fresh process (interpreter start included)",
+        "best of 5 for the commands, each in a fresh process (interpreter start included)",
         f"simulating and filing {n} sessions: {t_sim:.1f} s ({1e3 * t_sim / n:.0f} ms a session)",
         f"indexing one session (end of a live session): median {np.median(add):.1f} ms, "
         f"p95 {np.percentile(add, 95):.1f} ms, max {add.max():.1f} ms (target < 50 ms)",
         f"end of a live session with --participant (index + the comparison line, "
         f"{n} earlier sessions): median {np.median(ends):.1f} ms, max {ends.max():.1f} ms",
-        f"index --rebuild of {n} sessions: {min(rebuild):.2f} s (target < 10 s)",
-        f"progress over {n} sessions, HTML report: {min(html):.2f} s (target < 2 s)",
-        f"progress over {n} sessions, --json: {min(js):.2f} s",
-        f"progress over {n} sessions, HTML report, library alone (no CLI parser): "
-        f"{min(lib):.2f} s; the rest of the command's time is the CLI importing every "
-        "subcommand's dependencies (scikit-learn) to build its parser",
+        f"index --rebuild of {n} sessions: {_best(rebuild)} (target < 10 s)",
+        f"progress over {n} sessions, HTML report: {_best(html)} (target < 2 s)",
+        f"progress over {n} sessions, --json: {_best(js)}",
+        f"progress over {n} sessions, HTML report, library alone (no command line): "
+        f"{_best(lib)}",
         f"index size: {size / 1024:.0f} KiB",
     ]
     for line in lines:

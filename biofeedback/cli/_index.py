@@ -33,8 +33,6 @@ def run(args) -> int:
     from ..library._index import StudyIndex
 
     with StudyIndex(args.root) as index:
-        if index.notice:
-            print(index.notice)
         if args.rebuild:
             from tqdm import tqdm
 

@@ -53,8 +53,6 @@ def run(args) -> int:
     out = args.out or f"{p['root']}/progress-{p['participant']}.html"
     path = write_progress_html(p, out)
     if not args.json:
-        if p.get("notice"):
-            print(p["notice"])
         print(p["verdict"])
         print(f"report: {path}")
     return 0

@@ -41,8 +41,6 @@ def run(args) -> int:
 
     pid = check_participant(args.participant) if args.participant else None
     with StudyIndex(args.root) as index:
-        if index.notice:
-            print(index.notice)
         index.sync()  # sessions killed before they could index themselves
         rows = index.sessions(pid)
         root = index.root
