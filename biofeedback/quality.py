@@ -147,7 +147,7 @@ class QualityGate:
         plan = self._plans.get(n_t)
         if plan is not None:
             return plan
-        from .features import _welch_basis
+        from .spectral import welch_basis as _welch_basis
 
         cfg = self.config
         n_per_seg = min(n_t, max(8, int(round(self.sfreq))))
