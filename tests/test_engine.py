@@ -75,12 +75,13 @@ def test_nan_samples_gate_the_window_without_poisoning_filters(muse, make_eeg):
     assert not out.gated[late].any()
 
 
-def test_wrong_channel_count_is_a_clear_error(muse):
-    eng = _engine(muse)
+@pytest.mark.parametrize("driver", ["process", "process_batch"])
+def test_wrong_channel_count_is_a_clear_error(muse, driver):
+    feed = getattr(_engine(muse), driver)
     with pytest.raises(ValueError, match="3 channels but the engine was built for 4"):
-        eng.process(np.zeros((3, 10)), np.arange(10.0))
+        feed(np.zeros((3, 10)), np.arange(10.0))
     with pytest.raises(ValueError, match="timestamps must have shape"):
-        eng.process(np.zeros((4, 10)), np.arange(9.0))
+        feed(np.zeros((4, 10)), np.arange(9.0))
 
 
 def test_window_too_short_for_the_rate(muse):
