@@ -234,13 +234,13 @@ def check_signal(data, sfreq, ch_names, profile, gates=None, preprocessing=None,
         cfg = load_pipeline()
         gates = gates or cfg.gates
         preprocessing = preprocessing or cfg.preprocessing
-    if getattr(profile, "gates", None):  # board-specific overrides, as the engine applies them
+    if profile.gates:  # board-specific overrides, as the engine applies them
         import dataclasses
 
         gates = dataclasses.replace(gates, **profile.gates)
     limits = limits or CheckLimits()
     impedance_kohm = impedance_kohm or {}
-    line_freq = float(getattr(profile, "line_freq", 50.0) or 50.0)
+    line_freq = float(profile.line_freq or 50.0)
     held = np.where(np.isfinite(data), data, 0.0)
     chain = build_preprocessing(preprocessing, sfreq, n_ch, line_freq, ch_names=list(ch_names))
     filt, _ = chain.process(held, np.arange(n_t) / sfreq)
@@ -276,7 +276,7 @@ def check_signal(data, sfreq, ch_names, profile, gates=None, preprocessing=None,
         c.impedance_kohm = None if z is None or not np.isfinite(z) else float(z)
         _judge(c, limits, line_freq, rail_v > 0)
         out.append(c)
-    return CheckReport(out, n_t / sfreq, sfreq, line_freq, getattr(profile, "name", ""))
+    return CheckReport(out, n_t / sfreq, sfreq, line_freq, profile.name)
 
 
 def _judge(c, limits, line_freq, has_rail):

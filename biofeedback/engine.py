@@ -237,7 +237,7 @@ class Engine:
                 self.state_filter = StateFilter(len(model.classes_), dwell,
                                                 self.hop / self.sfreq,
                                                 window=self.win_len / self.sfreq)
-        spans = dict(getattr(config.features, "index_span", {}) or {})
+        spans = dict(config.features.index_span or {})
         spans = {self.features.index_names.index(k): float(v) for k, v in spans.items()
                  if k in self.features.index_names and v > 0}
         self.index_span = IndexSpan(spans, self.hop / self.sfreq) if spans else None

@@ -2,7 +2,8 @@
 
 Every step follows one protocol: ``reset()`` and
 ``process(chunk, timestamps) -> (chunk, timestamps)`` with ``chunk`` shaped
-(n_channels, n_times). Filtering a recording chunk by chunk gives the same
+(n_channels, n_times), and a ``description`` for metadata and methods
+sections. Filtering a recording chunk by chunk gives the same
 samples as filtering it in one go.
 """
 
@@ -25,11 +26,14 @@ class SOSFilter:
         Second-order sections (``scipy.signal`` layout).
     n_channels : int
         Channels filtered in parallel.
+    description : str
+        What the filter is, for metadata and methods sections.
     """
 
-    def __init__(self, sos: np.ndarray, n_channels: int):
+    def __init__(self, sos: np.ndarray, n_channels: int, description: str = "IIR filter"):
         from scipy.signal import sosfilt_zi
 
+        self.description = description
         self.sos = np.ascontiguousarray(sos, dtype=np.float64)
         self.n_channels = n_channels
         self._zi_unit = sosfilt_zi(self.sos)  # (n_sections, 2)
@@ -56,6 +60,8 @@ class SOSFilter:
 class AverageReference:
     """Subtract the mean over channels from every channel (stateless)."""
 
+    description = "common average reference"
+
     def reset(self) -> None:
         """Nothing to reset."""
 
@@ -71,10 +77,13 @@ class LinkedReference:
     ----------
     picks : list of int
         Reference channels, e.g. TP9 and TP10 on a Muse.
+    description : str
+        What the reference is, for metadata and methods sections.
     """
 
-    def __init__(self, picks):
+    def __init__(self, picks, description: str = "linked reference"):
         self.picks = np.asarray(picks, dtype=np.int64)
+        self.description = description
 
     def reset(self) -> None:
         """Nothing to reset."""
@@ -103,7 +112,7 @@ class Chain:
 
     def describe(self) -> list[str]:
         """One line per step, for metadata and methods sections."""
-        return [getattr(s, "description", type(s).__name__) for s in self.steps]
+        return [s.description for s in self.steps]
 
 
 def build_preprocessing(
@@ -133,9 +142,7 @@ def build_preprocessing(
     nyq = sfreq / 2.0
     steps = []
     if config.reference == "average":
-        ref = AverageReference()
-        ref.description = "common average reference"
-        steps.append(ref)
+        steps.append(AverageReference())
     elif config.reference == "mastoids":
         if ch_names is None or len(ch_names) != n_channels:
             raise ValueError(
@@ -147,9 +154,9 @@ def build_preprocessing(
                 f"Reference channel {missing[0]!r} is not among the channels "
                 f"({', '.join(ch_names)})."
             )
-        ref = LinkedReference([list(ch_names).index(ch) for ch in config.reference_channels])
-        ref.description = "linked reference: mean of " + ", ".join(config.reference_channels)
-        steps.append(ref)
+        steps.append(LinkedReference(
+            [list(ch_names).index(ch) for ch in config.reference_channels],
+            "linked reference: mean of " + ", ".join(config.reference_channels)))
     hp, lp = config.highpass, config.lowpass
     if lp and lp >= nyq:
         lp = 0.0  # nothing to cut below Nyquist
@@ -165,13 +172,10 @@ def build_preprocessing(
     else:
         sos = None
     if sos is not None:
-        filt = SOSFilter(sos, n_channels)
-        filt.description = desc
-        steps.append(filt)
+        steps.append(SOSFilter(sos, n_channels, desc))
     notch = line_freq if config.notch == "auto" else config.notch
     if notch != "off" and notch and float(notch) < nyq:
         b, a = iirnotch(float(notch), config.notch_q, fs=sfreq)
-        filt = SOSFilter(tf2sos(b, a), n_channels)
-        filt.description = f"causal IIR notch {float(notch):g} Hz, Q={config.notch_q:g}"
-        steps.append(filt)
+        steps.append(SOSFilter(tf2sos(b, a), n_channels,
+                               f"causal IIR notch {float(notch):g} Hz, Q={config.notch_q:g}"))
     return Chain(steps)

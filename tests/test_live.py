@@ -117,3 +117,15 @@ def test_the_notebook_example_runs_a_live_session_and_plots_it(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "t_end" in out.stdout and "engagement" in out.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_session_that_fails_to_start_raises_its_own_error(tmp_path, uid, collect_sink):
+    """A recorder asked for a stream nobody sends: its one sentence, sinks never called."""
+    from biofeedback.errors import BiofeedbackError
+
+    session = build_session("synthetic", record=True, feedback=False, recordings_dir=tmp_path,
+                            sinks=[collect_sink], name=f"fail-{uid}",
+                            also_record=[f"name='nobody-sends-{uid}'"])
+    with pytest.raises(BiofeedbackError, match="cannot be recorded"):
+        session.run()
+    assert collect_sink.results == [] and collect_sink.events == []

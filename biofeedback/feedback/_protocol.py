@@ -11,6 +11,10 @@ its own LSL stream ``<session name>-Cues`` (recorded with the session), hands
 every cue to the cue sinks (terminal, audio, OSC; none of them may block),
 and measures cue latency. The session writes the report
 (:meth:`biofeedback.session.Session.report`).
+
+Both stay in one module (over 400 lines): the sink is the protocol's only
+runner, shares its block statistics and marker format, and other modules
+import both from here.
 """
 
 from __future__ import annotations

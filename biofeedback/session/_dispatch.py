@@ -135,7 +135,7 @@ class Dispatcher:
                 self._workers[sink.name] = _LatestWorker(sink, self.failed)
 
     def _fan(self, method, args, keep_all):
-        for sink in self.sinks:
+        for sink in self.opened:  # none before open(), e.g. when the recorder failed
             if not self._threaded(sink):
                 self.call(sink, method, *args)
             elif sink.name not in self.errors:
@@ -143,13 +143,13 @@ class Dispatcher:
 
     def write(self, result) -> None:
         """One window result, to every lossless sink (in order, now)."""
-        for sink in self.sinks:
+        for sink in self.opened:
             if not self._threaded(sink):
                 self.call(sink, "write", result)
 
     def latest(self, result) -> None:
         """The newest window result, to every sink on a worker thread."""
-        for sink in self.sinks:
+        for sink in self.opened:
             if self._threaded(sink) and sink.name not in self.errors:
                 self._workers[sink.name].submit("write", (result,))
 

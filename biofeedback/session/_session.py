@@ -1,4 +1,11 @@
-"""The session: a source through the engine to sinks, published and recorded."""
+"""The session: a source through the engine to sinks, published and recorded.
+
+Its parts live in their own modules (acquisition, dispatch, outlets and
+recording, summary); this one only runs them in their order, live and in
+fast replay. It stays over 400 lines because that order is one job read
+top to bottom, and a third of it is the docstrings users and sink writers
+read.
+"""
 
 from __future__ import annotations
 
