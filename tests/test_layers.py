@@ -8,6 +8,8 @@ given its layer here.
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "biofeedback"
 
 #: (layer, module prefixes), lowest first. The longest matching prefix wins.
@@ -18,8 +20,8 @@ LAYERS = [
               # the [feedback] section's dataclasses: declarative, read by config
               "biofeedback.feedback._config"]),
     ("sources", ["biofeedback.hardware", "biofeedback.stream"]),
-    ("signal", ["biofeedback._kernels", "biofeedback.preprocessing", "biofeedback.quality",
-                "biofeedback.features"]),
+    ("signal", ["biofeedback._kernels", "biofeedback.spectral", "biofeedback.preprocessing",
+                "biofeedback.quality", "biofeedback.features"]),
     ("engine", ["biofeedback.engine", "biofeedback.statefilter", "biofeedback.estimators",
                 "biofeedback._tables"]),
     ("session", ["biofeedback.session", "biofeedback.recorder"]),
@@ -34,8 +36,10 @@ NAMES = [name for name, _ in LAYERS]
 
 
 def _layer(module: str) -> int:
+    if module == "biofeedback":  # the package itself; never a prefix for its modules
+        return RANK[module]
     parts = module.split(".")
-    for n in range(len(parts), 0, -1):
+    for n in range(len(parts), 1, -1):
         prefix = ".".join(parts[:n])
         if prefix in RANK:
             return RANK[prefix]
@@ -67,9 +71,12 @@ def _imports(path, package_parts):
                 target = node.module or ""
             if not target.startswith("biofeedback"):
                 continue
-            if node.module is None:  # from . import x: x is a module of the package
+            if node.module is None:  # from . import x: a module, or a name of the package
                 for alias in node.names:
-                    yield node.lineno, f"{target}.{alias.name}"
+                    sub = f"{target}.{alias.name}"
+                    path = PACKAGE.parent.joinpath(*sub.split("."))
+                    is_module = path.with_suffix(".py").exists() or path.is_dir()
+                    yield node.lineno, sub if is_module else target
             else:
                 yield node.lineno, target
 
@@ -100,3 +107,5 @@ def test_the_check_sees_a_violation(tmp_path):
     (target,) = [t for _, t in _imports(path, ["biofeedback", "stream"])]
     assert target == "biofeedback.engine"
     assert _layer(target) > _layer("biofeedback.stream._bad")
+    with pytest.raises(AssertionError, match="has no layer"):
+        _layer("biofeedback.brand_new_module")
