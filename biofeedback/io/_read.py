@@ -246,5 +246,19 @@ def write_recording(recording, fname, format=None, overwrite=False):
     mod, func = WRITERS[format]
     writer = getattr(importlib.import_module(mod, __package__), func)
     os.makedirs(fname.parent, exist_ok=True) if str(fname.parent) else None
-    writer(recording, fname, overwrite=overwrite)
+    # written beside its place and moved in only when whole: a failure never
+    # leaves a truncated file, nor touches the one it was to replace. The
+    # temporary name keeps the file's ending (MNE's naming rules, the format).
+    import uuid
+
+    tmp = fname.parent / f".tmp{uuid.uuid4().hex[:8]}-{fname.name}"
+    try:
+        writer(recording, tmp, overwrite=True)
+        if tmp.with_suffix(".json").exists():  # the writer's sidecar goes along
+            os.replace(tmp.with_suffix(".json"), fname.with_suffix(".json"))
+        os.replace(tmp, fname)
+    except BaseException:
+        for part in (tmp, tmp.with_suffix(".json")):
+            part.unlink(missing_ok=True)
+        raise
     return fname

@@ -385,3 +385,24 @@ def test_a_pipeline_never_replaces_an_existing_cue_wav(tmp_path, capsys):
     err = capsys.readouterr().err
     assert re.search(r"p\.toml, line \d+ \[feedback\.audio\] wav: .*notes\.txt exists", err), err
     assert victim.read_text() == PRECIOUS
+
+
+def test_a_writer_failing_half_way_leaves_the_old_file_whole(tmp_path, monkeypatch, muse_csv):
+    from biofeedback.io import _xdf, read_recording, write_recording
+
+    out = tmp_path / "out.xdf"
+    out.write_text(PRECIOUS)
+    rec = read_recording(muse_csv)
+
+    def broken(*args, **kwargs):
+        yield b"\x01"  # some bytes reach the file, then the disk fills up
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_xdf, "_numeric_samples", broken)
+    with pytest.raises(OSError, match="No space left"):
+        write_recording(rec, out, overwrite=True)
+    assert out.read_text() == PRECIOUS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xdf"]
+    monkeypatch.undo()
+    write_recording(rec, out, overwrite=True)  # and when it works, it replaces
+    assert read_recording(out).n_times == rec.n_times
