@@ -1,9 +1,10 @@
-"""XDF, the project's own recording format: read with pyxdf, written in pure Python.
+"""XDF, the project's own recording format: read with pyxdf.
 
 A live session records the streams "biofeedback-EEG" (µV), "biofeedback-Estimates"
 (irregular), "biofeedback-Markers" and "biofeedback-Cues" (strings, irregular)
-with LabRecorder, plus a JSON sidecar ``<stem>.json``. :func:`write_xdf` writes
-the same layout so simulated and converted recordings need no LabRecorder.
+with LabRecorder, plus a JSON sidecar ``<stem>.json``. The writer of the same
+layout, :func:`write_xdf`, lives in :mod:`biofeedback.io._xdf_write` (and is
+imported here too).
 
 XDF layout (https://github.com/sccn/xdf/wiki/Specifications): the magic
 ``XDF:`` then chunks ``[NumLengthBytes][Length][Tag][Content]``; ``Length``
@@ -13,31 +14,24 @@ counts the 2-byte tag and the content.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import struct
-import uuid
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import numpy as np
 
 from .._logging import logger
 from ..errors import RecordingFormatError
 from ._integrity import (
-    LOSSES_MARKED,
     channel_problems,
     check_timestamps,
     gap_warning,
     gaps_from_loss_markers,
-    loss_markers,
     read_sidecar,
     timestamp_gaps,
 )
 from ._recording import Gap, Recording, Stream
-
-EEG_NAME = "biofeedback-EEG"
-MARKERS_NAME = "biofeedback-Markers"
+from ._xdf_write import EEG_NAME, MARKERS_NAME, write_xdf  # noqa: F401 (one place to import)
 
 # pyxdf load options: clocks synchronised, no dejittering (it moves irregular
 # events onto a line, pyxdf#34).
@@ -62,233 +56,6 @@ _UNIT_SCALE = {
 
 _TAGS = {1: "FileHeader", 2: "StreamHeader", 3: "Samples", 4: "ClockOffset",
          5: "Boundary", 6: "StreamFooter"}
-
-_BOUNDARY_UUID = bytes.fromhex("43A5464CC7CB4A43E36CB5BEE8EDDAD8")[::-1]
-
-
-# --------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------
-def _varlen(n: int) -> bytes:
-    if n < 256:
-        return b"\x01" + struct.pack("<B", n)
-    if n < 2**32:
-        return b"\x04" + struct.pack("<I", n)
-    return b"\x08" + struct.pack("<Q", n)
-
-
-def _chunk(tag: int, content: bytes, stream_id: int | None = None) -> bytes:
-    if stream_id is not None:
-        content = struct.pack("<I", stream_id) + content
-    body = struct.pack("<H", tag) + content
-    return _varlen(len(body)) + body
-
-
-def _stream_xml(name, type_, ch_names, units, ch_types, sfreq, fmt, extra=""):
-    channels = "".join(
-        f"<channel><label>{escape(str(ch))}</label>"
-        + (f"<unit>{escape(u)}</unit>" if u else "")
-        + (f"<type>{escape(t)}</type>" if t else "")
-        + "</channel>"
-        for ch, u, t in zip(ch_names, units, ch_types)
-    )
-    return (
-        '<?xml version="1.0"?><info>'
-        f"<name>{escape(name)}</name><type>{escape(type_)}</type>"
-        f"<channel_count>{len(ch_names)}</channel_count>"
-        f"<nominal_srate>{float(sfreq)!r}</nominal_srate>"
-        f"<channel_format>{fmt}</channel_format>"
-        f"<source_id>{escape(name)}</source_id><version>1.1</version>"
-        f"<created_at>0</created_at><uid>{uuid.uuid4()}</uid>"
-        "<session_id>default</session_id><hostname>localhost</hostname>"
-        f"<desc><channels>{channels}</channels>{extra}</desc></info>"
-    ).encode()
-
-
-def _numeric_samples(ts, values, block):
-    """Yield Samples chunk contents for float64 ``values`` (n_times, n_ch)."""
-    n_ch = values.shape[1]
-    dtype = np.dtype([("tsb", "u1"), ("ts", "<f8"), ("v", "<f8", (n_ch,))])
-    for start in range(0, len(ts), block):
-        stop = min(start + block, len(ts))
-        rec = np.empty(stop - start, dtype=dtype)
-        rec["tsb"] = 8
-        rec["ts"] = ts[start:stop]
-        rec["v"] = values[start:stop]
-        yield _varlen(stop - start) + rec.tobytes()
-
-
-def _string_samples(ts, values, block):
-    for start in range(0, len(ts), block):
-        stop = min(start + block, len(ts))
-        parts = [_varlen(stop - start)]
-        for t, v in zip(ts[start:stop], values[start:stop]):
-            raw = str(v).encode("utf-8")
-            parts.append(b"\x08" + struct.pack("<d", float(t)) + _varlen(len(raw)) + raw)
-        yield b"".join(parts)
-
-
-def _footer(ts, clock):
-    first = float(ts[0]) if len(ts) else 0.0
-    last = float(ts[-1]) if len(ts) else 0.0
-    offsets = "".join(
-        f"<offset><time>{t!r}</time><value>{v!r}</value></offset>" for t, v in clock
-    )
-    return (
-        '<?xml version="1.0"?><info>'
-        f"<first_timestamp>{first!r}</first_timestamp>"
-        f"<last_timestamp>{last!r}</last_timestamp>"
-        f"<sample_count>{len(ts)}</sample_count>"
-        f"<clock_offsets>{offsets}</clock_offsets></info>"
-    ).encode()
-
-
-def _streams_to_write(rec: Recording):
-    """List (name, type, ch_names, units, ch_types, sfreq, fmt, ts, values, extra)."""
-    out = []
-    prof = f"<profile>{escape(rec.profile)}</profile>" if rec.profile else ""
-    extra = (
-        f"<biofeedback>{prof}<source_format>{escape(rec.source_format)}"
-        "</source_format></biofeedback>"
-    )
-    eeg_name = rec.provenance.get("eeg_stream", EEG_NAME) if rec.source_format == "xdf" \
-        else EEG_NAME
-    out.append((
-        eeg_name, "EEG", rec.ch_names, ["microvolts"] * len(rec.ch_names),
-        ["EEG"] * len(rec.ch_names), rec.sfreq, "double64", rec.timestamps,
-        rec.data.T * 1e6, extra,
-    ))
-    in_streams = set()
-    for st in rec.streams.values():
-        if isinstance(st.data, np.ndarray):
-            data = np.atleast_2d(np.asarray(st.data, dtype=np.float64))
-            ch = list(st.ch_names) or [f"ch{i + 1}" for i in range(data.shape[0])]
-            units = list(st.meta.get("units", [""] * len(ch)))
-            out.append((st.name, st.type, ch, units, [""] * len(ch), st.sfreq,
-                        "double64", st.timestamps, data.T, ""))
-        else:
-            texts = [str(t) for t in st.data]
-            in_streams.update(zip(np.round(st.timestamps, 9).tolist(), texts))
-            out.append((st.name, st.type or "Markers", [st.ch_names[0] if st.ch_names
-                        else "marker"], [""], [""], 0.0, "string",
-                        st.timestamps, texts, ""))
-    rest = [
-        (t, s) for t, s in rec.markers if (round(float(t), 9), s) not in in_streams
-    ]
-    counted = any(g.source.startswith("packet_counter") for g in rec.gaps)
-    if counted and not any(s == LOSSES_MARKED for _, s in list(rec.markers) + sorted(in_streams)):
-        # losses counted from a packet counter are written as markers, so readers
-        # count what the writer knew, not what jittery timestamps suggest
-        t_first = float(rec.timestamps[0]) if rec.n_times else 0.0
-        losses = loss_markers(rec.gaps, rec.sfreq, rec.markers)
-        line = _offset_line(rec)
-        if line is not None:  # gaps are on the device clock, markers on the host's
-            losses = [(t + line[0] + line[1] * t, text) for t, text in losses]
-        rest = sorted(rest + [(t_first, LOSSES_MARKED)] + losses, key=lambda m: m[0])
-    if rest:
-        names = [o[0] for o in out]
-        if MARKERS_NAME in names:  # merge into the existing marker stream
-            i = names.index(MARKERS_NAME)
-            o = out[i]
-            pairs = sorted(list(zip(np.asarray(o[7]).tolist(), o[8])) + rest)
-            out[i] = o[:7] + (np.array([p[0] for p in pairs]),
-                              [p[1] for p in pairs], o[9])
-        else:
-            out.append((MARKERS_NAME, "Markers", ["marker"], [""], [""], 0.0,
-                        "string", np.array([t for t, _ in rest]),
-                        [s for _, s in rest], ""))
-    return out
-
-
-def _clock_offsets(rec):
-    """(times, values) of the EEG stream's clock offsets, or None (all zero)."""
-    clock = rec.provenance.get("clock_offsets") if rec.source_format != "xdf" else None
-    if not isinstance(clock, dict):
-        return None
-    times = np.asarray(clock.get("times", []), dtype=float)
-    values = np.asarray(clock.get("values", []), dtype=float)
-    if times.size == 0 or times.shape != values.shape:
-        return None
-    return times, values
-
-
-def _offset_line(rec):
-    """(a, b) of the straight line pyxdf fits to the clock offsets, or None."""
-    clock = _clock_offsets(rec)
-    if clock is None:
-        return None
-    times, values = clock
-    if times.size < 2:
-        return float(values[0]), 0.0
-    b, a = np.polyfit(times, values, 1)
-    return float(a), float(b)
-
-
-def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
-    """Write ``recording`` as XDF, in the layout a live session records.
-
-    Parameters
-    ----------
-    recording : Recording
-        EEG in volts; written as µV with ``unit`` "microvolts".
-    fname : path-like
-        Output ``.xdf`` file.
-    overwrite : bool
-        Replace an existing file.
-    block : int | None
-        Samples per Samples chunk (default: one second of EEG, at least 32).
-
-    Notes
-    -----
-    Marker streams and every :class:`Stream` of the recording are written as
-    their own streams; markers not in any string stream go to
-    "biofeedback-Markers". A JSON sidecar is written beside the file only when
-    ``recording.provenance["sidecar"]`` holds one.
-    """
-    fname = Path(fname)
-    if fname.exists() and not overwrite:
-        raise FileExistsError(f"{fname} exists; pass overwrite=True to replace it.")
-    if block is None:
-        block = max(int(recording.sfreq or 0), 32)
-    streams = _streams_to_write(recording)
-    with open(fname, "wb") as fid:
-        fid.write(b"XDF:")
-        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version>'
-                            b"</info>"))
-        for sid, s in enumerate(streams, start=1):
-            name, type_, ch, units, types, sfreq, fmt, ts, values, extra = s
-            fid.write(_chunk(2, _stream_xml(name, type_, ch, units, types, sfreq,
-                                            fmt, extra), sid))
-        clocks = {}
-        eeg_clock = _clock_offsets(recording)  # a device clock's measured offsets
-        for sid, s in enumerate(streams, start=1):
-            ts = np.asarray(s[7], dtype=np.float64)
-            if sid == 1 and eeg_clock is not None:
-                clocks[sid] = list(zip(eeg_clock[0].tolist(), eeg_clock[1].tolist()))
-            else:
-                clocks[sid] = [(float(ts[0]), 0.0)] if len(ts) else []
-            for t, value in clocks[sid]:
-                fid.write(_chunk(4, struct.pack("<dd", t, value), sid))
-        for sid, s in enumerate(streams, start=1):
-            ts = np.asarray(s[7], dtype=np.float64)
-            gen = (_string_samples(ts, s[8], block) if s[6] == "string"
-                   else _numeric_samples(ts, np.asarray(s[8], dtype=np.float64),
-                                         block))
-            for content in gen:
-                fid.write(_chunk(3, content, sid))
-        fid.write(_chunk(5, _BOUNDARY_UUID))
-        for sid, s in enumerate(streams, start=1):
-            ts = np.asarray(s[7], dtype=np.float64)
-            if len(ts) and not (sid == 1 and eeg_clock is not None):
-                clocks[sid].append((float(ts[-1]), 0.0))
-                fid.write(_chunk(4, struct.pack("<dd", float(ts[-1]), 0.0), sid))
-            fid.write(_chunk(6, _footer(ts, clocks[sid]), sid))
-    sidecar = recording.provenance.get("sidecar")
-    if isinstance(sidecar, dict):
-        side = fname.with_suffix(".json")
-        side.write_text(json.dumps(sidecar, indent=2, default=str), encoding="utf-8")
-    return fname
-
 
 # --------------------------------------------------------------------------
 # Reading

@@ -46,7 +46,7 @@ def _scenario(tmp, extra):
 
 def _xdf(tmp, name, streams):
     """An XDF file with the given (name, ch_names, nominal rate, ts, values µV) streams."""
-    from biofeedback.io._xdf import _chunk, _footer, _numeric_samples, _stream_xml
+    from biofeedback.io._xdf_write import _chunk, _footer, _numeric_samples, _stream_xml
 
     path = tmp / name
     with open(path, "wb") as fid:
@@ -388,7 +388,7 @@ def test_a_pipeline_never_replaces_an_existing_cue_wav(tmp_path, capsys):
 
 
 def test_a_writer_failing_half_way_leaves_the_old_file_whole(tmp_path, monkeypatch, muse_csv):
-    from biofeedback.io import _xdf, read_recording, write_recording
+    from biofeedback.io import _xdf_write, read_recording, write_recording
 
     out = tmp_path / "out.xdf"
     out.write_text(PRECIOUS)
@@ -398,7 +398,7 @@ def test_a_writer_failing_half_way_leaves_the_old_file_whole(tmp_path, monkeypat
         yield b"\x01"  # some bytes reach the file, then the disk fills up
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_xdf, "_numeric_samples", broken)
+    monkeypatch.setattr(_xdf_write, "_numeric_samples", broken)
     with pytest.raises(OSError, match="No space left"):
         write_recording(rec, out, overwrite=True)
     assert out.read_text() == PRECIOUS
