@@ -109,8 +109,12 @@ class Recorder:
             self._lines.append(line.rstrip("\n"))
             logger.debug("LabRecorderCLI: %s", line.rstrip())
 
-    def start(self, timeout: float = 10.0) -> None:
-        """Start recording; returns once every stream is being collected."""
+    def start(self, timeout: float = 30.0) -> None:
+        """Start recording; returns once every stream is being collected.
+
+        LabRecorderCLI resolves each stream on the network before it collects;
+        on a busy machine that takes seconds, hence the generous ``timeout``.
+        """
         import subprocess
         import threading
         import time
@@ -144,7 +148,11 @@ class Recorder:
                 break
             time.sleep(0.02)
         self.abort()
-        raise BiofeedbackError(f"The recorder did not start within {timeout:g} s.")
+        said = "; ".join(self._lines[-3:]) or "nothing"
+        raise BiofeedbackError(
+            f"The recorder did not start within {timeout:g} s (LabRecorderCLI said: {said}); "
+            "check that no other program holds the recording file and try again."
+        )
 
     @property
     def pid(self) -> int | None:
