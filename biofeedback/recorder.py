@@ -140,7 +140,8 @@ class Recorder:
                     f"No LSL stream matches {which}, so it cannot be recorded; start the "
                     "program that sends it first, or leave out --also-record."
                 )
-            started = sum(line.startswith("Started data collection") for line in lines)
+            # its threads print concurrently: two messages can share one line
+            started = sum(line.count("Started data collection") for line in lines)
             if started >= len(self.predicates):
                 logger.info("Recording %d streams to %s", started, self.fname)
                 return
