@@ -385,12 +385,17 @@ class Engine:
         self._filt_tail = filt_all[:, -keep:]
         self._ts_tail = ts_all[-keep:]
 
-    def _process_segment(self, raw, ts):
+    def _extend(self, raw, ts):
+        """Filter a segment and join it to the kept tails; the window stops in it."""
         filt = self._filter(raw, ts)
         stops = self._window_stops(raw.shape[1])
         raw_all = np.concatenate([self._raw_tail, raw], axis=1)
         filt_all = np.concatenate([self._filt_tail, filt], axis=1)
         ts_all = np.concatenate([self._ts_tail, ts])
+        return stops, raw_all, filt_all, ts_all
+
+    def _process_segment(self, raw, ts):
+        stops, raw_all, filt_all, ts_all = self._extend(raw, ts)
         results = []
         for stop in stops.tolist():
             sl = slice(stop - self.win_len, stop)
@@ -401,11 +406,7 @@ class Engine:
     def _process_segment_batch(self, raw, ts):
         from numpy.lib.stride_tricks import sliding_window_view
 
-        filt = self._filter(raw, ts)
-        stops = self._window_stops(raw.shape[1])
-        raw_all = np.concatenate([self._raw_tail, raw], axis=1)
-        filt_all = np.concatenate([self._filt_tail, filt], axis=1)
-        ts_all = np.concatenate([self._ts_tail, ts])
+        stops, raw_all, filt_all, ts_all = self._extend(raw, ts)
         results = []
         if stops.size:
             # (n_ch, n_pos, win_len) views; window k starts at stops[k] - win_len

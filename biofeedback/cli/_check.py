@@ -26,26 +26,9 @@ Examples:
 """
 
 
-def add_source_args(p):
-    """The source options ``live`` has (board, LSL, scenario, BrainFlow parameters)."""
-    from ..hardware import INPUT_PARAMS
-
-    src = p.add_argument_group("source (pick one; default: the pipeline's board, synthetic)")
-    src.add_argument("--board", metavar="NAME", help="board profile (see 'biofeedback boards')")
-    src.add_argument("--lsl", metavar="NAME", help="read an LSL EEG stream with this name")
-    src.add_argument("--lsl-type", metavar="TYPE", default="EEG",
-                     help="with --lsl '': resolve by type instead (default: EEG)")
-    src.add_argument("--scenario", metavar="FILE",
-                     help="a scripted simulated headset: a scenario file or a shipped name")
-    bf = p.add_argument_group("BrainFlow connection (named as BrainFlow names them)")
-    for param in INPUT_PARAMS:
-        bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
-    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
-                   help="seconds to wait for an LSL stream (default: 5)")
-
-
 def add_parser(sub):
     from ._dashboard import add_dashboard_args
+    from ._live import add_source_args
 
     p = sub.add_parser("check", help="signal check: contact and noise per electrode",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -34,11 +34,13 @@ Examples:
 """
 
 
-def add_parser(sub):
+def add_source_args(p, playback=False):
+    """The source options (board, LSL, scenario, BrainFlow parameters) of live and check.
+
+    With ``playback``, BrainFlow's ``file`` parameter is offered as ``--playback-file``.
+    """
     from ..hardware import INPUT_PARAMS
 
-    p = sub.add_parser("live", help="run a live session (synthetic board by default)",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_argument_group("source (pick one; default: the pipeline's board, synthetic)")
     src.add_argument("--board", metavar="NAME", help="board profile (see 'biofeedback boards')")
     src.add_argument("--lsl", metavar="NAME", help="read an LSL EEG stream with this name")
@@ -48,12 +50,20 @@ def add_parser(sub):
                      help="a scripted simulated headset: a scenario file or a shipped name (demo)")
     bf = p.add_argument_group("BrainFlow connection (named as BrainFlow names them)")
     for param in INPUT_PARAMS:
-        if param == "file":  # BrainFlow's playback board plays it as the --board
+        if playback and param == "file":  # BrainFlow's playback board plays it as the --board
             bf.add_argument("--playback-file", "--file", dest=param, metavar="FILE",
                             help="rehearse without the headset: play this BrainFlow file "
                                  "(DataFilter.write_file, 'biofeedback convert') as the --board")
         else:
             bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
+    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
+                   help="seconds to wait for an LSL stream (default: 5)")
+
+
+def add_parser(sub):
+    p = sub.add_parser("live", help="run a live session (synthetic board by default)",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_source_args(p, playback=True)
     p.add_argument("--pipeline", metavar="FILE",
                    help="pipeline TOML (default: pipelines/default.toml)")
     p.add_argument("--model", metavar="FILE",
@@ -72,8 +82,6 @@ def add_parser(sub):
                    help="record another LSL stream too, e.g. \"type='Markers'\" (repeatable)")
     p.add_argument("--view", choices=("auto", "dashboard", "plain", "none"), default="auto",
                    help="terminal view: in-place dashboard, a line a second, or none")
-    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
-                   help="seconds to wait for an LSL stream (default: 5)")
     p.add_argument("--check", action="store_true",
                    help="run the signal check first (see 'biofeedback check'); stop if an "
                         "electrode needs fixing")

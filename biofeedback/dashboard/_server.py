@@ -169,7 +169,7 @@ class DashboardServer:
 
     @property
     def url(self) -> str:
-        host = self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        host = "127.0.0.1" if _unspecified(self.host) else self.host
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}/?token={self.token}"
@@ -407,3 +407,13 @@ class DashboardServer:
         except Exception as err:  # a page's trouble is never the session's
             self.stats["send_errors"] += 1
             logger.debug("Dashboard page connection ended: %s", err)
+
+
+def _unspecified(host: str) -> bool:
+    """Whether ``host`` is the any-address (the page is then opened on loopback)."""
+    import ipaddress
+
+    try:
+        return not host or ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        return False
