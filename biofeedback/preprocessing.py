@@ -31,13 +31,16 @@ class SOSFilter:
     """
 
     def __init__(self, sos: np.ndarray, n_channels: int, description: str = "IIR filter"):
-        from scipy.signal import sosfilt_zi
+        from ._iir import sosfilt_zi
 
         self.description = description
         self.sos = np.ascontiguousarray(sos, dtype=np.float64)
+        if self.sos.ndim != 2 or self.sos.shape[1] != 6 or np.any(self.sos[:, 3] != 1.0):
+            raise ValueError("sos must have shape (n_sections, 6) with a0 = 1 in every "
+                             f"section; got shape {self.sos.shape}.")
         self.n_channels = n_channels
         self._zi_unit = sosfilt_zi(self.sos)  # (n_sections, 2)
-        self.zi = None
+        self.zi = None  # (n_channels, n_sections, 2) once a chunk has been seen
 
     def reset(self) -> None:
         """Forget the state; the next chunk restarts in steady state."""
@@ -45,16 +48,16 @@ class SOSFilter:
 
     def process(self, chunk: np.ndarray, timestamps: np.ndarray):
         """Filter ``chunk`` (n_channels, n_times); returns (filtered, timestamps)."""
-        from scipy.signal import sosfilt
+        from ._kernels import sosfilt
 
         if chunk.shape[1] == 0:
             return chunk, timestamps
+        chunk = np.ascontiguousarray(chunk, dtype=np.float64)
         if self.zi is None:
             x0 = chunk[:, 0]
             x0 = np.where(np.isfinite(x0), x0, 0.0)
-            self.zi = self._zi_unit[:, None, :] * x0[None, :, None]
-        out, self.zi = sosfilt(self.sos, chunk, axis=-1, zi=self.zi)
-        return out, timestamps
+            self.zi = np.ascontiguousarray(self._zi_unit[None, :, :] * x0[:, None, None])
+        return sosfilt(self.sos, chunk, self.zi), timestamps
 
 
 class AverageReference:
@@ -137,7 +140,7 @@ def build_preprocessing(
     -------
     chain : Chain
     """
-    from scipy.signal import butter, iirnotch, tf2sos
+    from ._iir import butter_sos, notch_sos
 
     nyq = sfreq / 2.0
     steps = []
@@ -161,13 +164,13 @@ def build_preprocessing(
     if lp and lp >= nyq:
         lp = 0.0  # nothing to cut below Nyquist
     if hp and lp:
-        sos = butter(config.order, [hp, lp], btype="bandpass", fs=sfreq, output="sos")
+        sos = butter_sos(config.order, [hp, lp], "bandpass", sfreq)
         desc = f"causal Butterworth band-pass {hp:g}-{lp:g} Hz, order {config.order}"
     elif hp:
-        sos = butter(config.order, hp, btype="highpass", fs=sfreq, output="sos")
+        sos = butter_sos(config.order, hp, "highpass", sfreq)
         desc = f"causal Butterworth high-pass {hp:g} Hz, order {config.order}"
     elif lp:
-        sos = butter(config.order, lp, btype="lowpass", fs=sfreq, output="sos")
+        sos = butter_sos(config.order, lp, "lowpass", sfreq)
         desc = f"causal Butterworth low-pass {lp:g} Hz, order {config.order}"
     else:
         sos = None
@@ -175,7 +178,6 @@ def build_preprocessing(
         steps.append(SOSFilter(sos, n_channels, desc))
     notch = line_freq if config.notch == "auto" else config.notch
     if notch != "off" and notch and float(notch) < nyq:
-        b, a = iirnotch(float(notch), config.notch_q, fs=sfreq)
-        steps.append(SOSFilter(tf2sos(b, a), n_channels,
+        steps.append(SOSFilter(notch_sos(float(notch), config.notch_q, sfreq), n_channels,
                                f"causal IIR notch {float(notch):g} Hz, Q={config.notch_q:g}"))
     return Chain(steps)

@@ -23,6 +23,30 @@ _ZC_EPS = float(np.finfo(np.float64).eps)
 # -- Welch plan ---------------------------------------------------------------
 
 
+# periodic cosine tapers w[n] = a0 - a1 cos(2 pi n / N): scipy's get_window
+_COSINE_WINDOWS = {"hann": (0.5, 0.5), "hamming": (0.54, 0.46)}
+
+
+def cosine_window(window: str, n: int) -> np.ndarray:
+    """Periodic Hann or Hamming taper, the numbers of ``scipy.signal.get_window``.
+
+    Computed as scipy computes it (a symmetric window one sample longer, its
+    last sample dropped), so the Welch estimates do not change by a bit,
+    without importing scipy.signal (a second of start-up).
+    """
+    if window not in _COSINE_WINDOWS:
+        raise ValueError(f"Unknown taper {window!r}: one of {', '.join(_COSINE_WINDOWS)}.")
+    if n <= 1:
+        return np.ones(n)
+    alpha = _COSINE_WINDOWS[window][0]
+    a = np.array([alpha, 1.0 - alpha])
+    fac = np.linspace(-np.pi, np.pi, n + 1)
+    w = np.zeros(n + 1)
+    for k in range(2):
+        w += a[k] * np.cos(k * fac)
+    return w[:-1]
+
+
 @functools.lru_cache(maxsize=64)
 def welch_basis(n_per_seg: int, sfreq: float, k0: int, k1: int, window: str):
     """Detrend + taper + real DFT for bins k0..k1-1 as one matrix (see _kernels).
@@ -31,9 +55,7 @@ def welch_basis(n_per_seg: int, sfreq: float, k0: int, k1: int, window: str):
     scale gives scipy's one-sided density: 1 / (sfreq * sum(w**2)), doubled
     except at DC and (even n_per_seg) Nyquist.
     """
-    from scipy.signal import get_window
-
-    w = get_window(window, n_per_seg)  # periodic, as scipy.signal.welch uses
+    w = cosine_window(window, n_per_seg)  # periodic, as scipy.signal.welch uses
     n = np.arange(n_per_seg)
     k = np.arange(k0, k1)
     ang = 2.0 * np.pi * ((np.outer(n, k) % n_per_seg) / n_per_seg)
@@ -51,8 +73,6 @@ def welch_basis(n_per_seg: int, sfreq: float, k0: int, k1: int, window: str):
     return basis, scale
 
 
-# periodic cosine tapers w[n] = a0 - a1 cos(2 pi n / N): scipy's get_window
-_COSINE_WINDOWS = {"hann": (0.5, 0.5), "hamming": (0.54, 0.46)}
 
 
 @functools.lru_cache(maxsize=64)
@@ -67,13 +87,11 @@ def _block_plan(n_per_seg: int, step: int, k0: int, k1: int, window: str):
     wanted bins, for the taper's 3-tap convolution); ``ph`` (q, n_kb) is
     ``exp(-2 pi i k j / q)``, the shift of block ``j`` within its segment.
     """
-    from scipy.signal import get_window
-
     if window not in _COSINE_WINDOWS or n_per_seg % step or n_per_seg < 4:
         return None
     a0, a1 = _COSINE_WINDOWS[window]
     n = np.arange(n_per_seg)
-    w = get_window(window, n_per_seg)
+    w = cosine_window(window, n_per_seg)
     if np.max(np.abs(w - (a0 - a1 * np.cos(2.0 * np.pi * n / n_per_seg)))) > 1e-14:
         return None  # not the window we assume: take the general path
     q = n_per_seg // step

@@ -20,7 +20,8 @@ LAYERS = [
               # the [feedback] section's dataclasses: declarative, read by config
               "biofeedback.feedback._config"]),
     ("sources", ["biofeedback.hardware", "biofeedback.stream"]),
-    ("signal", ["biofeedback._kernels", "biofeedback.spectral", "biofeedback.preprocessing",
+    ("signal", ["biofeedback._kernels", "biofeedback._iir", "biofeedback.spectral",
+                "biofeedback.preprocessing",
                 "biofeedback.quality", "biofeedback.features"]),
     ("engine", ["biofeedback.engine", "biofeedback.statefilter", "biofeedback.estimators",
                 "biofeedback._tables"]),

@@ -81,3 +81,38 @@ def test_mastoid_reference_subtracts_their_mean(rng):
     out = build_preprocessing(cfg, 256.0, 4, 50.0, ch_names=["TP9", "AF7", "AF8", "TP10"]).process(
         data, np.arange(100.0))[0]
     np.testing.assert_allclose(out, data - (data[0] + data[3]) / 2)
+
+
+@pytest.mark.parametrize("fs", [128.0, 250.0, 256.0, 1000.0])
+def test_filter_design_and_filtering_match_scipy(rng, fs):
+    # our design avoids importing scipy.signal (a second of start-up); the
+    # numbers must stay scipy's
+    from scipy import signal
+
+    from biofeedback._iir import butter_sos, notch_sos, sosfilt_zi
+    from biofeedback._kernels import sosfilt
+    from biofeedback.spectral import cosine_window
+
+    for order in (1, 2, 3, 4, 5, 8):
+        for btype, freq in (("bandpass", [1.0, 40.0]), ("bandpass", [0.5, 45.0]),
+                            ("highpass", 0.1), ("highpass", 1.0), ("lowpass", 30.0)):
+            ours = butter_sos(order, freq, btype, fs)
+            ref = signal.butter(order, freq, btype=btype, fs=fs, output="sos")
+            np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-15)
+            np.testing.assert_allclose(sosfilt_zi(ours), signal.sosfilt_zi(ref),
+                                       rtol=1e-10, atol=1e-14)
+    for line, q in ((50.0, 30.0), (60.0, 35.0)):
+        np.testing.assert_allclose(notch_sos(line, q, fs),
+                                   signal.tf2sos(*signal.iirnotch(line, q, fs=fs)),
+                                   rtol=1e-12, atol=1e-15)
+    for name in ("hann", "hamming"):
+        for n in (1, 2, 99, 256):
+            np.testing.assert_array_equal(cosine_window(name, n), signal.get_window(name, n))
+    sos = butter_sos(4, [1.0, 40.0], "bandpass", fs)
+    x = rng.standard_normal((3, 700))
+    zi = np.ascontiguousarray(np.broadcast_to(sosfilt_zi(sos), (3, 4, 2)) * x[:, :1, None])
+    ref_y, ref_zf = signal.sosfilt(sos, x, zi=np.moveaxis(zi, 0, 1))
+    np.testing.assert_array_equal(sosfilt(sos, x, zi), ref_y)
+    np.testing.assert_array_equal(zi, np.moveaxis(ref_zf, 0, 1))
+    with pytest.raises(ValueError, match="between 0 and fs/2"):
+        butter_sos(4, fs, "lowpass", fs)

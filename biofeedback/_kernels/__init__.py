@@ -1,0 +1,29 @@
+"""numba kernels behind the signal layer, one module per job.
+
+- :mod:`._welch`: Welch PSD as a matrix product (one window, live; many
+  windows; any segment length);
+- :mod:`._blocks`: batch Welch through shared step-long blocks;
+- :mod:`._features`: band sums, spectral entropy, time-domain features;
+- :mod:`._quality`: per-channel window statistics of the quality gates;
+- :mod:`._iir`: the causal second-order-section filter.
+
+Private: kernels trust their caller. They take C-contiguous float64 arrays of
+the documented shapes; the public wrappers convert, check lengths and raise
+``ValueError`` before a kernel runs. Every kernel is compiled lazily on first
+use with ``cache=True`` so a second process loads machine code from disk.
+
+Compile time is part of the user's first session, so the kernels are written
+to compile fast: element loops instead of slice assignments (a slice
+assignment costs numba seconds of compilation; a loop, milliseconds), one
+array layout per argument (callers pass whole C-contiguous arrays and row
+offsets, never views), so each kernel compiles one signature.
+"""
+
+from ._blocks import welch_windows_blocks
+from ._features import band_sums, spectral_entropy, time_features
+from ._iir import sosfilt
+from ._quality import window_stats
+from ._welch import welch_rows, welch_update, welch_windows
+
+__all__ = ["welch_rows", "welch_update", "welch_windows", "welch_windows_blocks",
+           "band_sums", "spectral_entropy", "time_features", "window_stats", "sosfilt"]
