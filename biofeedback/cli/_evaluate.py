@@ -57,21 +57,19 @@ def evaluate(model, ds, switch_every=30.0) -> dict:
     """Scores of ``model`` on dataset ``ds`` (JSON-ready)."""
     import numpy as np
 
-    from ..training._dataset import DatasetError
-    from ..training._streams import stream_dataset, switches_from_markers, switching_scores
-    from ..training._validation import (
+    from ..training._calibration import _baseline_stats, calibration_stats, calibration_windows
+    from ..training._labels import DatasetError
+    from ..training._scoring import (
         _argmax_labels,
-        _baseline_stats,
         _new_acc,
         _recalls,
         _score_streams,
         _switching_summary,
-        calibration_stats,
-        calibration_windows,
         confusion,
         filtered_proba,
         scored_mask,
     )
+    from ..training._streams import stream_dataset, switches_from_markers, switching_scores
 
     model.check_compatible(ds.ch_names, ds.sfreq, ds.feature_names)
     plan = model.plan if model.needs_calibration else None

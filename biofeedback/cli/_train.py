@@ -125,8 +125,8 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
 
 def protocol_plan(config, method, ds, spec, required):
     """The protocol's calibration plan, or None with the reason it cannot be replayed."""
-    from ..training._dataset import DatasetError
-    from ..training._streams import CalibrationPlan
+    from ..training._calibration import CalibrationPlan
+    from ..training._labels import DatasetError
 
     plan = CalibrationPlan.from_protocol(config.feedback, method)
     why = None

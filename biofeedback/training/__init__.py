@@ -17,8 +17,10 @@ own windows and features:
 See ``docs/training.md`` for the protocol and the figures on the Muse data.
 """
 
-from ._dataset import Dataset, LabelledFile, extract_dataset, label_files
-from ._model import LoadedModel, fit_model, load_model, save_model
+from ._dataset import Dataset, extract_dataset
+from ._labels import LabelledFile, label_files
+from ._model import LoadedModel, fit_model
+from ._modelfile import load_model, save_model
 from ._validation import CVResult, cross_validate, random_split_score
 
 __all__ = [

@@ -1,185 +1,32 @@
-"""Labelled recordings in, the live engine's windows and features out."""
+"""Labelled recordings in, the live engine's windows and features out.
+
+:func:`~._labels.label_files` says what each recording is; :func:`extract_dataset`
+reads and checks every recording, runs the engine over each (the workers of
+:mod:`._workers`) and stacks the labelled windows in a :class:`Dataset`.
+"""
 
 from __future__ import annotations
 
-import csv
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from .._checks import _check_option, _import_optional
+from .._checks import _check_option
 from .._logging import logger
-from ..errors import BiofeedbackError
+from ._labels import (
+    DEFAULT_PATTERN,
+    LABEL_SOURCES,
+    DatasetError,
+    LabelledFile,
+    _check_classes,
+    _label_windows,
+    label_files,
+)
+from ._workers import _extract_one, _parallel_map, _probe
 
-DEFAULT_PATTERN = "{subject}-{label}-{session}"
-LABEL_SOURCES = ("filename", "markers", "manifest")
-
-
-class DatasetError(BiofeedbackError):
-    """Labelled recordings that cannot make a training set."""
-
-
-@dataclass(frozen=True)
-class LabelledFile:
-    """One recording and what it is.
-
-    ``label`` is None when labels come from the recording's markers.
-    """
-
-    path: str
-    subject: str
-    session: str
-    label: str | None = None
-    #: an in-memory Recording (e.g. a stream built for validation); ``path`` names it
-    recording: object = field(default=None, compare=False, repr=False)
-    #: labelled stretches ``(start, stop, label)`` in seconds from the recording's
-    #: first sample (a manifest with start and stop columns); ``label`` is then None
-    stretches: tuple = ()
-
-
-def _pattern_regex(pattern):
-    names = re.findall(r"{(\w*)}", pattern)
-    if "label" not in names and "subject" not in names:
-        raise DatasetError(
-            f"The label pattern {pattern!r} names neither {{label}} nor {{subject}}; "
-            "write it like '{subject}-{label}-{session}'."
-        )
-    out, pos = "", 0
-    for m in re.finditer(r"{(\w*)}", pattern):
-        out += re.escape(pattern[pos:m.start()])
-        name = m.group(1)
-        out += f"(?P<{name}>.+?)" if name and name not in out else ".+?"
-        pos = m.end()
-    out += re.escape(pattern[pos:])
-    return re.compile(out)
-
-
-def _stem(path):
-    name = Path(path).name
-    return name.split(".", 1)[0] if not name.startswith(".") else name
-
-
-def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
-                manifest=None, *, min_classes=2) -> list[LabelledFile]:
-    """Say the subject, session and label of every recording.
-
-    Parameters
-    ----------
-    paths : list of path-like
-        Recordings (files, or folders whose files are all taken).
-    labels_from : "filename" | "markers" | "manifest"
-        Where the labels come from: the file name read with ``pattern``; the
-        recording's markers (each marker labels the windows up to the next
-        one); or the CSV ``manifest``.
-    pattern : str
-        File-name pattern (without extension) with ``{subject}``, ``{label}``
-        and ``{session}`` fields, e.g. ``"{subject}-{label}-{session}"``. With
-        markers or a manifest it still names subject and session when it
-        matches; otherwise the file name is the subject and the session is 1.
-    manifest : path-like | None
-        CSV with a header and columns ``path`` and ``label`` (and optionally
-        ``subject`` and ``session``); relative paths are read from the
-        manifest's folder.
-
-    Returns
-    -------
-    files : list of LabelledFile
-
-    Raises
-    ------
-    DatasetError
-        When the pattern matches no file, or a file does not fit it.
-    """
-    _check_option("labels_from", labels_from, LABEL_SOURCES)
-    regex = _pattern_regex(pattern)
-    rows, stretches = [], {}
-    if labels_from == "manifest":
-        if manifest is None:
-            raise DatasetError("--labels-from manifest needs --manifest FILE.")
-        manifest = Path(manifest)
-        if not manifest.is_file():
-            raise DatasetError(f"The manifest {manifest} does not exist.")
-        with open(manifest, newline="", encoding="utf-8") as fid:
-            reader = csv.DictReader(fid)
-            missing = {"path", "label"} - set(reader.fieldnames or ())
-            if missing:
-                raise DatasetError(
-                    f"The manifest {manifest} needs the columns path and label "
-                    f"(missing: {', '.join(sorted(missing))})."
-                )
-            timed = {"start", "stop"} <= set(reader.fieldnames or ())
-            stretches = {}
-            for line, row in enumerate(reader, start=2):
-                p = Path(row["path"])
-                p = p if p.is_absolute() else manifest.parent / p
-                if timed and (row.get("start") or "").strip():
-                    try:
-                        a, b = float(row["start"]), float(row["stop"])
-                    except (TypeError, ValueError):
-                        a = b = float("nan")
-                    if not 0 <= a < b:
-                        raise DatasetError(
-                            f"{manifest}, line {line}: start and stop must be seconds with "
-                            f"0 <= start < stop, got {row.get('start')!r}, {row.get('stop')!r}.")
-                    if str(p) not in stretches:
-                        stretches[str(p)] = []
-                        rows.append((str(p), None, row.get("subject") or None,
-                                     row.get("session") or None))
-                    stretches[str(p)].append((a, b, row["label"].strip()))
-                    continue
-                rows.append((str(p), row["label"].strip(), row.get("subject") or None,
-                             row.get("session") or None))
-    else:
-        for p in paths:
-            p = Path(p)
-            if p.is_dir():
-                rows += [(str(f), None, None, None) for f in sorted(p.iterdir())
-                         if f.is_file() and not f.name.startswith(".")]
-            else:
-                rows.append((str(p), None, None, None))
-    if not rows:
-        raise DatasetError("No recordings were given.")
-    files, unmatched = [], []
-    for path, label, subject, session in rows:
-        m = regex.fullmatch(_stem(path))
-        groups = m.groupdict() if m else {}
-        if labels_from == "filename":
-            if m is None or not groups.get("label"):
-                unmatched.append(Path(path).name)
-                continue
-            label = groups["label"]
-        subject = subject or groups.get("subject") or _stem(path)
-        session = session or groups.get("session") or "1"
-        timed = tuple(sorted(stretches.get(path, ()))) if labels_from == "manifest" else ()
-        files.append(LabelledFile(path, subject, session, label, stretches=timed))
-    if labels_from == "filename" and not files:
-        shown = ", ".join(unmatched[:3]) + (" ..." if len(unmatched) > 3 else "")
-        raise DatasetError(
-            f"The label pattern {pattern!r} matches none of the {len(unmatched)} "
-            f"file names ({shown})."
-        )
-    if unmatched:
-        raise DatasetError(
-            f"{len(unmatched)} file name(s) do not fit the label pattern {pattern!r}, "
-            f"e.g. {unmatched[0]}; rename them or pass --pattern."
-        )
-    if labels_from != "markers":
-        _check_classes([f.label for f in files if f.label is not None]
-                       + [lab for f in files for _, _, lab in f.stretches], min_classes)
-    return files
-
-
-def _check_classes(labels, min_classes=2):
-    """Training needs two classes; scoring a model (``min_classes=1``) needs one."""
-    classes = sorted(set(labels))
-    if len(classes) < min_classes:
-        raise DatasetError(
-            f"Only one class ({classes[0]!r}) among the labels: a classifier needs "
-            "at least two." if classes else "No labelled windows were found."
-        )
-    return classes
+__all__ = ["DEFAULT_PATTERN", "LABEL_SOURCES", "Dataset", "DatasetError", "LabelledFile",
+           "extract_dataset", "label_files"]
 
 
 @dataclass
@@ -271,96 +118,6 @@ class Dataset:
 
 
 _PARALLEL_FROM_S = 3 * 3600.0  # seconds of recordings from which extraction uses workers
-
-
-def _probe(path, profile, rec=None):
-    from ..io import read_recording
-
-    rec = read_recording(path) if rec is None else rec
-    return rec, {
-        "ch_names": list(rec.ch_names),
-        "sfreq": float(rec.sfreq),
-        "duration": float(rec.n_times / rec.sfreq) if rec.sfreq else 0.0,
-        "profile": profile or rec.profile,
-        "markers": [(float(t), str(s)) for t, s in rec.markers],
-    }
-
-
-def _extract_one(path, config, profile_name, need_windows, rec=None):
-    """Read one recording and run the live engine over it (a worker's job)."""
-    from ..engine import Engine, EngineOutput
-    from ..hardware import get_profile
-    from ..io import read_recording
-
-    rec = read_recording(path) if rec is None else rec
-    engine = Engine(config, rec.ch_names, rec.sfreq, get_profile(profile_name),
-                    keep_windows=need_windows)
-    # the batch driver: the live engine's windows, computed as stacks
-    results = engine.process_batch(rec.data, rec.timestamps)
-    out = EngineOutput.from_results(results, engine)
-    return {
-        "features": out.features,
-        "gated": out.gated,
-        "t_end": out.t_end,
-        "segment": np.array([r.segment for r in results], dtype=np.int64),
-        "windows": out.windows,
-        "t0": float(rec.timestamps[0]) if rec.n_times else 0.0,
-        "feature_names": out.feature_names,
-        "n_resets": engine.n_resets,
-    }
-
-
-def _parallel_map(func, items, n_jobs, scheduler, desc, progress):
-    """Map ``func`` over ``items`` with joblib processes or a Dask cluster."""
-    import contextlib
-
-    from joblib import Parallel, delayed, parallel_config
-
-    with contextlib.ExitStack() as stack:
-        if scheduler:
-            distributed = _import_optional("distributed", "dask", "a Dask scheduler",
-                                           "dask[distributed]")
-            if isinstance(scheduler, str):
-                stack.enter_context(distributed.Client(scheduler))  # the default client from here
-            stack.enter_context(parallel_config(backend="dask"))
-            n_jobs = -1
-        elif n_jobs in (None, 1) or len(items) < 2:
-            return [func(*it) for it in _progress(items, desc, progress, len(items))]
-        else:
-            stack.enter_context(parallel_config(backend="loky"))
-        gen = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(func)(*it) for it in items)
-        return list(_progress(gen, desc, progress, len(items)))
-
-
-def _progress(iterable, desc, enabled, total):
-    if not enabled:
-        return iterable
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, unit="file", file=sys.stderr,
-                disable=not sys.stderr.isatty())
-
-
-def _label_windows(t_end, length, markers, marker_labels, by="inside"):
-    """Label of each window from the markers (None outside labelled stretches).
-
-    ``by="inside"``: windows lying wholly in a stretch; ``"end"``: every window
-    takes the state at its newest sample (what a live user is in then).
-    """
-    labels = np.full(len(t_end), None, dtype=object)
-    if not markers:
-        return labels
-    times = np.array([m[0] for m in markers] + [np.inf])
-    for i, (t, s) in enumerate(markers):
-        if marker_labels and s not in marker_labels:
-            continue
-        start = t_end if by == "end" else t_end - length
-        inside = (start >= t) & (t_end < times[i + 1])
-        labels[inside] = s
-    return labels
 
 
 def extract_dataset(files, config=None, *, profile=None, gated="exclude",

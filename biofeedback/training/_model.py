@@ -1,26 +1,13 @@
-"""Model files that load without executing code.
+"""A trained classifier with everything it needs live.
 
-A model file (``.bfm``) is a zip archive holding
-
-- ``meta.json``: format version, pipeline configuration (windows, filters,
-  features), channel names, sampling rate, classes, feature names, what the
-  estimator reads (``input``), calibration (the protocol blocks before
-  feedback it is centred on), the state filter's expected dwell time
-  (``dwell_s``), a summary of the training data and the validation metrics;
-- ``estimator.skops``: the scikit-learn estimator in skops' format, which
-  rebuilds objects from a declared structure instead of unpickling. Loading
-  refuses any type outside skops' defaults and :data:`TRUSTED_TYPES`.
-
-Files written before a field existed load with its default (no state filter,
-no calibration, feature input); their exponential ``smooth_s`` is no longer
-applied.
+:func:`fit_model` fits one on a whole dataset (centred on the protocol's
+calibration blocks when asked); :class:`LoadedModel` is what a live session
+or an evaluation uses: it checks the data fit, calibrates per user and gives
+class probabilities. Its file format (written and read without executing
+code) is in :mod:`._modelfile`.
 """
 
 from __future__ import annotations
-
-import json
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
@@ -34,27 +21,6 @@ FORMAT_VERSION = 1
 #: protocol has no training block to take it from.
 DEFAULT_DWELL = 30.0
 CALIBRATION_METHODS = ("center", "zscore")
-
-#: Types beyond skops' default trusted set that our registered classifiers hold.
-TRUSTED_TYPES = (
-    "sklearn.tree._tree.Tree",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "biofeedback.estimators.FilterBankTangentSpace",
-)
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def default_dwell(config) -> float:
@@ -76,7 +42,7 @@ def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
     calibration : CalibrationPlan | None
         The protocol's blocks before feedback: each subject's features are
         centred on the windows of those blocks replayed from their recordings
-        (:mod:`._validation`), and the saved model asks the engine to centre
+        (:mod:`._calibration`), and the saved model asks the engine to centre
         live features on the same blocks.
     dwell : float
         Expected dwell time in seconds of a state, for the causal state
@@ -86,11 +52,12 @@ def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
     Returns
     -------
     model : LoadedModel
-        Ready to save with :func:`save_model` (and to use).
+        Ready to save with :func:`~._modelfile.save_model` (and to use).
     """
     from ..estimators import CLASSIFIERS, make_classifier
+    from ._calibration import _check_calibration, calibration_stats
+    from ._scoring import _check_dwell
     from ._streams import stream_dataset
-    from ._validation import _check_calibration, _check_dwell, calibration_stats
 
     spec = CLASSIFIERS[model] if model in CLASSIFIERS else None
     est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
@@ -128,93 +95,6 @@ def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
         "metrics": {},
     }
     return LoadedModel(est, meta)
-
-
-def save_model(model, fname, *, metrics=None, overwrite=True) -> Path:
-    """Write ``model`` (a :class:`LoadedModel`) to ``fname``.
-
-    Parameters
-    ----------
-    model : LoadedModel
-    fname : path-like
-        Output file (``.bfm`` by convention).
-    metrics : dict | None
-        Validation results to store with it.
-    overwrite : bool
-
-    Returns
-    -------
-    fname : Path
-    """
-    import skops.io as sio
-
-    fname = Path(fname)
-    if fname.exists() and not overwrite:
-        raise FileExistsError(f"{fname} exists.")
-    meta = dict(model.meta)
-    if metrics is not None:
-        meta["metrics"] = metrics
-    fname.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(fname, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("meta.json", json.dumps(_jsonable(meta), indent=1))
-        zf.writestr("estimator.skops", sio.dumps(model.estimator))
-    model.meta = meta
-    return fname
-
-
-def load_model(fname) -> LoadedModel:
-    """Read a model file without executing code from it.
-
-    Raises
-    ------
-    ModelError
-        The file is missing, not a model file, from a newer version, or holds
-        a type outside the trusted list.
-    """
-    import skops.io as sio
-
-    fname = Path(fname)
-    if not fname.is_file():
-        raise ModelError(f"The model file {fname} does not exist.")
-    try:
-        with zipfile.ZipFile(fname) as zf:
-            meta = json.loads(zf.read("meta.json").decode("utf-8"))
-            blob = zf.read("estimator.skops")
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError,
-            OSError) as err:
-        raise ModelError(
-            f"{fname} is not a biofeedback model file ({type(err).__name__}); "
-            "models are never unpickled, train one with 'biofeedback train'."
-        ) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelError(f"{fname} is not a biofeedback model file.")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelError(
-            f"{fname} was written by a newer biofeedback (model format "
-            f"{meta['format_version']}); upgrade to read it."
-        )
-    try:
-        untrusted = sio.get_untrusted_types(data=blob)
-    except Exception as err:  # skops raises many types on malformed input
-        raise ModelError(f"{fname} holds a malformed estimator ({err}).") from None
-    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
-    if unknown:
-        raise ModelError(
-            f"{fname} holds the untrusted type {unknown[0]}, which biofeedback "
-            "refuses to load."
-        )
-    try:
-        est = sio.loads(blob, trusted=list(untrusted))
-    except Exception as err:
-        raise ModelError(f"{fname} holds a malformed estimator ({err}).") from None
-    try:
-        model = LoadedModel(est, meta)
-    except ModelError as err:
-        raise ModelError(f"{fname}: {err}") from None
-    except (KeyError, TypeError, ValueError) as err:
-        raise ModelError(f"{fname} has incomplete metadata ({err}).") from None
-    model.fname = str(fname)
-    return model
 
 
 class LoadedModel:
@@ -279,7 +159,7 @@ class LoadedModel:
                 "files and network cues go where your command line or pipeline says.",
                 ", ".join(dropped))
         self.n_times = int(round(self.config.window.length * self.sfreq))
-        from ._streams import CalibrationPlan
+        from ._calibration import CalibrationPlan
 
         self.calibration = meta.get("calibration")
         self.plan = CalibrationPlan.from_dict(self.calibration)
@@ -390,7 +270,7 @@ class LoadedModel:
         """
         if not self.needs_calibration:
             return
-        from ._streams import CalibrationPlan
+        from ._calibration import CalibrationPlan
 
         have = CalibrationPlan.from_protocol(feedback)
         need = self.plan
@@ -425,7 +305,7 @@ class LoadedModel:
         -------
         self
         """
-        from ._validation import _baseline_stats
+        from ._calibration import _baseline_stats
 
         if self.input != "features":
             raise ModelError("Only feature models are calibrated.")

@@ -5,10 +5,11 @@ or guided calibration blocks that each ask for one state), and then the
 person's state changes whenever it changes. Validation replays exactly that
 from labelled one-state recordings:
 
-- :class:`CalibrationPlan` lists the blocks before the first training block of
-  a pipeline's protocol, each with the state it asks for and its duration;
-  a model calibrated on the plan is centred on the windows the engine gives
-  over those blocks (those ending within the plan's first ``seconds``).
+- :class:`~._calibration.CalibrationPlan` lists the blocks before the first
+  training block of a pipeline's protocol, each with the state it asks for and
+  its duration; a model calibrated on the plan is centred on the windows the
+  engine gives over those blocks (those ending within the plan's first
+  ``seconds``).
 - :func:`build_stream` lays one subject's recordings end to end on one
   continuous clock: the plan's blocks first (each takes the first seconds of
   that state's recording), then stretches of ``switch_every`` seconds cycling
@@ -25,11 +26,10 @@ from labelled one-state recordings:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ._dataset import DatasetError
+from ._calibration import CalibrationPlan
+from ._labels import DatasetError
 
 __all__ = ["CalibrationPlan", "build_stream", "switching_scores"]
 
@@ -37,79 +37,6 @@ __all__ = ["CalibrationPlan", "build_stream", "switching_scores"]
 FIRST_SECONDS = 10.0
 #: The output follows a switch once it names the new state for this long.
 HOLD_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class CalibrationPlan:
-    """The blocks a live session runs before feedback, in order.
-
-    Attributes
-    ----------
-    blocks : tuple of (str | None, float)
-        ``(state, seconds)`` per block; ``state`` is the label the block's
-        instructions ask for (None: a baseline that names no state).
-    method : "center" | "zscore"
-    """
-
-    blocks: tuple = ()
-    method: str = "center"
-
-    @property
-    def seconds(self) -> float:
-        """Total duration: the engine calibrates on windows ending within it."""
-        return float(sum(d for _, d in self.blocks))
-
-    @property
-    def states(self) -> list:
-        return [s for s, _ in self.blocks]
-
-    def __bool__(self):
-        return bool(self.blocks)
-
-    def describe(self) -> str:
-        return " + ".join(f"{d:g} s {s or 'baseline'}" for s, d in self.blocks) or "none"
-
-    def to_dict(self) -> dict:
-        return {"method": self.method, "seconds": self.seconds,
-                "blocks": [{"state": s, "seconds": d} for s, d in self.blocks]}
-
-    @classmethod
-    def from_dict(cls, d) -> CalibrationPlan | None:
-        if not d:
-            return None
-        blocks = d.get("blocks")
-        if blocks is None:  # files from before calibration blocks: one span of seconds
-            blocks = [{"state": None, "seconds": float(d["seconds"])}]
-        return cls(tuple((b.get("state"), float(b["seconds"])) for b in blocks),
-                     d.get("method", "center"))
-
-    @classmethod
-    def from_protocol(cls, feedback, method="center") -> CalibrationPlan:
-        """The blocks before the first training or transfer block of ``feedback``."""
-        blocks = []
-        for b in feedback.blocks:
-            if b.kind not in ("baseline", "calibration"):
-                break
-            blocks.append((getattr(b, "state", "") or None, float(b.duration)))
-        return cls(tuple(blocks), method)
-
-    def check(self, window_length, classes=None, *, where="the protocol"):
-        """One sentence when the plan cannot calibrate a model."""
-        if not self.blocks:
-            raise DatasetError(
-                f"{where} has no baseline or calibration block before feedback, so a "
-                "calibrated model has nothing to calibrate on; add one, or train "
-                "without --calibration.")
-        if self.seconds < window_length:
-            raise DatasetError(
-                f"The calibration blocks of {where} last {self.seconds:g} s, shorter "
-                f"than one {window_length:g} s window; make them longer.")
-        if classes is not None:
-            unknown = [s for s in self.states if s is not None and s not in classes]
-            if unknown:
-                raise DatasetError(
-                    f"A calibration block of {where} asks for state {unknown[0]!r}, "
-                    f"which is not a class ({', '.join(classes)}); use one of those.")
 
 
 def _take(rec, start, seconds):

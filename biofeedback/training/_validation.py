@@ -39,167 +39,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import _check_option
-from ._dataset import DatasetError
-from ._streams import FIRST_SECONDS, switching_scores
+from ._calibration import _check_calibration, calibration_stats
+from ._labels import DatasetError
+from ._scoring import (
+    _argmax_labels,
+    _check_dwell,
+    _new_acc,
+    _recalls,
+    _score_streams,
+    _switching_summary,
+    confusion,
+    filtered_proba,
+    scored_mask,
+)
 
 CV_SCHEMES = ("loso", "loso-session", "new-day", "new-person-new-day", "none")
-
-
-def scored_mask(dataset, seconds):
-    """Windows starting after the first ``seconds`` of their recording."""
-    return dataset.t - dataset.window_length >= seconds
-
-
-def _baseline_stats(X, method="center"):
-    """(offset, scale) of baseline features ``X`` for ``(x - offset) / scale``."""
-    offset = X.mean(axis=0)
-    if method == "zscore" and len(X) > 1:
-        scale = X.std(axis=0, ddof=1)
-        scale = np.where(scale > 1e-12 * np.maximum(np.abs(offset), 1.0), scale, 1.0)
-    else:
-        scale = np.ones_like(offset)
-    return offset, scale
-
-
-def calibration_windows(full, seconds):
-    """Rows of one recording's windows the engine calibrates on: clean, finite,
-    ending within the first ``seconds``."""
-    ok = (full["t"] <= seconds) & np.isfinite(full["X"]).all(axis=1)
-    if full.get("gated") is not None:
-        ok &= ~full["gated"]
-    return ok
-
-
-def calibration_stats(streams, plan):
-    """Per (subject, session), the centring of their replayed calibration blocks.
-
-    Parameters
-    ----------
-    streams : Dataset
-        From :func:`stream_dataset` with ``plan`` (one stream per subject and
-        session, beginning with the calibration blocks).
-    plan : CalibrationPlan
-    """
-    out = {}
-    for r, f in enumerate(streams.full):
-        key = (streams.files[r].subject, streams.files[r].session)
-        ok = calibration_windows(f, plan.seconds)
-        if not ok.any():
-            raise DatasetError(
-                f"The calibration blocks of subject {key[0]} (session {key[1]}) hold "
-                "no clean window; the quality gates flag all of them.")
-        out[key] = _baseline_stats(f["X"][ok], plan.method)
-    return out
-
-
-def _check_dwell(dwell):
-    dwell = 0.0 if dwell is None else float(dwell)
-    if not np.isfinite(dwell) or dwell < 0:
-        raise ValueError(f"The dwell time must be 0 or more seconds, got {dwell:g}.")
-    return dwell
-
-
-def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features",
-                   transform=None, blank_until=None):
-    """Class probabilities of the ``rows`` of ``dataset``, as the live engine gives them.
-
-    Every window of each recording concerned goes through ``predict_proba``
-    in order (unlabelled and dropped windows too: live, they are in the past)
-    and through :meth:`biofeedback.statefilter.StateFilter.filter` with the
-    expected dwell time ``dwell`` (restarted at the engine's restarts); the
-    selected rows are returned. A window with non-finite input gives NaN, as
-    live.
-
-    Parameters
-    ----------
-    predict_proba : callable
-        Batch of features (or windows) to ``(n, n_classes)``.
-    dataset : Dataset
-    rows : array of bool, shape (n_windows,)
-    dwell : float
-        Seconds; 0 scores each window alone.
-    input : "features" | "windows"
-    transform : callable | None
-        ``transform(recording_index, X)`` applied first (calibration).
-    blank_until : float | None
-        Windows ending within this many seconds of their recording's start
-        give NaN, as a live engine gives while it collects a model's
-        calibration (the state filter sees them as NaN).
-
-    Returns
-    -------
-    proba : ndarray, shape (rows.sum(), n_classes)
-    """
-    from ..statefilter import StateFilter
-
-    rows = np.flatnonzero(rows)
-    if not dataset.full:
-        raise DatasetError("This dataset does not hold every window of its recordings; "
-                           "build it with extract_dataset.")
-    hop = round(dataset.config.window.hop * dataset.sfreq) / dataset.sfreq
-    out = None
-    for r in np.unique(dataset.recording[rows]):
-        f = dataset.full[r]
-        X = f["windows"] if input == "windows" else f["X"]
-        if X is None:
-            raise DatasetError("Window models need the dataset's windows "
-                               "(extract_dataset(..., need_windows=True)).")
-        if transform is not None:
-            X = transform(r, X)
-        ok = np.isfinite(X.reshape(len(X), -1)).all(axis=1)
-        P0 = predict_proba(X[ok]) if ok.any() else None
-        if out is None:
-            n_cls = P0.shape[1] if P0 is not None else None
-            if n_cls is None:
-                continue
-            out = np.full((len(rows), n_cls), np.nan)
-        P = np.full((len(X), out.shape[1]), np.nan)
-        if P0 is not None:
-            P[ok] = P0
-        if blank_until is not None:
-            P[f["t"] <= blank_until] = np.nan
-        if dwell:
-            sf = StateFilter(out.shape[1], dwell, hop, window=dataset.window_length)
-            P = sf.filter(P, f["segment"])
-        mine = dataset.recording[rows] == r
-        out[mine] = P[dataset.wid[rows[mine]]]
-    if out is None:
-        raise DatasetError("No window with finite input to score.")
-    return out
-
-
-def _argmax_labels(P, classes):
-    """Most probable class per row; '' where the probabilities are NaN."""
-    classes = np.asarray(classes, dtype=str)
-    ok = np.isfinite(P).all(axis=1)
-    pred = np.full(len(P), "", dtype=object)
-    pred[ok] = classes[np.argmax(P[ok], axis=1)]
-    return pred.astype(str)
-
-
-def _check_calibration(spec, plan, window_length, classes=None):
-    if not plan:
-        return
-    if spec.input != "features":
-        raise DatasetError("Calibration centres engine features; it does not apply to "
-                           "window-input models such as riemann.")
-    plan.check(window_length, classes)
-
-
-def _recalls(y_true, y_pred, classes):
-    """Per-class recall; NaN for classes absent from ``y_true``."""
-    out = np.full(len(classes), np.nan)
-    for i, c in enumerate(classes):
-        m = y_true == c
-        if m.any():
-            out[i] = np.mean(y_pred[m] == c)
-    return out
-
-
-def confusion(y_true, y_pred, classes):
-    from sklearn.metrics import confusion_matrix
-
-    return confusion_matrix(y_true, y_pred, labels=list(classes))
 
 
 @dataclass
@@ -429,68 +283,6 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
         n_windows=len(yt), folds=folds, y_true=yt, y_pred=yp, dwell=dwell,
         switching=switching, counts=_counts(y[tested], dataset.subject[tested], classes),
     )
-
-
-def _score_streams(predict_proba, classes_, streams, keys, plan, stats, dwell, acc, *,
-                   input="features", prep=None):
-    """Score the streams of the (subject, session) pairs ``keys``; add to ``acc``.
-
-    ``prep`` (e.g. a model's column selection) is applied to the features
-    before the centring of ``stats``.
-    """
-    from ._streams import switches_from_markers
-
-    calib = plan.seconds if plan else 0.0
-    out = {"lags": [], "first_correct": 0, "first_n": 0}
-    for r, f in enumerate(streams.files):
-        if (f.subject, f.session) not in keys:
-            continue
-        rows = (streams.recording == r) & (streams.t > calib)
-        if not rows.any():
-            continue
-        transform = None
-        if plan:
-            offset, scale = stats[(f.subject, f.session)]
-
-            def transform(_, Xr, offset=offset, scale=scale):
-                return ((Xr if prep is None else prep(Xr)) - offset) / scale
-        P = filtered_proba(predict_proba, streams, rows, dwell, input=input,
-                           transform=transform, blank_until=calib or None)
-        pred = _argmax_labels(P, classes_)
-        switches = switches_from_markers(streams.full[r]["markers"], after=calib)
-        sc = switching_scores(streams.t[rows], streams.y[rows], pred, switches)
-        for k in ("first_correct", "first_n"):
-            out[k] += sc[k]
-            acc[k] += sc[k]
-        out["lags"] += sc["lags"]
-        acc["lags"] += sc["lags"]
-        acc["y_true"].append(streams.y[rows])
-        acc["y_pred"].append(pred)
-    out["lags"] = [None if not np.isfinite(v) else v for v in out["lags"]]
-    return out
-
-
-def _new_acc():
-    return {"lags": [], "first_correct": 0, "first_n": 0, "y_true": [], "y_pred": []}
-
-
-def _switching_summary(acc, classes, switch_every):
-    if not acc["y_true"]:
-        return None
-    yt, yp = np.concatenate(acc["y_true"]), np.concatenate(acc["y_pred"])
-    lags = np.asarray(acc["lags"], float)
-    return {
-        "switch_every_s": float(switch_every),
-        "balanced_accuracy": float(np.nanmean(_recalls(yt, yp, classes))),
-        "first_seconds": FIRST_SECONDS,
-        "first_accuracy": (acc["first_correct"] / acc["first_n"]) if acc["first_n"]
-        else float("nan"),
-        "median_lag_s": float(np.median(lags)) if len(lags) else float("nan"),
-        "max_lag_s": float(np.max(lags)) if len(lags) else float("nan"),
-        "n_switches": len(lags),
-        "n_not_followed": int(np.sum(~np.isfinite(lags))),
-        "n_windows": len(yt),
-    }
 
 
 def random_split_score(dataset, model="logreg", *, n_splits=5, random_state=0) -> float:

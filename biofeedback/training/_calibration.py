@@ -1,0 +1,141 @@
+"""Per-user calibration, as a live session runs it before feedback.
+
+:class:`CalibrationPlan` lists the protocol's blocks before feedback; the
+engine's clean windows ending within them are the baseline
+(:func:`calibration_windows`), and features are centred (or z-scored) on its
+statistics (:func:`_baseline_stats`), live by
+:meth:`~._model.LoadedModel.calibrate` and in validation per subject and
+session of the replayed calibration streams (:func:`calibration_stats`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._labels import DatasetError
+
+
+@dataclass(frozen=True)
+class CalibrationPlan:
+    """The blocks a live session runs before feedback, in order.
+
+    Attributes
+    ----------
+    blocks : tuple of (str | None, float)
+        ``(state, seconds)`` per block; ``state`` is the label the block's
+        instructions ask for (None: a baseline that names no state).
+    method : "center" | "zscore"
+    """
+
+    blocks: tuple = ()
+    method: str = "center"
+
+    @property
+    def seconds(self) -> float:
+        """Total duration: the engine calibrates on windows ending within it."""
+        return float(sum(d for _, d in self.blocks))
+
+    @property
+    def states(self) -> list:
+        return [s for s, _ in self.blocks]
+
+    def __bool__(self):
+        return bool(self.blocks)
+
+    def describe(self) -> str:
+        return " + ".join(f"{d:g} s {s or 'baseline'}" for s, d in self.blocks) or "none"
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "seconds": self.seconds,
+                "blocks": [{"state": s, "seconds": d} for s, d in self.blocks]}
+
+    @classmethod
+    def from_dict(cls, d) -> CalibrationPlan | None:
+        if not d:
+            return None
+        blocks = d.get("blocks")
+        if blocks is None:  # files from before calibration blocks: one span of seconds
+            blocks = [{"state": None, "seconds": float(d["seconds"])}]
+        return cls(tuple((b.get("state"), float(b["seconds"])) for b in blocks),
+                     d.get("method", "center"))
+
+    @classmethod
+    def from_protocol(cls, feedback, method="center") -> CalibrationPlan:
+        """The blocks before the first training or transfer block of ``feedback``."""
+        blocks = []
+        for b in feedback.blocks:
+            if b.kind not in ("baseline", "calibration"):
+                break
+            blocks.append((getattr(b, "state", "") or None, float(b.duration)))
+        return cls(tuple(blocks), method)
+
+    def check(self, window_length, classes=None, *, where="the protocol"):
+        """One sentence when the plan cannot calibrate a model."""
+        if not self.blocks:
+            raise DatasetError(
+                f"{where} has no baseline or calibration block before feedback, so a "
+                "calibrated model has nothing to calibrate on; add one, or train "
+                "without --calibration.")
+        if self.seconds < window_length:
+            raise DatasetError(
+                f"The calibration blocks of {where} last {self.seconds:g} s, shorter "
+                f"than one {window_length:g} s window; make them longer.")
+        if classes is not None:
+            unknown = [s for s in self.states if s is not None and s not in classes]
+            if unknown:
+                raise DatasetError(
+                    f"A calibration block of {where} asks for state {unknown[0]!r}, "
+                    f"which is not a class ({', '.join(classes)}); use one of those.")
+
+
+def _baseline_stats(X, method="center"):
+    """(offset, scale) of baseline features ``X`` for ``(x - offset) / scale``."""
+    offset = X.mean(axis=0)
+    if method == "zscore" and len(X) > 1:
+        scale = X.std(axis=0, ddof=1)
+        scale = np.where(scale > 1e-12 * np.maximum(np.abs(offset), 1.0), scale, 1.0)
+    else:
+        scale = np.ones_like(offset)
+    return offset, scale
+
+
+def calibration_windows(full, seconds):
+    """Rows of one recording's windows the engine calibrates on: clean, finite,
+    ending within the first ``seconds``."""
+    ok = (full["t"] <= seconds) & np.isfinite(full["X"]).all(axis=1)
+    if full.get("gated") is not None:
+        ok &= ~full["gated"]
+    return ok
+
+
+def calibration_stats(streams, plan):
+    """Per (subject, session), the centring of their replayed calibration blocks.
+
+    Parameters
+    ----------
+    streams : Dataset
+        From :func:`stream_dataset` with ``plan`` (one stream per subject and
+        session, beginning with the calibration blocks).
+    plan : CalibrationPlan
+    """
+    out = {}
+    for r, f in enumerate(streams.full):
+        key = (streams.files[r].subject, streams.files[r].session)
+        ok = calibration_windows(f, plan.seconds)
+        if not ok.any():
+            raise DatasetError(
+                f"The calibration blocks of subject {key[0]} (session {key[1]}) hold "
+                "no clean window; the quality gates flag all of them.")
+        out[key] = _baseline_stats(f["X"][ok], plan.method)
+    return out
+
+
+def _check_calibration(spec, plan, window_length, classes=None):
+    if not plan:
+        return
+    if spec.input != "features":
+        raise DatasetError("Calibration centres engine features; it does not apply to "
+                           "window-input models such as riemann.")
+    plan.check(window_length, classes)

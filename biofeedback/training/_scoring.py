@@ -1,0 +1,182 @@
+"""Scoring as the live engine scores.
+
+Each recording's windows go in order through a model and the engine's state
+filter (:func:`filtered_proba`); the figures (per-class recall, confusion,
+the switching streams' accuracy and lag) are made from what comes out.
+Cross-validation (:mod:`._validation`) and ``biofeedback evaluate`` share it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._labels import DatasetError
+from ._streams import FIRST_SECONDS, switching_scores
+
+
+def scored_mask(dataset, seconds):
+    """Windows starting after the first ``seconds`` of their recording."""
+    return dataset.t - dataset.window_length >= seconds
+
+
+def _check_dwell(dwell):
+    dwell = 0.0 if dwell is None else float(dwell)
+    if not np.isfinite(dwell) or dwell < 0:
+        raise ValueError(f"The dwell time must be 0 or more seconds, got {dwell:g}.")
+    return dwell
+
+
+def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features",
+                   transform=None, blank_until=None):
+    """Class probabilities of the ``rows`` of ``dataset``, as the live engine gives them.
+
+    Every window of each recording concerned goes through ``predict_proba``
+    in order (unlabelled and dropped windows too: live, they are in the past)
+    and through :meth:`biofeedback.statefilter.StateFilter.filter` with the
+    expected dwell time ``dwell`` (restarted at the engine's restarts); the
+    selected rows are returned. A window with non-finite input gives NaN, as
+    live.
+
+    Parameters
+    ----------
+    predict_proba : callable
+        Batch of features (or windows) to ``(n, n_classes)``.
+    dataset : Dataset
+    rows : array of bool, shape (n_windows,)
+    dwell : float
+        Seconds; 0 scores each window alone.
+    input : "features" | "windows"
+    transform : callable | None
+        ``transform(recording_index, X)`` applied first (calibration).
+    blank_until : float | None
+        Windows ending within this many seconds of their recording's start
+        give NaN, as a live engine gives while it collects a model's
+        calibration (the state filter sees them as NaN).
+
+    Returns
+    -------
+    proba : ndarray, shape (rows.sum(), n_classes)
+    """
+    from ..statefilter import StateFilter
+
+    rows = np.flatnonzero(rows)
+    if not dataset.full:
+        raise DatasetError("This dataset does not hold every window of its recordings; "
+                           "build it with extract_dataset.")
+    hop = round(dataset.config.window.hop * dataset.sfreq) / dataset.sfreq
+    out = None
+    for r in np.unique(dataset.recording[rows]):
+        f = dataset.full[r]
+        X = f["windows"] if input == "windows" else f["X"]
+        if X is None:
+            raise DatasetError("Window models need the dataset's windows "
+                               "(extract_dataset(..., need_windows=True)).")
+        if transform is not None:
+            X = transform(r, X)
+        ok = np.isfinite(X.reshape(len(X), -1)).all(axis=1)
+        P0 = predict_proba(X[ok]) if ok.any() else None
+        if out is None:
+            n_cls = P0.shape[1] if P0 is not None else None
+            if n_cls is None:
+                continue
+            out = np.full((len(rows), n_cls), np.nan)
+        P = np.full((len(X), out.shape[1]), np.nan)
+        if P0 is not None:
+            P[ok] = P0
+        if blank_until is not None:
+            P[f["t"] <= blank_until] = np.nan
+        if dwell:
+            sf = StateFilter(out.shape[1], dwell, hop, window=dataset.window_length)
+            P = sf.filter(P, f["segment"])
+        mine = dataset.recording[rows] == r
+        out[mine] = P[dataset.wid[rows[mine]]]
+    if out is None:
+        raise DatasetError("No window with finite input to score.")
+    return out
+
+
+def _argmax_labels(P, classes):
+    """Most probable class per row; '' where the probabilities are NaN."""
+    classes = np.asarray(classes, dtype=str)
+    ok = np.isfinite(P).all(axis=1)
+    pred = np.full(len(P), "", dtype=object)
+    pred[ok] = classes[np.argmax(P[ok], axis=1)]
+    return pred.astype(str)
+
+
+def _recalls(y_true, y_pred, classes):
+    """Per-class recall; NaN for classes absent from ``y_true``."""
+    out = np.full(len(classes), np.nan)
+    for i, c in enumerate(classes):
+        m = y_true == c
+        if m.any():
+            out[i] = np.mean(y_pred[m] == c)
+    return out
+
+
+def confusion(y_true, y_pred, classes):
+    from sklearn.metrics import confusion_matrix
+
+    return confusion_matrix(y_true, y_pred, labels=list(classes))
+
+
+def _score_streams(predict_proba, classes_, streams, keys, plan, stats, dwell, acc, *,
+                   input="features", prep=None):
+    """Score the streams of the (subject, session) pairs ``keys``; add to ``acc``.
+
+    ``prep`` (e.g. a model's column selection) is applied to the features
+    before the centring of ``stats``.
+    """
+    from ._streams import switches_from_markers
+
+    calib = plan.seconds if plan else 0.0
+    out = {"lags": [], "first_correct": 0, "first_n": 0}
+    for r, f in enumerate(streams.files):
+        if (f.subject, f.session) not in keys:
+            continue
+        rows = (streams.recording == r) & (streams.t > calib)
+        if not rows.any():
+            continue
+        transform = None
+        if plan:
+            offset, scale = stats[(f.subject, f.session)]
+
+            def transform(_, Xr, offset=offset, scale=scale):
+                return ((Xr if prep is None else prep(Xr)) - offset) / scale
+        P = filtered_proba(predict_proba, streams, rows, dwell, input=input,
+                           transform=transform, blank_until=calib or None)
+        pred = _argmax_labels(P, classes_)
+        switches = switches_from_markers(streams.full[r]["markers"], after=calib)
+        sc = switching_scores(streams.t[rows], streams.y[rows], pred, switches)
+        for k in ("first_correct", "first_n"):
+            out[k] += sc[k]
+            acc[k] += sc[k]
+        out["lags"] += sc["lags"]
+        acc["lags"] += sc["lags"]
+        acc["y_true"].append(streams.y[rows])
+        acc["y_pred"].append(pred)
+    out["lags"] = [None if not np.isfinite(v) else v for v in out["lags"]]
+    return out
+
+
+def _new_acc():
+    return {"lags": [], "first_correct": 0, "first_n": 0, "y_true": [], "y_pred": []}
+
+
+def _switching_summary(acc, classes, switch_every):
+    if not acc["y_true"]:
+        return None
+    yt, yp = np.concatenate(acc["y_true"]), np.concatenate(acc["y_pred"])
+    lags = np.asarray(acc["lags"], float)
+    return {
+        "switch_every_s": float(switch_every),
+        "balanced_accuracy": float(np.nanmean(_recalls(yt, yp, classes))),
+        "first_seconds": FIRST_SECONDS,
+        "first_accuracy": (acc["first_correct"] / acc["first_n"]) if acc["first_n"]
+        else float("nan"),
+        "median_lag_s": float(np.median(lags)) if len(lags) else float("nan"),
+        "max_lag_s": float(np.max(lags)) if len(lags) else float("nan"),
+        "n_switches": len(lags),
+        "n_not_followed": int(np.sum(~np.isfinite(lags))),
+        "n_windows": len(yt),
+    }

@@ -1,0 +1,84 @@
+"""The per-recording work of :func:`~._dataset.extract_dataset`, and the map
+that spreads it over processes or a Dask cluster.
+
+Each worker reads one recording (:func:`_probe`) or runs the live engine's
+batch driver over it (:func:`_extract_one`); :func:`_parallel_map` runs the
+workers serially, in joblib processes or on a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import _import_optional
+
+
+def _probe(path, profile, rec=None):
+    from ..io import read_recording
+
+    rec = read_recording(path) if rec is None else rec
+    return rec, {
+        "ch_names": list(rec.ch_names),
+        "sfreq": float(rec.sfreq),
+        "duration": float(rec.n_times / rec.sfreq) if rec.sfreq else 0.0,
+        "profile": profile or rec.profile,
+        "markers": [(float(t), str(s)) for t, s in rec.markers],
+    }
+
+
+def _extract_one(path, config, profile_name, need_windows, rec=None):
+    """Read one recording and run the live engine over it (a worker's job)."""
+    from ..engine import Engine, EngineOutput
+    from ..hardware import get_profile
+    from ..io import read_recording
+
+    rec = read_recording(path) if rec is None else rec
+    engine = Engine(config, rec.ch_names, rec.sfreq, get_profile(profile_name),
+                    keep_windows=need_windows)
+    # the batch driver: the live engine's windows, computed as stacks
+    results = engine.process_batch(rec.data, rec.timestamps)
+    out = EngineOutput.from_results(results, engine)
+    return {
+        "features": out.features,
+        "gated": out.gated,
+        "t_end": out.t_end,
+        "segment": np.array([r.segment for r in results], dtype=np.int64),
+        "windows": out.windows,
+        "t0": float(rec.timestamps[0]) if rec.n_times else 0.0,
+        "feature_names": out.feature_names,
+        "n_resets": engine.n_resets,
+    }
+
+
+def _parallel_map(func, items, n_jobs, scheduler, desc, progress):
+    """Map ``func`` over ``items`` with joblib processes or a Dask cluster."""
+    import contextlib
+
+    from joblib import Parallel, delayed, parallel_config
+
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            distributed = _import_optional("distributed", "dask", "a Dask scheduler",
+                                           "dask[distributed]")
+            if isinstance(scheduler, str):
+                stack.enter_context(distributed.Client(scheduler))  # the default client from here
+            stack.enter_context(parallel_config(backend="dask"))
+            n_jobs = -1
+        elif n_jobs in (None, 1) or len(items) < 2:
+            return [func(*it) for it in _progress(items, desc, progress, len(items))]
+        else:
+            stack.enter_context(parallel_config(backend="loky"))
+        gen = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(func)(*it) for it in items)
+        return list(_progress(gen, desc, progress, len(items)))
+
+
+def _progress(iterable, desc, enabled, total):
+    if not enabled:
+        return iterable
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, unit="file", file=sys.stderr,
+                disable=not sys.stderr.isatty())
