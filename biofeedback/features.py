@@ -60,6 +60,8 @@ class FeatureSpec:
 
     ``compute(fs, ctx)`` returns (n_windows, n_channels, n_items); ``items(fs)``
     lists the item labels (bands, Hjorth parameters or one empty label).
+    ``pooled`` families are one value per item over the clean channels
+    (``compute`` returns (n_windows, 1, n_items); ``ch`` is ``"mean"``).
     """
 
     compute: object
@@ -67,6 +69,12 @@ class FeatureSpec:
     fmt: str
     units: str
     method: str
+    pooled: bool = False
+
+    def columns(self, fs) -> list:
+        """Names of the family's columns for feature set ``fs``."""
+        chans = ["mean"] if self.pooled else fs.ch_names
+        return [self.fmt.format(item=item, ch=ch) for ch in chans for item in self.items(fs)]
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,16 @@ def _log_band_power(fs, ctx):
     return np.log10(np.maximum(ctx.bp, _LOG_FLOOR))
 
 
+def _mean_log_band_power(fs, ctx):
+    """log10 band power averaged over the window's clean channels (NaN: none clean)."""
+    lp = _log_band_power(fs, ctx)
+    w = ctx.clean[..., None].astype(np.float64)
+    n = w.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(n > 0, (lp * w).sum(axis=1) / n, np.nan)
+    return out[:, None, :]
+
+
 def _rel_band_power(fs, ctx):
     tot = ctx.total[..., None]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -154,6 +172,16 @@ FEATURES = {
         "log10(V²) (add 12 for log10(µV²)); zero power clamped to -30",
         "log10 of absolute band power: Welch PSD summed over bins in "
         "[low, high) times the bin width",
+    ),
+    "mean_log_band_power": FeatureSpec(
+        _mean_log_band_power,
+        _bands,
+        "logpow_{item}_mean",
+        "log10(V²) (add 12 for log10(µV²)); NaN when no channel is clean",
+        "log10 of absolute band power, averaged over the window's clean channels "
+        "(one value per band: a channel left out by the quality gates does not "
+        "change the feature vector's layout)",
+        pooled=True,
     ),
     "rel_band_power": FeatureSpec(
         _rel_band_power,
@@ -405,11 +433,7 @@ class FeatureSet:
             self._index_mask[name] = mask
         self.feature_names = []
         for f in config.names:
-            spec = FEATURES[f]
-            items = spec.items(self)
-            self.feature_names += [
-                spec.fmt.format(item=item, ch=ch) for ch in self.ch_names for item in items
-            ]
+            self.feature_names += FEATURES[f].columns(self)
         self.index_names = list(config.indices)
         self.n_reused = 0  # windows that reused the previous window's segments
         self.reset()
@@ -594,8 +618,7 @@ def describe_features(feature_set: FeatureSet) -> dict:
             "method": spec.method,
             "units": spec.units,
             "integration": integration if "band" in f else None,
-            "columns": [spec.fmt.format(item=i, ch=ch) for ch in fs.ch_names
-                        for i in spec.items(fs)],
+            "columns": spec.columns(fs),
         }
     indices = {}
     for name in fs.index_names:

@@ -335,3 +335,17 @@ def test_default_feature_names_stay_stable():
     assert fs.feature_names[:5] == [f"logpow_{b}_TP9" for b in
                                     ("delta", "theta", "alpha", "beta", "gamma")]
     assert fs.index_names == ["engagement", "arousal", "alpha_rel", "theta_beta", "faa"]
+
+
+def test_mean_log_band_power_pools_the_clean_channels_only(rng):
+    fs = _fs(names=("log_band_power", "mean_log_band_power"))
+    assert fs.feature_names[-5:] == [f"logpow_{b}_mean" for b in
+                                     ("delta", "theta", "alpha", "beta", "gamma")]
+    X = np.stack([_eeg(rng), _eeg(rng), _eeg(rng)])
+    clean = np.array([[True] * 4, [True, True, False, True], [False] * 4])
+    F, _ = fs.batch(X, clean)
+    per = F[:, :20].reshape(3, 4, 5)
+    np.testing.assert_allclose(F[0, 20:], per[0].mean(axis=0), rtol=1e-12)
+    # a channel the quality gates leave out changes the value, never the layout
+    np.testing.assert_allclose(F[1, 20:], per[1, [0, 1, 3]].mean(axis=0), rtol=1e-12)
+    assert np.all(np.isnan(F[2, 20:]))  # no clean channel: no value
