@@ -16,6 +16,14 @@ of 20 s per state) and each window alone or through the engine's HMM state
 filter (expected dwell 30 s, the default protocol's block length). The demo
 scenario's index figures come from bench_index_reliability.py.
 
+Two controls say what the figures rest on: the same classifier on band powers
+pooled over the channels the quality gates keep (``mean_log_band_power``: an
+electrode the gates leave out feeds nothing), and on the gates' per-channel
+electrode flags alone (no EEG at all). On these data a frontal electrode is
+left out (railed or flagged bad) in most clean windows of every subject's
+"concentrating" recording and TP9 carries mains noise in most "relaxed" ones,
+so per-channel band powers can score electrode contact, not the state.
+
 Run: python benchmarks/bench_validity.py [DATA_DIR]; results in
 benchmarks/results/validity.txt.
 """
@@ -24,17 +32,62 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = (Path(sys.argv[1]) if len(sys.argv) > 1
         else REPO.parent / "shared" / "data" / "muse-mental-state")
 
 
+def _row(r, model, pname, out):
+    sw = r.switching
+    per = " ".join(f"{f['test'][-1]} {f['balanced_accuracy']:.2f}" for f in r.folds)
+    return (f"{model:<7} {pname:<22} {out:<14} "
+            f"{r.mean_fold_accuracy:>5.3f}/{r.balanced_accuracy:.3f} "
+            f"{sw['balanced_accuracy']:>10.3f} {sw['first_accuracy']:>10.3f} "
+            f"{sw['median_lag_s']:>6.1f} {sw['max_lag_s']:>6.1f} "
+            f"{sw['n_not_followed']:>2d}/{sw['n_switches']:<3d}  {per}")
+
+
+def electrode_control(files, config):
+    """Per-class share of clean windows with an electrode left out, and the
+    leave-one-subject-out balanced accuracy of LDA on the electrode flags alone."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.metrics import balanced_accuracy_score
+
+    from biofeedback.engine import Engine
+    from biofeedback.hardware import get_profile
+    from biofeedback.io import read_recording
+    from biofeedback.quality import PERSISTENT
+
+    F, y, subj = [], [], []
+    for f in files:
+        rec = read_recording(f.path)
+        eng = Engine(config, rec.ch_names, rec.sfreq, get_profile(rec.profile))
+        res = [r for r in eng.process_batch(rec.data, rec.timestamps) if not r.gated]
+        F += [((r.quality & PERSISTENT) != 0).astype(float) for r in res]
+        y += [f.label] * len(res)
+        subj += [f.subject] * len(res)
+    F, y, subj = np.array(F), np.array(y), np.array(subj)
+    share = {c: float(F[y == c].any(axis=1).mean()) for c in sorted(set(y))}
+    acc = []
+    for s in sorted(set(subj)):
+        tr, te = subj != s, subj == s
+        clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").fit(F[tr], y[tr])
+        acc.append(balanced_accuracy_score(y[te], clf.predict(F[te])))
+    return share, acc
+
+
 def main():
+    import dataclasses
+
+    from biofeedback.config import load_pipeline
     from biofeedback.training import cross_validate, extract_dataset, label_files
     from biofeedback.training._streams import CalibrationPlan
 
     t0 = time.perf_counter()
-    ds = extract_dataset(label_files([DATA]), n_jobs=1)
+    files = label_files([DATA])
+    ds = extract_dataset(files, n_jobs=1)
     plans = {
         "none": None,
         "rest 20 s as relaxed": CalibrationPlan((("relaxed", 20.0),)),
@@ -58,15 +111,25 @@ def main():
             for dwell, out in ((0.0, "window alone"), (30.0, "state filter")):
                 r = cross_validate(ds, model, calibration=plan, dwell=dwell,
                                    switch_every=30.0)
-                sw = r.switching
-                per = " ".join(f"{f['test'][-1]} {f['balanced_accuracy']:.2f}"
-                               for f in r.folds)
-                lines.append(
-                    f"{model:<7} {pname:<22} {out:<14} "
-                    f"{r.mean_fold_accuracy:>5.3f}/{r.balanced_accuracy:.3f} "
-                    f"{sw['balanced_accuracy']:>10.3f} {sw['first_accuracy']:>10.3f} "
-                    f"{sw['median_lag_s']:>6.1f} {sw['max_lag_s']:>6.1f} "
-                    f"{sw['n_not_followed']:>2d}/{sw['n_switches']:<3d}  {per}")
+                lines.append(_row(r, model, pname, out))
+    config = load_pipeline()
+    pooled = dataclasses.replace(config, features=dataclasses.replace(
+        config.features, names=("mean_log_band_power",)))
+    dsp = extract_dataset(files, pooled, n_jobs=1)
+    lines.append("control: band powers pooled over the channels the quality gates keep "
+                 f"(mean_log_band_power; {len(dsp)} clean windows)")
+    for pname in ("none", "guided 3 x 20 s"):
+        for dwell, out in ((0.0, "window alone"), (30.0, "state filter")):
+            r = cross_validate(dsp, "lda", calibration=plans[pname], dwell=dwell,
+                               switch_every=30.0)
+            lines.append(_row(r, "lda", pname, out))
+    share, acc = electrode_control(files, config)
+    lines.append("control: clean windows with an electrode left out by the quality gates: "
+                 + ", ".join(f"{c} {v:.0%}" for c, v in share.items())
+                 + "; LDA on those electrode flags alone (no EEG), leave one subject out: "
+                 + " ".join(f"{s[-1]} {a:.2f}" for s, a in zip(sorted(set(ds.subject.tolist())),
+                                                              acc))
+                 + f" (mean {np.mean(acc):.3f}; chance {1 / len(ds.classes):.3f})")
     r = cross_validate(ds, "lda", dwell=30.0, switch_every=30.0)
     counts = "; ".join(f"{s}: " + ", ".join(f"{c} {n}" for c, n in row.items())
                        for s, row in r.counts.items())
