@@ -58,3 +58,16 @@ def test_help_names_every_classifier():
     from biofeedback.estimators import CLASSIFIERS
 
     assert list(CLASSIFIER_NAMES) == list(CLASSIFIERS)
+
+
+def test_commands_run_with_one_blas_thread_unless_the_user_says_otherwise():
+    import os
+
+    script = ("import os, contextlib, io\nfrom biofeedback.cli import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()): main(['boards'])\n"
+              "print(os.environ['OPENBLAS_NUM_THREADS'])\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    run = dict(capture_output=True, text=True, check=True)
+    assert subprocess.run([sys.executable, "-c", script], env=env, **run).stdout.strip() == "1"
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    assert subprocess.run([sys.executable, "-c", script], env=env, **run).stdout.strip() == "2"
