@@ -114,14 +114,15 @@ class FeaturesConfig:
     segment, one-sided density in V²/Hz; a band's power is the PSD summed over
     the bins in [low, high) times the bin width (V²). ``spectral_range`` is
     the [low, high) range of total power (relative powers, ``alpha_rel``) and
-    spectral entropy. ``index_bands`` adds bands only indices use (e.g.
-    ``high_beta``). ``index_channels`` maps an index name to the channels it
-    may use (default: all clean channels; ``faa`` takes [left, right] and
-    defaults to the board profile's frontal pair). ``index_span`` maps an
-    index name to seconds over which the engine averages it causally: the
-    mean of its finite values (its channels clean) in the windows ending
-    within the last this-many seconds (for ``faa``, the mean of ln alpha right minus the mean of
-    ln alpha left over those epochs, as Allen et al. 2004 average many 2 s
+    spectral entropy (None: from the lowest to the highest band edge).
+    ``index_bands`` adds bands only indices use (e.g. ``high_beta``).
+    ``index_channels`` maps an index name to the channels it may use
+    (default: all clean channels; ``faa`` takes [left, right] and defaults to
+    the board profile's frontal pair). ``index_span`` maps an index name to
+    seconds over which the engine averages it causally: the mean of its
+    finite values (its channels clean) in the windows ending within the last
+    this-many seconds (for ``faa``, the mean of ln alpha right minus the mean
+    of ln alpha left over those epochs, as Allen et al. 2004 average many 2 s
     epochs; default 8 s); indices not named are each window's own.
     """
 
@@ -131,7 +132,7 @@ class FeaturesConfig:
     welch_segment: float = 1.0
     welch_overlap: float = 0.5
     welch_window: str = "hann"
-    spectral_range: tuple[float, float] = (1.0, 45.0)
+    spectral_range: tuple[float, float] | None = (1.0, 45.0)
     index_bands: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {"high_beta": (20.0, 30.0)}
     )
@@ -147,7 +148,7 @@ class FeaturesConfig:
         for name, (lo, hi) in {**self.bands, **self.index_bands}.items():
             if not 0 <= lo < hi:
                 raise ValueError(f"band {name!r} has edges {lo}-{hi} Hz; need 0 <= low < high.")
-        lo, hi = self.spectral_range
+        lo, hi = self.spectral_range or (0.0, math.inf)
         if not 0 <= lo < hi:
             raise ValueError(f"spectral_range {lo}-{hi} Hz; need 0 <= low < high.")
         if not 0 <= self.welch_overlap < 1:
@@ -395,7 +396,7 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
             if lo >= nyq:
                 refuse(section, name, f"band {name!r} ({lo:g} Hz and up)",
                        f"keep bands below {nyq:g} Hz")
-    if feats.spectral_range[0] >= nyq:
+    if feats.spectral_range and feats.spectral_range[0] >= nyq:
         refuse("features", "spectral_range",
                f"a spectral range from {feats.spectral_range[0]:g} Hz", f"keep it below {nyq:g} Hz")
     gates = config.gates

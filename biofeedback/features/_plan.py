@@ -1,0 +1,131 @@
+"""The Welch plan of a feature set: segments, frequency bins and channels.
+
+Worked out once when a :class:`~biofeedback.features.FeatureSet` is built:
+which bins every band (configured bands, bands only indices use, the total
+over ``spectral_range``) integrates at the data's resolution, and which
+channels every index may use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._logging import logger
+from ._registry import INDICES
+
+
+def band_ranges(config):
+    """Every frequency range the feature set integrates, in column order.
+
+    The configured bands, then the index bands the configured indices need,
+    then ``("_total", spectral_range)``.
+
+    Returns
+    -------
+    ranges : list of (str, (float, float))
+    spectral_range : tuple of float
+    """
+    ranges = [(name, tuple(edges)) for name, edges in config.bands.items()]
+    spectral_range = tuple(config.spectral_range or (
+        min(lo for _, (lo, _) in ranges), max(hi for _, (_, hi) in ranges)))
+    for name in config.indices:
+        for b in INDICES[name].bands:
+            if b not in config.bands:
+                if b not in config.index_bands:
+                    raise ValueError(
+                        f"Index {name!r} needs band {b!r}; add it to the "
+                        "features' bands or index_bands."
+                    )
+                if b not in [r[0] for r in ranges]:
+                    ranges.append((b, tuple(config.index_bands[b])))
+    ranges.append(("_total", spectral_range))
+    return ranges, spectral_range
+
+
+@dataclass(frozen=True)
+class BinPlan:
+    """The PSD bins k0..k1-1 computed, and each range's columns among them."""
+
+    k0: int
+    k1: int
+    starts: np.ndarray  # (n_ranges,) int64, relative to k0
+    stops: np.ndarray  # (n_ranges,) int64, relative to k0, exclusive
+    band_col: dict  # range name -> column
+    band_edges: dict  # range name -> (low, high) Hz
+
+
+def bin_plan(ranges, df, n_per_seg, sfreq) -> BinPlan:
+    """Bins in [low, high) of every range at ``df`` Hz resolution.
+
+    Raises
+    ------
+    ValueError
+        A range holds no bin (too narrow for the segment length).
+    """
+    nyq_bin = n_per_seg // 2
+    bins = []
+    for name, (lo, hi) in ranges:
+        k_lo = max(0, math.ceil(lo / df - 1e-9))
+        k_hi = min(nyq_bin + 1, math.ceil(hi / df - 1e-9))
+        if k_hi <= k_lo:
+            raise ValueError(
+                f"Band {name!r} ({lo:g}-{hi:g} Hz) holds no frequency bin at "
+                f"{df:g} Hz resolution (sfreq {sfreq:g} Hz, "
+                f"{n_per_seg}-sample segments)."
+            )
+        bins.append((k_lo, k_hi))
+    k0 = min(b[0] for b in bins)
+    k1 = max(b[1] for b in bins)
+    return BinPlan(
+        k0=k0,
+        k1=k1,
+        starts=np.array([b[0] - k0 for b in bins], np.int64),
+        stops=np.array([b[1] - k0 for b in bins], np.int64),
+        band_col={name: i for i, (name, _) in enumerate(ranges)},
+        band_edges={name: r for name, r in ranges},
+    )
+
+
+def index_channels(config, ch_names, profile):
+    """The frontal pair's columns and each index's channel mask.
+
+    Returns
+    -------
+    frontal_idx : (int, int) | None
+        Columns of the left and right frontal channels, None when the data
+        lack them (``faa`` is then NaN).
+    masks : dict of str to ndarray of bool, shape (n_channels,)
+        The channels each configured index may use.
+    """
+    chans = dict(config.index_channels)
+    frontal_idx = None
+    pair = chans.get("faa") or (profile.frontal_pair if profile is not None else None)
+    if pair:
+        missing = [ch for ch in pair if ch not in ch_names]
+        if len(pair) != 2:
+            raise ValueError(f"faa needs two channels (left, right), got {list(pair)}.")
+        if not missing:
+            frontal_idx = tuple(ch_names.index(ch) for ch in pair)
+    if "faa" in config.indices and frontal_idx is None:
+        logger.warning(
+            "No frontal pair among channels %s: the 'faa' index will be NaN.",
+            ", ".join(ch_names),
+        )
+    masks = {}
+    for name in config.indices:
+        sel = chans.get(name)
+        if sel is None or name == "faa":
+            mask = np.ones(len(ch_names), bool)
+        else:
+            unknown = [ch for ch in sel if ch not in ch_names]
+            if unknown:
+                raise ValueError(
+                    f"index_channels[{name!r}] names {unknown[0]!r}, which is not "
+                    f"among the channels ({', '.join(ch_names)})."
+                )
+            mask = np.isin(ch_names, sel)
+        masks[name] = mask
+    return frontal_idx, masks
