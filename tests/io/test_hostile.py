@@ -104,53 +104,41 @@ def _drop_features(meta):
     meta["feature_names"] = meta["feature_names"][:-3]
 
 
+def _replay_with_pipeline(old, new):
+    """``replay`` with the default pipeline's line ``old`` changed to ``new``."""
+    return lambda t, c: ["replay", c["csv"], "--pipeline", str(_pipeline(t, old, new)),
+                         "--out", c["out"], "--overwrite"]
+
+
+# (id, line of the default pipeline, what it becomes, the error message's regex)
+PIPELINE_CASES = [
+    ("pipeline_nan_length", "length = 2.0", "length = nan",
+     r"p\.toml, line 9 \[window\] length must be a finite number, got nan"),
+    ("pipeline_nan_highpass", "highpass = 1.0 ", "highpass = nan ",
+     r"line 13 \[preprocessing\] highpass must be a finite number"),
+    ("pipeline_inf_gate", "max_ptp_uv = 150.0", "max_ptp_uv = inf",
+     r"\[gates\] max_ptp_uv must be a finite number, got inf"),
+    ("pipeline_nan_smoothing", "smoothing = 1.0 ", "smoothing = nan ",
+     r"\[feedback\] smoothing must be a finite number"),
+    ("welch_segment_longer_than_window", "welch_segment = 1.0 ", "welch_segment = 4.0 ",
+     r"line 27 \[features\] welch_segment: a Welch segment of 4 s is longer "
+     r"than the 2 s window"),
+    ("lowpass_above_nyquist", "lowpass = 45.0 ", "lowpass = 200.0 ",
+     r"line 14 \[preprocessing\] lowpass: a 200 Hz low-pass is at or above the "
+     r"Nyquist frequency \(128 Hz for data at 256 Hz\)"),
+    ("notch_above_nyquist", 'notch = "auto"', "notch = 150.0",
+     r"\[preprocessing\] notch: a 150 Hz notch is at or above the Nyquist"),
+    ("band_above_nyquist", "gamma = [30.0, 45.0]", "gamma = [130.0, 140.0]",
+     r"\[features\.bands\] gamma: band 'gamma' \(130 Hz and up\) is at or above"),
+]
+
+
 # Each case: (id, make(tmp, ctx) -> argv, expected). ``ctx`` holds "csv" (a
 # readable recording), "model" and "out" (an existing file holding PRECIOUS).
 # expected: ("error", regex) -> exit 1, one line on stderr matching regex, no
 # traceback, "out" untouched; ("ok", regex) -> exit 0, regex in stdout+stderr.
-CASES = [
-    ("pipeline_nan_length",
-     lambda t, c: ["replay", c["csv"], "--pipeline",
-                   str(_pipeline(t, "length = 2.0", "length = nan")), "--out", c["out"],
-                   "--overwrite"],
-     ("error", r"p\.toml, line 9 \[window\] length must be a finite number, got nan")),
-    ("pipeline_nan_highpass",
-     lambda t, c: ["replay", c["csv"], "--pipeline",
-                   str(_pipeline(t, "highpass = 1.0 ", "highpass = nan ")), "--out",
-                   c["out"], "--overwrite"],
-     ("error", r"line 13 \[preprocessing\] highpass must be a finite number")),
-    ("pipeline_inf_gate",
-     lambda t, c: ["replay", c["csv"], "--pipeline",
-                   str(_pipeline(t, "max_ptp_uv = 150.0", "max_ptp_uv = inf")), "--out",
-                   c["out"], "--overwrite"],
-     ("error", r"\[gates\] max_ptp_uv must be a finite number, got inf")),
-    ("pipeline_nan_smoothing",
-     lambda t, c: ["replay", c["csv"], "--pipeline",
-                   str(_pipeline(t, "smoothing = 1.0 ", "smoothing = nan ")), "--out",
-                   c["out"], "--overwrite"],
-     ("error", r"\[feedback\] smoothing must be a finite number")),
-    ("welch_segment_longer_than_window",
-     lambda t, c: ["replay", c["csv"], "--pipeline",
-                   str(_pipeline(t, "welch_segment = 1.0 ", "welch_segment = 4.0 ")),
-                   "--out", c["out"], "--overwrite"],
-     ("error", r"line 27 \[features\] welch_segment: a Welch segment of 4 s is longer "
-               r"than the 2 s window")),
-    ("lowpass_above_nyquist",
-     lambda t, c: ["replay", c["csv"], "--pipeline",
-                   str(_pipeline(t, "lowpass = 45.0 ", "lowpass = 200.0 ")), "--out",
-                   c["out"], "--overwrite"],
-     ("error", r"line 14 \[preprocessing\] lowpass: a 200 Hz low-pass is at or above the "
-               r"Nyquist frequency \(128 Hz for data at 256 Hz\)")),
-    ("notch_above_nyquist",
-     lambda t, c: ["replay", c["csv"], "--pipeline",
-                   str(_pipeline(t, 'notch = "auto"', "notch = 150.0")), "--out",
-                   c["out"], "--overwrite"],
-     ("error", r"\[preprocessing\] notch: a 150 Hz notch is at or above the Nyquist")),
-    ("band_above_nyquist",
-     lambda t, c: ["replay", c["csv"], "--pipeline",
-                   str(_pipeline(t, "gamma = [30.0, 45.0]", "gamma = [130.0, 140.0]")),
-                   "--out", c["out"], "--overwrite"],
-     ("error", r"\[features\.bands\] gamma: band 'gamma' \(130 Hz and up\) is at or above")),
+CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
+         for name, old, new, message in PIPELINE_CASES] + [
     ("scenario_nan_duration",
      lambda t, c: ["simulate", str(_write(t / "s.toml", 'name = "s"\nboard = "muse_2"\n'
                                                       'duration = nan\n')),
