@@ -50,32 +50,6 @@ at = 24.0
 amplitude_uv = 300.0
 """
 
-CHECK = """
-name = "bad_contacts"
-board = "cyton"
-duration = 120.0
-seed = 5
-
-[[events]]
-kind = "railed"
-at = 0.0
-duration = 120.0
-channels = ["O2"]
-
-[[events]]
-kind = "flat"
-at = 0.0
-duration = 120.0
-channels = ["P7"]
-
-[[events]]
-kind = "line_noise"
-at = 0.0
-duration = 120.0
-amplitude_uv = 40.0
-channels = ["C3"]
-"""
-
 
 def dashboard(tmp):
     from biofeedback.config import load_pipeline
@@ -109,12 +83,11 @@ def dashboard(tmp):
     server.stop()
 
 
-def check(tmp):
+def check():
     from biofeedback.dashboard._cdp import HeadlessChromium
 
-    (tmp / "check.toml").write_text(CHECK)
     proc = subprocess.Popen([sys.executable, "-m", "biofeedback.cli", "check", "--scenario",
-                             str(tmp / "check.toml"), "--dashboard", "--no-browser",
+                             "bad_contacts", "--dashboard", "--no-browser",
                              "--port", "0"], stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         url = next(ln.split(" ", 1)[1].strip() for ln in proc.stdout
@@ -133,5 +106,5 @@ if __name__ == "__main__":
     IMG.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as d:
         dashboard(Path(d))
-        check(Path(d))
+    check()
     print(IMG / "dashboard.png", IMG / "signal_check.png")

@@ -1,6 +1,7 @@
 """The signal check: figures and verdicts per electrode, impedance from lead-off."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,41 +16,14 @@ from biofeedback.check import (
     measure_impedance,
 )
 from biofeedback.cli import main
-from biofeedback.simulate import simulate
-
-# A Cyton whose electrodes have the three classic faults from the first sample.
-BAD_CONTACTS = """
-name = "bad_contacts"
-board = "cyton"
-duration = 12.0
-seed = 5
-
-[[events]]
-kind = "railed"
-at = 0.0
-duration = 12.0
-channels = ["O2"]
-
-[[events]]
-kind = "flat"
-at = 0.0
-duration = 12.0
-channels = ["P7"]
-
-[[events]]
-kind = "line_noise"
-at = 0.0
-duration = 12.0
-amplitude_uv = 40.0
-channels = ["C3"]
-"""
+from biofeedback.simulate import read_scenario, simulate
 
 
 @pytest.fixture(scope="module")
-def bad_contacts(tmp_path_factory):
-    path = tmp_path_factory.mktemp("check") / "bad_contacts.toml"
-    path.write_text(BAD_CONTACTS)
-    return path
+def bad_contacts():
+    """The shipped scenario of a Cyton with a railed, a flat and a mains electrode,
+    cut to 12 s."""
+    return replace(read_scenario("bad_contacts"), duration=12.0)
 
 
 @pytest.mark.parametrize("ohms", [5e3, 20e3, 150e3, 1.5e6])
@@ -128,9 +102,9 @@ def test_impedance_is_only_measured_on_openbci_boards():
     assert measure_impedance(ScenarioSource("demo", realtime=False)) == {}
 
 
-def test_check_command_exit_status_table_and_json(bad_contacts, tmp_path, capsys):
+def test_check_command_exit_status_table_and_json(tmp_path, capsys):
     out = tmp_path / "check.json"
-    code = main(["check", "--scenario", str(bad_contacts), "--seconds", "2",
+    code = main(["check", "--scenario", "bad_contacts", "--seconds", "2",
                  "--json", str(out)])
     assert code == 2
     text = capsys.readouterr().out
@@ -141,8 +115,8 @@ def test_check_command_exit_status_table_and_json(bad_contacts, tmp_path, capsys
 
 
 def test_live_check_stops_before_the_session_when_an_electrode_needs_fixing(
-        bad_contacts, tmp_path, capsys):
-    code = main(["live", "--scenario", str(bad_contacts), "--check", "--check-seconds", "2",
+        tmp_path, capsys):
+    code = main(["live", "--scenario", "bad_contacts", "--check", "--check-seconds", "2",
                  "--view", "none", "--recordings", str(tmp_path)])
     assert code == 2
     out = capsys.readouterr()
