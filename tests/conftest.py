@@ -66,9 +66,9 @@ def uid():
     return uuid.uuid4().hex[:10]
 
 
-@pytest.fixture
-def collect_sink():
-    """A lossless sink that keeps every window result and event text."""
+@pytest.fixture(scope="session")
+def collect_sink_class():
+    """The class of :func:`collect_sink`, for fixtures of a wider scope."""
     from biofeedback.feedback import Sink
 
     class Collect(Sink):
@@ -84,4 +84,10 @@ def collect_sink():
         def event(self, kind, timestamp, text=""):
             self.events.append(text)
 
-    return Collect()
+    return Collect
+
+
+@pytest.fixture
+def collect_sink(collect_sink_class):
+    """A lossless sink that keeps every window result and event text."""
+    return collect_sink_class()

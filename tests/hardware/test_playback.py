@@ -138,31 +138,17 @@ class TeeSource(BrainFlowSource):
 
 
 @pytest.fixture(scope="module", params=BOARDS)
-def played(request, tmp_path_factory):
+def played(request, tmp_path_factory, collect_sink_class):
     """A live session on the board's own file, played by BrainFlow's playback board."""
     from biofeedback.config import load_pipeline
-    from biofeedback.feedback import Sink
     from biofeedback.session import Session
     from biofeedback.stream._clock import lsl_clock
-
-    class Keep(Sink):
-        name = "keep"
-        lossless = True
-
-        def __init__(self):
-            self.results, self.events = [], []
-
-        def write(self, r):
-            self.results.append(r)
-
-        def event(self, kind, timestamp, text=""):
-            self.events.append(text)
 
     name = request.param
     fname = tmp_path_factory.mktemp(name) / f"{name}.csv"
     truth = write_board_file(fname, name)
     src = TeeSource(get_profile(name), {"file": str(fname)})
-    keep = Keep()
+    keep = collect_sink_class()
     t_start = lsl_clock()
     summary = Session(src, load_pipeline(), [keep], record=False,
                       name=f"playback-{name}-{fname.parent.name}").run()
