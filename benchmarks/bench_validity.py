@@ -50,8 +50,10 @@ def _row(r, model, pname, out):
 
 
 def electrode_control(files, config):
-    """Per-class share of clean windows with an electrode left out, and the
-    leave-one-subject-out balanced accuracy of LDA on the electrode flags alone."""
+    """Per-class share of clean windows with an electrode left out; the
+    leave-one-subject-out balanced accuracy of LDA on the electrode flags alone,
+    and on the log band powers of the channel the gates leave out least and of
+    the one they leave out most in one class."""
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.metrics import balanced_accuracy_score
 
@@ -60,22 +62,36 @@ def electrode_control(files, config):
     from biofeedback.io import read_recording
     from biofeedback.quality import PERSISTENT
 
-    F, y, subj = [], [], []
+    F, y, subj, P = [], [], [], []
     for f in files:
         rec = read_recording(f.path)
         eng = Engine(config, rec.ch_names, rec.sfreq, get_profile(rec.profile))
         res = [r for r in eng.process_batch(rec.data, rec.timestamps) if not r.gated]
         F += [((r.quality & PERSISTENT) != 0).astype(float) for r in res]
+        P += [r.features for r in res]
         y += [f.label] * len(res)
         subj += [f.subject] * len(res)
-    F, y, subj = np.array(F), np.array(y), np.array(subj)
+    F, y, subj, P = np.array(F), np.array(y), np.array(subj), np.array(P)
     share = {c: float(F[y == c].any(axis=1).mean()) for c in sorted(set(y))}
-    acc = []
-    for s in sorted(set(subj)):
-        tr, te = subj != s, subj == s
-        clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").fit(F[tr], y[tr])
-        acc.append(balanced_accuracy_score(y[te], clf.predict(F[te])))
-    return share, acc
+    n_left = F.sum(axis=0)
+
+    by_class = np.array([F[y == c].mean(axis=0) for c in sorted(set(y))])
+
+    def channel(k):
+        cols = [i for i, n in enumerate(eng.feature_names) if n.endswith("_" + rec.ch_names[k])]
+        return rec.ch_names[k], {c: float(v) for c, v in zip(sorted(set(y)), by_class[:, k])}, \
+            loso(P[:, cols])
+
+    def loso(X):
+        acc = []
+        for s in sorted(set(subj)):
+            tr, te = subj != s, subj == s
+            clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").fit(X[tr], y[tr])
+            acc.append(balanced_accuracy_score(y[te], clf.predict(X[te])))
+        return acc
+
+    return (share, loso(F), channel(int(np.argmin(n_left))),
+            channel(int(np.argmax(by_class.max(axis=0)))))
 
 
 def main():
@@ -123,13 +139,22 @@ def main():
             r = cross_validate(dsp, "lda", calibration=plans[pname], dwell=dwell,
                                switch_every=30.0)
             lines.append(_row(r, "lda", pname, out))
-    share, acc = electrode_control(files, config)
+    share, acc, least, most = electrode_control(files, config)
+    subjects = sorted(set(ds.subject.tolist()))
+
+    def accs(a):
+        return (" ".join(f"{s[-1]} {v:.2f}" for s, v in zip(subjects, a))
+                + f" (mean {np.mean(a):.3f}; chance {1 / len(ds.classes):.3f})")
+
     lines.append("control: clean windows with an electrode left out by the quality gates: "
                  + ", ".join(f"{c} {v:.0%}" for c, v in share.items())
-                 + "; LDA on those electrode flags alone (no EEG), leave one subject out: "
-                 + " ".join(f"{s[-1]} {a:.2f}" for s, a in zip(sorted(set(ds.subject.tolist())),
-                                                              acc))
-                 + f" (mean {np.mean(acc):.3f}; chance {1 / len(ds.classes):.3f})")
+                 + "; LDA, each window alone, leave one subject out, on those electrode "
+                 "flags alone (no EEG): " + accs(acc))
+    for (ch, left, acc_ch), what in ((least, "least"), (most, "most in one class")):
+        lines.append(f"control: LDA, each window alone, on the log band powers of {ch} "
+                     f"alone, the channel left out {what} ("
+                     + ", ".join(f"{c} {v:.0%}" for c, v in left.items())
+                     + " of clean windows): " + accs(acc_ch))
     r = cross_validate(ds, "lda", dwell=30.0, switch_every=30.0)
     counts = "; ".join(f"{s}: " + ", ".join(f"{c} {n}" for c, n in row.items())
                        for s, row in r.counts.items())
