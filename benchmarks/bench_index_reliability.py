@@ -73,20 +73,11 @@ def demo_correlations(config):
     from scipy.stats import spearmanr
     from sklearn.metrics import roc_auc_score
 
-    from biofeedback.engine import Engine, EngineOutput
-    from biofeedback.simulate import ScenarioSource
+    from biofeedback.simulate import run_scenario
 
-    src = ScenarioSource("demo", realtime=False, chunk_duration=0.25)
-    eng = Engine(config, src.ch_names, src.sfreq, src.profile)
-    res = []
-    with src:
-        for chunk, _ in src.iter_chunks():
-            if chunk is not None:
-                res += eng.process(chunk.data, chunk.timestamps)
-    out = EngineOutput.from_results(res, eng)
-    half = eng.win_len / src.sfreq / 2.0
-    levels = src.simulation.level_at(out.t_end - src.t0 - half)
-    names = src.simulation.state_names
+    run = run_scenario("demo", config)
+    out, levels = run.output, run.levels()
+    names = run.source.simulation.state_names
     approach = levels[names.index("approach")]
     engaged = levels[names.index("engaged")] - levels[names.index("relaxed")]
 

@@ -18,20 +18,11 @@ def truth_vs_estimate(scenario="demo", fname=HERE / "img" / "scenario_truth_vs_e
     import matplotlib
 
     matplotlib.use("Agg")
-    from biofeedback.config import load_pipeline
-    from biofeedback.engine import Engine, EngineOutput
-    from biofeedback.simulate import ScenarioSource, plot_truth
+    from biofeedback.simulate import plot_truth, run_scenario
 
-    src = ScenarioSource(scenario, realtime=False)
-    engine = Engine(load_pipeline(), src.ch_names, src.sfreq, src.profile)
-    results = []
-    with src:
-        for chunk, _ in src.iter_chunks():
-            if chunk is not None:
-                results += engine.process(chunk.data, chunk.timestamps)
-    out = EngineOutput.from_results(results, engine)
-    fig = plot_truth(src.truth_table(), out)
-    fig.suptitle(f"Scenario '{src.scenario.name}': scripted state (black) and the "
+    run = run_scenario(scenario)
+    fig = plot_truth(run.source.truth_table(), run.output)
+    fig.suptitle(f"Scenario '{run.source.scenario.name}': scripted state (black) and the "
                  "engine's estimate (blue, gated windows left out)", fontsize="medium")
     fig.tight_layout()
     fname.parent.mkdir(parents=True, exist_ok=True)

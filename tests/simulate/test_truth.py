@@ -7,23 +7,14 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from biofeedback.config import load_pipeline
-from biofeedback.engine import Engine, EngineOutput
 from biofeedback.quality import FLAGS
-from biofeedback.simulate import ScenarioSource
+from biofeedback.simulate import ScenarioSource, run_scenario
 
 
 def _run_engine(scenario, chunk_duration=0.25):
     """Drive the engine from a ScenarioSource as fast as it reads."""
-    src = ScenarioSource(scenario, realtime=False, chunk_duration=chunk_duration)
-    engine = Engine(load_pipeline(), src.ch_names, src.sfreq, src.profile)
-    results, events = [], []
-    with src:
-        for chunk, ev in src.iter_chunks():
-            events += ev
-            if chunk is not None:
-                results += engine.process(chunk.data, chunk.timestamps)
-    return src, engine, EngineOutput.from_results(results, engine), events
+    run = run_scenario(scenario, chunk_duration=chunk_duration)
+    return run.source, run.engine, run.output, run.events
 
 
 def _est(out, name):
