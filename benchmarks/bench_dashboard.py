@@ -233,6 +233,8 @@ def run(seconds, dashboard, scenario_file, page=True):
 
 
 def main():
+    from _results import save_results
+
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=30.0)
     args = p.parse_args()
@@ -280,11 +282,7 @@ def main():
                                              for r in runs))
     lines.append(f"{'windows / dropped samples':28}" + "".join(
         f"{r['summary'].n_windows:>8} / {r['summary'].n_dropped:<1}" for r in runs))
-    for line in lines:
-        print(line)
-    res = REPO / "benchmarks" / "results" / "dashboard.txt"
-    res.parent.mkdir(parents=True, exist_ok=True)
-    res.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    save_results("dashboard.txt", lines)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ def rate(fn, n, repeat=3):
 
 
 def main():
+    from _results import save_results
     from scipy.signal import welch
 
     from biofeedback.config import FeaturesConfig, load_pipeline
@@ -275,9 +276,7 @@ def main():
         f"{ratio_live:.1f}x scipy per window, full set {ratio_full:.1f}x mne-features, "
         f"live hop p99 {p99:.3f} ms (8 ch, 250 Hz, full set), compile {runs[0]:.1f} s "
         f"first run / {runs[1]:.1f} s warm")
-    res_dir = REPO / "benchmarks" / "results"
-    res_dir.mkdir(parents=True, exist_ok=True)
-    (res_dir / "features.txt").write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    save_results("features.txt", LINES, echo=False)
 
 
 if __name__ == "__main__":

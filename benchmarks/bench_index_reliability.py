@@ -98,6 +98,8 @@ def demo_correlations(config):
 
 
 def main():
+    from _results import save_results
+
     from biofeedback.config import load_pipeline
 
     files = sorted(DATA.glob("*.csv"))
@@ -129,9 +131,7 @@ def main():
                      f"approach level is 0 in {tied:.0%} of the windows; {rho_faa / ceiling:.0%} "
                      f"of it); approach windows ranked above the others (ROC AUC) {auc:.3f}; "
                      f"engagement vs engaged-minus-relaxed {rho_eng:.3f} ({n} clean windows)")
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
-    (REPO / "benchmarks" / "results" / "reliability.txt").write_text(text)
+    save_results("reliability.txt", lines)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,8 @@ def player(name, seconds):
 
 
 def main():
+    from _results import save_results
+
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=40.0)
     p.add_argument("--player", metavar="NAME")
@@ -114,11 +116,7 @@ def main():
         f"max cue latency: {lat['max']:.1f} ms; windows {summary.n_windows} "
         f"({summary.n_gated} gated), {summary.n_dropped} samples dropped",
     ]
-    for line in lines:
-        print(line)
-    res = REPO / "benchmarks" / "results" / "latency.txt"
-    res.parent.mkdir(parents=True, exist_ok=True)
-    res.write_text("\n".join(lines) + "\n")
+    save_results("latency.txt", lines)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ def _best(runs) -> str:
 
 
 def main():
+    from _results import save_results
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=100)
     args = parser.parse_args()
@@ -129,11 +131,7 @@ def main():
         f"{_best(lib)}",
         f"index size: {size / 1024:.0f} KiB",
     ]
-    for line in lines:
-        print(line)
-    res = REPO / "benchmarks" / "results" / "library.txt"
-    res.parent.mkdir(parents=True, exist_ok=True)
-    res.write_text("\n".join(lines) + "\n")
+    save_results("library.txt", lines)
 
 
 if __name__ == "__main__":

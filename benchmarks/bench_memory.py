@@ -20,14 +20,11 @@ from __future__ import annotations
 import argparse
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 
 from biofeedback.hardware import get_profile
 from biofeedback.stream._source import Chunk, Source
-
-RESULTS = Path(__file__).with_name("results") / "memory.txt"
 
 
 def rss_mb() -> float:
@@ -72,6 +69,8 @@ class FastSource(Source):
 
 
 def main():
+    from _results import save_results
+
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--hours", type=float, default=2.0)
     p.add_argument("--speed", type=float, default=60.0,
@@ -124,10 +123,7 @@ def main():
         f"(least squares; target < 1 MB); total {rss[-1] - rss[after][0]:+.1f} MB "
         f"from minute 10 to {minutes[-1]:.0f}",
     ]
-    text = "\n".join(lines)
-    print(text)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(text + "\n")
+    save_results("memory.txt", lines)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,8 @@ class Timing(float):
 
 
 def main(argv=None):
+    from _results import save_results
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--repeat", type=int, default=3)
@@ -140,9 +142,7 @@ def main(argv=None):
             lines.append(f"raw Muse files to a saved model      {t}   "
                          f"({len(files)} recordings; target < 1.5 s)")
     lines.append(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    text = "\n".join(lines)
-    print(text)
-    (REPO / "benchmarks" / "results" / "offline.txt").write_text(text + "\n")
+    save_results("offline.txt", lines)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,8 @@ def scores(X, y, groups):
 def main():
     import warnings
 
+    from _results import save_results
+
     warnings.simplefilter("ignore", UserWarning)
     out("Classifier accuracy: simulated states vs real Muse recordings")
     out("logreg on the engine's log band powers, 3 classes (chance 0.33), balanced accuracy")
@@ -146,9 +148,7 @@ def main():
     out()
     out("The simulated score only says that the pipeline can separate states that")
     out("differ as scripted; the real leave-one-subject-out score is the one to quote.")
-    res = REPO / "benchmarks" / "results" / "simulated_vs_real.txt"
-    res.parent.mkdir(parents=True, exist_ok=True)
-    res.write_text("\n".join(LINES) + "\n")
+    save_results("simulated_vs_real.txt", LINES, echo=False)
 
 
 if __name__ == "__main__":

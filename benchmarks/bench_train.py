@@ -20,6 +20,8 @@ DATA = (Path(sys.argv[1]) if len(sys.argv) > 1
 
 
 def main():
+    from _results import save_results
+
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         for extra, what in ((["--cv", "none"], "train only"),
@@ -39,9 +41,7 @@ def main():
                          "(12 Muse recordings, fresh process)")
         # accuracy figures (sustained, per window, switching, calibration):
         # benchmarks/bench_validity.py
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
-    (REPO / "benchmarks" / "results" / "train.txt").write_text(text)
+    save_results("train.txt", lines)
 
 
 if __name__ == "__main__":

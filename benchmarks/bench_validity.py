@@ -97,6 +97,8 @@ def electrode_control(files, config):
 def main():
     import dataclasses
 
+    from _results import save_results
+
     from biofeedback.config import load_pipeline
     from biofeedback.training import cross_validate, extract_dataset, label_files
     from biofeedback.training._streams import CalibrationPlan
@@ -162,9 +164,7 @@ def main():
     lines.append("targets: switching >= 0.80, first 10 s >= 0.70, median lag <= 4 s, "
                  "sustained >= 0.85, per window >= 0.79")
     lines.append(f"({time.perf_counter() - t0:.0f} s)")
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
-    (REPO / "benchmarks" / "results" / "validity.txt").write_text(text)
+    save_results("validity.txt", lines)
 
 
 if __name__ == "__main__":
