@@ -101,7 +101,7 @@ def test_a_protocol_that_cannot_calibrate_is_one_sentence(muse_dir, tmp_path, ca
     assert not (tmp_path / "m.bfm").exists()
 
 
-def test_labels_covering_less_than_a_window_are_one_sentence(muse_dir, tmp_path, capsys):
+def _marker_labels(muse_dir, tmp_path):
     from biofeedback.io import read_recording, write_recording
 
     rec = read_recording(muse_dir / "subjecta-neutral-1.csv")
@@ -109,12 +109,29 @@ def test_labels_covering_less_than_a_window_are_one_sentence(muse_dir, tmp_path,
     rec.markers = [(t0 + 1.0, "rest"), (t0 + 30.0, "task"), (t0 + 31.0, "end")]
     fname = tmp_path / "subjecta-session-1.fif"
     write_recording(rec, fname)
-    code = main(["train", str(fname), "--labels-from", "markers", "--marker-labels",
-                 "rest,task", "--cv", "none", "--out", str(tmp_path / "m.bfm"), "-q",
-                 "--n-jobs", "1"])
+    return [str(fname), "--labels-from", "markers", "--marker-labels", "rest,task"]
+
+
+def _manifest_labels(muse_dir, tmp_path):
+    rec = muse_dir / "subjecta-relaxed-1.csv"
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("path,label,start,stop\n"
+                        f"{rec},relaxed,0,20\n{rec},neutral,20.1,20.4\n")
+    return ["--labels-from", "manifest", "--manifest", str(manifest)]
+
+
+@pytest.mark.parametrize(("labels", "message"), [
+    (_marker_labels, "The marker label 'task' covers no whole 2 s window"),
+    (_manifest_labels, "The manifest's label 'neutral' covers no whole 2 s window"),
+])
+def test_labels_covering_less_than_a_window_are_one_sentence(muse_dir, tmp_path, capsys,
+                                                             labels, message):
+    code = main(["train", *labels(muse_dir, tmp_path), "--cv", "none",
+                 "--out", str(tmp_path / "m.bfm"), "-q", "--n-jobs", "1"])
     assert code == 1
     err = capsys.readouterr().err
-    assert "The marker label 'task' covers no whole 2 s window" in err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "m.bfm").exists()
 
 
 def test_a_manifest_of_labelled_stretches_is_scored_as_a_switching_session(
