@@ -346,8 +346,8 @@ def write_report(fname, out=None, png=None) -> Path:
         Path(png).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(png, dpi=110, bbox_inches="tight")
     sections.append(("Estimate, cues and spectrogram", fig_to_img(fig, "session timeline")))
-    rows = [(b["name"], b["kind"], f"{b['target']} {b['direction']}" if b["kind"] !=
-             "baseline" else "-", b["n_windows"], _fmt(b["artifact_share"], True),
+    rows = [(b["name"], b["kind"], f"{b['target']} {b['direction']}" if b["kind"] not in
+             _NO_CUES else "-", b["n_windows"], _fmt(b["artifact_share"], True),
              _fmt(b["reward_rate"], True), _fmt(b["time_in_target"], True),
              _fmt(b["threshold_start"]), _fmt(b["threshold_end"]), _fmt(b["target_mean"]))
             for b in s["blocks"]]
