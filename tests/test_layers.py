@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "biofeedback"
 
 #: (layer, module prefixes), lowest first. The longest matching prefix wins.
 LAYERS = [
-    ("base", ["biofeedback", "biofeedback._checks", "biofeedback._logging",
+    ("base", ["biofeedback", "biofeedback._checks", "biofeedback._logging", "biofeedback._svg",
               "biofeedback.errors", "biofeedback._toml", "biofeedback._data",
               "biofeedback._outputs", "biofeedback._html", "biofeedback.config",
               # the [feedback] section's dataclasses: declarative, read by config

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _html
+from .. import _html, _svg
 
 
 def format_table(results) -> list[str]:
@@ -65,14 +65,12 @@ def format_counts(result) -> list[str]:
     return lines
 
 
-def _confusion_fig(plt, result, title):
-    fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    plot_confusion(ax, result, title)
-    return fig
-
-
 def plot_confusion(ax, result, title):
-    """Draw a cross-validation result's confusion matrix (counts, row %) on ``ax``."""
+    """Draw a cross-validation result's confusion matrix (counts, row %) on ``ax``.
+
+    For matplotlib figures (docs/make_training_figures.py); the report draws
+    the same matrix as SVG without importing matplotlib.
+    """
     cm = result.confusion_matrix
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -89,6 +87,7 @@ def plot_confusion(ax, result, title):
 
 
 def _per_group_fig(plt, results):
+    """The per-group accuracy bars in matplotlib, for docs/make_training_figures.py."""
     titles = list(results)
     first = results[titles[0]]
     key = [k for k in first.folds[0] if k not in ("n_windows", "balanced_accuracy",
@@ -134,16 +133,13 @@ def feature_importances(model, dataset):
     return list(model.feature_names), np.asarray(imp, dtype=float)
 
 
-def _importance_fig(plt, names, imp, top=20):
-    order = np.argsort(imp)[::-1][:top][::-1]
-    fig, ax = plt.subplots(figsize=(6, 0.25 * len(order) + 1))
-    ax.barh([names[i] for i in order], imp[order], color="#4477aa")
-    ax.set_xlabel("importance")
-    ax.tick_params(axis="y", labelsize=7)
-    return fig
+def _importance_svg(names, imp, top=20):
+    order = np.argsort(imp)[::-1][:top]
+    return _svg.hbars([names[i] for i in order], imp[order], xlabel="importance",
+                      title=f"the {len(order)} most important features")
 
 
-def _bandpower_fig(plt, dataset):
+def _bandpower_svg(dataset):
     cols = {}
     for j, name in enumerate(dataset.feature_names):
         m = re.match(r"logpow_(\w+?)_(.+)$", name)
@@ -151,19 +147,27 @@ def _bandpower_fig(plt, dataset):
             cols.setdefault(m.group(1), []).append(j)
     if not cols:
         return None
-    bands = list(cols)
-    fig, axes = plt.subplots(1, len(bands), figsize=(2.2 * len(bands), 3), sharey=False)
-    axes = np.atleast_1d(axes)
-    for ax, band in zip(axes, bands):
-        vals = dataset.X[:, cols[band]].mean(axis=1) + 12  # log10 µV²
-        data = [vals[dataset.y == c] for c in dataset.classes]
-        ax.boxplot(data, showfliers=False)
-        ax.set_xticks(range(1, len(dataset.classes) + 1), dataset.classes, rotation=40,
-                      ha="right", fontsize=7)
-        ax.set_title(band, fontsize=9)
-    axes[0].set_ylabel("log10 band power (µV²), channel mean")
-    fig.tight_layout()
-    return fig
+    panels = []
+    for band, idx in cols.items():
+        vals = dataset.X[:, idx].mean(axis=1) + 12  # log10 µV²
+        panels.append((band, [(c, vals[dataset.y == c]) for c in dataset.classes]))
+    return _svg.boxplots(panels, ylabel="log10 band power (µV²), channel mean",
+                         title="band powers per class")
+
+
+def _per_group_svg(results):
+    titles = list(results)
+    first = results[titles[0]]
+    key = [k for k in first.folds[0] if k not in ("n_windows", "balanced_accuracy",
+                                                     "recall")][0]
+    groups = [f[key] for f in first.folds]
+    series = {}
+    for t in titles:
+        acc = {f[key]: f["balanced_accuracy"] for f in results[t].folds}
+        series[t] = [acc.get(g, float("nan")) for g in groups]
+    return _svg.grouped_bars([str(g) for g in groups], series, chance=first.chance,
+                             ylabel="balanced accuracy", xlabel=f"held-out {key}",
+                             title="balanced accuracy per held-out group")
 
 
 def write_report(fname, dataset, model, results, *, random_split=None,
@@ -184,7 +188,6 @@ def write_report(fname, dataset, model, results, *, random_split=None,
     model_file : path-like | None
         Where the model was saved.
     """
-    plt = _html.matplotlib_agg()
     s = dataset.summary()
     sections = []
     info = [
@@ -227,18 +230,16 @@ def write_report(fname, dataset, model, results, *, random_split=None,
         body += _html.table(rows, ["", "balanced accuracy (pooled)", "mean over folds",
                                    *(f"recall {c}" for c in first.classes), "windows"])
         sections.append(("Validation", body))
-        figs = "".join(_html.fig_to_img(_confusion_fig(plt, r, t), f"confusion {t}")
+        figs = "".join(_svg.confusion(r.confusion_matrix, list(r.classes), title=t)
                        for t, r in results.items())
         sections.append(("Confusion matrices", figs))
-        sections.append(("Accuracy per held-out group",
-                         _html.fig_to_img(_per_group_fig(plt, results), "per group")))
+        sections.append(("Accuracy per held-out group", _per_group_svg(results)))
     imp = feature_importances(model, dataset)
     if imp is not None:
-        sections.append(("Feature importances",
-                         _html.fig_to_img(_importance_fig(plt, *imp), "importances")))
-    fig = _bandpower_fig(plt, dataset)
+        sections.append(("Feature importances", _importance_svg(*imp)))
+    fig = _bandpower_svg(dataset)
     if fig is not None:
-        sections.append(("Band powers per class", _html.fig_to_img(fig, "band powers")))
+        sections.append(("Band powers per class", fig))
     per_rec = [[r["file"], r["subject"], r["session"], r["label"] or "(markers)",
                 r["n_windows"], r["n_gated"]] for r in dataset.recordings]
     sections.append(("Recordings", _html.table(

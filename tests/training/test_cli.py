@@ -19,7 +19,8 @@ def test_train_then_evaluate(muse_dir, tmp_path, capsys):
     assert "calibration not validated: the protocol's baseline block names no state" in text
     assert out.exists() and (tmp_path / "m.html").exists()
     html = (tmp_path / "m.html").read_text()
-    assert html.count("<img") >= 4 and "Band powers per class" in html
+    assert html.count("<svg") >= 4 and "Band powers per class" in html
+    assert "matplotlib" not in html  # charts written as SVG, no matplotlib import
     assert main(["evaluate", str(out), *files, "--json", "--n-jobs", "1"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert {"balanced_accuracy", "n_windows", "classes", "confusion_matrix"} <= set(res)
