@@ -401,7 +401,7 @@ def measure_impedance(source, seconds=2.0, settle=0.5, say=None) -> dict:
     say = say or (lambda text: None)
     board = getattr(source, "_board", None)
     prof = getattr(source, "profile", None)
-    bf_name = str(getattr(prof, "brainflow_board", "") or "").upper()
+    bf_name = str((prof.brainflow_board if prof is not None else "") or "").upper()
     if board is None or not bf_name:
         return {}
     out = {}

@@ -117,7 +117,7 @@ class DisplayFeed:
         self.decim = max(1, int(round(self.sfreq / display_rate)))
         self.display_rate = self.sfreq / self.decim
         self.filters = build_preprocessing(preprocessing, self.sfreq, len(self.ch_names),
-                                           getattr(profile, "line_freq", 50.0),
+                                           profile.line_freq,
                                            ch_names=self.ch_names)
         self.spectrum_every = float(spectrum_every)
         self.n_spec = int(round(spectrum_seconds * self.sfreq))
@@ -203,8 +203,8 @@ def meta_message(*, title, ch_names, sfreq, profile, estimate_names, source=None
         "type": "meta", "title": title, "session_id": session_id, "mode": mode,
         "ch_names": list(ch_names), "positions": head_positions(ch_names),
         "sfreq": float(sfreq), "display_rate": float(display_rate),
-        "profile": getattr(profile, "name", str(profile)),
-        "line_freq": float(getattr(profile, "line_freq", 50.0) or 50.0),
+        "profile": profile.name,
+        "line_freq": float(profile.line_freq),
         "estimates": list(estimate_names), "source": source or {},
         "controls": list(controls), "trace_seconds": float(trace_seconds),
     }

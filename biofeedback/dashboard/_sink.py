@@ -137,9 +137,10 @@ class DashboardSink(Sink):
         self.server.publish(cue_message(
             block=cue.block, kind=cue.kind, state=cue.state, target=cue.target,
             direction=cue.direction, value=cue.value, threshold=cue.threshold,
-            score=cue.score, instructions=getattr(block, "instructions", ""),
+            score=cue.score, instructions=block.instructions if block is not None else "",
             time_left=prot.time_left(cue.t_end),
-            duration=getattr(block, "duration", math.nan), block_index=prot._block,
+            duration=block.duration if block is not None else math.nan,
+            block_index=prot._block,
             n_blocks=len(prot.blocks), thresholds=thresholds))
 
     def status(self, stats):

@@ -63,7 +63,7 @@ def participant_scenario(scenario, session: int, blocks, window_length: float):
         elif b.kind == "transfer":
             pos = max(j, 0) / (n_train - 1) if n_train > 1 else 0.0
             level = p.transfer * p.level(session, pos, scenario.seed)
-        elif b.kind == "calibration" and getattr(b, "state", "") in STATES:
+        elif b.kind == "calibration" and b.state in STATES:
             # a guided calibration block: the person does the state it asks for
             timeline.append(Segment(t, b.state, level=1.0, ramp=min(p.ramp, b.duration / 2)))
             t += b.duration
