@@ -47,124 +47,10 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def _predictor(model):
-    if model.input == "windows":
-        return model.predict_proba
-    return lambda X: model.estimator.predict_proba(model._select(X))
-
-
-def evaluate(model, ds, switch_every=30.0) -> dict:
-    """Scores of ``model`` on dataset ``ds`` (JSON-ready)."""
-    import numpy as np
-
-    from ..training._calibration import _baseline_stats, calibration_stats, calibration_windows
-    from ..training._labels import DatasetError
-    from ..training._scoring import (
-        _argmax_labels,
-        _new_acc,
-        _recalls,
-        _score_streams,
-        _switching_summary,
-        confusion,
-        filtered_proba,
-        scored_mask,
-    )
-    from ..training._streams import stream_dataset, switches_from_markers, switching_scores
-
-    model.check_compatible(ds.ch_names, ds.sfreq, ds.feature_names)
-    plan = model.plan if model.needs_calibration else None
-    # with calibration, centre the model's columns and call the bare estimator
-    predict = model.estimator.predict_proba if plan else model.predict_proba
-    prep = model._select
-    markers = any(f.label is None for f in ds.files)
-    data_classes = sorted(set(ds.y.tolist()))
-    sw, switching = _new_acc(), None
-    if markers:  # whole sessions: calibrated on their first seconds, as live
-        calib = plan.seconds if plan else 0.0
-        keep = ds.t > calib
-        pred = np.full(len(ds), "", dtype=object)
-        for r, f in enumerate(ds.full):
-            rows = ds.recording == r
-            if not rows.any():
-                continue
-            transform = None
-            if plan:
-                ok = calibration_windows(f, calib)
-                if not ok.any():
-                    raise DatasetError(f"{ds.files[r].path} holds no clean window in its "
-                                       f"first {calib:g} s to calibrate the model on.")
-                offset, scale = _baseline_stats(prep(f["X"][ok]), plan.method)
-
-                def transform(_, X, offset=offset, scale=scale):
-                    return (prep(X) - offset) / scale
-            P = filtered_proba(predict, ds, rows, model.dwell, input=model.input,
-                               transform=transform, blank_until=calib or None)
-            pred_r = _argmax_labels(P, model.classes_)
-            pred[rows] = pred_r
-            sel = keep[rows]
-            sc = switching_scores(ds.t[rows][sel], ds.y[rows][sel], pred_r[sel],
-                                  switches_from_markers(f["markers"], after=calib))
-            for k in ("first_correct", "first_n"):
-                sw[k] += sc[k]
-            sw["lags"] += sc["lags"]
-            sw["y_true"].append(ds.y[rows][sel])
-            sw["y_pred"].append(pred_r[sel])
-        if sw["lags"]:
-            switching = _switching_summary(sw, data_classes, 0.0)
-            switching["switch_every_s"] = None
-    else:  # one-state recordings: the protocol replayed from them
-        skip = 20.0
-        keep = scored_mask(ds, skip)
-        stats = None
-        transform = None
-        if plan:
-            stats = calibration_stats(stream_dataset(ds, plan, switch_every or 30.0,
-                                                     skip=skip), plan)
-            rec_key = {i: (f.subject, f.session) for i, f in enumerate(ds.files)}
-
-            def transform(r, X):
-                offset, scale = stats[rec_key[int(r)]]
-                return (prep(X) - offset) / scale
-        P = filtered_proba(predict, ds, np.ones(len(ds), bool), model.dwell,
-                           input=model.input, transform=transform, blank_until=skip)
-        pred = _argmax_labels(P, model.classes_)
-        if switch_every:
-            streams = stream_dataset(ds, plan, switch_every, skip=skip)
-            keys = set(zip(ds.subject.tolist(), ds.session.tolist()))
-            _score_streams(predict, model.classes_, streams, keys, plan, stats, model.dwell,
-                           sw, input=model.input, prep=prep)
-            switching = _switching_summary(sw, data_classes, switch_every)
-    y, pred = ds.y[keep], np.asarray(pred[keep]).astype(str)
-    all_classes = sorted(set(model.classes_.tolist()) | set(y.tolist()))
-    rec = _recalls(y, pred, data_classes)
-    per_subject = {}
-    for s in np.unique(ds.subject[keep]):
-        m = ds.subject[keep] == s
-        per_subject[str(s)] = float(np.nanmean(_recalls(y[m], pred[m], data_classes)))
-    return {
-        "model": model.meta.get("model"),
-        "balanced_accuracy": float(np.nanmean(rec)),
-        # a model guessing among its classes, whatever classes the data hold
-        "chance": 1.0 / len(model.classes_),
-        "n_windows": int(keep.sum()),
-        "n_gated_dropped": int(ds.n_gated_dropped),
-        "classes": all_classes,
-        "confusion_matrix": confusion(y, pred, all_classes).tolist(),
-        "recall": {c: float(r) for c, r in zip(data_classes, rec)},
-        "per_subject": per_subject,
-        "windows_per_subject_and_class": {
-            str(s): {c: int(np.sum((ds.subject[keep] == s) & (y == c))) for c in data_classes}
-            for s in np.unique(ds.subject[keep])},
-        "calibration": model.calibration,
-        "dwell_s": model.dwell,
-        "switching": switching,
-    }
-
-
 def run(args) -> int:
     import json
 
-    from ..training import load_model
+    from ..training import evaluate_model, load_model
     from ._train import load_dataset
 
     model = load_model(args.model)
@@ -174,7 +60,7 @@ def run(args) -> int:
     ds = load_dataset(args, model.config, need_windows=model.input == "windows",
                       profile=model.meta.get("profile") or None, min_classes=1,
                       label_by="end" if markers else "inside")
-    out = evaluate(model, ds, args.switch_every)
+    out = evaluate_model(model, ds, args.switch_every)
     if args.json:
         print(json.dumps(_json_safe(out)))
         return 0

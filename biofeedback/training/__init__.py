@@ -12,6 +12,8 @@ own windows and features:
   calibration;
 - :func:`fit_model`, :func:`save_model` and :func:`load_model` ship the model
   in a file that loads without executing code;
+- :func:`evaluate_model` scores a saved model on recordings it has not seen,
+  as a live session runs it;
 - :func:`write_report` writes the HTML report.
 
 See ``docs/training.md`` for the protocol and the figures on the Muse data.
@@ -21,6 +23,7 @@ from ._dataset import Dataset, extract_dataset
 from ._labels import LabelledFile, label_files
 from ._model import LoadedModel, fit_model
 from ._modelfile import load_model, save_model
+from ._scoring import evaluate_model
 from ._validation import CVResult, cross_validate, random_split_score
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "LabelledFile",
     "LoadedModel",
     "cross_validate",
+    "evaluate_model",
     "extract_dataset",
     "fit_model",
     "label_files",
