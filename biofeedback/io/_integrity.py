@@ -18,6 +18,8 @@ _GAP_PERIODS = 2.5
 _CLOCK_JUMP_S = 1.0
 # Declared and measured rates may differ by this fraction before we warn.
 _RATE_TOLERANCE = 0.01
+# Long recordings are scanned in blocks of this many samples.
+_BLOCK = 1 << 16
 
 
 def gap_threshold(dt, sfreq):
@@ -95,12 +97,16 @@ def counter_gaps(counter, timestamps, sfreq, wrap, *, step=1, wall_clock=None):
     missing = np.zeros(n, dtype=np.int64)
     if n < 2 or not wrap:
         return [], missing
-    ci = np.round(c).astype(np.int64)
-    d = np.mod(np.diff(ci), wrap)
-    missing[1:] = np.mod(d - step, wrap) // max(step, 1)
+    # In blocks: a one-hour file's temporaries would outweigh its EEG.
+    for a in range(0, n - 1, _BLOCK):
+        b = min(a + _BLOCK, n - 1)
+        d = np.mod(np.diff(np.round(c[a: b + 1]).astype(np.int64)), wrap)
+        missing[a + 1: b + 1] = np.mod(d - step, wrap) // max(step, 1)
     if wall_clock is not None and sfreq:
         wc = np.asarray(wall_clock, dtype=np.float64)
-        big = np.flatnonzero(np.diff(wc) > (wrap / step) / sfreq)
+        big = np.concatenate([
+            a + np.flatnonzero(np.diff(wc[a: a + _BLOCK + 1]) > (wrap / step) / sfreq)
+            for a in range(0, n - 1, _BLOCK)])
         widened = set()
         for i in big:
             est = int(round((wc[i + 1] - wc[i]) * sfreq)) - 1

@@ -33,10 +33,6 @@ _NCH = re.compile(r"number of channels\s*=\s*([0-9]+)", re.I)
 _BOARD = re.compile(r"board\s*=\s*(\S+)", re.I)
 
 
-def _colon_to_comma(text):
-    return text.replace(":", ",")
-
-
 def read_openbci_txt(fname, *, profile=None, ch_names=None):
     """Read an OpenBCI GUI raw text file.
 
@@ -99,21 +95,20 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
     if clock_cols not in (1, 3):
         raise RecordingFormatError(f"the last column {time_cell!r} is not a time of "
                                    "day.", fname, n_head + 1)
-    reader = TableReader(fname, n_raw - 1 + clock_cols, first_line=n_head + 1,
-                         offset=offset, transform=_colon_to_comma, n_cols_raw=n_raw)
+    reader = TableReader(fname, n_raw, first_line=n_head + 1, offset=offset,
+                         clock_col=n_raw - 1 if clock_cols == 3 else None)
     table = reader.read()
     warnings.extend(reader.warnings)
     if table.shape[0] == 0:
         raise RecordingFormatError("the file has a header but no samples.", fname,
                                    n_head + 1)
-    if clock_cols == 3:
-        wall = table[:, -3] * 3600 + table[:, -2] * 60 + table[:, -1]
+    wall = table[:, -1]  # a contiguous row of the table, which nothing else reads
+    if clock_cols == 3:  # read as seconds since midnight
         back = np.flatnonzero(np.diff(wall) < -43200)  # midnight
         for i in back:
             wall[i + 1:] += 86400.0
         clock = "time of day in seconds (the file holds no date)"
     else:
-        wall = table[:, -1].copy()
         clock = "file's last column"
     counter = table[:, 0]
     eeg = table[:, 1: 1 + n_eeg]
@@ -162,6 +157,25 @@ def _names(profile, ch_names, n_eeg, warnings, fname):
     return prof, names
 
 
+_BLOCK = 1 << 16
+
+
+def _rebuilt_timestamps(t0, missing, sfreq):
+    """``t0 + (arange(n) + cumsum(missing)) / sfreq``, in blocks (no n-long
+    temporaries)."""
+    n = missing.size
+    ts = np.empty(n)
+    carry = 0
+    for a in range(0, n, _BLOCK):
+        b = min(a + _BLOCK, n)
+        idx = np.cumsum(missing[a:b])
+        idx += carry
+        carry = int(idx[-1])
+        idx += np.arange(a, b)
+        ts[a:b] = t0 + idx / sfreq
+    return ts
+
+
 def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, header,
               clock, fmt, unix_ts=None):
     wrap = prof.columns.packet_counter_wrap or 256
@@ -173,23 +187,30 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
         idx = np.arange(counter.size, dtype=np.float64)
     else:
         # Cyton+Daisy sends two samples per packet: the counter steps by 2.
-        step = 2 if counter.size > 2 and np.median(np.mod(np.diff(counter), wrap)) == 2 \
-            else 1
-        t_stub = np.zeros(counter.size)
-        gaps, missing = counter_gaps(counter, t_stub, sfreq, wrap, step=step,
+        step = 1
+        if counter.size > 2:
+            d = np.diff(counter)
+            np.mod(d, wrap, out=d)
+            step = 2 if np.median(d) == 2 else 1
+            del d
+        # (the gaps' onsets are set below, from the rebuilt timestamps)
+        gaps, missing = counter_gaps(counter, wall, sfreq, wrap, step=step,
                                      wall_clock=wall if unix_ts is None else unix_ts)
-        idx = np.arange(counter.size) + np.cumsum(missing)
+        idx = None
     t0 = float(unix_ts[0]) if unix_ts is not None else float(wall[0])
-    ts = t0 + idx / sfreq
+    ts = _rebuilt_timestamps(t0, missing, sfreq) if idx is None else t0 + idx / sfreq
     for g, i in zip(gaps, np.flatnonzero(missing)):
         g.onset = float(ts[i - 1])
     warnings.extend(gap_warning(gaps, "dropped-packet gaps (packet counter)"))
     # The file's clock: jumps back and a rate that disagrees with the header.
-    wall_ok = wall[np.isfinite(wall)]
-    dt = np.diff(wall_ok)
-    if np.any(dt < -1.0):
+    finite = np.isfinite(wall)
+    wall_ok = wall if finite.all() else wall[finite]
+    n_back = sum(int(np.count_nonzero(np.diff(wall_ok[a: a + _BLOCK + 1]) < -1.0))
+                 for a in range(0, max(wall_ok.size - 1, 0), _BLOCK))
+    del finite, wall_ok
+    if n_back:
         warnings.append(f"The file's clock jumps back by more than 1 s "
-                        f"{int(np.sum(dt < -1.0))} times.")
+                        f"{n_back} times.")
     # Rate over the stretches between dropped packets longer than 2 s, so the
     # estimate does not lean on gap sizes guessed from the same clock.
     bounds = [0, *np.flatnonzero(missing).tolist(), counter.size]
@@ -198,6 +219,8 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
         if b - a > 2 * sfreq and np.isfinite(wall[a]) and np.isfinite(wall[b - 1]):
             n_int += b - 1 - a
             span += float(wall[b - 1] - wall[a])
+    n_dropped = int(missing.sum())
+    del missing, bounds
     measured = n_int / span if span > 1.0 else 0.0
     if measured and abs(measured - sfreq) > 0.01 * sfreq:
         warnings.append(
@@ -237,7 +260,7 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
         "units_in_file": "microvolts (EEG), g (accelerometer)",
         "measured_sfreq": measured,
         "channel_problems": problems,
-        "n_dropped_samples": int(missing.sum()),
+        "n_dropped_samples": n_dropped,
     }
     return Recording(data=data, sfreq=sfreq, ch_names=names, timestamps=ts, gaps=gaps,
                      streams=streams, source_format=fmt, provenance=provenance,
@@ -255,8 +278,8 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
             "the column names are not OpenBCI GUI's ('Sample Index', 'EXG Channel "
             "0', ..., 'Timestamp').", fname, n_head + 1)
     keep = [0, *exg, *acc, ts_col[0]]
-    reader = TableReader(fname, len(cols), first_line=n_head + 2, offset=offset)
-    reader.usecols = keep
+    reader = TableReader(fname, len(cols), first_line=n_head + 2, offset=offset,
+                         usecols=keep)
     table = reader.read()
     warnings.extend(reader.warnings)
     if table.shape[0] == 0:

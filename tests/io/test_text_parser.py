@@ -1,0 +1,107 @@
+"""The byte parser of numeric text tables reads what NumPy's loadtxt reads, bit for bit.
+
+The byte parser takes the plain decimals of EEG exports; anything else (long
+mantissas, big exponents, bad cells) goes to ``loadtxt`` from that line on,
+so values and error messages are loadtxt's wherever in the file they occur.
+Small blocks make every file cross many block boundaries.
+"""
+
+import io
+
+import numpy as np
+import pytest
+
+from biofeedback.errors import RecordingFormatError
+from biofeedback.io import _text
+from biofeedback.io._text import TableReader
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 256)
+
+
+CELLS = ["1", "-0.00", "12.345", "1e5", "1E-3", ".5", "5.", "+7", "nan", "-nan", "NaN",
+         "inf", "-Infinity", " 3.25 ", "\t4", "-0", "1533059192.499", "-102698.17",
+         "0.000000001", "1e-22", "2.5E+3", "9007199254740992",
+         # beyond the byte parser: loadtxt reads them
+         "9007199254740993", "1e23", "12345678901234567890", "1e-300", "0.1e400",
+         "123456.78901234567890123"]
+
+
+def _reference(text, n_cols):
+    with np.errstate(all="ignore"):
+        return np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2, comments=None,
+                          dtype=np.float64).reshape(-1, n_cols)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_values_are_loadtxts_bit_for_bit(tmp_path, small_blocks, newline):
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(400):
+        cells = rng.choice(CELLS, 5)
+        if i % 7:  # most lines hold only what the byte parser takes
+            cells = [f"{v:.{i % 4}f}" for v in rng.normal(0, 3000, 5)]
+        lines.append(", ".join(cells))
+        if i % 50 == 0:
+            lines.append("")  # blank lines are skipped
+    text = newline.join(lines) + newline
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode())
+    reader = TableReader(path, 5, first_line=1, offset=0)
+    table = reader.read()
+    ref = _reference(text, 5)
+    assert table.shape == ref.shape
+    assert table.tobytes() == ref.tobytes()
+    assert 0 < reader.n_fallback_lines < len(lines)
+
+
+def test_clock_column_and_usecols(tmp_path, small_blocks):
+    lines = [f"{i}, {i * 0.5:.2f}, skip me:{i}, 23:59:{59 + i * 0.004:06.3f}"
+             for i in range(300)]
+    path = tmp_path / "c.txt"
+    # a clock column: h * 3600 + m * 60 + s, exactly as computed from the parts
+    clean = "\n".join(ln.replace(", skip me:", ", ") for ln in lines) + "\n"
+    path.write_text(clean)
+    table = TableReader(path, 4, first_line=1, offset=0, clock_col=3).read()
+    parts = _reference(clean.replace(":", ","), 6)
+    secs = parts[:, 3] * 3600 + parts[:, 4] * 60 + parts[:, 5]
+    assert table[:, 3].tobytes() == secs.tobytes()
+    assert table[:, :3].tobytes() == np.ascontiguousarray(parts[:, :3]).tobytes()
+    # skipped columns may hold anything but the delimiter
+    path.write_text("\n".join(lines) + "\n")
+    table = TableReader(path, 4, first_line=1, offset=0, usecols=[1, 0]).read()
+    assert np.array_equal(table[:, 1], np.arange(300))
+    assert np.array_equal(table[:, 0], np.arange(300) * 0.5)
+
+
+def test_a_bad_line_deep_in_the_file_is_named(tmp_path, small_blocks):
+    lines = [f"{i}, {i}.25" for i in range(500)]
+    lines[437] = "437, 4x7"
+    path = tmp_path / "b.csv"
+    path.write_text("%head\n" + "\n".join(lines) + "\n")
+    reader = TableReader(path, 2, first_line=2, offset=len("%head\n"))
+    with pytest.raises(RecordingFormatError, match=r"line 439.*column 2 holds '4x7'"):
+        reader.read()
+
+
+def test_lines_longer_than_the_first_ones_and_a_cut_last_line(tmp_path, small_blocks):
+    # the first lines are short: the first size estimate is too small
+    lines = [f"{i},{i}" for i in range(50)] + [f"{i}.123456,{-i}.654321"
+                                               for i in range(50, 600)]
+    path = tmp_path / "g.csv"
+    path.write_text("\n".join(lines) + "\n" + "600.1,")
+    reader = TableReader(path, 2, first_line=1, offset=0)
+    table = reader.read()
+    assert table.shape == (600, 2)
+    assert table.T.flags.c_contiguous  # one contiguous row per column
+    assert np.array_equal(table, _reference("\n".join(lines) + "\n", 2))
+    assert "The last line (601) is cut short" in reader.warnings[0]
+
+
+def test_bytes_that_are_not_text(tmp_path, small_blocks):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"1,2\n" * 100 + b"3,\xff\n" + b"1,2\n" * 10)
+    with pytest.raises(RecordingFormatError, match="bytes that are not text"):
+        TableReader(path, 2, first_line=1, offset=0).read()
