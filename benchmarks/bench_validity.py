@@ -13,7 +13,9 @@ only ever come from those). Every held-out person is scored twice:
 For each classifier, calibration (none; the default protocol's 20 s rest
 baseline replayed as 20 s of "relaxed" or of "neutral"; a guided calibration
 of 20 s per state) and each window alone or through the engine's HMM state
-filter (expected dwell 30 s, the default protocol's block length). The demo
+filter (expected dwell 30 s, the default protocol's block length), and the
+filter with larger evidence weights (a window's probabilities count more: the
+output follows a switch sooner and holds a state less). The demo
 scenario's index figures come from bench_index_reliability.py.
 
 Two controls say what the figures rest on: the same classifier on band powers
@@ -130,6 +132,12 @@ def main():
                 r = cross_validate(ds, model, calibration=plan, dwell=dwell,
                                    switch_every=30.0)
                 lines.append(_row(r, model, pname, out))
+    lines.append("the state filter's evidence weight (train --evidence-weight; default "
+                 "hop / window = 0.25), lda, no calibration, dwell 30 s: lag against "
+                 "steadiness")
+    for ev in (0.5, 1.0):
+        r = cross_validate(ds, "lda", dwell=30.0, evidence=ev, switch_every=30.0)
+        lines.append(_row(r, "lda", "none", f"filter, {ev:g}"))
     config = load_pipeline()
     pooled = dataclasses.replace(config, features=dataclasses.replace(
         config.features, names=("mean_log_band_power",)))

@@ -98,6 +98,10 @@ def add_parser(sub):
                    help="expected seconds a state lasts, for the engine's state filter "
                         "(default: the protocol's training block length; 0: each window "
                         "alone)")
+    p.add_argument("--evidence-weight", type=float, default=None, metavar="G",
+                   help="how much one window's probabilities count in the state filter, "
+                        "above 0 and at most 1 (default: hop / window, 0.25: each sample "
+                        "once); larger follows a switch sooner and holds a state less")
     p.add_argument("--switch-every", type=float, default=30.0, metavar="S",
                    help="also score streams switching state every S seconds, built from "
                         "the one-state recordings (default: 30; 0: off)")
@@ -150,15 +154,22 @@ def protocol_plan(config, method, ds, spec, required):
 
 
 def run(args) -> int:
+    import math
     from pathlib import Path
 
     from .._logging import logger
     from ..config import load_pipeline
     from ..estimators import CLASSIFIERS
     from ..training import cross_validate, fit_model, random_split_score, save_model
+    from ..training._dataset import DatasetError
     from ..training._model import default_dwell
     from ..training._report import format_counts, format_table, write_report
 
+    ev = args.evidence_weight
+    if ev is not None and not (math.isfinite(ev) and 0 < ev <= 1):
+        raise DatasetError(f"--evidence-weight must be above 0 and at most 1, got {ev:g}.")
+    if args.dwell is not None and not (math.isfinite(args.dwell) and args.dwell >= 0):
+        raise DatasetError(f"--dwell must be 0 or more seconds, got {args.dwell:g}.")
     config = load_pipeline(args.pipeline)
     spec = CLASSIFIERS[args.model]
     ds = load_dataset(args, config, need_windows=spec.input == "windows")
@@ -176,7 +187,8 @@ def run(args) -> int:
             logger.warning("One subject only: skipping leave-one-subject-out validation.")
         else:
             def cv(**kw):
-                return cross_validate(ds, args.model, cv=args.cv, switch_every=switch, **kw)
+                return cross_validate(ds, args.model, cv=args.cv, switch_every=switch,
+                                      evidence=args.evidence_weight, **kw)
 
             results["window alone"] = cv()
             if dwell:
@@ -187,7 +199,7 @@ def run(args) -> int:
                     results["calibrated+filter"] = cv(calibration=plan, dwell=dwell)
             random_split = random_split_score(ds, args.model)
     model = fit_model(ds, args.model, calibration=plan if args.calibration == "protocol"
-                      else None, dwell=dwell)
+                      else None, dwell=dwell, evidence=args.evidence_weight)
     metrics = {title: r.to_dict() for title, r in results.items()}
     if random_split is not None:
         metrics["random_split_leaky"] = random_split

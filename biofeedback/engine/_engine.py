@@ -87,7 +87,8 @@ class Engine(_LiveDriver, _BatchDriver, _ModelStep, _WindowPreparation):
 
                 self.state_filter = StateFilter(len(model.classes_), dwell,
                                                 self.hop / self.sfreq,
-                                                window=self.win_len / self.sfreq)
+                                                window=self.win_len / self.sfreq,
+                                                gamma=getattr(model, "evidence", None))
         spans = dict(config.features.index_span or {})
         spans = {self.features.index_names.index(k): float(v) for k, v in spans.items()
                  if k in self.features.index_names and v > 0}

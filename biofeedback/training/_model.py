@@ -30,7 +30,7 @@ def default_dwell(config) -> float:
 
 
 def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
-              random_state=0):
+              evidence=None, random_state=0):
     """Fit a registered classifier on a whole dataset.
 
     Parameters
@@ -47,6 +47,8 @@ def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
     dwell : float
         Expected dwell time in seconds of a state, for the causal state
         filter the engine applies to the class probabilities (0: none).
+    evidence : float | None
+        The filter's evidence weight (0-1]; None: ``hop / window``.
     random_state : int
 
     Returns
@@ -56,7 +58,7 @@ def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
     """
     from ..estimators import CLASSIFIERS, make_classifier
     from ._calibration import _check_calibration, calibration_stats
-    from ._scoring import _check_dwell
+    from ._scoring import _check_dwell, _check_evidence
     from ._streams import stream_dataset
 
     spec = CLASSIFIERS[model] if model in CLASSIFIERS else None
@@ -64,6 +66,7 @@ def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
     plan = calibration or None
     _check_calibration(spec, plan, dataset.window_length, dataset.classes)
     dwell = _check_dwell(dwell)
+    evidence = _check_evidence(evidence)
     if spec.input == "windows":
         X = dataset.windows
     else:
@@ -91,6 +94,7 @@ def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
         "pipeline": dataset.config.to_dict(),
         "calibration": plan.to_dict() if plan else None,
         "dwell_s": dwell,
+        "evidence_weight": evidence,
         "training": dataset.summary(),
         "metrics": {},
     }
@@ -117,6 +121,8 @@ class LoadedModel:
         Expected dwell time (s) of a state for the causal state filter
         (:class:`biofeedback.statefilter.StateFilter`) that
         :class:`biofeedback.engine.Engine` applies (0: none).
+    evidence : float | None
+        That filter's evidence weight (None: ``hop / window``).
     needs_calibration : bool
         True when features must be centred on a per-user baseline: call
         :meth:`calibrate` with the calibration blocks' features before
@@ -141,6 +147,9 @@ class LoadedModel:
         if self.input not in ("features", "windows"):
             raise ValueError(f"unknown input {self.input!r}")
         self.dwell = float(meta.get("dwell_s") or 0.0)
+        #: the state filter's evidence weight; None: hop / window
+        self.evidence = (None if meta.get("evidence_weight") is None
+                         else float(meta["evidence_weight"]))
         n_in = getattr(estimator, "n_features_in_", None)
         if self.input == "features" and n_in is not None and n_in != len(self.feature_names):
             raise ModelError(

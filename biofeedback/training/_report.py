@@ -203,7 +203,8 @@ def write_report(fname, dataset, model, results, *, random_split=None,
          f"features on the protocol's blocks before feedback ({model.plan.describe()})"],
         ["state filter", "none (each window alone)" if not model.dwell else
          f"causal HMM forward filter of class probabilities, expected dwell "
-         f"{model.dwell:g} s"],
+         f"{model.dwell:g} s, evidence weight "
+         + ("hop / window" if model.evidence is None else f"{model.evidence:g}")],
         ["training windows", f"{s['n_windows']} from {s['n_recordings']} recordings; "
          f"{s['n_gated_dropped']} gated windows excluded, {s['n_gated_kept']} kept"],
         ["windows per class", ", ".join(f"{k}: {v}" for k, v in

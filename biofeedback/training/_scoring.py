@@ -28,7 +28,16 @@ def _check_dwell(dwell):
     return dwell
 
 
-def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features",
+def _check_evidence(evidence):
+    if evidence is None:
+        return None
+    evidence = float(evidence)
+    if not (np.isfinite(evidence) and 0 < evidence <= 1):
+        raise ValueError(f"The evidence weight must be above 0 and at most 1, got {evidence:g}.")
+    return evidence
+
+
+def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features", evidence=None,
                    transform=None, blank_until=None):
     """Class probabilities of the ``rows`` of ``dataset``, as the live engine gives them.
 
@@ -48,6 +57,8 @@ def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features",
     dwell : float
         Seconds; 0 scores each window alone.
     input : "features" | "windows"
+    evidence : float | None
+        The state filter's evidence weight (``gamma``); None: ``hop / window``.
     transform : callable | None
         ``transform(recording_index, X)`` applied first (calibration).
     blank_until : float | None
@@ -88,7 +99,8 @@ def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features",
         if blank_until is not None:
             P[f["t"] <= blank_until] = np.nan
         if dwell:
-            sf = StateFilter(out.shape[1], dwell, hop, window=dataset.window_length)
+            sf = StateFilter(out.shape[1], dwell, hop, window=dataset.window_length,
+                             gamma=evidence)
             P = sf.filter(P, f["segment"])
         mine = dataset.recording[rows] == r
         out[mine] = P[dataset.wid[rows[mine]]]
@@ -123,7 +135,7 @@ def confusion(y_true, y_pred, classes):
 
 
 def _score_streams(predict_proba, classes_, streams, keys, plan, stats, dwell, acc, *,
-                   input="features", prep=None):
+                   input="features", prep=None, evidence=None):
     """Score the streams of the (subject, session) pairs ``keys``; add to ``acc``.
 
     ``prep`` (e.g. a model's column selection) is applied to the features
@@ -143,7 +155,7 @@ def _score_streams(predict_proba, classes_, streams, keys, plan, stats, dwell, a
 
             def transform(_, Xr, offset=offset, scale=scale):
                 return ((Xr if prep is None else prep(Xr)) - offset) / scale
-        P = filtered_proba(predict_proba, streams, rows, dwell, input=input,
+        P = filtered_proba(predict_proba, streams, rows, dwell, input=input, evidence=evidence,
                            transform=transform, blank_until=calib or None)
         pred = _argmax_labels(P, classes_)
         switches = switches_from_markers(streams.full[r]["markers"], after=calib)
@@ -237,7 +249,8 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
                 def transform(_, X, offset=offset, scale=scale):
                     return (prep(X) - offset) / scale
             P = filtered_proba(predict, ds, rows, model.dwell, input=model.input,
-                               transform=transform, blank_until=calib or None)
+                               evidence=model.evidence, transform=transform,
+                               blank_until=calib or None)
             pred_r = _argmax_labels(P, model.classes_)
             pred[rows] = pred_r
             sel = keep[rows]
@@ -265,13 +278,14 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
                 offset, scale = stats[rec_key[int(r)]]
                 return (prep(X) - offset) / scale
         P = filtered_proba(predict, ds, np.ones(len(ds), bool), model.dwell,
-                           input=model.input, transform=transform, blank_until=skip)
+                           input=model.input, evidence=model.evidence, transform=transform,
+                           blank_until=skip)
         pred = _argmax_labels(P, model.classes_)
         if switch_every:
             streams = stream_dataset(ds, plan, switch_every, skip=skip)
             keys = set(zip(ds.subject.tolist(), ds.session.tolist()))
             _score_streams(predict, model.classes_, streams, keys, plan, stats, model.dwell,
-                           sw, input=model.input, prep=prep)
+                           sw, input=model.input, prep=prep, evidence=model.evidence)
             switching = _switching_summary(sw, data_classes, switch_every)
     y, pred = ds.y[keep], np.asarray(pred[keep]).astype(str)
     all_classes = sorted(set(model.classes_.tolist()) | set(y.tolist()))
@@ -296,5 +310,6 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
             for s in np.unique(ds.subject[keep])},
         "calibration": model.calibration,
         "dwell_s": model.dwell,
+        "evidence_weight": model.evidence,
         "switching": switching,
     }

@@ -44,6 +44,7 @@ from ._labels import DatasetError
 from ._scoring import (
     _argmax_labels,
     _check_dwell,
+    _check_evidence,
     _new_acc,
     _recalls,
     _score_streams,
@@ -85,6 +86,7 @@ class CVResult:
     y_pred: np.ndarray | None = None
     dwell: float = 0.0
     switching: dict | None = None
+    evidence: float | None = None
     counts: dict = field(default_factory=dict)
 
     @property
@@ -97,6 +99,7 @@ class CVResult:
             "cv": self.cv,
             "calibration": self.calibration.to_dict() if self.calibration else None,
             "dwell_s": self.dwell,
+            "evidence_weight": self.evidence,
             "classes": list(self.classes),
             "balanced_accuracy": self.balanced_accuracy,
             "mean_fold_balanced_accuracy": self.mean_fold_accuracy,
@@ -171,7 +174,8 @@ def _counts(y, subject, classes):
 
 
 def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwell=0.0,
-                   switch_every=None, score_after=None, random_state=0) -> CVResult:
+                   evidence=None, switch_every=None, score_after=None,
+                   random_state=0) -> CVResult:
     """Grouped cross-validation of a registered classifier, as a live session runs it.
 
     Parameters
@@ -189,6 +193,10 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
     dwell : float
         Expected dwell time (s) of the causal state filter the engine applies
         (:class:`biofeedback.statefilter.StateFilter`); 0: each window alone.
+    evidence : float | None
+        The filter's evidence weight (``gamma``, 0-1]: how much one window's
+        probabilities count; None takes ``hop / window``, each sample counted
+        once. Larger follows a switch sooner and holds a steady state less.
     switch_every : float | None
         Also score the held-out person's stream switching state every this
         many seconds (:func:`~biofeedback.training._streams.build_stream`).
@@ -213,6 +221,7 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
     plan = calibration or None
     _check_calibration(spec, plan, dataset.window_length, classes)
     dwell = _check_dwell(dwell)
+    evidence = _check_evidence(evidence)
     _check_folds(dataset, cv)
     if score_after is None:
         score_after = 20.0 if (plan or switch_every) else 0.0
@@ -248,7 +257,7 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
         est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
         est.fit(X[train], y[train])
         P = filtered_proba(est.predict_proba, dataset, test, dwell, input=spec.input,
-                           transform=transform, blank_until=score_after or None)
+                           evidence=evidence, transform=transform, blank_until=score_after or None)
         pred = _argmax_labels(P, est.classes_)
         rec = _recalls(y[test], pred, classes)
         fold = {
@@ -263,7 +272,8 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
             keys = set(zip(dataset.subject[test_all].tolist(),
                            dataset.session[test_all].tolist()))
             fold["switching"] = _score_streams(est.predict_proba, est.classes_, streams, keys,
-                                               plan, stats, dwell, sw, input=spec.input)
+                                               plan, stats, dwell, sw, input=spec.input,
+                                               evidence=evidence)
         folds.append(fold)
         all_true.append(y[test])
         all_pred.append(pred)
@@ -281,7 +291,8 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
         recall={c: float(r) for c, r in zip(classes, rec)},
         confusion_matrix=confusion(yt, yp, classes), chance=1.0 / len(classes),
         n_windows=len(yt), folds=folds, y_true=yt, y_pred=yp, dwell=dwell,
-        switching=switching, counts=_counts(y[tested], dataset.subject[tested], classes),
+        evidence=evidence, switching=switching,
+        counts=_counts(y[tested], dataset.subject[tested], classes),
     )
 
 

@@ -31,8 +31,9 @@ class _ToyModel:
     classes_ = np.array(["a", "b"])
     input = "features"
 
-    def __init__(self, dwell):
+    def __init__(self, dwell, evidence=None):
         self.dwell = dwell
+        self.evidence = evidence
 
     def check_compatible(self, ch_names, sfreq, feature_names):
         pass
@@ -106,6 +107,11 @@ def test_engine_state_filter_is_causal_and_restarts_after_a_gap(make_eeg):
     seg = np.searchsorted(np.array([ts[3000]]), out.t_end, side="right")
     sf = StateFilter(2, 4.0, 0.5, window=2.0)
     np.testing.assert_allclose(p, sf.filter(p_raw, seg), rtol=1e-12)
+    # a model's evidence weight reaches the engine's filter
+    _, out6 = _run(_ToyModel(4.0, evidence=0.6), data, ts, chunk=7)
+    np.testing.assert_allclose(out6.estimates[:, -2:],
+                               StateFilter(2, 4.0, 0.5, gamma=0.6).filter(p_raw, seg),
+                               rtol=1e-12)
     assert not np.allclose(p[1:10], p_raw[1:10])
     # causal: the output at a window never depends on later windows
     _, head = _run(_ToyModel(4.0), data[:, :2600], ts[:2600])
@@ -120,14 +126,16 @@ GUIDED = CalibrationPlan((("relaxed", 10.0), ("neutral", 10.0), ("concentrating"
 def test_validation_scores_what_the_engine_gives_on_a_switching_stream(muse_all, tmp_path):
     """cross_validate's switching scores are the live engine's, window for window,
     with the guided calibration blocks replayed first (without calibration the
-    same code runs with nothing to blank or centre)."""
+    same code runs with nothing to blank or centre) and a filter evidence weight
+    other than the default."""
     plan = GUIDED
     ds = muse_all
-    res = cross_validate(ds, "lda", calibration=plan, dwell=20.0, switch_every=20.0)
+    res = cross_validate(ds, "lda", calibration=plan, dwell=20.0, evidence=0.5,
+                         switch_every=20.0)
     fold = next(f for f in res.folds if f["test"] == "subjectd")
     streams = stream_dataset(ds, plan, 20.0, skip=20.0)
     save_model(fit_model(ds.select(ds.subject != "subjectd"), "lda", calibration=plan,
-                         dwell=20.0), tmp_path / "m.bfm")
+                         dwell=20.0, evidence=0.5), tmp_path / "m.bfm")
     from biofeedback.training._streams import switches_from_markers
 
     calib = plan.seconds if plan else 0.0
@@ -187,7 +195,7 @@ def test_old_model_files_load_with_defaults(muse_all, tmp_path):
     with zipfile.ZipFile(fname) as zf:
         meta = json.loads(zf.read("meta.json"))
         blob = zf.read("estimator.skops")
-    for key in ("dwell_s", "input"):
+    for key in ("dwell_s", "input", "evidence_weight"):
         meta.pop(key)
     meta["smooth_s"] = 10.0  # exponential smoothing: no longer applied
     meta["calibration"] = {"method": "center", "seconds": 20.0}  # before calibration blocks
@@ -195,7 +203,7 @@ def test_old_model_files_load_with_defaults(muse_all, tmp_path):
         zf.writestr("meta.json", json.dumps(meta))
         zf.writestr("estimator.skops", blob)
     model = load_model(old)
-    assert model.dwell == 0.0 and model.input == "features"
+    assert model.dwell == 0.0 and model.input == "features" and model.evidence is None
     assert model.plan.seconds == 20.0 and model.plan.states == [None]
     assert load_model(fname).dwell == 30.0
 
