@@ -15,6 +15,11 @@ and the periodogram of a segment ``s`` is ``scale[k] * ((s @ B)[k]**2 +
 (to rounding), for any segment length (250 samples at 250 Hz needs no
 mixed-radix FFT). The product runs as one matrix multiply (BLAS) over all
 segments of a batch.
+
+The live path (:func:`welch_update`, and :func:`welch_rows` the quality gates
+use) does the product in numpy between two loop kernels: numba compiles a
+kernel holding ``np.dot`` in about a second, and the first live session
+after installing waits for every kernel it uses.
 """
 
 from __future__ import annotations
@@ -26,42 +31,42 @@ _ROWS_PER_BLOCK = 64  # rows (channel-windows) per matrix product in batch work
 
 
 @njit(cache=True, nogil=True)
-def _periodograms_into(x, r0, r1, seg_from, seg_to, step, basis, scale, out, out_from):
-    """Periodograms of segments ``seg_from..seg_to-1`` of rows ``r0..r1-1`` of ``x``.
+def _segments(x, r0, r1, seg_from, seg_to, step, n_per_seg):
+    """Segments ``seg_from..seg_to-1`` of rows ``r0..r1-1`` of ``x``, one per row.
 
-    x : (n_rows, n_times); basis : (n_per_seg, 2 * n_bins); scale : (n_bins,);
-    out : (>= r1 - r0, n_seg_out, n_bins): row ``r`` of ``x`` goes to
-    ``out[r - r0]``, segment ``s`` to ``out[., out_from + s - seg_from]``.
+    Returns (n_rows * n_s, n_per_seg): segment ``s`` of row ``r0 + r`` at row
+    ``r * n_s + s``, ready for the product with the Welch basis.
     """
-    n_per_seg = basis.shape[0]
-    n_bins = scale.shape[0]
     n_rows = r1 - r0
     n_s = seg_to - seg_from
-    if n_s <= 0 or n_rows <= 0:
-        return
-    segs = np.empty((n_rows * n_s, n_per_seg))
+    segs = np.empty((max(n_rows * n_s, 0), n_per_seg))
     for r in range(n_rows):
         for s in range(n_s):
             start = (seg_from + s) * step
             row = r * n_s + s
             for j in range(n_per_seg):
                 segs[row, j] = x[r0 + r, start + j]
-    prod = np.dot(segs, basis)
+    return segs
+
+
+@njit(cache=True, nogil=True)
+def _periodograms_mean(prod, scale, per, n_rows, seg_from, psd, r0):
+    """Periodograms from the segments' products with the basis, then the mean.
+
+    prod : (n_rows * n_s, 2 * n_bins), as :func:`_segments` orders them;
+    per : (>= n_rows, n_seg, n_bins), segments ``seg_from..seg_from + n_s - 1``
+    written; psd[r0 + r] = mean over all of per[r]'s segments, oldest first.
+    """
+    n_bins = scale.shape[0]
+    n_seg = per.shape[1]
+    n_s = prod.shape[0] // n_rows if n_rows > 0 else 0
     for r in range(n_rows):
         for s in range(n_s):
             row = r * n_s + s
             for k in range(n_bins):
                 re = prod[row, k]
                 im = prod[row, n_bins + k]
-                out[r, out_from + s, k] = (re * re + im * im) * scale[k]
-
-
-@njit(cache=True, nogil=True)
-def _mean_segments(per, n_rows, psd, r0):
-    """psd[r0 + r, k] = mean over segments of per[r, s, k] (r < n_rows), oldest first."""
-    n_seg = per.shape[1]
-    n_bins = per.shape[2]
-    for r in range(n_rows):
+                per[r, seg_from + s, k] = (re * re + im * im) * scale[k]
         for k in range(n_bins):
             acc = 0.0
             for s in range(n_seg):
@@ -69,21 +74,23 @@ def _mean_segments(per, n_rows, psd, r0):
             psd[r0 + r, k] = acc / n_seg
 
 
-@njit(cache=True, nogil=True)
 def welch_rows(x, n_seg, step, basis, scale):
     """Welch PSD of every row of ``x`` (n_rows, n_times) -> (n_rows, n_bins).
 
     Works through the rows in blocks so the segment matrix stays in cache.
+    The matrix product runs in numpy (BLAS); the kernels around it are plain
+    loops, quick to compile.
     """
     n_rows = x.shape[0]
+    n_per_seg = basis.shape[0]
     n_bins = scale.shape[0]
     psd = np.empty((n_rows, n_bins))
     blk = _ROWS_PER_BLOCK
     per = np.empty((min(blk, n_rows), n_seg, n_bins))
     for r0 in range(0, n_rows, blk):
         r1 = min(r0 + blk, n_rows)
-        _periodograms_into(x, r0, r1, 0, n_seg, step, basis, scale, per, 0)
-        _mean_segments(per, r1 - r0, psd, r0)
+        segs = _segments(x, r0, r1, 0, n_seg, step, n_per_seg)
+        _periodograms_mean(segs @ basis, scale, per, r1 - r0, 0, psd, r0)
     return psd
 
 
@@ -160,20 +167,17 @@ def welch_windows(X, n_seg, step, basis, scale, share):
 
 
 @njit(cache=True, nogil=True)
-def welch_update(x, prev, per, valid, shift, hop, step, basis, scale):
-    """Welch PSD of one window, reusing the segments it shares with the last.
+def _slide(x, prev, per, valid, shift, hop):
+    """Keep the last window's periodograms that this window shares, if it does.
 
-    x : (n_ch, n_times) this window; prev : (n_ch, n_times) the last window
-    (overwritten with ``x``); per : (n_ch, n_seg, n_bins) the last window's
-    periodograms (updated in place). When ``valid`` and the first
-    ``n_times - hop`` samples of ``x`` equal the last ``n_times - hop`` of
-    ``prev`` exactly, the oldest ``shift = hop // step`` segments are dropped
-    and only the newest ``shift`` are computed; otherwise all are. Returns
-    (psd (n_ch, n_bins), reused: bool).
+    When ``valid`` and the first ``n_times - hop`` samples of ``x`` equal the
+    last ``n_times - hop`` of ``prev`` exactly, drop the oldest ``shift``
+    segments of ``per`` (the rest move to the front) and return True. ``prev``
+    becomes ``x`` either way.
     """
     n_ch, n_t = x.shape
     n_seg = per.shape[1]
-    n_bins = scale.shape[0]
+    n_bins = per.shape[2]
     reuse = valid and 0 < shift < n_seg
     if reuse:
         for c in range(n_ch):
@@ -188,13 +192,27 @@ def welch_update(x, prev, per, valid, shift, hop, step, basis, scale):
             for s in range(n_seg - shift):
                 for k in range(n_bins):
                     per[c, s, k] = per[c, s + shift, k]
-        _periodograms_into(x, 0, n_ch, n_seg - shift, n_seg, step, basis, scale, per,
-                           n_seg - shift)
-    else:
-        _periodograms_into(x, 0, n_ch, 0, n_seg, step, basis, scale, per, 0)
     for c in range(n_ch):
         for j in range(n_t):
             prev[c, j] = x[c, j]
-    psd = np.empty((n_ch, n_bins))
-    _mean_segments(per, n_ch, psd, 0)
+    return reuse
+
+
+def welch_update(x, prev, per, valid, shift, hop, step, basis, scale):
+    """Welch PSD of one window, reusing the segments it shares with the last.
+
+    x : (n_ch, n_times) this window; prev : (n_ch, n_times) the last window
+    (overwritten with ``x``); per : (n_ch, n_seg, n_bins) the last window's
+    periodograms (updated in place). When ``valid`` and the first
+    ``n_times - hop`` samples of ``x`` equal the last ``n_times - hop`` of
+    ``prev`` exactly, the oldest ``shift = hop // step`` segments are dropped
+    and only the newest ``shift`` are computed; otherwise all are. Returns
+    (psd (n_ch, n_bins), reused: bool).
+    """
+    n_ch, n_seg = per.shape[0], per.shape[1]
+    reuse = _slide(x, prev, per, valid, shift, hop)
+    s0 = n_seg - shift if reuse else 0
+    segs = _segments(x, 0, n_ch, s0, n_seg, step, basis.shape[0])
+    psd = np.empty((n_ch, scale.shape[0]))
+    _periodograms_mean(segs @ basis, scale, per, n_ch, s0, psd, 0)
     return psd, reuse
