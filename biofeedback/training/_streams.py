@@ -269,6 +269,6 @@ def stream_dataset(dataset, plan=None, switch_every=30.0, *, skip=None, crossfad
             files.append(LabelledFile(name, subject, session, None, recording=rec))
     ds = extract_dataset(files, dataset.config, profile=dataset.profile,
                          gated=dataset.gated_mode, n_jobs=n_jobs, min_classes=1,
-                         label_by="end")
+                         label_by="end", need_windows=dataset.windows is not None)
     cache[key] = ds
     return ds

@@ -5,6 +5,7 @@ Also: window-input (Riemann) models run live, the engine hands windows out on
 request, and old model files load with the new fields' defaults.
 """
 
+import dataclasses
 import json
 import zipfile
 
@@ -235,6 +236,17 @@ def test_engine_hands_out_windows_on_request(riemann_model, muse_dir):
     np.testing.assert_array_equal(ds.windows[ds.recording == r], out.windows)
     plain = Engine(ds.config, rec.ch_names, rec.sfreq, prof).run(rec.data, rec.timestamps)
     assert plain.windows is None
+
+
+def test_switching_streams_of_a_windows_dataset_keep_their_windows(riemann_model):
+    """Window models are scored on the switching streams too: the streams carry the
+    engine's windows when the dataset they are built from does."""
+    _, ds = riemann_model
+    one = dataclasses.replace(ds, files=[f for f in ds.files if f.subject == "subjecta"])
+    streams = stream_dataset(one, None, 20.0, skip=20.0)
+    assert streams.windows is not None and streams.windows.shape[1:] == ds.windows.shape[1:]
+    for f in streams.full:
+        assert f["windows"].shape[0] == f["X"].shape[0]
 
 
 def test_riemann_model_runs_live_on_filtered_windows(riemann_model, muse_dir):
