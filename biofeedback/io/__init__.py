@@ -1,6 +1,6 @@
 """Reading and writing recordings."""
 
-import importlib
+from .._lazy import lazy_exports
 
 __all__ = ["Gap", "Recording", "Stream", "bids_entities", "export_bids", "read_recording",
            "write_recording"]
@@ -17,14 +17,4 @@ _LAZY = {
     "write_recording": "._read",
 }
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
