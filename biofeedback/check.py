@@ -323,19 +323,14 @@ def _collect(source, seconds, deadline_extra=5.0):
     n_want = int(round(seconds * source.sfreq))
     have = 0
     end = time.monotonic() + seconds + deadline_extra
-    while have < n_want:
-        if time.monotonic() > end:
-            break
-        try:
-            chunk = source.read(0.05)
-        except EOFError:
-            break
-        source.pop_events()
+    for chunk, _ in source.iter_chunks(0.05, until=lambda: time.monotonic() > end):
         if chunk is None or chunk.timestamps.size == 0:
             continue
         chunks.append(chunk.data)
         stamps.append(chunk.timestamps)
         have += chunk.timestamps.size
+        if have >= n_want:
+            break
     if not chunks:
         from .errors import StreamError
 

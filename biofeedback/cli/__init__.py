@@ -34,16 +34,25 @@ Run 'biofeedback COMMAND --help' for a command's options and examples.
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """The command's parser and its subcommands' (argparse makes them of this class).
+
+    Descriptions and examples keep their line breaks.
+    """
+
+    def __init__(self, *args, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="biofeedback",
         description="Real-time EEG biofeedback: acquire, estimate arousal, engagement "
         "and approach motivation, give cues, record, replay and train.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 List the board profiles (hardware/*.toml): name, rate, channels, connection.
 Every board BrainFlow drives can also play a BrainFlow file of that board
@@ -18,7 +16,7 @@ Examples:
 
 def add_parser(sub):
     p = sub.add_parser("boards", help="list supported boards",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("--json", action="store_true", help="print the profiles as JSON")
     p.set_defaults(func=run)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 HELP = """\
@@ -31,7 +30,7 @@ def add_parser(sub):
     from ._live import add_source_args
 
     p = sub.add_parser("check", help="signal check: contact and noise per electrode",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     add_source_args(p)
     p.add_argument("--pipeline", metavar="FILE", help="pipeline TOML (gates and filters)")
     p.add_argument("--seconds", type=float, default=4.0, metavar="S",
@@ -111,12 +110,7 @@ def watch(args, config, source) -> int:
                 display_rate=feed.display_rate, controls=["stop"], mode="signal check"))
         buf = np.zeros((n_ch, 0))
         fresh = 0
-        while not stop.is_set():
-            try:
-                chunk = source.read(0.05)
-            except EOFError:
-                break
-            source.pop_events()
+        for chunk, _ in source.iter_chunks(0.05, until=stop.is_set):
             if chunk is None or chunk.timestamps.size == 0:
                 continue
             if feed is not None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Convert a recording. IN is any format 'biofeedback info' reads; OUT's
 extension picks the output format: .xdf (this project's own), .fif, .edf,
@@ -28,8 +26,7 @@ def add_parser(sub):
 
     p = sub.add_parser("convert", help="convert a recording to XDF, FIF, EDF or "
                        "BrainFlow's format, or a folder to BIDS",
-                       description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("inputs", nargs="+", metavar="IN",
                    help="input file (or files/folder with --bids-root)")
     p.add_argument("output", nargs="?", default=None, metavar="OUT",

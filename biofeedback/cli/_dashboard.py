@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Show the live dashboard (traces, spectra, estimates, cues, electrodes) for a
 session running in another process, or for any LSL EEG stream.
@@ -58,7 +56,7 @@ def start_dashboard(args, title="biofeedback"):
 
 def add_parser(sub):
     p = sub.add_parser("dashboard", help="the live page for another session or an LSL stream",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("--lsl", metavar="NAME", default="biofeedback-EEG",
                    help="the EEG stream's name (default: biofeedback-EEG; '' resolves by type)")
     p.add_argument("--lsl-type", dest="lsl_type", metavar="TYPE", default="EEG",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Score a saved model on labelled recordings it has not seen, as a live session
 would run it.
@@ -35,7 +33,7 @@ def add_parser(sub):
     from ._train import add_labels_args
 
     p = sub.add_parser("evaluate", help="score a saved model on labelled recordings",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("model", metavar="MODEL", help="model file from 'biofeedback train'")
     p.add_argument("recordings", nargs="*", metavar="RECORDING",
                    help="recording files or folders")

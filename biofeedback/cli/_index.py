@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 The index (<root>/biofeedback.sqlite) lists participants, sessions, blocks,
 thresholds and integrity figures; the session files (XDF and sidecars) stay
@@ -22,7 +20,7 @@ Examples:
 
 def add_parser(sub):
     p = sub.add_parser("index", help="rebuild a study's session index from the files",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("--root", metavar="DIR",
                    help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
     p.add_argument("--rebuild", action="store_true", help="re-create it from the session files")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Read a recording and print how it was read: format, channels and units,
 sampling rate (declared and measured), duration, gaps and dropped packets,
@@ -22,8 +20,7 @@ def add_parser(sub):
     from ..io._read import READERS
 
     p = sub.add_parser("info", help="describe a recording before you use it",
-                       description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("file", help="recording file")
     p.add_argument("--format", choices=sorted(READERS), default=None,
                    help="read as this format instead of sniffing the content")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Run a live biofeedback session: acquire, filter, estimate, show, cue, record.
 
@@ -62,7 +60,7 @@ def add_source_args(p, playback=False):
 
 def add_parser(sub):
     p = sub.add_parser("live", help="run a live session (synthetic board by default)",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     add_source_args(p, playback=True)
     p.add_argument("--pipeline", metavar="FILE",
                    help="pipeline TOML (default: pipelines/default.toml)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Show a participant's progress over their sessions under a study root.
 
@@ -30,7 +28,7 @@ Examples:
 
 def add_parser(sub):
     p = sub.add_parser("progress", help="a participant's learning curves and trends",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("participant", metavar="ID", help="participant ID (letters and digits)")
     p.add_argument("--root", metavar="DIR",
                    help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Replay a recording through the engine a live session uses, faster than real
 time (or at the recording's pace with --realtime), and get the same estimates
@@ -25,7 +23,7 @@ Examples:
 
 def add_parser(sub):
     p = sub.add_parser("replay", help="replay a recording through the engine",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("file", metavar="FILE", help="recording (XDF, CSV, OpenBCI txt, FIF, EDF...)")
     p.add_argument("--out", metavar="FILE.csv", help="write the estimates here")
     p.add_argument("--overwrite", action="store_true",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Write the report of a recorded session: estimate timeline with blocks, cues and
 thresholds, spectrogram, reward rate and artifacts per block, integrity figures
@@ -19,7 +17,7 @@ Examples:
 
 def add_parser(sub):
     p = sub.add_parser("report", help="write the HTML report of a recorded session",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("recording", metavar="RECORDING", help="an XDF file made by 'live'")
     p.add_argument("--out", metavar="FILE.html", help="default: RECORDING with .html")
     p.add_argument("--png", metavar="FILE.png", help="also save the main figure as PNG")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 List the sessions filed under a study root (from its index): participant,
 session number, date, protocol, status, duration, the trained measure
@@ -20,7 +18,7 @@ Examples:
 
 def add_parser(sub):
     p = sub.add_parser("sessions", help="list participants' sessions",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("participant", metavar="ID", nargs="?", help="only this participant")
     p.add_argument("--root", metavar="DIR",
                    help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Run a scenario: a simulated headset whose mental state, artifacts and faults
 are scripted (see docs/scenarios.md). SCENARIO is a .toml file or the name of
@@ -39,7 +37,7 @@ Examples:
 
 def add_parser(sub):
     p = sub.add_parser("simulate", help="run a scripted synthetic headset scenario",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("scenario", metavar="SCENARIO", help="scenario .toml or shipped name")
     p.add_argument("--lsl", metavar="NAME", help="publish as an LSL stream NAME, in real time")
     p.add_argument("--out", metavar="FILE", help="write the recording (.xdf, .fif, .edf)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Train a mental-state classifier on labelled recordings, validate it as a live
 session would run it, and save it with an HTML report.
@@ -76,7 +74,7 @@ CLASSIFIER_NAMES = ("logreg", "lda", "rf", "hgb", "riemann")
 
 def add_parser(sub):
     p = sub.add_parser("train", help="train and validate a classifier on recordings",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("recordings", nargs="*", metavar="RECORDING",
                    help="recording files or folders")
     p.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.bfm)")

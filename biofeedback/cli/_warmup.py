@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = """\
 Compile the signal-processing kernels (numba) once and cache them on disk, so
 that the first live session, replay or training after installing starts at
@@ -18,7 +16,7 @@ Examples:
 
 def add_parser(sub):
     p = sub.add_parser("warmup", help="compile the numba kernels once after installing",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     p.set_defaults(func=run)
 

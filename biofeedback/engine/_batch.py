@@ -25,10 +25,9 @@ class _BatchDriver:
 
         Parameters
         ----------
-        data : array, shape (n_channels, n_times)
-            EEG in volts.
-        timestamps : array, shape (n_times,)
-            One timestamp per sample (seconds), increasing.
+        data, timestamps : array
+            As for :meth:`process`: EEG in volts ``(n_channels, n_times)``
+            and one increasing timestamp per sample (seconds).
         block : int
             Windows computed together (bounds the memory of the stacks).
 

@@ -7,6 +7,7 @@ from collections import deque
 
 import numpy as np
 
+from .._threads import BackgroundJob
 from ..session import Sink
 
 __all__ = ["LiveSession"]
@@ -31,7 +32,7 @@ class _Keep(Sink):
         self.first.set()
 
 
-class LiveSession:
+class LiveSession(BackgroundJob):
     """A live session running on its own thread, read while it runs.
 
     Built by :func:`~biofeedback.live.build_session` (so cues, recording and
@@ -159,17 +160,7 @@ class LiveSession:
     def __exit__(self, *exc):
         self.stop()
 
-    def _raise(self):
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise err
-
     # -- state -------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        """True while the session runs."""
-        return self._thread is not None and self._thread.is_alive()
-
     @property
     def n_windows(self) -> int:
         """Windows the engine gave since :meth:`start`."""

@@ -9,13 +9,14 @@ import uuid
 import numpy as np
 
 from .._logging import logger
+from .._threads import BackgroundJob
 from ._generator import Simulation, simulate
 from ._scenario import read_scenario
 
 __all__ = ["LSLPublisher"]
 
 
-class LSLPublisher:
+class LSLPublisher(BackgroundJob):
     """Push a scenario into an LSL outlet at the pace of the clock.
 
     The EEG stream carries the delivered samples in µV (lost packets and
@@ -195,20 +196,11 @@ class LSLPublisher:
                 break
             self.marker_outlet.push_sample([text], self.t0 + t / self.speed)
 
-    def _check(self):
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise err
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the scenario has been published; True if it finished."""
         if self._thread is not None:
             self._thread.join(timeout)
-        self._check()
+        self._raise()
         return not self.running
 
     def stop(self) -> None:
@@ -219,7 +211,7 @@ class LSLPublisher:
             self._thread = None
         self.outlet = None
         self.marker_outlet = None
-        self._check()
+        self._raise()
 
     def __enter__(self):
         return self.start()

@@ -117,14 +117,16 @@ class Source(ABC):
         """Return the next chunk (see :meth:`_read`)."""
         return self._read(timeout)
 
-    def iter_chunks(self, timeout: float = 0.0):
-        """Yield ``(chunk, events)`` until the source ends.
+    def iter_chunks(self, timeout: float = 0.0, until=None):
+        """Yield ``(chunk, events)`` until the source ends (or ``until()`` is true).
 
-        For finite sources read as fast as possible (replay, simulations,
-        tests). ``chunk`` is None when a read brought only events. Events are
-        those noticed since the last read. The source must be started.
+        With ``timeout`` 0, for finite sources read as fast as possible
+        (replay, simulations, tests). ``chunk`` is None when a read brought
+        only events. Events are those noticed since the last read. ``until``,
+        a callable, is asked before every read (a stop event's ``is_set``, a
+        deadline). The source must be started.
         """
-        while True:
+        while until is None or not until():
             try:
                 chunk = self.read(timeout)
             except EOFError:
