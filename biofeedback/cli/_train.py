@@ -171,6 +171,9 @@ def run(args) -> int:
     config = load_pipeline(args.pipeline)
     spec = CLASSIFIERS[args.model]
     ds = load_dataset(args, config, need_windows=spec.input == "windows")
+    warning = ds.electrode_warning()
+    if warning:
+        logger.warning(warning)
     dwell = default_dwell(config) if args.dwell is None else args.dwell
     plan, why = protocol_plan(config, args.calibration_method, ds, spec,
                               required=args.calibration == "protocol")

@@ -25,6 +25,10 @@ from ._labels import (
 )
 from ._workers import _extract_one, _parallel_map, _probe
 
+#: A channel left out of this much larger a share of one class's windows than of
+#: another's is worth a warning (see :meth:`Dataset.electrode_warning`).
+ELECTRODE_SPREAD = 0.5
+
 __all__ = ["DEFAULT_PATTERN", "LABEL_SOURCES", "Dataset", "DatasetError", "LabelledFile",
            "extract_dataset", "label_files"]
 
@@ -46,6 +50,9 @@ class Dataset:
         End of each window in seconds since the recording's first sample.
     gated : ndarray of bool
         Windows the quality gates would pause feedback on.
+    left_out : ndarray of bool, shape (n_windows, n_channels) | None
+        Channels the quality gates leave out of the window (railed, flat,
+        mains-dominated or bad electrodes) without gating it.
     windows : ndarray, shape (n_windows, n_channels, n_times) | None
         The filtered windows (only when asked for).
     wid : ndarray of int, shape (n_windows,)
@@ -81,6 +88,7 @@ class Dataset:
     segment: np.ndarray | None = None
     full: list = field(default_factory=list)
     gated_mode: str = "exclude"
+    left_out: np.ndarray | None = None
 
     @property
     def classes(self):
@@ -99,6 +107,7 @@ class Dataset:
             windows=None if self.windows is None else self.windows[mask],
             wid=None if self.wid is None else self.wid[mask],
             segment=None if self.segment is None else self.segment[mask],
+            left_out=None if self.left_out is None else self.left_out[mask],
         )
 
     def summary(self) -> dict:
@@ -114,7 +123,38 @@ class Dataset:
             "sessions": sorted(set(self.session.tolist())),
             "files": [Path(f.path).name for f in self.files],
             "window_length_s": self.window_length,
+            "left_out_by_class": self.left_out_by_class(),
         }
+
+    def left_out_by_class(self) -> dict:
+        """Per channel and class, the share of windows the gates leave it out of."""
+        if self.left_out is None or not len(self):
+            return {}
+        return {ch: {c: float(self.left_out[self.y == c, k].mean()) for c in self.classes}
+                for k, ch in enumerate(self.ch_names)}
+
+    def electrode_warning(self, spread: float = ELECTRODE_SPREAD) -> str | None:
+        """One sentence when which electrodes are left out differs by class.
+
+        A channel left out (railed, flat, mains-dominated, bad) in a much larger
+        share of one class's windows than of another's lets a classifier learn
+        the electrode instead of the state: it then fails on any recording
+        where contact does not follow the class. None when no channel's share
+        differs by ``spread`` or more between two classes.
+        """
+        worst = None
+        for ch, by in self.left_out_by_class().items():
+            hi, lo = max(by, key=by.get), min(by, key=by.get)
+            gap = by[hi] - by[lo]
+            if gap >= spread and (worst is None or gap > worst[0]):
+                worst = (gap, ch, hi, by[hi], lo, by[lo])
+        if worst is None:
+            return None
+        _, ch, hi, p_hi, lo, p_lo = worst
+        return (f"The quality gates leave {ch} out of {p_hi:.0%} of the {hi!r} windows "
+                f"but {p_lo:.0%} of the {lo!r} ones, so the model can learn that electrode "
+                "instead of the state; check its contact in those recordings, or train on "
+                "features that leave it out (features.names = [\"mean_log_band_power\"]).")
 
 
 _PARALLEL_FROM_S = 3 * 3600.0  # seconds of recordings from which extraction uses workers
@@ -222,7 +262,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                             "features", progress)
     del recs, items
     cols = {k: [] for k in ("X", "y", "subject", "session", "recording", "t", "gated",
-                            "windows", "wid", "segment")}
+                            "windows", "wid", "segment", "left_out")}
     per_rec, full = [], []
     for i, (f, p, r) in enumerate(zip(files, probes, results)):
         n = len(r["t_end"])
@@ -246,6 +286,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         cols["recording"].append(np.full(keep.sum(), i))
         cols["t"].append(r["t_end"][keep] - r["t0"])
         cols["gated"].append(r["gated"][keep])
+        cols["left_out"].append(r["left_out"][keep])
         cols["wid"].append(np.flatnonzero(keep))
         cols["segment"].append(r["segment"][keep])
         if need_windows:
@@ -272,6 +313,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         windows=np.concatenate(cols["windows"]) if need_windows else None,
         recordings=per_rec, wid=np.concatenate(cols["wid"]),
         segment=np.concatenate(cols["segment"]), full=full, gated_mode=gated,
+        left_out=np.concatenate(cols["left_out"]),
     )
     if len(ds) == 0:
         raise DatasetError("No labelled windows were found.")

@@ -210,8 +210,15 @@ def write_report(fname, dataset, model, results, *, random_split=None,
         ["windows per class", ", ".join(f"{k}: {v}" for k, v in
                                         s["windows_per_class"].items())],
         ["subjects", ", ".join(s["subjects"])],
+        ["electrodes left out", "; ".join(
+            f"{ch}: " + ", ".join(f"{c} {v:.0%}" for c, v in by.items())
+            for ch, by in s.get("left_out_by_class", {}).items()) or "-"],
     ]
-    sections.append(("Model and data", _html.table(info)))
+    body = _html.table(info)
+    warning = dataset.electrode_warning()
+    if warning:
+        body = f"<p><strong>{html.escape(warning)}</strong></p>" + body
+    sections.append(("Model and data", body))
     if results:
         first = next(iter(results.values()))
         text = "\n".join(format_table(results))

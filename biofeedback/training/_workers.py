@@ -31,6 +31,7 @@ def _extract_one(path, config, profile_name, need_windows, rec=None):
     from ..engine import Engine, EngineOutput
     from ..hardware import get_profile
     from ..io import read_recording
+    from ..quality import PERSISTENT
 
     rec = read_recording(path) if rec is None else rec
     engine = Engine(config, rec.ch_names, rec.sfreq, get_profile(profile_name),
@@ -41,6 +42,7 @@ def _extract_one(path, config, profile_name, need_windows, rec=None):
     return {
         "features": out.features,
         "gated": out.gated,
+        "left_out": (out.quality & PERSISTENT) != 0,
         "t_end": out.t_end,
         "segment": np.array([r.segment for r in results], dtype=np.int64),
         "windows": out.windows,

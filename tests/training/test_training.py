@@ -257,3 +257,22 @@ def test_live_engine_adds_class_probabilities(model_file, muse_dir):
     engine = Engine(model.config, rec.ch_names, rec.sfreq, get_profile("muse_2016"), model=model)
     out = engine.run(rec.data, rec.timestamps, chunk_size=32)
     np.testing.assert_allclose(out.estimates[:, cols], raw, rtol=1e-12)
+
+
+def test_an_electrode_left_out_by_class_is_named(muse_all):
+    """On the shared Muse data AF8 is railed or bad in most concentrating windows and
+    never in relaxed ones: training says so in one sentence, and the model file keeps
+    the shares per channel and class."""
+    import dataclasses
+
+    by = muse_all.left_out_by_class()
+    assert set(by) == set(muse_all.ch_names)
+    assert by["AF8"]["concentrating"] > 0.5 > by["AF8"]["relaxed"]
+    warning = muse_all.electrode_warning()
+    assert warning.startswith("The quality gates leave AF8 out of ") and warning.count(".") >= 1
+    assert "mean_log_band_power" in warning
+    assert muse_all.summary()["left_out_by_class"] == by
+    clean = dataclasses.replace(muse_all, left_out=np.zeros_like(muse_all.left_out))
+    assert clean.electrode_warning() is None
+    assert muse_all.select(muse_all.y == "relaxed").left_out.shape[0] == np.sum(
+        muse_all.y == "relaxed")
