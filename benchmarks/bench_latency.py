@@ -78,7 +78,7 @@ def main():
 
     from biofeedback.config import load_pipeline
     from biofeedback.feedback._config import BlockConfig
-    from biofeedback.feedback._protocol import ProtocolSink
+    from biofeedback.feedback._protocol_sink import ProtocolSink
     from biofeedback.session import Session
     from biofeedback.stream import LSLSource
 

@@ -49,7 +49,7 @@ ramp = 8.0
 
 def main():
     from biofeedback.config import load_pipeline
-    from biofeedback.feedback._protocol import ProtocolSink
+    from biofeedback.feedback._protocol_sink import ProtocolSink
     from biofeedback.feedback._report import write_report
     from biofeedback.session import Session
     from biofeedback.simulate import ScenarioSource

@@ -100,7 +100,7 @@ class _Events(Sink):
 
 def _run_one(scen, config, paths, info, carried, software, model=None, model_meta=None):
     """Run one simulated session and write its XDF and sidecar; returns the summary."""
-    from ..feedback._protocol import ProtocolSink
+    from ..feedback._protocol_sink import ProtocolSink
     from ..io import Recording
     from ..io._recording import Stream
     from ..io._xdf import write_xdf

@@ -105,7 +105,8 @@ def feedback_sinks(config, *, has_model=False, terminal=True, carried=None) -> l
         A block trains an estimate the pipeline does not compute.
     """
     from ..feedback._cues import AudioCue, OscCue
-    from ..feedback._protocol import ProtocolSink, check_targets
+    from ..feedback._protocol import check_targets
+    from ..feedback._protocol_sink import ProtocolSink
 
     fb = config.feedback
     if not fb.enabled:

@@ -1,0 +1,206 @@
+"""The protocol's runner in a session: a lossless sink that fans cues out.
+
+:class:`ProtocolSink` runs a :class:`~biofeedback.feedback._protocol.Protocol`
+inside a session as a lossless sink (on the processing thread, every window):
+it publishes block and cue markers on its own LSL stream ``<session
+name>-Cues`` (recorded with the session), hands every cue to the cue sinks
+(terminal, audio, OSC; none of them may block), and measures cue latency. The
+session writes the report (:meth:`biofeedback.session.Session.report`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._base import Sink
+from ._protocol import Protocol
+
+__all__ = ["ProtocolSink"]
+
+
+class ProtocolSink(Sink):
+    """Run a :class:`Protocol` in a session and fan its cues out.
+
+    Parameters
+    ----------
+    config : FeedbackConfig
+        The ``[feedback]`` section.
+    cue_sinks : list of CueSink
+        Terminal, audio, OSC... They run on the processing thread and must not
+        block; one that raises is turned off with a warning (the same fault
+        isolation as the session's sinks).
+    lsl : bool
+        Publish block and cue markers as an LSL string stream.
+    terminal : bool
+        Let the terminal view show the cue and the block.
+    fname : str
+        The pipeline file (for error messages).
+
+    Attributes
+    ----------
+    protocol : Protocol | None
+        Created when the session opens; ``protocol.latest`` is the newest cue.
+    carried : dict | None
+        The previous session's thresholds (``threshold_start = "carry"``);
+        set before the session runs.
+    markers : list of (float, str)
+        Everything emitted, with its emission time.
+    """
+
+    name = "protocol"
+    lossless = True
+
+    def __init__(self, config, cue_sinks=(), *, lsl=True, terminal=True, fname="",
+                 carried=None):
+        from ..session._dispatch import Dispatcher
+
+        self.config = config
+        self.terminal = terminal
+        self.cue_sinks = list(cue_sinks)
+        self.lsl = lsl
+        self.fname = fname
+        self.carried = carried
+        self.info = None
+        self.realtime = True
+        self.protocol = None
+        self.paused = False  # set from another thread by a dashboard's pause control
+        self.markers = []  # (timestamp, text) of everything emitted
+        self._cues = Dispatcher(self.cue_sinks, what="Cue sink", threads=False)
+        self._outlet = None
+        self._latency = []
+        self._live_from = -math.inf
+        self._t_now = 0.0
+
+    # -- session hooks --------------------------------------------------------------
+    def lsl_streams(self, info) -> dict:
+        """Open the Cues outlet; the session records it with the other streams."""
+        if not self.lsl:
+            return {}
+        from ..stream import marker_outlet
+
+        name = f"{info.name}-Cues"
+        source_id = f"{info.name}-{info.session_id}-cues"
+        self._outlet = marker_outlet(name, source_id)
+        return {"Cues": (name, source_id)}
+
+    def open(self, info):
+        import pylsl
+
+        self.info = info
+        self.realtime = info.realtime
+        # live, markers are stamped when emitted; on a finite source (replay,
+        # simulated sessions) on the window's own clock, as it has no other
+        self._clock = pylsl.local_clock if self.realtime else (lambda: self._t_now)
+        self._t_now = 0.0
+        self.protocol = Protocol(self.config, info.estimate_names, self.fname,
+                                 carried=self.carried)
+        self._live_from = self._clock()
+        self._cues.open(info)
+
+    def _emit(self, text, t_end):
+        now = self._clock()
+        if self._outlet is not None:
+            self._outlet.push_sample([text], now)
+        self.markers.append((now, text))
+        return now
+
+    def pause(self, on: bool = True) -> None:
+        """Pause feedback (cues say "paused", windows count as gated) or resume it.
+
+        Thread-safe: it only sets a flag the next window reads. The recording
+        goes on and gets a ``feedback_paused`` / ``feedback_resumed`` marker.
+        Replay does not repeat a manual pause.
+        """
+        on = bool(on)
+        if on != self.paused:
+            self.paused = on
+            self._emit("feedback_paused" if on else "feedback_resumed", math.nan)
+
+    def write(self, result):
+        self._t_now = result.t_end
+        gated = result.gated or self.paused
+        events, cue = self.protocol.update(result.t_end, result.estimates, gated)
+        for text in events:
+            self._emit(text, result.t_end)
+            for sink in self.cue_sinks:
+                self._cues.call(sink, "marker", text, result.t_end)
+        if cue is not None:
+            if cue.kind != "transfer":  # transfer: recorded, never shown or sounded
+                for sink in self.cue_sinks:
+                    self._cues.call(sink, "cue", cue)
+            now = self._emit(cue.marker(), result.t_end)
+            if self.realtime and result.t_end >= self._live_from:
+                self._latency.append(now - result.t_end)
+        if self.protocol.done and self.config.end == "stop":
+            self.info.request_stop("protocol")
+
+    def close(self):
+        if self.protocol is not None:
+            t = self.protocol._last_t or 0.0
+            for text in self.protocol.finish():
+                self._emit(text, t)
+        self._cues.each_opened("close")
+        if self._outlet is not None:
+            del self._outlet
+            self._outlet = None
+
+    def sidecar(self) -> dict:
+        """The protocol as run, saved in the recording's sidecar as ``feedback``."""
+        return {"feedback": self.describe()} if self.protocol is not None else {}
+
+    # -- figures --------------------------------------------------------------------
+    def latency_ms(self) -> dict:
+        """Cue latency percentiles (ms): emission minus the window's newest sample."""
+        if not self._latency:
+            return {}
+        lat = np.asarray(self._latency) * 1e3
+        return {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+                "max": float(lat.max()), "n": int(lat.size)}
+
+    def describe(self) -> dict:
+        """JSON-ready record of the protocol as run (sidecar ``feedback``)."""
+        out = self.protocol.summary() if self.protocol is not None else {}
+        out["cue_latency_ms"] = self.latency_ms()
+        out["cue_sinks"] = {s.name: s.describe() for s in self.cue_sinks
+                            if hasattr(s, "describe")}
+        out["cue_sinks"]["lsl"] = {"stream": "Cues"} if self.lsl else {}
+        out["cue_sink_errors"] = dict(self._cues.errors)
+        return out
+
+    def summary_lines(self) -> list[str]:
+        """Lines for the end-of-session summary."""
+        if self.protocol is None:
+            return []
+        lines = []
+        lat = self.latency_ms()
+        if lat:
+            lines.append(f"cue latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms "
+                         f"(n={lat['n']})")
+        summ = self.protocol.summary()
+        for st in self.protocol.stats:
+            if st.kind in ("training", "transfer"):
+                hidden = " (transfer, no feedback)" if st.kind == "transfer" else ""
+                lines.append(
+                    f"block {st.name} ({st.target} {st.direction}){hidden}: reward rate "
+                    f"{_pct(st.reward_rate)}, time in target {_pct(st.time_in_target)}, "
+                    f"artifacts {_pct(st.artifact_share)}, threshold "
+                    f"{st.threshold_start:.4g} -> {st.threshold_end:.4g}")
+            else:
+                lines.append(f"block {st.name} (baseline): {st.n_clean} clean windows, "
+                             f"artifacts {_pct(st.artifact_share)}")
+        if any(s.kind == "training" for s in self.protocol.stats):
+            lines.append(f"feedback: time in target {_pct(summ['time_in_target'])}, reward "
+                         f"rate {_pct(summ['reward_rate'])} (target "
+                         f"{_pct(self.config.reward_rate)}), artifact share "
+                         f"{_pct(summ['artifact_share'])}")
+        for name, err in self._cues.errors.items():
+            lines.append(f"cue sink {name!r} failed and was turned off: {err}")
+        for sink in self.cue_sinks:
+            lines.extend(getattr(sink, "summary_lines", lambda: [])())
+        return lines
+
+
+def _pct(x) -> str:
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.0f}%"
