@@ -109,7 +109,7 @@ def main():
         html = [_cli("progress", "bench", "--root", str(root), "--out",
                      str(root / "p.html")) for _ in range(5)]
         js = [_cli("progress", "bench", "--root", str(root), "--json") for _ in range(5)]
-        lib = [_py("from biofeedback.library._progress import progress, write_progress_html; "
+        lib = [_py("from biofeedback.library import progress, write_progress_html; "
                    f"write_progress_html(progress('bench', {str(root)!r}), "
                    f"{str(root / 'q.html')!r})") for _ in range(5)]
         size = (root / "biofeedback.sqlite").stat().st_size

@@ -23,8 +23,7 @@ sys.path.insert(0, str(REPO))
 
 
 def main():
-    from biofeedback.library import simulate_sessions
-    from biofeedback.library._progress import progress, write_progress_html
+    from biofeedback.library import progress, simulate_sessions, write_progress_html
 
     out = REPO / "docs" / "img" / "progress_report.png"
     with tempfile.TemporaryDirectory() as tmp:

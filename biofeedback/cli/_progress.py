@@ -41,7 +41,8 @@ def add_parser(sub):
 def run(args) -> int:
     import json
 
-    from ..library._progress import progress, to_json, write_progress_html
+    from ..library._progress import progress, to_json
+    from ..library._progress_html import write_progress_html
 
     p = progress(args.participant, args.root)
     if args.json:

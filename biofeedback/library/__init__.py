@@ -4,7 +4,7 @@
   IDs, atomic session numbers.
 - :mod:`._index`: the SQLite index of the session files (rebuilt from them).
 - :mod:`._progress`: learning curves, trends with 95 % intervals, the learner
-  criterion, the HTML report and the end-of-session line.
+  criterion and the end-of-session line; :mod:`._progress_html` its HTML report.
 - :mod:`._simulate`: simulated participants who learn (or not).
 """
 
@@ -21,7 +21,7 @@ _LAZY = {
     "latest_model": "._layout",
     "StudyIndex": "._index",
     "progress": "._progress",
-    "write_progress_html": "._progress",
+    "write_progress_html": "._progress_html",
     "compare_line": "._progress",
     "simulate_sessions": "._simulate",
 }

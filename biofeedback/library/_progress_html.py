@@ -1,0 +1,197 @@
+"""A participant's progress as one self-contained HTML page (figures embedded).
+
+Learning curves across sessions (training and transfer blocks against each
+session's baseline), the trend with its 95 % interval, the within-session
+slope and the learner verdict, from :func:`biofeedback.library.progress`.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from ._progress import _finite, _nan, _t_test, trend
+
+__all__ = ["write_progress_html"]
+
+
+def _figures(p):
+    import numpy as np
+
+    # Figure objects without pyplot: no GUI backend to pick, a lighter import
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    def subplots(*shape, figsize):
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, fig.subplots(*shape)
+
+    sessions = p["sessions"]
+    t = p["trend"]
+    x = np.array([s["session"] for s in sessions], float)
+    reg = np.array([_nan(s["regulation"]) for s in sessions])
+    trf = np.array([_nan(s["transfer_regulation"]) for s in sessions])
+    figs = []
+    fig, ax = subplots(figsize=(9, 4.2))
+    ax.axhline(0, color="#888", lw=1, ls="--")
+    for kind, dx, marker, color in (("training", -0.12, "o", "#9bbf9b"),
+                                    ("transfer", 0.12, "^", "#9bb0d6")):
+        pts = [(s["session"] + dx, b["regulation"]) for s in sessions for b in s["blocks"]
+               if b["kind"] == kind and _finite(b["regulation"])]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker, ms=4, color=color, ls="none")
+    ax.plot(x, reg, "o-", color="#1b7a1b", lw=2, label="training blocks (session mean)")
+    if np.isfinite(trf).any():
+        ax.plot(x, trf, "^--", color="#2857a4", lw=1.5, label="transfer blocks (no feedback)")
+    fit = p.get("_fit") or {}
+    if _finite(fit.get("slope")):
+        xx = np.linspace(x.min(), x.max(), 50)
+        yy = fit["intercept"] + fit["slope"] * xx
+        tcrit = _t_test(fit["slope"], fit["se"], fit["df"])[0]
+        band = tcrit * fit["resid_sd"] * np.sqrt(1 / fit["n"] + (xx - fit["x_mean"]) ** 2
+                                                 / fit["sxx"])
+        ax.fill_between(xx, yy - band, yy + band, color="#1b7a1b", alpha=0.15,
+                        label="trend, 95 % interval")
+        ax.plot(xx, yy, color="#1b7a1b", lw=1, alpha=0.8)
+    ax.set_xlabel("session")
+    ax.set_ylabel(f"{t['target']} vs baseline (SD)")
+    ax.set_title("Learning curve: the trained measure relative to each session's baseline")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="best", fontsize=8)
+    figs.append(("learning curve", fig))
+
+    fig, axes = subplots(1, 3, figsize=(11, 3))
+    for ax, key, label, color in zip(axes, ("time_in_target", "reward_rate", "artifact_share"),
+                                     ("time in target", "reward rate", "artifact share"),
+                                     ("#1b7a1b", "#a46a28", "#a42828"), strict=True):
+        y = np.array([_nan(s[key]) for s in sessions])
+        ax.plot(x, 100 * y, "o-", color=color)
+        f = trend(x, y)
+        if _finite(f["slope"]):
+            ax.plot(x, 100 * (f["intercept"] + f["slope"] * x), color=color, alpha=0.4)
+            ax.set_title(f"{label}: {100 * f['slope']:+.1f} pts/session\n"
+                         f"(95 % CI {100 * f['ci95'][0]:+.1f} to {100 * f['ci95'][1]:+.1f})",
+                         fontsize=9)
+        else:
+            ax.set_title(label, fontsize=9)
+        ax.set_xlabel("session")
+        ax.set_ylabel("%")
+        ax.set_ylim(0, 100)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    figs.append(("rates", fig))
+
+    fig, ax = subplots(figsize=(9, 3.4))
+    cmap = colormaps["viridis"]
+    n = max(len(sessions) - 1, 1)
+    for i, s in enumerate(sessions):
+        y = [b["regulation"] for b in s["blocks"] if b["kind"] == "training"]
+        y = [_nan(v) for v in y]
+        if y:
+            ax.plot(range(1, len(y) + 1), y, "o-", color=cmap(i / n), alpha=0.8,
+                    label=f"session {s['session']}" if len(sessions) <= 12 else None)
+    w = p["within_session"]
+    title = "Within sessions: training blocks in order"
+    if _finite(w["slope_per_block"]):
+        title += (f" (pooled slope {w['slope_per_block']:+.2f} SD/block, 95 % CI "
+                  f"{w['ci95'][0]:+.2f} to {w['ci95'][1]:+.2f})")
+    ax.set_title(title, fontsize=10)
+    ax.axhline(0, color="#888", lw=1, ls="--")
+    ax.set_xlabel("training block")
+    ax.set_ylabel("vs baseline (SD)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    if len(sessions) <= 12:
+        ax.legend(fontsize=7, ncol=2, loc="best")
+    figs.append(("within sessions", fig))
+    return figs
+
+
+def _img(fig, alt) -> str:
+    """An ``<img>`` holding ``fig`` as an embedded PNG (laid out once, drawn once)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _pval(p) -> str:
+    if not _finite(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _fmt(x, pct=False, digits=2):
+    if not _finite(x):
+        return "n/a"
+    return f"{100 * x:.0f}%" if pct else f"{x:.{digits}f}"
+
+
+def write_progress_html(p: dict, out) -> Path:
+    """Write the self-contained progress report (figures embedded as PNG)."""
+    from .._html import page, table
+
+    out = Path(out)
+    t = p["trend"]
+    figs = _figures(p)
+    head = (f"<p><b>{html.escape(p['verdict'])}</b></p>"
+            f"<p>{html.escape(p['criterion'])}</p>")
+    tt = p["transfer_trend"]
+    w = p["within_session"]
+    rows = [
+        ["across sessions (training)", _fmt(t["slope_per_session"]),
+         f"{_fmt(t['ci95'][0])} to {_fmt(t['ci95'][1])}", _pval(t["p"]),
+         t["n_sessions"]],
+        ["across sessions (transfer, no feedback)", _fmt(tt["slope_per_session"]),
+         f"{_fmt(tt['ci95'][0])} to {_fmt(tt['ci95'][1])}", _pval(tt["p"]),
+         tt["n_sessions"]],
+        ["within sessions (per training block)", _fmt(w["slope_per_block"]),
+         f"{_fmt(w['ci95'][0])} to {_fmt(w['ci95'][1])}", _pval(w["p"]),
+         f"{w['n_blocks']} blocks in {w['n_sessions']} sessions"],
+    ]
+    trends = (table(rows, ["trend of the trained measure", "slope (SD)", "95 % interval",
+                           "p", "n"])
+              + f"<p>Measure: {html.escape(t['metric'])}. Each session's value is the "
+              "mean over its training blocks of (block mean - baseline mean) / baseline SD, "
+              "signed so that positive is the trained direction; 0 is the session's own "
+              "baseline.</p>")
+    sess_rows = []
+    for s in p["sessions"]:
+        link = html.escape(s["report"] or "")
+        sess_rows.append([
+            s["session"], (s["started_at"] or "")[:16].replace("T", " "),
+            s["status"] + (" (simulated)" if s["simulated"] else ""),
+            _fmt(s["regulation"]), _fmt(s["transfer_regulation"]),
+            _fmt(s["time_in_target"], True), _fmt(s["reward_rate"], True),
+            s["threshold_start_mode"] or "baseline", link or "-"])
+    integ_rows = []
+    for s in p["sessions"]:
+        integ_rows.append([
+            s["session"], _fmt(s["duration"], digits=1), s["n_samples"],
+            _fmt(s["effective_sfreq"]), s["n_dropped"],
+            f"{s['n_gaps']} ({_fmt(s['gap_seconds'], digits=1)} s)",
+            f"{_fmt(s['latency_p50'], digits=1)} / {_fmt(s['latency_p99'], digits=1)}",
+            f"{_fmt(s['cue_latency_p50'], digits=1)} / {_fmt(s['cue_latency_p99'], digits=1)}",
+            _fmt(s["artifact_share"], True), "; ".join(s.get("warnings") or []) or "-"])
+    sections = [
+        ("Is the person learning?", head),
+        ("Learning curve", _img(figs[0][1], "learning curve") + trends),
+        ("Time in target, reward rate, artifacts", _img(figs[1][1], "rates")),
+        ("Within sessions", _img(figs[2][1], "within sessions")),
+        ("Sessions", table(sess_rows, ["session", "date", "status", "training (SD)",
+                                       "transfer (SD)", "time in target", "reward rate",
+                                       "threshold start", "report"])),
+        ("Integrity of every session", table(integ_rows, [
+            "session", "duration (s)", "samples", "effective rate (Hz)", "dropped samples",
+            "gaps", "estimate latency p50 / p99 (ms)", "cue latency p50 / p99 (ms)",
+            "artifact share", "warnings"])),
+    ]
+    if p.get("notice"):
+        sections.insert(0, ("Index", f"<p>{html.escape(p['notice'])}</p>"))
+    doc = page(f"Progress of {p['participant']}: {p['n_sessions']} sessions", sections)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(doc, encoding="utf-8")
+    tmp.replace(out)
+    return out
