@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import sys
 import types
@@ -35,31 +36,39 @@ def _line_of(fname, section: str, key: str | None) -> int | None:
     ``section`` may name the i-th entry of an array of tables as
     ``"events #2"``, found by counting ``[[events]]`` headers.
     """
-    import re
-
     try:
-        lines = Path(fname).read_text().splitlines()
+        text = Path(fname).read_text()
     except (OSError, TypeError, ValueError):
         return None
-    entry = re.fullmatch(r"(.+) #(\d+)", section)
-    name, want = (entry.group(1), int(entry.group(2))) if entry else (section, 0)
-    current, seen, inside = "", 0, False
+    return _line_index(text).get((section, key))
+
+
+@functools.lru_cache(maxsize=8)
+def _line_index(text):
+    """``{(section, key): line}`` of a TOML text, first occurrences, in one pass
+    (``key`` None: the section's header; section "": top-level keys). Every
+    field of a pipeline asks for its line: one pass serves them all."""
+    import re
+
+    lines = text.splitlines()
+    index = {}
+    current, entry, seen = "", None, {}
     for i, line in enumerate(lines, 1):
         head = re.match(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?", line)
         if head:
-            current = head.group(2)
-            if current == name and head.group(1) == "[[":
-                seen += 1
-            inside = current == name and (not entry or seen == want)
-            if inside and key is None:
-                return i
+            current, entry = head.group(2), None
+            index.setdefault((current, None), i)
+            if head.group(1) == "[[":
+                seen[current] = seen.get(current, 0) + 1
+                entry = f"{current} #{seen[current]}"
+                index.setdefault((entry, None), i)
             continue
-        if key is not None and inside and re.match(rf"\s*{re.escape(key)}\s*=", line):
-            return i
-        if key is not None and not section and not current and re.match(
-                rf"\s*{re.escape(key)}\s*=", line):
-            return i
-    return None
+        if "=" in line:
+            key = line.split("=", 1)[0].strip()
+            index.setdefault((current, key), i)
+            if entry is not None:
+                index.setdefault((entry, key), i)
+    return index
 
 
 def _where(fname, section: str, key: str | None = None, show_key: bool = True) -> str:
