@@ -1,0 +1,123 @@
+"""The check on a device: read a started source, measure impedance, judge."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ._report import CheckReport
+from ._signal import check_signal, leadoff_impedance
+
+
+def _collect(source, seconds, deadline_extra=5.0):
+    """Read ``seconds`` of samples from a started source: (data, timestamps)."""
+    chunks, stamps = [], []
+    n_want = int(round(seconds * source.sfreq))
+    have = 0
+    end = time.monotonic() + seconds + deadline_extra
+    for chunk, _ in source.iter_chunks(0.05, until=lambda: time.monotonic() > end):
+        if chunk is None or chunk.timestamps.size == 0:
+            continue
+        chunks.append(chunk.data)
+        stamps.append(chunk.timestamps)
+        have += chunk.timestamps.size
+        if have >= n_want:
+            break
+    if not chunks:
+        from ..errors import StreamError
+
+        raise StreamError(f"No samples arrived from {source.describe().get('kind', 'the source')} "
+                          f"within {seconds + deadline_extra:g} s.")
+    return np.concatenate(chunks, axis=1)[:, :n_want], np.concatenate(stamps)[:n_want]
+
+
+def run_check(source, config=None, seconds=4.0, limits=None, impedance=False,
+              progress=None) -> CheckReport:
+    """Start ``source``, read ``seconds`` of EEG, judge it, stop the source.
+
+    Parameters
+    ----------
+    source : Source
+        A board, LSL stream or scenario (not started).
+    config : PipelineConfig | None
+        Gates and filters (default pipeline when None).
+    seconds : float
+        How long to listen.
+    limits : CheckLimits | None
+    impedance : bool
+        Also measure impedance where the board can (Cyton, Ganglion; needs the
+        hardware).
+    progress : callable | None
+        Called with a line of text as the check goes.
+
+    Returns
+    -------
+    report : CheckReport
+    """
+    from ..config import load_pipeline
+
+    config = config or load_pipeline()
+    say = progress or (lambda text: None)
+    source.start()
+    try:
+        say(f"listening for {seconds:g} s...")
+        data, _ = _collect(source, seconds)
+        z = {}
+        if impedance:
+            z = measure_impedance(source, say=say)
+    finally:
+        source.stop()
+    return check_signal(data, source.sfreq, source.ch_names, source.profile, config.gates,
+                        config.preprocessing, limits, impedance_kohm=z)
+
+
+def measure_impedance(source, seconds=2.0, settle=0.5, say=None) -> dict:
+    """Impedance per channel (kΩ) on a running OpenBCI board; {} elsewhere.
+
+    Cyton (and Daisy): for each channel in turn, ``config_board("z{ch}01Z")``
+    switches on the N-side lead-off current (the input the Cyton's default
+    montage uses with SRB2), ``seconds`` of that channel are read and
+    :func:`leadoff_impedance` gives the impedance; ``z{ch}00Z`` switches it off.
+    Ganglion: ``config_board("z")`` enters impedance mode, the resistance rows
+    BrainFlow names (``BoardShim.get_resistance_channels``) are read for
+    ``seconds`` and their median is kept (the value the firmware reports,
+    which OpenBCI GUI shows as kΩ); ``"Z"`` leaves the mode.
+
+    Needs the hardware: BrainFlow's synthetic board ignores these commands.
+    """
+    say = say or (lambda text: None)
+    board = getattr(source, "_board", None)
+    prof = getattr(source, "profile", None)
+    bf_name = str((prof.brainflow_board if prof is not None else "") or "").upper()
+    if board is None or not bf_name:
+        return {}
+    out = {}
+    if bf_name.startswith("CYTON"):
+        channels = "12345678QWERTYUI"  # the Cyton's channel keys, Daisy's after 8
+        for i, name in enumerate(source.ch_names):
+            key = channels[i]
+            say(f"impedance of {name}...")
+            board.config_board(f"z{key}01Z")
+            try:
+                time.sleep(settle)
+                source.read(0.0)  # drop what came while it settled
+                data, _ = _collect(source, seconds)
+                out[name] = leadoff_impedance(data[i], source.sfreq) / 1e3
+            finally:
+                board.config_board(f"z{key}00Z")
+    elif bf_name.startswith("GANGLION"):
+        from brainflow.board_shim import BoardShim
+
+        rows = BoardShim.get_resistance_channels(board.get_board_id())
+        board.config_board("z")
+        try:
+            time.sleep(seconds)
+            raw = board.get_board_data()
+        finally:
+            board.config_board("Z")
+        for name, row in zip(source.ch_names, rows, strict=False):
+            vals = raw[row][np.isfinite(raw[row])]
+            if vals.size:
+                out[name] = float(np.median(vals))
+    return out
