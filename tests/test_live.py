@@ -20,7 +20,7 @@ def test_python_session_cues_records_and_reports_like_the_cli(tmp_path, uid, col
     session = build_session("synthetic", PIPELINE, sinks=[collect_sink], recording_fname=fname,
                             name=f"py-{uid}", on_end=[lambda s, summ: ended.append(summ)])
     summary = session.run()
-    # the protocol (4 + 4 + 4 s) ended the session; the hook ran once, after
+    # the protocol (3 x 2.5 s) ended the session; the hook ran once, after
     assert summary.stopped_by == "protocol" and ended == [summary]
     assert summary.recording == fname and fname.exists()
     assert not fname.with_suffix(".html").exists()  # the report is an explicit step

@@ -24,7 +24,7 @@ def test_protocol_session_records_cues_replays_them_and_reports(tmp_path, capsys
     (xdf,) = tmp_path.glob("*.xdf")
     lines = out.splitlines()
     assert lines[-1] == f"recording: {xdf}"
-    # the protocol (4 + 4 + 4 s) ended the session (end = "stop", no --duration)
+    # the protocol (3 x 2.5 s) ended the session (end = "stop", no --duration)
     latency = [ln for ln in lines if ln.startswith("cue latency: p50 ")]
     assert len(latency) == 1 and latency[0].endswith(")") and "(n=" in latency[0]
     assert any(ln.startswith("block train_up (engagement up): reward rate") for ln in lines)
