@@ -165,26 +165,37 @@ class Recorder:
         """True while LabRecorderCLI is alive."""
         return self._proc is not None and self._proc.poll() is None
 
-    def stop(self) -> None:
-        """Ask LabRecorderCLI to finish the file (footers) and wait for it."""
+    def stop(self, grace: float = 0.25) -> bool:
+        """Ask LabRecorderCLI to stop; end it if it has not within ``grace`` s.
+
+        LabRecorderCLI writes its footers only when each stream's clock-offset
+        thread next wakes (every 5 s), so it is ended after ``grace`` and the
+        file finished with :func:`biofeedback._xdf_chunks.complete_xdf`.
+        Returns True when it closed the file itself.
+        """
         if self._proc is None:
-            return
+            return True
         proc = self._proc
+        clean = False
         try:
             if proc.poll() is None:
-                proc.stdin.write("\n")
+                proc.stdin.write("\n")  # its threads stop pulling: no more writes
                 proc.stdin.flush()
-                proc.wait(timeout=10)
-        except Exception:  # broken pipe or timeout: make sure it is gone
-            proc.kill()
-            proc.wait()
+                proc.wait(timeout=grace)
+            clean = proc.returncode == 0
+        except Exception:  # broken pipe or still closing: end it
+            pass
         finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
             for std in (proc.stdout, proc.stdin):
                 try:
                     std.close()
                 except Exception:
                     pass
             self._proc = None
+        return clean
 
     def abort(self) -> None:
         """Kill LabRecorderCLI without waiting for footers."""

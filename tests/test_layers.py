@@ -17,7 +17,7 @@ LAYERS = [
     ("base", ["biofeedback", "biofeedback._checks", "biofeedback._logging", "biofeedback._svg",
               "biofeedback.errors", "biofeedback._toml", "biofeedback._data",
               "biofeedback._outputs", "biofeedback._html", "biofeedback._lazy",
-              "biofeedback._threads", "biofeedback.config",
+              "biofeedback._threads", "biofeedback.config", "biofeedback._xdf_chunks",
               # the [feedback] section's dataclasses: declarative, read by config
               "biofeedback.feedback._config"]),
     ("sources", ["biofeedback.hardware", "biofeedback.stream"]),

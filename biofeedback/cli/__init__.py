@@ -97,6 +97,18 @@ def _silence_stdout() -> None:
         pass
 
 
+def run() -> None:
+    """The ``biofeedback`` command: :func:`main`, then exit with its code."""
+    import gc
+
+    code = main()
+    # The interpreter's last collection walks every object numba, scipy and
+    # matplotlib made (1-2 s of CPU after a live session); frozen, they are
+    # freed by the process's end instead.
+    gc.freeze()
+    sys.exit(code)
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code."""
     from ..errors import BiofeedbackError

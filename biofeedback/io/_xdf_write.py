@@ -20,6 +20,8 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from .._xdf_chunks import chunk as _chunk
+from .._xdf_chunks import varlen as _varlen
 from ._integrity import LOSSES_MARKED, loss_markers
 from ._recording import Recording
 
@@ -32,21 +34,6 @@ _BOUNDARY_UUID = bytes.fromhex("43A5464CC7CB4A43E36CB5BEE8EDDAD8")[::-1]
 # --------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------
-def _varlen(n: int) -> bytes:
-    if n < 256:
-        return b"\x01" + struct.pack("<B", n)
-    if n < 2**32:
-        return b"\x04" + struct.pack("<I", n)
-    return b"\x08" + struct.pack("<Q", n)
-
-
-def _chunk(tag: int, content: bytes, stream_id: int | None = None) -> bytes:
-    if stream_id is not None:
-        content = struct.pack("<I", stream_id) + content
-    body = struct.pack("<H", tag) + content
-    return _varlen(len(body)) + body
-
-
 def _stream_xml(name, type_, ch_names, units, ch_types, sfreq, fmt, extra=""):
     channels = "".join(
         f"<channel><label>{escape(str(ch))}</label>"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .._logging import logger
+
 __all__ = ["Outlets", "RecordingControl"]
 
 
@@ -65,10 +67,13 @@ class RecordingControl:
         ``content() -> dict``: what the sidecar holds (called at each write).
     """
 
-    def __init__(self, fname, predicates, content):
+    def __init__(self, fname, predicates, content, tails=None, others=False):
         self.fname = Path(fname)
         self.predicates = list(predicates)
         self.content = content
+        self.tails = tails
+        self.others = bool(others)
+        self.closed_by = None
         self._recorder = None
 
     def start(self) -> None:
@@ -80,22 +85,33 @@ class RecordingControl:
         self.write_sidecar()  # written now, so a killed session still has it
 
     def stop(self, hurry=None) -> None:
-        """Let LabRecorder take the last chunks, then stop it.
+        """Stop LabRecorder and close the file, in well under a second.
 
-        ``hurry`` (a threading.Event) cuts the wait short once set.
+        The session's own streams need no wait: what LabRecorder had not
+        written yet is appended from the outlets' tails (``tails()``). Streams
+        of other programs (``others``) get one more of LabRecorder's pulls
+        (0.6 s), unless ``hurry`` (a threading.Event) is set.
         """
         if self._recorder is None:
             return
+        from .._xdf_chunks import complete_xdf
+
         try:
-            # LabRecorder pulls about twice a second: half a second at least, a
-            # whole one unless a second signal asks to hurry
-            time.sleep(0.5)
-            if hurry is not None:
-                hurry.wait(0.5)
-            else:
-                time.sleep(0.5)
+            if self.others:
+                if hurry is not None:
+                    hurry.wait(0.6)
+                else:
+                    time.sleep(0.6)
         finally:  # whatever happens, the recorder does not outlive the session
-            self._recorder.stop()
+            clean = self._recorder.stop(grace=0.1 if hurry is not None and hurry.is_set()
+                                        else 0.25)
+        self.closed_by = "LabRecorder" if clean else "biofeedback"
+        try:
+            report = complete_xdf(self.fname, self.tails() if self.tails else None)
+            logger.debug("Recording closed: %s", report)
+        except Exception as err:  # the file stays readable without footers
+            logger.warning("Could not write the recording's footers (%s); it reads "
+                           "without them.", err)
 
     def write_sidecar(self, extra=None) -> Path:
         """Write ``<recording>.json``: :attr:`content` plus ``extra``."""

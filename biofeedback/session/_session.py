@@ -236,6 +236,7 @@ class Session:
 
     def _open_outlets(self, info):
         from ..recorder import session_filename
+        from ..stream._lsl import outlet_tails
         from ._recording import Outlets, RecordingControl
 
         self._outlets = Outlets(info, self.source)
@@ -249,8 +250,11 @@ class Session:
         self.recording = (Path(self.recording_fname) if self.recording_fname
                           else session_filename(self.recordings_dir, self.source.profile.name))
         preds = [f"source_id='{v['source_id']}'" for v in self._outlets.streams.values()]
+        ids = [v["source_id"] for v in self._outlets.streams.values()]
         recorder = RecordingControl(self.recording, preds + self.also_record,
-                                    self._sidecar_content)
+                                    self._sidecar_content,
+                                    tails=lambda: outlet_tails(ids),
+                                    others=bool(self.also_record))
         recorder.start()
         info.recording = self.recording
         return recorder
@@ -338,8 +342,8 @@ class Session:
             last = tally.last_ts if tally.last_ts is not None else 0.0
             self._marker("session_end", last)
         if recorder is not None:
-            # the summary reaches the sidecar before LabRecorder is stopped: its
-            # clock-offset threads may take up to 5 s to notice the stop
+            # the summary reaches the sidecar before LabRecorder is stopped, so
+            # even a SIGKILL while it closes leaves it
             summary.recording = self.recording
             summary.n_dropped = self.source.n_dropped
             summary.sink_errors = dict(self._dispatch.errors)

@@ -10,6 +10,9 @@ them onto a straight line and replay would not match live.
 from __future__ import annotations
 
 import json
+import threading
+import weakref
+from collections import deque
 
 import numpy as np
 
@@ -30,6 +33,81 @@ def _add_channels(info, ch_names, unit, ch_type):
         ch.append_child_value("type", ch_type)
 
 
+class KeptOutlet:
+    """A pylsl outlet that keeps its last samples and counts what it sent.
+
+    The recorder reads the file's end from these when LabRecorder is ended
+    before it wrote them (see :func:`biofeedback._xdf_chunks.complete_xdf`);
+    everything else is the outlet's own (attributes pass through).
+
+    Parameters
+    ----------
+    outlet : pylsl.StreamOutlet
+    source_id : str
+    keep : int
+        Samples kept (the oldest go first, whole pushes at a time).
+    """
+
+    def __init__(self, outlet, source_id, keep=512):
+        self._outlet = outlet
+        self.source_id = source_id
+        self.keep = int(keep)
+        self.n_pushed = 0
+        self._tail = deque()  # (timestamps, values) per push
+        self._n_tail = 0
+        self._lock = threading.Lock()
+        _KEPT[source_id] = self
+
+    def __getattr__(self, name):
+        return getattr(self._outlet, name)
+
+    def _keep(self, ts, values):
+        with self._lock:
+            self.n_pushed += len(ts)
+            self._tail.append((ts, values))
+            self._n_tail += len(ts)
+            while self._n_tail - len(self._tail[0][0]) >= self.keep:
+                self._n_tail -= len(self._tail.popleft()[0])
+
+    def push_sample(self, x, timestamp=0.0, pushthrough=True):
+        """Push one sample (``timestamp`` 0 stamps it now, as pylsl does)."""
+        if not timestamp:
+            import pylsl
+
+            timestamp = pylsl.local_clock()
+        self._outlet.push_sample(x, timestamp, pushthrough)
+        self._keep([float(timestamp)], [list(x)])
+
+    def push_chunk(self, x, timestamps, pushthrough=True):
+        """Push samples with one timestamp each."""
+        self._outlet.push_chunk(x, timestamps, pushthrough)
+        ts = [float(t) for t in timestamps]
+        self._keep(ts, x if isinstance(x, np.ndarray) else [list(r) for r in x])
+
+    def tail(self):
+        """``(n_pushed, timestamps, values)``: values an array or a list of rows."""
+        with self._lock:
+            parts = list(self._tail)
+            n = self.n_pushed
+        ts = np.array([t for p in parts for t in p[0]], dtype=float)
+        if parts and all(isinstance(p[1], np.ndarray) for p in parts):
+            return n, ts, np.concatenate([p[1] for p in parts])
+        return n, ts, [list(r) for p in parts for r in p[1]]
+
+
+_KEPT: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def outlet_tails(source_ids) -> dict:
+    """``{source_id: KeptOutlet.tail()}`` of the live outlets among ``source_ids``."""
+    out = {}
+    for sid in source_ids:
+        kept = _KEPT.get(sid)
+        if kept is not None:
+            out[sid] = kept.tail()
+    return out
+
+
 def eeg_outlet(name, source_id, ch_names, sfreq, profile=None, extra=None):
     """An outlet for raw EEG in µV as double64 (nothing lost in recording)."""
     import pylsl
@@ -43,7 +121,8 @@ def eeg_outlet(name, source_id, ch_names, sfreq, profile=None, extra=None):
         info.desc().append_child_value("board_profile", json.dumps(profile.to_dict()))
     if extra:
         info.desc().append_child_value("biofeedback", json.dumps(extra))
-    return pylsl.StreamOutlet(info, chunk_size=0, max_buffered=60)
+    return KeptOutlet(pylsl.StreamOutlet(info, chunk_size=0, max_buffered=60), source_id,
+                      keep=max(512, int(10 * sfreq)))
 
 
 def estimates_outlet(name, source_id, estimate_names, extra=None):
@@ -56,7 +135,7 @@ def estimates_outlet(name, source_id, estimate_names, extra=None):
     _add_channels(info, labels, "", "Estimate")
     if extra:
         info.desc().append_child_value("biofeedback", json.dumps(extra))
-    return pylsl.StreamOutlet(info, max_buffered=60)
+    return KeptOutlet(pylsl.StreamOutlet(info, max_buffered=60), source_id)
 
 
 def marker_outlet(name, source_id, stream_type="Markers"):
@@ -64,7 +143,7 @@ def marker_outlet(name, source_id, stream_type="Markers"):
     import pylsl
 
     info = pylsl.StreamInfo(name, stream_type, 1, pylsl.IRREGULAR_RATE, "string", source_id)
-    return pylsl.StreamOutlet(info, max_buffered=60)
+    return KeptOutlet(pylsl.StreamOutlet(info, max_buffered=60), source_id)
 
 
 def _channel_labels(info):

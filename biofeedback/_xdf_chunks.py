@@ -1,0 +1,261 @@
+"""XDF chunks at the byte level, and closing a recording LabRecorder left open.
+
+LabRecorderCLI writes its footers only once each stream's clock-offset thread
+wakes (every 5 s) and keeps small chunks in its output buffer until a large
+one pushes them out, so stopping it fast means ending it and finishing the
+file here: :func:`complete_xdf` cuts the file after its last whole chunk,
+appends the samples the session published that the file lacks, then a
+closing ClockOffset for the session's own streams and a StreamFooter for
+every stream (first and last timestamp, sample count, clock offsets), as
+LabRecorder writes them.
+
+XDF layout (https://github.com/sccn/xdf/wiki/Specifications): the magic
+``XDF:`` then chunks ``[NumLengthBytes][Length][Tag][Content]``; ``Length``
+counts the 2-byte tag and the content.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["chunk", "complete_xdf", "varlen"]
+
+TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_FOOTER = 2, 3, 4, 6
+
+_NUMERIC = {"double64": "<f8", "float32": "<f4", "int64": "<i8", "int32": "<i4",
+            "int16": "<i2", "int8": "<i1"}
+
+
+def varlen(n: int) -> bytes:
+    """XDF's variable-length integer: one size byte (1, 4 or 8), then the value."""
+    if n < 256:
+        return b"\x01" + struct.pack("<B", n)
+    if n < 2**32:
+        return b"\x04" + struct.pack("<I", n)
+    return b"\x08" + struct.pack("<Q", n)
+
+
+def chunk(tag: int, content: bytes, stream_id: int | None = None) -> bytes:
+    """One chunk: length, tag, the stream id (if any), the content."""
+    if stream_id is not None:
+        content = struct.pack("<I", stream_id) + content
+    body = struct.pack("<H", tag) + content
+    return varlen(len(body)) + body
+
+
+def _read_varlen(buf, pos):
+    nb = buf[pos]
+    if nb not in (1, 4, 8):
+        raise ValueError("bad length")
+    return int.from_bytes(buf[pos + 1:pos + 1 + nb], "little"), pos + 1 + nb
+
+
+@dataclass
+class _Stream:
+    header: dict
+    samples: list = field(default_factory=list)  # (content start, end) of Samples chunks
+    n: int = 0
+    offsets: list = field(default_factory=list)  # (collection time, offset value)
+    footer_at: int | None = None
+
+
+def _walk(fid, size):
+    """(position, tag, stream id, content start, end) of each whole chunk."""
+    pos = 4
+    fid.seek(4)
+    while pos < size:
+        head = fid.read(9)
+        if len(head) < 1 or head[0] not in (1, 4, 8) or len(head) < 1 + head[0] + 2:
+            return
+        nb = head[0]
+        length = int.from_bytes(head[1:1 + nb], "little")
+        end = pos + 1 + nb + length
+        tag = struct.unpack("<H", head[1 + nb:3 + nb])[0]
+        if length < 2 or tag not in range(1, 7) or end > size:
+            return
+        start = pos + 3 + nb
+        sid = None
+        if tag in (2, 3, 4, 6):
+            fid.seek(start)
+            raw = fid.read(4)
+            if len(raw) < 4:
+                return
+            sid = struct.unpack("<I", raw)[0]
+            start += 4
+        yield pos, tag, sid, start, end
+        pos = end
+        fid.seek(pos)
+
+
+def _header_fields(xml_bytes):
+    try:
+        root = ET.fromstring(xml_bytes.decode("utf-8", "replace"))
+    except ET.ParseError:
+        return {}
+    return {k: (root.findtext(k) or "").strip()
+            for k in ("name", "source_id", "channel_format", "channel_count",
+                      "nominal_srate")}
+
+
+def _timestamps(content, header):
+    """Timestamps of one Samples chunk's content (after the stream id)."""
+    n, pos = _read_varlen(content, 0)
+    fmt = header.get("channel_format", "double64")
+    n_ch = int(header.get("channel_count") or 1)
+    srate = float(header.get("nominal_srate") or 0.0)
+    size = np.dtype(_NUMERIC[fmt]).itemsize * n_ch if fmt in _NUMERIC else None
+    out = np.empty(n)
+    prev = np.nan
+    for i in range(n):
+        tsb = content[pos]
+        pos += 1
+        if tsb == 8:
+            prev = struct.unpack_from("<d", content, pos)[0]
+            pos += 8
+        else:  # deduced: the previous one plus a sample period
+            prev = prev + (1.0 / srate if srate > 0 else 0.0)
+        out[i] = prev
+        if size is not None:
+            pos += size
+        else:
+            for _ in range(n_ch):
+                length, pos = _read_varlen(content, pos)
+                pos += length
+    return out
+
+
+def _samples(ts, values, header) -> bytes:
+    """Samples chunk content (without stream id): every timestamp written."""
+    fmt = header.get("channel_format", "double64")
+    parts = [varlen(len(ts))]
+    if fmt in _NUMERIC:
+        vals = np.asarray(values, dtype=_NUMERIC[fmt]).reshape(len(ts), -1)
+        dtype = np.dtype([("tsb", "u1"), ("ts", "<f8"), ("v", _NUMERIC[fmt], vals.shape[1:])])
+        rec = np.empty(len(ts), dtype=dtype)
+        rec["tsb"], rec["ts"], rec["v"] = 8, ts, vals
+        parts.append(rec.tobytes())
+    else:
+        for t, row in zip(ts, values):
+            parts.append(b"\x08" + struct.pack("<d", float(t)))
+            for v in (row if isinstance(row, (list, tuple)) else [row]):
+                raw = str(v).encode("utf-8")
+                parts.append(varlen(len(raw)) + raw)
+    return b"".join(parts)
+
+
+def _footer(first, last, count, offsets) -> bytes:
+    offs = "".join(f"<offset><time>{t!r}</time><value>{v!r}</value></offset>"
+                   for t, v in offsets)
+    return ('<?xml version="1.0"?><info>'
+            f"<first_timestamp>{first!r}</first_timestamp>"
+            f"<last_timestamp>{last!r}</last_timestamp>"
+            f"<sample_count>{count}</sample_count>"
+            f"<clock_offsets>{offs}</clock_offsets></info>").encode()
+
+
+def complete_xdf(fname, tails=None) -> dict:
+    """Close an XDF file its recorder did not close (no footers, maybe cut short).
+
+    Parameters
+    ----------
+    fname : path-like
+        The XDF file; changed in place (it only grows after its last whole chunk).
+    tails : dict | None
+        ``{source_id: (n_pushed, timestamps, values)}`` of the streams the
+        session published: how many samples each outlet sent in all and the
+        last of them. The samples the file lacks at its end (``n_pushed``
+        minus what it holds) are appended when the tail still has them, and
+        those streams get a closing clock offset of 0 (same machine, same clock).
+
+    Returns
+    -------
+    report : dict
+        ``{stream name: {"samples": n, "appended": k}}``.
+    """
+    fname = Path(fname)
+    tails = dict(tails or {})
+    size = fname.stat().st_size
+    streams: dict[int, _Stream] = {}
+    with open(fname, "rb") as fid:
+        if fid.read(4) != b"XDF:":
+            raise ValueError(f"{fname} is not an XDF file")
+        valid_end = 4
+        for pos, tag, sid, start, end in _walk(fid, size):
+            valid_end = end
+            if tag == TAG_STREAM_HEADER:
+                fid.seek(start)
+                streams[sid] = _Stream(_header_fields(fid.read(end - start)))
+            elif sid not in streams:
+                continue
+            elif tag == TAG_SAMPLES:
+                fid.seek(start)
+                s = streams[sid]
+                n, _ = _read_varlen(fid.read(9), 0)
+                s.samples.append((start, end))
+                s.n += n
+            elif tag == TAG_CLOCK_OFFSET:
+                fid.seek(start)
+                streams[sid].offsets.append(struct.unpack("<dd", fid.read(16)))
+            elif tag == TAG_FOOTER and streams[sid].footer_at is None:
+                streams[sid].footer_at = pos
+        # footers are rewritten from the content: cut at the first one
+        cut = min([valid_end] + [s.footer_at for s in streams.values()
+                                 if s.footer_at is not None])
+        stats = {}
+        for sid, s in streams.items():
+            s.samples = [(a, b) for a, b in s.samples if b <= cut]
+            first = last = None
+            if s.samples:
+                fid.seek(s.samples[0][0])
+                first = float(_timestamps(fid.read(s.samples[0][1] - s.samples[0][0]),
+                                          s.header)[0])
+                fid.seek(s.samples[-1][0])
+                last = float(_timestamps(fid.read(s.samples[-1][1] - s.samples[-1][0]),
+                                         s.header)[-1])
+            s.n = 0
+            for a, _b in s.samples:
+                fid.seek(a)
+                s.n += _read_varlen(fid.read(9), 0)[0]
+            stats[sid] = [first, last]
+    out, footers = bytearray(), bytearray()  # every footer after every sample
+    report = {}
+    for sid, s in streams.items():
+        first, last = stats[sid]
+        appended = 0
+        tail = tails.get(s.header.get("source_id"))
+        if tail is not None:
+            n_pushed, ts, values = tail
+            ts = np.asarray(ts, dtype=float)
+            missing = int(n_pushed) - s.n
+            if 0 < missing <= len(ts):
+                ts, values = ts[-missing:], values[-missing:]
+                if last is not None and ts[0] < last:  # the file's start is what lacks
+                    keep = ts > last
+                    ts = ts[keep]
+                    values = [v for v, k in zip(values, keep) if k]
+                if len(ts):
+                    out += chunk(TAG_SAMPLES, _samples(ts, values, s.header), sid)
+                    appended = len(ts)
+                    first = float(ts[0]) if first is None else first
+                    last = float(ts[-1])
+            if last is not None and not (s.offsets and s.offsets[-1][0] >= last):
+                s.offsets.append((last, 0.0))
+                out += chunk(TAG_CLOCK_OFFSET, struct.pack("<dd", last, 0.0), sid)
+        count = s.n + appended
+        footers += chunk(TAG_FOOTER, _footer(first if first is not None else 0.0,
+                                         last if last is not None else 0.0,
+                                         count, s.offsets), sid)
+        report[s.header.get("name") or str(sid)] = {"samples": count, "appended": appended}
+    with open(fname, "r+b") as fid:
+        fid.truncate(cut)
+        fid.seek(cut)
+        fid.write(bytes(out + footers))
+        fid.flush()
+        os.fsync(fid.fileno())
+    return report
