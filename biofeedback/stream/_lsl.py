@@ -20,6 +20,20 @@ from .._logging import logger
 from ..errors import StreamError
 from ._source import Chunk, Source, SourceEvent
 
+
+def _lsl_errors():
+    try:
+        from pylsl.util import LostError, TimeoutError
+    except ImportError:  # pragma: no cover - older pylsl
+        from pylsl import LostError, TimeoutError
+    return (LostError, TimeoutError)
+
+
+try:
+    _LSL_ERRORS = _lsl_errors()
+except ImportError:  # pragma: no cover - pylsl is an extra
+    _LSL_ERRORS = (OSError,)
+
 _UNIT_SCALE = {"microvolts": 1e-6, "uv": 1e-6, "µv": 1e-6, "millivolts": 1e-3,
                "mv": 1e-3, "volts": 1.0, "v": 1.0}
 
@@ -197,6 +211,8 @@ class LSLSource(Source):
         self._last_data = None  # local clock of the last sample received
         self._last_ts = None
         self._lost = False
+        self._last_look = -np.inf
+        self._uid = None
 
     def _resolve(self, timeout):
         import pylsl
@@ -262,6 +278,7 @@ class LSLSource(Source):
     def _make_inlet(self, info):
         import pylsl
 
+        self._uid = info.uid()
         self._inlet = pylsl.StreamInlet(
             info, max_buflen=30, max_chunklen=0, recover=True,
             processing_flags=pylsl.proc_clocksync,
@@ -287,7 +304,7 @@ class LSLSource(Source):
                         break
                     chunks.append(np.asarray(data, dtype=np.float64))
                     stamps.append(np.asarray(ts, dtype=np.float64))
-        except pylsl.LostError:
+        except _LSL_ERRORS:  # lost, or recovering (pylsl >= 1.17 raises a timeout then)
             if not getattr(self, "source_id", ""):
                 self._re_resolve()
         now = pylsl.local_clock()
@@ -297,7 +314,11 @@ class LSLSource(Source):
                 t = self._last_ts if self._last_ts is not None else now
                 self._emit(SourceEvent("disconnected", timestamp=t))
                 logger.warning("LSL stream %s lost; waiting for it to return.", self.stream_name)
-            if self._lost and not getattr(self, "source_id", ""):
+            if self._lost and now - self._last_look > 0.1:
+                # liblsl's own recovery looks again only after a second or more,
+                # and every sample the returned stream sends before it is back
+                # is lost: look for it ourselves, ten times a second
+                self._last_look = now
                 self._re_resolve()
             return None
         data = np.concatenate(chunks).T * self._scale
@@ -321,9 +342,28 @@ class LSLSource(Source):
         return Chunk(np.ascontiguousarray(data), ts)
 
     def _re_resolve(self):
-        info = self._resolve(0.2)
-        if info is not None:
+        """A new inlet on the stream if it is back as a new outlet (a new uid)."""
+        import pylsl
+
+        sid = getattr(self, "source_id", "")
+        if sid:
+            found = pylsl.resolve_byprop("source_id", sid, timeout=0.05)
+            info = found[0] if found else None
+        else:
+            info = self._resolve(0.2)
+        if info is None or info.uid() == self._uid:
+            return
+        old, self._inlet = self._inlet, None
+        try:
             self._make_inlet(info)
+        except _LSL_ERRORS:  # gone again before it opened: keep looking
+            self._inlet = old
+            return
+        if old is not None:
+            try:
+                old.close_stream()
+            except Exception:  # pragma: no cover - a broken inlet
+                pass
 
     def _close(self):
         if self._inlet is not None:

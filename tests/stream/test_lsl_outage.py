@@ -1,0 +1,67 @@
+"""An LSL stream that goes away and comes back: the outage reported as it was."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.lsl
+
+
+def _publish(name, sfreq, outage_at, outage, total, stop):
+    """Push ``total`` s of data; the outlet is gone for ``outage`` s from ``outage_at``."""
+    import pylsl
+
+    def outlet():
+        info = pylsl.StreamInfo(name, "EEG", 2, sfreq, "double64", name)
+        return pylsl.StreamOutlet(info, chunk_size=0)
+
+    out = outlet()
+    t0 = pylsl.local_clock()
+    n = 0
+    away = False
+    while not stop.is_set() and n < total * sfreq:
+        elapsed = pylsl.local_clock() - t0
+        if outage_at <= elapsed < outage_at + outage:
+            if not away:
+                out, away = None, True  # the device is gone
+            n = int(elapsed * sfreq)  # its samples are lost with it
+            time.sleep(0.005)
+            continue
+        if away:
+            out, away = outlet(), False  # back, and it pushes at once
+        due = int(elapsed * sfreq)
+        if due > n:
+            out.push_chunk(np.zeros((due - n, 2)).tolist(),
+                           (t0 + np.arange(n, due) / sfreq).tolist())
+            n = due
+        time.sleep(0.005)
+
+
+def test_an_outage_is_reported_as_long_as_it_was(uid):
+    from biofeedback.stream import LSLSource
+
+    name, sfreq, outage = f"outage-{uid}", 250.0, 1.5
+    stop = threading.Event()
+    thread = threading.Thread(target=_publish, args=(name, sfreq, 1.0, outage, 4.0, stop),
+                              daemon=True)
+    thread.start()
+    src = LSLSource(name, timeout=5, lost_after=0.3)
+    events = []
+    try:
+        src.start()
+        end = time.monotonic() + 15
+        while time.monotonic() < end and not any(e.kind == "reconnected" for e in events):
+            src.read(0.05)
+            events.extend(src.pop_events())
+    finally:
+        stop.set()
+        thread.join()
+        src.stop()
+    back = [e for e in events if e.kind == "reconnected"]
+    assert [e.kind for e in events] == ["disconnected", "reconnected"], events
+    # the samples between the last one before and the first one after: the
+    # outage itself, plus what the re-created outlet sent before we were back
+    print(f"outage {outage:.2f} s reported as {back[0].duration:.3f} s")
+    assert outage - 0.01 <= back[0].duration < outage + 0.25
