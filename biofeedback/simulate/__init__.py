@@ -8,10 +8,11 @@ beside the estimates), :class:`LSLPublisher` publishes it as a real LSL stream
 with a ground-truth marker stream. See ``docs/scenarios.md``.
 """
 
-from ._generator import Simulation, channel_regions, simulate
+from ._generator import channel_regions, simulate
 from ._lsl import LSLPublisher
 from ._plot import plot_truth
 from ._scenario import EVENT_KINDS, STATES, Scenario, list_scenarios, read_scenario
+from ._simulation import Simulation
 from ._source import ScenarioSource, count_missing_packets
 from ._truth import ScenarioRun, run_scenario, write_truth
 

@@ -10,8 +10,9 @@ import numpy as np
 
 from .._logging import logger
 from .._threads import BackgroundJob
-from ._generator import Simulation, simulate
+from ._generator import simulate
 from ._scenario import read_scenario
+from ._simulation import Simulation
 
 __all__ = ["LSLPublisher"]
 

@@ -8,8 +8,9 @@ import numpy as np
 
 from ..stream._clock import DeviceClock
 from ..stream._source import Chunk, Source, SourceEvent
-from ._generator import Simulation, simulate
+from ._generator import simulate
 from ._scenario import read_scenario
+from ._simulation import Simulation
 
 __all__ = ["ScenarioSource", "count_missing_packets"]
 
