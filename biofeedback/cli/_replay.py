@@ -56,16 +56,20 @@ def _progress_sink():
         def open(self, info):
             import sys
 
-            from tqdm import tqdm
-
             rec = info.source.get("duration_s", 0.0)
             self._t0 = None
+            if not sys.stderr.isatty() or rec < 30:
+                return  # no bar to show: do not import tqdm for nothing
+            from tqdm import tqdm
+
             self._bar = tqdm(total=round(rec, 1), unit="s", desc="replay", file=sys.stderr,
-                             disable=not sys.stderr.isatty() or rec < 30, leave=False,
+                             leave=False,
                              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
                                         "of recording [{elapsed}<{remaining}]")
 
         def write(self, result):
+            if self._bar is None:
+                return
             if self._t0 is None:
                 self._t0 = result.t_end
             self._bar.update(round(result.t_end - self._t0, 1) - self._bar.n)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import struct
 import uuid
+from html import escape as _escape
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -34,6 +34,11 @@ _BOUNDARY_UUID = bytes.fromhex("43A5464CC7CB4A43E36CB5BEE8EDDAD8")[::-1]
 # --------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------
+def escape(text: str) -> str:
+    """XML character data: &, < and > escaped (xml.sax.saxutils costs 30 ms to import)."""
+    return _escape(text, quote=False)
+
+
 def _stream_xml(name, type_, ch_names, units, ch_types, sfreq, fmt, extra=""):
     channels = "".join(
         f"<channel><label>{escape(str(ch))}</label>"
