@@ -186,3 +186,28 @@ def test_warmup_command_compiles_the_live_and_batch_kernels():
             "k.sosfilt) if not f.signatures])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_first_run_is_detected_and_compiled_while_the_source_connects(muse, tmp_path, caplog):
+    import os
+    import subprocess
+    import sys
+
+    from biofeedback import _kernels
+    from biofeedback.session import _precompile
+
+    _engine(muse).warm_up()
+    assert _kernels.live_kernels_cached()
+    fresh = subprocess.run(
+        [sys.executable, "-c", "from biofeedback import _kernels as k;"
+         "print(k.live_kernels_cached())"],
+        env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path)), capture_output=True, text=True,
+        check=True)
+    assert fresh.stdout.strip() == "False"  # a new installation: compile while connecting
+    # a profile the pipeline does not fit falls back to the synthetic board, quietly
+    from types import SimpleNamespace
+
+    bad = SimpleNamespace(name="odd", ch_names=["X"], sfreq=250.0)
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        _precompile.Precompile(load_pipeline(), bad).wait()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

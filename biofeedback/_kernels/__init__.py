@@ -26,4 +26,24 @@ from ._quality import window_stats
 from ._welch import welch_rows, welch_update, welch_windows
 
 __all__ = ["welch_rows", "welch_update", "welch_windows", "welch_windows_blocks",
-           "band_sums", "spectral_entropy", "time_features", "window_stats", "sosfilt"]
+           "band_sums", "spectral_entropy", "time_features", "window_stats", "sosfilt",
+           "live_kernels_cached"]
+
+
+def live_kernels_cached() -> bool:
+    """Whether the kernels every live engine calls have an on-disk cache yet.
+
+    False on the first run after installing (or with a new ``NUMBA_CACHE_DIR``),
+    when a session should compile while its source connects. A cheap look
+    for numba's index files; any doubt answers False.
+    """
+    import os
+
+    from . import _welch
+
+    try:
+        return all(os.path.exists(k._cache._cache_file._index_path)
+                   for k in (window_stats, _welch._slide, _welch._segments,
+                             _welch._periodograms_mean))
+    except Exception:  # noqa: BLE001 - numba internals moved: assume not cached
+        return False

@@ -284,11 +284,20 @@ class Session:
         from ..engine import Engine
 
         recorder = None
+        precompile = None
+        if self.source.realtime:  # first run after installing: compile while connecting
+            from .._kernels import live_kernels_cached
+            from ._precompile import Precompile
+
+            if not live_kernels_cached():
+                precompile = Precompile(self.config, getattr(self.source, "profile", None))
         self.source.start()
         try:
             src = self.source
             self.engine = Engine(self.config, src.ch_names, src.sfreq, src.profile, self.model)
             if src.realtime:  # compile before data flow, never during feedback
+                if precompile is not None:
+                    precompile.wait()
                 logger.info("Engine warm-up took %.2f s", self.engine.warm_up())
             info = SessionInfo(self.session_id, self.engine.estimate_names, src.ch_names,
                                src.sfreq, src.profile, self.config, src.describe(),
