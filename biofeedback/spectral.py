@@ -9,6 +9,7 @@ quality gates, live and batch) is computed with.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -106,6 +107,17 @@ def _block_plan(n_per_seg: int, step: int, k0: int, k1: int, window: str):
     for arr in (cbasis, ph_re, ph_im):
         arr.flags.writeable = False
     return q, cbasis, ph_re, ph_im, kb0, float(a0), float(a1) / 2.0
+
+
+def _band_bins(lo, hi, df, nyq_bin):
+    """The one-sided PSD bins ``k0..k1-1`` whose frequencies lie in [lo, hi) Hz.
+
+    ``df`` is the bin width (Hz) and ``nyq_bin`` the Nyquist bin; the range
+    is empty (``k1 <= k0``) when no bin falls in it.
+    """
+    k0 = max(0, math.ceil(lo / df - 1e-9))
+    k1 = min(nyq_bin + 1, math.ceil(hi / df - 1e-9))
+    return k0, k1
 
 
 def _check_finite(x, name):

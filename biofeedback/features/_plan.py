@@ -8,12 +8,12 @@ channels every index may use.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._logging import logger
+from ..spectral import _band_bins
 from ._registry import INDICES
 
 
@@ -68,8 +68,7 @@ def bin_plan(ranges, df, n_per_seg, sfreq) -> BinPlan:
     nyq_bin = n_per_seg // 2
     bins = []
     for name, (lo, hi) in ranges:
-        k_lo = max(0, math.ceil(lo / df - 1e-9))
-        k_hi = min(nyq_bin + 1, math.ceil(hi / df - 1e-9))
+        k_lo, k_hi = _band_bins(lo, hi, df, nyq_bin)
         if k_hi <= k_lo:
             raise ValueError(
                 f"Band {name!r} ({lo:g}-{hi:g} Hz) holds no frequency bin at "

@@ -1,92 +1,21 @@
-"""Per-channel, per-window signal quality and artifact gates.
-
-Each channel of each window gets a bit mask of flags. Persistent problems
-(railed, flat, line noise) drop the channel from the indices; transient
-artifacts (amplitude, blink, muscle, non-finite samples) gate the whole
-window so that feedback pauses instead of rewarding noise. A gated window is
-marked, never silently averaged in. Thresholds and where they come from are
-in :class:`biofeedback.config.GatesConfig` and ``docs/features.md``.
-"""
+"""The quality gate: flags for every channel of every window, and their tracking."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-__all__ = ["FLAGS", "PERSISTENT", "TRANSIENT", "QualityGate", "describe_flags",
-           "RAILED_SHARE", "RAIL_FRACTION", "rail_share"]
-
-FLAGS = {
-    "nan": 1,
-    "railed": 2,
-    "near_railed": 4,
-    "flat": 8,
-    "amplitude": 16,
-    "line_noise": 32,
-    "blink": 64,
-    "muscle": 128,
-    "bad": 256,
-}
-#: Flags that drop a channel from the indices but do not gate the window.
-PERSISTENT = FLAGS["railed"] | FLAGS["flat"] | FLAGS["line_noise"] | FLAGS["bad"]
-#: Flags that gate the window.
-TRANSIENT = FLAGS["nan"] | FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["muscle"]
-
-#: Artifacts that, when they never stop, mark a bad electrode rather than an event.
-_LONG_LIVED = FLAGS["amplitude"] | FLAGS["blink"] | FLAGS["muscle"]
+from ..spectral import _band_bins
+from ._flags import (
+    _LONG_LIVED,
+    FLAGS,
+    PERSISTENT,
+    RAILED_SHARE,
+    TRANSIENT,
+    describe_flags,
+    rail_share,
+)
 
 _FRONTAL_PREFIXES = ("fp", "af", "f")
-
-#: A sample is at the rail when ``|x| >= RAIL_FRACTION * full scale`` (the
-#: default of ``[gates] rail_fraction``; OpenBCI GUI's 90 %).
-RAIL_FRACTION = 0.9
-#: A channel is railed over a window or a whole file when at least this share
-#: of its samples is at the rail (near-railed: the same share beyond
-#: ``near_rail_fraction``). The live gate and the file checks both use it.
-RAILED_SHARE = 0.05
-
-
-def rail_share(data, rail_v: float, fraction: float = RAIL_FRACTION) -> np.ndarray:
-    """Share of each channel's samples at the rail.
-
-    The one definition of "railed" (the live gate, ``biofeedback info``, the
-    readers' warnings and the ``BAD_railed`` annotations use it): a sample is
-    at the rail when ``|x| >= fraction * rail_v``; a channel is railed when
-    at least :data:`RAILED_SHARE` of its samples are.
-
-    Parameters
-    ----------
-    data : ndarray, shape (n_channels, n_times) or (n_times,)
-        Unfiltered signal in volts. Non-finite samples count as not at the rail.
-    rail_v : float
-        The amplifier's full scale in volts (the profile's ``rail_uv`` x 1e-6).
-    fraction : float
-        Fraction of full scale from which a sample is at the rail.
-
-    Returns
-    -------
-    share : ndarray, shape (n_channels,) (or a float for one channel)
-        From 0 to 1; 0 for an empty span.
-    """
-    data = np.asarray(data, dtype=np.float64)
-    n = data.shape[-1]
-    if n == 0 or not rail_v:
-        return np.zeros(data.shape[:-1]) if data.ndim > 1 else 0.0
-    with np.errstate(invalid="ignore"):
-        at = np.abs(data) >= fraction * rail_v
-    return np.count_nonzero(at, axis=-1) / n
-
-
-def describe_flags(flags: int) -> list[str]:
-    """Names of the flags set in ``flags``."""
-    return [name for name, bit in FLAGS.items() if int(flags) & bit]
-
-
-def _bins(lo, hi, df, nyq_bin):
-    k0 = max(0, math.ceil(lo / df - 1e-9))
-    k1 = min(nyq_bin + 1, math.ceil(hi / df - 1e-9))
-    return k0, k1
 
 
 class QualityGate:
@@ -147,7 +76,7 @@ class QualityGate:
         plan = self._plans.get(n_t)
         if plan is not None:
             return plan
-        from .spectral import welch_basis as _welch_basis
+        from ..spectral import welch_basis as _welch_basis
 
         cfg = self.config
         n_per_seg = min(n_t, max(8, int(round(self.sfreq))))
@@ -157,13 +86,13 @@ class QualityGate:
         df = self.sfreq / n_per_seg
         nyq_bin = n_per_seg // 2
         ranges = [cfg.eeg_range, cfg.muscle_high, cfg.muscle_low]
-        kr = [_bins(lo, hi, df, nyq_bin) for lo, hi in ranges]
+        kr = [_band_bins(lo, hi, df, nyq_bin) for lo, hi in ranges]
         k0 = min(k[0] for k in kr)
         k1 = max(max(k[1] for k in kr), k0 + 1)
         filt_basis = _welch_basis(n_per_seg, self.sfreq, k0, k1, "hann")
         sl = [(a - k0, max(b - k0, a - k0)) for a, b in kr]
         line = None
-        lk = _bins(self.line_freq - 1.0, self.line_freq + 1.0 + 1e-6, df, nyq_bin)
+        lk = _band_bins(self.line_freq - 1.0, self.line_freq + 1.0 + 1e-6, df, nyq_bin)
         if self.line_freq + 1.0 < self.sfreq / 2 and lk[1] > lk[0]:
             line = _welch_basis(n_per_seg, self.sfreq, lk[0], lk[1], "hann")
         plan = dict(n_seg=n_seg, step=step, filt=filt_basis, slices=sl, line=line, df=df)
@@ -178,7 +107,7 @@ class QualityGate:
         shape without the last axis. Each row is computed on its own, so a
         stack gives exactly what its windows give one at a time.
         """
-        from . import _kernels
+        from .. import _kernels
 
         raw = np.ascontiguousarray(raw, dtype=np.float64)
         filtered = np.ascontiguousarray(filtered, dtype=np.float64)
@@ -421,46 +350,3 @@ class QualityGate:
             "muscle_low": list(cfg.muscle_low),
             "min_clean_fraction": cfg.min_clean_fraction,
         }
-
-
-def unit_problem(data, sfreq=None):
-    """A sentence when EEG amplitudes look like the wrong unit, else None.
-
-    The typical sample-to-sample change (median absolute first difference,
-    which a DC offset or a railed channel does not move) of EEG in µV lies
-    between about 0.5 and a few hundred µV. Below 0.01 µV the stream almost
-    surely sends volts while declaring µV; above 10 000 µV it sends µV (or
-    nV) while declaring volts. Every window would then be gated (flat or
-    amplitude) without the reason being plain.
-
-    Parameters
-    ----------
-    data : ndarray, shape (n_channels, n_times)
-        Raw EEG as the session holds it, in volts.
-    sfreq : float | None
-        Unused; kept for symmetry with the gates.
-
-    Returns
-    -------
-    problem : str | None
-    """
-    x = np.asarray(data, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] < 16:
-        return None
-    with np.errstate(invalid="ignore"):
-        step = np.nanmedian(np.abs(np.diff(x, axis=1)), axis=1)
-    step = step[np.isfinite(step) & (step > 0)]  # flat and railed channels say nothing
-    if step.size == 0:
-        return None
-    typical = float(np.median(step)) * 1e6  # µV
-    if typical < 0.01:
-        return (f"amplitudes look like volts, expected µV: the EEG changes by "
-                f"{typical:.2g} µV from sample to sample (EEG: about 0.5-500 µV); the "
-                "stream probably sends volts while declaring microvolts, so every window "
-                "is gated. Fix the stream's unit")
-    if typical > 1e4:
-        return (f"amplitudes are about {typical / 10:.0e} times too large for EEG in µV "
-                f"(a {typical:.3g} µV change from sample to sample; EEG: about 0.5-500 "
-                "µV): the stream probably sends µV while declaring volts, so every window "
-                "is gated. Fix the stream's unit")
-    return None

@@ -1,0 +1,48 @@
+"""EEG whose amplitudes look like the wrong unit (volts for µV, or the reverse)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unit_problem(data, sfreq=None):
+    """A sentence when EEG amplitudes look like the wrong unit, else None.
+
+    The typical sample-to-sample change (median absolute first difference,
+    which a DC offset or a railed channel does not move) of EEG in µV lies
+    between about 0.5 and a few hundred µV. Below 0.01 µV the stream almost
+    surely sends volts while declaring µV; above 10 000 µV it sends µV (or
+    nV) while declaring volts. Every window would then be gated (flat or
+    amplitude) without the reason being plain.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times)
+        Raw EEG as the session holds it, in volts.
+    sfreq : float | None
+        Unused; kept for symmetry with the gates.
+
+    Returns
+    -------
+    problem : str | None
+    """
+    x = np.asarray(data, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] < 16:
+        return None
+    with np.errstate(invalid="ignore"):
+        step = np.nanmedian(np.abs(np.diff(x, axis=1)), axis=1)
+    step = step[np.isfinite(step) & (step > 0)]  # flat and railed channels say nothing
+    if step.size == 0:
+        return None
+    typical = float(np.median(step)) * 1e6  # µV
+    if typical < 0.01:
+        return (f"amplitudes look like volts, expected µV: the EEG changes by "
+                f"{typical:.2g} µV from sample to sample (EEG: about 0.5-500 µV); the "
+                "stream probably sends volts while declaring microvolts, so every window "
+                "is gated. Fix the stream's unit")
+    if typical > 1e4:
+        return (f"amplitudes are about {typical / 10:.0e} times too large for EEG in µV "
+                f"(a {typical:.3g} µV change from sample to sample; EEG: about 0.5-500 "
+                "µV): the stream probably sends µV while declaring volts, so every window "
+                "is gated. Fix the stream's unit")
+    return None
