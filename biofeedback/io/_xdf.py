@@ -6,16 +6,12 @@ with LabRecorder, plus a JSON sidecar ``<stem>.json``. The writer of the same
 layout, :func:`write_xdf`, lives in :mod:`biofeedback.io._xdf_write` (and is
 imported here too).
 
-XDF layout (https://github.com/sccn/xdf/wiki/Specifications): the magic
-``XDF:`` then chunks ``[NumLengthBytes][Length][Tag][Content]``; ``Length``
-counts the 2-byte tag and the content.
+The file's chunk structure and pyxdf's load of it (damaged files read up to
+their last whole chunk) are in :mod:`biofeedback.io._xdf_file`.
 """
 
 from __future__ import annotations
 
-import io
-import logging
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +27,8 @@ from ._integrity import (
     timestamp_gaps,
 )
 from ._recording import Gap, Recording, Stream
+from ._xdf_file import LOAD_OPTIONS, load_streams, scan_chunks  # noqa: F401 (scan_chunks)
 from ._xdf_write import EEG_NAME, MARKERS_NAME, write_xdf  # noqa: F401 (one place to import)
-
-# pyxdf load options: clocks synchronised, no dejittering (it moves irregular
-# events onto a line, pyxdf#34).
-LOAD_OPTIONS = dict(synchronize_clocks=True, dejitter_timestamps=False)
 
 _UNIT_SCALE = {
     "microvolts": 1e-6,
@@ -53,108 +46,6 @@ _UNIT_SCALE = {
     "nanovolt": 1e-9,
     "nv": 1e-9,
 }
-
-_TAGS = {1: "FileHeader", 2: "StreamHeader", 3: "Samples", 4: "ClockOffset",
-         5: "Boundary", 6: "StreamFooter"}
-
-# --------------------------------------------------------------------------
-# Reading
-# --------------------------------------------------------------------------
-def scan_chunks(fname):
-    """Walk the chunk structure without reading samples.
-
-    Returns
-    -------
-    valid_end : int
-        Byte offset just after the last whole chunk.
-    size : int
-        File size.
-    last_tag : str | None
-        Kind of the chunk that is cut (None if the file ends cleanly).
-    counts : dict
-        Number of chunks of each kind.
-    """
-    fname = Path(fname)
-    size = fname.stat().st_size
-    counts = {}
-    with open(fname, "rb") as fid:
-        if fid.read(4) != b"XDF:":
-            raise RecordingFormatError("not an XDF file (no 'XDF:' magic).", fname)
-        pos = 4
-        while pos < size:
-            head = fid.read(1)
-            if not head:
-                break
-            nb = head[0]
-            if nb not in (1, 4, 8):
-                return pos, size, "corrupt chunk header", counts
-            raw = fid.read(nb)
-            if len(raw) < nb:
-                return pos, size, "chunk header", counts
-            length = int.from_bytes(raw, "little")
-            tag_raw = fid.read(2)
-            if len(tag_raw) < 2:
-                return pos, size, "chunk header", counts
-            tag = struct.unpack("<H", tag_raw)[0]
-            end = pos + 1 + nb + length
-            if tag not in _TAGS or length < 2:
-                return pos, size, "corrupt chunk header", counts
-            if end > size:
-                return pos, size, _TAGS[tag], counts
-            counts[_TAGS[tag]] = counts.get(_TAGS[tag], 0) + 1
-            fid.seek(end)
-            pos = end
-    return pos, size, None, counts
-
-
-class _LogCapture(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-def _load(fname, valid_end, size):
-    import pyxdf
-
-    pylog = logging.getLogger("pyxdf.pyxdf")
-    cap = _LogCapture()
-    pylog.addHandler(cap)
-    old_level, old_prop = pylog.level, pylog.propagate
-    pylog.setLevel(logging.WARNING)
-    pylog.propagate = False  # its tracebacks become our warnings, not output
-    import warnings as _w
-
-    try:
-        with _w.catch_warnings(record=True) as caught:
-            _w.simplefilter("always")
-            streams, header = _load_inner(pyxdf, fname, valid_end, size)
-        cap.messages.extend(str(c.message) for c in caught)
-    except RecordingFormatError:
-        raise
-    except Exception as err:  # pyxdf raises bare Exceptions on corrupt input
-        raise RecordingFormatError(
-            f"pyxdf could not read this XDF file ({type(err).__name__}: {err}).",
-            fname,
-        ) from None
-    finally:
-        pylog.removeHandler(cap)
-        pylog.setLevel(old_level)
-        pylog.propagate = old_prop
-    return streams, header, cap.messages
-
-
-def _load_inner(pyxdf, fname, valid_end, size):
-    if valid_end < size:
-        with open(fname, "rb") as fid:
-            src = io.BufferedReader(io.BytesIO(fid.read(valid_end)))
-        streams, header = pyxdf.load_xdf(src, **LOAD_OPTIONS)
-    else:
-        streams, header = pyxdf.load_xdf(str(fname), **LOAD_OPTIONS)
-    return streams, header
-
 
 def _first(d, key, default=None):
     """pyxdf's XML dicts wrap every value in a list."""
@@ -315,7 +206,7 @@ def read_xdf(fname, *, profile=None, stream=None):
             f"(the recorder was probably killed); read up to the last whole chunk, "
             f"{size - valid_end} bytes cut."
         )
-    streams, header, logged = _load(fname, valid_end, size)
+    streams, header, logged = load_streams(fname, valid_end, size)
     for msg in logged:
         warnings.append(f"pyxdf: {msg}")
     if not streams:
