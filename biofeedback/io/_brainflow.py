@@ -21,9 +21,10 @@ from ._integrity import (
     gap_warning,
     read_sidecar,
     timestamp_gaps,
+    timestamp_steps,
 )
 from ._recording import Recording, Stream
-from ._text import TableReader, read_header_lines
+from ._text import TableReader, read_header_lines, row_block
 from ._types import Gap
 
 
@@ -112,11 +113,6 @@ def read_brainflow(fname, *, profile=None):
         raise RecordingFormatError(
             f"expected {lay['n_rows']} columns for BrainFlow board {board_id}, found "
             f"{n_cols}.", fname, 1)
-    reader = TableReader(fname, n_cols, first_line=1, offset=0, delimiter="\t")
-    table = reader.read()
-    warnings.extend(reader.warnings)
-    if table.shape[0] == 0:
-        raise RecordingFormatError("the file holds no samples.", fname, 1)
     sfreq = lay["sfreq"]
     if isinstance(sidecar, dict) and sidecar.get("sfreq"):
         sfreq = float(sidecar["sfreq"])
@@ -133,30 +129,48 @@ def read_brainflow(fname, *, profile=None):
             f"the sidecar names {len(names)} channels but board {board_id} has "
             f"{len(lay['eeg'])} EEG rows.", fname)
     eeg_rows = lay["eeg"][: len(names)]  # a sidecar may use only the first rows
-    ts = np.ascontiguousarray(table[:, lay["timestamp"]]) if lay["timestamp"] \
-        is not None else np.arange(table.shape[0]) / sfreq
-    data = np.ascontiguousarray(table[:, eeg_rows].T) * 1e-6
-    _, w = check_timestamps(ts, sfreq)
+    # Only the rows kept or checked are read (in file order, so the EEG rows
+    # stay one contiguous block): a Cyton file has 24, of which 14 are used.
+    wanted = [lay["package"], *eeg_rows, *lay["accel"], lay["timestamp"], lay["marker"]]
+    keep = sorted({r for r in wanted if r is not None})
+    at = {r: k for k, r in enumerate(keep)}
+    reader = TableReader(fname, n_cols, first_line=1, offset=0, delimiter="\t",
+                         usecols=keep)
+    cols = reader.read_columns()
+    warnings.extend(reader.warnings)
+    if cols.shape[1] == 0:
+        raise RecordingFormatError("the file holds no samples.", fname, 1)
+
+    def rows_of(board_rows):
+        return row_block(cols, [at[r] for r in board_rows])
+
+    ts = cols[at[lay["timestamp"]]] if lay["timestamp"] is not None \
+        else np.arange(cols.shape[1]) / sfreq
+    data = rows_of(eeg_rows)
+    data *= 1e-6  # in place: the table's EEG rows are nobody else's
+    steps = timestamp_steps(ts, sfreq)
+    _, w = check_timestamps(ts, sfreq, steps=steps)
     warnings.extend(w)
     gaps = []
     if lay["package"] is not None and prof is not None and prof.columns.packet_counter_wrap:
-        counter = table[:, lay["package"]]
+        counter = cols[at[lay["package"]]]
         if np.all(np.isfinite(counter)) and counter.min() >= 0:
             gaps = _counter_gaps(counter, ts, sfreq, prof.columns)
             warnings.extend(gap_warning(gaps, "dropped-packet gaps (package counter)"))
     if not gaps:
-        gaps = timestamp_gaps(ts, sfreq)
+        gaps = timestamp_gaps(ts, sfreq, steps=steps)
         warnings.extend(gap_warning(gaps))
+    del steps
     markers = []
     if lay["marker"] is not None:
-        col = table[:, lay["marker"]]
-        markers = [(float(ts[k]), f"{col[k]:g}")
-                   for k in np.flatnonzero(np.nan_to_num(col) != 0)]
+        col = cols[at[lay["marker"]]]
+        nz = np.flatnonzero((col != 0) & ~np.isnan(col))  # nan_to_num(col) != 0
+        markers = [(float(ts[k]), f"{col[k]:g}") for k in nz]
     streams = {}
     if lay["accel"]:
         streams["accelerometer"] = Stream(
             name="accelerometer", type="Accelerometer",
-            data=np.ascontiguousarray(table[:, lay["accel"]].T), timestamps=ts,
+            data=rows_of(lay["accel"]), timestamps=ts,
             ch_names=["X", "Y", "Z"][: len(lay["accel"])], sfreq=sfreq,
             meta={"units": ["g"] * len(lay["accel"])})
     rail = prof.rail_uv * 1e-6 if prof is not None else None

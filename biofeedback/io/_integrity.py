@@ -29,15 +29,31 @@ def gap_threshold(dt, sfreq):
     1.5 periods; jittery ones (LSL chunks, host clocks) need 2.5 periods.
     """
     period = 1.0 / sfreq
-    pos = dt[dt > 0]
+    dev = dt[dt > 0]  # a copy, turned in place into |dt - period|
+    dev -= period
+    np.abs(dev, out=dev)
     # judge regularity at a high percentile: packetised streams (Muse sends 12
     # samples a packet) jitter only at packet boundaries, which a median hides
-    if pos.size and np.percentile(np.abs(pos - period), 99.5) < 0.05 * period:
+    if dev.size and np.percentile(dev, 99.5, overwrite_input=True) < 0.05 * period:
         return 1.5 * period
     return _GAP_PERIODS * period
 
 
-def timestamp_gaps(timestamps, sfreq, *, source="timestamps"):
+def timestamp_steps(timestamps, sfreq):
+    """``(steps, gap threshold)`` of finite timestamps, or None.
+
+    :func:`check_timestamps` and :func:`timestamp_gaps` take it as ``steps=``
+    so that a reader checking both computes the steps of a long recording
+    once.
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if not sfreq or ts.size < 2 or not np.isfinite(ts).all():
+        return None
+    dt = np.diff(ts)
+    return dt, gap_threshold(dt, sfreq)
+
+
+def timestamp_gaps(timestamps, sfreq, *, source="timestamps", steps=None):
     """Find forward jumps in ``timestamps`` longer than a few sample periods.
 
     Returns
@@ -49,9 +65,13 @@ def timestamp_gaps(timestamps, sfreq, *, source="timestamps"):
     ts = np.asarray(timestamps, dtype=np.float64)
     if not sfreq or ts.size < 2:
         return []
-    dt = np.diff(ts)
+    if steps is not None:
+        dt, threshold = steps
+    else:
+        dt = np.diff(ts)
+        threshold = gap_threshold(dt, sfreq)
     period = 1.0 / sfreq
-    idx = np.flatnonzero(dt > gap_threshold(dt, sfreq))
+    idx = np.flatnonzero(dt > threshold)
     gaps = []
     for i in idx:
         step = float(dt[i])
@@ -131,7 +151,7 @@ def counter_gaps(counter, timestamps, sfreq, wrap, *, step=1, wall_clock=None):
     return gaps, missing
 
 
-def check_timestamps(timestamps, sfreq, *, declared=True):
+def check_timestamps(timestamps, sfreq, *, declared=True, steps=None):
     """Report non-monotonic, duplicated and jumping timestamps and rate mismatch.
 
     Returns
@@ -149,7 +169,7 @@ def check_timestamps(timestamps, sfreq, *, declared=True):
         ts = ts[np.isfinite(ts)]
         if ts.size < 2:
             return 0.0, warnings
-    dt = np.diff(ts)
+    dt, threshold = steps if steps is not None else (np.diff(ts), None)
     n_back = int(np.sum(dt < 0))
     n_dup = int(np.sum(dt == 0))
     if n_back:
@@ -166,7 +186,9 @@ def check_timestamps(timestamps, sfreq, *, declared=True):
                         f"{n_jump} times.")
     measured = 0.0
     if sfreq:
-        ok = (dt > 0) & (dt <= gap_threshold(dt, sfreq))
+        if threshold is None:
+            threshold = gap_threshold(dt, sfreq)
+        ok = (dt > 0) & (dt <= threshold)
         if ok.sum() >= 1:
             measured = float(ok.sum() / dt[ok].sum())
         if declared and measured and abs(measured - sfreq) > _RATE_TOLERANCE * sfreq:

@@ -13,11 +13,18 @@ from ._integrity import (
     check_timestamps,
     gap_warning,
     timestamp_gaps,
+    timestamp_steps,
 )
 from ._recording import Recording, Stream
-from ._text import TableReader, read_header_lines
+from ._text import TableReader, read_header_lines, row_block
 
 _MUSE_AUX = ("Right AUX", "Left AUX", "AUX", "AUX_RIGHT", "AUX_LEFT")
+
+
+def _scaled(rows, factor):
+    """``rows`` (rows of the table, or a copy of them) times ``factor``, in place."""
+    rows *= factor
+    return rows
 
 
 def _profile(profile, default):
@@ -36,9 +43,11 @@ def _finish(rec_kwargs, prof, warnings, fname):
             f"Channel name(s) {', '.join(unknown)} are not in the {prof.name} "
             "profile; kept as they are."
         )
-    measured, w = check_timestamps(ts, sfreq)
+    steps = timestamp_steps(ts, sfreq)
+    measured, w = check_timestamps(ts, sfreq, steps=steps)
     warnings.extend(w)
-    gaps = timestamp_gaps(ts, sfreq)
+    gaps = timestamp_gaps(ts, sfreq, steps=steps)
+    del steps
     warnings.extend(gap_warning(gaps))
     problems, w = channel_problems(data, ch_names, prof.rail_uv * 1e-6)
     warnings.extend(w)
@@ -80,10 +89,7 @@ def read_muse_csv(fname, *, profile=None):
     mark = [i for i, h in enumerate(header) if h.lower().startswith("marker")]
     eeg = [i for i in range(1, len(header)) if i not in aux and i not in mark]
     ch_names = [header[i] for i in eeg]
-    if eeg == list(range(eeg[0], eeg[-1] + 1)):
-        data = cols[eeg[0]: eeg[-1] + 1]  # a contiguous view: no copy
-    else:
-        data = np.ascontiguousarray(cols[eeg])
+    data = row_block(cols, eeg)  # a view when contiguous: no copy
     data *= 1e-6
     markers = []
     for i in mark:
@@ -94,7 +100,7 @@ def read_muse_csv(fname, *, profile=None):
     streams = {}
     if aux:
         streams["aux"] = Stream(
-            name="aux", type="AUX", data=np.ascontiguousarray(table[:, aux].T) * 1e-6,
+            name="aux", type="AUX", data=_scaled(row_block(cols, aux), 1e-6),
             timestamps=ts, ch_names=[header[i] for i in aux], sfreq=prof.sfreq,
             meta={"units": ["volts"] * len(aux)})
     provenance = {

@@ -300,6 +300,13 @@ def _last_line_feed(buf, end):
     return -1
 
 
+def row_block(cols, ks):
+    """Rows ``ks`` of ``cols``: a view when they are consecutive, else a copy."""
+    if len(ks) and list(ks) == list(range(ks[0], ks[0] + len(ks))):
+        return cols[ks[0]: ks[0] + len(ks)]
+    return np.ascontiguousarray(cols[list(ks)])
+
+
 def read_header_lines(fname, max_lines=200, prefix=None):
     """Return the first lines of a text file and the byte offset after them.
 
