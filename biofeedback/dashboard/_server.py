@@ -12,6 +12,10 @@ WebSocket, API) gets 403. Nothing sets CORS headers, and a WebSocket opened
 from another origin is refused. The page changes the session only through the
 actions registered with :meth:`DashboardServer.add_action` (``POST
 /api/action/NAME``), which the token guards like everything else.
+
+It stays over 400 lines because the server is one object with one lifetime:
+its thread and event loop, the hub, the token guard and the routes share the
+loop's state, and the page itself lives in ``static/``.
 """
 
 from __future__ import annotations
