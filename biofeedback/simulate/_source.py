@@ -124,6 +124,7 @@ class ScenarioSource(Source):
         self._marker_i = 0
         # live, the device's clock is fitted against the host's as data arrive
         self.clock = DeviceClock() if self.realtime else None
+        self._held = []  # samples kept back until the clock's fit settles
 
     def _stamp(self, device_times):
         """Session-clock timestamps of device stamps (``sim.timestamps`` values)."""
@@ -148,6 +149,8 @@ class ScenarioSource(Source):
             self.t0 = pylsl.local_clock()
         self._reading = True
         if self._cursor >= self._n:
+            if self._held:  # the scenario ended while the clock settled
+                return self._release(None)
             if self.realtime:
                 time.sleep(min(timeout, 0.05))
                 return None
@@ -232,6 +235,22 @@ class ScenarioSource(Source):
                             n=int(n_pk) * sim.scenario.faults.packet_size,
                         ))
             self._last = (int(sim.counter[keep_rest[-1]]), float(sim.timestamps[keep_rest[-1]]))
+        return self._release(keep)
+
+    def _release(self, keep) -> Chunk | None:
+        """The samples ``keep`` as a chunk, once the device clock's fit has settled.
+
+        Until then they are held back (the first second), then given in one
+        chunk stamped with the settled fit: no sample carries the error of
+        the first arrivals' transport delay.
+        """
+        sim = self.simulation
+        if keep is not None:
+            self._held.append(keep)
+        if not self._held or (self.clock is not None and not self.clock.settled
+                              and self._cursor < self._n):
+            return None
+        keep, self._held = np.concatenate(self._held), []
         return Chunk(
             data=np.ascontiguousarray(sim.data[:, keep]),
             timestamps=self._stamp(sim.timestamps[keep]),

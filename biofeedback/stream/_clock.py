@@ -76,6 +76,11 @@ class DeviceClock:
         Seconds of device time the fit looks back over.
     n_recent : int
         Samples :meth:`observe_chunk` averages to place a chunk's newest one.
+    settle : float
+        Seconds of device time after which the fit counts as :attr:`settled`.
+        The first chunk's offset is as late as its transport delay (5 ms and
+        more); a source holds its first samples back until then and stamps
+        them with the settled fit, so they are as right as the rest.
 
     Attributes
     ----------
@@ -83,8 +88,11 @@ class DeviceClock:
         Kept (device time, offset) pairs, what a recording's clock offsets hold.
     """
 
-    def __init__(self, interval: float = 1.0, span: float = 600.0, n_recent: int = 64):
+    def __init__(self, interval: float = 1.0, span: float = 600.0, n_recent: int = 64,
+                 settle: float = 1.0):
         self.interval = float(interval)
+        self.settle = float(settle)
+        self._newest = None  # device time of the newest measurement
         self.span = float(span)
         self.n_recent = int(n_recent)
         self._recent = None  # (positions, device times) of the last samples
@@ -100,6 +108,7 @@ class DeviceClock:
         offset = float(host_time) - float(device_time)
         if self._t_ref is None:
             self._t_ref = float(device_time)
+        self._newest = float(device_time)
         k = int((device_time - self._t_ref) // self.interval)
         if self._bin is not None and k != self._bin and self._best is not None:
             self.points.append(self._best)
@@ -156,6 +165,11 @@ class DeviceClock:
         self._recent = (pos, dev)
         newest = float(np.mean(dev + (pos[-1] - pos) / float(sfreq)))
         self.observe(newest, host_time)
+
+    @property
+    def settled(self) -> bool:
+        """True once measurements span :attr:`settle` seconds of device time."""
+        return self._newest is not None and self._newest - self._t_ref >= self.settle
 
     def _fit(self) -> None:
         if len(self.points) < 2:
