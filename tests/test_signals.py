@@ -29,7 +29,7 @@ def test_watchdog_bounds_wall_clock_and_gives_up():
 
 
 @pytest.mark.lsl
-def test_a_stream_that_never_returns_ends_the_session(uid):
+def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink):
     """``live --lsl NAME --duration 30`` with a stream in volts that vanishes for good."""
     import pylsl
 
@@ -57,7 +57,7 @@ def test_a_stream_that_never_returns_ends_the_session(uid):
     thread.start()
     try:
         src = LSLSource(f"vanish-{uid}", timeout=5, lost_after=0.5)
-        session = Session(src, load_pipeline(), [], record=False, publish=False,
+        session = Session(src, load_pipeline(), [collect_sink], record=False, publish=False,
                           duration=30.0, give_up=2.0)
         session.publish = False
         t0 = time.monotonic()
@@ -70,8 +70,14 @@ def test_a_stream_that_never_returns_ends_the_session(uid):
     assert took < 15.0  # 3 s of data, 2 s to give up (warm-up and loaded machines aside)
     assert any("give-up timeout 2 s" in line for line in summary.lines())
     # and the stream's unit was called wrong within its first seconds
+    # in the summary (printed, and the sidecar's), and as a marker to every sink
+    # (the dashboard shows it: tests/dashboard/test_browser.py)
     assert any(line.startswith("warning: amplitudes look like volts, expected µV")
                for line in summary.lines())
+    assert any(n.startswith("warning: amplitudes look like volts")
+               for n in summary.to_dict()["notes"])
+    assert any(e.startswith("amplitude_warning amplitudes look like volts")
+               for e in collect_sink.events)
 
 
 def test_amplitudes_in_the_wrong_unit_are_named():

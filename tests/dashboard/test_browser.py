@@ -217,6 +217,14 @@ def test_mark_goes_into_the_session(live):
     while "dashboard_mark n=7" not in live["collect"].events and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "dashboard_mark n=7" in live["collect"].events
+    # the session's warning that the stream is in the wrong unit stays on the page
+    live["session"].add_marker("amplitude_warning amplitudes look like volts, expected µV")
+    b.wait_for("__dash.warnings.length >= 1", 10)
+    shown = b.evaluate("({text: document.getElementById('warning').textContent,"
+                       " hidden: document.getElementById('warning').classList"
+                       ".contains('hidden')})")
+    assert not shown["hidden"]
+    assert "amplitudes look like volts, expected µV" in shown["text"]
 
 
 def test_a_frozen_page_changes_no_estimate_or_cue(live):

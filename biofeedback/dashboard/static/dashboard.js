@@ -11,7 +11,7 @@
   const stats = window.__dash = {
     connected: false, messages: 0, frames: 0, traceDraws: 0, windows: 0, spectra: 0,
     windowDelays: [], traceDelays: [], drawTimes: [], est: {}, q: null, cue: null,
-    status: null, check: null, meta: null, events: [], ended: false,
+    status: null, check: null, meta: null, events: [], warnings: [], ended: false,
   };
 
   const S = {
@@ -290,6 +290,14 @@
     ul.insertBefore(li, ul.firstChild);
     while (ul.children.length > 60) ul.removeChild(ul.lastChild);
     stats.events.push(m.text);
+    // a stream in the wrong unit gates every window: say why, and keep saying it
+    if (m.text.startsWith("amplitude_warning")) {
+      const w = q("warning");
+      const said = m.text.slice("amplitude_warning".length).trim();
+      w.textContent = "The EEG's " + said + (said.endsWith(".") ? "" : ".");
+      w.className = "banner";
+      stats.warnings.push(m.text);
+    }
   }
 
   function banner(text, kind) {
