@@ -13,6 +13,24 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BIOFEEDBACK_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Work units for ``pytest-xdist`` (``--dist loadgroup``, set in pyproject).
+
+    The real-time LSL tests (marker ``lsl``) share one group: live sessions,
+    LabRecorder and players run one at a time, as in a serial run, while the
+    CPU-bound tests run beside them on the other worker. That group is the
+    longest, so it goes first (with ``--no-loadscope-reorder`` the workers take
+    groups in this order). The other tests of a module stay together, so its
+    module-scoped fixtures (a trained model, a played file) are made once; a
+    module-scoped fixture that both an ``lsl`` test and another test use would
+    be made on each worker.
+    """
+    for item in items:
+        group = "realtime" if item.get_closest_marker("lsl") else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: item.get_closest_marker("lsl") is None)  # stable
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` beside the repo, or skip with the reason."""
