@@ -13,7 +13,8 @@ def window_stats(raw, filt, smooth):
     Returns (n_ch, 5): 0 max |raw|, 1 std of raw, 2 peak-to-peak of filtered,
     3 peak-to-peak of filtered after a centred moving average of ``smooth``
     samples (slow deflections: blinks), 4 all finite (1.0) or not (0.0).
-    Non-finite samples are skipped.
+    Non-finite samples are skipped. (``v - v == 0.0`` is ``isfinite(v)`` for
+    a float: NaN for NaN and inf; numba compiles it in a third of the time.)
     """
     n_ch, n_t = raw.shape
     out = np.empty((n_ch, 5))
@@ -24,7 +25,7 @@ def window_stats(raw, filt, smooth):
         n = 0
         for i in range(n_t):
             v = raw[c, i]
-            if np.isfinite(v):
+            if v - v == 0.0:
                 if abs(v) > mx:
                     mx = abs(v)
                 s += v
@@ -35,7 +36,7 @@ def window_stats(raw, filt, smooth):
         acc = 0.0
         for i in range(n_t):
             v = raw[c, i]
-            if np.isfinite(v):
+            if v - v == 0.0:
                 acc += (v - m) * (v - m)
         out[c, 0] = mx
         out[c, 1] = np.sqrt(acc / n) if n > 0 else 0.0
@@ -43,7 +44,7 @@ def window_stats(raw, filt, smooth):
         hi = -np.inf
         for i in range(n_t):
             v = filt[c, i]
-            if np.isfinite(v):
+            if v - v == 0.0:
                 lo = min(lo, v)
                 hi = max(hi, v)
             else:
@@ -55,10 +56,10 @@ def window_stats(raw, filt, smooth):
         run = 0.0
         for i in range(n_t):
             v = filt[c, i]
-            run += v if np.isfinite(v) else 0.0
+            run += v if v - v == 0.0 else 0.0
             if i >= smooth:
                 w = filt[c, i - smooth]
-                run -= w if np.isfinite(w) else 0.0
+                run -= w if w - w == 0.0 else 0.0
             if i >= smooth - 1:
                 a = run / smooth
                 lo = min(lo, a)
