@@ -121,7 +121,7 @@ class Engine(_LiveDriver, _BatchDriver, _ModelStep, _WindowPreparation):
         self._last_finite = np.zeros(n_ch)
         if self.state_filter is not None:
             self.state_filter.reset()
-        if getattr(self, "index_span", None) is not None:
+        if self.index_span is not None:
             self.index_span.reset()
 
     def warm_up(self, batch: bool = False) -> float:
