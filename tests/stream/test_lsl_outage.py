@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.lsl
+pytestmark = [pytest.mark.lsl, pytest.mark.slow]  # a real outage: about 3 s
 
 
 def _publish(name, sfreq, outage_at, outage, total, stop):
@@ -42,9 +42,9 @@ def _publish(name, sfreq, outage_at, outage, total, stop):
 def test_an_outage_is_reported_as_long_as_it_was(uid):
     from biofeedback.stream import LSLSource
 
-    name, sfreq, outage = f"outage-{uid}", 250.0, 1.5
+    name, sfreq, outage = f"outage-{uid}", 250.0, 1.0
     stop = threading.Event()
-    thread = threading.Thread(target=_publish, args=(name, sfreq, 1.0, outage, 4.0, stop),
+    thread = threading.Thread(target=_publish, args=(name, sfreq, 0.6, outage, 3.0, stop),
                               daemon=True)
     thread.start()
     src = LSLSource(name, timeout=5, lost_after=0.3)
