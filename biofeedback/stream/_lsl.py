@@ -314,11 +314,13 @@ class LSLSource(Source):
                 t = self._last_ts if self._last_ts is not None else now
                 self._emit(SourceEvent("disconnected", timestamp=t))
                 logger.warning("LSL stream %s lost; waiting for it to return.", self.stream_name)
-            if self._lost and now - self._last_look > 0.05:
-                # liblsl's own recovery resolves in waves 0.5 s apart, no sooner
-                # than 1 s after the loss, and every sample the returned stream
-                # sends before it is back is lost: look for it ourselves, twenty
-                # times a second
+            # liblsl's own recovery resolves in waves 0.5 s apart, no sooner than
+            # 1 s after the loss, and every sample the returned stream sends
+            # before it is back is lost: look for it ourselves, twenty times a
+            # second for the first 10 s, then twice (each look is a query on the
+            # network)
+            every = 0.05 if now - self._last_data < 10.0 + self.lost_after else 0.5
+            if self._lost and now - self._last_look > every:
                 self._last_look = now
                 self._re_resolve()
             return None
