@@ -91,6 +91,18 @@ def _check_positive(value, name: str):
     return value
 
 
+def _check_fields(obj, names, ok, rule: str):
+    """Raise ValueError naming the first field of ``obj`` in ``names`` that fails ``ok``.
+
+    The message reads ``"<name> must be <rule>, got <value>."`` (a config
+    dataclass's ``_validate``; the loader adds the file and section).
+    """
+    for name in names:
+        value = getattr(obj, name)
+        if not ok(value):
+            raise ValueError(f"{name} must be {rule}, got {value}.")
+
+
 def _as_data(data, name: str = "data", ndim: int = 2):
     """Return ``data`` as a C-contiguous float64 array of ``ndim`` dimensions."""
     import numpy as np

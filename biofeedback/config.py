@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._checks import _check_option
+from ._checks import _check_fields, _check_option
 from ._data import data_dir
 from ._toml import _where, from_dict, load_toml
 from .errors import PipelineConfigError, StreamError
@@ -215,10 +215,8 @@ class GatesConfig:
             raise ValueError("bad_channel_after must be 0 (off) or more seconds.")
         if not 0 < self.near_rail_fraction <= self.rail_fraction <= 1:
             raise ValueError("need 0 < near_rail_fraction <= rail_fraction <= 1.")
-        for name in ("max_ptp_uv", "line_noise_ratio", "blink_uv", "blink_smooth",
-                     "muscle_ratio"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
+        _check_fields(self, ("max_ptp_uv", "line_noise_ratio", "blink_uv", "blink_smooth",
+                             "muscle_ratio"), lambda v: v > 0, "positive")
         for name in ("eeg_range", "muscle_high", "muscle_low"):
             lo, hi = getattr(self, name)
             if not 0 <= lo < hi:

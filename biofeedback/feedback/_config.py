@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._checks import _check_option
+from .._checks import _check_fields, _check_option
 
 __all__ = ["BlockConfig", "OscConfig", "AudioConfig", "FeedbackConfig", "CUE_SINKS",
            "BLOCK_KINDS", "THRESHOLD_STARTS"]
@@ -157,9 +157,8 @@ class FeedbackConfig:
             _check_option("sinks", name, CUE_SINKS)
         if not 0 < self.reward_rate < 1:
             raise ValueError(f"reward_rate must be between 0 and 1, got {self.reward_rate}.")
-        for name in ("smoothing", "hysteresis", "dwell", "adapt_speed", "min_baseline"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
+        _check_fields(self, ("smoothing", "hysteresis", "dwell", "adapt_speed", "min_baseline"),
+                      lambda v: v >= 0, ">= 0")
         names = [b.name for b in self.blocks]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:

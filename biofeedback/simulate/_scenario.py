@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._checks import _check_fields
 from .._data import data_dir
 from .._toml import _where, from_dict, load_toml
 from ..errors import PipelineConfigError
@@ -105,12 +106,9 @@ class Background:
     def _validate(self):
         if not 0 <= self.exponent <= 3:
             raise ValueError(f"exponent must be within 0-3, got {self.exponent}.")
-        for name in ("amplitude_uv", "noise_uv", "alpha_uv", "theta_uv", "beta_uv"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
-        for name in ("alpha_hz", "theta_hz", "beta_hz"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}.")
+        _check_fields(self, ("amplitude_uv", "noise_uv", "alpha_uv", "theta_uv", "beta_uv"),
+                      lambda v: v >= 0, ">= 0")
+        _check_fields(self, ("alpha_hz", "theta_hz", "beta_hz"), lambda v: v > 0, "> 0")
 
 
 @dataclass(frozen=True)
@@ -273,9 +271,8 @@ class Participant:
         if self.state not in STATES:
             raise ValueError(f"unknown state {self.state!r}; known states are "
                              f"{', '.join(STATES)}.")
-        for name in ("rest", "start", "ceiling", "transfer"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be within 0-1, got {getattr(self, name)}.")
+        _check_fields(self, ("rest", "start", "ceiling", "transfer"), lambda v: 0 <= v <= 1,
+                      "within 0-1")
         if self.noise < 0 or self.ramp < 0:
             raise ValueError("noise and ramp must be >= 0.")
 
