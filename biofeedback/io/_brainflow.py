@@ -27,6 +27,8 @@ from ._recording import Recording, Stream
 from ._text import TableReader, read_header_lines, row_block
 from ._types import Gap
 
+_BLOCK = 1 << 16
+
 
 def _board_layout(board_id):
     """Rows of BrainFlow's board array, from its board description."""
@@ -52,9 +54,18 @@ def _board_layout(board_id):
 
 def _counter_gaps(counter, ts, sfreq, columns):
     """Gaps from the package counter, read as the board's driver writes it."""
-    from ..hardware._counter import missing_samples, widen_by_clock
+    from ..hardware._counter import last_counter, missing_samples, widen_by_clock
 
-    missing = widen_by_clock(missing_samples(counter, columns), ts, sfreq, columns)
+    # in blocks, as the live path reads chunks: no n-long temporaries
+    missing = np.empty(counter.size, dtype=np.int64)
+    previous = None
+    for a in range(0, counter.size, _BLOCK):
+        b = min(a + _BLOCK, counter.size)
+        part = missing_samples(counter[a:b], columns, previous=previous)
+        missing[a:b] = widen_by_clock(part, ts[a:b], sfreq, columns,
+                                      previous_ts=ts[a - 1] if a else None)
+        last = last_counter(counter[a:b])
+        previous = previous if last is None else last
     return [Gap(onset=float(ts[i - 1]), duration=float(missing[i]) / sfreq,
                 n_missing=int(missing[i]), source="packet_counter")
             for i in np.flatnonzero(missing) if i > 0]

@@ -33,7 +33,7 @@ from ..errors import RecordingFormatError
 
 # One block of bytes is read at a time (the slow path holds its text as 4-byte
 # characters: small blocks bound that copy).
-BLOCK_BYTES = 2 * 1024 * 1024
+BLOCK_BYTES = 1024 * 1024
 
 
 def _describe_bad_line(line, n_cols, delimiter, usecols=None):
@@ -256,11 +256,11 @@ class _Table:
 
     def grow(self, need, per_row=None):
         """Room for at least ``need`` rows: the rest of the file at the bytes
-        per row so far, plus 3 %."""
+        per row so far, plus 2 %."""
         if per_row is None:
             per_row = self.n_read / max(self.pos, 1)
         rest = (self.size - self.n_read) / max(per_row, 1.0)
-        n_new = max(need, int(self.pos + rest * 1.03) + 1024)
+        n_new = max(need, int(self.pos + rest * 1.02) + 1024)
         flat = np.empty(self.n_out * n_new)
         out = flat.reshape(self.n_out, n_new)
         out[:, :self.pos] = self.out[:, :self.pos]

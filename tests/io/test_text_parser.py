@@ -105,3 +105,23 @@ def test_bytes_that_are_not_text(tmp_path, small_blocks):
     path.write_bytes(b"1,2\n" * 100 + b"3,\xff\n" + b"1,2\n" * 10)
     with pytest.raises(RecordingFormatError, match="bytes that are not text"):
         TableReader(path, 2, first_line=1, offset=0).read()
+
+
+def test_brainflow_counter_scan_in_blocks_is_the_whole_scan():
+    from biofeedback.hardware import get_profile
+    from biofeedback.hardware._counter import missing_samples, widen_by_clock
+    from biofeedback.io._brainflow import _counter_gaps
+
+    cols = get_profile("cyton").columns
+    rng = np.random.default_rng(0)
+    n = 200_000  # several blocks
+    idx = np.cumsum(1 + (rng.random(n) < 0.001) * rng.integers(1, 600, n))
+    counter = np.mod(idx, 256).astype(float)
+    counter[70_000:70_100] = np.nan  # a NaN run across nothing in particular
+    counter[131_072] = np.nan  # at a block's first sample
+    ts = 1.7e9 + idx / 250.0
+    whole = widen_by_clock(missing_samples(counter, cols), ts, 250.0, cols)
+    gaps = _counter_gaps(counter, ts, 250.0, cols)
+    assert len(gaps) > 100
+    assert [(g.onset, g.n_missing) for g in gaps] == [
+        (float(ts[i - 1]), int(whole[i])) for i in np.flatnonzero(whole) if i > 0]
