@@ -10,6 +10,11 @@ Windows and features come from the live engine itself (same filters, windows,
 features and quality gates as 'biofeedback live'), so the model sees live what
 it saw in training. Gated windows are left out unless --gated include.
 
+The default model (lda) reads only the channels the quality gates keep in
+each window, each centred on its own level and pooled per band, so it cannot
+learn which electrode had poor contact; --model lda-channels (and logreg, rf,
+hgb) read every channel, left-out ones included, and are for comparison.
+
 Validation holds out whole people (--cv loso, the default), sessions, or days
 (--cv new-day: a returning user on a new day; --cv new-person-new-day), never
 random windows: overlapping windows of one recording on both sides of a split
@@ -23,8 +28,8 @@ lag until the output follows).
 
 Examples:
   biofeedback train ../shared/data/muse-mental-state/*.csv --out muse.bfm
-  biofeedback train ../shared/data/muse-mental-state/*.csv --model lda --switch-every 20 \\
-      --out muse-lda.bfm
+  biofeedback train ../shared/data/muse-mental-state/*.csv --model lda-channels \\
+      --switch-every 20 --out muse-channels.bfm
   biofeedback train recs/*.csv --pipeline guided.toml --calibration protocol --out cal.bfm
   biofeedback train recs/ --pattern "{subject}_{label}_{session}" --cv new-day --out m.bfm
   biofeedback train recs/*.xdf --labels-from markers --out model.bfm
@@ -69,7 +74,7 @@ def add_labels_args(p):
 
 #: The names of :data:`biofeedback.estimators.CLASSIFIERS`, spelled out so that
 #: ``--help`` need not import scikit-learn (a test keeps the two equal).
-CLASSIFIER_NAMES = ("logreg", "lda", "rf", "hgb", "riemann")
+CLASSIFIER_NAMES = ("logreg", "lda", "lda-channels", "rf", "hgb", "riemann")
 
 
 def add_parser(sub):
@@ -79,7 +84,8 @@ def add_parser(sub):
                    help="recording files or folders")
     p.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.bfm)")
     p.add_argument("--model", default="lda", choices=CLASSIFIER_NAMES,
-                   help="classifier (default: lda)")
+                   help="classifier (default: lda, which reads only the channels the "
+                        "quality gates keep; lda-channels reads every channel)")
     p.add_argument("--pipeline", metavar="FILE",
                    help="pipeline TOML: windows, filters, features, protocol (default: the "
                         "shipped one)")
@@ -132,7 +138,7 @@ def protocol_plan(config, method, ds, spec, required):
 
     plan = CalibrationPlan.from_protocol(config.feedback, method)
     why = None
-    if spec.input != "features":
+    if spec.input == "windows":
         why = "window-input models are not calibrated"
     elif any(f.label is None for f in ds.files):
         why = "marker-labelled recordings cannot be replayed as calibration blocks"

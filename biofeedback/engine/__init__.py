@@ -20,6 +20,7 @@ probabilities, calibration, state filter), ``_span`` (:class:`IndexSpan`) and
 """
 
 from ._engine import Engine
+from ._model import model_usable  # noqa: F401  (training scores with the same rule)
 from ._results import EngineOutput, WindowResult
 from ._span import IndexSpan  # noqa: F401  (importable here, as before)
 

@@ -64,7 +64,8 @@ class _BatchDriver:
         if self.index_span is not None:
             idx = self.index_span.steps(idx)
         if self.model is not None:
-            idx = np.concatenate([idx, self._model_proba_batch(feats, filt_safe, t_end, gated)],
+            idx = np.concatenate([idx, self._model_proba_batch(feats, filt_safe, t_end, gated,
+                                                                   clean)],
                                  axis=1)
         gated = gated | ~np.isfinite(idx).any(axis=1)
         n0 = self.n_windows

@@ -44,7 +44,8 @@ class _LiveDriver:
         if self.index_span is not None:
             idx = self.index_span.step(idx)
         if self.model is not None:
-            idx = np.concatenate([idx, self._model_proba(feats, filt_safe, t_end, gated)])
+            idx = np.concatenate([idx, self._model_proba(feats, filt_safe, t_end, gated,
+                                                                clean=clean)])
         if not np.any(np.isfinite(idx)):
             gated = True
         result = WindowResult(self.n_windows, float(t_end), idx, feats, bool(gated), flags,

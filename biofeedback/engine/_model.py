@@ -11,18 +11,42 @@ import numpy as np
 from .._logging import logger
 
 
+def model_usable(x, input) -> np.ndarray:
+    """Rows of a model's input it gives probabilities for.
+
+    Feature and window models need every value finite; a channel-balanced
+    model ("clean_features", NaN where the gates left a channel out) needs
+    one finite value. Training and validation use the same rule.
+    """
+    x = np.asarray(x)
+    finite = np.isfinite(x.reshape(len(x), -1))
+    return finite.any(axis=1) if input == "clean_features" else finite.all(axis=1)
+
+
 class _ModelStep:
     """The model's probabilities for windows (a mixin of ``Engine``)."""
 
-    def _model_proba(self, feats, filt, t_end, gated=False, filter_state=True):
+    def _model_input(self, feats, filt, clean):
+        """What the model reads: the window, the features, or the features of
+        the clean channels only (the displayed features are not changed)."""
+        kind = getattr(self.model, "input", "features")
+        if kind == "windows":
+            return filt
+        if kind == "clean_features":
+            return self.features.clean_view(feats, clean)
+        return feats
+
+    def _model_proba(self, feats, filt, t_end, gated=False, filter_state=True, clean=None):
         """The model's class probabilities for one window, filtered over the past."""
-        x = filt if getattr(self.model, "input", "features") == "windows" else feats
+        kind = getattr(self.model, "input", "features")
+        x = self._model_input(feats, filt, clean)
         if self._calib_seconds is not None and t_end - self._t_first <= self._calib_seconds:
             # the calibration blocks: no probabilities (as in validation), and
-            # their clean windows' features if the model still needs them
+            # their clean windows' features (as the model reads them) if the
+            # model still needs them
             if (not getattr(self.model, "calibrated", False) and not gated
                     and np.all(np.isfinite(feats))):
-                self._calib_feats.append(feats.copy())
+                self._calib_feats.append(np.array(x if kind != "windows" else feats))
             return np.full(len(self.model.classes_), np.nan)
         if self._calib_seconds is not None and not getattr(self.model, "calibrated", False):
             if not self._calib_feats:
@@ -36,7 +60,7 @@ class _ModelStep:
             self.model.calibrate(np.array(self._calib_feats))
             self.calibrated_at = float(t_end)
             logger.info("Model calibrated on %d baseline windows.", len(self._calib_feats))
-        if np.all(np.isfinite(x)):
+        if model_usable(x[None], kind)[0]:
             proba = self.model.predict_proba(x[None])[0]
         else:
             proba = np.full(len(self.model.classes_), np.nan)
@@ -44,9 +68,10 @@ class _ModelStep:
             proba = self.state_filter.step(proba)
         return proba
 
-    def _model_proba_batch(self, feats, filt, t_end, gated):
+    def _model_proba_batch(self, feats, filt, t_end, gated, clean=None):
         """:meth:`_model_proba` over a stack of windows: one ``predict_proba`` call."""
-        windows_in = getattr(self.model, "input", "features") == "windows"
+        kind = getattr(self.model, "input", "features")
+        x = self._model_input(feats, filt, clean)
         n_w, n_cls = len(t_end), len(self.model.classes_)
         proba = np.full((n_w, n_cls), np.nan)
         predict = np.ones(n_w, bool)
@@ -59,13 +84,13 @@ class _ModelStep:
                 take = (np.flatnonzero(in_calib[:first]) if first else np.empty(0, int))
                 for k in take:
                     if not gated[k] and np.all(np.isfinite(feats[k])):
-                        self._calib_feats.append(feats[k].copy())
+                        self._calib_feats.append(np.array(x[k] if kind != "windows"
+                                                          else feats[k]))
                 if first < n_w:  # calibrate exactly where the live path does
                     self._model_proba(feats[first], filt[first], t_end[first], gated[first],
-                                      filter_state=False)
-        x = filt if windows_in else feats
-        finite = np.isfinite(x.reshape(n_w, -1)).all(axis=1)
-        rows = np.flatnonzero(predict & finite)
+                                      filter_state=False,
+                                      clean=None if clean is None else clean[first])
+        rows = np.flatnonzero(predict & model_usable(x, kind))
         if rows.size:
             proba[rows] = self.model.predict_proba(x[rows])
         if self.state_filter is not None:

@@ -82,8 +82,19 @@ class FeatureSet:
         )
         self.frontal_idx, self._index_mask = index_channels(config, self.ch_names, profile)
         self.feature_names = []
+        chan, item = [], []
         for f in config.names:
-            self.feature_names += FEATURES[f].columns(self)
+            spec = FEATURES[f]
+            self.feature_names += spec.columns(self)
+            n_items = len(spec.items(self))
+            for k in range(1 if spec.pooled else len(self.ch_names)):
+                chan += [-1 if spec.pooled else k] * n_items
+                item += [f"{f}:{it}" for it in spec.items(self)]
+        #: each column's channel (-1: pooled over the clean channels) and item
+        #: (family and band, the same on every channel): the layout
+        #: :meth:`clean_view` and channel-balanced models read
+        self.column_channel = np.array(chan, dtype=np.int64)
+        self.column_item = item
         self.index_names = list(config.indices)
         self.n_reused = 0  # windows that reused the previous window's segments
         self.reset()
@@ -123,6 +134,25 @@ class FeatureSet:
 
     def _n_seg(self, n_t):
         return (n_t - self.n_overlap) // self.step
+
+    def clean_view(self, feats: np.ndarray, clean: np.ndarray) -> np.ndarray:
+        """The feature vector(s) as a channel-balanced model sees them.
+
+        Columns of a channel the quality gates leave out of the window
+        (``clean`` False) are NaN, so a model reading this view can never use
+        a left-out electrode's values; pooled columns are kept.
+
+        Parameters
+        ----------
+        feats : array, shape (n_features,) or (n_windows, n_features)
+        clean : array of bool, shape (n_channels,) or (n_windows, n_channels)
+        """
+        feats = np.asarray(feats, dtype=np.float64)
+        clean = np.asarray(clean, dtype=bool)
+        per = self.column_channel >= 0
+        keep = np.ones(feats.shape, bool)
+        keep[..., per] = clean[..., self.column_channel[per]]
+        return np.where(keep, feats, np.nan)
 
     # -- compute --------------------------------------------------------------
     def window(self, x: np.ndarray, clean: np.ndarray):

@@ -91,11 +91,22 @@ class CalibrationPlan:
 
 
 def _baseline_stats(X, method="center"):
-    """(offset, scale) of baseline features ``X`` for ``(x - offset) / scale``."""
-    offset = X.mean(axis=0)
+    """(offset, scale) of baseline features ``X`` for ``(x - offset) / scale``.
+
+    NaN entries (a channel the gates left out, for a channel-balanced model)
+    are left out of the statistics; a column never finite gets a NaN offset,
+    so that channel stays out of that person's windows.
+    """
+    ok = np.isfinite(X)
+    n = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offset = np.where(n > 0, np.where(ok, X, 0.0).sum(axis=0) / n, np.nan)
     if method == "zscore" and len(X) > 1:
-        scale = X.std(axis=0, ddof=1)
-        scale = np.where(scale > 1e-12 * np.maximum(np.abs(offset), 1.0), scale, 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dev = np.where(ok, X - offset, 0.0)
+            scale = np.sqrt((dev ** 2).sum(axis=0) / (n - 1))
+        floor = 1e-12 * np.maximum(np.abs(np.nan_to_num(offset)), 1.0)
+        scale = np.where(np.isfinite(scale) & (scale > floor), scale, 1.0)
     else:
         scale = np.ones_like(offset)
     return offset, scale
@@ -110,7 +121,7 @@ def calibration_windows(full, seconds):
     return ok
 
 
-def calibration_stats(streams, plan):
+def calibration_stats(streams, plan, input="features"):
     """Per (subject, session), the centring of their replayed calibration blocks.
 
     Parameters
@@ -119,7 +130,11 @@ def calibration_stats(streams, plan):
         From :func:`stream_dataset` with ``plan`` (one stream per subject and
         session, beginning with the calibration blocks).
     plan : CalibrationPlan
+    input : str
+        What the model reads ("features" or "clean_features").
     """
+    from ._dataset import model_inputs
+
     out = {}
     for r, f in enumerate(streams.full):
         key = (streams.files[r].subject, streams.files[r].session)
@@ -128,14 +143,14 @@ def calibration_stats(streams, plan):
             raise DatasetError(
                 f"The calibration blocks of subject {key[0]} (session {key[1]}) hold "
                 "no clean window; the quality gates flag all of them.")
-        out[key] = _baseline_stats(f["X"][ok], plan.method)
+        out[key] = _baseline_stats(model_inputs(f, input)[ok], plan.method)
     return out
 
 
 def _check_calibration(spec, plan, window_length, classes=None):
     if not plan:
         return
-    if spec.input != "features":
+    if spec.input not in ("features", "clean_features"):
         raise DatasetError("Calibration centres engine features; it does not apply to "
                            "window-input models such as riemann.")
     plan.check(window_length, classes)

@@ -41,6 +41,12 @@ class Dataset:
     ----------
     X : ndarray, shape (n_windows, n_features)
         Engine features.
+    Xc : ndarray, shape (n_windows, n_features)
+        The same as a channel-balanced model reads them: NaN in the columns
+        of channels the quality gates leave out of the window
+        (:meth:`biofeedback.features.FeatureSet.clean_view`).
+    columns : list of (int, int)
+        Each feature column's channel (-1: pooled) and item.
     y : ndarray of str, shape (n_windows,)
         Labels.
     subject, session : ndarray of str, shape (n_windows,)
@@ -62,7 +68,7 @@ class Dataset:
         Engine restarts (timestamp gaps) before the window in its recording.
     full : list of dict
         Per recording, every window the engine gave, in order: ``"X"``,
-        ``"segment"`` and (when asked for) ``"windows"``. Validation smooths
+        ``"Xc"``, ``"segment"`` and (when asked for) ``"windows"``. Validation smooths
         class probabilities over these, as the live engine does, and scores
         the selected rows.
     """
@@ -89,6 +95,8 @@ class Dataset:
     full: list = field(default_factory=list)
     gated_mode: str = "exclude"
     left_out: np.ndarray | None = None
+    Xc: np.ndarray | None = None
+    columns: list = field(default_factory=list)
 
     @property
     def classes(self):
@@ -108,7 +116,13 @@ class Dataset:
             wid=None if self.wid is None else self.wid[mask],
             segment=None if self.segment is None else self.segment[mask],
             left_out=None if self.left_out is None else self.left_out[mask],
+            Xc=None if self.Xc is None else self.Xc[mask],
         )
+
+    def inputs(self, kind):
+        """What a model with input ``kind`` reads for every window:
+        ``X``, ``Xc`` ("clean_features") or ``windows``."""
+        return model_inputs(vars(self), kind)
 
     def summary(self) -> dict:
         """JSON-ready description (stored in model files and reports)."""
@@ -152,9 +166,17 @@ class Dataset:
             return None
         _, ch, hi, p_hi, lo, p_lo = worst
         return (f"The quality gates leave {ch} out of {p_hi:.0%} of the {hi!r} windows "
-                f"but {p_lo:.0%} of the {lo!r} ones, so the model can learn that electrode "
-                "instead of the state; check its contact in those recordings, or train on "
-                "features that leave it out (features.names = [\"mean_log_band_power\"]).")
+                f"but {p_lo:.0%} of the {lo!r} ones, so a model reading every channel "
+                "(lda-channels, logreg, rf, hgb) can learn that electrode instead of the "
+                "state (the default lda reads only the channels kept); check its contact "
+                "in those recordings.")
+
+
+def model_inputs(rows, kind):
+    """The matrix a model with input ``kind`` reads from ``rows`` (a
+    :class:`Dataset`'s fields, or one recording's ``full`` entry)."""
+    key = {"windows": "windows", "clean_features": "Xc"}.get(kind, "X")
+    return rows[key]
 
 
 _PARALLEL_FROM_S = 3 * 3600.0  # seconds of recordings from which extraction uses workers
@@ -261,7 +283,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     results = _parallel_map(_extract_one, items, n_jobs, scheduler,
                             "features", progress)
     del recs, items
-    cols = {k: [] for k in ("X", "y", "subject", "session", "recording", "t", "gated",
+    cols = {k: [] for k in ("X", "Xc", "y", "subject", "session", "recording", "t", "gated",
                             "windows", "wid", "segment", "left_out")}
     per_rec, full = [], []
     for i, (f, p, r) in enumerate(zip(files, probes, results)):
@@ -280,6 +302,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                                     marker_labels, label_by)
         keep = np.array([lab is not None for lab in labels], bool)
         cols["X"].append(r["features"][keep])
+        cols["Xc"].append(r["clean_features"][keep])
         cols["y"].append(labels[keep].astype(str))
         cols["subject"].append(np.full(keep.sum(), f.subject))
         cols["session"].append(np.full(keep.sum(), f.session))
@@ -291,7 +314,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         cols["segment"].append(r["segment"][keep])
         if need_windows:
             cols["windows"].append(r["windows"][keep])
-        full.append({"X": r["features"], "segment": r["segment"], "gated": r["gated"],
+        full.append({"X": r["features"], "Xc": r["clean_features"],
+                     "segment": r["segment"], "gated": r["gated"],
                      "t": r["t_end"] - r["t0"],
                      "markers": [(a, lab) for a, _, lab in f.stretches] if f.stretches
                      else [(t - r["t0"], str(s)) for t, s in p["markers"]
@@ -313,7 +337,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         windows=np.concatenate(cols["windows"]) if need_windows else None,
         recordings=per_rec, wid=np.concatenate(cols["wid"]),
         segment=np.concatenate(cols["segment"]), full=full, gated_mode=gated,
-        left_out=np.concatenate(cols["left_out"]),
+        left_out=np.concatenate(cols["left_out"]), Xc=np.concatenate(cols["Xc"]),
+        columns=[tuple(c) for c in results[0]["columns"]],
     )
     if len(ds) == 0:
         raise DatasetError("No labelled windows were found.")

@@ -29,7 +29,7 @@ def default_dwell(config) -> float:
     return float(np.median(blocks)) if blocks else DEFAULT_DWELL
 
 
-def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
+def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
               evidence=None, random_state=0):
     """Fit a registered classifier on a whole dataset.
 
@@ -38,7 +38,8 @@ def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
     dataset : Dataset
         From :func:`extract_dataset`.
     model : str
-        A name in :data:`biofeedback.estimators.CLASSIFIERS`.
+        A name in :data:`biofeedback.estimators.CLASSIFIERS` (default "lda": only
+        the channels the quality gates keep reach it).
     calibration : CalibrationPlan | None
         The protocol's blocks before feedback: each subject's features are
         centred on the windows of those blocks replayed from their recordings
@@ -56,30 +57,30 @@ def fit_model(dataset, model="logreg", *, calibration=None, dwell=DEFAULT_DWELL,
     model : LoadedModel
         Ready to save with :func:`~._modelfile.save_model` (and to use).
     """
+    from ..engine import model_usable
     from ..estimators import CLASSIFIERS, make_classifier
     from ._calibration import _check_calibration, calibration_stats
     from ._scoring import _check_dwell, _check_evidence
     from ._streams import stream_dataset
 
     spec = CLASSIFIERS[model] if model in CLASSIFIERS else None
-    est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
+    est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
+                          columns=dataset.columns)
     plan = calibration or None
     _check_calibration(spec, plan, dataset.window_length, dataset.classes)
     dwell = _check_dwell(dwell)
     evidence = _check_evidence(evidence)
-    if spec.input == "windows":
-        X = dataset.windows
-    else:
-        X = dataset.X
-        if plan:
-            skip = max(d for _, d in plan.blocks)
-            stats = calibration_stats(stream_dataset(dataset, plan, 30.0, skip=max(skip, 20.0)),
-                                      plan)
-            X = np.array(X, copy=True)
-            for (subject, session), (offset, scale) in stats.items():
-                m = (dataset.subject == subject) & (dataset.session == session)
-                X[m] = (X[m] - offset) / scale
-    est.fit(X, dataset.y)
+    X = dataset.inputs(spec.input)
+    if spec.input != "windows" and plan:
+        skip = max(d for _, d in plan.blocks)
+        stats = calibration_stats(stream_dataset(dataset, plan, 30.0, skip=max(skip, 20.0)),
+                                  plan, spec.input)
+        X = np.array(X, copy=True)
+        for (subject, session), (offset, scale) in stats.items():
+            m = (dataset.subject == subject) & (dataset.session == session)
+            X[m] = (X[m] - offset) / scale
+    ok = model_usable(X, spec.input)
+    est.fit(X[ok], dataset.y[ok])
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -113,10 +114,12 @@ class LoadedModel:
     sfreq : float
     config : PipelineConfig
         The pipeline the model was trained with; run live sessions with it.
-    input : "features" | "windows"
+    input : "features" | "clean_features" | "windows"
         What :meth:`predict_proba` reads: engine feature vectors
-        ``(n_windows, n_features)`` or filtered windows ``(n_windows,
-        n_channels, n_times)`` in volts.
+        ``(n_windows, n_features)``, the same with NaN in the columns of the
+        channels the gates left out of the window
+        (:meth:`biofeedback.features.FeatureSet.clean_view`), or filtered
+        windows ``(n_windows, n_channels, n_times)`` in volts.
     dwell : float
         Expected dwell time (s) of a state for the causal state filter
         (:class:`biofeedback.statefilter.StateFilter`) that
@@ -144,14 +147,15 @@ class LoadedModel:
         self.ch_names = list(meta["ch_names"])
         self.sfreq = float(meta["sfreq"])
         self.input = meta.get("input", "features")
-        if self.input not in ("features", "windows"):
+        if self.input not in ("features", "clean_features", "windows"):
             raise ValueError(f"unknown input {self.input!r}")
         self.dwell = float(meta.get("dwell_s") or 0.0)
         #: the state filter's evidence weight; None: hop / window
         self.evidence = (None if meta.get("evidence_weight") is None
                          else float(meta["evidence_weight"]))
         n_in = getattr(estimator, "n_features_in_", None)
-        if self.input == "features" and n_in is not None and n_in != len(self.feature_names):
+        if (self.input != "windows" and n_in is not None
+                and n_in != len(self.feature_names)):
             raise ModelError(
                 f"its classifier reads {n_in} features but the file lists "
                 f"{len(self.feature_names)} feature names: the file was edited or damaged; "
@@ -314,12 +318,13 @@ class LoadedModel:
         -------
         self
         """
+        from ..engine import model_usable
         from ._calibration import _baseline_stats
 
-        if self.input != "features":
+        if self.input == "windows":
             raise ModelError("Only feature models are calibrated.")
         X = self._select(features)
-        ok = np.isfinite(X).all(axis=1)
+        ok = model_usable(X, self.input)
         if not ok.any():
             raise ModelError("The baseline holds no window with finite features.")
         self._offset, self._scale = _baseline_stats(
@@ -334,9 +339,11 @@ class LoadedModel:
         """
         if not self.needs_calibration or self._offset is None:
             return None
+        def listed(a):  # NaN (a channel never clean in the baseline) as null
+            return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, float)]
+
         return {"method": (self.calibration or {}).get("method", "center"),
-                "offset": np.asarray(self._offset, dtype=float).tolist(),
-                "scale": np.asarray(self._scale, dtype=float).tolist()}
+                "offset": listed(self._offset), "scale": listed(self._scale)}
 
     def restore_calibration(self, state) -> LoadedModel:
         """Use a calibration saved by :meth:`calibration_state`.
@@ -346,12 +353,16 @@ class LoadedModel:
         ModelError
             When it does not fit this model (another feature count or method).
         """
-        offset = np.asarray(state.get("offset", ()), dtype=float)
+        offset = np.asarray(state.get("offset", ()), dtype=float)  # null: NaN
         scale = np.asarray(state.get("scale", ()), dtype=float)
+        # a channel-balanced model leaves a channel never clean in the baseline out
+        blank = ~np.isfinite(offset) if self.input == "clean_features" else False
+        offset = np.where(blank, np.nan, offset)
+        scale = np.where(blank, 1.0, scale)
         method = (self.calibration or {}).get("method", "center")
         if (not self.needs_calibration or state.get("method", "center") != method
                 or offset.shape != (len(self.feature_names),) or scale.shape != offset.shape
-                or not (np.all(np.isfinite(offset)) and np.all(scale > 0))):
+                or not (np.all(np.isfinite(offset) | blank) and np.all(scale > 0))):
             raise ModelError("The saved calibration does not fit this model.")
         self._offset, self._scale = offset, scale
         return self
@@ -374,6 +385,16 @@ class LoadedModel:
                     "baseline block's features first."
                 )
             X = (X - self._offset) / self._scale
+        if self.input == "clean_features":
+            # a window whose clean channels were all left out of the baseline
+            from ..engine import model_usable
+
+            ok = model_usable(X, self.input)
+            if not ok.all():
+                out = np.full((len(X), len(self.classes_)), np.nan)
+                if ok.any():
+                    out[ok] = self.estimator.predict_proba(X[ok])
+                return out
         return self.estimator.predict_proba(X)
 
     def predict(self, X):

@@ -32,6 +32,7 @@ TRUSTED_TYPES = (
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "biofeedback.estimators.FilterBankTangentSpace",
+    "biofeedback.estimators.ChannelBalancedMean",
 )
 
 

@@ -56,7 +56,7 @@ def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features", evi
     rows : array of bool, shape (n_windows,)
     dwell : float
         Seconds; 0 scores each window alone.
-    input : "features" | "windows"
+    input : "features" | "clean_features" | "windows"
     evidence : float | None
         The state filter's evidence weight (``gamma``); None: ``hop / window``.
     transform : callable | None
@@ -70,7 +70,9 @@ def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features", evi
     -------
     proba : ndarray, shape (rows.sum(), n_classes)
     """
+    from ..engine import model_usable
     from ..statefilter import StateFilter
+    from ._dataset import model_inputs
 
     rows = np.flatnonzero(rows)
     if not dataset.full:
@@ -80,13 +82,13 @@ def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features", evi
     out = None
     for r in np.unique(dataset.recording[rows]):
         f = dataset.full[r]
-        X = f["windows"] if input == "windows" else f["X"]
+        X = model_inputs(f, input)
         if X is None:
             raise DatasetError("Window models need the dataset's windows "
                                "(extract_dataset(..., need_windows=True)).")
         if transform is not None:
             X = transform(r, X)
-        ok = np.isfinite(X.reshape(len(X), -1)).all(axis=1)
+        ok = model_usable(X, input)
         P0 = predict_proba(X[ok]) if ok.any() else None
         if out is None:
             n_cls = P0.shape[1] if P0 is not None else None
@@ -226,6 +228,8 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
     plan = model.plan if model.needs_calibration else None
     # with calibration, centre the model's columns and call the bare estimator
     predict = model.estimator.predict_proba if plan else model.predict_proba
+    from ._dataset import model_inputs
+
     prep = model._select
     markers = any(f.label is None for f in ds.files)
     data_classes = sorted(set(ds.y.tolist()))
@@ -244,7 +248,8 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
                 if not ok.any():
                     raise DatasetError(f"{ds.files[r].path} holds no clean window in its "
                                        f"first {calib:g} s to calibrate the model on.")
-                offset, scale = _baseline_stats(prep(f["X"][ok]), plan.method)
+                offset, scale = _baseline_stats(prep(model_inputs(f, model.input)[ok]),
+                                                plan.method)
 
                 def transform(_, X, offset=offset, scale=scale):
                     return (prep(X) - offset) / scale
@@ -271,7 +276,7 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
         transform = None
         if plan:
             stats = calibration_stats(stream_dataset(ds, plan, switch_every or 30.0,
-                                                     skip=skip), plan)
+                                                     skip=skip), plan, model.input)
             rec_key = {i: (f.subject, f.session) for i, f in enumerate(ds.files)}
 
             def transform(r, X):

@@ -173,7 +173,7 @@ def _counts(y, subject, classes):
             for s in sorted(set(subject.tolist()))}
 
 
-def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwell=0.0,
+def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0.0,
                    evidence=None, switch_every=None, score_after=None,
                    random_state=0) -> CVResult:
     """Grouped cross-validation of a registered classifier, as a live session runs it.
@@ -184,7 +184,7 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
         One-state recordings (labels from file names or a manifest); with
         marker labels, calibration and switching streams are not available.
     model : str
-        Name in :data:`biofeedback.estimators.CLASSIFIERS`.
+        Name in :data:`biofeedback.estimators.CLASSIFIERS` (default "lda").
     cv : "loso" | "loso-session" | "new-day" | "new-person-new-day"
         The split (see the module).
     calibration : CalibrationPlan | None
@@ -211,6 +211,7 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
     -------
     result : CVResult
     """
+    from ..engine import model_usable
     from ..estimators import CLASSIFIERS, make_classifier
     from ._streams import stream_dataset
 
@@ -226,11 +227,11 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
     if score_after is None:
         score_after = 20.0 if (plan or switch_every) else 0.0
     skip = max(score_after, max((d for _, d in plan.blocks), default=0.0) if plan else 0.0)
-    X = dataset.windows if spec.input == "windows" else dataset.X
+    X = dataset.inputs(spec.input)
     transform = stats = None
     if plan:
         stats = calibration_stats(stream_dataset(dataset, plan, switch_every or 30.0,
-                                                 skip=skip), plan)
+                                                 skip=skip), plan, spec.input)
         keys = list(zip(dataset.subject.tolist(), dataset.session.tolist()))
         X = np.array(X, copy=True)
         for key in set(keys):
@@ -254,8 +255,10 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
         test = test_all & scored
         if not test.any() or len(set(y[train].tolist())) < 2:
             continue
-        est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
-        est.fit(X[train], y[train])
+        est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
+                              columns=dataset.columns)
+        fit = train & model_usable(X, spec.input)
+        est.fit(X[fit], y[fit])
         P = filtered_proba(est.predict_proba, dataset, test, dwell, input=spec.input,
                            evidence=evidence, transform=transform, blank_until=score_after or None)
         pred = _argmax_labels(P, est.classes_)
@@ -296,7 +299,7 @@ def cross_validate(dataset, model="logreg", *, cv="loso", calibration=None, dwel
     )
 
 
-def random_split_score(dataset, model="logreg", *, n_splits=5, random_state=0) -> float:
+def random_split_score(dataset, model="lda", *, n_splits=5, random_state=0) -> float:
     """Balanced accuracy of shuffled stratified k-fold over windows.
 
     For illustration only: overlapping windows of one recording land on both
@@ -305,11 +308,14 @@ def random_split_score(dataset, model="logreg", *, n_splits=5, random_state=0) -
     """
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+    from ..engine import model_usable
     from ..estimators import CLASSIFIERS, make_classifier
 
     spec = CLASSIFIERS[model]
-    X = dataset.windows if spec.input == "windows" else dataset.X
-    est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state)
+    X = dataset.inputs(spec.input)
+    ok = model_usable(X, spec.input)
+    est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
+                          columns=dataset.columns)
     cv = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
-    pred = cross_val_predict(est, X, dataset.y, cv=cv)
-    return float(np.nanmean(_recalls(dataset.y, pred, dataset.classes)))
+    pred = cross_val_predict(est, X[ok], dataset.y[ok], cv=cv)
+    return float(np.nanmean(_recalls(dataset.y[ok], pred, dataset.classes)))

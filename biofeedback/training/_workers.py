@@ -39,8 +39,13 @@ def _extract_one(path, config, profile_name, need_windows, rec=None):
     # the batch driver: the live engine's windows, computed as stacks
     results = engine.process_batch(rec.data, rec.timestamps)
     out = EngineOutput.from_results(results, engine)
+    fs = engine.features
     return {
         "features": out.features,
+        # what a channel-balanced model reads: the engine's own view of them
+        "clean_features": fs.clean_view(out.features, engine.gate.clean_channels(out.quality)),
+        "columns": [(int(c), fs.column_item.index(i))
+                    for c, i in zip(fs.column_channel, fs.column_item)],
         "gated": out.gated,
         "left_out": (out.quality & PERSISTENT) != 0,
         "t_end": out.t_end,

@@ -8,6 +8,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from biofeedback.estimators import (
     CLASSIFIERS,
     BandPowerTransformer,
+    ChannelBalancedMean,
     FilterBankTangentSpace,
     make_classifier,
 )
@@ -57,11 +58,13 @@ _EXPECTED_FAILED = {
 
 
 def _expected_failed(estimator):
+    if isinstance(estimator, ChannelBalancedMean):  # 2-D features: every check applies
+        return {}
     return dict(_EXPECTED_FAILED)
 
 
 @parametrize_with_checks(
-    [BandPowerTransformer(), FilterBankTangentSpace()],
+    [BandPowerTransformer(), FilterBankTangentSpace(), ChannelBalancedMean()],
     expected_failed_checks=_expected_failed,
 )
 def test_sklearn_compatible(estimator, check):
@@ -161,3 +164,29 @@ def test_2d_input_is_refused_with_a_clear_message():
 def test_registry_builds_fresh_estimators(name):
     a, b = make_classifier(name), make_classifier(name)
     assert a is not b and hasattr(a, "fit")
+
+
+def test_channel_balanced_mean_ignores_which_channels_are_clean():
+    """Channels at different levels: leaving one out does not move the pooled
+    value (the level is learnt within windows, not from where it is clean)."""
+    rng = np.random.default_rng(1)
+    n, levels = 400, np.array([[-11.0, -12.0], [-10.0, -13.0], [-12.5, -11.5]])
+    state = rng.normal(0.0, 0.3, (n, 1, 2))  # the same in every channel
+    X = (state + levels[None] + rng.normal(0.0, 0.05, (n, 3, 2))).reshape(n, 6)
+    cols = [(c, b) for c in range(3) for b in range(2)]
+    Xm = X.copy()
+    Xm[: n // 2, 2:4] = np.nan  # channel 1 left out of half the windows
+    est = ChannelBalancedMean(columns=cols).fit(Xm)
+    assert est.n_features_in_ == 6 and est.transform(Xm).shape == (n, 2)
+    np.testing.assert_allclose(est.level_.reshape(3, 2) - est.level_.reshape(3, 2).mean(0),
+                               levels - levels.mean(0), atol=0.02)
+    full, dropped = est.transform(X), est.transform(Xm)
+    for b in range(2):  # the shared state, up to a constant
+        assert np.corrcoef(full[:, b], state[:, 0, b])[0, 1] > 0.98
+    assert abs(np.mean(full[: n // 2] - dropped[: n // 2])) < 0.01
+    # a window with no clean channel gives NaN; infinity is refused
+    assert np.isnan(est.transform(np.full((1, 6), np.nan))).all()
+    with pytest.raises(ValueError, match="infinity"):
+        est.transform(np.full((1, 6), np.inf))
+    with pytest.raises(ValueError, match="columns"):
+        ChannelBalancedMean(columns=cols).fit(X[:, :4])

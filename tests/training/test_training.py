@@ -270,7 +270,7 @@ def test_an_electrode_left_out_by_class_is_named(muse_all):
     assert by["AF8"]["concentrating"] > 0.5 > by["AF8"]["relaxed"]
     warning = muse_all.electrode_warning()
     assert warning.startswith("The quality gates leave AF8 out of ") and warning.count(".") >= 1
-    assert "mean_log_band_power" in warning
+    assert "lda-channels" in warning and "default lda reads only the channels kept" in warning
     assert muse_all.summary()["left_out_by_class"] == by
     clean = dataclasses.replace(muse_all, left_out=np.zeros_like(muse_all.left_out))
     assert clean.electrode_warning() is None
