@@ -8,8 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parents[1]
+
+# One thread per BLAS and OpenMP pool in the test processes, as the command line
+# runs BLAS: the suite's two workers share the CPUs, and an OpenMP pool that
+# spins waiting for a busy core made one small HGB fit take 30 s instead of 2 s.
+# The variables reach pools loaded later (scikit-learn's OpenMP) and the tests'
+# subprocesses; numpy's BLAS is already loaded here, so it is limited in place.
+# A number the user set wins.
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+if not any(var in os.environ for var in _THREAD_VARS):
+    for _var in _THREAD_VARS:
+        os.environ[_var] = "1"
+    threadpool_limits(1)
 SHARED_DATA = Path(os.environ.get("BIOFEEDBACK_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
