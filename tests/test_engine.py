@@ -174,6 +174,7 @@ def test_batch_driver_gives_the_live_windows(muse, make_eeg, chunk, block):
                                rtol=1e-9, atol=1e-12, equal_nan=True)
 
 
+@pytest.mark.slow
 def test_warmup_command_compiles_the_live_and_batch_kernels():
     import subprocess
     import sys

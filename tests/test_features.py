@@ -69,6 +69,7 @@ def test_log_band_power_matches_scipy_on_muse(muse_dir):
     np.testing.assert_allclose(10 ** F, ref.reshape(len(X), -1), rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_band_powers_match_mne_features_where_definitions_coincide(rng):
     """mne-features: Hamming, sum of PSD bins with both edges included, no Δf.
 
@@ -92,6 +93,7 @@ def test_band_powers_match_mne_features_where_definitions_coincide(rng):
     np.testing.assert_allclose(F[20:], rel, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_time_features_match_references(rng):
     import antropy
     from mne_features.univariate import (
@@ -114,6 +116,7 @@ def test_time_features_match_references(rng):
     np.testing.assert_array_equal(tf["zero_crossings"], compute_zero_crossings(x))
 
 
+@pytest.mark.slow
 def test_spectral_entropy_matches_antropy(rng):
     import antropy
 

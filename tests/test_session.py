@@ -99,6 +99,7 @@ def test_muse_recording_over_lsl_is_consumed_by_the_cli(muse_dir, tmp_path, uid)
     assert len(est.timestamps) >= 3
 
 
+@pytest.mark.slow
 def test_estimates_outlet_is_read_by_an_independent_inlet(uid, collect_sink):
     import pylsl
 

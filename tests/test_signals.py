@@ -29,6 +29,7 @@ def test_watchdog_bounds_wall_clock_and_gives_up():
 
 
 @pytest.mark.lsl
+@pytest.mark.slow
 def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink):
     """``live --lsl NAME --duration 30`` with a stream in volts that vanishes for good."""
     import pylsl

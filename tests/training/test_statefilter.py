@@ -223,6 +223,7 @@ def riemann_model(muse_dir, tmp_path_factory):
     return load_model(fname), ds
 
 
+@pytest.mark.slow
 def test_engine_hands_out_windows_on_request(riemann_model, muse_dir):
     from biofeedback.io import read_recording
 
@@ -238,6 +239,7 @@ def test_engine_hands_out_windows_on_request(riemann_model, muse_dir):
     assert plain.windows is None
 
 
+@pytest.mark.slow
 def test_switching_streams_of_a_windows_dataset_keep_their_windows(riemann_model):
     """Window models are scored on the switching streams too: the streams carry the
     engine's windows when the dataset they are built from does."""
@@ -249,6 +251,7 @@ def test_switching_streams_of_a_windows_dataset_keep_their_windows(riemann_model
         assert f["windows"].shape[0] == f["X"].shape[0]
 
 
+@pytest.mark.slow
 def test_riemann_model_runs_live_on_filtered_windows(riemann_model, muse_dir):
     from biofeedback.io import read_recording
 
