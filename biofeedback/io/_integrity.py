@@ -1,7 +1,8 @@
 """Integrity checks shared by every reader: gaps, clocks, railed and flat channels.
 
 Nothing here changes the data: problems become :class:`Gap` entries and warning
-sentences, never interpolation.
+sentences, never interpolation. Losses a recording marked itself are read
+(and written) by :mod:`._losses`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,12 @@ import numpy as np
 
 from ..quality import RAIL_FRACTION, RAILED_SHARE, rail_share
 from ..stream._source import loss_line  # noqa: F401 (one line everywhere)
+from ._losses import (  # noqa: F401 (read with the other checks)
+    LOSSES_MARKED,
+    gaps_from_loss_markers,
+    loss_counts,
+    loss_markers,
+)
 from ._types import Gap
 
 # A timestamp step longer than this many sample periods is a gap.
@@ -299,113 +306,3 @@ def read_sidecar(fname, warnings=None):
                                        fname) from None
         warnings.append(f"The sidecar {side.name} is not valid JSON ({err}).")
         return None
-
-
-# -- losses recorded as markers ------------------------------------------------
-#: Marker saying that every loss of the recording is marked: "dropped n=K" for
-#: lost packets, "gap_start"/"gap_end ... n=K" for a lost stream. A live session
-#: writes it first; readers then count losses from the markers, exactly as the
-#: session counted them (from the packet counter), not from timestamps.
-LOSSES_MARKED = "losses_marked"
-
-
-def _marker_fields(text):
-    out = {}
-    for part in text.split()[1:]:
-        key, sep, value = part.partition("=")
-        if sep:
-            out[key] = value
-    return out
-
-
-def loss_markers(gaps, sfreq, markers=()):
-    """Markers that record ``gaps`` exactly (see :data:`LOSSES_MARKED`).
-
-    Outages already announced by ``gap_end`` markers in ``markers`` are not
-    repeated.
-
-    Returns
-    -------
-    markers : list of (float, str)
-        Sorted by time, :data:`LOSSES_MARKED` excluded.
-    """
-    announced = any(str(text).startswith("gap_end") for _, text in markers)
-    out = []
-    for g in gaps:
-        if g.source == "marker":
-            if not announced:
-                out.append((g.onset, "gap_start"))
-                out.append((g.onset + g.duration,
-                            f"gap_end duration={g.duration:.6f} n={g.n_missing}"))
-        else:
-            out.append((g.onset, f"dropped n={g.n_missing} duration={g.duration:.6f} "
-                                 f"source={g.source}"))
-    return sorted(out, key=lambda m: m[0])
-
-
-def gaps_from_loss_markers(markers, sfreq):
-    """Losses a recording marked itself, and its other markers.
-
-    Returns
-    -------
-    gaps : list of Gap | None
-        None when the markers do not hold :data:`LOSSES_MARKED` (losses must
-        then be found from timestamps or a packet counter).
-    markers : list of (float, str)
-        The markers without the bookkeeping ones ("dropped", "losses_marked");
-        "gap_start"/"gap_end" stay (they tell people where the stream was lost).
-    """
-    if not any(text == LOSSES_MARKED for _, text in markers):
-        return None, list(markers)
-    gaps, rest, start = [], [], None
-    for t, text in markers:
-        word = text.split(" ", 1)[0]
-        if word == LOSSES_MARKED:
-            continue
-        if word == "dropped":
-            fields = _marker_fields(text)
-            try:
-                n = int(fields.get("n", 0))
-                dur = float(fields["duration"]) if "duration" in fields else (
-                    n / sfreq if sfreq else 0.0)
-            except ValueError:
-                continue
-            if n > 0:
-                gaps.append(Gap(onset=float(t), duration=dur, n_missing=n,
-                                source=fields.get("source", "packet_counter")))
-            continue
-        rest.append((t, text))
-        if word == "gap_start":
-            start = float(t)
-        elif word == "gap_end":
-            fields = _marker_fields(text)
-            try:
-                dur = float(fields["duration"]) if "duration" in fields else None
-                n = int(fields["n"]) if "n" in fields else None
-            except ValueError:
-                dur = n = None
-            onset = start if start is not None else float(t) - (dur or 0.0)
-            if dur is None:
-                dur = float(t) - onset
-            if n is None:
-                n = int(round(dur * sfreq)) if sfreq else 0
-            gaps.append(Gap(onset=onset, duration=dur, n_missing=n, source="marker"))
-            start = None
-    return sorted(gaps, key=lambda g: g.onset), rest
-
-
-def loss_counts(gaps) -> dict:
-    """Samples lost to dropped packets and to outages (lost streams).
-
-    Returns
-    -------
-    counts : dict
-        ``dropped`` (samples) in ``drops`` (events), ``outage`` (samples) in
-        ``outages`` (events) and their sum ``total``.
-    """
-    drops = [g for g in gaps if g.source != "marker"]
-    outages = [g for g in gaps if g.source == "marker"]
-    dropped = sum(int(g.n_missing) for g in drops)
-    outage = sum(int(g.n_missing) for g in outages)
-    return {"dropped": dropped, "drops": len(drops), "outage": outage,
-            "outages": len(outages), "total": dropped + outage}

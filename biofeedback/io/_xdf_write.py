@@ -22,7 +22,7 @@ import numpy as np
 
 from .._xdf_chunks import chunk as _chunk
 from .._xdf_chunks import varlen as _varlen
-from ._integrity import LOSSES_MARKED, loss_markers
+from ._losses import LOSSES_MARKED, loss_markers
 from ._recording import Recording
 
 EEG_NAME = "biofeedback-EEG"
