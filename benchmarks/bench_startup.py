@@ -13,7 +13,9 @@ on a shared machine) beside wall time:
   fresh folder), timed until the engine is warmed up and ready for the first
   sample (the session's "Engine warm-up took" line); the same with the
   cache filled (warm start); and ``biofeedback warmup`` on an empty cache,
-  the step the README's install line runs.
+  the step the README's install line runs;
+- which kernels the default live engine compiles on a first run, and the
+  CPU each one's first call takes.
 
 Run: python benchmarks/bench_startup.py [--repeat 5] [--source DIR]
 (``--source`` times another checkout, e.g. an older commit unpacked with
@@ -81,6 +83,27 @@ def _live_ready(cmd, env, cwd):
     return ready
 
 
+# What the default live engine compiles on a first run: each kernel's first
+# call (numba compiles it there) timed in CPU seconds, in a fresh process.
+_KERNELS_PROBE = r"""
+import time
+from numba.core.dispatcher import Dispatcher
+compile_first = Dispatcher._compile_for_args
+def timed(self, *args, **kws):
+    c0 = time.process_time()
+    out = compile_first(self, *args, **kws)
+    print(f"{self.py_func.__module__}.{self.py_func.__name__} "
+          f"{time.process_time() - c0:.2f} {len(self.signatures)}")
+    return out
+Dispatcher._compile_for_args = timed
+from biofeedback.config import load_pipeline
+from biofeedback.engine import Engine
+from biofeedback.hardware import get_profile
+profile = get_profile("synthetic")
+Engine(load_pipeline(), profile.ch_names, profile.sfreq, profile).warm_up()
+"""
+
+
 def _fmt(wall, cpu):
     return f"{cpu:6.2f} s CPU, {wall:6.2f} s wall"
 
@@ -138,6 +161,16 @@ def main(argv=None):
         subprocess.run([*cli, "warmup", "--quiet"], env=fresh, cwd=tmp, check=True)
         row("biofeedback warmup, empty cache (all kernels)",
             time.perf_counter() - w0, _children_cpu() - c0, "(once, after installing)")
+        fresh = dict(env, NUMBA_CACHE_DIR=f"{tmp}/numba-cache-kernels")
+        res = subprocess.run([sys.executable, "-c", _KERNELS_PROBE], env=fresh, cwd=tmp,
+                             capture_output=True, text=True, check=True)
+        kernels = ["kernels the default live engine compiles on a first run "
+                   "(CPU s of the first call, signatures):"]
+        for ln in res.stdout.splitlines():
+            name, cpu, n_sig = ln.split()
+            kernels.append(f"  {name:48s} {float(cpu):5.2f} s  {n_sig}")
+        lines.extend(kernels)
+        print("\n".join(kernels), flush=True)
     lines.append(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(lines[-1])
     if src == REPO:
