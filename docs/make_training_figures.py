@@ -1,13 +1,15 @@
 """Make the training figures of the docs: ``python docs/make_training_figures.py``.
 
-Leave-one-subject-out validation of the default classifier (logistic
-regression on log band powers) on the shared Muse recordings
-(``../shared/data/muse-mental-state``, never copied into the repository), with
-the protocol and defaults of ``docs/training.md``: 20 s per-recording baseline,
-probabilities smoothed with a 10 s time constant. Writes
+Leave-one-subject-out validation of the default classifier (``lda``: log
+band powers of the channels the quality gates keep, each centred on its
+channel's level and pooled per band, then LDA) on the shared Muse recordings
+(``../shared/data/muse-mental-state``, never copied into the repository),
+windows after the first 20 s, each window alone and through the engine's
+state filter (30 s dwell), uncalibrated and with a guided calibration of 20 s
+per state. Writes
 
 - ``docs/img/training_confusion.png``: pooled confusion matrices of the held-out
-  windows, each window alone and calibrated + smoothed;
+  windows, each window alone and through the state filter;
 - ``docs/img/training_per_subject.png``: balanced accuracy per held-out
   subject for each protocol.
 
@@ -63,8 +65,8 @@ def main(data=DATA, out=HERE / "img") -> int:
         plot_confusion(ax, r, "")
         ax.set_title(f"{label}\nbalanced accuracy {r.balanced_accuracy:.2f} (pooled)",
                      fontsize=9)
-    fig.suptitle("Held-out subjects (LOSO), LDA on log band powers, "
-                 "windows after the first 20 s", fontsize=9)
+    fig.suptitle("Held-out subjects (LOSO), LDA on the clean channels' log band powers "
+                 "(pooled), windows after the first 20 s", fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "training_confusion.png", dpi=110)
     plt.close(fig)
