@@ -112,11 +112,22 @@ def feature_importances(model, dataset):
     """(names, importances) of a fitted model, or None when it has none.
 
     Linear models: mean absolute coefficient over classes (on standardised
-    features); forests: impurity importance; others: permutation importance of
+    features; for a channel-balanced model, on its pooled values, named
+    ``<feature>_clean``); forests: impurity importance; others: permutation importance of
     balanced accuracy on the training windows.
     """
     est = model.estimator
-    if model.input != "features":
+    names = list(model.feature_names)
+    if model.input == "clean_features":  # one pooled value per item (band)
+        pool = est[0]
+        cols = np.asarray(pool.columns, dtype=int).reshape(-1, 2)
+        names = []
+        for it in pool.items_:
+            k = int(np.flatnonzero(cols[:, 1] == it)[0])
+            ch = model.ch_names[cols[k, 0]] if cols[k, 0] >= 0 else "mean"
+            name = model.feature_names[k]
+            names.append(name[: -len(ch)] + "clean" if name.endswith(ch) else name)
+    elif model.input != "features":
         return None
     last = est[-1] if hasattr(est, "steps") else est
     if hasattr(last, "coef_"):
@@ -130,7 +141,7 @@ def feature_importances(model, dataset):
         res = permutation_importance(est, X, dataset.y, n_repeats=3, random_state=0,
                                      scoring="balanced_accuracy")
         imp = res.importances_mean
-    return list(model.feature_names), np.asarray(imp, dtype=float)
+    return names, np.asarray(imp, dtype=float)
 
 
 def _importance_svg(names, imp, top=20):

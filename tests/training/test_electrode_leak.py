@@ -103,3 +103,9 @@ def test_the_default_model_file_runs_as_one_engine(leaky, tmp_path):
     assert np.isfinite(want).all() and np.isnan(ds.full[r]["Xc"]).any()
     # the displayed features keep the left-out channel's values
     assert np.isfinite(outs[1].features).all()
+    # the report names what the classifier reads: one pooled value per band
+    from biofeedback.training._report import feature_importances
+
+    names, imp = feature_importances(model, ds)
+    assert names == [f"logpow_{b}_clean" for b in ("delta", "theta", "alpha", "beta", "gamma")]
+    assert imp.shape == (5,)
