@@ -27,21 +27,16 @@ SHARED_DATA = Path(os.environ.get("BIOFEEDBACK_SHARED_DATA", REPO.parent / "shar
 
 
 def pytest_collection_modifyitems(config, items):
-    """Work units for ``pytest-xdist`` (``--dist loadgroup``, set in pyproject).
+    """The modules with real-time LSL tests (marker ``lsl``) run first.
 
-    The real-time LSL tests (marker ``lsl``) share one group: live sessions,
-    LabRecorder and players run one at a time, as in a serial run, while the
-    CPU-bound tests run beside them on the other worker. That group is the
-    longest, so it goes first (with ``--no-loadscope-reorder`` the workers take
-    groups in this order). The other tests of a module stay together, so its
-    module-scoped fixtures (a trained model, a played file) are made once; a
-    module-scoped fixture that both an ``lsl`` test and another test use would
-    be made on each worker.
+    They are the suite's longest (live sessions wait on the clock), so with
+    two ``pytest-xdist`` workers (``--dist loadfile``, taking modules in this
+    order) they start at once and the short CPU-bound modules fill in around
+    them instead of leaving one worker idle at the end. A module runs whole on
+    one worker, so its module-scoped fixtures are made once.
     """
-    for item in items:
-        group = "realtime" if item.get_closest_marker("lsl") else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: item.get_closest_marker("lsl") is None)  # stable
+    realtime = {item.path for item in items if item.get_closest_marker("lsl")}
+    items.sort(key=lambda item: item.path not in realtime)  # stable
 
 
 @pytest.fixture(scope="session")
