@@ -42,6 +42,9 @@ def run(args) -> int:
     # the kernels' types do not depend on the board: one engine computing
     # every feature compiles what any board and pipeline use, live and in batch
     Engine(config, profile.ch_names, profile.sfreq, profile).warm_up(batch=True)
+    from ..io._parse_kernels import warm_up as warm_up_parser
+
+    warm_up_parser()  # the text-file parser
     if not args.quiet:
         print(f"Ready in {time.perf_counter() - t0:.1f} s; later runs load the compiled "
               "kernels from the cache.", file=sys.stderr)
