@@ -197,6 +197,25 @@ def test_a_channel_superset_is_adapted_by_name(model_file, muse_all):
                                model_file[1].predict_proba(muse_all.X[:3]))
 
 
+def test_model_files_name_our_transformers_by_their_public_path(muse_all, tmp_path):
+    """Files name a transformer as biofeedback.estimators.<name>, whichever private
+    module defines it, so files saved before the package's split load and new ones
+    are the same."""
+    import skops.io as sio
+
+    from biofeedback.training._modelfile import TRUSTED_TYPES
+
+    ds = muse_all.select(np.arange(len(muse_all)) % 4 == 0)
+    model = fit_model(ds, "lda")
+    fname = save_model(model, tmp_path / "lda.bfm")
+    with zipfile.ZipFile(fname) as zf:
+        types = sio.get_untrusted_types(data=zf.read("estimator.skops"))
+    assert types == ["biofeedback.estimators.ChannelBalancedMean"]
+    assert set(types) <= set(TRUSTED_TYPES)
+    np.testing.assert_array_equal(load_model(fname).predict_proba(ds.X[:20]),
+                                  model.predict_proba(ds.X[:20]))
+
+
 def test_tampered_and_pickled_files_are_refused(model_file, tmp_path):
     import skops.io as sio
 
