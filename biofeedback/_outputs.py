@@ -10,6 +10,7 @@ renamed over the destination only when the work has succeeded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -17,6 +18,14 @@ from pathlib import Path
 from .errors import BiofeedbackError
 
 __all__ = ["OutputExistsError", "check_output", "atomic_output", "PendingOutput"]
+
+
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process umask (read once: reading it means setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 class OutputExistsError(BiofeedbackError, FileExistsError):
@@ -63,8 +72,14 @@ class PendingOutput:
         self.done = False
 
     def commit(self) -> Path:
-        """Move the finished file into place (atomic rename)."""
+        """Move the finished file into place (atomic rename).
+
+        The file gets the permissions a plain ``open(fname, "w")`` would give
+        (0666 less the umask), not ``mkstemp``'s owner-only 0600.
+        """
         if not self.done:
+            with contextlib.suppress(OSError):
+                os.chmod(self.tmp, 0o666 & ~_umask())
             os.replace(self.tmp, self.fname)
             self.done = True
         return self.fname

@@ -53,16 +53,11 @@ def print_report(report, stream=None):
 
 def _write_json(report, fname):
     import json
-    import os
-    import tempfile
-    from pathlib import Path
 
-    path = Path(fname)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fid:
+    from .._outputs import atomic_output
+
+    with atomic_output(fname) as tmp, open(tmp, "w") as fid:
         json.dump(report.to_dict(), fid, indent=2)
-    os.replace(tmp, path)
 
 
 def run(args) -> int:

@@ -253,6 +253,18 @@ def test_replay_overwrite_replaces_only_on_success(tmp_path, muse_csv):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["est.csv", "est.csv.json"]
 
 
+def test_outputs_are_readable_as_a_plain_open_makes_them(tmp_path):
+    """Moved into place from a temporary file, an output keeps 0666 less the umask."""
+    from biofeedback._outputs import _umask, atomic_output
+
+    with atomic_output(tmp_path / "est.csv") as tmp:
+        tmp.write_text("t_end\n")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("t_end\n")
+    assert (tmp_path / "est.csv").stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert (tmp_path / "est.csv").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
 def test_fifo_is_refused_at_once(tmp_path):
     fifo = tmp_path / "stream.csv"
     os.mkfifo(fifo)
