@@ -30,6 +30,10 @@ def _f(x, fmt):
     return "n/a" if x is None else format(x, fmt)
 
 
+def _pct(x):
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
 def run(args) -> int:
     import json
 
@@ -54,12 +58,10 @@ def run(args) -> int:
     for r in rows:
         date = (r["started_at"] or "")[:16].replace("T", " ")
         dur = r["duration"] / 60 if r["duration"] is not None else None
-        tit = 100 * r["time_in_target"] if r["time_in_target"] is not None else None
-        art = 100 * r["artifact_share"] if r["artifact_share"] is not None else None
         status = r["status"] + ("*" if r["simulated"] else "")
         print(f"{r['participant']:<12} {r['session']:>3}  {date:<16} {r['task'] or '':<10} "
               f"{status:<11} {_f(dur, '5.1f'):>5} {_f(r['regulation'], '+12.2f'):>12} "
-              f"{_f(tit, '8.0f'):>8}% {_f(art, '8.0f'):>8}%")
+              f"{_pct(r['time_in_target']):>9} {_pct(r['artifact_share']):>9}")
     if any(r["simulated"] for r in rows):
         print("* simulated")
     return 0

@@ -99,7 +99,7 @@ def _figures(p):
     ax.set_xlabel("training block")
     ax.set_ylabel("vs baseline (SD)")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    if len(sessions) <= 12:
+    if len(sessions) <= 12 and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, ncol=2, loc="best")
     figs.append(("within sessions", fig))
     return figs

@@ -256,6 +256,22 @@ def test_progress_report_is_self_contained(short_study, tmp_path, capsys):
         assert f"<td>{n}</td>" in doc
 
 
+def test_sessions_without_training_blocks_list_and_report_plainly(tmp_path, capsys, recwarn):
+    """A baseline-only session has no time in target: 'n/a', no stray warning."""
+    pipe = tmp_path / "baseline_only.toml"
+    pipe.write_text('name = "rest"\n\n[[feedback.blocks]]\nname = "baseline"\n'
+                    'kind = "baseline"\nduration = 3.0\n')
+    root = tmp_path / "study"
+    simulate_sessions("learner", "p02", 1, root=root, pipeline=pipe, progress=False)
+    capsys.readouterr()
+    assert main(["sessions", "p02", "--root", str(root)]) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert row.split()[-2:] == ["n/a", "0%"], row
+    assert main(["progress", "p02", "--root", str(root), "--out", str(tmp_path / "p.html")]) == 0
+    assert "Too early to tell" in capsys.readouterr().out
+    assert not [w for w in recwarn if "legend" in str(w.message)]
+
+
 def test_compare_line_is_honest(short_study):
     p = progress("p01", short_study)
     first = compare_line(p, 1)
