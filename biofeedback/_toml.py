@@ -76,6 +76,8 @@ def _where(fname, section: str, key: str | None = None, show_key: bool = True) -
     out = str(fname)
     if fname and (key is not None or section):
         line = _line_of(fname, section, key)
+        if line is None and key is not None:  # the key is a table: its [header]'s line
+            line = _line_of(fname, f"{section}.{key}" if section else key, None)
         if line is not None:
             out += f", line {line}"
     if section:
@@ -162,8 +164,10 @@ def from_dict(cls, data: dict, where: str, section: str = ""):
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
+        bad = (f"table [{section}.{unknown[0]}]" if section else f"table [{unknown[0]}]") \
+            if isinstance(data[unknown[0]], dict) else f"key {unknown[0]!r}"
         raise PipelineConfigError(
-            f"{_where(where, section, unknown[0], show_key=False)}: unknown key {unknown[0]!r}; "
+            f"{_where(where, section, unknown[0], show_key=False)}: unknown {bad}; "
             "allowed keys are "
             f"{', '.join(sorted(k for k in fields if k != 'fname'))}."
         )

@@ -128,6 +128,10 @@ PIPELINE_CASES = [
      r"Nyquist frequency \(128 Hz for data at 256 Hz\)"),
     ("notch_above_nyquist", 'notch = "auto"', "notch = 150.0",
      r"\[preprocessing\] notch: a 150 Hz notch is at or above the Nyquist"),
+    ("pipeline_typo_section", "[window]", "[windw]",
+     r"p\.toml, line 8: unknown table \[windw\]; allowed keys are board, "),
+    ("pipeline_typo_subsection", "[feedback.audio]", "[feedback.adio]",
+     r"p\.toml, line 93 \[feedback\]: unknown table \[feedback\.adio\]; allowed keys"),
     ("band_above_nyquist", "gamma = [30.0, 45.0]", "gamma = [130.0, 140.0]",
      r"\[features\.bands\] gamma: band 'gamma' \(130 Hz and up\) is at or above"),
 ]
