@@ -166,7 +166,7 @@ def run(args) -> int:
     from ..estimators import CLASSIFIERS
     from ..training import cross_validate, fit_model, random_split_score, save_model
     from ..training._dataset import DatasetError
-    from ..training._model import default_dwell
+    from ..training._fit import default_dwell
     from ..training._report import format_counts, format_table, write_report
 
     ev = args.evidence_weight

@@ -20,8 +20,9 @@ See ``docs/training.md`` for the protocol and the figures on the Muse data.
 """
 
 from ._dataset import Dataset, extract_dataset
+from ._fit import fit_model
 from ._labels import LabelledFile, label_files
-from ._model import LoadedModel, fit_model
+from ._model import LoadedModel
 from ._modelfile import load_model, save_model
 from ._scoring import evaluate_model
 from ._validation import CVResult, cross_validate, random_split_score
