@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RecordingFormatError
+from ..errors import PipelineConfigError, RecordingFormatError
 from ._integrity import (
     channel_problems,
     check_timestamps,
@@ -71,6 +71,28 @@ def _counter_gaps(counter, ts, sfreq, columns):
             for i in np.flatnonzero(missing) if i > 0]
 
 
+_HINT = "correct it (see 'biofeedback boards'), or name the board with --profile."
+
+
+def _sidecar_board_id(value, fname):
+    """The sidecar's ``board_id``, checked: an integer BrainFlow knows."""
+    from brainflow.board_shim import BoardShim
+    from brainflow.exit_codes import BrainFlowError
+
+    side = fname.with_suffix(".json").name
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RecordingFormatError(
+            f'its sidecar {side} gives "board_id": {json.dumps(value)}, not a BrainFlow '
+            f"board id (an integer); {_HINT}", fname)
+    try:
+        BoardShim.get_board_descr(value)
+    except BrainFlowError:
+        raise RecordingFormatError(
+            f'its sidecar {side} gives "board_id": {value}, a board BrainFlow does not '
+            f"know; {_HINT}", fname) from None
+    return value
+
+
 def _profiles_by_board():
     from ..hardware import list_profiles
 
@@ -94,10 +116,18 @@ def read_brainflow(fname, *, profile=None):
         prof = get_profile(profile)
         board_id = prof.board_id
     elif isinstance(sidecar, dict) and "board_id" in sidecar:
-        board_id = int(sidecar["board_id"])
+        board_id = _sidecar_board_id(sidecar["board_id"], fname)
         prof = _profiles_by_board().get(board_id)
     elif isinstance(sidecar, dict) and "profile" in sidecar:
-        prof = get_profile(sidecar["profile"])
+        try:
+            prof = get_profile(sidecar["profile"])
+        except PipelineConfigError:
+            from ..hardware import list_profiles
+
+            raise RecordingFormatError(
+                f'its sidecar {fname.with_suffix(".json").name} gives "profile": '
+                f"{json.dumps(sidecar['profile'])}, not a board profile (known: "
+                f"{', '.join(list_profiles())}); {_HINT}", fname) from None
         board_id = prof.board_id
     else:
         from brainflow.board_shim import BoardShim

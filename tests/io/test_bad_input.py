@@ -41,6 +41,12 @@ def _xdf_bytes(tmp_path):
     return fname.read_bytes()
 
 
+def _brainflow_with_sidecar(path, stem, sidecar):
+    """Two rows of a 24-row (Cyton) BrainFlow file, with ``sidecar`` as its JSON."""
+    (path / f"{stem}.json").write_text(sidecar)
+    return b"".join("\t".join(["1.0"] * 24).encode() + b"\n" for _ in range(2))
+
+
 # (case id, file name, content maker, expected: ("error", regex, line) or
 #  ("warn", regex) or ("ok", None))
 CASES = [
@@ -101,6 +107,17 @@ CASES = [
     ("brainflow_unknown_board", "bf.csv",
      lambda p: b"1.0\t2.0\t3.0\n4.0\t5.0\t6.0\n",
      ("error", "cannot tell which board", None)),
+    ("brainflow_sidecar_unknown_board_id", "bf999.csv",
+     lambda p: _brainflow_with_sidecar(p, "bf999", '{"board_id": 999}'),
+     ("error", r'bf999\.json gives "board_id": 999, a board BrainFlow does not know; '
+               r"correct it .*--profile", None)),
+    ("brainflow_sidecar_board_id_not_a_number", "bfname.csv",
+     lambda p: _brainflow_with_sidecar(p, "bfname", '{"board_id": "cyton"}'),
+     ("error", r'bfname\.json gives "board_id": "cyton", not a BrainFlow board id', None)),
+    ("brainflow_sidecar_unknown_profile", "bfprof.csv",
+     lambda p: _brainflow_with_sidecar(p, "bfprof", '{"profile": "cytonx"}'),
+     ("error", r'bfprof\.json gives "profile": "cytonx", not a board profile \(known: '
+               r"cyton, ", None)),
 ]
 
 
