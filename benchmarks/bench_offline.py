@@ -1,8 +1,17 @@
-"""Offline work at full speed: our replay against what a user would do with MNE.
+"""Offline work at full speed: our readers and replay against pandas and MNE.
 
-On one hour of 8-channel 250 Hz OpenBCI GUI text (made as bench_read.py
-makes it), every figure is a whole process (interpreter start, imports,
-reading, computing), warm cache (one untimed run first), best of ``--repeat``:
+Reading: one hour of each text format (OpenBCI GUI text as bench_read.py makes
+it, 8 ch at 250 Hz; a muse-lsl CSV, 4 ch at 256 Hz; a BrainFlow file of the
+Cyton board, 24 columns at 250 Hz), ``biofeedback.io.read_recording`` (parse
+and every integrity check) against ``pandas.read_csv`` (C engine, the table
+alone), each in a fresh process after a small warm-up read of the same format
+(imports and numba's cache done): CPU time of the read, wall time, and peak
+memory as the growth of the resident set over the read (the kernel's
+high-water mark, restarted before the read), against the EEG array it yields. Best of ``--repeat``.
+
+Then, on the OpenBCI hour, every figure is a whole process (interpreter
+start, imports, reading, computing), warm cache (one untimed run first), best
+of ``--repeat``:
 
 - ``biofeedback replay FILE``: causal filters, 2 s windows every 0.5 s,
   gates, Welch band powers and indices for every window;
@@ -14,7 +23,8 @@ reading, computing), warm cache (one untimed run first), best of ``--repeat``:
 - raw Muse files (../shared/data/muse-mental-state) to a saved model
   (``biofeedback train --cv none``).
 
-Run: python benchmarks/bench_offline.py [--minutes 60] [--repeat 3]
+Run: python benchmarks/bench_offline.py [--minutes 60] [--repeat 3] [--only read|replay]
+(``--only`` prints a part and writes nothing)
 Figures go to stdout and benchmarks/results/offline.txt, with the machine's
 load average (others' work slows every figure).
 """
@@ -59,6 +69,107 @@ print(len(x), "epochs")
 """
 
 
+READ_SCRIPT = r"""
+import os, resource, sys, time
+which, fmt, fname, small = sys.argv[1:5]
+if which == "ours":
+    from biofeedback.io import read_recording as read
+else:
+    import pandas as pd
+    kw = {"openbci": dict(comment="%", header=None), "muse": {},
+          "brainflow": dict(sep="\t", header=None)}[fmt]
+    def read(f):
+        return pd.read_csv(f, engine="c", **kw)
+read(small)
+with open("/proc/self/statm") as fid:
+    before = int(fid.read().split()[1]) * resource.getpagesize()
+# Restart the kernel's high-water mark of this process's resident set (not
+# ru_maxrss: Linux carries the parent's size at fork into a child's).
+with open("/proc/self/clear_refs", "w") as fid:
+    fid.write("5")
+c0, w0 = time.process_time(), time.perf_counter()
+out = read(fname)
+cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+with open("/proc/self/status") as fid:
+    hwm = next(int(ln.split()[1]) for ln in fid if ln.startswith("VmHWM:")) * 1024
+peak = hwm - before
+eeg = out.data.nbytes if which == "ours" else 0
+print(cpu, wall, peak, eeg)
+"""
+
+
+def make_muse(fname, minutes, sfreq=256.0, seed=0):
+    """A muse-lsl CSV (``timestamps,TP9,AF7,AF8,TP10,Right AUX``), µV."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = int(minutes * 60 * sfreq)
+    with open(fname, "w") as fid:
+        fid.write("timestamps,TP9,AF7,AF8,TP10,Right AUX\n")
+        for start in range(0, n, 60 * 256):
+            idx = np.arange(start, min(start + 60 * 256, n))
+            block = np.column_stack([1.7e9 + idx / sfreq,
+                                     rng.normal(0, 30, (idx.size, 5))])
+            np.savetxt(fid, block, fmt=["%.3f"] + ["%.3f"] * 5, delimiter=",")
+    return n
+
+
+def make_brainflow(fname, minutes, seed=0):
+    """A BrainFlow file of the Cyton board (24 rows), with its sidecar."""
+    import numpy as np
+
+    from biofeedback.io import Recording
+    from biofeedback.io._brainflow import write_brainflow
+
+    n = int(minutes * 60 * 250)
+    rec = Recording(data=np.random.default_rng(seed).normal(0, 20e-6, (8, n)),
+                    sfreq=250.0, ch_names=[f"EEG{i}" for i in range(1, 9)],
+                    timestamps=1.7e9 + np.arange(n) / 250.0, profile="cyton")
+    write_brainflow(rec, fname, overwrite=True)
+    return n
+
+
+def _read_figures(which, fmt, fname, small, repeat, env):
+    """Best CPU, wall and peak of ``repeat`` reads, each in a fresh process."""
+    best = None
+    for _ in range(repeat):
+        res = subprocess.run([sys.executable, "-c", READ_SCRIPT, which, fmt, str(fname),
+                              str(small)], capture_output=True, text=True, cwd=REPO,
+                             env=env)
+        if res.returncode:
+            sys.exit(f"reading {fname} ({which}) failed:\n{res.stderr}")
+        cpu, wall, peak, eeg = map(float, res.stdout.split())
+        best = (cpu, wall, peak, eeg) if best is None else (
+            min(best[0], cpu), min(best[1], wall), min(best[2], peak), eeg)
+    return best
+
+
+def read_lines(tmp, minutes, repeat, env):
+    """Ours against pandas on an hour of each text format."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_read import make_file
+
+    lines = []
+    for fmt, make, name in [("openbci", make_file, "OpenBCI-RAW-read.txt"),
+                            ("muse", make_muse, "muse.csv"),
+                            ("brainflow", make_brainflow, "brainflow.csv")]:
+        fname, small = Path(tmp) / name, Path(tmp) / f"small-{name}"
+        make(fname, minutes)
+        make(small, 0.2)
+        ours = _read_figures("ours", fmt, fname, small, repeat, env)
+        theirs = _read_figures("pandas", fmt, fname, small, repeat, env)
+        size = fname.stat().st_size / 1e6
+        lines.append(
+            f"read {fmt:<9} ({size:5.1f} MB)  ours {ours[0]:5.2f} s CPU {ours[1]:5.2f} s "
+            f"wall, peak {ours[2] / 1e6:5.1f} MB = {ours[2] / ours[3]:.2f}x the EEG array "
+            f"({ours[3] / 1e6:.1f} MB)  |  pandas.read_csv {theirs[0]:5.2f} s CPU "
+            f"{theirs[1]:5.2f} s wall, peak {theirs[2] / 1e6:5.1f} MB  |  "
+            f"pandas/ours {theirs[0] / ours[0]:.2f}x CPU, {theirs[1] / ours[1]:.2f}x wall "
+            "(targets >= 3x, peak < 2x)")
+        fname.unlink()
+    return lines
+
+
 def _cpu():
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
@@ -96,11 +207,10 @@ class Timing(float):
 
 
 def main(argv=None):
-    from _results import save_results
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["read", "replay"])
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -108,9 +218,15 @@ def main(argv=None):
 
     env = dict(os.environ, PYTHONPATH=str(REPO))
     cli = [sys.executable, "-m", "biofeedback.cli"]
-    lines = [f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
+    lines = [" ".join(["# python benchmarks/bench_offline.py", *(sys.argv[1:] if argv is None
+                                                                  else argv)]),
+             f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
              f"on {os.cpu_count()} cores"]
     with tempfile.TemporaryDirectory() as tmp:
+        if args.only != "replay":
+            lines.extend(read_lines(tmp, args.minutes, args.repeat, env))
+        if args.only == "read":
+            return _finish(lines, save=False)
         fname = Path(tmp) / "OpenBCI-RAW-bench.txt"
         n = make_file(fname, args.minutes)
         hours = n / 250.0 / 3600.0
@@ -128,6 +244,8 @@ def main(argv=None):
                      f"by CPU)  [{out.strip()}]")
         lines.append(f"ratio MNE / ours                     {theirs / ours:6.2f}x wall, "
                      f"{theirs.cpu / ours.cpu:.2f}x CPU  (target >= 5x)")
+        if args.only == "replay":
+            return _finish(lines, save=False)
         sample = REPO / "recordings" / "sample_synthetic.xdf"
         t, _ = _time([*cli, "replay", str(sample)], args.repeat, env)
         lines.append(f"replay of the 30 s sample recording  {t}   (target < 1 s)")
@@ -141,8 +259,18 @@ def main(argv=None):
                           "--cv", "none"], args.repeat, env)
             lines.append(f"raw Muse files to a saved model      {t}   "
                          f"({len(files)} recordings; target < 1.5 s)")
+    return _finish(lines)
+
+
+def _finish(lines, save=True):
+    """Print the figures; a full run also writes them to results/offline.txt."""
+    from _results import save_results
+
     lines.append(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    save_results("offline.txt", lines)
+    if save:
+        save_results("offline.txt", lines)
+    else:
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":
