@@ -40,7 +40,7 @@ class ChannelBalancedMean(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Input columns.
-    level_ : ndarray, shape (n_features_in_,)
+    level_ : ndarray, shape (n_columns,)
         Each column's channel level (NaN: the channel was never clean).
     items_ : ndarray of int
         The output's items, in order of first appearance.
