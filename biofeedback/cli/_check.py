@@ -22,6 +22,7 @@ Examples:
   biofeedback check --lsl MuseEEG --board muse_2
   biofeedback check --board cyton --serial-port /dev/ttyUSB0 --dashboard --watch
   biofeedback check --scenario artifacts --seconds 6 --json check.json
+  biofeedback check --board cyton --playback-file cyton.csv   # a BrainFlow file, as the board
 """
 
 
@@ -31,8 +32,9 @@ def add_parser(sub):
 
     p = sub.add_parser("check", help="signal check: contact and noise per electrode",
                        description=HELP)
-    add_source_args(p)
-    p.add_argument("--pipeline", metavar="FILE", help="pipeline TOML (gates and filters)")
+    add_source_args(p, playback=True)
+    p.add_argument("--pipeline", metavar="FILE",
+                   help="pipeline TOML: gates and filters (default: the shipped one)")
     p.add_argument("--seconds", type=float, default=4.0, metavar="S",
                    help="seconds of signal per check (default: 4)")
     p.add_argument("--impedance", action="store_true",

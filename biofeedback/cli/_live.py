@@ -79,7 +79,8 @@ def add_parser(sub):
     p.add_argument("--also-record", action="append", default=[], metavar="PREDICATE",
                    help="record another LSL stream too, e.g. \"type='Markers'\" (repeatable)")
     p.add_argument("--view", choices=("auto", "dashboard", "plain", "none"), default="auto",
-                   help="terminal view: in-place dashboard, a line a second, or none")
+                   help="terminal view: in-place dashboard, a line a second, or none "
+                        "(default: auto: in place in a terminal, else a line a second)")
     p.add_argument("--check", action="store_true",
                    help="run the signal check first (see 'biofeedback check'); stop if an "
                         "electrode needs fixing")

@@ -30,7 +30,8 @@ def add_parser(sub):
                    help="replace --out if it exists (it is replaced only once the replay "
                         "succeeded)")
     p.add_argument("--realtime", action="store_true", help="pace by the recording's clock")
-    p.add_argument("--speed", type=float, default=1.0, help="with --realtime: speed factor")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="with --realtime: speed factor (default: 1, real time)")
     p.add_argument("--pipeline", metavar="FILE", help="pipeline TOML (default: the recording's)")
     p.add_argument("--model", metavar="FILE", help="a trained model; adds class probabilities")
     p.add_argument("--stream", metavar="NAME", default=None,

@@ -43,7 +43,8 @@ def add_parser(sub):
     p.add_argument("--out", metavar="FILE", help="write the recording (.xdf, .fif, .edf)")
     p.add_argument("--truth", metavar="FILE.csv", help="write the ground truth table")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
-    p.add_argument("--speed", type=float, default=1.0, help="with --lsl: speed factor")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="with --lsl: speed factor (default: 1, real time)")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
     prog = p.add_argument_group("a simulated training programme")
     prog.add_argument("--participant", metavar="ID",

@@ -69,6 +69,17 @@ def test_every_command_teaches_by_example():
     assert "biofeedback live" in parser.format_help()
 
 
+@pytest.mark.parametrize("command", ["live", "check"])
+def test_live_and_check_take_the_same_playback_option(command):
+    """The rehearsal file is --playback-file (BrainFlow's --file kept as an alias) on both."""
+    parser = build_parser()
+    for flag in ("--playback-file", "--file"):
+        args = parser.parse_args([command, "--board", "cyton", flag, "cyton.csv"])
+        assert args.file == "cyton.csv"
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    assert "--playback-file FILE" in sub.format_help()
+
+
 def test_boards_lists_every_profile(capsys):
     assert main(["boards"]) == 0
     out = capsys.readouterr().out
