@@ -189,16 +189,18 @@ def read_brainflow(fname, *, profile=None):
         else np.arange(cols.shape[1]) / sfreq
     data = rows_of(eeg_rows)
     data *= 1e-6  # in place: the table's EEG rows are nobody else's
-    steps = timestamp_steps(ts, sfreq)
-    _, w = check_timestamps(ts, sfreq, steps=steps)
-    warnings.extend(w)
     gaps = []
     if lay["package"] is not None and prof is not None and prof.columns.packet_counter_wrap:
         counter = cols[at[lay["package"]]]
         if np.all(np.isfinite(counter)) and counter.min() >= 0:
             gaps = _counter_gaps(counter, ts, sfreq, prof.columns)
-            warnings.extend(gap_warning(gaps, "dropped-packet gaps (package counter)"))
-    if not gaps:
+    # (after the counter scan, so that its array and the steps' never coexist)
+    steps = timestamp_steps(ts, sfreq)
+    _, w = check_timestamps(ts, sfreq, steps=steps)
+    warnings.extend(w)
+    if gaps:
+        warnings.extend(gap_warning(gaps, "dropped-packet gaps (package counter)"))
+    else:
         gaps = timestamp_gaps(ts, sfreq, steps=steps)
         warnings.extend(gap_warning(gaps))
     del steps
