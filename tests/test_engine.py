@@ -106,6 +106,7 @@ class _CalibratedToy:
     input = "features"
     needs_calibration = True
     calibration = {"seconds": 6.0}
+    evidence = None
 
     def __init__(self, dwell):
         self.dwell = dwell
@@ -124,6 +125,20 @@ class _CalibratedToy:
     def predict_proba(self, X):
         z = np.tanh(X[:, :1] - self.base)
         return np.hstack([(1 - z) / 2, (1 + z) / 2])
+
+
+def test_a_model_lacking_the_engine_interface_is_named(muse):
+    class Bare:  # predict_proba alone: no input, dwell, calibration...
+        classes_ = np.array(["a", "b"])
+
+        def predict_proba(self, X):
+            return np.full((len(X), 2), 0.5)
+
+    with pytest.raises(TypeError, match=r"^The model Bare lacks input, dwell, evidence, "
+                                        r"needs_calibration, calibration, calibrated, "
+                                        r"check_compatible, calibrate, which the engine "
+                                        r"reads \(see biofeedback.engine.EngineModel\)\.$"):
+        Engine(load_pipeline(), muse.ch_names, muse.sfreq, muse, model=Bare())
 
 
 def _awkward_recording(make_eeg):

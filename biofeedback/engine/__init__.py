@@ -15,13 +15,17 @@ its filters, gates, feature set, model and state), ``_prepare`` (what both
 drivers share: segments between gaps, causal filtering, window ends, gates),
 ``_live`` (:meth:`Engine.process`, a window at a time), ``_batch``
 (:meth:`Engine.process_batch`, stacks of windows), ``_model`` (class
-probabilities, calibration, state filter), ``_span`` (:class:`IndexSpan`) and
+probabilities, calibration, state filter; :class:`EngineModel`, what the
+engine reads of a model), ``_span`` (:class:`IndexSpan`) and
 ``_results`` (:class:`WindowResult`, :class:`EngineOutput`).
 """
 
 from ._engine import Engine
-from ._model import model_usable  # noqa: F401  (training scores with the same rule)
+from ._model import (
+    EngineModel,
+    model_usable,  # noqa: F401  (training scores with the same rule)
+)
 from ._results import EngineOutput, WindowResult
 from ._span import IndexSpan  # noqa: F401  (importable here, as before)
 
-__all__ = ["Engine", "WindowResult", "EngineOutput"]
+__all__ = ["Engine", "EngineModel", "WindowResult", "EngineOutput"]

@@ -7,7 +7,7 @@ import numpy as np
 from .._checks import _as_data
 from ._batch import _BatchDriver
 from ._live import _LiveDriver
-from ._model import _ModelStep
+from ._model import _check_model, _ModelStep
 from ._prepare import _WindowPreparation
 from ._results import EngineOutput
 from ._span import IndexSpan
@@ -26,13 +26,13 @@ class Engine(_LiveDriver, _BatchDriver, _ModelStep, _WindowPreparation):
         Sampling rate in Hz.
     profile : BoardProfile
         The board (rail value, frontal pair, mains frequency).
-    model : object | None
-        A loaded classifier with ``classes_``, ``feature_names`` and
-        ``predict_proba`` (see :mod:`biofeedback.estimators`); adds one
-        ``p_<class>`` estimate per class. Its ``input`` ("features", the
-        default, or "windows") says whether it reads the feature vector or the
-        filtered window ``(1, n_channels, n_times)``; its ``dwell`` (seconds,
-        default 0: none) sets the causal state filter over its probabilities
+    model : EngineModel | None
+        A loaded classifier (:class:`biofeedback.training.LoadedModel`, or
+        any object declaring what :class:`EngineModel` lists); adds one
+        ``p_<class>`` estimate per class. Its ``input`` says whether it reads
+        the feature vector or the filtered window ``(1, n_channels,
+        n_times)``; its ``dwell`` (seconds, 0: none) sets the causal state
+        filter over its probabilities
         (:class:`biofeedback.statefilter.StateFilter`, restarted with the
         engine).
     keep_windows : bool
@@ -77,18 +77,20 @@ class Engine(_LiveDriver, _BatchDriver, _ModelStep, _WindowPreparation):
         # from the windows ending within its first ``seconds`` of data; until
         # then its probabilities are NaN (no cue can come from them).
         self._calib_seconds = None
-        if model is not None and getattr(model, "needs_calibration", False):
+        if model is not None:
+            _check_model(model)
+        if model is not None and model.needs_calibration:
             self._calib_seconds = float((model.calibration or {}).get("seconds", 20.0))
         if model is not None:
             model.check_compatible(self.ch_names, self.sfreq, self.features.feature_names)
-            dwell = float(getattr(model, "dwell", 0.0) or 0.0)
+            dwell = float(model.dwell or 0.0)
             if dwell > 0:
                 from ..statefilter import StateFilter
 
                 self.state_filter = StateFilter(len(model.classes_), dwell,
                                                 self.hop / self.sfreq,
                                                 window=self.win_len / self.sfreq,
-                                                gamma=getattr(model, "evidence", None))
+                                                gamma=model.evidence)
         spans = dict(config.features.index_span or {})
         spans = {self.features.index_names.index(k): float(v) for k, v in spans.items()
                  if k in self.features.index_names and v > 0}

@@ -6,9 +6,73 @@ the live form does, so the two give the same probabilities.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from .._logging import logger
+
+
+class EngineModel(Protocol):
+    """What the engine reads of a model: every name here is declared by
+    :class:`biofeedback.training.LoadedModel`, and a model of one's own must
+    declare them too.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        One ``p_<class>`` estimate each.
+    input : "features" | "clean_features" | "windows"
+        What :meth:`predict_proba` reads: the feature vector, the same with
+        NaN in the columns of channels the gates left out, or the filtered
+        window ``(1, n_channels, n_times)``.
+    dwell : float
+        Expected dwell time (s) of a state for the causal state filter
+        over the probabilities (0: none).
+    evidence : float | None
+        That filter's evidence weight (None: ``hop / window``).
+    needs_calibration : bool
+        True when the model is centred on a per-user baseline, which the
+        engine takes from the first ``calibration["seconds"]`` of data and
+        hands to :meth:`calibrate`.
+    calibration : dict | None
+        The calibration the model asks for (``seconds``...).
+    calibrated : bool
+        True once the baseline is in (or when none is needed).
+    """
+
+    classes_: np.ndarray
+    input: str
+    dwell: float
+    evidence: float | None
+    needs_calibration: bool
+    calibration: dict | None
+    calibrated: bool
+
+    def check_compatible(self, ch_names, sfreq, feature_names) -> None:
+        """Raise :class:`~biofeedback.errors.ModelError` when the data do not fit."""
+
+    def calibrate(self, features):
+        """Take the baseline windows' model inputs ``(n_windows, ...)``."""
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``(n_windows, n_classes)``."""
+
+
+#: The names an engine reads of its model (:class:`EngineModel`).
+_MODEL_NAMES = ("classes_", "input", "dwell", "evidence", "needs_calibration",
+                "calibration", "calibrated", "check_compatible", "calibrate",
+                "predict_proba")
+
+
+def _check_model(model) -> None:
+    """One sentence when ``model`` lacks a name of :class:`EngineModel`."""
+    missing = [n for n in _MODEL_NAMES if not hasattr(model, n)]
+    if missing:
+        raise TypeError(
+            f"The model {type(model).__name__} lacks {', '.join(missing)}, which the "
+            "engine reads (see biofeedback.engine.EngineModel)."
+        )
 
 
 def model_usable(x, input) -> np.ndarray:
@@ -29,7 +93,7 @@ class _ModelStep:
     def _model_input(self, feats, filt, clean):
         """What the model reads: the window, the features, or the features of
         the clean channels only (the displayed features are not changed)."""
-        kind = getattr(self.model, "input", "features")
+        kind = self.model.input
         if kind == "windows":
             return filt
         if kind == "clean_features":
@@ -38,17 +102,17 @@ class _ModelStep:
 
     def _model_proba(self, feats, filt, t_end, gated=False, filter_state=True, clean=None):
         """The model's class probabilities for one window, filtered over the past."""
-        kind = getattr(self.model, "input", "features")
+        kind = self.model.input
         x = self._model_input(feats, filt, clean)
         if self._calib_seconds is not None and t_end - self._t_first <= self._calib_seconds:
             # the calibration blocks: no probabilities (as in validation), and
             # their clean windows' features (as the model reads them) if the
             # model still needs them
-            if (not getattr(self.model, "calibrated", False) and not gated
+            if (not self.model.calibrated and not gated
                     and np.all(np.isfinite(feats))):
                 self._calib_feats.append(np.array(x if kind != "windows" else feats))
             return np.full(len(self.model.classes_), np.nan)
-        if self._calib_seconds is not None and not getattr(self.model, "calibrated", False):
+        if self._calib_seconds is not None and not self.model.calibrated:
             if not self._calib_feats:
                 from ..errors import ModelError
 
@@ -70,7 +134,7 @@ class _ModelStep:
 
     def _model_proba_batch(self, feats, filt, t_end, gated, clean=None):
         """:meth:`_model_proba` over a stack of windows: one ``predict_proba`` call."""
-        kind = getattr(self.model, "input", "features")
+        kind = self.model.input
         x = self._model_input(feats, filt, clean)
         n_w, n_cls = len(t_end), len(self.model.classes_)
         proba = np.full((n_w, n_cls), np.nan)
@@ -79,7 +143,7 @@ class _ModelStep:
             in_calib = (t_end - self._t_first) <= self._calib_seconds
             predict = ~in_calib
             first = int(np.argmax(predict)) if predict.any() else n_w
-            if not getattr(self.model, "calibrated", False):
+            if not self.model.calibrated:
                 # the calibration windows before the first predicted one, as live
                 take = (np.flatnonzero(in_calib[:first]) if first else np.empty(0, int))
                 for k in take:

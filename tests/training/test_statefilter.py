@@ -31,6 +31,9 @@ class _ToyModel:
 
     classes_ = np.array(["a", "b"])
     input = "features"
+    needs_calibration = False
+    calibration = None
+    calibrated = True
 
     def __init__(self, dwell, evidence=None):
         self.dwell = dwell
@@ -38,6 +41,9 @@ class _ToyModel:
 
     def check_compatible(self, ch_names, sfreq, feature_names):
         pass
+
+    def calibrate(self, features):
+        return self
 
     def predict_proba(self, X):
         z = np.tanh(X[:, :1] + 12.0)  # log10 V² + 12 is log10 µV², order 1
