@@ -152,7 +152,7 @@ class AudioCue(CueSink):
 
     def open(self, info):
         wav = self.config.wav
-        rec = getattr(info, "recording", None)
+        rec = info.recording
         if wav == "auto":
             self.wav_path = (Path(rec).with_suffix(".cues.wav") if rec is not None else None)
             if self.wav_path is None:

@@ -198,7 +198,7 @@ class ProtocolSink(Sink):
         for name, err in self._cues.errors.items():
             lines.append(f"cue sink {name!r} failed and was turned off: {err}")
         for sink in self.cue_sinks:
-            lines.extend(getattr(sink, "summary_lines", lambda: [])())
+            lines.extend(sink.summary_lines())
         return lines
 
 

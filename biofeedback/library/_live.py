@@ -90,7 +90,7 @@ class ProgrammeSession:
         self.model, self.model_sha256 = model, model_sha256
         from_session = None
         if (config.feedback.threshold_start == "carry" and model is not None
-                and getattr(model, "needs_calibration", False) and model_sha256):
+                and model.needs_calibration and model_sha256):
             from_session = carry_calibration(self.root, self.paths.participant, model,
                                              model_sha256)
         self.sidecar = {"programme": {

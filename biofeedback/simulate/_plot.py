@@ -22,8 +22,7 @@ def _as_series(estimates) -> tuple[dict, np.ndarray | None, np.ndarray | None]:
     t = np.asarray(estimates.t_end, dtype=float)
     est = np.asarray(estimates.estimates, dtype=float)
     series = {n: (t, est[:, i]) for i, n in enumerate(estimates.estimate_names)}
-    gated = getattr(estimates, "gated", None)
-    return series, t, None if gated is None else np.asarray(gated, dtype=bool)
+    return series, t, np.asarray(estimates.gated, dtype=bool)
 
 
 def plot_truth(truth: dict, estimates, *, show_events: bool = True):

@@ -96,7 +96,7 @@ class ScenarioSource(Source):
             "scenario": self.scenario.name,
             "scenario_file": self.scenario.fname,
             "seed": self.scenario.seed,
-            **({"device_clock": self.clock.describe()} if getattr(self, "clock", None) else {}),
+            **({"device_clock": self.clock.describe()} if self.clock is not None else {}),
         }
 
     def truth_table(self, step: float = 0.1) -> dict:

@@ -68,7 +68,7 @@ class CalibrationPlan:
         for b in feedback.blocks:
             if b.kind not in ("baseline", "calibration"):
                 break
-            blocks.append((getattr(b, "state", "") or None, float(b.duration)))
+            blocks.append((b.state or None, float(b.duration)))
         return cls(tuple(blocks), method)
 
     def check(self, window_length, classes=None, *, where="the protocol"):

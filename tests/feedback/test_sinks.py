@@ -13,6 +13,12 @@ from biofeedback.errors import PipelineConfigError
 from biofeedback.feedback._config import AudioConfig, OscConfig
 from biofeedback.feedback._cues import AudioCue, OscCue, render_tone, write_wav
 from biofeedback.feedback._policy import Cue
+from biofeedback.session import SessionInfo
+
+
+def _info(realtime):
+    """What a session hands its sinks (no recording)."""
+    return SessionInfo("test", [], [], 256.0, None, None, realtime=realtime)
 
 
 def _cue(t, state="reward", score=0.7):
@@ -80,10 +86,7 @@ def test_wav_pitch_follows_the_score(tmp_path):
     cfg = AudioConfig(wav=str(tmp_path / "cues.wav"), live=False)
     sink = AudioCue(cfg)
 
-    class Info:
-        realtime = False
-
-    sink.open(Info())
+    sink.open(_info(realtime=False))
     for i in range(8):  # 2 s at score 0.2, then 2 s at score 0.8
         sink.cue(_cue(i * 0.5, score=0.2 if i < 4 else 0.8))
     sink.close()
@@ -108,11 +111,8 @@ def test_tone_is_loud_when_rewarded_and_silent_without_feedback():
 def test_live_audio_without_a_device_degrades_to_a_warning(tmp_path, caplog):
     sink = AudioCue(AudioConfig(wav=str(tmp_path / "a.wav"), live=True))
 
-    class Info:
-        realtime = True
-
     with caplog.at_level("WARNING", logger="biofeedback"):
-        sink.open(Info())
+        sink.open(_info(realtime=True))
     if sink._stream is not None:  # pragma: no cover - a machine with a sound card
         sink.close()
         pytest.skip("this machine can play audio")
