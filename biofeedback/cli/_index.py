@@ -29,8 +29,9 @@ def add_parser(sub):
 
 def run(args) -> int:
     from ..library._index import StudyIndex
+    from ..library._layout import existing_study_root
 
-    with StudyIndex(args.root) as index:
+    with StudyIndex(existing_study_root(args.root)) as index:
         if args.rebuild:
             from tqdm import tqdm
 

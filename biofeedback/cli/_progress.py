@@ -41,10 +41,11 @@ def add_parser(sub):
 def run(args) -> int:
     import json
 
+    from ..library._layout import existing_study_root
     from ..library._progress import progress, to_json
     from ..library._progress_html import write_progress_html
 
-    p = progress(args.participant, args.root)
+    p = progress(args.participant, existing_study_root(args.root))
     if args.json:
         print(json.dumps(to_json(p), indent=2))
         if not args.out:

@@ -38,11 +38,11 @@ def run(args) -> int:
     import json
 
     from ..library._index import StudyIndex
-    from ..library._layout import check_participant
+    from ..library._layout import check_participant, existing_study_root
     from ..library._progress import _clean
 
     pid = check_participant(args.participant) if args.participant else None
-    with StudyIndex(args.root) as index:
+    with StudyIndex(existing_study_root(args.root)) as index:
         index.sync()  # sessions killed before they could index themselves
         rows = index.sessions(pid)
         root = index.root

@@ -94,6 +94,21 @@ def study_root(root=None) -> Path:
     return Path(root).expanduser()
 
 
+def existing_study_root(root=None) -> Path:
+    """:func:`study_root`, which must be a folder: reading a study never creates one.
+
+    Raises
+    ------
+    StudyError
+        Naming the folder and how to give another.
+    """
+    path = study_root(root)
+    if not path.is_dir():
+        raise StudyError(f"{path}: no such folder, so no study to read; give the study root "
+                         f"with --root DIR (or set {ROOT_ENV}).")
+    return path
+
+
 def check_participant(pid) -> str:
     """Return ``pid`` if it is letters and digits only, else raise.
 

@@ -210,11 +210,17 @@ def test_broken_index_or_files_are_rebuilt_and_said(study, capsys, caplog, break
      "Invalid participant ID '../x'"),
     (["progress", "nobody"], "No sessions of participant 'nobody'"),
     (["simulate", "demo", "--participant", "p1"], "the scenario has no [participant] table"),
+    (["sessions", "--root", "{tmp}/no_study"], "no_study: no such folder, so no study to read"),
+    (["progress", "p1", "--root", "{tmp}/no_study"], "no_study: no such folder"),
+    (["index", "--root", "{tmp}/no_study"], "no_study: no such folder"),
+    (["index", "--rebuild", "--root", "{tmp}/no_study"], "no_study: no such folder"),
 ])
 def test_bad_input_is_one_sentence(args, message, tmp_path, capsys):
-    code = main([*args, "--root", str(tmp_path)])
+    args = [a.format(tmp=tmp_path) for a in args]
+    code = main(args if "--root" in args else [*args, "--root", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "no_study").exists(), "reading a study never creates its folder"
 
 
 def test_an_unwritable_root_is_one_sentence(tmp_path, capsys):
