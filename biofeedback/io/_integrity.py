@@ -16,6 +16,7 @@ from ._losses import (  # noqa: F401 (read with the other checks)
     gaps_from_loss_markers,
     loss_counts,
     loss_markers,
+    marker_gaps,
 )
 from ._types import Gap
 

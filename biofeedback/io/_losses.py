@@ -51,6 +51,46 @@ def loss_markers(gaps, sfreq, markers=()):
     return sorted(out, key=lambda m: m[0])
 
 
+def _number(fields, key, kind):
+    try:
+        return kind(fields[key]) if key in fields else None
+    except ValueError:
+        return None
+
+
+def marker_gaps(markers, sfreq):
+    """Lost-stream outages that "gap_start"/"gap_end" markers announce.
+
+    A ``gap_end`` marker's ``n=`` is the number of samples the session found
+    missing when the stream came back; it is the count, and ``duration=``
+    (written to the millisecond) only stands in for it in markers that lack
+    it (``round(duration * sfreq)``). Without a ``gap_start`` the outage
+    ends at the ``gap_end`` marker and lasts its ``duration``.
+
+    Returns
+    -------
+    gaps : list of Gap
+        In marker order, ``source="marker"``.
+    """
+    gaps, start = [], None
+    for t, text in markers:
+        word = text.split(" ", 1)[0]
+        if word == "gap_start":
+            start = float(t)
+        elif word == "gap_end":
+            fields = _marker_fields(text)
+            dur = _number(fields, "duration", float)
+            n = _number(fields, "n", int)
+            onset = start if start is not None else float(t) - (dur or 0.0)
+            if dur is None:
+                dur = float(t) - onset
+            if n is None:
+                n = int(round(dur * sfreq)) if sfreq else 0
+            gaps.append(Gap(onset=onset, duration=dur, n_missing=n, source="marker"))
+            start = None
+    return gaps
+
+
 def gaps_from_loss_markers(markers, sfreq):
     """Losses a recording marked itself, and its other markers.
 
@@ -65,7 +105,7 @@ def gaps_from_loss_markers(markers, sfreq):
     """
     if not any(text == LOSSES_MARKED for _, text in markers):
         return None, list(markers)
-    gaps, rest, start = [], [], None
+    gaps, rest = [], []
     for t, text in markers:
         word = text.split(" ", 1)[0]
         if word == LOSSES_MARKED:
@@ -83,22 +123,7 @@ def gaps_from_loss_markers(markers, sfreq):
                                 source=fields.get("source", "packet_counter")))
             continue
         rest.append((t, text))
-        if word == "gap_start":
-            start = float(t)
-        elif word == "gap_end":
-            fields = _marker_fields(text)
-            try:
-                dur = float(fields["duration"]) if "duration" in fields else None
-                n = int(fields["n"]) if "n" in fields else None
-            except ValueError:
-                dur = n = None
-            onset = start if start is not None else float(t) - (dur or 0.0)
-            if dur is None:
-                dur = float(t) - onset
-            if n is None:
-                n = int(round(dur * sfreq)) if sfreq else 0
-            gaps.append(Gap(onset=onset, duration=dur, n_missing=n, source="marker"))
-            start = None
+    gaps.extend(marker_gaps(rest, sfreq))
     return sorted(gaps, key=lambda g: g.onset), rest
 
 

@@ -23,6 +23,7 @@ from ._integrity import (
     check_timestamps,
     gap_warning,
     gaps_from_loss_markers,
+    marker_gaps,
     read_sidecar,
     timestamp_gaps,
 )
@@ -141,32 +142,6 @@ def _rate_of_irregular(ts, name, fname, warnings):
         "a fixed rate; pass --stream NAME to read another stream)."
     )
     return 0.0
-
-
-def _marker_gaps(markers, sfreq):
-    """Pair "gap_start"/"gap_end" markers into Gaps."""
-    gaps = []
-    start = None
-    for t, text in markers:
-        word = text.split(" ", 1)[0]
-        if word == "gap_start":
-            start = t
-        elif word == "gap_end":
-            dur = None
-            for part in text.split()[1:]:
-                if part.startswith("duration="):
-                    try:
-                        dur = float(part.split("=", 1)[1])
-                    except ValueError:
-                        dur = None
-            onset = start if start is not None else (t - dur if dur else t)
-            if dur is None:
-                dur = t - onset
-            gaps.append(Gap(onset=float(onset), duration=float(dur),
-                            n_missing=int(round(dur * sfreq)) if sfreq else 0,
-                            source="marker"))
-            start = None
-    return gaps
 
 
 def _merge_gaps(ts_gaps, marker_gaps, period):
@@ -294,7 +269,7 @@ def read_xdf(fname, *, profile=None, stream=None):
     if marked is not None:  # the recording counted its own losses: trust that count
         gaps = marked
     else:
-        gaps = _merge_gaps(timestamp_gaps(ts, sfreq), _marker_gaps(markers, sfreq),
+        gaps = _merge_gaps(timestamp_gaps(ts, sfreq), marker_gaps(markers, sfreq),
                            1.0 / sfreq if sfreq else 0.0)
     warnings.extend(gap_warning(gaps))
 

@@ -71,6 +71,24 @@ def test_gaps_from_markers_and_timestamps(tmp_path, make_recording):
     assert any("1 gaps" in w for w in back.warnings)
 
 
+def test_a_gap_markers_n_is_the_count_with_or_without_losses_marked(tmp_path, make_recording):
+    """gap_end's n= is what the session counted; its millisecond duration only
+    stands in for it, so both ways of reading the markers give n."""
+    from biofeedback.io._losses import LOSSES_MARKED
+
+    rec = make_recording()  # 250 Hz, timestamps without a jump
+    t = rec.timestamps[600]
+    rec.markers += [(t - 0.5, "gap_start"), (t, "gap_end duration=0.500 n=130")]
+    rec.markers.sort()
+    write_recording(rec, tmp_path / "plain.xdf")
+    rec.markers = sorted([*rec.markers, (rec.timestamps[0], LOSSES_MARKED)])
+    write_recording(rec, tmp_path / "marked.xdf")
+    for name in ("plain.xdf", "marked.xdf"):
+        gaps = read_recording(tmp_path / name).gaps
+        assert [(g.n_missing, g.source) for g in gaps] == [(130, "marker")], name
+        assert_allclose(gaps[0].duration, 0.5)
+
+
 def test_timestamp_gap_without_marker(tmp_path, make_recording):
     rec = make_recording(gap_at=300, gap_n=40)
     write_recording(rec, tmp_path / "gap.xdf")
