@@ -34,6 +34,28 @@ Run 'biofeedback COMMAND --help' for a command's options and examples.
 """
 
 
+def number(minimum: float = 0.0):
+    """An argparse type: a finite number above 0, or at least ``minimum`` when it is set.
+
+    A bad value is a usage error naming the option, as argparse reports any
+    other, instead of a traceback or a session that never ends.
+    """
+    import math
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < minimum or (not minimum and value <= 0):
+            need = f"at least {minimum:g}" if minimum else "above 0"
+            raise argparse.ArgumentTypeError(f"must be a number {need}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
 class _Parser(argparse.ArgumentParser):
     """The command's parser and its subcommands' (argparse makes them of this class).
 

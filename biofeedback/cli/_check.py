@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from . import number
+
 HELP = """\
 Check the signal before a session: per electrode, the share of samples at the
 rail, a flat line, mains noise at the board's mains frequency, the RMS of the
@@ -35,8 +37,8 @@ def add_parser(sub):
     add_source_args(p, playback=True)
     p.add_argument("--pipeline", metavar="FILE",
                    help="pipeline TOML: gates and filters (default: the shipped one)")
-    p.add_argument("--seconds", type=float, default=4.0, metavar="S",
-                   help="seconds of signal per check (default: 4)")
+    p.add_argument("--seconds", type=number(2.0), default=4.0, metavar="S",
+                   help="seconds of signal per check, at least 2 (default: 4)")
     p.add_argument("--impedance", action="store_true",
                    help="measure impedance too (Cyton, Ganglion; needs the hardware)")
     p.add_argument("--watch", action="store_true",

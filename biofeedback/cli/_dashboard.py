@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import number
+
 HELP = """\
 Show the live dashboard (traces, spectra, estimates, cues, electrodes) for a
 session running in another process, or for any LSL EEG stream.
@@ -66,9 +68,9 @@ def add_parser(sub):
                         "'biofeedback boards')")
     p.add_argument("--pipeline", metavar="FILE",
                    help="pipeline for the filters and, for foreign streams, the estimates")
-    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
+    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=number(), default=5.0, metavar="S",
                    help="seconds to wait for the stream (default: 5)")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--duration", type=number(), metavar="S", help="stop after S seconds")
     p.add_argument("--participant", metavar="ID",
                    help="also show this participant's last sessions (from the study index)")
     p.add_argument("--root", metavar="DIR",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import number
+
 HELP = """\
 Run a live biofeedback session: acquire, filter, estimate, show, cue, record.
 
@@ -54,7 +56,7 @@ def add_source_args(p, playback=False):
                                  "(DataFilter.write_file, 'biofeedback convert') as the --board")
         else:
             bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
-    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=float, default=5.0, metavar="S",
+    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=number(), default=5.0, metavar="S",
                    help="seconds to wait for an LSL stream (default: 5)")
 
 
@@ -68,10 +70,10 @@ def add_parser(sub):
                    help="a trained model (biofeedback train), or 'auto' with --participant "
                         "(their newest one): adds class probabilities; its pipeline is used "
                         "unless --pipeline is given")
-    p.add_argument("--duration", type=float, metavar="S",
+    p.add_argument("--duration", type=number(), metavar="S",
                    help="stop after S seconds of data, or of wall-clock time if data stop "
                         "coming (wins over the protocol's end)")
-    p.add_argument("--give-up", dest="give_up", type=float, default=60.0, metavar="S",
+    p.add_argument("--give-up", dest="give_up", type=number(), default=60.0, metavar="S",
                    help="end the session (recording closed) when the source sends nothing "
                         "for S seconds (default: 60)")
     p.add_argument("--recordings", metavar="DIR", help="where to record (default: ./recordings)")
@@ -84,8 +86,9 @@ def add_parser(sub):
     p.add_argument("--check", action="store_true",
                    help="run the signal check first (see 'biofeedback check'); stop if an "
                         "electrode needs fixing")
-    p.add_argument("--check-seconds", dest="check_seconds", type=float, default=4.0,
-                   metavar="S", help="seconds of signal the check listens to (default: 4)")
+    p.add_argument("--check-seconds", dest="check_seconds", type=number(2.0), default=4.0,
+                   metavar="S",
+                   help="seconds of signal the check listens to, at least 2 (default: 4)")
     prog = p.add_argument_group("a participant's training programme (docs/programme.md)")
     prog.add_argument("--participant", metavar="ID",
                       help="file the session as this participant's next one (letters and "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import number
+
 HELP = """\
 Replay a recording through the engine a live session uses, faster than real
 time (or at the recording's pace with --realtime), and get the same estimates
@@ -30,7 +32,7 @@ def add_parser(sub):
                    help="replace --out if it exists (it is replaced only once the replay "
                         "succeeded)")
     p.add_argument("--realtime", action="store_true", help="pace by the recording's clock")
-    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+    p.add_argument("--speed", type=number(), default=1.0, metavar="X",
                    help="with --realtime: speed factor (default: 1, real time)")
     p.add_argument("--pipeline", metavar="FILE", help="pipeline TOML (default: the recording's)")
     p.add_argument("--model", metavar="FILE", help="a trained model; adds class probabilities")

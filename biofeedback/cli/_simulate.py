@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import number
+
 HELP = """\
 Run a scenario: a simulated headset whose mental state, artifacts and faults
 are scripted (see docs/scenarios.md). SCENARIO is a .toml file or the name of
@@ -43,7 +45,7 @@ def add_parser(sub):
     p.add_argument("--out", metavar="FILE", help="write the recording (.xdf, .fif, .edf)")
     p.add_argument("--truth", metavar="FILE.csv", help="write the ground truth table")
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
-    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+    p.add_argument("--speed", type=number(), default=1.0, metavar="X",
                    help="with --lsl: speed factor (default: 1, real time)")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
     prog = p.add_argument_group("a simulated training programme")
@@ -75,6 +77,14 @@ def run(args) -> int:
     for fname in (args.out, args.truth):
         if fname and Path(fname).exists() and not args.overwrite:
             raise BiofeedbackError(f"{fname} exists; pass --overwrite to replace it.")
+    if args.out:  # before the scenario runs (in real time with --lsl), not after
+        from ..io._read import _WRITE_EXT
+
+        ext = Path(args.out).suffix.lower()
+        if ext not in _WRITE_EXT:
+            raise BiofeedbackError(
+                f"{args.out}: cannot tell the format from the extension {ext!r}; use one "
+                f"of {', '.join(_WRITE_EXT)}.")
     if args.speed <= 0:
         raise BiofeedbackError(f"--speed must be > 0, got {args.speed}.")
     sim = simulate(scen)

@@ -31,6 +31,24 @@ def test_errors_are_one_sentence_without_traceback(args, message):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("args, message", [
+    (["live", "--duration", "-5"], "argument --duration: must be a number above 0, got -5"),
+    (["live", "--duration", "nan"], "argument --duration: must be a number above 0, got nan"),
+    (["live", "--check-seconds", "1"], "argument --check-seconds: must be a number at least 2"),
+    (["check", "--seconds", "0"], "argument --seconds: must be a number at least 2, got 0"),
+    (["replay", "x.xdf", "--realtime", "--speed", "0"], "argument --speed: must be a number"),
+    (["simulate", "demo", "--speed", "-1"], "argument --speed: must be a number above 0"),
+    (["dashboard", "--duration", "0"], "argument --duration: must be a number above 0"),
+    (["live", "--lsl-timeout", "x"], "argument --lsl-timeout: 'x' is not a number"),
+])
+def test_impossible_numbers_are_usage_errors(args, message, capsys):
+    """Refused while parsing: no traceback, no session that never ends or divides by zero."""
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and message in err and "Traceback" not in err, err
+
+
 @pytest.mark.parametrize("board, fname, message", [
     ("muse_2", "cyton.csv", "cyton.csv, line 1: 24 values, but BrainFlow's muse_2 layout has "
                             "8 rows (it fits cyton: pass that --board)."),

@@ -148,6 +148,10 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
                                                       'duration = nan\n')),
                    "--out", c["out_xdf"], "--overwrite"],
      ("error", r"s\.toml, line 3 duration must be a finite number, got nan")),
+    ("simulate_out_unknown_extension",
+     lambda t, c: ["simulate", "demo", "--out", str(t / "demo.mat")],
+     ("error", r"demo\.mat: cannot tell the format from the extension '\.mat'; use one of "
+               r"\.xdf, ")),
     ("scenario_nan_drift",
      lambda t, c: ["simulate", str(_scenario(t, "[faults]\ndrift_ppm = nan\n")), "--out",
                    c["out_xdf"], "--overwrite"],
