@@ -111,7 +111,8 @@ def _choose_eeg(streams, wanted, fname, warnings):
         return chosen
     raise RecordingFormatError(
         "no EEG stream (type 'EEG') in this XDF file; streams are "
-        f"{', '.join(map(repr, names)) or 'none'} (pass stream=NAME to choose one).",
+        f"{', '.join(map(repr, names)) or 'none'} (choose one with --stream NAME, "
+        "stream=NAME in Python).",
         fname,
     )
 

@@ -172,6 +172,12 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
          ("A", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2)),
          ("B", ["C3", "C4", "O1"], 250.0, np.arange(1000) / 250.0, _eeg(1000, 3))]))],
      ("ok", r"2 EEG streams; read 'A' .*--stream NAME .*'B'")),
+    ("xdf_no_stream_typed_eeg",
+     lambda t, c: ["replay", str(_write_bytes(t / "exg.xdf", _xdf(t, "src.xdf", [
+         ("Amp", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2))])
+         .read_bytes().replace(b"<type>EEG</type>", b"<type>EXG</type>")))],
+     ("error", r"exg\.xdf: no EEG stream \(type 'EEG'\) in this XDF file; streams are "
+               r"'Amp' \(choose one with --stream NAME")),
     ("xdf_two_eeg_streams_pick_other",
      lambda t, c: ["replay", str(_xdf(t, "two.xdf", [
          ("A", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2)),
