@@ -67,7 +67,8 @@ def add_parser(sub):
                    help="the headset, when the stream's metadata do not say (see "
                         "'biofeedback boards')")
     p.add_argument("--pipeline", metavar="FILE",
-                   help="pipeline for the filters and, for foreign streams, the estimates")
+                   help="pipeline for the filters and, for foreign streams, the estimates "
+                        "(default: the shipped one)")
     p.add_argument("--lsl-timeout", dest="lsl_timeout", type=number(), default=5.0, metavar="S",
                    help="seconds to wait for the stream (default: 5)")
     p.add_argument("--duration", type=number(), metavar="S", help="stop after S seconds")

@@ -10,7 +10,7 @@ Exits 0 when the file is readable (warnings included), 1 with one sentence
 when it is not.
 
 Examples:
-  biofeedback info recordings/session.xdf
+  biofeedback info recordings/sample_synthetic.xdf
   biofeedback info OpenBCI-RAW-EyesOpen.txt --profile cyton
   biofeedback info subjecta-relaxed-1.csv --format muse-csv
 """

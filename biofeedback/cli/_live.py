@@ -65,7 +65,7 @@ def add_parser(sub):
                        description=HELP)
     add_source_args(p, playback=True)
     p.add_argument("--pipeline", metavar="FILE",
-                   help="pipeline TOML (default: pipelines/default.toml)")
+                   help="pipeline TOML (default: the shipped one, pipelines/default.toml)")
     p.add_argument("--model", metavar="FILE",
                    help="a trained model (biofeedback train), or 'auto' with --participant "
                         "(their newest one): adds class probabilities; its pipeline is used "
