@@ -253,8 +253,9 @@ def compare_line(p: dict, session: int | None = None) -> str:
     target = today["target"]
     num = today["session"]
     if not _finite(reg):
+        with_what = "your earlier sessions" if before else "later sessions"
         return (f"Session {num} is filed; it had no clean training windows to compare with "
-                "your earlier sessions.")
+                f"{with_what}.")
     word = "above" if reg >= 0 else "below"
     now = f"{abs(reg):.2f} baseline SDs {word} your baseline"
     if not before:

@@ -275,6 +275,8 @@ def test_sessions_without_training_blocks_list_and_report_plainly(tmp_path, caps
     assert row.split()[-2:] == ["n/a", "0%"], row
     assert main(["progress", "p02", "--root", str(root), "--out", str(tmp_path / "p.html")]) == 0
     assert "Too early to tell" in capsys.readouterr().out
+    line = compare_line(progress("p02", root), 1)
+    assert line.endswith("no clean training windows to compare with later sessions."), line
     assert not [w for w in recwarn if "legend" in str(w.message)]
 
 
