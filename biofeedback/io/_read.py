@@ -76,6 +76,10 @@ def sniff_format(fname) -> str:
         return "mne"
     if fname.name.endswith(".fif.gz"):
         return "mne"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte-order mark
+        raise RecordingFormatError(
+            "UTF-16 text (as a spreadsheet's 'Unicode text' saves it); text exports are "
+            "read as UTF-8: save it as CSV UTF-8 and read that.", fname)
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as err:

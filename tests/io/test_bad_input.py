@@ -95,6 +95,8 @@ CASES = [
      lambda p: (OBCI_HEAD + _obci_rows(10) + "10, 1.0, 2.0\n"
                 + _obci_rows(3)).encode(),
      ("error", "expected 13 columns, found 3", 15)),
+    ("utf16_text", "u16.csv", lambda p: (MUSE_HEAD + _muse_rows(20)).encode("utf-16"),
+     ("error", r"UTF-16 text .*save it as CSV UTF-8", None)),
     ("xdf_with_csv_extension", "really_xdf.csv", _xdf_bytes, ("ok", None)),
     ("csv_with_xdf_extension", "really_csv.xdf",
      lambda p: (MUSE_HEAD + _muse_rows(300)).encode(), ("ok", None)),
