@@ -179,7 +179,7 @@ def from_dict(cls, data: dict, where: str, section: str = ""):
         obj = cls(**kwargs)
     except TypeError as err:  # missing required fields
         raise PipelineConfigError(f"{_where(where, section)}: {err}.") from None
-    validate = getattr(obj, "_validate", None)
+    validate = getattr(obj, "_validate", None)  # an optional hook of the section's dataclass
     if validate is not None:
         try:
             validate()

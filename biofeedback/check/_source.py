@@ -87,6 +87,7 @@ def measure_impedance(source, seconds=2.0, settle=0.5, say=None) -> dict:
     Needs the hardware: BrainFlow's synthetic board ignores these commands.
     """
     say = say or (lambda text: None)
+    # any source may come here; only a BrainFlow one has a board to send commands to
     board = getattr(source, "_board", None)
     prof = getattr(source, "profile", None)
     bf_name = str((prof.brainflow_board if prof is not None else "") or "").upper()

@@ -102,7 +102,7 @@ def run(args) -> int:
 
             server.publish(history_message(args.participant, args.root))
         feeder.start()
-        name = getattr(feeder.source, "stream_name", args.lsl)
+        name = feeder.source.stream_name
         print(f"following the LSL stream {name!r}; Ctrl-C to stop", flush=True)
         end = time.monotonic() + args.duration if args.duration else None
         while not stop.is_set() and (end is None or time.monotonic() < end):

@@ -64,6 +64,8 @@ class HeadlessChromium:
         self._id = 0
         self._proc = None
         self._profile = None
+        self._session = None  # aiohttp session and page socket, once connected
+        self._ws = None
 
     # -- lifecycle ------------------------------------------------------------------
     def __enter__(self):
@@ -104,7 +106,7 @@ class HeadlessChromium:
 
     def close(self):
         try:
-            if getattr(self, "_session", None) is not None:
+            if self._session is not None:
                 self._loop.run_until_complete(self._session.close())
                 self._session = None
         finally:

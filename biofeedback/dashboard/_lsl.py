@@ -100,6 +100,7 @@ class LSLFeeder:
         self._stop = threading.Event()
         self._thread = None
         self.source = None
+        self._quality = None  # the newest window's per-channel quality, once one came
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self):
@@ -182,7 +183,7 @@ class LSLFeeder:
                                  "text": f"The dashboard stopped reading the stream: {err}"})
 
     def _on_source_event(self, ev):
-        name = getattr(self.source, "stream_name", self.name)
+        name = self.source.stream_name
         if ev.kind == "disconnected":
             self.server.publish({"type": "stream", "state": "lost",
                                  "text": f"The LSL stream {name!r} vanished; waiting for it "
@@ -241,7 +242,7 @@ class LSLFeeder:
     def _find_streams(self):
         import pylsl
 
-        sid = getattr(self.source, "source_id", "") or ""
+        sid = self.source.source_id or ""
         if not sid.endswith("-eeg"):
             return  # not one of our sessions: the local engine gives the estimates
         base = sid[: -len("-eeg")]
@@ -274,7 +275,7 @@ class LSLFeeder:
         self._n_windows += len(ts)
         self._n_gated += int(np.sum(arr[:, -1] > 0.5))
         row, t = arr[-1], ts[-1]
-        q = getattr(self, "_quality", None)
+        q = self._quality
         self.server.publish(window_message(t, row[:-1], row[-1] > 0.5, q, t0=self.t0,
                                            offset=self.feed.offset,
                                            estimate_names=self._est_names))

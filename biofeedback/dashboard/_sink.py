@@ -118,6 +118,7 @@ class DashboardSink(Sink):
 
     def _publish_protocol(self):
         sink = self._protocol
+        # info.protocol may be any sink (or None): what a ProtocolSink shows, if it is one
         prot = getattr(sink, "protocol", None)
         if prot is None:
             return

@@ -197,8 +197,8 @@ class ProtocolSink(Sink):
                          f"{_pct(summ['artifact_share'])}")
         for name, err in self._cues.errors.items():
             lines.append(f"cue sink {name!r} failed and was turned off: {err}")
-        for sink in self.cue_sinks:
-            lines.extend(sink.summary_lines())
+        for got in self._cues.collect("summary_lines"):  # as the session collects its sinks'
+            lines.extend(got)
         return lines
 
 

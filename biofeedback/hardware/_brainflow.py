@@ -78,7 +78,6 @@ class BrainFlowSource(Source):
         if unknown:
             raise HardwareError(f"Unknown BrainFlow connection option {sorted(unknown)[0]!r}.")
         self.playback = str(self.params["file"]) if self.params.get("file") else None
-        self.notes: list[str] = []
         if self.playback:
             self._n_playback = check_playback_file(self.playback, profile)
         else:
@@ -132,7 +131,7 @@ class BrainFlowSource(Source):
             else:
                 what, hint = f"the {self.profile.description}", "Is it on, charged and connected?"
             raise HardwareError(f"Could not start {what} (BrainFlow: {err}). {hint}",
-                                exit_code=getattr(err, "exit_code", None)) from None
+                                exit_code=err.exit_code) from None
         self._board = board
         self._eeg_rows = BoardShim.get_eeg_channels(board_id)
         self._ts_row = BoardShim.get_timestamp_channel(board_id)
@@ -170,7 +169,7 @@ class BrainFlowSource(Source):
                 raw = self._board.get_board_data()
             except BrainFlowError as err:
                 raise HardwareError(f"Reading the board failed (BrainFlow: {err}).",
-                                    exit_code=getattr(err, "exit_code", None)) from None
+                                    exit_code=err.exit_code) from None
             if raw.shape[1] or time.monotonic() >= deadline:
                 break
             time.sleep(min(0.001, max(deadline - time.monotonic(), 0)))  # poll: cues wait on it

@@ -270,7 +270,7 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
         end = stop + int(round(float(a["duration"]) * sfreq))
         if a["description"] in _PADDING and stop > 0 and end >= data.shape[1] > stop:
             data, ts = data[:, :stop], ts[:stop]
-    extras = getattr(annot, "extras", None) or [{}] * len(annot)
+    extras = getattr(annot, "extras", None) or [{}] * len(annot)  # MNE >= 1.6 only
     for a, ex in zip(annot, extras):
         onset = float(a["onset"]) - raw.first_time
         ex = ex or {}

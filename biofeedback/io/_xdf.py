@@ -302,7 +302,7 @@ def read_xdf(fname, *, profile=None, stream=None):
         "channel_problems": problems,
         "fname": str(fname),
         "reader": "pyxdf",
-        "pyxdf_version": getattr(pyxdf, "__version__", "unknown"),
+        "pyxdf_version": getattr(pyxdf, "__version__", "unknown"),  # not every release has one
         "load_options": dict(LOAD_OPTIONS),
         "eeg_stream": eeg_name,
         "streams": [_first(s["info"], "name") for s in streams],

@@ -27,6 +27,7 @@ class CsvSink(Sink):
         self.fname = Path(fname)
         self.commit_on_close = commit_on_close
         self._pending = []
+        self._fid = None  # the CSV being written, from open()
 
     def open(self, info):
         import json
@@ -59,9 +60,8 @@ class CsvSink(Sink):
 
     def discard(self):
         """Drop what was written; existing files stay as they were."""
-        fid = getattr(self, "_fid", None)
-        if fid is not None and not fid.closed:
-            fid.close()
+        if self._fid is not None and not self._fid.closed:
+            self._fid.close()
         for pending in self._pending:
             pending.discard()
 

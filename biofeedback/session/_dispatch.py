@@ -120,6 +120,7 @@ class Dispatcher:
             return None
 
     def _threaded(self, sink) -> bool:
+        # a duck-typed sink that does not say is lossless (on the processing thread)
         return self.threads and not getattr(sink, "lossless", True)
 
     def open(self, info) -> None:

@@ -242,6 +242,7 @@ class Session:
 
         self._outlets = Outlets(info, self.source)
         for sink in self.sinks:  # sinks may publish their own streams (cues)
+            # a sink need not subclass Sink (the dispatcher takes duck-typed ones)
             fn = getattr(sink, "lsl_streams", None)
             for key, (name, source_id) in (fn(info) if fn is not None else {}).items():
                 self._outlets.add(key, name, source_id)
@@ -291,7 +292,7 @@ class Session:
             from ._precompile import Precompile
 
             if not live_kernels_cached():
-                precompile = Precompile(self.config, getattr(self.source, "profile", None))
+                precompile = Precompile(self.config, self.source.profile)
         self.source.start()
         try:
             src = self.source
@@ -362,7 +363,7 @@ class Session:
         self._dispatch.each_opened("close")
         summary.sink_errors = dict(self._dispatch.errors)
         summary.n_dropped = self.source.n_dropped
-        source_notes = list(getattr(self.source, "notes", ()))
+        source_notes = list(self.source.notes)
         summary.notes = source_notes + [n for n in summary.notes if n not in source_notes]
         if recorder is not None:
             recorder.write_sidecar({"summary": summary.to_dict()})
@@ -372,8 +373,8 @@ class Session:
             try:
                 hook(self, summary)
             except Exception as err:  # the session is over and saved: log, go on
-                logger.warning("End-of-session hook %s failed: %s",
-                               getattr(hook, "__name__", hook), err)
+                logger.warning("End-of-session hook %s failed: %s",  # any callable:
+                               getattr(hook, "__name__", hook), err)  # a partial has no name
 
     # -- per chunk -----------------------------------------------------------------
     def _marker(self, text, timestamp):

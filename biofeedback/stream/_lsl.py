@@ -213,6 +213,10 @@ class LSLSource(Source):
         self._lost = False
         self._last_look = -np.inf
         self._uid = None
+        # the stream's own name and source_id, once opened (the name asked for
+        # and "" until then); a stream without a source_id is found again by name
+        self.stream_name = name
+        self.source_id = ""
 
     def _resolve(self, timeout):
         import pylsl
@@ -305,7 +309,7 @@ class LSLSource(Source):
                     chunks.append(np.asarray(data, dtype=np.float64))
                     stamps.append(np.asarray(ts, dtype=np.float64))
         except _LSL_ERRORS:  # lost, or recovering (pylsl >= 1.17 raises a timeout then)
-            if not getattr(self, "source_id", ""):
+            if not self.source_id:
                 self._re_resolve()
         now = pylsl.local_clock()
         if not stamps:
@@ -348,7 +352,7 @@ class LSLSource(Source):
         """A new inlet on the stream if it is back as a new outlet (a new uid)."""
         import pylsl
 
-        sid = getattr(self, "source_id", "")
+        sid = self.source_id
         if sid:
             found = pylsl.resolve_byprop("source_id", sid, timeout=0.05)
             info = found[0] if found else None
@@ -374,6 +378,6 @@ class LSLSource(Source):
             self._inlet = None
 
     def describe(self) -> dict:
-        return {"kind": "lsl", "name": getattr(self, "stream_name", self.name),
-                "source_id": getattr(self, "source_id", ""), "sfreq": self.sfreq,
+        return {"kind": "lsl", "name": self.stream_name,
+                "source_id": self.source_id, "sfreq": self.sfreq,
                 "ch_names": self.ch_names}

@@ -65,6 +65,9 @@ class Source(ABC):
         real-time replay); False when :meth:`read` returns as fast as it can.
     n_dropped : int
         Samples known lost so far (from packet counters or timestamp gaps).
+    notes : list of str
+        Facts about this acquisition that a session summary repeats (e.g.
+        that timing figures describe a playback); empty for most sources.
     """
 
     realtime = True
@@ -74,6 +77,7 @@ class Source(ABC):
         self.ch_names = list(profile.ch_names)
         self.sfreq = float(profile.sfreq)
         self.n_dropped = 0
+        self.notes: list[str] = []
         self._events: list[SourceEvent] = []
         self._events_lock = threading.Lock()
         self._started = False
