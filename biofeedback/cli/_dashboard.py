@@ -48,7 +48,7 @@ def start_dashboard(args, title="biofeedback"):
     if server.port_note:
         print(server.port_note, flush=True)
     print(f"dashboard: {url}", flush=True)
-    if not getattr(args, "no_browser", False):
+    if not args.no_browser:  # every parser that starts one has add_dashboard_args
         import threading
         import webbrowser
 

@@ -156,18 +156,17 @@ def run(args) -> int:
     # a model carries the pipeline it was trained with: its features must match
     config = (model.config if model is not None and not args.pipeline
               else load_pipeline(args.pipeline))
-    check = pre_check(args, config) if getattr(args, "check", False) else None
+    check = pre_check(args, config) if args.check else None
     if check is not None and check.verdict != "go":
         return 2
     sinks, server = [], None
-    if getattr(args, "dashboard", False):
+    if args.dashboard:
         from ..dashboard import DashboardSink
         from ._dashboard import start_dashboard
 
         server = start_dashboard(args)
         sinks.append(DashboardSink(server, check=check.to_message() if check else None,
-                                   participant=getattr(args, "participant", None),
-                                   root=getattr(args, "root", None)))
+                                   participant=args.participant, root=args.root))
     prog = None
     try:
         if args.participant is not None:
