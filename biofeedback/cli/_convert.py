@@ -35,7 +35,9 @@ def add_parser(sub):
                    help="output format (default: from OUT's extension)")
     p.add_argument("--in-format", choices=sorted(READERS), default=None,
                    help="read IN as this format instead of sniffing it")
-    p.add_argument("--profile", default=None, help="board profile of the input")
+    p.add_argument("--profile", default=None, metavar="NAME",
+                   help="board profile of the input when the file does not say "
+                        "(see 'biofeedback boards')")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("--bids-root", default=None, metavar="DIR",
                    help="write every input into this BIDS dataset instead")

@@ -21,13 +21,17 @@ def add_parser(sub):
 
     p = sub.add_parser("info", help="describe a recording before you use it",
                        description=HELP)
-    p.add_argument("file", help="recording file")
+    p.add_argument("file", metavar="FILE",
+                   help="recording file (XDF, CSV, OpenBCI txt, FIF, EDF...)")
     p.add_argument("--format", choices=sorted(READERS), default=None,
                    help="read as this format instead of sniffing the content")
-    p.add_argument("--profile", default=None, help="board profile for the file")
-    p.add_argument("--stream", default=None, help="XDF: name of the EEG stream")
+    p.add_argument("--profile", default=None, metavar="NAME",
+                   help="board profile for the file when it does not say "
+                        "(see 'biofeedback boards')")
+    p.add_argument("--stream", default=None, metavar="NAME",
+                   help="XDF with several EEG streams: the name of the one to read")
     p.add_argument("--markers", type=int, default=10, metavar="N",
-                   help="show the first N markers (default 10)")
+                   help="show the first N markers (default: 10)")
     p.set_defaults(func=run)
 
 
