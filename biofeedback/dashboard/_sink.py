@@ -153,7 +153,7 @@ class DashboardSink(Sink):
                                     if isinstance(v, (int, float, str, bool))}}
         feeder = self._feeder
         msg["effective_rate"] = feeder.effective_rate if feeder is not None else math.nan
-        lat = getattr(self._protocol, "_latency", None)
+        lat = getattr(self._protocol, "cue_latency", None)  # any sink, see above
         msg["cue_latency_ms"] = percentiles(lat) if lat else {}
         msg["paused"] = bool(getattr(self._protocol, "paused", False))
         msg["clients"] = self.server.stats["clients"]

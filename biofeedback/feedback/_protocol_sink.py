@@ -47,6 +47,10 @@ class ProtocolSink(Sink):
         set before the session runs.
     markers : list of (float, str)
         Everything emitted, with its emission time.
+    cue_latency : list of float
+        Live, per cue: seconds from its window's newest sample to the cue.
+    paused : bool
+        Feedback held (windows count as gated), e.g. by a dashboard's pause.
     """
 
     name = "protocol"
@@ -69,7 +73,7 @@ class ProtocolSink(Sink):
         self.markers = []  # (timestamp, text) of everything emitted
         self._cues = Dispatcher(self.cue_sinks, what="Cue sink", threads=False)
         self._outlet = None
-        self._latency = []
+        self.cue_latency = []
         self._live_from = -math.inf
         self._t_now = 0.0
 
@@ -132,7 +136,7 @@ class ProtocolSink(Sink):
                     self._cues.call(sink, "cue", cue)
             now = self._emit(cue.marker(), result.t_end)
             if self.realtime and result.t_end >= self._live_from:
-                self._latency.append(now - result.t_end)
+                self.cue_latency.append(now - result.t_end)
         if self.protocol.done and self.config.end == "stop":
             self.info.request_stop("protocol")
 
@@ -153,9 +157,9 @@ class ProtocolSink(Sink):
     # -- figures --------------------------------------------------------------------
     def latency_ms(self) -> dict:
         """Cue latency percentiles (ms): emission minus the window's newest sample."""
-        if not self._latency:
+        if not self.cue_latency:
             return {}
-        lat = np.asarray(self._latency) * 1e3
+        lat = np.asarray(self.cue_latency) * 1e3
         return {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
                 "max": float(lat.max()), "n": int(lat.size)}
 
