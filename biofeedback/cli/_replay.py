@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from . import number
 
 HELP = """\
@@ -94,7 +96,9 @@ def run(args) -> int:
 
         check_output(args.out, args.overwrite)
     model, _ = load_model_arg(args.model)
-    recording = read_recording(args.file, stream=args.stream) if args.stream else args.file
+    # read here, so that what the reader found (a cut file, gaps, railed
+    # channels) is said, as 'info' and 'convert' say it
+    recording = read_recording(args.file, stream=args.stream)
     out = replay(recording, pipeline=args.pipeline, out=args.out, realtime=args.realtime,
                  speed=args.speed, model=model, sinks=[*make_view(args.view), _progress_sink()])
     n = len(out.t_end)
@@ -114,6 +118,8 @@ def run(args) -> int:
             # with a bad frontal electrode): say so instead of printing nan
             text = f"{vals.mean():.4g}" if vals.size else "n/a (no clean window had it)"
             print(f"  {name:<14} mean over clean windows {text}")
+    for warning in recording.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.out:
         print(f"estimates: {args.out}")
     return 0

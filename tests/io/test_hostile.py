@@ -178,6 +178,11 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
          .read_bytes().replace(b"<type>EEG</type>", b"<type>EXG</type>")))],
      ("error", r"exg\.xdf: no EEG stream \(type 'EEG'\) in this XDF file; streams are "
                r"'Amp' \(choose one with --stream NAME")),
+    ("xdf_cut_mid_chunk_replay_says_so",
+     lambda t, c: ["replay", str(_write_bytes(t / "cut.xdf", _xdf(t, "whole.xdf", [
+         ("Amp", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2))])
+         .read_bytes()[:-700]))],
+     ("ok", r"(?s)\d+ windows.*warning: The file ends inside a \w+ chunk")),
     ("xdf_two_eeg_streams_pick_other",
      lambda t, c: ["replay", str(_xdf(t, "two.xdf", [
          ("A", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2)),
