@@ -161,10 +161,11 @@ _BLOCK = 1 << 16
 
 
 def _rebuilt_timestamps(t0, missing, sfreq):
-    """``t0 + (arange(n) + cumsum(missing)) / sfreq``, in blocks (no n-long
-    temporaries)."""
+    """``t0 + (arange(n) + cumsum(missing)) / sfreq``, in blocks, written over
+    ``missing`` (int64, the same size), which it consumes: no n-long
+    temporaries."""
     n = missing.size
-    ts = np.empty(n)
+    ts = missing.view(np.float64)  # each block is read before it is written
     carry = 0
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
@@ -198,8 +199,14 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
                                      wall_clock=wall if unix_ts is None else unix_ts)
         idx = None
     t0 = float(unix_ts[0]) if unix_ts is not None else float(wall[0])
-    ts = _rebuilt_timestamps(t0, missing, sfreq) if idx is None else t0 + idx / sfreq
-    for g, i in zip(gaps, np.flatnonzero(missing)):
+    dropped = np.flatnonzero(missing)  # samples after a gap
+    n_dropped = int(missing.sum())
+    if idx is None:
+        ts = _rebuilt_timestamps(t0, missing, sfreq)  # over missing's memory
+    else:
+        ts = t0 + idx / sfreq
+    del missing
+    for g, i in zip(gaps, dropped):
         g.onset = float(ts[i - 1])
     warnings.extend(gap_warning(gaps, "dropped-packet gaps (packet counter)"))
     # The file's clock: jumps back and a rate that disagrees with the header.
@@ -213,14 +220,13 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
                         f"{n_back} times.")
     # Rate over the stretches between dropped packets longer than 2 s, so the
     # estimate does not lean on gap sizes guessed from the same clock.
-    bounds = [0, *np.flatnonzero(missing).tolist(), counter.size]
+    bounds = [0, *dropped.tolist(), counter.size]
     n_int, span = 0, 0.0
     for a, b in zip(bounds[:-1], bounds[1:]):
         if b - a > 2 * sfreq and np.isfinite(wall[a]) and np.isfinite(wall[b - 1]):
             n_int += b - 1 - a
             span += float(wall[b - 1] - wall[a])
-    n_dropped = int(missing.sum())
-    del missing, bounds
+    del bounds
     measured = n_int / span if span > 1.0 else 0.0
     if measured and abs(measured - sfreq) > 0.01 * sfreq:
         warnings.append(
