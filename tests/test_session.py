@@ -48,8 +48,11 @@ def test_synthetic_session_records_and_replays_to_the_same_estimates(tmp_path, u
     # the session went on without the broken sink, and said so
     assert "broken" in summary.sink_errors and "no display" in summary.sink_errors["broken"]
     assert summary.n_windows >= 3 and len(collect.results) == summary.n_windows
+    # sinks (terminal, dashboard) see the session's events, not the file's bookkeeping
+    assert "session_start" in collect.events and "losses_marked" not in collect.events
     assert summary.recording.exists() and summary.recording.with_suffix(".json").exists()
     rec = read_recording(summary.recording)
+    assert rec.provenance["losses_from"] == "markers"  # the bookkeeping marker is in the file
     # every sample the engine saw is in the file, in volts
     assert rec.n_times == summary.n_samples
     assert rec.sfreq == 250 and rec.ch_names == list(get_profile("synthetic").ch_names)

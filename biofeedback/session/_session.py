@@ -377,10 +377,12 @@ class Session:
                                getattr(hook, "__name__", hook), err)  # a partial has no name
 
     # -- per chunk -----------------------------------------------------------------
-    def _marker(self, text, timestamp):
+    def _marker(self, text, timestamp, show=True):
+        """Record a marker; ``show``: also pass it to the sinks (views, dashboard)."""
         if self._outlets is not None:
             self._outlets.markers.push_sample([text], timestamp)
-        self._dispatch.event(text.split(" ")[0], timestamp, text)
+        if show:
+            self._dispatch.event(text.split(" ")[0], timestamp, text)
 
     def _handle_results(self, results, tally, now_fn=None):
         for r in results:
@@ -462,7 +464,8 @@ class Session:
         tally.live_from = lsl_clock()
         self._marker("session_start", tally.live_from)
         # every loss the source reports is marked, so the recording keeps the count
-        self._marker("losses_marked", tally.live_from)
+        # (bookkeeping for the file's readers: no view shows it)
+        self._marker("losses_marked", tally.live_from, show=False)
         watchdog = Watchdog(self.duration, self.give_up)
         acq.start()
         watchdog.begin()
