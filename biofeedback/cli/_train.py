@@ -229,6 +229,6 @@ def run(args) -> int:
                 print(f"calibration not validated: {why}")
             print(f"(shuffled windows would report {random_split:.2f}: a leak, "
                   "not a result)")
-        print(f"Report: {report}")
-    print(f"Model: {out}")
+        print(f"report: {report}")
+    print(f"model: {out}")
     return 0

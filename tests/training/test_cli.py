@@ -17,6 +17,8 @@ def test_train_then_evaluate(muse_dir, tmp_path, capsys):
     assert "subjecta" in text and "chance 0.33" in text and "a leak, not a result" in text
     assert "median lag" in text and "first 10 s" in text
     assert "calibration not validated: the protocol's baseline block names no state" in text
+    # the paths last, worded as every command words them
+    assert text.splitlines()[-2:] == [f"report: {tmp_path / 'm.html'}", f"model: {out}"]
     assert out.exists() and (tmp_path / "m.html").exists()
     html = (tmp_path / "m.html").read_text()
     assert html.count("<svg") >= 4 and "Band powers per class" in html
