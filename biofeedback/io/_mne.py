@@ -73,8 +73,9 @@ def write_edf(rec, fname, *, overwrite=False):
     -----
     EDF stores 16-bit integers: each channel is scaled to its own range
     (``physical_range="channelwise"``), so a value is kept to within
-    ``(max - min) / 65535`` of that channel. Markers and gaps (``BAD_gap``)
-    become EDF+ annotations; railed stretches are recomputed on reading. EDF
+    ``(max - min) / 65535`` of that channel. Markers and gaps become EDF+
+    annotations, a gap as ``BAD_gap n=<missing samples> missing_s=<seconds>``
+    (EDF+ keeps no other field); railed stretches are recomputed on reading. EDF
     stores whole data records: the last one is padded with the last value and
     marked ``BAD_ACQ_SKIP``, which :func:`~biofeedback.io.read_recording` cuts
     off again. EDF's start time holds whole seconds of wall-clock time, so the
@@ -87,6 +88,14 @@ def write_edf(rec, fname, *, overwrite=False):
         raise ValueError(f"EDF channel labels hold at most 16 characters; {long[0]!r} has "
                          f"{len(long[0])}: rename the channel or write .fif or .xdf.")
     raw = to_mne(rec, montage="")
+    # EDF+ annotations hold text only: a gap's missing time goes into its text
+    ann = raw.annotations
+    extras = getattr(ann, "extras", None) or [{}] * len(ann)
+    texts = [f"BAD_gap n={int(ex.get('n_missing') or 0)} "
+             f"missing_s={float(ex.get('missing_s') or 0.0):.6f}"
+             if text == "BAD_gap" else text for text, ex in zip(ann.description, extras)]
+    raw.set_annotations(mne.Annotations(ann.onset, ann.duration, texts, orig_time=ann.orig_time,
+                                        ch_names=ann.ch_names), verbose="error")
     mne.export.export_raw(Path(fname), raw, fmt="edf", physical_range="channelwise",
                           overwrite=overwrite, verbose="error")
     return fname

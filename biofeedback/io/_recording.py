@@ -275,7 +275,14 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
         onset = float(a["onset"]) - raw.first_time
         ex = ex or {}
         text = a["description"]
-        if text == "BAD_gap":
+        if text == "BAD_gap" or text.startswith("BAD_gap "):
+            # EDF keeps no extras: its gaps carry "n=... missing_s=..." in their text
+            fields = dict(kv.split("=", 1) for kv in text.split()[1:] if "=" in kv)
+            try:
+                ex = {"n_missing": int(fields["n"]), "missing_s": float(fields["missing_s"]),
+                      **ex}
+            except (KeyError, ValueError):
+                pass
             n_missing = int(ex.get("n_missing", 0) or 0)
             gaps.append(Gap(onset=float(ex.get("timestamp", t0 + onset)),
                             duration=float(ex.get("missing_s", 0.0) or 0.0),

@@ -129,6 +129,10 @@ def test_mne_roundtrips(tmp_path, obci_open):
     assert np.all(np.abs(r_edf.data - rec.data) <= step[:, None])
     assert [m[1] for m in r_edf.markers] == ["session_start",
                                              "block_start baseline_eyes_open"]
+    # EDF+ keeps only annotation text: the gaps' missing samples travel in it
+    assert [g.n_missing for g in r_edf.gaps] == [g.n_missing for g in rec.gaps]
+    assert_allclose(r_edf.timestamps - r_edf.timestamps[0], rec.timestamps - rec.timestamps[0],
+                    atol=1e-6)
 
 
 def test_edf_refuses_labels_it_cannot_hold(make_recording, tmp_path):
