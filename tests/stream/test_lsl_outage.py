@@ -44,7 +44,9 @@ def test_an_outage_is_reported_as_long_as_it_was(uid):
 
     name, sfreq, outage = f"outage-{uid}", 250.0, 1.0
     stop = threading.Event()
-    thread = threading.Thread(target=_publish, args=(name, sfreq, 0.6, outage, 3.0, stop),
+    # the device keeps sending after the outage until the test has what it
+    # waits for: on a loaded machine finding it again can take seconds
+    thread = threading.Thread(target=_publish, args=(name, sfreq, 0.6, outage, 30.0, stop),
                               daemon=True)
     thread.start()
     src = LSLSource(name, timeout=5, lost_after=0.3)
