@@ -7,7 +7,8 @@ from . import number
 HELP = """\
 Run a scenario: a simulated headset whose mental state, artifacts and faults
 are scripted (see docs/scenarios.md). SCENARIO is a .toml file or the name of
-a shipped scenario (demo, relaxed_engaged, approach, artifacts, faults).
+a shipped scenario (demo, relaxed_engaged, approach, artifacts, faults,
+bad_contacts; learner and non_learner with --participant).
 The same scenario and seed give the same data every time.
 
 --out writes the delivered samples as a recording ('biofeedback replay' and

@@ -98,6 +98,14 @@ def test_live_and_check_take_the_same_playback_option(command):
     assert "--playback-file FILE" in sub.format_help()
 
 
+def test_simulate_help_names_every_shipped_scenario():
+    from biofeedback.simulate._scenario import list_scenarios
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+    text = " ".join(sub["simulate"].format_help().split())
+    assert all(name in text for name in list_scenarios()), text
+
+
 def test_boards_lists_every_profile(capsys):
     assert main(["boards"]) == 0
     out = capsys.readouterr().out
