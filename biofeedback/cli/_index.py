@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 HELP = """\
 The index (<root>/biofeedback.sqlite) lists participants, sessions, blocks,
 thresholds and integrity figures; the session files (XDF and sidecars) stay
@@ -35,7 +37,8 @@ def run(args) -> int:
         if args.rebuild:
             from tqdm import tqdm
 
-            with tqdm(unit="session", desc="indexing", leave=False) as bar:
+            with tqdm(unit="session", desc="indexing", leave=False, file=sys.stderr,
+                      disable=not sys.stderr.isatty()) as bar:
                 def step(done, total):
                     bar.total = total
                     bar.update(done - bar.n)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from . import number
 
 HELP = """\
@@ -118,7 +120,8 @@ def _publish(pub, sim) -> float:
     with pub:
         print(f"publishing {pub.name!r} (source_id {pub.source_id}) and "
               f"{pub.name + '-truth'!r}; Ctrl-C stops")
-        with tqdm(total=round(total), unit="s", desc="simulated") as bar:
+        with tqdm(total=round(total), unit="s", desc="simulated", file=sys.stderr,
+                  disable=not sys.stderr.isatty()) as bar:
             while pub.running:
                 time.sleep(0.5)
                 import pylsl

@@ -122,6 +122,13 @@ def test_rebuild_gives_the_same_rows(study):
     assert strip == [{k: v for k, v in r.items() if k != "id"} for r in after]
 
 
+def test_progress_bars_stay_off_a_log(study, capsys):
+    """Off a terminal (CI, a log file) index --rebuild prints no progress bar."""
+    assert main(["index", "--rebuild", "--root", str(study)]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == "" and "indexed 3 sessions" in cap.out
+
+
 def test_two_processes_writing_at_once_never_corrupt_it(study):
     code = ("import sys; from biofeedback.library import StudyIndex\n"
             "from biofeedback.library._layout import list_session_dirs\n"
