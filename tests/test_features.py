@@ -352,3 +352,14 @@ def test_mean_log_band_power_pools_the_clean_channels_only(rng):
     # a channel the quality gates leave out changes the value, never the layout
     np.testing.assert_allclose(F[1, 20:], per[1, [0, 1, 3]].mean(axis=0), rtol=1e-12)
     assert np.all(np.isnan(F[2, 20:]))  # no clean channel: no value
+
+
+def test_a_missing_frontal_pair_is_named(caplog):
+    """A model of a Muse on Cyton channels: the warning says which pair was sought."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.features._plan import index_channels
+
+    config = load_pipeline().features
+    frontal, _ = index_channels(config, ["F3", "F4", "C3", "C4"], get_profile("muse_2"))
+    assert frontal is None
+    assert "The frontal pair AF7, AF8 is not among channels F3, F4, C3, C4" in caplog.text

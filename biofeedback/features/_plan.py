@@ -109,10 +109,17 @@ def index_channels(config, ch_names, profile):
         if not missing:
             frontal_idx = tuple(ch_names.index(ch) for ch in pair)
     if "faa" in config.indices and frontal_idx is None:
-        logger.warning(
-            "No frontal pair among channels %s: the 'faa' index will be NaN.",
-            ", ".join(ch_names),
-        )
+        if pair:  # say which pair was sought: the channels may well hold another
+            logger.warning(
+                "The frontal pair %s is not among channels %s: the 'faa' index will be NaN "
+                "(set [features.index_channels] faa = [left, right] in the pipeline).",
+                ", ".join(pair), ", ".join(ch_names),
+            )
+        else:
+            logger.warning(
+                "No frontal pair among channels %s: the 'faa' index will be NaN.",
+                ", ".join(ch_names),
+            )
     masks = {}
     for name in config.indices:
         sel = chans.get(name)
