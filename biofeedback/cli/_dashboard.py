@@ -90,6 +90,11 @@ def run(args) -> int:
 
     config = load_pipeline(args.pipeline)
     profile = get_profile(args.board) if args.board else None
+    if args.participant:  # shown, never created: a typo in --root is said at once
+        from ..library._layout import check_participant, existing_study_root
+
+        check_participant(args.participant)
+        args.root = existing_study_root(args.root)
     server = start_dashboard(args, title=args.lsl or args.lsl_type)
     stop = threading.Event()
     server.add_action("stop", lambda text: stop.set())

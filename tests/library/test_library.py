@@ -221,6 +221,8 @@ def test_broken_index_or_files_are_rebuilt_and_said(study, capsys, caplog, break
     (["progress", "p1", "--root", "{tmp}/no_study"], "no_study: no such folder"),
     (["index", "--root", "{tmp}/no_study"], "no_study: no such folder"),
     (["index", "--rebuild", "--root", "{tmp}/no_study"], "no_study: no such folder"),
+    (["dashboard", "--participant", "p1", "--root", "{tmp}/no_study", "--no-browser"],
+     "no_study: no such folder"),
 ])
 def test_bad_input_is_one_sentence(args, message, tmp_path, capsys):
     args = [a.format(tmp=tmp_path) for a in args]
