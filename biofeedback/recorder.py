@@ -19,19 +19,28 @@ from .errors import BiofeedbackError
 
 
 def session_filename(directory, profile_name: str) -> Path:
-    """``<dir>/<YYYYmmdd-HHMMSS>_<board>.xdf``, unique in ``directory``."""
+    """``<dir>/<YYYYmmdd-HHMMSS>_<board>.xdf``, unique in ``directory``.
+
+    The name is reserved by creating the file (empty; LabRecorder writes it),
+    which the file system grants to one process only: two sessions started in
+    the same second get two files, not one file written by both.
+    """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise BiofeedbackError(
             f"{directory} is a file; recordings go into a folder (--recordings DIR)."
         )
+    directory.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     fname = directory / f"{stamp}_{profile_name}.xdf"
     i = 1
-    while fname.exists():
-        fname = directory / f"{stamp}_{profile_name}-{i}.xdf"
-        i += 1
-    return fname
+    while True:
+        try:
+            with open(fname, "x"):
+                return fname
+        except FileExistsError:
+            fname = directory / f"{stamp}_{profile_name}-{i}.xdf"
+            i += 1
 
 
 def file_sha256(fname) -> str:

@@ -10,6 +10,7 @@ what it is.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -257,7 +258,14 @@ class Session:
                                     self._sidecar_content,
                                     tails=lambda: outlet_tails(ids),
                                     others=bool(self.also_record))
-        recorder.start()
+        try:
+            recorder.start()
+        except BaseException:
+            if not self.recording_fname:  # the name reserved for it, still empty
+                with contextlib.suppress(OSError):
+                    if self.recording.stat().st_size == 0:
+                        self.recording.unlink()
+            raise
         info.recording = self.recording
         return recorder
 

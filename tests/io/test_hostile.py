@@ -378,6 +378,16 @@ def test_live_options_that_cannot_work_say_why(tmp_path, capsys, uid):
         err = capsys.readouterr().err
         assert "Traceback" not in err and re.search(pattern, err), err
     assert afile.read_text() == PRECIOUS
+    # the recording's name was reserved, then given back when the recorder failed
+    assert not list((tmp_path / "r").glob("*.xdf"))
+
+
+def test_sessions_started_in_the_same_second_get_two_files(tmp_path):
+    from biofeedback.recorder import session_filename
+
+    first = session_filename(tmp_path / "recs", "synthetic")
+    second = session_filename(tmp_path / "recs", "synthetic")
+    assert first != second and first.exists() and second.exists()  # each one reserved
 
 
 def test_bids_export_without_mne_bids_says_what_to_install(tmp_path, capsys, monkeypatch,
