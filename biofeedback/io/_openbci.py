@@ -30,7 +30,11 @@ from ._text import TableReader, read_header_lines
 
 _RATE = re.compile(r"sample\s*rate\s*=\s*([0-9.]+)", re.I)
 _NCH = re.compile(r"number of channels\s*=\s*([0-9]+)", re.I)
-_BOARD = re.compile(r"board\s*=\s*(\S+)", re.I)
+_BOARD = re.compile(r"^\s*%?\s*board\s*=\s*(\S+)", re.I | re.M)
+#: Boards of ``%Board = OpenBCI_GUI$Board...`` read as a Cyton (with or without
+#: its Daisy by the channel count) without a word: the GUI's synthetic board
+#: writes a Cyton's layout.
+_CYTON_LIKE = ("cyton", "synthetic")
 
 
 def read_openbci_txt(fname, *, profile=None, ch_names=None):
@@ -113,7 +117,7 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
     counter = table[:, 0]
     eeg = table[:, 1: 1 + n_eeg]
     accel = table[:, 1 + n_eeg: 4 + n_eeg]
-    prof, names = _names(profile, ch_names, n_eeg, warnings, fname)
+    prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head)
     return _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings,
                      header, clock, "openbci-txt")
 
@@ -135,10 +139,30 @@ def read_header_lines_at(fname, offset):
     return line, offset + len(raw), 1
 
 
-def _names(profile, ch_names, n_eeg, warnings, fname):
+def _check_header_board(text_head, n_eeg, warnings, fname):
+    """Warn when the header's ``%Board =`` line names a board other than a Cyton.
+
+    Any other board is still read as a Cyton: the warning says so and how to
+    choose another profile.
+    """
+    m = _BOARD.search(text_head)
+    if m is None:
+        return
+    board = m.group(1).rsplit("$", 1)[-1]
+    if any(key in board.lower() for key in _CYTON_LIKE):
+        return
+    cyton = "cyton_daisy" if n_eeg == 16 else "cyton"
+    warnings.append(
+        f"{fname}: the header names the board {board!r}, which this reader does not "
+        f"know; it is read with the {cyton!r} profile (choose another with --profile "
+        "NAME, or profile= in Python).")
+
+
+def _names(profile, ch_names, n_eeg, warnings, fname, text_head=""):
     from ..hardware import get_profile
 
     if profile is None:
+        _check_header_board(text_head, n_eeg, warnings, fname)
         profile = "cyton_daisy" if n_eeg == 16 else "cyton"
     prof = get_profile(profile)
     if ch_names is not None:
@@ -291,7 +315,8 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
     if table.shape[0] == 0:
         raise RecordingFormatError("the file has a header but no samples.", fname,
                                    n_head + 2)
-    prof, names = _names(profile, ch_names, len(exg), warnings, fname)
+    prof, names = _names(profile, ch_names, len(exg), warnings, fname,
+                         "\n".join(header))
     unix = table[:, -1]
     return _assemble(fname, sfreq, names, prof, table[:, 0], unix,
                      table[:, 1: 1 + len(exg)],

@@ -195,6 +195,14 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
          b"\xef\xbb\xbf" + _crlf((Path(c["shared"]) / "openbci-gui"
                                   / "OpenBCI-RAW-EyesClosed.txt").read_bytes())))],
      ("ok", r"read as:\s+openbci-txt")),
+    ("openbci_unknown_board",
+     lambda t, c: ["info", str(_write_bytes(
+         t / "OpenBCI-RAW-foo.txt", (Path(c["shared"]) / "openbci-gui"
+                                     / "OpenBCI-RAW-EyesClosed.txt").read_bytes().replace(
+             b"%\r\n", b"%Board = OpenBCI_GUI$BoardFooBar\r\n", 1)))],
+     ("ok", r"OpenBCI-RAW-foo\.txt: the header names the board 'BoardFooBar', which this "
+            r"reader does not know; it is read with the 'cyton' profile \(choose another "
+            r"with --profile NAME")),
     ("model_feature_count_replay",
      lambda t, c: ["replay", c["csv"], "--model",
                    str(_edit_model(c["model"], t / "bad.bfm", _drop_features)), "--out",
