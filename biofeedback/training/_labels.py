@@ -116,8 +116,12 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             timed = {"start", "stop"} <= set(reader.fieldnames or ())
             stretches = {}
             for line, row in enumerate(reader, start=2):
-                p = Path(row["path"])
+                p = Path(row["path"] or "")
                 p = p if p.is_absolute() else manifest.parent / p
+                if not p.exists():  # before counting classes: the first thing to fix
+                    raise DatasetError(
+                        f"{manifest}, line {line}: the recording {p} does not exist; fix "
+                        "its path (a relative one is read from the manifest's folder).")
                 if timed and (row.get("start") or "").strip():
                     try:
                         a, b = float(row["start"]), float(row["stop"])

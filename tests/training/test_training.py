@@ -79,6 +79,8 @@ def test_dask_cluster_gives_the_serial_features(muse_files, muse_all):
 @pytest.mark.parametrize("case, match", [
     ("pattern", "matches none of the"),
     ("single", "Only one class"),
+    ("manifest_missing", r"labels\.csv, line 3: the recording .*gone\.csv does not exist; fix "
+                         r"its path \(a relative one is read from the manifest's folder\)\."),
     ("short", "shorter than one 2 s window"),
     ("channels", "train on recordings with one channel layout"),
 ])
@@ -92,6 +94,12 @@ def test_bad_input_fails_before_work(case, match, muse_dir, tmp_path):
     if case == "single":
         with pytest.raises(BiofeedbackError, match=match):
             label_files([muse_dir / "subjecta-relaxed-1.csv", muse_dir / "subjectb-relaxed-1.csv"])
+        return
+    if case == "manifest_missing":  # the missing file first, not the one class left
+        manifest = tmp_path / "labels.csv"
+        manifest.write_text(f"path,label\n{src},relaxed\ngone.csv,relaxed\n")
+        with pytest.raises(BiofeedbackError, match=match):
+            label_files(labels_from="manifest", manifest=manifest)
         return
     good = tmp_path / "s1-relaxed-1.csv"
     good.write_text("\n".join(lines[:3000]) + "\n")
