@@ -364,7 +364,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         logger.info("Dropped %d of %d windows the quality gates flag.", n_gated,
                     n_gated + len(ds))
         if len(ds) == 0:
-            raise DatasetError("Every window is gated by the quality gates; pass "
-                               "--gated include to train on them anyway.")
+            # train and evaluate both say this: the hint names no one command
+            raise DatasetError("Every window is gated by the quality gates; pass --gated "
+                               "include (gated='include' in Python) to use them anyway.")
     _check_classes(ds.y.tolist(), min_classes)
     return ds

@@ -212,6 +212,11 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
      lambda t, c: ["evaluate", str(_edit_model(c["model"], t / "bad.bfm", _drop_features)),
                    c["csv"]],
      ("error", r"bad\.bfm: its classifier reads 20 features")),
+    ("evaluate_every_window_gated",
+     lambda t, c: ["evaluate", str(c["model"]), str(_loud_copy(c["csv"], t / "s1-relaxed-1.csv")),
+                   "-q", "--n-jobs", "1"],
+     ("error", r"Every window is gated by the quality gates; pass --gated include "
+               r"\(gated='include' in Python\) to use them anyway\.")),
     ("replay_out_exists",
      lambda t, c: ["replay", c["csv"], "--out", c["out"]],
      ("error", r"exists; pass --overwrite to replace it")),
@@ -219,6 +224,16 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
      lambda t, c: ["replay", c["csv"], "--out", str(t)],
      ("error", r"is a folder; name a file")),
 ]
+
+
+def _loud_copy(src, dst):
+    """``src`` (a Muse CSV) with every EEG value far beyond the gates' peak-to-peak."""
+    lines = Path(src).read_text().splitlines()
+    rows = [ln.split(",") for ln in lines[1:]]
+    for i, r in enumerate(rows):
+        r[1:5] = [f"{(-1) ** (i // 128) * 900.0:.1f}"] * 4  # a 1 Hz square wave
+    dst.write_text("\n".join([lines[0], *(",".join(r) for r in rows)]) + "\n")
+    return dst
 
 
 def _crlf(raw):
