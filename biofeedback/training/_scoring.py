@@ -272,6 +272,11 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
     else:  # one-state recordings: the protocol replayed from them
         skip = 20.0
         keep = scored_mask(ds, skip)
+        if not keep.any():
+            raise DatasetError(
+                f"No recording is longer than {skip:g} s plus a window: one-state "
+                f"recordings are scored after their first {skip:g} s, as a live session "
+                "settles; score longer recordings.")
         stats = None
         transform = None
         if plan:

@@ -141,6 +141,12 @@ def build_stream(recordings, plan=None, switch_every=30.0, *, skip=None,
         left[k] -= seconds
         prev = k
         i = order.index(k) + 1
+    if not pieces:
+        raise DatasetError(
+            f"The recordings of {name} are too short to build a stream switching state: "
+            f"each needs at least {min_piece:g} s"
+            + (f" after its first {float(skip):g} s" if skip else "")
+            + "; record longer, or pass --switch-every 0.")
     data, starts = _join(pieces, sfreq, crossfade)
     times = np.arange(data.shape[1]) / sfreq
     stretches = [(starts[j] / sfreq, labels[j]) for j in range(len(pieces))]

@@ -217,6 +217,12 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
                    "-q", "--n-jobs", "1"],
      ("error", r"Every window is gated by the quality gates; pass --gated include "
                r"\(gated='include' in Python\) to use them anyway\.")),
+    ("evaluate_one_state_recording_too_short",
+     lambda t, c: ["evaluate", str(c["model"]),
+                   str(_write_bytes(t / "s1-relaxed-1.csv", Path(c["csv"]).read_bytes())),
+                   "-q", "--n-jobs", "1"],
+     ("error", r"No recording is longer than 20 s plus a window: one-state recordings are "
+               r"scored after their first 20 s")),
     ("replay_out_exists",
      lambda t, c: ["replay", c["csv"], "--out", c["out"]],
      ("error", r"exists; pass --overwrite to replace it")),
