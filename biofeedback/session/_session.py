@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._logging import logger
+from ..errors import ModelError
 from ._dispatch import Dispatcher
 from ._sink import SessionInfo
 from ._summary import SessionSummary, Tally
@@ -304,7 +305,11 @@ class Session:
         self.source.start()
         try:
             src = self.source
-            self.engine = Engine(self.config, src.ch_names, src.sfreq, src.profile, self.model)
+            try:
+                self.engine = Engine(self.config, src.ch_names, src.sfreq, src.profile,
+                                     self.model)
+            except ModelError as err:  # say whose data the model does not fit
+                raise ModelError(f"{_source_name(src)}: {err}") from None
             if src.realtime:  # compile before data flow, never during feedback
                 if precompile is not None:
                     precompile.wait()
@@ -520,3 +525,13 @@ class Session:
                 tally.samples(ts)
                 self._handle_results(self.engine.process(data, ts), tally)
             tally.finish(self.source.n_dropped)
+
+
+def _source_name(src) -> str:
+    """The source's data in a few words: a recording's file, a stream's name, a board."""
+    desc = src.describe()
+    if desc.get("kind") == "recording" and desc.get("file"):
+        return str(desc["file"])
+    if desc.get("kind") == "lsl":
+        return f"LSL stream {desc.get('name')!r}"
+    return f"{src.profile.name} board"

@@ -8,6 +8,8 @@ read without executing code) is in :mod:`._modelfile`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .._logging import logger
@@ -100,16 +102,21 @@ class LoadedModel:
         self._offset = None
         self._scale = None
 
+    def _name(self):
+        """The model file's name and a space, or nothing for a model not read from a file."""
+        return f"{Path(self.fname).name} " if self.fname else ""
+
     def __repr__(self):
         return (f"<LoadedModel | {self.meta.get('model')}, classes "
                 f"{', '.join(self.classes_)}, {len(self.ch_names)} ch at "
                 f"{self.sfreq:g} Hz>")
 
-    def check_compatible(self, ch_names, sfreq, feature_names) -> None:
+    def check_compatible(self, ch_names, sfreq, feature_names, data="the data") -> None:
         """Check that live data fit the model; adapt to a channel superset.
 
         Features are computed channel by channel, so a live layout holding
         every channel the model knows (by name) is used through those columns.
+        ``data`` names the data in messages (e.g. "the data of rec.xdf").
 
         Raises
         ------
@@ -119,14 +126,15 @@ class LoadedModel:
         ch_names, feature_names = list(ch_names), list(feature_names)
         if abs(float(sfreq) - self.sfreq) > 1e-6 * self.sfreq:
             raise ModelError(
-                f"The model was trained at {self.sfreq:g} Hz but the data are sampled "
-                f"at {float(sfreq):g} Hz."
+                f"The model {self._name()}was trained at {self.sfreq:g} Hz but {data} are "
+                f"sampled at {float(sfreq):g} Hz; a model reads data at the rate it was "
+                f"trained at: use one trained on recordings at {float(sfreq):g} Hz."
             )
         missing = [ch for ch in self.ch_names if ch not in ch_names]
         if missing:
             raise ModelError(
-                f"The model was trained on channels {', '.join(self.ch_names)} but the "
-                f"data lack {', '.join(missing)}."
+                f"The model {self._name()}was trained on channels "
+                f"{', '.join(self.ch_names)} but {data} lack {', '.join(missing)}."
             )
         if self.input == "windows":
             self._chans = None

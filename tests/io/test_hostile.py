@@ -223,6 +223,19 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
                    "-q", "--n-jobs", "1"],
      ("error", r"No recording is longer than 20 s plus a window: one-state recordings are "
                r"scored after their first 20 s")),
+    ("model_rate_replay",
+     lambda t, c: ["replay", str(_xdf(t, "r250.xdf", [
+         ("Amp", ["TP9", "AF7", "AF8", "TP10"], 250.0, np.arange(1500) / 250.0,
+          _eeg(1500, 4))])), "--model", str(c["model"]), "--out", c["out"], "--overwrite"],
+     ("error", r"r250\.xdf: The model m\.bfm was trained at 256 Hz but the data are sampled "
+               r"at 250 Hz; a model reads data at the rate it was trained at: use one trained "
+               r"on recordings at 250 Hz\.")),
+    ("model_rate_evaluate",
+     lambda t, c: ["evaluate", str(c["model"]), str(_xdf(t, "s1-relaxed-1.xdf", [
+         ("Amp", ["TP9", "AF7", "AF8", "TP10"], 250.0, np.arange(7500) / 250.0,
+          _eeg(7500, 4))])), "-q", "--n-jobs", "1"],
+     ("error", r"The model m\.bfm was trained at 256 Hz but the data of \S+s1-relaxed-1\.xdf "
+               r"are sampled at 250 Hz; .* use one trained on recordings at 250 Hz\.")),
     ("replay_out_exists",
      lambda t, c: ["replay", c["csv"], "--out", c["out"]],
      ("error", r"exists; pass --overwrite to replace it")),

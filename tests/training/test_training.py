@@ -3,6 +3,7 @@
 import json
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,12 +184,17 @@ def test_tree_models_round_trip(tree, muse_all, tmp_path):
 def test_wrong_layout_is_one_sentence(model_file):
     model = load_model(model_file[0])
     feats = [f"logpow_{b}_{c}" for c in ("Fp1", "Fp2") for b in "abcde"]
-    with pytest.raises(ModelError, match=r"^The model was trained on channels TP9, AF7, "
-                                         r"AF8, TP10 but the data lack TP9, AF7, AF8, TP10\.$"):
+    name = Path(model_file[0]).name
+    with pytest.raises(ModelError, match=rf"^The model {name} was trained on channels TP9, "
+                                         r"AF7, AF8, TP10 but the data lack TP9, AF7, AF8, "
+                                         r"TP10\.$"):
         model.check_compatible(["Fp1", "Fp2"], 256.0, feats)
-    with pytest.raises(ModelError, match=r"^The model was trained at 256 Hz but the data "
-                                         r"are sampled at 250 Hz\.$"):
-        model.check_compatible(model.ch_names, 250.0, model.feature_names)
+    with pytest.raises(ModelError, match=rf"^The model {name} was trained at 256 Hz but the "
+                                         r"data of r\.csv are sampled at 250 Hz; a model "
+                                         r"reads data at the rate it was trained at: use one "
+                                         r"trained on recordings at 250 Hz\.$"):
+        model.check_compatible(model.ch_names, 250.0, model.feature_names,
+                               data="the data of r.csv")
 
 
 def test_a_channel_superset_is_adapted_by_name(model_file, muse_all):
