@@ -34,26 +34,47 @@ Run 'biofeedback COMMAND --help' for a command's options and examples.
 """
 
 
-def number(minimum: float = 0.0):
-    """An argparse type: a finite number above 0, or at least ``minimum`` when it is set.
+def number(minimum: float | None = None, maximum: float | None = None, *,
+           integer: bool = False):
+    """An argparse type: a finite number above 0, or at least ``minimum`` when set.
 
-    A bad value is a usage error naming the option, as argparse reports any
-    other, instead of a traceback or a session that never ends.
+    ``maximum`` bounds it from above, ``integer`` asks for a whole number. A bad
+    value is a usage error naming the option, as argparse reports any other,
+    instead of a traceback or a session that never ends. Every numeric option
+    of the command line takes its range from here.
     """
     import math
 
+    kind = "a whole number" if integer else "a number"
+    need = "above 0" if minimum is None else f"at least {minimum:g}"
+    if maximum is not None:
+        need += f" and at most {maximum:g}"
+
     def parse(text):
         try:
-            value = float(text)
+            value = int(text) if integer else float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not math.isfinite(value) or value < minimum or (not minimum and value <= 0):
-            need = f"at least {minimum:g}" if minimum else "above 0"
-            raise argparse.ArgumentTypeError(f"must be a number {need}, got {text}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if (not math.isfinite(value) or (minimum is None and value <= 0)
+                or (minimum is not None and value < minimum)
+                or (maximum is not None and value > maximum)):
+            raise argparse.ArgumentTypeError(f"must be {kind} {need}, got {text}")
         return value
 
     parse.__name__ = "number"
     return parse
+
+
+def jobs(text):
+    """An argparse type for ``--n-jobs``: a whole number other than 0, as joblib takes."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "must be a whole number other than 0 (-1: one process per core), got 0")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):

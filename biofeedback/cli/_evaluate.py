@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import number
+
 HELP = """\
 Score a saved model on labelled recordings it has not seen, as a live session
 would run it.
@@ -37,7 +39,7 @@ def add_parser(sub):
     p.add_argument("model", metavar="MODEL", help="model file from 'biofeedback train'")
     p.add_argument("recordings", nargs="*", metavar="RECORDING",
                    help="recording files or folders")
-    p.add_argument("--switch-every", type=float, default=30.0, metavar="S",
+    p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
                    help="score streams switching state every S seconds built from "
                         "one-state recordings (default: 30; 0: off)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

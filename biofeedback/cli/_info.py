@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import number
+
 HELP = """\
 Read a recording and print how it was read: format, channels and units,
 sampling rate (declared and measured), duration, gaps and dropped packets,
@@ -30,7 +32,7 @@ def add_parser(sub):
                         "(see 'biofeedback boards')")
     p.add_argument("--stream", default=None, metavar="NAME",
                    help="XDF with several EEG streams: the name of the one to read")
-    p.add_argument("--markers", type=int, default=10, metavar="N",
+    p.add_argument("--markers", type=number(0, integer=True), default=10, metavar="N",
                    help="show the first N markers (default: 10)")
     p.set_defaults(func=run)
 

@@ -47,14 +47,15 @@ def add_parser(sub):
     p.add_argument("--lsl", metavar="NAME", help="publish as an LSL stream NAME, in real time")
     p.add_argument("--out", metavar="FILE", help="write the recording (.xdf, .fif, .edf)")
     p.add_argument("--truth", metavar="FILE.csv", help="write the ground truth table")
-    p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    p.add_argument("--seed", type=number(0, integer=True), default=None,
+                   help="override the scenario's seed")
     p.add_argument("--speed", type=number(), default=1.0, metavar="X",
                    help="with --lsl: speed factor (default: 1, real time)")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
     prog = p.add_argument_group("a simulated training programme")
     prog.add_argument("--participant", metavar="ID",
                       help="file the sessions for this participant (letters and digits)")
-    prog.add_argument("--sessions", type=int, default=1, metavar="N",
+    prog.add_argument("--sessions", type=number(1, integer=True), default=1, metavar="N",
                       help="with --participant: sessions to simulate (default: 1)")
     prog.add_argument("--root", metavar="DIR",
                       help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")

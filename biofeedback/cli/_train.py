@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import jobs, number
+
 HELP = """\
 Train a mental-state classifier on labelled recordings, validate it as a live
 session would run it, and save it with an HTML report.
@@ -65,7 +67,7 @@ def add_labels_args(p):
                    help="leave out windows the quality gates flag (default: cues only ever "
                         "come from clean windows) or keep them")
     x = p.add_argument_group("execution")
-    x.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+    x.add_argument("--n-jobs", type=jobs, default=-1, metavar="N",
                    help="processes for feature extraction (default: one per core)")
     x.add_argument("--scheduler", metavar="ADDRESS",
                    help="run feature extraction on this Dask scheduler")
@@ -106,7 +108,7 @@ def add_parser(sub):
                    help="how much one window's probabilities count in the state filter, "
                         "above 0 and at most 1 (default: hop / window, 0.25: each sample "
                         "once); larger follows a switch sooner and holds a state less")
-    p.add_argument("--switch-every", type=float, default=30.0, metavar="S",
+    p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
                    help="also score streams switching state every S seconds, built from "
                         "the one-state recordings (default: 30; 0: off)")
     p.add_argument("--report", metavar="FILE.html",

@@ -40,6 +40,20 @@ def test_errors_are_one_sentence_without_traceback(args, message):
     (["simulate", "demo", "--speed", "-1"], "argument --speed: must be a number above 0"),
     (["dashboard", "--duration", "0"], "argument --duration: must be a number above 0"),
     (["live", "--lsl-timeout", "x"], "argument --lsl-timeout: 'x' is not a number"),
+    (["info", "x.xdf", "--markers", "-2"], "argument --markers: must be a whole number at "
+                                          "least 0, got -2"),
+    (["info", "x.xdf", "--markers", "1.5"], "argument --markers: '1.5' is not a whole number"),
+    (["train", "--out", "m.bfm", "--n-jobs", "0"], "argument --n-jobs: must be a whole number "
+                                                   "other than 0 (-1: one process per core)"),
+    (["train", "--out", "m.bfm", "--switch-every", "-5"], "argument --switch-every: must be a "
+                                                          "number at least 0, got -5"),
+    (["evaluate", "m.bfm", "--switch-every", "inf"], "argument --switch-every: must be a "
+                                                     "number at least 0, got inf"),
+    (["simulate", "demo", "--seed", "-1"], "argument --seed: must be a whole number at least 0"),
+    (["simulate", "demo", "--participant", "p1", "--sessions", "0"],
+     "argument --sessions: must be a whole number at least 1, got 0"),
+    (["dashboard", "--port", "70000"], "argument --port: must be a whole number at least 1 and "
+                                       "at most 65535, got 70000"),
 ])
 def test_impossible_numbers_are_usage_errors(args, message, capsys):
     """Refused while parsing: no traceback, no session that never ends or divides by zero."""
