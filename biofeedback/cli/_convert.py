@@ -42,11 +42,11 @@ def add_parser(sub):
     p.add_argument("--bids-root", default=None, metavar="DIR",
                    help="write every input into this BIDS dataset instead")
     p.add_argument("--participant", default=None, metavar="ID",
-                   help="with --bids-root: the subject of every input (default: "
-                   "from each file name)")
+                   help="with --bids-root: the subject of every input, letters and digits "
+                   "(default: from each file name)")
     p.add_argument("--task", default="biofeedback",
-                   help="with --bids-root: the task of files whose names do not say it "
-                   "(default: biofeedback)")
+                   help="with --bids-root: the task of files whose names do not say it, "
+                   "letters and digits (default: biofeedback)")
     p.set_defaults(func=run)
 
 
@@ -72,13 +72,22 @@ def run(args) -> int:
     from ..io import read_recording, write_recording
 
     if args.bids_root is not None:
-        from ..io._bids import export_bids
+        from ..io._bids import bids_entities, export_bids
 
         files = _collect(args.inputs + ([args.output] if args.output else []))
         files = [f for f in files if f.with_suffix(".json") != f]
         if not files:
             raise RecordingFormatError("no recording found to export.",
                                        args.inputs[0])
+        if args.participant is not None:  # refused as every --participant is
+            from ..library._layout import check_participant
+
+            check_participant(args.participant)
+        try:  # every label first: one sentence, before anything is written
+            for f in files:
+                bids_entities(f, participant=args.participant, task=args.task)
+        except ValueError as err:
+            raise RecordingFormatError(str(err)) from None
         paths = export_bids(files, args.bids_root, participant=args.participant,
                             task=args.task, overwrite=args.overwrite)
         for p in paths:

@@ -21,6 +21,9 @@ _BIDS_NAME = re.compile(r"sub-(?P<subject>[A-Za-z0-9]+)(?:_ses-(?P<session>[A-Za
                         r"(?:_task-(?P<task>[A-Za-z0-9]+))?(?:_.*)?")
 
 
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
+
+
 def _label(text):
     """A BIDS label: letters and digits only."""
     return "".join(c for c in str(text) if c.isalnum())
@@ -37,15 +40,24 @@ def bids_entities(fname, *, participant=None, task="biofeedback"):
         already in BIDS form (``sub-P01_ses-03_task-engagement_eeg.xdf``, as
         the study layout writes them).
     participant : str | None
-        The subject, whatever the file name says.
+        The subject, whatever the file name says: letters and digits only
+        (a BIDS label), as mne-bids requires.
     task : str
-        The task of a file whose name does not follow the pattern.
+        The task of a file whose name does not follow the pattern (letters
+        and digits only).
 
     Returns
     -------
     entities : dict
         ``subject``, ``session`` (None when the name holds none) and ``task``,
-        each cleaned to letters and digits as BIDS requires.
+        each cleaned to letters and digits as BIDS requires when it comes from
+        the file name.
+
+    Raises
+    ------
+    ValueError
+        When ``participant`` or ``task`` is not letters and digits only: a
+        label the user chose is refused, never silently changed.
 
     Examples
     --------
@@ -56,6 +68,11 @@ def bids_entities(fname, *, participant=None, task="biofeedback"):
     >>> bids_entities("20261123-134035_synthetic.xdf", participant="P01")
     {'subject': 'P01', 'session': None, 'task': 'biofeedback'}
     """
+    for key, value, example in (("participant", participant, "P07"),
+                                ("task", task, "eyesclosed")):
+        if value is not None and not _ALNUM.fullmatch(str(value)):
+            raise ValueError(f"The {key} {value!r} is not a BIDS label: use letters and "
+                             f"digits only (e.g. {example}).")
     name = Path(fname).name
     stem = name.split(".", 1)[0] if not name.startswith(".") else name
     m = _BIDS_NAME.fullmatch(stem) or _FILE_NAME.fullmatch(stem)

@@ -15,7 +15,7 @@ mne_bids = pytest.importorskip("mne_bids")
 @pytest.mark.parametrize(("fname", "kwargs", "expected"), [
     ("subjecta-neutral-1.csv", {}, ("subjecta", "1", "neutral")),
     ("dir/subject_b-relaxed-02.fif.gz", {}, ("subjectb", "02", "relaxed")),
-    ("subjecta-neutral-1.csv", {"participant": "P-07"}, ("P07", "1", "neutral")),
+    ("subjecta-neutral-1.csv", {"participant": "P07"}, ("P07", "1", "neutral")),
     # a session's own file name is not the pattern: the participant is the subject
     ("20261123-134035_synthetic.xdf", {"participant": "P01"},
      ("P01", None, "biofeedback")),
@@ -33,6 +33,19 @@ def test_bids_entities_from_the_file_name(fname, kwargs, expected):
 def test_bids_entities_refuse_an_empty_label():
     with pytest.raises(ValueError, match="subject '__' of __-x-1.csv"):
         bids_entities("__-x-1.csv")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"participant": "P-07"}, "The participant 'P-07' is not a BIDS label: use letters and "
+                              "digits only"),
+    ({"participant": "a b"}, "The participant 'a b' is not a BIDS label"),
+    ({"participant": ""}, "The participant '' is not a BIDS label"),
+    ({"task": "eyes closed"}, "The task 'eyes closed' is not a BIDS label"),
+])
+def test_a_label_the_user_chose_is_refused_not_changed(kwargs, message):
+    """As mne-bids refuses it: 'a b' silently becoming sub-ab would file under another name."""
+    with pytest.raises(ValueError, match=message):
+        bids_entities("subjecta-neutral-1.csv", **kwargs)
 
 
 def _sidecar(path):
