@@ -1,6 +1,39 @@
-"""The package logger. Only the CLI attaches handlers."""
+"""The package logger (only the CLI attaches handlers), and liblsl's log level."""
 
 import logging
+import os
 
 logger = logging.getLogger("biofeedback")
 logger.addHandler(logging.NullHandler())
+
+#: Where liblsl looks for its settings after the LSLAPICFG environment variable
+#: (liblsl's ``api_config.cpp``): the working folder, the home folder, /etc.
+#: liblsl reads them once, at its first outlet, inlet or resolve, not when
+#: pylsl is imported. A file set with ``pylsl.set_config_filename`` would
+#: outrank all three and ``set_config_content`` even LSLAPICFG, so the package
+#: sets neither: it only names its own file when the user has none.
+LSL_USER_CONFIGS = ("lsl_api.cfg", "~/lsl_api/lsl_api.cfg", "/etc/lsl_api/lsl_api.cfg")
+_liblsl_decided = False
+
+
+def quiet_liblsl(verbose: bool = False) -> bool:
+    """Keep liblsl's INFO lines out of the terminal unless the user configured LSL.
+
+    Called by every module of ours that imports pylsl, before it does, and by
+    the command line (``--verbose`` keeps liblsl's lines). The first call
+    decides for the process: unless LSLAPICFG is set or one of
+    :data:`LSL_USER_CONFIGS` exists, LSLAPICFG names the package's
+    ``_lsl_api.cfg`` (warnings and errors only), which liblsl reads at its
+    first use. Returns whether it did.
+    """
+    global _liblsl_decided
+    if _liblsl_decided:
+        return False
+    _liblsl_decided = True
+    if verbose or "LSLAPICFG" in os.environ:
+        return False
+    if any(os.path.isfile(os.path.expanduser(p)) for p in LSL_USER_CONFIGS):
+        return False
+    os.environ["LSLAPICFG"] = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           "_lsl_api.cfg")
+    return True

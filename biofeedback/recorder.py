@@ -14,8 +14,10 @@ import json
 import platform
 from pathlib import Path
 
-from ._logging import logger
+from ._logging import logger, quiet_liblsl
 from .errors import BiofeedbackError
+
+quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 
 def session_filename(directory, profile_name: str) -> Path:

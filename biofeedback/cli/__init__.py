@@ -106,15 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_liblsl(verbose: bool) -> None:
-    """Keep liblsl's INFO lines out of the terminal unless asked (or configured)."""
-    import os
-    from pathlib import Path
-
-    if not verbose and "LSLAPICFG" not in os.environ:
-        os.environ["LSLAPICFG"] = str(Path(__file__).resolve().parents[1] / "_lsl_api.cfg")
-
-
 def _one_blas_thread() -> None:
     """One BLAS thread unless the user set the number (before numpy loads BLAS).
 
@@ -154,6 +145,7 @@ def run() -> None:
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit code."""
+    from .._logging import quiet_liblsl
     from ..errors import BiofeedbackError
 
     parser = build_parser()
@@ -163,7 +155,9 @@ def main(argv=None) -> int:
         return 0
     level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    _quiet_liblsl(args.verbose)
+    # liblsl's INFO lines only with --verbose, and never over the user's own LSL
+    # config; decided before any command imports pylsl
+    quiet_liblsl(verbose=args.verbose)
     _one_blas_thread()
     try:
         code = int(args.func(args) or 0)

@@ -15,7 +15,10 @@ import time
 
 import numpy as np
 
+from .._logging import quiet_liblsl
 from ..quality import FLAGS
+
+quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["DisplayFeed", "quality_classes", "head_positions", "window_message",
            "cue_message", "meta_message", "wall_offset", "history_message"]

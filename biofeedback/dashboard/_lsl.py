@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from .._logging import logger
+from .._logging import logger, quiet_liblsl
 from ._feed import (
     DisplayFeed,
     cue_message,
@@ -27,6 +27,8 @@ from ._feed import (
     percentiles,
     window_message,
 )
+
+quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["LSLFeeder"]
 

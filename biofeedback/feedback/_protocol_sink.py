@@ -14,8 +14,11 @@ import math
 
 import numpy as np
 
+from .._logging import quiet_liblsl
 from ._base import Sink
 from ._protocol import Protocol
+
+quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["ProtocolSink"]
 

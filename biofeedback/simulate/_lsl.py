@@ -8,11 +8,13 @@ import uuid
 
 import numpy as np
 
-from .._logging import logger
+from .._logging import logger, quiet_liblsl
 from .._threads import BackgroundJob
 from ._generator import simulate
 from ._scenario import read_scenario
 from ._simulation import Simulation
+
+quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["LSLPublisher"]
 

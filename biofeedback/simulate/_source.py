@@ -6,11 +6,14 @@ import time
 
 import numpy as np
 
+from .._logging import quiet_liblsl
 from ..stream._clock import DeviceClock
 from ..stream._source import Chunk, Source, SourceEvent
 from ._generator import simulate
 from ._scenario import read_scenario
 from ._simulation import Simulation
+
+quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["ScenarioSource", "count_missing_packets"]
 

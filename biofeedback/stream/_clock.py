@@ -6,6 +6,10 @@ import time
 
 import numpy as np
 
+from .._logging import quiet_liblsl
+
+quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
+
 
 def lsl_clock() -> float:
     """Seconds on the LSL clock (imports pylsl on first use)."""

@@ -16,9 +16,11 @@ from collections import deque
 
 import numpy as np
 
-from .._logging import logger
+from .._logging import logger, quiet_liblsl
 from ..errors import StreamError
 from ._source import Chunk, Source, SourceEvent
+
+quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 
 def _lsl_errors():
