@@ -11,6 +11,18 @@ text (101 MB, ``benchmarks/bench_read.py``, CPU seconds on a shared 2-core
 machine): it reads, converts and checks the file in 0.24 s, 40 % of the 0.55
 to 0.65 s ``pandas.read_csv`` takes to build its table, on one thread, and
 writes each column where it is kept (no table to copy out of).
+
+Why one thread: parsing the parts of each block at once on a small pool
+(the kernel releases the GIL; the first part straight into the table, the
+others into scratch tables copied after it, same values bit for bit) was
+built and measured on a quiet 2-core machine, a fresh process per read, best
+of 7, for one hour of OpenBCI GUI / Muse / BrainFlow text: two threads cut
+the wall time from 0.24 / 0.10 / 0.30 s to 0.17 / 0.074 / 0.20 s at the same
+CPU. pandas 3.1's ``read_csv`` itself works on more than one thread on the
+Muse and BrainFlow files (0.10 and 0.35 s wall for 0.19 and 0.67 s CPU), so
+the threads reached 3.5x / 1.4x / 1.8x pandas' wall time, not 3x on two of
+the three formats, for a thread pool in every large read; they were left
+out. A cohort read in parallel processes uses the cores anyway.
 pyarrow's CSV reader took as much CPU as pandas on one thread and more on two
 (its multithreaded wall time only wins on idle cores), built its own columns
 to be copied into NumPy (about 1.6x our peak memory), could not read the clock
