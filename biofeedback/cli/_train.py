@@ -100,11 +100,11 @@ def add_parser(sub):
     p.add_argument("--calibration-method", choices=("center", "zscore"), default="center",
                    help="subtract the calibration mean (default), or also divide by its "
                         "standard deviation")
-    p.add_argument("--dwell", type=float, default=None, metavar="S",
+    p.add_argument("--dwell", type=number(0), default=None, metavar="S",
                    help="expected seconds a state lasts, for the engine's state filter "
                         "(default: the protocol's training block length; 0: each window "
                         "alone)")
-    p.add_argument("--evidence-weight", type=float, default=None, metavar="G",
+    p.add_argument("--evidence-weight", type=number(maximum=1), default=None, metavar="G",
                    help="how much one window's probabilities count in the state filter, "
                         "above 0 and at most 1 (default: hop / window, 0.25: each sample "
                         "once); larger follows a switch sooner and holds a state less")
@@ -160,22 +160,15 @@ def protocol_plan(config, method, ds, spec, required):
 
 
 def run(args) -> int:
-    import math
     from pathlib import Path
 
     from .._logging import logger
     from ..config import load_pipeline
     from ..estimators import CLASSIFIERS
     from ..training import cross_validate, fit_model, random_split_score, save_model
-    from ..training._dataset import DatasetError
     from ..training._fit import default_dwell
     from ..training._report import format_counts, format_table, write_report
 
-    ev = args.evidence_weight
-    if ev is not None and not (math.isfinite(ev) and 0 < ev <= 1):
-        raise DatasetError(f"--evidence-weight must be above 0 and at most 1, got {ev:g}.")
-    if args.dwell is not None and not (math.isfinite(args.dwell) and args.dwell >= 0):
-        raise DatasetError(f"--dwell must be 0 or more seconds, got {args.dwell:g}.")
     config = load_pipeline(args.pipeline)
     spec = CLASSIFIERS[args.model]
     ds = load_dataset(args, config, need_windows=spec.input == "windows")

@@ -54,6 +54,13 @@ def test_errors_are_one_sentence_without_traceback(args, message):
     (["simulate", "demo", "--seed", "-1"], "argument --seed: must be a whole number at least 0"),
     (["simulate", "demo", "--participant", "p1", "--sessions", "0"],
      "argument --sessions: must be a whole number at least 1, got 0"),
+    (["train", "--out", "m.bfm", "--evidence-weight", "0"], "argument --evidence-weight: must "
+                                                            "be a number above 0 and at most 1"),
+    (["train", "--out", "m.bfm", "--evidence-weight", "1.5"], "argument --evidence-weight: "
+                                                              "must be a number above 0 and at "
+                                                              "most 1, got 1.5"),
+    (["train", "--out", "m.bfm", "--dwell", "-5"], "argument --dwell: must be a number at "
+                                                   "least 0, got -5"),
     (["dashboard", "--port", "70000"], "argument --port: must be a whole number at least 1 and "
                                        "at most 65535, got 70000"),
 ])

@@ -162,17 +162,3 @@ def test_a_manifest_of_labelled_stretches_is_scored_as_a_switching_session(
                  str(manifest), "--n-jobs", "1"]) == 1
     err = capsys.readouterr().err
     assert "The manifest's label 'neutral' covers no whole 2 s window" in err
-
-
-@pytest.mark.parametrize(("option", "message"), [
-    (["--evidence-weight", "0"], "--evidence-weight must be above 0 and at most 1, got 0."),
-    (["--evidence-weight", "1.5"], "--evidence-weight must be above 0 and at most 1, got 1.5."),
-    (["--dwell", "-5"], "--dwell must be 0 or more seconds, got -5."),
-])
-def test_a_state_filter_option_out_of_range_is_one_sentence(muse_dir, tmp_path, capsys,
-                                                            option, message):
-    code = main(["train", str(muse_dir / "subjecta-relaxed-1.csv"), *option,
-                 "--out", str(tmp_path / "m.bfm"), "-q"])
-    assert code == 1
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1 and "Traceback" not in err
