@@ -33,8 +33,9 @@ def add_dashboard_args(p, with_flag=False):
     g.add_argument("--host", default="127.0.0.1",
                    help="address the dashboard listens on (default: 127.0.0.1, this machine "
                         "only)")
-    g.add_argument("--port", type=number(1, 65535, integer=True), default=8765,
-                   help="port to try first (default: 8765; a free one if it is taken)")
+    g.add_argument("--port", type=number(0, 65535, integer=True), default=8765,
+                   help="port to try first (default: 8765; a free one if it is taken; "
+                        "0: any free port)")
     g.add_argument("--no-browser", dest="no_browser", action="store_true",
                    help="print the URL without opening a browser")
 

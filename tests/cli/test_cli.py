@@ -61,7 +61,7 @@ def test_errors_are_one_sentence_without_traceback(args, message):
                                                               "most 1, got 1.5"),
     (["train", "--out", "m.bfm", "--dwell", "-5"], "argument --dwell: must be a number at "
                                                    "least 0, got -5"),
-    (["dashboard", "--port", "70000"], "argument --port: must be a whole number at least 1 and "
+    (["dashboard", "--port", "70000"], "argument --port: must be a whole number at least 0 and "
                                        "at most 65535, got 70000"),
 ])
 def test_impossible_numbers_are_usage_errors(args, message, capsys):
