@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spectral import _band_bins
+from ..spectral import _band_bins, welch_basis
 from ._flags import (
     _LONG_LIVED,
     FLAGS,
@@ -76,8 +76,6 @@ class QualityGate:
         plan = self._plans.get(n_t)
         if plan is not None:
             return plan
-        from ..spectral import welch_basis as _welch_basis
-
         cfg = self.config
         n_per_seg = min(n_t, max(8, int(round(self.sfreq))))
         step = max(1, n_per_seg // 2) if n_per_seg < n_t else n_per_seg
@@ -89,12 +87,12 @@ class QualityGate:
         kr = [_band_bins(lo, hi, df, nyq_bin) for lo, hi in ranges]
         k0 = min(k[0] for k in kr)
         k1 = max(max(k[1] for k in kr), k0 + 1)
-        filt_basis = _welch_basis(n_per_seg, self.sfreq, k0, k1, "hann")
+        filt_basis = welch_basis(n_per_seg, self.sfreq, k0, k1, "hann")
         sl = [(a - k0, max(b - k0, a - k0)) for a, b in kr]
         line = None
         lk = _band_bins(self.line_freq - 1.0, self.line_freq + 1.0 + 1e-6, df, nyq_bin)
         if self.line_freq + 1.0 < self.sfreq / 2 and lk[1] > lk[0]:
-            line = _welch_basis(n_per_seg, self.sfreq, lk[0], lk[1], "hann")
+            line = welch_basis(n_per_seg, self.sfreq, lk[0], lk[1], "hann")
         plan = dict(n_seg=n_seg, step=step, filt=filt_basis, slices=sl, line=line, df=df)
         self._plans[n_t] = plan
         return plan
@@ -178,7 +176,11 @@ class QualityGate:
         m = self._metrics(raw, filtered)
         flags = np.zeros(m["peak"].shape, dtype=np.int64)
         flags[~m["finite"]] |= FLAGS["nan"]
-        if self.rail_v > 0:
+        # rail_share counts samples with |x| >= fraction * rail (an inf counts):
+        # none reaches the lower (near) fraction in all-finite windows whose
+        # peaks stay under it, the usual case, so skip its passes over the data
+        if self.rail_v > 0 and (not m["finite"].all() or np.any(
+                m["peak"] >= cfg.near_rail_fraction * self.rail_v)):
             railed = rail_share(raw, self.rail_v, cfg.rail_fraction) >= RAILED_SHARE
             near = ~railed & (
                 rail_share(raw, self.rail_v, cfg.near_rail_fraction) >= RAILED_SHARE)
