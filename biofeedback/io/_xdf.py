@@ -26,6 +26,7 @@ from ._integrity import (
     marker_gaps,
     read_sidecar,
     timestamp_gaps,
+    timestamp_steps,
 )
 from ._recording import Gap, Recording, Stream
 from ._xdf_file import LOAD_OPTIONS, load_streams, scan_chunks  # noqa: F401 (scan_chunks)
@@ -264,15 +265,17 @@ def read_xdf(fname, *, profile=None, stream=None):
 
     if sfreq <= 0:
         sfreq = _rate_of_irregular(ts, eeg_name, fname, warnings)
-    measured, ts_warn = check_timestamps(ts, sfreq)
+    steps = timestamp_steps(ts, sfreq)  # the steps and their threshold, once
+    measured, ts_warn = check_timestamps(ts, sfreq, steps=steps)
     warnings.extend(ts_warn)
     marked, markers = gaps_from_loss_markers(markers, sfreq)
     if marked is not None:  # the recording counted its own losses: trust that count
         gaps = marked
     else:
-        gaps = _merge_gaps(timestamp_gaps(ts, sfreq), marker_gaps(markers, sfreq),
+        gaps = _merge_gaps(timestamp_gaps(ts, sfreq, steps=steps), marker_gaps(markers, sfreq),
                            1.0 / sfreq if sfreq else 0.0)
     warnings.extend(gap_warning(gaps))
+    del steps
 
     sidecar = read_sidecar(fname, warnings)
     bf = _bf_meta(info)
