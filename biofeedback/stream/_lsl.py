@@ -9,6 +9,7 @@ them onto a straight line and replay would not match live.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import weakref
@@ -23,18 +24,22 @@ from ._source import Chunk, Source, SourceEvent
 quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 
+@functools.cache
 def _lsl_errors():
+    """pylsl's lost and timeout errors, looked up when one is being handled.
+
+    (An ``except`` clause evaluates its classes only when an exception reaches
+    it, so importing this module does not import pylsl.)
+    """
     try:
-        from pylsl.util import LostError, TimeoutError
-    except ImportError:  # pragma: no cover - older pylsl
-        from pylsl import LostError, TimeoutError
+        try:
+            from pylsl.util import LostError, TimeoutError
+        except ImportError:  # pragma: no cover - older pylsl
+            from pylsl import LostError, TimeoutError
+    except ImportError:  # pragma: no cover - pylsl is an extra
+        return (OSError,)
     return (LostError, TimeoutError)
 
-
-try:
-    _LSL_ERRORS = _lsl_errors()
-except ImportError:  # pragma: no cover - pylsl is an extra
-    _LSL_ERRORS = (OSError,)
 
 _UNIT_SCALE = {"microvolts": 1e-6, "uv": 1e-6, "µv": 1e-6, "millivolts": 1e-3,
                "mv": 1e-3, "volts": 1.0, "v": 1.0}
@@ -310,7 +315,7 @@ class LSLSource(Source):
                         break
                     chunks.append(np.asarray(data, dtype=np.float64))
                     stamps.append(np.asarray(ts, dtype=np.float64))
-        except _LSL_ERRORS:  # lost, or recovering (pylsl >= 1.17 raises a timeout then)
+        except _lsl_errors():  # lost, or recovering (pylsl >= 1.17 raises a timeout then)
             if not self.source_id:
                 self._re_resolve()
         now = pylsl.local_clock()
@@ -365,7 +370,7 @@ class LSLSource(Source):
         old, self._inlet = self._inlet, None
         try:
             self._make_inlet(info)
-        except _LSL_ERRORS:  # gone again before it opened: keep looking
+        except _lsl_errors():  # gone again before it opened: keep looking
             self._inlet = old
             return
         if old is not None:
