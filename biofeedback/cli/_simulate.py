@@ -89,8 +89,6 @@ def run(args) -> int:
             raise BiofeedbackError(
                 f"{args.out}: cannot tell the format from the extension {ext!r}; use one "
                 f"of {', '.join(_WRITE_EXT)}.")
-    if args.speed <= 0:
-        raise BiofeedbackError(f"--speed must be > 0, got {args.speed}.")
     sim = simulate(scen)
     t0 = 0.0
     if args.lsl:
