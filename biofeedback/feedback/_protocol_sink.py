@@ -106,7 +106,7 @@ class ProtocolSink(Sink):
         self._live_from = self._clock()
         self._cues.open(info)
 
-    def _emit(self, text, t_end):
+    def _emit(self, text):
         now = self._clock()
         if self._outlet is not None:
             self._outlet.push_sample([text], now)
@@ -123,21 +123,21 @@ class ProtocolSink(Sink):
         on = bool(on)
         if on != self.paused:
             self.paused = on
-            self._emit("feedback_paused" if on else "feedback_resumed", math.nan)
+            self._emit("feedback_paused" if on else "feedback_resumed")
 
     def write(self, result):
         self._t_now = result.t_end
         gated = result.gated or self.paused
         events, cue = self.protocol.update(result.t_end, result.estimates, gated)
         for text in events:
-            self._emit(text, result.t_end)
+            self._emit(text)
             for sink in self.cue_sinks:
                 self._cues.call(sink, "marker", text, result.t_end)
         if cue is not None:
             if cue.kind != "transfer":  # transfer: recorded, never shown or sounded
                 for sink in self.cue_sinks:
                     self._cues.call(sink, "cue", cue)
-            now = self._emit(cue.marker(), result.t_end)
+            now = self._emit(cue.marker())
             if self.realtime and result.t_end >= self._live_from:
                 self.cue_latency.append(now - result.t_end)
         if self.protocol.done and self.config.end == "stop":
@@ -145,9 +145,8 @@ class ProtocolSink(Sink):
 
     def close(self):
         if self.protocol is not None:
-            t = self.protocol._last_t or 0.0
             for text in self.protocol.finish():
-                self._emit(text, t)
+                self._emit(text)
         self._cues.each_opened("close")
         if self._outlet is not None:
             del self._outlet
