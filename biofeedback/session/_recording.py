@@ -65,6 +65,11 @@ class RecordingControl:
         LabRecorder predicates of the streams to record.
     content : callable
         ``content() -> dict``: what the sidecar holds (called at each write).
+    tails : callable | None
+        ``tails()``: what the session's outlets sent last, appended to the file
+        where LabRecorder had not written it yet (:meth:`stop`).
+    others : bool
+        Streams of other programs are recorded too (they get one more pull).
     """
 
     def __init__(self, fname, predicates, content, tails=None, others=False):
@@ -73,7 +78,6 @@ class RecordingControl:
         self.content = content
         self.tails = tails
         self.others = bool(others)
-        self.closed_by = None
         self._recorder = None
 
     def start(self) -> None:
@@ -105,10 +109,10 @@ class RecordingControl:
         finally:  # whatever happens, the recorder does not outlive the session
             clean = self._recorder.stop(grace=0.1 if hurry is not None and hurry.is_set()
                                         else 0.25)
-        self.closed_by = "LabRecorder" if clean else "biofeedback"
         try:
             report = complete_xdf(self.fname, self.tails() if self.tails else None)
-            logger.debug("Recording closed: %s", report)
+            logger.debug("Recording closed by %s: %s",
+                         "LabRecorder" if clean else "biofeedback", report)
         except Exception as err:  # the file stays readable without footers
             logger.warning("Could not write the recording's footers (%s); it reads "
                            "without them.", err)
