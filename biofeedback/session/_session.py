@@ -253,8 +253,8 @@ class Session:
             return None
         self.recording = (Path(self.recording_fname) if self.recording_fname
                           else session_filename(self.recordings_dir, self.source.profile.name))
-        preds = [f"source_id='{v['source_id']}'" for v in self._outlets.streams.values()]
         ids = [v["source_id"] for v in self._outlets.streams.values()]
+        preds = [f"source_id='{i}'" for i in ids]
         recorder = RecordingControl(self.recording, preds + self.also_record,
                                     self._sidecar_content,
                                     tails=lambda: outlet_tails(ids),
