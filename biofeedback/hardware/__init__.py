@@ -1,5 +1,6 @@
 """Hardware adapters and board profiles."""
 
+from .._lazy import lazy_exports
 from ._profiles import (
     INPUT_PARAMS,
     BoardProfile,
@@ -13,11 +14,5 @@ from ._profiles import (
 __all__ = ["BrainFlowSource", "INPUT_PARAMS", "BoardProfile", "Columns", "get_profile",
            "list_profiles", "read_profile", "profile_for_recording"]
 
-
-def __getattr__(name):
-    # BrainFlowSource pulls in BrainFlow and the stream layer: only when asked
-    if name == "BrainFlowSource":
-        from ._brainflow import BrainFlowSource
-
-        return BrainFlowSource
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# BrainFlowSource pulls in BrainFlow and the stream layer: only when asked
+__getattr__, __dir__ = lazy_exports(globals(), {"BrainFlowSource": "._brainflow"})
