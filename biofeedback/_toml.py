@@ -37,17 +37,28 @@ def _line_of(fname, section: str, key: str | None) -> int | None:
     ``"events #2"``, found by counting ``[[events]]`` headers.
     """
     try:
-        text = Path(fname).read_text()
+        path = Path(fname)
+        st = path.stat()
+        index = _file_line_index(str(path), st.st_mtime_ns, st.st_size)
     except (OSError, TypeError, ValueError):
         return None
-    return _line_index(text).get((section, key))
+    return index.get((section, key))
 
 
 @functools.lru_cache(maxsize=8)
+def _file_line_index(fname, mtime_ns, size):
+    """:func:`_line_index` of a file, read once per version of it.
+
+    Every field of a pipeline asks for its line (the message it would carry
+    is built before the field is checked): one read and one pass serve them
+    all, and a rewritten file (another time or size) is read again.
+    """
+    return _line_index(Path(fname).read_text())
+
+
 def _line_index(text):
     """``{(section, key): line}`` of a TOML text, first occurrences, in one pass
-    (``key`` None: the section's header; section "": top-level keys). Every
-    field of a pipeline asks for its line: one pass serves them all."""
+    (``key`` None: the section's header; section "": top-level keys)."""
     import re
 
     lines = text.splitlines()
