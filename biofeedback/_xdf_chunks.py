@@ -59,8 +59,7 @@ def _read_varlen(buf, pos):
 @dataclass
 class _Stream:
     header: dict
-    samples: list = field(default_factory=list)  # (content start, end) of Samples chunks
-    n: int = 0
+    samples: list = field(default_factory=list)  # (content start, end, n) of Samples chunks
     offsets: list = field(default_factory=list)  # (collection time, offset value)
     footer_at: int | None = None
 
@@ -195,10 +194,7 @@ def complete_xdf(fname, tails=None) -> dict:
                 continue
             elif tag == TAG_SAMPLES:
                 fid.seek(start)
-                s = streams[sid]
-                n, _ = _read_varlen(fid.read(9), 0)
-                s.samples.append((start, end))
-                s.n += n
+                streams[sid].samples.append((start, end, _read_varlen(fid.read(9), 0)[0]))
             elif tag == TAG_CLOCK_OFFSET:
                 fid.seek(start)
                 streams[sid].offsets.append(struct.unpack("<dd", fid.read(16)))
@@ -209,30 +205,25 @@ def complete_xdf(fname, tails=None) -> dict:
                                  if s.footer_at is not None])
         stats = {}
         for sid, s in streams.items():
-            s.samples = [(a, b) for a, b in s.samples if b <= cut]
+            s.samples = [c for c in s.samples if c[1] <= cut]
             first = last = None
             if s.samples:
-                fid.seek(s.samples[0][0])
-                first = float(_timestamps(fid.read(s.samples[0][1] - s.samples[0][0]),
-                                          s.header)[0])
-                fid.seek(s.samples[-1][0])
-                last = float(_timestamps(fid.read(s.samples[-1][1] - s.samples[-1][0]),
-                                         s.header)[-1])
-            s.n = 0
-            for a, _b in s.samples:
-                fid.seek(a)
-                s.n += _read_varlen(fid.read(9), 0)[0]
-            stats[sid] = [first, last]
+                (a0, b0, _), (a1, b1, _) = s.samples[0], s.samples[-1]
+                fid.seek(a0)
+                first = float(_timestamps(fid.read(b0 - a0), s.header)[0])
+                fid.seek(a1)
+                last = float(_timestamps(fid.read(b1 - a1), s.header)[-1])
+            stats[sid] = [first, last, sum(c[2] for c in s.samples)]
     out, footers = bytearray(), bytearray()  # every footer after every sample
     report = {}
     for sid, s in streams.items():
-        first, last = stats[sid]
+        first, last, n_held = stats[sid]
         appended = 0
         tail = tails.get(s.header.get("source_id"))
         if tail is not None:
             n_pushed, ts, values = tail
             ts = np.asarray(ts, dtype=float)
-            missing = int(n_pushed) - s.n
+            missing = int(n_pushed) - n_held
             if 0 < missing <= len(ts):
                 ts, values = ts[-missing:], values[-missing:]
                 if last is not None and ts[0] < last:  # the file's start is what lacks
@@ -247,7 +238,7 @@ def complete_xdf(fname, tails=None) -> dict:
             if last is not None and not (s.offsets and s.offsets[-1][0] >= last):
                 s.offsets.append((last, 0.0))
                 out += chunk(TAG_CLOCK_OFFSET, struct.pack("<dd", last, 0.0), sid)
-        count = s.n + appended
+        count = n_held + appended
         footers += chunk(TAG_FOOTER, _footer(first if first is not None else 0.0,
                                          last if last is not None else 0.0,
                                          count, s.offsets), sid)
