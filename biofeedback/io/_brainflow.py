@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import PipelineConfigError, RecordingFormatError
 from ._integrity import (
+    _BLOCK,
     channel_problems,
     check_timestamps,
     gap_warning,
@@ -26,8 +27,6 @@ from ._integrity import (
 from ._recording import Recording, Stream
 from ._text import TableReader, read_header_lines, row_block
 from ._types import Gap
-
-_BLOCK = 1 << 16
 
 
 def _board_layout(board_id):

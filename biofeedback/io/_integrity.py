@@ -26,7 +26,8 @@ _GAP_PERIODS = 2.5
 _CLOCK_JUMP_S = 1.0
 # Declared and measured rates may differ by this fraction before we warn.
 _RATE_TOLERANCE = 0.01
-# Long recordings are scanned in blocks of this many samples.
+# Long recordings are scanned in blocks of this many samples (every reader's
+# block-wise pass uses it: no temporary as long as the recording).
 _BLOCK = 1 << 16
 
 

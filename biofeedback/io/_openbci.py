@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import RecordingFormatError
 from ._integrity import (
+    _BLOCK,
     channel_problems,
     check_timestamps,
     counter_gaps,
@@ -179,9 +180,6 @@ def _names(profile, ch_names, n_eeg, warnings, fname, text_head=""):
             f"{len(prof.ch_names)}; channels are named EEG1..EEG{n_eeg}."
         )
     return prof, names
-
-
-_BLOCK = 1 << 16
 
 
 def _rebuilt_timestamps(t0, missing, sfreq):
