@@ -45,8 +45,14 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def _progress_sink():
-    """A progress bar over the recording's time (stderr, terminals only)."""
+def _progress_sinks() -> list:
+    """A progress bar over the recording's time, on a terminal's stderr only.
+
+    Elsewhere (a pipe, a log, the tests) no sink at all: nothing is called
+    per window for a bar nobody sees.
+    """
+    if not sys.stderr.isatty():
+        return []
     from ..feedback._base import Sink  # not at import: --help stays light
 
     class _Progress(Sink):
@@ -59,12 +65,10 @@ def _progress_sink():
             self._bar = None
 
         def open(self, info):
-            import sys
-
             rec = info.source.get("duration_s", 0.0)
             self._t0 = None
-            if not sys.stderr.isatty() or rec < 30:
-                return  # no bar to show: do not import tqdm for nothing
+            if rec < 30:
+                return  # no bar for a short replay: do not import tqdm for nothing
             from tqdm import tqdm
 
             self._bar = tqdm(total=round(rec, 1), unit="s", desc="replay", file=sys.stderr,
@@ -83,7 +87,7 @@ def _progress_sink():
             if self._bar is not None:
                 self._bar.close()
 
-    return _Progress()
+    return [_Progress()]
 
 
 def run(args) -> int:
@@ -100,7 +104,7 @@ def run(args) -> int:
     # channels) is said, as 'info' and 'convert' say it
     recording = read_recording(args.file, stream=args.stream)
     out = replay(recording, pipeline=args.pipeline, out=args.out, realtime=args.realtime,
-                 speed=args.speed, model=model, sinks=[*make_view(args.view), _progress_sink()])
+                 speed=args.speed, model=model, sinks=[*make_view(args.view), *_progress_sinks()])
     n = len(out.t_end)
     gated = int(out.gated.sum())
     print(f"{n} windows ({gated} gated) from {args.file}")
