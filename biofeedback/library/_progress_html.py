@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from .._outputs import atomic_output
 from ._progress import _finite, _nan, _t_test, trend
 
 __all__ = ["write_progress_html"]
@@ -190,8 +191,6 @@ def write_progress_html(p: dict, out) -> Path:
     if p.get("notice"):
         sections.insert(0, ("Index", f"<p>{html.escape(p['notice'])}</p>"))
     doc = page(f"Progress of {p['participant']}: {p['n_sessions']} sessions", sections)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    tmp.replace(out)
+    with atomic_output(out) as tmp:
+        tmp.write_text(doc, encoding="utf-8")
     return out
