@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._outputs import atomic_output
 from ..errors import ModelError
 from ._model import FORMAT, FORMAT_VERSION, LoadedModel
 
@@ -74,8 +75,7 @@ def save_model(model, fname, *, metrics=None, overwrite=True) -> Path:
     meta = dict(model.meta)
     if metrics is not None:
         meta["metrics"] = metrics
-    fname.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(fname, "w", zipfile.ZIP_DEFLATED) as zf:
+    with atomic_output(fname) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("meta.json", json.dumps(_jsonable(meta), indent=1))
         zf.writestr("estimator.skops", sio.dumps(model.estimator))
     model.meta = meta

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _html, _svg
+from .._outputs import atomic_output
 
 
 def format_table(results) -> list[str]:
@@ -264,7 +265,7 @@ def write_report(fname, dataset, model, results, *, random_split=None,
     sections.append(("Recordings", _html.table(
         per_rec, ["file", "subject", "session", "label", "windows", "gated"])))
     fname = Path(fname)
-    fname.parent.mkdir(parents=True, exist_ok=True)
-    fname.write_text(_html.page(f"Training report: {model.meta['model']}", sections),
-                     encoding="utf-8")
+    with atomic_output(fname) as tmp:
+        tmp.write_text(_html.page(f"Training report: {model.meta['model']}", sections),
+                       encoding="utf-8")
     return fname
