@@ -147,6 +147,28 @@ def calibration_stats(streams, plan, input="features"):
     return out
 
 
+def centred(dataset, X, stats):
+    """A copy of ``X`` (one row per window of ``dataset``) with each subject's
+    and session's rows centred on their ``stats`` (:func:`calibration_stats`)."""
+    X = np.array(X, copy=True)
+    for (subject, session), (offset, scale) in stats.items():
+        m = (dataset.subject == subject) & (dataset.session == session)
+        X[m] = (X[m] - offset) / scale
+    return X
+
+
+def recording_transform(files, stats, prep=None):
+    """``transform(r, X)`` for :func:`~._scoring.filtered_proba`: the windows of
+    recording ``r`` of ``files`` centred on its subject's and session's
+    ``stats``, after ``prep`` (e.g. a model's column selection)."""
+    keys = {i: (f.subject, f.session) for i, f in enumerate(files)}
+
+    def transform(r, X):
+        offset, scale = stats[keys[int(r)]]
+        return ((X if prep is None else prep(X)) - offset) / scale
+    return transform
+
+
 def _check_calibration(spec, plan, window_length, classes=None):
     if not plan:
         return

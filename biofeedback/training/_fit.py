@@ -51,7 +51,7 @@ def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
     """
     from ..engine import model_usable
     from ..estimators import CLASSIFIERS, make_classifier
-    from ._calibration import _check_calibration, calibration_stats
+    from ._calibration import _check_calibration, calibration_stats, centred
     from ._scoring import _check_dwell, _check_evidence
     from ._streams import stream_dataset
 
@@ -67,10 +67,7 @@ def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
         skip = max(d for _, d in plan.blocks)
         stats = calibration_stats(stream_dataset(dataset, plan, 30.0, skip=max(skip, 20.0)),
                                   plan, spec.input)
-        X = np.array(X, copy=True)
-        for (subject, session), (offset, scale) in stats.items():
-            m = (dataset.subject == subject) & (dataset.session == session)
-            X[m] = (X[m] - offset) / scale
+        X = centred(dataset, X, stats)
     ok = model_usable(X, spec.input)
     est.fit(X[ok], dataset.y[ok])
     meta = {

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._calibration import _baseline_stats, calibration_stats, calibration_windows
+from ._calibration import (
+    _baseline_stats,
+    calibration_stats,
+    calibration_windows,
+    recording_transform,
+)
 from ._labels import DatasetError
 from ._streams import FIRST_SECONDS, stream_dataset, switches_from_markers, switching_scores
 
@@ -144,6 +149,7 @@ def _score_streams(predict_proba, classes_, streams, keys, plan, stats, dwell, a
     before the centring of ``stats``.
     """
     calib = plan.seconds if plan else 0.0
+    transform = recording_transform(streams.files, stats, prep) if plan else None
     out = {"lags": [], "first_correct": 0, "first_n": 0}
     for r, f in enumerate(streams.files):
         if (f.subject, f.session) not in keys:
@@ -151,12 +157,6 @@ def _score_streams(predict_proba, classes_, streams, keys, plan, stats, dwell, a
         rows = (streams.recording == r) & (streams.t > calib)
         if not rows.any():
             continue
-        transform = None
-        if plan:
-            offset, scale = stats[(f.subject, f.session)]
-
-            def transform(_, Xr, offset=offset, scale=scale):
-                return ((Xr if prep is None else prep(Xr)) - offset) / scale
         P = filtered_proba(predict_proba, streams, rows, dwell, input=input, evidence=evidence,
                            transform=transform, blank_until=calib or None)
         pred = _argmax_labels(P, classes_)
@@ -285,11 +285,7 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
         if plan:
             stats = calibration_stats(stream_dataset(ds, plan, switch_every or 30.0,
                                                      skip=skip), plan, model.input)
-            rec_key = {i: (f.subject, f.session) for i, f in enumerate(ds.files)}
-
-            def transform(r, X):
-                offset, scale = stats[rec_key[int(r)]]
-                return (prep(X) - offset) / scale
+            transform = recording_transform(ds.files, stats, prep)
         P = filtered_proba(predict, ds, np.ones(len(ds), bool), model.dwell,
                            input=model.input, evidence=model.evidence, transform=transform,
                            blank_until=skip)

@@ -39,7 +39,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import _check_option
-from ._calibration import _check_calibration, calibration_stats
+from ._calibration import (
+    _check_calibration,
+    calibration_stats,
+    centred,
+    recording_transform,
+)
 from ._labels import DatasetError
 from ._scoring import (
     _argmax_labels,
@@ -232,17 +237,8 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
     if plan:
         stats = calibration_stats(stream_dataset(dataset, plan, switch_every or 30.0,
                                                  skip=skip), plan, spec.input)
-        keys = list(zip(dataset.subject.tolist(), dataset.session.tolist()))
-        X = np.array(X, copy=True)
-        for key in set(keys):
-            m = (dataset.subject == key[0]) & (dataset.session == key[1])
-            offset, scale = stats[key]
-            X[m] = (X[m] - offset) / scale
-        rec_key = {i: (f.subject, f.session) for i, f in enumerate(dataset.files)}
-
-        def transform(r, Xr):
-            offset, scale = stats[rec_key[int(r)]]
-            return (Xr - offset) / scale
+        X = centred(dataset, X, stats)
+        transform = recording_transform(dataset.files, stats)
     streams = None
     if switch_every:
         streams = stream_dataset(dataset, plan, switch_every, skip=skip)
