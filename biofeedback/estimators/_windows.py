@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-_DEFAULT_BANDS = (
-    ("delta", 1.0, 4.0),
-    ("theta", 4.0, 8.0),
-    ("alpha", 8.0, 13.0),
-    ("beta", 13.0, 30.0),
-    ("gamma", 30.0, 45.0),
-)
+from ..config import _DEFAULT_BANDS as _PIPELINE_BANDS
+
+#: The pipeline's default bands, as ``(name, low, high)``.
+_DEFAULT_BANDS = tuple((name, lo, hi) for name, (lo, hi) in _PIPELINE_BANDS.items())
 
 
 def _check_windows(X, n_channels=None):
