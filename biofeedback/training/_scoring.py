@@ -162,15 +162,20 @@ def _score_streams(predict_proba, classes_, streams, keys, plan, stats, dwell, a
         pred = _argmax_labels(P, classes_)
         switches = switches_from_markers(streams.full[r]["markers"], after=calib)
         sc = switching_scores(streams.t[rows], streams.y[rows], pred, switches)
-        for k in ("first_correct", "first_n"):
-            out[k] += sc[k]
-            acc[k] += sc[k]
-        out["lags"] += sc["lags"]
-        acc["lags"] += sc["lags"]
-        acc["y_true"].append(streams.y[rows])
-        acc["y_pred"].append(pred)
+        _add_scores(out, sc)
+        _add_scores(acc, sc, streams.y[rows], pred)
     out["lags"] = [None if not np.isfinite(v) else v for v in out["lags"]]
     return out
+
+
+def _add_scores(acc, scores, y_true=None, y_pred=None):
+    """Add one stream's :func:`switching_scores` (and its windows) to ``acc``."""
+    for k in ("first_correct", "first_n"):
+        acc[k] += scores[k]
+    acc["lags"] += scores["lags"]
+    if y_true is not None:
+        acc["y_true"].append(y_true)
+        acc["y_pred"].append(y_pred)
 
 
 def _new_acc():
@@ -264,11 +269,7 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
             sel = keep[rows]
             sc = switching_scores(ds.t[rows][sel], ds.y[rows][sel], pred_r[sel],
                                   switches_from_markers(f["markers"], after=calib))
-            for k in ("first_correct", "first_n"):
-                sw[k] += sc[k]
-            sw["lags"] += sc["lags"]
-            sw["y_true"].append(ds.y[rows][sel])
-            sw["y_pred"].append(pred_r[sel])
+            _add_scores(sw, sc, ds.y[rows][sel], pred_r[sel])
         if sw["lags"]:
             switching = _switching_summary(sw, data_classes, 0.0)
             switching["switch_every_s"] = None
