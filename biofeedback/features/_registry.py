@@ -219,7 +219,7 @@ def _ratio_of_sums(fs, ctx, name, num_bands, den_bands):
     """sum_c num / sum_c den over the index's clean channels; NaN if none."""
     m = _chan_mask(fs, ctx, name)
     num = sum(ctx.band(b) for b in num_bands)
-    den = sum(ctx.band(b) if b != "_total" else ctx.total for b in den_bands)
+    den = sum(ctx.band(b) for b in den_bands)  # "_total" is a column like any band
     num = np.where(m, num, 0.0).sum(axis=1)
     den = np.where(m, den, 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
