@@ -38,8 +38,7 @@ class _LiveDriver:
         return results
 
     def _window(self, raw, filt, t_end) -> WindowResult:
-        flags, clean, gated, filt_safe = self._gate(raw, filt)
-        filt_safe = np.ascontiguousarray(filt_safe)
+        flags, clean, gated, filt_safe = self._gate(raw, filt)  # filt_safe: a new C array
         feats, idx = self.features.window(filt_safe, clean)
         if self.index_span is not None:
             idx = self.index_span.step(idx)
