@@ -15,10 +15,7 @@ import time
 
 import numpy as np
 
-from .._logging import quiet_liblsl
 from ..quality import FLAGS
-
-quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["DisplayFeed", "quality_classes", "head_positions", "window_message",
            "cue_message", "meta_message", "wall_offset", "history_message"]
@@ -46,9 +43,9 @@ def quality_classes(flags) -> list[str]:
 
 def wall_offset() -> float:
     """Wall-clock seconds minus LSL-clock seconds, now."""
-    import pylsl
+    from ..stream._clock import lsl_clock
 
-    return time.time() - pylsl.local_clock()
+    return time.time() - lsl_clock()
 
 
 _MONTAGE = None

@@ -14,11 +14,8 @@ import math
 
 import numpy as np
 
-from .._logging import quiet_liblsl
 from ._base import Sink
 from ._protocol import Protocol
-
-quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["ProtocolSink"]
 
@@ -93,13 +90,13 @@ class ProtocolSink(Sink):
         return {"Cues": (name, source_id)}
 
     def open(self, info):
-        import pylsl
+        from ..stream._clock import lsl_clock
 
         self.info = info
         self.realtime = info.realtime
         # live, markers are stamped when emitted; on a finite source (replay,
         # simulated sessions) on the window's own clock, as it has no other
-        self._clock = pylsl.local_clock if self.realtime else (lambda: self._t_now)
+        self._clock = lsl_clock if self.realtime else (lambda: self._t_now)
         self._t_now = 0.0
         self.protocol = Protocol(self.config, info.estimate_names, self.fname,
                                  carried=self.carried)
