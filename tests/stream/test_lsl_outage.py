@@ -9,8 +9,10 @@ import pytest
 pytestmark = [pytest.mark.lsl, pytest.mark.slow]  # a real outage: about 3 s
 
 
-def _publish(name, sfreq, outage_at, outage, total, stop):
-    """Push ``total`` s of data; the outlet is gone for ``outage`` s from ``outage_at``."""
+def _publish(name, sfreq, outage_at, outage, total, stop, ready):
+    """Push ``total`` s of data; the outlet is gone for ``outage`` s from ``outage_at``
+    s after ``ready`` is set (the reader has its first data: on a loaded machine
+    resolving the stream can take longer than ``outage_at``)."""
     import pylsl
 
     def outlet():
@@ -21,9 +23,12 @@ def _publish(name, sfreq, outage_at, outage, total, stop):
     t0 = pylsl.local_clock()
     n = 0
     away = False
+    t_out = None
     while not stop.is_set() and n < total * sfreq:
         elapsed = pylsl.local_clock() - t0
-        if outage_at <= elapsed < outage_at + outage:
+        if t_out is None and ready.is_set():
+            t_out = elapsed + outage_at
+        if t_out is not None and t_out <= elapsed < t_out + outage:
             if not away:
                 out, away = None, True  # the device is gone
             n = int(elapsed * sfreq)  # its samples are lost with it
@@ -43,10 +48,10 @@ def test_an_outage_is_reported_as_long_as_it_was(uid):
     from biofeedback.stream import LSLSource
 
     name, sfreq, outage = f"outage-{uid}", 250.0, 1.0
-    stop = threading.Event()
+    stop, ready = threading.Event(), threading.Event()
     # the device keeps sending after the outage until the test has what it
     # waits for: on a loaded machine finding it again can take seconds
-    thread = threading.Thread(target=_publish, args=(name, sfreq, 0.6, outage, 30.0, stop),
+    thread = threading.Thread(target=_publish, args=(name, sfreq, 0.3, outage, 30.0, stop, ready),
                               daemon=True)
     thread.start()
     src = LSLSource(name, timeout=5, lost_after=0.3)
@@ -55,7 +60,8 @@ def test_an_outage_is_reported_as_long_as_it_was(uid):
         src.start()
         end = time.monotonic() + 15
         while time.monotonic() < end and not any(e.kind == "reconnected" for e in events):
-            src.read(0.05)
+            if src.read(0.05) is not None:
+                ready.set()
             events.extend(src.pop_events())
     finally:
         stop.set()
