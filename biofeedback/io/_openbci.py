@@ -28,6 +28,7 @@ from ._integrity import (
 )
 from ._recording import Recording, Stream
 from ._text import TableReader, read_header_lines
+from ._types import Gap
 
 _RATE = re.compile(r"sample\s*rate\s*=\s*([0-9.]+)", re.I)
 _NCH = re.compile(r"number of channels\s*=\s*([0-9]+)", re.I)
@@ -36,6 +37,10 @@ _BOARD = re.compile(r"^\s*%?\s*board\s*=\s*(\S+)", re.I | re.M)
 #: its Daisy by the channel count) without a word: the GUI's synthetic board
 #: writes a Cyton's layout.
 _CYTON_LIKE = ("cyton", "synthetic")
+#: Boards of the header read with their own profile: a Ganglion (BLE, native or
+#: WiFi) numbers its packets 101-200 or 1-100, two samples each, and read as a
+#: Cyton's 0-255 counter every turn would look like a loss of a hundred packets.
+_HEADER_PROFILES = {"ganglion": "ganglion"}
 
 
 def read_openbci_txt(fname, *, profile=None, ch_names=None):
@@ -143,28 +148,33 @@ def read_header_lines_at(fname, offset):
 def _check_header_board(text_head, n_eeg, warnings, fname):
     """Warn when the header's ``%Board =`` line names a board other than a Cyton.
 
+    Returns the profile of a board read with its own (a Ganglion), else None.
     Any other board is still read as a Cyton: the warning says so and how to
     choose another profile.
     """
     m = _BOARD.search(text_head)
     if m is None:
-        return
+        return None
     board = m.group(1).rsplit("$", 1)[-1]
+    for key, name in _HEADER_PROFILES.items():
+        if key in board.lower():
+            return name
     if any(key in board.lower() for key in _CYTON_LIKE):
-        return
+        return None
     cyton = "cyton_daisy" if n_eeg == 16 else "cyton"
     warnings.append(
         f"{fname}: the header names the board {board!r}, which this reader does not "
         f"know; it is read with the {cyton!r} profile (choose another with --profile "
         "NAME, or profile= in Python).")
+    return None
 
 
 def _names(profile, ch_names, n_eeg, warnings, fname, text_head=""):
     from ..hardware import get_profile
 
     if profile is None:
-        _check_header_board(text_head, n_eeg, warnings, fname)
-        profile = "cyton_daisy" if n_eeg == 16 else "cyton"
+        profile = (_check_header_board(text_head, n_eeg, warnings, fname)
+                   or ("cyton_daisy" if n_eeg == 16 else "cyton"))
     prof = get_profile(profile)
     if ch_names is not None:
         names = list(ch_names)
@@ -180,6 +190,25 @@ def _names(profile, ch_names, n_eeg, warnings, fname, text_head=""):
             f"{len(prof.ch_names)}; channels are named EEG1..EEG{n_eeg}."
         )
     return prof, names
+
+
+def _board_missing(counter, clock, sfreq, columns):
+    """Samples lost before each sample, from a counter numbered as the board's
+    driver numbers it (:func:`~biofeedback.hardware._counter.missing_samples`),
+    whole counter turns added where the file's clock says so."""
+    from ..hardware._counter import last_counter, missing_samples, widen_by_clock
+
+    missing = np.empty(counter.size, dtype=np.int64)
+    previous = None
+    for a in range(0, counter.size, _BLOCK):
+        b = min(a + _BLOCK, counter.size)
+        part = missing_samples(counter[a:b], columns, previous=previous)
+        missing[a:b] = widen_by_clock(part, clock[a:b], sfreq, columns,
+                                      previous_ts=clock[a - 1] if a else None)
+        last = last_counter(counter[a:b])
+        previous = previous if last is None else last
+    missing[0] = 0
+    return missing
 
 
 def _rebuilt_timestamps(t0, missing, sfreq):
@@ -201,13 +230,26 @@ def _rebuilt_timestamps(t0, missing, sfreq):
 
 def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, header,
               clock, fmt, unix_ts=None):
-    wrap = prof.columns.packet_counter_wrap or 256
-    if np.any(~np.isfinite(counter)) or np.any(counter < 0) or np.any(counter >= wrap):
+    cols = prof.columns
+    wrap = cols.packet_counter_wrap or 256
+    # a board whose driver numbers packets its own way (a Ganglion: 101-200, two
+    # samples each) is read as its profile says, as BrainFlow files are
+    own = bool(cols.packet_counter_wrap) and (cols.samples_per_packet > 1
+                                              or cols.packet_counter_first > 0)
+    # (a Ganglion's ids 101-200 and 1-100 are one turn of its counter, modulo 100)
+    top = np.inf if own else wrap
+    if np.any(~np.isfinite(counter)) or np.any(counter < 0) or np.any(counter >= top):
         warnings.append(f"The packet counter leaves 0..{wrap - 1}; dropped packets "
                         "cannot be counted from it.")
         missing = np.zeros(counter.size, dtype=np.int64)
         gaps = []
         idx = np.arange(counter.size, dtype=np.float64)
+    elif own:
+        missing = _board_missing(counter, wall if unix_ts is None else unix_ts, sfreq, cols)
+        gaps = [Gap(onset=0.0, duration=float(missing[i]) / sfreq,
+                    n_missing=int(missing[i]), source="packet_counter")
+                for i in np.flatnonzero(missing)]
+        idx = None
     else:
         # Cyton+Daisy sends two samples per packet: the counter steps by 2.
         step = 1

@@ -68,6 +68,34 @@ def test_openbci_counter_wrap_exact(tmp_path):
     assert_allclose(rec.data[7] * 1e6, np.flatnonzero(keep))
 
 
+def test_openbci_gui_ganglion_file(tmp_path):
+    """A GUI v5 Ganglion file: its packet ids (0, then 101-200, two samples each)
+    are read as the Ganglion numbers them, so a turn of the counter is not a loss
+    and real losses (a few packets, whole turns) are counted exactly."""
+    keep = np.ones(4000, bool)
+    keep[1001:1011] = False  # 5 packets
+    keep[3001:3601] = False  # 3 whole turns of the counter: the clock says so
+    idx = np.flatnonzero(keep)
+    lines = ["%OpenBCI Raw EXG Data", "%Number of channels = 4", "%Sample Rate = 200 Hz",
+             "%Board = OpenBCI_GUI$BoardGanglionBLE",
+             "Sample Index, EXG Channel 0, EXG Channel 1, EXG Channel 2, EXG Channel 3, "
+             "Accel Channel 0, Accel Channel 1, Accel Channel 2, Other, Timestamp, "
+             "Marker Channel, Timestamp (Formatted)"]
+    for i in idx:
+        counter = 0 if i == 0 else 101 + ((i - 1) // 2) % 100
+        lines.append(f"{counter}, {i}.0, 1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 0, "
+                     f"{1.7e9 + i / 200:.4f}, 0.0, 2023-11-14 22:13:20.000")
+    fname = tmp_path / "OpenBCI-RAW-2023-11-14_22-13-20.txt"
+    fname.write_text("\n".join(lines) + "\n")
+    rec = read_recording(fname)
+    assert rec.profile == "ganglion" and rec.ch_names == ["F3", "F4", "O1", "O2"]
+    assert [g.n_missing for g in rec.gaps] == [10, 600]
+    # (Unix seconds near 1.7e9 hold about 2e-7 s)
+    assert_allclose(rec.timestamps - rec.timestamps[0], idx / 200.0, atol=1e-6)
+    assert_allclose(rec.data[0] * 1e6, idx)
+    assert "ganglion" not in " ".join(rec.warnings).lower(), rec.warnings
+
+
 def test_brainflow_synthetic_board_file(tmp_path):
     """A file written by BrainFlow's own DataFilter.write_file from a real board."""
     from brainflow.board_shim import BoardIds, BoardShim, BrainFlowInputParams
