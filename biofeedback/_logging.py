@@ -19,8 +19,9 @@ _liblsl_decided = False
 def quiet_liblsl(verbose: bool = False) -> bool:
     """Keep liblsl's INFO lines out of the terminal unless the user configured LSL.
 
-    Called by every module of ours that imports pylsl, before it does, and by
-    the command line (``--verbose`` keeps liblsl's lines). The first call
+    Called by :func:`biofeedback.stream._pylsl.import_pylsl`, the package's
+    one way to import pylsl, before LabRecorderCLI starts, and by the command
+    line (``--verbose`` keeps liblsl's lines). The first call
     decides for the process: unless LSLAPICFG is set or one of
     :data:`LSL_USER_CONFIGS` exists, LSLAPICFG names the package's
     ``_lsl_api.cfg`` (warnings and errors only), which liblsl reads at its

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from ._logging import logger, quiet_liblsl
 from .errors import BiofeedbackError
-
-quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
+from .stream._pylsl import import_pylsl
 
 
 def session_filename(directory, profile_name: str) -> Path:
@@ -69,8 +68,7 @@ def software_versions() -> dict:
         except PackageNotFoundError:  # pragma: no cover
             out[pkg] = None
     try:
-        import pylsl
-
+        pylsl = import_pylsl()
         out["liblsl"] = pylsl.library_version()
     except Exception:  # pragma: no cover
         pass
@@ -131,6 +129,8 @@ class Recorder:
         import time
 
         self.fname.parent.mkdir(parents=True, exist_ok=True)
+        # LabRecorderCLI is liblsl too: it inherits the log level we decide
+        quiet_liblsl()
         # its own session: Ctrl-C in the terminal reaches us, and we close it
         self._proc = subprocess.Popen(
             [str(labrecorder_cli()), str(self.fname), *self.predicates],

@@ -115,6 +115,8 @@ def _publish(pub, sim) -> float:
 
     from tqdm import tqdm
 
+    from ..stream._pylsl import import_pylsl
+
     total = sim.scenario.duration
     with pub:
         print(f"publishing {pub.name!r} (source_id {pub.source_id}) and "
@@ -123,9 +125,7 @@ def _publish(pub, sim) -> float:
                   disable=not sys.stderr.isatty()) as bar:
             while pub.running:
                 time.sleep(0.5)
-                import pylsl
-
-                done = min(total, (pylsl.local_clock() - pub.t0) * pub.speed)
+                done = min(total, (import_pylsl().local_clock() - pub.t0) * pub.speed)
                 bar.update(round(done) - bar.n)
         pub.wait()
     return pub.t0

@@ -19,7 +19,8 @@ import time
 
 import numpy as np
 
-from .._logging import logger, quiet_liblsl
+from .._logging import logger
+from ..stream._pylsl import import_pylsl
 from ._feed import (
     DisplayFeed,
     cue_message,
@@ -27,8 +28,6 @@ from ._feed import (
     percentiles,
     window_message,
 )
-
-quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["LSLFeeder"]
 
@@ -222,8 +221,7 @@ class LSLFeeder:
                                                estimate_names=self._est_names))
 
     def _follow_session(self):
-        import pylsl
-
+        pylsl = import_pylsl()
         now = time.monotonic()
         if len(self._inlets) < 3 and now >= self._find_at:
             self._find_at = now + 2.0
@@ -242,8 +240,7 @@ class LSLFeeder:
                 self._inlets.pop(key, None)
 
     def _find_streams(self):
-        import pylsl
-
+        pylsl = import_pylsl()
         sid = self.source.source_id or ""
         if not sid.endswith("-eeg"):
             return  # not one of our sessions: the local engine gives the estimates
@@ -328,8 +325,7 @@ def _make_by_id(source_id):
 
     class _ById(LSLSource):
         def _resolve(self, timeout):
-            import pylsl
-
+            pylsl = import_pylsl()
             found = pylsl.resolve_byprop("source_id", source_id, timeout=timeout)
             return found[0] if found else None
 

@@ -8,13 +8,12 @@ import uuid
 
 import numpy as np
 
-from .._logging import logger, quiet_liblsl
+from .._logging import logger
 from .._threads import BackgroundJob
+from ..stream._pylsl import import_pylsl
 from ._generator import simulate
 from ._scenario import read_scenario
 from ._simulation import Simulation
-
-quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["LSLPublisher"]
 
@@ -88,8 +87,7 @@ class LSLPublisher(BackgroundJob):
         return self._sim
 
     def _make_info(self):
-        import pylsl
-
+        pylsl = import_pylsl()
         sim = self.simulation
         n_ch = len(sim.ch_names) + (1 if self.counter_channel else 0)
         info = pylsl.StreamInfo(self.name, sim.profile.lsl_type, n_ch, sim.sfreq,
@@ -112,14 +110,12 @@ class LSLPublisher(BackgroundJob):
         return info
 
     def _open_outlet(self):
-        import pylsl
-
+        pylsl = import_pylsl()
         self.outlet = pylsl.StreamOutlet(self._make_info(), chunk_size=0, max_buffered=60)
 
     def start(self) -> LSLPublisher:
         """Create the outlets and start pushing in a background thread."""
-        import pylsl
-
+        pylsl = import_pylsl()
         _ = self.simulation  # generate before the clock starts
         self._open_outlet()
         minfo = pylsl.StreamInfo(f"{self.name}-truth", "Markers", 1, pylsl.IRREGULAR_RATE,
@@ -134,8 +130,7 @@ class LSLPublisher(BackgroundJob):
         return self
 
     def _start_clock(self):
-        import pylsl
-
+        pylsl = import_pylsl()
         deadline = time.monotonic() + self.wait_for_consumers
         while time.monotonic() < deadline and not self._stop.is_set():
             if self.outlet.have_consumers() and self.marker_outlet.have_consumers():
@@ -153,8 +148,7 @@ class LSLPublisher(BackgroundJob):
             logger.error("LSL publisher failed: %s", err)
 
     def _push_loop(self):
-        import pylsl
-
+        pylsl = import_pylsl()
         sim = self.simulation
         keep = sim.delivered
         markers = sim.markers()

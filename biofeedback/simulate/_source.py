@@ -6,14 +6,12 @@ import time
 
 import numpy as np
 
-from .._logging import quiet_liblsl
 from ..stream._clock import DeviceClock
+from ..stream._pylsl import import_pylsl
 from ..stream._source import Chunk, Source, SourceEvent
 from ._generator import simulate
 from ._scenario import read_scenario
 from ._simulation import Simulation
-
-quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 __all__ = ["ScenarioSource", "count_missing_packets"]
 
@@ -114,8 +112,7 @@ class ScenarioSource(Source):
     def _open(self) -> None:
         sim = self.simulation
         if self.realtime and self._t0_arg is None:
-            import pylsl
-
+            pylsl = import_pylsl()
             self.t0 = pylsl.local_clock()
         self._cursor = 0
         self._reading = False
@@ -138,8 +135,7 @@ class ScenarioSource(Source):
         pass
 
     def _now(self) -> float:
-        import pylsl
-
+        pylsl = import_pylsl()
         return pylsl.local_clock() - self.t0
 
     def _read(self, timeout: float) -> Chunk | None:
@@ -147,8 +143,7 @@ class ScenarioSource(Source):
         if self.realtime and self._t0_arg is None and not self._reading:
             # the headset starts when it is first read, not when it was opened
             # (a session compiles its engine in between): no start-up backlog
-            import pylsl
-
+            pylsl = import_pylsl()
             self.t0 = pylsl.local_clock()
         self._reading = True
         if self._cursor >= self._n:
@@ -199,8 +194,7 @@ class ScenarioSource(Source):
         if keep.size == 0:
             return None
         if self.clock is not None:
-            import pylsl
-
+            pylsl = import_pylsl()
             self.clock.observe_chunk(self.t0 + sim.timestamps[keep], pylsl.local_clock(),
                                      sim.sfreq, positions=keep)
         if self._outage_start is not None:

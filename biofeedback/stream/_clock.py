@@ -6,15 +6,12 @@ import time
 
 import numpy as np
 
-from .._logging import quiet_liblsl
-
-quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
+from ._pylsl import import_pylsl
 
 
 def lsl_clock() -> float:
     """Seconds on the LSL clock (imports pylsl on first use)."""
-    import pylsl
-
+    pylsl = import_pylsl()
     return pylsl.local_clock()
 
 

@@ -17,11 +17,10 @@ from collections import deque
 
 import numpy as np
 
-from .._logging import logger, quiet_liblsl
+from .._logging import logger
 from ..errors import StreamError
+from ._pylsl import import_pylsl
 from ._source import Chunk, Source, SourceEvent
-
-quiet_liblsl()  # before this module first imports pylsl (liblsl's INFO lines)
 
 
 @functools.cache
@@ -32,13 +31,11 @@ def _lsl_errors():
     it, so importing this module does not import pylsl.)
     """
     try:
-        try:
-            from pylsl.util import LostError, TimeoutError
-        except ImportError:  # pragma: no cover - older pylsl
-            from pylsl import LostError, TimeoutError
+        pylsl = import_pylsl()
     except ImportError:  # pragma: no cover - pylsl is an extra
         return (OSError,)
-    return (LostError, TimeoutError)
+    where = getattr(pylsl, "util", pylsl)  # pylsl.util since 1.16
+    return (where.LostError, where.TimeoutError)
 
 
 _UNIT_SCALE = {"microvolts": 1e-6, "uv": 1e-6, "µv": 1e-6, "millivolts": 1e-3,
@@ -93,8 +90,7 @@ class KeptOutlet:
     def push_sample(self, x, timestamp=0.0, pushthrough=True):
         """Push one sample (``timestamp`` 0 stamps it now, as pylsl does)."""
         if not timestamp:
-            import pylsl
-
+            pylsl = import_pylsl()
             timestamp = pylsl.local_clock()
         self._outlet.push_sample(x, timestamp, pushthrough)
         self._keep([float(timestamp)], [list(x)])
@@ -131,8 +127,7 @@ def outlet_tails(source_ids) -> dict:
 
 def eeg_outlet(name, source_id, ch_names, sfreq, profile=None, extra=None):
     """An outlet for raw EEG in µV as double64 (nothing lost in recording)."""
-    import pylsl
-
+    pylsl = import_pylsl()
     info = pylsl.StreamInfo(name, "EEG", len(ch_names), sfreq, "double64", source_id)
     _add_channels(info, ch_names, "microvolts", "EEG")
     acq = info.desc().append_child("acquisition")
@@ -148,8 +143,7 @@ def eeg_outlet(name, source_id, ch_names, sfreq, profile=None, extra=None):
 
 def estimates_outlet(name, source_id, estimate_names, extra=None):
     """An irregular double64 outlet: one sample per window, last channel "gated"."""
-    import pylsl
-
+    pylsl = import_pylsl()
     labels = [*estimate_names, "gated"]
     info = pylsl.StreamInfo(name, "Estimates", len(labels), pylsl.IRREGULAR_RATE,
                             "double64", source_id)
@@ -161,8 +155,7 @@ def estimates_outlet(name, source_id, estimate_names, extra=None):
 
 def marker_outlet(name, source_id, stream_type="Markers"):
     """An irregular string outlet for session markers or cues."""
-    import pylsl
-
+    pylsl = import_pylsl()
     info = pylsl.StreamInfo(name, stream_type, 1, pylsl.IRREGULAR_RATE, "string", source_id)
     return KeptOutlet(pylsl.StreamOutlet(info, max_buffered=60), source_id)
 
@@ -226,8 +219,7 @@ class LSLSource(Source):
         self.source_id = ""
 
     def _resolve(self, timeout):
-        import pylsl
-
+        pylsl = import_pylsl()
         if self.name:
             found = pylsl.resolve_byprop("name", self.name, timeout=timeout)
         else:
@@ -237,8 +229,7 @@ class LSLSource(Source):
     def _open(self):
         import dataclasses
 
-        import pylsl
-
+        pylsl = import_pylsl()
         info = self._resolve(self.timeout)
         what = f"named {self.name!r}" if self.name else f"of type {self.stream_type!r}"
         if info is None:
@@ -287,8 +278,7 @@ class LSLSource(Source):
         self._last_data = pylsl.local_clock()
 
     def _make_inlet(self, info):
-        import pylsl
-
+        pylsl = import_pylsl()
         self._uid = info.uid()
         self._inlet = pylsl.StreamInlet(
             info, max_buflen=30, max_chunklen=0, recover=True,
@@ -297,8 +287,7 @@ class LSLSource(Source):
         self._inlet.open_stream(timeout=self.timeout)
 
     def _read(self, timeout):
-        import pylsl
-
+        pylsl = import_pylsl()
         chunks, stamps = [], []
         # Wait for the first sample with pull_sample, which returns as soon as one
         # arrives (pull_chunk with a timeout waits the timeout out, adding ~15 ms
@@ -357,8 +346,7 @@ class LSLSource(Source):
 
     def _re_resolve(self):
         """A new inlet on the stream if it is back as a new outlet (a new uid)."""
-        import pylsl
-
+        pylsl = import_pylsl()
         sid = self.source_id
         if sid:
             found = pylsl.resolve_byprop("source_id", sid, timeout=0.05)
