@@ -24,9 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["chunk", "complete_xdf", "varlen"]
+__all__ = ["TAG_NAMES", "ChunkWalk", "chunk", "complete_xdf", "varlen"]
 
 TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_FOOTER = 2, 3, 4, 6
+TAG_NAMES = {1: "FileHeader", 2: "StreamHeader", 3: "Samples", 4: "ClockOffset",
+             5: "Boundary", 6: "StreamFooter"}
+_HAS_STREAM_ID = (TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_FOOTER)
 
 _NUMERIC = {"double64": "<f8", "float32": "<f4", "int64": "<i8", "int32": "<i4",
             "int16": "<i2", "int8": "<i1"}
@@ -64,32 +67,59 @@ class _Stream:
     footer_at: int | None = None
 
 
-def _walk(fid, size):
-    """(position, tag, stream id, content start, end) of each whole chunk."""
-    pos = 4
-    fid.seek(4)
-    while pos < size:
-        head = fid.read(9)
-        if len(head) < 1 or head[0] not in (1, 4, 8) or len(head) < 1 + head[0] + 2:
-            return
-        nb = head[0]
-        length = int.from_bytes(head[1:1 + nb], "little")
-        end = pos + 1 + nb + length
-        tag = struct.unpack("<H", head[1 + nb:3 + nb])[0]
-        if length < 2 or tag not in range(1, 7) or end > size:
-            return
-        start = pos + 3 + nb
-        sid = None
-        if tag in (2, 3, 4, 6):
-            fid.seek(start)
-            raw = fid.read(4)
-            if len(raw) < 4:
-                return
-            sid = struct.unpack("<I", raw)[0]
-            start += 4
-        yield pos, tag, sid, start, end
-        pos = end
+class ChunkWalk:
+    """The whole chunks of an open XDF file, read from its chunk headers only.
+
+    Iterating yields ``(position, tag, content start, end)`` of each whole
+    chunk (the content starts after the tag) and stops at the file's end or at
+    the first chunk that is cut or corrupt. Then :attr:`end` is the byte just
+    after the last whole chunk and :attr:`cut` says why the walk stopped:
+    None (the file ends cleanly), ``"corrupt chunk header"``, ``"chunk
+    header"`` (cut inside one) or the kind of the chunk that is cut
+    (``"Samples"``, ...).
+
+    Parameters
+    ----------
+    fid : binary file
+        Open on the file, past its ``XDF:`` magic or not (the walk seeks).
+    size : int
+        The file's size in bytes.
+    """
+
+    def __init__(self, fid, size: int):
+        self.fid = fid
+        self.size = int(size)
+        self.end = 4
+        self.cut = None
+
+    def __iter__(self):
+        fid, size = self.fid, self.size
+        pos = self.end = 4
+        self.cut = None
         fid.seek(pos)
+        while pos < size:
+            head = fid.read(11)  # size byte, up to 8 length bytes, the tag
+            if not head:  # the file shrank under us
+                return
+            nb = head[0]
+            if nb not in (1, 4, 8):
+                self.cut = "corrupt chunk header"
+                return
+            if len(head) < 1 + nb + 2:
+                self.cut = "chunk header"
+                return
+            length = int.from_bytes(head[1:1 + nb], "little")
+            tag = struct.unpack("<H", head[1 + nb:3 + nb])[0]
+            end = pos + 1 + nb + length
+            if tag not in TAG_NAMES or length < 2:
+                self.cut = "corrupt chunk header"
+                return
+            if end > size:
+                self.cut = TAG_NAMES[tag]
+                return
+            yield pos, tag, pos + 3 + nb, end
+            pos = self.end = end
+            fid.seek(pos)
 
 
 def _header_fields(xml_bytes):
@@ -185,7 +215,16 @@ def complete_xdf(fname, tails=None) -> dict:
         if fid.read(4) != b"XDF:":
             raise ValueError(f"{fname} is not an XDF file")
         valid_end = 4
-        for pos, tag, sid, start, end in _walk(fid, size):
+        for pos, tag, start, end in ChunkWalk(fid, size):
+            if tag not in _HAS_STREAM_ID:
+                valid_end = end
+                continue
+            fid.seek(start)
+            raw = fid.read(4)
+            if len(raw) < 4:
+                break
+            sid = struct.unpack("<I", raw)[0]
+            start += 4
             valid_end = end
             if tag == TAG_STREAM_HEADER:
                 fid.seek(start)

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import io
 import logging
-import struct
 from pathlib import Path
 
+from .._xdf_chunks import TAG_NAMES, ChunkWalk
 from ..errors import RecordingFormatError
 
 # pyxdf load options: clocks synchronised, no dejittering (it moves irregular
 # events onto a line, pyxdf#34).
 LOAD_OPTIONS = dict(synchronize_clocks=True, dejitter_timestamps=False)
-
-_TAGS = {1: "FileHeader", 2: "StreamHeader", 3: "Samples", 4: "ClockOffset",
-         5: "Boundary", 6: "StreamFooter"}
 
 def scan_chunks(fname):
     """Walk the chunk structure without reading samples.
@@ -36,7 +33,9 @@ def scan_chunks(fname):
     size : int
         File size.
     last_tag : str | None
-        Kind of the chunk that is cut (None if the file ends cleanly).
+        Why the walk stopped: None if the file ends cleanly, else
+        ``"corrupt chunk header"``, ``"chunk header"`` or the kind of the
+        chunk that is cut (see :class:`biofeedback._xdf_chunks.ChunkWalk`).
     counts : dict
         Number of chunks of each kind.
     """
@@ -46,31 +45,10 @@ def scan_chunks(fname):
     with open(fname, "rb") as fid:
         if fid.read(4) != b"XDF:":
             raise RecordingFormatError("not an XDF file (no 'XDF:' magic).", fname)
-        pos = 4
-        while pos < size:
-            head = fid.read(1)
-            if not head:
-                break
-            nb = head[0]
-            if nb not in (1, 4, 8):
-                return pos, size, "corrupt chunk header", counts
-            raw = fid.read(nb)
-            if len(raw) < nb:
-                return pos, size, "chunk header", counts
-            length = int.from_bytes(raw, "little")
-            tag_raw = fid.read(2)
-            if len(tag_raw) < 2:
-                return pos, size, "chunk header", counts
-            tag = struct.unpack("<H", tag_raw)[0]
-            end = pos + 1 + nb + length
-            if tag not in _TAGS or length < 2:
-                return pos, size, "corrupt chunk header", counts
-            if end > size:
-                return pos, size, _TAGS[tag], counts
-            counts[_TAGS[tag]] = counts.get(_TAGS[tag], 0) + 1
-            fid.seek(end)
-            pos = end
-    return pos, size, None, counts
+        walk = ChunkWalk(fid, size)
+        for _, tag, _, _ in walk:
+            counts[TAG_NAMES[tag]] = counts.get(TAG_NAMES[tag], 0) + 1
+    return walk.end, size, walk.cut, counts
 
 
 class _LogCapture(logging.Handler):
