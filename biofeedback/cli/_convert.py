@@ -72,7 +72,7 @@ def run(args) -> int:
     from ..io import read_recording, write_recording
 
     if args.bids_root is not None:
-        from ..io._bids import bids_entities, export_bids
+        from ..io._bids import entities_of, export_bids
 
         files = _collect(args.inputs + ([args.output] if args.output else []))
         files = [f for f in files if f.with_suffix(".json") != f]
@@ -84,8 +84,7 @@ def run(args) -> int:
 
             check_participant(args.participant)
         try:  # every label first: one sentence, before anything is written
-            for f in files:
-                bids_entities(f, participant=args.participant, task=args.task)
+            entities_of(files, participant=args.participant, task=args.task)
         except ValueError as err:
             raise RecordingFormatError(str(err)) from None
         paths = export_bids(files, args.bids_root, participant=args.participant,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import unicodedata
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -24,9 +25,65 @@ _BIDS_NAME = re.compile(r"sub-(?P<subject>[A-Za-z0-9]+)(?:_ses-(?P<session>[A-Za
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
 
 
-def _label(text):
-    """A BIDS label: letters and digits only."""
-    return "".join(c for c in str(text) if c.isalnum())
+def _label(text, key="label", name=""):
+    """A BIDS label: ASCII letters and digits only.
+
+    Accents are taken off (``"Müller"`` -> ``"Muller"``); a letter or digit
+    with no ASCII form (``"张"``, ``"ß"``) is refused with one sentence, as BIDS
+    labels are ASCII and ``str.isalnum`` alone would keep it.
+    """
+    plain = "".join(c for c in unicodedata.normalize("NFKD", str(text))
+                    if not unicodedata.combining(c))
+    other = "".join(dict.fromkeys(c for c in plain if c.isalnum() and not c.isascii()))
+    if other:
+        where = f" of {name}" if name else ""
+        raise ValueError(
+            f"The {key} {text!r}{where} holds letters BIDS labels forbid ({other!r}): "
+            "BIDS labels are ASCII letters and digits; rename the file (or pass "
+            "--participant ID for the subject).")
+    return "".join(c for c in plain if c.isascii() and c.isalnum())
+
+
+def _raw_entities(fname, participant, task):
+    """Subject, session and task as the file name (or the user) says them."""
+    name = Path(fname).name
+    stem = name.split(".", 1)[0] if not name.startswith(".") else name
+    m = _BIDS_NAME.fullmatch(stem) or _FILE_NAME.fullmatch(stem)
+    if m is not None:
+        ent = {"subject": m["subject"], "session": m["session"], "task": m["task"] or task}
+    else:
+        ent = {"subject": stem, "session": None, "task": task}
+    if participant is not None:
+        ent["subject"] = participant
+    return ent
+
+
+def entities_of(fnames, *, participant=None, task="biofeedback"):
+    """:func:`bids_entities` of every file, refusing two names that clean to one label.
+
+    ``sub_1-rest-1.csv`` and ``sub1-rest-1.csv`` would both be ``sub-sub1``:
+    two people filed as one. That is refused with one sentence naming both
+    files, before anything is written.
+
+    Raises
+    ------
+    ValueError
+        As :func:`bids_entities`, or when two different names give one label.
+    """
+    ents = [bids_entities(f, participant=participant, task=task) for f in fnames]
+    for key in ("subject", "session", "task"):
+        seen = {}
+        for f, ent in zip(fnames, ents, strict=True):
+            raw = _raw_entities(f, participant, task)[key]
+            if ent[key] is None:
+                continue
+            first = seen.setdefault(ent[key], (raw, f))
+            if first[0] != raw:
+                raise ValueError(
+                    f"The {key}s {first[0]!r} ({Path(first[1]).name}) and {raw!r} "
+                    f"({Path(f).name}) both become the BIDS label {ent[key]!r} (ASCII "
+                    "letters and digits only); rename one of the files.")
+    return ents
 
 
 def bids_entities(fname, *, participant=None, task="biofeedback"):
@@ -50,14 +107,15 @@ def bids_entities(fname, *, participant=None, task="biofeedback"):
     -------
     entities : dict
         ``subject``, ``session`` (None when the name holds none) and ``task``,
-        each cleaned to letters and digits as BIDS requires when it comes from
-        the file name.
+        each cleaned to ASCII letters and digits as BIDS requires when it
+        comes from the file name (accents taken off: ``Müller`` -> ``Muller``).
 
     Raises
     ------
     ValueError
         When ``participant`` or ``task`` is not letters and digits only: a
-        label the user chose is refused, never silently changed.
+        label the user chose is refused, never silently changed; when a
+        file name's label holds a letter with no ASCII form (``张``).
 
     Examples
     --------
@@ -74,20 +132,13 @@ def bids_entities(fname, *, participant=None, task="biofeedback"):
             raise ValueError(f"The {key} {value!r} is not a BIDS label: use letters and "
                              f"digits only (e.g. {example}).")
     name = Path(fname).name
-    stem = name.split(".", 1)[0] if not name.startswith(".") else name
-    m = _BIDS_NAME.fullmatch(stem) or _FILE_NAME.fullmatch(stem)
-    if m is not None:
-        ent = {"subject": m["subject"], "session": m["session"], "task": m["task"] or task}
-    else:
-        ent = {"subject": stem, "session": None, "task": task}
-    if participant is not None:
-        ent["subject"] = participant
+    ent = _raw_entities(fname, participant, task)
     out = {}
     for key, value in ent.items():
         if value is None:
             out[key] = None
             continue
-        label = _label(value)
+        label = _label(value, key, name)
         if not label:
             raise ValueError(f"The {key} {value!r} of {name} holds no letter or digit; "
                              "BIDS labels need at least one.")
@@ -148,7 +199,7 @@ def export_bids(fnames, bids_root, *, participant=None, task="biofeedback",
 
     from ._mne import write_edf
 
-    ents = [bids_entities(f, participant=participant, task=task) for f in fnames]
+    ents = entities_of(fnames, participant=participant, task=task)
     keys = [(e["subject"], e["session"], e["task"]) for e in ents]
     repeats = Counter(keys)
     seen = Counter()

@@ -8,6 +8,7 @@ import pytest
 from biofeedback.cli import main
 from biofeedback.hardware import get_profile
 from biofeedback.io import bids_entities, export_bids, read_recording, write_recording
+from biofeedback.io._bids import entities_of
 
 mne_bids = pytest.importorskip("mne_bids")
 
@@ -24,6 +25,8 @@ mne_bids = pytest.importorskip("mne_bids")
     ("sub-P01_ses-03_eeg.xdf", {"task": "nf"}, ("P01", "03", "nf")),
     ("session.xdf", {}, ("session", None, "biofeedback")),
     ("session.xdf", {"task": "nf"}, ("session", None, "nf")),
+    # BIDS labels are ASCII: accents come off, as isalnum alone would keep them
+    ("Müller-ruhig_é-2.csv", {}, ("Muller", "2", "ruhige")),
 ])
 def test_bids_entities_from_the_file_name(fname, kwargs, expected):
     ent = bids_entities(fname, **kwargs)
@@ -33,6 +36,29 @@ def test_bids_entities_from_the_file_name(fname, kwargs, expected):
 def test_bids_entities_refuse_an_empty_label():
     with pytest.raises(ValueError, match="subject '__' of __-x-1.csv"):
         bids_entities("__-x-1.csv")
+
+
+@pytest.mark.parametrize("fname", ["张三-relaxed-1.csv", "subjecta-straße-1.csv"])
+def test_a_letter_with_no_ascii_form_is_refused(fname):
+    with pytest.raises(ValueError, match=f"of {fname} holds letters BIDS labels forbid"):
+        bids_entities(fname)
+
+
+def test_two_names_that_clean_to_one_label_are_refused(tmp_path, capsys):
+    """sübject and subject would be filed as one person: refused before writing."""
+    with pytest.raises(ValueError, match="'sub_a' .*sub_a-x-1.csv.* and 'suba' .*"
+                                         "both become the BIDS label 'suba'"):
+        entities_of(["sub_a-x-1.csv", "suba-x-1.csv"])
+    assert [e["subject"] for e in entities_of(["a-x-1.csv", "a-y-1.csv"])] == ["a", "a"]
+    files = []
+    for stem in ("sübject-rest-1", "subject-rest-1"):
+        files.append(tmp_path / f"{stem}.csv")
+        files[-1].write_text("timestamps,TP9,AF7,AF8,TP10\n1.0,1,2,3,4\n1.004,1,2,3,4\n",
+                             encoding="utf-8")
+    code = main(["convert", *map(str, files), "--bids-root", str(tmp_path / "bids")])
+    err = capsys.readouterr().err
+    assert code == 1 and "both become the BIDS label 'subject'" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "bids").exists()
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
