@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,88 @@ from ..stream._clock import UnixToLSL
 from ..stream._source import Chunk, Source, SourceEvent
 from ._counter import last_counter, missing_samples
 from ._profiles import INPUT_PARAMS  # re-exported
+
+#: BrainFlow's IpProtocolTypes by name, as --ip-protocol also takes them
+_IP_PROTOCOLS = {"none": 0, "udp": 1, "tcp": 2}
+_MAC = re.compile(r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}")
+# macOS names BLE devices by a UUID instead of their MAC address
+_UUID = re.compile(r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+
+
+def _option(key):
+    return "--" + key.replace("_", "-")
+
+
+def check_input_params(profile, params: dict) -> dict:
+    """Check BrainFlow connection options before BrainFlow sees them.
+
+    BrainFlow takes any text for a MAC or IP address and an int for a port; a
+    typo shows up as a bare ``ValueError`` or a board that "could not start".
+    Each option is checked here and refused in one sentence naming it.
+
+    Parameters
+    ----------
+    profile : BoardProfile
+    params : dict
+        ``BrainFlowInputParams`` fields; empty values already left out.
+
+    Returns
+    -------
+    params : dict
+        The same, ``ip_port``, ``ip_protocol`` and ``timeout`` as int.
+
+    Raises
+    ------
+    HardwareError
+        An option with a value BrainFlow cannot use, or connection options
+        given to a board that takes none (the synthetic board: ``--board`` was
+        probably forgotten).
+    """
+    import ipaddress
+    import sys
+
+    out = dict(params)
+    unknown = set(out) - set(INPUT_PARAMS)
+    if unknown:
+        raise HardwareError(f"Unknown BrainFlow connection option {sorted(unknown)[0]!r}.")
+    given = [k for k in INPUT_PARAMS if k in out and k != "file"]
+    if profile.connection == "none" and given and not out.get("file"):
+        raise HardwareError(
+            f"The {profile.name} board takes no connection option, but {_option(given[0])} "
+            f"was given; name the board it is for with --board (e.g. --board cyton).")
+    for key, lo, hi, what in (("ip_port", 1, 65535, "a port number from 1 to 65535"),
+                              ("timeout", 0, 3600, "whole seconds from 0 to 3600")):
+        if key in out:
+            value = str(out[key]).strip()
+            if not value.isdigit() or not lo <= int(value) <= hi:
+                raise HardwareError(f"{_option(key)} must be {what}, got {out[key]!r}.")
+            out[key] = int(value)
+    if "ip_protocol" in out:
+        value = str(out["ip_protocol"]).strip().lower()
+        value = _IP_PROTOCOLS.get(value, value)
+        if str(value) not in ("0", "1", "2"):
+            raise HardwareError(f"--ip-protocol must be udp, tcp or none (or 1, 2, 0), "
+                                f"got {out['ip_protocol']!r}.")
+        out["ip_protocol"] = int(value)
+    if "ip_address" in out:
+        try:
+            ipaddress.ip_address(str(out["ip_address"]).strip())
+        except ValueError:
+            raise HardwareError(
+                f"--ip-address must be an IP address such as 192.168.4.1, got "
+                f"{out['ip_address']!r}.") from None
+    if "mac_address" in out:
+        mac = str(out["mac_address"]).strip()
+        if not (_MAC.fullmatch(mac) or _UUID.fullmatch(mac)):
+            raise HardwareError(
+                f"--mac-address must be six hex pairs such as 00:55:DA:B0:00:00 (or the "
+                f"device UUID macOS shows), got {out['mac_address']!r}.")
+    port = str(out.get("serial_port", ""))
+    if port.startswith("/") and sys.platform != "win32" and not Path(port).exists():
+        raise HardwareError(
+            f"The serial port {port} does not exist; plug in the dongle, or find its "
+            "name (ls /dev/ttyUSB* /dev/ttyACM* /dev/cu.*) and pass it with --serial-port.")
+    return out
 
 
 class BrainFlowSource(Source):
@@ -73,10 +156,7 @@ class BrainFlowSource(Source):
                     "cannot play a file as it: name the board that wrote the file "
                     "(e.g. --board cyton).")
             raise HardwareError(f"The {profile.name!r} profile is not a BrainFlow board.")
-        self.params = params
-        unknown = set(self.params) - set(INPUT_PARAMS)
-        if unknown:
-            raise HardwareError(f"Unknown BrainFlow connection option {sorted(unknown)[0]!r}.")
+        self.params = params = check_input_params(profile, params)
         self.playback = str(self.params["file"]) if self.params.get("file") else None
         if self.playback:
             self._n_playback = check_playback_file(self.playback, profile)
@@ -105,9 +185,8 @@ class BrainFlowSource(Source):
 
         BoardShim.disable_board_logger()
         params = BrainFlowInputParams()
-        for key, value in self.params.items():
-            is_int = key in ("ip_port", "ip_protocol", "timeout")
-            setattr(params, key, int(value) if is_int else value)
+        for key, value in self.params.items():  # ints already (check_input_params)
+            setattr(params, key, value)
         board_id = self.profile.board_id
         shim_id = board_id
         if self.playback:

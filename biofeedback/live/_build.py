@@ -43,13 +43,19 @@ def make_source(board=None, *, lsl=None, lsl_type="EEG", scenario=None, params=N
     Raises
     ------
     PipelineConfigError
-        When more than one source is named, or a board is read over LSL.
+        When more than one source is named, a board is read over LSL, or
+        BrainFlow connection parameters come with an LSL stream or a scenario.
     """
     from ..errors import PipelineConfigError
     from ..hardware import BrainFlowSource, get_profile
 
     if scenario and (board or lsl is not None):
         raise PipelineConfigError("Choose one source: --board, --lsl or --scenario.")
+    given = [k for k, v in (params or {}).items() if v not in (None, "")]
+    if given and (scenario or lsl is not None):
+        raise PipelineConfigError(
+            f"--{given[0].replace('_', '-')} connects a BrainFlow board and does nothing "
+            f"with --{'scenario' if scenario else 'lsl'}; leave it out, or use --board NAME.")
     if scenario:
         from ..simulate import ScenarioSource
 

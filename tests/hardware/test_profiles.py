@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from biofeedback.errors import HardwareError, PipelineConfigError
@@ -67,3 +69,46 @@ def test_profile_gate_overrides_are_checked_and_applied(tmp_path):
     assert synth.gates["max_ptp_uv"] > load_pipeline().gates.max_ptp_uv
     eng = Engine(load_pipeline(), synth.ch_names, synth.sfreq, synth)
     assert eng.gate.config.max_ptp_uv == synth.gates["max_ptp_uv"]
+
+
+@pytest.mark.parametrize(("board", "params", "message"), [
+    ("cyton", {"serial_port": "/dev/null", "ip_port": "abc"},
+     "--ip-port must be a port number from 1 to 65535, got 'abc'"),
+    ("cyton", {"serial_port": "/dev/null", "ip_port": "70000"}, "--ip-port must be"),
+    ("cyton", {"serial_port": "/dev/null", "timeout": "-3"},
+     "--timeout must be whole seconds from 0 to 3600, got '-3'"),
+    ("cyton", {"serial_port": "/dev/null", "ip_protocol": "tcp2"},
+     "--ip-protocol must be udp, tcp or none"),
+    ("cyton", {"serial_port": "/dev/null", "ip_address": "1.2.3"},
+     "--ip-address must be an IP address"),
+    ("muse_2", {"mac_address": "zz"}, "--mac-address must be six hex pairs"),
+    ("cyton", {"serial_port": "/dev/no-such-dongle"},
+     "The serial port /dev/no-such-dongle does not exist"),
+    # the default board with a headset's option: --board was forgotten
+    ("synthetic", {"serial_port": "/dev/ttyUSB0"},
+     "The synthetic board takes no connection option, but --serial-port was given"),
+])
+def test_brainflow_options_are_checked_before_brainflow_sees_them(board, params, message):
+    with pytest.raises(HardwareError, match=re.escape(message)):
+        BrainFlowSource(get_profile(board), params)
+
+
+def test_good_brainflow_options_are_passed_as_brainflow_types():
+    from biofeedback.hardware._brainflow import check_input_params
+
+    out = check_input_params(get_profile("muse_2"), {
+        "mac_address": "00:55:da:b0:00:0F", "ip_port": " 6677", "ip_protocol": "TCP",
+        "timeout": "15"})
+    assert out == {"mac_address": "00:55:da:b0:00:0F", "ip_port": 6677, "ip_protocol": 2,
+                   "timeout": 15}
+    uuid = "6B2F0A9E-1C3D-4E5F-8A9B-0C1D2E3F4A5B"  # how macOS names a BLE device
+    assert check_input_params(get_profile("muse_2"), {"mac_address": uuid})
+
+
+def test_brainflow_options_with_an_lsl_stream_are_refused(capsys):
+    from biofeedback.cli import main
+
+    assert main(["live", "--lsl", "x", "--serial-port", "/dev/null", "--no-record"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == ("biofeedback: error: --serial-port connects a BrainFlow board and "
+                           "does nothing with --lsl; leave it out, or use --board NAME.")
