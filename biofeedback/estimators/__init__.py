@@ -27,8 +27,9 @@ transformer runs), ``_bandpower`` (:class:`BandPowerTransformer`),
 (:class:`ChannelBalancedMean`) and ``_registry`` (:data:`CLASSIFIERS`,
 :func:`make_classifier`). Every public name lives at
 ``biofeedback.estimators.<name>``: model files name the transformers they hold
-by that path (``TRUSTED_TYPES`` in ``biofeedback.training._modelfile``), so files saved before
-the split load, and files saved after it are the same.
+by that path (``TRUSTED_TYPES`` in ``biofeedback.training._modelfile``, ``KNOWN_TYPES``
+in ``biofeedback.training._arrays``), so files saved before the split load, and
+files saved after it are the same.
 """
 
 from ._balanced import ChannelBalancedMean

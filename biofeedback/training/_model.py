@@ -16,7 +16,9 @@ from .._logging import logger
 from ..errors import ModelError
 
 FORMAT = "biofeedback-model"
-FORMAT_VERSION = 1
+#: The newest model-file format this release reads (see :mod:`._modelfile`).
+FORMAT_VERSION = 2
+
 
 class LoadedModel:
     """A trained classifier with everything needed to use it live.

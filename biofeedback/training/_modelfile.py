@@ -7,9 +7,19 @@ A model file (``.bfm``) is a zip archive holding
   estimator reads (``input``), calibration (the protocol blocks before
   feedback it is centred on), the state filter's expected dwell time
   (``dwell_s``), a summary of the training data and the validation metrics;
-- ``estimator.skops``: the scikit-learn estimator in skops' format, which
-  rebuilds objects from a declared structure instead of unpickling. Loading
-  refuses any type outside skops' defaults and :data:`TRUSTED_TYPES`.
+- the fitted estimator, in one of two forms:
+
+  - ``estimator.json`` and ``estimator.npz`` (format version 2) for the
+    classifiers training makes by default (``lda``, ``lda-channels``): a
+    manifest naming each estimator by one of a closed list of known types
+    (:data:`._arrays.KNOWN_TYPES`) and its fitted arrays, read with
+    ``allow_pickle=False`` and rebuilt by :mod:`._arrays`; any other type is
+    refused;
+  - ``estimator.skops`` (format version 1, and every file written before
+    version 2) for every other classifier: skops' format, which rebuilds
+    objects from a declared structure instead of unpickling. Loading refuses
+    any type outside skops' defaults and :data:`TRUSTED_TYPES`. skops is
+    imported only for these files.
 
 Files written before a field existed load with its default (no state filter,
 no calibration, feature input); their exponential ``smooth_s`` is no longer
@@ -27,6 +37,11 @@ import numpy as np
 from .._outputs import atomic_output
 from ..errors import ModelError
 from ._model import FORMAT, FORMAT_VERSION, LoadedModel
+
+#: Format version of files whose estimator is stored by :mod:`._arrays`;
+#: files holding ``estimator.skops`` keep version 1, which older releases read.
+ARRAYS_VERSION = 2
+SKOPS_VERSION = 1
 
 #: Types beyond skops' default trusted set that our registered classifiers hold.
 TRUSTED_TYPES = (
@@ -67,7 +82,7 @@ def save_model(model, fname, *, metrics=None, overwrite=True) -> Path:
     -------
     fname : Path
     """
-    import skops.io as sio
+    from . import _arrays
 
     fname = Path(fname)
     if fname.exists() and not overwrite:
@@ -75,9 +90,19 @@ def save_model(model, fname, *, metrics=None, overwrite=True) -> Path:
     meta = dict(model.meta)
     if metrics is not None:
         meta["metrics"] = metrics
+    try:
+        members = dict(zip(("estimator.json", "estimator.npz"),
+                           _arrays.dumps(model.estimator)))
+        meta["format_version"] = ARRAYS_VERSION
+    except _arrays.Unsupported:
+        import skops.io as sio
+
+        members = {"estimator.skops": sio.dumps(model.estimator)}
+        meta["format_version"] = SKOPS_VERSION
     with atomic_output(fname) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("meta.json", json.dumps(_jsonable(meta), indent=1))
-        zf.writestr("estimator.skops", sio.dumps(model.estimator))
+        for name, blob in members.items():
+            zf.writestr(name, blob)
     model.meta = meta
     return fname
 
@@ -91,15 +116,17 @@ def load_model(fname) -> LoadedModel:
         The file is missing, not a model file, from a newer version, or holds
         a type outside the trusted list.
     """
-    import skops.io as sio
-
     fname = Path(fname)
     if not fname.is_file():
         raise ModelError(f"The model file {fname} does not exist.")
     try:
         with zipfile.ZipFile(fname) as zf:
             meta = json.loads(zf.read("meta.json").decode("utf-8"))
-            blob = zf.read("estimator.skops")
+            names = set(zf.namelist())
+            if "estimator.skops" in names:
+                parts = (zf.read("estimator.skops"),)
+            else:
+                parts = (zf.read("estimator.json"), zf.read("estimator.npz"))
     except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError,
             OSError) as err:
         raise ModelError(
@@ -113,6 +140,33 @@ def load_model(fname) -> LoadedModel:
             f"{fname} was written by a newer biofeedback (model format "
             f"{meta['format_version']}); upgrade to read it."
         )
+    est = _read_skops(fname, *parts) if len(parts) == 1 else _read_arrays(fname, *parts)
+    try:
+        model = LoadedModel(est, meta)
+    except ModelError as err:
+        raise ModelError(f"{fname}: {err}") from None
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(f"{fname} has incomplete metadata ({err}).") from None
+    model.fname = str(fname)
+    return model
+
+
+def _read_arrays(fname, manifest, arrays):
+    from . import _arrays
+
+    try:
+        return _arrays.loads(manifest, arrays)
+    except _arrays.Unsupported as err:
+        raise ModelError(
+            f"{fname} holds the untrusted type {err}, which biofeedback refuses to load."
+        ) from None
+    except _arrays.Malformed as err:
+        raise ModelError(f"{fname} holds a malformed estimator ({err}).") from None
+
+
+def _read_skops(fname, blob):
+    import skops.io as sio
+
     try:
         untrusted = sio.get_untrusted_types(data=blob)
     except Exception as err:  # skops raises many types on malformed input
@@ -124,14 +178,6 @@ def load_model(fname) -> LoadedModel:
             "refuses to load."
         )
     try:
-        est = sio.loads(blob, trusted=list(untrusted))
+        return sio.loads(blob, trusted=list(untrusted))
     except Exception as err:
         raise ModelError(f"{fname} holds a malformed estimator ({err}).") from None
-    try:
-        model = LoadedModel(est, meta)
-    except ModelError as err:
-        raise ModelError(f"{fname}: {err}") from None
-    except (KeyError, TypeError, ValueError) as err:
-        raise ModelError(f"{fname} has incomplete metadata ({err}).") from None
-    model.fname = str(fname)
-    return model

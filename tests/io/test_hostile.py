@@ -92,11 +92,12 @@ def model_file(tmp_path_factory, muse_dir):
 def _edit_model(src, dst, edit):
     with zipfile.ZipFile(src) as zf:
         meta = json.loads(zf.read("meta.json"))
-        blob = zf.read("estimator.skops")
+        estimator = {n: zf.read(n) for n in zf.namelist() if n != "meta.json"}
     edit(meta)
     with zipfile.ZipFile(dst, "w") as zf:
         zf.writestr("meta.json", json.dumps(meta))
-        zf.writestr("estimator.skops", blob)
+        for name, blob in estimator.items():
+            zf.writestr(name, blob)
     return dst
 
 

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import sys
 import zipfile
 from pathlib import Path
 
@@ -211,23 +212,93 @@ def test_a_channel_superset_is_adapted_by_name(model_file, muse_all):
                                model_file[1].predict_proba(muse_all.X[:3]))
 
 
-def test_model_files_name_our_transformers_by_their_public_path(muse_all, tmp_path):
-    """Files name a transformer as biofeedback.estimators.<name>, whichever private
-    module defines it, so files saved before the package's split load and new ones
-    are the same."""
+@pytest.mark.parametrize("name", ["lda", "lda-channels"])
+def test_default_models_are_stored_as_arrays_without_skops(name, muse_all, tmp_path,
+                                                           monkeypatch):
+    """The default classifiers are saved as fitted arrays and a manifest of known
+    types: neither saving nor loading them imports skops, and a loaded model gives
+    the in-memory model's probabilities exactly."""
+    monkeypatch.setitem(sys.modules, "skops.io", None)  # importing it would fail
+    ds = muse_all.select(np.arange(len(muse_all)) % 4 == 0)
+    model = fit_model(ds, name)
+    fname = save_model(model, tmp_path / "m.bfm")
+    with zipfile.ZipFile(fname) as zf:
+        assert sorted(zf.namelist()) == ["estimator.json", "estimator.npz", "meta.json"]
+        assert json.loads(zf.read("meta.json"))["format_version"] == 2
+    loaded = load_model(fname)
+    assert [type(s) for _, s in loaded.estimator.steps] == [
+        type(s) for _, s in model.estimator.steps]
+    X = ds.inputs(model.input)
+    assert np.isnan(X).any() == (name == "lda")  # left-out channels reach lda as NaN
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_lda_files_saved_with_skops_load_with_identical_probabilities(muse_all, tmp_path):
+    """Files written before the default models were stored as arrays hold skops and
+    name our transformer by its public path, whichever private module defines it
+    (so files saved before the package's split load too): they load as they did."""
     import skops.io as sio
 
-    from biofeedback.training._modelfile import TRUSTED_TYPES
+    from biofeedback.training._modelfile import TRUSTED_TYPES, _jsonable
 
     ds = muse_all.select(np.arange(len(muse_all)) % 4 == 0)
     model = fit_model(ds, "lda")
-    fname = save_model(model, tmp_path / "lda.bfm")
+    fname = tmp_path / "old.bfm"
+    with zipfile.ZipFile(fname, "w") as zf:
+        zf.writestr("meta.json", json.dumps(_jsonable(dict(model.meta, format_version=1))))
+        zf.writestr("estimator.skops", sio.dumps(model.estimator))
     with zipfile.ZipFile(fname) as zf:
         types = sio.get_untrusted_types(data=zf.read("estimator.skops"))
     assert types == ["biofeedback.estimators.ChannelBalancedMean"]
     assert set(types) <= set(TRUSTED_TYPES)
-    np.testing.assert_array_equal(load_model(fname).predict_proba(ds.X[:20]),
-                                  model.predict_proba(ds.X[:20]))
+    X = ds.inputs(model.input)
+    np.testing.assert_array_equal(load_model(fname).predict_proba(X), model.predict_proba(X))
+
+
+def _rewrite(src, dst, edit):
+    """``dst``: the model file ``src`` with its members passed through ``edit``."""
+    with zipfile.ZipFile(src) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    edit(members)
+    with zipfile.ZipFile(dst, "w") as zf:
+        for n, blob in members.items():
+            zf.writestr(n, blob)
+    return dst
+
+
+def test_array_files_refuse_unknown_types_pickles_and_methods(muse_all, tmp_path):
+    """An array-stored estimator loads only known types, plain arrays and plain
+    attributes; anything else is refused in one sentence."""
+    import io
+
+    ds = muse_all.select(np.arange(len(muse_all)) % 8 == 0)
+    good = save_model(fit_model(ds, "lda"), tmp_path / "good.bfm")
+
+    def retype(m):
+        doc = json.loads(m["estimator.json"])
+        doc["estimator"]["steps"][1]["estimator"]["type"] = "os.system"
+        m["estimator.json"] = json.dumps(doc).encode()
+
+    with pytest.raises(ModelError, match=r"untrusted type os\.system, which biofeedback "
+                                         r"refuses to load\.$"):
+        load_model(_rewrite(good, tmp_path / "t.bfm", retype))
+
+    def pickled(m):
+        buf = io.BytesIO()
+        np.savez(buf, **{"e.2.classes_": np.array([object()], dtype=object)})
+        m["estimator.npz"] = buf.getvalue()
+
+    with pytest.raises(ModelError, match=r"^\S+ holds a malformed estimator \(.*\)\.$"):
+        load_model(_rewrite(good, tmp_path / "p.bfm", pickled))
+
+    for attr in ("predict_proba", "__class__", "_n_features_out.x"):
+        def method(m, attr=attr):
+            doc = json.loads(m["estimator.json"])
+            doc["estimator"]["steps"][2]["estimator"]["state"][attr] = 1
+            m["estimator.json"] = json.dumps(doc).encode()
+
+        with pytest.raises(ModelError, match="malformed estimator"):
+            load_model(_rewrite(good, tmp_path / "a.bfm", method))
 
 
 def test_tampered_and_pickled_files_are_refused(model_file, tmp_path):
