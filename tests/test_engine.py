@@ -189,6 +189,36 @@ def test_batch_driver_gives_the_live_windows(muse, make_eeg, chunk, block):
                                rtol=1e-9, atol=1e-12, equal_nan=True)
 
 
+def test_gate_and_features_share_one_welch_psd_per_window(muse, make_eeg):
+    """The gate reads its bins of the features' PSD: the same numbers as its own."""
+    from dataclasses import replace
+
+    eng = _engine(muse)
+    cols = eng._gate_bins
+    assert cols is not None
+    data, ts = make_eeg(duration=6, seed=3)
+    data[1, 700:720] = np.nan  # the PSD is that of the held window, NaN as 0
+    filt, _ = eng.preprocessing.process(np.nan_to_num(data), ts)
+    filt[1, 700:720] = np.nan
+    starts = range(0, data.shape[1] - eng.win_len + 1, eng.hop)
+    raw = np.stack([data[:, s:s + eng.win_len] for s in starts])
+    flt = np.stack([filt[:, s:s + eng.win_len] for s in starts])
+    safe = np.where(np.isfinite(flt), flt, 0.0)
+    for r, f, x in zip(raw, flt, safe):  # live: bit for bit
+        own = eng.gate._metrics(r, f)
+        shared = eng.gate._metrics(r, f, eng.features.spectrum(x)[:, cols])
+        for k in own:
+            np.testing.assert_array_equal(shared[k], own[k])
+    own = eng.gate._metrics(raw, flt)  # batch: to the batch kernel's rounding
+    shared = eng.gate._metrics(raw, flt, eng.features.spectra(safe)[..., cols])
+    for k in own:
+        np.testing.assert_allclose(shared[k], own[k], rtol=1e-12, atol=0)
+    # a Hamming taper is another estimate than the gate's: it keeps its own
+    cfg = load_pipeline()
+    cfg = cfg.replace(features=replace(cfg.features, welch_window="hamming"))
+    assert Engine(cfg, muse.ch_names, muse.sfreq, muse)._gate_bins is None
+
+
 @pytest.mark.slow
 def test_warmup_command_compiles_the_live_and_batch_kernels():
     import subprocess

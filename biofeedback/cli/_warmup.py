@@ -41,7 +41,17 @@ def run(args) -> int:
     config = config.replace(features=dataclasses.replace(config.features, names=tuple(FEATURES)))
     # the kernels' types do not depend on the board: one engine computing
     # every feature compiles what any board and pipeline use, live and in batch
-    Engine(config, profile.ch_names, profile.sfreq, profile).warm_up(batch=True)
+    engine = Engine(config, profile.ch_names, profile.sfreq, profile)
+    engine.warm_up(batch=True)
+    # segments that are not whole Welch steps take the general batch kernel
+    import numpy as np
+
+    from ..features import FeatureSet
+
+    odd = FeatureSet(dataclasses.replace(config.features, welch_overlap=0.3),
+                     profile.ch_names, profile.sfreq, n_times=engine.win_len)
+    noise = np.random.default_rng(0).standard_normal((2, len(profile.ch_names), engine.win_len))
+    odd.batch(noise * 1e-5, np.ones(noise.shape[:2], bool))
     from ..io._parse_kernels import warm_up as warm_up_parser
 
     warm_up_parser()  # the text-file parser

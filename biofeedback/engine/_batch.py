@@ -59,8 +59,8 @@ class _BatchDriver:
 
     def _windows(self, raw, filt, t_end) -> list[WindowResult]:
         """The batch twin of :meth:`_window`: a stack of windows, in order."""
-        flags, clean, gated, filt_safe = self._gate(raw, filt)
-        feats, idx = self.features.batch(filt_safe, clean)
+        flags, clean, gated, filt_safe, psd = self._gate(raw, filt, self.features.spectra)
+        feats, idx = self.features.batch(filt_safe, clean, psd=psd)
         if self.index_span is not None:
             idx = self.index_span.steps(idx)
         if self.model is not None:

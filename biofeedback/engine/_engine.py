@@ -70,6 +70,7 @@ class Engine(_LiveDriver, _BatchDriver, _ModelStep, _WindowPreparation):
 
             gates = dataclasses.replace(gates, **profile.gates)
         self.gate = QualityGate(gates, profile, self.sfreq, self.ch_names)
+        self._gate_bins = self._shared_bins()  # the gate reads the features' Welch PSD
         self.model = model
         self.keep_windows = bool(keep_windows)
         self.state_filter = None

@@ -38,8 +38,9 @@ class _LiveDriver:
         return results
 
     def _window(self, raw, filt, t_end) -> WindowResult:
-        flags, clean, gated, filt_safe = self._gate(raw, filt)  # filt_safe: a new C array
-        feats, idx = self.features.window(filt_safe, clean)
+        # filt_safe: a new C array; psd: its Welch PSD, for the gate and the features
+        flags, clean, gated, filt_safe, psd = self._gate(raw, filt, self.features.spectrum)
+        feats, idx = self.features.window(filt_safe, clean, psd)
         if self.index_span is not None:
             idx = self.index_span.step(idx)
         if self.model is not None:

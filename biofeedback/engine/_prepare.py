@@ -93,14 +93,42 @@ class _WindowPreparation:
         ts_all = np.concatenate([self._ts_tail, ts])
         return stops, raw_all, filt_all, ts_all
 
-    def _gate(self, raw, filt):
-        """Gate windows (one, or a stack): flags, clean channels, gated, safe samples.
+    def _gate(self, raw, filt, spectrum):
+        """Gate windows (one, or a stack): flags, clean channels, gated, safe samples, PSD.
 
         Non-finite filtered samples (a held stretch) become 0 for features and
-        models; the gates have already flagged them.
+        models; the gates have already flagged them. ``spectrum`` is the
+        feature set's Welch PSD of the safe samples (``spectrum`` live,
+        ``spectra`` batch), computed once here: the gate reads its bins when
+        it uses the same Welch estimate (see :meth:`_shared_bins`) and the
+        features take it whole.
         """
-        flags = self.gate.track(self.gate.assess(raw, filt), self.hop / self.sfreq)
+        filt_safe = np.where(np.isfinite(filt), filt, 0.0)
+        psd = spectrum(filt_safe)
+        cols = self._gate_bins
+        flags = self.gate.assess(raw, filt, None if cols is None else psd[..., cols])
+        flags = self.gate.track(flags, self.hop / self.sfreq)
         clean = self.gate.clean_channels(flags)
         gated = self.gate.is_gated(flags)
-        filt_safe = np.where(np.isfinite(filt), filt, 0.0)
-        return flags, clean, gated, filt_safe
+        return flags, clean, gated, filt_safe, psd
+
+    def _shared_bins(self):
+        """The feature PSD's columns the quality gate reads, or None if it needs its own.
+
+        The gate's spectral checks (muscle, and the EEG power line noise is
+        compared with) read a Welch PSD of the filtered window with Hann
+        1 s segments at 50 % overlap; the default features' PSD is the same
+        estimate (the same segments, taper, mean removal, density, and the
+        bins the gate needs among its own), so it is computed once. A
+        pipeline with other Welch settings (segment, overlap or Hamming
+        taper) gives other numbers: the gate then computes its own, as the
+        thresholds in ``[gates]`` were set on Hann 1 s segments.
+        """
+        gate = self.gate.welch_settings(self.win_len)
+        feat = self.features.welch_settings
+        if gate is None or gate[:3] != feat[:3]:
+            return None
+        (k0, k1), (f0, f1) = gate[3:], feat[3:]
+        if not f0 <= k0 < k1 <= f1:
+            return None
+        return slice(k0 - f0, k1 - f0)

@@ -155,20 +155,22 @@ class FeatureSet:
         return np.where(keep, feats, np.nan)
 
     # -- compute --------------------------------------------------------------
-    def window(self, x: np.ndarray, clean: np.ndarray):
-        """Compute features and indices of one window.
+    @property
+    def welch_settings(self):
+        """``(n_per_seg, step, window, k0, k1)``: the Welch PSD the features read.
 
-        Parameters
-        ----------
-        x : ndarray, shape (n_channels, n_times)
-            Filtered window, volts.
-        clean : ndarray of bool, shape (n_channels,)
-            Channels the indices may use.
+        Segments of ``n_per_seg`` samples every ``step``, mean removed,
+        ``window`` taper, one-sided density in V²/Hz, bins ``k0..k1-1`` (of
+        ``sfreq / n_per_seg`` Hz). :meth:`spectrum` and :meth:`spectra` return it.
+        """
+        return (self.n_per_seg, self.step, self.window_name, self._k0, self._k1)
 
-        Returns
-        -------
-        features : ndarray, shape (n_features,)
-        indices : ndarray, shape (n_indices,)
+    def spectrum(self, x: np.ndarray) -> np.ndarray:
+        """Welch PSD (n_channels, n_bins) of one window, the live path's.
+
+        Reuses the periodograms of the segments the window shares with the
+        previous one (see ``hop``), so windows must come in order; the
+        numbers do not change either way. :meth:`window` takes the result.
 
         Raises
         ------
@@ -178,7 +180,7 @@ class FeatureSet:
         """
         from .. import _kernels
 
-        x, clean = self._check_window(x, clean, 2)
+        x, _ = self._check_window(x, np.ones(len(self.ch_names), bool), 2)
         n_ch, n_t = x.shape
         n_seg = self._n_seg(n_t)
         valid = self._prev is not None and self._prev.shape == x.shape
@@ -193,10 +195,74 @@ class FeatureSet:
             self._basis, self._scale,
         )
         self.n_reused += int(reused)
+        return psd
+
+    def spectra(self, X: np.ndarray, *, share_segments: bool = True) -> np.ndarray:
+        """Welch PSD (n_windows, n_channels, n_bins) of a stack of windows, the batch path's.
+
+        With ``share_segments``, a window continuing the previous one (its
+        first samples equal the previous window's last ones, shifted by whole
+        Welch steps) has only its new segments computed. :meth:`batch` takes
+        the result.
+        """
+        from .. import _kernels
+
+        plan = _block_plan(
+            self.n_per_seg, self.step, self._k0, self._k1, self.window_name
+        )
+        # the block kernel checks finiteness in its own pass over the data
+        X, _ = self._check_window(X, np.ones(np.shape(X)[:-1], bool), 3,
+                                  check_finite=plan is None)
+        n_w, n_ch, n_t = X.shape
+        if n_w == 0:
+            return np.empty((0, n_ch, self._scale.shape[0]))
+        n_seg = self._n_seg(n_t)
+        if plan is None:
+            return _kernels.welch_windows(
+                X, n_seg, self.step, self._basis, self._scale, bool(share_segments)
+            )
+        q, cbasis, ph_re, ph_im, kb0, a0, a1h = plan
+        psd, finite = _kernels.welch_windows_blocks(
+            X, n_seg, q, self.step, cbasis, ph_re, ph_im, kb0, self._k0, a0, a1h,
+            self._scale, bool(share_segments),
+        )
+        if not finite:
+            _check_finite(X, "The window")  # raises, naming the problem
+        return psd
+
+    def window(self, x: np.ndarray, clean: np.ndarray, psd=None):
+        """Compute features and indices of one window.
+
+        Parameters
+        ----------
+        x : ndarray, shape (n_channels, n_times)
+            Filtered window, volts.
+        clean : ndarray of bool, shape (n_channels,)
+            Channels the indices may use.
+        psd : ndarray, shape (n_channels, n_bins) | None
+            This window's :meth:`spectrum`, when the caller has it already
+            (the engine shares it with the quality gate); else computed here.
+
+        Returns
+        -------
+        features : ndarray, shape (n_features,)
+        indices : ndarray, shape (n_indices,)
+
+        Raises
+        ------
+        ValueError
+            On a wrong channel count, a window shorter than a Welch segment,
+            or NaN/inf samples.
+        """
+        if psd is None:
+            psd = self.spectrum(x)
+        x, clean = self._check_window(x, clean, 2, check_finite=False)
+        psd = self._check_psd(psd, x.shape[:-1])
         F, ind = self._compute(psd[None], x[None], clean[None])
         return F[0], ind[0]
 
-    def batch(self, X: np.ndarray, clean: np.ndarray, *, share_segments: bool = True):
+    def batch(self, X: np.ndarray, clean: np.ndarray, *, share_segments: bool = True,
+              psd=None):
         """Features and indices of many windows.
 
         Parameters
@@ -208,36 +274,28 @@ class FeatureSet:
             When a window continues the previous one (its first samples equal
             the previous window's last ones, shifted by whole Welch steps),
             compute only its new segments. Results are the same either way.
+        psd : ndarray, shape (n_windows, n_channels, n_bins) | None
+            The windows' :meth:`spectra`, when the caller has them already.
 
         Returns
         -------
         F : ndarray, shape (n_windows, n_features)
         I : ndarray, shape (n_windows, n_indices)
         """
-        from .. import _kernels
-
-        plan = _block_plan(
-            self.n_per_seg, self.step, self._k0, self._k1, self.window_name
-        )
-        # the block kernel checks finiteness in its own pass over the data
-        X, clean = self._check_window(X, clean, 3, check_finite=plan is None)
-        n_w, n_ch, n_t = X.shape
-        if n_w == 0:
+        if psd is None:
+            psd = self.spectra(X, share_segments=share_segments)
+        X, clean = self._check_window(X, clean, 3, check_finite=False)
+        if X.shape[0] == 0:
             return np.empty((0, len(self.feature_names))), np.empty((0, len(self.index_names)))
-        n_seg = self._n_seg(n_t)
-        if plan is None:
-            psd = _kernels.welch_windows(
-                X, n_seg, self.step, self._basis, self._scale, bool(share_segments)
-            )
-        else:
-            q, cbasis, ph_re, ph_im, kb0, a0, a1h = plan
-            psd, finite = _kernels.welch_windows_blocks(
-                X, n_seg, q, self.step, cbasis, ph_re, ph_im, kb0, self._k0, a0, a1h,
-                self._scale, bool(share_segments),
-            )
-            if not finite:
-                _check_finite(X, "The window")  # raises, naming the problem
+        psd = self._check_psd(psd, X.shape[:-1])
         return self._compute(psd, X, clean)
+
+    def _check_psd(self, psd, lead):
+        psd = np.asarray(psd, dtype=np.float64)
+        if psd.shape != lead + (self._k1 - self._k0,):
+            raise ValueError(f"psd must have shape {lead + (self._k1 - self._k0,)}, "
+                             f"got {psd.shape}.")
+        return psd
 
     def _compute(self, psd, X, clean):
         ctx = _Context(self, psd, X, clean)

@@ -44,7 +44,8 @@ class QualityGate:
     Notes
     -----
     Spectral checks use a Welch PSD (Hann, 1 s segments, 50 % overlap, or the
-    whole window when shorter) from the same kernels as the features:
+    whole window when shorter) from the same kernels as the features (the
+    engine passes the features' PSD when its settings are these):
     ``muscle`` is the mean PSD (per Hz) of the filtered window in
     ``muscle_high`` over that in ``muscle_low``;
     ``line_noise`` compares raw power within ±1 Hz of ``profile.line_freq``
@@ -92,18 +93,59 @@ class QualityGate:
         line = None
         lk = _band_bins(self.line_freq - 1.0, self.line_freq + 1.0 + 1e-6, df, nyq_bin)
         if self.line_freq + 1.0 < self.sfreq / 2 and lk[1] > lk[0]:
-            line = welch_basis(n_per_seg, self.sfreq, lk[0], lk[1], "hann")
-        plan = dict(n_seg=n_seg, step=step, filt=filt_basis, slices=sl, line=line, df=df)
+            line = (lk, welch_basis(n_per_seg, self.sfreq, lk[0], lk[1], "hann"))
+        plan = dict(n_per_seg=n_per_seg, n_seg=n_seg, step=step, bins=(k0, k1),
+                    filt=filt_basis, slices=sl, line=line, df=df)
         self._plans[n_t] = plan
         return plan
 
-    def _metrics(self, raw, filtered):
+    def welch_settings(self, n_t: int):
+        """The Welch PSD of the filtered window the spectral checks read.
+
+        Returns ``(n_per_seg, step, window, k0, k1)`` for windows of ``n_t``
+        samples: segments of ``n_per_seg`` samples every ``step``, mean
+        removed, ``window`` taper, one-sided density, bins ``k0..k1-1``. A
+        caller holding that PSD already (the feature set's, when its Welch
+        settings are these) passes it to :meth:`assess` instead of having it
+        computed twice. None when the window is too short for spectral checks.
+        """
+        if n_t < 8:
+            return None
+        plan = self._plan(n_t)
+        return (plan["n_per_seg"], plan["step"], "hann", *plan["bins"])
+
+    def _welch(self, x, lead, n_t, bins, basis_scale):
+        """Welch PSD (rows, n_bins) of rows ``x`` (rows, n_t): one window or a stack.
+
+        A stack (``lead`` = (n_windows, n_channels)) goes through the batch
+        kernels the features' batch path uses, sharing overlapping segments.
+        """
+        from .. import _kernels
+        from ..spectral import _block_plan
+
+        plan = self._plan(n_t)
+        basis, scale = basis_scale
+        if not (len(lead) == 2 and lead[0] > 1):
+            return _kernels.welch_rows(x, plan["n_seg"], plan["step"], basis, scale)
+        X = x.reshape(lead + (n_t,))
+        bplan = _block_plan(plan["n_per_seg"], plan["step"], *bins, "hann")
+        if bplan is None:
+            psd = _kernels.welch_windows(X, plan["n_seg"], plan["step"], basis, scale, True)
+        else:
+            q, cbasis, ph_re, ph_im, kb0, a0, a1h = bplan
+            psd, _ = _kernels.welch_windows_blocks(X, plan["n_seg"], q, plan["step"], cbasis,
+                                                   ph_re, ph_im, kb0, bins[0], a0, a1h,
+                                                   scale, True)
+        return psd.reshape(x.shape[0], -1)
+
+    def _metrics(self, raw, filtered, filtered_psd=None):
         """Per-channel metrics (volts, ratios) of windows: dict of arrays.
 
         ``raw`` and ``filtered`` are one window ``(n_channels, n_times)`` or a
         stack ``(n_windows, n_channels, n_times)``; every metric has their
         shape without the last axis. Each row is computed on its own, so a
-        stack gives exactly what its windows give one at a time.
+        stack gives exactly what its windows give one at a time (to the
+        rounding of the batch Welch kernel). ``filtered_psd``: see :meth:`assess`.
         """
         from .. import _kernels
 
@@ -129,17 +171,17 @@ class QualityGate:
         if n_t >= 8:
             plan = self._plan(n_t)
             all_finite = out["finite"].all()
-            f_safe = filtered if all_finite else np.where(np.isfinite(filtered), filtered, 0.0)
-
-            def welch(x, basis, scale):
-                if len(lead) == 2 and lead[0] > 1:  # a stack: share segments between windows
-                    return _kernels.welch_windows(x.reshape(lead + (n_t,)), plan["n_seg"],
-                                                  plan["step"], basis, scale, True
-                                                  ).reshape(x.shape[0], -1)
-                return _kernels.welch_rows(x, plan["n_seg"], plan["step"], basis, scale)
-
-            basis, scale = plan["filt"]
-            psd = welch(f_safe, basis, scale)
+            k0, k1 = plan["bins"]
+            if filtered_psd is not None:
+                psd = np.asarray(filtered_psd, dtype=np.float64)
+                if psd.shape != lead + (k1 - k0,):
+                    raise ValueError(f"filtered_psd must have shape {lead + (k1 - k0,)}, "
+                                     f"got {psd.shape}.")
+                psd = psd.reshape(-1, k1 - k0)
+            else:
+                f_safe = (filtered if all_finite
+                          else np.where(np.isfinite(filtered), filtered, 0.0))
+                psd = self._welch(f_safe, lead, n_t, (k0, k1), plan["filt"])
             (e0, e1), (h0, h1), (l0, l1) = plan["slices"]
             eeg = psd[:, e0:e1].sum(axis=1)
             high = psd[:, h0:h1].mean(axis=1) if h1 > h0 else np.zeros(len(psd))
@@ -148,15 +190,14 @@ class QualityGate:
                 out["muscle"] = np.where(low > 0, high / low, 0.0)
             if plan["line"] is not None:
                 r_safe = raw if all_finite else np.where(np.isfinite(raw), raw, 0.0)
-                lb, ls = plan["line"]
-                lpsd = welch(r_safe, lb, ls)
-                line = lpsd.sum(axis=1)
+                lbins, lbasis = plan["line"]
+                line = self._welch(r_safe, lead, n_t, lbins, lbasis).sum(axis=1)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     out["line"] = np.where(eeg > 0, line / eeg, 0.0)  # flat: not line
         return {k: v.reshape(lead) for k, v in out.items()}
 
     # -- public API -------------------------------------------------------------
-    def assess(self, raw: np.ndarray, filtered: np.ndarray) -> np.ndarray:
+    def assess(self, raw: np.ndarray, filtered: np.ndarray, filtered_psd=None) -> np.ndarray:
         """Flag each channel of one window (or of a stack of windows).
 
         Parameters
@@ -166,6 +207,11 @@ class QualityGate:
         filtered : ndarray, same shape as ``raw``
             The same window(s) after preprocessing, in volts (amplitude,
             blink, muscle).
+        filtered_psd : ndarray, shape raw.shape[:-1] + (n_bins,) | None
+            The Welch PSD of ``filtered`` (non-finite samples taken as 0) with
+            :meth:`welch_settings`, over its bins ``k0..k1-1``, when the
+            caller has it already (the engine passes the feature set's); else
+            it is computed here.
 
         Returns
         -------
@@ -173,7 +219,7 @@ class QualityGate:
             Bit masks of :data:`FLAGS`.
         """
         cfg = self.config
-        m = self._metrics(raw, filtered)
+        m = self._metrics(raw, filtered, filtered_psd)
         flags = np.zeros(m["peak"].shape, dtype=np.int64)
         flags[~m["finite"]] |= FLAGS["nan"]
         # rail_share counts samples with |x| >= fraction * rail (an inf counts):
