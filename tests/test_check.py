@@ -16,6 +16,7 @@ from biofeedback.check import (
     measure_impedance,
 )
 from biofeedback.cli import main
+from biofeedback.errors import BiofeedbackError
 from biofeedback.simulate import read_scenario, simulate
 
 
@@ -105,13 +106,30 @@ def test_impedance_is_only_measured_on_openbci_boards():
 def test_check_command_exit_status_table_and_json(tmp_path, capsys):
     out = tmp_path / "check.json"
     code = main(["check", "--scenario", "bad_contacts", "--seconds", "2",
-                 "--json", str(out)])
+                 "--out", str(out), "--json"])
     assert code == 2
-    text = capsys.readouterr().out
-    assert "signal check · cyton" in text and "FIX: C3, P7, O2" in text
+    printed = capsys.readouterr()
+    # --json prints, as every other command's --json: stdout is the JSON alone,
+    # the table goes to stderr; --out writes the same to a file
+    assert json.loads(printed.out) == json.loads(out.read_text())
+    assert "signal check · cyton" in printed.err and "FIX: C3, P7, O2" in printed.err
     saved = json.loads(out.read_text())
     assert saved["verdict"] == "fix"
     assert [c["verdict"] for c in saved["channels"]].count("fix") == 3
+
+
+def test_check_json_file_the_older_form_still_writes_and_says_so(tmp_path, capsys):
+    from biofeedback.cli import build_parser
+    from biofeedback.cli._check import _outputs
+
+    old = str(tmp_path / "old.json")
+    args = build_parser().parse_args(["check", "--json", old])
+    _outputs(args)
+    assert (args.out, args.json) == (old, None)
+    assert f"--out {old} is its name now" in capsys.readouterr().err
+    args = build_parser().parse_args(["check", "--json", old, "--out", "b.json"])
+    with pytest.raises(BiofeedbackError, match="pass one of them"):
+        _outputs(args)
 
 
 def test_live_check_stops_before_the_session_when_an_electrode_needs_fixing(

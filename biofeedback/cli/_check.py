@@ -18,12 +18,17 @@ impedance mode). It needs the hardware; BrainFlow's synthetic board has none.
 Exit status: 0 when every electrode is good to go, 2 when one needs fixing,
 1 on an error.
 
+--json prints the check as one JSON object (with --watch, one a line per
+check) and the table goes to stderr; --out FILE writes it to a file, replaced
+after every check. (The older '--json FILE' still writes FILE, and says so.)
+
 Examples:
   biofeedback check                                   # synthetic board
   biofeedback check --board cyton --serial-port /dev/ttyUSB0 --impedance
   biofeedback check --lsl MuseEEG --board muse_2
   biofeedback check --board cyton --serial-port /dev/ttyUSB0 --dashboard --watch
-  biofeedback check --scenario artifacts --seconds 6 --json check.json
+  biofeedback check --scenario artifacts --seconds 6 --out check.json
+  biofeedback check --board cyton --serial-port /dev/ttyUSB0 --json | jq .verdict
   biofeedback check --board cyton --playback-file cyton.csv   # a BrainFlow file, as the board
 """
 
@@ -43,7 +48,10 @@ def add_parser(sub):
                    help="measure impedance too (Cyton, Ganglion; needs the hardware)")
     p.add_argument("--watch", action="store_true",
                    help="check again and again (every --seconds) until Ctrl-C")
-    p.add_argument("--json", metavar="FILE", help="write the (last) check as JSON")
+    p.add_argument("--json", nargs="?", const=True, default=None, metavar="FILE",
+                   help="print the check as one JSON object (the table goes to stderr)")
+    p.add_argument("--out", metavar="FILE",
+                   help="write the (last) check as JSON to FILE (made again in place)")
     add_dashboard_args(p, with_flag=True)
     p.set_defaults(func=run)
 
@@ -64,19 +72,45 @@ def _write_json(report, fname):
         json.dump(report.to_dict(), fid, indent=2)
 
 
+def _outputs(args):
+    """``--json`` prints, ``--out FILE`` writes; ``--json FILE`` (the older form,
+    when the check wrote its JSON there) writes FILE and says what to use now."""
+    if isinstance(args.json, str):
+        if args.out is not None:
+            from ..errors import BiofeedbackError
+
+            raise BiofeedbackError(
+                f"--json {args.json} and --out {args.out} both name a file; --json alone "
+                "prints the check, --out FILE writes it: pass one of them.")
+        print(f"note: '--json {args.json}' writes {args.json} as before; --out "
+              f"{args.json} is its name now (--json alone prints the JSON).",
+              file=sys.stderr)
+        args.out, args.json = args.json, None
+
+
+def _emit(report, args, indent=2):
+    """The table (on stderr when stdout carries JSON), the JSON, the file."""
+    import json
+
+    print_report(report, sys.stderr if args.json else None)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=indent), flush=True)
+    if args.out:
+        _write_json(report, args.out)
+
+
 def run(args) -> int:
     from ..check import run_check
     from ..config import load_pipeline
     from ._live import make_source
 
+    _outputs(args)
     config = load_pipeline(args.pipeline)
     source = make_source(args, config)
     if not (args.dashboard or args.watch):
         report = run_check(source, config, args.seconds, impedance=args.impedance,
                            progress=lambda text: print(text, file=sys.stderr, flush=True))
-        print_report(report)
-        if args.json:
-            _write_json(report, args.json)
+        _emit(report, args)
         return 0 if report.verdict == "go" else 2
     return watch(args, config, source)
 
@@ -98,7 +132,8 @@ def watch(args, config, source) -> int:
     try:
         n_ch, sfreq = len(source.ch_names), source.sfreq
         n_want = int(round(args.seconds * sfreq))
-        impedance = measure_impedance(source, say=print) if args.impedance else {}
+        say = (lambda text: print(text, file=sys.stderr)) if args.json else print
+        impedance = measure_impedance(source, say=say) if args.impedance else {}
         feed = None
         if server is not None:
             server.add_action("stop", lambda text: stop.set())
@@ -124,9 +159,7 @@ def watch(args, config, source) -> int:
                                       impedance_kohm=impedance)
                 if server is not None:
                     server.publish(report.to_message())
-                print_report(report)
-                if args.json:
-                    _write_json(report, args.json)
+                _emit(report, args, indent=None)  # JSON lines: one check a line
                 if not args.watch and server is None:
                     break
     except KeyboardInterrupt:
