@@ -1,7 +1,8 @@
-"""The package logger (only the CLI attaches handlers), and liblsl's log level."""
+"""The package logger (only the CLI attaches handlers), liblsl's log level, progress bars."""
 
 import logging
 import os
+import sys
 
 logger = logging.getLogger("biofeedback")
 logger.addHandler(logging.NullHandler())
@@ -38,3 +39,19 @@ def quiet_liblsl(verbose: bool = False) -> bool:
     os.environ["LSLAPICFG"] = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                            "_lsl_api.cfg")
     return True
+
+
+def progress_shown() -> bool:
+    """Whether progress bars show: only when stderr is a terminal."""
+    return sys.stderr.isatty()
+
+
+def progress_bar(iterable=None, **kwargs):
+    """A tqdm bar on stderr, shown only on a terminal (:func:`progress_shown`).
+
+    Elsewhere (a pipe, a log, the tests) it is tqdm's disabled bar: it passes
+    ``iterable`` through and its updates cost nothing. ``kwargs`` go to tqdm.
+    """
+    from tqdm import tqdm
+
+    return tqdm(iterable, file=sys.stderr, disable=not progress_shown(), **kwargs)

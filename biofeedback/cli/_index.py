@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 HELP = """\
 The index (<root>/biofeedback.sqlite) lists participants, sessions, blocks,
 thresholds and integrity figures; the session files (XDF and sidecars) stay
@@ -35,10 +33,9 @@ def run(args) -> int:
 
     with StudyIndex(existing_study_root(args.root)) as index:
         if args.rebuild:
-            from tqdm import tqdm
+            from .._logging import progress_bar
 
-            with tqdm(unit="session", desc="indexing", leave=False, file=sys.stderr,
-                      disable=not sys.stderr.isatty()) as bar:
+            with progress_bar(unit="session", desc="indexing", leave=False) as bar:
                 def step(done, total):
                     bar.total = total
                     bar.update(done - bar.n)

@@ -51,7 +51,9 @@ def _progress_sinks() -> list:
     Elsewhere (a pipe, a log, the tests) no sink at all: nothing is called
     per window for a bar nobody sees.
     """
-    if not sys.stderr.isatty():
+    from .._logging import progress_bar, progress_shown
+
+    if not progress_shown():
         return []
     from ..feedback._base import Sink  # not at import: --help stays light
 
@@ -69,12 +71,10 @@ def _progress_sinks() -> list:
             self._t0 = None
             if rec < 30:
                 return  # no bar for a short replay: do not import tqdm for nothing
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=round(rec, 1), unit="s", desc="replay", file=sys.stderr,
-                             leave=False,
-                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
-                                        "of recording [{elapsed}<{remaining}]")
+            self._bar = progress_bar(
+                total=round(rec, 1), unit="s", desc="replay", leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
+                           "of recording [{elapsed}<{remaining}]")
 
         def write(self, result):
             if self._bar is None:

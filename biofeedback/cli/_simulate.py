@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from . import number
 
 HELP = """\
@@ -113,16 +111,14 @@ def _publish(pub, sim) -> float:
     """Publish in real time with a progress bar; return the stream's t0."""
     import time
 
-    from tqdm import tqdm
-
+    from .._logging import progress_bar
     from ..stream._pylsl import import_pylsl
 
     total = sim.scenario.duration
     with pub:
         print(f"publishing {pub.name!r} (source_id {pub.source_id}) and "
               f"{pub.name + '-truth'!r}; Ctrl-C stops")
-        with tqdm(total=round(total), unit="s", desc="simulated", file=sys.stderr,
-                  disable=not sys.stderr.isatty()) as bar:
+        with progress_bar(total=round(total), unit="s", desc="simulated") as bar:
             while pub.running:
                 time.sleep(0.5)
                 done = min(total, (import_pylsl().local_clock() - pub.t0) * pub.speed)

@@ -237,12 +237,9 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     bar = None
     with StudyIndex(root) as index:
         if progress:
-            import sys
+            from .._logging import progress_bar
 
-            from tqdm import tqdm
-
-            bar = tqdm(total=int(n_sessions), unit="session", desc=f"sub-{participant}",
-                       file=sys.stderr, disable=not sys.stderr.isatty())
+            bar = progress_bar(total=int(n_sessions), unit="session", desc=f"sub-{participant}")
         for _ in range(int(n_sessions)):
             paths = reserve_session(index.root, participant, protocol or config.name)
             try:

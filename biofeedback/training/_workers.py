@@ -83,9 +83,6 @@ def _parallel_map(func, items, n_jobs, scheduler, desc, progress):
 def _progress(iterable, desc, enabled, total):
     if not enabled:
         return iterable
-    import sys
+    from .._logging import progress_bar
 
-    from tqdm import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, unit="file", file=sys.stderr,
-                disable=not sys.stderr.isatty())
+    return progress_bar(iterable, desc=desc, total=total, unit="file")
