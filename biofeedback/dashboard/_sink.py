@@ -61,6 +61,7 @@ class DashboardSink(Sink):
         self._feeder = None
         self._n_markers = 0
         self._last_status = 0.0
+        self._last_cue = self._last_block = None
 
     # -- session hooks -----------------------------------------------------------------
     def open(self, info):
@@ -130,8 +131,12 @@ class DashboardSink(Sink):
                 self.server.publish({"type": "event", "t_rel": t - self.t0, "text": text},
                                     keep_latest=False)
         cue = prot.latest
-        if cue is None:
+        # the message is the cue, its block and the thresholds; the protocol
+        # changes them only when it makes a new cue or ends its last block, so a
+        # window it has not reached yet brings nothing new
+        if cue is None or (cue is self._last_cue and prot._block == self._last_block):
             return
+        self._last_cue, self._last_block = cue, prot._block
         block = prot.current
         thresholds = {t: p.threshold for (t, _), p in list(prot.policies.items())
                       if p.calibrated}

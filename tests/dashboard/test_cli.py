@@ -113,3 +113,39 @@ def test_pause_turns_cues_to_paused_and_is_marked(collect_sink):
     assert {"reward", "no_reward"} & set(states[60:])
     assert texts.count("feedback_paused") == 1 and texts.count("feedback_resumed") == 1
     assert texts.index("feedback_paused") < texts.index("feedback_resumed")
+
+
+def test_the_cue_is_published_once_per_cue_not_per_window():
+    """A window the protocol has not reached yet brings the page no new cue message."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.dashboard import DashboardServer, DashboardSink
+    from biofeedback.engine import Engine
+    from biofeedback.feedback import SessionInfo
+    from biofeedback.live import feedback_sinks
+    from biofeedback.simulate import simulate
+
+    config = load_pipeline()
+    sim = simulate("demo")
+    prof = sim.profile
+    n = int(15 * prof.sfreq)
+    protocol = feedback_sinks(config)[0]
+    engine = Engine(config, sim.ch_names, prof.sfreq, prof)
+    info = SessionInfo("x", engine.estimate_names, sim.ch_names, prof.sfreq, prof, config,
+                       realtime=False, protocol=protocol)
+    server = DashboardServer(port=0)  # not started: messages wait in its queue
+    dash = DashboardSink(server, traces=False, controls=False)
+    protocol.open(info)
+    dash.open(info)
+    results = engine.run(sim.data[:, :n], sim.timestamps[:n])
+    for k, t in enumerate(results.t_end):
+        r = type("R", (), dict(t_end=t, estimates=results.estimates[k],
+                               gated=bool(results.gated[k]), quality=None))
+        dash.write(r)  # the dashboard's thread ran ahead of the protocol's
+        protocol.write(r)
+        dash.write(r)
+    kinds = [json.loads(text)["type"] for _, text in server._hub.messages]
+    n_windows = len(results.t_end)
+    assert n_windows > 20 and kinds.count("window") == 2 * n_windows
+    assert kinds.count("cue") == n_windows  # one per cue the protocol made
+    cue = json.loads(server._hub.latest["cue"])
+    assert cue["value"] == pytest.approx(protocol.protocol.latest.value)
