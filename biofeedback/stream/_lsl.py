@@ -63,7 +63,8 @@ class KeptOutlet:
     outlet : pylsl.StreamOutlet
     source_id : str
     keep : int
-        Samples kept (the oldest go first, whole pushes at a time).
+        Samples kept, as copies of what was pushed (the oldest go first, whole
+        pushes at a time).
     """
 
     def __init__(self, outlet, source_id, keep=512):
@@ -99,7 +100,8 @@ class KeptOutlet:
         """Push samples with one timestamp each."""
         self._outlet.push_chunk(x, timestamps, pushthrough)
         ts = [float(t) for t in timestamps]
-        self._keep(ts, x if isinstance(x, np.ndarray) else [list(r) for r in x])
+        # a copy: the caller may refill its array (a reused buffer) once pushed
+        self._keep(ts, x.copy() if isinstance(x, np.ndarray) else [list(r) for r in x])
 
     def tail(self):
         """``(n_pushed, timestamps, values)``: values an array or a list of rows."""
