@@ -219,6 +219,31 @@ def test_gate_and_features_share_one_welch_psd_per_window(muse, make_eeg):
     assert Engine(cfg, muse.ch_names, muse.sfreq, muse)._gate_bins is None
 
 
+def test_live_kernels_are_what_the_default_live_engine_compiles():
+    """live_kernels_cached() looks at every kernel a first live session compiles."""
+    import subprocess
+    import sys
+
+    # each kernel's first call in a process goes through _compile_for_args
+    # (it loads the cache there, or compiles), as bench_startup.py counts them
+    code = ("from numba.core.dispatcher import Dispatcher\n"
+            "first, called = Dispatcher._compile_for_args, set()\n"
+            "def probe(self, *a, **k):\n"
+            "    called.add(self)\n"
+            "    return first(self, *a, **k)\n"
+            "Dispatcher._compile_for_args = probe\n"
+            "from biofeedback import _kernels\n"
+            "from biofeedback.config import load_pipeline\n"
+            "from biofeedback.engine import Engine\n"
+            "from biofeedback.hardware import get_profile\n"
+            "p = get_profile('synthetic')\n"
+            "Engine(load_pipeline(), p.ch_names, p.sfreq, p).warm_up()\n"
+            "name = lambda f: f'{f.py_func.__module__}.{f.__name__}'\n"
+            "print(sorted(map(name, called)) == sorted(map(name, _kernels.live_kernels())))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True", out.stdout
+
+
 @pytest.mark.slow
 def test_warmup_command_compiles_the_live_and_batch_kernels():
     import subprocess

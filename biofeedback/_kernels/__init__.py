@@ -19,6 +19,7 @@ array layout per argument (callers pass whole C-contiguous arrays and row
 offsets, never views), so each kernel compiles one signature.
 """
 
+from . import _welch
 from ._blocks import welch_windows_blocks
 from ._features import band_sums, spectral_entropy, time_features
 from ._iir import sosfilt
@@ -27,11 +28,21 @@ from ._welch import welch_rows, welch_update, welch_windows
 
 __all__ = ["welch_rows", "welch_update", "welch_windows", "welch_windows_blocks",
            "band_sums", "spectral_entropy", "time_features", "window_stats", "sosfilt",
-           "live_kernels_cached"]
+           "live_kernels", "live_kernels_cached"]
+
+
+def live_kernels() -> tuple:
+    """The kernels the default live engine calls, each compiled on its first run.
+
+    ``benchmarks/bench_startup.py`` times each one's first compile; a test
+    keeps this list equal to what the default engine's warm-up compiles.
+    """
+    return (sosfilt, window_stats, _welch._segments, _welch._periodograms_mean,
+            _welch._slide, band_sums)
 
 
 def live_kernels_cached() -> bool:
-    """Whether the kernels every live engine calls have an on-disk cache yet.
+    """Whether every kernel of :func:`live_kernels` has an on-disk cache yet.
 
     False on the first run after installing (or with a new ``NUMBA_CACHE_DIR``),
     when a session should compile while its source connects. A cheap look
@@ -39,11 +50,7 @@ def live_kernels_cached() -> bool:
     """
     import os
 
-    from . import _welch
-
     try:
-        return all(os.path.exists(k._cache._cache_file._index_path)
-                   for k in (window_stats, _welch._slide, _welch._segments,
-                             _welch._periodograms_mean))
+        return all(os.path.exists(k._cache._cache_file._index_path) for k in live_kernels())
     except Exception:  # noqa: BLE001 - numba internals moved: assume not cached
         return False
