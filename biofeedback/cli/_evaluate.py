@@ -68,7 +68,9 @@ def run(args) -> int:
           f"classes {', '.join(out['classes'])}")
     print(f"balanced accuracy {out['balanced_accuracy']:.3f} (chance {out['chance']:.2f})"
           + (" over all windows" if any(f.label is None for f in ds.files)
-             else " on sustained states"))
+             else " on sustained states")
+          + (f" (one class in the data: the recall of {next(iter(out['recall']))!r})"
+             if len(out["recall"]) == 1 else ""))
     for c, r in out["recall"].items():
         print(f"  recall {c:<16} {r:.2f}")
     for s, a in out["per_subject"].items():
@@ -81,6 +83,9 @@ def run(args) -> int:
               f"10 s after a switch {sw['first_accuracy']:.3f}, median lag "
               f"{sw['median_lag_s']:.1f} s ({sw['n_switches']} switches, "
               f"{sw['n_not_followed']} not followed)")
+    elif args.switch_every and len(out["recall"]) == 1:
+        print("switching: not scored (the recordings hold one state, so no stream "
+              "switches)")
     return 0
 
 

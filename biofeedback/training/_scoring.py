@@ -296,7 +296,9 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
             keys = set(zip(ds.subject.tolist(), ds.session.tolist()))
             _score_streams(predict, model.classes_, streams, keys, plan, stats, model.dwell,
                            sw, input=model.input, prep=prep, evidence=model.evidence)
-            switching = _switching_summary(sw, data_classes, switch_every)
+            # recordings of one state make streams that never switch: nothing to score
+            if sw["lags"]:
+                switching = _switching_summary(sw, data_classes, switch_every)
     y, pred = ds.y[keep], np.asarray(pred[keep]).astype(str)
     all_classes = sorted(set(model.classes_.tolist()) | set(y.tolist()))
     rec = _recalls(y, pred, data_classes)

@@ -61,6 +61,12 @@ def test_evaluate_scores_a_single_class_recording(muse_dir, tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert set(res["recall"]) == {"relaxed"} and res["n_windows"] > 50  # after 20 s
     assert res["chance"] == pytest.approx(1 / 3)
+    # one state makes streams that never switch: no switching figure, not a perfect one
+    assert res["switching"] is None
+    assert main(["evaluate", str(model), one, "-q", "--n-jobs", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "(one class in the data: the recall of 'relaxed')" in text
+    assert "switching: not scored (the recordings hold one state" in text
     # training still needs two classes, and says so before any work
     assert main(["train", one, "--out", str(tmp_path / "x.bfm"), "-q"]) == 1
     assert "Only one class ('relaxed')" in capsys.readouterr().err
