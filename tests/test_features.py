@@ -127,6 +127,22 @@ def test_spectral_entropy_matches_antropy(rng):
     np.testing.assert_allclose(F, ref, rtol=1e-9)
 
 
+def test_log_relative_band_power_ignores_a_channel_gain(rng):
+    """log band minus log total within a channel: scaling a channel (contact
+    impedance) moves its log band powers and leaves the relative ones."""
+    fs = _fs(names=("log_band_power", "log_rel_band_power"), indices=())
+    x = _eeg(rng)
+    F, _ = fs.window(x, np.ones(4, bool))
+    G, _ = fs.window(x * np.array([1.0, 3.0, 0.5, 1.0])[:, None], np.ones(4, bool))
+    n = len(fs.feature_names) // 2
+    rel = slice(n, None)
+    assert fs.feature_names[n] == "logrel_delta_TP9"
+    np.testing.assert_allclose(G[rel], F[rel], atol=1e-10)
+    assert abs(G[:n] - F[:n]).max() > 0.9  # log10(3²) on AF7
+    # the default bands tile the spectral range: 10^logrel sums to one per channel
+    np.testing.assert_allclose((10 ** F[rel]).reshape(4, -1).sum(axis=1), 1.0, rtol=1e-9)
+
+
 def test_all_features_in_batch_equal_window_by_window(rng):
     names = tuple(FEATURES)
     fs = _fs(hop=128, n_times=512, names=names, indices=tuple(INDICES))

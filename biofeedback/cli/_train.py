@@ -104,10 +104,13 @@ def add_parser(sub):
                    help="expected seconds a state lasts, for the engine's state filter "
                         "(default: the protocol's training block length; 0: each window "
                         "alone)")
-    p.add_argument("--evidence-weight", type=number(maximum=1), default=None, metavar="G",
+    p.add_argument("--evidence-weight", type=_evidence_weight, default="auto", metavar="G",
                    help="how much one window's probabilities count in the state filter, "
-                        "above 0 and at most 1 (default: hop / window, 0.25: each sample "
-                        "once); larger follows a switch sooner and holds a state less")
+                        "above 0 and at most 1; larger follows a switch sooner and holds a "
+                        "state less (default: auto, chosen among hop / window, hop / Welch "
+                        "segment and 1 (0.25, 0.5, 1) by leave-one-subject-out on the "
+                        "switching streams, nested inside each validation fold; hop / "
+                        "window when it cannot be chosen)")
     p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
                    help="also score streams switching state every S seconds, built from "
                         "the one-state recordings (default: 30; 0: off)")
@@ -115,6 +118,11 @@ def add_parser(sub):
                    help="HTML report (default: beside the model, MODEL.html)")
     add_labels_args(p)
     p.set_defaults(func=run)
+
+
+def _evidence_weight(text):
+    """``auto`` or a number above 0 and at most 1."""
+    return "auto" if text == "auto" else number(maximum=1)(text)
 
 
 def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
@@ -165,7 +173,14 @@ def run(args) -> int:
     from .._logging import logger
     from ..config import load_pipeline
     from ..estimators import CLASSIFIERS
-    from ..training import cross_validate, fit_model, random_split_score, save_model
+    from ..training import (
+        cross_validate,
+        evidence_grid,
+        fit_model,
+        random_split_score,
+        save_model,
+        select_evidence,
+    )
     from ..training._fit import default_dwell
     from ..training._report import format_counts, format_table, write_report
 
@@ -181,6 +196,11 @@ def run(args) -> int:
     switch = args.switch_every or None
     if switch and any(f.label is None for f in ds.files):
         switch = None  # marker-labelled recordings are scored as they are
+    evidence, grid = args.evidence_weight, None
+    if evidence == "auto":
+        evidence = None  # hop / window unless it can be chosen below
+        if dwell and switch and len(set(ds.subject.tolist())) >= 2:
+            grid = evidence_grid(config)
     results = {}
     random_split = None
     if args.cv != "none":
@@ -190,7 +210,7 @@ def run(args) -> int:
         else:
             def cv(**kw):
                 return cross_validate(ds, args.model, cv=args.cv, switch_every=switch,
-                                      evidence=args.evidence_weight, **kw)
+                                      evidence=grid or evidence, **kw)
 
             results["window alone"] = cv()
             if dwell:
@@ -200,8 +220,11 @@ def run(args) -> int:
                 if dwell:
                     results["calibrated+filter"] = cv(calibration=plan, dwell=dwell)
             random_split = random_split_score(ds, args.model)
-    model = fit_model(ds, args.model, calibration=plan if args.calibration == "protocol"
-                      else None, dwell=dwell, evidence=args.evidence_weight)
+    model_plan = plan if args.calibration == "protocol" else None
+    if grid:
+        evidence = select_evidence(ds, args.model, dwell=dwell, grid=grid, plan=model_plan,
+                                   switch_every=switch)
+    model = fit_model(ds, args.model, calibration=model_plan, dwell=dwell, evidence=evidence)
     metrics = {title: r.to_dict() for title, r in results.items()}
     if random_split is not None:
         metrics["random_split_leaky"] = random_split
@@ -224,6 +247,11 @@ def run(args) -> int:
                 print(f"calibration not validated: {why}")
             print(f"(shuffled windows would report {random_split:.2f}: a leak, "
                   "not a result)")
+        if grid:
+            print(f"state filter: evidence weight {evidence:g}, chosen among "
+                  f"{', '.join(f'{g:g}' for g in grid)} by leave-one-subject-out on "
+                  "switching streams (in validation, each fold chose on its own "
+                  "training subjects)")
         print(f"report: {report}")
     print(f"model: {out}")
     return 0

@@ -119,6 +119,14 @@ def _rel_band_power(fs, ctx):
         return np.where(tot > 0, ctx.bp / tot, np.nan)
 
 
+def _log_rel_band_power(fs, ctx):
+    """log10(band / total over spectral_range), per channel: a channel's gain
+    (contact impedance, skull, amplifier) multiplies every band alike and
+    cancels."""
+    return (np.log10(np.maximum(ctx.bp, _LOG_FLOOR))
+            - np.log10(np.maximum(ctx.total, _LOG_FLOOR))[..., None])
+
+
 def _time_cols(*cols):
     def compute(fs, ctx):
         return ctx.time[..., list(cols)]
@@ -159,6 +167,15 @@ FEATURES = {
         "relpow_{item}_{ch}",
         "fraction (0..1)",
         "absolute band power divided by the power summed over spectral_range",
+    ),
+    "log_rel_band_power": FeatureSpec(
+        _log_rel_band_power,
+        _bands,
+        "logrel_{item}_{ch}",
+        "log10 of a fraction (<= 0 when the bands lie within spectral_range)",
+        "log10 of band power minus log10 of the power summed over spectral_range, "
+        "within each channel: gain-invariant (a channel's amplitude scale, e.g. "
+        "from contact impedance, cancels)",
     ),
     "hjorth": FeatureSpec(
         _time_cols(0, 1, 2),

@@ -9,7 +9,8 @@ own windows and features:
   recording (in parallel, or on a Dask cluster) and stacks the windows;
 - :func:`cross_validate` scores a classifier with grouped cross-validation
   (leave one subject, or one session, out), with and without per-user
-  calibration;
+  calibration; :func:`select_evidence` chooses the state filter's evidence
+  weight by leave-one-subject-out on switching streams;
 - :func:`fit_model`, :func:`save_model` and :func:`load_model` ship the model
   in a file that loads without executing code;
 - :func:`evaluate_model` scores a saved model on recordings it has not seen,
@@ -25,7 +26,13 @@ from ._labels import LabelledFile, label_files
 from ._model import LoadedModel
 from ._modelfile import load_model, save_model
 from ._scoring import evaluate_model
-from ._validation import CVResult, cross_validate, random_split_score
+from ._validation import (
+    CVResult,
+    cross_validate,
+    evidence_grid,
+    random_split_score,
+    select_evidence,
+)
 
 __all__ = [
     "CVResult",
@@ -34,12 +41,14 @@ __all__ = [
     "LoadedModel",
     "cross_validate",
     "evaluate_model",
+    "evidence_grid",
     "extract_dataset",
     "fit_model",
     "label_files",
     "load_model",
     "random_split_score",
     "save_model",
+    "select_evidence",
     "write_report",
 ]
 

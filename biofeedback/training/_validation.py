@@ -198,10 +198,15 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
     dwell : float
         Expected dwell time (s) of the causal state filter the engine applies
         (:class:`biofeedback.statefilter.StateFilter`); 0: each window alone.
-    evidence : float | None
+    evidence : float | None | sequence of float
         The filter's evidence weight (``gamma``, 0-1]: how much one window's
         probabilities count; None takes ``hop / window``, each sample counted
         once. Larger follows a switch sooner and holds a steady state less.
+        A sequence of candidate weights is chosen among per fold by nested
+        cross-validation (:func:`select_evidence`: leave one of the fold's
+        *training* subjects out at a time, on their switching streams), so
+        the held-out person never informs the choice; needs
+        ``switch_every``. Each fold records its choice (``evidence_weight``).
     switch_every : float | None
         Also score the held-out person's stream switching state every this
         many seconds (:func:`~biofeedback.training._streams.build_stream`).
@@ -227,7 +232,18 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
     plan = calibration or None
     _check_calibration(spec, plan, dataset.window_length, classes)
     dwell = _check_dwell(dwell)
-    evidence = _check_evidence(evidence)
+    grid = None
+    if np.ndim(evidence):
+        grid = tuple(_check_evidence(g) for g in evidence)
+        if not grid or not switch_every:
+            raise ValueError("Choosing the evidence weight by nested cross-validation "
+                             "needs candidate weights and switching streams "
+                             "(switch_every).")
+        evidence = grid
+        if not dwell:  # each window alone: no filter, nothing to choose
+            grid = evidence = None
+    else:
+        evidence = _check_evidence(evidence)
     _check_folds(dataset, cv)
     if score_after is None:
         score_after = 20.0 if (plan or switch_every) else 0.0
@@ -255,8 +271,13 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
                               columns=dataset.columns)
         fit = train & model_usable(X, spec.input)
         est.fit(X[fit], y[fit])
+        ev = evidence
+        if grid is not None:
+            ev = select_evidence(dataset, model, dwell=dwell, grid=grid, train=train, X=X,
+                                 plan=plan, stats=stats, streams=streams,
+                                 switch_every=switch_every, random_state=random_state)
         P = filtered_proba(est.predict_proba, dataset, test, dwell, input=spec.input,
-                           evidence=evidence, transform=transform, blank_until=score_after or None)
+                           evidence=ev, transform=transform, blank_until=score_after or None)
         pred = _argmax_labels(P, est.classes_)
         rec = _recalls(y[test], pred, classes)
         fold = {
@@ -267,12 +288,14 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
             "test_windows_per_class": {c: int(np.sum(y[test] == c)) for c in classes},
             "train_windows_per_class": {c: int(np.sum(y[train] == c)) for c in classes},
         }
+        if grid is not None:
+            fold["evidence_weight"] = ev
         if streams is not None:
             keys = set(zip(dataset.subject[test_all].tolist(),
                            dataset.session[test_all].tolist()))
             fold["switching"] = _score_streams(est.predict_proba, est.classes_, streams, keys,
                                                plan, stats, dwell, sw, input=spec.input,
-                                               evidence=evidence)
+                                               evidence=ev)
         folds.append(fold)
         all_true.append(y[test])
         all_pred.append(pred)
@@ -293,6 +316,104 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
         evidence=evidence, switching=switching,
         counts=_counts(y[tested], dataset.subject[tested], classes),
     )
+
+
+def evidence_grid(config) -> tuple:
+    """The candidate evidence weights: how much new evidence one window brings.
+
+    Three readings of the overlap, from the pipeline's window grid: each
+    sample counted once (``hop / window``, the filter's default), each Welch
+    segment counted once (``hop / welch_segment``), each window counted as
+    independent (1). 0.25, 0.5 and 1 with the shipped pipeline (2 s windows
+    every 0.5 s, 1 s Welch segments).
+    """
+    hop, win = float(config.window.hop), float(config.window.length)
+    seg = float(config.features.welch_segment)
+    return tuple(sorted({min(1.0, hop / win), min(1.0, hop / seg), 1.0}))
+
+
+def select_evidence(dataset, model="lda", *, dwell, grid=None, train=None, X=None,
+                    plan=None, stats=None, streams=None, switch_every=30.0,
+                    random_state=0) -> float:
+    """The evidence weight among ``grid`` that leave-one-subject-out over the
+    ``train`` windows' subjects scores best on switching streams.
+
+    For each of those subjects in turn, the model is fitted on the others and
+    that subject's switching streams go through it and the state filter with
+    each candidate weight; the weight with the highest balanced accuracy over
+    all those windows wins (ties: the smaller weight, the steadier output).
+    Only the ``train`` subjects are read, so an outer fold that calls this on
+    its training side stays honest (nested cross-validation), and ``train``
+    calls it on every subject to choose the saved model's weight.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        One-state recordings (labels from file names or a manifest).
+    model : str
+    dwell : float
+        The state filter's expected dwell time (s), above 0.
+    grid : sequence of float | None
+        Candidate weights, each in (0, 1]; None: :func:`evidence_grid`.
+    train : array of bool | None
+        The windows whose subjects may be read (None: all).
+    X : ndarray | None
+        The model's inputs for every window (centred when calibrating);
+        None: computed here.
+    plan, stats :
+        The calibration plan and its statistics (None: no calibration;
+        ``stats`` None with a plan: computed here).
+    streams : Dataset | None
+        Switching streams of ``dataset`` (None: built here).
+    switch_every : float
+        Seconds between switches when ``streams`` is built here.
+    random_state : int
+
+    Returns
+    -------
+    evidence : float
+        The first candidate when fewer than two subjects can be read.
+    """
+    from ..engine import model_usable
+    from ..estimators import CLASSIFIERS, make_classifier
+    from ._streams import stream_dataset
+
+    spec = CLASSIFIERS[model]
+    grid = tuple(_check_evidence(g) for g in (evidence_grid(dataset.config)
+                                                if grid is None else grid))
+    train = np.ones(len(dataset), bool) if train is None else np.asarray(train, bool)
+    subjects = sorted(set(dataset.subject[train].tolist()))
+    if len(subjects) < 2 or len(grid) == 1:
+        return float(grid[0])
+    skip = max(20.0, max((d for _, d in plan.blocks), default=0.0) if plan else 0.0)
+    if streams is None:
+        streams = stream_dataset(dataset, plan, switch_every, skip=skip)
+    if X is None:
+        X = dataset.inputs(spec.input)
+        if plan:
+            if stats is None:
+                stats = calibration_stats(streams, plan, spec.input)
+            X = centred(dataset, X, stats)
+    y = dataset.y
+    accs = {g: _new_acc() for g in grid}
+    for s in subjects:
+        fit = train & (dataset.subject != s) & model_usable(X, spec.input)
+        if len(set(y[fit].tolist())) < 2:
+            continue
+        est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
+                              columns=dataset.columns)
+        est.fit(X[fit], y[fit])
+        mine = train & (dataset.subject == s)
+        keys = set(zip(dataset.subject[mine].tolist(), dataset.session[mine].tolist()))
+        for g in grid:
+            _score_streams(est.predict_proba, est.classes_, streams, keys, plan, stats,
+                           dwell, accs[g], input=spec.input, evidence=g)
+    scores = []
+    for g in grid:
+        summary = _switching_summary(accs[g], dataset.classes, switch_every)
+        scores.append(-np.inf if summary is None else summary["balanced_accuracy"])
+    best = max(scores)
+    return float(min(g for g, v in zip(grid, scores) if v >= best - 1e-12))
 
 
 def random_split_score(dataset, model="lda", *, n_splits=5, random_state=0) -> float:

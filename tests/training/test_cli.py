@@ -28,6 +28,9 @@ def test_train_then_evaluate(muse_dir, tmp_path, capsys):
     assert {"balanced_accuracy", "n_windows", "classes", "confusion_matrix"} <= set(res)
     assert res["classes"] == ["concentrating", "neutral", "relaxed"]
     assert res["dwell_s"] == 30.0  # scored through the engine's state filter
+    # its evidence weight chosen by leave-one-subject-out among the declared ones
+    assert res["evidence_weight"] in (0.25, 0.5, 1.0)
+    assert f"evidence weight {res['evidence_weight']:g}, chosen among 0.25, 0.5, 1" in text
     sw = res["switching"]  # and on streams switching state every 30 s
     assert sw["n_switches"] >= 4 and 0.0 <= sw["first_accuracy"] <= 1.0
     assert sum(map(sum, res["confusion_matrix"])) == res["n_windows"]

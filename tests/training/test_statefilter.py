@@ -17,10 +17,12 @@ from biofeedback.hardware import get_profile
 from biofeedback.statefilter import StateFilter
 from biofeedback.training import (
     cross_validate,
+    evidence_grid,
     extract_dataset,
     fit_model,
     load_model,
     save_model,
+    select_evidence,
 )
 from biofeedback.training._streams import CalibrationPlan, stream_dataset, switching_scores
 from biofeedback.training._validation import _argmax_labels
@@ -173,6 +175,32 @@ def test_validation_scores_what_the_engine_gives_on_a_switching_stream(muse_all,
     assert first_n == fold["switching"]["first_n"] > 0
     assert lags == fold["switching"]["lags"]
     assert res.switching["n_switches"] >= 40
+
+
+@pytest.mark.slow
+def test_evidence_weight_is_chosen_on_the_training_subjects_only(muse_all):
+    """Nested cross-validation: each fold's evidence weight is the one an inner
+    leave-one-subject-out over its training subjects picks from the declared
+    candidates, whatever the held-out person's recordings hold."""
+    ds = muse_all
+    grid = evidence_grid(ds.config)
+    assert grid == (0.25, 0.5, 1.0)  # hop / window, hop / Welch segment, 1
+    held = "subjecta"
+    train = ds.subject != held
+    streams = stream_dataset(ds, None, 30.0, skip=20.0)
+    pick = select_evidence(ds, "lda", dwell=30.0, grid=grid, train=train, streams=streams)
+    assert pick in grid
+    # the held-out person's labels are never read: scrambling them changes nothing
+    scrambled = dataclasses.replace(ds, y=np.where(train, ds.y, np.roll(ds.y, 7)))
+    assert select_evidence(scrambled, "lda", dwell=30.0, grid=grid, train=train,
+                           streams=streams) == pick
+    # one training subject: nothing to hold out, the first candidate (hop / window)
+    assert select_evidence(ds, "lda", dwell=30.0, grid=grid,
+                           train=ds.subject == "subjectb") == 0.25
+    with pytest.raises(ValueError, match="switching streams"):
+        cross_validate(ds, "lda", dwell=30.0, evidence=grid)
+    with pytest.raises(ValueError, match="evidence weight"):
+        select_evidence(ds, "lda", dwell=30.0, grid=(0.5, 1.5))
 
 
 def test_switching_scores_lag_and_first_seconds():
