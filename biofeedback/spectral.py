@@ -109,14 +109,20 @@ def _block_plan(n_per_seg: int, step: int, k0: int, k1: int, window: str):
     return q, cbasis, ph_re, ph_im, kb0, float(a0), float(a1) / 2.0
 
 
-def _band_bins(lo, hi, df, nyq_bin):
-    """The one-sided PSD bins ``k0..k1-1`` whose frequencies lie in [lo, hi) Hz.
+def _band_bins(lo, hi, df, last_bin, f0=0.0):
+    """The bins ``k0..k1-1`` whose frequencies ``f0 + k * df`` lie in [lo, hi) Hz.
 
-    ``df`` is the bin width (Hz) and ``nyq_bin`` the Nyquist bin; the range
-    is empty (``k1 <= k0``) when no bin falls in it.
+    The one rule for which PSD bins belong to a band, used by the features,
+    the quality gates and :func:`band_powers`. Bin frequencies are decided
+    in bin units, not by comparing computed frequencies: a bin within 1e-9
+    of a bin width of an edge is on it, so 21 * (250 / 175) Hz, 30 Hz up
+    to rounding (scipy gives 29.999999999999996), starts a 30 Hz band and
+    ends one stopping at 30 Hz. ``df`` is the bin width (Hz), ``last_bin``
+    the last bin's index (Nyquist for a whole one-sided PSD); the range is
+    empty (``k1 <= k0``) when no bin falls in it.
     """
-    k0 = max(0, math.ceil(lo / df - 1e-9))
-    k1 = min(nyq_bin + 1, math.ceil(hi / df - 1e-9))
+    k0 = max(0, math.ceil((lo - f0) / df - 1e-9))
+    k1 = min(last_bin + 1, math.ceil((hi - f0) / df - 1e-9))
     return k0, k1
 
 
@@ -198,6 +204,9 @@ def welch_psd(x, sfreq, n_per_seg, n_overlap, window="hann", fmin=0.0, fmax=np.i
 def band_powers(freqs, psd, bands) -> np.ndarray:
     """Absolute band power (V²): PSD summed over bins in [low, high) times Δf.
 
+    A bin belongs to a band as in the features (:func:`_band_bins`): a bin
+    whose frequency is an edge up to rounding counts as on that edge.
+
     Parameters
     ----------
     freqs : array, shape (n_freqs,)
@@ -222,10 +231,10 @@ def band_powers(freqs, psd, bands) -> np.ndarray:
     _check_finite(psd, "psd")
     df = float(freqs[1] - freqs[0])
     starts, stops = [], []
-    for lo, hi in bands:
-        sel = np.flatnonzero((freqs >= lo) & (freqs < hi))
-        starts.append(sel[0] if sel.size else 0)
-        stops.append(sel[-1] + 1 if sel.size else 0)
+    for lo, hi in bands:  # the features' rule for a band's bins
+        k0, k1 = _band_bins(lo, hi, df, freqs.shape[0] - 1, float(freqs[0]))
+        starts.append(k0)
+        stops.append(max(k0, k1))
     out = _kernels.band_sums(
         psd.reshape(-1, psd.shape[-1]),
         np.array(starts, np.int64),

@@ -57,6 +57,39 @@ def test_band_powers_sum_bins_times_width(rng):
     np.testing.assert_allclose(bp[:, 1], psd[:, 13:30].sum(1) * 1.0, rtol=1e-12)
 
 
+def test_one_rule_for_band_bins_at_the_edges(rng):
+    """band_powers, the features and the gates put an edge bin in the same band.
+
+    At 250 Hz with 175-sample segments bin 21 is 30 Hz, which scipy's freqs
+    list as 29.999999999999996: it starts 30-45 Hz and is not in 13-30 Hz.
+    """
+    from biofeedback.spectral import _band_bins
+
+    df = 250.0 / 175
+    assert _band_bins(30.0, 45.0, df, 87) == (21, 32)  # 45 Hz = bin 31.5: 21..31
+    assert _band_bins(13.0, 30.0, df, 87) == (10, 21)  # 13 Hz = bin 9.1: 10..20
+    assert _band_bins(0.0, 30.0, df, 87, f0=2 * df) == (0, 19)  # freqs from bin 2
+    assert _band_bins(100.0, 200.0, df, 87) == (70, 88)  # clipped at Nyquist
+    assert _band_bins(1.0, 1.2, df, 87)[1] <= 1  # between two bins: empty
+    x = _eeg(rng, n_t=500)
+    f_ref, ref = welch(x, 250.0, nperseg=175, noverlap=88)
+    assert f_ref[21] < 30.0  # the rounding the rule absorbs
+    bands = [(13.0, 30.0), (30.0, 45.0)]
+    bp = band_powers(f_ref, ref, bands)
+    np.testing.assert_allclose(bp[:, 0], ref[:, 10:21].sum(1) * df, rtol=1e-12)
+    np.testing.assert_allclose(bp[:, 1], ref[:, 21:32].sum(1) * df, rtol=1e-12)
+    # a PSD cut at 2.5 Hz (freqs from bin 2) gives the same bands
+    np.testing.assert_allclose(band_powers(f_ref[2:], ref[:, 2:], bands), bp, rtol=1e-12)
+    # the features read the same bins from their own Welch PSD
+    fs = _fs(sfreq=250.0, bands={"beta": bands[0], "gamma": bands[1]}, welch_segment=0.7,
+             spectral_range=(13.0, 45.0), indices=())
+    assert (fs.n_per_seg, fs.step) == (175, 87)
+    F, _ = fs.window(x, np.ones(4, bool))
+    f_ours, p_ours = welch_psd(x, 250.0, 175, 88)
+    np.testing.assert_allclose(10 ** F, band_powers(f_ours, p_ours, bands).ravel(),
+                               rtol=1e-9)
+
+
 def test_log_band_power_matches_scipy_on_muse(muse_dir):
     data = np.loadtxt(muse_dir / "subjecta-relaxed-1.csv", delimiter=",", skiprows=1,
                       usecols=(1, 2, 3, 4), max_rows=3000).T * 1e-6
