@@ -186,6 +186,16 @@ def run(args) -> int:
 
     config = load_pipeline(args.pipeline)
     spec = CLASSIFIERS[args.model]
+    if args.calibration == "protocol":  # what the pipeline alone decides: before the long work
+        from ..training._calibration import CalibrationPlan
+        from ..training._labels import DatasetError
+
+        try:
+            CalibrationPlan.from_protocol(config.feedback).check(
+                config.window.length, where="the pipeline's protocol")
+        except DatasetError as err:
+            text = str(err)
+            raise DatasetError(f"--calibration protocol: {text[0].lower()}{text[1:]}") from None
     ds = load_dataset(args, config, need_windows=spec.input == "windows")
     warning = ds.electrode_warning()
     if warning:

@@ -101,6 +101,20 @@ def test_a_protocol_that_cannot_calibrate_is_one_sentence(muse_dir, tmp_path, ca
     assert not (tmp_path / "m.bfm").exists()
 
 
+def test_a_too_short_calibration_block_stops_before_any_recording_is_read(tmp_path, capsys):
+    """What the pipeline alone decides is said before minutes of feature extraction."""
+    pipe = _pipeline(tmp_path, '[[feedback.blocks]]\nname = "c"\nkind = "calibration"\n'
+                               'state = "relaxed"\nduration = 1.0\n\n')
+    empty = tmp_path / "s-relaxed-1.csv"
+    empty.write_text("")  # reading it would fail: it is never read
+    code = main(["train", str(empty), "--pipeline", str(pipe), "--calibration", "protocol",
+                 "--out", str(tmp_path / "m.bfm"), "-q"])
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "biofeedback: error: --calibration protocol: the calibration blocks of the "
+        "pipeline's protocol last 1 s, shorter than one 2 s window; make them longer.\n")
+
+
 def _marker_labels(muse_dir, tmp_path):
     from biofeedback.io import read_recording, write_recording
 
