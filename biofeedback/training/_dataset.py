@@ -182,6 +182,25 @@ def model_inputs(rows, kind):
 _PARALLEL_FROM_S = 3 * 3600.0  # seconds of recordings from which extraction uses workers
 
 
+def _check_stretches(f, t, labels, length, by, duration):
+    """Every manifest row's stretch labels a window of its recording, or one sentence.
+
+    A row whose stretch is shorter than a window, or lies past the recording's
+    end (minutes written as seconds, a row for another file), would otherwise
+    be left out without a word while other rows keep its label alive.
+    """
+    start = t - length if by == "inside" else t
+    for a, b, lab in f.stretches:
+        inside = (start >= a - 1e-9) & (t < b)
+        if not np.any(labels[inside] == lab):
+            what = "whole window" if by == "inside" else "window end"
+            raise DatasetError(
+                f"The manifest's label {lab!r} covers no whole {length:g} s window in "
+                f"{Path(f.path).name} at {a:g}-{b:g} s (the recording lasts "
+                f"{duration:.1f} s, and no {what} falls in the stretch); label stretches "
+                "of at least one window, in seconds from the recording's first sample.")
+
+
 def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
                     marker_labels=None, min_classes=2, label_by="inside") -> Dataset:
@@ -297,6 +316,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                            key=lambda m: (m[0], m[1] != end))
             labels = _label_windows(r["t_end"], config.window.length, marks,
                                     {lab for _, _, lab in f.stretches}, label_by)
+            _check_stretches(f, r["t_end"] - r["t0"], labels, config.window.length,
+                             label_by, p["duration"])
         else:
             labels = _label_windows(r["t_end"], config.window.length, p["markers"],
                                     marker_labels, label_by)

@@ -176,3 +176,12 @@ def test_a_manifest_of_labelled_stretches_is_scored_as_a_switching_session(
                  str(manifest), "--n-jobs", "1"]) == 1
     err = capsys.readouterr().err
     assert "The manifest's label 'neutral' covers no whole 2 s window" in err
+    # one row of a label that other rows cover is not left out without a word either
+    manifest.write_text("path,label,start,stop\n"
+                        f"{rec},relaxed,0,20\n{rec},neutral,20,40\n{rec},relaxed,900,960\n")
+    assert main(["evaluate", str(model), "--labels-from", "manifest", "--manifest",
+                 str(manifest), "--n-jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("biofeedback: error: The manifest's label 'relaxed' covers no "
+                          "whole 2 s window in subjecta-relaxed-1.csv at 900-960 s (the "
+                          "recording lasts 59.4 s") and err.count("\n") == 1
