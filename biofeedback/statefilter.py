@@ -156,17 +156,31 @@ class StateFilter:
         if P.ndim != 2 or P.shape[1] != self.n_classes:
             raise ValueError(f"Expected probabilities shaped (n_windows, {self.n_classes}), "
                              f"got {P.shape}.")
-        out = np.empty_like(P)
         if not carry:
             self.reset()
+        if self.passthrough:
+            return P.copy()
+        # step's arithmetic, row by row, with the elementwise part done for
+        # all rows at once (the same operations on the same numbers)
+        out = np.full_like(P, np.nan)
+        finite = np.isfinite(P).all(axis=1)
+        like = np.clip(P, self.floor, 1.0) ** self.gamma
+        A = self.transition
+        uniform = np.full(self.n_classes, 1.0 / self.n_classes)
+        post = self._post
         last = None if segment is None or not carry or not len(P) else segment[0]
         for k in range(len(P)):
             if segment is not None and segment[k] != last:
-                self.reset()
+                post = None
                 last = segment[k]
-            out[k] = self.step(P[k])
-        if not carry:
-            self.reset()
+            if not finite[k]:
+                if post is not None:
+                    post = post @ A
+                continue
+            post = (uniform if post is None else post @ A) * like[k]
+            post /= post.sum()
+            out[k] = post
+        self._post = post if carry else None
         return out
 
     def describe(self) -> dict:

@@ -110,7 +110,7 @@ def add_parser(sub):
                         "state less (default: auto, chosen among hop / window, hop / Welch "
                         "segment and 1 (0.25, 0.5, 1) by leave-one-subject-out on the "
                         "switching streams, nested inside each validation fold; hop / "
-                        "window when it cannot be chosen)")
+                        "window with --cv none or when it cannot be chosen)")
     p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
                    help="also score streams switching state every S seconds, built from "
                         "the one-state recordings (default: 30; 0: off)")
@@ -209,7 +209,8 @@ def run(args) -> int:
     evidence, grid = args.evidence_weight, None
     if evidence == "auto":
         evidence = None  # hop / window unless it can be chosen below
-        if dwell and switch and len(set(ds.subject.tolist())) >= 2:
+        # chosen by holding people out, so only when validating
+        if args.cv != "none" and dwell and switch and len(set(ds.subject.tolist())) >= 2:
             grid = evidence_grid(config)
     results = {}
     random_split = None

@@ -405,8 +405,9 @@ def select_evidence(dataset, model="lda", *, dwell, grid=None, train=None, X=Non
         est.fit(X[fit], y[fit])
         mine = train & (dataset.subject == s)
         keys = set(zip(dataset.subject[mine].tolist(), dataset.session[mine].tolist()))
+        predict = _Memo(est.predict_proba)  # one classifier pass per stream, not per weight
         for g in grid:
-            _score_streams(est.predict_proba, est.classes_, streams, keys, plan, stats,
+            _score_streams(predict, est.classes_, streams, keys, plan, stats,
                            dwell, accs[g], input=spec.input, evidence=g)
     scores = []
     for g in grid:
@@ -414,6 +415,24 @@ def select_evidence(dataset, model="lda", *, dwell, grid=None, train=None, X=Non
         scores.append(-np.inf if summary is None else summary["balanced_accuracy"])
     best = max(scores)
     return float(min(g for g, v in zip(grid, scores) if v >= best - 1e-12))
+
+
+class _Memo:
+    """``predict_proba`` remembering its answer for inputs it has seen (by
+    content), so that one stream scored with several filter weights goes
+    through the classifier once."""
+
+    def __init__(self, predict_proba):
+        self.predict_proba = predict_proba
+        self._seen = {}
+
+    def __call__(self, X):
+        X = np.ascontiguousarray(X)
+        key = (X.shape, X.dtype.str, hash(X.tobytes()))
+        hit = self._seen.get(key)
+        if hit is None or not np.array_equal(hit[0], X, equal_nan=True):
+            hit = self._seen[key] = (X.copy(), self.predict_proba(X))
+        return hit[1]
 
 
 def random_split_score(dataset, model="lda", *, n_splits=5, random_state=0) -> float:

@@ -74,6 +74,10 @@ def test_step_and_filter_give_identical_output():
             last = g
         live.append(sf.step(p))
     np.testing.assert_array_equal(batch, np.array(live))
+    # fed in blocks, carrying the belief across them (the engine's batch driver)
+    sf.reset()
+    blocks = [sf.filter(P[i:i + 37], seg[i:i + 37], carry=True) for i in range(0, 200, 37)]
+    np.testing.assert_array_equal(np.vstack(blocks), batch)
     assert np.isnan(batch[[10, 11, 50]]).all()
     np.testing.assert_allclose(np.nansum(batch, axis=1)[np.isfinite(batch[:, 0])], 1.0)
     # dwell 0 passes probabilities through
