@@ -100,6 +100,7 @@ class _Events(Sink):
 
 def _run_one(scen, config, paths, info, carried, software, model=None, model_meta=None):
     """Run one simulated session and write its XDF and sidecar; returns the summary."""
+    from .._outputs import atomic_output
     from ..feedback._protocol_sink import ProtocolSink
     from ..io import Recording
     from ..io._recording import Stream
@@ -156,10 +157,10 @@ def _run_one(scen, config, paths, info, carried, software, model=None, model_met
         "feedback": psink.describe(),
         "summary": summ,
     }
-    tmp = paths.xdf.with_name(paths.xdf.name + ".tmp")
-    write_xdf(out, tmp, overwrite=True)
-    write_sidecar(paths.xdf, sidecar)
-    tmp.replace(paths.xdf)
+    # the sidecar is written before the XDF moves into place: an XDF has its sidecar
+    with atomic_output(paths.xdf) as tmp:
+        write_xdf(out, tmp, overwrite=True)
+        write_sidecar(paths.xdf, sidecar)
     return summary, psink
 
 

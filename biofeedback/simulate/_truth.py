@@ -6,6 +6,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._outputs import atomic_output
+
 __all__ = ["ScenarioRun", "run_scenario", "write_truth"]
 
 
@@ -14,10 +16,11 @@ def write_truth(truth: dict, fname) -> Path:
 
     Columns: ``time`` (s, recording clock), one level (0-1) per scripted
     state, ``events`` (";"-joined kinds active at that time, empty if none).
+    Written to a temporary file moved into place once whole.
     """
     fname = Path(fname)
     names = [k for k in truth if k not in ("time", "events")]
-    with open(fname, "w", newline="") as fid:
+    with atomic_output(fname) as tmp, open(tmp, "w", newline="") as fid:
         writer = csv.writer(fid)
         writer.writerow(["time", *names, "events"])
         for i, t in enumerate(truth["time"]):

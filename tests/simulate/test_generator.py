@@ -261,6 +261,12 @@ def test_truth_table_and_markers(tmp_path):
     assert lines[0] == "time,relaxed,engaged,approach,events"
     assert len(lines) == len(truth["time"]) + 1
     assert lines[122].startswith("12.100,") and lines[122].endswith(",blink")
+    # a table that fails half-way leaves the file that was there, and no part file
+    del truth["events"][500:]
+    with pytest.raises(IndexError):
+        write_truth(truth, path)
+    assert path.read_text().splitlines() == lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["truth.csv"]
     markers = sim.markers(t0=100.0)
     texts = [m[1] for m in markers]
     assert texts[0] == "state relaxed level=1 ramp=2"
