@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("numba", "brainflow", "pylsl", "matplotlib", "sklearn", "mne", "pyxdf")
 
 
@@ -71,3 +73,23 @@ def test_commands_run_with_one_blas_thread_unless_the_user_says_otherwise():
     assert subprocess.run([sys.executable, "-c", script], env=env, **run).stdout.strip() == "1"
     env["OPENBLAS_NUM_THREADS"] = "2"
     assert subprocess.run([sys.executable, "-c", script], env=env, **run).stdout.strip() == "2"
+
+
+def test_sessions_take_one_blas_thread_unless_the_number_is_set():
+    """A library user's session limits BLAS in place; a number set in the environment
+    (by the user, or by the command line before BLAS loaded) is left as it is."""
+    import os
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one CPU: BLAS starts with one thread anyway")
+    script = ("import numpy, threadpoolctl\n"
+              "from biofeedback._threads import one_blas_thread\n"
+              "with one_blas_thread():\n"
+              "    print(sorted({i['num_threads'] for i in threadpoolctl.threadpool_info()\n"
+              "                  if i['user_api'] == 'blas'}))\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")}
+    run = dict(capture_output=True, text=True, check=True)
+    assert subprocess.run([sys.executable, "-c", script], env=env, **run).stdout.strip() == "[1]"
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    assert subprocess.run([sys.executable, "-c", script], env=env, **run).stdout.strip() == "[2]"

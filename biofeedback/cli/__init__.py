@@ -106,20 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_blas_thread() -> None:
-    """One BLAS thread unless the user set the number (before numpy loads BLAS).
-
-    The engine's matrix products are small (a window's segments times the
-    Welch basis): threads cannot speed them up, and on a busy machine a
-    product waits for a second thread to be scheduled. A 30 s replay took
-    0.33 s more CPU with OpenBLAS threads than without.
-    """
-    import os
-
-    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-
-
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so Python's exit flush cannot fail again."""
     import os
@@ -146,6 +132,7 @@ def run() -> None:
 def main(argv=None) -> int:
     """Run the command line; returns the exit code."""
     from .._logging import quiet_liblsl
+    from .._threads import one_blas_thread_by_default
     from ..errors import BiofeedbackError
 
     parser = build_parser()
@@ -158,7 +145,8 @@ def main(argv=None) -> int:
     # liblsl's INFO lines only with --verbose, and never over the user's own LSL
     # config; decided before any command imports pylsl
     quiet_liblsl(verbose=args.verbose)
-    _one_blas_thread()
+    # before numpy loads BLAS; why one thread: biofeedback._threads
+    one_blas_thread_by_default()
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below

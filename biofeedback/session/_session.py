@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._logging import logger
+from .._threads import one_blas_thread
 from ..errors import ModelError
 from ._dispatch import Dispatcher
 from ._sink import SessionInfo
@@ -322,20 +323,11 @@ class Session:
             if self.publish:
                 recorder = self._open_outlets(info)
             self._dispatch.open(info)
-            if src.realtime:
-                # A hop's matrix products are tiny: a second BLAS thread only
-                # hands work over, and when the other core is busy that handoff
-                # costs a scheduler timeslice (p99 hop 19 ms -> 0.6 ms at 1 thread).
-                from threadpoolctl import threadpool_limits
-
-                with threadpool_limits(limits=1, user_api="blas"):
+            # one BLAS thread for the small matrix products (why: biofeedback._threads)
+            with one_blas_thread():
+                if src.realtime:
                     self._run_live(tally)
-            else:
-                # batch matrix products are small too: one BLAS thread is faster
-                # than two that spin against each other on a busy machine
-                from threadpoolctl import threadpool_limits
-
-                with threadpool_limits(limits=1, user_api="blas"):
+                else:
                     self._run_fast(tally)
         except KeyboardInterrupt:
             summary.stopped_by = "interrupt"
