@@ -51,21 +51,39 @@ def loss_markers(gaps, sfreq, markers=()):
     return sorted(out, key=lambda m: m[0])
 
 
-def _number(fields, key, kind):
-    try:
-        return kind(fields[key]) if key in fields else None
-    except ValueError:
+def _number(fields, key, kind, bad=None):
+    """``fields[key]`` as ``kind`` (None when absent); a value that is not a
+    finite number >= 0 is None too, and its key goes into ``bad``."""
+    if key not in fields:
         return None
+    try:
+        value = kind(fields[key])
+    except ValueError:
+        value = None
+    if value is None or not (0 <= value < float("inf")):
+        if bad is not None:
+            bad.append(key)
+        return None
+    return value
 
 
-def marker_gaps(markers, sfreq):
+def _malformed(warnings, word, t, fields, bad, stream, outcome):
+    if warnings is not None and bad:
+        values = ", ".join(f"{k}={fields[k]!r}" for k in bad)
+        warnings.append(f"The {word} marker at {t:.3f} s for the EEG stream {stream!r} has "
+                        f"{values}, which is not a valid number; {outcome}.")
+
+
+def marker_gaps(markers, sfreq, *, warnings=None, stream="EEG"):
     """Lost-stream outages that "gap_start"/"gap_end" markers announce.
 
     A ``gap_end`` marker's ``n=`` is the number of samples the session found
     missing when the stream came back; it is the count, and ``duration=``
     (written to the millisecond) only stands in for it in markers that lack
     it (``round(duration * sfreq)``). Without a ``gap_start`` the outage
-    ends at the ``gap_end`` marker and lasts its ``duration``.
+    ends at the ``gap_end`` marker and lasts its ``duration``. A ``duration=``
+    or ``n=`` that is not a number counts as absent and is said in
+    ``warnings`` (a list, naming ``stream``, the EEG stream), never silently.
 
     Returns
     -------
@@ -78,20 +96,22 @@ def marker_gaps(markers, sfreq):
         if word == "gap_start":
             start = float(t)
         elif word == "gap_end":
-            fields = _marker_fields(text)
-            dur = _number(fields, "duration", float)
-            n = _number(fields, "n", int)
+            fields, bad = _marker_fields(text), []
+            dur = _number(fields, "duration", float, bad)
+            n = _number(fields, "n", int, bad)
             onset = start if start is not None else float(t) - (dur or 0.0)
             if dur is None:
                 dur = float(t) - onset
             if n is None:
                 n = int(round(dur * sfreq)) if sfreq else 0
+            _malformed(warnings, word, float(t), fields, bad, stream,
+                       f"the outage is read as {dur:.3f} s and {n} samples")
             gaps.append(Gap(onset=onset, duration=dur, n_missing=n, source="marker"))
             start = None
     return gaps
 
 
-def gaps_from_loss_markers(markers, sfreq):
+def gaps_from_loss_markers(markers, sfreq, *, warnings=None, stream="EEG"):
     """Losses a recording marked itself, and its other markers.
 
     Returns
@@ -102,6 +122,9 @@ def gaps_from_loss_markers(markers, sfreq):
     markers : list of (float, str)
         The markers without the bookkeeping ones ("dropped", "losses_marked");
         "gap_start"/"gap_end" stay (they tell people where the stream was lost).
+
+    A marker whose count or duration is not a number is said in ``warnings``
+    (see :func:`marker_gaps`).
     """
     if not any(text == LOSSES_MARKED for _, text in markers):
         return None, list(markers)
@@ -111,19 +134,22 @@ def gaps_from_loss_markers(markers, sfreq):
         if word == LOSSES_MARKED:
             continue
         if word == "dropped":
-            fields = _marker_fields(text)
-            try:
-                n = int(fields.get("n", 0))
-                dur = float(fields["duration"]) if "duration" in fields else (
-                    n / sfreq if sfreq else 0.0)
-            except ValueError:
+            fields, bad = _marker_fields(text), []
+            n = _number(fields, "n", int, bad)
+            dur = _number(fields, "duration", float, bad)
+            if bad:
+                _malformed(warnings, word, float(t), fields, bad, stream,
+                           "that loss is not counted")
                 continue
+            n = n or 0
+            if dur is None:
+                dur = n / sfreq if sfreq else 0.0
             if n > 0:
                 gaps.append(Gap(onset=float(t), duration=dur, n_missing=n,
                                 source=fields.get("source", "packet_counter")))
             continue
         rest.append((t, text))
-    gaps.extend(marker_gaps(rest, sfreq))
+    gaps.extend(marker_gaps(rest, sfreq, warnings=warnings, stream=stream))
     return sorted(gaps, key=lambda g: g.onset), rest
 
 

@@ -268,11 +268,13 @@ def read_xdf(fname, *, profile=None, stream=None):
     steps = timestamp_steps(ts, sfreq)  # the steps and their threshold, once
     measured, ts_warn = check_timestamps(ts, sfreq, steps=steps)
     warnings.extend(ts_warn)
-    marked, markers = gaps_from_loss_markers(markers, sfreq)
+    marked, markers = gaps_from_loss_markers(markers, sfreq, warnings=warnings,
+                                             stream=eeg_name)
     if marked is not None:  # the recording counted its own losses: trust that count
         gaps = marked
     else:
-        gaps = _merge_gaps(timestamp_gaps(ts, sfreq, steps=steps), marker_gaps(markers, sfreq),
+        gaps = _merge_gaps(timestamp_gaps(ts, sfreq, steps=steps),
+                           marker_gaps(markers, sfreq, warnings=warnings, stream=eeg_name),
                            1.0 / sfreq if sfreq else 0.0)
     warnings.extend(gap_warning(gaps))
     del steps

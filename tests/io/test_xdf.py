@@ -89,6 +89,34 @@ def test_a_gap_markers_n_is_the_count_with_or_without_losses_marked(tmp_path, ma
         assert_allclose(gaps[0].duration, 0.5)
 
 
+@pytest.mark.parametrize("marked", [False, True])
+def test_a_malformed_gap_or_loss_marker_is_said_not_skipped(tmp_path, make_recording, marked):
+    """A gap_end duration= or a dropped n= that is not a number: one sentence
+    naming the stream, the marker and what was made of it."""
+    from biofeedback.io._losses import LOSSES_MARKED
+
+    rec = make_recording()
+    t = rec.timestamps[600]
+    rec.markers += [(t - 0.5, "gap_start"), (t, "gap_end duration=0.5s")]
+    if marked:
+        rec.markers += [(rec.timestamps[0], LOSSES_MARKED),
+                        (rec.timestamps[100], "dropped n=two duration=0.008")]
+    rec.markers.sort()
+    write_recording(rec, tmp_path / "bad.xdf")
+    back = read_recording(tmp_path / "bad.xdf")
+    eeg = "biofeedback-EEG"
+    said = [w for w in back.warnings if "not a valid number" in w]
+    expected = [f"The gap_end marker at {t:.3f} s for the EEG stream {eeg!r} has "
+                "duration='0.5s', which is not a valid number; the outage is read as "
+                "0.500 s and 125 samples."]
+    if marked:
+        expected.insert(0, f"The dropped marker at {rec.timestamps[100]:.3f} s for the EEG "
+                           f"stream {eeg!r} has n='two', which is not a valid number; that "
+                           "loss is not counted.")
+    assert said == expected
+    assert [(g.n_missing, g.source) for g in back.gaps] == [(125, "marker")]
+
+
 def test_timestamp_gap_without_marker(tmp_path, make_recording):
     rec = make_recording(gap_at=300, gap_n=40)
     write_recording(rec, tmp_path / "gap.xdf")
