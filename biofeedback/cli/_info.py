@@ -37,6 +37,11 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
+def _fmt_uv(value):
+    """µV with one decimal, or in powers of ten when huge (a corrupt file's 1e300)."""
+    return f"{value:.1f}" if abs(value) < 1e7 else f"{value:.3g}"
+
+
 def _fmt_s(seconds):
     if seconds >= 3600:
         return f"{seconds / 3600:.2f} h"
@@ -47,6 +52,8 @@ def _fmt_s(seconds):
 
 def describe(rec, n_markers=10) -> str:
     """The text ``biofeedback info`` prints for a recording."""
+    import warnings
+
     import numpy as np
 
     prov = rec.provenance
@@ -68,10 +75,12 @@ def describe(rec, n_markers=10) -> str:
         lines.append(f"time range:  {rec.timestamps[0]:.3f} .. {rec.timestamps[-1]:.3f}"
                      f" ({prov.get('clock', 'recording clock')})")
     if rec.n_times:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # an all-NaN channel: its range is nan, and a warning below says why
+            warnings.simplefilter("ignore", RuntimeWarning)
             ptp = np.nanmax(rec.data, axis=1) - np.nanmin(rec.data, axis=1)
         lines.append("range (µV):  " + ", ".join(
-            f"{ch} {v * 1e6:.1f}" for ch, v in zip(rec.ch_names, ptp)))
+            f"{ch} {_fmt_uv(v * 1e6)}" for ch, v in zip(rec.ch_names, ptp)))
     if rec.gaps:
         total = sum(g.duration for g in rec.gaps)
         lost = sum(g.n_missing for g in rec.gaps)

@@ -247,6 +247,10 @@ def gap_warning(gaps, what="gaps"):
     ]
 
 
+#: Samples beyond this multiple of the full scale cannot come from the amplifier.
+IMPOSSIBLE_FRACTION = 1.5
+
+
 def channel_problems(data, ch_names, rail_v=None):
     """Find railed, flat and non-finite channels.
 
@@ -263,7 +267,7 @@ def channel_problems(data, ch_names, rail_v=None):
         ``{"railed": [...], "flat": [...], "nonfinite": {name: count}}``.
     warnings : list of str
     """
-    railed, flat, nonfinite = [], [], {}
+    railed, flat, nonfinite, empty, over = [], [], {}, [], []
     warnings = []
     if data.size == 0:
         return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
@@ -277,21 +281,40 @@ def channel_problems(data, ch_names, rail_v=None):
             good = row
         if good.size == 0:
             flat.append(name)
+            empty.append(name)
             continue
+        if rail_v:
+            # an amplifier cannot give more than its full scale: such samples are
+            # corrupt, or the file is in other units than the board's
+            peak = float(np.max(np.abs(good)))
+            if peak > IMPOSSIBLE_FRACTION * rail_v:
+                n_over = int(np.count_nonzero(np.abs(good) > IMPOSSIBLE_FRACTION * rail_v))
+                over.append((name, n_over, peak))
         if rail_v and rail_share(good, rail_v) >= RAILED_SHARE:
             railed.append(name)
             continue
         if good.size > 1 and np.ptp(good) == 0:
             flat.append(name)
     for name, count in nonfinite.items():
-        warnings.append(f"Channel {name} holds {count} NaN or inf samples.")
+        if name in empty:
+            warnings.append(f"Channel {name} holds no number at all ({count} NaN or inf "
+                            "samples): it has no signal.")
+        else:
+            warnings.append(f"Channel {name} holds {count} NaN or inf samples.")
+    if over:
+        warnings.append(
+            f"Channel(s) {', '.join(f'{n} ({k} samples)' for n, k, _ in over)} go beyond "
+            f"the amplifier's full scale of {rail_v * 1e6:.6g} µV (up to "
+            f"{max(p for _, _, p in over) * 1e6:.3g} µV): corrupt values, or a file in "
+            "other units than the board's.")
+    flat_shown = [name for name in flat if name not in empty]
     if railed:
         warnings.append(
             f"Railed channel(s) {', '.join(railed)}: at least {RAILED_SHARE:.0%} of "
             f"samples sit beyond {RAIL_FRACTION:.0%} of the amplifier's full scale."
         )
-    if flat:
-        warnings.append(f"Flat channel(s) {', '.join(flat)}: the signal never changes.")
+    if flat_shown:
+        warnings.append(f"Flat channel(s) {', '.join(flat_shown)}: the signal never changes.")
     return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
 
 

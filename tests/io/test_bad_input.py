@@ -77,6 +77,15 @@ CASES = [
          f"{1.7e9 + i / 256:.6f},{'nan' if 40 <= i < 60 else 1.0},"
          f"{'inf' if i == 70 else 2.0},{i % 5},{i % 3},0\n" for i in range(300))
      ).encode(), ("warn", r"Channel TP9 holds 20 NaN or inf")),
+    ("all_nan_channel", "an.csv",
+     lambda p: (MUSE_HEAD + _muse_rows(300, ch=lambda i, k: float("nan") if k == 1 else
+                                       float(i % 9))).encode(),
+     ("warn", r"Channel AF7 holds no number at all \(300 NaN or inf samples\)")),
+    ("beyond_full_scale", "huge.csv",
+     lambda p: (MUSE_HEAD + _muse_rows(300, ch=lambda i, k: 1e300 if i % 100 == 5 and k < 2
+                                       else float(i % 9))).encode(),
+     ("warn", r"Channel\(s\) TP9 \(3 samples\), AF7 \(3 samples\) go beyond the "
+              r"amplifier's full scale of 1000 µV \(up to 1e\+300 µV\)")),
     ("all_zero_channel", "z.csv",
      lambda p: (MUSE_HEAD + _muse_rows(300, ch=lambda i, k: 0.0 if k == 1 else
                                        float(i % 9))).encode(),
@@ -154,6 +163,18 @@ def test_bad_input_table(tmp_path, capsys, case, name, make, expected):
         assert main(["info", str(fname)]) == 0
         out = capsys.readouterr()
         assert "read as:" in out.out and "Traceback" not in out.err
+
+
+def test_an_all_nan_channel_is_said_once_and_info_stays_quiet(tmp_path, capsys):
+    """Not also 'flat' (it has no signal to be flat), and info's range warns nothing."""
+    fname = tmp_path / "an.csv"
+    fname.write_text(MUSE_HEAD + _muse_rows(300, ch=lambda i, k: float("nan") if k == 1
+                                            else float(i % 9)))
+    rec = read_recording(fname)
+    assert not any("Flat" in w for w in rec.warnings), rec.warnings
+    assert main(["info", str(fname)]) == 0
+    out = capsys.readouterr()
+    assert "AF7 nan" in out.out and out.err == ""
 
 
 def test_missing_file_and_folder(tmp_path):
