@@ -5,8 +5,9 @@ band powers of the channels the quality gates keep, each centred on its
 channel's level and pooled per band, then LDA) on the shared Muse recordings
 (``../shared/data/muse-mental-state``, never copied into the repository),
 windows after the first 20 s, each window alone and through the engine's
-state filter (30 s dwell), uncalibrated and with a guided calibration of 20 s
-per state. Writes
+state filter (30 s dwell; uncalibrated, its evidence weight chosen by nested
+leave-one-subject-out as ``train`` does by default; with the guided
+calibration of 20 s per state, the fixed weight hop / window). Writes
 
 - ``docs/img/training_confusion.png``: pooled confusion matrices of the held-out
   windows, each window alone and through the state filter;
@@ -36,7 +37,12 @@ def main(data=DATA, out=HERE / "img") -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from biofeedback.training import cross_validate, extract_dataset, label_files
+    from biofeedback.training import (
+        cross_validate,
+        evidence_grid,
+        extract_dataset,
+        label_files,
+    )
     from biofeedback.training._report import _per_group_fig, plot_confusion
 
     ds = extract_dataset(label_files([data]), n_jobs=1)  # clean windows, as cues
@@ -45,7 +51,8 @@ def main(data=DATA, out=HERE / "img") -> int:
     guided = CalibrationPlan((("relaxed", 20.0), ("neutral", 20.0), ("concentrating", 20.0)))
     results = {
         "window alone": cross_validate(ds, "lda", score_after=20.0),
-        "state filter": cross_validate(ds, "lda", score_after=20.0, dwell=30.0),
+        "state filter": cross_validate(ds, "lda", score_after=20.0, dwell=30.0,
+                                       evidence=evidence_grid(ds.config), switch_every=30.0),
         "guided calibration": cross_validate(ds, "lda", calibration=guided),
         "guided+filter": cross_validate(ds, "lda", calibration=guided, dwell=30.0),
     }
