@@ -12,6 +12,7 @@ their last whole chunk) are in :mod:`biofeedback.io._xdf_file`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -110,9 +111,17 @@ def _choose_eeg(streams, wanted, fname, warnings):
                 f"{', '.join(map(repr, others))}."
             )
         return chosen
+    if not numeric:  # markers only: no stream could be read as EEG
+        raise RecordingFormatError(
+            "this XDF file holds no signal, only string (marker) stream(s) "
+            f"{', '.join(map(repr, names))}; the EEG stream was not recorded (in "
+            "LabRecorder, tick it before pressing Start).",
+            fname,
+        )
+    numeric_names = [_first(s["info"], "name", "") for s in numeric]
     raise RecordingFormatError(
-        "no EEG stream (type 'EEG') in this XDF file; streams are "
-        f"{', '.join(map(repr, names)) or 'none'} (choose one with --stream NAME, "
+        "no EEG stream (type 'EEG') in this XDF file; its numeric streams are "
+        f"{', '.join(map(repr, numeric_names))} (read one as EEG with --stream NAME, "
         "stream=NAME in Python).",
         fname,
     )
@@ -164,6 +173,27 @@ def _merge_gaps(ts_gaps, marker_gaps, period):
     return sorted(out, key=lambda g: g.onset)
 
 
+_SEGMENTS = re.compile(r"Stream (\d+): Segments and clock-segments differ")
+
+
+def _pyxdf_messages(logged, streams):
+    """pyxdf's log lines, said in the user's terms where we know what they mean."""
+    out, unsynced = [], []
+    by_id = {str(_first(s["info"], "stream_id", "")): s for s in streams}
+    for msg in logged:
+        m = _SEGMENTS.fullmatch(str(msg).strip())
+        s = by_id.get(m.group(1)) if m is not None else None
+        if s is not None and len(s.get("clock_times", [])) == 0:
+            unsynced.append(repr(_first(s["info"], "name", "")))
+        else:
+            out.append(f"pyxdf: {msg}")
+    if unsynced:
+        out.insert(0, f"The stream(s) {', '.join(unsynced)} hold no clock offsets (the "
+                      "recorder did not write them), so their timestamps are taken as "
+                      "recorded, not synchronised with each other.")
+    return out
+
+
 def read_xdf(fname, *, profile=None, stream=None):
     """Read an XDF file (LabRecorder or :func:`write_xdf`).
 
@@ -184,8 +214,7 @@ def read_xdf(fname, *, profile=None, stream=None):
             f"{size - valid_end} bytes cut."
         )
     streams, header, logged = load_streams(fname, valid_end, size)
-    for msg in logged:
-        warnings.append(f"pyxdf: {msg}")
+    warnings.extend(_pyxdf_messages(logged, streams))
     if not streams:
         raise RecordingFormatError("this XDF file holds no streams.", fname)
     eeg = _choose_eeg(streams, stream, fname, warnings)

@@ -63,6 +63,22 @@ def _xdf(tmp, name, streams):
     return path
 
 
+def _xdf_markers_only(path):
+    """An XDF file holding one string stream (a recording without its EEG)."""
+    from biofeedback.io._xdf_write import _chunk, _footer, _stream_xml, _string_samples
+
+    ts = np.array([1.0, 2.0, 3.0])
+    with open(path, "wb") as fid:
+        fid.write(b"XDF:")
+        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        fid.write(_chunk(2, _stream_xml("Cues", "Markers", ["cue"], [""], [""], 0.0,
+                                        "string"), 1))
+        for content in _string_samples(ts, ["a", "b", "c"], 100):
+            fid.write(_chunk(3, content, 1))
+        fid.write(_chunk(6, _footer(ts, []), 1))
+    return path
+
+
 def _eeg(n, n_ch, seed=0):
     return np.random.default_rng(seed).normal(0, 10, (n, n_ch))
 
@@ -177,8 +193,17 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
      lambda t, c: ["replay", str(_write_bytes(t / "exg.xdf", _xdf(t, "src.xdf", [
          ("Amp", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2))])
          .read_bytes().replace(b"<type>EEG</type>", b"<type>EXG</type>")))],
-     ("error", r"exg\.xdf: no EEG stream \(type 'EEG'\) in this XDF file; streams are "
-               r"'Amp' \(choose one with --stream NAME")),
+     ("error", r"exg\.xdf: no EEG stream \(type 'EEG'\) in this XDF file; its numeric "
+               r"streams are 'Amp' \(read one as EEG with --stream NAME")),
+    ("xdf_without_clock_offsets_says_what_that_means",
+     lambda t, c: ["info", str(_xdf(t, "noclock.xdf", [
+         ("A", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2))]))],
+     ("ok", r"The stream\(s\) 'A' hold no clock offsets \(the recorder did not write "
+            r"them\), so their timestamps are taken as recorded")),
+    ("xdf_markers_only",
+     lambda t, c: ["replay", str(_xdf_markers_only(t / "markers.xdf"))],
+     ("error", r"markers\.xdf: this XDF file holds no signal, only string \(marker\) "
+               r"stream\(s\) 'Cues'; the EEG stream was not recorded")),
     ("xdf_cut_mid_chunk_replay_says_so",
      lambda t, c: ["replay", str(_write_bytes(t / "cut.xdf", _xdf(t, "whole.xdf", [
          ("Amp", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2))])
