@@ -49,7 +49,8 @@ def add_parser(sub):
     p.add_argument("--watch", action="store_true",
                    help="check again and again (every --seconds) until Ctrl-C")
     p.add_argument("--json", nargs="?", const=True, default=None, metavar="FILE",
-                   help="print the check as one JSON object (the table goes to stderr)")
+                   help="print the check as one JSON object (the table goes to stderr); "
+                        "the older --json FILE writes FILE, as --out FILE does")
     p.add_argument("--out", metavar="FILE",
                    help="write the (last) check as JSON to FILE (made again in place)")
     add_dashboard_args(p, with_flag=True)

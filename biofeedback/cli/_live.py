@@ -34,6 +34,21 @@ Examples:
 """
 
 
+#: What each BrainFlow connection option takes (checked before BrainFlow sees it).
+_PARAM_HELP = {
+    "serial_port": ("PORT", "the dongle's serial port: /dev/ttyUSB0 (Linux), "
+                            "/dev/cu.usbserial-... (macOS), COM3 (Windows)"),
+    "mac_address": ("MAC", "the headset's Bluetooth address, 00:55:DA:B0:00:00 (on macOS "
+                           "its UUID)"),
+    "ip_address": ("IP", "the board's IP address (WiFi shield), e.g. 192.168.4.1"),
+    "ip_port": ("PORT", "the port of the board's stream, 1-65535"),
+    "ip_protocol": ("{udp,tcp}", "the board's network protocol"),
+    "serial_number": ("NAME", "the headset's serial number or BLE name, e.g. Muse-1A2B"),
+    "other_info": ("TEXT", "a board-specific option BrainFlow passes on as it is"),
+    "timeout": ("S", "seconds BrainFlow waits to find the board (default: BrainFlow's)"),
+}
+
+
 def add_source_args(p, playback=False):
     """The source options (board, LSL, scenario, BrainFlow parameters) of live and check.
 
@@ -55,7 +70,9 @@ def add_source_args(p, playback=False):
                             help="rehearse without the headset: play this BrainFlow file "
                                  "(DataFilter.write_file, 'biofeedback convert') as the --board")
         else:
-            bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar="VALUE")
+            metavar, text = _PARAM_HELP[param]
+            bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar=metavar,
+                            help=text)
     p.add_argument("--lsl-timeout", dest="lsl_timeout", type=number(), default=5.0, metavar="S",
                    help="seconds to wait for an LSL stream (default: 5)")
 

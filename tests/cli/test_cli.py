@@ -108,6 +108,10 @@ def test_every_command_teaches_by_example():
     for name, p in sub.choices.items():
         assert "Example" in p.format_help(), f"'{name} --help' has no example"
     assert "biofeedback live" in parser.format_help()
+    # and every option says what it takes: no bare '--ip-port VALUE'
+    bare = [(name, a.option_strings[0]) for name, p in sub.choices.items()
+            for a in p._actions if a.option_strings and not a.help]
+    assert not bare, f"options without help: {bare}"
 
 
 @pytest.mark.parametrize("command", ["live", "check"])
