@@ -43,6 +43,13 @@ def _finish(rec_kwargs, prof, warnings, fname):
             f"Channel name(s) {', '.join(unknown)} are not in the {prof.name} "
             "profile; kept as they are."
         )
+    missing = [ch for ch in prof.ch_names if ch not in ch_names]
+    if missing:  # a column dropped by an edit or an export: models need the full layout
+        warnings.append(
+            f"The {prof.name} profile's channel(s) {', '.join(missing)} are missing from "
+            f"the file, which holds {', '.join(ch_names) or 'none'}; a model trained on "
+            f"the {prof.name}'s channels will not run on it."
+        )
     steps = timestamp_steps(ts, sfreq)
     measured, w = check_timestamps(ts, sfreq, steps=steps)
     warnings.extend(w)

@@ -86,6 +86,12 @@ CASES = [
                                        else float(i % 9))).encode(),
      ("warn", r"Channel\(s\) TP9 \(3 samples\), AF7 \(3 samples\) go beyond the "
               r"amplifier's full scale of 1000 µV \(up to 1e\+300 µV\)")),
+    ("muse_column_missing", "m3.csv",
+     lambda p: (MUSE_HEAD.replace("TP10,", "") + "".join(
+         ",".join(r.split(",")[:4] + r.split(",")[5:]) for r in
+         _muse_rows(300).splitlines(keepends=True))).encode(),
+     ("warn", r"The muse_2016 profile's channel\(s\) TP10 are missing from the file, "
+              r"which holds TP9, AF7, AF8")),
     ("all_zero_channel", "z.csv",
      lambda p: (MUSE_HEAD + _muse_rows(300, ch=lambda i, k: 0.0 if k == 1 else
                                        float(i % 9))).encode(),
