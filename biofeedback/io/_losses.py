@@ -84,6 +84,8 @@ def marker_gaps(markers, sfreq, *, warnings=None, stream="EEG"):
     ends at the ``gap_end`` marker and lasts its ``duration``. A ``duration=``
     or ``n=`` that is not a number counts as absent and is said in
     ``warnings`` (a list, naming ``stream``, the EEG stream), never silently.
+    A ``gap_end`` with ``n=0`` closes a stall (the stream went silent, then
+    sent every sample): no outage.
 
     Returns
     -------
@@ -106,7 +108,8 @@ def marker_gaps(markers, sfreq, *, warnings=None, stream="EEG"):
                 n = int(round(dur * sfreq)) if sfreq else 0
             _malformed(warnings, word, float(t), fields, bad, stream,
                        f"the outage is read as {dur:.3f} s and {n} samples")
-            gaps.append(Gap(onset=onset, duration=dur, n_missing=n, source="marker"))
+            if n > 0:  # n=0: the stream stalled and then sent every sample
+                gaps.append(Gap(onset=onset, duration=dur, n_missing=n, source="marker"))
             start = None
     return gaps
 

@@ -410,7 +410,9 @@ class Session:
                 self._marker("gap_start", t)
             elif ev.kind == "reconnected":
                 onset = tally.gap_open if tally.gap_open is not None else t - ev.duration
-                tally.gaps.append({"onset": onset, "duration": ev.duration, "n": int(ev.n)})
+                if ev.n > 0:  # n=0: silent a while, then every sample came; no gap
+                    tally.gaps.append({"onset": onset, "duration": ev.duration,
+                                       "n": int(ev.n)})
                 tally.gap_open = None
                 self._marker(f"gap_end duration={ev.duration:.3f} n={ev.n}", t)
             elif ev.kind == "dropped":

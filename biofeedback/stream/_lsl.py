@@ -181,7 +181,12 @@ class LSLSource(Source):
     seconds the stream counts as lost: a ``disconnected`` event is emitted, the
     inlet keeps trying (it recovers by ``source_id``; without one the stream is
     resolved again by name), and a ``reconnected`` event with the outage
-    duration follows when data return.
+    duration follows when data return. What was missing is measured from the
+    timestamps: a stream that was silent but then sent every sample gives a
+    ``reconnected`` event with ``n=0`` (no outage), silence before the first
+    sample is no loss (the stream had not started), and a hole in the
+    timestamps of one read (an outage liblsl recovered from between two
+    reads) is reported as an outage too.
 
     Parameters
     ----------
@@ -311,40 +316,71 @@ class LSLSource(Source):
                 self._re_resolve()
         now = pylsl.local_clock()
         if not stamps:
-            if not self._lost and now - self._last_data > self.lost_after:
+            # silence counts from the first sample on: before it the stream has
+            # not started, and nothing can be missing yet (the watchdog gives up
+            # on a stream that never sends)
+            if not self._lost and self._last_ts is not None and \
+                    now - self._last_data > self.lost_after:
                 self._lost = True
-                t = self._last_ts if self._last_ts is not None else now
-                self._emit(SourceEvent("disconnected", timestamp=t))
+                self._emit(SourceEvent("disconnected", timestamp=self._last_ts))
                 logger.warning("LSL stream %s lost; waiting for it to return.", self.stream_name)
             # liblsl's own recovery resolves in waves 0.5 s apart, no sooner than
             # 1 s after the loss, and every sample the returned stream sends
             # before it is back is lost: look for it ourselves, twenty times a
             # second for the first 10 s, then twice (each look is a query on the
             # network)
-            every = 0.05 if now - self._last_data < 10.0 + self.lost_after else 0.5
-            if self._lost and now - self._last_look > every:
+            silent = now - self._last_data
+            every = 0.05 if silent < 10.0 + self.lost_after else 0.5
+            looking = self._lost or (self._last_ts is None and silent > self.lost_after)
+            if looking and now - self._last_look > every:
                 self._last_look = now
                 self._re_resolve()
             return None
         data = np.concatenate(chunks).T * self._scale
         ts = np.concatenate(stamps)
-        if self._lost:
-            self._lost = False
-            # what was really missing: the samples between the last one before and
-            # the first one after, by their timestamps (not how long we waited)
-            step = ts[0] - (self._last_ts if self._last_ts is not None else ts[0])
-            n_missing = max(int(round(step * self.sfreq)) - 1, 0)
-            gap = n_missing / self.sfreq
-            self._emit(SourceEvent("reconnected", timestamp=float(ts[0]), duration=float(gap),
-                                   n=n_missing))
-            logger.warning("LSL stream %s is back after %.2f s.", self.stream_name, gap)
-        elif self._last_ts is not None and self.sfreq:
-            n_missing = int(round((ts[0] - self._last_ts) * self.sfreq)) - 1
-            if n_missing > 0 and ts[0] - self._last_ts > 5.0 / self.sfreq:
-                self._emit(SourceEvent("dropped", timestamp=float(self._last_ts), n=n_missing))
+        self._losses(ts)
         self._last_data = now
         self._last_ts = float(ts[-1])
         return Chunk(np.ascontiguousarray(data), ts)
+
+    def _losses(self, ts):
+        """Report what is missing before and within ``ts`` (a chunk just read).
+
+        Missing data are found from the timestamps, between the last sample
+        before and the first one after, never from how long the reader
+        waited: a stream that was silent but then sent every sample (a stall
+        of the sender, or of this process on a busy machine) lost nothing, and
+        an outage that came and went between two reads (liblsl recovered the
+        stream by itself) is an outage all the same.
+        """
+        prev = self._last_ts
+        if self._lost:  # silent for lost_after: the first sample after it ends the outage
+            self._lost = False
+            n_missing = max(int(round((ts[0] - prev) * self.sfreq)) - 1, 0)
+            gap = n_missing / self.sfreq
+            self._emit(SourceEvent("reconnected", timestamp=float(ts[0]), duration=float(gap),
+                                   n=n_missing))
+            if n_missing:
+                logger.warning("LSL stream %s is back after %.2f s.", self.stream_name, gap)
+            else:
+                logger.warning("LSL stream %s sent nothing for a while, then every sample: "
+                               "nothing was lost.", self.stream_name)
+            prev = None
+        t = ts if prev is None else np.concatenate(([prev], ts))
+        steps = np.diff(t)
+        # jitter is no loss: only steps over 5 sample periods count
+        for i in np.flatnonzero(steps > 5.0 / self.sfreq):
+            n_missing = int(round(steps[i] * self.sfreq)) - 1
+            if n_missing <= 0:
+                continue
+            if steps[i] > self.lost_after:  # as long as a loss: an outage already over
+                self._emit(SourceEvent("disconnected", timestamp=float(t[i])))
+                self._emit(SourceEvent("reconnected", timestamp=float(t[i + 1]),
+                                       duration=n_missing / self.sfreq, n=n_missing))
+                logger.warning("LSL stream %s was lost for %.2f s.", self.stream_name,
+                               n_missing / self.sfreq)
+            else:
+                self._emit(SourceEvent("dropped", timestamp=float(t[i]), n=n_missing))
 
     def _re_resolve(self):
         """A new inlet on the stream if it is back as a new outlet (a new uid)."""

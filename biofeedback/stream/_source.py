@@ -33,7 +33,8 @@ class SourceEvent:
     """Something the source noticed that is not a sample.
 
     ``kind`` is one of "dropped" (packets lost, ``n`` samples), "disconnected",
-    "reconnected" (``duration`` seconds without data) or "marker" (a marker
+    "reconnected" (``duration`` seconds, ``n`` samples missing; ``n`` 0 when
+    the source was only silent and then sent every sample) or "marker" (a marker
     found in a replayed recording, ``text``).
     """
 

@@ -1,0 +1,82 @@
+"""What an LSL stream lost, read from its timestamps: stalls, holes within one read."""
+
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+from biofeedback.stream import LSLSource
+
+pytestmark = pytest.mark.lsl
+
+
+def _kinds(src):
+    return [(e.kind, e.n) for e in src.pop_events()]
+
+
+def test_a_stall_is_no_outage_and_a_hole_within_one_read_is_one():
+    src = LSLSource("never-opened", lost_after=0.5)
+    src.sfreq = 100.0
+    ts = 10.0 + np.arange(50) / 100.0
+    src._losses(ts)
+    src._last_ts = float(ts[-1])
+    assert _kinds(src) == []
+    # silent for lost_after, then every sample came (the sender, or we, stalled)
+    src._lost = True
+    src._losses(ts[-1] + (1 + np.arange(20)) / 100.0)
+    (ev,) = src.pop_events()
+    assert (ev.kind, ev.n, ev.duration) == ("reconnected", 0, 0.0)
+    assert not src._lost
+    # a 2 s outage and a 10-sample drop inside one read: liblsl recovered the
+    # stream between two reads, so there was no silence to notice
+    src._last_ts = 20.0
+    t = np.concatenate([20.01 + np.arange(10) / 100.0, 22.11 + np.arange(10) / 100.0,
+                        22.31 + np.arange(5) / 100.0])
+    src._losses(t)
+    got = src.pop_events()
+    assert [(e.kind, e.n) for e in got] == [("disconnected", 0), ("reconnected", 200),
+                                            ("dropped", 10)]
+    assert got[0].timestamp == pytest.approx(20.1) and got[1].timestamp == pytest.approx(22.11)
+    assert got[1].duration == pytest.approx(2.0)
+    assert src.n_dropped == 10
+
+
+def test_silence_before_the_first_sample_is_no_loss():
+    """A stream found but slow to start (or a session slow to read) has lost nothing."""
+    import pylsl
+
+    name = f"late-{uuid.uuid4().hex[:10]}"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 100.0, "double64", name))
+    src = LSLSource(name, timeout=5, lost_after=0.2)
+    with src:
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            assert src.read(0.05) is None
+        assert src.pop_events() == []
+        t0 = pylsl.local_clock()
+        outlet.push_chunk(np.zeros((20, 2)).tolist(), (t0 + np.arange(20) / 100.0).tolist())
+        got = []
+        end = time.monotonic() + 10
+        while not got and time.monotonic() < end:
+            chunk = src.read(0.1)
+            got = [] if chunk is None else [chunk]
+        assert got and src.pop_events() == []
+
+
+def test_a_stall_is_marked_but_counted_as_no_gap_by_the_session_and_readers():
+    from biofeedback.io._losses import marker_gaps
+    from biofeedback.session import Session
+    from biofeedback.session._dispatch import Dispatcher
+    from biofeedback.session._summary import SessionSummary, Tally
+    from biofeedback.stream._source import SourceEvent
+
+    session = Session(LSLSource("never-opened"), None, publish=False)
+    session._dispatch = Dispatcher([])
+    tally = Tally(SessionSummary("stall"))
+    session._handle_events([SourceEvent("disconnected", timestamp=5.0),
+                            SourceEvent("reconnected", timestamp=6.0, n=0)], tally)
+    assert tally.gaps == [] and tally.gap_open is None
+    assert marker_gaps([(5.0, "gap_start"), (6.0, "gap_end duration=0.000 n=0")], 100.0) == []
+    assert len(marker_gaps([(5.0, "gap_start"), (6.0, "gap_end duration=1.000 n=100")],
+                           100.0)) == 1
