@@ -201,6 +201,10 @@ def complete_xdf(fname, tails=None) -> dict:
         last of them. The samples the file lacks at its end (``n_pushed``
         minus what it holds) are appended when the tail still has them, and
         those streams get a closing clock offset of 0 (same machine, same clock).
+        Other programs' streams, received by an inlet of the session's own, are
+        keyed ``(name, source_id)`` with ``n_pushed`` None: the samples
+        stamped after the file's last one are appended (their clock offsets
+        stay LabRecorder's: the sender may be another machine).
 
     Returns
     -------
@@ -258,8 +262,25 @@ def complete_xdf(fname, tails=None) -> dict:
     for sid, s in streams.items():
         first, last, n_held = stats[sid]
         appended = 0
-        tail = tails.get(s.header.get("source_id"))
-        if tail is not None:
+        key = s.header.get("source_id")
+        tail = tails.get(key) if key else None
+        foreign = tail is None and (s.header.get("name"), key or "") in tails
+        if foreign:
+            _, ts, values = tails[(s.header.get("name"), key or "")]
+            ts = np.asarray(ts, dtype=float)
+            keep = np.ones(len(ts), bool)
+            if last is not None:  # a regular stream's last stamp in the file may be
+                srate = float(s.header.get("nominal_srate") or 0.0)  # deduced: half a period
+                keep = ts > last + (0.5 / srate if srate > 0 else 0.0)
+            if keep.any():
+                ts = ts[keep]
+                values = (values[keep] if isinstance(values, np.ndarray)
+                          else [v for v, k in zip(values, keep) if k])
+                out += chunk(TAG_SAMPLES, _samples(ts, values, s.header), sid)
+                appended = len(ts)
+                first = float(ts[0]) if first is None else first
+                last = float(ts[-1])
+        elif tail is not None:
             n_pushed, ts, values = tail
             ts = np.asarray(ts, dtype=float)
             missing = int(n_pushed) - n_held

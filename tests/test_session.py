@@ -199,34 +199,56 @@ def test_kill_9_leaves_a_readable_recording(tmp_path):
 
 
 @pytest.mark.slow
-def test_another_apps_marker_stream_is_recorded_beside_the_session(tmp_path, uid):
+def test_other_apps_streams_are_recorded_beside_the_session_to_their_last_sample(tmp_path,
+                                                                                   uid):
+    """PsychoPy's markers and another device's 100 Hz stream, up to the moment it stops."""
     import pylsl
 
-    name = f"psychopy-{uid}"
+    name, ecg = f"psychopy-{uid}", f"ecg-{uid}"
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
+    ecg_out = pylsl.StreamOutlet(pylsl.StreamInfo(ecg, "ECG", 1, 100.0, "double64", ecg))
     session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
-                      record=True, recordings_dir=tmp_path, duration=3.0, name=f"ar-{uid}",
-                      also_record=[f"name='{name}'"])
-    pushed = []
+                      record=True, recordings_dir=tmp_path, duration=20.0, name=f"ar-{uid}",
+                      also_record=[f"name='{name}'", f"name='{ecg}'"])
+    pushed, ecg_pushed = [], []
 
     def stimulus():
         # the sidecar is written once the recorder runs (an inlet gets no history)
         end = time.monotonic() + 20
         while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
             time.sleep(0.05)
-        time.sleep(0.3)
-        for i in range(3):
+        t0 = pylsl.local_clock()
+        n = 0
+        for i in range(4):
+            end = time.monotonic() + 0.3
+            while time.monotonic() < end:  # the other device sends all along
+                due = int((pylsl.local_clock() - t0) * 100.0)
+                if due > n:
+                    stamps = (t0 + np.arange(n, due) / 100.0).tolist()
+                    ecg_out.push_chunk([[float(k)] for k in range(n, due)], stamps)
+                    ecg_pushed.extend(stamps)
+                    n = due
+                time.sleep(0.01)
             t = pylsl.local_clock()
             outlet.push_sample([f"stimulus {i}"], t)
             pushed.append(t)
-            time.sleep(0.3)
+        # the last marker, and the session is stopped at once (SIGTERM's path):
+        # LabRecorder has not pulled either stream's last moments
+        session.stop()
 
     th = threading.Thread(target=stimulus)
     th.start()
     summary = session.run()
     th.join()
+    assert summary.stopped_by == "stop"
     rec = read_recording(summary.recording)
     got = [(t, m) for t, m in rec.markers if m.startswith("stimulus")]
-    assert [m for _, m in got] == ["stimulus 0", "stimulus 1", "stimulus 2"]
+    assert [m for _, m in got] == [f"stimulus {i}" for i in range(4)]
     np.testing.assert_allclose([t for t, _ in got], pushed, atol=1e-3)  # on the EEG's clock
     assert rec.timestamps[0] < got[0][0] < rec.timestamps[-1]
+    # every sample of the other device up to the stop, once each, none missing
+    other = rec.streams[ecg]
+    values = np.asarray(other.data, dtype=float).ravel()
+    assert other.timestamps[-1] == pytest.approx(ecg_pushed[-1], abs=1e-3)
+    np.testing.assert_array_equal(np.diff(values), 1.0)
+    np.testing.assert_allclose(np.diff(other.timestamps), 0.01, atol=1e-3)

@@ -68,40 +68,55 @@ class RecordingControl:
     tails : callable | None
         ``tails()``: what the session's outlets sent last, appended to the file
         where LabRecorder had not written it yet (:meth:`stop`).
-    others : bool
-        Streams of other programs are recorded too (they get one more pull).
+    others : list of str
+        Predicates of other programs' streams recorded too (``also_record``):
+        the session keeps inlets of its own on them for the file's end.
+    own : collection of str
+        Source ids of the session's own streams (their outlets keep tails).
     """
 
-    def __init__(self, fname, predicates, content, tails=None, others=False):
+    def __init__(self, fname, predicates, content, tails=None, others=(), own=()):
         self.fname = Path(fname)
         self.predicates = list(predicates)
         self.content = content
         self.tails = tails
-        self.others = bool(others)
+        self.others = list(others)
+        self.own = set(own)
         self._recorder = None
+        self._inlets = None
 
     def start(self) -> None:
-        """Start LabRecorder and write the sidecar."""
+        """Start LabRecorder, open inlets on other programs' streams, write the sidecar."""
         from ..recorder import Recorder
 
         self._recorder = Recorder(self.fname, self.predicates)
         self._recorder.start()
+        if self.others:
+            from ..stream._lsl import KeptInlets
+
+            self._inlets = KeptInlets(self.others, exclude=self.own)
+            try:
+                self._inlets.open()
+            except Exception as err:  # LabRecorder records them all the same
+                logger.debug("No inlets on the other streams: %s", err)
+                self._inlets.missing = list(self.others)
         self.write_sidecar()  # written now, so a killed session still has it
 
     def stop(self, hurry=None) -> None:
         """Stop LabRecorder and close the file, in well under a second.
 
-        The session's own streams need no wait: what LabRecorder had not
-        written yet is appended from the outlets' tails (``tails()``). Streams
-        of other programs (``others``) get one more of LabRecorder's pulls
-        (0.6 s), unless ``hurry`` (a threading.Event) is set.
+        No stream needs a wait: what LabRecorder had not written yet is
+        appended from the session's outlets' tails (``tails()``) and, for
+        other programs' streams, from the session's own inlets on them. A
+        stream no inlet could be opened on gets one more of LabRecorder's
+        pulls (0.6 s), unless ``hurry`` (a threading.Event) is set.
         """
         if self._recorder is None:
             return
         from .._xdf_chunks import complete_xdf
 
         try:
-            if self.others:
+            if self._inlets is not None and self._inlets.missing:
                 if hurry is not None:
                     hurry.wait(0.6)
                 else:
@@ -110,7 +125,10 @@ class RecordingControl:
             clean = self._recorder.stop(grace=0.1 if hurry is not None and hurry.is_set()
                                         else 0.25)
         try:
-            report = complete_xdf(self.fname, self.tails() if self.tails else None)
+            tails = dict(self.tails() if self.tails else {})
+            if self._inlets is not None:  # drained once LabRecorder has stopped pulling
+                tails.update(self._inlets.tails())
+            report = complete_xdf(self.fname, tails)
             logger.debug("Recording closed by %s: %s",
                          "LabRecorder" if clean else "biofeedback", report)
         except Exception as err:  # the file stays readable without footers

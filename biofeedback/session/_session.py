@@ -259,7 +259,7 @@ class Session:
         recorder = RecordingControl(self.recording, preds + self.also_record,
                                     self._sidecar_content,
                                     tails=lambda: outlet_tails(ids),
-                                    others=bool(self.also_record))
+                                    others=self.also_record, own=ids)
         try:
             recorder.start()
         except BaseException:

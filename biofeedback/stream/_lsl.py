@@ -127,6 +127,84 @@ def outlet_tails(source_ids) -> dict:
     return out
 
 
+class KeptInlets:
+    """Inlets on other programs' streams, kept beside the recorder for the file's end.
+
+    LabRecorder pulls every half second and holds small chunks in its output
+    buffer, so what another program sent in the last moments before the
+    recorder is stopped can be missing from the file. These inlets receive the
+    same samples (liblsl keeps the newest ``seconds`` of them, dropping the
+    oldest, so they need no reading while the session runs); :meth:`tails`
+    drains them once the recorder has stopped, for
+    :func:`biofeedback._xdf_chunks.complete_xdf`. Timestamps are the sender's
+    own, as LabRecorder writes them (no clock correction).
+
+    Parameters
+    ----------
+    predicates : list of str
+        LabRecorder predicates (XPath on the stream info), resolved by liblsl
+        with the same syntax.
+    exclude : collection of str
+        Source ids not to open (the session's own outlets keep their tails).
+    seconds : float
+        Seconds of each stream kept (hundreds of samples for irregular ones).
+    """
+
+    def __init__(self, predicates, exclude=(), seconds=30):
+        self.predicates = list(predicates)
+        self.exclude = set(exclude)
+        self.seconds = seconds
+        self.missing = []  # predicates no inlet could be opened for
+        self._inlets = []  # (key, inlet, numeric)
+
+    def open(self, timeout=2.0) -> None:
+        """Resolve every predicate and open an inlet on each stream it matches."""
+        pylsl = import_pylsl()
+        seen = set()
+        for pred in self.predicates:
+            opened = 0
+            for info in pylsl.resolve_bypred(pred, 1, timeout):
+                if info.source_id() in self.exclude or info.uid() in seen:
+                    opened += 1  # an own stream (its outlet keeps a tail), or opened already
+                    continue
+                seen.add(info.uid())
+                try:
+                    inlet = pylsl.StreamInlet(info, max_buflen=int(self.seconds))
+                    inlet.open_stream(timeout=timeout)
+                except Exception as err:  # the file keeps what LabRecorder wrote
+                    logger.debug("No inlet on %s for the recording's end: %s", info.name(), err)
+                    continue
+                numeric = info.channel_format() != pylsl.cf_string
+                self._inlets.append(((info.name(), info.source_id()), inlet, numeric))
+                opened += 1
+            if not opened:
+                self.missing.append(pred)
+
+    def tails(self) -> dict:
+        """``{(name, source_id): (None, timestamps, values)}``: all each inlet holds.
+
+        Drains and closes the inlets (call once, after the recorder stopped).
+        """
+        out = {}
+        for key, inlet, numeric in self._inlets:
+            rows, stamps = [], []
+            try:
+                while True:
+                    data, ts = inlet.pull_chunk(timeout=0.0, max_samples=8192)
+                    if not ts:
+                        break
+                    rows.extend(data)
+                    stamps.extend(ts)
+                inlet.close_stream()
+            except Exception as err:  # pragma: no cover - a stream gone while closing
+                logger.debug("Draining the inlet on %s failed: %s", key[0], err)
+            if stamps:
+                values = np.asarray(rows) if numeric else rows
+                out[key] = (None, np.asarray(stamps, dtype=np.float64), values)
+        self._inlets = []
+        return out
+
+
 def eeg_outlet(name, source_id, ch_names, sfreq, profile=None, extra=None):
     """An outlet for raw EEG in µV as double64 (nothing lost in recording)."""
     pylsl = import_pylsl()
