@@ -156,13 +156,16 @@ def test_sigterm_closes_the_recording_and_the_recorder_within_2_s(tmp_path):
     summary = json.loads(side.read_text())["summary"]
     assert summary["stopped_by"] == "SIGTERM" and summary["n_windows"] > 0
     assert t_summary is not None and t_summary < 2.0
-    # the recording closed and LabRecorderCLI gone within 2 s; then the
-    # report is written (about 2 s more on a busy machine)
+    # the recording closed and LabRecorderCLI gone within 2 s, and the process
+    # with them: the report (seconds of work) is left for later, and said how
     t_closed = t_exit if t_closed is None else t_closed
     print(f"SIGTERM: sidecar summary {t_summary:.2f} s, recording closed {t_closed:.2f} s, "
           f"exit {t_exit:.2f} s")
     assert t_closed < 2.0, f"the recording took {t_closed:.2f} s to close after SIGTERM"
-    assert t_exit < 10.0
+    assert t_exit < 3.0, f"the process took {t_exit:.2f} s to exit after SIGTERM"
+    assert (f"report: not written (SIGTERM asks for a prompt exit); write it with: "
+            f"biofeedback report {xdf}") in out
+    assert not xdf.with_suffix(".html").exists()
     # LabRecorderCLI went with the session, and the file is whole: footers,
     # every sample the session saw and its last marker
     assert not _recorder_running(xdf)

@@ -25,7 +25,7 @@ from ..errors import ModelError
 from ._dispatch import Dispatcher
 from ._sink import SessionInfo
 from ._summary import SessionSummary, Tally
-from ._watchdog import Watchdog, hold_signals, stop_on_signals
+from ._watchdog import SIGNAL_NAMES, Watchdog, hold_signals, stop_on_signals
 
 __all__ = ["Session"]
 
@@ -87,7 +87,9 @@ class Session:
     wall-clock time has passed (plus 2 s) if data stopped coming; SIGTERM
     and SIGHUP end it as Ctrl-C does (sinks finish, the recorder takes the
     last chunks, the sidecar gets the summary), and a second signal while it
-    closes only hurries the closing, the recorder included.
+    closes only hurries the closing, the recorder included. After SIGTERM or
+    SIGHUP, :meth:`report` writes no report (the process is expected to end
+    at once); :meth:`summary_lines` says how to write it.
 
     Attributes
     ----------
@@ -138,6 +140,7 @@ class Session:
         self.results = []
         self.summary = None
         self.report_path = None
+        self.report_skipped = None  # the line saying how to write a report left unwritten
         self._reported = False
         self._error = None
         self._stopped_by = None
@@ -188,12 +191,21 @@ class Session:
         Call after :meth:`run`. Needs a recording and a ``report_writer``
         (:func:`~biofeedback.live.build_session` sets the feedback report).
         Writes once; a failure is logged (the session itself succeeded).
+        A session ended by SIGTERM or SIGHUP is not reported: whoever sent it
+        (a service manager, a closed terminal) expects the process to go now,
+        and the report takes seconds (matplotlib, the whole recording read
+        back); :meth:`summary_lines` says how to write it later.
         """
         if self._reported:
             return self.report_path
         self._reported = True
         rec = self.recording
         if self.report_writer is None or rec is None or not Path(rec).exists():
+            return None
+        stopped_by = self.summary.stopped_by if self.summary is not None else None
+        if stopped_by in SIGNAL_NAMES:
+            self.report_skipped = (f"report: not written ({stopped_by} asks for a prompt "
+                                   f"exit); write it with: biofeedback report {rec}")
             return None
         try:
             self.report_path = self.report_writer(rec)
@@ -215,6 +227,8 @@ class Session:
                 extra.extend(got)
         if self.report_path is not None:
             extra.append(f"report: {self.report_path}")
+        elif self.report_skipped is not None:
+            extra.append(self.report_skipped)
         if self.summary.recording is not None:
             return lines[:-1] + extra + lines[-1:]
         return lines + extra

@@ -17,11 +17,13 @@ import time
 
 from .._logging import logger
 
-__all__ = ["Watchdog", "stop_on_signals", "hold_signals"]
+__all__ = ["SIGNAL_NAMES", "Watchdog", "stop_on_signals", "hold_signals"]
 
 #: signals that end a session the way Ctrl-C does
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
                      if hasattr(signal, name))
+#: their names, as a session's ``stopped_by`` gives them
+SIGNAL_NAMES = frozenset(sig.name for sig in STOP_SIGNALS)
 
 
 class Watchdog:
