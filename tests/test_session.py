@@ -165,6 +165,11 @@ def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_pat
     assert max(r.t_end for r in collect.results) > gap["onset"] + gap["duration"]
 
 
+def _recorder_running(xdf) -> bool:
+    alive = subprocess.run(["pgrep", "-f", str(xdf)], capture_output=True, text=True)
+    return bool(alive.stdout.split())
+
+
 @pytest.mark.slow
 def test_kill_9_leaves_a_readable_recording(tmp_path):
     env = dict(os.environ)
@@ -198,18 +203,32 @@ def test_kill_9_leaves_a_readable_recording(tmp_path):
     assert rec.provenance["sidecar"]["board_profile"]["name"] == "synthetic"
 
 
+class SecondSignal(Sink):
+    """Sends SIGHUP while the session closes (in ``finish``: the recorder still runs)."""
+
+    name = "second-signal"
+    lossless = True
+
+    def finish(self):
+        os.kill(os.getpid(), signal.SIGHUP)
+
+
 @pytest.mark.slow
-def test_other_apps_streams_are_recorded_beside_the_session_to_their_last_sample(tmp_path,
-                                                                                   uid):
-    """PsychoPy's markers and another device's 100 Hz stream, up to the moment it stops."""
+def test_other_apps_streams_are_recorded_beside_the_session_to_their_last_sample(
+        tmp_path, uid, caplog):
+    """PsychoPy's markers and another device's 100 Hz stream, up to the moment a
+    service manager stops the session (SIGTERM), a closed terminal (SIGHUP)
+    hurrying its closing."""
     import pylsl
 
+    if any(signal.getsignal(s) != signal.SIG_DFL for s in (signal.SIGTERM, signal.SIGHUP)):
+        pytest.skip("this process handles SIGTERM/SIGHUP itself")
     name, ecg = f"psychopy-{uid}", f"ecg-{uid}"
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
     ecg_out = pylsl.StreamOutlet(pylsl.StreamInfo(ecg, "ECG", 1, 100.0, "double64", ecg))
-    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
-                      record=True, recordings_dir=tmp_path, duration=20.0, name=f"ar-{uid}",
-                      also_record=[f"name='{name}'", f"name='{ecg}'"])
+    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(),
+                      [SecondSignal()], record=True, recordings_dir=tmp_path, duration=20.0,
+                      name=f"ar-{uid}", also_record=[f"name='{name}'", f"name='{ecg}'"])
     pushed, ecg_pushed = [], []
 
     def stimulus():
@@ -232,16 +251,27 @@ def test_other_apps_streams_are_recorded_beside_the_session_to_their_last_sample
             t = pylsl.local_clock()
             outlet.push_sample([f"stimulus {i}"], t)
             pushed.append(t)
-        # the last marker, and the session is stopped at once (SIGTERM's path):
-        # LabRecorder has not pulled either stream's last moments
-        session.stop()
+        # the last marker, and the session is stopped at once: LabRecorder has
+        # not pulled either stream's last moments
+        os.kill(os.getpid(), signal.SIGTERM)
 
     th = threading.Thread(target=stimulus)
     th.start()
-    summary = session.run()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        summary = session.run()
     th.join()
-    assert summary.stopped_by == "stop"
+    assert summary.stopped_by == "SIGTERM"
+    assert "SIGHUP received while closing: closing at once." in caplog.messages
+    # the handlers are ours no more, LabRecorderCLI is gone, the file is closed
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
+    assert not _recorder_running(summary.recording)
+    from biofeedback.io._xdf import scan_chunks
+
+    valid_end, size, cut, counts = scan_chunks(summary.recording)
+    assert (valid_end, cut) == (size, None)
+    assert counts["StreamFooter"] == counts["StreamHeader"] >= 5  # 3 own, 2 other programs'
     rec = read_recording(summary.recording)
+    assert rec.provenance["sidecar"]["summary"]["stopped_by"] == "SIGTERM"
     got = [(t, m) for t, m in rec.markers if m.startswith("stimulus")]
     assert [m for _, m in got] == [f"stimulus {i}" for i in range(4)]
     np.testing.assert_allclose([t for t, _ in got], pushed, atol=1e-3)  # on the EEG's clock
