@@ -55,13 +55,15 @@ def test_an_outage_is_reported_as_long_as_it_was(uid):
                               daemon=True)
     thread.start()
     src = LSLSource(name, timeout=5, lost_after=0.3)
-    events = []
+    events, stamps = [], []
     try:
         src.start()
         end = time.monotonic() + 15
         while time.monotonic() < end and not any(e.kind == "reconnected" for e in events):
-            if src.read(0.05) is not None:
+            chunk = src.read(0.05)
+            if chunk is not None:
                 ready.set()
+                stamps.append(chunk.timestamps)
             events.extend(src.pop_events())
     finally:
         stop.set()
@@ -72,4 +74,9 @@ def test_an_outage_is_reported_as_long_as_it_was(uid):
     # the samples between the last one before and the first one after: the
     # outage itself, plus what the re-created outlet sent before we were back
     print(f"outage {outage:.2f} s reported as {back[0].duration:.3f} s")
+    # exactly the hole in what was received
+    idx = np.round(np.concatenate(stamps) * sfreq).astype(np.int64)
+    (hole,) = np.flatnonzero(np.diff(idx) > 1)
+    assert back[0].n == idx[hole + 1] - idx[hole] - 1
+    assert back[0].duration == back[0].n / sfreq
     assert outage - 0.01 <= back[0].duration < outage + 0.25
