@@ -174,7 +174,6 @@ def run(args) -> int:
     from ..config import load_pipeline
     from ..estimators import CLASSIFIERS
     from ..training import (
-        cross_validate,
         evidence_grid,
         fit_model,
         random_split_score,
@@ -183,6 +182,7 @@ def run(args) -> int:
     )
     from ..training._fit import default_dwell
     from ..training._report import format_counts, format_table, write_report
+    from ..training._validation import cross_validate_dwells
 
     config = load_pipeline(args.pipeline)
     spec = CLASSIFIERS[args.model]
@@ -219,23 +219,23 @@ def run(args) -> int:
         if len(set(key.tolist())) < 2 and args.cv == "loso":
             logger.warning("One subject only: skipping leave-one-subject-out validation.")
         else:
-            def cv(**kw):
-                return cross_validate(ds, args.model, cv=args.cv, switch_every=switch,
-                                      evidence=grid or evidence, **kw)
+            def cv(calibration=None):
+                # each fold is fitted once, scored with and without the filter
+                return cross_validate_dwells(ds, args.model, (0.0, dwell) if dwell else (0.0,),
+                                             cv=args.cv, switch_every=switch,
+                                             evidence=grid or evidence,
+                                             calibration=calibration)
 
-            results["window alone"] = cv()
-            if dwell:
-                results[f"filter {dwell:g} s"] = cv(dwell=dwell)
+            results.update(zip(("window alone", f"filter {dwell:g} s"), cv()))
             if plan is not None:
-                results["calibrated"] = cv(calibration=plan)
-                if dwell:
-                    results["calibrated+filter"] = cv(calibration=plan, dwell=dwell)
+                results.update(zip(("calibrated", "calibrated+filter"), cv(plan)))
             random_split = random_split_score(ds, args.model)
     model_plan = plan if args.calibration == "protocol" else None
     if grid:
         evidence = select_evidence(ds, args.model, dwell=dwell, grid=grid, plan=model_plan,
                                    switch_every=switch)
-    model = fit_model(ds, args.model, calibration=model_plan, dwell=dwell, evidence=evidence)
+    model = fit_model(ds, args.model, calibration=model_plan, dwell=dwell, evidence=evidence,
+                      switch_every=switch)
     metrics = {title: r.to_dict() for title, r in results.items()}
     if random_split is not None:
         metrics["random_split_leaky"] = random_split

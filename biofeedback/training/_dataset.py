@@ -301,6 +301,10 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         n_jobs = 1
     results = _parallel_map(_extract_one, items, n_jobs, scheduler,
                             "features", progress)
+    # validation lays one-state recordings end to end as live streams
+    # (:func:`~._streams.stream_dataset`): they keep what was read, never read twice
+    files = [replace(f, recording=rec) if f.label is not None else f
+             for f, rec in zip(files, recs)]
     del recs, items
     cols = {k: [] for k in ("X", "Xc", "y", "subject", "session", "recording", "t", "gated",
                             "windows", "wid", "segment", "left_out")}

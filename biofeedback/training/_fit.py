@@ -22,7 +22,7 @@ def default_dwell(config) -> float:
 
 
 def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
-              evidence=None, random_state=0):
+              evidence=None, switch_every=30.0, random_state=0):
     """Fit a registered classifier on a whole dataset.
 
     Parameters
@@ -42,6 +42,11 @@ def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
         filter the engine applies to the class probabilities (0: none).
     evidence : float | None
         The filter's evidence weight (0-1]; None: ``hop / window``.
+    switch_every : float | None
+        With ``calibration``: the calibration blocks are replayed at the start
+        of the streams :func:`~._validation.cross_validate` builds with this
+        ``switch_every`` (None: 30 s), so that fitting reuses them; what
+        follows the blocks does not change their windows.
     random_state : int
 
     Returns
@@ -65,8 +70,8 @@ def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
     X = dataset.inputs(spec.input)
     if spec.input != "windows" and plan:
         skip = max(d for _, d in plan.blocks)
-        stats = calibration_stats(stream_dataset(dataset, plan, 30.0, skip=max(skip, 20.0)),
-                                  plan, spec.input)
+        streams = stream_dataset(dataset, plan, switch_every or 30.0, skip=max(skip, 20.0))
+        stats = calibration_stats(streams, plan, spec.input)
         X = centred(dataset, X, stats)
     ok = model_usable(X, spec.input)
     est.fit(X[ok], dataset.y[ok])

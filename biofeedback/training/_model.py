@@ -253,7 +253,7 @@ class LoadedModel:
         if not ok.any():
             raise ModelError("The baseline holds no window with finite features.")
         self._offset, self._scale = _baseline_stats(
-            X[ok], (self.calibration or {}).get("method", "center"))
+            X[ok], self.plan.method if self.plan else "center")
         return self
 
     def calibration_state(self) -> dict | None:
@@ -267,7 +267,7 @@ class LoadedModel:
         def listed(a):  # NaN (a channel never clean in the baseline) as null
             return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, float)]
 
-        return {"method": (self.calibration or {}).get("method", "center"),
+        return {"method": self.plan.method,
                 "offset": listed(self._offset), "scale": listed(self._scale)}
 
     def restore_calibration(self, state) -> LoadedModel:
@@ -284,7 +284,7 @@ class LoadedModel:
         blank = ~np.isfinite(offset) if self.input == "clean_features" else False
         offset = np.where(blank, np.nan, offset)
         scale = np.where(blank, 1.0, scale)
-        method = (self.calibration or {}).get("method", "center")
+        method = self.plan.method if self.plan else "center"
         if (not self.needs_calibration or state.get("method", "center") != method
                 or offset.shape != (len(self.feature_names),) or scale.shape != offset.shape
                 or not (np.all(np.isfinite(offset) | blank) and np.all(scale > 0))):

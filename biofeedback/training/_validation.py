@@ -30,6 +30,10 @@ the held-out one-state recordings (sustained states, scored after their
 first ``score_after`` seconds) and, with ``switch_every``, the held-out
 person's stream that switches state every ``switch_every`` seconds
 (:func:`~biofeedback.training._streams.build_stream`).
+
+The module is over 400 lines because the folds, their scoring and the
+nested choice of the evidence weight share one fold loop; splitting them
+would spread one procedure over several files.
 """
 
 from __future__ import annotations
@@ -221,6 +225,25 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
     -------
     result : CVResult
     """
+    return cross_validate_dwells(dataset, model, (dwell,), cv=cv, calibration=calibration,
+                                 evidence=evidence, switch_every=switch_every,
+                                 score_after=score_after, random_state=random_state)[0]
+
+
+def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
+                          calibration=None, evidence=None, switch_every=None,
+                          score_after=None, random_state=0) -> list:
+    """:func:`cross_validate` with several state-filter dwell times at once.
+
+    Each fold's classifier is fitted once and scored with every dwell time
+    (the filter acts on its probabilities only): the results equal one
+    :func:`cross_validate` call per dwell time, at the cost of one fit.
+
+    Returns
+    -------
+    results : list of CVResult
+        One per dwell time, in order.
+    """
     from ..engine import model_usable
     from ..estimators import CLASSIFIERS, make_classifier
     from ._streams import stream_dataset
@@ -231,19 +254,22 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
     classes = dataset.classes
     plan = calibration or None
     _check_calibration(spec, plan, dataset.window_length, classes)
-    dwell = _check_dwell(dwell)
-    grid = None
-    if np.ndim(evidence):
-        grid = tuple(_check_evidence(g) for g in evidence)
-        if not grid or not switch_every:
-            raise ValueError("Choosing the evidence weight by nested cross-validation "
-                             "needs candidate weights and switching streams "
-                             "(switch_every).")
-        evidence = grid
-        if not dwell:  # each window alone: no filter, nothing to choose
-            grid = evidence = None
-    else:
-        evidence = _check_evidence(evidence)
+    runs = []  # per dwell time: its evidence weight (or grid) and what it scores
+    for dwell in dwells:
+        dwell, grid, ev = _check_dwell(dwell), None, evidence
+        if np.ndim(ev):
+            grid = tuple(_check_evidence(g) for g in ev)
+            if not grid or not switch_every:
+                raise ValueError("Choosing the evidence weight by nested cross-validation "
+                                 "needs candidate weights and switching streams "
+                                 "(switch_every).")
+            ev = grid
+            if not dwell:  # each window alone: no filter, nothing to choose
+                grid = ev = None
+        else:
+            ev = _check_evidence(ev)
+        runs.append({"dwell": dwell, "grid": grid, "evidence": ev, "folds": [],
+                     "true": [], "pred": [], "sw": _new_acc()})
     _check_folds(dataset, cv)
     if score_after is None:
         score_after = 20.0 if (plan or switch_every) else 0.0
@@ -260,9 +286,7 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
         streams = stream_dataset(dataset, plan, switch_every, skip=skip)
     scored = scored_mask(dataset, score_after) if score_after else np.ones(len(dataset), bool)
     y = dataset.y
-    folds, all_true, all_pred = [], [], []
     tested = np.zeros(len(dataset), bool)
-    sw = _new_acc()
     for name, test_all, train in _folds(dataset, cv):
         test = test_all & scored
         if not test.any() or len(set(y[train].tolist())) < 2:
@@ -271,51 +295,65 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
                               columns=dataset.columns)
         fit = train & model_usable(X, spec.input)
         est.fit(X[fit], y[fit])
-        ev = evidence
-        if grid is not None:
-            ev = select_evidence(dataset, model, dwell=dwell, grid=grid, train=train, X=X,
-                                 plan=plan, stats=stats, streams=streams,
-                                 switch_every=switch_every, random_state=random_state)
-        P = filtered_proba(est.predict_proba, dataset, test, dwell, input=spec.input,
-                           evidence=ev, transform=transform, blank_until=score_after or None)
-        pred = _argmax_labels(P, est.classes_)
-        rec = _recalls(y[test], pred, classes)
-        fold = {
-            "test": name,
-            "n_windows": int(test.sum()),
-            "balanced_accuracy": float(np.nanmean(rec)),
-            "recall": {c: (None if np.isnan(r) else float(r)) for c, r in zip(classes, rec)},
-            "test_windows_per_class": {c: int(np.sum(y[test] == c)) for c in classes},
-            "train_windows_per_class": {c: int(np.sum(y[train] == c)) for c in classes},
-        }
-        if grid is not None:
-            fold["evidence_weight"] = ev
-        if streams is not None:
-            keys = set(zip(dataset.subject[test_all].tolist(),
-                           dataset.session[test_all].tolist()))
-            fold["switching"] = _score_streams(est.predict_proba, est.classes_, streams, keys,
-                                               plan, stats, dwell, sw, input=spec.input,
-                                               evidence=ev)
-        folds.append(fold)
-        all_true.append(y[test])
-        all_pred.append(pred)
+        for run in runs:
+            _score_fold(run, est, name, dataset, model, test, test_all, train, X, plan,
+                        stats, streams, transform, score_after, switch_every, spec.input,
+                        random_state)
         tested |= test
-    if not folds:
+    if not runs[0]["folds"]:
         raise DatasetError("No fold had windows to score.")
-    yt, yp = np.concatenate(all_true), np.concatenate(all_pred)
-    rec = _recalls(yt, yp, classes)
-    switching = None
+    counts = _counts(y[tested], dataset.subject[tested], classes)
+    out = []
+    for run in runs:
+        yt, yp = np.concatenate(run["true"]), np.concatenate(run["pred"])
+        rec = _recalls(yt, yp, classes)
+        switching = None
+        if streams is not None:
+            switching = _switching_summary(run["sw"], classes, switch_every)
+        out.append(CVResult(
+            model=model, cv=cv, classes=classes, calibration=plan,
+            balanced_accuracy=float(np.nanmean(rec)),
+            recall={c: float(r) for c, r in zip(classes, rec)},
+            confusion_matrix=confusion(yt, yp, classes), chance=1.0 / len(classes),
+            n_windows=len(yt), folds=run["folds"], y_true=yt, y_pred=yp,
+            dwell=run["dwell"], evidence=run["evidence"], switching=switching,
+            counts=counts,
+        ))
+    return out
+
+
+def _score_fold(run, est, name, dataset, model, test, test_all, train, X, plan, stats,
+                streams, transform, score_after, switch_every, input, random_state):
+    """Score one fold's fitted ``est`` with one dwell time; add it to ``run``."""
+    y, classes = dataset.y, dataset.classes
+    dwell, grid, ev = run["dwell"], run["grid"], run["evidence"]
+    if grid is not None:
+        ev = select_evidence(dataset, model, dwell=dwell, grid=grid, train=train, X=X,
+                             plan=plan, stats=stats, streams=streams,
+                             switch_every=switch_every, random_state=random_state)
+    P = filtered_proba(est.predict_proba, dataset, test, dwell, input=input,
+                       evidence=ev, transform=transform, blank_until=score_after or None)
+    pred = _argmax_labels(P, est.classes_)
+    rec = _recalls(y[test], pred, classes)
+    fold = {
+        "test": name,
+        "n_windows": int(test.sum()),
+        "balanced_accuracy": float(np.nanmean(rec)),
+        "recall": {c: (None if np.isnan(r) else float(r)) for c, r in zip(classes, rec)},
+        "test_windows_per_class": {c: int(np.sum(y[test] == c)) for c in classes},
+        "train_windows_per_class": {c: int(np.sum(y[train] == c)) for c in classes},
+    }
+    if grid is not None:
+        fold["evidence_weight"] = ev
     if streams is not None:
-        switching = _switching_summary(sw, classes, switch_every)
-    return CVResult(
-        model=model, cv=cv, classes=classes, calibration=plan,
-        balanced_accuracy=float(np.nanmean(rec)),
-        recall={c: float(r) for c, r in zip(classes, rec)},
-        confusion_matrix=confusion(yt, yp, classes), chance=1.0 / len(classes),
-        n_windows=len(yt), folds=folds, y_true=yt, y_pred=yp, dwell=dwell,
-        evidence=evidence, switching=switching,
-        counts=_counts(y[tested], dataset.subject[tested], classes),
-    )
+        keys = set(zip(dataset.subject[test_all].tolist(),
+                       dataset.session[test_all].tolist()))
+        fold["switching"] = _score_streams(est.predict_proba, est.classes_, streams, keys,
+                                           plan, stats, dwell, run["sw"], input=input,
+                                           evidence=ev)
+    run["folds"].append(fold)
+    run["true"].append(y[test])
+    run["pred"].append(pred)
 
 
 def evidence_grid(config) -> tuple:

@@ -142,6 +142,27 @@ def test_loso_is_above_chance_and_random_splits_leak(muse_all):
     assert leaky > loso.mean_fold_accuracy + 0.15
 
 
+def test_one_fit_per_fold_scores_every_dwell_time_as_separate_runs(muse_all, monkeypatch):
+    """train fits each fold once and scores it with and without the state filter;
+    the figures equal one cross-validation per dwell time. The streams are built
+    from the recordings extraction read: nothing is read twice."""
+    import biofeedback.io
+    from biofeedback.training._validation import cross_validate_dwells
+
+    assert all(f.recording is not None for f in muse_all.files)
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("a recording was read again")
+
+    monkeypatch.setattr(biofeedback.io, "read_recording", no_read)
+    both = cross_validate_dwells(muse_all, "lda", (0.0, 30.0), switch_every=30.0)
+    for dwell, r in zip((0.0, 30.0), both):
+        one = cross_validate(muse_all, "lda", dwell=dwell, switch_every=30.0)
+        assert r.to_dict() == one.to_dict()
+        np.testing.assert_array_equal(r.y_pred, one.y_pred)
+    assert both[0].to_dict() != both[1].to_dict()
+
+
 def test_calibration_scores_only_windows_after_the_calibration_blocks(muse_all):
     from biofeedback.training._streams import CalibrationPlan
 
