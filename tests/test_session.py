@@ -192,7 +192,9 @@ def test_kill_9_leaves_a_readable_recording(tmp_path):
             break
         time.sleep(0.2)
     assert xdf is not None, "the session never started recording"
-    time.sleep(2.0)
+    # 120 kB: about 3.5 s of the 16-channel EEG written (2 s later when idle)
+    while xdf.stat().st_size < 120_000 and time.monotonic() < deadline + 30:
+        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # the recorder notices its parent is gone, finishes the file and exits

@@ -143,7 +143,9 @@ def test_the_page_loads_and_its_values_move(live):
     b.wait_for("window.__dash && __dash.windows >= 2 && __dash.traceDraws >= 5", 20)
     first = b.evaluate("({t: __dash.lastWindow.t, est: __dash.est, draws: __dash.traceDraws,"
                        " spectra: __dash.spectra})")
-    time.sleep(1.2)
+    # a window and its drawings later (about a second; more on a busy machine)
+    b.wait_for(f"__dash.lastWindow.t > {first['t']!r} && __dash.traceDraws > {first['draws']}"
+               f" && __dash.spectra > {first['spectra']}", 20)
     second = b.evaluate("({t: __dash.lastWindow.t, est: __dash.est, draws: __dash.traceDraws,"
                         " spectra: __dash.spectra})")
     assert second["t"] > first["t"]
