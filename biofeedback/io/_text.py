@@ -1,5 +1,9 @@
 """Fast, streaming parser for the numeric text tables EEG tools write.
 
+It stays over 400 lines because the block reader, its split over threads
+and its hand-over to ``loadtxt`` share one state (the table, the line count)
+that is clearer kept in one reader.
+
 Files are read in blocks of bytes into one reused buffer, and each block is
 parsed by a numba byte parser (``_parse_kernels``) straight into the output
 array, sized from the file's length and its first lines (then packed and
@@ -12,17 +16,20 @@ machine): it reads, converts and checks the file in 0.24 s, 40 % of the 0.55
 to 0.65 s ``pandas.read_csv`` takes to build its table, on one thread, and
 writes each column where it is kept (no table to copy out of).
 
-Why one thread: parsing the parts of each block at once on a small pool
-(the kernel releases the GIL; the first part straight into the table, the
-others into scratch tables copied after it, same values bit for bit) was
-built and measured on a quiet 2-core machine, a fresh process per read, best
-of 7, for one hour of OpenBCI GUI / Muse / BrainFlow text: two threads cut
-the wall time from 0.24 / 0.10 / 0.30 s to 0.17 / 0.074 / 0.20 s at the same
-CPU. pandas 3.1's ``read_csv`` itself works on more than one thread on the
-Muse and BrainFlow files (0.10 and 0.35 s wall for 0.19 and 0.67 s CPU), so
-the threads reached 3.5x / 1.4x / 1.8x pandas' wall time, not 3x on two of
-the three formats, for a thread pool in every large read; they were left
-out. A cohort read in parallel processes uses the cores anyway.
+Threads: a file of at least 8 MB is parsed on as many threads as the process
+may use cores (at most 4; ``THREADS`` overrides): each block is cut into parts
+of whole lines, the lines of each part are counted, and every part is parsed
+at once (the kernel releases the GIL) straight into the table at the row its
+lines start at; blank lines only move the rows after them up. The values,
+messages and line numbers are those of one thread, bit for bit (tested).
+Smaller files (a 60 s recording) stay on the calling thread: no pool.
+pandas 3.1's ``read_csv`` also works on more than one thread on the Muse and
+BrainFlow files, which is why one thread of ours was not 3x its wall time.
+Making the kernel itself faster was measured and left out: converting eight
+digits at once (SWAR loads, one multiply-shift per eight digits) and finding
+a row's delimiters before converting its cells were both slower than the byte
+loop on this 2-core machine (the byte loop's branches predict well on
+exports' fixed formats).
 pyarrow's CSV reader took as much CPU as pandas on one thread and more on two
 (its multithreaded wall time only wins on idle cores), built its own columns
 to be copied into NumPy (about 1.6x our peak memory), could not read the clock
@@ -47,6 +54,25 @@ from ..errors import RecordingFormatError
 # One block of bytes is read at a time (the slow path holds its text as 4-byte
 # characters: small blocks bound that copy).
 BLOCK_BYTES = 1024 * 1024
+# Files at least this long are parsed on several threads (the kernel releases
+# the GIL); smaller ones on the calling thread alone.
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+# Threads for a large file: None for the cores this process may use (at most
+# 4), 1 to parse on the calling thread alone.
+THREADS = None
+
+
+def _n_threads(size):
+    """Threads to parse ``size`` bytes of lines on."""
+    if THREADS is not None:
+        return max(1, int(THREADS))
+    if size < PARALLEL_MIN_BYTES:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
 
 
 def _describe_bad_line(line, n_cols, delimiter, usecols=None):
@@ -190,10 +216,9 @@ class TableReader:
         table = _Table(self.n_out, max(os.path.getsize(self.fname) - self.offset, 0))
         line0 = self.first_line
 
-        def parse(buf, end, last):
-            """Parse ``buf[:end]`` (whole lines, ending with a line feed)."""
+        def parse(buf, end, last, begin=0):
+            """Parse ``buf[begin:end]`` (whole lines, ending with a line feed)."""
             nonlocal line0
-            begin = 0
             while True:
                 table.pos, stop, n_lines = parse_block(
                     buf, np.int64(begin), np.int64(end), delim, rows, clock, table.out,
@@ -225,8 +250,71 @@ class TableReader:
                 line0 += text.count("\n")
                 return
 
-        buf = np.empty(BLOCK_BYTES + 1, dtype=np.uint8)
+        n_threads = _n_threads(table.size)
+        pool = None
+        if n_threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            from ._parse_kernels import count_lines
+
+            pool = ThreadPoolExecutor(n_threads - 1, thread_name_prefix="biofeedback-parse")
+
+        def parse_split(buf, end):
+            """Parse ``buf[:end]`` in ``n_threads`` parts of whole lines at once.
+
+            Each part is written straight into the table, after as many rows
+            as the parts before it hold lines (counted first); the first on
+            this thread, the others on the pool's. Blank lines make a part
+            shorter than its lines: the rows after it move up. From the first
+            line a part stops at (one the fast path does not accept), the
+            rest of the block is parsed as :func:`parse` does alone: the
+            values, messages and line numbers are those of one thread.
+            """
+            nonlocal line0
+            bounds = [0]
+            for k in range(1, n_threads):
+                cut = _last_line_feed(buf, end * k // n_threads)
+                bounds.append(max(cut + 1, bounds[-1]))
+            bounds.append(end)
+            first = [table.pos]  # the row each part starts at
+            for k in range(n_threads):
+                first.append(first[-1] + count_lines(buf, np.int64(bounds[k]),
+                                                     np.int64(bounds[k + 1])))
+            if first[-1] > table.out.shape[1]:
+                table.grow(first[-1])
+            out = table.out
+            futures = [pool.submit(parse_block, buf, np.int64(bounds[k]),
+                                   np.int64(bounds[k + 1]), delim, rows, clock, out,
+                                   np.int64(first[k]))
+                       for k in range(1, n_threads)]
+            try:
+                results = [parse_block(buf, np.int64(0), np.int64(bounds[1]), delim, rows,
+                                       clock, out, np.int64(first[0]))]
+            finally:
+                results += [f.result() for f in futures]
+            for k, (r, stop, n_lines) in enumerate(results):
+                n = r - first[k]
+                if first[k] != table.pos:  # blank lines before: move up
+                    out[:, table.pos: table.pos + n] = out[:, first[k]: r]
+                table.pos += n
+                line0 += n_lines
+                if stop >= 0:
+                    return parse(buf, end, False, begin=stop)
+            return None
+
+        buf = np.empty(BLOCK_BYTES * n_threads + 1, dtype=np.uint8)
         carry = 0  # bytes of an unfinished line at the start of buf
+        try:
+            self._read_blocks(buf, carry, table, parse, parse_split if pool else None)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        self.n_lines = table.pos
+        return table.finish()
+
+    def _read_blocks(self, buf, carry, table, parse, parse_split):
+        """Read the file block by block, handing each block of whole lines to
+        ``parse_split`` (several threads) or ``parse``."""
         with open(self.fname, "rb") as fid:
             fid.seek(self.offset)
             while True:
@@ -242,7 +330,10 @@ class TableReader:
                     continue
                 if table.flat is None:
                     table.grow(0, (cut + 1) / buf[:cut + 1].tobytes().count(b"\n"))
-                parse(buf, cut + 1, False)
+                if parse_split is not None and table.pos:
+                    parse_split(buf, cut + 1)
+                else:
+                    parse(buf, cut + 1, False)
                 table.n_read += cut + 1
                 carry = total - cut - 1
                 buf[:carry] = buf[cut + 1: total]
@@ -251,9 +342,6 @@ class TableReader:
                 table.grow(1, 1.0)
             buf[carry] = 10  # a final line feed, which the file lacks
             parse(buf, carry + 1, True)
-        del buf
-        self.n_lines = table.pos
-        return table.finish()
 
 
 class _Table:

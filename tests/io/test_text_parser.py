@@ -125,3 +125,41 @@ def test_brainflow_counter_scan_in_blocks_is_the_whole_scan():
     assert len(gaps) > 100
     assert [(g.onset, g.n_missing) for g in gaps] == [
         (float(ts[i - 1]), int(whole[i])) for i in np.flatnonzero(whole) if i > 0]
+
+
+def test_threads_give_the_single_thread_arrays(tmp_path, monkeypatch):
+    """Parts of a block parsed at once on threads: the same bits, lines and messages."""
+    from biofeedback.io import read_recording
+
+    rng = np.random.default_rng(3)
+    lines = ["%OpenBCI Raw EEG Data", "%Number of channels = 8",
+             "%Sample Rate = 250 Hz", "%Board = OpenBCI_GUI$BoardCytonSerial",
+             "Sample Index, EXG Channel 0, EXG Channel 1, EXG Channel 2, EXG Channel 3, "
+             "EXG Channel 4, EXG Channel 5, EXG Channel 6, EXG Channel 7, Accel Channel 0, "
+             "Accel Channel 1, Accel Channel 2, Other, Other, Other, Other, Other, Other, "
+             "Other, Analog Channel 0, Analog Channel 1, Analog Channel 2, Timestamp, "
+             "Other, Timestamp (Formatted)"]
+    t = 1.7e9
+    for i in range(3000):
+        if i % 400 == 399:
+            t += 0.2  # a gap of 50 samples, counter jumping with it
+        t += 0.004
+        eeg = [f"{v:.2f}" for v in rng.normal(0, 30, 8)]
+        cells = [str(i % 256), *eeg, "0.0", "0.0", "0.0", *["0"] * 7, "0", "0", "0",
+                 f"{t:.3f}", "0", "2023-11-14 22:13:20.000"]
+        lines.append(", ".join(cells))
+        if i % 97 == 0:
+            lines.append("")
+        if i == 2500:
+            lines.append(", ".join(c if k != 3 else "12345678901234567890"
+                                   for k, c in enumerate(cells)))  # the slow path
+    path = tmp_path / "OpenBCI-RAW-threads.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 2048)
+    got = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(_text, "THREADS", threads)
+        rec = read_recording(path)
+        got[threads] = (rec.data.tobytes(), rec.timestamps.tobytes(), rec.data.shape)
+    assert got[1][2][1] > 3000
+    assert got[2] == got[1] and got[3] == got[1]
