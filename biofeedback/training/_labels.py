@@ -19,6 +19,9 @@ from ..errors import BiofeedbackError
 
 DEFAULT_PATTERN = "{subject}-{label}-{session}"
 LABEL_SOURCES = ("filename", "markers", "manifest")
+#: Files a folder of recordings also holds that are not recordings: sidecars
+#: (BrainFlow's board, a session's), reports, models, figures, the study index.
+NOT_RECORDINGS = (".json", ".html", ".bfm", ".png", ".svg", ".sqlite", ".md", ".log")
 
 
 class DatasetError(BiofeedbackError):
@@ -72,7 +75,8 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
     Parameters
     ----------
     paths : list of path-like
-        Recordings (files, or folders whose files are all taken).
+        Recordings (files, or folders whose files are all taken, but for
+        sidecars, reports and models: ``NOT_RECORDINGS``).
     labels_from : "filename" | "markers" | "manifest"
         Where the labels come from: the file name read with ``pattern``; the
         recording's markers (each marker labels the windows up to the next
@@ -144,7 +148,8 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             p = Path(p)
             if p.is_dir():
                 rows += [(str(f), None, None, None) for f in sorted(p.iterdir())
-                         if f.is_file() and not f.name.startswith(".")]
+                         if f.is_file() and not f.name.startswith(".")
+                         and f.suffix.lower() not in NOT_RECORDINGS]
             else:
                 rows.append((str(p), None, None, None))
     if not rows:

@@ -29,6 +29,18 @@ def test_labels_come_from_file_names(muse_files):
     assert (f.subject, f.label, f.session) == ("subjecta", "relaxed", "1")
 
 
+def test_a_folder_of_recordings_leaves_out_sidecars_reports_and_models(tmp_path):
+    """A folder of BrainFlow files (each with its board sidecar) or of sessions
+    (sidecar, report) trains on the recordings alone, not on '{' of a .json."""
+    from biofeedback.training import label_files
+
+    for name in ("sa-relaxed-1.csv", "sa-relaxed-1.json", "sb-focused-1.xdf",
+                 "sb-focused-1.json", "sb-focused-1.html", "old.bfm", "old.html"):
+        (tmp_path / name).write_text("{}")
+    files = label_files([tmp_path])
+    assert [(f.subject, f.label) for f in files] == [("sa", "relaxed"), ("sb", "focused")]
+
+
 def test_features_are_the_live_engines(muse_all, muse_dir):
     from biofeedback.engine import Engine
     from biofeedback.hardware import get_profile
