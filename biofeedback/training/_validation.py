@@ -38,6 +38,7 @@ would spread one procedure over several files.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,10 +147,19 @@ def _folds(dataset, cv):
         yield f"{s}/{last}", test, train
 
 
+def _session_key(x):
+    """Sort key of a session name: numbers as numbers, also inside names, so that
+    day2 comes before day10 and ses-9 before ses-10 (a plain string sort would
+    hold out day2 as the last day)."""
+    if x.replace(".", "", 1).isdigit():
+        return (0, float(x), x)
+    parts = re.split(r"(\d+)", x)
+    return (1, tuple((1, int(p), "") if p.isdigit() else (0, 0, p) for p in parts if p), x)
+
+
 def _session_order(dataset):
     """Each subject's sessions, earliest first (numerically where they are numbers)."""
-    def key(x):
-        return (0, float(x), x) if x.replace(".", "", 1).isdigit() else (1, 0.0, x)
+    key = _session_key
 
     out = {}
     for s in set(dataset.subject.tolist()):

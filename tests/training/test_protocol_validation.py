@@ -54,6 +54,18 @@ def test_new_day_splits_train_on_what_each_user_has(two_days):
     assert sum(sum(r.values()) for r in back.counts.values()) == back.n_windows
 
 
+def test_the_last_day_is_the_last_in_number_order_inside_names_too(muse_all):
+    """day2 before day10 (a string sort held out day2 as the last day)."""
+    from biofeedback.training._validation import _folds
+
+    ds = dataclasses.replace(muse_all, session=np.where(muse_all.t > 30.0, "day10", "day2"))
+    assert [name for name, _, _ in _folds(ds, "new-day")] == [
+        f"subject{s}/day10" for s in "abcd"]
+    ds = dataclasses.replace(muse_all, session=np.where(muse_all.t > 30.0, "ses-10", "ses-9"))
+    assert {name.split("/")[1] for name, _, _ in _folds(ds, "new-person-new-day")} == {
+        "ses-10"}
+
+
 def test_new_day_splits_need_two_sessions(muse_all):
     with pytest.raises(DatasetError, match="only --cv loso .a new person. can be scored"):
         cross_validate(muse_all, "lda", cv="new-day")
