@@ -59,7 +59,7 @@ def run(args) -> int:
     # scoring, unlike training, is fine on recordings of one class
     ds = load_dataset(args, model.config, need_windows=model.input == "windows",
                       profile=model.meta.get("profile") or None, min_classes=1,
-                      label_by="end" if markers else "inside")
+                      label_by="end" if markers else "inside", expect=_fits(model))
     out = evaluate_model(model, ds, args.switch_every)
     if args.json:
         print(json.dumps(_json_safe(out)))
@@ -87,6 +87,15 @@ def run(args) -> int:
         print("switching: not scored (the recordings hold one state, so no stream "
               "switches)")
     return 0
+
+
+def _fits(model):
+    """A recording's channels and rate checked against the model's before extraction
+    (a Muse model on a Cyton file is said as such, not as every window gated)."""
+    def expect(ch_names, sfreq, name):
+        model.check_compatible(ch_names, sfreq, model.feature_names,
+                               data=f"the data of {name}")
+    return expect
 
 
 def _json_safe(obj):

@@ -126,7 +126,7 @@ def _evidence_weight(text):
 
 
 def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
-                 label_by="inside"):
+                 label_by="inside", expect=None):
     """Label and extract the recordings the arguments name."""
     from ..training import extract_dataset, label_files
 
@@ -137,7 +137,7 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
         files, config, profile=args.profile or profile, gated=args.gated,
         need_windows=need_windows, n_jobs=args.n_jobs, scheduler=args.scheduler,
         progress=not args.quiet, marker_labels=marker_labels, min_classes=min_classes,
-        label_by=label_by,
+        label_by=label_by, expect=expect,
     )
 
 

@@ -203,7 +203,8 @@ def _check_stretches(f, t, labels, length, by, duration):
 
 def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
-                    marker_labels=None, min_classes=2, label_by="inside") -> Dataset:
+                    marker_labels=None, min_classes=2, label_by="inside",
+                    expect=None) -> Dataset:
     """Run the live engine over labelled recordings and stack the windows.
 
     Every recording is read and checked first (channels, rate, length, labels),
@@ -236,6 +237,10 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     label_by : "inside" | "end"
         With marker labels: label windows lying wholly inside a stretch, or
         every window by the state at its end (streams that switch state).
+    expect : callable | None
+        ``expect(ch_names, sfreq, file_name)``, called on every recording
+        before extraction; it raises (one sentence) when the recording cannot
+        be used, e.g. a model's channels or rate it lacks.
 
     Returns
     -------
@@ -261,6 +266,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     del read
     first = probes[0]
     for f, p in zip(files, probes):
+        if expect is not None:  # e.g. a model's channels and rate: before the long work
+            expect(p["ch_names"], p["sfreq"], Path(f.path).name)
         if p["ch_names"] != first["ch_names"]:
             raise DatasetError(
                 f"{Path(f.path).name} has channels {', '.join(p['ch_names'])} but "

@@ -70,6 +70,14 @@ def test_evaluate_scores_a_single_class_recording(muse_dir, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "(one class in the data: the recall of 'relaxed')" in text
     assert "switching: not scored (the recordings hold one state" in text
+    # a recording the model cannot read is said as such, before any extraction
+    lines = (muse_dir / "subjectc-relaxed-1.csv").read_text().splitlines()
+    cut = tmp_path / "c-relaxed-1.csv"
+    cut.write_text("\n".join(",".join(ln.split(",")[:4]) for ln in lines) + "\n")
+    assert main(["evaluate", str(model), str(cut), "--n-jobs", "1"]) == 1
+    assert capsys.readouterr().err == (
+        "biofeedback: error: The model m.bfm was trained on channels TP9, AF7, AF8, TP10 "
+        "but the data of c-relaxed-1.csv lack TP10.\n")
     # training still needs two classes, and says so before any work
     assert main(["train", one, "--out", str(tmp_path / "x.bfm"), "-q"]) == 1
     assert "Only one class ('relaxed')" in capsys.readouterr().err
