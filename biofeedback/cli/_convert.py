@@ -70,6 +70,7 @@ def run(args) -> int:
 
     from ..errors import RecordingFormatError
     from ..io import read_recording, write_recording
+    from ..io._read import _WRITE_EXT
 
     if args.bids_root is not None:
         from ..io._bids import entities_of, export_bids
@@ -98,10 +99,16 @@ def run(args) -> int:
         raise RecordingFormatError(
             "convert takes one input and one output file (or --bids-root DIR).",
             None)
-    rec = read_recording(args.inputs[0], format=args.in_format, profile=args.profile)
     out = Path(args.output)
     if out.exists() and not args.overwrite:
         raise RecordingFormatError("exists; pass --overwrite to replace it.", out)
+    if args.format is None and out.suffix.lower() not in _WRITE_EXT:
+        # said before reading the input (a large file takes a while to read)
+        raise RecordingFormatError(
+            f"cannot tell the output format from the extension {out.suffix!r}; end the "
+            f"name with {', '.join(_WRITE_EXT)}, or pass --format "
+            f"{{{','.join(sorted(set(_WRITE_EXT.values())))}}}.", out)
+    rec = read_recording(args.inputs[0], format=args.in_format, profile=args.profile)
     try:
         write_recording(rec, out, format=args.format, overwrite=args.overwrite)
     except ValueError as err:

@@ -169,6 +169,10 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
      lambda t, c: ["simulate", "demo", "--out", str(t / "demo.mat")],
      ("error", r"demo\.mat: cannot tell the format from the extension '\.mat'; use one of "
                r"\.xdf, ")),
+    ("convert_out_unknown_extension_before_reading",
+     lambda t, c: ["convert", c["csv"], str(t / "x.bdf")],
+     ("error", r"x\.bdf: cannot tell the output format from the extension '\.bdf'; end "
+               r"the name with \.xdf, \.fif, \.edf, \.csv, \.tsv, or pass --format")),
     ("scenario_nan_drift",
      lambda t, c: ["simulate", str(_scenario(t, "[faults]\ndrift_ppm = nan\n")), "--out",
                    c["out_xdf"], "--overwrite"],
