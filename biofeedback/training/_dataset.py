@@ -238,7 +238,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         With marker labels: label windows lying wholly inside a stretch, or
         every window by the state at its end (streams that switch state).
     expect : callable | None
-        ``expect(ch_names, sfreq, file_name)``, called on every recording
+        ``expect(ch_names, sfreq, path)``, called on every recording
         before extraction; it raises (one sentence) when the recording cannot
         be used, e.g. a model's channels or rate it lacks.
 
@@ -267,7 +267,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     first = probes[0]
     for f, p in zip(files, probes):
         if expect is not None:  # e.g. a model's channels and rate: before the long work
-            expect(p["ch_names"], p["sfreq"], Path(f.path).name)
+            expect(p["ch_names"], p["sfreq"], str(f.path))
         if p["ch_names"] != first["ch_names"]:
             raise DatasetError(
                 f"{Path(f.path).name} has channels {', '.join(p['ch_names'])} but "
