@@ -263,8 +263,8 @@ class LSLSource(Source):
     timestamps: a stream that was silent but then sent every sample gives a
     ``reconnected`` event with ``n=0`` (no outage), silence before the first
     sample is no loss (the stream had not started), and a hole in the
-    timestamps of one read (an outage liblsl recovered from between two
-    reads) is reported as an outage too.
+    timestamps of one read as long as ``lost_after`` (an outage liblsl
+    recovered from between two reads) is reported as an outage too.
 
     Parameters
     ----------
@@ -446,7 +446,10 @@ class LSLSource(Source):
             prev = None
         t = ts if prev is None else np.concatenate(([prev], ts))
         steps = np.diff(t)
-        # jitter is no loss: only steps over 5 sample periods count
+        # jitter is no loss: only steps over 5 sample periods count, and inside
+        # one read only outages (senders that stamp chunks when they push them
+        # make later chunks look early or late by tens of milliseconds; between
+        # reads a shorter step is a drop, as it always was)
         for i in np.flatnonzero(steps > 5.0 / self.sfreq):
             n_missing = int(round(steps[i] * self.sfreq)) - 1
             if n_missing <= 0:
@@ -457,7 +460,7 @@ class LSLSource(Source):
                                        duration=n_missing / self.sfreq, n=n_missing))
                 logger.warning("LSL stream %s was lost for %.2f s.", self.stream_name,
                                n_missing / self.sfreq)
-            else:
+            elif i == 0 and prev is not None:
                 self._emit(SourceEvent("dropped", timestamp=float(t[i]), n=n_missing))
 
     def _re_resolve(self):
