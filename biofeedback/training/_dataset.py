@@ -71,6 +71,10 @@ class Dataset:
         ``"Xc"``, ``"segment"`` and (when asked for) ``"windows"``. Validation smooths
         class probabilities over these, as the live engine does, and scores
         the selected rows.
+    files : list of LabelledFile
+        The recordings, in order; a one-state recording (labelled by file name
+        or manifest) keeps the data read (``recording``), from which
+        validation builds its streams without reading the file again.
     """
 
     X: np.ndarray
