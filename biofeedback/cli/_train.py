@@ -181,7 +181,7 @@ def run(args) -> int:
         select_evidence,
     )
     from ..training._fit import default_dwell
-    from ..training._report import format_counts, format_table, write_report
+    from ..training._report import format_counts, format_table, scored_what, write_report
     from ..training._validation import cross_validate_dwells
 
     config = load_pipeline(args.pipeline)
@@ -248,7 +248,7 @@ def run(args) -> int:
               f"({s['n_gated_dropped']} gated windows left out); classes "
               f"{', '.join(ds.classes)}.")
         if results:
-            for line in format_table(results):
+            for line in format_table(results, scored_what(ds)):
                 print(line)
             for line in format_counts(next(iter(results.values()))):
                 print(line)

@@ -12,10 +12,21 @@ from .. import _html, _svg
 from .._outputs import atomic_output
 
 
-def format_table(results) -> list[str]:
+def scored_what(dataset) -> str:
+    """What validation scores on these recordings, in words."""
+    if any(f.label is None and not f.stretches for f in dataset.files):
+        return "the marker-labelled windows of sessions that switch state"
+    if any(f.stretches for f in dataset.files):
+        return "the manifest's labelled stretches"
+    return "sustained states"
+
+
+def format_table(results, scored="sustained states") -> list[str]:
     """Short text table: one row per fold, one column per result, then totals.
 
-    ``results`` maps a column title to a :class:`CVResult`.
+    ``results`` maps a column title to a :class:`CVResult`; ``scored`` says
+    what the balanced accuracy is over (one-state recordings: sustained
+    states; marker-labelled sessions: their labelled windows).
     """
     titles = list(results)
     first = results[titles[0]]
@@ -38,7 +49,7 @@ def format_table(results) -> list[str]:
         f"{r.balanced_accuracy:>{width}.2f}" for r in results.values()))
     lines.append(f"{'windows':<12}" + "".join(
         f"{r.n_windows:>{width}d}" for r in results.values()))
-    lines.append(f"balanced accuracy of sustained states, chance {first.chance:.2f} "
+    lines.append(f"balanced accuracy of {scored}, chance {first.chance:.2f} "
                  f"({len(first.classes)} classes: {', '.join(first.classes)})")
     sw = [r.switching for r in results.values()]
     if any(sw):
@@ -233,7 +244,7 @@ def write_report(fname, dataset, model, results, *, random_split=None,
     sections.append(("Model and data", body))
     if results:
         first = next(iter(results.values()))
-        text = "\n".join(format_table(results))
+        text = "\n".join(format_table(results, scored_what(dataset)))
         body = (f"<p>Grouped cross-validation ({html.escape(first.cv)}): every fold "
                 "holds out whole recordings of one group, so no window of a held-out "
                 "recording, nor an overlapping neighbour, is seen in training. "

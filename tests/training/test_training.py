@@ -413,3 +413,20 @@ def test_an_electrode_left_out_by_class_is_named(muse_all):
     assert clean.electrode_warning() is None
     assert muse_all.select(muse_all.y == "relaxed").left_out.shape[0] == np.sum(
         muse_all.y == "relaxed")
+
+
+def test_the_table_says_what_it_scores_on_marker_labelled_sessions():
+    """Not 'sustained states' for sessions whose markers switch state."""
+    from types import SimpleNamespace
+
+    from biofeedback.training import LabelledFile
+    from biofeedback.training._report import scored_what
+
+    def what(*files):
+        return scored_what(SimpleNamespace(files=list(files)))
+
+    assert what(LabelledFile("a-relaxed-1.csv", "a", "1", "relaxed")) == "sustained states"
+    assert what(LabelledFile("a-s-1.xdf", "a", "1")) == (
+        "the marker-labelled windows of sessions that switch state")
+    assert what(LabelledFile("a.csv", "a", "1", stretches=((0.0, 20.0, "relaxed"),))) == (
+        "the manifest's labelled stretches")
