@@ -341,6 +341,15 @@ def check_playback_file(fname, profile) -> int:
             if len(line) >= _MAX_LINE:  # BrainFlow reads lines with fgets into 8 kB
                 raise HardwareError(f"{path}, line {lineno}: {len(line)} characters, longer "
                                     f"than BrainFlow's playback board reads ({_MAX_LINE - 1}).")
+            head = line.lstrip(b"\xef\xbb\xbf \t")[:1]
+            if n == 0 and head and not (head.isdigit() or head in b"+-.nNiI"):
+                # a header line: an OpenBCI GUI or Muse export, not BrainFlow's rows
+                text = line.decode("utf-8", "replace").strip()[:40]
+                raise HardwareError(
+                    f"{path} is not a BrainFlow file: its first line is a header "
+                    f"({text!r}), which BrainFlow's playback board cannot read; write one "
+                    f"with 'biofeedback convert {path.name} OUT.csv --profile "
+                    f"{profile.name}' and play OUT.csv.")
             # count as BrainFlow splits: on tabs, or on commas when the line has no
             # tab; a separator just before the newline adds no value
             sep = b"\t" if b"\t" in line else b","

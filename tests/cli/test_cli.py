@@ -77,6 +77,11 @@ def test_impossible_numbers_are_usage_errors(args, message, capsys):
                             "8 rows (it fits cyton: pass that --board)."),
     ("cyton", "missing.csv", "The playback file {tmp}/missing.csv does not exist"),
     ("lsl", "cyton.csv", "The 'lsl' profile is not a BrainFlow board, so BrainFlow cannot play"),
+    # an export with a header (muse-lsl, OpenBCI GUI): say how to make a BrainFlow file of it
+    ("muse_2016", "muse.csv", "{tmp}/muse.csv is not a BrainFlow file: its first line is a "
+                              "header ('timestamps,TP9,AF7,AF8,TP10,Right AUX'), which "
+                              "BrainFlow's playback board cannot read; write one with "
+                              "'biofeedback convert muse.csv OUT.csv --profile muse_2016'"),
 ])
 def test_a_playback_file_the_board_cannot_play_is_one_sentence(board, fname, message, tmp_path,
                                                                capsys):
@@ -85,6 +90,8 @@ def test_a_playback_file_the_board_cannot_play_is_one_sentence(board, fname, mes
 
     rows = BoardShim.get_num_rows(get_profile("cyton").board_id)
     DataFilter.write_file(np.zeros((rows, 5)), str(tmp_path / "cyton.csv"), "w")
+    (tmp_path / "muse.csv").write_text("timestamps,TP9,AF7,AF8,TP10,Right AUX\n"
+                                       "1.0,1,2,3,4,0\n")
     code = main(["live", "--board", board, "--playback-file", str(tmp_path / fname),
                  "--no-record", "--view", "none"])
     err = capsys.readouterr().err.strip().splitlines()
