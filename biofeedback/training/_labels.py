@@ -8,6 +8,7 @@ Labels come from the file name (read with a pattern), from a CSV manifest
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,8 +110,23 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
         manifest = Path(manifest)
         if not manifest.is_file():
             raise DatasetError(f"The manifest {manifest} does not exist.")
-        with open(manifest, newline="", encoding="utf-8") as fid:
-            reader = csv.DictReader(fid)
+        # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark; ';' or a
+        # tab separates cells in the CSV of spreadsheets in many locales
+        try:
+            text = manifest.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = err.object[:err.start].count(b"\n") + 1
+            raise DatasetError(
+                f"{manifest}, line {line}: byte "
+                f"{err.object[err.start]:#x} is not UTF-8 text; save the manifest as "
+                "'CSV UTF-8'.") from None
+        with io.StringIO(text, newline="") as fid:
+            first = fid.readline()
+            fid.seek(0)
+            delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+            reader = csv.DictReader(fid, delimiter=delimiter)
+            if reader.fieldnames:  # 'Path', ' label ': the names as meant
+                reader.fieldnames = [n.strip().lower() for n in reader.fieldnames]
             missing = {"path", "label"} - set(reader.fieldnames or ())
             if missing:
                 raise DatasetError(
@@ -120,7 +136,7 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             timed = {"start", "stop"} <= set(reader.fieldnames or ())
             stretches = {}
             for line, row in enumerate(reader, start=2):
-                p = Path(row["path"] or "")
+                p = Path((row["path"] or "").strip())
                 p = p if p.is_absolute() else manifest.parent / p
                 if not p.exists():  # before counting classes: the first thing to fix
                     raise DatasetError(

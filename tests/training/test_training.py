@@ -430,3 +430,31 @@ def test_the_table_says_what_it_scores_on_marker_labelled_sessions():
         "the marker-labelled windows of sessions that switch state")
     assert what(LabelledFile("a.csv", "a", "1", stretches=((0.0, 20.0, "relaxed"),))) == (
         "the manifest's labelled stretches")
+
+
+@pytest.mark.parametrize("content", [
+    b"\xef\xbb\xbfpath,label\r\n{a},relaxed\r\n{b},neutral\r\n",  # Excel's "CSV UTF-8"
+    b"path;label\n{a};relaxed\n{b};neutral\n",                   # ';' as many locales save
+    b" Path ,Label\n {a} , relaxed\n{b},neutral \n",              # as typed by hand
+])
+def test_a_manifest_as_spreadsheets_save_it_is_read(tmp_path, content):
+    from biofeedback.training import label_files
+
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("x")
+    manifest = tmp_path / "labels.csv"
+    manifest.write_bytes(content.replace(b"{a}", b"a.csv").replace(b"{b}", b"b.csv"))
+    files = label_files(labels_from="manifest", manifest=manifest)
+    assert [(f.path, f.label) for f in files] == [
+        (str(tmp_path / "a.csv"), "relaxed"), (str(tmp_path / "b.csv"), "neutral")]
+
+
+def test_a_manifest_that_is_not_utf8_is_one_sentence(tmp_path):
+    from biofeedback.training import label_files
+    from biofeedback.training._labels import DatasetError
+
+    manifest = tmp_path / "labels.csv"
+    manifest.write_bytes(b"path,label\na.csv,d\xe9tendu\n")  # saved as Latin-1
+    with pytest.raises(DatasetError, match=r"labels\.csv, line 2: byte 0xe9 is not UTF-8 "
+                                           r"text; save the manifest as 'CSV UTF-8'"):
+        label_files(labels_from="manifest", manifest=manifest)
