@@ -22,10 +22,20 @@ def load_toml(fname) -> dict:
     """Read a TOML file, turning syntax errors into PipelineConfigError."""
     fname = Path(fname)
     try:
-        with open(fname, "rb") as fid:
-            return tomllib.load(fid)
+        raw = fname.read_bytes()
     except FileNotFoundError:
         raise PipelineConfigError(f"{fname}: no such file.") from None
+    try:
+        # utf-8-sig: Windows editors save UTF-8 with a byte-order mark, which
+        # TOML itself does not allow
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise PipelineConfigError(
+            f"{fname}, line {line}: byte {raw[err.start]:#x} is not UTF-8 text; save the "
+            "file as UTF-8 (TOML files are UTF-8).") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise PipelineConfigError(f"{fname}: not valid TOML ({err}).") from None
 
@@ -53,7 +63,7 @@ def _file_line_index(fname, mtime_ns, size):
     is built before the field is checked): one read and one pass serve them
     all, and a rewritten file (another time or size) is read again.
     """
-    return _line_index(Path(fname).read_text())
+    return _line_index(Path(fname).read_text(encoding="utf-8-sig", errors="replace"))
 
 
 def _line_index(text):

@@ -108,6 +108,25 @@ def test_a_pipeline_typo_names_file_and_key(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+def test_a_pipeline_saved_by_a_windows_editor_is_read(tmp_path):
+    """UTF-8 with a byte-order mark and CRLF (Notepad) reads; Latin-1 is one sentence."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.errors import PipelineConfigError
+
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf[window]\r\nlength = 3.0\r\n")
+    assert load_pipeline(bom).window.length == 3.0
+    bom.write_bytes(b"\xef\xbb\xbf[window]\r\nlenght = 3.0\r\n")
+    with pytest.raises(PipelineConfigError, match=r"bom\.toml, line 2 \[window\]: unknown "
+                                                  r"key 'lenght'"):
+        load_pipeline(bom)
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b"# r\xe9glages\n[window]\nlength = 3.0\n")
+    with pytest.raises(PipelineConfigError, match=r"latin\.toml, line 1: byte 0xe9 is not "
+                                                  r"UTF-8 text; save the file as UTF-8"):
+        load_pipeline(latin)
+
+
 def test_every_command_teaches_by_example():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
