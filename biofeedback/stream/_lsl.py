@@ -157,13 +157,18 @@ class KeptInlets:
         self.missing = []  # predicates no inlet could be opened for
         self._inlets = []  # (key, inlet, numeric)
 
-    def open(self, timeout=2.0) -> None:
-        """Resolve every predicate and open an inlet on each stream it matches."""
+    def open(self, timeout=2.0, listen=0.5) -> None:
+        """Resolve every predicate and open an inlet on each stream it matches.
+
+        Each predicate collects answers for ``listen`` seconds (a predicate
+        such as ``type='Markers'`` can match several streams, as it does for
+        LabRecorder), the session's streams among them.
+        """
         pylsl = import_pylsl()
         seen = set()
         for pred in self.predicates:
             opened = 0
-            for info in pylsl.resolve_bypred(pred, 1, timeout):
+            for info in pylsl.resolve_bypred(pred, 1 << 16, listen):
                 if info.source_id() in self.exclude or info.uid() in seen:
                     opened += 1  # an own stream (its outlet keeps a tail), or opened already
                     continue
