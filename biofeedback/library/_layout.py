@@ -122,8 +122,9 @@ def check_participant(pid) -> str:
     if not _ID.fullmatch(pid):
         shown = repr(pid) if pid else "an empty ID"
         raise StudyError(
-            f"Invalid participant ID {shown}: use letters and digits only "
-            "(no '/', '..', spaces or punctuation), e.g. --participant P07."
+            f"Invalid participant ID {shown}: use ASCII letters and digits only, as "
+            "BIDS labels are (no accents, '/', '..', spaces or punctuation), e.g. "
+            "--participant P07."
         )
     return pid
 

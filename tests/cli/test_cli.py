@@ -23,7 +23,7 @@ def _run(*args, timeout=60):
     (["live", "--pipeline", "/nonexistent/p.toml"], "/nonexistent/p.toml: no such file"),
     (["replay", "/nonexistent/r.xdf"], "r.xdf"),
     (["convert", "x.csv", "--bids-root", "/nonexistent/b", "--participant", "a b"],
-     "Invalid participant ID 'a b': use letters and digits only"),
+     "Invalid participant ID 'a b': use ASCII letters and digits only"),
 ])
 def test_errors_are_one_sentence_without_traceback(args, message):
     out = _run(*args)

@@ -210,9 +210,11 @@ def test_broken_index_or_files_are_rebuilt_and_said(study, capsys, caplog, break
 
 
 @pytest.mark.parametrize("args, message", [
-    (["progress", "a/b"], "Invalid participant ID 'a/b': use letters and digits only"),
+    (["progress", "a/b"], "Invalid participant ID 'a/b': use ASCII letters and digits only"),
     (["progress", ".."], "Invalid participant ID '..'"),
     (["progress", "P 01"], "Invalid participant ID 'P 01'"),
+    # a letter, but not one BIDS labels allow: the sentence says ASCII
+    (["progress", "Zoë"], "Invalid participant ID 'Zoë': use ASCII letters and digits only"),
     (["simulate", "learner", "--participant", "../x", "--sessions", "1"],
      "Invalid participant ID '../x'"),
     (["progress", "nobody"], "No sessions of participant 'nobody'"),
