@@ -291,7 +291,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         if not p["profile"]:
             raise DatasetError(
                 f"The board of {Path(f.path).name} is unknown; pass --profile NAME "
-                "(see 'biofeedback boards')."
+                "(see 'biofeedback boards'), or --profile lsl for a headset without a "
+                "profile (channels and rate from the file, no rail check)."
             )
     profiles = {p["profile"] for p in probes}
     if len(profiles) > 1:

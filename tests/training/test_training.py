@@ -458,3 +458,23 @@ def test_a_manifest_that_is_not_utf8_is_one_sentence(tmp_path):
     with pytest.raises(DatasetError, match=r"labels\.csv, line 2: byte 0xe9 is not UTF-8 "
                                            r"text; save the manifest as 'CSV UTF-8'"):
         label_files(labels_from="manifest", manifest=manifest)
+
+
+def test_recordings_of_a_headset_without_a_profile_say_how_to_train(tmp_path):
+    """An EDF of another headset: the sentence offers --profile lsl, and that reads it."""
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training import extract_dataset, label_files
+    from biofeedback.training._labels import DatasetError
+
+    rng = np.random.default_rng(0)
+    for label in ("relaxed", "focused"):
+        rec = Recording(data=rng.normal(0, 20e-6, (2, 250 * 6)), sfreq=250.0,
+                        ch_names=["Fp1", "Fp2"], timestamps=np.arange(250 * 6) / 250.0,
+                        source_format="simulated")
+        write_recording(rec, tmp_path / f"s1-{label}-1.edf")
+    files = label_files([tmp_path])
+    with pytest.raises(DatasetError, match=r"The board of s1-focused-1\.edf is unknown; pass "
+                                           r"--profile NAME .*or --profile lsl for a headset"):
+        extract_dataset(files, n_jobs=1)
+    ds = extract_dataset(files, profile="lsl", n_jobs=1, gated="include")
+    assert ds.classes == ["focused", "relaxed"] and ds.ch_names == ["Fp1", "Fp2"]
