@@ -150,7 +150,8 @@ def read_lines(tmp, minutes, repeat, env):
     import pandas as pd
     from bench_read import make_file
 
-    lines = [f"reads: ours on one thread; pandas {pd.__version__} read_csv (C engine; its CPU "
+    lines = [f"reads: ours on up to {min(os.cpu_count() or 1, 4)} threads (files of 8 MB and "
+             f"more); pandas {pd.__version__} read_csv (C engine; its CPU "
              "above its wall is work on more threads); best of "
              f"{repeat}, CPU and wall each"]
     for fmt, make, name in [("openbci", make_file, "OpenBCI-RAW-read.txt"),
