@@ -63,6 +63,9 @@ def add_labels_args(p):
                    help="with markers: the marker texts that are classes (default: all)")
     g.add_argument("--profile", metavar="NAME",
                    help="board profile when files do not say (see 'biofeedback boards')")
+    g.add_argument("--stream", metavar="NAME",
+                   help="XDF files with several EEG streams: the name of the one to read "
+                        "(default: the one with the most samples, said in a warning)")
     g.add_argument("--gated", choices=("exclude", "include"), default="exclude",
                    help="leave out windows the quality gates flag (default: cues only ever "
                         "come from clean windows) or keep them")
@@ -137,7 +140,7 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
         files, config, profile=args.profile or profile, gated=args.gated,
         need_windows=need_windows, n_jobs=args.n_jobs, scheduler=args.scheduler,
         progress=not args.quiet, marker_labels=marker_labels, min_classes=min_classes,
-        label_by=label_by, expect=expect,
+        label_by=label_by, expect=expect, stream=args.stream,
     )
 
 

@@ -184,7 +184,9 @@ def read_recording(fname, format=None, *, profile=None, stream=None):
     if format == "xdf":
         kwargs["stream"] = stream
     elif stream is not None:
-        raise ValueError("stream= only applies to XDF files.")
+        raise RecordingFormatError(
+            f"is read as {format}, which holds one EEG stream; --stream NAME (stream= in "
+            "Python) picks a stream of an XDF file only: leave it out.", fname)
     import warnings
 
     import numpy as np

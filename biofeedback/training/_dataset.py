@@ -208,7 +208,7 @@ def _check_stretches(f, t, labels, length, by, duration):
 def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
                     marker_labels=None, min_classes=2, label_by="inside",
-                    expect=None) -> Dataset:
+                    expect=None, stream=None) -> Dataset:
     """Run the live engine over labelled recordings and stack the windows.
 
     Every recording is read and checked first (channels, rate, length, labels),
@@ -245,6 +245,9 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         ``expect(ch_names, sfreq, path)``, called on every recording
         before extraction; it raises (one sentence) when the recording cannot
         be used, e.g. a model's channels or rate it lacks.
+    stream : str | None
+        The EEG stream to read from XDF files holding several (default: the
+        one with the most samples).
 
     Returns
     -------
@@ -264,8 +267,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         raise DatasetError("No recordings were given.")
     # every file is read once, here: bad input fails before the long work
     # starts, and the extraction below reuses what was read
-    read = _parallel_map(_probe, [(f.path, profile, f.recording) for f in files], n_jobs=1,
-                         scheduler=None, desc="checking", progress=progress)
+    read = _parallel_map(_probe, [(f.path, profile, f.recording, stream) for f in files],
+                         n_jobs=1, scheduler=None, desc="checking", progress=progress)
     recs, probes = [r for r, _ in read], [p for _, p in read]
     del read
     first = probes[0]
@@ -305,6 +308,11 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         if not labels:
             raise DatasetError("No recording holds a marker to label windows with.")
         _check_classes(labels, min_classes)
+    # what reading found (a stream chosen among several, gaps, rails) is said, as
+    # info and replay say it, once every recording passed the checks above
+    for f, p in zip(files, probes):
+        for w in p.get("warnings", ()):
+            logger.warning("%s: %s", Path(f.path).name, w)
     profile_name = probes[0]["profile"]
     items = [(f.path, config, profile_name, need_windows, rec) for f, rec in zip(files, recs)]
     if scheduler is None and sum(p["duration"] for p in probes) < _PARALLEL_FROM_S:

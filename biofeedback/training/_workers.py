@@ -13,16 +13,17 @@ import numpy as np
 from .._checks import _import_optional
 
 
-def _probe(path, profile, rec=None):
+def _probe(path, profile, rec=None, stream=None):
     from ..io import read_recording
 
-    rec = read_recording(path) if rec is None else rec
+    rec = read_recording(path, stream=stream) if rec is None else rec
     return rec, {
         "ch_names": list(rec.ch_names),
         "sfreq": float(rec.sfreq),
         "duration": float(rec.n_times / rec.sfreq) if rec.sfreq else 0.0,
         "profile": profile or rec.profile,
         "markers": [(float(t), str(s)) for t, s in rec.markers],
+        "warnings": list(rec.warnings),
     }
 
 

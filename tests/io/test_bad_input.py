@@ -190,3 +190,13 @@ def test_missing_file_and_folder(tmp_path):
         read_recording(tmp_path)
     with pytest.raises(ValueError, match="Invalid value for the 'format' parameter"):
         read_recording(tmp_path / "x.csv", format="excel")
+
+
+def test_stream_of_a_file_that_is_not_xdf_is_one_sentence(tmp_path, capsys):
+    fname = tmp_path / "m.csv"
+    fname.write_text(MUSE_HEAD + _muse_rows(300))
+    assert main(["info", str(fname), "--stream", "EEG"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"biofeedback: error: {fname}: is read as muse-csv, which holds one EEG "
+                   "stream; --stream NAME (stream= in Python) picks a stream of an XDF file "
+                   "only: leave it out.\n")

@@ -478,3 +478,29 @@ def test_recordings_of_a_headset_without_a_profile_say_how_to_train(tmp_path):
         extract_dataset(files, n_jobs=1)
     ds = extract_dataset(files, profile="lsl", n_jobs=1, gated="include")
     assert ds.classes == ["focused", "relaxed"] and ds.ch_names == ["Fp1", "Fp2"]
+
+
+def test_xdf_with_two_eeg_streams_says_which_and_reads_the_one_named(tmp_path, caplog):
+    """Which stream training read is said, and --stream (stream=) picks the other."""
+    import logging
+
+    from biofeedback.io import Recording, Stream, write_recording
+    from biofeedback.training import extract_dataset, label_files
+
+    rng = np.random.default_rng(0)
+    ts = 100 + np.arange(250 * 6) / 250.0
+    for label in ("relaxed", "focused"):
+        other = Stream(name="Other", type="EEG", data=rng.normal(0, 20, (3, ts.size // 2)),
+                       timestamps=ts[::2], ch_names=["C3", "Cz", "C4"], sfreq=125.0,
+                       meta={"units": ["microvolts"] * 3})
+        rec = Recording(data=rng.normal(0, 20e-6, (2, ts.size)), sfreq=250.0,
+                        ch_names=["Fp1", "Fp2"], timestamps=ts, streams={"Other": other},
+                        source_format="xdf", provenance={"eeg_stream": "Main"})
+        write_recording(rec, tmp_path / f"s1-{label}-1.xdf")
+    files = label_files([tmp_path])
+    with caplog.at_level(logging.WARNING, logger="biofeedback"):
+        ds = extract_dataset(files, profile="lsl", n_jobs=1, gated="include")
+    assert ds.ch_names == ["Fp1", "Fp2"]
+    assert "s1-focused-1.xdf: The file holds 2 EEG streams" in caplog.text
+    ds = extract_dataset(files, profile="lsl", n_jobs=1, gated="include", stream="Other")
+    assert ds.ch_names == ["C3", "Cz", "C4"] and ds.sfreq == 125.0
