@@ -266,6 +266,13 @@ def write_brainflow(recording, fname, *, overwrite=False):
             steps[~np.isfinite(steps)] = 1
             idx = np.concatenate([[0], np.cumsum(np.maximum(steps, 1))]).astype(np.int64)
         arr[lay["package"]] = counter_values(idx, prof.columns)  # as the board numbers them
+        kept = recording.streams.get("packet_counter")
+        if kept is not None and recording.profile == prof.name and \
+                np.shape(kept.data)[-1] == n and np.all(np.isfinite(kept.data)):
+            # the board's own counter, read from the file: renumbering it from the
+            # timestamps would move a loss that splits a packet (a Ganglion's two
+            # samples) by a sample
+            arr[lay["package"]] = np.asarray(kept.data, dtype=float).reshape(-1)
     if lay["marker"] is not None and recording.markers and n:
         for t, text in recording.markers:
             try:

@@ -94,6 +94,10 @@ def test_openbci_gui_ganglion_file(tmp_path):
     assert_allclose(rec.timestamps - rec.timestamps[0], idx / 200.0, atol=1e-6)
     assert_allclose(rec.data[0] * 1e6, idx)
     assert "ganglion" not in " ".join(rec.warnings).lower(), rec.warnings
+    # as a BrainFlow file (to play as the board) it keeps the Ganglion's own counter,
+    # so a loss that splits a packet is not moved by a sample
+    back = read_recording(write_recording(rec, tmp_path / "ganglion.csv"))
+    assert back.profile == "ganglion" and [g.n_missing for g in back.gaps] == [10, 600]
 
 
 def test_brainflow_synthetic_board_file(tmp_path):
