@@ -208,9 +208,38 @@ def read_recording(fname, format=None, *, profile=None, stream=None):
         raise RecordingFormatError(
             f"could not be read as {format} ({type(err).__name__}: {err}).", fname
         ) from None
+    _unique_names(rec)
     rec.provenance.setdefault("fname", str(fname))
     rec.provenance.setdefault("format_sniffed", format)
     return rec
+
+
+def _unique_names(rec):
+    """Channel names made unique (``Fp1``, ``Fp1-2``), with a warning.
+
+    A file may name two channels alike (an amplifier's default labels, a
+    copied column); the engine, MNE and models find channels by name, so the
+    second would shadow the first.
+    """
+    seen, renamed = {}, []
+    names = list(rec.ch_names)
+    taken = set(names)
+    for i, name in enumerate(names):
+        if name not in seen:
+            seen[name] = 1
+            continue
+        k = seen[name]
+        while f"{name}-{k + 1}" in taken:
+            k += 1
+        seen[name] = k + 1
+        names[i] = f"{name}-{k + 1}"
+        taken.add(names[i])
+        renamed.append(f"{name} -> {names[i]}")
+    if renamed:
+        rec.ch_names = names
+        rec.warnings.append(
+            f"Channels with the same name were renamed to tell them apart ("
+            f"{', '.join(renamed)}); name them in the recorder to keep them apart.")
 
 
 def write_recording(recording, fname, format=None, overwrite=False):

@@ -92,6 +92,10 @@ CASES = [
          _muse_rows(300).splitlines(keepends=True))).encode(),
      ("warn", r"The muse_2016 profile's channel\(s\) TP10 are missing from the file, "
               r"which holds TP9, AF7, AF8")),
+    ("duplicate_channel_names", "dup.csv",
+     lambda p: (MUSE_HEAD.replace("AF7", "TP9") + _muse_rows(300)).encode(),
+     ("warn", r"Channels with the same name were renamed to tell them apart \(TP9 -> "
+              r"TP9-2\)")),
     ("all_zero_channel", "z.csv",
      lambda p: (MUSE_HEAD + _muse_rows(300, ch=lambda i, k: 0.0 if k == 1 else
                                        float(i % 9))).encode(),
@@ -190,6 +194,15 @@ def test_missing_file_and_folder(tmp_path):
         read_recording(tmp_path)
     with pytest.raises(ValueError, match="Invalid value for the 'format' parameter"):
         read_recording(tmp_path / "x.csv", format="excel")
+
+
+def test_a_recording_with_two_channels_of_one_name_replays(tmp_path, capsys):
+    """Named alike, the engine refused them (a ValueError traceback); renamed, it runs."""
+    fname = tmp_path / "dup.csv"
+    fname.write_text(MUSE_HEAD.replace("AF7", "TP9") + _muse_rows(1024))
+    assert read_recording(fname).ch_names == ["TP9", "TP9-2", "AF8", "TP10"]
+    assert main(["replay", str(fname)]) == 0
+    assert "windows" in capsys.readouterr().out
 
 
 def test_stream_of_a_file_that_is_not_xdf_is_one_sentence(tmp_path, capsys):
