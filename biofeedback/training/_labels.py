@@ -195,9 +195,27 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             f"e.g. {unmatched[0]}; rename them or pass --pattern."
         )
     if labels_from != "markers":
-        _check_classes([f.label for f in files if f.label is not None]
-                       + [lab for f in files for _, _, lab in f.stretches], min_classes)
+        labels = ([f.label for f in files if f.label is not None]
+                  + [lab for f in files for _, _, lab in f.stretches])
+        _warn_near_duplicates(labels)
+        _check_classes(labels, min_classes)
     return files
+
+
+def _warn_near_duplicates(labels):
+    """Say when two labels differ only in case or spaces ('Relaxed', 'relaxed '):
+    they make two classes, each held by only some of the recordings."""
+    from .._logging import logger
+
+    groups = {}
+    for lab in sorted(set(labels)):
+        groups.setdefault(lab.strip().casefold(), []).append(lab)
+    for spellings in groups.values():
+        if len(spellings) > 1:
+            logger.warning(
+                "The labels %s differ only in case or spaces, so they are %d classes; "
+                "if they are one state, spell them alike.",
+                ", ".join(map(repr, spellings)), len(spellings))
 
 
 def _check_classes(labels, min_classes=2):

@@ -504,3 +504,17 @@ def test_xdf_with_two_eeg_streams_says_which_and_reads_the_one_named(tmp_path, c
     assert "s1-focused-1.xdf: The file holds 2 EEG streams" in caplog.text
     ds = extract_dataset(files, profile="lsl", n_jobs=1, gated="include", stream="Other")
     assert ds.ch_names == ["C3", "Cz", "C4"] and ds.sfreq == 125.0
+
+
+def test_labels_that_differ_only_in_case_are_said(tmp_path, caplog):
+    import logging
+
+    from biofeedback.training import label_files
+
+    for name in ("a-Relaxed-1.csv", "b-relaxed-1.csv", "a-focused-1.csv"):
+        (tmp_path / name).write_text("x")
+    with caplog.at_level(logging.WARNING, logger="biofeedback"):
+        files = label_files([tmp_path])
+    assert sorted({f.label for f in files}) == ["Relaxed", "focused", "relaxed"]
+    assert ("The labels 'Relaxed', 'relaxed' differ only in case or spaces, so they are 2 "
+            "classes") in caplog.text
