@@ -184,7 +184,7 @@ def run(args) -> int:
         server = start_dashboard(args)
         sinks.append(DashboardSink(server, check=check.to_message() if check else None,
                                    participant=args.participant, root=args.root))
-    prog = None
+    prog, session = None, None
     try:
         if args.participant is not None:
             if not config.recording.enabled:
@@ -206,6 +206,11 @@ def run(args) -> int:
         )
         session.run()
     except BaseException:
+        if session is not None and getattr(session.summary, "recording", None):
+            # the session ended on an error after it began: its figures and the
+            # recording's path (closed, readable) come before the error's sentence
+            for line in session.summary_lines():
+                print(line)
         if prog is not None:
             prog.abandon()  # nothing recorded: the session number is free again
         raise

@@ -350,7 +350,7 @@ class Session:
                 summary.stopped_by = self._stopped_by
             with hold_signals(self._hurry):
                 self._close(summary, tally, recorder)
-        self.summary = summary
+            self.summary = summary  # also when an error ends the session
         if self._error is not None:
             raise self._error
         self._run_hooks(summary)

@@ -5,6 +5,11 @@ Metadata follow the XDF meta-data conventions (``desc/channels/channel`` with
 OpenViBE and MNE-LSL's viewer read our streams as they are. Estimate and marker
 streams are irregular (``nominal_srate=0``): pyxdf would otherwise dejitter
 them onto a straight line and replay would not match live.
+
+Over 400 lines because both ends of a stream live here, the outlets whose
+tails complete a recording and the inlet source that counts losses: what
+streams of other programs bring (stamp clocks, channel types) is in
+``_peers``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+import time
 import weakref
 from collections import deque
 
@@ -19,6 +25,14 @@ import numpy as np
 
 from .._logging import logger
 from ..errors import StreamError
+from ._peers import (
+    _FAR,
+    _UNIT_SCALE,
+    _eeg_channels,
+    _OffsetStamps,
+    _UnixStamps,
+    channel_metadata,
+)
 from ._pylsl import import_pylsl
 from ._source import Chunk, Source, SourceEvent
 
@@ -36,10 +50,6 @@ def _lsl_errors():
         return (OSError,)
     where = getattr(pylsl, "util", pylsl)  # pylsl.util since 1.16
     return (where.LostError, where.TimeoutError)
-
-
-_UNIT_SCALE = {"microvolts": 1e-6, "uv": 1e-6, "µv": 1e-6, "millivolts": 1e-3,
-               "mv": 1e-3, "volts": 1.0, "v": 1.0}
 
 
 def _add_channels(info, ch_names, unit, ch_type):
@@ -245,16 +255,6 @@ def marker_outlet(name, source_id, stream_type="Markers"):
     return KeptOutlet(pylsl.StreamOutlet(info, max_buffered=60), source_id)
 
 
-def _channel_labels(info):
-    labels, units = [], []
-    ch = info.desc().child("channels").child("channel")
-    while not ch.empty():
-        labels.append(ch.child_value("label"))
-        units.append(ch.child_value("unit"))
-        ch = ch.next_sibling("channel")
-    return labels, units
-
-
 class LSLSource(Source):
     """Acquire from an LSL stream resolved by name (or by type).
 
@@ -303,6 +303,10 @@ class LSLSource(Source):
         self._lost = False
         self._last_look = -np.inf
         self._uid = None
+        self._n_looks = 0
+        self._keep = None  # indices of the EEG channels, None for all
+        self._layout = None  # (channel count, labels) of the stream as opened
+        self._stamps = None  # maps stamps on another clock onto the LSL clock
         # the stream's own name and source_id, once opened (the name asked for
         # and "" until then); a stream without a source_id is found again by name
         self.stream_name = name
@@ -310,11 +314,35 @@ class LSLSource(Source):
 
     def _resolve(self, timeout):
         pylsl = import_pylsl()
-        if self.name:
+        if self.name and "'" not in self.name:
+            # a source id names one stream among several of one name
+            found = pylsl.resolve_bypred(f"name='{self.name}' or source_id='{self.name}'",
+                                         1, timeout)
+            named = [i for i in found if i.name() == self.name]
+            found = named or found
+        elif self.name:
             found = pylsl.resolve_byprop("name", self.name, timeout=timeout)
         else:
             found = pylsl.resolve_byprop("type", self.stream_type, timeout=timeout)
         return found[0] if found else None
+
+    def _one_of_name(self, info):
+        """Refuse a name that several streams carry (muse-lsl names every headset "Muse")."""
+        if not self.name or info.name() != self.name:
+            return
+        pylsl = import_pylsl()
+        found = pylsl.resolve_byprop("name", self.name, minimum=2, timeout=0.5)
+        ids = sorted({i.source_id() for i in found})
+        if len({(i.source_id(), i.hostname()) for i in found}) < 2:
+            return
+        which = ", ".join(f"{sid!r}" for sid in ids if sid)
+        raise StreamError(
+            f"{len(found)} LSL streams are named {self.name!r} (on "
+            f"{', '.join(sorted({i.hostname() for i in found}))}); name one by its "
+            f"source id instead: --lsl " + (repr(ids[-1]) if ids[-1] else "...")
+            + (f" (source ids: {which})" if which else
+               " (they have no source id: rename one in its streaming app)") + "."
+        )
 
     def _open(self):
         import dataclasses
@@ -329,15 +357,25 @@ class LSLSource(Source):
             )
         if info.channel_format() == pylsl.cf_string:
             raise StreamError(f"The LSL stream {what} carries strings, not EEG samples.")
+        self._one_of_name(info)
         self._make_inlet(info)
         full = self._inlet.info(timeout=self.timeout)
-        labels, units = _channel_labels(full)
-        n = full.channel_count()
+        labels, units, types = channel_metadata(full)
+        n_all = full.channel_count()
+        keep = _eeg_channels(labels, types, n_all)
+        self._layout = (n_all, tuple(labels))
+        self._keep = None if len(keep) == n_all else np.asarray(keep)
+        if self._keep is not None:
+            logger.info("Stream %s: %s not EEG, left out.", full.name(),
+                        ", ".join(labels[i] for i in range(n_all) if i not in keep))
+            labels = [labels[i] for i in keep]
+            units = [units[i] for i in keep] if len(units) == n_all else units
+        n = len(keep)
         if self.profile.name != "lsl" and self.profile.ch_names and \
                 len(self.profile.ch_names) != n:
             # --board says which headset this is: a stream of another layout is not it
             raise StreamError(
-                f"The LSL stream {full.name()!r} has {n} channels but the "
+                f"The LSL stream {full.name()!r} has {n} EEG channels but the "
                 f"{self.profile.name!r} profile has {len(self.profile.ch_names)} "
                 f"({', '.join(self.profile.ch_names)}); drop --board to use the stream's own "
                 "channels, or name the board it comes from."
@@ -352,8 +390,14 @@ class LSLSource(Source):
             logger.warning("Unknown unit %r on stream %s; assuming microvolts.", unit, full.name())
         self.sfreq = float(full.nominal_srate())
         if self.sfreq <= 0:
-            raise StreamError(f"The LSL stream {full.name()!r} has no nominal rate; "
-                              "EEG must be regular.")
+            if self.profile.name == "lsl":
+                raise StreamError(
+                    f"The LSL stream {full.name()!r} declares no sampling rate (irregular); "
+                    "set its rate in the streaming app, or name the board it comes from "
+                    "with --board (its profile gives the rate).")
+            self.sfreq = float(self.profile.sfreq)
+            self.notes.append(f"the stream {full.name()!r} declares no rate: "
+                              f"{self.sfreq:g} Hz from the {self.profile.name!r} profile")
         self.stream_name = full.name()
         self.source_id = full.source_id()
         if self.profile.name == "lsl":  # a shipped board with these channels gives rail and pairs
@@ -419,12 +463,44 @@ class LSLSource(Source):
                 self._last_look = now
                 self._re_resolve()
             return None
-        data = np.concatenate(chunks).T * self._scale
-        ts = np.concatenate(stamps)
+        data = np.concatenate(chunks).T
+        if self._keep is not None:
+            data = data[self._keep]
+        data = data * self._scale
+        ts = self._on_lsl_clock(np.concatenate(stamps), now)
         self._losses(ts)
         self._last_data = now
         self._last_ts = float(ts[-1])
         return Chunk(np.ascontiguousarray(data), ts)
+
+    def _on_lsl_clock(self, ts, now):
+        """``ts`` on the LSL clock, whichever clock the sender stamped with.
+
+        Decided on the first chunk: stamps far from the LSL clock but near
+        Unix time are Unix time (muse-lsl, scripts using ``time.time()``);
+        stamps near neither are a device's own clock, moved by the first
+        chunk's arrival. Either is said once and in the summary.
+        """
+        if self._stamps is None:
+            self._stamps = False
+            if abs(ts[-1] - now) > _FAR:
+                try:
+                    corr = float(self._inlet.time_correction(timeout=1.0))
+                except Exception:  # no answer from the sender: same machine assumed
+                    corr = 0.0
+                if abs(ts[-1] - corr - time.time()) < _FAR:
+                    self._stamps = _UnixStamps(corr)
+                    note = ("the stream stamps samples with Unix time (time.time(), as "
+                            "muse-lsl does), not the LSL clock: stamps were moved onto "
+                            "the LSL clock")
+                else:
+                    self._stamps = _OffsetStamps(now - float(ts[-1]))
+                    note = (f"the stream's stamps are {abs(now - ts[-1]):.0f} s off the LSL "
+                            "clock (a clock of its own): they were moved by their first "
+                            "arrival, and their drift is not followed")
+                logger.warning("LSL stream %s: %s.", self.stream_name, note)
+                self.notes.append(note)
+        return ts if not self._stamps else self._stamps(ts)
 
     def _losses(self, ts):
         """Report what is missing before and within ``ts`` (a chunk just read).
@@ -472,19 +548,37 @@ class LSLSource(Source):
         """A new inlet on the stream if it is back as a new outlet (a new uid)."""
         pylsl = import_pylsl()
         sid = self.source_id
+        self._n_looks += 1
         if sid:
             found = pylsl.resolve_byprop("source_id", sid, timeout=0.05)
             info = found[0] if found else None
+            if info is None and self.stream_name and self._n_looks % 4 == 0:
+                # a sender started again may bring a new source id (a new
+                # outlet's random one): the same name and layout is the stream
+                found = [i for i in pylsl.resolve_byprop("name", self.stream_name,
+                                                         timeout=0.05)
+                         if i.uid() != self._uid]
+                info = found[0] if len(found) == 1 else None
         else:
             info = self._resolve(0.2)
         if info is None or info.uid() == self._uid:
             return
+        n = info.channel_count()
+        if self._layout is not None and n != self._layout[0]:
+            raise StreamError(
+                f"The LSL stream {self.stream_name!r} came back with {n} channels instead "
+                f"of {self._layout[0]}; the session ended there (its recording is "
+                "closed): start a new session for the new layout.")
         old, self._inlet = self._inlet, None
         try:
             self._make_inlet(info)
         except _lsl_errors():  # gone again before it opened: keep looking
             self._inlet = old
             return
+        if info.source_id() != sid:
+            logger.warning("LSL stream %s is back with a new source id %r.", self.stream_name,
+                           info.source_id())
+            self.source_id = info.source_id()
         if old is not None:
             try:
                 old.close_stream()

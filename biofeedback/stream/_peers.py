@@ -1,0 +1,81 @@
+"""What LSL streams of other programs bring: units, channel types, stamp clocks.
+
+Peers publish EEG in many ways (muse-lsl, BlueMuse, OpenBCI GUI, BrainFlow's
+streamer, lab scripts): channel labels or none, units or none, auxiliary
+inputs typed as EEG, stamps on the LSL clock, in Unix time or on a device's
+own clock. :class:`~biofeedback.stream.LSLSource` reads them through these.
+"""
+
+from __future__ import annotations
+
+_UNIT_SCALE = {"microvolts": 1e-6, "uv": 1e-6, "µv": 1e-6, "millivolts": 1e-3,
+               "mv": 1e-3, "volts": 1.0, "v": 1.0}
+
+
+def channel_metadata(info):
+    """``(labels, units, types)`` of the channels the stream's metadata list."""
+    labels, units, types = [], [], []
+    ch = info.desc().child("channels").child("channel")
+    while not ch.empty():
+        labels.append(ch.child_value("label"))
+        units.append(ch.child_value("unit"))
+        types.append(ch.child_value("type"))
+        ch = ch.next_sibling("channel")
+    return labels, units, types
+
+
+# inputs that ride along on EEG streams but are not EEG: muse-lsl's "Right AUX"
+# (declared type EEG), and channels whose declared type says what they are
+_AUX_LABELS = frozenset({"right aux", "left aux", "aux", "aux_right", "aux_left", "aux1",
+                         "aux2", "aux3"})
+_NOT_EEG_TYPES = frozenset({"aux", "acc", "accel", "accelerometer", "gyro", "gyroscope",
+                            "misc", "marker", "markers", "trigger", "stim", "ppg", "resp",
+                            "temp", "battery", "counter", "timestamp"})
+
+
+def _eeg_channels(labels, types, n):
+    """Indices of the ``n`` channels that are EEG (all when the stream lists none)."""
+    if len(labels) != n:
+        return list(range(n))
+    types = types if len(types) == n else [""] * n
+    keep = [i for i in range(n) if labels[i].strip().lower() not in _AUX_LABELS
+            and types[i].strip().lower() not in _NOT_EEG_TYPES]
+    return keep or list(range(n))
+
+
+# stamps further than this from the LSL clock are on another clock (the LSL
+# clock counts from the machine's start, Unix time from 1970)
+_FAR = 600.0
+
+
+class _UnixStamps:
+    """Unix-time stamps (muse-lsl's ``time.time()``, muse-lsl#196) onto the LSL clock.
+
+    ``correction`` is what liblsl's clock synchronisation added (it assumed the
+    stamps were on the sender's LSL clock); it is taken off again, and the
+    offset ``lsl - unix`` of this machine added, measured at every read, so a
+    step of the wall clock moves the stamps for one read at most.
+    """
+
+    name = "unix"
+
+    def __init__(self, correction):
+        from ._clock import UnixToLSL
+
+        self.correction = correction
+        self._to_lsl = UnixToLSL(refresh=0.0)
+
+    def __call__(self, ts):
+        return self._to_lsl(ts - self.correction)
+
+
+class _OffsetStamps:
+    """Stamps on a clock of their own (a device's): moved by their first arrival."""
+
+    name = "offset"
+
+    def __init__(self, offset):
+        self.offset = offset
+
+    def __call__(self, ts):
+        return ts + self.offset

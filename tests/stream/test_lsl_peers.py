@@ -1,0 +1,159 @@
+"""LSL streams as other programs publish them, and senders that restart changed.
+
+Real outlets on loopback, in this process, with unique names.
+"""
+
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+from biofeedback.errors import StreamError
+from biofeedback.stream import LSLSource
+
+pytestmark = pytest.mark.lsl
+
+
+def _name(kind):
+    return f"qa-{kind}-{uuid.uuid4().hex[:10]}"
+
+
+def _outlet(name, n, labels=None, sfreq=256.0, source_id=None, fmt="float32", types=None):
+    import pylsl
+
+    info = pylsl.StreamInfo(name, "EEG", n, sfreq, fmt, name if source_id is None else source_id)
+    if labels:
+        chans = info.desc().append_child("channels")
+        for i, label in enumerate(labels):
+            ch = chans.append_child("channel")
+            ch.append_child_value("label", label)
+            ch.append_child_value("unit", "microvolts")
+            ch.append_child_value("type", types[i] if types else "EEG")
+    return pylsl.StreamOutlet(info)
+
+
+def _read_until(src, cond, seconds=10.0):
+    """Read until ``cond(chunk)`` holds (the machine may be slow), return that chunk."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        chunk = src.read(0.05)
+        if chunk is not None and cond(chunk):
+            return chunk
+    raise AssertionError("the condition was not met in time")
+
+
+def test_muse_lsl_unix_stamps_and_right_aux():
+    """muse-lsl: 5 channels with "Right AUX" (typed EEG), stamped with time.time()."""
+    import pylsl
+
+    name = _name("muse")
+    out = _outlet(name, 5, ["TP9", "AF7", "AF8", "TP10", "Right AUX"])
+    with LSLSource(name, timeout=5) as src:
+        assert src.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+        assert src.profile.frontal_pair  # the Muse profile: asymmetry has its pair
+        now = time.time()
+        x = np.arange(12 * 5, dtype=float).reshape(12, 5)
+        out.push_chunk(x.tolist(), (now - (11 - np.arange(12)) / 256.0).tolist())
+        chunk = _read_until(src, lambda c: True)
+        local = pylsl.local_clock()
+        assert chunk.data.shape[0] == 4
+        np.testing.assert_allclose(chunk.data[:, 0] * 1e6, x[0, :4])
+        assert abs(chunk.timestamps[-1] - local) < 2.0  # was ~1.8e9 s off
+        assert any("Unix time" in n for n in src.notes)
+
+
+def test_stamps_on_a_clock_of_their_own_are_moved_by_their_arrival():
+    name = _name("devclock")
+    out = _outlet(name, 2, sfreq=100.0)
+    with LSLSource(name, timeout=5) as src:
+        out.push_chunk(np.zeros((10, 2)).tolist(), (5.0 + np.arange(10) / 100.0).tolist())
+        chunk = _read_until(src, lambda c: True)
+        import pylsl
+
+        assert abs(chunk.timestamps[-1] - pylsl.local_clock()) < 2.0
+        np.testing.assert_allclose(np.diff(chunk.timestamps), 0.01)
+        assert any("clock of its own" in n for n in src.notes)
+
+
+def test_channels_typed_as_not_eeg_are_left_out():
+    name = _name("types")
+    _out = _outlet(name, 3, ["Fz", "Cz", "AccX"], types=["EEG", "EEG", "ACC"])  # noqa: F841
+    with LSLSource(name, timeout=5) as src:
+        assert src.ch_names == ["Fz", "Cz"]
+
+
+def test_a_sender_back_with_another_channel_count_ends_in_one_sentence():
+    import pylsl
+
+    name = _name("layout")
+    out = _outlet(name, 4, sfreq=100.0)
+    with LSLSource(name, timeout=5, lost_after=0.2) as src:
+        out.push_chunk(np.zeros((10, 4)).tolist(),
+                       (pylsl.local_clock() + np.arange(10) / 100.0).tolist())
+        _read_until(src, lambda c: True)
+        del out
+        back = _outlet(name, 6, sfreq=100.0)
+        with pytest.raises(StreamError, match="came back with 6 channels instead of 4"):
+            end = time.monotonic() + 15
+            while time.monotonic() < end:
+                src.read(0.05)
+        del back
+
+
+@pytest.mark.slow  # waits for the loss and the new sender (about 2.5 s)
+def test_a_sender_back_with_a_new_source_id_is_taken_by_its_name():
+    import pylsl
+
+    name = _name("newsid")
+    out = _outlet(name, 2, sfreq=100.0)
+    with LSLSource(name, timeout=5, lost_after=0.2) as src:
+        out.push_chunk(np.zeros((10, 2)).tolist(),
+                       (pylsl.local_clock() + np.arange(10) / 100.0).tolist())
+        _read_until(src, lambda c: True)
+        del out
+        # wait until the source has seen the loss, then the new sender starts
+        end = time.monotonic() + 10
+        while not src._lost and time.monotonic() < end:
+            src.read(0.05)
+        out = _outlet(name, 2, sfreq=100.0, source_id=f"{name}-again")
+        t0 = pylsl.local_clock()
+
+        def pushed_and_read(chunk):
+            return chunk.timestamps[-1] >= t0
+
+        end = time.monotonic() + 15
+        got = None
+        while got is None and time.monotonic() < end:
+            out.push_chunk(np.ones((5, 2)).tolist(),
+                           (pylsl.local_clock() + np.arange(5) / 100.0).tolist())
+            chunk = src.read(0.05)
+            got = chunk if chunk is not None and pushed_and_read(chunk) else None
+        assert got is not None
+        assert src.source_id == f"{name}-again"
+        assert "reconnected" in [e.kind for e in src.pop_events()]
+
+
+def test_two_streams_of_one_name_are_refused_with_their_source_ids():
+    name = _name("twin")
+    _a = _outlet(name, 2, source_id=f"{name}-a")  # noqa: F841
+    _b = _outlet(name, 2, source_id=f"{name}-b")  # noqa: F841
+    src = LSLSource(name, timeout=5)
+    with pytest.raises(StreamError, match="2 LSL streams are named") as err:
+        src.start()
+    assert f"{name}-a" in str(err.value) and f"{name}-b" in str(err.value)
+    # the source id picks one
+    with LSLSource(f"{name}-b", timeout=5) as one:
+        assert one.source_id == f"{name}-b"
+
+
+def test_an_irregular_stream_takes_the_named_board_rate_or_says_what_to_do():
+    from biofeedback.hardware import get_profile
+
+    name = _name("irregular")
+    _out = _outlet(name, 4, ["TP9", "AF7", "AF8", "TP10"], sfreq=0.0)  # noqa: F841
+    with pytest.raises(StreamError, match="declares no sampling rate.*--board"):
+        LSLSource(name, timeout=5).start()
+    with LSLSource(name, profile=get_profile("muse_2"), timeout=5) as src:
+        assert src.sfreq == 256.0
+        assert any("declares no rate" in n for n in src.notes)
