@@ -42,9 +42,11 @@ class ProtocolSink(Sink):
     ----------
     protocol : Protocol | None
         Created when the session opens; ``protocol.latest`` is the newest cue.
-    carried : dict | None
+    carried : dict | callable | None
         The previous session's thresholds (``threshold_start = "carry"``);
-        set before the session runs.
+        set before the session runs. A callable is called with the
+        :class:`SessionInfo` when the session opens (its headset known) and
+        returns the dict or None.
     markers : list of (float, str)
         Everything emitted, with its emission time.
     cue_latency : list of float
@@ -78,8 +80,13 @@ class ProtocolSink(Sink):
         self._t_now = 0.0
 
     # -- session hooks --------------------------------------------------------------
+    def _resolve_carried(self, info) -> None:
+        if callable(self.carried):
+            self.carried = self.carried(info)
+
     def lsl_streams(self, info) -> dict:
         """Open the Cues outlet; the session records it with the other streams."""
+        self._resolve_carried(info)  # before the sidecar is first written
         if not self.lsl:
             return {}
         from ..stream import marker_outlet
@@ -94,6 +101,7 @@ class ProtocolSink(Sink):
 
         self.info = info
         self.realtime = info.realtime
+        self._resolve_carried(info)
         # live, markers are stamped when emitted; on a finite source (replay,
         # simulated sessions) on the window's own clock, as it has no other
         self._clock = lsl_clock if self.realtime else (lambda: self._t_now)

@@ -1,17 +1,73 @@
 """What a participant's next session carries over: thresholds and model calibration.
 
-The previous session's final thresholds come from the index; a model's
-per-user calibration from the sidecar of the latest session that ran the same
-model file (same SHA-256).
+Both are numbers on the scale of one headset: an engagement threshold set on
+a Muse's four channels at 256 Hz means nothing on a Cyton's eight at 250 Hz.
+So a session carries them from the participant's latest session recorded
+with the same headset (board, channel names and rate), and the decision is
+taken when the session opens, once the source has said what it is (an LSL
+stream names its channels only then). When no earlier session used this
+headset, one sentence says so and the session's own baseline sets the
+thresholds (and calibrates the model) afresh. The previous session's final
+thresholds come from the index; a model's per-user calibration from the
+sidecar of the latest such session that ran the same model file (same
+SHA-256).
 """
 
 from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
 
 import numpy as np
 
 from .._logging import logger
 
-__all__ = ["carried_thresholds", "thresholds_json", "carry_calibration", "save_calibration"]
+__all__ = ["carried_thresholds", "thresholds_json", "carry_calibration", "save_calibration",
+           "montage", "same_headset", "describe_headset", "CarryOver"]
+
+# profiles that say nothing about the hardware (an LSL stream named no headset)
+_GENERIC = ("", "lsl")
+
+
+def montage(board, ch_names, sfreq) -> dict:
+    """The headset a session ran on: ``{"board", "ch_names", "sfreq"}``."""
+    try:
+        rate = float(sfreq)
+    except (TypeError, ValueError):
+        rate = math.nan
+    return {"board": str(board or ""), "ch_names": [str(c) for c in ch_names or ()],
+            "sfreq": rate}
+
+
+def row_montage(row) -> dict | None:
+    """The headset of an index row, or None when the row does not say."""
+    names = row.get("ch_names") or []
+    if not names:
+        return None
+    return montage(row.get("board"), names, row.get("sfreq"))
+
+
+def same_headset(a: dict, b: dict) -> bool:
+    """True when two montages are one headset: same channels, rate and board.
+
+    The board is compared only when both name one (an LSL stream may not).
+    """
+    if sorted(a["ch_names"]) != sorted(b["ch_names"]):
+        return False
+    ra, rb = a["sfreq"], b["sfreq"]
+    if not (math.isfinite(ra) and math.isfinite(rb)) or abs(ra - rb) > 1e-6 * max(ra, rb):
+        return False
+    boards = (a["board"], b["board"])
+    return any(x in _GENERIC for x in boards) or boards[0] == boards[1]
+
+
+def describe_headset(m: dict) -> str:
+    """``muse_2 (TP9, AF7, AF8, TP10 at 256 Hz)``; long lists are counted."""
+    names = m["ch_names"]
+    chans = ", ".join(names) if len(names) <= 4 else f"{len(names)} channels"
+    rate = f"{m['sfreq']:g} Hz" if math.isfinite(m["sfreq"]) else "an unknown rate"
+    return f"{m['board'] or 'an unnamed source'} ({chans} at {rate})"
 
 
 def carried_thresholds(last: dict | None) -> dict | None:
@@ -34,22 +90,29 @@ def thresholds_json(carried) -> list:
             for k, v in (carried or {}).items()]
 
 
-def carry_calibration(root, participant, model, sha256) -> int | None:
+def carry_calibration(root, participant, model, sha256, rows=None, headset=None) -> int | None:
     """Restore the model calibration of the participant's latest session with this model.
 
-    Returns the session number it came from, or None (the baseline calibrates).
+    ``rows`` are the participant's index rows (read from the index when
+    None); with ``headset`` (a :func:`montage`) only sessions recorded with
+    that headset count. Returns the session number it came from, or None
+    (the baseline calibrates).
     """
-    import json
+    if rows is None:
+        from ._index import StudyIndex
 
-    from ._index import StudyIndex
-
-    with StudyIndex(root) as index:
-        rows = index.sessions(participant)
+        with StudyIndex(root) as index:
+            rows = index.sessions(participant)
+    root = Path(root)
     for row in reversed(rows):
         if not row.get("sidecar"):
             continue
+        if headset is not None:
+            m = row_montage(row)
+            if m is not None and not same_headset(m, headset):
+                continue
         try:
-            side = json.loads((index.root / row["sidecar"]).read_text(encoding="utf-8"))
+            side = json.loads((root / row["sidecar"]).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         state = (side.get("programme") or {}).get("model_calibration") or {}
@@ -66,10 +129,86 @@ def carry_calibration(root, participant, model, sha256) -> int | None:
     return None
 
 
+class CarryOver:
+    """Decide, when a session opens, what it carries from the participant's earlier ones.
+
+    Called by the protocol sink with the session's :class:`SessionInfo`
+    (its board, channels and rate), it returns the thresholds to start from
+    (``{(target, direction): (threshold, scale)}`` or None), restores the
+    model's calibration when it may, and records the decision in
+    ``programme`` (the sidecar's ``programme`` entry): ``carried_thresholds``,
+    ``carried_from``, ``carried_calibration_from`` and, when something
+    could not carry over, ``carry_note``.
+
+    Parameters
+    ----------
+    root : Path
+        The study root.
+    participant : str
+    rows : list of dict
+        The participant's index rows, oldest first.
+    programme : dict
+        Updated in place.
+    thresholds : bool
+        The pipeline carries thresholds (``threshold_start = "carry"``).
+    model, model_sha256 :
+        A model needing a per-user calibration, and its file's hash.
+    """
+
+    def __init__(self, root, participant, rows, programme, *, thresholds=True, model=None,
+                 model_sha256=None):
+        self.root, self.participant = Path(root), participant
+        self.rows = list(rows)
+        self.programme = programme
+        self.thresholds = bool(thresholds)
+        self.model, self.model_sha256 = model, model_sha256
+        self.note = None
+
+    def __call__(self, info) -> dict | None:
+        profile = getattr(info, "profile", None)
+        here = montage(getattr(profile, "name", ""), info.ch_names, info.sfreq)
+        self.programme["headset"] = here
+        carried, from_session = None, None
+        if self.thresholds:
+            carried, from_session = self._thresholds(here)
+        calib_from = None
+        if (self.thresholds and self.model is not None
+                and getattr(self.model, "needs_calibration", False) and self.model_sha256):
+            calib_from = carry_calibration(self.root, self.participant, self.model,
+                                           self.model_sha256, rows=self.rows, headset=here)
+        self.programme.update(carried_thresholds=thresholds_json(carried),
+                              carried_from=from_session,
+                              carried_calibration_from=calib_from)
+        if self.note:
+            self.programme["carry_note"] = self.note
+            logger.warning(self.note)
+        return carried
+
+    def _thresholds(self, here):
+        with_thr = [r for r in self.rows if r.get("final_thresholds")]
+        if not with_thr:
+            return None, None
+        last = with_thr[-1]
+        for row in reversed(with_thr):
+            m = row_montage(row)
+            if m is None or same_headset(m, here):
+                if row is not last:
+                    self.note = (
+                        f"Participant {self.participant}'s last session ({last['session']:02d}) "
+                        f"ran on {describe_headset(row_montage(last))}; this one runs on "
+                        f"{describe_headset(here)}, so it starts from the thresholds of "
+                        f"session {row['session']:02d}, the latest on this headset.")
+                return carried_thresholds(row), int(row["session"])
+        self.note = (
+            f"Participant {self.participant}'s earlier sessions ran on another headset "
+            f"(session {last['session']:02d}: {describe_headset(row_montage(last))}); "
+            f"their thresholds do not fit {describe_headset(here)}, so this session's "
+            "baseline sets them afresh.")
+        return None, None
+
+
 def save_calibration(sidecar, model, sha256) -> None:
     """Add the model's calibration in force to a finished session's sidecar."""
-    import json
-
     state = model.calibration_state() if hasattr(model, "calibration_state") else None
     if state is None or not sidecar.exists():
         return

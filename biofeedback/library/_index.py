@@ -26,7 +26,7 @@ from ._record import read_session_folder
 __all__ = ["StudyIndex", "SCHEMA_VERSION", "DB_NAME"]
 
 #: bump when the tables change; an older file is rebuilt, a newer one moved aside
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the headset (board, ch_names, sfreq) of each session
 DB_NAME = "biofeedback.sqlite"
 
 _SESSION_COLS = {
@@ -40,7 +40,7 @@ _SESSION_COLS = {
     "transfer_regulation": "REAL", "reward_rate": "REAL", "time_in_target": "REAL",
     "artifact_share": "REAL", "threshold_start_mode": "TEXT", "final_thresholds": "TEXT",
     "model": "TEXT", "xdf": "TEXT", "sidecar": "TEXT", "report": "TEXT", "mtime": "REAL",
-    "warnings": "TEXT",
+    "warnings": "TEXT", "board": "TEXT", "ch_names": "TEXT", "sfreq": "REAL",
 }
 _BLOCK_COLS = {
     "idx": "INTEGER", "name": "TEXT", "kind": "TEXT", "target": "TEXT", "direction": "TEXT",
@@ -49,7 +49,7 @@ _BLOCK_COLS = {
     "artifact_share": "REAL", "threshold_start": "REAL", "threshold_end": "REAL",
     "target_mean": "REAL", "target_sd": "REAL", "regulation": "REAL",
 }
-_JSON_COLS = ("final_thresholds", "warnings")
+_JSON_COLS = ("final_thresholds", "warnings", "ch_names")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);

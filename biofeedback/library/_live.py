@@ -68,37 +68,39 @@ class ProgrammeSession:
     ----------
     paths : SessionPaths
         The reserved session's files (``paths.xdf`` is the recording).
-    carried : dict | None
-        Thresholds carried from the previous session (``threshold_start = "carry"``).
+    carried : CarryOver
+        Called by the protocol sink when the session opens: the thresholds
+        (and model calibration) carried from the participant's latest session
+        on the same headset (``threshold_start = "carry"``).
     sidecar : dict
         ``{"programme": {...}}`` to add to the recording's sidecar.
     """
 
     def __init__(self, participant, root, config, protocol=None, *, model=None,
                  model_sha256=None):
-        from ._carry import carried_thresholds, carry_calibration, thresholds_json
+        from ._carry import CarryOver
         from ._index import StudyIndex
         from ._layout import reserve_session
 
         self.config = config
         self.paths = reserve_session(root, participant, protocol or config.name)
         self.root = self.paths.root
-        self.carried = None
-        if config.feedback.threshold_start == "carry":
-            with StudyIndex(self.root) as index:
-                self.carried = carried_thresholds(index.last_session(self.paths.participant))
         self.model, self.model_sha256 = model, model_sha256
-        from_session = None
-        if (config.feedback.threshold_start == "carry" and model is not None
-                and model.needs_calibration and model_sha256):
-            from_session = carry_calibration(self.root, self.paths.participant, model,
-                                             model_sha256)
+        carry = config.feedback.threshold_start == "carry"
+        rows = []
+        if carry:
+            with StudyIndex(self.root) as index:
+                rows = index.sessions(self.paths.participant)
         self.sidecar = {"programme": {
             "participant": self.paths.participant, "session": self.paths.session,
             "task": self.paths.task, "simulated": False,
             "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "carried_thresholds": thresholds_json(self.carried),
-            "carried_calibration_from": from_session}}
+            "carried_thresholds": [], "carried_from": None,
+            "carried_calibration_from": None}}
+        # decided when the session opens and its headset is known
+        self.carried = CarryOver(self.root, self.paths.participant, rows,
+                                 self.sidecar["programme"], thresholds=carry, model=model,
+                                 model_sha256=model_sha256)
         self.index_ms = None
 
     @property

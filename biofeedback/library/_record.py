@@ -137,7 +137,8 @@ def _cues_from_xdf(xdf: Path) -> tuple[list[str], dict]:
              "n_dropped": int(sum(g.n_missing for g in rec.gaps
                                   if g.source == "packet_counter")),
              "gaps": [{"onset": g.onset, "duration": g.duration} for g in rec.gaps
-                      if g.source == "marker"]}
+                      if g.source == "marker"],
+             "ch_names": list(rec.ch_names), "sfreq": rec.sfreq}
     return texts, integ
 
 
@@ -219,6 +220,7 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     base = baseline.get(target) or {}
     started = prog.get("started_at") or side.get("started_at")
     ref = side_path or xdf
+    prof = side.get("board_profile") or {}
     if not started and ref is not None:
         started = _dt.datetime.fromtimestamp(ref.stat().st_mtime).astimezone().isoformat(
             timespec="seconds")
@@ -264,6 +266,9 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
         and ref.with_suffix(".html").exists() else "",
         "mtime": max((p.stat().st_mtime for p in (side_path, xdf) if p is not None),
                      default=0.0),
+        "board": prof.get("name", ""),
+        "ch_names": list(prof.get("ch_names") or integ.get("ch_names") or []),
+        "sfreq": _f(prof.get("sfreq", integ.get("sfreq"))),
         "blocks": blocks,
         "warnings": warnings,
     }

@@ -200,12 +200,7 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     from ..config import load_pipeline
     from ..recorder import software_versions
     from ..simulate import read_scenario
-    from ._carry import (
-        carried_thresholds,
-        carry_calibration,
-        save_calibration,
-        thresholds_json,
-    )
+    from ._carry import CarryOver, save_calibration
     from ._index import StudyIndex
     from ._layout import check_participant, reserve_session
 
@@ -244,26 +239,25 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
         for _ in range(int(n_sessions)):
             paths = reserve_session(index.root, participant, protocol or config.name)
             try:
-                carried = None
-                if config.feedback.threshold_start == "carry":
-                    carried = carried_thresholds(index.last_session(participant))
                 scen_k = participant_scenario(scen, paths.session, config.feedback.blocks,
                                               config.window.length)
-                loaded, from_session = None, None
+                loaded = None
                 if model is not None:
                     from ..training import load_model
 
                     loaded = load_model(model)
-                    if config.feedback.threshold_start == "carry" and loaded.needs_calibration:
-                        from_session = carry_calibration(index.root, participant, loaded, sha)
                 info = {"participant": participant, "session": paths.session,
                         "task": paths.task, "simulated": True,
                         "scenario": scen.name, "scenario_file": scen.fname,
                         "seed": scen_k.seed,
                         "started_at": _dt.datetime.now().astimezone().isoformat(
                             timespec="seconds"),
-                        "carried_thresholds": thresholds_json(carried),
-                        "carried_calibration_from": from_session}
+                        "carried_thresholds": [], "carried_from": None,
+                        "carried_calibration_from": None}
+                # decided when the session opens, on its headset (the scenario's board)
+                carried = CarryOver(index.root, participant, index.sessions(participant),
+                                    info, model=loaded, model_sha256=sha,
+                                    thresholds=config.feedback.threshold_start == "carry")
                 meta = {"model": {"file": str(model), "sha256": sha}} if model else None
                 _, psink = _run_one(scen_k, config, paths, info, carried, software, loaded,
                                     meta)

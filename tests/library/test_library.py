@@ -113,6 +113,37 @@ def test_carried_threshold_starts_the_next_session(short_study):
     assert second["blocks"][1]["threshold_start"] == pytest.approx(first_thr["threshold"])
 
 
+def test_thresholds_carry_over_only_on_the_same_headset(study, caplog):
+    import dataclasses
+
+    from biofeedback.simulate import read_scenario
+
+    muse = read_scenario("learner")  # sessions 1-3 ran on a Muse 2
+    cyton = dataclasses.replace(muse, board="cyton")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        simulate_sessions(cyton, "p01", 1, root=study, pipeline=SHORT, progress=False)
+    assert ("earlier sessions ran on another headset (session 03: muse_2 (TP9, AF7, AF8, "
+            "TP10 at 256 Hz)); their thresholds do not fit cyton (8 channels at 250 Hz), so "
+            "this session's baseline sets them afresh.") in caplog.text
+    side = json.loads(next(study.glob("sub-p01/ses-04/eeg/*.json")).read_text())
+    assert side["programme"]["carried_thresholds"] == []
+    assert side["programme"]["carried_from"] is None
+    assert "carry_note" in side["programme"]
+    assert side["feedback"]["thresholds"][0]["source"] == "baseline"
+    # back on the Muse: session 3's thresholds, not the Cyton's, and a sentence says so
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        simulate_sessions(muse, "p01", 1, root=study, pipeline=SHORT, progress=False)
+    assert "starts from the thresholds of session 03, the latest on this headset" in caplog.text
+    side = json.loads(next(study.glob("sub-p01/ses-05/eeg/*.json")).read_text())
+    with StudyIndex(study) as idx:
+        rows = {r["session"]: r for r in idx.sessions("p01")}
+    assert side["programme"]["carried_from"] == 3
+    assert side["programme"]["carried_thresholds"][0]["threshold"] == pytest.approx(
+        rows[3]["final_thresholds"][0]["threshold"])
+    assert (rows[4]["board"], rows[4]["sfreq"], len(rows[4]["ch_names"])) == ("cyton", 250, 8)
+
+
 def test_rebuild_gives_the_same_rows(study):
     with StudyIndex(study) as idx:
         before = idx.sessions()
