@@ -200,8 +200,8 @@ class CarryOver:
                         f"session {row['session']:02d}, the latest on this headset.")
                 return carried_thresholds(row), int(row["session"])
         self.note = (
-            f"Participant {self.participant}'s earlier sessions ran on another headset "
-            f"(session {last['session']:02d}: {describe_headset(row_montage(last))}); "
+            f"Participant {self.participant}'s earlier sessions ran on other headsets, the "
+            f"last (session {last['session']:02d}) on {describe_headset(row_montage(last))}; "
             f"their thresholds do not fit {describe_headset(here)}, so this session's "
             "baseline sets them afresh.")
         return None, None

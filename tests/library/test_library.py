@@ -122,9 +122,9 @@ def test_thresholds_carry_over_only_on_the_same_headset(study, caplog):
     cyton = dataclasses.replace(muse, board="cyton")
     with caplog.at_level("WARNING", logger="biofeedback"):
         simulate_sessions(cyton, "p01", 1, root=study, pipeline=SHORT, progress=False)
-    assert ("earlier sessions ran on another headset (session 03: muse_2 (TP9, AF7, AF8, "
-            "TP10 at 256 Hz)); their thresholds do not fit cyton (8 channels at 250 Hz), so "
-            "this session's baseline sets them afresh.") in caplog.text
+    assert ("earlier sessions ran on other headsets, the last (session 03) on muse_2 (TP9, "
+            "AF7, AF8, TP10 at 256 Hz); their thresholds do not fit cyton (8 channels at 250 "
+            "Hz), so this session's baseline sets them afresh.") in caplog.text
     side = json.loads(next(study.glob("sub-p01/ses-04/eeg/*.json")).read_text())
     assert side["programme"]["carried_thresholds"] == []
     assert side["programme"]["carried_from"] is None
