@@ -18,6 +18,52 @@ from ._logging import logger, quiet_liblsl
 from .errors import BiofeedbackError
 from .stream._pylsl import import_pylsl
 
+# a recording stops before the disk is full, so LabRecorder and the closing
+# can still write the file's end (footers, the sidecar's summary)
+MIN_FREE = 8 << 20
+
+
+def _size(n_bytes) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e5 else f"{n_bytes / 1e3:.0f} kB"
+
+
+def check_recordings_dir(directory, n_channels, sfreq, seconds=600.0) -> Path:
+    """Make sure recordings can be written to ``directory`` before a session starts.
+
+    Creates the folder, writes and removes a probe file, and compares the free
+    space with what ``seconds`` of ``n_channels`` × ``sfreq`` EEG need in XDF
+    (double64 samples with their timestamps, estimates and markers; half as
+    much again for safety). Raises :class:`BiofeedbackError` with one sentence
+    saying what is wrong and what to do.
+    """
+    import os
+    import shutil
+
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise BiofeedbackError(
+            f"{directory} is a file; recordings go into a folder (--recordings DIR)."
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".biofeedback-probe-{os.getpid()}"
+        probe.write_bytes(b"x")
+        probe.unlink()
+    except OSError as err:
+        raise BiofeedbackError(
+            f"Recordings cannot be written to {directory} ({err.strerror or err}); "
+            "choose a folder you can write with --recordings DIR, or use --no-record."
+        ) from None
+    need = int(1.5 * seconds * sfreq * (8 * n_channels + 8)) + MIN_FREE
+    free = shutil.disk_usage(directory).free
+    if free < need:
+        raise BiofeedbackError(
+            f"The disk holding {directory} has {_size(free)} free, less than the "
+            f"{_size(need)} a {seconds / 60:.0f}-minute recording of {n_channels} channels at "
+            f"{sfreq:g} Hz needs; free some space or record elsewhere with --recordings DIR."
+        )
+    return directory
+
 
 def session_filename(directory, profile_name: str) -> Path:
     """``<dir>/<YYYYmmdd-HHMMSS>_<board>.xdf``, unique in ``directory``.
@@ -80,7 +126,11 @@ def write_sidecar(xdf_fname, content: dict) -> Path:
     xdf_fname = Path(xdf_fname)
     side = xdf_fname.with_suffix(".json")
     tmp = side.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(content, indent=2, default=str))
+    try:
+        tmp.write_text(json.dumps(content, indent=2, default=str))
+    except OSError:  # a full disk: the sidecar written before stays whole
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(side)
     return side
 

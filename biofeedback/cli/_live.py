@@ -223,8 +223,8 @@ def run(args) -> int:
         lines = lines[:-1] + prog.finish() + lines[-1:]
     for line in lines:
         print(line)
-    # a source lost for good is a failure scripts must see (the recording is kept)
-    return 1 if session.summary.stopped_by == "source_lost" else 0
+    # a source lost for good, a full disk: failures scripts must see (the recording is kept)
+    return 1 if session.summary.stopped_by in ("source_lost", "disk_full") else 0
 
 
 def pre_check(args, config):

@@ -3,7 +3,7 @@
 Its parts live in their own modules (acquisition, dispatch, outlets and
 recording, summary); this one only runs them in their order, live and in
 fast replay. It stays over 400 lines because that order is one job read
-top to bottom: its code is about 330 lines, the rest the docstrings users
+top to bottom: its code is about 370 lines, the rest the docstrings users
 and sink writers read (about 120 lines) and comments on why the order is
 what it is.
 """
@@ -148,6 +148,9 @@ class Session:
         self._outlets = None
         self._dispatch = None
         self._hurry = threading.Event()  # a second signal while closing: no more waiting
+        from ..recorder import MIN_FREE
+
+        self.min_free = MIN_FREE  # bytes free below which a recording session stops
         self._units_checked = False  # amplitudes checked for a wrong unit (first 2 s)
         self._units_buf = []
 
@@ -317,6 +320,14 @@ class Session:
 
             if not live_kernels_cached():
                 precompile = Precompile(self.config, self.source.profile)
+        if self.record:  # one sentence before anything starts, never a traceback mid-way
+            from ..recorder import check_recordings_dir
+
+            folder = (Path(self.recording_fname).parent if self.recording_fname
+                      else self.recordings_dir)
+            prof = self.source.profile
+            check_recordings_dir(folder, len(prof.ch_names) or 8, prof.sfreq or 250.0,
+                                 max(float(self.duration or 0.0), 600.0))
         self.source.start()
         try:
             src = self.source
@@ -377,7 +388,7 @@ class Session:
             summary.recording = self.recording
             summary.n_dropped = self.source.n_dropped
             summary.sink_errors = dict(self._dispatch.errors)
-            recorder.write_sidecar({"summary": summary.to_dict()})
+            _write_sidecar(recorder, summary)
             recorder.stop(self._hurry)
         self._dispatch.each_opened("close")
         summary.sink_errors = dict(self._dispatch.errors)
@@ -385,7 +396,7 @@ class Session:
         source_notes = list(self.source.notes)
         summary.notes = source_notes + [n for n in summary.notes if n not in source_notes]
         if recorder is not None:
-            recorder.write_sidecar({"summary": summary.to_dict()})
+            _write_sidecar(recorder, summary)
 
     def _run_hooks(self, summary):
         for hook in self.on_end:
@@ -491,7 +502,7 @@ class Session:
         acq.start()
         watchdog.begin()
         cursor = 0
-        last_status = 0.0
+        last_status = last_disk = 0.0
         try:
             while not self.stop_event.is_set():
                 acq.new_data.wait(0.1)
@@ -513,6 +524,14 @@ class Session:
                     logger.warning("The session stops: %s.", ended[1])
                     break
                 now = time.monotonic()
+                if self.recording is not None and now - last_disk > 2.0:
+                    last_disk = now
+                    ended = self._disk_full()
+                    if ended is not None:
+                        tally.summary.stopped_by = "disk_full"
+                        tally.summary.notes.append(f"stopped: {ended}")
+                        logger.warning("The session stops: %s.", ended)
+                        break
                 if now - last_status > 0.25:
                     self._status(tally)
                     last_status = now
@@ -533,6 +552,31 @@ class Session:
                 tally.samples(ts)
                 self._handle_results(self.engine.process(data, ts), tally)
             tally.finish(self.source.n_dropped)
+
+
+    def _disk_full(self):
+        """What to say when the recording's disk is nearly full, else None."""
+        import shutil
+
+        try:
+            free = shutil.disk_usage(Path(self.recording).parent).free
+        except OSError:  # pragma: no cover - the folder vanished: LabRecorder will say
+            return None
+        if free >= self.min_free:
+            return None
+        return (f"the disk holding {Path(self.recording).parent} is nearly full "
+                f"({free >> 10} kB free): the session stopped and closed its recording")
+
+
+def _write_sidecar(recorder, summary):
+    """The sidecar's summary; a full disk is said, and the closing goes on."""
+    try:
+        recorder.write_sidecar({"summary": summary.to_dict()})
+    except OSError as err:
+        note = f"the sidecar's summary could not be written ({err.strerror or err})"
+        logger.error("%s.", note[0].upper() + note[1:])
+        if note not in summary.notes:
+            summary.notes.append(note)
 
 
 def _source_name(src) -> str:

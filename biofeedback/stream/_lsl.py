@@ -375,7 +375,7 @@ class LSLSource(Source):
                 len(self.profile.ch_names) != n:
             # --board says which headset this is: a stream of another layout is not it
             raise StreamError(
-                f"The LSL stream {full.name()!r} has {n} EEG channels but the "
+                f"The LSL stream {full.name()!r} has {n} channels but the "
                 f"{self.profile.name!r} profile has {len(self.profile.ch_names)} "
                 f"({', '.join(self.profile.ch_names)}); drop --board to use the stream's own "
                 "channels, or name the board it comes from."
