@@ -51,7 +51,11 @@ def run(args) -> int:
         return 0
     if not rows:
         who = f"participant {pid!r}" if pid else "any participant"
-        print(f"No sessions of {who} under {root}.")
+        from ..library._layout import case_twin
+
+        twin = case_twin(root, pid) if pid else None
+        print(f"No sessions of {who} under {root}"
+              + (f"; did you mean {twin!r}?" if twin else "."))
         return 0
     print(f"{'participant':<12} {'ses':>3}  {'date':<16} {'task':<10} {'status':<11} "
           f"{'min':>5} {'trained (SD)':>12} {'in target':>9} {'artifacts':>9}")

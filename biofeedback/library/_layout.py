@@ -33,7 +33,7 @@ from ..errors import BiofeedbackError
 
 __all__ = ["StudyError", "SessionPaths", "study_root", "check_participant", "task_label",
            "reserve_session", "session_paths", "list_session_dirs", "latest_model",
-           "ROOT_ENV", "DEFAULT_ROOT"]
+           "ROOT_ENV", "DEFAULT_ROOT", "case_twin"]
 
 #: environment variable naming the study root
 ROOT_ENV = "BIOFEEDBACK_ROOT"
@@ -129,6 +129,23 @@ def check_participant(pid) -> str:
     return pid
 
 
+def case_twin(root, participant) -> str | None:
+    """An existing participant whose ID differs from ``participant`` only in case.
+
+    ``Sub01`` and ``sub01`` are two people to the index but one folder on the
+    file systems of Windows and macOS, so a study never holds both.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    want = str(participant).lower()
+    for sub in root.glob("sub-*"):
+        pid = sub.name[4:]
+        if pid != participant and pid.lower() == want and sub.is_dir():
+            return pid
+    return None
+
+
 def task_label(name) -> str:
     """A BIDS task label from a protocol or pipeline name (letters and digits)."""
     label = re.sub(r"[^A-Za-z0-9]", "", str(name or ""))
@@ -212,7 +229,8 @@ def reserve_session(root, participant, task) -> SessionPaths:
     Raises
     ------
     StudyError
-        An invalid ID, or a root that cannot be written.
+        An invalid ID, one that differs only in case from an existing
+        participant's, or a root that cannot be written.
 
     Notes
     -----
@@ -222,6 +240,12 @@ def reserve_session(root, participant, task) -> SessionPaths:
     """
     root = study_root(root)
     participant = check_participant(participant)
+    twin = case_twin(root, participant)
+    if twin is not None:
+        raise StudyError(
+            f"Participant {participant!r} differs only in case from {twin!r}, who already "
+            f"has sessions under {root}; use --participant {twin} (the two would share one "
+            "folder on Windows and macOS).")
     _check_writable(root)
     sub = root / f"sub-{participant}"
     busy = running_sessions(root, participant) if sub.is_dir() else []

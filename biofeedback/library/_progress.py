@@ -175,8 +175,13 @@ def progress(participant, root=None, *, index=None) -> dict:
         if own:
             index.close()
     if not sessions:
+        from ._layout import case_twin
+
+        twin = case_twin(root_path, participant)
+        hint = (f"did you mean {twin!r}?" if twin else
+                "run 'biofeedback sessions' to see who is there.")
         raise StudyError(f"No sessions of participant {participant!r} under {root_path}; "
-                         "run 'biofeedback sessions' to see who is there.")
+                         + hint)
     by_session = {}
     for b in blocks:
         by_session.setdefault(b["session"], []).append(b)

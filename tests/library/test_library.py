@@ -67,6 +67,19 @@ def test_sessions_started_at_once_get_distinct_numbers(tmp_path):
     assert running_sessions(tmp_path, "p7") == []
 
 
+def test_an_id_differing_only_in_case_is_refused_and_named(short_study, capsys):
+    # 'P01' and 'p01' would be one folder on Windows and macOS, two people to the index
+    with pytest.raises(StudyError, match=r"'P01' differs only in case from 'p01', who "
+                                         r"already has sessions under .*--participant p01"):
+        reserve_session(short_study, "P01", "x")
+    assert not (short_study / "sub-P01").exists()
+    assert main(["progress", "P01", "--root", str(short_study)]) == 1
+    assert "No sessions of participant 'P01' under" in (err := capsys.readouterr().err)
+    assert "did you mean 'p01'?" in err
+    assert main(["sessions", "P01", "--root", str(short_study)]) == 0
+    assert "did you mean 'p01'?" in capsys.readouterr().out
+
+
 def test_a_second_session_while_one_runs_says_so(tmp_path, caplog):
     first = reserve_session(tmp_path, "p8", "x")  # this process: still "running"
     with caplog.at_level("WARNING", logger="biofeedback"):
