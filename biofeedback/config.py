@@ -258,6 +258,39 @@ class PipelineConfig:
                 "shorten the segment or lengthen the window."
             )
 
+    def check_baseline(self):
+        """Blocks before feedback must give the threshold its ``min_baseline``.
+
+        A protocol with no baseline block calibrates on the first seconds of
+        training (documented); one whose baseline is shorter than
+        ``min_baseline`` would do the same while its baseline, too short for
+        a threshold, also became the reference of the session's trained
+        measure (its SD from a handful of windows). Checked before a live or
+        simulated session, not on load, so recordings made with such a
+        pipeline still replay.
+
+        Raises
+        ------
+        PipelineConfigError
+            Naming the blocks, the one to lengthen and by how much.
+        """
+        fb = self.feedback
+        before = []
+        for b in fb.blocks:
+            if b.kind not in ("baseline", "calibration"):
+                break
+            before.append(b)
+        total = sum(b.duration for b in before)
+        if before and total + 1e-9 < fb.min_baseline:
+            last = before[-1]
+            raise PipelineConfigError(
+                f"{_field(self.fname, 'feedback', 'min_baseline')}: the blocks before "
+                f"feedback ({', '.join(repr(b.name) for b in before)}) last {total:g} s, "
+                f"less than the {fb.min_baseline:g} s of baseline the threshold is set on; "
+                f"make block {last.name!r} at least "
+                f"{last.duration + fb.min_baseline - total:g} s long, or lower min_baseline."
+            )
+
     def to_dict(self) -> dict:
         """JSON-ready copy (for sidecars and LSL metadata)."""
         out = dataclasses.asdict(self)

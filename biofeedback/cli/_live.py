@@ -173,6 +173,8 @@ def run(args) -> int:
     # a model carries the pipeline it was trained with: its features must match
     config = (model.config if model is not None and not args.pipeline
               else load_pipeline(args.pipeline))
+    if config.feedback.enabled:  # before the signal check and the session number
+        config.check_baseline()
     check = pre_check(args, config) if args.check else None
     if check is not None and check.verdict != "go":
         return 2

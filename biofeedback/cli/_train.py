@@ -162,7 +162,10 @@ def protocol_plan(config, method, ds, spec, required):
                "from labelled recordings (give it state = \"<class>\")")
     if why is None:
         try:
-            plan.check(ds.window_length, ds.classes, where="the pipeline's protocol")
+            from ..training._calibration import blocks_before_feedback
+
+            plan.check(ds.window_length, ds.classes, where="the pipeline's protocol",
+                       names=[b.name for b in blocks_before_feedback(config.feedback)])
         except DatasetError as err:
             why = str(err)
     if why and required:
@@ -190,12 +193,14 @@ def run(args) -> int:
     config = load_pipeline(args.pipeline)
     spec = CLASSIFIERS[args.model]
     if args.calibration == "protocol":  # what the pipeline alone decides: before the long work
-        from ..training._calibration import CalibrationPlan
+        from ..training._calibration import CalibrationPlan, blocks_before_feedback
         from ..training._labels import DatasetError
 
         try:
-            CalibrationPlan.from_protocol(config.feedback).check(
-                config.window.length, where="the pipeline's protocol")
+            CalibrationPlan.from_protocol(config.feedback, args.calibration_method).check(
+                config.window.length,
+                where=Path(config.fname).name if config.fname else "the pipeline's protocol",
+                names=[b.name for b in blocks_before_feedback(config.feedback)])
         except DatasetError as err:
             text = str(err)
             raise DatasetError(f"--calibration protocol: {text[0].lower()}{text[1:]}") from None

@@ -225,6 +225,7 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     if not config.feedback.enabled:
         raise PipelineConfigError(f"{config.fname}: the pipeline has no protocol "
                                   "([[feedback.blocks]]) to train with.")
+    config.check_baseline()
     profile = scen.profile
     if config.board != profile.name:
         config = dataclasses.replace(config, board=profile.name)

@@ -286,6 +286,8 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
         import dataclasses
 
         config = config.replace(feedback=dataclasses.replace(config.feedback, end="continue"))
+    if feedback and config.feedback.enabled:  # its threshold must come from the baseline
+        config.check_baseline()
     if model is not None and feedback:  # its calibration must come from this protocol
         model.check_protocol(config.feedback)
     if source is None or isinstance(source, str):

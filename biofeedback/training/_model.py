@@ -208,16 +208,26 @@ class LoadedModel:
         """
         if not self.needs_calibration:
             return
-        from ._calibration import CalibrationPlan
+        from ._calibration import ZSCORE_WINDOWS, CalibrationPlan, blocks_before_feedback
 
         have = CalibrationPlan.from_protocol(feedback)
         need = self.plan
+        least = need.min_seconds(self.config.window.length)
+        if need.seconds + 1e-9 < least:  # a file from before the minimum was enforced
+            raise ModelError(
+                f"The model {self._name()}z-scores its features on {need.seconds:g} s of "
+                f"calibration, but z-scoring divides by their SD, which needs at least "
+                f"{least:g} s ({ZSCORE_WINDOWS} windows of {self.config.window.length:g} s); "
+                "train it again with longer calibration blocks, or with "
+                "--calibration-method center.")
         if have.seconds + 1e-9 < need.seconds:
+            names = [b.name for b in blocks_before_feedback(feedback)]
+            listed = f" ({', '.join(repr(n) for n in names)})" if names else ""
             raise ModelError(
                 f"The model calibrates on {need.describe()} ({need.seconds:g} s) before "
-                f"feedback, but the blocks before feedback in {where} last "
+                f"feedback, but the blocks before feedback in {where}{listed} last "
                 f"{have.seconds:g} s; run the session with the pipeline stored in the "
-                "model, or add those calibration blocks.")
+                "model, or lengthen those calibration blocks.")
         named = [s for s in need.states if s is not None]
         if named and have.states[:len(need.states)] != need.states:
             raise ModelError(

@@ -263,6 +263,14 @@ def test_broken_index_or_files_are_rebuilt_and_said(study, capsys, caplog, break
      "Invalid participant ID '../x'"),
     (["progress", "nobody"], "No sessions of participant 'nobody'"),
     (["simulate", "demo", "--participant", "p1"], "the scenario has no [participant] table"),
+    # a baseline too short for the threshold (and the session's reference) never starts
+    (["simulate", "learner", "--participant", "p1", "--pipeline",
+      str(HERE / "short_baseline.toml")],
+     "[feedback] min_baseline: the blocks before feedback ('rest') last 2.5 s, less than the "
+     "3 s of baseline the threshold is set on; make block 'rest' at least 3 s long, or lower "
+     "min_baseline."),
+    (["live", "--participant", "p1", "--pipeline", str(HERE / "short_baseline.toml"),
+      "--duration", "1"], "make block 'rest' at least 3 s long"),
     (["sessions", "--root", "{tmp}/no_study"], "no_study: no such folder, so no study to read"),
     (["progress", "p1", "--root", "{tmp}/no_study"], "no_study: no such folder"),
     (["index", "--root", "{tmp}/no_study"], "no_study: no such folder"),

@@ -113,18 +113,26 @@ def test_a_protocol_that_cannot_calibrate_is_one_sentence(muse_dir, tmp_path, ca
     assert not (tmp_path / "m.bfm").exists()
 
 
-def test_a_too_short_calibration_block_stops_before_any_recording_is_read(tmp_path, capsys):
+@pytest.mark.parametrize(("seconds", "method", "sentence"), [
+    (1.0, "center", "guided.toml ('c') last 1 s, shorter than one 2 s window; make block "
+                    "'c' at least 2 s long.\n"),
+    # two windows' SD put the scale 4.4 times off on the Muse data: ten seconds at least
+    (2.5, "zscore", "guided.toml ('c') last 2.5 s, but z-scoring divides by their SD, "
+                    "which needs at least 10 s (5 windows of 2 s); make block 'c' at least "
+                    "10 s long, or use --calibration-method center.\n"),
+])
+def test_a_too_short_calibration_block_stops_before_any_recording_is_read(
+        tmp_path, capsys, seconds, method, sentence):
     """What the pipeline alone decides is said before minutes of feature extraction."""
     pipe = _pipeline(tmp_path, '[[feedback.blocks]]\nname = "c"\nkind = "calibration"\n'
-                               'state = "relaxed"\nduration = 1.0\n\n')
+                               f'state = "relaxed"\nduration = {seconds}\n\n')
     empty = tmp_path / "s-relaxed-1.csv"
     empty.write_text("")  # reading it would fail: it is never read
     code = main(["train", str(empty), "--pipeline", str(pipe), "--calibration", "protocol",
-                 "--out", str(tmp_path / "m.bfm"), "-q"])
+                 "--calibration-method", method, "--out", str(tmp_path / "m.bfm"), "-q"])
     assert code == 1
     assert capsys.readouterr().err == (
-        "biofeedback: error: --calibration protocol: the calibration blocks of the "
-        "pipeline's protocol last 1 s, shorter than one 2 s window; make them longer.\n")
+        "biofeedback: error: --calibration protocol: the calibration blocks of " + sentence)
 
 
 def _marker_labels(muse_dir, tmp_path):
@@ -197,3 +205,22 @@ def test_a_manifest_of_labelled_stretches_is_scored_as_a_switching_session(
     assert err.startswith("biofeedback: error: The manifest's label 'relaxed' covers no "
                           "whole 2 s window in subjecta-relaxed-1.csv at 900-960 s (the "
                           "recording lasts 59.4 s") and err.count("\n") == 1
+
+
+def test_a_model_file_z_scoring_on_too_little_calibration_is_refused_before_a_session():
+    """A file written before the minimum was enforced: one sentence, never a 2-window SD."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.errors import ModelError
+    from biofeedback.training._model import LoadedModel
+
+    config = load_pipeline(DEFAULT)
+    meta = {"classes": ["a", "b"], "feature_names": ["f"], "ch_names": ["TP9"],
+            "sfreq": 256.0, "pipeline": config.to_dict(),
+            "calibration": {"method": "zscore", "blocks": [{"state": None, "seconds": 2.5}]}}
+    model = LoadedModel(None, meta)
+    with pytest.raises(ModelError, match=r"z-scores its features on 2.5 s of calibration, but "
+                                         r"z-scoring .* needs at least 10 s \(5 windows of "
+                                         r"2 s\); train it again"):
+        model.check_protocol(config.feedback)
+    meta["calibration"]["method"] = "center"  # centring on those 2.5 s is allowed
+    LoadedModel(None, meta).check_protocol(config.feedback)
