@@ -281,7 +281,8 @@ class PipelineConfig:
                 break
             before.append(b)
         total = sum(b.duration for b in before)
-        if before and total + 1e-9 < fb.min_baseline:
+        fed = any(b.kind in ("training", "transfer") for b in fb.blocks)  # needs a threshold
+        if before and fed and total + 1e-9 < fb.min_baseline:
             last = before[-1]
             raise PipelineConfigError(
                 f"{_field(self.fname, 'feedback', 'min_baseline')}: the blocks before "
