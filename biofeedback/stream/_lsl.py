@@ -25,8 +25,10 @@ import numpy as np
 
 from .._logging import logger
 from ..errors import StreamError
+from ._drops import DropJudge
 from ._peers import (
     _FAR,
+    _JUMP,
     _UNIT_SCALE,
     _eeg_channels,
     _OffsetStamps,
@@ -300,12 +302,15 @@ class LSLSource(Source):
         self._scale = 1e-6
         self._last_data = None  # local clock of the last sample received
         self._last_ts = None
+        self._judge = None  # DropJudge, once the rate is known
         self._lost = False
         self._last_look = -np.inf
         self._uid = None
         self._n_looks = 0
         self._keep = None  # indices of the EEG channels, None for all
         self._layout = None  # (channel count, labels) of the stream as opened
+        self._jump = 0.0  # seconds added to the stamps since the sender's clock jumped
+        self._delay = None  # smallest arrival minus stamp seen (transport and buffering)
         self._stamps = None  # maps stamps on another clock onto the LSL clock
         # the stream's own name and source_id, once opened (the name asked for
         # and "" until then); a stream without a source_id is found again by name
@@ -500,7 +505,42 @@ class LSLSource(Source):
                             "arrival, and their drift is not followed")
                 logger.warning("LSL stream %s: %s.", self.stream_name, note)
                 self.notes.append(note)
-        return ts if not self._stamps else self._stamps(ts)
+        ts = ts if not self._stamps else self._stamps(ts)
+        return self._unjump(ts + self._jump, now)
+
+    def _unjump(self, ts, now):
+        """Stamps that jumped (the sender's clock was set) put back in line.
+
+        Stamps on this machine's LSL clock are never ahead of their arrival and
+        never go back; a sender whose clock is set (a wall clock stepped by
+        NTP, a device clock restarted) breaks one or the other. The stamps are
+        then moved to follow on from the last ones when they arrived as fast
+        as before (nothing missing), else to their arrival (an outage: its
+        length comes from the arrival times). Moved stamps are said in a
+        ``clock_jump`` marker and the summary.
+        """
+        prev = self._last_ts
+        ahead = float(ts[-1]) - now
+        back = prev is not None and ts[0] < prev - _JUMP
+        if ahead <= _JUMP and not back:
+            delay = now - float(ts[-1])
+            self._delay = delay if self._delay is None else min(self._delay, delay)
+            return ts
+        shift = (now - (self._delay or 0.0)) - float(ts[-1])  # onto their arrival
+        if prev is not None and self._last_data is not None:
+            follow = prev + 1.0 / self.sfreq - float(ts[0])
+            # as much time passed between the arrivals as the samples span: nothing missing
+            arrived = now - self._last_data
+            if arrived < (len(ts) + 1) / self.sfreq + self.lost_after:
+                shift = follow
+        self._jump += shift
+        note = (f"the stream's clock jumped {-shift:+.3f} s at t={prev or ts[0]:.3f}: its "
+                "stamps were moved back in line")
+        logger.warning("LSL stream %s: %s.", self.stream_name, note)
+        self.notes.append(note)
+        self._emit(SourceEvent("marker", timestamp=float(ts[0] + shift),
+                               text=f"clock_jump s={-shift:+.3f}"))
+        return ts + shift
 
     def _losses(self, ts):
         """Report what is missing before and within ``ts`` (a chunk just read).
@@ -513,6 +553,8 @@ class LSLSource(Source):
         stream by itself) is an outage all the same.
         """
         prev = self._last_ts
+        if self._judge is None:
+            self._judge = DropJudge(self.sfreq)
         if self._lost:  # silent for lost_after: the first sample after it ends the outage
             self._lost = False
             n_missing = max(int(round((ts[0] - prev) * self.sfreq)) - 1, 0)
@@ -525,24 +567,31 @@ class LSLSource(Source):
                 logger.warning("LSL stream %s sent nothing for a while, then every sample: "
                                "nothing was lost.", self.stream_name)
             prev = None
+            self._judge.reset()
         t = ts if prev is None else np.concatenate(([prev], ts))
         steps = np.diff(t)
         # jitter is no loss: only steps over 5 sample periods count, and inside
         # one read only outages (senders that stamp chunks when they push them
         # make later chunks look early or late by tens of milliseconds; between
         # reads a shorter step is a drop, as it always was)
+        events = []
         for i in np.flatnonzero(steps > 5.0 / self.sfreq):
             n_missing = int(round(steps[i] * self.sfreq)) - 1
             if n_missing <= 0:
                 continue
             if steps[i] > self.lost_after:  # as long as a loss: an outage already over
-                self._emit(SourceEvent("disconnected", timestamp=float(t[i])))
-                self._emit(SourceEvent("reconnected", timestamp=float(t[i + 1]),
-                                       duration=n_missing / self.sfreq, n=n_missing))
+                self._judge.boundary(float(t[i]))
+                events.append(SourceEvent("disconnected", timestamp=float(t[i])))
+                events.append(SourceEvent("reconnected", timestamp=float(t[i + 1]),
+                                          duration=n_missing / self.sfreq, n=n_missing))
                 logger.warning("LSL stream %s was lost for %.2f s.", self.stream_name,
                                n_missing / self.sfreq)
-            elif i == 0 and prev is not None:
-                self._emit(SourceEvent("dropped", timestamp=float(t[i]), n=n_missing))
+            elif i == 0 and prev is not None:  # judged once the stamps go on (_drops)
+                self._judge.candidate(float(t[i]), n_missing)
+        for t_drop, n_drop in self._judge.feed(ts):
+            events.append(SourceEvent("dropped", timestamp=t_drop, n=n_drop))
+        for ev in sorted(events, key=lambda e: e.timestamp):  # stable: an outage keeps its order
+            self._emit(ev)
 
     def _re_resolve(self):
         """A new inlet on the stream if it is back as a new outlet (a new uid)."""

@@ -47,6 +47,9 @@ def _eeg_channels(labels, types, n):
 # clock counts from the machine's start, Unix time from 1970)
 _FAR = 600.0
 
+# stamps this far ahead of their arrival, or back from the last ones, jumped
+_JUMP = 0.5
+
 
 class _UnixStamps:
     """Unix-time stamps (muse-lsl's ``time.time()``, muse-lsl#196) onto the LSL clock.

@@ -157,3 +157,29 @@ def test_an_irregular_stream_takes_the_named_board_rate_or_says_what_to_do():
     with LSLSource(name, profile=get_profile("muse_2"), timeout=5) as src:
         assert src.sfreq == 256.0
         assert any("declares no rate" in n for n in src.notes)
+
+
+@pytest.mark.parametrize("jump", [5.0, -3.0])
+def test_a_sender_clock_that_jumps_is_put_back_in_line(jump):
+    """Stamps stepped by the sender's clock (a wall clock set by NTP) lose nothing.
+
+    Before, +5 s was counted as a 5 s outage (1250 samples "lost") with the
+    windows after it 5 s in the future; -3 s went back in time and every
+    latency read 3 s.
+    """
+    import pylsl
+
+    name = _name("jump")
+    out = _outlet(name, 2, sfreq=100.0)
+    with LSLSource(name, timeout=5) as src:
+        t0 = pylsl.local_clock()
+        out.push_chunk(np.zeros((10, 2)).tolist(), (t0 + np.arange(10) / 100.0).tolist())
+        first = _read_until(src, lambda c: True)
+        out.push_chunk(np.zeros((10, 2)).tolist(),
+                       (t0 + jump + (10 + np.arange(10)) / 100.0).tolist())
+        second = _read_until(src, lambda c: True)
+        np.testing.assert_allclose(second.timestamps[0] - first.timestamps[-1], 0.01)
+        events = src.pop_events()
+        assert [e.kind for e in events] == ["marker"]
+        assert events[0].text == f"clock_jump s={jump:+.3f}"
+        assert src.n_dropped == 0

@@ -1,0 +1,95 @@
+"""Drops between reads judged over a short horizon, not from one step of the stamps.
+
+Senders that stamp a chunk when they push it (muse-lsl with ``time.time()``,
+OpenBCI GUI, scripts) stamp a late push late: its first sample steps forward
+by the lateness, and the next chunk, pushed on time, steps back again. A rule
+on each step alone counts that lateness as lost samples (189 of them in 15 s
+of a lossless muse-lsl stream pushed late a third of the time by about
+15 ms). A real loss moves every later stamp for good; lateness does not.
+
+So each sample's stamp is compared with where its index puts it,
+``u = t - index / sfreq``. Pushes that are on time give the smallest ``u``
+(lateness only ever adds), so the lower envelope of ``u`` over ``horizon``
+seconds before a step and over ``horizon`` seconds after it differ by the
+samples really missing. A step is judged once the stamps have gone
+``horizon`` past it: a drop the step puts at ``n`` samples is confirmed when
+at least half of them are missing in that comparison, and reported with the
+comparison's count (the step's own count is off by the lateness of the
+pushes on either side). A sender stamping each sample exactly gives the same
+counts as the step alone, ``horizon`` seconds later.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+class DropJudge:
+    """Confirm or dismiss the drops one step of the timestamps suggests.
+
+    Parameters
+    ----------
+    sfreq : float
+        Nominal rate in Hz.
+    horizon : float
+        Seconds of stamps looked at on each side of a step.
+    """
+
+    def __init__(self, sfreq, horizon=0.25):
+        self.sfreq = float(sfreq)
+        self.horizon = float(horizon)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history (after an outage, whose count is measured apart)."""
+        self._count = 0
+        self._recent = deque()  # (last stamp of a read, smallest u of that read)
+        self._pending = []  # dicts: t (stamp before the step), n, until, u_after
+        self._moved = -np.inf  # stamp after which u moved for good (a loss, an outage)
+
+    def boundary(self, t) -> None:
+        """An outage after stamp ``t`` (counted apart): no window before reaches across it."""
+        self._moved = max(self._moved, t)
+
+    def candidate(self, t_before, n) -> None:
+        """A step after ``t_before`` suggests ``n`` missing samples; judge it later."""
+        self._pending.append({"t": t_before, "n": int(n), "until": t_before + self.horizon,
+                              "u_after": np.inf})
+
+    def feed(self, ts) -> list:
+        """Stamps of one read (after any :meth:`candidate` for its first step).
+
+        Returns
+        -------
+        drops : list of (float, int)
+            The stamp before each confirmed drop and its sample count.
+        """
+        n = len(ts)
+        u = ts - (self._count + np.arange(n)) / self.sfreq
+        self._count += n
+        self._recent.append((float(ts[-1]), float(u.min())))
+        while self._recent and self._recent[0][0] < ts[-1] - 3 * self.horizon:
+            self._recent.popleft()
+        out, keep = [], []
+        for p in self._pending:  # in the order of their steps
+            within = (ts > p["t"]) & (ts <= p["until"])
+            if within.any():
+                p["u_after"] = min(p["u_after"], float(u[within].min()))
+            if ts[-1] < p["until"]:
+                keep.append(p)
+                continue
+            # the window before ends at the step and starts after the last loss
+            # confirmed before it (u moved there)
+            since = max(p["t"] - self.horizon, self._moved)
+            u_before = min((v for t, v in self._recent if since < t <= p["t"]), default=None)
+            if u_before is None or not np.isfinite(p["u_after"]):
+                missing = p["n"]  # nothing to compare with: the step decides
+            else:  # a real loss moves u up by n periods for good; lateness does not
+                missing = round((p["u_after"] - u_before) * self.sfreq)
+            if missing >= max(p["n"] / 2, 1):
+                out.append((p["t"], int(missing)))
+                self._moved = max(self._moved, p["t"])
+        self._pending = keep
+        return out
