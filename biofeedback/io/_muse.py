@@ -80,18 +80,28 @@ def read_muse_csv(fname, *, profile=None):
                 raise RecordingFormatError(
                     f"the header is separated by {other!r}, not ',' (wrong "
                     "delimiter).", fname, 1)
-    header = [h.strip() for h in lines[0].split(",")]
-    if header[0].lower() != "timestamps":
+    # R's write.csv and spreadsheets quote the names; a trailing ',' on every
+    # line (some exporters) makes an empty last column, which is not read
+    header = [h.strip().strip('"').strip() for h in lines[0].split(",")]
+    n_cols = len(header)
+    while len(header) > 1 and not header[-1]:
+        header.pop()
+    if header[0].lower() not in ("timestamps", "timestamp"):
         raise RecordingFormatError(
             f"a muse-lsl CSV starts with a 'timestamps' column, found {header[0]!r}.",
             fname, 1)
-    reader = TableReader(fname, len(header), first_line=2, offset=offset)
+    reader = TableReader(fname, n_cols, first_line=2, offset=offset,
+                         usecols=None if n_cols == len(header) else range(len(header)))
     cols = reader.read_columns()
     table = cols.T
     warnings = list(reader.warnings)
     if table.shape[0] == 0:
         raise RecordingFormatError("the file has a header but no samples.", fname, 2)
     ts = np.ascontiguousarray(table[:, 0])
+    if np.isfinite(ts[0]) and 0 <= ts[0] < 1e9:  # not a Unix time after 2001
+        clock = "LSL clock seconds (time since the recording computer started)"
+    else:
+        clock = "Unix seconds (muse-lsl stamps with time.time())"
     aux = [i for i, h in enumerate(header) if h in _MUSE_AUX]
     mark = [i for i, h in enumerate(header) if h.lower().startswith("marker")]
     eeg = [i for i in range(1, len(header)) if i not in aux and i not in mark]
@@ -113,7 +123,7 @@ def read_muse_csv(fname, *, profile=None):
     provenance = {
         "fname": str(fname),
         "reader": "muse-csv",
-        "clock": "Unix seconds (muse-lsl stamps with time.time())",
+        "clock": clock,
         "units_in_file": "microvolts",
         "header": header,
         "dropped_columns": [header[i] for i in aux],

@@ -81,37 +81,54 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
                                    n_head + 1)
     first_cells = [c.strip() for c in names_line.split(",")]
     warnings = []
-    try:
-        [float(c) for c in first_cells[:-1]]
-        has_names = False
-    except ValueError:
-        has_names = True
+    has_names = not all(_is_number(c) or ":" in c for c in first_cells)
     if has_names:
         return _read_v5(fname, first_cells, names_offset, n_head, sfreq, header,
                         profile, ch_names)
     n_raw = len(first_cells)
-    n_eeg = n_raw - 1 - 3 - 1
+    # GUI v3-v4 end each line with the time of day and then the host's Unix
+    # time in milliseconds (``14:57:32.796, 1553612252796``); earlier ones
+    # with the time of day alone.
+    unix_ms = (n_raw > 2 and ":" in first_cells[-2] and _is_unix_ms(first_cells[-1]))
+    n_time = 2 if unix_ms else 1
     m = _NCH.search(text_head)
-    if m is not None and int(m.group(1)) != n_eeg:
-        raise RecordingFormatError(
-            f"the header declares {m.group(1)} channels but the first line holds "
-            f"{n_raw} columns (expected {int(m.group(1)) + 5}).", fname, n_head + 1)
+    if m is not None:
+        n_eeg = int(m.group(1))
+        n_aux = n_raw - 1 - n_eeg - n_time
+        if n_aux < 0:
+            raise RecordingFormatError(
+                f"the header declares {m.group(1)} channels but the first line holds "
+                f"{n_raw} columns (expected {n_eeg + 5}).", fname, n_head + 1)
+    else:
+        n_aux = 3
+        n_eeg = n_raw - 1 - n_aux - n_time
     if n_eeg < 1:
         raise RecordingFormatError(
             f"expected a counter, EEG, 3 accelerometer columns and a time; found "
             f"{n_raw} columns.", fname, n_head + 1)
-    time_cell = first_cells[-1]
+    time_cell = first_cells[n_raw - n_time]
     clock_cols = time_cell.count(":") + 1
     if clock_cols not in (1, 3):
         raise RecordingFormatError(f"the last column {time_cell!r} is not a time of "
                                    "day.", fname, n_head + 1)
+    clock_at = n_raw - n_time
     reader = TableReader(fname, n_raw, first_line=n_head + 1, offset=offset,
-                         clock_col=n_raw - 1 if clock_cols == 3 else None)
+                         clock_col=clock_at if clock_cols == 3 else None)
     table = reader.read()
     warnings.extend(reader.warnings)
     if table.shape[0] == 0:
         raise RecordingFormatError("the file has a header but no samples.", fname,
                                    n_head + 1)
+    if unix_ms:
+        unix = table[:, -1]
+        unix /= 1000.0  # in place: the column is nobody else's
+        counter = table[:, 0]
+        eeg = table[:, 1: 1 + n_eeg]
+        accel = table[:, 1 + n_eeg: 4 + n_eeg] if n_aux == 3 else None
+        prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head)
+        return _assemble(fname, sfreq, names, prof, counter, unix, eeg, accel,
+                         warnings, header, "Unix seconds (the file's last column, ms)",
+                         "openbci-txt", unix_ts=unix)
     wall = table[:, -1]  # a contiguous row of the table, which nothing else reads
     if clock_cols == 3:  # read as seconds since midnight
         back = np.flatnonzero(np.diff(wall) < -43200)  # midnight
@@ -122,10 +139,24 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
         clock = "file's last column"
     counter = table[:, 0]
     eeg = table[:, 1: 1 + n_eeg]
-    accel = table[:, 1 + n_eeg: 4 + n_eeg]
+    accel = table[:, 1 + n_eeg: 4 + n_eeg] if n_aux == 3 else None
     prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head)
     return _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings,
                      header, clock, "openbci-txt")
+
+
+def _is_number(cell):
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_unix_ms(cell):
+    """Whether a cell is a Unix time in whole milliseconds (2001 to 2286)."""
+    cell = cell.strip()
+    return cell.isdigit() and 10**12 <= int(cell) < 10**13
 
 
 def read_header_lines_at(fname, offset):

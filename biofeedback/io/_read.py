@@ -101,13 +101,16 @@ def sniff_format(fname) -> str:
             "binary content that is not a recording format biofeedback reads.", fname
         )
     first = text.lstrip().split("\n", 1)[0].strip()
-    low = first.lower()
+    low = first.lower().replace('"', "")
     if text.startswith("%OpenBCI") or text.startswith("%") and "openbci" in low:
         return "openbci-txt"
     if text.startswith("%"):
         return "openbci-txt"
     if low.startswith("timestamps,") or low.startswith("timestamps;") or \
             low.startswith("timestamps\t"):
+        return "muse-csv"
+    if low.startswith("timestamp,") and ",tp9," in low.replace(" ", "") and \
+            "raw_" not in low:  # a muse-lsl-like CSV naming its clock 'timestamp'
         return "muse-csv"
     if low.startswith("timestamp,") and "raw_" in low:
         return "mind-monitor"

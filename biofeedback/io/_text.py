@@ -236,6 +236,16 @@ class TableReader:
                     text = text[:-1].rstrip("\r")
                     if not text.strip():
                         return
+                    n_cells = text.count(self.delimiter) + 1
+                    if "\n" not in text and n_cells != self.n_cols:
+                        # Cut mid-line: the cells it still has may be the ones
+                        # kept, but their values cannot be trusted (a timestamp
+                        # cut to its first digits).
+                        self.warnings.append(
+                            f"The last line ({line0}) is cut short (expected "
+                            f"{self.n_cols} columns, found {n_cells}); it was "
+                            "dropped (the writer was probably stopped mid-line).")
+                        return
                     try:
                         table.put(self._parse(text, line0))
                     except RecordingFormatError as err:

@@ -1,0 +1,131 @@
+"""Files as other tools and other versions write them, made here with the
+tools' own layouts (and their own libraries where they have one)."""
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from biofeedback.io import read_recording
+
+SF = 250.0
+
+
+def _eeg(n, n_ch, sfreq, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / sfreq
+    return 20 * np.sin(2 * np.pi * 10 * t)[None, :] + 5 * rng.standard_normal((n_ch, n))
+
+
+def _openbci_classic(fname, n, n_ch=8, sfreq=SF, unix_ms=True, n_aux=3, cut=None):
+    """An OpenBCI GUI v3/v4 file: classic header, each line ending with the
+    time of day and, from v3 on, the host's Unix time in milliseconds."""
+    x = _eeg(n, n_ch, sfreq)
+    t0 = 1678789230.123
+    lines = ["%OpenBCI Raw EEG Data", f"%Number of channels = {n_ch}",
+             f"%Sample Rate = {sfreq:.1f} Hz", "%First Column = SampleIndex",
+             "%Last Column = Timestamp ",
+             "%Other Columns = EEG data in microvolts followed by Accel Data (in G) "
+             "interleaved with Aux Data"]
+    step = 2 if n_ch == 16 else 1
+    for i in range(n):
+        t = t0 + i / sfreq
+        row = [str((step * i) % 256)] + [f"{v:.2f}" for v in x[:, i]]
+        row += ["0.000"] * n_aux
+        row.append(datetime.fromtimestamp(t).strftime("%H:%M:%S.%f")[:-3])
+        if unix_ms:
+            row.append(str(int(round(t * 1000))))
+        lines.append(", ".join(row))
+    text = "\n".join(lines) + "\n"
+    if cut is not None:
+        text = text[:cut(text)]
+    fname.write_text(text)
+    return x, t0
+
+
+@pytest.mark.parametrize("n_ch, sfreq, profile", [(8, 250.0, "cyton"),
+                                                  (16, 125.0, "cyton_daisy")])
+def test_openbci_gui_v4_lines_end_with_unix_ms(tmp_path, n_ch, sfreq, profile):
+    """GUI v3-v4 write ``hh:mm:ss.fff, <Unix ms>`` at the end of each line;
+    the Unix time is the clock (it has the date)."""
+    fname = tmp_path / "OpenBCI-RAW-2020-01-01_10-00-00.txt"
+    x, t0 = _openbci_classic(fname, 1000, n_ch=n_ch, sfreq=sfreq)
+    rec = read_recording(fname)
+    assert rec.profile == profile and len(rec.ch_names) == n_ch
+    assert rec.sfreq == sfreq
+    assert_allclose(rec.data, np.round(x, 2) * 1e-6, atol=1e-12)
+    assert rec.timestamps[0] == pytest.approx(t0, abs=1e-3)
+    assert_allclose(np.diff(rec.timestamps), 1 / sfreq, atol=1e-6)
+    assert "Unix" in rec.provenance["clock"]
+    assert rec.gaps == [] and rec.warnings == []
+    assert rec.streams["accelerometer"].data.shape == (3, 1000)
+
+
+def test_openbci_gui_analog_mode_aux_columns(tmp_path):
+    """A Cyton in analog mode writes its aux inputs where the accelerometer
+    was; the header's channel count tells the EEG columns apart."""
+    fname = tmp_path / "OpenBCI-RAW-analog.txt"
+    x, _ = _openbci_classic(fname, 500, n_aux=5)
+    rec = read_recording(fname)
+    assert rec.ch_names[:2] == ["F3", "F4"] and len(rec.ch_names) == 8
+    assert_allclose(rec.data, np.round(x, 2) * 1e-6, atol=1e-12)
+    assert "accelerometer" not in rec.streams
+
+
+def test_openbci_file_cut_mid_line_drops_that_line(tmp_path):
+    """A file cut mid-write: the last line lacks columns, and its cells (a
+    Unix time cut to its first digits) are not read as data."""
+    fname = tmp_path / "OpenBCI-RAW-cut.txt"
+    n = 300
+    x = _eeg(n, 8, SF)
+    lines = ["%OpenBCI Raw EXG Data", "%Number of channels = 8", "%Sample Rate = 250 Hz",
+             "%Board = OpenBCI_GUI$BoardCytonSerial",
+             "Sample Index, " + ", ".join(f"EXG Channel {i}" for i in range(8))
+             + ", Accel Channel 0, Accel Channel 1, Accel Channel 2, Other, Other, "
+             "Timestamp, Marker Channel, Timestamp (Formatted)"]
+    for i in range(n):
+        t = 1678789230.123 + i / SF
+        lines.append(f"{i % 256}, " + ", ".join(f"{v:.2f}" for v in x[:, i])
+                     + f", 0.0, 0.0, 0.0, 0.0, 0.0, {t:.6f}, 0.0, 2023-03-14 10:20:30.123")
+    text = "\n".join(lines)
+    fname.write_text(text[: text.rindex(", 0.0, 2023") - 8])  # inside the Timestamp
+    rec = read_recording(fname)
+    assert rec.n_times == n - 1
+    assert np.all(np.diff(rec.timestamps) > 0)
+    assert any("cut short" in w and "dropped" in w for w in rec.warnings)
+
+
+def _muse_lsl(fname, n=512, t0=5321.123456, header="timestamps,TP9,AF7,AF8,TP10,Right AUX",
+              end=""):
+    x = _eeg(n, 4, 256.0)
+    lines = [header + end]
+    for i in range(n):
+        lines.append(f"{t0 + i / 256:.6f}," + ",".join(f"{v:.3f}" for v in x[:, i])
+                     + ",0.000" + end)
+    fname.write_text("\n".join(lines) + "\n")
+    return x
+
+
+@pytest.mark.parametrize("header, end", [
+    ('"timestamps","TP9","AF7","AF8","TP10","Right AUX"', ""),  # R's write.csv
+    ("timestamps,TP9,AF7,AF8,TP10,Right AUX", ","),  # a trailing empty column
+    ("Timestamp,TP9,AF7,AF8,TP10,Right AUX", ""),  # the clock named in the singular
+])
+def test_muse_csv_variants(tmp_path, header, end):
+    fname = tmp_path / "muse.csv"
+    x = _muse_lsl(fname, header=header, end=end)
+    rec = read_recording(fname)
+    assert rec.source_format == "muse-csv"
+    assert rec.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+    assert_allclose(rec.data, np.round(x, 3) * 1e-6, atol=1e-12)
+    assert rec.warnings == []
+
+
+def test_muse_csv_clock_is_named_as_it_is(tmp_path):
+    """muse-lsl's ``record`` writes LSL-clock times (seconds since the computer
+    started), not Unix times: the note says which it found."""
+    _muse_lsl(tmp_path / "lsl.csv", t0=5321.1)
+    _muse_lsl(tmp_path / "unix.csv", t0=1.7e9)
+    assert read_recording(tmp_path / "lsl.csv").provenance["clock"].startswith("LSL")
+    assert read_recording(tmp_path / "unix.csv").provenance["clock"].startswith("Unix")
