@@ -153,11 +153,19 @@ class CarryOver:
         The pipeline carries thresholds (``threshold_start = "carry"``).
     model, model_sha256 :
         A model needing a per-user calibration, and its file's hash.
+    feedback : FeedbackConfig | None
+        The session's protocol: only sessions holding a threshold for one of
+        its (target, direction) pairs are carried from (a session that
+        trained another measure is passed over).
     """
 
     def __init__(self, root, participant, rows, programme, *, thresholds=True, model=None,
-                 model_sha256=None):
+                 model_sha256=None, feedback=None):
         self.root, self.participant = Path(root), participant
+        self.wanted = None
+        if feedback is not None:
+            self.wanted = {feedback.block_target(b) for b in feedback.blocks
+                           if b.kind in ("training", "transfer")}
         self.rows = list(rows)
         self.programme = programme
         self.thresholds = bool(thresholds)
@@ -185,7 +193,8 @@ class CarryOver:
         return carried
 
     def _thresholds(self, here):
-        with_thr = [r for r in self.rows if r.get("final_thresholds")]
+        with_thr = [r for r in self.rows if r.get("final_thresholds") and (
+            self.wanted is None or set(carried_thresholds(r) or ()) & self.wanted)]
         if not with_thr:
             return None, None
         last = with_thr[-1]

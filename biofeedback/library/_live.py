@@ -100,7 +100,7 @@ class ProgrammeSession:
         # decided when the session opens and its headset is known
         self.carried = CarryOver(self.root, self.paths.participant, rows,
                                  self.sidecar["programme"], thresholds=carry, model=model,
-                                 model_sha256=model_sha256)
+                                 model_sha256=model_sha256, feedback=config.feedback)
         self.index_ms = None
 
     @property

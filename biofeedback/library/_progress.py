@@ -112,7 +112,8 @@ _SESSION_KEYS = ("session", "started_at", "status", "task", "simulated", "target
                  "time_in_target", "artifact_share", "duration", "n_samples", "n_windows",
                  "n_gated", "n_dropped", "effective_sfreq", "latency_p50", "latency_p99",
                  "cue_latency_p50", "cue_latency_p99", "n_gaps", "gap_seconds",
-                 "threshold_start_mode", "model", "xdf", "sidecar", "report", "warnings")
+                 "threshold_start_mode", "model", "xdf", "sidecar", "report", "warnings",
+                 "board", "sfreq", "ch_names")
 _BLOCK_KEYS = ("idx", "name", "kind", "target", "direction", "regulation", "reward_rate",
                "time_in_target", "artifact_share", "threshold_start", "threshold_end",
                "target_mean", "n_windows", "n_gated")
@@ -199,10 +200,14 @@ def progress(participant, root=None, *, index=None) -> dict:
             within[s["session"]] = [_nan(b.get("regulation")) for b in d["blocks"]
                                     if b["kind"] == "training"]
     same = [s for s in out_sessions if s["target"] == target and s["direction"] == direction]
+    other = [s["session"] for s in out_sessions
+             if (s["target"], s["direction"]) != (target, direction)]
     x = [s["session"] for s in same]
     fit = trend(x, [_nan(s["regulation"]) for s in same])
     tfit = trend(x, [_nan(s["transfer_regulation"]) for s in same])
-    learner = bool(fit["n"] >= 3 and _finite(fit["ci95"][0]) and fit["ci95"][0] > 0)
+    # None: too few sessions to tell (a person is not a non-learner after two sessions)
+    learner = (bool(_finite(fit["ci95"][0]) and fit["ci95"][0] > 0) if fit["n"] >= 3
+               else None)
     metric = f"{target} {direction} in training blocks, baseline SDs from the session baseline"
     result = {
         "participant": participant,
@@ -211,7 +216,8 @@ def progress(participant, root=None, *, index=None) -> dict:
         "sessions": out_sessions,
         "trend": {"metric": metric, "target": target, "direction": direction,
                   "slope_per_session": fit["slope"], "ci95": fit["ci95"], "p": fit["p"],
-                  "n_sessions": fit["n"], "intercept": fit["intercept"], "learner": learner},
+                  "n_sessions": fit["n"], "intercept": fit["intercept"], "learner": learner,
+                  "other_measure_sessions": other},
         "transfer_trend": {"metric": f"{target} {direction} in transfer blocks (no feedback)",
                            "slope_per_session": tfit["slope"], "ci95": tfit["ci95"],
                            "p": tfit["p"], "n_sessions": tfit["n"]},

@@ -27,8 +27,11 @@ def _figures(p):
         fig = Figure(figsize=figsize, layout="constrained")
         return fig, fig.subplots(*shape)
 
-    sessions = p["sessions"]
     t = p["trend"]
+    every = p["sessions"]
+    # the curves follow one measure (the trend's); other sessions are named below them
+    sessions = [s for s in every if (s["target"], s["direction"]) == (t["target"],
+                                                                       t["direction"])]
     x = np.array([s["session"] for s in sessions], float)
     reg = np.array([_nan(s["regulation"]) for s in sessions])
     trf = np.array([_nan(s["transfer_regulation"]) for s in sessions])
@@ -54,6 +57,7 @@ def _figures(p):
         ax.fill_between(xx, yy - band, yy + band, color="#1b7a1b", alpha=0.15,
                         label="trend, 95 % interval")
         ax.plot(xx, yy, color="#1b7a1b", lw=1, alpha=0.8)
+    _mark_changes(ax, sessions)
     ax.set_xlabel("session")
     ax.set_ylabel(f"{t['target']} vs baseline (SD)")
     ax.set_title("Learning curve: the trained measure relative to each session's baseline")
@@ -62,17 +66,18 @@ def _figures(p):
     figs.append(("learning curve", fig))
 
     fig, axes = subplots(1, 3, figsize=(11, 3))
+    xe = np.array([s["session"] for s in every], float)
     for ax, key, label, color in zip(axes, ("time_in_target", "reward_rate", "artifact_share"),
                                      ("time in target", "reward rate", "artifact share"),
                                      ("#1b7a1b", "#a46a28", "#a42828"), strict=True):
-        y = np.array([_nan(s[key]) for s in sessions])
-        ax.plot(x, 100 * y, "o-", color=color)
-        f = trend(x, y)
+        y = np.array([_nan(s[key]) for s in every])
+        ax.plot(xe, 100 * y, "o-", color=color)
+        f = trend(xe, y)
         if _finite(f["slope"]):
-            ax.plot(x, 100 * (f["intercept"] + f["slope"] * x), color=color, alpha=0.4)
-            ax.set_title(f"{label}: {100 * f['slope']:+.1f} pts/session\n"
-                         f"(95 % CI {100 * f['ci95'][0]:+.1f} to {100 * f['ci95'][1]:+.1f})",
-                         fontsize=9)
+            ax.plot(xe, 100 * (f["intercept"] + f["slope"] * xe), color=color, alpha=0.4)
+            ax.set_title(f"{label}: {_signed(100 * f['slope'])} pts/session\n"
+                         f"(95 % CI {_signed(100 * f['ci95'][0])} to "
+                         f"{_signed(100 * f['ci95'][1])})", fontsize=9)
         else:
             ax.set_title(label, fontsize=9)
         ax.set_xlabel("session")
@@ -104,6 +109,33 @@ def _figures(p):
         ax.legend(fontsize=7, ncol=2, loc="best")
     figs.append(("within sessions", fig))
     return figs
+
+
+def _signed(v, digits=1) -> str:
+    """``+1.2``; a value that rounds to zero is ``+0.0``, never ``-0.0``."""
+    v = round(float(v), digits)
+    return f"{v + 0.0:+.{digits}f}"
+
+
+def _headset(s) -> str:
+    names = s.get("ch_names") or []
+    if not s.get("board") and not names:
+        return ""
+    rate = f" at {s['sfreq']:g} Hz" if _finite(s.get("sfreq")) else ""
+    return f"{s.get('board') or 'unnamed'} ({len(names)} ch{rate})"
+
+
+def _mark_changes(ax, sessions) -> None:
+    """A dotted line and a label where the protocol or the headset changes."""
+    prev = None
+    for s in sessions:
+        now = (s.get("task") or "", _headset(s))
+        if prev is not None and now != prev:
+            what = [v for v, old in zip(now, prev, strict=True) if v != old]
+            ax.axvline(s["session"] - 0.5, color="#999", lw=1, ls=":")
+            ax.annotate("\n".join(what), (s["session"] - 0.45, 0.99), va="top", fontsize=7,
+                        xycoords=("data", "axes fraction"), color="#555")
+        prev = now
 
 
 def _img(fig, alt) -> str:
@@ -138,6 +170,17 @@ def write_progress_html(p: dict, out) -> Path:
     figs = _figures(p)
     head = (f"<p><b>{html.escape(p['verdict'])}</b></p>"
             f"<p>{html.escape(p['criterion'])}</p>")
+    other = t.get("other_measure_sessions") or []
+    if other:
+        trained = {(s["target"], s["direction"]) for s in p["sessions"]
+                   if s["session"] in other}
+        what = ", ".join(f"{g} ({'raised' if d == 'up' else 'lowered'})"
+                         for g, d in sorted(trained))
+        head += (f"<p>Session{'s' * (len(other) > 1)} {', '.join(map(str, other))} "
+                 f"trained {html.escape(what)}: not on the curves or in the trends below, "
+                 f"which follow {html.escape(t['target'])} "
+                 f"({'raised' if t['direction'] == 'up' else 'lowered'}), the measure of "
+                 "the latest session.</p>")
     tt = p["transfer_trend"]
     w = p["within_session"]
     rows = [
@@ -163,6 +206,8 @@ def write_progress_html(p: dict, out) -> Path:
         sess_rows.append([
             s["session"], (s["started_at"] or "")[:16].replace("T", " "),
             s["status"] + (" (simulated)" if s["simulated"] else ""),
+            s.get("task") or "-", f"{s['target']} {s['direction']}".strip() or "-",
+            _headset(s) or "-",
             _fmt(s["regulation"]), _fmt(s["transfer_regulation"]),
             _fmt(s["time_in_target"], True), _fmt(s["reward_rate"], True),
             s["threshold_start_mode"] or "baseline", link or "-"])
@@ -180,7 +225,8 @@ def write_progress_html(p: dict, out) -> Path:
         ("Learning curve", _img(figs[0][1], "learning curve") + trends),
         ("Time in target, reward rate, artifacts", _img(figs[1][1], "rates")),
         ("Within sessions", _img(figs[2][1], "within sessions")),
-        ("Sessions", table(sess_rows, ["session", "date", "status", "training (SD)",
+        ("Sessions", table(sess_rows, ["session", "date", "status", "protocol", "trained",
+                                       "headset", "training (SD)",
                                        "transfer (SD)", "time in target", "reward rate",
                                        "threshold start", "report"])),
         ("Integrity of every session", table(integ_rows, [

@@ -258,7 +258,8 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
                 # decided when the session opens, on its headset (the scenario's board)
                 carried = CarryOver(index.root, participant, index.sessions(participant),
                                     info, model=loaded, model_sha256=sha,
-                                    thresholds=config.feedback.threshold_start == "carry")
+                                    thresholds=config.feedback.threshold_start == "carry",
+                                    feedback=config.feedback)
                 meta = {"model": {"file": str(model), "sha256": sha}} if model else None
                 _, psink = _run_one(scen_k, config, paths, info, carried, software, loaded,
                                     meta)

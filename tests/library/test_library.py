@@ -325,6 +325,37 @@ def test_progress_report_is_self_contained(short_study, tmp_path, capsys):
         assert f"<td>{n}</td>" in doc
 
 
+def test_progress_follows_one_measure_and_says_which_sessions_it_leaves_out(study, tmp_path):
+    """Sessions training another measure are named, never drawn on its curve."""
+    simulate_sessions("learner", "p01", 1, root=study, pipeline=HERE / "short_alpha.toml",
+                      progress=False)
+    simulate_sessions("learner", "p01", 1, root=study, pipeline=SHORT, progress=False)
+    # session 5 starts from session 3's engagement threshold, passing over session 4's alpha
+    side = json.loads(next(study.glob("sub-p01/ses-05/eeg/*.json")).read_text())
+    assert side["programme"]["carried_from"] == 3
+    assert side["feedback"]["thresholds"][0]["source"] == "carried"
+    p = progress("p01", study)
+    assert p["trend"]["target"] == "engagement" and p["trend"]["n_sessions"] == 4
+    assert p["trend"]["other_measure_sessions"] == [4]
+    assert p["sessions"][3]["board"] == "muse_2" and p["sessions"][3]["task"] == "alphadown"
+    from biofeedback.library._progress_html import _figures, write_progress_html
+
+    curve = _figures(p)[0][1].axes[0]
+    drawn = {float(v) for line in curve.get_lines() for v in line.get_xdata()}
+    assert 4.0 not in drawn and {1.0, 2.0, 3.0, 5.0} <= drawn
+    doc = write_progress_html(p, tmp_path / "p.html").read_text()
+    assert ("Session 4 trained alpha_rel (lowered): not on the curves or in the trends "
+            "below") in doc
+    assert "<th>protocol</th>" in doc and "<td>muse_2 (4 ch at 256 Hz)</td>" in doc
+
+
+def test_two_sessions_tell_nobody_a_non_learner(tmp_path):
+    """Too early to tell: 'learner' is null, not false."""
+    simulate_sessions("learner", "p03", 2, root=tmp_path, pipeline=SHORT, progress=False)
+    p = to_json(progress("p03", tmp_path))
+    assert p["trend"]["learner"] is None and p["verdict"].startswith("Too early to tell")
+
+
 def test_sessions_without_training_blocks_list_and_report_plainly(tmp_path, capsys, recwarn):
     """A baseline-only session has no time in target: 'n/a', no stray warning."""
     pipe = tmp_path / "baseline_only.toml"
