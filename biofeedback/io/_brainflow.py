@@ -98,6 +98,41 @@ def _profiles_by_board():
     return {p.board_id: p for p in list_profiles().values() if p.brainflow_board}
 
 
+def _guess_board(fname, candidates, how, n_lines=2000):
+    """The boards of ``candidates`` (profiles with the file's row count) that
+    the file's first lines fit: the rate of the timestamp row, then the step of
+    the package counter. Boards alike in every way the reader uses (a Muse 2
+    and a Muse S) are one: the first is kept and the others named."""
+    try:
+        with open(fname, "rb") as fid:
+            head = np.loadtxt(fid, delimiter="\t", max_rows=n_lines, ndmin=2)
+    except ValueError:
+        return candidates, how
+    if head.shape[0] < 3:
+        return candidates, how
+    fits = []
+    for p in candidates:
+        c = p.columns
+        t = head[:, c.timestamp]
+        span = float(t[-1] - t[0]) if c.timestamp is not None else 0.0
+        if span > 0 and abs((t.size - 1) / span - p.sfreq) > 0.15 * p.sfreq:
+            continue
+        if c.packet_counter is not None and c.samples_per_packet == 1:
+            step = np.mod(np.diff(head[:, c.packet_counter]), c.packet_counter_wrap)
+            if np.median(step) != c.packet_counter_step:
+                continue
+        fits.append(p)
+    if fits and len(fits) < len(candidates):
+        how += f" and the rate of its timestamps ({fits[0].sfreq:g} Hz)"
+    alike = [p for p in fits if (p.ch_names, p.sfreq, p.columns)
+             == (fits[0].ch_names, fits[0].sfreq, fits[0].columns)]
+    if len(fits) > 1 and len(alike) == len(fits):
+        how += (f"; {' and '.join(p.name for p in fits[1:])} "
+                f"{'has' if len(fits) == 2 else 'have'} the same layout")
+        fits = fits[:1]
+    return fits, how
+
+
 def read_brainflow(fname, *, profile=None):
     """Read a file written by BrainFlow's ``DataFilter.write_file``."""
     from ..hardware import get_profile
@@ -133,15 +168,21 @@ def read_brainflow(fname, *, profile=None):
 
         matches = [p for bid, p in _profiles_by_board().items()
                    if BoardShim.get_num_rows(bid) == n_cols]
+        how = f"the {n_cols} columns"
+        if len(matches) > 1:
+            matches, how = _guess_board(fname, matches, how)
         if len(matches) != 1:
+            names = "; the file fits " + " and ".join(p.name for p in matches) \
+                if matches else ""
             raise RecordingFormatError(
                 f"cannot tell which board wrote this BrainFlow file ({n_cols} "
-                f"columns; {len(matches)} known boards match): put "
-                f'{{"board_id": N}} in {fname.with_suffix(".json").name} or pass profile=.', fname)
+                f"columns{names}): put "
+                f'{{"board_id": N}} in {fname.with_suffix(".json").name} or pass '
+                "--profile NAME (profile= in Python).", fname)
         prof = matches[0]
         board_id = prof.board_id
-        warnings.append(f"No sidecar names the board; guessed {prof.name} from the "
-                        f"{n_cols} columns.")
+        warnings.append(f"No sidecar names the board; guessed {prof.name} from {how} "
+                        "(name it with --profile, or a sidecar).")
     if board_id is None:
         raise RecordingFormatError("the board profile has no BrainFlow board id.",
                                    fname)
@@ -188,7 +229,7 @@ def read_brainflow(fname, *, profile=None):
         else np.arange(cols.shape[1]) / sfreq
     data = rows_of(eeg_rows)
     data *= 1e-6  # in place: the table's EEG rows are nobody else's
-    gaps = []
+    gaps = None
     if lay["package"] is not None and prof is not None and prof.columns.packet_counter_wrap:
         counter = cols[at[lay["package"]]]
         if np.all(np.isfinite(counter)) and counter.min() >= 0:
@@ -197,8 +238,17 @@ def read_brainflow(fname, *, profile=None):
     steps = timestamp_steps(ts, sfreq)
     _, w = check_timestamps(ts, sfreq, steps=steps)
     warnings.extend(w)
-    if gaps:
+    if gaps is not None:
+        # The counter is exact; BrainFlow stamps samples on the host as they
+        # arrive, so a late batch looks like a gap in the timestamps alone.
         warnings.extend(gap_warning(gaps, "dropped-packet gaps (package counter)"))
+        late = timestamp_gaps(ts, sfreq, steps=steps)
+        if late and not gaps:
+            warnings.append(
+                f"The timestamps pause {len(late)} times (up to "
+                f"{max(g.duration for g in late):.3f} s) where the package counter "
+                "shows no loss: samples stamped late on the host, not lost; the "
+                "counter is trusted.")
     else:
         gaps = timestamp_gaps(ts, sfreq, steps=steps)
         warnings.extend(gap_warning(gaps))

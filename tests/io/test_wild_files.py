@@ -129,3 +129,62 @@ def test_muse_csv_clock_is_named_as_it_is(tmp_path):
     _muse_lsl(tmp_path / "unix.csv", t0=1.7e9)
     assert read_recording(tmp_path / "lsl.csv").provenance["clock"].startswith("LSL")
     assert read_recording(tmp_path / "unix.csv").provenance["clock"].startswith("Unix")
+
+
+def _brainflow_file(fname, board, n, *, late_batches=False, sidecar=True):
+    """A file in ``board``'s layout (from BrainFlow's own board description)
+    written by BrainFlow's ``DataFilter.write_file``; the package counter as
+    the board's driver numbers it."""
+    import json
+
+    from brainflow.board_shim import BoardShim
+    from brainflow.data_filter import DataFilter
+
+    d = BoardShim.get_board_descr(board)
+    sfreq = float(d["sampling_rate"])
+    arr = np.zeros((d["num_rows"], n))
+    arr[d["eeg_channels"]] = _eeg(n, len(d["eeg_channels"]), sfreq)
+    ts = 1.7e9 + np.arange(n) / sfreq
+    if late_batches:  # the host stamps what arrives: a late batch, then a burst
+        for k in range(50, n - 20, 200):
+            ts[k: k + 10] = ts[k + 10] - np.arange(10, 0, -1) * 1e-5
+    arr[d["timestamp_channel"]] = ts
+    if "muse" in d["name"].lower():  # a 16-bit number per 12 samples
+        arr[d["package_num_channel"]] = np.arange(n) // 12
+    else:  # a Cyton + Daisy steps by 2
+        step = 2 if d["name"].lower().endswith("daisy") else 1
+        arr[d["package_num_channel"]] = (step * np.arange(n)) % 256
+    DataFilter.write_file(arr, str(fname), "w")
+    if sidecar:
+        fname.with_suffix(".json").write_text(json.dumps({"board_id": int(board)}))
+    return arr, d
+
+
+def test_brainflow_late_host_stamps_are_not_lost_samples(tmp_path):
+    """BrainFlow stamps samples on the host when they arrive: a batch that
+    arrives late pauses the timestamps, but the package counter shows nothing
+    lost, and the counter is what counts."""
+    from brainflow.board_shim import BoardIds
+
+    fname = tmp_path / "synthetic.csv"
+    _brainflow_file(fname, BoardIds.SYNTHETIC_BOARD.value, 2000, late_batches=True)
+    rec = read_recording(fname)
+    assert rec.gaps == []
+    assert any("package counter shows no loss" in w for w in rec.warnings)
+
+
+@pytest.mark.parametrize("board, profile", [("SYNTHETIC_BOARD", "synthetic"),
+                                            ("CYTON_DAISY_BOARD", "cyton_daisy"),
+                                            ("MUSE_S_BOARD", "muse_2")])
+def test_brainflow_board_without_sidecar_guessed_from_data(tmp_path, board, profile):
+    """Boards with the same row count are told apart by the rate of the
+    timestamps and the counter's step (the synthetic board and a Cyton + Daisy
+    both have 32 rows); a Muse S and a Muse 2 write one layout and read alike."""
+    from brainflow.board_shim import BoardIds
+
+    fname = tmp_path / "board.csv"
+    arr, d = _brainflow_file(fname, getattr(BoardIds, board).value, 1000, sidecar=False)
+    rec = read_recording(fname)
+    assert rec.profile == profile
+    assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]], atol=1e-6)
+    assert any(w.startswith("No sidecar names the board; guessed") for w in rec.warnings)
