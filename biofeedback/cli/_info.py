@@ -63,6 +63,8 @@ def describe(rec, n_markers=10) -> str:
     lines.append(f"channels:    {len(rec.ch_names)}: {', '.join(rec.ch_names)}")
     units = prov.get("units_in_file", "")
     lines.append("units:       volts in memory" + (f"; file in {units}" if units else ""))
+    for note in prov.get("assumed", ()):  # what the reader took for granted
+        lines.append(f"assumed:     {note}")
     measured = prov.get("measured_sfreq") or 0.0
     rate = f"{rec.sfreq:g} Hz declared"
     if measured:

@@ -74,15 +74,18 @@ def read_muse_csv(fname, *, profile=None):
     lines, offset, _ = read_header_lines(fname)
     if not lines:
         raise RecordingFormatError("the file is empty.", fname)
+    delim, decimal_comma = ",", False
     if "," not in lines[0]:
         for other in (";", "\t"):
             if other in lines[0]:
-                raise RecordingFormatError(
-                    f"the header is separated by {other!r}, not ',' (wrong "
-                    "delimiter).", fname, 1)
+                # a spreadsheet saved in a European locale: ';' between cells,
+                # and maybe '12,5' for numbers
+                delim = other
+                decimal_comma = other == ";" and "," in _first_data_line(fname, offset)
+                break
     # R's write.csv and spreadsheets quote the names; a trailing ',' on every
     # line (some exporters) makes an empty last column, which is not read
-    header = [h.strip().strip('"').strip() for h in lines[0].split(",")]
+    header = [h.strip().strip('"').strip() for h in lines[0].split(delim)]
     n_cols = len(header)
     while len(header) > 1 and not header[-1]:
         header.pop()
@@ -90,8 +93,9 @@ def read_muse_csv(fname, *, profile=None):
         raise RecordingFormatError(
             f"a muse-lsl CSV starts with a 'timestamps' column, found {header[0]!r}.",
             fname, 1)
-    reader = TableReader(fname, n_cols, first_line=2, offset=offset,
-                         usecols=None if n_cols == len(header) else range(len(header)))
+    reader = TableReader(fname, n_cols, first_line=2, offset=offset, delimiter=delim,
+                         usecols=None if n_cols == len(header) else range(len(header)),
+                         decimal_comma=decimal_comma)
     cols = reader.read_columns()
     table = cols.T
     warnings = list(reader.warnings)
@@ -126,12 +130,28 @@ def read_muse_csv(fname, *, profile=None):
         "clock": clock,
         "units_in_file": "microvolts",
         "header": header,
+        "delimiter": delim,
+        "decimal": "," if decimal_comma else ".",
+        "assumed": [] if delim == "," else [
+            f"cells separated by {delim!r}"
+            + (", ',' as the decimal mark" if decimal_comma else "")
+            + " (a spreadsheet's CSV in a European locale)"],
         "dropped_columns": [header[i] for i in aux],
         "dropped_reason": "AUX inputs are not EEG; kept in streams['aux']",
     }
     return _finish(dict(data=data, sfreq=prof.sfreq, ch_names=ch_names, timestamps=ts,
                         markers=markers, streams=streams, source_format="muse-csv",
                         provenance=provenance), prof, warnings, fname)
+
+
+def _first_data_line(fname, offset):
+    """The first non-empty line after the header (for its number format)."""
+    with open(fname, "rb") as fid:
+        fid.seek(offset)
+        for raw in fid:
+            if raw.strip():
+                return raw.decode("utf-8", "replace")
+    return ""
 
 
 def _parse_mm_time(text):
@@ -164,7 +184,11 @@ def read_mind_monitor(fname, *, profile=None):
         raise RecordingFormatError(f"cannot open the file ({err.strerror}).",
                                    fname) from None
     with fid:
-        rows = csv.reader(fid)
+        first = fid.readline()
+        fid.seek(0)
+        # a spreadsheet saved in a European locale: ';' between cells, '12,5'
+        delim = ";" if first.count(";") > first.count(",") else ","
+        rows = csv.reader(fid, delimiter=delim)
         try:
             header = [h.strip() for h in next(rows)]
         except StopIteration:
@@ -193,6 +217,8 @@ def read_mind_monitor(fname, *, profile=None):
                         f"expected {len(header)} columns, found {len(row)}.",
                         fname, line)
                 row = row + [""] * (len(header) - len(row))
+                if delim == ";":
+                    row = [c.replace(",", ".") for c in row]
                 try:
                     t = _parse_mm_time(row[col["TimeStamp"]])
                 except ValueError:
@@ -253,6 +279,10 @@ def read_mind_monitor(fname, *, profile=None):
         "clock": "phone local time",
         "units_in_file": "microvolts (RAW_*), log10 power (bands)",
         "header": header,
+        "assumed": ["TimeStamp is the phone's local time, read in this computer's "
+                    "time zone"]
+        + ([] if delim == "," else ["cells separated by ';', ',' as the decimal mark "
+                                    "(a spreadsheet's CSV in a European locale)"]),
     }
     markers.sort()
     return _finish(dict(data=data, sfreq=prof.sfreq, ch_names=ch_names, timestamps=ts,

@@ -121,10 +121,17 @@ class TableReader:
     clock_col : int | None
         A column holding a time of day ``hh:mm:ss.fff``, read as seconds
         since midnight (``h * 3600 + m * 60 + s``).
+    decimal_comma : bool
+        Numbers are written ``12,5`` (a spreadsheet in a European locale,
+        with ``;`` between cells): each comma of a block is made a point
+        before it is parsed.
     """
 
     def __init__(self, fname, n_cols, first_line, offset, delimiter=",",
-                 usecols=None, clock_col=None):
+                 usecols=None, clock_col=None, decimal_comma=False):
+        if decimal_comma and delimiter == ",":
+            raise ValueError("decimal_comma needs a delimiter other than ','.")
+        self.decimal_comma = decimal_comma
         if clock_col is not None and usecols is not None:
             raise ValueError("clock_col and usecols cannot be combined.")
         self.fname = fname
@@ -334,6 +341,9 @@ class TableReader:
                 if not n:
                     break
                 total = carry + n
+                if self.decimal_comma:
+                    view = buf[carry:total]
+                    view[view == 44] = 46  # ',' -> '.'
                 cut = _last_line_feed(buf, total)
                 if cut < 0:
                     carry = total

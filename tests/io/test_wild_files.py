@@ -188,3 +188,69 @@ def test_brainflow_board_without_sidecar_guessed_from_data(tmp_path, board, prof
     assert rec.profile == profile
     assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]], atol=1e-6)
     assert any(w.startswith("No sidecar names the board; guessed") for w in rec.warnings)
+
+
+def _mind_monitor(fname, n=1024, *, sep=",", decimal=".", encoding="utf-8", newline="\n"):
+    """A Mind Monitor CSV: date-time stamps, band powers, RAW_*, sensors and
+    ``Elements``; a marker is a row of its own with every other cell empty."""
+    from datetime import timedelta
+
+    bands = [f"{b}_{c}" for b in ("Delta", "Theta", "Alpha", "Beta", "Gamma")
+             for c in ("TP9", "AF7", "AF8", "TP10")]
+    header = (["TimeStamp"] + bands + ["RAW_TP9", "RAW_AF7", "RAW_AF8", "RAW_TP10",
+              "AUX_RIGHT", "Accelerometer_X", "Accelerometer_Y", "Accelerometer_Z",
+              "Gyro_X", "Gyro_Y", "Gyro_Z", "HeadBandOn", "HSI_TP9", "HSI_AF7",
+              "HSI_AF8", "HSI_TP10", "Battery", "Elements"])
+    x = _eeg(n, 4, 256.0) + 800
+    t0 = datetime(2023, 3, 14, 10, 20, 30, 123000)
+
+    def num(v):
+        return f"{v:.3f}".replace(".", decimal)
+
+    lines = [sep.join(header)]
+    for i in range(n):
+        ts = (t0 + timedelta(seconds=i / 256)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        lines.append(sep.join([ts] + [num(0.5)] * 20 + [num(v) for v in x[:, i]]
+                              + [num(0.0)] * 7 + ["1"] * 5 + ["98", ""]))
+        if i == 300:
+            lines.append(sep.join([ts] + [""] * (len(header) - 2) + ["/Marker/1"]))
+    with open(fname, "w", encoding=encoding, newline="") as fid:
+        fid.write(newline.join(lines) + newline)
+    return x, t0
+
+
+@pytest.mark.parametrize("kw", [
+    dict(encoding="utf-8-sig", newline="\r\n"),  # saved on Windows
+    dict(sep=";", decimal=","),  # re-saved by a spreadsheet in a European locale
+])
+def test_mind_monitor_variants(tmp_path, kw):
+    fname = tmp_path / "mindMonitor_2023-03-14--10-20-30.csv"
+    x, t0 = _mind_monitor(fname, **kw)
+    rec = read_recording(fname)
+    assert rec.source_format == "mind-monitor"
+    assert rec.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+    assert_allclose(rec.data, np.round(x, 3) * 1e-6, atol=1e-12)
+    assert rec.timestamps[0] == pytest.approx(t0.timestamp())
+    assert [m[1] for m in rec.markers] == ["/Marker/1"]
+    assert rec.gaps == [] and rec.warnings == []
+    assert rec.streams["band_powers"].data.shape == (20, 1024)
+
+
+def test_muse_csv_semicolons_and_decimal_commas(tmp_path, capsys):
+    """A muse-lsl CSV re-saved by a spreadsheet in a European locale reads,
+    and ``info`` says what it assumed."""
+    from biofeedback.cli import main
+
+    fname = tmp_path / "muse.csv"
+    x = _eeg(600, 4, 256.0)
+    lines = ["timestamps;TP9;AF7;AF8;TP10;Right AUX"]
+    for i in range(600):
+        lines.append(";".join([f"{1.7e9 + i / 256:.6f}"] + [f"{v:.3f}" for v in x[:, i]]
+                              + ["0.000"]).replace(".", ","))
+    fname.write_text("\n".join(lines) + "\n")
+    rec = read_recording(fname)
+    assert_allclose(rec.data, np.round(x, 3) * 1e-6, atol=1e-12)
+    assert_allclose(np.diff(rec.timestamps), 1 / 256, atol=1e-5)
+    assert main(["info", str(fname)]) == 0
+    assert "assumed:     cells separated by ';', ',' as the decimal mark" in \
+        capsys.readouterr().out
