@@ -54,7 +54,8 @@ def run(args) -> int:
     from ._train import load_dataset
 
     model = load_model(args.model)
-    args.quiet = args.quiet or args.json
+    quiet = args.quiet
+    args.quiet = args.quiet or args.json  # no progress bar
     markers = args.labels_from != "filename"  # sessions labelled over time: by window end
     # scoring, unlike training, is fine on recordings of one class
     ds = load_dataset(args, model.config, need_windows=model.input == "windows",
@@ -64,13 +65,18 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(_json_safe(out)))
         return 0
+    score = (f"balanced accuracy {out['balanced_accuracy']:.3f} (chance "
+             f"{out['chance']:.2f})"
+             + (" over all windows" if any(f.label is None for f in ds.files)
+                else " on sustained states")
+             + (f" (one class in the data: the recall of {next(iter(out['recall']))!r})"
+                if len(out["recall"]) == 1 else ""))
+    if quiet:  # -q: the result alone, one line (as train -q prints the model's path)
+        print(score)
+        return 0
     print(f"{out['n_windows']} windows ({out['n_gated_dropped']} gated left out), "
           f"classes {', '.join(out['classes'])}")
-    print(f"balanced accuracy {out['balanced_accuracy']:.3f} (chance {out['chance']:.2f})"
-          + (" over all windows" if any(f.label is None for f in ds.files)
-             else " on sustained states")
-          + (f" (one class in the data: the recall of {next(iter(out['recall']))!r})"
-             if len(out["recall"]) == 1 else ""))
+    print(score)
     for c, r in out["recall"].items():
         print(f"  recall {c:<16} {r:.2f}")
     for s, a in out["per_subject"].items():

@@ -74,7 +74,9 @@ def add_labels_args(p):
                    help="processes for feature extraction (default: one per core)")
     x.add_argument("--scheduler", metavar="ADDRESS",
                    help="run feature extraction on this Dask scheduler")
-    x.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
+    x.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar, table or notes: only the result's one line "
+                        "(train: the model's path; evaluate: the balanced accuracy)")
 
 
 #: The names of :data:`biofeedback.estimators.CLASSIFIERS`, spelled out so that

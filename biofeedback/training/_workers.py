@@ -16,7 +16,15 @@ from .._checks import _import_optional
 def _probe(path, profile, rec=None, stream=None):
     from ..io import read_recording
 
-    rec = read_recording(path, stream=stream) if rec is None else rec
+    if rec is None:
+        if stream is not None:
+            from ..io._read import sniff_format
+
+            # --stream picks among an XDF file's streams; a folder may mix XDF
+            # with files that hold one EEG stream (CSV, EDF), read as they are
+            if sniff_format(path) != "xdf":
+                stream = None
+        rec = read_recording(path, stream=stream)
     return rec, {
         "ch_names": list(rec.ch_names),
         "sfreq": float(rec.sfreq),

@@ -66,10 +66,15 @@ def test_evaluate_scores_a_single_class_recording(muse_dir, tmp_path, capsys):
     assert res["chance"] == pytest.approx(1 / 3)
     # one state makes streams that never switch: no switching figure, not a perfect one
     assert res["switching"] is None
-    assert main(["evaluate", str(model), one, "-q", "--n-jobs", "1"]) == 0
+    assert main(["evaluate", str(model), one, "--n-jobs", "1"]) == 0
     text = capsys.readouterr().out
     assert "(one class in the data: the recall of 'relaxed')" in text
     assert "switching: not scored (the recordings hold one state" in text
+    # -q: the result alone, in one line
+    assert main(["evaluate", str(model), one, "-q", "--n-jobs", "1"]) == 0
+    quiet = capsys.readouterr().out.splitlines()
+    assert len(quiet) == 1 and quiet[0] in text.splitlines()
+    assert quiet[0].startswith("balanced accuracy ")
     # a recording the model cannot read is said as such, before any extraction
     lines = (muse_dir / "subjectc-relaxed-1.csv").read_text().splitlines()
     cut = tmp_path / "c-relaxed-1.csv"
@@ -81,3 +86,39 @@ def test_evaluate_scores_a_single_class_recording(muse_dir, tmp_path, capsys):
     # training still needs two classes, and says so before any work
     assert main(["train", one, "--out", str(tmp_path / "x.bfm"), "-q"]) == 1
     assert "Only one class ('relaxed')" in capsys.readouterr().err
+
+
+def test_stream_over_a_folder_mixing_xdf_and_csv_and_quiet_output(tmp_path, capsys):
+    """--stream names the stream of the XDF files; the CSV files beside them hold
+    one and are read as they are. -q prints the result alone, one line."""
+    import numpy as np
+
+    from biofeedback.io import Recording, Stream, write_recording
+
+    rng = np.random.default_rng(0)
+    muse = ["TP9", "AF7", "AF8", "TP10"]
+    n = 256 * 24  # evaluate scores after the first 20 s
+    ts = 100 + np.arange(n) / 256.0
+    for k, label in enumerate(("relaxed", "focused")):
+        x = rng.normal(0, 10 + 10 * k, (4, n))  # the states differ in power
+        other = Stream(name="Muse", type="EEG", data=x, timestamps=ts, ch_names=muse,
+                       sfreq=256.0, meta={"units": ["microvolts"] * 4})
+        rec = Recording(data=rng.normal(0, 20e-6, (2, n // 2)), sfreq=128.0,
+                        ch_names=["Fp1", "Fp2"], timestamps=ts[::2],
+                        streams={"Muse": other}, source_format="xdf",
+                        provenance={"eeg_stream": "Aux"})
+        write_recording(rec, tmp_path / f"s1-{label}-1.xdf")
+        lines = ["timestamps,TP9,AF7,AF8,TP10,Right AUX"]
+        y = rng.normal(0, 10 + 10 * k, (4, n))
+        lines += [f"{1.7e9 + i / 256:.6f}," + ",".join(f"{v:.3f}" for v in y[:, i]) + ",0"
+                  for i in range(n)]
+        (tmp_path / f"s2-{label}-1.csv").write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.bfm"
+    assert main(["train", str(tmp_path), "--stream", "Muse", "--profile", "muse_2016",
+                 "--cv", "none", "--gated", "include", "--out", str(model), "-q",
+                 "--n-jobs", "1"]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"model: {model}"]
+    assert main(["evaluate", str(model), str(tmp_path), "--stream", "Muse",
+                 "--gated", "include", "--switch-every", "0", "-q", "--n-jobs", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith("balanced accuracy ")
