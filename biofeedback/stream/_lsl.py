@@ -307,6 +307,7 @@ class LSLSource(Source):
         self._last_look = -np.inf
         self._uid = None
         self._n_looks = 0
+        self._by_name = False  # the stream was found by its name (other streams may share it)
         self._keep = None  # indices of the EEG channels, None for all
         self._layout = None  # (channel count, labels) of the stream as opened
         self._jump = 0.0  # seconds added to the stamps since the sender's clock jumped
@@ -325,16 +326,18 @@ class LSLSource(Source):
                                          1, timeout)
             named = [i for i in found if i.name() == self.name]
             found = named or found
+            self._by_name = bool(named)
         elif self.name:
             found = pylsl.resolve_byprop("name", self.name, timeout=timeout)
+            self._by_name = True
         else:
             found = pylsl.resolve_byprop("type", self.stream_type, timeout=timeout)
         return found[0] if found else None
 
     def _one_of_name(self, info):
         """Refuse a name that several streams carry (muse-lsl names every headset "Muse")."""
-        if not self.name or info.name() != self.name:
-            return
+        if not self._by_name or info.name() != self.name:
+            return  # found by source id (or by a subclass's own lookup): that one
         pylsl = import_pylsl()
         found = pylsl.resolve_byprop("name", self.name, minimum=2, timeout=0.5)
         ids = sorted({i.source_id() for i in found})

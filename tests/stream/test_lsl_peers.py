@@ -147,6 +147,17 @@ def test_two_streams_of_one_name_are_refused_with_their_source_ids():
         assert one.source_id == f"{name}-b"
 
 
+def test_a_stream_found_by_its_source_id_opens_beside_another_of_its_name():
+    """The dashboard follows its session's EEG by source id while others run theirs."""
+    from biofeedback.dashboard._lsl import _make_by_id
+
+    name = _name("ownid")
+    _a = _outlet(name, 2, source_id=f"{name}-a")  # noqa: F841
+    _b = _outlet(name, 2, source_id=f"{name}-b")  # noqa: F841
+    with _make_by_id(f"{name}-b")(name, timeout=5) as src:
+        assert src.source_id == f"{name}-b"
+
+
 def test_an_irregular_stream_takes_the_named_board_rate_or_says_what_to_do():
     from biofeedback.hardware import get_profile
 
