@@ -306,22 +306,42 @@ class StudyIndex:
         """Index session folders that are new or changed since they were indexed.
 
         A session killed before it could index itself is picked up here (as
-        "interrupted"), as are folders copied in by hand. Returns the number
-        of folders (re)indexed.
+        "interrupted"), as are folders copied in by hand; a session whose
+        files were deleted or moved away is dropped, with a warning. Returns
+        the number of sessions (re)indexed or dropped.
         """
         known = {(r[0], r[1]): (r[2] or 0.0, r[3]) for r in self.con.execute(
             "SELECT participant, session, mtime, status FROM sessions")}
         n = 0
+        present = set()
         for pid, num, folder in list_session_dirs(self.root):
             eeg = folder / "eeg" if (folder / "eeg").is_dir() else folder
             files = list(eeg.glob("*_eeg.json")) + list(eeg.glob("*_eeg.xdf"))
+            if files:
+                present.add((pid, num))
             mtime = max((p.stat().st_mtime for p in files), default=0.0)
             old = known.get((pid, num))
             if not files or (old is not None and old[0] >= mtime and old[1] != "running"):
                 continue
             if self.add_session(folder, pid, num) is not None:
                 n += 1
+        gone = sorted(set(known) - present)
+        if gone:  # deleted or moved by hand: the files are the truth
+            self._transaction(lambda con: self._drop(con, gone))
+            for pid, num in gone:
+                logger.warning(
+                    "sub-%s session %02d is in the index but its files are gone from %s "
+                    "(deleted or moved); it was dropped from the index.", pid, num,
+                    self.root / f"sub-{pid}" / f"ses-{num:02d}")
+            n += len(gone)
         return n
+
+    @staticmethod
+    def _drop(con, keys) -> None:
+        for pid, num in keys:
+            con.execute("DELETE FROM sessions WHERE participant=? AND session=?", (pid, num))
+        con.execute("DELETE FROM participants WHERE id NOT IN "
+                    "(SELECT DISTINCT participant FROM sessions)")
 
     # -- reading -------------------------------------------------------------------
     def participants(self) -> list[str]:

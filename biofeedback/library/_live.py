@@ -90,6 +90,7 @@ class ProgrammeSession:
         rows = []
         if carry:
             with StudyIndex(self.root) as index:
+                index.sync()  # a session killed or deleted since the last one
                 rows = index.sessions(self.paths.participant)
         self.sidecar = {"programme": {
             "participant": self.paths.participant, "session": self.paths.session,

@@ -233,6 +233,7 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     records = []
     bar = None
     with StudyIndex(root) as index:
+        index.sync()  # a session killed or deleted since the last one
         if progress:
             from .._logging import progress_bar
 

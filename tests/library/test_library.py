@@ -406,6 +406,20 @@ def test_simulated_learner_is_called_a_learner_and_non_learner_not(tmp_path, cap
     assert to_json(progress("sim01", tmp_path))["trend"] == learner["trend"]
 
 
+def test_a_session_deleted_by_hand_leaves_the_index_with_a_warning(study, capsys, caplog):
+    shutil.rmtree(study / "sub-p01" / "ses-02")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    assert [r["session"] for r in json.loads(capsys.readouterr().out)] == [1, 3]
+    assert "sub-p01 session 02 is in the index but its files are gone" in caplog.text
+    assert [s["session"] for s in progress("p01", study)["sessions"]] == [1, 3]
+    # the next session carries from what is there (session 3), never from a ghost
+    shutil.rmtree(study / "sub-p01" / "ses-03")
+    simulate_sessions("learner", "p01", 1, root=study, pipeline=SHORT, progress=False)
+    side = json.loads(next(study.glob("sub-p01/ses-02/eeg/*.json")).read_text())
+    assert side["programme"]["carried_from"] == 1
+
+
 def test_a_killed_session_that_never_indexed_itself_is_found(study):
     # a session folder the index has never seen: its sidecar was written at
     # the start, the process died before the end (no summary, no index row)
