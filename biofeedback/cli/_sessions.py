@@ -43,7 +43,7 @@ def run(args) -> int:
 
     pid = check_participant(args.participant) if args.participant else None
     with StudyIndex(existing_study_root(args.root)) as index:
-        index.sync()  # sessions killed before they could index themselves
+        index.sync(patience=3.0)  # sessions killed before they could index themselves
         rows = index.sessions(pid)
         root = index.root
     if args.json:

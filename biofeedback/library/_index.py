@@ -250,16 +250,18 @@ class StudyIndex:
                                        rec.get("started_at")))
         return sid
 
-    def _transaction(self, fn):
+    def _transaction(self, fn, attempts: int = 3):
         con = self.con
-        for attempt in range(3):
+        for attempt in range(attempts):
             try:
                 con.execute("BEGIN IMMEDIATE")
                 break
             except sqlite3.OperationalError as err:  # locked past the busy timeout
-                if attempt == 2:
-                    raise StudyError(f"The index {self.path} stayed locked by another "
-                                     f"process for {3 * self.timeout:g} s ({err}).") from None
+                if attempt == attempts - 1:
+                    raise StudyError(
+                        f"The index {self.path} stayed locked by another process for "
+                        f"{attempts * self.timeout:g} s ({err}); close the program holding "
+                        "it open and try again.") from None
                 time.sleep(0.5)
         try:
             out = fn(con)
@@ -269,12 +271,13 @@ class StudyIndex:
             con.execute("ROLLBACK")
             raise
 
-    def add_session(self, folder, participant: str, session: int) -> dict | None:
+    def add_session(self, folder, participant: str, session: int,
+                    attempts: int = 3) -> dict | None:
         """Index one session folder (again); returns its record or None."""
         rec = read_session_folder(folder, participant, session, self.root)
         if rec is None:
             return None
-        self._transaction(lambda con: self._write(con, rec))
+        self._transaction(lambda con: self._write(con, rec), attempts=attempts)
         return rec
 
     def rebuild(self, progress=None) -> int:
@@ -302,14 +305,35 @@ class StudyIndex:
         self._transaction(write_all)
         return len(records)
 
-    def sync(self) -> int:
+    def sync(self, patience: float | None = None) -> int:
         """Index session folders that are new or changed since they were indexed.
 
         A session killed before it could index itself is picked up here (as
         "interrupted"), as are folders copied in by hand; a session whose
         files were deleted or moved away is dropped, with a warning. Returns
         the number of sessions (re)indexed or dropped.
+
+        ``patience`` (seconds): when given, an index that another process
+        keeps locked for longer is left as it is, with a warning, instead of
+        an error after the full timeout: reading a study never waits minutes
+        for a program that holds the file open.
         """
+        if patience is None:
+            return self._sync()
+        con = self.con
+        con.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
+        try:
+            return self._sync(attempts=1)
+        except StudyError:
+            logger.warning(
+                "The index %s is locked by another process (a session being filed, or a "
+                "program holding it open); it is shown as it was, without the sessions "
+                "changed since. Close that program, or run again in a moment.", self.path)
+            return 0
+        finally:
+            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+
+    def _sync(self, attempts: int = 3) -> int:
         known = {(r[0], r[1]): (r[2] or 0.0, r[3]) for r in self.con.execute(
             "SELECT participant, session, mtime, status FROM sessions")}
         n = 0
@@ -323,11 +347,11 @@ class StudyIndex:
             old = known.get((pid, num))
             if not files or (old is not None and old[0] >= mtime and old[1] != "running"):
                 continue
-            if self.add_session(folder, pid, num) is not None:
+            if self.add_session(folder, pid, num, attempts=attempts) is not None:
                 n += 1
         gone = sorted(set(known) - present)
         if gone:  # deleted or moved by hand: the files are the truth
-            self._transaction(lambda con: self._drop(con, gone))
+            self._transaction(lambda con: self._drop(con, gone), attempts=attempts)
             for pid, num in gone:
                 logger.warning(
                     "sub-%s session %02d is in the index but its files are gone from %s "

@@ -90,7 +90,7 @@ class ProgrammeSession:
         rows = []
         if carry:
             with StudyIndex(self.root) as index:
-                index.sync()  # a session killed or deleted since the last one
+                index.sync(patience=3.0)  # a session killed or deleted since the last one
                 rows = index.sessions(self.paths.participant)
         self.sidecar = {"programme": {
             "participant": self.paths.participant, "session": self.paths.session,
@@ -134,8 +134,8 @@ class ProgrammeSession:
         from ._carry import save_calibration
 
         save_calibration(self.paths.sidecar, self.model, self.model_sha256)
-        try:
-            with StudyIndex(self.root) as index:
+        try:  # a lock held past 15 s (a program holding the file open) is said, not waited on
+            with StudyIndex(self.root, timeout=5.0) as index:
                 rec = index.add_session(self.paths.folder, self.paths.participant,
                                         self.paths.session)
                 self.index_ms = 1e3 * (time.perf_counter() - t0)

@@ -167,7 +167,7 @@ def progress(participant, root=None, *, index=None) -> dict:
     index = StudyIndex(root).open() if own else index
     try:
         if own:
-            index.sync()  # sessions killed before they could index themselves
+            index.sync(patience=3.0)  # sessions killed before they could index themselves
         sessions = index.sessions(participant)
         blocks = index.blocks(participant)
         notice = index.notice

@@ -420,6 +420,29 @@ def test_a_session_deleted_by_hand_leaves_the_index_with_a_warning(study, capsys
     assert side["programme"]["carried_from"] == 1
 
 
+def test_an_index_held_locked_by_another_program_is_read_as_it_was(study, caplog):
+    """A database browser holding a write lock: reading says so, never waits 90 s."""
+    import os
+    import time
+
+    with StudyIndex(study) as idx:
+        before = idx.sessions("p01")
+    holder = sqlite3.connect(study / "biofeedback.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    side = next(study.glob("sub-p01/ses-02/eeg/*.json"))
+    os.utime(side, (time.time() + 5, time.time() + 5))  # changed: sync would re-index it
+    try:
+        t0 = time.perf_counter()
+        with caplog.at_level("WARNING", logger="biofeedback"), StudyIndex(study) as idx:
+            assert idx.sync(patience=0.2) == 0
+            assert idx.sessions("p01") == before
+        assert time.perf_counter() - t0 < 5
+        assert "is locked by another process" in caplog.text
+        assert "shown as it was, without the sessions changed since" in caplog.text
+    finally:
+        holder.close()  # rolls the held transaction back
+
+
 def test_a_killed_session_that_never_indexed_itself_is_found(study):
     # a session folder the index has never seen: its sidecar was written at
     # the start, the process died before the end (no summary, no index row)
