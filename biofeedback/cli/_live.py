@@ -58,7 +58,8 @@ def add_source_args(p, playback=False):
 
     src = p.add_argument_group("source (pick one; default: the pipeline's board, synthetic)")
     src.add_argument("--board", metavar="NAME", help="board profile (see 'biofeedback boards')")
-    src.add_argument("--lsl", metavar="NAME", help="read an LSL EEG stream with this name")
+    src.add_argument("--lsl", metavar="NAME",
+                     help="read an LSL EEG stream with this name (or source id)")
     src.add_argument("--lsl-type", metavar="TYPE", default="EEG",
                      help="with --lsl '': resolve by type instead (default: EEG)")
     src.add_argument("--scenario", metavar="FILE",

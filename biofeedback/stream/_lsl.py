@@ -361,7 +361,8 @@ class LSLSource(Source):
         if info is None:
             raise StreamError(
                 f"No LSL stream {what} was found within {self.timeout:g} s; "
-                "check that the streaming app is running on this network."
+                "check that the streaming app is running on this network, or wait longer "
+                "for it with --lsl-timeout S."
             )
         if info.channel_format() == pylsl.cf_string:
             raise StreamError(f"The LSL stream {what} carries strings, not EEG samples.")
