@@ -72,6 +72,7 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     from .stream import RecordingSource
 
     rec = recording if isinstance(recording, Recording) else read_recording(recording)
+    rec.require_rate()
     side = rec.provenance.get("sidecar") or {}
     if model is not None and pipeline is None and "pipeline" not in side:
         config = model.config  # the pipeline the model was trained with

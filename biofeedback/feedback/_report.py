@@ -37,6 +37,7 @@ def load_session(fname) -> dict:
     from ..io import read_recording
 
     rec = read_recording(fname)
+    rec.require_rate("be shown as a spectrogram")
     side = rec.provenance.get("sidecar") or {}
     est = _find(rec.streams, "-Estimates")
     cues_stream = _find(rec.streams, "-Cues")

@@ -279,6 +279,9 @@ def write_recording(recording, fname, format=None, overwrite=False):
             )
         format = _WRITE_EXT[ext]
     _check_option("format", format, WRITERS)
+    if format != "xdf":  # XDF keeps an irregular stream as it is; the others need a rate
+        shown = "BrainFlow CSV" if format == "brainflow" else format.upper()
+        recording.require_rate(f"be written as {shown}")
     if fname.exists() and not overwrite:
         raise FileExistsError(f"{fname} exists; pass overwrite=True to replace it.")
     mod, func = WRITERS[format]

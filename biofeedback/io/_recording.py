@@ -89,6 +89,31 @@ class Recording:
         """Duration in seconds, from the sample count and nominal rate."""
         return self.n_times / self.sfreq if self.sfreq else 0.0
 
+    def require_rate(self, doing="be cut into windows"):
+        """Raise when the EEG has no regular rate (an irregular stream).
+
+        Parameters
+        ----------
+        doing : str
+            What needs the rate, said in the message ("be cut into windows").
+
+        Raises
+        ------
+        RecordingFormatError
+            Naming the file and the stream, and what to do.
+        """
+        if np.isfinite(self.sfreq) and self.sfreq > 0:
+            return
+        from ..errors import RecordingFormatError
+
+        name = self.provenance.get("eeg_stream")
+        what = f"its EEG stream {name!r}" if name else "its EEG"
+        raise RecordingFormatError(
+            f"{what} declares no sampling rate (nominal_srate 0) and its timestamps are "
+            f"not evenly spaced, so it cannot {doing}; record it with the sender's "
+            "nominal rate set, or pick another stream with --stream NAME.",
+            self.provenance.get("fname", "the recording"))
+
     def copy(self) -> Recording:
         """Return a deep copy."""
         import copy

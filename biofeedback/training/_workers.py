@@ -25,6 +25,7 @@ def _probe(path, profile, rec=None, stream=None):
             if sniff_format(path) != "xdf":
                 stream = None
         rec = read_recording(path, stream=stream)
+    rec.require_rate()
     return rec, {
         "ch_names": list(rec.ch_names),
         "sfreq": float(rec.sfreq),

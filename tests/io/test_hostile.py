@@ -187,7 +187,7 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
          ("Irr", ["Cz", "Pz"], 0.0,
           np.cumsum(np.random.default_rng(0).uniform(0.001, 0.01, 1500)),
           _eeg(1500, 2))])), "--out", c["out"], "--overwrite"],
-     ("error", r"no regular sampling rate")),
+     ("error", r"uneven\.xdf: its EEG stream .Irr. declares no sampling rate")),
     ("xdf_two_eeg_streams",
      lambda t, c: ["info", str(_xdf(t, "two.xdf", [
          ("A", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2)),

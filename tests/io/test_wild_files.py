@@ -254,3 +254,31 @@ def test_muse_csv_semicolons_and_decimal_commas(tmp_path, capsys):
     assert main(["info", str(fname)]) == 0
     assert "assumed:     cells separated by ';', ',' as the decimal mark" in \
         capsys.readouterr().out
+
+
+def test_irregular_eeg_is_one_sentence_for_every_command_that_needs_a_rate(tmp_path,
+                                                                          capsys):
+    """An EEG stream declared irregular whose timestamps are uneven reads (for
+    info and XDF), and every command that needs a rate says so in one sentence
+    naming the file and the stream; no partial output is left."""
+    from biofeedback.cli import main
+    from biofeedback.io import Recording, write_recording
+
+    rng = np.random.default_rng(0)
+    n = 2500
+    ts = 100 + np.cumsum(rng.uniform(0.003, 0.005, n))
+    rec = Recording(data=rng.normal(0, 10e-6, (4, n)), sfreq=0.0,
+                    ch_names=["TP9", "AF7", "AF8", "TP10"], timestamps=ts,
+                    source_format="xdf", provenance={"eeg_stream": "Uneven"})
+    fname = write_recording(rec, tmp_path / "uneven.xdf")
+    assert read_recording(fname).sfreq == 0.0
+    assert main(["info", str(fname)]) == 0
+    for cmd in (["replay", str(fname), "--out", str(tmp_path / "e.csv")],
+                ["convert", str(fname), str(tmp_path / "u.fif")],
+                ["report", str(fname), "--out", str(tmp_path / "r.html")]):
+        capsys.readouterr()
+        assert main(cmd) == 1, cmd
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert f"{fname}: its EEG stream 'Uneven' declares no sampling rate" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["uneven.xdf"]
