@@ -24,7 +24,7 @@ from .._threads import one_blas_thread
 from ..errors import ModelError
 from ._dispatch import Dispatcher
 from ._sink import SessionInfo
-from ._summary import SessionSummary, Tally
+from ._summary import SessionSummary, Tally, rate_note
 from ._watchdog import SIGNAL_NAMES, Watchdog, hold_signals, stop_on_signals
 
 __all__ = ["Session"]
@@ -393,6 +393,11 @@ class Session:
         self._dispatch.each_opened("close")
         summary.sink_errors = dict(self._dispatch.errors)
         summary.n_dropped = self.source.n_dropped
+        note = rate_note(summary, self.source.sfreq) if self.source.realtime else None
+        if note is not None and note not in summary.notes:
+            text = note[len("warning: "):]
+            logger.warning("%s.", text[0].upper() + text[1:])
+            summary.notes.append(note)
         source_notes = list(self.source.notes)
         summary.notes = source_notes + [n for n in summary.notes if n not in source_notes]
         if recorder is not None:

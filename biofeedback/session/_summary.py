@@ -129,3 +129,22 @@ class Tally:
             s.latency_ms = {"p50": float(np.percentile(lat, 50)),
                             "p99": float(np.percentile(lat, 99)), "n": int(lat.size)}
         return s
+
+
+def rate_note(summary, nominal: float, min_duration: float = 10.0, tolerance: float = 0.01):
+    """A sentence when the samples came at a rate other than the nominal one, else None.
+
+    The rate counts the samples received and those counted lost over the
+    timestamps' span. Filters, bands and windows are designed on the nominal
+    rate, so a sender 2 % off moves every band edge by 2 %.
+    """
+    if not nominal or summary.duration < min_duration:
+        return None
+    lost = (summary.losses or {}).get("total", 0)
+    rate = (summary.n_samples + lost - 1) / summary.duration
+    off = rate / nominal - 1.0
+    if abs(off) <= tolerance:
+        return None
+    return (f"warning: the samples came at {rate:.2f} Hz, {abs(off) * 100:.1f} % "
+            f"{'above' if off > 0 else 'below'} the nominal {nominal:g} Hz the filters, "
+            "bands and windows assume; check the sender's rate setting")

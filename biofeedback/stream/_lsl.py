@@ -34,6 +34,7 @@ from ._peers import (
     _OffsetStamps,
     _UnixStamps,
     channel_metadata,
+    frontal_pair_from,
 )
 from ._pylsl import import_pylsl
 from ._source import Chunk, Source, SourceEvent
@@ -416,8 +417,11 @@ class LSLSource(Source):
                 if list(prof.ch_names) == self.ch_names and prof.sfreq == self.sfreq:
                     self.profile = prof
                     break
+        pair = self.profile.frontal_pair
+        if pair is None or any(ch not in self.ch_names for ch in pair):
+            pair = frontal_pair_from(self.ch_names)  # labelled 10-20 sites give asymmetry
         self.profile = dataclasses.replace(self.profile, ch_names=tuple(self.ch_names),
-                                           sfreq=self.sfreq)
+                                           sfreq=self.sfreq, frontal_pair=pair)
         self._last_data = pylsl.local_clock()
 
     def _make_inlet(self, info):

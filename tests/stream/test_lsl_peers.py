@@ -194,3 +194,18 @@ def test_a_sender_clock_that_jumps_is_put_back_in_line(jump):
         assert [e.kind for e in events] == ["marker"]
         assert events[0].text == f"clock_jump s={jump:+.3f}"
         assert src.n_dropped == 0
+
+
+def test_labelled_frontal_sites_give_asymmetry_its_pair():
+    from biofeedback.hardware import get_profile
+
+    name = _name("pair")
+    _out = _outlet(name, 4, ["Fz", "F3", "f4", "Cz"], sfreq=250.0)  # noqa: F841
+    with LSLSource(name, timeout=5) as src:
+        assert src.profile.frontal_pair == ("F3", "f4")
+    # --board's pair absent from the stream's labels: no pair (was the board's, which
+    # named channels the stream does not have)
+    name = _name("nopair")
+    _out2 = _outlet(name, 4, ["c1", "c2", "c3", "c4"], sfreq=256.0)  # noqa: F841
+    with LSLSource(name, profile=get_profile("muse_2"), timeout=5) as src:
+        assert src.ch_names == ["c1", "c2", "c3", "c4"] and src.profile.frontal_pair is None
