@@ -361,12 +361,19 @@ def default_pipeline_path() -> Path:
 def load_pipeline(fname=None) -> PipelineConfig:
     """Read and validate a pipeline file (the shipped default if None).
 
+    A bare name that is no file, such as ``"programme"``, names a shipped
+    pipeline (``biofeedback simulate --pipeline`` takes them too).
+
     Raises
     ------
     PipelineConfigError
         Naming the file and the field at fault.
     """
     fname = Path(fname) if fname is not None else default_pipeline_path()
+    if not fname.suffix and fname.parent == Path(".") and not fname.exists():
+        shipped = data_dir("pipelines") / f"{fname.name}.toml"
+        if shipped.is_file():
+            fname = shipped
     data = load_toml(fname)
     data["fname"] = str(fname)
     return from_dict(PipelineConfig, data, str(fname))

@@ -128,6 +128,19 @@ def test_a_pipeline_saved_by_a_windows_editor_is_read(tmp_path):
         load_pipeline(latin)
 
 
+def test_a_shipped_pipeline_is_named_as_simulate_names_it(tmp_path, monkeypatch):
+    """'live --pipeline programme' reads the shipped one; a file of that name wins."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.errors import PipelineConfigError
+
+    monkeypatch.chdir(tmp_path)
+    assert load_pipeline("programme").feedback.threshold_start == "carry"
+    (tmp_path / "programme").write_text('name = "mine"\n')
+    assert load_pipeline("programme").name == "mine"
+    with pytest.raises(PipelineConfigError, match="no such file"):
+        load_pipeline("nonesuch")
+
+
 def test_every_command_teaches_by_example():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
