@@ -179,7 +179,12 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     fb = side.get("feedback") or {}
     summ = side.get("summary") or {}
     status = "complete" if summ and fb else ("interrupted" if side else "no_sidecar")
-    if status != "complete" and _still_running(folder):
+    if status == "complete":
+        early = _ended_early(side, fb, summ)
+        if early:
+            status = "partial"
+            warnings.append(f"sub-{participant} session {int(session):02d} {early}")
+    if status != "complete" and status != "partial" and _still_running(folder):
         status = "running"
     integ = {}
     if not fb and xdf is not None:  # killed mid-way, or no sidecar: the XDF holds the cues
@@ -275,6 +280,39 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     for w in warnings:
         logger.warning(w)
     return record
+
+
+def _ended_early(side, fb, summ) -> str | None:
+    """A sentence when a finished session stopped before its protocol's end, else None.
+
+    Its blocks are kept and counted; the sentence says where it stopped.
+    """
+    planned = ((side.get("pipeline") or {}).get("feedback") or {}).get("blocks") or []
+    ran = fb.get("blocks") or []
+    if not planned:
+        return None
+    win = (side.get("pipeline") or {}).get("window") or {}
+    # a session as long as its protocol ends one window short (the protocol starts
+    # at the first window): that is a whole session
+    slack = _f(win.get("length", 2.0)) + 2 * _f(win.get("hop", 0.5))
+    slack = slack if math.isfinite(slack) else 3.0
+    why = summ.get("stopped_by") or "end"
+    last = ran[-1] if ran else None
+    short = False
+    if last is not None and len(ran) == len(planned):
+        ran_for = _f(last.get("end")) - _f(last.get("start"))
+        want = _f(planned[-1].get("duration"))
+        short = (math.isfinite(ran_for) and math.isfinite(want)
+                 and ran_for < want - slack)
+    if len(ran) >= len(planned) and not short:
+        return None
+    where = f"in block {last.get('name')!r}" if last is not None else "before its first block"
+    said = {"end": "its source ended", "duration": "--duration was reached",
+            "interrupt": "Ctrl-C", "source_lost": "the source was lost",
+            "disk_full": "the disk was full", "stop": "it was stopped",
+            "dashboard": "it was stopped from the dashboard"}.get(why, why)
+    return (f"ended early ({said}) {where}, after {len(ran)} of {len(planned)} blocks; "
+            "what it recorded is kept and counted.")
 
 
 def _still_running(folder: Path) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sqlite3
 import subprocess
@@ -441,6 +442,27 @@ def test_an_index_held_locked_by_another_program_is_read_as_it_was(study, caplog
         assert "shown as it was, without the sessions changed since" in caplog.text
     finally:
         holder.close()  # rolls the held transaction back
+
+
+def test_a_session_stopped_mid_protocol_is_kept_and_marked_partial(study, caplog):
+    """SIGTERM in the first training block: its blocks count, its status says so."""
+    side_path = next(study.glob("sub-p01/ses-03/eeg/*.json"))
+    side = json.loads(side_path.read_text())
+    blocks = side["feedback"]["blocks"][:2]  # baseline and training_1 ran, cut short
+    blocks[1]["end"] = blocks[1]["start"] + 2.0
+    side["feedback"]["blocks"] = blocks
+    side["summary"]["stopped_by"] = "SIGTERM"
+    side_path.write_text(json.dumps(side))
+    with caplog.at_level("WARNING", logger="biofeedback"), StudyIndex(study) as idx:
+        idx.rebuild()
+        row = idx.sessions("p01")[2]
+    assert row["status"] == "partial"
+    assert ("sub-p01 session 03 ended early (SIGTERM) in block 'training_1', after 2 of 4 "
+            "blocks; what it recorded is kept and counted.") in caplog.text
+    assert row["warnings"] and math.isfinite(row["regulation"])
+    # sessions that ran their whole protocol stay complete
+    with StudyIndex(study) as idx:
+        assert [r["status"] for r in idx.sessions("p01")[:2]] == ["complete", "complete"]
 
 
 def test_a_killed_session_that_never_indexed_itself_is_found(study):
