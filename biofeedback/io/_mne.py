@@ -32,6 +32,12 @@ def read_mne(fname, *, profile=None):
     if profile is not None:
         rec.profile = profile if isinstance(profile, str) else profile.name
     warnings = [f"MNE: {c.message}" for c in caught]
+    bads = rec.provenance.get("bads")
+    if bads:
+        warnings.append(
+            f"Channel(s) {', '.join(bads)} are marked bad in the file; they are kept, "
+            "and the quality gates judge them window by window like any channel (a "
+            "FIF written from this recording marks them bad again).")
     warnings.extend(gap_warning(rec.gaps))
     problems, w = channel_problems(rec.data, rec.ch_names, _rail_v(rec))
     warnings.extend(w)

@@ -196,6 +196,7 @@ def to_mne(rec, *, montage=None, railed=True):
     from ._integrity import railed_spans
 
     info = mne.create_info(list(rec.ch_names), rec.sfreq, ch_types="eeg")
+    info["bads"] = [ch for ch in rec.provenance.get("bads", ()) if ch in rec.ch_names]
     raw = mne.io.RawArray(rec.data, info, verbose="error")
     t0 = float(rec.timestamps[0]) if rec.n_times else 0.0
     if t0 > _UNIX_MIN:
@@ -258,7 +259,9 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
 
     ``BAD_gap`` annotations become :class:`Gap` (with their missing time when the
     annotation carries it), ``BAD_railed`` ones are dropped (they are recomputed
-    from the data), every other annotation becomes a marker.
+    from the data), every other annotation becomes a marker. Channels marked
+    bad (``info["bads"]``) are kept, named in ``provenance["bads"]``, and
+    marked bad again by :func:`to_mne`.
     """
     import mne
 
@@ -322,6 +325,9 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
             markers.append((float(ex.get("timestamp", t0 + onset)), text))
     markers.sort(key=lambda m: m[0])
     prov = {"mne_version": mne.__version__}
+    bads = [ch for ch in raw.info["bads"] if ch in ch_names]
+    if bads:  # marked by whoever looked at the data: kept, and written back to FIF
+        prov["bads"] = bads
     prov.update(provenance or {})
     rec = Recording(data=data, sfreq=sfreq, ch_names=ch_names, timestamps=ts,
                     markers=markers, gaps=gaps,

@@ -282,3 +282,25 @@ def test_irregular_eeg_is_one_sentence_for_every_command_that_needs_a_rate(tmp_p
         assert err.count("\n") == 1 and "Traceback" not in err
         assert f"{fname}: its EEG stream 'Uneven' declares no sampling rate" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["uneven.xdf"]
+
+
+def test_fif_bad_channels_are_said_and_written_back(tmp_path):
+    """Channels a researcher marked bad in MNE are named, and survive a
+    FIF -> FIF conversion."""
+    import mne
+
+    from biofeedback.io import write_recording
+
+    names = ["Fz", "C3", "Cz", "C4"]
+    raw = mne.io.RawArray(_eeg(2500, 4, SF) * 1e-6, mne.create_info(names, SF, "eeg"),
+                          verbose="error")
+    raw.info["bads"] = ["C3"]
+    raw.set_annotations(mne.Annotations([2.0], [0.0], ["relaxed"]))
+    fname = tmp_path / "sub-01_eeg.fif"
+    raw.save(fname, verbose="error")
+    rec = read_recording(fname)
+    assert rec.ch_names == names and rec.provenance["bads"] == ["C3"]
+    assert any(w.startswith("Channel(s) C3 are marked bad in the file") for w in rec.warnings)
+    assert [m[1] for m in rec.markers] == ["relaxed"]
+    out = write_recording(rec, tmp_path / "back_eeg.fif")
+    assert mne.io.read_raw(out, verbose="error").info["bads"] == ["C3"]
