@@ -286,10 +286,15 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
             meta = {}
     if "t0" in meta:
         t0 = float(meta["t0"])
+        clock = "the recording's own clock (kept in the file's description)"
     elif raw.info["meas_date"] is not None:
         t0 = raw.info["meas_date"].timestamp()
+        clock = f"Unix seconds from the file's start, {raw.info['meas_date']:%Y-%m-%d %H:%M:%S} UTC"
+        if raw.info["meas_date"].year == 1985:  # EDF's date when none was known
+            clock += " (EDF's stand-in for an unknown date)"
     else:
         t0 = 0.0
+        clock = "seconds from the file's start (the file holds no date)"
     ts = t0 + np.arange(data.shape[1]) / sfreq
     markers, gaps = [], []
     annot = raw.annotations
@@ -324,7 +329,7 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
         else:
             markers.append((float(ex.get("timestamp", t0 + onset)), text))
     markers.sort(key=lambda m: m[0])
-    prov = {"mne_version": mne.__version__}
+    prov = {"mne_version": mne.__version__, "clock": clock}
     bads = [ch for ch in raw.info["bads"] if ch in ch_names]
     if bads:  # marked by whoever looked at the data: kept, and written back to FIF
         prov["bads"] = bads

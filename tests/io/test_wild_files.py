@@ -304,3 +304,23 @@ def test_fif_bad_channels_are_said_and_written_back(tmp_path):
     assert [m[1] for m in rec.markers] == ["relaxed"]
     out = write_recording(rec, tmp_path / "back_eeg.fif")
     assert mne.io.read_raw(out, verbose="error").info["bads"] == ["C3"]
+
+
+def test_mne_files_say_what_their_clock_is(tmp_path):
+    """EDF written by MNE without a date holds 1 Jan 1985, EDF's stand-in for
+    an unknown date: the clock note says so, rather than passing 1985 off as
+    when the recording was made."""
+    import mne
+
+    raw = mne.io.RawArray(_eeg(1000, 2, SF) * 1e-6, mne.create_info(["Cz", "Pz"], SF, "eeg"),
+                          verbose="error")
+    mne.export.export_raw(tmp_path / "nodate.edf", raw, verbose="error")
+    raw.set_meas_date(1678789230.0)
+    mne.export.export_raw(tmp_path / "dated.edf", raw, verbose="error")
+    raw.set_meas_date(None)
+    raw.save(tmp_path / "nodate_raw.fif", verbose="error")
+    clock = {name: read_recording(tmp_path / name).provenance["clock"]
+             for name in ("nodate.edf", "dated.edf", "nodate_raw.fif")}
+    assert "1985-01-01" in clock["nodate.edf"] and "unknown date" in clock["nodate.edf"]
+    assert clock["dated.edf"] == "Unix seconds from the file's start, 2023-03-14 10:20:30 UTC"
+    assert clock["nodate_raw.fif"].endswith("(the file holds no date)")
