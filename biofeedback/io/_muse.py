@@ -252,6 +252,12 @@ def read_mind_monitor(fname, *, profile=None):
         raise RecordingFormatError("the file has a header but no samples.", fname, 2)
     table = np.asarray(values, dtype=np.float64)
     ts = np.asarray(stamps, dtype=np.float64)
+    step = float(np.median(np.diff(ts))) if ts.size > 2 else 0.0
+    if step > 0.05:  # fewer than 20 rows a second: not raw EEG at the Muse's 256 Hz
+        raise RecordingFormatError(
+            f"Mind Monitor wrote one row every {step:.3g} s, so RAW_* hold one value "
+            "per row, not the EEG at 256 Hz (its Recording Interval setting): set "
+            "Recording Interval to Constant in Mind Monitor and record again.", fname)
     idx = {h: i for i, h in enumerate(numeric)}
     ch_names = [h[4:] for h in raw]
     data = np.ascontiguousarray(table[:, [idx[h] for h in raw]].T) * 1e-6

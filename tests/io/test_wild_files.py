@@ -324,3 +324,20 @@ def test_mne_files_say_what_their_clock_is(tmp_path):
     assert "1985-01-01" in clock["nodate.edf"] and "unknown date" in clock["nodate.edf"]
     assert clock["dated.edf"] == "Unix seconds from the file's start, 2023-03-14 10:20:30 UTC"
     assert clock["nodate_raw.fif"].endswith("(the file holds no date)")
+
+
+def test_mind_monitor_recorded_at_an_interval_is_one_sentence(tmp_path, capsys):
+    """Mind Monitor set to record a row every second writes one RAW_* value a
+    second: not EEG at 256 Hz. It was read as 256 Hz with 'lost samples'
+    between every row; it is refused, saying which setting to change."""
+    from biofeedback.cli import main
+
+    fname = tmp_path / "mindMonitor_interval.csv"
+    _mind_monitor(fname, n=1024)
+    lines = fname.read_text().splitlines()
+    head, rows = lines[0], [ln for ln in lines[1:] if "/Marker" not in ln]
+    fname.write_text("\n".join([head] + rows[::256]) + "\n")  # one row a second
+    assert main(["info", str(fname)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "one row every 1 s" in err
+    assert "set Recording Interval to Constant" in err
