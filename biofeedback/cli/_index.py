@@ -31,7 +31,7 @@ def run(args) -> int:
     from ..library._index import StudyIndex
     from ..library._layout import existing_study_root
 
-    with StudyIndex(existing_study_root(args.root)) as index:
+    with StudyIndex(existing_study_root(args.root), read_only=not args.rebuild) as index:
         if args.rebuild:
             from .._logging import progress_bar
 

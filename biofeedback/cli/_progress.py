@@ -51,7 +51,13 @@ def run(args) -> int:
         if not args.out:
             return 0
     out = args.out or f"{p['root']}/progress-{p['participant']}.html"
-    path = write_progress_html(p, out)
+    try:
+        path = write_progress_html(p, out)
+    except OSError as err:  # a read-only study (an archive, a share): say where to write
+        from ..library._layout import StudyError
+
+        raise StudyError(f"Cannot write the report {out} ({err.strerror or err}); give "
+                         "--out FILE.html in a folder you can write to.") from None
     if not args.json:
         print(p["verdict"])
         print(f"report: {path}")

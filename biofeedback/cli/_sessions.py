@@ -42,7 +42,7 @@ def run(args) -> int:
     from ..library._progress import _clean
 
     pid = check_participant(args.participant) if args.participant else None
-    with StudyIndex(existing_study_root(args.root)) as index:
+    with StudyIndex(existing_study_root(args.root), read_only=True) as index:
         index.sync(patience=3.0)  # sessions killed before they could index themselves
         rows = index.sessions(pid)
         root = index.root

@@ -94,6 +94,10 @@ class StudyIndex:
         The study root (default: ``$BIOFEEDBACK_ROOT`` or ``./recordings``).
     timeout : float
         Seconds a writer waits for another one to finish.
+    read_only : bool
+        The caller only reads (``sessions``, ``progress``): a root that
+        cannot be written (a read-only disk, an archive) is indexed in
+        memory from its files, with a warning, instead of refused.
 
     Attributes
     ----------
@@ -106,10 +110,11 @@ class StudyIndex:
     ...     idx.sessions("demo")
     """
 
-    def __init__(self, root=None, *, timeout: float = 30.0):
+    def __init__(self, root=None, *, timeout: float = 30.0, read_only: bool = False):
         self.root = study_root(root)
         self.path = self.root / DB_NAME
         self.timeout = float(timeout)
+        self.read_only = bool(read_only)
         self.notice = None
         self._con = None
 
@@ -148,6 +153,8 @@ class StudyIndex:
             con = self._connect()
             version = self._version(con)
         except sqlite3.OperationalError as err:  # cannot open or write: not the file's fault
+            if self.read_only and self.root.is_dir():
+                return self._open_in_memory(err)
             raise StudyError(
                 f"The index {self.path} cannot be opened ({err}); check that the study root "
                 "is writable, or pass --root DIR.") from None
@@ -166,6 +173,31 @@ class StudyIndex:
                 self.rebuild()
             elif list_session_dirs(self.root):
                 self.rebuild()  # a root with sessions but no index yet
+        return self
+
+    def _open_in_memory(self, err) -> StudyIndex:
+        """A study on a read-only disk: its index, read into memory, and synced there."""
+        mem = sqlite3.connect(":memory:", isolation_level=None)
+        version = None
+        if self.path.exists():
+            try:  # immutable: no lock, no -shm file; sync() adds what a -wal held
+                src = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True)
+                try:
+                    src.backup(mem)
+                finally:
+                    src.close()
+                version = self._version(mem)
+            except sqlite3.DatabaseError:
+                mem.close()
+                mem = sqlite3.connect(":memory:", isolation_level=None)
+        mem.row_factory = sqlite3.Row
+        mem.execute("PRAGMA foreign_keys = ON")
+        self._con = mem
+        logger.warning("The study root %s cannot be written (%s); its index is read into "
+                       "memory from its files, and nothing is written there.", self.root, err)
+        if version != SCHEMA_VERSION:
+            self._create(drop=version is not None)
+            self.rebuild()
         return self
 
     @staticmethod

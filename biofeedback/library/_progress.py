@@ -164,7 +164,7 @@ def progress(participant, root=None, *, index=None) -> dict:
 
     participant = check_participant(participant)
     own = index is None
-    index = StudyIndex(root).open() if own else index
+    index = StudyIndex(root, read_only=True).open() if own else index
     try:
         if own:
             index.sync(patience=3.0)  # sessions killed before they could index themselves

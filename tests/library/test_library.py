@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -285,6 +286,54 @@ def test_bad_input_is_one_sentence(args, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and message in err[0], err
     assert not (tmp_path / "no_study").exists(), "reading a study never creates its folder"
+
+
+@pytest.fixture
+def read_only_study(study, tmp_path):
+    """The study on a read-only file system: a read-only bind mount as root (where
+    permissions do not bind), the write bits taken away otherwise."""
+    import stat
+
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        mount = subprocess.run(["mount", "--bind", str(study), str(ro)], capture_output=True)
+        if mount.returncode != 0:
+            pytest.skip("root without mount: no read-only file system to test on")
+        try:
+            subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], check=True,
+                           capture_output=True)
+            yield ro
+        finally:
+            subprocess.run(["umount", "-l", str(ro)], capture_output=True)  # lazy: never left
+        return
+    paths = [study, *study.rglob("*")]
+    for p in paths:
+        p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    try:
+        yield study
+    finally:
+        for p in paths:
+            p.chmod(p.stat().st_mode | stat.S_IWUSR)
+
+
+def test_a_study_on_a_read_only_disk_is_read_in_memory(read_only_study, tmp_path, capsys,
+                                                       caplog):
+    """An archived study (read-only): sessions and progress read it, and write nothing."""
+    study = read_only_study
+    before = sorted(p.name for p in study.iterdir())
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+        assert len(json.loads(capsys.readouterr().out)) == 3
+        out = tmp_path / "p.html"
+        assert main(["progress", "p01", "--root", str(study), "--out", str(out)]) == 0
+        assert out.exists()
+        capsys.readouterr()
+        assert main(["progress", "p01", "--root", str(study)]) == 1
+    assert "cannot be written" in caplog.text and "read into memory" in caplog.text
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "give --out FILE.html in a folder you can write to" in err[0]
+    assert sorted(p.name for p in study.iterdir()) == before
 
 
 def test_an_unwritable_root_is_one_sentence(tmp_path, capsys):
