@@ -161,13 +161,42 @@ def _check_programme_args(args) -> None:
                              f"root; it cannot be used with {flag}.")
 
 
+def _known_headset(args) -> dict | None:
+    """The session's headset when the arguments name it before it starts, else None.
+
+    A board or a scenario says its channels and rate; an LSL stream only
+    when it comes, and without --board, --scenario or --pipeline the board
+    is the model's own.
+    """
+    if args.model != "auto" or (args.lsl is not None and not args.board):
+        return None
+    from ..library._carry import montage
+
+    try:
+        if args.scenario:
+            from ..simulate import read_scenario
+
+            prof = read_scenario(args.scenario).profile
+        elif args.board or args.pipeline:
+            from ..config import load_pipeline
+            from ..hardware import get_profile
+
+            prof = get_profile(args.board or load_pipeline(args.pipeline).board)
+        else:
+            return None
+    except Exception:  # a bad name: the session's own start says it in one sentence
+        return None
+    return montage(prof.name, prof.ch_names, prof.sfreq)
+
+
 def run(args) -> int:
     from ..config import load_pipeline
     from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
 
     _check_programme_args(args)
-    model_path, note = resolve_model(args.model, args.participant, args.root)
+    model_path, note = resolve_model(args.model, args.participant, args.root,
+                                     headset=_known_headset(args))
     if note:
         print(note)
     model, model_meta = load_model_arg(model_path)

@@ -33,7 +33,7 @@ from ..errors import BiofeedbackError
 
 __all__ = ["StudyError", "SessionPaths", "study_root", "check_participant", "task_label",
            "reserve_session", "session_paths", "list_session_dirs", "latest_model",
-           "ROOT_ENV", "DEFAULT_ROOT", "case_twin"]
+           "ROOT_ENV", "DEFAULT_ROOT", "case_twin", "participant_models"]
 
 #: environment variable naming the study root
 ROOT_ENV = "BIOFEEDBACK_ROOT"
@@ -277,8 +277,14 @@ def session_paths(root, participant, session, task) -> SessionPaths:
                         task_label(task))
 
 
-def latest_model(root, participant) -> Path | None:
-    """The participant's newest model file (``sub-<ID>/**/*.bfm``), or None."""
+def participant_models(root, participant) -> list[Path]:
+    """The participant's model files (``sub-<ID>/**/*.bfm``), newest first."""
     sub = study_root(root) / f"sub-{check_participant(participant)}"
     models = [p for p in sub.rglob("*.bfm") if p.is_file()] if sub.is_dir() else []
-    return max(models, key=lambda p: (p.stat().st_mtime, p.name)) if models else None
+    return sorted(models, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+
+
+def latest_model(root, participant) -> Path | None:
+    """The participant's newest model file (``sub-<ID>/**/*.bfm``), or None."""
+    models = participant_models(root, participant)
+    return models[0] if models else None

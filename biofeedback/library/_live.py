@@ -18,29 +18,74 @@ from .._logging import logger
 __all__ = ["ProgrammeSession", "resolve_model"]
 
 
-def resolve_model(model_arg, participant, root):
+def _model_reads(path):
+    """``(ch_names, sfreq)`` a model file reads, from its ``meta.json``; None if unreadable."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            meta = json.loads(zf.read("meta.json").decode("utf-8"))
+        return [str(c) for c in meta["ch_names"]], float(meta["sfreq"])
+    except Exception:  # not a model file: loading it will say so in one sentence
+        return None
+
+
+def _fits(reads, headset) -> bool:
+    names, rate = reads
+    return (abs(rate - headset["sfreq"]) <= 1e-6 * rate
+            and set(names) <= set(headset["ch_names"]))
+
+
+def resolve_model(model_arg, participant, root, headset=None):
     """``--model auto``: the participant's newest model, or None (with a note).
+
+    Parameters
+    ----------
+    headset : dict | None
+        ``{"board", "ch_names", "sfreq"}`` of the session's source when known
+        before it starts (a board or a scenario): the newest model that reads
+        those channels at that rate is taken, so a participant who changed
+        headset is not handed a model trained on the other one.
 
     Returns
     -------
     path : str | None
         The model file to load, ``model_arg`` itself when it is not "auto".
     note : str | None
-        A sentence to print when "auto" found no model.
+        A sentence to print when "auto" found no model, or passed over newer
+        ones that do not fit the headset.
     """
     if model_arg != "auto":
         return model_arg, None
-    from ._layout import StudyError, latest_model, study_root
+    from ._carry import describe_headset
+    from ._layout import StudyError, participant_models, study_root
 
     if not participant:
         raise StudyError("--model auto picks the participant's newest model: it needs "
                          "--participant ID.")
-    path = latest_model(root, participant)
-    if path is None:
+    models = participant_models(root, participant)
+    if not models:
         return None, (f"No model of participant {participant} under "
                       f"{study_root(root) / ('sub-' + participant)} yet; this session runs "
                       "without one.")
-    return str(path), None
+    if headset is None:
+        return str(models[0]), None
+    reads = [(m, _model_reads(m)) for m in models]
+    for i, (m, r) in enumerate(reads):
+        if r is None or _fits(r, headset):
+            if i == 0:
+                return str(m), None
+            newest, nr = reads[0]
+            return str(m), (f"{newest.name}, the newest model of {participant}, reads "
+                            f"{', '.join(nr[0])} at {nr[1]:g} Hz, which "
+                            f"{describe_headset(headset)} does not give; this session uses "
+                            f"{m.name}, the newest that fits it.")
+    newest, nr = reads[0]
+    return None, (f"None of the {len(models)} model(s) of {participant} fits "
+                  f"{describe_headset(headset)} (the newest, {newest.name}, reads "
+                  f"{', '.join(nr[0])} at {nr[1]:g} Hz); this session runs without one: "
+                  "train one on recordings from this headset.")
 
 
 class ProgrammeSession:

@@ -90,6 +90,41 @@ def test_model_auto_takes_the_newest_model_of_the_participant(tmp_path):
     assert path is None and "No model of participant P2" in note
 
 
+def test_model_auto_takes_the_newest_model_that_fits_the_headset(tmp_path):
+    """A participant back on the synthetic board is not handed their Muse model."""
+    import json
+    import zipfile
+
+    from biofeedback.hardware import get_profile
+    from biofeedback.library._carry import montage
+
+    models = tmp_path / "sub-P1" / "models"
+    models.mkdir(parents=True)
+    for name, board, age in (("synth.bfm", "synthetic", 20), ("muse.bfm", "muse_2", 10)):
+        prof = get_profile(board)
+        with zipfile.ZipFile(models / name, "w") as zf:  # what --model auto reads of a model
+            zf.writestr("meta.json", json.dumps({"ch_names": list(prof.ch_names),
+                                                 "sfreq": prof.sfreq}))
+        os.utime(models / name, (time.time() - age, time.time() - age))
+
+    def on(board):
+        prof = get_profile(board)
+        return montage(prof.name, prof.ch_names, prof.sfreq)
+
+    assert resolve_model("auto", "P1", tmp_path, on("muse_2")) == (str(models / "muse.bfm"),
+                                                                    None)
+    path, note = resolve_model("auto", "P1", tmp_path, on("synthetic"))
+    assert path == str(models / "synth.bfm")
+    assert note == ("muse.bfm, the newest model of P1, reads TP9, AF7, AF8, TP10 at 256 Hz, "
+                    "which synthetic (16 channels at 250 Hz) does not give; this session uses "
+                    "synth.bfm, the newest that fits it.")
+    path, note = resolve_model("auto", "P1", tmp_path, on("ganglion"))
+    assert path is None and note.startswith("None of the 2 model(s) of P1 fits ganglion (")
+    assert note.endswith("this session runs without one: train one on recordings from this "
+                         "headset.")
+    assert resolve_model("auto", "P1", tmp_path) == (str(models / "muse.bfm"), None)
+
+
 def test_live_refuses_a_participant_without_a_recording(tmp_path, capsys):
     code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--no-record",
                  "--duration", "1"])
