@@ -1,7 +1,7 @@
 """The byte-level parser kernel behind :class:`~biofeedback.io._text.TableReader`.
 
 One numba function, compiled once (``cache=True``: the first read after an
-install compiles it in about a second, later processes load it from the
+install compiles it in about two seconds, later processes load it from the
 cache) and for one signature only: the caller passes arrays of fixed dtypes.
 
 It accepts only what it can convert exactly as Python's ``float`` does: plain
@@ -9,17 +9,27 @@ decimals (``-12.345``, ``1e-3``) whose digits fit 2**53 and whose power of ten
 is at most 22 (Clinger's fast path: one correctly rounded multiplication or
 division of two exact numbers, so the result is the correctly rounded value,
 bit for bit the one ``float()`` gives), ``nan`` and ``inf``, spaces or tabs
-around a number, and LF or CRLF line ends. The caller guarantees the block ends with a line feed,
-so the scanning loops stop there without bounds checks. Anything else (a longer mantissa,
-an empty field, a wrong column count, a non-ASCII byte) stops it at the start
-of that line; the caller parses the rest of the block with NumPy's
-``loadtxt``, which either reads it or names what is wrong.
+around a number, and LF or CRLF line ends. The caller guarantees the block
+ends with a line feed, so the scanning loops stop there without bounds checks.
+Anything else (a longer mantissa, an empty field, a wrong column count, a
+non-ASCII byte) stops it at the start of that line; the caller parses the rest
+of the block with NumPy's ``loadtxt``, which either reads it or names what is
+wrong.
+
+Digits are converted eight at a time (one 8-byte load, the digit run found
+with bit masks and a trailing-zero count, the value by three multiplications)
+rather than byte by byte: the byte loop's exit at the varying length of an
+integer part (``3.772``, ``-16.070``) is a branch the processor mispredicts on
+about every number. Cells nobody reads are skipped eight bytes at a time.
+Measured on the benchmark's Muse and BrainFlow hours (one thread, CPU): 1.78
+and 1.04 ns a byte before, 1.39 and 0.92 after.
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 _POW10 = np.array([10.0 ** k for k in range(23)])
 # Indexing with an unsigned integer spares the negative-index check of every
@@ -128,6 +138,54 @@ def _number(buf, pos, delim, pow10):
     return value, _skip_space(buf, pos, delim), True
 
 
+_F0 = np.uint64(0xF0F0F0F0F0F0F0F0)
+_0F = np.uint64(0x0F0F0F0F0F0F0F0F)
+_X30 = np.uint64(0x3030303030303030)
+_X06 = np.uint64(0x0606060606060606)
+_X01 = np.uint64(0x0101010101010101)
+_X80 = np.uint64(0x8080808080808080)
+_POW10_INT = np.array([10 ** k for k in range(20)], dtype=np.uint64)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _load8(buf, pos):
+    """The eight bytes at ``pos`` as one little-endian word (one load once compiled)."""
+    p = _u(pos)
+    return (_u(buf[p]) | (_u(buf[p + _u(1)]) << _u(8)) | (_u(buf[p + _u(2)]) << _u(16))
+            | (_u(buf[p + _u(3)]) << _u(24)) | (_u(buf[p + _u(4)]) << _u(32))
+            | (_u(buf[p + _u(5)]) << _u(40)) | (_u(buf[p + _u(6)]) << _u(48))
+            | (_u(buf[p + _u(7)]) << _u(56)))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _digit_run(w):
+    """How many of the word's first bytes are ASCII digits (0 to 8)."""
+    # a byte is a digit when it and it + 6 both have 3 as high nibble; a carry
+    # out of a byte (only from one >= 0xFA, never from a digit) reaches only
+    # bytes after the first that is not a digit
+    z = ((w & _F0) ^ _X30) | (((w + _X06) & _F0) ^ _X30)
+    if z == 0:
+        return 8
+    return np.int64(trailing_zeros(z) >> _u(3))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _digits_value(w, n):
+    """The number the word's first ``n`` (0 to 8) digit bytes write."""
+    s = _u(64 - 8 * n)  # the digits to the top bytes, zeros (leading) below
+    v = ((w << (s >> _u(1))) << (s - (s >> _u(1)))) & _0F
+    v = (v * _u(2561)) >> _u(8)
+    v = ((v & _u(0x00FF00FF00FF00FF)) * _u(6553601)) >> _u(16)
+    return ((v & _u(0x0000FFFF0000FFFF)) * _u(42949672960001)) >> _u(32)
+
+
+@numba.njit(cache=True, nogil=True)
+def _number_general(buf, pos, delim, pow10):
+    """:func:`_number`, compiled once for the rare numbers :func:`parse_block`'s
+    own conversion hands over (not inlined at its call sites)."""
+    return _number(buf, pos, delim, pow10)
+
+
 @numba.njit(cache=True, nogil=True)
 def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
     """Parse the lines of ``buf[begin:end]`` into ``out[:, row0:]``.
@@ -145,6 +203,9 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
     n_cols = rows.size
     n_max = out.shape[1]
     pow10 = _POW10
+    pow10i = _POW10_INT
+    n_buf = buf.size
+    delims = _X01 * _u(delim)
     pos = begin
     r = row0
     n_lines = 0
@@ -168,7 +229,64 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
                 n_part = 3 if j == clock_col else 1
                 v = 0.0
                 for part in range(n_part):
-                    x, pos, ok = _number(buf, pos, delim, pow10)
+                    # A plain decimal of at most 15 integer and 7 fraction
+                    # digits (19 in all), eight digits per step without a
+                    # branch on each digit (whose exits, at the varying lengths
+                    # of integer parts, the processor cannot predict). Anything
+                    # else (an exponent, more digits, no digits, the buffer's
+                    # last bytes) goes to _number. The mantissa and the power
+                    # of ten are those _number finds: the value is the same
+                    # bits. Written out here, not in a function: an inlined
+                    # function that takes the buffer would count a reference
+                    # to it (an atomic add, shared by the threads) per number.
+                    p = pos
+                    c = buf[_u(p)]
+                    while c == 32 or (c == 9 and delim != 9):
+                        p += 1
+                        c = buf[_u(p)]
+                    neg = c == 45
+                    if c == 45 or c == 43:
+                        p += 1
+                    slow = p + 25 > n_buf
+                    ok = True
+                    x = 0.0
+                    if not slow:
+                        w = _load8(buf, p)
+                        n1 = _digit_run(w)
+                        if n1 == 8:  # a long integer part (a Unix time): eight more
+                            w2 = _load8(buf, p + 8)
+                            n1b = _digit_run(w2)
+                            ip = _digits_value(w, 8) * pow10i[n1b] + _digits_value(w2, n1b)
+                            n1 += n1b
+                        else:
+                            ip = _digits_value(w, n1)
+                        q = p + n1
+                        n2 = 0
+                        frac = _u(0)
+                        if buf[_u(q)] == 46:  # '.'
+                            w3 = _load8(buf, q + 1)
+                            n2 = _digit_run(w3)
+                            frac = _digits_value(w3, n2)
+                            q += 1 + n2
+                        c = buf[_u(q)]
+                        slow = (n1 >= 16 or n2 == 8 or n1 + n2 == 0 or n1 + n2 > 19
+                                or c == 101 or c == 69)
+                        if not slow:
+                            mant = ip * pow10i[n2] + frac
+                            if mant > np.uint64(9007199254740992):
+                                return r, start, n_lines
+                            x = float(mant)
+                            if n2:
+                                x = x / pow10[n2]
+                            if neg:
+                                x = -x
+                            pos = q
+                            c = buf[_u(pos)]
+                            while c == 32 or (c == 9 and delim != 9):
+                                pos += 1
+                                c = buf[_u(pos)]
+                    if slow:
+                        x, pos, ok = _number_general(buf, pos, delim, pow10)
                     if not ok:
                         return r, start, n_lines
                     if part < n_part - 1:
@@ -185,13 +303,27 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
                         v = v + x
                 if dest >= 0:
                     out[dest, r] = v
-            else:  # a column nobody reads: skip to its end
+            else:  # a column nobody reads: skip to its end, eight bytes at a time
+                # (bytes equal to the delimiter, LF or CR, and bytes >= 128:
+                # the first flagged byte is exact, false flags come only after
+                # a true one)
+                while pos + 8 <= n_buf:
+                    w = _load8(buf, pos)
+                    x1 = w ^ delims
+                    x2 = w ^ _u(0x0A0A0A0A0A0A0A0A)
+                    x3 = w ^ _u(0x0D0D0D0D0D0D0D0D)
+                    m = (((x1 - _X01) & ~x1) | ((x2 - _X01) & ~x2) | ((x3 - _X01) & ~x3)
+                         | w) & _X80
+                    if m != 0:
+                        pos += np.int64(trailing_zeros(m) >> _u(3))
+                        break
+                    pos += 8
                 c = buf[_u(pos)]
-                while c != delim and c != 10 and c != 13:
-                    if c > 127:  # the fallback checks that it is UTF-8
-                        return r, start, n_lines
+                while c != delim and c != 10 and c != 13 and c <= 127:
                     pos += 1
                     c = buf[_u(pos)]
+                if c > 127:  # the fallback checks that it is UTF-8
+                    return r, start, n_lines
             if j < n_cols - 1:
                 if buf[_u(pos)] != delim:
                     return r, start, n_lines

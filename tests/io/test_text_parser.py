@@ -57,6 +57,45 @@ def test_values_are_loadtxts_bit_for_bit(tmp_path, small_blocks, newline):
     assert 0 < reader.n_fallback_lines < len(lines)
 
 
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+def test_every_digit_count_is_loadtxts_bit_for_bit(tmp_path, small_blocks, delimiter):
+    """Integer parts of 0 to 20 digits and fractions of 0 to 10, across the
+    eight-byte words the parser converts at once, with signs, spaces, skipped
+    columns of any width and the last bytes of a block: loadtxt's bits (in
+    small blocks, each of which the byte parser starts afresh)."""
+    rng = np.random.default_rng(5)
+    lines = []
+    for n_int in range(21):
+        for n_frac in range(11):
+            for _ in range(6):
+                cells = []
+                for _ in range(4):
+                    whole = "".join(rng.choice(list("0123456789"), n_int))
+                    frac = "".join(rng.choice(list("0123456789"), n_frac))
+                    cell = rng.choice(["", "-", "+"]) + whole + ("." + frac if n_frac or
+                                                                 rng.random() < 0.3 else "")
+                    if not whole and not frac:
+                        cell = rng.choice(["0", "-0.", ".0"])
+                    if rng.random() < 0.1:
+                        cell = f" {cell}  "
+                    cells.append(cell)
+                cells.insert(2, "x" * int(rng.integers(0, 20)))  # a column not read
+                lines.append(delimiter.join(cells))
+    rng.shuffle(lines)
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / "d.csv"
+    path.write_bytes(text.encode())
+    reader = TableReader(path, 5, first_line=1, offset=0, delimiter=delimiter,
+                         usecols=[0, 1, 3, 4])
+    table = reader.read()
+    with np.errstate(all="ignore"):
+        ref = np.loadtxt(io.StringIO(text), delimiter=delimiter, ndmin=2, comments=None,
+                         usecols=[0, 1, 3, 4])
+    assert table.shape == ref.shape
+    assert table.tobytes() == ref.tobytes()
+    assert reader.n_fallback_lines < len(lines) * 3 // 4  # the byte parser read many
+
+
 def test_clock_column_and_usecols(tmp_path, small_blocks):
     lines = [f"{i}, {i * 0.5:.2f}, skip me:{i}, 23:59:{59 + i * 0.004:06.3f}"
              for i in range(300)]
