@@ -7,7 +7,12 @@ and every integrity check) against ``pandas.read_csv`` (C engine, the table
 alone), each in a fresh process after a small warm-up read of the same format
 (imports and numba's cache done): CPU time of the read, wall time, and peak
 memory as the growth of the resident set over the read (the kernel's
-high-water mark, restarted before the read), against the EEG array it yields. Best of ``--repeat``.
+high-water mark, restarted before the read), against the EEG array it yields.
+Best of ``--repeat``. With pyarrow installed (``pip install '.[bench]'``) a
+third line per format times ``pyarrow.csv.read_csv`` on as many threads as
+ours, every column we check typed float64, the EEG copied to our (channels,
+samples) array, and says whether its EEG bits are ours (one digest of each
+array, computed after the timing).
 
 Then, on the OpenBCI hour, every figure is a whole process (interpreter
 start, imports, reading, computing), warm cache (one untimed run first), best
@@ -70,16 +75,44 @@ print(len(x), "epochs")
 
 
 READ_SCRIPT = r"""
-import os, resource, sys, time
+import hashlib, os, resource, sys, time
 which, fmt, fname, small = sys.argv[1:5]
 if which == "ours":
     from biofeedback.io import read_recording as read
-else:
+elif which == "pandas":
     import pandas as pd
     kw = {"openbci": dict(comment="%", header=None), "muse": {},
           "brainflow": dict(sep="\t", header=None)}[fmt]
     def read(f):
         return pd.read_csv(f, engine="c", **kw)
+else:  # pyarrow's multithreaded CSV reader, columns typed, EEG to (channels, samples)
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pc
+    pa.set_cpu_count(int(sys.argv[5]))
+    def read(f):
+        with open(f, "rb") as fid:
+            lines = [fid.readline() for _ in range(50)]
+        skip = sum(1 for ln in lines if ln.startswith(b"%")) + (fmt == "muse")
+        sep = "\t" if fmt == "brainflow" else ","
+        n_cols = lines[skip].count(sep.encode()) + 1
+        names = [f"c{j}" for j in range(n_cols)]
+        # every column the reader checks; not OpenBCI's clock (not a number)
+        keep = (names[:6] if fmt == "muse" else names[:12] if fmt == "openbci"
+                else [names[j] for j in (*range(12), 22, 23)])
+        eeg = names[1:5] if fmt == "muse" else names[1:9]
+        table = pc.read_csv(f, read_options=pc.ReadOptions(
+            use_threads=True, skip_rows=skip, column_names=names),
+            parse_options=pc.ParseOptions(delimiter=sep),
+            convert_options=pc.ConvertOptions(include_columns=keep, column_types={
+                name: pa.float64() for name in keep}))
+        out = np.empty((len(eeg), table.num_rows))
+        for k, name in enumerate(eeg):
+            a = 0
+            for chunk in table.column(name).chunks:
+                out[k, a: a + len(chunk)] = chunk.to_numpy(zero_copy_only=True)
+                a += len(chunk)
+        return table, out
 read(small)
 with open("/proc/self/statm") as fid:
     before = int(fid.read().split()[1]) * resource.getpagesize()
@@ -93,8 +126,10 @@ cpu, wall = time.process_time() - c0, time.perf_counter() - w0
 with open("/proc/self/status") as fid:
     hwm = next(int(ln.split()[1]) for ln in fid if ln.startswith("VmHWM:")) * 1024
 peak = hwm - before
-eeg = out.data.nbytes if which == "ours" else 0
-print(cpu, wall, peak, eeg)
+eeg = {"ours": lambda: out.data, "pandas": lambda: None,
+       "pyarrow": lambda: out[1] * 1e-6}[which]()  # (both in volts, scaled alike)
+print(cpu, wall, peak, 0 if eeg is None else eeg.nbytes,
+      "-" if eeg is None else hashlib.sha256(eeg.tobytes()).hexdigest())
 """
 
 
@@ -129,19 +164,21 @@ def make_brainflow(fname, minutes, seed=0):
     return n
 
 
-def _read_figures(which, fmt, fname, small, repeat, env):
-    """Best CPU, wall and peak of ``repeat`` reads, each in a fresh process."""
+def _read_figures(which, fmt, fname, small, repeat, env, threads=1):
+    """Best CPU, wall and peak of ``repeat`` reads, each in a fresh process, and
+    a digest of the EEG array read."""
     best = None
     for _ in range(repeat):
         res = subprocess.run([sys.executable, "-c", READ_SCRIPT, which, fmt, str(fname),
-                              str(small)], capture_output=True, text=True, cwd=REPO,
-                             env=env)
+                              str(small), str(threads)], capture_output=True, text=True,
+                             cwd=REPO, env=env)
         if res.returncode:
             sys.exit(f"reading {fname} ({which}) failed:\n{res.stderr}")
-        cpu, wall, peak, eeg = map(float, res.stdout.split())
+        *figures, digest = res.stdout.split()
+        cpu, wall, peak, eeg = map(float, figures)
         best = (cpu, wall, peak, eeg) if best is None else (
             min(best[0], cpu), min(best[1], wall), min(best[2], peak), eeg)
-    return best
+    return (*best, digest)
 
 
 def read_lines(tmp, minutes, repeat, env):
@@ -150,10 +187,19 @@ def read_lines(tmp, minutes, repeat, env):
     import pandas as pd
     from bench_read import make_file
 
-    lines = [f"reads: ours on up to {min(os.cpu_count() or 1, 4)} threads (files of 8 MB and "
-             f"more); pandas {pd.__version__} read_csv (C engine; its CPU "
-             "above its wall is work on more threads); best of "
-             f"{repeat}, CPU and wall each"]
+    threads = min(len(os.sched_getaffinity(0)), 4)
+    try:
+        import pyarrow
+    except ImportError:
+        pyarrow = None
+    lines = [f"reads: ours on up to {threads} threads (files of 8 MB and "
+             f"more); pandas {pd.__version__} read_csv (C engine; its CPU above its wall is "
+             "work on more threads); best of "
+             f"{repeat}, CPU and wall each",
+             f"pyarrow {pyarrow.__version__} csv.read_csv on {threads} threads, columns typed "
+             "float64 (not OpenBCI's clock, which it cannot read as a number), EEG copied "
+             "to (channels, samples)" if pyarrow else
+             "pyarrow: not installed, not measured (pip install '.[bench]')"]
     for fmt, make, name in [("openbci", make_file, "OpenBCI-RAW-read.txt"),
                             ("muse", make_muse, "muse.csv"),
                             ("brainflow", make_brainflow, "brainflow.csv")]:
@@ -162,6 +208,8 @@ def read_lines(tmp, minutes, repeat, env):
         make(small, 0.2)
         ours = _read_figures("ours", fmt, fname, small, repeat, env)
         theirs = _read_figures("pandas", fmt, fname, small, repeat, env)
+        arrow = (_read_figures("pyarrow", fmt, fname, small, repeat, env, threads)
+                 if pyarrow else None)
         size = fname.stat().st_size / 1e6
         lines.append(
             f"read {fmt:<9} ({size:5.1f} MB)  ours {ours[0]:5.2f} s CPU {ours[1]:5.2f} s "
@@ -170,6 +218,13 @@ def read_lines(tmp, minutes, repeat, env):
             f"{theirs[1]:5.2f} s wall, peak {theirs[2] / 1e6:5.1f} MB  |  "
             f"pandas/ours {theirs[1] / ours[1]:.2f}x wall, {theirs[0] / ours[0]:.2f}x CPU "
             "(targets >= 3x, peak < 2x)")
+        if arrow:
+            lines.append(
+                f"     {fmt:<9} pyarrow {arrow[0]:5.2f} s CPU {arrow[1]:5.2f} s wall, peak "
+                f"{arrow[2] / 1e6:5.1f} MB = {arrow[2] / arrow[3]:.2f}x the EEG array; "
+                f"pyarrow/ours {arrow[1] / ours[1]:.2f}x wall, {arrow[0] / ours[0]:.2f}x CPU; "
+                f"EEG bits {'identical to' if arrow[4] == ours[4] else 'DIFFERENT from'} "
+                "ours")
         fname.unlink()
     return lines
 
