@@ -46,8 +46,12 @@ class SOSFilter:
         """Forget the state; the next chunk restarts in steady state."""
         self.zi = None
 
-    def process(self, chunk: np.ndarray, timestamps: np.ndarray):
-        """Filter ``chunk`` (n_channels, n_times); returns (filtered, timestamps)."""
+    def process(self, chunk: np.ndarray, timestamps: np.ndarray, restart=None):
+        """Filter ``chunk`` (n_channels, n_times); returns (filtered, timestamps).
+
+        ``restart`` (bool, like ``chunk``), where true, restarts that channel
+        in steady state at that sample, as at the first one.
+        """
         from ._kernels import sosfilt
 
         if chunk.shape[1] == 0:
@@ -57,7 +61,20 @@ class SOSFilter:
             x0 = chunk[:, 0]
             x0 = np.where(np.isfinite(x0), x0, 0.0)
             self.zi = np.ascontiguousarray(self._zi_unit[None, :, :] * x0[:, None, None])
-        return sosfilt(self.sos, chunk, self.zi), timestamps
+        if restart is None or not restart.any():
+            return sosfilt(self.sos, chunk, self.zi), timestamps
+        out = np.empty_like(chunk)
+        for i in range(chunk.shape[0]):
+            cuts = [0, *np.flatnonzero(restart[i]).tolist(), chunk.shape[1]]
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                if a == b:
+                    continue
+                if a > 0 or restart[i, 0]:
+                    x0 = chunk[i, a] if np.isfinite(chunk[i, a]) else 0.0
+                    self.zi[i] = self._zi_unit * x0
+                out[i:i + 1, a:b] = sosfilt(self.sos, np.ascontiguousarray(chunk[i:i + 1, a:b]),
+                                            self.zi[i:i + 1])
+        return out, timestamps
 
 
 class AverageReference:
@@ -97,20 +114,46 @@ class LinkedReference:
 
 
 class Chain:
-    """Steps applied in order; itself a streaming step."""
+    """Steps applied in order; itself a streaming step.
 
-    def __init__(self, steps):
+    With ``restart_above`` (volts), a channel whose raw signal reaches that
+    level (the amplifier's rail) restarts its filters in steady state at its
+    first sample back below it, as at the start of a stream. The filters
+    would otherwise ring from the rail's return for seconds after it (a
+    rail-size spike on a Cyton kept the amplitude gate shut 2 s longer than
+    the window, a 1 s rail 3 s longer). The decision is per sample, so
+    chunking does not change it, and replay decides the same way.
+    """
+
+    def __init__(self, steps, restart_above=None):
         self.steps = list(steps)
+        self.restart_above = float(restart_above) if restart_above else None
+        self._held = None  # per channel: the last sample was at the rail
 
     def reset(self) -> None:
         """Reset every step."""
+        self._held = None
         for step in self.steps:
             step.reset()
 
+    def _restarts(self, chunk):
+        with np.errstate(invalid="ignore"):
+            at = np.abs(chunk) >= self.restart_above
+        held = self._held if self._held is not None else np.zeros(chunk.shape[0], bool)
+        prev = np.concatenate([held[:, None], at[:, :-1]], axis=1)
+        self._held = at[:, -1].copy()
+        return prev & ~at
+
     def process(self, chunk: np.ndarray, timestamps: np.ndarray):
         """Run ``chunk`` through every step."""
+        restart = None
+        if self.restart_above is not None and chunk.shape[1]:
+            restart = self._restarts(chunk)
         for step in self.steps:
-            chunk, timestamps = step.process(chunk, timestamps)
+            if restart is not None and isinstance(step, SOSFilter):
+                chunk, timestamps = step.process(chunk, timestamps, restart)
+            else:
+                chunk, timestamps = step.process(chunk, timestamps)
         return chunk, timestamps
 
     def describe(self) -> list[str]:
@@ -119,7 +162,8 @@ class Chain:
 
 
 def build_preprocessing(
-    config, sfreq: float, n_channels: int, line_freq: float = 50.0, ch_names=None
+    config, sfreq: float, n_channels: int, line_freq: float = 50.0, ch_names=None,
+    restart_above=None,
 ) -> Chain:
     """Build the causal preprocessing chain a pipeline asks for.
 
@@ -135,6 +179,9 @@ def build_preprocessing(
         Mains frequency used when ``config.notch == "auto"``.
     ch_names : list of str | None
         Channel names; needed for ``reference = "mastoids"``.
+    restart_above : float | None
+        Volts (the rail): a channel back from this level restarts its filters
+        (see :class:`Chain`).
 
     Returns
     -------
@@ -180,4 +227,4 @@ def build_preprocessing(
     if notch != "off" and notch and float(notch) < nyq:
         steps.append(SOSFilter(notch_sos(float(notch), config.notch_q, sfreq), n_channels,
                                f"causal IIR notch {float(notch):g} Hz, Q={config.notch_q:g}"))
-    return Chain(steps)
+    return Chain(steps, restart_above)

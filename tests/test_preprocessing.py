@@ -116,3 +116,28 @@ def test_filter_design_and_filtering_match_scipy(rng, fs):
     np.testing.assert_array_equal(zi, np.moveaxis(ref_zf, 0, 1))
     with pytest.raises(ValueError, match="between 0 and fs/2"):
         butter_sos(4, fs, "lowpass", fs)
+
+
+def test_back_from_the_rail_the_filters_restart_instead_of_ringing(rng):
+    """A Cyton electrode that hits the rail: filtered EEG is clean once it is back.
+
+    Without the restart the 1 Hz high-pass rang above 150 µV peak-to-peak for
+    about 2 s after a 20 ms rail-size spike, and 3 s after a 1 s rail.
+    """
+    fs, rail = 250.0, 0.9 * 187500e-6
+    x = 5e-6 * rng.standard_normal((2, 3000))
+    x[0, 1000:1005] = 187500e-6  # 20 ms at the rail
+    x[1, 1000:1250] = -187500e-6  # 1 s at the rail
+    ringing = build_preprocessing(PreprocessingConfig(), fs, 2, 50.0)
+    chain = build_preprocessing(PreprocessingConfig(), fs, 2, 50.0, restart_above=rail)
+    ts = np.arange(3000) / fs
+    rang, _ = ringing.process(x.copy(), ts)
+    y, _ = chain.process(x.copy(), ts)
+    after = [slice(1005 + 25, 1500), slice(1250 + 25, 1750)]  # 0.1 s to 2 s after
+    for ch, sl in enumerate(after):
+        assert np.ptp(rang[ch, sl]) > 150e-6  # the ringing this removes
+        assert np.ptp(y[ch, sl]) < 60e-6  # EEG-sized again
+    # per sample: chunks of any size give the same output
+    chain.reset()
+    parts = [chain.process(x[:, a:a + 7].copy(), ts[a:a + 7])[0] for a in range(0, 3000, 7)]
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), y)

@@ -59,16 +59,19 @@ class Engine(_LiveDriver, _BatchDriver, _ModelStep, _WindowPreparation):
         n_ch = len(self.ch_names)
         self.win_len = int(round(config.window.length * self.sfreq))
         self.hop = int(round(config.window.hop * self.sfreq))
-        self.preprocessing = build_preprocessing(
-            config.preprocessing, self.sfreq, n_ch, profile.line_freq, ch_names=self.ch_names
-        )
-        self.features = FeatureSet(config.features, self.ch_names, self.sfreq, profile,
-                                   hop=self.hop, n_times=self.win_len)
         gates = config.gates
         if profile.gates:  # board-specific overrides (hardware/*.toml)
             import dataclasses
 
             gates = dataclasses.replace(gates, **profile.gates)
+        # back from the rail, filters restart instead of ringing (preprocessing.Chain)
+        rail = (profile.rail_uv or 0.0) * 1e-6 * gates.rail_fraction
+        self.preprocessing = build_preprocessing(
+            config.preprocessing, self.sfreq, n_ch, profile.line_freq, ch_names=self.ch_names,
+            restart_above=rail or None,
+        )
+        self.features = FeatureSet(config.features, self.ch_names, self.sfreq, profile,
+                                   hop=self.hop, n_times=self.win_len)
         self.gate = QualityGate(gates, profile, self.sfreq, self.ch_names)
         self._gate_bins = self._shared_bins()  # the gate reads the features' Welch PSD
         self.model = model
