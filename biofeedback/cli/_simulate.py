@@ -144,10 +144,15 @@ def _programme(args) -> int:
         scen = dataclasses.replace(scen, seed=args.seed)
     records = simulate_sessions(scen, args.participant, args.sessions, root=args.root,
                                 pipeline=args.pipeline, report=args.report)
+    import math
+
     for r in records:
-        print(f"sub-{r['participant']} ses-{r['session']:02d}: {r['status']}, trained "
-              f"measure {r['regulation']:+.2f} SD vs baseline, time in target "
-              f"{100 * r['time_in_target']:.0f}% -> {r['xdf']}")
+        reg, tit = r["regulation"], r["time_in_target"]
+        measure = (f"trained measure {reg:+.2f} SD vs baseline" if math.isfinite(reg)
+                   else "no clean training window (every one gated)")
+        target = f"{100 * tit:.0f}%" if math.isfinite(tit) else "n/a"
+        print(f"sub-{r['participant']} ses-{r['session']:02d}: {r['status']}, {measure}, "
+              f"time in target {target} -> {r['xdf']}")
     if records:
         p = progress(args.participant, args.root)
         print(compare_line(p))

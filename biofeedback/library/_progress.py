@@ -217,7 +217,9 @@ def progress(participant, root=None, *, index=None) -> dict:
         "trend": {"metric": metric, "target": target, "direction": direction,
                   "slope_per_session": fit["slope"], "ci95": fit["ci95"], "p": fit["p"],
                   "n_sessions": fit["n"], "intercept": fit["intercept"], "learner": learner,
-                  "other_measure_sessions": other},
+                  "other_measure_sessions": other,
+                  "n_with_training": sum(any(b["kind"] == "training" for b in s["blocks"])
+                                         for s in same)},
         "transfer_trend": {"metric": f"{target} {direction} in transfer blocks (no feedback)",
                            "slope_per_session": tfit["slope"], "ci95": tfit["ci95"],
                            "p": tfit["p"], "n_sessions": tfit["n"]},
@@ -236,6 +238,12 @@ def verdict(p: dict) -> str:
     who, n = p["participant"], t["n_sessions"]
     what = f"{t['target']} ({'raised' if t['direction'] == 'up' else 'lowered'})"
     if n < 3:
+        fed = t.get("n_with_training", n)
+        if fed > n:  # sessions whose training windows were all gated (artifacts, contact)
+            return (f"Too early to tell whether {who} is learning: {n} of {fed} sessions "
+                    "with training blocks had clean training windows (the others were "
+                    "all gated as artifacts: check the electrodes' contact), and a trend "
+                    "needs at least 3.")
         return (f"Too early to tell whether {who} is learning: {n} session(s) with "
                 f"training blocks, and a trend needs at least 3.")
     lo, hi = t["ci95"]

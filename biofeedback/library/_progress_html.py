@@ -58,6 +58,7 @@ def _figures(p):
                         label="trend, 95 % interval")
         ax.plot(xx, yy, color="#1b7a1b", lw=1, alpha=0.8)
     _mark_changes(ax, sessions)
+    _frame(ax, x, reg, "no clean training window yet: nothing to draw")
     ax.set_xlabel("session")
     ax.set_ylabel(f"{t['target']} vs baseline (SD)")
     ax.set_title("Learning curve: the trained measure relative to each session's baseline")
@@ -80,6 +81,7 @@ def _figures(p):
                          f"{_signed(100 * f['ci95'][1])})", fontsize=9)
         else:
             ax.set_title(label, fontsize=9)
+        _frame(ax, xe, y, "no value")
         ax.set_xlabel("session")
         ax.set_ylabel("%")
         ax.set_ylim(0, 100)
@@ -102,6 +104,12 @@ def _figures(p):
                   f"{w['ci95'][0]:+.2f} to {w['ci95'][1]:+.2f})")
     ax.set_title(title, fontsize=10)
     ax.axhline(0, color="#888", lw=1, ls="--")
+    ys = [_nan(b["regulation"]) for s in sessions for b in s["blocks"]
+          if b["kind"] == "training"]
+    if not any(_finite(v) for v in ys):
+        ax.text(0.5, 0.5, "no clean training window yet: nothing to draw",
+                transform=ax.transAxes, ha="center", va="center", color="#777",
+                bbox={"facecolor": "white", "edgecolor": "none"})
     ax.set_xlabel("training block")
     ax.set_ylabel("vs baseline (SD)")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -109,6 +117,17 @@ def _figures(p):
         ax.legend(fontsize=7, ncol=2, loc="best")
     figs.append(("within sessions", fig))
     return figs
+
+
+def _frame(ax, x, y, empty) -> None:
+    """Sessions on the x axis even with nothing finite to draw, which is then said."""
+    import numpy as np
+
+    if len(x):
+        ax.set_xlim(float(np.min(x)) - 0.5, float(np.max(x)) + 0.5)
+    if not np.isfinite(np.asarray(y, float)).any():
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center",
+                color="#777", bbox={"facecolor": "white", "edgecolor": "none"})
 
 
 def _signed(v, digits=1) -> str:

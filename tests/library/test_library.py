@@ -424,6 +424,24 @@ def test_sessions_without_training_blocks_list_and_report_plainly(tmp_path, caps
     assert not [w for w in recwarn if "legend" in str(w.message)]
 
 
+def test_sessions_whose_every_window_was_gated_are_said_so(tmp_path, capsys):
+    """Electrodes off all session: no '+nan', no '0 sessions with training blocks'."""
+    pipe = tmp_path / "gated.toml"
+    pipe.write_text(SHORT.read_text() + "\n[gates]\nmax_ptp_uv = 0.001\n")
+    root = tmp_path / "study"
+    assert main(["simulate", "learner", "--participant", "g1", "--pipeline", str(pipe),
+                 "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "no clean training window (every one gated)" in out and "nan" not in out
+    assert ("Too early to tell whether g1 is learning: 0 of 1 sessions with training blocks "
+            "had clean training windows") in out
+    from biofeedback.library._progress_html import _figures
+
+    curve = _figures(progress("g1", root))[0][1].axes[0]
+    assert curve.get_xlim() == (0.5, 1.5)
+    assert any("no clean training window yet" in t.get_text() for t in curve.texts)
+
+
 def test_compare_line_is_honest(short_study):
     p = progress("p01", short_study)
     first = compare_line(p, 1)
