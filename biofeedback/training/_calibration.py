@@ -119,6 +119,14 @@ class CalibrationPlan:
             raise DatasetError(
                 f"The calibration blocks of {where}{listed} last {self.seconds:g} s, "
                 f"shorter than one {window_length:g} s window; {fix}.")
+        for k, (state, seconds) in enumerate(self.blocks):
+            if state is not None and seconds + 1e-9 < window_length:
+                which = (f"block {names[k]!r}" if names and len(names) == len(self.blocks)
+                         else f"the {state!r} block")
+                raise DatasetError(
+                    f"Calibration {which} of {where} lasts {seconds:g} s, shorter than one "
+                    f"{window_length:g} s window, so no window holds {state!r} alone; make "
+                    f"it at least {window_length:g} s long.")
         if classes is not None:
             unknown = [s for s in self.states if s is not None and s not in classes]
             if unknown:

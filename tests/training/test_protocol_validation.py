@@ -113,6 +113,18 @@ def test_a_protocol_that_cannot_calibrate_is_one_sentence(muse_dir, tmp_path, ca
     assert not (tmp_path / "m.bfm").exists()
 
 
+def test_a_guided_block_shorter_than_a_window_is_named():
+    """10 s relaxed, 1 s neutral, 10 s concentrating: 21 s in all, but no neutral window."""
+    from biofeedback.training._calibration import CalibrationPlan
+
+    plan = CalibrationPlan((("relaxed", 10.0), ("neutral", 1.0), ("concentrating", 10.0)))
+    with pytest.raises(DatasetError, match=r"^Calibration block 'n' of guided.toml lasts 1 s, "
+                                           r"shorter than one 2 s window, so no window holds "
+                                           r"'neutral' alone; make it at least 2 s long\.$"):
+        plan.check(2.0, where="guided.toml", names=["r", "n", "c"])
+    CalibrationPlan((("relaxed", 10.0), ("neutral", 2.0))).check(2.0)
+
+
 @pytest.mark.parametrize(("seconds", "method", "sentence"), [
     (1.0, "center", "guided.toml ('c') last 1 s, shorter than one 2 s window; make block "
                     "'c' at least 2 s long.\n"),
