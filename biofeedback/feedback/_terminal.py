@@ -8,6 +8,7 @@ import sys
 import numpy as np
 
 from ..quality import FLAGS
+from ..stream._peers import printable as _safe  # names from files and the network
 from ._base import Sink
 
 _RESET, _GREEN, _YELLOW, _RED, _DIM = "\033[0m", "\033[32m", "\033[33m", "\033[31m", "\033[2m"
@@ -62,7 +63,7 @@ class TerminalView(Sink):
         self._stats = dict(stats)
 
     def event(self, kind, timestamp, text=""):
-        self._events = (self._events + [text or kind])[-3:]
+        self._events = (self._events + [_safe(text or kind)])[-3:]
 
     def _gauge(self, name, value):
         if not np.isfinite(value):
@@ -90,7 +91,7 @@ class TerminalView(Sink):
         marks = []
         for ch, fl in zip(self.info.ch_names, result.quality):
             sym, col = _channel_mark(int(fl))
-            marks.append(f"{ch} {col if c else ''}{sym}{x if c else ''}")
+            marks.append(f"{_safe(ch)} {col if c else ''}{sym}{x if c else ''}")
         per_line = 8
         for i in range(0, len(marks), per_line):
             prefix = "  quality    " if i == 0 else "             "
@@ -115,11 +116,11 @@ class TerminalView(Sink):
         g, y, r, d, x = (_GREEN, _YELLOW, _RED, _DIM, _RESET) if c else ("",) * 5
         block = prot.current
         left = prot.time_left(cue.t_end)
-        head = f"  block {cue.block} ({cue.kind})"
+        head = f"  block {_safe(cue.block)} ({cue.kind})"
         if left == left:  # not NaN
             head += f" · {left:.0f} s left"
         if block is not None and block.instructions:
-            head += f" · {block.instructions}"
+            head += f" · {_safe(block.instructions, 200)}"
         arrow = "raise" if cue.direction == "up" else "lower"
         if cue.kind == "transfer":  # cues are computed and recorded, never shown
             gauge = f"  {'cue':<12} {d}transfer: no feedback ({arrow} {cue.target} on your own){x}"
@@ -158,7 +159,7 @@ class TerminalView(Sink):
             flag = " GATED" if result.gated else ""
             _, cue = self._latest_cue()
             if cue is not None:
-                flag += f"  [{cue.block}] cue={cue.state}"
+                flag += f"  [{_safe(cue.block)}] cue={cue.state}"
                 if cue.score == cue.score:
                     flag += f" score={cue.score:.2f}"
             self.stream.write(f"[{self._stats.get('elapsed', 0):6.1f} s] {vals}{flag}\n")

@@ -35,6 +35,7 @@ from ._peers import (
     _UnixStamps,
     channel_metadata,
     frontal_pair_from,
+    printable,
 )
 from ._pylsl import import_pylsl
 from ._source import Chunk, Source, SourceEvent
@@ -308,6 +309,7 @@ class LSLSource(Source):
         self._last_look = -np.inf
         self._uid = None
         self._n_looks = 0
+        self._raw_name = name or ""
         self._by_name = False  # the stream was found by its name (other streams may share it)
         self._keep = None  # indices of the EEG channels, None for all
         self._layout = None  # (channel count, labels) of the stream as opened
@@ -341,13 +343,13 @@ class LSLSource(Source):
             return  # found by source id (or by a subclass's own lookup): that one
         pylsl = import_pylsl()
         found = pylsl.resolve_byprop("name", self.name, minimum=2, timeout=0.5)
-        ids = sorted({i.source_id() for i in found})
+        ids = sorted({printable(i.source_id()) for i in found})
         if len({(i.source_id(), i.hostname()) for i in found}) < 2:
             return
         which = ", ".join(f"{sid!r}" for sid in ids if sid)
         raise StreamError(
             f"{len(found)} LSL streams are named {self.name!r} (on "
-            f"{', '.join(sorted({i.hostname() for i in found}))}); name one by its "
+            f"{', '.join(sorted({printable(i.hostname()) for i in found}))}); name one by its "
             f"source id instead: --lsl " + (repr(ids[-1]) if ids[-1] else "...")
             + (f" (source ids: {which})" if which else
                " (they have no source id: rename one in its streaming app)") + "."
@@ -376,8 +378,8 @@ class LSLSource(Source):
         self._layout = (n_all, tuple(labels))
         self._keep = None if len(keep) == n_all else np.asarray(keep)
         if self._keep is not None:
-            logger.info("Stream %s: %s not EEG, left out.", full.name(),
-                        ", ".join(labels[i] for i in range(n_all) if i not in keep))
+            logger.info("Stream %s: %s not EEG, left out.", printable(full.name()),
+                        printable(", ".join(labels[i] for i in range(n_all) if i not in keep)))
             labels = [labels[i] for i in keep]
             units = [units[i] for i in keep] if len(units) == n_all else units
         n = len(keep)
@@ -390,6 +392,7 @@ class LSLSource(Source):
                 f"({', '.join(self.profile.ch_names)}); drop --board to use the stream's own "
                 "channels, or name the board it comes from."
             )
+        labels = [printable(label, 32) for label in labels]
         if len(labels) == n and all(labels):
             self.ch_names = labels
         elif len(self.ch_names) != n:
@@ -397,7 +400,8 @@ class LSLSource(Source):
         unit = (units[0] if units else "").strip().lower()
         self._scale = _UNIT_SCALE.get(unit, 1e-6)
         if unit and unit not in _UNIT_SCALE:
-            logger.warning("Unknown unit %r on stream %s; assuming microvolts.", unit, full.name())
+            logger.warning("Unknown unit %r on stream %s; assuming microvolts.", printable(unit),
+                           printable(full.name()))
         self.sfreq = float(full.nominal_srate())
         if self.sfreq <= 0:
             if self.profile.name == "lsl":
@@ -408,7 +412,8 @@ class LSLSource(Source):
             self.sfreq = float(self.profile.sfreq)
             self.notes.append(f"the stream {full.name()!r} declares no rate: "
                               f"{self.sfreq:g} Hz from the {self.profile.name!r} profile")
-        self.stream_name = full.name()
+        self._raw_name = full.name()  # for lookups; stream_name is for people
+        self.stream_name = printable(full.name())
         self.source_id = full.source_id()
         if self.profile.name == "lsl":  # a shipped board with these channels gives rail and pairs
             from ..hardware import list_profiles
@@ -609,10 +614,10 @@ class LSLSource(Source):
         if sid:
             found = pylsl.resolve_byprop("source_id", sid, timeout=0.05)
             info = found[0] if found else None
-            if info is None and self.stream_name and self._n_looks % 4 == 0:
+            if info is None and self._raw_name and self._n_looks % 4 == 0:
                 # a sender started again may bring a new source id (a new
                 # outlet's random one): the same name and layout is the stream
-                found = [i for i in pylsl.resolve_byprop("name", self.stream_name,
+                found = [i for i in pylsl.resolve_byprop("name", self._raw_name,
                                                          timeout=0.05)
                          if i.uid() != self._uid]
                 info = found[0] if len(found) == 1 else None
@@ -634,7 +639,7 @@ class LSLSource(Source):
             return
         if info.source_id() != sid:
             logger.warning("LSL stream %s is back with a new source id %r.", self.stream_name,
-                           info.source_id())
+                           printable(info.source_id()))
             self.source_id = info.source_id()
         if old is not None:
             try:

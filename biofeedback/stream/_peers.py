@@ -97,3 +97,13 @@ def frontal_pair_from(labels):
         if left.lower() in by_lower and right.lower() in by_lower:
             return by_lower[left.lower()], by_lower[right.lower()]
     return None
+
+
+def printable(text, limit=64) -> str:
+    """``text`` safe to print: control characters (escape sequences) as "?", cut to ``limit``.
+
+    Labels and names arrive from any program on the network; printed as they
+    are, an escape sequence in one could rewrite the terminal.
+    """
+    out = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return out if len(out) <= limit else out[: limit - 1] + "…"

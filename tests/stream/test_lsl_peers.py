@@ -209,3 +209,25 @@ def test_labelled_frontal_sites_give_asymmetry_its_pair():
     _out2 = _outlet(name, 4, ["c1", "c2", "c3", "c4"], sfreq=256.0)  # noqa: F841
     with LSLSource(name, profile=get_profile("muse_2"), timeout=5) as src:
         assert src.ch_names == ["c1", "c2", "c3", "c4"] and src.profile.frontal_pair is None
+
+
+def test_labels_from_the_network_cannot_drive_the_terminal():
+    """A label or event carrying an escape sequence prints as text, not as a command."""
+    import io
+    from types import SimpleNamespace
+
+    from biofeedback.feedback._terminal import TerminalView
+
+    evil = "\x1b[2J\x1b]0;owned\x07Fz"
+    name = _name("evil")
+    _out = _outlet(name, 2, [evil, "Cz"], sfreq=100.0)  # noqa: F841
+    with LSLSource(name, timeout=5) as src:
+        assert "\x1b" not in "".join(src.ch_names) and src.ch_names[1] == "Cz"
+    out = io.StringIO()
+    view = TerminalView(stream=out, color=False)
+    view.open(SimpleNamespace(estimate_names=["a"], ch_names=[evil, "Cz"], sfreq=100.0,
+                              profile=SimpleNamespace(name="lsl"), protocol=None))
+    view.event("marker", 0.0, "note \x1b[31mred")
+    lines = view.render(SimpleNamespace(index=0, t_end=1.0, estimates=np.array([1.0]),
+                                        gated=False, quality=np.zeros(2, dtype=np.int64)))
+    assert not any("\x1b" in line or "\x07" in line for line in lines)
