@@ -68,6 +68,37 @@ def test_railed_means_the_same_live_and_in_files(rng, muse):
     assert railed_spans(raw[3], rail_v, SF) == []
 
 
+@pytest.mark.parametrize("rail_v", [None, 1000e-6])
+def test_a_files_channel_check_in_one_pass_finds_what_numpy_finds(rng, rail_v):
+    """The one-pass kernel (C-contiguous float64) and the NumPy rows (any other
+    array) give the same findings and sentences, NaN, inf and edges included."""
+    from biofeedback.io._integrity import channel_problems
+
+    data = rng.normal(0, 20e-6, (9, 3000))
+    data[0, 5:40] = np.nan  # some NaN
+    data[1] = np.nan  # nothing at all
+    data[2, 7] = np.inf
+    data[2, 9] = -np.inf
+    data[3] = -0.0  # flat at zero
+    data[3, 10] = 0.0
+    data[4, :150] = 0.95e-3  # 5 %: railed
+    data[4, 150] = np.nan
+    data[5, :149] = -0.9e-3  # just under 5 % at exactly 90 %
+    data[6, :3] = 1.6e-3  # beyond full scale
+    data[6, 3] = 1.5e-3  # exactly 1.5x: not beyond
+    data[7] = 3e-6  # flat
+    data[7, -1] = np.nan
+    data[8, 1:] = np.nan  # one sample: not flat
+    names = [f"EEG{i}" for i in range(9)]
+    one_pass = channel_problems(data, names, rail_v)
+    rows = channel_problems(np.asfortranarray(data), names, rail_v)  # the NumPy rows
+    assert one_pass == rows
+    assert one_pass[0]["flat"] == ["EEG1", "EEG3", "EEG7"]
+    if rail_v:
+        assert one_pass[0]["railed"] == ["EEG4"]
+        assert any("EEG6 (3 samples)" in w for w in one_pass[1])
+
+
 def test_a_railed_electrode_is_left_out_without_gating_the_window(rng, muse):
     gate = QualityGate(GatesConfig(), muse, SF, muse.ch_names)
     raw = _clean(rng)

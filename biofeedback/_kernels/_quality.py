@@ -67,3 +67,42 @@ def window_stats(raw, filt, smooth):
         out[c, 3] = hi - lo if hi >= lo else 0.0
         out[c, 4] = finite
     return out
+
+
+@njit(cache=True, nogil=True)
+def channel_stats(data, over, rail):
+    """Per-channel statistics of a whole recording's integrity check, one pass per row.
+
+    Returns (n_ch, 6), over each row's finite samples: 0 non-finite samples,
+    1 max |x| (0 when none), 2 samples with |x| > ``over``, 3 samples with
+    |x| >= ``rail``, 4 min, 5 max (inf and -inf when none). Comparisons and
+    counts only: the same values NumPy's ``isfinite``, ``max``, ``abs``,
+    ``count_nonzero`` and ``ptp`` give.
+    """
+    n_ch, n_t = data.shape
+    out = np.empty((n_ch, 6))
+    for c in range(n_ch):
+        n_bad = 0
+        peak = 0.0
+        n_over = 0
+        n_rail = 0
+        lo = np.inf
+        hi = -np.inf
+        for i in range(n_t):
+            v = data[c, i]
+            if v - v == 0.0:
+                a = abs(v)
+                peak = max(peak, a)
+                n_over += a > over
+                n_rail += a >= rail
+                lo = min(lo, v)
+                hi = max(hi, v)
+            else:
+                n_bad += 1
+        out[c, 0] = n_bad
+        out[c, 1] = peak
+        out[c, 2] = n_over
+        out[c, 3] = n_rail
+        out[c, 4] = lo
+        out[c, 5] = hi
+    return out

@@ -271,6 +271,65 @@ def channel_problems(data, ch_names, rail_v=None):
     warnings = []
     if data.size == 0:
         return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
+    if (isinstance(data, np.ndarray) and data.ndim == 2 and data.dtype == np.float64
+            and data.flags.c_contiguous):
+        _channel_problems_one_pass(data, ch_names, rail_v, railed, flat, nonfinite,
+                                   empty, over)
+    else:
+        _channel_problems_numpy(data, ch_names, rail_v, railed, flat, nonfinite,
+                                empty, over)
+    for name, count in nonfinite.items():
+        if name in empty:
+            warnings.append(f"Channel {name} holds no number at all ({count} NaN or inf "
+                            "samples): it has no signal.")
+        else:
+            warnings.append(f"Channel {name} holds {count} NaN or inf samples.")
+    if over:
+        warnings.append(
+            f"Channel(s) {', '.join(f'{n} ({k} samples)' for n, k, _ in over)} go beyond "
+            f"the amplifier's full scale of {rail_v * 1e6:.6g} µV (up to "
+            f"{max(p for _, _, p in over) * 1e6:.3g} µV): corrupt values, or a file in "
+            "other units than the board's.")
+    flat_shown = [name for name in flat if name not in empty]
+    if railed:
+        warnings.append(
+            f"Railed channel(s) {', '.join(railed)}: at least {RAILED_SHARE:.0%} of "
+            f"samples sit beyond {RAIL_FRACTION:.0%} of the amplifier's full scale."
+        )
+    if flat_shown:
+        warnings.append(f"Flat channel(s) {', '.join(flat_shown)}: the signal never changes.")
+    return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
+
+
+def _channel_problems_one_pass(data, ch_names, rail_v, railed, flat, nonfinite, empty,
+                               over):
+    """:func:`_channel_problems_numpy` in one pass per row (a numba kernel): the
+    same findings, without a row's temporaries (``isfinite``, ``abs``)."""
+    from .._kernels._quality import channel_stats
+
+    over_v = IMPOSSIBLE_FRACTION * rail_v if rail_v else np.inf
+    rail_at = RAIL_FRACTION * rail_v if rail_v else np.inf
+    stats = channel_stats(data, over_v, rail_at)
+    n_t = data.shape[1]
+    for name, (n_bad, peak, n_over, n_rail, lo, hi) in zip(ch_names, stats):
+        n_bad, n_good = int(n_bad), n_t - int(n_bad)
+        if n_bad:
+            nonfinite[name] = n_bad
+        if n_good == 0:
+            flat.append(name)
+            empty.append(name)
+            continue
+        if rail_v and float(peak) > over_v:
+            over.append((name, int(n_over), float(peak)))
+        if rail_v and int(n_rail) / n_good >= RAILED_SHARE:
+            railed.append(name)
+            continue
+        if n_good > 1 and hi - lo == 0:
+            flat.append(name)
+
+
+def _channel_problems_numpy(data, ch_names, rail_v, railed, flat, nonfinite, empty, over):
+    """The findings of :func:`channel_problems`, row by row with NumPy."""
     for name, row in zip(ch_names, data):
         bad = ~np.isfinite(row)
         nbad = int(bad.sum())
@@ -295,27 +354,6 @@ def channel_problems(data, ch_names, rail_v=None):
             continue
         if good.size > 1 and np.ptp(good) == 0:
             flat.append(name)
-    for name, count in nonfinite.items():
-        if name in empty:
-            warnings.append(f"Channel {name} holds no number at all ({count} NaN or inf "
-                            "samples): it has no signal.")
-        else:
-            warnings.append(f"Channel {name} holds {count} NaN or inf samples.")
-    if over:
-        warnings.append(
-            f"Channel(s) {', '.join(f'{n} ({k} samples)' for n, k, _ in over)} go beyond "
-            f"the amplifier's full scale of {rail_v * 1e6:.6g} µV (up to "
-            f"{max(p for _, _, p in over) * 1e6:.3g} µV): corrupt values, or a file in "
-            "other units than the board's.")
-    flat_shown = [name for name in flat if name not in empty]
-    if railed:
-        warnings.append(
-            f"Railed channel(s) {', '.join(railed)}: at least {RAILED_SHARE:.0%} of "
-            f"samples sit beyond {RAIL_FRACTION:.0%} of the amplifier's full scale."
-        )
-    if flat_shown:
-        warnings.append(f"Flat channel(s) {', '.join(flat_shown)}: the signal never changes.")
-    return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
 
 
 def railed_spans(row, rail_v, sfreq, min_samples=1):
