@@ -48,3 +48,18 @@ def test_a_session_stops_and_closes_its_recording_before_the_disk_is_full(tmp_pa
     assert any("nearly full" in n for n in summary.notes)
     rec = read_recording(Path(summary.recording))
     assert rec.n_times == summary.n_samples
+
+
+def test_an_output_under_a_file_is_one_sentence(tmp_path, capsys):
+    """`report --out FILE/x.html` was a FileExistsError traceback (so was a full disk).
+
+    The full disk (ENOSPC) takes the same path; it was tried on a 16 kB tmpfs
+    (`check --out`), which a test cannot mount.
+    """
+    afile = tmp_path / "notes.txt"
+    afile.write_text("x")
+    sample = Path(__file__).parents[1] / "recordings" / "sample_synthetic.xdf"
+    assert main(["report", str(sample), "--out", str(afile / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("biofeedback: error: File exists: ") and "write elsewhere" in err
+    assert "Traceback" not in err

@@ -169,3 +169,14 @@ def main(argv=None) -> int:
             raise
         print(f"biofeedback: error: {err.strerror}: {err.filename}", file=sys.stderr)
         return 1
+    except OSError as err:  # a full or read-only disk, a file where a folder goes
+        import errno
+
+        full = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+        if args.verbose or err.errno not in full | {errno.EROFS, errno.ENOTDIR, errno.EEXIST}:
+            raise
+        where = f": {err.filename}" if err.filename else ""
+        todo = "free some space or write elsewhere" if err.errno in full else "write elsewhere"
+        print(f"biofeedback: error: {err.strerror}{where}; {todo}.",
+              file=sys.stderr)
+        return 1
