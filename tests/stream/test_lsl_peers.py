@@ -83,7 +83,11 @@ def test_channels_typed_as_not_eeg_are_left_out():
         assert src.ch_names == ["Fz", "Cz"]
 
 
-def test_a_sender_back_with_another_channel_count_ends_in_one_sentence():
+@pytest.mark.parametrize("n, sfreq, message", [
+    (6, 100.0, "came back with 6 channels instead of 4"),
+    (4, 200.0, "came back at 200 Hz instead of 100 Hz"),  # OpenBCI GUI set to another rate
+])
+def test_a_sender_back_with_another_layout_ends_in_one_sentence(n, sfreq, message):
     import pylsl
 
     name = _name("layout")
@@ -93,8 +97,8 @@ def test_a_sender_back_with_another_channel_count_ends_in_one_sentence():
                        (pylsl.local_clock() + np.arange(10) / 100.0).tolist())
         _read_until(src, lambda c: True)
         del out
-        back = _outlet(name, 6, sfreq=100.0)
-        with pytest.raises(StreamError, match="came back with 6 channels instead of 4"):
+        back = _outlet(name, n, sfreq=sfreq)
+        with pytest.raises(StreamError, match=message):
             end = time.monotonic() + 15
             while time.monotonic() < end:
                 src.read(0.05)
