@@ -3,7 +3,8 @@
 Both are numbers on the scale of one headset: an engagement threshold set on
 a Muse's four channels at 256 Hz means nothing on a Cyton's eight at 250 Hz.
 So a session carries them from the participant's latest session recorded
-with the same headset (board, channel names and rate), and the decision is
+with the same headset (board, channel names and rate) whose estimates were
+computed alike (windows, filters, features, model), and the decision is
 taken when the session opens, once the source has said what it is (an LSL
 stream names its channels only then). When no earlier session used this
 headset, one sentence says so and the session's own baseline sets the
@@ -157,11 +158,19 @@ class CarryOver:
         The session's protocol: only sessions holding a threshold for one of
         its (target, direction) pairs are carried from (a session that
         trained another measure is passed over).
+    pipeline : dict | None
+        The session's pipeline (``PipelineConfig.to_dict()``): only sessions
+        whose estimates were computed alike (same ``[window]``,
+        ``[preprocessing]`` and ``[features]``; for a model's probability,
+        the same model file) are carried from.
     """
 
     def __init__(self, root, participant, rows, programme, *, thresholds=True, model=None,
-                 model_sha256=None, feedback=None):
+                 model_sha256=None, feedback=None, pipeline=None):
         self.root, self.participant = Path(root), participant
+        # the session's pipeline as its sidecar holds it (JSON types), to compare with
+        self.pipeline = json.loads(json.dumps(pipeline)) if pipeline is not None else None
+        self._sides = {}
         self.wanted = None
         if feedback is not None:
             self.wanted = {feedback.block_target(b) for b in feedback.blocks
@@ -198,22 +207,72 @@ class CarryOver:
         if not with_thr:
             return None, None
         last = with_thr[-1]
-        for row in reversed(with_thr):
-            m = row_montage(row)
-            if m is None or same_headset(m, here):
-                if row is not last:
-                    self.note = (
-                        f"Participant {self.participant}'s last session ({last['session']:02d}) "
-                        f"ran on {describe_headset(row_montage(last))}; this one runs on "
-                        f"{describe_headset(here)}, so it starts from the thresholds of "
-                        f"session {row['session']:02d}, the latest on this headset.")
-                return carried_thresholds(row), int(row["session"])
+        last_m = row_montage(last)
+        fits = [r for r in with_thr
+                if row_montage(r) is None or same_headset(row_montage(r), here)]
+        if not fits:
+            self.note = (
+                f"Participant {self.participant}'s earlier sessions ran on other headsets, "
+                f"the last (session {last['session']:02d}) on {describe_headset(last_m)}; "
+                f"their thresholds do not fit {describe_headset(here)}, so this session's "
+                "baseline sets them afresh.")
+            return None, None
+        for row in reversed(fits):
+            if self._estimate_change(row) is not None:
+                continue
+            if row is not last:
+                if last_m is not None and not same_headset(last_m, here):
+                    why = (f"ran on {describe_headset(last_m)}; this one runs on "
+                           f"{describe_headset(here)}")
+                else:
+                    why = (f"computed its estimates with {self._estimate_change(last)}")
+                self.note = (
+                    f"Participant {self.participant}'s last session ({last['session']:02d}) "
+                    f"{why}, so the thresholds come from session {row['session']:02d}, "
+                    "the latest that fits.")
+            return carried_thresholds(row), int(row["session"])
         self.note = (
-            f"Participant {self.participant}'s earlier sessions ran on other headsets, the "
-            f"last (session {last['session']:02d}) on {describe_headset(row_montage(last))}; "
-            f"their thresholds do not fit {describe_headset(here)}, so this session's "
-            "baseline sets them afresh.")
+            f"Participant {self.participant}'s earlier sessions on this headset computed "
+            f"their estimates otherwise, the last (session {fits[-1]['session']:02d}) with "
+            f"{self._estimate_change(fits[-1])}; their thresholds do not fit this session's "
+            "estimates, so its baseline sets them afresh.")
         return None, None
+
+    def _estimate_change(self, row) -> str | None:
+        """What in a session's pipeline made its estimates differ from this one's, or None.
+
+        Windows, filters and features define an estimate's scale; a model's
+        probabilities also depend on the model file.
+        """
+        if self.pipeline is None or not row.get("sidecar"):
+            return None
+        key = row["sidecar"]
+        if key not in self._sides:
+            try:
+                self._sides[key] = json.loads((self.root / key).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._sides[key] = {}
+        side = self._sides[key]
+        old = side.get("pipeline")
+        if not old:
+            return None
+        for sec in ("window", "preprocessing", "features"):
+            o, n = old.get(sec) or {}, self.pipeline.get(sec) or {}
+            # a key one side lacks was added by a later version, at its default
+            for k in sorted(set(o) & set(n)):
+                if o[k] != n[k]:
+                    return (f"[{sec}] {k} = {_short(o.get(k))} (this session: "
+                            f"{_short(n.get(k))})")
+        if self.wanted and any(t.startswith("p_") for t, _ in self.wanted):
+            sha = (side.get("model") or {}).get("sha256")
+            if sha and sha != self.model_sha256:
+                return "another model file (its probabilities are another model's)"
+        return None
+
+
+def _short(v) -> str:
+    text = json.dumps(v, separators=(", ", ": ")) if not isinstance(v, str) else repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def save_calibration(sidecar, model, sha256) -> None:

@@ -146,7 +146,8 @@ class ProgrammeSession:
         # decided when the session opens and its headset is known
         self.carried = CarryOver(self.root, self.paths.participant, rows,
                                  self.sidecar["programme"], thresholds=carry, model=model,
-                                 model_sha256=model_sha256, feedback=config.feedback)
+                                 model_sha256=model_sha256, feedback=config.feedback,
+                                 pipeline=config.to_dict())
         self.index_ms = None
 
     @property

@@ -260,7 +260,7 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
                 carried = CarryOver(index.root, participant, index.sessions(participant),
                                     info, model=loaded, model_sha256=sha,
                                     thresholds=config.feedback.threshold_start == "carry",
-                                    feedback=config.feedback)
+                                    feedback=config.feedback, pipeline=config.to_dict())
                 meta = {"model": {"file": str(model), "sha256": sha}} if model else None
                 _, psink = _run_one(scen_k, config, paths, info, carried, software, loaded,
                                     meta)

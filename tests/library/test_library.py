@@ -149,7 +149,9 @@ def test_thresholds_carry_over_only_on_the_same_headset(study, caplog):
     caplog.clear()
     with caplog.at_level("WARNING", logger="biofeedback"):
         simulate_sessions(muse, "p01", 1, root=study, pipeline=SHORT, progress=False)
-    assert "starts from the thresholds of session 03, the latest on this headset" in caplog.text
+    assert ("last session (04) ran on cyton (8 channels at 250 Hz); this one runs on muse_2 "
+            "(TP9, AF7, AF8, TP10 at 256 Hz), so the thresholds come from session 03, the "
+            "latest that fits.") in caplog.text
     side = json.loads(next(study.glob("sub-p01/ses-05/eeg/*.json")).read_text())
     with StudyIndex(study) as idx:
         rows = {r["session"]: r for r in idx.sessions("p01")}
@@ -157,6 +159,27 @@ def test_thresholds_carry_over_only_on_the_same_headset(study, caplog):
     assert side["programme"]["carried_thresholds"][0]["threshold"] == pytest.approx(
         rows[3]["final_thresholds"][0]["threshold"])
     assert (rows[4]["board"], rows[4]["sfreq"], len(rows[4]["ch_names"])) == ("cyton", 250, 8)
+
+
+def test_thresholds_do_not_carry_to_estimates_computed_otherwise(study, tmp_path, caplog):
+    """1 s windows instead of 2 s change an estimate's spread: its threshold starts afresh."""
+    pipe = tmp_path / "short1s.toml"
+    pipe.write_text(SHORT.read_text().replace('name = "short"',
+                                              'name = "short"\n\n[window]\nlength = 1.0'))
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        simulate_sessions("learner", "p01", 1, root=study, pipeline=pipe, progress=False)
+    assert ("earlier sessions on this headset computed their estimates otherwise, the last "
+            "(session 03) with [window] length = 2.0 (this session: 1.0); their thresholds do "
+            "not fit this session's estimates, so its baseline sets them afresh.") in caplog.text
+    side = json.loads(next(study.glob("sub-p01/ses-04/eeg/*.json")).read_text())
+    assert side["feedback"]["thresholds"][0]["source"] == "baseline"
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):  # back to 2 s windows: session 3's
+        simulate_sessions("learner", "p01", 1, root=study, pipeline=SHORT, progress=False)
+    assert ("last session (04) computed its estimates with [window] length = 1.0 (this "
+            "session: 2.0), so the thresholds come from session 03") in caplog.text
+    side = json.loads(next(study.glob("sub-p01/ses-05/eeg/*.json")).read_text())
+    assert side["programme"]["carried_from"] == 3
 
 
 def test_rebuild_gives_the_same_rows(study):
