@@ -342,7 +342,9 @@ class LSLSource(Source):
         if not self._by_name or info.name() != self.name:
             return  # found by source id (or by a subclass's own lookup): that one
         pylsl = import_pylsl()
-        found = pylsl.resolve_byprop("name", self.name, minimum=2, timeout=0.5)
+        # a second stream of the name answers within milliseconds (the first
+        # query wave); only a lone stream waits this out
+        found = pylsl.resolve_byprop("name", self.name, minimum=2, timeout=0.25)
         ids = sorted({printable(i.source_id()) for i in found})
         if len({(i.source_id(), i.hostname()) for i in found}) < 2:
             return
