@@ -129,8 +129,9 @@ class FeedbackConfig:
     after the last block: "stop" the session, or "continue" the last block.
     ``threshold_start`` is "baseline" (each session's threshold comes from its
     own baseline) or "carry" (a participant's session starts from the final
-    threshold and scale of their previous session, when there is one; the
-    baseline block is still recorded, as the reference of the session).
+    threshold and scale of their latest session on the same headset with
+    estimates computed alike, when there is one; the baseline block is still
+    recorded, as the reference of the session).
     """
 
     target: str = "engagement"
