@@ -40,6 +40,18 @@ def add_dashboard_args(p, with_flag=False):
                    help="print the URL without opening a browser")
 
 
+def _loopback(host) -> bool:
+    """Whether ``host`` keeps the page on this machine."""
+    import ipaddress
+
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to a network interface
+        return False
+
+
 def start_dashboard(args, title="biofeedback"):
     """Start a DashboardServer, print its URL, open the browser unless told not to."""
     from ..dashboard import DashboardServer
@@ -49,6 +61,10 @@ def start_dashboard(args, title="biofeedback"):
     if server.port_note:
         print(server.port_note, flush=True)
     print(f"dashboard: {url}", flush=True)
+    if not _loopback(args.host):
+        print(f"dashboard: listening on {args.host}, not only this machine: anyone who can "
+              "reach it and has the URL (its token) can watch and stop the session, over "
+              "plain HTTP", flush=True)
     if not args.no_browser:  # every parser that starts one has add_dashboard_args
         import threading
         import webbrowser

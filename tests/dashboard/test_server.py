@@ -188,3 +188,19 @@ def test_display_feed_decimates_on_a_grid_that_ignores_chunking(make_eeg):
     f = np.asarray(spec["f"])
     peak = f[np.argmax(np.asarray(spec["p"])[0][(f > 5) & (f < 30)]) + np.sum(f <= 5)]
     assert peak == pytest.approx(10.0, abs=1.0)  # the alpha the factory put in
+
+
+@pytest.mark.parametrize("host, said", [("127.0.0.1", False), ("0.0.0.0", True)])
+def test_a_page_open_to_the_network_is_said(host, said, capsys):
+    """--host 0.0.0.0 serves the page (and its stop button) beyond this machine."""
+    from types import SimpleNamespace
+
+    from biofeedback.cli._dashboard import start_dashboard
+
+    srv = start_dashboard(SimpleNamespace(host=host, port=0, no_browser=True))
+    try:
+        out = capsys.readouterr().out
+        assert out.startswith("dashboard: http://127.0.0.1:")
+        assert ("not only this machine" in out) == said
+    finally:
+        srv.stop()
