@@ -113,7 +113,7 @@ _SESSION_KEYS = ("session", "started_at", "status", "task", "simulated", "target
                  "n_gated", "n_dropped", "effective_sfreq", "latency_p50", "latency_p99",
                  "cue_latency_p50", "cue_latency_p99", "n_gaps", "gap_seconds",
                  "threshold_start_mode", "model", "xdf", "sidecar", "report", "warnings",
-                 "board", "sfreq", "ch_names")
+                 "board", "sfreq", "ch_names", "final_thresholds")
 _BLOCK_KEYS = ("idx", "name", "kind", "target", "direction", "regulation", "reward_rate",
                "time_in_target", "artifact_share", "threshold_start", "threshold_end",
                "target_mean", "n_windows", "n_gated")

@@ -130,6 +130,21 @@ def _frame(ax, x, y, empty) -> None:
                 color="#777", bbox={"facecolor": "white", "edgecolor": "none"})
 
 
+def _threshold_source(s) -> str:
+    """Where the session's threshold came from, as its Cues said: not the mode asked for.
+
+    With ``threshold_start = "carry"`` a session on a new headset, or the
+    first one, starts from its own baseline.
+    """
+    sources = {str(t.get("source") or "") for t in s.get("final_thresholds") or []}
+    if "carried" in sources:
+        return "carried"
+    if sources & {"baseline", "training_start"}:
+        asked = s.get("threshold_start_mode") == "carry"
+        return "baseline (none carried)" if asked else "baseline"
+    return "-"
+
+
 def _signed(v, digits=1) -> str:
     """``+1.2``; a value that rounds to zero is ``+0.0``, never ``-0.0``."""
     v = round(float(v), digits)
@@ -229,7 +244,7 @@ def write_progress_html(p: dict, out) -> Path:
             _headset(s) or "-",
             _fmt(s["regulation"]), _fmt(s["transfer_regulation"]),
             _fmt(s["time_in_target"], True), _fmt(s["reward_rate"], True),
-            s["threshold_start_mode"] or "baseline", link or "-"])
+            _threshold_source(s), link or "-"])
     integ_rows = []
     for s in p["sessions"]:
         integ_rows.append([

@@ -396,6 +396,8 @@ def test_progress_report_is_self_contained(short_study, tmp_path, capsys):
     assert "Alkoby et al. 2018" in doc and "Integrity of every session" in doc
     for n in (1, 2, 3):
         assert f"<td>{n}</td>" in doc
+    # where each session's threshold came from, not the mode the pipeline asked for
+    assert doc.count("<td>carried</td>") == 2 and doc.count("<td>baseline (none carried)</td>") == 1
 
 
 def test_progress_follows_one_measure_and_says_which_sessions_it_leaves_out(study, tmp_path):
