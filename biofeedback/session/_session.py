@@ -556,7 +556,28 @@ class Session:
             if ts.size and self._error is None:
                 tally.samples(ts)
                 self._handle_results(self.engine.process(data, ts), tally)
+            self._close_open_gap(tally, lsl_clock())
             tally.finish(self.source.n_dropped)
+
+    def _close_open_gap(self, tally, now):
+        """A stream still lost at the end: its outage runs to the end, counted and marked.
+
+        The ``gap_end`` marker is the one a returning stream gets, so the
+        recording's readers count the same samples the summary does.
+        """
+        if tally.gap_open is None or not self.source.sfreq:
+            return
+        from ..stream import SourceEvent
+
+        n = int(round((now - tally.gap_open) * self.source.sfreq))
+        if n <= 0:
+            return
+        self._handle_events([SourceEvent("reconnected", timestamp=float(now),
+                                         duration=n / self.source.sfreq, n=n)], tally)
+        seconds = n / self.source.sfreq
+        tally.summary.notes.append(
+            f"the stream was still lost when the session ended: its last {seconds:.2f} s "
+            f"({n} samples) are counted as an outage")
 
 
     def _disk_full(self):

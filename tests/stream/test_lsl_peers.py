@@ -235,3 +235,38 @@ def test_labels_from_the_network_cannot_drive_the_terminal():
     lines = view.render(SimpleNamespace(index=0, t_end=1.0, estimates=np.array([1.0]),
                                         gated=False, quality=np.zeros(2, dtype=np.int64)))
     assert not any("\x1b" in line or "\x07" in line for line in lines)
+
+
+@pytest.mark.slow  # a session until it gives up on the stream (about 4 s)
+def test_a_stream_lost_for_good_is_counted_to_the_end_of_the_session():
+    """Before, a stream that never came back left '0 samples dropped' and no lost line."""
+    import threading
+
+    import pylsl
+
+    from biofeedback.config import load_pipeline
+    from biofeedback.session import Session
+
+    name = _name("gone")
+    out = _outlet(name, 4, ["Fz", "Cz", "Pz", "Oz"], sfreq=250.0)
+    src = LSLSource(name, timeout=5, lost_after=0.3)
+    session = Session(src, load_pipeline(), record=False, give_up=1.0, publish=False)
+
+    def send_then_vanish():
+        t0 = pylsl.local_clock()
+        k = 0
+        while pylsl.local_clock() - t0 < 2.5:
+            n = int((pylsl.local_clock() - t0) * 250) - k
+            if n > 0:
+                out.push_chunk(np.zeros((n, 4)).tolist(),
+                               (t0 + (k + np.arange(n)) / 250.0).tolist())
+                k += n
+            time.sleep(0.02)
+
+    sender = threading.Thread(target=send_then_vanish)
+    sender.start()
+    summary = session.run()
+    sender.join()
+    assert summary.stopped_by == "source_lost"
+    assert summary.losses["outages"] == 1 and summary.losses["outage"] > 250  # > 1 s
+    assert any("still lost when the session ended" in n for n in summary.notes)
