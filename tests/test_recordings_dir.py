@@ -63,3 +63,4 @@ def test_an_output_under_a_file_is_one_sentence(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("biofeedback: error: File exists: ") and "write elsewhere" in err
     assert "Traceback" not in err
+

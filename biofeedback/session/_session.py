@@ -544,6 +544,10 @@ class Session:
                     tally.summary.stopped_by = "duration"
                     break
                 if acq.ended.is_set() and acq.ring.n_written == cursor:
+                    if self.duration is not None:  # it ended before the time asked for
+                        tally.summary.notes.append(
+                            "stopped: the source has no more data (a file played to its end, "
+                            "a scenario's end), before --duration")
                     break
         finally:
             self.stop_event.set()

@@ -150,7 +150,8 @@ def played(request, tmp_path_factory, collect_sink_class):
     src = TeeSource(get_profile(name), {"file": str(fname)})
     keep = collect_sink_class()
     t_start = lsl_clock()
-    summary = Session(src, load_pipeline(), [keep], record=False,
+    # a --duration longer than the file: the file's end ends the session, and says so
+    summary = Session(src, load_pipeline(), [keep], record=False, duration=600.0,
                       name=f"playback-{name}-{fname.parent.name}").run()
     return dict(name=name, truth=truth, src=src, keep=keep, summary=summary,
                 t_start=t_start, t_end=lsl_clock())
@@ -164,6 +165,7 @@ def test_the_board_file_plays_whole_with_the_profile_channels_in_order(played):
     assert src.ch_names == list(prof.ch_names)
     assert src.sfreq == truth["sfreq"] == prof.sfreq
     assert summary.n_samples == truth["n"]            # every line of the file, nothing else
+    assert any(n.startswith("stopped: the source has no more data") for n in summary.notes)
     data = np.concatenate([c.data for c in src.chunks], axis=1)
     assert data.shape == (len(prof.ch_names), truth["n"])
     # µV in the file, volts inside: each channel is its own sine, to 1 %
