@@ -412,3 +412,19 @@ def test_a_missing_frontal_pair_is_named(caplog):
     frontal, _ = index_channels(config, ["F3", "F4", "C3", "C4"], get_profile("muse_2"))
     assert frontal is None
     assert "The frontal pair AF7, AF8 is not among channels F3, F4, C3, C4" in caplog.text
+
+
+def test_no_frontal_pair_on_a_64_channel_stream_is_said_in_one_short_line(caplog):
+    """The warning listed all 64 unlabelled names of a lab amplifier's stream."""
+    import logging
+
+    from biofeedback.config import load_pipeline
+    from biofeedback.features._plan import index_channels
+    from biofeedback.hardware import get_profile
+
+    names = [f"EEG{i + 1:02d}" for i in range(64)]
+    with caplog.at_level(logging.WARNING, logger="biofeedback"):
+        frontal, _ = index_channels(load_pipeline().features, names, get_profile("lsl"))
+    assert frontal is None
+    (msg,) = [r.getMessage() for r in caplog.records]
+    assert "EEG01" in msg and "EEG64" in msg and "EEG30" not in msg and len(msg) < 150

@@ -116,9 +116,10 @@ def index_channels(config, ch_names, profile):
                 ", ".join(pair), ", ".join(ch_names),
             )
         else:
+            shown = list(ch_names) if len(ch_names) <= 8 else [*ch_names[:6], "…", ch_names[-1]]
             logger.warning(
                 "No frontal pair among channels %s: the 'faa' index will be NaN.",
-                ", ".join(ch_names),
+                ", ".join(shown),
             )
     masks = {}
     for name in config.indices:
