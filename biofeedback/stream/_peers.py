@@ -63,13 +63,26 @@ class _UnixStamps:
     name = "unix"
 
     def __init__(self, correction):
-        from ._clock import UnixToLSL
-
         self.correction = correction
-        self._to_lsl = UnixToLSL(refresh=0.0)
+
+    @staticmethod
+    def offset() -> float:
+        """``lsl - unix`` now: the tightest of three paired readings (keeps no history)."""
+        import time
+
+        from ._clock import lsl_clock
+
+        best = None
+        for _ in range(3):
+            u0 = time.time()
+            lsl = lsl_clock()
+            u1 = time.time()
+            if best is None or u1 - u0 < best[0]:
+                best = (u1 - u0, lsl - (u0 + u1) / 2.0)
+        return best[1]
 
     def __call__(self, ts):
-        return self._to_lsl(ts - self.correction)
+        return ts - self.correction + self.offset()
 
 
 class _OffsetStamps:

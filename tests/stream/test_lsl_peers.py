@@ -270,3 +270,24 @@ def test_a_stream_lost_for_good_is_counted_to_the_end_of_the_session():
     assert summary.stopped_by == "source_lost"
     assert summary.losses["outages"] == 1 and summary.losses["outage"] > 250  # > 1 s
     assert any("still lost when the session ended" in n for n in summary.notes)
+
+
+def test_unix_stamps_keep_no_history():
+    """Measured at every read for hours: nothing may grow per read (a first version
+    kept every measurement, about 100 bytes a read)."""
+    import tracemalloc
+
+    from biofeedback.stream._peers import _UnixStamps
+
+    stamps = _UnixStamps(0.0)
+    one = np.array([time.time()])
+    stamps(one)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(20000):
+            stamps(one)
+        grown = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert grown < 50_000
