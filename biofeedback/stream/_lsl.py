@@ -313,6 +313,7 @@ class LSLSource(Source):
         self._by_name = False  # the stream was found by its name (other streams may share it)
         self._keep = None  # indices of the EEG channels, None for all
         self._layout = None  # (channel count, labels) of the stream as opened
+        self._n_jumps = 0
         self._jump = 0.0  # seconds added to the stamps since the sender's clock jumped
         self._delay = None  # smallest arrival minus stamp seen (transport and buffering)
         self._stamps = None  # maps stamps on another clock onto the LSL clock
@@ -549,10 +550,14 @@ class LSLSource(Source):
             if arrived < (len(ts) + 1) / self.sfreq + self.lost_after:
                 shift = follow
         self._jump += shift
+        self._n_jumps += 1
         note = (f"the stream's clock jumped {-shift:+.3f} s at t={prev or ts[0]:.3f}: its "
                 "stamps were moved back in line")
-        logger.warning("LSL stream %s: %s.", self.stream_name, note)
-        self.notes.append(note)
+        if self._n_jumps <= 3:  # each jump is marked in the recording; words for three
+            if self._n_jumps == 3:
+                note += " (further jumps are only marked)"
+            logger.warning("LSL stream %s: %s.", self.stream_name, note)
+            self.notes.append(note)
         self._emit(SourceEvent("marker", timestamp=float(ts[0] + shift),
                                text=f"clock_jump s={-shift:+.3f}"))
         return ts + shift

@@ -291,3 +291,16 @@ def test_unix_stamps_keep_no_history():
     finally:
         tracemalloc.stop()
     assert grown < 50_000
+
+
+def test_a_clock_that_keeps_jumping_is_marked_each_time_and_said_three_times():
+    src = LSLSource("never-opened")
+    src.sfreq = 100.0
+    for k in range(8):  # reads 0.1 s apart; the sender's clock set 2 s back before each
+        true = 10.0 + 0.1 * k + np.arange(10) / 100.0
+        now = float(true[-1]) + 0.01
+        got = src._on_lsl_clock(true - 2.0 * k, now)
+        np.testing.assert_allclose(got, true)  # put back in line every time
+        src._last_ts, src._last_data = float(got[-1]), now
+    assert len(src.notes) == 3 and src.notes[-1].endswith("(further jumps are only marked)")
+    assert [e.text for e in src.pop_events()] == ["clock_jump s=-2.000"] * 7
