@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import tempfile
 import time
@@ -84,7 +85,9 @@ def main(argv=None):
         lines = [" ".join(["# python benchmarks/bench_read.py",
                            *(sys.argv[1:] if argv is None else argv)]),
                  f"file: {n} samples x 8 ch, {size_mb:.1f} MB "
-                 f"(generated in {time.perf_counter() - t0:.1f} s)"]
+                 f"(generated in {time.perf_counter() - t0:.1f} s)",
+                 "load average before: " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+                 + f" on {os.cpu_count()} cores (others' work slows every figure)"]
 
         read_recording(fname)  # imports and numba's cache, as in any later read
         t_ours = best_of(lambda: read_recording(fname), args.repeat)
@@ -109,6 +112,7 @@ def main(argv=None):
                  f"{peak / eeg_bytes:.2f}x the EEG array ({eeg_bytes / 1e6:.1f} MB), "
                  f"{peak / table_bytes:.2f}x the decoded table ({table_bytes / 1e6:.1f} MB)"
                  "  (target < 2x)")
+    lines.append("load average after: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     save_results("read.txt", lines)
 
 

@@ -12,9 +12,10 @@ is the table plus one block.
 
 Why a byte parser of our own, measured on one hour of 8-channel OpenBCI GUI
 text (101 MB, ``benchmarks/bench_read.py``, CPU seconds on a shared 2-core
-machine): it reads, converts and checks the file in 0.24 s, 40 % of the 0.55
-to 0.65 s ``pandas.read_csv`` takes to build its table, on one thread, and
-writes each column where it is kept (no table to copy out of).
+machine): it reads, converts and checks the file in 0.22 to 0.25 s, 55 to 60 %
+of the 0.40 s ``pandas.read_csv`` takes to build its table on one thread (0.55
+to 0.65 s in earlier rounds on this machine), and writes each column where it
+is kept (no table to copy out of).
 
 Threads: a file of at least 8 MB is parsed on as many threads as the process
 may use cores (at most 4; ``THREADS`` overrides): each block is cut into parts
@@ -24,16 +25,23 @@ lines start at; blank lines only move the rows after them up. The values,
 messages and line numbers are those of one thread, bit for bit (tested).
 Smaller files (a 60 s recording) stay on the calling thread: no pool.
 pandas 3.1's ``read_csv`` also works on more than one thread on the Muse and
-BrainFlow files, which is why one thread of ours was not 3x its wall time.
-Making the kernel itself faster was measured and left out: converting eight
-digits at once (SWAR loads, one multiply-shift per eight digits) and finding
-a row's delimiters before converting its cells were both slower than the byte
-loop on this 2-core machine (the byte loop's branches predict well on
-exports' fixed formats).
-pyarrow's CSV reader took as much CPU as pandas on one thread and more on two
-(its multithreaded wall time only wins on idle cores), built its own columns
-to be copied into NumPy (about 1.6x our peak memory), could not read the clock
-column as numbers, and would have added a 55 MB dependency.
+BrainFlow files (files of 5 MB and more without ``comment=``, cut into 4 MB
+chunks, each tokenised and converted on a pool of up to 6 threads), so on 2
+cores its wall time is half its CPU time there.
+The kernel converts eight digits per step (``_parse_kernels``: 15 to 20 % less
+CPU than the byte loop, whose exit at the varying length of an integer part
+is mispredicted about once a number). Measured and left out, as no faster on
+this 2-core machine: taking the sign and the fraction from one 16-byte window
+by shifts instead of loads (7 % slower), a loop specialised for files without
+a clock column (no change), reading through ``mmap`` (the page faults cost
+what the copy does), and reading each block's halves on two threads (18 %
+less wall for the read, 18 % more CPU).
+pyarrow's CSV reader (``benchmarks/bench_offline.py`` times it when
+installed) gives the same bits on these files, but takes as much CPU as
+pandas or more (0.21 / 0.65 / 0.37 s CPU on the Muse, BrainFlow and OpenBCI
+hours against our 0.10 / 0.30 / 0.23 s), peaks at 3.2x to 3.9x the EEG array
+(builds its own columns, copied into NumPy), cannot read OpenBCI's clock
+column as numbers, and costs 0.1 to 0.3 s to import: it is not used.
 
 What the byte parser does not accept (a number with more than 19 digits, an
 empty field, a wrong column count, bytes that are not ASCII) it hands over,
