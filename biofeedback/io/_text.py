@@ -32,10 +32,12 @@ The kernel converts eight digits per step (``_parse_kernels``: 15 to 20 % less
 CPU than the byte loop, whose exit at the varying length of an integer part
 is mispredicted about once a number). Measured and left out, as no faster on
 this 2-core machine: taking the sign and the fraction from one 16-byte window
-by shifts instead of loads (7 % slower), a loop specialised for files without
-a clock column (no change), reading through ``mmap`` (the page faults cost
-what the copy does), and reading each block's halves on two threads (18 %
-less wall for the read, 18 % more CPU).
+by shifts instead of loads (7 % slower), one conversion for the digits on
+both sides of the point when they fit a word (no gain on Muse, 27 % slower on
+BrainFlow, where values of 10 and more do not fit: a mispredicted branch), a
+loop specialised for files without a clock column (no change), reading
+through ``mmap`` (the page faults cost what the copy does), and reading each
+block's halves on two threads (18 % less wall for the read, 18 % more CPU).
 pyarrow's CSV reader (``benchmarks/bench_offline.py`` times it when
 installed) gives the same bits on these files, but takes as much CPU as
 pandas or more (0.21 / 0.65 / 0.37 s CPU on the Muse, BrainFlow and OpenBCI
