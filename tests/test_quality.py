@@ -69,10 +69,14 @@ def test_railed_means_the_same_live_and_in_files(rng, muse):
 
 
 @pytest.mark.parametrize("rail_v", [None, 1000e-6])
-def test_a_files_channel_check_in_one_pass_finds_what_numpy_finds(rng, rail_v):
-    """The one-pass kernel (C-contiguous float64) and the NumPy rows (any other
-    array) give the same findings and sentences, NaN, inf and edges included."""
+def test_a_files_channel_check_in_one_pass_finds_what_numpy_finds(rng, rail_v, monkeypatch):
+    """The one-pass kernel (C-contiguous float64, long recordings) and the NumPy
+    rows (any other array) give the same findings and sentences, NaN, inf and
+    edges included."""
+    from biofeedback.io import _integrity
     from biofeedback.io._integrity import channel_problems
+
+    monkeypatch.setattr(_integrity, "ONE_PASS_MIN_SAMPLES", 0)
 
     data = rng.normal(0, 20e-6, (9, 3000))
     data[0, 5:40] = np.nan  # some NaN
