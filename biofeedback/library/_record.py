@@ -176,6 +176,16 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     if side_path is None:
         warnings.append(f"{folder} has no sidecar; indexed what its XDF holds.")
     prog = side.get("programme") or {}
+    said = (str(prog.get("participant") or ""), prog.get("session"))
+    if said[0] and (said[0] != participant or _f(said[1]) != int(session)):
+        # copied or renamed by hand: the folder decides, the sentence says what to check
+        warnings.append(
+            f"{folder} holds the recording of sub-{said[0]} session "
+            f"{int(_f(said[1])):02d} (its sidecar says so); it is indexed as sub-{participant} "
+            f"session {int(session):02d}: move it if that is wrong, then run 'biofeedback "
+            "index --rebuild'." if math.isfinite(_f(said[1])) else
+            f"{folder} holds a recording of sub-{said[0]} (its sidecar says so); it is "
+            f"indexed as sub-{participant}: move it if that is wrong.")
     fb = side.get("feedback") or {}
     summ = side.get("summary") or {}
     status = "complete" if summ and fb else ("interrupted" if side else "no_sidecar")

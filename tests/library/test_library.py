@@ -557,6 +557,16 @@ def test_a_session_stopped_mid_protocol_is_kept_and_marked_partial(study, caplog
         assert [r["status"] for r in idx.sessions("p01")[:2]] == ["complete", "complete"]
 
 
+def test_a_session_copied_into_another_participants_folder_is_said(study, caplog):
+    """The folder decides where it is indexed; a sentence says the sidecar disagrees."""
+    shutil.copytree(study / "sub-p01" / "ses-02", study / "sub-p09" / "ses-01")
+    with caplog.at_level("WARNING", logger="biofeedback"), StudyIndex(study) as idx:
+        idx.sync()
+        assert [r["session"] for r in idx.sessions("p09")] == [1]
+    assert ("holds the recording of sub-p01 session 02 (its sidecar says so); it is indexed "
+            "as sub-p09 session 01: move it if that is wrong") in caplog.text
+
+
 def test_a_killed_session_that_never_indexed_itself_is_found(study):
     # a session folder the index has never seen: its sidecar was written at
     # the start, the process died before the end (no summary, no index row)
