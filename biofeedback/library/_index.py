@@ -8,6 +8,10 @@ IMMEDIATE`` transaction with a busy timeout, so two processes writing at once
 take turns instead of corrupting it. A file that is not a database, or one
 written by a newer version (``meta.schema_version``), is moved aside and
 rebuilt from the files, with a sentence saying so.
+
+It stays over 400 lines because opening, writing, syncing and reading are
+one object guarding one file: the fallbacks (a corrupt, newer, locked or
+read-only index) only make sense next to the writes they protect.
 """
 
 from __future__ import annotations
