@@ -141,3 +141,23 @@ def test_live_check_stops_before_the_session_when_an_electrode_needs_fixing(
     assert "FIX: C3, P7, O2" in out.out
     assert "found electrodes to fix (C3, P7, O2)" in out.err
     assert not list(tmp_path.iterdir())  # no session was started, nothing recorded
+
+
+@pytest.mark.lsl
+def test_a_stream_that_stops_mid_check_is_one_sentence():
+    """It was a ValueError traceback ('needs at least 2 s of data, got 1.65 s')."""
+    import uuid
+
+    import pylsl
+
+    from biofeedback.check._source import _collect
+    from biofeedback.errors import StreamError
+    from biofeedback.stream import LSLSource
+
+    name = f"qa-check-{uuid.uuid4().hex[:10]}"
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 100.0, "double64", name))
+    with LSLSource(name, timeout=5, lost_after=0.2) as src:
+        t0 = pylsl.local_clock()
+        out.push_chunk(np.zeros((50, 2)).tolist(), (t0 + np.arange(50) / 100.0).tolist())
+        with pytest.raises(StreamError, match=r"Only 0\.5 s of the 1 s .* before it stopped"):
+            _collect(src, 1.0, deadline_extra=0.3)

@@ -24,11 +24,18 @@ def _collect(source, seconds, deadline_extra=5.0):
         have += chunk.timestamps.size
         if have >= n_want:
             break
-    if not chunks:
-        from ..errors import StreamError
+    from ..errors import StreamError
 
+    if not chunks:
         raise StreamError(f"No samples arrived from {source.describe().get('kind', 'the source')} "
                           f"within {seconds + deadline_extra:g} s.")
+    if have < n_want:  # the stream stopped (or was lost) mid-check
+        desc = source.describe()
+        what = (f"the LSL stream {desc.get('name')!r}" if desc.get("kind") == "lsl"
+                else desc.get("kind", "the source"))
+        raise StreamError(
+            f"Only {have / source.sfreq:.1f} s of the {seconds:g} s the check listens for came "
+            f"from {what} before it stopped sending; make sure it streams, then check again.")
     return np.concatenate(chunks, axis=1)[:, :n_want], np.concatenate(stamps)[:n_want]
 
 
