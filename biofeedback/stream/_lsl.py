@@ -28,6 +28,7 @@ from ..errors import StreamError
 from ._drops import DropJudge
 from ._peers import (
     _FAR,
+    _FAR_UNIX,
     _JUMP,
     _UNIT_SCALE,
     _eeg_channels,
@@ -509,7 +510,7 @@ class LSLSource(Source):
                     corr = float(self._inlet.time_correction(timeout=1.0))
                 except Exception:  # no answer from the sender: same machine assumed
                     corr = 0.0
-                if abs(ts[-1] - corr - time.time()) < _FAR:
+                if abs(ts[-1] - corr - time.time()) < _FAR_UNIX:
                     self._stamps = _UnixStamps(corr)
                     note = ("the stream stamps samples with Unix time (time.time(), as "
                             "muse-lsl does), not the LSL clock: stamps were moved onto "

@@ -43,9 +43,15 @@ def _eeg_channels(labels, types, n):
     return keep or list(range(n))
 
 
-# stamps further than this from the LSL clock are on another clock (the LSL
-# clock counts from the machine's start, Unix time from 1970)
-_FAR = 600.0
+# a first chunk stamped further than this from its arrival is on another clock
+# (liblsl's clock synchronisation has put the LSL clock of any machine onto
+# ours; the LSL clock counts from the machine's start, so a device clock that
+# also counts from its start can be minutes from it on a machine just booted)
+_FAR = 60.0
+
+# ... and Unix time when it is this near it (a sender's wall clock may be set
+# minutes off)
+_FAR_UNIX = 600.0
 
 # stamps this far ahead of their arrival, or back from the last ones, jumped
 _JUMP = 0.5
