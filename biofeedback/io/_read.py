@@ -76,6 +76,11 @@ def sniff_format(fname) -> str:
         return "mne"
     if fname.name.endswith(".fif.gz"):
         return "mne"
+    if head.startswith(b"\x1f\x8b"):  # gzip: only MNE reads its FIF compressed
+        inner = fname.name[:-3] if fname.name.endswith(".gz") else "the file it holds"
+        raise RecordingFormatError(
+            f"gzip-compressed; decompress it first (gunzip -k, or any unzip tool) and "
+            f"read {inner}.", fname)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte-order mark
         raise RecordingFormatError(
             "UTF-16 text (as a spreadsheet's 'Unicode text' saves it); text exports are "

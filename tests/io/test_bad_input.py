@@ -1,5 +1,6 @@
 """Every malformed file is an expected event: a warning or one clear sentence."""
 
+import gzip
 import re
 
 import numpy as np
@@ -118,6 +119,11 @@ CASES = [
      ("error", "expected 13 columns, found 3", 15)),
     ("utf16_text", "u16.csv", lambda p: (MUSE_HEAD + _muse_rows(20)).encode("utf-16"),
      ("error", r"UTF-16 text .*save it as CSV UTF-8", None)),
+    ("gzip_csv", "muse.csv.gz",
+     lambda p: gzip.compress((MUSE_HEAD + _muse_rows(300)).encode()),
+     ("error", r"gzip-compressed; decompress it first .* read muse\.csv\.$", None)),
+    ("gzip_xdf", "s.xdf.gz", lambda p: gzip.compress(_xdf_bytes(p)),
+     ("error", r"gzip-compressed; decompress it first .* read s\.xdf\.$", None)),
     ("xdf_with_csv_extension", "really_xdf.csv", _xdf_bytes, ("ok", None)),
     ("csv_with_xdf_extension", "really_csv.xdf",
      lambda p: (MUSE_HEAD + _muse_rows(300)).encode(), ("ok", None)),
