@@ -282,3 +282,17 @@ def test_first_run_is_detected_and_compiled_while_the_source_connects(muse, tmp_
     with caplog.at_level("WARNING", logger="biofeedback"):
         _precompile.Precompile(load_pipeline(), bad).wait()
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_warmup_command_warns_of_nothing():
+    # a first-run warning about the synthetic board's frontal pair would send
+    # a new user hunting for a fault that is not there
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "biofeedback.cli", "warmup"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert lines[0].startswith("Compiling the signal-processing kernels"), out.stderr
+    assert lines[-1].startswith("Ready in ") and len(lines) == 2, out.stderr

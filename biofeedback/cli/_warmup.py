@@ -49,7 +49,7 @@ def run(args) -> int:
     from ..features import FeatureSet
 
     odd = FeatureSet(dataclasses.replace(config.features, welch_overlap=0.3),
-                     profile.ch_names, profile.sfreq, n_times=engine.win_len)
+                     profile.ch_names, profile.sfreq, profile, n_times=engine.win_len)
     noise = np.random.default_rng(0).standard_normal((2, len(profile.ch_names), engine.win_len))
     odd.batch(noise * 1e-5, np.ones(noise.shape[:2], bool))
     from ..io._parse_kernels import warm_up as warm_up_parser
