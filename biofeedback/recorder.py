@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import platform
 from pathlib import Path
 
+from ._json import dumps
 from ._logging import logger, quiet_liblsl
 from .errors import BiofeedbackError
 from .stream._pylsl import import_pylsl
@@ -127,7 +127,7 @@ def write_sidecar(xdf_fname, content: dict) -> Path:
     side = xdf_fname.with_suffix(".json")
     tmp = side.with_suffix(".json.tmp")
     try:
-        tmp.write_text(json.dumps(content, indent=2, default=str))
+        tmp.write_text(dumps(content, indent=2, default=str))
     except OSError:  # a full disk: the sidecar written before stays whole
         tmp.unlink(missing_ok=True)
         raise

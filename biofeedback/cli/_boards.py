@@ -22,13 +22,12 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    import json
-
+    from .._json import dumps
     from ..hardware import list_profiles
 
     profiles = list_profiles()
     if args.json:
-        print(json.dumps({n: p.to_dict() for n, p in profiles.items()}, indent=2))
+        print(dumps({n: p.to_dict() for n, p in profiles.items()}, indent=2))
         return 0
     print(f"{'name':<12} {'rate':>7}  {'channels':<34} {'connect':<8} needs")
     for name, p in profiles.items():

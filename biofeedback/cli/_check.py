@@ -65,12 +65,11 @@ def print_report(report, stream=None):
 
 
 def _write_json(report, fname):
-    import json
-
+    from .._json import dump
     from .._outputs import atomic_output
 
     with atomic_output(fname) as tmp, open(tmp, "w") as fid:
-        json.dump(report.to_dict(), fid, indent=2)
+        dump(report.to_dict(), fid, indent=2)
 
 
 def _outputs(args):
@@ -91,11 +90,11 @@ def _outputs(args):
 
 def _emit(report, args, indent=2):
     """The table (on stderr when stdout carries JSON), the JSON, the file."""
-    import json
+    from .._json import dumps
 
     print_report(report, sys.stderr if args.json else None)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=indent), flush=True)
+        print(dumps(report.to_dict(), indent=indent), flush=True)
     if args.out:
         _write_json(report, args.out)
 

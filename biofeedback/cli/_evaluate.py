@@ -48,8 +48,7 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    import json
-
+    from .._json import dumps
     from ..training import evaluate_model, load_model
     from ._train import load_dataset
 
@@ -63,7 +62,7 @@ def run(args) -> int:
                       label_by="end" if markers else "inside", expect=_fits(model))
     out = evaluate_model(model, ds, args.switch_every)
     if args.json:
-        print(json.dumps(_json_safe(out)))
+        print(dumps(out))
         return 0
     score = (f"balanced accuracy {out['balanced_accuracy']:.3f} (chance "
              f"{out['chance']:.2f})"
@@ -103,14 +102,3 @@ def _fits(model):
                                data=f"the data of {name}")
     return expect
 
-
-def _json_safe(obj):
-    import math
-
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

@@ -39,15 +39,14 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    import json
-
+    from .._json import dumps
     from ..library._layout import existing_study_root
     from ..library._progress import progress, to_json
     from ..library._progress_html import write_progress_html
 
     p = progress(args.participant, existing_study_root(args.root))
     if args.json:
-        print(json.dumps(to_json(p), indent=2))
+        print(dumps(to_json(p), indent=2))
         if not args.out:
             return 0
     out = args.out or f"{p['root']}/progress-{p['participant']}.html"

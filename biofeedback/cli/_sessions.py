@@ -35,11 +35,9 @@ def _pct(x):
 
 
 def run(args) -> int:
-    import json
-
+    from .._json import dumps
     from ..library._index import StudyIndex
     from ..library._layout import check_participant, existing_study_root
-    from ..library._progress import _clean
 
     pid = check_participant(args.participant) if args.participant else None
     with StudyIndex(existing_study_root(args.root), read_only=True) as index:
@@ -47,7 +45,7 @@ def run(args) -> int:
         rows = index.sessions(pid)
         root = index.root
     if args.json:
-        print(json.dumps(_clean(rows), indent=2, default=str))
+        print(dumps(rows, indent=2, default=str))
         return 0
     if not rows:
         who = f"participant {pid!r}" if pid else "any participant"

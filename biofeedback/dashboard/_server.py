@@ -25,12 +25,12 @@ import collections
 import errno
 import hmac
 import json
-import math
 import secrets
 import threading
 import time
 from pathlib import Path
 
+from .._json import dumps
 from .._logging import logger
 from ..errors import BiofeedbackError
 
@@ -51,17 +51,6 @@ def require_aiohttp():
     from .._checks import _import_optional
 
     return _import_optional("aiohttp.web", "dashboard", "the dashboard", package="aiohttp")
-
-
-def _finite(obj):
-    """Replace NaN and infinities by None (JSON has no NaN)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 class _Hub:
@@ -157,7 +146,7 @@ class DashboardServer:
             Keep it as the latest of its type, sent first to pages that connect
             later (meta, window, cue, status, check do; trace chunks do not).
         """
-        text = json.dumps(_finite(message), separators=(",", ":"), allow_nan=False)
+        text = dumps(message, separators=(",", ":"))
         self._hub.add(message.get("type", ""), text, keep_latest)
         self.stats["published"] += 1
         loop = self._loop
@@ -358,7 +347,7 @@ class DashboardServer:
             return web.json_response({"ok": False, "error": str(err)}, status=500)
         self.publish({"type": "event", "t": time.time(), "text": f"{name} {text}".strip(),
                       "source": "dashboard"}, keep_latest=False)
-        return web.json_response({"ok": True, "result": result})
+        return web.json_response({"ok": True, "result": result}, dumps=dumps)
 
     async def _ws(self, request):
         from aiohttp import WSMsgType, web

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._json import dumps
 from ..errors import PipelineConfigError, RecordingFormatError
 from ._integrity import (
     _BLOCK,
@@ -336,6 +337,6 @@ def write_brainflow(recording, fname, *, overwrite=False):
                "profile": prof.name, "sfreq": recording.sfreq,
                "ch_names": list(recording.ch_names),
                "units": "microvolts", "written_by": "biofeedback"}
-    fname.with_suffix(".json").write_text(json.dumps(sidecar, indent=2),
+    fname.with_suffix(".json").write_text(dumps(sidecar, indent=2),
                                           encoding="utf-8")
     return fname

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from .._checks import _as_data
+from .._json import dumps
 from ._types import Gap, Stream
 
 __all__ = ["Gap", "Recording", "Stream", "from_mne", "to_mne"]
@@ -203,7 +204,7 @@ def to_mne(rec, *, montage=None, railed=True):
         raw.set_meas_date(datetime.fromtimestamp(t0, tz=timezone.utc))
     meta = {"t0": t0, "source_format": rec.source_format, "profile": rec.profile}
     with raw.info._unlock():
-        raw.info["description"] = _TAG + json.dumps(meta)
+        raw.info["description"] = _TAG + dumps(meta)
     if montage is None:
         montage = _default_montage()
     if montage:

@@ -12,7 +12,6 @@ counts the 2-byte tag and the content.
 
 from __future__ import annotations
 
-import json
 import struct
 import uuid
 from html import escape as _escape
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._json import dumps
 from .._xdf_chunks import chunk as _chunk
 from .._xdf_chunks import varlen as _varlen
 from ._losses import LOSSES_MARKED, loss_markers
@@ -241,5 +241,5 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
     sidecar = recording.provenance.get("sidecar")
     if isinstance(sidecar, dict):
         side = fname.with_suffix(".json")
-        side.write_text(json.dumps(sidecar, indent=2, default=str), encoding="utf-8")
+        side.write_text(dumps(sidecar, indent=2, default=str), encoding="utf-8")
     return fname

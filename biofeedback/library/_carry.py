@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._json import dumps
 from .._logging import logger
 
 __all__ = ["carried_thresholds", "thresholds_json", "carry_calibration", "save_calibration",
@@ -169,7 +170,7 @@ class CarryOver:
                  model_sha256=None, feedback=None, pipeline=None):
         self.root, self.participant = Path(root), participant
         # the session's pipeline as its sidecar holds it (JSON types), to compare with
-        self.pipeline = json.loads(json.dumps(pipeline)) if pipeline is not None else None
+        self.pipeline = json.loads(dumps(pipeline)) if pipeline is not None else None
         self._sides = {}
         self.wanted = None
         if feedback is not None:

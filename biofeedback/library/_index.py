@@ -23,6 +23,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from .._json import dumps
 from .._logging import logger
 from ._layout import StudyError, _check_writable, list_session_dirs, study_root
 from ._record import read_session_folder
@@ -255,7 +256,7 @@ class StudyIndex:
         for c in cols:
             v = rec.get(c)
             if c in _JSON_COLS:
-                vals.append(json.dumps(v or [], default=str))
+                vals.append(dumps(v or [], default=str))
             elif _SESSION_COLS[c].startswith(("REAL", "INTEGER")):
                 vals.append(_num(v))
             else:

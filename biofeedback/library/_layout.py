@@ -28,6 +28,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._json import dumps
 from .._logging import logger
 from ..errors import BiofeedbackError
 
@@ -260,7 +261,7 @@ def reserve_session(root, participant, task) -> SessionPaths:
             num += 1
     paths = SessionPaths(root, participant, num, task_label(task))
     (paths.folder / "eeg").mkdir(exist_ok=True)
-    (paths.folder / RUNNING).write_text(json.dumps({
+    (paths.folder / RUNNING).write_text(dumps({
         "pid": os.getpid(), "host": socket.gethostname(),
         "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}))
     for other, info in busy:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 
+from .._json import finite
+
 __all__ = ["progress", "trend", "compare_line", "to_json", "LEARNER_CRITERION"]
 
 LEARNER_CRITERION = (
@@ -117,17 +119,6 @@ _SESSION_KEYS = ("session", "started_at", "status", "task", "simulated", "target
 _BLOCK_KEYS = ("idx", "name", "kind", "target", "direction", "regulation", "reward_rate",
                "time_in_target", "artifact_share", "threshold_start", "threshold_end",
                "target_mean", "n_windows", "n_gated")
-
-
-def _clean(x):
-    """JSON-ready: NaN becomes None."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
 
 
 def _nan(x) -> float:
@@ -292,4 +283,4 @@ def compare_line(p: dict, session: int | None = None) -> str:
 
 def to_json(p: dict) -> dict:
     """The JSON object of ``biofeedback progress --json``."""
-    return _clean({k: v for k, v in p.items() if not k.startswith("_")})
+    return finite({k: v for k, v in p.items() if not k.startswith("_")})

@@ -30,8 +30,7 @@ class CsvSink(Sink):
         self._fid = None  # the CSV being written, from open()
 
     def open(self, info):
-        import json
-
+        from .._json import dumps
         from .._outputs import PendingOutput
 
         self._pending = [PendingOutput(self.fname), PendingOutput(str(self.fname) + ".json")]
@@ -42,7 +41,7 @@ class CsvSink(Sink):
                 "gated": "1 when artifacts made the window unfit for feedback",
                 "window": {"length_s": info.config.window.length, "hop_s": info.config.window.hop},
                 "features": _describe_features(info)}
-        self._pending[1].tmp.write_text(json.dumps(meta, indent=2, default=str))
+        self._pending[1].tmp.write_text(dumps(meta, indent=2, default=str))
 
     def write(self, r):
         vals = ",".join(repr(float(v)) for v in r.estimates)

@@ -15,7 +15,6 @@ streams of other programs bring (stamp clocks, channel types) is in
 from __future__ import annotations
 
 import functools
-import json
 import threading
 import time
 import weakref
@@ -23,6 +22,7 @@ from collections import deque
 
 import numpy as np
 
+from .._json import dumps
 from .._logging import logger
 from ..errors import StreamError
 from ._drops import DropJudge
@@ -234,9 +234,9 @@ def eeg_outlet(name, source_id, ch_names, sfreq, profile=None, extra=None):
     if profile is not None:
         acq.append_child_value("manufacturer", profile.description.split(":")[0])
         acq.append_child_value("model", profile.name)
-        info.desc().append_child_value("board_profile", json.dumps(profile.to_dict()))
+        info.desc().append_child_value("board_profile", dumps(profile.to_dict()))
     if extra:
-        info.desc().append_child_value("biofeedback", json.dumps(extra))
+        info.desc().append_child_value("biofeedback", dumps(extra))
     return KeptOutlet(pylsl.StreamOutlet(info, chunk_size=0, max_buffered=60), source_id,
                       keep=max(512, int(10 * sfreq)))
 
@@ -249,7 +249,7 @@ def estimates_outlet(name, source_id, estimate_names, extra=None):
                             "double64", source_id)
     _add_channels(info, labels, "", "Estimate")
     if extra:
-        info.desc().append_child_value("biofeedback", json.dumps(extra))
+        info.desc().append_child_value("biofeedback", dumps(extra))
     return KeptOutlet(pylsl.StreamOutlet(info, max_buffered=60), source_id)
 
 

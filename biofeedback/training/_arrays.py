@@ -28,6 +28,8 @@ import sys
 
 import numpy as np
 
+from .. import _json
+
 #: Types this module stores, by the name files give them, and where each lives.
 KNOWN_TYPES = {
     "sklearn.pipeline.Pipeline": ("sklearn.pipeline", "Pipeline"),
@@ -114,7 +116,7 @@ def dumps(est) -> tuple[bytes, bytes]:
                 "sklearn_version": sklearn.__version__, "estimator": tree}
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    return json.dumps(manifest, indent=1).encode("utf-8"), buf.getvalue()
+    return _json.dumps(manifest, indent=1).encode("utf-8"), buf.getvalue()
 
 
 def _decode_value(v, arrays):

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._json import dumps
 from .._outputs import atomic_output
 from ..errors import ModelError
 from ._model import FORMAT, FORMAT_VERSION, LoadedModel
@@ -61,8 +62,6 @@ def _jsonable(obj):
         return _jsonable(obj.tolist())
     if isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
     return obj
 
 
@@ -100,7 +99,7 @@ def save_model(model, fname, *, metrics=None, overwrite=True) -> Path:
         members = {"estimator.skops": sio.dumps(model.estimator)}
         meta["format_version"] = SKOPS_VERSION
     with atomic_output(fname) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("meta.json", json.dumps(_jsonable(meta), indent=1))
+        zf.writestr("meta.json", dumps(_jsonable(meta), indent=1))
         for name, blob in members.items():
             zf.writestr(name, blob)
     model.meta = meta
