@@ -40,6 +40,9 @@ def add_parser(sub):
     p.add_argument("--model", metavar="FILE", help="a trained model; adds class probabilities")
     p.add_argument("--stream", metavar="NAME", default=None,
                    help="XDF with several EEG streams: the name of the one to replay")
+    p.add_argument("--profile", default=None, metavar="NAME",
+                   help="board profile of the file when it does not say "
+                        "(see 'biofeedback boards')")
     p.add_argument("--view", choices=("auto", "dashboard", "plain", "none"), default="none",
                    help="terminal view while replaying (default: none)")
     p.set_defaults(func=run)
@@ -102,7 +105,7 @@ def run(args) -> int:
     model, _ = load_model_arg(args.model)
     # read here, so that what the reader found (a cut file, gaps, railed
     # channels) is said, as 'info' and 'convert' say it
-    recording = read_recording(args.file, stream=args.stream)
+    recording = read_recording(args.file, stream=args.stream, profile=args.profile)
     out = replay(recording, pipeline=args.pipeline, out=args.out, realtime=args.realtime,
                  speed=args.speed, model=model, sinks=[*make_view(args.view), *_progress_sinks()])
     n = len(out.t_end)

@@ -209,3 +209,38 @@ def test_a_command_that_cannot_be_imported_is_an_error_not_a_missing_command(mon
     monkeypatch.setattr(cli, "_COMMANDS", (*cli._COMMANDS, "_no_such_command"))
     with pytest.raises(ModuleNotFoundError, match="_no_such_command"):
         cli.build_parser()
+
+
+def _brainflow_without_counter(fname, board="CYTON_DAISY_BOARD", seconds=8):
+    """A BrainFlow file of ``board`` with an empty package counter and no
+    sidecar: nothing in it tells a Cyton + Daisy from the synthetic board."""
+    from brainflow.board_shim import BoardIds, BoardShim
+    from brainflow.data_filter import DataFilter
+
+    d = BoardShim.get_board_descr(getattr(BoardIds, board).value)
+    n = int(seconds * d["sampling_rate"])
+    arr = np.zeros((d["num_rows"], n))
+    t = np.arange(n) / d["sampling_rate"]
+    rng = np.random.default_rng(0)
+    arr[d["eeg_channels"]] = 20 * np.sin(2 * np.pi * 10 * t) + rng.normal(
+        0, 5, (len(d["eeg_channels"]), n))
+    arr[d["timestamp_channel"]] = 1.7e9 + t
+    DataFilter.write_file(arr, str(fname), "w")
+    return fname
+
+
+def test_replay_takes_the_profile_the_reader_asks_for(tmp_path, capsys):
+    """A file that does not name its board asks for --profile: replay takes it."""
+    from biofeedback.io import read_recording
+    from biofeedback.replay import replay
+
+    fname = _brainflow_without_counter(tmp_path / "daisy.csv")
+    assert main(["replay", str(fname)]) == 1
+    err = capsys.readouterr().err
+    assert "pass --profile NAME" in err and err.count("\n") == 1
+    out = tmp_path / "est.csv"
+    assert main(["replay", str(fname), "--profile", "cyton_daisy", "--out", str(out)]) == 0
+    expected = replay(read_recording(fname, profile="cyton_daisy"))
+    got = np.loadtxt(out, delimiter=",", skiprows=1, ndmin=2)
+    assert len(got) == len(expected.t_end) > 0
+    np.testing.assert_allclose(got[:, 0], expected.t_end)
