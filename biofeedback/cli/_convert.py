@@ -38,6 +38,8 @@ def add_parser(sub):
     p.add_argument("--profile", default=None, metavar="NAME",
                    help="board profile of the input when the file does not say "
                         "(see 'biofeedback boards')")
+    p.add_argument("--stream", default=None, metavar="NAME",
+                   help="XDF with several EEG streams: the name of the one to convert")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("--bids-root", default=None, metavar="DIR",
                    help="write every input into this BIDS dataset instead")
@@ -75,6 +77,12 @@ def run(args) -> int:
     if args.bids_root is not None:
         from ..io._bids import entities_of, export_bids
 
+        if args.stream is not None:
+            raise RecordingFormatError(
+                "--stream picks the EEG stream of one file converted to one file, not of "
+                "a BIDS export: convert that file with --stream first, then export the "
+                "result.", None)
+
         files = _collect(args.inputs + ([args.output] if args.output else []))
         files = [f for f in files if f.with_suffix(".json") != f]
         if not files:
@@ -108,7 +116,8 @@ def run(args) -> int:
             f"cannot tell the output format from the extension {out.suffix!r}; end the "
             f"name with {', '.join(_WRITE_EXT)}, or pass --format "
             f"{{{','.join(sorted(set(_WRITE_EXT.values())))}}}.", out)
-    rec = read_recording(args.inputs[0], format=args.in_format, profile=args.profile)
+    rec = read_recording(args.inputs[0], format=args.in_format, profile=args.profile,
+                         stream=args.stream)
     try:
         write_recording(rec, out, format=args.format, overwrite=args.overwrite)
     except ValueError as err:

@@ -344,6 +344,29 @@ def test_replay_overwrite_replaces_only_on_success(tmp_path, muse_csv):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["est.csv", "est.csv.json"]
 
 
+def test_convert_takes_the_stream_the_reader_asks_for(tmp_path, capsys):
+    """Of an XDF file with two EEG streams the warning says 'pass --stream
+    NAME': convert takes it, and refuses it with a BIDS export, where it
+    could not apply to every file."""
+    from biofeedback.io import read_recording
+
+    src = _xdf(tmp_path, "two.xdf", [
+        ("A", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2)),
+        ("B", ["C3", "C4", "O1"], 250.0, np.arange(1000) / 250.0, _eeg(1000, 3, seed=1))])
+    assert main(["convert", str(src), str(tmp_path / "a.fif")]) == 0
+    said = capsys.readouterr()
+    assert "--stream NAME" in said.out + said.err
+    assert main(["convert", str(src), str(tmp_path / "b.fif"), "--stream", "B"]) == 0
+    back = read_recording(tmp_path / "b.fif")
+    assert back.ch_names == ["C3", "C4", "O1"] and back.n_times == 1000
+    np.testing.assert_allclose(back.data, read_recording(src, stream="B").data)
+    capsys.readouterr()
+    assert main(["convert", str(src), "--stream", "B", "--bids-root",
+                 str(tmp_path / "bids")]) == 1
+    assert "--stream picks the EEG stream of one file" in capsys.readouterr().err
+    assert not (tmp_path / "bids").exists()
+
+
 def test_outputs_are_readable_as_a_plain_open_makes_them(tmp_path):
     """Moved into place from a temporary file, an output keeps 0666 less the umask."""
     from biofeedback._outputs import _umask, atomic_output
