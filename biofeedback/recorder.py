@@ -176,7 +176,6 @@ class Recorder:
         """
         import subprocess
         import threading
-        import time
 
         self.fname.parent.mkdir(parents=True, exist_ok=True)
         # LabRecorderCLI is liblsl too: it inherits the log level we decide
@@ -188,6 +187,16 @@ class Recorder:
             text=True, start_new_session=True,
         )
         threading.Thread(target=self._reader, daemon=True).start()
+        try:
+            self._wait_started(timeout)
+        except BaseException:  # Ctrl-C while it resolves: it must not outlive us
+            self.abort()
+            raise
+
+    def _wait_started(self, timeout):
+        """Until LabRecorderCLI collects every stream; an error if it cannot."""
+        import time
+
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             lines = list(self._lines)

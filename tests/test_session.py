@@ -292,3 +292,39 @@ def test_other_apps_streams_are_recorded_beside_the_session_to_their_last_sample
     assert other.timestamps[-1] == pytest.approx(ecg_pushed[-1], abs=1e-3)
     np.testing.assert_array_equal(np.diff(values), 1.0)
     np.testing.assert_allclose(np.diff(other.timestamps), 0.01, atol=1e-3)
+
+
+def _labrecorders_of(pid) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid), "LabRecorderCLI"], capture_output=True,
+                         text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_recorder_starts_leaves_no_recorder_and_no_file(tmp_path, uid):
+    import _thread
+
+    me, seen = os.getpid(), []
+
+    def interrupt_when_spawned():  # Ctrl-C the moment LabRecorderCLI exists
+        end = time.monotonic() + 60
+        while not seen and time.monotonic() < end:
+            seen.extend(_labrecorders_of(me))
+            time.sleep(0.002)
+        _thread.interrupt_main()
+
+    src = BrainFlowSource(get_profile("synthetic"))
+    session = Session(src, load_pipeline(), [], record=True, recordings_dir=tmp_path,
+                      duration=20.0, name=f"bf-{uid}")
+    threading.Thread(target=interrupt_when_spawned, daemon=True).start()
+    try:
+        summary = session.run()
+    finally:
+        time.sleep(1.5)  # long enough for a left-over recorder to open its file
+        left = _labrecorders_of(me)
+        for pid in left:  # never leave one behind, whatever the outcome
+            os.kill(pid, signal.SIGKILL)
+    assert seen, "LabRecorderCLI was never started"
+    assert summary.stopped_by == "interrupt" and summary.recording is None
+    assert left == [], "LabRecorderCLI outlived the session"
+    assert list(tmp_path.iterdir()) == []  # no empty or header-only XDF, no sidecar

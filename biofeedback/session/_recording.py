@@ -91,6 +91,14 @@ class RecordingControl:
 
         self._recorder = Recorder(self.fname, self.predicates)
         self._recorder.start()
+        try:
+            self._open_rest()
+        except BaseException:  # Ctrl-C before the session began: no recorder left behind
+            self._recorder.abort()
+            self._recorder = None
+            raise
+
+    def _open_rest(self) -> None:
         if self.others:
             from ..stream._lsl import KeptInlets
 

@@ -271,6 +271,8 @@ class Session:
             return None
         self.recording = (Path(self.recording_fname) if self.recording_fname
                           else session_filename(self.recordings_dir, self.source.profile.name))
+        # a reserved name is still empty; a named one is ours only if it is new
+        ours = not self.recording_fname or not self.recording.exists()
         ids = [v["source_id"] for v in self._outlets.streams.values()]
         preds = [f"source_id='{i}'" for i in ids]
         recorder = RecordingControl(self.recording, preds + self.also_record,
@@ -279,11 +281,11 @@ class Session:
                                     others=self.also_record, own=ids)
         try:
             recorder.start()
-        except BaseException:
-            if not self.recording_fname:  # the name reserved for it, still empty
-                with contextlib.suppress(OSError):
-                    if self.recording.stat().st_size == 0:
-                        self.recording.unlink()
+        except BaseException:  # nothing was published yet: leave no file behind
+            if ours:
+                for path in (self.recording, self.recording.with_suffix(".json")):
+                    with contextlib.suppress(OSError):
+                        path.unlink()
             raise
         info.recording = self.recording
         return recorder
