@@ -103,7 +103,12 @@ def _guess_board(fname, candidates, how, n_lines=2000):
     """The boards of ``candidates`` (profiles with the file's row count) that
     the file's first lines fit: the rate of the timestamp row, then the step of
     the package counter. Boards alike in every way the reader uses (a Muse 2
-    and a Muse S) are one: the first is kept and the others named."""
+    and a Muse S) are one: the first is kept and the others named.
+
+    A lone candidate is only refused when its timestamps run much faster than
+    it can sample (a Cyton's 24 rows written at a Cyton WiFi's 1000 Hz):
+    slower is what losses and a host's stalls look like.
+    """
     try:
         with open(fname, "rb") as fid:
             head = np.loadtxt(fid, delimiter="\t", max_rows=n_lines, ndmin=2)
@@ -116,7 +121,14 @@ def _guess_board(fname, candidates, how, n_lines=2000):
         c = p.columns
         t = head[:, c.timestamp]
         span = float(t[-1] - t[0]) if c.timestamp is not None else 0.0
-        if span > 0 and abs((t.size - 1) / span - p.sfreq) > 0.15 * p.sfreq:
+        rate = (t.size - 1) / span if span > 0 else p.sfreq
+        if len(candidates) == 1:
+            if rate > 1.5 * p.sfreq:
+                how += f", but its timestamps run at about {rate:.0f} Hz, not {p.sfreq:g}"
+            else:
+                fits.append(p)
+            continue
+        if abs(rate - p.sfreq) > 0.15 * p.sfreq:
             continue
         if c.packet_counter is not None and c.samples_per_packet == 1:
             step = np.mod(np.diff(head[:, c.packet_counter]), c.packet_counter_wrap)
@@ -170,11 +182,12 @@ def read_brainflow(fname, *, profile=None):
         matches = [p for bid, p in _profiles_by_board().items()
                    if BoardShim.get_num_rows(bid) == n_cols]
         how = f"the {n_cols} columns"
-        if len(matches) > 1:
+        if matches:
             matches, how = _guess_board(fname, matches, how)
         if len(matches) != 1:
+            # none fits: what refused a lone profile (its rate), if anything
             names = "; the file fits " + " and ".join(p.name for p in matches) \
-                if matches else ""
+                if matches else how[len(f"the {n_cols} columns"):]
             raise RecordingFormatError(
                 f"cannot tell which board wrote this BrainFlow file ({n_cols} "
                 f"columns{names}): put "

@@ -341,3 +341,33 @@ def test_mind_monitor_recorded_at_an_interval_is_one_sentence(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "one row every 1 s" in err
     assert "set Recording Interval to Constant" in err
+
+
+def test_brainflow_rows_of_one_board_at_another_rate_are_not_guessed(tmp_path, capsys):
+    """A Cyton WiFi writes a Cyton's 24 rows at 1000 Hz: without a sidecar it
+    is not read as a 250 Hz Cyton (every band would sit at 4x its frequency);
+    the sentence says why and what to do, and the sidecar it asks for works."""
+    from brainflow.board_shim import BoardIds
+
+    from biofeedback.cli import main
+    from biofeedback.errors import RecordingFormatError
+
+    fname = tmp_path / "wifi.csv"
+    arr, d = _brainflow_file(fname, BoardIds.CYTON_WIFI_BOARD.value, 3000, sidecar=False)
+    with pytest.raises(RecordingFormatError,
+                       match=r"\(24 columns, but its timestamps run at about 1000 Hz, not "
+                             r"250\): put \{\"board_id\": N\} in wifi\.json"):
+        read_recording(fname)
+    assert main(["replay", str(fname)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    fname.with_suffix(".json").write_text(f'{{"board_id": {BoardIds.CYTON_WIFI_BOARD.value}}}')
+    rec = read_recording(fname)
+    assert rec.sfreq == 1000.0 and rec.n_times == 3000
+    assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]], atol=1e-6)
+    # a Cyton that lost samples or stalled runs slower than 250 Hz: still a Cyton
+    slow = tmp_path / "cyton.csv"
+    _brainflow_file(slow, BoardIds.CYTON_BOARD.value, 3000, sidecar=False)
+    rows = np.loadtxt(slow, delimiter="\t")
+    rows[1000:, d["timestamp_channel"]] += 3.0
+    np.savetxt(slow, rows, delimiter="\t", fmt="%.6f")
+    assert read_recording(slow).profile == "cyton"
