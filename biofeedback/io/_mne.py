@@ -8,6 +8,20 @@ from ..errors import RecordingFormatError
 from ._integrity import channel_problems, gap_warning
 from ._recording import _rail_v, from_mne, to_mne
 
+# Files that are one part of a recording whose header MNE reads instead.
+_PARTS = {".eeg": ("data", ".vhdr"), ".vmrk": ("marker", ".vhdr"), ".fdt": ("data", ".set")}
+
+
+def _refuse_a_part(fname):
+    """A BrainVision or EEGLAB recording's data or marker file, given in place
+    of its header: say which file to read instead of what MNE makes of it."""
+    part = _PARTS.get(fname.suffix.lower())
+    header = fname.with_suffix(part[1]) if part else None
+    if header is not None and header.is_file():
+        raise RecordingFormatError(
+            f"this is the {part[0]} file of a recording whose header is "
+            f"{header.name}; read {header.name} instead.", fname)
+
 
 def read_mne(fname, *, profile=None):
     """Read EDF, BDF, FIF, BrainVision and anything ``mne.io.read_raw`` reads."""
@@ -16,6 +30,7 @@ def read_mne(fname, *, profile=None):
     import mne
 
     fname = Path(fname)
+    _refuse_a_part(fname)
     try:
         with _w.catch_warnings(record=True) as caught:
             _w.simplefilter("always")

@@ -371,3 +371,37 @@ def test_brainflow_rows_of_one_board_at_another_rate_are_not_guessed(tmp_path, c
     rows[1000:, d["timestamp_channel"]] += 3.0
     np.savetxt(slow, rows, delimiter="\t", fmt="%.6f")
     assert read_recording(slow).profile == "cyton"
+
+
+def _brainvision(folder, x, sfreq, ch_names):
+    """A BrainVision recording as recorders write it: header, markers, float32 data."""
+    (folder / "bv.eeg").write_bytes(np.asarray(x.T, "<f4").tobytes())
+    (folder / "bv.vhdr").write_text(
+        "Brain Vision Data Exchange Header File Version 1.0\n\n[Common Infos]\n"
+        "Codepage=UTF-8\nDataFile=bv.eeg\nMarkerFile=bv.vmrk\nDataFormat=BINARY\n"
+        f"DataOrientation=MULTIPLEXED\nNumberOfChannels={len(ch_names)}\n"
+        f"SamplingInterval={1e6 / sfreq:g}\n\n[Binary Infos]\nBinaryFormat=IEEE_FLOAT_32\n\n"
+        "[Channel Infos]\n" + "".join(f"Ch{i + 1}={c},,1,µV\n" for i, c in enumerate(ch_names)))
+    (folder / "bv.vmrk").write_text(
+        "Brain Vision Data Exchange Marker File, Version 1.0\n\n[Common Infos]\n"
+        "Codepage=UTF-8\nDataFile=bv.eeg\n\n[Marker Infos]\n"
+        "Mk1=New Segment,,1,1,0,20231114221320000000\nMk2=Stimulus,S  1,251,1,0\n")
+    return folder / "bv.vhdr"
+
+
+def test_brainvision_data_or_marker_file_names_its_header(tmp_path, capsys):
+    """The .eeg or .vmrk of a BrainVision recording, given in place of its
+    .vhdr, is one sentence naming the file to read."""
+    from biofeedback.cli import main
+
+    x = _eeg(1000, 4, SF)
+    vhdr = _brainvision(tmp_path, x, SF, ["F3", "F4", "O1", "O2"])
+    rec = read_recording(vhdr)
+    assert rec.ch_names == ["F3", "F4", "O1", "O2"] and rec.sfreq == SF
+    assert_allclose(rec.data * 1e6, x, rtol=1e-6, atol=1e-5)
+    for part in ("bv.eeg", "bv.vmrk"):
+        capsys.readouterr()
+        assert main(["replay", str(tmp_path / part)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert f"{part}: this is the " in err and "read bv.vhdr instead." in err
