@@ -328,3 +328,45 @@ def test_ctrl_c_while_the_recorder_starts_leaves_no_recorder_and_no_file(tmp_pat
     assert summary.stopped_by == "interrupt" and summary.recording is None
     assert left == [], "LabRecorderCLI outlived the session"
     assert list(tmp_path.iterdir()) == []  # no empty or header-only XDF, no sidecar
+
+
+def test_a_stream_stamped_with_unix_time_is_recorded_on_the_eeg_clock(tmp_path, uid):
+    """muse-lsl's markers (time.time() stamps) recorded beside the EEG line up with it."""
+    import pylsl
+
+    from biofeedback.cli import main
+
+    name = f"unixmarks-{uid}"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
+    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
+                      record=True, recordings_dir=tmp_path, duration=5.0, name=f"ux-{uid}",
+                      also_record=[f"name='{name}'"])
+    pushed = []
+
+    def stimulus():
+        end = time.monotonic() + 20
+        while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        for i in range(3):
+            outlet.push_sample([f"stimulus {i}"], time.time())  # as muse-lsl stamps
+            pushed.append(pylsl.local_clock())
+            time.sleep(0.4)
+
+    th = threading.Thread(target=stimulus)
+    th.start()
+    summary = session.run()
+    th.join()
+    assert any("Unix time" in n and name in n for n in summary.notes)
+    rec = read_recording(summary.recording)
+    assert rec.provenance["sidecar"]["stream_clocks"][name]["stamps"] == "unix"
+    got = [t for t, m in rec.markers if m.startswith("stimulus")]
+    np.testing.assert_allclose(got, pushed, atol=0.01)  # on the EEG's clock
+    assert rec.timestamps[0] < got[0] < got[-1] < rec.timestamps[-1]
+    np.testing.assert_allclose(rec.streams[name].timestamps, got)
+    # a copy holds the moved stamps and is not moved again
+    copy = tmp_path / "copy" / "copy.xdf"
+    copy.parent.mkdir()
+    assert main(["convert", str(summary.recording), str(copy)]) == 0
+    again = read_recording(copy)
+    np.testing.assert_allclose([t for t, m in again.markers if m.startswith("stimulus")], got)

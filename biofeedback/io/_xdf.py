@@ -194,6 +194,25 @@ def _pyxdf_messages(logged, streams):
     return out
 
 
+def _clock_shifts(sidecar) -> dict:
+    """``{(name, source_id): seconds}``: the sidecar's shifts of streams stamped in Unix time.
+
+    A live session records other programs' streams as they are stamped; one
+    stamped with Unix time (muse-lsl) is named in the sidecar's
+    ``stream_clocks`` with the shift that puts its stamps on the EEG's clock.
+    """
+    clocks = sidecar.get("stream_clocks") if isinstance(sidecar, dict) else None
+    out = {}
+    for name, c in (clocks or {}).items() if isinstance(clocks, dict) else ():
+        try:
+            shift = float(c["shift"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if np.isfinite(shift):
+            out[(str(name), str(c.get("source_id", "")))] = shift
+    return out
+
+
 def read_xdf(fname, *, profile=None, stream=None):
     """Read an XDF file (LabRecorder or :func:`write_xdf`).
 
@@ -259,8 +278,11 @@ def read_xdf(fname, *, profile=None, stream=None):
             f"the EEG stream {eeg_name!r} holds no samples"
             + (f" ({warnings[0]})" if cut is not None else "") + ".", fname)
 
+    sidecar = read_sidecar(fname, warnings)
+    shifts = _clock_shifts(sidecar)
     markers = []
     others = {}
+    moved = {}
     for s in streams:
         if s is eeg:
             continue
@@ -268,6 +290,10 @@ def read_xdf(fname, *, profile=None, stream=None):
         name = _first(sinfo, "name", f"stream{_first(sinfo, 'stream_id')}")
         stype = _first(sinfo, "type", "") or ""
         s_ts = np.ascontiguousarray(s["time_stamps"], dtype=np.float64)
+        shift = shifts.get((name, _first(sinfo, "source_id", "")))
+        if shift is not None and s_ts.size:  # Unix-time stamps, onto the EEG's clock
+            s_ts = s_ts + shift
+            moved[name] = shift
         meta = _channel_meta(sinfo)
         if _first(sinfo, "channel_format") == "string":
             texts = ["|".join(v) if len(v) > 1 else (v[0] if v else "")
@@ -308,7 +334,6 @@ def read_xdf(fname, *, profile=None, stream=None):
     warnings.extend(gap_warning(gaps))
     del steps
 
-    sidecar = read_sidecar(fname, warnings)
     bf = _bf_meta(info)
     prof = profile
     if prof is None and isinstance(sidecar, dict):
@@ -349,6 +374,8 @@ def read_xdf(fname, *, profile=None, stream=None):
         provenance["converted_from"] = bf["source_format"]
     if sidecar is not None:
         provenance["sidecar"] = sidecar
+    if moved:
+        provenance["moved_stamps"] = moved
     if cut is not None:
         provenance["truncated"] = {"cut_in": cut, "valid_bytes": valid_end,
                                    "size": size}

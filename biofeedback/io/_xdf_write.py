@@ -240,6 +240,8 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
             fid.write(_chunk(6, _footer(ts, clocks[sid]), sid))
     sidecar = recording.provenance.get("sidecar")
     if isinstance(sidecar, dict):
+        # the streams were written with their stamps moved already
+        sidecar = {k: v for k, v in sidecar.items() if k != "stream_clocks"}
         side = fname.with_suffix(".json")
         side.write_text(dumps(sidecar, indent=2, default=str), encoding="utf-8")
     return fname

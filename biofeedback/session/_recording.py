@@ -84,6 +84,8 @@ class RecordingControl:
         self.own = set(own)
         self._recorder = None
         self._inlets = None
+        self.clocks = {}  # other programs' streams stamped with Unix time (stop())
+        self.notes = []
 
     def start(self) -> None:
         """Start LabRecorder, open inlets on other programs' streams, write the sidecar."""
@@ -122,6 +124,7 @@ class RecordingControl:
         if self._recorder is None:
             return
         from .._xdf_chunks import complete_xdf
+        from ..stream._peers import unix_clock_note
 
         try:
             if self._inlets is not None and self._inlets.missing:
@@ -136,6 +139,8 @@ class RecordingControl:
             tails = dict(self.tails() if self.tails else {})
             if self._inlets is not None:  # drained once LabRecorder has stopped pulling
                 tails.update(self._inlets.tails())
+                self.clocks = dict(self._inlets.clocks)
+                self.notes = [unix_clock_note(name) for name in self.clocks]
             report = complete_xdf(self.fname, tails)
             logger.debug("Recording closed by %s: %s",
                          "LabRecorder" if clean else "biofeedback", report)
@@ -144,10 +149,18 @@ class RecordingControl:
                            "without them.", err)
 
     def write_sidecar(self, extra=None) -> Path:
-        """Write ``<recording>.json``: :attr:`content` plus ``extra``."""
+        """Write ``<recording>.json``: :attr:`content` plus ``extra``.
+
+        Once :meth:`stop` found other programs' streams stamped with Unix
+        time, ``stream_clocks`` says which and by how much their stamps move
+        onto the EEG's clock (``{name: {"source_id", "stamps": "unix",
+        "shift"}}``, in seconds); the XDF keeps the stamps as sent.
+        """
         from ..recorder import write_sidecar
 
         content = self.content()
+        if self.clocks:
+            content["stream_clocks"] = self.clocks
         if extra:
             content.update(extra)
         return write_sidecar(self.fname, content)

@@ -400,6 +400,8 @@ class Session:
             text = note[len("warning: "):]
             logger.warning("%s.", text[0].upper() + text[1:])
             summary.notes.append(note)
+        if recorder is not None:
+            summary.notes.extend(n for n in recorder.notes if n not in summary.notes)
         source_notes = list(self.source.notes)
         summary.notes = source_notes + [n for n in summary.notes if n not in source_notes]
         if recorder is not None:

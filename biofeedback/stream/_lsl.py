@@ -37,6 +37,8 @@ from ._peers import (
     channel_metadata,
     frontal_pair_from,
     printable,
+    unix_clock_note,
+    unix_stamped,
 )
 from ._pylsl import import_pylsl
 from ._source import Chunk, Source, SourceEvent
@@ -170,7 +172,9 @@ class KeptInlets:
         self.exclude = set(exclude)
         self.seconds = seconds
         self.missing = []  # predicates no inlet could be opened for
+        self.clocks = {}  # {name: {...}} of streams stamped with Unix time (tails())
         self._inlets = []  # (key, inlet, numeric)
+        self._opened_at = None
 
     def open(self, timeout=2.0, listen=0.5) -> None:
         """Resolve every predicate and open an inlet on each stream it matches.
@@ -180,6 +184,7 @@ class KeptInlets:
         LabRecorder), the session's streams among them.
         """
         pylsl = import_pylsl()
+        self._opened_at = time.time()
         seen = set()
         for pred in self.predicates:
             opened = 0
@@ -215,6 +220,8 @@ class KeptInlets:
                         break
                     rows.extend(data)
                     stamps.extend(ts)
+                if stamps:
+                    self._judge_clock(key, inlet, stamps[-1])
                 inlet.close_stream()
             except Exception as err:  # pragma: no cover - a stream gone while closing
                 logger.debug("Draining the inlet on %s failed: %s", key[0], err)
@@ -223,6 +230,26 @@ class KeptInlets:
                 out[key] = (None, np.asarray(stamps, dtype=np.float64), values)
         self._inlets = []
         return out
+
+    def _judge_clock(self, key, inlet, last):
+        """Say in :attr:`clocks` when a stream's stamps are Unix time, and their shift.
+
+        The shift puts the stamps, as pyxdf reads them (with liblsl's time
+        correction added), on this machine's LSL clock, as
+        :class:`LSLSource` does for the EEG.
+        """
+        since = time.time() - (self._opened_at or time.time())
+        if not unix_stamped(last, 0.0, import_pylsl().local_clock(), time.time(),
+                            slack=_FAR_UNIX + since):
+            return
+        try:
+            corr = float(inlet.time_correction(timeout=1.0))
+        except Exception:  # no answer from the sender: same machine assumed
+            corr = 0.0
+        self.clocks[key[0]] = {"source_id": key[1], "stamps": "unix",
+                               "shift": _UnixStamps.offset() - corr}
+        note = unix_clock_note(key[0])
+        logger.warning("%s.", note[0].upper() + note[1:])
 
 
 def eeg_outlet(name, source_id, ch_names, sfreq, profile=None, extra=None):
@@ -510,7 +537,7 @@ class LSLSource(Source):
                     corr = float(self._inlet.time_correction(timeout=1.0))
                 except Exception:  # no answer from the sender: same machine assumed
                     corr = 0.0
-                if abs(ts[-1] - corr - time.time()) < _FAR_UNIX:
+                if unix_stamped(ts[-1], corr, now, time.time()):
                     self._stamps = _UnixStamps(corr)
                     note = ("the stream stamps samples with Unix time (time.time(), as "
                             "muse-lsl does), not the LSL clock: stamps were moved onto "

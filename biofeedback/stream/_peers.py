@@ -91,6 +91,25 @@ class _UnixStamps:
         return ts - self.correction + self.offset()
 
 
+def unix_stamped(t, correction, lsl_now, unix_now, slack=_FAR_UNIX) -> bool:
+    """True when a stamp ``t`` is Unix time, not the LSL clock.
+
+    ``correction`` is liblsl's time correction of the sender; ``lsl_now`` and
+    ``unix_now`` are both clocks read now. The stamp is far from the LSL clock
+    and within ``slack`` seconds of Unix time (stamps of samples sent a while
+    ago need a wider ``slack``).
+    """
+    return abs(t - lsl_now) > _FAR and abs(t - correction - unix_now) < slack
+
+
+def unix_clock_note(name) -> str:
+    """The note of a stream recorded beside the EEG whose stamps are Unix time."""
+    return (f"the stream {printable(name)!r} recorded beside the EEG stamps samples with "
+            "Unix time (time.time(), as muse-lsl does), not the LSL clock: the XDF keeps "
+            "its stamps as sent, and the sidecar's stream_clocks gives the shift that "
+            "puts them on the EEG's clock (biofeedback's readers apply it)")
+
+
 class _OffsetStamps:
     """Stamps on a clock of their own (a device's): moved by their first arrival."""
 
