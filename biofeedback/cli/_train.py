@@ -133,17 +133,25 @@ def _evidence_weight(text):
 def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
                  label_by="inside", expect=None):
     """Label and extract the recordings the arguments name."""
-    from ..training import extract_dataset, label_files
+    import contextlib
 
-    files = label_files(args.recordings, args.labels_from, args.pattern, args.manifest,
-                        min_classes=min_classes)
-    marker_labels = args.marker_labels.split(",") if args.marker_labels else None
-    return extract_dataset(
-        files, config, profile=args.profile or profile, gated=args.gated,
-        need_windows=need_windows, n_jobs=args.n_jobs, scheduler=args.scheduler,
-        progress=not args.quiet, marker_labels=marker_labels, min_classes=min_classes,
-        label_by=label_by, expect=expect, stream=args.stream,
-    )
+    from ..training import extract_dataset, label_files
+    from ..training._workers import connect_scheduler
+
+    with contextlib.ExitStack() as stack:
+        # the scheduler is reached first: an address that answers nothing is said
+        # before the recordings are read, not after
+        scheduler = (stack.enter_context(connect_scheduler(args.scheduler))
+                     if args.scheduler else None)
+        files = label_files(args.recordings, args.labels_from, args.pattern,
+                            args.manifest, min_classes=min_classes)
+        marker_labels = args.marker_labels.split(",") if args.marker_labels else None
+        return extract_dataset(
+            files, config, profile=args.profile or profile, gated=args.gated,
+            need_windows=need_windows, n_jobs=args.n_jobs, scheduler=scheduler,
+            progress=not args.quiet, marker_labels=marker_labels,
+            min_classes=min_classes, label_by=label_by, expect=expect, stream=args.stream,
+        )
 
 
 def protocol_plan(config, method, ds, spec, required):

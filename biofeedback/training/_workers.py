@@ -77,8 +77,8 @@ def _parallel_map(func, items, n_jobs, scheduler, desc, progress):
         if scheduler:
             distributed = _import_optional("distributed", "dask", "a Dask scheduler",
                                            "dask[distributed]")
-            if isinstance(scheduler, str):
-                stack.enter_context(distributed.Client(scheduler))  # the default client from here
+            if isinstance(scheduler, str):  # the default client from here
+                stack.enter_context(connect_scheduler(scheduler, distributed))
             stack.enter_context(parallel_config(backend="dask"))
             n_jobs = -1
         elif n_jobs in (None, 1) or len(items) < 2:
@@ -88,6 +88,30 @@ def _parallel_map(func, items, n_jobs, scheduler, desc, progress):
         gen = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(func)(*it) for it in items)
         return list(_progress(gen, desc, progress, len(items)))
+
+
+def connect_scheduler(address, distributed=None):
+    """A :class:`distributed.Client` of the Dask scheduler at ``address``.
+
+    Raises
+    ------
+    BiofeedbackError
+        In one sentence naming the address, when the scheduler cannot be
+        reached (nothing listening, an unknown host, a malformed address).
+    """
+    from ..errors import BiofeedbackError
+
+    if distributed is None:
+        distributed = _import_optional("distributed", "dask", "a Dask scheduler",
+                                       "dask[distributed]")
+    try:
+        return distributed.Client(address)
+    except (OSError, ValueError, TypeError) as err:
+        why = str(err).rstrip(".") or type(err).__name__
+        raise BiofeedbackError(
+            f"Cannot reach the Dask scheduler at {address!r} ({why}); check that it "
+            "runs and its address (tcp://HOST:PORT), or leave out --scheduler to "
+            "extract features on this computer.") from None
 
 
 def _progress(iterable, desc, enabled, total):
