@@ -23,6 +23,35 @@ def _refuse_a_part(fname):
             f"{header.name}; read {header.name} instead.", fname)
 
 
+_VOLTS = {"v", "mv", "uv", "µv", "μv", "nv"}
+
+
+def _not_volts(fname, raw):
+    """``{channel: unit}`` of an EDF/BDF's signals whose physical dimension
+    names a unit other than a voltage (an OpenBCI GUI BDF+ writes its
+    accelerometer, in g, beside the EEG). MNE reads them as EEG in volts.
+
+    A blank dimension says nothing, and a file with no voltage channel at
+    all keeps every channel: only a mix is told apart.
+    """
+    if fname.suffix.lower() not in (".edf", ".bdf"):
+        return {}
+    with open(fname, "rb") as fid:
+        head = fid.read(256)
+        try:
+            ns = int(head[252:256])
+        except ValueError:
+            return {}
+        sig = fid.read(256 * ns)
+    labels = [sig[16 * i: 16 * (i + 1)].decode("latin-1").strip() for i in range(ns)]
+    dims = [sig[96 * ns + 8 * i: 96 * ns + 8 * (i + 1)].decode("latin-1").strip()
+            for i in range(ns)]
+    other = {lab: dim for lab, dim in zip(labels, dims)
+             if dim and dim.lower() not in _VOLTS and lab in raw.ch_names}
+    volts = [lab for lab, dim in zip(labels, dims) if dim.lower() in _VOLTS]
+    return other if volts else {}
+
+
 def read_mne(fname, *, profile=None):
     """Read EDF, BDF, FIF, BrainVision and anything ``mne.io.read_raw`` reads."""
     import warnings as _w
@@ -40,8 +69,23 @@ def read_mne(fname, *, profile=None):
             f"MNE could not read it ({type(err).__name__}: {err}).", fname) from None
     if raw.n_times == 0:
         raise RecordingFormatError("the file holds no samples.", fname)
+    other = _not_volts(fname, raw)
+    if other:
+        raw.set_channel_types(dict.fromkeys(other, "misc"), on_unit_change="ignore",
+                              verbose="error")
     rec = from_mne(raw, provenance={"fname": str(fname), "reader": "mne.io.read_raw",
                                     "mne_reader": type(raw).__name__})
+    if other:
+        from ._types import Stream
+
+        rec.streams["non_eeg"] = Stream(
+            name="non_eeg", type="Misc", data=raw.get_data(picks=list(other)),
+            timestamps=rec.timestamps, ch_names=list(other), sfreq=rec.sfreq,
+            meta={"units": list(other.values())})
+        units = ", ".join(f"{ch} ({u})" for ch, u in other.items())
+        rec.warnings.append(
+            f"Channel(s) {units} are not measured in volts: they are kept as the stream "
+            "'non_eeg', not read as EEG.")
     rec.source_format = "mne"
     rec.provenance["file_type"] = type(raw).__name__
     if profile is not None:

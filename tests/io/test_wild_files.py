@@ -405,3 +405,31 @@ def test_brainvision_data_or_marker_file_names_its_header(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err
         assert f"{part}: this is the " in err and "read bv.vhdr instead." in err
+
+
+def test_openbci_gui_bdf_accelerometer_is_not_eeg(tmp_path, capsys):
+    """The OpenBCI GUI's BDF+ holds 'EEG 1'... in uV and 'Accel X/Y/Z' in g:
+    read as EEG, the accelerometer's values in g sat among volts and gated
+    every window of a replay. They are kept as a stream instead."""
+    edfio = pytest.importorskip("edfio")
+    from biofeedback.cli import main
+
+    x = _eeg(2500, 8, SF)
+    rng = np.random.default_rng(1)
+    sigs = [edfio.BdfSignal(x[i], SF, label=f"EEG {i + 1}", physical_dimension="uV",
+                            physical_range=(-187500, 187500)) for i in range(8)]
+    accel = 0.5 + 0.01 * rng.standard_normal((3, 2500))
+    sigs += [edfio.BdfSignal(accel[i], SF, label=f"Accel {a}", physical_dimension="g",
+                             physical_range=(-4, 4), digital_range=(-2048, 2047))
+             for i, a in enumerate("XYZ")]
+    fname = tmp_path / "OpenBCI-BDF-2023-03-01_10-00-00.bdf"
+    edfio.Bdf(sigs, annotations=[edfio.EdfAnnotation(2.0, None, "start")]).write(fname)
+    rec = read_recording(fname)
+    assert rec.ch_names == [f"EEG {i}" for i in range(1, 9)]
+    assert_allclose(rec.data * 1e6, x, atol=0.05)
+    st = rec.streams["non_eeg"]
+    assert st.ch_names == ["Accel X", "Accel Y", "Accel Z"] and st.meta["units"] == ["g"] * 3
+    assert_allclose(st.data, accel, atol=0.005)
+    assert any("Accel X (g)" in w and "not measured in volts" in w for w in rec.warnings)
+    assert main(["replay", str(fname)]) == 0
+    assert " (0 gated) " in capsys.readouterr().out
