@@ -155,11 +155,19 @@ class Recorder:
     predicates : list of str
         LabRecorder predicates (XPath on the stream info), e.g.
         ``"source_id='abc'"`` or ``"type='Markers'"``.
+    others : list of str
+        Predicates of other programs' streams, recorded too.
+    exclude : collection of str
+        Source ids that ``others`` never match: a session's own streams, which
+        ``predicates`` name. ``type='Markers'`` would match the session's
+        marker and cue streams too, and LabRecorder would record them twice.
     """
 
-    def __init__(self, fname, predicates):
+    def __init__(self, fname, predicates, others=(), exclude=()):
         self.fname = Path(fname)
-        self.predicates = list(predicates)
+        self.predicates = [*predicates, *others]
+        own = " or ".join(f"source_id='{i}'" for i in exclude)
+        self._args = [*predicates, *(f"({p}) and not({own})" if own else p for p in others)]
         self._proc = None
         self._lines: list[str] = []
 
@@ -182,7 +190,7 @@ class Recorder:
         quiet_liblsl()
         # its own session: Ctrl-C in the terminal reaches us, and we close it
         self._proc = subprocess.Popen(
-            [str(labrecorder_cli()), str(self.fname), *self.predicates],
+            [str(labrecorder_cli()), str(self.fname), *self._args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
             text=True, start_new_session=True,
         )
@@ -202,8 +210,8 @@ class Recorder:
             lines = list(self._lines)
             if any("matched no stream" in line for line in lines):
                 self.abort()
-                missing = [p for p in self.predicates
-                           if any("matched no stream" in ln and p in ln for ln in lines)]
+                missing = [p for p, arg in zip(self.predicates, self._args)
+                           if any(f'"{arg}" matched no stream' in ln for ln in lines)]
                 which = " and ".join(repr(p) for p in missing) or \
                     f"one of {', '.join(map(repr, self.predicates))}"
                 raise BiofeedbackError(

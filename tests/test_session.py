@@ -370,3 +370,26 @@ def test_a_stream_stamped_with_unix_time_is_recorded_on_the_eeg_clock(tmp_path, 
     assert main(["convert", str(summary.recording), str(copy)]) == 0
     again = read_recording(copy)
     np.testing.assert_allclose([t for t, m in again.markers if m.startswith("stimulus")], got)
+
+
+@pytest.mark.lsl
+def test_also_record_matching_the_sessions_own_streams_records_them_once(tmp_path, uid):
+    """``--also-record "type='Markers'"`` (PsychoPy's markers) matches the
+    session's marker and cue streams too: each stream is in the file once."""
+    import pylsl
+    import pyxdf
+
+    name = f"psychopy-{uid}"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))  # noqa: F841
+    # type='Markers', kept to this test's streams (others may run on the machine)
+    pred = f"type='Markers' and (name='{name}' or starts-with(name, 'once-{uid}'))"
+    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
+                      record=True, recordings_dir=tmp_path, duration=3.0,
+                      name=f"once-{uid}", also_record=[pred])
+    summary = session.run()
+    streams, _ = pyxdf.load_xdf(str(summary.recording), dejitter_timestamps=False)
+    names = sorted(s["info"]["name"][0] for s in streams)
+    assert names == sorted([name, f"once-{uid}-EEG", f"once-{uid}-Estimates",
+                            f"once-{uid}-Markers"]), names
+    rec = read_recording(summary.recording)
+    assert [m for _, m in rec.markers].count("session_start") == 1

@@ -91,7 +91,8 @@ class RecordingControl:
         """Start LabRecorder, open inlets on other programs' streams, write the sidecar."""
         from ..recorder import Recorder
 
-        self._recorder = Recorder(self.fname, self.predicates)
+        own = [p for p in self.predicates if p not in self.others]
+        self._recorder = Recorder(self.fname, own, others=self.others, exclude=self.own)
         self._recorder.start()
         try:
             self._open_rest()
