@@ -249,6 +249,9 @@ def run(args) -> int:
     finally:
         if server is not None:
             server.stop()
+    if prog is not None and session.summary.recording is None:
+        prog.abandon()  # stopped before its recording began: nothing to file
+        prog = None
     session.report()
     lines = session.summary_lines()
     if prog is not None:  # filed, indexed, compared; the recording's path stays last

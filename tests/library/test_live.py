@@ -135,3 +135,34 @@ def test_live_refuses_a_participant_without_a_recording(tmp_path, capsys):
     code = main(["live", "--participant", "../x", "--root", str(tmp_path), "--duration", "1"])
     assert code == 1 and "Invalid participant ID '../x'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # nothing reserved
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_a_session_stopped_before_its_recording_began_is_not_filed(tmp_path, capsys):
+    import _thread
+    import threading
+
+    me, seen = os.getpid(), []
+
+    def interrupt_when_the_recorder_starts():
+        end = time.monotonic() + 60
+        while not seen and time.monotonic() < end:
+            seen.extend(subprocess.run(["pgrep", "-P", str(me), "LabRecorderCLI"],
+                                       capture_output=True, text=True).stdout.split())
+            time.sleep(0.002)
+        _thread.interrupt_main()  # Ctrl-C
+
+    threading.Thread(target=interrupt_when_the_recorder_starts, daemon=True).start()
+    code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
+                 str(LIVE_SHORT), "--view", "none", "--duration", "20"])
+    out = capsys.readouterr().out
+    assert seen and code == 0
+    assert "filed as" not in out and "recording:" not in out
+    assert not (tmp_path / "sub-demo" / "ses-01").exists()  # the number is free again
+    assert "demo" not in main_sessions(tmp_path, capsys)
+
+
+def main_sessions(root, capsys) -> str:
+    main(["sessions", "--root", str(root)])
+    return capsys.readouterr().out
