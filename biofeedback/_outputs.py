@@ -39,13 +39,38 @@ def check_output(fname, overwrite: bool, option: str = "--overwrite") -> Path:
     ------
     OutputExistsError
         Naming the file and the option that allows replacing it.
+    BiofeedbackError
+        When its folder does not take new files (read-only, not a folder).
     """
     fname = Path(fname)
     if fname.is_dir():
         raise OutputExistsError(f"{fname} is a folder; name a file to write.")
     if fname.exists() and not overwrite:
         raise OutputExistsError(f"{fname} exists; pass {option} to replace it.")
+    _check_folder(fname)
     return fname
+
+
+def _check_folder(fname: Path) -> None:
+    """Say now, before any work, that ``fname`` cannot be written there.
+
+    The output is written beside its place first, so its folder (or, when
+    that does not exist yet, the folder it would be made in) must take a new
+    file. Probed with a file that is removed at once; nothing is created.
+    """
+    folder = fname.parent.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(20, "not a folder")
+        fd, probe = tempfile.mkstemp(prefix=f".{fname.name}.", suffix=".part", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise BiofeedbackError(
+            f"{fname} cannot be written: {folder} does not take new files "
+            f"({err.strerror or err}); choose another place for it.") from None
 
 
 class PendingOutput:

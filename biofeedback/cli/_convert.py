@@ -68,7 +68,6 @@ def _collect(inputs):
 
 
 def run(args) -> int:
-    from pathlib import Path
 
     from ..errors import RecordingFormatError
     from ..io import read_recording, write_recording
@@ -107,9 +106,9 @@ def run(args) -> int:
         raise RecordingFormatError(
             "convert takes one input and one output file (or --bids-root DIR).",
             None)
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise RecordingFormatError("exists; pass --overwrite to replace it.", out)
+    from .._outputs import check_output
+
+    out = check_output(args.output, args.overwrite)
     if args.format is None and out.suffix.lower() not in _WRITE_EXT:
         # said before reading the input (a large file takes a while to read)
         raise RecordingFormatError(

@@ -195,12 +195,22 @@ def test_replay_out_is_pandas_ready_with_a_stable_header(muse_dir, tmp_path, cap
     assert "windows" in capsys.readouterr().out
 
 
-def test_replay_fails_loudly_when_its_output_cannot_be_written(muse_dir, tmp_path):
+@pytest.mark.parametrize("command", ["replay", "convert"])
+def test_an_output_that_cannot_be_written_is_said_before_the_work(muse_dir, tmp_path,
+                                                                   command):
+    """Said at once, naming the output and its folder, not after the whole
+    replay with the name of a hidden temporary file."""
     blocker = tmp_path / "file"
     blocker.write_text("")
-    out = _run("replay", str(muse_dir / "subjecta-relaxed-1.csv"), "--out", str(blocker / "e.csv"))
-    assert out.returncode == 1
-    assert "Writing" in out.stderr and "e.csv" in out.stderr and "Traceback" not in out.stderr
+    dest = blocker / "sub" / "e.csv"
+    src = str(muse_dir / "subjecta-relaxed-1.csv")
+    args = [src, "--out", str(dest)] if command == "replay" else [src, str(dest)]
+    out = _run(command, *args)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr == (f"biofeedback: error: {dest} cannot be written: {blocker} does "
+                          "not take new files (not a folder); choose another place for "
+                          "it.\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
 def test_a_command_that_cannot_be_imported_is_an_error_not_a_missing_command(monkeypatch):
