@@ -43,7 +43,10 @@ class DashboardSink(Sink):
     Pause sets the feedback protocol's pause (cues say "paused", windows count
     as gated, the recording goes on and gets ``feedback_paused`` /
     ``feedback_resumed`` markers); mark writes ``dashboard_mark n=K`` into the
-    Markers stream; stop ends the session as Ctrl-C does.
+    Markers stream; stop ends the session as Ctrl-C does. Stop is offered from
+    the moment the sink is made: pressed while the session starts (a device
+    connecting, the recorder starting), it ends the session as soon as it opens
+    its sinks, and the recording is closed as at any end.
     """
 
     name = "dashboard"
@@ -62,12 +65,18 @@ class DashboardSink(Sink):
         self._n_markers = 0
         self._last_status = 0.0
         self._last_cue = self._last_block = None
+        self._stop_asked = False
+        if controls:  # stop is offered while the session starts (a device connecting)
+            server.add_action("stop", self._stop)
+            server.publish({"type": "controls", "controls": ["stop"]})
 
     # -- session hooks -----------------------------------------------------------------
     def open(self, info):
         from ..stream._clock import lsl_clock
 
         self.info = info
+        if self._stop_asked:  # stop pressed while the session started: end it now
+            info.request_stop("dashboard")
         self.t0 = lsl_clock()
         self.offset = wall_offset()
         self.names = list(info.estimate_names)
@@ -75,7 +84,6 @@ class DashboardSink(Sink):
         controls = []
         if self.controls:
             controls = ["mark", "stop"]
-            self.server.add_action("stop", self._stop)
             self.server.add_action("mark", self._mark)
             if self._protocol is not None and hasattr(self._protocol, "pause"):
                 controls.insert(0, "pause")
@@ -181,7 +189,11 @@ class DashboardSink(Sink):
 
     # -- controls (called on the server's thread) ----------------------------------------
     def _stop(self, text=""):
-        self.info.request_stop("dashboard")
+        self._stop_asked = True  # before reading info: open() reads them the other way round
+        info = self.info
+        if info is None:  # the session is still starting: open() ends it
+            return "stopping once the session has started"
+        info.request_stop("dashboard")
         return "stopping"
 
     def _mark(self, text=""):

@@ -206,6 +206,9 @@ class Session:
         if self.report_writer is None or rec is None or not Path(rec).exists():
             return None
         stopped_by = self.summary.stopped_by if self.summary is not None else None
+        if self.summary is not None and self.summary.n_samples == 0:
+            self.report_skipped = "report: not written (the session ended before any sample)"
+            return None
         if stopped_by in SIGNAL_NAMES:
             self.report_skipped = (f"report: not written ({stopped_by} asks for a prompt "
                                    f"exit); write it with: biofeedback report {rec}")

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +150,53 @@ def test_the_cue_is_published_once_per_cue_not_per_window():
     assert kinds.count("cue") == n_windows  # one per cue the protocol made
     cue = json.loads(server._hub.latest["cue"])
     assert cue["value"] == pytest.approx(protocol.protocol.latest.value)
+
+
+async def _post(url):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        async with s.post(url, json={}) as r:
+            return r.status, await r.text()
+
+
+@pytest.mark.lsl
+def test_stop_pressed_while_the_session_starts_ends_it_and_closes_the_recording(tmp_path):
+    """The page offers stop at once; pressed before the session runs, it ends it."""
+    from biofeedback.io import read_recording
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback.cli", "live", "--duration", "60", "--view", "none",
+         "--recordings", str(tmp_path), "--dashboard", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        for line in proc.stdout:
+            if line.startswith("dashboard: "):
+                url = line.split(" ", 1)[1].strip()
+                break
+        base, token = url.split("/?token=")
+        status, body = fetch(f"{base}/api/state?token={token}")
+        state = json.loads(body)
+        assert "window" not in state and state["controls"]["controls"] == ["stop"]
+        assert asyncio.run(_post(f"{base}/api/action/stop?token={token[:-1]}x"))[0] == 403
+        t0 = time.monotonic()
+        status, reply = asyncio.run(_post(f"{base}/api/action/stop?token={token}"))
+        assert status == 200 and json.loads(reply)["ok"], reply
+        out, err = proc.communicate(timeout=40)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert time.monotonic() - t0 < 30  # not the 60 s asked for
+    assert "Could not write" not in err and "Traceback" not in err
+    assert "report: not written (the session ended before any sample)" in out
+    xdf = Path(out.strip().splitlines()[-1].split("recording: ", 1)[1])
+    side = json.loads(xdf.with_suffix(".json").read_text())
+    assert side["summary"]["stopped_by"] == "dashboard"
+    from biofeedback.io._xdf import scan_chunks  # closed: whole chunks, footers
+
+    valid_end, size, cut, counts = scan_chunks(xdf)
+    assert (valid_end, cut) == (size, None)
+    assert counts["StreamFooter"] == counts["StreamHeader"] >= 1
+    with pytest.raises(BiofeedbackError, match="holds no samples"):
+        read_recording(xdf)

@@ -322,7 +322,14 @@
     for (const id of ["btn-pause", "btn-mark", "btn-stop"]) q(id).disabled = true;
   }
 
-  const HANDLERS = { meta: onMeta, trace: onTrace, window: onWindow, cue: onCue, status: onStatus,
+  function onControls(m) {  // while the session starts (no meta yet): stop alone
+    if (S.meta) return;
+    for (const [id, name] of [["btn-pause", "pause"], ["btn-mark", "mark"], ["btn-stop", "stop"]]) {
+      q(id).disabled = !m.controls.includes(name);
+    }
+  }
+
+  const HANDLERS = { meta: onMeta, controls: onControls, trace: onTrace, window: onWindow, cue: onCue, status: onStatus,
     check: onCheck, event: onEvent, history: onHistory, stream: onStream, end: onEnd,
     spectrum: (m) => { S.specData = m; S.specDirty = true; stats.spectra++; } };
 
