@@ -183,6 +183,13 @@ def read_recording(fname, format=None, *, profile=None, stream=None):
         raise RecordingFormatError(
             "not a regular file (a named pipe, socket or device); save the data to a "
             "file and read that.", fname)
+    else:
+        try:
+            open(fname, "rb").close()
+        except PermissionError:
+            raise RecordingFormatError(
+                "cannot be read: this user has no read permission on it; grant it "
+                "(chmod u+r, or ask its owner) or read a copy.", fname) from None
     if format is None:
         format = sniff_format(fname)
     logger.info("Reading %s as %s", fname, format)

@@ -204,6 +204,43 @@ def test_missing_file_and_folder(tmp_path):
         read_recording(tmp_path / "x.csv", format="excel")
 
 
+def _as_a_plain_user():
+    """The command prefix under which file permissions apply: none for a
+    plain user; for root, ``setpriv`` dropping the capabilities that let
+    root read anything (None when that cannot be done)."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        return None
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+@pytest.mark.parametrize("command", ["info", "replay", "convert"])
+def test_a_file_without_read_permission_is_one_sentence(tmp_path, command):
+    import subprocess
+    import sys
+
+    prefix = _as_a_plain_user()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: permissions do not apply")
+    fname = tmp_path / "no read.csv"
+    fname.write_text(MUSE_HEAD + _muse_rows(600))
+    fname.chmod(0)
+    args = [str(fname)] + ([str(tmp_path / "o.xdf")] if command == "convert" else [])
+    out = subprocess.run([*prefix, sys.executable, "-m", "biofeedback.cli", command, *args],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode == 0 and prefix:
+        pytest.skip("setpriv could not drop root's read-anything capability here")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr == (f"biofeedback: error: {fname}: cannot be read: this user has no "
+                          "read permission on it; grant it (chmod u+r, or ask its owner) or "
+                          "read a copy.\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["no read.csv"]
+
+
 def test_a_recording_with_two_channels_of_one_name_replays(tmp_path, capsys):
     """Named alike, the engine refused them (a ValueError traceback); renamed, it runs."""
     fname = tmp_path / "dup.csv"
