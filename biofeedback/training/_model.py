@@ -57,27 +57,42 @@ class LoadedModel:
     def __init__(self, estimator, meta):
         from .._toml import from_dict
         from ..config import PipelineConfig, stored_pipeline
+        from ._scoring import _check_dwell, _check_evidence
 
         self.estimator = estimator
         self.meta = meta
-        self.classes_ = np.asarray(meta["classes"], dtype=str)
+        classes = meta["classes"]
+        if not (isinstance(classes, list) and classes
+                and all(isinstance(c, str) for c in classes)):
+            raise ModelError(f"its classes {classes!r} are not a list of names: the file "
+                             "was edited or damaged; train the model again.")
+        fitted = getattr(estimator, "classes_", None)
+        if fitted is not None and [str(c) for c in fitted] != classes:
+            raise ModelError(
+                f"it lists the classes {', '.join(classes)} but its classifier gives "
+                f"{', '.join(map(str, fitted))}: the file was edited or damaged; train "
+                "the model again.")
+        self.classes_ = np.asarray(classes, dtype=str)
         self.feature_names = list(meta["feature_names"])
         self.ch_names = list(meta["ch_names"])
         self.sfreq = float(meta["sfreq"])
+        if not (np.isfinite(self.sfreq) and self.sfreq > 0):
+            raise ValueError(f"its sampling rate is {self.sfreq:g} Hz")
         self.input = meta.get("input", "features")
         if self.input not in ("features", "clean_features", "windows"):
             raise ValueError(f"unknown input {self.input!r}")
-        self.dwell = float(meta.get("dwell_s") or 0.0)
+        self.dwell = _check_dwell(meta.get("dwell_s") or 0.0)
         #: the state filter's evidence weight; None: hop / window
-        self.evidence = (None if meta.get("evidence_weight") is None
-                         else float(meta["evidence_weight"]))
-        # a scikit-learn estimator (foreign): only some of them set n_features_in_
+        self.evidence = _check_evidence(meta.get("evidence_weight"))
+        # a scikit-learn estimator (foreign): only some of them set n_features_in_;
+        # a window model's first step reads channels, a feature model's features
         n_in = getattr(estimator, "n_features_in_", None)
-        if (self.input != "windows" and n_in is not None
-                and n_in != len(self.feature_names)):
+        listed = (len(self.ch_names), "channels") if self.input == "windows" else (
+            len(self.feature_names), "feature names")
+        if n_in is not None and n_in != listed[0]:
             raise ModelError(
-                f"its classifier reads {n_in} features but the file lists "
-                f"{len(self.feature_names)} feature names: the file was edited or damaged; "
+                f"its classifier reads {n_in} columns but the file lists {listed[0]} "
+                f"{listed[1]} (input {self.input!r}): the file was edited or damaged; "
                 "train the model again."
             )
         pipe = stored_pipeline(meta["pipeline"])

@@ -134,7 +134,12 @@ def load_model(fname) -> LoadedModel:
         ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{fname} is not a biofeedback model file.")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
+    version = meta.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise ModelError(
+            f"{fname} gives its format_version as {version!r}, not a whole number: the "
+            "file was edited or damaged; train the model again.")
+    if version > FORMAT_VERSION:
         raise ModelError(
             f"{fname} was written by a newer biofeedback (model format "
             f"{meta['format_version']}); upgrade to read it."
@@ -145,7 +150,8 @@ def load_model(fname) -> LoadedModel:
     except ModelError as err:
         raise ModelError(f"{fname}: {err}") from None
     except (KeyError, TypeError, ValueError) as err:
-        raise ModelError(f"{fname} has incomplete metadata ({err}).") from None
+        raise ModelError(f"{fname} has incomplete or damaged metadata ({err}); train the "
+                         "model again.") from None
     model.fname = str(fname)
     return model
 

@@ -48,3 +48,51 @@ def test_an_unreachable_dask_scheduler_is_one_sentence_before_any_work(
     assert f"Cannot reach the Dask scheduler at '{address}'" in err
     assert "leave out --scheduler" in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".*.part"))
+
+
+@pytest.fixture
+def model_file(recs, tmp_path):
+    from biofeedback.training import extract_dataset, fit_model, label_files, save_model
+
+    ds = extract_dataset(label_files(recs), n_jobs=1)
+    return save_model(fit_model(ds, "lda", dwell=30.0), tmp_path / "m.bfm")
+
+
+def _edited(model_file, tmp_path, edit):
+    """A copy of ``model_file`` whose meta.json went through ``edit(meta)``."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(model_file) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(parts["meta.json"])
+    edit(meta)
+    parts["meta.json"] = json.dumps(meta).encode()
+    out = tmp_path / "edited.bfm"
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, blob)
+    return out
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda m: m.update(format_version="3"), r"format_version as '3', not a whole number"),
+    (lambda m: m.update(format_version=None), "format_version as None, not a whole number"),
+    (lambda m: m.update(classes=["calm", "x"]),
+     "lists the classes calm, x but its classifier gives busy, calm"),
+    (lambda m: m.update(classes="calm"), "its classes 'calm' are not a list of names"),
+    (lambda m: m.update(input="windows"), r"reads 20 columns but the file lists 4 channels"),
+    (lambda m: m.update(evidence_weight=5), "evidence weight must be above 0 and at most 1"),
+    (lambda m: m.update(sfreq=-1), "its sampling rate is -1 Hz"),
+])
+def test_a_hand_edited_model_file_is_one_sentence(edit, match, model_file, tmp_path, capsys):
+    from biofeedback.errors import ModelError
+    from biofeedback.training import load_model
+
+    bad = _edited(model_file, tmp_path, edit)
+    with pytest.raises(ModelError, match=match):
+        load_model(bad)
+    assert main(["evaluate", str(bad), *map(str, model_file.parent.glob("recs/*"))]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("biofeedback: error: ")
+    assert "edited.bfm" in lines[0] and "train the model again" in lines[0]
