@@ -62,6 +62,21 @@ def _finish(rec_kwargs, prof, warnings, fname):
     return Recording(gaps=gaps, warnings=warnings, profile=prof.name, **rec_kwargs)
 
 
+# muse-lsl records each of the headset's streams to its own CSV; only EEG is EEG
+_NOT_EEG = {("X", "Y", "Z"): "accelerometer or gyroscope (-t ACC or GYRO)",
+            ("PPG1", "PPG2", "PPG3"): "PPG (-t PPG)"}
+
+
+def _refuse_other_streams(columns, fname):
+    """A muse-lsl CSV of another stream than EEG (its columns say which)."""
+    what = _NOT_EEG.get(tuple(c for c in columns if not c.lower().startswith("marker")))
+    if what is not None:
+        raise RecordingFormatError(
+            f"this muse-lsl CSV holds the headset's {what} stream (columns "
+            f"{', '.join(columns)}), not EEG; read the file 'muse-lsl record' wrote "
+            "for the EEG stream (its default, -t EEG).", fname, 1)
+
+
 def read_muse_csv(fname, *, profile=None):
     """Read a muse-lsl CSV (``timestamps,TP9,AF7,AF8,TP10,Right AUX``).
 
@@ -93,6 +108,7 @@ def read_muse_csv(fname, *, profile=None):
         raise RecordingFormatError(
             f"a muse-lsl CSV starts with a 'timestamps' column, found {header[0]!r}.",
             fname, 1)
+    _refuse_other_streams(header[1:], fname)
     reader = TableReader(fname, n_cols, first_line=2, offset=offset, delimiter=delim,
                          usecols=None if n_cols == len(header) else range(len(header)),
                          decimal_comma=decimal_comma)

@@ -124,6 +124,15 @@ CASES = [
      ("error", r"gzip-compressed; decompress it first .* read muse\.csv\.$", None)),
     ("gzip_xdf", "s.xdf.gz", lambda p: gzip.compress(_xdf_bytes(p)),
      ("error", r"gzip-compressed; decompress it first .* read s\.xdf\.$", None)),
+    ("muse_lsl_accelerometer_file", "acc.csv",
+     lambda p: ("timestamps,X,Y,Z\n" + "".join(
+         f"{1.7e9 + i / 52:.6f},0.01,-0.02,0.98\n" for i in range(300))).encode(),
+     ("error", r"holds the headset's accelerometer or gyroscope .* stream \(columns X, Y, "
+               r"Z\), not EEG; read the file 'muse-lsl record' wrote for the EEG stream", 1)),
+    ("muse_lsl_ppg_file_with_markers", "ppg.csv",
+     lambda p: ("timestamps,PPG1,PPG2,PPG3,Marker0\n" + "".join(
+         f"{1.7e9 + i / 64:.6f},1e3,2e3,3e3,0\n" for i in range(300))).encode(),
+     ("error", r"holds the headset's PPG \(-t PPG\) stream", 1)),
     ("xdf_with_csv_extension", "really_xdf.csv", _xdf_bytes, ("ok", None)),
     ("csv_with_xdf_extension", "really_csv.xdf",
      lambda p: (MUSE_HEAD + _muse_rows(300)).encode(), ("ok", None)),
