@@ -90,6 +90,50 @@ def test_amplitudes_in_the_wrong_unit_are_named():
     assert "look like volts, expected µV" in unit_problem(eeg * 1e-6)
     assert "times too large" in unit_problem(eeg * 1e6)
     assert unit_problem(np.zeros((4, 512))) is None  # flat: the gates say so
+    # whole numbers: counts; EEG in whole µV of a normal size is still EEG
+    assert "ADC's raw counts" in unit_problem(np.round(eeg * 1e6 / 0.02235) * 1e-6)
+    assert unit_problem(np.round(eeg * 1e6) * 1e-6) is None
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_a_stream_of_adc_counts_is_named(uid, collect_sink):
+    """An int16 LSL stream of a board's raw counts, read as µV: every window is
+    gated, and the session says why instead of only '100 % artifacts'."""
+    import pylsl
+
+    from biofeedback.config import load_pipeline
+    from biofeedback.session import Session
+    from biofeedback.stream import LSLSource
+
+    info = pylsl.StreamInfo(f"counts-{uid}", "EEG", 4, 250.0, "int16", f"counts-{uid}")
+    outlet = pylsl.StreamOutlet(info)
+    stop = threading.Event()
+
+    def push():
+        rng, t0, n = np.random.default_rng(0), pylsl.local_clock(), 0
+        while not stop.is_set():
+            due = int((pylsl.local_clock() - t0) * 250)
+            if due > n:  # 10 µV of EEG in counts of 0.02235 µV
+                uv = rng.normal(0, 10, (due - n, 4))
+                outlet.push_chunk(np.round(uv / 0.02235).astype(np.int16).tolist())
+                n = due
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=push, daemon=True)
+    thread.start()
+    try:
+        session = Session(LSLSource(f"counts-{uid}", timeout=5), load_pipeline(),
+                          [collect_sink], record=False, publish=False, duration=3.0)
+        summary = session.run()
+    finally:
+        stop.set()
+        thread.join()
+    assert summary.n_windows > 0 and summary.n_gated == summary.n_windows
+    assert any(n.startswith("warning: values are whole numbers") and "ADC's raw counts" in n
+               for n in summary.to_dict()["notes"])
+    assert any(e.startswith("amplitude_warning values are whole numbers")
+               for e in collect_sink.events)
 
 
 def test_a_second_signal_while_closing_hurries_it():
