@@ -110,7 +110,7 @@ def _guess_board(fname, candidates, how, n_lines=2000):
     slower is what losses and a host's stalls look like.
     """
     try:
-        with open(fname, "rb") as fid:
+        with open(fname, encoding="utf-8-sig") as fid:
             head = np.loadtxt(fid, delimiter="\t", max_rows=n_lines, ndmin=2)
     except ValueError:
         return candidates, how
@@ -229,7 +229,9 @@ def read_brainflow(fname, *, profile=None):
     wanted = [lay["package"], *eeg_rows, *lay["accel"], lay["timestamp"], lay["marker"]]
     keep = sorted({r for r in wanted if r is not None})
     at = {r: k for k, r in enumerate(keep)}
-    reader = TableReader(fname, n_cols, first_line=1, offset=0, delimiter="\t",
+    with open(fname, "rb") as fid:  # a Windows editor's byte-order mark is not data
+        bom = 3 if fid.read(3) == b"\xef\xbb\xbf" else 0
+    reader = TableReader(fname, n_cols, first_line=1, offset=bom, delimiter="\t",
                          usecols=keep)
     cols = reader.read_columns()
     warnings.extend(reader.warnings)

@@ -433,3 +433,21 @@ def test_openbci_gui_bdf_accelerometer_is_not_eeg(tmp_path, capsys):
     assert any("Accel X (g)" in w and "not measured in volts" in w for w in rec.warnings)
     assert main(["replay", str(fname)]) == 0
     assert " (0 gated) " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("sidecar", [True, False])
+def test_brainflow_file_resaved_by_a_windows_editor(tmp_path, sidecar):
+    """Saved again by an editor that adds a byte-order mark and CRLF line ends,
+    a BrainFlow file reads as before (it said its first cell was not a
+    number, or could not tell the board without its sidecar)."""
+    from brainflow.board_shim import BoardIds
+
+    fname = tmp_path / "synthetic.csv"
+    arr, d = _brainflow_file(fname, BoardIds.SYNTHETIC_BOARD.value, 1000, sidecar=sidecar)
+    plain = read_recording(fname)
+    fname.write_bytes(b"\xef\xbb\xbf" + fname.read_bytes().replace(b"\n", b"\r\n"))
+    rec = read_recording(fname)
+    assert rec.profile == plain.profile == "synthetic"
+    assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]], atol=1e-6)
+    assert_allclose(rec.timestamps, plain.timestamps)
+    assert rec.warnings == plain.warnings
