@@ -88,6 +88,11 @@ class Acquisition:
                                            chunk.timestamps.tolist())
                 self.ring.write(chunk.data, chunk.timestamps)
                 self.new_data.set()
+            src.flush_events()  # losses still being judged at the last read
+            ev = src.pop_events()
+            if ev:
+                with self._events_lock:
+                    self._events.extend(ev)
         except BaseException as err:  # stored, re-raised to the caller
             self.error = err
             self.stop_event.set()

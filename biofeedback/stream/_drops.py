@@ -80,16 +80,32 @@ class DropJudge:
             if ts[-1] < p["until"]:
                 keep.append(p)
                 continue
-            # the window before ends at the step and starts after the last loss
-            # confirmed before it (u moved there)
-            since = max(p["t"] - self.horizon, self._moved)
-            u_before = min((v for t, v in self._recent if since < t <= p["t"]), default=None)
-            if u_before is None or not np.isfinite(p["u_after"]):
-                missing = p["n"]  # nothing to compare with: the step decides
-            else:  # a real loss moves u up by n periods for good; lateness does not
-                missing = round((p["u_after"] - u_before) * self.sfreq)
-            if missing >= max(p["n"] / 2, 1):
-                out.append((p["t"], int(missing)))
-                self._moved = max(self._moved, p["t"])
+            out.extend(self._judge(p))
         self._pending = keep
         return out
+
+    def flush(self) -> list:
+        """Judge the steps still pending when the stamps end (the stream is closed).
+
+        Their span after the step is cut short: what came after it is compared,
+        as :meth:`feed` compares a whole span. Returns what :meth:`feed` returns.
+        """
+        out = []
+        for p in self._pending:
+            out.extend(self._judge(p))
+        self._pending = []
+        return out
+
+    def _judge(self, p) -> list:
+        # the window before ends at the step and starts after the last loss
+        # confirmed before it (u moved there)
+        since = max(p["t"] - self.horizon, self._moved)
+        u_before = min((v for t, v in self._recent if since < t <= p["t"]), default=None)
+        if u_before is None or not np.isfinite(p["u_after"]):
+            missing = p["n"]  # nothing to compare with: the step decides
+        else:  # a real loss moves u up by n periods for good; lateness does not
+            missing = round((p["u_after"] - u_before) * self.sfreq)
+        if missing >= max(p["n"] / 2, 1):
+            self._moved = max(self._moved, p["t"])
+            return [(p["t"], int(missing))]
+        return []

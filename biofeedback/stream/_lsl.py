@@ -641,6 +641,12 @@ class LSLSource(Source):
         for ev in sorted(events, key=lambda e: e.timestamp):  # stable: an outage keeps its order
             self._emit(ev)
 
+    def flush_events(self) -> None:
+        """Judge the drops of the last quarter second (:meth:`DropJudge.flush`)."""
+        if self._judge is not None:
+            for t_drop, n_drop in self._judge.flush():
+                self._emit(SourceEvent("dropped", timestamp=t_drop, n=n_drop))
+
     def _re_resolve(self):
         """A new inlet on the stream if it is back as a new outlet (a new uid)."""
         pylsl = import_pylsl()

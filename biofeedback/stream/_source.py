@@ -118,6 +118,14 @@ class Source(ABC):
             self._started = False
             self._close()
 
+    def flush_events(self) -> None:
+        """After the last read: turn what is still being judged into events.
+
+        A source that judges losses over a span after them (LSL drops) emits
+        those of the span still open; most sources have nothing pending.
+        """
+        return None
+
     def read(self, timeout: float = 0.1) -> Chunk | None:
         """Return the next chunk (see :meth:`_read`)."""
         return self._read(timeout)

@@ -120,3 +120,50 @@ def test_late_pushes_stamped_on_push_are_no_drops_but_lost_chunks_are(rng):
     # exact stamps: as before, each step is a drop
     got = _drops(_push_stamped(320, np.zeros(320), lose=(50,)))
     assert got == [("dropped", 12)]
+
+
+def test_a_drop_in_the_last_quarter_second_is_judged_when_the_stream_closes():
+    """Drops are judged over 0.25 s after them; at the end that span is cut short."""
+    chunks = _push_stamped(40, np.zeros(40), lose=(38,))  # the next-to-last chunk lost
+    assert _drops(chunks) == []  # still pending: 12 samples after the step, not 64
+    src = LSLSource("never-opened", lost_after=1.0)
+    src.sfreq = 256.0
+    for ts in chunks:
+        src._losses(ts)
+        src._last_ts = float(ts[-1])
+    src.flush_events()
+    assert [(e.kind, e.n) for e in src.pop_events()] == [("dropped", 12)]
+    assert src.n_dropped == 12
+    src.flush_events()  # judged once
+    assert src.pop_events() == []
+
+
+@pytest.mark.slow
+def test_a_session_ending_just_after_a_drop_counts_it(tmp_path, uid):
+    """Packets lost 0.1 s before a live session's end: in its summary and recording."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.io import read_recording
+    from biofeedback.session import Session
+    from biofeedback.simulate import LSLPublisher
+
+    scen = tmp_path / "late_loss.toml"
+    scen.write_text('name = "late_loss"\nboard = "muse_2"\nduration = 30.0\nseed = 3\n'
+                    '[[timeline]]\nat = 0.0\nstate = "relaxed"\n'
+                    "[faults]\npacket_size = 12\n"
+                    "[[faults.loss_bursts]]\nat = 3.0\nduration = 0.06\n")
+    name = f"lateloss-{uid}"
+    # the scenario starts once the session records (its inlet on the truth stream)
+    with LSLPublisher(scen, name, wait_for_consumers=30.0):
+        src = LSLSource(name, lost_after=1.0, timeout=10)
+        session = Session(src, load_pipeline(), [], record=True, recordings_dir=tmp_path,
+                          duration=3.1, name=f"ll-{uid}", also_record=[f"name='{name}-truth'"])
+        summary = session.run()
+    rec = read_recording(summary.recording)
+    ts = rec.timestamps
+    steps = np.round(np.diff(ts) * 256.0).astype(int) - 1
+    hole = int(steps.max())
+    assert hole >= 12 and ts[-1] - ts[int(steps.argmax())] < 0.25  # a drop near the end
+    assert summary.n_dropped == hole
+    assert summary.losses["dropped"] == hole and summary.losses["drops"] == 1
+    assert sum(g.n_missing for g in rec.gaps) == hole
+    assert rec.provenance["losses_from"] == "markers"  # the session marked it
