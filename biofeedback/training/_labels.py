@@ -105,60 +105,7 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
     regex = _pattern_regex(pattern)
     rows, stretches = [], {}
     if labels_from == "manifest":
-        if manifest is None:
-            raise DatasetError("--labels-from manifest needs --manifest FILE.")
-        manifest = Path(manifest)
-        if not manifest.is_file():
-            raise DatasetError(f"The manifest {manifest} does not exist.")
-        # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark; ';' or a
-        # tab separates cells in the CSV of spreadsheets in many locales
-        try:
-            text = manifest.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as err:
-            line = err.object[:err.start].count(b"\n") + 1
-            raise DatasetError(
-                f"{manifest}, line {line}: byte "
-                f"{err.object[err.start]:#x} is not UTF-8 text; save the manifest as "
-                "'CSV UTF-8'.") from None
-        with io.StringIO(text, newline="") as fid:
-            first = fid.readline()
-            fid.seek(0)
-            delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-            reader = csv.DictReader(fid, delimiter=delimiter)
-            if reader.fieldnames:  # 'Path', ' label ': the names as meant
-                reader.fieldnames = [n.strip().lower() for n in reader.fieldnames]
-            missing = {"path", "label"} - set(reader.fieldnames or ())
-            if missing:
-                raise DatasetError(
-                    f"The manifest {manifest} needs the columns path and label "
-                    f"(missing: {', '.join(sorted(missing))})."
-                )
-            timed = {"start", "stop"} <= set(reader.fieldnames or ())
-            stretches = {}
-            for line, row in enumerate(reader, start=2):
-                p = Path((row["path"] or "").strip())
-                p = p if p.is_absolute() else manifest.parent / p
-                if not p.exists():  # before counting classes: the first thing to fix
-                    raise DatasetError(
-                        f"{manifest}, line {line}: the recording {p} does not exist; fix "
-                        "its path (a relative one is read from the manifest's folder).")
-                if timed and (row.get("start") or "").strip():
-                    try:
-                        a, b = float(row["start"]), float(row["stop"])
-                    except (TypeError, ValueError):
-                        a = b = float("nan")
-                    if not 0 <= a < b:
-                        raise DatasetError(
-                            f"{manifest}, line {line}: start and stop must be seconds with "
-                            f"0 <= start < stop, got {row.get('start')!r}, {row.get('stop')!r}.")
-                    if str(p) not in stretches:
-                        stretches[str(p)] = []
-                        rows.append((str(p), None, row.get("subject") or None,
-                                     row.get("session") or None))
-                    stretches[str(p)].append((a, b, row["label"].strip()))
-                    continue
-                rows.append((str(p), row["label"].strip(), row.get("subject") or None,
-                             row.get("session") or None))
+        rows, stretches = _manifest_rows(manifest)
     else:
         for p in paths:
             p = Path(p)
@@ -200,6 +147,98 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
         _warn_near_duplicates(labels)
         _check_classes(labels, min_classes)
     return files
+
+
+def _cell(row, key):
+    """A manifest cell, stripped ('' when the column or the cell is missing)."""
+    return (row.get(key) or "").strip()
+
+
+def _manifest_rows(manifest):
+    """``(rows, stretches)`` of a CSV manifest: one ``(path, label, subject,
+    session)`` per recording, and per recording labelled over time its
+    ``(start, stop, label)`` stretches. A row naming no label, a recording
+    listed twice, or stretches of one recording that overlap stop with one
+    sentence naming the manifest's lines."""
+    if manifest is None:
+        raise DatasetError("--labels-from manifest needs --manifest FILE.")
+    manifest = Path(manifest)
+    if not manifest.is_file():
+        raise DatasetError(f"The manifest {manifest} does not exist.")
+    # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark; ';' or a
+    # tab separates cells in the CSV of spreadsheets in many locales
+    try:
+        text = manifest.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = err.object[:err.start].count(b"\n") + 1
+        raise DatasetError(
+            f"{manifest}, line {line}: byte "
+            f"{err.object[err.start]:#x} is not UTF-8 text; save the manifest as "
+            "'CSV UTF-8'.") from None
+    rows, stretches, seen = [], {}, {}
+    with io.StringIO(text, newline="") as fid:
+        first = fid.readline()
+        fid.seek(0)
+        delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+        reader = csv.DictReader(fid, delimiter=delimiter)
+        if reader.fieldnames:  # 'Path', ' label ': the names as meant
+            reader.fieldnames = [n.strip().lower() for n in reader.fieldnames]
+        missing = {"path", "label"} - set(reader.fieldnames or ())
+        if missing:
+            raise DatasetError(
+                f"The manifest {manifest} needs the columns path and label "
+                f"(missing: {', '.join(sorted(missing))})."
+            )
+        timed = {"start", "stop"} <= set(reader.fieldnames or ())
+        for line, row in enumerate(reader, start=2):
+            where = f"{manifest}, line {line}"
+            if not _cell(row, "path"):
+                raise DatasetError(f"{where}: the path is empty; give every row the "
+                                   "recording it labels.")
+            p = Path(_cell(row, "path"))
+            p = p if p.is_absolute() else manifest.parent / p
+            if not p.exists():  # before counting classes: the first thing to fix
+                raise DatasetError(
+                    f"{where}: the recording {p} does not exist; fix "
+                    "its path (a relative one is read from the manifest's folder).")
+            label = _cell(row, "label")
+            if not label:
+                raise DatasetError(f"{where}: the label is empty; give every row the "
+                                   "state it labels.")
+            stretch = timed and _cell(row, "start")
+            if str(p) in seen and (not stretch or seen[str(p)][1] is None):
+                raise DatasetError(
+                    f"{where}: {p.name} is listed again (first on line "
+                    f"{seen[str(p)][0]}); label a recording once, or with start and stop "
+                    "columns by its stretches.")
+            subject, session = _cell(row, "subject") or None, _cell(row, "session") or None
+            if stretch:
+                try:
+                    a, b = float(row["start"]), float(row["stop"])
+                except (TypeError, ValueError):
+                    a = b = float("nan")
+                if not 0 <= a < b:
+                    raise DatasetError(
+                        f"{where}: start and stop must be seconds with "
+                        f"0 <= start < stop, got {row.get('start')!r}, {row.get('stop')!r}.")
+                if str(p) not in stretches:
+                    stretches[str(p)] = []
+                    rows.append((str(p), None, subject, session))
+                seen.setdefault(str(p), (line, []))[1].append((a, b, label, line))
+                stretches[str(p)].append((a, b, label))
+                continue
+            seen[str(p)] = (line, None)
+            rows.append((str(p), label, subject, session))
+    for path, (_, marks) in seen.items():
+        marks = sorted(marks or ())
+        for (a0, b0, l0, n0), (a1, b1, l1, n1) in zip(marks, marks[1:]):
+            if a1 < b0:
+                raise DatasetError(
+                    f"{manifest}, lines {min(n0, n1)} and {max(n0, n1)}: the stretches "
+                    f"{a0:g}-{b0:g} s ({l0!r}) and {a1:g}-{b1:g} s ({l1!r}) of "
+                    f"{Path(path).name} overlap, so a window there would have two "
+                    "states; make them meet or leave a gap.")
+    return rows, stretches
 
 
 def _warn_near_duplicates(labels):

@@ -96,3 +96,45 @@ def test_a_hand_edited_model_file_is_one_sentence(edit, match, model_file, tmp_p
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("biofeedback: error: ")
     assert "edited.bfm" in lines[0] and "train the model again" in lines[0]
+
+
+@pytest.mark.parametrize("rows, match", [
+    (["{a},calm", "{b}"], r"line 3: the label is empty"),
+    (["{a},calm", "{b}, "], r"line 3: the label is empty"),
+    (["{a},calm", ",busy"], r"line 3: the path is empty"),
+    (["{a},calm", "{b},busy", "{a},busy"],
+     r"line 4: p1-calm-1\.xdf is listed again \(first on line 2\)"),
+    (["{a},calm,0,20", "{a},busy,15,30"],
+     r"lines 2 and 3: the stretches 0-20 s \('calm'\) and 15-30 s \('busy'\) of "
+     r"p1-calm-1\.xdf overlap"),
+    (["{a},busy,15,30", "{a},calm,0,20"], r"lines 2 and 3: the stretches 0-20 s"),
+    (["{a},calm", "{a},busy,0,20"], r"line 3: p1-calm-1\.xdf is listed again"),
+])
+def test_a_manifest_row_that_cannot_label_is_one_sentence(rows, match, recs, tmp_path,
+                                                          capsys):
+    """A row without a label (it made a traceback, or a class named ''), a
+    recording listed twice, or stretches that overlap (the later one's windows
+    were silently cut short) stop before any recording is read."""
+    manifest = tmp_path / "labels.csv"
+    header = "path,label,start,stop" if any(r.count(",") == 3 for r in rows) else "path,label"
+    a, b = (str(p) for p in recs[:2])
+    manifest.write_text("\n".join([header, *(r.format(a=a, b=b) for r in rows)]) + "\n")
+    out = tmp_path / "m.bfm"
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(out), "-q"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"biofeedback: error: {manifest}")
+    assert __import__("re").search(match, lines[0])
+    assert not out.exists()
+
+
+def test_stretches_that_meet_label_every_window_of_both(recs, tmp_path):
+    """Unsorted rows whose stretches only meet are fine, and label what they say."""
+    from biofeedback.training import extract_dataset, label_files
+
+    manifest = tmp_path / "labels.csv"
+    a = recs[0]
+    manifest.write_text(f"path,label,start,stop\n{a},busy,15,30\n{a},calm,0,15\n")
+    ds = extract_dataset(label_files(labels_from="manifest", manifest=manifest),
+                         gated="include", n_jobs=1)
+    assert set(ds.y[ds.t <= 15.0]) == {"calm"} and set(ds.y[ds.t - 2.0 >= 15.0]) == {"busy"}
