@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 HELP = """\
 Convert a recording. IN is any format 'biofeedback info' reads; OUT's
 extension picks the output format: .xdf (this project's own), .fif, .edf,
@@ -122,7 +124,7 @@ def run(args) -> int:
     except ValueError as err:
         raise RecordingFormatError(str(err), out) from None
     for w in rec.warnings:
-        print(f"warning: {w}")
+        print(f"warning: {w}", file=sys.stderr)  # stdout holds the result alone
     print(f"wrote {out} ({rec.source_format} -> {out.suffix.lstrip('.') or args.format},"
           f" {len(rec.ch_names)} ch, {rec.n_times} samples)")
     return 0
