@@ -254,3 +254,11 @@ def test_replay_takes_the_profile_the_reader_asks_for(tmp_path, capsys):
     got = np.loadtxt(out, delimiter=",", skiprows=1, ndmin=2)
     assert len(got) == len(expected.t_end) > 0
     np.testing.assert_allclose(got[:, 0], expected.t_end)
+
+
+def test_python_dash_m_biofeedback_is_the_command():
+    """Where the 'biofeedback' script is not on PATH (a venv not activated)."""
+    out = subprocess.run([sys.executable, "-m", "biofeedback", "replay", "/nonexistent/r.xdf"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr == "biofeedback: error: /nonexistent/r.xdf: no such file.\n"
