@@ -365,6 +365,8 @@ def write_report(fname, out=None, png=None) -> Path:
     sections.append(("Files", table([("recording", str(fname)),
                                      ("sidecar", str(Path(fname).with_suffix(".json")))])))
     title = f"biofeedback session report: {Path(fname).name}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page(title, sections), encoding="utf-8")
+    from .._outputs import atomic_output
+
+    with atomic_output(out) as tmp:  # an interrupted report never replaces a whole one
+        tmp.write_text(page(title, sections), encoding="utf-8")
     return out

@@ -197,7 +197,8 @@ class Session:
         A session ended by SIGTERM or SIGHUP is not reported: whoever sent it
         (a service manager, a closed terminal) expects the process to go now,
         and the report takes seconds (matplotlib, the whole recording read
-        back); :meth:`summary_lines` says how to write it later.
+        back); :meth:`summary_lines` says how to write it later. A Ctrl-C
+        while it is written skips it the same way.
         """
         if self._reported:
             return self.report_path
@@ -215,6 +216,9 @@ class Session:
             return None
         try:
             self.report_path = self.report_writer(rec)
+        except KeyboardInterrupt:  # a second Ctrl-C: the session is saved, the report waits
+            self.report_skipped = ("report: not written (Ctrl-C while it was written); "
+                                   f"write it with: biofeedback report {rec}")
         except Exception as err:  # the session succeeded; the report is extra
             logger.warning("Could not write the session report: %s", err)
         return self.report_path

@@ -166,3 +166,32 @@ def test_a_session_stopped_before_its_recording_began_is_not_filed(tmp_path, cap
 def main_sessions(root, capsys) -> str:
     main(["sessions", "--root", str(root)])
     return capsys.readouterr().out
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_ctrl_c_during_the_report_still_files_the_session(tmp_path, capsys, monkeypatch):
+    import _thread
+
+    from biofeedback.feedback import _report
+
+    real = _report.write_report
+
+    def interrupted(*args, **kwargs):  # the second Ctrl-C of someone in a hurry
+        _thread.interrupt_main()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_report, "write_report", interrupted)
+    code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
+                 str(LIVE_SHORT), "--view", "none", "--duration", "3"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    eeg = tmp_path / "sub-demo" / "ses-01" / "eeg"
+    xdf = eeg / "sub-demo_ses-01_task-short_eeg.xdf"
+    assert code == 0
+    assert f"report: not written (Ctrl-C while it was written); write it with: biofeedback " \
+           f"report {xdf}" in lines
+    assert f"filed as sub-demo session 01 under {tmp_path}" in lines
+    assert lines[-1] == f"recording: {xdf}"
+    assert sorted(p.name for p in eeg.iterdir()) == [xdf.with_suffix(".json").name, xdf.name]
+    assert not (tmp_path / "sub-demo" / "ses-01" / ".running").exists()
+    assert "demo" in main_sessions(tmp_path, capsys)  # indexed
