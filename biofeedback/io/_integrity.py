@@ -282,12 +282,21 @@ def channel_problems(data, ch_names, rail_v=None):
     else:
         _channel_problems_numpy(data, ch_names, rail_v, railed, flat, nonfinite,
                                 empty, over)
+    alike = {}  # channels with the same NaN runs (a headset that sent nothing) share a line
     for name, count in nonfinite.items():
         if name in empty:
             warnings.append(f"Channel {name} holds no number at all ({count} NaN or inf "
                             "samples): it has no signal.")
         else:
-            warnings.append(f"Channel {name} holds {count} NaN or inf samples.")
+            row = data[list(ch_names).index(name)]
+            alike.setdefault((count, _nonfinite_runs(row)), []).append(name)
+    for (count, (n_runs, longest, start)), names in alike.items():
+        who = (f"Channel {names[0]} holds" if len(names) == 1 else
+               f"Channels {', '.join(names)} each hold")
+        where = (f"in one run, {start} samples into the recording" if n_runs == 1 else
+                 f"in {n_runs} runs, the longest {longest} samples, {start} samples into "
+                 "the recording")
+        warnings.append(f"{who} {count} NaN or inf samples ({where}).")
     if over:
         warnings.append(
             f"Channel(s) {', '.join(f'{n} ({k} samples)' for n, k, _ in over)} go beyond "
@@ -303,6 +312,15 @@ def channel_problems(data, ch_names, rail_v=None):
     if flat_shown:
         warnings.append(f"Flat channel(s) {', '.join(flat_shown)}: the signal never changes.")
     return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
+
+
+def _nonfinite_runs(row):
+    """``(n_runs, longest, start of the longest)`` of a row's NaN/inf runs."""
+    bad = np.concatenate(([False], ~np.isfinite(row), [False])).astype(np.int8)
+    edges = np.diff(bad)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    k = int(np.argmax(ends - starts))
+    return len(starts), int(ends[k] - starts[k]), int(starts[k])
 
 
 def _channel_problems_one_pass(data, ch_names, rail_v, railed, flat, nonfinite, empty,

@@ -79,7 +79,8 @@ CASES = [
      lambda p: (MUSE_HEAD + "".join(
          f"{1.7e9 + i / 256:.6f},{'nan' if 40 <= i < 60 else 1.0},"
          f"{'inf' if i == 70 else 2.0},{i % 5},{i % 3},0\n" for i in range(300))
-     ).encode(), ("warn", r"Channel TP9 holds 20 NaN or inf")),
+     ).encode(), ("warn", r"^Channel TP9 holds 20 NaN or inf samples \(in one run, 40 "
+                          r"samples into the recording\)\.$")),
     ("all_nan_channel", "an.csv",
      lambda p: (MUSE_HEAD + _muse_rows(300, ch=lambda i, k: float("nan") if k == 1 else
                                        float(i % 9))).encode(),
@@ -190,6 +191,23 @@ def test_bad_input_table(tmp_path, capsys, case, name, make, expected):
         assert main(["info", str(fname)]) == 0
         out = capsys.readouterr()
         assert "read as:" in out.out and "Traceback" not in out.err
+
+
+def test_nan_runs_are_said_once_for_the_channels_they_share():
+    """A headset that sent nothing for a while leaves the same NaN run on every
+    channel: one sentence names them, with where the run is; a channel with
+    runs of its own says how many and where the longest is."""
+    from biofeedback.io._integrity import channel_problems
+
+    data = np.random.default_rng(0).normal(0, 1e-5, (4, 2000))
+    data[:, 1000:1100] = np.nan
+    data[3, 10:13] = np.inf
+    _, warnings = channel_problems(data, ["TP9", "AF7", "AF8", "TP10"])
+    assert warnings == [
+        "Channels TP9, AF7, AF8 each hold 100 NaN or inf samples (in one run, 1000 "
+        "samples into the recording).",
+        "Channel TP10 holds 103 NaN or inf samples (in 2 runs, the longest 100 samples, "
+        "1000 samples into the recording)."]
 
 
 def test_an_all_nan_channel_is_said_once_and_info_stays_quiet(tmp_path, capsys):
