@@ -53,6 +53,7 @@ def run(args) -> int:
     from ._train import load_dataset
 
     model = load_model(args.model)
+    model.check_calibration()  # as a live session checks it (files of older versions)
     quiet = args.quiet
     args.quiet = args.quiet or args.json  # no progress bar
     markers = args.labels_from != "filename"  # sessions labelled over time: by window end

@@ -212,6 +212,30 @@ class LoadedModel:
             )
         return X
 
+    def check_calibration(self) -> None:
+        """Check that the model's own calibration can be computed (any session, any scoring).
+
+        Raises
+        ------
+        ModelError
+            In one sentence naming the file, when it z-scores on fewer than
+            :data:`~._calibration.ZSCORE_WINDOWS` windows (files written before
+            that minimum was enforced).
+        """
+        if not self.needs_calibration:
+            return
+        from ._calibration import ZSCORE_WINDOWS
+
+        need = self.plan
+        least = need.min_seconds(self.config.window.length)
+        if need.seconds + 1e-9 < least:  # a file from before the minimum was enforced
+            raise ModelError(
+                f"The model {self._name()}z-scores its features on {need.seconds:g} s of "
+                f"calibration, but z-scoring divides by their SD, which needs at least "
+                f"{least:g} s ({ZSCORE_WINDOWS} windows of {self.config.window.length:g} s); "
+                "train it again with longer calibration blocks, or with "
+                "--calibration-method center.")
+
     def check_protocol(self, feedback, where="the pipeline's protocol") -> None:
         """Check that a session's protocol gives the calibration this model needs.
 
@@ -223,18 +247,11 @@ class LoadedModel:
         """
         if not self.needs_calibration:
             return
-        from ._calibration import ZSCORE_WINDOWS, CalibrationPlan, blocks_before_feedback
+        from ._calibration import CalibrationPlan, blocks_before_feedback
 
+        self.check_calibration()
         have = CalibrationPlan.from_protocol(feedback)
         need = self.plan
-        least = need.min_seconds(self.config.window.length)
-        if need.seconds + 1e-9 < least:  # a file from before the minimum was enforced
-            raise ModelError(
-                f"The model {self._name()}z-scores its features on {need.seconds:g} s of "
-                f"calibration, but z-scoring divides by their SD, which needs at least "
-                f"{least:g} s ({ZSCORE_WINDOWS} windows of {self.config.window.length:g} s); "
-                "train it again with longer calibration blocks, or with "
-                "--calibration-method center.")
         if have.seconds + 1e-9 < need.seconds:
             names = [b.name for b in blocks_before_feedback(feedback)]
             listed = f" ({', '.join(repr(n) for n in names)})" if names else ""

@@ -122,3 +122,53 @@ def test_stream_over_a_folder_mixing_xdf_and_csv_and_quiet_output(tmp_path, caps
                  "--gated", "include", "--switch-every", "0", "-q", "--n-jobs", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and out[0].startswith("balanced accuracy ")
+
+
+def test_evaluate_refuses_an_older_model_z_scoring_on_too_little_calibration(tmp_path, capsys):
+    """As a live session does: one sentence naming the file, before any extraction."""
+    import zipfile
+
+    import numpy as np
+
+    from biofeedback.config import default_pipeline_path
+
+    rng = np.random.default_rng(0)
+    n = 256 * 40
+    recs = tmp_path / "recs"
+    recs.mkdir()
+    for s in ("s1", "s2"):
+        for k, label in enumerate(("relaxed", "focused")):
+            y = rng.normal(0, 10 + 10 * k, (4, n))
+            lines = ["timestamps,TP9,AF7,AF8,TP10,Right AUX"]
+            lines += [f"{1.7e9 + i / 256:.6f}," + ",".join(f"{v:.3f}" for v in y[:, i]) + ",0"
+                      for i in range(n)]
+            (recs / f"{s}-{label}-1.csv").write_text("\n".join(lines) + "\n")
+    guided = tmp_path / "guided.toml"  # its baseline asks for a state: calibration replays it
+    guided.write_text(default_pipeline_path().read_text().replace(
+        'kind = "baseline"\nduration = 20.0\n', 'kind = "baseline"\nstate = "relaxed"\n'
+        'duration = 20.0\n', 1))
+    model = tmp_path / "m.bfm"
+    assert main(["train", str(recs), "--pipeline", str(guided), "--calibration", "protocol",
+                 "--calibration-method", "zscore", "--cv", "none", "--gated", "include",
+                 "--out", str(model), "-q", "--n-jobs", "1"]) == 0
+    args = [str(recs), "--gated", "include", "--switch-every", "0", "-q", "--n-jobs", "1"]
+    assert main(["evaluate", str(model), *args]) == 0
+    # the same model as a version before the 10 s minimum wrote it: z-scored on 2.5 s
+    with zipfile.ZipFile(model) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    meta = json.loads(parts["meta.json"])
+    assert meta["calibration"]["method"] == "zscore"
+    meta["calibration"] = {"method": "zscore", "blocks": [{"state": "relaxed", "seconds": 2.5}]}
+    old = tmp_path / "old.bfm"
+    with zipfile.ZipFile(old, "w") as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, json.dumps(meta) if name == "meta.json" else blob)
+    capsys.readouterr()
+    assert main(["evaluate", str(old), *args]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "biofeedback: error: The model old.bfm z-scores its features on 2.5 s of calibration, "
+        "but z-scoring divides by their SD, which needs at least 10 s (5 windows of 2 s); "
+        "train it again with longer calibration blocks, or with --calibration-method "
+        "center.\n")
