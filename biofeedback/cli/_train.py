@@ -215,9 +215,9 @@ def run(args) -> int:
             text = str(err)
             raise DatasetError(f"--calibration protocol: {text[0].lower()}{text[1:]}") from None
     ds = load_dataset(args, config, need_windows=spec.input == "windows")
-    warning = ds.electrode_warning()
-    if warning:
-        logger.warning(warning)
+    for warning in (ds.electrode_warning(), ds.one_class_warning()):
+        if warning:
+            logger.warning(warning)
     dwell = default_dwell(config) if args.dwell is None else args.dwell
     plan, why = protocol_plan(config, args.calibration_method, ds, spec,
                               required=args.calibration == "protocol")
@@ -276,7 +276,10 @@ def run(args) -> int:
                 print(f"calibration not validated: {why}")
             print(f"(shuffled windows would report {random_split:.2f}: a leak, "
                   "not a result)")
-        if grid:
+        if grid and not any(r.switching for r in results.values()):
+            print(f"state filter: evidence weight {evidence:g}: no validation stream "
+                  "switches state, so the weight could not be chosen on them")
+        elif grid:
             print(f"state filter: evidence weight {evidence:g}, chosen among "
                   f"{', '.join(f'{g:g}' for g in grid)} by leave-one-subject-out on "
                   "switching streams (in validation, each fold chose on its own "

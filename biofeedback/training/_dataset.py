@@ -175,6 +175,32 @@ class Dataset:
                 "state (the default lda reads only the channels kept); check its contact "
                 "in those recordings.")
 
+    def one_class_warning(self) -> str | None:
+        """One sentence when some subjects hold windows of one class only (None
+        when none does, or the data hold one class).
+
+        Held out, such a subject is scored on that class alone (its recall, not a
+        balanced accuracy), and no stream switching state is built from them: a
+        split that looks like a new person is then a test of one state.
+        """
+        classes = self.classes
+        if len(classes) < 2:
+            return None
+        one = {}
+        for s in sorted(set(self.subject.tolist())):
+            held = sorted(set(self.y[self.subject == s].tolist()))
+            if len(held) == 1:
+                one[s] = held[0]
+        if not one:
+            return None
+        shown = ", ".join(f"{s} ({c!r})" for s, c in list(one.items())[:4])
+        more = f" and {len(one) - 4} more" if len(one) > 4 else ""
+        n = len(set(self.subject.tolist()))
+        return (f"{len(one)} of {n} subjects hold windows of one class only: {shown}{more}; "
+                "held out, each is scored on that class alone (its recall, not a balanced "
+                "accuracy) and gives no stream that switches state, so check their labels "
+                "and subject names.")
+
 
 def model_inputs(rows, kind):
     """The matrix a model with input ``kind`` reads from ``rows`` (a

@@ -141,6 +141,7 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             f"{len(unmatched)} file name(s) do not fit the label pattern {pattern!r}, "
             f"e.g. {unmatched[0]}; rename them or pass --pattern."
         )
+    _warn_near_duplicates([f.subject for f in files], "subjects")
     if labels_from != "markers":
         labels = ([f.label for f in files if f.label is not None]
                   + [lab for f in files for _, _, lab in f.stretches])
@@ -241,19 +242,27 @@ def _manifest_rows(manifest):
     return rows, stretches
 
 
-def _warn_near_duplicates(labels):
-    """Say when two labels differ only in case or spaces ('Relaxed', 'relaxed '):
-    they make two classes, each held by only some of the recordings."""
+#: What two spellings of one name make, and what to do, by what they name.
+_NEAR_DUPLICATES = {
+    "labels": "so they are %d classes; if they are one state, spell them alike.",
+    "subjects": ("so validation takes them for %d people and can train on one while "
+                 "testing the other; if they are one person, spell them alike."),
+}
+
+
+def _warn_near_duplicates(names, what="labels"):
+    """Say when two labels (or subjects) differ only in case or spaces ('Relaxed',
+    'relaxed '): they make two classes, each held by only some of the
+    recordings (or two people, whom a split can put on both of its sides)."""
     from .._logging import logger
 
     groups = {}
-    for lab in sorted(set(labels)):
-        groups.setdefault(lab.strip().casefold(), []).append(lab)
+    for name in sorted(set(names)):
+        groups.setdefault(name.strip().casefold(), []).append(name)
     for spellings in groups.values():
         if len(spellings) > 1:
             logger.warning(
-                "The labels %s differ only in case or spaces, so they are %d classes; "
-                "if they are one state, spell them alike.",
+                f"The {what} %s differ only in case or spaces, {_NEAR_DUPLICATES[what]}",
                 ", ".join(map(repr, spellings)), len(spellings))
 
 

@@ -238,9 +238,9 @@ def write_report(fname, dataset, model, results, *, random_split=None,
             for ch, by in s.get("left_out_by_class", {}).items()) or "-"],
     ]
     body = _html.table(info)
-    warning = dataset.electrode_warning()
-    if warning:
-        body = f"<p><strong>{html.escape(warning)}</strong></p>" + body
+    for warning in (dataset.one_class_warning(), dataset.electrode_warning()):
+        if warning:
+            body = f"<p><strong>{html.escape(warning)}</strong></p>" + body
     sections.append(("Model and data", body))
     if results:
         first = next(iter(results.values()))

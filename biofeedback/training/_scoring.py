@@ -183,7 +183,8 @@ def _new_acc():
 
 
 def _switching_summary(acc, classes, switch_every):
-    if not acc["y_true"]:
+    # streams that never switch (every person holds one state) score no switch
+    if not acc["y_true"] or not acc["lags"]:
         return None
     yt, yp = np.concatenate(acc["y_true"]), np.concatenate(acc["y_pred"])
     lags = np.asarray(acc["lags"], float)

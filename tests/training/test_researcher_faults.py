@@ -138,3 +138,26 @@ def test_stretches_that_meet_label_every_window_of_both(recs, tmp_path):
     ds = extract_dataset(label_files(labels_from="manifest", manifest=manifest),
                          gated="include", n_jobs=1)
     assert set(ds.y[ds.t <= 15.0]) == {"calm"} and set(ds.y[ds.t - 2.0 >= 15.0]) == {"busy"}
+
+
+def test_people_spelt_two_ways_and_of_one_class_each_are_said(recs, tmp_path, capsys,
+                                                               caplog):
+    """'P1' and 'p1' are two people to a split, each holding one state: the
+    held-out 'person' is scored on one class and no stream switches, which
+    train says instead of printing switching figures of nan."""
+    manifest = tmp_path / "labels.csv"
+    a_calm, a_busy, b_calm, b_busy = (str(p) for p in recs)
+    manifest.write_text(f"path,label,subject\n{a_calm},calm,P1\n{a_busy},busy,p1\n"
+                        f"{b_calm},calm,P2\n{b_busy},busy,p2\n")
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(tmp_path / "m.bfm")]) == 0
+    said = caplog.text
+    assert "The subjects 'P1', 'p1' differ only in case or spaces" in said
+    assert "The subjects 'P2', 'p2' differ only in case or spaces" in said
+    assert ("4 of 4 subjects hold windows of one class only: P1 ('calm'), P2 ('calm'), "
+            "p1 ('busy'), p2 ('busy')") in said
+    out = capsys.readouterr().out
+    assert "nan" not in out and "first 10 s" not in out
+    assert "no validation stream switches state" in out
+    page = (tmp_path / "m.html").read_text()
+    assert "4 of 4 subjects hold windows of one class only" in page
