@@ -158,7 +158,9 @@ class TerminalView(Sink):
             vals = "  ".join(f"{n}={v:.3f}" for n, v in zip(self.names, result.estimates))
             flag = " GATED" if result.gated else ""
             _, cue = self._latest_cue()
-            if cue is not None:
+            if cue is not None and cue.kind == "transfer":  # recorded, never shown
+                flag += f"  [{_safe(cue.block)}] transfer: no feedback"
+            elif cue is not None:
                 flag += f"  [{_safe(cue.block)}] cue={cue.state}"
                 if cue.score == cue.score:
                     flag += f" score={cue.score:.2f}"

@@ -187,3 +187,29 @@ def test_default_pipeline_runs_a_baseline_and_two_training_blocks():
     assert [b.kind for b in fb.blocks] == ["baseline", "training", "training"]
     assert fb.osc.host == "127.0.0.1" and fb.end == "stop"
     assert sum(b.duration for b in fb.blocks) <= 120
+
+
+def test_plain_view_shows_no_cue_in_a_transfer_block():
+    """A transfer block's cues are recorded, never shown: outside a terminal too."""
+    import io
+    from types import SimpleNamespace
+
+    from biofeedback.feedback._terminal import TerminalView
+
+    lines = {}
+    for kind in ("training", "transfer"):
+        cue = SimpleNamespace(kind=kind, block=kind, state="reward", score=0.9, t_end=1.0)
+        cue.direction, cue.target = "up", "engagement"
+        running = SimpleNamespace(latest=cue, current=None, time_left=lambda t: 10.0)
+        protocol = SimpleNamespace(terminal=True, protocol=running)
+        out = io.StringIO()
+        view = TerminalView(stream=out, color=False)
+        view.open(SimpleNamespace(estimate_names=["engagement"], ch_names=["Fz"],
+                                  sfreq=250.0, profile=SimpleNamespace(name="synthetic"),
+                                  protocol=protocol))
+        view.write(SimpleNamespace(index=0, t_end=1.0, estimates=np.array([1.0]),
+                                   gated=False, quality=np.zeros(1, dtype=np.int64)))
+        lines[kind] = out.getvalue()
+    assert "[training] cue=reward score=0.90" in lines["training"]
+    assert lines["transfer"].rstrip().endswith("[transfer] transfer: no feedback")
+    assert "reward" not in lines["transfer"] and "score" not in lines["transfer"]
