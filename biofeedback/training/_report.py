@@ -193,6 +193,24 @@ def _per_group_svg(results):
                              title="balanced accuracy per held-out group")
 
 
+def _counts_html(result):
+    """The windows each fold scored and trained on, and the clean windows scored
+    per subject, by class (what the balanced accuracies above rest on)."""
+    classes = list(result.classes)
+    key = [k for k in result.folds[0] if k not in ("n_windows", "balanced_accuracy",
+                                                      "recall")][0]
+    rows = [[f[key], *(f.get("test_windows_per_class", {}).get(c, 0) for c in classes),
+             *(f.get("train_windows_per_class", {}).get(c, 0) for c in classes)]
+            for f in result.folds]
+    body = ("<p>Windows each fold scored (held out) and trained on, per class.</p>"
+            + _html.table(rows, ["held out", *(f"scored {c}" for c in classes),
+                                 *(f"trained {c}" for c in classes)]))
+    rows = [[s, *(row.get(c, 0) for c in classes), sum(row.values())]
+            for s, row in result.counts.items()]
+    return body + ("<p>Clean windows scored per subject and class.</p>"
+                   + _html.table(rows, ["subject", *classes, "all"]))
+
+
 def write_report(fname, dataset, model, results, *, random_split=None,
                  model_file=None) -> Path:
     """Write the self-contained HTML report of a training run.
@@ -261,6 +279,7 @@ def write_report(fname, dataset, model, results, *, random_split=None,
         body += _html.table(rows, ["", "balanced accuracy (pooled)", "mean over folds",
                                    *(f"recall {c}" for c in first.classes), "windows"])
         sections.append(("Validation", body))
+        sections.append(("Windows per fold, subject and class", _counts_html(first)))
         figs = "".join(_svg.confusion(r.confusion_matrix, list(r.classes), title=t)
                        for t, r in results.items())
         sections.append(("Confusion matrices", figs))

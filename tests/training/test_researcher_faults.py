@@ -161,3 +161,28 @@ def test_people_spelt_two_ways_and_of_one_class_each_are_said(recs, tmp_path, ca
     assert "no validation stream switches state" in out
     page = (tmp_path / "m.html").read_text()
     assert "4 of 4 subjects hold windows of one class only" in page
+
+
+def test_the_report_shows_the_windows_each_fold_and_subject_rests_on(recs, tmp_path):
+    """The page gives per fold the scored and trained windows per class, and
+    per subject and class the windows scored, as train prints them."""
+    import re
+
+    from biofeedback.training import load_model
+
+    out = tmp_path / "m.bfm"
+    assert main(["train", *map(str, recs), "--out", str(out), "-q"]) == 0
+    metrics = load_model(out).meta["metrics"]["window alone"]
+    page = (tmp_path / "m.html").read_text()
+    section = page[page.index("Windows per fold, subject and class"):]
+    cells = re.findall(r"<td>([^<]*)</td>", section)
+    for fold in metrics["folds"]:
+        i = cells.index(fold["test"])
+        scored = fold["test_windows_per_class"]
+        trained = fold["train_windows_per_class"]
+        assert cells[i + 1:i + 5] == [str(scored["busy"]), str(scored["calm"]),
+                                      str(trained["busy"]), str(trained["calm"])]
+    for subject, row in metrics["windows_per_subject_and_class"].items():
+        i = cells.index(subject, cells.index(subject) + 1)  # the second table
+        assert cells[i + 1:i + 4] == [str(row["busy"]), str(row["calm"]),
+                                      str(row["busy"] + row["calm"])]
