@@ -146,6 +146,13 @@ def _guess_board(fname, candidates, how, n_lines=2000):
     return fits, how
 
 
+def marker_row(col, ts):
+    """``(timestamp, text)`` of each sample where BrainFlow's marker row
+    (``insert_marker``; the OpenBCI GUI's 'Marker Channel') is not zero."""
+    nz = np.flatnonzero((col != 0) & ~np.isnan(col))  # nan_to_num(col) != 0
+    return [(float(ts[k]), f"{col[k]:g}") for k in nz]
+
+
 def read_brainflow(fname, *, profile=None):
     """Read a file written by BrainFlow's ``DataFilter.write_file``."""
     from ..hardware import get_profile
@@ -271,9 +278,7 @@ def read_brainflow(fname, *, profile=None):
     del steps
     markers = []
     if lay["marker"] is not None:
-        col = cols[at[lay["marker"]]]
-        nz = np.flatnonzero((col != 0) & ~np.isnan(col))  # nan_to_num(col) != 0
-        markers = [(float(ts[k]), f"{col[k]:g}") for k in nz]
+        markers = marker_row(cols[at[lay["marker"]]], ts)
     streams = {}
     if lay["accel"]:
         streams["accelerometer"] = Stream(

@@ -374,11 +374,12 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
     exg = [i for i, c in enumerate(lower) if c.startswith("exg channel")]
     acc = [i for i, c in enumerate(lower) if c.startswith("accel channel")]
     ts_col = [i for i, c in enumerate(lower) if c == "timestamp"]
+    mark = [i for i, c in enumerate(lower) if c == "marker channel"][:1]
     if not exg or not ts_col or lower[0] != "sample index":
         raise RecordingFormatError(
             "the column names are not OpenBCI GUI's ('Sample Index', 'EXG Channel "
             "0', ..., 'Timestamp').", fname, n_head + 1)
-    keep = [0, *exg, *acc, ts_col[0]]
+    keep = sorted({0, *exg, *acc, ts_col[0], *mark})  # read in the file's order
     reader = TableReader(fname, len(cols), first_line=n_head + 2, offset=offset,
                          usecols=keep)
     table = reader.read()
@@ -388,8 +389,20 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
                                    n_head + 2)
     prof, names = _names(profile, ch_names, len(exg), warnings, fname,
                          "\n".join(header))
-    unix = table[:, -1]
-    return _assemble(fname, sfreq, names, prof, table[:, 0], unix,
-                     table[:, 1: 1 + len(exg)],
-                     table[:, 1 + len(exg): 1 + len(exg) + len(acc)], warnings,
-                     header, "Unix seconds", "openbci-txt", unix_ts=unix)
+    at = {c: k for k, c in enumerate(keep)}
+    unix = table[:, at[ts_col[0]]]
+    rec = _assemble(fname, sfreq, names, prof, table[:, 0], unix,
+                    _block(table, at, exg), _block(table, at, acc),
+                    warnings, header, "Unix seconds", "openbci-txt", unix_ts=unix)
+    if mark:  # the GUI's Marker widget and its marker inputs (UDP, LSL, keys)
+        from ._brainflow import marker_row
+
+        rec.markers = marker_row(table[:, at[mark[0]]], rec.timestamps)
+    return rec
+
+
+def _block(table, at, columns):
+    """The table's columns for ``columns`` (consecutive in the file), as a view."""
+    if not columns:
+        return table[:, :0]
+    return table[:, at[columns[0]]: at[columns[-1]] + 1]

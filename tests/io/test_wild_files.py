@@ -451,3 +451,38 @@ def test_brainflow_file_resaved_by_a_windows_editor(tmp_path, sidecar):
     assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]], atol=1e-6)
     assert_allclose(rec.timestamps, plain.timestamps)
     assert rec.warnings == plain.warnings
+
+
+def test_openbci_gui_v5_marker_channel_becomes_markers(tmp_path):
+    """GUI v5+ write the Marker widget's (and UDP/LSL marker inputs') values in
+    'Marker Channel': they are markers, at their sample's rebuilt time, and
+    survive a conversion."""
+    n, sf = 1000, 250.0
+    x = _eeg(n, 8, sf)
+    keep = np.ones(n, bool)
+    keep[400:404] = False  # a lost packet run before the second marker
+    marks = {100: 1.0, 600: 3.0}
+    lines = ["%OpenBCI Raw EXG Data", "%Number of channels = 8", "%Sample Rate = 250 Hz",
+             "%Board = OpenBCI_GUI$BoardCytonSerial",
+             "Sample Index, " + ", ".join(f"EXG Channel {i}" for i in range(8))
+             + ", Accel Channel 0, Accel Channel 1, Accel Channel 2, Not Used, "
+             "Digital Channel 0 (D11), Digital Channel 1 (D12), Digital Channel 2 (D13), "
+             "Digital Channel 3 (D17), Not Used, Digital Channel 4 (D18), Analog Channel 0, "
+             "Analog Channel 1, Analog Channel 2, Timestamp, Marker Channel, "
+             "Timestamp (Formatted)"]
+    t0 = 1678789230.125
+    for i in np.flatnonzero(keep):
+        lines.append(f"{i % 256:.1f}, " + ", ".join(f"{v:.6f}" for v in x[:, i])
+                     + ", 0.0" * 13 + f", {t0 + i / sf:.6f}, {marks.get(i, 0.0):.1f}, "
+                     "2023-03-14 10:20:30.125")
+    fname = tmp_path / "OpenBCI-RAW-2023-03-14_10-20-30.txt"
+    fname.write_text("\n".join(lines) + "\n")
+    rec = read_recording(fname)
+    assert [g.n_missing for g in rec.gaps] == [4]
+    assert_allclose(rec.data * 1e6, x[:, keep], atol=1e-6)
+    assert [m[1] for m in rec.markers] == ["1", "3"]
+    assert_allclose([m[0] for m in rec.markers], [t0 + 100 / sf, t0 + 600 / sf], atol=1e-6)
+    from biofeedback.io import write_recording
+
+    back = read_recording(write_recording(rec, tmp_path / "c.xdf"))
+    assert [m[1] for m in back.markers] == ["1", "3"]
