@@ -143,7 +143,9 @@ def progress(participant, root=None, *, index=None) -> dict:
         ``participant``, ``sessions`` (one dict each, with its ``blocks``),
         ``trend`` (``metric``, ``slope_per_session``, ``ci95``, ``p``,
         ``learner``), ``transfer_trend``, ``within_session``, ``verdict`` (a
-        sentence), ``criterion``; NaN as None, ready for ``json.dumps``.
+        sentence), ``criterion``, ``running_sessions`` (the numbers of sessions
+        still running, left out of everything else) and ``running_note`` (a
+        sentence saying so, or ""); NaN as None, ready for ``json.dumps``.
 
     Raises
     ------
@@ -166,6 +168,12 @@ def progress(participant, root=None, *, index=None) -> dict:
     finally:
         if own:
             index.close()
+    running = [int(s["session"]) for s in sessions if s.get("status") == "running"]
+    sessions = [s for s in sessions if s.get("status") != "running"]
+    if not sessions and running:
+        raise StudyError(f"Participant {participant!r} has no finished session yet (session "
+                         f"{running[0]} is still running); run progress again once it has "
+                         "ended.")
     if not sessions:
         from ._layout import case_twin
 
@@ -217,10 +225,23 @@ def progress(participant, root=None, *, index=None) -> dict:
         "within_session": _within(within),
         "criterion": LEARNER_CRITERION,
         "notice": notice,
+        "running_sessions": running,
+        "running_note": _running_note(running),
     }
     result["verdict"] = verdict(result)
     result["_fit"] = fit
     return result
+
+
+def _running_note(running) -> str:
+    """What is left out because it has not ended ("" when nothing is)."""
+    if not running:
+        return ""
+    nums = ", ".join(map(str, running))
+    one = len(running) == 1
+    return (f"Session{'' if one else 's'} {nums} {'is' if one else 'are'} still running: "
+            "left out of the sessions, curves and trends until "
+            f"{'it ends' if one else 'they end'}.")
 
 
 def verdict(p: dict) -> str:

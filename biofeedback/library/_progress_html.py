@@ -204,6 +204,8 @@ def write_progress_html(p: dict, out) -> Path:
     figs = _figures(p)
     head = (f"<p><b>{html.escape(p['verdict'])}</b></p>"
             f"<p>{html.escape(p['criterion'])}</p>")
+    if p.get("running_note"):
+        head += f"<p>{html.escape(p['running_note'])}</p>"
     other = t.get("other_measure_sessions") or []
     if other:
         trained = {(s["target"], s["direction"]) for s in p["sessions"]

@@ -619,3 +619,42 @@ def test_model_calibration_is_carried_to_the_next_session(tmp_path):
     assert second["model_calibration"]["offset"] == first["model_calibration"]["offset"]
     assert sides[1]["model"]["sha256"] == first["model_calibration"]["sha256"]
     assert "p_engaged" in sides[1]["engine"]["estimate_names"]
+
+
+def test_a_session_still_running_is_left_out_of_progress_and_said(study, tmp_path, capsys):
+    """Its measures so far are not a session's: no trend, curve or compare line holds them."""
+    import socket
+
+    from biofeedback.library._layout import RUNNING
+
+    before = progress("p01", study)
+    src = next(study.rglob("sub-p01_ses-03_*_eeg.json")).parent
+    dst = study / "sub-p01" / "ses-04" / "eeg"
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        shutil.copy(f, dst / f.name.replace("ses-03", "ses-04"))
+    side = next(dst.glob("*.json"))  # as written when the session started
+    side.write_text(json.dumps({k: v for k, v in json.loads(side.read_text()).items()
+                                if k not in ("summary", "feedback")}))
+    (dst.parent / RUNNING).write_text(json.dumps({"pid": os.getpid(),
+                                                  "host": socket.gethostname()}))
+    capsys.readouterr()
+    assert main(["sessions", "p01", "--root", str(study)]) == 0
+    assert "running" in capsys.readouterr().out.splitlines()[4]
+    assert main(["progress", "p01", "--root", str(study), "--out", str(tmp_path / "p.html")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("Session 4 is still running: left out of the sessions, curves and "
+                      "trends until it ends.")
+    assert out[1] == before["verdict"]
+    assert "Session 4 is still running" in (tmp_path / "p.html").read_text()
+    assert main(["progress", "p01", "--root", str(study), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["running_sessions"] == [4]
+    assert [s["session"] for s in got["sessions"]] == [1, 2, 3]
+    assert got["trend"]["slope_per_session"] == pytest.approx(
+        before["trend"]["slope_per_session"])
+    # once it has ended (here: killed), it counts as what it left
+    (dst.parent / RUNNING).unlink()
+    p = progress("p01", study)
+    assert p["running_sessions"] == [] and p["running_note"] == ""
+    assert [s["session"] for s in p["sessions"]] == [1, 2, 3, 4]
