@@ -128,7 +128,7 @@ def atomic_output(fname):
     pending = PendingOutput(fname)
     try:
         yield pending.tmp
+        pending.commit()  # a move that fails (a folder in the way) leaves no .part
     except BaseException:
         pending.discard()
         raise
-    pending.commit()

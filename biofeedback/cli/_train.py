@@ -187,6 +187,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from .._logging import logger
+    from .._outputs import OutputExistsError, check_output
     from ..config import load_pipeline
     from ..estimators import CLASSIFIERS
     from ..training import (
@@ -200,6 +201,12 @@ def run(args) -> int:
     from ..training._report import format_counts, format_table, scored_what, write_report
     from ..training._validation import cross_validate_dwells
 
+    # the outputs are checked before the long work, not when they are written
+    out_path = check_output(args.out, overwrite=True)
+    report = check_output(args.report or out_path.with_suffix(".html"), overwrite=True)
+    if report.resolve() == out_path.resolve():
+        raise OutputExistsError(f"The report would be written over the model {out_path}; "
+                                "name the model MODEL.bfm, or the report with --report.")
     config = load_pipeline(args.pipeline)
     spec = CLASSIFIERS[args.model]
     if args.calibration == "protocol":  # what the pipeline alone decides: before the long work
@@ -258,7 +265,6 @@ def run(args) -> int:
     if random_split is not None:
         metrics["random_split_leaky"] = random_split
     out = save_model(model, args.out, metrics=metrics)
-    report = Path(args.report) if args.report else out.with_suffix(".html")
     write_report(report, ds, model, results, random_split=random_split, model_file=out)
     if not args.quiet:
         s = ds.summary()

@@ -186,3 +186,30 @@ def test_the_report_shows_the_windows_each_fold_and_subject_rests_on(recs, tmp_p
         i = cells.index(subject, cells.index(subject) + 1)  # the second table
         assert cells[i + 1:i + 4] == [str(row["busy"]), str(row["calm"]),
                                       str(row["busy"] + row["calm"])]
+
+
+@pytest.mark.parametrize("out, match", [
+    ("folder", "is a folder; name a file to write"),
+    ("model.html", "The report would be written over the model"),
+])
+def test_an_output_that_cannot_be_written_is_said_before_training(out, match, recs,
+                                                                  tmp_path, capsys):
+    """--out naming a folder trained everything, then failed on a temporary
+    file's name and left that file behind; --out m.html had the report
+    written over the model."""
+    (tmp_path / "folder").mkdir()
+    before = sorted(tmp_path.iterdir())
+    assert main(["train", *map(str, recs), "--out", str(tmp_path / out), "-q"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and match in lines[0] and ".part" not in lines[0]
+    assert sorted(tmp_path.iterdir()) == before
+    assert not list((tmp_path / "folder").iterdir())
+
+
+def test_a_move_into_place_that_fails_leaves_no_temporary_file(tmp_path):
+    from biofeedback._outputs import atomic_output
+
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(IsADirectoryError), atomic_output(tmp_path / "taken") as tmp:
+        tmp.write_text("x")
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
