@@ -31,7 +31,12 @@ from ._integrity import (
 )
 from ._recording import Gap, Recording, Stream
 from ._xdf_file import LOAD_OPTIONS, load_streams, scan_chunks  # noqa: F401 (scan_chunks)
-from ._xdf_write import EEG_NAME, MARKERS_NAME, write_xdf  # noqa: F401 (one place to import)
+from ._xdf_write import (  # noqa: F401 (one place to import)
+    EEG_NAME,
+    MARKERS_NAME,
+    numeric_markers,
+    write_xdf,
+)
 
 _UNIT_SCALE = {
     "microvolts": 1e-6,
@@ -308,6 +313,7 @@ def read_xdf(fname, *, profile=None, stream=None):
             arr = np.asarray(s["time_series"], dtype=np.float64).reshape(-1, nch)
             labels = ([m["label"] for m in meta] if len(meta) == nch
                       else [f"ch{i + 1}" for i in range(nch)])
+            markers.extend(numeric_markers(stype, s_ts, arr))  # codes sent as numbers
             others[name] = Stream(
                 name=name, type=stype, data=np.ascontiguousarray(arr.T),
                 timestamps=s_ts, ch_names=labels,

@@ -98,6 +98,15 @@ def _footer(ts, clock):
     ).encode()
 
 
+def numeric_markers(stream_type, ts, values):
+    """``(timestamp, text)`` of a numeric stream typed Markers (event codes sent
+    as numbers), one per sample, its channels joined by '|'; [] for any other
+    stream. ``values`` is ``(n_times, n_channels)``."""
+    if str(stream_type).lower() != "markers":
+        return []
+    return [(float(t), "|".join(f"{v:g}" for v in row)) for t, row in zip(ts, values)]
+
+
 def _streams_to_write(rec: Recording):
     """List (name, type, ch_names, units, ch_types, sfreq, fmt, ts, values, extra)."""
     out = []
@@ -121,6 +130,8 @@ def _streams_to_write(rec: Recording):
             units = list(st.meta.get("units", [""] * len(ch)))
             out.append((st.name, st.type, ch, units, [""] * len(ch), st.sfreq,
                         "double64", st.timestamps, data.T, ""))
+            in_streams.update((round(t, 9), s)
+                              for t, s in numeric_markers(st.type, st.timestamps, data.T))
         else:
             texts = [str(t) for t in st.data]
             in_streams.update(zip(np.round(st.timestamps, 9).tolist(), texts))

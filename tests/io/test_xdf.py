@@ -239,3 +239,26 @@ def test_lsl_outlet_recorded_by_our_writer(tmp_path):
 
 test_lsl_outlet_recorded_by_our_writer = pytest.mark.lsl(
     test_lsl_outlet_recorded_by_our_writer)
+
+
+def test_a_numeric_marker_stream_gives_markers(tmp_path):
+    """Event codes sent as numbers (a pylsl outlet of type 'Markers' and
+    format int32 or float) are markers, as string ones are; the stream's exact
+    samples stay in ``streams``."""
+    from biofeedback.io import Stream
+
+    t = 100.0 + np.arange(2000) / 250.0
+    data = np.random.default_rng(0).normal(0, 1e-5, (2, 2000))
+    rec = Recording(data=data, sfreq=250.0, ch_names=["Cz", "Pz"], timestamps=t,
+                    markers=[(102.0, "eyes closed")])
+    codes = np.array([[1.0, 2.0, 13.0]])
+    rec.streams["Triggers"] = Stream(name="Triggers", type="Markers", data=codes,
+                                     timestamps=np.array([101.0, 103.5, 105.25]),
+                                     ch_names=["code"], sfreq=0.0)
+    back = read_recording(write_recording(rec, tmp_path / "codes.xdf"))
+    assert back.markers == [(101.0, "1"), (102.0, "eyes closed"), (103.5, "2"),
+                            (105.25, "13")]
+    assert_array_equal(back.streams["Triggers"].data, codes)
+    # written again, the codes stay in their stream and are not doubled
+    again = read_recording(write_recording(back, tmp_path / "again.xdf"))
+    assert again.markers == back.markers
