@@ -87,13 +87,13 @@ class LoadedModel:
         # a scikit-learn estimator (foreign): only some of them set n_features_in_;
         # a window model's first step reads channels, a feature model's features
         n_in = getattr(estimator, "n_features_in_", None)
-        listed = (len(self.ch_names), "channels") if self.input == "windows" else (
-            len(self.feature_names), "feature names")
-        if n_in is not None and n_in != listed[0]:
+        reads, listed = (("columns", f"{len(self.ch_names)} channels (input 'windows')")
+                         if self.input == "windows"
+                         else ("features", f"{len(self.feature_names)} feature names"))
+        if n_in is not None and n_in != int(listed.split()[0]):
             raise ModelError(
-                f"its classifier reads {n_in} columns but the file lists {listed[0]} "
-                f"{listed[1]} (input {self.input!r}): the file was edited or damaged; "
-                "train the model again."
+                f"its classifier reads {n_in} {reads} but the file lists {listed}: the "
+                "file was edited or damaged; train the model again."
             )
         pipe = stored_pipeline(meta["pipeline"])
         # a model is someone else's data: it brings how to compute, never where
