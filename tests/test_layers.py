@@ -18,6 +18,7 @@ LAYERS = [
               "biofeedback.errors", "biofeedback._toml", "biofeedback._data",
               "biofeedback._outputs", "biofeedback._html", "biofeedback._lazy",
               "biofeedback._threads", "biofeedback.config", "biofeedback._xdf_chunks",
+              "biofeedback._json",
               # the [feedback] section's dataclasses: declarative, read by config
               "biofeedback.feedback._config"]),
     ("sources", ["biofeedback.hardware", "biofeedback.stream"]),
@@ -31,7 +32,7 @@ LAYERS = [
                  "biofeedback.simulate", "biofeedback.check"]),
     ("applications", ["biofeedback.replay", "biofeedback.live", "biofeedback.library",
                       "biofeedback.dashboard"]),
-    ("cli", ["biofeedback.cli"]),
+    ("cli", ["biofeedback.cli", "biofeedback.__main__"]),
 ]
 RANK = {prefix: i for i, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes}
 NAMES = [name for name, _ in LAYERS]
