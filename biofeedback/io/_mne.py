@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import RecordingFormatError
 from ._integrity import channel_problems, gap_warning
 from ._recording import _rail_v, from_mne, to_mne
@@ -132,7 +134,8 @@ def write_edf(rec, fname, *, overwrite=False):
     Raises
     ------
     ValueError
-        If a channel name is longer than EDF's 16 characters.
+        If a channel name is longer than EDF's 16 characters, or the data
+        hold NaN or inf (EDF stores integers).
 
     Notes
     -----
@@ -152,6 +155,11 @@ def write_edf(rec, fname, *, overwrite=False):
     if long:
         raise ValueError(f"EDF channel labels hold at most 16 characters; {long[0]!r} has "
                          f"{len(long[0])}: rename the channel or write .fif or .xdf.")
+    holes = [ch for ch, row in zip(rec.ch_names, rec.data) if not np.isfinite(row).all()]
+    if holes:
+        raise ValueError(f"EDF stores integers, so it cannot hold the NaN or inf samples of "
+                         f"channel(s) {', '.join(holes)}; write .fif, .xdf or .csv, which "
+                         "keep them.")
     raw = to_mne(rec, montage="")
     # EDF+ annotations hold text only: a gap's missing time goes into its text
     ann = raw.annotations

@@ -175,6 +175,23 @@ def test_edf_refuses_labels_it_cannot_hold(make_recording, tmp_path):
     assert not (tmp_path / "x.edf").exists()
 
 
+def test_edf_refuses_nan_in_one_sentence(make_recording, tmp_path, capsys):
+    """EDF stores integers: a recording with a NaN run is refused, naming the
+    channels and the formats that keep them, and nothing is written."""
+    from biofeedback.cli import main
+
+    rec = make_recording(n_ch=3)
+    rec.data[1, 100:150] = np.nan
+    src = write_recording(rec, tmp_path / "holes.xdf")
+    out = tmp_path / "holes.edf"
+    assert main(["convert", str(src), str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"biofeedback: error: {out}: EDF stores integers, so it cannot hold the "
+                   f"NaN or inf samples of channel(s) {rec.ch_names[1]}; write .fif, .xdf or "
+                   ".csv, which keep them.\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["holes.xdf"]
+
+
 def test_mne_written_by_mne(tmp_path):
     """A FIF written by MNE itself (not by us) reads, annotations as markers."""
     import mne
