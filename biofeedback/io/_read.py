@@ -168,7 +168,7 @@ def read_recording(fname, format=None, *, profile=None, stream=None):
         the file, the line when there is one, and the problem.
     """
     _validate_type(fname, "path-like", "fname")
-    fname = Path(fname)
+    fname = Path(fname).expanduser()  # "~/x.csv", as MNE reads it
     if format is not None:
         _check_option("format", format, READERS)
     if not fname.exists():
@@ -281,7 +281,7 @@ def write_recording(recording, fname, format=None, overwrite=False):
 
     _validate_type(recording, Recording, "recording")
     _validate_type(fname, "path-like", "fname")
-    fname = Path(fname)
+    fname = Path(fname).expanduser()
     if format is None:
         ext = fname.suffix.lower()
         if ext not in _WRITE_EXT:

@@ -285,3 +285,15 @@ def test_stream_of_a_file_that_is_not_xdf_is_one_sentence(tmp_path, capsys):
     assert err == (f"biofeedback: error: {fname}: is read as muse-csv, which holds one EEG "
                    "stream; --stream NAME (stream= in Python) picks a stream of an XDF file "
                    "only: leave it out.\n")
+
+
+def test_a_path_from_home_reads_and_writes_as_mne_takes_it(tmp_path, monkeypatch):
+    """``read_recording("~/x.csv")`` in Python, where no shell expands ``~``."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "m.csv").write_text(MUSE_HEAD + _muse_rows(600))
+    rec = read_recording("~/m.csv")
+    assert rec.n_times == 600 and rec.provenance["fname"] == str(tmp_path / "m.csv")
+    from biofeedback.io import write_recording
+
+    assert write_recording(rec, "~/m.xdf") == tmp_path / "m.xdf"
+    assert (tmp_path / "m.xdf").is_file()
