@@ -271,3 +271,32 @@ def test_a_frozen_page_changes_no_estimate_or_cue(live):
     assert [c[0] for c in col.cues] == [c[0] for c in cues]
     assert "reward" in [c[0] for c in cues]  # training happened, not just baseline
     np.testing.assert_allclose([c[1] for c in col.cues], [c[1] for c in cues], equal_nan=True)
+
+
+def test_stop_is_offered_while_the_session_starts_and_ends_it():
+    """Before the session opens (a headset connecting), the page offers stop alone."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.dashboard import DashboardServer, DashboardSink
+    from biofeedback.dashboard._cdp import HeadlessChromium
+    from biofeedback.hardware import BrainFlowSource, get_profile
+    from biofeedback.session import Session
+
+    server = DashboardServer(port=0)
+    server.start()
+    try:
+        sink = DashboardSink(server, traces=False)
+        with HeadlessChromium(1000, 800) as b:
+            b.goto(server.url)
+            b.wait_for("window.__dash && __dash.connected", 10)
+            buttons = b.wait_for(
+                "!document.getElementById('btn-stop').disabled && ['btn-pause', 'btn-mark',"
+                " 'btn-stop'].map(id => document.getElementById(id).disabled)", 10)
+            assert buttons == [True, True, False]
+            assert b.evaluate("__dashAction('stop')")["ok"]
+        session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [sink],
+                          record=False, duration=30.0, name=f"bfstop{time.time_ns() % 10**8}")
+        t0 = time.monotonic()
+        summary = session.run()
+        assert summary.stopped_by == "dashboard" and time.monotonic() - t0 < 20
+    finally:
+        server.stop()
