@@ -107,14 +107,28 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
     if labels_from == "manifest":
         rows, stretches = _manifest_rows(manifest)
     else:
+        empty = []  # folders given that hold no recording (only folders, say)
         for p in paths:
             p = Path(p)
             if p.is_dir():
-                rows += [(str(f), None, None, None) for f in sorted(p.iterdir())
+                found = [(str(f), None, None, None) for f in sorted(p.iterdir())
                          if f.is_file() and not f.name.startswith(".")
                          and f.suffix.lower() not in NOT_RECORDINGS]
+                rows += found
+                if not found:
+                    empty.append(p)
             else:
                 rows.append((str(p), None, None, None))
+        if not rows and empty:
+            inside = sorted(d.name for d in empty[0].iterdir() if d.is_dir())
+            if not inside:
+                raise DatasetError(f"The folder {empty[0]} holds no recording; pass "
+                                   "recording files, or a folder that holds them.")
+            raise DatasetError(
+                f"The folder {empty[0]} holds no recording, only the folders "
+                f"{', '.join(inside[:3])}{' ...' if len(inside) > 3 else ''}, which are "
+                "not searched; pass the recordings themselves, e.g. "
+                f"{empty[0] / '*' / '*' / 'eeg' / '*.edf'} for a BIDS folder.")
     if not rows:
         raise DatasetError("No recordings were given.")
     files, unmatched = [], []

@@ -213,3 +213,20 @@ def test_a_move_into_place_that_fails_leaves_no_temporary_file(tmp_path):
     with pytest.raises(IsADirectoryError), atomic_output(tmp_path / "taken") as tmp:
         tmp.write_text("x")
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+
+
+def test_a_bids_root_given_as_the_folder_says_its_subfolders_are_not_searched(
+        recs, tmp_path, capsys):
+    """A BIDS dataset's root holds folders only; 'No recordings were given'
+    was all train said."""
+    root = tmp_path / "bids"
+    for k, rec in enumerate(recs):
+        eeg = root / f"sub-0{k}" / "ses-1" / "eeg"
+        eeg.mkdir(parents=True)
+        rec.rename(eeg / rec.name)
+    (root / "dataset_description.json").write_text("{}")
+    assert main(["train", str(root), "--out", str(tmp_path / "m.bfm")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (f"biofeedback: error: The folder {root} holds no recording, only the "
+                   "folders sub-00, sub-01, sub-02 ..., which are not searched; pass the "
+                   f"recordings themselves, e.g. {root}/*/*/eeg/*.edf for a BIDS folder.")
