@@ -125,6 +125,7 @@ class LSLFeeder:
             self.engine = Engine(self.config, src.ch_names, src.sfreq, src.profile)
             self._est_names = list(self.engine.estimate_names)
             self._inlets = {}
+            self._inlets_for = None  # the EEG source id the inlets belong to
             self._block = None
             self._cue_lat = []
             self._n_windows = self._n_gated = 0
@@ -194,6 +195,8 @@ class LSLFeeder:
             self.server.publish({"type": "stream", "state": "ok",
                                  "text": f"The LSL stream {name!r} is back."})
             self._event(ev.timestamp, f"gap_end duration={ev.duration:.3f}")
+            if self.follow and self.source.source_id != self._inlets_for:
+                self._next_session()
         elif ev.kind == "dropped":
             self.n_dropped += int(ev.n)
 
@@ -221,7 +224,8 @@ class LSLFeeder:
                                                estimate_names=self._est_names))
 
     def _follow_session(self):
-        pylsl = import_pylsl()
+        from ..stream._lsl import _lsl_errors
+
         now = time.monotonic()
         if len(self._inlets) < 3 and now >= self._find_at:
             self._find_at = now + 2.0
@@ -236,12 +240,25 @@ class LSLFeeder:
                     data, ts = inlet.pull_chunk(timeout=0.0, max_samples=1024)
                     for (text,), t in zip(data, ts, strict=False):
                         self._on_marker(key, text, t)
-            except pylsl.LostError:
+            except _lsl_errors():  # the session ended: look for the next one's
                 self._inlets.pop(key, None)
+
+    def _next_session(self):
+        """The EEG is back under a new source id: another session. Its estimates,
+        cues and markers replace the last one's, whose inlets would wait forever."""
+        for inlet in self._inlets.values():
+            try:
+                inlet.close_stream()
+            except Exception as err:  # pragma: no cover - an inlet already broken
+                logger.debug("Closing a follower inlet: %s", err)
+        self._inlets = {}
+        self._block = None
+        self._find_at = 0.0  # look at once
 
     def _find_streams(self):
         pylsl = import_pylsl()
         sid = self.source.source_id or ""
+        self._inlets_for = self.source.source_id
         if not sid.endswith("-eeg"):
             return  # not one of our sessions: the local engine gives the estimates
         base = sid[: -len("-eeg")]

@@ -71,6 +71,58 @@ def test_following_a_session_shows_its_own_estimates_and_cues(uid):
         server.stop()
 
 
+SESSION = """
+import sys
+from biofeedback.config import load_pipeline
+from biofeedback.live import feedback_sinks
+from biofeedback.session import Session
+from biofeedback.simulate import ScenarioSource
+
+config = load_pipeline()
+print("ready", flush=True)
+Session(ScenarioSource("demo", realtime=True), config, feedback_sinks(config), record=False,
+        duration=float(sys.argv[2]), name=sys.argv[1]).run()
+"""
+
+
+def _session_process(name, seconds):
+    """A live session in a process of its own, as `biofeedback live` runs one."""
+    proc = subprocess.Popen([sys.executable, "-c", SESSION, name, str(seconds)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_the_next_session_is_followed_after_one_ends(uid):
+    """`biofeedback dashboard` left open between two sessions: the first one's end
+    is said, and the second one's estimates and cues come in, with no restart."""
+    name = f"bf-{uid}"
+    procs = [_session_process(name, 8.0)]
+    server = DashboardServer(port=0)
+    server.start()
+    feeder = None
+    try:
+        feeder = LSLFeeder(server, f"{name}-EEG", follow=True, timeout=20)
+        feeder.start()
+        assert _wait(lambda: len(feeder._inlets) == 3, 10), "Estimates, Cues, Markers"
+        procs[0].wait(30)  # the first session ends
+        assert _wait(lambda: (m := _latest(server, "stream")) and m["state"] == "lost", 10)
+        assert feeder._thread.is_alive() and feeder.error is None
+        last_t = _latest(server, "window")["t"]
+        procs.append(_session_process(name, 30.0))
+        assert _wait(lambda: (m := _latest(server, "stream")) and m["state"] == "ok", 30)
+        assert _wait(lambda: (w := _latest(server, "window")) and w["t"] > last_t + 2, 20)
+        assert _wait(lambda: len(feeder._inlets) == 3, 10)  # the new session's streams
+        assert feeder.error is None
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        if feeder is not None:
+            feeder.stop()
+        server.stop()
+
+
 def test_a_foreign_stream_that_vanishes_is_said_and_the_page_goes_on(muse_dir, uid):
     """The stream goes away mid-session: the page says so and keeps being served.
     (Its return is LSLSource's job, tested with the session.)"""
