@@ -58,7 +58,9 @@ def add_labels_args(p):
                    help="file-name pattern without extension "
                         "(default: {subject}-{label}-{session})")
     g.add_argument("--manifest", metavar="CSV",
-                   help="CSV with columns path,label[,subject,session]")
+                   help="with --labels-from manifest: CSV with columns path,label "
+                        "[,subject,session]: one row per recording, or with start,stop "
+                        "columns (seconds from its first sample) one per labelled stretch")
     g.add_argument("--marker-labels", metavar="A,B", default=None,
                    help="with markers: the marker texts that are classes (default: all)")
     g.add_argument("--profile", metavar="NAME",
@@ -71,9 +73,13 @@ def add_labels_args(p):
                         "come from clean windows) or keep them")
     x = p.add_argument_group("execution")
     x.add_argument("--n-jobs", type=jobs, default=-1, metavar="N",
-                   help="processes for feature extraction (default: one per core)")
+                   help="processes for feature extraction (default: -1, one per core); "
+                        "used from 3 h of recordings on: below that one process is faster "
+                        "than starting workers")
     x.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run feature extraction on this Dask scheduler")
+                   help="run feature extraction on the Dask scheduler at ADDRESS "
+                        "(tcp://HOST:PORT; needs biofeedback[dask]), reached before any "
+                        "recording is read")
     x.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar, table or notes: only the result's one line "
                         "(train: the model's path; evaluate: the balanced accuracy)")
@@ -98,7 +104,13 @@ def add_parser(sub):
                         "shipped one)")
     p.add_argument("--cv", choices=("loso", "loso-session", "new-day", "new-person-new-day",
                                     "none"), default="loso",
-                   help="grouped cross-validation (default: loso, a new person)")
+                   help="what validation holds out, never random windows (default: loso). "
+                        "loso: each person in turn, trained on everyone else (a new "
+                        "person); loso-session: each session of each person, trained on "
+                        "every other session; new-day: each person's last session, trained "
+                        "on their earlier ones and everyone else's (a returning user); "
+                        "new-person-new-day: each person's last session, trained on the "
+                        "other people only; none: no validation, the model alone")
     p.add_argument("--calibration", choices=("none", "protocol"), default="none",
                    help="save a model centred on the protocol's blocks before feedback "
                         "(default: none)")

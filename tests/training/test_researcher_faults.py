@@ -230,3 +230,17 @@ def test_a_bids_root_given_as_the_folder_says_its_subfolders_are_not_searched(
     assert err == (f"biofeedback: error: The folder {root} holds no recording, only the "
                    "folders sub-00, sub-01, sub-02 ..., which are not searched; pass the "
                    f"recordings themselves, e.g. {root}/*/*/eeg/*.edf for a BIDS folder.")
+
+
+def test_train_help_says_what_each_split_holds_out(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in ("loso: each person in turn, trained on everyone else",
+                   "loso-session: each session of each person",
+                   "new-day: each person's last session, trained on their earlier ones",
+                   "new-person-new-day: each person's last session, trained on the other "
+                   "people only", "none: no validation",
+                   "used from 3 h of recordings on",
+                   "with start,stop columns (seconds from its first sample)"):
+        assert phrase in text
