@@ -58,7 +58,8 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     speed : float
         Speed factor with ``realtime``.
     model : object | None
-        A loaded model.
+        A loaded model (one whose calibration cannot be computed is refused,
+        :meth:`~biofeedback.training.LoadedModel.check_calibration`).
     sinks : list of Sink
         Further sinks.
 
@@ -71,6 +72,8 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     from .session import CsvSink, Session
     from .stream import RecordingSource
 
+    if model is not None and hasattr(model, "check_calibration"):
+        model.check_calibration()  # as live checks it: files of older versions
     rec = recording if isinstance(recording, Recording) else read_recording(recording)
     rec.require_rate()
     side = rec.provenance.get("sidecar") or {}

@@ -172,3 +172,8 @@ def test_evaluate_refuses_an_older_model_z_scoring_on_too_little_calibration(tmp
         "but z-scoring divides by their SD, which needs at least 10 s (5 windows of 2 s); "
         "train it again with longer calibration blocks, or with --calibration-method "
         "center.\n")
+    est = tmp_path / "est.csv"  # replay refuses it the same way, and writes nothing
+    assert main(["replay", str(recs / "s1-relaxed-1.csv"), "--model", str(old),
+                 "--out", str(est)]) == 1
+    assert "The model old.bfm z-scores its features on 2.5 s" in capsys.readouterr().err
+    assert not est.exists()
