@@ -7,7 +7,9 @@ from . import number
 HELP = """\
 Read a recording and print how it was read: format, channels and units,
 sampling rate (declared and measured), duration, gaps and dropped packets,
-railed or flat channels, markers, other streams and every warning.
+railed or flat channels, markers, other streams and every warning. A model
+file from 'biofeedback train' (.bfm) is described too: classes, channels,
+rate, pipeline, training data and the validation figures stored in it.
 Exits 0 when the file is readable (warnings included), 1 with one sentence
 when it is not.
 
@@ -15,6 +17,7 @@ Examples:
   biofeedback info recordings/sample_synthetic.xdf
   biofeedback info OpenBCI-RAW-EyesOpen.txt --profile cyton
   biofeedback info subjecta-relaxed-1.csv --format muse-csv
+  biofeedback info muse.bfm
 """
 
 
@@ -24,7 +27,8 @@ def add_parser(sub):
     p = sub.add_parser("info", help="describe a recording before you use it",
                        description=HELP)
     p.add_argument("file", metavar="FILE",
-                   help="recording file (XDF, CSV, OpenBCI txt, FIF, EDF...)")
+                   help="recording file (XDF, CSV, OpenBCI txt, FIF, EDF...) or model "
+                        "file (.bfm)")
     p.add_argument("--format", choices=sorted(READERS), default=None,
                    help="read as this format instead of sniffing the content")
     p.add_argument("--profile", default=None, metavar="NAME",
@@ -128,7 +132,13 @@ def describe(rec, n_markers=10) -> str:
 
 def run(args) -> int:
     from ..io import read_recording
+    from ._model_info import describe_model, is_model_file
 
+    if is_model_file(args.file):  # a model file 'train' wrote: what it holds
+        from ..training import load_model
+
+        print(describe_model(load_model(args.file)))
+        return 0
     rec = read_recording(args.file, format=args.format, profile=args.profile,
                          stream=args.stream)
     print(describe(rec, args.markers))

@@ -244,3 +244,21 @@ def test_train_help_says_what_each_split_holds_out(capsys):
                    "used from 3 h of recordings on",
                    "with start,stop columns (seconds from its first sample)"):
         assert phrase in text
+
+
+def test_info_describes_a_model_file(model_file, capsys):
+    """'info' on a model file said it was not a recording format."""
+    assert main(["info", str(model_file)]) == 0
+    out = capsys.readouterr().out
+    assert "classes:     2: busy, calm" in out
+    assert "channels:    4: TP9, AF7, AF8, TP10 (profile muse_2016)" in out
+    assert "rate:        256 Hz" in out and "state filter: dwell 30 s" in out
+    assert "trained on:  " in out and "2 subjects" in out
+
+
+def test_info_on_a_damaged_model_file_is_one_sentence(model_file, capsys):
+    cut = model_file.with_name("cut.bfm")
+    cut.write_bytes(model_file.read_bytes()[:200])
+    assert main(["info", str(cut)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"biofeedback: error: {cut} is not a biofeedback model file")

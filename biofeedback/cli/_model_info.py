@@ -1,0 +1,70 @@
+"""``biofeedback info MODEL.bfm``: what a model file holds, before it is used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def is_model_file(fname) -> bool:
+    """True for a ``.bfm`` name, or a zip archive holding ``meta.json``."""
+    import zipfile
+
+    fname = Path(fname)
+    if fname.suffix.lower() == ".bfm":
+        return True
+    try:
+        with zipfile.ZipFile(fname) as zf:
+            return "meta.json" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _fmt(value, spec=".3f"):
+    return "-" if value is None else format(value, spec)
+
+
+def describe_model(model) -> str:
+    """The text ``biofeedback info`` prints for a :class:`LoadedModel`."""
+    meta = model.meta
+    train = meta.get("training") or {}
+    cfg = model.config
+    lines = [f"file:        {model.fname}",
+             f"read as:     biofeedback model, format {meta.get('format_version', 0)}",
+             f"model:       {meta.get('model')}: {meta.get('description', '')}",
+             f"classes:     {len(model.classes_)}: {', '.join(model.classes_)}",
+             f"channels:    {len(model.ch_names)}: {', '.join(model.ch_names)}"
+             + (f" (profile {meta['profile']})" if meta.get("profile") else ""),
+             f"rate:        {model.sfreq:g} Hz",
+             f"windows:     {cfg.window.length:g} s every {cfg.window.hop:g} s",
+             f"reads:       {model.input}, {len(model.feature_names)} features "
+             f"({', '.join(cfg.features.names)})",
+             "calibration: " + (f"{model.plan.describe()} ({model.plan.seconds:g} s, "
+                                f"{model.plan.method})" if model.needs_calibration
+                                else "none"),
+             "state filter: " + (f"dwell {model.dwell:g} s, evidence weight "
+                                 + ("hop / window" if model.evidence is None
+                                    else f"{model.evidence:g}")
+                                 if model.dwell else "none (each window alone)")]
+    if train:
+        per_class = train.get("windows_per_class") or {}
+        lines.append(f"trained on:  {train.get('n_windows', '?')} windows from "
+                     f"{train.get('n_recordings', '?')} recordings, "
+                     f"{len(train.get('subjects', ()))} subjects, "
+                     f"{len(train.get('sessions', ()))} sessions; "
+                     + ", ".join(f"{c} {n}" for c, n in per_class.items()))
+    metrics = {k: v for k, v in (meta.get("metrics") or {}).items() if isinstance(v, dict)}
+    if metrics:
+        cv = next(iter(metrics.values())).get("cv", "?")
+        lines.append(f"validation:  --cv {cv}, balanced accuracy (chance "
+                     f"{_fmt(next(iter(metrics.values())).get('chance'), '.2f')})")
+        for title, m in metrics.items():
+            sw = m.get("switching") or {}
+            lines.append(f"  {title:<16} {_fmt(m.get('balanced_accuracy'))}"
+                         + (f", switching {_fmt(sw.get('balanced_accuracy'))}, median lag "
+                            f"{_fmt(sw.get('median_lag_s'), '.1f')} s" if sw else ""))
+    else:
+        lines.append("validation:  none stored")
+    if model.ignored_outputs:
+        lines.append(f"ignored:     {', '.join(model.ignored_outputs)} (outputs a model "
+                     "file may not set)")
+    return "\n".join(lines)
