@@ -291,9 +291,22 @@ class Protocol:
         }
 
 
-def check_targets(config, estimate_names, fname=None) -> None:
-    """Raise if a block trains an estimate the session does not compute."""
-    from .._toml import _line_of
+def check_targets(config, estimate_names, fname=None, classes=None) -> None:
+    """Raise if a block trains an estimate the session does not compute.
+
+    ``classes``: the model's classes, when a model runs; a ``p_<class>``
+    target and a calibration block's ``state`` must then name one of them.
+    """
+    from .._toml import _line_of, _where
+
+    if classes is not None:
+        for i, b in enumerate(config.blocks):
+            if b.state and b.state not in classes:
+                section = f"feedback.blocks #{i + 1}"
+                raise PipelineConfigError(
+                    f"{_where(fname or 'pipeline', section, 'state')}: block {b.name!r} "
+                    f"asks for state {b.state!r}, which the model does not know; use one of "
+                    f"its classes ({', '.join(classes)}) or leave out 'state'.")
 
     names = list(estimate_names)
     checks = []
@@ -311,7 +324,9 @@ def check_targets(config, estimate_names, fname=None) -> None:
             where += f", line {line}"
         label = f"[feedback.blocks #{i + 1}] {key}" if i is not None else f"[{section}] {key}"
         hint = ""
-        if target.startswith("p_"):
+        if target.startswith("p_") and classes is not None:
+            hint = f" (the model's classes are {', '.join(classes)})"
+        elif target.startswith("p_"):
             hint = " (class probabilities p_<class> need --model)"
         raise PipelineConfigError(
             f"{where} {label}: unknown estimate {target!r}{hint}; this session computes "

@@ -290,6 +290,13 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
         config.check_baseline()
     if model is not None and feedback:  # its calibration must come from this protocol
         model.check_protocol(config.feedback)
+        if config.feedback.enabled:  # and its classes are the ones the blocks name
+            from ..feedback._protocol import check_targets
+
+            classes = [str(c) for c in model.classes_]
+            check_targets(config.feedback, [*config.features.indices,
+                                            *(f"p_{c}" for c in classes)],
+                          config.fname, classes=classes)
     if source is None or isinstance(source, str):
         source = make_source(source, config=config)
     protocol = None

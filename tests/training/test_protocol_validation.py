@@ -236,3 +236,46 @@ def test_a_model_file_z_scoring_on_too_little_calibration_is_refused_before_a_se
         model.check_protocol(config.feedback)
     meta["calibration"]["method"] = "center"  # centring on those 2.5 s is allowed
     LoadedModel(None, meta).check_protocol(config.feedback)
+
+
+@pytest.fixture(scope="module")
+def plain_model(muse_dir, tmp_path_factory):
+    """A model of the shared Muse data (classes concentrating, neutral, relaxed)."""
+    model = tmp_path_factory.mktemp("plain") / "plain.bfm"
+    files = [str(p) for p in sorted(muse_dir.glob("subject[ab]-*.csv"))]
+    assert main(["train", *files, "--out", str(model), "--n-jobs", "1", "-q"]) == 0
+    return model
+
+
+MUSE_PROTOCOL = """name = "states"
+board = "muse_2"
+[feedback]
+target = "{target}"
+[[feedback.blocks]]
+name = "calm"
+kind = "calibration"
+{state}duration = 10.0
+[[feedback.blocks]]
+name = "train"
+duration = 10.0
+"""
+
+
+@pytest.mark.parametrize(("target", "state", "line", "message"), [
+    ("p_relaxed", 'state = "sleepy"\n', 8, "[feedback.blocks #1] state: block 'calm' asks for "
+     "state 'sleepy', which the model does not know; use one of its classes (concentrating, "
+     "neutral, relaxed)"),
+    ("p_sleepy", 'state = "relaxed"\n', 4, "[feedback] target: unknown estimate 'p_sleepy' "
+     "(the model's classes are concentrating, neutral, relaxed)"),
+])
+def test_a_protocol_naming_a_class_the_model_lacks_is_refused_before_the_session(
+        plain_model, tmp_path, capsys, target, state, line, message):
+    pipe = tmp_path / "states.toml"
+    pipe.write_text(MUSE_PROTOCOL.format(target=target, state=state))
+    capsys.readouterr()
+    code = main(["live", "--model", str(plain_model), "--pipeline", str(pipe), "--scenario",
+                 "demo", "--duration", "5", "--view", "none", "--no-record"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"biofeedback: error: {pipe}, line {line} {message}")
+    assert err.count("\n") == 1 and "Traceback" not in err
