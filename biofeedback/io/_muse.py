@@ -104,13 +104,18 @@ def read_muse_csv(fname, *, profile=None):
     n_cols = len(header)
     while len(header) > 1 and not header[-1]:
         header.pop()
+    # pandas' to_csv writes its row index first, under an empty name
+    first = 1 if len(header) > 1 and not header[0] and \
+        header[1].lower() in ("timestamps", "timestamp") else 0
+    header = header[first:]
     if header[0].lower() not in ("timestamps", "timestamp"):
         raise RecordingFormatError(
             f"a muse-lsl CSV starts with a 'timestamps' column, found {header[0]!r}.",
             fname, 1)
     _refuse_other_streams(header[1:], fname)
     reader = TableReader(fname, n_cols, first_line=2, offset=offset, delimiter=delim,
-                         usecols=None if n_cols == len(header) else range(len(header)),
+                         usecols=None if n_cols == len(header) else
+                         range(first, first + len(header)),
                          decimal_comma=decimal_comma)
     cols = reader.read_columns()
     table = cols.T

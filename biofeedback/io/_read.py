@@ -107,6 +107,8 @@ def sniff_format(fname) -> str:
         )
     first = text.lstrip().split("\n", 1)[0].strip()
     low = first.lower().replace('"', "")
+    if low.startswith((",timestamps,", ",timestamp,")):  # re-saved by pandas, with its index
+        low = low[1:]
     if text.startswith("%OpenBCI") or text.startswith("%") and "openbci" in low:
         return "openbci-txt"
     if text.startswith("%"):

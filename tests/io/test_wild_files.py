@@ -122,6 +122,21 @@ def test_muse_csv_variants(tmp_path, header, end):
     assert rec.warnings == []
 
 
+def test_muse_csv_resaved_by_pandas_with_its_index(tmp_path):
+    """``pd.read_csv(f).to_csv(g)`` puts the row index first, under an empty name."""
+    pd = pytest.importorskip("pandas")
+    src = tmp_path / "muse.csv"
+    x = _muse_lsl(src)
+    fname = tmp_path / "resaved.csv"
+    pd.read_csv(src).to_csv(fname)
+    assert fname.read_text().startswith(",timestamps,TP9,")
+    rec = read_recording(fname)
+    assert rec.source_format == "muse-csv" and rec.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+    assert_allclose(rec.data, np.round(x, 3) * 1e-6, atol=1e-12)
+    assert_allclose(rec.timestamps, read_recording(src).timestamps)
+    assert rec.warnings == [] and list(rec.streams) == ["aux"]
+
+
 def test_muse_csv_clock_is_named_as_it_is(tmp_path):
     """muse-lsl's ``record`` writes LSL-clock times (seconds since the computer
     started), not Unix times: the note says which it found."""
