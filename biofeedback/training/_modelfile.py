@@ -44,6 +44,12 @@ from ._model import FORMAT, FORMAT_VERSION, LoadedModel
 ARRAYS_VERSION = 2
 SKOPS_VERSION = 1
 
+#: The fields of ``meta.json`` (``smooth_s``: files of earlier versions).
+META_KEYS = frozenset((
+    "format", "format_version", "model", "description", "input", "classes",
+    "feature_names", "ch_names", "sfreq", "profile", "pipeline", "calibration", "dwell_s",
+    "evidence_weight", "training", "metrics", "smooth_s"))
+
 #: Types beyond skops' default trusted set that our registered classifiers hold.
 TRUSTED_TYPES = (
     "sklearn.tree._tree.Tree",
@@ -144,6 +150,13 @@ def load_model(fname) -> LoadedModel:
             f"{fname} was written by a newer biofeedback (model format "
             f"{meta['format_version']}); upgrade to read it."
         )
+    unknown = sorted(set(meta) - META_KEYS)
+    if unknown:
+        from .._logging import logger
+
+        logger.warning("%s holds fields this version does not read (%s); they are "
+                       "ignored: nothing in a model file names where to write or send.",
+                       fname.name, ", ".join(unknown))
     est = _read_skops(fname, *parts) if len(parts) == 1 else _read_arrays(fname, *parts)
     try:
         model = LoadedModel(est, meta)

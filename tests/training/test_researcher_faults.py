@@ -262,3 +262,18 @@ def test_info_on_a_damaged_model_file_is_one_sentence(model_file, capsys):
     assert main(["info", str(cut)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"biofeedback: error: {cut} is not a biofeedback model file")
+
+
+def test_fields_smuggled_into_a_model_file_are_said_and_ignored(model_file, tmp_path,
+                                                                caplog):
+    from biofeedback.training import load_model
+
+    bad = _edited(model_file, tmp_path, lambda m: m.update(
+        path="/etc/passwd", host="10.0.0.1", sink="osc"))
+    model = load_model(bad)
+    assert ("edited.bfm holds fields this version does not read (host, path, sink); "
+            "they are ignored") in caplog.text
+    assert model.config == load_model(model_file).config
+    caplog.clear()
+    load_model(model_file)
+    assert "does not read" not in caplog.text
