@@ -25,8 +25,15 @@ def add_parser(sub):
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from .._outputs import check_output
     from ..feedback._report import write_report
 
+    # made again in place, but said at once when it cannot be (a folder, no room)
+    for out in (args.out or Path(args.recording).with_suffix(".html"), args.png):
+        if out is not None:
+            check_output(out, overwrite=True)
     path = write_report(args.recording, args.out, args.png)
     print(f"report: {path}")
     return 0

@@ -262,3 +262,21 @@ def test_python_dash_m_biofeedback_is_the_command():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert out.stderr == "biofeedback: error: /nonexistent/r.xdf: no such file.\n"
+
+
+@pytest.mark.parametrize("option", ["--out", "--png"])
+def test_report_into_a_folder_is_one_sentence_before_the_work(tmp_path, capsys, option):
+    """It named a hidden '.part' file after building the whole report (--out),
+    or wrote the figure beside the folder as FOLDER.png (--png)."""
+    from biofeedback.io import Recording, write_recording
+
+    rng = np.random.default_rng(0)
+    rec = Recording(data=rng.normal(0, 1e-5, (2, 2500)), sfreq=250.0, ch_names=["Cz", "Pz"],
+                    timestamps=np.arange(2500) / 250.0)
+    src = write_recording(rec, tmp_path / "rec.xdf")
+    folder = tmp_path / "figs"
+    folder.mkdir()
+    assert main(["report", str(src), option, str(folder)]) == 1
+    assert capsys.readouterr().err == (f"biofeedback: error: {folder} is a folder; name a "
+                                       "file to write.\n")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["figs", "rec.xdf"]
