@@ -655,9 +655,12 @@ class LSLSource(Source):
         if sid:
             found = pylsl.resolve_byprop("source_id", sid, timeout=0.05)
             info = found[0] if found else None
-            if info is None and self._raw_name and self._n_looks % 4 == 0:
+            if info is None and self._raw_name and (self._by_name or not self.name) \
+                    and self._n_looks % 4 == 0:
                 # a sender started again may bring a new source id (a new
-                # outlet's random one): the same name and layout is the stream
+                # outlet's random one): the same name and layout is the stream.
+                # Not for a stream picked by its source id (among several of
+                # its name): another of that name is another headset
                 found = [i for i in pylsl.resolve_byprop("name", self._raw_name,
                                                          timeout=0.05)
                          if i.uid() != self._uid]

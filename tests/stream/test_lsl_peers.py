@@ -167,6 +167,43 @@ def test_a_stream_found_by_its_source_id_opens_beside_another_of_its_name():
         assert src.source_id == f"{name}-b"
 
 
+@pytest.mark.slow  # waits for the loss and a second of looking (about 2 s)
+@pytest.mark.parametrize("by", ["source_id", "dashboard"])
+def test_a_stream_picked_by_source_id_is_not_swapped_for_another_of_its_name(by):
+    """Two headsets publish under one name; the one picked by its source id
+    vanishes: the source waits for it and never reads the other one."""
+    import pylsl
+
+    from biofeedback.dashboard._lsl import _make_by_id
+
+    name = _name("pick")
+    mine = _outlet(name, 2, sfreq=100.0, source_id=f"{name}-mine")
+    other = _outlet(name, 2, sfreq=100.0, source_id=f"{name}-other")
+    src = (LSLSource(f"{name}-mine", timeout=5, lost_after=0.2) if by == "source_id"
+           else _make_by_id(f"{name}-mine")(name, timeout=5, lost_after=0.2))
+
+    def push(outlet, value):
+        outlet.push_chunk(np.full((5, 2), value).tolist(),
+                          (pylsl.local_clock() + np.arange(5) / 100.0).tolist())
+
+    with src:
+        push(mine, 1.0)
+        _read_until(src, lambda c: True)
+        del mine
+        end = time.monotonic() + 10
+        while not src._lost and time.monotonic() < end:
+            push(other, 2.0)
+            src.read(0.05)
+        assert src._lost
+        end = time.monotonic() + 1.5  # 30 looks: the old code took another by name every 4th
+        while time.monotonic() < end:
+            push(other, 2.0)
+            chunk = src.read(0.05)
+            assert chunk is None or not np.any(chunk.data == 2e-6), "read the other headset"
+        assert src.source_id == f"{name}-mine" and src._lost
+    del other
+
+
 def test_an_irregular_stream_takes_the_named_board_rate_or_says_what_to_do():
     from biofeedback.hardware import get_profile
 
