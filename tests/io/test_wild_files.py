@@ -468,18 +468,20 @@ def test_brainflow_file_resaved_by_a_windows_editor(tmp_path, sidecar):
     assert rec.warnings == plain.warnings
 
 
-def test_openbci_gui_v5_marker_channel_becomes_markers(tmp_path):
-    """GUI v5+ write the Marker widget's (and UDP/LSL marker inputs') values in
-    'Marker Channel': they are markers, at their sample's rebuilt time, and
-    survive a conversion."""
-    n, sf = 1000, 250.0
-    x = _eeg(n, 8, sf)
+def _openbci_v5(fname, n, n_ch=8, sfreq=SF, lost=(), marks=None, nan=None):
+    """An OpenBCI GUI v5/v6 file (Cyton's 24 named columns, Daisy's 32): samples
+    ``lost`` left out (a slice), ``marks`` {sample: value} in 'Marker Channel',
+    EEG NaN over the slice ``nan``. Returns the EEG (µV) kept and t0."""
+    x = _eeg(n, n_ch, sfreq)
+    if nan is not None:
+        x[:, nan] = np.nan
     keep = np.ones(n, bool)
-    keep[400:404] = False  # a lost packet run before the second marker
-    marks = {100: 1.0, 600: 3.0}
-    lines = ["%OpenBCI Raw EXG Data", "%Number of channels = 8", "%Sample Rate = 250 Hz",
-             "%Board = OpenBCI_GUI$BoardCytonSerial",
-             "Sample Index, " + ", ".join(f"EXG Channel {i}" for i in range(8))
+    keep[lost] = False
+    step = 2 if n_ch == 16 else 1
+    board = "BoardCytonSerialDaisy" if n_ch == 16 else "BoardCytonSerial"
+    lines = ["%OpenBCI Raw EXG Data", f"%Number of channels = {n_ch}",
+             f"%Sample Rate = {sfreq:g} Hz", f"%Board = OpenBCI_GUI${board}",
+             "Sample Index, " + ", ".join(f"EXG Channel {i}" for i in range(n_ch))
              + ", Accel Channel 0, Accel Channel 1, Accel Channel 2, Not Used, "
              "Digital Channel 0 (D11), Digital Channel 1 (D12), Digital Channel 2 (D13), "
              "Digital Channel 3 (D17), Not Used, Digital Channel 4 (D18), Analog Channel 0, "
@@ -487,17 +489,71 @@ def test_openbci_gui_v5_marker_channel_becomes_markers(tmp_path):
              "Timestamp (Formatted)"]
     t0 = 1678789230.125
     for i in np.flatnonzero(keep):
-        lines.append(f"{i % 256:.1f}, " + ", ".join(f"{v:.6f}" for v in x[:, i])
-                     + ", 0.0" * 13 + f", {t0 + i / sf:.6f}, {marks.get(i, 0.0):.1f}, "
-                     "2023-03-14 10:20:30.125")
-    fname = tmp_path / "OpenBCI-RAW-2023-03-14_10-20-30.txt"
+        lines.append(f"{step * i % 256:.1f}, " + ", ".join(f"{v:.6f}" for v in x[:, i])
+                     + ", 0.0" * 13 + f", {t0 + i / sfreq:.6f}, "
+                     f"{(marks or {}).get(i, 0.0):.1f}, 2023-03-14 10:20:30.125")
     fname.write_text("\n".join(lines) + "\n")
+    return x[:, keep], t0
+
+
+def test_openbci_gui_v5_marker_channel_becomes_markers(tmp_path):
+    """GUI v5+ write the Marker widget's (and UDP/LSL marker inputs') values in
+    'Marker Channel': they are markers, at their sample's rebuilt time, and
+    survive a conversion."""
+    fname = tmp_path / "OpenBCI-RAW-2023-03-14_10-20-30.txt"
+    # a lost packet run before the second marker
+    x, t0 = _openbci_v5(fname, 1000, lost=slice(400, 404), marks={100: 1.0, 600: 3.0})
     rec = read_recording(fname)
     assert [g.n_missing for g in rec.gaps] == [4]
-    assert_allclose(rec.data * 1e6, x[:, keep], atol=1e-6)
+    assert_allclose(rec.data * 1e6, x, atol=1e-6)
     assert [m[1] for m in rec.markers] == ["1", "3"]
-    assert_allclose([m[0] for m in rec.markers], [t0 + 100 / sf, t0 + 600 / sf], atol=1e-6)
+    assert_allclose([m[0] for m in rec.markers], [t0 + 100 / SF, t0 + 600 / SF], atol=1e-6)
     from biofeedback.io import write_recording
 
     back = read_recording(write_recording(rec, tmp_path / "c.xdf"))
     assert [m[1] for m in back.markers] == ["1", "3"]
+
+
+def _wild_file(tmp_path, kind):
+    """One recording of each layout this module makes, with its losses and NaN."""
+    from brainflow.board_shim import BoardIds
+
+    if kind == "openbci_v5_daisy_loss_nan":
+        fname = tmp_path / "OpenBCI-RAW-daisy.txt"
+        _openbci_v5(fname, 2500, n_ch=16, sfreq=125.0, lost=slice(700, 720),
+                    nan=slice(1500, 1530), marks={300: 2.0})
+    elif kind == "openbci_v4_cyton":
+        fname = tmp_path / "OpenBCI-RAW-v4.txt"
+        _openbci_classic(fname, 3000)
+    elif kind == "muse_lsl":
+        fname = tmp_path / "muse.csv"
+        _muse_lsl(fname, n=3000)
+    elif kind == "mind_monitor":
+        fname = tmp_path / "mindMonitor.csv"
+        _mind_monitor(fname, n=3000)
+    else:
+        fname = tmp_path / "ganglion.csv"
+        _brainflow_file(fname, BoardIds.GANGLION_BOARD.value, 3000)
+    return fname
+
+
+@pytest.mark.parametrize("kind", ["openbci_v5_daisy_loss_nan", "openbci_v4_cyton",
+                                  "muse_lsl", "mind_monitor", "brainflow_ganglion"])
+def test_replay_of_each_layout_is_the_live_engine_fed_chunk_by_chunk(tmp_path, kind):
+    """What replay gives equals the live driver fed the same samples 13 at a
+    time, gaps and NaN runs included."""
+    from biofeedback.engine import Engine
+    from biofeedback.replay import config_from_recording, profile_from_recording, replay
+
+    rec = read_recording(_wild_file(tmp_path, kind))
+    out = replay(rec)
+    eng = Engine(config_from_recording(rec), rec.ch_names, rec.sfreq,
+                 profile_from_recording(rec))
+    live = eng.run(rec.data, rec.timestamps, chunk_size=13)
+    assert len(out.t_end) == len(live.t_end) > 0
+    np.testing.assert_array_equal(out.t_end, live.t_end)
+    np.testing.assert_array_equal(out.gated, live.gated)
+    np.testing.assert_allclose(out.estimates, live.estimates, rtol=1e-9, atol=1e-12,
+                               equal_nan=True)
+    if kind.endswith("loss_nan"):
+        assert rec.gaps and out.gated.any() and not out.gated.all()
