@@ -176,8 +176,14 @@ def test_stop_pressed_while_the_session_starts_ends_it_and_closes_the_recording(
                 url = line.split(" ", 1)[1].strip()
                 break
         base, token = url.split("/?token=")
-        status, body = fetch(f"{base}/api/state?token={token}")
-        state = json.loads(body)
+        # the URL is printed when the server starts; stop is offered once the
+        # session's dashboard sink is made, a moment later on a busy machine
+        end = time.monotonic() + 20
+        while True:
+            state = json.loads(fetch(f"{base}/api/state?token={token}")[1])
+            if "controls" in state or time.monotonic() > end:
+                break
+            time.sleep(0.05)
         assert "window" not in state and state["controls"]["controls"] == ["stop"]
         assert asyncio.run(_post(f"{base}/api/action/stop?token={token[:-1]}x"))[0] == 403
         t0 = time.monotonic()
