@@ -150,6 +150,14 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
     from ..training import extract_dataset, label_files
     from ..training._workers import connect_scheduler
 
+    switch = getattr(args, "switch_every", 0) or 0
+    if switch and switch < config.window.length:
+        from ..training._labels import DatasetError
+
+        raise DatasetError(
+            f"--switch-every {switch:g} is shorter than one {config.window.length:g} s "
+            "window, so no window would hold one state; give at least "
+            f"{config.window.length:g} s, or 0 to score no switching streams.")
     with contextlib.ExitStack() as stack:
         # the scheduler is reached first: an address that answers nothing is said
         # before the recordings are read, not after
@@ -158,12 +166,32 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
         files = label_files(args.recordings, args.labels_from, args.pattern,
                             args.manifest, min_classes=min_classes)
         marker_labels = args.marker_labels.split(",") if args.marker_labels else None
-        return extract_dataset(
+        ds = extract_dataset(
             files, config, profile=args.profile or profile, gated=args.gated,
             need_windows=need_windows, n_jobs=args.n_jobs, scheduler=scheduler,
             progress=not args.quiet, marker_labels=marker_labels,
             min_classes=min_classes, label_by=label_by, expect=expect, stream=args.stream,
         )
+    _warn_long_switch(switch, ds)
+    return ds
+
+
+def _warn_long_switch(switch, ds, skip=20.0):
+    """Say when --switch-every exceeds what any one-state recording leaves after
+    its first ``skip`` seconds: every stretch is then a whole remainder, and
+    the streams switch more often than the figure printed beside them."""
+    import statistics
+
+    from .._logging import logger
+
+    left = [f.recording.duration - skip for f in ds.files
+            if f.label is not None and f.recording is not None]
+    if switch and left and switch > max(left):
+        logger.warning(
+            "--switch-every %g s is longer than any recording leaves after its first "
+            "%g s (at most %.1f s), so each stretch is a whole remainder and the streams "
+            "switch about every %.0f s; give at most %.0f s.",
+            switch, skip, max(left), statistics.median(left), max(left))
 
 
 def protocol_plan(config, method, ds, spec, required):

@@ -277,3 +277,25 @@ def test_fields_smuggled_into_a_model_file_are_said_and_ignored(model_file, tmp_
     caplog.clear()
     load_model(model_file)
     assert "does not read" not in caplog.text
+
+
+def test_switch_every_shorter_than_a_window_is_refused(model_file, capsys):
+    recs = sorted(map(str, model_file.parent.glob("recs/*")))
+    assert main(["evaluate", str(model_file), *recs, "--switch-every", "0.5"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "biofeedback: error: --switch-every 0.5 is shorter than one 2 s window, so no "
+        "window would hold one state; give at least 2 s, or 0 to score no switching "
+        "streams.")
+
+
+def test_switch_every_longer_than_the_recordings_leave_is_said(model_file, capsys, caplog):
+    """Stretches are cut to what a recording leaves after its first 20 s, so
+    'switching every 100 s' over 30 s recordings switched every 10 s."""
+    recs = sorted(map(str, model_file.parent.glob("recs/*")))
+    assert main(["evaluate", str(model_file), *recs, "--switch-every", "100"]) == 0
+    assert ("--switch-every 100 s is longer than any recording leaves after its first "
+            "20 s (at most 10.0 s), so each stretch is a whole remainder and the streams "
+            "switch about every 10 s; give at most 10 s.") in caplog.text
+    caplog.clear()
+    assert main(["evaluate", str(model_file), *recs, "--switch-every", "8"]) == 0
+    assert "--switch-every" not in caplog.text
