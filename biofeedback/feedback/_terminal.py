@@ -14,6 +14,32 @@ from ._base import Sink
 _RESET, _GREEN, _YELLOW, _RED, _DIM = "\033[0m", "\033[32m", "\033[33m", "\033[31m", "\033[2m"
 
 
+def _fit(line: str, columns: int) -> str:
+    """``line`` cut to ``columns - 1`` visible characters (colour codes kept).
+
+    A line as wide as the terminal wraps onto a second row, and the in-place
+    redraw, which moves the cursor up one row per line, would then creep down
+    the screen and leave a stale copy behind on every window.
+    """
+    room = max(columns - 1, 1)
+    out, last, seen, i = [], None, 0, 0  # last: where in ``out`` the last visible one is
+    while i < len(line):
+        if line[i] == "\033":  # an SGR colour code: no width
+            end = line.find("m", i)
+            end = len(line) - 1 if end < 0 else end
+            out.append(line[i : end + 1])
+            i = end + 1
+            continue
+        if seen == room:
+            out[last] = "…"
+            return "".join(out) + _RESET
+        last = len(out)
+        out.append(line[i])
+        seen += 1
+        i += 1
+    return line
+
+
 def _channel_mark(flags: int) -> tuple[str, str]:
     """(symbol, colour) for a channel's quality flags."""
     if flags & (FLAGS["railed"] | FLAGS["flat"] | FLAGS["nan"] | FLAGS["bad"]):
@@ -39,14 +65,18 @@ class TerminalView(Sink):
         ANSI colours and in-place redraw; None means "if ``stream`` is a TTY".
     width : int
         Gauge width in characters.
+    columns : int | None
+        Terminal width for the in-place view; None reads it at every redraw
+        (lines are cut to fit, so none wraps).
     """
 
     name = "terminal"
 
-    def __init__(self, stream=None, color=None, width=28, plain_every=1.0):
+    def __init__(self, stream=None, color=None, width=28, plain_every=1.0, columns=None):
         self.stream = stream or sys.stdout
         self.color = self.stream.isatty() if color is None else color
         self.width = width
+        self.columns = columns
         self.plain_every = plain_every
         self._lines = 0
         self._lo = {}
@@ -141,6 +171,10 @@ class TerminalView(Sink):
     def write(self, result):
         lines = self.render(result)
         if self.color:
+            import shutil
+
+            cols = self.columns or shutil.get_terminal_size().columns
+            lines = [_fit(line, cols) for line in lines]
             out = ""
             if self._lines:
                 out += f"\033[{self._lines}F"

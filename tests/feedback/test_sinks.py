@@ -213,3 +213,44 @@ def test_plain_view_shows_no_cue_in_a_transfer_block():
     assert "[training] cue=reward score=0.90" in lines["training"]
     assert lines["transfer"].rstrip().endswith("[transfer] transfer: no feedback")
     assert "reward" not in lines["transfer"] and "score" not in lines["transfer"]
+
+
+@pytest.mark.slow
+@pytest.mark.lsl
+def test_the_in_place_view_never_wraps_in_an_80_column_terminal():
+    """`biofeedback live` in a real 80x24 terminal (a pty): no line reaches the
+    last column, so the redraw (one row up per line) stays in place. The
+    default protocol's block line is 88 characters."""
+    import fcntl
+    import os
+    import pty
+    import re
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    main_fd, child_fd = pty.openpty()
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "biofeedback", "live", "--duration", "3",
+                             "--no-record"], stdin=child_fd, stdout=child_fd, stderr=child_fd,
+                            start_new_session=True)
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main_fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(60) == 0
+    os.close(main_fd)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    frames = screen.split("\x1b[2Kbiofeedback · ")  # the view's head line, once a window
+    assert len(frames) > 3, screen
+    view = "".join(frames[1:-1])
+    rows = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", view).replace("\r", "").split("\n")
+    assert any(row.startswith("  block baseline") for row in rows)
+    assert max(len(row) for row in rows) < 80, max(rows, key=len)
