@@ -409,7 +409,11 @@ def read_sidecar(fname, warnings=None):
     if not side.is_file():
         return None
     try:
-        return json.loads(side.read_text(encoding="utf-8"))
+        raw = side.read_bytes()
+        # written by hand on Windows: Notepad's byte-order mark, or PowerShell
+        # 5's 'echo ... > x.json', which writes UTF-16
+        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        return json.loads(raw.decode("utf-16" if utf16 else "utf-8-sig"))
     except (OSError, ValueError) as err:
         if warnings is None:
             raise RecordingFormatError(f"the sidecar {side.name} is not valid JSON ({err}).",

@@ -557,3 +557,17 @@ def test_replay_of_each_layout_is_the_live_engine_fed_chunk_by_chunk(tmp_path, k
                                equal_nan=True)
     if kind.endswith("loss_nan"):
         assert rec.gaps and out.gated.any() and not out.gated.all()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_sidecar_written_by_hand_on_windows_reads(tmp_path, encoding):
+    """The '{"board_id": N}' the docs ask for, saved by Notepad (a byte-order
+    mark) or by PowerShell 5's 'echo ... > x.json' (UTF-16)."""
+    from brainflow.board_shim import BoardIds
+
+    fname = tmp_path / "daisy.csv"
+    arr, d = _brainflow_file(fname, BoardIds.CYTON_DAISY_BOARD.value, 500, sidecar=False)
+    fname.with_suffix(".json").write_bytes('{"board_id": 2}\r\n'.encode(encoding))
+    rec = read_recording(fname)
+    assert rec.profile == "cyton_daisy" and rec.warnings == []
+    assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]], atol=1e-6)
