@@ -45,8 +45,10 @@ class DashboardSink(Sink):
     ``feedback_resumed`` markers); mark writes ``dashboard_mark n=K`` into the
     Markers stream; stop ends the session as Ctrl-C does. Stop is offered from
     the moment the sink is made: pressed while the session starts (a device
-    connecting, the recorder starting), it ends the session as soon as it opens
-    its sinks, and the recording is closed as at any end.
+    connecting, the kernels compiling), it sets :attr:`stop_requested`, which
+    the session reads before it starts recording, so nothing is recorded;
+    pressed while the recorder starts, it ends the session as soon as it opens
+    its sinks (the recording is closed as at any end).
     """
 
     name = "dashboard"
@@ -65,7 +67,8 @@ class DashboardSink(Sink):
         self._n_markers = 0
         self._last_status = 0.0
         self._last_cue = self._last_block = None
-        self._stop_asked = False
+        #: "dashboard" once stop was pressed; a starting session looks at it
+        self.stop_requested = None
         if controls:  # stop is offered while the session starts (a device connecting)
             server.add_action("stop", self._stop)
             server.publish({"type": "controls", "controls": ["stop"]})
@@ -75,7 +78,7 @@ class DashboardSink(Sink):
         from ..stream._clock import lsl_clock
 
         self.info = info
-        if self._stop_asked:  # stop pressed while the session started: end it now
+        if self.stop_requested:  # pressed while the recorder started: end it now
             info.request_stop("dashboard")
         self.t0 = lsl_clock()
         self.offset = wall_offset()
@@ -189,10 +192,10 @@ class DashboardSink(Sink):
 
     # -- controls (called on the server's thread) ----------------------------------------
     def _stop(self, text=""):
-        self._stop_asked = True  # before reading info: open() reads them the other way round
+        self.stop_requested = "dashboard"  # before reading info: open() reads the other way
         info = self.info
-        if info is None:  # the session is still starting: open() ends it
-            return "stopping once the session has started"
+        if info is None:  # the session is still starting: it looks at stop_requested
+            return "stopping as the session starts"
         info.request_stop("dashboard")
         return "stopping"
 

@@ -30,6 +30,10 @@ from ._watchdog import SIGNAL_NAMES, Watchdog, hold_signals, stop_on_signals
 __all__ = ["Session"]
 
 
+class _StoppedBeforeStart(Exception):
+    """:meth:`Session.stop` was called while the session started (a page's stop button)."""
+
+
 class Session:
     """A source, the engine, sinks, LSL outlets and a recorder, run together.
 
@@ -165,6 +169,18 @@ class Session:
         if not self.stop_event.is_set() and self._stopped_by is None:
             self._stopped_by = reason
         self.stop_event.set()
+
+    def _stopped_while_starting(self) -> bool:
+        """True once stopped, or once a sink asked to (``stop_requested``: a page's stop).
+
+        A sink can be asked before the session opens it; the session looks
+        before it starts recording.
+        """
+        for sink in self.sinks:
+            reason = getattr(sink, "stop_requested", None)
+            if reason:
+                self.stop(str(reason))
+        return self.stop_event.is_set()
 
     def add_marker(self, text: str, timestamp: float | None = None) -> None:
         """Put ``text`` into the Markers stream and the sinks' events (thread-safe).
@@ -340,6 +356,8 @@ class Session:
         self.source.start()
         try:
             src = self.source
+            if self._stopped_while_starting():  # while the device connected
+                raise _StoppedBeforeStart
             try:
                 self.engine = Engine(self.config, src.ch_names, src.sfreq, src.profile,
                                      self.model)
@@ -349,6 +367,8 @@ class Session:
                 if precompile is not None:
                     precompile.wait()
                 logger.info("Engine warm-up took %.2f s", self.engine.warm_up())
+            if self._stopped_while_starting():  # nothing to record
+                raise _StoppedBeforeStart
             info = SessionInfo(self.session_id, self.engine.estimate_names, src.ch_names,
                                src.sfreq, src.profile, self.config, src.describe(),
                                realtime=src.realtime, name=self.name, engine=self.engine,
@@ -365,6 +385,9 @@ class Session:
                     self._run_fast(tally)
         except KeyboardInterrupt:
             summary.stopped_by = "interrupt"
+        except _StoppedBeforeStart:
+            summary.notes.append("stopped: before the session began, so nothing was "
+                                 "recorded")
         finally:
             if summary.stopped_by == "end" and self._stopped_by is not None:
                 summary.stopped_by = self._stopped_by

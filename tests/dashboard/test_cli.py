@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -161,12 +160,14 @@ async def _post(url):
 
 
 @pytest.mark.lsl
-def test_stop_pressed_while_the_session_starts_ends_it_and_closes_the_recording(tmp_path):
-    """The page offers stop at once; pressed before the session runs, it ends it."""
-    from biofeedback.io import read_recording
+def test_stop_pressed_while_the_headset_connects_ends_the_session_unrecorded(tmp_path, uid):
+    """The page offers stop at once; pressed while the source connects, nothing is recorded."""
+    import pylsl
 
+    name = f"late-muse-{uid}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "biofeedback.cli", "live", "--duration", "60", "--view", "none",
+        [sys.executable, "-m", "biofeedback.cli", "live", "--lsl", name, "--board", "muse_2",
+         "--lsl-timeout", "30", "--duration", "60", "--view", "none",
          "--recordings", str(tmp_path), "--dashboard", "--no-browser", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -186,22 +187,63 @@ def test_stop_pressed_while_the_session_starts_ends_it_and_closes_the_recording(
             time.sleep(0.05)
         assert "window" not in state and state["controls"]["controls"] == ["stop"]
         assert asyncio.run(_post(f"{base}/api/action/stop?token={token[:-1]}x"))[0] == 403
-        t0 = time.monotonic()
+        # the session waits for its stream (a headset connecting): stop now
         status, reply = asyncio.run(_post(f"{base}/api/action/stop?token={token}"))
         assert status == 200 and json.loads(reply)["ok"], reply
-        out, err = proc.communicate(timeout=40)
+        info = pylsl.StreamInfo(name, "EEG", 4, 256.0, "float32", name)
+        chans = info.desc().append_child("channels")
+        for label in ("TP9", "AF7", "AF8", "TP10"):
+            chans.append_child("channel").append_child_value("label", label)
+        outlet = pylsl.StreamOutlet(info)  # noqa: F841 - the headset, connected now
+        t0 = time.monotonic()
+        out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
     assert time.monotonic() - t0 < 30  # not the 60 s asked for
-    assert "Could not write" not in err and "Traceback" not in err
-    assert "report: not written (the session ended before any sample)" in out
-    xdf = Path(out.strip().splitlines()[-1].split("recording: ", 1)[1])
+    assert "Traceback" not in err
+    assert "stopped: before the session began, so nothing was recorded" in out
+    assert "recording: " not in out
+    assert list(tmp_path.iterdir()) == []  # no empty XDF, no sidecar
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_stop_pressed_while_the_recorder_starts_closes_the_recording(tmp_path):
+    """Pressed once the session has looked (the recorder starting): it ends at its start."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.dashboard import DashboardServer, DashboardSink
+    from biofeedback.hardware import BrainFlowSource, get_profile
+    from biofeedback.io import read_recording
+    from biofeedback.io._xdf import scan_chunks
+    from biofeedback.session import Session
+
+    server = DashboardServer(port=0)
+    server.start()
+    try:
+        sink = DashboardSink(server, traces=False)
+
+        class PressWhenRecording(BrainFlowSource):  # stop pressed after the session looked
+            def describe(self):
+                if list(tmp_path.glob("*.xdf")) and sink.stop_requested is None:
+                    base = f"http://127.0.0.1:{server.port}/api/action/stop"
+                    assert asyncio.run(_post(f"{base}?token={server.token}"))[0] == 200
+                return super().describe()
+
+        session = Session(PressWhenRecording(get_profile("synthetic")), load_pipeline(),
+                          [sink], record=True, recordings_dir=tmp_path, duration=60.0,
+                          report_writer=lambda rec: pytest.fail("no report of no sample"))
+        t0 = time.monotonic()
+        summary = session.run()
+    finally:
+        server.stop()
+    assert summary.stopped_by == "dashboard" and time.monotonic() - t0 < 30
+    assert session.report() is None
+    assert session.report_skipped.startswith("report: not written (the session ended")
+    xdf = summary.recording
     side = json.loads(xdf.with_suffix(".json").read_text())
     assert side["summary"]["stopped_by"] == "dashboard"
-    from biofeedback.io._xdf import scan_chunks  # closed: whole chunks, footers
-
-    valid_end, size, cut, counts = scan_chunks(xdf)
+    valid_end, size, cut, counts = scan_chunks(xdf)  # closed: whole chunks, footers
     assert (valid_end, cut) == (size, None)
     assert counts["StreamFooter"] == counts["StreamHeader"] >= 1
     with pytest.raises(BiofeedbackError, match="holds no samples"):
