@@ -329,6 +329,9 @@ class DashboardServer:
     async def _action(self, request):
         from aiohttp import web
 
+        if not _same_origin(request):  # a page elsewhere that learnt the token
+            return web.json_response({"ok": False, "error": "cross-origin action refused"},
+                                     status=403)
         name = request.match_info["name"]
         fn = self._actions.get(name)
         if fn is None:
@@ -352,8 +355,7 @@ class DashboardServer:
     async def _ws(self, request):
         from aiohttp import WSMsgType, web
 
-        origin = request.headers.get("Origin")
-        if origin is not None and origin.split("://", 1)[-1] != request.host:
+        if not _same_origin(request):
             return web.Response(status=403, text="403: cross-origin WebSocket refused.\n")
         ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=64 * 1024)
         await ws.prepare(request)
@@ -410,3 +412,9 @@ def _unspecified(host: str) -> bool:
         return not host or ipaddress.ip_address(host).is_unspecified
     except ValueError:  # a host name
         return False
+
+
+def _same_origin(request) -> bool:
+    """True unless the request says it comes from a page of another origin."""
+    origin = request.headers.get("Origin")
+    return origin is None or origin.split("://", 1)[-1] == request.host

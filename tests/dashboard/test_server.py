@@ -66,6 +66,12 @@ def test_actions_are_explicit_and_guarded(server):
     assert get(f"{base}/api/action/stop?token={server.token}", method="POST")[0] == 404
     assert get(f"{base}/api/action/mark?token={server.token}")[0] == 405  # GET changes nothing
     assert calls == ["hello"]
+    # a page of another origin that learnt the token cannot act; the page's own can
+    for origin, status in (("http://evil.example", 403), (base, 200)):
+        assert get(f"{base}/api/action/mark?token={server.token}", method="POST",
+                   data=json.dumps({"text": origin}), headers={
+                       "Content-Type": "application/json", "Origin": origin})[0] == status
+    assert calls == ["hello", base]
 
 
 def test_websocket_from_another_origin_is_refused(server):
