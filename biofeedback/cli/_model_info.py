@@ -12,6 +12,8 @@ def is_model_file(fname) -> bool:
     fname = Path(fname)
     if fname.suffix.lower() == ".bfm":
         return True
+    if not fname.is_file():  # a FIFO or device would block the look inside
+        return False
     try:
         with zipfile.ZipFile(fname) as zf:
             return "meta.json" in zf.namelist()
