@@ -38,16 +38,17 @@ def format_table(results, scored="sustained states") -> list[str]:
             if f[key] not in groups:
                 groups.append(f[key])
     width = max(14, *(len(t) + 2 for t in titles))
-    lines = [f"{key:<12}" + "".join(f"{t:>{width}}" for t in titles)]
+    lw = max([12, *(len(str(g)) + 2 for g in groups)])  # 'subjecta/day10' stays apart
+    lines = [f"{key:<{lw}}" + "".join(f"{t:>{width}}" for t in titles)]
     for g in groups:
-        row = f"{g:<12}"
+        row = f"{g:<{lw}}"
         for r in results.values():
             f = next((f for f in r.folds if f[key] == g), None)
             row += f"{'-' if f is None else format(f['balanced_accuracy'], '.2f'):>{width}}"
         lines.append(row)
-    lines.append(f"{'pooled':<12}" + "".join(
+    lines.append(f"{'pooled':<{lw}}" + "".join(
         f"{r.balanced_accuracy:>{width}.2f}" for r in results.values()))
-    lines.append(f"{'windows':<12}" + "".join(
+    lines.append(f"{'windows':<{lw}}" + "".join(
         f"{r.n_windows:>{width}d}" for r in results.values()))
     lines.append(f"balanced accuracy of {scored}, chance {first.chance:.2f} "
                  f"({len(first.classes)} classes: {', '.join(first.classes)})")
@@ -55,11 +56,11 @@ def format_table(results, scored="sustained states") -> list[str]:
     if any(sw):
         def cell(d, k, fmt):
             return "-" if not d else format(d[k], fmt)
-        lines.append(f"{'switching':<12}" + "".join(
+        lines.append(f"{'switching':<{lw}}" + "".join(
             f"{cell(d, 'balanced_accuracy', '.2f'):>{width}}" for d in sw))
-        lines.append(f"{'first 10 s':<12}" + "".join(
+        lines.append(f"{'first 10 s':<{lw}}" + "".join(
             f"{cell(d, 'first_accuracy', '.2f'):>{width}}" for d in sw))
-        lines.append(f"{'median lag':<12}" + "".join(
+        lines.append(f"{'median lag':<{lw}}" + "".join(
             f"{cell(d, 'median_lag_s', '.1f'):>{width}}" for d in sw))
         n = next(d for d in sw if d)
         lines.append(f"streams switching every {n['switch_every_s']:g} s: balanced accuracy "
@@ -71,9 +72,11 @@ def format_table(results, scored="sustained states") -> list[str]:
 def format_counts(result) -> list[str]:
     """Clean windows scored per subject and class."""
     classes = list(result.classes)
-    lines = [f"{'windows':<12}" + "".join(f"{c:>15}" for c in classes)]
+    lw = max([12, *(len(str(s)) + 2 for s in result.counts)])
+    cw = max([15, *(len(c) + 2 for c in classes)])
+    lines = [f"{'windows':<{lw}}" + "".join(f"{c:>{cw}}" for c in classes)]
     for s, row in result.counts.items():
-        lines.append(f"{s:<12}" + "".join(f"{row[c]:>15d}" for c in classes))
+        lines.append(f"{s:<{lw}}" + "".join(f"{row[c]:>{cw}d}" for c in classes))
     return lines
 
 

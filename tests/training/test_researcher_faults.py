@@ -299,3 +299,24 @@ def test_switch_every_longer_than_the_recordings_leave_is_said(model_file, capsy
     caplog.clear()
     assert main(["evaluate", str(model_file), *recs, "--switch-every", "8"]) == 0
     assert "--switch-every" not in caplog.text
+
+
+def test_the_printed_tables_keep_long_names_apart(recs, tmp_path, capsys):
+    """Fold and subject names over 11 characters ran into the first figure
+    ('subjecta/day10          0.56'), and long labels into each other."""
+    manifest = tmp_path / "labels.csv"
+    rows = [f"{p},{'calm and collected' if 'calm' in p.name else 'busy'},"
+            f"participant-{p.name[:2]}" for p in recs]
+    manifest.write_text("path,label,subject\n" + "\n".join(rows) + "\n")
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(tmp_path / "m.bfm")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = [ln for ln in lines if ln.startswith(("test ", "participant-", "pooled",
+                                                 "windows"))]
+    scores, counts = table[:5], table[5:]  # head, 2 folds, pooled, windows; head, 2
+    assert len(counts) == 3 and counts[0].startswith("windows  ")
+    assert len({len(ln) for ln in scores}) == 1  # the columns line up
+    assert len({len(ln) for ln in counts}) == 1
+    assert all(ln.split()[0].startswith("participant-") for ln in scores[1:3] + counts[1:])
+    assert counts[0].split() == ["windows", "busy", "calm", "and", "collected"]
+    assert "  calm and collected" in counts[0]
