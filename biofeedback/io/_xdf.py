@@ -282,6 +282,15 @@ def read_xdf(fname, *, profile=None, stream=None):
         raise RecordingFormatError(
             f"the EEG stream {eeg_name!r} holds no samples"
             + (f" ({warnings[0]})" if cut is not None else "") + ".", fname)
+    wild = ~(np.abs(ts) < 1e11)  # beyond the year 5000 in Unix seconds, or NaN
+    if wild.any():
+        # samples that do not match their header (channel count, format) are
+        # read as other bytes: timestamps come out as any number at all
+        raise RecordingFormatError(
+            f"the EEG stream {eeg_name!r} holds timestamps that are no clock's (such as "
+            f"{ts[wild][0]:.3g} s): the file is damaged, or its samples do not match its "
+            f"stream header ({n_ch} channel(s) of {_first(info, 'channel_format', '?')}); "
+            "write it again from its source.", fname)
 
     sidecar = read_sidecar(fname, warnings)
     shifts = _clock_shifts(sidecar)

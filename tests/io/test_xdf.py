@@ -262,3 +262,30 @@ def test_a_numeric_marker_stream_gives_markers(tmp_path):
     # written again, the codes stay in their stream and are not doubled
     again = read_recording(write_recording(back, tmp_path / "again.xdf"))
     assert again.markers == back.markers
+
+
+def test_samples_that_do_not_match_their_header_are_one_sentence(tmp_path):
+    """A writer that declares 1 channel and writes 8 float32 per sample: pyxdf
+    reads other bytes as timestamps (1e300 s and more); refused, not replayed."""
+    import struct
+
+    from biofeedback._xdf_chunks import chunk, varlen
+    from biofeedback.io._xdf_write import _stream_xml
+
+    rng = np.random.default_rng(0)
+    body = b""
+    for start in range(0, 3000, 64):
+        rows = [b"\x08" + struct.pack("<d", 1000.0 + i / 250.0)
+                + struct.pack("<8f", *rng.normal(0, 10, 8))
+                for i in range(start, min(start + 64, 3000))]
+        body += chunk(3, varlen(len(rows)) + b"".join(rows), 1)
+    fname = tmp_path / "mismatch.xdf"
+    fname.write_bytes(b"XDF:" + chunk(1, b'<?xml version="1.0"?><info><version>1.0</version>'
+                                         b"</info>")
+                      + chunk(2, _stream_xml("Amp", "EEG", ["Cz"], ["microvolts"], ["EEG"],
+                                             250.0, "float32"), 1) + body)
+    with pytest.raises(RecordingFormatError,
+                       match=r"mismatch\.xdf: the EEG stream 'Amp' holds timestamps that are "
+                             r"no clock's .* do not match its stream header \(1 channel\(s\) "
+                             r"of float32\); write it again from its source\."):
+        read_recording(fname)
