@@ -121,6 +121,7 @@ class StudyIndex:
         self.timeout = float(timeout)
         self.read_only = bool(read_only)
         self.notice = None
+        self.rebuilt_on_open = False  # open() indexed every session folder
         self._con = None
 
     # -- opening -------------------------------------------------------------------
@@ -174,10 +175,10 @@ class StudyIndex:
         self._con = con
         if version is None or version < SCHEMA_VERSION:
             self._create(drop=version is not None)
-            if not fresh or self.notice or version is not None:
+            if not fresh or self.notice or version is not None or \
+                    list_session_dirs(self.root):  # (the last: sessions but no index yet)
                 self.rebuild()
-            elif list_session_dirs(self.root):
-                self.rebuild()  # a root with sessions but no index yet
+                self.rebuilt_on_open = True
         return self
 
     def _open_in_memory(self, err) -> StudyIndex:

@@ -182,8 +182,12 @@ class ProgrammeSession:
         save_calibration(self.paths.sidecar, self.model, self.model_sha256)
         try:  # a lock held past 15 s (a program holding the file open) is said, not waited on
             with StudyIndex(self.root, timeout=5.0) as index:
-                rec = index.add_session(self.paths.folder, self.paths.participant,
-                                        self.paths.session)
+                if index.rebuilt_on_open:  # a new index: this session is in it already
+                    rec = next((r for r in index.sessions(self.paths.participant)
+                                if r["session"] == self.paths.session), None)
+                else:
+                    rec = index.add_session(self.paths.folder, self.paths.participant,
+                                            self.paths.session)
                 self.index_ms = 1e3 * (time.perf_counter() - t0)
                 logger.info("Indexed the session in %.1f ms.", self.index_ms)
                 if rec is not None:  # the index rows are enough: no statistics needed

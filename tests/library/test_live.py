@@ -195,3 +195,19 @@ def test_ctrl_c_during_the_report_still_files_the_session(tmp_path, capsys, monk
     assert sorted(p.name for p in eeg.iterdir()) == [xdf.with_suffix(".json").name, xdf.name]
     assert not (tmp_path / "sub-demo" / "ses-01" / ".running").exists()
     assert "demo" in main_sessions(tmp_path, capsys)  # indexed
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_the_first_session_under_a_root_is_read_once(tmp_path, capsys, caplog):
+    """A new root's index is built from the folders when the first session ends;
+    that session is not read a second time (its warnings said twice). The
+    default pipeline does not carry thresholds, so no index exists before."""
+    code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--view", "none",
+                 "--duration", "3"])
+    out = capsys.readouterr().out
+    said = [r.getMessage() for r in caplog.records if "session 01 ended early" in r.getMessage()]
+    assert code == 0 and len(said) == 1, said
+    assert f"filed as sub-demo session 01 under {tmp_path}" in out
+    assert any(line.startswith("Session 1") for line in out.splitlines())  # the comparison
+    assert "demo" in main_sessions(tmp_path, capsys)
