@@ -204,7 +204,8 @@ def protocol_plan(config, method, ds, spec, required):
     if spec.input == "windows":
         why = "window-input models are not calibrated"
     elif any(f.label is None for f in ds.files):
-        why = "marker-labelled recordings cannot be replayed as calibration blocks"
+        why = ("recordings labelled over time (markers, or a manifest's stretches) "
+               "cannot be replayed as calibration blocks")
     elif not plan:
         why = "the protocol has no block before feedback"
     elif None in plan.states:

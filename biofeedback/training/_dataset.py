@@ -395,7 +395,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                      "windows": r["windows"] if need_windows else None})
         per_rec.append({"file": Path(f.path).name, "subject": f.subject,
                         "session": f.session, "label": f.label, "n_windows": int(n),
-                        "n_gated": int(r["gated"].sum()), "n_resets": r["n_resets"]})
+                        "n_gated": int(r["gated"].sum()), "n_resets": r["n_resets"],
+                        "n_stretches": len(f.stretches)})
     ds = Dataset(
         X=np.concatenate(cols["X"]), y=np.concatenate(cols["y"]),
         subject=np.concatenate(cols["subject"]).astype(str),

@@ -293,7 +293,8 @@ def write_report(fname, dataset, model, results, *, random_split=None,
     fig = _bandpower_svg(dataset)
     if fig is not None:
         sections.append(("Band powers per class", fig))
-    per_rec = [[r["file"], r["subject"], r["session"], r["label"] or "(markers)",
+    per_rec = [[r["file"], r["subject"], r["session"], r["label"] or (
+        f"({r['n_stretches']} stretches)" if r.get("n_stretches") else "(markers)"),
                 r["n_windows"], r["n_gated"]] for r in dataset.recordings]
     sections.append(("Recordings", _html.table(
         per_rec, ["file", "subject", "session", "label", "windows", "gated"])))

@@ -320,3 +320,17 @@ def test_the_printed_tables_keep_long_names_apart(recs, tmp_path, capsys):
     assert all(ln.split()[0].startswith("participant-") for ln in scores[1:3] + counts[1:])
     assert counts[0].split() == ["windows", "busy", "calm", "and", "collected"]
     assert "  calm and collected" in counts[0]
+
+
+def test_a_manifest_of_stretches_is_not_called_markers(recs, tmp_path, capsys):
+    manifest = tmp_path / "labels.csv"
+    rows = [f"{p},{'calm' if 'calm' in p.name else 'busy'},{a},{b}"
+            for p in recs for a, b in ((0, 14), (15, 30))]
+    manifest.write_text("path,label,start,stop\n" + "\n".join(rows) + "\n")
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(tmp_path / "m.bfm")]) == 0
+    out = capsys.readouterr().out
+    assert ("calibration not validated: recordings labelled over time (markers, or a "
+            "manifest's stretches) cannot be replayed") in out
+    page = (tmp_path / "m.html").read_text()
+    assert page.count("<td>(2 stretches)</td>") == 4 and "(markers)" not in page
