@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod_name in _COMMANDS:
         importlib.import_module(f"{__name__}.{mod_name}").add_parser(sub)
+    for command in set(sub.choices.values()):  # 'biofeedback replay FILE -v' too
+        command.add_argument("-v", "--verbose", action="store_true",
+                             default=argparse.SUPPRESS,
+                             help="log progress and show tracebacks on errors")
     return parser
 
 

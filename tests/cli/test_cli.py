@@ -280,3 +280,18 @@ def test_report_into_a_folder_is_one_sentence_before_the_work(tmp_path, capsys, 
     assert capsys.readouterr().err == (f"biofeedback: error: {folder} is a folder; name a "
                                        "file to write.\n")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["figs", "rec.xdf"]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbose_is_taken_before_or_after_the_command(where):
+    """'biofeedback replay FILE --verbose' was a usage error: only
+    'biofeedback --verbose replay FILE' showed the traceback."""
+    args = ["replay", "/nonexistent/r.xdf"]
+    args = ["--verbose", *args] if where == "before" else [*args, "--verbose"]
+    out = _run(*args)
+    assert out.returncode == 1
+    assert "Traceback" in out.stderr and "RecordingFormatError" in out.stderr
+    parser = build_parser()
+    assert parser.parse_args(["info", "x.csv"]).verbose is False
+    assert parser.parse_args(["-v", "info", "x.csv"]).verbose is True
+    assert parser.parse_args(["info", "x.csv", "-v"]).verbose is True
