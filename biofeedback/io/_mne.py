@@ -54,6 +54,21 @@ def _not_volts(fname, raw):
     return other if volts else {}
 
 
+def _stim_markers(raw, ts):
+    """``(timestamp, code)`` of each event on the file's trigger channels (FIF's
+    'STI 014', BioSemi's 'Status'), as :func:`mne.find_events` finds them."""
+    import mne
+
+    stim = [raw.ch_names[i] for i in mne.pick_types(raw.info, stim=True, exclude=[])]
+    if not stim:
+        return []
+    events = mne.find_events(raw, stim_channel=stim, shortest_event=1, initial_event=True,
+                             verbose="error")
+    at = events[:, 0] - raw.first_samp
+    keep = (at >= 0) & (at < len(ts))
+    return [(float(ts[i]), str(code)) for i, code in zip(at[keep], events[keep, 2])]
+
+
 def read_mne(fname, *, profile=None):
     """Read EDF, BDF, FIF, BrainVision and anything ``mne.io.read_raw`` reads."""
     import warnings as _w
@@ -88,6 +103,7 @@ def read_mne(fname, *, profile=None):
         rec.warnings.append(
             f"Channel(s) {units} are not measured in volts: they are kept as the stream "
             "'non_eeg', not read as EEG.")
+    rec.markers = sorted(rec.markers + _stim_markers(raw, rec.timestamps))
     rec.source_format = "mne"
     rec.provenance["file_type"] = type(raw).__name__
     if profile is not None:

@@ -571,3 +571,23 @@ def test_a_sidecar_written_by_hand_on_windows_reads(tmp_path, encoding):
     rec = read_recording(fname)
     assert rec.profile == "cyton_daisy" and rec.warnings == []
     assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]], atol=1e-6)
+
+
+def test_trigger_channel_events_become_markers(tmp_path):
+    """A FIF's 'STI 014' (or a BioSemi BDF's 'Status') holds the events: they
+    were dropped with the channel; they are markers at their sample's time."""
+    import mne
+
+    x = _eeg(2500, 4, SF) * 1e-6
+    stim = np.zeros(2500)
+    stim[100:105] = 5
+    stim[1000:1003] = 2
+    info = mne.create_info(["F3", "F4", "O1", "O2", "STI 014"], SF,
+                           ["eeg"] * 4 + ["stim"])
+    raw = mne.io.RawArray(np.vstack([x, stim]), info, verbose="error")
+    raw.set_meas_date(1700000000.0)
+    raw.save(tmp_path / "trig_raw.fif", verbose="error")
+    rec = read_recording(tmp_path / "trig_raw.fif")
+    assert rec.ch_names == ["F3", "F4", "O1", "O2"]
+    assert rec.markers == [(rec.timestamps[100], "5"), (rec.timestamps[1000], "2")]
+    assert rec.timestamps[100] == pytest.approx(1700000000.0 + 100 / SF)
