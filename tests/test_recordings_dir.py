@@ -61,6 +61,7 @@ def test_an_output_under_a_file_is_one_sentence(tmp_path, capsys):
     sample = Path(__file__).parents[1] / "recordings" / "sample_synthetic.xdf"
     assert main(["report", str(sample), "--out", str(afile / "r.html")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("biofeedback: error: File exists: ") and "write elsewhere" in err
+    assert err.startswith(f"biofeedback: error: {afile / 'r.html'} cannot ")
+    assert f"{afile} does not take new files (not a folder); choose another place" in err
     assert "Traceback" not in err
 
