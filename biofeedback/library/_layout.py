@@ -43,6 +43,9 @@ DEFAULT_ROOT = "recordings"
 RUNNING = ".running"
 
 _ID = re.compile(r"[A-Za-z0-9]+")
+#: longest participant ID and task label: file names (sub-<ID>_ses-NN_task-<task>_eeg.json)
+#: stay well under the file systems' 255 bytes
+MAX_LABEL = 64
 _SES = re.compile(r"ses-(\d+)")
 
 
@@ -111,7 +114,7 @@ def existing_study_root(root=None) -> Path:
 
 
 def check_participant(pid) -> str:
-    """Return ``pid`` if it is letters and digits only, else raise.
+    """Return ``pid`` if it is letters and digits only (at most 64), else raise.
 
     Raises
     ------
@@ -127,6 +130,11 @@ def check_participant(pid) -> str:
             "BIDS labels are (no accents, '/', '..', spaces or punctuation), e.g. "
             "--participant P07."
         )
+    if len(pid) > MAX_LABEL:
+        raise StudyError(
+            f"Invalid participant ID {pid[:12]}... ({len(pid)} characters): use at most "
+            f"{MAX_LABEL}, as it names the participant's folder and files, e.g. "
+            "--participant P07.")
     return pid
 
 
@@ -149,7 +157,7 @@ def case_twin(root, participant) -> str | None:
 
 def task_label(name) -> str:
     """A BIDS task label from a protocol or pipeline name (letters and digits)."""
-    label = re.sub(r"[^A-Za-z0-9]", "", str(name or ""))
+    label = re.sub(r"[^A-Za-z0-9]", "", str(name or ""))[:MAX_LABEL]
     return label or "training"
 
 

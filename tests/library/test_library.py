@@ -47,6 +47,21 @@ def test_participant_ids_that_could_escape_the_root_are_refused(pid):
         check_participant(pid)
 
 
+def test_an_id_or_task_too_long_for_a_file_name_is_one_sentence(tmp_path, capsys):
+    from biofeedback.cli import main
+
+    code = main(["live", "--participant", "P" * 300, "--root", str(tmp_path / "study"),
+                 "--duration", "2", "--view", "none"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and err.count("\n") == 1
+    assert "Invalid participant ID PPPPPPPPPPPP... (300 characters): use at most 64" in err
+    assert not (tmp_path / "study").exists()
+    # a task label is cut to fit, so a long --protocol still names a file
+    paths = reserve_session(tmp_path / "study", "P1", "t" * 300)
+    paths.release()
+    assert paths.task == "t" * 64 and len(paths.xdf.name) < 255
+
+
 def test_session_numbers_follow_and_files_are_bids_shaped(short_study):
     dirs = list_session_dirs(short_study)
     assert [(p, n) for p, n, _ in dirs] == [("p01", 1), ("p01", 2), ("p01", 3)]
