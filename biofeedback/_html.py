@@ -33,7 +33,7 @@ _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
-text-align:right}th{background:#f4f4f4}img{max-width:100%}pre{background:#f7f7f7;padding:.6em}
+text-align:right}th{background:#f4f4f4}img{max-width:100%}pre{background:#f7f7f7;padding:.6em;white-space:pre-wrap}
 """
 
 

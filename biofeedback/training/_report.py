@@ -275,12 +275,21 @@ def write_report(fname, dataset, model, results, *, random_split=None,
                      f"{random_split:.2f}. That figure leaks, because overlapping "
                      "windows of one recording fall on both sides of the split; do not "
                      "report it.</p>")
+        switching = any(r.switching for r in results.values())
         rows = []
         for t, r in results.items():
+            sw = r.switching or {}
             rows.append([t, f"{r.balanced_accuracy:.3f}", f"{r.mean_fold_accuracy:.3f}",
-                         *(f"{r.recall[c]:.2f}" for c in r.classes), r.n_windows])
-        body += _html.table(rows, ["", "balanced accuracy (pooled)", "mean over folds",
-                                   *(f"recall {c}" for c in first.classes), "windows"])
+                         *(f"{r.recall[c]:.2f}" for c in r.classes), r.n_windows,
+                         *([f"{sw['balanced_accuracy']:.3f}", f"{sw['first_accuracy']:.3f}",
+                            f"{sw['median_lag_s']:.1f}",
+                            f"{sw['n_switches']} ({sw['n_not_followed']} not followed)"]
+                           if sw else ["-"] * 4 if switching else [])])
+        body += _html.table(rows, [
+            "", "balanced accuracy (pooled)", "mean over folds",
+            *(f"recall {c}" for c in first.classes), "windows",
+            *(("switching: balanced accuracy", "first 10 s after a switch",
+               "median lag (s)", "switches") if switching else ())])
         sections.append(("Validation", body))
         sections.append(("Windows per fold, subject and class", _counts_html(first)))
         figs = "".join(_svg.confusion(r.confusion_matrix, list(r.classes), title=t)

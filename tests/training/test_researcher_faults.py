@@ -334,3 +334,26 @@ def test_a_manifest_of_stretches_is_not_called_markers(recs, tmp_path, capsys):
             "manifest's stretches) cannot be replayed") in out
     page = (tmp_path / "m.html").read_text()
     assert page.count("<td>(2 stretches)</td>") == 4 and "(markers)" not in page
+
+
+def test_the_report_table_gives_the_switching_figures(recs, tmp_path):
+    """Switching figures were only in the preformatted text, whose long line ran
+    off the page; the validation table has them per result."""
+    import re
+
+    from biofeedback.training import load_model
+
+    out = tmp_path / "m.bfm"
+    assert main(["train", *map(str, recs), "--out", str(out), "--switch-every", "5",
+                 "-q"]) == 0
+    page = (tmp_path / "m.html").read_text()
+    assert "<th>switching: balanced accuracy</th>" in page and "pre-wrap" in page
+    for title, m in load_model(out).meta["metrics"].items():
+        if not isinstance(m, dict):
+            continue
+        sw = m["switching"]
+        row = re.search(rf"<tr><td>{title}</td>(.*?)</tr>", page).group(1)
+        cells = re.findall(r"<td>([^<]*)</td>", row)
+        assert cells[-4:] == [f"{sw['balanced_accuracy']:.3f}", f"{sw['first_accuracy']:.3f}",
+                              f"{sw['median_lag_s']:.1f}",
+                              f"{sw['n_switches']} ({sw['n_not_followed']} not followed)"]
