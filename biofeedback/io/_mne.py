@@ -48,8 +48,9 @@ def _not_volts(fname, raw):
     labels = [sig[16 * i: 16 * (i + 1)].decode("latin-1").strip() for i in range(ns)]
     dims = [sig[96 * ns + 8 * i: 96 * ns + 8 * (i + 1)].decode("latin-1").strip()
             for i in range(ns)]
-    other = {lab: dim for lab, dim in zip(labels, dims)
-             if dim and dim.lower() not in _VOLTS and lab in raw.ch_names}
+    types = dict(zip(raw.ch_names, raw.get_channel_types()))
+    other = {lab: dim for lab, dim in zip(labels, dims)  # MNE's stim 'Status' stays stim
+             if dim and dim.lower() not in _VOLTS and types.get(lab) == "eeg"}
     volts = [lab for lab, dim in zip(labels, dims) if dim.lower() in _VOLTS]
     return other if volts else {}
 
@@ -62,8 +63,10 @@ def _stim_markers(raw, ts):
     stim = [raw.ch_names[i] for i in mne.pick_types(raw.info, stim=True, exclude=[])]
     if not stim:
         return []
-    events = mne.find_events(raw, stim_channel=stim, shortest_event=1, initial_event=True,
-                             verbose="error")
+    # BioSemi's Status holds the triggers in its low 16 bits, the device's state above
+    mask = 0xFFFF if type(raw).__name__ == "RawBDF" else None
+    events = mne.find_events(raw, stim_channel=stim, shortest_event=1, mask=mask,
+                             mask_type="and", verbose="error")
     at = events[:, 0] - raw.first_samp
     keep = (at >= 0) & (at < len(ts))
     return [(float(ts[i]), str(code)) for i, code in zip(at[keep], events[keep, 2])]

@@ -591,3 +591,24 @@ def test_trigger_channel_events_become_markers(tmp_path):
     assert rec.ch_names == ["F3", "F4", "O1", "O2"]
     assert rec.markers == [(rec.timestamps[100], "5"), (rec.timestamps[1000], "2")]
     assert rec.timestamps[100] == pytest.approx(1700000000.0 + 100 / SF)
+
+
+def test_biosemi_status_triggers_are_markers_and_its_state_bits_are_not(tmp_path):
+    """BioSemi's 'Status' (a BDF signal MNE reads as stim, its dimension
+    'Boolean') holds triggers in its low 16 bits and the device's state above:
+    the triggers are markers; Status is neither EEG nor a non-volt stream."""
+    edfio = pytest.importorskip("edfio")
+    x = _eeg(2560, 4, 256.0)
+    status = np.full(2560, -65536.0)  # 0xFF0000 as a signed 24-bit number
+    status[500:510] += 3
+    sigs = [edfio.BdfSignal(x[i], 256.0, label=f"A{i + 1}", physical_dimension="uV",
+                            physical_range=(-262144, 262143)) for i in range(4)]
+    sigs.append(edfio.BdfSignal(status, 256.0, label="Status", physical_dimension="Boolean",
+                                physical_range=(-8388608, 8388607),
+                                digital_range=(-8388608, 8388607)))
+    fname = tmp_path / "biosemi.bdf"
+    edfio.Bdf(sigs).write(fname)
+    rec = read_recording(fname)
+    assert rec.ch_names == ["A1", "A2", "A3", "A4"] and "non_eeg" not in rec.streams
+    assert rec.markers == [(rec.timestamps[500], "3")]
+    assert rec.warnings == []
