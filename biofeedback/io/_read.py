@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import importlib
 import os
 from pathlib import Path
@@ -134,6 +135,13 @@ def sniff_format(fname) -> str:
             pass
     if fname.suffix.lower() in _MNE_EXT:
         return "mne"
+    if fname.suffix.lower() == ".json":  # a recording's sidecar, picked for it
+        beside = sorted(p.name for p in fname.parent.glob(f"{glob.escape(fname.stem)}.*")
+                        if p.suffix.lower() in (".xdf", ".csv", ".txt", ".tsv"))
+        if beside:
+            raise RecordingFormatError(
+                f"this is the JSON sidecar of {beside[0]}, not a recording; read "
+                f"{beside[0]}.", fname)
     shown = first[:40] + ("..." if len(first) > 40 else "")
     raise RecordingFormatError(
         f"the content matches no format biofeedback reads (first line {shown!r}); "

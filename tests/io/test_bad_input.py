@@ -48,6 +48,12 @@ def _brainflow_with_sidecar(path, stem, sidecar):
     return b"".join("\t".join(["1.0"] * 24).encode() + b"\n" for _ in range(2))
 
 
+def _sidecar_beside_its_recording(path):
+    """A session's ``s.json``, picked (tab completion stops at 's.') for ``s.xdf``."""
+    (path / "s.xdf").write_bytes(_xdf_bytes(path))
+    return b'{"pipeline": {}, "summary": {"n_windows": 3}}\n'
+
+
 # (case id, file name, content maker, expected: ("error", regex, line) or
 #  ("warn", regex) or ("ok", None))
 CASES = [
@@ -134,6 +140,9 @@ CASES = [
      lambda p: ("timestamps,PPG1,PPG2,PPG3,Marker0\n" + "".join(
          f"{1.7e9 + i / 64:.6f},1e3,2e3,3e3,0\n" for i in range(300))).encode(),
      ("error", r"holds the headset's PPG \(-t PPG\) stream", 1)),
+    ("sidecar_given_for_its_recording", "s.json", _sidecar_beside_its_recording,
+     ("error", r"s\.json: this is the JSON sidecar of s\.xdf, not a recording; read "
+               r"s\.xdf\.$", None)),
     ("xdf_with_csv_extension", "really_xdf.csv", _xdf_bytes, ("ok", None)),
     ("csv_with_xdf_extension", "really_csv.xdf",
      lambda p: (MUSE_HEAD + _muse_rows(300)).encode(), ("ok", None)),
