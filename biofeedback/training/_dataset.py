@@ -329,6 +329,13 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             f"The recordings come from different boards ({', '.join(sorted(profiles))})."
         )
     if any(f.label is None and not f.stretches for f in files):
+        held = sorted({s for p in probes for _, s in p["markers"]})
+        absent = [m for m in marker_labels or () if m not in held]
+        if absent and held:
+            shown = ", ".join(map(repr, held[:8])) + (" ..." if len(held) > 8 else "")
+            raise DatasetError(
+                f"--marker-labels names {absent[0]!r}, which no recording's markers "
+                f"hold (they hold {shown}); spell it as the markers do.")
         labels = {s for p in probes for _, s in p["markers"]
                   if not marker_labels or s in marker_labels}
         if not labels:

@@ -357,3 +357,21 @@ def test_the_report_table_gives_the_switching_figures(recs, tmp_path):
         assert cells[-4:] == [f"{sw['balanced_accuracy']:.3f}", f"{sw['first_accuracy']:.3f}",
                               f"{sw['median_lag_s']:.1f}",
                               f"{sw['n_switches']} ({sw['n_not_followed']} not followed)"]
+
+
+def test_a_marker_label_no_recording_holds_is_named(tmp_path, make_eeg, capsys):
+    """'--marker-labels relaxed,Neutral' over markers 'neutral' said only that
+    one class was left."""
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k in range(2):
+        data, ts = make_eeg(duration=40.0, seed=k)
+        marks = [(ts[0], "relaxed"), (ts[0] + 20.0, "neutral")]
+        rec = Recording(data, 256.0, MUSE, ts, markers=marks, profile="muse_2016")
+        paths.append(str(write_recording(rec, tmp_path / f"s{k}-session-1.xdf")))
+    assert main(["train", *paths, "--labels-from", "markers", "--marker-labels",
+                 "relaxed,Neutral", "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "biofeedback: error: --marker-labels names 'Neutral', which no recording's "
+        "markers hold (they hold 'neutral', 'relaxed'); spell it as the markers do.")
