@@ -26,6 +26,8 @@ Examples:
 
 
 def add_parser(sub):
+    from ..io._read import READERS
+
     p = sub.add_parser("replay", help="replay a recording through the engine",
                        description=HELP)
     p.add_argument("file", metavar="FILE", help="recording (XDF, CSV, OpenBCI txt, FIF, EDF...)")
@@ -40,6 +42,8 @@ def add_parser(sub):
     p.add_argument("--model", metavar="FILE", help="a trained model; adds class probabilities")
     p.add_argument("--stream", metavar="NAME", default=None,
                    help="XDF with several EEG streams: the name of the one to replay")
+    p.add_argument("--format", choices=sorted(READERS), default=None,
+                   help="read FILE as this format instead of sniffing the content")
     p.add_argument("--profile", default=None, metavar="NAME",
                    help="board profile of the file when it does not say "
                         "(see 'biofeedback boards')")
@@ -105,7 +109,8 @@ def run(args) -> int:
     model, _ = load_model_arg(args.model)
     # read here, so that what the reader found (a cut file, gaps, railed
     # channels) is said, as 'info' and 'convert' say it
-    recording = read_recording(args.file, stream=args.stream, profile=args.profile)
+    recording = read_recording(args.file, format=args.format, stream=args.stream,
+                               profile=args.profile)
     out = replay(recording, pipeline=args.pipeline, out=args.out, realtime=args.realtime,
                  speed=args.speed, model=model, sinks=[*make_view(args.view), *_progress_sinks()])
     n = len(out.t_end)

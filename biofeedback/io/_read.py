@@ -145,7 +145,7 @@ def sniff_format(fname) -> str:
     shown = first[:40] + ("..." if len(first) > 40 else "")
     raise RecordingFormatError(
         f"the content matches no format biofeedback reads (first line {shown!r}); "
-        "pass format= to force one.",
+        "to read it as one, pass --format NAME (convert: --in-format; Python: format=).",
         fname, 1,
     )
 

@@ -295,3 +295,15 @@ def test_verbose_is_taken_before_or_after_the_command(where):
     assert parser.parse_args(["info", "x.csv"]).verbose is False
     assert parser.parse_args(["-v", "info", "x.csv"]).verbose is True
     assert parser.parse_args(["info", "x.csv", "-v"]).verbose is True
+
+
+def test_replay_takes_the_format_the_sniffer_asks_for(tmp_path, capsys):
+    """'matches no format ... pass --format NAME': replay takes it, as info does."""
+    fname = tmp_path / "notes.csv"
+    fname.write_text("time,TP9,AF7,AF8,TP10\n" + "1.0,2.0,3.0,4.0,5.0\n" * 600)
+    assert main(["replay", str(fname)]) == 1
+    assert "to read it as one, pass --format NAME" in capsys.readouterr().err
+    assert main(["replay", str(fname), "--format", "muse-csv"]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {fname}, line 1: a muse-lsl CSV starts with a 'timestamps' "
+        "column, found 'time'.\n")
