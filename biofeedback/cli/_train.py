@@ -176,6 +176,23 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
     return ds
 
 
+def _warn_unscored_days(ds, cv):
+    """Say which people a new-day split leaves unscored (one session each)."""
+    if cv not in ("new-day", "new-person-new-day"):
+        return
+    from .._logging import logger
+    from ..training._validation import _session_order
+
+    once = sorted(s for s, days in _session_order(ds).items() if len(days) < 2)
+    if once:
+        n = len(set(ds.subject.tolist()))
+        logger.warning(
+            "--cv %s scores %d of %d subjects: %s %s one session, so %s only trained "
+            "on, never scored.", cv, n - len(once), n, ", ".join(once[:6])
+            + (" ..." if len(once) > 6 else ""), "has" if len(once) == 1 else "have",
+            "is" if len(once) == 1 else "are")
+
+
 def _warn_long_switch(switch, ds, skip=20.0):
     """Say when --switch-every exceeds what any one-state recording leaves after
     its first ``skip`` seconds: every stretch is then a whole remainder, and
@@ -296,6 +313,7 @@ def run(args) -> int:
             if plan is not None:
                 results.update(zip(("calibrated", "calibrated+filter"), cv(plan)))
             random_split = random_split_score(ds, args.model)
+            _warn_unscored_days(ds, args.cv)
     model_plan = plan if args.calibration == "protocol" else None
     if grid:
         evidence = select_evidence(ds, args.model, dwell=dwell, grid=grid, plan=model_plan,

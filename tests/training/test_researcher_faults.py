@@ -375,3 +375,22 @@ def test_a_marker_label_no_recording_holds_is_named(tmp_path, make_eeg, capsys):
     assert capsys.readouterr().err.strip() == (
         "biofeedback: error: --marker-labels names 'Neutral', which no recording's "
         "markers hold (they hold 'neutral', 'relaxed'); spell it as the markers do.")
+
+
+def test_a_new_day_split_says_whom_it_leaves_unscored(tmp_path, make_eeg, caplog, capsys):
+    """People with one session are trained on but never held out by --cv
+    new-day; the pooled figure was printed as if it covered everyone."""
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k, (subject, days) in enumerate((("p1", 2), ("p2", 2), ("p3", 1))):
+        for day in range(1, days + 1):
+            for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+                data, ts = make_eeg(duration=25.0, alpha_hz=hz, seed=100 * k + 10 * day + j)
+                rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
+                paths.append(str(write_recording(
+                    rec, tmp_path / f"{subject}-{label}-day{day}.xdf")))
+    assert main(["train", *paths, "--cv", "new-day", "--switch-every", "0",
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 0
+    assert ("--cv new-day scores 2 of 3 subjects: p3 has one session, so is only "
+            "trained on, never scored.") in caplog.text
