@@ -37,6 +37,7 @@ class BlockStats:
     n_reward: int = 0
     threshold_start: float = math.nan
     threshold_end: float = math.nan
+    threshold_source: str = ""  # baseline, training_start (the block's first seconds), carried
     values: list = field(default_factory=list, repr=False)
     thresholds: list = field(default_factory=list, repr=False)  # [t_end, threshold], <= 1/s
 
@@ -69,6 +70,7 @@ class BlockStats:
             "reward_rate": self.reward_rate, "time_in_target": self.time_in_target,
             "artifact_share": self.artifact_share,
             "threshold_start": self.threshold_start, "threshold_end": self.threshold_end,
+            "threshold_source": self.threshold_source,
             "target_mean": float(vals.mean()) if vals.size else math.nan,
             "target_sd": float(vals.std(ddof=1)) if vals.size > 1 else math.nan,
             "threshold_trace": [list(p) for p in self.thresholds],
@@ -187,6 +189,7 @@ class Protocol:
                 else:
                     self._calib, self._calib_time = [], 0.0
             self.stats[-1].threshold_start = pol.threshold
+            self.stats[-1].threshold_source = pol.source if pol.calibrated else ""
         return events
 
     @staticmethod
@@ -242,6 +245,7 @@ class Protocol:
                     if self._calib_time >= self.config.min_baseline and len(self._calib) >= 3:
                         pol.calibrate(self._calib, "training_start")
                         st.threshold_start = pol.threshold
+                        st.threshold_source = pol.source
                         events.append(self._threshold_marker(target, pol))
             else:
                 threshold = pol.threshold

@@ -197,7 +197,8 @@ class ProtocolSink(Sink):
                     f"block {st.name} ({st.target} {st.direction}){hidden}: reward rate "
                     f"{_pct(st.reward_rate)}, time in target {_pct(st.time_in_target)}, "
                     f"artifacts {_pct(st.artifact_share)}, threshold "
-                    f"{st.threshold_start:.4g} -> {st.threshold_end:.4g}")
+                    f"{st.threshold_start:.4g} -> {st.threshold_end:.4g}"
+                    f"{_THRESHOLD_FROM.get(st.threshold_source, '')}")
             else:
                 lines.append(f"block {st.name} (baseline): {st.n_clean} clean windows, "
                              f"artifacts {_pct(st.artifact_share)}")
@@ -211,6 +212,14 @@ class ProtocolSink(Sink):
         for got in self._cues.collect("summary_lines"):  # as the session collects its sinks'
             lines.extend(got)
         return lines
+
+
+# said after a block's thresholds when they did not come from the baseline
+_THRESHOLD_FROM = {
+    "training_start": " (set from the block's first clean seconds: the baseline had too "
+                      "little clean signal)",
+    "carried": " (carried from the last session)",
+}
 
 
 def _pct(x) -> str:

@@ -261,3 +261,33 @@ def test_unknown_threshold_start_and_block_kind_are_refused():
         FeedbackConfig(threshold_start="last")._validate()
     with pytest.raises(ValueError, match="kind"):
         BlockConfig("x", "hidden")._validate()
+
+
+def test_the_summary_says_a_threshold_set_in_training_not_from_the_baseline(rng):
+    """A baseline all gated: the block's first clean seconds set the threshold, and say so."""
+    from biofeedback.feedback._protocol_sink import ProtocolSink
+
+    cfg = FeedbackConfig(target="a", min_baseline=2.0,
+                         blocks=(BlockConfig("rest", "baseline", 5.0),
+                                 BlockConfig("up", "training", 10.0)))
+    prot = Protocol(cfg, ["a"])
+    for i in range(80):
+        prot.update(i * HOP, [rng.normal()], i * HOP < 5.0)  # every baseline window gated
+    prot.finish()
+    sink = ProtocolSink(cfg, [], lsl=False, terminal=False)
+    sink.protocol = prot
+    lines = sink.summary_lines()
+    up = next(line for line in lines if line.startswith("block up"))
+    assert "(set from the block's first clean seconds: the baseline had too little" in up
+    assert "block rest (baseline): 0 clean windows" in "\n".join(lines)
+    assert [b["threshold_source"] for b in prot.summary()["blocks"]] == ["", "training_start"]
+
+    # with a clean baseline the line says nothing more
+    prot = Protocol(cfg, ["a"])
+    for i in range(80):
+        prot.update(i * HOP, [rng.normal()], False)
+    prot.finish()
+    sink.protocol = prot
+    up = next(line for line in sink.summary_lines() if line.startswith("block up"))
+    assert up.endswith(f"{prot.stats[1].threshold_end:.4g}")
+    assert prot.summary()["blocks"][1]["threshold_source"] == "baseline"
