@@ -66,6 +66,12 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     Returns
     -------
     output : EngineOutput
+
+    Raises
+    ------
+    BiofeedbackError
+        When the recording gives no window (shorter than one, or cut by gaps
+        into stretches that are); ``out`` is then not written.
     """
     from .engine import EngineOutput
     from .io import Recording, read_recording
@@ -98,6 +104,8 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
         summary = session.run()
         if csv is not None and "csv" in summary.sink_errors:
             raise BiofeedbackError(f"Writing {out} failed: {summary.sink_errors['csv']}.")
+        if not session.results:
+            _no_window(rec, config)
     except BaseException:
         if csv is not None:
             csv.discard()
@@ -107,3 +115,15 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     output = EngineOutput.from_results(session.results, session.engine)
     output.summary = summary  # losses, gaps: what the replay counted
     return output
+
+
+def _no_window(rec, config):
+    """Say why a replay gave no estimate: too short for one window."""
+    fname = rec.provenance.get("fname", "The recording")
+    win = config.window.length
+    what = (f"holds {rec.n_times / rec.sfreq:.2f} s of samples, less than one {win:g} s window"
+            if rec.n_times / rec.sfreq < win else
+            f"is cut by gaps into stretches each shorter than one {win:g} s window")
+    raise BiofeedbackError(
+        f"{fname}: no window to estimate, as the recording {what}; record for longer, or "
+        "replay with --pipeline FILE whose [window] length is shorter.")

@@ -307,3 +307,26 @@ def test_replay_takes_the_format_the_sniffer_asks_for(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"biofeedback: error: {fname}, line 1: a muse-lsl CSV starts with a 'timestamps' "
         "column, found 'time'.\n")
+
+
+@pytest.mark.parametrize("gapped", [False, True])
+def test_a_replay_with_no_window_says_why_and_writes_nothing(tmp_path, capsys, gapped):
+    """It printed '0 windows' and wrote an empty estimates file, exit 0."""
+    n = 1500 if gapped else 200
+    t = 1.7e9 + np.arange(n) / 256.0
+    if gapped:  # 1.2 s stretches between one-second gaps
+        t += (np.arange(n) // 300) * 1.0
+    rng = np.random.default_rng(0)
+    rows = "".join(f"{ti:.6f}," + ",".join(f"{v:.3f}" for v in rng.normal(0, 10, 4)) + ",0\n"
+                   for ti in t)
+    fname = tmp_path / "short.csv"
+    fname.write_text("timestamps,TP9,AF7,AF8,TP10,Right AUX\n" + rows)
+    out = tmp_path / "est.csv"
+    assert main(["replay", str(fname), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    what = ("is cut by gaps into stretches each shorter than one 2 s window" if gapped else
+            "holds 0.78 s of samples, less than one 2 s window")
+    assert err == (f"biofeedback: error: {fname}: no window to estimate, as the recording "
+                   f"{what}; record for longer, or replay with --pipeline FILE whose [window] "
+                   "length is shorter.\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short.csv"]
