@@ -321,7 +321,8 @@ def write_brainflow(recording, fname, *, overwrite=False):
     if n_ch > len(lay["eeg"]):
         raise ValueError(
             f"The recording has {n_ch} channels but BrainFlow board "
-            f"{prof.brainflow_board} holds {len(lay['eeg'])}."
+            f"{prof.brainflow_board} holds {len(lay['eeg'])}; write .xdf, .fif or .edf, "
+            "which hold any number."
         )
     n = recording.n_times
     arr = np.zeros((lay["n_rows"], n))

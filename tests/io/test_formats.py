@@ -192,6 +192,21 @@ def test_edf_refuses_nan_in_one_sentence(make_recording, tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["holes.xdf"]
 
 
+def test_brainflow_csv_refuses_more_channels_than_its_board_saying_what_holds_them(
+        make_recording, tmp_path, capsys):
+    from biofeedback.cli import main
+
+    rec = make_recording(n_ch=20)
+    rec.ch_names = [f"E{i}" for i in range(20)]
+    src = write_recording(rec, tmp_path / "e20.xdf")
+    out = tmp_path / "e20.csv"
+    assert main(["convert", str(src), str(out)]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {out}: The recording has 20 channels but BrainFlow board "
+        "SYNTHETIC_BOARD holds 16; write .xdf, .fif or .edf, which hold any number.\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e20.xdf"]
+
+
 def test_mne_written_by_mne(tmp_path):
     """A FIF written by MNE itself (not by us) reads, annotations as markers."""
     import mne
