@@ -394,3 +394,23 @@ def test_a_new_day_split_says_whom_it_leaves_unscored(tmp_path, make_eeg, caplog
                  "--out", str(tmp_path / "m.bfm"), "-q"]) == 0
     assert ("--cv new-day scores 2 of 3 subjects: p3 has one session, so is only "
             "trained on, never scored.") in caplog.text
+
+
+def test_evaluate_says_when_it_scores_the_training_data(model_file, tmp_path, capsys,
+                                                        caplog):
+    """Scoring a model on its own training recordings (or a copy converted to
+    another format) printed a near-perfect score without a word."""
+    import json
+    import shutil
+
+    recs = sorted(model_file.parent.glob("recs/*"))
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for p in recs:  # the same data under another extension
+        shutil.copy(p, copy / (p.stem + ".XDF"))
+    assert main(["evaluate", str(model_file), str(copy), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["seen_in_training"]["files"] == sorted(p.stem + ".XDF" for p in recs)
+    assert ("4 of the 4 recordings scored were in the model's training data "
+            "(p1-busy-1.XDF, p1-calm-1.XDF, p2-busy-1.XDF ...); their score is not that "
+            "of new data") in caplog.text
