@@ -190,6 +190,17 @@ def _known_headset(args) -> dict | None:
 
 
 def run(args) -> int:
+    import contextlib
+
+    from ..session._watchdog import interrupt_on_signals
+
+    with contextlib.ExitStack() as starting:
+        # until the session's own handlers: SIGTERM/SIGHUP unwind as Ctrl-C does
+        starting.enter_context(interrupt_on_signals())
+        return _run(args, starting)
+
+
+def _run(args, starting) -> int:
     from ..config import load_pipeline
     from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
@@ -236,6 +247,7 @@ def run(args) -> int:
             also_record=args.also_record, duration=args.duration, give_up=args.give_up,
             extra_sidecar={**model_meta, **(prog.sidecar if prog else {})},
         )
+        starting.close()  # the session's own handlers from here
         session.run()
     except BaseException:
         if session is not None and getattr(session.summary, "recording", None):

@@ -20,6 +20,7 @@ folder (removed when it ends), so a second one can say what it found.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -268,10 +269,17 @@ def reserve_session(root, participant, task) -> SessionPaths:
         except FileExistsError:
             num += 1
     paths = SessionPaths(root, participant, num, task_label(task))
-    (paths.folder / "eeg").mkdir(exist_ok=True)
-    (paths.folder / RUNNING).write_text(dumps({
-        "pid": os.getpid(), "host": socket.gethostname(),
-        "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}))
+    try:
+        (paths.folder / "eeg").mkdir(exist_ok=True)
+        (paths.folder / RUNNING).write_text(dumps({
+            "pid": os.getpid(), "host": socket.gethostname(),
+            "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}))
+    except BaseException:  # interrupted or refused: the number is free again
+        paths.release()
+        for folder in (paths.folder / "eeg", paths.folder):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     for other, info in busy:
         logger.warning(
             "Participant %s already has session %02d running (pid %s, started %s); this "

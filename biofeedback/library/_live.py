@@ -123,12 +123,20 @@ class ProgrammeSession:
 
     def __init__(self, participant, root, config, protocol=None, *, model=None,
                  model_sha256=None):
-        from ._carry import CarryOver
-        from ._index import StudyIndex
         from ._layout import reserve_session
 
         self.config = config
         self.paths = reserve_session(root, participant, protocol or config.name)
+        try:
+            self._prepare(config, model, model_sha256)
+        except BaseException:  # interrupted, or an unreadable study: the number is free
+            self.abandon()
+            raise
+
+    def _prepare(self, config, model, model_sha256):
+        from ._carry import CarryOver
+        from ._index import StudyIndex
+
         self.root = self.paths.root
         self.model, self.model_sha256 = model, model_sha256
         carry = config.feedback.threshold_start == "carry"

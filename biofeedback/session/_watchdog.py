@@ -17,7 +17,8 @@ import time
 
 from .._logging import logger
 
-__all__ = ["SIGNAL_NAMES", "Watchdog", "stop_on_signals", "hold_signals"]
+__all__ = ["SIGNAL_NAMES", "Watchdog", "stop_on_signals", "hold_signals",
+           "interrupt_on_signals"]
 
 #: signals that end a session the way Ctrl-C does
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
@@ -95,6 +96,34 @@ def stop_on_signals(stop):
         name = signal.Signals(signum).name
         logger.warning("%s received: ending the session and closing its recording.", name)
         stop(name)
+
+    for sig in STOP_SIGNALS:
+        if signal.getsignal(sig) in (signal.SIG_DFL, None):
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def interrupt_on_signals():
+    """While a session starts: SIGTERM/SIGHUP raise KeyboardInterrupt, as Ctrl-C does.
+
+    Before :func:`stop_on_signals` takes over in :meth:`Session.run`, their
+    default action ended the process on the spot: a participant's reserved
+    session folder stayed behind (the next session became number 02) and a
+    board in its signal check was never released. Installed, like it, only
+    over the default handlers.
+    """
+    if not _in_main_thread():
+        yield
+        return
+    previous = {}
+
+    def handler(signum, _frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
     for sig in STOP_SIGNALS:
         if signal.getsignal(sig) in (signal.SIG_DFL, None):
