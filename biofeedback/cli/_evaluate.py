@@ -25,8 +25,8 @@ Recordings the model was trained on (by file name, whatever the format) or
 its training subjects are said in a warning: their score is not a new one.
 
 Examples:
-  biofeedback evaluate muse.bfm ../shared/data/muse-mental-state/*.csv
-  biofeedback evaluate muse.bfm ../shared/data/muse-mental-state/*.csv --switch-every 20
+  biofeedback evaluate muse.bfm new_people/*.csv        # recordings train never saw
+  biofeedback evaluate muse.bfm new_people/ --switch-every 20
   biofeedback evaluate muse.bfm sessions/*.xdf --labels-from markers --json > scores.json
   biofeedback evaluate muse.bfm --labels-from manifest --manifest stretches.csv
       (stretches.csv: path,label,start,stop with one row per labelled stretch)
@@ -43,7 +43,8 @@ def add_parser(sub):
                    help="recording files or folders")
     p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
                    help="score streams switching state every S seconds built from "
-                        "one-state recordings (default: 30; 0: off)")
+                        "one-state recordings (default: 30; 0: off; else at least one "
+                        "window)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_labels_args(p)
     p.set_defaults(func=run)

@@ -130,7 +130,8 @@ def add_parser(sub):
                         "window with --cv none or when it cannot be chosen)")
     p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
                    help="also score streams switching state every S seconds, built from "
-                        "the one-state recordings (default: 30; 0: off)")
+                        "the one-state recordings (default: 30; 0: off; else at least "
+                        "one window)")
     p.add_argument("--report", metavar="FILE.html",
                    help="HTML report (default: beside the model, MODEL.html)")
     add_labels_args(p)

@@ -414,3 +414,14 @@ def test_evaluate_says_when_it_scores_the_training_data(model_file, tmp_path, ca
     assert ("4 of the 4 recordings scored were in the model's training data "
             "(p1-busy-1.XDF, p1-calm-1.XDF, p2-busy-1.XDF ...); their score is not that "
             "of new data") in caplog.text
+
+
+def test_evaluate_help_never_teaches_scoring_the_training_data(capsys):
+    """Its first examples scored muse.bfm on the Muse recordings train's own
+    example had trained it on."""
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = capsys.readouterr().out
+    examples = text[text.index("Examples:"):text.index("positional arguments")]
+    assert "muse-mental-state" not in examples and "new_people/" in examples
+    assert "else at least one window" in " ".join(text.split())
