@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 
-__all__ = ["finite", "dumps", "dump"]
+__all__ = ["finite", "dumps", "dump", "loads_untrusted"]
 
 
 def finite(obj):
@@ -41,3 +41,26 @@ def dumps(obj, **kwargs) -> str:
 def dump(obj, fid, **kwargs) -> None:
     """:func:`json.dump` of :func:`finite` ``(obj)`` to an open text file."""
     json.dump(finite(obj), fid, allow_nan=False, **kwargs)
+
+
+def _unique_pairs(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"the JSON key {key!r} is given twice")
+        obj[key] = value
+    return obj
+
+
+def loads_untrusted(text):
+    """:func:`json.loads` for a file someone else wrote (a model's manifest).
+
+    A key given twice (readers disagree on which one counts) and nesting
+    too deep for the parser are refused as :class:`ValueError`, like any
+    other malformed JSON, rather than one silently winning or a
+    :class:`RecursionError` escaping.
+    """
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read") from None

@@ -28,14 +28,14 @@ applied.
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .._json import dumps
+from .._json import dumps, loads_untrusted
 from .._outputs import atomic_output
+from .._safezip import TooLarge, check_arrays, read_member
 from ..errors import ModelError
 from ._model import FORMAT, FORMAT_VERSION, LoadedModel
 
@@ -43,6 +43,11 @@ from ._model import FORMAT, FORMAT_VERSION, LoadedModel
 #: files holding ``estimator.skops`` keep version 1, which older releases read.
 ARRAYS_VERSION = 2
 SKOPS_VERSION = 1
+
+#: Bounds on what a model file may inflate to: ``meta.json``, and the
+#: estimator's members (a forest trained on a large study stays well within).
+META_LIMIT = 16 * 2**20
+ESTIMATOR_LIMIT = 512 * 2**20
 
 #: The fields of ``meta.json`` (``smooth_s``: files of earlier versions).
 META_KEYS = frozenset((
@@ -126,16 +131,23 @@ def load_model(fname) -> LoadedModel:
         raise ModelError(f"The model file {fname} does not exist.")
     try:
         with zipfile.ZipFile(fname) as zf:
-            meta = json.loads(zf.read("meta.json").decode("utf-8"))
+            meta = loads_untrusted(read_member(zf, "meta.json", META_LIMIT).decode("utf-8"))
             names = set(zf.namelist())
             if "estimator.skops" in names:
-                parts = (zf.read("estimator.skops"),)
+                parts = (read_member(zf, "estimator.skops", ESTIMATOR_LIMIT),)
             else:
-                parts = (zf.read("estimator.json"), zf.read("estimator.npz"))
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError,
-            OSError) as err:
+                parts = (read_member(zf, "estimator.json", META_LIMIT),
+                         read_member(zf, "estimator.npz", ESTIMATOR_LIMIT))
+        check_arrays(parts[-1], ESTIMATOR_LIMIT)
+    except TooLarge as err:
+        raise ModelError(f"{fname} is refused unread: {err}; the file is damaged or was "
+                         "made to exhaust memory.") from None
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, ValueError, OSError,
+            EOFError) as err:
+        # our own refusals say what is wrong; the parsers' own errors, only their kind
+        why = str(err) if type(err) is ValueError else type(err).__name__
         raise ModelError(
-            f"{fname} is not a biofeedback model file ({type(err).__name__}); "
+            f"{fname} is not a biofeedback model file ({why}); "
             "models are never unpickled, train one with 'biofeedback train'."
         ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:

@@ -1,5 +1,6 @@
 """Datasets, honest validation, safe model files and live use, on the Muse data."""
 
+import io
 import json
 import pickle
 import sys
@@ -332,6 +333,86 @@ def test_array_files_refuse_unknown_types_pickles_and_methods(muse_all, tmp_path
 
         with pytest.raises(ModelError, match="malformed estimator"):
             load_model(_rewrite(good, tmp_path / "a.bfm", method))
+
+
+def _bomb(m):
+    m["meta.json"] = m["meta.json"] + b" " * (20 * 2**20)  # inflates past 16 MB
+
+
+def _huge_shape(m):
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+    with zipfile.ZipFile(io.BytesIO(m["estimator.npz"])) as zin:
+        arrays = {n: zin.read(n) for n in zin.namelist()}
+    first = sorted(arrays)[0]
+    arrays[first] = buf.getvalue() + bytes(64)  # 7 TB declared in 64 bytes
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zout:
+        for n, blob in arrays.items():
+            zout.writestr(n, blob)
+    m["estimator.npz"] = out.getvalue()
+
+
+def _many_arrays(m):
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{f"pad{i}": np.zeros(2**17) for i in range(3)})  # 3 MB
+    m["estimator.npz"] = buf.getvalue()
+
+
+def _deep(member):
+    def edit(m):
+        m[member] = b"[" * 100_000 + b"]" * 100_000
+    return edit
+
+
+def _twice(m):
+    text = m["meta.json"].decode().rstrip()
+    assert text.endswith("}")
+    m["meta.json"] = (text[:-1] + ', "sfreq": 1.0}').encode()  # a second, different sfreq
+
+
+@pytest.mark.parametrize("edit, match", [
+    (_bomb, r"is refused unread: meta\.json would inflate to 20 MB, more than the 16 MB "
+            r"allowed; the file is damaged or was made to exhaust memory\.$"),
+    (_huge_shape, r"is refused unread: \S+\.npy declares an array of shape "
+                  r"\(1000000, 1000000\) \(7,629,395 MB\) in \d+ bytes"),
+    (_many_arrays, r"is refused unread: its arrays would inflate to 3 MB, more than the "
+                   r"1 MB allowed"),
+    (_deep("meta.json"), r"is not a biofeedback model file \(JSON nested too deeply"),
+    (_deep("estimator.json"), r"holds a malformed estimator \(JSON nested too deeply"),
+    (_twice, r"is not a biofeedback model file \(the JSON key 'sfreq' is given twice\)"),
+], ids=["zip_bomb", "huge_shape", "arrays_past_limit", "deep_meta", "deep_manifest",
+        "duplicate_key"])
+def test_model_files_made_to_exhaust_memory_are_refused_unread(
+        edit, match, muse_all, tmp_path, monkeypatch):
+    """Sizes are checked before anything inflates (a member's declared size, the
+    arrays' together, each array's declared shape), and JSON too deep to parse
+    or with a key given twice is refused: one ModelError, never a MemoryError, a
+    RecursionError or a silently chosen value."""
+    from biofeedback.training import _modelfile
+
+    monkeypatch.setattr(_modelfile, "ESTIMATOR_LIMIT", 2**20)
+    ds = muse_all.select(np.arange(len(muse_all)) % 8 == 0)
+    good = save_model(fit_model(ds, "lda"), tmp_path / "good.bfm")
+    load_model(good)  # the untouched file fits the bounds
+    with pytest.raises(ModelError, match=match) as err:
+        load_model(_rewrite(good, tmp_path / "bad.bfm", edit))
+    assert str(err.value).startswith(str(tmp_path / "bad.bfm"))
+
+
+def test_member_names_are_only_keys(muse_all, tmp_path, monkeypatch):
+    """A model file is never extracted: members named '../x' or '/abs' write nothing."""
+    ds = muse_all.select(np.arange(len(muse_all)) % 8 == 0)
+    good = save_model(fit_model(ds, "lda"), tmp_path / "sub" / "good.bfm")
+
+    def traverse(m):
+        m["../escaped.txt"] = b"x"
+        m[str(tmp_path / "absolute.txt")] = b"y"
+
+    monkeypatch.chdir(tmp_path / "sub")
+    load_model(_rewrite(good, tmp_path / "sub" / "t.bfm", traverse))
+    assert sorted(p.name for p in tmp_path.rglob("*.txt")) == []
 
 
 def test_tampered_and_pickled_files_are_refused(model_file, tmp_path):
