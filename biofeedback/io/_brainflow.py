@@ -21,11 +21,11 @@ from ._integrity import (
     channel_problems,
     check_timestamps,
     gap_warning,
-    read_sidecar,
     timestamp_gaps,
     timestamp_steps,
 )
 from ._recording import Recording, Stream
+from ._sidecar import read_sidecar
 from ._text import TableReader, read_header_lines, row_block
 from ._types import Gap
 

@@ -392,31 +392,3 @@ def railed_spans(row, rail_v, sfreq, min_samples=1):
     starts = np.flatnonzero(edges == 1)
     stops = np.flatnonzero(edges == -1)
     return [(int(a), int(b)) for a, b in zip(starts, stops) if b - a >= min_samples]
-
-
-def read_sidecar(fname, warnings=None):
-    """The JSON sidecar ``<stem>.json`` beside ``fname``, or None.
-
-    An unreadable sidecar is an error when ``warnings`` is None (the reader
-    needs it), else a warning appended to ``warnings`` (it only adds context).
-    """
-    import json
-    from pathlib import Path
-
-    from ..errors import RecordingFormatError
-
-    side = Path(fname).with_suffix(".json")
-    if not side.is_file():
-        return None
-    try:
-        raw = side.read_bytes()
-        # written by hand on Windows: Notepad's byte-order mark, or PowerShell
-        # 5's 'echo ... > x.json', which writes UTF-16
-        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
-        return json.loads(raw.decode("utf-16" if utf16 else "utf-8-sig"))
-    except (OSError, ValueError) as err:
-        if warnings is None:
-            raise RecordingFormatError(f"the sidecar {side.name} is not valid JSON ({err}).",
-                                       fname) from None
-        warnings.append(f"The sidecar {side.name} is not valid JSON ({err}).")
-        return None

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecordingFormatError
+from ._brainflow import marker_row
 from ._integrity import (
     _BLOCK,
     channel_problems,
@@ -389,20 +390,11 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
                                    n_head + 2)
     prof, names = _names(profile, ch_names, len(exg), warnings, fname,
                          "\n".join(header))
-    at = {c: k for k, c in enumerate(keep)}
-    unix = table[:, at[ts_col[0]]]
-    rec = _assemble(fname, sfreq, names, prof, table[:, 0], unix,
-                    _block(table, at, exg), _block(table, at, acc),
-                    warnings, header, "Unix seconds", "openbci-txt", unix_ts=unix)
+    unix = table[:, keep.index(ts_col[0])]
+    n = len(exg)  # EEG then accelerometer columns follow the index: views, no copies
+    rec = _assemble(fname, sfreq, names, prof, table[:, 0], unix, table[:, 1: 1 + n],
+                    table[:, 1 + n: 1 + n + len(acc)], warnings, header, "Unix seconds",
+                    "openbci-txt", unix_ts=unix)
     if mark:  # the GUI's Marker widget and its marker inputs (UDP, LSL, keys)
-        from ._brainflow import marker_row
-
-        rec.markers = marker_row(table[:, at[mark[0]]], rec.timestamps)
+        rec.markers = marker_row(table[:, keep.index(mark[0])], rec.timestamps)
     return rec
-
-
-def _block(table, at, columns):
-    """The table's columns for ``columns`` (consecutive in the file), as a view."""
-    if not columns:
-        return table[:, :0]
-    return table[:, at[columns[0]]: at[columns[-1]] + 1]

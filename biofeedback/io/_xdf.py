@@ -25,12 +25,13 @@ from ._integrity import (
     gap_warning,
     gaps_from_loss_markers,
     marker_gaps,
-    read_sidecar,
     timestamp_gaps,
     timestamp_steps,
 )
 from ._recording import Gap, Recording, Stream
+from ._sidecar import read_sidecar
 from ._xdf_file import LOAD_OPTIONS, load_streams, scan_chunks  # noqa: F401 (scan_chunks)
+from ._xdf_pick import _choose_eeg, _first, _free_key
 from ._xdf_write import (  # noqa: F401 (one place to import)
     EEG_NAME,
     MARKERS_NAME,
@@ -55,16 +56,6 @@ _UNIT_SCALE = {
     "nv": 1e-9,
 }
 
-def _first(d, key, default=None):
-    """pyxdf's XML dicts wrap every value in a list."""
-    if not isinstance(d, dict):
-        return default
-    v = d.get(key)
-    if isinstance(v, list):
-        v = v[0] if v else default
-    return default if v is None else v
-
-
 def _channel_meta(info):
     desc = _first(info, "desc")
     chans = _first(desc, "channels") if isinstance(desc, dict) else None
@@ -85,51 +76,6 @@ def _bf_meta(info):
     if not isinstance(bf, dict):
         return {}
     return {k: _first(bf, k) for k in bf}
-
-
-def _choose_eeg(streams, wanted, fname, warnings):
-    numeric = [s for s in streams if _first(s["info"], "channel_format") != "string"]
-    names = [_first(s["info"], "name", "") for s in streams]
-    if wanted is not None:
-        for s in streams:
-            if _first(s["info"], "name") == wanted:
-                if _first(s["info"], "channel_format") == "string":
-                    raise RecordingFormatError(
-                        f"stream {wanted!r} holds strings, not EEG.", fname)
-                return s
-        raise RecordingFormatError(
-            f"no stream named {wanted!r}; the file holds {', '.join(map(repr, names))}.",
-            fname,
-        )
-    for s in numeric:
-        if _first(s["info"], "name") == EEG_NAME:
-            return s
-    eeg = [s for s in numeric if str(_first(s["info"], "type", "")).upper() == "EEG"]
-    if eeg:
-        chosen = max(eeg, key=lambda s: len(s["time_stamps"]))
-        if len(eeg) > 1:
-            name = _first(chosen["info"], "name", "")
-            others = [_first(s["info"], "name", "") for s in eeg if s is not chosen]
-            warnings.append(
-                f"The file holds {len(eeg)} EEG streams; read {name!r} (the one with "
-                f"the most samples). To read another, pass --stream NAME (stream=NAME): "
-                f"{', '.join(map(repr, others))}."
-            )
-        return chosen
-    if not numeric:  # markers only: no stream could be read as EEG
-        raise RecordingFormatError(
-            "this XDF file holds no signal, only string (marker) stream(s) "
-            f"{', '.join(map(repr, names))}; the EEG stream was not recorded (in "
-            "LabRecorder, tick it before pressing Start).",
-            fname,
-        )
-    numeric_names = [_first(s["info"], "name", "") for s in numeric]
-    raise RecordingFormatError(
-        "no EEG stream (type 'EEG') in this XDF file; its numeric streams are "
-        f"{', '.join(map(repr, numeric_names))} (read one as EEG with --stream NAME, "
-        "stream=NAME in Python).",
-        fname,
-    )
 
 
 def _rate_of_irregular(ts, name, fname, warnings):
@@ -313,17 +259,17 @@ def read_xdf(fname, *, profile=None, stream=None):
             texts = ["|".join(v) if len(v) > 1 else (v[0] if v else "")
                      for v in s["time_series"]]
             markers.extend(zip(s_ts.tolist(), texts))
-            others[name] = Stream(name=name, type=stype or "Markers", data=texts,
-                                  timestamps=s_ts,
-                                  ch_names=[m["label"] for m in meta][:1],
-                                  sfreq=0.0, meta={"format": "string"})
+            others[_free_key(others, name, sinfo)] = Stream(
+                name=name, type=stype or "Markers", data=texts, timestamps=s_ts,
+                ch_names=[m["label"] for m in meta][:1], sfreq=0.0,
+                meta={"format": "string"})
         else:
             nch = int(_first(sinfo, "channel_count", 0))
             arr = np.asarray(s["time_series"], dtype=np.float64).reshape(-1, nch)
             labels = ([m["label"] for m in meta] if len(meta) == nch
                       else [f"ch{i + 1}" for i in range(nch)])
             markers.extend(numeric_markers(stype, s_ts, arr))  # codes sent as numbers
-            others[name] = Stream(
+            others[_free_key(others, name, sinfo)] = Stream(
                 name=name, type=stype, data=np.ascontiguousarray(arr.T),
                 timestamps=s_ts, ch_names=labels,
                 sfreq=float(_first(sinfo, "nominal_srate", 0.0)),

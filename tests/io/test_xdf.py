@@ -289,3 +289,49 @@ def test_samples_that_do_not_match_their_header_are_one_sentence(tmp_path):
                              r"no clock's .* do not match its stream header \(1 channel\(s\) "
                              r"of float32\); write it again from its source\."):
         read_recording(fname)
+
+
+def test_two_headsets_of_one_name_are_told_apart_by_source_id(tmp_path):
+    """Two Muses both stream as 'Muse' (muse-lsl's name), with their MAC in the
+    source id. '--stream Muse' read the first one whatever was asked, the
+    other could not be picked, and two marker streams of one name kept one."""
+    from biofeedback._xdf_chunks import chunk
+    from biofeedback.io._xdf_write import (
+        _footer,
+        _numeric_samples,
+        _stream_xml,
+        _string_samples,
+    )
+
+    rng = np.random.default_rng(0)
+    ch = ["TP9", "AF7", "AF8", "TP10"]
+    parts = [b"XDF:", chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')]
+    heads = [("Muse", "EEG", ch, ["microvolts"] * 4, ["EEG"] * 4, 256.0, "double64"),
+             ("Muse", "EEG", ch, ["microvolts"] * 4, ["EEG"] * 4, 256.0, "double64"),
+             ("Markers", "Markers", ["m"], [""], [""], 0.0, "string"),
+             ("Markers", "Markers", ["m"], [""], [""], 0.0, "string")]
+    ids = ["Muse00:55:DA:B0:00:01", "Muse00:55:DA:B0:00:02", "psychopy", "keyboard"]
+    for sid, (head, source) in enumerate(zip(heads, ids), 1):
+        xml = _stream_xml(*head).replace(f"<source_id>{head[0]}</source_id>".encode(),
+                                         f"<source_id>{source}</source_id>".encode())
+        parts.append(chunk(2, xml, sid))
+    n = (3000, 2800)
+    data = [rng.normal(0, 10, (k, 4)) for k in n]
+    for sid, (k, x) in enumerate(zip(n, data), 1):
+        ts = 100.0 + np.arange(k) / 256.0
+        parts += [chunk(3, c, sid) for c in _numeric_samples(ts, x, 256)]
+        parts.append(chunk(6, _footer(ts, []), sid))
+    for sid, text in ((3, "start"), (4, "space")):
+        parts += [chunk(3, c, sid) for c in _string_samples(np.array([101.0 + sid]), [text], 1)]
+    fname = tmp_path / "two.xdf"
+    fname.write_bytes(b"".join(parts))
+    rec = read_recording(fname)
+    assert rec.n_times == 3000
+    assert any("'Muse00:55:DA:B0:00:02'" in w for w in rec.warnings), rec.warnings
+    assert sorted(rec.streams) == ["Markers", "Markers (keyboard)", "Muse"]
+    with pytest.raises(RecordingFormatError, match=r"2 streams are named 'Muse'; pick one by "
+                       r"its source id with --stream SOURCE_ID .*'Muse00:55:DA:B0:00:02'"):
+        read_recording(fname, stream="Muse")
+    other = read_recording(fname, stream="Muse00:55:DA:B0:00:02")
+    assert other.n_times == 2800
+    assert_allclose(other.data, data[1].T * 1e-6)

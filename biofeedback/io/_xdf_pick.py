@@ -1,0 +1,86 @@
+"""Which stream of an XDF file is the EEG, and names for the others.
+
+Split from the reader: a file may hold several EEG streams (two headsets of
+one make under one name, told apart by source id), and streams of one name
+must not replace each other.
+"""
+
+from __future__ import annotations
+
+from ..errors import RecordingFormatError
+from ._xdf_write import EEG_NAME
+
+
+def _first(d, key, default=None):
+    """pyxdf's XML dicts wrap every value in a list."""
+    if not isinstance(d, dict):
+        return default
+    v = d.get(key)
+    if isinstance(v, list):
+        v = v[0] if v else default
+    return default if v is None else v
+
+
+def _free_key(others, name, sinfo):
+    """``name``, or ``name (source id)`` when a stream of that name is kept already
+    (two apps' 'Markers', two headsets' 'Muse'): neither replaces the other."""
+    if name not in others:
+        return name
+    return f"{name} ({_first(sinfo, 'source_id', '') or _first(sinfo, 'stream_id', '?')})"
+
+
+def _choose_eeg(streams, wanted, fname, warnings):
+    numeric = [s for s in streams if _first(s["info"], "channel_format") != "string"]
+    names = [_first(s["info"], "name", "") for s in streams]
+    if wanted is not None:
+        found = [s for s in streams if _first(s["info"], "name") == wanted] or \
+            [s for s in streams if _first(s["info"], "source_id") == wanted]
+        if len(found) > 1:  # two headsets of one make send under one name
+            ids = [_first(s["info"], "source_id", "") for s in found]
+            todo = (f"pick one by its source id with --stream SOURCE_ID (stream= in "
+                    f"Python): {', '.join(map(repr, ids))}" if len(set(ids)) == len(ids) else
+                    "their source ids do not tell them apart either; pick one by its "
+                    "stream id with pyxdf")
+            raise RecordingFormatError(
+                f"{len(found)} streams are named {wanted!r}; {todo}.", fname)
+        for s in found:
+            if _first(s["info"], "channel_format") == "string":
+                raise RecordingFormatError(
+                    f"stream {wanted!r} holds strings, not EEG.", fname)
+            return s
+        raise RecordingFormatError(
+            f"no stream named {wanted!r}; the file holds {', '.join(map(repr, names))}.",
+            fname,
+        )
+    for s in numeric:
+        if _first(s["info"], "name") == EEG_NAME:
+            return s
+    eeg = [s for s in numeric if str(_first(s["info"], "type", "")).upper() == "EEG"]
+    if eeg:
+        chosen = max(eeg, key=lambda s: len(s["time_stamps"]))
+        if len(eeg) > 1:
+            name = _first(chosen["info"], "name", "")
+            # a stream of the chosen one's name is picked by its source id
+            others = [_first(s["info"], "name", "") if _first(s["info"], "name", "") != name
+                      else _first(s["info"], "source_id", "") for s in eeg if s is not chosen]
+            warnings.append(
+                f"The file holds {len(eeg)} EEG streams; read {name!r} (the one with "
+                f"the most samples). To read another, pass --stream NAME (stream=NAME; "
+                f"the source id for one named alike): "
+                f"{', '.join(map(repr, others))}."
+            )
+        return chosen
+    if not numeric:  # markers only: no stream could be read as EEG
+        raise RecordingFormatError(
+            "this XDF file holds no signal, only string (marker) stream(s) "
+            f"{', '.join(map(repr, names))}; the EEG stream was not recorded (in "
+            "LabRecorder, tick it before pressing Start).",
+            fname,
+        )
+    numeric_names = [_first(s["info"], "name", "") for s in numeric]
+    raise RecordingFormatError(
+        "no EEG stream (type 'EEG') in this XDF file; its numeric streams are "
+        f"{', '.join(map(repr, numeric_names))} (read one as EEG with --stream NAME, "
+        "stream=NAME in Python).",
+        fname,
+    )
