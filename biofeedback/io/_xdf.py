@@ -186,7 +186,9 @@ def read_xdf(fname, *, profile=None, stream=None):
     streams, header, logged = load_streams(fname, valid_end, size)
     warnings.extend(_pyxdf_messages(logged, streams))
     if not streams:
-        raise RecordingFormatError("this XDF file holds no streams.", fname)
+        raise RecordingFormatError(
+            "this XDF file holds no streams"
+            + (f" ({warnings[0]})" if cut is not None else "") + ".", fname)
     eeg = _choose_eeg(streams, stream, fname, warnings)
     info = eeg["info"]
     eeg_name = _first(info, "name", "")

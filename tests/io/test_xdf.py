@@ -335,3 +335,16 @@ def test_two_headsets_of_one_name_are_told_apart_by_source_id(tmp_path):
     other = read_recording(fname, stream="Muse00:55:DA:B0:00:02")
     assert other.n_times == 2800
     assert_allclose(other.data, data[1].T * 1e-6)
+
+
+def test_a_file_cut_before_its_first_stream_says_it_was_cut(tmp_path, make_recording):
+    """A recorder killed within a second leaves a file cut inside its first
+    stream header: 'holds no streams' now says the file was cut, and where."""
+    whole = write_recording(make_recording(n_ch=2), tmp_path / "whole.xdf").read_bytes()
+    fname = tmp_path / "cut.xdf"
+    fname.write_bytes(whole[:300])
+    with pytest.raises(RecordingFormatError,
+                       match=r"cut\.xdf: this XDF file holds no streams \(The file ends inside "
+                             r"a StreamHeader chunk at byte \d+ of 300 \(the recorder was "
+                             r"probably killed\)"):
+        read_recording(fname)
