@@ -425,3 +425,22 @@ def test_evaluate_help_never_teaches_scoring_the_training_data(capsys):
     examples = text[text.index("Examples:"):text.index("positional arguments")]
     assert "muse-mental-state" not in examples and "new_people/" in examples
     assert "else at least one window" in " ".join(text.split())
+
+
+@pytest.mark.parametrize("toml, match", [
+    ('[features]\nnames = ["no_such_feature"]\n',
+     r"bad\.toml, line 1 \[features\]: Invalid value for the 'names' parameter\. "
+     r"Allowed values are 'log_band_power'.*but got 'no_such_feature' instead\."),
+    ('[features]\nindices = ["engagement"]\nbands = {delta = [1.0, 4.0]}\n',
+     r"bad\.toml, line 1 \[features\]: Index 'engagement' needs band 'beta'"),
+])
+def test_a_pipeline_naming_no_registered_feature_is_one_sentence_on_load(
+        toml, match, recs, tmp_path, capsys):
+    """It passed the loader and raised a ValueError traceback when the engine
+    started, after every recording had been read."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(toml)
+    assert main(["train", *map(str, recs), "--pipeline", str(bad),
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and __import__("re").search(match, lines[0])
