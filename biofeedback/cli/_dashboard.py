@@ -40,21 +40,10 @@ def add_dashboard_args(p, with_flag=False):
                    help="print the URL without opening a browser")
 
 
-def _loopback(host) -> bool:
-    """Whether ``host`` keeps the page on this machine."""
-    import ipaddress
-
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: it may resolve to a network interface
-        return False
-
-
 def start_dashboard(args, title="biofeedback"):
     """Start a DashboardServer, print its URL, open the browser unless told not to."""
     from ..dashboard import DashboardServer
+    from ..dashboard._server import _loopback
 
     server = DashboardServer(host=args.host, port=args.port, title=title)
     url = server.start()

@@ -8,8 +8,10 @@ cursor into the hub: a slow or frozen page only falls behind (and skips what
 fell out), it never holds up the producers or the other pages.
 
 Every URL carries a random token; a request without it (page, static file,
-WebSocket, API) gets 403. Nothing sets CORS headers, and a WebSocket opened
-from another origin is refused. The page changes the session only through the
+WebSocket, API) gets 403, as does one whose ``Host`` is not the address the
+server listens on (a DNS-rebinding page names its own host; any name is
+taken only when listening on every interface). Nothing sets CORS headers,
+and a WebSocket opened from another origin is refused. The page changes the session only through the
 actions registered with :meth:`DashboardServer.add_action` (``POST
 /api/action/NAME``), which the token guards like everything else.
 
@@ -25,12 +27,13 @@ import collections
 import errno
 import hmac
 import json
+import logging
 import secrets
 import threading
 import time
 from pathlib import Path
 
-from .._json import dumps
+from .._json import dumps, loads_untrusted
 from .._logging import logger
 from ..errors import BiofeedbackError
 
@@ -243,8 +246,10 @@ class DashboardServer:
         app.router.add_get("/api/state", self._state)
         app.router.add_post("/api/action/{name}", self._action)
         app.router.add_get("/static/{name}", self._static)
+        # no access log (URLs hold the token); a client's malformed request is
+        # a debug line, never a traceback in the session's terminal
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+                                     shutdown_timeout=1.0, logger=_ClientTrouble(logger, {}))
         await self._runner.setup()
         ports = [self.requested_port] if self.requested_port else []
         ports.append(0)
@@ -281,9 +286,19 @@ class DashboardServer:
         given = request.query.get("token", "")
         return hmac.compare_digest(given.encode(), self.token.encode())
 
+    def _host_ok(self, request) -> bool:
+        if _unspecified(self.host):  # the user opened every interface, by any name
+            return True
+        given = (request.url.host or "").strip("[]").lower()
+        bound = self.host.strip("[]").lower()
+        return given == bound or (_loopback(bound) and _loopback(given))
+
     async def _guard(self, request, handler):
         from aiohttp import web
 
+        if not self._host_ok(request):
+            return web.Response(status=403, text=f"403: this dashboard answers to {self.host} "
+                                                 "only (open the URL the session printed).\n")
         if not self._token_ok(request):
             return web.Response(status=403, text="403: this dashboard needs its token "
                                                  "(open the URL the session printed).\n")
@@ -339,7 +354,7 @@ class DashboardServer:
         text = ""
         if request.can_read_body:
             try:
-                body = await request.json()
+                body = loads_untrusted(await request.text())
                 text = str(body.get("text", ""))[:200] if isinstance(body, dict) else ""
             except (ValueError, UnicodeDecodeError):
                 return web.json_response({"ok": False, "error": "body must be JSON"}, status=400)
@@ -404,12 +419,36 @@ class DashboardServer:
             logger.debug("Dashboard page connection ended: %s", err)
 
 
+class _ClientTrouble(logging.LoggerAdapter):
+    """aiohttp's server logger: what went wrong with a request, at debug level.
+
+    aiohttp logs a traceback at ERROR for every malformed request (no
+    ``Host``, a 100 kB request line); anyone who can reach the port could
+    fill the session's terminal with them. ``--verbose`` still shows them.
+    """
+
+    def exception(self, msg, *args, exc_info=True, **kwargs):
+        self.debug(msg, *args, exc_info=exc_info, **kwargs)
+
+
 def _unspecified(host: str) -> bool:
     """Whether ``host`` is the any-address (the page is then opened on loopback)."""
     import ipaddress
 
     try:
         return not host or ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        return False
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is this machine's loopback."""
+    import ipaddress
+
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name
         return False
 

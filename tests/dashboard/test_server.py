@@ -93,6 +93,54 @@ def test_websocket_from_another_origin_is_refused(server):
     assert first == [{"type": "status", "elapsed": 1.5}]
 
 
+def _raw(port, request: bytes) -> bytes:
+    """The status line the server answers ``request`` with."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        return sock.recv(4096).split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize("bind, names", [
+    ("127.0.0.1", {"127.0.0.1": b" 200 ", "localhost": b" 200 ", "[::1]": b" 200 ",
+                   "evil.example": b" 403 ", "127.0.0.1.evil.example": b" 403 "}),
+    ("0.0.0.0", {"127.0.0.1": b" 200 ", "labpc.local": b" 200 "}),
+])
+def test_a_host_the_server_does_not_listen_on_is_refused(bind, names):
+    """A DNS-rebinding page (evil.example resolving to 127.0.0.1) sends its own
+    name as Host: refused even with the token, unless every interface was asked for."""
+    srv = DashboardServer(host=bind, port=0)
+    calls = []
+    srv.add_action("stop", lambda text: calls.append(text))
+    srv.start()
+    try:
+        for name, status in names.items():
+            host = f"{name}:{srv.port}"
+            assert status in _raw(srv.port, (
+                f"POST /api/action/stop?token={srv.token} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Origin: http://{host}\r\nContent-Length: 2\r\nConnection: close\r\n"
+                "\r\n{}").encode()), name
+        assert len(calls) == sum(s == b" 200 " for s in names.values())
+    finally:
+        srv.stop()
+
+
+def test_malformed_requests_are_refused_quietly(server, caplog):
+    """JSON nested too deep and broken HTTP get 400, run nothing, and log no
+    traceback in the session's terminal (aiohttp logs one at ERROR by default)."""
+    calls = []
+    server.add_action("mark", lambda text: calls.append(text))
+    base = f"http://127.0.0.1:{server.port}"
+    with caplog.at_level("DEBUG"):
+        status, _, body = get(f"{base}/api/action/mark?token={server.token}", method="POST",
+                              data="[" * 20_000 + "]" * 20_000,
+                              headers={"Content-Type": "application/json"})
+        assert status == 400 and json.loads(body)["error"] == "body must be JSON"
+        assert b" 400 " in _raw(server.port, b"GET / HTTP/1.1\r\n\r\n")  # no Host
+        assert b" 400 " in _raw(server.port, b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\n\r\n")
+    assert calls == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= 30] == []
+
+
 def test_a_taken_port_is_replaced_and_said():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
