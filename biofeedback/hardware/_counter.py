@@ -93,6 +93,8 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None):
     A loss of whole counter turns leaves the counter where it was; where the
     clock shows a jump longer than a turn, the turns it spans are added. The
     clock is coarse (host arrival times), so only whole turns are taken from it.
+    A counter jump half a turn longer than the clock allows is a restart (the
+    device reconnected), not a loss: that gap is sized by the clock.
 
     Parameters
     ----------
@@ -121,6 +123,11 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None):
         turns = int(round((estimate - missing[i]) / turn))
         if turns > 0:
             missing[i] += turns * turn
+    # A counter that restarts (a headset reconnected) reads as a jump of almost a
+    # turn: 51 min of samples on a Muse. Half a turn more than the clock allows
+    # is no loss but a restart: the clock sizes that gap.
+    for i in np.flatnonzero(missing > np.maximum(dt, 0) * sfreq + turn / 2):
+        missing[i] = max(int(round(dt[i] * sfreq)) - 1, 0)
     return missing
 
 

@@ -612,3 +612,22 @@ def test_biosemi_status_triggers_are_markers_and_its_state_bits_are_not(tmp_path
     assert rec.ch_names == ["A1", "A2", "A3", "A4"] and "non_eeg" not in rec.streams
     assert rec.markers == [(rec.timestamps[500], "3")]
     assert rec.warnings == []
+
+
+def test_a_counter_restart_is_sized_by_the_clock_not_as_a_whole_turn(tmp_path):
+    """A Muse that reconnects restarts its 16-bit packet counter at 0: read as a
+    wrap, the 2 s outage became 51 minutes of lost samples."""
+    from brainflow.board_shim import BoardIds
+
+    fname = tmp_path / "muse.csv"
+    arr, d = _brainflow_file(fname, BoardIds.MUSE_2_BOARD.value, 3000)
+    ts_row, pk = d["timestamp_channel"], d["package_num_channel"]
+    arr[pk] = np.arange(3000) // 12 + 5000  # mid-count when the file starts
+    arr[pk, 1200:] = np.arange(1800) // 12  # back to 0 after the reconnect
+    arr[ts_row, 1200:] += 2.0
+    from brainflow.data_filter import DataFilter
+
+    DataFilter.write_file(arr, str(fname), "w")
+    rec = read_recording(fname)
+    assert [g.n_missing for g in rec.gaps] == [512]
+    assert rec.gaps[0].duration == pytest.approx(2.0, abs=0.01)
