@@ -131,7 +131,7 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
                 f"{empty[0] / '*' / '*' / 'eeg' / '*.edf'} for a BIDS folder.")
     if not rows:
         raise DatasetError("No recordings were given.")
-    files, unmatched = [], []
+    files, unmatched, named_by_file = [], [], []
     for path, label, subject, session in rows:
         m = regex.fullmatch(_stem(path))
         groups = m.groupdict() if m else {}
@@ -140,6 +140,8 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
                 unmatched.append(Path(path).name)
                 continue
             label = groups["label"]
+        if not (subject or groups.get("subject")):
+            named_by_file.append(Path(path).name)
         subject = subject or groups.get("subject") or _stem(path)
         session = session or groups.get("session") or "1"
         timed = tuple(sorted(stretches.get(path, ()))) if labels_from == "manifest" else ()
@@ -156,6 +158,16 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             f"e.g. {unmatched[0]}; rename them or pass --pattern."
         )
     _warn_near_duplicates([f.subject for f in files], "subjects")
+    if len(named_by_file) > 1:
+        from .._logging import logger
+
+        logger.warning(
+            "%d recordings name no subject (%s): neither a subject column nor the "
+            "pattern %r gives one, so each file is its own subject and "
+            "leave-one-subject-out holds out files, not people; give a subject "
+            "column or a --pattern with {subject}.", len(named_by_file),
+            ", ".join(named_by_file[:3]) + (" ..." if len(named_by_file) > 3 else ""),
+            pattern)
     if labels_from != "markers":
         labels = ([f.label for f in files if f.label is not None]
                   + [lab for f in files for _, _, lab in f.stretches])

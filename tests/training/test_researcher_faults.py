@@ -444,3 +444,27 @@ def test_a_pipeline_naming_no_registered_feature_is_one_sentence_on_load(
                  "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and __import__("re").search(match, lines[0])
+
+
+def test_recordings_that_name_no_subject_are_said(recs, tmp_path, caplog):
+    """A manifest without a subject column, over names the pattern does not
+    read, made each file its own 'person': two sessions of one person then sat
+    on both sides of a leave-one-subject-out split without a word."""
+    from biofeedback.training import label_files
+
+    manifest = tmp_path / "labels.csv"
+    renamed = []
+    for k, p in enumerate(recs):
+        renamed.append(p.rename(p.with_name(f"rec{k}.xdf")))
+    manifest.write_text("path,label\n" + "".join(
+        f"{p},{'calm' if k % 2 else 'busy'}\n" for k, p in enumerate(renamed)))
+    files = label_files(labels_from="manifest", manifest=manifest)
+    assert [f.subject for f in files] == ["rec0", "rec1", "rec2", "rec3"]
+    assert ("4 recordings name no subject (rec0.xdf, rec1.xdf, rec2.xdf ...): neither a "
+            "subject column nor the pattern '{subject}-{label}-{session}' gives one, so "
+            "each file is its own subject") in caplog.text
+    caplog.clear()
+    manifest.write_text("path,label,subject\n" + "".join(
+        f"{p},{'calm' if k % 2 else 'busy'},s{k // 2}\n" for k, p in enumerate(renamed)))
+    label_files(labels_from="manifest", manifest=manifest)
+    assert "name no subject" not in caplog.text
