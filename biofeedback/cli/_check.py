@@ -100,6 +100,13 @@ def _emit(report, args, indent=2):
 
 
 def run(args) -> int:
+    from ..session._watchdog import interrupt_on_signals
+
+    with interrupt_on_signals():  # SIGTERM/SIGHUP end it as Ctrl-C does: the board released
+        return _run(args)
+
+
+def _run(args) -> int:
     from ..check import run_check
     from ..config import load_pipeline
     from ._live import make_source
