@@ -163,6 +163,10 @@ def task_label(name) -> str:
 
 
 def _check_writable(root: Path) -> None:
+    if root.is_file():
+        raise StudyError(
+            f"The study root {root} is a file; a study is a folder: pass --root DIR or "
+            f"set {ROOT_ENV} to a folder (it is made if missing).")
     try:
         root.mkdir(parents=True, exist_ok=True)
         probe = root / f".write-test-{os.getpid()}"

@@ -384,6 +384,16 @@ def test_an_unwritable_root_is_one_sentence(tmp_path, capsys):
     assert "The study root" in err[0] and "is not writable" in err[0] and "--root DIR" in err[0]
 
 
+def test_a_root_that_is_a_file_is_said_as_such(tmp_path, capsys):
+    blocker = tmp_path / "study"
+    blocker.write_text("")
+    code = main(["simulate", "learner", "--participant", "p1", "--root", str(blocker)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1
+    assert f"The study root {blocker} is a file; a study is a folder" in err[0]
+    assert blocker.read_text() == ""  # left as it was
+
+
 # -- progress --------------------------------------------------------------------
 def test_trend_interval_matches_scipy():
     from scipy import stats
