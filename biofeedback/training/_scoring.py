@@ -243,6 +243,13 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
     prep = model._select
     markers = any(f.label is None for f in ds.files)
     data_classes = sorted(set(ds.y.tolist()))
+    unknown = [c for c in data_classes if c not in set(model.classes_.tolist())]
+    if unknown:  # such windows could only ever be scored wrong
+        raise DatasetError(
+            f"The recordings' labels {', '.join(map(repr, unknown))} are not classes of "
+            f"the model {model._name()}({', '.join(model.classes_)}), so its output could "
+            "never match them; label the recordings with the model's classes, or leave "
+            "those windows out (--marker-labels, or the manifest's rows).")
     sw, switching = _new_acc(), None
     if markers:  # whole sessions: calibrated on their first seconds, as live
         calib = plan.seconds if plan else 0.0

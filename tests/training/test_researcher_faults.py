@@ -468,3 +468,19 @@ def test_recordings_that_name_no_subject_are_said(recs, tmp_path, caplog):
         f"{p},{'calm' if k % 2 else 'busy'},s{k // 2}\n" for k, p in enumerate(renamed)))
     label_files(labels_from="manifest", manifest=manifest)
     assert "name no subject" not in caplog.text
+
+
+def test_evaluate_refuses_labels_the_model_has_no_class_for(model_file, tmp_path, capsys):
+    """Recordings labelled 'rest' scored 0.000 against a calm/busy model, as if
+    the model had failed, instead of saying the labels do not match."""
+    import shutil
+
+    for p in sorted(model_file.parent.glob("recs/*")):
+        shutil.copy(p, tmp_path / p.name.replace("calm", "rest"))
+    recs = sorted(str(p) for p in tmp_path.glob("p*-*.xdf"))
+    assert main(["evaluate", str(model_file), *recs, "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "biofeedback: error: The recordings' labels 'rest' are not classes of the model "
+        "m.bfm (busy, calm), so its output could never match them; label the recordings "
+        "with the model's classes, or leave those windows out (--marker-labels, or the "
+        "manifest's rows).")
