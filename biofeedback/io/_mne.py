@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecordingFormatError
+from ._edf_records import apply_record_onsets, record_onsets
 from ._integrity import channel_problems, gap_warning
 from ._recording import _rail_v, from_mne, to_mne
 
@@ -106,6 +107,9 @@ def read_mne(fname, *, profile=None):
         rec.warnings.append(
             f"Channel(s) {units} are not measured in volts: they are kept as the stream "
             "'non_eeg', not read as EEG.")
+    records = record_onsets(fname) if fname.suffix.lower() in (".edf", ".bdf") else None
+    if records is not None:  # EDF+D/BDF+D: MNE put the records back to back
+        apply_record_onsets(rec, *records)
     rec.markers = sorted(rec.markers + _stim_markers(raw, rec.timestamps))
     rec.source_format = "mne"
     rec.provenance["file_type"] = type(raw).__name__

@@ -52,4 +52,4 @@ class Gap:
     onset: float
     duration: float
     n_missing: int
-    source: str = "timestamps"  # or "packet_counter", "marker"
+    source: str = "timestamps"  # or "packet_counter", "marker", "edf_records"

@@ -631,3 +631,49 @@ def test_a_counter_restart_is_sized_by_the_clock_not_as_a_whole_turn(tmp_path):
     rec = read_recording(fname)
     assert [g.n_missing for g in rec.gaps] == [512]
     assert rec.gaps[0].duration == pytest.approx(2.0, abs=0.01)
+
+
+def _discontinuous(edf, after, pause):
+    """The EDF+ file ``edf`` made EDF+D: records from ``after`` on start
+    ``pause`` seconds later, as their annotation signal says."""
+    b = bytearray(edf.read_bytes())
+    ns, n_head, n_rec = int(b[252:256]), int(b[184:192]), int(b[236:244])
+    labels = [bytes(b[256 + 16 * i: 256 + 16 * (i + 1)]).strip() for i in range(ns)]
+    n_samp = [int(b[256 + 216 * ns + 8 * i: 256 + 216 * ns + 8 * (i + 1)]) for i in range(ns)]
+    ann = labels.index(b"EDF Annotations")
+    size, at, length = sum(n_samp) * 2, sum(n_samp[:ann]) * 2, n_samp[ann] * 2
+    b[192:197] = b"EDF+D"
+    for r in range(after, n_rec):
+        s = n_head + r * size + at
+        tal = bytes(b[s: s + length])
+        end = tal.index(b"\x14")
+        b[s: s + length] = (f"+{float(tal[1:end]) + pause:g}".encode()
+                            + tal[end:])[:length].ljust(length, b"\x00")
+    edf.write_bytes(bytes(b))
+
+
+def test_a_discontinuous_edf_keeps_its_pause(tmp_path):
+    """EDF+D (the OpenBCI GUI's BDF+D after a stop and start): MNE reads the
+    records back to back; each is now stamped at its onset, the pause a gap,
+    and no replay window spans it."""
+    import mne
+
+    from biofeedback.replay import replay
+
+    x = _eeg(2500, 4, SF) * 1e-6
+    raw = mne.io.RawArray(x, mne.create_info(["F3", "F4", "O1", "O2"], SF, "eeg"),
+                          verbose="error")
+    raw.set_meas_date(1700000000.0)
+    fname = tmp_path / "d.edf"
+    mne.export.export_raw(fname, raw, fmt="edf", verbose="error")
+    _discontinuous(fname, after=5, pause=3.0)
+    rec = read_recording(fname)
+    assert rec.n_times == 2500
+    assert [(g.n_missing, g.duration, g.source) for g in rec.gaps] == [(750, 3.0,
+                                                                          "edf_records")]
+    assert rec.gaps[0].onset == pytest.approx(1700000000.0 + 1249 / SF)
+    assert rec.timestamps[1250] - rec.timestamps[1249] == pytest.approx(3.0 + 1 / SF)
+    assert_allclose(rec.data, x, atol=1e-8)
+    out = replay(rec)
+    starts = out.t_end - (500 - 1) / SF  # 2 s windows
+    assert not np.any((starts <= rec.timestamps[1249]) & (out.t_end >= rec.timestamps[1250]))

@@ -1,0 +1,65 @@
+"""EDF+D and BDF+D: data records that are not back to back.
+
+MNE reads a discontinuous EDF+ file as if its records followed one another
+(the onset each record's annotation signal gives is not used), so a pause in
+the recording (the OpenBCI GUI writes BDF+D after its stream was stopped and
+started again) vanished, and every sample after it was stamped too early.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._types import Gap
+
+
+def record_onsets(fname):
+    """``(onsets, record_seconds)`` of a discontinuous EDF+/BDF+ file's data
+    records (seconds from its start), or None for any other file."""
+    with open(fname, "rb") as fid:
+        head = fid.read(256)
+        if head[192:197] not in (b"EDF+D", b"BDF+D"):
+            return None
+        try:
+            ns, n_head = int(head[252:256]), int(head[184:192])
+            n_rec, seconds = int(head[236:244]), float(head[244:252])
+        except ValueError:
+            return None
+        sig = fid.read(256 * ns)
+        labels = [sig[16 * i: 16 * (i + 1)].strip() for i in range(ns)]
+        n_samp = [int(sig[216 * ns + 8 * i: 216 * ns + 8 * (i + 1)]) for i in range(ns)]
+        ann = [i for i, lab in enumerate(labels) if lab in (b"EDF Annotations",
+                                                             b"BDF Annotations")]
+        if not ann or seconds <= 0:
+            return None
+        width = 3 if head[:1] == b"\xff" else 2  # BDF: 24-bit samples
+        size = sum(n_samp) * width
+        at, length = sum(n_samp[: ann[0]]) * width, n_samp[ann[0]] * width
+        if n_rec < 0:  # -1 while recording: count the records the file holds
+            fid.seek(0, 2)
+            n_rec = (fid.tell() - n_head) // size
+        onsets = []
+        for r in range(n_rec):
+            fid.seek(n_head + r * size + at)
+            tal = fid.read(length)
+            try:  # each record's first TAL: '+<onset>\x14\x14'
+                onsets.append(float(tal[: tal.index(b"\x14")]))
+            except ValueError:
+                return None
+    return np.asarray(onsets), seconds
+
+
+def apply_record_onsets(rec, onsets, seconds):
+    """Stamp each record's samples at its onset and add a gap at each pause."""
+    per = int(round(seconds * rec.sfreq))
+    shift = np.repeat(onsets - onsets[0] - np.arange(onsets.size) * seconds, per)
+    n = min(rec.n_times, shift.size)
+    rec.timestamps[:n] += shift[:n]
+    pauses = np.flatnonzero(np.diff(onsets) > seconds + 0.5 / rec.sfreq) + 1
+    for r in pauses:
+        if r * per >= rec.n_times:
+            break
+        lost = float(onsets[r] - onsets[r - 1] - seconds)
+        rec.gaps.append(Gap(onset=float(rec.timestamps[r * per - 1]), duration=lost,
+                            n_missing=int(round(lost * rec.sfreq)), source="edf_records"))
+    rec.gaps.sort(key=lambda g: g.onset)
