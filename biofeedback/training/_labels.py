@@ -181,6 +181,13 @@ def _cell(row, key):
     return (row.get(key) or "").strip()
 
 
+def _seconds(cell, delimiter):
+    """A start or stop cell in seconds; '12,5' too where ',' is no cell separator
+    (spreadsheets of locales writing decimal commas separate cells with ';')."""
+    cell = cell.strip()
+    return float(cell.replace(",", ".") if delimiter != "," else cell)
+
+
 def _manifest_rows(manifest):
     """``(rows, stretches)`` of a CSV manifest: one ``(path, label, subject,
     session)`` per recording, and per recording labelled over time its
@@ -241,8 +248,9 @@ def _manifest_rows(manifest):
             subject, session = _cell(row, "subject") or None, _cell(row, "session") or None
             if stretch:
                 try:
-                    a, b = float(row["start"]), float(row["stop"])
-                except (TypeError, ValueError):
+                    a, b = (_seconds(row["start"], delimiter),
+                            _seconds(row["stop"], delimiter))
+                except (TypeError, ValueError, AttributeError):
                     a = b = float("nan")
                 if not 0 <= a < b:
                     raise DatasetError(

@@ -484,3 +484,16 @@ def test_evaluate_refuses_labels_the_model_has_no_class_for(model_file, tmp_path
         "m.bfm (busy, calm), so its output could never match them; label the recordings "
         "with the model's classes, or leave those windows out (--marker-labels, or the "
         "manifest's rows).")
+
+
+def test_a_manifest_with_decimal_commas_as_spreadsheets_save_it_is_read(recs, tmp_path):
+    """';' between cells comes with '12,5' for numbers; start and stop were
+    refused as not seconds."""
+    from biofeedback.training import label_files
+
+    manifest = tmp_path / "labels.csv"
+    a = recs[0]
+    manifest.write_text(f"path;label;start;stop\n{a};calm;0;12,5\n{a};busy;12,5;30\n",
+                        encoding="utf-8-sig")
+    (f,) = label_files(labels_from="manifest", manifest=manifest)
+    assert f.stretches == ((0.0, 12.5, "calm"), (12.5, 30.0, "busy"))
