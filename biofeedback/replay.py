@@ -93,6 +93,9 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     sinks = list(sinks)
     csv = None
     if out is not None:  # moved into place only when the whole replay succeeded
+        from pathlib import Path
+
+        out = Path(out).expanduser()  # "~/est.csv", as read_recording takes it
         csv = CsvSink(out, commit_on_close=False)
         sinks.append(csv)
     # as fast as possible: long chunks through the engine's batch driver

@@ -306,3 +306,15 @@ def test_a_path_from_home_reads_and_writes_as_mne_takes_it(tmp_path, monkeypatch
 
     assert write_recording(rec, "~/m.xdf") == tmp_path / "m.xdf"
     assert (tmp_path / "m.xdf").is_file()
+
+
+def test_replay_out_from_home_lands_at_home(tmp_path, monkeypatch):
+    """replay(out="~/est.csv") made a folder named '~' in the working folder."""
+    from biofeedback.replay import replay
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.csv").write_text(MUSE_HEAD + _muse_rows(1600))
+    replay(tmp_path / "m.csv", out="~/est.csv")
+    assert (tmp_path / "home" / "est.csv").is_file() and not (tmp_path / "~").exists()
