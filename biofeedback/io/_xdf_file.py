@@ -14,9 +14,19 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 from pathlib import Path
 
-from .._xdf_chunks import TAG_NAMES, ChunkWalk
+import numpy as np
+
+from .._xdf_chunks import (
+    _NUMERIC,
+    TAG_NAMES,
+    TAG_SAMPLES,
+    TAG_STREAM_HEADER,
+    ChunkWalk,
+    _header_fields,
+)
 from ..errors import RecordingFormatError
 
 # pyxdf load options: clocks synchronised, no dejittering (it moves irregular
@@ -46,9 +56,55 @@ def scan_chunks(fname):
         if fid.read(4) != b"XDF:":
             raise RecordingFormatError("not an XDF file (no 'XDF:' magic).", fname)
         walk = ChunkWalk(fid, size)
-        for _, tag, _, _ in walk:
+        layouts = {}  # stream id -> (channels, fewest bytes a channel takes in a sample)
+        for pos, tag, start, end in walk:
             counts[TAG_NAMES[tag]] = counts.get(TAG_NAMES[tag], 0) + 1
+            if tag == TAG_STREAM_HEADER:
+                _note_layout(fid, start, end, layouts)
+            elif tag == TAG_SAMPLES:
+                _check_samples(fid, pos, start, end, layouts, size, fname)
     return walk.end, size, walk.cut, counts
+
+
+def _note_layout(fid, start, end, layouts):
+    """Remember a stream header's channel count and sample format."""
+    fid.seek(start)
+    content = fid.read(end - start)
+    if len(content) < 4:
+        return
+    fields = _header_fields(content[4:])
+    try:
+        n_ch = int(fields.get("channel_count", ""))
+    except ValueError:
+        return  # pyxdf says what is wrong with it
+    fmt = fields.get("channel_format", "")
+    per = np.dtype(_NUMERIC[fmt]).itemsize if fmt in _NUMERIC else 2  # a string: >= 2
+    layouts[struct.unpack("<I", content[:4])[0]] = (n_ch, per)
+
+
+def _check_samples(fid, pos, start, end, layouts, size, fname):
+    """Refuse a Samples chunk that declares more than its bytes can hold.
+
+    pyxdf allocates what a chunk declares before reading it (the samples
+    times the header's channels, and a buffer of one sample), so a few
+    bytes declaring 10⁹ samples or channels would exhaust memory or run for
+    hours. The file cannot hold a sample larger than itself, nor a chunk
+    more samples than its bytes.
+    """
+    fid.seek(start)
+    head = fid.read(13)  # stream id, then the sample count's size byte and value
+    if len(head) < 6 or head[4] not in (1, 4, 8):
+        return  # pyxdf says it
+    layout = layouts.get(struct.unpack("<I", head[:4])[0])
+    if layout is None:
+        return
+    n_ch, per = layout
+    n = int.from_bytes(head[5:5 + head[4]], "little")
+    if n_ch < 0 or n_ch * per > size or n * (1 + n_ch * per) > end - start:
+        raise RecordingFormatError(
+            f"the Samples chunk at byte {pos} declares {n} samples of {n_ch} channels in "
+            f"{end - start} bytes; the file is damaged or was made to exhaust memory.",
+            fname)
 
 
 class _LogCapture(logging.Handler):

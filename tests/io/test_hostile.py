@@ -63,6 +63,34 @@ def _xdf(tmp, name, streams):
     return path
 
 
+def _xdf_declaring(path, n_ch=None, n_samples=None, header=None):
+    """An XDF file of one 2-channel stream whose header or first Samples chunk lies:
+    ``n_ch`` channels in its header, ``n_samples`` samples in the chunk, or
+    ``header`` as the header's XML."""
+    import struct
+
+    from biofeedback.io._xdf_write import _chunk, _numeric_samples, _stream_xml
+
+    xml = header or _stream_xml("Amp", "EEG", ["Cz", "Pz"], ["microvolts"] * 2,
+                                ["EEG"] * 2, 250.0, "double64")
+    if n_ch is not None:
+        xml = xml.replace(b"<channel_count>2</", f"<channel_count>{n_ch}</".encode())
+    content = next(iter(_numeric_samples(np.arange(250) / 250.0, _eeg(250, 2), 250)))
+    if n_samples is not None:  # the count is a varlen: size byte, then the value
+        content = b"\x08" + struct.pack("<Q", n_samples) + content[1 + content[0]:]
+    path.write_bytes(b"XDF:" + _chunk(1, b'<?xml version="1.0"?><info><version>1.0'
+                                         b'</version></info>')
+                     + _chunk(2, xml, 1) + _chunk(3, content, 1))
+    return path
+
+
+_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY l0 "lol">'
+           + b"".join(b'<!ENTITY l%d "%s">' % (i, b"&l%d;" % (i - 1) * 10) for i in range(1, 10))
+           + b"]><info><name>&l9;</name><type>EEG</type><channel_count>2</channel_count>"
+           b"<nominal_srate>250</nominal_srate><channel_format>double64</channel_format>"
+           b"</info>")
+
+
 def _xdf_markers_only(path):
     """An XDF file holding one string stream (a recording without its EEG)."""
     from biofeedback.io._xdf_write import _chunk, _footer, _stream_xml, _string_samples
@@ -219,6 +247,24 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
          ("B", ["C3", "C4", "O1"], 250.0, np.arange(1000) / 250.0, _eeg(1000, 3))])),
          "--stream", "B"],
      ("ok", r"\d+ windows")),
+    ("xdf_chunk_declares_1e13_channels",  # pyxdf would allocate what it declares
+     lambda t, c: ["info", str(_xdf_declaring(t / "wide.xdf", n_ch=10**13))],
+     ("error", r"wide\.xdf: the Samples chunk at byte \d+ declares 250 samples of "
+               r"10000000000000 channels in \d+ bytes; the file is damaged or was made to "
+               r"exhaust memory\.")),
+    ("xdf_chunk_declares_1e9_samples",
+     lambda t, c: ["replay", str(_xdf_declaring(t / "long.xdf", n_samples=10**9)),
+                   "--out", c["out"], "--overwrite"],
+     ("error", r"long\.xdf: the Samples chunk at byte \d+ declares 1000000000 samples of 2 "
+               r"channels in \d+ bytes")),
+    ("xdf_header_billion_laughs",  # expat refuses the entity expansion
+     lambda t, c: ["info", str(_xdf_declaring(t / "laughs.xdf", header=_LAUGHS))],
+     ("error", r"laughs\.xdf: pyxdf could not read this XDF file \(ParseError: limit on "
+               r"input amplification factor")),
+    ("xdf_header_external_entity",  # never read from disk
+     lambda t, c: ["info", str(_xdf_declaring(t / "ext.xdf", header=_LAUGHS.replace(
+         b'"lol">', b'SYSTEM "file:///etc/hostname">').replace(b"&l9;", b"&l0;")))],
+     ("error", r"ext\.xdf: pyxdf could not read this XDF file \(ParseError")),
     ("openbci_bom_crlf",
      lambda t, c: ["info", str(_write_bytes(
          t / "OpenBCI-RAW-bom.txt",
