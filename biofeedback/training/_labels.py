@@ -119,6 +119,7 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
                     empty.append(p)
             else:
                 rows.append((str(p), None, None, None))
+        rows = _once(rows)
         if not rows and empty:
             inside = sorted(d.name for d in empty[0].iterdir() if d.is_dir())
             if not inside:
@@ -174,6 +175,26 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
         _warn_near_duplicates(labels)
         _check_classes(labels, min_classes)
     return files
+
+
+def _once(rows):
+    """``rows`` with each recording once (a file named and in a folder named,
+    or under two spellings of its path), the repeats said in a warning."""
+    seen, out, again = set(), [], []
+    for row in rows:
+        key = Path(row[0]).resolve()
+        if key in seen:
+            again.append(Path(row[0]).name)
+            continue
+        seen.add(key)
+        out.append(row)
+    if again:
+        from .._logging import logger
+
+        logger.warning("%s %s given more than once; each recording is read once.",
+                       ", ".join(again[:3]) + (" ..." if len(again) > 3 else ""),
+                       "was" if len(again) == 1 else "were")
+    return out
 
 
 def _cell(row, key):

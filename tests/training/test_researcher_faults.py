@@ -497,3 +497,14 @@ def test_a_manifest_with_decimal_commas_as_spreadsheets_save_it_is_read(recs, tm
                         encoding="utf-8-sig")
     (f,) = label_files(labels_from="manifest", manifest=manifest)
     assert f.stretches == ((0.0, 12.5, "calm"), (12.5, 30.0, "busy"))
+
+
+def test_a_recording_given_twice_is_read_once(recs, tmp_path, caplog):
+    """'train recs/ recs/p1-calm-1.xdf' took p1-calm-1 twice: its windows
+    counted double, and the streams refused two recordings of one state."""
+    from biofeedback.training import label_files
+
+    folder = recs[0].parent
+    files = label_files([folder, recs[0], folder / ".." / folder.name / recs[1].name])
+    assert sorted(f.path for f in files) == sorted(str(p) for p in recs)
+    assert "p1-calm-1.xdf, p1-busy-1.xdf were given more than once" in caplog.text
