@@ -50,12 +50,25 @@ def record_onsets(fname):
 
 
 def apply_record_onsets(rec, onsets, seconds):
-    """Stamp each record's samples at its onset and add a gap at each pause."""
+    """Stamp each record's samples at its onset and add a gap at each pause.
+
+    Onsets that make records overlap are no clock (the OpenBCI GUI writes
+    whole elapsed seconds): then the records stay back to back, as MNE reads
+    them, and a warning says so.
+    """
+    steps = np.diff(onsets)
+    if np.any(steps < seconds - 0.5 / rec.sfreq):
+        k = int(np.argmax(steps < seconds - 0.5 / rec.sfreq))
+        rec.warnings.append(
+            f"The file is marked discontinuous (EDF+D), but its data records' onsets "
+            f"overlap (record {k + 2} starts {steps[k]:g} s after the one before, which "
+            f"lasts {seconds:g} s), so they tell no pauses: read back to back.")
+        return
     per = int(round(seconds * rec.sfreq))
     shift = np.repeat(onsets - onsets[0] - np.arange(onsets.size) * seconds, per)
     n = min(rec.n_times, shift.size)
     rec.timestamps[:n] += shift[:n]
-    pauses = np.flatnonzero(np.diff(onsets) > seconds + 0.5 / rec.sfreq) + 1
+    pauses = np.flatnonzero(steps > seconds + 0.5 / rec.sfreq) + 1
     for r in pauses:
         if r * per >= rec.n_times:
             break

@@ -677,3 +677,20 @@ def test_a_discontinuous_edf_keeps_its_pause(tmp_path):
     out = replay(rec)
     starts = out.t_end - (500 - 1) / SF  # 2 s windows
     assert not np.any((starts <= rec.timestamps[1249]) & (out.t_end >= rec.timestamps[1250]))
+
+
+def test_a_discontinuous_edf_with_overlapping_onsets_stays_back_to_back(tmp_path):
+    """Onsets in whole elapsed seconds (the OpenBCI GUI's) can make records
+    overlap: they are no clock, so the records stay back to back, said once."""
+    import mne
+
+    x = _eeg(2500, 4, SF) * 1e-6
+    raw = mne.io.RawArray(x, mne.create_info(["F3", "F4", "O1", "O2"], SF, "eeg"),
+                          verbose="error")
+    fname = tmp_path / "d.edf"
+    mne.export.export_raw(fname, raw, fmt="edf", verbose="error")
+    _discontinuous(fname, after=5, pause=-1.0)
+    rec = read_recording(fname)
+    assert rec.gaps == []
+    assert_allclose(np.diff(rec.timestamps), 1 / SF, atol=1e-6)
+    assert any("onsets overlap (record 6 starts 0 s after" in w for w in rec.warnings)
