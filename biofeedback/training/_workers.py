@@ -90,6 +90,10 @@ def _parallel_map(func, items, n_jobs, scheduler, desc, progress):
         return list(_progress(gen, desc, progress, len(items)))
 
 
+#: Seconds a Dask scheduler is given to have a worker (joblib's own wait is 10 s).
+WORKER_WAIT_S = 10.0
+
+
 def connect_scheduler(address, distributed=None):
     """A :class:`distributed.Client` of the Dask scheduler at ``address``.
 
@@ -97,7 +101,8 @@ def connect_scheduler(address, distributed=None):
     ------
     BiofeedbackError
         In one sentence naming the address, when the scheduler cannot be
-        reached (nothing listening, an unknown host, a malformed address).
+        reached (nothing listening, an unknown host, a malformed address) or
+        no worker joins it within ``WORKER_WAIT_S``.
     """
     from ..errors import BiofeedbackError
 
@@ -105,13 +110,22 @@ def connect_scheduler(address, distributed=None):
         distributed = _import_optional("distributed", "dask", "a Dask scheduler",
                                        "dask[distributed]")
     try:
-        return distributed.Client(address)
+        client = distributed.Client(address)
     except (OSError, ValueError, TypeError) as err:
         why = str(err).rstrip(".") or type(err).__name__
         raise BiofeedbackError(
             f"Cannot reach the Dask scheduler at {address!r} ({why}); check that it "
             "runs and its address (tcp://HOST:PORT), or leave out --scheduler to "
             "extract features on this computer.") from None
+    try:  # a scheduler without workers would leave the work waiting, then time out
+        client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+    except (OSError, TimeoutError):
+        client.close()
+        raise BiofeedbackError(
+            f"The Dask scheduler at {address!r} has no worker (none joined within "
+            f"{WORKER_WAIT_S:g} s); start one ('dask worker {address}'), or leave out "
+            "--scheduler to extract features on this computer.") from None
+    return client
 
 
 def _progress(iterable, desc, enabled, total):

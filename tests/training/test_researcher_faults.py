@@ -508,3 +508,22 @@ def test_a_recording_given_twice_is_read_once(recs, tmp_path, caplog):
     files = label_files([folder, recs[0], folder / ".." / folder.name / recs[1].name])
     assert sorted(f.path for f in files) == sorted(str(p) for p in recs)
     assert "p1-calm-1.xdf, p1-busy-1.xdf were given more than once" in caplog.text
+
+
+def test_a_dask_scheduler_without_workers_is_one_sentence(recs, tmp_path, capsys,
+                                                          monkeypatch):
+    """joblib waited 10 s, then raised its TimeoutError traceback."""
+    distributed = pytest.importorskip("distributed")
+    from biofeedback.training import _workers
+
+    monkeypatch.setattr(_workers, "WORKER_WAIT_S", 1.0)
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+        code = main(["train", *map(str, recs), "--out", str(tmp_path / "m.bfm"),
+                     "--scheduler", address, "-q"])
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: The Dask scheduler at '{address}' has no worker (none "
+        f"joined within 1 s); start one ('dask worker {address}'), or leave out "
+        "--scheduler to extract features on this computer.")
