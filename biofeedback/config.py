@@ -37,6 +37,12 @@ __all__ = [
 ]
 
 
+#: The longest window, and the longest span a bad electrode is judged over, in
+#: seconds: buffers are sized by them (10¹² s would need petabytes).
+MAX_WINDOW = 600.0
+MAX_BAD_CHANNEL_AFTER = 3600.0
+
+
 @dataclass(frozen=True)
 class WindowConfig:
     """Sliding windows: ``length`` and ``hop`` in seconds."""
@@ -47,6 +53,9 @@ class WindowConfig:
     def _validate(self):
         if self.length <= 0 or self.hop <= 0:
             raise ValueError("length and hop must be positive.")
+        if self.length > MAX_WINDOW:  # buffers and the warm-up are sized by it
+            raise ValueError(f"length ({self.length:g} s) is longer than the "
+                             f"{MAX_WINDOW:g} s a window may last.")
         if self.hop > self.length:
             raise ValueError(f"hop ({self.hop} s) is longer than length ({self.length} s).")
 
@@ -220,8 +229,9 @@ class GatesConfig:
     def _validate(self):
         if self.flat_uv < 0:
             raise ValueError(f"flat_uv must be >= 0, got {self.flat_uv}.")
-        if self.bad_channel_after < 0:
-            raise ValueError("bad_channel_after must be 0 (off) or more seconds.")
+        if not 0 <= self.bad_channel_after <= MAX_BAD_CHANNEL_AFTER:
+            raise ValueError(f"bad_channel_after must be 0 (off) to {MAX_BAD_CHANNEL_AFTER:g} "
+                             f"seconds, got {self.bad_channel_after:g}.")
         if not 0 < self.near_rail_fraction <= self.rail_fraction <= 1:
             raise ValueError("need 0 < near_rail_fraction <= rail_fraction <= 1.")
         _check_fields(self, ("max_ptp_uv", "line_noise_ratio", "blink_uv", "blink_smooth",
@@ -470,4 +480,10 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
         raise PipelineConfigError(
             f"{_field(fname, 'features', 'welch_segment')}: a Welch segment of "
             f"{seg} samples does not fit a window of {win} samples at {sfreq:g} Hz."
+        )
+    if int(round(feats.welch_overlap * seg)) >= seg:
+        raise PipelineConfigError(
+            f"{_field(fname, 'features', 'welch_overlap')}: an overlap of "
+            f"{feats.welch_overlap!r} leaves no step between Welch segments of {seg} "
+            f"samples at {sfreq:g} Hz; lower it."
         )

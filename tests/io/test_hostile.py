@@ -179,6 +179,13 @@ PIPELINE_CASES = [
      r"p\.toml, line 93 \[feedback\]: unknown table \[feedback\.adio\]; allowed keys"),
     ("band_above_nyquist", "gamma = [30.0, 45.0]", "gamma = [130.0, 140.0]",
      r"\[features\.bands\] gamma: band 'gamma' \(130 Hz and up\) is at or above"),
+    # numbers that size buffers: refused before anything is allocated
+    ("bad_channel_after_1e12_s", "bad_channel_after = 10.0", "bad_channel_after = 1e12",
+     r"p\.toml, line \d+ \[gates\]: bad_channel_after must be 0 \(off\) to 3600 seconds, "
+     r"got 1e\+12\."),
+    ("welch_overlap_rounding_to_the_segment", "welch_overlap = 0.5", "welch_overlap = 0.9999",
+     r"line 28 \[features\] welch_overlap: an overlap of 0\.9999 leaves no step between "
+     r"Welch segments of 256 samples at 256 Hz; lower it\."),
 ]
 
 
@@ -188,6 +195,11 @@ PIPELINE_CASES = [
 # traceback, "out" untouched; ("ok", regex) -> exit 0, regex in stdout+stderr.
 CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
          for name, old, new, message in PIPELINE_CASES] + [
+    ("live_window_of_1e12_s",  # its buffers and warm-up would take petabytes
+     lambda t, c: ["live", "--pipeline", str(_pipeline(t, "length = 2.0", "length = 1e12")),
+                   "--duration", "1", "--no-record"],
+     ("error", r"p\.toml, line 8 \[window\]: length \(1e\+12 s\) is longer than the 600 s "
+               r"a window may last\.")),
     ("scenario_nan_duration",
      lambda t, c: ["simulate", str(_write(t / "s.toml", 'name = "s"\nboard = "muse_2"\n'
                                                       'duration = nan\n')),
