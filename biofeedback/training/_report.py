@@ -286,7 +286,7 @@ def write_report(fname, dataset, model, results, *, random_split=None,
                             f"{sw['n_switches']} ({sw['n_not_followed']} not followed)"]
                            if sw else ["-"] * 4 if switching else [])])
         body += _html.table(rows, [
-            "", "balanced accuracy (pooled)", "mean over folds",
+            "", f"{scored_what(dataset)}: balanced accuracy (pooled)", "mean over folds",
             *(f"recall {c}" for c in first.classes), "windows",
             *(("switching: balanced accuracy", "first 10 s after a switch",
                "median lag (s)", "switches") if switching else ())])

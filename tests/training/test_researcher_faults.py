@@ -348,6 +348,7 @@ def test_the_report_table_gives_the_switching_figures(recs, tmp_path):
                  "-q"]) == 0
     page = (tmp_path / "m.html").read_text()
     assert "<th>switching: balanced accuracy</th>" in page and "pre-wrap" in page
+    assert "<th>sustained states: balanced accuracy (pooled)</th>" in page
     for title, m in load_model(out).meta["metrics"].items():
         if not isinstance(m, dict):
             continue
