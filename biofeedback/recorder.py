@@ -21,6 +21,8 @@ from .stream._pylsl import import_pylsl
 # a recording stops before the disk is full, so LabRecorder and the closing
 # can still write the file's end (footers, the sidecar's summary)
 MIN_FREE = 8 << 20
+#: Seconds a stream LabRecorderCLI missed is looked for before it is called absent.
+LOOK_AGAIN = 2.0
 
 
 def _size(n_bytes) -> str:
@@ -169,67 +171,98 @@ class Recorder:
         own = " or ".join(f"source_id='{i}'" for i in exclude)
         self._args = [*predicates, *(f"({p}) and not({own})" if own else p for p in others)]
         self._proc = None
+        self._reading = None  # the thread reading what LabRecorderCLI says
         self._lines: list[str] = []
 
-    def _reader(self):
-        for line in self._proc.stdout:
+    def _reader(self, proc):
+        for line in proc.stdout:
             self._lines.append(line.rstrip("\n"))
             logger.debug("LabRecorderCLI: %s", line.rstrip())
 
     def start(self, timeout: float = 30.0) -> None:
         """Start recording; returns once every stream is being collected.
 
-        LabRecorderCLI resolves each stream on the network before it collects;
-        on a busy machine that takes seconds, hence the generous ``timeout``.
+        LabRecorderCLI looks for the streams once, for one second, and gives
+        up on a predicate nothing answered in that second: on a busy machine
+        (or for an outlet opened a moment before) an existing stream can miss
+        it. A predicate it missed is looked for again here, for up to
+        :data:`LOOK_AGAIN` s, and LabRecorderCLI started again when a stream
+        answers, until ``timeout``; one that is not there is said then.
         """
-        import subprocess
-        import threading
+        import time
 
         self.fname.parent.mkdir(parents=True, exist_ok=True)
         # LabRecorderCLI is liblsl too: it inherits the log level we decide
         quiet_liblsl()
+        end = time.monotonic() + timeout
+        while True:
+            self._launch()
+            try:
+                missing = self._wait_started(end, timeout)
+                if not missing:
+                    return
+                if time.monotonic() < end and all(map(self._answers, missing)):
+                    logger.info("LabRecorderCLI missed %s; starting it again.",
+                                " and ".join(repr(p) for p, _ in missing))
+                    continue
+            except BaseException:  # Ctrl-C while it resolves: it must not outlive us
+                self.abort()
+                raise
+            which = " and ".join(repr(p) for p, _ in missing)
+            raise BiofeedbackError(
+                f"No LSL stream matches {which}, so it cannot be recorded; start the "
+                "program that sends it first, or leave out --also-record."
+            )
+
+    def _launch(self) -> None:
+        import subprocess
+        import threading
+
+        self._lines = []
         # its own session: Ctrl-C in the terminal reaches us, and we close it
         self._proc = subprocess.Popen(
             [str(labrecorder_cli()), str(self.fname), *self._args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
             text=True, start_new_session=True,
         )
-        threading.Thread(target=self._reader, daemon=True).start()
-        try:
-            self._wait_started(timeout)
-        except BaseException:  # Ctrl-C while it resolves: it must not outlive us
-            self.abort()
-            raise
+        self._reading = threading.Thread(target=self._reader, args=(self._proc,), daemon=True)
+        self._reading.start()
 
-    def _wait_started(self, timeout):
-        """Until LabRecorderCLI collects every stream; an error if it cannot."""
+    @staticmethod
+    def _answers(missed) -> bool:
+        """Whether a stream answers the predicate LabRecorderCLI missed."""
+        return bool(import_pylsl().resolve_bypred(missed[1], 1, LOOK_AGAIN))
+
+    def _wait_started(self, end, timeout) -> list:
+        """Until LabRecorderCLI collects every stream: ``[]``, or the
+        ``(predicate, argument)`` pairs it matched to no stream when it gave up
+        (it has ended then); an error if it does neither."""
         import time
 
-        end = time.monotonic() + timeout
+        ended = False
         while time.monotonic() < end:
+            ended = self._proc.poll() is not None
+            if ended:  # what it said last is read to its end before it is judged
+                self._reading.join(10.0)
             lines = list(self._lines)
             if any("matched no stream" in line for line in lines):
-                self.abort()
-                missing = [p for p, arg in zip(self.predicates, self._args)
-                           if any(f'"{arg}" matched no stream' in ln for ln in lines)]
-                which = " and ".join(repr(p) for p in missing) or \
-                    f"one of {', '.join(map(repr, self.predicates))}"
-                raise BiofeedbackError(
-                    f"No LSL stream matches {which}, so it cannot be recorded; start the "
-                    "program that sends it first, or leave out --also-record."
-                )
+                self.abort()  # it is ending: it records nothing
+                return [(p, arg) for p, arg in zip(self.predicates, self._args)
+                        if any(f'"{arg}" matched no stream' in ln for ln in lines)] or \
+                    list(zip(self.predicates, self._args))
             # its threads print concurrently: two messages can share one line
             started = sum(line.count("Started data collection") for line in lines)
             if started >= len(self.predicates):
                 logger.info("Recording %d streams to %s", started, self.fname)
-                return
-            if self._proc.poll() is not None:
+                return []
+            if ended:
                 break
             time.sleep(0.02)
         self.abort()
         said = "; ".join(self._lines[-3:]) or "nothing"
+        when = "ended before it recorded" if ended else f"did not start within {timeout:g} s"
         raise BiofeedbackError(
-            f"The recorder did not start within {timeout:g} s (LabRecorderCLI said: {said}); "
+            f"The recorder {when} (LabRecorderCLI said: {said}); "
             "check that no other program holds the recording file and try again."
         )
 

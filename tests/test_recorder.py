@@ -1,0 +1,55 @@
+"""LabRecorderCLI started on the session's streams: a stream it missed, what it said last."""
+
+import threading
+import time
+
+import pytest
+
+from biofeedback.errors import BiofeedbackError
+from biofeedback.recorder import Recorder
+
+pytestmark = pytest.mark.lsl
+
+
+def test_a_stream_the_recorder_missed_is_looked_for_again(tmp_path, uid):
+    """LabRecorderCLI looks once, for one second: a stream that answers after
+    that (a busy machine, an outlet opened a moment before) is recorded all the same."""
+    import pylsl
+
+    rec = Recorder(tmp_path / "r.xdf", [f"source_id='late-{uid}'"])
+    outlets = []
+
+    def open_once_missed():  # the outlet appears only after LabRecorderCLI gave up on it
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not any("matched no stream" in ln
+                                                  for ln in list(rec._lines)):
+            time.sleep(0.005)
+        outlets.append(pylsl.StreamOutlet(pylsl.StreamInfo(f"late-{uid}", "EEG", 1, 100.0,
+                                                           "float32", f"late-{uid}")))
+
+    thread = threading.Thread(target=open_once_missed, daemon=True)
+    thread.start()
+    try:
+        rec.start()
+        assert rec.running
+    finally:
+        rec.stop()
+        thread.join()
+    assert outlets, "LabRecorderCLI never said it missed the stream"
+
+
+class _LateReader(Recorder):
+    """What LabRecorderCLI prints reaches us late, as on a busy machine."""
+
+    def _reader(self, *args):
+        time.sleep(1.5)
+        super()._reader(*args)
+
+
+def test_what_the_recorder_said_before_it_ended_is_read_to_its_end(tmp_path, uid):
+    rec = _LateReader(tmp_path / "r.xdf", [], others=[f"type='NoSuch{uid}'"])
+    t0 = time.monotonic()
+    with pytest.raises(BiofeedbackError, match=rf"No LSL stream matches \"type='NoSuch{uid}'\""):
+        rec.start()
+    assert time.monotonic() - t0 < 20  # said, not waited out
+    assert not rec.running
