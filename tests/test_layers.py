@@ -18,7 +18,7 @@ LAYERS = [
               "biofeedback.errors", "biofeedback._toml", "biofeedback._data",
               "biofeedback._outputs", "biofeedback._html", "biofeedback._lazy",
               "biofeedback._threads", "biofeedback.config", "biofeedback._xdf_chunks",
-              "biofeedback._json",
+              "biofeedback._json", "biofeedback._safezip",
               # the [feedback] section's dataclasses: declarative, read by config
               "biofeedback.feedback._config"]),
     ("sources", ["biofeedback.hardware", "biofeedback.stream"]),
