@@ -231,6 +231,23 @@ def _check_stretches(f, t, labels, length, by, duration):
                 "of at least one window, in seconds from the recording's first sample.")
 
 
+def _no_marked_window(files, probes, length):
+    """Say why marker-labelled recordings gave no window (markers closer together
+    than a window: a session's cue markers every half second), when they did."""
+    for f, p in zip(files, probes):
+        times = sorted(t for t, _ in p["markers"])
+        if f.label is not None or f.stretches or len(times) < 2:
+            continue
+        gap = max(b - a for a, b in zip(times, times[1:]))
+        texts = len({s for _, s in p["markers"]})
+        raise DatasetError(
+            f"No {length:g} s window lies wholly between a marker of {Path(f.path).name} "
+            f"and the next: its {len(times)} markers ({texts} different texts) are at "
+            f"most {gap:.1f} s apart, and every marker ends the stretch before it; "
+            "label the states' stretches with a manifest (--labels-from manifest, "
+            "columns path,label,start,stop) instead.")
+
+
 def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
                     marker_labels=None, min_classes=2, label_by="inside",
@@ -420,6 +437,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         columns=[tuple(c) for c in results[0]["columns"]],
     )
     if len(ds) == 0:
+        _no_marked_window(files, probes, config.window.length)
         raise DatasetError("No labelled windows were found.")
     timed = {lab for f in files for _, _, lab in f.stretches}
     if timed or (marker_labels and any(f.label is None for f in files)):

@@ -528,3 +528,23 @@ def test_a_dask_scheduler_without_workers_is_one_sentence(recs, tmp_path, capsys
         f"biofeedback: error: The Dask scheduler at '{address}' has no worker (none "
         f"joined within 1 s); start one ('dask worker {address}'), or leave out "
         "--scheduler to extract features on this computer.")
+
+
+def test_markers_closer_than_a_window_say_why_no_window_is_labelled(tmp_path, make_eeg,
+                                                                   capsys):
+    """A session's cue markers every half second left 'No labelled windows were
+    found.' as the whole story."""
+    from biofeedback.io import Recording, write_recording
+
+    data, ts = make_eeg(duration=20.0)
+    marks = [(t, f"cue value={k}") for k, t in enumerate(ts[::128])]  # every 0.5 s
+    rec = Recording(data, 256.0, MUSE, ts, markers=marks, profile="muse_2016")
+    path = write_recording(rec, tmp_path / "s1-session-1.xdf")
+    assert main(["train", str(path), "--labels-from", "markers",
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "biofeedback: error: No 2 s window lies wholly between a marker of "
+        "s1-session-1.xdf and the next: its 40 markers (40 different texts) are at most "
+        "0.5 s apart, and every marker ends the stretch before it; label the states' "
+        "stretches with a manifest (--labels-from manifest, columns "
+        "path,label,start,stop) instead.")
