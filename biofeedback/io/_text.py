@@ -64,6 +64,13 @@ from ..errors import RecordingFormatError
 # One block of bytes is read at a time (the slow path holds its text as 4-byte
 # characters: small blocks bound that copy).
 BLOCK_BYTES = 1024 * 1024
+# The longest line read (a row of 1000 channels takes some 25 kB): a longer one
+# is no table's row, and buffering it whole (or handing it to loadtxt as text,
+# 4 bytes a character) would take gigabytes for a file of one 2 GB line.
+MAX_LINE_BYTES = 1024 * 1024
+# The most columns a table may have (the densest EEG caps have 512 channels);
+# each costs buffers and checks, so 10⁵ of them in a 1 MB file took gigabytes.
+MAX_COLUMNS = 4096
 # Files at least this long are parsed on several threads (the kernel releases
 # the GIL); smaller ones on the calling thread alone.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -144,6 +151,10 @@ class TableReader:
         self.decimal_comma = decimal_comma
         if clock_col is not None and usecols is not None:
             raise ValueError("clock_col and usecols cannot be combined.")
+        if n_cols > MAX_COLUMNS:
+            raise RecordingFormatError(
+                f"the table has {n_cols} columns, more than the {MAX_COLUMNS} a recording "
+                "may have; the file is not a recording, or is damaged.", fname, first_line)
         self.fname = fname
         self.n_cols = n_cols
         self.first_line = first_line
@@ -346,6 +357,8 @@ class TableReader:
             fid.seek(self.offset)
             while True:
                 if carry >= buf.size - 1:  # a line longer than the buffer
+                    if carry > MAX_LINE_BYTES:
+                        _refuse_long_line(self.fname, self.offset + table.n_read)
                     buf = np.concatenate([buf, np.empty(buf.size, dtype=np.uint8)])
                 n = fid.readinto(memoryview(buf)[carry: buf.size - 1])
                 if not n:
@@ -367,6 +380,8 @@ class TableReader:
                 table.n_read += cut + 1
                 carry = total - cut - 1
                 buf[:carry] = buf[cut + 1: total]
+        if carry > MAX_LINE_BYTES:
+            _refuse_long_line(self.fname, self.offset + table.n_read)
         if carry:
             if table.flat is None:
                 table.grow(1, 1.0)
@@ -438,6 +453,21 @@ def row_block(cols, ks):
     return np.ascontiguousarray(cols[list(ks)])
 
 
+def _refuse_long_line(fname, start):
+    """Say which line, starting at byte ``start``, is longer than :data:`MAX_LINE_BYTES`."""
+    n = 0
+    with open(fname, "rb") as fid:  # the line feeds before it, counted once, on error
+        while start > 0:
+            block = fid.read(min(start, BLOCK_BYTES))
+            if not block:
+                break
+            n += block.count(b"\n")
+            start -= len(block)
+    raise RecordingFormatError(
+        f"the line is longer than {MAX_LINE_BYTES // 1024} kB, which no recording's row or "
+        "header is; the file is not a recording, or is damaged.", fname, n + 1)
+
+
 def read_header_lines(fname, max_lines=200, prefix=None):
     """Return the first lines of a text file and the byte offset after them.
 
@@ -448,9 +478,11 @@ def read_header_lines(fname, max_lines=200, prefix=None):
     offset = 0
     with open(fname, "rb") as fid:
         while len(lines) < max_lines:
-            raw = fid.readline()
+            raw = fid.readline(MAX_LINE_BYTES + 1)
             if not raw:
                 break
+            if len(raw) > MAX_LINE_BYTES:
+                _refuse_long_line(fname, offset)
             try:
                 # a byte-order mark (Windows editors save one) is not content
                 line = raw.decode("utf-8-sig" if offset == 0 else "utf-8")

@@ -277,6 +277,21 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
      lambda t, c: ["info", str(_xdf_declaring(t / "ext.xdf", header=_LAUGHS.replace(
          b'"lol">', b'SYSTEM "file:///etc/hostname">').replace(b"&l9;", b"&l0;")))],
      ("error", r"ext\.xdf: pyxdf could not read this XDF file \(ParseError")),
+    ("csv_line_of_3_mb",  # never buffered whole, nor handed to loadtxt as text
+     lambda t, c: ["info", str(_write_bytes(t / "long.csv", Path(c["csv"]).read_bytes()
+                                            + b"1.0," * (3 * 2**18)))],
+     ("error", r"long\.csv, line 1538: the line is longer than 1024 kB, which no "
+               r"recording's row or header is; the file is not a recording, or is damaged\.")),
+    ("csv_header_line_of_3_mb",
+     lambda t, c: ["info", str(_write_bytes(t / "head.csv", b"timestamps," + b"x," * 2**20
+                                            + b"\n1,2\n"))],
+     ("error", r"head\.csv, line 1: the line is longer than 1024 kB")),
+    ("csv_of_5000_columns",
+     lambda t, c: ["info", str(_write(t / "wide.csv", "timestamps," + ",".join(
+         f"c{i}" for i in range(5000)) + "\n" + "".join(
+         f"{r / 256}," + ",".join("1.5" for _ in range(5000)) + "\n" for r in range(512))))],
+     ("error", r"wide\.csv, line 2: the table has 5001 columns, more than the 4096 a "
+               r"recording may have")),
     ("openbci_bom_crlf",
      lambda t, c: ["info", str(_write_bytes(
          t / "OpenBCI-RAW-bom.txt",
