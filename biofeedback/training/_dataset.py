@@ -171,9 +171,9 @@ class Dataset:
         _, ch, hi, p_hi, lo, p_lo = worst
         return (f"The quality gates leave {ch} out of {p_hi:.0%} of the {hi!r} windows "
                 f"but {p_lo:.0%} of the {lo!r} ones, so a model reading every channel "
-                "(lda-channels, logreg, rf, hgb) can learn that electrode instead of the "
-                "state (the default lda reads only the channels kept); check its contact "
-                "in those recordings.")
+                "(lda-channels, logreg, rf, hgb, riemann) can learn that electrode instead "
+                "of the state (the default lda reads only the channels kept); check its "
+                "contact in those recordings.")
 
     def one_class_warning(self) -> str | None:
         """One sentence when some subjects hold windows of one class only (None

@@ -548,3 +548,20 @@ def test_markers_closer_than_a_window_say_why_no_window_is_labelled(tmp_path, ma
         "0.5 s apart, and every marker ends the stretch before it; label the states' "
         "stretches with a manifest (--labels-from manifest, columns "
         "path,label,start,stop) instead.")
+
+
+def test_the_electrode_warning_names_every_model_that_reads_every_channel():
+    """riemann's covariances read a left-out electrode too; the warning left it out."""
+    import numpy as np
+
+    from biofeedback.training import Dataset
+
+    n = 8
+    y = np.array(["a"] * 4 + ["b"] * 4)
+    left_out = np.zeros((n, 2), bool)
+    left_out[:4, 1] = True  # AF8 out of every 'a' window, of no 'b' window
+    ds = Dataset(X=np.zeros((n, 1)), y=y, subject=np.full(n, "s"), session=np.full(n, "1"),
+                 recording=np.zeros(n, int), t=np.arange(n, dtype=float),
+                 gated=np.zeros(n, bool), feature_names=["f"], ch_names=["AF7", "AF8"],
+                 sfreq=256.0, window_length=2.0, files=[], left_out=left_out)
+    assert "(lda-channels, logreg, rf, hgb, riemann) can learn" in ds.electrode_warning()
