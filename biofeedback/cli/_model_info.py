@@ -38,8 +38,11 @@ def describe_model(model) -> str:
              + (f" (profile {meta['profile']})" if meta.get("profile") else ""),
              f"rate:        {model.sfreq:g} Hz",
              f"windows:     {cfg.window.length:g} s every {cfg.window.hop:g} s",
-             f"reads:       {model.input}, {len(model.feature_names)} features "
-             f"({', '.join(cfg.features.names)})",
+             ("reads:       filtered windows, "
+              f"{len(model.ch_names)} channels x {model.n_times} samples"
+              if model.input == "windows" else
+              f"reads:       {model.input}, {len(model.feature_names)} features "
+              f"({', '.join(cfg.features.names)})"),
              "calibration: " + (f"{model.plan.describe()} ({model.plan.seconds:g} s, "
                                 f"{model.plan.method})" if model.needs_calibration
                                 else "none"),

@@ -565,3 +565,13 @@ def test_the_electrode_warning_names_every_model_that_reads_every_channel():
                  gated=np.zeros(n, bool), feature_names=["f"], ch_names=["AF7", "AF8"],
                  sfreq=256.0, window_length=2.0, files=[], left_out=left_out)
     assert "(lda-channels, logreg, rf, hgb, riemann) can learn" in ds.electrode_warning()
+
+
+def test_info_says_a_window_model_reads_windows(recs, tmp_path, capsys):
+    pytest.importorskip("pyriemann")
+    from biofeedback.training import extract_dataset, fit_model, label_files, save_model
+
+    ds = extract_dataset(label_files(recs), need_windows=True, n_jobs=1)
+    out = save_model(fit_model(ds, "riemann", dwell=30.0), tmp_path / "w.bfm")
+    assert main(["info", str(out)]) == 0
+    assert "reads:       filtered windows, 4 channels x 512 samples" in capsys.readouterr().out
