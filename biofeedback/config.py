@@ -322,10 +322,11 @@ class PipelineConfig:
 
         A pipeline that arrives inside someone else's file (a model, a
         recording's sidecar) may say how to compute (windows, filters,
-        features, gates, the protocol's blocks), never where to write or send:
-        ``[recording]``, the cue ``sinks``, ``[feedback.osc]`` and
-        ``[feedback.audio] wav`` are reset to the defaults, so outputs and
-        network sinks come from the user's own command line or pipeline only.
+        features, gates, the protocol's blocks), never where to write or send
+        nor a file to read: ``[recording]``, the cue ``sinks``,
+        ``[feedback.osc]``, ``[feedback.audio] wav`` and a ``board`` given as
+        a profile file's path are reset to the defaults, so outputs, network
+        sinks and files come from the user's own command line or pipeline only.
 
         Returns
         -------
@@ -337,6 +338,10 @@ class PipelineConfig:
 
         fb_default = FeedbackConfig()
         dropped = []
+        board = self.board
+        if board.endswith(".toml") or "/" in board or "\\" in board:
+            dropped.append("board")  # a profile file's path: the user's --board names one
+            board = PipelineConfig.board
         rec = RecordingConfig()
         for key in ("enabled", "dir"):
             if getattr(self.recording, key) != getattr(rec, key):
@@ -350,7 +355,7 @@ class PipelineConfig:
         feedback = dataclasses.replace(
             self.feedback, sinks=fb_default.sinks, osc=OscConfig(),
             audio=dataclasses.replace(self.feedback.audio, wav=AudioConfig().wav))
-        return dataclasses.replace(self, recording=rec, feedback=feedback), dropped
+        return dataclasses.replace(self, board=board, recording=rec, feedback=feedback), dropped
 
     def replace(self, **changes) -> PipelineConfig:
         """Return a copy with top-level fields replaced."""

@@ -70,6 +70,6 @@ def describe_model(model) -> str:
     else:
         lines.append("validation:  none stored")
     if model.ignored_outputs:
-        lines.append(f"ignored:     {', '.join(model.ignored_outputs)} (outputs a model "
-                     "file may not set)")
+        lines.append(f"ignored:     {', '.join(model.ignored_outputs)} (outputs and files a "
+                     "model may not set)")
     return "\n".join(lines)

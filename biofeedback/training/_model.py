@@ -102,8 +102,9 @@ class LoadedModel:
         self.ignored_outputs = dropped
         if dropped:
             logger.warning(
-                "The model's pipeline names outputs (%s); they are ignored: recordings, "
-                "files and network cues go where your command line or pipeline says.",
+                "The model's pipeline names outputs or files (%s); they are ignored: "
+                "recordings, files and network cues go where your command line or pipeline "
+                "says, and the board is the one it names.",
                 ", ".join(dropped))
         self.n_times = int(round(self.config.window.length * self.sfreq))
         from ._calibration import CalibrationPlan

@@ -486,6 +486,7 @@ def test_model_brings_no_outputs(tmp_path, model_file, caplog):
         pipe["feedback"]["sinks"] = ["osc", "audio"]
         pipe["feedback"]["osc"] = {"host": "203.0.113.7", "port": 9000, "prefix": "/x"}
         pipe["feedback"]["audio"]["wav"] = str(tmp_path / "victim.txt")
+        pipe["board"] = str(tmp_path / "profile.toml")  # a file to read, by its path
 
     bad = _edit_model(model_file, tmp_path / "hostile.bfm", hostile)
     with caplog.at_level("WARNING", logger="biofeedback"):
@@ -495,8 +496,9 @@ def test_model_brings_no_outputs(tmp_path, model_file, caplog):
     assert cfg.feedback.sinks == ("terminal", "lsl")
     assert cfg.feedback.osc.host == "127.0.0.1"
     assert cfg.feedback.audio.wav == ""
-    assert model.ignored_outputs == ["[recording] dir", "[feedback] sinks", "[feedback.osc]",
-                                     "[feedback.audio] wav"]
+    assert cfg.board == "synthetic"
+    assert model.ignored_outputs == ["board", "[recording] dir", "[feedback] sinks",
+                                     "[feedback.osc]", "[feedback.audio] wav"]
     assert "ignored" in caplog.text
     # what it computes is kept
     assert cfg.features == load_model(model_file).config.features
