@@ -342,9 +342,14 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             )
     profiles = {p["profile"] for p in probes}
     if len(profiles) > 1:
+        example = {}
+        for f, p in zip(files, probes):
+            example.setdefault(p["profile"], Path(f.path).name)
         raise DatasetError(
-            f"The recordings come from different boards ({', '.join(sorted(profiles))})."
-        )
+            "The recordings come from different boards ("
+            + ", ".join(f"{b}: {example[b]}" for b in sorted(profiles))
+            + "); train on one board's recordings, or pass --profile NAME when they "
+            "are one headset the files name differently.")
     if any(f.label is None and not f.stretches for f in files):
         held = sorted({s for p in probes for _, s in p["markers"]})
         absent = [m for m in marker_labels or () if m not in held]

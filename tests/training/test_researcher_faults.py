@@ -575,3 +575,19 @@ def test_info_says_a_window_model_reads_windows(recs, tmp_path, capsys):
     out = save_model(fit_model(ds, "riemann", dwell=30.0), tmp_path / "w.bfm")
     assert main(["info", str(out)]) == 0
     assert "reads:       filtered windows, 4 channels x 512 samples" in capsys.readouterr().out
+
+
+def test_recordings_of_two_boards_name_a_file_of_each_and_what_to_do(tmp_path, make_eeg,
+                                                                     capsys):
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k, (label, board) in enumerate((("calm", "muse_2016"), ("busy", "muse_2"))):
+        data, ts = make_eeg(duration=25.0, seed=k)
+        rec = Recording(data, 256.0, MUSE, ts, profile=board)
+        paths.append(str(write_recording(rec, tmp_path / f"p1-{label}-1.xdf")))
+    assert main(["train", *paths, "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "biofeedback: error: The recordings come from different boards (muse_2: "
+        "p1-busy-1.xdf, muse_2016: p1-calm-1.xdf); train on one board's recordings, or "
+        "pass --profile NAME when they are one headset the files name differently.")
