@@ -9,9 +9,9 @@ def read_sidecar(fname, warnings=None):
     An unreadable sidecar is an error when ``warnings`` is None (the reader
     needs it), else a warning appended to ``warnings`` (it only adds context).
     """
-    import json
     from pathlib import Path
 
+    from .._json import loads_untrusted
     from ..errors import RecordingFormatError
 
     side = Path(fname).with_suffix(".json")
@@ -22,7 +22,8 @@ def read_sidecar(fname, warnings=None):
         # written by hand on Windows: Notepad's byte-order mark, or PowerShell
         # 5's 'echo ... > x.json', which writes UTF-16
         utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
-        return json.loads(raw.decode("utf-16" if utf16 else "utf-8-sig"))
+        # nested too deeply or a key given twice: refused, as any malformed JSON
+        return loads_untrusted(raw.decode("utf-16" if utf16 else "utf-8-sig"))
     except (OSError, ValueError) as err:
         if warnings is None:
             raise RecordingFormatError(f"the sidecar {side.name} is not valid JSON ({err}).",

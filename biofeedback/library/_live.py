@@ -23,9 +23,12 @@ def _model_reads(path):
     import json
     import zipfile
 
+    from .._safezip import read_member
+    from ..training._modelfile import META_LIMIT
+
     try:
-        with zipfile.ZipFile(path) as zf:
-            meta = json.loads(zf.read("meta.json").decode("utf-8"))
+        with zipfile.ZipFile(path) as zf:  # bounded: loading it will say why
+            meta = json.loads(read_member(zf, "meta.json", META_LIMIT).decode("utf-8"))
         return [str(c) for c in meta["ch_names"]], float(meta["sfreq"])
     except Exception:  # not a model file: loading it will say so in one sentence
         return None

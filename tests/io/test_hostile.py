@@ -292,6 +292,11 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
          f"{r / 256}," + ",".join("1.5" for _ in range(5000)) + "\n" for r in range(512))))],
      ("error", r"wide\.csv, line 2: the table has 5001 columns, more than the 4096 a "
                r"recording may have")),
+    ("xdf_sidecar_nested_too_deep",  # a RecursionError no more
+     lambda t, c: [_write(t / "deep.json", "[" * 100_000 + "]" * 100_000) and "info",
+                   str(_xdf(t, "deep.xdf", [("A", ["Cz", "Pz"], 250.0,
+                                             np.arange(1500) / 250.0, _eeg(1500, 2))]))],
+     ("ok", r"The sidecar deep\.json is not valid JSON \(JSON nested too deeply to read\)")),
     ("openbci_bom_crlf",
      lambda t, c: ["info", str(_write_bytes(
          t / "OpenBCI-RAW-bom.txt",

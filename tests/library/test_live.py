@@ -231,3 +231,18 @@ def test_a_signal_while_the_session_starts_gives_its_number_back(tmp_path, sig):
     out, err = proc.communicate(timeout=60)
     assert "Traceback" not in err
     assert not (tmp_path / "sub-demo" / "ses-01").exists(), (out, err)
+
+
+def test_choosing_a_model_never_inflates_a_bomb(tmp_path):
+    """--model auto peeks at each model's meta.json: a member inflating past the
+    bound is passed over unread, as an unreadable file is."""
+    import zipfile
+
+    from biofeedback.library._live import _model_reads
+
+    meta = json.dumps({"ch_names": ["TP9", "AF7"], "sfreq": 256.0})
+    for name, pad in (("small.bfm", 0), ("bomb.bfm", 20 * 2**20)):
+        with zipfile.ZipFile(tmp_path / name, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("meta.json", meta + " " * pad)
+    assert _model_reads(tmp_path / "small.bfm") == (["TP9", "AF7"], 256.0)
+    assert _model_reads(tmp_path / "bomb.bfm") is None
