@@ -150,9 +150,14 @@ class LoadedModel:
             )
         missing = [ch for ch in self.ch_names if ch not in ch_names]
         if missing:
+            spelt = {c.casefold(): c for c in ch_names}
+            other = [f"{spelt[c.casefold()]} for {c}" for c in missing if c.casefold() in spelt]
+            todo = (f"; they hold {', '.join(other)}: channel names must match exactly, "
+                    "so rename those channels" if other else
+                    "; use a model trained on recordings with these channels")
             raise ModelError(
                 f"The model {self._name()}was trained on channels "
-                f"{', '.join(self.ch_names)} but {data} lack {', '.join(missing)}."
+                f"{', '.join(self.ch_names)} but {data} lack {', '.join(missing)}{todo}."
             )
         if self.input == "windows":
             self._chans = None

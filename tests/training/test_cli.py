@@ -82,7 +82,8 @@ def test_evaluate_scores_a_single_class_recording(muse_dir, tmp_path, capsys):
     assert main(["evaluate", str(model), str(cut), "--n-jobs", "1"]) == 1
     assert capsys.readouterr().err == (
         "biofeedback: error: The model m.bfm was trained on channels TP9, AF7, AF8, TP10 "
-        f"but the data of {cut} lack TP10.\n")
+        f"but the data of {cut} lack TP10; use a model trained on recordings with these "
+        "channels.\n")
     # training still needs two classes, and says so before any work
     assert main(["train", one, "--out", str(tmp_path / "x.bfm"), "-q"]) == 1
     assert "Only one class ('relaxed')" in capsys.readouterr().err

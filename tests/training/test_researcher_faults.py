@@ -591,3 +591,17 @@ def test_recordings_of_two_boards_name_a_file_of_each_and_what_to_do(tmp_path, m
         "biofeedback: error: The recordings come from different boards (muse_2: "
         "p1-busy-1.xdf, muse_2016: p1-calm-1.xdf); train on one board's recordings, or "
         "pass --profile NAME when they are one headset the files name differently.")
+
+
+def test_channels_spelt_in_another_case_are_named(model_file, tmp_path, make_eeg, capsys):
+    """Data naming 'tp9' where the model reads 'TP9' were said only to lack TP9."""
+    from biofeedback.io import Recording, write_recording
+
+    data, ts = make_eeg(duration=25.0)
+    rec = Recording(data, 256.0, ["tp9", "AF7", "AF8", "TP10"], ts, profile="muse_2016")
+    path = write_recording(rec, tmp_path / "p9-calm-1.xdf")
+    assert main(["evaluate", str(model_file), str(path), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: The model m.bfm was trained on channels TP9, AF7, AF8, TP10 "
+        f"but the data of {path} lack TP9; they hold tp9 for TP9: channel names must "
+        "match exactly, so rename those channels.")

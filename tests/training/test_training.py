@@ -222,7 +222,8 @@ def test_wrong_layout_is_one_sentence(model_file):
     name = Path(model_file[0]).name
     with pytest.raises(ModelError, match=rf"^The model {name} was trained on channels TP9, "
                                          r"AF7, AF8, TP10 but the data lack TP9, AF7, AF8, "
-                                         r"TP10\.$"):
+                                         r"TP10; use a model trained on recordings "
+                                         r"with these channels\.$"):
         model.check_compatible(["Fp1", "Fp2"], 256.0, feats)
     with pytest.raises(ModelError, match=rf"^The model {name} was trained at 256 Hz but the "
                                          r"data of r\.csv are sampled at 250 Hz; a model "
