@@ -24,6 +24,9 @@ INPUT_PARAMS = (
     "timeout",
 )
 
+#: The highest sampling rate a profile may declare (research amplifiers reach 20-50 kHz).
+MAX_SFREQ = 100_000.0
+
 _CONNECTIONS = ("none", "serial", "ble", "wifi", "lsl", "file")
 
 
@@ -134,6 +137,9 @@ class BoardProfile:
     fname: str | None = field(default=None, compare=False)
 
     def _validate(self):
+        if not 0 <= self.sfreq <= MAX_SFREQ:  # buffers are sized by it (0: the stream's)
+            raise ValueError(f"sfreq must be 0 (the stream's own) to {MAX_SFREQ:g} Hz, got "
+                             f"{self.sfreq:g}.")
         _check_option("connection", self.connection, _CONNECTIONS)
         _check_option("units", self.units, ("uV", "V", "mV"))
         _check_option("line_freq", self.line_freq, (50.0, 60.0))

@@ -205,6 +205,11 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
                                                       'duration = nan\n')),
                    "--out", c["out_xdf"], "--overwrite"],
      ("error", r"s\.toml, line 3 duration must be a finite number, got nan")),
+    ("scenario_profile_at_1e12_hz",  # its buffers would take terabytes
+     lambda t, c: ["simulate", str(_scenario(t, "").parent / _write(
+         t / "s2.toml", f'name = "s"\nboard = "{_write(t / "fast.toml", _fast_profile())}"\n'
+                        'duration = 5.0\n').name), "--out", c["out_xdf"], "--overwrite"],
+     ("error", r"fast\.toml: sfreq must be 0 \(the stream's own\) to 100000 Hz, got 1e\+12\.")),
     ("simulate_out_unknown_extension",
      lambda t, c: ["simulate", "demo", "--out", str(t / "demo.mat")],
      ("error", r"demo\.mat: cannot tell the format from the extension '\.mat'; use one of "
@@ -351,6 +356,16 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
      lambda t, c: ["replay", c["csv"], "--out", str(t)],
      ("error", r"is a folder; name a file")),
 ]
+
+
+def _fast_profile():
+    """The shipped Muse 2 profile, renamed, at 10¹² Hz."""
+    from biofeedback.hardware import get_profile
+
+    text = Path(get_profile("muse_2").fname).read_text()
+    assert text.count("sfreq = 256.0") == 1
+    return text.replace("sfreq = 256.0", "sfreq = 1e12").replace('name = "muse_2"',
+                                                                 'name = "fast"')
 
 
 def _loud_copy(src, dst):
