@@ -16,7 +16,13 @@ from ._integrity import (
     timestamp_steps,
 )
 from ._recording import Recording, Stream
-from ._text import TableReader, read_header_lines, row_block
+from ._text import (
+    MAX_LINE_BYTES,
+    TableReader,
+    bounded_lines,
+    read_header_lines,
+    row_block,
+)
 
 _MUSE_AUX = ("Right AUX", "Left AUX", "AUX", "AUX_RIGHT", "AUX_LEFT")
 
@@ -205,11 +211,11 @@ def read_mind_monitor(fname, *, profile=None):
         raise RecordingFormatError(f"cannot open the file ({err.strerror}).",
                                    fname) from None
     with fid:
-        first = fid.readline()
+        first = fid.readline(MAX_LINE_BYTES + 1)
         fid.seek(0)
         # a spreadsheet saved in a European locale: ';' between cells, '12,5'
         delim = ";" if first.count(";") > first.count(",") else ","
-        rows = csv.reader(fid, delimiter=delim)
+        rows = csv.reader(bounded_lines(fid, fname), delimiter=delim)
         try:
             header = [h.strip() for h in next(rows)]
         except StopIteration:

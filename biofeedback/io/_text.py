@@ -358,7 +358,7 @@ class TableReader:
             while True:
                 if carry >= buf.size - 1:  # a line longer than the buffer
                     if carry > MAX_LINE_BYTES:
-                        _refuse_long_line(self.fname, self.offset + table.n_read)
+                        refuse_long_line(self.fname, self.offset + table.n_read)
                     buf = np.concatenate([buf, np.empty(buf.size, dtype=np.uint8)])
                 n = fid.readinto(memoryview(buf)[carry: buf.size - 1])
                 if not n:
@@ -381,7 +381,7 @@ class TableReader:
                 carry = total - cut - 1
                 buf[:carry] = buf[cut + 1: total]
         if carry > MAX_LINE_BYTES:
-            _refuse_long_line(self.fname, self.offset + table.n_read)
+            refuse_long_line(self.fname, self.offset + table.n_read)
         if carry:
             if table.flat is None:
                 table.grow(1, 1.0)
@@ -453,7 +453,7 @@ def row_block(cols, ks):
     return np.ascontiguousarray(cols[list(ks)])
 
 
-def _refuse_long_line(fname, start):
+def refuse_long_line(fname, start):
     """Say which line, starting at byte ``start``, is longer than :data:`MAX_LINE_BYTES`."""
     n = 0
     with open(fname, "rb") as fid:  # the line feeds before it, counted once, on error
@@ -463,9 +463,27 @@ def _refuse_long_line(fname, start):
                 break
             n += block.count(b"\n")
             start -= len(block)
-    raise RecordingFormatError(
+    raise _long_line(fname, n + 1)
+
+
+def _long_line(fname, line):
+    return RecordingFormatError(
         f"the line is longer than {MAX_LINE_BYTES // 1024} kB, which no recording's row or "
-        "header is; the file is not a recording, or is damaged.", fname, n + 1)
+        "header is; the file is not a recording, or is damaged.", fname, line)
+
+
+def bounded_lines(fid, fname):
+    """The lines of the open text file ``fid``, refusing one longer than
+    :data:`MAX_LINE_BYTES` (characters) before it is read whole."""
+    n = 0
+    while True:
+        line = fid.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        n += 1
+        if len(line) > MAX_LINE_BYTES:
+            raise _long_line(fname, n)
+        yield line
 
 
 def read_header_lines(fname, max_lines=200, prefix=None):
@@ -482,7 +500,7 @@ def read_header_lines(fname, max_lines=200, prefix=None):
             if not raw:
                 break
             if len(raw) > MAX_LINE_BYTES:
-                _refuse_long_line(fname, offset)
+                refuse_long_line(fname, offset)
             try:
                 # a byte-order mark (Windows editors save one) is not content
                 line = raw.decode("utf-8-sig" if offset == 0 else "utf-8")

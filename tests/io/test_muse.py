@@ -67,3 +67,16 @@ def test_mind_monitor(tmp_path):
     assert [m[1] for m in rec.markers] == ["/muse/elements/blink"]
     assert rec.streams["band_powers"].ch_names == ["Delta_TP9", "Delta_AF7"]
     assert "accelerometer" in rec.streams
+
+
+def test_mind_monitor_line_of_3_mb_is_refused_unread(tmp_path):
+    """A row is read up to 1 MB: a longer one is named, never held whole."""
+    from biofeedback.errors import RecordingFormatError
+
+    head = "TimeStamp,RAW_TP9,RAW_AF7,RAW_AF8,RAW_TP10,Elements"
+    rows = [head] + [f"2019-05-07 14:33:12.{i:03d},800,810,820,830," for i in range(300)]
+    fname = tmp_path / "mindMonitor_2019-05-07.csv"
+    fname.write_text("\n".join(rows) + "\n" + "1," * (3 * 2**19) + "\n")
+    with pytest.raises(RecordingFormatError, match=r"mindMonitor_2019-05-07\.csv, line 302: "
+                                                   r"the line is longer than 1024 kB"):
+        read_recording(fname)
