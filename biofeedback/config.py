@@ -155,14 +155,6 @@ class FeaturesConfig:
     index_span: dict[str, float] = field(default_factory=lambda: {"faa": 8.0})
 
     def _validate(self):
-        # names the engine would refuse only when it starts: said on load instead
-        from .features._plan import band_ranges
-        from .features._registry import FEATURES, INDICES
-
-        for name in self.names:
-            _check_option("names", name, list(FEATURES))
-        for name in self.indices:
-            _check_option("indices", name, list(INDICES))
         for name, span in self.index_span.items():
             if not (isinstance(span, (int, float)) and math.isfinite(span) and span >= 0):
                 raise ValueError(f"index_span.{name} must be 0 or more seconds, got {span!r}.")
@@ -181,7 +173,6 @@ class FeaturesConfig:
         _check_option("welch_window", self.welch_window, ("hann", "hamming"))
         if "faa" in self.index_channels and len(self.index_channels["faa"]) != 2:
             raise ValueError("index_channels.faa must name two channels: [left, right].")
-        band_ranges(self)  # an index needing a band neither bands nor index_bands give
 
 
 @dataclass(frozen=True)

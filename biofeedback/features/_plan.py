@@ -17,6 +17,30 @@ from ..spectral import _band_bins
 from ._registry import INDICES
 
 
+def check_features(config, where="the pipeline [features]"):
+    """Check a features section (:class:`~biofeedback.config.FeaturesConfig`)
+    names registered features and indices, and the bands its indices need,
+    before an engine starts.
+
+    Raises
+    ------
+    PipelineConfigError
+        Prefixed by ``where`` (the file, line and section, or a model file).
+    """
+    from .._checks import _check_option
+    from ..errors import PipelineConfigError
+    from ._registry import FEATURES
+
+    try:
+        for name in config.names:
+            _check_option("names", name, list(FEATURES))
+        for name in config.indices:
+            _check_option("indices", name, list(INDICES))
+        band_ranges(config)  # an index needing a band neither bands nor index_bands give
+    except ValueError as err:
+        raise PipelineConfigError(f"{where}: {err}") from None
+
+
 def band_ranges(config):
     """Every frequency range the feature set integrates, in column order.
 

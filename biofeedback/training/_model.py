@@ -99,6 +99,9 @@ class LoadedModel:
         # a model is someone else's data: it brings how to compute, never where
         # to record, write or send (those come from the user's own options)
         self.config, dropped = from_dict(PipelineConfig, pipe, "model file").without_outputs()
+        from ..features._plan import check_features
+
+        check_features(self.config.features, "model file [features]")
         self.ignored_outputs = dropped
         if dropped:
             logger.warning(

@@ -84,6 +84,8 @@ def _edited(model_file, tmp_path, edit):
     (lambda m: m.update(input="windows"), r"reads 20 columns but the file lists 4 channels"),
     (lambda m: m.update(evidence_weight=5), "evidence weight must be above 0 and at most 1"),
     (lambda m: m.update(sfreq=-1), "its sampling rate is -1 Hz"),
+    (lambda m: m["pipeline"]["features"].update(names=["nope"]),
+     r"model file \[features\]: Invalid value for the 'names' parameter"),
 ])
 def test_a_hand_edited_model_file_is_one_sentence(edit, match, model_file, tmp_path, capsys):
     from biofeedback.errors import ModelError
