@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: The largest sidecar read (one written by a session is a few kilobytes).
+MAX_SIDECAR_BYTES = 16 * 2**20
+
 
 def read_sidecar(fname, warnings=None):
     """The JSON sidecar ``<stem>.json`` beside ``fname``, or None.
@@ -18,6 +21,10 @@ def read_sidecar(fname, warnings=None):
     if not side.is_file():
         return None
     try:
+        size = side.stat().st_size
+        if size > MAX_SIDECAR_BYTES:  # never read whole: ours are a few kB
+            raise ValueError(f"{size / 2**20:,.0f} MB, more than the "
+                             f"{MAX_SIDECAR_BYTES // 2**20} MB a sidecar may hold")
         raw = side.read_bytes()
         # written by hand on Windows: Notepad's byte-order mark, or PowerShell
         # 5's 'echo ... > x.json', which writes UTF-16

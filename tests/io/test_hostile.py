@@ -302,6 +302,12 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
                    str(_xdf(t, "deep.xdf", [("A", ["Cz", "Pz"], 250.0,
                                              np.arange(1500) / 250.0, _eeg(1500, 2))]))],
      ("ok", r"The sidecar deep\.json is not valid JSON \(JSON nested too deeply to read\)")),
+    ("xdf_sidecar_of_20_mb",  # never read whole
+     lambda t, c: [_write(t / "big.json", " " * (20 * 2**20) + "{}") and "info",
+                   str(_xdf(t, "big.xdf", [("A", ["Cz", "Pz"], 250.0,
+                                           np.arange(1500) / 250.0, _eeg(1500, 2))]))],
+     ("ok", r"The sidecar big\.json is not valid JSON \(20 MB, more than the 16 MB a "
+            r"sidecar may hold\)")),
     ("openbci_bom_crlf",
      lambda t, c: ["info", str(_write_bytes(
          t / "OpenBCI-RAW-bom.txt",
