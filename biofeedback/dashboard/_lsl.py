@@ -195,8 +195,6 @@ class LSLFeeder:
             self.server.publish({"type": "stream", "state": "ok",
                                  "text": f"The LSL stream {name!r} is back."})
             self._event(ev.timestamp, f"gap_end duration={ev.duration:.3f}")
-            if self.follow and self.source.source_id != self._inlets_for:
-                self._next_session()
         elif ev.kind == "dropped":
             self.n_dropped += int(ev.n)
 
@@ -226,6 +224,11 @@ class LSLFeeder:
     def _follow_session(self):
         from ..stream._lsl import _lsl_errors
 
+        if self.source.source_id != self._inlets_for:
+            # the EEG is another session's (found again under a new source id,
+            # maybe before its first sample): the last one's inlets would wait
+            # forever, and a look now would add the new streams beside them
+            self._next_session()
         now = time.monotonic()
         if len(self._inlets) < 3 and now >= self._find_at:
             self._find_at = now + 2.0

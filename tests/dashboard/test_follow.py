@@ -123,6 +123,93 @@ def test_the_next_session_is_followed_after_one_ends(uid):
         server.stop()
 
 
+class _SessionStreams:
+    """The LSL streams of a session ``sid`` named ``name``, opened as a session
+    opens them (one whose feedback sends no cues over LSL: EEG, Estimates and
+    Markers); :meth:`send` sends its EEG and an estimate of ``value``."""
+
+    def __init__(self, name, sid):
+        from types import SimpleNamespace
+
+        from biofeedback.config import load_pipeline
+        from biofeedback.hardware import get_profile
+        from biofeedback.session._recording import Outlets
+
+        self.profile = prof = get_profile("muse_2")
+        info = SimpleNamespace(session_id=sid, name=name, config=load_pipeline(),
+                               estimate_names=["engagement", "faa"])
+        self.outlets = Outlets(info, SimpleNamespace(ch_names=list(prof.ch_names),
+                                                     sfreq=prof.sfreq, profile=prof))
+        self.eeg_id = self.outlets.streams["EEG"]["source_id"]
+        self.stop = threading.Event()
+        self._thread = None
+
+    def send(self, value):
+        self._thread = threading.Thread(target=self._send, args=(value,), daemon=True)
+        self._thread.start()
+
+    def _send(self, value):
+        from types import SimpleNamespace
+
+        import numpy as np
+        import pylsl
+
+        sfreq, out = self.profile.sfreq, self.outlets
+        rng, t0, n, n_est = np.random.default_rng(0), pylsl.local_clock(), 0, 0
+        out.markers.push_sample(["session_start"], t0)
+        while not self.stop.wait(0.02):
+            due = int((pylsl.local_clock() - t0) * sfreq)
+            out.eeg.push_chunk(rng.normal(0, 10, (due - n, 4)),
+                               (t0 + np.arange(n, due) / sfreq).tolist())
+            n = due
+            if n // 64 > n_est:  # a window every 0.25 s
+                n_est = n // 64
+                out.push_estimates(SimpleNamespace(estimates=np.array([value, 0.0]),
+                                                   gated=False, t_end=t0 + (n - 1) / sfreq))
+
+    def end(self):
+        """The session ends: nothing more is sent, its outlets are gone."""
+        self.stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.outlets = None
+
+
+def test_the_next_session_found_before_its_first_sample_replaces_the_last_one(uid):
+    """A session's streams can be found while its EEG has not sent yet (its board
+    connecting): the dashboard follows its estimates, not the ended session's.
+    (The dashboard looks for a session's streams every 2 s while it has not
+    all three, as here, where no Cues stream is sent.)"""
+    name = f"bf-{uid}"
+    sessions = [_SessionStreams(name, "first")]
+    sessions[0].send(1.0)
+    server = DashboardServer(port=0)
+    server.start()
+    feeder = None
+    try:
+        feeder = LSLFeeder(server, f"{name}-EEG", follow=True, timeout=10).start()
+        assert _wait(lambda: len(feeder._inlets) == 2, 10), "Estimates, Markers"
+        assert _wait(lambda: (w := _latest(server, "window")) and w["est"]["engagement"] == 1,
+                     10)
+        sessions[0].end()
+        assert _wait(lambda: (m := _latest(server, "stream")) and m["state"] == "lost", 10)
+        sessions.append(_SessionStreams(name, "second"))
+        sid = sessions[1].eeg_id
+        # its EEG is found again, and the session's streams looked for, before any sample
+        assert _wait(lambda: feeder.source.source_id == sid, 10)
+        assert _wait(lambda: feeder._inlets_for == sid, 10)
+        sessions[1].send(2.0)
+        assert _wait(lambda: (m := _latest(server, "stream")) and m["state"] == "ok", 10)
+        assert _wait(lambda: _latest(server, "window")["est"]["engagement"] == 2, 10)
+        assert feeder._thread.is_alive() and feeder.error is None
+    finally:
+        for session in sessions:
+            session.end()
+        if feeder is not None:
+            feeder.stop()
+        server.stop()
+
+
 def test_a_foreign_stream_that_vanishes_is_said_and_the_page_goes_on(muse_dir, uid):
     """The stream goes away mid-session: the page says so and keeps being served.
     (Its return is LSLSource's job, tested with the session.)"""
