@@ -81,22 +81,16 @@ def _in_main_thread() -> bool:
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop):
-    """While running, SIGTERM/SIGHUP call ``stop(reason)`` (as Ctrl-C ends it).
+def _over_default_handlers(handler):
+    """``handler`` for SIGTERM/SIGHUP where they have their default action.
 
-    Installed only in the main thread and only over the default handlers, so
-    an application's own handlers are left alone.
+    Only in the main thread (Python's rule), and never over an application's
+    own handlers; the previous handlers come back on exit.
     """
     if not _in_main_thread():
         yield
         return
     previous = {}
-
-    def handler(signum, _frame):
-        name = signal.Signals(signum).name
-        logger.warning("%s received: ending the session and closing its recording.", name)
-        stop(name)
-
     for sig in STOP_SIGNALS:
         if signal.getsignal(sig) in (signal.SIG_DFL, None):
             previous[sig] = signal.signal(sig, handler)
@@ -105,6 +99,22 @@ def stop_on_signals(stop):
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop):
+    """While running, SIGTERM/SIGHUP call ``stop(reason)`` (as Ctrl-C ends it).
+
+    Installed only in the main thread and only over the default handlers, so
+    an application's own handlers are left alone.
+    """
+    def handler(signum, _frame):
+        name = signal.Signals(signum).name
+        logger.warning("%s received: ending the session and closing its recording.", name)
+        stop(name)
+
+    with _over_default_handlers(handler):
+        yield
 
 
 @contextlib.contextmanager
@@ -117,22 +127,11 @@ def interrupt_on_signals():
     board in its signal check was never released. Installed, like it, only
     over the default handlers.
     """
-    if not _in_main_thread():
-        yield
-        return
-    previous = {}
-
     def handler(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    for sig in STOP_SIGNALS:
-        if signal.getsignal(sig) in (signal.SIG_DFL, None):
-            previous[sig] = signal.signal(sig, handler)
-    try:
+    with _over_default_handlers(handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
