@@ -24,6 +24,14 @@ def fetch(url):
     return asyncio.run(_fetch(url))
 
 
+def _printed_url(proc):
+    """The URL on the process's 'dashboard: URL' line (None if it never comes)."""
+    for line in proc.stdout:
+        if line.startswith("dashboard: "):
+            return line.split(" ", 1)[1].strip()
+    return None
+
+
 @pytest.mark.slow
 @pytest.mark.lsl
 def test_live_dashboard_prints_a_tokened_url_and_serves_the_session():
@@ -32,11 +40,7 @@ def test_live_dashboard_prints_a_tokened_url_and_serves_the_session():
          "4", "--no-record", "--view", "none", "--dashboard", "--no-browser", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        url = None
-        for line in proc.stdout:
-            if line.startswith("dashboard: "):
-                url = line.split(" ", 1)[1].strip()
-                break
+        url = _printed_url(proc)
         assert url and url.startswith("http://127.0.0.1:") and "?token=" in url
         base, token = url.split("/?token=")
         deadline = time.monotonic() + 20
@@ -171,11 +175,7 @@ def test_stop_pressed_while_the_headset_connects_ends_the_session_unrecorded(tmp
          "--recordings", str(tmp_path), "--dashboard", "--no-browser", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        url = None
-        for line in proc.stdout:
-            if line.startswith("dashboard: "):
-                url = line.split(" ", 1)[1].strip()
-                break
+        url = _printed_url(proc)
         base, token = url.split("/?token=")
         # the URL is printed when the server starts; stop is offered once the
         # session's dashboard sink is made, a moment later on a busy machine
