@@ -92,6 +92,37 @@ def uid():
     return uuid.uuid4().hex[:10]
 
 
+@pytest.fixture
+def ctrl_c():
+    """``ctrl_c()`` presses Ctrl-C, from any thread, as a terminal delivers it.
+
+    A Python started with SIGINT ignored (a background job of a shell without
+    job control, as some CI runners start the suite) never installs its own
+    handler, and ``_thread.interrupt_main`` then does nothing: Python's handler
+    is installed for the test, and the one before put back. A press after the
+    test ended (a watcher thread that timed out) is dropped, never reaching
+    another test.
+    """
+    import _thread
+    import signal
+    import threading
+
+    lock, live = threading.Lock(), [True]
+
+    def press():
+        with lock:
+            if live[0]:
+                _thread.interrupt_main()
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield press
+    finally:
+        with lock:
+            live[0] = False
+        signal.signal(signal.SIGINT, before)
+
+
 @pytest.fixture(scope="session")
 def collect_sink_class():
     """The class of :func:`collect_sink`, for fixtures of a wider scope."""

@@ -223,16 +223,26 @@ class SecondSignal(Sink):
         os.kill(os.getpid(), signal.SIGHUP)
 
 
+@pytest.fixture
+def default_stop_signals():
+    """SIGTERM and SIGHUP at their defaults, as in a terminal's process, for the
+    test: the session's handlers go only over those (a test runner started
+    with nohup ignores SIGHUP)."""
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.signal(sig, signal.SIG_DFL) for sig in stops}
+    yield
+    for sig, handler in before.items():
+        signal.signal(sig, handler)
+
+
 @pytest.mark.slow
 def test_other_apps_streams_are_recorded_beside_the_session_to_their_last_sample(
-        tmp_path, uid, caplog):
+        tmp_path, uid, caplog, default_stop_signals):
     """PsychoPy's markers and another device's 100 Hz stream, up to the moment a
     service manager stops the session (SIGTERM), a closed terminal (SIGHUP)
     hurrying its closing."""
     import pylsl
 
-    if any(signal.getsignal(s) != signal.SIG_DFL for s in (signal.SIGTERM, signal.SIGHUP)):
-        pytest.skip("this process handles SIGTERM/SIGHUP itself")
     name, ecg = f"psychopy-{uid}", f"ecg-{uid}"
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
     ecg_out = pylsl.StreamOutlet(pylsl.StreamInfo(ecg, "ECG", 1, 100.0, "double64", ecg))
@@ -301,9 +311,8 @@ def _labrecorders_of(pid) -> list[int]:
 
 
 @pytest.mark.slow
-def test_ctrl_c_while_the_recorder_starts_leaves_no_recorder_and_no_file(tmp_path, uid):
-    import _thread
-
+def test_ctrl_c_while_the_recorder_starts_leaves_no_recorder_and_no_file(tmp_path, uid,
+                                                                         ctrl_c):
     me, seen = os.getpid(), []
 
     def interrupt_when_spawned():  # Ctrl-C the moment LabRecorderCLI exists
@@ -311,7 +320,7 @@ def test_ctrl_c_while_the_recorder_starts_leaves_no_recorder_and_no_file(tmp_pat
         while not seen and time.monotonic() < end:
             seen.extend(_labrecorders_of(me))
             time.sleep(0.002)
-        _thread.interrupt_main()
+        ctrl_c()
 
     src = BrainFlowSource(get_profile("synthetic"))
     session = Session(src, load_pipeline(), [], record=True, recordings_dir=tmp_path,

@@ -139,8 +139,7 @@ def test_live_refuses_a_participant_without_a_recording(tmp_path, capsys):
 
 @pytest.mark.lsl
 @pytest.mark.slow
-def test_a_session_stopped_before_its_recording_began_is_not_filed(tmp_path, capsys):
-    import _thread
+def test_a_session_stopped_before_its_recording_began_is_not_filed(tmp_path, capsys, ctrl_c):
     import threading
 
     me, seen = os.getpid(), []
@@ -151,7 +150,7 @@ def test_a_session_stopped_before_its_recording_began_is_not_filed(tmp_path, cap
             seen.extend(subprocess.run(["pgrep", "-P", str(me), "LabRecorderCLI"],
                                        capture_output=True, text=True).stdout.split())
             time.sleep(0.002)
-        _thread.interrupt_main()  # Ctrl-C
+        ctrl_c()
 
     threading.Thread(target=interrupt_when_the_recorder_starts, daemon=True).start()
     code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
@@ -170,15 +169,14 @@ def main_sessions(root, capsys) -> str:
 
 @pytest.mark.lsl
 @pytest.mark.slow
-def test_ctrl_c_during_the_report_still_files_the_session(tmp_path, capsys, monkeypatch):
-    import _thread
-
+def test_ctrl_c_during_the_report_still_files_the_session(tmp_path, capsys, monkeypatch,
+                                                         ctrl_c):
     from biofeedback.feedback import _report
 
     real = _report.write_report
 
     def interrupted(*args, **kwargs):  # the second Ctrl-C of someone in a hurry
-        _thread.interrupt_main()
+        ctrl_c()
         return real(*args, **kwargs)
 
     monkeypatch.setattr(_report, "write_report", interrupted)
