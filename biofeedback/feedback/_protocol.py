@@ -169,9 +169,12 @@ class Protocol:
         block = self.blocks[i]
         target, direction = self.config.block_target(block)
         self.stats.append(BlockStats(i, block.name, block.kind, target, direction, start=t))
+        # a calibration block names its state: training labels the block with it
+        state = {"state": block.state} if block.kind == "calibration" else {}
         events.append(format_marker(
             "block_start", index=i, name=block.name, kind=block.kind, target=target,
-            direction=direction, duration=block.duration, instructions=block.instructions))
+            direction=direction, duration=block.duration, instructions=block.instructions,
+            **state))
         if block.kind in ("training", "transfer"):
             pol = self._policy_for(target, direction)
             carried = self.carried.get((target, direction))

@@ -123,6 +123,18 @@ def _config(**kw):
     return FeedbackConfig(target="a", blocks=blocks, min_baseline=2.0, dwell=0.0, **kw)
 
 
+def test_a_calibration_blocks_start_marker_names_its_state():
+    """Training labels a guided calibration block with the state it asks for."""
+    blocks = (BlockConfig("calm", "calibration", 2.0, state="relaxed"),
+              BlockConfig("rest", "baseline", 2.0))
+    prot = Protocol(FeedbackConfig(target="a", blocks=blocks), ["a"])
+    events = []
+    for t in 1000.0 + np.arange(20) * HOP:
+        events += prot.update(t, np.zeros(1), False)[0]
+    starts = [parse_marker(e)[1] for e in events if e.startswith("block_start")]
+    assert [s.get("state") for s in starts] == ["relaxed", None]
+
+
 def test_protocol_schedule_markers_and_determinism(rng):
     n = 80  # 20 s of windows; the protocol is 15 s long
     t = 1000.0 + np.arange(n) * HOP
