@@ -16,11 +16,13 @@ from .._checks import _check_option
 from .._logging import logger
 from ._labels import (
     DEFAULT_PATTERN,
+    END,
     LABEL_SOURCES,
     DatasetError,
     LabelledFile,
     _check_classes,
     _label_windows,
+    _session_marks,
     label_files,
 )
 from ._workers import _extract_one, _parallel_map, _probe
@@ -233,7 +235,7 @@ def _check_stretches(f, t, labels, length, by, duration):
 
 def _no_marked_window(files, probes, length):
     """Say why marker-labelled recordings gave no window (markers closer together
-    than a window: a session's cue markers every half second), when they did."""
+    than a window, e.g. a stimulus program's every half second), when they did."""
     for f, p in zip(files, probes):
         times = sorted(t for t, _ in p["markers"])
         if f.label is not None or f.stretches or len(times) < 2:
@@ -314,6 +316,10 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                          n_jobs=1, scheduler=None, desc="checking", progress=progress)
     recs, probes = [r for r, _ in read], [p for _, p in read]
     del read
+    for f, p in zip(files, probes):  # a session's own markers label by its blocks
+        if f.label is None and not f.stretches:
+            raw, p["markers"] = p["markers"], _session_marks(p["markers"])
+            p["own_markers_only"] = bool(raw) and not p["markers"]
     first = probes[0]
     for f, p in zip(files, probes):
         if expect is not None:  # e.g. a model's channels and rate: before the long work
@@ -351,7 +357,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             + "); train on one board's recordings, or pass --profile NAME when they "
             "are one headset the files name differently.")
     if any(f.label is None and not f.stretches for f in files):
-        held = sorted({s for p in probes for _, s in p["markers"]})
+        held = sorted({s for p in probes for _, s in p["markers"] if s != END})
         absent = [m for m in marker_labels or () if m not in held]
         if absent and held:
             shown = ", ".join(map(repr, held[:8])) + (" ..." if len(held) > 8 else "")
@@ -359,8 +365,17 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                 f"--marker-labels names {absent[0]!r}, which no recording's markers "
                 f"hold (they hold {shown}); spell it as the markers do.")
         labels = {s for p in probes for _, s in p["markers"]
-                  if not marker_labels or s in marker_labels}
+                  if s != END and (not marker_labels or s in marker_labels)}
         if not labels:
+            own = next((f for f, p in zip(files, probes) if p.get("own_markers_only")),
+                       None)
+            if own is not None:
+                raise DatasetError(
+                    f"{Path(own.path).name} holds only a session's own markers (cues, "
+                    "blocks, thresholds), which label nothing, and no calibration block "
+                    "naming a state; run calibration blocks (kind = \"calibration\", "
+                    "state = \"...\") or label its stretches with a manifest "
+                    "(--labels-from manifest, columns path,label,start,stop).")
             raise DatasetError("No recording holds a marker to label windows with.")
         _check_classes(labels, min_classes)
     # what reading found (a stream chosen among several, gaps, rails) is said, as
@@ -389,10 +404,9 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         if f.label is not None:
             labels = np.full(n, f.label, dtype=object)
         elif f.stretches:  # a stretch ends where the next begins, or at an end mark
-            end = "\x00end"
             marks = sorted([(r["t0"] + a, lab) for a, _, lab in f.stretches]
-                           + [(r["t0"] + b, end) for _, b, _ in f.stretches],
-                           key=lambda m: (m[0], m[1] != end))
+                           + [(r["t0"] + b, END) for _, b, _ in f.stretches],
+                           key=lambda m: (m[0], m[1] != END))
             labels = _label_windows(r["t_end"], config.window.length, marks,
                                     {lab for _, _, lab in f.stretches}, label_by)
             _check_stretches(f, r["t_end"] - r["t0"], labels, config.window.length,
@@ -419,7 +433,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                      "t": r["t_end"] - r["t0"],
                      "markers": [(a, lab) for a, _, lab in f.stretches] if f.stretches
                      else [(t - r["t0"], str(s)) for t, s in p["markers"]
-                           if not marker_labels or s in marker_labels]
+                           if s != END and (not marker_labels or s in marker_labels)]
                      if f.label is None else [],
                      "windows": r["windows"] if need_windows else None})
         per_rec.append({"file": Path(f.path).name, "subject": f.subject,

@@ -332,18 +332,66 @@ def _check_classes(labels, min_classes=2):
     return classes
 
 
+#: The mark that ends a stretch and labels nothing (a block's end, a manifest's stop).
+END = "\x00end"
+#: Kinds (first word) of the markers the project writes about a session itself:
+#: cues, thresholds, blocks, pauses, losses, clock jumps, the dashboard's marks.
+#: They neither label windows nor end a stretch; a calibration block's
+#: ``block_start`` labels its block with its ``state`` (:func:`_session_marks`).
+TELEMETRY = ("cue", "threshold", "block_start", "block_end", "protocol_end",
+             "feedback_paused", "feedback_resumed", "session_start", "session_end",
+             "gap_start", "gap_end", "dropped", "losses_marked", "amplitude_warning",
+             "clock_jump", "dashboard_mark")
+#: Kinds that end a session block's stretch.
+_BLOCK_ENDS = ("block_start", "block_end", "protocol_end", "session_end")
+
+
+def _session_marks(markers):
+    """A recording's markers as labelling marks ``(t, text)``.
+
+    The project's own markers (:data:`TELEMETRY`) are left out; a calibration
+    block with a ``state`` becomes ``(start, state)`` and ``(end, END)``, its end
+    the block's ``block_end`` (or the next block, or the recording's end).
+    Other programs' markers stay, each ending the stretch before it, but for
+    those inside a calibration block: the block's state holds to its end.
+    """
+    from ..feedback._policy import parse_marker
+
+    plain, blocks, ends = [], [], []
+    for t, text in markers:
+        kind, fields = parse_marker(str(text))
+        if kind not in TELEMETRY:
+            plain.append((t, text))
+            continue
+        if kind in _BLOCK_ENDS:
+            ends.append(t)
+        if kind == "block_start" and fields.get("kind") == "calibration" \
+                and fields.get("state"):
+            blocks.append((t, fields["state"]))
+    ends = np.sort(np.asarray(ends, float))
+    marks = []
+    for a, state in blocks:
+        later = ends[ends > a]
+        b = float(later[0]) if len(later) else np.inf
+        plain = [(t, s) for t, s in plain if not a <= t < b]
+        marks += [(a, state)] + ([(b, END)] if np.isfinite(b) else [])
+    # an end and a start at one time: the end first, so the start begins a stretch
+    return sorted(marks + plain, key=lambda m: (m[0], m[1] != END))
+
+
 def _label_windows(t_end, length, markers, marker_labels, by="inside"):
     """Label of each window from the markers (None outside labelled stretches).
 
     ``by="inside"``: windows lying wholly in a stretch; ``"end"``: every window
     takes the state at its newest sample (what a live user is in then).
+    An :data:`END` mark ends a stretch and labels nothing.
     """
     labels = np.full(len(t_end), None, dtype=object)
     if not markers:
         return labels
     times = np.array([m[0] for m in markers] + [np.inf])
     for i, (t, s) in enumerate(markers):
-        if marker_labels and s not in marker_labels:
+        if s == END or (marker_labels and s not in marker_labels):
             continue
         start = t_end if by == "end" else t_end - length
         inside = (start >= t) & (t_end < times[i + 1])

@@ -534,12 +534,12 @@ def test_a_dask_scheduler_without_workers_is_one_sentence(recs, tmp_path, capsys
 
 def test_markers_closer_than_a_window_say_why_no_window_is_labelled(tmp_path, make_eeg,
                                                                    capsys):
-    """A session's cue markers every half second left 'No labelled windows were
-    found.' as the whole story."""
+    """A stimulus program's markers every half second left 'No labelled windows
+    were found.' as the whole story."""
     from biofeedback.io import Recording, write_recording
 
     data, ts = make_eeg(duration=20.0)
-    marks = [(t, f"cue value={k}") for k, t in enumerate(ts[::128])]  # every 0.5 s
+    marks = [(t, f"stimulus value={k}") for k, t in enumerate(ts[::128])]  # every 0.5 s
     rec = Recording(data, 256.0, MUSE, ts, markers=marks, profile="muse_2016")
     path = write_recording(rec, tmp_path / "s1-session-1.xdf")
     assert main(["train", str(path), "--labels-from", "markers",

@@ -142,6 +142,66 @@ def test_markers_label_the_windows_between_them(muse_dir):
     assert labels[t_end == 18.0][0] is None and labels[0] is None
 
 
+def test_a_sessions_own_markers_neither_label_nor_end_a_stretch():
+    """Cues every half second, thresholds, pauses, gaps and dashboard marks cut
+    every stretch, so a session's recording labelled no window."""
+    from biofeedback.training._labels import _label_windows, _session_marks
+
+    own = [(t, f"cue state=reward block=train value={t}") for t in np.arange(0, 20, 0.5)]
+    own += [(6.2, "threshold target=a threshold=0.1"), (7.0, "feedback_paused"),
+            (7.5, "feedback_resumed"), (8.0, "gap_start"), (8.1, "gap_end duration=0.1 n=3"),
+            (9.0, "dashboard_mark n=1"), (9.5, "clock_jump s=+0.200")]
+    marks = _session_marks(sorted(own + [(5.0, "rest"), (10.0, "task"), (15.0, "end")]))
+    assert marks == [(5.0, "rest"), (10.0, "task"), (15.0, "end")]
+    t_end = np.arange(2.0, 20.0, 0.5)
+    labels = _label_windows(t_end, 2.0, marks, ["rest", "task"])
+    assert list(labels[(t_end >= 7.0) & (t_end < 10.0)]) == ["rest"] * 6
+    assert list(labels[(t_end >= 12.0) & (t_end < 15.0)]) == ["task"] * 6
+
+
+def test_a_calibration_block_labels_its_stretch_with_its_state():
+    from biofeedback.feedback._policy import format_marker
+    from biofeedback.training._labels import END, _label_windows, _session_marks
+
+    def start(i, kind, **state):
+        return format_marker("block_start", index=i, name=f"b{i}", kind=kind,
+                             target="a", direction="up", duration=5.0,
+                             instructions="Sit still", **state)
+
+    markers = [(1.0, start(0, "baseline")), (6.0, "block_end index=0"),
+               (6.0, start(1, "calibration", state="relaxed")),
+               (8.0, "state relaxed level=1"),  # another program's, inside the block
+               (11.0, "block_end index=1"),
+               (11.0, start(2, "calibration", state="engaged")),  # no block_end after
+               (16.0, start(3, "training")), (21.0, "protocol_end"),
+               (22.0, start(4, "calibration"))]  # an older recording: no state
+    marks = _session_marks(markers)
+    assert marks == [(6.0, "relaxed"), (11.0, END), (11.0, "engaged"), (16.0, END)]
+    t_end = np.arange(2.0, 30.0, 1.0)
+    labels = dict(zip(t_end, _label_windows(t_end, 2.0, marks, None)))
+    assert [labels[t] for t in (7.0, 8.0, 10.0, 11.0, 12.0, 13.0, 15.0, 16.0)] == [
+        None, "relaxed", "relaxed", None, None, "engaged", "engaged", None]
+    assert {labels[t] for t in t_end if t < 8.0 or t > 16.0} == {None}
+    # the last block runs to the recording's end
+    assert _session_marks([(1.0, start(0, "calibration", state="relaxed"))]) == [
+        (1.0, "relaxed")]
+
+
+def test_a_session_with_no_calibration_block_says_so(tmp_path, make_eeg):
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training._labels import DatasetError
+
+    data, ts = make_eeg(duration=20.0)
+    marks = [(t, f"cue state=reward value={k}") for k, t in enumerate(ts[::128])]
+    marks.insert(0, (ts[0], "block_start index=0 name=train kind=training"))
+    rec = Recording(data, 256.0, ["TP9", "AF7", "AF8", "TP10"], ts, markers=marks,
+                    profile="muse_2016")
+    path = write_recording(rec, tmp_path / "s1-session-1.xdf")
+    with pytest.raises(DatasetError, match="s1-session-1.xdf holds only a session's own "
+                                           "markers .* and no calibration block"):
+        extract_dataset(label_files([path], "markers"), n_jobs=1)
+
+
 # -- validation ---------------------------------------------------------------
 
 
