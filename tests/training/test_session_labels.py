@@ -1,0 +1,101 @@
+"""Training and scoring on the project's own session recordings, labelled by
+their guided calibration blocks."""
+
+import json
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.feedback._policy import parse_marker
+from biofeedback.io import read_recording
+from biofeedback.library._simulate import simulate_sessions
+from biofeedback.training import extract_dataset, label_files
+
+#: Two guided calibration blocks, then feedback: what the session's recording holds.
+PROTOCOL = """name = "guided"
+
+[[feedback.blocks]]
+name = "calm"
+kind = "calibration"
+state = "relaxed"
+duration = 8.0
+
+[[feedback.blocks]]
+name = "focus"
+kind = "calibration"
+state = "engaged"
+duration = 8.0
+
+[[feedback.blocks]]
+name = "training"
+duration = 5.0
+"""
+PATTERN = "sub-{subject}_ses-{session}_{}"
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory):
+    """One session each of three simulated people, run through the live engine,
+    protocol and cues, and filed as 'biofeedback live --participant' files it."""
+    tmp = tmp_path_factory.mktemp("guided")
+    (tmp / "guided.toml").write_text(PROTOCOL)
+    for pid in ("a1", "b2", "c3"):
+        simulate_sessions("learner", pid, 1, root=tmp / "study",
+                          pipeline=tmp / "guided.toml", progress=False)
+    return sorted((tmp / "study").rglob("*_eeg.xdf"))
+
+
+def _blocks(path):
+    """(start, end, state) of the recording's calibration blocks, in seconds
+    from its first sample, read from its markers."""
+    rec = read_recording(path)
+    t0 = float(rec.timestamps[0])
+    out, start = [], None
+    for t, text in sorted(rec.markers):
+        kind, fields = parse_marker(text)
+        if kind in ("block_end", "block_start") and start is not None:
+            out.append((start[0], t - t0, start[1]))
+            start = None
+        if kind == "block_start" and fields.get("kind") == "calibration":
+            start = (t - t0, fields["state"])
+    texts = [s for _, s in rec.markers]
+    return out, texts
+
+
+def test_calibration_blocks_of_sessions_label_their_windows(sessions):
+    assert len(sessions) == 3
+    ds = extract_dataset(label_files(sessions, "markers", pattern=PATTERN),
+                         marker_labels=["relaxed", "engaged"], gated="include", n_jobs=1)
+    assert sorted(set(ds.subject)) == ["a1", "b2", "c3"]
+    length = ds.window_length
+    for r, path in enumerate(sessions):
+        blocks, texts = _blocks(path)
+        assert [s for _, _, s in blocks] == ["relaxed", "engaged"]
+        # a cue every half second (and the scenario's truth) inside each block
+        assert sum(1 for s in texts if s.startswith("cue ")) > 30
+        t_all = ds.full[r]["t"]
+        expected = np.full(len(t_all), None, dtype=object)
+        for a, b, state in blocks:
+            expected[(t_all - length >= a - 1e-9) & (t_all < b)] = state
+        mine = ds.recording == r
+        got = dict(zip(np.round(ds.t[mine], 6), ds.y[mine]))
+        want = {round(t, 6): s for t, s in zip(t_all, expected) if s is not None}
+        # every window wholly inside a block carries its state, no other window does
+        assert got == want
+        for a, b, state in blocks:  # the cues did not cut the block into pieces
+            assert sum(s == state for s in got.values()) >= (b - a - length) / 0.5
+
+
+def test_train_and_evaluate_from_session_markers(sessions, tmp_path, capsys):
+    model = tmp_path / "m.bfm"
+    args = ["--labels-from", "markers", "--marker-labels", "relaxed,engaged",
+            "--pattern", PATTERN]
+    assert main(["train", *map(str, sessions), *args, "--out", str(model), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(sessions[0]), *args, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["classes"] == ["engaged", "relaxed"]
+    # by the state at each window's end: the 16 windows ending in each 8 s block
+    assert out["n_windows"] + out["n_gated_dropped"] == 32
+    assert out["switching"]["n_switches"] == 1  # relaxed, then engaged
