@@ -180,6 +180,7 @@ class BrainFlowSource(Source):
             BoardIds,
             BoardShim,
             BrainFlowError,
+            BrainFlowExitCodes,
             BrainFlowInputParams,
         )
 
@@ -193,17 +194,31 @@ class BrainFlowSource(Source):
             params.master_board = board_id
             shim_id = BoardIds.PLAYBACK_FILE_BOARD.value
         board = BoardShim(shim_id, params)
+        prepared = False
         try:
             board.prepare_session()
+            prepared = True
             if self.playback:  # the defaults of this BrainFlow, stated
                 board.config_board("loopback_false")
                 board.config_board("new_timestamps")
             board.start_stream(self.buffer_size)
         except BrainFlowError as err:
-            try:
-                board.release_session()
-            except BrainFlowError:
-                pass
+            # BrainFlow keys a process's boards by board and parameters: the
+            # session of a board refused as already created is another
+            # source's, which releasing (here, or in the shim's destructor,
+            # which asks is_prepared()) would end
+            if prepared:
+                try:
+                    board.release_session()
+                except BrainFlowError:
+                    pass
+            else:
+                board.is_prepared = lambda: False
+            if err.exit_code == BrainFlowExitCodes.ANOTHER_BOARD_IS_CREATED_ERROR.value:
+                raise HardwareError(
+                    f"The {self.profile.name!r} board is already open in another session of "
+                    "this process (same board, same connection); stop that session first.",
+                    exit_code=err.exit_code) from None
             if self.playback:
                 what = f"BrainFlow's playback board with {self.playback}"
                 hint = f"Is it a BrainFlow file of a {self.profile.name}?"

@@ -112,3 +112,24 @@ def test_brainflow_options_with_an_lsl_stream_are_refused(capsys):
     err = capsys.readouterr().err
     assert err.strip() == ("biofeedback: error: --serial-port connects a BrainFlow board and "
                            "does nothing with --lsl; leave it out, or use --board NAME.")
+
+
+def test_a_board_open_in_another_session_is_refused_and_that_session_goes_on():
+    """BrainFlow keys a process's boards by board and parameters: a second source
+    of the same board is refused, and the first keeps streaming."""
+    import gc
+    import time
+
+    first = BrainFlowSource(get_profile("synthetic")).start()
+    try:
+        with pytest.raises(HardwareError, match="'synthetic' board is already open in another "
+                                                "session of this process"):
+            BrainFlowSource(get_profile("synthetic")).start()
+        gc.collect()  # the refused BoardShim is gone (its destructor released boards too)
+        n, end = 0, time.monotonic() + 10
+        while n < 50 and time.monotonic() < end:
+            chunk = first.read(0.1)
+            n += 0 if chunk is None else chunk.data.shape[1]
+        assert n >= 50  # still streaming
+    finally:
+        first.stop()
