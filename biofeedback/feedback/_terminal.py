@@ -14,6 +14,23 @@ from ._base import Sink
 _RESET, _GREEN, _YELLOW, _RED, _DIM = "\033[0m", "\033[32m", "\033[33m", "\033[31m", "\033[2m"
 
 
+def _columns(stream) -> int:
+    """The width of the terminal ``stream`` draws on, asked of that terminal.
+
+    Not :func:`shutil.get_terminal_size` first: it takes ``COLUMNS`` from the
+    environment before the terminal (a value a shell exported goes stale when
+    the window is resized) and asks stdout, not ``stream``.
+    """
+    import os
+    import shutil
+
+    try:
+        cols = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # not a file, or not a terminal
+        cols = 0
+    return cols or shutil.get_terminal_size().columns
+
+
 def _fit(line: str, columns: int) -> str:
     """``line`` cut to ``columns - 1`` visible characters (colour codes kept).
 
@@ -171,9 +188,7 @@ class TerminalView(Sink):
     def write(self, result):
         lines = self.render(result)
         if self.color:
-            import shutil
-
-            cols = self.columns or shutil.get_terminal_size().columns
+            cols = self.columns or _columns(self.stream)
             lines = [_fit(line, cols) for line in lines]
             out = ""
             if self._lines:

@@ -220,7 +220,9 @@ def test_plain_view_shows_no_cue_in_a_transfer_block():
 def test_the_in_place_view_never_wraps_in_an_80_column_terminal():
     """`biofeedback live` in a real 80x24 terminal (a pty): no line reaches the
     last column, so the redraw (one row up per line) stays in place. The
-    default protocol's block line is 88 characters."""
+    default protocol's block line is 88 characters. The width is the
+    terminal's, whatever a shell exported as COLUMNS before the window was
+    narrowed."""
     import fcntl
     import os
     import pty
@@ -234,7 +236,7 @@ def test_the_in_place_view_never_wraps_in_an_80_column_terminal():
     fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     proc = subprocess.Popen([sys.executable, "-m", "biofeedback", "live", "--duration", "3",
                              "--no-record"], stdin=child_fd, stdout=child_fd, stderr=child_fd,
-                            start_new_session=True)
+                            start_new_session=True, env=dict(os.environ, COLUMNS="200"))
     os.close(child_fd)
     chunks = []
     while True:
