@@ -123,6 +123,25 @@ def ctrl_c():
         signal.signal(signal.SIGINT, before)
 
 
+@pytest.fixture
+def default_stop_signals():
+    """SIGTERM and SIGHUP at their defaults for the test, as a terminal's
+    process (and the commands it starts) has them.
+
+    The session installs its handlers only over the defaults, and a runner
+    started with nohup ignores SIGHUP, as do the commands it starts.
+    """
+    import signal
+
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.signal(sig, signal.SIG_DFL) for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 @pytest.fixture(scope="session")
 def collect_sink_class():
     """The class of :func:`collect_sink`, for fixtures of a wider scope."""

@@ -165,7 +165,8 @@ def test_a_stream_that_stops_mid_check_is_one_sentence():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
-def test_a_watch_stopped_by_a_service_manager_ends_as_ctrl_c_does(tmp_path, sig):
+def test_a_watch_stopped_by_a_service_manager_ends_as_ctrl_c_does(tmp_path, sig,
+                                                                 default_stop_signals):
     """`check --watch` stopped by SIGTERM (a service manager) or SIGHUP (a closed
     terminal): the source is stopped, the last check stays in --out, and the exit
     status is the verdict (2: bad_contacts has electrodes to fix), not a kill."""
@@ -178,12 +179,16 @@ def test_a_watch_stopped_by_a_service_manager_ends_as_ctrl_c_does(tmp_path, sig)
     proc = subprocess.Popen([sys.executable, "-m", "biofeedback", "check", "--scenario",
                              "bad_contacts", "--watch", "--seconds", "2", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not out.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert out.exists(), proc.communicate()
-    proc.send_signal(getattr(signal, sig))
-    _, err = proc.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while not out.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert out.exists(), proc.communicate()
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()  # never left watching (it is gone already when all went well)
+        proc.wait()
     assert proc.returncode == 2, err
     assert json.loads(out.read_text())["verdict"] == "fix"
     assert [p.name for p in tmp_path.iterdir()] == ["check.json"]  # no partial file left

@@ -223,18 +223,6 @@ class SecondSignal(Sink):
         os.kill(os.getpid(), signal.SIGHUP)
 
 
-@pytest.fixture
-def default_stop_signals():
-    """SIGTERM and SIGHUP at their defaults, as in a terminal's process, for the
-    test: the session's handlers go only over those (a test runner started
-    with nohup ignores SIGHUP)."""
-    stops = (signal.SIGTERM, signal.SIGHUP)
-    before = {sig: signal.signal(sig, signal.SIG_DFL) for sig in stops}
-    yield
-    for sig, handler in before.items():
-        signal.signal(sig, handler)
-
-
 @pytest.mark.slow
 def test_other_apps_streams_are_recorded_beside_the_session_to_their_last_sample(
         tmp_path, uid, caplog, default_stop_signals):
