@@ -342,8 +342,23 @@ TELEMETRY = ("cue", "threshold", "block_start", "block_end", "protocol_end",
              "feedback_paused", "feedback_resumed", "session_start", "session_end",
              "gap_start", "gap_end", "dropped", "losses_marked", "amplitude_warning",
              "clock_jump", "dashboard_mark")
+#: Kinds the project always writes with ``key=value`` fields: without one, such
+#: a text ("cue", "threshold") is another program's marker.
+_WITH_FIELDS = ("cue", "threshold", "block_start", "block_end", "gap_end", "dropped",
+                "clock_jump")
 #: Kinds that end a session block's stretch.
 _BLOCK_ENDS = ("block_start", "block_end", "protocol_end", "session_end")
+
+
+def _is_telemetry(text):
+    """``(own, kind, fields)``: whether ``text`` is one of the project's own
+    markers, and its kind and fields (:func:`~..feedback._policy.parse_marker`)."""
+    from ..feedback._policy import parse_marker
+
+    if str(text).split(" ", 1)[0] not in TELEMETRY:
+        return False, "", {}
+    kind, fields = parse_marker(str(text))
+    return kind not in _WITH_FIELDS or bool(fields), kind, fields
 
 
 def _session_marks(markers):
@@ -355,12 +370,10 @@ def _session_marks(markers):
     Other programs' markers stay, each ending the stretch before it, but for
     those inside a calibration block: the block's state holds to its end.
     """
-    from ..feedback._policy import parse_marker
-
     plain, blocks, ends = [], [], []
     for t, text in markers:
-        kind, fields = parse_marker(str(text))
-        if kind not in TELEMETRY:
+        own, kind, fields = _is_telemetry(text)
+        if not own:
             plain.append((t, text))
             continue
         if kind in _BLOCK_ENDS:

@@ -153,6 +153,9 @@ def test_a_sessions_own_markers_neither_label_nor_end_a_stretch():
             (9.0, "dashboard_mark n=1"), (9.5, "clock_jump s=+0.200")]
     marks = _session_marks(sorted(own + [(5.0, "rest"), (10.0, "task"), (15.0, "end")]))
     assert marks == [(5.0, "rest"), (10.0, "task"), (15.0, "end")]
+    # another program's bare "cue" is its marker, not a session's cue
+    assert _session_marks([(1.0, "cue"), (2.0, "threshold")]) == [(1.0, "cue"),
+                                                                  (2.0, "threshold")]
     t_end = np.arange(2.0, 20.0, 0.5)
     labels = _label_windows(t_end, 2.0, marks, ["rest", "task"])
     assert list(labels[(t_end >= 7.0) & (t_end < 10.0)]) == ["rest"] * 6
