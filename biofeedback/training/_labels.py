@@ -19,6 +19,12 @@ from .._checks import _check_option
 from ..errors import BiofeedbackError
 
 DEFAULT_PATTERN = "{subject}-{label}-{session}"
+
+# BIDS file names (sessions filed by ``live --participant``, BIDS exports):
+# read by their entities when the pattern is the default one
+_BIDS_NAME = re.compile(
+    r"sub-(?P<subject>[A-Za-z0-9]+)(?:_ses-(?P<session>[A-Za-z0-9]+))?"
+    r"(?:_task-(?P<label>[A-Za-z0-9]+))?(?:_[a-z]+-[A-Za-z0-9]+)*_[A-Za-z0-9]+")
 LABEL_SOURCES = ("filename", "markers", "manifest")
 #: Files a folder of recordings also holds that are not recordings: sidecars
 #: (BrainFlow's board, a session's), reports, models, figures, the study index.
@@ -85,6 +91,8 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
     pattern : str
         File-name pattern (without extension) with ``{subject}``, ``{label}``
         and ``{session}`` fields, e.g. ``"{subject}-{label}-{session}"``. With
+        the default, BIDS names (``sub-01_ses-02_task-rest_eeg``) give their
+        subject, session and task (the label, when labels come from names). With
         markers or a manifest it still names subject and session when it
         matches; otherwise the file name is the subject and the session is 1.
     manifest : path-like | None
@@ -135,7 +143,9 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
     files, unmatched, named_by_file = [], [], []
     for path, label, subject, session in rows:
         m = regex.fullmatch(_stem(path))
-        groups = m.groupdict() if m else {}
+        if pattern == DEFAULT_PATTERN:  # sub-01_ses-02_task-rest_eeg is not '{subject}-...'
+            m = _BIDS_NAME.fullmatch(_stem(path)) or m
+        groups = {k: v for k, v in m.groupdict().items() if v} if m else {}
         if labels_from == "filename":
             if m is None or not groups.get("label"):
                 unmatched.append(Path(path).name)

@@ -607,3 +607,23 @@ def test_channels_spelt_in_another_case_are_named(model_file, tmp_path, make_eeg
         f"biofeedback: error: The model m.bfm was trained on channels TP9, AF7, AF8, TP10 "
         f"but the data of {path} lack TP9; they hold tp9 for TP9: channel names must "
         "match exactly, so rename those channels.")
+
+
+def test_bids_file_names_give_their_subject_and_session(tmp_path):
+    """Sessions filed by `live --participant` are BIDS names; the default pattern
+    read 'sub' as the subject of every one of them."""
+    from biofeedback.training import label_files
+
+    names = ["sub-s1_ses-01_task-training_eeg.xdf", "sub-s1_ses-02_task-training_eeg.xdf",
+             "sub-s2_ses-01_task-training_eeg.xdf", "subjecta-relaxed-1.csv"]
+    for n in names:
+        (tmp_path / n).write_bytes(b"")
+    files = label_files([tmp_path / n for n in names[:3]], labels_from="markers")
+    assert [(f.subject, f.session) for f in files] == [("s1", "01"), ("s1", "02"), ("s2", "01")]
+    files = label_files([tmp_path / n for n in names])  # labels from names: the task
+    assert [(f.subject, f.session, f.label) for f in files] == [
+        ("s1", "01", "training"), ("s1", "02", "training"), ("s2", "01", "training"),
+        ("subjecta", "1", "relaxed")]
+    # a pattern of the user's own is taken as written
+    files = label_files([tmp_path / names[0]], labels_from="markers", pattern="{subject}_{}")
+    assert files[0].subject == "sub-s1"
