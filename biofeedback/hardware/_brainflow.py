@@ -212,8 +212,7 @@ class BrainFlowSource(Source):
                     board.release_session()
                 except BrainFlowError:
                     pass
-            else:
-                board.is_prepared = lambda: False
+            _disown(board)
             if err.exit_code == BrainFlowExitCodes.ANOTHER_BOARD_IS_CREATED_ERROR.value:
                 raise HardwareError(
                     f"The {self.profile.name!r} board is already open in another session of "
@@ -290,7 +289,10 @@ class BrainFlowSource(Source):
             try:
                 board.stop_stream()
             finally:
-                board.release_session()
+                try:
+                    board.release_session()
+                finally:
+                    _disown(board)
 
     def describe(self) -> dict:
         out = super().describe()
@@ -300,6 +302,18 @@ class BrainFlowSource(Source):
             out.update(board="PLAYBACK_FILE_BOARD", master_board=self.profile.brainflow_board,
                        playback_file=self.playback)
         return out
+
+
+def _disown(board) -> None:
+    """Keep a released (or never prepared) shim's destructor off later sessions.
+
+    BrainFlow keys a process's boards by board id and parameters, and a
+    shim's ``__del__`` releases the board of its key if one is prepared. A
+    shim that outlives its session (held by a traceback until the garbage
+    collector comes) would then end whichever session later opened the same
+    board with the same parameters.
+    """
+    board.is_prepared = lambda: False
 
 
 def _brainflow_version() -> str:

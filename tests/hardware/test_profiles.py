@@ -133,3 +133,24 @@ def test_a_board_open_in_another_session_is_refused_and_that_session_goes_on():
         assert n >= 50  # still streaming
     finally:
         first.stop()
+
+
+def test_a_closed_board_kept_alive_does_not_end_a_later_session_of_the_same_board():
+    """A shim outliving its session (a traceback holds it until the garbage
+    collector comes) released, from its destructor, whichever session had since
+    opened the same board with the same parameters."""
+    import time
+
+    first = BrainFlowSource(get_profile("synthetic")).start()
+    shim = first._board  # what a traceback of the first session would hold
+    first.stop()
+    second = BrainFlowSource(get_profile("synthetic")).start()
+    try:
+        del shim  # its destructor runs now, the second session's board prepared
+        n, end = 0, time.monotonic() + 10
+        while n < 50 and time.monotonic() < end:
+            chunk = second.read(0.1)
+            n += 0 if chunk is None else chunk.data.shape[1]
+        assert n >= 50  # still streaming
+    finally:
+        second.stop()  # raised BOARD_NOT_CREATED_ERROR when the board had been released
