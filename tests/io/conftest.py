@@ -1,19 +1,14 @@
 """Fixtures for the io tests."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
 
 @pytest.fixture
-def shared_io():
-    """Path to ../shared/data, or skip when the shared data are absent."""
-    if not _SHARED.is_dir():
-        pytest.skip(f"shared data not found at {_SHARED} (clone beside ../shared)")
-    return _SHARED
+def shared_io(shared_data):
+    """The shared recordings (``BIOFEEDBACK_SHARED_DATA`` or ../shared/data), or skip."""
+    return shared_data
 
 
 @pytest.fixture
