@@ -114,11 +114,21 @@ def test_brainflow_options_with_an_lsl_stream_are_refused(capsys):
                            "does nothing with --lsl; leave it out, or use --board NAME.")
 
 
+def _samples_within(src, seconds, enough=50):
+    """Samples ``src`` gives within ``seconds`` (reading stops at ``enough``)."""
+    import time
+
+    n, end = 0, time.monotonic() + seconds
+    while n < enough and time.monotonic() < end:
+        chunk = src.read(0.1)
+        n += 0 if chunk is None else chunk.data.shape[1]
+    return n
+
+
 def test_a_board_open_in_another_session_is_refused_and_that_session_goes_on():
     """BrainFlow keys a process's boards by board and parameters: a second source
     of the same board is refused, and the first keeps streaming."""
     import gc
-    import time
 
     first = BrainFlowSource(get_profile("synthetic")).start()
     try:
@@ -126,11 +136,7 @@ def test_a_board_open_in_another_session_is_refused_and_that_session_goes_on():
                                                 "session of this process"):
             BrainFlowSource(get_profile("synthetic")).start()
         gc.collect()  # the refused BoardShim is gone (its destructor released boards too)
-        n, end = 0, time.monotonic() + 10
-        while n < 50 and time.monotonic() < end:
-            chunk = first.read(0.1)
-            n += 0 if chunk is None else chunk.data.shape[1]
-        assert n >= 50  # still streaming
+        assert _samples_within(first, 10.0) >= 50  # still streaming
     finally:
         first.stop()
 
@@ -139,18 +145,12 @@ def test_a_closed_board_kept_alive_does_not_end_a_later_session_of_the_same_boar
     """A shim outliving its session (a traceback holds it until the garbage
     collector comes) released, from its destructor, whichever session had since
     opened the same board with the same parameters."""
-    import time
-
     first = BrainFlowSource(get_profile("synthetic")).start()
     shim = first._board  # what a traceback of the first session would hold
     first.stop()
     second = BrainFlowSource(get_profile("synthetic")).start()
     try:
         del shim  # its destructor runs now, the second session's board prepared
-        n, end = 0, time.monotonic() + 10
-        while n < 50 and time.monotonic() < end:
-            chunk = second.read(0.1)
-            n += 0 if chunk is None else chunk.data.shape[1]
-        assert n >= 50  # still streaming
+        assert _samples_within(second, 10.0) >= 50  # still streaming
     finally:
         second.stop()  # raised BOARD_NOT_CREATED_ERROR when the board had been released
