@@ -142,6 +142,29 @@ def default_stop_signals():
             signal.signal(sig, handler)
 
 
+@pytest.fixture
+def signal_once_there():
+    """``signal_once_there(proc, path, sig, timeout)``: wait until ``path`` exists
+    (the command reached that point), send ``sig`` by name, and return the
+    command's ``(stdout, stderr)``; the command is never left running."""
+    import signal
+    import time
+
+    def run(proc, path, sig, timeout=60):
+        try:
+            deadline = time.monotonic() + 60
+            while not path.exists() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.002)
+            assert path.exists(), proc.communicate()
+            proc.send_signal(getattr(signal, sig))
+            return proc.communicate(timeout=timeout)
+        finally:
+            proc.kill()  # gone already when all went well
+            proc.wait()
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def collect_sink_class():
     """The class of :func:`collect_sink`, for fixtures of a wider scope."""

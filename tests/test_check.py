@@ -166,29 +166,19 @@ def test_a_stream_that_stops_mid_check_is_one_sentence():
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
 def test_a_watch_stopped_by_a_service_manager_ends_as_ctrl_c_does(tmp_path, sig,
-                                                                 default_stop_signals):
+                                                                 default_stop_signals,
+                                                                 signal_once_there):
     """`check --watch` stopped by SIGTERM (a service manager) or SIGHUP (a closed
     terminal): the source is stopped, the last check stays in --out, and the exit
     status is the verdict (2: bad_contacts has electrodes to fix), not a kill."""
-    import signal
     import subprocess
     import sys
-    import time
 
     out = tmp_path / "check.json"
     proc = subprocess.Popen([sys.executable, "-m", "biofeedback", "check", "--scenario",
                              "bad_contacts", "--watch", "--seconds", "2", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not out.exists() and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-        assert out.exists(), proc.communicate()
-        proc.send_signal(getattr(signal, sig))
-        _, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()  # never left watching (it is gone already when all went well)
-        proc.wait()
+    _, err = signal_once_there(proc, out, sig, timeout=30)
     assert proc.returncode == 2, err
     assert json.loads(out.read_text())["verdict"] == "fix"
     assert [p.name for p in tmp_path.iterdir()] == ["check.json"]  # no partial file left

@@ -215,23 +215,13 @@ def test_the_first_session_under_a_root_is_read_once(tmp_path, capsys, caplog):
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGHUP", "SIGTERM"])
 def test_a_signal_while_the_session_starts_gives_its_number_back(tmp_path, sig,
-                                                                default_stop_signals):
+                                                                default_stop_signals,
+                                                                signal_once_there):
     """A closed terminal (SIGHUP) the moment the session folder is reserved: the
     folder is given back, so the participant's first session stays number 01."""
-    import signal
-
     proc = _live(tmp_path, "--duration", "20")
-    try:
-        running = tmp_path / "sub-demo" / "ses-01" / ".running"
-        deadline = time.monotonic() + 60
-        while not running.exists() and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.002)
-        assert running.exists(), proc.communicate()
-        proc.send_signal(getattr(signal, sig))
-        out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()  # never left running (it is gone already when all went well)
-        proc.wait()
+    running = tmp_path / "sub-demo" / "ses-01" / ".running"
+    out, err = signal_once_there(proc, running, sig)
     assert "Traceback" not in err
     assert not (tmp_path / "sub-demo" / "ses-01").exists(), (out, err)
 
