@@ -15,6 +15,23 @@ def lsl_clock() -> float:
     return pylsl.local_clock()
 
 
+def paired_offset(n: int = 5) -> tuple[float, float]:
+    """``(lsl - unix, lsl)`` now: the tightest of ``n`` paired clock readings.
+
+    Each reading puts the LSL clock between two Unix ones; the pair read
+    closest together gives the offset, and the LSL time it was read at.
+    """
+    best = None
+    for _ in range(n):
+        u0 = time.time()
+        lsl = lsl_clock()
+        u1 = time.time()
+        width = u1 - u0
+        if best is None or width < best[0]:
+            best = (width, lsl - (u0 + u1) / 2.0, lsl)
+    return best[1], best[2]
+
+
 class UnixToLSL:
     """Map host Unix timestamps (as BrainFlow stamps samples) onto the LSL clock.
 
@@ -31,16 +48,9 @@ class UnixToLSL:
         self.history: list[tuple[float, float]] = []  # (lsl time, offset)
 
     def _measure(self) -> float:
-        best = None
-        for _ in range(5):
-            u0 = time.time()
-            lsl = lsl_clock()
-            u1 = time.time()
-            width = u1 - u0
-            if best is None or width < best[0]:
-                best = (width, lsl - (u0 + u1) / 2.0, lsl)
-        self.history.append((best[2], best[1]))
-        return best[1]
+        offset, lsl = paired_offset(5)
+        self.history.append((lsl, offset))
+        return offset
 
     @property
     def offset(self) -> float:

@@ -74,18 +74,9 @@ class _UnixStamps:
     @staticmethod
     def offset() -> float:
         """``lsl - unix`` now: the tightest of three paired readings (keeps no history)."""
-        import time
+        from ._clock import paired_offset
 
-        from ._clock import lsl_clock
-
-        best = None
-        for _ in range(3):
-            u0 = time.time()
-            lsl = lsl_clock()
-            u1 = time.time()
-            if best is None or u1 - u0 < best[0]:
-                best = (u1 - u0, lsl - (u0 + u1) / 2.0)
-        return best[1]
+        return paired_offset(3)[0]
 
     def __call__(self, ts):
         return ts - self.correction + self.offset()
