@@ -39,6 +39,8 @@ def _fit(line: str, columns: int) -> str:
     the screen and leave a stale copy behind on every window.
     """
     room = max(columns - 1, 1)
+    if len(line) <= room:  # no more visible characters than characters: it fits
+        return line
     out, last, seen, i = [], None, 0, 0  # last: where in ``out`` the last visible one is
     while i < len(line):
         if line[i] == "\033":  # an SGR colour code: no width
@@ -105,6 +107,7 @@ class TerminalView(Sink):
     def open(self, info):
         self.info = info
         self.names = list(info.estimate_names)
+        self._ch_labels = [_safe(ch) for ch in info.ch_names]  # made safe once, not per window
 
     def status(self, stats):
         self._stats = dict(stats)
@@ -136,9 +139,9 @@ class TerminalView(Sink):
             bar, num = self._gauge(name, float(value))
             lines.append(f"  {name:<12} {bar} {num}")
         marks = []
-        for ch, fl in zip(self.info.ch_names, result.quality):
+        for ch, fl in zip(self._ch_labels, result.quality):
             sym, col = _channel_mark(int(fl))
-            marks.append(f"{_safe(ch)} {col if c else ''}{sym}{x if c else ''}")
+            marks.append(f"{ch} {col if c else ''}{sym}{x if c else ''}")
         per_line = 8
         for i in range(0, len(marks), per_line):
             prefix = "  quality    " if i == 0 else "             "
