@@ -236,9 +236,7 @@ def read_brainflow(fname, *, profile=None):
     wanted = [lay["package"], *eeg_rows, *lay["accel"], lay["timestamp"], lay["marker"]]
     keep = sorted({r for r in wanted if r is not None})
     at = {r: k for k, r in enumerate(keep)}
-    with open(fname, "rb") as fid:  # a Windows editor's byte-order mark is not data
-        bom = 3 if fid.read(3) == b"\xef\xbb\xbf" else 0
-    reader = TableReader(fname, n_cols, first_line=1, offset=bom, delimiter="\t",
+    reader = TableReader(fname, n_cols, first_line=1, offset=0, delimiter="\t",
                          usecols=keep)
     cols = reader.read_columns()
     warnings.extend(reader.warnings)

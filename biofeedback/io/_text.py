@@ -131,7 +131,8 @@ class TableReader:
     first_line : int
         1-based number of the first data line (for messages).
     offset : int
-        Byte offset where data lines start.
+        Byte offset where data lines start (at 0, a UTF-8 byte-order mark is
+        skipped).
     delimiter : str
     usecols : sequence of int | None
         The columns to keep, in this order (all when None).
@@ -354,6 +355,8 @@ class TableReader:
         """Read the file block by block, handing each block of whole lines to
         ``parse_split`` (several threads) or ``parse``."""
         with open(self.fname, "rb") as fid:
+            if self.offset == 0 and fid.read(3) == b"\xef\xbb\xbf":
+                self.offset = 3  # a Windows editor's byte-order mark is not data
             fid.seek(self.offset)
             while True:
                 if carry >= buf.size - 1:  # a line longer than the buffer
