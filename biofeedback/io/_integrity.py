@@ -316,11 +316,15 @@ def channel_problems(data, ch_names, rail_v=None):
 
 def _nonfinite_runs(row):
     """``(n_runs, longest, start of the longest)`` of a row's NaN/inf runs."""
-    bad = np.concatenate(([False], ~np.isfinite(row), [False])).astype(np.int8)
-    edges = np.diff(bad)
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = _runs(~np.isfinite(row))
     k = int(np.argmax(ends - starts))
     return len(starts), int(ends[k] - starts[k]), int(starts[k])
+
+
+def _runs(mask):
+    """``(starts, stops)`` of the runs of True in the boolean array ``mask``."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
 def _channel_problems_one_pass(data, ch_names, rail_v, railed, flat, nonfinite, empty,
@@ -388,7 +392,5 @@ def railed_spans(row, rail_v, sfreq, min_samples=1):
         at = np.abs(np.asarray(row)) >= RAIL_FRACTION * rail_v
     if not at.any():
         return []
-    edges = np.diff(np.concatenate([[0], at.astype(np.int8), [0]]))
-    starts = np.flatnonzero(edges == 1)
-    stops = np.flatnonzero(edges == -1)
+    starts, stops = _runs(at)
     return [(int(a), int(b)) for a, b in zip(starts, stops) if b - a >= min_samples]
