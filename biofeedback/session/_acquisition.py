@@ -68,6 +68,13 @@ class Acquisition:
             out, self._events = self._events, []
         return out
 
+    def _take_events(self) -> None:
+        """Move the source's new events to :meth:`pop_events`."""
+        ev = self.source.pop_events()
+        if ev:
+            with self._events_lock:
+                self._events.extend(ev)
+
     def _run(self):
         src = self.source
         try:
@@ -77,10 +84,7 @@ class Acquisition:
                 except EOFError:
                     self.ended.set()
                     break
-                ev = src.pop_events()
-                if ev:
-                    with self._events_lock:
-                        self._events.extend(ev)
+                self._take_events()
                 if chunk is None or chunk.timestamps.size == 0:
                     continue
                 if self.outlet is not None:
@@ -89,10 +93,7 @@ class Acquisition:
                 self.ring.write(chunk.data, chunk.timestamps)
                 self.new_data.set()
             src.flush_events()  # losses still being judged at the last read
-            ev = src.pop_events()
-            if ev:
-                with self._events_lock:
-                    self._events.extend(ev)
+            self._take_events()
         except BaseException as err:  # stored, re-raised to the caller
             self.error = err
             self.stop_event.set()
