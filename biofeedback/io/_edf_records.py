@@ -13,19 +13,33 @@ import numpy as np
 from ._types import Gap
 
 
+def read_headers(fid):
+    """``(head, ns, sig)`` of the EDF/BDF file open at its start as ``fid``: the
+    256-byte header, the signal count it gives and the signals' headers (256
+    bytes each), or None when the count is not a number of signals."""
+    head = fid.read(256)
+    try:
+        ns = int(head[252:256])
+    except ValueError:
+        return None
+    if ns < 0:  # read(-256) would read the whole file
+        return None
+    return head, ns, fid.read(256 * ns)
+
+
 def record_onsets(fname):
     """``(onsets, record_seconds)`` of a discontinuous EDF+/BDF+ file's data
     records (seconds from its start), or None for any other file."""
     with open(fname, "rb") as fid:
-        head = fid.read(256)
-        if head[192:197] not in (b"EDF+D", b"BDF+D"):
+        headers = read_headers(fid)
+        if headers is None or headers[0][192:197] not in (b"EDF+D", b"BDF+D"):
             return None
+        head, ns, sig = headers
         try:
-            ns, n_head = int(head[252:256]), int(head[184:192])
+            n_head = int(head[184:192])
             n_rec, seconds = int(head[236:244]), float(head[244:252])
         except ValueError:
             return None
-        sig = fid.read(256 * ns)
         labels = [sig[16 * i: 16 * (i + 1)].strip() for i in range(ns)]
         n_samp = [int(sig[216 * ns + 8 * i: 216 * ns + 8 * (i + 1)]) for i in range(ns)]
         ann = [i for i, lab in enumerate(labels) if lab in (b"EDF Annotations",

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecordingFormatError
-from ._edf_records import apply_record_onsets, record_onsets
+from ._edf_records import apply_record_onsets, read_headers, record_onsets
 from ._integrity import channel_problems, gap_warning
 from ._recording import _rail_v, from_mne, to_mne
 
@@ -40,12 +40,10 @@ def _not_volts(fname, raw):
     if fname.suffix.lower() not in (".edf", ".bdf"):
         return {}
     with open(fname, "rb") as fid:
-        head = fid.read(256)
-        try:
-            ns = int(head[252:256])
-        except ValueError:
-            return {}
-        sig = fid.read(256 * ns)
+        headers = read_headers(fid)
+    if headers is None:
+        return {}
+    _, ns, sig = headers
     labels = [sig[16 * i: 16 * (i + 1)].decode("latin-1").strip() for i in range(ns)]
     dims = [sig[96 * ns + 8 * i: 96 * ns + 8 * (i + 1)].decode("latin-1").strip()
             for i in range(ns)]
