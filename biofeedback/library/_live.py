@@ -20,15 +20,15 @@ __all__ = ["ProgrammeSession", "resolve_model"]
 
 def _model_reads(path):
     """``(ch_names, sfreq)`` a model file reads, from its ``meta.json``; None if unreadable."""
-    import json
     import zipfile
 
+    from .._json import loads_untrusted
     from .._safezip import read_member
     from ..training._modelfile import META_LIMIT
 
     try:
         with zipfile.ZipFile(path) as zf:  # bounded: loading it will say why
-            meta = json.loads(read_member(zf, "meta.json", META_LIMIT).decode("utf-8"))
+            meta = loads_untrusted(read_member(zf, "meta.json", META_LIMIT).decode("utf-8"))
         return [str(c) for c in meta["ch_names"]], float(meta["sfreq"])
     except Exception:  # not a model file: loading it will say so in one sentence
         return None
