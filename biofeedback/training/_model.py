@@ -87,12 +87,13 @@ class LoadedModel:
         # a scikit-learn estimator (foreign): only some of them set n_features_in_;
         # a window model's first step reads channels, a feature model's features
         n_in = getattr(estimator, "n_features_in_", None)
-        reads, listed = (("columns", f"{len(self.ch_names)} channels (input 'windows')")
-                         if self.input == "windows"
-                         else ("features", f"{len(self.feature_names)} feature names"))
-        if n_in is not None and n_in != int(listed.split()[0]):
+        windows = self.input == "windows"
+        n_listed = len(self.ch_names) if windows else len(self.feature_names)
+        if n_in is not None and n_in != n_listed:
+            reads, listed = (("columns", "channels (input 'windows')") if windows
+                             else ("features", "feature names"))
             raise ModelError(
-                f"its classifier reads {n_in} {reads} but the file lists {listed}: the "
+                f"its classifier reads {n_in} {reads} but the file lists {n_listed} {listed}: the "
                 "file was edited or damaged; train the model again."
             )
         pipe = stored_pipeline(meta["pipeline"])
