@@ -243,7 +243,8 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
     prep = model._select
     markers = any(f.label is None for f in ds.files)
     data_classes = sorted(set(ds.y.tolist()))
-    unknown = [c for c in data_classes if c not in set(model.classes_.tolist())]
+    known = set(model.classes_.tolist())
+    unknown = [c for c in data_classes if c not in known]
     if unknown:  # such windows could only ever be scored wrong
         raise DatasetError(
             f"The recordings' labels {', '.join(map(repr, unknown))} are not classes of "
