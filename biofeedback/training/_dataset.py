@@ -188,8 +188,9 @@ class Dataset:
         classes = self.classes
         if len(classes) < 2:
             return None
+        subjects = sorted(set(self.subject.tolist()))
         one = {}
-        for s in sorted(set(self.subject.tolist())):
+        for s in subjects:
             held = sorted(set(self.y[self.subject == s].tolist()))
             if len(held) == 1:
                 one[s] = held[0]
@@ -197,8 +198,8 @@ class Dataset:
             return None
         shown = ", ".join(f"{s} ({c!r})" for s, c in list(one.items())[:4])
         more = f" and {len(one) - 4} more" if len(one) > 4 else ""
-        n = len(set(self.subject.tolist()))
-        return (f"{len(one)} of {n} subjects hold windows of one class only: {shown}{more}; "
+        return (f"{len(one)} of {len(subjects)} subjects hold windows of one class only: "
+                f"{shown}{more}; "
                 "held out, each is scored on that class alone (its recall, not a balanced "
                 "accuracy) and gives no stream that switches state, so check their labels "
                 "and subject names.")
