@@ -21,6 +21,13 @@ def scored_what(dataset) -> str:
     return "sustained states"
 
 
+def _fold_key(result):
+    """What each fold of ``result`` held out ("subject", "session"...): its
+    folds' first field that is no score."""
+    return [k for k in result.folds[0] if k not in ("n_windows", "balanced_accuracy",
+                                                      "recall")][0]
+
+
 def format_table(results, scored="sustained states") -> list[str]:
     """Short text table: one row per fold, one column per result, then totals.
 
@@ -30,8 +37,7 @@ def format_table(results, scored="sustained states") -> list[str]:
     """
     titles = list(results)
     first = results[titles[0]]
-    key = [k for k in first.folds[0] if k not in ("n_windows", "balanced_accuracy",
-                                                     "recall")][0]
+    key = _fold_key(first)
     groups = []
     for r in results.values():
         for f in r.folds:
@@ -105,8 +111,7 @@ def _per_group_fig(plt, results):
     """The per-group accuracy bars in matplotlib, for docs/make_training_figures.py."""
     titles = list(results)
     first = results[titles[0]]
-    key = [k for k in first.folds[0] if k not in ("n_windows", "balanced_accuracy",
-                                                     "recall")][0]
+    key = _fold_key(first)
     groups = [f[key] for f in first.folds]
     fig, ax = plt.subplots(figsize=(6, 3.2))
     w = 0.8 / len(titles)
@@ -184,8 +189,7 @@ def _bandpower_svg(dataset):
 def _per_group_svg(results):
     titles = list(results)
     first = results[titles[0]]
-    key = [k for k in first.folds[0] if k not in ("n_windows", "balanced_accuracy",
-                                                     "recall")][0]
+    key = _fold_key(first)
     groups = [f[key] for f in first.folds]
     series = {}
     for t in titles:
@@ -200,8 +204,7 @@ def _counts_html(result):
     """The windows each fold scored and trained on, and the clean windows scored
     per subject, by class (what the balanced accuracies above rest on)."""
     classes = list(result.classes)
-    key = [k for k in result.folds[0] if k not in ("n_windows", "balanced_accuracy",
-                                                      "recall")][0]
+    key = _fold_key(result)
     rows = [[f[key], *(f.get("test_windows_per_class", {}).get(c, 0) for c in classes),
              *(f.get("train_windows_per_class", {}).get(c, 0) for c in classes)]
             for f in result.folds]
