@@ -188,13 +188,13 @@ def read_brainflow(fname, *, profile=None):
 
         matches = [p for bid, p in _profiles_by_board().items()
                    if BoardShim.get_num_rows(bid) == n_cols]
-        how = f"the {n_cols} columns"
+        how = base = f"the {n_cols} columns"
         if matches:
             matches, how = _guess_board(fname, matches, how)
         if len(matches) != 1:
             # none fits: what refused a lone profile (its rate), if anything
             names = "; the file fits " + " and ".join(p.name for p in matches) \
-                if matches else how[len(f"the {n_cols} columns"):]
+                if matches else how[len(base):]
             raise RecordingFormatError(
                 f"cannot tell which board wrote this BrainFlow file ({n_cols} "
                 f"columns{names}): put "
