@@ -234,6 +234,13 @@ def _check_stretches(f, t, labels, length, by, duration):
                 "of at least one window, in seconds from the recording's first sample.")
 
 
+def _class_marks(markers, marker_labels):
+    """The ``(t, text)`` markers that name a class: not the end mark, and among
+    ``marker_labels`` when it is given."""
+    return [(t, s) for t, s in markers
+            if s != END and (not marker_labels or s in marker_labels)]
+
+
 def _no_marked_window(files, probes, length):
     """Say why marker-labelled recordings gave no window (markers closer together
     than a window, e.g. a stimulus program's every half second), when they did."""
@@ -365,8 +372,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             raise DatasetError(
                 f"--marker-labels names {absent[0]!r}, which no recording's markers "
                 f"hold (they hold {shown}); spell it as the markers do.")
-        labels = {s for p in probes for _, s in p["markers"]
-                  if s != END and (not marker_labels or s in marker_labels)}
+        labels = {s for p in probes for _, s in _class_marks(p["markers"], marker_labels)}
         if not labels:
             own = next((f for f, p in zip(files, probes) if p.get("own_markers_only")),
                        None)
@@ -433,8 +439,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                      "segment": r["segment"], "gated": r["gated"],
                      "t": r["t_end"] - r["t0"],
                      "markers": [(a, lab) for a, _, lab in f.stretches] if f.stretches
-                     else [(t - r["t0"], str(s)) for t, s in p["markers"]
-                           if s != END and (not marker_labels or s in marker_labels)]
+                     else [(t - r["t0"], str(s))
+                           for t, s in _class_marks(p["markers"], marker_labels)]
                      if f.label is None else [],
                      "windows": r["windows"] if need_windows else None})
         per_rec.append({"file": Path(f.path).name, "subject": f.subject,
