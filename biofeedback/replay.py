@@ -58,8 +58,8 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     speed : float
         Speed factor with ``realtime``.
     model : object | None
-        A loaded model (one whose calibration cannot be computed is refused,
-        :meth:`~biofeedback.training.LoadedModel.check_calibration`).
+        A loaded model (:func:`~biofeedback.training.load_model` refuses one
+        whose calibration cannot be computed).
     sinks : list of Sink
         Further sinks.
 
@@ -78,8 +78,6 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     from .session import CsvSink, Session
     from .stream import RecordingSource
 
-    if model is not None and hasattr(model, "check_calibration"):
-        model.check_calibration()  # as live checks it: files of older versions
     rec = recording if isinstance(recording, Recording) else read_recording(recording)
     rec.require_rate()
     side = rec.provenance.get("sidecar") or {}

@@ -55,8 +55,7 @@ def run(args) -> int:
     from ..training import evaluate_model, load_model
     from ._train import load_dataset
 
-    model = load_model(args.model)
-    model.check_calibration()  # as a live session checks it (files of older versions)
+    model = load_model(args.model)  # refused here when its calibration cannot be computed
     quiet = args.quiet
     args.quiet = args.quiet or args.json  # no progress bar
     markers = args.labels_from != "filename"  # sessions labelled over time: by window end

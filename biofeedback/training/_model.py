@@ -225,6 +225,9 @@ class LoadedModel:
     def check_calibration(self) -> None:
         """Check that the model's own calibration can be computed (any session, any scoring).
 
+        :func:`~._modelfile.load_model` calls it, so every command that loads
+        a model file refuses such a one the same way.
+
         Raises
         ------
         ModelError
@@ -259,7 +262,6 @@ class LoadedModel:
             return
         from ._calibration import CalibrationPlan, blocks_before_feedback
 
-        self.check_calibration()
         have = CalibrationPlan.from_protocol(feedback)
         need = self.plan
         if have.seconds + 1e-9 < need.seconds:

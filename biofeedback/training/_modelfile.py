@@ -178,6 +178,9 @@ def load_model(fname) -> LoadedModel:
         raise ModelError(f"{fname} has incomplete or damaged metadata ({err}); train the "
                          "model again.") from None
     model.fname = str(fname)
+    # a model whose calibration cannot be computed is refused here, where every
+    # command (live, replay, evaluate, simulate, info) loads it, once
+    model.check_calibration()
     return model
 
 

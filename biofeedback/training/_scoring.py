@@ -234,7 +234,6 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
     data = (f"the data of {paths[0]}" if len(paths) == 1
             else f"the data of {len(paths)} recordings ({paths[0]}, ...)")
     model.check_compatible(ds.ch_names, ds.sfreq, ds.feature_names, data=data)
-    model.check_calibration()
     plan = model.plan if model.needs_calibration else None
     # with calibration, centre the model's columns and call the bare estimator
     predict = model.estimator.predict_proba if plan else model.predict_proba

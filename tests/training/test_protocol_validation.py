@@ -233,9 +233,9 @@ def test_a_model_file_z_scoring_on_too_little_calibration_is_refused_before_a_se
     with pytest.raises(ModelError, match=r"z-scores its features on 2.5 s of calibration, but "
                                          r"z-scoring .* needs at least 10 s \(5 windows of "
                                          r"2 s\); train it again"):
-        model.check_protocol(config.feedback)
+        model.check_calibration()
     meta["calibration"]["method"] = "center"  # centring on those 2.5 s is allowed
-    LoadedModel(None, meta).check_protocol(config.feedback)
+    LoadedModel(None, meta).check_calibration()
 
 
 @pytest.fixture(scope="module")

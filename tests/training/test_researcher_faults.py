@@ -627,3 +627,27 @@ def test_bids_file_names_give_their_subject_and_session(tmp_path):
     # a pattern of the user's own is taken as written
     files = label_files([tmp_path / names[0]], labels_from="markers", pattern="{subject}_{}")
     assert files[0].subject == "sub-s1"
+
+
+def test_a_model_that_cannot_calibrate_is_refused_by_every_command_that_loads_it(
+        model_file, tmp_path, capsys):
+    """A file z-scoring on too little calibration (written before the minimum was
+    enforced) is refused where it is loaded, with one sentence, whatever the
+    command: describing it, or a live session without feedback, used it before."""
+    from biofeedback.errors import ModelError
+    from biofeedback.live import build_session
+    from biofeedback.training import load_model
+
+    old = _edited(model_file, tmp_path, lambda m: m.update(calibration={
+        "method": "zscore", "blocks": [{"state": None, "seconds": 2.5}]}))
+    sentence = ("The model edited.bfm z-scores its features on 2.5 s of calibration, but "
+                "z-scoring divides by their SD, which needs at least 10 s (5 windows of "
+                "2 s); train it again with longer calibration blocks, or with "
+                "--calibration-method center.")
+    with pytest.raises(ModelError) as err:
+        load_model(old)
+    assert str(err.value) == sentence
+    with pytest.raises(ModelError, match="z-scores its features on 2.5 s"):
+        build_session("synthetic", model=old, feedback=False, record=False, view="none")
+    assert main(["info", str(old)]) == 1
+    assert capsys.readouterr().err == f"biofeedback: error: {sentence}\n"
