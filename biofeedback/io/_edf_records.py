@@ -27,39 +27,49 @@ def read_headers(fid):
     return head, ns, fid.read(256 * ns)
 
 
-def record_onsets(fname):
-    """``(onsets, record_seconds)`` of a discontinuous EDF+/BDF+ file's data
-    records (seconds from its start), or None for any other file."""
+def edf_headers(fname):
+    """``(headers, records)`` of the EDF/BDF file ``fname``, read in one open:
+    what :func:`read_headers` gives and what :func:`record_onsets` gives."""
     with open(fname, "rb") as fid:
         headers = read_headers(fid)
-        if headers is None or headers[0][192:197] not in (b"EDF+D", b"BDF+D"):
-            return None
-        head, ns, sig = headers
-        try:
-            n_head = int(head[184:192])
-            n_rec, seconds = int(head[236:244]), float(head[244:252])
+        return headers, record_onsets(fid, headers)
+
+
+def record_onsets(fid, headers):
+    """``(onsets, record_seconds)`` of a discontinuous EDF+/BDF+ file's data
+    records (seconds from its start), or None for any other file.
+
+    ``fid`` is the file open for reading, ``headers`` what
+    :func:`read_headers` read from it.
+    """
+    if headers is None or headers[0][192:197] not in (b"EDF+D", b"BDF+D"):
+        return None
+    head, ns, sig = headers
+    try:
+        n_head = int(head[184:192])
+        n_rec, seconds = int(head[236:244]), float(head[244:252])
+    except ValueError:
+        return None
+    labels = [sig[16 * i: 16 * (i + 1)].strip() for i in range(ns)]
+    n_samp = [int(sig[216 * ns + 8 * i: 216 * ns + 8 * (i + 1)]) for i in range(ns)]
+    ann = [i for i, lab in enumerate(labels) if lab in (b"EDF Annotations",
+                                                         b"BDF Annotations")]
+    if not ann or seconds <= 0:
+        return None
+    width = 3 if head[:1] == b"\xff" else 2  # BDF: 24-bit samples
+    size = sum(n_samp) * width
+    at, length = sum(n_samp[: ann[0]]) * width, n_samp[ann[0]] * width
+    if n_rec < 0:  # -1 while recording: count the records the file holds
+        fid.seek(0, 2)
+        n_rec = (fid.tell() - n_head) // size
+    onsets = []
+    for r in range(n_rec):
+        fid.seek(n_head + r * size + at)
+        tal = fid.read(length)
+        try:  # each record's first TAL: '+<onset>\x14\x14'
+            onsets.append(float(tal[: tal.index(b"\x14")]))
         except ValueError:
             return None
-        labels = [sig[16 * i: 16 * (i + 1)].strip() for i in range(ns)]
-        n_samp = [int(sig[216 * ns + 8 * i: 216 * ns + 8 * (i + 1)]) for i in range(ns)]
-        ann = [i for i, lab in enumerate(labels) if lab in (b"EDF Annotations",
-                                                             b"BDF Annotations")]
-        if not ann or seconds <= 0:
-            return None
-        width = 3 if head[:1] == b"\xff" else 2  # BDF: 24-bit samples
-        size = sum(n_samp) * width
-        at, length = sum(n_samp[: ann[0]]) * width, n_samp[ann[0]] * width
-        if n_rec < 0:  # -1 while recording: count the records the file holds
-            fid.seek(0, 2)
-            n_rec = (fid.tell() - n_head) // size
-        onsets = []
-        for r in range(n_rec):
-            fid.seek(n_head + r * size + at)
-            tal = fid.read(length)
-            try:  # each record's first TAL: '+<onset>\x14\x14'
-                onsets.append(float(tal[: tal.index(b"\x14")]))
-            except ValueError:
-                return None
     return np.asarray(onsets), seconds
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecordingFormatError
-from ._edf_records import apply_record_onsets, read_headers, record_onsets
+from ._edf_records import apply_record_onsets, edf_headers
 from ._integrity import channel_problems, gap_warning
 from ._recording import _rail_v, from_mne, to_mne
 
@@ -29,18 +29,16 @@ def _refuse_a_part(fname):
 _VOLTS = {"v", "mv", "uv", "µv", "μv", "nv"}
 
 
-def _not_volts(fname, raw):
+def _not_volts(headers, raw):
     """``{channel: unit}`` of an EDF/BDF's signals whose physical dimension
     names a unit other than a voltage (an OpenBCI GUI BDF+ writes its
     accelerometer, in g, beside the EEG). MNE reads them as EEG in volts.
+    ``headers`` are the file's (:func:`~._edf_records.read_headers`), None
+    for any other file.
 
     A blank dimension says nothing, and a file with no voltage channel at
     all keeps every channel: only a mix is told apart.
     """
-    if fname.suffix.lower() not in (".edf", ".bdf"):
-        return {}
-    with open(fname, "rb") as fid:
-        headers = read_headers(fid)
     if headers is None:
         return {}
     _, ns, sig = headers
@@ -88,7 +86,10 @@ def read_mne(fname, *, profile=None):
             f"MNE could not read it ({type(err).__name__}: {err}).", fname) from None
     if raw.n_times == 0:
         raise RecordingFormatError("the file holds no samples.", fname)
-    other = _not_volts(fname, raw)
+    # the EDF/BDF headers, read once for the volts check and the record onsets
+    headers, records = edf_headers(fname) if fname.suffix.lower() in (".edf", ".bdf") \
+        else (None, None)
+    other = _not_volts(headers, raw)
     if other:
         raw.set_channel_types(dict.fromkeys(other, "misc"), on_unit_change="ignore",
                               verbose="error")
@@ -105,7 +106,6 @@ def read_mne(fname, *, profile=None):
         rec.warnings.append(
             f"Channel(s) {units} are not measured in volts: they are kept as the stream "
             "'non_eeg', not read as EEG.")
-    records = record_onsets(fname) if fname.suffix.lower() in (".edf", ".bdf") else None
     if records is not None:  # EDF+D/BDF+D: MNE put the records back to back
         apply_record_onsets(rec, *records)
     rec.markers = sorted(rec.markers + _stim_markers(raw, rec.timestamps))

@@ -1,8 +1,46 @@
 """Fixtures for the io tests."""
 
+import contextlib
+import os
+import sys
 
 import numpy as np
 import pytest
+
+# The lists collecting opened paths while a test listens (an audit hook stays
+# for the life of the process: it is added once, and does nothing unlistened).
+_LISTENING = []
+_HOOKED = []
+
+
+def _on_audit(event, args):
+    if event == "open" and _LISTENING and isinstance(args[0], (str, bytes, os.PathLike)):
+        path = os.path.realpath(os.fsdecode(args[0]))
+        for target, seen in _LISTENING:
+            if target == path:
+                seen.append(path)
+
+
+@pytest.fixture
+def opens():
+    """Context manager factory: ``with opens(fname) as seen:`` collects one
+    entry in ``seen`` each time ``fname`` is opened inside the block (Python's
+    ``open`` audit event, raised by ``open``, ``io.open`` and ``os.open``: the
+    readers' own opens and MNE's alike)."""
+    if not _HOOKED:
+        sys.addaudithook(_on_audit)
+        _HOOKED.append(True)
+
+    @contextlib.contextmanager
+    def listen(fname):
+        entry = (os.path.realpath(fname), [])
+        _LISTENING.append(entry)
+        try:
+            yield entry[1]
+        finally:
+            _LISTENING[:] = [e for e in _LISTENING if e is not entry]
+
+    return listen
 
 
 @pytest.fixture

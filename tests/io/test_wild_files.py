@@ -694,3 +694,23 @@ def test_a_discontinuous_edf_with_overlapping_onsets_stays_back_to_back(tmp_path
     assert rec.gaps == []
     assert_allclose(np.diff(rec.timestamps), 1 / SF, atol=1e-6)
     assert any("onsets overlap (record 6 starts 0 s after" in w for w in rec.warnings)
+
+
+def test_an_edf_is_opened_once_beside_mne(tmp_path, opens):
+    """The volts check and the record onsets read an EDF+D's headers in one
+    open: besides MNE's own opens, the reader opens the file once."""
+    import mne
+
+    from biofeedback.io._mne import read_mne
+
+    raw = mne.io.RawArray(_eeg(2500, 2, SF) * 1e-6,
+                          mne.create_info(["F3", "F4"], SF, "eeg"), verbose="error")
+    fname = tmp_path / "d.edf"
+    mne.export.export_raw(fname, raw, fmt="edf", verbose="error")
+    _discontinuous(fname, after=5, pause=3.0)
+    with opens(fname) as by_mne:
+        mne.io.read_raw(fname, preload=True, verbose="error")
+    with opens(fname) as by_reader:
+        rec = read_mne(fname)
+    assert [g.n_missing for g in rec.gaps] == [750]
+    assert len(by_mne) >= 1 and len(by_reader) == len(by_mne) + 1
