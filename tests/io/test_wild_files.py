@@ -714,3 +714,31 @@ def test_an_edf_is_opened_once_beside_mne(tmp_path, opens):
         rec = read_mne(fname)
     assert [g.n_missing for g in rec.gaps] == [750]
     assert len(by_mne) >= 1 and len(by_reader) == len(by_mne) + 1
+
+
+@pytest.mark.parametrize("n_records", ["declared", "-1"])
+def test_each_record_onset_of_a_discontinuous_edf_is_read(tmp_path, n_records):
+    """Two pauses, records of 250 samples and the annotation signal between
+    them, in a file whose header counts its records or still says -1 (a
+    recorder that did not close it): every record's onset is read, each
+    pause is its own gap, and the samples are stamped at their records."""
+    import mne
+
+    x = _eeg(10 * 250, 3, SF) * 1e-6
+    raw = mne.io.RawArray(x, mne.create_info(["F3", "F4", "Cz"], SF, "eeg"),
+                          verbose="error")
+    fname = tmp_path / "d.edf"
+    mne.export.export_raw(fname, raw, fmt="edf", verbose="error")
+    _discontinuous(fname, after=3, pause=2.0)
+    _discontinuous(fname, after=7, pause=0.5)  # records 7 on: 2.5 s late in all
+    if n_records == "-1":
+        b = bytearray(fname.read_bytes())
+        b[236:244] = b"-1      "
+        fname.write_bytes(bytes(b))
+    rec = read_recording(fname)
+    assert rec.n_times == 2500
+    assert [(g.n_missing, g.duration) for g in rec.gaps] == [(500, 2.0), (125, 0.5)]
+    late = np.repeat([0.0, 2.0, 2.5], [750, 1000, 750])
+    assert_allclose(rec.timestamps - rec.timestamps[0], np.arange(2500) / SF + late,
+                    atol=1e-6)
+    assert_allclose(rec.data, x, atol=1e-8)
