@@ -12,17 +12,20 @@ def config_from_recording(recording, pipeline=None):
     """The pipeline to replay with: ``pipeline`` if given, else the sidecar's."""
     from ._toml import from_dict
     from .config import PipelineConfig, load_pipeline, stored_pipeline
+    from .features._plan import checked_pipeline
 
     if pipeline is not None:
-        return load_pipeline(pipeline)
+        return checked_pipeline(load_pipeline(pipeline))
     side = recording.provenance.get("sidecar") or {}
     if "pipeline" in side:
         from .errors import PipelineConfigError
 
         fname = recording.provenance.get("fname", "the recording")
         try:
-            return from_dict(PipelineConfig, stored_pipeline(side["pipeline"]),
-                             f"{fname} sidecar [pipeline]")
+            return checked_pipeline(
+                from_dict(PipelineConfig, stored_pipeline(side["pipeline"]),
+                          f"{fname} sidecar [pipeline]"),
+                f"{fname} sidecar [pipeline.features]")
         except PipelineConfigError as err:
             # never replay silently with another pipeline than the live run's
             raise PipelineConfigError(

@@ -131,3 +131,32 @@ def test_a_session_that_fails_to_start_raises_its_own_error(tmp_path, uid, colle
     with pytest.raises(BiofeedbackError, match="cannot be recorded"):
         session.run()
     assert collect_sink.results == [] and collect_sink.events == []
+
+
+def test_an_unknown_feature_name_is_refused_when_the_pipeline_is_loaded(
+        tmp_path, monkeypatch, make_eeg, capsys):
+    """live, replay and check read the pipeline's features before any board,
+    recording folder or engine is opened: one sentence naming the file's line,
+    not a traceback from the engine's start."""
+    from biofeedback.cli import main
+    from biofeedback.config import default_pipeline_path
+    from biofeedback.io import Recording, write_recording
+
+    text = default_pipeline_path().read_text()
+    assert 'names = ["log_band_power"]' in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('names = ["log_band_power"]',
+                                'names = ["log_band_power", "nope"]', 1))
+    data, ts = make_eeg(duration=10.0)
+    rec = write_recording(Recording(data, 256.0, ["TP9", "AF7", "AF8", "TP10"], ts,
+                                    profile="muse_2016"), tmp_path / "rec.xdf")
+    monkeypatch.chdir(tmp_path)
+    for args in (["live", "--board", "synthetic", "--duration", "2", "--view", "none"],
+                 ["replay", str(rec), "--out", str(tmp_path / "est.csv")],
+                 ["check", "--board", "synthetic", "--seconds", "2"]):
+        assert main([*args, "--pipeline", str(bad)]) == 1, args
+        err = capsys.readouterr().err
+        assert err.startswith(f"biofeedback: error: {bad}, line ") and err.count("\n") == 1
+        assert "[features]: Invalid value for the 'names' parameter" in err
+        assert "but got 'nope' instead." in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "rec.xdf"]

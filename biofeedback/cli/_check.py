@@ -109,10 +109,11 @@ def run(args) -> int:
 def _run(args) -> int:
     from ..check import run_check
     from ..config import load_pipeline
+    from ..features._plan import checked_pipeline
     from ._live import make_source
 
     _outputs(args)
-    config = load_pipeline(args.pipeline)
+    config = checked_pipeline(load_pipeline(args.pipeline))
     source = make_source(args, config)
     if not (args.dashboard or args.watch):
         report = run_check(source, config, args.seconds, impedance=args.impedance,

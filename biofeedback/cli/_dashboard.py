@@ -92,9 +92,10 @@ def run(args) -> int:
 
     from ..config import load_pipeline
     from ..dashboard import LSLFeeder
+    from ..features._plan import checked_pipeline
     from ..hardware import get_profile
 
-    config = load_pipeline(args.pipeline)
+    config = checked_pipeline(load_pipeline(args.pipeline))
     profile = get_profile(args.board) if args.board else None
     if args.participant:  # shown, never created: a typo in --root is said at once
         from ..library._layout import check_participant, existing_study_root

@@ -201,9 +201,9 @@ def run(args) -> int:
 
 
 def _run(args, starting) -> int:
-    from ..config import load_pipeline
     from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
+    from ..live._build import session_pipeline
 
     _check_programme_args(args)
     model_path, note = resolve_model(args.model, args.participant, args.root,
@@ -212,8 +212,7 @@ def _run(args, starting) -> int:
         print(note)
     model, model_meta = load_model_arg(model_path)
     # a model carries the pipeline it was trained with: its features must match
-    config = (model.config if model is not None and not args.pipeline
-              else load_pipeline(args.pipeline))
+    config = session_pipeline(args.pipeline or None, model)
     if config.feedback.enabled:  # before the signal check and the session number
         config.check_baseline()
     check = pre_check(args, config) if args.check else None

@@ -266,11 +266,9 @@ def run(args) -> int:
     if report.resolve() == out_path.resolve():
         raise OutputExistsError(f"The report would be written over the model {out_path}; "
                                 "name the model MODEL.bfm, or the report with --report.")
-    config = load_pipeline(args.pipeline)
-    from .._toml import _where
-    from ..features._plan import check_features
+    from ..features._plan import checked_pipeline
 
-    check_features(config.features, _where(config.fname or "the pipeline", "features"))
+    config = checked_pipeline(load_pipeline(args.pipeline))
     spec = CLASSIFIERS[args.model]
     if args.calibration == "protocol":  # what the pipeline alone decides: before the long work
         from ..training._calibration import CalibrationPlan, blocks_before_feedback

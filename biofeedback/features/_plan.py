@@ -41,6 +41,21 @@ def check_features(config, where="the pipeline [features]"):
         raise PipelineConfigError(f"{where}: {err}") from None
 
 
+def checked_pipeline(config, where=None):
+    """``config`` (a :class:`~biofeedback.config.PipelineConfig`) once its
+    features section passed :func:`check_features`.
+
+    Every command checks the pipeline it loads here, before any board,
+    recording or engine is opened: the base layer that reads pipeline files
+    does not know the features registry.
+    """
+    from .._toml import _where
+
+    check_features(config.features,
+                   where or _where(config.fname or "the pipeline", "features"))
+    return config
+
+
 def band_ranges(config):
     """Every frequency range the feature set integrates, in column order.
 

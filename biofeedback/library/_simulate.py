@@ -219,7 +219,9 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     if model is not None and pipeline is None:
         config = load_model(model).config
     else:
-        config = load_pipeline(resolve_pipeline(pipeline))
+        from ..features._plan import checked_pipeline
+
+        config = checked_pipeline(load_pipeline(resolve_pipeline(pipeline)))
     if model is not None:  # as live does: the protocol must give the model its calibration
         load_model(model).check_protocol(config.feedback)
     if not config.feedback.enabled:

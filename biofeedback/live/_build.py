@@ -158,6 +158,20 @@ def _write_feedback_report(recording):
     return write_report(recording, recording.with_suffix(".html"))
 
 
+def session_pipeline(pipeline=None, model=None):
+    """The pipeline a session runs: ``pipeline`` (a file, a shipped name or a
+    PipelineConfig), else the one the model was trained with, else the
+    default; its features checked before any board or recording is opened."""
+    from ..config import PipelineConfig, load_pipeline
+    from ..features._plan import checked_pipeline
+
+    if isinstance(pipeline, PipelineConfig):
+        return checked_pipeline(pipeline)
+    if model is not None and pipeline is None:
+        return model.config  # the pipeline it was trained with (checked on load)
+    return checked_pipeline(load_pipeline(pipeline))
+
+
 def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="none",
                   feedback=True, record=True, recordings_dir=None, recording_fname=None,
                   also_record=(), duration=None, report=True, on_end=(),
@@ -273,16 +287,10 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
     >>> summary = session.run()  # doctest: +SKIP
     >>> print("\\n".join(session.summary_lines()))  # doctest: +SKIP
     """
-    from ..config import PipelineConfig, load_pipeline
     from ..session import Session
 
     model, model_meta = _load_model(model)
-    if isinstance(pipeline, PipelineConfig):
-        config = pipeline
-    elif model is not None and pipeline is None:
-        config = model.config  # a model carries the pipeline it was trained with
-    else:
-        config = load_pipeline(pipeline)
+    config = session_pipeline(pipeline, model)
     if duration is not None and config.feedback.end == "stop":
         # an explicit duration wins over the protocol's end: the last block goes on
         import dataclasses
