@@ -81,6 +81,8 @@ def read_mne(fname, *, profile=None):
         with _w.catch_warnings(record=True) as caught:
             _w.simplefilter("always")
             raw = mne.io.read_raw(fname, preload=True, verbose="error")
+    except PermissionError:  # read_recording says it, as for every format
+        raise
     except Exception as err:  # MNE's readers raise bare Exceptions on bad input
         raise RecordingFormatError(
             f"MNE could not read it ({type(err).__name__}: {err}).", fname) from None

@@ -207,6 +207,8 @@ def read_mind_monitor(fname, *, profile=None):
     warnings = []
     try:
         fid = open(fname, encoding="utf-8-sig", newline="")
+    except PermissionError:  # read_recording says it, as for every format
+        raise
     except OSError as err:
         raise RecordingFormatError(f"cannot open the file ({err.strerror}).",
                                    fname) from None

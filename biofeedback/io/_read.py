@@ -50,9 +50,19 @@ _MNE_EXT = {
 }
 
 
+def _unreadable(fname):
+    """The sentence for a file this user may not read."""
+    return RecordingFormatError(
+        "cannot be read: this user has no read permission on it; grant it "
+        "(chmod u+r, or ask its owner) or read a copy.", fname)
+
+
 def _read_head(fname, n=65536):
-    with open(fname, "rb") as fid:
-        return fid.read(n)
+    try:
+        with open(fname, "rb") as fid:
+            return fid.read(n)
+    except PermissionError:
+        raise _unreadable(fname) from None
 
 
 def sniff_format(fname) -> str:
@@ -193,13 +203,8 @@ def read_recording(fname, format=None, *, profile=None, stream=None):
         raise RecordingFormatError(
             "not a regular file (a named pipe, socket or device); save the data to a "
             "file and read that.", fname)
-    else:
-        try:
-            open(fname, "rb").close()
-        except PermissionError:
-            raise RecordingFormatError(
-                "cannot be read: this user has no read permission on it; grant it "
-                "(chmod u+r, or ask its owner) or read a copy.", fname) from None
+    # no open to test the permission: the first real open (the sniff's, else the
+    # reader's) says it in the same sentence
     if format is None:
         format = sniff_format(fname)
     logger.info("Reading %s as %s", fname, format)
@@ -228,6 +233,12 @@ def read_recording(fname, format=None, *, profile=None, stream=None):
         raise
     except MemoryError:
         raise RecordingFormatError("the file does not fit in memory.", fname) from None
+    except PermissionError as err:
+        if err.filename is not None and Path(err.filename).resolve() != fname.resolve():
+            raise RecordingFormatError(  # another file the reader opens
+                f"could not be read as {format} ({type(err).__name__}: {err}).", fname
+            ) from None
+        raise _unreadable(fname) from None
     except (OSError, ValueError, IndexError, KeyError, UnicodeError, EOFError,
             OverflowError, RuntimeError) as err:
         raise RecordingFormatError(

@@ -277,6 +277,46 @@ def test_a_file_without_read_permission_is_one_sentence(tmp_path, command):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["no read.csv"]
 
 
+@pytest.mark.parametrize("fmt, name", [("muse-csv", "m.csv"), ("mind-monitor", "mm.csv"),
+                                       ("openbci-txt", "o.txt"), ("brainflow", "b.csv"),
+                                       ("xdf", "x.xdf"), ("mne", "e.edf")])
+def test_a_file_without_read_permission_read_as_a_named_format(tmp_path, fmt, name):
+    """With --format no sniff opens the file first: the reader's own open says
+    it in the same sentence, whichever reader it is."""
+    import subprocess
+    import sys
+
+    prefix = _as_a_plain_user()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: permissions do not apply")
+    fname = tmp_path / name
+    fname.write_text(MUSE_HEAD + _muse_rows(300))
+    fname.chmod(0)
+    out = subprocess.run([*prefix, sys.executable, "-m", "biofeedback.cli", "info",
+                          str(fname), "--format", fmt],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode == 0 and prefix:
+        pytest.skip("setpriv could not drop root's read-anything capability here")
+    assert out.returncode == 1
+    assert out.stderr == (f"biofeedback: error: {fname}: cannot be read: this user has no "
+                          "read permission on it; grant it (chmod u+r, or ask its owner) or "
+                          "read a copy.\n")
+
+
+def test_a_readable_file_is_opened_by_the_sniff_and_its_reader_alone(tmp_path, opens):
+    """No open only to test the read permission: the sniff's open and the
+    reader's are all."""
+    from biofeedback.io._muse import read_muse_csv
+
+    fname = tmp_path / "m.csv"
+    fname.write_text(MUSE_HEAD + _muse_rows(300))
+    with opens(fname) as by_reader:
+        read_muse_csv(fname)
+    with opens(fname) as by_read:
+        assert read_recording(fname).n_times == 300
+    assert len(by_reader) >= 1 and len(by_read) == len(by_reader) + 1
+
+
 def test_a_recording_with_two_channels_of_one_name_replays(tmp_path, capsys):
     """Named alike, the engine refused them (a ValueError traceback); renamed, it runs."""
     fname = tmp_path / "dup.csv"
