@@ -330,7 +330,7 @@ class PipelineConfig:
         fb_default = FeedbackConfig()
         dropped = []
         board = self.board
-        if board.endswith(".toml") or "/" in board or "\\" in board:
+        if is_profile_path(board):
             dropped.append("board")  # a profile file's path: the user's --board names one
             board = PipelineConfig.board
         rec = RecordingConfig()
@@ -366,6 +366,14 @@ def stored_pipeline(d: dict) -> dict:
     if isinstance(feats, dict) and "index_span" not in feats:
         d["features"] = {**feats, "index_span": {}}
     return d
+
+
+def is_profile_path(board) -> bool:
+    """Whether ``board`` names a profile file (``*.toml``, or a path with a
+    folder) rather than a shipped profile
+    (:func:`~biofeedback.hardware.get_profile` reads such a file)."""
+    board = str(board)
+    return board.endswith(".toml") or "/" in board or "\\" in board
 
 
 def default_pipeline_path() -> Path:

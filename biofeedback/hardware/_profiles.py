@@ -239,7 +239,9 @@ def get_profile(name) -> BoardProfile:
     """
     if isinstance(name, BoardProfile):
         return name
-    if str(name).endswith(".toml"):
+    from ..config import is_profile_path
+
+    if is_profile_path(name):
         return read_profile(name)
     profiles = list_profiles()
     if name not in profiles:

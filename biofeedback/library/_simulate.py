@@ -21,7 +21,7 @@ from .._logging import logger
 from ..errors import PipelineConfigError
 from ..feedback._base import Sink
 
-__all__ = ["participant_scenario", "simulate_sessions", "resolve_pipeline"]
+__all__ = ["participant_scenario", "simulate_sessions"]
 
 
 def participant_scenario(scenario, session: int, blocks, window_length: float):
@@ -221,7 +221,7 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     else:
         from ..features._plan import checked_pipeline
 
-        config = checked_pipeline(load_pipeline(resolve_pipeline(pipeline)))
+        config = checked_pipeline(load_pipeline(pipeline))
     if model is not None:  # as live does: the protocol must give the model its calibration
         load_model(model).check_protocol(config.feedback)
     if not config.feedback.enabled:
@@ -283,20 +283,3 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
         bar.close()
     logger.info("Simulated %d sessions of %s.", len(records), participant)
     return records
-
-
-def resolve_pipeline(name):
-    """A pipeline file, or the name of a shipped one ("default", "programme")."""
-    from pathlib import Path
-
-    from .._data import data_dir
-
-    if name is None:
-        return None
-    path = Path(name)
-    if not path.suffix and not path.exists():
-        shipped = data_dir("pipelines") / f"{name}.toml"
-        if shipped.is_file():
-            return shipped
-    return path
-

@@ -154,3 +154,17 @@ def test_a_closed_board_kept_alive_does_not_end_a_later_session_of_the_same_boar
         assert _samples_within(second, 10.0) >= 50  # still streaming
     finally:
         second.stop()  # raised BOARD_NOT_CREATED_ERROR when the board had been released
+
+
+def test_a_board_is_a_profile_path_by_one_rule(tmp_path):
+    """A profile file named without .toml in a folder is read as a file, as a
+    pipeline's (or a model's) board is judged a path by the same rule."""
+    from biofeedback._data import data_dir
+    from biofeedback.config import PipelineConfig
+
+    mine = tmp_path / "boards" / "my_muse"
+    mine.parent.mkdir()
+    mine.write_text((data_dir("hardware") / "muse_2.toml").read_text())
+    assert get_profile(str(mine)).ch_names == get_profile("muse_2").ch_names
+    config, dropped = PipelineConfig(board=str(mine)).without_outputs()
+    assert dropped == ["board"] and config.board == PipelineConfig.board

@@ -683,3 +683,19 @@ def test_a_session_still_running_is_left_out_of_progress_and_said(study, tmp_pat
     p = progress("p01", study)
     assert p["running_sessions"] == [] and p["running_note"] == ""
     assert [s["session"] for s in p["sessions"]] == [1, 2, 3, 4]
+
+
+def test_a_pipeline_is_looked_up_by_name_as_every_command_looks_it_up(tmp_path, capsys):
+    """A name with a folder is a path, never a shipped file: simulate once read
+    pipelines/scenarios/demo.toml (a scenario) as its pipeline."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.errors import PipelineConfigError
+
+    with pytest.raises(PipelineConfigError) as err:
+        load_pipeline("scenarios/demo")
+    assert str(err.value) == "scenarios/demo: no such file."
+    root = tmp_path / "study"
+    assert main(["simulate", "learner", "--participant", "p01", "--sessions", "1",
+                 "--root", str(root), "--pipeline", "scenarios/demo"]) == 1
+    assert capsys.readouterr().err == f"biofeedback: error: {err.value}\n"
+    assert not root.exists()
