@@ -99,39 +99,54 @@ def _profiles_by_board():
     return {p.board_id: p for p in list_profiles().values() if p.brainflow_board}
 
 
-def _guess_board(fname, candidates, how, n_lines=2000):
-    """The boards of ``candidates`` (profiles with the file's row count) that
-    the file's first lines fit: the rate of the timestamp row, then the step of
-    the package counter. Boards alike in every way the reader uses (a Muse 2
-    and a Muse S) are one: the first is kept and the others named.
+def _rate(t, sfreq):
+    """Samples a second of the timestamps ``t``; ``sfreq`` when they span no time."""
+    span = float(t[-1] - t[0])
+    return (t.size - 1) / span if span > 0 else sfreq
 
-    A lone candidate is only refused when its timestamps run much faster than
-    it can sample (a Cyton's 24 rows written at a Cyton WiFi's 1000 Hz):
-    slower is what losses and a host's stalls look like.
+
+def _too_fast(ts, prof):
+    """Why the lone board of a file's row count did not write it, or "": its
+    timestamps ``ts`` run much faster than it can sample (a Cyton's 24 rows
+    written at a Cyton WiFi's 1000 Hz). Slower is what losses and a host's
+    stalls look like, so it is no reason."""
+    if ts.size < 3 or prof.columns.timestamp is None:
+        return ""
+    rate = _rate(ts, prof.sfreq)
+    if rate > 1.5 * prof.sfreq:
+        return f", but its timestamps run at about {rate:.0f} Hz, not {prof.sfreq:g}"
+    return ""
+
+
+def _guess_board(fname, candidates, how, n_lines=2000):
+    """The boards of ``candidates`` (two or more profiles with the file's row
+    count) that the file's first lines fit: the rate of the timestamp row,
+    then the step of the package counter. Boards alike in every way the
+    reader uses (a Muse 2 and a Muse S) are one: the first is kept and the
+    others named.
+
+    Only the candidates' timestamp and counter columns of the first
+    ``n_lines`` lines are converted.
     """
+    used = sorted({r for p in candidates
+                   for r in (p.columns.timestamp, p.columns.packet_counter) if r is not None})
     try:
         with open(fname, encoding="utf-8-sig") as fid:
-            head = np.loadtxt(fid, delimiter="\t", max_rows=n_lines, ndmin=2)
+            head = np.loadtxt(fid, delimiter="\t", max_rows=n_lines, ndmin=2,
+                              usecols=used)
     except ValueError:
         return candidates, how
     if head.shape[0] < 3:
         return candidates, how
+    col = {r: head[:, k] for k, r in enumerate(used)}
     fits = []
     for p in candidates:
         c = p.columns
-        t = head[:, c.timestamp]
-        span = float(t[-1] - t[0]) if c.timestamp is not None else 0.0
-        rate = (t.size - 1) / span if span > 0 else p.sfreq
-        if len(candidates) == 1:
-            if rate > 1.5 * p.sfreq:
-                how += f", but its timestamps run at about {rate:.0f} Hz, not {p.sfreq:g}"
-            else:
-                fits.append(p)
-            continue
+        rate = _rate(col[c.timestamp], p.sfreq) if c.timestamp is not None else p.sfreq
         if abs(rate - p.sfreq) > 0.15 * p.sfreq:
             continue
         if c.packet_counter is not None and c.samples_per_packet == 1:
-            step = np.mod(np.diff(head[:, c.packet_counter]), c.packet_counter_wrap)
+            step = np.mod(np.diff(col[c.packet_counter]), c.packet_counter_wrap)
             if np.median(step) != c.packet_counter_step:
                 continue
         fits.append(p)
@@ -144,6 +159,14 @@ def _guess_board(fname, candidates, how, n_lines=2000):
                 f"{'has' if len(fits) == 2 else 'have'} the same layout")
         fits = fits[:1]
     return fits, how
+
+
+def _cannot_tell(fname, n_cols, detail):
+    """The sentence for a BrainFlow file whose board no guess settles."""
+    return RecordingFormatError(
+        f"cannot tell which board wrote this BrainFlow file ({n_cols} columns{detail}): "
+        f'put {{"board_id": N}} in {fname.with_suffix(".json").name} or pass '
+        "--profile NAME (profile= in Python).", fname)
 
 
 def marker_row(col, ts):
@@ -166,6 +189,7 @@ def read_brainflow(fname, *, profile=None):
     sidecar = read_sidecar(fname)  # it names the board: unreadable is an error
     prof = None
     board_id = None
+    lone = None  # the one board of the file's row count, guessed
     if profile is not None:
         prof = get_profile(profile)
         board_id = prof.board_id
@@ -188,18 +212,14 @@ def read_brainflow(fname, *, profile=None):
 
         matches = [p for bid, p in _profiles_by_board().items()
                    if BoardShim.get_num_rows(bid) == n_cols]
-        how = base = f"the {n_cols} columns"
-        if matches:
+        how = f"the {n_cols} columns"
+        if len(matches) == 1:  # its rate is checked on the timestamps the read gives
+            lone = matches[0]
+        elif matches:  # the column count alone does not decide
             matches, how = _guess_board(fname, matches, how)
         if len(matches) != 1:
-            # none fits: what refused a lone profile (its rate), if anything
-            names = "; the file fits " + " and ".join(p.name for p in matches) \
-                if matches else how[len(base):]
-            raise RecordingFormatError(
-                f"cannot tell which board wrote this BrainFlow file ({n_cols} "
-                f"columns{names}): put "
-                f'{{"board_id": N}} in {fname.with_suffix(".json").name} or pass '
-                "--profile NAME (profile= in Python).", fname)
+            raise _cannot_tell(fname, n_cols, "; the file fits " + " and ".join(
+                p.name for p in matches) if matches else "")
         prof = matches[0]
         board_id = prof.board_id
         warnings.append(f"No sidecar names the board; guessed {prof.name} from {how} "
@@ -248,6 +268,9 @@ def read_brainflow(fname, *, profile=None):
 
     ts = cols[at[lay["timestamp"]]] if lay["timestamp"] is not None \
         else np.arange(cols.shape[1]) / sfreq
+    refused = _too_fast(ts, lone) if lone is not None else ""
+    if refused:
+        raise _cannot_tell(fname, n_cols, refused)
     data = rows_of(eeg_rows)
     data *= 1e-6  # in place: the table's EEG rows are nobody else's
     gaps = None

@@ -742,3 +742,22 @@ def test_each_record_onset_of_a_discontinuous_edf_is_read(tmp_path, n_records):
     assert_allclose(rec.timestamps - rec.timestamps[0], np.arange(2500) / SF + late,
                     atol=1e-6)
     assert_allclose(rec.data, x, atol=1e-8)
+
+
+def test_the_one_board_of_a_column_count_is_guessed_without_a_second_read(tmp_path, opens):
+    """A Cyton's 24 rows fit one board: its file is opened as often as with a
+    sidecar naming the board (the guess reads no lines of its own), and its
+    rate is checked on the timestamps the read gives."""
+    from brainflow.board_shim import BoardIds
+
+    fname = tmp_path / "cyton.csv"
+    named = tmp_path / "named.csv"
+    for f, side in ((fname, False), (named, True)):
+        _brainflow_file(f, BoardIds.CYTON_BOARD.value, 3000, sidecar=side)
+    with opens(fname) as guessed:
+        rec = read_recording(fname)
+    with opens(named) as told:
+        read_recording(named)
+    assert rec.profile == "cyton"
+    assert any(w.startswith("No sidecar names the board; guessed cyton") for w in rec.warnings)
+    assert len(told) >= 1 and len(guessed) == len(told)
