@@ -64,7 +64,13 @@ def run(args) -> int:
                       profile=model.meta.get("profile") or None, min_classes=1,
                       label_by="end" if markers else "inside", expect=_fits(model))
     out = evaluate_model(model, ds, args.switch_every)
-    out["seen_in_training"] = _seen_in_training(model, ds)
+    training = model.meta.get("training") or {}
+    out["seen_in_training"] = ds.seen_in_training(training)
+    warning = ds.seen_in_training_warning(training)
+    if warning:
+        from .._logging import logger
+
+        logger.warning(warning)
     if args.json:
         print(dumps(out))
         return 0
@@ -96,32 +102,6 @@ def run(args) -> int:
         print("switching: not scored (the recordings hold one state, so no stream "
               "switches)")
     return 0
-
-
-def _seen_in_training(model, ds):
-    """The recordings (by file name) and subjects the model was trained on, said
-    in a warning: scored again, they give a training score, not a new one."""
-    from pathlib import Path
-
-    from .._logging import logger
-
-    train = model.meta.get("training") or {}
-    # by stem: a training recording converted to another format is the same data
-    trained = {Path(n).stem for n in train.get("files") or ()}
-    files = sorted(Path(f.path).name for f in ds.files if Path(f.path).stem in trained)
-    subjects = sorted(set(ds.subject.tolist()) & set(train.get("subjects") or ()))
-    if files:
-        logger.warning(
-            "%d of the %d recordings scored were in the model's training data (%s); "
-            "their score is not that of new data: score recordings the model has not "
-            "seen.", len(files), len(ds.files), ", ".join(files[:3])
-            + (" ..." if len(files) > 3 else ""))
-    elif subjects:
-        logger.warning(
-            "The subjects %s were in the model's training data: the score is a "
-            "returning user's, not a new person's.", ", ".join(subjects[:6])
-            + (" ..." if len(subjects) > 6 else ""))
-    return {"files": files, "subjects": subjects}
 
 
 def _fits(model):

@@ -173,43 +173,14 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
             progress=not args.quiet, marker_labels=marker_labels,
             min_classes=min_classes, label_by=label_by, expect=expect, stream=args.stream,
         )
-    _warn_long_switch(switch, ds)
+    from ..training._streams import SCORE_AFTER
+
+    warning = ds.long_switch_warning(switch, SCORE_AFTER)
+    if warning:
+        from .._logging import logger
+
+        logger.warning(warning)
     return ds
-
-
-def _warn_unscored_days(ds, cv):
-    """Say which people a new-day split leaves unscored (one session each)."""
-    if cv not in ("new-day", "new-person-new-day"):
-        return
-    from .._logging import logger
-    from ..training._validation import _session_order
-
-    once = sorted(s for s, days in _session_order(ds).items() if len(days) < 2)
-    if once:
-        n = len(set(ds.subject.tolist()))
-        logger.warning(
-            "--cv %s scores %d of %d subjects: %s %s one session, so %s only trained "
-            "on, never scored.", cv, n - len(once), n, ", ".join(once[:6])
-            + (" ..." if len(once) > 6 else ""), "has" if len(once) == 1 else "have",
-            "is" if len(once) == 1 else "are")
-
-
-def _warn_long_switch(switch, ds, skip=20.0):
-    """Say when --switch-every exceeds what any one-state recording leaves after
-    its first ``skip`` seconds: every stretch is then a whole remainder, and
-    the streams switch more often than the figure printed beside them."""
-    import statistics
-
-    from .._logging import logger
-
-    left = [f.recording.duration - skip for f in ds.files
-            if f.label is not None and f.recording is not None]
-    if switch and left and switch > max(left):
-        logger.warning(
-            "--switch-every %g s is longer than any recording leaves after its first "
-            "%g s (at most %.1f s), so each stretch is a whole remainder and the streams "
-            "switch about every %.0f s; give at most %.0f s.",
-            switch, skip, max(left), statistics.median(left), max(left))
 
 
 def protocol_plan(config, method, ds, spec, required):
@@ -283,7 +254,8 @@ def run(args) -> int:
             text = str(err)
             raise DatasetError(f"--calibration protocol: {text[0].lower()}{text[1:]}") from None
     ds = load_dataset(args, config, need_windows=spec.input == "windows")
-    for warning in (ds.electrode_warning(), ds.one_class_warning()):
+    for warning in (ds.electrode_warning(), ds.one_class_warning(),
+                    ds.unscored_days_warning(args.cv)):
         if warning:
             logger.warning(warning)
     dwell = default_dwell(config) if args.dwell is None else args.dwell
@@ -316,7 +288,6 @@ def run(args) -> int:
             if plan is not None:
                 results.update(zip(("calibrated", "calibrated+filter"), cv(plan)))
             random_split = random_split_score(ds, args.model)
-            _warn_unscored_days(ds, args.cv)
     model_plan = plan if args.calibration == "protocol" else None
     if grid:
         evidence = select_evidence(ds, args.model, dwell=dwell, grid=grid, plan=model_plan,

@@ -25,18 +25,15 @@ from ._labels import (
     _session_marks,
     label_files,
 )
+from ._warnings import DatasetWarnings
 from ._workers import _extract_one, _parallel_map, _probe
-
-#: A channel left out of this much larger a share of one class's windows than of
-#: another's is worth a warning (see :meth:`Dataset.electrode_warning`).
-ELECTRODE_SPREAD = 0.5
 
 __all__ = ["DEFAULT_PATTERN", "LABEL_SOURCES", "Dataset", "DatasetError", "LabelledFile",
            "extract_dataset", "label_files"]
 
 
 @dataclass
-class Dataset:
+class Dataset(DatasetWarnings):
     """Windows of labelled recordings, as the live engine saw them.
 
     Attributes
@@ -152,57 +149,6 @@ class Dataset:
             return {}
         return {ch: {c: float(self.left_out[self.y == c, k].mean()) for c in self.classes}
                 for k, ch in enumerate(self.ch_names)}
-
-    def electrode_warning(self, spread: float = ELECTRODE_SPREAD) -> str | None:
-        """One sentence when which electrodes are left out differs by class.
-
-        A channel left out (railed, flat, mains-dominated, bad) in a much larger
-        share of one class's windows than of another's lets a classifier learn
-        the electrode instead of the state: it then fails on any recording
-        where contact does not follow the class. None when no channel's share
-        differs by ``spread`` or more between two classes.
-        """
-        worst = None
-        for ch, by in self.left_out_by_class().items():
-            hi, lo = max(by, key=by.get), min(by, key=by.get)
-            gap = by[hi] - by[lo]
-            if gap >= spread and (worst is None or gap > worst[0]):
-                worst = (gap, ch, hi, by[hi], lo, by[lo])
-        if worst is None:
-            return None
-        _, ch, hi, p_hi, lo, p_lo = worst
-        return (f"The quality gates leave {ch} out of {p_hi:.0%} of the {hi!r} windows "
-                f"but {p_lo:.0%} of the {lo!r} ones, so a model reading every channel "
-                "(lda-channels, logreg, rf, hgb, riemann) can learn that electrode instead "
-                "of the state (the default lda reads only the channels kept); check its "
-                "contact in those recordings.")
-
-    def one_class_warning(self) -> str | None:
-        """One sentence when some subjects hold windows of one class only (None
-        when none does, or the data hold one class).
-
-        Held out, such a subject is scored on that class alone (its recall, not a
-        balanced accuracy), and no stream switching state is built from them: a
-        split that looks like a new person is then a test of one state.
-        """
-        classes = self.classes
-        if len(classes) < 2:
-            return None
-        subjects = sorted(set(self.subject.tolist()))
-        one = {}
-        for s in subjects:
-            held = sorted(set(self.y[self.subject == s].tolist()))
-            if len(held) == 1:
-                one[s] = held[0]
-        if not one:
-            return None
-        shown = ", ".join(f"{s} ({c!r})" for s, c in list(one.items())[:4])
-        more = f" and {len(one) - 4} more" if len(one) > 4 else ""
-        return (f"{len(one)} of {len(subjects)} subjects hold windows of one class only: "
-                f"{shown}{more}; "
-                "held out, each is scored on that class alone (its recall, not a balanced "
-                "accuracy) and gives no stream that switches state, so check their labels "
-                "and subject names.")
 
 
 def model_inputs(rows, kind):

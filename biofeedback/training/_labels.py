@@ -155,7 +155,7 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             named_by_file.append(Path(path).name)
         subject = subject or groups.get("subject") or _stem(path)
         session = session or groups.get("session") or "1"
-        timed = tuple(sorted(stretches.get(path, ()))) if labels_from == "manifest" else ()
+        timed = tuple(sorted((a, b, lab) for a, b, lab, _ in stretches.get(path, ())))
         files.append(LabelledFile(path, subject, session, label, stretches=timed))
     if labels_from == "filename" and not files:
         shown = ", ".join(unmatched[:3]) + (" ..." if len(unmatched) > 3 else "")
@@ -222,7 +222,7 @@ def _seconds(cell, delimiter):
 def _manifest_rows(manifest):
     """``(rows, stretches)`` of a CSV manifest: one ``(path, label, subject,
     session)`` per recording, and per recording labelled over time its
-    ``(start, stop, label)`` stretches. A row naming no label, a recording
+    ``(start, stop, label, line)`` stretches. A row naming no label, a recording
     listed twice, or stretches of one recording that overlap stop with one
     sentence naming the manifest's lines."""
     if manifest is None:
@@ -240,7 +240,9 @@ def _manifest_rows(manifest):
             f"{manifest}, line {line}: byte "
             f"{err.object[err.start]:#x} is not UTF-8 text; save the manifest as "
             "'CSV UTF-8'.") from None
-    rows, stretches, seen = [], {}, {}
+    # per recording: the line it was first listed on, and its stretches (None:
+    # labelled whole)
+    rows, seen = [], {}
     with io.StringIO(text, newline="") as fid:
         first = fid.readline()
         fid.seek(0)
@@ -287,16 +289,16 @@ def _manifest_rows(manifest):
                     raise DatasetError(
                         f"{where}: start and stop must be seconds with "
                         f"0 <= start < stop, got {row.get('start')!r}, {row.get('stop')!r}.")
-                if str(p) not in stretches:
-                    stretches[str(p)] = []
+                if str(p) not in seen:
+                    seen[str(p)] = (line, [])
                     rows.append((str(p), None, subject, session))
-                seen.setdefault(str(p), (line, []))[1].append((a, b, label, line))
-                stretches[str(p)].append((a, b, label))
+                seen[str(p)][1].append((a, b, label, line))
                 continue
             seen[str(p)] = (line, None)
             rows.append((str(p), label, subject, session))
-    for path, (_, marks) in seen.items():
-        marks = sorted(marks or ())
+    stretches = {path: marks for path, (_, marks) in seen.items() if marks is not None}
+    for path, marks in stretches.items():
+        marks = sorted(marks)
         for (a0, b0, l0, n0), (a1, b1, l1, n1) in zip(marks, marks[1:]):
             if a1 < b0:
                 raise DatasetError(
@@ -305,6 +307,25 @@ def _manifest_rows(manifest):
                     f"{Path(path).name} overlap, so a window there would have two "
                     "states; make them meet or leave a gap.")
     return rows, stretches
+
+
+def _session_key(x):
+    """Sort key of a session name: numbers as numbers, also inside names, so that
+    day2 comes before day10 and ses-9 before ses-10 (a plain string sort would
+    hold out day2 as the last day)."""
+    if x.replace(".", "", 1).isdigit():
+        return (0, float(x), x)
+    parts = re.split(r"(\d+)", x)
+    return (1, tuple((1, int(p), "") if p.isdigit() else (0, 0, p) for p in parts if p), x)
+
+
+def _session_order(dataset):
+    """Each subject's sessions, earliest first (numerically where they are numbers)."""
+    key = _session_key
+    out = {}
+    for s in set(dataset.subject.tolist()):
+        out[s] = sorted(set(dataset.session[dataset.subject == s].tolist()), key=key)
+    return out
 
 
 #: What two spellings of one name make, and what to do, by what they name.

@@ -33,6 +33,10 @@ from ._labels import DatasetError
 
 __all__ = ["CalibrationPlan", "build_stream", "switching_scores"]
 
+#: One-state recordings are scored on windows starting after this many seconds
+#: (as a live session settles), in validation and evaluation alike; streams
+#: built from them never use those seconds after their calibration blocks.
+SCORE_AFTER = 20.0
 #: Seconds after a switch scored separately ("first 10 s").
 FIRST_SECONDS = 10.0
 #: The output follows a switch once it names the new state for this long.

@@ -38,7 +38,6 @@ would spread one procedure over several files.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,7 +49,7 @@ from ._calibration import (
     centred,
     recording_transform,
 )
-from ._labels import DatasetError
+from ._labels import DatasetError, _session_order
 from ._scoring import (
     _argmax_labels,
     _check_dwell,
@@ -145,26 +144,6 @@ def _folds(dataset, cv):
         train = (subj != s) if cv == "new-person-new-day" else ~((subj == s) & ~np.isin(
             sess, mine[:-1]))
         yield f"{s}/{last}", test, train
-
-
-def _session_key(x):
-    """Sort key of a session name: numbers as numbers, also inside names, so that
-    day2 comes before day10 and ses-9 before ses-10 (a plain string sort would
-    hold out day2 as the last day)."""
-    if x.replace(".", "", 1).isdigit():
-        return (0, float(x), x)
-    parts = re.split(r"(\d+)", x)
-    return (1, tuple((1, int(p), "") if p.isdigit() else (0, 0, p) for p in parts if p), x)
-
-
-def _session_order(dataset):
-    """Each subject's sessions, earliest first (numerically where they are numbers)."""
-    key = _session_key
-
-    out = {}
-    for s in set(dataset.subject.tolist()):
-        out[s] = sorted(set(dataset.session[dataset.subject == s].tolist()), key=key)
-    return out
 
 
 def _check_folds(dataset, cv):

@@ -1,0 +1,130 @@
+"""What a :class:`~._dataset.Dataset` holds that a researcher should hear about.
+
+Each check gives one sentence (or None): classes told apart by which
+electrodes were left out, subjects holding one class, people a new-day split
+never scores, switching stretches longer than the recordings, and recordings
+a model was trained on. ``train`` and ``evaluate`` log them; the report
+shows the first two.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: A channel left out of this much larger a share of one class's windows than of
+#: another's is worth a warning (see :meth:`DatasetWarnings.electrode_warning`).
+ELECTRODE_SPREAD = 0.5
+
+
+def _listed(names, n=3):
+    """The first ``n`` names, and ' ...' when there are more."""
+    return ", ".join(names[:n]) + (" ..." if len(names) > n else "")
+
+
+class DatasetWarnings:
+    """The checks of a :class:`~._dataset.Dataset` (a mixin: reads its fields)."""
+
+    def electrode_warning(self, spread: float = ELECTRODE_SPREAD) -> str | None:
+        """One sentence when which electrodes are left out differs by class.
+
+        A channel left out (railed, flat, mains-dominated, bad) in a much larger
+        share of one class's windows than of another's lets a classifier learn
+        the electrode instead of the state: it then fails on any recording
+        where contact does not follow the class. None when no channel's share
+        differs by ``spread`` or more between two classes.
+        """
+        worst = None
+        for ch, by in self.left_out_by_class().items():
+            hi, lo = max(by, key=by.get), min(by, key=by.get)
+            gap = by[hi] - by[lo]
+            if gap >= spread and (worst is None or gap > worst[0]):
+                worst = (gap, ch, hi, by[hi], lo, by[lo])
+        if worst is None:
+            return None
+        _, ch, hi, p_hi, lo, p_lo = worst
+        return (f"The quality gates leave {ch} out of {p_hi:.0%} of the {hi!r} windows "
+                f"but {p_lo:.0%} of the {lo!r} ones, so a model reading every channel "
+                "(lda-channels, logreg, rf, hgb, riemann) can learn that electrode instead "
+                "of the state (the default lda reads only the channels kept); check its "
+                "contact in those recordings.")
+
+    def one_class_warning(self) -> str | None:
+        """One sentence when some subjects hold windows of one class only (None
+        when none does, or the data hold one class).
+
+        Held out, such a subject is scored on that class alone (its recall, not a
+        balanced accuracy), and no stream switching state is built from them: a
+        split that looks like a new person is then a test of one state.
+        """
+        classes = self.classes
+        if len(classes) < 2:
+            return None
+        subjects = sorted(set(self.subject.tolist()))
+        one = {}
+        for s in subjects:
+            held = sorted(set(self.y[self.subject == s].tolist()))
+            if len(held) == 1:
+                one[s] = held[0]
+        if not one:
+            return None
+        shown = ", ".join(f"{s} ({c!r})" for s, c in list(one.items())[:4])
+        more = f" and {len(one) - 4} more" if len(one) > 4 else ""
+        return (f"{len(one)} of {len(subjects)} subjects hold windows of one class only: "
+                f"{shown}{more}; "
+                "held out, each is scored on that class alone (its recall, not a balanced "
+                "accuracy) and gives no stream that switches state, so check their labels "
+                "and subject names.")
+
+    def unscored_days_warning(self, cv) -> str | None:
+        """Which people a new-day split (``cv``) leaves unscored: one session each."""
+        if cv not in ("new-day", "new-person-new-day"):
+            return None
+        from ._labels import _session_order
+
+        once = sorted(s for s, days in _session_order(self).items() if len(days) < 2)
+        if not once:
+            return None
+        n = len(set(self.subject.tolist()))
+        one = len(once) == 1
+        return (f"--cv {cv} scores {n - len(once)} of {n} subjects: {_listed(once, 6)} "
+                f"{'has' if one else 'have'} one session, so {'is' if one else 'are'} "
+                "only trained on, never scored.")
+
+    def long_switch_warning(self, switch, skip) -> str | None:
+        """When ``switch`` (--switch-every) exceeds what any one-state recording
+        leaves after the ``skip`` seconds scoring skips
+        (:data:`~._streams.SCORE_AFTER`): every stretch is then a whole
+        remainder, and the streams switch more often than the figure printed
+        beside them."""
+        import statistics
+
+        left = [f.recording.duration - skip for f in self.files
+                if f.label is not None and f.recording is not None]
+        if not (switch and left and switch > max(left)):
+            return None
+        return (f"--switch-every {switch:g} s is longer than any recording leaves after "
+                f"its first {skip:g} s (at most {max(left):.1f} s), so each stretch "
+                "is a whole remainder and the streams switch about every "
+                f"{statistics.median(left):.0f} s; give at most {max(left):.0f} s.")
+
+    def seen_in_training(self, training) -> dict:
+        """The recordings (by file name) and subjects of this dataset that the
+        model's ``training`` summary (:meth:`summary`) lists."""
+        # by stem: a training recording converted to another format is the same data
+        trained = {Path(n).stem for n in training.get("files") or ()}
+        files = sorted(Path(f.path).name for f in self.files if Path(f.path).stem in trained)
+        subjects = sorted(set(self.subject.tolist()) & set(training.get("subjects") or ()))
+        return {"files": files, "subjects": subjects}
+
+    def seen_in_training_warning(self, training) -> str | None:
+        """Scored again, recordings or people a model was trained on give a
+        training score, not a new one: one sentence when some are."""
+        seen = self.seen_in_training(training)
+        if seen["files"]:
+            return (f"{len(seen['files'])} of the {len(self.files)} recordings scored were "
+                    f"in the model's training data ({_listed(seen['files'])}); their score "
+                    "is not that of new data: score recordings the model has not seen.")
+        if seen["subjects"]:
+            return (f"The subjects {_listed(seen['subjects'], 6)} were in the model's "
+                    "training data: the score is a returning user's, not a new person's.")
+        return None
