@@ -25,7 +25,7 @@ from ._integrity import (
     timestamp_steps,
 )
 from ._recording import Recording, Stream
-from ._sidecar import read_sidecar
+from ._sidecar import no_board, read_sidecar
 from ._text import TableReader, read_header_lines, row_block
 from ._types import Gap
 
@@ -195,7 +195,8 @@ def read_brainflow(fname, *, profile=None):
         board_id = prof.board_id
     elif isinstance(sidecar, dict) and "board_id" in sidecar:
         board_id = _sidecar_board_id(sidecar["board_id"], fname)
-        prof = _profiles_by_board().get(board_id)
+        # "profile": null: the board's rows hold a recording no BrainFlow board made
+        prof = None if no_board(sidecar) else _profiles_by_board().get(board_id)
     elif isinstance(sidecar, dict) and "profile" in sidecar:
         try:
             prof = get_profile(sidecar["profile"])
@@ -301,7 +302,7 @@ def read_brainflow(fname, *, profile=None):
     if lay["marker"] is not None:
         markers = marker_row(cols[at[lay["marker"]]], ts)
     streams = {}
-    if lay["accel"]:
+    if lay["accel"] and not no_board(sidecar):  # (a board's rows, left at zero)
         streams["accelerometer"] = Stream(
             name="accelerometer", type="Accelerometer",
             data=rows_of(lay["accel"]), timestamps=ts,
@@ -326,7 +327,10 @@ def write_brainflow(recording, fname, *, overwrite=False):
 
     The board comes from the recording's profile; a recording whose profile
     BrainFlow does not drive is written with the synthetic board's layout when
-    it has at most 16 channels. Numeric markers go to the marker row.
+    it has at most 16 channels, and its sidecar says that no board made it
+    (``"profile": null``, with the ``source_format`` it was read from): it is
+    read back with no profile, and no playback takes it for the synthetic
+    board. Numeric markers go to the marker row.
     """
     from brainflow.data_filter import DataFilter
 
@@ -335,7 +339,8 @@ def write_brainflow(recording, fname, *, overwrite=False):
 
     fname = Path(fname)
     prof = get_profile(recording.profile) if recording.profile else None
-    if prof is None or prof.board_id is None:
+    board = prof is not None and prof.board_id is not None
+    if not board:  # the synthetic board's rows, and a sidecar saying no board made it
         prof = get_profile("synthetic")
     lay = _board_layout(prof.board_id)
     n_ch = len(recording.ch_names)
@@ -376,9 +381,11 @@ def write_brainflow(recording, fname, *, overwrite=False):
             arr[lay["marker"], k] = value
     DataFilter.write_file(np.ascontiguousarray(arr), str(fname), "w")
     sidecar = {"board_id": prof.board_id, "board": prof.brainflow_board,
-               "profile": prof.name, "sfreq": recording.sfreq,
-               "ch_names": list(recording.ch_names),
-               "units": "microvolts", "written_by": "biofeedback"}
+               "profile": prof.name if board else None}
+    if not board:
+        sidecar["source_format"] = recording.source_format
+    sidecar |= {"sfreq": recording.sfreq, "ch_names": list(recording.ch_names),
+                "units": "microvolts", "written_by": "biofeedback"}
     fname.with_suffix(".json").write_text(dumps(sidecar, indent=2),
                                           encoding="utf-8")
     return fname

@@ -37,3 +37,9 @@ def read_sidecar(fname, warnings=None):
                                        fname) from None
         warnings.append(f"The sidecar {side.name} is not valid JSON ({err}).")
         return None
+
+
+def no_board(sidecar):
+    """Whether ``sidecar`` says its BrainFlow file holds a recording no
+    BrainFlow board made, written in a board's rows (``"profile": null``)."""
+    return isinstance(sidecar, dict) and "profile" in sidecar and sidecar["profile"] is None

@@ -72,7 +72,47 @@ def make_source(board=None, *, lsl=None, lsl_type="EEG", scenario=None, params=N
     profile = get_profile(board)
     if profile.connection == "lsl" and not (params or {}).get("file"):
         raise PipelineConfigError(f"The {profile.name!r} profile is read with --lsl NAME.")
+    if (params or {}).get("file"):
+        _check_playback_sidecar(params["file"], profile)
     return BrainFlowSource(profile, dict(params or {}))
+
+
+def _check_playback_sidecar(fname, profile):
+    """Refuse a playback file whose sidecar says BrainFlow's playback board
+    would play it as what it is not: a recording no board made (``convert``
+    writes one in the synthetic board's rows), or one at another rate than
+    ``profile``'s. Played, either ran at the file's pace under the board's
+    rate and channel names, and the gates refused every window."""
+    from ..errors import HardwareError
+    from ..hardware import list_profiles
+    from ..io._sidecar import no_board, read_sidecar
+
+    side = read_sidecar(fname, warnings=[])  # only adds context: unreadable is none
+    if not isinstance(side, dict):
+        return
+    try:
+        sfreq = float(side.get("sfreq") or profile.sfreq)
+    except (TypeError, ValueError):
+        sfreq = profile.sfreq
+    n_ch = side.get("ch_names")
+    held = (f"{len(n_ch)} channel(s) at {sfreq:g} Hz" if isinstance(n_ch, list)
+            else f"samples at {sfreq:g} Hz")
+    as_board = (f"BrainFlow's playback board would play it as the {profile.name} board "
+                f"({len(profile.ch_names)} channels at {profile.sfreq:g} Hz)")
+    offline = f"replay it offline with 'biofeedback replay {fname}' instead"
+    name = Path(fname).with_suffix(".json").name
+    if no_board(side):
+        source = side.get("source_format")
+        raise HardwareError(
+            f"{fname} holds {held} that no BrainFlow board recorded (its sidecar {name} "
+            f"says so{f'; converted from {source}' if source else ''}): {as_board}; "
+            f"{offline}.")
+    if abs(sfreq - profile.sfreq) > 0.01 * profile.sfreq:
+        known = list_profiles().get(side.get("profile")) if isinstance(
+            side.get("profile"), str) else None
+        fix = (f"pass --board {known.name}" if known is not None and known.board_id is not None
+               and abs(known.sfreq - sfreq) <= 0.01 * sfreq else offline)
+        raise HardwareError(f"{fname} holds {held} (its sidecar {name}): {as_board}; {fix}.")
 
 
 def view_sinks(view="none") -> list:

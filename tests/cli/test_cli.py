@@ -100,6 +100,67 @@ def test_a_playback_file_the_board_cannot_play_is_one_sentence(board, fname, mes
     assert len(err) == 1 and message.format(tmp=tmp_path) in err[0], err
 
 
+def _two_channels_at_500_hz(fname):
+    """An EDF of two channels at 500 Hz: a recording of no BrainFlow board."""
+    import mne
+
+    x = np.random.default_rng(0).normal(0, 10e-6, (2, 5000))
+    raw = mne.io.RawArray(x, mne.create_info(["Cz", "Pz"], 500.0, "eeg"), verbose="error")
+    mne.export.export_raw(fname, raw, verbose="error")
+
+
+@pytest.mark.parametrize("command", ["live", "check"])
+def test_a_converted_recording_of_no_board_is_not_played_as_the_synthetic_board(
+        command, tmp_path, capsys):
+    """'convert' writes a recording of no board in the synthetic board's rows: its
+    sidecar says no board made it, and playing it as the synthetic board (its
+    2 channels at 500 Hz run as 16 at 250 Hz, every window gated) is one
+    sentence saying what to run instead; a sidecar of an earlier version, which
+    named the synthetic board, is refused by its rate."""
+    import json
+
+    _two_channels_at_500_hz(tmp_path / "two.edf")
+    assert main(["convert", str(tmp_path / "two.edf"), str(tmp_path / "two.csv")]) == 0
+    side = json.loads((tmp_path / "two.json").read_text())
+    assert side["profile"] is None and side["source_format"] == "mne"
+    assert side["board_id"] == -1 and side["sfreq"] == 500.0
+    fname = tmp_path / "two.csv"
+    for sidecar, said in ((side, "that no BrainFlow board recorded (its sidecar two.json "
+                                 "says so; converted from mne): "),
+                          ({**side, "profile": "synthetic"}, "(its sidecar two.json): ")):
+        (tmp_path / "two.json").write_text(json.dumps(sidecar))
+        capsys.readouterr()
+        extra = ["--no-record", "--view", "none"] if command == "live" else []
+        assert main([command, "--board", "synthetic", "--playback-file", str(fname),
+                     *extra]) == 1
+        err = capsys.readouterr().err
+        assert err == (f"biofeedback: error: {fname} holds 2 channel(s) at 500 Hz {said}"
+                       "BrainFlow's playback board would play it as the synthetic board (16 "
+                       "channels at 250 Hz); replay it offline with 'biofeedback replay "
+                       f"{fname}' instead.\n")
+
+
+def test_a_board_file_played_as_another_board_of_its_rows_names_its_board(tmp_path, capsys):
+    """A Cyton + Daisy file has the synthetic board's 32 rows: played as the
+    synthetic board it ran at the file's 125 Hz as 250 Hz; the sidecar's
+    board is named, and played as it, the file is accepted."""
+    from biofeedback.io import Recording, write_recording
+
+    daisy = get_profile("cyton_daisy")
+    rec = Recording(data=np.zeros((16, 500)), sfreq=125.0, ch_names=list(daisy.ch_names),
+                    timestamps=1.7e9 + np.arange(500) / 125.0, profile="cyton_daisy")
+    fname = write_recording(rec, tmp_path / "daisy.csv")
+    assert main(["check", "--board", "synthetic", "--playback-file", str(fname)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith(
+        "holds 16 channel(s) at 125 Hz (its sidecar daisy.json): BrainFlow's playback board "
+        "would play it as the synthetic board (16 channels at 250 Hz); pass --board "
+        "cyton_daisy.\n")
+    from biofeedback.live import make_source
+
+    assert make_source("cyton_daisy", params={"file": str(fname)}).playback == str(fname)
+
+
 def test_a_pipeline_typo_names_file_and_key(tmp_path):
     bad = tmp_path / "typo.toml"
     bad.write_text("[window]\nlenght = 2.0\n")

@@ -255,3 +255,18 @@ def test_cli_info_readable(shared_io, capsys):
     for needle in ("read as:     openbci-txt", "250 Hz declared", "Hz measured",
                    "gaps:        4", "railed:      ", "warnings:    3"):
         assert needle in out
+
+
+def test_a_recording_of_no_board_written_as_brainflow_reads_back_as_no_board(tmp_path):
+    """A recording no BrainFlow board made is written in the synthetic board's
+    rows, but not labelled the synthetic board: it reads back with no profile,
+    its own channels and rate, and no accelerometer those rows never held."""
+    x = np.random.default_rng(0).normal(0, 10e-6, (2, 1500))
+    rec = Recording(data=x, sfreq=500.0, ch_names=["Cz", "Pz"],
+                    timestamps=1.7e9 + np.arange(1500) / 500.0, source_format="mne")
+    back = read_recording(write_recording(rec, tmp_path / "two.csv"))
+    side = back.provenance["sidecar"]
+    assert side["profile"] is None and side["source_format"] == "mne"
+    assert back.profile is None and back.sfreq == 500.0 and back.ch_names == ["Cz", "Pz"]
+    assert_allclose(back.data, x, atol=1e-12)
+    assert back.streams == {} and back.gaps == [] and back.warnings == []
