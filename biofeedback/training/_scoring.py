@@ -18,12 +18,33 @@ from ._calibration import (
     recording_transform,
 )
 from ._labels import DatasetError
-from ._streams import FIRST_SECONDS, stream_dataset, switches_from_markers, switching_scores
+from ._streams import (
+    FIRST_SECONDS,
+    SCORE_AFTER,
+    stream_dataset,
+    switches_from_markers,
+    switching_scores,
+)
 
 
 def scored_mask(dataset, seconds):
     """Windows starting after the first ``seconds`` of their recording."""
     return dataset.t - dataset.window_length >= seconds
+
+
+def unscored_seconds(dataset, plan=None) -> float:
+    """Seconds at the start of each recording that scoring leaves out, in
+    validation and evaluation alike.
+
+    One-state recordings: :data:`~._streams.SCORE_AFTER` (as a live session
+    settles; no scored window then holds calibration material, and every
+    variant, switching streams or not, scores the same windows). Recordings
+    labelled over time (markers, a manifest's stretches): the calibration
+    ``plan``'s blocks, which a live session spends calibrating (0 without).
+    """
+    if any(f.label is None for f in dataset.files):
+        return plan.seconds if plan else 0.0
+    return SCORE_AFTER
 
 
 def _check_dwell(dwell):
@@ -252,7 +273,7 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
             "those windows out (--marker-labels, or the manifest's rows).")
     sw, switching = _new_acc(), None
     if markers:  # whole sessions: calibrated on their first seconds, as live
-        calib = plan.seconds if plan else 0.0
+        calib = unscored_seconds(ds, plan)
         keep = ds.t > calib
         pred = np.full(len(ds), "", dtype=object)
         for r, f in enumerate(ds.full):
@@ -283,7 +304,7 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
             switching = _switching_summary(sw, data_classes, 0.0)
             switching["switch_every_s"] = None
     else:  # one-state recordings: the protocol replayed from them
-        skip = 20.0
+        skip = unscored_seconds(ds, plan)
         keep = scored_mask(ds, skip)
         if not keep.any():
             raise DatasetError(

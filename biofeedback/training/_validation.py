@@ -61,6 +61,7 @@ from ._scoring import (
     confusion,
     filtered_proba,
     scored_mask,
+    unscored_seconds,
 )
 
 CV_SCHEMES = ("loso", "loso-session", "new-day", "new-person-new-day", "none")
@@ -205,9 +206,8 @@ def cross_validate(dataset, model="lda", *, cv="loso", calibration=None, dwell=0
         many seconds (:func:`~biofeedback.training._streams.build_stream`).
     score_after : float | None
         Sustained states are scored on windows starting after this many
-        seconds of their recording (default: 20 s when calibrating or
-        switching, so that no test window holds calibration material and
-        every variant scores the same windows; else 0).
+        seconds of their recording (default: :func:`~._scoring.unscored_seconds`,
+        20 s of one-state recordings, as :func:`evaluate_model` scores them).
     random_state : int
 
     Returns
@@ -261,7 +261,7 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
                      "true": [], "pred": [], "sw": _new_acc()})
     _check_folds(dataset, cv)
     if score_after is None:
-        score_after = 20.0 if (plan or switch_every) else 0.0
+        score_after = unscored_seconds(dataset, plan)
     skip = max(score_after, max((d for _, d in plan.blocks), default=0.0) if plan else 0.0)
     X = dataset.inputs(spec.input)
     transform = stats = None

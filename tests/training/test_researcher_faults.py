@@ -651,3 +651,31 @@ def test_a_model_that_cannot_calibrate_is_refused_by_every_command_that_loads_it
         build_session("synthetic", model=old, feedback=False, record=False, view="none")
     assert main(["info", str(old)]) == 1
     assert capsys.readouterr().err == f"biofeedback: error: {sentence}\n"
+
+
+def test_train_and_evaluate_score_a_held_out_person_alike_without_switching(
+        recs, tmp_path, capsys):
+    """With --switch-every 0, train's leave-one-subject-out fold of p1 and
+    evaluate of the model trained on p2 alone score the same windows (after
+    each recording's first 20 s) and give the same figure: train scored from
+    0 s then, evaluate from 20 s."""
+    import json
+
+    from biofeedback.training import load_model
+
+    common = ["--switch-every", "0", "--n-jobs", "1", "-q"]
+    both, alone = tmp_path / "both.bfm", tmp_path / "p2.bfm"
+    assert main(["train", *map(str, recs), "--out", str(both), *common]) == 0
+    p1 = [str(p) for p in recs if p.name.startswith("p1-")]
+    p2 = [str(p) for p in recs if p.name.startswith("p2-")]
+    assert main(["train", *p2, "--out", str(alone), "--cv", "none", *common]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(alone), *p1, "--switch-every", "0", "--json",
+                 "--n-jobs", "1"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    metrics = load_model(both).meta["metrics"]
+    fold = next(f for f in metrics["filter 30 s"]["folds"] if f["test"] == "p1")
+    # two 30 s recordings: only windows ending 22-30 s, at most 17 each
+    assert 0 < fold["n_windows"] == scored["n_windows"] <= 2 * 17
+    assert fold["balanced_accuracy"] == pytest.approx(scored["balanced_accuracy"])
+    assert fold["recall"] == pytest.approx(scored["recall"])
