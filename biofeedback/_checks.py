@@ -6,6 +6,12 @@ import numbers
 from collections.abc import Iterable
 from pathlib import Path
 
+#: The most channels a recording may have, as table columns or as an LSL
+#: stream's channels (the densest EEG caps have 512): each costs buffers and
+#: checks, so 10⁵ columns in a 1 MB file took gigabytes, and liblsl sizes an
+#: inlet's buffer by the channel count a stream declares.
+MAX_CHANNELS = 4096
+
 # numpy is imported inside the helpers that need it: the command line's
 # --help goes through this module and must not pay for numpy
 _TYPE_ALIASES = {

@@ -59,6 +59,7 @@ import os
 
 import numpy as np
 
+from .._checks import MAX_CHANNELS
 from ..errors import RecordingFormatError
 
 # One block of bytes is read at a time (the slow path holds its text as 4-byte
@@ -68,9 +69,6 @@ BLOCK_BYTES = 1024 * 1024
 # is no table's row, and buffering it whole (or handing it to loadtxt as text,
 # 4 bytes a character) would take gigabytes for a file of one 2 GB line.
 MAX_LINE_BYTES = 1024 * 1024
-# The most columns a table may have (the densest EEG caps have 512 channels);
-# each costs buffers and checks, so 10⁵ of them in a 1 MB file took gigabytes.
-MAX_COLUMNS = 4096
 # Files at least this long are parsed on several threads (the kernel releases
 # the GIL); smaller ones on the calling thread alone.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -152,9 +150,9 @@ class TableReader:
         self.decimal_comma = decimal_comma
         if clock_col is not None and usecols is not None:
             raise ValueError("clock_col and usecols cannot be combined.")
-        if n_cols > MAX_COLUMNS:
+        if n_cols > MAX_CHANNELS:
             raise RecordingFormatError(
-                f"the table has {n_cols} columns, more than the {MAX_COLUMNS} a recording "
+                f"the table has {n_cols} columns, more than the {MAX_CHANNELS} a recording "
                 "may have; the file is not a recording, or is damaged.", fname, first_line)
         self.fname = fname
         self.n_cols = n_cols

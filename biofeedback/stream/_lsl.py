@@ -22,6 +22,7 @@ from collections import deque
 
 import numpy as np
 
+from .._checks import MAX_CHANNELS
 from .._json import dumps
 from .._logging import logger
 from ..errors import StreamError
@@ -144,6 +145,17 @@ def outlet_tails(source_ids) -> dict:
     return out
 
 
+def refuse_too_many_channels(info):
+    """Refuse, before any inlet sizes its buffer by it, a stream declaring more
+    channels than a recording may have (:data:`~biofeedback._checks.MAX_CHANNELS`)."""
+    n = info.channel_count()
+    if n > MAX_CHANNELS:
+        raise StreamError(
+            f"The LSL stream {printable(info.name())!r} declares {n} channels, more than "
+            f"the {MAX_CHANNELS} a recording may have; it is no EEG stream, or its sender "
+            "is misconfigured: fix the sender, or name another stream.")
+
+
 class KeptInlets:
     """Inlets on other programs' streams, kept beside the recorder for the file's end.
 
@@ -193,6 +205,11 @@ class KeptInlets:
                     opened += 1  # an own stream (its outlet keeps a tail), or opened already
                     continue
                 seen.add(info.uid())
+                try:
+                    refuse_too_many_channels(info)
+                except StreamError as err:  # LabRecorder records it; no tail kept here
+                    logger.warning("%s", err)
+                    continue
                 try:
                     inlet = pylsl.StreamInlet(info, max_buflen=int(self.seconds))
                     inlet.open_stream(timeout=timeout)
@@ -400,6 +417,7 @@ class LSLSource(Source):
             )
         if info.channel_format() == pylsl.cf_string:
             raise StreamError(f"The LSL stream {what} carries strings, not EEG samples.")
+        refuse_too_many_channels(info)
         self._one_of_name(info)
         self._make_inlet(info)
         full = self._inlet.info(timeout=self.timeout)

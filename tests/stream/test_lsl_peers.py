@@ -346,3 +346,24 @@ def test_a_clock_that_keeps_jumping_is_marked_each_time_and_said_three_times():
         src._last_ts, src._last_data = float(got[-1]), now
     assert len(src.notes) == 3 and src.notes[-1].endswith("(further jumps are only marked)")
     assert [e.text for e in src.pop_events()] == ["clock_jump s=-2.000"] * 7
+
+
+def test_a_stream_declaring_more_channels_than_a_recording_may_have_is_refused(caplog):
+    """A sender declaring 100,000 channels was opened (an inlet and a ring
+    buffer sized by them); it is refused in one sentence naming the stream, by
+    the session's source and by the inlets kept for the recording's end."""
+    from biofeedback.stream._lsl import KeptInlets
+
+    name = _name("wide")
+    out = _outlet(name, 100_000, sfreq=250.0)
+    said = (f"The LSL stream '{name}' declares 100000 channels, more than the 4096 a "
+            "recording may have; it is no EEG stream, or its sender is misconfigured: fix "
+            "the sender, or name another stream.")
+    with pytest.raises(StreamError) as err:
+        LSLSource(name, timeout=5).start()
+    assert str(err.value) == said
+    kept = KeptInlets([f"name='{name}'"])
+    kept.open(listen=1.0)
+    assert kept.missing == [f"name='{name}'"] and kept.tails() == {}
+    assert said in caplog.text
+    del out
