@@ -18,7 +18,7 @@ LAYERS = [
               "biofeedback.errors", "biofeedback._toml", "biofeedback._data",
               "biofeedback._outputs", "biofeedback._html", "biofeedback._lazy",
               "biofeedback._threads", "biofeedback.config", "biofeedback._xdf_chunks",
-              "biofeedback._json", "biofeedback._safezip",
+              "biofeedback._json", "biofeedback._safezip", "biofeedback._markers",
               # the [feedback] section's dataclasses: declarative, read by config
               "biofeedback.feedback._config"]),
     ("sources", ["biofeedback.hardware", "biofeedback.stream"]),
@@ -112,3 +112,27 @@ def test_the_check_sees_a_violation(tmp_path):
     assert _layer(target) > _layer("biofeedback.stream._bad")
     with pytest.raises(AssertionError, match="has no layer"):
         _layer("biofeedback.brand_new_module")
+
+
+def test_marker_kinds_are_named_from_one_module():
+    """The kinds of marker the project writes are spelled once, in
+    biofeedback._markers: writers and readers (the study index, the session
+    report, the dashboard, loss counting, training's labels) import them, so
+    a reader cannot keep a copy that drifts from what is written."""
+    from biofeedback._markers import SESSION_KINDS
+
+    kinds = [k for k in SESSION_KINDS if "_" in k]  # words no other text uses
+    found = []
+    for module, _, path in _modules():
+        if module == "biofeedback._markers":
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        docs = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and id(node) not in docs):
+                word = node.value.split(" ", 1)[0]
+                if word in kinds:
+                    found.append(f"{module}:{node.lineno} {node.value!r}")
+    assert not found, "spelled out instead of imported from biofeedback._markers: " + \
+        ", ".join(found)

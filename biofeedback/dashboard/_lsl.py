@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from .._logging import logger
+from .._markers import BLOCK_START, CUE, GAP_END, GAP_START
 from ..stream._pylsl import import_pylsl
 from ._feed import (
     DisplayFeed,
@@ -190,11 +191,11 @@ class LSLFeeder:
             self.server.publish({"type": "stream", "state": "lost",
                                  "text": f"The LSL stream {name!r} vanished; waiting for it "
                                          "to come back (the page keeps going)."})
-            self._event(ev.timestamp, "gap_start")
+            self._event(ev.timestamp, GAP_START)
         elif ev.kind == "reconnected":
             self.server.publish({"type": "stream", "state": "ok",
                                  "text": f"The LSL stream {name!r} is back."})
-            self._event(ev.timestamp, f"gap_end duration={ev.duration:.3f}")
+            self._event(ev.timestamp, f"{GAP_END} duration={ev.duration:.3f}")
         elif ev.kind == "dropped":
             self.n_dropped += int(ev.n)
 
@@ -303,7 +304,7 @@ class LSLFeeder:
         from ..feedback._policy import parse_marker
 
         kind, fields = parse_marker(text)
-        if key == "Cues" and kind == "cue":
+        if key == "Cues" and kind == CUE:
             t_end = _num(fields, "t_end")
             if np.isfinite(t_end):
                 self._cue_lat.append(t - t_end)
@@ -319,7 +320,7 @@ class LSLFeeder:
                 instructions=blk.get("instructions", ""), time_left=left,
                 duration=blk.get("duration", math.nan), block_index=blk.get("index", -1)))
             return
-        if key == "Cues" and kind == "block_start":
+        if key == "Cues" and kind == BLOCK_START:
             self._block = {"t": t, "kind": fields.get("kind", ""),
                            "duration": _num(fields, "duration"),
                            "instructions": fields.get("instructions", ""),

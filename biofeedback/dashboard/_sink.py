@@ -13,6 +13,7 @@ import math
 import time
 
 from .._logging import logger
+from .._markers import DASHBOARD_MARK
 from ..feedback._base import Sink
 from ._feed import cue_message, meta_message, percentiles, wall_offset, window_message
 
@@ -202,9 +203,9 @@ class DashboardSink(Sink):
     def _mark(self, text=""):
         from ..stream._clock import lsl_clock
 
-        text = text.strip() or "dashboard_mark"
-        self.info.add_marker(text if text.startswith("dashboard_mark") else
-                             f"dashboard_mark {text}", lsl_clock())
+        text = text.strip() or DASHBOARD_MARK
+        self.info.add_marker(text if text.startswith(DASHBOARD_MARK) else
+                             f"{DASHBOARD_MARK} {text}", lsl_clock())
         return text
 
     def _pause(self, on):

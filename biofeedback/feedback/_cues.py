@@ -18,6 +18,7 @@ import numpy as np
 
 from .._checks import _import_optional
 from .._logging import logger
+from .._markers import BLOCK_START
 from ..errors import MissingDependencyError
 from ..session._sink import Sink
 from ._policy import parse_marker
@@ -274,7 +275,7 @@ class OscCue(CueSink):
 
     def marker(self, text, t_end):
         kind, fields = parse_marker(text)
-        if kind == "block_start":
+        if kind == BLOCK_START:
             self._send("/block", [fields.get("name", ""), fields.get("kind", ""),
                                   fields.get("target", ""), fields.get("direction", "")])
         self._send("/marker", text)

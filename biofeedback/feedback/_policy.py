@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._markers import CUE
+
 __all__ = ["Cue", "CuePolicy", "Smoother", "format_marker", "parse_marker"]
 
 #: largest time step (s) one window may contribute to adaptation or dwell
@@ -111,7 +113,7 @@ class Cue:
     def marker(self) -> str:
         """The string marker for this cue (recorded in the Cues stream)."""
         return format_marker(
-            "cue", state=self.state, block=self.block, target=self.target,
+            CUE, state=self.state, block=self.block, target=self.target,
             direction=self.direction, value=float(self.value),
             smoothed=float(self.smoothed), threshold=float(self.threshold),
             score=float(self.score), t_end=f"{self.t_end:.6f}",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._markers import BLOCK_END, BLOCK_START, PROTOCOL_END, THRESHOLD
 from ..errors import PipelineConfigError
 from ._policy import Cue, CuePolicy, Smoother, format_marker
 
@@ -157,14 +158,14 @@ class Protocol:
             pol = self.policies.get((st.target, st.direction))
             if pol is not None and pol.calibrated:
                 st.threshold_end = pol.threshold
-            events.append(format_marker("block_end", index=self._block, name=st.name,
+            events.append(format_marker(BLOCK_END, index=self._block, name=st.name,
                                         reward_rate=st.reward_rate,
                                         time_in_target=st.time_in_target,
                                         artifact_share=st.artifact_share))
         self._block = i
         if i < 0:
             self.done = True
-            events.append(format_marker("protocol_end"))
+            events.append(format_marker(PROTOCOL_END))
             return events
         block = self.blocks[i]
         target, direction = self.config.block_target(block)
@@ -172,7 +173,7 @@ class Protocol:
         # a calibration block names its state: training labels the block with it
         state = {"state": block.state} if block.kind == "calibration" else {}
         events.append(format_marker(
-            "block_start", index=i, name=block.name, kind=block.kind, target=target,
+            BLOCK_START, index=i, name=block.name, kind=block.kind, target=target,
             direction=direction, duration=block.duration, instructions=block.instructions,
             **state))
         if block.kind in ("training", "transfer"):
@@ -197,7 +198,7 @@ class Protocol:
 
     @staticmethod
     def _threshold_marker(target, pol):
-        return format_marker("threshold", target=target, direction=pol.direction,
+        return format_marker(THRESHOLD, target=target, direction=pol.direction,
                              threshold=pol.threshold, scale=pol.scale, source=pol.source,
                              n=pol.n_calibration)
 

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .._markers import FEEDBACK_PAUSED, FEEDBACK_RESUMED
 from ._base import Sink
 from ._protocol import Protocol
 
@@ -128,7 +129,7 @@ class ProtocolSink(Sink):
         on = bool(on)
         if on != self.paused:
             self.paused = on
-            self._emit("feedback_paused" if on else "feedback_resumed")
+            self._emit(FEEDBACK_PAUSED if on else FEEDBACK_RESUMED)
 
     def write(self, result):
         self._t_now = result.t_end

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._markers import BLOCK_START, CUE, THRESHOLD
 from ._policy import parse_marker
 
 __all__ = ["load_session", "session_figure", "write_report"]
@@ -45,7 +46,7 @@ def load_session(fname) -> dict:
     if cues_stream is not None:
         for ts, text in zip(np.asarray(cues_stream.timestamps).tolist(), cues_stream.data):
             kind, f = parse_marker(text)
-            if kind == "cue":
+            if kind == CUE:
                 row = {k: f.get(k, "") for k in ("state", "block", "target", "direction")}
                 for k in ("value", "smoothed", "threshold", "score", "t_end"):
                     try:
@@ -54,13 +55,13 @@ def load_session(fname) -> dict:
                         row[k] = math.nan
                 row["emitted"] = ts
                 cues.append(row)
-            elif kind == "block_start":
+            elif kind == BLOCK_START:
                 blocks.append({"name": f.get("name", ""), "kind": f.get("kind", ""),
                                "target": f.get("target", ""),
                                "direction": f.get("direction", ""),
                                "duration": f.get("duration", ""),
                                "instructions": f.get("instructions", "")})
-            elif kind == "threshold":
+            elif kind == THRESHOLD:
                 thresholds.append({**f, "emitted": ts})
     for i, b in enumerate(blocks):
         rows = [c for c in cues if c["block"] == b["name"]]

@@ -8,13 +8,13 @@ them (from the packet counter), not from timestamps.
 
 from __future__ import annotations
 
+from .._markers import DROPPED, GAP_END, GAP_START, LOSSES_MARKED
 from ._types import Gap
 
-#: Marker saying that every loss of the recording is marked: "dropped n=K" for
-#: lost packets, "gap_start"/"gap_end ... n=K" for a lost stream. A live session
-#: writes it first; readers then count losses from the markers, exactly as the
-#: session counted them (from the packet counter), not from timestamps.
-LOSSES_MARKED = "losses_marked"
+# LOSSES_MARKED says that every loss of the recording is marked: "dropped n=K"
+# for lost packets, "gap_start"/"gap_end ... n=K" for a lost stream. A live
+# session writes it first; readers then count losses from the markers, exactly
+# as the session counted them (from the packet counter), not from timestamps.
 
 
 def _marker_fields(text):
@@ -37,16 +37,16 @@ def loss_markers(gaps, sfreq, markers=()):
     markers : list of (float, str)
         Sorted by time, :data:`LOSSES_MARKED` excluded.
     """
-    announced = any(str(text).startswith("gap_end") for _, text in markers)
+    announced = any(str(text).startswith(GAP_END) for _, text in markers)
     out = []
     for g in gaps:
         if g.source == "marker":
             if not announced:
-                out.append((g.onset, "gap_start"))
+                out.append((g.onset, GAP_START))
                 out.append((g.onset + g.duration,
-                            f"gap_end duration={g.duration:.6f} n={g.n_missing}"))
+                            f"{GAP_END} duration={g.duration:.6f} n={g.n_missing}"))
         else:
-            out.append((g.onset, f"dropped n={g.n_missing} duration={g.duration:.6f} "
+            out.append((g.onset, f"{DROPPED} n={g.n_missing} duration={g.duration:.6f} "
                                  f"source={g.source}"))
     return sorted(out, key=lambda m: m[0])
 
@@ -95,9 +95,9 @@ def marker_gaps(markers, sfreq, *, warnings=None, stream="EEG"):
     gaps, start = [], None
     for t, text in markers:
         word = text.split(" ", 1)[0]
-        if word == "gap_start":
+        if word == GAP_START:
             start = float(t)
-        elif word == "gap_end":
+        elif word == GAP_END:
             fields, bad = _marker_fields(text), []
             dur = _number(fields, "duration", float, bad)
             n = _number(fields, "n", int, bad)
@@ -136,7 +136,7 @@ def gaps_from_loss_markers(markers, sfreq, *, warnings=None, stream="EEG"):
         word = text.split(" ", 1)[0]
         if word == LOSSES_MARKED:
             continue
-        if word == "dropped":
+        if word == DROPPED:
             fields, bad = _marker_fields(text), []
             n = _number(fields, "n", int, bad)
             dur = _number(fields, "duration", float, bad)

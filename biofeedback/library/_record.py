@@ -25,6 +25,7 @@ import math
 from pathlib import Path
 
 from .._logging import logger
+from .._markers import BLOCK_START, CUE, THRESHOLD
 
 __all__ = ["read_session_folder", "blocks_from_cues"]
 
@@ -75,19 +76,19 @@ def blocks_from_cues(texts) -> tuple[list[dict], dict, list[dict]]:
     blocks, by_name, thresholds = [], {}, {}
     for text in texts:
         kind, f = parse_marker(str(text))
-        if kind == "block_start":
+        if kind == BLOCK_START:
             b = {"index": int(_f(f.get("index", len(blocks))) if f.get("index") else len(blocks)),
                  "name": f.get("name", ""), "kind": f.get("kind", ""),
                  "target": f.get("target", ""), "direction": f.get("direction", ""),
                  "_rows": []}
             blocks.append(b)
             by_name[b["name"]] = b
-        elif kind == "cue":
+        elif kind == CUE:
             b = by_name.get(f.get("block", ""))
             if b is not None:
                 b["_rows"].append((f.get("state", ""), _f(f.get("value")),
                                    _f(f.get("threshold")), _f(f.get("t_end"))))
-        elif kind == "threshold":
+        elif kind == THRESHOLD:
             thresholds[(f.get("target", ""), f.get("direction", ""))] = {
                 "target": f.get("target", ""), "direction": f.get("direction", ""),
                 "threshold": _f(f.get("threshold")), "scale": _f(f.get("scale")),

@@ -18,6 +18,7 @@ import datetime as _dt
 import numpy as np
 
 from .._logging import logger
+from .._markers import SESSION_END, SESSION_START
 from ..errors import PipelineConfigError
 from ..feedback._base import Sink
 
@@ -123,9 +124,9 @@ def _run_one(scen, config, paths, info, carried, software, model=None, model_met
     last = results[-1].t_end if results else 0.0
     keep = rec.timestamps <= last
     t_first = float(rec.timestamps[0]) if rec.timestamps.size else 0.0
-    markers = [(t_first, "session_start")]
+    markers = [(t_first, SESSION_START)]
     markers += [(t, s) for t, s in rec.markers if t <= last]
-    markers += [(last, "session_end")]
+    markers += [(last, SESSION_END)]
     est = np.array([[*r.estimates.tolist(), float(r.gated)] for r in results]).T
     cues = [(t, s) for t, s in psink.markers]
     sid = session.session_id

@@ -20,6 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from .._logging import logger
+from .._markers import (
+    AMPLITUDE_WARNING,
+    DROPPED,
+    GAP_END,
+    GAP_START,
+    LOSSES_MARKED,
+    SESSION_END,
+    SESSION_START,
+)
 from .._threads import one_blas_thread
 from ..errors import ModelError
 from ._dispatch import Dispatcher
@@ -413,7 +422,7 @@ class Session:
             logger.warning("Closing the source failed: %s", err)
         if self._outlets is not None:
             last = tally.last_ts if tally.last_ts is not None else 0.0
-            self._marker("session_end", last)
+            self._marker(SESSION_END, last)
         if recorder is not None:
             # the summary reaches the sidecar before LabRecorder is stopped, so
             # even a SIGKILL while it closes leaves it
@@ -471,17 +480,17 @@ class Session:
             t = ev.timestamp if np.isfinite(ev.timestamp) else (tally.last_ts or 0.0)
             if ev.kind == "disconnected":
                 tally.gap_open = t
-                self._marker("gap_start", t)
+                self._marker(GAP_START, t)
             elif ev.kind == "reconnected":
                 onset = tally.gap_open if tally.gap_open is not None else t - ev.duration
                 if ev.n > 0:  # n=0: silent a while, then every sample came; no gap
                     tally.gaps.append({"onset": onset, "duration": ev.duration,
                                        "n": int(ev.n)})
                 tally.gap_open = None
-                self._marker(f"gap_end duration={ev.duration:.3f} n={ev.n}", t)
+                self._marker(f"{GAP_END} duration={ev.duration:.3f} n={ev.n}", t)
             elif ev.kind == "dropped":
                 tally.n_drops += 1
-                self._marker(f"dropped n={ev.n}", t)
+                self._marker(f"{DROPPED} n={ev.n}", t)
             elif ev.kind == "marker":  # a recording's or scenario's own markers
                 if self._outlets is not None:
                     self._outlets.markers.push_sample([ev.text], t)
@@ -503,7 +512,7 @@ class Session:
         if problem is not None:
             logger.warning("The EEG's %s.", problem)
             tally.summary.notes.append(f"warning: {problem}.")
-            self._marker(f"amplitude_warning {problem}", tally.last_ts or 0.0)
+            self._marker(f"{AMPLITUDE_WARNING} {problem}", tally.last_ts or 0.0)
 
     def _status(self, tally):
         self._dispatch.status({"elapsed": tally.summary.duration, "windows": tally.n_windows,
@@ -533,10 +542,10 @@ class Session:
             self.source, self.stop_event,
             self._outlets.eeg if self._outlets is not None else None)
         tally.live_from = lsl_clock()
-        self._marker("session_start", tally.live_from)
+        self._marker(SESSION_START, tally.live_from)
         # every loss the source reports is marked, so the recording keeps the count
         # (bookkeeping for the file's readers: no view shows it)
-        self._marker("losses_marked", tally.live_from, show=False)
+        self._marker(LOSSES_MARKED, tally.live_from, show=False)
         watchdog = Watchdog(self.duration, self.give_up)
         acq.start()
         watchdog.begin()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._markers import EVENT, FAULT, GAP_END, GAP_START, STATE
 from ._scenario import Scenario
 
 __all__ = ["ScriptedEvent", "Simulation"]
@@ -30,7 +31,7 @@ class ScriptedEvent:
     @property
     def marker(self) -> str:
         return (
-            f"event {self.kind} channels={','.join(self.channels)} "
+            f"{EVENT} {self.kind} channels={','.join(self.channels)} "
             f"duration={self.duration:.3f}"
         )
 
@@ -125,10 +126,10 @@ class Simulation:
         """
         out = []
         for seg in self.scenario.timeline:
-            out.append((seg.at, f"state {seg.state} level={seg.level:g} ramp={seg.ramp:g}"))
+            out.append((seg.at, f"{STATE} {seg.state} level={seg.level:g} ramp={seg.ramp:g}"))
         for ev in self.events:
             if ev.kind in ("disconnect", "loss_burst"):
-                out.append((ev.onset, f"fault {ev.kind} duration={ev.duration:.3f}"))
+                out.append((ev.onset, f"{FAULT} {ev.kind} duration={ev.duration:.3f}"))
             else:
                 out.append((ev.onset, ev.marker))
         out.sort(key=lambda m: m[0])
@@ -192,9 +193,9 @@ class Simulation:
         markers = list(self.markers(t0))
         for g, (a, b) in zip(gaps, bounds):
             if g.source == "marker":  # on the host clock, as the truth markers
-                markers.append((t0 + self.true_times[a], "gap_start"))
+                markers.append((t0 + self.true_times[a], GAP_START))
                 markers.append((t0 + self.true_times[b] - 1.0 / self.sfreq,
-                                f"gap_end duration={g.duration:.3f} n={g.n_missing}"))
+                                f"{GAP_END} duration={g.duration:.3f} n={g.n_missing}"))
         markers.sort(key=lambda m: m[0])
         return Recording(
             data=self.data[:, idx],

@@ -25,6 +25,7 @@ import numpy as np
 from .._checks import MAX_CHANNELS
 from .._json import dumps
 from .._logging import logger
+from .._markers import CLOCK_JUMP
 from ..errors import StreamError
 from ._drops import DropJudge
 from ._peers import (
@@ -605,7 +606,7 @@ class LSLSource(Source):
             logger.warning("LSL stream %s: %s.", self.stream_name, note)
             self.notes.append(note)
         self._emit(SourceEvent("marker", timestamp=float(ts[0] + shift),
-                               text=f"clock_jump s={-shift:+.3f}"))
+                               text=f"{CLOCK_JUMP} s={-shift:+.3f}"))
         return ts + shift
 
     def _losses(self, ts):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from .._markers import GAP_END, GAP_START
 from ._source import Chunk, Source, SourceEvent
 
 
@@ -38,7 +39,7 @@ class RecordingSource(Source):
         self._pos = 0
         # the recording's own loss markers are re-announced as loss events below
         self._markers = sorted(m for m in recording.markers
-                               if str(m[1]).split(" ", 1)[0] not in ("gap_start", "gap_end"))
+                               if str(m[1]).split(" ", 1)[0] not in (GAP_START, GAP_END))
         self._next_marker = 0
         self._gaps = sorted(recording.gaps, key=lambda g: g.onset)
         self._next_gap = 0

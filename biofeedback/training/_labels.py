@@ -16,6 +16,18 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import _check_option
+from .._markers import (
+    BLOCK_END,
+    BLOCK_START,
+    CLOCK_JUMP,
+    CUE,
+    DROPPED,
+    GAP_END,
+    PROTOCOL_END,
+    SESSION_END,
+    SESSION_KINDS,
+    THRESHOLD,
+)
 from ..errors import BiofeedbackError
 
 DEFAULT_PATTERN = "{subject}-{label}-{session}"
@@ -365,20 +377,17 @@ def _check_classes(labels, min_classes=2):
 
 #: The mark that ends a stretch and labels nothing (a block's end, a manifest's stop).
 END = "\x00end"
-#: Kinds (first word) of the markers the project writes about a session itself:
-#: cues, thresholds, blocks, pauses, losses, clock jumps, the dashboard's marks.
-#: They neither label windows nor end a stretch; a calibration block's
-#: ``block_start`` labels its block with its ``state`` (:func:`_session_marks`).
-TELEMETRY = ("cue", "threshold", "block_start", "block_end", "protocol_end",
-             "feedback_paused", "feedback_resumed", "session_start", "session_end",
-             "gap_start", "gap_end", "dropped", "losses_marked", "amplitude_warning",
-             "clock_jump", "dashboard_mark")
+#: Kinds (first word) of the markers the project writes about a session itself
+#: (:data:`~biofeedback._markers.SESSION_KINDS`: cues, thresholds, blocks,
+#: pauses, losses, clock jumps, the dashboard's marks). They neither label
+#: windows nor end a stretch; a calibration block's ``block_start`` labels its
+#: block with its ``state`` (:func:`_session_marks`).
+TELEMETRY = SESSION_KINDS
 #: Kinds the project always writes with ``key=value`` fields: without one, such
 #: a text ("cue", "threshold") is another program's marker.
-_WITH_FIELDS = ("cue", "threshold", "block_start", "block_end", "gap_end", "dropped",
-                "clock_jump")
+_WITH_FIELDS = (CUE, THRESHOLD, BLOCK_START, BLOCK_END, GAP_END, DROPPED, CLOCK_JUMP)
 #: Kinds that end a session block's stretch.
-_BLOCK_ENDS = ("block_start", "block_end", "protocol_end", "session_end")
+_BLOCK_ENDS = (BLOCK_START, BLOCK_END, PROTOCOL_END, SESSION_END)
 
 
 def _is_telemetry(text):
@@ -409,7 +418,7 @@ def _session_marks(markers):
             continue
         if kind in _BLOCK_ENDS:
             ends.append(t)
-        if kind == "block_start" and fields.get("kind") == "calibration" \
+        if kind == BLOCK_START and fields.get("kind") == "calibration" \
                 and fields.get("state"):
             blocks.append((t, fields["state"]))
     ends = np.sort(np.asarray(ends, float))
