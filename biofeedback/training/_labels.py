@@ -26,7 +26,9 @@ from .._markers import (
     PROTOCOL_END,
     SESSION_END,
     SESSION_KINDS,
+    STATE,
     THRESHOLD,
+    TRUTH_KINDS,
 )
 from ..errors import BiofeedbackError
 
@@ -379,13 +381,16 @@ def _check_classes(labels, min_classes=2):
 END = "\x00end"
 #: Kinds (first word) of the markers the project writes about a session itself
 #: (:data:`~biofeedback._markers.SESSION_KINDS`: cues, thresholds, blocks,
-#: pauses, losses, clock jumps, the dashboard's marks). They neither label
-#: windows nor end a stretch; a calibration block's ``block_start`` labels its
-#: block with its ``state`` (:func:`_session_marks`).
-TELEMETRY = SESSION_KINDS
+#: pauses, losses, clock jumps, the dashboard's marks) and a simulated
+#: session's artifact and outage truth. They neither label windows nor end a
+#: stretch; a calibration block's ``block_start`` labels its block with its
+#: ``state``, and in a recording without a protocol a scenario's ``state``
+#: truth marker labels the time from it with its state (:func:`_session_marks`).
+TELEMETRY = (*SESSION_KINDS, *TRUTH_KINDS)
 #: Kinds the project always writes with ``key=value`` fields: without one, such
-#: a text ("cue", "threshold") is another program's marker.
-_WITH_FIELDS = (CUE, THRESHOLD, BLOCK_START, BLOCK_END, GAP_END, DROPPED, CLOCK_JUMP)
+#: a text ("cue", "state relaxed") is another program's marker.
+_WITH_FIELDS = (CUE, THRESHOLD, BLOCK_START, BLOCK_END, GAP_END, DROPPED, CLOCK_JUMP,
+                *TRUTH_KINDS)
 #: Kinds that end a session block's stretch.
 _BLOCK_ENDS = (BLOCK_START, BLOCK_END, PROTOCOL_END, SESSION_END)
 
@@ -406,11 +411,14 @@ def _session_marks(markers):
 
     The project's own markers (:data:`TELEMETRY`) are left out; a calibration
     block with a ``state`` becomes ``(start, state)`` and ``(end, END)``, its end
-    the block's ``block_end`` (or the next block, or the recording's end).
+    the block's ``block_end`` (or the next block, or the recording's end). In a
+    recording without protocol blocks (``biofeedback simulate --out``), a
+    scenario's truth ``state NAME level=...`` becomes ``(t, NAME)``; with
+    them, the blocks label it, as they label a live session's.
     Other programs' markers stay, each ending the stretch before it, but for
     those inside a calibration block: the block's state holds to its end.
     """
-    plain, blocks, ends = [], [], []
+    plain, blocks, ends, truth, protocol = [], [], [], [], False
     for t, text in markers:
         own, kind, fields = _is_telemetry(text)
         if not own:
@@ -418,9 +426,14 @@ def _session_marks(markers):
             continue
         if kind in _BLOCK_ENDS:
             ends.append(t)
+        protocol |= kind == BLOCK_START
+        if kind == STATE and fields.get("level"):  # a scenario's truth: its state
+            truth.append((t, str(text).split()[1]))
         if kind == BLOCK_START and fields.get("kind") == "calibration" \
                 and fields.get("state"):
             blocks.append((t, fields["state"]))
+    if not protocol:
+        plain += truth
     ends = np.sort(np.asarray(ends, float))
     marks = []
     for a, state in blocks:

@@ -99,3 +99,29 @@ def test_train_and_evaluate_from_session_markers(sessions, tmp_path, capsys):
     # by the state at each window's end: the 16 windows ending in each 8 s block
     assert out["n_windows"] + out["n_gated_dropped"] == 32
     assert out["switching"]["n_switches"] == 1  # relaxed, then engaged
+
+
+def test_a_simulated_recording_is_labelled_by_its_scenarios_states(tmp_path, capsys):
+    """The scenario's truth markers ("state relaxed level=1 ramp=2", "event blink
+    ...") made classes of their whole texts; the states are the classes, and
+    artifacts' and outages' truth labels nothing."""
+    from biofeedback.cli import main
+    from biofeedback.training import load_model
+
+    rec, model = tmp_path / "demo.xdf", tmp_path / "demo.bfm"
+    assert main(["simulate", "demo", "--out", str(rec)]) == 0
+    assert main(["train", str(rec), "--labels-from", "markers", "--cv", "none",
+                 "--out", str(model), "--n-jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "classes approach, engaged, relaxed." in out
+    assert load_model(model).classes_.tolist() == ["approach", "engaged", "relaxed"]
+
+
+def test_a_simulated_sessions_truth_makes_no_class(sessions):
+    """Without --marker-labels, the scenario's truth recorded in a simulated
+    session ("state engaged level=0.35 ...", "event blink ...") made classes of
+    its texts; the calibration blocks alone label it, as a live session."""
+    ds = extract_dataset(label_files(sessions, "markers", pattern=PATTERN),
+                         gated="include", n_jobs=1)
+    assert any(s.startswith("state ") for p in sessions for _, s in read_recording(p).markers)
+    assert ds.classes == ["engaged", "relaxed"]
