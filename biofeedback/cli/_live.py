@@ -161,15 +161,16 @@ def _check_programme_args(args) -> None:
                              f"root; it cannot be used with {flag}.")
 
 
-def _known_headset(args) -> dict | None:
+def _known_headset(args, config) -> dict | None:
     """The session's headset when the arguments name it before it starts, else None.
 
     A board or a scenario says its channels and rate; an LSL stream only
-    when it comes, and without --board, --scenario or --pipeline the board
-    is the model's own.
+    when it comes, and without --board, --scenario or --pipeline (``config``,
+    read once by the caller) the board is the model's own.
     """
     if args.model != "auto" or (args.lsl is not None and not args.board):
         return None
+    from ..errors import BiofeedbackError
     from ..library._carry import montage
 
     try:
@@ -177,14 +178,13 @@ def _known_headset(args) -> dict | None:
             from ..simulate import read_scenario
 
             prof = read_scenario(args.scenario).profile
-        elif args.board or args.pipeline:
-            from ..config import load_pipeline
+        elif args.board or config is not None:
             from ..hardware import get_profile
 
-            prof = get_profile(args.board or load_pipeline(args.pipeline).board)
+            prof = get_profile(args.board or config.board)
         else:
             return None
-    except Exception:  # a bad name: the session's own start says it in one sentence
+    except BiofeedbackError:  # a bad name: the session's own start says it in one sentence
         return None
     return montage(prof.name, prof.ch_names, prof.sfreq)
 
@@ -201,18 +201,21 @@ def run(args) -> int:
 
 
 def _run(args, starting) -> int:
+    from ..config import load_pipeline
     from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
     from ..live._build import session_pipeline
 
     _check_programme_args(args)
+    # read once: a pipeline given as <(...) (a pipe) reads empty the second time
+    config = load_pipeline(args.pipeline) if args.pipeline else None
     model_path, note = resolve_model(args.model, args.participant, args.root,
-                                     headset=_known_headset(args))
+                                     headset=_known_headset(args, config))
     if note:
         print(note)
     model, model_meta = load_model_arg(model_path)
     # a model carries the pipeline it was trained with: its features must match
-    config = session_pipeline(args.pipeline or None, model)
+    config = session_pipeline(config, model)
     if config.feedback.enabled:  # before the signal check and the session number
         config.check_baseline()
     check = pre_check(args, config) if args.check else None

@@ -125,6 +125,29 @@ def test_model_auto_takes_the_newest_model_that_fits_the_headset(tmp_path):
     assert resolve_model("auto", "P1", tmp_path) == (str(models / "muse.bfm"), None)
 
 
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_model_auto_reads_a_piped_pipeline_once(tmp_path):
+    """``--pipeline <(...)`` is a pipe: read twice (once to choose the model), the
+    session got an empty pipeline and ran without its protocol."""
+    import shlex
+    import shutil
+
+    if shutil.which("bash") is None or not Path("/dev/fd").is_dir():
+        pytest.skip("needs bash's process substitution (/dev/fd)")
+    cmd = (f"{shlex.quote(sys.executable)} -m biofeedback.cli live --participant P1 "
+           f"--root {shlex.quote(str(tmp_path))} --model auto --view none --duration 8 "
+           f"--pipeline <(cat {shlex.quote(str(LIVE_SHORT))})")
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    xdf = tmp_path / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-short_eeg.xdf"
+    assert proc.stdout.strip().splitlines()[-1] == f"recording: {xdf}", proc.stdout
+    side = json.loads(xdf.with_suffix(".json").read_text())
+    assert side["pipeline"]["name"] == "short"
+    assert [b["name"] for b in side["pipeline"]["feedback"]["blocks"]] == [
+        "baseline", "training", "transfer"]
+
+
 def test_live_refuses_a_participant_without_a_recording(tmp_path, capsys):
     code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--no-record",
                  "--duration", "1"])
