@@ -47,6 +47,17 @@ def unscored_seconds(dataset, plan=None) -> float:
     return SCORE_AFTER
 
 
+def sustained_mask(dataset, seconds):
+    """The windows :func:`scored_mask` keeps, or one sentence when none is left."""
+    keep = scored_mask(dataset, seconds)
+    if seconds and not keep.any():
+        raise DatasetError(
+            f"No recording is longer than {seconds:g} s plus a window: one-state "
+            f"recordings are scored after their first {seconds:g} s, as a live session "
+            "settles; score longer recordings.")
+    return keep
+
+
 def _check_dwell(dwell):
     dwell = 0.0 if dwell is None else float(dwell)
     if not np.isfinite(dwell) or dwell < 0:
@@ -305,12 +316,7 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
             switching["switch_every_s"] = None
     else:  # one-state recordings: the protocol replayed from them
         skip = unscored_seconds(ds, plan)
-        keep = scored_mask(ds, skip)
-        if not keep.any():
-            raise DatasetError(
-                f"No recording is longer than {skip:g} s plus a window: one-state "
-                f"recordings are scored after their first {skip:g} s, as a live session "
-                "settles; score longer recordings.")
+        keep = sustained_mask(ds, skip)
         stats = None
         transform = None
         if plan:

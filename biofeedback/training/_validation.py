@@ -60,7 +60,7 @@ from ._scoring import (
     _switching_summary,
     confusion,
     filtered_proba,
-    scored_mask,
+    sustained_mask,
     unscored_seconds,
 )
 
@@ -273,7 +273,7 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
     streams = None
     if switch_every:
         streams = stream_dataset(dataset, plan, switch_every, skip=skip)
-    scored = scored_mask(dataset, score_after) if score_after else np.ones(len(dataset), bool)
+    scored = sustained_mask(dataset, score_after)
     y = dataset.y
     tested = np.zeros(len(dataset), bool)
     for name, test_all, train in _folds(dataset, cv):

@@ -679,3 +679,25 @@ def test_train_and_evaluate_score_a_held_out_person_alike_without_switching(
     assert 0 < fold["n_windows"] == scored["n_windows"] <= 2 * 17
     assert fold["balanced_accuracy"] == pytest.approx(scored["balanced_accuracy"])
     assert fold["recall"] == pytest.approx(scored["recall"])
+
+
+def test_recordings_too_short_to_score_are_one_sentence_in_train(tmp_path, make_eeg,
+                                                                 capsys):
+    """train scores sustained states after 20 s, as evaluate does, and says so
+    as evaluate does when no recording is longer (not 'No fold had windows')."""
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k, subject in enumerate(("p1", "p2")):
+        for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+            data, ts = make_eeg(duration=8.0, alpha_hz=hz, seed=10 * k + j)
+            rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
+            paths.append(str(write_recording(rec, tmp_path / f"{subject}-{label}-1.xdf")))
+    out = tmp_path / "m.bfm"
+    assert main(["train", *paths, "--switch-every", "0", "--out", str(out)]) == 1
+    assert capsys.readouterr().err == (
+        "biofeedback: error: No recording is longer than 20 s plus a window: one-state "
+        "recordings are scored after their first 20 s, as a live session settles; score "
+        "longer recordings.\n")
+    assert not out.exists()
+    assert main(["train", *paths, "--cv", "none", "--out", str(out), "-q"]) == 0
