@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 
@@ -39,16 +40,32 @@ class UnixToLSL:
     readings and refreshed every ``refresh`` seconds, so slow drift between the
     wall clock and the monotonic LSL clock is followed (wall-clock steps, e.g.
     from NTP, show up as a change of offset, never as a jump in our data).
+
+    Parameters
+    ----------
+    refresh : float
+        Seconds between measurements of the offset.
+    n_readings : int
+        Paired readings per measurement (the tightest is kept).
+    keep : int
+        Measurements :attr:`history` keeps, the newest: a session of hours
+        measures thousands of times.
+
+    Attributes
+    ----------
+    history : deque of (float, float)
+        ``(lsl time, offset)`` of the last ``keep`` measurements.
     """
 
-    def __init__(self, refresh: float = 10.0):
+    def __init__(self, refresh: float = 10.0, n_readings: int = 5, keep: int = 100):
         self.refresh = refresh
+        self.n_readings = int(n_readings)
         self._offset = None
         self._measured_at = -1e18
-        self.history: list[tuple[float, float]] = []  # (lsl time, offset)
+        self.history: deque[tuple[float, float]] = deque(maxlen=int(keep))
 
     def _measure(self) -> float:
-        offset, lsl = paired_offset(5)
+        offset, lsl = paired_offset(self.n_readings)
         self.history.append((lsl, offset))
         return offset
 

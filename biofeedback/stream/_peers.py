@@ -62,24 +62,28 @@ class _UnixStamps:
 
     ``correction`` is what liblsl's clock synchronisation added (it assumed the
     stamps were on the sender's LSL clock); it is taken off again, and the
-    offset ``lsl - unix`` of this machine added, measured at every read, so a
-    step of the wall clock moves the stamps for one read at most.
+    offset ``lsl - unix`` of this machine added, measured about once a second
+    (three paired readings), so a step of the wall clock moves the stamps for
+    a second at most.
     """
 
     name = "unix"
 
     def __init__(self, correction):
+        from ._clock import UnixToLSL
+
         self.correction = correction
+        self.clock = UnixToLSL(refresh=1.0, n_readings=3)
 
     @staticmethod
     def offset() -> float:
-        """``lsl - unix`` now: the tightest of three paired readings (keeps no history)."""
+        """``lsl - unix`` now: the tightest of three paired readings."""
         from ._clock import paired_offset
 
         return paired_offset(3)[0]
 
     def __call__(self, ts):
-        return ts - self.correction + self.offset()
+        return self.clock(ts - self.correction)
 
 
 def unix_stamped(t, correction, lsl_now, unix_now, slack=_FAR_UNIX) -> bool:

@@ -335,6 +335,28 @@ def test_unix_stamps_keep_no_history():
     assert grown < 50_000
 
 
+def test_unix_stamps_measure_the_clock_about_once_a_second_and_keep_a_bounded_history():
+    """Three paired readings at every chunk were the cost of a history that grew
+    without end: the clock is measured once a second, its history capped."""
+    import pylsl
+
+    from biofeedback.stream._clock import UnixToLSL
+    from biofeedback.stream._peers import _UnixStamps
+
+    stamps = _UnixStamps(0.0)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2.5:  # a chunk every few milliseconds for 2.5 s
+        got = stamps(np.array([time.time()]))
+        assert abs(got[0] - pylsl.local_clock()) < 0.1
+        time.sleep(0.002)
+    assert 2 <= len(stamps.clock.history) <= 4  # at 0, 1 and 2 s
+    clock = UnixToLSL(refresh=0.0)  # a long stream: measured far more often than kept
+    for _ in range(5000):
+        clock(0.0)
+    assert len(clock.history) == clock.history.maxlen < 5000
+    assert clock.history[-1][0] > clock.history[0][0]  # the newest are kept
+
+
 def test_a_clock_that_keeps_jumping_is_marked_each_time_and_said_three_times():
     src = LSLSource("never-opened")
     src.sfreq = 100.0
