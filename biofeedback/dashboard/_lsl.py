@@ -21,6 +21,7 @@ import numpy as np
 
 from .._logging import logger
 from .._markers import BLOCK_START, CUE, GAP_END, GAP_START
+from ..stream._lsl import lsl_errors
 from ..stream._pylsl import import_pylsl
 from ._feed import (
     DisplayFeed,
@@ -223,8 +224,6 @@ class LSLFeeder:
                                                estimate_names=self._est_names))
 
     def _follow_session(self):
-        from ..stream._lsl import _lsl_errors
-
         if self.source.source_id != self._inlets_for:
             # the EEG is another session's (found again under a new source id,
             # maybe before its first sample): the last one's inlets would wait
@@ -244,7 +243,7 @@ class LSLFeeder:
                     data, ts = inlet.pull_chunk(timeout=0.0, max_samples=1024)
                     for (text,), t in zip(data, ts, strict=False):
                         self._on_marker(key, text, t)
-            except _lsl_errors():  # the session ended: look for the next one's
+            except lsl_errors():  # the session ended: look for the next one's
                 self._inlets.pop(key, None)
 
     def _next_session(self):

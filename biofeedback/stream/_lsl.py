@@ -47,7 +47,7 @@ from ._source import Chunk, Source, SourceEvent
 
 
 @functools.cache
-def _lsl_errors():
+def lsl_errors():
     """pylsl's lost and timeout errors, looked up when one is being handled.
 
     (An ``except`` clause evaluates its classes only when an exception reaches
@@ -506,7 +506,7 @@ class LSLSource(Source):
                         break
                     chunks.append(np.asarray(data, dtype=np.float64))
                     stamps.append(np.asarray(ts, dtype=np.float64))
-        except _lsl_errors():  # lost, or recovering (pylsl >= 1.17 raises a timeout then)
+        except lsl_errors():  # lost, or recovering (pylsl >= 1.17 raises a timeout then)
             if not self.source_id:
                 self._re_resolve()
         now = pylsl.local_clock()
@@ -703,7 +703,7 @@ class LSLSource(Source):
         old, self._inlet = self._inlet, None
         try:
             self._make_inlet(info)
-        except _lsl_errors():  # gone again before it opened: keep looking
+        except lsl_errors():  # gone again before it opened: keep looking
             self._inlet = old
             return
         if info.source_id() != sid:
