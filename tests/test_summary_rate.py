@@ -12,7 +12,7 @@ def _summary(n_samples, duration, lost=0):
 
 def test_a_sender_two_percent_fast_is_said_and_losses_do_not_count_as_slowness():
     note = rate_note(_summary(3061, 12.0), 250.0)  # 255 Hz
-    assert note.startswith("warning: the samples came at 255.00 Hz, 2.0 % above the nominal "
+    assert note.startswith("the samples came at 255.00 Hz, 2.0 % above the nominal "
                            "250 Hz")
     assert "2.0 % below" in rate_note(_summary(2941, 12.0), 250.0)
     # 250 Hz with 60 samples counted lost is on time; half a percent is jitter

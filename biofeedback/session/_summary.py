@@ -134,6 +134,9 @@ class Tally:
 def rate_note(summary, nominal: float, min_duration: float = 10.0, tolerance: float = 0.01):
     """A sentence when the samples came at a rate other than the nominal one, else None.
 
+    The sentence is plain (no "warning:", no capital, no full stop): callers
+    add what their place needs.
+
     The rate counts the samples received and those counted lost over the
     timestamps' span. Filters, bands and windows are designed on the nominal
     rate, so a sender 2 % off moves every band edge by 2 %.
@@ -145,6 +148,6 @@ def rate_note(summary, nominal: float, min_duration: float = 10.0, tolerance: fl
     off = rate / nominal - 1.0
     if abs(off) <= tolerance:
         return None
-    return (f"warning: the samples came at {rate:.2f} Hz, {abs(off) * 100:.1f} % "
+    return (f"the samples came at {rate:.2f} Hz, {abs(off) * 100:.1f} % "
             f"{'above' if off > 0 else 'below'} the nominal {nominal:g} Hz the filters, "
             "bands and windows assume; check the sender's rate setting")
