@@ -201,6 +201,7 @@ def run(args) -> int:
 
 
 def _run(args, starting) -> int:
+    from .._stops import FAILURES
     from ..config import load_pipeline
     from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
@@ -273,7 +274,7 @@ def _run(args, starting) -> int:
     for line in lines:
         print(line)
     # a source lost for good, a full disk: failures scripts must see (the recording is kept)
-    return 1 if session.summary.stopped_by in ("source_lost", "disk_full") else 0
+    return 1 if session.summary.stopped_by in FAILURES else 0
 
 
 def pre_check(args, config):

@@ -14,6 +14,7 @@ import time
 
 from .._logging import logger
 from .._markers import DASHBOARD_MARK
+from .._stops import DASHBOARD
 from ..feedback._base import Sink
 from ._feed import cue_message, meta_message, percentiles, wall_offset, window_message
 
@@ -80,7 +81,7 @@ class DashboardSink(Sink):
 
         self.info = info
         if self.stop_requested:  # pressed while the recorder started: end it now
-            info.request_stop("dashboard")
+            info.request_stop(DASHBOARD)
         self.t0 = lsl_clock()
         self.offset = wall_offset()
         self.names = list(info.estimate_names)
@@ -193,11 +194,11 @@ class DashboardSink(Sink):
 
     # -- controls (called on the server's thread) ----------------------------------------
     def _stop(self, text=""):
-        self.stop_requested = "dashboard"  # before reading info: open() reads the other way
+        self.stop_requested = DASHBOARD  # before reading info: open() reads the other way
         info = self.info
         if info is None:  # the session is still starting: it looks at stop_requested
             return "stopping as the session starts"
-        info.request_stop("dashboard")
+        info.request_stop(DASHBOARD)
         return "stopping"
 
     def _mark(self, text=""):

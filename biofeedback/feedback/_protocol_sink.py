@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from .._markers import FEEDBACK_PAUSED, FEEDBACK_RESUMED
+from .._stops import PROTOCOL
 from ._base import Sink
 from ._protocol import Protocol
 
@@ -147,7 +148,7 @@ class ProtocolSink(Sink):
             if self.realtime and result.t_end >= self._live_from:
                 self.cue_latency.append(now - result.t_end)
         if self.protocol.done and self.config.end == "stop":
-            self.info.request_stop("protocol")
+            self.info.request_stop(PROTOCOL)
 
     def close(self):
         if self.protocol is not None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .._logging import logger
 from .._markers import BLOCK_START, CUE, THRESHOLD
+from .._stops import END, in_words
 
 __all__ = ["read_session_folder", "blocks_from_cues"]
 
@@ -307,7 +308,7 @@ def _ended_early(side, fb, summ) -> str | None:
     # at the first window): that is a whole session
     slack = _f(win.get("length", 2.0)) + 2 * _f(win.get("hop", 0.5))
     slack = slack if math.isfinite(slack) else 3.0
-    why = summ.get("stopped_by") or "end"
+    why = summ.get("stopped_by") or END
     last = ran[-1] if ran else None
     short = False
     if last is not None and len(ran) == len(planned):
@@ -318,11 +319,7 @@ def _ended_early(side, fb, summ) -> str | None:
     if len(ran) >= len(planned) and not short:
         return None
     where = f"in block {last.get('name')!r}" if last is not None else "before its first block"
-    said = {"end": "its source ended", "duration": "--duration was reached",
-            "interrupt": "Ctrl-C", "source_lost": "the source was lost",
-            "disk_full": "the disk was full", "stop": "it was stopped",
-            "dashboard": "it was stopped from the dashboard"}.get(why, why)
-    return (f"ended early ({said}) {where}, after {len(ran)} of {len(planned)} blocks; "
+    return (f"ended early ({in_words(why)}) {where}, after {len(ran)} of {len(planned)} blocks; "
             "what it recorded is kept and counted.")
 
 

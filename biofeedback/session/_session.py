@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _stops as stops
 from .._logging import logger
 from .._markers import (
     AMPLITUDE_WARNING,
@@ -168,7 +169,7 @@ class Session:
         self._units_buf = []
 
     # -- control -----------------------------------------------------------------
-    def stop(self, reason: str = "stop") -> None:
+    def stop(self, reason: str = stops.STOP) -> None:
         """Ask the session to end (thread-safe; a signal handler may call it).
 
         The session ends at its next loop turn, exactly as at the end of its
@@ -393,12 +394,12 @@ class Session:
                 else:
                     self._run_fast(tally)
         except KeyboardInterrupt:
-            summary.stopped_by = "interrupt"
+            summary.stopped_by = stops.INTERRUPT
         except _StoppedBeforeStart:
             summary.notes.append("stopped: before the session began, so nothing was "
                                  "recorded")
         finally:
-            if summary.stopped_by == "end" and self._stopped_by is not None:
+            if summary.stopped_by == stops.END and self._stopped_by is not None:
                 summary.stopped_by = self._stopped_by
             with hold_signals(self._hurry):
                 self._close(summary, tally, recorder)
@@ -529,7 +530,7 @@ class Session:
             # no clock to keep up with: the engine's batch driver, same windows
             self._handle_results(self.engine.process_batch(chunk.data, chunk.timestamps), tally)
             if done:
-                tally.summary.stopped_by = "duration"
+                tally.summary.stopped_by = stops.DURATION
                 break
         tally.finish(self.source.n_dropped)
 
@@ -575,7 +576,7 @@ class Session:
                     last_disk = now
                     ended = self._disk_full()
                     if ended is not None:
-                        tally.summary.stopped_by = "disk_full"
+                        tally.summary.stopped_by = stops.DISK_FULL
                         tally.summary.notes.append(f"stopped: {ended}")
                         logger.warning("The session stops: %s.", ended)
                         break
@@ -583,7 +584,7 @@ class Session:
                     self._status(tally)
                     last_status = now
                 if done:
-                    tally.summary.stopped_by = "duration"
+                    tally.summary.stopped_by = stops.DURATION
                     break
                 if acq.ended.is_set() and acq.ring.n_written == cursor:
                     if self.duration is not None:  # it ended before the time asked for

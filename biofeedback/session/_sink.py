@@ -6,10 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._stops import STOP
+
 __all__ = ["SessionInfo", "Sink"]
 
 
-def _no_stop(reason: str = "stop") -> None:
+def _no_stop(reason: str = STOP) -> None:
     """The default ``request_stop``: a session that cannot be stopped early."""
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._stops import END
+
 __all__ = ["SessionSummary", "Tally"]
 
 
@@ -14,9 +16,10 @@ __all__ = ["SessionSummary", "Tally"]
 class SessionSummary:
     """What a finished session reports (and saves in its sidecar).
 
-    ``stopped_by`` says what ended it: ``"end"`` (the source ran out),
-    ``"duration"``, ``"protocol"`` (the feedback protocol was over),
-    ``"stop"`` (:meth:`Session.stop`) or ``"interrupt"`` (Ctrl-C).
+    ``stopped_by`` says what ended it, a name of :mod:`biofeedback._stops`:
+    ``"end"`` (the source ran out), ``"duration"``, ``"protocol"`` (the
+    feedback protocol was over), ``"stop"`` (:meth:`Session.stop`),
+    ``"interrupt"`` (Ctrl-C), ``"source_lost"``, ``"SIGTERM"``...
     ``notes`` are what the source says the figures rest on (e.g. that a
     playback's timestamps are those of the playback), and why a session
     stopped early (a lost source, its wall-clock duration).
@@ -33,7 +36,7 @@ class SessionSummary:
     latency_ms: dict = field(default_factory=dict)
     gaps: list = field(default_factory=list)
     sink_errors: dict = field(default_factory=dict)
-    stopped_by: str = "end"
+    stopped_by: str = END
     losses: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 

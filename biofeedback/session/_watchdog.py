@@ -16,6 +16,7 @@ import threading
 import time
 
 from .._logging import logger
+from .._stops import DURATION, SOURCE_LOST
 
 __all__ = ["SIGNAL_NAMES", "Watchdog", "stop_on_signals", "hold_signals",
            "interrupt_on_signals"]
@@ -64,12 +65,12 @@ class Watchdog:
             return None
         now = time.monotonic() if now is None else now
         if self.give_up is not None and now - self.last_data >= self.give_up:
-            return ("source_lost",
+            return (SOURCE_LOST,
                     f"the source sent no data for {now - self.last_data:.0f} s "
                     f"(give-up timeout {self.give_up:g} s); the session ended and its "
                     "recording was closed")
         if self.duration is not None and now - self.start >= self.duration + self.grace:
-            return ("duration",
+            return (DURATION,
                     f"{self.duration:g} s of wall-clock time passed with "
                     f"{'too little' if self.last_data > self.start else 'no'} data; "
                     "the session ended at its duration")
