@@ -73,8 +73,11 @@ def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
         streams = stream_dataset(dataset, plan, switch_every or 30.0, skip=max(skip, 20.0))
         stats = calibration_stats(streams, plan, spec.input)
         X = centred(dataset, X, stats)
+    from ._warnings import few_windows_said
+
     ok = model_usable(X, spec.input)
-    est.fit(X[ok], dataset.y[ok])
+    with few_windows_said():  # Dataset.few_windows_warning says it
+        est.fit(X[ok], dataset.y[ok])
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

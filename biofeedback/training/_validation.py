@@ -63,6 +63,7 @@ from ._scoring import (
     sustained_mask,
     unscored_seconds,
 )
+from ._warnings import few_windows_said
 
 CV_SCHEMES = ("loso", "loso-session", "new-day", "new-person-new-day", "none")
 
@@ -283,7 +284,8 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
         est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
                               columns=dataset.columns)
         fit = train & model_usable(X, spec.input)
-        est.fit(X[fit], y[fit])
+        with few_windows_said():  # Dataset.few_windows_warning says it
+            est.fit(X[fit], y[fit])
         for run in runs:
             _score_fold(run, est, name, dataset, model, test, test_all, train, X, plan,
                         stats, streams, transform, score_after, switch_every, spec.input,
@@ -429,7 +431,8 @@ def select_evidence(dataset, model="lda", *, dwell, grid=None, train=None, X=Non
             continue
         est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
                               columns=dataset.columns)
-        est.fit(X[fit], y[fit])
+        with few_windows_said():
+            est.fit(X[fit], y[fit])
         mine = train & (dataset.subject == s)
         keys = set(zip(dataset.subject[mine].tolist(), dataset.session[mine].tolist()))
         predict = _Memo(est.predict_proba)  # one classifier pass per stream, not per weight
@@ -480,5 +483,6 @@ def random_split_score(dataset, model="lda", *, n_splits=5, random_state=0) -> f
     est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
                           columns=dataset.columns)
     cv = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
-    pred = cross_val_predict(est, X[ok], dataset.y[ok], cv=cv)
+    with few_windows_said():
+        pred = cross_val_predict(est, X[ok], dataset.y[ok], cv=cv)
     return float(np.nanmean(_recalls(dataset.y[ok], pred, dataset.classes)))

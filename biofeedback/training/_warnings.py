@@ -9,7 +9,29 @@ shows the first two.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from pathlib import Path
+
+#: A class with fewer windows than this to train on is said in a warning
+#: (:meth:`DatasetWarnings.few_windows_warning`): a classifier cannot estimate
+#: a state's spread from a handful of overlapping windows (2 s every 0.5 s).
+MIN_CLASS_WINDOWS = 5
+#: What scikit-learn warns when a class holds too few windows, said instead by
+#: :meth:`DatasetWarnings.few_windows_warning`: a covariance of one window, a
+#: stratified split of a class with fewer windows than folds.
+_SKLEARN_FEW = (r"Only one sample available", r"The least populated class in y has only")
+
+
+@contextlib.contextmanager
+def few_windows_said():
+    """Fit inside this: scikit-learn's warnings about a class with too few
+    windows are not printed, :meth:`DatasetWarnings.few_windows_warning`
+    says it in one sentence."""
+    with warnings.catch_warnings():
+        for message in _SKLEARN_FEW:
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
+        yield
 
 #: A channel left out of this much larger a share of one class's windows than of
 #: another's is worth a warning (see :meth:`DatasetWarnings.electrode_warning`).
@@ -74,6 +96,23 @@ class DatasetWarnings:
                 "held out, each is scored on that class alone (its recall, not a balanced "
                 "accuracy) and gives no stream that switches state, so check their labels "
                 "and subject names.")
+
+    def few_windows_warning(self, folds=()) -> str | None:
+        """One sentence when a classifier is fitted on fewer than
+        :data:`MIN_CLASS_WINDOWS` windows of a class: in the whole data, or on
+        the training side of one of the validation ``folds``
+        (:attr:`CVResult.folds <biofeedback.training.CVResult>`)."""
+        sides = [("in the whole data", {c: int((self.y == c).sum()) for c in self.classes})]
+        sides += [(f"with {f['test']} held out", f.get("train_windows_per_class") or {})
+                  for f in folds]
+        few = [(n, c, where) for where, counts in sides for c, n in counts.items()
+               if n < MIN_CLASS_WINDOWS]
+        if not few:
+            return None
+        n, c, where = min(few)
+        return (f"The class {c!r} has only {n} window{'' if n == 1 else 's'} to train on "
+                f"({where}), too few for a classifier to estimate that state; label "
+                f"longer stretches of it (at least {MIN_CLASS_WINDOWS} windows).")
 
     def unscored_days_warning(self, cv) -> str | None:
         """Which people a new-day split (``cv``) leaves unscored: one session each."""

@@ -701,3 +701,25 @@ def test_recordings_too_short_to_score_are_one_sentence_in_train(tmp_path, make_
         "longer recordings.\n")
     assert not out.exists()
     assert main(["train", *paths, "--cv", "none", "--out", str(out), "-q"]) == 0
+
+
+def test_a_class_of_one_window_is_one_project_sentence_not_sklearn_warnings(
+        recs, tmp_path, capsys, caplog):
+    """scikit-learn warned 'Only one sample available' (twice, with its source
+    lines) when a fold trained on one window of a class; the project says it once,
+    naming the class and the fold, and training goes on."""
+    p1_calm, p1_busy, p2_calm, p2_busy = (str(p) for p in sorted(
+        recs, key=lambda p: (p.name.split("-")[0], p.name.split("-")[1] != "calm")))
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("path,label,subject,start,stop\n"
+                        f"{p1_calm},calm,p1,0,30\n{p1_busy},busy,p1,0,2.5\n"
+                        f"{p2_calm},calm,p2,0,30\n{p2_busy},busy,p2,0,30\n")
+    out = tmp_path / "m.bfm"
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(out), "--n-jobs", "1", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "UserWarning" not in err and "sklearn" not in err
+    said = [r.getMessage() for r in caplog.records if "to train on" in r.getMessage()]
+    assert said == ["The class 'busy' has only 1 window to train on (with p2 held out), "
+                    "too few for a classifier to estimate that state; label longer "
+                    "stretches of it (at least 5 windows)."]
