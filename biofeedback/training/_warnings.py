@@ -139,7 +139,8 @@ class DatasetWarnings:
 
         left = [f.recording.duration - skip for f in self.files
                 if f.label is not None and f.recording is not None]
-        if not (switch and left and switch > max(left)):
+        # recordings that leave nothing: no stream is built, which its builder says
+        if not (switch and left and 0 < max(left) < switch):
             return None
         return (f"--switch-every {switch:g} s is longer than any recording leaves after "
                 f"its first {skip:g} s (at most {max(left):.1f} s), so each stretch "

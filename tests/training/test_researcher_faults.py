@@ -723,3 +723,20 @@ def test_a_class_of_one_window_is_one_project_sentence_not_sklearn_warnings(
     assert said == ["The class 'busy' has only 1 window to train on (with p2 held out), "
                     "too few for a classifier to estimate that state; label longer "
                     "stretches of it (at least 5 windows)."]
+
+
+def test_no_switching_advice_in_negative_seconds_for_recordings_shorter_than_20_s(
+        tmp_path, make_eeg, caplog):
+    """--switch-every was said to be longer than recordings 'leave after their
+    first 20 s (at most -12.0 s)', with 'give at most -12 s' as the fix."""
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k, subject in enumerate(("p1", "p2")):
+        for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+            data, ts = make_eeg(duration=8.0, alpha_hz=hz, seed=10 * k + j)
+            rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
+            paths.append(str(write_recording(rec, tmp_path / f"{subject}-{label}-1.xdf")))
+    assert main(["train", *paths, "--cv", "none", "--out", str(tmp_path / "m.bfm"),
+                 "-q"]) == 0
+    assert "--switch-every" not in caplog.text
