@@ -209,8 +209,11 @@ class CarryOver:
             return None, None
         last = with_thr[-1]
         last_m = row_montage(last)
-        fits = [r for r in with_thr
-                if row_montage(r) is None or same_headset(row_montage(r), here)]
+        fits = []
+        for r in with_thr:
+            m = row_montage(r)
+            if m is None or same_headset(m, here):
+                fits.append(r)
         if not fits:
             self.note = (
                 f"Participant {self.participant}'s earlier sessions ran on other headsets, "
@@ -218,15 +221,19 @@ class CarryOver:
                 f"their thresholds do not fit {describe_headset(here)}, so this session's "
                 "baseline sets them afresh.")
             return None, None
-        for row in reversed(fits):
-            if self._estimate_change(row) is not None:
+        newest = None  # what made the newest fitting session's estimates differ
+        for i, row in enumerate(reversed(fits)):
+            change = self._estimate_change(row)
+            if i == 0:
+                newest = change
+            if change is not None:
                 continue
             if row is not last:
                 if last_m is not None and not same_headset(last_m, here):
                     why = (f"ran on {describe_headset(last_m)}; this one runs on "
                            f"{describe_headset(here)}")
                 else:
-                    why = (f"computed its estimates with {self._estimate_change(last)}")
+                    why = f"computed its estimates with {newest}"  # last is fits[-1]
                 self.note = (
                     f"Participant {self.participant}'s last session ({last['session']:02d}) "
                     f"{why}, so the thresholds come from session {row['session']:02d}, "
@@ -235,8 +242,8 @@ class CarryOver:
         self.note = (
             f"Participant {self.participant}'s earlier sessions on this headset computed "
             f"their estimates otherwise, the last (session {fits[-1]['session']:02d}) with "
-            f"{self._estimate_change(fits[-1])}; their thresholds do not fit this session's "
-            "estimates, so its baseline sets them afresh.")
+            f"{newest}; their thresholds do not fit this session's estimates, so its "
+            "baseline sets them afresh.")
         return None, None
 
     def _estimate_change(self, row) -> str | None:
