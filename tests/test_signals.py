@@ -20,6 +20,7 @@ def test_watchdog_bounds_wall_clock_and_gives_up():
     assert dog.check(now=14.9) is None
     reason, text = dog.check(now=15.0)  # 10 s without data
     assert reason == "source_lost" and "give-up timeout 10 s" in text
+    assert "recording" not in text  # live --no-record has none; the summary names one
     dog = Watchdog(duration=30.0, give_up=None)
     dog.begin(now=0.0)
     for t in np.arange(0.0, 20.0, 0.5):  # data for 20 s, then the stream vanishes
@@ -147,6 +148,32 @@ def test_a_second_signal_while_closing_hurries_it():
         os.kill(os.getpid(), signal.SIGHUP)  # a closed terminal, while the session closes
         assert hurry.wait(2.0)
     assert signal.getsignal(signal.SIGHUP) == before
+
+
+@pytest.mark.lsl
+def test_sigterm_to_a_session_without_a_recording_does_not_speak_of_one(
+        uid, caplog, default_stop_signals):
+    """``live --no-record`` stopped by a service manager: nothing to close."""
+    import os
+
+    from biofeedback.feedback import Sink
+    from biofeedback.live import build_session
+
+    class TermOnFirstWindow(Sink):
+        name = "term"
+        lossless = True
+
+        def write(self, result):
+            if not getattr(self, "sent", False):
+                self.sent = True
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    session = build_session("synthetic", record=False, feedback=False, duration=30,
+                            sinks=[TermOnFirstWindow()], name=f"term-{uid}")
+    summary = session.run()
+    assert summary.stopped_by == "SIGTERM" and summary.recording is None
+    said = [r.getMessage() for r in caplog.records if "SIGTERM received" in r.getMessage()]
+    assert said == ["SIGTERM received: ending the session."]
 
 
 def _recorder_running(xdf) -> bool:

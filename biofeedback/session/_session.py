@@ -341,7 +341,7 @@ class Session:
         self._outlets = None
         self._dispatch = Dispatcher(self.sinks)
         tally = Tally(summary, self.duration)
-        with stop_on_signals(self.stop):
+        with stop_on_signals(self.stop, recording=self.record):
             return self._run(summary, tally)
 
     def _run(self, summary, tally):

@@ -67,8 +67,7 @@ class Watchdog:
         if self.give_up is not None and now - self.last_data >= self.give_up:
             return (SOURCE_LOST,
                     f"the source sent no data for {now - self.last_data:.0f} s "
-                    f"(give-up timeout {self.give_up:g} s); the session ended and its "
-                    "recording was closed")
+                    f"(give-up timeout {self.give_up:g} s); the session ended")
         if self.duration is not None and now - self.start >= self.duration + self.grace:
             return (DURATION,
                     f"{self.duration:g} s of wall-clock time passed with "
@@ -103,15 +102,19 @@ def _over_default_handlers(handler):
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop):
+def stop_on_signals(stop, recording=True):
     """While running, SIGTERM/SIGHUP call ``stop(reason)`` (as Ctrl-C ends it).
 
     Installed only in the main thread and only over the default handlers, so
-    an application's own handlers are left alone.
+    an application's own handlers are left alone. ``recording``: the session
+    records (the warning says its recording is closed).
     """
+    doing = "ending the session and closing its recording" if recording else \
+        "ending the session"
+
     def handler(signum, _frame):
         name = signal.Signals(signum).name
-        logger.warning("%s received: ending the session and closing its recording.", name)
+        logger.warning("%s received: %s.", name, doing)
         stop(name)
 
     with _over_default_handlers(handler):

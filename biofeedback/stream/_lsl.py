@@ -692,14 +692,14 @@ class LSLSource(Source):
         if self._layout is not None and n != self._layout[0]:
             raise StreamError(
                 f"The LSL stream {self.stream_name!r} came back with {n} channels instead "
-                f"of {self._layout[0]}; the session ended there (its recording is "
-                "closed): start a new session for the new layout.")
+                f"of {self._layout[0]}; the session ended there: start a new session for "
+                "the new layout.")
         rate = info.nominal_srate()
         if self._layout is not None and rate > 0 and abs(rate - self.sfreq) > 1e-6:
             raise StreamError(
                 f"The LSL stream {self.stream_name!r} came back at {rate:g} Hz instead of "
-                f"{self.sfreq:g} Hz; the session ended there (its recording is closed): "
-                "start a new session for the new rate.")
+                f"{self.sfreq:g} Hz; the session ended there: start a new session for the "
+                "new rate.")
         old, self._inlet = self._inlet, None
         try:
             self._make_inlet(info)

@@ -103,11 +103,15 @@ def test_a_sender_back_with_another_layout_ends_in_one_sentence(n, sfreq, messag
         _read_until(src, lambda c: True)
         del out
         back = _outlet(name, n, sfreq=sfreq)
-        with pytest.raises(StreamError, match=message):
+        with pytest.raises(StreamError, match=message) as err:
             end = time.monotonic() + 15
             while time.monotonic() < end:
                 src.read(0.05)
         del back
+    # the source cannot know whether a recording was made (live --no-record): the
+    # session's summary names the recording when there is one
+    assert str(err.value).endswith("; the session ended there: start a new session for "
+                                   f"the new {'layout' if n != 4 else 'rate'}.")
 
 
 @pytest.mark.slow  # waits for the loss and the new sender (about 2.5 s)
