@@ -76,8 +76,7 @@ def run(args) -> int:
         return 0
     score = (f"balanced accuracy {out['balanced_accuracy']:.3f} (chance "
              f"{out['chance']:.2f})"
-             + (" over all windows" if any(f.label is None for f in ds.files)
-                else " on sustained states")
+             + _scored_on(ds)
              + (f" (one class in the data: the recall of {next(iter(out['recall']))!r})"
                 if len(out["recall"]) == 1 else ""))
     if quiet:  # -q: the result alone, one line (as train -q prints the model's path)
@@ -102,6 +101,14 @@ def run(args) -> int:
         print("switching: not scored (the recordings hold one state, so no stream "
               "switches)")
     return 0
+
+
+def _scored_on(ds):
+    """What the balanced accuracy is over, in words."""
+    over = [f.label is None for f in ds.files]
+    if all(over):
+        return " over all windows"
+    return " on sustained states" + (" and labelled stretches" if any(over) else "")
 
 
 def _fits(model):

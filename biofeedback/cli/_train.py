@@ -193,8 +193,9 @@ def protocol_plan(config, method, ds, spec, required):
     if spec.input == "windows":
         why = "window-input models are not calibrated"
     elif any(f.label is None for f in ds.files):
-        why = ("recordings labelled over time (markers, or a manifest's stretches) "
-               "cannot be replayed as calibration blocks")
+        from ..training._calibration import OVER_TIME_NOT_REPLAYED
+
+        why = OVER_TIME_NOT_REPLAYED
     elif not plan:
         why = "the protocol has no block before feedback"
     elif None in plan.states:
@@ -262,8 +263,8 @@ def run(args) -> int:
     plan, why = protocol_plan(config, args.calibration_method, ds, spec,
                               required=args.calibration == "protocol")
     switch = args.switch_every or None
-    if switch and any(f.label is None for f in ds.files):
-        switch = None  # marker-labelled recordings are scored as they are
+    if switch and all(f.label is None for f in ds.files):
+        switch = None  # recordings labelled over time are scored as they switch
     evidence, grid = args.evidence_weight, None
     if evidence == "auto":
         evidence = None  # hop / window unless it can be chosen below

@@ -24,6 +24,13 @@ from ._labels import DatasetError
 ZSCORE_WINDOWS = 5
 
 
+#: Why a calibrated model is neither validated nor fitted on recordings labelled
+#: over time (completed to a sentence where it is said).
+OVER_TIME_NOT_REPLAYED = (
+    "recordings labelled over time (markers, or a manifest's stretches) cannot be "
+    "replayed as calibration blocks")
+
+
 def blocks_before_feedback(feedback) -> list:
     """The protocol's baseline and calibration blocks before its first feedback block."""
     out = []
@@ -214,10 +221,13 @@ def recording_transform(files, stats, prep=None):
     return transform
 
 
-def _check_calibration(spec, plan, window_length, classes=None):
+def _check_calibration(spec, plan, window_length, classes=None, files=()):
     if not plan:
         return
     if spec.input not in ("features", "clean_features"):
         raise DatasetError("Calibration centres engine features; it does not apply to "
                            "window-input models such as riemann.")
+    if any(f.label is None for f in files):
+        raise DatasetError(OVER_TIME_NOT_REPLAYED[0].upper() + OVER_TIME_NOT_REPLAYED[1:]
+                           + ".")
     plan.check(window_length, classes)

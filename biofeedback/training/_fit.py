@@ -64,7 +64,7 @@ def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
     est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
                           columns=dataset.columns)
     plan = calibration or None
-    _check_calibration(spec, plan, dataset.window_length, dataset.classes)
+    _check_calibration(spec, plan, dataset.window_length, dataset.classes, dataset.files)
     dwell = _check_dwell(dwell)
     evidence = _check_evidence(evidence)
     X = dataset.inputs(spec.input)

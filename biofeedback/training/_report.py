@@ -17,7 +17,9 @@ def scored_what(dataset) -> str:
     if any(f.label is None and not f.stretches for f in dataset.files):
         return "the marker-labelled windows of sessions that switch state"
     if any(f.stretches for f in dataset.files):
-        return "the manifest's labelled stretches"
+        return ("sustained states and the manifest's labelled stretches"
+                if any(f.label is not None for f in dataset.files)
+                else "the manifest's labelled stretches")
     return "sustained states"
 
 

@@ -32,28 +32,37 @@ def scored_mask(dataset, seconds):
     return dataset.t - dataset.window_length >= seconds
 
 
-def unscored_seconds(dataset, plan=None) -> float:
-    """Seconds at the start of each recording that scoring leaves out, in
-    validation and evaluation alike.
+def unscored_seconds(dataset, plan=None) -> np.ndarray:
+    """Per recording of ``dataset.files``, the seconds at its start that scoring
+    leaves out, in validation and evaluation alike.
 
     One-state recordings: :data:`~._streams.SCORE_AFTER` (as a live session
     settles; no scored window then holds calibration material, and every
     variant, switching streams or not, scores the same windows). Recordings
     labelled over time (markers, a manifest's stretches): the calibration
     ``plan``'s blocks, which a live session spends calibrating (0 without).
+    A manifest may hold both kinds.
     """
-    if any(f.label is None for f in dataset.files):
-        return plan.seconds if plan else 0.0
-    return SCORE_AFTER
+    over = plan.seconds if plan else 0.0
+    return np.array([over if f.label is None else SCORE_AFTER for f in dataset.files],
+                    dtype=float)
 
 
 def sustained_mask(dataset, seconds):
-    """The windows :func:`scored_mask` keeps, or one sentence when none is left."""
-    keep = scored_mask(dataset, seconds)
-    if seconds and not keep.any():
+    """The windows scoring reads: of one-state recordings those starting after
+    their recording's ``seconds`` (a number, or one per recording), of
+    recordings labelled over time those ending after them; one sentence when
+    none is left."""
+    per = np.broadcast_to(np.asarray(seconds, float), (len(dataset.files),))
+    over = np.array([f.label is None for f in dataset.files], bool)
+    rec = dataset.recording
+    keep = np.where(over[rec], dataset.t > per[rec], scored_mask(dataset, per[rec]))
+    one = per[~over]
+    if not keep.any() and one.size and one.max() > 0:
+        skip = float(one.max())
         raise DatasetError(
-            f"No recording is longer than {seconds:g} s plus a window: one-state "
-            f"recordings are scored after their first {seconds:g} s, as a live session "
+            f"No recording is longer than {skip:g} s plus a window: one-state "
+            f"recordings are scored after their first {skip:g} s, as a live session "
             "settles; score longer recordings.")
     return keep
 
@@ -98,10 +107,11 @@ def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features", evi
         The state filter's evidence weight (``gamma``); None: ``hop / window``.
     transform : callable | None
         ``transform(recording_index, X)`` applied first (calibration).
-    blank_until : float | None
+    blank_until : float | array | None
         Windows ending within this many seconds of their recording's start
-        give NaN, as a live engine gives while it collects a model's
-        calibration (the state filter sees them as NaN).
+        (a number, or one per recording of ``dataset.files``) give NaN, as a
+        live engine gives while it collects a model's calibration or settles
+        (the state filter sees them as NaN).
 
     Returns
     -------
@@ -135,8 +145,9 @@ def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features", evi
         P = np.full((len(X), out.shape[1]), np.nan)
         if P0 is not None:
             P[ok] = P0
-        if blank_until is not None:
-            P[f["t"] <= blank_until] = np.nan
+        blank = blank_until[r] if np.ndim(blank_until) else blank_until
+        if blank:
+            P[f["t"] <= blank] = np.nan
         if dwell:
             sf = StateFilter(out.shape[1], dwell, hop, window=dataset.window_length,
                              gamma=evidence)
@@ -272,7 +283,7 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
     from ._dataset import model_inputs
 
     prep = model._select
-    markers = any(f.label is None for f in ds.files)
+    over = np.array([f.label is None for f in ds.files], bool)  # labelled over time
     data_classes = sorted(set(ds.y.tolist()))
     known = set(model.classes_.tolist())
     unknown = [c for c in data_classes if c not in known]
@@ -282,59 +293,60 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
             f"the model {model._name()}({', '.join(model.classes_)}), so its output could "
             "never match them; label the recordings with the model's classes, or leave "
             "those windows out (--marker-labels, or the manifest's rows).")
-    sw, switching = _new_acc(), None
-    if markers:  # whole sessions: calibrated on their first seconds, as live
-        calib = unscored_seconds(ds, plan)
-        keep = ds.t > calib
-        pred = np.full(len(ds), "", dtype=object)
-        for r, f in enumerate(ds.full):
-            rows = ds.recording == r
-            if not rows.any():
-                continue
-            transform = None
-            if plan:
-                ok = calibration_windows(f, calib)
-                if not ok.any():
-                    raise DatasetError(f"{ds.files[r].path} holds no clean window in its "
-                                       f"first {calib:g} s to calibrate the model on.")
-                offset, scale = _baseline_stats(prep(model_inputs(f, model.input)[ok]),
-                                                plan.method)
+    sw, switching, every = _new_acc(), None, None
+    skips = unscored_seconds(ds, plan)
+    keep = sustained_mask(ds, skips)
+    pred = np.full(len(ds), "", dtype=object)
+    # recordings labelled over time (whole sessions): calibrated on their first
+    # seconds, as live, and scored as they switch
+    for r in np.flatnonzero(over):
+        f, calib = ds.full[r], float(skips[r])
+        rows = ds.recording == r
+        if not rows.any():
+            continue
+        transform = None
+        if plan:
+            ok = calibration_windows(f, calib)
+            if not ok.any():
+                raise DatasetError(f"{ds.files[r].path} holds no clean window in its "
+                                   f"first {calib:g} s to calibrate the model on.")
+            offset, scale = _baseline_stats(prep(model_inputs(f, model.input)[ok]),
+                                            plan.method)
 
-                def transform(_, X, offset=offset, scale=scale):
-                    return (prep(X) - offset) / scale
-            P = filtered_proba(predict, ds, rows, model.dwell, input=model.input,
-                               evidence=model.evidence, transform=transform,
-                               blank_until=calib or None)
-            pred_r = _argmax_labels(P, model.classes_)
-            pred[rows] = pred_r
-            sel = keep[rows]
-            sc = switching_scores(ds.t[rows][sel], ds.y[rows][sel], pred_r[sel],
-                                  switches_from_markers(f["markers"], after=calib))
-            _add_scores(sw, sc, ds.y[rows][sel], pred_r[sel])
-        if sw["lags"]:
-            switching = _switching_summary(sw, data_classes, 0.0)
-            switching["switch_every_s"] = None
-    else:  # one-state recordings: the protocol replayed from them
-        skip = unscored_seconds(ds, plan)
-        keep = sustained_mask(ds, skip)
+            def transform(_, X, offset=offset, scale=scale):
+                return (prep(X) - offset) / scale
+        P = filtered_proba(predict, ds, rows, model.dwell, input=model.input,
+                           evidence=model.evidence, transform=transform,
+                           blank_until=calib or None)
+        pred_r = _argmax_labels(P, model.classes_)
+        pred[rows] = pred_r
+        sel = keep[rows]
+        sc = switching_scores(ds.t[rows][sel], ds.y[rows][sel], pred_r[sel],
+                              switches_from_markers(f["markers"], after=calib))
+        _add_scores(sw, sc, ds.y[rows][sel], pred_r[sel])
+    one = ~over[ds.recording]
+    if one.any():  # one-state recordings: the protocol replayed from them
         stats = None
         transform = None
         if plan:
             stats = calibration_stats(stream_dataset(ds, plan, switch_every or 30.0,
-                                                     skip=skip), plan, model.input)
+                                                     skip=SCORE_AFTER), plan, model.input)
             transform = recording_transform(ds.files, stats, prep)
-        P = filtered_proba(predict, ds, np.ones(len(ds), bool), model.dwell,
-                           input=model.input, evidence=model.evidence, transform=transform,
-                           blank_until=skip)
-        pred = _argmax_labels(P, model.classes_)
-        if switch_every:
-            streams = stream_dataset(ds, plan, switch_every, skip=skip)
-            keys = set(zip(ds.subject.tolist(), ds.session.tolist()))
+        P = filtered_proba(predict, ds, one, model.dwell, input=model.input,
+                           evidence=model.evidence, transform=transform,
+                           blank_until=SCORE_AFTER)
+        pred[one] = _argmax_labels(P, model.classes_)
+        if switch_every:  # and streams switching state built from them
+            streams = stream_dataset(ds, plan, switch_every, skip=SCORE_AFTER)
+            keys = set(zip(ds.subject[one].tolist(), ds.session[one].tolist()))
+            lags = len(sw["lags"])
             _score_streams(predict, model.classes_, streams, keys, plan, stats, model.dwell,
                            sw, input=model.input, prep=prep, evidence=model.evidence)
             # recordings of one state make streams that never switch: nothing to score
-            if sw["lags"]:
-                switching = _switching_summary(sw, data_classes, switch_every)
+            every = float(switch_every) if len(sw["lags"]) > lags else None
+    if sw["lags"]:
+        switching = _switching_summary(sw, data_classes, every or 0.0)
+        switching["switch_every_s"] = every
     y, pred = ds.y[keep], np.asarray(pred[keep]).astype(str)
     all_classes = sorted(set(model.classes_.tolist()) | set(y.tolist()))
     rec = _recalls(y, pred, data_classes)

@@ -239,7 +239,9 @@ def stream_dataset(dataset, plan=None, switch_every=30.0, *, skip=None, crossfad
                    n_jobs=1):
     """Every subject's (and session's) live streams, through the engine.
 
-    Per subject and session of ``dataset``, one stream per order of
+    Per subject and session of ``dataset``'s one-state recordings (labelled by
+    file name or a manifest's whole-file rows; recordings a manifest labels by
+    stretches already switch, and are left out), one stream per order of
     :func:`state_orders` (built from its files by :func:`build_stream`: the
     same calibration blocks first, then the states in that order), run through
     the engine with the dataset's pipeline, board and gating; every window is
@@ -261,10 +263,12 @@ def stream_dataset(dataset, plan=None, switch_every=30.0, *, skip=None, crossfad
     if key in cache:
         return cache[key]
     groups = defaultdict(dict)
+    if all(f.label is None for f in dataset.files):
+        raise DatasetError("Streams are built from one-state recordings labelled by "
+                           "file name or manifest, not from marker-labelled ones.")
     for f in dataset.files:
         if f.label is None:
-            raise DatasetError("Streams are built from one-state recordings labelled by "
-                               "file name or manifest, not from marker-labelled ones.")
+            continue
         rec = f.recording if f.recording is not None else read_recording(f.path)
         if f.label in groups[(f.subject, f.session)]:
             raise DatasetError(f"Subject {f.subject} (session {f.session}) has two "

@@ -63,6 +63,7 @@ from ._scoring import (
     sustained_mask,
     unscored_seconds,
 )
+from ._streams import SCORE_AFTER
 from ._warnings import few_windows_said
 
 CV_SCHEMES = ("loso", "loso-session", "new-day", "new-person-new-day", "none")
@@ -243,7 +244,7 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
     spec = CLASSIFIERS[model]
     classes = dataset.classes
     plan = calibration or None
-    _check_calibration(spec, plan, dataset.window_length, classes)
+    _check_calibration(spec, plan, dataset.window_length, classes, dataset.files)
     runs = []  # per dwell time: its evidence weight (or grid) and what it scores
     for dwell in dwells:
         dwell, grid, ev = _check_dwell(dwell), None, evidence
@@ -261,9 +262,11 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
         runs.append({"dwell": dwell, "grid": grid, "evidence": ev, "folds": [],
                      "true": [], "pred": [], "sw": _new_acc()})
     _check_folds(dataset, cv)
-    if score_after is None:
-        score_after = unscored_seconds(dataset, plan)
-    skip = max(score_after, max((d for _, d in plan.blocks), default=0.0) if plan else 0.0)
+    # per recording: the first seconds left unscored (and blank, as live)
+    seconds = (unscored_seconds(dataset, plan) if score_after is None
+               else np.full(len(dataset.files), float(score_after)))
+    settle = SCORE_AFTER if score_after is None else float(score_after)
+    skip = max(settle, max((d for _, d in plan.blocks), default=0.0) if plan else 0.0)
     X = dataset.inputs(spec.input)
     transform = stats = None
     if plan:
@@ -274,7 +277,7 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
     streams = None
     if switch_every:
         streams = stream_dataset(dataset, plan, switch_every, skip=skip)
-    scored = sustained_mask(dataset, score_after)
+    scored = sustained_mask(dataset, seconds)
     y = dataset.y
     tested = np.zeros(len(dataset), bool)
     for name, test_all, train in _folds(dataset, cv):
@@ -288,7 +291,7 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
             est.fit(X[fit], y[fit])
         for run in runs:
             _score_fold(run, est, name, dataset, model, test, test_all, train, X, plan,
-                        stats, streams, transform, score_after, switch_every, spec.input,
+                        stats, streams, transform, seconds, switch_every, spec.input,
                         random_state)
         tested |= test
     if not runs[0]["folds"]:
@@ -314,7 +317,7 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
 
 
 def _score_fold(run, est, name, dataset, model, test, test_all, train, X, plan, stats,
-                streams, transform, score_after, switch_every, input, random_state):
+                streams, transform, seconds, switch_every, input, random_state):
     """Score one fold's fitted ``est`` with one dwell time; add it to ``run``."""
     y, classes = dataset.y, dataset.classes
     dwell, grid, ev = run["dwell"], run["grid"], run["evidence"]
@@ -323,7 +326,7 @@ def _score_fold(run, est, name, dataset, model, test, test_all, train, X, plan, 
                              plan=plan, stats=stats, streams=streams,
                              switch_every=switch_every, random_state=random_state)
     P = filtered_proba(est.predict_proba, dataset, test, dwell, input=input,
-                       evidence=ev, transform=transform, blank_until=score_after or None)
+                       evidence=ev, transform=transform, blank_until=seconds)
     pred = _argmax_labels(P, est.classes_)
     rec = _recalls(y[test], pred, classes)
     fold = {

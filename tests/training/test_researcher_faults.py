@@ -740,3 +740,43 @@ def test_no_switching_advice_in_negative_seconds_for_recordings_shorter_than_20_
     assert main(["train", *paths, "--cv", "none", "--out", str(tmp_path / "m.bfm"),
                  "-q"]) == 0
     assert "--switch-every" not in caplog.text
+
+
+def test_a_manifest_mixing_whole_files_and_stretches_scores_switching_streams(
+        recs, tmp_path, make_eeg, capsys):
+    """Whole-file rows of a manifest build streams switching state even when
+    other rows label a recording by stretches: train built none (it turned
+    --switch-every off for the whole manifest), and evaluate scored the whole
+    files from 0 s, as if they switched state."""
+    import json
+
+    import numpy as np
+
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training import load_model
+
+    calm, _ = make_eeg(duration=30.0, alpha_hz=10.0, seed=7)
+    busy, _ = make_eeg(duration=30.0, alpha_hz=6.0, seed=8)
+    data = np.concatenate([calm, busy], axis=1)
+    session = write_recording(Recording(data, 256.0, MUSE, 1000 + np.arange(data.shape[1])
+                                        / 256.0, profile="muse_2016"),
+                              tmp_path / "p3-session-1.xdf")
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("path,label,subject,start,stop\n"
+                        + "".join(f"{p},{p.name.split('-')[1]},{p.name.split('-')[0]},,\n"
+                                  for p in recs)
+                        + f"{session},calm,p3,0,30\n{session},busy,p3,30,60\n")
+    out = tmp_path / "m.bfm"
+    args = ["--labels-from", "manifest", "--manifest", str(manifest), "--n-jobs", "1"]
+    assert main(["train", *args, "--switch-every", "10", "--out", str(out), "-q"]) == 0
+    switching = load_model(out).meta["metrics"]["window alone"]["switching"]
+    assert switching is not None and switching["n_switches"] >= 4
+    capsys.readouterr()
+    assert main(["evaluate", str(out), *args, "--switch-every", "10", "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    # streams of p1's and p2's files switch every 10 s; p3's session once, as labelled
+    assert scored["switching"]["switch_every_s"] == 10.0
+    assert scored["switching"]["n_switches"] > 1 + 2
+    # the whole files after their first 20 s (at most 17 windows each), p3 throughout
+    counts = scored["windows_per_subject_and_class"]
+    assert sum(counts["p1"].values()) <= 2 * 17 and sum(counts["p3"].values()) > 100
