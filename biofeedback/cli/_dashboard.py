@@ -40,12 +40,14 @@ def add_dashboard_args(p, with_flag=False):
                    help="print the URL without opening a browser")
 
 
-def start_dashboard(args, title="biofeedback"):
-    """Start a DashboardServer, print its URL, open the browser unless told not to."""
+def start_dashboard(args, title="biofeedback", server=None):
+    """Start a DashboardServer (``server``, or a new one), print its URL, open the
+    browser unless told not to."""
     from ..dashboard import DashboardServer
     from ..dashboard._server import _loopback
 
-    server = DashboardServer(host=args.host, port=args.port, title=title)
+    if server is None:
+        server = DashboardServer(host=args.host, port=args.port, title=title)
     url = server.start()
     if server.port_note:
         print(server.port_note, flush=True)
@@ -91,7 +93,7 @@ def run(args) -> int:
     import time
 
     from ..config import load_pipeline
-    from ..dashboard import LSLFeeder
+    from ..dashboard import DashboardServer, LSLFeeder
     from ..features._plan import checked_pipeline
     from ..hardware import get_profile
 
@@ -102,7 +104,9 @@ def run(args) -> int:
 
         check_participant(args.participant)
         args.root = existing_study_root(args.root)
-    server = start_dashboard(args, title=args.lsl or args.lsl_type)
+    # the server's page takes messages before it serves: the stream is looked for
+    # first, so a missing one is said alone, with no URL to a page that shows nothing
+    server = DashboardServer(host=args.host, port=args.port, title=args.lsl or args.lsl_type)
     stop = threading.Event()
     server.add_action("stop", lambda text: stop.set())
     feeder = LSLFeeder(server, args.lsl or None, stream_type=args.lsl_type, profile=profile,
@@ -114,6 +118,7 @@ def run(args) -> int:
 
             server.publish(history_message(args.participant, args.root))
         feeder.start()
+        start_dashboard(args, server=server)
         name = feeder.source.stream_name
         print(f"following the LSL stream {name!r}; Ctrl-C to stop", flush=True)
         end = time.monotonic() + args.duration if args.duration else None
