@@ -27,8 +27,9 @@ ZSCORE_WINDOWS = 5
 #: Why a calibrated model is neither validated nor fitted on recordings labelled
 #: over time (completed to a sentence where it is said).
 OVER_TIME_NOT_REPLAYED = (
-    "recordings labelled over time (markers, or a manifest's stretches) cannot be "
-    "replayed as calibration blocks")
+    "the protocol's blocks are replayed from one recording of each state they ask "
+    "for, and recordings labelled over time (markers, a manifest's stretches) hold "
+    "several states each, so none can stand for a block")
 
 
 def blocks_before_feedback(feedback) -> list:

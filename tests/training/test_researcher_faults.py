@@ -332,10 +332,21 @@ def test_a_manifest_of_stretches_is_not_called_markers(recs, tmp_path, capsys):
     assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
                  "--out", str(tmp_path / "m.bfm")]) == 0
     out = capsys.readouterr().out
-    assert ("calibration not validated: recordings labelled over time (markers, or a "
-            "manifest's stretches) cannot be replayed") in out
+    assert ("calibration not validated: the protocol's blocks are replayed from one "
+            "recording of each state they ask for, and recordings labelled over time "
+            "(markers, a manifest's stretches) hold several states each, so none can stand "
+            "for a block\n") in out
     page = (tmp_path / "m.html").read_text()
     assert page.count("<td>(2 stretches)</td>") == 4 and "(markers)" not in page
+    # asked for, calibration is refused with the same reason, and no model is written
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--calibration", "protocol", "--out", str(tmp_path / "cal.bfm")]) == 1
+    assert capsys.readouterr().err == (
+        "biofeedback: error: --calibration protocol: the protocol's blocks are replayed "
+        "from one recording of each state they ask for, and recordings labelled over time "
+        "(markers, a manifest's stretches) hold several states each, so none can stand for "
+        "a block.\n")
+    assert not (tmp_path / "cal.bfm").exists()
 
 
 def test_the_report_table_gives_the_switching_figures(recs, tmp_path):
