@@ -176,6 +176,28 @@ def marker_row(col, ts):
     return [(float(ts[k]), f"{col[k]:g}") for k in nz]
 
 
+def _no_accel(sidecar):
+    """Whether ``sidecar`` says the board's accelerometer rows hold no data
+    (``"accelerometer": false``: written from a recording that had none)."""
+    return isinstance(sidecar, dict) and sidecar.get("accelerometer") is False
+
+
+def _accel_rows(recording, n_rows):
+    """The recording's accelerometer as ``(n_rows, n_times)`` in g, or None
+    when it has none that fits the board's rows sample for sample."""
+    st = recording.streams.get("accelerometer")
+    if st is None or isinstance(st.data, list):
+        return None
+    data = np.asarray(st.data, dtype=float)
+    n = recording.n_times
+    if data.ndim != 2 or data.shape[0] != n_rows or data.shape[1] != n:
+        return None
+    ts = np.asarray(st.timestamps, dtype=float)
+    if ts.shape != (n,) or not np.allclose(ts, recording.timestamps, rtol=0, atol=1e-6):
+        return None  # another rate or clock: not the EEG's samples
+    return data
+
+
 def read_brainflow(fname, *, profile=None):
     """Read a file written by BrainFlow's ``DataFilter.write_file``."""
     from ..hardware import get_profile
@@ -302,7 +324,7 @@ def read_brainflow(fname, *, profile=None):
     if lay["marker"] is not None:
         markers = marker_row(cols[at[lay["marker"]]], ts)
     streams = {}
-    if lay["accel"] and not no_board(sidecar):  # (a board's rows, left at zero)
+    if lay["accel"] and not no_board(sidecar) and not _no_accel(sidecar):
         streams["accelerometer"] = Stream(
             name="accelerometer", type="Accelerometer",
             data=rows_of(lay["accel"]), timestamps=ts,
@@ -330,7 +352,10 @@ def write_brainflow(recording, fname, *, overwrite=False):
     it has at most 16 channels, and its sidecar says that no board made it
     (``"profile": null``, with the ``source_format`` it was read from): it is
     read back with no profile, and no playback takes it for the synthetic
-    board. Numeric markers go to the marker row.
+    board. Numeric markers go to the marker row. The recording's
+    accelerometer (``streams["accelerometer"]``, sample for sample with the
+    EEG) goes to the board's accelerometer rows; without one, the sidecar says
+    ``"accelerometer": false`` and the rows read back as no stream.
     """
     from brainflow.data_filter import DataFilter
 
@@ -353,6 +378,11 @@ def write_brainflow(recording, fname, *, overwrite=False):
     n = recording.n_times
     arr = np.zeros((lay["n_rows"], n))
     arr[lay["eeg"][:n_ch]] = recording.data * 1e6
+    # the recording's own accelerometer, or a sidecar saying the rows are empty:
+    # zeros read back as an accelerometer would be data nobody measured
+    accel = _accel_rows(recording, len(lay["accel"])) if board and lay["accel"] else None
+    if accel is not None:
+        arr[lay["accel"]] = accel
     if lay["timestamp"] is not None:
         arr[lay["timestamp"]] = recording.timestamps
     if lay["package"] is not None:
@@ -384,6 +414,8 @@ def write_brainflow(recording, fname, *, overwrite=False):
                "profile": prof.name if board else None}
     if not board:
         sidecar["source_format"] = recording.source_format
+    elif lay["accel"]:
+        sidecar["accelerometer"] = accel is not None
     sidecar |= {"sfreq": recording.sfreq, "ch_names": list(recording.ch_names),
                 "units": "microvolts", "written_by": "biofeedback"}
     fname.with_suffix(".json").write_text(dumps(sidecar, indent=2),

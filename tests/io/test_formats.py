@@ -128,10 +128,38 @@ def test_brainflow_synthetic_board_file(tmp_path):
     ts_row = BoardShim.get_timestamp_channel(BoardIds.SYNTHETIC_BOARD.value)
     assert_allclose(rec.timestamps, raw[ts_row], atol=1e-6)
     assert [m[1] for m in rec.markers] == ["7"]
-    # and our writer produces what BrainFlow reads back
+    accel = BoardShim.get_accel_channels(BoardIds.SYNTHETIC_BOARD.value)
+    assert_allclose(rec.streams["accelerometer"].data, raw[accel], atol=1e-6)  # no key
+    # and our writer produces what BrainFlow reads back, accelerometer included
     out = write_recording(rec, tmp_path / "ours.csv")
     back = DataFilter.read_file(str(out))
     assert_allclose(back[eeg], raw[eeg], atol=2e-6)
+    assert_allclose(back[accel], raw[accel], atol=1e-6)
+    assert np.ptp(raw[accel]) > 0
+    again = read_recording(out)
+    assert again.provenance["sidecar"]["accelerometer"] is True
+    assert_allclose(again.streams["accelerometer"].data, raw[accel], atol=1e-6)
+
+
+def test_brainflow_csv_of_a_recording_without_accelerometer_reads_back_without_one(
+        tmp_path, capsys):
+    """A board recording with no accelerometer (an XDF of its EEG alone) is
+    written in the board's rows; the accelerometer rows are left empty and the
+    sidecar says so, so no all-zero accelerometer is read back as measured."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 10e-6, (8, 1000))
+    rec = Recording(data=x, sfreq=250.0, ch_names=["Fp1", "Fp2", "C3", "C4", "P7", "P8",
+                                                   "O1", "O2"],
+                    timestamps=1.7e9 + np.arange(1000) / 250.0, profile="cyton",
+                    source_format="xdf")
+    back = read_recording(write_recording(rec, tmp_path / "x.csv"))
+    assert back.profile == "cyton" and "accelerometer" not in back.streams
+    assert back.provenance["sidecar"]["accelerometer"] is False
+    assert_allclose(back.data, x, atol=1e-11)
+    # the same through the command line's convert
+    src = write_recording(rec, tmp_path / "eeg.xdf")
+    assert main(["convert", str(src), str(tmp_path / "c.csv")]) == 0
+    assert "accelerometer" not in read_recording(tmp_path / "c.csv").streams
 
 
 def test_mne_roundtrips(tmp_path, obci_open):
