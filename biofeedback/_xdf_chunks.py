@@ -4,9 +4,11 @@ LabRecorderCLI writes its footers only once each stream's clock-offset thread
 wakes (every 5 s) and keeps small chunks in its output buffer until a large
 one pushes them out, so stopping it fast means ending it and finishing the
 file here: :func:`complete_xdf` cuts the file after its last whole chunk,
-appends the samples the session published that the file lacks, then a
-closing ClockOffset for the session's own streams and a StreamFooter for
-every stream (first and last timestamp, sample count, clock offsets), as
+writes the header of each of the session's streams the file lacks (a
+session stopped as it started: LabRecorder had them in its buffer), appends
+the samples the session published that the file lacks, then a closing
+ClockOffset for the session's own streams and a StreamFooter for every
+stream (first and last timestamp, sample count, clock offsets), as
 LabRecorder writes them.
 
 XDF layout (https://github.com/sccn/xdf/wiki/Specifications): the magic
@@ -188,7 +190,16 @@ def _footer(first, last, count, offsets) -> bytes:
             f"<clock_offsets>{offs}</clock_offsets></info>").encode()
 
 
-def complete_xdf(fname, tails=None) -> dict:
+def _file_header() -> bytes:
+    """The magic and a FileHeader chunk, as LabRecorder starts a file."""
+    import datetime
+
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    return b"XDF:" + chunk(1, ('<?xml version="1.0"?><info><version>1.0</version>'
+                               f"<datetime>{now}</datetime></info>").encode())
+
+
+def complete_xdf(fname, tails=None, headers=None) -> dict:
     """Close an XDF file its recorder did not close (no footers, maybe cut short).
 
     Parameters
@@ -205,6 +216,11 @@ def complete_xdf(fname, tails=None) -> dict:
         keyed ``(name, source_id)`` with ``n_pushed`` None: the samples
         stamped after the file's last one are appended (their clock offsets
         stay LabRecorder's: the sender may be another machine).
+    headers : dict | None
+        ``{source_id: stream header XML}`` of the streams the file must hold
+        (the session's own): one the file lacks gets its header, then its
+        samples from ``tails``, and its footer. An empty file gets the
+        FileHeader first.
 
     Returns
     -------
@@ -213,8 +229,14 @@ def complete_xdf(fname, tails=None) -> dict:
     """
     fname = Path(fname)
     tails = dict(tails or {})
+    headers = dict(headers or {})
     size = fname.stat().st_size
+    if size == 0 and headers:  # LabRecorder was ended before it wrote anything
+        with open(fname, "wb") as fid:
+            fid.write(_file_header())
+        size = fname.stat().st_size
     streams: dict[int, _Stream] = {}
+    ids = set()  # every stream id the file uses
     with open(fname, "rb") as fid:
         if fid.read(4) != b"XDF:":
             raise ValueError(f"{fname} is not an XDF file")
@@ -228,6 +250,7 @@ def complete_xdf(fname, tails=None) -> dict:
             if len(raw) < 4:
                 break
             sid = struct.unpack("<I", raw)[0]
+            ids.add(sid)
             start += 4
             valid_end = end
             if tag == TAG_STREAM_HEADER:
@@ -258,6 +281,15 @@ def complete_xdf(fname, tails=None) -> dict:
                 last = float(_timestamps(fid.read(b1 - a1), s.header)[-1])
             stats[sid] = [first, last, sum(c[2] for c in s.samples)]
     out, footers = bytearray(), bytearray()  # every footer after every sample
+    held = {s.header.get("source_id") for s in streams.values()}
+    next_id = max(ids, default=0) + 1
+    for key, xml in headers.items():
+        if key in held:
+            continue
+        raw = xml.encode("utf-8") if isinstance(xml, str) else bytes(xml)
+        streams[next_id], stats[next_id] = _Stream(_header_fields(raw)), [None, None, 0]
+        out += chunk(TAG_STREAM_HEADER, raw, next_id)
+        next_id += 1
     report = {}
     for sid, s in streams.items():
         first, last, n_held = stats[sid]

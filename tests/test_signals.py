@@ -253,17 +253,20 @@ def test_sigterm_closes_the_recording_and_the_recorder_within_2_s(tmp_path):
     assert read_recording(xdf).n_times == summary["n_samples"]
 
 
+def _header(name, fmt, n_ch, rate):
+    """A stream header's XML as LabRecorder writes it (the fields readers use)."""
+    return (f"<?xml version='1.0'?><info><name>{name}</name><channel_count>{n_ch}"
+            f"</channel_count><nominal_srate>{rate}</nominal_srate><channel_format>{fmt}"
+            f"</channel_format><source_id>{name}</source_id></info>").encode()
+
+
 def _open_xdf(path, n_eeg, n_markers, footers=False):
     """An XDF as LabRecorder leaves it when ended: chunks, no footers, a cut chunk."""
     import struct
 
     from biofeedback._xdf_chunks import chunk, varlen
 
-    def header(name, fmt, n_ch, rate):
-        return (f"<?xml version='1.0'?><info><name>{name}</name><channel_count>{n_ch}"
-                f"</channel_count><nominal_srate>{rate}</nominal_srate><channel_format>{fmt}"
-                f"</channel_format><source_id>{name}</source_id></info>").encode()
-
+    header = _header
     ts = 100.0 + np.arange(n_eeg) / 100.0
     eeg = np.arange(n_eeg * 2, dtype=float).reshape(n_eeg, 2)
     out = bytearray(b"XDF:") + chunk(1, b"<?xml version='1.0'?><info/>")
@@ -324,3 +327,59 @@ def test_an_ended_recorder_s_file_is_closed_with_what_the_session_sent(tmp_path,
     before = path.read_bytes()
     complete_xdf(path, tails)
     assert path.read_bytes() == before
+
+
+def test_streams_whose_headers_the_recorder_had_not_written_get_them(tmp_path):
+    """A session stopped as it started: LabRecorderCLI, ended, held the last
+    streams' headers in its buffer (or wrote nothing at all)."""
+    import pyxdf
+
+    from biofeedback._xdf_chunks import complete_xdf
+    from biofeedback.io._xdf import scan_chunks
+
+    headers = {"eeg": _header("eeg", "double64", 2, 100.0).decode(),
+               "mk": _header("mk", "string", 1, 0.0).decode(),
+               "cues": _header("cues", "string", 1, 0.0).decode()}
+    tails = {"cues": (2, np.array([101.5, 102.5]), [["c1"], ["c2"]])}
+    path = tmp_path / "early.xdf"
+    _open_xdf(path, 200, 3)  # the headers of eeg and mk only
+    report = complete_xdf(path, tails, headers=headers)
+    assert report["cues"] == {"samples": 2, "appended": 2}
+    counts = scan_chunks(path)[3]
+    assert counts["StreamHeader"] == counts["StreamFooter"] == 3
+    streams = {s["info"]["name"][0]: s for s in
+               pyxdf.load_xdf(str(path), synchronize_clocks=False,
+                              dejitter_timestamps=False)[0]}
+    assert [m[0] for m in streams["cues"]["time_series"]] == ["c1", "c2"]
+    assert len(streams["eeg"]["time_stamps"]) == 200  # the others as they were
+    empty = tmp_path / "empty.xdf"  # ended before it wrote a byte
+    empty.write_bytes(b"")
+    complete_xdf(empty, tails, headers=headers)
+    counts = scan_chunks(empty)[3]
+    assert counts["FileHeader"] == 1 and counts["StreamHeader"] == counts["StreamFooter"] == 3
+    streams = pyxdf.load_xdf(str(empty), synchronize_clocks=False)[0]
+    assert sorted(s["info"]["name"][0] for s in streams) == ["cues", "eeg", "mk"]
+
+
+@pytest.mark.slow
+@pytest.mark.lsl
+def test_sigterm_as_the_recorder_starts_leaves_a_whole_recording(tmp_path, signal_once_there):
+    """Stopped as LabRecorderCLI opened the file: every stream the session declared has
+    its header and footer (the file once held 2 of its 4 streams)."""
+    import pyxdf
+
+    from biofeedback.io._xdf import scan_chunks
+
+    xdf = tmp_path / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-default_eeg.xdf"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback.cli", "live", "--participant", "P1", "--root",
+         str(tmp_path), "--duration", "60", "--view", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = signal_once_there(proc, xdf, "SIGTERM")
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "footers" not in err, err
+    assert out.strip().splitlines()[-1] == f"recording: {xdf}"
+    counts = scan_chunks(xdf)[3]
+    assert counts["StreamHeader"] == counts["StreamFooter"] == 4, counts
+    names = sorted(s["info"]["name"][0] for s in pyxdf.load_xdf(str(xdf))[0])
+    assert names == [f"biofeedback-{k}" for k in ("Cues", "EEG", "Estimates", "Markers")]

@@ -73,13 +73,19 @@ class RecordingControl:
         the session keeps inlets of its own on them for the file's end.
     own : collection of str
         Source ids of the session's own streams (their outlets keep tails).
+    headers : callable | None
+        ``headers()``: ``{source_id: stream header XML}`` of the session's own
+        streams, for those LabRecorder had not written when it was ended
+        (:meth:`stop` right after :meth:`start`): the file holds every one.
     """
 
-    def __init__(self, fname, predicates, content, tails=None, others=(), own=()):
+    def __init__(self, fname, predicates, content, tails=None, others=(), own=(),
+                 headers=None):
         self.fname = Path(fname)
         self.predicates = list(predicates)
         self.content = content
         self.tails = tails
+        self.headers = headers
         self.others = list(others)
         self.own = set(own)
         self._recorder = None
@@ -142,7 +148,8 @@ class RecordingControl:
                 tails.update(self._inlets.tails())
                 self.clocks = dict(self._inlets.clocks)
                 self.notes = [unix_clock_note(name) for name in self.clocks]
-            report = complete_xdf(self.fname, tails)
+            report = complete_xdf(self.fname, tails,
+                                  headers=self.headers() if self.headers else None)
             logger.debug("Recording closed by %s: %s",
                          "LabRecorder" if clean else "biofeedback", report)
         except Exception as err:  # the file stays readable without footers

@@ -290,7 +290,7 @@ class Session:
 
     def _open_outlets(self, info):
         from ..recorder import session_filename
-        from ..stream._lsl import outlet_tails
+        from ..stream._lsl import outlet_headers, outlet_tails
         from ._recording import Outlets, RecordingControl
 
         self._outlets = Outlets(info, self.source)
@@ -311,7 +311,8 @@ class Session:
         recorder = RecordingControl(self.recording, preds + self.also_record,
                                     self._sidecar_content,
                                     tails=lambda: outlet_tails(ids),
-                                    others=self.also_record, own=ids)
+                                    others=self.also_record, own=ids,
+                                    headers=lambda: outlet_headers(ids))
         try:
             recorder.start()
         except BaseException:  # nothing was published yet: leave no file behind

@@ -146,6 +146,20 @@ def outlet_tails(source_ids) -> dict:
     return out
 
 
+def outlet_headers(source_ids) -> dict:
+    """``{source_id: stream header XML}`` of the live outlets among ``source_ids``.
+
+    What a recording gets for a stream whose header LabRecorder had not
+    written yet when it was ended (a session stopped as it started).
+    """
+    out = {}
+    for sid in source_ids:
+        kept = _KEPT.get(sid)
+        if kept is not None:
+            out[sid] = kept.get_info().as_xml()
+    return out
+
+
 def refuse_too_many_channels(info):
     """Refuse, before any inlet sizes its buffer by it, a stream declaring more
     channels than a recording may have (:data:`~biofeedback._checks.MAX_CHANNELS`)."""
