@@ -40,13 +40,27 @@ def test_python_session_cues_records_and_reports_like_the_cli(tmp_path, uid, col
 
 
 def test_stop_from_another_thread_ends_the_session_cleanly(uid):
+    import time
+
     session = build_session("synthetic", record=False, feedback=False, name=f"stop-{uid}")
-    timer = threading.Timer(2.5, session.stop)
-    timer.start()
+    done = threading.Event()
+
+    def stop_after_a_second_of_data():  # a fixed delay from the start would race a
+        while not done.is_set():        # slow start-up on a loaded machine
+            acq = session.acquisition
+            if acq is not None and acq.ring.n_written >= 250:
+                time.sleep(1.0)
+                session.stop()
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=stop_after_a_second_of_data, daemon=True)
+    thread.start()
     try:
         summary = session.run()
     finally:
-        timer.cancel()
+        done.set()
+        thread.join(5)
     assert summary.stopped_by == "stop"
     assert 0.5 < summary.duration < 10 and summary.n_windows >= 1
     assert session.report() is None  # nothing recorded: no report, no error
