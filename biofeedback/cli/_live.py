@@ -86,8 +86,10 @@ def add_parser(sub):
                    help="pipeline TOML (default: the shipped one, pipelines/default.toml)")
     p.add_argument("--model", metavar="FILE",
                    help="a trained model (biofeedback train), or 'auto' with --participant "
-                        "(their newest one): adds class probabilities; its pipeline is used "
-                        "unless --pipeline is given")
+                        "(their newest one that fits the headset): adds class probabilities; "
+                        "its pipeline is used unless --pipeline is given, but never its "
+                        "board: that is --board's, else the default pipeline's (a sentence "
+                        "says when the model was trained on another board)")
     p.add_argument("--duration", type=number(), metavar="S",
                    help="stop after S seconds of data, or of wall-clock time if data stop "
                         "coming (wins over the protocol's end)")
@@ -189,6 +191,25 @@ def _known_headset(args, config) -> dict | None:
     return montage(prof.name, prof.ch_names, prof.sfreq)
 
 
+def _say_other_board(args, model_path) -> None:
+    """One sentence when the model (``--model auto``: the newest, when none
+    fits) was trained on another board than the default one the session runs on."""
+    from pathlib import Path
+
+    from ..library._layout import participant_models
+    from ..library._live import trained_on
+
+    if model_path is None and args.model == "auto":
+        newest = participant_models(args.root, args.participant)
+        model_path = newest[0] if newest else None
+    board = trained_on(model_path) if model_path else None
+    if board and board != args.board:
+        print(f"{Path(model_path).name} was trained on {board} recordings; no --board, "
+              f"--scenario, --lsl or --pipeline names this session's headset, so it runs on "
+              f"{args.board}, the default pipeline's board: give --board {board} to use "
+              "that headset.")
+
+
 def run(args) -> int:
     import contextlib
 
@@ -210,10 +231,17 @@ def _run(args, starting) -> int:
     _check_programme_args(args)
     # read once: a pipeline given as <(...) (a pipe) reads empty the second time
     config = load_pipeline(args.pipeline) if args.pipeline else None
+    # a model never picks the headset: the command line or the pipeline does
+    default_board = args.model and not (args.board or args.scenario or config is not None
+                                        or args.lsl is not None)
+    if default_board:
+        args.board = load_pipeline(None).board
     model_path, note = resolve_model(args.model, args.participant, args.root,
                                      headset=_known_headset(args, config))
     if note:
         print(note)
+    if default_board:
+        _say_other_board(args, model_path)
     model, model_meta = load_model_arg(model_path)
     # a model carries the pipeline it was trained with: its features must match
     config = session_pipeline(config, model)

@@ -15,11 +15,11 @@ import time
 
 from .._logging import logger
 
-__all__ = ["ProgrammeSession", "resolve_model"]
+__all__ = ["ProgrammeSession", "resolve_model", "trained_on"]
 
 
-def _model_reads(path):
-    """``(ch_names, sfreq)`` a model file reads, from its ``meta.json``; None if unreadable."""
+def _model_meta(path):
+    """A model file's ``meta.json`` as a dict, or None if unreadable."""
     import zipfile
 
     from .._json import loads_untrusted
@@ -29,9 +29,24 @@ def _model_reads(path):
     try:
         with zipfile.ZipFile(path) as zf:  # bounded: loading it will say why
             meta = loads_untrusted(read_member(zf, "meta.json", META_LIMIT).decode("utf-8"))
+    except Exception:  # not a model file: loading it will say so in one sentence
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _model_reads(path):
+    """``(ch_names, sfreq)`` a model file reads, from its ``meta.json``; None if unreadable."""
+    try:
+        meta = _model_meta(path)
         return [str(c) for c in meta["ch_names"]], float(meta["sfreq"])
     except Exception:  # not a model file: loading it will say so in one sentence
         return None
+
+
+def trained_on(path) -> str | None:
+    """The board profile of the recordings a model file was trained on, or None."""
+    profile = (_model_meta(path) or {}).get("profile")
+    return profile if isinstance(profile, str) and profile else None
 
 
 def _fits(reads, headset) -> bool:

@@ -126,6 +126,34 @@ def test_model_auto_takes_the_newest_model_that_fits_the_headset(tmp_path):
 
 
 @pytest.mark.lsl
+def test_model_auto_without_a_board_runs_on_the_default_board_and_says_so(muse_dir,
+                                                                           tmp_path):
+    """A model does not choose the headset: with no --board, --scenario, --lsl
+    or --pipeline, --model auto runs on the default pipeline's board (as
+    ``live`` alone does), passes over a Muse model that cannot read it, and
+    says which board the model was trained on and how to use it."""
+    models = tmp_path / "sub-P1" / "models"
+    files = [str(p) for p in sorted(muse_dir.glob("subjecta-*.csv"))]
+    assert main(["train", *files, "--cv", "none", "-q", "--n-jobs", "1", "--out",
+                 str(models / "muse.bfm")]) == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "biofeedback", "live", "--participant", "P1", "--root",
+         str(tmp_path), "--model", "auto", "--duration", "2", "--view", "none"],
+        capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("None of the 1 model(s) of P1 fits synthetic (")
+    assert lines[1] == (
+        "muse.bfm was trained on muse_2016 recordings; no --board, --scenario, --lsl or "
+        "--pipeline names this session's headset, so it runs on synthetic, the default "
+        "pipeline's board: give --board muse_2016 to use that headset.")
+    xdf = tmp_path / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-default_eeg.xdf"
+    assert lines[-1] == f"recording: {xdf}"
+    side = json.loads(xdf.with_suffix(".json").read_text())
+    assert "model" not in side
+
+
+@pytest.mark.lsl
 @pytest.mark.slow
 def test_model_auto_reads_a_piped_pipeline_once(tmp_path):
     """``--pipeline <(...)`` is a pipe: read twice (once to choose the model), the
