@@ -16,11 +16,16 @@ Session numbers are reserved by creating the ``ses-<NN>`` folder, which the
 file system does atomically: two sessions started at once for one person get
 two numbers, never one. A running session keeps a ``.running`` file in its
 folder (removed when it ends), so a second one can say what it found.
+
+Numbers are never used twice: ``sub-<ID>/.last-session`` remembers the
+highest number reserved, so a session folder deleted by hand does not free
+its number for a later, different session (the index is rebuilt from the
+folders, so it cannot be the one to remember). Only a session that wrote
+nothing (it failed before it began) gives its number back.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import os
@@ -42,6 +47,7 @@ ROOT_ENV = "BIOFEEDBACK_ROOT"
 #: the study root when neither ``--root`` nor ``BIOFEEDBACK_ROOT`` is given
 DEFAULT_ROOT = "recordings"
 RUNNING = ".running"
+LAST_SESSION = ".last-session"
 
 _ID = re.compile(r"[A-Za-z0-9]+")
 #: longest participant ID and task label: file names (sub-<ID>_ses-NN_task-<task>_eeg.json)
@@ -90,6 +96,20 @@ class SessionPaths:
             (self.folder / RUNNING).unlink()
         except FileNotFoundError:
             pass
+
+    def give_back(self) -> None:
+        """Free the number of a session that wrote nothing: its folder is
+        removed, and the participant's highest number goes back unless a
+        later session took one since. A folder holding files is kept."""
+        self.release()
+        try:
+            (self.folder / "eeg").rmdir()
+            self.folder.rmdir()
+        except OSError:  # it holds files: keep them, the index will say what they hold
+            return
+        sub = self.folder.parent
+        if _last_session(sub, quiet=True) == self.session:
+            _set_last_session(sub, self.session - 1)
 
 
 def study_root(root=None) -> Path:
@@ -224,6 +244,27 @@ def running_sessions(root, participant) -> list[tuple[int, dict]]:
     return out
 
 
+def _last_session(sub: Path, quiet: bool = False) -> int:
+    """The highest session number ``sub`` (a participant's folder) ever
+    reserved, from its ``.last-session`` file; 0 when it has none (or, with
+    a warning unless ``quiet``, when it cannot be read)."""
+    try:
+        return max(int((sub / LAST_SESSION).read_text(encoding="utf-8").strip()), 0)
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError) as err:  # the folders still number the next session
+        if not quiet:
+            logger.warning("%s cannot be read (%s); session numbers follow the session "
+                           "folders.", sub / LAST_SESSION, err)
+        return 0
+
+
+def _set_last_session(sub: Path, num: int) -> None:
+    tmp = sub / f"{LAST_SESSION}.{os.getpid()}.tmp"
+    tmp.write_text(f"{int(num)}\n", encoding="utf-8")
+    os.replace(tmp, sub / LAST_SESSION)  # whole or not at all
+
+
 def reserve_session(root, participant, task) -> SessionPaths:
     """Reserve the participant's next free session number and make its folder.
 
@@ -250,7 +291,9 @@ def reserve_session(root, participant, task) -> SessionPaths:
     -----
     The number is reserved by ``mkdir`` of ``ses-<NN>``, which succeeds for
     exactly one process; a session started at the same time gets the next
-    number, and a warning names the session still running.
+    number, and a warning names the session still running. It follows the
+    highest number ever reserved (``sub-<ID>/.last-session``) as well as the
+    folders: a session deleted by hand keeps its number.
     """
     root = study_root(root)
     participant = check_participant(participant)
@@ -266,6 +309,7 @@ def reserve_session(root, participant, task) -> SessionPaths:
     sub.mkdir(parents=True, exist_ok=True)
     taken = [num for _, num, _ in list_session_dirs(root, participant)]
     num = max(taken, default=0) + 1
+    num = max(num, _last_session(sub) + 1)
     while True:
         try:
             (sub / f"ses-{num:02d}").mkdir()
@@ -274,15 +318,14 @@ def reserve_session(root, participant, task) -> SessionPaths:
             num += 1
     paths = SessionPaths(root, participant, num, task_label(task))
     try:
+        if _last_session(sub, quiet=True) < num:  # (a session started at once took more)
+            _set_last_session(sub, num)
         (paths.folder / "eeg").mkdir(exist_ok=True)
         (paths.folder / RUNNING).write_text(dumps({
             "pid": os.getpid(), "host": socket.gethostname(),
             "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}))
     except BaseException:  # interrupted or refused: the number is free again
-        paths.release()
-        for folder in (paths.folder / "eeg", paths.folder):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        paths.give_back()
         raise
     for other, info in busy:
         logger.warning(

@@ -188,12 +188,7 @@ class ProgrammeSession:
 
     def abandon(self) -> None:
         """The session failed before it began: give its number back if nothing was written."""
-        self.paths.release()
-        try:
-            (self.paths.folder / "eeg").rmdir()
-            self.paths.folder.rmdir()
-        except OSError:  # it holds files: keep them, the index will say what they hold
-            pass
+        self.paths.give_back()
 
     def finish(self) -> list[str]:
         """Index the session and compare it with the earlier ones: summary lines."""

@@ -531,11 +531,21 @@ def test_a_session_deleted_by_hand_leaves_the_index_with_a_warning(study, capsys
     assert [r["session"] for r in json.loads(capsys.readouterr().out)] == [1, 3]
     assert "sub-p01 session 02 is in the index but its files are gone" in caplog.text
     assert [s["session"] for s in progress("p01", study)["sessions"]] == [1, 3]
-    # the next session carries from what is there (session 3), never from a ghost
+    # the next session carries from what is there (session 1), never from a ghost,
+    # and takes a number of its own: the deleted sessions' numbers are not reused,
+    # so no history mixes two different sessions under one number
     shutil.rmtree(study / "sub-p01" / "ses-03")
     simulate_sessions("learner", "p01", 1, root=study, pipeline=SHORT, progress=False)
-    side = json.loads(next(study.glob("sub-p01/ses-02/eeg/*.json")).read_text())
-    assert side["programme"]["carried_from"] == 1
+    assert [n for _, n, _ in list_session_dirs(study, "p01")] == [1, 4]
+    side = json.loads(next(study.glob("sub-p01/ses-04/eeg/*.json")).read_text())
+    assert side["programme"]["carried_from"] == 1 and side["programme"]["session"] == 4
+    assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    assert [r["session"] for r in json.loads(capsys.readouterr().out)] == [1, 4]
+    assert main(["index", "--rebuild", "--root", str(study)]) == 0  # the files are the truth
+    assert [s["session"] for s in progress("p01", study)["sessions"]] == [1, 4]
+    # a session that wrote nothing gives its number back; the highest is kept
+    reserve_session(study, "p01", "short").give_back()
+    assert reserve_session(study, "p01", "short").session == 5
 
 
 def test_an_index_held_locked_by_another_program_is_read_as_it_was(study, caplog):
