@@ -196,10 +196,15 @@ def from_dict(cls, data: dict, where: str, section: str = ""):
     for name, value in data.items():
         sub = f"{section}.{name}" if section else name
         kwargs[name] = _coerce(value, hints[name], _where(where, section, name), (where, sub))
-    try:
-        obj = cls(**kwargs)
-    except TypeError as err:  # missing required fields
-        raise PipelineConfigError(f"{_where(where, section)}: {err}.") from None
+    missing = [f.name for f in fields.values() if f.name not in kwargs
+               and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        keys = " and ".join(", ".join(map(repr, missing)).rsplit(", ", 1))
+        verb, them = ("is", "it") if len(missing) == 1 else ("are", "them")
+        raise PipelineConfigError(f"{_where(where, section)}: {keys} {verb} missing; "
+                                  f"add {them}.")
+    obj = cls(**kwargs)
     validate = getattr(obj, "_validate", None)  # an optional hook of the section's dataclass
     if validate is not None:
         try:

@@ -177,9 +177,7 @@ def _known_headset(args, config) -> dict | None:
 
     try:
         if args.scenario:
-            from ..simulate import read_scenario
-
-            prof = read_scenario(args.scenario).profile
+            prof = args.scenario.profile  # read by the caller
         elif args.board or config is not None:
             from ..hardware import get_profile
 
@@ -229,8 +227,13 @@ def _run(args, starting) -> int:
     from ..live._build import session_pipeline
 
     _check_programme_args(args)
-    # read once: a pipeline given as <(...) (a pipe) reads empty the second time
+    # read once: a pipeline or scenario given as <(...) (a pipe) reads empty the
+    # second time, and the model choice, the signal check and the session each need it
     config = load_pipeline(args.pipeline) if args.pipeline else None
+    if args.scenario:
+        from ..simulate import read_scenario
+
+        args.scenario = read_scenario(args.scenario)
     # a model never picks the headset: the command line or the pipeline does
     default_board = args.model and not (args.board or args.scenario or config is not None
                                         or args.lsl is not None)

@@ -176,6 +176,29 @@ def test_model_auto_reads_a_piped_pipeline_once(tmp_path):
         "baseline", "training", "transfer"]
 
 
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_model_auto_and_check_read_a_piped_scenario_once(tmp_path):
+    """``--scenario <(...)`` is a pipe too: the model choice, the signal check
+    and the session each read it, and the second read was empty."""
+    import shlex
+    import shutil
+
+    if shutil.which("bash") is None or not Path("/dev/fd").is_dir():
+        pytest.skip("needs bash's process substitution (/dev/fd)")
+    demo = HERE.parents[1] / "pipelines" / "scenarios" / "demo.toml"
+    cmd = (f"{shlex.quote(sys.executable)} -m biofeedback.cli live --participant P1 "
+           f"--root {shlex.quote(str(tmp_path))} --model auto --check --check-seconds 2 "
+           f"--view none --duration 3 --scenario <(cat {shlex.quote(str(demo))})")
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "GO:" in proc.stdout
+    xdf = tmp_path / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-default_eeg.xdf"
+    assert proc.stdout.strip().splitlines()[-1] == f"recording: {xdf}", proc.stdout
+    side = json.loads(xdf.with_suffix(".json").read_text())
+    assert side["source"]["scenario"] == "demo", side["source"]
+
+
 def test_live_refuses_a_participant_without_a_recording(tmp_path, capsys):
     code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--no-record",
                  "--duration", "1"])

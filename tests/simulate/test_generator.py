@@ -70,6 +70,19 @@ def test_scenario_errors_name_file_and_field(tmp_path, extra, match):
     assert str(path) in str(err.value)
 
 
+@pytest.mark.parametrize("text, match", [
+    ("", "'board' and 'duration' are missing; add them."),
+    ('board = "muse_2"\n', "'duration' is missing; add it."),
+])
+def test_a_scenario_without_its_required_keys_names_them(tmp_path, text, match):
+    """An empty or half-written file names the keys to add, not Python's
+    constructor signature."""
+    path = _write(tmp_path, text)
+    with pytest.raises(PipelineConfigError) as err:
+        read_scenario(path)
+    assert str(err.value) == f"{path}: {match}"
+
+
 def test_scenario_errors_board_and_name(tmp_path):
     path = _write(tmp_path, BASE.replace("muse_2", "nope"))
     with pytest.raises(PipelineConfigError, match=r"board: Unknown board 'nope'"):
