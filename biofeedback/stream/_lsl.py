@@ -531,6 +531,10 @@ class LSLSource(Source):
             if not self._lost and self._last_ts is not None and \
                     now - self._last_data > self.lost_after:
                 self._lost = True
+                # a drop just before the silence has no stamps after it to be
+                # judged on until the stream is back, and the judge starts
+                # afresh then: judge it now on what came after it
+                self.flush_events()
                 self._emit(SourceEvent("disconnected", timestamp=self._last_ts))
                 logger.warning("LSL stream %s lost; waiting for it to return.", self.stream_name)
             # liblsl's own recovery resolves in waves 0.5 s apart, no sooner than
@@ -648,6 +652,7 @@ class LSLSource(Source):
                 logger.warning("LSL stream %s sent nothing for a while, then every sample: "
                                "nothing was lost.", self.stream_name)
             prev = None
+            self.flush_events()  # (already judged when the silence began)
             self._judge.reset()
         t = ts if prev is None else np.concatenate(([prev], ts))
         steps = np.diff(t)

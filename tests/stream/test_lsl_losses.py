@@ -167,3 +167,66 @@ def test_a_session_ending_just_after_a_drop_counts_it(tmp_path, uid):
     assert summary.losses["dropped"] == hole and summary.losses["drops"] == 1
     assert sum(g.n_missing for g in rec.gaps) == hole
     assert rec.provenance["losses_from"] == "markers"  # the session marked it
+
+
+def _skip_then_pause(name, sfreq, stop, ready, skip_at=1.0, skip=10, pause_at=1.1, pause=2.0):
+    """Push samples stamped exactly on the LSL clock: ``skip`` of them never sent
+    at ``skip_at`` s, then nothing from ``pause_at`` s for ``pause`` s (those are
+    lost too), then on again; the clock starts once ``ready`` is set."""
+    import pylsl
+
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, sfreq, "double64", name),
+                             chunk_size=0)
+    t0, n = pylsl.local_clock(), 0
+    while not stop.is_set():
+        elapsed = pylsl.local_clock() - t0
+        if not ready.is_set():
+            t0, n = pylsl.local_clock(), 0  # the reader is not there yet: start over
+            out.push_sample([0.0], t0)
+            time.sleep(0.02)
+            continue
+        due = int(elapsed * sfreq)
+        if n < skip_at * sfreq <= due:
+            n += skip  # lost on the way
+        if pause_at <= elapsed < pause_at + pause:
+            n = due  # silent: its samples are lost
+        elif due > n:
+            out.push_chunk(np.arange(n, due, dtype=float)[:, None].tolist(),
+                           (t0 + np.arange(n, due) / sfreq).tolist())
+            n = due
+        time.sleep(0.005)
+
+
+def test_a_drop_just_before_an_outage_is_counted(uid):
+    """Samples lost a tenth of a second before the stream goes silent are still
+    counted when it comes back: the drop is judged when the silence begins,
+    not forgotten when the stream reconnects."""
+    import threading
+
+    name, sfreq = f"dropout-{uid}", 200.0
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(target=_skip_then_pause, args=(name, sfreq, stop, ready),
+                              daemon=True)
+    thread.start()
+    src = LSLSource(name, timeout=5, lost_after=0.5)
+    events = []
+    try:
+        src.start()
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            chunk = src.read(0.05)
+            if chunk is not None and not ready.is_set():
+                src.pop_events()
+                ready.set()
+            events.extend(src.pop_events())
+            if any(e.kind == "reconnected" for e in events):
+                break
+    finally:
+        stop.set()
+        thread.join()
+        src.stop()
+    kinds = [(e.kind, e.n) for e in events]
+    assert [k for k, _ in kinds] == ["dropped", "disconnected", "reconnected"], kinds
+    assert kinds[0] == ("dropped", 10)
+    assert kinds[2][1] >= 0.5 * 2.0 * sfreq  # the silence's samples, counted apart
+    assert src.n_dropped == 10
