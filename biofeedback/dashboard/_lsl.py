@@ -21,7 +21,8 @@ import numpy as np
 
 from .._logging import logger
 from .._markers import BLOCK_START, CUE, GAP_END, GAP_START
-from ..stream._lsl import lsl_errors
+from ..errors import StreamError
+from ..stream._lsl import lsl_errors, refuse_too_many_channels
 from ..stream._pylsl import import_pylsl
 from ._feed import (
     DisplayFeed,
@@ -128,6 +129,7 @@ class LSLFeeder:
             self._est_names = list(self.engine.estimate_names)
             self._inlets = {}
             self._inlets_for = None  # the EEG source id the inlets belong to
+            self._refused = set()  # source ids of streams said once and left alone
             self._block = None
             self._cue_lat = []
             self._n_windows = self._n_gated = 0
@@ -270,6 +272,13 @@ class LSLFeeder:
                 continue
             found = pylsl.resolve_byprop("source_id", f"{base}-{key.lower()}", timeout=0.05)
             if not found:
+                continue
+            try:  # anyone on the network may publish under that source id
+                refuse_too_many_channels(found[0])
+            except StreamError as err:
+                if found[0].source_id() not in self._refused:
+                    self._refused.add(found[0].source_id())
+                    logger.warning("The dashboard does not follow it: %s", err)
                 continue
             inlet = pylsl.StreamInlet(found[0], max_buflen=10, recover=True,
                                       processing_flags=pylsl.proc_clocksync)

@@ -248,3 +248,40 @@ async def _status(url):
     async with aiohttp.ClientSession() as s:
         async with s.get(url) as r:
             return r.status
+
+
+def test_a_huge_stream_under_a_sessions_source_id_is_not_followed(uid, caplog):
+    """Anyone on the network can publish under a session's source ids: a stream
+    declaring more channels than a recording may have is said once and left
+    alone, and the session's other streams are still followed."""
+    import pylsl
+
+    from biofeedback._checks import MAX_CHANNELS
+
+    name = f"bf-{uid}"
+    session = _SessionStreams(name, "real")
+    base = session.eeg_id[: -len("-eeg")]
+    # the session's own Estimates outlet is replaced by the huge one
+    session.outlets.estimates = pylsl.StreamOutlet(pylsl.StreamInfo(
+        f"{name}-Estimates", "Estimates", MAX_CHANNELS + 1, 4.0, "float32",
+        f"{base}-estimates"))
+    session.outlets.push_estimates = lambda result: None
+    session.send(1.0)
+    server = DashboardServer(port=0)
+    server.start()
+    feeder = None
+    try:
+        with caplog.at_level("WARNING", logger="biofeedback"):
+            feeder = LSLFeeder(server, f"{name}-EEG", follow=True, timeout=10).start()
+            assert _wait(lambda: "Markers" in feeder._inlets, 10)
+            time.sleep(2.5)  # the streams are looked for again every 2 s
+        assert "Estimates" not in feeder._inlets and feeder.error is None
+        said = [r.getMessage() for r in caplog.records if "does not follow" in r.getMessage()]
+        assert len(said) == 1 and f"declares {MAX_CHANNELS + 1} channels" in said[0], said
+        # the page still gets windows: the local engine gives the estimates
+        assert _wait(lambda: _latest(server, "window"), 10)
+    finally:
+        session.end()
+        if feeder is not None:
+            feeder.stop()
+        server.stop()
