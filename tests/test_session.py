@@ -369,6 +369,52 @@ def test_a_stream_stamped_with_unix_time_is_recorded_on_the_eeg_clock(tmp_path, 
     np.testing.assert_allclose([t for t, m in again.markers if m.startswith("stimulus")], got)
 
 
+def test_a_stream_stamped_on_its_own_clock_is_said_not_lined_up(tmp_path, uid):
+    """A device's markers stamped on its own clock (neither LSL nor Unix time)
+    are recorded as sent, and the summary, the sidecar and the reader say that
+    their times cannot be lined up with the EEG's."""
+    import pylsl
+
+    from biofeedback.cli import main
+    from biofeedback.stream._peers import own_clock_note
+
+    name = f"devclock-{uid}"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
+    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
+                      record=True, recordings_dir=tmp_path, duration=5.0, name=f"dc-{uid}",
+                      also_record=[f"name='{name}'"])
+    sent = []
+
+    def device():  # its clock counts from its own start, days from the LSL clock
+        end = time.monotonic() + 20
+        while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        for i in range(3):
+            sent.append(5e5 + 0.4 * i)
+            outlet.push_sample([f"event {i}"], sent[-1])
+            time.sleep(0.4)
+
+    th = threading.Thread(target=device)
+    th.start()
+    summary = session.run()
+    th.join()
+    assert own_clock_note(name) in summary.notes
+    assert own_clock_note(name) in session.summary_lines()
+    rec = read_recording(summary.recording)
+    assert rec.provenance["sidecar"]["stream_clocks"] == {
+        name: {"source_id": name, "stamps": "own", "shift": None}}
+    said = (f"The stream {name!r} is stamped on a clock of its own (the sidecar's "
+            "stream_clocks): its times cannot be lined up with the EEG's.")
+    assert said in rec.warnings
+    np.testing.assert_allclose(rec.streams[name].timestamps, sent)  # as sent, not moved
+    # a copy keeps saying so
+    copy = tmp_path / "copy" / "copy.xdf"
+    copy.parent.mkdir()
+    assert main(["convert", str(summary.recording), str(copy)]) == 0
+    assert said in read_recording(copy).warnings
+
+
 @pytest.mark.lsl
 def test_also_record_matching_the_sessions_own_streams_records_them_once(tmp_path, uid):
     """``--also-record "type='Markers'"`` (PsychoPy's markers) matches the

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._logging import logger
 from ..errors import RecordingFormatError
+from ..stream._peers import printable
 from ._integrity import (
     channel_problems,
     check_timestamps,
@@ -164,6 +165,15 @@ def _clock_shifts(sidecar) -> dict:
     return out
 
 
+def _own_clocks(sidecar) -> set:
+    """``{(name, source_id)}`` of the streams the sidecar says are stamped on a
+    clock of their own (``"stamps": "own"``): not to be lined up with the EEG."""
+    clocks = sidecar.get("stream_clocks") if isinstance(sidecar, dict) else None
+    return {(str(name), str(c.get("source_id", "")))
+            for name, c in (clocks.items() if isinstance(clocks, dict) else ())
+            if isinstance(c, dict) and c.get("stamps") == "own"}
+
+
 def read_xdf(fname, *, profile=None, stream=None):
     """Read an XDF file (LabRecorder or :func:`write_xdf`).
 
@@ -242,6 +252,7 @@ def read_xdf(fname, *, profile=None, stream=None):
 
     sidecar = read_sidecar(fname, warnings)
     shifts = _clock_shifts(sidecar)
+    own = _own_clocks(sidecar)
     markers = []
     others = {}
     moved = {}
@@ -256,6 +267,10 @@ def read_xdf(fname, *, profile=None, stream=None):
         if shift is not None and s_ts.size:  # Unix-time stamps, onto the EEG's clock
             s_ts = s_ts + shift
             moved[name] = shift
+        if (name, _first(sinfo, "source_id", "")) in own:
+            warnings.append(
+                f"The stream {printable(name)!r} is stamped on a clock of its own (the "
+                "sidecar's stream_clocks): its times cannot be lined up with the EEG's.")
         meta = _channel_meta(sinfo)
         if _first(sinfo, "channel_format") == "string":
             texts = ["|".join(v) if len(v) > 1 else (v[0] if v else "")

@@ -251,8 +251,14 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
             fid.write(_chunk(6, _footer(ts, clocks[sid]), sid))
     sidecar = recording.provenance.get("sidecar")
     if isinstance(sidecar, dict):
-        # the streams were written with their stamps moved already
+        # the streams were written with their stamps moved already; one on a
+        # clock of its own was not moved, and stays named
+        own = {k: v for k, v in (sidecar.get("stream_clocks") or {}).items()
+               if isinstance(v, dict) and v.get("stamps") == "own"} \
+            if isinstance(sidecar.get("stream_clocks"), dict) else {}
         sidecar = {k: v for k, v in sidecar.items() if k != "stream_clocks"}
+        if own:
+            sidecar["stream_clocks"] = own
         side = fname.with_suffix(".json")
         side.write_text(dumps(sidecar, indent=2, default=str), encoding="utf-8")
     return fname

@@ -90,7 +90,7 @@ class RecordingControl:
         self.own = set(own)
         self._recorder = None
         self._inlets = None
-        self.clocks = {}  # other programs' streams stamped with Unix time (stop())
+        self.clocks = {}  # other programs' streams not on the LSL clock (stop())
         self.notes = []
 
     def start(self) -> None:
@@ -131,7 +131,7 @@ class RecordingControl:
         if self._recorder is None:
             return
         from .._xdf_chunks import complete_xdf
-        from ..stream._peers import unix_clock_note
+        from ..stream._peers import clock_note
 
         try:
             if self._inlets is not None and self._inlets.missing:
@@ -147,7 +147,7 @@ class RecordingControl:
             if self._inlets is not None:  # drained once LabRecorder has stopped pulling
                 tails.update(self._inlets.tails())
                 self.clocks = dict(self._inlets.clocks)
-                self.notes = [unix_clock_note(name) for name in self.clocks]
+                self.notes = [clock_note(name, c) for name, c in self.clocks.items()]
             report = complete_xdf(self.fname, tails,
                                   headers=self.headers() if self.headers else None)
             logger.debug("Recording closed by %s: %s",
@@ -162,7 +162,9 @@ class RecordingControl:
         Once :meth:`stop` found other programs' streams stamped with Unix
         time, ``stream_clocks`` says which and by how much their stamps move
         onto the EEG's clock (``{name: {"source_id", "stamps": "unix",
-        "shift"}}``, in seconds); the XDF keeps the stamps as sent.
+        "shift"}}``, in seconds); the XDF keeps the stamps as sent. A stream
+        stamped on a device's own clock is named with ``"stamps": "own"`` and
+        ``"shift": null``: its times cannot be lined up with the EEG's.
         """
         from ..recorder import write_sidecar
 

@@ -37,9 +37,9 @@ from ._peers import (
     _OffsetStamps,
     _UnixStamps,
     channel_metadata,
+    clock_note,
     frontal_pair_from,
     printable,
-    unix_clock_note,
     unix_stamped,
 )
 from ._pylsl import import_pylsl
@@ -264,23 +264,34 @@ class KeptInlets:
         return out
 
     def _judge_clock(self, key, inlet, last):
-        """Say in :attr:`clocks` when a stream's stamps are Unix time, and their shift.
+        """Say in :attr:`clocks` when a stream's stamps are not on the LSL clock.
 
-        The shift puts the stamps, as pyxdf reads them (with liblsl's time
-        correction added), on this machine's LSL clock, as
-        :class:`LSLSource` does for the EEG.
+        Unix time: ``{"stamps": "unix", "shift"}``, the shift putting the
+        stamps, as pyxdf reads them (with liblsl's time correction added), on
+        this machine's LSL clock, as :class:`LSLSource` does for the EEG. A
+        clock of the device's own (far from the sender's LSL clock and from
+        Unix time): ``{"stamps": "own", "shift": None}``, nothing to shift by.
         """
         since = time.time() - (self._opened_at or time.time())
-        if not unix_stamped(last, 0.0, import_pylsl().local_clock(), time.time(),
-                            slack=_FAR_UNIX + since):
+        now = import_pylsl().local_clock()
+
+        def lsl_clock(t):  # (the last sample may have been sent since the inlet opened)
+            return -(_FAR + since) <= t - now <= _FAR
+
+        if lsl_clock(last):  # this machine's LSL clock: the usual case
             return
         try:
             corr = float(inlet.time_correction(timeout=1.0))
         except Exception:  # no answer from the sender: same machine assumed
             corr = 0.0
-        self.clocks[key[0]] = {"source_id": key[1], "stamps": "unix",
-                               "shift": _UnixStamps.offset() - corr}
-        note = unix_clock_note(key[0])
+        if unix_stamped(last, 0.0, now, time.time(), slack=_FAR_UNIX + since):
+            self.clocks[key[0]] = {"source_id": key[1], "stamps": "unix",
+                                   "shift": _UnixStamps.offset() - corr}
+        elif not lsl_clock(last + corr):  # nor another machine's LSL clock
+            self.clocks[key[0]] = {"source_id": key[1], "stamps": "own", "shift": None}
+        else:
+            return
+        note = clock_note(key[0], self.clocks[key[0]])
         logger.warning("%s.", note[0].upper() + note[1:])
 
 

@@ -105,6 +105,20 @@ def unix_clock_note(name) -> str:
             "puts them on the EEG's clock (biofeedback's readers apply it)")
 
 
+def own_clock_note(name) -> str:
+    """The note of a stream recorded beside the EEG whose stamps are on a clock of
+    its own (a device's): neither the LSL clock nor Unix time."""
+    return (f"the stream {printable(name)!r} recorded beside the EEG stamps samples on a "
+            "clock of its own (neither the LSL clock nor Unix time): the XDF keeps its "
+            "stamps as sent, and its times cannot be lined up with the EEG's")
+
+
+def clock_note(name, clock) -> str:
+    """The note of a ``stream_clocks`` entry ``clock`` (``{"stamps": "unix" | "own"}``)."""
+    own = isinstance(clock, dict) and clock.get("stamps") == "own"
+    return own_clock_note(name) if own else unix_clock_note(name)
+
+
 class _OffsetStamps:
     """Stamps on a clock of their own (a device's): moved by their first arrival."""
 
