@@ -95,7 +95,9 @@ def add_parser(sub):
                        description=HELP)
     p.add_argument("recordings", nargs="*", metavar="RECORDING",
                    help="recording files or folders")
-    p.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.bfm)")
+    p.add_argument("--out", required=True, metavar="MODEL",
+                   help="model file to write (.bfm); an existing one is replaced, as "
+                        "reports are, once training succeeded")
     p.add_argument("--model", default="lda", choices=CLASSIFIER_NAMES,
                    help="classifier (default: lda, which reads only the channels the "
                         "quality gates keep; lda-channels reads every channel)")
