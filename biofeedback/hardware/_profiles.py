@@ -252,6 +252,21 @@ def get_profile(name) -> BoardProfile:
     return profiles[name]
 
 
+# homologous frontal pairs (left, right) for asymmetry, in order of preference:
+# F3/F4 is the classic site (Allen, Coan & Nazarian 2004), AF7/AF8 Muse's
+_FRONTAL_PAIRS = (("F3", "F4"), ("AF7", "AF8"), ("F7", "F8"), ("AF3", "AF4"),
+                  ("Fp1", "Fp2"), ("F1", "F2"), ("F5", "F6"))
+
+
+def frontal_pair_from(labels):
+    """The first homologous frontal pair among ``labels`` (as they are spelt), or None."""
+    by_lower = {label.strip().lower(): label for label in labels}
+    for left, right in _FRONTAL_PAIRS:
+        if left.lower() in by_lower and right.lower() in by_lower:
+            return by_lower[left.lower()], by_lower[right.lower()]
+    return None
+
+
 def profile_for_recording(recording, profile=None) -> BoardProfile:
     """The board profile a recording was made with.
 
@@ -266,7 +281,9 @@ def profile_for_recording(recording, profile=None) -> BoardProfile:
     -------
     profile : BoardProfile
         ``profile`` if given, else the sidecar's, else the one the reader
-        named, else a generic one; its channels and rate are the recording's.
+        named, else a generic one; its channels and rate are the recording's,
+        and so is its frontal pair when the profile's is not among them (the
+        first homologous 10-20 pair the channels name, as on an LSL stream).
     """
     import dataclasses
 
@@ -280,7 +297,12 @@ def profile_for_recording(recording, profile=None) -> BoardProfile:
             prof = get_profile(recording.profile or "lsl")
         except PipelineConfigError:  # a reader's name no profile has
             prof = get_profile("lsl")
-    if list(prof.ch_names) != list(recording.ch_names) or prof.sfreq != recording.sfreq:
+    pair = prof.frontal_pair
+    if pair is None or any(ch not in recording.ch_names for ch in pair):
+        # labelled 10-20 sites give asymmetry, as they do on an LSL stream
+        pair = frontal_pair_from(recording.ch_names) or pair
+    if (list(prof.ch_names) != list(recording.ch_names) or prof.sfreq != recording.sfreq
+            or pair != prof.frontal_pair):
         prof = dataclasses.replace(prof, ch_names=tuple(recording.ch_names),
-                                   sfreq=float(recording.sfreq))
+                                   sfreq=float(recording.sfreq), frontal_pair=pair)
     return prof

@@ -27,6 +27,7 @@ from .._json import dumps
 from .._logging import logger
 from .._markers import CLOCK_JUMP
 from ..errors import StreamError
+from ..hardware._profiles import frontal_pair_from
 from ._drops import DropJudge
 from ._peers import (
     _FAR,
@@ -38,7 +39,6 @@ from ._peers import (
     _UnixStamps,
     channel_metadata,
     clock_note,
-    frontal_pair_from,
     printable,
     unix_stamped,
 )

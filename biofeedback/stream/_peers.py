@@ -131,21 +131,6 @@ class _OffsetStamps:
         return ts + self.offset
 
 
-# homologous frontal pairs (left, right) for asymmetry, in order of preference:
-# F3/F4 is the classic site (Allen, Coan & Nazarian 2004), AF7/AF8 Muse's
-_FRONTAL_PAIRS = (("F3", "F4"), ("AF7", "AF8"), ("F7", "F8"), ("AF3", "AF4"),
-                  ("Fp1", "Fp2"), ("F1", "F2"), ("F5", "F6"))
-
-
-def frontal_pair_from(labels):
-    """The first homologous frontal pair among ``labels`` (as they are spelt), or None."""
-    by_lower = {label.strip().lower(): label for label in labels}
-    for left, right in _FRONTAL_PAIRS:
-        if left.lower() in by_lower and right.lower() in by_lower:
-            return by_lower[left.lower()], by_lower[right.lower()]
-    return None
-
-
 def printable(text, limit=64) -> str:
     """``text`` safe to print: control characters (escape sequences) as "?", cut to ``limit``.
 

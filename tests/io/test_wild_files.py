@@ -341,6 +341,25 @@ def test_mne_files_say_what_their_clock_is(tmp_path):
     assert clock["nodate_raw.fif"].endswith("(the file holds no date)")
 
 
+def test_an_edf_of_no_board_gives_asymmetry_from_its_labelled_frontal_pair(tmp_path):
+    """An EDF names no board: its AF7 and AF8 still give frontal alpha
+    asymmetry in a replay, as they do on an LSL stream, rather than a warning
+    that no frontal pair is among them."""
+    import mne
+
+    from biofeedback.replay import replay
+
+    names = ["TP9", "AF7", "AF8", "TP10"]
+    raw = mne.io.RawArray(_eeg(256 * 12, 4, 256.0) * 1e-6,
+                          mne.create_info(names, 256.0, "eeg"), verbose="error")
+    mne.export.export_raw(tmp_path / "noboard.edf", raw, verbose="error")
+    rec = read_recording(tmp_path / "noboard.edf")
+    assert rec.profile is None
+    out = replay(rec)
+    faa = out.estimates[:, out.estimate_names.index("faa")]
+    assert np.isfinite(faa[~out.gated]).any()
+
+
 def test_mind_monitor_recorded_at_an_interval_is_one_sentence(tmp_path, capsys):
     """Mind Monitor set to record a row every second writes one RAW_* value a
     second: not EEG at 256 Hz. It was read as 256 Hz with 'lost samples'
