@@ -13,7 +13,9 @@ The same scenario and seed give the same data every time.
 
 --out writes the delivered samples as a recording ('biofeedback replay' and
 'info' read it) with the ground truth as markers ("state relaxed ...",
-"event blink ...", "fault disconnect ...") and disconnects as gaps.
+"event blink ...", "fault disconnect ...") and disconnects as gaps. A .csv
+(BrainFlow's format, for --playback-file) holds numeric markers only, so
+the truth is left out of it (said in a warning): write --truth beside it.
 --truth writes the truth as a table, one row per 0.1 s: time (recording
 clock), the level (0-1) of each scripted state, and the events active then.
 --lsl publishes the scenario in real time as an LSL stream NAME, with the
@@ -43,7 +45,9 @@ def add_parser(sub):
                        description=HELP)
     p.add_argument("scenario", metavar="SCENARIO", help="scenario .toml or shipped name")
     p.add_argument("--lsl", metavar="NAME", help="publish as an LSL stream NAME, in real time")
-    p.add_argument("--out", metavar="FILE", help="write the recording (.xdf, .fif, .edf)")
+    p.add_argument("--out", metavar="FILE",
+                   help="write the recording (.xdf, .fif, .edf; .csv: BrainFlow's, "
+                   "without the truth markers)")
     p.add_argument("--truth", metavar="FILE.csv", help="write the ground truth table")
     p.add_argument("--seed", type=number(0, integer=True), default=None,
                    help="override the scenario's seed")
@@ -100,7 +104,12 @@ def run(args) -> int:
 
         rec = sim.to_recording(t0=t0)
         path = write_recording(rec, args.out, overwrite=args.overwrite)
-        print(f"recording: {path} ({len(rec.markers)} truth markers, {len(rec.gaps)} gaps)")
+        n_markers = len(rec.markers)
+        if _WRITE_EXT[ext] == "brainflow":  # its marker row holds numbers only
+            from ..io._brainflow import numeric_markers
+
+            n_markers = len(numeric_markers(rec.markers))
+        print(f"recording: {path} ({n_markers} truth markers, {len(rec.gaps)} gaps)")
     if args.truth:
         path = write_truth(sim.truth_table(0.1, t0=t0), args.truth)
         print(f"truth: {path}")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._json import dumps
+from .._logging import logger
 from ..errors import PipelineConfigError, RecordingFormatError
 from ._integrity import (
     _BLOCK,
@@ -344,6 +345,18 @@ def read_brainflow(fname, *, profile=None):
                      warnings=warnings, profile=prof.name if prof else None)
 
 
+def numeric_markers(markers):
+    """``(timestamp, value)`` of the markers BrainFlow's marker row can hold:
+    those whose text is a number."""
+    kept = []
+    for t, text in markers:
+        try:
+            kept.append((t, float(text)))
+        except ValueError:
+            continue
+    return kept
+
+
 def write_brainflow(recording, fname, *, overwrite=False):
     """Write ``recording`` in BrainFlow's format, with a sidecar naming the board.
 
@@ -401,14 +414,15 @@ def write_brainflow(recording, fname, *, overwrite=False):
             # timestamps would move a loss that splits a packet (a Ganglion's two
             # samples) by a sample
             arr[lay["package"]] = np.asarray(kept.data, dtype=float).reshape(-1)
-    if lay["marker"] is not None and recording.markers and n:
-        for t, text in recording.markers:
-            try:
-                value = float(text)
-            except ValueError:
-                continue
-            k = min(int(np.searchsorted(recording.timestamps, t)), n - 1)
-            arr[lay["marker"], k] = value
+    kept = numeric_markers(recording.markers) if lay["marker"] is not None and n else []
+    for t, value in kept:
+        k = min(int(np.searchsorted(recording.timestamps, t)), n - 1)
+        arr[lay["marker"], k] = value
+    if len(kept) < len(recording.markers):  # said, not lost in silence
+        logger.warning(
+            "%d of the recording's %d markers are not written to BrainFlow's format: "
+            "its marker row holds numbers only; write .xdf, .fif or .edf to keep them.",
+            len(recording.markers) - len(kept), len(recording.markers))
     DataFilter.write_file(np.ascontiguousarray(arr), str(fname), "w")
     sidecar = {"board_id": prof.board_id, "board": prof.brainflow_board,
                "profile": prof.name if board else None}

@@ -48,6 +48,22 @@ def test_simulate_writes_recording_and_truth(tmp_path):
     assert "bad.toml, line 4 [events #1]: unknown event kind 'sneze'" in res.stderr
 
 
+def test_a_brainflow_csv_says_it_holds_no_truth_markers(tmp_path):
+    """BrainFlow's marker row holds numbers: the scenario's truth is not in a
+    .csv, and the line and a warning say so rather than count it as written."""
+    scen = tmp_path / "short.toml"
+    scen.write_text('name = "short"\nboard = "muse_2"\nduration = 6.0\n'
+                    '[[timeline]]\nat = 0.0\nstate = "relaxed"\n'
+                    '[[timeline]]\nat = 3.0\nstate = "engaged"\n')
+    out = tmp_path / "short.csv"
+    res = _run("simulate", str(scen), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert read_recording(out).markers == []
+    assert f"recording: {out} (0 truth markers, 0 gaps)" in res.stdout
+    assert ("2 of the recording's 2 markers are not written to BrainFlow's format"
+            in res.stderr)
+
+
 def test_help_has_an_example():
     res = _run("simulate", "--help")
     assert res.returncode == 0 and "Examples:" in res.stdout
