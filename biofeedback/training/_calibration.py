@@ -78,13 +78,35 @@ class CalibrationPlan:
 
     @classmethod
     def from_dict(cls, d) -> CalibrationPlan | None:
+        """The plan a model file stores (:meth:`to_dict`), or None for none.
+
+        Raises
+        ------
+        ValueError
+            ``d`` is not such a plan (a hand-edited or damaged file).
+        """
         if not d:
             return None
+        if not isinstance(d, dict):
+            raise ValueError(f"its calibration {d!r} is not a table")
         blocks = d.get("blocks")
         if blocks is None:  # files from before calibration blocks: one span of seconds
-            blocks = [{"state": None, "seconds": float(d["seconds"])}]
-        return cls(tuple((b.get("state"), float(b["seconds"])) for b in blocks),
-                     d.get("method", "center"))
+            blocks = [{"state": None, "seconds": d.get("seconds")}]
+        if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+            raise ValueError(f"its calibration blocks {blocks!r} are not a list of tables")
+        out = []
+        for b in blocks:
+            state, seconds = b.get("state"), b.get("seconds")
+            if not (state is None or isinstance(state, str)) or isinstance(seconds, bool) \
+                    or not isinstance(seconds, (int, float)) \
+                    or not (np.isfinite(seconds) and seconds >= 0):
+                raise ValueError(f"its calibration block {b!r} is not a state name and "
+                                 "0 or more seconds")
+            out.append((state, float(seconds)))
+        method = d.get("method", "center")
+        if method not in ("center", "zscore"):
+            raise ValueError(f"its calibration method {method!r} is not 'center' or 'zscore'")
+        return cls(tuple(out), method)
 
     @classmethod
     def from_protocol(cls, feedback, method="center") -> CalibrationPlan:

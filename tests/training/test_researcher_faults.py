@@ -84,6 +84,9 @@ def _edited(model_file, tmp_path, edit):
     (lambda m: m.update(input="windows"), r"reads 20 columns but the file lists 4 channels"),
     (lambda m: m.update(evidence_weight=5), "evidence weight must be above 0 and at most 1"),
     (lambda m: m.update(sfreq=-1), "its sampling rate is -1 Hz"),
+    (lambda m: m.update(calibration=-3), "its calibration -3 is not a table"),
+    (lambda m: m.update(calibration={"blocks": [{"seconds": "ten"}]}),
+     "its calibration block .* is not a state name and 0 or more seconds"),
     (lambda m: m["pipeline"]["features"].update(names=["nope"]),
      r"model file \[features\]: Invalid value for the 'names' parameter"),
 ])
