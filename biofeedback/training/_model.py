@@ -14,10 +14,21 @@ import numpy as np
 
 from .._logging import logger
 from ..errors import ModelError
+from ..hardware._profiles import MAX_SFREQ
 
 FORMAT = "biofeedback-model"
 #: The newest model-file format this release reads (see :mod:`._modelfile`).
 FORMAT_VERSION = 2
+
+
+def _names(meta, key, empty=True) -> list:
+    """``meta[key]``, a list of names, or a ModelError saying it is not one."""
+    names = meta[key]
+    if not (isinstance(names, list) and (empty or names)
+            and all(isinstance(n, str) for n in names)):
+        raise ModelError(f"its {key} {names!r:.80} are not a list of names: the file "
+                         "was edited or damaged; train the model again.")
+    return list(names)
 
 
 class LoadedModel:
@@ -61,11 +72,7 @@ class LoadedModel:
 
         self.estimator = estimator
         self.meta = meta
-        classes = meta["classes"]
-        if not (isinstance(classes, list) and classes
-                and all(isinstance(c, str) for c in classes)):
-            raise ModelError(f"its classes {classes!r} are not a list of names: the file "
-                             "was edited or damaged; train the model again.")
+        classes = _names(meta, "classes", empty=False)
         fitted = getattr(estimator, "classes_", None)
         if fitted is not None and [str(c) for c in fitted] != classes:
             raise ModelError(
@@ -73,10 +80,10 @@ class LoadedModel:
                 f"{', '.join(map(str, fitted))}: the file was edited or damaged; train "
                 "the model again.")
         self.classes_ = np.asarray(classes, dtype=str)
-        self.feature_names = list(meta["feature_names"])
-        self.ch_names = list(meta["ch_names"])
+        self.feature_names = _names(meta, "feature_names")
+        self.ch_names = _names(meta, "ch_names")
         self.sfreq = float(meta["sfreq"])
-        if not (np.isfinite(self.sfreq) and self.sfreq > 0):
+        if not (np.isfinite(self.sfreq) and 0 < self.sfreq <= MAX_SFREQ):
             raise ValueError(f"its sampling rate is {self.sfreq:g} Hz")
         self.input = meta.get("input", "features")
         if self.input not in ("features", "clean_features", "windows"):
