@@ -177,11 +177,41 @@ def load_model(fname) -> LoadedModel:
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{fname} has incomplete or damaged metadata ({err}); train the "
                          "model again.") from None
+    _check_predicts(fname, model)
     model.fname = str(fname)
     # a model whose calibration cannot be computed is refused here, where every
     # command (live, replay, evaluate, simulate, info) loads it, once
     model.check_calibration()
     return model
+
+
+def _check_predicts(fname, model):
+    """Refuse an estimator that gives no probabilities for input of its listed shape.
+
+    A file's arrays rebuild an estimator whatever their shapes, dtypes or
+    values; one damaged or edited (a truncated scale, text for a mean, NaN
+    coefficients) would fail or give NaN on the first window of a session.
+    Two windows of noise of the shape the file lists (features, or filtered
+    windows in volts) must give finite probabilities, one column per class.
+    """
+    import warnings
+
+    rng = np.random.default_rng(0)
+    if model.input == "windows":
+        X = rng.normal(0.0, 10e-6, (1, len(model.ch_names), model.n_times))
+    else:
+        X = rng.standard_normal((2, len(model.feature_names)))
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the verdict below is on the output
+            proba = np.asarray(model.estimator.predict_proba(X), dtype=float)
+    except Exception as err:  # a damaged estimator fails anywhere in scikit-learn
+        why = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ModelError(f"{fname} holds a malformed estimator, which fails on data of the "
+                         f"shape it lists ({why}); train the model again.") from None
+    if proba.shape != (len(X), len(model.classes_)) or not np.isfinite(proba).all():
+        raise ModelError(f"{fname} holds a malformed estimator, which gives no finite "
+                         "probability of each of its classes; train the model again.")
 
 
 def _read_arrays(fname, manifest, arrays):

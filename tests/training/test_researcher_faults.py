@@ -797,3 +797,38 @@ def test_a_manifest_mixing_whole_files_and_stretches_scores_switching_streams(
     # the whole files after their first 20 s (at most 17 windows each), p3 throughout
     counts = scored["windows_per_subject_and_class"]
     assert sum(counts["p1"].values()) <= 2 * 17 and sum(counts["p3"].values()) > 100
+
+
+@pytest.mark.parametrize("key, edit", [
+    ("e.1.mean_", lambda a: a[:2]),  # truncated
+    ("e.2.intercept_", lambda a: a * float("nan")),
+    ("e.2.intercept_", lambda a: a.astype(str)),
+    ("e.0.items_", lambda a: a[0]),  # a scalar for an array
+])
+def test_a_model_file_with_damaged_arrays_is_refused_on_load(key, edit, model_file, tmp_path,
+                                                             capsys):
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from biofeedback.errors import ModelError
+    from biofeedback.training import load_model
+
+    with zipfile.ZipFile(model_file) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    with np.load(io.BytesIO(parts["estimator.npz"])) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays[key] = edit(arrays[key])
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    parts["estimator.npz"] = buf.getvalue()
+    bad = tmp_path / "edited.bfm"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, blob)
+    with pytest.raises(ModelError, match="edited.bfm holds a malformed estimator"):
+        load_model(bad)
+    assert main(["evaluate", str(bad), *map(str, model_file.parent.glob("recs/*"))]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "train the model again" in lines[0]
