@@ -1,17 +1,22 @@
-"""Mutated pipeline, scenario and board profile files: only our errors escape.
+"""Mutated files a user or a stranger hands the project: only our errors escape.
 
-Valid shipped files are parsed, mutated as data (values of the wrong type,
-missing and unknown keys, huge, negative and non-finite numbers, unicode,
-deeply nested tables) or as text (truncated, duplicated keys), written back as
-TOML and loaded: each either loads or raises :class:`PipelineConfigError`.
+Valid files (the shipped pipelines, scenarios and board profiles; a trained
+model file) are parsed, mutated as data (values of the wrong type, missing and
+unknown keys, huge, negative and non-finite numbers, unicode, deeply nested
+tables) or as bytes (truncated, duplicated lines and members, stray bytes),
+written back and loaded: each either loads, and then works, or raises the
+project's own error for that input in one sentence.
 """
 
 from __future__ import annotations
 
 import copy
+import io
 import json
 import math
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +240,124 @@ def test_cli_says_one_sentence(tmp_path, capsys, command, case):
     err = capsys.readouterr().err.strip()
     assert err.startswith("biofeedback: error: ") and "\n" not in err, err
     assert str(fname) in err
+
+
+# --- model files ----------------------------------------------------------
+
+_MUSE = ["TP9", "AF7", "AF8", "TP10"]
+
+
+@pytest.fixture(scope="module")
+def model_parts(tmp_path_factory):
+    """A trained ``lda`` model file's members, and a recording it can replay."""
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training import extract_dataset, fit_model, label_files, save_model
+
+    folder = tmp_path_factory.mktemp("fuzz-model")
+    rng = np.random.default_rng(0)
+    paths = []
+    for subject in ("p1", "p2"):
+        for label, hz in (("calm", 10.0), ("busy", 6.0)):
+            t = np.arange(int(20 * 256)) / 256.0
+            data = (rng.normal(0, 5, (4, t.size)) + 20 * np.sin(2 * np.pi * hz * t)) * 1e-6
+            rec = Recording(data, 256.0, _MUSE, 1000 + t, profile="muse_2016")
+            paths.append(write_recording(rec, folder / f"{subject}-{label}-1.xdf"))
+    fname = save_model(fit_model(extract_dataset(label_files(paths), n_jobs=1), "lda"),
+                       folder / "m.bfm")
+    with zipfile.ZipFile(fname) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    with np.load(io.BytesIO(parts["estimator.npz"])) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    return parts, arrays, paths[0]
+
+
+_ARRAY_EDITS = {
+    "truncate": lambda a: a.ravel()[:a.size // 2],
+    "empty": lambda a: a.ravel()[:0],
+    "scalar": lambda a: np.array(1.0),
+    "nan": lambda a: np.full(a.shape, np.nan),
+    "huge": lambda a: np.full(a.shape, 1e308),
+    "transpose": lambda a: np.atleast_2d(a).T,
+    "text": lambda a: np.array(["a"] * max(a.size, 1)),
+    "bool": lambda a: np.ones(a.shape, bool),
+    "other shape": lambda a: np.zeros((3, 7)),
+}
+
+
+@st.composite
+def member_mutation(draw, meta_paths, manifest_paths, array_keys, names):
+    what = draw(st.sampled_from(["meta", "meta", "manifest", "array", "member"]))
+    if what == "meta":
+        return what, draw(data_mutation(meta_paths))
+    if what == "manifest":
+        return what, draw(data_mutation(manifest_paths))
+    if what == "array":
+        return what, (draw(st.sampled_from(array_keys)),
+                      draw(st.sampled_from(sorted(_ARRAY_EDITS))))
+    return what, (draw(st.sampled_from([*names, "extra.bin"])),
+                  draw(st.sampled_from(["remove", "duplicate", "empty", "garbage"])))
+
+
+def _model_members(parts, arrays, muts):
+    """The members of a model file after ``muts``, and those written twice."""
+    meta = json.loads(parts["meta.json"])
+    manifest = json.loads(parts["estimator.json"])
+    arrays = dict(arrays)
+    members, twice = dict(parts), []
+    for what, mut in muts:
+        if what == "meta":
+            meta = _mutate(meta, [mut])
+        elif what == "manifest":
+            manifest = _mutate(manifest, [mut])
+        elif what == "array":
+            arrays[mut[0]] = _ARRAY_EDITS[mut[1]](arrays[mut[0]])
+        elif mut[1] == "remove":
+            members.pop(mut[0], None)
+        elif mut[1] == "duplicate":
+            twice.append(mut[0])
+        else:
+            members[mut[0]] = b"" if mut[1] == "empty" else b"\x00garbage" * 10
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    fresh = {"meta.json": json.dumps(meta).encode(),
+             "estimator.json": json.dumps(manifest).encode(), "estimator.npz": buf.getvalue()}
+    for name, blob in fresh.items():  # a member removed or overwritten stays so
+        if members.get(name) == parts[name]:
+            members[name] = blob
+    return members, twice
+
+
+def test_mutated_model_files_raise_only_model_error(model_parts, tmp_path):
+    from biofeedback.errors import ModelError
+    from biofeedback.replay import replay
+    from biofeedback.training import load_model
+
+    parts, arrays, recording = model_parts
+    mutations = member_mutation(_paths(json.loads(parts["meta.json"])),
+                                _paths(json.loads(parts["estimator.json"])),
+                                sorted(arrays), sorted(parts))
+
+    @_FUZZ
+    @given(muts=st.lists(mutations, min_size=1, max_size=3))
+    def check(muts):
+        members, twice = _model_members(parts, arrays, muts)
+        fname = tmp_path / "x.bfm"
+        with warnings.catch_warnings(), zipfile.ZipFile(fname, "w") as zf:
+            warnings.simplefilter("ignore")  # zipfile's "Duplicate name" is the point
+            for name, blob in members.items():
+                zf.writestr(name, blob)
+            for name in twice:
+                zf.writestr(name, members.get(name, b"")[:50])
+        try:
+            model = load_model(fname)
+        except ModelError as err:
+            assert "\n" not in str(err), str(err)
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "fields this version does not read"
+            try:
+                replay(recording, model=model)  # what replay, live and evaluate do with it
+            except BiofeedbackError as err:
+                assert "\n" not in str(err), str(err)
+
+    check()
