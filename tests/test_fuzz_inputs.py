@@ -328,6 +328,7 @@ def _model_members(parts, arrays, muts):
 
 
 def test_mutated_model_files_raise_only_model_error(model_parts, tmp_path):
+    from biofeedback.cli._model_info import describe_model
     from biofeedback.errors import ModelError
     from biofeedback.replay import replay
     from biofeedback.training import load_model
@@ -353,6 +354,7 @@ def test_mutated_model_files_raise_only_model_error(model_parts, tmp_path):
         except ModelError as err:
             assert "\n" not in str(err), str(err)
             return
+        describe_model(model)  # biofeedback info MODEL.bfm
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "fields this version does not read"
             try:

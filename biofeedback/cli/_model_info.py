@@ -22,13 +22,24 @@ def is_model_file(fname) -> bool:
 
 
 def _fmt(value, spec=".3f"):
-    return "-" if value is None else format(value, spec)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-"  # none stored, or not a number (an edited file)
+    return format(value, spec)
+
+
+def _table(value) -> dict:
+    """A summary table of the file ({} for none, or for another type: an edited file)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value):
+    return len(value) if isinstance(value, (list, tuple, dict)) else "?"
 
 
 def describe_model(model) -> str:
     """The text ``biofeedback info`` prints for a :class:`LoadedModel`."""
     meta = model.meta
-    train = meta.get("training") or {}
+    train = _table(meta.get("training"))
     cfg = model.config
     lines = [f"file:        {model.fname}",
              f"read as:     biofeedback model, format {meta.get('format_version', 0)}",
@@ -51,19 +62,19 @@ def describe_model(model) -> str:
                                     else f"{model.evidence:g}")
                                  if model.dwell else "none (each window alone)")]
     if train:
-        per_class = train.get("windows_per_class") or {}
+        per_class = _table(train.get("windows_per_class"))
         lines.append(f"trained on:  {train.get('n_windows', '?')} windows from "
                      f"{train.get('n_recordings', '?')} recordings, "
-                     f"{len(train.get('subjects', ()))} subjects, "
-                     f"{len(train.get('sessions', ()))} sessions; "
+                     f"{_count(train.get('subjects', ()))} subjects, "
+                     f"{_count(train.get('sessions', ()))} sessions; "
                      + ", ".join(f"{c} {n}" for c, n in per_class.items()))
-    metrics = {k: v for k, v in (meta.get("metrics") or {}).items() if isinstance(v, dict)}
+    metrics = {k: v for k, v in _table(meta.get("metrics")).items() if isinstance(v, dict)}
     if metrics:
         cv = next(iter(metrics.values())).get("cv", "?")
         lines.append(f"validation:  --cv {cv}, balanced accuracy (chance "
                      f"{_fmt(next(iter(metrics.values())).get('chance'), '.2f')})")
         for title, m in metrics.items():
-            sw = m.get("switching") or {}
+            sw = _table(m.get("switching"))
             lines.append(f"  {title:<16} {_fmt(m.get('balanced_accuracy'))}"
                          + (f", switching {_fmt(sw.get('balanced_accuracy'))}, median lag "
                             f"{_fmt(sw.get('median_lag_s'), '.1f')} s" if sw else ""))

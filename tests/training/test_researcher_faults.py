@@ -264,6 +264,22 @@ def test_info_describes_a_model_file(model_file, capsys):
     assert "trained on:  " in out and "2 subjects" in out
 
 
+def test_info_describes_summary_fields_of_the_wrong_type_as_unknown(model_file, tmp_path,
+                                                                    capsys):
+    """The training summary and metrics are only shown: an edited one is shown as unknown."""
+
+    def edit(meta):
+        meta["training"].update(subjects=7, windows_per_class=3)
+        meta["metrics"] = {"loso": {"cv": "loso", "balanced_accuracy": "high",
+                                    "switching": [1]}}
+
+    assert main(["info", str(_edited(model_file, tmp_path, edit))]) == 0
+    out = capsys.readouterr().out
+    assert "? subjects" in out and "  loso             -" in out
+    assert main(["info", str(_edited(model_file, tmp_path, lambda m: m.update(metrics=[1])))]) == 0
+    assert "validation:  none stored" in capsys.readouterr().out
+
+
 def test_info_on_a_damaged_model_file_is_one_sentence(model_file, capsys):
     cut = model_file.with_name("cut.bfm")
     cut.write_bytes(model_file.read_bytes()[:200])
