@@ -21,6 +21,7 @@ from ._integrity import (
     _BLOCK,
     channel_problems,
     check_timestamps,
+    gap_threshold,
     gap_warning,
     timestamp_gaps,
     timestamp_steps,
@@ -401,11 +402,24 @@ def write_brainflow(recording, fname, *, overwrite=False):
     if lay["package"] is not None:
         idx = np.arange(n)
         if recording.sfreq and n:
-            # whole sample periods between samples, at least one: jitter never
-            # repeats a count, and a gap in the timestamps becomes lost packets
-            steps = np.round(np.diff(recording.timestamps) * recording.sfreq)
-            steps[~np.isfinite(steps)] = 1
-            idx = np.concatenate([[0], np.cumsum(np.maximum(steps, 1))]).astype(np.int64)
+            # one count a sample, skipping the samples of each gap the recording
+            # holds (its reader's, from a counter, markers or timestamps), else of
+            # each gap a reader would find in the timestamps (over 1.5 periods,
+            # 2.5 on jittery LSL or host clocks): jitter alone loses no packet
+            dt = np.diff(recording.timestamps)
+            steps = np.ones_like(dt)
+            if recording.gaps:
+                at = np.searchsorted(recording.timestamps,
+                                     [g.onset for g in recording.gaps])
+                for k, gap in zip(at, recording.gaps):
+                    if k < n - 1:
+                        steps[k] += gap.n_missing
+            else:
+                fin = np.flatnonzero(np.isfinite(dt))
+                if fin.size:
+                    big = fin[dt[fin] > gap_threshold(dt[fin], recording.sfreq)]
+                    steps[big] = np.maximum(np.round(dt[big] * recording.sfreq), 1)
+            idx = np.concatenate([[0], np.cumsum(steps)]).astype(np.int64)
         arr[lay["package"]] = counter_values(idx, prof.columns)  # as the board numbers them
         kept = recording.streams.get("packet_counter")
         if kept is not None and recording.profile == prof.name and \

@@ -162,6 +162,22 @@ def test_brainflow_csv_of_a_recording_without_accelerometer_reads_back_without_o
     assert "accelerometer" not in read_recording(tmp_path / "c.csv").streams
 
 
+def test_brainflow_csv_of_a_jittery_recording_loses_no_packets_and_keeps_a_gap(tmp_path):
+    """A live session's XDF is stamped in LSL chunks: steps of up to two
+    periods are jitter, not losses, and the BrainFlow counter written from
+    them must not read back as dropped packets; a real 2 s gap still does."""
+    rng = np.random.default_rng(0)
+    n, sfreq = 5000, 250.0
+    ts = 100.0 + np.arange(n) / sfreq
+    ts[::10] += rng.uniform(-1.0, 1.0, n // 10) / sfreq  # chunk stamps off by a period
+    ts[3005:] += 2.0  # 500 samples missing between two unjittered stamps
+    rec = Recording(data=rng.normal(0, 10e-6, (16, n)), sfreq=sfreq,
+                    ch_names=[f"C{i}" for i in range(16)], timestamps=ts,
+                    profile="synthetic", source_format="xdf")
+    back = read_recording(write_recording(rec, tmp_path / "jitter.csv"))
+    assert [g.n_missing for g in back.gaps] == [500]
+
+
 def test_mne_roundtrips(tmp_path, obci_open):
     rec = obci_open.copy().crop(None, obci_open.timestamps[9000])
     assert len(rec.gaps) == 2
