@@ -97,6 +97,11 @@ def check_input_params(profile, params: dict) -> dict:
     return out
 
 
+# an example value of each connection option, for the sentence asking for one
+_EXAMPLES = {"serial_port": "/dev/ttyUSB0", "mac_address": "00:55:DA:B0:00:00",
+             "ip_address": "192.168.4.1", "serial_number": "Muse-1A2B"}
+
+
 class BrainFlowSource(Source):
     """Acquire from a BrainFlow board, or play a file through BrainFlow as that board.
 
@@ -164,9 +169,11 @@ class BrainFlowSource(Source):
             needed = [p for p in profile.connection_params if p in self.params]
             if profile.connection_params and not needed:
                 opts = " or ".join("--" + p.replace("_", "-") for p in profile.connection_params)
+                first = profile.connection_params[0]
+                example = f"--{first.replace('_', '-')} {_EXAMPLES.get(first, '')}".rstrip()
                 raise HardwareError(
                     f"The {profile.name} board needs {opts} to connect "
-                    f"(e.g. --serial-port /dev/ttyUSB0 for an OpenBCI dongle, or "
+                    f"(e.g. {example}, or "
                     f"--playback-file F.csv to rehearse with a recording)."
                 )
         self.buffer_size = buffer_size

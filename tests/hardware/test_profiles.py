@@ -57,6 +57,15 @@ def test_a_serial_board_without_a_port_says_what_to_pass():
         BrainFlowSource(get_profile("cyton"), {})
 
 
+def test_a_headset_without_its_address_is_shown_its_own_option():
+    """A Muse connects over Bluetooth: its sentence's example is not a dongle's port."""
+    with pytest.raises(HardwareError) as err:
+        BrainFlowSource(get_profile("muse_2"), {})
+    msg = str(err.value)
+    assert "needs --mac-address or --serial-number" in msg
+    assert "e.g. --mac-address 00:55:DA:B0:00:00" in msg and "serial-port" not in msg
+
+
 def test_profile_gate_overrides_are_checked_and_applied(tmp_path):
     from biofeedback.config import load_pipeline
     from biofeedback.engine import Engine
