@@ -233,6 +233,35 @@ def _seconds(cell, delimiter):
     return float(cell.replace(",", ".") if delimiter != "," else cell)
 
 
+def _not_csv(manifest, line, err) -> DatasetError:
+    return DatasetError(f"{manifest}, line {line}: not a readable CSV row ({err}); save "
+                        "the manifest as CSV.")
+
+
+def _csv_rows(manifest, reader):
+    """The rows of ``reader``; the csv module's own errors (a cell over its
+    size limit) as one sentence naming the row's line."""
+    line = 2
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise _not_csv(manifest, line, err) from None
+        yield row
+        line += 1
+
+
+def _exists(path) -> bool:
+    """Whether ``path`` exists; False for a name no file can have (a NUL byte,
+    a name too long for the file system), as for one that is not there."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _manifest_rows(manifest):
     """``(rows, stretches)`` of a CSV manifest: one ``(path, label, subject,
     session)`` per recording, and per recording labelled over time its
@@ -262,8 +291,12 @@ def _manifest_rows(manifest):
         fid.seek(0)
         delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
         reader = csv.DictReader(fid, delimiter=delimiter)
-        if reader.fieldnames:  # 'Path', ' label ': the names as meant
-            reader.fieldnames = [n.strip().lower() for n in reader.fieldnames]
+        try:
+            names = reader.fieldnames
+        except csv.Error as err:
+            raise _not_csv(manifest, 1, err) from None
+        if names:  # 'Path', ' label ': the names as meant
+            reader.fieldnames = [n.strip().lower() for n in names]
         missing = {"path", "label"} - set(reader.fieldnames or ())
         if missing:
             raise DatasetError(
@@ -271,14 +304,14 @@ def _manifest_rows(manifest):
                 f"(missing: {', '.join(sorted(missing))})."
             )
         timed = {"start", "stop"} <= set(reader.fieldnames or ())
-        for line, row in enumerate(reader, start=2):
+        for line, row in enumerate(_csv_rows(manifest, reader), start=2):
             where = f"{manifest}, line {line}"
             if not _cell(row, "path"):
                 raise DatasetError(f"{where}: the path is empty; give every row the "
                                    "recording it labels.")
             p = Path(_cell(row, "path"))
             p = p if p.is_absolute() else manifest.parent / p
-            if not p.exists():  # before counting classes: the first thing to fix
+            if not _exists(p):  # before counting classes: the first thing to fix
                 raise DatasetError(
                     f"{where}: the recording {p} does not exist; fix "
                     "its path (a relative one is read from the manifest's folder).")
