@@ -69,6 +69,12 @@ class LabelledFile:
 
 def _pattern_regex(pattern):
     names = re.findall(r"{(\w*)}", pattern)
+    bad = [n for n in names if n and not n.isidentifier()]
+    if bad:
+        raise DatasetError(
+            f"The label pattern {pattern!r} has the field {{{bad[0]}}}; a field is a name "
+            "that starts with a letter, like {subject}, {label} or {session}."
+        )
     if "label" not in names and "subject" not in names:
         raise DatasetError(
             f"The label pattern {pattern!r} names neither {{label}} nor {{subject}}; "

@@ -139,6 +139,15 @@ def test_a_manifest_row_that_cannot_label_is_one_sentence(rows, match, recs, tmp
     assert not out.exists()
 
 
+@pytest.mark.parametrize("pattern", ["{1}-{label}-{session}", "{subject}-{label}-{2x}"])
+def test_a_pattern_field_that_is_no_name_is_one_sentence(pattern, recs, capsys):
+    assert main(["train", *map(str, recs), "--pattern", pattern, "--out",
+                 str(recs[0].with_name("m.bfm")), "-q"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"biofeedback: error: The label pattern {pattern!r} has the field")
+    assert "\n" not in err
+
+
 def test_stretches_that_meet_label_every_window_of_both(recs, tmp_path):
     """Unsorted rows whose stretches only meet are fine, and label what they say."""
     from biofeedback.training import extract_dataset, label_files
