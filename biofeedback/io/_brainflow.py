@@ -335,8 +335,13 @@ def read_brainflow(fname, *, profile=None):
     rail = prof.rail_uv * 1e-6 if prof is not None else None
     problems, w = channel_problems(data, names, rail)
     warnings.extend(w)
+    clock = "Unix seconds (BrainFlow host time)"
+    if isinstance(sidecar, dict) and isinstance(sidecar.get("clock"), str):
+        from ..stream._peers import printable
+
+        clock = printable(sidecar["clock"], 160)  # as written beside the file
     provenance = {"fname": str(fname), "reader": "brainflow", "board_id": board_id,
-                  "clock": "Unix seconds (BrainFlow host time)",
+                  "clock": clock,
                   "units_in_file": "microvolts", "channel_problems": problems}
     if sidecar is not None:
         provenance["sidecar"] = sidecar
@@ -444,8 +449,11 @@ def write_brainflow(recording, fname, *, overwrite=False):
         sidecar["source_format"] = recording.source_format
     elif lay["accel"]:
         sidecar["accelerometer"] = accel is not None
+    # the timestamp row holds the recording's own clock, not always BrainFlow's Unix time
+    clock = recording.provenance.get("clock") or (
+        f"the timestamps of the {recording.source_format or 'recording'} it was written from")
     sidecar |= {"sfreq": recording.sfreq, "ch_names": list(recording.ch_names),
-                "units": "microvolts", "written_by": "biofeedback"}
+                "units": "microvolts", "clock": clock, "written_by": "biofeedback"}
     fname.with_suffix(".json").write_text(dumps(sidecar, indent=2),
                                           encoding="utf-8")
     return fname

@@ -123,6 +123,7 @@ def test_brainflow_synthetic_board_file(tmp_path):
     rec = read_recording(fname)
     assert rec.source_format == "brainflow"
     assert rec.profile == "synthetic" and len(rec.ch_names) == 16
+    assert rec.provenance["clock"] == "Unix seconds (BrainFlow host time)"
     eeg = BoardShim.get_eeg_channels(BoardIds.SYNTHETIC_BOARD.value)
     assert_allclose(rec.data * 1e6, raw[eeg], atol=1e-6)
     ts_row = BoardShim.get_timestamp_channel(BoardIds.SYNTHETIC_BOARD.value)
@@ -176,6 +177,25 @@ def test_brainflow_csv_of_a_jittery_recording_loses_no_packets_and_keeps_a_gap(t
                     profile="synthetic", source_format="xdf")
     back = read_recording(write_recording(rec, tmp_path / "jitter.csv"))
     assert [g.n_missing for g in back.gaps] == [500]
+
+
+def test_brainflow_csv_says_whose_clock_its_timestamps_are(tmp_path):
+    """A recording on the LSL clock written as BrainFlow CSV is not said to
+    hold Unix seconds (BrainFlow's own files are); a sidecar's clock is
+    printed safely."""
+    rng = np.random.default_rng(0)
+    rec = Recording(data=rng.normal(0, 10e-6, (4, 500)), sfreq=250.0,
+                    ch_names=["TP9", "AF7", "AF8", "TP10"],
+                    timestamps=11906.852 + np.arange(500) / 250.0,
+                    profile="synthetic", source_format="xdf")
+    back = read_recording(write_recording(rec, tmp_path / "lsl.csv"))
+    assert back.provenance["clock"] == "the timestamps of the xdf it was written from"
+    again = read_recording(write_recording(back, tmp_path / "again.csv"))
+    assert again.provenance["clock"] == back.provenance["clock"]
+    side = json.loads((tmp_path / "lsl.json").read_text())
+    side["clock"] = "\x1b[2Jsome clock"
+    (tmp_path / "lsl.json").write_text(json.dumps(side))
+    assert read_recording(tmp_path / "lsl.csv").provenance["clock"] == "?[2Jsome clock"
 
 
 def test_mne_roundtrips(tmp_path, obci_open):
