@@ -303,3 +303,22 @@ def test_the_summary_says_a_threshold_set_in_training_not_from_the_baseline(rng)
     up = next(line for line in sink.summary_lines() if line.startswith("block up"))
     assert up.endswith(f"{prot.stats[1].threshold_end:.4g}")
     assert prot.summary()["blocks"][1]["threshold_source"] == "baseline"
+
+
+def test_the_summary_names_a_calibration_block_as_one():
+    """A guided calibration block was listed as '(baseline)' in the summary."""
+    from biofeedback.feedback._protocol_sink import ProtocolSink
+
+    cfg = FeedbackConfig(target="a", min_baseline=2.0,
+                         blocks=(BlockConfig("calm", "calibration", 5.0, state="relaxed"),
+                                 BlockConfig("rest", "baseline", 5.0),
+                                 BlockConfig("up", "training", 10.0)))
+    prot = Protocol(cfg, ["a"])
+    for i in range(80):
+        prot.update(i * HOP, [float(i % 7)], False)
+    prot.finish()
+    sink = ProtocolSink(cfg, [], lsl=False, terminal=False)
+    sink.protocol = prot
+    text = "\n".join(sink.summary_lines())
+    assert "block calm (calibration): 20 clean windows" in text
+    assert "block rest (baseline): 20 clean windows" in text
