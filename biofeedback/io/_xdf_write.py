@@ -245,7 +245,10 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
         fid.write(_chunk(5, _BOUNDARY_UUID))
         for sid, s in enumerate(streams, start=1):
             ts = np.asarray(s[7], dtype=np.float64)
-            if len(ts) and not (sid == 1 and eeg_clock is not None):
+            # a second offset at the first one's time (a stream of one sample)
+            # makes pyxdf's fit singular, and it warns on every read
+            if len(ts) and not (sid == 1 and eeg_clock is not None) and \
+                    float(ts[-1]) != clocks[sid][-1][0]:
                 clocks[sid].append((float(ts[-1]), 0.0))
                 fid.write(_chunk(4, struct.pack("<dd", float(ts[-1]), 0.0), sid))
             fid.write(_chunk(6, _footer(ts, clocks[sid]), sid))

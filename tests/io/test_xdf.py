@@ -117,6 +117,18 @@ def test_a_malformed_gap_or_loss_marker_is_said_not_skipped(tmp_path, make_recor
     assert [(g.n_missing, g.source) for g in back.gaps] == [(125, "marker")]
 
 
+def test_a_stream_of_one_sample_reads_back_without_a_pyxdf_warning(tmp_path, make_recording):
+    """A scenario with one truth marker wrote its marker stream's first and
+    last clock offset at one time; pyxdf's fit of them is singular, and every
+    read (info, train) warned 'Clock offsets (0, 1) cannot be used'."""
+    rec = make_recording()
+    rec.streams = {}
+    rec.markers = [(float(rec.timestamps[100]), "state relaxed level=1 ramp=1")]
+    back = read_recording(write_recording(rec, tmp_path / "one.xdf"))
+    assert back.markers == rec.markers
+    assert not [w for w in back.warnings if "pyxdf" in w]
+
+
 def test_timestamp_gap_without_marker(tmp_path, make_recording):
     rec = make_recording(gap_at=300, gap_n=40)
     write_recording(rec, tmp_path / "gap.xdf")
