@@ -271,11 +271,13 @@ class StudyIndex:
         bcols = list(_BLOCK_COLS)
         rows, thr = [], []
         for i, b in enumerate(rec.get("blocks") or []):
-            b = {**b, "idx": b.get("index", i)}
+            b = {**b, "idx": _num(b.get("index", i))}
             rows.append([sid] + [(_num(b.get(c)) if _BLOCK_COLS[c] != "TEXT"
                                   else str(b.get(c, ""))) for c in bcols])
-            for t, value in b.get("threshold_trace") or []:
-                thr.append((sid, b["idx"], _num(t), _num(value)))
+            trace = b.get("threshold_trace")
+            trace = trace if isinstance(trace, list) else []
+            thr += [(sid, b["idx"], _num(p[0]), _num(p[1])) for p in trace
+                    if isinstance(p, (list, tuple)) and len(p) == 2]  # (t, threshold)
         con.executemany(
             f"INSERT OR REPLACE INTO blocks (session_id, {_quoted(bcols)}) "
             f"VALUES ({', '.join('?' * (len(bcols) + 1))})", rows)

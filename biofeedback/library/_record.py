@@ -147,11 +147,22 @@ def _cues_from_xdf(xdf: Path) -> tuple[list[str], dict]:
 def read_session_folder(folder, participant: str, session: int, root) -> dict | None:
     """Read a ``ses-<NN>`` folder into an index record (None if it holds nothing).
 
+    A sidecar that is JSON but not of a sidecar's shape (edited or damaged: a
+    table given as a number, blocks that are not tables) is left out as one
+    that does not parse is, with a warning: the XDF alone is indexed.
+
     Returns
     -------
     record : dict
         Session fields, ``"blocks"`` (list of dict) and ``"warnings"``.
     """
+    try:
+        return _read_folder(folder, participant, session, root)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as err:
+        return _read_folder(folder, participant, session, root, damaged=err)
+
+
+def _read_folder(folder, participant, session, root, damaged=None):
     folder, root = Path(folder), Path(root)
     eeg = folder / "eeg"
     where = eeg if eeg.is_dir() else folder
@@ -163,9 +174,15 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
         side_path = sidecars[-1]
         try:
             side = json.loads(side_path.read_text(encoding="utf-8"))
+            if damaged is not None:
+                raise ValueError(f"it is not of a sidecar's shape: {damaged}")
+            if not isinstance(side, dict):
+                raise ValueError("it holds no JSON object")
         except (OSError, ValueError) as err:
             warnings.append(f"{side_path} could not be read ({err}); indexed what its XDF holds.")
             side = {}
+    elif damaged is not None:  # not the sidecar's fault
+        raise damaged
     xdf = xdfs[-1] if xdfs else (side_path.with_suffix(".xdf") if side_path else None)
     if xdf is not None and not xdf.exists():
         xdf = None
@@ -236,6 +253,7 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     gaps = summ.get("gaps", integ.get("gaps", [])) or []
     base = baseline.get(target) or {}
     started = prog.get("started_at") or side.get("started_at")
+    started = started if isinstance(started, str) else None  # a date, as text
     ref = side_path or xdf
     prof = side.get("board_profile") or {}
     if not started and ref is not None:

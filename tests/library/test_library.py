@@ -268,10 +268,43 @@ def _no_sidecar(root):
     return None
 
 
+def _edited_sidecar(edit):
+    def breaking(root):
+        side = next(root.rglob("sub-p01_ses-03_*_eeg.json"))
+        side.write_text(json.dumps(edit(json.loads(side.read_text()))))
+        os.utime(side, (1e9, 2e9))  # the index sees the file changed
+        return None
+    return breaking
+
+
+def _blocks(side):
+    side["feedback"]["blocks"][0] = 5
+    return side
+
+
+def _planned(side):
+    side["pipeline"]["feedback"]["blocks"] = -4.5
+    return side
+
+
+def _trace(side):
+    side["feedback"]["blocks"][1]["threshold_trace"] = 1.5
+    side["feedback"]["blocks"][2]["index"] = [2]
+    side["programme"]["started_at"] = ["today"]
+    return side
+
+
 @pytest.mark.parametrize("breaking, sentence, status", [
     (_corrupt, "rebuilt from the session files", "complete"),
     (_newer, "rebuilt from the session files", "complete"),
     (_no_sidecar, "has no sidecar; indexed what its XDF holds", "no_sidecar"),
+    (_edited_sidecar(lambda side: [side]), "could not be read (it holds no JSON object); "
+     "indexed what its XDF holds", "no_sidecar"),
+    (_edited_sidecar(_blocks), "could not be read (it is not of a sidecar's shape: ",
+     "no_sidecar"),
+    (_edited_sidecar(_planned), "could not be read (it is not of a sidecar's shape: ",
+     "no_sidecar"),
+    (_edited_sidecar(_trace), "", "complete"),
 ])
 def test_broken_index_or_files_are_rebuilt_and_said(study, capsys, caplog, breaking,
                                                     sentence, status):
