@@ -860,3 +860,21 @@ def test_a_model_file_with_damaged_arrays_is_refused_on_load(key, edit, model_fi
     assert main(["evaluate", str(bad), *map(str, model_file.parent.glob("recs/*"))]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "train the model again" in lines[0]
+
+
+def test_recordings_shorter_than_20_s_are_not_sent_to_switch_every_0(
+        tmp_path, make_eeg, capsys):
+    """8 s recordings: the switching-stream sentence said 'or pass
+    --switch-every 0', which only led to 'No recording is longer than 20 s'."""
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k, subject in enumerate(("p1", "p2")):
+        for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+            data, ts = make_eeg(duration=8.0, alpha_hz=hz, seed=10 * k + j)
+            rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
+            paths.append(str(write_recording(rec, tmp_path / f"{subject}-{label}-1.xdf")))
+    assert main(["train", *paths, "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "too short to build a stream switching state" in err
+    assert "--switch-every 0" not in err and "record longer" in err
