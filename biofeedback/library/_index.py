@@ -90,6 +90,26 @@ def _num(x):
     return x if math.isfinite(x) else None
 
 
+def _typed(row: dict, cols: dict) -> dict:
+    """``row`` with each column's value of its declared type (None otherwise).
+
+    SQLite keeps what was written, whatever the column's type: a file edited
+    by hand may hold text where a number goes.
+    """
+    for c, kind in cols.items():
+        v = row.get(c)
+        if v is None:
+            continue
+        if kind.startswith("REAL"):
+            row[c] = _num(v)
+        elif kind.startswith("INTEGER"):
+            v = _num(v)
+            row[c] = int(v) if v is not None and float(v).is_integer() else None
+        elif not isinstance(v, str):
+            row[c] = str(v)
+    return row
+
+
 class StudyIndex:
     """The SQLite index of a study root.
 
@@ -214,7 +234,27 @@ class StudyIndex:
         if not has:
             return None
         row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        return int(row[0]) if row else None
+        if not row:
+            return None
+        try:
+            version = int(row[0])
+        except (TypeError, ValueError):
+            raise sqlite3.DatabaseError(f"its schema_version {row[0]!r} is not a number") from None
+        if version == SCHEMA_VERSION and not StudyIndex._tables_fit(con):
+            return 0  # tables dropped or altered by hand: made again, as an older file's
+        return version
+
+    @staticmethod
+    def _tables_fit(con) -> bool:
+        """Whether the tables hold the columns this version reads and writes."""
+        for table, cols in (("sessions", ["id", *_SESSION_COLS]),
+                            ("blocks", ["session_id", *_BLOCK_COLS]),
+                            ("participants", ["id", "first_session", "last_session"]),
+                            ("thresholds", ["session_id", "block_idx", "t", "threshold"])):
+            have = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+            if have != cols:
+                return False
+        return True
 
     def _set_aside(self, why: str) -> None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -374,7 +414,7 @@ class StudyIndex:
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     def _sync(self, attempts: int = 3) -> int:
-        known = {(r[0], r[1]): (r[2] or 0.0, r[3]) for r in self.con.execute(
+        known = {(r[0], r[1]): (_num(r[2]) or 0.0, r[3]) for r in self.con.execute(
             "SELECT participant, session, mtime, status FROM sessions")}
         n = 0
         present = set()
@@ -409,7 +449,8 @@ class StudyIndex:
 
     # -- reading -------------------------------------------------------------------
     def participants(self) -> list[str]:
-        return [r[0] for r in self.con.execute("SELECT id FROM participants ORDER BY id")]
+        return [str(r[0]) for r in self.con.execute("SELECT id FROM participants ORDER BY id")
+                if r[0] is not None]
 
     def sessions(self, participant: str | None = None) -> list[dict]:
         """Session rows (dicts), oldest first, of one participant or all."""
@@ -420,7 +461,7 @@ class StudyIndex:
             args = (participant,)
         out = []
         for row in self.con.execute(q + " ORDER BY participant, session", args):
-            d = dict(row)
+            d = _typed(dict(row), _SESSION_COLS)
             for c in _JSON_COLS:
                 try:
                     d[c] = json.loads(d[c]) if d[c] else []
@@ -435,7 +476,7 @@ class StudyIndex:
             "SELECT s.session AS session, b.* FROM blocks b JOIN sessions s ON "
             "b.session_id = s.id WHERE s.participant = ? ORDER BY s.session, b.idx",
             (participant,))
-        return [dict(r) for r in rows]
+        return [_typed(dict(r), {"session": "INTEGER", **_BLOCK_COLS}) for r in rows]
 
     def last_session(self, participant: str) -> dict | None:
         """The participant's latest indexed session with thresholds, or None."""

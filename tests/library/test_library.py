@@ -268,6 +268,17 @@ def _no_sidecar(root):
     return None
 
 
+def _sql(*statements, why=None):
+    def breaking(root):
+        con = sqlite3.connect(root / "biofeedback.sqlite")
+        for statement in statements:
+            con.execute(statement)
+        con.commit()
+        con.close()
+        return why
+    return breaking
+
+
 def _edited_sidecar(edit):
     def breaking(root):
         side = next(root.rglob("sub-p01_ses-03_*_eeg.json"))
@@ -305,6 +316,13 @@ def _trace(side):
     (_edited_sidecar(_planned), "could not be read (it is not of a sidecar's shape: ",
      "no_sidecar"),
     (_edited_sidecar(_trace), "", "complete"),
+    (_sql("UPDATE meta SET value='x' WHERE key='schema_version'",
+          why="its schema_version 'x' is not a number"),
+     "rebuilt from the session files", "complete"),
+    (_sql("DROP TABLE sessions"), "", "complete"),
+    (_sql("ALTER TABLE blocks DROP COLUMN regulation"), "", "complete"),
+    (_sql("UPDATE sessions SET regulation='x', duration='long'"), "", "complete"),
+    (_sql("UPDATE blocks SET start='soon'", "UPDATE sessions SET mtime='x'"), "", "complete"),
 ])
 def test_broken_index_or_files_are_rebuilt_and_said(study, capsys, caplog, breaking,
                                                     sentence, status):
