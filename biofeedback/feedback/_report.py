@@ -303,8 +303,13 @@ def methods(s) -> list[tuple[str, str]]:
         "no_reward, paused, baseline, calibrating), the score, the raw and smoothed estimate, "
         "the threshold and the window's end time; block and threshold markers beside them.")))
     versions = ", ".join(f"{k} {v}" for k, v in soft.items() if v and k != "platform")
+    src = side.get("source", {})
+    # a scripted scenario is no headset: the methods must not pass it off as one
+    simulated = (f", simulated by the scenario {src.get('scenario')!r} (seed "
+                 f"{src.get('seed')}; biofeedback simulate)"
+                 if src.get("kind") == "ScenarioSource" else "")
     out.append(("4e Hardware and software", (
-        f"Board: {prof.get('name')} ({prof.get('description', '')}), "
+        f"Board: {prof.get('name')} ({prof.get('description', '')}){simulated}, "
         f"{len(prof.get('ch_names', []))} channels "
         f"({', '.join(prof.get('ch_names', []))}) at {prof.get('sfreq')} Hz. Software: "
         f"{versions}. Platform: {soft.get('platform', 'n/a')}.")))

@@ -82,3 +82,17 @@ def test_protocol_session_records_cues_replays_them_and_reports(tmp_path, capsys
                  "train_down", "clock offset"):
         assert text in html
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_methods_of_a_scripted_session_say_its_headset_was_simulated(tmp_path):
+    """A session on a scenario was reported as run on a Muse 2 'over BLE'."""
+    scen = tmp_path / "calm.toml"
+    scen.write_text('name = "calm"\nboard = "muse_2"\nduration = 60.0\nseed = 3\n'
+                    '[[timeline]]\nat = 0.0\nstate = "relaxed"\n')
+    rec_dir = tmp_path / "recs"
+    assert main(["live", "--scenario", str(scen), "--duration", "3", "--view", "none",
+                 "--recordings", str(rec_dir)]) == 0
+    import html
+
+    text = html.unescape(next(rec_dir.glob("*.html")).read_text())
+    assert "simulated by the scenario 'calm' (seed 3; biofeedback simulate)" in text
