@@ -14,7 +14,7 @@ The same scenario and seed give the same data every time.
 --out writes the delivered samples as a recording ('biofeedback replay' and
 'info' read it) with the ground truth as markers ("state relaxed ...",
 "event blink ...", "fault disconnect ...") and disconnects as gaps. A .csv
-(BrainFlow's format, for --playback-file) holds numeric markers only, so
+(BrainFlow's format, for 'live --playback-file') holds numeric markers only, so
 the truth is left out of it (said in a warning): write --truth beside it.
 --truth writes the truth as a table, one row per 0.1 s: time (recording
 clock), the level (0-1) of each scripted state, and the events active then.
