@@ -176,6 +176,30 @@ def test_sigterm_to_a_session_without_a_recording_does_not_speak_of_one(
     assert said == ["SIGTERM received: ending the session."]
 
 
+@pytest.mark.lsl
+def test_sigterm_before_the_recording_began_does_not_speak_of_closing_it(
+        tmp_path, caplog, default_stop_signals):
+    """SIGTERM while the board connects: 'closing its recording' was said, then
+    'stopped: before the session began, so nothing was recorded'."""
+    import os
+
+    from biofeedback.hardware import BrainFlowSource, get_profile
+    from biofeedback.live import build_session
+
+    class TermWhileConnecting(BrainFlowSource):
+        def start(self):
+            super().start()
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    src = TermWhileConnecting(get_profile("synthetic"))
+    session = build_session(src, feedback=False, duration=30, recordings_dir=tmp_path)
+    summary = session.run()
+    assert summary.stopped_by == "SIGTERM" and summary.recording is None
+    assert not list(tmp_path.glob("*.xdf"))
+    said = [r.getMessage() for r in caplog.records if "SIGTERM received" in r.getMessage()]
+    assert said == ["SIGTERM received: ending the session."]
+
+
 def _recorder_running(xdf) -> bool:
     alive = subprocess.run(["pgrep", "-f", str(xdf)], capture_output=True, text=True)
     return bool(alive.stdout.split())

@@ -342,7 +342,8 @@ class Session:
         self._outlets = None
         self._dispatch = Dispatcher(self.sinks)
         tally = Tally(summary, self.duration)
-        with stop_on_signals(self.stop, recording=self.record):
+        # a recording is named once its recorder starts: before, there is none to close
+        with stop_on_signals(self.stop, recording=lambda: self.recording is not None):
             return self._run(summary, tally)
 
     def _run(self, summary, tally):

@@ -106,15 +106,15 @@ def stop_on_signals(stop, recording=True):
     """While running, SIGTERM/SIGHUP call ``stop(reason)`` (as Ctrl-C ends it).
 
     Installed only in the main thread and only over the default handlers, so
-    an application's own handlers are left alone. ``recording``: the session
-    records (the warning says its recording is closed).
+    an application's own handlers are left alone. ``recording``: whether the
+    session records, or a callable asked when the signal comes (the warning
+    says its recording is closed only when one was begun).
     """
-    doing = "ending the session and closing its recording" if recording else \
-        "ending the session"
-
     def handler(signum, _frame):
         name = signal.Signals(signum).name
-        logger.warning("%s received: %s.", name, doing)
+        records = recording() if callable(recording) else recording
+        logger.warning("%s received: %s.", name, "ending the session and closing its "
+                       "recording" if records else "ending the session")
         stop(name)
 
     with _over_default_handlers(handler):
