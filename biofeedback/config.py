@@ -395,8 +395,11 @@ def load_pipeline(fname=None) -> PipelineConfig:
     fname = Path(fname) if fname is not None else default_pipeline_path()
     if not fname.suffix and fname.parent == Path(".") and not fname.exists():
         shipped = data_dir("pipelines") / f"{fname.name}.toml"
-        if shipped.is_file():
-            fname = shipped
+        if not shipped.is_file():  # a typo of a shipped name: say which there are
+            names = ", ".join(sorted(p.stem for p in data_dir("pipelines").glob("*.toml")))
+            raise PipelineConfigError(f"{fname}: no such file, and no shipped pipeline has "
+                                      f"that name ({names}; or give a .toml path).")
+        fname = shipped
     data = load_toml(fname)
     data["fname"] = str(fname)
     return from_dict(PipelineConfig, data, str(fname))

@@ -198,8 +198,10 @@ def test_a_shipped_pipeline_is_named_as_simulate_names_it(tmp_path, monkeypatch)
     assert load_pipeline("programme").feedback.threshold_start == "carry"
     (tmp_path / "programme").write_text('name = "mine"\n')
     assert load_pipeline("programme").name == "mine"
-    with pytest.raises(PipelineConfigError, match="no such file"):
+    with pytest.raises(PipelineConfigError) as err:
         load_pipeline("nonesuch")
+    assert str(err.value) == ("nonesuch: no such file, and no shipped pipeline has that "
+                              "name (default, programme; or give a .toml path).")
 
 
 def test_every_command_teaches_by_example():
