@@ -64,6 +64,7 @@ class CheckReport:
     sfreq: float
     line_freq: float
     profile: str = ""
+    mains_judged: bool = True  # False where the board's gates lift the mains check
 
     @property
     def verdict(self) -> str:
@@ -95,7 +96,10 @@ class CheckReport:
                 row += f"  {c.advice}"
             out.append(row)
         if self.verdict == "go":
-            out.append(f"{g}GO{x}: every electrode is in contact and mains noise is low.")
+            out.append(f"{g}GO{x}: every electrode is in contact and mains noise is low."
+                       if self.mains_judged else
+                       f"{g}GO{x}: every electrode is in contact (mains noise is not judged "
+                       f"on {self.profile or 'this board'}: its gates lift that check).")
         else:
             names = ", ".join(c.name for c in self.to_fix)
             out.append(f"{r}FIX{x}: {names} (see above), then check again.")
