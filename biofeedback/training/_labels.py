@@ -318,8 +318,9 @@ def _manifest_rows(manifest):
             p = Path(_cell(row, "path"))
             p = p if p.is_absolute() else manifest.parent / p
             if not _exists(p):  # before counting classes: the first thing to fix
+                shown = p if str(p).isprintable() else repr(str(p))  # a line break in a cell
                 raise DatasetError(
-                    f"{where}: the recording {p} does not exist; fix "
+                    f"{where}: the recording {shown} does not exist; fix "
                     "its path (a relative one is read from the manifest's folder).")
             label = _cell(row, "label")
             if not label:

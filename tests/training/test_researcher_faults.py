@@ -118,6 +118,7 @@ def test_a_hand_edited_model_file_is_one_sentence(edit, match, model_file, tmp_p
     (["{a},busy,15,30", "{a},calm,0,20"], r"lines 2 and 3: the stretches 0-20 s"),
     (["{a},calm", "{a},busy,0,20"], r"line 3: p1-calm-1\.xdf is listed again"),
     (["{a},calm", "x" * 300 + ",busy"], r"line 3: the recording \S+x{300} does not exist"),
+    (["{a},calm", '"x\ny",busy'], r"line 3: the recording '\S+x\\ny' does not exist"),
     (["{a},calm", '{b},"' + "y" * 200_000 + '"'],
      r"line 3: not a readable CSV row \(field larger than field limit"),
 ])
