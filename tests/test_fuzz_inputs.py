@@ -11,6 +11,7 @@ project's own error for that input in one sentence.
 from __future__ import annotations
 
 import copy
+import csv
 import io
 import json
 import math
@@ -361,5 +362,53 @@ def test_mutated_model_files_raise_only_model_error(model_parts, tmp_path):
                 replay(recording, model=model)  # what replay, live and evaluate do with it
             except BiofeedbackError as err:
                 assert "\n" not in str(err), str(err)
+
+    check()
+
+
+# --- training manifests -----------------------------------------------------
+
+_CELL = st.sampled_from(["", " ", "calm", "busy", "0", "-1", "nan", "inf", "1e308", "3,5",
+                         "2.5", "10", "a\x00b", "x" * 300, "<huge>", '"', "\n", "é☃",
+                         "/", ".", "rec-calm-1.xdf", "../rec-calm-1.xdf"]) | st.text(max_size=10)
+_NUMBER = st.sampled_from(["0", "1", "2.5", "5", "10", "3,5", "-1", "nan", "inf", "1e308"])
+
+
+@st.composite
+def manifest_text(draw):
+    """A manifest: path and label columns (mostly), optional ones, odd cells."""
+    header = ["path", "label"] + draw(st.lists(st.sampled_from(
+        ["subject", "session", "start", "stop", "junk", "", "Path"]), max_size=4))
+    header = header[draw(st.sampled_from([0, 0, 0, 1])):]
+    cells = {"path": st.sampled_from(["rec-calm-1.xdf", "rec-busy-1.xdf"]) | _CELL,
+             "label": st.sampled_from(["calm", "busy"]) | _CELL,
+             "start": _NUMBER | _CELL, "stop": _NUMBER | _CELL}
+    rows = draw(st.lists(st.tuples(*(cells.get(h, _CELL) for h in header)), max_size=4))
+    delimiter = draw(st.sampled_from([",", ";", "\t"]))
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter).writerows([header, *rows])
+    return buf.getvalue()
+
+
+def test_mutated_manifests_raise_only_dataset_error(tmp_path):
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training import label_files
+    from biofeedback.training._labels import DatasetError
+
+    t = np.arange(4 * 256) / 256.0
+    rec = Recording(np.zeros((4, t.size)), 256.0, _MUSE, t, profile="muse_2016")
+    for name in ("rec-calm-1.xdf", "rec-busy-1.xdf"):
+        write_recording(rec, tmp_path / name)
+    manifest = tmp_path / "labels.csv"
+
+    @settings(_FUZZ, max_examples=200)  # a manifest is read in a millisecond
+    @given(text=manifest_text())
+    def check(text):
+        # a cell over the csv module's limit (written here: a short repr on failure)
+        manifest.write_text(text.replace("<huge>", "y" * 200_000), encoding="utf-8")
+        try:
+            label_files(labels_from="manifest", manifest=manifest, min_classes=1)
+        except DatasetError as err:
+            assert "\n" not in str(err), str(err)
 
     check()
