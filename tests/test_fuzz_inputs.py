@@ -1,20 +1,25 @@
 """Mutated files a user or a stranger hands the project: only our errors escape.
 
 Valid files (the shipped pipelines, scenarios and board profiles; a trained
-model file) are parsed, mutated as data (values of the wrong type, missing and
-unknown keys, huge, negative and non-finite numbers, unicode, deeply nested
-tables) or as bytes (truncated, duplicated lines and members, stray bytes),
-written back and loaded: each either loads, and then works, or raises the
+model file; a manifest; a study root's sidecars and index) are parsed,
+mutated as data (values of the wrong type, missing and unknown keys, huge,
+negative and non-finite numbers, unicode, deeply nested tables) or as bytes
+(truncated, duplicated lines and members, stray bytes), written back and
+loaded: each either loads, and then works, or raises the
 project's own error for that input in one sentence.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import io
 import json
 import math
+import os
+import shutil
+import sqlite3
 import tempfile
 import warnings
 import zipfile
@@ -410,5 +415,93 @@ def test_mutated_manifests_raise_only_dataset_error(tmp_path):
             label_files(labels_from="manifest", manifest=manifest, min_classes=1)
         except DatasetError as err:
             assert "\n" not in str(err), str(err)
+
+    check()
+
+
+# --- a study root's index and sidecars ----------------------------------------
+
+_SQL = [
+    "DROP TABLE sessions", "DROP TABLE blocks", "DROP TABLE meta", "DROP TABLE participants",
+    "UPDATE meta SET value = 'x' WHERE key = 'schema_version'",
+    "UPDATE meta SET value = '-1' WHERE key = 'schema_version'",
+    "UPDATE meta SET value = '99' WHERE key = 'schema_version'", "DELETE FROM meta",
+    "UPDATE sessions SET duration = 'long'", "UPDATE sessions SET session = 'x'",
+    "UPDATE sessions SET participant = NULL", "UPDATE sessions SET started_at = 5",
+    "UPDATE sessions SET regulation = 'x'", "UPDATE sessions SET final_thresholds = '{'",
+    "UPDATE sessions SET ch_names = '5'", "UPDATE sessions SET mtime = 'x'",
+    "UPDATE blocks SET kind = 5", "UPDATE blocks SET regulation = 'x'",
+    "UPDATE blocks SET idx = 'a'", "UPDATE thresholds SET t = 'x'",
+    "ALTER TABLE sessions RENAME TO s2", "ALTER TABLE sessions DROP COLUMN regulation",
+    "ALTER TABLE sessions ADD COLUMN extra TEXT", "UPDATE participants SET id = NULL",
+    "INSERT INTO sessions (participant, session) VALUES ('p01', 99)",
+]
+
+
+@st.composite
+def index_mutation(draw):
+    kind = draw(st.sampled_from(["sql", "sql", "sql", "truncate", "flip"]))
+    if kind == "sql":
+        return kind, draw(st.sampled_from(_SQL))
+    return kind, (draw(st.integers(0, 60_000)), draw(st.binary(min_size=1, max_size=16)))
+
+
+def _break_index(db, muts):
+    for kind, arg in muts:
+        if kind == "sql":
+            try:
+                with contextlib.closing(sqlite3.connect(db)) as con:
+                    con.executescript(arg)
+            except sqlite3.Error:
+                pass  # an earlier mutation made it unreadable
+            continue
+        raw = db.read_bytes()
+        pos, blob = min(arg[0], len(raw)), arg[1]
+        end = pos if kind == "truncate" else pos + len(blob)
+        db.write_bytes(raw[:pos] + (b"" if kind == "truncate" else blob) + raw[end:])
+
+
+@pytest.fixture(scope="module")
+def study_root(tmp_path_factory):
+    """Two short simulated sessions of one participant, filed and indexed."""
+    from biofeedback.library import simulate_sessions
+
+    root = tmp_path_factory.mktemp("fuzz-study") / "study"
+    simulate_sessions("learner", "p01", 2, root=root,
+                      pipeline=Path(__file__).parent / "library" / "short.toml", progress=False)
+    return root
+
+
+def _read_study(root):
+    """``sessions`` and ``progress``: 0, or 1 with one sentence; never a traceback."""
+    from biofeedback.cli import main
+
+    for argv in (["sessions", "--root", str(root)],
+                 ["progress", "p01", "--root", str(root), "--json"]):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(argv)
+        said = [ln for ln in err.getvalue().splitlines() if ln.startswith("biofeedback: ")]
+        assert code == 0 or (code == 1 and len(said) == 1), err.getvalue()
+
+
+def test_damaged_index_and_sidecars_are_rebuilt_or_one_sentence(study_root, tmp_path):
+    sidecar = json.loads(next(study_root.rglob("*_eeg.json")).read_text())
+    paths = _paths(sidecar)
+
+    @settings(_FUZZ, max_examples=25)
+    @given(side=st.lists(data_mutation(paths), max_size=3), cut=st.none() | st.integers(0, 9000),
+           index=st.lists(index_mutation(), max_size=3), which=st.integers(0, 1))
+    def check(side, cut, index, which):
+        root = tmp_path / "study"
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(study_root, root)
+        if side or cut is not None:
+            fname = sorted(root.rglob("*_eeg.json"))[which]
+            text = json.dumps(_mutate(json.loads(fname.read_text()), side))
+            fname.write_text(text if cut is None else text[:cut])
+            os.utime(fname, (1e9, 2e9))  # changed since it was indexed
+        _break_index(root / "biofeedback.sqlite", index)
+        _read_study(root)
 
     check()
