@@ -360,6 +360,8 @@ def test_mutated_model_files_raise_only_model_error(model_parts, tmp_path):
         except ModelError as err:
             assert "\n" not in str(err), str(err)
             return
+        # a model says how to compute, never where to record, write or send
+        assert model.config.without_outputs()[1] == []
         describe_model(model)  # biofeedback info MODEL.bfm
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "fields this version does not read"
