@@ -164,13 +164,17 @@ def test_an_unknown_feature_name_is_refused_when_the_pipeline_is_loaded(
     data, ts = make_eeg(duration=10.0)
     rec = write_recording(Recording(data, 256.0, ["TP9", "AF7", "AF8", "TP10"], ts,
                                     profile="muse_2016"), tmp_path / "rec.xdf")
+    # the line of the key at fault, not of its section's header
+    line = next(i for i, ln in enumerate(bad.read_text().splitlines(), 1)
+                if ln.startswith("names = "))
     monkeypatch.chdir(tmp_path)
     for args in (["live", "--board", "synthetic", "--duration", "2", "--view", "none"],
                  ["replay", str(rec), "--out", str(tmp_path / "est.csv")],
                  ["check", "--board", "synthetic", "--seconds", "2"]):
         assert main([*args, "--pipeline", str(bad)]) == 1, args
         err = capsys.readouterr().err
-        assert err.startswith(f"biofeedback: error: {bad}, line ") and err.count("\n") == 1
+        assert err.startswith(f"biofeedback: error: {bad}, line {line} [features]: ")
+        assert err.count("\n") == 1
         assert "[features]: Invalid value for the 'names' parameter" in err
         assert "but got 'nope' instead." in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "rec.xdf"]

@@ -25,20 +25,26 @@ def check_features(config, where="the pipeline [features]"):
     Raises
     ------
     PipelineConfigError
-        Prefixed by ``where`` (the file, line and section, or a model file).
+        Prefixed by ``where`` (the file, line and section, or a model file),
+        or by ``where(key)`` when it is a callable: the line of the key at fault.
     """
     from .._checks import _check_option
     from ..errors import PipelineConfigError
     from ._registry import FEATURES
 
+    key = None
     try:
+        key = "names"
         for name in config.names:
             _check_option("names", name, list(FEATURES))
+        key = "indices"
         for name in config.indices:
             _check_option("indices", name, list(INDICES))
+        key = None
         band_ranges(config)  # an index needing a band neither bands nor index_bands give
     except ValueError as err:
-        raise PipelineConfigError(f"{where}: {err}") from None
+        at = where(key) if callable(where) else where
+        raise PipelineConfigError(f"{at}: {err}") from None
 
 
 def checked_pipeline(config, where=None):
@@ -51,8 +57,10 @@ def checked_pipeline(config, where=None):
     """
     from .._toml import _where
 
-    check_features(config.features,
-                   where or _where(config.fname or "the pipeline", "features"))
+    fname = config.fname or "the pipeline"
+    # the line of the key at fault (the message names it), else the section's
+    check_features(config.features, where or (
+        lambda key: _where(fname, "features", key, show_key=False)))
     return config
 
 

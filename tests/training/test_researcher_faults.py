@@ -478,7 +478,7 @@ def test_evaluate_help_never_teaches_scoring_the_training_data(capsys):
 
 @pytest.mark.parametrize("toml, match", [
     ('[features]\nnames = ["no_such_feature"]\n',
-     r"bad\.toml, line 1 \[features\]: Invalid value for the 'names' parameter\. "
+     r"bad\.toml, line 2 \[features\]: Invalid value for the 'names' parameter\. "
      r"Allowed values are 'log_band_power'.*but got 'no_such_feature' instead\."),
     ('[features]\nindices = ["engagement"]\nbands = {delta = [1.0, 4.0]}\n',
      r"bad\.toml, line 1 \[features\]: Index 'engagement' needs band 'beta'"),
