@@ -90,7 +90,12 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
         config = config_from_recording(rec, pipeline)
     profile = profile_from_recording(rec)
     if side.get("model") and model is None:
-        logger.warning("This recording was made with a model; pass it to replay its probabilities.")
+        from .stream._peers import printable
+
+        used = side["model"].get("file") if isinstance(side["model"], dict) else None
+        logger.warning("This recording was made with a model%s; pass it (--model) to replay "
+                       "its probabilities.",
+                       f", {printable(used, 200)}" if isinstance(used, str) else "")
     sinks = list(sinks)
     csv = None
     if out is not None:  # moved into place only when the whole replay succeeded
