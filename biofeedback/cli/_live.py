@@ -272,7 +272,8 @@ def _run(args, starting) -> int:
                                  "must be recorded.")
             prog = ProgrammeSession(args.participant, args.root, config, args.protocol,
                                     model=model,
-                                    model_sha256=model_meta.get("model", {}).get("sha256"))
+                                    model_sha256=model_meta.get("model", {}).get("sha256"),
+                                    simulated=args.scenario is not None)
         session = build_session(
             make_source(args, config), config, model, sinks=sinks, view=args.view,
             record=not args.no_record, recordings_dir=args.recordings,

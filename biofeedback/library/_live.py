@@ -126,6 +126,9 @@ class ProgrammeSession:
         SHA-256), instead of this session's baseline.
     model_sha256 : str | None
         The model file's hash (from the sidecar's ``model`` entry).
+    simulated : bool
+        The session runs on a scripted headset (``live --scenario``): its
+        sessions are listed as simulated, as ``simulate --participant``'s are.
 
     Attributes
     ----------
@@ -140,13 +143,14 @@ class ProgrammeSession:
     """
 
     def __init__(self, participant, root, config, protocol=None, *, model=None,
-                 model_sha256=None):
+                 model_sha256=None, simulated=False):
         from ._layout import reserve_session
 
         self.config = config
         self.paths = reserve_session(root, participant, protocol or config.name)
         try:
             self._prepare(config, model, model_sha256)
+            self.sidecar["programme"]["simulated"] = bool(simulated)
         except BaseException:  # interrupted, or an unreadable study: the number is free
             self.abandon()
             raise

@@ -760,3 +760,19 @@ def test_a_pipeline_is_looked_up_by_name_as_every_command_looks_it_up(tmp_path, 
                  "--root", str(root), "--pipeline", "scenarios/demo"]) == 1
     assert capsys.readouterr().err == f"biofeedback: error: {err.value}\n"
     assert not root.exists()
+
+
+def test_a_live_session_on_a_scripted_headset_is_listed_as_simulated(tmp_path, capsys):
+    """live --scenario --participant filed scripted data as a person's real session."""
+    scen = tmp_path / "calm.toml"
+    scen.write_text('name = "calm"\nboard = "muse_2"\nduration = 60.0\n'
+                    '[[timeline]]\nat = 0.0\nstate = "relaxed"\n')
+    root = tmp_path / "study"
+    assert main(["live", "--scenario", str(scen), "--participant", "p01", "--root", str(root),
+                 "--duration", "3", "--view", "none"]) == 0
+    assert main(["live", "--board", "synthetic", "--participant", "p01", "--root", str(root),
+                 "--duration", "3", "--view", "none"]) == 0
+    capsys.readouterr()
+    assert main(["sessions", "p01", "--root", str(root), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [bool(r["simulated"]) for r in rows] == [True, False]
