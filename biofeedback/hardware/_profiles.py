@@ -291,7 +291,11 @@ def profile_for_recording(recording, profile=None) -> BoardProfile:
     if profile is not None:
         prof = get_profile(profile)
     elif "board_profile" in side:
-        prof = from_dict(BoardProfile, dict(side["board_profile"]), "sidecar [board_profile]")
+        stored = side["board_profile"]
+        if not isinstance(stored, dict):  # the sidecar was edited or damaged
+            raise PipelineConfigError(f"sidecar [board_profile] must be a table, got "
+                                      f"{stored!r:.60}.")
+        prof = from_dict(BoardProfile, dict(stored), "sidecar [board_profile]")
     else:
         try:
             prof = get_profile(recording.profile or "lsl")

@@ -177,3 +177,23 @@ def test_a_board_is_a_profile_path_by_one_rule(tmp_path):
     assert get_profile(str(mine)).ch_names == get_profile("muse_2").ch_names
     config, dropped = PipelineConfig(board=str(mine)).without_outputs()
     assert dropped == ["board"] and config.board == PipelineConfig.board
+
+
+@pytest.mark.parametrize("stored", [-1, ["cyton"], "cyton"])
+def test_a_sidecar_board_profile_that_is_not_a_table_is_one_sentence(stored, tmp_path, capsys):
+    import json
+    import shutil
+
+    from biofeedback._data import data_dir
+    from biofeedback.cli import main
+
+    src = data_dir("recordings") / "sample_synthetic.xdf"
+    fname = tmp_path / src.name
+    shutil.copy(src, fname)
+    side = json.loads(src.with_suffix(".json").read_text())
+    side["board_profile"] = stored
+    fname.with_suffix(".json").write_text(json.dumps(side))
+    assert main(["replay", str(fname)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("biofeedback: error: sidecar [board_profile] must be a table, got ")
+    assert "\n" not in err
