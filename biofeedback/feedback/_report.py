@@ -365,8 +365,18 @@ def write_report(fname, out=None, png=None) -> Path:
                      "<p>This recording holds no protocol blocks.</p>"))
     if s["estimates"] is not None and len(s["estimates"].timestamps):
         sections.append(("Estimate trends", fig_to_img(_trends_figure(s), "estimates")))
-    sections.append(("Integrity", table(_integrity(s), ["figure", "value"])))
-    meth = "\n".join(f"<h3>{html.escape(k)}</h3><p>{html.escape(v)}</p>" for k, v in methods(s))
+    try:
+        integrity, items = _integrity(s), methods(s)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as err:
+        # a sidecar edited or damaged into another shape: the report of the recording alone
+        from .._logging import logger
+
+        logger.warning("The sidecar of %s is not of a sidecar's shape (%s); the report leaves "
+                       "out what only it holds.", fname, err)
+        s = {**s, "sidecar": {}}
+        integrity, items = _integrity(s), methods(s)
+    sections.append(("Integrity", table(integrity, ["figure", "value"])))
+    meth = "\n".join(f"<h3>{html.escape(k)}</h3><p>{html.escape(v)}</p>" for k, v in items)
     sections.append(("Methods (CRED-nf items 3d, 4a-4e, 5b)", meth))
     sections.append(("Files", table([("recording", str(fname)),
                                      ("sidecar", str(Path(fname).with_suffix(".json")))])))

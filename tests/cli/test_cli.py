@@ -345,6 +345,30 @@ def test_report_into_a_folder_is_one_sentence_before_the_work(tmp_path, capsys, 
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["figs", "rec.xdf"]
 
 
+@pytest.mark.parametrize("edit", [
+    lambda side: side["summary"].update(latency_ms={"n": 5, "p50": [1], "p99": 2}),
+    lambda side: side["pipeline"].update(feedback=-3.5),
+    lambda side: side["pipeline"]["features"].update(indices=1e308),
+])
+def test_report_on_a_sidecar_of_another_shape_leaves_it_out(edit, tmp_path, capsys, caplog):
+    """A sidecar edited into another shape made the report a traceback."""
+    import json
+    import shutil
+
+    from biofeedback._data import data_dir
+
+    src = data_dir("recordings") / "sample_synthetic.xdf"
+    fname = tmp_path / src.name
+    shutil.copy(src, fname)
+    side = json.loads(src.with_suffix(".json").read_text())
+    edit(side)
+    fname.with_suffix(".json").write_text(json.dumps(side))
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["report", str(fname)]) == 0
+    assert "is not of a sidecar's shape" in caplog.text
+    assert "Methods (CRED-nf" in fname.with_suffix(".html").read_text()
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_verbose_is_taken_before_or_after_the_command(where):
     """'biofeedback replay FILE --verbose' was a usage error: only
