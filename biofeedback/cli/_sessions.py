@@ -44,8 +44,9 @@ def run(args) -> int:
         index.sync(patience=3.0)  # sessions killed before they could index themselves
         rows = index.sessions(pid)
         root = index.root
-    if args.json:
-        print(dumps(rows, indent=2, default=str))
+    if args.json:  # true and false, as progress --json says them (SQLite holds 0 and 1)
+        print(dumps([{**r, "simulated": bool(r["simulated"])} for r in rows], indent=2,
+                    default=str))
         return 0
     if not rows:
         who = f"participant {pid!r}" if pid else "any participant"

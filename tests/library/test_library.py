@@ -775,4 +775,5 @@ def test_a_live_session_on_a_scripted_headset_is_listed_as_simulated(tmp_path, c
     capsys.readouterr()
     assert main(["sessions", "p01", "--root", str(root), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [bool(r["simulated"]) for r in rows] == [True, False]
+    assert [r["simulated"] for r in rows] == [True, False]
+    assert all(type(r["simulated"]) is bool for r in rows)  # JSON booleans, as progress's
