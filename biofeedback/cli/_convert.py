@@ -125,6 +125,6 @@ def run(args) -> int:
         raise RecordingFormatError(str(err), out) from None
     for w in rec.warnings:
         print(f"warning: {w}", file=sys.stderr)  # stdout holds the result alone
-    print(f"wrote {out} ({rec.source_format} -> {out.suffix.lstrip('.') or args.format},"
+    print(f"wrote {out} ({rec.source_format} -> {args.format or out.suffix.lstrip('.')},"
           f" {len(rec.ch_names)} ch, {rec.n_times} samples)")
     return 0

@@ -417,3 +417,15 @@ def test_a_replay_with_no_window_says_why_and_writes_nothing(tmp_path, capsys, g
                    f"{what}; record for longer, or replay with --pipeline FILE whose [window] "
                    "length is shorter.\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["short.csv"]
+
+
+def test_convert_names_the_format_it_wrote_not_the_extension(tmp_path, capsys):
+    """'convert IN out.dat --format edf' said 'xdf -> dat': the extension, not
+    the format --format chose."""
+    from biofeedback._data import data_dir
+
+    src = data_dir("recordings") / "sample_synthetic.xdf"
+    out = tmp_path / "out.dat"
+    assert main(["convert", str(src), str(out), "--format", "edf"]) == 0
+    assert "(xdf -> edf," in capsys.readouterr().out
+    assert out.read_bytes()[:8] == b"0       "  # an EDF header, whatever the name
