@@ -36,6 +36,15 @@ def _count(value):
     return len(value) if isinstance(value, (list, tuple, dict)) else "?"
 
 
+def _sessions(labels):
+    """The training summary's session labels (one per name, not per person)."""
+    if not isinstance(labels, (list, tuple)):
+        return "sessions ?"
+    if len(labels) == 1:
+        return f"session {labels[0]}"
+    return f"{len(labels)} session labels"
+
+
 def describe_model(model) -> str:
     """The text ``biofeedback info`` prints for a :class:`LoadedModel`."""
     meta = model.meta
@@ -66,7 +75,7 @@ def describe_model(model) -> str:
         lines.append(f"trained on:  {train.get('n_windows', '?')} windows from "
                      f"{train.get('n_recordings', '?')} recordings, "
                      f"{_count(train.get('subjects', ()))} subjects, "
-                     f"{_count(train.get('sessions', ()))} sessions; "
+                     f"{_sessions(train.get('sessions'))}; "
                      + ", ".join(f"{c} {n}" for c, n in per_class.items()))
     metrics = {k: v for k, v in _table(meta.get("metrics")).items() if isinstance(v, dict)}
     if metrics:

@@ -275,6 +275,8 @@ def test_info_describes_a_model_file(model_file, capsys):
     assert "channels:    4: TP9, AF7, AF8, TP10 (profile muse_2016)" in out
     assert "rate:        256 Hz" in out and "state filter: dwell 30 s" in out
     assert "trained on:  " in out and "2 subjects" in out
+    # every file is session 1 of its person: one label, not '1 sessions'
+    assert "2 subjects, session 1; " in out
 
 
 def test_info_describes_summary_fields_of_the_wrong_type_as_unknown(model_file, tmp_path,
