@@ -11,20 +11,25 @@ from biofeedback.cli import main
 MUSE = ["TP9", "AF7", "AF8", "TP10"]
 
 
-@pytest.fixture
-def recs(tmp_path, make_eeg):
-    """Two people, two states (alpha at 10 or 6 Hz), 30 s each, as XDF files."""
+def _two_people(folder, make_eeg, duration):
+    """Two people, two states (alpha at 10 or 6 Hz), ``duration`` s each, as XDF files."""
     from biofeedback.io import Recording, write_recording
 
-    folder = tmp_path / "recs"
-    folder.mkdir()
     paths = []
     for k, subject in enumerate(("p1", "p2")):
         for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
-            data, ts = make_eeg(duration=30.0, alpha_hz=hz, seed=10 * k + j)
+            data, ts = make_eeg(duration=duration, alpha_hz=hz, seed=10 * k + j)
             rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
             paths.append(write_recording(rec, folder / f"{subject}-{label}-1.xdf"))
     return paths
+
+
+@pytest.fixture
+def recs(tmp_path, make_eeg):
+    """Two people, two states, 30 s each."""
+    folder = tmp_path / "recs"
+    folder.mkdir()
+    return _two_people(folder, make_eeg, 30.0)
 
 
 def _free_port():
@@ -733,14 +738,7 @@ def test_recordings_too_short_to_score_are_one_sentence_in_train(tmp_path, make_
                                                                  capsys):
     """train scores sustained states after 20 s, as evaluate does, and says so
     as evaluate does when no recording is longer (not 'No fold had windows')."""
-    from biofeedback.io import Recording, write_recording
-
-    paths = []
-    for k, subject in enumerate(("p1", "p2")):
-        for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
-            data, ts = make_eeg(duration=8.0, alpha_hz=hz, seed=10 * k + j)
-            rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
-            paths.append(str(write_recording(rec, tmp_path / f"{subject}-{label}-1.xdf")))
+    paths = [str(p) for p in _two_people(tmp_path, make_eeg, 8.0)]  # too short to score
     out = tmp_path / "m.bfm"
     assert main(["train", *paths, "--switch-every", "0", "--out", str(out)]) == 1
     assert capsys.readouterr().err == (
@@ -777,14 +775,7 @@ def test_no_switching_advice_in_negative_seconds_for_recordings_shorter_than_20_
         tmp_path, make_eeg, caplog):
     """--switch-every was said to be longer than recordings 'leave after their
     first 20 s (at most -12.0 s)', with 'give at most -12 s' as the fix."""
-    from biofeedback.io import Recording, write_recording
-
-    paths = []
-    for k, subject in enumerate(("p1", "p2")):
-        for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
-            data, ts = make_eeg(duration=8.0, alpha_hz=hz, seed=10 * k + j)
-            rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
-            paths.append(str(write_recording(rec, tmp_path / f"{subject}-{label}-1.xdf")))
+    paths = [str(p) for p in _two_people(tmp_path, make_eeg, 8.0)]  # too short to score
     assert main(["train", *paths, "--cv", "none", "--out", str(tmp_path / "m.bfm"),
                  "-q"]) == 0
     assert "--switch-every" not in caplog.text
@@ -869,14 +860,7 @@ def test_recordings_shorter_than_20_s_are_not_sent_to_switch_every_0(
         tmp_path, make_eeg, capsys):
     """8 s recordings: the switching-stream sentence said 'or pass
     --switch-every 0', which only led to 'No recording is longer than 20 s'."""
-    from biofeedback.io import Recording, write_recording
-
-    paths = []
-    for k, subject in enumerate(("p1", "p2")):
-        for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
-            data, ts = make_eeg(duration=8.0, alpha_hz=hz, seed=10 * k + j)
-            rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
-            paths.append(str(write_recording(rec, tmp_path / f"{subject}-{label}-1.xdf")))
+    paths = [str(p) for p in _two_people(tmp_path, make_eeg, 8.0)]  # too short to score
     assert main(["train", *paths, "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
     err = capsys.readouterr().err
     assert "too short to build a stream switching state" in err
