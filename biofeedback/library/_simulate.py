@@ -217,14 +217,15 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
         from ..training import load_model
 
         sha = file_sha256(model)
+        first = load_model(model)  # read once here; each session loads its own below
     if model is not None and pipeline is None:
-        config = load_model(model).config
+        config = first.config
     else:
         from ..features._plan import checked_pipeline
 
         config = checked_pipeline(load_pipeline(pipeline))
     if model is not None:  # as live does: the protocol must give the model its calibration
-        load_model(model).check_protocol(config.feedback)
+        first.check_protocol(config.feedback)
     if not config.feedback.enabled:
         raise PipelineConfigError(f"{config.fname}: the pipeline has no protocol "
                                   "([[feedback.blocks]]) to train with.")
