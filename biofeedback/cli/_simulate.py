@@ -106,9 +106,9 @@ def run(args) -> int:
         path = write_recording(rec, args.out, overwrite=args.overwrite)
         n_markers = len(rec.markers)
         if _WRITE_EXT[ext] == "brainflow":  # its marker row holds numbers only
-            from ..io._brainflow import numeric_markers
+            from ..io._brainflow import marker_row_values
 
-            n_markers = len(numeric_markers(rec.markers))
+            n_markers = len(marker_row_values(rec.markers))
         print(f"recording: {path} ({n_markers} truth markers, {len(rec.gaps)} gaps)")
     if args.truth:
         path = write_truth(sim.truth_table(0.1, t0=t0), args.truth)

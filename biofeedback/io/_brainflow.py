@@ -351,7 +351,7 @@ def read_brainflow(fname, *, profile=None):
                      warnings=warnings, profile=prof.name if prof else None)
 
 
-def numeric_markers(markers):
+def marker_row_values(markers):
     """``(timestamp, value)`` of the markers BrainFlow's marker row can hold:
     those whose text is a number."""
     kept = []
@@ -433,7 +433,7 @@ def write_brainflow(recording, fname, *, overwrite=False):
             # timestamps would move a loss that splits a packet (a Ganglion's two
             # samples) by a sample
             arr[lay["package"]] = np.asarray(kept.data, dtype=float).reshape(-1)
-    kept = numeric_markers(recording.markers) if lay["marker"] is not None and n else []
+    kept = marker_row_values(recording.markers) if lay["marker"] is not None and n else []
     for t, value in kept:
         k = min(int(np.searchsorted(recording.timestamps, t)), n - 1)
         arr[lay["marker"], k] = value
