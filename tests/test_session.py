@@ -327,17 +327,26 @@ def test_ctrl_c_while_the_recorder_starts_leaves_no_recorder_and_no_file(tmp_pat
     assert list(tmp_path.iterdir()) == []  # no empty or header-only XDF, no sidecar
 
 
+def _session_beside_markers(tmp_path, name, session_name):
+    """Another program's marker outlet ``name``, and a 5 s synthetic session
+    recording it beside its own streams (``--also-record``)."""
+    import pylsl
+
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
+    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
+                      record=True, recordings_dir=tmp_path, duration=5.0, name=session_name,
+                      also_record=[f"name='{name}'"])
+    return name, outlet, session
+
+
 def test_a_stream_stamped_with_unix_time_is_recorded_on_the_eeg_clock(tmp_path, uid):
     """muse-lsl's markers (time.time() stamps) recorded beside the EEG line up with it."""
     import pylsl
 
     from biofeedback.cli import main
 
-    name = f"unixmarks-{uid}"
-    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
-    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
-                      record=True, recordings_dir=tmp_path, duration=5.0, name=f"ux-{uid}",
-                      also_record=[f"name='{name}'"])
+    name, outlet, session = _session_beside_markers(tmp_path, f"unixmarks-{uid}",
+                                                    f"ux-{uid}")
     pushed = []
 
     def stimulus():
@@ -373,16 +382,12 @@ def test_a_stream_stamped_on_its_own_clock_is_said_not_lined_up(tmp_path, uid):
     """A device's markers stamped on its own clock (neither LSL nor Unix time)
     are recorded as sent, and the summary, the sidecar and the reader say that
     their times cannot be lined up with the EEG's."""
-    import pylsl
 
     from biofeedback.cli import main
     from biofeedback.stream._peers import own_clock_note
 
-    name = f"devclock-{uid}"
-    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
-    session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
-                      record=True, recordings_dir=tmp_path, duration=5.0, name=f"dc-{uid}",
-                      also_record=[f"name='{name}'"])
+    name, outlet, session = _session_beside_markers(tmp_path, f"devclock-{uid}",
+                                                    f"dc-{uid}")
     sent = []
 
     def device():  # its clock counts from its own start, days from the LSL clock
