@@ -438,9 +438,9 @@ class Session:
         summary.sink_errors = dict(self._dispatch.errors)
         summary.n_dropped = self.source.n_dropped
         note = rate_note(summary, self.source.sfreq) if self.source.realtime else None
-        if note is not None and f"warning: {note}" not in summary.notes:
+        if note is not None and (line := f"warning: {note}") not in summary.notes:
             logger.warning("%s.", note[0].upper() + note[1:])
-            summary.notes.append(f"warning: {note}")
+            summary.notes.append(line)
         if recorder is not None:
             summary.notes.extend(n for n in recorder.notes if n not in summary.notes)
         source_notes = list(self.source.notes)
