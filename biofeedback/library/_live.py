@@ -89,17 +89,17 @@ def resolve_model(model_arg, participant, root, headset=None):
                       "without one.")
     if headset is None:
         return str(models[0]), None
-    reads = [(m, _model_reads(m)) for m in models]
-    for i, (m, r) in enumerate(reads):
+    # newest first, each meta.json read only until one fits
+    newest, nr = models[0], _model_reads(models[0])
+    if nr is None or _fits(nr, headset):
+        return str(newest), None
+    for m in models[1:]:
+        r = _model_reads(m)
         if r is None or _fits(r, headset):
-            if i == 0:
-                return str(m), None
-            newest, nr = reads[0]
             return str(m), (f"{newest.name}, the newest model of {participant}, reads "
                             f"{', '.join(nr[0])} at {nr[1]:g} Hz, which "
                             f"{describe_headset(headset)} does not give; this session uses "
                             f"{m.name}, the newest that fits it.")
-    newest, nr = reads[0]
     return None, (f"None of the {len(models)} model(s) of {participant} fits "
                   f"{describe_headset(headset)} (the newest, {newest.name}, reads "
                   f"{', '.join(nr[0])} at {nr[1]:g} Hz); this session runs without one: "
