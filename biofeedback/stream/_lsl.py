@@ -275,10 +275,10 @@ class KeptInlets:
         since = time.time() - (self._opened_at or time.time())
         now = import_pylsl().local_clock()
 
-        def lsl_clock(t):  # (the last sample may have been sent since the inlet opened)
+        def near_now(t):  # (the last sample may have been sent since the inlet opened)
             return -(_FAR + since) <= t - now <= _FAR
 
-        if lsl_clock(last):  # this machine's LSL clock: the usual case
+        if near_now(last):  # this machine's LSL clock: the usual case
             return
         try:
             corr = float(inlet.time_correction(timeout=1.0))
@@ -287,7 +287,7 @@ class KeptInlets:
         if unix_stamped(last, 0.0, now, time.time(), slack=_FAR_UNIX + since):
             self.clocks[key[0]] = {"source_id": key[1], "stamps": "unix",
                                    "shift": _UnixStamps.offset() - corr}
-        elif not lsl_clock(last + corr):  # nor another machine's LSL clock
+        elif not near_now(last + corr):  # nor another machine's LSL clock
             self.clocks[key[0]] = {"source_id": key[1], "stamps": "own", "shift": None}
         else:
             return
