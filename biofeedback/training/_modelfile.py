@@ -191,8 +191,9 @@ def _check_predicts(fname, model):
     A file's arrays rebuild an estimator whatever their shapes, dtypes or
     values; one damaged or edited (a truncated scale, text for a mean, NaN
     coefficients) would fail or give NaN on the first window of a session.
-    Two windows of noise of the shape the file lists (features, or filtered
-    windows in volts) must give finite probabilities, one column per class.
+    Noise of the shape the file lists (two rows of features, or one filtered
+    window in volts: bounded by the window length and rate a file may hold)
+    must give finite probabilities, one column per class.
     """
     import warnings
 
