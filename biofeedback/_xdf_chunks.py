@@ -26,15 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["TAG_NAMES", "ChunkWalk", "chunk", "complete_xdf", "varlen"]
+__all__ = ["NUMERIC_FORMATS", "TAG_NAMES", "ChunkWalk", "chunk", "complete_xdf",
+           "header_fields", "varlen"]
 
 TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_FOOTER = 2, 3, 4, 6
 TAG_NAMES = {1: "FileHeader", 2: "StreamHeader", 3: "Samples", 4: "ClockOffset",
              5: "Boundary", 6: "StreamFooter"}
 _HAS_STREAM_ID = (TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_FOOTER)
 
-_NUMERIC = {"double64": "<f8", "float32": "<f4", "int64": "<i8", "int32": "<i4",
-            "int16": "<i2", "int8": "<i1"}
+#: XDF's numeric channel formats and the little-endian NumPy dtype of each
+NUMERIC_FORMATS = {"double64": "<f8", "float32": "<f4", "int64": "<i8", "int32": "<i4",
+                   "int16": "<i2", "int8": "<i1"}
 
 
 def varlen(n: int) -> bytes:
@@ -124,7 +126,9 @@ class ChunkWalk:
             fid.seek(pos)
 
 
-def _header_fields(xml_bytes):
+def header_fields(xml_bytes) -> dict:
+    """A stream header's name, source_id, channel_format, channel_count and
+    nominal_srate as text ("" where absent); {} when the XML does not parse."""
     try:
         root = ET.fromstring(xml_bytes.decode("utf-8", "replace"))
     except ET.ParseError:
@@ -140,7 +144,8 @@ def _timestamps(content, header):
     fmt = header.get("channel_format", "double64")
     n_ch = int(header.get("channel_count") or 1)
     srate = float(header.get("nominal_srate") or 0.0)
-    size = np.dtype(_NUMERIC[fmt]).itemsize * n_ch if fmt in _NUMERIC else None
+    numeric = NUMERIC_FORMATS.get(fmt)
+    size = np.dtype(numeric).itemsize * n_ch if numeric else None
     out = np.empty(n)
     prev = np.nan
     for i in range(n):
@@ -165,9 +170,10 @@ def _samples(ts, values, header) -> bytes:
     """Samples chunk content (without stream id): every timestamp written."""
     fmt = header.get("channel_format", "double64")
     parts = [varlen(len(ts))]
-    if fmt in _NUMERIC:
-        vals = np.asarray(values, dtype=_NUMERIC[fmt]).reshape(len(ts), -1)
-        dtype = np.dtype([("tsb", "u1"), ("ts", "<f8"), ("v", _NUMERIC[fmt], vals.shape[1:])])
+    numeric = NUMERIC_FORMATS.get(fmt)
+    if numeric:
+        vals = np.asarray(values, dtype=numeric).reshape(len(ts), -1)
+        dtype = np.dtype([("tsb", "u1"), ("ts", "<f8"), ("v", numeric, vals.shape[1:])])
         rec = np.empty(len(ts), dtype=dtype)
         rec["tsb"], rec["ts"], rec["v"] = 8, ts, vals
         parts.append(rec.tobytes())
@@ -255,7 +261,7 @@ def complete_xdf(fname, tails=None, headers=None) -> dict:
             valid_end = end
             if tag == TAG_STREAM_HEADER:
                 fid.seek(start)
-                streams[sid] = _Stream(_header_fields(fid.read(end - start)))
+                streams[sid] = _Stream(header_fields(fid.read(end - start)))
             elif sid not in streams:
                 continue
             elif tag == TAG_SAMPLES:
@@ -287,7 +293,7 @@ def complete_xdf(fname, tails=None, headers=None) -> dict:
         if key in held:
             continue
         raw = xml.encode("utf-8") if isinstance(xml, str) else bytes(xml)
-        streams[next_id], stats[next_id] = _Stream(_header_fields(raw)), [None, None, 0]
+        streams[next_id], stats[next_id] = _Stream(header_fields(raw)), [None, None, 0]
         out += chunk(TAG_STREAM_HEADER, raw, next_id)
         next_id += 1
     report = {}

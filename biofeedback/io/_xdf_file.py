@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from .._xdf_chunks import (
-    _NUMERIC,
+    NUMERIC_FORMATS,
     TAG_NAMES,
     TAG_SAMPLES,
     TAG_STREAM_HEADER,
     ChunkWalk,
-    _header_fields,
+    header_fields,
 )
 from ..errors import RecordingFormatError
 
@@ -72,13 +72,14 @@ def _note_layout(fid, start, end, layouts):
     content = fid.read(end - start)
     if len(content) < 4:
         return
-    fields = _header_fields(content[4:])
+    fields = header_fields(content[4:])
     try:
         n_ch = int(fields.get("channel_count", ""))
     except ValueError:
         return  # pyxdf says what is wrong with it
     fmt = fields.get("channel_format", "")
-    per = np.dtype(_NUMERIC[fmt]).itemsize if fmt in _NUMERIC else 2  # a string: >= 2
+    numeric = NUMERIC_FORMATS.get(fmt)
+    per = np.dtype(numeric).itemsize if numeric else 2  # a string: >= 2
     layouts[struct.unpack("<I", content[:4])[0]] = (n_ch, per)
 
 
