@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["NUMERIC_FORMATS", "TAG_NAMES", "ChunkWalk", "chunk", "complete_xdf",
-           "header_fields", "varlen"]
+           "file_header", "header_fields", "varlen"]
 
 TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_FOOTER = 2, 3, 4, 6
 TAG_NAMES = {1: "FileHeader", 2: "StreamHeader", 3: "Samples", 4: "ClockOffset",
@@ -196,13 +196,21 @@ def _footer(first, last, count, offsets) -> bytes:
             f"<clock_offsets>{offs}</clock_offsets></info>").encode()
 
 
-def _file_header() -> bytes:
-    """The magic and a FileHeader chunk, as LabRecorder starts a file."""
-    import datetime
+def file_header(stamped: bool = False) -> bytes:
+    """The magic and a FileHeader chunk, as LabRecorder starts a file.
 
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    ``stamped`` adds the current UTC time as LabRecorder does; without it
+    the header holds the version alone, so a file written twice from the
+    same data is the same bytes.
+    """
+    when = ""
+    if stamped:
+        import datetime
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        when = f"<datetime>{now.strftime('%Y-%m-%dT%H:%M:%S+0000')}</datetime>"
     return b"XDF:" + chunk(1, ('<?xml version="1.0"?><info><version>1.0</version>'
-                               f"<datetime>{now}</datetime></info>").encode())
+                               f"{when}</info>").encode())
 
 
 def complete_xdf(fname, tails=None, headers=None) -> dict:
@@ -239,7 +247,7 @@ def complete_xdf(fname, tails=None, headers=None) -> dict:
     size = fname.stat().st_size
     if size == 0 and headers:  # LabRecorder was ended before it wrote anything
         with open(fname, "wb") as fid:
-            fid.write(_file_header())
+            fid.write(file_header(stamped=True))
         size = fname.stat().st_size
     streams: dict[int, _Stream] = {}
     ids = set()  # every stream id the file uses

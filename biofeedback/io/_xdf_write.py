@@ -21,6 +21,7 @@ import numpy as np
 
 from .._json import dumps
 from .._xdf_chunks import chunk as _chunk
+from .._xdf_chunks import file_header
 from .._xdf_chunks import varlen as _varlen
 from ._losses import LOSSES_MARKED, loss_markers
 from ._recording import Recording
@@ -218,9 +219,7 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
         block = max(int(recording.sfreq or 0), 32)
     streams = _streams_to_write(recording)
     with open(fname, "wb") as fid:
-        fid.write(b"XDF:")
-        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version>'
-                            b"</info>"))
+        fid.write(file_header())
         for sid, s in enumerate(streams, start=1):
             name, type_, ch, units, types, sfreq, fmt, ts, values, extra = s
             fid.write(_chunk(2, _stream_xml(name, type_, ch, units, types, sfreq,
