@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["NUMERIC_FORMATS", "TAG_NAMES", "ChunkWalk", "chunk", "complete_xdf",
-           "file_header", "header_fields", "varlen"]
+           "file_header", "footer", "header_fields", "varlen"]
 
 TAG_STREAM_HEADER, TAG_SAMPLES, TAG_CLOCK_OFFSET, TAG_FOOTER = 2, 3, 4, 6
 TAG_NAMES = {1: "FileHeader", 2: "StreamHeader", 3: "Samples", 4: "ClockOffset",
@@ -186,7 +186,9 @@ def _samples(ts, values, header) -> bytes:
     return b"".join(parts)
 
 
-def _footer(first, last, count, offsets) -> bytes:
+def footer(first: float, last: float, count: int, offsets) -> bytes:
+    """A StreamFooter's XML: first and last timestamp, sample count, and the
+    ``(collection time, offset value)`` pairs of its clock offsets."""
     offs = "".join(f"<offset><time>{t!r}</time><value>{v!r}</value></offset>"
                    for t, v in offsets)
     return ('<?xml version="1.0"?><info>'
@@ -345,7 +347,7 @@ def complete_xdf(fname, tails=None, headers=None) -> dict:
                 s.offsets.append((last, 0.0))
                 out += chunk(TAG_CLOCK_OFFSET, struct.pack("<dd", last, 0.0), sid)
         count = n_held + appended
-        footers += chunk(TAG_FOOTER, _footer(first if first is not None else 0.0,
+        footers += chunk(TAG_FOOTER, footer(first if first is not None else 0.0,
                                          last if last is not None else 0.0,
                                          count, s.offsets), sid)
         report[s.header.get("name") or str(sid)] = {"samples": count, "appended": appended}

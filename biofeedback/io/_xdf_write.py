@@ -21,7 +21,7 @@ import numpy as np
 
 from .._json import dumps
 from .._xdf_chunks import chunk as _chunk
-from .._xdf_chunks import file_header
+from .._xdf_chunks import file_header, footer
 from .._xdf_chunks import varlen as _varlen
 from ._losses import LOSSES_MARKED, loss_markers
 from ._recording import Recording
@@ -87,16 +87,7 @@ def _string_samples(ts, values, block):
 def _footer(ts, clock):
     first = float(ts[0]) if len(ts) else 0.0
     last = float(ts[-1]) if len(ts) else 0.0
-    offsets = "".join(
-        f"<offset><time>{t!r}</time><value>{v!r}</value></offset>" for t, v in clock
-    )
-    return (
-        '<?xml version="1.0"?><info>'
-        f"<first_timestamp>{first!r}</first_timestamp>"
-        f"<last_timestamp>{last!r}</last_timestamp>"
-        f"<sample_count>{len(ts)}</sample_count>"
-        f"<clock_offsets>{offsets}</clock_offsets></info>"
-    ).encode()
+    return footer(first, last, len(ts), clock)
 
 
 def numeric_markers(stream_type, ts, values):
