@@ -77,14 +77,53 @@ def jobs(text):
     return value
 
 
+class _OneParticipant(argparse.Action):
+    """Store the participant ID, given as the positional or as ``--participant``,
+    and refuse two different ones."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        before = getattr(namespace, self.dest, None)
+        if before is not None and value != before:
+            parser.error(f"the participant is given twice ({before} and {value}); give one ID")
+        setattr(namespace, self.dest, value)
+
+
+def participant_argument(p, help: str, required: bool = False) -> None:
+    """Add the participant ID to the subcommand ``p``: ``ID`` or ``--participant ID``.
+
+    ``live``, ``simulate`` and ``dashboard`` take ``--participant ID``; the
+    commands reading a study take the ID as their argument, and the option
+    too, so either spelling works everywhere. ``args.participant`` is the ID,
+    or None when neither is given (a usage error when ``required``).
+    """
+    p.set_defaults(participant=None)
+    p.add_argument("participant", metavar="ID", nargs="?", default=argparse.SUPPRESS,
+                   action=_OneParticipant, help=help)
+    p.add_argument("--participant", dest="participant", metavar="ID",
+                   default=argparse.SUPPRESS, action=_OneParticipant,
+                   help="the same as ID (as 'live' and 'simulate' take it)")
+    if required:
+        p.checks.append(lambda parser, args: args.participant is None and parser.error(
+            "the following arguments are required: ID (or --participant ID)"))
+
+
 class _Parser(argparse.ArgumentParser):
     """The command's parser and its subcommands' (argparse makes them of this class).
 
-    Descriptions and examples keep their line breaks.
+    Descriptions and examples keep their line breaks. ``checks`` are called
+    with the parser and the parsed arguments once they are parsed (for what
+    argparse cannot say itself, e.g. one of two spellings is required).
     """
 
     def __init__(self, *args, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs):
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
+        self.checks = []
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        for check in self.checks:
+            check(self, namespace)
+        return namespace, extras
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import participant_argument
+
 HELP = """\
 Show a participant's progress over their sessions under a study root.
 
@@ -30,7 +32,7 @@ Examples:
 def add_parser(sub):
     p = sub.add_parser("progress", help="a participant's learning curves and trends",
                        description=HELP)
-    p.add_argument("participant", metavar="ID", help="participant ID (letters and digits)")
+    participant_argument(p, "participant ID (letters and digits)", required=True)
     p.add_argument("--root", metavar="DIR",
                    help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
     p.add_argument("--json", action="store_true", help="print the progress as one JSON object")

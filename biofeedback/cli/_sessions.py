@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import participant_argument
+
 HELP = """\
 List the sessions filed under a study root (from its index): participant,
 session number, date, protocol, status, duration, the trained measure
@@ -19,7 +21,7 @@ Examples:
 def add_parser(sub):
     p = sub.add_parser("sessions", help="list participants' sessions",
                        description=HELP)
-    p.add_argument("participant", metavar="ID", nargs="?", help="only this participant")
+    participant_argument(p, "only this participant")
     p.add_argument("--root", metavar="DIR",
                    help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")

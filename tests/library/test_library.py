@@ -97,6 +97,29 @@ def test_an_id_differing_only_in_case_is_refused_and_named(short_study, capsys):
     assert "did you mean 'p01'?" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("command", ["progress", "sessions"])
+def test_the_participant_is_named_as_live_names_it_or_as_the_argument(short_study, command,
+                                                                      capsys):
+    root = ["--root", str(short_study), "--json"]
+    assert main([command, "p01", *root]) == 0
+    as_argument = json.loads(capsys.readouterr().out)
+    assert main([command, "--participant", "p01", *root]) == 0
+    assert json.loads(capsys.readouterr().out) == as_argument
+    assert main([command, "p01", "--participant", "p01", *root]) == 0  # the same, twice
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:  # two people: which one was meant?
+        main([command, "p01", "--participant", "p02", *root])
+    assert exc.value.code == 2
+    assert "the participant is given twice (p01 and p02); give one ID" in capsys.readouterr().err
+
+
+def test_progress_without_a_participant_is_a_usage_error(short_study, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["progress", "--root", str(short_study)])
+    assert exc.value.code == 2
+    assert "required: ID (or --participant ID)" in capsys.readouterr().err
+
+
 def test_a_second_session_while_one_runs_says_so(tmp_path, caplog):
     first = reserve_session(tmp_path, "p8", "x")  # this process: still "running"
     with caplog.at_level("WARNING", logger="biofeedback"):
