@@ -195,6 +195,13 @@ def _fmt(x, pct=False, digits=2):
     return f"{100 * x:.0f}%" if pct else f"{x:.{digits}f}"
 
 
+def _interval(ci) -> str:
+    """``0.28 to 0.82``; ``n/a`` once when there is no interval."""
+    if not (_finite(ci[0]) and _finite(ci[1])):
+        return "n/a"
+    return f"{_fmt(ci[0])} to {_fmt(ci[1])}"
+
+
 def write_progress_html(p: dict, out) -> Path:
     """Write the self-contained progress report (figures embedded as PNG)."""
     from .._html import page, table
@@ -221,13 +228,13 @@ def write_progress_html(p: dict, out) -> Path:
     w = p["within_session"]
     rows = [
         ["across sessions (training)", _fmt(t["slope_per_session"]),
-         f"{_fmt(t['ci95'][0])} to {_fmt(t['ci95'][1])}", _pval(t["p"]),
+         _interval(t['ci95']), _pval(t["p"]),
          t["n_sessions"]],
         ["across sessions (transfer, no feedback)", _fmt(tt["slope_per_session"]),
-         f"{_fmt(tt['ci95'][0])} to {_fmt(tt['ci95'][1])}", _pval(tt["p"]),
+         _interval(tt['ci95']), _pval(tt["p"]),
          tt["n_sessions"]],
         ["within sessions (per training block)", _fmt(w["slope_per_block"]),
-         f"{_fmt(w['ci95'][0])} to {_fmt(w['ci95'][1])}", _pval(w["p"]),
+         _interval(w['ci95']), _pval(w["p"]),
          f"{w['n_blocks']} blocks in {w['n_sessions']} sessions"],
     ]
     trends = (table(rows, ["trend of the trained measure", "slope (SD)", "95 % interval",
@@ -272,7 +279,8 @@ def write_progress_html(p: dict, out) -> Path:
     ]
     if p.get("notice"):
         sections.insert(0, ("Index", f"<p>{html.escape(p['notice'])}</p>"))
-    doc = page(f"Progress of {p['participant']}: {p['n_sessions']} sessions", sections)
+    n = p["n_sessions"]
+    doc = page(f"Progress of {p['participant']}: {n} session{'s' * (n != 1)}", sections)
     with atomic_output(out) as tmp:
         tmp.write_text(doc, encoding="utf-8")
     return out

@@ -543,6 +543,11 @@ def test_sessions_without_training_blocks_list_and_report_plainly(tmp_path, caps
     assert row.split()[-2:] == ["n/a", "0%"], row
     assert main(["progress", "p02", "--root", str(root), "--out", str(tmp_path / "p.html")]) == 0
     assert "Too early to tell" in capsys.readouterr().out
+    # no trend, so no interval: said once, not as 'n/a to n/a'
+    doc = (tmp_path / "p.html").read_text()
+    assert "n/a to n/a" not in doc
+    assert "<td>across sessions (training)</td><td>n/a</td><td>n/a</td><td>n/a</td>" in doc
+    assert "<title>Progress of p02: 1 session</title>" in doc
     line = compare_line(progress("p02", root), 1)
     assert line.endswith("no clean training windows to compare with later sessions."), line
     assert not [w for w in recwarn if "legend" in str(w.message)]
