@@ -88,7 +88,8 @@ def read_muse_csv(fname, *, profile=None):
 
     Timestamps are Unix seconds, samples µV. ``Right AUX`` is not EEG and is
     left out of the data (noted in the provenance). ``Marker*`` columns become
-    markers where they are non-zero.
+    markers where they are neither empty nor zero, numbers or text (muse-lsl
+    writes a marker stream's values as they came).
     """
     fname = Path(fname)
     prof = _profile(profile, "muse_2016")
@@ -119,9 +120,13 @@ def read_muse_csv(fname, *, profile=None):
             f"a muse-lsl CSV starts with a 'timestamps' column, found {header[0]!r}.",
             fname, 1)
     _refuse_other_streams(header[1:], fname)
+    # muse-lsl writes each marker as it came (PsychoPy's are text): marker
+    # columns are read as text, apart from the numbers
+    mark = [i for i, h in enumerate(header) if h.lower().startswith("marker")]
+    numeric = [i for i in range(len(header)) if i not in mark]
     reader = TableReader(fname, n_cols, first_line=2, offset=offset, delimiter=delim,
-                         usecols=None if n_cols == len(header) else
-                         range(first, first + len(header)),
+                         usecols=None if n_cols == len(header) and not mark else
+                         [first + i for i in numeric],
                          decimal_comma=decimal_comma)
     cols = reader.read_columns()
     table = cols.T
@@ -133,23 +138,23 @@ def read_muse_csv(fname, *, profile=None):
         clock = "LSL clock seconds (time since the recording computer started)"
     else:
         clock = "Unix seconds (muse-lsl stamps with time.time())"
-    aux = [i for i, h in enumerate(header) if h in _MUSE_AUX]
-    mark = [i for i, h in enumerate(header) if h.lower().startswith("marker")]
-    eeg = [i for i in range(1, len(header)) if i not in aux and i not in mark]
-    ch_names = [header[i] for i in eeg]
+    header_num = [header[i] for i in numeric]  # the table's columns
+    aux = [k for k, h in enumerate(header_num) if h in _MUSE_AUX]
+    eeg = [k for k in range(1, len(header_num)) if k not in aux]
+    ch_names = [header_num[k] for k in eeg]
     data = row_block(cols, eeg)  # a view when contiguous: no copy
     data *= 1e-6
     markers = []
-    for i in mark:
-        col = table[:, i]
-        for k in np.flatnonzero(np.nan_to_num(col) != 0):
-            markers.append((float(ts[k]), f"{header[i]}={col[k]:g}"))
+    if mark:
+        for k, i, text in _marker_cells(fname, offset, delim, [first + i for i in mark],
+                                        table.shape[0], decimal_comma):
+            markers.append((float(ts[k]), f"{header[i - first]}={text}"))
     markers.sort()
     streams = {}
     if aux:
         streams["aux"] = Stream(
             name="aux", type="AUX", data=_scaled(row_block(cols, aux), 1e-6),
-            timestamps=ts, ch_names=[header[i] for i in aux], sfreq=prof.sfreq,
+            timestamps=ts, ch_names=[header_num[k] for k in aux], sfreq=prof.sfreq,
             meta={"units": ["volts"] * len(aux)})
     provenance = {
         "fname": str(fname),
@@ -163,12 +168,44 @@ def read_muse_csv(fname, *, profile=None):
             f"cells separated by {delim!r}"
             + (", ',' as the decimal mark" if decimal_comma else "")
             + " (a spreadsheet's CSV in a European locale)"],
-        "dropped_columns": [header[i] for i in aux],
+        "dropped_columns": [header_num[k] for k in aux],
         "dropped_reason": "AUX inputs are not EEG; kept in streams['aux']",
     }
     return _finish(dict(data=data, sfreq=prof.sfreq, ch_names=ch_names, timestamps=ts,
                         markers=markers, streams=streams, source_format="muse-csv",
                         provenance=provenance), prof, warnings, fname)
+
+
+def _marker_cells(fname, offset, delim, cols, n_rows, decimal_comma):
+    """The marker cells of a muse-lsl CSV that hold a marker, as text.
+
+    Yields ``(row, column, text)`` for the data rows (blank lines skipped, as
+    the table skips them; rows beyond ``n_rows``, a last line cut mid-write,
+    left out) whose cell in one of ``cols`` is neither empty nor zero. A
+    number is written as ``{:g}`` writes it (``1.000`` is ``1``), text as it
+    is (without its quotes).
+    """
+    with open(fname, "rb") as fid:
+        fid.seek(offset)  # after the header line
+        row = -1
+        for raw in fid:
+            if not raw.strip():
+                continue
+            row += 1
+            if row >= n_rows:
+                return
+            cells = raw.decode("utf-8", "replace").rstrip("\r\n").split(delim)
+            for j in cols:
+                text = cells[j].strip().strip('"').strip() if j < len(cells) else ""
+                if not text:
+                    continue
+                try:
+                    value = float(text.replace(",", ".") if decimal_comma else text)
+                except ValueError:
+                    yield row, j, text
+                    continue
+                if value != 0 and not np.isnan(value):
+                    yield row, j, f"{value:g}"
 
 
 def _first_data_line(fname, offset):

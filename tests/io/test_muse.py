@@ -46,6 +46,30 @@ def test_muse_csv_gap_and_marker_column(tmp_path):
     assert "Flat channel(s) TP9, AF7, AF8" in " ".join(rec.warnings)
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_muse_csv_text_markers(tmp_path, end):
+    """muse-lsl writes a marker stream's values as they came: a PsychoPy
+    stream's text lands in Marker0 (pandas writes 0 elsewhere), in any
+    language. Such a file reads, its markers as text, numbers as before."""
+    ts = 1.7e9 + np.arange(1024) / 256.0
+    marks = {100: "stim_on", 300: "Müde – Pause", 700: "2.000"}
+    lines = ["timestamps,TP9,AF7,AF8,TP10,Right AUX,Marker0,Marker1"]
+    for i, t in enumerate(ts):
+        lines.append(f"{t:.6f},{i % 5},2,3,{i % 7},0,{marks.get(i, 0)},"
+                     f"{'x' if i == 900 else '0.0'}")
+    fname = tmp_path / "m.csv"
+    fname.write_bytes((end.join(lines) + end).encode())
+    rec = read_recording(fname)
+    assert rec.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+    assert rec.n_times == 1024
+    assert_allclose(rec.data[0] * 1e6, np.arange(1024) % 5)
+    assert rec.markers == [(pytest.approx(ts[100]), "Marker0=stim_on"),
+                           (pytest.approx(ts[300]), "Marker0=Müde – Pause"),
+                           (pytest.approx(ts[700]), "Marker0=2"),
+                           (pytest.approx(ts[900]), "Marker1=x")]
+    assert rec.streams["aux"].ch_names == ["Right AUX"]
+
+
 def test_mind_monitor(tmp_path):
     head = ("TimeStamp,Delta_TP9,Delta_AF7,RAW_TP9,RAW_AF7,RAW_AF8,RAW_TP10,"
             "AUX_RIGHT,Accelerometer_X,HeadBandOn,Elements")
