@@ -20,6 +20,7 @@ from ._text import (
     MAX_LINE_BYTES,
     TableReader,
     bounded_lines,
+    decode_text,
     read_header_lines,
     row_block,
 )
@@ -194,7 +195,11 @@ def _marker_cells(fname, offset, delim, cols, n_rows, decimal_comma):
             row += 1
             if row >= n_rows:
                 return
-            cells = raw.decode("utf-8", "replace").rstrip("\r\n").split(delim)
+            try:
+                line = decode_text(raw)
+            except UnicodeDecodeError:
+                line = raw.decode("utf-8", "replace")
+            cells = line.rstrip("\r\n").split(delim)
             for j in cols:
                 text = cells[j].strip().strip('"').strip() if j < len(cells) else ""
                 if not text:

@@ -28,7 +28,7 @@ from ._integrity import (
     gap_warning,
 )
 from ._recording import Recording, Stream
-from ._text import TableReader, read_header_lines
+from ._text import TableReader, decode_text, read_header_lines
 from ._types import Gap
 
 _RATE = re.compile(r"sample\s*rate\s*=\s*([0-9.]+)", re.I)
@@ -170,7 +170,7 @@ def read_header_lines_at(fname, offset):
     if not raw:
         return None, offset, 0
     try:
-        line = raw.decode("utf-8").rstrip("\r\n")
+        line = decode_text(raw).rstrip("\r\n")
     except UnicodeDecodeError:
         raise RecordingFormatError("the file holds bytes that are not text.",
                                    fname) from None

@@ -107,6 +107,12 @@ def sniff_format(fname) -> str:
         except UnicodeDecodeError:
             if fname.suffix.lower() in _MNE_EXT:
                 return "mne"
+            try:  # text typed on Windows, saved in its code page
+                text = head.decode("cp1252")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None and "\x00" not in text:
+                return _sniff_text(text, fname)
             raise RecordingFormatError(
                 "binary content that is not a recording format biofeedback reads "
                 "(XDF, EDF/BDF, FIF, BrainVision or one of the CSV/text exports).",
@@ -116,6 +122,11 @@ def sniff_format(fname) -> str:
         raise RecordingFormatError(
             "binary content that is not a recording format biofeedback reads.", fname
         )
+    return _sniff_text(text, fname)
+
+
+def _sniff_text(text, fname):
+    """The format of a text file, from its first characters."""
     first = text.lstrip().split("\n", 1)[0].strip()
     low = first.lower().replace('"', "")
     if low.startswith((",timestamps,", ",timestamp,")):  # re-saved by pandas, with its index

@@ -217,7 +217,7 @@ class TableReader:
 
     def _decode(self, raw):
         try:
-            return raw.decode("utf-8")
+            return decode_text(raw)
         except UnicodeDecodeError as err:
             raise RecordingFormatError(
                 f"the file holds bytes that are not text ({err.reason}).",
@@ -487,6 +487,19 @@ def bounded_lines(fid, fname):
         yield line
 
 
+def decode_text(raw, bom=False):
+    """``raw`` bytes as text: UTF-8, else Windows-1252.
+
+    A header or a marker typed on Windows (``µV``, ``Müller``) is often
+    saved in its code page, not UTF-8; bytes neither reads raise
+    ``UnicodeDecodeError``. With ``bom``, a UTF-8 byte-order mark is dropped.
+    """
+    try:
+        return raw.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252")
+
+
 def read_header_lines(fname, max_lines=200, prefix=None):
     """Return the first lines of a text file and the byte offset after them.
 
@@ -504,7 +517,7 @@ def read_header_lines(fname, max_lines=200, prefix=None):
                 refuse_long_line(fname, offset)
             try:
                 # a byte-order mark (Windows editors save one) is not content
-                line = raw.decode("utf-8-sig" if offset == 0 else "utf-8")
+                line = decode_text(raw, bom=offset == 0)
             except UnicodeDecodeError:
                 raise RecordingFormatError(
                     "the header holds bytes that are not text.", fname,

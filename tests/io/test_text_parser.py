@@ -141,8 +141,13 @@ def test_lines_longer_than_the_first_ones_and_a_cut_last_line(tmp_path, small_bl
 
 def test_bytes_that_are_not_text(tmp_path, small_blocks):
     path = tmp_path / "x.csv"
-    path.write_bytes(b"1,2\n" * 100 + b"3,\xff\n" + b"1,2\n" * 10)
+    # 0x81 is text in neither UTF-8 nor Windows-1252
+    path.write_bytes(b"1,2\n" * 100 + b"3,\x81\n" + b"1,2\n" * 10)
     with pytest.raises(RecordingFormatError, match="bytes that are not text"):
+        TableReader(path, 2, first_line=1, offset=0).read()
+    # a Windows-1252 character is text: the cell is named, with its line
+    path.write_bytes(b"1,2\n" * 100 + b"3,\xb5V\n" + b"1,2\n" * 10)
+    with pytest.raises(RecordingFormatError, match="line 101: column 2 holds 'µV'"):
         TableReader(path, 2, first_line=1, offset=0).read()
 
 

@@ -271,6 +271,32 @@ def test_muse_csv_semicolons_and_decimal_commas(tmp_path, capsys):
         capsys.readouterr().out
 
 
+def test_files_saved_in_the_windows_code_page_read(tmp_path):
+    """Text typed on Windows is often saved as Windows-1252, not UTF-8: a
+    muse-lsl CSV re-saved by a German spreadsheet (its markers 'Müde – Pause')
+    and an OpenBCI file whose header notes say 'µV' read; they were refused as
+    binary content."""
+    fname = tmp_path / "muse.csv"
+    x = _eeg(600, 4, 256.0)
+    lines = ["timestamps;TP9;AF7;AF8;TP10;Right AUX;Marker0"]
+    for i in range(600):
+        lines.append(";".join([f"{1.7e9 + i / 256:.6f}"] + [f"{v:.3f}" for v in x[:, i]]
+                              + ["0.000"]).replace(".", ",")
+                     + (";Müde – Pause" if i == 300 else ";0"))
+    fname.write_bytes("\r\n".join(lines).encode("cp1252") + b"\r\n")
+    rec = read_recording(fname)
+    assert_allclose(rec.data, np.round(x, 3) * 1e-6, atol=1e-12)
+    assert rec.markers == [(pytest.approx(1.7e9 + 300 / 256), "Marker0=Müde – Pause")]
+
+    fname = tmp_path / "OpenBCI-RAW-notes.txt"
+    x, t0 = _openbci_classic(fname, 1000)
+    text = fname.read_text().replace("EEG data in microvolts", "EEG data in µV (Müller)")
+    fname.write_bytes(text.encode("cp1252"))
+    rec = read_recording(fname)
+    assert rec.profile == "cyton" and rec.n_times == 1000
+    assert_allclose(rec.data * 1e6, np.round(x, 2), atol=1e-9)
+
+
 def test_irregular_eeg_is_one_sentence_for_every_command_that_needs_a_rate(tmp_path,
                                                                           capsys):
     """An EEG stream declared irregular whose timestamps are uneven reads (for
