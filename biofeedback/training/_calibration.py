@@ -95,13 +95,15 @@ class CalibrationPlan:
         if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
             raise ValueError(f"its calibration blocks {blocks!r} are not a list of tables")
         out = []
-        for b in blocks:
+        for k, b in enumerate(blocks, 1):
             state, seconds = b.get("state"), b.get("seconds")
             if not (state is None or isinstance(state, str)) or isinstance(seconds, bool) \
-                    or not isinstance(seconds, (int, float)) \
-                    or not (np.isfinite(seconds) and seconds >= 0):
-                raise ValueError(f"its calibration block {b!r} is not a state name and "
-                                 "0 or more seconds")
+                    or not isinstance(seconds, (int, float)) or not np.isfinite(seconds):
+                raise ValueError(f"its calibration block {b!r:.80} is not a state name and "
+                                 "a number of seconds")
+            if seconds <= 0:  # a protocol's blocks last more than 0 s
+                raise ValueError(f"its calibration block {k} of {len(blocks)} lasts "
+                                 f"{seconds:g} s, but a block's seconds must be above 0")
             out.append((state, float(seconds)))
         method = d.get("method", "center")
         if method not in ("center", "zscore"):

@@ -240,7 +240,7 @@ class LoadedModel:
         ModelError
             In one sentence naming the file, when it z-scores on fewer than
             :data:`~._calibration.ZSCORE_WINDOWS` windows (files written before
-            that minimum was enforced).
+            that minimum was enforced), or centres on less than one window.
         """
         if not self.needs_calibration:
             return
@@ -248,6 +248,12 @@ class LoadedModel:
 
         need = self.plan
         least = need.min_seconds(self.config.window.length)
+        if need.seconds + 1e-9 < least and need.method != "zscore":
+            raise ModelError(
+                f"The model {self._name()}centres its features on {need.seconds:g} s of "
+                f"calibration, shorter than one {self.config.window.length:g} s window, so "
+                "no window would calibrate it; train it again with longer calibration "
+                "blocks.")
         if need.seconds + 1e-9 < least:  # a file from before the minimum was enforced
             raise ModelError(
                 f"The model {self._name()}z-scores its features on {need.seconds:g} s of "

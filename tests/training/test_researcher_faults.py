@@ -94,7 +94,12 @@ def _edited(model_file, tmp_path, edit):
     (lambda m: m.update(feature_names={"a": 1}), "its feature_names .* are not a list of names"),
     (lambda m: m.update(calibration=-3), "its calibration -3 is not a table"),
     (lambda m: m.update(calibration={"blocks": [{"seconds": "ten"}]}),
-     "its calibration block .* is not a state name and 0 or more seconds"),
+     "its calibration block .* is not a state name and a number of seconds"),
+    (lambda m: m.update(calibration={"blocks": [{"state": None, "seconds": 0},
+                                                {"state": None, "seconds": 20}]}),
+     "its calibration block 1 of 2 lasts 0 s, but a block's seconds must be above 0"),
+    (lambda m: m.update(calibration={"blocks": [{"state": None, "seconds": -5}]}),
+     "its calibration block 1 of 1 lasts -5 s, but a block's seconds must be above 0"),
     (lambda m: m["pipeline"]["features"].update(names=["nope"]),
      r"model file \[features\]: Invalid value for the 'names' parameter"),
 ])
@@ -704,6 +709,17 @@ def test_a_model_that_cannot_calibrate_is_refused_by_every_command_that_loads_it
         build_session("synthetic", model=old, feedback=False, record=False, view="none")
     assert main(["info", str(old)]) == 1
     assert capsys.readouterr().err == f"biofeedback: error: {sentence}\n"
+
+
+def test_a_model_centred_on_less_than_a_window_says_so_not_that_it_z_scores(
+        model_file, tmp_path, capsys):
+    old = _edited(model_file, tmp_path, lambda m: m.update(calibration={
+        "method": "center", "blocks": [{"state": None, "seconds": 1.5}]}))
+    assert main(["info", str(old)]) == 1
+    assert capsys.readouterr().err == (
+        "biofeedback: error: The model edited.bfm centres its features on 1.5 s of "
+        "calibration, shorter than one 2 s window, so no window would calibrate it; "
+        "train it again with longer calibration blocks.\n")
 
 
 def test_train_and_evaluate_score_a_held_out_person_alike_without_switching(
