@@ -13,6 +13,7 @@ import numpy as np
 
 from .._checks import _as_data
 from .._logging import logger
+from .._words import listed
 
 
 class _WindowPreparation:
@@ -24,7 +25,7 @@ class _WindowPreparation:
         if data.shape[0] != len(self.ch_names):
             raise ValueError(
                 f"data has {data.shape[0]} channels but the engine was built for "
-                f"{len(self.ch_names)} ({', '.join(self.ch_names)})."
+                f"{len(self.ch_names)} ({listed(self.ch_names)})."
             )
         if timestamps.shape != (data.shape[1],):
             raise ValueError(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._markers import BLOCK_END, BLOCK_START, PROTOCOL_END, THRESHOLD
+from .._words import listed
 from ..errors import PipelineConfigError
 from ._policy import Cue, CuePolicy, Smoother, format_marker
 
@@ -314,7 +315,7 @@ def check_targets(config, estimate_names, fname=None, classes=None) -> None:
                 raise PipelineConfigError(
                     f"{_where(fname or 'pipeline', section, 'state')}: block {b.name!r} "
                     f"asks for state {b.state!r}, which the model does not know; use one of "
-                    f"its classes ({', '.join(classes)}) or leave out 'state'.")
+                    f"its classes ({listed(classes)}) or leave out 'state'.")
 
     names = list(estimate_names)
     checks = []
@@ -333,10 +334,10 @@ def check_targets(config, estimate_names, fname=None, classes=None) -> None:
         label = f"[feedback.blocks #{i + 1}] {key}" if i is not None else f"[{section}] {key}"
         hint = ""
         if target.startswith("p_") and classes is not None:
-            hint = f" (the model's classes are {', '.join(classes)})"
+            hint = f" (the model's classes are {listed(classes)})"
         elif target.startswith("p_"):
             hint = " (class probabilities p_<class> need --model)"
         raise PipelineConfigError(
             f"{where} {label}: unknown estimate {target!r}{hint}; this session computes "
-            f"{', '.join(names)}."
+            f"{listed(names)}."
         )

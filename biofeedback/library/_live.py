@@ -14,6 +14,7 @@ import datetime as _dt
 import time
 
 from .._logging import logger
+from .._words import listed
 
 __all__ = ["ProgrammeSession", "resolve_model", "trained_on"]
 
@@ -97,12 +98,12 @@ def resolve_model(model_arg, participant, root, headset=None):
         r = _model_reads(m)
         if r is None or _fits(r, headset):
             return str(m), (f"{newest.name}, the newest model of {participant}, reads "
-                            f"{', '.join(nr[0])} at {nr[1]:g} Hz, which "
+                            f"{listed(nr[0])} at {nr[1]:g} Hz, which "
                             f"{describe_headset(headset)} does not give; this session uses "
                             f"{m.name}, the newest that fits it.")
     return None, (f"None of the {len(models)} model(s) of {participant} fits "
                   f"{describe_headset(headset)} (the newest, {newest.name}, reads "
-                  f"{', '.join(nr[0])} at {nr[1]:g} Hz); this session runs without one: "
+                  f"{listed(nr[0])} at {nr[1]:g} Hz); this session runs without one: "
                   "train one on recordings from this headset.")
 
 

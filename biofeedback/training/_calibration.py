@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._words import listed
 from ._labels import DatasetError
 
 #: z-scoring divides features by the calibration's SD, so it needs this many
@@ -70,7 +71,8 @@ class CalibrationPlan:
         return bool(self.blocks)
 
     def describe(self) -> str:
-        return " + ".join(f"{d:g} s {s or 'baseline'}" for s, d in self.blocks) or "none"
+        return listed([f"{d:g} s {s or 'baseline'}" for s, d in self.blocks],
+                      sep=" + ") or "none"
 
     def to_dict(self) -> dict:
         return {"method": self.method, "seconds": self.seconds,
@@ -164,7 +166,7 @@ class CalibrationPlan:
             if unknown:
                 raise DatasetError(
                     f"A calibration block of {where} asks for state {unknown[0]!r}, "
-                    f"which is not a class ({', '.join(classes)}); use one of those.")
+                    f"which is not a class ({listed(classes)}); use one of those.")
 
 
 def _baseline_stats(X, method="center"):

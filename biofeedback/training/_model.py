@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .._logging import logger
+from .._words import listed
 from ..errors import ModelError
 from ..hardware._profiles import MAX_SFREQ
 
@@ -76,8 +77,8 @@ class LoadedModel:
         fitted = getattr(estimator, "classes_", None)
         if fitted is not None and [str(c) for c in fitted] != classes:
             raise ModelError(
-                f"it lists the classes {', '.join(classes)} but its classifier gives "
-                f"{', '.join(map(str, fitted))}: the file was edited or damaged; train "
+                f"it lists the classes {listed(classes)} but its classifier gives "
+                f"{listed(fitted)}: the file was edited or damaged; train "
                 "the model again.")
         self.classes_ = np.asarray(classes, dtype=str)
         self.feature_names = _names(meta, "feature_names")
@@ -97,10 +98,10 @@ class LoadedModel:
         windows = self.input == "windows"
         n_listed = len(self.ch_names) if windows else len(self.feature_names)
         if n_in is not None and n_in != n_listed:
-            reads, listed = (("columns", "channels (input 'windows')") if windows
+            reads, what = (("columns", "channels (input 'windows')") if windows
                              else ("features", "feature names"))
             raise ModelError(
-                f"its classifier reads {n_in} {reads} but the file lists {n_listed} {listed}: the "
+                f"its classifier reads {n_in} {reads} but the file lists {n_listed} {what}: the "
                 "file was edited or damaged; train the model again."
             )
         pipe = stored_pipeline(meta["pipeline"])
@@ -137,7 +138,7 @@ class LoadedModel:
 
     def __repr__(self):
         return (f"<LoadedModel | {self.meta.get('model')}, classes "
-                f"{', '.join(self.classes_)}, {len(self.ch_names)} ch at "
+                f"{listed(self.classes_)}, {len(self.ch_names)} ch at "
                 f"{self.sfreq:g} Hz>")
 
     def check_compatible(self, ch_names, sfreq, feature_names, data="the data") -> None:
@@ -163,12 +164,12 @@ class LoadedModel:
         if missing:
             spelt = {c.casefold(): c for c in ch_names}
             other = [f"{spelt[c.casefold()]} for {c}" for c in missing if c.casefold() in spelt]
-            todo = (f"; they hold {', '.join(other)}: channel names must match exactly, "
+            todo = (f"; they hold {listed(other)}: channel names must match exactly, "
                     "so rename those channels" if other else
                     "; use a model trained on recordings with these channels")
             raise ModelError(
                 f"The model {self._name()}was trained on channels "
-                f"{', '.join(self.ch_names)} but {data} lack {', '.join(missing)}{todo}."
+                f"{listed(self.ch_names)} but {data} lack {listed(missing)}{todo}."
             )
         if self.input == "windows":
             self._chans = None
@@ -196,7 +197,7 @@ class LoadedModel:
                 and self.config.preprocessing.reference == "average"):
             raise ModelError(
                 "The model's common average reference was taken over "
-                f"{', '.join(self.ch_names)}, so it cannot run on a different channel set."
+                f"{listed(self.ch_names)}, so it cannot run on a different channel set."
             )
 
     def _select_windows(self, X):
@@ -279,10 +280,10 @@ class LoadedModel:
         need = self.plan
         if have.seconds + 1e-9 < need.seconds:
             names = [b.name for b in blocks_before_feedback(feedback)]
-            listed = f" ({', '.join(repr(n) for n in names)})" if names else ""
+            which = f" ({', '.join(repr(n) for n in names)})" if names else ""
             raise ModelError(
                 f"The model calibrates on {need.describe()} ({need.seconds:g} s) before "
-                f"feedback, but the blocks before feedback in {where}{listed} last "
+                f"feedback, but the blocks before feedback in {where}{which} last "
                 f"{have.seconds:g} s; run the session with the pipeline stored in the "
                 "model, or lengthen those calibration blocks.")
         named = [s for s in need.states if s is not None]
@@ -331,11 +332,11 @@ class LoadedModel:
         """
         if not self.needs_calibration or self._offset is None:
             return None
-        def listed(a):  # NaN (a channel never clean in the baseline) as null
+        def nulled(a):  # NaN (a channel never clean in the baseline) as null
             return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, float)]
 
         return {"method": self.plan.method,
-                "offset": listed(self._offset), "scale": listed(self._scale)}
+                "offset": nulled(self._offset), "scale": nulled(self._scale)}
 
     def restore_calibration(self, state) -> LoadedModel:
         """Use a calibration saved by :meth:`calibration_state`.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._words import listed
 from ._calibration import (
     _baseline_stats,
     calibration_stats,
@@ -289,8 +290,8 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
     unknown = [c for c in data_classes if c not in known]
     if unknown:  # such windows could only ever be scored wrong
         raise DatasetError(
-            f"The recordings' labels {', '.join(map(repr, unknown))} are not classes of "
-            f"the model {model._name()}({', '.join(model.classes_)}), so its output could "
+            f"The recordings' labels {listed(map(repr, unknown))} are not classes of "
+            f"the model {model._name()}({listed(model.classes_)}), so its output could "
             "never match them; label the recordings with the model's classes, or leave "
             "those windows out (--marker-labels, or the manifest's rows).")
     sw, switching, every = _new_acc(), None, None

@@ -722,6 +722,27 @@ def test_a_model_centred_on_less_than_a_window_says_so_not_that_it_z_scores(
         "train it again with longer calibration blocks.\n")
 
 
+def test_a_model_file_claiming_100000_classes_lists_ten_in_its_sentence(
+        model_file, tmp_path, capsys):
+    many = _edited(model_file, tmp_path, lambda m: m.update(
+        classes=[f"c{i}" for i in range(100_000)]))
+    assert main(["info", str(many)]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {many}: it lists the classes c0, c1, c2, c3, c4, c5, c6, "
+        "c7, c8, c9 and 99990 more but its classifier gives busy, calm: the file was "
+        "edited or damaged; train the model again.\n")
+
+
+def test_a_model_calibrating_on_many_blocks_describes_ten(model_file, tmp_path, capsys):
+    many = _edited(model_file, tmp_path, lambda m: m.update(calibration={
+        "blocks": [{"state": None, "seconds": 1}] * 5000}))
+    assert main(["info", str(many)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines()
+                if x.startswith("calibration:"))
+    assert line == ("calibration: " + " + ".join(["1 s baseline"] * 10)
+                    + " and 4990 more (5000 s, center)")
+
+
 def test_train_and_evaluate_score_a_held_out_person_alike_without_switching(
         recs, tmp_path, capsys):
     """With --switch-every 0, train's leave-one-subject-out fold of p1 and
