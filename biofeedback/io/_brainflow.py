@@ -27,7 +27,7 @@ from ._integrity import (
     timestamp_steps,
 )
 from ._recording import Recording, Stream
-from ._sidecar import no_board, read_sidecar
+from ._sidecar import no_accel, no_board, read_sidecar
 from ._text import TableReader, read_header_lines, row_block
 from ._types import Gap
 
@@ -178,12 +178,6 @@ def marker_row(col, ts):
     return [(float(ts[k]), f"{col[k]:g}") for k in nz]
 
 
-def _no_accel(sidecar):
-    """Whether ``sidecar`` says the board's accelerometer rows hold no data
-    (``"accelerometer": false``: written from a recording that had none)."""
-    return isinstance(sidecar, dict) and sidecar.get("accelerometer") is False
-
-
 def _accel_rows(recording, n_rows):
     """The recording's accelerometer as ``(n_rows, n_times)`` in g, or None
     when it has none that fits the board's rows sample for sample."""
@@ -326,7 +320,7 @@ def read_brainflow(fname, *, profile=None):
     if lay["marker"] is not None:
         markers = marker_row(cols[at[lay["marker"]]], ts)
     streams = {}
-    if lay["accel"] and not no_board(sidecar) and not _no_accel(sidecar):
+    if lay["accel"] and not no_board(sidecar) and not no_accel(sidecar):
         streams["accelerometer"] = Stream(
             name="accelerometer", type="Accelerometer",
             data=rows_of(lay["accel"]), timestamps=ts,

@@ -43,3 +43,9 @@ def no_board(sidecar):
     """Whether ``sidecar`` says its BrainFlow file holds a recording no
     BrainFlow board made, written in a board's rows (``"profile": null``)."""
     return isinstance(sidecar, dict) and "profile" in sidecar and sidecar["profile"] is None
+
+
+def no_accel(sidecar):
+    """Whether ``sidecar`` says the board's accelerometer rows hold no data
+    (``"accelerometer": false``: written from a recording that had none)."""
+    return isinstance(sidecar, dict) and sidecar.get("accelerometer") is False
