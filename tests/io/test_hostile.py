@@ -111,6 +111,11 @@ def _eeg(n, n_ch, seed=0):
     return np.random.default_rng(seed).normal(0, 10, (n, n_ch))
 
 
+#: A Mind Monitor export: its header and 300 rows of raw EEG.
+_MIND_MONITOR = "TimeStamp,RAW_TP9,RAW_AF7,RAW_AF8,RAW_TP10,Elements\n" + "".join(
+    f"2019-05-07 14:33:12.{i:03d},800,810,820,830,\n" for i in range(300))
+
+
 @pytest.fixture(scope="module")
 def muse_csv(tmp_path_factory):
     """Six seconds of a Muse CSV export."""
@@ -291,6 +296,17 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
      lambda t, c: ["info", str(_write_bytes(t / "head.csv", b"timestamps," + b"x," * 2**20
                                             + b"\n1,2\n"))],
      ("error", r"head\.csv, line 1: the line is longer than 1024 kB")),
+    ("mind_monitor_line_of_3_mb",  # read a bounded line at a time, as the text reader
+     lambda t, c: ["convert", str(_write(t / "mindMonitor_2019-05-07.csv", _MIND_MONITOR
+                                         + "1," * (3 * 2**19) + "\n")),
+                   c["out_xdf"], "--overwrite"],
+     ("error", r"mindMonitor_2019-05-07\.csv, line 302: the line is longer than 1024 kB, "
+               r"which no recording's row or header is; the file is not a recording, or is "
+               r"damaged\.")),
+    ("mind_monitor_header_of_3_mb",
+     lambda t, c: ["info", str(_write(t / "mindMonitor_2019-05-08.csv", _MIND_MONITOR.replace(
+         ",Elements", ",Elements" + ",x" * (3 * 2**19), 1)))],
+     ("error", r"mindMonitor_2019-05-08\.csv, line 1: the line is longer than 1024 kB")),
     ("csv_of_5000_columns",
      lambda t, c: ["info", str(_write(t / "wide.csv", "timestamps," + ",".join(
          f"c{i}" for i in range(5000)) + "\n" + "".join(
