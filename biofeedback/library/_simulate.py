@@ -12,6 +12,7 @@ sidecar, and the index row.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as _dt
 
@@ -189,9 +190,10 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     progress : bool
         Show a progress bar.
     model : path-like | None
-        A model file, loaded afresh for every session as a live session loads
-        it; its pipeline is used unless ``pipeline`` is given. With
-        ``threshold_start = "carry"`` its calibration is carried over too.
+        A model file, read once; every session starts from a fresh copy of it,
+        as a live session starts from the file. Its pipeline is used unless
+        ``pipeline`` is given. With ``threshold_start = "carry"`` its
+        calibration is carried over too.
 
     Returns
     -------
@@ -217,7 +219,7 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
         from ..training import load_model
 
         sha = file_sha256(model)
-        first = load_model(model)  # read once here; each session loads its own below
+        first = load_model(model)  # never run: each session runs a copy of it
     if model is not None and pipeline is None:
         config = first.config
     else:
@@ -247,11 +249,9 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
             try:
                 scen_k = participant_scenario(scen, paths.session, config.feedback.blocks,
                                               config.window.length)
-                loaded = None
-                if model is not None:
-                    from ..training import load_model
-
-                    loaded = load_model(model)
+                # the model as read from the file: no calibration, nor channel
+                # selection, of an earlier session
+                loaded = copy.deepcopy(first) if model is not None else None
                 info = {"participant": participant, "session": paths.session,
                         "task": paths.task, "simulated": True,
                         "scenario": scen.name, "scenario_file": scen.fname,

@@ -805,3 +805,39 @@ def test_a_live_session_on_a_scripted_headset_is_listed_as_simulated(tmp_path, c
     rows = json.loads(capsys.readouterr().out)
     assert [r["simulated"] for r in rows] == [True, False]
     assert all(type(r["simulated"]) is bool for r in rows)  # JSON booleans, as progress's
+
+
+def test_a_model_is_read_once_for_all_the_sessions_it_runs(tmp_path, caplog):
+    """Each session runs a fresh copy of the model read at the start: what its
+    file's reading says (here, a field this version does not read) is said once."""
+    import dataclasses
+    import zipfile
+
+    from biofeedback.io import write_recording
+    from biofeedback.simulate import read_scenario, simulate
+    from biofeedback.simulate._scenario import Segment
+    from biofeedback.training import extract_dataset, fit_model, label_files, save_model
+
+    base = read_scenario("learner")
+    files = []
+    for label in ("relaxed", "engaged"):
+        scen = dataclasses.replace(base, participant=None, duration=12.0, events=(),
+                                   seed=len(label), timeline=(Segment(0.0, label, 1.0, 0.0),))
+        files.append(write_recording(simulate(scen).to_recording(),
+                                     tmp_path / f"s1-{label}-1.xdf"))
+    made = save_model(fit_model(extract_dataset(label_files(files), n_jobs=1)),
+                      tmp_path / "made.bfm")
+    model = tmp_path / "m.bfm"  # the same model, with a field from a later version
+    with zipfile.ZipFile(made) as src, zipfile.ZipFile(model, "w") as dst:
+        for name in src.namelist():
+            blob = src.read(name)
+            if name == "meta.json":
+                blob = json.dumps({**json.loads(blob), "later_field": 1})
+            dst.writestr(name, blob)
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        records = simulate_sessions("learner", "m1", 2, root=tmp_path / "study",
+                                    pipeline=SHORT, model=model, progress=False)
+    assert [r["session"] for r in records] == [1, 2]
+    said = [r.getMessage() for r in caplog.records if "later_field" in r.getMessage()]
+    assert said == ["m.bfm holds fields this version does not read (later_field); they "
+                    "are ignored: nothing in a model file names where to write or send."]
