@@ -127,6 +127,10 @@ def sniff_format(fname) -> str:
 
 def _sniff_text(text, fname):
     """The format of a text file, from its first characters."""
+    from ._text import refuse_cr_line_ends
+
+    refuse_cr_line_ends(text.split("\n", 1)[0].encode("utf-8", "replace")
+                        + (b"\n" if "\n" in text else b""), fname)
     first = text.lstrip().split("\n", 1)[0].strip()
     low = first.lower().replace('"', "")
     if low.startswith((",timestamps,", ",timestamp,")):  # re-saved by pandas, with its index

@@ -454,6 +454,20 @@ def row_block(cols, ks):
     return np.ascontiguousarray(cols[list(ks)])
 
 
+def refuse_cr_line_ends(raw, fname):
+    """Refuse a file whose lines end with a carriage return alone.
+
+    ``raw`` is its first line as read up to a line feed: with classic Mac OS
+    line ends (Excel for Mac's 'CSV (Macintosh)') it runs on past line ends.
+    """
+    if not raw.endswith(b"\n") and b"\r" in raw.rstrip(b"\r"):
+        raise RecordingFormatError(
+            "its lines end with a carriage return alone (classic Mac line ends, as "
+            "Excel for Mac's 'CSV (Macintosh)' saves); save it again as 'CSV UTF-8', "
+            "or turn them into line feeds (tr '\\r' '\\n' < IN > OUT), and read that.",
+            fname)
+
+
 def refuse_long_line(fname, start):
     """Say which line, starting at byte ``start``, is longer than :data:`MAX_LINE_BYTES`."""
     n = 0
@@ -513,6 +527,7 @@ def read_header_lines(fname, max_lines=200, prefix=None):
             raw = fid.readline(MAX_LINE_BYTES + 1)
             if not raw:
                 break
+            refuse_cr_line_ends(raw, fname)
             if len(raw) > MAX_LINE_BYTES:
                 refuse_long_line(fname, offset)
             try:
