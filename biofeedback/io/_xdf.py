@@ -19,7 +19,7 @@ import numpy as np
 
 from .._logging import logger
 from ..errors import RecordingFormatError
-from ..stream._peers import printable
+from ..stream._peers import printable, regular_rate
 from ._integrity import (
     channel_problems,
     check_timestamps,
@@ -86,19 +86,14 @@ def _rate_of_irregular(ts, name, fname, warnings):
     anyway (the middle 90 % of steps within 10 % of their median), their
     median step gives the rate. Otherwise it stays 0 (readable, not windowable).
     """
-    dt = np.diff(ts)
-    dt = dt[np.isfinite(dt) & (dt > 0)]
-    if dt.size >= 2:
-        med = float(np.median(dt))
-        lo, hi = np.percentile(dt, [5, 95])
-        if med > 0 and lo > 0.9 * med and hi < 1.1 * med:
-            rate = float(np.round(1.0 / med, 2))
-            warnings.append(
-                f"The EEG stream {name!r} declares no rate (irregular, nominal_srate "
-                f"0); its timestamps are regular, so it is read at their rate, "
-                f"{rate:g} Hz."
-            )
-            return rate
+    rate = regular_rate(ts)
+    if rate is not None:
+        warnings.append(
+            f"The EEG stream {name!r} declares no rate (irregular, nominal_srate "
+            f"0); its timestamps are regular, so it is read at their rate, "
+            f"{rate:g} Hz."
+        )
+        return rate
     warnings.append(
         f"The stream {name!r} is irregular (nominal_srate 0) and its timestamps are "
         "not evenly spaced: it can be inspected but not windowed (replay needs EEG at "

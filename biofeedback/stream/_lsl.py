@@ -40,6 +40,7 @@ from ._peers import (
     channel_metadata,
     clock_note,
     printable,
+    regular_rate,
     unix_stamped,
 )
 from ._pylsl import import_pylsl
@@ -388,6 +389,7 @@ class LSLSource(Source):
         self._jump = 0.0  # seconds added to the stamps since the sender's clock jumped
         self._delay = None  # smallest arrival minus stamp seen (transport and buffering)
         self._stamps = None  # maps stamps on another clock onto the LSL clock
+        self._pending = None  # (chunks, stamps) read while measuring the rate
         # the stream's own name and source_id, once opened (the name asked for
         # and "" until then); a stream without a source_id is found again by name
         self.stream_name = name
@@ -478,12 +480,9 @@ class LSLSource(Source):
             logger.warning("Unknown unit %r on stream %s; assuming microvolts.", printable(unit),
                            printable(full.name()))
         self.sfreq = float(full.nominal_srate())
-        if self.sfreq <= 0:
-            if self.profile.name == "lsl":
-                raise StreamError(
-                    f"The LSL stream {full.name()!r} declares no sampling rate (irregular); "
-                    "set its rate in the streaming app, or name the board it comes from "
-                    "with --board (its profile gives the rate).")
+        if self.sfreq <= 0 and self.profile.name == "lsl":
+            self.sfreq = self._measure_rate(full)
+        elif self.sfreq <= 0:
             self.sfreq = float(self.profile.sfreq)
             self.notes.append(f"the stream {full.name()!r} declares no rate: "
                               f"{self.sfreq:g} Hz from the {self.profile.name!r} profile")
@@ -504,6 +503,42 @@ class LSLSource(Source):
                                            sfreq=self.sfreq, frontal_pair=pair)
         self._last_data = pylsl.local_clock()
 
+    def _measure_rate(self, full, seconds=2.0):
+        """The rate of a stream declared irregular, from its first stamps.
+
+        Reads for up to ``seconds`` of stamps (waiting at most the resolve
+        timeout for them); the samples read are the first :meth:`_read`
+        returns. Evenly spaced stamps give the rate, as the XDF reader takes
+        it; others cannot be windowed: one sentence says what to do.
+        """
+        pylsl = import_pylsl()
+        chunks, stamps = [], []
+        deadline = pylsl.local_clock() + max(self.timeout, seconds)
+        while pylsl.local_clock() < deadline:
+            data, ts = self._inlet.pull_chunk(timeout=0.1, max_samples=8192)
+            if ts:
+                chunks.append(np.asarray(data, dtype=np.float64))
+                stamps.append(np.asarray(ts, dtype=np.float64))
+                if stamps[-1][-1] - stamps[0][0] >= seconds:
+                    break
+        ts = np.concatenate(stamps) if stamps else np.empty(0)
+        rate = regular_rate(ts) if ts.size >= 32 else None
+        if rate is None:
+            found = (f"its {ts.size} samples in the first {seconds:g} s are not evenly "
+                     "stamped" if ts.size >= 32 else
+                     f"it sent {ts.size} samples in {max(self.timeout, seconds):g} s, too "
+                     "few to measure a rate from")
+            raise StreamError(
+                f"The LSL stream {full.name()!r} declares no sampling rate (irregular) and "
+                f"{found}; set its rate in the streaming app, or name the board it comes "
+                "from with --board (its profile gives the rate).")
+        self._pending = (chunks, stamps)
+        note = (f"the stream {printable(full.name())!r} declares no rate (irregular): "
+                f"{rate:g} Hz measured from its stamps")
+        logger.warning("LSL stream %s: %s.", printable(full.name()), note)
+        self.notes.append(note)
+        return rate
+
     def _make_inlet(self, info):
         pylsl = import_pylsl()
         self._uid = info.uid()
@@ -521,10 +556,15 @@ class LSLSource(Source):
         # on loopback), then drain without waiting; pull_chunk caps each call
         # (pylsl#82), hence the loop.
         try:
-            sample, t0 = self._inlet.pull_sample(timeout=timeout)
+            if self._pending is not None:  # read while the rate was measured
+                (chunks, stamps), self._pending = self._pending, None
+                t0 = 0.0
+            else:
+                sample, t0 = self._inlet.pull_sample(timeout=timeout)
             if t0 is not None:
-                chunks.append(np.asarray([sample], dtype=np.float64))
-                stamps.append(np.asarray([t0], dtype=np.float64))
+                if not chunks:
+                    chunks.append(np.asarray([sample], dtype=np.float64))
+                    stamps.append(np.asarray([t0], dtype=np.float64))
                 while True:
                     data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=8192)
                     if not ts:

@@ -12,6 +12,26 @@ _UNIT_SCALE = {"microvolts": 1e-6, "uv": 1e-6, "µv": 1e-6, "millivolts": 1e-3,
                "mv": 1e-3, "volts": 1.0, "v": 1.0}
 
 
+def regular_rate(ts):
+    """The rate of stamps that are evenly spaced, else None.
+
+    Some senders declare EEG irregular (nominal rate 0) yet stamp it evenly:
+    when the middle 90 % of the steps are within 10 % of their median, the
+    median step gives the rate (rounded to 0.01 Hz).
+    """
+    import numpy as np
+
+    dt = np.diff(np.asarray(ts, dtype=np.float64))
+    dt = dt[np.isfinite(dt) & (dt > 0)]
+    if dt.size < 2:
+        return None
+    med = float(np.median(dt))
+    lo, hi = np.percentile(dt, [5, 95])
+    if med > 0 and lo > 0.9 * med and hi < 1.1 * med:
+        return float(np.round(1.0 / med, 2))
+    return None
+
+
 def channel_metadata(info):
     """``(labels, units, types)`` of the channels the stream's metadata list."""
     labels, units, types = [], [], []

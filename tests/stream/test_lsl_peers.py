@@ -220,6 +220,55 @@ def test_an_irregular_stream_takes_the_named_board_rate_or_says_what_to_do():
         assert any("declares no rate" in n for n in src.notes)
 
 
+@pytest.mark.parametrize("even", [True, False])
+def test_an_irregular_stream_stamped_evenly_is_read_at_its_stamps_rate(even):
+    """A sender that declares EEG irregular (nominal rate 0) but stamps it
+    evenly is read at the rate of its stamps, as the XDF reader reads its
+    recording, from its first sample on; stamps bunched per push (no rate to
+    be had) are refused in one sentence. Before, both were refused."""
+    import threading
+
+    import pylsl
+
+    name = _name("irregular-even")
+    out = _outlet(name, 2, ["F3", "F4"], sfreq=0.0)
+    stop = threading.Event()
+
+    def push():
+        i, t0 = 0, pylsl.local_clock()
+        while not stop.is_set():
+            due = int((pylsl.local_clock() - t0) * 200.0)
+            while i + 10 <= due:
+                x = np.column_stack([np.arange(i, i + 10), np.zeros(10)])
+                stamps = t0 + np.arange(i, i + 10) / 200.0 if even else \
+                    np.full(10, pylsl.local_clock())
+                out.push_chunk(x.tolist(), stamps.tolist())
+                i += 10
+            time.sleep(0.01)
+
+    pusher = threading.Thread(target=push, daemon=True)
+    try:
+        if not even:
+            pusher.start()
+            with pytest.raises(StreamError, match="declares no sampling rate .* not evenly "
+                                                  "stamped; set its rate .*--board"):
+                LSLSource(name, timeout=5).start()
+            return
+        src = LSLSource(name, timeout=5)
+        pusher.start()
+        with src:
+            assert src.sfreq == 200.0 and src.profile.sfreq == 200.0
+            assert any("200 Hz measured from its stamps" in n for n in src.notes)
+            chunk = _read_until(src, lambda c: True)
+            first = np.round(chunk.data[0] * 1e6)
+            # the 2 s read while measuring come first, none left out
+            assert np.all(np.diff(first) == 1) and first.size >= 380
+            np.testing.assert_allclose(np.diff(chunk.timestamps), 1 / 200.0, atol=1e-6)
+    finally:
+        stop.set()
+        pusher.join(5)
+
+
 @pytest.mark.parametrize("jump", [5.0, -3.0])
 def test_a_sender_clock_that_jumps_is_put_back_in_line(jump):
     """Stamps stepped by the sender's clock (a wall clock set by NTP) lose nothing.
