@@ -49,6 +49,13 @@ SKOPS_VERSION = 1
 META_LIMIT = 16 * 2**20
 ESTIMATOR_LIMIT = 512 * 2**20
 
+#: The most values (channels × samples) one window of a ``windows`` model may
+#: hold: 2²⁴, 128 MB in float64. The densest cap (512 channels) at 2 kHz for
+#: 4 s holds 4.2 M; a Muse's 2 s at 256 Hz, 2 k. Loading runs the estimator on
+#: one such window, so a file claiming a 600 s window at 100 kHz is refused
+#: before that window is made.
+MAX_WINDOW_VALUES = 2**24
+
 #: The fields of ``meta.json`` (``smooth_s``: files of earlier versions).
 META_KEYS = frozenset((
     "format", "format_version", "model", "description", "input", "classes",
@@ -177,12 +184,34 @@ def load_model(fname) -> LoadedModel:
     except (KeyError, TypeError, ValueError) as err:
         raise ModelError(f"{fname} has incomplete or damaged metadata ({err}); train the "
                          "model again.") from None
+    _check_shape(fname, model)
     _check_predicts(fname, model)
     model.fname = str(fname)
     # a model whose calibration cannot be computed is refused here, where every
     # command (live, replay, evaluate, simulate, info) loads it, once
     model.check_calibration()
     return model
+
+
+def _check_shape(fname, model):
+    """Refuse a file listing more channels, or a larger window, than data can have.
+
+    Checked before :func:`_check_predicts` makes input of that shape.
+    """
+    from .._checks import MAX_CHANNELS
+
+    n_ch = len(model.ch_names)
+    if n_ch > MAX_CHANNELS:
+        raise ModelError(
+            f"{fname} lists {n_ch} channels in its ch_names, more than the {MAX_CHANNELS} "
+            "a recording may have: the file was edited or damaged; train the model again.")
+    if model.input == "windows" and n_ch * model.n_times > MAX_WINDOW_VALUES:
+        win = model.config.window.length
+        raise ModelError(
+            f"{fname} reads windows of {win:g} s (its pipeline's window length) at "
+            f"{model.sfreq:g} Hz (its sfreq) over {n_ch} channels, {n_ch * model.n_times} "
+            f"values each, more than the {MAX_WINDOW_VALUES} a window model may read: the "
+            "file was edited or damaged; train the model again.")
 
 
 def _check_predicts(fname, model):

@@ -100,6 +100,13 @@ def _edited(model_file, tmp_path, edit):
      "its calibration block 1 of 2 lasts 0 s, but a block's seconds must be above 0"),
     (lambda m: m.update(calibration={"blocks": [{"state": None, "seconds": -5}]}),
      "its calibration block 1 of 1 lasts -5 s, but a block's seconds must be above 0"),
+    (lambda m: m.update(ch_names=[f"c{i}" for i in range(5000)]),
+     "lists 5000 channels in its ch_names, more than the 4096 a recording may have"),
+    (lambda m: (m.update(input="windows", sfreq=100_000.0,
+                         ch_names=[f"c{i}" for i in range(20)]),
+                m["pipeline"]["window"].update(length=10.0)),
+     r"reads windows of 10 s \(its pipeline's window length\) at 100000 Hz \(its sfreq\) "
+     "over 20 channels, 20000000 values each, more than the 16777216 a window model"),
     (lambda m: m["pipeline"]["features"].update(names=["nope"]),
      r"model file \[features\]: Invalid value for the 'names' parameter"),
 ])
