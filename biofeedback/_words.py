@@ -1,7 +1,8 @@
 """Counts and lists in messages, worded once.
 
-A message that lists names a file or stream supplied caps the list, so a
-hand-edited file claiming 100,000 classes gives a sentence, not a megabyte.
+A message names what it counts in the number's grammar ("1 gap", "3 gaps"),
+and caps a list of names a file or stream supplied, so a hand-edited file
+claiming 100,000 classes gives a sentence, not a megabyte.
 """
 
 from __future__ import annotations
@@ -23,3 +24,13 @@ def listed(names, limit: int = LISTED, sep: str = ", ") -> str:
         return sep.join(map(str, names))
     return f"{sep.join(map(str, names[:limit]))} and {len(names) - limit} more"
 
+
+def counted(n: int, word: str, words: str | None = None) -> str:
+    """``n`` and ``word``, plural (``words``, or ``word`` + "s") unless ``n`` is 1.
+
+    Examples
+    --------
+    >>> counted(1, "gap"), counted(3, "gap"), counted(2, "index", "indices")
+    ('1 gap', '3 gaps', '2 indices')
+    """
+    return f"{n} {word if n == 1 else (words or word + 's')}"

@@ -1,6 +1,6 @@
 """Counts and lists in messages."""
 
-from biofeedback._words import listed
+from biofeedback._words import counted, listed
 
 
 def test_a_long_list_shows_its_first_names_and_how_many_more():
@@ -10,3 +10,8 @@ def test_a_long_list_shows_its_first_names_and_how_many_more():
     assert listed(range(100_000)) == "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 99990 more"
     assert listed("xyz", 1, sep=" + ") == "x and 2 more"
 
+
+def test_a_count_of_one_is_singular():
+    assert [counted(n, "gap") for n in (0, 1, 2)] == ["0 gaps", "1 gap", "2 gaps"]
+    assert counted(1, "sample", "samples") == "1 sample"
+    assert counted(3, "index", "indices") == "3 indices"

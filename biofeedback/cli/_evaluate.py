@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._words import counted
 from . import number
 
 HELP = """\
@@ -82,7 +83,7 @@ def run(args) -> int:
     if quiet:  # -q: the result alone, one line (as train -q prints the model's path)
         print(score)
         return 0
-    print(f"{out['n_windows']} windows ({out['n_gated_dropped']} gated left out), "
+    print(f"{counted(out['n_windows'], 'window')} ({out['n_gated_dropped']} gated left out), "
           f"classes {', '.join(out['classes'])}")
     print(score)
     for c, r in out["recall"].items():

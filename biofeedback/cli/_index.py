@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .._words import counted
+
 HELP = """\
 The index (<root>/biofeedback.sqlite) lists participants, sessions, blocks,
 thresholds and integrity figures; the session files (XDF and sidecars) stay
@@ -41,13 +43,13 @@ def run(args) -> int:
                     bar.update(done - bar.n)
 
                 n = index.rebuild(progress=step)
-            print(f"indexed {n} sessions under {index.root} into {index.path}")
+            print(f"indexed {counted(n, 'session')} under {index.root} into {index.path}")
         rows = index.sessions()
         people = sorted({r["participant"] for r in rows})
         status = {}
         for r in rows:
             status[r["status"]] = status.get(r["status"], 0) + 1
         parts = ", ".join(f"{v} {k}" for k, v in sorted(status.items()))
-        print(f"{index.path}: {len(people)} participants, {len(rows)} sessions"
-              + (f" ({parts})" if parts else ""))
+        print(f"{index.path}: {counted(len(people), 'participant')}, "
+              f"{counted(len(rows), 'session')}" + (f" ({parts})" if parts else ""))
     return 0

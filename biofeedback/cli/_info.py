@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._words import counted
 from . import number
 
 HELP = """\
@@ -90,10 +91,10 @@ def describe(rec, n_markers=10) -> str:
     if rec.gaps:
         total = sum(g.duration for g in rec.gaps)
         lost = sum(g.n_missing for g in rec.gaps)
-        lines.append(f"gaps:        {len(rec.gaps)}, {lost} samples, {_fmt_s(total)} "
+        lines.append(f"gaps:        {len(rec.gaps)}, {counted(lost, 'sample')}, {_fmt_s(total)} "
                      "missing")
         for g in rec.gaps[:20]:
-            lines.append(f"  at {g.onset:.3f}: {g.n_missing} samples, "
+            lines.append(f"  at {g.onset:.3f}: {counted(g.n_missing, 'sample')}, "
                          f"{_fmt_s(g.duration)} ({g.source})")
         if len(rec.gaps) > 20:
             lines.append(f"  ... {len(rec.gaps) - 20} more")
@@ -119,7 +120,7 @@ def describe(rec, n_markers=10) -> str:
             n = len(st.timestamps)
             kind = f"{len(st.ch_names)} ch" if st.ch_names else "strings"
             rate = f"{st.sfreq:g} Hz" if st.sfreq else "irregular"
-            lines.append(f"  {name} ({st.type}): {kind}, {n} samples, {rate}")
+            lines.append(f"  {name} ({st.type}): {kind}, {counted(n, 'sample')}, {rate}")
     if prov.get("truncated"):
         t = prov["truncated"]
         lines.append(f"truncated:   {t['size'] - t['valid_bytes']} bytes cut in a "

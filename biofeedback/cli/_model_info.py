@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._words import counted
+
 
 def is_model_file(fname) -> bool:
     """True for a ``.bfm`` name, or a zip archive holding ``meta.json``."""
@@ -72,9 +74,9 @@ def describe_model(model) -> str:
                                  if model.dwell else "none (each window alone)")]
     if train:
         per_class = _table(train.get("windows_per_class"))
-        lines.append(f"trained on:  {train.get('n_windows', '?')} windows from "
-                     f"{train.get('n_recordings', '?')} recordings, "
-                     f"{_count(train.get('subjects', ()))} subjects, "
+        lines.append(f"trained on:  {counted(train.get('n_windows', '?'), 'window')} from "
+                     f"{counted(train.get('n_recordings', '?'), 'recording')}, "
+                     f"{counted(_count(train.get('subjects', ())), 'subject')}, "
                      f"{_sessions(train.get('sessions'))}; "
                      + ", ".join(f"{c} {n}" for c, n in per_class.items()))
     metrics = {k: v for k, v in _table(meta.get("metrics")).items() if isinstance(v, dict)}

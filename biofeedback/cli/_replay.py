@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from .._words import counted
 from . import number
 
 HELP = """\
@@ -115,7 +116,7 @@ def run(args) -> int:
                  speed=args.speed, model=model, sinks=[*make_view(args.view), *_progress_sinks()])
     n = len(out.t_end)
     gated = int(out.gated.sum())
-    print(f"{n} windows ({gated} gated) from {args.file}")
+    print(f"{counted(n, 'window')} ({gated} gated) from {args.file}")
     if out.summary is not None and out.summary.losses:
         from ..io._integrity import loss_line
 

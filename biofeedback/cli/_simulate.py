@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._words import counted
 from . import number
 
 HELP = """\
@@ -96,9 +97,9 @@ def run(args) -> int:
     if args.lsl:
         t0 = _publish(LSLPublisher(scen, args.lsl, speed=args.speed), sim)
     print(f"{scen.name}: {scen.board}, {scen.duration:g} s, seed {scen.seed}; "
-          f"{int(sim.delivered.sum())} samples delivered, {sim.n_lost} lost to packet "
+          f"{counted(int(sim.delivered.sum()), 'sample')} delivered, {sim.n_lost} lost to packet "
           f"loss, {int(sim.disconnected.sum())} during disconnects, "
-          f"{len(sim.events)} scripted events")
+          f"{counted(len(sim.events), 'scripted event')}")
     if args.out:
         from ..io import write_recording
 
@@ -109,7 +110,8 @@ def run(args) -> int:
             from ..io._brainflow import marker_row_values
 
             n_markers = len(marker_row_values(rec.markers))
-        print(f"recording: {path} ({n_markers} truth markers, {len(rec.gaps)} gaps)")
+        print(f"recording: {path} ({counted(n_markers, 'truth marker')}, "
+              f"{counted(len(rec.gaps), 'gap')})")
     if args.truth:
         path = write_truth(sim.truth_table(0.1, t0=t0), args.truth)
         print(f"truth: {path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._words import counted
 from . import jobs, number
 
 HELP = """\
@@ -307,7 +308,7 @@ def run(args) -> int:
     write_report(report, ds, model, results, random_split=random_split, model_file=out)
     if not args.quiet:
         s = ds.summary()
-        print(f"{s['n_windows']} windows from {s['n_recordings']} recordings "
+        print(f"{counted(s['n_windows'], 'window')} from {counted(s['n_recordings'], 'recording')} "
               f"({s['n_gated_dropped']} gated windows left out); classes "
               f"{', '.join(ds.classes)}.")
         if results:

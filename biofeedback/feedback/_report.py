@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .._markers import BLOCK_START, CUE, THRESHOLD
+from .._words import counted
 from ._policy import parse_marker
 
 __all__ = ["load_session", "session_figure", "write_report"]
@@ -211,8 +212,8 @@ def _integrity(s) -> list[tuple[str, str]]:
         ("samples", f"{rec.n_times} at {rec.sfreq:g} Hz nominal"),
         ("effective sampling rate", f"{_fmt(eff, digits=6)} Hz"),
         ("dropped samples", f"{summ.get('n_dropped', 'n/a')} (counter/timestamps); "
-                            f"{len(rec.gaps)} gap(s), "
-                            f"{sum(g.n_missing for g in rec.gaps)} samples missing"),
+                            f"{counted(len(rec.gaps), 'gap')}, "
+                            f"{counted(sum(g.n_missing for g in rec.gaps), 'sample')} missing"),
         ("clock offset", (f"{offset} s (LSL time correction)" if offset is not None else
                           "0 (acquired on the recording machine's LSL clock)")),
         ("cue latency", (f"p50 {np.percentile(lat, 50):.1f} ms, p99 "

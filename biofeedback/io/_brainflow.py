@@ -304,7 +304,7 @@ def read_brainflow(fname, *, profile=None):
     if gaps is not None:
         # The counter is exact; BrainFlow stamps samples on the host as they
         # arrive, so a late batch looks like a gap in the timestamps alone.
-        warnings.extend(gap_warning(gaps, "dropped-packet gaps (package counter)"))
+        warnings.extend(gap_warning(gaps, "dropped-packet gap", "package counter"))
         late = timestamp_gaps(ts, sfreq, steps=steps)
         if late and not gaps:
             warnings.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._words import counted
 from ..quality import RAIL_FRACTION, RAILED_SHARE, rail_share
 from ..stream._source import loss_line  # noqa: F401 (one line everywhere)
 from ._losses import (  # noqa: F401 (read with the other checks)
@@ -235,15 +236,18 @@ def check_timestamps(timestamps, sfreq, *, declared=True, steps=None):
     return measured, warnings
 
 
-def gap_warning(gaps, what="gaps"):
-    """One sentence summarising ``gaps`` (or an empty list)."""
+def gap_warning(gaps, what="gap", how=""):
+    """One sentence summarising ``gaps`` (or an empty list).
+
+    ``what`` names one gap; ``how`` (e.g. "packet counter") how they were found.
+    """
     if not gaps:
         return []
     total = sum(g.duration for g in gaps)
     n = sum(g.n_missing for g in gaps)
     return [
-        f"{len(gaps)} {what} ({n} samples, {total:.3f} s missing in total); "
-        "kept as gaps, not interpolated."
+        f"{counted(len(gaps), what)}{f' ({how})' if how else ''} ({counted(n, 'sample')}, "
+        f"{total:.3f} s missing in total); kept as gaps, not interpolated."
     ]
 
 

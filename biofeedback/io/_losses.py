@@ -9,6 +9,7 @@ them (from the packet counter), not from timestamps.
 from __future__ import annotations
 
 from .._markers import DROPPED, GAP_END, GAP_START, LOSSES_MARKED
+from .._words import counted
 from ._types import Gap
 
 # LOSSES_MARKED says that every loss of the recording is marked: "dropped n=K"
@@ -107,7 +108,7 @@ def marker_gaps(markers, sfreq, *, warnings=None, stream="EEG"):
             if n is None:
                 n = int(round(dur * sfreq)) if sfreq else 0
             _malformed(warnings, word, float(t), fields, bad, stream,
-                       f"the outage is read as {dur:.3f} s and {n} samples")
+                       f"the outage is read as {dur:.3f} s and {counted(n, 'sample')}")
             if n > 0:  # n=0: the stream stalled and then sent every sample
                 gaps.append(Gap(onset=onset, duration=dur, n_missing=n, source="marker"))
             start = None

@@ -304,7 +304,7 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
     del missing
     for g, i in zip(gaps, dropped):
         g.onset = float(ts[i - 1])
-    warnings.extend(gap_warning(gaps, "dropped-packet gaps (packet counter)"))
+    warnings.extend(gap_warning(gaps, "dropped-packet gap", "packet counter"))
     # The file's clock: jumps back and a rate that disagrees with the header.
     finite = np.isfinite(wall)
     wall_ok = wall if finite.all() else wall[finite]

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._checks import _as_data
 from .._json import dumps
+from .._words import counted
 from ._types import Gap, Stream
 
 __all__ = ["Gap", "Recording", "Stream", "from_mne", "to_mne"]
@@ -158,8 +159,8 @@ class Recording:
     def __repr__(self) -> str:
         return (
             f"<Recording | {self.source_format}, {len(self.ch_names)} ch, "
-            f"{self.sfreq:g} Hz, {self.duration:.1f} s, {len(self.markers)} markers, "
-            f"{len(self.gaps)} gaps>"
+            f"{self.sfreq:g} Hz, {self.duration:.1f} s, {counted(len(self.markers), 'marker')}, "
+            f"{counted(len(self.gaps), 'gap')}>"
         )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 from .._json import finite
+from .._words import counted
 
 __all__ = ["progress", "trend", "compare_line", "to_json", "LEARNER_CRITERION"]
 
@@ -256,7 +257,7 @@ def verdict(p: dict) -> str:
                     "with training blocks had clean training windows (the others were "
                     "all gated as artifacts: check the electrodes' contact), and a trend "
                     "needs at least 3.")
-        return (f"Too early to tell whether {who} is learning: {n} session(s) with "
+        return (f"Too early to tell whether {who} is learning: {counted(n, 'session')} with "
                 f"training blocks, and a trend needs at least 3.")
     lo, hi = t["ci95"]
     slope = t["slope_per_session"]

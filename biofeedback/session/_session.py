@@ -31,6 +31,7 @@ from .._markers import (
     SESSION_START,
 )
 from .._threads import one_blas_thread
+from .._words import counted
 from ..errors import ModelError
 from ._dispatch import Dispatcher
 from ._sink import SessionInfo
@@ -626,7 +627,7 @@ class Session:
         seconds = n / self.source.sfreq
         tally.summary.notes.append(
             f"the stream was still lost when the session ended: its last {seconds:.2f} s "
-            f"({n} samples) are counted as an outage")
+            f"({counted(n, 'sample')}) are counted as an outage")
 
 
     def _disk_full(self):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._stops import END
+from .._words import counted
 
 __all__ = ["SessionSummary", "Tally"]
 
@@ -43,9 +44,10 @@ class SessionSummary:
     def lines(self) -> list[str]:
         """Human-readable summary, one fact a line (recording path last)."""
         out = [
-            f"session {self.session_id}: {self.duration:.1f} s, {self.n_samples} samples "
-            f"({self.effective_sfreq:.2f} Hz effective), {self.n_windows} windows "
-            f"({self.n_gated} gated), {self.n_dropped} samples dropped",
+            f"session {self.session_id}: {self.duration:.1f} s, "
+            f"{counted(self.n_samples, 'sample')} ({self.effective_sfreq:.2f} Hz effective), "
+            f"{counted(self.n_windows, 'window')} ({self.n_gated} gated), "
+            f"{counted(self.n_dropped, 'sample')} dropped",
         ]
         if self.latency_ms.get("n"):
             lat = self.latency_ms
@@ -59,7 +61,7 @@ class SessionSummary:
         out.extend(self.notes)
         for gap in self.gaps:
             out.append(f"gap: stream lost at t={gap['onset']:.3f} for {gap['duration']:.2f} s"
-                       + (f" ({gap['n']} samples)" if gap.get("n") else ""))
+                       + (f" ({counted(gap['n'], 'sample')})" if gap.get("n") else ""))
         for name, err in self.sink_errors.items():
             out.append(f"sink {name!r} failed and was turned off: {err}")
         if self.recording is not None:

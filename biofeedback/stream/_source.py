@@ -175,6 +175,8 @@ def loss_line(counts) -> str:
     reported) and ``outage`` (in ``outages`` outages), as
     :func:`biofeedback.io._integrity.loss_counts` and a session's summary give.
     """
+    from .._words import counted
+
     return (f"lost samples: {counts['total']} ({counts['dropped']} dropped in "
-            f"{counts['drops']} gap(s), {counts['outage']} in {counts['outages']} "
-            "outage(s))")
+            f"{counted(counts['drops'], 'gap')}, {counts['outage']} in "
+            f"{counted(counts['outages'], 'outage')})")

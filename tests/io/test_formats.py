@@ -321,6 +321,19 @@ def test_cli_info_readable(shared_io, capsys):
         assert needle in out
 
 
+def test_cli_info_counts_one_gap_of_one_sample_in_the_singular(capsys):
+    """The shipped sample recording lost one sample in one gap."""
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[2] / "recordings" / "sample_synthetic.xdf"
+    assert main(["info", str(sample)]) == 0
+    out = capsys.readouterr().out
+    assert "gaps:        1, 1 sample, 0.004 s missing\n" in out
+    assert ": 1 sample, 0.004 s (timestamps)\n" in out
+    assert "lost samples: 1 (1 dropped in 1 gap, 0 in 0 outages)" in out
+    assert "  - 1 gap (1 sample, 0.004 s missing in total); kept as gaps" in out
+
+
 def test_a_recording_of_no_board_written_as_brainflow_reads_back_as_no_board(tmp_path):
     """A recording no BrainFlow board made is written in the synthetic board's
     rows, but not labelled the synthetic board: it reads back with no profile,
