@@ -1,8 +1,9 @@
-"""Counts and lists in messages, worded once.
+"""Counts, numbers and lists in messages, worded once.
 
 A message names what it counts in the number's grammar ("1 gap", "3 gaps"),
-and caps a list of names a file or stream supplied, so a hand-edited file
-claiming 100,000 classes gives a sentence, not a megabyte.
+prints a number that rounds to zero as "0.000", never "-0.000", and caps a
+list of names a file or stream supplied, so a hand-edited file claiming
+100,000 classes gives a sentence, not a megabyte.
 """
 
 from __future__ import annotations
@@ -34,3 +35,15 @@ def counted(n: int, word: str, words: str | None = None) -> str:
     ('1 gap', '3 gaps', '2 indices')
     """
     return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def fixed(value: float, digits: int = 3) -> str:
+    """``value`` with ``digits`` decimals, without the sign of a value that rounds to 0.
+
+    Examples
+    --------
+    >>> fixed(-0.0002), fixed(-0.0006), fixed(2.5, 1)
+    ('0.000', '-0.001', '2.5')
+    """
+    out = f"{value:.{digits}f}"
+    return out[1:] if out.startswith("-") and not out.strip("-0.") else out

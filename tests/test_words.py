@@ -1,6 +1,6 @@
 """Counts and lists in messages."""
 
-from biofeedback._words import counted, listed
+from biofeedback._words import counted, fixed, listed
 
 
 def test_a_long_list_shows_its_first_names_and_how_many_more():
@@ -15,3 +15,10 @@ def test_a_count_of_one_is_singular():
     assert [counted(n, "gap") for n in (0, 1, 2)] == ["0 gaps", "1 gap", "2 gaps"]
     assert counted(1, "sample", "samples") == "1 sample"
     assert counted(3, "index", "indices") == "3 indices"
+
+
+def test_a_number_that_rounds_to_zero_has_no_sign():
+    assert [fixed(v) for v in (-0.0002, -0.0, 0.0, -0.0006)] == [
+        "0.000", "0.000", "0.000", "-0.001"]
+    assert fixed(-0.04, 1) == "0.0" and fixed(-0.05001, 1) == "-0.1"
+    assert fixed(float("nan")) == "nan" and fixed(float("-inf")) == "-inf"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._words import counted
+from .._words import counted, fixed
 from . import number
 
 HELP = """\
@@ -79,7 +79,7 @@ def describe(rec, n_markers=10) -> str:
     lines.append(f"duration:    {_fmt_s(rec.duration)} of samples ({rec.n_times}), "
                  f"{_fmt_s(span)} from first to last timestamp")
     if rec.n_times:
-        lines.append(f"time range:  {rec.timestamps[0]:.3f} .. {rec.timestamps[-1]:.3f}"
+        lines.append(f"time range:  {fixed(rec.timestamps[0])} .. {fixed(rec.timestamps[-1])}"
                      f" ({prov.get('clock', 'recording clock')})")
     if rec.n_times:
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -94,7 +94,7 @@ def describe(rec, n_markers=10) -> str:
         lines.append(f"gaps:        {len(rec.gaps)}, {counted(lost, 'sample')}, {_fmt_s(total)} "
                      "missing")
         for g in rec.gaps[:20]:
-            lines.append(f"  at {g.onset:.3f}: {counted(g.n_missing, 'sample')}, "
+            lines.append(f"  at {fixed(g.onset)}: {counted(g.n_missing, 'sample')}, "
                          f"{_fmt_s(g.duration)} ({g.source})")
         if len(rec.gaps) > 20:
             lines.append(f"  ... {len(rec.gaps) - 20} more")
@@ -111,7 +111,7 @@ def describe(rec, n_markers=10) -> str:
             lines.append(f"{kind + ':':<13}{', '.join(problems[kind])}")
     lines.append(f"markers:     {len(rec.markers)}")
     for t, text in rec.markers[:n_markers]:
-        lines.append(f"  {t:.3f}  {text}")
+        lines.append(f"  {fixed(t)}  {text}")
     if len(rec.markers) > n_markers:
         lines.append(f"  ... {len(rec.markers) - n_markers} more")
     if rec.streams:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._words import counted
+from .._words import counted, fixed
 
 
 def is_model_file(fname) -> bool:
@@ -23,10 +23,10 @@ def is_model_file(fname) -> bool:
         return False
 
 
-def _fmt(value, spec=".3f"):
+def _fmt(value, digits=3):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "-"  # none stored, or not a number (an edited file)
-    return format(value, spec)
+    return fixed(value, digits)
 
 
 def _table(value) -> dict:
@@ -83,12 +83,12 @@ def describe_model(model) -> str:
     if metrics:
         cv = next(iter(metrics.values())).get("cv", "?")
         lines.append(f"validation:  --cv {cv}, balanced accuracy (chance "
-                     f"{_fmt(next(iter(metrics.values())).get('chance'), '.2f')})")
+                     f"{_fmt(next(iter(metrics.values())).get('chance'), 2)})")
         for title, m in metrics.items():
             sw = _table(m.get("switching"))
             lines.append(f"  {title:<16} {_fmt(m.get('balanced_accuracy'))}"
                          + (f", switching {_fmt(sw.get('balanced_accuracy'))}, median lag "
-                            f"{_fmt(sw.get('median_lag_s'), '.1f')} s" if sw else ""))
+                            f"{_fmt(sw.get('median_lag_s'), 1)} s" if sw else ""))
     else:
         lines.append("validation:  none stored")
     if model.ignored_outputs:

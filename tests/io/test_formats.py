@@ -334,6 +334,17 @@ def test_cli_info_counts_one_gap_of_one_sample_in_the_singular(capsys):
     assert "  - 1 gap (1 sample, 0.004 s missing in total); kept as gaps" in out
 
 
+def test_cli_info_prints_a_time_that_rounds_to_zero_without_a_sign(
+        tmp_path, make_recording, capsys):
+    rec = make_recording(t0=-0.0002)
+    rec.markers = [(-0.0003, "session_start"), *rec.markers[1:]]
+    write_recording(rec, tmp_path / "r.xdf")
+    assert main(["info", str(tmp_path / "r.xdf")]) == 0
+    out = capsys.readouterr().out
+    assert "time range:  0.000 .. 3.996 (" in out
+    assert "\n  0.000  session_start\n" in out and "-0.000" not in out
+
+
 def test_a_recording_of_no_board_written_as_brainflow_reads_back_as_no_board(tmp_path):
     """A recording no BrainFlow board made is written in the synthetic board's
     rows, but not labelled the synthetic board: it reads back with no profile,
