@@ -189,18 +189,22 @@ def _known_headset(args, config) -> dict | None:
     return montage(prof.name, prof.ch_names, prof.sfreq)
 
 
-def _say_other_board(args, model_path) -> None:
+def _say_other_board(args, choice) -> None:
     """One sentence when the model (``--model auto``: the newest, when none
-    fits) was trained on another board than the default one the session runs on."""
+    fits) was trained on another board than the default one the session runs on.
+
+    ``choice`` is :func:`~biofeedback.library._live.resolve_model`'s: with
+    ``auto`` it read the model's board already; a file named by path is read here.
+    """
     from pathlib import Path
 
-    from ..library._layout import participant_models
     from ..library._live import trained_on
 
-    if model_path is None and args.model == "auto":
-        newest = participant_models(args.root, args.participant)
-        model_path = newest[0] if newest else None
-    board = trained_on(model_path) if model_path else None
+    if args.model == "auto":
+        model_path, board = choice.trained_on or (None, None)
+    else:
+        model_path = choice.path
+        board = trained_on(model_path) if model_path else None
     if board and board != args.board:
         print(f"{Path(model_path).name} was trained on {board} recordings; no --board, "
               f"--scenario, --lsl or --pipeline names this session's headset, so it runs on "
@@ -239,13 +243,13 @@ def _run(args, starting) -> int:
                                         or args.lsl is not None)
     if default_board:
         args.board = load_pipeline(None).board
-    model_path, note = resolve_model(args.model, args.participant, args.root,
-                                     headset=_known_headset(args, config))
-    if note:
-        print(note)
+    choice = resolve_model(args.model, args.participant, args.root,
+                           headset=_known_headset(args, config))
+    if choice.note:
+        print(choice.note)
     if default_board:
-        _say_other_board(args, model_path)
-    model, model_meta = load_model_arg(model_path)
+        _say_other_board(args, choice)
+    model, model_meta = load_model_arg(choice.path)
     # a model carries the pipeline it was trained with: its features must match
     config = session_pipeline(config, model)
     if config.feedback.enabled:  # before the signal check and the session number

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from typing import NamedTuple
 
 from .._logging import logger
 from .._words import listed
 
-__all__ = ["ProgrammeSession", "resolve_model", "trained_on"]
+__all__ = ["ModelChoice", "ProgrammeSession", "resolve_model", "trained_on"]
 
 
 def _model_meta(path):
@@ -35,23 +36,40 @@ def _model_meta(path):
     return meta if isinstance(meta, dict) else None
 
 
+def _profile(meta) -> str | None:
+    profile = (meta or {}).get("profile")
+    return profile if isinstance(profile, str) and profile else None
+
+
 def _model_reads(path):
-    """``(ch_names, sfreq)`` a model file reads, from its ``meta.json``; None if unreadable."""
+    """``(ch_names, sfreq, profile)`` of a model file, from its ``meta.json``: what it
+    reads and the board it was trained on (or None); None if unreadable."""
     try:
         meta = _model_meta(path)
-        return [str(c) for c in meta["ch_names"]], float(meta["sfreq"])
+        return [str(c) for c in meta["ch_names"]], float(meta["sfreq"]), _profile(meta)
     except Exception:  # not a model file: loading it will say so in one sentence
         return None
 
 
 def trained_on(path) -> str | None:
     """The board profile of the recordings a model file was trained on, or None."""
-    profile = (_model_meta(path) or {}).get("profile")
-    return profile if isinstance(profile, str) and profile else None
+    return _profile(_model_meta(path))
+
+
+class ModelChoice(NamedTuple):
+    """What ``--model`` resolves to (see :func:`resolve_model`)."""
+
+    #: the model file to load, or None
+    path: str | None
+    #: a sentence to print, or None
+    note: str | None = None
+    #: ``(file, board profile or None)`` of the model ``auto`` read to choose: the
+    #: one taken or, when none fits the headset, the newest; None when it read none
+    trained_on: tuple | None = None
 
 
 def _fits(reads, headset) -> bool:
-    names, rate = reads
+    names, rate, _ = reads
     return (abs(rate - headset["sfreq"]) <= 1e-6 * rate
             and set(names) <= set(headset["ch_names"]))
 
@@ -69,14 +87,15 @@ def resolve_model(model_arg, participant, root, headset=None):
 
     Returns
     -------
-    path : str | None
-        The model file to load, ``model_arg`` itself when it is not "auto".
-    note : str | None
-        A sentence to print when "auto" found no model, or passed over newer
-        ones that do not fit the headset.
+    choice : ModelChoice
+        ``path``, the model file to load (``model_arg`` itself when it is not
+        "auto"); ``note``, a sentence to print when "auto" found no model, or
+        passed over newer ones that do not fit the headset; ``trained_on``,
+        the board the model it read to choose was trained on, so nothing
+        reads its metadata again.
     """
     if model_arg != "auto":
-        return model_arg, None
+        return ModelChoice(model_arg)
     from ._carry import describe_headset
     from ._layout import StudyError, participant_models, study_root
 
@@ -85,26 +104,28 @@ def resolve_model(model_arg, participant, root, headset=None):
                          "--participant ID.")
     models = participant_models(root, participant)
     if not models:
-        return None, (f"No model of participant {participant} under "
-                      f"{study_root(root) / ('sub-' + participant)} yet; this session runs "
-                      "without one.")
+        return ModelChoice(None, f"No model of participant {participant} under "
+                                 f"{study_root(root) / ('sub-' + participant)} yet; this "
+                                 "session runs without one.")
     if headset is None:
-        return str(models[0]), None
+        return ModelChoice(str(models[0]))
     # newest first, each meta.json read only until one fits
     newest, nr = models[0], _model_reads(models[0])
     if nr is None or _fits(nr, headset):
-        return str(newest), None
+        return ModelChoice(str(newest), None, (newest, nr and nr[2]))
     for m in models[1:]:
         r = _model_reads(m)
         if r is None or _fits(r, headset):
-            return str(m), (f"{newest.name}, the newest model of {participant}, reads "
-                            f"{listed(nr[0])} at {nr[1]:g} Hz, which "
-                            f"{describe_headset(headset)} does not give; this session uses "
-                            f"{m.name}, the newest that fits it.")
-    return None, (f"None of the {len(models)} model(s) of {participant} fits "
-                  f"{describe_headset(headset)} (the newest, {newest.name}, reads "
-                  f"{listed(nr[0])} at {nr[1]:g} Hz); this session runs without one: "
-                  "train one on recordings from this headset.")
+            return ModelChoice(str(m), (
+                f"{newest.name}, the newest model of {participant}, reads "
+                f"{listed(nr[0])} at {nr[1]:g} Hz, which {describe_headset(headset)} does "
+                f"not give; this session uses {m.name}, the newest that fits it."),
+                (m, r and r[2]))
+    return ModelChoice(None, (
+        f"None of the {len(models)} model(s) of {participant} fits "
+        f"{describe_headset(headset)} (the newest, {newest.name}, reads "
+        f"{listed(nr[0])} at {nr[1]:g} Hz); this session runs without one: "
+        "train one on recordings from this headset."), (newest, nr[2]))
 
 
 class ProgrammeSession:

@@ -13,7 +13,7 @@ import pytest
 
 from biofeedback.cli import main
 from biofeedback.library import latest_model
-from biofeedback.library._live import resolve_model
+from biofeedback.library._live import ModelChoice, resolve_model
 
 HERE = Path(__file__).resolve().parent
 LIVE_SHORT = HERE / "live_short.toml"
@@ -84,14 +84,15 @@ def test_model_auto_takes_the_newest_model_of_the_participant(tmp_path):
     new.write_bytes(b"")
     os.utime(old, (time.time(), time.time() + 10))  # "a" is newer despite its name
     assert latest_model(tmp_path, "P1") == old
-    assert resolve_model("auto", "P1", tmp_path) == (str(old), None)
-    assert resolve_model("m.bfm", None, tmp_path) == ("m.bfm", None)
-    path, note = resolve_model("auto", "P2", tmp_path)
-    assert path is None and "No model of participant P2" in note
+    assert resolve_model("auto", "P1", tmp_path) == ModelChoice(str(old))
+    assert resolve_model("m.bfm", None, tmp_path) == ModelChoice("m.bfm")
+    path, note, read = resolve_model("auto", "P2", tmp_path)
+    assert path is None and "No model of participant P2" in note and read is None
 
 
 def test_model_auto_takes_the_newest_model_that_fits_the_headset(tmp_path):
-    """A participant back on the synthetic board is not handed their Muse model."""
+    """A participant back on the synthetic board is not handed their Muse model; the
+    board each model was trained on is read with what it reads, once."""
     import json
     import zipfile
 
@@ -104,25 +105,27 @@ def test_model_auto_takes_the_newest_model_that_fits_the_headset(tmp_path):
         prof = get_profile(board)
         with zipfile.ZipFile(models / name, "w") as zf:  # what --model auto reads of a model
             zf.writestr("meta.json", json.dumps({"ch_names": list(prof.ch_names),
-                                                 "sfreq": prof.sfreq}))
+                                                 "sfreq": prof.sfreq, "profile": board}))
         os.utime(models / name, (time.time() - age, time.time() - age))
 
     def on(board):
         prof = get_profile(board)
         return montage(prof.name, prof.ch_names, prof.sfreq)
 
-    assert resolve_model("auto", "P1", tmp_path, on("muse_2")) == (str(models / "muse.bfm"),
-                                                                    None)
-    path, note = resolve_model("auto", "P1", tmp_path, on("synthetic"))
-    assert path == str(models / "synth.bfm")
+    muse, synth = models / "muse.bfm", models / "synth.bfm"
+    assert resolve_model("auto", "P1", tmp_path, on("muse_2")) == ModelChoice(
+        str(muse), None, (muse, "muse_2"))
+    path, note, read = resolve_model("auto", "P1", tmp_path, on("synthetic"))
+    assert path == str(synth) and read == (synth, "synthetic")
     assert note == ("muse.bfm, the newest model of P1, reads TP9, AF7, AF8, TP10 at 256 Hz, "
                     "which synthetic (16 channels at 250 Hz) does not give; this session uses "
                     "synth.bfm, the newest that fits it.")
-    path, note = resolve_model("auto", "P1", tmp_path, on("ganglion"))
+    path, note, read = resolve_model("auto", "P1", tmp_path, on("ganglion"))
+    assert read == (muse, "muse_2")  # the newest: the one the note speaks of
     assert path is None and note.startswith("None of the 2 model(s) of P1 fits ganglion (")
     assert note.endswith("this session runs without one: train one on recordings from this "
                          "headset.")
-    assert resolve_model("auto", "P1", tmp_path) == (str(models / "muse.bfm"), None)
+    assert resolve_model("auto", "P1", tmp_path) == ModelChoice(str(muse))
 
 
 @pytest.mark.lsl
@@ -307,9 +310,9 @@ def test_choosing_a_model_never_inflates_a_bomb(tmp_path):
 
     from biofeedback.library._live import _model_reads
 
-    meta = json.dumps({"ch_names": ["TP9", "AF7"], "sfreq": 256.0})
+    meta = json.dumps({"ch_names": ["TP9", "AF7"], "sfreq": 256.0, "profile": "muse_2"})
     for name, pad in (("small.bfm", 0), ("bomb.bfm", 20 * 2**20)):
         with zipfile.ZipFile(tmp_path / name, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("meta.json", meta + " " * pad)
-    assert _model_reads(tmp_path / "small.bfm") == (["TP9", "AF7"], 256.0)
+    assert _model_reads(tmp_path / "small.bfm") == (["TP9", "AF7"], 256.0, "muse_2")
     assert _model_reads(tmp_path / "bomb.bfm") is None
