@@ -1,4 +1,4 @@
-"""Counts, numbers and lists in messages, worded once.
+"""Counts, numbers, lists and sentences in messages, worded once.
 
 A message names what it counts in the number's grammar ("1 gap", "3 gaps"),
 prints a number that rounds to zero as "0.000", never "-0.000", and caps a
@@ -47,3 +47,14 @@ def fixed(value: float, digits: int = 3) -> str:
     """
     out = f"{value:.{digits}f}"
     return out[1:] if out.startswith("-") and not out.strip("-0.") else out
+
+
+def sentence(note: str) -> str:
+    """A note (a clause as summaries list it) as a sentence: capital first, full stop.
+
+    Examples
+    --------
+    >>> sentence("the sidecar could not be written")
+    'The sidecar could not be written.'
+    """
+    return f"{note[:1].upper()}{note[1:]}."

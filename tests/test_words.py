@@ -1,6 +1,6 @@
-"""Counts and lists in messages."""
+"""Counts, numbers, lists and sentences in messages."""
 
-from biofeedback._words import counted, fixed, listed
+from biofeedback._words import counted, fixed, listed, sentence
 
 
 def test_a_long_list_shows_its_first_names_and_how_many_more():
@@ -22,3 +22,9 @@ def test_a_number_that_rounds_to_zero_has_no_sign():
         "0.000", "0.000", "0.000", "-0.001"]
     assert fixed(-0.04, 1) == "0.0" and fixed(-0.05001, 1) == "-0.1"
     assert fixed(float("nan")) == "nan" and fixed(float("-inf")) == "-inf"
+
+
+def test_a_note_becomes_a_sentence_with_its_words_kept():
+    assert sentence("playback: x.csv played by BrainFlow") == (
+        "Playback: x.csv played by BrainFlow.")
+    assert sentence("the EEG stream's clock") == "The EEG stream's clock."

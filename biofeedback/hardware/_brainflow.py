@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._logging import logger
+from .._words import sentence
 from ..errors import HardwareError
 from ..stream._clock import UnixToLSL
 from ..stream._source import Chunk, Source, SourceEvent
@@ -253,7 +254,7 @@ class BrainFlowSource(Source):
                     f"{self.profile.name}; samples are stamped when played (brainflow#763), "
                     "so timing figures describe the playback, not the recording")
             self.notes.append(note)
-            logger.warning("%s.", note[0].upper() + note[1:])
+            logger.warning("%s", sentence(note))
         logger.info("BrainFlow board %s started at %g Hz", self.profile.name, self.sfreq)
 
     def _read(self, timeout: float):

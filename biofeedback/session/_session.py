@@ -31,7 +31,7 @@ from .._markers import (
     SESSION_START,
 )
 from .._threads import one_blas_thread
-from .._words import counted
+from .._words import counted, sentence
 from ..errors import ModelError
 from ._dispatch import Dispatcher
 from ._sink import SessionInfo
@@ -440,7 +440,7 @@ class Session:
         summary.n_dropped = self.source.n_dropped
         note = rate_note(summary, self.source.sfreq) if self.source.realtime else None
         if note is not None and (line := f"warning: {note}") not in summary.notes:
-            logger.warning("%s.", note[0].upper() + note[1:])
+            logger.warning("%s", sentence(note))
             summary.notes.append(line)
         if recorder is not None:
             summary.notes.extend(n for n in recorder.notes if n not in summary.notes)
@@ -650,7 +650,7 @@ def _write_sidecar(recorder, summary):
         recorder.write_sidecar({"summary": summary.to_dict()})
     except OSError as err:
         note = f"the sidecar's summary could not be written ({err.strerror or err})"
-        logger.error("%s.", note[0].upper() + note[1:])
+        logger.error("%s", sentence(note))
         if note not in summary.notes:
             summary.notes.append(note)
 

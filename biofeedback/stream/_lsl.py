@@ -26,6 +26,7 @@ from .._checks import MAX_CHANNELS
 from .._json import dumps
 from .._logging import logger
 from .._markers import CLOCK_JUMP
+from .._words import sentence
 from ..errors import StreamError
 from ..hardware._profiles import frontal_pair_from
 from ._drops import DropJudge
@@ -293,7 +294,7 @@ class KeptInlets:
         else:
             return
         note = clock_note(key[0], self.clocks[key[0]])
-        logger.warning("%s.", note[0].upper() + note[1:])
+        logger.warning("%s", sentence(note))
 
 
 def eeg_outlet(name, source_id, ch_names, sfreq, profile=None, extra=None):

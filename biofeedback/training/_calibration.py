@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._words import listed
+from .._words import listed, sentence
 from ._labels import DatasetError
 
 #: z-scoring divides features by the calibration's SD, so it needs this many
@@ -255,6 +255,5 @@ def _check_calibration(spec, plan, window_length, classes=None, files=()):
         raise DatasetError("Calibration centres engine features; it does not apply to "
                            "window-input models such as riemann.")
     if any(f.label is None for f in files):
-        raise DatasetError(OVER_TIME_NOT_REPLAYED[0].upper() + OVER_TIME_NOT_REPLAYED[1:]
-                           + ".")
+        raise DatasetError(sentence(OVER_TIME_NOT_REPLAYED))
     plan.check(window_length, classes)
