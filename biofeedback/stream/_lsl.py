@@ -421,7 +421,7 @@ class LSLSource(Source):
         # query wave); only a lone stream waits this out
         found = pylsl.resolve_byprop("name", self.name, minimum=2, timeout=0.25)
         ids = sorted({printable(i.source_id()) for i in found})
-        if len({(i.source_id(), i.hostname()) for i in found}) < 2:
+        if len({i.uid() for i in found}) < 2:  # two outlets, even alike on one host
             return
         which = ", ".join(f"{sid!r}" for sid in ids if sid)
         raise StreamError(
@@ -445,7 +445,11 @@ class LSLSource(Source):
                 "for it with --lsl-timeout S."
             )
         if info.channel_format() == pylsl.cf_string:
-            raise StreamError(f"The LSL stream {what} carries strings, not EEG samples.")
+            raise StreamError(
+                f"The LSL stream {what} carries strings (channel format string), not EEG "
+                "samples; have the streaming app send numbers (float32 or double64), or "
+                "name the EEG stream with --lsl NAME (a marker stream goes to "
+                "--also-record).")
         refuse_too_many_channels(info)
         self._one_of_name(info)
         self._make_inlet(info)

@@ -160,6 +160,17 @@ def test_two_streams_of_one_name_are_refused_with_their_source_ids():
         assert one.source_id == f"{name}-b"
 
 
+def test_two_streams_of_one_name_without_source_ids_on_one_host_are_refused():
+    """Two senders of one name and no source id on this machine (a script run
+    twice) are two streams: refused, not one of them taken at random."""
+    name = _name("twin-noid")
+    _a = _outlet(name, 2, source_id="")  # noqa: F841
+    _b = _outlet(name, 2, source_id="")  # noqa: F841
+    with pytest.raises(StreamError, match=r"2 LSL streams are named .*they have no "
+                                          r"source id: rename one in its streaming app"):
+        LSLSource(name, timeout=5).start()
+
+
 def test_a_stream_found_by_its_source_id_opens_beside_another_of_its_name():
     """The dashboard follows its session's EEG by source id while others run theirs."""
     from biofeedback.dashboard._lsl import _make_by_id
@@ -218,6 +229,16 @@ def test_an_irregular_stream_takes_the_named_board_rate_or_says_what_to_do():
     with LSLSource(name, profile=get_profile("muse_2"), timeout=5) as src:
         assert src.sfreq == 256.0
         assert any("declares no rate" in n for n in src.notes)
+
+
+def test_a_stream_of_strings_says_what_to_do():
+    """An EEG stream sent as text (channel format string) is refused in one
+    sentence naming the stream and what to do; it named neither remedy."""
+    name = _name("strings")
+    _out = _outlet(name, 2, ["F3", "F4"], fmt="string")  # noqa: F841
+    with pytest.raises(StreamError, match=rf"stream named '{name}' carries strings .*; "
+                                          r"have the streaming app send numbers .*--lsl NAME"):
+        LSLSource(name, timeout=5).start()
 
 
 @pytest.mark.parametrize("even", [True, False])
