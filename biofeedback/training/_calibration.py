@@ -140,18 +140,18 @@ class CalibrationPlan:
                 "without --calibration.")
         need = self.min_seconds(window_length)
         if self.seconds + 1e-9 < need:
-            listed = f" ({', '.join(repr(n) for n in names)})" if names else ""
+            blocks = f" ({', '.join(repr(n) for n in names)})" if names else ""
             fix = (f"make block {names[-1]!r} at least "
                    f"{self.blocks[-1][1] + need - self.seconds:g} s long"
                    if names and len(names) == len(self.blocks) else "make them longer")
             if self.method == "zscore":
                 raise DatasetError(
-                    f"The calibration blocks of {where}{listed} last {self.seconds:g} s, "
+                    f"The calibration blocks of {where}{blocks} last {self.seconds:g} s, "
                     f"but z-scoring divides by their SD, which needs at least {need:g} s "
                     f"({ZSCORE_WINDOWS} windows of {window_length:g} s); {fix}, or use "
                     "--calibration-method center.")
             raise DatasetError(
-                f"The calibration blocks of {where}{listed} last {self.seconds:g} s, "
+                f"The calibration blocks of {where}{blocks} last {self.seconds:g} s, "
                 f"shorter than one {window_length:g} s window; {fix}.")
         for k, (state, seconds) in enumerate(self.blocks):
             if state is not None and seconds + 1e-9 < window_length:
