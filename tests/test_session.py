@@ -328,15 +328,32 @@ def test_ctrl_c_while_the_recorder_starts_leaves_no_recorder_and_no_file(tmp_pat
 
 
 def _session_beside_markers(tmp_path, name, session_name):
-    """Another program's marker outlet ``name``, and a 5 s synthetic session
-    recording it beside its own streams (``--also-record``)."""
+    """Another program's marker outlet ``name``, and a synthetic session
+    recording it beside its own streams (``--also-record``); the test stops
+    it once its markers are sent (30 s at the most)."""
     import pylsl
 
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
     session = Session(BrainFlowSource(get_profile("synthetic")), load_pipeline(), [],
-                      record=True, recordings_dir=tmp_path, duration=5.0, name=session_name,
+                      record=True, recordings_dir=tmp_path, duration=30.0, name=session_name,
                       also_record=[f"name='{name}'"])
     return name, outlet, session
+
+
+def _push_while_recording(tmp_path, session, push):
+    """Once the session records (its sidecar exists) and a second has passed
+    for LabRecorder to subscribe, call ``push()``; then stop the session half
+    a second later. Ending on the markers rather than on a fixed duration
+    keeps a slow start on a loaded machine from cutting the last one off."""
+    end = time.monotonic() + 20
+    while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    try:
+        push()
+        time.sleep(0.5)
+    finally:
+        session.stop()
 
 
 def test_a_stream_stamped_with_unix_time_is_recorded_on_the_eeg_clock(tmp_path, uid):
@@ -350,16 +367,12 @@ def test_a_stream_stamped_with_unix_time_is_recorded_on_the_eeg_clock(tmp_path, 
     pushed = []
 
     def stimulus():
-        end = time.monotonic() + 20
-        while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
-            time.sleep(0.05)
-        time.sleep(1.0)
         for i in range(3):
             outlet.push_sample([f"stimulus {i}"], time.time())  # as muse-lsl stamps
             pushed.append(pylsl.local_clock())
             time.sleep(0.4)
 
-    th = threading.Thread(target=stimulus)
+    th = threading.Thread(target=_push_while_recording, args=(tmp_path, session, stimulus))
     th.start()
     summary = session.run()
     th.join()
@@ -391,16 +404,12 @@ def test_a_stream_stamped_on_its_own_clock_is_said_not_lined_up(tmp_path, uid):
     sent = []
 
     def device():  # its clock counts from its own start, days from the LSL clock
-        end = time.monotonic() + 20
-        while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
-            time.sleep(0.05)
-        time.sleep(1.0)
         for i in range(3):
             sent.append(5e5 + 0.4 * i)
             outlet.push_sample([f"event {i}"], sent[-1])
             time.sleep(0.4)
 
-    th = threading.Thread(target=device)
+    th = threading.Thread(target=_push_while_recording, args=(tmp_path, session, device))
     th.start()
     summary = session.run()
     th.join()
