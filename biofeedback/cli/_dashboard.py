@@ -88,6 +88,18 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
+def _say_if_no_sessions(participant, root):
+    """Warn, in one line, when the study holds no session of ``participant``: the
+    page still follows the stream, without a history."""
+    from .._logging import logger
+    from ..library._index import StudyIndex
+
+    with StudyIndex(root, read_only=True) as index:
+        if not index.sessions(participant):
+            logger.warning("%s The dashboard shows the stream without a session history.",
+                           index.no_sessions(participant))
+
+
 def run(args) -> int:
     import threading
     import time
@@ -104,6 +116,7 @@ def run(args) -> int:
 
         check_participant(args.participant)
         args.root = existing_study_root(args.root)
+        _say_if_no_sessions(args.participant, args.root)
     # the server's page takes messages before it serves: the stream is looked for
     # first, so a missing one is said alone, with no URL to a page that shows nothing
     server = DashboardServer(host=args.host, port=args.port, title=args.lsl or args.lsl_type)

@@ -46,17 +46,13 @@ def run(args) -> int:
         index.sync(patience=3.0)  # sessions killed before they could index themselves
         rows = index.sessions(pid)
         root = index.root
+        missing = index.no_sessions(pid) if pid and not rows else None
     if args.json:  # true and false, as progress --json says them (SQLite holds 0 and 1)
         print(dumps([{**r, "simulated": bool(r["simulated"])} for r in rows], indent=2,
                     default=str))
         return 0
     if not rows:
-        who = f"participant {pid!r}" if pid else "any participant"
-        from ..library._layout import case_twin
-
-        twin = case_twin(root, pid) if pid else None
-        print(f"No sessions of {who} under {root}"
-              + (f"; did you mean {twin!r}?" if twin else "."))
+        print(missing or f"No sessions of any participant under {root}.")
         return 0
     print(f"{'participant':<12} {'ses':>3}  {'date':<16} {'task':<10} {'status':<11} "
           f"{'min':>5} {'trained (SD)':>12} {'in target':>9} {'artifacts':>9}")

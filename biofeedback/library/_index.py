@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .._json import dumps
 from .._logging import logger
+from .._words import listed
 from ._layout import StudyError, _check_writable, list_session_dirs, study_root
 from ._record import read_session_folder
 
@@ -451,6 +452,21 @@ class StudyIndex:
     def participants(self) -> list[str]:
         return [str(r[0]) for r in self.con.execute("SELECT id FROM participants ORDER BY id")
                 if r[0] is not None]
+
+    def no_sessions(self, participant: str) -> str:
+        """The sentence for ``participant`` having no session here, naming who has."""
+        from ._layout import case_twin
+
+        twin = case_twin(self.root, participant)
+        people = [p for p in self.participants() if p != participant]
+        if twin:
+            hint = f"; did you mean {twin!r}?"
+        elif people:
+            hint = f"; it holds sessions of {listed(people)}."
+        else:
+            hint = (f", which holds none yet: 'biofeedback live --participant {participant} "
+                    f"--root {self.root}' records one.")
+        return f"No sessions of participant {participant!r} under {self.root}{hint}"
 
     def sessions(self, participant: str | None = None) -> list[dict]:
         """Session rows (dicts), oldest first, of one participant or all."""

@@ -166,6 +166,7 @@ def progress(participant, root=None, *, index=None) -> dict:
         blocks = index.blocks(participant)
         notice = index.notice
         root_path = index.root
+        missing = None if sessions else index.no_sessions(participant)
     finally:
         if own:
             index.close()
@@ -176,13 +177,7 @@ def progress(participant, root=None, *, index=None) -> dict:
                          f"{running[0]} is still running); run progress again once it has "
                          "ended.")
     if not sessions:
-        from ._layout import case_twin
-
-        twin = case_twin(root_path, participant)
-        hint = (f"did you mean {twin!r}?" if twin else
-                "run 'biofeedback sessions' to see who is there.")
-        raise StudyError(f"No sessions of participant {participant!r} under {root_path}; "
-                         + hint)
+        raise StudyError(missing)
     by_session = {}
     for b in blocks:
         by_session.setdefault(b["session"], []).append(b)

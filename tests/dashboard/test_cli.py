@@ -71,6 +71,33 @@ def test_dashboard_command_names_a_missing_stream_and_serves_no_page():
     assert line.startswith("biofeedback: error: No LSL stream named 'no-such-stream-7d1e'")
 
 
+@pytest.mark.lsl
+def test_dashboard_for_a_participant_without_sessions_says_so_and_shows_the_stream(
+        tmp_path, uid):
+    """The page still follows the stream, so a warning in one line, not an error."""
+    from biofeedback.library import study_root
+
+    name = f"bf-{uid}"
+    sim = subprocess.Popen([sys.executable, "-m", "biofeedback.cli", "simulate", "demo",
+                            "--lsl", name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "biofeedback.cli", "dashboard", "--lsl", name, "--board",
+             "muse_2", "--participant", "nobody", "--root", str(tmp_path), "--no-browser",
+             "--port", "0", "--duration", "1", "--lsl-timeout", "20"],
+            capture_output=True, text=True, timeout=120)
+    finally:
+        sim.kill()
+        sim.wait()
+    root = study_root(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"WARNING biofeedback: No sessions of participant 'nobody' under {root}, which holds "
+        f"none yet: 'biofeedback live --participant nobody --root {root}' records one. The "
+        "dashboard shows the stream without a session history."]
+    assert f"following the LSL stream {name!r}" in proc.stdout
+
+
 def test_a_missing_aiohttp_is_one_sentence(monkeypatch):
     from biofeedback.dashboard._server import require_aiohttp
 

@@ -97,6 +97,23 @@ def test_an_id_differing_only_in_case_is_refused_and_named(short_study, capsys):
     assert "did you mean 'p01'?" in capsys.readouterr().out
 
 
+def test_a_participant_without_sessions_is_told_who_has_them(short_study, tmp_path, capsys):
+    from biofeedback.library import study_root
+
+    sentence = (f"No sessions of participant 'nobody' under {study_root(short_study)}; it "
+                "holds sessions of p01.")
+    assert main(["progress", "nobody", "--root", str(short_study)]) == 1
+    assert capsys.readouterr().err == f"biofeedback: error: {sentence}\n"
+    assert main(["sessions", "nobody", "--root", str(short_study)]) == 0
+    assert capsys.readouterr().out == f"{sentence}\n"
+    empty = study_root(tmp_path)
+    assert main(["progress", "nobody", "--root", str(empty)]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: No sessions of participant 'nobody' under {empty}, which "
+        f"holds none yet: 'biofeedback live --participant nobody --root {empty}' records "
+        "one.\n")
+
+
 @pytest.mark.parametrize("command", ["progress", "sessions"])
 def test_the_participant_is_named_as_live_names_it_or_as_the_argument(short_study, command,
                                                                       capsys):
