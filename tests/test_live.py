@@ -178,3 +178,27 @@ def test_an_unknown_feature_name_is_refused_when_the_pipeline_is_loaded(
         assert "[features]: Invalid value for the 'names' parameter" in err
         assert "but got 'nope' instead." in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "rec.xdf"]
+
+
+def test_a_duration_shorter_than_one_window_is_refused_before_anything_starts(capsys):
+    """It gave no estimate and, counting the start-up's samples, ran over a second."""
+    from biofeedback.cli import main
+    from biofeedback.config import _field, load_pipeline
+
+    field = _field(load_pipeline().fname, "window", "length")
+    assert main(["live", "--duration", "0.1", "--no-record", "--view", "none"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == (
+        f"biofeedback: error: The session's duration (0.1 s) is shorter than one window "
+        f"({field} = 2 s), so it would end before its first "
+        "estimate; make it (--duration) at least 2 s.\n")
+
+
+def test_a_duration_of_one_window_gives_one_estimate(uid):
+    from biofeedback.errors import PipelineConfigError
+
+    with pytest.raises(PipelineConfigError, match=r"duration \(1\.99 s\) is shorter"):
+        build_session("synthetic", record=False, duration=1.99, name=f"d-{uid}")
+    summary = build_session("synthetic", record=False, feedback=False, duration=2.0,
+                            name=f"d-{uid}").run()
+    assert summary.n_windows == 1 and 2.0 <= summary.duration < 2.1

@@ -14,6 +14,31 @@ from pathlib import Path
 __all__ = ["build_session", "make_source", "feedback_sinks", "view_sinks"]
 
 
+def check_duration(config, duration) -> None:
+    """Refuse a ``duration`` shorter than one window of ``config``.
+
+    The first estimate comes once a whole window of data has arrived, so a
+    shorter session gives no estimate and no cue. (It also ran longer than
+    asked: its duration counts data from the first sample, and the first
+    chunk read holds what the source sent while the engine warmed up and the
+    outlets opened, 0.5 to 1.5 s.)
+
+    Raises
+    ------
+    PipelineConfigError
+        Naming the window length and its field.
+    """
+    from ..config import _field
+    from ..errors import PipelineConfigError
+
+    length = config.window.length
+    if duration is not None and duration + 1e-9 < length:
+        raise PipelineConfigError(
+            f"The session's duration ({duration:g} s) is shorter than one window "
+            f"({_field(config.fname, 'window', 'length')} = {length:g} s), so it would end "
+            f"before its first estimate; make it (--duration) at least {length:g} s.")
+
+
 def make_source(board=None, *, lsl=None, lsl_type="EEG", scenario=None, params=None,
                 config=None, lsl_timeout=5.0):
     """The source a live session reads: a board, an LSL stream or a scenario.
@@ -280,6 +305,7 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
     PipelineConfigError
         A typo in the pipeline (with file, line and field), or a protocol
         target the session does not compute.
+        A ``duration`` shorter than one window (no estimate would come).
     ModelError
         The protocol does not give the calibration the model needs.
 
@@ -349,6 +375,7 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
                           config.fname, classes=classes)
     if source is None or isinstance(source, str):
         source = make_source(source, config=config)
+    check_duration(config, duration)
     protocol = None
     all_sinks = view_sinks(view)
     if feedback:
