@@ -202,3 +202,12 @@ def test_a_duration_of_one_window_gives_one_estimate(uid):
     summary = build_session("synthetic", record=False, feedback=False, duration=2.0,
                             name=f"d-{uid}").run()
     assert summary.n_windows == 1 and 2.0 <= summary.duration < 2.1
+
+
+def test_a_session_of_one_window_counts_its_one_clean_window_in_the_singular(capsys):
+    from biofeedback.cli import main
+
+    assert main(["live", "--duration", "2", "--no-record", "--view", "none"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "block baseline (baseline): 1 clean window, artifacts 0%" in lines
+    assert ", 1 window (0 gated), 0 samples dropped" in lines[0]

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._markers import FEEDBACK_PAUSED, FEEDBACK_RESUMED
 from .._stops import PROTOCOL
+from .._words import counted
 from ._base import Sink
 from ._protocol import Protocol
 
@@ -202,7 +203,8 @@ class ProtocolSink(Sink):
                     f"{st.threshold_start:.4g} -> {st.threshold_end:.4g}"
                     f"{_THRESHOLD_FROM.get(st.threshold_source, '')}")
             else:
-                lines.append(f"block {st.name} ({st.kind}): {st.n_clean} clean windows, "
+                lines.append(f"block {st.name} ({st.kind}): "
+                             f"{counted(st.n_clean, 'clean window')}, "
                              f"artifacts {_pct(st.artifact_share)}")
         if any(s.kind == "training" for s in self.protocol.stats):
             lines.append(f"feedback: time in target {_pct(summ['time_in_target'])}, reward "
