@@ -211,3 +211,22 @@ def test_a_session_of_one_window_counts_its_one_clean_window_in_the_singular(cap
     lines = capsys.readouterr().out.splitlines()
     assert "block baseline (baseline): 1 clean window, artifacts 0%" in lines
     assert ", 1 window (0 gated), 0 samples dropped" in lines[0]
+
+
+def test_the_summary_prints_its_latency_lines_together_and_the_notes_after(tmp_path, capsys):
+    """A playback session's note (samples stamped when played) came between the
+    estimate and the cue latency."""
+    from biofeedback.cli import main
+
+    sample = Path(__file__).resolve().parents[1] / "recordings" / "sample_synthetic.xdf"
+    board_file = tmp_path / "s.csv"
+    assert main(["convert", str(sample), str(board_file)]) == 0
+    capsys.readouterr()
+    assert main(["live", "--playback-file", str(board_file), "--duration", "3",
+                 "--no-record", "--view", "none"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("session ")
+    assert lines[1].startswith("estimate latency: p50 ")
+    assert lines[2].startswith("cue latency: p50 ")
+    note = next(i for i, line in enumerate(lines) if line.startswith("playback: "))
+    assert note > 2

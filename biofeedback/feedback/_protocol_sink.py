@@ -183,15 +183,19 @@ class ProtocolSink(Sink):
         out["cue_sink_errors"] = dict(self._cues.errors)
         return out
 
+    def latency_lines(self) -> list[str]:
+        """The cue latency, for the summary's latency block."""
+        lat = self.latency_ms() if self.protocol is not None else None
+        if not lat:
+            return []
+        return [f"cue latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms "
+                f"(n={lat['n']})"]
+
     def summary_lines(self) -> list[str]:
-        """Lines for the end-of-session summary."""
+        """Lines for the end-of-session summary (the cue latency is :meth:`latency_lines`)."""
         if self.protocol is None:
             return []
         lines = []
-        lat = self.latency_ms()
-        if lat:
-            lines.append(f"cue latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms "
-                         f"(n={lat['n']})")
         summ = self.protocol.summary()
         for st in self.protocol.stats:
             if st.kind in ("training", "transfer"):

@@ -336,9 +336,10 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
       ``info.protocol.protocol.latest`` is the newest cue, ``info.recording``
       the XDF path. A sink that raises is switched off and named in the
       summary; the session goes on. ``sidecar()`` adds entries to the
-      recording's sidecar and ``summary_lines()`` lines to the summary. A
-      sink whose ``stop_requested`` is set (a reason) before it is opened
-      stops the session before it records (the dashboard's stop button).
+      recording's sidecar and ``summary_lines()`` lines to the summary
+      (``latency_lines()`` beside the session's latency). A sink whose
+      ``stop_requested`` is set (a reason) before it is opened stops the
+      session before it records (the dashboard's stop button).
     - *End-of-session hooks* (indexing into a database): ``on_end``
       callables run after the recording and its sidecar are final.
     - *Where the recording goes* (participant folders): ``recording_fname``

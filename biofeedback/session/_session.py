@@ -257,7 +257,11 @@ class Session:
         """
         if self.summary is None:
             return []
-        lines = self.summary.lines()
+        latency = []
+        if self._dispatch is not None:
+            for got in self._dispatch.collect("latency_lines"):
+                latency.extend(got)
+        lines = self.summary.lines(latency)
         extra = []
         if self._dispatch is not None:
             for got in self._dispatch.collect("summary_lines"):

@@ -93,8 +93,8 @@ class Sink:
     The session calls, in order: :meth:`lsl_streams` (publishing sessions
     only), :meth:`open`, then :meth:`write` / :meth:`event` / :meth:`status`
     while data flows, :meth:`finish` while the recorder still runs,
-    :meth:`close` after it stopped, :meth:`sidecar` and :meth:`summary_lines`
-    at the end.
+    :meth:`close` after it stopped, :meth:`sidecar`, :meth:`latency_lines`
+    and :meth:`summary_lines` at the end.
     """
 
     name = "sink"
@@ -125,6 +125,10 @@ class Sink:
     def sidecar(self) -> dict:
         """Entries this sink adds to the recording's JSON sidecar (after close)."""
         return {}
+
+    def latency_lines(self) -> list[str]:
+        """Latency lines for the summary, printed with the session's own (after close)."""
+        return []
 
     def summary_lines(self) -> list[str]:
         """Lines for the end-of-session summary (after close)."""

@@ -41,8 +41,12 @@ class SessionSummary:
     losses: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        """Human-readable summary, one fact a line (recording path last)."""
+    def lines(self, latency=()) -> list[str]:
+        """Human-readable summary, one fact a line (recording path last).
+
+        ``latency``: the sinks' latency lines (the cues'), printed after the
+        estimates' so the latency block is not split by the notes.
+        """
         out = [
             f"session {self.session_id}: {self.duration:.1f} s, "
             f"{counted(self.n_samples, 'sample')} ({self.effective_sfreq:.2f} Hz effective), "
@@ -54,6 +58,7 @@ class SessionSummary:
             out.append(
                 f"estimate latency: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms (n={lat['n']})"
             )
+        out.extend(latency)
         if self.losses.get("total"):
             from ..stream._source import loss_line
 
