@@ -248,10 +248,13 @@ def verdict(p: dict) -> str:
     if n < 3:
         fed = t.get("n_with_training", n)
         if fed > n:  # sessions whose training windows were all gated (artifacts, contact)
-            return (f"Too early to tell whether {who} is learning: {n} of {fed} sessions "
-                    "with training blocks had clean training windows (the others were "
-                    "all gated as artifacts: check the electrodes' contact), and a trend "
-                    "needs at least 3.")
+            one = fed - n == 1
+            rest = (("it was" if one else "they were") if n == 0 else
+                    ("the other was" if one else "the others were"))
+            return (f"Too early to tell whether {who} is learning: {n} of "
+                    f"{counted(fed, 'session')} with training blocks had clean training "
+                    f"windows ({rest} all gated as artifacts: check the electrodes' "
+                    "contact), and a trend needs at least 3.")
         return (f"Too early to tell whether {who} is learning: {counted(n, 'session')} with "
                 f"training blocks, and a trend needs at least 3.")
     lo, hi = t["ci95"]

@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 
 from .._outputs import atomic_output
+from .._words import counted
 from ._progress import _finite, _nan, _t_test, trend
 
 __all__ = ["write_progress_html"]
@@ -235,7 +236,7 @@ def write_progress_html(p: dict, out) -> Path:
          tt["n_sessions"]],
         ["within sessions (per training block)", _fmt(w["slope_per_block"]),
          _interval(w['ci95']), _pval(w["p"]),
-         f"{w['n_blocks']} blocks in {w['n_sessions']} sessions"],
+         f"{counted(w['n_blocks'], 'block')} in {counted(w['n_sessions'], 'session')}"],
     ]
     trends = (table(rows, ["trend of the trained measure", "slope (SD)", "95 % interval",
                            "p", "n"])
@@ -280,7 +281,7 @@ def write_progress_html(p: dict, out) -> Path:
     if p.get("notice"):
         sections.insert(0, ("Index", f"<p>{html.escape(p['notice'])}</p>"))
     n = p["n_sessions"]
-    doc = page(f"Progress of {p['participant']}: {n} session{'s' * (n != 1)}", sections)
+    doc = page(f"Progress of {p['participant']}: {counted(n, 'session')}", sections)
     with atomic_output(out) as tmp:
         tmp.write_text(doc, encoding="utf-8")
     return out

@@ -579,8 +579,8 @@ def test_sessions_whose_every_window_was_gated_are_said_so(tmp_path, capsys):
                  "--root", str(root)]) == 0
     out = capsys.readouterr().out
     assert "no clean training window (every one gated)" in out and "nan" not in out
-    assert ("Too early to tell whether g1 is learning: 0 of 1 sessions with training blocks "
-            "had clean training windows") in out
+    assert ("Too early to tell whether g1 is learning: 0 of 1 session with training blocks "
+            "had clean training windows (it was all gated as artifacts") in out
     from biofeedback.library._progress_html import _figures
 
     curve = _figures(progress("g1", root))[0][1].axes[0]
