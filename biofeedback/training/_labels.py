@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import numpy as np
 
@@ -91,8 +92,12 @@ def _pattern_regex(pattern):
 
 
 def _stem(path):
+    """The file name without its extension (both of a compressed '.fif.gz'); a dot
+    inside the name stays ('dr.smith-relaxed-1.xdf' is 'dr.smith-relaxed-1')."""
     name = Path(path).name
-    return name.split(".", 1)[0] if not name.startswith(".") else name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    return Path(name).stem
 
 
 def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
@@ -268,6 +273,21 @@ def _exists(path) -> bool:
         return False
 
 
+def _manifest_path(cell, folder):
+    """A manifest's path cell as a path, a relative one from the manifest's
+    ``folder``; 'recs\\p1.xdf', as a manifest made on Windows names it, is read
+    as 'recs/p1.xdf' where no file has the backslashed name."""
+    p = Path(cell)
+    p = p if p.is_absolute() else folder / p
+    if "\\" in cell and os.sep == "/" and not _exists(p):
+        q = Path(PureWindowsPath(cell).as_posix())
+        if not PureWindowsPath(cell).drive:  # 'C:\\...' is no path here
+            q = q if q.is_absolute() else folder / q
+            if _exists(q):
+                return q
+    return p
+
+
 def _manifest_rows(manifest):
     """``(rows, stretches)`` of a CSV manifest: one ``(path, label, subject,
     session)`` per recording, and per recording labelled over time its
@@ -315,8 +335,7 @@ def _manifest_rows(manifest):
             if not _cell(row, "path"):
                 raise DatasetError(f"{where}: the path is empty; give every row the "
                                    "recording it labels.")
-            p = Path(_cell(row, "path"))
-            p = p if p.is_absolute() else manifest.parent / p
+            p = _manifest_path(_cell(row, "path"), manifest.parent)
             if not _exists(p):  # before counting classes: the first thing to fix
                 shown = p if str(p).isprintable() else repr(str(p))  # a line break in a cell
                 raise DatasetError(
@@ -350,6 +369,9 @@ def _manifest_rows(manifest):
                 continue
             seen[str(p)] = (line, None)
             rows.append((str(p), label, subject, session))
+    if not rows:
+        raise DatasetError(f"The manifest {manifest} lists no recording; give a row "
+                           "per recording (or stretch) under its header.")
     stretches = {path: marks for path, (_, marks) in seen.items() if marks is not None}
     for path, marks in stretches.items():
         marks = sorted(marks)

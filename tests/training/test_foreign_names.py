@@ -1,0 +1,70 @@
+"""Recordings and manifests named as other people and other systems name them:
+dots inside file names, manifests made on Windows, manifests holding no row."""
+
+import pytest
+
+from biofeedback.cli import main
+
+MUSE = ["TP9", "AF7", "AF8", "TP10"]
+
+
+def _write(path, make_eeg, hz, seed):
+    from biofeedback.io import Recording, write_recording
+
+    data, ts = make_eeg(duration=12.0, alpha_hz=hz, seed=seed)
+    return write_recording(Recording(data, 256.0, MUSE, ts, profile="muse_2016"), path)
+
+
+def test_a_dot_inside_a_file_name_is_part_of_what_the_pattern_reads(tmp_path, make_eeg):
+    """'dr.smith-calm-1.xdf' did not fit '{subject}-{label}-{session}': the name
+    was cut at its first dot, leaving 'dr'."""
+    from biofeedback.training import label_files
+
+    paths = [_write(tmp_path / "dr.smith-calm-1.xdf", make_eeg, 10.0, 0),
+             _write(tmp_path / "p2-busy-1.5.xdf", make_eeg, 6.0, 1)]
+    files = {f.path: f for f in label_files(paths)}
+    smith, p2 = files[str(paths[0])], files[str(paths[1])]
+    assert (smith.subject, smith.label, smith.session) == ("dr.smith", "calm", "1")
+    assert (p2.subject, p2.label, p2.session) == ("p2", "busy", "1.5")
+
+
+def test_a_manifest_made_on_windows_finds_its_recordings(tmp_path, make_eeg):
+    """Backslashes, CRLF line ends and a byte-order mark, as a spreadsheet on
+    Windows saves the manifest: 'recs\\p1.xdf' named no file here."""
+    from biofeedback.training import label_files
+
+    (tmp_path / "recs").mkdir()
+    a = _write(tmp_path / "recs" / "a.xdf", make_eeg, 10.0, 0)
+    b = _write(tmp_path / "recs" / "b.xdf", make_eeg, 6.0, 1)
+    manifest = tmp_path / "labels.csv"
+    manifest.write_bytes(b"\xef\xbb\xbfpath,label,subject\r\n"
+                         b"recs\\a.xdf,calm,p1\r\nrecs\\b.xdf,busy,p2\r\n")
+    files = label_files(labels_from="manifest", manifest=manifest)
+    assert [(f.path, f.label, f.subject) for f in files] == [
+        (str(a), "calm", "p1"), (str(b), "busy", "p2")]
+
+
+def test_a_manifest_of_a_header_alone_is_named(tmp_path, capsys):
+    """It said 'No recordings were given.', naming neither the manifest nor its fault."""
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("path,label,subject,start,stop\n")
+    out = tmp_path / "m.bfm"
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(out), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: The manifest {manifest} lists no recording; give a row "
+        "per recording (or stretch) under its header.")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("cell", ["recs\\nope.xdf", "C:\\recs\\a.xdf"])
+def test_a_windows_path_naming_no_file_is_still_said_as_written(cell, tmp_path, make_eeg,
+                                                                capsys):
+    (tmp_path / "recs").mkdir()
+    _write(tmp_path / "recs" / "a.xdf", make_eeg, 10.0, 0)
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text(f"path,label\n{cell},calm\n")
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert f"line 2: the recording {tmp_path / cell} does not exist" in err
