@@ -145,7 +145,7 @@ def main(argv=None):
             cmd = [*cli, "train", *files, "--out", f"{tmp}/m.bfm", "--quiet", "--cv", "none"]
             row(f"raw Muse files to a saved model ({len(files)})",
                 *_time(cmd, env, args.repeat, src), "(target < 1.5 s; with its HTML report)")
-        live = [*cli, "--verbose", "live", "--duration", "1", "--no-record", "--view", "none"]
+        live = [*cli, "--verbose", "live", "--duration", "2", "--no-record", "--view", "none"]
         first = []
         for i in range(args.compile_repeat):
             fresh = dict(env, NUMBA_CACHE_DIR=f"{tmp}/numba-cache-{i}")
