@@ -32,6 +32,37 @@ def _eeg(rng, n_ch=4, n_t=512, sfreq=256.0, alpha=(20, 20, 20, 20)):
     return np.ascontiguousarray(x * 1e-6)
 
 
+def _reference(name):
+    """Import the reference library ``name`` with its numba functions compiled
+    when first called, not at import.
+
+    antropy and mne-features compile every function given a signature as they
+    are imported (seconds each, never cached), and the comparisons here call
+    none of them; a function that is called runs the same compiled code.
+    """
+    import importlib
+    import sys
+
+    import numba
+
+    if name in sys.modules:
+        return sys.modules[name]
+
+    def lazy(jit):
+        def deferred(*args, **kwargs):
+            if args and not callable(args[0]):  # signatures: compile on the first call
+                args = ()
+            return jit(*args, **kwargs)
+        return deferred
+
+    eager = numba.jit, numba.njit
+    numba.jit, numba.njit = lazy(numba.jit), lazy(numba.njit)
+    try:
+        return importlib.import_module(name)
+    finally:
+        numba.jit, numba.njit = eager
+
+
 def _fs(hop=None, n_times=None, ch=MUSE, sfreq=256.0, **cfg):
     return FeatureSet(replace(FeaturesConfig(), **cfg), ch, sfreq, get_profile("muse_2"),
                       hop=hop, n_times=n_times)
@@ -108,7 +139,7 @@ def test_band_powers_match_mne_features_where_definitions_coincide(rng):
 
     With 1 Hz bins (Δf = 1) and half-integer edges the definitions coincide.
     """
-    from mne_features.univariate import compute_pow_freq_bands
+    compute_pow_freq_bands = _reference("mne_features.univariate").compute_pow_freq_bands
 
     bands = {"delta": (0.5, 3.5), "theta": (3.5, 7.5), "alpha": (7.5, 12.5),
              "beta": (12.5, 29.5), "gamma": (29.5, 44.5)}
@@ -128,13 +159,9 @@ def test_band_powers_match_mne_features_where_definitions_coincide(rng):
 
 @pytest.mark.slow
 def test_time_features_match_references(rng):
-    import antropy
-    from mne_features.univariate import (
-        compute_line_length,
-        compute_variance,
-        compute_zero_crossings,
-    )
     from scipy.stats import kurtosis
+
+    antropy, mnef = _reference("antropy"), _reference("mne_features.univariate")
 
     x = _eeg(rng, n_t=500)
     x[0, 10] = 0.0  # an exact zero for the zero-crossing count
@@ -143,15 +170,15 @@ def test_time_features_match_references(rng):
     np.testing.assert_allclose(tf["activity"], np.var(x, axis=-1), rtol=1e-12)
     np.testing.assert_allclose(tf["mobility"], mob, rtol=1e-10)
     np.testing.assert_allclose(tf["complexity"], com, rtol=1e-10)
-    np.testing.assert_allclose(tf["line_length"], compute_line_length(x), rtol=1e-12)
-    np.testing.assert_allclose(tf["variance"], compute_variance(x), rtol=1e-12)
+    np.testing.assert_allclose(tf["line_length"], mnef.compute_line_length(x), rtol=1e-12)
+    np.testing.assert_allclose(tf["variance"], mnef.compute_variance(x), rtol=1e-12)
     np.testing.assert_allclose(tf["kurtosis"], kurtosis(x, axis=-1), rtol=1e-10)
-    np.testing.assert_array_equal(tf["zero_crossings"], compute_zero_crossings(x))
+    np.testing.assert_array_equal(tf["zero_crossings"], mnef.compute_zero_crossings(x))
 
 
 @pytest.mark.slow
 def test_spectral_entropy_matches_antropy(rng):
-    import antropy
+    antropy = _reference("antropy")
 
     x = _eeg(rng)
     fs = _fs(names=("spectral_entropy",), indices=(), spectral_range=(0.0, 1000.0))
