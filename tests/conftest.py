@@ -61,9 +61,10 @@ def rng():
     return np.random.default_rng(0)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_eeg():
-    """Factory: EEG in volts with a known alpha peak on 1/f-ish noise.
+    """Factory: EEG in volts with a known alpha peak on 1/f-ish noise (it keeps no
+    state, so fixtures of any scope may use it).
 
     ``make_eeg(n_channels=4, sfreq=256, duration=10, alpha_hz=10, alpha_uv=20,
     noise_uv=5, offset_uv=0, seed=0)`` returns (data, timestamps).

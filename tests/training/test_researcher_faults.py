@@ -3,6 +3,7 @@ hand-edited files, unreachable clusters. Each is one sentence and a non-zero
 exit, without a traceback, and leaves nothing half-written."""
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -24,12 +25,21 @@ def _two_people(folder, make_eeg, duration):
     return paths
 
 
-@pytest.fixture
-def recs(tmp_path, make_eeg):
-    """Two people, two states, 30 s each."""
-    folder = tmp_path / "recs"
+@pytest.fixture(scope="module")
+def _recs_once(tmp_path_factory, make_eeg):
+    folder = tmp_path_factory.mktemp("faults") / "recs"
     folder.mkdir()
     return _two_people(folder, make_eeg, 30.0)
+
+
+@pytest.fixture
+def recs(_recs_once, tmp_path):
+    """Two people, two states, 30 s each: the test's own copy in ``tmp_path/recs``
+    (written once per module; tests rename and add files)."""
+    import shutil
+
+    shutil.copytree(_recs_once[0].parent, tmp_path / "recs")
+    return [tmp_path / "recs" / p.name for p in _recs_once]
 
 
 def _free_port():
@@ -55,12 +65,20 @@ def test_an_unreachable_dask_scheduler_is_one_sentence_before_any_work(
     assert not out.exists() and not list(tmp_path.glob(".*.part"))
 
 
-@pytest.fixture
-def model_file(recs, tmp_path):
+@pytest.fixture(scope="module")
+def _model_once(_recs_once):
     from biofeedback.training import extract_dataset, fit_model, label_files, save_model
 
-    ds = extract_dataset(label_files(recs), n_jobs=1)
-    return save_model(fit_model(ds, "lda", dwell=30.0), tmp_path / "m.bfm")
+    ds = extract_dataset(label_files(_recs_once), n_jobs=1)
+    return save_model(fit_model(ds, "lda", dwell=30.0), _recs_once[0].parent.parent / "m.bfm")
+
+
+@pytest.fixture
+def model_file(_model_once, recs, tmp_path):
+    """An LDA model of ``recs`` at ``tmp_path/m.bfm`` (trained once per module)."""
+    import shutil
+
+    return Path(shutil.copy(_model_once, tmp_path / "m.bfm"))
 
 
 def _edited(model_file, tmp_path, edit):
