@@ -249,6 +249,9 @@ def read_xdf(fname, *, profile=None, stream=None):
     shifts = _clock_shifts(sidecar)
     own = _own_clocks(sidecar)
     markers = []
+    # the recording's own losses are marked in its own marker stream: a gap_start
+    # another program sent (an also-recorded stream) is its marker, not a loss
+    own_markers = None
     others = {}
     moved = {}
     for s in streams:
@@ -270,7 +273,10 @@ def read_xdf(fname, *, profile=None, stream=None):
         if _first(sinfo, "channel_format") == "string":
             texts = ["|".join(v) if len(v) > 1 else (v[0] if v else "")
                      for v in s["time_series"]]
-            markers.extend(zip(s_ts.tolist(), texts))
+            if name == MARKERS_NAME:
+                own_markers = (own_markers or []) + list(zip(s_ts.tolist(), texts))
+            else:
+                markers.extend(zip(s_ts.tolist(), texts))
             others[_free_key(others, name, sinfo)] = Stream(
                 name=name, type=stype or "Markers", data=texts, timestamps=s_ts,
                 ch_names=[m["label"] for m in meta][:1], sfreq=0.0,
@@ -289,21 +295,25 @@ def read_xdf(fname, *, profile=None, stream=None):
                       else [""] * nch,
                       "format": _first(sinfo, "channel_format")},
             )
-    markers.sort(key=lambda m: m[0])
+    if own_markers is None:  # no stream of ours: losses may be marked in any
+        own_markers, markers = markers, []
+    own_markers.sort(key=lambda m: m[0])
 
     if sfreq <= 0:
         sfreq = _rate_of_irregular(ts, eeg_name, fname, warnings)
     steps = timestamp_steps(ts, sfreq)  # the steps and their threshold, once
     measured, ts_warn = check_timestamps(ts, sfreq, steps=steps)
     warnings.extend(ts_warn)
-    marked, markers = gaps_from_loss_markers(markers, sfreq, warnings=warnings,
-                                             stream=eeg_name)
+    marked, own_markers = gaps_from_loss_markers(own_markers, sfreq, warnings=warnings,
+                                                 stream=eeg_name)
     if marked is not None:  # the recording counted its own losses: trust that count
         gaps = marked
     else:
         gaps = _merge_gaps(timestamp_gaps(ts, sfreq, steps=steps),
-                           marker_gaps(markers, sfreq, warnings=warnings, stream=eeg_name),
+                           marker_gaps(own_markers, sfreq, warnings=warnings,
+                                       stream=eeg_name),
                            1.0 / sfreq if sfreq else 0.0)
+    markers = sorted(own_markers + markers, key=lambda m: m[0])
     warnings.extend(gap_warning(gaps))
     del steps
 

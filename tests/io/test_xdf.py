@@ -72,6 +72,31 @@ def test_gaps_from_markers_and_timestamps(tmp_path, make_recording):
         "interpolated." in back.warnings
 
 
+def test_another_programs_gap_markers_are_its_markers_not_losses(tmp_path, make_recording):
+    """A stream recorded beside the session's (--also-record: PsychoPy, a
+    lab script) may send any text, 'gap_start' and 'gap_end duration=...'
+    included: those are its markers, kept as such, not losses of the EEG
+    (they made a gap, and a malformed one a warning). The session's own
+    marker stream still marks its losses."""
+    from biofeedback.io import Stream
+
+    rec = make_recording()
+    t = rec.timestamps
+    texts = ["gap_start", "gap_end duration=0.400", "gap_end duration=abc"]
+    rec.streams["PsychoPy"] = Stream(
+        name="PsychoPy", type="Markers", data=texts,
+        timestamps=np.array([t[100], t[200], t[300]]), ch_names=["marker"], sfreq=0.0)
+    rec.markers = sorted(rec.markers + [(float(t[600]) - 0.5, "gap_start"),
+                                        (float(t[600]), "gap_end duration=0.500 n=125")])
+    write_recording(rec, tmp_path / "peer.xdf")
+    back = read_recording(tmp_path / "peer.xdf")
+    assert [(g.n_missing, g.source) for g in back.gaps] == [(125, "marker")]
+    assert not any("abc" in w for w in back.warnings), back.warnings
+    assert [m for m in back.markers if m[0] < t[400]] == \
+        [(pytest.approx(t[10]), "session_start"), (pytest.approx(t[100]), texts[0]),
+         (pytest.approx(t[200]), texts[1]), (pytest.approx(t[300]), texts[2])]
+
+
 def test_a_gap_markers_n_is_the_count_with_or_without_losses_marked(tmp_path, make_recording):
     """gap_end's n= is what the session counted; its millisecond duration only
     stands in for it, so both ways of reading the markers give n."""
