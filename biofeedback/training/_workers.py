@@ -39,12 +39,14 @@ def _probe(path, profile, rec=None, stream=None):
 def _extract_one(path, config, profile_name, need_windows, rec=None):
     """Read one recording and run the live engine over it (a worker's job)."""
     from ..engine import Engine, EngineOutput
-    from ..hardware import get_profile
+    from ..hardware import profile_for_recording
     from ..io import read_recording
     from ..quality import PERSISTENT
 
     rec = read_recording(path) if rec is None else rec
-    engine = Engine(config, rec.ch_names, rec.sfreq, get_profile(profile_name),
+    # the profile as replay and a live stream take it: a headset without one
+    # (an LSL stream, an EDF) gets its frontal pair from its 10-20 labels
+    engine = Engine(config, rec.ch_names, rec.sfreq, profile_for_recording(rec, profile_name),
                     keep_windows=need_windows)
     # the batch driver: the live engine's windows, computed as stacks
     results = engine.process_batch(rec.data, rec.timestamps)

@@ -205,6 +205,26 @@ def test_a_session_with_no_calibration_block_says_so(tmp_path, make_eeg):
         extract_dataset(label_files([path], "markers"), n_jobs=1)
 
 
+def test_a_headset_without_a_profile_takes_its_frontal_pair_from_its_labels(
+        tmp_path, make_eeg, caplog):
+    """Recordings of an LSL stream or an EDF labelled F3, F4, ... get their
+    frontal pair from the labels in training, as in live and replay; training
+    said there was none ('faa' NaN) on the same files."""
+    import logging
+
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k, label in enumerate(["relaxed", "focused"]):
+        data, ts = make_eeg(duration=12.0, alpha_hz=10.0 + k, seed=k)
+        rec = Recording(data, 256.0, ["F3", "F4", "C3", "C4"], ts)
+        paths.append(write_recording(rec, tmp_path / f"s1-{label}-1.xdf"))
+    with caplog.at_level(logging.WARNING, logger="biofeedback"):
+        ds = extract_dataset(label_files(paths), profile="lsl", n_jobs=1)
+    assert set(ds.y) == {"relaxed", "focused"}
+    assert not [r.getMessage() for r in caplog.records if "frontal pair" in r.getMessage()]
+
+
 # -- validation ---------------------------------------------------------------
 
 
