@@ -110,8 +110,12 @@ def describe(rec, n_markers=10) -> str:
         if problems.get(kind):
             lines.append(f"{kind + ':':<13}{', '.join(problems[kind])}")
     lines.append(f"markers:     {len(rec.markers)}")
+    from ..stream._peers import printable
+
     for t, text in rec.markers[:n_markers]:
-        lines.append(f"  {fixed(t)}  {text}")
+        # a marker is any text its sender chose: a line break or an escape
+        # sequence would break the listing or rewrite the terminal
+        lines.append(f"  {fixed(t)}  {printable(text, 200)}")
     if len(rec.markers) > n_markers:
         lines.append(f"  ... {len(rec.markers) - n_markers} more")
     if rec.streams:

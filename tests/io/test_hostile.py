@@ -564,6 +564,25 @@ def test_info_flags_a_railed_channel_of_a_live_recording(tmp_path):
     assert any(re.search(rf"Railed channel\(s\) {prof.ch_names[2]}", w) for w in back.warnings)
 
 
+def test_info_lists_markers_of_any_text_one_line_each(tmp_path, capsys):
+    """A marker is any text its sender chose (an also-recorded stream): a
+    line break split the listing, and an escape sequence reached the
+    terminal, which it can clear or retitle."""
+    from biofeedback.io import Recording, write_recording
+
+    n = 1000
+    rec = Recording(data=np.random.default_rng(0).normal(0, 20e-6, (2, n)), sfreq=250.0,
+                    ch_names=["Cz", "Pz"], timestamps=np.arange(n) / 250.0,
+                    markers=[(0.5, "a\nb"), (1.0, "\x1b[2Jcleared"), (1.5, "x" * 5000)])
+    fname = write_recording(rec, tmp_path / "odd.xdf")
+    assert main(["info", str(fname)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    listed = out.split("markers:", 1)[1].splitlines()[1:4]
+    assert [ln.split()[1][:9] for ln in listed] == ["a?b", "?[2Jclear", "xxxxxxxxx"]
+    assert len(listed[2]) < 250
+
+
 @pytest.mark.lsl
 def test_live_options_that_cannot_work_say_why(tmp_path, capsys, uid):
     """--recordings naming a file, --also-record matching nothing, a stream of
