@@ -19,7 +19,7 @@ import numpy as np
 
 from .._logging import logger
 from ..errors import RecordingFormatError
-from ..stream._peers import printable, regular_rate
+from ..stream._peers import _UNIT_SCALE, printable, regular_rate
 from ._integrity import (
     channel_problems,
     check_timestamps,
@@ -40,22 +40,6 @@ from ._xdf_write import (  # noqa: F401 (one place to import)
     write_xdf,
 )
 
-_UNIT_SCALE = {
-    "microvolts": 1e-6,
-    "microvolt": 1e-6,
-    "uv": 1e-6,
-    "µv": 1e-6,
-    "μv": 1e-6,
-    "millivolts": 1e-3,
-    "millivolt": 1e-3,
-    "mv": 1e-3,
-    "volts": 1.0,
-    "volt": 1.0,
-    "v": 1.0,
-    "nanovolts": 1e-9,
-    "nanovolt": 1e-9,
-    "nv": 1e-9,
-}
 
 def _channel_meta(info):
     desc = _first(info, "desc")

@@ -231,6 +231,27 @@ def test_an_irregular_stream_takes_the_named_board_rate_or_says_what_to_do():
         assert any("declares no rate" in n for n in src.notes)
 
 
+@pytest.mark.parametrize("unit, per_volt", [("nV", 1e9), ("μV", 1e6), ("volt", 1.0)])
+def test_units_a_live_stream_declares_are_read_as_its_recording_reads_them(unit, per_volt):
+    """Nanovolts, the Greek mu (U+03BC, not the micro sign) and 'volt' were
+    unknown to the live source, which took them for microvolts (nV 1000
+    times too large, volts a million times too small), while the XDF reader
+    of the same stream's recording read them right: one table now."""
+    import pylsl
+
+    name = _name("unit")
+    info = pylsl.StreamInfo(name, "EEG", 1, 100.0, "float32", name)
+    ch = info.desc().append_child("channels").append_child("channel")
+    ch.append_child_value("label", "Cz")
+    ch.append_child_value("unit", unit)
+    out = pylsl.StreamOutlet(info)
+    with LSLSource(name, timeout=5) as src:
+        out.push_chunk([[20e-6 * per_volt]] * 5,
+                       (pylsl.local_clock() + np.arange(5) / 100.0).tolist())
+        chunk = _read_until(src, lambda c: True)
+        np.testing.assert_allclose(chunk.data[0], 20e-6, rtol=1e-6)
+
+
 def test_a_stream_of_strings_says_what_to_do():
     """An EEG stream sent as text (channel format string) is refused in one
     sentence naming the stream and what to do; it named neither remedy."""
