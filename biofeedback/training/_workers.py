@@ -112,6 +112,7 @@ def connect_scheduler(address, distributed=None):
         distributed = _import_optional("distributed", "dask", "a Dask scheduler",
                                        "dask[distributed]")
     try:
+        _knock(address)  # Dask retries a refused port for 30 s before it gives up
         client = distributed.Client(address)
     except (OSError, ValueError, TypeError) as err:
         why = str(err).rstrip(".") or type(err).__name__
@@ -128,6 +129,32 @@ def connect_scheduler(address, distributed=None):
             f"{WORKER_WAIT_S:g} s); start one ('dask worker {address}'), or leave out "
             "--scheduler to extract features on this computer.") from None
     return client
+
+
+def _knock(address, timeout=5.0):
+    """Raise ``OSError`` at once, saying why, when nothing listens at a
+    ``tcp://HOST:PORT`` address or its host has no address; anything else
+    (another scheme, a host that does not answer) is left to Dask."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not isinstance(address, str) or not address.startswith("tcp://"):
+        return
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return
+    if not host or port is None:
+        return
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except ConnectionRefusedError:
+        raise OSError(f"nothing listens on port {port} of {host}") from None
+    except socket.gaierror:
+        raise OSError(f"the host {host!r} has no address") from None
+    except OSError:
+        return
 
 
 def _progress(iterable, desc, enabled, total):
