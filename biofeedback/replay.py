@@ -130,8 +130,10 @@ def _no_window(rec, config):
     """Say why a replay gave no estimate: too short for one window."""
     fname = rec.provenance.get("fname", "The recording")
     win = config.window.length
-    what = (f"holds {rec.n_times / rec.sfreq:.2f} s of samples, less than one {win:g} s window"
-            if rec.n_times / rec.sfreq < win else
+    need = int(round(win * rec.sfreq))  # a window's samples
+    what = (f"holds {rec.n_times} samples ({rec.n_times / rec.sfreq:.2f} s), fewer than the "
+            f"{need} of one {win:g} s window"
+            if rec.n_times < need else
             f"is cut by gaps into stretches each shorter than one {win:g} s window")
     raise BiofeedbackError(
         f"{fname}: no window to estimate, as the recording {what}; record for longer, or "

@@ -396,10 +396,10 @@ def test_replay_takes_the_format_the_sniffer_asks_for(tmp_path, capsys):
         "column, found 'time'.\n")
 
 
-@pytest.mark.parametrize("gapped", [False, True])
-def test_a_replay_with_no_window_says_why_and_writes_nothing(tmp_path, capsys, gapped):
-    """It printed '0 windows' and wrote an empty estimates file, exit 0."""
-    n = 1500 if gapped else 200
+@pytest.mark.parametrize("gapped, n", [(False, 200), (False, 511), (True, 1500)])
+def test_a_replay_with_no_window_says_why_and_writes_nothing(tmp_path, capsys, gapped, n):
+    """It printed '0 windows' and wrote an empty estimates file, exit 0; a
+    sample short of a window was said as '2.00 s, less than one 2 s window'."""
     t = 1.7e9 + np.arange(n) / 256.0
     if gapped:  # 1.2 s stretches between one-second gaps
         t += (np.arange(n) // 300) * 1.0
@@ -412,7 +412,7 @@ def test_a_replay_with_no_window_says_why_and_writes_nothing(tmp_path, capsys, g
     assert main(["replay", str(fname), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     what = ("is cut by gaps into stretches each shorter than one 2 s window" if gapped else
-            "holds 0.78 s of samples, less than one 2 s window")
+            f"holds {n} samples ({n / 256:.2f} s), fewer than the 512 of one 2 s window")
     assert err == (f"biofeedback: error: {fname}: no window to estimate, as the recording "
                    f"{what}; record for longer, or replay with --pipeline FILE whose [window] "
                    "length is shorter.\n")
