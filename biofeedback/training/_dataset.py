@@ -287,12 +287,15 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         if p["sfreq"] != first["sfreq"]:
             raise DatasetError(
                 f"{Path(f.path).name} is sampled at {p['sfreq']:g} Hz but "
-                f"{Path(files[0].path).name} at {first['sfreq']:g} Hz."
+                f"{Path(files[0].path).name} at {first['sfreq']:g} Hz; train on "
+                "recordings of one rate (a model reads data at the rate it was trained "
+                "at), leaving the others out."
             )
         if p["duration"] < config.window.length:
             raise DatasetError(
                 f"{Path(f.path).name} lasts {p['duration']:.2f} s, shorter than one "
-                f"{config.window.length:g} s window."
+                f"{config.window.length:g} s window; leave it out, or train with "
+                "--pipeline FILE whose [window] length is shorter."
             )
         if not p["profile"]:
             raise DatasetError(

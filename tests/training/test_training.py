@@ -96,8 +96,10 @@ def test_dask_cluster_gives_the_serial_features(muse_files, muse_all):
     ("single", "Only one class"),
     ("manifest_missing", r"labels\.csv, line 3: the recording .*gone\.csv does not exist; fix "
                          r"its path \(a relative one is read from the manifest's folder\)\."),
-    ("short", "shorter than one 2 s window"),
+    ("short", "shorter than one 2 s window; leave it out, or train with --pipeline FILE"),
     ("channels", "train on recordings with one channel layout"),
+    ("rate", r"s1-neutral-1\.xdf is sampled at 512 Hz but s1-relaxed-1\.csv at 256 Hz; "
+             "train on recordings of one rate"),
 ])
 def test_bad_input_fails_before_work(case, match, muse_dir, tmp_path):
     src = muse_dir / "subjecta-relaxed-1.csv"
@@ -121,6 +123,13 @@ def test_bad_input_fails_before_work(case, match, muse_dir, tmp_path):
     bad = tmp_path / "s1-neutral-1.csv"
     if case == "short":
         bad.write_text("\n".join(lines[:200]) + "\n")
+    elif case == "rate":
+        from biofeedback.io import Recording, write_recording
+
+        x = np.random.default_rng(0).normal(0, 10e-6, (4, 512 * 12))
+        bad = write_recording(Recording(x, 512.0, ["TP9", "AF7", "AF8", "TP10"],
+                                        np.arange(x.shape[1]) / 512.0, profile="muse_2016"),
+                              tmp_path / "s1-neutral-1.xdf")
     else:
         head = lines[0].split(",")
         drop = head.index("TP10")
