@@ -35,6 +35,18 @@ def edf_headers(fname):
         return headers, record_onsets(fid, headers)
 
 
+def equipment(headers):
+    """The equipment an EDF+/BDF+ header names (the fourth field after
+    'Startdate' in its recording identification), or None: where
+    :func:`~biofeedback.io.write_recording` keeps the board profile's name."""
+    if headers is None:
+        return None
+    fields = headers[0][88:168].decode("ascii", "replace").split()
+    if len(fields) < 5 or fields[0] != "Startdate" or fields[4] == "X":
+        return None
+    return fields[4]
+
+
 def record_onsets(fid, headers):
     """``(onsets, record_seconds)`` of a discontinuous EDF+/BDF+ file's data
     records (seconds from its start), or None for any other file.

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecordingFormatError
-from ._edf_records import apply_record_onsets, edf_headers
+from ._edf_records import apply_record_onsets, edf_headers, equipment
 from ._integrity import channel_problems, gap_warning
 from ._recording import _rail_v, from_mne, to_mne
 
@@ -69,6 +69,16 @@ def _stim_markers(raw, ts):
     return [(float(ts[i]), str(code)) for i, code in zip(at[keep], events[keep, 2])]
 
 
+def _known_profile(name):
+    """``name`` when it names a shipped board profile (one word, as EDF+'s
+    equipment field holds it), else None."""
+    if not name:
+        return None
+    from ..hardware import list_profiles
+
+    return name if name in list_profiles() else None
+
+
 def read_mne(fname, *, profile=None):
     """Read EDF, BDF, FIF, BrainVision and anything ``mne.io.read_raw`` reads."""
     import warnings as _w
@@ -115,6 +125,8 @@ def read_mne(fname, *, profile=None):
     rec.provenance["file_type"] = type(raw).__name__
     if profile is not None:
         rec.profile = profile if isinstance(profile, str) else profile.name
+    elif rec.profile is None:  # an EDF written from a recording names its board
+        rec.profile = _known_profile(equipment(headers))
     warnings = [f"MNE: {c.message}" for c in caught]
     bads = rec.provenance.get("bads")
     if bads:
@@ -184,6 +196,9 @@ def write_edf(rec, fname, *, overwrite=False):
                          f"channel(s) {', '.join(holes)}; write .fif, .xdf or .csv, which "
                          "keep them.")
     raw = to_mne(rec, montage="")
+    if rec.profile and _known_profile(rec.profile):  # the header's equipment field
+        with raw.info._unlock():
+            raw.info["device_info"] = {"type": rec.profile}
     # EDF+ annotations hold text only: a gap's missing time goes into its text
     ann = raw.annotations
     extras = getattr(ann, "extras", None) or [{}] * len(ann)

@@ -127,3 +127,27 @@ def test_bids_of_made_files_runs_participant_and_line_freq(make_recording, tmp_p
     (out,) = export_bids([a], tmp_path / "bids60", line_freq=60.0, task="nf")
     assert out.name == "sub-a_task-nf_eeg.edf"
     assert _sidecar(out)["PowerLineFrequency"] == 60.0
+
+
+def test_a_bids_dataset_of_our_export_trains_without_naming_the_board(tmp_path, make_eeg,
+                                                                       capsys):
+    """EDF kept no board, so training on the dataset 'convert --bids-root' wrote
+    stopped at 'The board of sub-..._eeg.edf is unknown; pass --profile'."""
+    from biofeedback.io import Recording
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for k, person in enumerate(("ann", "ben")):
+        for j, (state, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+            data, ts = make_eeg(duration=12.0, alpha_hz=hz, seed=2 * k + j)
+            rec = Recording(data, 256.0, ["TP9", "AF7", "AF8", "TP10"], ts,
+                            profile="muse_2")
+            write_recording(rec, src / f"{person}-{state}-1.xdf")
+    root = tmp_path / "bids"
+    assert main(["convert", str(src), "--bids-root", str(root)]) == 0
+    edfs = sorted(root.glob("sub-*/ses-1/eeg/*_eeg.edf"))
+    assert len(edfs) == 4 and all(read_recording(p).profile == "muse_2" for p in edfs)
+    capsys.readouterr()
+    out = tmp_path / "m.bfm"
+    assert main(["train", *map(str, edfs), "--cv", "none", "--out", str(out), "-q"]) == 0
+    assert capsys.readouterr().out.strip() == f"model: {out}"

@@ -229,6 +229,10 @@ def test_mne_roundtrips(tmp_path, obci_open):
     assert [g.n_missing for g in r_edf.gaps] == [g.n_missing for g in rec.gaps]
     assert_allclose(r_edf.timestamps - r_edf.timestamps[0], rec.timestamps - rec.timestamps[0],
                     atol=1e-6)
+    assert r_edf.profile == "cyton"  # in EDF+'s equipment field, as FIF keeps it
+    unknown = rec.copy()
+    unknown.profile = "not_a_board"  # a name no profile has is not written
+    assert read_recording(write_recording(unknown, tmp_path / "u.edf")).profile is None
 
 
 def test_edf_refuses_labels_it_cannot_hold(make_recording, tmp_path):
