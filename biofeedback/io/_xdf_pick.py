@@ -71,6 +71,14 @@ def _choose_eeg(streams, wanted, fname, warnings):
             )
         return chosen
     if not numeric:  # markers only: no stream could be read as EEG
+        as_text = [n for s, n in zip(streams, names)
+                   if str(_first(s["info"], "type", "")).upper() == "EEG"]
+        if as_text:  # recorded, but sent as text: no numbers to read
+            raise RecordingFormatError(
+                f"the EEG stream {as_text[0]!r} was sent as strings (channel format "
+                "string), not numbers, so it holds no samples to read; have the "
+                "streaming app send EEG as numbers (float32 or double64) and record again.",
+                fname)
         raise RecordingFormatError(
             "this XDF file holds no signal, only string (marker) stream(s) "
             f"{', '.join(map(repr, names))}; the EEG stream was not recorded (in "

@@ -91,7 +91,7 @@ _LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY l0 "lol">'
            b"</info>")
 
 
-def _xdf_markers_only(path):
+def _xdf_markers_only(path, name="Cues", type_="Markers", sfreq=0.0):
     """An XDF file holding one string stream (a recording without its EEG)."""
     from biofeedback.io._xdf_write import _chunk, _footer, _stream_xml, _string_samples
 
@@ -99,7 +99,7 @@ def _xdf_markers_only(path):
     with open(path, "wb") as fid:
         fid.write(b"XDF:")
         fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
-        fid.write(_chunk(2, _stream_xml("Cues", "Markers", ["cue"], [""], [""], 0.0,
+        fid.write(_chunk(2, _stream_xml(name, type_, ["cue"], [""], [""], sfreq,
                                         "string"), 1))
         for content in _string_samples(ts, ["a", "b", "c"], 100):
             fid.write(_chunk(3, content, 1))
@@ -258,6 +258,10 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
      lambda t, c: ["replay", str(_xdf_markers_only(t / "markers.xdf"))],
      ("error", r"markers\.xdf: this XDF file holds no signal, only string \(marker\) "
                r"stream\(s\) 'Cues'; the EEG stream was not recorded")),
+    ("xdf_eeg_sent_as_strings",  # a sender that formats its samples as text
+     lambda t, c: ["replay", str(_xdf_markers_only(t / "text.xdf", "Amp", "EEG", 250.0))],
+     ("error", r"text\.xdf: the EEG stream 'Amp' was sent as strings \(channel format "
+               r"string\), not numbers, .*have the streaming app send EEG as numbers")),
     ("xdf_cut_mid_chunk_replay_says_so",
      lambda t, c: ["replay", str(_write_bytes(t / "cut.xdf", _xdf(t, "whole.xdf", [
          ("Amp", ["Cz", "Pz"], 250.0, np.arange(1500) / 250.0, _eeg(1500, 2))])
