@@ -144,6 +144,20 @@ def _clock_shifts(sidecar) -> dict:
     return out
 
 
+def _own_streams(sidecar) -> dict:
+    """``{"EEG": source_id, "Markers": ...}`` of a live session's own streams.
+
+    Its sidecar lists them; another session's streams of the same names may be
+    in the file too (``--also-record "type='EEG'"`` records every EEG stream on
+    the network).
+    """
+    listed = sidecar.get("streams") if isinstance(sidecar, dict) else None
+    if not isinstance(listed, dict):
+        return {}
+    return {k: v["source_id"] for k, v in listed.items()
+            if isinstance(v, dict) and isinstance(v.get("source_id"), str)}
+
+
 def _own_clocks(sidecar) -> set:
     """``{(name, source_id)}`` of the streams the sidecar says are stamped on a
     clock of their own (``"stamps": "own"``): not to be lined up with the EEG."""
@@ -178,6 +192,11 @@ def read_xdf(fname, *, profile=None, stream=None):
         raise RecordingFormatError(
             "this XDF file holds no streams"
             + (f" ({warnings[0]})" if cut is not None else "") + ".", fname)
+    sidecar = read_sidecar(fname, warnings)
+    ours = _own_streams(sidecar)
+    if stream is None and ours.get("EEG") in {_first(s["info"], "source_id") for s in streams}:
+        # another session's biofeedback-EEG recorded beside (--also-record) is not it
+        stream = ours["EEG"]
     eeg = _choose_eeg(streams, stream, fname, warnings)
     info = eeg["info"]
     eeg_name = _first(info, "name", "")
@@ -229,7 +248,6 @@ def read_xdf(fname, *, profile=None, stream=None):
             f"stream header ({n_ch} channel(s) of {_first(info, 'channel_format', '?')}); "
             "write it again from its source.", fname)
 
-    sidecar = read_sidecar(fname, warnings)
     shifts = _clock_shifts(sidecar)
     own = _own_clocks(sidecar)
     markers = []
@@ -238,7 +256,9 @@ def read_xdf(fname, *, profile=None, stream=None):
     own_markers = None
     others = {}
     moved = {}
-    for s in streams:
+    # the session's own streams first: theirs are the plain names in rec.streams
+    own_ids = set(ours.values())
+    for s in sorted(streams, key=lambda s: _first(s["info"], "source_id") not in own_ids):
         if s is eeg:
             continue
         sinfo = s["info"]
@@ -257,7 +277,8 @@ def read_xdf(fname, *, profile=None, stream=None):
         if _first(sinfo, "channel_format") == "string":
             texts = ["|".join(v) if len(v) > 1 else (v[0] if v else "")
                      for v in s["time_series"]]
-            if name == MARKERS_NAME:
+            if name == MARKERS_NAME and ours.get("Markers") in (
+                    None, _first(sinfo, "source_id")):
                 own_markers = (own_markers or []) + list(zip(s_ts.tolist(), texts))
             else:
                 markers.extend(zip(s_ts.tolist(), texts))

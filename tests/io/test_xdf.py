@@ -97,6 +97,61 @@ def test_another_programs_gap_markers_are_its_markers_not_losses(tmp_path, make_
          (pytest.approx(t[200]), texts[1]), (pytest.approx(t[300]), texts[2])]
 
 
+def test_a_sessions_own_streams_are_read_beside_another_sessions(tmp_path):
+    """--also-record "type='EEG'" (or 'Markers') records every such stream on
+    the network, another session's biofeedback-EEG and -Markers too. The
+    sidecar names the session's own by source id: those are read (the other
+    session's EEG, first in the file and empty, was taken and refused), and
+    only its own markers mark losses."""
+    from biofeedback.io._xdf_write import (
+        _chunk,
+        _footer,
+        _numeric_samples,
+        _stream_xml,
+        _string_samples,
+    )
+
+    ts = 100.0 + np.arange(1000) / 250.0
+
+    def header(name, type_, sid, fmt, n_ch=2, sfreq=250.0):
+        xml = _stream_xml(name, type_, ["Cz", "Pz"][:n_ch], ["microvolts"] * n_ch,
+                          ["EEG"] * n_ch, sfreq, fmt)
+        return xml.replace(f"<source_id>{name}</source_id>".encode(),
+                           f"<source_id>{sid}</source_id>".encode())
+
+    fname = tmp_path / "session.xdf"
+    with open(fname, "wb") as fid:
+        fid.write(b"XDF:")
+        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        fid.write(_chunk(2, header("biofeedback-EEG", "EEG", "biofeedback-other-eeg",
+                                   "double64"), 1))
+        fid.write(_chunk(2, header("biofeedback-Markers", "Markers",
+                                   "biofeedback-other-markers", "string", 1, 0.0), 2))
+        fid.write(_chunk(2, header("biofeedback-EEG", "EEG", "biofeedback-mine-eeg",
+                                   "double64"), 3))
+        fid.write(_chunk(2, header("biofeedback-Markers", "Markers",
+                                   "biofeedback-mine-markers", "string", 1, 0.0), 4))
+        for content in _numeric_samples(ts, np.full((1000, 2), 2.0), 100):
+            fid.write(_chunk(3, content, 3))
+        theirs = np.array([ts[100], ts[400]])
+        for content in _string_samples(theirs, ["gap_start", "gap_end duration=1.0"], 10):
+            fid.write(_chunk(3, content, 2))
+        for content in _string_samples(ts[:1], ["session_start"], 10):
+            fid.write(_chunk(3, content, 4))
+        for sid, stamps in ((1, []), (2, theirs), (3, ts), (4, ts[:1])):
+            fid.write(_chunk(6, _footer(np.asarray(stamps), []), sid))
+    fname.with_suffix(".json").write_text(json.dumps({"session_id": "mine", "streams": {
+        "EEG": {"name": "biofeedback-EEG", "source_id": "biofeedback-mine-eeg"},
+        "Markers": {"name": "biofeedback-Markers", "source_id": "biofeedback-mine-markers"},
+    }}))
+    rec = read_recording(fname)
+    assert rec.n_times == 1000 and np.all(rec.data == 2e-6)
+    assert rec.gaps == []
+    assert rec.streams["biofeedback-Markers"].data == ["session_start"]
+    assert sorted(m[1] for m in rec.markers) == ["gap_end duration=1.0", "gap_start",
+                                                 "session_start"]
+
+
 def test_a_gap_markers_n_is_the_count_with_or_without_losses_marked(tmp_path, make_recording):
     """gap_end's n= is what the session counted; its millisecond duration only
     stands in for it, so both ways of reading the markers give n."""
