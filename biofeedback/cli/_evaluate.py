@@ -62,7 +62,7 @@ def run(args) -> int:
     markers = args.labels_from != "filename"  # sessions labelled over time: by window end
     # scoring, unlike training, is fine on recordings of one class
     ds = load_dataset(args, model.config, need_windows=model.input == "windows",
-                      profile=model.meta.get("profile") or None, min_classes=1,
+                      profile=_model_profile(model, args), min_classes=1,
                       label_by="end" if markers else "inside", expect=_fits(model))
     out = evaluate_model(model, ds, args.switch_every)
     training = model.meta.get("training") or {}
@@ -102,6 +102,26 @@ def run(args) -> int:
         print("switching: not scored (the recordings hold one state, so no stream "
               "switches)")
     return 0
+
+
+def _model_profile(model, args):
+    """The board profile the model was trained with, for its recordings (unless
+    --profile names one); one sentence when it cannot be read on this computer (a
+    profile file of another user's, a board this version does not know)."""
+    profile = model.meta.get("profile") or None
+    if args.profile or not profile:
+        return profile
+    from ..errors import PipelineConfigError
+    from ..hardware import get_profile
+
+    try:
+        get_profile(profile)
+    except PipelineConfigError as err:
+        raise PipelineConfigError(
+            f"The model {args.model} was trained with the board profile {profile!r}, "
+            f"which cannot be read here ({str(err).rstrip('.')}); pass --profile NAME "
+            "or FILE.toml with the recordings' board.") from None
+    return profile
 
 
 def _scored_on(ds):

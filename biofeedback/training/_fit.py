@@ -6,6 +6,8 @@ when asked, exactly as the engine will centre a live session's.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ._model import FORMAT, FORMAT_VERSION, LoadedModel
@@ -19,6 +21,17 @@ def default_dwell(config) -> float:
     """The protocol's training block length (how long a state is held), else 30 s."""
     blocks = [b.duration for b in config.feedback.blocks if b.kind in ("training", "transfer")]
     return float(np.median(blocks)) if blocks else DEFAULT_DWELL
+
+
+def _portable_profile(profile):
+    """The board profile as the model file keeps it: a shipped profile by name,
+    a profile file by its absolute path (a relative one names nothing once the
+    model is used from another folder)."""
+    from ..config import is_profile_path
+
+    if profile and is_profile_path(profile):
+        return str(Path(profile).expanduser().resolve())
+    return profile
 
 
 def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
@@ -88,7 +101,7 @@ def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
         "feature_names": list(dataset.feature_names),
         "ch_names": list(dataset.ch_names),
         "sfreq": float(dataset.sfreq),
-        "profile": dataset.profile,
+        "profile": _portable_profile(dataset.profile),
         "pipeline": dataset.config.to_dict(),
         "calibration": plan.to_dict() if plan else None,
         "dwell_s": dwell,

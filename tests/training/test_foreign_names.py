@@ -1,5 +1,6 @@
-"""Recordings and manifests named as other people and other systems name them:
-dots inside file names, manifests made on Windows, manifests holding no row."""
+"""Recordings, manifests and models named as other people and other systems name
+them: dots inside file names, manifests made on Windows, manifests holding no
+row, a model trained with a board profile file of its own."""
 
 import pytest
 
@@ -8,10 +9,10 @@ from biofeedback.cli import main
 MUSE = ["TP9", "AF7", "AF8", "TP10"]
 
 
-def _write(path, make_eeg, hz, seed):
+def _write(path, make_eeg, hz, seed, duration=12.0):
     from biofeedback.io import Recording, write_recording
 
-    data, ts = make_eeg(duration=12.0, alpha_hz=hz, seed=seed)
+    data, ts = make_eeg(duration=duration, alpha_hz=hz, seed=seed)
     return write_recording(Recording(data, 256.0, MUSE, ts, profile="muse_2016"), path)
 
 
@@ -68,3 +69,36 @@ def test_a_windows_path_naming_no_file_is_still_said_as_written(cell, tmp_path, 
                  "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
     err = capsys.readouterr().err
     assert f"line 2: the recording {tmp_path / cell} does not exist" in err
+
+
+def test_a_model_trained_with_a_profile_file_is_scored_from_another_folder(
+        tmp_path, make_eeg, monkeypatch, capsys):
+    """The model kept the profile as given ('lab.toml', relative), so evaluate
+    run anywhere else stopped at 'lab.toml: no such file.', naming no model."""
+    from biofeedback._data import data_dir
+
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    toml = (data_dir("hardware") / "muse_2016.toml").read_text()
+    (lab / "lab.toml").write_text(toml.replace('name = "muse_2016"', 'name = "lab"'))
+    recs = [_write(lab / f"p{k}-{state}-1.xdf", make_eeg, hz, 2 * k + j, duration=24.0)
+            for k in (1, 2) for j, (state, hz) in enumerate((("calm", 10.0), ("busy", 6.0)))]
+    monkeypatch.chdir(lab)
+    assert main(["train", *(p.name for p in recs), "--profile", "lab.toml", "--cv", "none",
+                 "--out", "m.bfm", "-q"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["evaluate", str(lab / "m.bfm"), *map(str, recs), "--switch-every", "0",
+                 "-q"]) == 0
+    assert capsys.readouterr().out.startswith("balanced accuracy ")
+    (lab / "lab.toml").unlink()  # another user's computer: the file is not there
+    assert main(["evaluate", str(lab / "m.bfm"), str(recs[0]), "-q"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"biofeedback: error: The model {lab / 'm.bfm'} was trained with "
+                          f"the board profile '{lab / 'lab.toml'}', which cannot be read "
+                          "here (")
+    assert err.endswith("pass --profile NAME or FILE.toml with the recordings' board.")
+    assert main(["evaluate", str(lab / "m.bfm"), str(recs[0]), "--profile", "muse_2016",
+                 "--switch-every", "0", "-q"]) == 0
