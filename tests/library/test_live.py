@@ -167,7 +167,7 @@ def test_model_auto_reads_a_piped_pipeline_once(tmp_path):
     if shutil.which("bash") is None or not Path("/dev/fd").is_dir():
         pytest.skip("needs bash's process substitution (/dev/fd)")
     cmd = (f"{shlex.quote(sys.executable)} -m biofeedback.cli live --participant P1 "
-           f"--root {shlex.quote(str(tmp_path))} --model auto --view none --duration 8 "
+           f"--root {shlex.quote(str(tmp_path))} --model auto --view none --duration 5 "
            f"--pipeline <(cat {shlex.quote(str(LIVE_SHORT))})")
     proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
