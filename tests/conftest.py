@@ -27,16 +27,19 @@ SHARED_DATA = Path(os.environ.get("BIOFEEDBACK_SHARED_DATA", REPO.parent / "shar
 
 
 def pytest_collection_modifyitems(config, items):
-    """The modules with real-time LSL tests (marker ``lsl``) run first.
+    """The modules with real-time LSL tests (marker ``lsl``) run first, then
+    those of ``tests/training`` (model fits), then the rest.
 
-    They are the suite's longest (live sessions wait on the clock), so with
-    two ``pytest-xdist`` workers (``--dist loadfile``, taking modules in this
-    order) they start at once and the short CPU-bound modules fill in around
-    them instead of leaving one worker idle at the end. A module runs whole on
-    one worker, so its module-scoped fixtures are made once.
+    The real-time modules are the suite's longest (live sessions wait on the
+    clock), and the training ones the longest CPU-bound ones, so with two
+    ``pytest-xdist`` workers (``--dist loadfile``, taking modules in this
+    order) the short modules come last and fill in at the end instead of one
+    worker still fitting models while the other is idle. A module runs whole
+    on one worker, so its module-scoped fixtures are made once.
     """
     realtime = {item.path for item in items if item.get_closest_marker("lsl")}
-    items.sort(key=lambda item: item.path not in realtime)  # stable
+    items.sort(key=lambda item: (item.path not in realtime,  # stable
+                                 "training" not in item.path.parent.parts))
 
 
 @pytest.fixture(scope="session")
