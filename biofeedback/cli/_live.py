@@ -4,6 +4,34 @@ from __future__ import annotations
 
 from . import number
 
+
+def _predicate(text):
+    """An argparse type: an LSL predicate, its text values quoted.
+
+    LabRecorder matches ``name=MyMarkers`` (an XPath comparing the name with
+    a child element that does not exist) and a bare ``MyMarkers`` with no
+    stream at all, and the session then said no such stream was sending.
+    """
+    import argparse
+    import re
+
+    text = text.strip()
+    if not text:
+        raise argparse.ArgumentTypeError("the predicate is empty; e.g. \"type='Markers'\"")
+    if "=" not in text and "(" not in text:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a predicate; to record the stream of that name write "
+            f"\"name='{text}'\"")
+    for m in re.finditer(r"(\w+)\s*(!?=)\s*([^'\"\s()=][^\s()]*)", text):
+        value = m.group(3)
+        try:
+            float(value)  # channel_count=8 compares numbers
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{value!r} in {text!r} needs quotes: \"{m.group(1)}{m.group(2)}"
+                f"'{value}'\"") from None
+    return text
+
 HELP = """\
 Run a live biofeedback session: acquire, filter, estimate, show, cue, record.
 
@@ -99,6 +127,7 @@ def add_parser(sub):
     p.add_argument("--recordings", metavar="DIR", help="where to record (default: ./recordings)")
     p.add_argument("--no-record", action="store_true", help="do not record")
     p.add_argument("--also-record", action="append", default=[], metavar="PREDICATE",
+                   type=_predicate,
                    help="record another LSL stream too, e.g. \"type='Markers'\" (repeatable)")
     p.add_argument("--view", choices=("auto", "dashboard", "plain", "none"), default="auto",
                    help="terminal view: in-place dashboard, a line a second, or none "

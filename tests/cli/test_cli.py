@@ -64,6 +64,13 @@ def test_errors_are_one_sentence_without_traceback(args, message):
                                                    "least 0, got -5"),
     (["dashboard", "--port", "70000"], "argument --port: must be a whole number at least 0 and "
                                        "at most 65535, got 70000"),
+    # LabRecorder matches these with no stream: the session said none was sending
+    (["live", "--also-record", "name=MyMarkers"], "argument --also-record: 'MyMarkers' in "
+                                                  "'name=MyMarkers' needs quotes: "
+                                                  "\"name='MyMarkers'\""),
+    (["live", "--also-record", "MyMarkers"], "argument --also-record: 'MyMarkers' is not a "
+                                             "predicate; to record the stream of that name "
+                                             "write \"name='MyMarkers'\""),
 ])
 def test_impossible_numbers_are_usage_errors(args, message, capsys):
     """Refused while parsing: no traceback, no session that never ends or divides by zero."""
