@@ -106,14 +106,21 @@ def run(args) -> int:
 
 def _model_profile(model, args):
     """The board profile the model was trained with, for its recordings (unless
-    --profile names one); one sentence when it cannot be read on this computer (a
-    profile file of another user's, a board this version does not know)."""
+    --profile names one); one sentence when it is a profile file (a model file
+    names no file to read: the user passes it) or a board this version does not
+    know."""
     profile = model.meta.get("profile") or None
     if args.profile or not profile:
         return profile
+    from ..config import is_profile_path
     from ..errors import PipelineConfigError
     from ..hardware import get_profile
 
+    if is_profile_path(profile):
+        raise PipelineConfigError(
+            f"The model {args.model} was trained on recordings read with the board profile "
+            f"file {profile!r}, and a model file names no file to read; pass --profile "
+            "with that file (or the recordings' board).")
     try:
         get_profile(profile)
     except PipelineConfigError as err:

@@ -25,12 +25,13 @@ def default_dwell(config) -> float:
 
 def _portable_profile(profile):
     """The board profile as the model file keeps it: a shipped profile by name,
-    a profile file by its absolute path (a relative one names nothing once the
-    model is used from another folder)."""
+    a profile file by its file name alone. A model file names no file to read
+    (one from someone else could point anywhere) nor a folder of this
+    computer; whoever uses the model passes the file with ``--profile``."""
     from ..config import is_profile_path
 
     if profile and is_profile_path(profile):
-        return str(Path(profile).expanduser().resolve())
+        return Path(profile).name
     return profile
 
 

@@ -71,10 +71,14 @@ def test_a_windows_path_naming_no_file_is_still_said_as_written(cell, tmp_path, 
     assert f"line 2: the recording {tmp_path / cell} does not exist" in err
 
 
-def test_a_model_trained_with_a_profile_file_is_scored_from_another_folder(
+def test_a_model_trained_with_a_profile_file_names_no_file_to_read(
         tmp_path, make_eeg, monkeypatch, capsys):
-    """The model kept the profile as given ('lab.toml', relative), so evaluate
-    run anywhere else stopped at 'lab.toml: no such file.', naming no model."""
+    """A model file may bring features and a classifier, never a path: it keeps
+    a profile file by its file name, never reads it, and evaluate (from any
+    folder) asks for --profile in one sentence naming the model and the file."""
+    import json
+    import zipfile
+
     from biofeedback._data import data_dir
 
     lab = tmp_path / "lab"
@@ -84,21 +88,19 @@ def test_a_model_trained_with_a_profile_file_is_scored_from_another_folder(
     recs = [_write(lab / f"p{k}-{state}-1.xdf", make_eeg, hz, 2 * k + j, duration=24.0)
             for k in (1, 2) for j, (state, hz) in enumerate((("calm", 10.0), ("busy", 6.0)))]
     monkeypatch.chdir(lab)
-    assert main(["train", *(p.name for p in recs), "--profile", "lab.toml", "--cv", "none",
+    assert main(["train", *(p.name for p in recs), "--profile", "./lab.toml", "--cv", "none",
                  "--out", "m.bfm", "-q"]) == 0
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
-    capsys.readouterr()
-    assert main(["evaluate", str(lab / "m.bfm"), *map(str, recs), "--switch-every", "0",
-                 "-q"]) == 0
+    with zipfile.ZipFile(lab / "m.bfm") as z:
+        assert json.loads(z.read("meta.json"))["profile"] == "lab.toml"  # no folder
+    for where in (lab, tmp_path):  # beside the profile file, or anywhere else
+        monkeypatch.chdir(where)
+        capsys.readouterr()
+        assert main(["evaluate", str(lab / "m.bfm"), str(recs[0]), "-q"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"biofeedback: error: The model {lab / 'm.bfm'} was trained on "
+                       "recordings read with the board profile file 'lab.toml', and a model "
+                       "file names no file to read; pass --profile with that file (or the "
+                       "recordings' board)."]
+    assert main(["evaluate", str(lab / "m.bfm"), *map(str, recs), "--profile",
+                 str(lab / "lab.toml"), "--switch-every", "0", "-q"]) == 0
     assert capsys.readouterr().out.startswith("balanced accuracy ")
-    (lab / "lab.toml").unlink()  # another user's computer: the file is not there
-    assert main(["evaluate", str(lab / "m.bfm"), str(recs[0]), "-q"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.startswith(f"biofeedback: error: The model {lab / 'm.bfm'} was trained with "
-                          f"the board profile '{lab / 'lab.toml'}', which cannot be read "
-                          "here (")
-    assert err.endswith("pass --profile NAME or FILE.toml with the recordings' board.")
-    assert main(["evaluate", str(lab / "m.bfm"), str(recs[0]), "--profile", "muse_2016",
-                 "--switch-every", "0", "-q"]) == 0
