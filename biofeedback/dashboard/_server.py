@@ -220,7 +220,7 @@ class DashboardServer:
             loop.run_until_complete(self._open())
         except BaseException as err:
             self._start_error = err if isinstance(err, BiofeedbackError) else BiofeedbackError(
-                f"The dashboard server could not start on {self.host}: {err}")
+                _cannot_listen(self.host, err))
             self._started.set()
             loop.close()
             return
@@ -457,3 +457,19 @@ def _same_origin(request) -> bool:
     """True unless the request says it comes from a page of another origin."""
     origin = request.headers.get("Origin")
     return origin is None or origin.split("://", 1)[-1] == request.host
+
+
+def _cannot_listen(host, err) -> str:
+    """The sentence for a server that could not listen on ``host``: a name that
+    resolves to nothing and an address no interface has say what to give instead."""
+    import errno
+    import socket
+
+    instead = ("give --host an address of this machine (127.0.0.1, the default, or "
+               "0.0.0.0 for every interface).")
+    if isinstance(err, socket.gaierror):
+        return f"The dashboard cannot listen on {host!r}: no such host name; {instead}"
+    if isinstance(err, OSError) and err.errno == errno.EADDRNOTAVAIL:
+        return (f"The dashboard cannot listen on {host}: no network interface of this "
+                f"machine has that address; {instead}")
+    return f"The dashboard server could not start on {host}: {err}"

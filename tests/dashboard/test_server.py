@@ -258,3 +258,21 @@ def test_a_page_open_to_the_network_is_said(host, said, capsys):
         assert ("not only this machine" in out) == said
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("host, said", [
+    ("192.0.2.1", "The dashboard cannot listen on 192.0.2.1: no network interface of this "
+                  "machine has that address; "),
+    ("no such host", "The dashboard cannot listen on 'no such host': no such host name; "),
+])
+def test_a_host_this_machine_cannot_listen_on_says_what_to_give(host, said):
+    """It said '[Errno 99] error while attempting to bind on address (...): cannot
+    assign requested address', and what to give --host nowhere."""
+    from biofeedback.errors import BiofeedbackError
+
+    srv = DashboardServer(host=host, port=0)
+    with pytest.raises(BiofeedbackError) as info:
+        srv.start()
+    assert str(info.value) == said + (
+        "give --host an address of this machine (127.0.0.1, the default, or 0.0.0.0 for "
+        "every interface).")
