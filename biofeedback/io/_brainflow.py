@@ -21,6 +21,7 @@ from ._integrity import (
     _BLOCK,
     channel_problems,
     check_timestamps,
+    counted_rate,
     gap_threshold,
     gap_warning,
     timestamp_gaps,
@@ -299,9 +300,11 @@ def read_brainflow(fname, *, profile=None):
             gaps = _counter_gaps(counter, ts, sfreq, prof.columns)
     # (after the counter scan, so that its array and the steps' never coexist)
     steps = timestamp_steps(ts, sfreq)
-    _, w = check_timestamps(ts, sfreq, steps=steps)
+    # with a counter, the rate is judged over the span: host stamps come in bursts
+    _, w = check_timestamps(ts, sfreq, steps=steps, declared=gaps is None)
     warnings.extend(w)
     if gaps is not None:
+        warnings.extend(counted_rate(ts, gaps, sfreq)[1])
         # The counter is exact; BrainFlow stamps samples on the host as they
         # arrive, so a late batch looks like a gap in the timestamps alone.
         warnings.extend(gap_warning(gaps, "dropped-packet gap", "package counter"))

@@ -236,6 +236,35 @@ def check_timestamps(timestamps, sfreq, *, declared=True, steps=None):
     return measured, warnings
 
 
+def counted_rate(timestamps, gaps, sfreq, *, min_span=1.0):
+    """The rate a packet counter gives: samples sent over the stamps' span.
+
+    A host that stamps samples as it reads them (BrainFlow: a serial port
+    read every 16 ms, a Bluetooth packet at a time) stamps them in bursts,
+    so steps within a burst say nothing of the rate; the samples the counter
+    says were sent (those present and those lost) over the whole span do.
+
+    Returns
+    -------
+    measured : float
+        0 when the span is shorter than ``min_span`` seconds.
+    warnings : list of str
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if ts.size < 2 or not sfreq:
+        return 0.0, []
+    span = float(ts[-1] - ts[0])
+    if not np.isfinite(span) or span < min_span:
+        return 0.0, []
+    measured = (ts.size - 1 + sum(g.n_missing for g in gaps)) / span
+    if abs(measured - sfreq) <= _RATE_TOLERANCE * sfreq:
+        return measured, []
+    return measured, [
+        f"The measured sampling rate {measured:.3f} Hz (the package counter's samples "
+        f"over the timestamps' span) differs from the declared {sfreq:g} Hz by more "
+        f"than {_RATE_TOLERANCE:.0%}."]
+
+
 def gap_warning(gaps, what="gap", how=""):
     """One sentence summarising ``gaps`` (or an empty list).
 

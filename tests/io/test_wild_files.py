@@ -188,6 +188,38 @@ def test_brainflow_late_host_stamps_are_not_lost_samples(tmp_path):
     assert any("package counter shows no loss" in w for w in rec.warnings)
 
 
+@pytest.mark.parametrize("fast", [0.0, 0.02])
+def test_brainflow_rate_is_judged_over_the_span_not_within_bursts(tmp_path, fast):
+    """BrainFlow's Cyton driver stamps each sample as it reads the serial
+    port, which hands them over in bursts (the USB adapter's 16 ms): four
+    samples 20 µs apart, then a pause. The rate was measured within the
+    bursts ('49937 Hz differs from the declared 250 Hz'); it is the counter's
+    samples over the stamps' span, so a board 2 % fast is still said."""
+    import json
+
+    from brainflow.board_shim import BoardIds, BoardShim
+    from brainflow.data_filter import DataFilter
+
+    board = BoardIds.CYTON_BOARD.value
+    d = BoardShim.get_board_descr(board)
+    n = 250 * 20
+    arr = np.zeros((d["num_rows"], n))
+    arr[d["eeg_channels"]] = _eeg(n, 8, 250.0)
+    k = np.arange(n)
+    burst_end = (k // 4 + 1) * 4 / (250.0 * (1 + fast))
+    arr[d["timestamp_channel"]] = 1.7e9 + burst_end + (k % 4) * 2e-5
+    arr[d["package_num_channel"]] = k % 256
+    fname = tmp_path / "cyton.csv"
+    DataFilter.write_file(arr, str(fname), "w")
+    fname.with_suffix(".json").write_text(json.dumps({"board_id": board}))
+    rec = read_recording(fname)
+    said = [w for w in rec.warnings if "measured sampling rate" in w]
+    if not fast:
+        assert said == [] and rec.gaps == []
+    else:
+        assert len(said) == 1 and "The measured sampling rate 255.1" in said[0], said
+
+
 @pytest.mark.parametrize("board, profile", [("SYNTHETIC_BOARD", "synthetic"),
                                             ("CYTON_DAISY_BOARD", "cyton_daisy"),
                                             ("MUSE_S_BOARD", "muse_2")])
