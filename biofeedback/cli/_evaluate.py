@@ -96,7 +96,7 @@ def run(args) -> int:
         every = f"every {sw['switch_every_s']:g} s" if sw["switch_every_s"] else "as labelled"
         print(f"switching {every}: balanced accuracy {sw['balanced_accuracy']:.3f}, first "
               f"10 s after a switch {sw['first_accuracy']:.3f}, median lag "
-              f"{sw['median_lag_s']:.1f} s ({sw['n_switches']} switches, "
+              f"{sw['median_lag_s']:.1f} s ({counted(sw['n_switches'], 'switch', 'switches')}, "
               f"{sw['n_not_followed']} not followed)")
     elif args.switch_every and len(out["recall"]) == 1:
         print("switching: not scored (the recordings hold one state, so no stream "

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _html, _svg
 from .._outputs import atomic_output
+from .._words import counted
 
 
 def scored_what(dataset) -> str:
@@ -73,7 +74,8 @@ def format_table(results, scored="sustained states") -> list[str]:
         n = next(d for d in sw if d)
         lines.append(f"streams switching every {n['switch_every_s']:g} s: balanced accuracy "
                      f"over all windows, accuracy in the first 10 s after a switch, median "
-                     f"lag (s) until the output follows ({n['n_switches']} switches)")
+                     "lag (s) until the output follows "
+                     f"({counted(n['n_switches'], 'switch', 'switches')})")
     return lines
 
 

@@ -178,3 +178,28 @@ def test_evaluate_refuses_an_older_model_z_scoring_on_too_little_calibration(tmp
                  "--out", str(est)]) == 1
     assert "The model old.bfm z-scores its features on 2.5 s" in capsys.readouterr().err
     assert not est.exists()
+
+
+def test_one_labelled_switch_is_said_as_one(tmp_path, make_eeg, capsys):
+    """A session with two marked states switches once: evaluate printed '1 switches'."""
+    import numpy as np
+
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k in range(2):
+        calm, ts = make_eeg(duration=16.0, alpha_hz=10.0, seed=2 * k)
+        busy, _ = make_eeg(duration=16.0, alpha_hz=6.0, seed=2 * k + 1)
+        ts = ts[0] + np.arange(2 * len(ts)) / 256.0
+        rec = Recording(np.hstack([calm, busy]), 256.0, ["TP9", "AF7", "AF8", "TP10"], ts,
+                        profile="muse_2016",
+                        markers=[(float(ts[0]), "calm"), (float(ts[0]) + 16.0, "busy")])
+        paths.append(str(write_recording(rec, tmp_path / f"p{k}-s-1.xdf")))
+    out = tmp_path / "m.bfm"
+    assert main(["train", *paths, "--labels-from", "markers", "--cv", "none", "--out",
+                 str(out), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), paths[0], "--labels-from", "markers"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("switching as labelled: ") and line.endswith(
+        "(1 switch, 0 not followed)")
