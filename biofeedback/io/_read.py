@@ -92,6 +92,14 @@ def sniff_format(fname) -> str:
         raise RecordingFormatError(
             f"gzip-compressed; decompress it first (gunzip -k, or any unzip tool) and "
             f"read {inner}.", fname)
+    if head.startswith(b"PK\x03\x04"):  # a zip: a model file, or recordings packed
+        if b"meta.json" in head[:64]:  # a model file's first member
+            raise RecordingFormatError(
+                "a model file of 'biofeedback train', not a recording: 'biofeedback info' "
+                f"describes it, and train wrote its report beside it ({fname.stem}.html "
+                "unless --report said otherwise).", fname)
+        raise RecordingFormatError(
+            "a zip archive; unzip it and read the recordings it holds.", fname)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte-order mark
         raise RecordingFormatError(
             "UTF-16 text (as a spreadsheet's 'Unicode text' saves it); text exports are "

@@ -104,3 +104,32 @@ def test_a_model_trained_with_a_profile_file_names_no_file_to_read(
     assert main(["evaluate", str(lab / "m.bfm"), *map(str, recs), "--profile",
                  str(lab / "lab.toml"), "--switch-every", "0", "-q"]) == 0
     assert capsys.readouterr().out.startswith("balanced accuracy ")
+
+
+def test_a_model_file_or_a_zip_given_as_a_recording_says_what_it_is(tmp_path, make_eeg,
+                                                                     capsys):
+    """'biofeedback report m.bfm' (for the training report) said 'binary content
+    that is not a recording format', as it did for recordings sent zipped."""
+    import zipfile
+
+    recs = [_write(tmp_path / f"p1-{s}-1.xdf", make_eeg, hz, j)
+            for j, (s, hz) in enumerate((("calm", 10.0), ("busy", 6.0)))]
+    model = tmp_path / "m.bfm"
+    assert main(["train", *map(str, recs), "--cv", "none", "--out", str(model), "-q"]) == 0
+    packed = tmp_path / "recs.zip"
+    with zipfile.ZipFile(packed, "w") as zf:
+        zf.write(recs[0], recs[0].name)
+    capsys.readouterr()
+    for argv in (["report", str(model)], ["replay", str(model)], ["info", str(packed)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err
+        if argv[0] == "info":
+            assert err == (f"biofeedback: error: {packed}: a zip archive; unzip it and read "
+                           "the recordings it holds.")
+        else:
+            assert err == (f"biofeedback: error: {model}: a model file of 'biofeedback "
+                           "train', not a recording: 'biofeedback info' describes it, and "
+                           "train wrote its report beside it (m.html unless --report said "
+                           "otherwise).")
+    assert not (tmp_path / "m.csv").exists()
