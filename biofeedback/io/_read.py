@@ -274,26 +274,10 @@ def read_recording(fname, format=None, *, profile=None, stream=None):
 
 
 def _unique_names(rec):
-    """Channel names made unique (``Fp1``, ``Fp1-2``), with a warning.
+    """Channel names made unique (``Fp1``, ``Fp1-2``), with a warning."""
+    from ..stream._peers import unique_labels
 
-    A file may name two channels alike (an amplifier's default labels, a
-    copied column); the engine, MNE and models find channels by name, so the
-    second would shadow the first.
-    """
-    seen, renamed = {}, []
-    names = list(rec.ch_names)
-    taken = set(names)
-    for i, name in enumerate(names):
-        if name not in seen:
-            seen[name] = 1
-            continue
-        k = seen[name]
-        while f"{name}-{k + 1}" in taken:
-            k += 1
-        seen[name] = k + 1
-        names[i] = f"{name}-{k + 1}"
-        taken.add(names[i])
-        renamed.append(f"{name} -> {names[i]}")
+    names, renamed = unique_labels(rec.ch_names)
     if renamed:
         rec.ch_names = names
         rec.warnings.append(

@@ -42,6 +42,7 @@ from ._peers import (
     clock_note,
     printable,
     regular_rate,
+    unique_labels,
     unix_stamped,
 )
 from ._pylsl import import_pylsl
@@ -476,7 +477,12 @@ class LSLSource(Source):
             )
         labels = [printable(label, 32) for label in labels]
         if len(labels) == n and all(labels):
-            self.ch_names = labels
+            self.ch_names, renamed = unique_labels(labels)
+            if renamed:  # the engine finds channels by name
+                note = (f"channels with the same label were renamed to tell them apart "
+                        f"({', '.join(renamed[:3])}{', ...' if len(renamed) > 3 else ''})")
+                logger.warning("LSL stream %s: %s.", printable(full.name()), note)
+                self.notes.append(note)
         elif len(self.ch_names) != n:
             self.ch_names = [f"EEG{i + 1:02d}" for i in range(n)]
         unit = (units[0] if units else "").strip().lower()

@@ -38,6 +38,31 @@ def regular_rate(ts):
     return None
 
 
+def unique_labels(names):
+    """``names`` made unique (``Fp1``, ``Fp1-2``) and what was renamed.
+
+    A stream or file may name two channels alike (an amplifier's default
+    labels, a copied column); the engine, MNE and models find channels by
+    name, so the second would shadow the first. Returns
+    ``(names, ["Fp1 -> Fp1-2", ...])``.
+    """
+    seen, renamed = {}, []
+    names = list(names)
+    taken = set(names)
+    for i, name in enumerate(names):
+        if name not in seen:
+            seen[name] = 1
+            continue
+        k = seen[name]
+        while f"{name}-{k + 1}" in taken:
+            k += 1
+        seen[name] = k + 1
+        names[i] = f"{name}-{k + 1}"
+        taken.add(names[i])
+        renamed.append(f"{name} -> {names[i]}")
+    return names, renamed
+
+
 def channel_metadata(info):
     """``(labels, units, types)`` of the channels the stream's metadata list."""
     labels, units, types = [], [], []

@@ -252,6 +252,21 @@ def test_units_a_live_stream_declares_are_read_as_its_recording_reads_them(unit,
         np.testing.assert_allclose(chunk.data[0], 20e-6, rtol=1e-6)
 
 
+def test_channels_labelled_alike_are_told_apart():
+    """A sender labelling every channel 'EEG' (an amplifier's defaults): the
+    engine finds channels by name and stopped with a ValueError traceback;
+    the labels are made unique, as the file readers make them, and said."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.engine import Engine
+
+    name = _name("same-labels")
+    _out = _outlet(name, 3, ["EEG", "EEG", "Cz"])  # noqa: F841
+    with LSLSource(name, timeout=5) as src:
+        assert src.ch_names == ["EEG", "EEG-2", "Cz"]
+        assert any("EEG -> EEG-2" in n for n in src.notes)
+        Engine(load_pipeline(), src.ch_names, src.sfreq, src.profile)
+
+
 def test_a_stream_of_strings_says_what_to_do():
     """An EEG stream sent as text (channel format string) is refused in one
     sentence naming the stream and what to do; it named neither remedy."""
