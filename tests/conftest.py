@@ -194,3 +194,26 @@ def collect_sink_class():
 def collect_sink(collect_sink_class):
     """A lossless sink that keeps every window result and event text."""
     return collect_sink_class()
+
+
+@pytest.fixture
+def collect_until_back(collect_sink_class):
+    """A :func:`collect_sink` that ends its ``session`` (set it before the run)
+    once three windows ended after the stream came back from a gap: a test of a
+    stream's return waits for that, not for a duration long enough on a loaded
+    machine (the duration still ends a session whose stream never returns)."""
+
+    class CollectUntilBack(collect_sink_class):
+        session, back = None, None
+
+        def event(self, kind, timestamp, text=""):
+            super().event(kind, timestamp, text)
+            if text.startswith("gap_end"):
+                self.back = timestamp
+
+        def write(self, r):
+            super().write(r)
+            if self.back is not None and sum(x.t_end > self.back for x in self.results) >= 3:
+                self.session.stop()
+
+    return CollectUntilBack()

@@ -141,15 +141,16 @@ def test_estimates_outlet_is_read_by_an_independent_inlet(uid, collect_sink):
 
 @pytest.mark.slow
 def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_path, uid,
-                                                               collect_sink):
+                                                               collect_until_back):
     csv = muse_dir / "subjectb-neutral-1.csv"
     player = _start_player(csv, f"drop-{uid}", f"drop-{uid}", "--pause-at", "2",
                            "--pause-for", "2.5", "--duration", "14")
-    collect = collect_sink
+    collect = collect_until_back
     try:
         src = LSLSource(f"drop-{uid}", lost_after=0.5, timeout=5)
-        session = Session(src, load_pipeline(), [collect], record=True,
-                          recordings_dir=tmp_path, duration=9.0, name=f"gap-{uid}")
+        session = collect.session = Session(src, load_pipeline(), [collect], record=True,
+                                            recordings_dir=tmp_path, duration=9.0,
+                                            name=f"gap-{uid}")
         summary = session.run()
     finally:
         player.kill()

@@ -14,7 +14,7 @@ from biofeedback.stream import LSLSource
 pytestmark = [pytest.mark.lsl, pytest.mark.slow]
 
 
-def test_disconnect_is_reported_recorded_and_survived(tmp_path, uid, collect_sink):
+def test_disconnect_is_reported_recorded_and_survived(tmp_path, uid, collect_until_back):
     scen = tmp_path / "drop.toml"
     scen.write_text(
         'name = "drop"\nboard = "muse_2"\nduration = 16.0\nseed = 21\n'
@@ -23,12 +23,12 @@ def test_disconnect_is_reported_recorded_and_survived(tmp_path, uid, collect_sin
         "[[faults.disconnects]]\nat = 4.0\nduration = 5.0\n"
     )
     name = f"simdrop-{uid}"
-    collect = collect_sink
+    collect = collect_until_back
     with LSLPublisher(scen, name, drop_outlet=True) as pub:
         src = LSLSource(name, lost_after=0.5, timeout=5)
-        session = Session(src, load_pipeline(), [collect], record=True,
-                          recordings_dir=tmp_path, duration=14.0, name=f"s-{uid}",
-                          also_record=[f"name='{name}-truth'"])
+        session = collect.session = Session(
+            src, load_pipeline(), [collect], record=True, recordings_dir=tmp_path,
+            duration=14.0, name=f"s-{uid}", also_record=[f"name='{name}-truth'"])
         summary = session.run()
     assert len(summary.gaps) == 1
     gap = summary.gaps[0]
