@@ -14,6 +14,7 @@ import numpy as np
 
 from .._checks import _check_option
 from .._logging import logger
+from .._markers import DROPPED, GAP_END, GAP_START, LOSSES_MARKED, TRUTH_KINDS
 from ._labels import (
     DEFAULT_PATTERN,
     END,
@@ -158,6 +159,8 @@ def model_inputs(rows, kind):
     return rows[key]
 
 
+#: What ``simulate --out`` marks: its scenario's truth and the outages it scripted.
+_TRUTH_AND_LOSSES = {*TRUTH_KINDS, GAP_START, GAP_END, DROPPED, LOSSES_MARKED}
 _PARALLEL_FROM_S = 3 * 3600.0  # seconds of recordings from which extraction uses workers
 
 
@@ -273,7 +276,10 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     for f, p in zip(files, probes):  # a session's own markers label by its blocks
         if f.label is None and not f.stretches:
             raw, p["markers"] = p["markers"], _session_marks(p["markers"])
-            p["own_markers_only"] = bool(raw) and not p["markers"]
+            if raw and not p["markers"]:  # a simulated recording's artifact truth alone?
+                kinds = {str(s).split(" ", 1)[0] for _, s in raw}
+                truth = kinds & set(TRUTH_KINDS) and not kinds - _TRUTH_AND_LOSSES
+                p["own_markers_only"] = "truth" if truth else "session"
     first = probes[0]
     for f, p in zip(files, probes):
         if expect is not None:  # e.g. a model's channels and rate: before the long work
@@ -325,6 +331,13 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         if not labels:
             own = next((f for f, p in zip(files, probes) if p.get("own_markers_only")),
                        None)
+            if own is not None and probes[files.index(own)]["own_markers_only"] == "truth":
+                raise DatasetError(
+                    f"{Path(own.path).name} holds only its scenario's artifact and fault "
+                    "markers ('event ...', 'fault ...'), which label nothing, and no "
+                    "'state' marker; give the scenario a [[timeline]] of states, or label "
+                    "its stretches with a manifest (--labels-from manifest, columns "
+                    "path,label,start,stop).")
             if own is not None:
                 raise DatasetError(
                     f"{Path(own.path).name} holds only a session's own markers (cues, "

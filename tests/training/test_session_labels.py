@@ -125,3 +125,38 @@ def test_a_simulated_sessions_truth_makes_no_class(sessions):
                          gated="include", n_jobs=1)
     assert any(s.startswith("state ") for p in sessions for _, s in read_recording(p).markers)
     assert ds.classes == ["engaged", "relaxed"]
+
+
+@pytest.mark.parametrize("source, said", [
+    ("artifacts", "holds only its scenario's artifact and fault markers ('event ...', "
+                  "'fault ...'), which label nothing, and no 'state' marker; give the "
+                  "scenario a [[timeline]] of states"),
+    ("faults", "holds only its scenario's artifact and fault markers"),
+    ("session", "holds only a session's own markers (cues, blocks, thresholds), which "
+                "label nothing, and no calibration block naming a state"),
+])
+def test_recordings_whose_markers_label_nothing_say_which_markers_they_hold(
+        source, said, tmp_path, make_eeg, capsys):
+    """A simulated recording of artifacts alone was said to hold 'a session's own
+    markers (cues, blocks, thresholds)' and sent to write calibration blocks."""
+    from biofeedback.io import Recording, write_recording
+
+    rec = tmp_path / f"{source}.xdf"
+    if source == "session":
+        data, ts = make_eeg(duration=12.0)
+        t0 = float(ts[0])
+        write_recording(Recording(data, 256.0, ["TP9", "AF7", "AF8", "TP10"], ts,
+                                  profile="muse_2016", markers=[
+                                      (t0, "session_start"),
+                                      (t0 + 1, "block_start name=rest kind=baseline "
+                                               "duration=5"),
+                                      (t0 + 6, "cue value=1.2 score=0.5")]), rec)
+    else:
+        assert main(["simulate", source, "--out", str(rec)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "m.bfm"
+    assert main(["train", str(rec), str(rec), "--labels-from", "markers", "--out", str(out),
+                 "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"biofeedback: error: {rec.name} {said}")
+    assert not out.exists()
