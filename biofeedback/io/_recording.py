@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -256,6 +257,17 @@ def to_mne(rec, *, montage=None, railed=True):
     return raw
 
 
+#: A numeric character reference, as MNE's FIF writer puts a character
+#: Latin-1 lacks ("–" is written "&#8211;"; MNE's reader leaves it so).
+_CHAR_REF = re.compile(r"&#(\d{1,7});")
+
+
+def _char(match):
+    """The character a reference names (as it is when it names none)."""
+    code = int(match.group(1))
+    return chr(code) if code <= 0x10FFFF else match.group(0)
+
+
 def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
     """Turn an :class:`mne.io.Raw` back into a :class:`Recording`.
 
@@ -306,10 +318,14 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
         if a["description"] in _PADDING and stop > 0 and end >= data.shape[1] > stop:
             data, ts = data[:, :stop], ts[:stop]
     extras = getattr(annot, "extras", None) or [{}] * len(annot)  # MNE >= 1.6 only
+    fif = any(str(f or "").lower().endswith((".fif", ".fif.gz"))
+              for f in getattr(raw, "filenames", ()))
     for a, ex in zip(annot, extras):
         onset = float(a["onset"]) - raw.first_time
         ex = ex or {}
         text = a["description"]
+        if fif:  # MNE writes FIF text as Latin-1, other characters as "&#8211;"
+            text = _CHAR_REF.sub(_char, text)
         if text == "BAD_gap" or text.startswith("BAD_gap "):
             # EDF keeps no extras: its gaps carry "n=... missing_s=..." in their text
             fields = dict(kv.split("=", 1) for kv in text.split()[1:] if "=" in kv)

@@ -329,6 +329,19 @@ def test_files_saved_in_the_windows_code_page_read(tmp_path):
     assert_allclose(rec.data * 1e6, np.round(x, 2), atol=1e-9)
 
 
+def test_fif_markers_keep_characters_latin1_lacks(tmp_path):
+    """MNE writes FIF text as Latin-1 and any other character as a reference
+    ('Müde – Pause' came back 'Müde &#8211; Pause'), in files MNE wrote and
+    in the ones convert writes; they read back as written."""
+    from biofeedback.io import Recording, write_recording
+
+    texts = ["Müde – Pause", "张 rest", "a &amp; b", "&#99999999;"]
+    rec = Recording(_eeg(2000, 2, SF) * 1e-6, SF, ["Cz", "Pz"], np.arange(2000) / SF,
+                    markers=[(1.0 + k, t) for k, t in enumerate(texts)])
+    back = read_recording(write_recording(rec, tmp_path / "m_raw.fif"))
+    assert [m[1] for m in back.markers] == texts
+
+
 def test_irregular_eeg_is_one_sentence_for_every_command_that_needs_a_rate(tmp_path,
                                                                           capsys):
     """An EEG stream declared irregular whose timestamps are uneven reads (for
