@@ -546,7 +546,8 @@ class LSLSource(Source):
         self._pending = (chunks, stamps)
         note = (f"the stream {printable(full.name())!r} declares no rate (irregular): "
                 f"{rate:g} Hz measured from its stamps")
-        logger.warning("LSL stream %s: %s.", printable(full.name()), note)
+        logger.warning("LSL stream %s declares no rate (irregular): %g Hz measured from its "
+                       "stamps.", printable(full.name()), rate)
         self.notes.append(note)
         return rate
 
