@@ -280,8 +280,11 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
     scored = sustained_mask(dataset, seconds)
     y = dataset.y
     tested = np.zeros(len(dataset), bool)
+    one_class = []  # folds whose training side holds one class: (held out, that class)
     for name, test_all, train in _folds(dataset, cv):
         test = test_all & scored
+        if test.any() and len(set(y[train].tolist())) < 2:
+            one_class.append((name, sorted(set(y[train].tolist()))))
         if not test.any() or len(set(y[train].tolist())) < 2:
             continue
         est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
@@ -294,6 +297,13 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
                         stats, streams, transform, seconds, switch_every, spec.input,
                         random_state)
         tested |= test
+    if not runs[0]["folds"] and one_class:
+        shown = "; ".join(f"without {n}: {', '.join(map(repr, c)) or 'none'}"
+                          for n, c in one_class[:4]) + ("; ..." if len(one_class) > 4 else "")
+        raise DatasetError(
+            "No validation fold could be trained: what is left when each is held out "
+            f"holds one class only ({shown}); record every state for at least two people (or "
+            "sessions), or pass --cv none to train without validation.")
     if not runs[0]["folds"]:
         raise DatasetError("No fold had windows to score.")
     counts = _counts(y[tested], dataset.subject[tested], classes)

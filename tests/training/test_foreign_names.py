@@ -133,3 +133,23 @@ def test_a_model_file_or_a_zip_given_as_a_recording_says_what_it_is(tmp_path, ma
                            "train wrote its report beside it (m.html unless --report said "
                            "otherwise).")
     assert not (tmp_path / "m.csv").exists()
+
+
+def test_people_of_one_state_each_say_why_no_fold_trains(tmp_path, make_eeg, capsys):
+    """A manifest of one state per person: 'No fold had windows to score.' said
+    neither what was wrong nor what to do."""
+    recs = [_write(tmp_path / f"{p}.xdf", make_eeg, hz, k, duration=40.0)
+            for k, (p, hz) in enumerate((("ann", 10.0), ("ben", 6.0)))]
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text(f"path,label,subject\n{recs[0]},calm,ann\n{recs[1]},busy,ben\n")
+    out = tmp_path / "m.bfm"
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(out), "-q"]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "biofeedback: error: No validation fold could be trained: what is left when each "
+        "is held out holds one class only (without ann: 'busy'; without ben: 'calm'); "
+        "record every state for at least two people (or sessions), or pass --cv none to "
+        "train without validation.")
+    assert not out.exists()
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(out), "--cv", "none", "-q"]) == 0
