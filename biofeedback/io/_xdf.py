@@ -235,9 +235,15 @@ def read_xdf(fname, *, profile=None, stream=None):
     data = np.ascontiguousarray(values.T * scales[:, None])
     ts = np.ascontiguousarray(eeg["time_stamps"], dtype=np.float64)
     if ts.size == 0:
+        summary = sidecar.get("summary") if isinstance(sidecar, dict) else None
+        why = ""
+        if isinstance(summary, dict) and summary.get("n_samples") == 0:
+            # a live session that ended before its source sent a sample
+            why = ("; the session that recorded it ended before its source sent any: "
+                   "start it again once the source is sending")
         raise RecordingFormatError(
             f"the EEG stream {eeg_name!r} holds no samples"
-            + (f" ({warnings[0]})" if cut is not None else "") + ".", fname)
+            + (f" ({warnings[0]})" if cut is not None else "") + why + ".", fname)
     wild = ~(np.abs(ts) < 1e11)  # beyond the year 5000 in Unix seconds, or NaN
     if wild.any():
         # samples that do not match their header (channel count, format) are

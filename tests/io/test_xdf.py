@@ -152,6 +152,28 @@ def test_a_sessions_own_streams_are_read_beside_another_sessions(tmp_path):
                                                  "session_start"]
 
 
+def test_a_session_that_ended_before_any_sample_says_so(tmp_path):
+    """A live session whose source never sent keeps its recording and sidecar
+    (the sidecar says why it stopped); reading it said only that the EEG
+    stream holds no samples."""
+    from biofeedback.io._xdf_write import _chunk, _stream_xml
+
+    fname = tmp_path / "empty.xdf"
+    with open(fname, "wb") as fid:
+        fid.write(b"XDF:")
+        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        fid.write(_chunk(2, _stream_xml("biofeedback-EEG", "EEG", ["Cz"], ["microvolts"],
+                                        ["EEG"], 250.0, "double64"), 1))
+    with pytest.raises(RecordingFormatError, match=r"empty\.xdf: the EEG stream "
+                       r"'biofeedback-EEG' holds no samples\.$"):
+        read_recording(fname)
+    fname.with_suffix(".json").write_text(json.dumps(
+        {"session_id": "x", "summary": {"n_samples": 0, "stopped_by": "source_lost"}}))
+    with pytest.raises(RecordingFormatError, match=r"holds no samples; the session that "
+                       r"recorded it ended before its source sent any: start it again"):
+        read_recording(fname)
+
+
 def test_a_gap_markers_n_is_the_count_with_or_without_losses_marked(tmp_path, make_recording):
     """gap_end's n= is what the session counted; its millisecond duration only
     stands in for it, so both ways of reading the markers give n."""
