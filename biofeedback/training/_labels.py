@@ -325,10 +325,14 @@ def _manifest_rows(manifest):
             reader.fieldnames = [n.strip().lower() for n in names]
         missing = {"path", "label"} - set(reader.fieldnames or ())
         if missing:
+            head = first.strip()
             raise DatasetError(
                 f"The manifest {manifest} needs the columns path and label "
-                f"(missing: {', '.join(sorted(missing))})."
-            )
+                f"(missing: {', '.join(sorted(missing))})"
+                + (f"; its first line, {head[:60]!r}, is read as the header: "
+                   "put the column names there" if head else
+                   "; it is empty: write the header 'path,label' and a row per recording")
+                + ".")
         timed = {"start", "stop"} <= set(reader.fieldnames or ())
         for line, row in enumerate(_csv_rows(manifest, reader), start=2):
             where = f"{manifest}, line {line}"

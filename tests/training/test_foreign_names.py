@@ -153,3 +153,20 @@ def test_people_of_one_state_each_say_why_no_fold_trains(tmp_path, make_eeg, cap
     assert not out.exists()
     assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
                  "--out", str(out), "--cv", "none", "-q"]) == 0
+
+
+@pytest.mark.parametrize("text, said", [
+    ("# study labels\npath,label\na.xdf,calm\n",
+     "its first line, '# study labels', is read as the header: put the column names there."),
+    ("", "it is empty: write the header 'path,label' and a row per recording."),
+])
+def test_a_manifest_without_its_header_first_says_what_it_read(text, said, tmp_path,
+                                                               capsys):
+    """A comment above the header said only '(missing: label, path)'."""
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text(text)
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: The manifest {manifest} needs the columns path and label "
+        f"(missing: label, path); {said}")
