@@ -213,6 +213,29 @@ def _marker_cells(fname, offset, delim, cols, n_rows, decimal_comma):
                     yield row, j, f"{value:g}"
 
 
+def _ends_mid_line(fname):
+    """Whether the file's last line lacks its line feed (a writer stopped mid-line)."""
+    with open(fname, "rb") as fid:
+        fid.seek(0, 2)
+        if fid.tell() == 0:
+            return False
+        fid.seek(-1, 2)
+        return fid.read(1) not in (b"\n", b"\r")
+
+
+def _with_last(rows):
+    """``(row, is_last)`` for each row of an iterator (one row of lookahead)."""
+    rows = iter(rows)
+    try:
+        prev = next(rows)
+    except StopIteration:
+        return
+    for row in rows:
+        yield prev, False
+        prev = row
+    yield prev, True
+
+
 def _first_data_line(fname, offset):
     """The first non-empty line after the header (for its number format)."""
     with open(fname, "rb") as fid:
@@ -278,10 +301,18 @@ def read_mind_monitor(fname, *, profile=None):
         numeric = [h for h in header if h not in ("TimeStamp", "Elements")]
         values, stamps, markers = [], [], []
         line = 1
+        cut = _ends_mid_line(fname)
         try:
-            for row in rows:
+            for row, last in _with_last(rows):
                 line += 1
                 if not row or not any(c.strip() for c in row):
+                    continue
+                if last and cut and len(row) < len(header):
+                    # the writer stopped mid-line: its cells cannot be trusted
+                    warnings.append(
+                        f"The last line ({line}) is cut short (expected {len(header)} "
+                        f"columns, found {len(row)}); it was dropped (the writer was "
+                        "probably stopped mid-line).")
                     continue
                 if len(row) < len(header) and "Elements" not in col:
                     raise RecordingFormatError(

@@ -283,6 +283,26 @@ def test_mind_monitor_variants(tmp_path, kw):
     assert rec.streams["band_powers"].data.shape == (20, 1024)
 
 
+@pytest.mark.parametrize("elements", [True, False])
+def test_mind_monitor_cut_mid_line_drops_that_line(tmp_path, elements):
+    """Mind Monitor stopped mid-row (the phone's app killed): the last line
+    lacks cells and its line feed. It was a sample of NaN, or, without an
+    Elements column, refused; it is dropped with a warning, as the other
+    text readers drop it."""
+    fname = tmp_path / "mindMonitor.csv"
+    x, _ = _mind_monitor(fname, n=1024)
+    text = fname.read_text()
+    if not elements:
+        text = "\n".join(ln.rsplit(",", 1)[0] for ln in text.splitlines()
+                         if "/Marker/" not in ln) + "\n"
+    last = text.splitlines()[-1]
+    fname.write_text(text + last[: len(last) // 3])
+    rec = read_recording(fname)
+    assert rec.n_times == 1024
+    assert_allclose(rec.data * 1e6, np.round(x, 3), atol=1e-9)
+    assert any("is cut short" in w and "it was dropped" in w for w in rec.warnings)
+
+
 def test_muse_csv_semicolons_and_decimal_commas(tmp_path, capsys):
     """A muse-lsl CSV re-saved by a spreadsheet in a European locale reads,
     and ``info`` says what it assumed."""
