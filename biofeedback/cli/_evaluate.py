@@ -28,6 +28,7 @@ its training subjects are said in a warning: their score is not a new one.
 Examples:
   biofeedback evaluate muse.bfm new_people/*.csv        # recordings train never saw
   biofeedback evaluate muse.bfm new_people/ --switch-every 20
+  biofeedback evaluate new_people/*.csv --model muse.bfm  # --model, as live and replay
   biofeedback evaluate muse.bfm sessions/*.xdf --labels-from markers --json > scores.json
   biofeedback evaluate muse.bfm --labels-from manifest --manifest stretches.csv
       (stretches.csv: path,label,start,stop with one row per labelled stretch)
@@ -39,9 +40,12 @@ def add_parser(sub):
 
     p = sub.add_parser("evaluate", help="score a saved model on labelled recordings",
                        description=HELP)
-    p.add_argument("model", metavar="MODEL", help="model file from 'biofeedback train'")
+    p.add_argument("model", metavar="MODEL", nargs="?",
+                   help="model file from 'biofeedback train'")
     p.add_argument("recordings", nargs="*", metavar="RECORDING",
                    help="recording files or folders")
+    p.add_argument("--model", dest="model_file", metavar="FILE",
+                   help="the model file, as live and replay take it (instead of MODEL)")
     p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
                    help="score streams switching state every S seconds built from "
                         "one-state recordings (default: 30; 0: off; else at least one "
@@ -56,6 +60,7 @@ def run(args) -> int:
     from ..training import evaluate_model, load_model
     from ._train import load_dataset
 
+    _which_model(args)
     model = load_model(args.model)  # refused here when its calibration cannot be computed
     quiet = args.quiet
     args.quiet = args.quiet or args.json  # no progress bar
@@ -102,6 +107,28 @@ def run(args) -> int:
         print("switching: not scored (the recordings hold one state, so no stream "
               "switches)")
     return 0
+
+
+def _which_model(args):
+    """``args.model``, from MODEL or --model; a recording given first (the model
+    after it) is said as such, not as a damaged model file."""
+    from pathlib import Path
+
+    from ..errors import BiofeedbackError
+
+    if args.model_file:
+        if args.model:  # 'evaluate --model m.bfm recs/': the first positional is a recording
+            args.recordings.insert(0, args.model)
+        args.model = args.model_file
+    if not args.model:
+        raise BiofeedbackError("evaluate needs the model file: biofeedback evaluate "
+                               "MODEL.bfm RECORDING ...")
+    later = [r for r in args.recordings if Path(r).suffix.lower() == ".bfm"]
+    if Path(args.model).suffix.lower() != ".bfm" and later:
+        raise BiofeedbackError(
+            f"{args.model} is given where the model goes and {later[0]} among the "
+            f"recordings; put the model first: biofeedback evaluate {later[0]} "
+            "RECORDING ...")
 
 
 def _model_profile(model, args):

@@ -170,3 +170,23 @@ def test_a_manifest_without_its_header_first_says_what_it_read(text, said, tmp_p
     assert capsys.readouterr().err.strip() == (
         f"biofeedback: error: The manifest {manifest} needs the columns path and label "
         f"(missing: label, path); {said}")
+
+
+def test_evaluate_takes_the_model_as_live_and_replay_take_it(tmp_path, make_eeg, capsys):
+    """'evaluate --model m.bfm recs' (as live and replay spell it) was a usage
+    error, and a recording given before the model was called a damaged model."""
+    recs = [_write(tmp_path / f"p1-{s}-1.xdf", make_eeg, hz, j, duration=24.0)
+            for j, (s, hz) in enumerate((("calm", 10.0), ("busy", 6.0)))]
+    model = tmp_path / "m.bfm"
+    assert main(["train", *map(str, recs), "--cv", "none", "--out", str(model), "-q"]) == 0
+    capsys.readouterr()
+    scores = []
+    for argv in ([str(model), *map(str, recs)], ["--model", str(model), *map(str, recs)],
+                 [*map(str, recs), "--model", str(model)]):
+        assert main(["evaluate", *argv, "--switch-every", "0", "-q"]) == 0
+        scores.append(capsys.readouterr().out)
+    assert scores[0].startswith("balanced accuracy ") and len(set(scores)) == 1
+    assert main(["evaluate", str(recs[0]), str(model), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: {recs[0]} is given where the model goes and {model} among "
+        f"the recordings; put the model first: biofeedback evaluate {model} RECORDING ...")
