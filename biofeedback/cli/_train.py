@@ -169,7 +169,8 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
                      if args.scheduler else None)
         files = label_files(args.recordings, args.labels_from, args.pattern,
                             args.manifest, min_classes=min_classes)
-        marker_labels = args.marker_labels.split(",") if args.marker_labels else None
+        marker_labels = ([m.strip() for m in args.marker_labels.split(",") if m.strip()]
+                         if args.marker_labels else None)
         ds = extract_dataset(
             files, config, profile=args.profile or profile, gated=args.gated,
             need_windows=need_windows, n_jobs=args.n_jobs, scheduler=scheduler,

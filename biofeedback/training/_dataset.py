@@ -24,6 +24,7 @@ from ._labels import (
     _check_classes,
     _label_windows,
     _session_marks,
+    _warn_near_duplicates,
     label_files,
 )
 from ._warnings import DatasetWarnings
@@ -328,6 +329,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                 f"--marker-labels names {absent[0]!r}, which no recording's markers "
                 f"hold (they hold {shown}); spell it as the markers do.")
         labels = {s for p in probes for _, s in _class_marks(p["markers"], marker_labels)}
+        _warn_near_duplicates(labels)
         if not labels:
             own = next((f for f, p in zip(files, probes) if p.get("own_markers_only")),
                        None)

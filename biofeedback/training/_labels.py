@@ -487,8 +487,8 @@ def _session_marks(markers):
     plain, blocks, ends, truth, protocol = [], [], [], [], False
     for t, text in markers:
         own, kind, fields = _is_telemetry(text)
-        if not own:
-            plain.append((t, text))
+        if not own:  # ' rest' and 'rest\n' are one state; a blank marker ends a stretch
+            plain.append((t, str(text).strip() or END))
             continue
         if kind in _BLOCK_ENDS:
             ends.append(t)

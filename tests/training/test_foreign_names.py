@@ -190,3 +190,29 @@ def test_evaluate_takes_the_model_as_live_and_replay_take_it(tmp_path, make_eeg,
     assert capsys.readouterr().err.strip() == (
         f"biofeedback: error: {recs[0]} is given where the model goes and {model} among "
         f"the recordings; put the model first: biofeedback evaluate {model} RECORDING ...")
+
+
+def test_marker_texts_with_stray_spaces_are_one_state(tmp_path, make_eeg, caplog):
+    """A stimulus program's 'rest\\n' and ' rest' made two classes beside 'rest',
+    and 'Rest' a third, without a word (file and manifest labels were warned of)."""
+    import numpy as np
+
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training import extract_dataset, label_files
+
+    paths = []
+    for k, (first, again) in enumerate((("rest\n", " rest"), ("rest", "Rest"))):
+        calm, ts = make_eeg(duration=30.0, alpha_hz=10.0, seed=k)
+        t0 = float(ts[0])
+        marks = [(t0, first), (t0 + 10, "focus "), (t0 + 20, again), (t0 + 25, "  ")]
+        paths.append(write_recording(Recording(calm, 256.0, ["TP9", "AF7", "AF8", "TP10"],
+                                               ts, profile="muse_2016", markers=marks),
+                                     tmp_path / f"p{k}.xdf"))
+    ds = extract_dataset(label_files(paths, "markers"), n_jobs=1, gated="include")
+    assert ds.classes == ["Rest", "focus", "rest"]
+    assert "The labels 'Rest', 'rest' differ only in case or spaces" in caplog.text
+    first = ds.recording == 0  # ' rest' and 'rest\n' one class; the blank marker ends it
+    assert set(ds.y[first].tolist()) == {"rest", "focus"}
+    y0, y1 = ds.y[first], ds.y[~first]
+    assert np.sum(y0 == "rest") == np.sum(y1 == "rest") + np.sum(y1 == "Rest")
+    assert ds.t[first].max() <= 25.0 + 1e-6  # nothing labelled after the blank marker
