@@ -475,8 +475,16 @@ class LSLSource(Source):
                 f"({', '.join(self.profile.ch_names)}); drop --board to use the stream's own "
                 "channels, or name the board it comes from."
             )
-        labels = [printable(label, 32) for label in labels]
-        if len(labels) == n and all(labels):
+        labels = [printable(label.strip(), 32) for label in labels]
+        if len(labels) == n and any(labels):
+            blank = [i for i, label in enumerate(labels) if not label]
+            if blank:  # named by position, the labelled ones kept
+                labels = [label or f"EEG{i + 1:02d}" for i, label in enumerate(labels)]
+                note = (f"{'channels' if len(blank) > 1 else 'a channel'} without a label "
+                        f"named by position ({', '.join(labels[i] for i in blank[:3])}"
+                        f"{', ...' if len(blank) > 3 else ''})")
+                logger.warning("LSL stream %s: %s.", printable(full.name()), note)
+                self.notes.append(note)
             self.ch_names, renamed = unique_labels(labels)
             if renamed:  # the engine finds channels by name
                 note = (f"channels with the same label were renamed to tell them apart "

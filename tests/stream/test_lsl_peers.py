@@ -267,6 +267,17 @@ def test_channels_labelled_alike_are_told_apart():
         Engine(load_pipeline(), src.ch_names, src.sfreq, src.profile)
 
 
+def test_channels_without_labels_are_named_by_position_and_the_others_kept():
+    """Two blank labels (and one with a trailing space) named every channel
+    EEG01..EEG04, so Cz lost its name, its place on the head and its role."""
+    name = _name("blank-labels")
+    _out = _outlet(name, 4, ["", "", "Cz ", "Pz"])  # noqa: F841
+    with LSLSource(name, timeout=5) as src:
+        assert src.ch_names == ["EEG01", "EEG02", "Cz", "Pz"]
+        assert any("channels without a label named by position (EEG01, EEG02)" in n
+                   for n in src.notes)
+
+
 def test_a_stream_of_strings_says_what_to_do():
     """An EEG stream sent as text (channel format string) is refused in one
     sentence naming the stream and what to do; it named neither remedy."""
