@@ -37,6 +37,7 @@ from ._peers import (
     _UNIT_SCALE,
     _eeg_channels,
     _OffsetStamps,
+    _UnixMsStamps,
     _UnixStamps,
     channel_metadata,
     clock_note,
@@ -634,9 +635,9 @@ class LSLSource(Source):
         """``ts`` on the LSL clock, whichever clock the sender stamped with.
 
         Decided on the first chunk: stamps far from the LSL clock but near
-        Unix time are Unix time (muse-lsl, scripts using ``time.time()``);
-        stamps near neither are a device's own clock, moved by the first
-        chunk's arrival. Either is said once and in the summary.
+        Unix time are Unix time (muse-lsl, scripts using ``time.time()``), in
+        seconds or milliseconds; stamps near neither are a device's own clock,
+        moved by the first chunk's arrival. Each is said once and in the summary.
         """
         if self._stamps is None:
             self._stamps = False
@@ -650,6 +651,13 @@ class LSLSource(Source):
                     note = ("the stream stamps samples with Unix time (time.time(), as "
                             "muse-lsl does), not the LSL clock: stamps were moved onto "
                             "the LSL clock")
+                elif unix_stamped(ts[-1] / 1000.0, corr, now, time.time()):
+                    # JavaScript's Date.now(), a game engine's clock: each sample's
+                    # step would read as a thousand times its period, every one a loss
+                    self._stamps = _UnixMsStamps(corr)
+                    note = ("the stream stamps samples with Unix time in milliseconds "
+                            "(as JavaScript's Date.now() gives), not seconds: stamps were "
+                            "read as milliseconds and moved onto the LSL clock")
                 else:
                     self._stamps = _OffsetStamps(now - float(ts[-1]))
                     note = (f"the stream's stamps are {abs(now - ts[-1]):.0f} s off the LSL "

@@ -137,6 +137,15 @@ class _UnixStamps:
         return self.clock(ts - self.correction)
 
 
+class _UnixMsStamps(_UnixStamps):
+    """Unix time in milliseconds (JavaScript's ``Date.now()``) onto the LSL clock."""
+
+    name = "unix_ms"
+
+    def __call__(self, ts):
+        return self.clock(ts / 1000.0 - self.correction)
+
+
 def unix_stamped(t, correction, lsl_now, unix_now, slack=_FAR_UNIX) -> bool:
     """True when a stamp ``t`` is Unix time, not the LSL clock.
 

@@ -63,6 +63,34 @@ def test_muse_lsl_unix_stamps_and_right_aux():
         assert any("Unix time" in n for n in src.notes)
 
 
+def test_unix_stamps_in_milliseconds_are_read_as_milliseconds():
+    """A sender stamping with JavaScript's Date.now() (Unix ms): each 4 ms
+    step read as 4 s, every sample an outage ('lost for 4.00 s' 268 times in
+    8 s). The stamps are read as milliseconds and moved onto the LSL clock."""
+    import pylsl
+
+    name = _name("unix-ms")
+    out = _outlet(name, 2, ["F3", "F4"], sfreq=250.0)
+    with LSLSource(name, timeout=5) as src:
+        start = time.time() * 1000.0
+        for k in range(3):
+            out.push_chunk(np.full((10, 2), float(k)).tolist(),
+                           (start + (10 * k + np.arange(10)) * 4.0).tolist())
+            time.sleep(0.05)
+        got = []
+        end = time.monotonic() + 10
+        while sum(c.timestamps.size for c in got) < 30 and time.monotonic() < end:
+            chunk = src.read(0.05)
+            if chunk is not None:
+                got.append(chunk)
+        ts = np.concatenate([c.timestamps for c in got])
+        assert ts.size == 30
+        np.testing.assert_allclose(np.diff(ts), 0.004, atol=1e-6)
+        assert abs(ts[-1] - pylsl.local_clock()) < 2.0
+        assert not [e for e in src.pop_events() if e.kind in ("disconnected", "dropped")]
+        assert any("milliseconds" in n for n in src.notes)
+
+
 def test_stamps_on_a_clock_of_their_own_are_moved_by_their_arrival():
     import pylsl
 
