@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .._checks import _import_optional
 from .._logging import logger
-from ._read import read_recording
+from .._words import counted
+from ._read import file_stem, read_recording
 
 # subjecta-neutral-1 -> subject "subjecta", task "neutral", session "1": the naming
 # of the shared Muse data and of the training file-name pattern
@@ -46,8 +47,7 @@ def _label(text, key="label", name=""):
 
 def _raw_entities(fname, participant, task):
     """Subject, session and task as the file name (or the user) says them."""
-    name = Path(fname).name
-    stem = name.split(".", 1)[0] if not name.startswith(".") else name
+    stem = file_stem(fname)
     m = _BIDS_NAME.fullmatch(stem) or _FILE_NAME.fullmatch(stem)
     if m is not None:
         ent = {"subject": m["subject"], "session": m["session"], "task": m["task"] or task}
@@ -200,6 +200,15 @@ def export_bids(fnames, bids_root, *, participant=None, task="biofeedback",
     from ._mne import write_edf
 
     ents = entities_of(fnames, participant=participant, task=task)
+    loose = [(f, e) for f, e in zip(fnames, ents, strict=True) if participant is None
+             and not (_BIDS_NAME.fullmatch(file_stem(f)) or _FILE_NAME.fullmatch(file_stem(f)))]
+    if loose:
+        f, e = loose[0]
+        logger.warning(
+            "%s not named {subject}-{task}-{session}: %s is filed as subject %r, task "
+            "%r, no session; rename %s, or pass --participant ID (and --task).",
+            counted(len(loose), "file is", "files are"), Path(f).name, e["subject"],
+            e["task"], "them" if len(loose) > 1 else "it")
     keys = [(e["subject"], e["session"], e["task"]) for e in ents]
     repeats = Counter(keys)
     seen = Counter()

@@ -50,6 +50,16 @@ _MNE_EXT = {
 }
 
 
+def file_stem(path) -> str:
+    """A recording's file name without its extension (both of a compressed
+    '.fif.gz'), as name patterns read it: a dot inside the name stays
+    ('dr.smith-relaxed-1.xdf' is 'dr.smith-relaxed-1')."""
+    name = Path(path).name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    return Path(name).stem
+
+
 def _unreadable(fname):
     """The sentence for a file this user may not read."""
     return RecordingFormatError(

@@ -32,6 +32,7 @@ from .._markers import (
     TRUTH_KINDS,
 )
 from ..errors import BiofeedbackError
+from ..io._read import file_stem
 
 DEFAULT_PATTERN = "{subject}-{label}-{session}"
 
@@ -91,13 +92,6 @@ def _pattern_regex(pattern):
     return re.compile(out)
 
 
-def _stem(path):
-    """The file name without its extension (both of a compressed '.fif.gz'); a dot
-    inside the name stays ('dr.smith-relaxed-1.xdf' is 'dr.smith-relaxed-1')."""
-    name = Path(path).name
-    if name.lower().endswith(".gz"):
-        name = name[:-3]
-    return Path(name).stem
 
 
 def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
@@ -167,9 +161,9 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
         raise DatasetError("No recordings were given.")
     files, unmatched, named_by_file = [], [], []
     for path, label, subject, session in rows:
-        m = regex.fullmatch(_stem(path))
+        m = regex.fullmatch(file_stem(path))
         if pattern == DEFAULT_PATTERN:  # sub-01_ses-02_task-rest_eeg is not '{subject}-...'
-            m = _BIDS_NAME.fullmatch(_stem(path)) or m
+            m = _BIDS_NAME.fullmatch(file_stem(path)) or m
         groups = {k: v for k, v in m.groupdict().items() if v} if m else {}
         if labels_from == "filename":
             if m is None or not groups.get("label"):
@@ -178,7 +172,7 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             label = groups["label"]
         if not (subject or groups.get("subject")):
             named_by_file.append(Path(path).name)
-        subject = subject or groups.get("subject") or _stem(path)
+        subject = subject or groups.get("subject") or file_stem(path)
         session = session or groups.get("session") or "1"
         timed = tuple(sorted((a, b, lab) for a, b, lab, _ in stretches.get(path, ())))
         files.append(LabelledFile(path, subject, session, label, stretches=timed))

@@ -27,6 +27,8 @@ mne_bids = pytest.importorskip("mne_bids")
     ("session.xdf", {"task": "nf"}, ("session", None, "nf")),
     # BIDS labels are ASCII: accents come off, as isalnum alone would keep them
     ("Müller-ruhig_é-2.csv", {}, ("Muller", "2", "ruhige")),
+    # a dot inside the name is part of it (the name was cut at its first dot)
+    ("dr.smith-relaxed-1.xdf", {}, ("drsmith", "1", "relaxed")),
 ])
 def test_bids_entities_from_the_file_name(fname, kwargs, expected):
     ent = bids_entities(fname, **kwargs)
@@ -151,3 +153,19 @@ def test_a_bids_dataset_of_our_export_trains_without_naming_the_board(tmp_path, 
     out = tmp_path / "m.bfm"
     assert main(["train", *map(str, edfs), "--cv", "none", "--out", str(out), "-q"]) == 0
     assert capsys.readouterr().out.strip() == f"model: {out}"
+
+
+def test_names_that_are_not_the_pattern_are_said(make_recording, tmp_path, caplog):
+    """'alice_relaxed_1.xdf' became subject 'alicerelaxed1', task 'biofeedback'
+    without a word: its state was lost from the dataset."""
+    rec = make_recording(n_times=750)
+    names = ["alice_relaxed_1.xdf", "bob_busy_1.xdf", "carol-calm-1.xdf"]
+    files = [write_recording(rec, tmp_path / n) for n in names]
+    export_bids(files, tmp_path / "bids")
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert said == ["2 files are not named {subject}-{task}-{session}: alice_relaxed_1.xdf "
+                    "is filed as subject 'alicerelaxed1', task 'biofeedback', no session; "
+                    "rename them, or pass --participant ID (and --task)."]
+    caplog.clear()
+    export_bids(files[:1], tmp_path / "bids2", participant="P01", task="calm")
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
