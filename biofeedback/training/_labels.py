@@ -271,7 +271,7 @@ def _manifest_path(cell, folder):
     """A manifest's path cell as a path, a relative one from the manifest's
     ``folder``; 'recs\\p1.xdf', as a manifest made on Windows names it, is read
     as 'recs/p1.xdf' where no file has the backslashed name."""
-    p = Path(cell)
+    p = Path(cell).expanduser()  # '~/recs/p1.xdf', as people write a home folder
     p = p if p.is_absolute() else folder / p
     if "\\" in cell and os.sep == "/" and not _exists(p):
         q = Path(PureWindowsPath(cell).as_posix())
@@ -290,7 +290,7 @@ def _manifest_rows(manifest):
     sentence naming the manifest's lines."""
     if manifest is None:
         raise DatasetError("--labels-from manifest needs --manifest FILE.")
-    manifest = Path(manifest)
+    manifest = Path(manifest).expanduser()
     if not manifest.is_file():
         raise DatasetError(f"The manifest {manifest} does not exist.")
     # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark; ';' or a

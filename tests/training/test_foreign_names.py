@@ -216,3 +216,20 @@ def test_marker_texts_with_stray_spaces_are_one_state(tmp_path, make_eeg, caplog
     y0, y1 = ds.y[first], ds.y[~first]
     assert np.sum(y0 == "rest") == np.sum(y1 == "rest") + np.sum(y1 == "Rest")
     assert ds.t[first].max() <= 25.0 + 1e-6  # nothing labelled after the blank marker
+
+
+def test_a_manifest_and_its_paths_may_start_at_the_home_folder(tmp_path, make_eeg,
+                                                               monkeypatch):
+    """'~/recs/a.xdf' in a manifest (and --manifest '~/labels.csv' from Python or
+    a quoted shell word) was read as a folder named '~'."""
+    from biofeedback.training import label_files
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "recs").mkdir()
+    a = _write(tmp_path / "recs" / "a.xdf", make_eeg, 10.0, 0)
+    b = _write(tmp_path / "recs" / "b.xdf", make_eeg, 6.0, 1)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "labels.csv").write_text("path,label\n~/recs/a.xdf,calm\n~/recs/b.xdf,busy\n")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    files = label_files(labels_from="manifest", manifest="~/labels.csv")
+    assert [(f.path, f.label) for f in files] == [(str(a), "calm"), (str(b), "busy")]
