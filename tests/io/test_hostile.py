@@ -258,6 +258,11 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
      lambda t, c: ["replay", str(_xdf_markers_only(t / "markers.xdf"))],
      ("error", r"markers\.xdf: this XDF file holds no signal, only string \(marker\) "
                r"stream\(s\) 'Cues'; the EEG stream was not recorded")),
+    ("xdf_eeg_stamped_in_unix_milliseconds",  # a JavaScript sender's Date.now()
+     lambda t, c: ["replay", str(_xdf(t, "js.xdf", [
+         ("JS", ["Cz", "Pz"], 250.0, (1.7e9 + np.arange(1500) / 250.0) * 1000.0,
+          _eeg(1500, 2))]))],
+     ("ok", r"(?s)\d+ windows.*stamped with Unix time in milliseconds")),
     ("xdf_eeg_sent_as_strings",  # a sender that formats its samples as text
      lambda t, c: ["replay", str(_xdf_markers_only(t / "text.xdf", "Amp", "EEG", 250.0))],
      ("error", r"text\.xdf: the EEG stream 'Amp' was sent as strings \(channel format "
