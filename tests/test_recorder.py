@@ -53,3 +53,26 @@ def test_what_the_recorder_said_before_it_ended_is_read_to_its_end(tmp_path, uid
         rec.start()
     assert time.monotonic() - t0 < 20  # said, not waited out
     assert not rec.running
+
+
+@pytest.mark.parametrize("predicate, said", [
+    ("name=MyMarkers", "'MyMarkers' in 'name=MyMarkers' needs quotes: \"name='MyMarkers'\""),
+    ("MyMarkers", "'MyMarkers' is not a predicate; to record the stream of that name write"),
+    ("", "the predicate is empty"),
+])
+def test_a_predicate_labrecorder_cannot_match_is_said_before_it_starts(tmp_path, predicate,
+                                                                      said):
+    """From Python as from the command line (also_record=): LabRecorder matched
+    no stream with these, and the session said no such stream was sending."""
+    with pytest.raises(BiofeedbackError, match="Cannot record another stream: ") as err:
+        Recorder(tmp_path / "r.xdf", ["source_id='x'"], others=[predicate])
+    assert said in str(err.value)
+    assert not (tmp_path / "r.xdf").exists()
+
+
+def test_predicates_labrecorder_matches_pass():
+    from biofeedback.recorder import check_predicate
+
+    for ok in ("type='Markers'", "name='a' and channel_count=1", " name = 'b' ",
+               "starts-with(name, 'Muse')"):
+        assert check_predicate(ok) == ok.strip()

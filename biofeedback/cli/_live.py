@@ -6,31 +6,17 @@ from . import number
 
 
 def _predicate(text):
-    """An argparse type: an LSL predicate, its text values quoted.
-
-    LabRecorder matches ``name=MyMarkers`` (an XPath comparing the name with
-    a child element that does not exist) and a bare ``MyMarkers`` with no
-    stream at all, and the session then said no such stream was sending.
-    """
+    """An argparse type: an LSL predicate LabRecorder can match (see
+    :func:`biofeedback.recorder.check_predicate`)."""
     import argparse
-    import re
 
-    text = text.strip()
-    if not text:
-        raise argparse.ArgumentTypeError("the predicate is empty; e.g. \"type='Markers'\"")
-    if "=" not in text and "(" not in text:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a predicate; to record the stream of that name write "
-            f"\"name='{text}'\"")
-    for m in re.finditer(r"(\w+)\s*(!?=)\s*([^'\"\s()=][^\s()]*)", text):
-        value = m.group(3)
-        try:
-            float(value)  # channel_count=8 compares numbers
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{value!r} in {text!r} needs quotes: \"{m.group(1)}{m.group(2)}"
-                f"'{value}'\"") from None
-    return text
+    from ..recorder import check_predicate
+
+    try:
+        return check_predicate(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
 
 HELP = """\
 Run a live biofeedback session: acquire, filter, estimate, show, cue, record.
