@@ -812,11 +812,24 @@ def test_a_live_session_on_a_scripted_headset_is_listed_as_simulated(tmp_path, c
     scen = tmp_path / "calm.toml"
     scen.write_text('name = "calm"\nboard = "muse_2"\nduration = 60.0\n'
                     '[[timeline]]\nat = 0.0\nstate = "relaxed"\n')
+    import time
+
     root = tmp_path / "study"
-    assert main(["live", "--scenario", str(scen), "--participant", "p01", "--root", str(root),
-                 "--duration", "3", "--view", "none"]) == 0
+    # the scripted session in a process of its own; the headset's starts once the
+    # scripted one has its number (01), and runs beside it as session 02
+    scripted = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback.cli", "live", "--scenario", str(scen),
+         "--participant", "p01", "--root", str(root), "--duration", "3", "--view", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    running = root / "sub-p01" / "ses-01" / ".running"
+    deadline = time.monotonic() + 60
+    while not running.exists() and time.monotonic() < deadline and scripted.poll() is None:
+        time.sleep(0.05)
+    assert running.exists(), scripted.communicate()
     assert main(["live", "--board", "synthetic", "--participant", "p01", "--root", str(root),
                  "--duration", "3", "--view", "none"]) == 0
+    out, err = scripted.communicate(timeout=120)
+    assert scripted.returncode == 0, (out, err)
     capsys.readouterr()
     assert main(["sessions", "p01", "--root", str(root), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
