@@ -200,7 +200,8 @@ def read_xdf(fname, *, profile=None, stream=None):
             + (f" ({warnings[0]})" if cut is not None else "") + ".", fname)
     sidecar = read_sidecar(fname, warnings)
     ours = _own_streams(sidecar)
-    if stream is None and ours.get("EEG") in {_first(s["info"], "source_id") for s in streams}:
+    if stream in (None, EEG_NAME) and \
+            ours.get("EEG") in {_first(s["info"], "source_id") for s in streams}:
         # another session's biofeedback-EEG recorded beside (--also-record) is not it
         stream = ours["EEG"]
     eeg = _choose_eeg(streams, stream, fname, warnings)

@@ -146,6 +146,8 @@ def test_a_sessions_own_streams_are_read_beside_another_sessions(tmp_path):
     }}))
     rec = read_recording(fname)
     assert rec.n_times == 1000 and np.all(rec.data == 2e-6)
+    # named, as --stream biofeedback-EEG names it: the session's own too
+    assert np.all(read_recording(fname, stream="biofeedback-EEG").data == 2e-6)
     assert rec.gaps == []
     assert rec.streams["biofeedback-Markers"].data == ["session_start"]
     assert sorted(m[1] for m in rec.markers) == ["gap_end duration=1.0", "gap_start",
