@@ -146,6 +146,28 @@ def _evidence_weight(text):
     return "auto" if text == "auto" else number(maximum=1)(text)
 
 
+def _labels_args_agree(args):
+    """Options one label source reads given with another are refused: they were
+    left out without a word (recordings beside a manifest were not trained on)."""
+    from ..training._labels import DatasetError
+
+    source = {"filename": "file names"}.get(args.labels_from, args.labels_from)
+    if args.labels_from == "manifest" and args.recordings:
+        shown = ", ".join(args.recordings[:2]) + (" ..." if len(args.recordings) > 2 else "")
+        them = "them" if len(args.recordings) > 1 else "it"
+        raise DatasetError(
+            f"With --labels-from manifest the manifest lists the recordings, so {shown} "
+            f"would not be read; add {them} to the manifest, or leave {them} out.")
+    if args.manifest and args.labels_from != "manifest":
+        raise DatasetError(
+            f"--manifest is read only with --labels-from manifest (labels now come from "
+            f"{source}); add --labels-from manifest, or leave out --manifest.")
+    if args.marker_labels and args.labels_from != "markers":
+        raise DatasetError(
+            f"--marker-labels is read only with --labels-from markers (labels now come "
+            f"from {source}); add --labels-from markers, or leave out --marker-labels.")
+
+
 def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
                  label_by="inside", expect=None):
     """Label and extract the recordings the arguments name."""
@@ -154,6 +176,7 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
     from ..training import extract_dataset, label_files
     from ..training._workers import connect_scheduler
 
+    _labels_args_agree(args)
     switch = getattr(args, "switch_every", 0) or 0
     if switch and switch < config.window.length:
         from ..training._labels import DatasetError

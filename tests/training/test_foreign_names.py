@@ -233,3 +233,30 @@ def test_a_manifest_and_its_paths_may_start_at_the_home_folder(tmp_path, make_ee
     monkeypatch.chdir(tmp_path / "elsewhere")
     files = label_files(labels_from="manifest", manifest="~/labels.csv")
     assert [(f.path, f.label) for f in files] == [(str(a), "calm"), (str(b), "busy")]
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["{rec}", "--labels-from", "manifest", "--manifest", "{manifest}"],
+     "With --labels-from manifest the manifest lists the recordings, so {rec} would not "
+     "be read; add it to the manifest, or leave it out."),
+    (["{rec}", "--labels-from", "markers", "--manifest", "{manifest}"],
+     "--manifest is read only with --labels-from manifest (labels now come from "
+     "markers); add --labels-from manifest, or leave out --manifest."),
+    (["{rec}", "--marker-labels", "calm,busy"],
+     "--marker-labels is read only with --labels-from markers (labels now come from file "
+     "names); add --labels-from markers, or leave out --marker-labels."),
+])
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_label_options_of_another_source_are_refused(command, argv, said, tmp_path,
+                                                    make_eeg, capsys):
+    """They were left out without a word: a recording given beside a manifest was
+    not trained on, a manifest beside --labels-from markers not read."""
+    rec = _write(tmp_path / "p1-calm-1.xdf", make_eeg, 10.0, 0)
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text(f"path,label\n{rec},calm\n")
+    model = tmp_path / "m.bfm"
+    fill = {"rec": str(rec), "manifest": str(manifest)}
+    head = ["train", "--out", str(model)] if command == "train" else ["evaluate", str(model)]
+    assert main([*head, *(a.format(**fill) for a in argv), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == "biofeedback: error: " + said.format(**fill)
+    assert not model.exists()
