@@ -126,7 +126,7 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
         counter = table[:, 0]
         eeg = table[:, 1: 1 + n_eeg]
         accel = table[:, 1 + n_eeg: 4 + n_eeg] if n_aux == 3 else None
-        prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head)
+        prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head, sfreq)
         return _assemble(fname, sfreq, names, prof, counter, unix, eeg, accel,
                          warnings, header, "Unix seconds (the file's last column, ms)",
                          "openbci-txt", unix_ts=unix)
@@ -141,7 +141,7 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
     counter = table[:, 0]
     eeg = table[:, 1: 1 + n_eeg]
     accel = table[:, 1 + n_eeg: 4 + n_eeg] if n_aux == 3 else None
-    prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head)
+    prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head, sfreq)
     return _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings,
                      header, clock, "openbci-txt")
 
@@ -201,12 +201,20 @@ def _check_header_board(text_head, n_eeg, warnings, fname):
     return None
 
 
-def _names(profile, ch_names, n_eeg, warnings, fname, text_head=""):
+def _names(profile, ch_names, n_eeg, warnings, fname, text_head="", sfreq=None):
     from ..hardware import get_profile
 
     if profile is None:
-        profile = (_check_header_board(text_head, n_eeg, warnings, fname)
-                   or ("cyton_daisy" if n_eeg == 16 else "cyton"))
+        profile = _check_header_board(text_head, n_eeg, warnings, fname)
+    if profile is None and n_eeg == 4 and sfreq == 200.0 and not _BOARD.search(text_head):
+        # GUI v4 writes no board: 4 channels at 200 Hz are a Ganglion's (a Cyton
+        # has 8 at 250 Hz), whose packet ids are not a Cyton's counter
+        profile = "ganglion"
+        warnings.append(
+            f"{fname}: the header names no board; 4 channels at 200 Hz are read as a "
+            "Ganglion's (choose another with --profile NAME, or profile= in Python).")
+    if profile is None:
+        profile = "cyton_daisy" if n_eeg == 16 else "cyton"
     prof = get_profile(profile)
     if ch_names is not None:
         names = list(ch_names)
@@ -389,7 +397,7 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
         raise RecordingFormatError("the file has a header but no samples.", fname,
                                    n_head + 2)
     prof, names = _names(profile, ch_names, len(exg), warnings, fname,
-                         "\n".join(header))
+                         "\n".join(header), sfreq)
     unix = table[:, keep.index(ts_col[0])]
     n = len(exg)  # EEG then accelerometer columns follow the index: views, no copies
     rec = _assemble(fname, sfreq, names, prof, table[:, 0], unix, table[:, 1: 1 + n],

@@ -283,6 +283,34 @@ def test_mind_monitor_variants(tmp_path, kw):
     assert rec.streams["band_powers"].data.shape == (20, 1024)
 
 
+@pytest.mark.parametrize("index", ["samples", "packets"])
+def test_openbci_gui_v4_ganglion_file_without_a_board_line(tmp_path, index):
+    """GUI v4 names no board; its Ganglion files hold 4 channels at 200 Hz,
+    numbered 0-200 (OpenBCI_WIFI#78, OpenBCI_GUI#399) or by packet id. Read
+    with a Cyton's 0-255 counter they lost 1,045 samples in 20 s (512,809
+    by packet id); they are read as a Ganglion's, which is said."""
+    n = 4000
+    x = _eeg(n, 4, 200.0)
+    t0 = 1678789230.123
+    lines = ["%OpenBCI Raw EEG Data", "%Number of channels = 4", "%Sample Rate = 200.0 Hz",
+             "%First Column = SampleIndex", "%Last Column = Timestamp ",
+             "%Other Columns = EEG data in microvolts followed by Accel Data (in G) "
+             "interleaved with Aux Data"]
+    for i in range(n):
+        t = t0 + i / 200.0
+        idx = i % 201 if index == "samples" else (0 if i == 0 else 101 + (i - 1) // 2 % 100)
+        lines.append(", ".join([str(idx)] + [f"{v:.2f}" for v in x[:, i]] + ["0.000"] * 3
+                               + [datetime.fromtimestamp(t).strftime("%H:%M:%S.%f")[:-3],
+                                  str(int(round(t * 1000)))]))
+    fname = tmp_path / "OpenBCI-RAW-2018-11-07_14-45-42.txt"
+    fname.write_text("\n".join(lines) + "\n")
+    rec = read_recording(fname)
+    assert rec.profile == "ganglion" and rec.ch_names == ["F3", "F4", "O1", "O2"]
+    assert rec.gaps == []
+    assert_allclose(rec.data * 1e6, np.round(x, 2), atol=1e-9)
+    assert any("4 channels at 200 Hz are read as a Ganglion's" in w for w in rec.warnings)
+
+
 @pytest.mark.parametrize("elements", [True, False])
 def test_mind_monitor_cut_mid_line_drops_that_line(tmp_path, elements):
     """Mind Monitor stopped mid-row (the phone's app killed): the last line
