@@ -177,6 +177,10 @@ def read_muse_csv(fname, *, profile=None):
                         provenance=provenance), prof, warnings, fname)
 
 
+#: How a muse-lsl CSV writes "no marker" (pandas' 0, or the float format's)
+_NO_MARKER = frozenset({b"", b"0", b"0.0", b"0.000", b"0,0", b"0,000", b'""'})
+
+
 def _marker_cells(fname, offset, delim, cols, n_rows, decimal_comma):
     """The marker cells of a muse-lsl CSV that hold a marker, as text.
 
@@ -186,6 +190,7 @@ def _marker_cells(fname, offset, delim, cols, n_rows, decimal_comma):
     number is written as ``{:g}`` writes it (``1.000`` is ``1``), text as it
     is (without its quotes).
     """
+    sep = delim.encode()
     with open(fname, "rb") as fid:
         fid.seek(offset)  # after the header line
         row = -1
@@ -195,13 +200,16 @@ def _marker_cells(fname, offset, delim, cols, n_rows, decimal_comma):
             row += 1
             if row >= n_rows:
                 return
-            try:
-                line = decode_text(raw)
-            except UnicodeDecodeError:
-                line = raw.decode("utf-8", "replace")
-            cells = line.rstrip("\r\n").split(delim)
+            cells = raw.rstrip(b"\r\n").split(sep)
             for j in cols:
-                text = cells[j].strip().strip('"').strip() if j < len(cells) else ""
+                cell = cells[j].strip() if j < len(cells) else b""
+                if cell in _NO_MARKER:  # most rows: no marker, no decoding
+                    continue
+                try:
+                    text = decode_text(cell)
+                except UnicodeDecodeError:
+                    text = cell.decode("utf-8", "replace")
+                text = text.strip('"').strip()
                 if not text:
                     continue
                 try:
