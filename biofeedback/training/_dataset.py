@@ -182,6 +182,12 @@ def _check_stretches(f, t, labels, length, by, duration):
                 f"{Path(f.path).name} at {a:g}-{b:g} s (the recording lasts "
                 f"{duration:.1f} s, and no {what} falls in the stretch); label stretches "
                 "of at least one window, in seconds from the recording's first sample.")
+        if b > duration + length:  # a typo (750 for 75), minutes, or another file's row
+            logger.warning(
+                "The manifest's stretch %g-%g s (%r) of %s ends %.1f s after the "
+                "recording (which lasts %.1f s); only its windows up to the end are "
+                "labelled: check that stop is in seconds from the recording's first "
+                "sample.", a, b, lab, Path(f.path).name, b - duration, duration)
 
 
 def _class_marks(markers, marker_labels):

@@ -260,3 +260,18 @@ def test_label_options_of_another_source_are_refused(command, argv, said, tmp_pa
     assert main([*head, *(a.format(**fill) for a in argv), "-q"]) == 1
     assert capsys.readouterr().err.strip() == "biofeedback: error: " + said.format(**fill)
     assert not model.exists()
+
+
+def test_a_stretch_ending_long_after_its_recording_is_said(tmp_path, make_eeg, caplog):
+    """'30,750' for '30,75' labelled the rest of the recording without a word."""
+    from biofeedback.training import extract_dataset, label_files
+
+    rec = _write(tmp_path / "a.xdf", make_eeg, 10.0, 0, duration=20.0)
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text(f"path,label,start,stop\n{rec},calm,0,10\n{rec},busy,10,170\n")
+    extract_dataset(label_files(labels_from="manifest", manifest=manifest), n_jobs=1)
+    said = [r.getMessage() for r in caplog.records if "stretch" in r.getMessage()]
+    assert said == ["The manifest's stretch 10-170 s ('busy') of a.xdf ends 150.0 s after "
+                    "the recording (which lasts 20.0 s); only its windows up to the end "
+                    "are labelled: check that stop is in seconds from the recording's "
+                    "first sample."]
