@@ -412,7 +412,24 @@ class LSLSource(Source):
             self._by_name = True
         else:
             found = pylsl.resolve_byprop("type", self.stream_type, timeout=timeout)
+            if found and self._inlet is None:  # opening: another of the type answers
+                # within the first query wave (looking again later, the type's
+                # first stream is taken, as before)
+                found += pylsl.resolve_byprop("type", self.stream_type, minimum=2,
+                                              timeout=0.25)
+                self._one_of_type(found)
         return found[0] if found else None
+
+    def _one_of_type(self, found):
+        """Refuse to pick one of several streams of a type at random."""
+        streams = {i.uid(): i for i in found}
+        if len(streams) < 2:
+            return
+        names = sorted({printable(i.name()) for i in streams.values()})
+        shown = ", ".join(repr(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
+        raise StreamError(
+            f"{len(streams)} LSL streams are of type {self.stream_type!r} ({shown}); name "
+            "the one to read with --lsl NAME (or its source id).")
 
     def _one_of_name(self, info):
         """Refuse a name that several streams carry (muse-lsl names every headset "Muse")."""

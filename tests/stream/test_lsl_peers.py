@@ -199,6 +199,24 @@ def test_two_streams_of_one_name_without_source_ids_on_one_host_are_refused():
         LSLSource(name, timeout=5).start()
 
 
+def test_a_type_several_streams_have_is_refused_with_their_names():
+    """--lsl '' --lsl-type TYPE took the first stream of the type to answer:
+    with two on the network (another session's biofeedback-EEG, a second
+    headset) either could be read, or one that sends nothing."""
+    kind = f"QA{uuid.uuid4().hex[:8]}"
+    names = [_name("type-a"), _name("type-b")]
+    import pylsl
+
+    _outs = [pylsl.StreamOutlet(pylsl.StreamInfo(n, kind, 2, 100.0, "float32", n))  # noqa: F841
+             for n in names]
+    with pytest.raises(StreamError, match=rf"2 LSL streams are of type '{kind}' \(.*"
+                                          r"\); name the one to read with --lsl NAME"):
+        LSLSource("", stream_type=kind, timeout=5).start()
+    del _outs[1]
+    with LSLSource("", stream_type=kind, timeout=5) as src:  # one left: it is read
+        assert src.stream_name == names[0]
+
+
 def test_a_stream_found_by_its_source_id_opens_beside_another_of_its_name():
     """The dashboard follows its session's EEG by source id while others run theirs."""
     from biofeedback.dashboard._lsl import _make_by_id
