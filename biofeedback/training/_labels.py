@@ -317,6 +317,12 @@ def _manifest_rows(manifest):
             raise _not_csv(manifest, 1, err) from None
         if names:  # 'Path', ' label ': the names as meant
             reader.fieldnames = [n.strip().lower() for n in names]
+            twice = sorted({n for n in reader.fieldnames
+                            if n and reader.fieldnames.count(n) > 1})
+            if twice:  # the csv module keeps the last such cell, without a word
+                raise DatasetError(
+                    f"The manifest {manifest} names the column {twice[0]!r} twice; keep "
+                    "one column of each name.")
         missing = {"path", "label"} - set(reader.fieldnames or ())
         if missing:
             head = first.strip()

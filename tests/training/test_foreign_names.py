@@ -275,3 +275,14 @@ def test_a_stretch_ending_long_after_its_recording_is_said(tmp_path, make_eeg, c
                     "the recording (which lasts 20.0 s); only its windows up to the end "
                     "are labelled: check that stop is in seconds from the recording's "
                     "first sample."]
+
+
+def test_a_manifest_naming_a_column_twice_is_refused(tmp_path, capsys):
+    """'path,label,Label': the second label column won without a word."""
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("path,label,Label\na.xdf,calm,busy\n")
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: The manifest {manifest} names the column 'label' twice; "
+        "keep one column of each name.")
