@@ -201,7 +201,9 @@ def test_a_duration_of_one_window_gives_one_estimate(uid):
         build_session("synthetic", record=False, duration=1.99, name=f"d-{uid}")
     summary = build_session("synthetic", record=False, feedback=False, duration=2.0,
                             name=f"d-{uid}").run()
-    assert summary.n_windows == 1 and 2.0 <= summary.duration < 2.1
+    # the session stops on the first chunk that reaches 2 s (chunks come every
+    # few tens of ms, later on a loaded machine), not 0.5-1.3 s later as before
+    assert summary.n_windows == 1 and 2.0 <= summary.duration < 2.4
 
 
 def test_a_session_of_one_window_counts_its_one_clean_window_in_the_singular(capsys):
