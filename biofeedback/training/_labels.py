@@ -35,6 +35,8 @@ from ..errors import BiofeedbackError
 from ..io._read import file_stem
 
 DEFAULT_PATTERN = "{subject}-{label}-{session}"
+#: The fields a file-name pattern reads (``{}`` matches any text and reads none).
+PATTERN_FIELDS = ("subject", "label", "session")
 
 # BIDS file names (sessions filed by ``live --participant``, BIDS exports):
 # read by their entities when the pattern is the default one
@@ -76,6 +78,12 @@ def _pattern_regex(pattern):
         raise DatasetError(
             f"The label pattern {pattern!r} has the field {{{bad[0]}}}; a field is a name "
             "that starts with a letter, like {subject}, {label} or {session}."
+        )
+    unknown = [n for n in names if n and n not in PATTERN_FIELDS]
+    if unknown:  # '{subj}' matched anything and named no one, without a word
+        raise DatasetError(
+            f"The label pattern {pattern!r} has the unknown field {{{unknown[0]}}}; the "
+            "fields are {subject}, {label} and {session}, and {} matches any text."
         )
     if "label" not in names and "subject" not in names:
         raise DatasetError(

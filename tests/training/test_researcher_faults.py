@@ -175,6 +175,22 @@ def test_a_manifest_row_that_cannot_label_is_one_sentence(rows, match, recs, tmp
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_a_pattern_field_of_an_unknown_name_is_one_sentence(command, recs, model_file,
+                                                            capsys):
+    """'{subj}' matched any text and named no one: training went on with every
+    file its own subject, which only a later warning hinted at."""
+    pattern = "{subj}-{label}-{session}"
+    out = recs[0].with_name("x.bfm")
+    argv = ([command, *map(str, recs), "--out", str(out)] if command == "train"
+            else [command, str(model_file), *map(str, recs)])
+    assert main([*argv, "--pattern", pattern, "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: The label pattern {pattern!r} has the unknown field {{subj}}; "
+        "the fields are {subject}, {label} and {session}, and {} matches any text.")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("pattern", ["{1}-{label}-{session}", "{subject}-{label}-{2x}"])
 def test_a_pattern_field_that_is_no_name_is_one_sentence(pattern, recs, capsys):
     assert main(["train", *map(str, recs), "--pattern", pattern, "--out",
