@@ -23,7 +23,11 @@ def regular_rate(ts):
 
     Some senders declare EEG irregular (nominal rate 0) yet stamp it evenly:
     when the middle 90 % of the steps are within 10 % of their median, the
-    median step gives the rate (rounded to 0.01 Hz).
+    mean of the steps within 10 % of the median gives the rate (the jitter of
+    host stamps averages out; a gap is left out). A rate within 0.2 % of a
+    whole number of Hz is that number (a 250 Hz device whose stamps measure
+    250.06 Hz is a 250 Hz device, and a model trained at 250 Hz reads it);
+    others are rounded to 0.01 Hz.
     """
     import numpy as np
 
@@ -33,9 +37,13 @@ def regular_rate(ts):
         return None
     med = float(np.median(dt))
     lo, hi = np.percentile(dt, [5, 95])
-    if med > 0 and lo > 0.9 * med and hi < 1.1 * med:
-        return float(np.round(1.0 / med, 2))
-    return None
+    if not (med > 0 and lo > 0.9 * med and hi < 1.1 * med):
+        return None
+    rate = 1.0 / float(np.mean(dt[np.abs(dt - med) <= 0.1 * med]))
+    whole = float(np.round(rate))
+    if whole > 0 and abs(rate - whole) <= 0.002 * whole:
+        return whole
+    return float(np.round(rate, 2))
 
 
 def unique_labels(names):

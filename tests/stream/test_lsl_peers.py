@@ -265,6 +265,21 @@ def test_a_stream_picked_by_source_id_is_not_swapped_for_another_of_its_name(by)
     del other
 
 
+def test_an_evenly_stamped_rate_is_the_whole_number_its_host_clock_blurs():
+    """Stamps of a 250 Hz device on a host clock measure 250.06 Hz; read at
+    that rate, a model trained at 250 Hz refused the stream."""
+    from biofeedback.stream._peers import regular_rate
+
+    rng = np.random.default_rng(0)
+    n = np.arange(2000)
+    assert regular_rate(100.0 + n / 250.06) == 250.0
+    jittered = 100.0 + n / 250.0 + rng.normal(0, 1e-4, n.size)
+    assert regular_rate(jittered) == 250.0
+    assert regular_rate(np.delete(jittered, np.s_[900:950])) == 250.0  # a gap
+    assert regular_rate(100.0 + n / 128.3) == 128.3  # not a whole number: kept
+    assert regular_rate(np.cumsum(rng.uniform(0.001, 0.01, n.size))) is None  # uneven
+
+
 def test_an_irregular_stream_takes_the_named_board_rate_or_says_what_to_do():
     from biofeedback.hardware import get_profile
 
