@@ -524,7 +524,10 @@ def _label_windows(t_end, length, markers, marker_labels, by="inside"):
 
     ``by="inside"``: windows lying wholly in a stretch; ``"end"``: every window
     takes the state at its newest sample (what a live user is in then).
-    An :data:`END` mark ends a stretch and labels nothing.
+    An :data:`END` mark ends a stretch and labels nothing. The last stretch,
+    which runs to the recording's end, labels nothing by either rule when no
+    whole window fits in it (a closing ``end`` marker a second before the end
+    is no state, in training or scoring).
     """
     labels = np.full(len(t_end), None, dtype=object)
     if not markers:
@@ -533,7 +536,8 @@ def _label_windows(t_end, length, markers, marker_labels, by="inside"):
     for i, (t, s) in enumerate(markers):
         if s == END or (marker_labels and s not in marker_labels):
             continue
-        start = t_end if by == "end" else t_end - length
-        inside = (start >= t) & (t_end < times[i + 1])
-        labels[inside] = s
+        whole = (t_end - length >= t) & (t_end < times[i + 1])
+        if np.isinf(times[i + 1]) and not whole.any():
+            continue
+        labels[whole if by == "inside" else (t_end >= t) & (t_end < times[i + 1])] = s
     return labels

@@ -2,6 +2,7 @@
 hand-edited files, unreachable clusters. Each is one sentence and a non-zero
 exit, without a traceback, and leaves nothing half-written."""
 
+import json
 import socket
 from pathlib import Path
 
@@ -943,3 +944,31 @@ def test_recordings_shorter_than_20_s_are_not_sent_to_switch_every_0(
     err = capsys.readouterr().err
     assert "too short to build a stream switching state" in err
     assert "--switch-every 0" not in err and "record longer" in err
+
+
+def test_a_closing_end_marker_neither_trains_nor_fails_evaluation(tmp_path, make_eeg,
+                                                                  capsys):
+    """A stimulus program's 'end' half a second before the recording's end:
+    train left it out (no whole window fits after it), but evaluate labels
+    windows by their end, so 'end' became a label and the recording was refused."""
+    import numpy as np
+
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k in (1, 2):
+        calm, ts = make_eeg(duration=60.0, alpha_hz=10.0, seed=k)
+        busy, _ = make_eeg(duration=60.0, alpha_hz=6.0, seed=10 + k)
+        data = np.concatenate([calm[:, :30 * 256], busy[:, 30 * 256:]], axis=1)
+        marks = [(ts[0], "calm"), (ts[0] + 30.0, "busy"), (ts[-1] - 0.5, "end")]
+        rec = Recording(data, 256.0, MUSE, ts, markers=marks, profile="muse_2016")
+        paths.append(write_recording(rec, tmp_path / f"p{k}-session-1.xdf"))
+    model = tmp_path / "m.bfm"
+    assert main(["train", *map(str, paths), "--labels-from", "markers", "--cv", "none",
+                 "--out", str(model), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(model), *map(str, paths), "--labels-from", "markers",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["classes"] == ["busy", "calm"] and set(out["recall"]) == {"busy", "calm"}
+    assert out["switching"]["n_switches"] == 2  # calm to busy in each, not to 'end'
