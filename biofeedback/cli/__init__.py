@@ -118,9 +118,22 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs):
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
         self.checks = []
+        #: positionals may come on both sides of options (``evaluate rec1 --model
+        #: m.bfm rec2``), as argparse's intermixed parsing reads them
+        self.intermixed = False
+        self._mixing = False
 
     def parse_known_args(self, args=None, namespace=None):
-        namespace, extras = super().parse_known_args(args, namespace)
+        if self.intermixed and not self._mixing:
+            self._mixing = True  # it calls parse_known_args itself, twice
+            try:
+                namespace, extras = super().parse_known_intermixed_args(args, namespace)
+            finally:
+                self._mixing = False
+        else:
+            namespace, extras = super().parse_known_args(args, namespace)
+            if self._mixing:  # one of the intermixed passes: checked once, after both
+                return namespace, extras
         for check in self.checks:
             check(self, namespace)
         return namespace, extras

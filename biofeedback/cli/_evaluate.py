@@ -52,6 +52,7 @@ def add_parser(sub):
                         "window)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_labels_args(p)
+    p.intermixed = True  # recordings on both sides of options
     p.set_defaults(func=run)
 
 

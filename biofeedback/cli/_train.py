@@ -138,6 +138,7 @@ def add_parser(sub):
     p.add_argument("--report", metavar="FILE.html",
                    help="HTML report (default: beside the model, MODEL.html)")
     add_labels_args(p)
+    p.intermixed = True  # recordings on both sides of options
     p.set_defaults(func=run)
 
 

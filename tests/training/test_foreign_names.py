@@ -192,6 +192,24 @@ def test_evaluate_takes_the_model_as_live_and_replay_take_it(tmp_path, make_eeg,
         f"the recordings; put the model first: biofeedback evaluate {model} RECORDING ...")
 
 
+def test_recordings_may_come_on_both_sides_of_options(tmp_path, make_eeg, capsys):
+    """'evaluate rec1 --model m.bfm rec2' and 'train rec1 --out m.bfm rec2' were
+    usage errors ('unrecognized arguments: rec2')."""
+    recs = [_write(tmp_path / f"p1-{s}-1.xdf", make_eeg, hz, j, duration=24.0)
+            for j, (s, hz) in enumerate((("calm", 10.0), ("busy", 6.0)))]
+    model = tmp_path / "m.bfm"
+    assert main(["train", str(recs[0]), "--cv", "none", "--out", str(model), str(recs[1]),
+                 "-q"]) == 0
+    capsys.readouterr()
+    scores = []
+    for argv in ([str(model), *map(str, recs)],
+                 [str(recs[0]), "--model", str(model), str(recs[1])],
+                 [str(model), str(recs[0]), "--switch-every", "0", str(recs[1])]):
+        assert main(["evaluate", *argv, "--switch-every", "0", "-q"]) == 0
+        scores.append(capsys.readouterr().out)
+    assert scores[0].startswith("balanced accuracy ") and len(set(scores)) == 1
+
+
 def test_marker_texts_with_stray_spaces_are_one_state(tmp_path, make_eeg, caplog):
     """A stimulus program's 'rest\\n' and ' rest' made two classes beside 'rest',
     and 'Rest' a third, without a word (file and manifest labels were warned of)."""
