@@ -19,19 +19,20 @@ def add_parser(sub):
     p = sub.add_parser("report", help="write the HTML report of a recorded session",
                        description=HELP)
     p.add_argument("recording", metavar="RECORDING", help="an XDF file made by 'live'")
-    p.add_argument("--out", metavar="FILE.html", help="default: RECORDING with .html")
+    p.add_argument("--out", metavar="FILE.html",
+                   help="default: RECORDING with .html; in a BIDS dataset (a "
+                        "dataset_description.json in a folder above it) at its place "
+                        "under the dataset's derivatives/biofeedback/")
     p.add_argument("--png", metavar="FILE.png", help="also save the main figure as PNG")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from .._outputs import check_output
-    from ..feedback._report import write_report
+    from ..feedback._report import report_path, write_report
 
     # made again in place, but said at once when it cannot be (a folder, no room)
-    for out in (args.out or Path(args.recording).with_suffix(".html"), args.png):
+    for out in (args.out or report_path(args.recording), args.png):
         if out is not None:
             check_output(out, overwrite=True)
     path = write_report(args.recording, args.out, args.png)

@@ -327,6 +327,55 @@ def methods(s) -> list[tuple[str, str]]:
     return out
 
 
+#: Where a BIDS dataset keeps files derived from its recordings (BIDS
+#: validators take any other file in the dataset for an error).
+DERIVATIVES = Path("derivatives") / "biofeedback"
+
+
+def _bids_root(fname):
+    """The BIDS dataset ``fname`` lies in (the nearest folder above it holding
+    a ``dataset_description.json``), or None."""
+    for folder in Path(fname).absolute().parents:
+        if (folder / "dataset_description.json").is_file():
+            return folder
+    return None
+
+
+def report_path(fname) -> Path:
+    """Where the report of the recording ``fname`` goes unless told: beside it,
+    or for a recording inside a BIDS dataset at its place under the dataset's
+    ``derivatives/biofeedback/`` (``sub-01/eeg/sub-01_task-x_eeg.html``)."""
+    root = _bids_root(fname)
+    if root is None:
+        return Path(fname).with_suffix(".html")
+    rel = Path(fname).absolute().relative_to(root)
+    return root / DERIVATIVES / rel.with_suffix(".html")
+
+
+def _describe_derivatives(root):
+    """Write the ``dataset_description.json`` BIDS asks of a derivatives folder,
+    unless it has one."""
+    import json
+
+    from .. import __version__
+    from .._outputs import atomic_output
+
+    desc = root / DERIVATIVES / "dataset_description.json"
+    if desc.exists():
+        return
+    try:
+        raw = json.loads((root / "dataset_description.json").read_text(encoding="utf-8"))
+        version = str(raw.get("BIDSVersion") or "1.9.0")
+    except (OSError, ValueError, AttributeError):
+        version = "1.9.0"
+    text = json.dumps({"Name": "biofeedback session reports", "BIDSVersion": version,
+                       "DatasetType": "derivative",
+                       "GeneratedBy": [{"Name": "biofeedback", "Version": __version__}]},
+                      indent=2)
+    with atomic_output(desc) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+
+
 def write_report(fname, out=None, png=None) -> Path:
     """Write the HTML report of a recording (and optionally the main figure as PNG).
 
@@ -335,7 +384,8 @@ def write_report(fname, out=None, png=None) -> Path:
     fname : path-like
         An XDF recording made by ``biofeedback live`` (sidecar beside it).
     out : path-like | None
-        The HTML file (default: the recording with ``.html``).
+        The HTML file (default: :func:`report_path`, the recording with
+        ``.html``, under ``derivatives/biofeedback/`` in a BIDS dataset).
     png : path-like | None
         Also save the main figure there.
 
@@ -347,7 +397,7 @@ def write_report(fname, out=None, png=None) -> Path:
     from .._html import fig_to_img, page, table
 
     s = load_session(fname)
-    out = Path(out) if out is not None else Path(fname).with_suffix(".html")
+    out = Path(out) if out is not None else report_path(fname)
     sections = []
     fig = session_figure(s)
     if png is not None:
@@ -386,4 +436,7 @@ def write_report(fname, out=None, png=None) -> Path:
 
     with atomic_output(out) as tmp:  # an interrupted report never replaces a whole one
         tmp.write_text(page(title, sections), encoding="utf-8")
+    root = _bids_root(fname)
+    if root is not None and out.absolute().is_relative_to(root / DERIVATIVES):
+        _describe_derivatives(root)
     return out

@@ -352,6 +352,36 @@ def test_report_into_a_folder_is_one_sentence_before_the_work(tmp_path, capsys, 
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["figs", "rec.xdf"]
 
 
+def test_report_in_a_bids_dataset_goes_under_its_derivatives(tmp_path, capsys):
+    """The report was written beside the recording, into the dataset's subject
+    folder, where BIDS validators take it for an error."""
+    import json
+
+    from biofeedback.io import Recording, write_recording
+
+    root = tmp_path / "bids"
+    (root / "sub-01" / "eeg").mkdir(parents=True)
+    (root / "dataset_description.json").write_text(
+        json.dumps({"Name": "study", "BIDSVersion": "1.8.0", "DatasetType": "raw"}))
+    rng = np.random.default_rng(0)
+    rec = Recording(data=rng.normal(0, 1e-5, (2, 2500)), sfreq=250.0, ch_names=["Cz", "Pz"],
+                    timestamps=np.arange(2500) / 250.0)
+    src = write_recording(rec, root / "sub-01" / "eeg" / "sub-01_task-rest_eeg.xdf")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    assert main(["report", str(src)]) == 0
+    html = root / "derivatives" / "biofeedback" / "sub-01" / "eeg" / "sub-01_task-rest_eeg.html"
+    assert capsys.readouterr().out == f"report: {html}\n"
+    assert "Methods (CRED-nf" in html.read_text()
+    desc = json.loads((root / "derivatives" / "biofeedback"
+                       / "dataset_description.json").read_text())
+    assert desc["DatasetType"] == "derivative" and desc["BIDSVersion"] == "1.8.0"
+    assert sorted(p.relative_to(root) for p in root.rglob("*")
+                  if "derivatives" not in p.parts) == before
+    # --out still says where
+    assert main(["report", str(src), "--out", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").is_file()
+
+
 @pytest.mark.parametrize("edit", [
     lambda side: side["summary"].update(latency_ms={"n": 5, "p50": [1], "p99": 2}),
     lambda side: side["pipeline"].update(feedback=-3.5),
