@@ -73,14 +73,9 @@ class LabelledFile:
 
 def _pattern_regex(pattern):
     names = re.findall(r"{(\w*)}", pattern)
-    bad = [n for n in names if n and not n.isidentifier()]
-    if bad:
-        raise DatasetError(
-            f"The label pattern {pattern!r} has the field {{{bad[0]}}}; a field is a name "
-            "that starts with a letter, like {subject}, {label} or {session}."
-        )
+    # '{subj}' matched anything and named no one; '{1}' is no name at all
     unknown = [n for n in names if n and n not in PATTERN_FIELDS]
-    if unknown:  # '{subj}' matched anything and named no one, without a word
+    if unknown:
         raise DatasetError(
             f"The label pattern {pattern!r} has the unknown field {{{unknown[0]}}}; the "
             "fields are {subject}, {label} and {session}, and {} matches any text."
