@@ -19,7 +19,7 @@ import numpy as np
 
 from .._logging import logger
 from ..errors import RecordingFormatError
-from ..stream._peers import _UNIT_SCALE, printable, regular_rate
+from ..stream._peers import UNIT_SCALE, printable, regular_rate
 from ._integrity import (
     channel_problems,
     check_timestamps,
@@ -224,8 +224,8 @@ def read_xdf(fname, *, profile=None, stream=None):
         if not unit:
             missing_unit.append(ch_names[i])
             scales[i] = 1e-6
-        elif unit.lower() in _UNIT_SCALE:
-            scales[i] = _UNIT_SCALE[unit.lower()]
+        elif unit.lower() in UNIT_SCALE:
+            scales[i] = UNIT_SCALE[unit.lower()]
         else:
             unknown_unit.add(unit)
             scales[i] = 1e-6

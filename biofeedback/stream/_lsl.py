@@ -34,7 +34,7 @@ from ._peers import (
     _FAR,
     _FAR_UNIX,
     _JUMP,
-    _UNIT_SCALE,
+    UNIT_SCALE,
     _eeg_channels,
     _OffsetStamps,
     _UnixMsStamps,
@@ -512,8 +512,8 @@ class LSLSource(Source):
         elif len(self.ch_names) != n:
             self.ch_names = [f"EEG{i + 1:02d}" for i in range(n)]
         unit = (units[0] if units else "").strip().lower()
-        self._scale = _UNIT_SCALE.get(unit, 1e-6)
-        if unit and unit not in _UNIT_SCALE:
+        self._scale = UNIT_SCALE.get(unit, 1e-6)
+        if unit and unit not in UNIT_SCALE:
             logger.warning("Unknown unit %r on stream %s; assuming microvolts.", printable(unit),
                            printable(full.name()))
         self.sfreq = float(full.nominal_srate())

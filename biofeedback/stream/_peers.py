@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # a channel's declared unit (lower case) -> volts per unit; the micro sign
 # (U+00B5) and the Greek mu (U+03BC) both occur
-_UNIT_SCALE = {
+UNIT_SCALE = {
     "microvolts": 1e-6, "microvolt": 1e-6, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6,
     "millivolts": 1e-3, "millivolt": 1e-3, "mv": 1e-3,
     "volts": 1.0, "volt": 1.0, "v": 1.0,
