@@ -59,10 +59,10 @@ def add_parser(sub):
 def run(args) -> int:
     from .._json import dumps
     from ..training import evaluate_model, load_model
-    from ._train import _labels_args_agree, load_dataset
+    from ._train import check_label_args, load_dataset
 
     _which_model(args)
-    _labels_args_agree(args)  # before the model is read: the arguments come first
+    check_label_args(args)  # before the model is read: the arguments come first
     model = load_model(args.model)  # refused here when its calibration cannot be computed
     quiet = args.quiet
     args.quiet = args.quiet or args.json  # no progress bar

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._words import counted
+from .._words import counted, listed
 from . import jobs, number
 
 HELP = """\
@@ -147,17 +147,17 @@ def _evidence_weight(text):
     return "auto" if text == "auto" else number(maximum=1)(text)
 
 
-def _labels_args_agree(args):
+def check_label_args(args):
     """Options one label source reads given with another are refused: they were
     left out without a word (recordings beside a manifest were not trained on)."""
     from ..training._labels import DatasetError
 
     source = {"filename": "file names"}.get(args.labels_from, args.labels_from)
     if args.labels_from == "manifest" and args.recordings:
-        shown = ", ".join(args.recordings[:2]) + (" ..." if len(args.recordings) > 2 else "")
         them = "them" if len(args.recordings) > 1 else "it"
         raise DatasetError(
-            f"With --labels-from manifest the manifest lists the recordings, so {shown} "
+            f"With --labels-from manifest the manifest lists the recordings, so "
+            f"{listed(args.recordings, 2)} "
             f"would not be read; add {them} to the manifest, or leave {them} out.")
     if args.manifest and args.labels_from != "manifest":
         raise DatasetError(
@@ -177,7 +177,7 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
     from ..training import extract_dataset, label_files
     from ..training._workers import connect_scheduler
 
-    _labels_args_agree(args)
+    check_label_args(args)
     switch = getattr(args, "switch_every", 0) or 0
     if switch and switch < config.window.length:
         from ..training._labels import DatasetError

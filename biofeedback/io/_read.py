@@ -285,6 +285,7 @@ def read_recording(fname, format=None, *, profile=None, stream=None):
 
 def _unique_names(rec):
     """Channel names made unique (``Fp1``, ``Fp1-2``), with a warning."""
+    from .._words import listed
     from ..stream._peers import unique_labels
 
     names, renamed = unique_labels(rec.ch_names)
@@ -292,7 +293,7 @@ def _unique_names(rec):
         rec.ch_names = names
         rec.warnings.append(
             f"Channels with the same name were renamed to tell them apart ("
-            f"{', '.join(renamed)}); name them in the recorder to keep them apart.")
+            f"{listed(renamed)}); name them in the recorder to keep them apart.")
 
 
 def write_recording(recording, fname, format=None, overwrite=False):

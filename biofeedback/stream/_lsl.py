@@ -26,7 +26,7 @@ from .._checks import MAX_CHANNELS
 from .._json import dumps
 from .._logging import logger
 from .._markers import CLOCK_JUMP
-from .._words import sentence
+from .._words import listed, sentence
 from ..errors import StreamError
 from ..hardware._profiles import frontal_pair_from
 from ._drops import DropJudge
@@ -426,9 +426,9 @@ class LSLSource(Source):
         if len(streams) < 2:
             return
         names = sorted({printable(i.name()) for i in streams.values()})
-        shown = ", ".join(repr(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
         raise StreamError(
-            f"{len(streams)} LSL streams are of type {self.stream_type!r} ({shown}); name "
+            f"{len(streams)} LSL streams are of type {self.stream_type!r} "
+            f"({listed(map(repr, names))}); name "
             "the one to read with --lsl NAME (or its source id).")
 
     def _one_of_name(self, info):
@@ -442,10 +442,10 @@ class LSLSource(Source):
         ids = sorted({printable(i.source_id()) for i in found})
         if len({i.uid() for i in found}) < 2:  # two outlets, even alike on one host
             return
-        which = ", ".join(f"{sid!r}" for sid in ids if sid)
+        which = listed(f"{sid!r}" for sid in ids if sid)
         raise StreamError(
             f"{len(found)} LSL streams are named {self.name!r} (on "
-            f"{', '.join(sorted({printable(i.hostname()) for i in found}))}); name one by its "
+            f"{listed(sorted({printable(i.hostname()) for i in found}))}); name one by its "
             f"source id instead: --lsl " + (repr(ids[-1]) if ids[-1] else "...")
             + (f" (source ids: {which})" if which else
                " (they have no source id: rename one in its streaming app)") + "."
@@ -499,14 +499,13 @@ class LSLSource(Source):
             if blank:  # named by position, the labelled ones kept
                 labels = [label or f"EEG{i + 1:02d}" for i, label in enumerate(labels)]
                 note = (f"{'channels' if len(blank) > 1 else 'a channel'} without a label "
-                        f"named by position ({', '.join(labels[i] for i in blank[:3])}"
-                        f"{', ...' if len(blank) > 3 else ''})")
+                        f"named by position ({listed([labels[i] for i in blank], 3)})")
                 logger.warning("LSL stream %s: %s.", printable(full.name()), note)
                 self.notes.append(note)
             self.ch_names, renamed = unique_labels(labels)
             if renamed:  # the engine finds channels by name
                 note = (f"channels with the same label were renamed to tell them apart "
-                        f"({', '.join(renamed[:3])}{', ...' if len(renamed) > 3 else ''})")
+                        f"({listed(renamed, 3)})")
                 logger.warning("LSL stream %s: %s.", printable(full.name()), note)
                 self.notes.append(note)
         elif len(self.ch_names) != n:

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import _check_option
+from .._words import listed
 from ._calibration import (
     _check_calibration,
     calibration_stats,
@@ -298,8 +299,8 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
                         random_state)
         tested |= test
     if not runs[0]["folds"] and one_class:
-        shown = "; ".join(f"without {n}: {', '.join(map(repr, c)) or 'none'}"
-                          for n, c in one_class[:4]) + ("; ..." if len(one_class) > 4 else "")
+        shown = listed([f"without {n}: {', '.join(map(repr, c)) or 'none'}"
+                        for n, c in one_class], 4, "; ")
         raise DatasetError(
             "No validation fold could be trained: what is left when each is held out "
             f"holds one class only ({shown}); record every state for at least two people (or "

@@ -377,6 +377,21 @@ def test_files_saved_in_the_windows_code_page_read(tmp_path):
     assert_allclose(rec.data * 1e6, np.round(x, 2), atol=1e-9)
 
 
+def test_many_channels_named_alike_are_said_as_a_capped_list(tmp_path):
+    """An amplifier labelling all its channels 'EEG': the warning named every
+    renaming (4095 of them in a 4096-channel file), now the first ten and how
+    many more, as every list of names a file supplies."""
+    from biofeedback.io import Recording, write_recording
+
+    rec = Recording(_eeg(500, 14, SF) * 1e-6, SF, ["EEG"] * 14, np.arange(500) / SF)
+    back = read_recording(write_recording(rec, tmp_path / "alike.xdf"))
+    assert back.ch_names == ["EEG", *(f"EEG-{k}" for k in range(2, 15))]
+    said = [w for w in back.warnings if "renamed" in w]
+    assert said == ["Channels with the same name were renamed to tell them apart ("
+                    + ", ".join(f"EEG -> EEG-{k}" for k in range(2, 12)) + " and 3 more); "
+                    "name them in the recorder to keep them apart."]
+
+
 def test_fif_markers_keep_characters_latin1_lacks(tmp_path):
     """MNE writes FIF text as Latin-1 and any other character as a reference
     ('Müde – Pause' came back 'Müde &#8211; Pause'), in files MNE wrote and

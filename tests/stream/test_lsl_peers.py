@@ -339,6 +339,20 @@ def test_channels_without_labels_are_named_by_position_and_the_others_kept():
                    for n in src.notes)
 
 
+def test_many_blank_or_alike_labels_are_said_as_capped_lists():
+    """Lists the stream supplied go through the one list helper ('and 2 more'),
+    as every other message lists names, not cut with '...'."""
+    name = _name("many-labels")
+    _out = _outlet(name, 10, [""] * 5 + ["X"] * 5)  # noqa: F841
+    with LSLSource(name, timeout=5) as src:
+        assert src.ch_names == ["EEG01", "EEG02", "EEG03", "EEG04", "EEG05",
+                                "X", "X-2", "X-3", "X-4", "X-5"]
+        assert src.notes[:2] == [
+            "channels without a label named by position (EEG01, EEG02, EEG03 and 2 more)",
+            "channels with the same label were renamed to tell them apart (X -> X-2, "
+            "X -> X-3, X -> X-4 and 1 more)"]
+
+
 def test_a_stream_of_strings_says_what_to_do():
     """An EEG stream sent as text (channel format string) is refused in one
     sentence naming the stream and what to do; it named neither remedy."""

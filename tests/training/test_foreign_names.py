@@ -280,6 +280,19 @@ def test_label_options_of_another_source_are_refused(command, argv, said, tmp_pa
     assert not model.exists()
 
 
+def test_many_recordings_beside_a_manifest_are_said_as_a_capped_list(tmp_path, capsys):
+    """Listed through the one list helper ('... and 3 more'), not cut with '...'."""
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("path,label\na.xdf,calm\n")
+    recs = [str(tmp_path / f"r{i}.xdf") for i in range(5)]
+    assert main(["train", *recs, "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: With --labels-from manifest the manifest lists the "
+        f"recordings, so {recs[0]}, {recs[1]} and 3 more would not be read; add them to "
+        "the manifest, or leave them out.")
+
+
 def test_a_stretch_ending_long_after_its_recording_is_said(tmp_path, make_eeg, caplog):
     """'30,750' for '30,75' labelled the rest of the recording without a word."""
     from biofeedback.training import extract_dataset, label_files
