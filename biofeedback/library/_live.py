@@ -121,11 +121,14 @@ def resolve_model(model_arg, participant, root, headset=None):
                 f"{listed(nr[0])} at {nr[1]:g} Hz, which {describe_headset(headset)} does "
                 f"not give; this session uses {m.name}, the newest that fits it."),
                 (m, r and r[2]))
-    return ModelChoice(None, (
-        f"None of the {len(models)} model(s) of {participant} fits "
-        f"{describe_headset(headset)} (the newest, {newest.name}, reads "
-        f"{listed(nr[0])} at {nr[1]:g} Hz); this session runs without one: "
-        "train one on recordings from this headset."), (newest, nr[2]))
+    reads = f"{listed(nr[0])} at {nr[1]:g} Hz"
+    said = (f"None of the {len(models)} models of {participant} fits "
+            f"{describe_headset(headset)}: the newest, {newest.name}, reads {reads}"
+            if len(models) > 1 else  # as the note above says the newest
+            f"{newest.name}, the only model of {participant}, reads {reads}, which "
+            f"{describe_headset(headset)} does not give")
+    return ModelChoice(None, f"{said}; this session runs without one: train one on "
+                             "recordings from this headset.", (newest, nr[2]))
 
 
 class ProgrammeSession:

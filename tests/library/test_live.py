@@ -122,9 +122,10 @@ def test_model_auto_takes_the_newest_model_that_fits_the_headset(tmp_path):
                     "synth.bfm, the newest that fits it.")
     path, note, read = resolve_model("auto", "P1", tmp_path, on("ganglion"))
     assert read == (muse, "muse_2")  # the newest: the one the note speaks of
-    assert path is None and note.startswith("None of the 2 model(s) of P1 fits ganglion (")
-    assert note.endswith("this session runs without one: train one on recordings from this "
-                         "headset.")
+    assert path is None and note == (  # not '2 model(s)', nor two brackets in a row
+        "None of the 2 models of P1 fits ganglion (F3, F4, O1, O2 at 200 Hz): the newest, "
+        "muse.bfm, reads TP9, AF7, AF8, TP10 at 256 Hz; this session runs without one: "
+        "train one on recordings from this headset.")
     assert resolve_model("auto", "P1", tmp_path) == ModelChoice(str(muse))
 
 
@@ -145,7 +146,10 @@ def test_model_auto_without_a_board_runs_on_the_default_board_and_says_so(muse_d
         capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("None of the 1 model(s) of P1 fits synthetic (")
+    assert lines[0] == (  # not 'None of the 1 model(s)'
+        "muse.bfm, the only model of P1, reads TP9, AF7, AF8, TP10 at 256 Hz, which "
+        "synthetic (16 channels at 250 Hz) does not give; this session runs without one: "
+        "train one on recordings from this headset.")
     assert lines[1] == (
         "muse.bfm was trained on muse_2016 recordings; no --board, --scenario, --lsl or "
         "--pipeline names this session's headset, so it runs on synthetic, the default "
