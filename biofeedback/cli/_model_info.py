@@ -48,7 +48,14 @@ def _sessions(labels):
 
 
 def describe_model(model) -> str:
-    """The text ``biofeedback info`` prints for a :class:`LoadedModel`."""
+    """The text ``biofeedback info`` prints for a :class:`LoadedModel`.
+
+    Its names, description and training summary are text a file from anyone
+    may hold: each line is printed without control characters, which could
+    rewrite the terminal (as ``info`` prints a recording's markers).
+    """
+    from ..stream._peers import printable
+
     meta = model.meta
     train = _table(meta.get("training"))
     cfg = model.config
@@ -94,4 +101,4 @@ def describe_model(model) -> str:
     if model.ignored_outputs:
         lines.append(f"ignored:     {', '.join(model.ignored_outputs)} (outputs and files a "
                      "model may not set)")
-    return "\n".join(lines)
+    return "\n".join(printable(line, None) for line in lines)

@@ -37,8 +37,16 @@ def _model_meta(path):
 
 
 def _profile(meta) -> str | None:
+    """The board a model's ``meta.json`` names: a profile name, or a profile
+    file's name as training keeps it. Anything else (a path, spaces, control
+    characters: an edited file from someone else) names no board, so nothing
+    prints it as a ``--board`` to give."""
+    import re
+
     profile = (meta or {}).get("profile")
-    return profile if isinstance(profile, str) and profile else None
+    if isinstance(profile, str) and re.fullmatch(r"[\w.-]{1,64}", profile):
+        return profile
+    return None
 
 
 def _model_reads(path):

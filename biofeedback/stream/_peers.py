@@ -199,11 +199,12 @@ class _OffsetStamps:
         return ts + self.offset
 
 
-def printable(text, limit=64) -> str:
-    """``text`` safe to print: control characters (escape sequences) as "?", cut to ``limit``.
+def printable(text, limit: int | None = 64) -> str:
+    """``text`` safe to print: control characters (escape sequences) as "?", cut
+    to ``limit`` characters (None: not cut).
 
     Labels and names arrive from any program on the network; printed as they
     are, an escape sequence in one could rewrite the terminal.
     """
     out = "".join(ch if ch.isprintable() else "?" for ch in str(text))
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+    return out if limit is None or len(out) <= limit else out[: limit - 1] + "…"

@@ -757,6 +757,21 @@ def test_a_model_that_cannot_calibrate_is_refused_by_every_command_that_loads_it
     assert capsys.readouterr().err == f"biofeedback: error: {sentence}\n"
 
 
+def test_info_prints_a_model_files_text_without_control_characters(
+        model_file, tmp_path, capsys):
+    """A model file is anyone's text: its description, board and training
+    summary reached the terminal as written, escape sequences included."""
+    def edit(m):
+        m.update(description="calm\x1b]0;owned\x07 or\nbusy", profile="muse_2\x1b[2J")
+        m["training"]["windows_per_class"] = {"calm\x1b[31m": 3}
+
+    assert main(["info", str(_edited(model_file, tmp_path, edit))]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert ": calm?]0;owned? or?busy\n" in out and "(profile muse_2?[2J)" in out
+    assert "calm?[31m 3" in out
+
+
 def test_a_model_centred_on_less_than_a_window_says_so_not_that_it_z_scores(
         model_file, tmp_path, capsys):
     old = _edited(model_file, tmp_path, lambda m: m.update(calibration={
