@@ -280,7 +280,10 @@ class LSLFeeder:
                     self._refused.add(found[0].source_id())
                     logger.warning("The dashboard does not follow it: %s", err)
                 continue
-            inlet = pylsl.StreamInlet(found[0], max_buflen=10, recover=True,
+            # no recover: a session's streams end with it (the next session's
+            # come under new source ids), and liblsl reconnecting to a vanished
+            # outlet held the reading thread in a pull for seconds, or for good
+            inlet = pylsl.StreamInlet(found[0], max_buflen=10, recover=False,
                                       processing_flags=pylsl.proc_clocksync)
             inlet.open_stream(timeout=2.0)
             if key == "Estimates":
