@@ -20,6 +20,7 @@ from ._text import (
     MAX_LINE_BYTES,
     TableReader,
     bounded_lines,
+    cut_last_line,
     decode_text,
     read_header_lines,
     row_block,
@@ -317,10 +318,8 @@ def read_mind_monitor(fname, *, profile=None):
                     continue
                 if last and cut and len(row) < len(header):
                     # the writer stopped mid-line: its cells cannot be trusted
-                    warnings.append(
-                        f"The last line ({line}) is cut short (expected {len(header)} "
-                        f"columns, found {len(row)}); it was dropped (the writer was "
-                        "probably stopped mid-line).")
+                    warnings.append(cut_last_line(
+                        line, f"expected {len(header)} columns, found {len(row)}"))
                     continue
                 if len(row) < len(header) and "Elements" not in col:
                     raise RecordingFormatError(

@@ -268,19 +268,14 @@ class TableReader:
                         # Cut mid-line: the cells it still has may be the ones
                         # kept, but their values cannot be trusted (a timestamp
                         # cut to its first digits).
-                        self.warnings.append(
-                            f"The last line ({line0}) is cut short (expected "
-                            f"{self.n_cols} columns, found {n_cells}); it was "
-                            "dropped (the writer was probably stopped mid-line).")
+                        self.warnings.append(cut_last_line(
+                            line0, f"expected {self.n_cols} columns, found {n_cells}"))
                         return
                     try:
                         table.put(self._parse(text, line0))
                     except RecordingFormatError as err:
-                        self.warnings.append(
-                            f"The last line ({line0}) is cut short "
-                            f"({str(err).rsplit(': ', 1)[-1].rstrip('.')}); it was "
-                            "dropped (the writer was probably stopped mid-line)."
-                        )
+                        self.warnings.append(cut_last_line(
+                            line0, str(err).rsplit(": ", 1)[-1].rstrip(".")))
                     return
                 self.n_fallback_lines += text.count("\n")
                 table.put(self._parse(text, line0))
@@ -445,6 +440,15 @@ def _last_line_feed(buf, end):
         hi = lo
         step *= 4
     return -1
+
+
+def cut_last_line(line, why) -> str:
+    """The warning for a last line a stopped writer cut short, which is dropped.
+
+    ``why`` says how it is short ("expected 6 columns, found 3").
+    """
+    return (f"The last line ({line}) is cut short ({why}); it was dropped (the writer "
+            "was probably stopped mid-line).")
 
 
 def row_block(cols, ks):
