@@ -66,6 +66,31 @@ def test_an_unreachable_dask_scheduler_is_one_sentence_before_any_work(
     assert not out.exists() and not list(tmp_path.glob(".*.part"))
 
 
+@pytest.mark.parametrize("address, why", [
+    ("tcp://127.0.0.1:{port}", "nothing listens on port {port} of 127.0.0.1"),
+    ("tcp://no-such-host.invalid:8786", "the host 'no-such-host.invalid' has no address"),
+])
+def test_a_refused_port_or_an_unknown_host_is_said_at_once(address, why, tmp_path,
+                                                           capsys):
+    """Said at once, not after Dask's 30 s of retries."""
+    import time
+
+    pytest.importorskip("distributed")
+    port = _free_port()
+    address, why = address.format(port=port), why.format(port=port)
+    out = tmp_path / "m.bfm"
+    start = time.monotonic()
+    code = main(["train", str(tmp_path), "--out", str(out), "--scheduler", address, "-q"])
+    # Dask alone retried for 30 s; a loaded machine (or a slow resolver) may take seconds
+    assert time.monotonic() - start < 25.0
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: Cannot reach the Dask scheduler at {address!r} ({why}); "
+        "check that it runs and its address (tcp://HOST:PORT), or leave out "
+        "--scheduler to extract features on this computer.")
+    assert not out.exists()
+
+
 @pytest.fixture(scope="module")
 def _model_once(_recs_once):
     from biofeedback.training import extract_dataset, fit_model, label_files, save_model
