@@ -7,6 +7,7 @@ must not replace each other.
 
 from __future__ import annotations
 
+from .._words import counted, listed
 from ..errors import RecordingFormatError
 from ._xdf_write import EEG_NAME
 
@@ -67,7 +68,7 @@ def _choose_eeg(streams, wanted, fname, warnings):
                 f"The file holds {len(eeg)} EEG streams; read {name!r} (the one with "
                 f"the most samples). To read another, pass --stream NAME (stream=NAME; "
                 f"the source id for one named alike): "
-                f"{', '.join(map(repr, others))}."
+                f"{listed(map(repr, others))}."
             )
         return chosen
     if not numeric:  # markers only: no stream could be read as EEG
@@ -80,15 +81,16 @@ def _choose_eeg(streams, wanted, fname, warnings):
                 "streaming app send EEG as numbers (float32 or double64) and record again.",
                 fname)
         raise RecordingFormatError(
-            "this XDF file holds no signal, only string (marker) stream(s) "
-            f"{', '.join(map(repr, names))}; the EEG stream was not recorded (in "
+            f"this XDF file holds no signal, only "
+            f"{counted(len(names), 'string (marker) stream')} ({listed(map(repr, names))}); "
+            "the EEG stream was not recorded (in "
             "LabRecorder, tick it before pressing Start).",
             fname,
         )
     numeric_names = [_first(s["info"], "name", "") for s in numeric]
     raise RecordingFormatError(
         "no EEG stream (type 'EEG') in this XDF file; its numeric streams are "
-        f"{', '.join(map(repr, numeric_names))} (read one as EEG with --stream NAME, "
+        f"{listed(map(repr, numeric_names))} (read one as EEG with --stream NAME, "
         "stream=NAME in Python).",
         fname,
     )

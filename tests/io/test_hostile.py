@@ -256,8 +256,8 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
             r"them\), so their timestamps are taken as recorded")),
     ("xdf_markers_only",
      lambda t, c: ["replay", str(_xdf_markers_only(t / "markers.xdf"))],
-     ("error", r"markers\.xdf: this XDF file holds no signal, only string \(marker\) "
-               r"stream\(s\) 'Cues'; the EEG stream was not recorded")),
+     ("error", r"markers\.xdf: this XDF file holds no signal, only 1 string \(marker\) "
+               r"stream \('Cues'\); the EEG stream was not recorded")),
     ("xdf_eeg_stamped_in_unix_milliseconds",  # a JavaScript sender's Date.now()
      lambda t, c: ["replay", str(_xdf(t, "js.xdf", [
          ("JS", ["Cz", "Pz"], 250.0, (1.7e9 + np.arange(1500) / 250.0) * 1000.0,

@@ -154,6 +154,29 @@ def test_a_sessions_own_streams_are_read_beside_another_sessions(tmp_path):
                                                  "session_start"]
 
 
+def test_a_file_of_many_string_streams_names_ten(tmp_path):
+    """The names a file holds are listed as every such list is ('and 2 more'),
+    counted in their number's grammar, not 'stream(s)' and every name."""
+    from biofeedback.io._xdf_write import _chunk, _footer, _stream_xml, _string_samples
+
+    fname = tmp_path / "many.xdf"
+    with open(fname, "wb") as fid:
+        fid.write(b"XDF:")
+        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        for sid in range(1, 13):
+            fid.write(_chunk(2, _stream_xml(f"S{sid}", "Markers", ["m"], [""], [""], 0.0,
+                                            "string"), sid))
+            for content in _string_samples(np.array([1.0]), ["x"], 10):
+                fid.write(_chunk(3, content, sid))
+            fid.write(_chunk(6, _footer(np.array([1.0]), []), sid))
+    with pytest.raises(RecordingFormatError) as err:
+        read_recording(fname)
+    assert str(err.value) == (
+        f"{fname}: this XDF file holds no signal, only 12 string (marker) streams ('S1', "
+        "'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'S10' and 2 more); the EEG "
+        "stream was not recorded (in LabRecorder, tick it before pressing Start).")
+
+
 def test_a_session_that_ended_before_any_sample_says_so(tmp_path):
     """A live session whose source never sent keeps its recording and sidecar
     (the sidecar says why it stopped); reading it said only that the EEG
