@@ -172,7 +172,9 @@ def check_predicate(text) -> str:
     if "=" not in text and "(" not in text:
         raise ValueError(f"{text!r} is not a predicate; to record the stream of that name "
                          f"write \"name='{text}'\"")
-    for m in re.finditer(r"(\w+)\s*(!?=)\s*([^'\"\s()=][^\s()]*)", text):
+    # quoted values are values, whatever they hold ("name='a=b'" names "a=b")
+    bare = re.sub(r"'[^']*'|\"[^\"]*\"", "''", text)
+    for m in re.finditer(r"(\w+)\s*(!?=)\s*([^'\"\s()=][^\s()]*)", bare):
         value = m.group(3)
         try:
             float(value)  # channel_count=8 compares numbers

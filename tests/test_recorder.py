@@ -73,6 +73,7 @@ def test_a_predicate_labrecorder_cannot_match_is_said_before_it_starts(tmp_path,
 def test_predicates_labrecorder_matches_pass():
     from biofeedback.recorder import check_predicate
 
+    # a quoted value may hold '=' and spaces: it was read as 'b\'' needing quotes
     for ok in ("type='Markers'", "name='a' and channel_count=1", " name = 'b' ",
-               "starts-with(name, 'Muse')"):
+               "starts-with(name, 'Muse')", "name='a=b'", 'name="x y=z" and type=\'EEG\''):
         assert check_predicate(ok) == ok.strip()
