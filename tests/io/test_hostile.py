@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biofeedback._xdf_chunks import file_header
 from biofeedback.cli import main
 from biofeedback.config import default_pipeline_path
 
@@ -50,8 +51,7 @@ def _xdf(tmp, name, streams):
 
     path = tmp / name
     with open(path, "wb") as fid:
-        fid.write(b"XDF:")
-        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        fid.write(file_header())  # magic and FileHeader
         for sid, (sname, ch, sfreq, _, _) in enumerate(streams, 1):
             fid.write(_chunk(2, _stream_xml(sname, "EEG", ch, ["microvolts"] * len(ch),
                                             ["EEG"] * len(ch), sfreq, "double64"), sid))
@@ -97,8 +97,7 @@ def _xdf_markers_only(path, name="Cues", type_="Markers", sfreq=0.0):
 
     ts = np.array([1.0, 2.0, 3.0])
     with open(path, "wb") as fid:
-        fid.write(b"XDF:")
-        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        fid.write(file_header())  # magic and FileHeader
         fid.write(_chunk(2, _stream_xml(name, type_, ["cue"], [""], [""], sfreq,
                                         "string"), 1))
         for content in _string_samples(ts, ["a", "b", "c"], 100):

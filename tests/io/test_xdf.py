@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from biofeedback._xdf_chunks import file_header
 from biofeedback.errors import RecordingFormatError
 from biofeedback.io import Recording, read_recording, write_recording
 from biofeedback.io._xdf import scan_chunks
@@ -121,8 +122,7 @@ def test_a_sessions_own_streams_are_read_beside_another_sessions(tmp_path):
 
     fname = tmp_path / "session.xdf"
     with open(fname, "wb") as fid:
-        fid.write(b"XDF:")
-        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        fid.write(file_header())  # magic and FileHeader
         fid.write(_chunk(2, header("biofeedback-EEG", "EEG", "biofeedback-other-eeg",
                                    "double64"), 1))
         fid.write(_chunk(2, header("biofeedback-Markers", "Markers",
@@ -161,8 +161,7 @@ def test_a_file_of_many_string_streams_names_ten(tmp_path):
 
     fname = tmp_path / "many.xdf"
     with open(fname, "wb") as fid:
-        fid.write(b"XDF:")
-        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        fid.write(file_header())  # magic and FileHeader
         for sid in range(1, 13):
             fid.write(_chunk(2, _stream_xml(f"S{sid}", "Markers", ["m"], [""], [""], 0.0,
                                             "string"), sid))
@@ -185,8 +184,7 @@ def test_a_session_that_ended_before_any_sample_says_so(tmp_path):
 
     fname = tmp_path / "empty.xdf"
     with open(fname, "wb") as fid:
-        fid.write(b"XDF:")
-        fid.write(_chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'))
+        fid.write(file_header())  # magic and FileHeader
         fid.write(_chunk(2, _stream_xml("biofeedback-EEG", "EEG", ["Cz"], ["microvolts"],
                                         ["EEG"], 250.0, "double64"), 1))
     with pytest.raises(RecordingFormatError, match=r"empty\.xdf: the EEG stream "
