@@ -195,6 +195,13 @@ class LSLFeeder:
                                  "text": f"The LSL stream {name!r} vanished; waiting for it "
                                          "to come back (the page keeps going)."})
             self._event(ev.timestamp, GAP_START)
+        elif ev.kind == "reconnected" and ev.n == 0:
+            # silent a while, then every sample with stamps that go on without a
+            # gap: the sender stalled, nothing was lost (no outage to count)
+            self.server.publish({"type": "stream", "state": "ok",
+                                 "text": f"The LSL stream {name!r} stalled, then sent every "
+                                         "sample: nothing was lost."})
+            self._event(ev.timestamp, "stream stalled, then sent every sample: nothing lost")
         elif ev.kind == "reconnected":
             self.server.publish({"type": "stream", "state": "ok",
                                  "text": f"The LSL stream {name!r} is back."})

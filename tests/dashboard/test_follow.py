@@ -289,3 +289,50 @@ def test_a_huge_stream_under_a_sessions_source_id_is_not_followed(uid, caplog):
         if feeder is not None:
             feeder.stop()
         server.stop()
+
+
+def test_a_sender_that_stalls_then_sends_every_sample_is_said_as_a_stall(uid):
+    """A sender silent for longer than the dashboard waits, then pushing its
+    backlog with stamps that go on without a gap, lost nothing: the page said
+    'is back' and a gap_end, as after an outage."""
+    import numpy as np
+    import pylsl
+
+    name = f"stall-{uid}"
+    info = pylsl.StreamInfo(name, "EEG", 4, 256.0, "float32", f"{name}-id")
+    outlet = pylsl.StreamOutlet(info)
+    stop = threading.Event()
+
+    def send():  # stamps k / 256 s after the start, each pushed once its time came
+        base, k, stalled = pylsl.local_clock(), 0, False
+        while not stop.is_set():
+            now = pylsl.local_clock()
+            if not stalled and now - base > 3.0:
+                stalled = True
+                time.sleep(1.8)  # longer than the dashboard's 1 s without data
+                continue
+            n = int((now - base) * 256) - k
+            if n > 0:
+                ts = base + (k + np.arange(n)) / 256.0
+                outlet.push_chunk(np.full((n, 4), 1e-5).tolist(), ts.tolist())
+                k += n
+            time.sleep(1 / 32)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    server = DashboardServer(port=0)
+    server.start()
+    feeder = None
+    try:
+        feeder = LSLFeeder(server, name, follow=False, timeout=10).start()
+        assert _wait(lambda: (m := _latest(server, "stream")) and m["state"] == "lost", 10)
+        back = _wait(lambda: (m := _latest(server, "stream")) and m["state"] == "ok" and m, 10)
+        assert back and back["text"] == (f"The LSL stream {name!r} stalled, then sent every "
+                                         "sample: nothing was lost.")
+        assert feeder.n_dropped == 0
+    finally:
+        stop.set()
+        sender.join(5)
+        if feeder is not None:
+            feeder.stop()
+        server.stop()
