@@ -465,8 +465,8 @@ def _cannot_listen(host, err) -> str:
     import errno
     import socket
 
-    instead = ("give --host an address of this machine (127.0.0.1, the default, or "
-               "0.0.0.0 for every interface).")
+    instead = ("give --host an address of this machine: 127.0.0.1 (the default, this "
+               "machine only) or the address of the network interface to serve on.")
     if isinstance(err, socket.gaierror):
         return f"The dashboard cannot listen on {host!r}: no such host name; {instead}"
     if isinstance(err, OSError) and err.errno == errno.EADDRNOTAVAIL:

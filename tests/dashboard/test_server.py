@@ -274,5 +274,5 @@ def test_a_host_this_machine_cannot_listen_on_says_what_to_give(host, said):
     with pytest.raises(BiofeedbackError) as info:
         srv.start()
     assert str(info.value) == said + (
-        "give --host an address of this machine (127.0.0.1, the default, or 0.0.0.0 for "
-        "every interface).")
+        "give --host an address of this machine: 127.0.0.1 (the default, this machine "
+        "only) or the address of the network interface to serve on.")
