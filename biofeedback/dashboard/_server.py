@@ -41,6 +41,9 @@ __all__ = ["DashboardServer", "require_aiohttp", "STATIC_DIR"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_PORT = 8765
+#: Events (a stream lost and back, markers, blocks) a page that connects late
+#: still gets, the newest ones (as many as the page lists).
+EVENTS_KEPT = 60
 
 
 def require_aiohttp():
@@ -57,12 +60,15 @@ def require_aiohttp():
 
 
 class _Hub:
-    """Numbered messages in a bounded deque, plus the latest of each kind."""
+    """Numbered messages in a bounded deque, plus the latest of each kind and
+    the last :data:`EVENTS_KEPT` events (sent first to a page that connects)."""
 
     def __init__(self, maxlen):
         self.messages = collections.deque(maxlen=maxlen)
         self.seq = 0
         self.latest = {}  # kind -> JSON text (sent first to a page that connects)
+        # a page opened after a stream was lost and came back still lists it
+        self.events = collections.deque(maxlen=EVENTS_KEPT)
         self.lock = threading.Lock()
 
     def add(self, kind, text, keep_latest):
@@ -71,7 +77,15 @@ class _Hub:
             self.messages.append((self.seq, text))
             if keep_latest:
                 self.latest[kind] = text
+            elif kind == "event":
+                self.events.append(text)
             return self.seq
+
+    def first(self):
+        """What a page that connects gets first: the latest of each kind, then
+        the kept events, oldest first; and the cursor after them."""
+        with self.lock:
+            return [*self.latest.values(), *self.events], self.seq
 
     def since(self, cursor):
         """(messages after ``cursor``, new cursor, how many were skipped)."""
@@ -397,9 +411,7 @@ class DashboardServer:
         return ws
 
     async def _send_loop(self, ws, wake):
-        with self._hub.lock:
-            first = list(self._hub.latest.values())
-            cursor = self._hub.seq
+        first, cursor = self._hub.first()
         try:
             if first:
                 await ws.send_str("[" + ",".join(first) + "]")

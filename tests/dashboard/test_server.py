@@ -199,6 +199,27 @@ def test_a_frozen_page_never_blocks_publishing(server):
     frozen.close()
 
 
+def test_a_page_opened_late_gets_the_last_events(server):
+    """A page opened after a stream was lost and came back listed no event: the
+    events were sent only to the pages open then."""
+    import aiohttp
+
+    from biofeedback.dashboard._server import EVENTS_KEPT
+
+    server.publish({"type": "status", "n": 1})
+    for i in range(EVENTS_KEPT + 5):
+        server.publish({"type": "event", "text": f"event {i}"}, keep_latest=False)
+
+    async def first_frame():
+        async with aiohttp.ClientSession() as s:
+            async with s.ws_connect(server.url.replace("/?", "/ws?")) as ws:
+                return json.loads((await ws.receive(timeout=5)).data)
+
+    got = asyncio.run(first_frame())
+    assert got[0] == {"type": "status", "n": 1}
+    assert [m["text"] for m in got[1:]] == [f"event {i}" for i in range(5, EVENTS_KEPT + 5)]
+
+
 def test_quality_classes_rank_the_worst_problem_first():
     f = FLAGS
     flags = [0, f["railed"] | f["flat"], f["flat"], f["nan"], f["line_noise"], f["muscle"],

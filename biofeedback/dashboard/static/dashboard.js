@@ -383,6 +383,8 @@
     const ws = new WebSocket(proto + "//" + location.host + "/ws?token=" + encodeURIComponent(TOKEN));
     ws.onopen = () => {
       stats.connected = true; retry = 0;
+      // the server sends its last events first: they replace the list (no twice on a reconnect)
+      q("events").innerHTML = ""; stats.events = [];
       const c = q("conn"); c.textContent = "live"; c.className = "badge ok"; banner("");
     };
     ws.onmessage = (ev) => {
