@@ -34,6 +34,7 @@ __all__ = [
     "load_pipeline",
     "default_pipeline_path",
     "check_rate",
+    "field_name",
 ]
 
 
@@ -263,7 +264,7 @@ class PipelineConfig:
         seg, length = self.features.welch_segment, self.window.length
         if seg > length:
             raise PipelineConfigError(
-                f"{_field(self.fname, 'features', 'welch_segment')}: a Welch segment of "
+                f"{field_name(self.fname, 'features', 'welch_segment')}: a Welch segment of "
                 f"{seg:g} s is longer than the {length:g} s window ([window] length); "
                 "shorten the segment or lengthen the window."
             )
@@ -295,7 +296,7 @@ class PipelineConfig:
         if before and fed and total + 1e-9 < fb.min_baseline:
             last = before[-1]
             raise PipelineConfigError(
-                f"{_field(self.fname, 'feedback', 'min_baseline')}: the blocks before "
+                f"{field_name(self.fname, 'feedback', 'min_baseline')}: the blocks before "
                 f"feedback ({', '.join(repr(b.name) for b in before)}) last {total:g} s, "
                 f"less than the {fb.min_baseline:g} s of baseline the threshold is set on; "
                 f"make block {last.name!r} at least "
@@ -405,8 +406,17 @@ def load_pipeline(fname=None) -> PipelineConfig:
     return from_dict(PipelineConfig, data, str(fname))
 
 
-def _field(fname, section, key) -> str:
-    """``file, line N [section] key`` (``pipeline [section] key`` without a file)."""
+def field_name(fname, section, key) -> str:
+    """Where a pipeline field is, as messages name it.
+
+    ``file, line N [section] key`` for a pipeline read from ``fname``, or
+    ``pipeline [section] key`` for one built without a file (``fname`` empty).
+
+    Examples
+    --------
+    >>> field_name("", "window", "length")
+    'pipeline [window] length'
+    """
     if not fname:
         return f"pipeline [{section}] {key}"
     return _where(fname, section, key)
@@ -446,7 +456,7 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
 
     def refuse(section, key, what, fix):
         raise PipelineConfigError(
-            f"{_field(fname, section, key)}: {what} is at or above the Nyquist frequency "
+            f"{field_name(fname, section, key)}: {what} is at or above the Nyquist frequency "
             f"({nyq:g} Hz for data at {sfreq:g} Hz); {fix}."
         )
 
@@ -479,18 +489,18 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
     hop = int(round(config.window.hop * sfreq))
     if win < 2 or hop < 1:
         raise PipelineConfigError(
-            f"{_field(fname, 'window', 'length')}: a {config.window.length:g} s window "
+            f"{field_name(fname, 'window', 'length')}: a {config.window.length:g} s window "
             f"with a {config.window.hop:g} s hop is too short at {sfreq:g} Hz."
         )
     seg = int(round(feats.welch_segment * sfreq))
     if seg < 2 or seg > win:
         raise PipelineConfigError(
-            f"{_field(fname, 'features', 'welch_segment')}: a Welch segment of "
+            f"{field_name(fname, 'features', 'welch_segment')}: a Welch segment of "
             f"{seg} samples does not fit a window of {win} samples at {sfreq:g} Hz."
         )
     if int(round(feats.welch_overlap * seg)) >= seg:
         raise PipelineConfigError(
-            f"{_field(fname, 'features', 'welch_overlap')}: an overlap of "
+            f"{field_name(fname, 'features', 'welch_overlap')}: an overlap of "
             f"{feats.welch_overlap!r} leaves no step between Welch segments of {seg} "
             f"samples at {sfreq:g} Hz; lower it."
         )

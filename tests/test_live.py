@@ -183,9 +183,9 @@ def test_an_unknown_feature_name_is_refused_when_the_pipeline_is_loaded(
 def test_a_duration_shorter_than_one_window_is_refused_before_anything_starts(capsys):
     """It gave no estimate and, counting the start-up's samples, ran over a second."""
     from biofeedback.cli import main
-    from biofeedback.config import _field, load_pipeline
+    from biofeedback.config import field_name, load_pipeline
 
-    field = _field(load_pipeline().fname, "window", "length")
+    field = field_name(load_pipeline().fname, "window", "length")
     assert main(["live", "--duration", "0.1", "--no-record", "--view", "none"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and err == (

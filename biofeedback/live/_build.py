@@ -28,14 +28,14 @@ def check_duration(config, duration) -> None:
     PipelineConfigError
         Naming the window length and its field.
     """
-    from ..config import _field
+    from ..config import field_name
     from ..errors import PipelineConfigError
 
     length = config.window.length
     if duration is not None and duration + 1e-9 < length:
         raise PipelineConfigError(
             f"The session's duration ({duration:g} s) is shorter than one window "
-            f"({_field(config.fname, 'window', 'length')} = {length:g} s), so it would end "
+            f"({field_name(config.fname, 'window', 'length')} = {length:g} s), so it would end "
             f"before its first estimate; make it (--duration) at least {length:g} s.")
 
 
