@@ -15,6 +15,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from ._words import agree
 from .errors import PipelineConfigError
 
 
@@ -201,9 +202,9 @@ def from_dict(cls, data: dict, where: str, section: str = ""):
                and f.default_factory is dataclasses.MISSING]
     if missing:
         keys = " and ".join(", ".join(map(repr, missing)).rsplit(", ", 1))
-        verb, them = ("is", "it") if len(missing) == 1 else ("are", "them")
-        raise PipelineConfigError(f"{_where(where, section)}: {keys} {verb} missing; "
-                                  f"add {them}.")
+        raise PipelineConfigError(f"{_where(where, section)}: {keys} "
+                                  f"{agree(len(missing), 'is', 'are')} missing; "
+                                  f"add {agree(len(missing), 'it', 'them')}.")
     obj = cls(**kwargs)
     validate = getattr(obj, "_validate", None)  # an optional hook of the section's dataclass
     if validate is not None:

@@ -26,6 +26,17 @@ def listed(names, limit: int = LISTED, sep: str = ", ") -> str:
     return f"{sep.join(map(str, names[:limit]))} and {len(names) - limit} more"
 
 
+def agree(n: int, one: str, many: str) -> str:
+    """``one`` if ``n`` is 1, else ``many``: the word that agrees with a count.
+
+    Examples
+    --------
+    >>> agree(1, "it", "them"), agree(3, "it", "them"), agree(0, "is", "are")
+    ('it', 'them', 'are')
+    """
+    return one if n == 1 else many
+
+
 def counted(n: int, word: str, words: str | None = None) -> str:
     """``n`` and ``word``, plural (``words``, or ``word`` + "s") unless ``n`` is 1.
 
@@ -34,7 +45,7 @@ def counted(n: int, word: str, words: str | None = None) -> str:
     >>> counted(1, "gap"), counted(3, "gap"), counted(2, "index", "indices")
     ('1 gap', '3 gaps', '2 indices')
     """
-    return f"{n} {word if n == 1 else (words or word + 's')}"
+    return f"{n} {agree(n, word, words or word + 's')}"
 
 
 def fixed(value: float, digits: int = 3) -> str:

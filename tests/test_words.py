@@ -1,6 +1,6 @@
 """Counts, numbers, lists and sentences in messages."""
 
-from biofeedback._words import counted, fixed, listed, sentence
+from biofeedback._words import agree, counted, fixed, listed, sentence
 
 
 def test_a_long_list_shows_its_first_names_and_how_many_more():
@@ -15,6 +15,11 @@ def test_a_count_of_one_is_singular():
     assert [counted(n, "gap") for n in (0, 1, 2)] == ["0 gaps", "1 gap", "2 gaps"]
     assert counted(1, "sample", "samples") == "1 sample"
     assert counted(3, "index", "indices") == "3 indices"
+
+
+def test_a_word_agrees_with_its_count():
+    assert [agree(n, "it", "them") for n in (0, 1, 2)] == ["them", "it", "them"]
+    assert agree(1, "is", "are") == "is" and agree(5, "is", "are") == "are"
 
 
 def test_a_number_that_rounds_to_zero_has_no_sign():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._words import counted, listed
+from .._words import agree, counted, listed
 from . import jobs, number
 
 HELP = """\
@@ -154,7 +154,7 @@ def check_label_args(args):
 
     source = {"filename": "file names"}.get(args.labels_from, args.labels_from)
     if args.labels_from == "manifest" and args.recordings:
-        them = "them" if len(args.recordings) > 1 else "it"
+        them = agree(len(args.recordings), "it", "them")
         raise DatasetError(
             f"With --labels-from manifest the manifest lists the recordings, so "
             f"{listed(args.recordings, 2)} "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .._checks import _import_optional
 from .._logging import logger
-from .._words import counted
+from .._words import agree, counted
 from ._read import file_stem, read_recording
 
 # subjecta-neutral-1 -> subject "subjecta", task "neutral", session "1": the naming
@@ -208,7 +208,7 @@ def export_bids(fnames, bids_root, *, participant=None, task="biofeedback",
             "%s not named {subject}-{task}-{session}: %s is filed as subject %r, task "
             "%r, no session; rename %s, or pass --participant ID (and --task).",
             counted(len(loose), "file is", "files are"), Path(f).name, e["subject"],
-            e["task"], "them" if len(loose) > 1 else "it")
+            e["task"], agree(len(loose), "it", "them"))
     keys = [(e["subject"], e["session"], e["task"]) for e in ents]
     repeats = Counter(keys)
     seen = Counter()
