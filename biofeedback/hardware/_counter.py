@@ -87,14 +87,24 @@ def cycle_samples(columns) -> int:
     return (columns.packet_counter_wrap // columns.packet_counter_step) * columns.samples_per_packet
 
 
-def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None):
+#: Samples by which host stamps may miss a loss the counter counts (they come
+#: in bursts: a serial port read every 16 ms, a Bluetooth packet at a time).
+RESTART_SLACK = 5
+
+
+def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
+                   counter=None, restarts=None):
     """Add whole counter turns that the host clock says a gap also lasted.
 
     A loss of whole counter turns leaves the counter where it was; where the
     clock shows a jump longer than a turn, the turns it spans are added. The
     clock is coarse (host arrival times), so only whole turns are taken from it.
     A counter jump half a turn longer than the clock allows is a restart (the
-    device reconnected), not a loss: that gap is sized by the clock.
+    device reconnected), not a loss: that gap is sized by the clock. So is a
+    jump onto the counter's first value that the clock sizes more than
+    :data:`RESTART_SLACK` samples apart (BrainFlow's ``stop_stream`` then
+    ``start_stream`` starts the counter again at 0): across a restart the
+    counter says nothing.
 
     Parameters
     ----------
@@ -107,6 +117,11 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None):
     columns : Columns
     previous_ts : float | None
         Timestamp of the sample before ``timestamps[0]``.
+    counter : array-like | None
+        The counter row itself, to find the restarts onto its first value.
+    restarts : list | None
+        When given, the indices of the gaps sized by the clock as restarts
+        are appended to it.
 
     Returns
     -------
@@ -126,8 +141,17 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None):
     # A counter that restarts (a headset reconnected) reads as a jump of almost a
     # turn: 51 min of samples on a Muse. Half a turn more than the clock allows
     # is no loss but a restart: the clock sizes that gap.
-    for i in np.flatnonzero(missing > np.maximum(dt, 0) * sfreq + turn / 2):
-        missing[i] = max(int(round(dt[i] * sfreq)) - 1, 0)
+    by_clock = np.maximum(np.round(dt * sfreq) - 1, 0)
+    restarted = missing > np.maximum(dt, 0) * sfreq + turn / 2
+    if counter is not None:
+        c = np.asarray(counter, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            first = np.round(c) == columns.packet_counter_first
+        restarted |= first & (missing > 0) & (np.abs(by_clock - missing) > RESTART_SLACK)
+    for i in np.flatnonzero(restarted):
+        missing[i] = int(by_clock[i])
+        if restarts is not None:
+            restarts.append(int(i))
     return missing
 
 

@@ -56,21 +56,33 @@ def _board_layout(board_id):
 
 
 def _counter_gaps(counter, ts, sfreq, columns):
-    """Gaps from the package counter, read as the board's driver writes it."""
+    """Gaps from the package counter, read as the board's driver writes it.
+
+    Where the counter restarted (a file appended across ``stop_stream`` and
+    ``start_stream``) the timestamps size the gap, of source
+    ``packet_counter_restart``, lasting the step minus one period.
+    """
     from ..hardware._counter import last_counter, missing_samples, widen_by_clock
 
     # in blocks, as the live path reads chunks: no n-long temporaries
     missing = np.empty(counter.size, dtype=np.int64)
     previous = None
+    restarts = []
     for a in range(0, counter.size, _BLOCK):
         b = min(a + _BLOCK, counter.size)
         part = missing_samples(counter[a:b], columns, previous=previous)
+        at = []
         missing[a:b] = widen_by_clock(part, ts[a:b], sfreq, columns,
-                                      previous_ts=ts[a - 1] if a else None)
+                                      previous_ts=ts[a - 1] if a else None,
+                                      counter=counter[a:b], restarts=at)
+        restarts.extend(a + i for i in at)
         last = last_counter(counter[a:b])
         previous = previous if last is None else last
-    return [Gap(onset=float(ts[i - 1]), duration=float(missing[i]) / sfreq,
-                n_missing=int(missing[i]), source="packet_counter")
+    restarts = set(restarts)
+    return [Gap(onset=float(ts[i - 1]), duration=float(ts[i] - ts[i - 1]) - 1 / sfreq,
+                n_missing=int(missing[i]), source="packet_counter_restart") if i in restarts
+            else Gap(onset=float(ts[i - 1]), duration=float(missing[i]) / sfreq,
+                     n_missing=int(missing[i]), source="packet_counter")
             for i in np.flatnonzero(missing) if i > 0]
 
 
@@ -307,7 +319,11 @@ def read_brainflow(fname, *, profile=None):
         warnings.extend(counted_rate(ts, gaps, sfreq)[1])
         # The counter is exact; BrainFlow stamps samples on the host as they
         # arrive, so a late batch looks like a gap in the timestamps alone.
-        warnings.extend(gap_warning(gaps, "dropped-packet gap", "package counter"))
+        restarted = [g for g in gaps if g.source == "packet_counter_restart"]
+        warnings.extend(gap_warning([g for g in gaps if g not in restarted],
+                                    "dropped-packet gap", "package counter"))
+        warnings.extend(gap_warning(restarted, "package counter restart",
+                                    "its pause sized by the timestamps"))
         late = timestamp_gaps(ts, sfreq, steps=steps)
         if late and not gaps:
             warnings.append(

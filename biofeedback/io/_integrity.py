@@ -244,6 +244,10 @@ def counted_rate(timestamps, gaps, sfreq, *, min_span=1.0):
     so steps within a burst say nothing of the rate; the samples the counter
     says were sent (those present and those lost) over the whole span do.
 
+    Where the counter restarted (gaps of source ``packet_counter_restart``, sized by
+    the stamps) it counts nothing: the restart's step is left out of the span
+    and of the samples.
+
     Returns
     -------
     measured : float
@@ -253,10 +257,13 @@ def counted_rate(timestamps, gaps, sfreq, *, min_span=1.0):
     ts = np.asarray(timestamps, dtype=np.float64)
     if ts.size < 2 or not sfreq:
         return 0.0, []
-    span = float(ts[-1] - ts[0])
+    restarts = [g for g in gaps if g.source == "packet_counter_restart"]
+    span = float(ts[-1] - ts[0]) - sum(g.duration + 1 / sfreq for g in restarts)
     if not np.isfinite(span) or span < min_span:
         return 0.0, []
-    measured = (ts.size - 1 + sum(g.n_missing for g in gaps)) / span
+    sent = ts.size - 1 - len(restarts) + sum(g.n_missing for g in gaps
+                                             if g.source != "packet_counter_restart")
+    measured = sent / span
     if abs(measured - sfreq) <= _RATE_TOLERANCE * sfreq:
         return measured, []
     return measured, [

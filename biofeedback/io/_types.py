@@ -52,4 +52,5 @@ class Gap:
     onset: float
     duration: float
     n_missing: int
-    source: str = "timestamps"  # or "packet_counter", "marker", "edf_records"
+    # or "packet_counter", "packet_counter_restart", "marker", "edf_records"
+    source: str = "timestamps"

@@ -142,6 +142,74 @@ def test_brainflow_synthetic_board_file(tmp_path):
     assert_allclose(again.streams["accelerometer"].data, raw[accel], atol=1e-6)
 
 
+def _synthetic_board_parts(n_parts, pause):
+    """Board arrays of BrainFlow's synthetic board, streamed ``n_parts`` times
+    with ``stop_stream``/``start_stream`` and ``pause`` seconds between."""
+    from brainflow.board_shim import BoardIds, BoardShim, BrainFlowInputParams
+
+    BoardShim.disable_board_logger()
+    board = BoardShim(BoardIds.SYNTHETIC_BOARD.value, BrainFlowInputParams())
+    board.prepare_session()
+    parts = []
+    try:
+        for k in range(n_parts):
+            if k:
+                time.sleep(pause)
+            board.start_stream()
+            time.sleep(1.5)
+            parts.append(board.get_board_data())
+            board.stop_stream()
+    finally:
+        board.release_session()
+    return parts
+
+
+def test_brainflow_file_appended_across_a_restart_sizes_the_pause_by_its_stamps(
+        tmp_path):
+    """``stop_stream``, ``start_stream`` and ``write_file(..., "a")``: the package
+    counter starts again at 0 mid-file, and says nothing of the pause."""
+    from brainflow.data_filter import DataFilter
+
+    first, second = _synthetic_board_parts(2, 2.0)
+    assert second[0, 0] == 0  # the counter restarted
+    # end the first part at counter 100: read as a loss, the counter would say
+    # 155 samples plus whole turns, not what the stamps say
+    first = np.ascontiguousarray(first[:, : int(np.flatnonzero(first[0] == 100)[0]) + 1])
+    fname = tmp_path / "appended.csv"
+    DataFilter.write_file(first, str(fname), "w")
+    DataFilter.write_file(second, str(fname), "a")
+    (tmp_path / "appended.json").write_text(json.dumps({"board_id": -1}))
+    rec = read_recording(fname)
+    step = second[30, 0] - first[30, -1]
+    assert len(rec.gaps) == 1
+    assert rec.gaps[0].source == "packet_counter_restart"
+    assert abs(rec.gaps[0].n_missing - (step * 250 - 1)) <= 1
+    assert rec.gaps[0].duration == pytest.approx(step - 1 / 250)
+    assert not [w for w in rec.warnings if "sampling rate" in w]
+    assert [w for w in rec.warnings if "1 package counter restart" in w]
+
+
+def test_brainflow_rate_is_judged_without_a_counter_restart(tmp_path):
+    """Stamps 4 % slow on both sides of a long restart: the pause, sized by
+    the stamps, does not pull the rate back to the declared one."""
+    from brainflow.board_shim import BoardShim
+    from brainflow.data_filter import DataFilter
+
+    rows = BoardShim.get_num_rows(-1)
+    fname = tmp_path / "slow.csv"
+    t0 = 1.7e9
+    for k, mode in enumerate("wa"):
+        part = np.zeros((rows, 500))
+        part[0] = np.arange(500) % 256
+        part[1:17] = np.random.default_rng(k).normal(0, 10, (16, 500))
+        part[30] = t0 + k * 62.0 + np.arange(500) / 240.0
+        DataFilter.write_file(part, str(fname), mode)
+    (tmp_path / "slow.json").write_text(json.dumps({"board_id": -1}))
+    rec = read_recording(fname)
+    assert [g.source for g in rec.gaps] == ["packet_counter_restart"]
+    assert [w for w in rec.warnings if "measured sampling rate 240.0" in w]
+
+
 def test_brainflow_csv_of_a_recording_without_accelerometer_reads_back_without_one(
         tmp_path, capsys):
     """A board recording with no accelerometer (an XDF of its EEG alone) is
