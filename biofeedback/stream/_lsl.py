@@ -49,6 +49,9 @@ from ._peers import (
 from ._pylsl import import_pylsl
 from ._source import Chunk, Source, SourceEvent
 
+#: Steps of fewer sample periods are jitter, or rounding, not a loss.
+_JITTER_PERIODS = 5.0
+
 
 @functools.cache
 def lsl_errors():
@@ -737,7 +740,11 @@ class LSLSource(Source):
             self._judge = DropJudge(self.sfreq)
         if self._lost:  # silent for lost_after: the first sample after it ends the outage
             self._lost = False
-            n_missing = max(int(round((ts[0] - prev) * self.sfreq)) - 1, 0)
+            step = float(ts[0] - prev)
+            # a backlog stamped back in time steps by a period or two of rounding:
+            # under _JITTER_PERIODS, as below, no loss
+            n_missing = max(int(round(step * self.sfreq)) - 1, 0) \
+                if step > _JITTER_PERIODS / self.sfreq else 0
             gap = n_missing / self.sfreq
             self._emit(SourceEvent("reconnected", timestamp=float(ts[0]), duration=float(gap),
                                    n=n_missing))
@@ -751,12 +758,12 @@ class LSLSource(Source):
             self._judge.reset()
         t = ts if prev is None else np.concatenate(([prev], ts))
         steps = np.diff(t)
-        # jitter is no loss: only steps over 5 sample periods count, and inside
+        # jitter is no loss: only steps over _JITTER_PERIODS count, and inside
         # one read only outages (senders that stamp chunks when they push them
         # make later chunks look early or late by tens of milliseconds; between
         # reads a shorter step is a drop, as it always was)
         events = []
-        for i in np.flatnonzero(steps > 5.0 / self.sfreq):
+        for i in np.flatnonzero(steps > _JITTER_PERIODS / self.sfreq):
             n_missing = int(round(steps[i] * self.sfreq)) - 1
             if n_missing <= 0:
                 continue

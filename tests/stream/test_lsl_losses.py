@@ -230,3 +230,35 @@ def test_a_drop_just_before_an_outage_is_counted(uid):
     assert kinds[0] == ("dropped", 10)
     assert kinds[2][1] >= 0.5 * 2.0 * sfreq  # the silence's samples, counted apart
     assert src.n_dropped == 10
+
+
+def test_a_backlog_pushed_after_a_stall_with_a_rounding_step_is_no_outage(caplog):
+    """A sender stalls, then pushes its backlog as one chunk stamped back in
+    time without a gap, but for a step of 1.6 periods (its stamps rounded):
+    as everywhere else, a step under 5 periods is no loss."""
+    import pylsl
+
+    name = f"stall-{uuid.uuid4().hex[:10]}"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 2, 100.0, "double64", name))
+    src = LSLSource(name, timeout=5, lost_after=0.2)
+    with src:
+        t0 = pylsl.local_clock()
+        first = t0 + np.arange(20) / 100.0 - 1.0  # the backlog ends before now
+        outlet.push_chunk(np.zeros((20, 2)).tolist(), first.tolist())
+        end = time.monotonic() + 10
+        while src._last_ts is None and time.monotonic() < end:
+            src.read(0.1)
+        end = time.monotonic() + 10
+        while not src._lost and time.monotonic() < end:  # the sender stalls
+            assert src.read(0.05) is None
+        assert src._lost
+        backlog = first[-1] + (1.6 + np.arange(60)) / 100.0
+        outlet.push_chunk(np.zeros((60, 2)).tolist(), backlog.tolist())
+        got = None
+        end = time.monotonic() + 10
+        while got is None and time.monotonic() < end:
+            got = src.read(0.1)
+    assert got is not None
+    assert [(e.kind, e.n) for e in src.pop_events()] == [("disconnected", 0),
+                                                         ("reconnected", 0)]
+    assert "is back after" not in caplog.text
