@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._words import counted
 from ..config import _DEFAULT_BANDS as _PIPELINE_BANDS
 
 #: The pipeline's default bands, as ``(name, low, high)``.
@@ -20,7 +21,7 @@ def _check_windows(X, n_channels=None):
     if X.ndim != 3:
         raise ValueError(
             "Expected windows shaped (n_windows, n_channels, n_times), got an "
-            f"array with {X.ndim} dimension(s)."
+            f"array with {counted(X.ndim, 'dimension')}."
         )
     if X.shape[0] < 1:
         raise ValueError("Found array with 0 sample(s); a minimum of 1 is required.")

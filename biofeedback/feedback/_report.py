@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .._markers import BLOCK_START, CUE, THRESHOLD
-from .._words import counted
+from .._words import agree, counted, listed
 from ._policy import parse_marker
 
 __all__ = ["load_session", "session_figure", "write_report"]
@@ -242,6 +242,7 @@ def methods(s) -> list[tuple[str, str]]:
     fbrun = side.get("feedback", {})
     n_cues = len(s["cues"])
     gated = [c for c in s["cues"] if c["state"] == "paused"]
+    fed = sorted({c["target"] for c in s["cues"]})
     out = []
     out.append(("3d Online processing and artifact handling", (
         f"Causal Butterworth filters (order {pre.get('order')}) applied sample by sample: "
@@ -261,8 +262,8 @@ def methods(s) -> list[tuple[str, str]]:
         f"segments, {feats.get('welch_overlap')} overlap) per window; band powers over "
         f"{bands}. Features: {', '.join(feats.get('names', []))}. Estimates (indices): "
         f"{', '.join(feats.get('indices', []))}; formulas and references in "
-        f"docs/features.md. The fed-back estimate(s): "
-        f"{', '.join(sorted({c['target'] for c in s['cues']})) or 'none'}.")))
+        f"docs/features.md. The {agree(len(fed), 'estimate', 'estimates')} fed back: "
+        f"{listed(fed) or 'none'}.")))
     thr_rows = "; ".join(
         f"{b['name']}: {_fmt(b['threshold_start'])} -> {_fmt(b['threshold_end'])}"
         for b in s["blocks"] if b["kind"] not in _NO_CUES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._words import counted
+from .._words import agree, counted, listed
 from ..quality import RAIL_FRACTION, RAILED_SHARE, rail_share
 from ..stream._source import loss_line  # noqa: F401 (one line everywhere)
 from ._losses import (  # noqa: F401 (read with the other checks)
@@ -338,19 +338,22 @@ def channel_problems(data, ch_names, rail_v=None):
                  "the recording")
         warnings.append(f"{who} {count} NaN or inf samples ({where}).")
     if over:
+        shown = listed(f"{n} ({counted(k, 'sample')})" for n, k, _ in over)
         warnings.append(
-            f"Channel(s) {', '.join(f'{n} ({k} samples)' for n, k, _ in over)} go beyond "
-            f"the amplifier's full scale of {rail_v * 1e6:.6g} µV (up to "
-            f"{max(p for _, _, p in over) * 1e6:.3g} µV): corrupt values, or a file in "
-            "other units than the board's.")
+            f"{agree(len(over), 'Channel', 'Channels')} {shown} "
+            f"{agree(len(over), 'goes', 'go')} beyond the amplifier's full scale of "
+            f"{rail_v * 1e6:.6g} µV (up to {max(p for _, _, p in over) * 1e6:.3g} µV): "
+            "corrupt values, or a file in other units than the board's.")
     flat_shown = [name for name in flat if name not in empty]
     if railed:
         warnings.append(
-            f"Railed channel(s) {', '.join(railed)}: at least {RAILED_SHARE:.0%} of "
-            f"samples sit beyond {RAIL_FRACTION:.0%} of the amplifier's full scale."
+            f"{counted(len(railed), 'railed channel')} ({listed(railed)}): at least "
+            f"{RAILED_SHARE:.0%} of samples sit beyond {RAIL_FRACTION:.0%} of the "
+            "amplifier's full scale."
         )
     if flat_shown:
-        warnings.append(f"Flat channel(s) {', '.join(flat_shown)}: the signal never changes.")
+        warnings.append(f"{counted(len(flat_shown), 'flat channel')} ({listed(flat_shown)}): "
+                        "the signal never changes.")
     return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
 from ._edf_records import apply_record_onsets, edf_headers, equipment
 from ._integrity import channel_problems, gap_warning
@@ -114,10 +115,11 @@ def read_mne(fname, *, profile=None):
             name="non_eeg", type="Misc", data=raw.get_data(picks=list(other)),
             timestamps=rec.timestamps, ch_names=list(other), sfreq=rec.sfreq,
             meta={"units": list(other.values())})
-        units = ", ".join(f"{ch} ({u})" for ch, u in other.items())
+        n = len(other)
         rec.warnings.append(
-            f"Channel(s) {units} are not measured in volts: they are kept as the stream "
-            "'non_eeg', not read as EEG.")
+            f"{counted(n, 'channel is', 'channels are')} not measured in volts "
+            f"({listed(f'{ch} ({u})' for ch, u in other.items())}): "
+            f"{agree(n, 'it is', 'they are')} kept as the stream 'non_eeg', not read as EEG.")
     if records is not None:  # EDF+D/BDF+D: MNE put the records back to back
         apply_record_onsets(rec, *records)
     rec.markers = sorted(rec.markers + _stim_markers(raw, rec.timestamps))
@@ -131,9 +133,10 @@ def read_mne(fname, *, profile=None):
     bads = rec.provenance.get("bads")
     if bads:
         warnings.append(
-            f"Channel(s) {', '.join(bads)} are marked bad in the file; they are kept, "
-            "and the quality gates judge them window by window like any channel (a "
-            "FIF written from this recording marks them bad again).")
+            f"{counted(len(bads), 'channel is', 'channels are')} marked bad in the file "
+            f"({listed(bads)}): kept, and judged by the quality gates window by window "
+            f"like any channel (a FIF written from this recording marks "
+            f"{agree(len(bads), 'it', 'them')} bad again).")
     warnings.extend(gap_warning(rec.gaps))
     problems, w = channel_problems(rec.data, rec.ch_names, _rail_v(rec))
     warnings.extend(w)
@@ -193,7 +196,8 @@ def write_edf(rec, fname, *, overwrite=False):
     holes = [ch for ch, row in zip(rec.ch_names, rec.data) if not np.isfinite(row).all()]
     if holes:
         raise ValueError(f"EDF stores integers, so it cannot hold the NaN or inf samples of "
-                         f"channel(s) {', '.join(holes)}; write .fif, .xdf or .csv, which "
+                         f"{agree(len(holes), 'channel', 'channels')} {listed(holes)}; "
+                         "write .fif, .xdf or .csv, which "
                          "keep them.")
     raw = to_mne(rec, montage="")
     if rec.profile and _known_profile(rec.profile):  # the header's equipment field

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
 from ._integrity import (
     channel_problems,
@@ -48,14 +49,15 @@ def _finish(rec_kwargs, prof, warnings, fname):
     unknown = [ch for ch in ch_names if ch not in prof.ch_names]
     if unknown:
         warnings.append(
-            f"Channel name(s) {', '.join(unknown)} are not in the {prof.name} "
-            "profile; kept as they are."
+            f"{counted(len(unknown), 'channel name is', 'channel names are')} not in the "
+            f"{prof.name} profile ({listed(unknown)}); kept as "
+            f"{agree(len(unknown), 'it is', 'they are')}."
         )
     missing = [ch for ch in prof.ch_names if ch not in ch_names]
     if missing:  # a column dropped by an edit or an export: models need the full layout
         warnings.append(
-            f"The {prof.name} profile's channel(s) {', '.join(missing)} are missing from "
-            f"the file, which holds {', '.join(ch_names) or 'none'}; a model trained on "
+            f"The file lacks {counted(len(missing), 'channel')} of the {prof.name} profile "
+            f"({listed(missing)}) and holds {listed(ch_names) or 'none'}; a model trained on "
             f"the {prof.name}'s channels will not run on it."
         )
     steps = timestamp_steps(ts, sfreq)

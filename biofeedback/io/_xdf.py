@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .._logging import logger
+from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
 from ..stream._peers import UNIT_SCALE, printable, regular_rate
 from ._integrity import (
@@ -119,9 +120,11 @@ def _pyxdf_messages(logged, streams):
         else:
             out.append(f"pyxdf: {msg}")
     if unsynced:
-        out.insert(0, f"The stream(s) {', '.join(unsynced)} hold no clock offsets (the "
-                      "recorder did not write them), so their timestamps are taken as "
-                      "recorded, not synchronised with each other.")
+        n = len(unsynced)
+        out.insert(0, f"{counted(n, 'stream holds', 'streams hold')} no clock offsets "
+                      f"({listed(unsynced)}; the recorder did not write them), so "
+                      f"{agree(n, 'its', 'their')} timestamps are taken as recorded, not "
+                      "synchronised with the file's other streams.")
     return out
 
 
@@ -231,13 +234,14 @@ def read_xdf(fname, *, profile=None, stream=None):
             scales[i] = 1e-6
     if missing_unit:
         warnings.append(
-            f"{len(missing_unit)} channel(s) of stream {eeg_name!r} declare no unit; "
-            "assumed microvolts."
+            f"{counted(len(missing_unit), 'channel')} of stream {eeg_name!r} "
+            f"{agree(len(missing_unit), 'declares', 'declare')} no unit "
+            f"({listed(missing_unit)}); assumed microvolts."
         )
     if unknown_unit:
         warnings.append(
-            f"Unknown channel unit(s) {', '.join(sorted(unknown_unit))}; assumed "
-            "microvolts."
+            f"Unknown channel {agree(len(unknown_unit), 'unit', 'units')} "
+            f"{listed(sorted(unknown_unit))}; assumed microvolts."
         )
     data = np.ascontiguousarray(values.T * scales[:, None])
     ts = np.ascontiguousarray(eeg["time_stamps"], dtype=np.float64)
@@ -265,7 +269,7 @@ def read_xdf(fname, *, profile=None, stream=None):
         raise RecordingFormatError(
             f"the EEG stream {eeg_name!r} holds timestamps that are no clock's (such as "
             f"{ts[wild][0]:.3g} s): the file is damaged, or its samples do not match its "
-            f"stream header ({n_ch} channel(s) of {_first(info, 'channel_format', '?')}); "
+            f"stream header ({counted(n_ch, 'channel')} of {_first(info, 'channel_format', '?')}); "
             "write it again from its source.", fname)
 
     shifts = _clock_shifts(sidecar)

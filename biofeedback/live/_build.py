@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._words import counted
+
 __all__ = ["build_session", "make_source", "feedback_sinks", "view_sinks"]
 
 
@@ -120,7 +122,7 @@ def _check_playback_sidecar(fname, profile):
     except (TypeError, ValueError):
         sfreq = profile.sfreq
     n_ch = side.get("ch_names")
-    held = (f"{len(n_ch)} channel(s) at {sfreq:g} Hz" if isinstance(n_ch, list)
+    held = (f"{counted(len(n_ch), 'channel')} at {sfreq:g} Hz" if isinstance(n_ch, list)
             else f"samples at {sfreq:g} Hz")
     as_board = (f"BrainFlow's playback board would play it as the {profile.name} board "
                 f"({len(profile.ch_names)} channels at {profile.sfreq:g} Hz)")

@@ -31,6 +31,7 @@ from .._markers import (
     THRESHOLD,
     TRUTH_KINDS,
 )
+from .._words import agree, counted, listed
 from ..errors import BiofeedbackError
 from ..io._read import file_stem
 
@@ -187,8 +188,9 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
         )
     if unmatched:
         raise DatasetError(
-            f"{len(unmatched)} file name(s) do not fit the label pattern {pattern!r}, "
-            f"e.g. {unmatched[0]}; rename them or pass --pattern."
+            f"{counted(len(unmatched), 'file name does', 'file names do')} not fit the "
+            f"label pattern {pattern!r} ({listed(unmatched, 3)}); rename "
+            f"{agree(len(unmatched), 'it', 'them')} or pass --pattern."
         )
     _warn_near_duplicates([f.subject for f in files], "subjects")
     if len(named_by_file) > 1:

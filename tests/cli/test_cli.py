@@ -141,7 +141,7 @@ def test_a_converted_recording_of_no_board_is_not_played_as_the_synthetic_board(
         assert main([command, "--board", "synthetic", "--playback-file", str(fname),
                      *extra]) == 1
         err = capsys.readouterr().err
-        assert err == (f"biofeedback: error: {fname} holds 2 channel(s) at 500 Hz {said}"
+        assert err == (f"biofeedback: error: {fname} holds 2 channels at 500 Hz {said}"
                        "BrainFlow's playback board would play it as the synthetic board (16 "
                        "channels at 250 Hz); replay it offline with 'biofeedback replay "
                        f"{fname}' instead.\n")
@@ -160,7 +160,7 @@ def test_a_board_file_played_as_another_board_of_its_rows_names_its_board(tmp_pa
     assert main(["check", "--board", "synthetic", "--playback-file", str(fname)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.endswith(
-        "holds 16 channel(s) at 125 Hz (its sidecar daisy.json): BrainFlow's playback board "
+        "holds 16 channels at 125 Hz (its sidecar daisy.json): BrainFlow's playback board "
         "would play it as the synthetic board (16 channels at 250 Hz); pass --board "
         "cyton_daisy.\n")
     from biofeedback.live import make_source

@@ -81,6 +81,7 @@ def test_protocol_session_records_cues_replays_them_and_reports(tmp_path, capsys
                  "cue latency", "dropped samples", "effective sampling rate",
                  "train_down", "clock offset"):
         assert text in html
+    assert "The estimates fed back: alpha_rel, engagement." in html
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -323,7 +323,7 @@ def test_edf_refuses_nan_in_one_sentence(make_recording, tmp_path, capsys):
     assert main(["convert", str(src), str(out)]) == 1
     err = capsys.readouterr().err
     assert err == (f"biofeedback: error: {out}: EDF stores integers, so it cannot hold the "
-                   f"NaN or inf samples of channel(s) {rec.ch_names[1]}; write .fif, .xdf or "
+                   f"NaN or inf samples of channel {rec.ch_names[1]}; write .fif, .xdf or "
                    ".csv, which keep them.\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["holes.xdf"]
 

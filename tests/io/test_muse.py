@@ -43,7 +43,7 @@ def test_muse_csv_gap_and_marker_column(tmp_path):
     rec = read_recording(fname)
     assert [(g.n_missing, g.source) for g in rec.gaps] == [(128, "timestamps")]
     assert rec.markers == [(pytest.approx(ts[100]), "Marker0=1")]
-    assert "Flat channel(s) TP9, AF7, AF8" in " ".join(rec.warnings)
+    assert "3 flat channels (TP9, AF7, AF8)" in " ".join(rec.warnings)
 
 
 @pytest.mark.parametrize("end", ["\n", "\r\n"])

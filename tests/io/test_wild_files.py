@@ -449,7 +449,7 @@ def test_fif_bad_channels_are_said_and_written_back(tmp_path):
     raw.save(fname, verbose="error")
     rec = read_recording(fname)
     assert rec.ch_names == names and rec.provenance["bads"] == ["C3"]
-    assert any(w.startswith("Channel(s) C3 are marked bad in the file") for w in rec.warnings)
+    assert any(w.startswith("1 channel is marked bad in the file (C3): kept") for w in rec.warnings)
     assert [m[1] for m in rec.markers] == ["relaxed"]
     out = write_recording(rec, tmp_path / "back_eeg.fif")
     assert mne.io.read_raw(out, verbose="error").info["bads"] == ["C3"]
@@ -598,7 +598,8 @@ def test_openbci_gui_bdf_accelerometer_is_not_eeg(tmp_path, capsys):
     st = rec.streams["non_eeg"]
     assert st.ch_names == ["Accel X", "Accel Y", "Accel Z"] and st.meta["units"] == ["g"] * 3
     assert_allclose(st.data, accel, atol=0.005)
-    assert any("Accel X (g)" in w and "not measured in volts" in w for w in rec.warnings)
+    assert ("3 channels are not measured in volts (Accel X (g), Accel Y (g), Accel Z (g)): "
+            "they are kept as the stream 'non_eeg', not read as EEG.") in rec.warnings
     assert main(["replay", str(fname)]) == 0
     assert " (0 gated) " in capsys.readouterr().out
 

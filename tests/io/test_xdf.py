@@ -274,7 +274,8 @@ def test_sidecar_and_stream_choice(tmp_path, make_recording):
         read_recording(tmp_path / "s.xdf", stream="nope")
     other = read_recording(tmp_path / "s.xdf", stream="biofeedback-Estimates")
     assert other.ch_names == ["alpha", "engagement", "gated"]
-    assert "declare no unit" in " ".join(other.warnings)
+    assert ("3 channels of stream 'biofeedback-Estimates' declare no unit (alpha, "
+            "engagement, gated); assumed microvolts.") in other.warnings
 
 
 def test_units_from_metadata(tmp_path):
@@ -424,7 +425,7 @@ def test_samples_that_do_not_match_their_header_are_one_sentence(tmp_path):
                                              250.0, "float32"), 1) + body)
     with pytest.raises(RecordingFormatError,
                        match=r"mismatch\.xdf: the EEG stream 'Amp' holds timestamps that are "
-                             r"no clock's .* do not match its stream header \(1 channel\(s\) "
+                             r"no clock's .* do not match its stream header \(1 channel "
                              r"of float32\); write it again from its source\."):
         read_recording(fname)
 

@@ -156,8 +156,11 @@ def test_transformers_work_in_pipelines_and_grid_search(windows):
 
 
 def test_2d_input_is_refused_with_a_clear_message():
-    with pytest.raises(ValueError, match=r"\(n_windows, n_channels, n_times\)"):
+    with pytest.raises(ValueError, match=r"\(n_windows, n_channels, n_times\), got an "
+                                         r"array with 2 dimensions\.$"):
         BandPowerTransformer().fit(np.zeros((4, 512)))
+    with pytest.raises(ValueError, match=r"got an array with 1 dimension\.$"):
+        BandPowerTransformer().fit(np.zeros(512))
 
 
 @pytest.mark.parametrize("name", list(CLASSIFIERS))

@@ -694,3 +694,23 @@ def test_labels_that_differ_only_in_case_are_said(tmp_path, caplog):
     assert sorted({f.label for f in files}) == ["Relaxed", "focused", "relaxed"]
     assert ("The labels 'Relaxed', 'relaxed' differ only in case or spaces, so they are 2 "
             "classes") in caplog.text
+
+
+def test_file_names_that_do_not_fit_the_pattern_are_counted_and_named(tmp_path):
+    """One file name outside the pattern is 'it', two are 'them', and each is named."""
+    from biofeedback.training import label_files
+    from biofeedback.training._labels import DatasetError
+
+    names = ["s1-relaxed-1.csv", "s1-focused-1.csv", "odd.csv", "odder.csv"]
+    for name in names:
+        (tmp_path / name).write_text("x")
+    pattern = "{subject}-{label}-{session}"
+    with pytest.raises(DatasetError) as one:
+        label_files([tmp_path / n for n in names[:3]], pattern=pattern)
+    assert str(one.value) == ("1 file name does not fit the label pattern "
+                              f"{pattern!r} (odd.csv); rename it or pass --pattern.")
+    with pytest.raises(DatasetError) as two:
+        label_files([tmp_path / n for n in names], pattern=pattern)
+    assert str(two.value) == ("2 file names do not fit the label pattern "
+                              f"{pattern!r} (odd.csv, odder.csv); rename them or pass "
+                              "--pattern.")
