@@ -162,7 +162,9 @@ class RecordingControl:
         Once :meth:`stop` found other programs' streams stamped with Unix
         time, ``stream_clocks`` says which and by how much their stamps move
         onto the EEG's clock (``{name: {"source_id", "stamps": "unix",
-        "shift"}}``, in seconds); the XDF keeps the stamps as sent. A stream
+        "shift"}}``, in seconds; ``"unix_ms"`` for Unix time in milliseconds,
+        which the readers read as milliseconds before the shift); the XDF
+        keeps the stamps as sent. A stream
         stamped on a device's own clock is named with ``"stamps": "own"`` and
         ``"shift": null``: its times cannot be lined up with the EEG's.
         """

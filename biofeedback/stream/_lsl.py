@@ -275,9 +275,12 @@ class KeptInlets:
 
         Unix time: ``{"stamps": "unix", "shift"}``, the shift putting the
         stamps, as pyxdf reads them (with liblsl's time correction added), on
-        this machine's LSL clock, as :class:`LSLSource` does for the EEG. A
-        clock of the device's own (far from the sender's LSL clock and from
-        Unix time): ``{"stamps": "own", "shift": None}``, nothing to shift by.
+        this machine's LSL clock, as :class:`LSLSource` does for the EEG.
+        Unix time in milliseconds (JavaScript's ``Date.now()``), which the
+        readers take as milliseconds: ``{"stamps": "unix_ms", "shift"}``, the
+        shift of the stamps read as seconds. A clock of the device's own (far
+        from the sender's LSL clock and from Unix time): ``{"stamps": "own",
+        "shift": None}``, nothing to shift by.
         """
         since = time.time() - (self._opened_at or time.time())
         now = import_pylsl().local_clock()
@@ -294,6 +297,10 @@ class KeptInlets:
         if unix_stamped(last, 0.0, now, time.time(), slack=_FAR_UNIX + since):
             self.clocks[key[0]] = {"source_id": key[1], "stamps": "unix",
                                    "shift": _UnixStamps.offset() - corr}
+        elif unix_stamped(last / 1000.0, 0.0, now, time.time(), slack=_FAR_UNIX + since):
+            # pyxdf adds the correction (seconds) to stamps in milliseconds
+            self.clocks[key[0]] = {"source_id": key[1], "stamps": "unix_ms",
+                                   "shift": _UnixStamps.offset() - corr / 1000.0}
         elif not near_now(last + corr):  # nor another machine's LSL clock
             self.clocks[key[0]] = {"source_id": key[1], "stamps": "own", "shift": None}
         else:

@@ -165,10 +165,13 @@ def unix_stamped(t, correction, lsl_now, unix_now, slack=_FAR_UNIX) -> bool:
     return abs(t - lsl_now) > _FAR and abs(t - correction - unix_now) < slack
 
 
-def unix_clock_note(name) -> str:
-    """The note of a stream recorded beside the EEG whose stamps are Unix time."""
+def unix_clock_note(name, ms=False) -> str:
+    """The note of a stream recorded beside the EEG whose stamps are Unix time
+    (in milliseconds when ``ms``)."""
+    how = ("Unix time in milliseconds (as JavaScript's Date.now() gives)" if ms
+           else "Unix time (time.time(), as muse-lsl does)")
     return (f"the stream {printable(name)!r} recorded beside the EEG stamps samples with "
-            "Unix time (time.time(), as muse-lsl does), not the LSL clock: the XDF keeps "
+            f"{how}, not the LSL clock: the XDF keeps "
             "its stamps as sent, and the sidecar's stream_clocks gives the shift that "
             "puts them on the EEG's clock (biofeedback's readers apply it)")
 
@@ -182,9 +185,11 @@ def own_clock_note(name) -> str:
 
 
 def clock_note(name, clock) -> str:
-    """The note of a ``stream_clocks`` entry ``clock`` (``{"stamps": "unix" | "own"}``)."""
-    own = isinstance(clock, dict) and clock.get("stamps") == "own"
-    return own_clock_note(name) if own else unix_clock_note(name)
+    """The note of a ``stream_clocks`` entry ``clock``
+    (``{"stamps": "unix" | "unix_ms" | "own"}``)."""
+    stamps = clock.get("stamps") if isinstance(clock, dict) else None
+    return own_clock_note(name) if stamps == "own" else \
+        unix_clock_note(name, ms=stamps == "unix_ms")
 
 
 class _OffsetStamps:
