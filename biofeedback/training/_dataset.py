@@ -15,6 +15,7 @@ import numpy as np
 from .._checks import _check_option
 from .._logging import logger
 from .._markers import DROPPED, GAP_END, GAP_START, LOSSES_MARKED, TRUTH_KINDS
+from .._words import listed
 from ._labels import (
     DEFAULT_PATTERN,
     END,
@@ -330,10 +331,10 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         held = sorted({s for p in probes for _, s in p["markers"] if s != END})
         absent = [m for m in marker_labels or () if m not in held]
         if absent and held:
-            shown = ", ".join(map(repr, held[:8])) + (" ..." if len(held) > 8 else "")
             raise DatasetError(
                 f"--marker-labels names {absent[0]!r}, which no recording's markers "
-                f"hold (they hold {shown}); spell it as the markers do.")
+                f"hold (they hold {listed(map(repr, held), 8)}); spell it as the "
+                "markers do.")
         labels = {s for p in probes for _, s in _class_marks(p["markers"], marker_labels)}
         _warn_near_duplicates(labels)
         if not labels:

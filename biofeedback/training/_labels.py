@@ -181,10 +181,9 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
         timed = tuple(sorted((a, b, lab) for a, b, lab, _ in stretches.get(path, ())))
         files.append(LabelledFile(path, subject, session, label, stretches=timed))
     if labels_from == "filename" and not files:
-        shown = ", ".join(unmatched[:3]) + (" ..." if len(unmatched) > 3 else "")
         raise DatasetError(
             f"The label pattern {pattern!r} matches none of the {len(unmatched)} "
-            f"file names ({shown})."
+            f"file names ({listed(unmatched, 3)})."
         )
     if unmatched:
         raise DatasetError(
@@ -201,8 +200,7 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             "pattern %r gives one, so each file is its own subject and "
             "leave-one-subject-out holds out files, not people; give a subject "
             "column or a --pattern with {subject}.", len(named_by_file),
-            ", ".join(named_by_file[:3]) + (" ..." if len(named_by_file) > 3 else ""),
-            pattern)
+            listed(named_by_file, 3), pattern)
     if labels_from != "markers":
         labels = ([f.label for f in files if f.label is not None]
                   + [lab for f in files for _, _, lab in f.stretches])
@@ -226,8 +224,7 @@ def _once(rows):
         from .._logging import logger
 
         logger.warning("%s %s given more than once; each recording is read once.",
-                       ", ".join(again[:3]) + (" ..." if len(again) > 3 else ""),
-                       "was" if len(again) == 1 else "were")
+                       listed(again, 3), agree(len(again), "was", "were"))
     return out
 
 

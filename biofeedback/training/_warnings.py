@@ -13,6 +13,8 @@ import contextlib
 import warnings
 from pathlib import Path
 
+from .._words import listed
+
 #: A class with fewer windows than this to train on is said in a warning
 #: (:meth:`DatasetWarnings.few_windows_warning`): a classifier cannot estimate
 #: a state's spread from a handful of overlapping windows (2 s every 0.5 s).
@@ -36,11 +38,6 @@ def few_windows_said():
 #: A channel left out of this much larger a share of one class's windows than of
 #: another's is worth a warning (see :meth:`DatasetWarnings.electrode_warning`).
 ELECTRODE_SPREAD = 0.5
-
-
-def _listed(names, n=3):
-    """The first ``n`` names, and ' ...' when there are more."""
-    return ", ".join(names[:n]) + (" ..." if len(names) > n else "")
 
 
 class DatasetWarnings:
@@ -125,7 +122,7 @@ class DatasetWarnings:
             return None
         n = len(set(self.subject.tolist()))
         one = len(once) == 1
-        return (f"--cv {cv} scores {n - len(once)} of {n} subjects: {_listed(once, 6)} "
+        return (f"--cv {cv} scores {n - len(once)} of {n} subjects: {listed(once, 6)} "
                 f"{'has' if one else 'have'} one session, so {'is' if one else 'are'} "
                 "only trained on, never scored.")
 
@@ -162,9 +159,9 @@ class DatasetWarnings:
         seen = self.seen_in_training(training)
         if seen["files"]:
             return (f"{len(seen['files'])} of the {len(self.files)} recordings scored were "
-                    f"in the model's training data ({_listed(seen['files'])}); their score "
+                    f"in the model's training data ({listed(seen['files'], 3)}); their score "
                     "is not that of new data: score recordings the model has not seen.")
         if seen["subjects"]:
-            return (f"The subjects {_listed(seen['subjects'], 6)} were in the model's "
+            return (f"The subjects {listed(seen['subjects'], 6)} were in the model's "
                     "training data: the score is a returning user's, not a new person's.")
         return None

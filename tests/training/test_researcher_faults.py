@@ -544,7 +544,7 @@ def test_evaluate_says_when_it_scores_the_training_data(model_file, tmp_path, ca
     out = json.loads(capsys.readouterr().out)
     assert out["seen_in_training"]["files"] == sorted(p.stem + ".XDF" for p in recs)
     assert ("4 of the 4 recordings scored were in the model's training data "
-            "(p1-busy-1.XDF, p1-calm-1.XDF, p2-busy-1.XDF ...); their score is not that "
+            "(p1-busy-1.XDF, p1-calm-1.XDF, p2-busy-1.XDF and 1 more); their score is not that "
             "of new data") in caplog.text
 
 
@@ -592,7 +592,7 @@ def test_recordings_that_name_no_subject_are_said(recs, tmp_path, caplog):
         f"{p},{'calm' if k % 2 else 'busy'}\n" for k, p in enumerate(renamed)))
     files = label_files(labels_from="manifest", manifest=manifest)
     assert [f.subject for f in files] == ["rec0", "rec1", "rec2", "rec3"]
-    assert ("4 recordings name no subject (rec0.xdf, rec1.xdf, rec2.xdf ...): neither a "
+    assert ("4 recordings name no subject (rec0.xdf, rec1.xdf, rec2.xdf and 1 more): neither a "
             "subject column nor the pattern '{subject}-{label}-{session}' gives one, so "
             "each file is its own subject") in caplog.text
     caplog.clear()
