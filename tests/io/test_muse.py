@@ -104,3 +104,68 @@ def test_mind_monitor_line_of_3_mb_is_refused_unread(tmp_path):
     with pytest.raises(RecordingFormatError, match=r"mindMonitor_2019-05-07\.csv, line 302: "
                                                    r"the line is longer than 1024 kB"):
         read_recording(fname)
+
+
+def _markers_read_plainly(fname, sep, decimal_comma):
+    """The markers of a muse-lsl CSV, each line split and each cell read."""
+    lines = fname.read_bytes().split(b"\n")
+    header = lines[0].decode().strip().split(sep)
+    mark = [j for j, h in enumerate(header) if h.startswith("Marker")]
+    out, row = [], -1
+    for raw in lines[1:]:
+        if not raw.strip():
+            continue
+        row += 1
+        cells = raw.rstrip(b"\r").split(sep.encode())
+        for j in mark:
+            text = cells[j].decode("utf-8").strip().strip('"').strip() \
+                if j < len(cells) else ""
+            try:
+                value = float(text.replace(",", ".") if decimal_comma else text)
+            except ValueError:
+                if text:
+                    out.append((row, f"{header[j]}={text}"))
+                continue
+            if value != 0 and value == value:
+                out.append((row, f"{header[j]}={value:g}"))
+    return out
+
+
+@pytest.mark.parametrize("sep,end", [(",", "\n"), (",", "\r\n"), (";", "\n")])
+def test_muse_csv_markers_in_some_rows(tmp_path, monkeypatch, sep, end):
+    """Markers in a few rows of a long file (zeros or empty cells elsewhere,
+    written every way pandas and spreadsheets write them, blank lines, blocks
+    cut anywhere) are those a plain reading of each line finds, and only the
+    lines that may hold one are split and decoded."""
+    from biofeedback.io import _muse
+
+    monkeypatch.setattr(_muse, "BLOCK_BYTES", 997)  # many blocks, cut mid-line
+    decoded = []
+    marker_text = _muse._marker_text
+    monkeypatch.setattr(_muse, "_marker_text",
+                        lambda cell, dc: decoded.append(cell) or marker_text(cell, dc))
+    rng = np.random.default_rng(3)
+    n = 3000
+    quiet = ["0", "", "0.000", "0.0", '""'] + (["0,0", "0,000"] if sep == ";" else [])
+    loud = {17: ("stim_on", "0"), 18: ("2.000", "x"), 400: ("Müde – Pause", ""),
+            401: (" 0 ", "00"), 402: ("0.000000", "nan"), 999: ("-1.5e3", '"go"'),
+            1000: ("0", "7"), 2999: ("end", "0")}
+    if sep == ";":
+        loud[1500] = ("2,5", "0")
+    lines = [sep.join(["timestamps", "TP9", "AF7", "AF8", "TP10", "Right AUX", "Marker0",
+                       "Marker1"])]
+    for i in range(n):
+        cells = [f"{1.7e9 + i / 256:.6f}"] + [f"{v:.3f}" for v in rng.normal(0, 30, 5)]
+        if sep == ";":
+            cells = [c.replace(".", ",") for c in cells]
+        cells += loud.get(i, (quiet[i % len(quiet)], quiet[i // 7 % len(quiet)]))
+        lines.append(sep.join(cells))
+        if i in (10, 11, 2000):
+            lines.append("")
+    fname = tmp_path / "m.csv"
+    fname.write_bytes((end.join(lines) + end).encode())
+    rec = read_recording(fname)
+    expected = _markers_read_plainly(fname, sep, decimal_comma=sep == ";")
+    assert len(expected) >= 8
+    assert rec.markers == sorted((float(rec.timestamps[k]), m) for k, m in expected)
+    assert len(decoded) < 40
