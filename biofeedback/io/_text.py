@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 import numpy as np
 
@@ -69,6 +70,9 @@ BLOCK_BYTES = 1024 * 1024
 # is no table's row, and buffering it whole (or handing it to loadtxt as text,
 # 4 bytes a character) would take gigabytes for a file of one 2 GB line.
 MAX_LINE_BYTES = 1024 * 1024
+# Lines of spaces (and tabs, unless they delimit) up to their line end: blank
+_SPACES = re.compile(r"^[ \t]+(?=\r?$)", re.MULTILINE)
+_SPACES_ONLY = re.compile(r"^ +(?=\r?$)", re.MULTILINE)
 # Files at least this long are parsed on several threads (the kernel releases
 # the GIL); smaller ones on the calling thread alone.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -177,6 +181,11 @@ class TableReader:
         skipped.
         """
         n_cols = self.n_cols
+        # a line of spaces is a blank line, as the byte parser counts it
+        # (loadtxt skips only empty ones); the line numbers stay
+        blank = _SPACES if self.delimiter != "\t" else _SPACES_ONLY
+        if blank.search(text):
+            text = blank.sub("", text)
         if self.clock_col is not None:  # the clock's ':' become delimiters
             text = text.replace(":", self.delimiter)
             n_cols += 2

@@ -57,6 +57,20 @@ def test_values_are_loadtxts_bit_for_bit(tmp_path, small_blocks, newline):
     assert 0 < reader.n_fallback_lines < len(lines)
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_line_of_spaces_is_a_blank_line(tmp_path, small_blocks, newline):
+    """A line holding only spaces (an editor's, a logger's) was refused as 'the
+    table could not be parsed', naming no line; an empty line was skipped."""
+    rows = [[i, -i / 4, 1e23 if i == 3 else i * 2.5] for i in range(60)]
+    lines = [", ".join(f"{v:g}" for v in r) for r in rows]  # 1e+23: loadtxt's from there
+    for at in (40, 20, 5):  # before and after the hand-over to loadtxt
+        lines.insert(at, "   ")
+    path = tmp_path / "t.csv"
+    path.write_bytes((newline.join(lines) + newline).encode())
+    np.testing.assert_array_equal(TableReader(path, 3, first_line=1, offset=0).read(),
+                                  np.array(rows, dtype=float))
+
+
 @pytest.mark.parametrize("delimiter", [",", "\t"])
 def test_every_digit_count_is_loadtxts_bit_for_bit(tmp_path, small_blocks, delimiter):
     """Integer parts of 0 to 20 digits and fractions of 0 to 10, across the
