@@ -357,19 +357,24 @@ def _push_while_recording(tmp_path, session, push):
         session.stop()
 
 
-def test_a_stream_stamped_with_unix_time_is_recorded_on_the_eeg_clock(tmp_path, uid):
-    """muse-lsl's markers (time.time() stamps) recorded beside the EEG line up with it."""
+@pytest.mark.parametrize("stamps, per_second", [("unix", 1.0), ("unix_ms", 1000.0)])
+def test_a_stream_stamped_with_unix_time_is_recorded_on_the_eeg_clock(tmp_path, uid, stamps,
+                                                                     per_second):
+    """muse-lsl's markers (time.time() stamps), and a JavaScript sender's
+    (Date.now(): Unix time in milliseconds), recorded beside the EEG line up
+    with it."""
     import pylsl
 
     from biofeedback.cli import main
+    from biofeedback.stream._peers import unix_clock_note
 
-    name, outlet, session = _session_beside_markers(tmp_path, f"unixmarks-{uid}",
+    name, outlet, session = _session_beside_markers(tmp_path, f"{stamps}marks-{uid}",
                                                     f"ux-{uid}")
     pushed = []
 
     def stimulus():
         for i in range(3):
-            outlet.push_sample([f"stimulus {i}"], time.time())  # as muse-lsl stamps
+            outlet.push_sample([f"stimulus {i}"], time.time() * per_second)
             pushed.append(pylsl.local_clock())
             time.sleep(0.4)
 
@@ -377,49 +382,20 @@ def test_a_stream_stamped_with_unix_time_is_recorded_on_the_eeg_clock(tmp_path, 
     th.start()
     summary = session.run()
     th.join()
-    assert any("Unix time" in n and name in n for n in summary.notes)
+    assert unix_clock_note(name, ms=per_second > 1) in summary.notes
     rec = read_recording(summary.recording)
-    assert rec.provenance["sidecar"]["stream_clocks"][name]["stamps"] == "unix"
+    assert rec.provenance["sidecar"]["stream_clocks"][name]["stamps"] == stamps
     got = [t for t, m in rec.markers if m.startswith("stimulus")]
     np.testing.assert_allclose(got, pushed, atol=0.01)  # on the EEG's clock
     assert rec.timestamps[0] < got[0] < got[-1] < rec.timestamps[-1]
     np.testing.assert_allclose(rec.streams[name].timestamps, got)
+    assert not [w for w in rec.warnings if "clock of its own" in w]
     # a copy holds the moved stamps and is not moved again
     copy = tmp_path / "copy" / "copy.xdf"
     copy.parent.mkdir()
     assert main(["convert", str(summary.recording), str(copy)]) == 0
     again = read_recording(copy)
     np.testing.assert_allclose([t for t, m in again.markers if m.startswith("stimulus")], got)
-
-
-def test_a_stream_stamped_in_unix_milliseconds_is_recorded_on_the_eeg_clock(tmp_path, uid):
-    """A JavaScript sender's markers (Date.now() stamps, Unix time in
-    milliseconds) recorded beside the EEG line up with it, as Unix seconds do."""
-    import pylsl
-
-    from biofeedback.stream._peers import unix_clock_note
-
-    name, outlet, session = _session_beside_markers(tmp_path, f"msmarks-{uid}",
-                                                    f"ms-{uid}")
-    pushed = []
-
-    def stimulus():
-        for i in range(3):
-            outlet.push_sample([f"stimulus {i}"], time.time() * 1000.0)  # Date.now()
-            pushed.append(pylsl.local_clock())
-            time.sleep(0.4)
-
-    th = threading.Thread(target=_push_while_recording, args=(tmp_path, session, stimulus))
-    th.start()
-    summary = session.run()
-    th.join()
-    assert unix_clock_note(name, ms=True) in summary.notes
-    rec = read_recording(summary.recording)
-    assert rec.provenance["sidecar"]["stream_clocks"][name]["stamps"] == "unix_ms"
-    got = [t for t, m in rec.markers if m.startswith("stimulus")]
-    np.testing.assert_allclose(got, pushed, atol=0.01)  # on the EEG's clock
-    assert rec.timestamps[0] < got[0] < got[-1] < rec.timestamps[-1]
-    assert not [w for w in rec.warnings if "clock of its own" in w]
 
 
 def test_a_stream_stamped_on_its_own_clock_is_said_not_lined_up(tmp_path, uid):
