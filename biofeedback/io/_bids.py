@@ -45,10 +45,15 @@ def _label(text, key="label", name=""):
     return "".join(c for c in plain if c.isascii() and c.isalnum())
 
 
+def _name_match(stem):
+    """The match of a file stem named as BIDS or {subject}-{task}-{session}, or None."""
+    return _BIDS_NAME.fullmatch(stem) or _FILE_NAME.fullmatch(stem)
+
+
 def _raw_entities(fname, participant, task):
     """Subject, session and task as the file name (or the user) says them."""
     stem = file_stem(fname)
-    m = _BIDS_NAME.fullmatch(stem) or _FILE_NAME.fullmatch(stem)
+    m = _name_match(stem)
     if m is not None:
         ent = {"subject": m["subject"], "session": m["session"], "task": m["task"] or task}
     else:
@@ -200,8 +205,8 @@ def export_bids(fnames, bids_root, *, participant=None, task="biofeedback",
     from ._mne import write_edf
 
     ents = entities_of(fnames, participant=participant, task=task)
-    loose = [(f, e) for f, e in zip(fnames, ents, strict=True) if participant is None
-             and not (_BIDS_NAME.fullmatch(file_stem(f)) or _FILE_NAME.fullmatch(file_stem(f)))]
+    loose = [] if participant is not None else [
+        (f, e) for f, e in zip(fnames, ents, strict=True) if not _name_match(file_stem(f))]
     if loose:
         f, e = loose[0]
         logger.warning(
