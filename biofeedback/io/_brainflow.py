@@ -67,7 +67,7 @@ def _counter_gaps(counter, ts, sfreq, columns):
     # in blocks, as the live path reads chunks: no n-long temporaries
     missing = np.empty(counter.size, dtype=np.int64)
     previous = None
-    restarts = []
+    restarts = set()
     for a in range(0, counter.size, _BLOCK):
         b = min(a + _BLOCK, counter.size)
         part = missing_samples(counter[a:b], columns, previous=previous)
@@ -75,14 +75,13 @@ def _counter_gaps(counter, ts, sfreq, columns):
         missing[a:b] = widen_by_clock(part, ts[a:b], sfreq, columns,
                                       previous_ts=ts[a - 1] if a else None,
                                       counter=counter[a:b], restarts=at)
-        restarts.extend(a + i for i in at)
+        restarts.update(a + i for i in at)
         last = last_counter(counter[a:b])
         previous = previous if last is None else last
-    restarts = set(restarts)
-    return [Gap(onset=float(ts[i - 1]), duration=float(ts[i] - ts[i - 1]) - 1 / sfreq,
-                n_missing=int(missing[i]), source="packet_counter_restart") if i in restarts
-            else Gap(onset=float(ts[i - 1]), duration=float(missing[i]) / sfreq,
-                     n_missing=int(missing[i]), source="packet_counter")
+    return [Gap(onset=float(ts[i - 1]), n_missing=int(missing[i]),
+                duration=float(ts[i] - ts[i - 1]) - 1 / sfreq if i in restarts
+                else float(missing[i]) / sfreq,
+                source="packet_counter_restart" if i in restarts else "packet_counter")
             for i in np.flatnonzero(missing) if i > 0]
 
 
@@ -320,7 +319,7 @@ def read_brainflow(fname, *, profile=None):
         # The counter is exact; BrainFlow stamps samples on the host as they
         # arrive, so a late batch looks like a gap in the timestamps alone.
         restarted = [g for g in gaps if g.source == "packet_counter_restart"]
-        warnings.extend(gap_warning([g for g in gaps if g not in restarted],
+        warnings.extend(gap_warning([g for g in gaps if g.source != "packet_counter_restart"],
                                     "dropped-packet gap", "package counter"))
         warnings.extend(gap_warning(restarted, "package counter restart",
                                     "its pause sized by the timestamps"))
