@@ -119,16 +119,14 @@ def resolve_model(model_arg, participant, root, headset=None):
         return ModelChoice(str(models[0]))
     # newest first, each meta.json read only until one fits
     newest, nr = models[0], _model_reads(models[0])
-    if nr is None or _fits(nr, headset):
-        return ModelChoice(str(newest), None, (newest, nr and nr[2]))
-    for m in models[1:]:
-        r = _model_reads(m)
+    for m in models:
+        r = nr if m is newest else _model_reads(m)
         if r is None or _fits(r, headset):
-            return ModelChoice(str(m), (
+            note = None if m is newest else (
                 f"{newest.name}, the newest model of {participant}, reads "
                 f"{listed(nr[0])} at {nr[1]:g} Hz, which {describe_headset(headset)} does "
-                f"not give; this session uses {m.name}, the newest that fits it."),
-                (m, r and r[2]))
+                f"not give; this session uses {m.name}, the newest that fits it.")
+            return ModelChoice(str(m), note, (m, r and r[2]))
     reads = f"{listed(nr[0])} at {nr[1]:g} Hz"
     said = (f"None of the {len(models)} models of {participant} fits "
             f"{describe_headset(headset)}: the newest, {newest.name}, reads {reads}"
