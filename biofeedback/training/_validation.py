@@ -284,9 +284,11 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
     one_class = []  # folds whose training side holds one class: (held out, that class)
     for name, test_all, train in _folds(dataset, cv):
         test = test_all & scored
-        if test.any() and len(set(y[train].tolist())) < 2:
-            one_class.append((name, sorted(set(y[train].tolist()))))
-        if not test.any() or len(set(y[train].tolist())) < 2:
+        if not test.any():
+            continue
+        trained = sorted(set(y[train].tolist()))
+        if len(trained) < 2:
+            one_class.append((name, trained))
             continue
         est = make_classifier(model, sfreq=dataset.sfreq, random_state=random_state,
                               columns=dataset.columns)
