@@ -338,16 +338,16 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         labels = {s for p in probes for _, s in _class_marks(p["markers"], marker_labels)}
         _warn_near_duplicates(labels)
         if not labels:
-            own = next((f for f, p in zip(files, probes) if p.get("own_markers_only")),
-                       None)
-            if own is not None and probes[files.index(own)]["own_markers_only"] == "truth":
+            own, only = next(((f, p["own_markers_only"]) for f, p in zip(files, probes)
+                              if p.get("own_markers_only")), (None, None))
+            if only == "truth":
                 raise DatasetError(
                     f"{Path(own.path).name} holds only its scenario's artifact and fault "
                     "markers ('event ...', 'fault ...'), which label nothing, and no "
                     "'state' marker; give the scenario a [[timeline]] of states, or label "
                     "its stretches with a manifest (--labels-from manifest, columns "
                     "path,label,start,stop).")
-            if own is not None:
+            if only == "session":
                 raise DatasetError(
                     f"{Path(own.path).name} holds only a session's own markers (cues, "
                     "blocks, thresholds), which label nothing, and no calibration block "
