@@ -96,8 +96,6 @@ def _pattern_regex(pattern):
     return re.compile(out)
 
 
-
-
 def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
                 manifest=None, *, min_classes=2) -> list[LabelledFile]:
     """Say the subject, session and label of every recording.

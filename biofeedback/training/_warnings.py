@@ -13,7 +13,7 @@ import contextlib
 import warnings
 from pathlib import Path
 
-from .._words import listed
+from .._words import agree, listed
 
 #: A class with fewer windows than this to train on is said in a warning
 #: (:meth:`DatasetWarnings.few_windows_warning`): a classifier cannot estimate
@@ -121,9 +121,9 @@ class DatasetWarnings:
         if not once:
             return None
         n = len(set(self.subject.tolist()))
-        one = len(once) == 1
-        return (f"--cv {cv} scores {n - len(once)} of {n} subjects: {listed(once, 6)} "
-                f"{'has' if one else 'have'} one session, so {'is' if one else 'are'} "
+        k = len(once)
+        return (f"--cv {cv} scores {n - k} of {n} subjects: {listed(once, 6)} "
+                f"{agree(k, 'has', 'have')} one session, so {agree(k, 'is', 'are')} "
                 "only trained on, never scored.")
 
     def long_switch_warning(self, switch, skip) -> str | None:
