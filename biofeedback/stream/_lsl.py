@@ -605,13 +605,12 @@ class LSLSource(Source):
         try:
             if self._pending is not None:  # read while the rate was measured
                 (chunks, stamps), self._pending = self._pending, None
-                t0 = 0.0
             else:
                 sample, t0 = self._inlet.pull_sample(timeout=timeout)
-            if t0 is not None:
-                if not chunks:
+                if t0 is not None:
                     chunks.append(np.asarray([sample], dtype=np.float64))
                     stamps.append(np.asarray([t0], dtype=np.float64))
+            if stamps:
                 while True:
                     data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=8192)
                     if not ts:
