@@ -483,6 +483,8 @@ class LSLSource(Source):
         self._one_of_name(info)
         self._make_inlet(info)
         full = self._inlet.info(timeout=self.timeout)
+        self._raw_name = full.name()  # for lookups; stream_name is for people
+        self.stream_name = printable(full.name())
         labels, units, types = channel_metadata(full)
         n_all = full.channel_count()
         keep = _eeg_channels(labels, types, n_all)
@@ -510,14 +512,12 @@ class LSLSource(Source):
                 labels = [label or f"EEG{i + 1:02d}" for i, label in enumerate(labels)]
                 note = (f"{'channels' if len(blank) > 1 else 'a channel'} without a label "
                         f"named by position ({listed([labels[i] for i in blank], 3)})")
-                logger.warning("LSL stream %s: %s.", printable(full.name()), note)
-                self.notes.append(note)
+                self._note(note)
             self.ch_names, renamed = unique_labels(labels)
             if renamed:  # the engine finds channels by name
                 note = (f"channels with the same label were renamed to tell them apart "
                         f"({listed(renamed, 3)})")
-                logger.warning("LSL stream %s: %s.", printable(full.name()), note)
-                self.notes.append(note)
+                self._note(note)
         elif len(self.ch_names) != n:
             self.ch_names = [f"EEG{i + 1:02d}" for i in range(n)]
         unit = (units[0] if units else "").strip().lower()
@@ -532,8 +532,6 @@ class LSLSource(Source):
             self.sfreq = float(self.profile.sfreq)
             self.notes.append(f"the stream {full.name()!r} declares no rate: "
                               f"{self.sfreq:g} Hz from the {self.profile.name!r} profile")
-        self._raw_name = full.name()  # for lookups; stream_name is for people
-        self.stream_name = printable(full.name())
         self.source_id = full.source_id()
         if self.profile.name == "lsl":  # a shipped board with these channels gives rail and pairs
             from ..hardware import list_profiles
@@ -548,6 +546,11 @@ class LSLSource(Source):
         self.profile = dataclasses.replace(self.profile, ch_names=tuple(self.ch_names),
                                            sfreq=self.sfreq, frontal_pair=pair)
         self._last_data = pylsl.local_clock()
+
+    def _note(self, note):
+        """Say ``note`` (a clause) about the stream now and in the summary."""
+        logger.warning("LSL stream %s: %s.", self.stream_name, note)
+        self.notes.append(note)
 
     def _measure_rate(self, full, seconds=2.0):
         """The rate of a stream declared irregular, from its first stamps.
@@ -688,8 +691,7 @@ class LSLSource(Source):
                     note = (f"the stream's stamps are {abs(now - ts[-1]):.0f} s off the LSL "
                             "clock (a clock of its own): they were moved by their first "
                             "arrival, and their drift is not followed")
-                logger.warning("LSL stream %s: %s.", self.stream_name, note)
-                self.notes.append(note)
+                self._note(note)
         ts = ts if not self._stamps else self._stamps(ts)
         return self._unjump(ts + self._jump, now)
 
@@ -725,8 +727,7 @@ class LSLSource(Source):
         if self._n_jumps <= 3:  # each jump is marked in the recording; words for three
             if self._n_jumps == 3:
                 note += " (further jumps are only marked)"
-            logger.warning("LSL stream %s: %s.", self.stream_name, note)
-            self.notes.append(note)
+            self._note(note)
         self._emit(SourceEvent("marker", timestamp=float(ts[0] + shift),
                                text=f"{CLOCK_JUMP} s={-shift:+.3f}"))
         return ts + shift
