@@ -32,9 +32,10 @@ def run(args) -> int:
     from ..feedback._report import report_path, write_report
 
     # made again in place, but said at once when it cannot be (a folder, no room)
-    for out in (args.out or report_path(args.recording), args.png):
-        if out is not None:
-            check_output(out, overwrite=True)
-    path = write_report(args.recording, args.out, args.png)
+    out = args.out or report_path(args.recording)
+    for fname in (out, args.png):
+        if fname is not None:
+            check_output(fname, overwrite=True)
+    path = write_report(args.recording, out, args.png)
     print(f"report: {path}")
     return 0

@@ -346,7 +346,11 @@ def report_path(fname) -> Path:
     """Where the report of the recording ``fname`` goes unless told: beside it,
     or for a recording inside a BIDS dataset at its place under the dataset's
     ``derivatives/biofeedback/`` (``sub-01/eeg/sub-01_task-x_eeg.html``)."""
-    root = _bids_root(fname)
+    return _report_path(fname, _bids_root(fname))
+
+
+def _report_path(fname, root) -> Path:
+    """:func:`report_path` for a recording in the BIDS dataset ``root`` (None: in none)."""
     if root is None:
         return Path(fname).with_suffix(".html")
     rel = Path(fname).absolute().relative_to(root)
@@ -398,7 +402,8 @@ def write_report(fname, out=None, png=None) -> Path:
     from .._html import fig_to_img, page, table
 
     s = load_session(fname)
-    out = Path(out) if out is not None else report_path(fname)
+    root = _bids_root(fname)  # looked up once: for the path and the derivatives' description
+    out = Path(out) if out is not None else _report_path(fname, root)
     sections = []
     fig = session_figure(s)
     if png is not None:
@@ -437,7 +442,6 @@ def write_report(fname, out=None, png=None) -> Path:
 
     with atomic_output(out) as tmp:  # an interrupted report never replaces a whole one
         tmp.write_text(page(title, sections), encoding="utf-8")
-    root = _bids_root(fname)
     if root is not None and out.absolute().is_relative_to(root / DERIVATIVES):
         _describe_derivatives(root)
     return out
