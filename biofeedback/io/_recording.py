@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -91,6 +92,20 @@ class Recording:
     def duration(self) -> float:
         """Duration in seconds, from the sample count and nominal rate."""
         return self.n_times / self.sfreq if self.sfreq else 0.0
+
+    @property
+    def started(self) -> float | None:
+        """When the first sample was taken, in Unix seconds, when the timestamps
+        hold a date; else None.
+
+        Timestamps hold a date when they are Unix time (muse-lsl, BrainFlow and
+        OpenBCI GUI files, an EDF or FIF with a start date): from 10⁹ (2001) to
+        the year 2100. The LSL clock (time since the computer started), a time
+        of day, seconds from a file's start and EDF's stand-in for an unknown
+        date (1 January 1985) are below 10⁹.
+        """
+        t0 = float(self.timestamps[0]) if self.n_times else math.nan
+        return t0 if 1e9 <= t0 < 4.1e9 else None
 
     def require_rate(self, doing="be cut into windows"):
         """Raise when the EEG has no regular rate (an irregular stream).

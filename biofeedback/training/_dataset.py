@@ -417,7 +417,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         per_rec.append({"file": Path(f.path).name, "subject": f.subject,
                         "session": f.session, "label": f.label, "n_windows": int(n),
                         "n_gated": int(r["gated"].sum()), "n_resets": r["n_resets"],
-                        "n_stretches": len(f.stretches)})
+                        "n_stretches": len(f.stretches), "started": p["started"]})
     ds = Dataset(
         X=np.concatenate(cols["X"]), y=np.concatenate(cols["y"]),
         subject=np.concatenate(cols["subject"]).astype(str),

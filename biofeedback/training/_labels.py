@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -399,12 +400,37 @@ def _session_key(x):
     return (1, tuple((1, int(p), "") if p.isdigit() else (0, 0, p) for p in parts if p), x)
 
 
-def _session_order(dataset):
-    """Each subject's sessions, earliest first (numerically where they are numbers)."""
-    key = _session_key
+def _session_dates(dataset):
+    """When each ``(subject, session)`` began, in Unix seconds: its first window's
+    end on the recordings' clock, for sessions whose recordings all hold a date
+    (:attr:`Recording.started <biofeedback.io.Recording.started>`)."""
+    recs = dataset.recordings or []
+    if dataset.recording is None or len(recs) != len(dataset.files) or not len(dataset):
+        return {}
+    started = np.array([math.nan if r.get("started") is None else r["started"]
+                        for r in recs], dtype=float)
+    when = started[dataset.recording] + dataset.t
+    out = {}
+    for key in set(zip(dataset.subject.tolist(), dataset.session.tolist())):
+        w = when[(dataset.subject == key[0]) & (dataset.session == key[1])]
+        if np.isfinite(w).all():
+            out[key] = float(w.min())
+    return out
+
+
+def _session_order(dataset, dates=None):
+    """Each subject's sessions, earliest first: by the dates their recordings
+    hold when every one of the subject's sessions has one (names say nothing
+    of time: 'pre' sorts after 'post'), else by name, numerically where names
+    are or hold numbers."""
+    dates = _session_dates(dataset) if dates is None else dates
     out = {}
     for s in set(dataset.subject.tolist()):
-        out[s] = sorted(set(dataset.session[dataset.subject == s].tolist()), key=key)
+        names = sorted(set(dataset.session[dataset.subject == s].tolist()), key=_session_key)
+        when = [dates.get((s, n)) for n in names]
+        if None not in when:  # a stable sort: sessions of one date keep the names' order
+            names = [n for _, n in sorted(zip(when, names), key=lambda p: p[0])]
+        out[s] = names
     return out
 
 

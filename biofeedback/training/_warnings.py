@@ -126,6 +126,32 @@ class DatasetWarnings:
                 f"{agree(k, 'has', 'have')} one session, so {agree(k, 'is', 'are')} "
                 "only trained on, never scored.")
 
+    def session_dates_warning(self, cv) -> str | None:
+        """Which people a new-day split (``cv``) takes the sessions of in the
+        order of their recordings' dates, where that is not their names' order."""
+        if cv not in ("new-day", "new-person-new-day"):
+            return None
+        import datetime as dt
+
+        from ._labels import _session_dates, _session_key, _session_order
+
+        dates = _session_dates(self)
+        moved = sorted((s, days) for s, days in _session_order(self, dates).items()
+                       if days != sorted(days, key=_session_key))
+        if not moved:
+            return None
+        s, days = moved[0]
+
+        def when(day):
+            stamp = dt.datetime.fromtimestamp(dates[s, day], dt.timezone.utc)
+            return f"{day} on {stamp:%Y-%m-%d %H:%M} UTC"
+
+        example = listed(map(when, days), 4, ", then ")
+        return (f"--cv {cv} takes each person's sessions in the order their recordings' "
+                f"dates give, which is not the order of their names for "
+                f"{listed([m for m, _ in moved], 6)} ({s}: {example}): the last of them "
+                "is held out.")
+
     def long_switch_warning(self, switch, skip) -> str | None:
         """When ``switch`` (--switch-every) exceeds what any one-state recording
         leaves after the ``skip`` seconds scoring skips

@@ -33,6 +33,7 @@ def _probe(path, profile, rec=None, stream=None):
         "profile": profile or rec.profile,
         "markers": [(float(t), str(s)) for t, s in rec.markers],
         "warnings": list(rec.warnings),
+        "started": rec.started,  # a date orders a person's sessions
     }
 
 

@@ -66,6 +66,35 @@ def test_the_last_day_is_the_last_in_number_order_inside_names_too(muse_all):
         "ses-10"}
 
 
+def test_the_last_day_is_the_last_recorded_when_the_recordings_hold_dates(tmp_path, make_eeg):
+    """Sessions named 'pre' and 'post' (a study's words, not numbers) were held
+    out in the order of their names: 'pre', recorded a day before 'post', was
+    scored as the returning user's new day."""
+    import mne
+
+    from biofeedback.training import extract_dataset, label_files
+    from biofeedback.training._validation import _folds
+
+    paths = []
+    for k, subject in enumerate(("p1", "p2")):
+        for day, session in enumerate(("pre", "post")):
+            for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+                data, _ = make_eeg(duration=12.0, alpha_hz=hz, seed=100 * k + 10 * day + j)
+                raw = mne.io.RawArray(data, mne.create_info(["TP9", "AF7", "AF8", "TP10"],
+                                                            256.0, "eeg"), verbose="error")
+                raw.set_meas_date(1_700_000_000 + 86_400 * day + 600 * j)
+                path = tmp_path / f"sub-{subject}_ses-{session}_task-{label}_eeg.fif"
+                raw.save(path, verbose="error")
+                paths.append(str(path))
+    ds = extract_dataset(label_files(paths), profile="muse_2016", n_jobs=1)
+    assert [name for name, _, _ in _folds(ds, "new-day")] == ["p1/post", "p2/post"]
+    assert ds.session_dates_warning("new-day") == (
+        "--cv new-day takes each person's sessions in the order their recordings' dates "
+        "give, which is not the order of their names for p1, p2 (p1: pre on 2023-11-14 "
+        "22:13 UTC, then post on 2023-11-15 22:13 UTC): the last of them is held out.")
+    assert ds.session_dates_warning("loso") is None
+
+
 def test_new_day_splits_need_two_sessions(muse_all):
     with pytest.raises(DatasetError, match="only --cv loso .a new person. can be scored"):
         cross_validate(muse_all, "lda", cv="new-day")
