@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -345,7 +346,8 @@ def _bids_root(fname):
 def report_path(fname) -> Path:
     """Where the report of the recording ``fname`` goes unless told: beside it,
     or for a recording inside a BIDS dataset at its place under the dataset's
-    ``derivatives/biofeedback/`` (``sub-01/eeg/sub-01_task-x_eeg.html``)."""
+    ``derivatives/biofeedback/`` (``sub-01/eeg/sub-01_task-x_eeg.html``). A
+    relative ``fname`` gives a path relative to the working folder."""
     return _report_path(fname, _bids_root(fname))
 
 
@@ -354,7 +356,9 @@ def _report_path(fname, root) -> Path:
     if root is None:
         return Path(fname).with_suffix(".html")
     rel = Path(fname).absolute().relative_to(root)
-    return root / DERIVATIVES / rel.with_suffix(".html")
+    out = root / DERIVATIVES / rel.with_suffix(".html")
+    # said as the recording was given: relative to the working folder, if it was
+    return out if Path(fname).is_absolute() else Path(os.path.relpath(out))
 
 
 def _describe_derivatives(root):

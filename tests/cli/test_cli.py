@@ -382,6 +382,33 @@ def test_report_in_a_bids_dataset_goes_under_its_derivatives(tmp_path, capsys):
     assert (tmp_path / "r.html").is_file()
 
 
+def test_report_in_a_bids_dataset_is_named_as_the_recording_was_given(
+        tmp_path, capsys, monkeypatch):
+    """A recording given by a relative path had its report printed as an absolute
+    path, though live, train and a report beside its recording print what was given."""
+    import json
+
+    from biofeedback.io import Recording, write_recording
+
+    root = tmp_path / "bids"
+    (root / "sub-01" / "eeg").mkdir(parents=True)
+    (root / "dataset_description.json").write_text(json.dumps({"BIDSVersion": "1.8.0"}))
+    rng = np.random.default_rng(0)
+    rec = Recording(data=rng.normal(0, 1e-5, (2, 2500)), sfreq=250.0, ch_names=["Cz", "Pz"],
+                    timestamps=np.arange(2500) / 250.0)
+    write_recording(rec, root / "sub-01" / "eeg" / "sub-01_task-rest_eeg.xdf")
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "bids/sub-01/eeg/sub-01_task-rest_eeg.xdf"]) == 0
+    said = "bids/derivatives/biofeedback/sub-01/eeg/sub-01_task-rest_eeg.html"
+    assert capsys.readouterr().out == f"report: {said}\n"
+    assert (tmp_path / said).is_file()
+    # from inside the dataset, the way there and back
+    monkeypatch.chdir(root / "sub-01" / "eeg")
+    assert main(["report", "sub-01_task-rest_eeg.xdf"]) == 0
+    assert capsys.readouterr().out == (
+        "report: ../../derivatives/biofeedback/sub-01/eeg/sub-01_task-rest_eeg.html\n")
+
+
 @pytest.mark.parametrize("edit", [
     lambda side: side["summary"].update(latency_ms={"n": 5, "p50": [1], "p99": 2}),
     lambda side: side["pipeline"].update(feedback=-3.5),
