@@ -26,14 +26,20 @@ from pathlib import Path
 from .._json import dumps
 from .._logging import logger
 from .._words import listed
-from ._layout import StudyError, _check_writable, list_session_dirs, study_root
+from ._layout import (
+    DB_NAME,
+    StudyError,
+    _check_writable,
+    list_session_dirs,
+    remember_session,
+    study_root,
+)
 from ._record import read_session_folder
 
 __all__ = ["StudyIndex", "SCHEMA_VERSION", "DB_NAME"]
 
 #: bump when the tables change; an older file is rebuilt, a newer one moved aside
 SCHEMA_VERSION = 2  # 2: the headset (board, ch_names, sfreq) of each session
-DB_NAME = "biofeedback.sqlite"
 
 _SESSION_COLS = {
     "participant": "TEXT NOT NULL", "session": "INTEGER NOT NULL", "task": "TEXT",
@@ -375,6 +381,11 @@ class StudyIndex:
             if progress is not None:
                 progress(i + 1, len(folders))
 
+        for pid, num in self.con.execute(  # numbers stay taken once the index forgets them
+                "SELECT participant, max(session) FROM sessions GROUP BY participant"):
+            if pid is not None and _num(num) is not None:
+                remember_session(self.root, str(pid), int(_num(num)))
+
         def write_all(con):
             con.execute("DELETE FROM thresholds")
             con.execute("DELETE FROM blocks")
@@ -432,6 +443,8 @@ class StudyIndex:
                 n += 1
         gone = sorted(set(known) - present)
         if gone:  # deleted or moved by hand: the files are the truth
+            for pid, num in gone:  # the number stays taken once the index forgets it
+                remember_session(self.root, pid, num)
             self._transaction(lambda con: self._drop(con, gone), attempts=attempts)
             for pid, num in gone:
                 logger.warning(

@@ -20,8 +20,11 @@ folder (removed when it ends), so a second one can say what it found.
 Numbers are never used twice: ``sub-<ID>/.last-session`` remembers the
 highest number reserved, so a session folder deleted by hand does not free
 its number for a later, different session (the index is rebuilt from the
-folders, so it cannot be the one to remember). Only a session that wrote
-nothing (it failed before it began) gives its number back.
+folders, so it cannot be the one to remember). A study from before that file,
+or whose file is stale, still numbers past every session it holds: the next
+number is above the folders, the file and the index's rows alike, and the
+index raises the file when it drops a session whose folder is gone. Only a
+session that wrote nothing (it failed before it began) gives its number back.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ ROOT_ENV = "BIOFEEDBACK_ROOT"
 DEFAULT_ROOT = "recordings"
 RUNNING = ".running"
 LAST_SESSION = ".last-session"
+#: the study index's file under the root (see ``StudyIndex``)
+DB_NAME = "biofeedback.sqlite"
 
 _ID = re.compile(r"[A-Za-z0-9]+")
 #: longest participant ID and task label: file names (sub-<ID>_ses-NN_task-<task>_eeg.json)
@@ -265,6 +270,44 @@ def _set_last_session(sub: Path, num: int) -> None:
     os.replace(tmp, sub / LAST_SESSION)  # whole or not at all
 
 
+def remember_session(root, participant, num) -> None:
+    """Raise ``sub-<ID>/.last-session`` to ``num`` if it is lower: the index
+    calls it before it forgets a session whose folder is gone. A root that
+    cannot be written keeps its file as it is (its index is only read)."""
+    if not _ID.fullmatch(str(participant)):  # a row edited by hand names no folder
+        return
+    sub = Path(root) / f"sub-{participant}"
+    try:
+        if sub.is_dir() and _last_session(sub, quiet=True) < int(num):
+            _set_last_session(sub, num)
+    except OSError:
+        pass
+
+
+def _indexed_last(root: Path, participant: str) -> int:
+    """The participant's highest session number in the study index; 0 when it
+    has none or cannot be read (the folders and ``.last-session`` still count).
+
+    Read as it is, neither synced nor rebuilt: a session whose folder was
+    deleted by hand is still there until the index is next read.
+    """
+    import sqlite3
+
+    db = root / DB_NAME
+    if not db.is_file():
+        return 0
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+        try:
+            row = con.execute("SELECT max(session) FROM sessions WHERE participant = ?",
+                              (participant,)).fetchone()
+        finally:
+            con.close()
+        return max(int(row[0]), 0) if row and row[0] is not None else 0
+    except (sqlite3.Error, TypeError, ValueError, OSError):  # rebuilt when next opened
+        return 0
+
+
 def reserve_session(root, participant, task) -> SessionPaths:
     """Reserve the participant's next free session number and make its folder.
 
@@ -291,9 +334,10 @@ def reserve_session(root, participant, task) -> SessionPaths:
     -----
     The number is reserved by ``mkdir`` of ``ses-<NN>``, which succeeds for
     exactly one process; a session started at the same time gets the next
-    number, and a warning names the session still running. It follows the
-    highest number ever reserved (``sub-<ID>/.last-session``) as well as the
-    folders: a session deleted by hand keeps its number.
+    number, and a warning names the session still running. It is above the
+    highest number ever reserved (``sub-<ID>/.last-session``), every session
+    folder and every session of the participant in the index: a session
+    deleted by hand keeps its number, in a study without that file too.
     """
     root = study_root(root)
     participant = check_participant(participant)
@@ -308,8 +352,7 @@ def reserve_session(root, participant, task) -> SessionPaths:
     busy = running_sessions(root, participant) if sub.is_dir() else []
     sub.mkdir(parents=True, exist_ok=True)
     taken = [num for _, num, _ in list_session_dirs(root, participant)]
-    num = max(taken, default=0) + 1
-    num = max(num, _last_session(sub) + 1)
+    num = max(*taken, _last_session(sub), _indexed_last(root, participant), 0) + 1
     while True:
         try:
             (sub / f"ses-{num:02d}").mkdir()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -339,3 +340,38 @@ def test_choosing_a_model_never_inflates_a_bomb(tmp_path):
             zf.writestr("meta.json", meta + " " * pad)
     assert _model_reads(tmp_path / "small.bfm") == (["TP9", "AF7"], 256.0, "muse_2")
     assert _model_reads(tmp_path / "bomb.bfm") is None
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_a_study_without_its_last_session_file_never_reuses_a_number(tmp_path, capsys):
+    """A study from before sub-<ID>/.last-session (or with it stale) numbered the
+    next session after the folders alone: once the latest folder was deleted by
+    hand, its number went to a different session while the index still held the
+    first one under it."""
+    def session(n):
+        code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
+                     str(LIVE_SHORT), "--view", "none", "--duration", "2"])
+        out = capsys.readouterr().out
+        assert code == 0 and f"filed as sub-demo session {n:02d} under {tmp_path}" in out, out
+
+    for n in (1, 2):
+        session(n)
+    sub = tmp_path / "sub-demo"
+    last = sub / ".last-session"
+    last.unlink()  # an old study
+    shutil.rmtree(sub / "ses-02")  # deleted by hand: the index still holds session 2
+    session(3)
+    # a stale file, and the index read since: it forgets session 3, not its number
+    shutil.rmtree(sub / "ses-03")
+    last.write_text("1\n")
+    assert main(["sessions", "demo", "--root", str(tmp_path), "--json"]) == 0
+    assert [r["session"] for r in json.loads(capsys.readouterr().out)] == [1]
+    session(4)
+    # no file again, and the index rebuilt from the folders: the rebuild keeps the number
+    shutil.rmtree(sub / "ses-04")
+    last.unlink()
+    assert main(["index", "--rebuild", "--root", str(tmp_path)]) == 0
+    capsys.readouterr()
+    session(5)
+    assert [p.name for p in sorted(sub.glob("ses-*"))] == ["ses-01", "ses-05"]
