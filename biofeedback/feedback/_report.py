@@ -36,12 +36,21 @@ def _find(streams, suffix):
 
 
 def load_session(fname) -> dict:
-    """Read a recording into what the report shows (cues parsed, blocks found)."""
+    """Read a recording into what the report shows (cues parsed, blocks found).
+
+    Its sidecar's shape is checked here, once (see :func:`report_sidecar`):
+    a part of another type than the report reads is left out, with one
+    warning naming the file and the part, and a part missing is absent.
+    """
+    from .._logging import logger
     from ..io import read_recording
+    from ._sidecar import report_sidecar
 
     rec = read_recording(fname)
     rec.require_rate("be shown as a spectrogram")
-    side = rec.provenance.get("sidecar") or {}
+    side, problem = report_sidecar(rec, fname)
+    if problem is not None:
+        logger.warning(problem)
     est = _find(rec.streams, "-Estimates")
     cues_stream = _find(rec.streams, "-Cues")
     cues, blocks, thresholds = [], [], []
@@ -222,8 +231,8 @@ def _integrity(s) -> list[tuple[str, str]]:
                          "each cue marker minus its window's newest sample" if lat.size
                          else "n/a")),
     ]
-    if summ.get("latency_ms", {}).get("n"):
-        el = summ["latency_ms"]
+    el = summ.get("latency_ms", {})
+    if el.get("n") and "p50" in el and "p99" in el:
         rows.append(("estimate latency", f"p50 {el['p50']:.1f} ms, p99 {el['p99']:.1f} ms "
                                          f"(n={el['n']})"))
     rows.append(("windows", f"{summ.get('n_windows', 'n/a')} ({summ.get('n_gated', 'n/a')} "
@@ -426,16 +435,7 @@ def write_report(fname, out=None, png=None) -> Path:
                      "<p>This recording holds no protocol blocks.</p>"))
     if s["estimates"] is not None and len(s["estimates"].timestamps):
         sections.append(("Estimate trends", fig_to_img(_trends_figure(s), "estimates")))
-    try:
-        integrity, items = _integrity(s), methods(s)
-    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as err:
-        # a sidecar edited or damaged into another shape: the report of the recording alone
-        from .._logging import logger
-
-        logger.warning("The sidecar of %s is not of a sidecar's shape (%s); the report leaves "
-                       "out what only it holds.", fname, err)
-        s = {**s, "sidecar": {}}
-        integrity, items = _integrity(s), methods(s)
+    integrity, items = _integrity(s), methods(s)  # the sidecar's shape is checked on load
     sections.append(("Integrity", table(integrity, ["figure", "value"])))
     meth = "\n".join(f"<h3>{html.escape(k)}</h3><p>{html.escape(v)}</p>" for k, v in items)
     sections.append(("Methods (CRED-nf items 3d, 4a-4e, 5b)", meth))

@@ -409,13 +409,8 @@ def test_report_in_a_bids_dataset_is_named_as_the_recording_was_given(
         "report: ../../derivatives/biofeedback/sub-01/eeg/sub-01_task-rest_eeg.html\n")
 
 
-@pytest.mark.parametrize("edit", [
-    lambda side: side["summary"].update(latency_ms={"n": 5, "p50": [1], "p99": 2}),
-    lambda side: side["pipeline"].update(feedback=-3.5),
-    lambda side: side["pipeline"]["features"].update(indices=1e308),
-])
-def test_report_on_a_sidecar_of_another_shape_leaves_it_out(edit, tmp_path, capsys, caplog):
-    """A sidecar edited into another shape made the report a traceback."""
+def _sample_with_sidecar(tmp_path, edit=None, text=None):
+    """The shipped sample recording in ``tmp_path``, its sidecar edited or replaced."""
     import json
     import shutil
 
@@ -425,12 +420,74 @@ def test_report_on_a_sidecar_of_another_shape_leaves_it_out(edit, tmp_path, caps
     fname = tmp_path / src.name
     shutil.copy(src, fname)
     side = json.loads(src.with_suffix(".json").read_text())
-    edit(side)
-    fname.with_suffix(".json").write_text(json.dumps(side))
+    if edit is not None:
+        edit(side)
+    fname.with_suffix(".json").write_text(text if text is not None else json.dumps(side))
+    return fname
+
+
+def _report_warnings(fname, caplog):
+    """Run 'report'; the warnings it logged, and the HTML it wrote."""
+    caplog.clear()
     with caplog.at_level("WARNING", logger="biofeedback"):
         assert main(["report", str(fname)]) == 0
-    assert "is not of a sidecar's shape" in caplog.text
-    assert "Methods (CRED-nf" in fname.with_suffix(".html").read_text()
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    return said, fname.with_suffix(".html").read_text()
+
+
+@pytest.mark.parametrize("edit, part", [
+    (lambda side: side["summary"].update(latency_ms={"n": 5, "p50": [1], "p99": 2}),
+     '"summary.latency_ms.p50" is [1], not a number'),
+    (lambda side: side["pipeline"].update(feedback=-3.5),
+     '"pipeline.feedback" is -3.5, not a table'),
+    (lambda side: side["pipeline"]["features"].update(indices=1e308),
+     '"pipeline.features.indices" is 1e+308, not a list of names'),
+    (lambda side: side["board_profile"].update(ch_names="Fp1,Fp2"),
+     '"board_profile.ch_names" is "Fp1,Fp2", not a list of names'),
+    (lambda side: side.update(source=["synthetic"]), '"source" is ["synthetic"], not a table'),
+])
+def test_a_sidecar_part_of_another_type_is_named_and_left_out(edit, part, tmp_path, caplog):
+    """A sidecar edited into another shape made the report a traceback, then a
+    report without anything the sidecar held, under a warning that named no part."""
+    fname = _sample_with_sidecar(tmp_path, edit)
+    said, html = _report_warnings(fname, caplog)
+    assert said == [f"The sidecar {fname.with_suffix('.json')} is not of a sidecar's shape: "
+                    f"{part}; the report leaves out those parts."]
+    # what is of its shape is still reported: the board and software, for one
+    assert "Methods (CRED-nf" in html and "Board: synthetic" in html and "numpy " in html
+
+
+def test_a_sidecar_without_the_parts_of_later_versions_is_read_without_a_word(
+        tmp_path, caplog):
+    """An older version, or a session killed before its end, wrote fewer parts:
+    those are absent, not wrong (a latency without its percentiles failed the
+    whole sidecar)."""
+    def older(side):
+        for key in ("summary", "software", "feedback"):
+            del side[key]
+        del side["pipeline"]["features"]["indices"]
+        side["source"] = {"kind": "BrainFlowSource", "clock_offset": None}
+
+    said, html = _report_warnings(_sample_with_sidecar(tmp_path, older), caplog)
+    assert said == [] and "Board: synthetic" in html and "estimate latency" not in html
+    said, html = _report_warnings(_sample_with_sidecar(
+        tmp_path, lambda side: side["summary"]["latency_ms"].pop("p99")), caplog)
+    assert said == [] and "Board: synthetic" in html and "estimate latency" not in html
+
+
+@pytest.mark.parametrize("text, why", [
+    ('{"session_id": "abc", "pipeline": {"featu', "is not valid JSON"),  # cut short
+    ("", "is not valid JSON"),
+    ('["not", "a", "table"]', 'holds ["not", "a", "table"], not a JSON object'),
+])
+def test_a_sidecar_that_is_not_a_json_object_is_said_in_one_sentence(text, why, tmp_path,
+                                                                      caplog):
+    """A cut or emptied sidecar was left out without a word."""
+    fname = _sample_with_sidecar(tmp_path, text=text)
+    said, html = _report_warnings(fname, caplog)
+    assert len(said) == 1 and why in said[0] and "sample_synthetic.json" in said[0], said
+    assert said[0].endswith("; the report leaves out what only the sidecar holds.")
+    assert "Methods (CRED-nf" in html
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
