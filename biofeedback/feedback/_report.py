@@ -225,7 +225,8 @@ def _integrity(s) -> list[tuple[str, str]]:
                             f"{counted(len(rec.gaps), 'gap')}, "
                             f"{counted(sum(g.n_missing for g in rec.gaps), 'sample')} missing"),
         ("clock offset", (f"{offset} s (LSL time correction)" if offset is not None else
-                          "0 (acquired on the recording machine's LSL clock)")),
+                          "0 (acquired on the recording machine's LSL clock)" if side else
+                          "n/a (no session sidecar)")),
         ("cue latency", (f"p50 {np.percentile(lat, 50):.1f} ms, p99 "
                          f"{np.percentile(lat, 99):.1f} ms (n={lat.size}); emission time of "
                          "each cue marker minus its window's newest sample" if lat.size
@@ -244,6 +245,13 @@ def methods(s) -> list[tuple[str, str]]:
     """CRED-nf items a tool can answer, as (item, text) built from the sidecar."""
     side = s["sidecar"]
     pipe = side.get("pipeline", {})
+    if not pipe:  # no session's record: filters, gates and feedback are not known
+        return [("No session record", (
+            f"{s['fname'].name} has no sidecar of a biofeedback session beside it "
+            f"({s['fname'].with_suffix('.json').name}, naming its pipeline, board and "
+            "protocol), so how it was filtered, gated and fed back is not known and no "
+            "methods are given; 'biofeedback replay' runs it through a pipeline you "
+            "name."))]
     pre, win = pipe.get("preprocessing", {}), pipe.get("window", {})
     feats, gates = pipe.get("features", {}), pipe.get("gates", {})
     fb = pipe.get("feedback", {})
@@ -415,6 +423,12 @@ def write_report(fname, out=None, png=None) -> Path:
     from .._html import fig_to_img, page, table
 
     s = load_session(fname)
+    if not s["sidecar"]:
+        from .._logging import logger
+
+        logger.warning("%s has no sidecar of a biofeedback session beside it; the report "
+                       "shows its EEG alone, without estimates, cues or methods.",
+                       Path(fname).name)
     root = _bids_root(fname)  # looked up once: for the path and the derivatives' description
     out = Path(out) if out is not None else _report_path(fname, root)
     sections = []
@@ -439,8 +453,10 @@ def write_report(fname, out=None, png=None) -> Path:
     sections.append(("Integrity", table(integrity, ["figure", "value"])))
     meth = "\n".join(f"<h3>{html.escape(k)}</h3><p>{html.escape(v)}</p>" for k, v in items)
     sections.append(("Methods (CRED-nf items 3d, 4a-4e, 5b)", meth))
-    sections.append(("Files", table([("recording", str(fname)),
-                                     ("sidecar", str(Path(fname).with_suffix(".json")))])))
+    files = [("recording", str(fname))]
+    if s["sidecar"]:
+        files.append(("sidecar", str(Path(fname).with_suffix(".json"))))
+    sections.append(("Files", table(files)))
     title = f"biofeedback session report: {Path(fname).name}"
     from .._outputs import atomic_output
 

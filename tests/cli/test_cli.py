@@ -490,6 +490,26 @@ def test_a_sidecar_that_is_not_a_json_object_is_said_in_one_sentence(text, why, 
     assert "Methods (CRED-nf" in html
 
 
+def test_report_on_a_recording_of_no_session_invents_no_methods(tmp_path, capsys, caplog):
+    """A FIF from another program (no session sidecar) got a methods section of
+    'filters (order None) ... high-pass None Hz' and an LSL clock it never had."""
+    import mne
+
+    rng = np.random.default_rng(0)
+    raw = mne.io.RawArray(rng.normal(0, 1e-5, (2, 2500)), mne.create_info(
+        ["Cz", "Pz"], 250.0, "eeg"), verbose="error")
+    fname = tmp_path / "rest_raw.fif"
+    raw.save(fname, verbose="error")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["report", str(fname)]) == 0
+    assert ("rest_raw.fif has no sidecar of a biofeedback session beside it; the report "
+            "shows its EEG alone, without estimates, cues or methods.") in caplog.text
+    text = (tmp_path / "rest_raw.html").read_text()
+    assert "None" not in text and "LSL clock" not in text
+    assert "has no sidecar of a biofeedback session beside it (rest_raw.json" in text
+    assert "<td>sidecar</td>" not in text
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_verbose_is_taken_before_or_after_the_command(where):
     """'biofeedback replay FILE --verbose' was a usage error: only
