@@ -51,6 +51,10 @@ def load_session(fname) -> dict:
     side, problem = report_sidecar(rec, fname)
     if problem is not None:
         logger.warning(problem)
+    elif not side:  # a recording made elsewhere
+        logger.warning("%s has no sidecar of a biofeedback session beside it; the report "
+                       "shows its EEG alone, without estimates, cues or methods.",
+                       Path(fname).name)
     est = _find(rec.streams, "-Estimates")
     cues_stream = _find(rec.streams, "-Cues")
     cues, blocks, thresholds = [], [], []
@@ -247,11 +251,10 @@ def methods(s) -> list[tuple[str, str]]:
     pipe = side.get("pipeline", {})
     if not pipe:  # no session's record: filters, gates and feedback are not known
         return [("No session record", (
-            f"{s['fname'].name} has no sidecar of a biofeedback session beside it "
-            f"({s['fname'].with_suffix('.json').name}, naming its pipeline, board and "
-            "protocol), so how it was filtered, gated and fed back is not known and no "
-            "methods are given; 'biofeedback replay' runs it through a pipeline you "
-            "name."))]
+            f"No sidecar beside {s['fname'].name} names the pipeline of a biofeedback "
+            f"session ({s['fname'].with_suffix('.json').name} is absent or holds none), "
+            "so how it was filtered, gated and fed back is not known and no methods are "
+            "given; 'biofeedback replay' runs it through a pipeline you name."))]
     pre, win = pipe.get("preprocessing", {}), pipe.get("window", {})
     feats, gates = pipe.get("features", {}), pipe.get("gates", {})
     fb = pipe.get("feedback", {})
@@ -423,12 +426,6 @@ def write_report(fname, out=None, png=None) -> Path:
     from .._html import fig_to_img, page, table
 
     s = load_session(fname)
-    if not s["sidecar"]:
-        from .._logging import logger
-
-        logger.warning("%s has no sidecar of a biofeedback session beside it; the report "
-                       "shows its EEG alone, without estimates, cues or methods.",
-                       Path(fname).name)
     root = _bids_root(fname)  # looked up once: for the path and the derivatives' description
     out = Path(out) if out is not None else _report_path(fname, root)
     sections = []

@@ -506,7 +506,8 @@ def test_report_on_a_recording_of_no_session_invents_no_methods(tmp_path, capsys
             "shows its EEG alone, without estimates, cues or methods.") in caplog.text
     text = (tmp_path / "rest_raw.html").read_text()
     assert "None" not in text and "LSL clock" not in text
-    assert "has no sidecar of a biofeedback session beside it (rest_raw.json" in text
+    assert ("No sidecar beside rest_raw.fif names the pipeline of a biofeedback session "
+            "(rest_raw.json is absent or holds none)") in text
     assert "<td>sidecar</td>" not in text
 
 
