@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,28 @@ def _not_volts(headers, raw):
              if dim and dim.lower() not in _VOLTS and types.get(lab) == "eeg"}
     volts = [lab for lab, dim in zip(labels, dims) if dim.lower() in _VOLTS]
     return other if volts else {}
+
+
+#: A channel label naming a signal other than EEG, as recording systems write
+#: them in EDF and BrainVision files, which hold no channel types: 'EOG ROC',
+#: 'VEOG', 'ECG', 'EKG2', 'EMG submental', 'Resp oro-nasal', TUH's 'EEG EKG1-REF'.
+#: The words are those MNE's ``infer_types`` reads; no 10-20 name starts with them.
+_NAMED_NOT_EEG = re.compile(
+    r"(?:EEG[\s_-]+)?([HV]?EOG|ECG|EKG|EMG|RESP|TEMP|SAO2|SPO2|BIO|MISC)(?![A-Z])",
+    re.IGNORECASE)
+
+
+def _named_not_eeg(raw, skip):
+    """``{channel: kind}`` of the channels read as EEG whose labels name another
+    signal (:data:`_NAMED_NOT_EEG`), leaving out those in ``skip``. A file whose
+    every EEG channel is so named keeps them all: only a mix is told apart."""
+    from mne.io.constants import FIFF
+
+    eeg = [c["ch_name"] for c in raw.info["chs"]
+           if c["kind"] == FIFF.FIFFV_EEG_CH and c["ch_name"] not in skip]
+    named = {ch: m.group(1).upper() for ch in eeg
+             if (m := _NAMED_NOT_EEG.match(ch)) is not None}
+    return named if len(named) < len(eeg) else {}
 
 
 def _stim_markers(raw, ts):
@@ -103,23 +126,30 @@ def read_mne(fname, *, profile=None):
     headers, records = edf_headers(fname) if fname.suffix.lower() in (".edf", ".bdf") \
         else (None, None)
     other = _not_volts(headers, raw)
-    if other:
-        raw.set_channel_types(dict.fromkeys(other, "misc"), on_unit_change="ignore",
+    named = _named_not_eeg(raw, other)
+    units = {**other, **dict.fromkeys(named, "V")}  # MNE read the named ones in volts
+    if units:
+        raw.set_channel_types(dict.fromkeys(units, "misc"), on_unit_change="ignore",
                               verbose="error")
     rec = from_mne(raw, provenance={"fname": str(fname), "reader": "mne.io.read_raw",
                                     "mne_reader": type(raw).__name__})
-    if other:
+    if units:
         from ._types import Stream
 
         rec.streams["non_eeg"] = Stream(
-            name="non_eeg", type="Misc", data=raw.get_data(picks=list(other)),
-            timestamps=rec.timestamps, ch_names=list(other), sfreq=rec.sfreq,
-            meta={"units": list(other.values())})
-        n = len(other)
-        rec.warnings.append(
-            f"{counted(n, 'channel is', 'channels are')} not measured in volts "
-            f"({listed(f'{ch} ({u})' for ch, u in other.items())}): "
-            f"{agree(n, 'it is', 'they are')} kept as the stream 'non_eeg', not read as EEG.")
+            name="non_eeg", type="Misc", data=raw.get_data(picks=list(units)),
+            timestamps=rec.timestamps, ch_names=list(units), sfreq=rec.sfreq,
+            meta={"units": list(units.values())})
+    for found, why in ((other, ("not measured in volts",) * 2),
+                       (named, ("named as a signal other than EEG",
+                                "named as signals other than EEG"))):
+        if found:
+            n = len(found)
+            rec.warnings.append(
+                f"{counted(n, 'channel is', 'channels are')} {agree(n, *why)} "
+                f"({listed(f'{ch} ({u})' for ch, u in found.items())}): "
+                f"{agree(n, 'it is', 'they are')} kept as the stream 'non_eeg', not read "
+                "as EEG.")
     if records is not None:  # EDF+D/BDF+D: MNE put the records back to back
         apply_record_onsets(rec, *records)
     rec.markers = sorted(rec.markers + _stim_markers(raw, rec.timestamps))

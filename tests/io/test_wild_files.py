@@ -915,3 +915,33 @@ def test_the_one_board_of_a_column_count_is_guessed_without_a_second_read(tmp_pa
     assert rec.profile == "cyton"
     assert any(w.startswith("No sidecar names the board; guessed cyton") for w in rec.warnings)
     assert len(told) >= 1 and len(guessed) == len(told)
+
+
+def test_edf_channels_labelled_eog_ecg_emg_are_not_eeg(tmp_path):
+    """EDF holds no channel types: a polysomnograph's 'EOG ROC', 'ECG' and 'EMG
+    chin', in µV like the EEG, were read as EEG, so the engine filtered, gated
+    and averaged them with the scalp channels and a model learnt their power."""
+    edfio = pytest.importorskip("edfio")
+    x = _eeg(2560, 4, 256.0)
+    rng = np.random.default_rng(2)
+    other = 50 * rng.standard_normal((3, 2560))
+    labels = ["EOG ROC", "ECG", "EMG chin"]
+    sigs = [edfio.EdfSignal(x[i], 256.0, label=ch, physical_dimension="uV",
+                            physical_range=(-500, 500))
+            for i, ch in enumerate(["Fp1", "Fp2", "C3", "C4"])]
+    sigs += [edfio.EdfSignal(other[i], 256.0, label=ch, physical_dimension="uV",
+                             physical_range=(-500, 500)) for i, ch in enumerate(labels)]
+    fname = tmp_path / "psg.edf"
+    edfio.Edf(sigs).write(fname)
+    rec = read_recording(fname)
+    assert rec.ch_names == ["Fp1", "Fp2", "C3", "C4"]
+    assert_allclose(rec.data * 1e6, x, atol=0.05)
+    st = rec.streams["non_eeg"]
+    assert st.ch_names == labels and st.meta["units"] == ["V"] * 3
+    assert_allclose(st.data * 1e6, other, atol=0.05)
+    assert ("3 channels are named as signals other than EEG (EOG ROC (EOG), ECG (ECG), "
+            "EMG chin (EMG)): they are kept as the stream 'non_eeg', not read as EEG."
+            ) in rec.warnings
+    # a file of such channels alone keeps them: there is nothing else to read
+    edfio.Edf(sigs[4:]).write(fname)
+    assert read_recording(fname).ch_names == labels
