@@ -204,22 +204,22 @@ def _known_headset(args, config) -> dict | None:
     return montage(prof.name, prof.ch_names, prof.sfreq)
 
 
-def _say_other_board(args, choice) -> None:
+def _say_other_board(args, choice, model) -> None:
     """One sentence when the model (``--model auto``: the newest, when none
     fits) was trained on another board than the default one the session runs on.
 
-    ``choice`` is :func:`~biofeedback.library._live.resolve_model`'s: with
-    ``auto`` it read the model's board already; a file named by path is read here.
+    ``model`` is the loaded model, whose metadata names its board; with
+    ``auto`` and no model that fits, ``choice`` (from
+    :func:`~biofeedback.library._live.resolve_model`) names the newest one's.
     """
     from pathlib import Path
 
     from ..library._live import trained_on
 
-    if args.model == "auto":
-        model_path, board = choice.trained_on or (None, None)
+    if model is not None:
+        model_path, board = model.fname, trained_on(model.meta)
     else:
-        model_path = choice.path
-        board = trained_on(model_path) if model_path else None
+        model_path, board = choice.trained_on or (None, None)
     if board and board != args.board:
         print(f"{Path(model_path).name} was trained on {board} recordings; no --board, "
               f"--scenario, --lsl or --pipeline names this session's headset, so it runs on "
@@ -262,9 +262,10 @@ def _run(args, starting) -> int:
                            headset=_known_headset(args, config))
     if choice.note:
         print(choice.note)
-    if default_board:
-        _say_other_board(args, choice)
+    # loaded before anything is said of it: a file that cannot load is one sentence
     model, model_meta = load_model_arg(choice.path)
+    if default_board:
+        _say_other_board(args, choice, model)
     # a model carries the pipeline it was trained with: its features must match
     config = session_pipeline(config, model)
     if config.feedback.enabled:  # before the signal check and the session number

@@ -36,9 +36,10 @@ def _model_meta(path):
     return meta if isinstance(meta, dict) else None
 
 
-def _profile(meta) -> str | None:
-    """The board a model's ``meta.json`` names: a profile name, or a profile
-    file's name as training keeps it. Anything else (a path, spaces, control
+def trained_on(meta) -> str | None:
+    """The board a model was trained on, as its metadata (``meta.json``,
+    ``LoadedModel.meta``) names it: a profile name, or a profile file's name
+    as training keeps it. Anything else (a path, spaces, control
     characters: an edited file from someone else) names no board, so nothing
     prints it as a ``--board`` to give."""
     import re
@@ -54,14 +55,9 @@ def _model_reads(path):
     reads and the board it was trained on (or None); None if unreadable."""
     try:
         meta = _model_meta(path)
-        return [str(c) for c in meta["ch_names"]], float(meta["sfreq"]), _profile(meta)
+        return [str(c) for c in meta["ch_names"]], float(meta["sfreq"]), trained_on(meta)
     except Exception:  # not a model file: loading it will say so in one sentence
         return None
-
-
-def trained_on(path) -> str | None:
-    """The board profile of the recordings a model file was trained on, or None."""
-    return _profile(_model_meta(path))
 
 
 class ModelChoice(NamedTuple):

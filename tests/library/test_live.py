@@ -308,23 +308,18 @@ def test_a_signal_while_the_session_starts_gives_its_number_back(tmp_path, sig,
     assert not (tmp_path / "sub-demo" / "ses-01").exists(), (out, err)
 
 
-def test_a_model_files_board_is_a_name_or_none(tmp_path):
+def test_a_model_files_board_is_a_name_or_none():
     """The board a model names is printed as a --board to give: from an edited
     file, a path, a command or an escape sequence is no board at all."""
-    import json
-    import zipfile
-
     from biofeedback.library._live import trained_on
 
-    said = {}
-    for k, profile in enumerate(["muse_2", "my_muse.toml", "/home/x/boards/b.toml",
-                                 "muse_2; rm -rf ~", "muse_2\x1b[2J", "", 3]):
-        with zipfile.ZipFile(tmp_path / f"{k}.bfm", "w") as zf:
-            zf.writestr("meta.json", json.dumps({"profile": profile}))
-        said[profile] = trained_on(tmp_path / f"{k}.bfm")
+    said = {profile: trained_on({"profile": profile})
+            for profile in ["muse_2", "my_muse.toml", "/home/x/boards/b.toml",
+                            "muse_2; rm -rf ~", "muse_2\x1b[2J", "", 3]}
     assert said == {"muse_2": "muse_2", "my_muse.toml": "my_muse.toml",
                     "/home/x/boards/b.toml": None, "muse_2; rm -rf ~": None,
                     "muse_2\x1b[2J": None, "": None, 3: None}
+    assert trained_on({}) is None and trained_on(None) is None
 
 
 def test_choosing_a_model_never_inflates_a_bomb(tmp_path):

@@ -1016,3 +1016,57 @@ def test_a_closing_end_marker_neither_trains_nor_fails_evaluation(tmp_path, make
     out = json.loads(capsys.readouterr().out)
     assert out["classes"] == ["busy", "calm"] and set(out["recall"]) == {"busy", "calm"}
     assert out["switching"]["n_switches"] == 2  # calm to busy in each, not to 'end'
+
+
+def _retyped(model_file, tmp_path):
+    """A copy of ``model_file`` whose estimator names a type outside the trusted list."""
+    import zipfile
+
+    with zipfile.ZipFile(model_file) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    doc = json.loads(parts["estimator.json"])
+    doc["estimator"]["steps"][1]["estimator"]["type"] = "os.system"
+    parts["estimator.json"] = json.dumps(doc).encode()
+    out = tmp_path / "unsafe.bfm"
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, blob)
+    return out
+
+
+@pytest.mark.parametrize("fault, said", [
+    ("cut", "is not a biofeedback model file"),
+    ("newer", "was written by a newer biofeedback (model format 99); upgrade to read it."),
+    ("unsafe", "holds the untrusted type os.system, which biofeedback refuses to load."),
+])
+def test_live_with_a_model_that_cannot_load_is_one_sentence(fault, said, model_file,
+                                                            tmp_path, capsys):
+    """``live --model FILE`` on the default board: a file that cannot load says so
+    in one sentence naming it, and nothing else (no word of the board it names
+    before the session refuses it)."""
+    if fault == "cut":
+        bad = model_file.with_name("cut.bfm")
+        bad.write_bytes(model_file.read_bytes()[:200])
+    elif fault == "newer":
+        bad = _edited(model_file, tmp_path, lambda m: m.update(format_version=99))
+    else:
+        bad = _retyped(model_file, tmp_path)
+    assert main(["live", "--model", str(bad), "--no-record", "--view", "none",
+                 "--duration", "1"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"biofeedback: error: {bad} {said}"), err
+
+
+def test_live_with_a_model_of_another_board_says_which(model_file, capsys):
+    """A model given by path is loaded once; the board its metadata names is
+    said when the session runs on the default board instead."""
+    code = main(["live", "--model", str(model_file), "--no-record", "--view", "none",
+                 "--duration", "1"])
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == (
+        "m.bfm was trained on muse_2016 recordings; no --board, --scenario, --lsl or "
+        "--pipeline names this session's headset, so it runs on synthetic, the default "
+        "pipeline's board: give --board muse_2016 to use that headset.")
+    assert code == 1 and len(err.splitlines()) == 1, err
