@@ -141,11 +141,11 @@ def _model_profile(model, args):
     profile = model.meta.get("profile") or None
     if args.profile or not profile:
         return profile
-    from ..config import is_profile_path
     from ..errors import PipelineConfigError
     from ..hardware import get_profile
+    from ..training._model import profile_file
 
-    if is_profile_path(profile):
+    if profile_file(profile):
         raise PipelineConfigError(
             f"The model {args.model} was trained on recordings read with the board profile "
             f"file {profile!r}, and a model file names no file to read; pass --profile "

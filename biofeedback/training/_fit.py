@@ -6,11 +6,9 @@ when asked, exactly as the engine will centre a live session's.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from ._model import FORMAT, FORMAT_VERSION, LoadedModel
+from ._model import FORMAT, FORMAT_VERSION, LoadedModel, profile_file
 
 #: Default expected dwell time (s) of a state, for the state filter, when the
 #: protocol has no training block to take it from.
@@ -21,18 +19,6 @@ def default_dwell(config) -> float:
     """The protocol's training block length (how long a state is held), else 30 s."""
     blocks = [b.duration for b in config.feedback.blocks if b.kind in ("training", "transfer")]
     return float(np.median(blocks)) if blocks else DEFAULT_DWELL
-
-
-def _portable_profile(profile):
-    """The board profile as the model file keeps it: a shipped profile by name,
-    a profile file by its file name alone. A model file names no file to read
-    (one from someone else could point anywhere) nor a folder of this
-    computer; whoever uses the model passes the file with ``--profile``."""
-    from ..config import is_profile_path
-
-    if profile and is_profile_path(profile):
-        return Path(profile).name
-    return profile
 
 
 def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
@@ -102,7 +88,7 @@ def fit_model(dataset, model="lda", *, calibration=None, dwell=DEFAULT_DWELL,
         "feature_names": list(dataset.feature_names),
         "ch_names": list(dataset.ch_names),
         "sfreq": float(dataset.sfreq),
-        "profile": _portable_profile(dataset.profile),
+        "profile": profile_file(dataset.profile) or dataset.profile,
         "pipeline": dataset.config.to_dict(),
         "calibration": plan.to_dict() if plan else None,
         "dwell_s": dwell,

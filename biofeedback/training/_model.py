@@ -32,6 +32,19 @@ def _names(meta, key, empty=True) -> list:
     return list(names)
 
 
+def profile_file(profile) -> str | None:
+    """The file name of a board profile read from a file, as a model file keeps
+    it; None for a shipped profile's name (or no profile).
+
+    A model file names no file to read (one from someone else could point
+    anywhere) nor a folder of this computer: training keeps the file's name
+    alone, and whoever uses the model passes the file with ``--profile``.
+    """
+    from ..config import is_profile_path
+
+    return Path(profile).name if profile and is_profile_path(profile) else None
+
+
 class LoadedModel:
     """A trained classifier with everything needed to use it live.
 
