@@ -220,6 +220,12 @@ def read_profile(fname) -> BoardProfile:
 _READ: dict = {}  # (path, mtime, size) -> BoardProfile
 
 
+def profile_names() -> list[str]:
+    """The names of the shipped board profiles, sorted, none of them read (each
+    file is named after its profile)."""
+    return sorted(f.stem for f in data_dir("hardware").glob("*.toml"))
+
+
 def list_profiles() -> dict[str, BoardProfile]:
     """Return every shipped board profile by name, sorted by name."""
     out = {}

@@ -96,11 +96,9 @@ def _stim_markers(raw, ts):
 def _known_profile(name):
     """``name`` when it names a shipped board profile (one word, as EDF+'s
     equipment field holds it), else None."""
-    if not name:
-        return None
-    from ..hardware import list_profiles
+    from ..hardware._profiles import profile_names
 
-    return name if name in list_profiles() else None
+    return name if name and name in profile_names() else None
 
 
 def read_mne(fname, *, profile=None):
@@ -230,7 +228,7 @@ def write_edf(rec, fname, *, overwrite=False):
                          "write .fif, .xdf or .csv, which "
                          "keep them.")
     raw = to_mne(rec, montage="")
-    if rec.profile and _known_profile(rec.profile):  # the header's equipment field
+    if _known_profile(rec.profile):  # the header's equipment field
         with raw.info._unlock():
             raw.info["device_info"] = {"type": rec.profile}
     # EDF+ annotations hold text only: a gap's missing time goes into its text

@@ -40,6 +40,14 @@ def test_profile_rate_channels_and_rows_agree_with_the_installed_brainflow(name)
             assert fixed == list(p.ch_names)
 
 
+def test_each_shipped_profile_is_named_after_its_file():
+    """A shipped profile's name is known from its file name, unread."""
+    from biofeedback.hardware._profiles import profile_names
+
+    assert profile_names() == list(list_profiles())
+    assert all(p.fname.endswith(f"{name}.toml") for name, p in list_profiles().items())
+
+
 def test_unknown_board_names_the_known_ones():
     with pytest.raises(PipelineConfigError, match="Unknown board 'cytom'.*cyton"):
         get_profile("cytom")

@@ -303,6 +303,20 @@ def test_mne_roundtrips(tmp_path, obci_open):
     assert read_recording(write_recording(unknown, tmp_path / "u.edf")).profile is None
 
 
+def test_an_edf_board_name_is_matched_without_reading_every_profile(monkeypatch):
+    """The name in EDF+'s equipment field is one of the shipped profiles' names
+    or none; telling which reads no profile file."""
+    from biofeedback.hardware import _profiles
+    from biofeedback.io._mne import _known_profile
+
+    monkeypatch.setattr(_profiles, "_READ", {})
+    said = {name: _known_profile(name)
+            for name in ("cyton", "muse_2", "not_a_board", "../cyton", "cyton.toml", "", None)}
+    assert said == {"cyton": "cyton", "muse_2": "muse_2", "not_a_board": None,
+                    "../cyton": None, "cyton.toml": None, "": None, None: None}
+    assert _profiles._READ == {}  # no profile file was parsed
+
+
 def test_edf_refuses_labels_it_cannot_hold(make_recording, tmp_path):
     rec = make_recording(n_ch=2)
     rec.ch_names = ["Fz", "a-very-long-channel-name"]
