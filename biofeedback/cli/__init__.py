@@ -110,33 +110,36 @@ def participant_argument(p, help: str, required: bool = False) -> None:
 class _Parser(argparse.ArgumentParser):
     """The command's parser and its subcommands' (argparse makes them of this class).
 
-    Descriptions and examples keep their line breaks. ``checks`` are called
-    with the parser and the parsed arguments once they are parsed (for what
-    argparse cannot say itself, e.g. one of two spellings is required).
+    Descriptions and examples keep their line breaks. A subcommand's
+    ``checks`` are called with its parser and the parsed arguments once they
+    are parsed (for what argparse cannot say itself, e.g. one of two
+    spellings is required); with ``intermixed``, its positionals may come on
+    both sides of options (``evaluate rec1 --model m.bfm rec2``), as
+    argparse's intermixed parsing reads them. :class:`_Commands` does both.
     """
 
     def __init__(self, *args, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs):
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
         self.checks = []
-        #: positionals may come on both sides of options (``evaluate rec1 --model
-        #: m.bfm rec2``), as argparse's intermixed parsing reads them
         self.intermixed = False
-        self._mixing = False
 
-    def parse_known_args(self, args=None, namespace=None):
-        if self.intermixed and not self._mixing:
-            self._mixing = True  # it calls parse_known_args itself, twice
-            try:
-                namespace, extras = super().parse_known_intermixed_args(args, namespace)
-            finally:
-                self._mixing = False
+
+class _Commands(argparse._SubParsersAction):
+    """The subcommands: each parses the arguments after its name (intermixed
+    when it says so), then runs its checks, once."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        command = self.choices.get(values[0])  # None: argparse says it is no command
+        if command is None or not command.intermixed:
+            super().__call__(parser, namespace, values, option_string)
         else:
-            namespace, extras = super().parse_known_args(args, namespace)
-            if self._mixing:  # one of the intermixed passes: checked once, after both
-                return namespace, extras
-        for check in self.checks:
-            check(self, namespace)
-        return namespace, extras
+            setattr(namespace, self.dest, values[0])
+            parsed, extras = command.parse_known_intermixed_args(values[1:])
+            vars(namespace).update(vars(parsed))
+            if extras:  # in argparse's words, as for any other command
+                parser.error("unrecognized arguments: " + " ".join(extras))
+        for check in command.checks:
+            check(command, namespace)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log progress and show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", action=_Commands)
     for mod_name in _COMMANDS:
         importlib.import_module(f"{__name__}.{mod_name}").add_parser(sub)
     for command in set(sub.choices.values()):  # 'biofeedback replay FILE -v' too

@@ -526,6 +526,29 @@ def test_verbose_is_taken_before_or_after_the_command(where):
     assert parser.parse_args(["info", "x.csv", "-v"]).verbose is True
 
 
+def test_recordings_on_both_sides_of_options_are_read_and_checks_run_once(capsys):
+    """train and evaluate take recordings before and after options; each command's
+    checks run once, after its arguments are parsed, intermixed or not."""
+    import argparse
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    seen = []
+    for name in ("train", "evaluate", "progress"):
+        commands.choices[name].checks.append(lambda p, args: seen.append(p.prog))
+    args = parser.parse_args(["train", "a.xdf", "--out", "m.bfm", "b.xdf", "-v"])
+    assert (args.recordings, args.out, args.verbose) == (["a.xdf", "b.xdf"], "m.bfm", True)
+    args = parser.parse_args(["evaluate", "r1.xdf", "--model", "m.bfm", "r2.xdf"])
+    assert (args.model, args.recordings, args.model_file) == ("r1.xdf", ["r2.xdf"], "m.bfm")
+    args = parser.parse_args(["progress", "p01"])
+    assert args.participant == "p01"
+    assert seen == ["biofeedback train", "biofeedback evaluate", "biofeedback progress"]
+    with pytest.raises(SystemExit) as exc:  # argparse's words, as for any command
+        parser.parse_args(["train", "a.xdf", "--out", "m.bfm", "--bogus"])
+    assert exc.value.code == 2
+    assert "biofeedback: error: unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
 def test_replay_takes_the_format_the_sniffer_asks_for(tmp_path, capsys):
     """'matches no format ... pass --format NAME': replay takes it, as info does."""
     fname = tmp_path / "notes.csv"
