@@ -73,6 +73,36 @@ def test_check_finds_the_railed_flat_and_mains_electrodes(bad_contacts):
     json.dumps(msg, allow_nan=True)
 
 
+def test_a_profile_without_a_mains_check_is_not_judged_on_mains(bad_contacts, tmp_path):
+    """``mains_check = false`` in a board profile (the synthetic board's, whose
+    50 Hz test sine is no pick-up) turns the check's mains verdict off; a
+    profile file without the field is judged, as before the field existed."""
+    from biofeedback.hardware import get_profile, read_profile
+
+    assert get_profile("synthetic").mains_check is False
+    assert get_profile("cyton").mains_check is True
+    sim = simulate(bad_contacts)
+    sfreq = sim.profile.sfreq
+    data = sim.data[:, int(sfreq): int(5 * sfreq)]
+    off = replace(sim.profile, mains_check=False)
+    by = {c.name: c for c in check_signal(data, sfreq, sim.ch_names, off).channels}
+    assert by["C3"].verdict == "go" and by["C3"].line_uv > 20  # measured, not judged
+    assert by["O2"].problems == ["railed"]
+    demo = simulate("demo")
+    n = int(4 * demo.profile.sfreq)
+    quiet = replace(demo.profile, mains_check=False)
+    report = check_signal(demo.data[:, :n], demo.profile.sfreq, demo.ch_names, quiet)
+    assert report.lines()[-1] == (f"GO: every electrode is in contact (mains noise is not "
+                                  f"judged on {quiet.name}: its profile turns that check off).")
+    f = tmp_path / "b.toml"
+    f.write_text('name="b"\ndescription="x"\nsfreq=250.0\nch_names=["Fz"]\n')
+    assert read_profile(f).mains_check is True
+    f.write_text('name="b"\ndescription="x"\nsfreq=250.0\nch_names=["Fz"]\n'
+                 'mains_check = "no"\n')
+    with pytest.raises(BiofeedbackError, match="mains_check"):
+        read_profile(f)
+
+
 def test_check_says_go_on_a_clean_headset_and_judges_drift_and_impedance():
     sim = simulate("demo")
     n = int(4 * sim.profile.sfreq)
@@ -185,8 +215,8 @@ def test_a_watch_stopped_by_a_service_manager_ends_as_ctrl_c_does(tmp_path, sig,
 
 
 def test_go_on_the_synthetic_board_does_not_claim_low_mains(capsys):
-    """Its 50 Hz test sine reads 110 µV of 'mains' on F7, and its gates lift
-    the mains check: GO said 'mains noise is low' beside that figure."""
+    """Its 50 Hz test sine reads 110 µV of 'mains' on F7, and its profile turns
+    the mains check off: GO said 'mains noise is low' beside that figure."""
     assert main(["check", "--seconds", "2"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("GO") and "mains noise is low" not in last

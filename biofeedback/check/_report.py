@@ -64,7 +64,7 @@ class CheckReport:
     sfreq: float
     line_freq: float
     profile: str = ""
-    mains_judged: bool = True  # False where the board's gates lift the mains check
+    mains_judged: bool = True  # False where the board's profile turns the mains check off
 
     @property
     def verdict(self) -> str:
@@ -99,7 +99,7 @@ class CheckReport:
             out.append(f"{g}GO{x}: every electrode is in contact and mains noise is low."
                        if self.mains_judged else
                        f"{g}GO{x}: every electrode is in contact (mains noise is not judged "
-                       f"on {self.profile or 'this board'}: its gates lift that check).")
+                       f"on {self.profile or 'this board'}: its profile turns that check off).")
         else:
             names = ", ".join(c.name for c in self.to_fix)
             out.append(f"{r}FIX{x}: {names} (see above), then check again.")

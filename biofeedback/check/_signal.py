@@ -77,7 +77,7 @@ def check_signal(data, sfreq, ch_names, profile, gates=None, preprocessing=None,
         Sampling rate (Hz).
     ch_names : list of str
     profile : BoardProfile
-        Rail and mains frequency.
+        Rail, mains frequency, and whether mains noise is judged.
     gates : GatesConfig | None
         The pipeline's gates (default: the default pipeline's).
     preprocessing : PreprocessingConfig | None
@@ -146,19 +146,15 @@ def check_signal(data, sfreq, ch_names, profile, gates=None, preprocessing=None,
             c.drift_uv_s = float(abs(np.polyfit(t[finite], xf, 1)[0]) * 1e6)
         z = impedance_kohm.get(str(name))
         c.impedance_kohm = None if z is None or not np.isfinite(z) else float(z)
-        _judge(c, limits, line_freq, rail_v > 0)
+        _judge(c, limits, line_freq, rail_v > 0, profile.mains_check)
         out.append(c)
-    # a board whose gates lift the mains check (the synthetic one's 50 Hz test
-    # sine) is not said to have low mains noise
-    judged = gates.line_noise_ratio < _LIFTED
-    return CheckReport(out, n_t / sfreq, sfreq, line_freq, profile.name, mains_judged=judged)
+    # a board whose profile turns the mains check off (the synthetic one's 50 Hz
+    # test sine) is not said to have low mains noise
+    return CheckReport(out, n_t / sfreq, sfreq, line_freq, profile.name,
+                       mains_judged=profile.mains_check)
 
 
-# a line-noise ratio from which the gate never flags: the check is lifted
-_LIFTED = 1e6
-
-
-def _judge(c, limits, line_freq, has_rail):
+def _judge(c, limits, line_freq, has_rail, mains=True):
     fl = c.flags
     problems, advice = [], []
     if (has_rail and c.railed_pct >= limits.railed_pct) or fl & FLAGS["railed"]:
@@ -169,7 +165,7 @@ def _judge(c, limits, line_freq, has_rail):
         problems.append("flat")
         advice.append("flat: no signal; check that the lead is plugged in and the channel is on")
     else:
-        if fl & FLAGS["line_noise"]:
+        if mains and fl & FLAGS["line_noise"]:
             problems.append("mains")
             advice.append(f"mains {line_freq:g} Hz at {c.line_uv:.1f} µV: poor contact picks up "
                           "the mains; re-seat the electrode (gel, part the hair) and keep "

@@ -116,6 +116,10 @@ class BoardProfile:
     gates : dict of str to float
         Overrides of the pipeline's ``[gates]`` for a board whose clean signal
         is not EEG-like (BrainFlow's synthetic board is a ladder of sines).
+    mains_check : bool
+        Whether the signal check judges mains noise (default true); false for
+        a board whose clean signal holds power at the mains frequency
+        (BrainFlow's synthetic board has a 50 Hz test sine).
     columns : Columns
         Rows of the packet counter, timestamp and accelerometer.
     """
@@ -133,6 +137,7 @@ class BoardProfile:
     frontal_pair: tuple[str, str] | None = None
     lsl_type: str = "EEG"
     gates: dict[str, float] = field(default_factory=dict)
+    mains_check: bool = True
     columns: Columns = field(default_factory=Columns)
     fname: str | None = field(default=None, compare=False)
 
