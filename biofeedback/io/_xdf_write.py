@@ -84,12 +84,6 @@ def _string_samples(ts, values, block):
         yield b"".join(parts)
 
 
-def _footer(ts, clock):
-    first = float(ts[0]) if len(ts) else 0.0
-    last = float(ts[-1]) if len(ts) else 0.0
-    return footer(first, last, len(ts), clock)
-
-
 def numeric_markers(stream_type, ts, values):
     """``(timestamp, text)`` of a numeric stream typed Markers (event codes sent
     as numbers), one per sample, its channels joined by '|'; [] for any other
@@ -241,7 +235,8 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
                     float(ts[-1]) != clocks[sid][-1][0]:
                 clocks[sid].append((float(ts[-1]), 0.0))
                 fid.write(_chunk(4, struct.pack("<dd", float(ts[-1]), 0.0), sid))
-            fid.write(_chunk(6, _footer(ts, clocks[sid]), sid))
+            first, last = (float(ts[0]), float(ts[-1])) if len(ts) else (0.0, 0.0)
+            fid.write(_chunk(6, footer(first, last, len(ts), clocks[sid]), sid))
     sidecar = recording.provenance.get("sidecar")
     if isinstance(sidecar, dict):
         # the streams were written with their stamps moved already; one on a

@@ -47,7 +47,8 @@ def _scenario(tmp, extra):
 
 def _xdf(tmp, name, streams):
     """An XDF file with the given (name, ch_names, nominal rate, ts, values µV) streams."""
-    from biofeedback.io._xdf_write import _chunk, _footer, _numeric_samples, _stream_xml
+    from biofeedback._xdf_chunks import footer
+    from biofeedback.io._xdf_write import _chunk, _numeric_samples, _stream_xml
 
     path = tmp / name
     with open(path, "wb") as fid:
@@ -59,7 +60,7 @@ def _xdf(tmp, name, streams):
             for content in _numeric_samples(ts, vals, 100):
                 fid.write(_chunk(3, content, sid))
         for sid, (_, _, _, ts, _) in enumerate(streams, 1):
-            fid.write(_chunk(6, _footer(ts, []), sid))
+            fid.write(_chunk(6, footer(float(ts[0]), float(ts[-1]), len(ts), []), sid))
     return path
 
 
@@ -93,7 +94,8 @@ _LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY l0 "lol">'
 
 def _xdf_markers_only(path, name="Cues", type_="Markers", sfreq=0.0):
     """An XDF file holding one string stream (a recording without its EEG)."""
-    from biofeedback.io._xdf_write import _chunk, _footer, _stream_xml, _string_samples
+    from biofeedback._xdf_chunks import footer
+    from biofeedback.io._xdf_write import _chunk, _stream_xml, _string_samples
 
     ts = np.array([1.0, 2.0, 3.0])
     with open(path, "wb") as fid:
@@ -102,7 +104,7 @@ def _xdf_markers_only(path, name="Cues", type_="Markers", sfreq=0.0):
                                         "string"), 1))
         for content in _string_samples(ts, ["a", "b", "c"], 100):
             fid.write(_chunk(3, content, 1))
-        fid.write(_chunk(6, _footer(ts, []), 1))
+        fid.write(_chunk(6, footer(1.0, 3.0, 3, []), 1))
     return path
 
 

@@ -104,9 +104,9 @@ def test_a_sessions_own_streams_are_read_beside_another_sessions(tmp_path):
     sidecar names the session's own by source id: those are read (the other
     session's EEG, first in the file and empty, was taken and refused), and
     only its own markers mark losses."""
+    from biofeedback._xdf_chunks import footer
     from biofeedback.io._xdf_write import (
         _chunk,
-        _footer,
         _numeric_samples,
         _stream_xml,
         _string_samples,
@@ -138,8 +138,10 @@ def test_a_sessions_own_streams_are_read_beside_another_sessions(tmp_path):
             fid.write(_chunk(3, content, 2))
         for content in _string_samples(ts[:1], ["session_start"], 10):
             fid.write(_chunk(3, content, 4))
-        for sid, stamps in ((1, []), (2, theirs), (3, ts), (4, ts[:1])):
-            fid.write(_chunk(6, _footer(np.asarray(stamps), []), sid))
+        fid.write(_chunk(6, footer(0.0, 0.0, 0, []), 1))  # the other session's EEG: empty
+        for sid, stamps in ((2, theirs), (3, ts), (4, ts[:1])):
+            fid.write(_chunk(6, footer(float(stamps[0]), float(stamps[-1]), len(stamps), []),
+                             sid))
     fname.with_suffix(".json").write_text(json.dumps({"session_id": "mine", "streams": {
         "EEG": {"name": "biofeedback-EEG", "source_id": "biofeedback-mine-eeg"},
         "Markers": {"name": "biofeedback-Markers", "source_id": "biofeedback-mine-markers"},
@@ -157,7 +159,8 @@ def test_a_sessions_own_streams_are_read_beside_another_sessions(tmp_path):
 def test_a_file_of_many_string_streams_names_ten(tmp_path):
     """The names a file holds are listed as every such list is ('and 2 more'),
     counted in their number's grammar, not 'stream(s)' and every name."""
-    from biofeedback.io._xdf_write import _chunk, _footer, _stream_xml, _string_samples
+    from biofeedback._xdf_chunks import footer
+    from biofeedback.io._xdf_write import _chunk, _stream_xml, _string_samples
 
     fname = tmp_path / "many.xdf"
     with open(fname, "wb") as fid:
@@ -167,7 +170,7 @@ def test_a_file_of_many_string_streams_names_ten(tmp_path):
                                             "string"), sid))
             for content in _string_samples(np.array([1.0]), ["x"], 10):
                 fid.write(_chunk(3, content, sid))
-            fid.write(_chunk(6, _footer(np.array([1.0]), []), sid))
+            fid.write(_chunk(6, footer(1.0, 1.0, 1, []), sid))
     with pytest.raises(RecordingFormatError) as err:
         read_recording(fname)
     assert str(err.value) == (
@@ -434,13 +437,8 @@ def test_two_headsets_of_one_name_are_told_apart_by_source_id(tmp_path):
     """Two Muses both stream as 'Muse' (muse-lsl's name), with their MAC in the
     source id. '--stream Muse' read the first one whatever was asked, the
     other could not be picked, and two marker streams of one name kept one."""
-    from biofeedback._xdf_chunks import chunk
-    from biofeedback.io._xdf_write import (
-        _footer,
-        _numeric_samples,
-        _stream_xml,
-        _string_samples,
-    )
+    from biofeedback._xdf_chunks import chunk, footer
+    from biofeedback.io._xdf_write import _numeric_samples, _stream_xml, _string_samples
 
     rng = np.random.default_rng(0)
     ch = ["TP9", "AF7", "AF8", "TP10"]
@@ -459,7 +457,7 @@ def test_two_headsets_of_one_name_are_told_apart_by_source_id(tmp_path):
     for sid, (k, x) in enumerate(zip(n, data), 1):
         ts = 100.0 + np.arange(k) / 256.0
         parts += [chunk(3, c, sid) for c in _numeric_samples(ts, x, 256)]
-        parts.append(chunk(6, _footer(ts, []), sid))
+        parts.append(chunk(6, footer(float(ts[0]), float(ts[-1]), len(ts), []), sid))
     for sid, text in ((3, "start"), (4, "space")):
         parts += [chunk(3, c, sid) for c in _string_samples(np.array([101.0 + sid]), [text], 1)]
     fname = tmp_path / "two.xdf"
