@@ -246,7 +246,7 @@ def percentiles(values) -> dict:
             "n": len(values)}
 
 
-def history_message(participant, root=None, last=8) -> dict:
+def history_message(participant, root=None, last=8, current=None) -> dict:
     """A participant's last sessions from the study index (``type: "history"``).
 
     Parameters
@@ -257,13 +257,19 @@ def history_message(participant, root=None, last=8) -> dict:
         The study root (see :func:`biofeedback.library.study_root`).
     last : int
         How many of the latest sessions to list.
+    current : str | None
+        The ``session_id`` of the session the page shows, when it is one of
+        the participant's: it is not one of their last sessions, so it is
+        left out (the index lists it as running from its start).
 
     Returns
     -------
     message : dict
         ``sessions`` holds, oldest first: session number, start, task, status,
         target and direction, time in target, reward rate, regulation (training
-        relative to the session's baseline) and artifact share.
+        relative to the session's baseline) and artifact share. ``empty`` is
+        the sentence the page shows when it lists none, and ``command`` the
+        command in it (None if none), which the page keeps on one line per word.
     """
     from ..library import StudyIndex, check_participant
 
@@ -271,6 +277,14 @@ def history_message(participant, root=None, last=8) -> dict:
     keys = ("session", "started_at", "task", "status", "target", "direction",
             "time_in_target", "reward_rate", "regulation", "artifact_share")
     with StudyIndex(root) as index:
-        rows = index.sessions(pid)[-int(last):]
-    return {"type": "history", "participant": pid,
+        rows = [r for r in index.sessions(pid) if not current or r.get("uid") != current]
+    rows = rows[-int(last):]
+    command = None
+    if current:
+        empty = f"No earlier sessions for {pid}: this is their first."
+    else:
+        where = f" --root {root}" if root is not None and str(root) else ""
+        command = f"biofeedback live --participant {pid}{where}"
+        empty = f"No sessions yet for {pid}: run {command} to record one."
+    return {"type": "history", "participant": pid, "empty": empty, "command": command,
             "sessions": [{k: r.get(k) for k in keys} for r in rows]}

@@ -120,7 +120,9 @@ class DashboardSink(Sink):
         from ._feed import history_message
 
         try:
-            self.server.publish(history_message(self.participant, self.root))
+            current = self.info.session_id if self.info is not None else None
+            self.server.publish(history_message(self.participant, self.root,
+                                                current=current))
         except Exception as err:  # the history is extra: say why and go on
             logger.warning("The dashboard cannot list %s's sessions: %s", self.participant, err)
 

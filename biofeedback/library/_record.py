@@ -222,7 +222,9 @@ def _read_folder(folder, participant, session, root, damaged=None):
             blocks, baseline, thresholds = blocks_from_cues(texts)
             fb = {"blocks": blocks, "baseline": baseline, "thresholds": thresholds}
         except Exception as err:  # a file cut mid-chunk may not read at all
-            warnings.append(f"{xdf} could not be read ({err}); indexed the sidecar alone.")
+            if status != "running":  # one still being written has nothing wrong with it
+                warnings.append(f"{xdf} could not be read ({err}); indexed the sidecar "
+                                "alone.")
     blocks = list(fb.get("blocks") or [])
     baseline = fb.get("baseline") or {}
     pipe_fb = (side.get("pipeline") or {}).get("feedback") or {}

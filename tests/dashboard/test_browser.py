@@ -210,6 +210,26 @@ def test_a_participants_last_sessions_are_listed(live):
                           ".contains('hidden')")
 
 
+def test_a_participant_without_sessions_is_told_how_to_record_one(live):
+    """The history table was empty, with no text, for a participant with no sessions."""
+    from biofeedback.dashboard._feed import history_message
+
+    root = live["tmp"] / "empty-study"
+    root.mkdir()
+    live["server"].publish(history_message("P01", root))
+    b = live["browser"]
+    said = b.wait_for("(() => { const rows = document.querySelectorAll('#history tbody tr');"
+                      " return rows.length === 1 && rows[0].innerText.includes('P01') &&"
+                      " rows[0].innerText; })()", 10)
+    assert said == (f"No sessions yet for P01: run biofeedback live --participant P01 --root "
+                    f"{root} to record one.")
+    # on the page, not only in its text: the sentence spans the table and is seen
+    box = b.evaluate("(() => { const r = document.querySelector('#history tbody td')"
+                     ".getBoundingClientRect(); return [r.width, r.height]; })()")
+    table = b.evaluate("document.getElementById('history').getBoundingClientRect().width")
+    assert box[1] > 0 and box[0] >= 0.9 * table
+
+
 def test_mark_goes_into_the_session(live):
     b = live["browser"]
     b.wait_for("window.__dash && __dash.connected", 10)
@@ -300,3 +320,35 @@ def test_stop_is_offered_while_the_session_starts_and_ends_it():
         assert summary.stopped_by == "dashboard" and time.monotonic() - t0 < 20
     finally:
         server.stop()
+
+
+def test_a_participants_first_live_session_is_not_listed_as_an_earlier_one(tmp_path):
+    """During a participant's first session the page listed that session itself
+    among their last ones (running, no figures), and the index built for it
+    warned that the recording being written held no samples."""
+    import subprocess
+    import sys
+
+    from biofeedback.dashboard._cdp import HeadlessChromium
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback.cli", "live", "--scenario", "demo", "--duration",
+         "4", "--participant", "P01", "--root", str(tmp_path), "--view", "none", "--dashboard",
+         "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = next((ln.split(" ", 1)[1].strip() for ln in proc.stdout
+                    if ln.startswith("dashboard: ")), None)
+        assert url, proc.stderr.read()
+        with HeadlessChromium(1000, 800) as b:
+            b.goto(url)
+            said = b.wait_for("!document.getElementById('history-panel').classList"
+                              ".contains('hidden') && document.querySelector("
+                              "'#history tbody').innerText", 30)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert said.strip() == "No earlier sessions for P01: this is their first."
+    assert "filed as sub-P01 session 01" in out
+    assert "could not be read" not in err and "holds no samples" not in err, err

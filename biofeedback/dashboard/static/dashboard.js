@@ -279,7 +279,28 @@
       });
       body.appendChild(tr);
     }
-    if (!m.sessions.length) body.innerHTML = "<tr><td colspan=6>no session yet</td></tr>";
+    if (!m.sessions.length) {
+      const tr = document.createElement("tr"), td = document.createElement("td");
+      td.colSpan = 6;
+      td.className = "muted";
+      const said = m.empty || ("No sessions yet for " + m.participant + ".");
+      const at = m.command ? said.indexOf(m.command) : -1;
+      if (at < 0) td.textContent = said;
+      else {  // the command's words are never cut at their hyphens
+        const code = document.createElement("code");
+        code.className = "mono";
+        m.command.split(" ").forEach((word, i) => {
+          if (i) code.appendChild(document.createTextNode(" "));
+          const w = document.createElement("span");
+          w.className = "nowrap";
+          w.textContent = word;
+          code.appendChild(w);
+        });
+        td.append(said.slice(0, at), code, said.slice(at + m.command.length));
+      }
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
   }
 
   function onEvent(m) {
