@@ -59,6 +59,7 @@ def add_parser(sub):
 def run(args) -> int:
     from .._json import dumps
     from ..training import evaluate_model, load_model
+    from ..training._streams import SCORE_AFTER
     from ._train import check_label_args, load_dataset
 
     _which_model(args)
@@ -74,11 +75,13 @@ def run(args) -> int:
     out = evaluate_model(model, ds, args.switch_every)
     training = model.meta.get("training") or {}
     out["seen_in_training"] = ds.seen_in_training(training)
-    warning = ds.seen_in_training_warning(training)
-    if warning:
-        from .._logging import logger
+    for warning in (ds.seen_in_training_warning(training),
+                    ds.unscored_class_warning(out["windows_per_subject_and_class"],
+                                              SCORE_AFTER)):
+        if warning:
+            from .._logging import logger
 
-        logger.warning(warning)
+            logger.warning(warning)
     if args.json:
         print(dumps(out))
         return 0

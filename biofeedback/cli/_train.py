@@ -323,9 +323,13 @@ def run(args) -> int:
                                    switch_every=switch)
     model = fit_model(ds, args.model, calibration=model_plan, dwell=dwell, evidence=evidence,
                       switch_every=switch)
-    warning = ds.few_windows_warning(next(iter(results.values())).folds if results else ())
-    if warning:
-        logger.warning(warning)
+    from ..training._streams import SCORE_AFTER
+
+    first = next(iter(results.values()), None)
+    for warning in (ds.few_windows_warning(first.folds if first else ()),
+                    ds.unscored_class_warning(first.counts, SCORE_AFTER) if first else None):
+        if warning:
+            logger.warning(warning)
     metrics = {title: r.to_dict() for title, r in results.items()}
     if random_split is not None:
         metrics["random_split_leaky"] = random_split

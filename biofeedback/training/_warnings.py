@@ -126,6 +126,27 @@ class DatasetWarnings:
                 f"{agree(k, 'has', 'have')} one session, so {agree(k, 'is', 'are')} "
                 "only trained on, never scored.")
 
+    def unscored_class_warning(self, counts, skip) -> str | None:
+        """The classes of which no window was scored (``counts``: the windows
+        scored per subject and class, as validation and ``evaluate`` give
+        them), and why when their recordings are too short to be scored after
+        the ``skip`` seconds scoring skips (:data:`~._streams.SCORE_AFTER`)."""
+        never = [c for c in self.classes if not sum(n.get(c, 0) for n in counts.values())]
+        if not never:
+            return None
+        k = len(never)
+        said = (f"No window of {agree(k, 'the class', 'the classes')} "
+                f"{listed(map(repr, never))} was scored, so the figures leave "
+                f"{agree(k, 'it', 'them')} out")
+        lasts = [f.recording.duration for f in self.files
+                 if f.label in never and f.recording is not None]
+        need = skip + self.window_length
+        if lasts and max(lasts) < need:
+            return (f"{said}: {agree(k, 'its', 'their')} recordings last at most "
+                    f"{max(lasts):.1f} s, and a one-state recording is scored from "
+                    f"{skip:g} s on; record at least {need:g} s of each state.")
+        return f"{said}."
+
     def session_dates_warning(self, cv) -> str | None:
         """Which people a new-day split (``cv``) takes the sessions of in the
         order of their recordings' dates, where that is not their names' order."""

@@ -1070,3 +1070,29 @@ def test_live_with_a_model_of_another_board_says_which(model_file, capsys):
         "--pipeline names this session's headset, so it runs on synthetic, the default "
         "pipeline's board: give --board muse_2016 to use that headset.")
     assert code == 1 and len(err.splitlines()) == 1, err
+
+
+def test_a_class_too_short_to_be_scored_is_said(tmp_path, make_eeg, caplog):
+    """A class recorded for a few seconds (shorter than the first 20 s that
+    validation leaves unscored) was trained on and never scored: train printed
+    1.00 over 'three classes, chance 0.33' without a word that one was left out."""
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k, subject in enumerate(("p1", "p2")):
+        for j, (label, hz, seconds) in enumerate((("calm", 10.0, 25.0), ("busy", 6.0, 25.0),
+                                                  ("drowsy", 4.0, 5.0))):
+            data, ts = make_eeg(duration=seconds, alpha_hz=hz, seed=10 * k + j)
+            rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
+            paths.append(str(write_recording(rec, tmp_path / f"{subject}-{label}-1.xdf")))
+    model = tmp_path / "m.bfm"
+    said = ("No window of the class 'drowsy' was scored, so the figures leave it out: its "
+            "recordings last at most 5.0 s, and a one-state recording is scored from 20 s "
+            "on; record at least 22 s of each state.")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["train", *paths, "--switch-every", "0", "--out", str(model), "-q"]) == 0
+    assert said in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["evaluate", str(model), *paths[:3], "--switch-every", "0", "-q"]) == 0
+    assert said in caplog.text
