@@ -18,7 +18,6 @@ from ._integrity import (
 )
 from ._recording import Recording, Stream
 from ._text import (
-    BLOCK_BYTES,
     MAX_LINE_BYTES,
     TableReader,
     bounded_lines,
@@ -132,7 +131,7 @@ def read_muse_csv(fname, *, profile=None):
     reader = TableReader(fname, n_cols, first_line=2, offset=offset, delimiter=delim,
                          usecols=None if n_cols == len(header) and not mark else
                          [first + i for i in numeric],
-                         decimal_comma=decimal_comma)
+                         decimal_comma=decimal_comma, text_cols=[first + i for i in mark])
     cols = reader.read_columns()
     table = cols.T
     warnings = list(reader.warnings)
@@ -150,10 +149,9 @@ def read_muse_csv(fname, *, profile=None):
     data = row_block(cols, eeg)  # a view when contiguous: no copy
     data *= 1e-6
     markers = []
-    if mark:
-        for k, i, text in _marker_cells(fname, offset, delim, n_cols,
-                                        [first + i for i in mark], table.shape[0],
-                                        decimal_comma):
+    for k, i, cell in reader.text_cells:  # the marker cells not empty or zero
+        text = _marker_text(cell, decimal_comma)
+        if text is not None:
             markers.append((float(ts[k]), f"{header[i - first]}={text}"))
     markers.sort()
     streams = {}
@@ -183,8 +181,7 @@ def read_muse_csv(fname, *, profile=None):
 
 
 #: How a muse-lsl CSV writes "no marker" (pandas' 0, or the float format's)
-_QUIET_WORDS = (b"0", b"", b"0.000", b"0.0", b"0,0", b"0,000", b'""')  # commonest first
-_NO_MARKER = frozenset(_QUIET_WORDS)
+_NO_MARKER = frozenset((b"0", b"", b"0.000", b"0.0", b"0,0", b"0,000", b'""'))
 
 
 def _marker_text(cell, decimal_comma):
@@ -208,90 +205,6 @@ def _marker_text(cell, decimal_comma):
     except ValueError:
         return text
     return f"{value:g}" if value != 0 and not np.isnan(value) else None
-
-
-def _quiet_lines(b, starts, ends, sep, n_cols, cols):
-    """Which lines of the block ``b`` hold no marker, told by NumPy alone.
-
-    A line is quiet when it has ``n_cols`` cells and each of its cells from the
-    first of ``cols`` on is, byte for byte, one of :data:`_NO_MARKER` (a cell
-    not in ``cols``: empty), walked from the line's end eight bytes at a time.
-    Every other line (a marker, a zero written otherwise, a cell more or less)
-    is left to :func:`_marker_text`. Returns it and each line's delimiters.
-    """
-    counts = np.add.reduceat((b == sep).view(np.uint8), starts, dtype=np.int32)
-    quiet = np.zeros(starts.size, dtype=bool)
-    if b.size < 8:
-        return quiet, counts
-    # the eight bytes ending at each position, the last one highest
-    last8 = np.ndarray((b.size - 7,), dtype="<u8", buffer=b, strides=(1,))
-    todo = np.flatnonzero(counts == n_cols - 1)
-    lo, p = starts[todo], ends[todo]
-    ok = p >= 8
-    p = p - ((last8[np.maximum(p - 8, 0)] >> 56 == 13) & (p > lo))  # '\r\n' ends
-    for c in range(n_cols - 1, min(cols) - 1, -1):  # cell c ends at p
-        ok &= p >= 8
-        tail = last8[np.maximum(p - 8, 0)]
-        step = np.zeros(p.size, dtype=p.dtype)
-        rest = np.arange(p.size)  # lines whose cell is none of the words yet
-        for word in _QUIET_WORDS if c in cols else (b"",):
-            size = len(word) + 1  # the delimiter before it, and it
-            same = tail[rest] >> (64 - 8 * size) == int.from_bytes(bytes([sep]) + word,
-                                                                    "little")
-            step[rest[same]] = size
-            rest = rest[~same]
-            if not rest.size:
-                break
-        p = p - step
-        ok &= (step > 0) & (p >= lo)
-    quiet[todo[ok]] = True
-    return quiet, counts
-
-
-def _marker_cells(fname, offset, delim, n_cols, cols, n_rows, decimal_comma):
-    """The marker cells of a muse-lsl CSV that hold a marker, as text.
-
-    Yields ``(row, column, text)`` for the data rows of the file's ``n_cols``
-    columns (blank lines skipped, as the table skips them; rows beyond
-    ``n_rows``, a last line cut mid-write, left out) whose cell in one of
-    ``cols`` holds a marker (:func:`_marker_text`).
-    Most rows hold none: a byte scan of each block finds the few lines that
-    may, and only those are split and decoded.
-    """
-    sep = delim.encode()
-    row = 0  # rows before the block
-    carry = b""
-    with open(fname, "rb") as fid:
-        fid.seek(offset)  # after the header line
-        while row < n_rows:
-            block = fid.read(BLOCK_BYTES)
-            buf = carry + block
-            cut = buf.rfind(b"\n") + 1 if block else len(buf)
-            if not cut:
-                if not block:
-                    return
-                carry = buf
-                continue
-            carry, buf = buf[cut:], buf[:cut] if block else buf + b"\n"
-            b = np.frombuffer(buf, dtype=np.uint8)
-            ends = np.flatnonzero(b == 10)
-            starts = np.concatenate(([0], ends[:-1] + 1))
-            quiet, n_delims = _quiet_lines(b, starts, ends, sep[0], n_cols, cols)
-            filled = n_delims > 0
-            for i in np.flatnonzero(~filled):  # maybe blank: the table skips those
-                filled[i] = bool(buf[starts[i]:ends[i]].strip())
-            rows = row + np.cumsum(filled) - 1
-            for i in np.flatnonzero(filled & ~quiet):
-                if rows[i] >= n_rows:
-                    return
-                cells = buf[starts[i]:ends[i]].rstrip(b"\r\n").split(sep)
-                for j in cols:
-                    text = _marker_text(cells[j], decimal_comma) if j < len(cells) else None
-                    if text is not None:
-                        yield int(rows[i]), j, text
-            row += int(np.count_nonzero(filled))
-            if not block:
-                return
 
 
 def _ends_mid_line(fname):

@@ -20,7 +20,11 @@ Digits are converted eight at a time (one 8-byte load, the digit run found
 with bit masks and a trailing-zero count, the value by three multiplications)
 rather than byte by byte: the byte loop's exit at the varying length of an
 integer part (``3.772``, ``-16.070``) is a branch the processor mispredicts on
-about every number. Cells nobody reads are skipped eight bytes at a time.
+about every number. Cells nobody reads are skipped eight bytes at a time;
+so are the cells of text columns (a muse-lsl CSV's markers), of which the
+few that are not empty or zero are noted by row and byte span for the caller
+to decode: the file is read once, and a marker column costs its read almost
+nothing.
 Measured on the benchmark's Muse and BrainFlow hours (one thread, CPU): 1.78
 and 1.04 ns a byte before, 1.39 and 0.92 after.
 """
@@ -31,6 +35,8 @@ import numba
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+#: ``cells`` for a table without text columns
+NO_CELLS = np.empty((0, 4), dtype=np.int64)
 _POW10 = np.array([10.0 ** k for k in range(23)])
 # Indexing with an unsigned integer spares the negative-index check of every
 # byte read (about 20 % of the parse time).
@@ -187,18 +193,48 @@ def _number_general(buf, pos, delim, pow10):
 
 
 @numba.njit(cache=True, nogil=True)
-def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
+def _quiet(buf, begin, end):
+    """Whether ``buf[begin:end]`` is a cell that says nothing: spaces around
+    nothing, ``""``, or a zero (``0``, ``0.000``, ``.0``).
+
+    Every such cell is one :func:`~biofeedback.io._muse._marker_text` reads as
+    no marker; the few others are handed to it.
+    """
+    while begin < end and buf[_u(begin)] == 32:
+        begin += 1
+    while end > begin and buf[_u(end - 1)] == 32:
+        end -= 1
+    if end - begin == 2 and buf[_u(begin)] == 34 and buf[_u(begin + 1)] == 34:
+        return True
+    n_zero = 0
+    n_point = 0
+    for i in range(begin, end):
+        c = buf[_u(i)]
+        if c == 48:
+            n_zero += 1
+        elif c == 46:
+            n_point += 1
+        else:
+            return False
+    return n_point <= 1 and (n_zero > 0 or n_point == 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def parse_block(buf, begin, end, delim, rows, clock_col, out, row0, cells):
     """Parse the lines of ``buf[begin:end]`` into ``out[:, row0:]``.
 
     ``buf[end - 1]`` must be a line feed. ``rows[j]`` is the output row of
-    column ``j``, or -1 to skip it; column ``clock_col`` (none when -1) holds a
-    time of day ``hh:mm:ss.fff``, stored as seconds since midnight. Empty
-    lines are skipped.
+    column ``j``, -1 to skip it, or -2 for a text column: its cells are
+    skipped too, but each that is not empty or zero (:func:`_quiet`) is noted
+    in ``cells`` as ``(row, column, start, end)``, its bytes ``buf[start:end]``.
+    Column ``clock_col`` (none when -1) holds a time of day ``hh:mm:ss.fff``,
+    stored as seconds since midnight. Empty lines are skipped.
 
     Returns (next free row of ``out``, byte offset of the line it stopped at
-    or -1 when it parsed everything, line feeds passed). It stops at the first
-    line it does not accept, and at the first line for which ``out`` has no
-    room.
+    or -1 when it parsed everything, line feeds passed, cells noted). It stops
+    at the first line it does not accept (noting none of its cells), at the
+    first line for which ``out`` has no room, and at the first line for which
+    ``cells`` might have none (fewer free rows than text columns).
     """
     n_cols = rows.size
     n_max = out.shape[1]
@@ -209,6 +245,11 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
     pos = begin
     r = row0
     n_lines = 0
+    n_text = 0  # text columns
+    for j in range(n_cols):
+        n_text += rows[j] == -2
+    n_cell = 0  # cells noted
+    n_cell_max = cells.shape[0] - n_text
     while pos < end:
         start = pos
         c = buf[_u(pos)]
@@ -219,8 +260,9 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
             pos += 1
             n_lines += 1
             continue
-        if r >= n_max:
-            return r, start, n_lines
+        if r >= n_max or n_cell > n_cell_max:
+            return r, start, n_lines, n_cell
+        n_cell0 = n_cell  # the cells of the lines before this one
         for j in range(n_cols):
             dest = rows[j]
             if dest >= 0 or j == clock_col:
@@ -274,7 +316,7 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
                         if not slow:
                             mant = ip * pow10i[n2] + frac
                             if mant > np.uint64(9007199254740992):
-                                return r, start, n_lines
+                                return r, start, n_lines, n_cell0
                             x = float(mant)
                             if n2:
                                 x = x / pow10[n2]
@@ -288,10 +330,10 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
                     if slow:
                         x, pos, ok = _number_general(buf, pos, delim, pow10)
                     if not ok:
-                        return r, start, n_lines
+                        return r, start, n_lines, n_cell0
                     if part < n_part - 1:
                         if buf[_u(pos)] != 58:  # ':'
-                            return r, start, n_lines
+                            return r, start, n_lines, n_cell0
                         pos += 1
                     if n_part == 1:
                         v = x
@@ -307,6 +349,7 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
                 # (bytes equal to the delimiter, LF or CR, and bytes >= 128:
                 # the first flagged byte is exact, false flags come only after
                 # a true one)
+                cell = pos
                 while pos + 8 <= n_buf:
                     w = _load8(buf, pos)
                     x1 = w ^ delims
@@ -323,21 +366,27 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0):
                     pos += 1
                     c = buf[_u(pos)]
                 if c > 127:  # the fallback checks that it is UTF-8
-                    return r, start, n_lines
+                    return r, start, n_lines, n_cell0
+                if dest == -2 and not _quiet(buf, cell, pos):
+                    cells[n_cell, 0] = r
+                    cells[n_cell, 1] = j
+                    cells[n_cell, 2] = cell
+                    cells[n_cell, 3] = pos
+                    n_cell += 1
             if j < n_cols - 1:
                 if buf[_u(pos)] != delim:
-                    return r, start, n_lines
+                    return r, start, n_lines, n_cell0
                 pos += 1
         c = buf[_u(pos)]
         if c == 13 and buf[_u(pos + 1)] == 10:
             pos += 1
             c = 10
         if c != 10:
-            return r, start, n_lines
+            return r, start, n_lines, n_cell0
         pos += 1
         n_lines += 1
         r += 1
-    return r, -1, n_lines
+    return r, -1, n_lines, n_cell
 
 
 @numba.njit(cache=True, nogil=True)
@@ -353,5 +402,6 @@ def warm_up():
     """Compile the parser (or load it from the cache) for the types the reader passes."""
     buf = np.frombuffer(b"1\n", dtype=np.uint8).copy()
     parse_block(buf, np.int64(0), np.int64(buf.size), np.uint8(44),
-                np.zeros(1, dtype=np.int64), np.int64(-1), np.empty((1, 1)), np.int64(0))
+                np.zeros(1, dtype=np.int64), np.int64(-1), np.empty((1, 1)), np.int64(0),
+                NO_CELLS)
     count_lines(buf, np.int64(0), np.int64(buf.size))

@@ -1,8 +1,8 @@
 """Fast, streaming parser for the numeric text tables EEG tools write.
 
 It stays over 400 lines because the block reader, its split over threads
-and its hand-over to ``loadtxt`` share one state (the table, the line count)
-that is clearer kept in one reader.
+and its hand-over to ``loadtxt`` share one state (the table, the line count,
+the text cells handed back) that is clearer kept in one reader.
 
 Files are read in blocks of bytes into one reused buffer, and each block is
 parsed by a numba byte parser (``_parse_kernels``) straight into the output
@@ -73,6 +73,15 @@ MAX_LINE_BYTES = 1024 * 1024
 # Lines of spaces (and tabs, unless they delimit) up to their line end: blank
 _SPACES = re.compile(r"^[ \t]+(?=\r?$)", re.MULTILINE)
 _SPACES_ONLY = re.compile(r"^ +(?=\r?$)", re.MULTILINE)
+# The same, for one line of bytes with its line feed taken off
+_BLANK = re.compile(rb"[ \t]*\r?")
+_BLANK_ONLY_SPACES = re.compile(rb" *\r?")
+# A text cell that says nothing (the byte parser's ``_quiet``): spaces around
+# nothing, "", or a zero (0, 0.000, .0)
+_QUIET_CELL = re.compile(rb' *(?:""|0+\.?0*|\.0+)? *')
+# Rows of the array a parse of a block notes text cells in (at least four per
+# text column)
+CELLS_ROWS = 4096
 # Files at least this long are parsed on several threads (the kernel releases
 # the GIL); smaller ones on the calling thread alone.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -145,15 +154,26 @@ class TableReader:
         Numbers are written ``12,5`` (a spreadsheet in a European locale,
         with ``;`` between cells): each comma of a block is made a point
         before it is parsed.
+    text_cols : sequence of int
+        Columns of text (a marker column), none of ``usecols``: their cells
+        are not converted, and each that says something (not spaces around
+        nothing, ``""`` or a zero such as ``0`` or ``0.000``) is handed back
+        in :attr:`text_cells` as ``(row, column, bytes)``, as the file
+        holds it, while the table is read: the file is read once.
     """
 
     def __init__(self, fname, n_cols, first_line, offset, delimiter=",",
-                 usecols=None, clock_col=None, decimal_comma=False):
+                 usecols=None, clock_col=None, decimal_comma=False, text_cols=()):
         if decimal_comma and delimiter == ",":
             raise ValueError("decimal_comma needs a delimiter other than ','.")
         self.decimal_comma = decimal_comma
-        if clock_col is not None and usecols is not None:
-            raise ValueError("clock_col and usecols cannot be combined.")
+        if clock_col is not None and (usecols is not None or text_cols):
+            raise ValueError("clock_col cannot be combined with usecols or text_cols.")
+        self.text_cols = list(text_cols)
+        if usecols is None and self.text_cols:
+            usecols = [j for j in range(n_cols) if j not in self.text_cols]
+        if set(self.text_cols) & set(usecols or ()):
+            raise ValueError("text_cols cannot be in usecols.")
         if n_cols > MAX_CHANNELS:
             raise RecordingFormatError(
                 f"the table has {n_cols} columns, more than the {MAX_CHANNELS} a recording "
@@ -168,6 +188,9 @@ class TableReader:
         self.warnings = []
         self.n_lines = 0
         self.n_fallback_lines = 0
+        # (row, column, bytes) of each text cell that says something, by row
+        self.text_cells = []
+        self._raw = None  # the bytes as read, when parsing changes them
 
     @property
     def n_out(self):
@@ -216,6 +239,29 @@ class TableReader:
         raise RecordingFormatError("the table could not be parsed.", self.fname,
                                    line0)  # pragma: no cover
 
+    def _note_cells(self, cells, n, src, shift=0):
+        """Hand back the ``n`` text cells the byte parser noted in ``cells``, their
+        bytes from ``src``, their rows moved by ``shift``."""
+        for row, j, a, b in cells[:n].tolist():
+            self.text_cells.append((row + shift, j, src[a:b].tobytes()))
+
+    def _note_text_lines(self, raw, parsed, row):
+        """Hand back the text cells of the lines ``raw`` (bytes as the file holds
+        them; ``parsed``, when not None, as parsed, commas made points) that the
+        slow path read as rows ``row``, ``row + 1``... (its blank lines none)."""
+        blank = _BLANK if self.delimiter != "\t" else _BLANK_ONLY_SPACES
+        sep = self.delimiter.encode()
+        lines = raw.split(b"\n")
+        for line, as_parsed in zip(lines, lines if parsed is None else parsed.split(b"\n")):
+            if blank.fullmatch(line):
+                continue
+            cells = line.removesuffix(b"\r").split(sep)
+            seen = cells if parsed is None else as_parsed.removesuffix(b"\r").split(sep)
+            for j in self.text_cols:
+                if j < len(seen) and not _QUIET_CELL.fullmatch(seen[j]):
+                    self.text_cells.append((row, j, cells[j]))
+            row += 1
+
     def read(self):
         """Return the whole table, shape (n_rows, n_cols).
 
@@ -241,12 +287,13 @@ class TableReader:
         place and the allocation shrunk (``realloc``): peak memory is the table
         plus one block of bytes, and the file is read once.
         """
-        from ._parse_kernels import parse_block
+        from ._parse_kernels import NO_CELLS, parse_block
 
         rows = np.full(self.n_cols, -1, dtype=np.int64)
         for k, j in enumerate(range(self.n_cols) if self.usecols is None
                               else self.usecols):
             rows[j] = k
+        rows[self.text_cols] = -2
         clock = np.int64(-1 if self.clock_col is None else self.clock_col)
         delim = np.uint8(ord(self.delimiter))
         table = _Table(self.n_out, max(os.path.getsize(self.fname) - self.offset, 0))
@@ -255,15 +302,21 @@ class TableReader:
         def parse(buf, end, last, begin=0):
             """Parse ``buf[begin:end]`` (whole lines, ending with a line feed)."""
             nonlocal line0
+            src = buf if self._raw is None else self._raw
             while True:
-                table.pos, stop, n_lines = parse_block(
+                table.pos, stop, n_lines, n_noted = parse_block(
                     buf, np.int64(begin), np.int64(end), delim, rows, clock, table.out,
-                    np.int64(table.pos))
+                    np.int64(table.pos), cells[0])
                 line0 += n_lines
+                if n_noted:
+                    self._note_cells(cells[0], n_noted, src)
                 if stop < 0:
                     return
                 if table.pos >= table.out.shape[1]:  # no room left: estimate again
                     table.grow(table.pos + 1)
+                    begin = stop
+                    continue
+                if n_noted > cells[0].shape[0] - len(self.text_cols):  # cells handed back
                     begin = stop
                     continue
                 text = self._decode(buf[stop:end].tobytes())
@@ -280,14 +333,21 @@ class TableReader:
                         self.warnings.append(cut_last_line(
                             line0, f"expected {self.n_cols} columns, found {n_cells}"))
                         return
+                    row = table.pos
                     try:
                         table.put(self._parse(text, line0))
                     except RecordingFormatError as err:
                         self.warnings.append(cut_last_line(
                             line0, str(err).rsplit(": ", 1)[-1].rstrip(".")))
+                        return
+                    if self.text_cols:
+                        self._note_text_lines(*_as_read(src, buf, stop, end - 1), row)
                     return
                 self.n_fallback_lines += text.count("\n")
+                row = table.pos
                 table.put(self._parse(text, line0))
+                if self.text_cols:
+                    self._note_text_lines(*_as_read(src, buf, stop, end), row)
                 line0 += text.count("\n")
                 return
 
@@ -299,6 +359,9 @@ class TableReader:
             from ._parse_kernels import count_lines
 
             pool = ThreadPoolExecutor(n_threads - 1, thread_name_prefix="biofeedback-parse")
+        # each thread's text cells, noted by the byte parser
+        cells = [np.empty((max(CELLS_ROWS, 4 * len(self.text_cols)), 4), dtype=np.int64)
+                 if self.text_cols else NO_CELLS for _ in range(n_threads)]
 
         def parse_split(buf, end):
             """Parse ``buf[:end]`` in ``n_threads`` parts of whole lines at once.
@@ -326,17 +389,21 @@ class TableReader:
             out = table.out
             futures = [pool.submit(parse_block, buf, np.int64(bounds[k]),
                                    np.int64(bounds[k + 1]), delim, rows, clock, out,
-                                   np.int64(first[k]))
+                                   np.int64(first[k]), cells[k])
                        for k in range(1, n_threads)]
             try:
                 results = [parse_block(buf, np.int64(0), np.int64(bounds[1]), delim, rows,
-                                       clock, out, np.int64(first[0]))]
+                                       clock, out, np.int64(first[0]), cells[0])]
             finally:
                 results += [f.result() for f in futures]
-            for k, (r, stop, n_lines) in enumerate(results):
+            for k, (r, stop, n_lines, n_noted) in enumerate(results):
                 n = r - first[k]
                 if first[k] != table.pos:  # blank lines before: move up
                     out[:, table.pos: table.pos + n] = out[:, first[k]: r]
+                if n_noted:
+                    self._note_cells(cells[k], n_noted,
+                                     buf if self._raw is None else self._raw,
+                                     table.pos - first[k])
                 table.pos += n
                 line0 += n_lines
                 if stop >= 0:
@@ -356,6 +423,8 @@ class TableReader:
     def _read_blocks(self, buf, carry, table, parse, parse_split):
         """Read the file block by block, handing each block of whole lines to
         ``parse_split`` (several threads) or ``parse``."""
+        # text cells are handed back as the file holds them, not as parsed
+        keep_raw = self.decimal_comma and bool(self.text_cols)
         with open(self.fname, "rb") as fid:
             if self.offset == 0 and fid.read(3) == b"\xef\xbb\xbf":
                 self.offset = 3  # a Windows editor's byte-order mark is not data
@@ -371,6 +440,13 @@ class TableReader:
                 total = carry + n
                 if self.decimal_comma:
                     view = buf[carry:total]
+                    if keep_raw:
+                        if self._raw is None or self._raw.size != buf.size:
+                            raw = np.empty_like(buf)
+                            if self._raw is not None:
+                                raw[:carry] = self._raw[:carry]
+                            self._raw = raw
+                        self._raw[carry:total] = view
                     view[view == 44] = 46  # ',' -> '.'
                 cut = _last_line_feed(buf, total)
                 if cut < 0:
@@ -385,6 +461,8 @@ class TableReader:
                 table.n_read += cut + 1
                 carry = total - cut - 1
                 buf[:carry] = buf[cut + 1: total]
+                if self._raw is not None:
+                    self._raw[:carry] = self._raw[cut + 1: total]
         if carry > MAX_LINE_BYTES:
             refuse_long_line(self.fname, self.offset + table.n_read)
         if carry:
@@ -435,6 +513,12 @@ class _Table:
             flat[k * pos: (k + 1) * pos] = flat[k * n_alloc: k * n_alloc + pos]
         flat.resize(self.n_out * pos, refcheck=False)
         return flat.reshape(self.n_out, pos)
+
+
+def _as_read(src, buf, begin, end):
+    """``src[begin:end]``, the bytes as read, and ``buf[begin:end]`` as parsed
+    (None when ``src`` is ``buf``)."""
+    return src[begin:end].tobytes(), None if src is buf else buf[begin:end].tobytes()
 
 
 def _last_line_feed(buf, end):

@@ -137,9 +137,9 @@ def test_muse_csv_markers_in_some_rows(tmp_path, monkeypatch, sep, end):
     written every way pandas and spreadsheets write them, blank lines, blocks
     cut anywhere) are those a plain reading of each line finds, and only the
     lines that may hold one are split and decoded."""
-    from biofeedback.io import _muse
+    from biofeedback.io import _muse, _text
 
-    monkeypatch.setattr(_muse, "BLOCK_BYTES", 997)  # many blocks, cut mid-line
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 997)  # many blocks, cut mid-line
     decoded = []
     marker_text = _muse._marker_text
     monkeypatch.setattr(_muse, "_marker_text",

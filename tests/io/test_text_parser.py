@@ -221,3 +221,46 @@ def test_threads_give_the_single_thread_arrays(tmp_path, monkeypatch):
         got[threads] = (rec.data.tobytes(), rec.timestamps.tobytes(), rec.data.shape)
     assert got[1][2][1] > 3000
     assert got[2] == got[1] and got[3] == got[1]
+
+
+# cells that say nothing (left out) and cells that say something (handed back)
+QUIET = ["0", "", "0.000", " 0 ", '""', ".0", "00"]
+SAID = ["1", "stim on", "0.5", ".", "-0.1", '"go"', " 7", "Müde"]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("sep,decimal_comma,end", [(",", False, "\n"), (",", False, "\r\n"),
+                                                   (";", True, "\n"), ("\t", False, "\n")])
+def test_text_columns_are_handed_back_as_the_table_is_read(tmp_path, monkeypatch, threads,
+                                                           sep, decimal_comma, end):
+    """The cells of text columns that say something come back with their rows, as
+    the file holds them, from the byte parser and the slow path alike (a number
+    it hands over, a non-ASCII cell), across blocks, threads and blank lines."""
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 997)
+    monkeypatch.setattr(_text, "THREADS", threads)
+    rng = np.random.default_rng(5)
+    said = SAID + (["a,b", "1,5"] if decimal_comma else [])
+    lines, values, expected = [], [], []
+    for i in range(3000):
+        row = [i / 256, *rng.normal(0, 30, 2)]
+        texts = [said[i // 97 % len(said)] if i % 97 == 0 else QUIET[i % len(QUIET)],
+                 said[i // 89 % len(said)] if i % 89 == 5 else QUIET[i // 3 % len(QUIET)]]
+        expected += [(i, j, t.encode()) for j, t in zip((1, 4), texts) if t not in QUIET]
+        cells = [f"{row[0]:.6f}", texts[0], f"{row[1]:.3f}", f"{row[2]:.3f}", texts[1]]
+        if i % 400 == 7:  # more digits than the byte parser takes: the slow path
+            cells[2] = f"{row[1]:.20f}"
+        if decimal_comma:
+            cells = [c.replace(".", ",") if k in (0, 2, 3) else c
+                     for k, c in enumerate(cells)]
+        values.append([float(c.replace(",", ".")) for c in np.array(cells)[[0, 2, 3]]])
+        lines.append(sep.join(cells))
+        if i % 500 == 3:
+            lines += ["", "  "]
+    path = tmp_path / "t.csv"
+    path.write_bytes((end.join(lines) + end).encode())
+    reader = TableReader(path, 5, first_line=1, offset=0, delimiter=sep,
+                         decimal_comma=decimal_comma, text_cols=[1, 4])
+    table = reader.read()
+    np.testing.assert_array_equal(table, np.array(values))
+    assert reader.n_fallback_lines > 0
+    assert sorted(reader.text_cells) == expected
