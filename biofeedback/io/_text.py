@@ -50,6 +50,9 @@ empty field, a wrong column count, bytes that are not ASCII) it hands over,
 from that line to the end of the block, to NumPy's ``loadtxt``, which reads
 anything Python's ``float`` reads and, when a line is bad, names it and what
 is wrong with it: the messages and the values are those of ``loadtxt``.
+Both refuse a line whose cell count is not the table's, whichever columns
+are kept (``loadtxt``, given the columns to keep, does not count the others:
+the reader counts them after it).
 """
 
 from __future__ import annotations
@@ -160,6 +163,15 @@ class TableReader:
         nothing, ``""`` or a zero such as ``0`` or ``0.000``) is handed back
         in :attr:`text_cells` as ``(row, column, bytes)``, as the file
         holds it, while the table is read: the file is read once.
+
+    Notes
+    -----
+    Every data line must have ``n_cols`` cells, whichever columns are kept,
+    on the byte parser's path and ``loadtxt``'s alike: a line with fewer or
+    more is refused, naming the line (one with more is most often two lines
+    run together, its cells shifted into the wrong columns). Only a last line
+    that lacks its line feed and has a wrong count is dropped, with a warning
+    (a writer stopped mid-line).
     """
 
     def __init__(self, fname, n_cols, first_line, offset, delimiter=",",
@@ -222,6 +234,8 @@ class TableReader:
         n_got = n_cols if self.usecols is None else len(self.usecols)
         if arr is not None and (arr.shape[1] == n_got or arr.shape[0] == 0):
             arr = arr.reshape(-1, n_got)
+            if self.usecols is not None:  # loadtxt reads them without counting the rest
+                self._check_cell_counts(text, line0)
             if self.clock_col is not None:
                 c = self.clock_col
                 secs = arr[:, c] * 3600 + arr[:, c + 1] * 60 + arr[:, c + 2]
@@ -238,6 +252,15 @@ class TableReader:
                 raise RecordingFormatError(problem + ".", self.fname, line0 + k)
         raise RecordingFormatError("the table could not be parsed.", self.fname,
                                    line0)  # pragma: no cover
+
+    def _check_cell_counts(self, text, line0):
+        """Refuse the first line of ``text`` (its blank lines emptied) whose cell
+        count is not ``n_cols``."""
+        for k, line in enumerate(text.split("\n")):
+            if line.count(self.delimiter) != self.n_cols - 1 and line.strip("\r"):
+                problem = _describe_bad_line(line, self.n_cols, self.delimiter,
+                                             self.usecols)
+                raise RecordingFormatError(problem + ".", self.fname, line0 + k)
 
     def _note_cells(self, cells, n, src, shift=0):
         """Hand back the ``n`` text cells the byte parser noted in ``cells``, their
@@ -258,7 +281,7 @@ class TableReader:
             cells = line.removesuffix(b"\r").split(sep)
             seen = cells if parsed is None else as_parsed.removesuffix(b"\r").split(sep)
             for j in self.text_cols:
-                if j < len(seen) and not _QUIET_CELL.fullmatch(seen[j]):
+                if not _QUIET_CELL.fullmatch(seen[j]):
                     self.text_cells.append((row, j, cells[j]))
             row += 1
 

@@ -78,6 +78,12 @@ CASES = [
      lambda p: (MUSE_HEAD + _muse_rows(50) + "1700000001.0,1,2,3,4\n"
                 + _muse_rows(5)).encode(),
      ("error", "expected 6 columns, found 5", 52)),
+    # the marker column is not converted, yet a line holding a cell more (two
+    # lines run together) is refused as in a file read whole
+    ("marker_file_cell_more", "c2.csv",
+     lambda p: (MUSE_HEAD.replace("AUX", "AUX,Marker0") + _muse_rows(50).replace("\n", ",0\n")
+                + "1700000001.0,1,2,3,4,0,0,0\n" + _muse_rows(5).replace("\n", ",0\n")
+                ).encode(), ("error", "expected 7 columns, found 8", 52)),
     ("non_numeric", "n.csv",
      lambda p: (MUSE_HEAD + _muse_rows(9) + "1700000001.0,1,abc,3,4,5\n").encode(),
      ("error", "column 3 holds 'abc'", 11)),

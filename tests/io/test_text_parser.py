@@ -264,3 +264,33 @@ def test_text_columns_are_handed_back_as_the_table_is_read(tmp_path, monkeypatch
     np.testing.assert_array_equal(table, np.array(values))
     assert reader.n_fallback_lines > 0
     assert sorted(reader.text_cells) == expected
+
+
+@pytest.mark.parametrize("path", ["byte parser", "loadtxt"])
+@pytest.mark.parametrize("keep", [{}, {"usecols": [0, 2, 3]}, {"text_cols": [1, 4]}])
+@pytest.mark.parametrize("bad,found", [(",0,1.5,-2,0,9", 6), (",0,1.5,-2", 4), (",0", 2)])
+def test_a_line_with_a_wrong_cell_count_is_refused_on_either_path(tmp_path, path, keep,
+                                                                  bad, found):
+    """A line with a cell more (two lines run together) or less (one cut short,
+    the cells missing read or not) is refused, naming the file and the line,
+    whichever columns are kept and whichever path reads it: the same file, its
+    first number written with more digits than the byte parser takes (loadtxt
+    reads the whole block from there), gives the same sentence."""
+    lines = [f"{i / 256:.6f},0,{i % 7}.25,{-i},0" for i in range(200)]
+    lines[120] = "0.5" + bad
+    if path == "loadtxt":
+        lines[0] = "0.00000000000000000000,0,0.25,0,0"  # 21 digits
+    fname = tmp_path / "cells.csv"
+    fname.write_text("\n".join(lines) + "\n")
+    reader = TableReader(fname, 5, first_line=1, offset=0, **keep)
+    with pytest.raises(RecordingFormatError) as err:
+        reader.read()
+    assert str(err.value) == f"{fname}, line 121: expected 5 columns, found {found}."
+    assert (reader.n_fallback_lines == 200) == (path == "loadtxt")
+    if path == "loadtxt":  # the same file, its lines right: loadtxt read them all
+        lines[120] = "0.5,0,2.25,-120,0"
+        fname.write_text("\n".join(lines) + "\n")
+        reader = TableReader(fname, 5, first_line=1, offset=0, **keep)
+        assert reader.read().shape == (200, 5 - len(keep.get("text_cols", [])) - 2 *
+                                       ("usecols" in keep))
+        assert reader.n_fallback_lines == 200
