@@ -221,6 +221,8 @@ class TableReader:
         blank = _SPACES if self.delimiter != "\t" else _SPACES_ONLY
         if blank.search(text):
             text = blank.sub("", text)
+            if not text.strip("\r\n"):  # blank lines alone: loadtxt would warn of no data
+                return np.empty((0, self.n_out))
         if self.clock_col is not None:  # the clock's ':' become delimiters
             text = text.replace(":", self.delimiter)
             n_cols += 2

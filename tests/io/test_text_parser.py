@@ -71,6 +71,22 @@ def test_a_line_of_spaces_is_a_blank_line(tmp_path, small_blocks, newline):
                                   np.array(rows, dtype=float))
 
 
+@pytest.mark.parametrize("tail", ["   \n", "\t\r\n \n"])
+def test_blank_lines_alone_at_a_block_end_warn_of_nothing(tmp_path, tail):
+    """Lines of spaces after the last row (an editor's) went to loadtxt alone,
+    whose 'input contained no data' (naming a StringIO object) became one of
+    the recording's warnings."""
+    from biofeedback.io import read_recording
+
+    rows = "".join(f"{1.7e9 + i / 256:.6f},{i % 3},{i % 4},{i % 5},{i % 6},0\n"
+                   for i in range(600))
+    path = tmp_path / "m.csv"
+    path.write_text("timestamps,TP9,AF7,AF8,TP10,Right AUX\n" + rows + tail)
+    rec = read_recording(path)
+    assert rec.n_times == 600
+    assert rec.warnings == []
+
+
 @pytest.mark.parametrize("delimiter", [",", "\t"])
 def test_every_digit_count_is_loadtxts_bit_for_bit(tmp_path, small_blocks, delimiter):
     """Integer parts of 0 to 20 digits and fractions of 0 to 10, across the
