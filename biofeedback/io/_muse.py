@@ -207,14 +207,18 @@ def _marker_text(cell, decimal_comma):
     return f"{value:g}" if value != 0 and not np.isnan(value) else None
 
 
-def _ends_mid_line(fname):
-    """Whether the file's last line lacks its line feed (a writer stopped mid-line)."""
-    with open(fname, "rb") as fid:
-        fid.seek(0, 2)
-        if fid.tell() == 0:
-            return False
-        fid.seek(-1, 2)
-        return fid.read(1) not in (b"\n", b"\r")
+class _Lines:
+    """The lines of a text file as read, telling whether the last one read
+    lacks its line end (``cut``: a writer stopped mid-line, once all are read)."""
+
+    def __init__(self, lines):
+        self._lines = lines
+        self.cut = False
+
+    def __iter__(self):
+        for line in self._lines:
+            self.cut = not line.endswith(("\n", "\r"))
+            yield line
 
 
 def _with_last(rows):
@@ -276,7 +280,8 @@ def read_mind_monitor(fname, *, profile=None):
         fid.seek(0)
         # a spreadsheet saved in a European locale: ';' between cells, '12,5'
         delim = ";" if first.count(";") > first.count(",") else ","
-        rows = csv.reader(bounded_lines(fid, fname), delimiter=delim)
+        lines = _Lines(bounded_lines(fid, fname))
+        rows = csv.reader(lines, delimiter=delim)
         try:
             header = [h.strip() for h in next(rows)]
         except StopIteration:
@@ -295,13 +300,12 @@ def read_mind_monitor(fname, *, profile=None):
         numeric = [h for h in header if h not in ("TimeStamp", "Elements")]
         values, stamps, markers = [], [], []
         line = 1
-        cut = _ends_mid_line(fname)
         try:
             for row, last in _with_last(rows):
                 line += 1
                 if not row or not any(c.strip() for c in row):
                     continue
-                if last and cut and len(row) < len(header):
+                if last and lines.cut and len(row) < len(header):
                     # the writer stopped mid-line: its cells cannot be trusted
                     warnings.append(cut_last_line(
                         line, f"expected {len(header)} columns, found {len(row)}"))

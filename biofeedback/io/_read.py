@@ -130,7 +130,7 @@ def sniff_format(fname) -> str:
             except UnicodeDecodeError:
                 text = None
             if text is not None and "\x00" not in text:
-                return _sniff_text(text, fname)
+                return _sniff_text(text, head, fname)
             raise RecordingFormatError(
                 "binary content that is not a recording format biofeedback reads "
                 "(XDF, EDF/BDF, FIF, BrainVision or one of the CSV/text exports).",
@@ -140,15 +140,15 @@ def sniff_format(fname) -> str:
         raise RecordingFormatError(
             "binary content that is not a recording format biofeedback reads.", fname
         )
-    return _sniff_text(text, fname)
+    return _sniff_text(text, head, fname)
 
 
-def _sniff_text(text, fname):
-    """The format of a text file, from its first characters."""
+def _sniff_text(text, head, fname):
+    """The format of a text file, from its first characters (``text``, the
+    bytes ``head`` decoded)."""
     from ._text import refuse_cr_line_ends
 
-    refuse_cr_line_ends(text.split("\n", 1)[0].encode("utf-8", "replace")
-                        + (b"\n" if "\n" in text else b""), fname)
+    refuse_cr_line_ends(head[: head.find(b"\n") + 1] or head, fname)  # the first line
     first = text.lstrip().split("\n", 1)[0].strip()
     low = first.lower().replace('"', "")
     if low.startswith((",timestamps,", ",timestamp,")):  # re-saved by pandas, with its index
