@@ -26,12 +26,22 @@ Examples:
   biofeedback replay recordings/sample_synthetic.xdf --out estimates.csv
   biofeedback info recordings/sample_synthetic.xdf
   biofeedback train ../shared/data/muse-mental-state/*.csv --out muse.bfm
+  biofeedback evaluate muse.bfm new_people/*.csv       # score it on people it never saw
+  biofeedback live --board muse_2 --model muse.bfm     # ...and use it live
+  biofeedback simulate demo --out demo.xdf             # a scripted headset, to a file
   biofeedback boards
   biofeedback check --board cyton --serial-port /dev/ttyUSB0   # electrodes before a session
   biofeedback live --dashboard                  # the live page in the browser
 
 Run 'biofeedback COMMAND --help' for a command's options and examples.
 """
+
+
+#: How a board profile is named wherever an option takes one (``get_profile`` reads both).
+BOARD = "a name from 'biofeedback boards' or a profile .toml"
+#: How a pipeline is named wherever an option takes one (``load_pipeline`` reads both; a
+#: test keeps the shipped names in step with pipelines/).
+PIPELINE = "a pipeline .toml or the name of a shipped one, default or programme"
 
 
 def number(minimum: float | None = None, maximum: float | None = None, *,

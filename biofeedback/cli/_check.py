@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import number
+from . import PIPELINE, number
 
 HELP = """\
 Check the signal before a session: per electrode, the share of samples at the
@@ -41,7 +41,8 @@ def add_parser(sub):
                        description=HELP)
     add_source_args(p, playback=True)
     p.add_argument("--pipeline", metavar="FILE",
-                   help="pipeline TOML: gates and filters (default: the shipped one)")
+                   help=f"quality gates and filters: {PIPELINE} (default: the shipped "
+                        "default)")
     p.add_argument("--seconds", type=number(2.0), default=4.0, metavar="S",
                    help="seconds of signal per check, at least 2 (default: 4)")
     p.add_argument("--impedance", action="store_true",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from . import BOARD
+
 HELP = """\
 Convert a recording. IN is any format 'biofeedback info' reads; OUT's
 extension picks the output format: .xdf (this project's own), .fif, .edf,
@@ -36,12 +38,12 @@ def add_parser(sub):
     p.add_argument("--format", choices=sorted(WRITERS), default=None,
                    help="output format (default: from OUT's extension)")
     p.add_argument("--in-format", choices=sorted(READERS), default=None,
-                   help="read IN as this format instead of sniffing it")
+                   help="read IN as this format (default: told from its content)")
     p.add_argument("--profile", default=None, metavar="NAME",
-                   help="board profile of the input when the file does not say "
-                        "(see 'biofeedback boards')")
+                   help=f"the board profile when the file does not say: {BOARD}")
     p.add_argument("--stream", default=None, metavar="NAME",
-                   help="XDF with several EEG streams: the name of the one to convert")
+                   help="XDF with several EEG streams: the name of the one to convert "
+                        "(default: the one with the most samples, said in a warning)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("--bids-root", default=None, metavar="DIR",
                    help="write every input into this BIDS dataset instead")

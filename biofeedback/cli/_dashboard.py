@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import number
+from . import BOARD, PIPELINE, number
 
 HELP = """\
 Show the live dashboard (traces, spectra, estimates, cues, electrodes) for a
@@ -72,18 +72,20 @@ def add_parser(sub):
     p.add_argument("--lsl-type", dest="lsl_type", metavar="TYPE", default="EEG",
                    help="with --lsl '': the stream type (default: EEG)")
     p.add_argument("--board", metavar="NAME",
-                   help="the headset, when the stream's metadata do not say (see "
-                        "'biofeedback boards')")
+                   help=f"the headset's board profile when the stream's metadata do not "
+                        f"say: {BOARD}")
     p.add_argument("--pipeline", metavar="FILE",
-                   help="pipeline for the filters and, for foreign streams, the estimates "
-                        "(default: the shipped one)")
+                   help=f"filters and, for foreign streams, the estimates: {PIPELINE} "
+                        "(default: the shipped default)")
     p.add_argument("--lsl-timeout", dest="lsl_timeout", type=number(), default=5.0, metavar="S",
                    help="seconds to wait for the stream (default: 5)")
-    p.add_argument("--duration", type=number(), metavar="S", help="stop after S seconds")
+    p.add_argument("--duration", type=number(), metavar="S",
+                   help="stop after S seconds (default: run until Ctrl-C)")
     p.add_argument("--participant", metavar="ID",
                    help="also show this participant's last sessions (from the study index)")
     p.add_argument("--root", metavar="DIR",
-                   help="the study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
+                   help="with --participant: the study root (default: $BIOFEEDBACK_ROOT or "
+                        "./recordings)")
     add_dashboard_args(p)
     p.set_defaults(func=run)
 

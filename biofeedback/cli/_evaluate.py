@@ -43,7 +43,8 @@ def add_parser(sub):
     p.add_argument("model", metavar="MODEL", nargs="?",
                    help="model file from 'biofeedback train'")
     p.add_argument("recordings", nargs="*", metavar="RECORDING",
-                   help="recording files or folders")
+                   help="recording files or folders, labelled as --labels-from says "
+                        "(default: by file name, see --pattern)")
     p.add_argument("--model", dest="model_file", metavar="FILE",
                    help="the model file, as live and replay take it (instead of MODEL)")
     p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .._words import counted
 
 HELP = """\
+Show what a study's index holds, or rebuild it from the session files.
+
 The index (<root>/biofeedback.sqlite) lists participants, sessions, blocks,
 thresholds and integrity figures; the session files (XDF and sidecars) stay
 the truth. --rebuild re-creates it from the files: after copying sessions in
@@ -25,7 +27,9 @@ def add_parser(sub):
                        description=HELP)
     p.add_argument("--root", metavar="DIR",
                    help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
-    p.add_argument("--rebuild", action="store_true", help="re-create it from the session files")
+    p.add_argument("--rebuild", action="store_true",
+                   help="re-create the index from the session files (default: only say "
+                        "what it holds)")
     p.set_defaults(func=run)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._words import counted, fixed
-from . import number
+from . import BOARD, number
 
 HELP = """\
 Read a recording and print how it was read: format, channels and units,
@@ -31,12 +31,12 @@ def add_parser(sub):
                    help="recording file (XDF, CSV, OpenBCI txt, FIF, EDF...) or model "
                         "file (.bfm)")
     p.add_argument("--format", choices=sorted(READERS), default=None,
-                   help="read as this format instead of sniffing the content")
+                   help="read FILE as this format (default: told from its content)")
     p.add_argument("--profile", default=None, metavar="NAME",
-                   help="board profile for the file when it does not say "
-                        "(see 'biofeedback boards')")
+                   help=f"the board profile when the file does not say: {BOARD}")
     p.add_argument("--stream", default=None, metavar="NAME",
-                   help="XDF with several EEG streams: the name of the one to read")
+                   help="XDF with several EEG streams: the name of the one to read "
+                        "(default: the one with the most samples, said in a warning)")
     p.add_argument("--markers", type=number(0, integer=True), default=10, metavar="N",
                    help="show the first N markers (default: 10)")
     p.set_defaults(func=run)

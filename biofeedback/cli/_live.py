@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import number
+from . import BOARD, PIPELINE, number
 
 
 def _predicate(text):
@@ -71,7 +71,7 @@ def add_source_args(p, playback=False):
     from ..hardware import INPUT_PARAMS
 
     src = p.add_argument_group("source (pick one; default: the pipeline's board, synthetic)")
-    src.add_argument("--board", metavar="NAME", help="board profile (see 'biofeedback boards')")
+    src.add_argument("--board", metavar="NAME", help=f"the headset's board profile: {BOARD}")
     src.add_argument("--lsl", metavar="NAME",
                      help="read an LSL EEG stream with this name (or source id)")
     src.add_argument("--lsl-type", metavar="TYPE", default="EEG",
@@ -88,8 +88,8 @@ def add_source_args(p, playback=False):
             metavar, text = _PARAM_HELP[param]
             bf.add_argument("--" + param.replace("_", "-"), dest=param, metavar=metavar,
                             help=text)
-    p.add_argument("--lsl-timeout", dest="lsl_timeout", type=number(), default=5.0, metavar="S",
-                   help="seconds to wait for an LSL stream (default: 5)")
+    src.add_argument("--lsl-timeout", dest="lsl_timeout", type=number(), default=5.0,
+                     metavar="S", help="with --lsl: seconds to wait for the stream (default: 5)")
 
 
 def add_parser(sub):
@@ -97,21 +97,23 @@ def add_parser(sub):
                        description=HELP)
     add_source_args(p, playback=True)
     p.add_argument("--pipeline", metavar="FILE",
-                   help="pipeline TOML (default: the shipped one, pipelines/default.toml)")
+                   help=f"windows, filters, features, protocol and cues: {PIPELINE} "
+                        "(default: the model's, else the shipped default)")
     p.add_argument("--model", metavar="FILE",
-                   help="a trained model (biofeedback train), or 'auto' with --participant "
+                   help="a trained model ('biofeedback train'), or 'auto' with --participant "
                         "(their newest one that fits the headset): adds class probabilities; "
                         "its pipeline is used unless --pipeline is given, but never its "
                         "board: that is --board's, else the default pipeline's (a sentence "
                         "says when the model was trained on another board)")
     p.add_argument("--duration", type=number(), metavar="S",
                    help="stop after S seconds of data, or of wall-clock time if data stop "
-                        "coming (wins over the protocol's end)")
+                        "coming (default: at the protocol's end; S wins over it)")
     p.add_argument("--give-up", dest="give_up", type=number(), default=60.0, metavar="S",
                    help="end the session (recording closed) when the source sends nothing "
                         "for S seconds (default: 60)")
     p.add_argument("--recordings", metavar="DIR", help="where to record (default: ./recordings)")
-    p.add_argument("--no-record", action="store_true", help="do not record")
+    p.add_argument("--no-record", action="store_true",
+                   help="do not record (the LSL streams are still published)")
     p.add_argument("--also-record", action="append", default=[], metavar="PREDICATE",
                    type=_predicate,
                    help="record another LSL stream too, e.g. \"type='Markers'\" (repeatable)")

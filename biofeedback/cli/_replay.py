@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from .._words import counted
-from . import number
+from . import BOARD, PIPELINE, number
 
 HELP = """\
 Replay a recording through the engine a live session uses, faster than real
@@ -32,24 +32,34 @@ def add_parser(sub):
     p = sub.add_parser("replay", help="replay a recording through the engine",
                        description=HELP)
     p.add_argument("file", metavar="FILE", help="recording (XDF, CSV, OpenBCI txt, FIF, EDF...)")
-    p.add_argument("--out", metavar="FILE.csv", help="write the estimates here")
+    p.add_argument("--out", metavar="FILE.csv",
+                   help="write the estimates here, one row per window (default: only the "
+                        "summary is printed)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out if it exists (it is replaced only once the replay "
                         "succeeded)")
-    p.add_argument("--realtime", action="store_true", help="pace by the recording's clock")
+    p.add_argument("--realtime", action="store_true",
+                   help="pace by the recording's clock and publish the LSL streams a live "
+                        "session does (default: as fast as it computes, nothing published)")
     p.add_argument("--speed", type=number(), default=1.0, metavar="X",
                    help="with --realtime: speed factor (default: 1, real time)")
-    p.add_argument("--pipeline", metavar="FILE", help="pipeline TOML (default: the recording's)")
-    p.add_argument("--model", metavar="FILE", help="a trained model; adds class probabilities")
+    p.add_argument("--pipeline", metavar="FILE",
+                   help=f"windows, filters, features and protocol: {PIPELINE} (default: "
+                        "the one the recording's sidecar names, else "
+                        "the model's, else the shipped default)")
+    p.add_argument("--model", metavar="FILE",
+                   help="a trained model ('biofeedback train'): adds class probabilities")
     p.add_argument("--stream", metavar="NAME", default=None,
-                   help="XDF with several EEG streams: the name of the one to replay")
+                   help="XDF with several EEG streams: the name of the one to replay "
+                        "(default: the one with the most samples, said in a warning)")
     p.add_argument("--format", choices=sorted(READERS), default=None,
-                   help="read FILE as this format instead of sniffing the content")
+                   help="read FILE as this format (default: told from its content)")
     p.add_argument("--profile", default=None, metavar="NAME",
-                   help="board profile of the file when it does not say "
-                        "(see 'biofeedback boards')")
+                   help=f"the board profile when the file does not say: {BOARD}")
     p.add_argument("--view", choices=("auto", "dashboard", "plain", "none"), default="none",
-                   help="terminal view while replaying (default: none)")
+                   help="terminal view while replaying: in-place dashboard, a line a "
+                        "second, none, or auto (in place in a terminal, else a line a "
+                        "second) (default: none)")
     p.set_defaults(func=run)
 
 

@@ -20,9 +20,10 @@ def add_parser(sub):
                        description=HELP)
     p.add_argument("recording", metavar="RECORDING", help="an XDF file made by 'live'")
     p.add_argument("--out", metavar="FILE.html",
-                   help="default: RECORDING with .html; in a BIDS dataset (a "
+                   help="where to write the report (default: RECORDING with .html; in a "
+                        "BIDS dataset (a "
                         "dataset_description.json in a folder above it) at its place "
-                        "under the dataset's derivatives/biofeedback/")
+                        "under the dataset's derivatives/biofeedback/)")
     p.add_argument("--png", metavar="FILE.png", help="also save the main figure as PNG")
     p.set_defaults(func=run)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._words import counted
-from . import number
+from . import PIPELINE, number
 
 HELP = """\
 Run a scenario: a simulated headset whose mental state, artifacts and faults
@@ -44,28 +44,36 @@ Examples:
 def add_parser(sub):
     p = sub.add_parser("simulate", help="run a scripted synthetic headset scenario",
                        description=HELP)
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario .toml or shipped name")
-    p.add_argument("--lsl", metavar="NAME", help="publish as an LSL stream NAME, in real time")
+    p.add_argument("scenario", metavar="SCENARIO",
+                   help="a scenario .toml or a shipped name (listed above)")
+    p.add_argument("--lsl", metavar="NAME",
+                   help="publish as an LSL stream NAME, in real time (default: compute "
+                        "the scenario at once, publish nothing)")
     p.add_argument("--out", metavar="FILE",
                    help="write the recording (.xdf, .fif, .edf; .csv: BrainFlow's, "
                    "without the truth markers)")
     p.add_argument("--truth", metavar="FILE.csv", help="write the ground truth table")
-    p.add_argument("--seed", type=number(0, integer=True), default=None,
-                   help="override the scenario's seed")
+    p.add_argument("--seed", type=number(0, integer=True), default=None, metavar="N",
+                   help="the random seed, a whole number from 0 (default: the scenario's "
+                        "own)")
     p.add_argument("--speed", type=number(), default=1.0, metavar="X",
                    help="with --lsl: speed factor (default: 1, real time)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out and --truth if they exist")
     prog = p.add_argument_group("a simulated training programme")
     prog.add_argument("--participant", metavar="ID",
                       help="file the sessions for this participant (letters and digits)")
     prog.add_argument("--sessions", type=number(1, integer=True), default=1, metavar="N",
                       help="with --participant: sessions to simulate (default: 1)")
     prog.add_argument("--root", metavar="DIR",
-                      help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
+                      help="with --participant: the study root (default: $BIOFEEDBACK_ROOT "
+                           "or ./recordings)")
     prog.add_argument("--pipeline", metavar="FILE",
-                      help="the pipeline whose protocol is run (default: the shipped one)")
+                      help=f"with --participant: the pipeline whose protocol is run, "
+                           f"{PIPELINE} (default: the shipped default)")
     prog.add_argument("--report", action="store_true",
-                      help="also write each session's HTML report")
+                      help="with --participant: also write each session's HTML report "
+                           "(as 'biofeedback report' does)")
     p.set_defaults(func=run)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._words import agree, counted, listed
-from . import jobs, number
+from . import BOARD, PIPELINE, jobs, number
 
 HELP = """\
 Train a mental-state classifier on labelled recordings, validate it as a live
@@ -63,9 +63,10 @@ def add_labels_args(p):
                         "[,subject,session]: one row per recording, or with start,stop "
                         "columns (seconds from its first sample) one per labelled stretch")
     g.add_argument("--marker-labels", metavar="A,B", default=None,
-                   help="with markers: the marker texts that are classes (default: all)")
+                   help="with --labels-from markers: the marker texts that are classes "
+                        "(default: all)")
     g.add_argument("--profile", metavar="NAME",
-                   help="board profile when files do not say (see 'biofeedback boards')")
+                   help=f"the board profile when the files do not say: {BOARD}")
     g.add_argument("--stream", metavar="NAME",
                    help="XDF files with several EEG streams: the name of the one to read "
                         "(default: the one with the most samples, said in a warning)")
@@ -95,7 +96,8 @@ def add_parser(sub):
     p = sub.add_parser("train", help="train and validate a classifier on recordings",
                        description=HELP)
     p.add_argument("recordings", nargs="*", metavar="RECORDING",
-                   help="recording files or folders")
+                   help="recording files or folders, labelled as --labels-from says "
+                        "(default: by file name, see --pattern)")
     p.add_argument("--out", required=True, metavar="MODEL",
                    help="model file to write (.bfm); an existing one is replaced, as "
                         "reports are, once training succeeded")
@@ -103,8 +105,8 @@ def add_parser(sub):
                    help="classifier (default: lda, which reads only the channels the "
                         "quality gates keep; lda-channels reads every channel)")
     p.add_argument("--pipeline", metavar="FILE",
-                   help="pipeline TOML: windows, filters, features, protocol (default: the "
-                        "shipped one)")
+                   help=f"windows, filters, features and protocol: {PIPELINE} (default: "
+                        "the shipped default)")
     p.add_argument("--cv", choices=("loso", "loso-session", "new-day", "new-person-new-day",
                                     "none"), default="loso",
                    help="what validation holds out, never random windows (default: loso). "

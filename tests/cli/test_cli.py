@@ -224,6 +224,38 @@ def test_every_command_teaches_by_example():
     assert not bare, f"options without help: {bare}"
 
 
+#: What each command's description opens with: what the command does.
+_VERBS = {"Run", "Replay", "List", "Read", "Convert", "Train", "Score", "Write", "Show",
+          "Check", "Compile"}
+
+
+def test_every_help_says_what_the_command_is_for_and_its_defaults():
+    """A new user reads what a command does first, each option's default where it
+    has one, and an option several commands share in the same words."""
+    import argparse
+
+    from biofeedback._data import data_dir
+    from biofeedback.cli import BOARD, PIPELINE
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+    opening = {name: p.description.split()[0] for name, p in sub.items()}
+    assert set(opening.values()) <= _VERBS, opening
+    silent = [(name, a.option_strings[0]) for name, p in sub.items() for a in p._actions
+              if a.option_strings and a.default not in (None, False, [], argparse.SUPPRESS)
+              and not isinstance(a, (argparse._HelpAction, argparse._VersionAction))
+              and "default" not in a.help]
+    assert not silent, f"options with a default their help does not give: {silent}"
+    shipped = sorted(p.stem for p in data_dir("pipelines").glob("*.toml"))
+    assert PIPELINE.endswith(" or ".join([", ".join(shipped[:-1]), shipped[-1]]))
+    shared = {"--pipeline": PIPELINE, "--profile": BOARD, "--board": BOARD,
+              "--stream": "the one with the most samples, said in a warning",
+              "--root": "$BIOFEEDBACK_ROOT"}
+    differ = [(name, a.option_strings[0]) for name, p in sub.items() for a in p._actions
+              if a.option_strings and a.option_strings[0] in shared
+              and shared[a.option_strings[0]] not in a.help]
+    assert not differ, f"shared options worded otherwise: {differ}"
+
+
 @pytest.mark.parametrize("command", ["live", "check"])
 def test_live_and_check_take_the_same_playback_option(command):
     """The rehearsal file is --playback-file (BrainFlow's --file kept as an alias) on both."""
