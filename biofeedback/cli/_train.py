@@ -13,10 +13,11 @@ Windows and features come from the live engine itself (same filters, windows,
 features and quality gates as 'biofeedback live'), so the model sees live what
 it saw in training. Gated windows are left out unless --gated include.
 
-The default model (lda) reads only the channels the quality gates keep in
-each window, each centred on its own level and pooled per band, so it cannot
-learn which electrode had poor contact; --model lda-channels (and logreg, rf,
-hgb) read every channel, left-out ones included, and are for comparison.
+The default classifier (lda) reads only the channels the quality gates keep
+in each window, each centred on its own level and pooled per band, so it
+cannot learn which electrode had poor contact; --classifier lda-channels (and
+logreg, rf, hgb) read every channel, left-out ones included, and are for
+comparison.
 
 Validation holds out whole people (--cv loso, the default), sessions, or days
 (--cv new-day: a returning user on a new day; --cv new-person-new-day), never
@@ -31,7 +32,7 @@ lag until the output follows).
 
 Examples:
   biofeedback train ../shared/data/muse-mental-state/*.csv --out muse.bfm
-  biofeedback train ../shared/data/muse-mental-state/*.csv --model lda-channels \\
+  biofeedback train ../shared/data/muse-mental-state/*.csv --classifier lda-channels \\
       --switch-every 20 --out muse-channels.bfm
   biofeedback train recs/*.csv --pipeline guided.toml --calibration protocol --out cal.bfm
   biofeedback train recs/ --pattern "{subject}_{label}_{session}" --cv new-day --out m.bfm
@@ -101,9 +102,12 @@ def add_parser(sub):
     p.add_argument("--out", required=True, metavar="MODEL",
                    help="model file to write (.bfm); an existing one is replaced, as "
                         "reports are, once training succeeded")
-    p.add_argument("--model", default="lda", choices=CLASSIFIER_NAMES,
-                   help="classifier (default: lda, which reads only the channels the "
-                        "quality gates keep; lda-channels reads every channel)")
+    p.add_argument("--classifier", "--model", dest="model", default="lda",
+                   choices=CLASSIFIER_NAMES, metavar="NAME",
+                   help="the classifier: lda (the default: it reads only the channels the "
+                        "quality gates keep), lda-channels (every channel), logreg, rf, hgb "
+                        "or riemann (--model is its older name; elsewhere --model is a "
+                        "model file)")
     p.add_argument("--pipeline", metavar="FILE",
                    help=f"windows, filters, features and protocol: {PIPELINE} (default: "
                         "the shipped default)")

@@ -256,6 +256,16 @@ def test_every_help_says_what_the_command_is_for_and_its_defaults():
     assert not differ, f"shared options worded otherwise: {differ}"
 
 
+def test_train_takes_the_classifier_by_the_name_other_commands_do_not_use():
+    """Elsewhere --model is a model file; train's classifier is --classifier
+    (--model, its older name, still works)."""
+    parser = build_parser()
+    for flag in ("--classifier", "--model"):
+        args = parser.parse_args(["train", "r.xdf", "--out", "m.bfm", flag, "lda-channels"])
+        assert args.model == "lda-channels"
+    assert parser.parse_args(["train", "r.xdf", "--out", "m.bfm"]).model == "lda"
+
+
 @pytest.mark.parametrize("command", ["live", "check"])
 def test_live_and_check_take_the_same_playback_option(command):
     """The rehearsal file is --playback-file (BrainFlow's --file kept as an alias) on both."""
