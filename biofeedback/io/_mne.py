@@ -9,10 +9,13 @@ import numpy as np
 
 from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
+from ._bids_events import bids_markers
 from ._edf_records import apply_record_onsets, edf_headers, equipment
 from ._integrity import channel_problems, gap_warning
-from ._recording import _rail_v, from_mne, to_mne
+from ._recording import _PADDING, _rail_v, from_mne, to_mne
 
+# Annotations read as gaps, rails or padding, not markers (see from_mne).
+_NOT_MARKERS = ("BAD_gap", "BAD_railed", *_PADDING)
 # Files that are one part of a recording whose header MNE reads instead.
 _PARTS = {".eeg": ("data", ".vhdr"), ".vmrk": ("marker", ".vhdr"), ".fdt": ("data", ".set")}
 
@@ -151,6 +154,8 @@ def read_mne(fname, *, profile=None):
     if records is not None:  # EDF+D/BDF+D: MNE put the records back to back
         apply_record_onsets(rec, *records)
     rec.markers = sorted(rec.markers + _stim_markers(raw, rec.timestamps))
+    # a BIDS recording's events may sit beside it alone (as mne-bids writes them)
+    rec.markers = sorted(rec.markers + bids_markers(fname, rec, _NOT_MARKERS))
     rec.source_format = "mne"
     rec.provenance["file_type"] = type(raw).__name__
     if profile is not None:

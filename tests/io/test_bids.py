@@ -169,3 +169,36 @@ def test_names_that_are_not_the_pattern_are_said(make_recording, tmp_path, caplo
     caplog.clear()
     export_bids(files[:1], tmp_path / "bids2", participant="P01", task="calm")
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_markers_from_the_events_tsv_mne_bids_writes_beside_a_recording(tmp_path, make_eeg):
+    """mne-bids writes the events given to it into *_events.tsv alone, not into
+    the EDF: read by itself the recording held no marker, so a BIDS dataset
+    labelled that way could not be trained on with --labels-from markers."""
+    import mne
+
+    data, _ = make_eeg(duration=12.0)
+    raw = mne.io.RawArray(data, mne.create_info(["TP9", "AF7", "AF8", "TP10"], 256.0, "eeg"),
+                          verbose="error")
+    raw.info["line_freq"] = 50
+    # an annotation the EDF holds too, and two events only events.tsv holds
+    raw.set_annotations(mne.Annotations([1.0], [0.0], ["start"]))
+    path = mne_bids.BIDSPath(subject="01", task="states", datatype="eeg", root=tmp_path)
+    mne_bids.write_raw_bids(raw, path, format="EDF", allow_preload=True,
+                            events=np.array([[0, 0, 1], [1536, 0, 2]]),
+                            event_id={"relaxed": 1, "focused": 2, "start": 3}, verbose="error")
+    edf = tmp_path / "sub-01" / "eeg" / "sub-01_task-states_eeg.edf"
+    rec = read_recording(edf)
+    t0 = rec.timestamps[0]
+    assert [(round(t - t0, 3), s) for t, s in rec.markers] == [
+        (0.0, "relaxed"), (1.0, "start"), (6.0, "focused")]
+    assert rec.provenance["assumed"] == [
+        "2 markers come from sub-01_task-states_events.tsv beside the file (its BIDS "
+        "events), which the file itself does not hold"]
+    assert rec.warnings == []
+    # a row whose onset is no number is one sentence naming the table and line
+    tsv = edf.with_name("sub-01_task-states_events.tsv")
+    tsv.write_text(tsv.read_text().replace("6.0\t", "six\t"))
+    with pytest.raises(Exception, match=r"_events.tsv, line 4: the onset 'six' is not a "
+                                        r"number of seconds"):
+        read_recording(edf)

@@ -1,0 +1,102 @@
+"""Markers from the ``*_events.tsv`` beside a recording in a BIDS dataset.
+
+BIDS keeps a recording's events in a table beside it, and mne-bids writes
+the events it is given (``write_raw_bids(..., events=...)``) there alone, not
+into the EDF, BDF or BrainVision file: read by itself, such a recording holds
+no marker. :func:`bids_markers` reads the table the way mne-bids'
+``read_raw_bids`` does (``onset`` in seconds from the first sample, the text
+from ``trial_type``, else ``value``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from pathlib import Path
+
+from .._words import counted
+from ..errors import RecordingFormatError
+
+# sub-01_ses-1_task-rest_run-1_eeg.edf -> sub-01_ses-1_task-rest_run-1_events.tsv
+_RECORDING = re.compile(r"(sub-[^_/]+_.*)_(?:eeg|ieeg|meg)\.[^.]+$")
+#: What a BIDS table writes for a missing value.
+_NA = ("", "n/a")
+
+
+def events_tsv(fname) -> Path | None:
+    """The BIDS events table of the recording ``fname``, when there is one beside it."""
+    fname = Path(fname)
+    m = _RECORDING.fullmatch(fname.name)
+    if m is None:
+        return None
+    tsv = fname.with_name(f"{m.group(1)}_events.tsv")
+    return tsv if tsv.is_file() else None
+
+
+def read_events_tsv(path) -> list[tuple[float, str]]:
+    """``(onset, text)`` of each row of a BIDS events table, onset in seconds
+    from the recording's first sample.
+
+    Raises
+    ------
+    RecordingFormatError
+        Naming the table and line, when a row's onset is not a number or it
+        has neither an ``onset`` column nor a ``trial_type`` or ``value`` one.
+    """
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    if not rows:
+        return []
+    head = [h.strip() for h in rows[0]]
+    text_cols = [head.index(c) for c in ("trial_type", "value") if c in head]
+    if "onset" not in head or not text_cols:
+        raise RecordingFormatError(
+            "a BIDS events table needs an 'onset' column and a 'trial_type' or 'value' "
+            f"one, but its columns are {', '.join(map(repr, head))}; fix its header "
+            "line.", path, 1)
+    at = head.index("onset")
+    out = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [c.strip() for c in row] + [""] * (len(head) - len(row))
+        text = next((cells[i] for i in text_cols if cells[i] not in _NA), None)
+        if text is None or cells[at] in _NA:
+            continue  # a row naming nothing, or no time: no marker
+        try:
+            onset = float(cells[at])
+        except ValueError:
+            onset = math.nan
+        if not math.isfinite(onset):
+            raise RecordingFormatError(
+                f"the onset {cells[at]!r} is not a number of seconds; fix the row or "
+                "leave it out.", path, line)
+        out.append((onset, text))
+    return out
+
+
+def bids_markers(fname, rec, skip=()) -> list[tuple[float, str]]:
+    """The markers of the events table beside ``fname`` that ``rec`` (read from
+    it) does not hold already, stamped on its clock. Texts starting with one
+    of ``skip`` (gaps, rails, padding: not markers when read from the file)
+    are left out."""
+    tsv = events_tsv(fname)
+    if tsv is None or not rec.n_times:
+        return []
+    t0, half = float(rec.timestamps[0]), 0.5 / rec.sfreq
+    held = {}
+    for t, text in rec.markers:
+        held.setdefault(text, []).append(t)
+    out = []
+    for onset, text in read_events_tsv(tsv):
+        t = t0 + onset
+        if text.startswith(tuple(skip)) or any(abs(t - u) <= half for u in held.get(text, ())):
+            continue
+        out.append((t, text))
+    if out:
+        rec.provenance["events_tsv"] = str(tsv)
+        rec.provenance.setdefault("assumed", []).append(
+            f"{counted(len(out), 'marker comes', 'markers come')} from {tsv.name} beside "
+            "the file (its BIDS events), which the file itself does not hold")
+    return out
