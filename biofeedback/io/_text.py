@@ -243,7 +243,9 @@ class TableReader:
                 secs = arr[:, c] * 3600 + arr[:, c + 1] * 60 + arr[:, c + 2]
                 arr = np.column_stack([arr[:, :c], secs, arr[:, c + 3:]])
             return arr
-        for k, line in enumerate(text.splitlines()):
+        # '\n' alone ends a line, as loadtxt reads it: str.splitlines would
+        # also split at form feeds and other separators and miscount the lines
+        for k, line in enumerate(text.split("\n")):
             if not line.strip():
                 continue
             problem = _describe_bad_line(line, n_cols, self.delimiter, self.usecols)

@@ -155,6 +155,18 @@ def test_a_bad_line_deep_in_the_file_is_named(tmp_path, small_blocks):
         reader.read()
 
 
+def test_a_form_feed_in_a_cell_does_not_shift_the_line_named(tmp_path, small_blocks):
+    # loadtxt reads '3\x0c' as 3: only '\n' ends a line
+    lines = [f"{i}, {i}.25" for i in range(20)]
+    lines[3] += "\x0c"
+    lines[12] = "12, 1x2"
+    path = tmp_path / "f.csv"
+    path.write_bytes(("%head\n" + "\n".join(lines) + "\n").encode())
+    reader = TableReader(path, 2, first_line=2, offset=len("%head\n"))
+    with pytest.raises(RecordingFormatError, match=r"line 14.*column 2 holds '1x2'"):
+        reader.read()
+
+
 def test_lines_longer_than_the_first_ones_and_a_cut_last_line(tmp_path, small_blocks):
     # the first lines are short: the first size estimate is too small
     lines = [f"{i},{i}" for i in range(50)] + [f"{i}.123456,{-i}.654321"
