@@ -93,7 +93,7 @@ RESTART_SLACK = 5
 
 
 def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
-                   counter=None, restarts=None):
+                   counter=None):
     """Add whole counter turns that the host clock says a gap also lasted.
 
     A loss of whole counter turns leaves the counter where it was; where the
@@ -119,18 +119,19 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
         Timestamp of the sample before ``timestamps[0]``.
     counter : array-like | None
         The counter row itself, to find the restarts onto its first value.
-    restarts : list | None
-        When given, the indices of the gaps sized by the clock as restarts
-        are appended to it.
 
     Returns
     -------
-    missing : ndarray of int64
+    missing : ndarray of int64, shape (n_times,)
+        ``missing``, widened and with the restarts' gaps sized by the clock.
+    restarts : ndarray of int64, shape (n_restarts,)
+        Indices of the samples after a restart (their gaps sized by the
+        clock), in increasing order.
     """
     turn = cycle_samples(columns)
     ts = np.asarray(timestamps, dtype=np.float64)
     if not turn or not sfreq or ts.size == 0:
-        return missing
+        return missing, np.zeros(0, dtype=np.int64)
     prev = ts[0] if previous_ts is None else previous_ts
     dt = np.diff(ts, prepend=prev)
     for i in np.flatnonzero(dt > turn / sfreq):
@@ -140,19 +141,19 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
             missing[i] += turns * turn
     # A counter that restarts (a headset reconnected) reads as a jump of almost a
     # turn: 51 min of samples on a Muse. Half a turn more than the clock allows
-    # is no loss but a restart: the clock sizes that gap.
-    by_clock = np.maximum(np.round(dt * sfreq) - 1, 0)
-    restarted = missing > np.maximum(dt, 0) * sfreq + turn / 2
+    # is no loss but a restart: the clock sizes that gap. Both tests ask for a
+    # loss, so only the samples after one are looked at.
+    at = np.flatnonzero(missing)
+    step = dt[at]
+    by_clock = np.maximum(np.round(step * sfreq) - 1, 0)
+    restarted = missing[at] > np.maximum(step, 0) * sfreq + turn / 2
     if counter is not None:
-        c = np.asarray(counter, dtype=np.float64)
+        c = np.asarray(counter, dtype=np.float64)[at]
         with np.errstate(invalid="ignore"):
             first = np.round(c) == columns.packet_counter_first
-        restarted |= first & (missing > 0) & (np.abs(by_clock - missing) > RESTART_SLACK)
-    for i in np.flatnonzero(restarted):
-        missing[i] = int(by_clock[i])
-        if restarts is not None:
-            restarts.append(int(i))
-    return missing
+        restarted |= first & (np.abs(by_clock - missing[at]) > RESTART_SLACK)
+    missing[at[restarted]] = by_clock[restarted].astype(np.int64)
+    return missing, at[restarted]
 
 
 def last_counter(counter):

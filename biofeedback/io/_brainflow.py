@@ -71,11 +71,10 @@ def _counter_gaps(counter, ts, sfreq, columns):
     for a in range(0, counter.size, _BLOCK):
         b = min(a + _BLOCK, counter.size)
         part = missing_samples(counter[a:b], columns, previous=previous)
-        at = []
-        missing[a:b] = widen_by_clock(part, ts[a:b], sfreq, columns,
-                                      previous_ts=ts[a - 1] if a else None,
-                                      counter=counter[a:b], restarts=at)
-        restarts.update(a + i for i in at)
+        missing[a:b], at = widen_by_clock(part, ts[a:b], sfreq, columns,
+                                          previous_ts=ts[a - 1] if a else None,
+                                          counter=counter[a:b])
+        restarts.update((at + a).tolist())
         last = last_counter(counter[a:b])
         previous = previous if last is None else last
     return [Gap(onset=float(ts[i - 1]), n_missing=int(missing[i]),

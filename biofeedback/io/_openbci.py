@@ -243,8 +243,8 @@ def _board_missing(counter, clock, sfreq, columns):
     for a in range(0, counter.size, _BLOCK):
         b = min(a + _BLOCK, counter.size)
         part = missing_samples(counter[a:b], columns, previous=previous)
-        missing[a:b] = widen_by_clock(part, clock[a:b], sfreq, columns,
-                                      previous_ts=clock[a - 1] if a else None)
+        missing[a:b], _ = widen_by_clock(part, clock[a:b], sfreq, columns,
+                                         previous_ts=clock[a - 1] if a else None)
         last = last_counter(counter[a:b])
         previous = previous if last is None else last
     missing[0] = 0
