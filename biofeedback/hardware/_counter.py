@@ -139,12 +139,50 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
         turns = int(round((estimate - missing[i]) / turn))
         if turns > 0:
             missing[i] += turns * turn
-    # A counter that restarts (a headset reconnected) reads as a jump of almost a
-    # turn: 51 min of samples on a Muse. Half a turn more than the clock allows
-    # is no loss but a restart: the clock sizes that gap. Both tests ask for a
-    # loss, so only the samples after one are looked at.
+    return missing, clock_restarts(missing, ts, sfreq, columns, previous_ts,
+                                   counter=counter)
+
+
+def clock_restarts(missing, timestamps, sfreq, columns, previous_ts=None, *,
+                   counter=None):
+    """Find where the counter restarted, and size those gaps by the clock.
+
+    A counter that restarts (a headset reconnected) reads as a jump of almost
+    a turn: 51 min of samples on a Muse. A jump half a turn longer than the
+    clock allows is no loss but a restart. So is a jump onto the counter's
+    first value that the clock sizes more than :data:`RESTART_SLACK` samples
+    apart. Only the samples after a loss are looked at: both tests ask for one.
+
+    Parameters
+    ----------
+    missing : ndarray of int64, shape (n_times,)
+        Samples lost before each sample, whole turns added
+        (:func:`widen_by_clock`); the restarts' are set to the clock's count
+        in place.
+    timestamps : ndarray, shape (n_times,)
+        Seconds, one per sample present.
+    sfreq : float
+        Nominal rate.
+    columns : Columns
+    previous_ts : float | None
+        Timestamp of the sample before ``timestamps[0]``.
+    counter : array-like | None
+        The counter row itself, to find the restarts onto its first value.
+
+    Returns
+    -------
+    restarts : ndarray of int64, shape (n_restarts,)
+        Indices of the samples after a restart, in increasing order.
+    """
+    turn = cycle_samples(columns)
     at = np.flatnonzero(missing)
-    step = dt[at]
+    if not turn or not sfreq or at.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    ts = np.asarray(timestamps, dtype=np.float64)
+    before = ts[np.maximum(at - 1, 0)]
+    if at[0] == 0:
+        before[0] = ts[0] if previous_ts is None else previous_ts
+    step = ts[at] - before
     by_clock = np.maximum(np.round(step * sfreq) - 1, 0)
     restarted = missing[at] > np.maximum(step, 0) * sfreq + turn / 2
     if counter is not None:
@@ -153,7 +191,7 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
             first = np.round(c) == columns.packet_counter_first
         restarted |= first & (np.abs(by_clock - missing[at]) > RESTART_SLACK)
     missing[at[restarted]] = by_clock[restarted].astype(np.int64)
-    return missing, at[restarted]
+    return at[restarted]
 
 
 def last_counter(counter):

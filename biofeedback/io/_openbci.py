@@ -14,6 +14,7 @@ Channel 0, ..., Timestamp, ...``) with Unix timestamps.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +54,8 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
 
     Per-sample timestamps are rebuilt from the packet counter (one sample per
     step, dropped packets counted exactly, whole counter turns resolved with the
-    file's coarse clock); the file's own clock is kept in
-    ``streams["wall_clock"]``.
+    file's coarse clock, the pause of a counter that started again at 0 sized by
+    that clock); the file's own clock is kept in ``streams["wall_clock"]``.
     """
 
     fname = Path(fname)
@@ -235,20 +236,44 @@ def _names(profile, ch_names, n_eeg, warnings, fname, text_head="", sfreq=None):
 def _board_missing(counter, clock, sfreq, columns):
     """Samples lost before each sample, from a counter numbered as the board's
     driver numbers it (:func:`~biofeedback.hardware._counter.missing_samples`),
-    whole counter turns added where the file's clock says so."""
+    whole counter turns added where the file's clock says so, and the indices
+    of the samples after a restart of the counter, whose gaps the clock sizes
+    (:func:`~biofeedback.hardware._counter.widen_by_clock`)."""
     from ..hardware._counter import last_counter, missing_samples, widen_by_clock
 
     missing = np.empty(counter.size, dtype=np.int64)
+    restarts = []
     previous = None
     for a in range(0, counter.size, _BLOCK):
         b = min(a + _BLOCK, counter.size)
         part = missing_samples(counter[a:b], columns, previous=previous)
-        missing[a:b], _ = widen_by_clock(part, clock[a:b], sfreq, columns,
-                                         previous_ts=clock[a - 1] if a else None)
+        missing[a:b], at = widen_by_clock(part, clock[a:b], sfreq, columns,
+                                          previous_ts=clock[a - 1] if a else None,
+                                          counter=counter[a:b])
+        restarts.extend((at + a).tolist())
         last = last_counter(counter[a:b])
         previous = previous if last is None else last
     missing[0] = 0
-    return missing
+    return missing, [i for i in restarts if i > 0]
+
+
+def _restarted(gaps, missing, counter, clock, sfreq, columns):
+    """``gaps`` (one per lost run of ``missing``, in order) with the counter's
+    restarts found and sized by the file's clock
+    (:func:`~biofeedback.hardware._counter.clock_restarts`): ``missing`` is
+    changed in place, a restart's gap takes the source
+    ``packet_counter_restart``, and one the clock says lost nothing goes."""
+    from ..hardware._counter import clock_restarts
+
+    before = np.flatnonzero(missing)
+    restarts = clock_restarts(missing, clock, sfreq, columns, counter=counter)
+    if restarts.size == 0:
+        return gaps
+    by_index = dict(zip(before.tolist(), gaps))
+    for i in restarts.tolist():
+        by_index[i] = Gap(onset=0.0, duration=float(missing[i]) / sfreq,
+                          n_missing=int(missing[i]), source="packet_counter_restart")
+    return [by_index[i] for i in sorted(by_index) if missing[i]]
 
 
 def _rebuilt_timestamps(t0, missing, sfreq):
@@ -278,6 +303,7 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
                                               or cols.packet_counter_first > 0)
     # (a Ganglion's ids 101-200 and 1-100 are one turn of its counter, modulo 100)
     top = np.inf if own else wrap
+    stamps = wall if unix_ts is None else unix_ts  # the file's clock, as seconds
     if np.any(~np.isfinite(counter)) or np.any(counter < 0) or np.any(counter >= top):
         warnings.append(f"The packet counter leaves 0..{wrap - 1}; dropped packets "
                         "cannot be counted from it.")
@@ -285,9 +311,11 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
         gaps = []
         idx = np.arange(counter.size, dtype=np.float64)
     elif own:
-        missing = _board_missing(counter, wall if unix_ts is None else unix_ts, sfreq, cols)
+        missing, restarts = _board_missing(counter, stamps, sfreq, cols)
+        restarts = set(restarts)
         gaps = [Gap(onset=0.0, duration=float(missing[i]) / sfreq,
-                    n_missing=int(missing[i]), source="packet_counter")
+                    n_missing=int(missing[i]),
+                    source="packet_counter_restart" if i in restarts else "packet_counter")
                 for i in np.flatnonzero(missing)]
         idx = None
     else:
@@ -300,11 +328,16 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
             del d
         # (the gaps' onsets are set below, from the rebuilt timestamps)
         gaps, missing = counter_gaps(counter, wall, sfreq, wrap, step=step,
-                                     wall_clock=wall if unix_ts is None else unix_ts)
+                                     wall_clock=stamps)
+        gaps = _restarted(gaps, missing, counter, stamps, sfreq,
+                          replace(cols, packet_counter_wrap=wrap, packet_counter_step=step,
+                                  packet_counter_first=0, samples_per_packet=1))
         idx = None
     t0 = float(unix_ts[0]) if unix_ts is not None else float(wall[0])
     dropped = np.flatnonzero(missing)  # samples after a gap
-    n_dropped = int(missing.sum())
+    restarted = [g for g in gaps if g.source == "packet_counter_restart"]
+    lost = [g for g in gaps if g.source != "packet_counter_restart"]
+    n_dropped = sum(g.n_missing for g in lost)  # a restart's pause lost nothing
     if idx is None:
         ts = _rebuilt_timestamps(t0, missing, sfreq)  # over missing's memory
     else:
@@ -312,7 +345,9 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
     del missing
     for g, i in zip(gaps, dropped):
         g.onset = float(ts[i - 1])
-    warnings.extend(gap_warning(gaps, "dropped-packet gap", "packet counter"))
+    warnings.extend(gap_warning(lost, "dropped-packet gap", "packet counter"))
+    warnings.extend(gap_warning(restarted, "packet counter restart",
+                                "its pause sized by the file's clock"))
     # The file's clock: jumps back and a rate that disagrees with the header.
     finite = np.isfinite(wall)
     wall_ok = wall if finite.all() else wall[finite]

@@ -622,10 +622,15 @@ def test_brainflow_file_resaved_by_a_windows_editor(tmp_path, sidecar):
     assert rec.warnings == plain.warnings
 
 
-def _openbci_v5(fname, n, n_ch=8, sfreq=SF, lost=(), marks=None, nan=None):
+def _openbci_v5(fname, n, n_ch=8, sfreq=SF, lost=slice(0), marks=None, nan=None,
+                restart=None, read_every=None):
     """An OpenBCI GUI v5/v6 file (Cyton's 24 named columns, Daisy's 32): samples
     ``lost`` left out (a slice), ``marks`` {sample: value} in 'Marker Channel',
-    EEG NaN over the slice ``nan``. Returns the EEG (µV) kept and t0."""
+    EEG NaN over the slice ``nan``. ``restart=(k, pause)``: the stream stopped
+    after sample ``k - 1`` and started again ``pause`` seconds later, its
+    counter at 0 again. ``read_every`` seconds: the Timestamp is the host's
+    time of the serial read that brought the sample (a burst every 16 ms).
+    Returns the EEG (µV) kept and t0."""
     x = _eeg(n, n_ch, sfreq)
     if nan is not None:
         x[:, nan] = np.nan
@@ -642,9 +647,16 @@ def _openbci_v5(fname, n, n_ch=8, sfreq=SF, lost=(), marks=None, nan=None):
              "Analog Channel 1, Analog Channel 2, Timestamp, Marker Channel, "
              "Timestamp (Formatted)"]
     t0 = 1678789230.125
+    sent = np.arange(n)  # the sample's number since its stream started
+    when = t0 + np.arange(n) / sfreq  # when its packet reached the host
+    if restart is not None:
+        sent[restart[0]:] -= restart[0]
+        when[restart[0]:] += restart[1]
+    if read_every:
+        when = t0 + np.ceil((when - t0) / read_every) * read_every
     for i in np.flatnonzero(keep):
-        lines.append(f"{step * i % 256:.1f}, " + ", ".join(f"{v:.6f}" for v in x[:, i])
-                     + ", 0.0" * 13 + f", {t0 + i / sfreq:.6f}, "
+        lines.append(f"{step * sent[i] % 256:.1f}, " + ", ".join(f"{v:.6f}" for v in x[:, i])
+                     + ", 0.0" * 13 + f", {when[i]:.6f}, "
                      f"{(marks or {}).get(i, 0.0):.1f}, 2023-03-14 10:20:30.125")
     fname.write_text("\n".join(lines) + "\n")
     return x[:, keep], t0
@@ -666,6 +678,49 @@ def test_openbci_gui_v5_marker_channel_becomes_markers(tmp_path):
 
     back = read_recording(write_recording(rec, tmp_path / "c.xdf"))
     assert [m[1] for m in back.markers] == ["1", "3"]
+
+
+@pytest.mark.parametrize("read_every", [None, 0.016])
+def test_openbci_gui_v5_counter_restart_is_sized_by_the_clock(tmp_path, read_every):
+    """The GUI's stream stopped and started again (or the board reconnected):
+    the Sample Index starts again at 0 and the Timestamp jumps 3 s. The counter
+    says nothing across it: read as a loss, its 80 samples plus three whole
+    turns put every later sample 0.39 s early. The file's clock sizes it, and
+    the warning says it is a restart, not lost packets."""
+    fname = tmp_path / "OpenBCI-RAW-restart.txt"
+    x, t0 = _openbci_v5(fname, 2000, restart=(1200, 3.0), lost=slice(500, 503),
+                        read_every=read_every)
+    rec = read_recording(fname)
+    # the clock is as good as the host's reads: a burst either side of the pause
+    burst = round((read_every or 0) * SF)
+    assert [g.source for g in rec.gaps] == ["packet_counter", "packet_counter_restart"]
+    assert rec.gaps[0].n_missing == 3
+    restart = rec.gaps[1]
+    assert abs(restart.n_missing - 750) <= burst
+    assert restart.duration == pytest.approx(restart.n_missing / SF)
+    # the samples after the restart are where the clock puts them
+    after = t0 + 3.0 + np.arange(1200, 2000) / SF
+    assert_allclose(rec.timestamps[1197:], after, atol=burst / SF + 1e-9)
+    assert_allclose(rec.timestamps[:1197], t0 + np.r_[0:500, 503:1200] / SF, atol=1e-9)
+    assert_allclose(rec.data * 1e6, x, atol=1e-6)
+    assert rec.provenance["n_dropped_samples"] == 3
+    assert [w for w in rec.warnings if w.startswith("1 dropped-packet gap (packet counter) "
+                                                    "(3 samples")]
+    assert [w for w in rec.warnings if w.startswith(
+        "1 packet counter restart (its pause sized by the file's clock) "
+        f"({restart.n_missing} samples")]
+
+
+def test_openbci_gui_v5_counter_restart_without_a_pause_loses_nothing(tmp_path):
+    """The Sample Index starts again at 0 while the clock runs on: no sample is
+    missing, and none is invented from the counter's jump."""
+    fname = tmp_path / "OpenBCI-RAW-renumbered.txt"
+    x, t0 = _openbci_v5(fname, 2000, restart=(1200, 0.0))
+    rec = read_recording(fname)
+    assert rec.gaps == []
+    assert_allclose(rec.timestamps, t0 + np.arange(2000) / SF, atol=1e-9)
+    assert rec.provenance["n_dropped_samples"] == 0
+    assert not [w for w in rec.warnings if "gap" in w or "restart" in w]
 
 
 def _wild_file(tmp_path, kind):
