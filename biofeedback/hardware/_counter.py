@@ -173,6 +173,21 @@ def clock_restarts(missing, timestamps, sfreq, columns, previous_ts=None, *,
     -------
     restarts : ndarray of int64, shape (n_restarts,)
         Indices of the samples after a restart, in increasing order.
+
+    Notes
+    -----
+    A loss that ends exactly on the counter's first value (one loss in 256 on
+    a Cyton) is a jump onto it, as a restart is; it stays a loss because the
+    clock agrees with the counter within :data:`RESTART_SLACK` samples. That
+    holds while the stamps across that one step are right within those
+    samples: a host that reads the board every 16 ms or sooner (a serial
+    dongle). A host that hands samples over in bursts further apart (32 ms,
+    Bluetooth connection intervals) can make such a loss a restart, its gap
+    sized by the clock and off by up to a burst. A restart whose pause the
+    clock sizes within :data:`RESTART_SLACK` samples of the counter's jump
+    (whole turns included) is read as that loss: the same size within those
+    samples, under the source of a loss. A restart with no jump at all (from
+    the counter's last value to its first) is :func:`quiet_restarts`'s.
     """
     turn = cycle_samples(columns)
     at = np.flatnonzero(missing)
@@ -192,6 +207,91 @@ def clock_restarts(missing, timestamps, sfreq, columns, previous_ts=None, *,
         restarted |= first & (np.abs(by_clock - missing[at]) > RESTART_SLACK)
     missing[at[restarted]] = by_clock[restarted].astype(np.int64)
     return at[restarted]
+
+
+#: Seconds after a pause in which a host that stalled has handed over the
+#: samples it held back, and seconds before it over which the stamps' least
+#: delay is taken (see :func:`quiet_restarts`).
+CATCH_UP = 1.0
+SETTLED = 0.25
+_BLOCK = 1 << 16
+
+
+def quiet_restarts(missing, timestamps, sfreq, columns, *, counter):
+    """Find the restarts at which the counter shows no jump; size them by the clock.
+
+    A counter stopped at its last value and started again at its first
+    (BrainFlow's ``stop_stream`` at 255, ``start_stream`` at 0) steps as by
+    one packet, so :func:`missing_samples` says nothing was lost and
+    :func:`clock_restarts` has no jump to test. The clock shows the pause, but
+    so does a host that stalled and then handed over the samples it held back,
+    with nothing lost. They differ after the pause: held-back samples come in
+    a burst and their stamps catch up; a restarted stream's never do. A step
+    onto the counter's first value, from another value, that lost nothing by
+    the counter is a restart when the stamps of the :data:`CATCH_UP` seconds
+    after it stay more than :data:`RESTART_SLACK` samples later than those of
+    the :data:`SETTLED` seconds before it, each side taken at its least delay
+    (the host reads samples in bursts: the last of a burst is the least late).
+
+    Parameters
+    ----------
+    missing : ndarray of int64, shape (n_times,)
+        Samples lost before each sample, of the whole row (after
+        :func:`widen_by_clock`); a restart's is set to the clock's count in
+        place (the step's periods minus one, as :func:`clock_restarts` does).
+    timestamps : ndarray, shape (n_times,)
+        Seconds, one per sample present.
+    sfreq : float
+        Nominal rate.
+    columns : Columns
+    counter : ndarray, shape (n_times,)
+        The counter row.
+
+    Returns
+    -------
+    restarts : ndarray of int64, shape (n_restarts,)
+        Indices of the samples after such a restart, in increasing order.
+
+    Notes
+    -----
+    The stamps are compared with the declared rate: held-back samples catch up
+    to within a few samples when the true rate is within 1 % of it. A host
+    that stalls longer than :data:`CATCH_UP` without losing a sample, or a
+    board that runs some percent slower than declared, can make a stall whose
+    held-back samples start at the counter's first value a restart; a restart
+    whose pause is no longer than :data:`RESTART_SLACK` samples is not seen.
+    The whole row is scanned at once (the windows reach across any block);
+    only the steps onto the first value that the clock shows as a pause are
+    looked at closely.
+    """
+    turn = cycle_samples(columns)
+    ts = np.asarray(timestamps, dtype=np.float64)
+    c = np.asarray(counter, dtype=np.float64)
+    if not turn or not sfreq or ts.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    first = columns.packet_counter_first
+    found = []
+    for a in range(1, c.size, _BLOCK):  # a value a turn: a few hundred a block
+        at = a + np.flatnonzero(np.round(c[a: a + _BLOCK]) == first)
+        at = at[(missing[at] == 0) & (np.round(c[at - 1]) != first)]
+        at = at[np.round((ts[at] - ts[at - 1]) * sfreq) - 1 > RESTART_SLACK]
+        found.extend(at.tolist())
+    restarts = [i for i in found if _late_after(i, missing, ts, sfreq) > RESTART_SLACK]
+    for i in restarts:
+        missing[i] = int(round((ts[i] - ts[i - 1]) * sfreq)) - 1
+    return np.asarray(restarts, dtype=np.int64)
+
+
+def _late_after(i, missing, ts, sfreq):
+    """Samples by which the stamps from ``i`` on stay later than those before
+    it, each side at its least delay, lost samples counted in between."""
+    lo = max(i - max(int(round(SETTLED * sfreq)), 1), 0)
+    hi = min(i + max(int(round(CATCH_UP * sfreq)), 1), ts.size)
+    # each sample's place in periods (i at 0, i - 1 at -1: no pause assumed)
+    place = np.concatenate([[0], np.cumsum(1 + missing[lo + 1: hi])]).astype(np.float64)
+    place -= place[i - lo]
+    early = ts[lo:hi] - place / sfreq  # the stamp less the time its place takes
+    return float(early[i - lo:].min() - early[: i - lo].min()) * sfreq
 
 
 def last_counter(counter):

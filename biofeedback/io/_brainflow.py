@@ -60,9 +60,16 @@ def _counter_gaps(counter, ts, sfreq, columns):
 
     Where the counter restarted (a file appended across ``stop_stream`` and
     ``start_stream``) the timestamps size the gap, of source
-    ``packet_counter_restart``, lasting the step minus one period.
+    ``packet_counter_restart``, lasting the step minus one period; so where it
+    restarted with no jump (stopped at its last value, started at its first:
+    :func:`~biofeedback.hardware._counter.quiet_restarts`).
     """
-    from ..hardware._counter import last_counter, missing_samples, widen_by_clock
+    from ..hardware._counter import (
+        last_counter,
+        missing_samples,
+        quiet_restarts,
+        widen_by_clock,
+    )
 
     # in blocks, as the live path reads chunks: no n-long temporaries
     missing = np.empty(counter.size, dtype=np.int64)
@@ -77,6 +84,7 @@ def _counter_gaps(counter, ts, sfreq, columns):
         restarts.update((at + a).tolist())
         last = last_counter(counter[a:b])
         previous = previous if last is None else last
+    restarts.update(quiet_restarts(missing, ts, sfreq, columns, counter=counter).tolist())
     return [Gap(onset=float(ts[i - 1]), n_missing=int(missing[i]),
                 duration=float(ts[i] - ts[i - 1]) - 1 / sfreq if i in restarts
                 else float(missing[i]) / sfreq,

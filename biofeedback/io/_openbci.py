@@ -239,7 +239,12 @@ def _board_missing(counter, clock, sfreq, columns):
     whole counter turns added where the file's clock says so, and the indices
     of the samples after a restart of the counter, whose gaps the clock sizes
     (:func:`~biofeedback.hardware._counter.widen_by_clock`)."""
-    from ..hardware._counter import last_counter, missing_samples, widen_by_clock
+    from ..hardware._counter import (
+        last_counter,
+        missing_samples,
+        quiet_restarts,
+        widen_by_clock,
+    )
 
     missing = np.empty(counter.size, dtype=np.int64)
     restarts = []
@@ -254,23 +259,26 @@ def _board_missing(counter, clock, sfreq, columns):
         last = last_counter(counter[a:b])
         previous = previous if last is None else last
     missing[0] = 0
-    return missing, [i for i in restarts if i > 0]
+    restarts.extend(quiet_restarts(missing, clock, sfreq, columns, counter=counter).tolist())
+    return missing, sorted(i for i in restarts if i > 0)
 
 
 def _restarted(gaps, missing, counter, clock, sfreq, columns):
     """``gaps`` (one per lost run of ``missing``, in order) with the counter's
     restarts found and sized by the file's clock
-    (:func:`~biofeedback.hardware._counter.clock_restarts`): ``missing`` is
+    (:func:`~biofeedback.hardware._counter.clock_restarts` and
+    :func:`~biofeedback.hardware._counter.quiet_restarts`): ``missing`` is
     changed in place, a restart's gap takes the source
     ``packet_counter_restart``, and one the clock says lost nothing goes."""
-    from ..hardware._counter import clock_restarts
+    from ..hardware._counter import clock_restarts, quiet_restarts
 
     before = np.flatnonzero(missing)
-    restarts = clock_restarts(missing, clock, sfreq, columns, counter=counter)
-    if restarts.size == 0:
+    restarts = [*clock_restarts(missing, clock, sfreq, columns, counter=counter).tolist(),
+                *quiet_restarts(missing, clock, sfreq, columns, counter=counter).tolist()]
+    if not restarts:
         return gaps
     by_index = dict(zip(before.tolist(), gaps))
-    for i in restarts.tolist():
+    for i in restarts:
         by_index[i] = Gap(onset=0.0, duration=float(missing[i]) / sfreq,
                           n_missing=int(missing[i]), source="packet_counter_restart")
     return [by_index[i] for i in sorted(by_index) if missing[i]]

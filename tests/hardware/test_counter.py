@@ -1,9 +1,10 @@
 """Lost samples from a board's packet counter, with the host clock beside it."""
 
 import numpy as np
+import pytest
 
 from biofeedback.hardware import get_profile
-from biofeedback.hardware._counter import missing_samples, widen_by_clock
+from biofeedback.hardware._counter import missing_samples, quiet_restarts, widen_by_clock
 
 SFREQ = 250.0
 
@@ -30,3 +31,62 @@ def test_widen_by_clock_returns_the_restarts_it_sized_by_the_clock():
     # no restart: none comes back
     missing, restarts = _scan(idx, 1.7e9 + idx / SFREQ)
     assert missing.sum() == 10 and restarts.size == 0
+
+
+def _host_stamps(true, read_every, t0=1.7e9):
+    """The host's time of the serial read that brought each sample."""
+    return t0 + np.ceil((true - t0) / read_every) * read_every if read_every else true
+
+
+@pytest.mark.parametrize("read_every", [0.0, 0.008])
+@pytest.mark.parametrize("n_lost", [3, 100, 300, 700])
+def test_a_loss_ending_on_the_counters_first_value_is_a_loss(n_lost, read_every):
+    """A loss that ends exactly at counter 0 (one loss in 256) is a jump onto
+    the first value, as a restart is; the clock agrees with the counter within
+    RESTART_SLACK samples, so it stays the counter's loss."""
+    end = 1000
+    start = (-(end + n_lost)) % 256  # the first sample after the loss reads 0
+    idx = start + np.r_[0:end, end + n_lost: 3000 + n_lost]
+    missing, restarts = _scan(idx, _host_stamps(1.7e9 + idx / SFREQ, read_every))
+    assert idx[end] % 256 == 0
+    assert np.flatnonzero(missing).tolist() == [end] and missing[end] == n_lost
+    assert restarts.size == 0
+
+
+def _restart_after_the_last_value(pause, read_every=0.016):
+    """Samples stopped at counter 255 and started again at 0 ``pause`` s later."""
+    idx = np.arange(3000)
+    true = 1.7e9 + idx / SFREQ
+    true[1024:] += pause  # sample 1023 reads 255
+    counter = np.mod(idx, 256).astype(float)
+    ts = _host_stamps(true, read_every)
+    cols = get_profile("cyton").columns
+    missing, restarts = widen_by_clock(missing_samples(counter, cols), ts, SFREQ, cols,
+                                       counter=counter)
+    return missing, restarts, ts, counter, cols
+
+
+def test_a_restart_right_after_the_last_value_is_found_by_the_clock():
+    """255 -> 0 steps as one packet: the counter says nothing was lost, and
+    only the clock shows the 0.4 s pause, which it still shows a second later."""
+    missing, restarts, ts, counter, cols = _restart_after_the_last_value(0.4)
+    assert missing.sum() == 0 and restarts.size == 0  # the counter alone
+    found = quiet_restarts(missing, ts, SFREQ, cols, counter=counter)
+    assert found.tolist() == [1024]
+    assert abs(missing[1024] - 100) <= 4 and missing.sum() == missing[1024]
+
+
+def test_a_late_batch_onto_the_first_value_is_no_restart():
+    """A host that stalled 0.5 s hands over what it held back at once: the
+    stamps pause where the counter reads 0, as at a restart, then catch up.
+    Nothing was lost and nothing is made up."""
+    idx = np.arange(3000)
+    ts = _host_stamps(1.7e9 + idx / SFREQ, 0.016)
+    held = (idx >= 1024) & (idx < 1024 + 125)
+    ts[held] = ts[1024 + 125]  # read with the first sample after the stall
+    counter = np.mod(idx, 256).astype(float)
+    cols = get_profile("cyton").columns
+    missing, restarts = widen_by_clock(missing_samples(counter, cols), ts, SFREQ, cols,
+                                       counter=counter)
+    assert quiet_restarts(missing, ts, SFREQ, cols, counter=counter).size == 0
+    assert missing.sum() == 0 and restarts.size == 0

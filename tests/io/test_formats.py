@@ -211,6 +211,59 @@ def test_brainflow_rate_is_judged_without_a_counter_restart(tmp_path):
     assert [w for w in rec.warnings if "measured sampling rate 240.0" in w]
 
 
+def _cyton_rows(n, t, k0=0):
+    """BrainFlow's rows of the synthetic board: counter from sample ``k0``, EEG,
+    timestamps ``t``."""
+    from brainflow.board_shim import BoardShim
+
+    part = np.zeros((BoardShim.get_num_rows(-1), n))
+    part[0] = np.arange(k0, k0 + n) % 256
+    part[1:17] = np.random.default_rng(k0).normal(0, 10, (16, n))
+    part[30] = t
+    return part
+
+
+def _read_stamps(true, every=0.016):
+    """The host's time of the serial read that brought each sample."""
+    return 1.7e9 + np.ceil((true - 1.7e9) / every) * every
+
+
+def test_brainflow_restart_right_after_the_counters_last_value_is_sized_by_the_stamps(
+        tmp_path):
+    """Stopped at counter 255 and started again at 0 0.4 s later: the counter
+    steps as by one packet and says nothing was lost; the stamps pause, and stay
+    late (a restarted stream's stamps never catch up), so the pause is a restart
+    they size, and the samples after it are placed 0.4 s later."""
+    from brainflow.data_filter import DataFilter
+
+    fname = tmp_path / "appended.csv"
+    true = 1.7e9 + np.arange(1024) / 250.0
+    DataFilter.write_file(_cyton_rows(512, _read_stamps(true[:512])), str(fname), "w")
+    DataFilter.write_file(_cyton_rows(512, _read_stamps(true[512:] + 0.4)), str(fname),
+                          "a")
+    (tmp_path / "appended.json").write_text(json.dumps({"board_id": -1}))
+    rec = read_recording(fname)
+    assert [g.source for g in rec.gaps] == ["packet_counter_restart"]
+    assert abs(rec.gaps[0].n_missing - 100) <= 4
+    assert [w for w in rec.warnings if "1 package counter restart" in w]
+
+
+def test_brainflow_late_batch_onto_counter_zero_is_no_restart(tmp_path):
+    """The host stalled 0.5 s and then read what it held back at once: the
+    stamps pause where the counter reads 0, then catch up. Nothing was lost:
+    no gap, and the pause is said as samples stamped late."""
+    from brainflow.data_filter import DataFilter
+
+    fname = tmp_path / "stalled.csv"
+    stamps = _read_stamps(1.7e9 + np.arange(1024) / 250.0)
+    stamps[512:637] = stamps[637]  # read with the first sample after the stall
+    DataFilter.write_file(_cyton_rows(1024, stamps), str(fname), "w")
+    (tmp_path / "stalled.json").write_text(json.dumps({"board_id": -1}))
+    rec = read_recording(fname)
+    assert rec.gaps == []
+    assert [w for w in rec.warnings if "stamped late on the host, not lost" in w]
+
+
 def test_brainflow_csv_of_a_recording_without_accelerometer_reads_back_without_one(
         tmp_path, capsys):
     """A board recording with no accelerometer (an XDF of its EEG alone) is

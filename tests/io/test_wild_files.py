@@ -711,6 +711,21 @@ def test_openbci_gui_v5_counter_restart_is_sized_by_the_clock(tmp_path, read_eve
         f"({restart.n_missing} samples")]
 
 
+def test_openbci_gui_v5_restart_right_after_the_counters_last_value(tmp_path):
+    """Stopped at Sample Index 255 and started again at 0 0.4 s later: the
+    counter steps as by one packet; the clock shows the pause and stays late,
+    so it is a restart the clock sizes."""
+    fname = tmp_path / "OpenBCI-RAW-restart-at-255.txt"
+    x, t0 = _openbci_v5(fname, 2000, restart=(1024, 0.4), read_every=0.016)
+    rec = read_recording(fname)
+    assert [g.source for g in rec.gaps] == ["packet_counter_restart"]
+    assert abs(rec.gaps[0].n_missing - 100) <= 4
+    assert_allclose(rec.timestamps[1024:], t0 + 0.4 + np.arange(1024, 2000) / SF,
+                    atol=4 / SF)
+    assert rec.provenance["n_dropped_samples"] == 0
+    assert [w for w in rec.warnings if w.startswith("1 packet counter restart")]
+
+
 def test_openbci_gui_v5_counter_restart_without_a_pause_loses_nothing(tmp_path):
     """The Sample Index starts again at 0 while the clock runs on: no sample is
     missing, and none is invented from the counter's jump."""
