@@ -272,13 +272,15 @@ def _restarted(gaps, missing, counter, clock, sfreq, columns):
     ``packet_counter_restart``, and one the clock says lost nothing goes."""
     from ..hardware._counter import clock_restarts, quiet_restarts
 
-    before = np.flatnonzero(missing)
-    restarts = [*clock_restarts(missing, clock, sfreq, columns, counter=counter).tolist(),
-                *quiet_restarts(missing, clock, sfreq, columns, counter=counter).tolist()]
-    if not restarts:
+    jumps = clock_restarts(missing, clock, sfreq, columns, counter=counter).tolist()
+    quiet = quiet_restarts(missing, clock, sfreq, columns, counter=counter).tolist()
+    if not jumps and not quiet:
         return gaps
-    by_index = dict(zip(before.tolist(), gaps))
-    for i in restarts:
+    # the gaps' samples: a jump's may have lost nothing by the clock; a quiet
+    # restart's had no gap
+    before = sorted((set(np.flatnonzero(missing).tolist()) | set(jumps)) - set(quiet))
+    by_index = dict(zip(before, gaps))
+    for i in jumps + quiet:
         by_index[i] = Gap(onset=0.0, duration=float(missing[i]) / sfreq,
                           n_missing=int(missing[i]), source="packet_counter_restart")
     return [by_index[i] for i in sorted(by_index) if missing[i]]
