@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import importlib
 import os
+import re
 from pathlib import Path
 
 from .._checks import _check_option, _validate_type
@@ -53,11 +54,16 @@ _MNE_EXT = {
 def file_stem(path) -> str:
     """A recording's file name without its extension (both of a compressed
     '.fif.gz'), as name patterns read it: a dot inside the name stays
-    ('dr.smith-relaxed-1.xdf' is 'dr.smith-relaxed-1')."""
+    ('dr.smith-relaxed-1.xdf' is 'dr.smith-relaxed-1'); the ending MNE asks
+    of a raw FIF file goes with the extension ('alice-relaxed_raw.fif' is
+    'alice-relaxed', not the state 'relaxed_raw')."""
     name = Path(path).name
     if name.lower().endswith(".gz"):
         name = name[:-3]
-    return Path(name).stem
+    stem = Path(name).stem
+    if name.lower().endswith(".fif"):  # MNE names raw files *_raw.fif or *-raw.fif
+        stem = re.sub(r"[-_]raw$", "", stem) or stem
+    return stem
 
 
 def _unreadable(fname):

@@ -29,6 +29,27 @@ def test_a_dot_inside_a_file_name_is_part_of_what_the_pattern_reads(tmp_path, ma
     assert (p2.subject, p2.label, p2.session) == ("p2", "busy", "1.5")
 
 
+def test_the_raw_ending_mne_asks_of_fif_names_is_no_part_of_the_label(tmp_path, make_eeg):
+    """MNE warns unless a raw FIF file's name ends in '_raw.fif' or '-raw.fif';
+    so named, 'p1-calm_raw.fif' was the class 'calm_raw' (and 'p1-calm-1_raw.fif'
+    the session '1_raw'), which no other format's recordings could match."""
+    import mne
+
+    from biofeedback.training import label_files
+
+    paths = []
+    for name in ("p1-calm_raw.fif", "p1-busy-raw.fif", "p2-calm_raw.fif.gz"):
+        data, _ = make_eeg(duration=2.0)
+        raw = mne.io.RawArray(data, mne.create_info(MUSE, 256.0, "eeg"), verbose="error")
+        raw.save(tmp_path / name, verbose="error")
+        paths.append(str(tmp_path / name))
+    got = [(f.subject, f.label) for f in label_files(paths, pattern="{subject}-{label}")]
+    assert got == [("p1", "calm"), ("p1", "busy"), ("p2", "calm")]
+    raw.save(tmp_path / "p1-calm-1_raw.fif", verbose="error")
+    (f,) = label_files([str(tmp_path / "p1-calm-1_raw.fif")], min_classes=1)
+    assert (f.subject, f.label, f.session) == ("p1", "calm", "1")
+
+
 def test_a_manifest_made_on_windows_finds_its_recordings(tmp_path, make_eeg):
     """Backslashes, CRLF line ends and a byte-order mark, as a spreadsheet on
     Windows saves the manifest: 'recs\\p1.xdf' named no file here."""
