@@ -254,13 +254,13 @@ def get_profile(name) -> BoardProfile:
 
     if is_profile_path(name):
         return read_profile(name)
-    profiles = list_profiles()
-    if name not in profiles:
+    names = profile_names()
+    if name not in names:
         raise PipelineConfigError(
-            f"Unknown board {name!r}; known boards are {', '.join(profiles)} "
+            f"Unknown board {name!r}; known boards are {', '.join(names)} "
             "(see 'biofeedback boards')."
         )
-    return profiles[name]
+    return read_profile(data_dir("hardware") / f"{name}.toml")
 
 
 # homologous frontal pairs (left, right) for asymmetry, in order of preference:
