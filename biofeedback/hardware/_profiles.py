@@ -8,6 +8,7 @@ from pathlib import Path
 from .._checks import _check_option
 from .._data import data_dir
 from .._toml import from_dict, load_toml
+from .._words import agree, listed
 from ..errors import PipelineConfigError
 
 #: BrainFlowInputParams fields, as BrainFlow names them (and the CLI exposes).
@@ -306,7 +307,15 @@ def profile_for_recording(recording, profile=None) -> BoardProfile:
         if not isinstance(stored, dict):  # the sidecar was edited or damaged
             raise PipelineConfigError(f"sidecar [board_profile] must be a table, got "
                                       f"{stored!r:.60}.")
-        prof = from_dict(BoardProfile, dict(stored), "sidecar [board_profile]")
+        known = {f.name for f in dataclasses.fields(BoardProfile)}
+        later = sorted(set(stored) - known)
+        if later:  # written by a later version: the recording is still read
+            recording.warnings.append(
+                f"The sidecar's board profile holds {listed(map(repr, later))}, "
+                "which this version does not know; "
+                f"{agree(len(later), 'it is', 'they are')} ignored.")
+        prof = from_dict(BoardProfile, {k: v for k, v in stored.items() if k in known},
+                         "sidecar [board_profile]")
     else:
         try:
             prof = get_profile(recording.profile or "lsl")

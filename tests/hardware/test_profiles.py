@@ -205,3 +205,25 @@ def test_a_sidecar_board_profile_that_is_not_a_table_is_one_sentence(stored, tmp
     err = capsys.readouterr().err.strip()
     assert err.startswith("biofeedback: error: sidecar [board_profile] must be a table, got ")
     assert "\n" not in err
+
+
+def test_a_sidecar_board_profile_from_a_later_version_is_read_with_a_warning(
+        tmp_path, capsys):
+    """A key a later version adds to the profile must not make its recordings
+    unreadable here: the key is named and ignored."""
+    import json
+    import shutil
+
+    from biofeedback._data import data_dir
+    from biofeedback.cli import main
+
+    src = data_dir("recordings") / "sample_synthetic.xdf"
+    fname = tmp_path / src.name
+    shutil.copy(src, fname)
+    side = json.loads(src.with_suffix(".json").read_text())
+    side["board_profile"]["electrode_gel"] = "wet"
+    fname.with_suffix(".json").write_text(json.dumps(side))
+    assert main(["replay", str(fname)]) == 0
+    err = capsys.readouterr().err
+    assert ("warning: The sidecar's board profile holds 'electrode_gel', which this "
+            "version does not know; it is ignored.") in err
