@@ -133,20 +133,35 @@ print(cpu, wall, peak, 0 if eeg is None else eeg.nbytes,
 """
 
 
-def make_muse(fname, minutes, sfreq=256.0, seed=0):
-    """A muse-lsl CSV (``timestamps,TP9,AF7,AF8,TP10,Right AUX``), µV."""
+def make_muse(fname, minutes, sfreq=256.0, seed=0, markers=False):
+    """A muse-lsl CSV (``timestamps,TP9,AF7,AF8,TP10,Right AUX``), µV; with
+    ``markers``, muse-lsl's ``Marker0`` column too: 0, and a marker every 10 s
+    (``1``, or text as a marker stream may send it)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     n = int(minutes * 60 * sfreq)
     with open(fname, "w") as fid:
-        fid.write("timestamps,TP9,AF7,AF8,TP10,Right AUX\n")
+        fid.write("timestamps,TP9,AF7,AF8,TP10,Right AUX"
+                  + (",Marker0\n" if markers else "\n"))
         for start in range(0, n, 60 * 256):
             idx = np.arange(start, min(start + 60 * 256, n))
             block = np.column_stack([1.7e9 + idx / sfreq,
                                      rng.normal(0, 30, (idx.size, 5))])
-            np.savetxt(fid, block, fmt=["%.3f"] + ["%.3f"] * 5, delimiter=",")
+            if not markers:
+                np.savetxt(fid, block, fmt=["%.3f"] + ["%.3f"] * 5, delimiter=",")
+                continue
+            lines = np.char.mod("%.3f", block)
+            cells = np.full(idx.size, "0", dtype=object)
+            every = idx % int(10 * sfreq) == 0
+            cells[every] = np.where((idx[every] // int(10 * sfreq)) % 2, "stim_on", "1")
+            fid.writelines(",".join(row) + f",{m}\n" for row, m in zip(lines, cells))
     return n
+
+
+def make_muse_markers(fname, minutes, seed=0):
+    """:func:`make_muse` with muse-lsl's ``Marker0`` column."""
+    return make_muse(fname, minutes, seed=seed, markers=True)
 
 
 def make_brainflow(fname, minutes, seed=0):
@@ -200,9 +215,11 @@ def read_lines(tmp, minutes, repeat, env):
              "float64 (not OpenBCI's clock, which it cannot read as a number), EEG copied "
              "to (channels, samples)" if pyarrow else
              "pyarrow: not installed, not measured (pip install '.[bench]')"]
-    for fmt, make, name in [("openbci", make_file, "OpenBCI-RAW-read.txt"),
-                            ("muse", make_muse, "muse.csv"),
-                            ("brainflow", make_brainflow, "brainflow.csv")]:
+    for label, fmt, make, name in [
+            ("openbci", "openbci", make_file, "OpenBCI-RAW-read.txt"),
+            ("muse", "muse", make_muse, "muse.csv"),
+            ("muse+mark", "muse", make_muse_markers, "muse-markers.csv"),
+            ("brainflow", "brainflow", make_brainflow, "brainflow.csv")]:
         fname, small = Path(tmp) / name, Path(tmp) / f"small-{name}"
         make(fname, minutes)
         make(small, 0.2)
@@ -212,7 +229,7 @@ def read_lines(tmp, minutes, repeat, env):
                  if pyarrow else None)
         size = fname.stat().st_size / 1e6
         lines.append(
-            f"read {fmt:<9} ({size:5.1f} MB)  ours {ours[0]:5.2f} s CPU {ours[1]:5.2f} s "
+            f"read {label:<9} ({size:5.1f} MB)  ours {ours[0]:5.2f} s CPU {ours[1]:5.2f} s "
             f"wall, peak {ours[2] / 1e6:5.1f} MB = {ours[2] / ours[3]:.2f}x the EEG array "
             f"({ours[3] / 1e6:.1f} MB)  |  pandas.read_csv {theirs[0]:5.2f} s CPU "
             f"{theirs[1]:5.2f} s wall, peak {theirs[2] / 1e6:5.1f} MB  |  "
@@ -220,7 +237,7 @@ def read_lines(tmp, minutes, repeat, env):
             "(targets >= 3x, peak < 2x)")
         if arrow:
             lines.append(
-                f"     {fmt:<9} pyarrow {arrow[0]:5.2f} s CPU {arrow[1]:5.2f} s wall, peak "
+                f"     {label:<9} pyarrow {arrow[0]:5.2f} s CPU {arrow[1]:5.2f} s wall, peak "
                 f"{arrow[2] / 1e6:5.1f} MB = {arrow[2] / arrow[3]:.2f}x the EEG array; "
                 f"pyarrow/ours {arrow[1] / ours[1]:.2f}x wall, {arrow[0] / ours[0]:.2f}x CPU; "
                 f"EEG bits {'identical to' if arrow[4] == ours[4] else 'DIFFERENT from'} "
