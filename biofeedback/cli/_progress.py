@@ -18,7 +18,9 @@ Alkoby et al. 2018), and the integrity of every session.
 --json prints one object instead: participant, sessions (one entry each),
 trend {metric, slope_per_session, ci95 [lo, hi], p, learner}, transfer_trend,
 within_session, verdict, running_sessions (sessions still running: left out
-of everything else until they end, and said in a line before the verdict).
+of everything else until they end, and said in a line before the verdict),
+other_note (the sessions that trained another measure, also said in a line
+before the verdict).
 
 Examples:
   biofeedback progress demo                              # ./recordings/progress-demo.html
@@ -61,8 +63,9 @@ def run(args) -> int:
         raise StudyError(f"Cannot write the report {out} ({err.strerror or err}); give "
                          "--out FILE.html in a folder you can write to.") from None
     if not args.json:
-        if p["running_note"]:
-            print(p["running_note"])
+        for note in (p["running_note"], p["other_note"]):
+            if note:
+                print(note)
         print(p["verdict"])
         print(f"report: {path}")
     return 0

@@ -6,10 +6,13 @@ from . import participant_argument
 
 HELP = """\
 List the sessions filed under a study root (from its index): participant,
-session number, date, protocol, status, duration, the trained measure
-relative to the session's baseline, time in target and artifact share.
-A session killed mid-way is listed as "interrupted"; one whose sidecar is
-missing as "no_sidecar".
+session number, date, protocol, status, duration, the measure trained and
+which way, how far it moved that way in training relative to the session's
+baseline (in its standard deviations: negative is the other way), time in
+target and artifact share. A session stopped before its protocol's end
+(Ctrl-C, SIGTERM) is listed as "partial", one killed mid-way as
+"interrupted", one whose sidecar is missing as "no_sidecar"; a line under
+the table says what each of these means for it.
 
 Examples:
   biofeedback sessions                     # everyone under ./recordings
@@ -55,14 +58,48 @@ def run(args) -> int:
         print(missing or f"No sessions of any participant under {root}.")
         return 0
     print(f"{'participant':<12} {'ses':>3}  {'date':<16} {'task':<10} {'status':<11} "
-          f"{'min':>5} {'trained (SD)':>12} {'in target':>9} {'artifacts':>9}")
+          f"{'min':>5} {'trains':<16} {'trained (SD)':>12} {'in target':>9} {'artifacts':>9}")
     for r in rows:
         date = (r["started_at"] or "")[:16].replace("T", " ")
         dur = r["duration"] / 60 if r["duration"] is not None else None
         status = r["status"] + ("*" if r["simulated"] else "")
         print(f"{r['participant']:<12} {r['session']:>3}  {date:<16} {r['task'] or '':<10} "
-              f"{status:<11} {_f(dur, '5.1f'):>5} {_f(r['regulation'], '+12.2f'):>12} "
+              f"{status:<11} {_f(dur, '5.1f'):>5} {_trains(r):<16} "
+              f"{_f(r['regulation'], '+12.2f'):>12} "
               f"{_pct(r['time_in_target']):>9} {_pct(r['artifact_share']):>9}")
     if any(r["simulated"] for r in rows):
         print("* simulated")
+    for line in _notes(rows):
+        print(line)
     return 0
+
+
+def _trains(row) -> str:
+    """The measure a session trained and which way: ``"alpha_rel down"``."""
+    if not row["target"]:
+        return "-"
+    return f"{row['target']} {'down' if row['direction'] == 'down' else 'up'}"
+
+
+#: what a status other than complete means, said under the table
+_STATUS = {
+    "interrupted": "was killed before its end, so it has no summary: its blocks are read "
+                   "from its recording",
+    "no_sidecar": "has no sidecar: what it holds is read from its recording",
+    "running": "is still running: its figures come when it ends",
+}
+
+
+def _notes(rows) -> list[str]:
+    """A line for each session that did not end as its protocol planned."""
+    out = []
+    for r in rows:
+        name = f"sub-{r['participant']} session {r['session']:02d}"
+        if r["status"] == "partial":  # the index's sentence says where it stopped
+            said = next((w for w in r["warnings"] or [] if isinstance(w, str)
+                         and w.startswith(name) and "ended early" in w), None)
+            out.append(said or f"{name} ended before its protocol's end; what it recorded "
+                                "is kept and counted.")
+        elif r["status"] in _STATUS:
+            out.append(f"{name} ({r['status']}) {_STATUS[r['status']]}.")
+    return out

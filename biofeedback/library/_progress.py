@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 from .._json import finite
-from .._words import counted
+from .._words import counted, listed
 
 __all__ = ["progress", "trend", "compare_line", "to_json", "LEARNER_CRITERION"]
 
@@ -146,7 +146,9 @@ def progress(participant, root=None, *, index=None) -> dict:
         ``learner``), ``transfer_trend``, ``within_session``, ``verdict`` (a
         sentence), ``criterion``, ``running_sessions`` (the numbers of sessions
         still running, left out of everything else) and ``running_note`` (a
-        sentence saying so, or ""); NaN as None, ready for ``json.dumps``.
+        sentence saying so, or ""), ``other_note`` (a sentence naming the
+        sessions that trained another measure, or ""); NaN as None, ready for
+        ``json.dumps``.
 
     Raises
     ------
@@ -223,10 +225,23 @@ def progress(participant, root=None, *, index=None) -> dict:
         "notice": notice,
         "running_sessions": running,
         "running_note": _running_note(running),
+        "other_note": _other_note(out_sessions, other, target, direction),
     }
     result["verdict"] = verdict(result)
     result["_fit"] = fit
     return result
+
+
+def _other_note(sessions, other, target, direction) -> str:
+    """Which sessions trained another measure, left out of the trend ("" if none)."""
+    if not other:
+        return ""
+    trained = sorted({(s["target"], s["direction"]) for s in sessions
+                      if s["session"] in other})
+    what = ", ".join(_trained(g, d) for g, d in trained)
+    return (f"Session{'s' * (len(other) > 1)} {listed(other)} trained {what}: "
+            f"not on the curves or in the trends, which follow {_trained(target, direction)}, "
+            "the measure of the latest session.")
 
 
 def _running_note(running) -> str:
@@ -271,29 +286,45 @@ def verdict(p: dict) -> str:
             "includes zero.")
 
 
+def _trained(target, direction) -> str:
+    """``"alpha_rel (lowered)"``: a measure and the way it is trained."""
+    return f"{target} ({'lowered' if direction == 'down' else 'raised'})"
+
+
 def compare_line(p: dict, session: int | None = None) -> str:
-    """One encouraging but honest line: today's session against the earlier ones."""
+    """One encouraging but honest line: today's session against the earlier ones
+    that trained the same measure the same way.
+
+    The figures are said as the measure moved (above or below the baseline,
+    whichever way it is trained); better and worse are said the trained way.
+    """
     sessions = [s for s in p["sessions"] if s["target"] == p["trend"]["target"]]
     if not sessions:
         return ""
     today = next((s for s in sessions if s["session"] == session), sessions[-1])
+    target, num = today["target"], today["session"]
+    down = today.get("direction") == "down"
+    sessions = [s for s in sessions if (s.get("direction") == "down") == down]
     before = [s for s in sessions if s["session"] < today["session"]
               and _finite(s["regulation"])]
     reg = today["regulation"]
-    target = today["target"]
-    num = today["session"]
     if not _finite(reg):
         with_what = "your earlier sessions" if before else "later sessions"
         return (f"Session {num} is filed; it had no clean training windows to compare with "
                 f"{with_what}.")
-    word = "above" if reg >= 0 else "below"
+    sign = -1.0 if down else 1.0  # regulation is signed the trained way
+    word = "above" if sign * reg >= 0 else "below"
     now = f"{abs(reg):.2f} baseline SDs {word} your baseline"
     if not before:
-        return (f"Session {num}, your first: {target} in training was {now}. That is the "
+        others = any(s["session"] < num for s in p["sessions"])
+        first = (f"your first training {_trained(target, today.get('direction'))}"
+                 if others else "your first")
+        return (f"Session {num}, {first}: {target} in training was {now}. That is the "
                 "mark the next sessions will be compared with.")
     prev = sum(s["regulation"] for s in before) / len(before)
     k = len(before)
-    prev_txt = f"your average of {prev:+.2f} over {k} earlier session{'s' * (k > 1)}"
+    prev_txt = (f"your average of {sign * prev:+.2f} over {k} earlier "
+                f"session{'s' * (k > 1)}")
     if reg > prev:
         return (f"Session {num}: {target} in training was {now}, better than {prev_txt}. "
                 "Well done: keep going.")

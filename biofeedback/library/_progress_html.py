@@ -214,17 +214,8 @@ def write_progress_html(p: dict, out) -> Path:
             f"<p>{html.escape(p['criterion'])}</p>")
     if p.get("running_note"):
         head += f"<p>{html.escape(p['running_note'])}</p>"
-    other = t.get("other_measure_sessions") or []
-    if other:
-        trained = {(s["target"], s["direction"]) for s in p["sessions"]
-                   if s["session"] in other}
-        what = ", ".join(f"{g} ({'raised' if d == 'up' else 'lowered'})"
-                         for g, d in sorted(trained))
-        head += (f"<p>Session{'s' * (len(other) > 1)} {', '.join(map(str, other))} "
-                 f"trained {html.escape(what)}: not on the curves or in the trends below, "
-                 f"which follow {html.escape(t['target'])} "
-                 f"({'raised' if t['direction'] == 'up' else 'lowered'}), the measure of "
-                 "the latest session.</p>")
+    if p.get("other_note"):
+        head += f"<p>{html.escape(p['other_note'])}</p>"
     tt = p["transfer_trend"]
     w = p["within_session"]
     rows = [

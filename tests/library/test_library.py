@@ -535,8 +535,8 @@ def test_progress_follows_one_measure_and_says_which_sessions_it_leaves_out(stud
     drawn = {float(v) for line in curve.get_lines() for v in line.get_xdata()}
     assert 4.0 not in drawn and {1.0, 2.0, 3.0, 5.0} <= drawn
     doc = write_progress_html(p, tmp_path / "p.html").read_text()
-    assert ("Session 4 trained alpha_rel (lowered): not on the curves or in the trends "
-            "below") in doc
+    assert ("Session 4 trained alpha_rel (lowered): not on the curves or in the trends, "
+            "which follow engagement (raised)") in doc
     assert "<th>protocol</th>" in doc and "<td>muse_2 (4 ch at 256 Hz)</td>" in doc
 
 
@@ -597,6 +597,31 @@ def test_compare_line_is_honest(short_study):
     better = p["sessions"][2]["regulation"] > prev
     assert ("better than your average" in third) == better
     assert ("short of your average" in third) == (not better)
+
+
+def test_compare_line_says_a_lowered_measure_as_it_moved(tmp_path):
+    """For a measure trained down, a session whose alpha rose was said to be
+    'below your baseline' (the sign of the trained way, read as the measure's),
+    and a first session of a new measure was 'your first' after three others."""
+    simulate_sessions("learner", "p05", 1, root=tmp_path, pipeline=SHORT, progress=False)
+    simulate_sessions("learner", "p05", 2, root=tmp_path, pipeline=HERE / "short_alpha.toml",
+                      progress=False)
+    p = progress("p05", tmp_path)
+    with StudyIndex(tmp_path) as idx:
+        blocks = idx.blocks("p05")
+    for s in p["sessions"][1:]:
+        assert s["direction"] == "down" and math.isfinite(s["regulation"])
+        line = compare_line(p, s["session"])
+        # the measure's own movement, from the blocks' means and the session's baseline
+        trained = np.mean([b["target_mean"] for b in blocks
+                           if b["session"] == s["session"] and b["kind"] == "training"])
+        rose = trained > p["sessions"][s["session"] - 1]["blocks"][0]["target_mean"]
+        assert f"baseline SDs {'above' if rose else 'below'} your baseline" in line, line
+    assert compare_line(p, 2).startswith("Session 2, your first training alpha_rel "
+                                         "(lowered): alpha_rel in training was ")
+    # the average of the earlier ones is said as the measure moved too
+    prev = -p["sessions"][1]["regulation"]
+    assert f"your average of {prev:+.2f} over 1 earlier session" in compare_line(p, 3)
 
 
 @pytest.mark.slow

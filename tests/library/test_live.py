@@ -370,3 +370,49 @@ def test_a_study_without_its_last_session_file_never_reuses_a_number(tmp_path, c
     capsys.readouterr()
     session(5)
     assert [p.name for p in sorted(sub.glob("ses-*"))] == ["ses-01", "ses-05"]
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_sessions_and_progress_say_what_each_session_trained_and_how_it_ended(tmp_path,
+                                                                              capsys):
+    """Sessions of two protocols and one cut off by SIGTERM, as a participant reads
+    them: 'sessions' named no measure (a lowered one's -0.3 read like a rise) and
+    listed the cut session as 'partial' without saying where it stopped;
+    'progress' printed a verdict on one measure without naming the sessions it
+    left out."""
+    import signal
+
+    code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
+                 str(LIVE_SHORT), "--view", "none"])
+    assert code == 0
+    alpha = tmp_path / "alpha.toml"
+    alpha.write_text(LIVE_SHORT.read_text().replace('name = "short"', 'name = "alphadown"')
+                     .replace('threshold_start = "carry"',
+                              'target = "alpha_rel"\ndirection = "down"')
+                     .replace("duration = 2.0\n\n[[feedback.blocks]]\nname = \"transfer\"",
+                              "duration = 60.0\n\n[[feedback.blocks]]\nname = \"transfer\""))
+    proc = _live(tmp_path, "--pipeline", str(alpha))
+    eeg = tmp_path / "sub-demo" / "ses-02" / "eeg"
+    deadline = time.monotonic() + 60
+    while not list(eeg.glob("*.xdf")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(4.0)  # the baseline (2 s) and into training
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    capsys.readouterr()
+    assert main(["sessions", "demo", "--root", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[6:8] == ["trains", "trained"], lines[0]
+    assert lines[1].split()[7:9] == ["engagement", "up"] and "complete" in lines[1]
+    assert lines[2].split()[7:9] == ["alpha_rel", "down"] and "partial" in lines[2]
+    assert lines[3].startswith("sub-demo session 02 ended early (SIGTERM) in block "), lines
+    assert len(lines) == 4
+    assert main(["progress", "demo", "--root", str(tmp_path), "--out",
+                 str(tmp_path / "p.html")]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == ("Session 1 trained engagement (raised): not on the curves or in the "
+                       "trends, which follow alpha_rel (lowered), the measure of the latest "
+                       "session.")
+    assert said[1].startswith("Too early to tell whether demo is learning")
