@@ -15,7 +15,7 @@ import numpy as np
 from .._checks import _check_option
 from .._logging import logger
 from .._markers import DROPPED, GAP_END, GAP_START, LOSSES_MARKED, TRUTH_KINDS
-from .._words import listed
+from .._words import agree, listed
 from ._labels import (
     DEFAULT_PATTERN,
     END,
@@ -453,13 +453,38 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                 "of at least one window, or leave the label out with --marker-labels.")
     if gated == "exclude":
         n_gated = int(ds.gated.sum())
+        before = ds
         ds = ds.select(~ds.gated)
         ds.n_gated_dropped = n_gated
         logger.info("Dropped %d of %d windows the quality gates flag.", n_gated,
                     n_gated + len(ds))
-        if len(ds) == 0:
-            # train and evaluate both say this: the hint names no one command
-            raise DatasetError("Every window is gated by the quality gates; pass --gated "
-                               "include (gated='include' in Python) to use them anyway.")
+        _say_gated_away(before, ds, min_classes)
     _check_classes(ds.y.tolist(), min_classes)
     return ds
+
+
+def _say_gated_away(before, after, min_classes):
+    """Say the recordings or classes the quality gates left no window of:
+    refused when too few classes are left, a warning when the model is
+    trained without a class."""
+    # train and evaluate both say this: the hint names no one command
+    hint = ("look at them with 'biofeedback info FILE' (flat, railed or empty channels), "
+            "or pass --gated include (gated='include' in Python) to use the gated windows "
+            "anyway.")
+    if len(after) == 0:
+        names = [Path(f.path).name for f in before.files]
+        raise DatasetError(f"Every window of {listed(names, 4)} is gated by the quality "
+                           f"gates; {hint}")
+    lost = sorted(set(before.classes) - set(after.classes))
+    if not lost:
+        return
+    held = sorted({Path(before.files[i].path).name
+                   for i in np.unique(before.recording[np.isin(before.y, lost)])})
+    k = len(lost)
+    said = (f"Every window of {agree(k, 'the class', 'the classes')} "
+            f"{listed(map(repr, lost))} ({listed(held, 4)}) is gated by the quality gates")
+    if len(after.classes) < min_classes:
+        raise DatasetError(f"{said}, so only {after.classes[0]!r} is left and a classifier "
+                           f"needs two classes; {hint}")
+    logger.warning("%s, so the model is trained and scored without %s; %s", said,
+                   agree(k, "it", "them"), hint)

@@ -360,8 +360,10 @@ CASES = [(name, _replay_with_pipeline(old, new), ("error", message))
     ("evaluate_every_window_gated",
      lambda t, c: ["evaluate", str(c["model"]), str(_loud_copy(c["csv"], t / "s1-relaxed-1.csv")),
                    "-q", "--n-jobs", "1"],
-     ("error", r"Every window is gated by the quality gates; pass --gated include "
-               r"\(gated='include' in Python\) to use them anyway\.")),
+     ("error", r"Every window of s1-relaxed-1\.csv is gated by the quality gates; look "
+               r"at them with 'biofeedback info FILE' \(flat, railed or empty channels\), or "
+               r"pass --gated include \(gated='include' in Python\) to use the gated windows "
+               r"anyway\.")),
     ("evaluate_one_state_recording_too_short",
      lambda t, c: ["evaluate", str(c["model"]),
                    str(_write_bytes(t / "s1-relaxed-1.csv", Path(c["csv"]).read_bytes())),

@@ -1096,3 +1096,33 @@ def test_a_class_too_short_to_be_scored_is_said(tmp_path, make_eeg, caplog):
     with caplog.at_level("WARNING", logger="biofeedback"):
         assert main(["evaluate", str(model), *paths[:3], "--switch-every", "0", "-q"]) == 0
     assert said in caplog.text
+
+
+def test_a_class_the_gates_leave_no_window_of_is_named(tmp_path, make_eeg, caplog, capsys):
+    """Every recording of one state with its electrodes flat: train said 'Only one
+    class ('calm') among the labels', when 'busy' was among them and gated away;
+    with three states the model was trained without one, and said nothing."""
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k, subject in enumerate(("p1", "p2")):
+        for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0), ("drowsy", 4.0))):
+            data, ts = make_eeg(duration=12.0, alpha_hz=hz, seed=10 * k + j)
+            if label == "busy":
+                data[:] = 0.0  # a headset never switched on
+            rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
+            paths.append(str(write_recording(rec, tmp_path / f"{subject}-{label}-1.xdf")))
+    said = ("Every window of the class 'busy' (p1-busy-1.xdf, p2-busy-1.xdf) is gated by "
+            "the quality gates")
+    hint = ("look at them with 'biofeedback info FILE' (flat, railed or empty channels), or "
+            "pass --gated include (gated='include' in Python) to use the gated windows "
+            "anyway.")
+    model = str(tmp_path / "m.bfm")
+    assert main(["train", *[p for p in paths if "drowsy" not in p], "--cv", "none",
+                 "--out", model, "-q"]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {said}, so only 'calm' is left and a classifier needs two "
+        f"classes; {hint}\n")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["train", *paths, "--cv", "none", "--out", model, "-q"]) == 0
+    assert f"{said}, so the model is trained and scored without it; {hint}" in caplog.text
