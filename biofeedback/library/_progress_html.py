@@ -63,7 +63,7 @@ def _figures(p):
     ax.set_xlabel("session")
     ax.set_ylabel(f"{t['target']} vs baseline (SD)")
     ax.set_title("Learning curve: the trained measure relative to each session's baseline")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    _whole_ticks(ax)
     ax.legend(loc="best", fontsize=8)
     figs.append(("learning curve", fig))
 
@@ -86,7 +86,7 @@ def _figures(p):
         ax.set_xlabel("session")
         ax.set_ylabel("%")
         ax.set_ylim(0, 100)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        _whole_ticks(ax)
     figs.append(("rates", fig))
 
     fig, ax = subplots(figsize=(9, 3.4))
@@ -111,13 +111,25 @@ def _figures(p):
         ax.text(0.5, 0.5, "no clean training window yet: nothing to draw",
                 transform=ax.transAxes, ha="center", va="center", color="#777",
                 bbox={"facecolor": "white", "edgecolor": "none"})
+    longest = max((sum(b["kind"] == "training" for b in s["blocks"]) for s in sessions),
+                  default=0)
+    if longest:
+        ax.set_xlim(0.5, longest + 0.5)
     ax.set_xlabel("training block")
     ax.set_ylabel("vs baseline (SD)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    _whole_ticks(ax)
     if len(sessions) <= 12 and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, ncol=2, loc="best")
     figs.append(("within sessions", fig))
     return figs
+
+
+def _whole_ticks(ax) -> None:
+    """Sessions and blocks are counted: whole-number ticks, one session included
+    (whose axis would otherwise read 0.6, 0.8, 1.0, ...)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def _frame(ax, x, y, empty) -> None:

@@ -540,6 +540,23 @@ def test_progress_follows_one_measure_and_says_which_sessions_it_leaves_out(stud
     assert "<th>protocol</th>" in doc and "<td>muse_2 (4 ch at 256 Hz)</td>" in doc
 
 
+def test_one_session_is_drawn_on_whole_session_and_block_numbers(tmp_path):
+    """A participant's first progress report drew session 1 on an axis reading
+    0.6, 0.8, 1.0, 1.2, 1.4 (and its one training block on 0.96 ... 1.04)."""
+    from biofeedback.library._progress_html import _figures
+
+    simulate_sessions("learner", "p06", 1, root=tmp_path, pipeline=SHORT, progress=False)
+    p = progress("p06", tmp_path)
+    n_blocks = sum(b["kind"] == "training" for b in p["sessions"][0]["blocks"])
+    figs = dict(_figures(p))
+    axes = [(ax, [1.0]) for ax in (figs["learning curve"].axes[0], *figs["rates"].axes)]
+    axes.append((figs["within sessions"].axes[0], [float(k) for k in range(1, n_blocks + 1)]))
+    for ax, want in axes:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks == want, (ax.get_xlabel(), ticks)
+
+
 def test_two_sessions_tell_nobody_a_non_learner(tmp_path):
     """Too early to tell: 'learner' is null, not false."""
     simulate_sessions("learner", "p03", 2, root=tmp_path, pipeline=SHORT, progress=False)
