@@ -87,6 +87,63 @@ def timestamp_steps(timestamps, sfreq):
     return dt, gap_threshold(dt, sfreq)
 
 
+def unrounded_stamps(timestamps, sfreq):
+    """Timestamps a spreadsheet cut to whole seconds, rebuilt from the rate.
+
+    Excel shows a number in its General format with 11 characters and saves a
+    CSV as it shows it: a Unix time such as ``1700000000.1234`` becomes
+    ``1700000000``, held for a second's worth of samples, which the gap check
+    reads as a second lost every second. Timestamps that never go back, repeat
+    for at least half of the samples and move only in whole steps of a power of
+    ten seconds (1 s, 0.1 s...) at least 4 sample periods long are taken for
+    such: when the rate explains them (every stamp within one step of the
+    first stamp plus its sample count over the rate), they are rebuilt from
+    it, the first sample placed mid-way in what the stamps allow.
+
+    Parameters
+    ----------
+    timestamps : ndarray, shape (n_times,)
+    sfreq : float
+        The nominal rate.
+
+    Returns
+    -------
+    timestamps : ndarray, shape (n_times,)
+        Rebuilt, or the same array when they were not cut so or the rate
+        does not explain them.
+    warning : str | None
+        What was found and done, or None.
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    # most files repeat no stamp: said by one pass of bytes, before any steps are made
+    if not sfreq or ts.size < 3 or np.count_nonzero(ts[1:] == ts[:-1]) < (ts.size - 1) / 2:
+        return timestamps, None
+    dt = np.diff(ts)
+    pos = dt[dt > 0]
+    if not pos.size or not np.isfinite(ts).all() or (dt < 0).any():
+        return timestamps, None
+    step = 10.0 ** np.round(np.log10(pos.min()))
+    tol = max(1e-6 * step, 8 * float(np.spacing(np.abs(ts).max())))
+    whole = np.round(pos / step)
+    if step < 4.0 / sfreq or (whole < 1).any() or (np.abs(pos - whole * step) > tol).any():
+        return timestamps, None
+    own = np.arange(ts.size) / sfreq
+    off = ts - own  # the first sample's time, as each stamp gives it to within a step
+    lo, hi = float(off.min()), float(off.max())
+    held = f"{step:g} s" if step != 1 else "whole seconds"
+    said = (f"The timestamps hold {held} only, each repeated for about "
+            f"{np.median(np.diff(np.flatnonzero(dt > 0))) if pos.size > 1 else ts.size:.0f} "
+            "samples, as a spreadsheet's General format "
+            "saves Unix times")
+    if hi - lo > step + 2.0 / sfreq:  # samples lost between: the rate cannot rebuild them
+        return timestamps, (f"{said}; they do not follow the {sfreq:g} Hz rate, so the gaps "
+                            "they show are sized only to the step: export the file again "
+                            "from its source, or save its timestamp column as a number "
+                            "with 6 decimals.")
+    return (lo + hi) / 2 + own, (f"{said}; they are rebuilt from the {sfreq:g} Hz rate, so "
+                                 "samples lost inside the file cannot be told.")
+
+
 def timestamp_gaps(timestamps, sfreq, *, source="timestamps", steps=None):
     """Find forward jumps in ``timestamps`` longer than a few sample periods.
 

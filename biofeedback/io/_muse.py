@@ -15,6 +15,7 @@ from ._integrity import (
     gap_warning,
     timestamp_gaps,
     timestamp_steps,
+    unrounded_stamps,
 )
 from ._recording import Recording, Stream
 from ._text import (
@@ -137,7 +138,8 @@ def read_muse_csv(fname, *, profile=None):
     warnings = list(reader.warnings)
     if table.shape[0] == 0:
         raise RecordingFormatError("the file has a header but no samples.", fname, 2)
-    ts = np.ascontiguousarray(table[:, 0])
+    ts, note = unrounded_stamps(np.ascontiguousarray(table[:, 0]), prof.sfreq)
+    warnings.extend([note] if note else [])  # a spreadsheet's whole seconds, rebuilt
     if np.isfinite(ts[0]) and 0 <= ts[0] < 1e9:  # not a Unix time after 2001
         clock = "LSL clock seconds (time since the recording computer started)"
     else:

@@ -137,6 +137,37 @@ def test_muse_csv_resaved_by_pandas_with_its_index(tmp_path):
     assert rec.warnings == [] and list(rec.streams) == ["aux"]
 
 
+def test_muse_csv_resaved_by_excel_with_whole_second_stamps(tmp_path):
+    """Excel saves a CSV as its General format shows each number, in 11
+    characters: muse-lsl's Unix times lose their fraction of a second. Each
+    second's samples then share one stamp, which read as a second lost every
+    second (60 gaps a minute), and replay found no window to estimate."""
+    pd = pytest.importorskip("pandas")
+    src = tmp_path / "muse.csv"
+    x = _muse_lsl(src, n=2048, t0=1_700_000_000.123456)
+    true = 1_700_000_000.123456 + np.arange(2048) / 256
+    df = pd.read_csv(src)
+    df["timestamps"] = df["timestamps"].map(lambda t: f"{t:.0f}")  # as Excel shows them
+    fname = tmp_path / "excel.csv"
+    df.to_csv(fname, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    rec = read_recording(fname)
+    assert_allclose(rec.data, np.round(x, 3) * 1e-6, atol=1e-12)
+    assert rec.gaps == [] and np.abs(rec.timestamps - true).max() < 0.5
+    assert_allclose(np.diff(rec.timestamps), 1 / 256, rtol=1e-6)
+    assert_allclose(rec.streams["aux"].timestamps, rec.timestamps)
+    assert rec.warnings == [
+        "The timestamps hold whole seconds only, each repeated for about 256 samples, as "
+        "a spreadsheet's General format saves Unix times; they are rebuilt from the 256 Hz "
+        "rate, so samples lost inside the file cannot be told."]
+    # with samples lost inside, the rate cannot place the stamps: they stay, said
+    df.drop(index=range(700, 1000)).to_csv(fname, index=False)
+    rec = read_recording(fname)
+    assert rec.gaps and rec.warnings[0].endswith(
+        "they do not follow the 256 Hz rate, so the gaps they show are sized only to the "
+        "step: export the file again from its source, or save its timestamp column as a "
+        "number with 6 decimals.")
+
+
 def test_muse_csv_clock_is_named_as_it_is(tmp_path):
     """muse-lsl's ``record`` writes LSL-clock times (seconds since the computer
     started), not Unix times: the note says which it found."""
