@@ -157,8 +157,12 @@ def gaps_from_loss_markers(markers, sfreq, *, warnings=None, stream="EEG"):
     return sorted(gaps, key=lambda g: g.onset), rest
 
 
+_OUTAGES = ("marker", "packet_counter_restart")
+
+
 def loss_counts(gaps) -> dict:
-    """Samples lost to dropped packets and to outages (lost streams).
+    """Samples lost to dropped packets and to outages (lost streams, and a
+    board's stream restarted: the pause its packet counter cannot count).
 
     Returns
     -------
@@ -166,8 +170,8 @@ def loss_counts(gaps) -> dict:
         ``dropped`` (samples) in ``drops`` (events), ``outage`` (samples) in
         ``outages`` (events) and their sum ``total``.
     """
-    drops = [g for g in gaps if g.source != "marker"]
-    outages = [g for g in gaps if g.source == "marker"]
+    outages = [g for g in gaps if g.source in _OUTAGES]
+    drops = [g for g in gaps if g.source not in _OUTAGES]
     dropped = sum(int(g.n_missing) for g in drops)
     outage = sum(int(g.n_missing) for g in outages)
     return {"dropped": dropped, "drops": len(drops), "outage": outage,

@@ -1,6 +1,7 @@
 """OpenBCI, BrainFlow and MNE formats on real files and files we and others write."""
 
 import json
+import re
 import time
 
 import numpy as np
@@ -459,6 +460,8 @@ def test_cli_info_readable(shared_io, capsys):
     for needle in ("read as:     openbci-txt", "250 Hz declared", "Hz measured",
                    "gaps:        4", "railed:      ", "warnings:    4"):
         assert needle in out
+    # the stream's restart is a pause, not packets the counter saw dropped
+    assert re.search(r"lost samples: \d+ \(3 dropped in 3 gaps, \d{4} in 1 outage\)", out)
 
 
 def test_cli_info_counts_one_gap_of_one_sample_in_the_singular(capsys):
