@@ -18,13 +18,15 @@ def fig_to_img(fig, alt: str = "", dpi: int = 100) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def table(rows, header=None) -> str:
-    """An HTML table from a list of rows (values are escaped)."""
+def table(rows, header=None, raw=()) -> str:
+    """An HTML table from a list of rows (values are escaped, but for the
+    columns whose indices are in ``raw``, which hold HTML made by the caller)."""
     out = ["<table>"]
     if header:
         out.append("<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr>")
     for row in rows:
-        out.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>")
+        out.append("<tr>" + "".join(f"<td>{v if i in raw else html.escape(str(v))}</td>"
+                                    for i, v in enumerate(row)) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
 

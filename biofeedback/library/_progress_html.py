@@ -215,6 +215,23 @@ def _interval(ci) -> str:
     return f"{_fmt(ci[0])} to {_fmt(ci[1])}"
 
 
+def _report_link(report, root, out) -> str:
+    """A link to a session's report (a path under the study root) from the page
+    at ``out``: short, so the sessions table fits the page; "" when there is none."""
+    import os
+    from urllib.parse import quote
+
+    if not report:
+        return ""
+    target = Path(root) / report
+    try:
+        href = Path(os.path.relpath(target.absolute(), out.parent.absolute())).as_posix()
+    except ValueError:  # another drive (Windows): the whole path
+        href = target.absolute().as_uri()
+    return (f'<a href="{html.escape(quote(href, safe="/:"))}" '
+            f'title="{html.escape(str(report))}">report</a>')
+
+
 def write_progress_html(p: dict, out) -> Path:
     """Write the self-contained progress report (figures embedded as PNG)."""
     from .._html import page, table
@@ -249,7 +266,7 @@ def write_progress_html(p: dict, out) -> Path:
               "baseline.</p>")
     sess_rows = []
     for s in p["sessions"]:
-        link = html.escape(s["report"] or "")
+        link = _report_link(s["report"], p["root"], out)
         sess_rows.append([
             s["session"], (s["started_at"] or "")[:16].replace("T", " "),
             s["status"] + (" (simulated)" if s["simulated"] else ""),
@@ -275,7 +292,7 @@ def write_progress_html(p: dict, out) -> Path:
         ("Sessions", table(sess_rows, ["session", "date", "status", "protocol", "trained",
                                        "headset", "training (SD)",
                                        "transfer (SD)", "time in target", "reward rate",
-                                       "threshold start", "report"])),
+                                       "threshold start", "report"], raw={11})),
         ("Integrity of every session", table(integ_rows, [
             "session", "duration (s)", "samples", "effective rate (Hz)", "dropped samples",
             "gaps", "estimate latency p50 / p99 (ms)", "cue latency p50 / p99 (ms)",

@@ -557,6 +557,38 @@ def test_one_session_is_drawn_on_whole_session_and_block_numbers(tmp_path):
         assert ticks == want, (ax.get_xlabel(), ticks)
 
 
+@pytest.mark.parametrize("where", ["root", "elsewhere"])
+def test_progress_links_each_sessions_report_and_fits_the_page(tmp_path, capsys, where):
+    """The sessions table printed each report's path under the study root, so it
+    ran past the page's right edge (and the path did not open from the page)."""
+    import re
+    from urllib.parse import unquote
+
+    from biofeedback.dashboard._cdp import find_chromium
+
+    root = tmp_path / "study"
+    simulate_sessions("learner", "P01", 2, root=root, pipeline=SHORT, report=True,
+                      progress=False)
+    out = (root if where == "root" else tmp_path / "reports" / "of" / "P01") / "p.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    assert main(["progress", "P01", "--root", str(root), "--out", str(out)]) == 0
+    capsys.readouterr()
+    doc = out.read_text()
+    hrefs = re.findall(r'<td><a href="([^"]+)" title="[^"]+">report</a></td>', doc)
+    reports = sorted(root.rglob("*_eeg.html"))
+    assert len(hrefs) == len(reports) == 2
+    assert [(out.parent / unquote(h)).resolve() for h in hrefs] == [r.resolve() for r in reports]
+    if find_chromium() is None:
+        return  # the width is checked where Chromium is installed (CI installs it)
+    from biofeedback.dashboard._cdp import HeadlessChromium
+
+    with HeadlessChromium(1200, 900) as b:
+        b.goto(out.as_uri())
+        b.wait_for("document.readyState === 'complete'", 10)
+        wide = b.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert wide[0] <= wide[1], wide
+
+
 def test_two_sessions_tell_nobody_a_non_learner(tmp_path):
     """Too early to tell: 'learner' is null, not false."""
     simulate_sessions("learner", "p03", 2, root=tmp_path, pipeline=SHORT, progress=False)
