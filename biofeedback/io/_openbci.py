@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecordingFormatError
+from ..stream._peers import stamp_clock
 from ._brainflow import marker_row
 from ._integrity import (
     _BLOCK,
@@ -156,9 +157,10 @@ def _is_number(cell):
 
 
 def _is_unix_ms(cell):
-    """Whether a cell is a Unix time in whole milliseconds (2001 to 2286)."""
+    """Whether a cell is a Unix time in whole milliseconds (as the GUI writes it;
+    :func:`~biofeedback.stream._peers.stamp_clock` gives the years)."""
     cell = cell.strip()
-    return cell.isdigit() and 10**12 <= int(cell) < 10**13
+    return cell.isdigit() and stamp_clock(float(cell)) == "unix_ms"
 
 
 def read_header_lines_at(fname, offset):

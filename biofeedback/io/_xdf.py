@@ -20,7 +20,7 @@ import numpy as np
 from .._logging import logger
 from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
-from ..stream._peers import UNIT_SCALE, printable, regular_rate
+from ..stream._peers import UNIT_SCALE, printable, regular_rate, stamp_clock
 from ._integrity import (
     channel_problems,
     check_timestamps,
@@ -147,12 +147,6 @@ def _clock_shifts(sidecar) -> dict:
     return out
 
 
-def _unix_ms(ts) -> bool:
-    """Whether stamps are Unix time in milliseconds: every one between the years
-    2000 and 2100 read so (seconds of any clock are under 1e11)."""
-    return bool(ts.size) and bool(np.all((ts > 9.46e11) & (ts < 4.1e12)))
-
-
 def _own_streams(sidecar) -> dict:
     """``{"EEG": source_id, "Markers": ...}`` of a live session's own streams.
 
@@ -255,7 +249,7 @@ def read_xdf(fname, *, profile=None, stream=None):
         raise RecordingFormatError(
             f"the EEG stream {eeg_name!r} holds no samples"
             + (f" ({warnings[0]})" if cut is not None else "") + why + ".", fname)
-    if _unix_ms(ts):
+    if stamp_clock(ts) == "unix_ms":
         # a sender stamping with Date.now() (JavaScript, game engines), recorded as sent
         ts = ts / 1000.0
         warnings.append(
@@ -289,7 +283,7 @@ def read_xdf(fname, *, profile=None, stream=None):
         name = _first(sinfo, "name", f"stream{_first(sinfo, 'stream_id')}")
         stype = _first(sinfo, "type", "") or ""
         s_ts = np.ascontiguousarray(s["time_stamps"], dtype=np.float64)
-        if _unix_ms(s_ts):  # Date.now() too, as the EEG may be
+        if stamp_clock(s_ts) == "unix_ms":  # Date.now() too, as the EEG may be
             s_ts = s_ts / 1000.0
         shift = shifts.get((name, _first(sinfo, "source_id", "")))
         if shift is not None and s_ts.size:  # Unix-time stamps, onto the EEG's clock

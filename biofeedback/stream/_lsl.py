@@ -43,8 +43,8 @@ from ._peers import (
     clock_note,
     printable,
     regular_rate,
+    stamp_clock,
     unique_labels,
-    unix_stamped,
 )
 from ._pylsl import import_pylsl
 from ._source import Chunk, Source, SourceEvent
@@ -294,10 +294,12 @@ class KeptInlets:
             corr = float(inlet.time_correction(timeout=1.0))
         except Exception:  # no answer from the sender: same machine assumed
             corr = 0.0
-        if unix_stamped(last, 0.0, now, time.time(), slack=_FAR_UNIX + since):
+        # the stamps as sent: these inlets apply no correction
+        clock = stamp_clock(last, time.time(), slack=_FAR_UNIX + since)
+        if clock == "unix":
             self.clocks[key[0]] = {"source_id": key[1], "stamps": "unix",
                                    "shift": _UnixStamps.offset() - corr}
-        elif unix_stamped(last / 1000.0, 0.0, now, time.time(), slack=_FAR_UNIX + since):
+        elif clock == "unix_ms":
             # pyxdf adds the correction (seconds) to stamps in milliseconds
             self.clocks[key[0]] = {"source_id": key[1], "stamps": "unix_ms",
                                    "shift": _UnixStamps.offset() - corr / 1000.0}
@@ -674,12 +676,13 @@ class LSLSource(Source):
                     corr = float(self._inlet.time_correction(timeout=1.0))
                 except Exception:  # no answer from the sender: same machine assumed
                     corr = 0.0
-                if unix_stamped(ts[-1], corr, now, time.time()):
+                clock = stamp_clock(ts[-1] - corr, time.time())  # the stamp as sent
+                if clock == "unix":
                     self._stamps = _UnixStamps(corr)
                     note = ("the stream stamps samples with Unix time (time.time(), as "
                             "muse-lsl does), not the LSL clock: stamps were moved onto "
                             "the LSL clock")
-                elif unix_stamped(ts[-1] / 1000.0, corr, now, time.time()):
+                elif clock == "unix_ms":
                     # JavaScript's Date.now(), a game engine's clock: each sample's
                     # step would read as a thousand times its period, every one a loss
                     self._stamps = _UnixMsStamps(corr)

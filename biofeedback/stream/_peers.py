@@ -146,23 +146,64 @@ class _UnixStamps:
 
 
 class _UnixMsStamps(_UnixStamps):
-    """Unix time in milliseconds (JavaScript's ``Date.now()``) onto the LSL clock."""
+    """Unix time in milliseconds (JavaScript's ``Date.now()``) onto the LSL clock.
+
+    liblsl added its correction (seconds) to the milliseconds: it is taken off
+    before they are read as milliseconds.
+    """
 
     name = "unix_ms"
 
     def __call__(self, ts):
-        return self.clock(ts / 1000.0 - self.correction)
+        return self.clock((ts - self.correction) / 1000.0)
 
 
-def unix_stamped(t, correction, lsl_now, unix_now, slack=_FAR_UNIX) -> bool:
-    """True when a stamp ``t`` is Unix time, not the LSL clock.
+# Unix time of 2000-01-01 and of 2100-01-01 (UTC), in seconds: stamps read as
+# Unix time lie between them, in seconds or in milliseconds. The two spans are
+# a thousand-fold apart and never overlap, and the LSL clock (seconds since
+# the machine started) lies far below both.
+UNIX_SPAN = (946_684_800.0, 4_102_444_800.0)
 
-    ``correction`` is liblsl's time correction of the sender; ``lsl_now`` and
-    ``unix_now`` are both clocks read now. The stamp is far from the LSL clock
-    and within ``slack`` seconds of Unix time (stamps of samples sent a while
-    ago need a wider ``slack``).
+
+def stamp_clock(ts, unix_now=None, slack=_FAR_UNIX):
+    """``"unix"`` when stamps are Unix time, ``"unix_ms"`` when Unix time in
+    milliseconds, else None (the LSL clock, a device's own clock, NaN).
+
+    Parameters
+    ----------
+    ts : float | array-like
+        One stamp or several, as sent (any time correction taken off).
+    unix_now : float | None
+        Unix time now (``time.time()``), for live stamps; None for a file's.
+    slack : float
+        Seconds the stamps may be from ``unix_now`` (a sender's wall clock may
+        be set minutes off, and stamps of samples sent a while ago are older).
+
+    Returns
+    -------
+    clock : "unix" | "unix_ms" | None
+
+    Notes
+    -----
+    Every stamp, read in seconds (or milliseconds), must lie in
+    :data:`UNIX_SPAN`, from 2000-01-01 (included) to 2100-01-01 (excluded);
+    with ``unix_now``, it must also be less than ``slack`` seconds from it,
+    so a device whose own clock counts from a date years off is not taken
+    for Unix time. A machine whose wall clock reads before 2000 has no Unix
+    stamps: its senders' stamps are taken for a clock of their own.
     """
-    return abs(t - lsl_now) > _FAR and abs(t - correction - unix_now) < slack
+    import numpy as np
+
+    ts = np.asarray(ts, dtype=np.float64)
+    if not ts.size:
+        return None
+    lo, hi = float(ts.min()), float(ts.max())  # NaN fails every comparison below
+    for clock, per_second in (("unix", 1.0), ("unix_ms", 1000.0)):
+        first, last = lo / per_second, hi / per_second
+        if UNIX_SPAN[0] <= first and last < UNIX_SPAN[1] and (
+                unix_now is None or (unix_now - slack < first and last < unix_now + slack)):
+            return clock
+    return None
 
 
 def unix_clock_note(name, ms=False) -> str:

@@ -18,11 +18,11 @@ def _eeg(n, n_ch, sfreq, seed=0):
     return 20 * np.sin(2 * np.pi * 10 * t)[None, :] + 5 * rng.standard_normal((n_ch, n))
 
 
-def _openbci_classic(fname, n, n_ch=8, sfreq=SF, unix_ms=True, n_aux=3, cut=None):
+def _openbci_classic(fname, n, n_ch=8, sfreq=SF, unix_ms=True, n_aux=3, cut=None,
+                     t0=1678789230.123):
     """An OpenBCI GUI v3/v4 file: classic header, each line ending with the
     time of day and, from v3 on, the host's Unix time in milliseconds."""
     x = _eeg(n, n_ch, sfreq)
-    t0 = 1678789230.123
     lines = ["%OpenBCI Raw EEG Data", f"%Number of channels = {n_ch}",
              f"%Sample Rate = {sfreq:.1f} Hz", "%First Column = SampleIndex",
              "%Last Column = Timestamp ",
@@ -60,6 +60,17 @@ def test_openbci_gui_v4_lines_end_with_unix_ms(tmp_path, n_ch, sfreq, profile):
     assert "Unix" in rec.provenance["clock"]
     assert rec.gaps == [] and rec.warnings == []
     assert rec.streams["accelerometer"].data.shape == (3, 1000)
+
+
+def test_openbci_gui_unix_ms_from_2000_on(tmp_path):
+    """Unix milliseconds are told by the years every reader takes them in, 2000
+    to 2100 (this reader took them from 2001-09-09 on, when they have 13 digits)."""
+    fname = tmp_path / "OpenBCI-RAW-2000-01-01_00-00-00.txt"
+    _, t0 = _openbci_classic(fname, 500, t0=946684800.0)
+    rec = read_recording(fname)
+    assert "Unix" in rec.provenance["clock"]
+    assert rec.timestamps[0] == pytest.approx(t0, abs=1e-3)
+    assert rec.streams["accelerometer"].data.shape == (3, 500)
 
 
 def test_openbci_gui_analog_mode_aux_columns(tmp_path):

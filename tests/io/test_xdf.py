@@ -485,3 +485,38 @@ def test_a_file_cut_before_its_first_stream_says_it_was_cut(tmp_path, make_recor
                              r"a StreamHeader chunk at byte \d+ of 300 \(the recorder was "
                              r"probably killed\)"):
         read_recording(fname)
+
+
+def _xdf_of_stamps(path, ts):
+    """An XDF file of one 2-channel 250 Hz EEG stream stamped ``ts``, as our writer
+    writes each part."""
+    from biofeedback._xdf_chunks import footer
+    from biofeedback.io._xdf_write import _chunk, _numeric_samples, _stream_xml
+
+    values = np.zeros((ts.size, 2))
+    with open(path, "wb") as fid:
+        fid.write(file_header())
+        fid.write(_chunk(2, _stream_xml("JS", "EEG", ["Cz", "Pz"], ["microvolts"] * 2,
+                                        ["EEG"] * 2, 250.0, "double64"), 1))
+        for content in _numeric_samples(ts, values, 100):
+            fid.write(_chunk(3, content, 1))
+        fid.write(_chunk(6, footer(float(ts[0]), float(ts[-1]), len(ts), []), 1))
+    return path
+
+
+def test_stamps_in_milliseconds_are_read_so_from_2000_to_2100(tmp_path):
+    """A Date.now() sender's stamps are read as milliseconds when every one lies
+    between 2000-01-01 and 2100-01-01; a file stamped a millisecond before 2000
+    is no clock's (it was read as milliseconds from 1999-12-24 on, and refused
+    from 2099-12-04 on)."""
+    from biofeedback.stream._peers import UNIX_SPAN
+
+    steps = np.arange(500) * 4.0  # ms at 250 Hz: the last stamp 1996 ms after the first
+    for t0_ms in (UNIX_SPAN[0] * 1000.0, UNIX_SPAN[1] * 1000.0 - 1997.0):
+        rec = read_recording(_xdf_of_stamps(tmp_path / "in.xdf", t0_ms + steps))
+        assert rec.timestamps[0] == pytest.approx(t0_ms / 1000.0)
+        assert_allclose(np.diff(rec.timestamps), 0.004, atol=1e-6)
+        assert any("Unix time in milliseconds" in w for w in rec.warnings)
+    for t0_ms in (UNIX_SPAN[0] * 1000.0 - 1.0, UNIX_SPAN[1] * 1000.0 - 1996.0):
+        with pytest.raises(RecordingFormatError, match="timestamps that are no clock's"):
+            read_recording(_xdf_of_stamps(tmp_path / "out.xdf", t0_ms + steps))
