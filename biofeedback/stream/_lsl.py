@@ -398,6 +398,7 @@ class LSLSource(Source):
         self._n_looks = 0
         self._raw_name = name or ""
         self._by_name = False  # the stream was found by its name (other streams may share it)
+        self._by_type = False  # ... by its type alone
         self._keep = None  # indices of the EEG channels, None for all
         self._layout = None  # (channel count, labels) of the stream as opened
         self._n_jumps = 0
@@ -424,36 +425,34 @@ class LSLSource(Source):
             self._by_name = True
         else:
             found = pylsl.resolve_byprop("type", self.stream_type, timeout=timeout)
-            if found and self._inlet is None:  # opening: another of the type answers
-                # within the first query wave (looking again later, the type's
-                # first stream is taken, as before)
-                found += pylsl.resolve_byprop("type", self.stream_type, minimum=2,
-                                              timeout=0.25)
-                self._one_of_type(found)
+            self._by_type = True
         return found[0] if found else None
 
-    def _one_of_type(self, found):
-        """Refuse to pick one of several streams of a type at random."""
-        streams = {i.uid(): i for i in found}
-        if len(streams) < 2:
-            return
-        names = sorted({printable(i.name()) for i in streams.values()})
-        raise StreamError(
-            f"{len(streams)} LSL streams are of type {self.stream_type!r} "
-            f"({listed(map(repr, names))}); name "
-            "the one to read with --lsl NAME (or its source id).")
-
-    def _one_of_name(self, info):
-        """Refuse a name that several streams carry (muse-lsl names every headset "Muse")."""
-        if not self._by_name or info.name() != self.name:
+    def _only_one(self, info):
+        """Refuse to pick one of several streams at random, when ``info`` was found
+        by a name several streams carry (muse-lsl names every headset "Muse") or
+        by its type alone."""
+        if self._by_name and info.name() == self.name:
+            prop, value = "name", self.name
+        elif self._by_type:
+            prop, value = "type", self.stream_type
+        else:
             return  # found by source id (or by a subclass's own lookup): that one
         pylsl = import_pylsl()
-        # a second stream of the name answers within milliseconds (the first
-        # query wave); only a lone stream waits this out
-        found = pylsl.resolve_byprop("name", self.name, minimum=2, timeout=0.25)
-        ids = sorted({printable(i.source_id()) for i in found})
-        if len({i.uid() for i in found}) < 2:  # two outlets, even alike on one host
+        # a second stream answers within milliseconds (the first query wave);
+        # only a lone stream waits this out
+        found = pylsl.resolve_byprop(prop, value, minimum=2, timeout=0.25)
+        streams = {i.uid(): i for i in [info, *found]}  # two outlets, even alike on one host
+        if len(streams) < 2:
             return
+        found = list(streams.values())
+        if prop == "type":
+            names = sorted({printable(i.name()) for i in found})
+            raise StreamError(
+                f"{len(found)} LSL streams are of type {self.stream_type!r} "
+                f"({listed(map(repr, names))}); name "
+                "the one to read with --lsl NAME (or its source id).")
+        ids = sorted({printable(i.source_id()) for i in found})
         which = listed(f"{sid!r}" for sid in ids if sid)
         raise StreamError(
             f"{len(found)} LSL streams are named {self.name!r} (on "
@@ -482,7 +481,7 @@ class LSLSource(Source):
                 "name the EEG stream with --lsl NAME (a marker stream goes to "
                 "--also-record).")
         refuse_too_many_channels(info)
-        self._one_of_name(info)
+        self._only_one(info)
         self._make_inlet(info)
         full = self._inlet.info(timeout=self.timeout)
         self._raw_name = full.name()  # for lookups; stream_name is for people
@@ -573,10 +572,11 @@ class LSLSource(Source):
                 if stamps[-1][-1] - stamps[0][0] >= seconds:
                     break
         ts = np.concatenate(stamps) if stamps else np.empty(0)
-        rate = regular_rate(ts) if ts.size >= 32 else None
+        enough = ts.size >= 32
+        rate = regular_rate(ts) if enough else None
         if rate is None:
             found = (f"its {ts.size} samples in the first {seconds:g} s are not evenly "
-                     "stamped" if ts.size >= 32 else
+                     "stamped" if enough else
                      f"it sent {ts.size} samples in {max(self.timeout, seconds):g} s, too "
                      "few to measure a rate from")
             raise StreamError(
