@@ -17,6 +17,13 @@ at least half of them are missing in that comparison, and reported with the
 comparison's count (the step's own count is off by the lateness of the
 pushes on either side). A sender stamping each sample exactly gives the same
 counts as the step alone, ``horizon`` seconds later.
+
+An outage (the stream silent for a while) is judged the same way, and always
+answered: a sender that stamps each sample as it pushes it and pushes a
+backlog after a stall shows a step as long as the stall followed by a burst
+of samples with nearly one stamp. The burst brings ``u`` back down to where
+it was before the step when it holds the samples the step said were
+missing; only what it does not bring back was lost.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ class DropJudge:
         self.reset()
 
     def reset(self) -> None:
-        """Forget the history (after an outage, whose count is measured apart)."""
+        """Forget the history."""
         self._count = 0
         self._recent = deque()  # (last stamp of a read, smallest u of that read)
         self._pending = []  # dicts: t (stamp before the step), n, until, u_after
@@ -58,13 +65,28 @@ class DropJudge:
         self._pending.append({"t": t_before, "n": int(n), "until": t_before + self.horizon,
                               "u_after": np.inf})
 
+    def silence(self, t_before, t_after, n, slack) -> None:
+        """The stream was silent after stamp ``t_before`` and is back with
+        ``t_after``, a step that suggests ``n`` missing samples; judged once the
+        stamps have gone ``horizon`` past ``t_after``. Up to ``slack`` samples
+        missing (a packet or two pushed late) are none. Call before
+        :meth:`feed` of the read that ends the silence (the window before the
+        step is taken now: the silence may be longer than the history kept).
+        """
+        self._pending.append({"t": t_before, "n": int(n), "until": t_after + self.horizon,
+                              "u_after": np.inf, "u_before": self._envelope(t_before),
+                              "back": t_after, "slack": slack})
+
     def feed(self, ts) -> list:
-        """Stamps of one read (after any :meth:`candidate` for its first step).
+        """Stamps of one read (after any :meth:`candidate` or :meth:`silence` for
+        its first step).
 
         Returns
         -------
-        drops : list of (float, int)
-            The stamp before each confirmed drop and its sample count.
+        judged : list of (str, float, int)
+            ``("dropped", t, n)``: the stamp before a confirmed drop and its
+            sample count; ``("reconnected", t, n)``: the first stamp after a
+            :meth:`silence` and the samples missing (0 for a stall).
         """
         n = len(ts)
         u = ts - (self._count + np.arange(n)) / self.sfreq
@@ -96,16 +118,26 @@ class DropJudge:
         self._pending = []
         return out
 
+    def _envelope(self, t):
+        """The lowest ``u`` of the reads up to stamp ``t``: over ``horizon``
+        before it, from the last loss confirmed before it on (u moved there)."""
+        since = max(t - self.horizon, self._moved)
+        return min((v for s, v in self._recent if since < s <= t), default=None)
+
     def _judge(self, p) -> list:
-        # the window before ends at the step and starts after the last loss
-        # confirmed before it (u moved there)
-        since = max(p["t"] - self.horizon, self._moved)
-        u_before = min((v for t, v in self._recent if since < t <= p["t"]), default=None)
+        u_before = p["u_before"] if "back" in p else self._envelope(p["t"])
         if u_before is None or not np.isfinite(p["u_after"]):
             missing = p["n"]  # nothing to compare with: the step decides
         else:  # a real loss moves u up by n periods for good; lateness does not
             missing = round((p["u_after"] - u_before) * self.sfreq)
+        if "back" in p:  # an outage: always answered
+            missing = min(max(int(missing), 0), p["n"])
+            if missing <= p["slack"]:
+                missing = 0
+            else:
+                self._moved = max(self._moved, p["t"])
+            return [("reconnected", p["back"], missing)]
         if missing >= max(p["n"] / 2, 1):
             self._moved = max(self._moved, p["t"])
-            return [(p["t"], int(missing))]
+            return [("dropped", p["t"], int(missing))]
         return []

@@ -357,10 +357,13 @@ class LSLSource(Source):
     resolved again by name), and a ``reconnected`` event with the outage
     duration follows when data return. What was missing is measured from the
     timestamps: a stream that was silent but then sent every sample gives a
-    ``reconnected`` event with ``n=0`` (no outage), silence before the first
-    sample is no loss (the stream had not started), and a hole in the
-    timestamps of one read as long as ``lost_after`` (an outage liblsl
-    recovered from between two reads) is reported as an outage too.
+    ``reconnected`` event with ``n=0`` (no outage), even when its sender
+    stamped a backlog as it pushed it (a burst with nearly one stamp after
+    the silence: the event then comes once the stamps have gone a quarter
+    second past the silence, judged as ``_drops.DropJudge`` judges a drop), silence
+    before the first sample is no loss (the stream had not started), and a
+    hole in the timestamps of one read as long as ``lost_after`` (an outage
+    liblsl recovered from between two reads) is reported as an outage too.
 
     Parameters
     ----------
@@ -755,17 +758,18 @@ class LSLSource(Source):
             # under _JITTER_PERIODS, as below, no loss
             n_missing = max(int(round(step * self.sfreq)) - 1, 0) \
                 if step > _JITTER_PERIODS / self.sfreq else 0
-            gap = n_missing / self.sfreq
-            self._emit(SourceEvent("reconnected", timestamp=float(ts[0]), duration=float(gap),
-                                   n=n_missing))
-            if n_missing:
-                logger.warning("LSL stream %s is back after %.2f s.", self.stream_name, gap)
-            else:
-                logger.warning("LSL stream %s sent nothing for a while, then every sample: "
-                               "nothing was lost.", self.stream_name)
-            prev = None
             self.flush_events()  # (already judged when the silence began)
-            self._judge.reset()
+            if n_missing and (ts.size < 2 or np.diff(ts).min() < 0.5 / self.sfreq):
+                # a sender that stamps each sample as it pushes it pushes its
+                # backlog after a stall as a burst with nearly one stamp: what the
+                # step counts may all be there. Judged once the stamps have gone
+                # on a while (a read of one sample may be the burst's first)
+                self._judge.silence(prev, float(ts[0]), n_missing, _JITTER_PERIODS)
+            else:  # stamps at their rate from the first on: the step counts
+                if n_missing:
+                    self._judge.boundary(prev)
+                self._emit(self._reconnected(float(ts[0]), n_missing))
+            prev = None
         t = ts if prev is None else np.concatenate(([prev], ts))
         steps = np.diff(t)
         # jitter is no loss: only steps over _JITTER_PERIODS count, and inside
@@ -786,16 +790,32 @@ class LSLSource(Source):
                                n_missing / self.sfreq)
             elif i == 0 and prev is not None:  # judged once the stamps go on (_drops)
                 self._judge.candidate(float(t[i]), n_missing)
-        for t_drop, n_drop in self._judge.feed(ts):
-            events.append(SourceEvent("dropped", timestamp=t_drop, n=n_drop))
+        for kind, t_ev, n_ev in self._judge.feed(ts):
+            events.append(self._judged(kind, t_ev, n_ev))
         for ev in sorted(events, key=lambda e: e.timestamp):  # stable: an outage keeps its order
             self._emit(ev)
 
+    def _judged(self, kind, t, n):
+        """The event of a loss :class:`DropJudge` judged."""
+        if kind == "dropped":
+            return SourceEvent("dropped", timestamp=t, n=n)
+        return self._reconnected(t, n)
+
+    def _reconnected(self, t, n_missing):
+        """The ``reconnected`` event of a silence that ended with stamp ``t`` (said)."""
+        gap = n_missing / self.sfreq
+        if n_missing:
+            logger.warning("LSL stream %s is back after %.2f s.", self.stream_name, gap)
+        else:
+            logger.warning("LSL stream %s sent nothing for a while, then every sample: "
+                           "nothing was lost.", self.stream_name)
+        return SourceEvent("reconnected", timestamp=t, duration=float(gap), n=n_missing)
+
     def flush_events(self) -> None:
-        """Judge the drops of the last quarter second (:meth:`DropJudge.flush`)."""
+        """Judge the losses of the last quarter second (:meth:`DropJudge.flush`)."""
         if self._judge is not None:
-            for t_drop, n_drop in self._judge.flush():
-                self._emit(SourceEvent("dropped", timestamp=t_drop, n=n_drop))
+            for kind, t_ev, n_ev in self._judge.flush():
+                self._emit(self._judged(kind, t_ev, n_ev))
 
     def _re_resolve(self):
         """A new inlet on the stream if it is back as a new outlet (a new uid)."""

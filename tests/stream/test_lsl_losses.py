@@ -262,3 +262,75 @@ def test_a_backlog_pushed_after_a_stall_with_a_rounding_step_is_no_outage(caplog
     assert [(e.kind, e.n) for e in src.pop_events()] == [("disconnected", 0),
                                                          ("reconnected", 0)]
     assert "is back after" not in caplog.text
+
+
+def _stamped_on_push(name, sfreq, stop, ready, pauses):
+    """Push one sample at a time at ``sfreq``, each stamped by liblsl as it is
+    pushed (a sample-index channel); ``pauses`` are ``(at, seconds, backlog)``,
+    ``at`` counted from when ``ready`` is set: nothing pushed for ``seconds``,
+    then the samples due meanwhile pushed one by one as fast as they go
+    (``backlog`` True: a stall, the sender kept them) or never (lost)."""
+    import pylsl
+
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, sfreq, "double64", name),
+                             chunk_size=1)
+    t0, n, since = pylsl.local_clock(), 0, None
+    while not stop.is_set():
+        now = pylsl.local_clock()
+        if since is None and ready.is_set():
+            since = now
+        due = int((now - t0) * sfreq)
+        at = -1.0 if since is None else now - since
+        if any(p[0] <= at < p[0] + p[1] for p in pauses):
+            time.sleep(0.002)
+            continue
+        for p_at, seconds, backlog in pauses:
+            end = int((since - t0 + p_at + seconds) * sfreq) if since is not None else 0
+            if not backlog and n < end <= due:
+                n = end  # the samples of the pause never sent
+        while n < due:
+            out.push_sample([float(n)])
+            n += 1
+        time.sleep(0.004)
+
+
+def test_a_backlog_stamped_as_pushed_after_a_stall_is_no_outage(uid, caplog):
+    """A sender that stamps each sample as it pushes it stalls 0.6 s, then
+    pushes its backlog one sample at a time: the stamps show a 0.6 s step, then
+    60 samples with nearly one stamp. Nothing was lost (it counted as a 0.6 s
+    outage); the same pause whose samples are never sent is one."""
+    import threading
+
+    name, sfreq = f"burst-{uid}", 100.0
+    stop, ready = threading.Event(), threading.Event()
+    pauses = [(0.4, 0.6, True), (1.6, 0.6, False)]
+    thread = threading.Thread(target=_stamped_on_push, args=(name, sfreq, stop, ready, pauses),
+                              daemon=True)
+    thread.start()
+    src = LSLSource(name, timeout=5, lost_after=0.3)
+    events, index = [], []
+    try:
+        src.start()
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            chunk = src.read(0.05)
+            if chunk is not None:
+                ready.set()
+                index.extend(chunk.data[0] * 1e6)  # µV in, volts out
+            events.extend(src.pop_events())
+            if any(e.kind == "reconnected" and e.n for e in events):
+                break
+    finally:
+        stop.set()
+        thread.join()
+        src.stop()
+    back = [e for e in events if e.kind == "reconnected"]
+    # the stall: every sample came (so would any stall of this busy machine's)
+    assert back[0].n == 0 and back[0].duration == 0.0, events
+    steps = np.diff(np.rint(index))  # what really came: one hole, of the second pause
+    (hole,) = steps[steps > 1] - 1
+    assert steps.min() == 1 and 60 <= hole <= 63
+    assert [e.n for e in back if e.n] == [back[-1].n] and abs(back[-1].n - hole) <= 2, events
+    assert back[-1].duration == pytest.approx(back[-1].n / sfreq)
+    assert "dropped" not in [e.kind for e in events] and src.n_dropped == 0
+    assert "nothing was lost" in caplog.text
