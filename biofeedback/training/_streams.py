@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._words import listed
 from ._calibration import CalibrationPlan
 from ._labels import DatasetError
 
@@ -120,8 +121,11 @@ def build_stream(recordings, plan=None, switch_every=30.0, *, skip=None,
                 "replay it from labelled recordings; give the block a state (the label "
                 "its instructions ask for).")
         if state not in recs:
+            asked = sorted({s for s, _ in plan.blocks if s is not None})
             raise DatasetError(f"The calibration asks for state {state!r}, but {name} "
-                               f"holds no recording of it.")
+                               "holds no recording of it; give a recording of each state "
+                               f"its blocks replay ({listed(map(repr, asked))}) for every "
+                               "person and session, as a live session calibrates on them.")
         pieces.append(_take(recs[state], cursor[state], seconds))
         labels.append(state)
         cursor[state] += seconds

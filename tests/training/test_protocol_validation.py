@@ -308,3 +308,32 @@ def test_a_protocol_naming_a_class_the_model_lacks_is_refused_before_the_session
     assert code == 1
     assert err.startswith(f"biofeedback: error: {pipe}, line {line} {message}")
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_evaluate_says_what_a_calibrated_model_needs_of_each_person(tmp_path, make_eeg,
+                                                                     capsys):
+    """Scoring a calibrated model on one state's recording stopped with 'The
+    calibration asks for state 'calm', but subject p1 (session 1) holds no
+    recording of it.', not saying what to give instead."""
+    from biofeedback.io import Recording, write_recording
+
+    blocks = "".join(
+        f'[[feedback.blocks]]\nname = "{s}"\nkind = "calibration"\nstate = "{s}"\n'
+        f'duration = 5.0\ninstructions = "Be {s}."\n\n' for s in ("calm", "busy"))
+    paths = []
+    for k, subject in enumerate(("p1", "p2")):
+        for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+            data, ts = make_eeg(duration=25.0, alpha_hz=hz, seed=10 * k + j)
+            rec = Recording(data, 256.0, ["TP9", "AF7", "AF8", "TP10"], ts,
+                            profile="muse_2016")
+            paths.append(str(write_recording(rec, tmp_path / f"{subject}-{label}-1.xdf")))
+    model = str(tmp_path / "m.bfm")
+    assert main(["train", *paths, "--pipeline", str(_pipeline(tmp_path, blocks)),
+                 "--calibration", "protocol", "--cv", "none", "--out", model, "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", model, paths[1], "-q"]) == 1
+    assert capsys.readouterr().err == (
+        "biofeedback: error: The calibration asks for state 'calm', but subject p1 "
+        "(session 1) holds no recording of it; give a recording of each state its blocks "
+        "replay ('busy', 'calm') for every person and session, as a live session "
+        "calibrates on them.\n")
