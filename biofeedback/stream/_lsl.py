@@ -398,6 +398,7 @@ class LSLSource(Source):
         self._lost = False
         self._last_look = -np.inf
         self._uid = None
+        self._kind = None  # the stream's type, once opened
         self._n_looks = 0
         self._raw_name = name or ""
         self._by_name = False  # the stream was found by its name (other streams may share it)
@@ -418,18 +419,41 @@ class LSLSource(Source):
         pylsl = import_pylsl()
         if self.name and "'" not in self.name:
             # a source id names one stream among several of one name
-            found = pylsl.resolve_bypred(f"name='{self.name}' or source_id='{self.name}'",
-                                         1, timeout)
+            pred = f"name='{self.name}' or source_id='{self.name}'"
+            found = self._all_kinds(pylsl.resolve_bypred(pred, 1, timeout),
+                                    lambda: pylsl.resolve_bypred(pred, 1 << 16, 0.25))
             named = [i for i in found if i.name() == self.name]
-            found = named or found
+            found = self._of_kind(named or found)
             self._by_name = bool(named)
         elif self.name:
-            found = pylsl.resolve_byprop("name", self.name, timeout=timeout)
+            found = self._of_kind(self._all_kinds(
+                pylsl.resolve_byprop("name", self.name, timeout=timeout),
+                lambda: pylsl.resolve_byprop("name", self.name, 1 << 16, 0.25)))
             self._by_name = True
         else:
             found = pylsl.resolve_byprop("type", self.stream_type, timeout=timeout)
             self._by_type = True
         return found[0] if found else None
+
+    def _of_kind(self, found, kind=None):
+        """The streams of ``found`` of type ``kind`` (default: the type asked
+        for), or all of them when none is.
+
+        muse-lsl publishes its PPG, ACC and GYRO streams under the EEG's name
+        and source id: taken at random, a 52 Hz accelerometer was read as EEG.
+        """
+        kind = (self.stream_type if kind is None else kind).strip().lower()
+        return [i for i in found if i.type().strip().lower() == kind] or found
+
+    def _all_kinds(self, found, everyone):
+        """``found``, or ``everyone()`` when none of ``found`` is of the type
+        asked for: the first to answer a name shared by several streams may be
+        the others (the EEG answers within the quarter second ``everyone``
+        waits)."""
+        kind = self.stream_type.strip().lower()
+        if found and not any(i.type().strip().lower() == kind for i in found):
+            return everyone() or found
+        return found
 
     def _only_one(self, info):
         """Refuse to pick one of several streams at random, when ``info`` was found
@@ -443,8 +467,16 @@ class LSLSource(Source):
             return  # found by source id (or by a subclass's own lookup): that one
         pylsl = import_pylsl()
         # a second stream answers within milliseconds (the first query wave);
-        # only a lone stream waits this out
-        found = pylsl.resolve_byprop(prop, value, minimum=2, timeout=0.25)
+        # only a lone stream waits this out. Streams of another type under the
+        # name (muse-lsl's PPG, ACC, GYRO) are no second headset
+        kind = info.type()
+        if prop == "type":
+            found = pylsl.resolve_byprop(prop, value, minimum=2, timeout=0.25)
+        elif "'" in value + kind:
+            found = [i for i in pylsl.resolve_byprop("name", value, 1 << 16, 0.25)
+                     if i.type() == kind]
+        else:
+            found = pylsl.resolve_bypred(f"name='{value}' and type='{kind}'", 2, 0.25)
         streams = {i.uid(): i for i in [info, *found]}  # two outlets, even alike on one host
         if len(streams) < 2:
             return
@@ -597,6 +629,7 @@ class LSLSource(Source):
     def _make_inlet(self, info):
         pylsl = import_pylsl()
         self._uid = info.uid()
+        self._kind = info.type()
         self._inlet = pylsl.StreamInlet(
             info, max_buflen=30, max_chunklen=0, recover=True,
             processing_flags=pylsl.proc_clocksync,
@@ -823,7 +856,10 @@ class LSLSource(Source):
         sid = self.source_id
         self._n_looks += 1
         if sid:
-            found = pylsl.resolve_byprop("source_id", sid, timeout=0.05)
+            # the stream's own type: its source id may be shared (muse-lsl's
+            # PPG, ACC and GYRO streams carry the EEG's)
+            found = [i for i in pylsl.resolve_byprop("source_id", sid, timeout=0.05)
+                     if i.type() == self._kind]
             info = found[0] if found else None
             if info is None and self._raw_name and (self._by_name or not self.name) \
                     and self._n_looks % 4 == 0:
@@ -833,7 +869,7 @@ class LSLSource(Source):
                 # its name): another of that name is another headset
                 found = [i for i in pylsl.resolve_byprop("name", self._raw_name,
                                                          timeout=0.05)
-                         if i.uid() != self._uid]
+                         if i.uid() != self._uid and i.type() == self._kind]
                 info = found[0] if len(found) == 1 else None
         else:
             info = self._resolve(0.2)

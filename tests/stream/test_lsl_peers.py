@@ -265,6 +265,49 @@ def test_a_stream_picked_by_source_id_is_not_swapped_for_another_of_its_name(by)
     del other
 
 
+def _muse_lsl_with_ppg_acc_gyro(name):
+    """``muselsl stream --ppg --acc --gyro``: four streams of one name and one
+    source id; the EEG's answer may come last."""
+    import pylsl
+
+    sid = f"Muse{name}"
+    outs = {}
+    for kind, n, rate in (("ACC", 3, 52.0), ("PPG", 3, 64.0), ("GYRO", 3, 52.0)):
+        outs[kind] = pylsl.StreamOutlet(pylsl.StreamInfo(name, kind, n, rate, "float32", sid))
+    outs["EEG"] = _outlet(name, 5, ["TP9", "AF7", "AF8", "TP10", "Right AUX"], source_id=sid)
+    return sid, outs
+
+
+def test_muse_lsl_motion_and_ppg_streams_of_the_eeg_name_are_not_read_as_eeg():
+    """A stream named "Muse" was refused as two headsets, and its source id,
+    offered instead, opened the accelerometer as often as the EEG."""
+    name = _name("muse-all")
+    sid, _outs = _muse_lsl_with_ppg_acc_gyro(name)
+    for by in (name, sid, sid):
+        with LSLSource(by, timeout=5) as src:
+            assert (src.sfreq, src.ch_names) == (256.0, ["TP9", "AF7", "AF8", "TP10"])
+
+
+@pytest.mark.slow  # a second of silence with looks for the stream (about 1.5 s)
+def test_a_silent_muse_lsl_eeg_is_not_swapped_for_its_accelerometer():
+    """While the EEG is silent the source looks for it by source id, which
+    muse-lsl's other streams share: taking one ended the session ("came back
+    with 3 channels")."""
+    import pylsl
+
+    name = _name("muse-quiet")
+    sid, outs = _muse_lsl_with_ppg_acc_gyro(name)
+    with LSLSource(sid, timeout=5, lost_after=0.2) as src:
+        outs["EEG"].push_chunk(np.zeros((12, 5)).tolist(),
+                               (pylsl.local_clock() + np.arange(12) / 256.0).tolist())
+        _read_until(src, lambda c: True)
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            outs["ACC"].push_sample([0.0, 0.0, 1.0])
+            assert src.read(0.05) is None
+        assert src._lost and src.sfreq == 256.0
+
+
 def test_an_evenly_stamped_rate_is_the_whole_number_its_host_clock_blurs():
     """Stamps of a 250 Hz device on a host clock measure 250.06 Hz; read at
     that rate, a model trained at 250 Hz refused the stream."""
