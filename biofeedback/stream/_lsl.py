@@ -41,6 +41,7 @@ from ._peers import (
     _UnixStamps,
     channel_metadata,
     clock_note,
+    not_eeg_type,
     printable,
     regular_rate,
     stamp_clock,
@@ -515,6 +516,12 @@ class LSLSource(Source):
                 "samples; have the streaming app send numbers (float32 or double64), or "
                 "name the EEG stream with --lsl NAME (a marker stream goes to "
                 "--also-record).")
+        if not_eeg_type(info.type()):
+            raise StreamError(
+                f"The LSL stream {printable(info.name())!r} is of type "
+                f"{printable(info.type())!r}: it holds values its sender computed or "
+                "another sensor's, not EEG samples; name the raw EEG stream with --lsl NAME "
+                "(in OpenBCI GUI's networking widget, the data type TimeSeriesRaw).")
         refuse_too_many_channels(info)
         self._only_one(info)
         self._make_inlet(info)

@@ -92,6 +92,21 @@ _NOT_EEG_TYPES = frozenset({"aux", "acc", "accel", "accelerometer", "gyro", "gyr
                             "temp", "battery", "counter", "timestamp"})
 
 
+# types of whole streams that hold no EEG samples: what a sender computed from
+# the EEG (OpenBCI GUI's networking widget publishes FFT, band-power and focus
+# streams beside the time series), or another sensor's (muse-lsl's PPG, ACC,
+# GYRO); read as EEG, their values would give estimates, and cues, of nothing
+_NOT_EEG_STREAMS = frozenset({
+    "fft", "psd", "spectrum", "bandpower", "bandpowers", "band power", "band_power",
+    "avgbandpower", "focus", "pulse", "ppg", "acc", "accel", "accelerometer", "gyro",
+    "gyroscope", "magnetometer", "battery"})
+
+
+def not_eeg_type(stream_type) -> bool:
+    """Whether a stream's declared type says it holds no EEG samples."""
+    return str(stream_type).strip().lower() in _NOT_EEG_STREAMS
+
+
 def _eeg_channels(labels, types, n):
     """Indices of the ``n`` channels that are EEG (all when the stream lists none)."""
     if len(labels) != n:

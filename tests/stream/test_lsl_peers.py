@@ -308,6 +308,20 @@ def test_a_silent_muse_lsl_eeg_is_not_swapped_for_its_accelerometer():
         assert src._lost and src.sfreq == 256.0
 
 
+@pytest.mark.parametrize("kind", ["FFT", "AvgBandPower", "Focus", "ACC"])
+def test_a_stream_of_computed_values_or_another_sensor_is_refused(kind):
+    """OpenBCI GUI's FFT stream (125 bins) ran a session whose windows were
+    all 'clean': estimates and cues of FFT bins read as electrodes."""
+    import pylsl
+
+    name = _name("derived")
+    _out = pylsl.StreamOutlet(pylsl.StreamInfo(name, kind, 125, 250.0, "float32", name))  # noqa: F841
+    with pytest.raises(StreamError, match=rf"^The LSL stream '{name}' is of type '{kind}': "
+                                          r"it holds .*not EEG samples; name the raw EEG "
+                                          r"stream with --lsl NAME"):
+        LSLSource(name, timeout=5).start()
+
+
 def test_an_evenly_stamped_rate_is_the_whole_number_its_host_clock_blurs():
     """Stamps of a 250 Hz device on a host clock measure 250.06 Hz; read at
     that rate, a model trained at 250 Hz refused the stream."""
