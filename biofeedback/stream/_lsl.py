@@ -642,6 +642,14 @@ class LSLSource(Source):
             processing_flags=pylsl.proc_clocksync,
         )
         self._inlet.open_stream(timeout=self.timeout)
+        # the first pull waits for liblsl's first clock offset (about 0.65 s
+        # of probes on loopback), whose probes begin when it is first asked
+        # for: asked now (not waited for), they run while the session starts,
+        # and its first windows and cues are not late by them
+        try:
+            self._inlet.time_correction(timeout=0.0)
+        except lsl_errors():  # the probes go on
+            pass
 
     def _read(self, timeout):
         pylsl = import_pylsl()
