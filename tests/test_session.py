@@ -324,6 +324,9 @@ def test_ctrl_c_while_the_recorder_starts_leaves_no_recorder_and_no_file(tmp_pat
             os.kill(pid, signal.SIGKILL)
     assert seen, "LabRecorderCLI was never started"
     assert summary.stopped_by == "interrupt" and summary.recording is None
+    # said as a stop from the page or by SIGTERM says it (before: a summary of
+    # 0 samples and nothing about the recording)
+    assert "stopped: before the session began, so nothing was recorded" in summary.notes
     assert left == [], "LabRecorderCLI outlived the session"
     assert list(tmp_path.iterdir()) == []  # no empty or header-only XDF, no sidecar
 

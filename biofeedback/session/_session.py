@@ -41,6 +41,10 @@ from ._watchdog import SIGNAL_NAMES, Watchdog, hold_signals, stop_on_signals
 __all__ = ["Session"]
 
 
+#: The note of a session stopped before its data began to flow.
+_NOTHING_RECORDED = "stopped: before the session began, so nothing was recorded"
+
+
 class _StoppedBeforeStart(Exception):
     """:meth:`Session.stop` was called while the session started (a page's stop button)."""
 
@@ -402,9 +406,10 @@ class Session:
                     self._run_fast(tally)
         except KeyboardInterrupt:
             summary.stopped_by = stops.INTERRUPT
+            if recorder is None and not np.isfinite(tally.live_from):  # while starting
+                summary.notes.append(_NOTHING_RECORDED)
         except _StoppedBeforeStart:
-            summary.notes.append("stopped: before the session began, so nothing was "
-                                 "recorded")
+            summary.notes.append(_NOTHING_RECORDED)
         finally:
             if summary.stopped_by == stops.END and self._stopped_by is not None:
                 summary.stopped_by = self._stopped_by
