@@ -168,6 +168,23 @@ def outlet_headers(source_ids) -> dict:
     return out
 
 
+def xpath_literal(text) -> str:
+    """``text`` as an XPath string literal, for liblsl's stream queries.
+
+    pylsl's ``resolve_byprop`` puts the value between single quotes as it
+    is: a name with an apostrophe ("Bob's Muse") broke the query, and no
+    stream was ever found by it. Double quotes hold an apostrophe; a text
+    with both is joined with ``concat``.
+    """
+    text = str(text)
+    if "'" not in text:
+        return f"'{text}'"
+    if '"' not in text:
+        return f'"{text}"'
+    parts = text.split("'")
+    return "concat(" + ", \"'\", ".join(f"'{p}'" for p in parts) + ")"
+
+
 def refuse_too_many_channels(info):
     """Refuse, before any inlet sizes its buffer by it, a stream declaring more
     channels than a recording may have (:data:`~biofeedback._checks.MAX_CHANNELS`)."""
@@ -418,21 +435,18 @@ class LSLSource(Source):
 
     def _resolve(self, timeout):
         pylsl = import_pylsl()
-        if self.name and "'" not in self.name:
+        if self.name:
             # a source id names one stream among several of one name
-            pred = f"name='{self.name}' or source_id='{self.name}'"
+            name = xpath_literal(self.name)
+            pred = f"name={name} or source_id={name}"
             found = self._all_kinds(pylsl.resolve_bypred(pred, 1, timeout),
                                     lambda: pylsl.resolve_bypred(pred, 1 << 16, 0.25))
             named = [i for i in found if i.name() == self.name]
             found = self._of_kind(named or found)
             self._by_name = bool(named)
-        elif self.name:
-            found = self._of_kind(self._all_kinds(
-                pylsl.resolve_byprop("name", self.name, timeout=timeout),
-                lambda: pylsl.resolve_byprop("name", self.name, 1 << 16, 0.25)))
-            self._by_name = True
         else:
-            found = pylsl.resolve_byprop("type", self.stream_type, timeout=timeout)
+            found = pylsl.resolve_bypred(f"type={xpath_literal(self.stream_type)}", 1,
+                                         timeout)
             self._by_type = True
         return found[0] if found else None
 
@@ -470,14 +484,10 @@ class LSLSource(Source):
         # a second stream answers within milliseconds (the first query wave);
         # only a lone stream waits this out. Streams of another type under the
         # name (muse-lsl's PPG, ACC, GYRO) are no second headset
-        kind = info.type()
-        if prop == "type":
-            found = pylsl.resolve_byprop(prop, value, minimum=2, timeout=0.25)
-        elif "'" in value + kind:
-            found = [i for i in pylsl.resolve_byprop("name", value, 1 << 16, 0.25)
-                     if i.type() == kind]
-        else:
-            found = pylsl.resolve_bypred(f"name='{value}' and type='{kind}'", 2, 0.25)
+        pred = f"{prop}={xpath_literal(value)}"
+        if prop == "name":
+            pred += f" and type={xpath_literal(info.type())}"
+        found = pylsl.resolve_bypred(pred, 2, 0.25)
         streams = {i.uid(): i for i in [info, *found]}  # two outlets, even alike on one host
         if len(streams) < 2:
             return
@@ -873,7 +883,7 @@ class LSLSource(Source):
         if sid:
             # the stream's own type: its source id may be shared (muse-lsl's
             # PPG, ACC and GYRO streams carry the EEG's)
-            found = [i for i in pylsl.resolve_byprop("source_id", sid, timeout=0.05)
+            found = [i for i in pylsl.resolve_bypred(f"source_id={xpath_literal(sid)}", 1, 0.05)
                      if i.type() == self._kind]
             info = found[0] if found else None
             if info is None and self._raw_name and (self._by_name or not self.name) \
@@ -882,8 +892,8 @@ class LSLSource(Source):
                 # outlet's random one): the same name and layout is the stream.
                 # Not for a stream picked by its source id (among several of
                 # its name): another of that name is another headset
-                found = [i for i in pylsl.resolve_byprop("name", self._raw_name,
-                                                         timeout=0.05)
+                found = [i for i in pylsl.resolve_bypred(
+                    f"name={xpath_literal(self._raw_name)}", 1, 0.05)
                          if i.uid() != self._uid and i.type() == self._kind]
                 info = found[0] if len(found) == 1 else None
         else:

@@ -322,6 +322,22 @@ def test_a_stream_of_computed_values_or_another_sensor_is_refused(kind):
         LSLSource(name, timeout=5).start()
 
 
+@pytest.mark.parametrize("mark", ["'s", "'s \"x\"", "' or '1'='1"])
+def test_a_stream_named_with_an_apostrophe_is_found_and_no_other(mark):
+    """pylsl's query by name put an apostrophe in the XPath as it was: "Bob's
+    Muse" was never found, and a name that closed the quote matched others."""
+
+    name = _name("bob") + mark
+    _other = _outlet(_name("other"), 3)  # noqa: F841
+    _out = _outlet(name, 2, source_id=_name("bob-id"))  # noqa: F841
+    with LSLSource(name, timeout=3) as src:
+        assert (src.stream_name, len(src.ch_names)) == (name, 2)
+    sid = _name("bob-id") + mark  # by source id too
+    _by_id = _outlet(_name("bob2"), 2, source_id=sid)  # noqa: F841
+    with LSLSource(sid, timeout=3) as src:
+        assert src.source_id == sid
+
+
 def test_an_evenly_stamped_rate_is_the_whole_number_its_host_clock_blurs():
     """Stamps of a 250 Hz device on a host clock measure 250.06 Hz; read at
     that rate, a model trained at 250 Hz refused the stream."""
