@@ -323,8 +323,10 @@ def read_mind_monitor(fname, *, profile=None):
                     t = _parse_mm_time(row[col["TimeStamp"]])
                 except ValueError:
                     raise RecordingFormatError(
-                        f"TimeStamp {row[col['TimeStamp']]!r} is not a date and time.",
-                        fname, line) from None
+                        f"TimeStamp {row[col['TimeStamp']]!r} is not a date and time as "
+                        "Mind Monitor writes it (2019-05-07 14:33:12.123); a spreadsheet "
+                        "that saved the file again rewrote it in its own format: read the "
+                        "file Mind Monitor exported.", fname, line) from None
                 if "Elements" in col and row[col["Elements"]].strip():
                     markers.append((t, row[col["Elements"]].strip()))
                     if not row[col[raw[0]]].strip():

@@ -1,6 +1,7 @@
 """Files as other tools and other versions write them, made here with the
 tools' own layouts (and their own libraries where they have one)."""
 
+import re
 from datetime import datetime
 
 import numpy as np
@@ -177,6 +178,24 @@ def test_muse_csv_resaved_by_excel_with_whole_second_stamps(tmp_path):
         "they do not follow the 256 Hz rate, so the gaps they show are sized only to the "
         "step: export the file again from its source, or save its timestamp column as a "
         "number with 6 decimals.")
+
+
+def test_mind_monitor_resaved_by_excel_says_to_read_the_export(tmp_path, capsys):
+    """Excel shows Mind Monitor's TimeStamp as a date to the minute
+    ('14/03/2023 10:20') and saves it so: the reader named the cell and said
+    nothing of why or what to do."""
+    from biofeedback.cli import main
+
+    fname = tmp_path / "mindMonitor_2023-03-14--10-20-30.csv"
+    _mind_monitor(fname, n=300)
+    fname.write_text(re.sub(r"2023-03-14 (\d\d:\d\d):\d\d\.\d{3}", r"14/03/2023 \1",
+                            fname.read_text()))
+    assert main(["info", str(fname)]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {fname}, line 2: TimeStamp '14/03/2023 10:20' is not a date "
+        "and time as Mind Monitor writes it (2019-05-07 14:33:12.123); a spreadsheet that "
+        "saved the file again rewrote it in its own format: read the file Mind Monitor "
+        "exported.\n")
 
 
 def test_muse_csv_clock_is_named_as_it_is(tmp_path):
