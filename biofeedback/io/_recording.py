@@ -288,9 +288,11 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
 
     ``BAD_gap`` annotations become :class:`Gap` (with their missing time when the
     annotation carries it), ``BAD_railed`` ones are dropped (they are recomputed
-    from the data), every other annotation becomes a marker. Channels marked
-    bad (``info["bads"]``) are kept, named in ``provenance["bads"]``, and
-    marked bad again by :func:`to_mne`.
+    from the data), every other annotation becomes a marker; one with a
+    duration also gives ``(start, stop, text)`` in
+    ``provenance["marker_spans"]``, so that labels from markers end with it.
+    Channels marked bad (``info["bads"]``) are kept, named in
+    ``provenance["bads"]``, and marked bad again by :func:`to_mne`.
     """
     import mne
 
@@ -325,7 +327,7 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
         t0 = 0.0
         clock = "seconds from the file's start (the file holds no date)"
     ts = t0 + np.arange(data.shape[1]) / sfreq
-    markers, gaps = [], []
+    markers, gaps, spans = [], [], []
     annot = raw.annotations
     for a in annot:  # EDF pads its last record: drop the padding
         stop = int(round((float(a["onset"]) - raw.first_time) * sfreq))
@@ -360,9 +362,14 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
         elif text.startswith("BAD_railed") or text in _PADDING:
             continue  # railed spans are recomputed from the data
         else:
-            markers.append((float(ex.get("timestamp", t0 + onset)), text))
+            t = float(ex.get("timestamp", t0 + onset))
+            markers.append((t, text))
+            if float(a["duration"]) > 0:  # a stretch (MNE's way to mark a state's span)
+                spans.append((t, t + float(a["duration"]), text))
     markers.sort(key=lambda m: m[0])
     prov = {"mne_version": mne.__version__, "clock": clock}
+    if spans:  # where each marker with a duration ends: labelling stops there
+        prov["marker_spans"] = sorted(spans)
     bads = [ch for ch in raw.info["bads"] if ch in ch_names]
     if bads:  # marked by whoever looked at the data: kept, and written back to FIF
         prov["bads"] = bads

@@ -537,6 +537,23 @@ def _session_marks(markers):
     return sorted(marks + plain, key=lambda m: (m[0], m[1] != END))
 
 
+def with_span_ends(markers, spans):
+    """``markers`` with an :data:`END` mark where each marker with a duration
+    ends (``spans``: ``(start, stop, text)``, an MNE file's annotations), so
+    that it labels its span, not the time up to the next marker; a marker
+    starting within the span ends it there already. In time order, an end
+    before a marker of its time."""
+    starts = np.sort(np.array([t for t, _ in markers], float))
+    ends = []
+    for a, b, _ in spans:
+        later = starts[starts > a]
+        if not len(later) or later[0] >= b:
+            ends.append((float(b), END))
+    if not ends:
+        return markers
+    return sorted(markers + ends, key=lambda m: (m[0], m[1] != END))
+
+
 def _label_windows(t_end, length, markers, marker_labels, by="inside"):
     """Label of each window from the markers (None outside labelled stretches).
 

@@ -15,6 +15,7 @@ from .._checks import _import_optional
 
 def _probe(path, profile, rec=None, stream=None):
     from ..io import read_recording
+    from ._labels import with_span_ends
 
     if rec is None:
         if stream is not None:
@@ -31,7 +32,9 @@ def _probe(path, profile, rec=None, stream=None):
         "sfreq": float(rec.sfreq),
         "duration": float(rec.n_times / rec.sfreq) if rec.sfreq else 0.0,
         "profile": profile or rec.profile,
-        "markers": [(float(t), str(s)) for t, s in rec.markers],
+        # a marker with a duration (an MNE file's annotation) labels its span alone
+        "markers": with_span_ends([(float(t), str(s)) for t, s in rec.markers],
+                                  rec.provenance.get("marker_spans") or ()),
         "warnings": list(rec.warnings),
         "started": rec.started,  # a date orders a person's sessions
     }

@@ -1126,3 +1126,25 @@ def test_a_class_the_gates_leave_no_window_of_is_named(tmp_path, make_eeg, caplo
     with caplog.at_level("WARNING", logger="biofeedback"):
         assert main(["train", *paths, "--cv", "none", "--out", model, "-q"]) == 0
     assert f"{said}, so the model is trained and scored without it; {hint}" in caplog.text
+
+
+def test_an_annotation_with_a_duration_labels_its_span_alone(tmp_path, make_eeg):
+    """MNE marks a state's span with an annotation's duration ('relaxed' for
+    10 s from 0 s, 'busy' for 10 s from 20 s): each labelled every window up
+    to the next annotation, the 10 s between them and the end included."""
+    import mne
+
+    from biofeedback.training import extract_dataset, label_files
+
+    data, _ = make_eeg(duration=40.0)
+    raw = mne.io.RawArray(data, mne.create_info(MUSE, 256.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.0, 20.0, 35.0], [10.0, 10.0, 0.0],
+                                        ["relaxed", "busy", "tap"]))
+    fname = tmp_path / "p1-spans-1_raw.fif"
+    raw.save(fname, verbose="error")
+    ds = extract_dataset(label_files([fname], "markers"), profile="muse_2016", n_jobs=1,
+                         gated="include")
+    # window ends (the newest sample's time), of 2 s windows every 0.5 s
+    spans = {c: (round(float(ds.t[ds.y == c].min()), 1), round(float(ds.t[ds.y == c].max()), 1))
+             for c in ds.classes}
+    assert spans == {"relaxed": (2.5, 10.0), "busy": (22.5, 30.0), "tap": (37.5, 40.0)}
