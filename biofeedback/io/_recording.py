@@ -202,7 +202,8 @@ def _default_montage():
 def to_mne(rec, *, montage=None, railed=True):
     """Return ``rec`` as an :class:`mne.io.RawArray`.
 
-    Markers become annotations with their text, each gap a ``BAD_gap``
+    Markers become annotations with their text (and the duration they were
+    read with, ``provenance["marker_spans"]``), each gap a ``BAD_gap``
     annotation spanning the discontinuity (the missing time and samples in its
     ``extras``), and stretches where a channel sits at the amplifier's rail
     ``BAD_railed`` annotations on that channel. Channel positions come from
@@ -230,13 +231,16 @@ def to_mne(rec, *, montage=None, railed=True):
     onsets, durations, descs, chs, extras = [], [], [], [], []
     period = 1.0 / rec.sfreq
     ts = rec.timestamps
+    # the spans of markers read with a duration (from_mne) keep it
+    spans = {(float(a), str(text)): float(b) - float(a)
+             for a, b, text in rec.provenance.get("marker_spans") or ()}
     for t, text in rec.markers:
         k = int(np.searchsorted(ts, t))
         k = min(max(k, 0), max(rec.n_times - 1, 0))
         # place markers on the sample grid of the contiguous Raw
         rel = k * period + (t - ts[k] if 0 <= t - ts[k] < period else 0.0)
         onsets.append(rel)
-        durations.append(0.0)
+        durations.append(spans.get((float(t), str(text)), 0.0))
         descs.append(text)
         chs.append(())
         extras.append({"timestamp": float(t)})

@@ -1148,3 +1148,13 @@ def test_an_annotation_with_a_duration_labels_its_span_alone(tmp_path, make_eeg)
     spans = {c: (round(float(ds.t[ds.y == c].min()), 1), round(float(ds.t[ds.y == c].max()), 1))
              for c in ds.classes}
     assert spans == {"relaxed": (2.5, 10.0), "busy": (22.5, 30.0), "tap": (37.5, 40.0)}
+    # converted to FIF or EDF, the spans keep their durations
+    from biofeedback.io import read_recording, write_recording
+
+    rec = read_recording(fname)
+    for ext in ("_raw.fif", ".edf"):
+        back = read_recording(write_recording(rec, tmp_path / f"copy{ext}"))
+        t0 = back.timestamps[0]
+        assert [(round(a - t0, 3), round(b - t0, 3), s)
+                for a, b, s in back.provenance["marker_spans"]] == [
+            (0.0, 10.0, "relaxed"), (20.0, 30.0, "busy")]
