@@ -5,7 +5,7 @@ the events it is given (``write_raw_bids(..., events=...)``) there alone, not
 into the EDF, BDF or BrainVision file: read by itself, such a recording holds
 no marker. :func:`bids_markers` reads the table the way mne-bids'
 ``read_raw_bids`` does (``onset`` in seconds from the first sample, the text
-from ``trial_type``, else ``value``).
+from ``trial_type``, else ``value``), a row's ``duration`` as an annotation's.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ def events_tsv(fname) -> Path | None:
     return tsv if tsv.is_file() else None
 
 
-def read_events_tsv(path) -> list[tuple[float, str]]:
-    """``(onset, text)`` of each row of a BIDS events table, onset in seconds
-    from the recording's first sample.
+def read_events_tsv(path) -> list[tuple[float, float, str]]:
+    """``(onset, duration, text)`` of each row of a BIDS events table, onset in
+    seconds from the recording's first sample (a duration left ``n/a`` or not
+    a number is 0).
 
     Raises
     ------
@@ -56,6 +57,7 @@ def read_events_tsv(path) -> list[tuple[float, str]]:
             f"one, but its columns are {', '.join(map(repr, head))}; fix its header "
             "line.", path, 1)
     at = head.index("onset")
+    lasts = head.index("duration") if "duration" in head else None
     out = []
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -72,7 +74,12 @@ def read_events_tsv(path) -> list[tuple[float, str]]:
             raise RecordingFormatError(
                 f"the onset {cells[at]!r} is not a number of seconds; fix the row or "
                 "leave it out.", path, line)
-        out.append((onset, text))
+        try:
+            duration = float(cells[lasts]) if lasts is not None else 0.0
+        except ValueError:
+            duration = 0.0
+        out.append((onset, duration if math.isfinite(duration) and duration > 0 else 0.0,
+                    text))
     return out
 
 
@@ -88,12 +95,17 @@ def bids_markers(fname, rec, skip=()) -> list[tuple[float, str]]:
     held = {}
     for t, text in rec.markers:
         held.setdefault(text, []).append(t)
-    out = []
-    for onset, text in read_events_tsv(tsv):
+    out, spans = [], []
+    for onset, duration, text in read_events_tsv(tsv):
         t = t0 + onset
         if text.startswith(tuple(skip)) or any(abs(t - u) <= half for u in held.get(text, ())):
             continue
         out.append((t, text))
+        if duration:  # labels from markers end with it, as an annotation's
+            spans.append((t, t + duration, text))
+    if spans:
+        rec.provenance["marker_spans"] = sorted(
+            [*rec.provenance.get("marker_spans", ()), *spans])
     if out:
         rec.provenance["events_tsv"] = str(tsv)
         rec.provenance.setdefault("assumed", []).append(

@@ -196,8 +196,13 @@ def test_markers_from_the_events_tsv_mne_bids_writes_beside_a_recording(tmp_path
         "2 markers come from sub-01_task-states_events.tsv beside the file (its BIDS "
         "events), which the file itself does not hold"]
     assert rec.warnings == []
-    # a row whose onset is no number is one sentence naming the table and line
+    # a row's duration bounds its span, as an annotation's does
     tsv = edf.with_name("sub-01_task-states_events.tsv")
+    tsv.write_text(tsv.read_text().replace("0.0\t0.0\trelaxed", "0.0\t4.5\trelaxed"))
+    rec = read_recording(edf)
+    assert [(round(a - t0, 3), round(b - t0, 3), s)
+            for a, b, s in rec.provenance["marker_spans"]] == [(0.0, 4.5, "relaxed")]
+    # a row whose onset is no number is one sentence naming the table and line
     tsv.write_text(tsv.read_text().replace("6.0\t", "six\t"))
     with pytest.raises(Exception, match=r"_events.tsv, line 4: the onset 'six' is not a "
                                         r"number of seconds"):
