@@ -486,5 +486,7 @@ def _say_gated_away(before, after, min_classes):
     if len(after.classes) < min_classes:
         raise DatasetError(f"{said}, so only {after.classes[0]!r} is left and a classifier "
                            f"needs two classes; {hint}")
-    logger.warning("%s, so the model is trained and scored without %s; %s", said,
-                   agree(k, "it", "them"), hint)
+    # min_classes 1: a model is scored (evaluate), not trained
+    without = (f"the model is trained and scored without {agree(k, 'it', 'them')}"
+               if min_classes > 1 else f"{agree(k, 'it is', 'they are')} not scored")
+    logger.warning("%s, so %s; %s", said, without, hint)

@@ -1107,7 +1107,7 @@ def test_a_class_the_gates_leave_no_window_of_is_named(tmp_path, make_eeg, caplo
     paths = []
     for k, subject in enumerate(("p1", "p2")):
         for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0), ("drowsy", 4.0))):
-            data, ts = make_eeg(duration=12.0, alpha_hz=hz, seed=10 * k + j)
+            data, ts = make_eeg(duration=25.0, alpha_hz=hz, seed=10 * k + j)
             if label == "busy":
                 data[:] = 0.0  # a headset never switched on
             rec = Recording(data, 256.0, MUSE, ts, profile="muse_2016")
@@ -1126,6 +1126,11 @@ def test_a_class_the_gates_leave_no_window_of_is_named(tmp_path, make_eeg, caplo
     with caplog.at_level("WARNING", logger="biofeedback"):
         assert main(["train", *paths, "--cv", "none", "--out", model, "-q"]) == 0
     assert f"{said}, so the model is trained and scored without it; {hint}" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["evaluate", model, *paths[:3], "--switch-every", "0", "-q"]) == 0
+    assert ("Every window of the class 'busy' (p1-busy-1.xdf) is gated by the quality "
+            f"gates, so it is not scored; {hint}") in caplog.text
 
 
 def test_an_annotation_with_a_duration_labels_its_span_alone(tmp_path, make_eeg):
