@@ -95,17 +95,24 @@ class Recording:
 
     @property
     def started(self) -> float | None:
-        """When the first sample was taken, in Unix seconds, when the timestamps
-        hold a date; else None.
+        """When the recording began, in Unix seconds, when it holds a date;
+        else None.
 
         Timestamps hold a date when they are Unix time (muse-lsl, BrainFlow and
         OpenBCI GUI files, an EDF or FIF with a start date): from 10⁹ (2001) to
-        the year 2100. The LSL clock (time since the computer started), a time
-        of day, seconds from a file's start and EDF's stand-in for an unknown
-        date (1 January 1985) are below 10⁹.
+        the year 2100; the first sample's is the start. The LSL clock (time
+        since the computer started), a time of day, seconds from a file's
+        start and EDF's stand-in for an unknown date (1 January 1985) are below
+        10⁹: then the time a reader found in the file's header
+        (``provenance["recorded_at"]``: an XDF file's, as LabRecorder writes
+        it) is the start, to the second.
         """
         t0 = float(self.timestamps[0]) if self.n_times else math.nan
-        return t0 if 1e9 <= t0 < 4.1e9 else None
+        if 1e9 <= t0 < 4.1e9:
+            return t0
+        when = self.provenance.get("recorded_at")
+        return float(when) if isinstance(when, (int, float)) and 1e9 <= when < 4.1e9 \
+            else None
 
     def require_rate(self, doing="be cut into windows"):
         """Raise when the EEG has no regular rate (an irregular stream).

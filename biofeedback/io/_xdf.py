@@ -161,6 +161,20 @@ def _own_streams(sidecar) -> dict:
             if isinstance(v, dict) and isinstance(v.get("source_id"), str)}
 
 
+def _file_datetime(header) -> float | None:
+    """When the file was begun, in Unix seconds, from the ``datetime`` its
+    FileHeader holds (LabRecorder's ``2024-03-05T10:00:00+0100``), or None."""
+    from datetime import datetime
+
+    info = header.get("info") if isinstance(header, dict) else None
+    text = (info or {}).get("datetime") if isinstance(info, dict) else None
+    text = text[0] if isinstance(text, list) and text else text
+    try:
+        return datetime.fromisoformat(str(text).strip()).timestamp() if text else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def _own_clocks(sidecar) -> set:
     """``{(name, source_id)}`` of the streams the sidecar says are stamped on a
     clock of their own (``"stamps": "own"``): not to be lined up with the EEG."""
@@ -378,6 +392,9 @@ def read_xdf(fname, *, profile=None, stream=None):
         "measured_sfreq": measured,
         "losses_from": "markers" if marked is not None else "timestamps",
     }
+    when = _file_datetime(header)
+    if when is not None:  # the clock is LSL's: the file's header dates the recording
+        provenance["recorded_at"] = when
     if bf.get("source_format"):
         provenance["converted_from"] = bf["source_format"]
     if sidecar is not None:

@@ -95,6 +95,33 @@ def test_the_last_day_is_the_last_recorded_when_the_recordings_hold_dates(tmp_pa
     assert ds.session_dates_warning("loso") is None
 
 
+def test_xdf_sessions_on_the_lsl_clock_are_dated_by_the_file_header(tmp_path, make_eeg):
+    """An XDF file's stamps are LSL-clock seconds, no date; LabRecorder dates the
+    file in its header ('<datetime>2024-03-05T10:00:00+0100</datetime>'), which
+    orders 'pre' before 'post' as the EDF's start date does."""
+    from biofeedback._xdf_chunks import chunk, file_header
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training import extract_dataset, label_files
+    from biofeedback.training._validation import _folds
+
+    paths = []
+    for k, subject in enumerate(("p1", "p2")):
+        for day, session in ((5, "pre"), (6, "post")):
+            for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+                data, ts = make_eeg(duration=12.0, alpha_hz=hz, seed=100 * k + 10 * day + j)
+                path = tmp_path / f"sub-{subject}_ses-{session}_task-{label}_eeg.xdf"
+                write_recording(Recording(data, 256.0, ["TP9", "AF7", "AF8", "TP10"], ts,
+                                          profile="muse_2016"), path)
+                stamp = f"2024-03-0{day}T10:{10 * j:02d}:00+0100"
+                path.write_bytes(b"XDF:" + chunk(1, (
+                    '<?xml version="1.0"?><info><version>1.0</version>'
+                    f"<datetime>{stamp}</datetime></info>").encode())
+                    + path.read_bytes()[len(file_header()):])
+                paths.append(str(path))
+    ds = extract_dataset(label_files(paths), n_jobs=1)
+    assert [name for name, _, _ in _folds(ds, "new-day")] == ["p1/post", "p2/post"]
+
+
 def test_new_day_splits_need_two_sessions(muse_all):
     with pytest.raises(DatasetError, match="only --cv loso .a new person. can be scored"):
         cross_validate(muse_all, "lda", cv="new-day")
