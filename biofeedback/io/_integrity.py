@@ -95,10 +95,11 @@ def unrounded_stamps(timestamps, sfreq):
     ``1700000000``, held for a second's worth of samples, which the gap check
     reads as a second lost every second. Timestamps that never go back, repeat
     for at least half of the samples and move only in whole steps of a power of
-    ten seconds (1 s, 0.1 s...) at least 4 sample periods long are taken for
-    such: when the rate explains them (every stamp within one step of the
-    first stamp plus its sample count over the rate), they are rebuilt from
-    it, the first sample placed mid-way in what the stamps allow.
+    ten seconds (1 s, 0.1 s, 0.01 s...) longer than a sample period (Excel's
+    Number format keeps 2 decimals) are taken for such: when the rate
+    explains them (every stamp within one step of the first stamp plus its
+    sample count over the rate), they are rebuilt from it, the first sample
+    placed mid-way in what the stamps allow.
 
     Parameters
     ----------
@@ -125,16 +126,15 @@ def unrounded_stamps(timestamps, sfreq):
     step = 10.0 ** np.round(np.log10(pos.min()))
     tol = max(1e-6 * step, 8 * float(np.spacing(np.abs(ts).max())))
     whole = np.round(pos / step)
-    if step < 4.0 / sfreq or (whole < 1).any() or (np.abs(pos - whole * step) > tol).any():
+    if step <= 1.0 / sfreq or (whole < 1).any() or (np.abs(pos - whole * step) > tol).any():
         return timestamps, None
     own = np.arange(ts.size) / sfreq
     off = ts - own  # the first sample's time, as each stamp gives it to within a step
     lo, hi = float(off.min()), float(off.max())
-    held = f"{step:g} s" if step != 1 else "whole seconds"
+    held = f"steps of {step:g} s" if step != 1 else "whole seconds"
     said = (f"The timestamps hold {held} only, each repeated for about "
             f"{np.median(np.diff(np.flatnonzero(dt > 0))) if pos.size > 1 else ts.size:.0f} "
-            "samples, as a spreadsheet's General format "
-            "saves Unix times")
+            "samples, as a spreadsheet saves Unix times it shows with fewer decimals")
     if hi - lo > step + 2.0 / sfreq:  # samples lost between: the rate cannot rebuild them
         return timestamps, (f"{said}; they do not follow the {sfreq:g} Hz rate, so the gaps "
                             "they show are sized only to the step: export the file again "

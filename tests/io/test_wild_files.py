@@ -169,8 +169,15 @@ def test_muse_csv_resaved_by_excel_with_whole_second_stamps(tmp_path):
     assert_allclose(rec.streams["aux"].timestamps, rec.timestamps)
     assert rec.warnings == [
         "The timestamps hold whole seconds only, each repeated for about 256 samples, as "
-        "a spreadsheet's General format saves Unix times; they are rebuilt from the 256 Hz "
-        "rate, so samples lost inside the file cannot be told."]
+        "a spreadsheet saves Unix times it shows with fewer decimals; they are rebuilt from "
+        "the 256 Hz rate, so samples lost inside the file cannot be told."]
+    # shown as a Number, with Excel's 2 decimals: 0.01 s steps of 2 or 3 samples
+    df["timestamps"] = [f"{t:.2f}" for t in true]
+    df.to_csv(fname, index=False)
+    rec = read_recording(fname)
+    assert rec.gaps == [] and np.abs(rec.timestamps - true).max() < 0.005
+    assert rec.warnings[0].startswith("The timestamps hold steps of 0.01 s only, each "
+                                      "repeated for about 3 samples")
     # with samples lost inside, the rate cannot place the stamps: they stay, said
     df.drop(index=range(700, 1000)).to_csv(fname, index=False)
     rec = read_recording(fname)
