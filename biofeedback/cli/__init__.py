@@ -190,7 +190,13 @@ def run() -> None:
     """The ``biofeedback`` command: :func:`main`, then exit with its code."""
     import gc
 
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C while the command loads, before it runs
+        if "-v" in sys.argv or "--verbose" in sys.argv:
+            raise
+        print("biofeedback: interrupted", file=sys.stderr)
+        code = 130
     # The interpreter's last collection walks every object numba, scipy and
     # matplotlib made (1-2 s of CPU after a live session); frozen, they are
     # freed by the process's end instead.

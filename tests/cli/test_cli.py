@@ -636,3 +636,26 @@ def test_convert_names_the_format_it_wrote_not_the_extension(tmp_path, capsys):
     assert main(["convert", str(src), str(out), "--format", "edf"]) == 0
     assert "(xdf -> edf," in capsys.readouterr().out
     assert out.read_bytes()[:8] == b"0       "  # an EDF header, whatever the name
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_ctrl_c_while_the_command_loads_is_one_word_without_traceback(verbose):
+    """Ctrl-C in the first tenth of a second (while the subcommands' parsers
+    were built) printed a traceback of argparse's internals."""
+    # a real SIGINT, sent the moment the parser is being built
+    argv = ["biofeedback", "boards", *(["-v"] if verbose else [])]
+    code = ("import os, signal, sys\n"
+            "import biofeedback.cli as cli\n"
+            "build = cli.build_parser\n"
+            "def interrupted():\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    return build()\n"
+            "cli.build_parser = interrupted\n"
+            f"sys.argv = {argv!r}\n"
+            "cli.run()\n")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    if verbose:
+        assert "Traceback" in got.stderr and "KeyboardInterrupt" in got.stderr
+    else:
+        assert (got.returncode, got.stderr) == (130, "biofeedback: interrupted\n")
