@@ -49,7 +49,8 @@ def _channel_meta(info):
     if isinstance(chans, dict):
         for ch in chans.get("channel", []) or []:
             out.append({
-                "label": _first(ch, "label", ""),
+                # <name> where a lab script wrote it instead (as live sessions read it)
+                "label": _first(ch, "label", "") or _first(ch, "name", ""),
                 "unit": _first(ch, "unit", ""),
                 "type": _first(ch, "type", ""),
             })

@@ -72,11 +72,15 @@ def unique_labels(names):
 
 
 def channel_metadata(info):
-    """``(labels, units, types)`` of the channels the stream's metadata list."""
+    """``(labels, units, types)`` of the channels the stream's metadata list.
+
+    A channel's label is its ``label`` (the XDF conventions), else its
+    ``name``: lab scripts and some apps write ``<name>`` instead.
+    """
     labels, units, types = [], [], []
     ch = info.desc().child("channels").child("channel")
     while not ch.empty():
-        labels.append(ch.child_value("label"))
+        labels.append(ch.child_value("label") or ch.child_value("name"))
         units.append(ch.child_value("unit"))
         types.append(ch.child_value("type"))
         ch = ch.next_sibling("channel")

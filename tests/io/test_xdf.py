@@ -504,6 +504,26 @@ def _xdf_of_stamps(path, ts):
     return path
 
 
+def test_channels_named_with_name_tags_are_read_by_their_names(tmp_path):
+    """A stream whose channels carry ``<name>`` instead of ``<label>`` (lab
+    scripts), recorded by LabRecorder, is read with its names, as live."""
+    from biofeedback._xdf_chunks import footer
+    from biofeedback.io._xdf_write import _chunk, _numeric_samples, _stream_xml
+
+    ts = 100.0 + np.arange(500) / 250.0
+    xml = _stream_xml("lab", "EEG", ["Cz", "Pz"], ["microvolts"] * 2, ["EEG"] * 2, 250.0,
+                      "double64")
+    xml = xml.replace(b"label>", b"name>") if isinstance(xml, bytes) else \
+        xml.replace("label>", "name>")
+    with open(tmp_path / "n.xdf", "wb") as fid:
+        fid.write(file_header())
+        fid.write(_chunk(2, xml, 1))
+        for content in _numeric_samples(ts, np.zeros((ts.size, 2)), 100):
+            fid.write(_chunk(3, content, 1))
+        fid.write(_chunk(6, footer(float(ts[0]), float(ts[-1]), len(ts), []), 1))
+    assert read_recording(tmp_path / "n.xdf").ch_names == ["Cz", "Pz"]
+
+
 def test_stamps_in_milliseconds_are_read_so_from_2000_to_2100(tmp_path):
     """A Date.now() sender's stamps are read as milliseconds when every one lies
     between 2000-01-01 and 2100-01-01; a file stamped a millisecond before 2000

@@ -338,6 +338,22 @@ def test_a_stream_named_with_an_apostrophe_is_found_and_no_other(mark):
         assert src.source_id == sid
 
 
+def test_channels_named_with_name_tags_keep_their_names():
+    """Lab scripts write ``<name>`` where the XDF conventions say ``<label>``:
+    the channels became EEG01... and asymmetry lost its frontal pair."""
+    import pylsl
+
+    name = _name("nametag")
+    info = pylsl.StreamInfo(name, "EEG", 4, 250.0, "float32", name)
+    chans = info.desc().append_child("channels")
+    for label in ["Fp1", "Fp2", "O1", "O2"]:
+        chans.append_child("channel").append_child_value("name", label)
+    _out = pylsl.StreamOutlet(info)  # noqa: F841
+    with LSLSource(name, timeout=5) as src:
+        assert src.ch_names == ["Fp1", "Fp2", "O1", "O2"]
+        assert src.profile.frontal_pair == ("Fp1", "Fp2")
+
+
 def test_an_evenly_stamped_rate_is_the_whole_number_its_host_clock_blurs():
     """Stamps of a 250 Hz device on a host clock measure 250.06 Hz; read at
     that rate, a model trained at 250 Hz refused the stream."""
