@@ -392,6 +392,12 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         else:
             labels = _label_windows(r["t_end"], config.window.length, p["markers"],
                                     marker_labels, label_by)
+        gated_w = r["gated"]
+        if p.get("bad_spans"):  # MNE's BAD_ annotations: left out as gated windows are
+            start = r["t_end"] - config.window.length
+            gated_w = gated_w.copy()
+            for a, b in p["bad_spans"]:
+                gated_w |= (r["t_end"] >= a) & (start <= b)
         keep = np.array([lab is not None for lab in labels], bool)
         cols["X"].append(r["features"][keep])
         cols["Xc"].append(r["clean_features"][keep])
@@ -400,14 +406,14 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         cols["session"].append(np.full(keep.sum(), f.session))
         cols["recording"].append(np.full(keep.sum(), i))
         cols["t"].append(r["t_end"][keep] - r["t0"])
-        cols["gated"].append(r["gated"][keep])
+        cols["gated"].append(gated_w[keep])
         cols["left_out"].append(r["left_out"][keep])
         cols["wid"].append(np.flatnonzero(keep))
         cols["segment"].append(r["segment"][keep])
         if need_windows:
             cols["windows"].append(r["windows"][keep])
         full.append({"X": r["features"], "Xc": r["clean_features"],
-                     "segment": r["segment"], "gated": r["gated"],
+                     "segment": r["segment"], "gated": gated_w,
                      "t": r["t_end"] - r["t0"],
                      "markers": [(a, lab) for a, _, lab in f.stretches] if f.stretches
                      else [(t - r["t0"], str(s))
@@ -416,7 +422,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                      "windows": r["windows"] if need_windows else None})
         per_rec.append({"file": Path(f.path).name, "subject": f.subject,
                         "session": f.session, "label": f.label, "n_windows": int(n),
-                        "n_gated": int(r["gated"].sum()), "n_resets": r["n_resets"],
+                        "n_gated": int(gated_w.sum()), "n_resets": r["n_resets"],
                         "n_stretches": len(f.stretches), "started": p["started"]})
     ds = Dataset(
         X=np.concatenate(cols["X"]), y=np.concatenate(cols["y"]),

@@ -537,6 +537,29 @@ def _session_marks(markers):
     return sorted(marks + plain, key=lambda m: (m[0], m[1] != END))
 
 
+def bad_spans(markers, spans):
+    """Split MNE's ``BAD`` annotations (``BAD_muscle``, ``bad blink``: any text
+    starting with 'bad', as ``reject_by_annotation`` takes them) from the
+    markers: they mark data to leave out, not a state.
+
+    Returns
+    -------
+    bad : list of (float, float)
+        ``(start, stop)`` of each (stop = start for one without a duration).
+    markers, spans : list
+        The others.
+    """
+    def is_bad(text):
+        return str(text)[:3].lower() == "bad"
+
+    lasting = {(a, s): b for a, b, s in spans if is_bad(s)}
+    bad = [(t, lasting.get((t, s), t)) for t, s in markers if is_bad(s)]
+    if not bad:
+        return [], markers, spans
+    return (bad, [m for m in markers if not is_bad(m[1])],
+            [sp for sp in spans if not is_bad(sp[2])])
+
+
 def with_span_ends(markers, spans):
     """``markers`` with an :data:`END` mark where each marker with a duration
     ends (``spans``: ``(start, stop, text)``, an MNE file's annotations), so

@@ -15,7 +15,7 @@ from .._checks import _import_optional
 
 def _probe(path, profile, rec=None, stream=None):
     from ..io import read_recording
-    from ._labels import with_span_ends
+    from ._labels import bad_spans, with_span_ends
 
     if rec is None:
         if stream is not None:
@@ -27,14 +27,17 @@ def _probe(path, profile, rec=None, stream=None):
                 stream = None
         rec = read_recording(path, stream=stream)
     rec.require_rate()
+    markers = [(float(t), str(s)) for t, s in rec.markers]
+    spans = rec.provenance.get("marker_spans") or ()
+    bad, markers, spans = bad_spans(markers, spans)
     return rec, {
         "ch_names": list(rec.ch_names),
         "sfreq": float(rec.sfreq),
         "duration": float(rec.n_times / rec.sfreq) if rec.sfreq else 0.0,
         "profile": profile or rec.profile,
         # a marker with a duration (an MNE file's annotation) labels its span alone
-        "markers": with_span_ends([(float(t), str(s)) for t, s in rec.markers],
-                                  rec.provenance.get("marker_spans") or ()),
+        "markers": with_span_ends(markers, spans),
+        "bad_spans": bad,  # MNE's BAD_ annotations: data to leave out, not states
         "warnings": list(rec.warnings),
         "started": rec.started,  # a date orders a person's sessions
     }

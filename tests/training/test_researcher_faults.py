@@ -1163,3 +1163,27 @@ def test_an_annotation_with_a_duration_labels_its_span_alone(tmp_path, make_eeg)
         assert [(round(a - t0, 3), round(b - t0, 3), s)
                 for a, b, s in back.provenance["marker_spans"]] == [
             (0.0, 10.0, "relaxed"), (20.0, 30.0, "busy")]
+
+
+def test_mne_bad_annotations_leave_their_windows_out_and_are_no_state(tmp_path, make_eeg):
+    """A recording cleaned in MNE marks bad stretches 'BAD_muscle' (MNE leaves
+    out data under any annotation starting with 'bad'): labels from markers made
+    'BAD_muscle' a state, cut the state it fell in, and kept its windows."""
+    import mne
+
+    from biofeedback.training import extract_dataset, label_files
+
+    data, _ = make_eeg(duration=40.0)
+    raw = mne.io.RawArray(data, mne.create_info(MUSE, 256.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.0, 6.0, 20.0, 30.0], [20.0, 3.0, 20.0, 0.0],
+                                        ["relaxed", "BAD_muscle", "busy", "bad blink"]))
+    fname = tmp_path / "p1-clean-1_raw.fif"
+    raw.save(fname, verbose="error")
+    ds = extract_dataset(label_files([fname], "markers"), profile="muse_2016", n_jobs=1)
+    assert ds.classes == ["busy", "relaxed"]
+    t = ds.t.round(3)  # the windows' ends: a 2 s window touches a span from its start on
+    assert not ((t >= 6.0) & (t - 2.0 <= 9.0)).any() and not ((t >= 30) & (t <= 32)).any()
+    relaxed, busy = t[ds.y == "relaxed"], t[ds.y == "busy"]
+    # the state holds on past the bad stretch, to the next marker
+    assert relaxed.min() < 6.0 and 11.0 < relaxed[relaxed > 6.0].min() < 12.0
+    assert round(relaxed.max(), 1) == 20.0 and round(busy.min(), 1) == 22.5
