@@ -20,7 +20,7 @@ import numpy as np
 from .._logging import logger
 from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
-from ..stream._peers import UNIT_SCALE, printable, regular_rate, stamp_clock
+from ..stream._peers import printable, regular_rate, stamp_clock, unit_scale
 from ._integrity import (
     channel_problems,
     check_timestamps,
@@ -236,8 +236,8 @@ def read_xdf(fname, *, profile=None, stream=None):
         if not unit:
             missing_unit.append(ch_names[i])
             scales[i] = 1e-6
-        elif unit.lower() in UNIT_SCALE:
-            scales[i] = UNIT_SCALE[unit.lower()]
+        elif unit_scale(unit) is not None:
+            scales[i] = unit_scale(unit)
         else:
             unknown_unit.add(unit)
             scales[i] = 1e-6

@@ -34,7 +34,6 @@ from ._peers import (
     _FAR,
     _FAR_UNIX,
     _JUMP,
-    UNIT_SCALE,
     _eeg_channels,
     _OffsetStamps,
     _UnixMsStamps,
@@ -46,6 +45,7 @@ from ._peers import (
     regular_rate,
     stamp_clock,
     unique_labels,
+    unit_scale,
 )
 from ._pylsl import import_pylsl
 from ._source import Chunk, Source, SourceEvent
@@ -574,8 +574,9 @@ class LSLSource(Source):
         elif len(self.ch_names) != n:
             self.ch_names = [f"EEG{i + 1:02d}" for i in range(n)]
         unit = (units[0] if units else "").strip().lower()
-        self._scale = UNIT_SCALE.get(unit, 1e-6)
-        if unit and unit not in UNIT_SCALE:
+        scale = unit_scale(unit) if unit else None
+        self._scale = 1e-6 if scale is None else scale
+        if unit and scale is None:
             logger.warning("Unknown unit %r on stream %s; assuming microvolts.", printable(unit),
                            printable(full.name()))
         self.sfreq = float(full.nominal_srate())

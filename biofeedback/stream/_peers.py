@@ -18,6 +18,23 @@ UNIT_SCALE = {
 }
 
 
+def unit_scale(unit) -> float | None:
+    """Volts per unit of a channel's declared ``unit``, or None when unknown.
+
+    A name (``microvolts``, ``uV``, ``mV``...) or, as MNE-LSL writes it (its
+    player publishes a Raw's volts so), the power of ten of the unit in volts:
+    ``0`` is volts, ``-6`` microvolts.
+    """
+    unit = str(unit).strip().lower()
+    if unit in UNIT_SCALE:
+        return UNIT_SCALE[unit]
+    try:
+        power = int(unit)
+    except ValueError:
+        return None
+    return 10.0 ** power if -12 <= power <= 3 else None
+
+
 def regular_rate(ts):
     """The rate of stamps that are evenly spaced, else None.
 

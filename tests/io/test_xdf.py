@@ -300,6 +300,24 @@ def test_units_from_metadata(tmp_path):
     assert_allclose(other.data[:, 0], [1.0, 1e-3])
 
 
+def test_units_as_powers_of_ten_from_mne_lsl(tmp_path):
+    """MNE-LSL's player declares a unit as its power of ten in volts ("0" for a
+    Raw's volts): read as unknown, microvolts were assumed."""
+    from biofeedback.io import Stream
+    from biofeedback.io._xdf import write_xdf
+
+    rec = Recording(data=np.zeros((1, 100)), sfreq=100.0, ch_names=["x"],
+                    timestamps=np.arange(100) / 100.0)
+    rec.streams["player"] = Stream(name="player", type="EEG", data=np.ones((2, 200)),
+                                   timestamps=np.arange(200) / 100.0,
+                                   ch_names=["a", "b"], sfreq=100.0,
+                                   meta={"units": ["0", "-6"]})
+    write_xdf(rec, tmp_path / "p.xdf")
+    back = read_recording(tmp_path / "p.xdf", stream="player")
+    assert_allclose(back.data[:, 0], [1.0, 1e-6])
+    assert not [w for w in back.warnings if "unit" in w]
+
+
 @pytest.mark.parametrize("cut", [1, 7, 2000])
 def test_killed_recorder(tmp_path, make_recording, cut):
     """A file cut mid-chunk reads up to its last whole chunk, with a warning."""

@@ -381,12 +381,15 @@ def test_an_irregular_stream_takes_the_named_board_rate_or_says_what_to_do():
         assert any("declares no rate" in n for n in src.notes)
 
 
-@pytest.mark.parametrize("unit, per_volt", [("nV", 1e9), ("μV", 1e6), ("volt", 1.0)])
+@pytest.mark.parametrize("unit, per_volt", [("nV", 1e9), ("μV", 1e6), ("volt", 1.0),
+                                            ("0", 1.0), ("-6", 1e6)])
 def test_units_a_live_stream_declares_are_read_as_its_recording_reads_them(unit, per_volt):
     """Nanovolts, the Greek mu (U+03BC, not the micro sign) and 'volt' were
     unknown to the live source, which took them for microvolts (nV 1000
     times too large, volts a million times too small), while the XDF reader
-    of the same stream's recording read them right: one table now."""
+    of the same stream's recording read them right: one table now. MNE-LSL's
+    player writes the power of ten ("0": a Raw's volts), taken for
+    microvolts too, so every window was flat."""
     import pylsl
 
     name = _name("unit")
