@@ -488,9 +488,12 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
     win = int(round(config.window.length * sfreq))
     hop = int(round(config.window.hop * sfreq))
     if win < 2 or hop < 1:
+        key, what, least = (("length", f"a {config.window.length:g} s window", 2) if win < 2
+                            else ("hop", f"a {config.window.hop:g} s hop", 1))
         raise PipelineConfigError(
-            f"{field_name(fname, 'window', 'length')}: a {config.window.length:g} s window "
-            f"with a {config.window.hop:g} s hop is too short at {sfreq:g} Hz."
+            f"{field_name(fname, 'window', key)}: {what} holds less than {least} "
+            f"{'sample' if least == 1 else 'samples'} at {sfreq:g} Hz; make it at least "
+            f"{least / sfreq:g} s."
         )
     seg = int(round(feats.welch_segment * sfreq))
     if seg < 2 or seg > win:

@@ -189,6 +189,10 @@ PIPELINE_CASES = [
     ("bad_channel_after_1e12_s", "bad_channel_after = 10.0", "bad_channel_after = 1e12",
      r"p\.toml, line \d+ \[gates\]: bad_channel_after must be 0 \(off\) to 3600 seconds, "
      r"got 1e\+12\."),
+    # the hop was named as the window's length, and nothing said what to give
+    ("hop_under_a_sample", "hop = 0.5 ", "hop = 0.001 ",
+     r"p\.toml, line 10 \[window\] hop: a 0\.001 s hop holds less than 1 sample at 256 Hz; "
+     r"make it at least 0\.00390625 s\."),
     ("welch_overlap_rounding_to_the_segment", "welch_overlap = 0.5", "welch_overlap = 0.9999",
      r"line 28 \[features\] welch_overlap: an overlap of 0\.9999 leaves no step between "
      r"Welch segments of 256 samples at 256 Hz; lower it\."),
