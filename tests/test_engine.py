@@ -85,7 +85,8 @@ def test_wrong_channel_count_is_a_clear_error(muse, driver):
 
 
 def test_window_too_short_for_the_rate(muse):
-    with pytest.raises(ValueError, match=r"length: a 0\.001 s window holds less than 2 samples at 256 Hz; make it at least "):
+    with pytest.raises(ValueError, match=r"length: a 0\.001 s window holds less than 2 "
+                                         r"samples at 256 Hz; make it at least "):
         _engine(muse, length=0.001, hop=0.001)
 
 
