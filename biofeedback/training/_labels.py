@@ -569,8 +569,8 @@ def with_span_ends(markers, spans):
     starts = np.sort(np.array([t for t, _ in markers], float))
     ends = []
     for a, b, _ in spans:
-        later = starts[starts > a]
-        if not len(later) or later[0] >= b:
+        k = int(np.searchsorted(starts, a, side="right"))  # the first marker after it
+        if k == len(starts) or starts[k] >= b:
             ends.append((float(b), END))
     if not ends:
         return markers
