@@ -445,10 +445,16 @@ class LSLSource(Source):
             found = self._of_kind(named or found)
             self._by_name = bool(named)
         else:
-            found = pylsl.resolve_bypred(f"type={xpath_literal(self.stream_type)}", 1,
-                                         timeout)
+            found = pylsl.resolve_bypred(self._type_pred(), 1, timeout)
             self._by_type = True
         return found[0] if found else None
+
+    def _type_pred(self):
+        """The query for streams of the type asked for, in any case: MNE-LSL's
+        player types a Raw of EEG channels "eeg", which ``type='EEG'`` missed."""
+        low = "abcdefghijklmnopqrstuvwxyz"
+        return (f"translate(type,'{low}','{low.upper()}')="
+                f"{xpath_literal(self.stream_type.upper())}")
 
     def _of_kind(self, found, kind=None):
         """The streams of ``found`` of type ``kind`` (default: the type asked
@@ -484,9 +490,10 @@ class LSLSource(Source):
         # a second stream answers within milliseconds (the first query wave);
         # only a lone stream waits this out. Streams of another type under the
         # name (muse-lsl's PPG, ACC, GYRO) are no second headset
-        pred = f"{prop}={xpath_literal(value)}"
         if prop == "name":
-            pred += f" and type={xpath_literal(info.type())}"
+            pred = f"name={xpath_literal(value)} and type={xpath_literal(info.type())}"
+        else:
+            pred = self._type_pred()
         found = pylsl.resolve_bypred(pred, 2, 0.25)
         streams = {i.uid(): i for i in [info, *found]}  # two outlets, even alike on one host
         if len(streams) < 2:

@@ -217,6 +217,24 @@ def test_a_type_several_streams_have_is_refused_with_their_names():
         assert src.stream_name == names[0]
 
 
+def test_a_type_is_resolved_in_any_case():
+    """MNE-LSL's player types a Raw of EEG channels "eeg": ``--lsl ''
+    --lsl-type EEG`` said no stream of type 'EEG' was found; two streams of
+    the type in different cases are still two."""
+    import pylsl
+
+    kind = f"qa{uuid.uuid4().hex[:8]}"
+    names = [_name("lowtype"), _name("uptype")]
+    low = pylsl.StreamOutlet(pylsl.StreamInfo(names[0], kind, 2, 100.0, "float32", names[0]))
+    with LSLSource("", stream_type=kind.upper(), timeout=3) as src:
+        assert src.stream_name == names[0]
+    _up = pylsl.StreamOutlet(  # noqa: F841
+        pylsl.StreamInfo(names[1], kind.upper(), 2, 100.0, "float32", names[1]))
+    with pytest.raises(StreamError, match="2 LSL streams are of type"):
+        LSLSource("", stream_type=kind, timeout=3).start()
+    del low
+
+
 def test_a_stream_found_by_its_source_id_opens_beside_another_of_its_name():
     """The dashboard follows its session's EEG by source id while others run theirs."""
     from biofeedback.dashboard._lsl import _make_by_id
