@@ -128,7 +128,9 @@ def read_mne(fname, *, profile=None):
         else (None, None)
     other = _not_volts(headers, raw)
     named = _named_not_eeg(raw, other)
-    units = {**other, **dict.fromkeys(named, "V")}  # MNE read the named ones in volts
+    typed = _typed_not_eeg(dict(zip(raw.ch_names, raw.get_channel_types())),
+                           {**other, **named})
+    units = {**other, **dict.fromkeys(named, "V"), **typed}  # named ones: MNE read volts
     if units:
         raw.set_channel_types(dict.fromkeys(units, "misc"), on_unit_change="ignore",
                               verbose="error")
@@ -178,9 +180,46 @@ def read_mne(fname, *, profile=None):
     return rec
 
 
+#: MNE's channel types of the signals a label names (:data:`_NAMED_NOT_EEG`).
+_FIF_TYPES = {"EOG": "eog", "HEOG": "eog", "VEOG": "eog", "ECG": "ecg", "EKG": "ecg",
+              "EMG": "emg", "RESP": "resp", "TEMP": "temperature", "BIO": "bio"}
+#: Channel types a FIF file holds beside EEG that are kept as the stream 'non_eeg'.
+_OTHER_TYPES = {"eog", "ecg", "emg", "resp", "temperature", "bio", "misc", "gsr"}
+
+
+def _typed_not_eeg(types, skip):
+    """``{channel: unit}`` of the channels MNE types (``types``: channel to
+    type) as signals other than EEG (a FIF's EOG, ECG, EMG...), leaving out
+    those in ``skip``. Only beside EEG: a file without EEG is read as
+    :func:`~._recording.from_mne` reads it, its other channels in its place."""
+    if not any(t == "eeg" and ch not in skip for ch, t in types.items()):
+        return {}
+    return {ch: "V" if t in ("eog", "ecg", "emg") else "n/a"
+            for ch, t in types.items() if t in _OTHER_TYPES and ch not in skip}
+
+
 def write_fif(rec, fname, *, overwrite=False):
-    """Write ``rec`` as FIF (``*_raw.fif``; markers and gaps as annotations)."""
+    """Write ``rec`` as FIF (``*_raw.fif``; markers and gaps as annotations).
+
+    The stream ``non_eeg`` (EOG, ECG, EMG..., read beside the EEG of an EDF or
+    FIF file) is written too, sample for sample, typed as its labels say
+    (``misc`` when they do not), so a FIF copy keeps those channels.
+    """
+    import mne
+
     raw = to_mne(rec)
+    other = rec.streams.get("non_eeg")
+    if other is not None and np.asarray(other.data).shape[1:] == (rec.n_times,):
+        kinds = []
+        for ch in other.ch_names:
+            m = _NAMED_NOT_EEG.match(ch)
+            kinds.append(_FIF_TYPES.get(m.group(1).upper(), "misc") if m else "misc")
+        extra = mne.io.RawArray(np.asarray(other.data, float), mne.create_info(
+            list(other.ch_names), rec.sfreq, kinds), first_samp=raw.first_samp,
+            verbose="error")
+        with extra.info._unlock():
+            extra.info["meas_date"] = raw.info["meas_date"]
+        raw.add_channels([extra], force_update_info=True)
     raw.save(Path(fname), overwrite=overwrite, verbose="error")
     return fname
 

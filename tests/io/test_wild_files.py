@@ -1080,6 +1080,30 @@ def test_edf_channels_labelled_eog_ecg_emg_are_not_eeg(tmp_path):
     assert ("3 channels are named as signals other than EEG (EOG ROC (EOG), ECG (ECG), "
             "EMG chin (EMG)): they are kept as the stream 'non_eeg', not read as EEG."
             ) in rec.warnings
+    # a FIF copy keeps them beside the EEG, typed as their labels say
+    from biofeedback.io import write_recording
+
+    back = read_recording(write_recording(rec, tmp_path / "psg_raw.fif"))
+    assert back.ch_names == rec.ch_names and back.warnings == []
+    assert back.streams["non_eeg"].ch_names == labels
+    assert_allclose(back.streams["non_eeg"].data, st.data, atol=1e-12)
     # a file of such channels alone keeps them: there is nothing else to read
     edfio.Edf(sigs[4:]).write(fname)
     assert read_recording(fname).ch_names == labels
+
+
+def test_fif_eog_and_ecg_channels_are_kept_beside_the_eeg(tmp_path):
+    """A FIF file's EOG and ECG channels (typed so by MNE) were dropped without a
+    word: only EEG was read. They are the stream 'non_eeg', as in an EDF."""
+    import mne
+
+    x = _eeg(2560, 4, 256.0) * 1e-6
+    other = np.random.default_rng(3).normal(0, 50e-6, (2, 2560))
+    info = mne.create_info(["Fz", "Cz", "Pz", "Oz", "VEOG", "ECG"], 256.0,
+                           ["eeg"] * 4 + ["eog", "ecg"])
+    fname = tmp_path / "rest_raw.fif"
+    mne.io.RawArray(np.vstack([x, other]), info, verbose="error").save(fname, verbose="error")
+    rec = read_recording(fname)
+    assert rec.ch_names == ["Fz", "Cz", "Pz", "Oz"]
+    assert rec.streams["non_eeg"].ch_names == ["VEOG", "ECG"]
+    assert_allclose(rec.streams["non_eeg"].data, other, atol=1e-12)
