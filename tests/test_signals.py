@@ -94,6 +94,11 @@ def test_amplitudes_in_the_wrong_unit_are_named():
     # whole numbers: counts; EEG in whole µV of a normal size is still EEG
     assert "ADC's raw counts" in unit_problem(np.round(eeg * 1e6 / 0.02235) * 1e-6)
     assert unit_problem(np.round(eeg * 1e6) * 1e-6) is None
+    # a channel the sender fills with NaN (a dead electrode) is left out, and
+    # numpy's "All-NaN slice" RuntimeWarning no longer reaches the terminal
+    eeg[2] = np.nan
+    assert unit_problem(eeg) is None
+    assert "look like volts, expected µV" in unit_problem(eeg * 1e-6)
 
 
 @pytest.mark.lsl

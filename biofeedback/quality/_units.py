@@ -35,7 +35,11 @@ def unit_problem(data, sfreq=None):
     if x.ndim != 2 or x.shape[1] < 16:
         return None
     with np.errstate(invalid="ignore"):
-        step = np.nanmedian(np.abs(np.diff(x, axis=1)), axis=1)
+        diff = np.abs(np.diff(x, axis=1))
+    # a channel without a finite step (all NaN: a sender's dead electrode) is
+    # left out before nanmedian, which warns of it on the user's terminal
+    some = np.isfinite(diff).any(axis=1)
+    step = np.nanmedian(diff[some], axis=1)
     step = step[np.isfinite(step) & (step > 0)]  # flat and railed channels say nothing
     if step.size == 0:
         return None
