@@ -1,4 +1,4 @@
-"""Markers from the ``*_events.tsv`` beside a recording in a BIDS dataset.
+"""Markers and channel types from the tables beside a recording in a BIDS dataset.
 
 BIDS keeps a recording's events in a table beside it, and mne-bids writes
 the events it is given (``write_raw_bids(..., events=...)``) there alone, not
@@ -26,12 +26,39 @@ _NA = ("", "n/a")
 
 def events_tsv(fname) -> Path | None:
     """The BIDS events table of the recording ``fname``, when there is one beside it."""
+    return bids_table(fname, "events")
+
+
+def bids_table(fname, kind) -> Path | None:
+    """The BIDS table ``kind`` ('events', 'channels') of the recording ``fname``,
+    when there is one beside it."""
     fname = Path(fname)
     m = _RECORDING.fullmatch(fname.name)
     if m is None:
         return None
-    tsv = fname.with_name(f"{m.group(1)}_events.tsv")
+    tsv = fname.with_name(f"{m.group(1)}_{kind}.tsv")
     return tsv if tsv.is_file() else None
+
+
+def bids_channel_types(fname) -> tuple[dict, Path | None]:
+    """``{channel: TYPE}`` of the ``*_channels.tsv`` beside a BIDS recording
+    (its ``name`` and ``type`` columns; BIDS spells types in capitals: 'EEG',
+    'EOG', 'ECG'...) and the table, or ``({}, None)`` when there is none or it
+    lacks those columns."""
+    tsv = bids_table(fname, "channels")
+    if tsv is None:
+        return {}, None
+    try:
+        with open(tsv, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t"))
+    except (OSError, UnicodeDecodeError):
+        return {}, None
+    head = [h.strip() for h in rows[0]] if rows else []
+    if "name" not in head or "type" not in head:
+        return {}, None
+    at, kind = head.index("name"), head.index("type")
+    return ({row[at].strip(): row[kind].strip().upper() for row in rows[1:]
+             if len(row) > max(at, kind) and row[at].strip()}, tsv)
 
 
 def read_events_tsv(path) -> list[tuple[float, float, str]]:

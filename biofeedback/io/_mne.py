@@ -9,7 +9,7 @@ import numpy as np
 
 from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
-from ._bids_events import bids_markers
+from ._bids_events import bids_channel_types, bids_markers
 from ._edf_records import apply_record_onsets, edf_headers, equipment
 from ._integrity import channel_problems, gap_warning
 from ._recording import _PADDING, _rail_v, from_mne, to_mne
@@ -128,9 +128,17 @@ def read_mne(fname, *, profile=None):
         else (None, None)
     other = _not_volts(headers, raw)
     named = _named_not_eeg(raw, other)
-    typed = _typed_not_eeg(dict(zip(raw.ch_names, raw.get_channel_types())),
-                           {**other, **named})
-    units = {**other, **dict.fromkeys(named, "V"), **typed}  # named ones: MNE read volts
+    types = dict(zip(raw.ch_names, raw.get_channel_types()))
+    # a BIDS dataset's channels.tsv types what EDF and BrainVision cannot
+    declared, table = bids_channel_types(fname)
+    declared = {ch: t for ch, t in declared.items() if t not in ("EEG", "")
+                and types.get(ch) == "eeg" and ch not in other and ch not in named}
+    if len(declared) >= sum(t == "eeg" and ch not in other and ch not in named
+                            for ch, t in types.items()):
+        declared = {}  # none would be left to read as EEG
+    typed = _typed_not_eeg(types, {**other, **named, **declared})
+    # the named and declared ones MNE read in volts
+    units = {**other, **dict.fromkeys([*named, *declared], "V"), **typed}
     if units:
         raw.set_channel_types(dict.fromkeys(units, "misc"), on_unit_change="ignore",
                               verbose="error")
@@ -143,9 +151,12 @@ def read_mne(fname, *, profile=None):
             name="non_eeg", type="Misc", data=raw.get_data(picks=list(units)),
             timestamps=rec.timestamps, ch_names=list(units), sfreq=rec.sfreq,
             meta={"units": list(units.values())})
+    in_table = f"in {table.name}" if table is not None else ""
     for found, why in ((other, ("not measured in volts",) * 2),
                        (named, ("named as a signal other than EEG",
-                                "named as signals other than EEG"))):
+                                "named as signals other than EEG")),
+                       (declared, (f"typed as a signal other than EEG {in_table}",
+                                   f"typed as signals other than EEG {in_table}"))):
         if found:
             n = len(found)
             rec.warnings.append(

@@ -207,3 +207,25 @@ def test_markers_from_the_events_tsv_mne_bids_writes_beside_a_recording(tmp_path
     with pytest.raises(Exception, match=r"_events.tsv, line 4: the onset 'six' is not a "
                                         r"number of seconds"):
         read_recording(edf)
+
+
+def test_channel_types_from_the_channels_tsv_beside_a_recording(tmp_path, make_eeg):
+    """EDF holds no channel types and 'LOC' and 'ROC' (eye electrodes by the
+    canthi) name no type either: the EOG channels of an mne-bids dataset were
+    read as EEG, though its channels.tsv types them."""
+    import mne
+
+    data, _ = make_eeg(n_channels=6, duration=4.0)
+    raw = mne.io.RawArray(data, mne.create_info(["Fz", "Cz", "Pz", "Oz", "LOC", "ROC"],
+                                                256.0, ["eeg"] * 4 + ["eog"] * 2),
+                          verbose="error")
+    raw.info["line_freq"] = 50
+    path = mne_bids.BIDSPath(subject="01", task="rest", datatype="eeg", root=tmp_path)
+    mne_bids.write_raw_bids(raw, path, format="EDF", allow_preload=True, verbose="error")
+    edf = tmp_path / "sub-01" / "eeg" / "sub-01_task-rest_eeg.edf"
+    rec = read_recording(edf)
+    assert rec.ch_names == ["Fz", "Cz", "Pz", "Oz"]
+    assert rec.streams["non_eeg"].ch_names == ["LOC", "ROC"]
+    assert ("2 channels are typed as signals other than EEG in sub-01_task-rest_channels.tsv "
+            "(LOC (EOG), ROC (EOG)): they are kept as the stream 'non_eeg', not read as EEG."
+            ) in rec.warnings
