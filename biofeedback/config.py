@@ -426,7 +426,8 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
     """Check a pipeline's frequencies and lengths against a sampling rate.
 
     Run when a pipeline meets its data (the engine does it): a low-pass,
-    notch or band at or above the Nyquist frequency, or a window too short
+    notch or band at or above the Nyquist frequency, a band whose high edge
+    reaches above it, or a window too short
     for its Welch segment, is refused rather than silently changed.
 
     Parameters
@@ -473,10 +474,16 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
     feats = config.features
     for section, table in (("features.bands", feats.bands),
                            ("features.index_bands", feats.index_bands)):
-        for name, (lo, _) in table.items():
+        for name, (lo, hi) in table.items():
             if lo >= nyq:
                 refuse(section, name, f"band {name!r} ({lo:g} Hz and up)",
                        f"keep bands below {nyq:g} Hz")
+            if hi > nyq:  # the PSD ends at Nyquist: the top would go unsaid
+                raise PipelineConfigError(
+                    f"{field_name(fname, section, name)}: band {name!r} ({lo:g}-{hi:g} Hz) "
+                    f"reaches above the Nyquist frequency ({nyq:g} Hz for data at "
+                    f"{sfreq:g} Hz); lower its high edge to {nyq:g} Hz or less."
+                )
     if feats.spectral_range and feats.spectral_range[0] >= nyq:
         refuse("features", "spectral_range",
                f"a spectral range from {feats.spectral_range[0]:g} Hz", f"keep it below {nyq:g} Hz")

@@ -185,6 +185,10 @@ PIPELINE_CASES = [
      r"p\.toml, line 93 \[feedback\]: unknown table \[feedback\.adio\]; allowed keys"),
     ("band_above_nyquist", "gamma = [30.0, 45.0]", "gamma = [130.0, 140.0]",
      r"\[features\.bands\] gamma: band 'gamma' \(130 Hz and up\) is at or above"),
+    # its top was cut at Nyquist without a word: the band's power silently changed
+    ("band_high_edge_above_nyquist", "gamma = [30.0, 45.0]", "gamma = [30.0, 140.0]",
+     r"\[features\.bands\] gamma: band 'gamma' \(30-140 Hz\) reaches above the Nyquist "
+     r"frequency \(128 Hz for data at 256 Hz\); lower its high edge to 128 Hz or less\."),
     # numbers that size buffers: refused before anything is allocated
     ("bad_channel_after_1e12_s", "bad_channel_after = 10.0", "bad_channel_after = 1e12",
      r"p\.toml, line \d+ \[gates\]: bad_channel_after must be 0 \(off\) to 3600 seconds, "
