@@ -152,7 +152,8 @@ def check_predicate(text) -> str:
 
     LabRecorder matches ``name=MyMarkers`` (comparing the name with a child
     element that does not exist) and a bare ``MyMarkers`` with no stream at
-    all, and the session then said no such stream was sending.
+    all, and the session then said no such stream was sending; liblsl matches a
+    malformed one (``"type='Markers' and"``, ``"name='Bob's'"``) with none too.
 
     Returns
     -------
@@ -172,6 +173,7 @@ def check_predicate(text) -> str:
     if "=" not in text and "(" not in text:
         raise ValueError(f"{text!r} is not a predicate; to record the stream of that name "
                          f"write \"name='{text}'\"")
+    _check_syntax(text)
     # quoted values are values, whatever they hold ("name='a=b'" names "a=b")
     bare = re.sub(r"'[^']*'|\"[^\"]*\"", "''", text)
     for m in re.finditer(r"(\w+)\s*(!?=)\s*([^'\"\s()=][^\s()]*)", bare):
@@ -182,6 +184,72 @@ def check_predicate(text) -> str:
             raise ValueError(f"{value!r} in {text!r} needs quotes: "
                              f"\"{m.group(1)}{m.group(2)}'{value}'\"") from None
     return text
+
+
+# an XPath 1.0 expression's tokens: a quoted value, a number, a bracket, an
+# operator or path step sign, a name (with hyphens and dots: starts-with, a.b)
+_TOKENS = (r"""\s*(?:(?P<value>'[^']*'|"[^"]*")|(?P<number>\d+(?:\.\d*)?|\.\d+)"""
+           r"""|(?P<sign>!=|<=|>=|//|::|\.\.|[=<>|+\-*/@,()\[\]$.])"""
+           r"""|(?P<name>[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)|(?P<other>\S))""")
+# operators between two operands (XPath reads 'and', 'or', 'div', 'mod' and
+# '*' as operators only after an operand, and as names elsewhere)
+_BINARY = {"and", "or", "div", "mod", "*", "=", "!=", "<", "<=", ">", ">=", "|", "+", "-", ","}
+_EXAMPLE = "e.g. \"type='Markers' and name='PsychoPy'\""
+
+
+def _check_syntax(text) -> None:
+    """Raise ``ValueError`` saying what is wrong if ``text`` is not XPath.
+
+    liblsl matches a malformed predicate with no stream (it logs the parse
+    error and resolves nothing), so the session would say that no stream is
+    sending. This looks at what a person gets wrong (a quote or bracket left
+    open, an operator with nothing on one side, two conditions with none
+    between them), not at the whole grammar.
+    """
+    import re
+
+    tokens = [(m.lastgroup, m.group(m.lastgroup)) for m in re.finditer(_TOKENS, text)
+              if m.lastgroup]
+    for kind, tok in tokens:
+        if kind == "other" and tok in "'\"":
+            raise ValueError(
+                f"a quote in {text!r} is never closed; close each quoted value, and write "
+                f"one holding ' in double quotes, as in name=\"O'Brien\"")
+        if kind == "other":
+            raise ValueError(f"{tok!r} in {text!r} has no meaning in a predicate; {_EXAMPLE}")
+    opened = []
+    after_operand = False  # the token before ends an operand ('a', 3, x, ')')
+    prev = None
+    for kind, tok in tokens:
+        binary = after_operand and (tok in _BINARY) and kind != "value"
+        if binary:
+            after_operand = False
+        elif tok in ("(", "["):
+            opened.append(tok)
+            after_operand = False
+        elif tok in (")", "]"):
+            if not opened or {"(": ")", "[": "]"}[opened.pop()] != tok:
+                raise ValueError(f"the {tok!r} in {text!r} closes no bracket; {_EXAMPLE}")
+            if prev in _BINARY and not after_operand:
+                raise ValueError(f"{prev!r} in {text!r} has nothing after it; {_EXAMPLE}")
+            after_operand = True
+        elif (kind == "sign" and tok in _BINARY and tok not in ("-", "*")) or (
+                tok in ("and", "or") and (prev is None or prev in _BINARY or prev in "([")):
+            # an operator where an operand belongs: at the start, after another or '('
+            raise ValueError(f"{tok!r} in {text!r} has nothing before it; {_EXAMPLE}")
+        elif kind == "sign" and tok not in (".", "..", "*"):
+            after_operand = False  # a path step or axis goes on: '/', '@', '::', '$', '-'
+        else:
+            if after_operand:
+                raise ValueError(f"{tok!r} follows {prev!r} in {text!r} with no operator "
+                                 f"between them; join two conditions with 'and' or 'or', "
+                                 f"{_EXAMPLE}")
+            after_operand = True
+        prev = tok
+    if opened:
+        raise ValueError(f"a {opened[-1]!r} in {text!r} is never closed; {_EXAMPLE}")
+    if prev in _BINARY and not after_operand:
+        raise ValueError(f"{text!r} ends with {prev!r}, with nothing after it; {_EXAMPLE}")
 
 
 class Recorder:

@@ -59,6 +59,14 @@ def test_what_the_recorder_said_before_it_ended_is_read_to_its_end(tmp_path, uid
     ("name=MyMarkers", "'MyMarkers' in 'name=MyMarkers' needs quotes: \"name='MyMarkers'\""),
     ("MyMarkers", "'MyMarkers' is not a predicate; to record the stream of that name write"),
     ("", "the predicate is empty"),
+    # liblsl resolves a malformed predicate to no stream: say what is wrong in it
+    ("type='Markers' and", "\"type='Markers' and\" ends with 'and', with nothing after it; "
+                           "e.g. \"type='Markers' and name='PsychoPy'\""),
+    ("name='Bob's'", "a quote in \"name='Bob's'\" is never closed; close each quoted value, "
+                     "and write one holding ' in double quotes, as in name=\"O'Brien\""),
+    ("starts-with(name, 'Muse'", "a '(' in \"starts-with(name, 'Muse'\" is never closed"),
+    ("name='a' type='b'", "'type' follows \"'a'\" in \"name='a' type='b'\" with no operator"),
+    ("and type='EEG'", "'and' in \"and type='EEG'\" has nothing before it"),
 ])
 def test_a_predicate_labrecorder_cannot_match_is_said_before_it_starts(tmp_path, predicate,
                                                                       said):
@@ -75,5 +83,7 @@ def test_predicates_labrecorder_matches_pass():
 
     # a quoted value may hold '=' and spaces: it was read as 'b\'' needing quotes
     for ok in ("type='Markers'", "name='a' and channel_count=1", " name = 'b' ",
-               "starts-with(name, 'Muse')", "name='a=b'", 'name="x y=z" and type=\'EEG\''):
+               "starts-with(name, 'Muse')", "name='a=b'", 'name="x y=z" and type=\'EEG\'',
+               'name="Bob\'s"', "desc/channels/channel[1]/label='Fz'", "channel_count*2=16",
+               "(type='EEG' or type='Markers') and not(name='x')", "channel_count mod 2=0"):
         assert check_predicate(ok) == ok.strip()

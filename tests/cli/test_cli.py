@@ -71,6 +71,10 @@ def test_errors_are_one_sentence_without_traceback(args, message):
     (["live", "--also-record", "MyMarkers"], "argument --also-record: 'MyMarkers' is not a "
                                              "predicate; to record the stream of that name "
                                              "write \"name='MyMarkers'\""),
+    (["live", "--also-record", "type='Markers' and"], "argument --also-record: \"type='Markers' "
+                                                      "and\" ends with 'and', with nothing after "
+                                                      "it; e.g. \"type='Markers' and "
+                                                      "name='PsychoPy'\""),
 ])
 def test_impossible_numbers_are_usage_errors(args, message, capsys):
     """Refused while parsing: no traceback, no session that never ends or divides by zero."""
