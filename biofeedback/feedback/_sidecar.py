@@ -1,4 +1,5 @@
-"""A session's JSON sidecar as the report reads it: its shape checked once.
+"""A session's JSON sidecar as the report and the study index read it: its
+shape checked once.
 
 ``biofeedback live`` writes the sidecar when the session starts and adds its
 ``summary`` and ``feedback`` tables when it ends, so a session killed
@@ -7,6 +8,8 @@ is missing (or ``null``) is absent, and the report says "n/a" or leaves it
 out. A part of another type (a sidecar edited by hand, or damaged) is left
 out too, and one sentence names the file and every such part; a sidecar
 that is not JSON, or holds no JSON object, is left out whole the same way.
+A list of tables (the blocks, the gaps) is checked element by element: an
+element of another type is left out and named, the others are kept.
 """
 
 from __future__ import annotations
@@ -15,24 +18,48 @@ import json
 import math
 from pathlib import Path
 
-__all__ = ["report_sidecar"]
+__all__ = ["report_sidecar", "sidecar_of_shape"]
 
 _NUMBER, _TEXTS, _TABLE, _BANDS = "a number", "a list of names", "a table", "a table of bands"
+_NAME, _TABLES, _LIST = "a name", "a table of tables", "a list"
 
-#: The parts of a sidecar the report reads, and what each must be; a table
-#: lists the parts of it that are read (any other part is kept as it is).
+#: One block as ``feedback.blocks`` holds it (what the study index reads).
+_BLOCK = {"index": _NUMBER, "name": _NAME, "kind": _NAME, "target": _NAME,
+          "direction": _NAME, "start": _NUMBER, "end": _NUMBER, "n_windows": _NUMBER,
+          "n_gated": _NUMBER, "n_reward": _NUMBER, "n_clean": _NUMBER,
+          "reward_rate": _NUMBER, "time_in_target": _NUMBER, "artifact_share": _NUMBER,
+          "threshold_start": _NUMBER, "threshold_end": _NUMBER, "target_mean": _NUMBER,
+          "target_sd": _NUMBER, "threshold_trace": _LIST}
+
+#: The parts of a sidecar the report and the study index read, and what each
+#: must be; a table lists the parts of it that are read (any other part is
+#: kept as it is), and ``[table]`` is a list of such tables.
 SHAPE = {
-    "session_id": "a name",
+    "session_id": _NAME,
+    "started_at": _NAME,
     "summary": {"n_dropped": _NUMBER, "n_windows": _NUMBER, "n_gated": _NUMBER,
-                "latency_ms": {"n": _NUMBER, "p50": _NUMBER, "p99": _NUMBER}},
-    "source": {"clock_offset": _NUMBER, "clock_offset_s": _NUMBER, "kind": "a name"},
-    "pipeline": {"preprocessing": _TABLE, "window": _TABLE, "gates": _TABLE,
+                "n_samples": _NUMBER, "duration": _NUMBER, "effective_sfreq": _NUMBER,
+                "stopped_by": _NAME,
+                "latency_ms": {"n": _NUMBER, "p50": _NUMBER, "p99": _NUMBER},
+                "gaps": [{"onset": _NUMBER, "duration": _NUMBER}]},
+    "source": {"clock_offset": _NUMBER, "clock_offset_s": _NUMBER, "kind": _NAME},
+    "pipeline": {"preprocessing": _TABLE, "window": {"length": _NUMBER, "hop": _NUMBER},
+                 "gates": _TABLE,
                  "features": {"bands": _BANDS, "names": _TEXTS, "indices": _TEXTS},
                  "feedback": {"reward_rate": _NUMBER, "sinks": _TEXTS, "audio": _TABLE,
-                              "osc": _TABLE}},
-    "board_profile": {"ch_names": _TEXTS},
+                              "osc": _TABLE, "target": _NAME, "direction": _NAME,
+                              "threshold_start": _NAME,
+                              "blocks": [{"name": _NAME, "duration": _NUMBER}]}},
+    "board_profile": {"ch_names": _TEXTS, "name": _NAME, "sfreq": _NUMBER},
+    "programme": {"participant": _NAME, "session": _NUMBER, "task": _NAME,
+                  "started_at": _NAME},
+    "model": {"file": _NAME},
     "software": _TABLE,
-    "feedback": _TABLE,
+    "feedback": {"blocks": [_BLOCK], "baseline": _TABLES, "threshold_start": _NAME,
+                 "thresholds": [{"target": _NAME, "direction": _NAME, "threshold": _NUMBER,
+                                 "scale": _NUMBER, "source": _NAME}],
+                 "artifact_share": _NUMBER,
+                 "cue_latency_ms": {"p50": _NUMBER, "p99": _NUMBER}},
 }
 
 
@@ -43,8 +70,12 @@ def _is_number(x) -> bool:
 def _fits(value, want) -> bool:
     if want == _NUMBER:
         return _is_number(value)
-    if want == "a name":
+    if want == _NAME:
         return isinstance(value, (str, int)) and not isinstance(value, bool)
+    if want == _LIST:
+        return isinstance(value, list)
+    if want == _TABLES:
+        return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
     if want == _TEXTS:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if want == _BANDS:
@@ -70,6 +101,12 @@ def _checked(table: dict, shape: dict, where: str, wrong: list) -> dict:
         value, name = out[key], f"{where}{key}"
         if value is None:
             del out[key]
+        elif isinstance(want, list):  # a list of tables, each checked
+            if isinstance(value, list):
+                out[key] = _elements(value, want[0], name, wrong)
+            else:
+                wrong.append(f'"{name}" is {_shown(value)}, not a list of tables')
+                del out[key]
         elif isinstance(want, dict):
             if isinstance(value, dict):
                 out[key] = _checked(value, want, f"{name}.", wrong)
@@ -80,6 +117,34 @@ def _checked(table: dict, shape: dict, where: str, wrong: list) -> dict:
             wrong.append(f'"{name}" is {_shown(value)}, not {want}')
             del out[key]
     return out
+
+
+def _elements(values: list, shape: dict, name: str, wrong: list) -> list:
+    """The elements of ``values`` that are tables, each checked; the others said."""
+    out = []
+    for i, value in enumerate(values):
+        if isinstance(value, dict):
+            out.append(_checked(value, shape, f"{name}[{i}].", wrong))
+        else:
+            wrong.append(f'"{name}[{i}]" is {_shown(value)}, not a table')
+    return out
+
+
+def sidecar_of_shape(side: dict) -> tuple[dict, list[str]]:
+    """The parts of the sidecar ``side`` (a JSON object) of the shape read.
+
+    Returns
+    -------
+    sidecar : dict
+        ``side`` without its parts of another type than :data:`SHAPE` says,
+        nor its ``null`` parts (elements of a list of tables are checked one
+        by one).
+    wrong : list of str
+        What each part left out was, as ``'"summary.gaps[2]" is 5, not a
+        table'``; empty when every part is of its shape.
+    """
+    wrong = []
+    return _checked(side, SHAPE, "", wrong), wrong
 
 
 def report_sidecar(rec, fname) -> tuple[dict, str | None]:
@@ -117,8 +182,7 @@ def report_sidecar(rec, fname) -> tuple[dict, str | None]:
     if not isinstance(side, dict):
         return {}, (f"The sidecar {path} holds {_shown(side)}, not a JSON object; "
                     f"{leaves_out}.")
-    wrong = []
-    side = _checked(side, SHAPE, "", wrong)
+    side, wrong = sidecar_of_shape(side)
     if not wrong:
         return side, None
     return side, (f"The sidecar {path} is not of a sidecar's shape: {'; '.join(wrong)}; "

@@ -147,42 +147,43 @@ def _cues_from_xdf(xdf: Path) -> tuple[list[str], dict]:
 def read_session_folder(folder, participant: str, session: int, root) -> dict | None:
     """Read a ``ses-<NN>`` folder into an index record (None if it holds nothing).
 
-    A sidecar that is JSON but not of a sidecar's shape (edited or damaged: a
-    table given as a number, blocks that are not tables) is left out as one
-    that does not parse is, with a warning: the XDF alone is indexed.
+    The sidecar's shape is checked once, as the report checks it (see
+    :func:`~biofeedback.feedback._sidecar.sidecar_of_shape`): a part of
+    another type (a table given as a number, a block that is not a table) is
+    left out and named in one warning, a part missing or ``null`` is absent,
+    and the rest is indexed. A sidecar that is not JSON, or holds no JSON
+    object, is left out whole, with a warning: the XDF alone is indexed.
 
     Returns
     -------
     record : dict
         Session fields, ``"blocks"`` (list of dict) and ``"warnings"``.
     """
-    try:
-        return _read_folder(folder, participant, session, root)
-    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as err:
-        return _read_folder(folder, participant, session, root, damaged=err)
+    from ..feedback._sidecar import sidecar_of_shape
 
-
-def _read_folder(folder, participant, session, root, damaged=None):
     folder, root = Path(folder), Path(root)
     eeg = folder / "eeg"
     where = eeg if eeg.is_dir() else folder
     sidecars = sorted(p for p in where.glob("*_eeg.json"))
     xdfs = sorted(p for p in where.glob("*_eeg.xdf"))
     warnings = []
-    side, side_path = {}, None
+    side, side_path, n_ran = {}, None, None
     if sidecars:
         side_path = sidecars[-1]
         try:
             side = json.loads(side_path.read_text(encoding="utf-8"))
-            if damaged is not None:
-                raise ValueError(f"it is not of a sidecar's shape: {damaged}")
             if not isinstance(side, dict):
                 raise ValueError("it holds no JSON object")
         except (OSError, ValueError) as err:
             warnings.append(f"{side_path} could not be read ({err}); indexed what its XDF holds.")
             side = {}
-    elif damaged is not None:  # not the sidecar's fault
-        raise damaged
+        ran = (side.get("feedback") or {}).get("blocks") if isinstance(side.get("feedback"),
+                                                                        dict) else None
+        n_ran = len(ran) if isinstance(ran, list) else None  # the blocks run, all of them
+        side, wrong = sidecar_of_shape(side)
+        if wrong:
+            warnings.append(f"{side_path} is not of a sidecar's shape: {'; '.join(wrong)}; "
+                            "the index leaves out those parts.")
     xdf = xdfs[-1] if xdfs else (side_path.with_suffix(".xdf") if side_path else None)
     if xdf is not None and not xdf.exists():
         xdf = None
@@ -209,7 +210,7 @@ def _read_folder(folder, participant, session, root, damaged=None):
     summ = side.get("summary") or {}
     status = "complete" if summ and fb else ("interrupted" if side else "no_sidecar")
     if status == "complete":
-        early = _ended_early(side, fb, summ)
+        early = _ended_early(side, fb, summ, n_ran)
         if early:
             status = "partial"
             warnings.append(f"sub-{participant} session {int(session):02d} {early}")
@@ -314,32 +315,36 @@ def _read_folder(folder, participant, session, root, damaged=None):
     return record
 
 
-def _ended_early(side, fb, summ) -> str | None:
+def _ended_early(side, fb, summ, n_ran=None) -> str | None:
     """A sentence when a finished session stopped before its protocol's end, else None.
 
     Its blocks are kept and counted; the sentence says where it stopped.
+    ``n_ran`` is how many blocks the sidecar lists, those left out for their
+    shape included (a block left out was run all the same).
     """
     planned = ((side.get("pipeline") or {}).get("feedback") or {}).get("blocks") or []
     ran = fb.get("blocks") or []
     if not planned:
         return None
+    n_ran = max(len(ran), n_ran or 0)
     win = (side.get("pipeline") or {}).get("window") or {}
     # a session as long as its protocol ends one window short (the protocol starts
     # at the first window): that is a whole session
     slack = _f(win.get("length", 2.0)) + 2 * _f(win.get("hop", 0.5))
     slack = slack if math.isfinite(slack) else 3.0
     why = summ.get("stopped_by") or END
-    last = ran[-1] if ran else None
+    last = ran[-1] if ran and len(ran) == n_ran else None  # None: left out, or none run
     short = False
     if last is not None and len(ran) == len(planned):
         ran_for = _f(last.get("end")) - _f(last.get("start"))
         want = _f(planned[-1].get("duration"))
         short = (math.isfinite(ran_for) and math.isfinite(want)
                  and ran_for < want - slack)
-    if len(ran) >= len(planned) and not short:
+    if n_ran >= len(planned) and not short:
         return None
-    where = f"in block {last.get('name')!r}" if last is not None else "before its first block"
-    return (f"ended early ({in_words(why)}) {where}, after {len(ran)} of {len(planned)} blocks; "
+    where = (f" in block {last.get('name')!r}" if last is not None else
+             " before its first block" if not n_ran else "")
+    return (f"ended early ({in_words(why)}){where}, after {n_ran} of {len(planned)} blocks; "
             "what it recorded is kept and counted.")
 
 

@@ -351,11 +351,14 @@ def _trace(side):
     (_no_sidecar, "has no sidecar; indexed what its XDF holds", "no_sidecar"),
     (_edited_sidecar(lambda side: [side]), "could not be read (it holds no JSON object); "
      "indexed what its XDF holds", "no_sidecar"),
-    (_edited_sidecar(_blocks), "could not be read (it is not of a sidecar's shape: ",
-     "no_sidecar"),
-    (_edited_sidecar(_planned), "could not be read (it is not of a sidecar's shape: ",
-     "no_sidecar"),
-    (_edited_sidecar(_trace), "", "complete"),
+    # a part of another type is left out and named, the rest of the sidecar indexed
+    (_edited_sidecar(_blocks), '"feedback.blocks[0]" is 5, not a table; the index leaves '
+     "out those parts", "complete"),
+    (_edited_sidecar(_planned), '"pipeline.feedback.blocks" is -4.5, not a list of tables',
+     "complete"),
+    (_edited_sidecar(_trace), '"programme.started_at" is ["today"], not a name; '
+     '"feedback.blocks[1].threshold_trace" is 1.5, not a list; "feedback.blocks[2].index" '
+     "is [2], not a number", "complete"),
     (_sql("UPDATE meta SET value='x' WHERE key='schema_version'",
           why="its schema_version 'x' is not a number"),
      "rebuilt from the session files", "complete"),
@@ -382,6 +385,37 @@ def test_broken_index_or_files_are_rebuilt_and_said(study, capsys, caplog, break
     assert rows[2]["status"] == status and np.isfinite(rows[2]["regulation"])
     if why is not None:
         assert list(study.glob("biofeedback.sqlite.*.bad")), "the bad file is kept aside"
+
+
+def test_a_sidecar_part_of_another_type_is_left_out_alone(study, caplog):
+    """A block or gap that was not a table made the whole sidecar left out (the
+    session indexed from its XDF alone, as "no_sidecar"), and a bug raising
+    TypeError or KeyError in the reader would have been hidden the same way."""
+    from biofeedback.library._record import read_session_folder
+
+    def edit(side):
+        side["summary"]["gaps"] = [{"onset": 3.0, "duration": 0.5}, "1.5 s", None,
+                                   {"onset": "x", "duration": 0.25}]
+        side["feedback"]["blocks"][-1] = ["transfer"]
+        side["feedback"]["baseline"] = 7
+        side["pipeline"] = {"feedback": {"blocks": 3}}
+        return side
+
+    _edited_sidecar(edit)(study)
+    folder = next(study.rglob("sub-p01_ses-03_*_eeg.json")).parent.parent
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        rec = read_session_folder(folder, "p01", 3, study)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and said[0].endswith(
+        ' is not of a sidecar\'s shape: "summary.gaps[1]" is "1.5 s", not a table; '
+        '"summary.gaps[2]" is null, not a table; "summary.gaps[3].onset" is "x", not a '
+        'number; "pipeline.feedback.blocks" is 3, not a list of tables; '
+        '"feedback.blocks[3]" is ["transfer"], not a table; "feedback.baseline" is 7, not a '
+        'table of tables; the index leaves out those parts.'), said
+    assert rec["status"] == "complete" and rec["uid"]  # the rest is indexed
+    assert rec["n_gaps"] == 2 and rec["gap_seconds"] == 0.75
+    assert [b["kind"] for b in rec["blocks"]] == ["baseline", "training", "training"]
+    assert all(np.isnan(b["regulation"]) for b in rec["blocks"])  # no baseline to refer to
 
 
 @pytest.mark.parametrize("args, message", [
