@@ -92,6 +92,37 @@ def cycle_samples(columns) -> int:
 RESTART_SLACK = 5
 
 
+def on_first(counter, columns):
+    """Where a restarted counter may start: its cycle's first value, or 0.
+
+    The first value is compared modulo the counter's wrap, so a Ganglion's
+    (``packet_counter_first`` 1, wrap 100) is 1 and 101 alike, whichever
+    numbering its driver chose; 0 is where every stream starts (the
+    Ganglion's first, uncompressed sample, outside its cycle).
+
+    Parameters
+    ----------
+    counter : ndarray, shape (n,)
+        Counter values (floats; non-finite ones are never a start).
+    columns : Columns
+
+    Returns
+    -------
+    start : ndarray of bool, shape (n,)
+    """
+    c = np.round(np.asarray(counter, dtype=np.float64))
+    start = c == 0
+    first, wrap = columns.packet_counter_first, columns.packet_counter_wrap
+    with np.errstate(invalid="ignore"):
+        top = float(np.max(c, initial=0.0, where=np.isfinite(c)))
+        if (top - first) / wrap > 16:  # a counter out of its range: the slow way
+            return start | (np.mod(c - first, wrap) == 0)
+    for value in np.arange(first, top + 1, wrap):  # a few values: cheaper than np.mod
+        if value:
+            start |= c == value
+    return start
+
+
 def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
                    counter=None):
     """Add whole counter turns that the host clock says a gap also lasted.
@@ -101,10 +132,10 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
     clock is coarse (host arrival times), so only whole turns are taken from it.
     A counter jump half a turn longer than the clock allows is a restart (the
     device reconnected), not a loss: that gap is sized by the clock. So is a
-    jump onto the counter's first value that the clock sizes more than
-    :data:`RESTART_SLACK` samples apart (BrainFlow's ``stop_stream`` then
-    ``start_stream`` starts the counter again at 0): across a restart the
-    counter says nothing.
+    jump onto the counter's first value (or 0: see :func:`on_first`) that
+    the clock sizes more than :data:`RESTART_SLACK` samples apart
+    (BrainFlow's ``stop_stream`` then ``start_stream`` starts the counter
+    again at 0): across a restart the counter says nothing.
 
     Parameters
     ----------
@@ -150,8 +181,9 @@ def clock_restarts(missing, timestamps, sfreq, columns, previous_ts=None, *,
     A counter that restarts (a headset reconnected) reads as a jump of almost
     a turn: 51 min of samples on a Muse. A jump half a turn longer than the
     clock allows is no loss but a restart. So is a jump onto the counter's
-    first value that the clock sizes more than :data:`RESTART_SLACK` samples
-    apart. Only the samples after a loss are looked at: both tests ask for one.
+    first value (modulo its wrap, or 0: see :func:`on_first`) that the clock
+    sizes more than :data:`RESTART_SLACK` samples apart. Only the samples
+    after a loss are looked at: both tests ask for one.
 
     Parameters
     ----------
@@ -201,9 +233,7 @@ def clock_restarts(missing, timestamps, sfreq, columns, previous_ts=None, *,
     by_clock = np.maximum(np.round(step * sfreq) - 1, 0)
     restarted = missing[at] > np.maximum(step, 0) * sfreq + turn / 2
     if counter is not None:
-        c = np.asarray(counter, dtype=np.float64)[at]
-        with np.errstate(invalid="ignore"):
-            first = np.round(c) == columns.packet_counter_first
+        first = on_first(np.asarray(counter, dtype=np.float64)[at], columns)
         restarted |= first & (np.abs(by_clock - missing[at]) > RESTART_SLACK)
     missing[at[restarted]] = by_clock[restarted].astype(np.int64)
     return at[restarted]
@@ -227,7 +257,8 @@ def quiet_restarts(missing, timestamps, sfreq, columns, *, counter):
     so does a host that stalled and then handed over the samples it held back,
     with nothing lost. They differ after the pause: held-back samples come in
     a burst and their stamps catch up; a restarted stream's never do. A step
-    onto the counter's first value, from another value, that lost nothing by
+    onto the counter's first value (modulo its wrap, or 0: see
+    :func:`on_first`), from a value that is neither, that lost nothing by
     the counter is a restart when the stamps of the :data:`CATCH_UP` seconds
     after it stay more than :data:`RESTART_SLACK` samples later than those of
     the :data:`SETTLED` seconds before it, each side taken at its least delay
@@ -269,11 +300,10 @@ def quiet_restarts(missing, timestamps, sfreq, columns, *, counter):
     c = np.asarray(counter, dtype=np.float64)
     if not turn or not sfreq or ts.size < 2:
         return np.zeros(0, dtype=np.int64)
-    first = columns.packet_counter_first
     found = []
     for a in range(1, c.size, _BLOCK):  # a value a turn: a few hundred a block
-        at = a + np.flatnonzero(np.round(c[a: a + _BLOCK]) == first)
-        at = at[(missing[at] == 0) & (np.round(c[at - 1]) != first)]
+        at = a + np.flatnonzero(on_first(c[a: a + _BLOCK], columns))
+        at = at[(missing[at] == 0) & ~on_first(c[at - 1], columns)]
         at = at[np.round((ts[at] - ts[at - 1]) * sfreq) - 1 > RESTART_SLACK]
         found.extend(at.tolist())
     restarts = [i for i in found if _late_after(i, missing, ts, sfreq) > RESTART_SLACK]

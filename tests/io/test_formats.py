@@ -102,6 +102,59 @@ def test_openbci_gui_ganglion_file(tmp_path):
     assert back.profile == "ganglion" and [g.n_missing for g in back.gaps] == [10, 600]
 
 
+def _ganglion_gui_file(fname, base, segments):
+    """A GUI v5 Ganglion file numbering its packets from ``base`` (101 or 1), two
+    samples each. Each segment is ``(pause, start, n_samples)``: ``pause``
+    seconds of clock before it; ``start`` 0 (a stream started again: one
+    sample numbered 0, then packets from ``base``), a packet id to restart
+    on, ``"+k"`` (k packets lost) or None (no loss)."""
+    lines = ["%OpenBCI Raw EXG Data", "%Number of channels = 4", "%Sample Rate = 200 Hz",
+             "%Board = OpenBCI_GUI$BoardGanglionBLE",
+             "Sample Index, EXG Channel 0, EXG Channel 1, EXG Channel 2, EXG Channel 3, "
+             "Accel Channel 0, Accel Channel 1, Accel Channel 2, Other, Timestamp, "
+             "Marker Channel, Timestamp (Formatted)"]
+    t, i, packet = 1.7e9, 0, 0
+    for pause, start, n in segments:
+        t += pause
+        counters = []
+        if start == 0:
+            counters, packet = [0], 0
+        elif isinstance(start, str):
+            packet += int(start)
+        elif start is not None:
+            packet = start - base
+        while len(counters) < n:
+            counters += [base + packet % 100] * 2
+            packet += 1
+        for c in counters[:n]:
+            lines.append(f"{c}, {i}.0, 1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 0, {t:.4f}, 0.0, "
+                         "2023-11-14 22:13:20.000")
+            t, i = t + 1 / 200, i + 1
+    fname.write_text("\n".join(lines) + "\n")
+    return fname
+
+
+@pytest.mark.parametrize("base", [101, 1])
+def test_openbci_gui_ganglion_restarts_onto_0_or_either_numbering(tmp_path, base):
+    """A Ganglion's counter restarts onto 0 (its first, uncompressed sample) or
+    onto the first id of either numbering (101-200 or 1-100). Only the restarts
+    onto 1 were found; the others were losses of whole turns, the clock rounded
+    to them (400 samples for a pause of 474). A loss of whole turns ending on
+    the first id, which the clock agrees with, stays a loss."""
+    fname = _ganglion_gui_file(tmp_path / "OpenBCI-RAW-2023-11-14_22-13-20.txt", base, [
+        (0, 0, 1001),  # 0, then 500 packets: ends on the cycle's last id
+        (2.37, 0, 1001),  # restarted onto 0 after 2.37 s
+        (0.6, base, 800),  # onto the first id, from the last: no jump by the counter
+        (0.45, 0, 851),  # onto 0 from the last id: no jump either; ends mid-cycle
+        (1.61, base, 800),  # onto the first id, from mid-cycle
+        (3.0, "+300", 800),  # 3 turns lost, ending on the first id: the clock agrees
+    ])
+    rec = read_recording(fname)
+    restart, loss = "packet_counter_restart", "packet_counter"
+    assert [(g.n_missing, g.source) for g in rec.gaps] == [
+        (474, restart), (120, restart), (90, restart), (322, restart), (600, loss)]
+
+
 def test_brainflow_synthetic_board_file(tmp_path):
     """A file written by BrainFlow's own DataFilter.write_file from a real board."""
     from brainflow.board_shim import BoardIds, BoardShim, BrainFlowInputParams
