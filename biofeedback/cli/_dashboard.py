@@ -131,7 +131,8 @@ def run(args) -> int:
         if args.participant:
             from ..dashboard._feed import history_message
 
-            server.publish(history_message(args.participant, args.root))
+            # a session running in another process is listed, as running
+            server.publish(history_message(args.participant, args.root, sync=True))
         feeder.start()
         start_dashboard(args, server=server)
         name = feeder.source.stream_name

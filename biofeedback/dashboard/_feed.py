@@ -246,7 +246,7 @@ def percentiles(values) -> dict:
             "n": len(values)}
 
 
-def history_message(participant, root=None, last=8, current=None) -> dict:
+def history_message(participant, root=None, last=8, current=None, *, sync=False) -> dict:
     """A participant's last sessions from the study index (``type: "history"``).
 
     Parameters
@@ -261,6 +261,11 @@ def history_message(participant, root=None, last=8, current=None) -> dict:
         The ``session_id`` of the session the page shows, when it is one of
         the participant's: it is not one of their last sessions, so it is
         left out (the index lists it as running from its start).
+    sync : bool
+        Index first the session folders new or changed since they were
+        indexed, as ``biofeedback sessions`` does: a session running in
+        another process is listed (as running), one killed since as
+        interrupted.
 
     Returns
     -------
@@ -270,6 +275,8 @@ def history_message(participant, root=None, last=8, current=None) -> dict:
         relative to the session's baseline) and artifact share. ``empty`` is
         the sentence the page shows when it lists none, and ``command`` the
         command in it (None if none), which the page keeps on one line per word.
+        A session still running has no figures yet: its ``note`` ("session 05:
+        running now") is what the page shows instead (None for the others).
     """
     from ..library import StudyIndex, check_participant
 
@@ -277,6 +284,8 @@ def history_message(participant, root=None, last=8, current=None) -> dict:
     keys = ("session", "started_at", "task", "status", "target", "direction",
             "time_in_target", "reward_rate", "regulation", "artifact_share")
     with StudyIndex(root) as index:
+        if sync:
+            index.sync(patience=3.0)
         rows = [r for r in index.sessions(pid) if not current or r.get("uid") != current]
     rows = rows[-int(last):]
     command = None
@@ -287,4 +296,11 @@ def history_message(participant, root=None, last=8, current=None) -> dict:
         command = f"biofeedback live --participant {pid}{where}"
         empty = f"No sessions yet for {pid}: run {command} to record one."
     return {"type": "history", "participant": pid, "empty": empty, "command": command,
-            "sessions": [{k: r.get(k) for k in keys} for r in rows]}
+            "sessions": [{**{k: r.get(k) for k in keys}, "note": _running(r)} for r in rows]}
+
+
+def _running(row) -> str | None:
+    """What the history says of a session still running, else None."""
+    if row.get("status") != "running":
+        return None
+    return f"session {int(row['session']):02d}: running now"

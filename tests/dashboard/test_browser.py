@@ -293,6 +293,36 @@ def test_a_frozen_page_changes_no_estimate_or_cue(live):
     np.testing.assert_allclose([c[1] for c in col.cues], [c[1] for c in cues], equal_nan=True)
 
 
+def test_a_session_running_in_another_process_is_said_to_be_running(live, tmp_path):
+    """'dashboard --participant' listed a session running in another process as
+    a row with no figures (once the index held it), or not at all; nothing said
+    it was running."""
+    import subprocess
+    import sys
+
+    from biofeedback.dashboard._feed import history_message
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback.cli", "live", "--scenario", "demo", "--duration",
+         "60", "--participant", "P05", "--root", str(tmp_path), "--view", "none"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not list(tmp_path.glob("sub-P05/ses-01/eeg/*_eeg.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.1)
+        msg = history_message("P05", tmp_path, sync=True)  # as 'dashboard' reads it
+        live["server"].publish(msg)
+        said = live["browser"].wait_for(
+            "document.getElementById('history-who').textContent === 'participant P05' &&"
+            " document.querySelector('#history tbody').innerText", 10)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert [s["status"] for s in msg["sessions"]] == ["running"]
+    assert said.strip() == "session 01: running now"
+
+
 def test_stop_is_offered_while_the_session_starts_and_ends_it():
     """Before the session opens (a headset connecting), the page offers stop alone."""
     from biofeedback.config import load_pipeline

@@ -268,6 +268,15 @@
     const pct = (v) => (v === null || v === undefined || !isFinite(v)) ? "–" : Math.round(100 * v) + "%";
     for (const s of m.sessions.slice().reverse()) {
       const tr = document.createElement("tr");
+      if (s.note) {  // still running: no figures yet, and it says so
+        const td = document.createElement("td");
+        td.colSpan = 6;
+        td.className = "running";
+        td.textContent = s.note;
+        tr.appendChild(td);
+        body.appendChild(tr);
+        continue;
+      }
       const cells = [s.session, (s.started_at || "").slice(0, 16).replace("T", " "),
         s.target ? s.target + (s.direction === "down" ? " ↓" : " ↑") : "–",
         pct(s.time_in_target), fmt(s.regulation, 2), pct(s.artifact_share)];
