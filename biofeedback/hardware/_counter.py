@@ -329,3 +329,16 @@ def last_counter(counter):
     c = np.asarray(counter, dtype=np.float64)
     ok = np.flatnonzero(np.isfinite(c))
     return float(c[ok[-1]]) if ok.size else None
+
+
+def counted_missing(counter, columns):
+    """:func:`missing_samples` of a whole counter row, read in blocks: the
+    samples lost before each sample by the counter alone, no clock asked."""
+    missing = np.empty(np.shape(counter)[0], dtype=np.int64)
+    previous = None
+    for a in range(0, missing.size, _BLOCK):
+        b = min(a + _BLOCK, missing.size)
+        missing[a:b] = missing_samples(counter[a:b], columns, previous=previous)
+        last = last_counter(counter[a:b])
+        previous = previous if last is None else last
+    return missing

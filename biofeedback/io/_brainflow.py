@@ -26,6 +26,7 @@ from ._integrity import (
     gap_warning,
     timestamp_gaps,
     timestamp_steps,
+    unrounded_stamps,
 )
 from ._recording import Recording, Stream
 from ._sidecar import no_accel, no_board, read_sidecar
@@ -311,11 +312,21 @@ def read_brainflow(fname, *, profile=None):
         raise _cannot_tell(fname, n_cols, refused)
     data = rows_of(eeg_rows)
     data *= 1e-6  # in place: the table's EEG rows are nobody else's
-    gaps = None
+    gaps = counter = None
     if lay["package"] is not None and prof is not None and prof.columns.packet_counter_wrap:
         counter = cols[at[lay["package"]]]
-        if np.all(np.isfinite(counter)) and counter.min() >= 0:
-            gaps = _counter_gaps(counter, ts, sfreq, prof.columns)
+        if not (np.all(np.isfinite(counter)) and counter.min() >= 0):
+            counter = None
+    if lay["timestamp"] is not None:  # a spreadsheet's whole seconds, rebuilt
+        # with the samples the counter alone says were lost, before the
+        # counter's restarts and turns are judged on the stamps
+        from ..hardware._counter import counted_missing
+
+        ts, note = unrounded_stamps(ts, sfreq, lost=None if counter is None else
+                                    lambda: counted_missing(counter, prof.columns))
+        warnings.extend([note] if note else [])
+    if counter is not None:
+        gaps = _counter_gaps(counter, ts, sfreq, prof.columns)
     # (after the counter scan, so that its array and the steps' never coexist)
     steps = timestamp_steps(ts, sfreq)
     # with a counter, the rate is judged over the span: host stamps come in bursts

@@ -87,7 +87,7 @@ def timestamp_steps(timestamps, sfreq):
     return dt, gap_threshold(dt, sfreq)
 
 
-def unrounded_stamps(timestamps, sfreq):
+def unrounded_stamps(timestamps, sfreq, *, lost=None):
     """Timestamps a spreadsheet cut to whole seconds, rebuilt from the rate.
 
     Excel shows a number in its General format with 11 characters and saves a
@@ -106,12 +106,17 @@ def unrounded_stamps(timestamps, sfreq):
     timestamps : ndarray, shape (n_times,)
     sfreq : float
         The nominal rate.
+    lost : callable | None
+        Returns the samples lost just before each sample (int, shape
+        (n_times,)), as a packet counter counts them: the rebuild then places
+        them rather than stopping at them. Called only for stamps cut so.
+        None (no counter) rebuilds only stamps that lost nothing.
 
     Returns
     -------
     timestamps : ndarray, shape (n_times,)
         Rebuilt, or the same array when they were not cut so or the rate
-        does not explain them.
+        (and counter) does not explain them.
     warning : str | None
         What was found and done, or None.
     """
@@ -128,20 +133,27 @@ def unrounded_stamps(timestamps, sfreq):
     whole = np.round(pos / step)
     if step <= 1.0 / sfreq or (whole < 1).any() or (np.abs(pos - whole * step) > tol).any():
         return timestamps, None
-    own = np.arange(ts.size) / sfreq
+    counted = lost is not None
+    own = np.arange(ts.size, dtype=np.float64)  # each sample's place after the first
+    if counted:
+        own[1:] += np.cumsum(lost()[1:])
+    own /= sfreq
     off = ts - own  # the first sample's time, as each stamp gives it to within a step
     lo, hi = float(off.min()), float(off.max())
     held = f"steps of {step:g} s" if step != 1 else "whole seconds"
     said = (f"The timestamps hold {held} only, each repeated for about "
             f"{np.median(np.diff(np.flatnonzero(dt > 0))) if pos.size > 1 else ts.size:.0f} "
             "samples, as a spreadsheet saves Unix times it shows with fewer decimals")
+    rate = f"the {sfreq:g} Hz rate" + (" and the packet counter" if counted else "")
     if hi - lo > step + 2.0 / sfreq:  # samples lost between: the rate cannot rebuild them
-        return timestamps, (f"{said}; they do not follow the {sfreq:g} Hz rate, so the gaps "
-                            "they show are sized only to the step: export the file again "
-                            "from its source, or save its timestamp column as a number "
-                            "with 6 decimals.")
-    return (lo + hi) / 2 + own, (f"{said}; they are rebuilt from the {sfreq:g} Hz rate, so "
-                                 "samples lost inside the file cannot be told.")
+        sized = ("the recording is placed on them only to the step" if counted else
+                 "the gaps they show are sized only to the step")
+        return timestamps, (f"{said}; they do not follow {rate}, so {sized}: export the "
+                            "file again from its source, or save its timestamp column as "
+                            "a number with 6 decimals.")
+    return (lo + hi) / 2 + own, (f"{said}; they are rebuilt from {rate}" + (
+        ", which counts the samples lost." if counted else
+        ", so samples lost inside the file cannot be told."))
 
 
 def timestamp_gaps(timestamps, sfreq, *, source="timestamps", steps=None):

@@ -28,6 +28,7 @@ from ._integrity import (
     check_timestamps,
     counter_gaps,
     gap_warning,
+    unrounded_stamps,
 )
 from ._recording import Recording, Stream
 from ._text import TableReader, decode_text, read_header_lines
@@ -316,7 +317,29 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
     # (a Ganglion's ids 101-200 and 1-100 are one turn of its counter, modulo 100)
     top = np.inf if own else wrap
     stamps = wall if unix_ts is None else unix_ts  # the file's clock, as seconds
-    if np.any(~np.isfinite(counter)) or np.any(counter < 0) or np.any(counter >= top):
+    usable = not (np.any(~np.isfinite(counter)) or np.any(counter < 0)
+                  or np.any(counter >= top))
+    # Cyton+Daisy sends two samples per packet: the counter steps by 2.
+    step = 1
+    if not own and counter.size > 2:
+        d = np.diff(counter)
+        np.mod(d, wrap, out=d)
+        step = 2 if np.median(d) == 2 else 1
+        del d
+    counting = cols if own else replace(cols, packet_counter_wrap=wrap,
+                                        packet_counter_step=step,
+                                        packet_counter_first=0, samples_per_packet=1)
+    timed = wall  # the clock the rate is measured on
+    if unix_ts is not None:  # a spreadsheet's whole seconds, rebuilt with the samples
+        # the counter alone says were lost, before its restarts are judged on them
+        from ..hardware._counter import counted_missing
+
+        unix_ts, note = unrounded_stamps(unix_ts, sfreq, lost=(
+            lambda: counted_missing(counter, counting)) if usable else None)
+        warnings.extend([note] if note else [])
+        if unix_ts is not stamps:
+            stamps = timed = unix_ts
+    if not usable:
         warnings.append(f"The packet counter leaves 0..{wrap - 1}; dropped packets "
                         "cannot be counted from it.")
         missing = np.zeros(counter.size, dtype=np.int64)
@@ -331,19 +354,10 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
                 for i in np.flatnonzero(missing)]
         idx = None
     else:
-        # Cyton+Daisy sends two samples per packet: the counter steps by 2.
-        step = 1
-        if counter.size > 2:
-            d = np.diff(counter)
-            np.mod(d, wrap, out=d)
-            step = 2 if np.median(d) == 2 else 1
-            del d
         # (the gaps' onsets are set below, from the rebuilt timestamps)
         gaps, missing = counter_gaps(counter, wall, sfreq, wrap, step=step,
                                      wall_clock=stamps)
-        gaps = _restarted(gaps, missing, counter, stamps, sfreq,
-                          replace(cols, packet_counter_wrap=wrap, packet_counter_step=step,
-                                  packet_counter_first=0, samples_per_packet=1))
+        gaps = _restarted(gaps, missing, counter, stamps, sfreq, counting)
         idx = None
     t0 = float(unix_ts[0]) if unix_ts is not None else float(wall[0])
     dropped = np.flatnonzero(missing)  # samples after a gap
@@ -361,8 +375,8 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
     warnings.extend(gap_warning(restarted, "packet counter restart",
                                 "its pause sized by the file's clock"))
     # The file's clock: jumps back and a rate that disagrees with the header.
-    finite = np.isfinite(wall)
-    wall_ok = wall if finite.all() else wall[finite]
+    finite = np.isfinite(timed)
+    wall_ok = timed if finite.all() else timed[finite]
     n_back = sum(int(np.count_nonzero(np.diff(wall_ok[a: a + _BLOCK + 1]) < -1.0))
                  for a in range(0, max(wall_ok.size - 1, 0), _BLOCK))
     del finite, wall_ok
@@ -374,9 +388,9 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
     bounds = [0, *dropped.tolist(), counter.size]
     n_int, span = 0, 0.0
     for a, b in zip(bounds[:-1], bounds[1:]):
-        if b - a > 2 * sfreq and np.isfinite(wall[a]) and np.isfinite(wall[b - 1]):
+        if b - a > 2 * sfreq and np.isfinite(timed[a]) and np.isfinite(timed[b - 1]):
             n_int += b - 1 - a
-            span += float(wall[b - 1] - wall[a])
+            span += float(timed[b - 1] - timed[a])
     del bounds
     measured = n_int / span if span > 1.0 else 0.0
     if measured and abs(measured - sfreq) > 0.01 * sfreq:

@@ -243,6 +243,69 @@ def _brainflow_file(fname, board, n, *, late_batches=False, sidecar=True):
     return arr, d
 
 
+def _brainflow_excel(fname, stamps, keep, counter=None):
+    """A synthetic board's file by BrainFlow's ``DataFilter.write_file``, its
+    samples ``keep`` (a mask) stamped ``stamps``, then re-saved by a
+    spreadsheet that shows the stamps as whole seconds."""
+    import json
+
+    from brainflow.board_shim import BoardShim
+    from brainflow.data_filter import DataFilter
+
+    d = BoardShim.get_board_descr(-1)
+    n = stamps.size
+    arr = np.zeros((d["num_rows"], n))
+    arr[d["eeg_channels"]] = _eeg(n, len(d["eeg_channels"]), SF)
+    arr[d["package_num_channel"]] = (np.arange(n) if counter is None else counter) % 256
+    arr[d["timestamp_channel"]] = stamps
+    DataFilter.write_file(np.ascontiguousarray(arr[:, keep]), str(fname), "w")
+    fname.with_suffix(".json").write_text(json.dumps({"board_id": -1}))
+    _excel_stamps(fname, d["timestamp_channel"], "\t")
+    return arr[d["eeg_channels"]][:, keep]
+
+
+def test_brainflow_file_resaved_by_excel_rebuilds_its_stamps_from_the_counter(tmp_path):
+    """A BrainFlow file re-saved by Excel holds whole-second stamps: read as a
+    second lost every second, or as stamps that pause where the counter lost
+    nothing. The rate rebuilds them, and the counter places the samples lost."""
+    fname = tmp_path / "excel.csv"
+    true = 1.7e9 + 0.3 + np.arange(2000) / SF
+    keep = np.ones(2000, bool)
+    keep[900:940] = False
+    x = _brainflow_excel(fname, true, keep)
+    rec = read_recording(fname)
+    assert_allclose(rec.data * 1e6, x, atol=1e-5)
+    assert [(g.n_missing, g.source) for g in rec.gaps] == [(40, "packet_counter")]
+    assert np.abs(rec.timestamps - true[keep]).max() < 0.01
+    assert rec.gaps[0].onset == pytest.approx(true[899], abs=0.01)
+    assert rec.warnings[0].startswith("The timestamps hold whole seconds only, each ")
+    assert rec.warnings[0].endswith(
+        "as a spreadsheet saves Unix times it shows with fewer decimals; they are rebuilt "
+        "from the 250 Hz rate and the packet counter, which counts the samples lost.")
+    assert rec.warnings[1:] == [
+        "1 dropped-packet gap (package counter) (40 samples, 0.160 s missing in total); "
+        "kept as gaps, not interpolated."]
+
+
+def test_brainflow_file_resaved_by_excel_keeps_stamps_the_rate_does_not_explain(tmp_path):
+    """Appended across a 3 s stop: the counter starts again at 0 and cannot
+    count the pause, so the rate and the counter do not explain the stamps;
+    they stay, said, and the pause is still a restart they size."""
+    fname = tmp_path / "appended.csv"
+    true = 1.7e9 + 0.3 + np.arange(2000) / SF
+    true[1000:] += 3.0
+    _brainflow_excel(fname, true, np.ones(2000, bool), counter=np.r_[np.arange(1000),
+                                                                      np.arange(1000)])
+    rec = read_recording(fname)
+    assert [g.source for g in rec.gaps] == ["packet_counter_restart"]
+    assert abs(rec.gaps[0].duration - 3.0) <= 1.0
+    assert np.all(rec.timestamps == np.round(rec.timestamps))
+    assert rec.warnings[0].endswith(
+        "they do not follow the 250 Hz rate and the packet counter, so the recording is "
+        "placed on them only to the step: export the file again from its source, or save "
+        "its timestamp column as a number with 6 decimals.")
+
+
 def test_brainflow_late_host_stamps_are_not_lost_samples(tmp_path):
     """BrainFlow stamps samples on the host when they arrive: a batch that
     arrives late pauses the timestamps, but the package counter shows nothing
@@ -728,6 +791,39 @@ def _openbci_v5(fname, n, n_ch=8, sfreq=SF, lost=slice(0), marks=None, nan=None,
                      f"{(marks or {}).get(i, 0.0):.1f}, 2023-03-14 10:20:30.125")
     fname.write_text("\n".join(lines) + "\n")
     return x[:, keep], t0
+
+
+def _excel_stamps(fname, col, sep, *, first_line=0, fmt="{:.0f}"):
+    """``fname`` with the cells of column ``col`` from line ``first_line`` on
+    rewritten as a spreadsheet shows and saves them (its General format keeps
+    a Unix time's 10 digits and drops the fraction)."""
+    lines = fname.read_text().splitlines()
+    for k in range(first_line, len(lines)):
+        cells = lines[k].split(sep)
+        cells[col] = (" " if cells[col].startswith(" ") else "") + fmt.format(
+            float(cells[col]))
+        lines[k] = sep.join(cells)
+    fname.write_text("\n".join(lines) + "\n")
+
+
+def test_openbci_gui_v5_resaved_by_excel_places_its_first_sample(tmp_path):
+    """Excel cuts the GUI's Unix Timestamp to whole seconds: the counter
+    still counts the lost samples, and the first sample's time, taken from the
+    first cut stamp, was up to a second off, with every stamp said to repeat."""
+    fname = tmp_path / "OpenBCI-RAW-2023-03-14_10-20-30.txt"
+    x, t0 = _openbci_v5(fname, 2000, lost=slice(900, 940))
+    _excel_stamps(fname, -3, ",", first_line=5)
+    rec = read_recording(fname)
+    assert [g.n_missing for g in rec.gaps] == [40]
+    assert_allclose(rec.data * 1e6, x, atol=1e-6)
+    assert abs(rec.timestamps[0] - t0) < 0.01
+    assert rec.gaps[0].onset == pytest.approx(t0 + 899 / SF, abs=0.01)
+    assert rec.warnings == [
+        "The timestamps hold whole seconds only, each repeated for about 250 samples, as "
+        "a spreadsheet saves Unix times it shows with fewer decimals; they are rebuilt from "
+        "the 250 Hz rate and the packet counter, which counts the samples lost.",
+        "1 dropped-packet gap (packet counter) (40 samples, 0.160 s missing in total); "
+        "kept as gaps, not interpolated."]
 
 
 def test_openbci_gui_v5_marker_channel_becomes_markers(tmp_path):
