@@ -69,6 +69,10 @@ instructions = "Raise the gauge."
 """
 
 DURATION = 11.0
+# The tests that need the session running come first, in file order; the
+# frozen-page test waits for its end; the history tests, which only need the
+# page and the server, come after it, so that a slow machine cannot use up the
+# session before the mark and frozen-page tests run.
 
 
 class _Collect:
@@ -192,44 +196,6 @@ def test_requests_without_the_token_are_refused(live):
     assert server.token not in b.evaluate("document.body.innerText")
 
 
-def test_a_participants_last_sessions_are_listed(live):
-    from biofeedback.dashboard._feed import history_message
-    from biofeedback.library import simulate_sessions
-
-    root = live["tmp"] / "study"
-    simulate_sessions("learner", "p7", 1, root=root, progress=False)
-    msg = history_message("p7", root)
-    assert [s["session"] for s in msg["sessions"]] == [1]
-    live["server"].publish(msg)
-    b = live["browser"]
-    rows = b.wait_for("document.querySelectorAll('#history tbody tr').length && "
-                      "Array.from(document.querySelectorAll('#history tbody tr td'))"
-                      ".map(td => td.textContent)", 10)
-    assert rows[0] == "1" and rows[2] == "engagement ↑" and rows[3].endswith("%")
-    assert not b.evaluate("document.getElementById('history-panel').classList"
-                          ".contains('hidden')")
-
-
-def test_a_participant_without_sessions_is_told_how_to_record_one(live):
-    """The history table was empty, with no text, for a participant with no sessions."""
-    from biofeedback.dashboard._feed import history_message
-
-    root = live["tmp"] / "empty-study"
-    root.mkdir()
-    live["server"].publish(history_message("P01", root))
-    b = live["browser"]
-    said = b.wait_for("(() => { const rows = document.querySelectorAll('#history tbody tr');"
-                      " return rows.length === 1 && rows[0].innerText.includes('P01') &&"
-                      " rows[0].innerText; })()", 10)
-    assert said == (f"No sessions yet for P01: run biofeedback live --participant P01 --root "
-                    f"{root} to record one.")
-    # on the page, not only in its text: the sentence spans the table and is seen
-    box = b.evaluate("(() => { const r = document.querySelector('#history tbody td')"
-                     ".getBoundingClientRect(); return [r.width, r.height]; })()")
-    table = b.evaluate("document.getElementById('history').getBoundingClientRect().width")
-    assert box[1] > 0 and box[0] >= 0.9 * table
-
-
 def test_mark_goes_into_the_session(live):
     b = live["browser"]
     b.wait_for("window.__dash && __dash.connected", 10)
@@ -291,6 +257,44 @@ def test_a_frozen_page_changes_no_estimate_or_cue(live):
     assert [c[0] for c in col.cues] == [c[0] for c in cues]
     assert "reward" in [c[0] for c in cues]  # training happened, not just baseline
     np.testing.assert_allclose([c[1] for c in col.cues], [c[1] for c in cues], equal_nan=True)
+
+
+def test_a_participants_last_sessions_are_listed(live):
+    from biofeedback.dashboard._feed import history_message
+    from biofeedback.library import simulate_sessions
+
+    root = live["tmp"] / "study"
+    simulate_sessions("learner", "p7", 1, root=root, progress=False)
+    msg = history_message("p7", root)
+    assert [s["session"] for s in msg["sessions"]] == [1]
+    live["server"].publish(msg)
+    b = live["browser"]
+    rows = b.wait_for("document.querySelectorAll('#history tbody tr').length && "
+                      "Array.from(document.querySelectorAll('#history tbody tr td'))"
+                      ".map(td => td.textContent)", 10)
+    assert rows[0] == "1" and rows[2] == "engagement ↑" and rows[3].endswith("%")
+    assert not b.evaluate("document.getElementById('history-panel').classList"
+                          ".contains('hidden')")
+
+
+def test_a_participant_without_sessions_is_told_how_to_record_one(live):
+    """The history table was empty, with no text, for a participant with no sessions."""
+    from biofeedback.dashboard._feed import history_message
+
+    root = live["tmp"] / "empty-study"
+    root.mkdir()
+    live["server"].publish(history_message("P01", root))
+    b = live["browser"]
+    said = b.wait_for("(() => { const rows = document.querySelectorAll('#history tbody tr');"
+                      " return rows.length === 1 && rows[0].innerText.includes('P01') &&"
+                      " rows[0].innerText; })()", 10)
+    assert said == (f"No sessions yet for P01: run biofeedback live --participant P01 --root "
+                    f"{root} to record one.")
+    # on the page, not only in its text: the sentence spans the table and is seen
+    box = b.evaluate("(() => { const r = document.querySelector('#history tbody td')"
+                     ".getBoundingClientRect(); return [r.width, r.height]; })()")
+    table = b.evaluate("document.getElementById('history').getBoundingClientRect().width")
+    assert box[1] > 0 and box[0] >= 0.9 * table
 
 
 def test_a_session_running_in_another_process_is_said_to_be_running(live, tmp_path):
