@@ -188,11 +188,14 @@ def from_dict(cls, data: dict, where: str, section: str = ""):
     if unknown:
         bad = (f"table [{section}.{unknown[0]}]" if section else f"table [{unknown[0]}]") \
             if isinstance(data[unknown[0]], dict) else f"key {unknown[0]!r}"
-        raise PipelineConfigError(
+        err = PipelineConfigError(
             f"{_where(where, section, unknown[0], show_key=False)}: unknown {bad}; "
             "allowed keys are "
             f"{', '.join(sorted(k for k in fields if k != 'fname'))}."
         )
+        # the key's dotted path, for readers of stored pipelines a newer version wrote
+        err.unknown_key = f"{section}.{unknown[0]}" if section else unknown[0]
+        raise err
     kwargs = {}
     for name, value in data.items():
         sub = f"{section}.{name}" if section else name

@@ -60,7 +60,7 @@ MAX_WINDOW_VALUES = 2**24
 META_KEYS = frozenset((
     "format", "format_version", "model", "description", "input", "classes",
     "feature_names", "ch_names", "sfreq", "profile", "pipeline", "calibration", "dwell_s",
-    "evidence_weight", "training", "metrics", "smooth_s"))
+    "evidence_weight", "training", "metrics", "smooth_s", "biofeedback_version"))
 
 #: Types beyond skops' default trusted set that our registered classifiers hold.
 TRUSTED_TYPES = (
@@ -104,7 +104,9 @@ def save_model(model, fname, *, metrics=None, overwrite=True) -> Path:
     fname = Path(fname)
     if fname.exists() and not overwrite:
         raise FileExistsError(f"{fname} exists.")
-    meta = dict(model.meta)
+    from .. import __version__
+
+    meta = dict(model.meta, biofeedback_version=__version__)  # said when a later one is read
     if metrics is not None:
         meta["metrics"] = metrics
     try:
@@ -182,6 +184,9 @@ def load_model(fname) -> LoadedModel:
     except ModelError as err:
         raise ModelError(f"{fname}: {err}") from None
     except (KeyError, TypeError, ValueError) as err:
+        key = getattr(err, "unknown_key", None)
+        if key:  # a pipeline field added after this version
+            raise ModelError(_newer_pipeline(fname, meta, key)) from None
         raise ModelError(f"{fname} has incomplete or damaged metadata ({err}); train the "
                          "model again.") from None
     _check_shape(fname, model)
@@ -191,6 +196,21 @@ def load_model(fname) -> LoadedModel:
     # command (live, replay, evaluate, simulate, info) loads it, once
     model.check_calibration()
     return model
+
+
+def _newer_pipeline(fname, meta, key):
+    """The sentence for a model file whose pipeline holds ``key`` (dotted), a
+    field this version does not know."""
+    from .. import __version__
+    from ..stream._peers import printable
+
+    written = meta.get("biofeedback_version")
+    by = (f"biofeedback {printable(written, 40)}" if isinstance(written, str)
+          and written else "a newer version of biofeedback")
+    return (f"{fname} holds the pipeline field {key!r}, which biofeedback {__version__} "
+            f"does not know: the file was written by {by} or was edited; upgrade "
+            "biofeedback to use it, or train the model again "
+            "with this version.")
 
 
 def _check_shape(fname, model):

@@ -167,6 +167,38 @@ def test_a_hand_edited_model_file_is_one_sentence(edit, match, model_file, tmp_p
     assert "edited.bfm" in lines[0] and "train the model again" in lines[0]
 
 
+@pytest.mark.parametrize("version, by", [("0.9.0", "biofeedback 0.9.0"),
+                                         (None, "a newer version of biofeedback")])
+def test_a_model_file_with_a_newer_pipeline_field_says_to_upgrade(version, by, model_file,
+                                                                 tmp_path, capsys):
+    """A pipeline key this version does not know is what a newer version's
+    file holds: it was said to be damaged metadata, to be trained again."""
+    from biofeedback import __version__
+
+    def newer(meta):
+        meta["pipeline"]["features"]["peak_alpha"] = True
+        meta.pop("biofeedback_version", None)
+        if version:
+            meta["biofeedback_version"] = version
+
+    bad = _edited(model_file, tmp_path, newer)
+    assert main(["evaluate", str(bad), *map(str, model_file.parent.glob("recs/*"))]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"biofeedback: error: {bad} holds the pipeline field 'features.peak_alpha', which "
+        f"biofeedback {__version__} does not know: the file was written by {by} or was "
+        "edited; upgrade biofeedback to use it, or train the model again with this "
+        "version."]
+
+
+def test_a_model_file_names_the_version_that_wrote_it(model_file):
+    import zipfile
+
+    from biofeedback import __version__
+
+    with zipfile.ZipFile(model_file) as zf:
+        assert json.loads(zf.read("meta.json"))["biofeedback_version"] == __version__
+
+
 @pytest.mark.parametrize("rows, match", [
     (["{a},calm", "{b}"], r"line 3: the label is empty"),
     (["{a},calm", "{b}, "], r"line 3: the label is empty"),
