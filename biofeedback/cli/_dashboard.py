@@ -102,6 +102,31 @@ def _say_if_no_sessions(participant, root):
                            index.no_sessions(participant))
 
 
+class _History:
+    """A participant's session history on the page, sent again when it changes:
+    a session running in another process ends (its row gets its figures) or
+    another starts. The study is looked at every ``every`` seconds."""
+
+    def __init__(self, server, participant, root, every=10.0):
+        self.server, self.participant, self.root = server, participant, root
+        self.every = every
+        self._sent, self._due = None, float("-inf")
+
+    def refresh(self, now) -> bool:
+        """Send the history if ``now`` is due and it changed; whether it was sent."""
+        from ..dashboard._feed import history_message
+
+        if now < self._due:
+            return False
+        self._due = now + self.every
+        message = history_message(self.participant, self.root, sync=True)
+        if message == self._sent:
+            return False
+        self.server.publish(message)
+        self._sent = message
+        return True
+
+
 def run(args) -> int:
     import threading
     import time
@@ -128,11 +153,10 @@ def run(args) -> int:
                        config=config, follow=True, timeout=args.lsl_timeout,
                        title=args.lsl or args.lsl_type)
     try:
-        if args.participant:
-            from ..dashboard._feed import history_message
-
-            # a session running in another process is listed, as running
-            server.publish(history_message(args.participant, args.root, sync=True))
+        # a session running in another process is listed, as running, until it ends
+        history = _History(server, args.participant, args.root) if args.participant else None
+        if history is not None:
+            history.refresh(time.monotonic())
         feeder.start()
         start_dashboard(args, server=server)
         name = feeder.source.stream_name
@@ -140,6 +164,8 @@ def run(args) -> int:
         end = time.monotonic() + args.duration if args.duration else None
         while not stop.is_set() and (end is None or time.monotonic() < end):
             stop.wait(0.2)
+            if history is not None:
+                history.refresh(time.monotonic())
     finally:
         feeder.stop()
         server.publish({"type": "end", "text": "The dashboard has stopped."})

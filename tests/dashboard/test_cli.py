@@ -279,3 +279,26 @@ def test_stop_pressed_while_the_recorder_starts_closes_the_recording(tmp_path):
     assert counts["StreamFooter"] == counts["StreamHeader"] >= 1
     with pytest.raises(BiofeedbackError, match="holds no samples"):
         read_recording(xdf)
+
+
+def test_dashboard_sends_a_participants_history_again_when_it_changes(tmp_path):
+    """'dashboard --participant' sent the history once, at its start: a session
+    running in another process stayed "running now" after it ended, and a
+    session recorded since was never listed."""
+    from biofeedback.cli._dashboard import _History
+    from biofeedback.dashboard import DashboardServer
+    from biofeedback.library import simulate_sessions
+
+    simulate_sessions("learner", "p7", 1, root=tmp_path, progress=False)
+    server = DashboardServer(port=0)  # what it queues for pages, not started
+    history = _History(server, "p7", tmp_path, every=10.0)
+
+    def sent():
+        return [s["session"] for s in json.loads(server._hub.latest["history"])["sessions"]]
+
+    assert history.refresh(0.0) and sent() == [1]
+    assert not history.refresh(5.0)  # not due yet
+    assert not history.refresh(10.0)  # due, but nothing changed: nothing sent
+    simulate_sessions("learner", "p7", 1, root=tmp_path, progress=False)
+    assert not history.refresh(15.0)
+    assert history.refresh(20.0) and sent() == [1, 2]
