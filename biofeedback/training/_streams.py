@@ -70,6 +70,44 @@ def _join(pieces, sfreq, crossfade):
     return out, starts
 
 
+def without_bad_spans(rec, crossfade=0.5):
+    """``rec`` with the data under MNE's ``BAD`` annotations cut out.
+
+    Training leaves out the windows touching such a span; a stream built from
+    the recording must not replay its data either. The pieces around each
+    span are joined as a stream's stretches are (:func:`_join`: offset
+    matched, cross-faded over ``crossfade`` seconds), on a clock that runs on
+    without a gap. A ``BAD`` marker without a duration spans nothing and cuts
+    nothing. The same recording is returned when nothing is cut.
+
+    Returns
+    -------
+    recording : Recording
+        Without markers (a stream names its own stretches).
+    """
+    from ..io import Recording
+    from ._labels import bad_spans
+
+    markers = [(float(t), str(s)) for t, s in rec.markers]
+    bad, _, _ = bad_spans(markers, rec.provenance.get("marker_spans") or ())
+    ts = np.asarray(rec.timestamps, dtype=np.float64)
+    keep = np.ones(rec.n_times, dtype=bool)
+    for a, b in bad:  # [a, b): the samples MNE's reject_by_annotation leaves out
+        keep[np.searchsorted(ts, a): np.searchsorted(ts, b)] = False
+    if keep.all():
+        return rec
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.view(np.int8), [0]])))
+    pieces = [rec.data[:, i:j] for i, j in zip(edges[::2], edges[1::2])]
+    # (all of it bad: nothing left, which build_stream finds too short)
+    data = _join(pieces, rec.sfreq, crossfade)[0] if pieces else rec.data[:, :0]
+    return Recording(data=data, sfreq=rec.sfreq, ch_names=list(rec.ch_names),
+                     timestamps=ts[0] + np.arange(data.shape[1]) / rec.sfreq,  # no gap
+                     source_format=rec.source_format,
+                     provenance=dict(rec.provenance, marker_spans=[],
+                                     bad_cut_s=float((~keep).sum() / rec.sfreq)),
+                     profile=rec.profile)
+
+
 def build_stream(recordings, plan=None, switch_every=30.0, *, skip=None,
                  crossfade=0.5, min_piece=None, order=None, name="stream"):
     """One subject's one-state recordings laid end to end as a live session.
@@ -277,6 +315,7 @@ def stream_dataset(dataset, plan=None, switch_every=30.0, *, skip=None, crossfad
         if f.label is None:
             continue
         rec = f.recording if f.recording is not None else read_recording(f.path)
+        rec = without_bad_spans(rec, crossfade)  # data training leaves out, cut out
         if f.label in groups[(f.subject, f.session)]:
             raise DatasetError(f"Subject {f.subject} (session {f.session}) has two "
                                f"recordings of {f.label!r}; streams take one per state.")

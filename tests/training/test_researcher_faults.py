@@ -1197,6 +1197,40 @@ def test_an_annotation_with_a_duration_labels_its_span_alone(tmp_path, make_eeg)
             (0.0, 10.0, "relaxed"), (20.0, 30.0, "busy")]
 
 
+def test_switching_streams_leave_out_the_data_under_mne_bad_annotations(tmp_path, make_eeg):
+    """Validation streams of file-labelled recordings were stitched from the raw
+    data, a 'BAD_muscle' span (whose windows training leaves out) and all; it
+    is cut out, the pieces joined as stretches are, with no step at the join."""
+    import mne
+    import numpy as np
+
+    from biofeedback.io import read_recording
+    from biofeedback.training import extract_dataset, label_files
+    from biofeedback.training._streams import stream_dataset, without_bad_spans
+
+    paths = []
+    for k, (state, alpha) in enumerate((("calm", 10.0), ("busy", 6.0))):
+        data, _ = make_eeg(duration=60.0, alpha_hz=alpha, seed=k)
+        raw = mne.io.RawArray(data, mne.create_info(MUSE, 256.0, "eeg"), verbose="error")
+        if state == "calm":  # a muscle burst, marked as MNE's annotate_muscle_zscore does
+            raw._data[:, 30 * 256: 40 * 256] += 2e-3
+            raw.set_annotations(mne.Annotations([30.0], [10.0], ["BAD_muscle"]))
+        paths.append(tmp_path / f"p1-{state}-1_raw.fif")
+        raw.save(paths[-1], verbose="error")
+    rec = read_recording(paths[0])
+    cut = without_bad_spans(rec, 0.5)
+    assert cut.n_times == rec.n_times - 10 * 256 - 128  # the span, and the cross-fade's overlap
+    assert np.abs(cut.data).max() < 5e-4
+    step = np.abs(np.diff(cut.data, axis=1))
+    assert step[:, 30 * 256 - 200: 30 * 256 + 100].max() <= 1.5 * step.max(axis=1).min()
+    assert np.allclose(np.diff(cut.timestamps), 1 / 256)  # the clock runs on
+    ds = extract_dataset(label_files(paths, "filename"), profile="muse_2016", n_jobs=1)
+    streams = stream_dataset(ds, None, 10.0, skip=5.0)
+    assert streams.files
+    for f in streams.files:
+        assert np.abs(f.recording.data).max() < 5e-4, f.path
+
+
 def test_mne_bad_annotations_leave_their_windows_out_and_are_no_state(tmp_path, make_eeg):
     """A recording cleaned in MNE marks bad stretches 'BAD_muscle' (MNE leaves
     out data under any annotation starting with 'bad'): labels from markers made
