@@ -66,6 +66,9 @@ def add_labels_args(p):
     g.add_argument("--marker-labels", metavar="A,B", default=None,
                    help="with --labels-from markers: the marker texts that are classes "
                         "(default: all)")
+    g.add_argument("--ignore-markers", metavar="A,B", default=None,
+                   help="with --labels-from markers: marker texts that neither label "
+                        "windows nor end a stretch (e.g. trigger codes 1,2)")
     g.add_argument("--profile", metavar="NAME",
                    help=f"the board profile when the files do not say: {BOARD}")
     g.add_argument("--stream", metavar="NAME",
@@ -169,10 +172,12 @@ def check_label_args(args):
         raise DatasetError(
             f"--manifest is read only with --labels-from manifest (labels now come from "
             f"{source}); add --labels-from manifest, or leave out --manifest.")
-    if args.marker_labels and args.labels_from != "markers":
-        raise DatasetError(
-            f"--marker-labels is read only with --labels-from markers (labels now come "
-            f"from {source}); add --labels-from markers, or leave out --marker-labels.")
+    for opt in ("marker_labels", "ignore_markers"):
+        if getattr(args, opt) and args.labels_from != "markers":
+            flag = "--" + opt.replace("_", "-")
+            raise DatasetError(
+                f"{flag} is read only with --labels-from markers (labels now come "
+                f"from {source}); add --labels-from markers, or leave out {flag}.")
 
 
 def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
@@ -199,13 +204,15 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
                      if args.scheduler else None)
         files = label_files(args.recordings, args.labels_from, args.pattern,
                             args.manifest, min_classes=min_classes)
-        marker_labels = ([m.strip() for m in args.marker_labels.split(",") if m.strip()]
-                         if args.marker_labels else None)
+        marker_labels, ignore_markers = (
+            [m.strip() for m in opt.split(",") if m.strip()] if opt else None
+            for opt in (args.marker_labels, args.ignore_markers))
         ds = extract_dataset(
             files, config, profile=args.profile or profile, gated=args.gated,
             need_windows=need_windows, n_jobs=args.n_jobs, scheduler=scheduler,
             progress=not args.quiet, marker_labels=marker_labels,
             min_classes=min_classes, label_by=label_by, expect=expect, stream=args.stream,
+            ignore_markers=ignore_markers,
         )
     from ..training._streams import SCORE_AFTER
 

@@ -215,10 +215,44 @@ def _no_marked_window(files, probes, length):
             "columns path,label,start,stop) instead.")
 
 
+def _is_code(text):
+    """Whether a marker's text is a number: a trigger channel's event code."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _warn_codes_cut(name, t_end, length, markers, marker_labels, label_by, labels):
+    """Say when numeric trigger codes, not classes, end labelled stretches.
+
+    A code right after a class's marker ends its stretch there (any other
+    marker does); the windows its stretch would have labelled without the
+    codes are counted and said, with the option that reads through them.
+    """
+    codes = sorted({markers[i + 1][1] for i in range(len(markers) - 1)
+                    if markers[i][1] in marker_labels and markers[i + 1][1] != END
+                    and markers[i + 1][1] not in marker_labels
+                    and _is_code(markers[i + 1][1])}, key=float)
+    if not codes:
+        return
+    every = {s for _, s in markers if s not in marker_labels and _is_code(s)}
+    through = _label_windows(t_end, length, [m for m in markers if m[1] not in every],
+                             marker_labels, label_by)
+    lost = int(np.count_nonzero(through != None) - np.count_nonzero(labels != None))  # noqa: E711
+    if lost > 0:
+        logger.warning(
+            "%s: the trigger codes %s end the labelled stretches they fall in, leaving "
+            "%d %s unlabelled; give --ignore-markers %s to read through them.",
+            name, listed(codes, 8), lost, "window" if lost == 1 else "windows",
+            ",".join(sorted(every, key=float)))
+
+
 def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
                     marker_labels=None, min_classes=2, label_by="inside",
-                    expect=None, stream=None) -> Dataset:
+                    expect=None, stream=None, ignore_markers=None) -> Dataset:
     """Run the live engine over labelled recordings and stack the windows.
 
     Every recording is read and checked first (channels, rate, length, labels),
@@ -248,6 +282,9 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     marker_labels : list of str | None
         With marker labels: the marker texts that are classes (others end a
         labelled stretch); None takes every marker text.
+    ignore_markers : list of str | None
+        With marker labels: marker texts that neither label windows nor end a
+        stretch (trigger codes such as ``1``, ``2`` inside a labelled state).
     label_by : "inside" | "end"
         With marker labels: label windows lying wholly inside a stretch, or
         every window by the state at its end (streams that switch state).
@@ -281,8 +318,11 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                          n_jobs=1, scheduler=None, desc="checking", progress=progress)
     recs, probes = [r for r, _ in read], [p for _, p in read]
     del read
+    ignored = set(ignore_markers or ())
     for f, p in zip(files, probes):  # a session's own markers label by its blocks
         if f.label is None and not f.stretches:
+            if ignored:  # the user's: as if the file did not hold them
+                p["markers"] = [m for m in p["markers"] if m[1] not in ignored]
             raw, p["markers"] = p["markers"], _session_marks(p["markers"])
             if raw and not p["markers"]:  # a simulated recording's artifact truth alone?
                 kinds = {str(s).split(" ", 1)[0] for _, s in raw}
@@ -392,6 +432,9 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         else:
             labels = _label_windows(r["t_end"], config.window.length, p["markers"],
                                     marker_labels, label_by)
+            if marker_labels:
+                _warn_codes_cut(Path(f.path).name, r["t_end"], config.window.length,
+                                p["markers"], marker_labels, label_by, labels)
         gated_w = r["gated"]
         if p.get("bad_spans"):  # MNE's BAD_ annotations: left out as gated windows are
             start = r["t_end"] - config.window.length

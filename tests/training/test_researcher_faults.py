@@ -1231,6 +1231,59 @@ def test_switching_streams_leave_out_the_data_under_mne_bad_annotations(tmp_path
         assert np.abs(f.recording.data).max() < 5e-4, f.path
 
 
+def _fif_with_triggers(fname, make_eeg):
+    """A FIF file (MNE's writer): 'relaxed' at 0 s and 'busy' at 30 s as
+    annotations, and trigger codes 1 at 5 s and 2 at 35 s on 'STI 014'."""
+    import mne
+    import numpy as np
+
+    data, _ = make_eeg(duration=60.0)
+    stim = np.zeros((1, data.shape[1]))
+    stim[0, [5 * 256, 35 * 256]] = [1, 2]
+    info = mne.create_info(MUSE + ["STI 014"], 256.0, ["eeg"] * 4 + ["stim"])
+    raw = mne.io.RawArray(np.vstack([data, stim]), info, verbose="error")
+    raw.set_annotations(mne.Annotations([0.0, 30.0], [0.0, 0.0], ["relaxed", "busy"]))
+    raw.save(fname, verbose="error")
+    return fname
+
+
+def test_trigger_codes_that_cut_labelled_stretches_are_said(tmp_path, make_eeg, caplog,
+                                                              capsys):
+    """A FIF file's trigger channel codes end the labelled stretch they fall
+    in, as any marker does: two files trained on 64 windows instead of 464,
+    without a word. It is said, with the option that reads through them."""
+    import logging
+
+    from biofeedback.training import extract_dataset, label_files
+
+    fname = _fif_with_triggers(tmp_path / "p1-trig-1_raw.fif", make_eeg)
+    files = label_files([fname], "markers")
+    with caplog.at_level(logging.WARNING, logger="biofeedback"):
+        cut = extract_dataset(files, profile="muse_2016", n_jobs=1, gated="include",
+                              marker_labels=["relaxed", "busy"])
+    said = [r.getMessage() for r in caplog.records if "trigger codes" in r.getMessage()]
+    whole = extract_dataset(files, profile="muse_2016", n_jobs=1, gated="include",
+                            marker_labels=["relaxed", "busy"], ignore_markers=["1", "2"])
+    assert len(whole) > 5 * len(cut)
+    assert said == [
+        f"p1-trig-1_raw.fif: the trigger codes 1, 2 end the labelled stretches they fall "
+        f"in, leaving {len(whole) - len(cut)} windows unlabelled; give --ignore-markers "
+        "1,2 to read through them."]
+    caplog.clear()
+    out = tmp_path / "m.bfm"
+    assert main(["train", str(fname), "--labels-from", "markers", "--marker-labels",
+                 "relaxed,busy", "--ignore-markers", "1,2", "--cv", "none", "--gated",
+                 "include", "--profile", "muse_2016", "--out", str(out)]) == 0
+    assert "trigger codes" not in capsys.readouterr().err
+    assert not [r for r in caplog.records if "trigger codes" in r.getMessage()]
+    assert main(["train", str(fname), "--ignore-markers", "1",
+                 "--out", str(tmp_path / "m2.bfm")]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "biofeedback: error: --ignore-markers is read only with --labels-from markers "
+        "(labels now come from file names); add --labels-from markers, or leave out "
+        "--ignore-markers.")
+
+
 def test_mne_bad_annotations_leave_their_windows_out_and_are_no_state(tmp_path, make_eeg):
     """A recording cleaned in MNE marks bad stretches 'BAD_muscle' (MNE leaves
     out data under any annotation starting with 'bad'): labels from markers made
