@@ -309,12 +309,14 @@ def _run(args, starting) -> int:
         starting.close()  # the session's own handlers from here
         session.run()
     except BaseException:
+        unfiled = _set_aside(prog, session) if prog is not None else None
         if session is not None and getattr(session.summary, "recording", None):
             # the session ended on an error after it began: its figures and the
             # recording's path (closed, readable) come before the error's sentence
-            for line in session.summary_lines():
+            lines = session.summary_lines()
+            for line in lines[:-1] + [unfiled] * bool(unfiled) + lines[-1:]:
                 print(line)
-        if prog is not None:
+        if prog is not None and unfiled is None:
             prog.abandon()  # nothing recorded: the session number is free again
         raise
     finally:
@@ -323,14 +325,41 @@ def _run(args, starting) -> int:
     if prog is not None and session.summary.recording is None:
         prog.abandon()  # stopped before its recording began: nothing to file
         prog = None
+    unfiled = _set_aside(prog, session) if prog is not None else None
     session.report()
     lines = session.summary_lines()
-    if prog is not None:  # filed, indexed, compared; the recording's path stays last
+    if unfiled is not None:
+        lines = lines[:-1] + [unfiled] + lines[-1:]
+    elif prog is not None:  # filed, indexed, compared; the recording's path stays last
         lines = lines[:-1] + prog.finish() + lines[-1:]
     for line in lines:
         print(line)
     # a source lost for good, a full disk: failures scripts must see (the recording is kept)
     return 1 if session.summary.stopped_by in FAILURES else 0
+
+
+def _set_aside(prog, session) -> str | None:
+    """A participant's session that ended before its first sample (stopped
+    as the recorder started) is not filed: its recording, which every reader
+    refuses, moves out of the study's sessions and its number is free again.
+    The line saying so, or None when the session has samples to file."""
+    from .._logging import logger
+
+    summary = getattr(session, "summary", None)
+    if getattr(summary, "recording", None) is None or summary.n_samples:
+        return None
+    number = prog.paths.session
+    try:
+        summary.recording, freed = prog.set_aside()
+    except OSError as err:  # it stays where it is, filed as before
+        logger.warning("Could not move the recording of no sample out of the study: %s", err)
+        return None
+    session.recording = summary.recording
+    kept = ("its number is free again" if freed else
+            f"its folder {prog.paths.folder} holds other files, so the number stays taken")
+    return (f"not filed: the session ended before its first sample, so it is not session "
+            f"{number:02d} of sub-{prog.paths.participant} ({kept}); its recording is kept "
+            "outside the study's sessions")
 
 
 def pre_check(args, config):

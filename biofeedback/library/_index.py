@@ -358,6 +358,13 @@ class StudyIndex:
             con.execute("ROLLBACK")
             raise
 
+    def forget(self, participant: str, session: int) -> None:
+        """Drop a session that never was one (it ended before its first sample
+        and its files were moved out of the study): unlike a session whose
+        folder is gone, its number is not remembered, so the next session
+        takes it."""
+        self._transaction(lambda con: self._drop(con, [(participant, int(session))]))
+
     def add_session(self, folder, participant: str, session: int,
                     attempts: int = 3) -> dict | None:
         """Index one session folder (again); returns its record or None."""

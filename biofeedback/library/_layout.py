@@ -24,7 +24,9 @@ folders, so it cannot be the one to remember). A study from before that file,
 or whose file is stale, still numbers past every session it holds: the next
 number is above the folders, the file and the index's rows alike, and the
 index raises the file when it drops a session whose folder is gone. Only a
-session that wrote nothing (it failed before it began) gives its number back.
+session that wrote nothing (it failed before it began) gives its number back,
+as does one stopped before its first sample: its recording, which no reader
+accepts, is kept in ``sub-<ID>/unfiled/``, outside the sessions.
 """
 
 from __future__ import annotations

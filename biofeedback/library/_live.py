@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 from .._logging import logger
@@ -220,6 +221,48 @@ class ProgrammeSession:
     def abandon(self) -> None:
         """The session failed before it began: give its number back if nothing was written."""
         self.paths.give_back()
+
+    def set_aside(self) -> tuple[Path, bool]:
+        """The session ended before its first sample: take it out of the study.
+
+        Its files (the recording, closed and kept, and its sidecar) move to
+        ``sub-<ID>/unfiled/``, which nothing that reads the study looks in
+        (the index, the history, the progress and exports read ``ses-<NN>``
+        folders): a recording of no sample is not a session, and every reader
+        refuses it. The session number is given back, and dropped from the
+        index if it was read there while the session ran.
+
+        Returns
+        -------
+        recording : Path
+            The recording's new path.
+        freed : bool
+            Whether the session number is free again (False when its folder
+            holds other files, which are kept there).
+        """
+        from ._index import StudyIndex
+        from ._layout import DB_NAME
+
+        paths = self.paths
+        paths.release()
+        started = self.sidecar["programme"]["started_at"]
+        stamp = "".join(c for c in started[:19] if c.isdigit() or c == "T")
+        where = paths.root / f"sub-{paths.participant}" / "unfiled"
+        where.mkdir(exist_ok=True)
+        stem, n = f"sub-{paths.participant}_task-{paths.task}_{stamp}_eeg", 1
+        while any(where.glob(f"{stem}.*")):  # two stopped in one second
+            n += 1
+            stem = f"sub-{paths.participant}_task-{paths.task}_{stamp}-{n}_eeg"
+        for old in sorted(paths.xdf.parent.glob(f"{paths.stem}.*")):
+            old.replace(where / f"{stem}{old.suffix}")
+        if (paths.root / DB_NAME).is_file():  # the dashboard's history may have read it
+            try:
+                with StudyIndex(paths.root, timeout=5.0) as index:
+                    index.forget(paths.participant, paths.session)
+            except Exception as err:  # its files are gone: the next sync drops it
+                logger.warning("Could not drop the stopped session from the index: %s", err)
+        paths.give_back()
+        return where / f"{stem}.xdf", not paths.folder.exists()
 
     def finish(self) -> list[str]:
         """Index the session and compare it with the earlier ones: summary lines."""

@@ -244,6 +244,63 @@ def test_a_session_stopped_before_its_recording_began_is_not_filed(tmp_path, cap
     assert "demo" not in main_sessions(tmp_path, capsys)
 
 
+@pytest.mark.lsl
+def test_a_session_stopped_before_its_first_sample_is_set_aside(tmp_path, capsys,
+                                                                default_stop_signals):
+    """SIGTERM (or the dashboard's stop) as the recorder starts: the recording
+    holds no sample, which every reader refuses. It was filed all the same, as
+    session 01 ("partial 0.0 min"), and took the number of the next session."""
+    import shutil
+    import signal
+    import threading
+
+    from biofeedback.config import load_pipeline
+    from biofeedback.library import StudyIndex, reserve_session
+    from biofeedback.library._live import ProgrammeSession
+
+    me, seen = os.getpid(), []
+
+    def term_when_the_recorder_starts():  # the session stops before its first read
+        end = time.monotonic() + 30
+        while not seen and time.monotonic() < end:
+            seen.extend(subprocess.run(["pgrep", "-P", str(me), "LabRecorderCLI"],
+                                       capture_output=True, text=True).stdout.split())
+            time.sleep(0.002)
+        os.kill(me, signal.SIGTERM)
+
+    watcher = threading.Thread(target=term_when_the_recorder_starts, daemon=True)
+    watcher.start()
+    code = main(["live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
+                 str(LIVE_SHORT), "--view", "none", "--duration", "20"])
+    watcher.join()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert seen and code == 0
+    assert any(ln.startswith("session ") and " 0 samples " in ln for ln in lines), lines
+    assert not any("filed as" in ln for ln in lines), lines
+    assert lines[-2] == ("not filed: the session ended before its first sample, so it is not "
+                         "session 01 of sub-demo (its number is free again); its recording is "
+                         "kept outside the study's sessions"), lines
+    xdf = Path(lines[-1].removeprefix("recording: "))
+    assert xdf.parent == tmp_path / "sub-demo" / "unfiled" and xdf.name.endswith("_eeg.xdf")
+    assert xdf.is_file() and xdf.with_suffix(".json").is_file()  # kept, closed
+    assert not (tmp_path / "sub-demo" / "ses-01").exists()
+    assert "demo" not in main_sessions(tmp_path, capsys)
+
+    # one the index read while it ran (the dashboard's history, 'sessions' in
+    # another terminal) is dropped from it too: its number is not remembered
+    prog = ProgrammeSession("demo", tmp_path, load_pipeline(LIVE_SHORT))
+    assert prog.paths.session == 1
+    for path in (xdf, xdf.with_suffix(".json")):
+        shutil.copy(path, prog.recording.with_suffix(path.suffix))
+    with StudyIndex(tmp_path) as index:
+        index.sync()
+        assert [r["session"] for r in index.sessions("demo")] == [1]
+    again, freed = prog.set_aside()
+    assert freed and again.parent == xdf.parent and again != xdf and again.is_file()
+    assert "demo" not in main_sessions(tmp_path, capsys)
+    assert reserve_session(tmp_path, "demo", "short").session == 1  # the next one takes it
+
+
 def main_sessions(root, capsys) -> str:
     main(["sessions", "--root", str(root)])
     return capsys.readouterr().out
