@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -407,8 +408,12 @@ def test_sigterm_as_the_recorder_starts_leaves_a_whole_recording(tmp_path, signa
     out, err = signal_once_there(proc, xdf, "SIGTERM")
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "footers" not in err, err
-    assert out.strip().splitlines()[-1] == f"recording: {xdf}"
-    counts = scan_chunks(xdf)[3]
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("recording: "), out
+    rec = Path(last.removeprefix("recording: "))
+    # stopped before its first sample, it is not filed: kept outside the sessions
+    assert rec == xdf or rec.parent == tmp_path / "sub-P1" / "unfiled", out
+    counts = scan_chunks(rec)[3]
     assert counts["StreamHeader"] == counts["StreamFooter"] == 4, counts
-    names = sorted(s["info"]["name"][0] for s in pyxdf.load_xdf(str(xdf))[0])
+    names = sorted(s["info"]["name"][0] for s in pyxdf.load_xdf(str(rec))[0])
     assert names == [f"biofeedback-{k}" for k in ("Cues", "EEG", "Estimates", "Markers")]
