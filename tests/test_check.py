@@ -214,6 +214,69 @@ def test_a_watch_stopped_by_a_service_manager_ends_as_ctrl_c_does(tmp_path, sig,
     assert [p.name for p in tmp_path.iterdir()] == ["check.json"]  # no partial file left
 
 
+def test_a_second_sighup_while_the_check_releases_the_board_does_not_keep_it(
+        default_stop_signals):
+    """A closed terminal: SIGHUP while the board is read, and again (its shell
+    sends it to its jobs) as the check releases it. Raised inside BrainFlow's
+    ctypes call, the first came out as ctypes.ArgumentError (a traceback, exit
+    1); the check now ends at the next read, releases the board whatever comes
+    then, and says so."""
+    import os
+    import signal
+
+    from biofeedback.check import run_check
+    from biofeedback.hardware import BrainFlowSource, get_profile
+    from biofeedback.session._watchdog import interrupt_on_signals
+
+    class HangUpTwice(BrainFlowSource):
+        def _read(self, timeout):
+            chunk = super()._read(timeout)
+            if chunk is not None:
+                os.kill(os.getpid(), signal.SIGHUP)  # the check is listening
+            return chunk
+
+        def _close(self):
+            os.kill(os.getpid(), signal.SIGHUP)  # the board is being released
+            super()._close()
+
+    said = []
+    with interrupt_on_signals(), pytest.raises(KeyboardInterrupt):  # as live and check run
+        run_check(HangUpTwice(get_profile("synthetic")), seconds=2.0, progress=said.append)
+    assert said[-1] == "stopped by SIGHUP before its verdict; the board is released."
+    again = BrainFlowSource(get_profile("synthetic")).start()  # the board is free
+    again.stop()
+
+
+@pytest.mark.slow
+def test_live_check_hung_up_while_listening_ends_without_a_traceback(tmp_path):
+    """``live --check --participant`` in a terminal that closes as the check
+    listens: the check says it stopped, the board is released, no session is
+    reserved, and no traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "biofeedback", "live", "--check",
+                             "--participant", "P1", "--root", str(tmp_path), "--view", "none",
+                             "--duration", "5"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert "listening for 4 s" in proc.stderr.readline()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGHUP)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-2:] == [
+        "signal check: stopped by SIGHUP before its verdict; the board is released.",
+        "biofeedback: interrupted"], err
+    assert not list(tmp_path.iterdir())  # no session folder reserved
+
+
 def test_go_on_the_synthetic_board_does_not_claim_low_mains(capsys):
     """Its 50 Hz test sine reads 110 µV of 'mains' on F7, and its profile turns
     the mains check off: GO said 'mains noise is low' beside that figure."""

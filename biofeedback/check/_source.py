@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -10,13 +11,18 @@ from ._report import CheckReport
 from ._signal import check_signal, leadoff_impedance
 
 
-def _collect(source, seconds, deadline_extra=5.0):
-    """Read ``seconds`` of samples from a started source: (data, timestamps)."""
+def _collect(source, seconds, deadline_extra=5.0, stop=None):
+    """Read ``seconds`` of samples from a started source: (data, timestamps),
+    or None when ``stop`` (an Event) was set first."""
     chunks, stamps = [], []
     n_want = int(round(seconds * source.sfreq))
     have = 0
     end = time.monotonic() + seconds + deadline_extra
-    for chunk, _ in source.iter_chunks(0.05, until=lambda: time.monotonic() > end):
+
+    def until():
+        return time.monotonic() > end or (stop is not None and stop.is_set())
+
+    for chunk, _ in source.iter_chunks(0.05, until=until):
         if chunk is None or chunk.timestamps.size == 0:
             continue
         chunks.append(chunk.data)
@@ -24,6 +30,8 @@ def _collect(source, seconds, deadline_extra=5.0):
         have += chunk.timestamps.size
         if have >= n_want:
             break
+    if stop is not None and stop.is_set():
+        return None
     from ..errors import StreamError
 
     if not chunks:
@@ -61,25 +69,45 @@ def run_check(source, config=None, seconds=4.0, limits=None, impedance=False,
     Returns
     -------
     report : CheckReport
+
+    Raises
+    ------
+    KeyboardInterrupt
+        Ctrl-C, SIGTERM or SIGHUP (in the main thread) while it ran: it ends
+        at the next read, releases the source and says so, then raises.
     """
     from ..config import load_pipeline
+    from ..session._watchdog import hold_signals
 
     config = config or load_pipeline()
     say = progress or (lambda text: None)
-    source.start()
-    try:
-        say(f"listening for {seconds:g} s...")
-        data, _ = _collect(source, seconds)
-        z = {}
-        if impedance:
-            z = measure_impedance(source, say=say)
-    finally:
-        source.stop()
+    stop, came = threading.Event(), []
+    # Ctrl-C, SIGTERM and SIGHUP end the check between two reads, never inside
+    # one: raised in BrainFlow's ctypes call, KeyboardInterrupt came out as
+    # ctypes.ArgumentError (a traceback, exit 1) and the board was not released
+    with hold_signals(stop, said=None, came=came):
+        source.start()
+        try:
+            say(f"listening for {seconds:g} s...")
+            got = _collect(source, seconds, stop=stop)
+            z = {}
+            if impedance and got is not None:
+                z = measure_impedance(source, say=say, stop=stop)
+        finally:
+            source.stop()
+        if stop.is_set():
+            who = "Ctrl-C" if came[0] == "SIGINT" else came[0]
+            what = "the board is released" if source.describe().get("kind") == "brainflow" \
+                else "the source is closed"
+            say(f"stopped by {who} before its verdict; {what}.")
+    if stop.is_set():
+        raise KeyboardInterrupt(came[0])
+    data = got[0]
     return check_signal(data, source.sfreq, source.ch_names, source.profile, config.gates,
                         config.preprocessing, limits, impedance_kohm=z)
 
 
-def measure_impedance(source, seconds=2.0, settle=0.5, say=None) -> dict:
+def measure_impedance(source, seconds=2.0, settle=0.5, say=None, stop=None) -> dict:
     """Impedance per channel (kΩ) on a running OpenBCI board; {} elsewhere.
 
     Cyton (and Daisy): for each channel in turn, ``config_board("z{ch}01Z")``
@@ -104,14 +132,17 @@ def measure_impedance(source, seconds=2.0, settle=0.5, say=None) -> dict:
     if bf_name.startswith("CYTON"):
         channels = "12345678QWERTYUI"  # the Cyton's channel keys, Daisy's after 8
         for i, name in enumerate(source.ch_names):
+            if stop is not None and stop.is_set():  # Ctrl-C: the check ends
+                break
             key = channels[i]
             say(f"impedance of {name}...")
             board.config_board(f"z{key}01Z")
             try:
                 time.sleep(settle)
                 source.read(0.0)  # drop what came while it settled
-                data, _ = _collect(source, seconds)
-                out[name] = leadoff_impedance(data[i], source.sfreq) / 1e3
+                got = _collect(source, seconds, stop=stop)
+                if got is not None:
+                    out[name] = leadoff_impedance(got[0][i], source.sfreq) / 1e3
             finally:
                 board.config_board(f"z{key}00Z")
     elif bf_name.startswith("GANGLION"):

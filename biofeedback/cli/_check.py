@@ -132,49 +132,53 @@ def watch(args, config, source) -> int:
 
     from ..check import check_signal, measure_impedance
     from ..dashboard._feed import DisplayFeed, meta_message
+    from ..session._watchdog import hold_signals
     from ._dashboard import start_dashboard
 
     server = start_dashboard(args, title="signal check") if args.dashboard else None
     stop = threading.Event()
     report = None
-    source.start()
     try:
-        n_ch, sfreq = len(source.ch_names), source.sfreq
-        n_want = int(round(args.seconds * sfreq))
-        say = (lambda text: print(text, file=sys.stderr)) if args.json else print
-        impedance = measure_impedance(source, say=say) if args.impedance else {}
-        feed = None
-        if server is not None:
-            server.add_action("stop", lambda text: stop.set())
-            feed = DisplayFeed(source.ch_names, sfreq, source.profile, config.preprocessing)
-            server.publish(meta_message(
-                title="signal check", ch_names=source.ch_names, sfreq=sfreq,
-                profile=source.profile, estimate_names=[], source=source.describe(),
-                display_rate=feed.display_rate, controls=["stop"], mode="signal check"))
-        buf = np.zeros((n_ch, 0))
-        fresh = 0
-        for chunk, _ in source.iter_chunks(0.05, until=stop.is_set):
-            if chunk is None or chunk.timestamps.size == 0:
-                continue
-            if feed is not None:
-                for msg in feed.push(chunk.data, chunk.timestamps):
-                    server.publish(msg, keep_latest=msg["type"] != "trace")
-            buf = np.concatenate([buf, chunk.data], axis=1)[:, -n_want:]
-            fresh += chunk.timestamps.size
-            if fresh >= n_want and buf.shape[1] >= n_want:
-                fresh = 0
-                report = check_signal(buf, sfreq, source.ch_names, source.profile,
-                                      config.gates, config.preprocessing,
-                                      impedance_kohm=impedance)
+        # Ctrl-C, SIGTERM and SIGHUP end the watch at the next read, never inside
+        # one (raised in BrainFlow's ctypes call, it came out as ctypes.ArgumentError)
+        with hold_signals(stop, said=None):
+            source.start()
+            try:
+                n_ch, sfreq = len(source.ch_names), source.sfreq
+                n_want = int(round(args.seconds * sfreq))
+                say = (lambda text: print(text, file=sys.stderr)) if args.json else print
+                impedance = measure_impedance(source, say=say, stop=stop) if args.impedance else {}
+                feed = None
                 if server is not None:
-                    server.publish(report.to_message())
-                _emit(report, args, indent=None)  # JSON lines: one check a line
-                if not args.watch and server is None:
-                    break
-    except KeyboardInterrupt:
-        pass
+                    server.add_action("stop", lambda text: stop.set())
+                    feed = DisplayFeed(source.ch_names, sfreq, source.profile, config.preprocessing)
+                    server.publish(meta_message(
+                        title="signal check", ch_names=source.ch_names, sfreq=sfreq,
+                        profile=source.profile, estimate_names=[], source=source.describe(),
+                        display_rate=feed.display_rate, controls=["stop"], mode="signal check"))
+                buf = np.zeros((n_ch, 0))
+                fresh = 0
+                for chunk, _ in source.iter_chunks(0.05, until=stop.is_set):
+                    if chunk is None or chunk.timestamps.size == 0:
+                        continue
+                    if feed is not None:
+                        for msg in feed.push(chunk.data, chunk.timestamps):
+                            server.publish(msg, keep_latest=msg["type"] != "trace")
+                    buf = np.concatenate([buf, chunk.data], axis=1)[:, -n_want:]
+                    fresh += chunk.timestamps.size
+                    if fresh >= n_want and buf.shape[1] >= n_want:
+                        fresh = 0
+                        report = check_signal(buf, sfreq, source.ch_names, source.profile,
+                                              config.gates, config.preprocessing,
+                                              impedance_kohm=impedance)
+                        if server is not None:
+                            server.publish(report.to_message())
+                        _emit(report, args, indent=None)  # JSON lines: one check a line
+                        if not args.watch and server is None:
+                            break
+            finally:
+                source.stop()
     finally:
-        source.stop()
         if server is not None:
             server.publish({"type": "end", "text": "The signal check has stopped."})
             server.stop()

@@ -139,12 +139,15 @@ def interrupt_on_signals():
 
 
 @contextlib.contextmanager
-def hold_signals(hurry: threading.Event):
+def hold_signals(hurry: threading.Event, said="%s received while closing: closing at once.",
+                 came=None):
     """While closing: Ctrl-C, SIGTERM and SIGHUP set ``hurry`` instead of interrupting.
 
     A second Ctrl-C used to interrupt the closing half-way and leave
     LabRecorderCLI running on its own; now it only makes the closing skip its
-    waits, and the recorder is stopped before the process goes.
+    waits, and the recorder is stopped before the process goes. ``said``:
+    the warning logged (``%s``: the signal's name), or None; ``came``: a list
+    the names of the signals are appended to.
     """
     if not _in_main_thread():
         yield
@@ -152,8 +155,11 @@ def hold_signals(hurry: threading.Event):
     previous = {}
 
     def handler(signum, _frame):
-        logger.warning("%s received while closing: closing at once.",
-                       signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if said:
+            logger.warning(said, name)
+        if came is not None:
+            came.append(name)
         hurry.set()
 
     for sig in (signal.SIGINT, *STOP_SIGNALS):
