@@ -20,7 +20,11 @@ folder (removed when it ends), so a second one can say what it found.
 Numbers are never used twice: ``sub-<ID>/.last-session`` remembers the
 highest number reserved, so a session folder deleted by hand does not free
 its number for a later, different session (the index is rebuilt from the
-folders, so it cannot be the one to remember). A study from before that file,
+folders, so it cannot be the one to remember). When a participant's whole
+folder is deleted by hand, the index keeps the number in ``<root>/.sub-<ID>.last-session``
+as it forgets the sessions (the root's ``progress-<ID>.html`` still names
+them): the participant's next session takes the number after it, and the file
+goes once ``sub-<ID>/.last-session`` holds it again. A study from before that file,
 or whose file is stale, still numbers past every session it holds: the next
 number is above the folders, the file and the index's rows alike, and the
 index raises the file when it drops a session whose folder is gone. Only a
@@ -266,22 +270,42 @@ def _last_session(sub: Path, quiet: bool = False) -> int:
         return 0
 
 
-def _set_last_session(sub: Path, num: int) -> None:
-    tmp = sub / f"{LAST_SESSION}.{os.getpid()}.tmp"
+def _set_last_session(sub: Path, num: int, path: Path | None = None) -> None:
+    path = sub / LAST_SESSION if path is None else path
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(f"{int(num)}\n", encoding="utf-8")
-    os.replace(tmp, sub / LAST_SESSION)  # whole or not at all
+    os.replace(tmp, path)  # whole or not at all
+
+
+def _gone_file(root: Path, participant: str) -> Path:
+    """Where the root keeps the highest number of a participant whose folder is gone."""
+    return root / f".sub-{participant}{LAST_SESSION}"
+
+
+def _gone_last(root: Path, participant: str) -> int:
+    """The number :func:`remember_session` kept for a deleted ``sub-<ID>``; 0 if none."""
+    try:
+        return max(int(_gone_file(root, participant).read_text(encoding="utf-8").strip()), 0)
+    except (OSError, ValueError):
+        return 0
 
 
 def remember_session(root, participant, num) -> None:
     """Raise ``sub-<ID>/.last-session`` to ``num`` if it is lower: the index
-    calls it before it forgets a session whose folder is gone. A root that
-    cannot be written keeps its file as it is (its index is only read)."""
+    calls it before it forgets a session whose folder is gone. When the
+    participant's whole folder is gone, the root keeps the number instead
+    (``<root>/.sub-<ID>.last-session``). A root that cannot be written keeps
+    its files as they are (its index is only read)."""
     if not _ID.fullmatch(str(participant)):  # a row edited by hand names no folder
         return
-    sub = Path(root) / f"sub-{participant}"
+    root = Path(root)
+    sub = root / f"sub-{participant}"
     try:
-        if sub.is_dir() and _last_session(sub, quiet=True) < int(num):
-            _set_last_session(sub, num)
+        if sub.is_dir():
+            if _last_session(sub, quiet=True) < int(num):
+                _set_last_session(sub, num)
+        elif root.is_dir() and _gone_last(root, participant) < int(num):
+            _set_last_session(sub, num, _gone_file(root, participant))
     except OSError:
         pass
 
@@ -337,7 +361,8 @@ def reserve_session(root, participant, task) -> SessionPaths:
     The number is reserved by ``mkdir`` of ``ses-<NN>``, which succeeds for
     exactly one process; a session started at the same time gets the next
     number, and a warning names the session still running. It is above the
-    highest number ever reserved (``sub-<ID>/.last-session``), every session
+    highest number ever reserved (``sub-<ID>/.last-session``, or the root's
+    ``.sub-<ID>.last-session`` when that folder was deleted), every session
     folder and every session of the participant in the index: a session
     deleted by hand keeps its number, in a study without that file too.
     """
@@ -354,7 +379,8 @@ def reserve_session(root, participant, task) -> SessionPaths:
     busy = running_sessions(root, participant) if sub.is_dir() else []
     sub.mkdir(parents=True, exist_ok=True)
     taken = [num for _, num, _ in list_session_dirs(root, participant)]
-    num = max(*taken, _last_session(sub), _indexed_last(root, participant), 0) + 1
+    gone = _gone_last(root, participant)  # the folder was deleted by hand, numbers and all
+    num = max(*taken, _last_session(sub), gone, _indexed_last(root, participant), 0) + 1
     while True:
         try:
             (sub / f"ses-{num:02d}").mkdir()
@@ -372,6 +398,11 @@ def reserve_session(root, participant, task) -> SessionPaths:
     except BaseException:  # interrupted or refused: the number is free again
         paths.give_back()
         raise
+    if gone:  # sub-<ID>/.last-session holds a higher number now
+        try:
+            _gone_file(root, participant).unlink(missing_ok=True)
+        except OSError:  # kept: it only numbers past what the folder already does
+            pass
     for other, info in busy:
         logger.warning(
             "Participant %s already has session %02d running (pid %s, started %s); this "

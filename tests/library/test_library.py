@@ -752,6 +752,26 @@ def test_a_session_deleted_by_hand_leaves_the_index_with_a_warning(study, capsys
     assert reserve_session(study, "p01", "short").session == 5
 
 
+@pytest.mark.parametrize("read", [["index", "--rebuild"], ["sessions", "p01"]])
+def test_a_participant_folder_deleted_by_hand_keeps_its_numbers(study, capsys, read):
+    """With sub-<ID> deleted, its .last-session went too: once the index had
+    forgotten the sessions (a rebuild, or the sync 'sessions' does), the next
+    session was numbered 1 again while progress-<ID>.html still named 1 to 3."""
+    assert main(["progress", "p01", "--root", str(study)]) == 0
+    shutil.rmtree(study / "sub-p01")
+    assert main([*read, "--root", str(study)]) == 0
+    capsys.readouterr()
+    with StudyIndex(study) as idx:
+        assert idx.sessions("p01") == []
+    paths = reserve_session(study, "p01", "short")
+    assert paths.session == 4 and (study / "progress-p01.html").exists()
+    # the participant's folder holds the number again; the root keeps nothing more
+    assert (study / "sub-p01" / ".last-session").read_text().strip() == "4"
+    assert not list(study.glob(".sub-*"))
+    paths.give_back()
+    assert reserve_session(study, "p01", "short").session == 4
+
+
 def test_an_index_held_locked_by_another_program_is_read_as_it_was(study, caplog):
     """A database browser holding a write lock: reading says so, never waits 90 s."""
     import os
