@@ -87,7 +87,7 @@ def timestamp_steps(timestamps, sfreq):
     return dt, gap_threshold(dt, sfreq)
 
 
-def unrounded_stamps(timestamps, sfreq, *, lost=None):
+def unrounded_stamps(timestamps, sfreq, *, lost=None, step=None):
     """Timestamps a spreadsheet cut to whole seconds, rebuilt from the rate.
 
     Excel shows a number in its General format with 11 characters and saves a
@@ -111,6 +111,11 @@ def unrounded_stamps(timestamps, sfreq, *, lost=None):
         (n_times,)), as a packet counter counts them: the rebuild then places
         them rather than stopping at them. Called only for stamps cut so.
         None (no counter) rebuilds only stamps that lost nothing.
+    step : float | None
+        The step (s) the cells' text says they were cut to (a spreadsheet's
+        ``1.67879E+12`` ms holds 6 digits: steps of 10,000 s), for stamps that
+        may not move at all within the file; their own steps refine it.
+        None: the stamps' steps alone tell it.
 
     Returns
     -------
@@ -126,9 +131,11 @@ def unrounded_stamps(timestamps, sfreq, *, lost=None):
         return timestamps, None
     dt = np.diff(ts)
     pos = dt[dt > 0]
-    if not pos.size or not np.isfinite(ts).all() or (dt < 0).any():
+    if not (pos.size or step) or not np.isfinite(ts).all() or (dt < 0).any():
         return timestamps, None
-    step = 10.0 ** np.round(np.log10(pos.min()))
+    if pos.size:
+        seen = 10.0 ** np.round(np.log10(pos.min()))
+        step = seen if step is None else min(float(step), seen)
     tol = max(1e-6 * step, 8 * float(np.spacing(np.abs(ts).max())))
     whole = np.round(pos / step)
     if step <= 1.0 / sfreq or (whole < 1).any() or (np.abs(pos - whole * step) > tol).any():
@@ -151,9 +158,13 @@ def unrounded_stamps(timestamps, sfreq, *, lost=None):
         return timestamps, (f"{said}; they do not follow {rate}, so {sized}: export the "
                             "file again from its source, or save its timestamp column as "
                             "a number with 6 decimals.")
+    # the first sample lies within half a step of every stamp's own start
+    within = (step - (hi - lo)) / 2
+    start = (f"; the stamps place the recording only to within ±{within:.0f} s"
+             if within > 1.0 else "")
     return (lo + hi) / 2 + own, (f"{said}; they are rebuilt from {rate}" + (
-        ", which counts the samples lost." if counted else
-        ", so samples lost inside the file cannot be told."))
+        ", which counts the samples lost" if counted else
+        ", so samples lost inside the file cannot be told") + start + ".")
 
 
 def timestamp_gaps(timestamps, sfreq, *, source="timestamps", steps=None):

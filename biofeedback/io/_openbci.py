@@ -92,7 +92,8 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
     n_raw = len(first_cells)
     # GUI v3-v4 end each line with the time of day and then the host's Unix
     # time in milliseconds (``14:57:32.796, 1553612252796``); earlier ones
-    # with the time of day alone.
+    # with the time of day alone. Re-saved by Excel, they read ``57:32.8,
+    # 1.55361E+12``: the Unix time, cut to 6 digits, is still the clock.
     unix_ms = (n_raw > 2 and ":" in first_cells[-2] and _is_unix_ms(first_cells[-1]))
     n_time = 2 if unix_ms else 1
     m = _NCH.search(text_head)
@@ -110,20 +111,10 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
         raise RecordingFormatError(
             f"expected a counter, EEG, 3 accelerometer columns and a time; found "
             f"{n_raw} columns.", fname, n_head + 1)
-    time_cell = first_cells[n_raw - n_time]
-    clock_cols = time_cell.count(":") + 1
-    if clock_cols not in (1, 3):
-        raise RecordingFormatError(f"the last column {time_cell!r} is not a time of "
-                                   "day.", fname, n_head + 1)
-    clock_at = n_raw - n_time
-    reader = TableReader(fname, n_raw, first_line=n_head + 1, offset=offset,
-                         clock_col=clock_at if clock_cols == 3 else None)
-    table = reader.read()
-    warnings.extend(reader.warnings)
-    if table.shape[0] == 0:
-        raise RecordingFormatError("the file has a header but no samples.", fname,
-                                   n_head + 1)
-    if unix_ms:
+    if unix_ms:  # the time of day (which Excel rewrites as mm:ss.0) is not read
+        reader = TableReader(fname, n_raw, first_line=n_head + 1, offset=offset,
+                             usecols=[j for j in range(n_raw) if j != n_raw - 2])
+        table = _table(reader, warnings, fname, n_head)
         unix = table[:, -1]
         unix /= 1000.0  # in place: the column is nobody else's
         counter = table[:, 0]
@@ -132,7 +123,17 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
         prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head, sfreq)
         return _assemble(fname, sfreq, names, prof, counter, unix, eeg, accel,
                          warnings, header, "Unix seconds (the file's last column, ms)",
-                         "openbci-txt", unix_ts=unix)
+                         "openbci-txt", unix_ts=unix,
+                         unix_step=_cut_step(first_cells[-1], 1e-3))
+    time_cell = first_cells[n_raw - n_time]
+    clock_cols = time_cell.count(":") + 1
+    if clock_cols not in (1, 3):
+        raise RecordingFormatError(f"the last column {time_cell!r} is not a time of "
+                                   "day.", fname, n_head + 1)
+    clock_at = n_raw - n_time
+    reader = TableReader(fname, n_raw, first_line=n_head + 1, offset=offset,
+                         clock_col=clock_at if clock_cols == 3 else None)
+    table = _table(reader, warnings, fname, n_head)
     wall = table[:, -1]  # a contiguous row of the table, which nothing else reads
     if clock_cols == 3:  # read as seconds since midnight
         back = np.flatnonzero(np.diff(wall) < -43200)  # midnight
@@ -157,11 +158,33 @@ def _is_number(cell):
     return True
 
 
+def _table(reader, warnings, fname, n_head):
+    table = reader.read()
+    warnings.extend(reader.warnings)
+    if table.shape[0] == 0:
+        raise RecordingFormatError("the file has a header but no samples.", fname,
+                                   n_head + 1)
+    return table
+
+
+#: A number as a spreadsheet shows it in scientific notation: ``1.60512E+12``.
+_E_NOTATION = re.compile(r"[0-9](?:\.([0-9]*))?[eE]\+?([0-9]+)")
+
+
 def _is_unix_ms(cell):
-    """Whether a cell is a Unix time in whole milliseconds (as the GUI writes it;
+    """Whether a cell is a Unix time in whole milliseconds (as the GUI writes it,
+    or as Excel re-saves it, ``1.60512E+12``;
     :func:`~biofeedback.stream._peers.stamp_clock` gives the years)."""
     cell = cell.strip()
-    return cell.isdigit() and stamp_clock(float(cell)) == "unix_ms"
+    return ((cell.isdigit() or _E_NOTATION.fullmatch(cell) is not None)
+            and stamp_clock(float(cell)) == "unix_ms")
+
+
+def _cut_step(cell, unit=1.0):
+    """The step a number in scientific notation was cut to (``1.60512E+12``:
+    10**7), times ``unit``, else None."""
+    m = _E_NOTATION.fullmatch(cell.strip())
+    return None if m is None else unit * 10.0 ** (int(m.group(2)) - len(m.group(1) or ""))
 
 
 def read_header_lines_at(fname, offset):
@@ -307,7 +330,7 @@ def _rebuilt_timestamps(t0, missing, sfreq):
 
 
 def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, header,
-              clock, fmt, unix_ts=None):
+              clock, fmt, unix_ts=None, unix_step=None):
     cols = prof.columns
     wrap = cols.packet_counter_wrap or 256
     # a board whose driver numbers packets its own way (a Ganglion: 101-200, two
@@ -335,7 +358,8 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
         from ..hardware._counter import counted_missing
 
         unix_ts, note = unrounded_stamps(unix_ts, sfreq, lost=(
-            lambda: counted_missing(counter, counting)) if usable else None)
+            lambda: counted_missing(counter, counting)) if usable else None,
+            step=unix_step)
         warnings.extend([note] if note else [])
         if unix_ts is not stamps:
             stamps = timed = unix_ts

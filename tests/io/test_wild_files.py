@@ -826,6 +826,62 @@ def test_openbci_gui_v5_resaved_by_excel_places_its_first_sample(tmp_path):
         "kept as gaps, not interpolated."]
 
 
+def _openbci_classic_excel(fname, n, t0, lost=slice(0)):
+    """A GUI v4 file re-saved by Excel: its General format shows the Unix ms
+    as ``1.67879E+12`` (6 digits) and the time of day as ``mm:ss.0``."""
+    x, t0 = _openbci_classic(fname, n, t0=t0)
+    lines = fname.read_text().splitlines()
+    if lost.stop:
+        del lines[6 + lost.start: 6 + lost.stop]
+    for k in range(6, len(lines)):
+        cells = lines[k].split(", ")
+        _, minutes, seconds = cells[-2].split(":")
+        cells[-2] = f"{minutes}:{float(seconds):04.1f}"
+        cells[-1] = f"{float(cells[-1]):.6G}"
+        lines[k] = ", ".join(cells)
+    fname.write_text("\n".join(lines) + "\n")
+    keep = np.ones(n, bool)
+    keep[lost] = False
+    return x[:, keep], t0 + np.flatnonzero(keep) / SF
+
+
+def test_openbci_gui_v4_resaved_by_excel_rebuilds_its_unix_ms(tmp_path):
+    """Excel writes a v4 file's Unix ms as ``1.67880E+12`` and its time of day
+    as ``57:49.9``: the file was refused (the Unix time was not told from the
+    time of day). The counter rebuilds the stamps, as in other re-saved files;
+    the step the stamps cross places them."""
+    fname = tmp_path / "OpenBCI-RAW-2023-03-14_11-56-30.txt"
+    x, true = _openbci_classic_excel(fname, 20000, 1678794990.0, lost=slice(9000, 9040))
+    assert fname.read_text().splitlines()[6].endswith(", 56:30.0, 1.67879E+12")
+    rec = read_recording(fname)
+    assert_allclose(rec.data, np.round(x, 2) * 1e-6, atol=1e-12)
+    assert np.abs(rec.timestamps - true).max() < 0.01
+    assert [(g.n_missing, g.source) for g in rec.gaps] == [(40, "packet_counter")]
+    assert rec.warnings == [
+        "The timestamps hold steps of 10000 s only, each repeated for about 19960 "
+        "samples, as a spreadsheet saves Unix times it shows with fewer decimals; they "
+        "are rebuilt from the 250 Hz rate and the packet counter, which counts the "
+        "samples lost.",
+        "1 dropped-packet gap (packet counter) (40 samples, 0.160 s missing in total); "
+        "kept as gaps, not interpolated."]
+
+
+def test_openbci_gui_v4_resaved_by_excel_says_how_far_its_stamps_place_it(tmp_path):
+    """Stamps of 6 digits that do not move within the file place it only to
+    within 10,000 s: the warning says how far."""
+    fname = tmp_path / "OpenBCI-RAW-2023-03-14_10-20-30.txt"
+    _, true = _openbci_classic_excel(fname, 2000, 1678789230.123)
+    rec = read_recording(fname)
+    assert_allclose(np.diff(rec.timestamps), 1 / SF, atol=1e-6)
+    assert abs(rec.timestamps[0] - true[0]) <= 4996
+    assert rec.gaps == []
+    assert rec.warnings == [
+        "The timestamps hold steps of 10000 s only, each repeated for about 2000 "
+        "samples, as a spreadsheet saves Unix times it shows with fewer decimals; they "
+        "are rebuilt from the 250 Hz rate and the packet counter, which counts the "
+        "samples lost; the stamps place the recording only to within ±4996 s."]
+
+
 def test_openbci_gui_v5_marker_channel_becomes_markers(tmp_path):
     """GUI v5+ write the Marker widget's (and UDP/LSL marker inputs') values in
     'Marker Channel': they are markers, at their sample's rebuilt time, and
