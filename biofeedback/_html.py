@@ -18,15 +18,21 @@ def fig_to_img(fig, alt: str = "", dpi: int = 100) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def table(rows, header=None, raw=()) -> str:
+def table(rows, header=None, raw=(), text=()) -> str:
     """An HTML table from a list of rows (values are escaped, but for the
-    columns whose indices are in ``raw``, which hold HTML made by the caller)."""
+    columns whose indices are in ``raw``, which hold HTML made by the caller).
+
+    The columns whose indices are in ``text`` hold sentences (warnings, which
+    name files by their whole path): they read from the left and break
+    anywhere a long path needs, so the table stays as wide as the page."""
     out = ["<table>"]
     if header:
         out.append("<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr>")
     for row in rows:
-        out.append("<tr>" + "".join(f"<td>{v if i in raw else html.escape(str(v))}</td>"
-                                    for i, v in enumerate(row)) + "</tr>")
+        out.append("<tr>" + "".join(
+            f"<td{' class=text' if i in text else ''}>"
+            f"{v if i in raw else html.escape(str(v))}</td>" for i, v in enumerate(row))
+            + "</tr>")
     out.append("</table>")
     return "\n".join(out)
 
@@ -35,7 +41,8 @@ _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;
-text-align:right}th{background:#f4f4f4}img{max-width:100%}pre{background:#f7f7f7;padding:.6em;white-space:pre-wrap}
+text-align:right}td.text{text-align:left;overflow-wrap:anywhere;min-width:14em}
+th{background:#f4f4f4}img{max-width:100%}pre{background:#f7f7f7;padding:.6em;white-space:pre-wrap}
 """
 
 

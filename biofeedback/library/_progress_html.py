@@ -280,7 +280,7 @@ def write_progress_html(p: dict, out) -> Path:
         integ_rows.append([
             s["session"], _fmt(s["duration"], digits=1), s["n_samples"],
             _fmt(s["effective_sfreq"]), s["n_dropped"],
-            f"{s['n_gaps']} ({_fmt(s['gap_seconds'], digits=1)} s)",
+            f"{s['n_gaps']} ({_fmt(s['gap_seconds'], digits=1)}\u00a0s)",  # one line
             f"{_fmt(s['latency_p50'], digits=1)} / {_fmt(s['latency_p99'], digits=1)}",
             f"{_fmt(s['cue_latency_p50'], digits=1)} / {_fmt(s['cue_latency_p99'], digits=1)}",
             _fmt(s["artifact_share"], True), "; ".join(s.get("warnings") or []) or "-"])
@@ -296,7 +296,7 @@ def write_progress_html(p: dict, out) -> Path:
         ("Integrity of every session", table(integ_rows, [
             "session", "duration (s)", "samples", "effective rate (Hz)", "dropped samples",
             "gaps", "estimate latency p50 / p99 (ms)", "cue latency p50 / p99 (ms)",
-            "artifact share", "warnings"])),
+            "artifact share", "warnings"], text={9})),
     ]
     if p.get("notice"):
         sections.insert(0, ("Index", f"<p>{html.escape(p['notice'])}</p>"))

@@ -623,6 +623,34 @@ def test_progress_links_each_sessions_report_and_fits_the_page(tmp_path, capsys,
     assert wide[0] <= wide[1], wide
 
 
+def test_the_integrity_table_fits_a_window_with_long_paths_in_its_warnings(study, tmp_path,
+                                                                          capsys):
+    """A warning names its file by the whole path, which breaks nowhere: under a
+    study root a few folders deep, the integrity table ran 500 px past a
+    1280 px window."""
+    from biofeedback.dashboard._cdp import find_chromium
+
+    root = tmp_path / "LabShared" / "NeurofeedbackProjects2026" / "AlphaUpTrainingWinterCohort"
+    root.parent.mkdir(parents=True)
+    shutil.copytree(study, root)
+    next((root / "sub-p01" / "ses-02").rglob("*_eeg.json")).write_text("{not json")
+    out = tmp_path / "p.html"
+    assert main(["index", "--rebuild", "--root", str(root)]) == 0
+    assert main(["progress", "p01", "--root", str(root), "--out", str(out)]) == 0
+    capsys.readouterr()
+    doc = out.read_text()
+    assert f"<td class=text>{root}" in doc  # the warning, whole, in a cell that wraps it
+    if find_chromium() is None:
+        return  # the width is checked where Chromium is installed (CI installs it)
+    from biofeedback.dashboard._cdp import HeadlessChromium
+
+    with HeadlessChromium(1280, 900) as b:
+        b.goto(out.as_uri())
+        b.wait_for("document.readyState === 'complete'", 10)
+        wide = b.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert wide[0] <= wide[1], wide
+
+
 def test_two_sessions_tell_nobody_a_non_learner(tmp_path):
     """Too early to tell: 'learner' is null, not false."""
     simulate_sessions("learner", "p03", 2, root=tmp_path, pipeline=SHORT, progress=False)
