@@ -10,20 +10,30 @@ Score a saved model on labelled recordings it has not seen, as a live session
 would run it.
 
 The recordings go through the live engine with the pipeline stored in the
-model, and the class probabilities through the model's state filter. A model
-calibrated on its protocol's blocks before feedback is calibrated the same
-way: on one-state recordings (labels from file names or a manifest) those
-blocks are replayed from each person's recordings of the states they ask for
-and sustained states are scored after the first 20 s of each recording;
-on marker-labelled recordings (a whole session) on the recording's first
-seconds, as live. Streams switching state are scored too: built from
-one-state recordings with --switch-every S, or recordings labelled over time
-as they are (markers, or a manifest with start,stop columns; every window
-labelled by the state at its end): balanced
-accuracy over all windows, accuracy in the first 10 s after each switch,
-median lag until the output follows. --json prints one JSON object.
-Recordings the model was trained on (by file name, whatever the format) or
-its training subjects are said in a warning: their score is not a new one.
+model (same filters, windows, features and quality gates), and the class
+probabilities through the model's state filter, so the score is the one a
+user would see live. Gated windows are left out unless --gated include.
+
+What is scored:
+  sustained states  one-state recordings (labels from file names, or a
+                    manifest of one row per recording), after the first 20 s
+                    of each recording: balanced accuracy, recall per class,
+                    accuracy per subject
+  switching states  a stream that switches state every --switch-every
+                    seconds (default 30), built from those recordings; or
+                    recordings labelled over time as they are (--labels-from
+                    markers, or a manifest with start,stop columns; every
+                    window labelled by the state at its end): balanced
+                    accuracy over all windows, accuracy in the first 10 s
+                    after each switch, median lag until the output follows
+
+A model calibrated on its protocol's blocks before feedback is calibrated as
+live: on one-state recordings, those blocks are replayed from each person's
+recordings of the states they ask for; on a recorded session, on its first
+seconds. Recordings the model was trained on (by file name, whatever the
+format) or its training subjects are said in a warning: their score is not a
+new one. --json prints one JSON object instead of the table; -q the balanced
+accuracy alone.
 
 Examples:
   biofeedback evaluate muse.bfm new_people/*.csv        # recordings train never saw
@@ -31,7 +41,12 @@ Examples:
   biofeedback evaluate new_people/*.csv --model muse.bfm  # --model, as live and replay
   biofeedback evaluate muse.bfm sessions/*.xdf --labels-from markers --json > scores.json
   biofeedback evaluate muse.bfm --labels-from manifest --manifest stretches.csv
-      (stretches.csv: path,label,start,stop with one row per labelled stretch)
+
+A manifest of labelled stretches (stretches.csv), one row per stretch, paths
+from the manifest's folder, start and stop in seconds from the first sample:
+  path,label,start,stop
+  new_people/s07.xdf,relaxed,0,60
+  new_people/s07.xdf,focused,60,120
 """
 
 
@@ -47,11 +62,13 @@ def add_parser(sub):
                         "(default: by file name, see --pattern)")
     p.add_argument("--model", dest="model_file", metavar="FILE",
                    help="the model file, as live and replay take it (instead of MODEL)")
-    p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
+    g = p.add_argument_group("scoring")
+    g.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
                    help="score streams switching state every S seconds built from "
                         "one-state recordings (default: 30; 0: off; else at least one "
                         "window)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object (default: a table of the scores)")
     add_labels_args(p)
     p.intermixed = True  # recordings on both sides of options
     p.set_defaults(func=run)

@@ -260,6 +260,30 @@ def test_every_help_says_what_the_command_is_for_and_its_defaults():
     assert not differ, f"shared options worded otherwise: {differ}"
 
 
+def test_evaluate_help_teaches_in_parts_as_train_help_does():
+    """'evaluate --help' was one paragraph of 16 lines: what is scored, how a
+    model is calibrated and what is printed, run together."""
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+    for name in ("train", "evaluate"):
+        text = sub[name].format_help()
+        described = text[text.index("\n\n") + 2:text.index("Examples:")]
+        longest = max(len(part.splitlines()) for part in described.split("\n\n"))
+        assert longest <= 12, (name, longest)
+    text = sub["evaluate"].format_help()
+    scored = text[text.index("What is scored:"):text.index("Examples:")]
+    flat = " ".join(scored.split())
+    for phrase in ("sustained states one-state recordings", "after the first 20 s",
+                   "switching states a stream that switches state every --switch-every "
+                   "seconds (default 30)", "median lag until the output follows"):
+        assert phrase in flat, phrase
+    # a worked manifest under the examples, and the scoring options in a group of their own
+    assert "path,label,start,stop\n  new_people/s07.xdf,relaxed,0,60" in text
+    groups = {g.title: [a.option_strings[0] for a in g._group_actions
+                        if a.option_strings] for g in sub["evaluate"]._action_groups}
+    assert groups["scoring"] == ["--switch-every", "--json"]
+    assert "--labels-from" in groups["labels"] and "--n-jobs" in groups["execution"]
+
+
 def test_train_takes_the_classifier_by_the_name_other_commands_do_not_use():
     """Elsewhere --model is a model file; train's classifier is --classifier
     (--model, its older name, still works)."""
