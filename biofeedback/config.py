@@ -426,8 +426,8 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
     """Check a pipeline's frequencies and lengths against a sampling rate.
 
     Run when a pipeline meets its data (the engine does it): a low-pass,
-    notch or band at or above the Nyquist frequency, a band whose high edge
-    reaches above it, or a window too short
+    notch or band at or above the Nyquist frequency, a band, spectral range
+    or gate range whose high edge reaches above it, or a window too short
     for its Welch segment, is refused rather than silently changed.
 
     Parameters
@@ -471,6 +471,14 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
     if not isinstance(pre.notch, str) and pre.notch >= nyq:
         refuse("preprocessing", "notch", f"a {pre.notch:g} Hz notch",
                'use "auto" (the board\'s mains frequency) or "off"')
+    def above(section, key, what, lo, hi):
+        if hi > nyq:  # the PSD ends at Nyquist: the top would go unsaid
+            raise PipelineConfigError(
+                f"{field_name(fname, section, key)}: {what} ({lo:g}-{hi:g} Hz) "
+                f"reaches above the Nyquist frequency ({nyq:g} Hz for data at "
+                f"{sfreq:g} Hz); lower its high edge to {nyq:g} Hz or less."
+            )
+
     feats = config.features
     for section, table in (("features.bands", feats.bands),
                            ("features.index_bands", feats.index_bands)):
@@ -478,20 +486,19 @@ def check_rate(config: PipelineConfig, sfreq) -> None:
             if lo >= nyq:
                 refuse(section, name, f"band {name!r} ({lo:g} Hz and up)",
                        f"keep bands below {nyq:g} Hz")
-            if hi > nyq:  # the PSD ends at Nyquist: the top would go unsaid
-                raise PipelineConfigError(
-                    f"{field_name(fname, section, name)}: band {name!r} ({lo:g}-{hi:g} Hz) "
-                    f"reaches above the Nyquist frequency ({nyq:g} Hz for data at "
-                    f"{sfreq:g} Hz); lower its high edge to {nyq:g} Hz or less."
-                )
-    if feats.spectral_range and feats.spectral_range[0] >= nyq:
-        refuse("features", "spectral_range",
-               f"a spectral range from {feats.spectral_range[0]:g} Hz", f"keep it below {nyq:g} Hz")
+            above(section, name, f"band {name!r}", lo, hi)
+    if feats.spectral_range:
+        lo, hi = feats.spectral_range
+        if lo >= nyq:
+            refuse("features", "spectral_range", f"a spectral range from {lo:g} Hz",
+                   f"keep it below {nyq:g} Hz")
+        above("features", "spectral_range", "the spectral range", lo, hi)
     gates = config.gates
     for key in ("eeg_range", "muscle_low", "muscle_high"):
-        lo = getattr(gates, key)[0]
+        lo, hi = getattr(gates, key)
         if lo >= nyq:
             refuse("gates", key, f"a range from {lo:g} Hz", f"keep it below {nyq:g} Hz")
+        above("gates", key, f"the range {key}", lo, hi)
     win = int(round(config.window.length * sfreq))
     hop = int(round(config.window.hop * sfreq))
     if win < 2 or hop < 1:

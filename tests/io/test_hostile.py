@@ -189,6 +189,17 @@ PIPELINE_CASES = [
     ("band_high_edge_above_nyquist", "gamma = [30.0, 45.0]", "gamma = [30.0, 140.0]",
      r"\[features\.bands\] gamma: band 'gamma' \(30-140 Hz\) reaches above the Nyquist "
      r"frequency \(128 Hz for data at 256 Hz\); lower its high edge to 128 Hz or less\."),
+    # the same for the range of total power and the gates' ranges, which were cut too
+    ("spectral_range_high_edge_above_nyquist", "spectral_range = [1.0, 45.0]",
+     "spectral_range = [1.0, 200.0]",
+     r"p\.toml, line 30 \[features\] spectral_range: the spectral range \(1-200 Hz\) "
+     r"reaches above the Nyquist frequency \(128 Hz for data at 256 Hz\); lower its high "
+     r"edge to 128 Hz or less\."),
+    ("gate_range_high_edge_above_nyquist", "muscle_high = [20.0, 45.0]",
+     "muscle_high = [20.0, 150.0]",
+     r"p\.toml, line 61 \[gates\] muscle_high: the range muscle_high \(20-150 Hz\) "
+     r"reaches above the Nyquist frequency \(128 Hz for data at 256 Hz\); lower its high "
+     r"edge to 128 Hz or less\."),
     # numbers that size buffers: refused before anything is allocated
     ("bad_channel_after_1e12_s", "bad_channel_after = 10.0", "bad_channel_after = 1e12",
      r"p\.toml, line \d+ \[gates\]: bad_channel_after must be 0 \(off\) to 3600 seconds, "
