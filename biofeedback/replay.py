@@ -83,6 +83,7 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
 
     rec = recording if isinstance(recording, Recording) else read_recording(recording)
     rec.require_rate()
+    rec.require_numbers()  # before a realtime replay spends the recording's length on it
     side = rec.provenance.get("sidecar") or {}
     if model is not None and pipeline is None and "pipeline" not in side:
         config = model.config  # the pipeline the model was trained with
@@ -115,6 +116,8 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
             raise BiofeedbackError(f"Writing {out} failed: {summary.sink_errors['csv']}.")
         if not session.results:
             _no_window(rec, config)
+        if _all_nan(session.results):
+            _no_window(rec, config, nan=True)
     except BaseException:
         if csv is not None:
             csv.discard()
@@ -126,10 +129,25 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     return output
 
 
-def _no_window(rec, config):
-    """Say why a replay gave no estimate: too short for one window."""
+def _all_nan(results):
+    """Whether every window holds NaN or inf in every channel (none is usable)."""
+    import numpy as np
+
+    from .quality import FLAGS
+
+    return bool(results) and all(
+        bool(np.all(r.quality & FLAGS["nan"])) for r in results)
+
+
+def _no_window(rec, config, nan=False):
+    """Say why a replay gave no estimate: too short for one window, or no
+    window holds a channel of numbers."""
     fname = rec.provenance.get("fname", "The recording")
     win = config.window.length
+    if nan:
+        raise BiofeedbackError(
+            f"{fname}: no window to estimate, as every {win:g} s window holds NaN or inf "
+            "samples in every channel; 'biofeedback info FILE' says where they are.")
     need = int(round(win * rec.sfreq))  # a window's samples
     what = (f"holds {rec.n_times} samples ({rec.n_times / rec.sfreq:.2f} s), fewer than the "
             f"{need} of one {win:g} s window"

@@ -139,6 +139,34 @@ class Recording:
             "nominal rate set, or pick another stream with --stream NAME.",
             self.provenance.get("fname", "the recording"))
 
+    def require_numbers(self, doing="be cut into windows", then=""):
+        """Raise when the EEG holds no number (every sample NaN or inf).
+
+        Parameters
+        ----------
+        doing : str
+            What needs the numbers, said in the message ("be cut into windows").
+        then : str
+            What to do, said after it ("leave it out"); by default, that the
+            file holds no signal.
+
+        Raises
+        ------
+        RecordingFormatError
+            Naming the file.
+        """
+        from ._integrity import _BLOCK
+
+        for a in range(0, self.n_times, _BLOCK):  # the first finite block ends the scan
+            if np.isfinite(self.data[:, a: a + _BLOCK]).any():
+                return
+        from ..errors import RecordingFormatError
+
+        raise RecordingFormatError(
+            f"its EEG holds no number (every sample of every channel is NaN or inf), so "
+            f"it cannot {doing}; {then or 'the file holds no signal'}.",
+            self.provenance.get("fname", "the recording"))
+
     def copy(self) -> Recording:
         """Return a deep copy."""
         import copy

@@ -27,6 +27,7 @@ def _probe(path, profile, rec=None, stream=None):
                 stream = None
         rec = read_recording(path, stream=stream)
     rec.require_rate()
+    rec.require_numbers("be trained on", "leave it out")
     markers = [(float(t), str(s)) for t, s in rec.markers]
     spans = rec.provenance.get("marker_spans") or ()
     bad, markers, spans = bad_spans(markers, spans)

@@ -654,6 +654,37 @@ def test_a_replay_with_no_window_says_why_and_writes_nothing(tmp_path, capsys, g
     assert sorted(p.name for p in tmp_path.iterdir()) == ["short.csv"]
 
 
+@pytest.mark.parametrize("nan", ["all", "one_per_second", "but_one_second"])
+def test_a_replay_with_no_window_of_numbers_says_why_and_writes_nothing(tmp_path, capsys,
+                                                                         nan):
+    """EEG of NaN (a headset that sent nothing) replayed into windows of NaN
+    estimates, all gated, exit 0, and wrote them; a recording whose every
+    window holds NaN in every channel gives no usable window either."""
+    n = 256 * 20
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 10, (n, 4))
+    if nan == "all":
+        x[:] = np.nan
+    elif nan == "one_per_second":
+        x[::256] = np.nan
+    else:
+        x[np.r_[:5000, 5256:n]] = np.nan
+    t = 1.7e9 + np.arange(n) / 256.0
+    fname = tmp_path / "nan.csv"
+    fname.write_text("timestamps,TP9,AF7,AF8,TP10,Right AUX\n" + "".join(
+        f"{ti:.6f}," + ",".join(f"{v:.3f}" for v in row) + ",0\n" for ti, row in zip(t, x)))
+    out = tmp_path / "est.csv"
+    assert main(["replay", str(fname), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == (f"biofeedback: error: {fname}: its EEG holds no number (every sample of "
+                   "every channel is NaN or inf), so it cannot be cut into windows; the file "
+                   "holds no signal." if nan == "all" else
+                   f"biofeedback: error: {fname}: no window to estimate, as every 2 s window "
+                   "holds NaN or inf samples in every channel; 'biofeedback info FILE' says "
+                   "where they are.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nan.csv"]
+
+
 def test_convert_names_the_format_it_wrote_not_the_extension(tmp_path, capsys):
     """'convert IN out.dat --format edf' said 'xdf -> dat': the extension, not
     the format --format chose."""

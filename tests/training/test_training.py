@@ -98,6 +98,9 @@ def test_dask_cluster_gives_the_serial_features(muse_files, muse_all):
                          r"its path \(a relative one is read from the manifest's folder\)\."),
     ("short", "shorter than one 2 s window; leave it out, or train with --pipeline FILE"),
     ("channels", "train on recordings with one channel layout"),
+    # --gated include trained on its windows of nothing as the label's
+    ("nan", r"s1-neutral-1\.csv: its EEG holds no number \(every sample of every channel "
+            r"is NaN or inf\), so it cannot be trained on; leave it out\."),
     ("rate", r"s1-neutral-1\.xdf is sampled at 512 Hz but s1-relaxed-1\.csv at 256 Hz; "
              "train on recordings of one rate"),
 ])
@@ -123,6 +126,11 @@ def test_bad_input_fails_before_work(case, match, muse_dir, tmp_path):
     bad = tmp_path / "s1-neutral-1.csv"
     if case == "short":
         bad.write_text("\n".join(lines[:200]) + "\n")
+    elif case == "nan":  # a headset that sent nothing: every EEG cell NaN
+        eeg = [lines[0].split(",").index(c) for c in ("TP9", "AF7", "AF8", "TP10")]
+        bad.write_text("\n".join([lines[0]] + [
+            ",".join("nan" if k in eeg else c for k, c in enumerate(ln.split(",")))
+            for ln in lines[1:3000]]) + "\n")
     elif case == "rate":
         from biofeedback.io import Recording, write_recording
 
@@ -136,7 +144,8 @@ def test_bad_input_fails_before_work(case, match, muse_dir, tmp_path):
         bad.write_text("\n".join(",".join(c for k, c in enumerate(ln.split(",")) if k != drop)
                                  for ln in lines[:3000]) + "\n")
     with pytest.raises(BiofeedbackError, match=match):
-        extract_dataset(label_files([good, bad]), n_jobs=1)
+        extract_dataset(label_files([good, bad]), n_jobs=1,
+                        gated="include" if case == "nan" else "exclude")
 
 
 def test_markers_label_the_windows_between_them(muse_dir):
