@@ -226,7 +226,9 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0, cells):
     ``buf[end - 1]`` must be a line feed. ``rows[j]`` is the output row of
     column ``j``, -1 to skip it, or -2 for a text column: its cells are
     skipped too, but each that is not empty or zero (:func:`_quiet`) is noted
-    in ``cells`` as ``(row, column, start, end)``, its bytes ``buf[start:end]``.
+    in ``cells`` as ``(row, column, start, end)``, its bytes ``buf[start:end]``
+    (bytes beyond ASCII included: the caller decodes them; in a skipped
+    column they stop the parser, for the fallback to check them).
     Column ``clock_col`` (none when -1) holds a time of day ``hh:mm:ss.fff``,
     stored as seconds since midnight. Empty lines are skipped.
 
@@ -350,23 +352,30 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0, cells):
                 # the first flagged byte is exact, false flags come only after
                 # a true one)
                 cell = pos
-                while pos + 8 <= n_buf:
-                    w = _load8(buf, pos)
-                    x1 = w ^ delims
-                    x2 = w ^ _u(0x0A0A0A0A0A0A0A0A)
-                    x3 = w ^ _u(0x0D0D0D0D0D0D0D0D)
-                    m = (((x1 - _X01) & ~x1) | ((x2 - _X01) & ~x2) | ((x3 - _X01) & ~x3)
-                         | w) & _X80
-                    if m != 0:
-                        pos += np.int64(trailing_zeros(m) >> _u(3))
-                        break
-                    pos += 8
-                c = buf[_u(pos)]
-                while c != delim and c != 10 and c != 13 and c <= 127:
-                    pos += 1
+                while True:
+                    while pos + 8 <= n_buf:
+                        w = _load8(buf, pos)
+                        x1 = w ^ delims
+                        x2 = w ^ _u(0x0A0A0A0A0A0A0A0A)
+                        x3 = w ^ _u(0x0D0D0D0D0D0D0D0D)
+                        m = (((x1 - _X01) & ~x1) | ((x2 - _X01) & ~x2)
+                             | ((x3 - _X01) & ~x3) | w) & _X80
+                        if m != 0:
+                            pos += np.int64(trailing_zeros(m) >> _u(3))
+                            break
+                        pos += 8
                     c = buf[_u(pos)]
-                if c > 127:  # the fallback checks that it is UTF-8
-                    return r, start, n_lines, n_cell0
+                    while c != delim and c != 10 and c != 13 and c <= 127:
+                        pos += 1
+                        c = buf[_u(pos)]
+                    if c <= 127:
+                        break
+                    if dest != -2:  # the fallback checks that it is text
+                        return r, start, n_lines, n_cell0
+                    # a text cell's letter beyond ASCII ("Blöck 2"): part of
+                    # the cell, whose bytes the caller decodes (a line feed
+                    # ends the block, so the scan stops before its end)
+                    pos += 1
                 if dest == -2 and not _quiet(buf, cell, pos):
                     cells[n_cell, 0] = r
                     cells[n_cell, 1] = j

@@ -268,9 +268,13 @@ class TableReader:
 
     def _note_cells(self, cells, n, src, shift=0):
         """Hand back the ``n`` text cells the byte parser noted in ``cells``, their
-        bytes from ``src``, their rows moved by ``shift``."""
+        bytes from ``src``, their rows moved by ``shift``; a cell with bytes
+        beyond ASCII is checked to be text, as the fallback checks its block."""
         for row, j, a, b in cells[:n].tolist():
-            self.text_cells.append((row + shift, j, src[a:b].tobytes()))
+            raw = src[a:b].tobytes()
+            if not raw.isascii():
+                self._decode(raw)
+            self.text_cells.append((row + shift, j, raw))
 
     def _note_text_lines(self, raw, parsed, row):
         """Hand back the text cells of the lines ``raw`` (bytes as the file holds

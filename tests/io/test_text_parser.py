@@ -294,6 +294,37 @@ def test_text_columns_are_handed_back_as_the_table_is_read(tmp_path, monkeypatch
     assert sorted(reader.text_cells) == expected
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_text_cells_beyond_ascii_stay_on_the_byte_parser(tmp_path, monkeypatch, threads):
+    """A marker such as "Blöck 2" sent the rest of its block to loadtxt: a 1 h
+    muse-lsl CSV with six took six times as long as one with ASCII markers.
+    Its bytes are part of its cell, handed back as the file holds them (UTF-8
+    or Windows-1252), and still checked to be text."""
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 997)
+    monkeypatch.setattr(_text, "THREADS", threads)
+    said = ['"Blöck 2"'.encode(), "Müde".encode("cp1252"), "→ go".encode()]
+    rng = np.random.default_rng(6)
+    lines, values, expected = [], [], []
+    for i in range(3000):
+        row = [i / 256, *rng.normal(0, 30, 2)]
+        cell = said[i // 250 % len(said)] if i % 250 == 7 else b"0"
+        if cell != b"0":
+            expected.append((i, 3, cell))
+        values.append([float(f"{v:.6f}") for v in row])
+        lines.append(b",".join([f"{v:.6f}".encode() for v in row] + [cell]))
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    reader = TableReader(path, 4, first_line=1, offset=0, text_cols=[3])
+    np.testing.assert_array_equal(reader.read(), np.array(values))
+    assert reader.n_fallback_lines == 0
+    assert sorted(reader.text_cells) == expected
+    # 0x81 is text in neither UTF-8 nor Windows-1252
+    lines[1500] = lines[1500].rsplit(b",", 1)[0] + b",Bl\x81ck"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(RecordingFormatError, match="bytes that are not text"):
+        TableReader(path, 4, first_line=1, offset=0, text_cols=[3]).read()
+
+
 @pytest.mark.parametrize("path", ["byte parser", "loadtxt"])
 @pytest.mark.parametrize("keep", [{}, {"usecols": [0, 2, 3]}, {"text_cols": [1, 4]}])
 @pytest.mark.parametrize("bad,found", [(",0,1.5,-2,0,9", 6), (",0,1.5,-2", 4), (",0", 2)])
