@@ -112,10 +112,16 @@ def describe(rec, n_markers=10) -> str:
     lines.append(f"markers:     {len(rec.markers)}")
     from ..stream._peers import printable
 
+    # a marker with a duration (an annotation's, a BIDS event's) ends where its span does
+    lasts = {}
+    for a, b, text in prov.get("marker_spans") or ():
+        lasts.setdefault((a, text), []).append(b - a)
     for t, text in rec.markers[:n_markers]:
         # a marker is any text its sender chose: a line break or an escape
         # sequence would break the listing or rewrite the terminal
-        lines.append(f"  {fixed(t)}  {printable(text, 200)}")
+        span = lasts.get((t, text))
+        lines.append(f"  {fixed(t)}  {printable(text, 200)}"
+                     + (f" (lasts {_fmt_s(span.pop(0))})" if span else ""))
     if len(rec.markers) > n_markers:
         lines.append(f"  ... {len(rec.markers) - n_markers} more")
     if rec.streams:

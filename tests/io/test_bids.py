@@ -171,7 +171,8 @@ def test_names_that_are_not_the_pattern_are_said(make_recording, tmp_path, caplo
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
-def test_markers_from_the_events_tsv_mne_bids_writes_beside_a_recording(tmp_path, make_eeg):
+def test_markers_from_the_events_tsv_mne_bids_writes_beside_a_recording(tmp_path, make_eeg,
+                                                                         capsys):
     """mne-bids writes the events given to it into *_events.tsv alone, not into
     the EDF: read by itself the recording held no marker, so a BIDS dataset
     labelled that way could not be trained on with --labels-from markers."""
@@ -202,6 +203,10 @@ def test_markers_from_the_events_tsv_mne_bids_writes_beside_a_recording(tmp_path
     rec = read_recording(edf)
     assert [(round(a - t0, 3), round(b - t0, 3), s)
             for a, b, s in rec.provenance["marker_spans"]] == [(0.0, 4.5, "relaxed")]
+    assert main(["info", str(edf)]) == 0  # and info says how long it lasts
+    listed = capsys.readouterr().out.split("markers:     3\n", 1)[1].splitlines()[:3]
+    assert [ln.split("  ", 2)[2] for ln in listed] == [
+        "relaxed (lasts 4.500 s)", "start", "focused"]
     # a row whose onset is no number is one sentence naming the table and line
     tsv.write_text(tsv.read_text().replace("6.0\t", "six\t"))
     with pytest.raises(Exception, match=r"_events.tsv, line 4: the onset 'six' is not a "

@@ -541,6 +541,26 @@ def test_cli_info_prints_a_time_that_rounds_to_zero_without_a_sign(
     assert "\n  0.000  session_start\n" in out and "-0.000" not in out
 
 
+@pytest.mark.parametrize("ext", ["_raw.fif", ".edf"])
+def test_cli_info_shows_how_long_a_marker_with_a_duration_lasts(tmp_path, capsys, ext):
+    """An MNE file's annotations with a duration (a state's span) were listed
+    as points in time: their durations were not shown."""
+    mne = pytest.importorskip("mne")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 10e-6, (2, 256 * 120)),
+                          mne.create_info(["Fz", "Cz"], 256.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([5.0, 20.0, 40.5], [10.0, 0.0, 72.25],
+                                        ["relaxed", "blink", "focused"]))
+    fname = tmp_path / f"states{ext}"
+    if ext == ".edf":
+        mne.export.export_raw(fname, raw, verbose="error")
+    else:
+        raw.save(fname, verbose="error")
+    assert main(["info", str(fname)]) == 0
+    listed = capsys.readouterr().out.split("markers:     3\n", 1)[1].splitlines()[:3]
+    assert [ln.split("  ", 2)[2] for ln in listed] == [
+        "relaxed (lasts 10.000 s)", "blink", "focused (lasts 1.2 min)"]
+
+
 def test_a_recording_of_no_board_written_as_brainflow_reads_back_as_no_board(tmp_path):
     """A recording no BrainFlow board made is written in the synthetic board's
     rows, but not labelled the synthetic board: it reads back with no profile,
