@@ -8,6 +8,8 @@ drift apart.
 
 from __future__ import annotations
 
+import signal
+
 #: The source ran out (a recording replayed to its end).
 END = "end"
 #: ``duration`` seconds of data, or of wall-clock time when data stopped coming.
@@ -47,3 +49,15 @@ _WORDS = {
 def in_words(reason) -> str:
     """What ended a session, in words (a reason named elsewhere, as it is)."""
     return _WORDS.get(reason, str(reason))
+
+
+def exit_status(reason) -> int | None:
+    """The exit status of a command ended by a signal: 128 + its number, as a
+    shell reports a process it ended (Ctrl-C 130, SIGHUP 129, SIGTERM 143).
+
+    ``reason`` is a session's ``stopped_by`` (``"interrupt"`` for Ctrl-C) or
+    a signal's name; None when it names no signal.
+    """
+    name = "SIGINT" if reason == INTERRUPT else reason
+    sig = getattr(signal, name, None) if name in ("SIGINT", SIGTERM, SIGHUP) else None
+    return None if sig is None else 128 + int(sig)

@@ -252,7 +252,7 @@ def test_sigterm_closes_the_recording_and_the_recorder_within_2_s(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
+    assert proc.returncode == 143, err  # 128 + SIGTERM
     assert "Traceback" not in err and "SIGTERM received" in err
     assert f"recording: {xdf}" in out
     summary = json.loads(side.read_text())["summary"]
@@ -281,6 +281,54 @@ def test_sigterm_closes_the_recording_and_the_recorder_within_2_s(tmp_path):
     markers = next(s for s in streams if s["info"]["name"][0].endswith("-Markers"))
     assert markers["time_series"][-1] == ["session_end"]
     assert read_recording(xdf).n_times == summary["n_samples"]
+
+
+def _signals_at_default():
+    """For a command started by the test: Ctrl-C and SIGHUP at their defaults
+    (a runner started in the background or with nohup ignores them, and so
+    would the command)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+@pytest.mark.slow
+@pytest.mark.lsl
+@pytest.mark.parametrize("sig, status", [("SIGINT", 130), ("SIGHUP", 129), ("SIGTERM", 143)])
+def test_a_session_ended_by_a_signal_exits_with_its_status(tmp_path, sig, status):
+    """A script or service manager tells a session cut short from one that ran
+    its duration (exit 0): 128 + the signal's number, as a shell reports a
+    process it ended, with the recording closed as at any end. Every signal
+    exited 0."""
+    from biofeedback.io._xdf import scan_chunks
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback", "live", "--duration", "60",
+         "--recordings", str(tmp_path), "--view", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_signals_at_default)
+    try:
+        end = time.monotonic() + 60
+        while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
+            time.sleep(0.1)
+        (side,) = tmp_path.glob("*.json")
+        time.sleep(2.0)
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == status, err
+    assert "Traceback" not in err
+    xdf = side.with_suffix(".xdf")
+    assert out.strip().splitlines()[-1] == f"recording: {xdf}"
+    summary = json.loads(side.read_text())["summary"]
+    assert summary["stopped_by"] == ("interrupt" if sig == "SIGINT" else sig)
+    assert summary["n_windows"] > 0
+    valid_end, size, cut, counts = scan_chunks(xdf)
+    assert (valid_end, cut) == (size, None)
+    assert counts.get("StreamFooter", 0) == counts.get("StreamHeader") >= 3
+    assert not _recorder_running(xdf)
 
 
 def _header(name, fmt, n_ch, rate):
@@ -406,7 +454,7 @@ def test_sigterm_as_the_recorder_starts_leaves_a_whole_recording(tmp_path, signa
          str(tmp_path), "--duration", "60", "--view", "none"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = signal_once_there(proc, xdf, "SIGTERM")
-    assert proc.returncode == 0, err
+    assert proc.returncode == 143, err  # 128 + SIGTERM
     assert "Traceback" not in err and "footers" not in err, err
     last = out.strip().splitlines()[-1]
     assert last.startswith("recording: "), out

@@ -236,9 +236,12 @@ def main(argv=None) -> int:
             raise
         print(f"biofeedback: error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
+        from .._stops import exit_status
+
         print("biofeedback: interrupted", file=sys.stderr)
-        return 130
+        # SIGTERM and SIGHUP unwind as Ctrl-C does, and end with their own status
+        return exit_status(err.args[0] if err.args else "SIGINT") or 130
     except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
         if args.verbose:
             raise

@@ -29,6 +29,9 @@ cues) is published as LSL streams and recorded by LabRecorder into one XDF file
 under ./recordings/, with a JSON sidecar; the last line printed is its path.
 Stop with Ctrl-C (or SIGTERM, SIGHUP): the recording is closed cleanly. A
 stream that stops sending ends the session after --give-up seconds.
+Exit status: 0 at the session's end, 1 on an error or a lost source, and
+128 + the signal's number when one stopped it (Ctrl-C 130, SIGHUP 129,
+SIGTERM 143).
 
 Examples:
   biofeedback live                                   # synthetic board, the 80 s protocol
@@ -241,7 +244,7 @@ def run(args) -> int:
 
 
 def _run(args, starting) -> int:
-    from .._stops import FAILURES
+    from .._stops import FAILURES, exit_status
     from ..config import load_pipeline
     from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
@@ -334,8 +337,10 @@ def _run(args, starting) -> int:
         lines = lines[:-1] + prog.finish() + lines[-1:]
     for line in lines:
         print(line)
-    # a source lost for good, a full disk: failures scripts must see (the recording is kept)
-    return 1 if session.summary.stopped_by in FAILURES else 0
+    # a source lost for good, a full disk: failures scripts must see (the
+    # recording is kept); a signal: 128 + its number, as for a process it ended
+    stopped_by = session.summary.stopped_by
+    return 1 if stopped_by in FAILURES else exit_status(stopped_by) or 0
 
 
 def _set_aside(prog, session) -> str | None:
