@@ -244,6 +244,8 @@ def run(args) -> int:
 
 
 def _run(args, starting) -> int:
+    import sys
+
     from .._stops import FAILURES, exit_status
     from ..config import load_pipeline
     from ..library._live import ProgrammeSession, resolve_model
@@ -325,18 +327,28 @@ def _run(args, starting) -> int:
     finally:
         if server is not None:
             server.stop()
-    if prog is not None and session.summary.recording is None:
-        prog.abandon()  # stopped before its recording began: nothing to file
-        prog = None
-    unfiled = _set_aside(prog, session) if prog is not None else None
-    session.report()
-    lines = session.summary_lines()
-    if unfiled is not None:
-        lines = lines[:-1] + [unfiled] + lines[-1:]
-    elif prog is not None:  # filed, indexed, compared; the recording's path stays last
-        lines = lines[:-1] + prog.finish() + lines[-1:]
-    for line in lines:
-        print(line)
+    from ..session._watchdog import finish_ending
+
+    # the recording is closed; what follows ends as it began, whatever signal
+    # comes (a second one skips the report only)
+    with finish_ending() as ending:
+        if prog is not None and session.summary.recording is None:
+            prog.abandon()  # stopped before its recording began: nothing to file
+            prog = None
+        unfiled = _set_aside(prog, session) if prog is not None else None
+        try:
+            with ending.interruptible():
+                session.report()
+        except KeyboardInterrupt:  # just outside the writing: it is skipped all the same
+            pass
+        lines = session.summary_lines()
+        if unfiled is not None:
+            lines = lines[:-1] + [unfiled] + lines[-1:]
+        elif prog is not None:  # filed, indexed, compared; the recording's path stays last
+            lines = lines[:-1] + prog.finish() + lines[-1:]
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
     # a source lost for good, a full disk: failures scripts must see (the
     # recording is kept); a signal: 128 + its number, as for a process it ended
     stopped_by = session.summary.stopped_by

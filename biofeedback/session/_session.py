@@ -229,7 +229,9 @@ class Session:
         (a service manager, a closed terminal) expects the process to go now,
         and the report takes seconds (matplotlib, the whole recording read
         back); :meth:`summary_lines` says how to write it later. A Ctrl-C
-        while it is written skips it the same way.
+        while it is written skips it the same way (and so do SIGTERM and
+        SIGHUP where the command line handles them, raising
+        KeyboardInterrupt with their name).
         """
         if self._reported:
             return self.report_path
@@ -247,8 +249,9 @@ class Session:
             return None
         try:
             self.report_path = self.report_writer(rec)
-        except KeyboardInterrupt:  # a second Ctrl-C: the session is saved, the report waits
-            self.report_skipped = ("report: not written (Ctrl-C while it was written); "
+        except KeyboardInterrupt as err:  # a second signal: the session is saved, the report waits
+            who = err.args[0] if err.args and err.args[0] in SIGNAL_NAMES else "Ctrl-C"
+            self.report_skipped = (f"report: not written ({who} while it was written); "
                                    f"write it with: biofeedback report {rec}")
         except Exception as err:  # the session succeeded; the report is extra
             logger.warning("Could not write the session report: %s", err)

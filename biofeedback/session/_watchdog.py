@@ -3,6 +3,8 @@
 - :func:`stop_on_signals` turns SIGTERM and SIGHUP (a service manager
   stopping it, a closed terminal) into the path Ctrl-C takes, and keeps a
   second signal during the closing from leaving the recorder behind.
+- :func:`finish_ending` lets the command finish what comes after the
+  closing (the report, filing, the summary) whatever signal comes then.
 - :class:`Watchdog` bounds a session by the wall clock too (``duration``
   counts seconds of data, which stop coming when a stream vanishes) and ends
   it when the source has sent nothing for ``give_up`` seconds.
@@ -19,7 +21,7 @@ from .._logging import logger
 from .._stops import DURATION, SOURCE_LOST
 
 __all__ = ["SIGNAL_NAMES", "Watchdog", "stop_on_signals", "hold_signals",
-           "interrupt_on_signals"]
+           "interrupt_on_signals", "finish_ending"]
 
 #: signals that end a session the way Ctrl-C does
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
@@ -169,6 +171,60 @@ def hold_signals(hurry: threading.Event, said="%s received while closing: closin
             pass
     try:
         yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class _Ending:
+    """What :func:`finish_ending` gives: :meth:`interruptible` marks the one
+    part a signal may cut short (the report)."""
+
+    def __init__(self):
+        self.came = []  # the names of the signals received
+        self._interruptible = False
+
+    @contextlib.contextmanager
+    def interruptible(self):
+        self._interruptible = True
+        try:
+            yield
+        finally:
+            self._interruptible = False
+
+    def _handler(self, signum, _frame):
+        name = signal.Signals(signum).name
+        self.came.append(name)
+        if self._interruptible:
+            self._interruptible = False
+            raise KeyboardInterrupt(name)
+        logger.warning("%s received after the session closed: finishing its summary first.",
+                       name)
+
+
+@contextlib.contextmanager
+def finish_ending():
+    """After the session closed: Ctrl-C, SIGTERM and SIGHUP let its end finish.
+
+    Once :meth:`Session.run` returns, the session's handlers are gone, and a
+    second SIGTERM or SIGHUP (a closed terminal sends SIGHUP twice) ended the
+    process by its default action while the report was written or the
+    session filed: no summary, no line saying how to write the report, the
+    session's ``.running`` mark left behind. Now a signal in
+    :meth:`_Ending.interruptible` raises KeyboardInterrupt (the report is
+    skipped, as a second Ctrl-C skips it); anywhere else it is said and the
+    end goes on. A signal ignored (``nohup``) stays ignored.
+    """
+    ending = _Ending()
+    if not _in_main_thread():
+        yield ending
+        return
+    previous = {}
+    for sig in (signal.SIGINT, *STOP_SIGNALS):
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, ending._handler)
+    try:
+        yield ending
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)

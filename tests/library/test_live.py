@@ -306,6 +306,63 @@ def main_sessions(root, capsys) -> str:
     return capsys.readouterr().out
 
 
+_SIGNAL_WHILE = """\
+import os, signal, sys
+signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as in a terminal (the runner may be nohup'd)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+from biofeedback.cli import main
+from biofeedback.feedback import _report
+from biofeedback.library._live import ProgrammeSession
+where, sig = sys.argv[1], getattr(signal, sys.argv[2])
+
+def signalled(real):
+    def call(*args, **kwargs):  # the signal comes as this step begins
+        os.kill(os.getpid(), sig)
+        return real(*args, **kwargs)
+    return call
+
+if where == "report":
+    _report.write_report = signalled(_report.write_report)
+else:
+    ProgrammeSession.finish = signalled(ProgrammeSession.finish)
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+@pytest.mark.parametrize("where, sig", [("report", "SIGHUP"), ("filing", "SIGTERM")])
+def test_a_signal_after_the_session_closed_lets_it_end(tmp_path, where, sig):
+    """A closed terminal (its shell sends SIGHUP again) or a service manager's
+    SIGTERM once the session has closed its recording: the process was ended
+    on the spot while it wrote the report or filed the session (no summary, no
+    line saying how to write the report, the session left marked running).
+    Now the report is skipped with that line, as after a second Ctrl-C, and
+    the rest goes on: filed, indexed, the summary printed."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_WHILE, where, sig, "live", "--participant", "demo",
+         "--root", str(tmp_path), "--pipeline", str(LIVE_SHORT), "--view", "none",
+         "--duration", "3"], capture_output=True, text=True, timeout=180)
+    eeg = tmp_path / "sub-demo" / "ses-01" / "eeg"
+    xdf = eeg / "sub-demo_ses-01_task-short_eeg.xdf"
+    lines = proc.stdout.strip().splitlines()
+    # the session ran its duration: its status is 0, the signal cut only the report short
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    if where == "report":
+        assert (f"report: not written ({sig} while it was written); write it with: "
+                f"biofeedback report {xdf}") in lines
+        assert not xdf.with_suffix(".html").exists()
+    else:
+        assert f"report: {xdf.with_suffix('.html')}" in lines
+        assert (f"{sig} received after the session closed: finishing its summary first."
+                in proc.stderr)
+    assert f"filed as sub-demo session 01 under {tmp_path}" in lines
+    assert lines[-1] == f"recording: {xdf}"
+    assert not (tmp_path / "sub-demo" / "ses-01" / ".running").exists()
+    assert not [p for p in eeg.iterdir() if p.suffix not in (".xdf", ".json", ".html")]
+
+
 @pytest.mark.lsl
 @pytest.mark.slow
 def test_ctrl_c_during_the_report_still_files_the_session(tmp_path, capsys, monkeypatch,
