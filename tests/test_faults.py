@@ -153,3 +153,45 @@ def test_simulated_30_minutes_of_drift_read_back_within_5_ms(tmp_path):
     assert np.abs(rec.timestamps - 1000.0 - sim.true_times[idx]).max() > 0.18
     assert np.abs(back.timestamps - 1000.0 - sim.true_times[idx]).max() < 5e-3
     assert loss_counts(back.gaps)["dropped"] == sim.n_lost
+
+
+def _lost_at_the_end(seconds=12.0, lost=2.0, after=2e-6):
+    """A session's recording whose stream was still lost when the session ended:
+    the outage the session marked starts at the recording's last sample, its
+    marker read back a few microseconds off it (2.4 µs after, in one file)."""
+    from biofeedback.io import Gap, Recording
+
+    sfreq = 250.0
+    n = int(seconds * sfreq)
+    ts = 100.0 + np.arange(n) / sfreq
+    data = np.random.default_rng(0).normal(0.0, 10e-6, (8, n))
+    gap = Gap(onset=float(ts[-1]) + after, duration=lost, n_missing=int(lost * sfreq),
+              source="marker")
+    return Recording(data, sfreq, ["F3", "F4", "C3", "C4", "P7", "P8", "O1", "O2"], ts,
+                     gaps=[gap], source_format="xdf", profile="cyton")
+
+
+def test_an_outage_to_the_end_of_a_recording_is_counted_in_replay():
+    """`info` counted the outage a session marked at its end; replay left it out
+    (it came after the last sample, and replay reached only the gaps before it)."""
+    from biofeedback.replay import replay
+
+    rec = _lost_at_the_end()
+    assert loss_counts(rec.gaps)["total"] == 500  # what info says
+    losses = replay(rec).summary.losses
+    assert (losses["total"], losses["outage"], losses["outages"]) == (500, 500, 1)
+
+
+@pytest.mark.parametrize("after", [2e-6, 0.0, -2e-6])
+def test_an_outage_to_the_end_is_no_sign_of_a_fast_sender(after):
+    """The samples of an outage still running at the end lie past the stamps'
+    span: counted over it, a 250 Hz sender read as 292 Hz, 17 % fast."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.session import Session
+    from biofeedback.stream import RecordingSource
+
+    src = RecordingSource(_lost_at_the_end(after=after), realtime=True, speed=12.0)
+    summary = Session(src, load_pipeline(), record=False, publish=False).run()
+    assert summary.losses["total"] == 500
+    assert summary.losses["after_last_sample"] == 500
+    assert not [n for n in summary.notes if "nominal" in n], summary.notes

@@ -130,10 +130,17 @@ class Tally:
         s.n_windows, s.n_gated = self.n_windows, self.n_gated
         s.gaps = list(self.gaps)
         outage = sum(g["n"] for g in self.gaps)
-        s.losses = {"dropped": dropped, "drops": self.n_drops, "outage": outage,
-                    "outages": len(self.gaps), "total": dropped + outage}
         if s.duration > 0:
             s.effective_sfreq = (s.n_samples - 1) / s.duration
+        # an outage still running when the session ended starts at its last
+        # sample (a recording's marker of it, within a few microseconds): its
+        # samples lie past the stamps' span, counted by the clock
+        near = 0.5 / s.effective_sfreq if s.effective_sfreq > 0 else 0.0
+        past = sum(g["n"] for g in self.gaps
+                   if self.last_ts is not None and g["onset"] >= self.last_ts - near)
+        s.losses = {"dropped": dropped, "drops": self.n_drops, "outage": outage,
+                    "outages": len(self.gaps), "total": dropped + outage,
+                    "after_last_sample": past}
         if self.latency:
             lat = np.array(self.latency) * 1e3
             s.latency_ms = {"p50": float(np.percentile(lat, 50)),
@@ -148,12 +155,15 @@ def rate_note(summary, nominal: float, min_duration: float = 10.0, tolerance: fl
     add what their place needs.
 
     The rate counts the samples received and those counted lost over the
-    timestamps' span. Filters, bands and windows are designed on the nominal
-    rate, so a sender 2 % off moves every band edge by 2 %.
+    timestamps' span; an outage after the last sample (a stream still lost
+    when the session ended) lies outside that span and is left out.
+    Filters, bands and windows are designed on the nominal rate, so a sender
+    2 % off moves every band edge by 2 %.
     """
     if not nominal or summary.duration < min_duration:
         return None
-    lost = (summary.losses or {}).get("total", 0)
+    losses = summary.losses or {}
+    lost = losses.get("total", 0) - losses.get("after_last_sample", 0)
     rate = (summary.n_samples + lost - 1) / summary.duration
     off = rate / nominal - 1.0
     if abs(off) <= tolerance:

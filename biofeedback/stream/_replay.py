@@ -75,7 +75,11 @@ class RecordingSource(Source):
             self._next_marker += 1
         # losses the recording holds come out as a live source reports them, once
         # replay reaches them, so a replay counts what the live session counted
-        while self._next_gap < len(self._gaps) and self._gaps[self._next_gap].onset <= ts[-1]:
+        # an outage the recording marks after its last sample (the stream was
+        # still lost when the session ended) comes out with the last chunk
+        last = stop >= rec.n_times
+        while self._next_gap < len(self._gaps) and (
+                last or self._gaps[self._next_gap].onset <= ts[-1]):
             g = self._gaps[self._next_gap]
             if g.source == "marker":
                 self._emit(SourceEvent("disconnected", timestamp=float(g.onset)))
