@@ -124,12 +124,17 @@ def on_first(counter, columns):
 
 
 def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
-                   counter=None):
+                   counter=None, previous=None):
     """Add whole counter turns that the host clock says a gap also lasted.
 
     A loss of whole counter turns leaves the counter where it was; where the
     clock shows a jump longer than a turn, the turns it spans are added. The
     clock is coarse (host arrival times), so only whole turns are taken from it.
+    On a board of one sample a packet, a counter that repeats its value
+    (:func:`missing_samples` counts no loss: a packet sent twice) lost a turn
+    less one packet, or whole turns less one, when the clock shows a pause of
+    at least half a turn (255 samples lost on a Cyton bring its counter back
+    to the same value).
     A counter jump half a turn longer than the clock allows is a restart (the
     device reconnected), not a loss: that gap is sized by the clock. So is a
     jump onto the counter's first value (or 0: see :func:`on_first`) that
@@ -149,7 +154,10 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
     previous_ts : float | None
         Timestamp of the sample before ``timestamps[0]``.
     counter : array-like | None
-        The counter row itself, to find the restarts onto its first value.
+        The counter row itself, to find the restarts onto its first value
+        and the repeated values.
+    previous : float | None
+        The counter of the sample before ``counter[0]``.
 
     Returns
     -------
@@ -165,13 +173,79 @@ def widen_by_clock(missing, timestamps, sfreq, columns, previous_ts=None, *,
         return missing, np.zeros(0, dtype=np.int64)
     prev = ts[0] if previous_ts is None else previous_ts
     dt = np.diff(ts, prepend=prev)
-    for i in np.flatnonzero(dt > turn / sfreq):
+    wide = dt > turn / sfreq
+    repeat = _repeats(counter, columns, previous)
+    if repeat is not None:
+        wide |= repeat & (dt * sfreq - 1 >= turn / 2)
+    for i in np.flatnonzero(wide):
         estimate = int(round(dt[i] * sfreq)) - 1
+        if repeat is not None and repeat[i]:  # a turn less one packet, or none
+            missing[i] = max(int(round((estimate + 1) / turn)) * turn - 1, 0)
+            continue
         turns = int(round((estimate - missing[i]) / turn))
         if turns > 0:
             missing[i] += turns * turn
     return missing, clock_restarts(missing, ts, sfreq, columns, previous_ts,
                                    counter=counter)
+
+
+def _repeats(counter, columns, previous=None):
+    """Where the counter of a board of one sample a packet repeats the value
+    before it (None for other boards, or without a counter)."""
+    if counter is None or columns.samples_per_packet != 1:
+        return None
+    c = np.round(np.asarray(counter, dtype=np.float64))
+    before = np.empty_like(c)
+    before[0] = np.nan if previous is None else round(previous)
+    before[1:] = c[:-1]
+    return c == before  # (NaN equals nothing)
+
+
+def counted_losses(counter, timestamps, sfreq, columns):
+    """The samples lost before each sample of a file's whole counter row.
+
+    :func:`missing_samples`, then :func:`widen_by_clock` and
+    :func:`quiet_restarts` on the file's clock, read in blocks (no temporary
+    as long as the recording), as every reader of a board's counter reads it.
+
+    Parameters
+    ----------
+    counter : ndarray, shape (n_times,)
+    timestamps : ndarray, shape (n_times,)
+        The file's clock, seconds.
+    sfreq : float
+    columns : Columns
+
+    Returns
+    -------
+    missing : ndarray of int64, shape (n_times,)
+        0 at the first sample.
+    restarts : set of int
+        Indices of the samples after a restart (their gaps sized by the clock).
+    widened : set of int
+        Indices of the samples after a loss that whole counter turns, which
+        only the clock shows, make longer (sized to the clock's precision).
+    """
+    missing = np.empty(np.shape(counter)[0], dtype=np.int64)
+    restarts, widened = set(), set()
+    previous = None
+    for a in range(0, missing.size, _BLOCK):
+        b = min(a + _BLOCK, missing.size)
+        part = missing_samples(counter[a:b], columns, previous=previous)
+        counted = part.copy()
+        missing[a:b], at = widen_by_clock(part, timestamps[a:b], sfreq, columns,
+                                          previous_ts=timestamps[a - 1] if a else None,
+                                          counter=counter[a:b], previous=previous)
+        restarts.update((at + a).tolist())
+        widened.update((np.flatnonzero(missing[a:b] > counted) + a).tolist())
+        last = last_counter(counter[a:b])
+        previous = previous if last is None else last
+    if missing.size:
+        missing[0] = 0
+    restarts.update(quiet_restarts(missing, timestamps, sfreq, columns,
+                                   counter=counter).tolist())
+    restarts.discard(0)
+    return missing, restarts, widened - restarts
 
 
 def clock_restarts(missing, timestamps, sfreq, columns, previous_ts=None, *,

@@ -18,7 +18,6 @@ from .._json import dumps
 from .._logging import logger
 from ..errors import PipelineConfigError, RecordingFormatError
 from ._integrity import (
-    _BLOCK,
     channel_problems,
     check_timestamps,
     counted_rate,
@@ -57,39 +56,25 @@ def _board_layout(board_id):
 
 
 def _counter_gaps(counter, ts, sfreq, columns):
-    """Gaps from the package counter, read as the board's driver writes it.
+    """Gaps from the package counter, read as the board's driver writes it
+    (:func:`~biofeedback.hardware._counter.counted_losses`).
 
     Where the counter restarted (a file appended across ``stop_stream`` and
     ``start_stream``) the timestamps size the gap, of source
     ``packet_counter_restart``, lasting the step minus one period; so where it
     restarted with no jump (stopped at its last value, started at its first:
-    :func:`~biofeedback.hardware._counter.quiet_restarts`).
+    :func:`~biofeedback.hardware._counter.quiet_restarts`). A loss longer than
+    a counter turn, which the timestamps alone show, is of source
+    ``packet_counter+clock``.
     """
-    from ..hardware._counter import (
-        last_counter,
-        missing_samples,
-        quiet_restarts,
-        widen_by_clock,
-    )
+    from ..hardware._counter import counted_losses
 
-    # in blocks, as the live path reads chunks: no n-long temporaries
-    missing = np.empty(counter.size, dtype=np.int64)
-    previous = None
-    restarts = set()
-    for a in range(0, counter.size, _BLOCK):
-        b = min(a + _BLOCK, counter.size)
-        part = missing_samples(counter[a:b], columns, previous=previous)
-        missing[a:b], at = widen_by_clock(part, ts[a:b], sfreq, columns,
-                                          previous_ts=ts[a - 1] if a else None,
-                                          counter=counter[a:b])
-        restarts.update((at + a).tolist())
-        last = last_counter(counter[a:b])
-        previous = previous if last is None else last
-    restarts.update(quiet_restarts(missing, ts, sfreq, columns, counter=counter).tolist())
+    missing, restarts, widened = counted_losses(counter, ts, sfreq, columns)
     return [Gap(onset=float(ts[i - 1]), n_missing=int(missing[i]),
                 duration=float(ts[i] - ts[i - 1]) - 1 / sfreq if i in restarts
                 else float(missing[i]) / sfreq,
-                source="packet_counter_restart" if i in restarts else "packet_counter")
+                source="packet_counter_restart" if i in restarts else
+                "packet_counter+clock" if i in widened else "packet_counter")
             for i in np.flatnonzero(missing) if i > 0]
 
 

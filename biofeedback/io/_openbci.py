@@ -26,7 +26,6 @@ from ._integrity import (
     _BLOCK,
     channel_problems,
     check_timestamps,
-    counter_gaps,
     gap_warning,
     unrounded_stamps,
 )
@@ -259,59 +258,6 @@ def _names(profile, ch_names, n_eeg, warnings, fname, text_head="", sfreq=None):
     return prof, names
 
 
-def _board_missing(counter, clock, sfreq, columns):
-    """Samples lost before each sample, from a counter numbered as the board's
-    driver numbers it (:func:`~biofeedback.hardware._counter.missing_samples`),
-    whole counter turns added where the file's clock says so, and the indices
-    of the samples after a restart of the counter, whose gaps the clock sizes
-    (:func:`~biofeedback.hardware._counter.widen_by_clock`)."""
-    from ..hardware._counter import (
-        last_counter,
-        missing_samples,
-        quiet_restarts,
-        widen_by_clock,
-    )
-
-    missing = np.empty(counter.size, dtype=np.int64)
-    restarts = []
-    previous = None
-    for a in range(0, counter.size, _BLOCK):
-        b = min(a + _BLOCK, counter.size)
-        part = missing_samples(counter[a:b], columns, previous=previous)
-        missing[a:b], at = widen_by_clock(part, clock[a:b], sfreq, columns,
-                                          previous_ts=clock[a - 1] if a else None,
-                                          counter=counter[a:b])
-        restarts.extend((at + a).tolist())
-        last = last_counter(counter[a:b])
-        previous = previous if last is None else last
-    missing[0] = 0
-    restarts.extend(quiet_restarts(missing, clock, sfreq, columns, counter=counter).tolist())
-    return missing, sorted(i for i in restarts if i > 0)
-
-
-def _restarted(gaps, missing, counter, clock, sfreq, columns):
-    """``gaps`` (one per lost run of ``missing``, in order) with the counter's
-    restarts found and sized by the file's clock
-    (:func:`~biofeedback.hardware._counter.clock_restarts` and
-    :func:`~biofeedback.hardware._counter.quiet_restarts`): ``missing`` is
-    changed in place, a restart's gap takes the source
-    ``packet_counter_restart``, and one the clock says lost nothing goes."""
-    from ..hardware._counter import clock_restarts, quiet_restarts
-
-    jumps = clock_restarts(missing, clock, sfreq, columns, counter=counter).tolist()
-    quiet = quiet_restarts(missing, clock, sfreq, columns, counter=counter).tolist()
-    if not jumps and not quiet:
-        return gaps
-    # the gaps' samples: a jump's may have lost nothing by the clock; a quiet
-    # restart's had no gap
-    before = sorted((set(np.flatnonzero(missing).tolist()) | set(jumps)) - set(quiet))
-    by_index = dict(zip(before, gaps))
-    for i in jumps + quiet:
-        by_index[i] = Gap(onset=0.0, duration=float(missing[i]) / sfreq,
-                          n_missing=int(missing[i]), source="packet_counter_restart")
-    return [by_index[i] for i in sorted(by_index) if missing[i]]
-
-
 def _rebuilt_timestamps(t0, missing, sfreq):
     """``t0 + (arange(n) + cumsum(missing)) / sfreq``, in blocks, written over
     ``missing`` (int64, the same size), which it consumes: no n-long
@@ -369,19 +315,16 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
         missing = np.zeros(counter.size, dtype=np.int64)
         gaps = []
         idx = np.arange(counter.size, dtype=np.float64)
-    elif own:
-        missing, restarts = _board_missing(counter, stamps, sfreq, cols)
-        restarts = set(restarts)
+    else:  # as a BrainFlow file's counter is read, on the file's clock
+        from ..hardware._counter import counted_losses
+
+        missing, restarts, widened = counted_losses(counter, stamps, sfreq, counting)
+        # (the gaps' onsets are set below, from the rebuilt timestamps)
         gaps = [Gap(onset=0.0, duration=float(missing[i]) / sfreq,
                     n_missing=int(missing[i]),
-                    source="packet_counter_restart" if i in restarts else "packet_counter")
+                    source="packet_counter_restart" if i in restarts else
+                    "packet_counter+clock" if i in widened else "packet_counter")
                 for i in np.flatnonzero(missing)]
-        idx = None
-    else:
-        # (the gaps' onsets are set below, from the rebuilt timestamps)
-        gaps, missing = counter_gaps(counter, wall, sfreq, wrap, step=step,
-                                     wall_clock=stamps)
-        gaps = _restarted(gaps, missing, counter, stamps, sfreq, counting)
         idx = None
     t0 = float(unix_ts[0]) if unix_ts is not None else float(wall[0])
     dropped = np.flatnonzero(missing)  # samples after a gap

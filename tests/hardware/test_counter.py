@@ -90,3 +90,18 @@ def test_a_late_batch_onto_the_first_value_is_no_restart():
                                        counter=counter)
     assert quiet_restarts(missing, ts, SFREQ, cols, counter=counter).size == 0
     assert missing.sum() == 0 and restarts.size == 0
+
+
+@pytest.mark.parametrize("n_lost, late", [(255, 0.0), (511, 0.0), (0, 0.04), (0, 0.0)])
+def test_a_repeated_counter_value_is_a_turn_less_one_or_a_packet_sent_twice(n_lost, late):
+    """255 samples lost bring a Cyton's counter back to its value: read as the
+    same packet, they were no loss (or, past 256, one sample too many); a
+    packet sent twice repeats the value too. The clock tells them apart."""
+    idx = np.r_[0:1000, 1000 + n_lost: 3000]
+    counter = np.mod(idx, 256).astype(float)
+    ts = 1.7e9 + idx / SFREQ
+    if not n_lost:  # sample 999's packet again, ``late`` s after it
+        idx, counter, ts = (np.insert(a, 1000, v) for a, v in
+                            ((idx, 999), (counter, counter[999]), (ts, ts[999] + late)))
+    missing, restarts = _scan(None, ts, counter)
+    assert missing.sum() == missing[1000] == n_lost and restarts.size == 0

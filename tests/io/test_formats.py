@@ -140,7 +140,8 @@ def test_openbci_gui_ganglion_restarts_onto_0_or_either_numbering(tmp_path, base
     onto the first id of either numbering (101-200 or 1-100). Only the restarts
     onto 1 were found; the others were losses of whole turns, the clock rounded
     to them (400 samples for a pause of 474). A loss of whole turns ending on
-    the first id, which the clock agrees with, stays a loss."""
+    the first id, which the clock agrees with, stays a loss (its turns the
+    clock's)."""
     fname = _ganglion_gui_file(tmp_path / "OpenBCI-RAW-2023-11-14_22-13-20.txt", base, [
         (0, 0, 1001),  # 0, then 500 packets: ends on the cycle's last id
         (2.37, 0, 1001),  # restarted onto 0 after 2.37 s
@@ -150,7 +151,7 @@ def test_openbci_gui_ganglion_restarts_onto_0_or_either_numbering(tmp_path, base
         (3.0, "+300", 800),  # 3 turns lost, ending on the first id: the clock agrees
     ])
     rec = read_recording(fname)
-    restart, loss = "packet_counter_restart", "packet_counter"
+    restart, loss = "packet_counter_restart", "packet_counter+clock"
     assert [(g.n_missing, g.source) for g in rec.gaps] == [
         (474, restart), (120, restart), (90, restart), (322, restart), (600, loss)]
 

@@ -206,7 +206,9 @@ def test_brainflow_counter_scan_in_blocks_is_the_whole_scan():
     counter[70_000:70_100] = np.nan  # a NaN run across nothing in particular
     counter[131_072] = np.nan  # at a block's first sample
     ts = 1.7e9 + idx / 250.0
-    whole, _ = widen_by_clock(missing_samples(counter, cols), ts, 250.0, cols)
+    # (with the counter: a loss of 255, which brings it back to its value, is found)
+    whole, _ = widen_by_clock(missing_samples(counter, cols), ts, 250.0, cols,
+                              counter=counter)
     gaps = _counter_gaps(counter, ts, 250.0, cols)
     assert len(gaps) > 100
     assert [(g.onset, g.n_missing) for g in gaps] == [

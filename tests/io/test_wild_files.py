@@ -882,6 +882,65 @@ def test_openbci_gui_v4_resaved_by_excel_says_how_far_its_stamps_place_it(tmp_pa
         "samples lost; the stamps place the recording only to within ±4996 s."]
 
 
+def _cyton_as_gui_and_brainflow(folder, counter, stamps):
+    """The same Cyton samples (``counter``, host ``stamps``) as an OpenBCI GUI
+    v5 file and a BrainFlow file (its board's rows, ``DataFilter.write_file``)."""
+    import json
+
+    from brainflow.board_shim import BoardShim
+    from brainflow.data_filter import DataFilter
+
+    x = _eeg(counter.size, 8, SF)
+    gui = folder / "OpenBCI-RAW-2023-03-14_10-20-30.txt"
+    lines = ["%OpenBCI Raw EXG Data", "%Number of channels = 8", "%Sample Rate = 250 Hz",
+             "%Board = OpenBCI_GUI$BoardCytonSerial",
+             "Sample Index, " + ", ".join(f"EXG Channel {i}" for i in range(8))
+             + ", Accel Channel 0, Accel Channel 1, Accel Channel 2, Timestamp"]
+    lines += [f"{c:.1f}, " + ", ".join(f"{v:.6f}" for v in x[:, i]) + f", 0.0, 0.0, 0.0, "
+              f"{stamps[i]:.6f}" for i, c in enumerate(counter)]
+    gui.write_text("\n".join(lines) + "\n")
+    d = BoardShim.get_board_descr(0)
+    arr = np.zeros((d["num_rows"], counter.size))
+    arr[d["eeg_channels"]] = x
+    arr[d["package_num_channel"]] = counter
+    arr[d["timestamp_channel"]] = stamps
+    bf = folder / "cyton.csv"
+    DataFilter.write_file(arr, str(bf), "w")
+    bf.with_suffix(".json").write_text(json.dumps({"board_id": 0}))
+    return gui, bf
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("lost 40", [(40, "packet_counter")]),
+    ("lost 255", [(255, "packet_counter+clock")]),
+    ("lost 511", [(511, "packet_counter+clock")]),
+    ("lost 808", [(808, "packet_counter+clock")]),
+    ("sent twice", []),
+    ("restart", [(751, "packet_counter_restart")]),
+])
+def test_a_cytons_losses_are_counted_alike_in_gui_and_brainflow_files(tmp_path, case,
+                                                                       expected):
+    """The OpenBCI GUI reader counted a Cyton's counter its own way: 255 lost
+    samples, which bring the counter back to its value, were 255 there but
+    none in a BrainFlow file (and 511 were 512); a packet sent twice, stamped
+    a read later, was a 9-sample counter restart there and nothing in a
+    BrainFlow file. Both read the counter as the board's driver writes it."""
+    idx = np.arange(5000)
+    when = 1678789230.125 + idx / SF
+    if case.startswith("lost"):
+        idx = np.r_[0:1000, 1000 + int(case.split()[1]): 5000]
+        when = 1678789230.125 + idx / SF
+    elif case == "sent twice":
+        idx, when = np.insert(idx, 1000, 999), np.insert(when, 1000, when[999] + 0.04)
+    else:  # stopped, and started again 3 s later at 0
+        when[2500:] += 3.0
+        idx = np.r_[0:2500, 0:2500]
+    stamps = 1678789230.125 + np.ceil((when - 1678789230.125) / 0.016) * 0.016
+    for fname in _cyton_as_gui_and_brainflow(tmp_path, np.mod(idx, 256), stamps):
+        rec = read_recording(fname)
+        assert [(g.n_missing, g.source) for g in rec.gaps] == expected, fname.name
+
+
 def test_openbci_gui_v5_marker_channel_becomes_markers(tmp_path):
     """GUI v5+ write the Marker widget's (and UDP/LSL marker inputs') values in
     'Marker Channel': they are markers, at their sample's rebuilt time, and
