@@ -99,7 +99,8 @@ def make_source(board=None, *, lsl=None, lsl_type="EEG", scenario=None, params=N
     profile = get_profile(board)
     if profile.connection == "lsl" and not (params or {}).get("file"):
         raise PipelineConfigError(f"The {profile.name!r} profile is read with --lsl NAME.")
-    if (params or {}).get("file"):
+    if (params or {}).get("file") and profile.brainflow_board is not None:
+        # a profile BrainFlow does not drive (lsl) is refused as such below
         _check_playback_sidecar(params["file"], profile)
     return BrainFlowSource(profile, dict(params or {}))
 

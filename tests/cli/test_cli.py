@@ -89,6 +89,9 @@ def test_impossible_numbers_are_usage_errors(args, message, capsys):
                             "8 rows (it fits cyton: pass that --board)."),
     ("cyton", "missing.csv", "The playback file {tmp}/missing.csv does not exist"),
     ("lsl", "cyton.csv", "The 'lsl' profile is not a BrainFlow board, so BrainFlow cannot play"),
+    # with the sidecar 'convert' writes, not 'would play it as the lsl board (0 channels at 0 Hz)'
+    ("lsl", "converted.csv", "The 'lsl' profile is not a BrainFlow board, so BrainFlow cannot "
+                             "play a file as it"),
     # an export with a header (muse-lsl, OpenBCI GUI): say how to make a BrainFlow file of it
     ("muse_2016", "muse.csv", "{tmp}/muse.csv is not a BrainFlow file: its first line is a "
                               "header ('timestamps,TP9,AF7,AF8,TP10,Right AUX'), which "
@@ -102,6 +105,9 @@ def test_a_playback_file_the_board_cannot_play_is_one_sentence(board, fname, mes
 
     rows = BoardShim.get_num_rows(get_profile("cyton").board_id)
     DataFilter.write_file(np.zeros((rows, 5)), str(tmp_path / "cyton.csv"), "w")
+    DataFilter.write_file(np.zeros((rows, 5)), str(tmp_path / "converted.csv"), "w")
+    (tmp_path / "converted.json").write_text('{"board_id": 0, "profile": "cyton", '
+                                             '"sfreq": 250.0}')
     (tmp_path / "muse.csv").write_text("timestamps,TP9,AF7,AF8,TP10,Right AUX\n"
                                        "1.0,1,2,3,4,0\n")
     code = main(["live", "--board", board, "--playback-file", str(tmp_path / fname),
