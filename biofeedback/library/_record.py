@@ -126,6 +126,7 @@ def blocks_from_cues(texts) -> tuple[list[dict], dict, list[dict]]:
 def _cues_from_xdf(xdf: Path) -> tuple[list[str], dict]:
     """The Cues stream's texts and integrity figures of an XDF file."""
     from ..io import read_recording
+    from ..io._losses import loss_counts
 
     rec = read_recording(xdf)
     texts = []
@@ -136,8 +137,7 @@ def _cues_from_xdf(xdf: Path) -> tuple[list[str], dict]:
     dur = float(rec.timestamps[-1] - rec.timestamps[0]) if n > 1 else 0.0
     integ = {"n_samples": n, "duration": dur,
              "effective_sfreq": (n - 1) / dur if dur > 0 else math.nan,
-             "n_dropped": int(sum(g.n_missing for g in rec.gaps
-                                  if g.source == "packet_counter")),
+             "n_dropped": loss_counts(rec.gaps)["dropped"],
              "gaps": [{"onset": g.onset, "duration": g.duration} for g in rec.gaps
                       if g.source == "marker"],
              "ch_names": list(rec.ch_names), "sfreq": rec.sfreq}

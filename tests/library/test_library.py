@@ -1027,3 +1027,24 @@ def test_a_model_is_read_once_for_all_the_sessions_it_runs(tmp_path, caplog):
     said = [r.getMessage() for r in caplog.records if "later_field" in r.getMessage()]
     assert said == ["m.bfm holds fields this version does not read (later_field); they "
                     "are ignored: nothing in a model file names where to write or send."]
+
+
+def test_a_session_xdf_without_sidecar_counts_every_dropped_packet(tmp_path):
+    """Losses a packet counter sized by the clock (a counter turn and more) are
+    dropped packets too, as `info` counts them; the index counted only the
+    others when a session's sidecar was missing."""
+    from biofeedback.io import Gap, Recording, read_recording
+    from biofeedback.io._xdf_write import write_xdf
+    from biofeedback.library._record import _cues_from_xdf
+
+    t = 100.0 + np.arange(2500) / 250.0
+    data = 20e-6 * np.random.default_rng(0).standard_normal((4, t.size))
+    rec = Recording(data, 250.0, ["TP9", "AF7", "AF8", "TP10"], t, profile="muse_2")
+    rec.gaps = [Gap(onset=float(t[500]), duration=1.2, n_missing=300,
+                    source="packet_counter+clock"),
+                Gap(onset=float(t[1500]), duration=0.1, n_missing=25,
+                    source="packet_counter")]
+    write_xdf(rec, tmp_path / "s.xdf")
+    back = read_recording(tmp_path / "s.xdf")
+    assert sorted(g.n_missing for g in back.gaps) == [25, 300]
+    assert _cues_from_xdf(tmp_path / "s.xdf")[1]["n_dropped"] == 325
