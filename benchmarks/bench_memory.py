@@ -78,10 +78,8 @@ def main():
     p.add_argument("--board", default="muse_2")
     args = p.parse_args()
 
-    from biofeedback.cli import _quiet_liblsl
-    from biofeedback.live import build_session
+    from biofeedback.live import build_session  # liblsl is quieted on its first import
 
-    _quiet_liblsl(False)
     source = FastSource(get_profile(args.board), args.speed)
     duration = args.hours * 3600.0
     samples = []  # (simulated minutes, RSS MB)
