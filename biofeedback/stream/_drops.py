@@ -23,7 +23,11 @@ answered: a sender that stamps each sample as it pushes it and pushes a
 backlog after a stall shows a step as long as the stall followed by a burst
 of samples with nearly one stamp. The burst brings ``u`` back down to where
 it was before the step when it holds the samples the step said were
-missing; only what it does not bring back was lost.
+missing; only what it does not bring back was lost. A backlog drained over
+longer (packets pushed faster than the rate until they catch up) brings
+``u`` down bit by bit: the judgment waits until it stops falling. The same
+holds for a silence inside one read (the reader was slow): the stamps before
+it are fed first, as a read of their own.
 """
 
 from __future__ import annotations
@@ -75,7 +79,8 @@ class DropJudge:
         """
         self._pending.append({"t": t_before, "n": int(n), "until": t_after + self.horizon,
                               "u_after": np.inf, "u_before": self._envelope(t_before),
-                              "back": t_after, "slack": slack})
+                              "back": t_after, "slack": slack, "u_mark": np.inf,
+                              "cap": t_after + max(self.horizon, 2 * (t_after - t_before))})
 
     def feed(self, ts) -> list:
         """Stamps of one read (after any :meth:`candidate` or :meth:`silence` for
@@ -96,6 +101,8 @@ class DropJudge:
             self._recent.popleft()
         out, keep = [], []
         for p in self._pending:  # in the order of their steps
+            if "back" in p:
+                self._follow_backlog(p, ts, u)
             within = (ts > p["t"]) & (ts <= p["until"])
             if within.any():
                 p["u_after"] = min(p["u_after"], float(u[within].min()))
@@ -105,6 +112,21 @@ class DropJudge:
             out.extend(self._judge(p))
         self._pending = keep
         return out
+
+    def _follow_backlog(self, p, ts, u) -> None:
+        """After a silence, wait while ``u`` keeps falling: a backlog drained
+        faster than the rate, over longer than ``horizon`` (packets pushed at
+        twice the rate after a 1.5 s stall take 1.5 s to catch up), brings its
+        samples in bit by bit. Each fall of a period or more moves the judgment
+        to ``horizon`` after it; never past ``cap`` (twice the silence after
+        it), so a sender a little fast does not keep it waiting for ever.
+        """
+        for k in np.flatnonzero(ts > p["t"]):
+            if ts[k] > p["until"]:
+                break
+            if u[k] < p["u_mark"] - 1.0 / self.sfreq:
+                p["u_mark"] = float(u[k])
+                p["until"] = min(max(p["until"], float(ts[k]) + self.horizon), p["cap"])
 
     def flush(self) -> list:
         """Judge the steps still pending when the stamps end (the stream is closed).

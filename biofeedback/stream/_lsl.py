@@ -377,11 +377,14 @@ class LSLSource(Source):
     timestamps: a stream that was silent but then sent every sample gives a
     ``reconnected`` event with ``n=0`` (no outage), even when its sender
     stamped a backlog as it pushed it (a burst with nearly one stamp after
-    the silence: the event then comes once the stamps have gone a quarter
-    second past the silence, judged as ``_drops.DropJudge`` judges a drop), silence
-    before the first sample is no loss (the stream had not started), and a
-    hole in the timestamps of one read as long as ``lost_after`` (an outage
-    liblsl recovered from between two reads) is reported as an outage too.
+    the silence, packets each evenly stamped, a backlog drained over
+    seconds): when the stamps step over the silence, the event comes once
+    they have gone a quarter second past it and past the backlog's end,
+    judged as ``_drops.DropJudge`` judges a drop. Silence before the first
+    sample is no loss (the stream had not started), and a hole in the
+    timestamps of one read as long as ``lost_after`` (an outage liblsl
+    recovered from between two reads, or a stall while this process was
+    slow to read) is judged as such a silence too.
 
     Parameters
     ----------
@@ -825,16 +828,15 @@ class LSLSource(Source):
             n_missing = max(int(round(step * self.sfreq)) - 1, 0) \
                 if step > _JITTER_PERIODS / self.sfreq else 0
             self.flush_events()  # (already judged when the silence began)
-            if n_missing and (ts.size < 2 or np.diff(ts).min() < 0.5 / self.sfreq):
-                # a sender that stamps each sample as it pushes it pushes its
-                # backlog after a stall as a burst with nearly one stamp: what the
-                # step counts may all be there. Judged once the stamps have gone
-                # on a while (a read of one sample may be the burst's first)
+            if n_missing:
+                # what the step counts may all come after it: a sender that
+                # stamps samples as it pushes them pushes its backlog after a
+                # stall as a burst with nearly one stamp, or as packets each
+                # evenly stamped (the first read may hold one of them alone),
+                # or drains it over seconds. Judged on the stamps that follow
                 self._judge.silence(prev, float(ts[0]), n_missing, _JITTER_PERIODS)
-            else:  # stamps at their rate from the first on: the step counts
-                if n_missing:
-                    self._judge.boundary(prev)
-                self._emit(self._reconnected(float(ts[0]), n_missing))
+            else:  # every sample came
+                self._emit(self._reconnected(float(ts[0]), 0))
             prev = None
         t = ts if prev is None else np.concatenate(([prev], ts))
         steps = np.diff(t)
@@ -842,22 +844,25 @@ class LSLSource(Source):
         # one read only outages (senders that stamp chunks when they push them
         # make later chunks look early or late by tens of milliseconds; between
         # reads a shorter step is a drop, as it always was)
-        events = []
+        events, start = [], 0  # start: the first sample of ts not yet given to the judge
         for i in np.flatnonzero(steps > _JITTER_PERIODS / self.sfreq):
             n_missing = int(round(steps[i] * self.sfreq)) - 1
             if n_missing <= 0:
                 continue
-            if steps[i] > self.lost_after:  # as long as a loss: an outage already over
-                self._judge.boundary(float(t[i]))
+            if steps[i] > self.lost_after:
+                # silent as long as a loss between two stamps of this read (this
+                # process was slow to read): an outage liblsl recovered from, or
+                # a stall whose backlog follows, judged as a silence between
+                # reads is (the stamps before it given to the judge first)
+                after = i + (prev is None)  # ts[after] is t[i + 1]
+                if after > start:
+                    events.extend(self._judged(*j) for j in self._judge.feed(ts[start:after]))
+                    start = after
                 events.append(SourceEvent("disconnected", timestamp=float(t[i])))
-                events.append(SourceEvent("reconnected", timestamp=float(t[i + 1]),
-                                          duration=n_missing / self.sfreq, n=n_missing))
-                logger.warning("LSL stream %s was lost for %.2f s.", self.stream_name,
-                               n_missing / self.sfreq)
+                self._judge.silence(float(t[i]), float(t[i + 1]), n_missing, _JITTER_PERIODS)
             elif i == 0 and prev is not None:  # judged once the stamps go on (_drops)
                 self._judge.candidate(float(t[i]), n_missing)
-        for kind, t_ev, n_ev in self._judge.feed(ts):
-            events.append(self._judged(kind, t_ev, n_ev))
+        events.extend(self._judged(*j) for j in self._judge.feed(ts[start:]))
         for ev in sorted(events, key=lambda e: e.timestamp):  # stable: an outage keeps its order
             self._emit(ev)
 

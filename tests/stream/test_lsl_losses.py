@@ -31,10 +31,11 @@ def test_a_stall_is_no_outage_and_a_hole_within_one_read_is_one():
     # a 10-sample drop since the last read, and a 2 s outage inside this one:
     # liblsl recovered the stream between two reads, so there was no silence
     # to notice (inside one read only outages count: senders that stamp chunks
-    # when they push them jitter by more than a few samples)
+    # when they push them jitter by more than a few samples); judged, as a
+    # silence between reads is, once the stamps have gone 0.25 s past it
     src._last_ts = 20.0
     t = np.concatenate([20.11 + np.arange(10) / 100.0, 22.21 + np.arange(10) / 100.0,
-                        22.41 + np.arange(5) / 100.0])
+                        22.41 + np.arange(10) / 100.0])
     src._losses(t)
     got = src.pop_events()
     assert [(e.kind, e.n) for e in got] == [("dropped", 10), ("disconnected", 0),
@@ -334,3 +335,115 @@ def test_a_backlog_stamped_as_pushed_after_a_stall_is_no_outage(uid, caplog):
     assert back[-1].duration == pytest.approx(back[-1].n / sfreq)
     assert "dropped" not in [e.kind for e in events] and src.n_dropped == 0
     assert "nothing was lost" in caplog.text
+
+
+def _packets_on_push(name, sfreq, stop, ready, pause, chunk, after):
+    """Push ``chunk`` samples at a time at ``sfreq`` (a sample-index channel),
+    each packet stamped as it is pushed: its last sample now, the others a
+    period apart before it (liblsl stamps a single sample so). ``pause`` is
+    ``(at, seconds)``, ``at`` counted from when ``ready`` is set: nothing is
+    pushed for ``seconds``, then the samples due meanwhile are ``after``:
+    ``"burst"`` pushed at once packet by packet, ``"one"`` pushed as one
+    packet evenly stamped up to now, ``"drain"`` pushed at twice the rate
+    until caught up (0.75 s after a 1.5 s stall), ``"lost"`` never sent."""
+    import pylsl
+
+    out = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, sfreq, "double64", name),
+                             chunk_size=chunk)
+
+    def push(first, count):
+        now = pylsl.local_clock()
+        out.push_chunk(np.arange(first, first + count, dtype=float)[:, None].tolist(),
+                       (now - (count - 1 - np.arange(count)) / sfreq).tolist())
+
+    t0, n, since = pylsl.local_clock(), 0, None
+    p_at, seconds = pause
+    while not stop.is_set():
+        now = pylsl.local_clock()
+        if since is None and ready.is_set():
+            since = now
+        due = int((now - t0) * sfreq)
+        at = -1.0 if since is None else now - since
+        if p_at <= at < p_at + seconds:
+            time.sleep(0.002)
+            continue
+        back = since is not None and at >= p_at + seconds
+        if back and after == "lost" and n < int((since - t0 + p_at + seconds) * sfreq):
+            n = int((since - t0 + p_at + seconds) * sfreq)  # the pause's samples never sent
+        if back and after == "one" and due - n > 2 * chunk:
+            push(n, due - n)
+            n = due
+        if back and after == "drain" and due - n > 2 * chunk:
+            push(n, chunk)  # twice the rate until caught up
+            n += chunk
+            time.sleep(chunk / (2 * sfreq))
+            continue
+        while due - n >= chunk:
+            push(n, chunk)
+            n += chunk
+        time.sleep(0.004)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chunk, after, within", [
+    (1, "burst", True), (12, "burst", True), (12, "burst", False), (12, "one", False),
+    (12, "drain", False), (12, "drain", True), (12, "lost", True), (12, "lost", False)])
+def test_a_stall_is_a_stall_whether_or_not_a_read_falls_inside_it(uid, chunk, after,
+                                                                  within):
+    """A sender stalls 1.5 s, then pushes what it kept: nothing was lost, and
+    the stream reports a stall (``reconnected`` with n=0), never dropped
+    samples nor an outage, whether it pushes samples or packets of 12 each
+    stamped as pushed, sends its backlog at once or drains it over 0.75 s,
+    and whether this process read during the stall or not at all (the stall
+    inside one read). An outage inside one read was counted from its step
+    alone (375 samples "lost" after a stall of a sender pushing samples one
+    by one), and so was a backlog of packets between reads (the first read
+    after the stall holding one evenly stamped packet) or drained over more
+    than a quarter second. The same pause with its samples never sent is an
+    outage of those samples, inside one read too."""
+    import threading
+
+    name, sfreq, pause = f"stall-{uid}", 250.0, (1.0, 1.5)
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(target=_packets_on_push,
+                              args=(name, sfreq, stop, ready, pause, chunk, after),
+                              daemon=True)
+    thread.start()
+    src = LSLSource(name, timeout=5, lost_after=1.0)
+    events, index, t_ready = [], [], None
+    try:
+        src.start()
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            if within and t_ready is not None:
+                # this process stalls over the sender's stall: one read holds it
+                asleep = time.monotonic() - t_ready
+                if pause[0] - 0.3 < asleep < sum(pause) + 0.3:
+                    time.sleep(sum(pause) + 0.3 - asleep)
+            chunk_read = src.read(0.05)
+            if chunk_read is not None:
+                if not ready.is_set():
+                    ready.set()
+                    t_ready = time.monotonic()
+                index.extend(np.rint(chunk_read.data[0] * 1e6))  # µV in, volts out
+            events.extend(src.pop_events())
+            if t_ready is not None and time.monotonic() - t_ready > sum(pause) + 2.5:
+                break
+    finally:
+        stop.set()
+        thread.join()
+        src.flush_events()
+        events.extend(src.pop_events())
+        src.stop()
+    steps = np.diff(index)
+    assert steps.min() == 1, "the samples came out of order"
+    hole = int((steps[steps > 1] - 1).sum())  # what really never came
+    kinds = [(e.kind, e.n) for e in events]
+    assert [k for k, _ in kinds] == ["disconnected", "reconnected"], kinds
+    assert src.n_dropped == 0
+    if after == "lost":
+        assert hole >= 0.9 * 1.5 * sfreq
+        assert abs(kinds[1][1] - hole) <= 2, (kinds, hole)
+    else:
+        assert hole == 0 and kinds[1][1] == 0, kinds
+        assert events[1].duration == 0.0
