@@ -290,7 +290,7 @@ def _run(args, starting) -> int:
         server = start_dashboard(args)
         sinks.append(DashboardSink(server, check=check.to_message() if check else None,
                                    participant=args.participant, root=args.root))
-    prog, session = None, None
+    prog, session, ran = None, None, False
     try:
         if args.participant is not None:
             if not config.recording.enabled:
@@ -313,6 +313,7 @@ def _run(args, starting) -> int:
         )
         starting.close()  # the session's own handlers from here
         session.run()
+        ran = True
     except BaseException:
         unfiled = _set_aside(prog, session) if prog is not None else None
         if session is not None and getattr(session.summary, "recording", None):
@@ -325,13 +326,15 @@ def _run(args, starting) -> int:
             prog.abandon()  # nothing recorded: the session number is free again
         raise
     finally:
-        if server is not None:
+        if server is not None and not ran:
             server.stop()
     from ..session._watchdog import finish_ending
 
     # the recording is closed; what follows ends as it began, whatever signal
     # comes (a second one skips the report only)
     with finish_ending() as ending:
+        if server is not None:
+            server.stop()
         if prog is not None and session.summary.recording is None:
             prog.abandon()  # stopped before its recording began: nothing to file
             prog = None

@@ -323,6 +323,9 @@ def signalled(real):
 
 if where == "report":
     _report.write_report = signalled(_report.write_report)
+elif where == "dashboard":
+    from biofeedback.dashboard import DashboardServer
+    DashboardServer.stop = signalled(DashboardServer.stop)
 else:
     ProgrammeSession.finish = signalled(ProgrammeSession.finish)
 sys.exit(main(sys.argv[3:]))
@@ -331,7 +334,8 @@ sys.exit(main(sys.argv[3:]))
 
 @pytest.mark.lsl
 @pytest.mark.slow
-@pytest.mark.parametrize("where, sig", [("report", "SIGHUP"), ("filing", "SIGTERM")])
+@pytest.mark.parametrize("where, sig", [("report", "SIGHUP"), ("filing", "SIGTERM"),
+                                        ("dashboard", "SIGHUP")])
 def test_a_signal_after_the_session_closed_lets_it_end(tmp_path, where, sig):
     """A closed terminal (its shell sends SIGHUP again) or a service manager's
     SIGTERM once the session has closed its recording: the process was ended
@@ -339,10 +343,11 @@ def test_a_signal_after_the_session_closed_lets_it_end(tmp_path, where, sig):
     line saying how to write the report, the session left marked running).
     Now the report is skipped with that line, as after a second Ctrl-C, and
     the rest goes on: filed, indexed, the summary printed."""
+    page = ["--dashboard", "--no-browser", "--port", "0"] if where == "dashboard" else []
     proc = subprocess.run(
         [sys.executable, "-c", _SIGNAL_WHILE, where, sig, "live", "--participant", "demo",
          "--root", str(tmp_path), "--pipeline", str(LIVE_SHORT), "--view", "none",
-         "--duration", "3"], capture_output=True, text=True, timeout=180)
+         "--duration", "3", *page], capture_output=True, text=True, timeout=180)
     eeg = tmp_path / "sub-demo" / "ses-01" / "eeg"
     xdf = eeg / "sub-demo_ses-01_task-short_eeg.xdf"
     lines = proc.stdout.strip().splitlines()
