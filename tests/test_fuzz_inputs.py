@@ -455,7 +455,7 @@ def _break_index(db, muts):
             try:
                 with contextlib.closing(sqlite3.connect(db)) as con:
                     con.executescript(arg)
-            except sqlite3.Error:
+            except (sqlite3.Error, UnicodeDecodeError):  # (a flip inside the schema's text)
                 pass  # an earlier mutation made it unreadable
             continue
         raw = db.read_bytes()

@@ -191,7 +191,7 @@ class StudyIndex:
             raise StudyError(
                 f"The index {self.path} cannot be opened ({err}); check that the study root "
                 "is writable, or pass --root DIR.") from None
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as err:  # (a damaged schema's text)
             self._set_aside(f"it is not a readable database ({err})")
             con, version, fresh = self._connect(), None, True
         if version is not None and version > SCHEMA_VERSION:
@@ -201,7 +201,8 @@ class StudyIndex:
             con, version, fresh = self._connect(), None, True
         self._con = con
         if version is None or version < SCHEMA_VERSION:
-            self._create(drop=version is not None)
+            # an older file, or one whose meta table went: its tables are made again
+            self._create(drop=version is not None or not fresh)
             if not fresh or self.notice or version is not None or \
                     list_session_dirs(self.root):  # (the last: sessions but no index yet)
                 self.rebuild()

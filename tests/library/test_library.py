@@ -363,6 +363,8 @@ def _trace(side):
           why="its schema_version 'x' is not a number"),
      "rebuilt from the session files", "complete"),
     (_sql("DROP TABLE sessions"), "", "complete"),
+    # no meta table, so no version: the altered table was kept and written into
+    (_sql("DROP TABLE meta", "ALTER TABLE sessions DROP COLUMN regulation"), "", "complete"),
     (_sql("ALTER TABLE blocks DROP COLUMN regulation"), "", "complete"),
     (_sql("UPDATE sessions SET regulation='x', duration='long'"), "", "complete"),
     (_sql("UPDATE blocks SET start='soon'", "UPDATE sessions SET mtime='x'"), "", "complete"),
