@@ -63,7 +63,9 @@ def run(args) -> int:
         date = (r["started_at"] or "")[:16].replace("T", " ")
         dur = r["duration"] / 60 if r["duration"] is not None else None
         status = r["status"] + ("*" if r["simulated"] else "")
-        print(f"{r['participant']:<12} {r['session']:>3}  {date:<16} {r['task'] or '':<10} "
+        label = r.get("label") or (f"{r['session']:02d}" if r["session"] is not None
+                                   else "n/a")  # as its folder names it
+        print(f"{r['participant']:<12} {label:>3}  {date:<16} {r['task'] or '':<10} "
               f"{status:<11} {_f(dur, '5.1f'):>5} {_trains(r):<16} "
               f"{_f(r['regulation'], '+12.2f'):>12} "
               f"{_pct(r['time_in_target']):>9} {_pct(r['artifact_share']):>9}")

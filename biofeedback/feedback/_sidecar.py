@@ -22,6 +22,7 @@ __all__ = ["report_sidecar", "sidecar_of_shape"]
 
 _NUMBER, _TEXTS, _TABLE, _BANDS = "a number", "a list of names", "a table", "a table of bands"
 _NAME, _TABLES, _LIST = "a name", "a table of tables", "a list"
+_LABEL = "a number or a label"  # a session: 3 as live writes it, "03" as BIDS does
 
 #: One block as ``feedback.blocks`` holds it (what the study index reads).
 _BLOCK = {"index": _NUMBER, "name": _NAME, "kind": _NAME, "target": _NAME,
@@ -51,7 +52,7 @@ SHAPE = {
                               "threshold_start": _NAME,
                               "blocks": [{"name": _NAME, "duration": _NUMBER}]}},
     "board_profile": {"ch_names": _TEXTS, "name": _NAME, "sfreq": _NUMBER},
-    "programme": {"participant": _NAME, "session": _NUMBER, "task": _NAME,
+    "programme": {"participant": _NAME, "session": _LABEL, "task": _NAME,
                   "started_at": _NAME},
     "model": {"file": _NAME},
     "software": _TABLE,
@@ -70,6 +71,8 @@ def _is_number(x) -> bool:
 def _fits(value, want) -> bool:
     if want == _NUMBER:
         return _is_number(value)
+    if want == _LABEL:
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
     if want == _NAME:
         return isinstance(value, (str, int)) and not isinstance(value, bool)
     if want == _LIST:

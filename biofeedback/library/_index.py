@@ -30,19 +30,25 @@ from ._layout import (
     DB_NAME,
     StudyError,
     _check_writable,
+    indexed_folder,
     list_session_dirs,
     remember_session,
+    session_label,
     study_root,
+    unindexed_session_dirs,
 )
 from ._record import read_session_folder
 
 __all__ = ["StudyIndex", "SCHEMA_VERSION", "DB_NAME"]
 
 #: bump when the tables change; an older file is rebuilt, a newer one moved aside
-SCHEMA_VERSION = 2  # 2: the headset (board, ch_names, sfreq) of each session
+#: 2: the headset (board, ch_names, sfreq) of each session; 3: its folder's label as
+#: written ("01", "001"), beside its number
+SCHEMA_VERSION = 3
 
 _SESSION_COLS = {
-    "participant": "TEXT NOT NULL", "session": "INTEGER NOT NULL", "task": "TEXT",
+    "participant": "TEXT NOT NULL", "session": "INTEGER NOT NULL", "label": "TEXT",
+    "task": "TEXT",
     "uid": "TEXT", "started_at": "TEXT", "status": "TEXT", "simulated": "INTEGER",
     "duration": "REAL", "n_samples": "INTEGER", "n_windows": "INTEGER", "n_gated": "INTEGER",
     "n_dropped": "INTEGER", "effective_sfreq": "REAL", "latency_p50": "REAL",
@@ -149,6 +155,7 @@ class StudyIndex:
         self.read_only = bool(read_only)
         self.notice = None
         self.rebuilt_on_open = False  # open() indexed every session folder
+        self._said = set()  # the folders left out, said once
         self._con = None
 
     # -- opening -------------------------------------------------------------------
@@ -201,7 +208,9 @@ class StudyIndex:
             con, version, fresh = self._connect(), None, True
         self._con = con
         if version is None or version < SCHEMA_VERSION:
-            # an older file, or one whose meta table went: its tables are made again
+            # an older file, or one whose meta table went: made again, its numbers kept
+            if version is not None or not fresh:
+                self._remember_numbers()
             self._create(drop=version is not None or not fresh)
             if not fresh or self.notice or version is not None or \
                     list_session_dirs(self.root):  # (the last: sessions but no index yet)
@@ -380,7 +389,7 @@ class StudyIndex:
 
         ``progress`` is called with ``(done, total)`` after each folder.
         """
-        folders = list_session_dirs(self.root)
+        folders = _numbered_once(list_session_dirs(self.root))
         records = []
         for i, (pid, num, folder) in enumerate(folders):
             rec = read_session_folder(folder, pid, num, self.root)
@@ -389,10 +398,8 @@ class StudyIndex:
             if progress is not None:
                 progress(i + 1, len(folders))
 
-        for pid, num in self.con.execute(  # numbers stay taken once the index forgets them
-                "SELECT participant, max(session) FROM sessions GROUP BY participant"):
-            if pid is not None and _num(num) is not None:
-                remember_session(self.root, str(pid), int(_num(num)))
+        self._remember_numbers()
+        self._say_unindexed()
 
         def write_all(con):
             con.execute("DELETE FROM thresholds")
@@ -404,6 +411,25 @@ class StudyIndex:
 
         self._transaction(write_all)
         return len(records)
+
+    def _say_unindexed(self) -> None:
+        """Warn of the session folders the index leaves out, once per opening."""
+        for sentence in unindexed_session_dirs(self.root):
+            if sentence not in self._said:
+                self._said.add(sentence)
+                logger.warning(sentence)
+
+    def _remember_numbers(self) -> None:
+        """Keep every participant's highest indexed number in the study's files
+        (``sub-<ID>/.last-session``): numbers stay taken once the index forgets them."""
+        try:
+            rows = self.con.execute(
+                "SELECT participant, max(session) FROM sessions GROUP BY participant").fetchall()
+        except sqlite3.Error:  # an older file of another shape: the folders still count
+            return
+        for pid, num in rows:
+            if pid is not None and _num(num) is not None:
+                remember_session(self.root, str(pid), int(_num(num)))
 
     def sync(self, patience: float | None = None) -> int:
         """Index session folders that are new or changed since they were indexed.
@@ -434,18 +460,20 @@ class StudyIndex:
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     def _sync(self, attempts: int = 3) -> int:
-        known = {(r[0], r[1]): (_num(r[2]) or 0.0, r[3]) for r in self.con.execute(
-            "SELECT participant, session, mtime, status FROM sessions")}
+        known = {(r[0], r[1]): (_num(r[2]) or 0.0, r[3], r[4], r[5]) for r in self.con.execute(
+            "SELECT participant, session, mtime, status, label, sidecar FROM sessions")}
         n = 0
         present = set()
-        for pid, num, folder in list_session_dirs(self.root):
+        self._say_unindexed()
+        for pid, num, folder in _numbered_once(list_session_dirs(self.root)):
             eeg = folder / "eeg" if (folder / "eeg").is_dir() else folder
             files = list(eeg.glob("*_eeg.json")) + list(eeg.glob("*_eeg.xdf"))
             if files:
                 present.add((pid, num))
             mtime = max((p.stat().st_mtime for p in files), default=0.0)
             old = known.get((pid, num))
-            if not files or (old is not None and old[0] >= mtime and old[1] != "running"):
+            if not files or (old is not None and old[0] >= mtime and old[1] != "running"
+                             and old[2] == session_label(folder, num)):
                 continue
             if self.add_session(folder, pid, num, attempts=attempts) is not None:
                 n += 1
@@ -455,10 +483,12 @@ class StudyIndex:
                 remember_session(self.root, pid, num)
             self._transaction(lambda con: self._drop(con, gone), attempts=attempts)
             for pid, num in gone:
+                label = known[(pid, num)][2] or (f"{num:02d}" if isinstance(num, int)
+                                                 else str(num))  # a row edited by hand
                 logger.warning(
-                    "sub-%s session %02d is in the index but its files are gone from %s "
-                    "(deleted or moved); it was dropped from the index.", pid, num,
-                    self.root / f"sub-{pid}" / f"ses-{num:02d}")
+                    "sub-%s session %s is in the index but its files are gone from %s "
+                    "(deleted or moved); it was dropped from the index.", pid, label,
+                    self.root / f"sub-{pid}" / f"ses-{label}")
             n += len(gone)
         return n
 
@@ -519,3 +549,14 @@ class StudyIndex:
         """The participant's latest indexed session with thresholds, or None."""
         rows = [s for s in self.sessions(participant) if s["final_thresholds"]]
         return rows[-1] if rows else None
+
+
+def _numbered_once(folders) -> list[tuple[str, int, Path]]:
+    """``list_session_dirs`` with one folder per number: the one the index holds
+    (:func:`~._layout.indexed_folder`); the others are said by
+    :func:`~._layout.unindexed_session_dirs`."""
+    by_num: dict[tuple[str, int], list] = {}
+    for pid, num, folder in folders:
+        by_num.setdefault((pid, num), []).append(folder)
+    return [(pid, num, indexed_folder(fs) if len(fs) > 1 else fs[0])
+            for (pid, num), fs in by_num.items()]

@@ -65,6 +65,8 @@ _ID = re.compile(r"[A-Za-z0-9]+")
 #: stay well under the file systems' 255 bytes
 MAX_LABEL = 64
 _SES = re.compile(r"ses-(\d+)")
+#: a BIDS session folder of any label, numbered or not (``ses-pre``)
+_SES_LABEL = re.compile(r"ses-([A-Za-z0-9]+)")
 
 
 class StudyError(BiofeedbackError):
@@ -211,7 +213,11 @@ def _check_writable(root: Path) -> None:
 
 
 def list_session_dirs(root, participant=None) -> list[tuple[str, int, Path]]:
-    """``(participant, session, folder)`` of every session folder, sorted."""
+    """``(participant, session, folder)`` of every numbered session folder, sorted.
+
+    Two folders of one number (``ses-1``, ``ses-01``) are both listed: they
+    hold that number. The index reads one of them (see
+    :func:`unindexed_session_dirs`)."""
     root = Path(root)
     out = []
     subs = [root / f"sub-{participant}"] if participant else sorted(root.glob("sub-*"))
@@ -225,6 +231,63 @@ def list_session_dirs(root, participant=None) -> list[tuple[str, int, Path]]:
                 out.append((pid, int(m.group(1)), ses))
     out.sort(key=lambda r: (r[0], r[1]))
     return out
+
+
+def session_label(folder, session=None) -> str:
+    """The label of a session folder as it is written (``"01"``, ``"001"``, ``"1"``);
+    ``session``'s two digits when ``folder`` is not a ``ses-<label>`` folder."""
+    m = _SES_LABEL.fullmatch(Path(folder).name)
+    return m.group(1) if m else f"{int(session):02d}"
+
+
+def unindexed_session_dirs(root) -> list[str]:
+    """Sentences for session folders holding files that the index cannot number.
+
+    A label that is not a number (``ses-pre``: the trend across sessions
+    needs their order) and a second folder of one number (``ses-1`` beside
+    ``ses-01``, which would replace it under that number) are left out, and
+    each is said: the folder, why, and the number to rename it to.
+    """
+    root = Path(root)
+    out = []
+    for sub in sorted(root.glob("sub-*")):
+        pid = sub.name[4:]
+        if not sub.is_dir() or not _ID.fullmatch(pid):
+            continue
+        numbered, odd = {}, []
+        for ses in sorted(sub.iterdir()):
+            m = _SES_LABEL.fullmatch(ses.name)
+            if not (m and ses.is_dir()):
+                continue
+            if not any((ses / "eeg").glob("*_eeg.*")) and not any(ses.glob("*_eeg.*")):
+                continue  # nothing the index would read
+            if m.group(1).isdigit():
+                numbered.setdefault(int(m.group(1)), []).append(ses)
+            else:
+                odd.append(ses)
+        free = max([*numbered, _last_session(sub, quiet=True), _indexed_last(root, pid),
+                    0]) + 1
+        for ses in odd:
+            out.append(f"{ses} is not numbered, and sessions follow their numbers: it is not "
+                       f"indexed; rename it to ses-{free:02d} (the next free number), then run "
+                       "'biofeedback index --rebuild'.")
+            free += 1
+        for num, folders in sorted(numbered.items()):
+            kept = indexed_folder(folders)
+            for ses in (f for f in folders if f != kept):
+                out.append(f"{ses} and {kept} are both session {num:02d} of {pid}: only "
+                           f"{kept.name} is indexed; rename the other to ses-{free:02d} (the next "
+                           "free number), then run 'biofeedback index --rebuild'.")
+                free += 1
+    return out
+
+
+def indexed_folder(folders) -> Path:
+    """Of several folders of one session number, the one the index holds: the
+    one named as sessions are (``ses-01``), else the first by name."""
+    folders = sorted(folders, key=lambda f: f.name)
+    return next((f for f in folders
+                 if f.name == f"ses-{int(_SES.fullmatch(f.name).group(1)):02d}"), folders[0])
 
 
 def _pid_alive(pid: int, host: str) -> bool:

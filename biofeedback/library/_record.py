@@ -27,6 +27,7 @@ from pathlib import Path
 from .._logging import logger
 from .._markers import BLOCK_START, CUE, THRESHOLD
 from .._stops import END, in_words
+from ._layout import session_label
 
 __all__ = ["read_session_folder", "blocks_from_cues"]
 
@@ -196,15 +197,19 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     if side_path is None:
         warnings.append(f"{folder} has no sidecar; indexed what its XDF holds.")
     prog = side.get("programme") or {}
-    said = (str(prog.get("participant") or ""), prog.get("session"))
-    if said[0] and (said[0] != participant or _f(said[1]) != int(session)):
+    said = str(prog.get("participant") or "")
+    label = session_label(folder, session)
+    ses = prog.get("session")  # a number (as live writes it) or a BIDS label ("03")
+    n_ses = _f(ses) if not isinstance(ses, str) or ses.isdigit() else math.nan
+    same = ses is None or str(ses) == label or n_ses == int(session)
+    if said and (said != participant or not same):
         # copied or renamed by hand: the folder decides, the sentence says what to check
+        shown = f"{int(n_ses):02d}" if math.isfinite(n_ses) else str(ses)[:20]
         warnings.append(
-            f"{folder} holds the recording of sub-{said[0]} session "
-            f"{int(_f(said[1])):02d} (its sidecar says so); it is indexed as sub-{participant} "
-            f"session {int(session):02d}: move it if that is wrong, then run 'biofeedback "
-            "index --rebuild'." if math.isfinite(_f(said[1])) else
-            f"{folder} holds a recording of sub-{said[0]} (its sidecar says so); it is "
+            f"{folder} holds the recording of sub-{said} session {shown} (its sidecar says "
+            f"so); it is indexed as sub-{participant} session {label}: move it if that is "
+            "wrong, then run 'biofeedback index --rebuild'." if ses is not None else
+            f"{folder} holds a recording of sub-{said} (its sidecar says so); it is "
             f"indexed as sub-{participant}: move it if that is wrong.")
     fb = side.get("feedback") or {}
     summ = side.get("summary") or {}
@@ -273,6 +278,7 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
 
     record = {
         "participant": participant, "session": int(session),
+        "label": session_label(folder, session),
         "task": prog.get("task") or _task_from(ref) or "",
         "uid": side.get("session_id", ""), "started_at": started or "",
         "status": status, "simulated": bool(prog.get("simulated", False)),

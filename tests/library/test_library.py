@@ -802,6 +802,77 @@ def test_a_participant_folder_deleted_by_hand_keeps_its_numbers(study, capsys, r
     assert reserve_session(study, "p01", "short").session == 4
 
 
+def test_session_labels_survive_as_their_folders_write_them(study, capsys, caplog):
+    """The index kept a session's number alone: ses-002 was listed as session 2,
+    a second folder of one number (ses-1 beside ses-01) silently replaced the
+    first in the index, and a label that is no number (ses-pre) was skipped
+    without a word."""
+    sub = study / "sub-p01"
+    (sub / "ses-02").rename(sub / "ses-002")
+    shutil.copytree(sub / "ses-03", sub / "ses-1")
+    shutil.copytree(sub / "ses-03", sub / "ses-pre")
+    for read in (["sessions", "p01", "--json"], ["index", "--rebuild"]):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="biofeedback"):
+            assert main([*read, "--root", str(study)]) == 0
+        assert (f"{sub / 'ses-pre'} is not numbered, and sessions follow their numbers: it "
+                "is not indexed; rename it to ses-04 (the next free number), then run "
+                "'biofeedback index --rebuild'.") in caplog.messages
+        assert (f"{sub / 'ses-1'} and {sub / 'ses-01'} are both session 01 of p01: only "
+                "ses-01 is indexed; rename the other to ses-05 (the next free number), then "
+                "run 'biofeedback index --rebuild'.") in caplog.messages
+    capsys.readouterr()
+    assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["session"], r["label"]) for r in rows] == [(1, "01"), (2, "002"), (3, "03")]
+    assert rows[0]["sidecar"].startswith("sub-p01/ses-01/")  # not replaced by ses-1's
+    assert main(["sessions", "p01", "--root", str(study)]) == 0
+    assert [ln.split()[1] for ln in capsys.readouterr().out.splitlines()[1:4]] == [
+        "01", "002", "03"]
+    # a folder deleted by hand is named as it was written
+    shutil.rmtree(sub / "ses-002")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["sessions", "p01", "--root", str(study)]) == 0
+    assert f"its files are gone from {sub / 'ses-002'} (deleted" in caplog.text
+
+
+def test_an_index_of_the_previous_schema_is_made_again_keeping_its_numbers(study, capsys):
+    """An index from before the session labels is rebuilt from the files when it is
+    opened; the numbers only its rows held (a folder deleted by hand in a study
+    without .last-session) stay taken."""
+    db = study / "biofeedback.sqlite"
+    with sqlite3.connect(db) as con:  # as the previous version wrote it
+        con.execute("ALTER TABLE sessions DROP COLUMN label")
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+    shutil.rmtree(study / "sub-p01" / "ses-03")
+    (study / "sub-p01" / ".last-session").unlink()
+    assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["session"], r["label"]) for r in rows] == [(1, "01"), (2, "02")]
+    with StudyIndex(study) as idx:
+        assert idx.con.execute("SELECT value FROM meta WHERE key = 'schema_version'"
+                               ).fetchone()[0] == "3"
+    assert reserve_session(study, "p01", "short").session == 4
+
+
+@pytest.mark.parametrize("said, warned", [("03", False), (3, False), ("pre", True)])
+def test_a_sidecar_may_name_its_session_by_its_label(study, caplog, said, warned):
+    """programme.session as BIDS writes it ("03") was a part of another type: the
+    session was said to hold a recording of its own participant, to be moved."""
+    side = next(study.rglob("sub-p01_ses-03_*_eeg.json"))
+    data = json.loads(side.read_text())
+    data["programme"]["session"] = said
+    side.write_text(json.dumps(data))
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["index", "--rebuild", "--root", str(study)]) == 0
+    wrong = [m for m in caplog.messages if "its sidecar says so" in m
+             or "not of a sidecar's shape" in m]
+    assert wrong == ([f"{side.parents[1]} holds the recording of sub-p01 session pre (its "
+                      "sidecar says so); it is indexed as sub-p01 session 03: move it if that "
+                      "is wrong, then run 'biofeedback index --rebuild'."] if warned else [])
+
+
 def test_an_index_held_locked_by_another_program_is_read_as_it_was(study, caplog):
     """A database browser holding a write lock: reading says so, never waits 90 s."""
     import os
