@@ -265,8 +265,8 @@ def unindexed_session_dirs(root) -> list[str]:
                 numbered.setdefault(int(m.group(1)), []).append(ses)
             else:
                 odd.append(ses)
-        free = max([*numbered, _last_session(sub, quiet=True), _indexed_last(root, pid),
-                    0]) + 1
+        free = max([*numbered, _last_session(sub, quiet=True), _gone_last(root, pid),
+                    _indexed_last(root, pid), 0]) + 1
         for ses in odd:
             out.append(f"{ses} is not numbered, and sessions follow their numbers: it is not "
                        f"indexed; rename it to ses-{free:02d} (the next free number), then run "

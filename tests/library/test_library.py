@@ -16,7 +16,12 @@ import pytest
 
 from biofeedback.cli import main
 from biofeedback.library import StudyError, StudyIndex, reserve_session, simulate_sessions
-from biofeedback.library._layout import check_participant, list_session_dirs, running_sessions
+from biofeedback.library._layout import (
+    check_participant,
+    list_session_dirs,
+    running_sessions,
+    unindexed_session_dirs,
+)
 from biofeedback.library._progress import compare_line, progress, to_json, trend
 
 HERE = Path(__file__).resolve().parent
@@ -788,11 +793,17 @@ def test_a_participant_folder_deleted_by_hand_keeps_its_numbers(study, capsys, r
     forgotten the sessions (a rebuild, or the sync 'sessions' does), the next
     session was numbered 1 again while progress-<ID>.html still named 1 to 3."""
     assert main(["progress", "p01", "--root", str(study)]) == 0
+    kept = shutil.copytree(study / "sub-p01" / "ses-02", study / "ses-02")
     shutil.rmtree(study / "sub-p01")
     assert main([*read, "--root", str(study)]) == 0
     capsys.readouterr()
     with StudyIndex(study) as idx:
         assert idx.sessions("p01") == []
+    # a session copied back under a label that is no number is told the number after them
+    (study / "sub-p01").mkdir()
+    kept.rename(study / "sub-p01" / "ses-pre")
+    assert "rename it to ses-04 (the next free number)" in unindexed_session_dirs(study)[0]
+    shutil.rmtree(study / "sub-p01")
     paths = reserve_session(study, "p01", "short")
     assert paths.session == 4 and (study / "progress-p01.html").exists()
     # the participant's folder holds the number again; the root keeps nothing more
