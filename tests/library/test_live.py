@@ -219,6 +219,13 @@ def test_live_refuses_a_participant_without_a_recording(tmp_path, capsys):
     assert not list(tmp_path.iterdir())  # nothing reserved
 
 
+def _recorders_writing_under(parent, folder):
+    """PIDs of the LabRecorderCLI children of ``parent`` that write under
+    ``folder`` (not one an earlier test left behind)."""
+    return subprocess.run(["pgrep", "-P", str(parent), "-f", f"LabRecorderCLI.*{folder}"],
+                          capture_output=True, text=True).stdout.split()
+
+
 @pytest.mark.lsl
 @pytest.mark.slow
 def test_a_session_stopped_before_its_recording_began_is_not_filed(tmp_path, capsys, ctrl_c):
@@ -229,8 +236,7 @@ def test_a_session_stopped_before_its_recording_began_is_not_filed(tmp_path, cap
     def interrupt_when_the_recorder_starts():
         end = time.monotonic() + 60
         while not seen and time.monotonic() < end:
-            seen.extend(subprocess.run(["pgrep", "-P", str(me), "LabRecorderCLI"],
-                                       capture_output=True, text=True).stdout.split())
+            seen.extend(_recorders_writing_under(me, tmp_path))
             time.sleep(0.002)
         ctrl_c()
 
@@ -263,8 +269,7 @@ def test_a_session_stopped_before_its_first_sample_is_set_aside(tmp_path, capsys
     def term_when_the_recorder_starts():  # the session stops before its first read
         end = time.monotonic() + 30
         while not seen and time.monotonic() < end:
-            seen.extend(subprocess.run(["pgrep", "-P", str(me), "LabRecorderCLI"],
-                                       capture_output=True, text=True).stdout.split())
+            seen.extend(_recorders_writing_under(me, tmp_path))
             time.sleep(0.002)
         os.kill(me, signal.SIGTERM)
 
