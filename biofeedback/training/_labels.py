@@ -141,9 +141,12 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
         for p in paths:
             p = Path(p)
             if p.is_dir():
+                # a BIDS dataset's root holds its own files (README, participants.tsv),
+                # never a recording: those sit in its subjects' folders
+                bids_root = (p / "dataset_description.json").is_file()
                 found = [(str(f), None, None, None) for f in sorted(p.iterdir())
                          if f.is_file() and not f.name.startswith(".")
-                         and f.suffix.lower() not in NOT_RECORDINGS]
+                         and f.suffix.lower() not in NOT_RECORDINGS and not bids_root]
                 rows += found
                 if not found:
                     empty.append(p)

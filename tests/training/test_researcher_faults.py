@@ -349,16 +349,22 @@ def test_a_move_into_place_that_fails_leaves_no_temporary_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
 
 
+@pytest.mark.parametrize("metadata", [(), ("README", "participants.tsv", "CHANGES")])
 def test_a_bids_root_given_as_the_folder_says_its_subfolders_are_not_searched(
-        recs, tmp_path, capsys):
-    """A BIDS dataset's root holds folders only; 'No recordings were given'
-    was all train said."""
+        metadata, recs, tmp_path, capsys):
+    """A BIDS dataset's root holds its subjects' folders; 'No recordings were
+    given' was all train said. Its own files (the README and participants.tsv
+    mne-bids writes, as 'convert --bids-root' does) are no recordings: read as
+    such, they made the label pattern 'match none of the 2 file names
+    (README, participants.tsv)'."""
     root = tmp_path / "bids"
     for k, rec in enumerate(recs):
         eeg = root / f"sub-0{k}" / "ses-1" / "eeg"
         eeg.mkdir(parents=True)
         rec.rename(eeg / rec.name)
     (root / "dataset_description.json").write_text("{}")
+    for name in metadata:
+        (root / name).write_text("participant_id\nsub-00\n")
     assert main(["train", str(root), "--out", str(tmp_path / "m.bfm")]) == 1
     err = capsys.readouterr().err.strip()
     assert err == (f"biofeedback: error: The folder {root} holds no recording, only the "
