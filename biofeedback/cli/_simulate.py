@@ -89,9 +89,11 @@ def run(args) -> int:
     scen = read_scenario(args.scenario)
     if args.seed is not None:
         scen = dataclasses.replace(scen, seed=args.seed)
-    for fname in (args.out, args.truth):
-        if fname and Path(fname).exists() and not args.overwrite:
-            raise BiofeedbackError(f"{fname} exists; pass --overwrite to replace it.")
+    from .._outputs import check_output
+
+    for fname in (args.out, args.truth):  # said now, not after minutes in real time
+        if fname:
+            check_output(fname, args.overwrite)
     if args.out:  # before the scenario runs (in real time with --lsl), not after
         from ..io._read import _WRITE_EXT
 

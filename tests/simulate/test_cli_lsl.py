@@ -48,6 +48,20 @@ def test_simulate_writes_recording_and_truth(tmp_path):
     assert "bad.toml, line 4 [events #1]: unknown event kind 'sneze'" in res.stderr
 
 
+@pytest.mark.parametrize("option", ["--out", "--truth"])
+def test_an_output_that_cannot_be_written_is_said_before_the_scenario_runs(option, tmp_path):
+    """Said only once the scenario had run (in real time with --lsl), as
+    'No such file or directory', not as replay and convert say it at once."""
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    fname = tmp_path / "notes.txt" / ("demo.xdf" if option == "--out" else "truth.csv")
+    res = _run("simulate", "demo", option, str(fname))
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stdout == ""  # nothing was simulated
+    assert f"{fname} cannot be written: {tmp_path / 'notes.txt'} does not take new " \
+           "files" in res.stderr, res.stderr
+    assert "choose another place for it" in res.stderr
+
+
 def test_a_brainflow_csv_says_it_holds_no_truth_markers(tmp_path):
     """BrainFlow's marker row holds numbers: the scenario's truth is not in a
     .csv, and the line and a warning say so rather than count it as written."""
