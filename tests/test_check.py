@@ -148,6 +148,20 @@ def test_check_command_exit_status_table_and_json(tmp_path, capsys):
     assert [c["verdict"] for c in saved["channels"]].count("fix") == 3
 
 
+def test_an_out_that_cannot_be_written_is_said_before_the_check_listens(tmp_path, capsys):
+    """Said after the seconds of listening, as 'File exists: notes.txt; write
+    elsewhere' (mkdir's error for a file where the folder goes)."""
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    out = tmp_path / "notes.txt" / "check.json"
+    code = main(["check", "--scenario", "bad_contacts", "--seconds", "2", "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 1
+    assert "signal check" not in printed.out + printed.err  # nothing was checked
+    assert printed.err.strip() == (
+        f"biofeedback: error: {out} cannot be written: {tmp_path / 'notes.txt'} does not "
+        "take new files (not a folder); choose another place for it.")
+
+
 def test_check_json_file_the_older_form_still_writes_and_says_so(tmp_path, capsys):
     from biofeedback.cli import build_parser
     from biofeedback.cli._check import _outputs

@@ -87,6 +87,10 @@ def _outputs(args):
               f"{args.json} is its name now (--json alone prints the JSON).",
               file=sys.stderr)
         args.out, args.json = args.json, None
+    if args.out:  # made again in place; a place it cannot go is said before the check
+        from .._outputs import check_output
+
+        check_output(args.out, overwrite=True)
 
 
 def _emit(report, args, indent=2):
