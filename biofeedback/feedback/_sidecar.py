@@ -179,9 +179,10 @@ def report_sidecar(rec, fname) -> tuple[dict, str | None]:
         if not path.is_file():
             return {}, None  # a recording made elsewhere: no sidecar to speak of
         said = []
-        read_sidecar(fname, said)  # it failed the reader: the same sentence, with why
-        why = said[0].rstrip(".") if said else f"The sidecar {path} cannot be read"
-        return {}, f"{why}; {leaves_out}."
+        read_sidecar(fname, said)
+        if not said:  # JSON its reader takes none from: another program's (BIDS's
+            return {}, None  # *_eeg.json beside a dataset's recording), not a session's
+        return {}, f"{said[0].rstrip('.')}; {leaves_out}."  # the reader's sentence
     if not isinstance(side, dict):
         return {}, (f"The sidecar {path} holds {_shown(side)}, not a JSON object; "
                     f"{leaves_out}.")

@@ -566,9 +566,13 @@ def test_a_sidecar_that_is_not_a_json_object_is_said_in_one_sentence(text, why, 
     assert "Methods (CRED-nf" in html
 
 
-def test_report_on_a_recording_of_no_session_invents_no_methods(tmp_path, capsys, caplog):
+@pytest.mark.parametrize("beside", [None, '{"TaskName": "rest", "SamplingFrequency": 250}'])
+def test_report_on_a_recording_of_no_session_invents_no_methods(beside, tmp_path, capsys,
+                                                                caplog):
     """A FIF from another program (no session sidecar) got a methods section of
-    'filters (order None) ... high-pass None Hz' and an LSL clock it never had."""
+    'filters (order None) ... high-pass None Hz' and an LSL clock it never had.
+    Beside it, another program's JSON (BIDS's *_eeg.json beside a dataset's
+    recording) was said to be a sidecar that 'cannot be read'."""
     import mne
 
     rng = np.random.default_rng(0)
@@ -576,10 +580,13 @@ def test_report_on_a_recording_of_no_session_invents_no_methods(tmp_path, capsys
         ["Cz", "Pz"], 250.0, "eeg"), verbose="error")
     fname = tmp_path / "rest_raw.fif"
     raw.save(fname, verbose="error")
+    if beside is not None:
+        (tmp_path / "rest_raw.json").write_text(beside)
     with caplog.at_level("WARNING", logger="biofeedback"):
         assert main(["report", str(fname)]) == 0
     assert ("rest_raw.fif has no sidecar of a biofeedback session beside it; the report "
             "shows its EEG alone, without estimates, cues or methods.") in caplog.text
+    assert "cannot be read" not in caplog.text
     text = (tmp_path / "rest_raw.html").read_text()
     assert "None" not in text and "LSL clock" not in text
     assert ("No sidecar beside rest_raw.fif names the pipeline of a biofeedback session "
