@@ -70,27 +70,39 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
             covs.append(estimation.Covariances(self.estimator).fit_transform(Xf))
         return np.stack(covs, axis=1)
 
-    def fit(self, X, y=None):
-        """Estimate the reference point of each band; returns self."""
+    def _fit_covariances(self, C, n_channels):
         mean_riemann = _pyriemann("mean", "mean_riemann")
 
-        X = _check_windows(X)
-        C = self._covariances(X)
-        self.n_channels_ = self.n_features_in_ = X.shape[1]
+        self.n_channels_ = self.n_features_in_ = n_channels
         self.reference_ = np.stack([mean_riemann(C[:, b]) for b in range(C.shape[1])])
-        return self
 
-    def transform(self, X):
-        """``(n_windows, n_bands * n_channels * (n_channels + 1) / 2)``."""
+    def _tangent(self, C):
         tangent_space = _pyriemann("tangentspace", "tangent_space")
 
-        check_is_fitted(self, "reference_")
-        X = _check_windows(X, self.n_channels_)
-        C = self._covariances(X)
         return np.concatenate(
             [tangent_space(C[:, b], self.reference_[b]) for b in range(C.shape[1])],
             axis=1,
         )
+
+    def fit(self, X, y=None):
+        """Estimate the reference point of each band; returns self."""
+        X = _check_windows(X)
+        self._fit_covariances(self._covariances(X), X.shape[1])
+        return self
+
+    def transform(self, X):
+        """``(n_windows, n_bands * n_channels * (n_channels + 1) / 2)``."""
+        check_is_fitted(self, "reference_")
+        X = _check_windows(X, self.n_channels_)
+        return self._tangent(self._covariances(X))
+
+    def fit_transform(self, X, y=None):
+        """:meth:`fit`, then :meth:`transform` of the same windows, with the
+        covariances estimated once (they are most of the time a fit takes)."""
+        X = _check_windows(X)
+        C = self._covariances(X)
+        self._fit_covariances(C, X.shape[1])
+        return self._tangent(C)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

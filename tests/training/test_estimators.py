@@ -124,6 +124,26 @@ def test_contract_on_3d_windows(make, windows):
         est.transform(X[:, :2])
 
 
+def test_tangent_space_fit_transform_estimates_the_covariances_once(windows):
+    """A pipeline fits its tangent space with fit_transform: the same vectors as
+    fit then transform, from one pass of the covariance estimates (5 bands of
+    OAS per window, most of a fit's time)."""
+
+    class Counting(FilterBankTangentSpace):
+        passes = 0
+
+        def _covariances(self, X):
+            type(self).passes += 1
+            return super()._covariances(X)
+
+    X = windows.astype(np.float64)
+    want = FilterBankTangentSpace(sfreq=256.0).fit(X).transform(X)
+    est = Counting(sfreq=256.0)
+    np.testing.assert_array_equal(est.fit_transform(X), want)
+    assert Counting.passes == 1
+    np.testing.assert_array_equal(est.transform(X), want)  # fitted as fit() fits
+
+
 def test_band_power_transformer_matches_the_feature_set(windows):
     from biofeedback.config import FeaturesConfig
     from biofeedback.features import FeatureSet
