@@ -102,6 +102,57 @@ def load_session(fname) -> dict:
             "cues": cues, "blocks": blocks, "thresholds": thresholds, "cue_latency_ms": lat}
 
 
+def spectrogram(data, sfreq, nperseg, noverlap):
+    """``scipy.signal.spectrogram(data, sfreq, nperseg=nperseg, noverlap=noverlap,
+    detrend="linear")``'s numbers, computed with numpy.
+
+    Each segment of the last axis loses its least-squares line and is tapered
+    by scipy's default window (a periodic Tukey window, a quarter of it
+    tapered); the one-sided periodogram is a density in units²/Hz. Importing
+    scipy.signal takes about a second, which every session writing its report
+    in a new process paid at its end for this one figure.
+
+    Returns
+    -------
+    freqs : ndarray, shape (n_freqs,)
+    times : ndarray, shape (n_segments,)
+        Segment centres in seconds from the first sample.
+    sxx : ndarray, shape (..., n_freqs, n_segments)
+    """
+    data = np.asarray(data, dtype=np.float64)
+    step = nperseg - noverlap
+    n_seg = (data.shape[-1] - noverlap) // step
+    # scipy's get_window(("tukey", 0.25), nperseg): a symmetric window one
+    # longer, its last point dropped
+    m = nperseg + 1
+    n = np.arange(m)
+    width = int(np.floor(0.25 * (m - 1) / 2.0))
+    win = np.ones(m)
+    win[:width + 1] = 0.5 * (1 + np.cos(np.pi * (-1 + 2.0 * n[:width + 1] / 0.25 / (m - 1))))
+    win[m - width - 1:] = 0.5 * (1 + np.cos(
+        np.pi * (-2.0 / 0.25 + 1 + 2.0 * n[m - width - 1:] / 0.25 / (m - 1))))
+    win = win[:-1]
+    scale = 1.0 / (sfreq * (win * win).sum())
+    x = np.arange(nperseg) - (nperseg - 1) / 2.0
+    lead = data.shape[:-1]
+    flat = data.reshape(-1, data.shape[-1])
+    out = np.empty((flat.shape[0], nperseg // 2 + 1, max(n_seg, 0)))
+    for k, row in enumerate(flat):  # a channel at a time: a long session's segments are big
+        seg = np.lib.stride_tricks.sliding_window_view(row, nperseg)[::step][:n_seg]
+        seg = seg - seg.mean(axis=1, keepdims=True)
+        seg -= np.outer(seg @ x / (x @ x), x)  # the least-squares line, mean gone already
+        spec = np.fft.rfft(seg * win, axis=1)
+        power = (spec.real ** 2 + spec.imag ** 2) * scale
+        if nperseg % 2:
+            power[:, 1:] *= 2
+        else:
+            power[:, 1:-1] *= 2
+        out[k] = power.T
+    freqs = np.fft.rfftfreq(nperseg, 1.0 / sfreq)
+    times = (nperseg / 2 + step * np.arange(max(n_seg, 0))) / sfreq
+    return freqs, times, out.reshape(*lead, *out.shape[1:])
+
+
 def _shade(ax, blocks, t0):
     for b in blocks:
         if math.isfinite(b["start"]):
@@ -111,8 +162,6 @@ def _shade(ax, blocks, t0):
 
 def session_figure(s: dict):
     """The main figure: target estimate, cues and threshold; score; spectrogram."""
-    from scipy.signal import spectrogram
-
     from .._html import matplotlib_agg
 
     plt = matplotlib_agg()
@@ -169,8 +218,7 @@ def session_figure(s: dict):
     if rec.n_times > 2 * rec.sfreq:
         nper = int(2 * rec.sfreq)
         data = np.nan_to_num(rec.data)
-        f, tt, sxx = spectrogram(data, fs=rec.sfreq, nperseg=nper, noverlap=nper * 3 // 4,
-                                 detrend="linear", scaling="density")
+        f, tt, sxx = spectrogram(data, rec.sfreq, nper, nper * 3 // 4)
         band = (f >= 1) & (f <= 45)
         power = np.median(sxx[:, band, :], axis=0) * 1e12  # µV²/Hz, median over channels
         ax.pcolormesh(tt, f[band], 10 * np.log10(power + 1e-30), shading="auto",
