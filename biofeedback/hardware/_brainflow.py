@@ -12,7 +12,7 @@ from .._words import sentence
 from ..errors import HardwareError
 from ..stream._clock import UnixToLSL
 from ..stream._source import Chunk, Source, SourceEvent
-from ._counter import last_counter, missing_samples
+from ._counter import cycle_samples, last_counter, missing_samples
 from ._profiles import INPUT_PARAMS  # re-exported
 
 #: BrainFlow's IpProtocolTypes by name, as --ip-protocol also takes them
@@ -20,6 +20,11 @@ _IP_PROTOCOLS = {"none": 0, "udp": 1, "tcp": 2}
 _MAC = re.compile(r"[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}")
 # macOS names BLE devices by a UUID instead of their MAC address
 _UUID = re.compile(r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+#: A step of BrainFlow's stamps longer than this (s) in which the packet
+#: counter lost nothing is a late delivery, not a gap (see _late_stamps).
+_STALL = 0.1
+#: How fast late stamps rejoin the host's: at most this many sample periods a sample.
+_CATCH_UP = 1.5
 
 
 def _option(key):
@@ -182,6 +187,8 @@ class BrainFlowSource(Source):
         self._clock = UnixToLSL()
         self._last_counter = None
         self._n_read = 0
+        self._last_ts = None  # the last stamp handed on
+        self._late = False  # stamps being moved back in line after a stall
 
     def _open(self):
         from brainflow.board_shim import (
@@ -279,11 +286,59 @@ class BrainFlowSource(Source):
         self._n_read += raw.shape[1]
         data = np.ascontiguousarray(raw[self._eeg_rows]) * self.profile.scale_to_volts
         ts = self._clock(raw[self._ts_row])
-        self._count_drops(raw[self._counter_row], ts)
+        missing = missing_samples(raw[self._counter_row], self.profile.columns,
+                                  self._last_counter)
+        ts = self._late_stamps(ts, missing)
+        self._count_drops(raw[self._counter_row], missing, ts)
         return Chunk(data, ts)
 
-    def _count_drops(self, counter, timestamps):
-        missing = missing_samples(counter, self.profile.columns, self._last_counter)
+    def _late_stamps(self, ts, missing):
+        """Stamps of samples delivered late, put back in line when nothing was lost.
+
+        BrainFlow stamps each sample when its driver hands it over (its
+        playback board: when it plays it), so a stall of the driver's thread,
+        of the Bluetooth stack or of this machine shows as a step of the
+        stamps over the stall, then the backlog, stamped nearly at once. The
+        engine restarts its filters and windows at a step longer than
+        ``gap_reset``, as at a loss. Where the packet counter says no sample
+        was lost, a step longer than :data:`_STALL` seconds but shorter than
+        half a turn of the counter (a loss of whole turns would leave it
+        where it was) is a late delivery: that sample follows on one period
+        after the one before, and the next ones advance at most
+        :data:`_CATCH_UP` periods (their counted losses included) until they
+        are back on the host's stamps.
+        """
+        n = ts.size
+        if n == 0:
+            return ts
+        turn = cycle_samples(self.profile.columns) / self.sfreq
+        prev = self._last_ts
+        if not self._late:
+            steps = np.diff(ts, prepend=ts[0] if prev is None else prev)
+            if not turn or not np.any((steps > _STALL) & (missing == 0)):
+                self._last_ts = float(ts[-1])
+                return ts
+        out = ts.copy()
+        for i in range(n):
+            period = (1 + int(missing[i])) / self.sfreq
+            if self._late:
+                limit = prev + _CATCH_UP * period
+                if out[i] > limit:
+                    out[i] = limit
+                else:
+                    self._late = False
+            elif (prev is not None and missing[i] == 0
+                  and _STALL < out[i] - prev < turn / 2):
+                logger.info("BrainFlow's stamps step %.3f s at t=%.3f with no packet lost: "
+                            "samples delivered late, stamps moved back in line.",
+                            out[i] - prev, prev)
+                out[i] = prev + period
+                self._late = True
+            prev = float(out[i])
+        self._last_ts = prev
+        return out
+
+    def _count_drops(self, counter, missing, timestamps):
         for k in np.flatnonzero(missing):  # one event per gap, stamped after it
             self._emit(SourceEvent("dropped", timestamp=float(timestamps[k]),
                                    n=int(missing[k])))

@@ -207,7 +207,9 @@ def test_timestamps_are_on_the_lsl_clock(played):
 def test_the_railed_channel_is_flagged_and_estimates_are_finite(played):
     results, truth = played["keep"].results, played["truth"]
     prof = get_profile(played["name"])
-    assert len(results) >= 2
+    # a step of the stamps over gap_reset restarts the windows: say the longest
+    steps = np.diff(np.concatenate([c.timestamps for c in played["src"].chunks]))
+    assert len(results) >= 2, f"longest step of the stamps: {steps.max():.3f} s"
     for r in results:
         railed = np.flatnonzero(r.quality & FLAGS["railed"])
         assert railed.tolist() == [truth["railed"]], prof.ch_names
@@ -215,3 +217,45 @@ def test_the_railed_channel_is_flagged_and_estimates_are_finite(played):
         assert np.flatnonzero(r.quality).tolist() == [truth["railed"]], r.quality
         assert np.all(np.isfinite(r.estimates)), r.estimates
         assert not r.gated  # a railed electrode is left out; it pauses no feedback
+
+
+@pytest.mark.slow
+def test_a_stall_of_the_player_is_no_gap_and_a_loss_still_is(tmp_path):
+    """BrainFlow stamps a sample when it is played, so a stall of its player
+    (or of this machine) steps the stamps over the stall with no sample lost,
+    and the engine restarted its filters and windows there as at a gap (a
+    0.4 s stall left the board file above no window). The counter says what
+    was lost: the stalled stamps are put back in line, and the same step with
+    its packets lost stays a gap."""
+    from brainflow.board_shim import BoardShim
+    from brainflow.data_filter import DataFilter
+
+    from biofeedback.config import load_pipeline
+    from biofeedback.engine import Engine
+
+    name = "muse_2"
+    prof, per = get_profile(name), DRIVER_COUNTER[name]["per"]
+    fname = tmp_path / "stalls.csv"
+    truth = write_board_file(fname, name)
+    arr = DataFilter.read_file(str(fname))
+    # between the file's lost runs: the player waits 0.4 s before the 11th
+    # packet and plays on (nothing lost); 17 packets from the 23rd are lost,
+    # 0.4 s of them at this speed
+    stall, lost = 10 * per, np.arange(22 * per, 39 * per)
+    arr[BoardShim.get_timestamp_channel(prof.board_id), stall:] += 0.4
+    arr = np.ascontiguousarray(np.delete(arr, lost, axis=1))
+    DataFilter.write_file(arr, str(fname), "w")
+    src = BrainFlowSource(prof, {"file": str(fname)})
+    with src:
+        chunks = [chunk for chunk, _ in src.iter_chunks(0.5) if chunk is not None]
+    ts = np.concatenate([c.timestamps for c in chunks])
+    assert ts.size == arr.shape[1]  # every sample played
+    assert src.n_dropped == sum(truth["lost"]) + lost.size
+    steps = np.diff(ts)
+    assert np.all(steps >= 0)
+    # one step as long as a loss, where the packets were lost; none at the stall
+    assert np.flatnonzero(steps > 0.25).tolist() == [lost[0] - 1], steps[steps > 0.1]
+    assert steps[lost[0] - 1] == pytest.approx(0.4, abs=0.1)
+    eng = Engine(load_pipeline(), prof.ch_names, prof.sfreq, prof)
+    eng.run(np.concatenate([c.data for c in chunks], axis=1), ts)
+    assert eng.n_resets == 1  # at the loss
