@@ -87,3 +87,35 @@ def test_predicates_labrecorder_matches_pass():
                'name="Bob\'s"', "desc/channels/channel[1]/label='Fz'", "channel_count*2=16",
                "(type='EEG' or type='Markers') and not(name='x')", "channel_count mod 2=0"):
         assert check_predicate(ok) == ok.strip()
+
+
+def test_ctrl_c_as_the_recorder_starts_leaves_no_recorder_running(tmp_path, monkeypatch):
+    """Ctrl-C arriving once LabRecorderCLI runs but before the recorder held it
+    (inside Popen, as the child starts) left it recording on its own, in its
+    own session where no terminal signal reaches it; seen after a test that
+    pressed Ctrl-C as a participant's session started."""
+    import signal
+    import subprocess
+
+    started = []
+    popen = subprocess.Popen
+
+    def popen_then_ctrl_c(*args, **kwargs):
+        proc = popen(*args, **kwargs)
+        started.append(proc)
+        signal.raise_signal(signal.SIGINT)  # the key pressed as the child runs
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_ctrl_c)
+    rec = Recorder(tmp_path / "r.xdf", ["source_id='nothing-sends-this'"])
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rec.start()
+        assert len(started) == 1
+        assert started[0].poll() is not None, "LabRecorderCLI outlived the interrupted start"
+        assert not rec.running
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

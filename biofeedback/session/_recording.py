@@ -99,13 +99,18 @@ class RecordingControl:
 
         own = [p for p in self.predicates if p not in self.others]
         self._recorder = Recorder(self.fname, own, others=self.others, exclude=self.own)
-        self._recorder.start()
         try:
+            self._recorder.start()
             self._open_rest()
         except BaseException:  # Ctrl-C before the session began: no recorder left behind
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """End LabRecorder at once, without footers (the session never began)."""
+        if self._recorder is not None:
             self._recorder.abort()
             self._recorder = None
-            raise
 
     def _open_rest(self) -> None:
         if self.others:

@@ -327,14 +327,17 @@ class Session:
                                     headers=lambda: outlet_headers(ids))
         try:
             recorder.start()
+            info.recording = self.recording
+            # from here the session's end closes it; a signal before (Ctrl-C
+            # as it started) ends it below, so no recorder outlives the session
+            self._recorder = recorder
         except BaseException:  # nothing was published yet: leave no file behind
+            recorder.abort()
             if ours:
                 for path in (self.recording, self.recording.with_suffix(".json")):
                     with contextlib.suppress(OSError):
                         path.unlink()
             raise
-        info.recording = self.recording
-        return recorder
 
     def run(self) -> SessionSummary:
         """Run until the source ends, ``duration`` passes, or :meth:`stop`.
@@ -361,7 +364,7 @@ class Session:
     def _run(self, summary, tally):
         from ..engine import Engine
 
-        recorder = None
+        self._recorder = None  # once it records (see _open_outlets)
         precompile = None
         if self.source.realtime:  # first run after installing: compile while connecting
             from .._kernels import live_kernels_cached
@@ -399,7 +402,7 @@ class Session:
                                protocol=self.protocol, request_stop=self.stop,
                                add_marker=self.add_marker)
             if self.publish:
-                recorder = self._open_outlets(info)
+                self._open_outlets(info)
             self._dispatch.open(info)
             # one BLAS thread for the small matrix products (why: biofeedback._threads)
             with one_blas_thread():
@@ -409,7 +412,7 @@ class Session:
                     self._run_fast(tally)
         except KeyboardInterrupt:
             summary.stopped_by = stops.INTERRUPT
-            if recorder is None and not np.isfinite(tally.live_from):  # while starting
+            if self._recorder is None and not np.isfinite(tally.live_from):  # while starting
                 summary.notes.append(_NOTHING_RECORDED)
         except _StoppedBeforeStart:
             summary.notes.append(_NOTHING_RECORDED)
@@ -417,7 +420,7 @@ class Session:
             if summary.stopped_by == stops.END and self._stopped_by is not None:
                 summary.stopped_by = self._stopped_by
             with hold_signals(self._hurry):
-                self._close(summary, tally, recorder)
+                self._close(summary, tally, self._recorder)
             self.summary = summary  # also when an error ends the session
         if self._error is not None:
             raise self._error
