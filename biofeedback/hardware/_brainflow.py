@@ -199,6 +199,8 @@ class BrainFlowSource(Source):
             BrainFlowInputParams,
         )
 
+        from ..session._watchdog import signals_after
+
         BoardShim.disable_board_logger()
         params = BrainFlowInputParams()
         for key, value in self.params.items():  # ints already (check_input_params)
@@ -210,37 +212,42 @@ class BrainFlowSource(Source):
             shim_id = BoardIds.PLAYBACK_FILE_BOARD.value
         board = BoardShim(shim_id, params)
         prepared = False
-        try:
-            board.prepare_session()
-            prepared = True
-            if self.playback:  # the defaults of this BrainFlow, stated
-                board.config_board("loopback_false")
-                board.config_board("new_timestamps")
-            board.start_stream(self.buffer_size)
-        except BrainFlowError as err:
-            # BrainFlow keys a process's boards by board and parameters: the
-            # session of a board refused as already created is another
-            # source's, which releasing (here, or in the shim's destructor,
-            # which asks is_prepared()) would end
-            if prepared:
-                try:
-                    board.release_session()
-                except BrainFlowError:
-                    pass
-            _disown(board)
-            if err.exit_code == BrainFlowExitCodes.ANOTHER_BOARD_IS_CREATED_ERROR.value:
-                raise HardwareError(
-                    f"The {self.profile.name!r} board is already open in another session of "
-                    "this process (same board, same connection); stop that session first.",
-                    exit_code=err.exit_code) from None
-            if self.playback:
-                what = f"BrainFlow's playback board with {self.playback}"
-                hint = f"Is it a BrainFlow file of a {self.profile.name}?"
-            else:
-                what, hint = f"the {self.profile.description}", "Is it on, charged and connected?"
-            raise HardwareError(f"Could not start {what} (BrainFlow: {err}). {hint}",
-                                exit_code=err.exit_code) from None
-        self._board = board
+        # A signal waits until the board is the source's to release (it cannot
+        # cut BrainFlow's calls short anyway): Ctrl-C raised as prepare_session
+        # returned left the board prepared and streaming, with nobody to release it.
+        with signals_after():
+            try:
+                board.prepare_session()
+                prepared = True
+                if self.playback:  # the defaults of this BrainFlow, stated
+                    board.config_board("loopback_false")
+                    board.config_board("new_timestamps")
+                board.start_stream(self.buffer_size)
+            except BrainFlowError as err:
+                # BrainFlow keys a process's boards by board and parameters: the
+                # session of a board refused as already created is another
+                # source's, which releasing (here, or in the shim's destructor,
+                # which asks is_prepared()) would end
+                if prepared:
+                    try:
+                        board.release_session()
+                    except BrainFlowError:
+                        pass
+                _disown(board)
+                if err.exit_code == BrainFlowExitCodes.ANOTHER_BOARD_IS_CREATED_ERROR.value:
+                    raise HardwareError(
+                        f"The {self.profile.name!r} board is already open in another session "
+                        "of this process (same board, same connection); stop that session first.",
+                        exit_code=err.exit_code) from None
+                if self.playback:
+                    what = f"BrainFlow's playback board with {self.playback}"
+                    hint = f"Is it a BrainFlow file of a {self.profile.name}?"
+                else:
+                    what = f"the {self.profile.description}"
+                    hint = "Is it on, charged and connected?"
+                raise HardwareError(f"Could not start {what} (BrainFlow: {err}). {hint}",
+                                    exit_code=err.exit_code) from None
+            self._board = board  # from here, a signal ends it in Source.start
         self._eeg_rows = BoardShim.get_eeg_channels(board_id)
         self._ts_row = BoardShim.get_timestamp_channel(board_id)
         self._counter_row = BoardShim.get_package_num_channel(board_id)

@@ -21,7 +21,7 @@ from .._logging import logger
 from .._stops import DURATION, SOURCE_LOST
 
 __all__ = ["SIGNAL_NAMES", "Watchdog", "stop_on_signals", "hold_signals",
-           "interrupt_on_signals", "finish_ending"]
+           "interrupt_on_signals", "finish_ending", "signals_after"]
 
 #: signals that end a session the way Ctrl-C does
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
@@ -174,6 +174,27 @@ def hold_signals(hurry: threading.Event, said="%s received while closing: closin
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def signals_after():
+    """Ctrl-C, SIGTERM and SIGHUP wait for the block's end, then act as they would have.
+
+    For acquiring a resource and handing it to what releases it: Python
+    raises KeyboardInterrupt between any two bytecodes, so one raised as the
+    acquiring call returns (once the board is prepared, the folder made, the
+    temporary file created) left the resource with nobody to release it. The
+    first signal received is sent again once the block is over (its handler
+    then raises, stops the session or ends the process, as it would have);
+    in another thread than the main one, nothing is held.
+    """
+    came = []
+    try:
+        with hold_signals(threading.Event(), said=None, came=came):
+            yield
+    finally:
+        if came:
+            signal.raise_signal(getattr(signal, came[0]))
 
 
 class _Ending:

@@ -107,8 +107,14 @@ class Source(ABC):
     def start(self) -> Source:
         """Open the source."""
         if not self._started:
-            self._open()
+            # started first: Ctrl-C as _open returns (or inside it, once it
+            # holds a board or an inlet) still finds something to close
             self._started = True
+            try:
+                self._open()
+            except BaseException:
+                self.stop()
+                raise
             logger.info("Started %s", self.describe())
         return self
 
