@@ -112,3 +112,32 @@ def test_a_broken_install_is_not_called_missing(tmp_path, monkeypatch):
         _import_optional("biofeedback_broken_pkg", "x", "a test")
     assert not isinstance(err.value, MissingDependencyError)
     assert err.value.name == "biofeedback_no_such_dependency"
+
+
+_LIVE = r"""
+import sys
+sys.modules[sys.argv[1]] = None
+from biofeedback.cli import main
+sys.exit(main(["live", "--pipeline", sys.argv[2], "--duration", "5", "--no-record",
+               "--view", "none"]))
+"""
+
+
+@pytest.mark.parametrize(("sink", "module", "package"), [
+    ("osc", "pythonosc", "python-osc"), ("audio", "sounddevice", "sounddevice"),
+])
+def test_live_refuses_a_cue_sink_without_its_package_before_the_board_starts(
+        tmp_path, sink, module, package):
+    """The sink was switched off mid-session, which then ended with status 0."""
+    text = (REPO / "pipelines" / "default.toml").read_text()
+    assert 'sinks = ["terminal", "lsl"]' in text
+    pipe = tmp_path / "p.toml"
+    pipe.write_text(text.replace('sinks = ["terminal", "lsl"]', f'sinks = ["terminal", "{sink}"]'))
+    proc = subprocess.run([sys.executable, "-c", _LIVE, module, str(pipe)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == ""  # no session line: the board never started
+    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("biofeedback: error: ") and line.endswith(
+        f'needs {package}, which is not installed: pip install "biofeedback[{sink}]".')

@@ -250,7 +250,7 @@ def _run(args, starting) -> int:
     from ..config import load_pipeline
     from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
-    from ..live._build import check_duration, session_pipeline
+    from ..live._build import check_cue_packages, check_duration, session_pipeline
 
     _check_programme_args(args)
     # read once: a pipeline or scenario given as <(...) (a pipe) reads empty the
@@ -277,6 +277,7 @@ def _run(args, starting) -> int:
     config = session_pipeline(config, model)
     if config.feedback.enabled:  # before the signal check and the session number
         config.check_baseline()
+        check_cue_packages(config, record=not args.no_record and config.recording.enabled)
     if args.check:  # a duration the session refuses is said before seconds of checking
         check_duration(config, args.duration)
     check = pre_check(args, config) if args.check else None

@@ -156,6 +156,42 @@ def view_sinks(view="none") -> list:
     return [TerminalView(color=(view == "dashboard"))]
 
 
+def check_cue_packages(config, *, realtime=True, record=True) -> None:
+    """Refuse cue sinks whose optional package is missing, before anything runs.
+
+    The OSC sink cannot send without python-osc; the audio sink, asked to
+    play live with no WAV to write, would do nothing without sounddevice
+    (with a WAV it writes the cues and warns that they are not played).
+
+    Parameters
+    ----------
+    config : PipelineConfig
+    realtime : bool
+        The source runs in real time (only then is audio played live).
+    record : bool
+        The session records (``wav = "auto"`` writes beside the recording).
+
+    Raises
+    ------
+    MissingDependencyError
+        One sentence naming the ``pip install "biofeedback[EXTRA]"`` to run.
+    """
+    from .._checks import _import_optional
+
+    fb = config.feedback
+    if not fb.enabled:
+        return
+    if "osc" in fb.sinks:
+        _import_optional("pythonosc.udp_client", "osc", "the OSC cue sink", "python-osc")
+    wav = fb.audio.wav
+    writes_wav = wav not in ("", "auto") or (wav == "auto" and record)
+    if "audio" in fb.sinks and fb.audio.live and realtime and not writes_wav:
+        try:
+            _import_optional("sounddevice", "audio", "playing the audio cues")
+        except OSError:  # installed without PortAudio: the sink says so when it opens
+            pass
+
+
 def feedback_sinks(config, *, has_model=False, terminal=True, carried=None) -> list:
     """The protocol sink and its cue sinks for ``config.feedback``.
 
@@ -383,6 +419,8 @@ def build_session(source=None, pipeline=None, model=None, *, sinks=(), view="non
     protocol = None
     all_sinks = view_sinks(view)
     if feedback:
+        check_cue_packages(config, realtime=source.realtime,
+                           record=record and config.recording.enabled)
         fb_sinks = feedback_sinks(config, has_model=model is not None,
                                   terminal=view != "none", carried=carried)
         protocol = fb_sinks[0] if fb_sinks else None
