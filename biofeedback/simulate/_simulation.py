@@ -167,7 +167,8 @@ class Simulation:
         """The delivered samples as a :class:`~biofeedback.io.Recording`.
 
         Ground truth becomes markers; lost packets and disconnects become
-        gaps counted from the packet counter.
+        gaps counted from the packet counter (a disconnect still on at the
+        end counts to the end, as a live session counts it).
         """
         from ..io import Gap, Recording
 
@@ -188,13 +189,23 @@ class Simulation:
                         source="marker" if outage else "packet_counter",
                     )
                 )
+        n_after = keep.size - 1 - idx[-1] if idx.size else 0
+        if n_after and self.disconnected[idx[-1] + 1 :].any():
+            # an outage still on at the end: counted to the end, as a live session
+            # counts a stream still lost when it ends (packets lost at the very end
+            # leave no trace in the counter, live or here)
+            bounds.append((idx[-1], keep.size))
+            gaps.append(Gap(onset=float(ts[-1]), duration=n_after / self.sfreq,
+                            n_missing=int(n_after), source="marker"))
         # outages are announced the way a live session announces them, so
         # readers tag the gap as a lost stream, not as dropped packets
         markers = list(self.markers(t0))
         for g, (a, b) in zip(gaps, bounds):
             if g.source == "marker":  # on the host clock, as the truth markers
                 markers.append((t0 + self.true_times[a], GAP_START))
-                markers.append((t0 + self.true_times[b] - 1.0 / self.sfreq,
+                end = (self.true_times[b] if b < keep.size
+                       else self.true_times[-1] + 1.0 / self.sfreq)
+                markers.append((t0 + end - 1.0 / self.sfreq,
                                 f"{GAP_END} duration={g.duration:.3f} n={g.n_missing}"))
         markers.sort(key=lambda m: m[0])
         return Recording(

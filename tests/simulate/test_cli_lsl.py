@@ -48,6 +48,28 @@ def test_simulate_writes_recording_and_truth(tmp_path):
     assert "bad.toml, line 4 [events #1]: unknown event kind 'sneze'" in res.stderr
 
 
+def test_an_outage_running_to_the_end_is_a_gap_in_the_file(tmp_path):
+    """The file held no gap, while a live session counts the outage to its end."""
+    scen = tmp_path / "tail.toml"
+    scen.write_text('name = "tail"\nboard = "cyton"\nduration = 10.0\nseed = 1\n'
+                    "[faults]\npacket_size = 1\n"
+                    "[[faults.disconnects]]\nat = 7.0\nduration = 3.0\n")
+    out = tmp_path / "tail.xdf"
+    res = _run("simulate", str(scen), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "1 gap)" in res.stdout
+    rec = read_recording(out)
+    assert rec.data.shape[1] == 1750
+    (gap,) = rec.gaps
+    assert gap.source == "marker" and gap.n_missing == 750
+    assert abs(gap.onset - rec.timestamps[-1]) < 1e-9 and abs(gap.duration - 3.0) < 0.01
+    texts = [m[1] for m in rec.markers]
+    assert "gap_start" in texts and "gap_end duration=3.000 n=750" in texts
+    res = _run("info", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "lost samples: 750 (0 dropped in 0 gaps, 750 in 1 outage)" in res.stdout
+
+
 @pytest.mark.parametrize("option", ["--out", "--truth"])
 def test_an_output_that_cannot_be_written_is_said_before_the_scenario_runs(option, tmp_path):
     """Said only once the scenario had run (in real time with --lsl), as
