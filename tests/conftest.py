@@ -26,20 +26,37 @@ if not any(var in os.environ for var in _THREAD_VARS):
 SHARED_DATA = Path(os.environ.get("BIOFEEDBACK_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+# The rest's longest modules, measured serially (seconds): run first among the
+# rest, so that modules of a second or two end the run, whichever worker takes them.
+LONGEST_OF_THE_REST = (
+    "tests/library/test_library.py",  # 29
+    "tests/cli/test_cli.py",  # 16
+    "tests/test_fuzz_inputs.py",  # 14
+    "tests/io/test_formats.py",  # 8
+    "tests/io/test_large.py",  # 4
+    "tests/test_engine.py",  # 4
+)
+
+
 def pytest_collection_modifyitems(config, items):
     """The modules with real-time LSL tests (marker ``lsl``) run first, then
-    those of ``tests/training`` (model fits), then the rest.
+    those of ``tests/training`` (model fits), then the rest, the longest of
+    them (:data:`LONGEST_OF_THE_REST`) first.
 
     The real-time modules are the suite's longest (live sessions wait on the
     clock), and the training ones the longest CPU-bound ones, so with two
     ``pytest-xdist`` workers (``--dist loadfile``, taking modules in this
     order) the short modules come last and fill in at the end instead of one
-    worker still fitting models while the other is idle. A module runs whole
+    worker still fitting models while the other is idle. Among the rest, a
+    15-30 s module taken last (the order was the paths') kept one worker
+    busy that long after the other ran out of modules. A module runs whole
     on one worker, so its module-scoped fixtures are made once.
     """
     realtime = {item.path for item in items if item.get_closest_marker("lsl")}
+    longest = {REPO / name: k for k, name in enumerate(LONGEST_OF_THE_REST)}
     items.sort(key=lambda item: (item.path not in realtime,  # stable
-                                 "training" not in item.path.parent.parts))
+                                 "training" not in item.path.parent.parts,
+                                 longest.get(item.path, len(longest))))
 
 
 @pytest.fixture(scope="session")
