@@ -251,6 +251,7 @@ def _run(args, starting) -> int:
     from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
     from ..live._build import check_cue_packages, check_duration, session_pipeline
+    from ..session._watchdog import signals_after
 
     _check_programme_args(args)
     # read once: a pipeline or scenario given as <(...) (a pipe) reads empty the
@@ -300,10 +301,13 @@ def _run(args, starting) -> int:
                 raise StudyError(f"{config.fname or 'The pipeline'} turns recording off "
                                  "([recording] enabled = false); a participant's session "
                                  "must be recorded.")
-            prog = ProgrammeSession(args.participant, args.root, config, args.protocol,
-                                    model=model,
-                                    model_sha256=model_meta.get("model", {}).get("sha256"),
-                                    simulated=args.scenario is not None)
+            # a signal waits until prog is known here: Ctrl-C as the session
+            # number was reserved and returned kept it taken
+            with signals_after():
+                prog = ProgrammeSession(args.participant, args.root, config, args.protocol,
+                                        model=model,
+                                        model_sha256=model_meta.get("model", {}).get("sha256"),
+                                        simulated=args.scenario is not None)
         session = build_session(
             make_source(args, config), config, model, sinks=sinks, view=args.view,
             record=not args.no_record, recordings_dir=args.recordings,

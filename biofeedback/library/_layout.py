@@ -35,6 +35,7 @@ accepts, is kept in ``sub-<ID>/unfiled/``, outside the sessions.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -116,7 +117,8 @@ class SessionPaths:
         later session took one since. A folder holding files is kept."""
         self.release()
         try:
-            (self.folder / "eeg").rmdir()
+            with contextlib.suppress(FileNotFoundError):  # stopped before it was made
+                (self.folder / "eeg").rmdir()
             self.folder.rmdir()
         except OSError:  # it holds files: keep them, the index will say what they hold
             return
@@ -429,6 +431,8 @@ def reserve_session(root, participant, task) -> SessionPaths:
     folder and every session of the participant in the index: a session
     deleted by hand keeps its number, in a study without that file too.
     """
+    from ..session._watchdog import signals_after
+
     root = study_root(root)
     participant = check_participant(participant)
     twin = case_twin(root, participant)
@@ -444,14 +448,18 @@ def reserve_session(root, participant, task) -> SessionPaths:
     taken = [num for _, num, _ in list_session_dirs(root, participant)]
     gone = _gone_last(root, participant)  # the folder was deleted by hand, numbers and all
     num = max(*taken, _last_session(sub), gone, _indexed_last(root, participant), 0) + 1
-    while True:
-        try:
-            (sub / f"ses-{num:02d}").mkdir()
-            break
-        except FileExistsError:
-            num += 1
-    paths = SessionPaths(root, participant, num, task_label(task))
+    paths = None
     try:
+        # a signal waits until the folder made is one to give back: Ctrl-C as
+        # mkdir returned kept the number taken by an empty folder
+        with signals_after():
+            while True:
+                try:
+                    (sub / f"ses-{num:02d}").mkdir()
+                    break
+                except FileExistsError:
+                    num += 1
+            paths = SessionPaths(root, participant, num, task_label(task))
         if _last_session(sub, quiet=True) < num:  # (a session started at once took more)
             _set_last_session(sub, num)
         (paths.folder / "eeg").mkdir(exist_ok=True)
@@ -459,7 +467,8 @@ def reserve_session(root, participant, task) -> SessionPaths:
             "pid": os.getpid(), "host": socket.gethostname(),
             "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}))
     except BaseException:  # interrupted or refused: the number is free again
-        paths.give_back()
+        if paths is not None:
+            paths.give_back()
         raise
     if gone:  # sub-<ID>/.last-session holds a higher number now
         try:

@@ -172,15 +172,21 @@ class ProgrammeSession:
 
     def __init__(self, participant, root, config, protocol=None, *, model=None,
                  model_sha256=None, simulated=False):
+        from ..session._watchdog import signals_after
         from ._layout import reserve_session
 
         self.config = config
-        self.paths = reserve_session(root, participant, protocol or config.name)
+        self.paths = None
         try:
+            # a signal waits until the folder is this session's to give back
+            # (Ctrl-C as reserve_session returned kept the number taken)
+            with signals_after():
+                self.paths = reserve_session(root, participant, protocol or config.name)
             self._prepare(config, model, model_sha256)
             self.sidecar["programme"]["simulated"] = bool(simulated)
         except BaseException:  # interrupted, or an unreadable study: the number is free
-            self.abandon()
+            if self.paths is not None:
+                self.abandon()
             raise
 
     def _prepare(self, config, model, model_sha256):

@@ -1,0 +1,70 @@
+"""A signal as a participant's session number is reserved gives the number back.
+
+Python raises KeyboardInterrupt between any two bytecodes: each test wraps
+one step of the reservation with one that makes it, then raises the signal
+(as a key pressed, or a terminal closed, as it returns).
+"""
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from biofeedback.cli import main
+from biofeedback.config import load_pipeline
+from biofeedback.library import _layout, _live
+from biofeedback.library._layout import reserve_session
+
+LIVE_SHORT = Path(__file__).resolve().parent / "live_short.toml"
+
+
+def _then(real, signum, when=lambda *args: True):
+    def call(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if when(*args):
+            signal.raise_signal(signum)  # the signal as the call returns
+        return out
+    return call
+
+
+def _number_free(root) -> bool:
+    folders = sorted(p.name for p in (Path(root) / "sub-demo").glob("ses-*"))
+    return folders == [] and reserve_session(root, "demo", "short").session == 1
+
+
+def test_ctrl_c_as_the_session_folder_is_made_gives_the_number_back(tmp_path, monkeypatch,
+                                                                     ctrl_c):
+    """Ctrl-C as mkdir of ses-01 returned left the empty folder: number 01 taken."""
+    monkeypatch.setattr(Path, "mkdir", _then(Path.mkdir, signal.SIGINT,
+                                             lambda path, *a: path.name.startswith("ses-")))
+    with pytest.raises(KeyboardInterrupt):
+        reserve_session(tmp_path, "demo", "short")
+    monkeypatch.undo()
+    assert _number_free(tmp_path)
+
+
+def test_ctrl_c_as_the_reservation_returns_gives_the_number_back(tmp_path, monkeypatch,
+                                                                  ctrl_c):
+    """Ctrl-C as reserve_session returned, before ProgrammeSession held its
+    paths, left ses-01 marked running for good."""
+    monkeypatch.setattr(_layout, "reserve_session",
+                        _then(_layout.reserve_session, signal.SIGINT))
+    with pytest.raises(KeyboardInterrupt):
+        _live.ProgrammeSession("demo", tmp_path, load_pipeline(LIVE_SHORT))
+    monkeypatch.undo()
+    assert _number_free(tmp_path)
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_as_live_reserves_the_session_gives_the_number_back(
+        tmp_path, monkeypatch, capsys, ctrl_c, default_stop_signals, sig, code):
+    """`live --participant`: a signal as the ProgrammeSession was made, before
+    the command held it, kept the number (the next session became 02)."""
+    monkeypatch.setattr(_live, "ProgrammeSession",
+                        _then(_live.ProgrammeSession, getattr(signal, sig)))
+    got = main(["live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
+                str(LIVE_SHORT), "--view", "none", "--duration", "2"])
+    monkeypatch.undo()
+    assert got == code
+    assert "interrupted" in capsys.readouterr().err
+    assert _number_free(tmp_path)
