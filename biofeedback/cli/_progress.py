@@ -49,7 +49,12 @@ def run(args) -> int:
     from ..library._progress import progress, to_json
     from ..library._progress_html import write_progress_html
 
-    p = progress(args.participant, existing_study_root(args.root))
+    root = existing_study_root(args.root)
+    if args.out:  # a place that takes no file is said now, not after the report is built
+        from .._outputs import check_output
+
+        check_output(args.out, overwrite=True)
+    p = progress(args.participant, root)
     if args.json:
         print(dumps(to_json(p), indent=2))
         if not args.out:

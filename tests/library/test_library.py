@@ -142,6 +142,27 @@ def test_progress_without_a_participant_is_a_usage_error(short_study, capsys):
     assert "required: ID (or --participant ID)" in capsys.readouterr().err
 
 
+def test_a_progress_report_that_cannot_be_written_is_said_before_it_is_built(
+        short_study, tmp_path, capsys, monkeypatch):
+    """Said after the report was built, as "(File exists)" for a file where the
+    folder goes; now before, in the sentence replay and check give."""
+    import biofeedback.library._progress as progress_module
+
+    def built(*_args, **_kwargs):
+        raise AssertionError("the report was built")
+
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    out = tmp_path / "notes.txt" / "p.html"
+    monkeypatch.setattr(progress_module, "progress", built)
+    assert main(["progress", "p01", "--root", str(short_study), "--out", str(out)]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {out} cannot be written: {tmp_path / 'notes.txt'} does not "
+        "take new files (not a folder); choose another place for it.\n")
+    assert main(["progress", "p01", "--root", str(short_study), "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {tmp_path} is a folder; name a file to write.\n")
+
+
 def test_a_second_session_while_one_runs_says_so(tmp_path, caplog):
     first = reserve_session(tmp_path, "p8", "x")  # this process: still "running"
     with caplog.at_level("WARNING", logger="biofeedback"):
