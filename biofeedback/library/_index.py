@@ -214,8 +214,14 @@ class StudyIndex:
             self._create(drop=version is not None or not fresh)
             if not fresh or self.notice or version is not None or \
                     list_session_dirs(self.root):  # (the last: sessions but no index yet)
-                self.rebuild()
+                upgrade = version is not None and 0 < version < SCHEMA_VERSION
+                # an upgrade changes no file: what their sessions hold was said when
+                # they were indexed, and is not said again for every participant
+                self.rebuild(say_sessions=not upgrade)
                 self.rebuilt_on_open = True
+                if upgrade:
+                    logger.warning("The index %s was rebuilt from the session files for "
+                                   "this version's format.", self.path)
         return self
 
     def _open_in_memory(self, err) -> StudyIndex:
@@ -240,7 +246,8 @@ class StudyIndex:
                        "memory from its files, and nothing is written there.", self.root, err)
         if version != SCHEMA_VERSION:
             self._create(drop=version is not None)
-            self.rebuild()
+            # an older format: its sessions were said when they were indexed
+            self.rebuild(say_sessions=not (version is not None and 0 < version < SCHEMA_VERSION))
         return self
 
     @staticmethod
@@ -384,15 +391,17 @@ class StudyIndex:
         self._transaction(lambda con: self._write(con, rec), attempts=attempts)
         return rec
 
-    def rebuild(self, progress=None) -> int:
+    def rebuild(self, progress=None, *, say_sessions: bool = True) -> int:
         """Re-create every row from the session folders; returns the sessions indexed.
 
         ``progress`` is called with ``(done, total)`` after each folder.
+        ``say_sessions=False`` keeps each session's warnings (a partial
+        session, a sidecar left out) in its row without logging them.
         """
         folders = _numbered_once(list_session_dirs(self.root))
         records = []
         for i, (pid, num, folder) in enumerate(folders):
-            rec = read_session_folder(folder, pid, num, self.root)
+            rec = read_session_folder(folder, pid, num, self.root, say=say_sessions)
             if rec is not None:
                 records.append(rec)
             if progress is not None:

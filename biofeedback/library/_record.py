@@ -145,7 +145,8 @@ def _cues_from_xdf(xdf: Path) -> tuple[list[str], dict]:
     return texts, integ
 
 
-def read_session_folder(folder, participant: str, session: int, root) -> dict | None:
+def read_session_folder(folder, participant: str, session: int, root,
+                        say: bool = True) -> dict | None:
     """Read a ``ses-<NN>`` folder into an index record (None if it holds nothing).
 
     The sidecar's shape is checked once, as the report checks it (see
@@ -154,6 +155,8 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     left out and named in one warning, a part missing or ``null`` is absent,
     and the rest is indexed. A sidecar that is not JSON, or holds no JSON
     object, is left out whole, with a warning: the XDF alone is indexed.
+
+    The warnings are logged unless ``say`` is False; the record keeps them.
 
     Returns
     -------
@@ -191,7 +194,7 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
     if not side and xdf is None:
         if not (folder / ".running").exists():
             warnings.append(f"{folder} holds no recording and no sidecar; it was skipped.")
-        for w in warnings:
+        for w in (warnings if say else []):
             logger.warning(w)
         return None
     if side_path is None:
@@ -316,7 +319,7 @@ def read_session_folder(folder, participant: str, session: int, root) -> dict | 
         "blocks": blocks,
         "warnings": warnings,
     }
-    for w in warnings:
+    for w in (warnings if say else []):
         logger.warning(w)
     return record
 

@@ -888,6 +888,40 @@ def test_an_index_of_the_previous_schema_is_made_again_keeping_its_numbers(study
     assert reserve_session(study, "p01", "short").session == 4
 
 
+def test_an_index_rebuilt_for_a_new_format_says_so_once(study, capsys, caplog):
+    """The first command after a schema change warned of every partial session,
+    other participants' too, as if something were wrong with them."""
+    def stopped_early(side_path, participant, session):
+        side = json.loads(side_path.read_text())
+        side["feedback"]["blocks"] = side["feedback"]["blocks"][:2]
+        side["summary"]["stopped_by"] = "SIGTERM"
+        side["programme"].update(participant=participant, session=session)
+        side_path.write_text(json.dumps(side))
+
+    shutil.copytree(study / "sub-p01" / "ses-02", study / "sub-p02" / "ses-01")
+    stopped_early(next(study.glob("sub-p02/ses-01/eeg/*.json")), "p02", 1)
+    stopped_early(next(study.glob("sub-p01/ses-03/eeg/*.json")), "p01", 3)
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["index", "--rebuild", "--root", str(study)]) == 0
+    # an explicit rebuild says what it finds in every session
+    assert sum("ended early" in m for m in caplog.messages) == 2
+    with sqlite3.connect(study / "biofeedback.sqlite") as con:  # as an older version wrote it
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+    caplog.clear()
+    capsys.readouterr()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["sessions", "p01", "--root", str(study)]) == 0
+    assert caplog.messages == [f"The index {study / 'biofeedback.sqlite'} was rebuilt from "
+                               "the session files for this version's format."]
+    out = capsys.readouterr().out
+    assert "sub-p01 session 03 ended early (SIGTERM)" in out  # said under p01's table
+    assert "p02" not in out
+    with StudyIndex(study) as idx:  # the rows keep what was found
+        (row,) = idx.sessions("p02")
+        assert row["status"] == "partial" and "ended early" in row["warnings"][0]
+
+
 @pytest.mark.parametrize("said, warned", [("03", False), (3, False), ("pre", True)])
 def test_a_sidecar_may_name_its_session_by_its_label(study, caplog, said, warned):
     """programme.session as BIDS writes it ("03") was a part of another type: the
