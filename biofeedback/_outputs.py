@@ -28,6 +28,12 @@ def _umask() -> int:
     return mask
 
 
+def _signals_after():
+    from .session._watchdog import signals_after
+
+    return signals_after()
+
+
 class OutputExistsError(BiofeedbackError, FileExistsError):
     """An output file exists and replacing it was not asked for."""
 
@@ -64,9 +70,10 @@ def _check_folder(fname: Path) -> None:
     try:
         if not folder.is_dir():
             raise NotADirectoryError(20, "not a folder")
-        fd, probe = tempfile.mkstemp(prefix=f".{fname.name}.", suffix=".part", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        with _signals_after():  # Ctrl-C as mkstemp returned left the probe behind
+            fd, probe = tempfile.mkstemp(prefix=f".{fname.name}.", suffix=".part", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
     except OSError as err:
         raise BiofeedbackError(
             f"{fname} cannot be written: {folder} does not take new files "
@@ -90,11 +97,20 @@ class PendingOutput:
     def __init__(self, fname):
         self.fname = Path(fname)
         self.fname.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.fname.name}.", suffix=".part",
-                                   dir=self.fname.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
         self.done = False
+        self.tmp = None
+        try:
+            # a signal waits until the file is named here: Ctrl-C as mkstemp
+            # returned left a .part file nothing would delete
+            with _signals_after():
+                fd, tmp = tempfile.mkstemp(prefix=f".{self.fname.name}.", suffix=".part",
+                                           dir=self.fname.parent)
+                self.tmp = Path(tmp)
+                os.close(fd)
+        except BaseException:
+            if self.tmp is not None:
+                self.tmp.unlink(missing_ok=True)
+            raise
 
     def commit(self) -> Path:
         """Move the finished file into place (atomic rename).
@@ -125,10 +141,13 @@ def atomic_output(fname):
     >>> with atomic_output("estimates.csv") as tmp:
     ...     tmp.write_text("t_end,engagement\\n")
     """
-    pending = PendingOutput(fname)
+    pending = None
     try:
+        with _signals_after():  # Ctrl-C as it returned left its .part behind
+            pending = PendingOutput(fname)
         yield pending.tmp
         pending.commit()  # a move that fails (a folder in the way) leaves no .part
     except BaseException:
-        pending.discard()
+        if pending is not None:
+            pending.discard()
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._logging import logger
+from ._stops import INTERRUPT, SIGHUP, SIGTERM
 from .errors import BiofeedbackError
 
 __all__ = ["replay", "config_from_recording", "profile_from_recording"]
@@ -112,6 +113,11 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
                       keep_results=True)
     try:
         summary = session.run()
+        if csv is not None and summary.stopped_by in (INTERRUPT, SIGTERM, SIGHUP):
+            # the session ends on Ctrl-C, SIGTERM or SIGHUP as at its end: the
+            # CSV of the windows so far replaced the whole one of a replay before
+            raise KeyboardInterrupt(*([] if summary.stopped_by == INTERRUPT
+                                      else [summary.stopped_by]))
         if csv is not None and "csv" in summary.sink_errors:
             raise BiofeedbackError(f"Writing {out} failed: {summary.sink_errors['csv']}.")
         if not session.results:

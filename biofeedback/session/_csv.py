@@ -32,8 +32,12 @@ class CsvSink(Sink):
     def open(self, info):
         from .._json import dumps
         from .._outputs import PendingOutput
+        from ._watchdog import signals_after
 
-        self._pending = [PendingOutput(self.fname), PendingOutput(str(self.fname) + ".json")]
+        self._pending = []
+        for fname in (self.fname, str(self.fname) + ".json"):
+            with signals_after():  # Ctrl-C as one was made left its .part behind
+                self._pending.append(PendingOutput(fname))
         self._fid = open(self._pending[0].tmp, "w", newline="")
         self._fid.write(",".join(["t_end", *info.estimate_names, "gated"]) + "\n")
         meta = {"columns": ["t_end", *info.estimate_names, "gated"],
