@@ -115,13 +115,15 @@ def run(args) -> int:
 
         rec = sim.to_recording(t0=t0)
         path = write_recording(rec, args.out, overwrite=args.overwrite)
-        n_markers = len(rec.markers)
+        n_markers, n_gaps = len(rec.markers), len(rec.gaps)
         if _WRITE_EXT[ext] == "brainflow":  # its marker row holds numbers only
             from ..io._brainflow import marker_row_values
 
             n_markers = len(marker_row_values(rec.markers))
+            # gaps show as steps in its timestamps: an outage at the end shows none
+            n_gaps = sum(g.onset < rec.timestamps[-1] for g in rec.gaps)
         print(f"recording: {path} ({counted(n_markers, 'truth marker')}, "
-              f"{counted(len(rec.gaps), 'gap')})")
+              f"{counted(n_gaps, 'gap')})")
     if args.truth:
         path = write_truth(sim.truth_table(0.1, t0=t0), args.truth)
         print(f"truth: {path}")

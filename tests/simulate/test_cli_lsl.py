@@ -68,6 +68,10 @@ def test_an_outage_running_to_the_end_is_a_gap_in_the_file(tmp_path):
     res = _run("info", str(out))
     assert res.returncode == 0, res.stderr
     assert "lost samples: 750 (0 dropped in 0 gaps, 750 in 1 outage)" in res.stdout
+    # BrainFlow's CSV shows gaps as steps in its stamps: one at the end shows none
+    res = _run("simulate", str(scen), "--out", str(tmp_path / "tail.csv"))
+    assert res.returncode == 0, res.stderr
+    assert "(0 truth markers, 0 gaps)" in res.stdout
 
 
 @pytest.mark.parametrize("option", ["--out", "--truth"])
