@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -20,6 +22,46 @@ def _pyriemann(module, name):
     except ImportError:  # pyriemann < 0.12
         mod = importlib.import_module(f"pyriemann.utils.{module}")
     return getattr(mod, name)
+
+
+def _band_sos(lo, hi, sfreq):
+    """The 4th-order Butterworth band-pass of a band (a copy: scipy's filters
+    want it writable). A live model transforms one window at a time, and
+    designing five filters for each took longer than filtering it."""
+    return _band_design(lo, hi, sfreq).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _band_design(lo, hi, sfreq):
+    from scipy.signal import butter
+
+    return butter(4, [lo, hi], btype="band", fs=sfreq, output="sos")
+
+
+def _oas(X):
+    """OAS covariance of every window ``(n_windows, n_channels, n_times)`` at once.
+
+    scikit-learn's ``oas`` (what pyRiemann's ``Covariances("oas")`` calls for
+    each window): the sample covariance (mean removed, divided by
+    ``n_times``) shrunk towards ``mu * I``, ``mu`` its mean variance, by
+    ``min((alpha + mu**2) / ((n_times + 1) * (alpha - mu**2 / n_channels)), 1)``
+    with ``alpha`` the mean of its squared entries. One window at a time
+    through scikit-learn's input checks took most of a riemann fit.
+    """
+    n_channels, n_times = X.shape[-2:]
+    Xc = X - X.mean(axis=-1, keepdims=True)
+    emp = np.matmul(Xc, np.swapaxes(Xc, -1, -2)) / n_times
+    alpha = np.mean(emp ** 2, axis=(-2, -1))
+    mu = np.trace(emp, axis1=-2, axis2=-1) / n_channels
+    mu_squared = mu ** 2
+    num = alpha + mu_squared
+    den = (n_times + 1) * (alpha - mu_squared / n_channels)
+    zero = den == 0
+    shrinkage = np.where(zero, 1.0, np.minimum(num / np.where(zero, 1.0, den), 1.0))
+    out = (1.0 - shrinkage)[..., None, None] * emp
+    diag = np.arange(n_channels)
+    out[..., diag, diag] += (shrinkage * mu)[..., None]
+    return out
 
 
 class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
@@ -57,7 +99,7 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
         self.estimator = estimator
 
     def _covariances(self, X):
-        from scipy.signal import butter, sosfiltfilt
+        from scipy.signal import sosfiltfilt
 
         estimation = _import_optional("pyriemann.estimation", "riemann",
                                       "FilterBankTangentSpace", "pyriemann")
@@ -65,9 +107,12 @@ class FilterBankTangentSpace(TransformerMixin, BaseEstimator):
         bands = self.bands or [(lo, hi) for _, lo, hi in _DEFAULT_BANDS]
         covs = []
         for lo, hi in bands:
-            sos = butter(4, [lo, hi], btype="band", fs=float(self.sfreq), output="sos")
+            sos = _band_sos(float(lo), float(hi), float(self.sfreq))
             Xf = sosfiltfilt(sos, X, axis=-1)
-            covs.append(estimation.Covariances(self.estimator).fit_transform(Xf))
+            if self.estimator == "oas":
+                covs.append(_oas(Xf))
+            else:
+                covs.append(estimation.Covariances(self.estimator).fit_transform(Xf))
         return np.stack(covs, axis=1)
 
     def _fit_covariances(self, C, n_channels):

@@ -144,6 +144,32 @@ def test_tangent_space_fit_transform_estimates_the_covariances_once(windows):
     np.testing.assert_array_equal(est.transform(X), want)  # fitted as fit() fits
 
 
+@pytest.mark.parametrize("shape", [(40, 4, 512), (6, 1, 256), (5, 8, 100), (3, 4, 3)])
+def test_tangent_space_oas_is_pyriemanns(shape):
+    """The OAS covariances of all windows at once are pyRiemann's (scikit-learn's
+    oas, one window at a time), on EEG-sized values with offsets."""
+    from pyriemann.estimation import Covariances
+
+    from biofeedback.estimators._riemann import _oas
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal(shape) * 1e-5 + rng.standard_normal(shape[:2] + (1,)) * 1e-4
+    want = Covariances("oas").fit_transform(X)
+    np.testing.assert_allclose(_oas(X), want, rtol=1e-12, atol=1e-15 * np.abs(want).max())
+
+
+def test_tangent_space_designs_its_band_filters_once(windows):
+    """A live model transforms one window at a time: the five band filters are
+    designed once, not for every window."""
+    from biofeedback.estimators import _riemann
+
+    est = FilterBankTangentSpace(sfreq=256.0).fit(windows)
+    designed = _riemann._band_design.cache_info().misses
+    out = np.vstack([est.transform(w[None]) for w in windows[:5]])
+    assert _riemann._band_design.cache_info().misses == designed
+    np.testing.assert_allclose(out, est.transform(windows[:5]), rtol=1e-12)
+
+
 def test_band_power_transformer_matches_the_feature_set(windows):
     from biofeedback.config import FeaturesConfig
     from biofeedback.features import FeatureSet
