@@ -139,10 +139,16 @@ def watch(args, config, source) -> int:
     from ..session._watchdog import hold_signals
     from ._dashboard import start_dashboard
 
-    server = start_dashboard(args, title="signal check") if args.dashboard else None
+    server = None
+    if args.dashboard:
+        from ..dashboard import DashboardServer
+
+        server = DashboardServer(host=args.host, port=args.port, title="signal check")
     stop = threading.Event()
     report = None
     try:
+        if server is not None:  # started here: Ctrl-C as it started left it serving
+            start_dashboard(args, server=server)
         # Ctrl-C, SIGTERM and SIGHUP end the watch at the next read, never inside
         # one (raised in BrainFlow's ctypes call, it came out as ctypes.ArgumentError)
         with hold_signals(stop, said=None):

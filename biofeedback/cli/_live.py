@@ -286,14 +286,16 @@ def _run(args, starting) -> int:
         return 2
     sinks, server = [], None
     if args.dashboard:
-        from ..dashboard import DashboardSink
+        from ..dashboard import DashboardServer, DashboardSink
         from ._dashboard import start_dashboard
 
-        server = start_dashboard(args)
-        sinks.append(DashboardSink(server, check=check.to_message() if check else None,
-                                   participant=args.participant, root=args.root))
+        server = DashboardServer(host=args.host, port=args.port, title="biofeedback")
     prog, session, ran = None, None, False
     try:
+        if server is not None:  # started here: Ctrl-C as it started left it serving
+            start_dashboard(args, server=server)
+            sinks.append(DashboardSink(server, check=check.to_message() if check else None,
+                                       participant=args.participant, root=args.root))
         if args.participant is not None:
             if not config.recording.enabled:
                 from ..library._layout import StudyError

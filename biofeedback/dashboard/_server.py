@@ -204,8 +204,11 @@ class DashboardServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close every page's connection and the server."""
+        if self._thread is None:
+            return
+        self._started.wait(timeout)  # a start Ctrl-C cut short: stopped once it serves
         loop = self._loop
-        if loop is None or self._thread is None:
+        if loop is None:  # it could not listen
             return
         try:
             asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
