@@ -130,10 +130,10 @@ def write_sidecar(xdf_fname, content: dict) -> Path:
     tmp = side.with_suffix(".json.tmp")
     try:
         tmp.write_text(dumps(content, indent=2, default=str))
-    except OSError:  # a full disk: the sidecar written before stays whole
+        tmp.replace(side)
+    except BaseException:  # a full disk, Ctrl-C: the sidecar written before stays whole
         tmp.unlink(missing_ok=True)
         raise
-    tmp.replace(side)
     return side
 
 

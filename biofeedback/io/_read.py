@@ -352,9 +352,14 @@ def write_recording(recording, fname, format=None, overwrite=False):
     tmp = fname.parent / f".tmp{uuid.uuid4().hex[:8]}-{fname.name}"
     try:
         writer(recording, tmp, overwrite=True)
-        if tmp.with_suffix(".json").exists():  # the writer's sidecar goes along
-            os.replace(tmp.with_suffix(".json"), fname.with_suffix(".json"))
-        os.replace(tmp, fname)
+        # both moved or neither: Ctrl-C between the two moves put the new
+        # sidecar beside the file it was to replace
+        from ..session._watchdog import signals_after
+
+        with signals_after():
+            if tmp.with_suffix(".json").exists():  # the writer's sidecar goes along
+                os.replace(tmp.with_suffix(".json"), fname.with_suffix(".json"))
+            os.replace(tmp, fname)
     except BaseException:
         for part in (tmp, tmp.with_suffix(".json")):
             part.unlink(missing_ok=True)

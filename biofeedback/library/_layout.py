@@ -338,8 +338,12 @@ def _last_session(sub: Path, quiet: bool = False) -> int:
 def _set_last_session(sub: Path, num: int, path: Path | None = None) -> None:
     path = sub / LAST_SESSION if path is None else path
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(f"{int(num)}\n", encoding="utf-8")
-    os.replace(tmp, path)  # whole or not at all
+    try:
+        tmp.write_text(f"{int(num)}\n", encoding="utf-8")
+        os.replace(tmp, path)  # whole or not at all
+    except BaseException:  # a full disk, Ctrl-C: no .tmp left in the participant's folder
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _gone_file(root: Path, participant: str) -> Path:

@@ -100,3 +100,58 @@ def test_a_signal_during_replay_out_keeps_the_output_before(tmp_path, capsys, mo
     assert main(["replay", str(SAMPLE), "--out", str(out), "--overwrite"]) == code
     assert "estimates:" not in capsys.readouterr().out
     assert out.read_text() == "old\n"
+
+
+def test_ctrl_c_between_the_moves_of_a_written_recording_moves_both(
+        tmp_path, monkeypatch, ctrl_c):
+    """A BrainFlow CSV goes with its JSON sidecar: Ctrl-C after the sidecar's
+    move, before the file's, left the new sidecar beside the old file."""
+    import os
+
+    from biofeedback.io import read_recording, write_recording
+
+    rec = read_recording(SAMPLE)
+    out = tmp_path / "rec.csv"
+    out.write_text("old\n")
+    out.with_suffix(".json").write_text("{}")
+    real = os.replace
+
+    def replace(*args, **kwargs):
+        real(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)  # as the first move returns
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        write_recording(rec, out, overwrite=True)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.csv", "rec.json"]
+    # the moves, done once the signal came, are made together: the pair is one
+    # recording's, the new one whole
+    assert out.read_text() != "old\n" and out.with_suffix(".json").read_text() != "{}"
+    assert read_recording(out).n_times == rec.n_times
+
+
+def test_ctrl_c_as_a_recording_sidecar_is_written_leaves_no_tmp(tmp_path, monkeypatch,
+                                                                ctrl_c):
+    """The session's sidecar goes through <stem>.json.tmp: Ctrl-C as it was
+    written left it beside the recording."""
+    from biofeedback.recorder import write_sidecar
+
+    xdf = tmp_path / "session.xdf"
+    xdf.with_suffix(".json").write_text('{"summary": "before"}')
+    monkeypatch.setattr(Path, "write_text",
+                        _then_sigint(Path.write_text, lambda p: p.name.endswith(".tmp")))
+    with pytest.raises(KeyboardInterrupt):
+        write_sidecar(xdf, {"summary": "after"})
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["session.json"]
+    assert xdf.with_suffix(".json").read_text() == '{"summary": "before"}'
+
+
+def _then_sigint(real, when):
+    def call(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        if when(self):
+            signal.raise_signal(signal.SIGINT)
+        return out
+    return call

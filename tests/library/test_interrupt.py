@@ -68,3 +68,15 @@ def test_a_signal_as_live_reserves_the_session_gives_the_number_back(
     assert got == code
     assert "interrupted" in capsys.readouterr().err
     assert _number_free(tmp_path)
+
+
+def test_ctrl_c_as_the_last_number_is_noted_leaves_no_tmp(tmp_path, monkeypatch, ctrl_c):
+    """sub-<ID>/.last-session goes through a .tmp file: Ctrl-C as it was
+    written left it in the participant's folder."""
+    monkeypatch.setattr(Path, "write_text", _then(Path.write_text, signal.SIGINT,
+                                                  lambda path, *a: path.name.endswith(".tmp")))
+    with pytest.raises(KeyboardInterrupt):
+        reserve_session(tmp_path, "demo", "short")
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "sub-demo").iterdir()) == []
+    assert _number_free(tmp_path)
