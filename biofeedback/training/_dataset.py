@@ -417,21 +417,30 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     cols = {k: [] for k in ("X", "Xc", "y", "subject", "session", "recording", "t", "gated",
                             "windows", "wid", "segment", "left_out")}
     per_rec, full = [], []
+    covered = set()  # the classes a whole window lies in a stretch of
     for i, (f, p, r) in enumerate(zip(files, probes, results)):
         n = len(r["t_end"])
         if f.label is not None:
             labels = np.full(n, f.label, dtype=object)
+            covered.add(f.label)
         elif f.stretches:  # a stretch ends where the next begins, or at an end mark
             marks = sorted([(r["t0"] + a, lab) for a, _, lab in f.stretches]
                            + [(r["t0"] + b, END) for _, b, _ in f.stretches],
                            key=lambda m: (m[0], m[1] != END))
-            labels = _label_windows(r["t_end"], config.window.length, marks,
-                                    {lab for _, _, lab in f.stretches}, label_by)
-            _check_stretches(f, r["t_end"] - r["t0"], labels, config.window.length,
-                             label_by, p["duration"])
+            named = {lab for _, _, lab in f.stretches}
+            labels = _label_windows(r["t_end"], config.window.length, marks, named,
+                                    label_by)
+            # scored by window end or not, a stretch holds a whole window of its state
+            whole = _label_windows(r["t_end"], config.window.length, marks, named)
+            _check_stretches(f, r["t_end"] - r["t0"], whole, config.window.length,
+                             "inside", p["duration"])
+            covered.update(lab for lab in whole if lab is not None)
         else:
             labels = _label_windows(r["t_end"], config.window.length, p["markers"],
                                     marker_labels, label_by)
+            whole = labels if label_by == "inside" else _label_windows(
+                r["t_end"], config.window.length, p["markers"], marker_labels)
+            covered.update(lab for lab in whole if lab is not None)
             if marker_labels:
                 _warn_codes_cut(Path(f.path).name, r["t_end"], config.window.length,
                                 p["markers"], marker_labels, label_by, labels)
@@ -486,10 +495,15 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         _no_marked_window(files, probes, config.window.length)
         raise DatasetError("No labelled windows were found.")
     timed = {lab for f in files for _, _, lab in f.stretches}
-    if timed or (marker_labels and any(f.label is None for f in files)):
+    if timed or (any(f.label is None for f in files)
+                 and (marker_labels or label_by != "inside")):
         marked = timed | {s for p in probes for _, s in p["markers"]
                           if marker_labels and s in marker_labels}
-        short = sorted(marked - set(ds.y.tolist()))
+        if label_by != "inside":
+            marked |= set(ds.y.tolist())
+        # scoring labels windows by their end, so a stretch shorter than a window
+        # would label some: a state the labels give less than a window of is refused
+        short = sorted(marked - covered)
         if short and timed:
             raise DatasetError(
                 f"The manifest's label {short[0]!r} covers no whole "

@@ -236,6 +236,51 @@ def test_labels_covering_less_than_a_window_are_one_sentence(muse_dir, tmp_path,
     assert not (tmp_path / "m.bfm").exists()
 
 
+@pytest.fixture(scope="module")
+def model_ab(muse_dir, tmp_path_factory):
+    """A model of subjects a and b, trained without validation."""
+    model = tmp_path_factory.mktemp("model") / "m.bfm"
+    files = [str(p) for p in sorted(muse_dir.glob("subject[ab]-*.csv"))]
+    assert main(["train", *files, "--cv", "none", "--out", str(model), "-q",
+                 "--n-jobs", "1"]) == 0
+    return model
+
+
+def _short_markers(muse_dir, tmp_path):
+    from biofeedback.io import read_recording, write_recording
+
+    rec = read_recording(muse_dir / "subjecta-relaxed-1.csv")
+    t0 = rec.timestamps[0]
+    rec.markers = [(t0 + 1.0, "relaxed"), (t0 + 30.0, "neutral"), (t0 + 31.0, "end")]
+    fname = tmp_path / "subjecta-session-1.fif"
+    write_recording(rec, fname)
+    return [str(fname), "--labels-from", "markers"]
+
+
+def _short_manifest(muse_dir, tmp_path):
+    rec = muse_dir / "subjecta-relaxed-1.csv"
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text("path,label,start,stop\n"
+                        f"{rec},relaxed,0,30\n{rec},neutral,30,31\n")
+    return ["--labels-from", "manifest", "--manifest", str(manifest)]
+
+
+@pytest.mark.parametrize(("labels", "message"), [
+    (_short_markers, "The marker label 'neutral' covers no whole 2 s window"),
+    (_short_manifest, "The manifest's label 'neutral' covers no whole 2 s window in "
+                      "subjecta-relaxed-1.csv at 30-31 s"),
+])
+def test_evaluate_refuses_labels_covering_less_than_a_window(muse_dir, tmp_path, capsys,
+                                                             model_ab, labels, message):
+    """Scoring labels windows by their end, so a 1 s stretch would label two windows
+    whose samples are mostly of the state before: refused as train refuses it."""
+    capsys.readouterr()
+    code = main(["evaluate", str(model_ab), *labels(muse_dir, tmp_path), "--n-jobs", "1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_a_manifest_of_labelled_stretches_is_scored_as_a_switching_session(
         muse_dir, tmp_path, capsys):
     """Rows with start and stop label stretches of one recording; evaluate scores the
