@@ -233,17 +233,15 @@ def _say_other_board(args, choice, model) -> None:
 
 
 def run(args) -> int:
-    import contextlib
-
     from ..session._watchdog import interrupt_on_signals
 
-    with contextlib.ExitStack() as starting:
-        # until the session's own handlers: SIGTERM/SIGHUP unwind as Ctrl-C does
-        starting.enter_context(interrupt_on_signals())
-        return _run(args, starting)
+    # until the session's own handlers (which take over from these) and again
+    # after them: SIGTERM/SIGHUP unwind as Ctrl-C does
+    with interrupt_on_signals():
+        return _run(args)
 
 
-def _run(args, starting) -> int:
+def _run(args) -> int:
     import sys
 
     from .._stops import FAILURES, exit_status
@@ -318,8 +316,7 @@ def _run(args, starting) -> int:
             also_record=args.also_record, duration=args.duration, give_up=args.give_up,
             extra_sidecar={**model_meta, **(prog.sidecar if prog else {})},
         )
-        starting.close()  # the session's own handlers from here
-        session.run()
+        session.run()  # its own handlers take over from the starting ones
         ran = True
     except BaseException:
         unfiled = _set_aside(prog, session) if prog is not None else None

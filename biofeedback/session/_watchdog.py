@@ -94,7 +94,10 @@ def _over_default_handlers(handler):
         return
     previous = {}
     for sig in STOP_SIGNALS:
-        if signal.getsignal(sig) in (signal.SIG_DFL, None):
+        now = signal.getsignal(sig)
+        # interrupt_on_signals' handler is taken over too: a command hands over
+        # to its session without a moment of the default action between them
+        if now in (signal.SIG_DFL, None) or getattr(now, "_while_starting", False):
             previous[sig] = signal.signal(sig, handler)
     try:
         yield
@@ -136,6 +139,7 @@ def interrupt_on_signals():
     def handler(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
+    handler._while_starting = True  # stop_on_signals takes over from it
     with _over_default_handlers(handler):
         yield
 

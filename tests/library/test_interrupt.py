@@ -80,3 +80,37 @@ def test_ctrl_c_as_the_last_number_is_noted_leaves_no_tmp(tmp_path, monkeypatch,
     monkeypatch.undo()
     assert sorted(p.name for p in (tmp_path / "sub-demo").iterdir()) == []
     assert _number_free(tmp_path)
+
+
+_SIGNAL_AS_THE_SESSION_RUNS = """\
+import os, signal, sys
+signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as in a terminal (the runner may be nohup'd)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+from biofeedback.cli import main
+from biofeedback.session import Session
+
+real = Session.run
+def run(self):  # the signal as the command hands over to the session
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    return real(self)
+Session.run = run
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_signal_as_live_hands_over_to_the_session_gives_the_number_back(tmp_path, sig,
+                                                                          code):
+    """Between the command's handlers (SIGTERM and SIGHUP unwind as Ctrl-C
+    does) and the session's own, both were at their default: the process
+    ended on the spot, ses-01 left marked running."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_AS_THE_SESSION_RUNS, sig, "live", "--participant",
+         "demo", "--root", str(tmp_path), "--pipeline", str(LIVE_SHORT), "--view", "none",
+         "--duration", "2"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert _number_free(tmp_path)
