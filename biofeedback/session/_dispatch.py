@@ -129,9 +129,13 @@ class Dispatcher:
             if sink.name not in self.errors:
                 try:
                     sink.open(info)
-                    self.opened.append(sink)
                 except Exception as err:
                     self.failed(sink, err)
+                except BaseException:  # Ctrl-C in its open, or as it returned:
+                    self.opened.append(sink)  # closed with the others (its socket, stream)
+                    raise
+                else:
+                    self.opened.append(sink)
             if self._threaded(sink):
                 self._workers[sink.name] = _LatestWorker(sink, self.failed)
 
