@@ -374,3 +374,52 @@ def test_replay_out_from_home_lands_at_home(tmp_path, monkeypatch):
     (tmp_path / "m.csv").write_text(MUSE_HEAD + _muse_rows(1600))
     replay(tmp_path / "m.csv", out="~/est.csv")
     assert (tmp_path / "home" / "est.csv").is_file() and not (tmp_path / "~").exists()
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    """An ``lda`` model of two 20 s Muse CSVs, and a good recording beside it."""
+    from biofeedback.training import extract_dataset, fit_model, label_files, save_model
+
+    folder = tmp_path_factory.mktemp("bad-input-model")
+    paths = []
+    for label, hz in (("calm", 10.0), ("busy", 6.0)):
+        rows = _muse_rows(20 * 256, lambda i, k, hz=hz: 20 * np.sin(2 * np.pi * hz * i / 256)
+                          + (i * 7 + k * 13) % 5)
+        paths.append(folder / f"p1-{label}-1.csv")
+        paths[-1].write_text(MUSE_HEAD + rows)
+    ds = extract_dataset(label_files(paths), n_jobs=1)
+    return save_model(fit_model(ds, "lda"), folder / "m.bfm"), paths[0]
+
+
+ERRORS = [c for c in CASES if c[3][0] == "error"]
+PATHS = ["replay", "replay --realtime", "convert", "train", "evaluate"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("case, name, make, expected", ERRORS, ids=[c[0] for c in ERRORS])
+def test_bad_input_is_the_same_sentence_on_every_path(tmp_path, capsys, small_model, path,
+                                                      case, name, make, expected):
+    """The batch paths (replay, convert, train's and evaluate's extraction) and the
+    paced live path say of a malformed file what 'info' says, in one sentence."""
+    model, good = small_model
+    fname = tmp_path / name
+    fname.write_bytes(make(tmp_path))
+    capsys.readouterr()
+    assert main(["info", str(fname)]) == 1
+    sentence = capsys.readouterr().err
+    manifest = tmp_path / "labels.csv"  # train reads a good recording beside it
+    manifest.write_text(f"path,label,subject\n{fname},calm,p2\n"
+                        + (f"{good},busy,p2\n" if path == "train" else ""))
+    argv = {"replay": ["replay", str(fname)],
+            "replay --realtime": ["replay", str(fname), "--realtime", "--speed", "1000"],
+            "convert": ["convert", str(fname), str(tmp_path / "out.xdf")],
+            "train": ["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                      "--cv", "none", "--out", str(tmp_path / "m.bfm"), "-q",
+                      "--n-jobs", "1"],
+            "evaluate": ["evaluate", str(model), "--labels-from", "manifest", "--manifest",
+                         str(manifest), "-q", "--n-jobs", "1"]}[path]
+    assert main(argv) == 1
+    out = capsys.readouterr()
+    assert out.err == sentence and "Traceback" not in out.out
+    assert not (tmp_path / "out.xdf").exists() and not (tmp_path / "m.bfm").exists()
