@@ -202,6 +202,7 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     """
     from ..config import load_pipeline
     from ..recorder import software_versions
+    from ..session._watchdog import signals_after
     from ..simulate import read_scenario
     from ._carry import CarryOver, save_calibration
     from ._index import StudyIndex
@@ -245,8 +246,12 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
 
             bar = progress_bar(total=int(n_sessions), unit="session", desc=f"sub-{participant}")
         for _ in range(int(n_sessions)):
-            paths = reserve_session(index.root, participant, protocol or config.name)
+            paths = None
             try:
+                # a signal waits until the folder is one to give back: Ctrl-C as
+                # the number was reserved kept it taken, the folder marked running
+                with signals_after():
+                    paths = reserve_session(index.root, participant, protocol or config.name)
                 scen_k = participant_scenario(scen, paths.session, config.feedback.blocks,
                                               config.window.length)
                 # the model as read from the file: no calibration, nor channel
@@ -274,8 +279,13 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
                     from ..feedback._report import write_report
 
                     write_report(paths.xdf, paths.report)
+            except BaseException:  # its number is free again if nothing was written
+                if paths is not None:
+                    paths.give_back()
+                raise
             finally:
-                paths.release()
+                if paths is not None:
+                    paths.release()
             rec = index.add_session(paths.folder, participant, paths.session)
             if rec is not None:
                 records.append(rec)

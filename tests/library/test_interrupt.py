@@ -114,3 +114,17 @@ def test_a_signal_as_live_hands_over_to_the_session_gives_the_number_back(tmp_pa
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr
     assert _number_free(tmp_path)
+
+
+def test_ctrl_c_as_simulate_reserves_a_session_gives_the_number_back(tmp_path, monkeypatch,
+                                                                    ctrl_c):
+    """`simulate --participant`: Ctrl-C as reserve_session returned, before
+    the block that releases the session, kept ses-01 taken, marked running."""
+    from biofeedback.library import simulate_sessions
+
+    monkeypatch.setattr(_layout, "reserve_session",
+                        _then(_layout.reserve_session, signal.SIGINT))
+    with pytest.raises(KeyboardInterrupt):
+        simulate_sessions("learner", "demo", 1, root=tmp_path, report=False)
+    monkeypatch.undo()
+    assert _number_free(tmp_path)
