@@ -205,8 +205,10 @@ def _check_writable(root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
         probe = root / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
+        try:
+            probe.write_text("")
+        finally:  # Ctrl-C as it was written left it in the study root
+            probe.unlink(missing_ok=True)
     except OSError as err:
         raise StudyError(
             f"The study root {root} is not writable ({err.strerror or err}); pass "

@@ -128,3 +128,14 @@ def test_ctrl_c_as_simulate_reserves_a_session_gives_the_number_back(tmp_path, m
         simulate_sessions("learner", "demo", 1, root=tmp_path, report=False)
     monkeypatch.undo()
     assert _number_free(tmp_path)
+
+
+def test_ctrl_c_as_the_study_root_is_probed_leaves_no_probe(tmp_path, monkeypatch, ctrl_c):
+    """The study root's writability is tried with a file: Ctrl-C as it was
+    written left .write-test-PID in the root."""
+    monkeypatch.setattr(Path, "write_text", _then(
+        Path.write_text, signal.SIGINT, lambda path, *a: path.name.startswith(".write-test")))
+    with pytest.raises(KeyboardInterrupt):
+        reserve_session(tmp_path, "demo", "short")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
