@@ -65,6 +65,16 @@ def sustained_mask(dataset, seconds):
             f"No recording is longer than {skip:g} s plus a window: one-state "
             f"recordings are scored after their first {skip:g} s, as a live session "
             "settles; score longer recordings.")
+    if not keep.any() and over.any() and per[over].max() > 0:
+        from pathlib import Path
+
+        calib = float(per[over].max())
+        names = [Path(f.path).name for f, o in zip(dataset.files, over) if o]
+        raise DatasetError(
+            f"No clean labelled window of {listed(names, 3)} ends after the model's "
+            f"{calib:g} s of calibration, which a recording labelled over time spends "
+            "calibrating as a live session does; score recordings that run on past "
+            f"their first {calib:g} s, or use a model calibrated on less.")
     return keep
 
 

@@ -281,6 +281,33 @@ def test_evaluate_refuses_labels_covering_less_than_a_window(muse_dir, tmp_path,
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_evaluate_refuses_a_session_shorter_than_the_models_calibration(
+        muse_all, muse_dir, tmp_path, capsys):
+    """A recording labelled over time is calibrated on its first seconds, as live: one
+    that ends within them leaves nothing to score, said in one sentence."""
+    from biofeedback.io import read_recording, write_recording
+    from biofeedback.training import fit_model, save_model
+    from biofeedback.training._calibration import CalibrationPlan
+
+    plan = CalibrationPlan((("relaxed", 10.0), ("neutral", 10.0), ("concentrating", 10.0)))
+    model = save_model(fit_model(muse_all, "lda", calibration=plan), tmp_path / "cal.bfm")
+    rec = read_recording(muse_dir / "subjecta-relaxed-1.csv")
+    n = int(25 * rec.sfreq)
+    short = type(rec)(rec.data[:, :n], rec.sfreq, rec.ch_names, rec.timestamps[:n],
+                      profile=rec.profile)
+    t0 = short.timestamps[0]
+    short.markers = [(t0, "relaxed"), (t0 + 12.0, "neutral")]
+    fname = write_recording(short, tmp_path / "subjecta-session-1.xdf")
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(fname), "--labels-from", "markers",
+                 "--n-jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err == ("biofeedback: error: No clean labelled window of subjecta-session-1.xdf "
+                   "ends after the model's 30 s of calibration, which a recording labelled "
+                   "over time spends calibrating as a live session does; score recordings "
+                   "that run on past their first 30 s, or use a model calibrated on less.\n")
+
+
 def test_a_manifest_of_labelled_stretches_is_scored_as_a_switching_session(
         muse_dir, tmp_path, capsys):
     """Rows with start and stop label stretches of one recording; evaluate scores the
