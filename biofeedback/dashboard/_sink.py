@@ -106,13 +106,16 @@ class DashboardSink(Sink):
         if self.traces and eeg is not None:
             from ._lsl import LSLFeeder
 
+            # held before it starts: Ctrl-C as it started left its thread
+            # reading the session's EEG after the session, with nothing to stop it
+            self._feeder = LSLFeeder(self.server, eeg["name"], profile=info.profile,
+                                     config=info.config, follow=False, t0=self.t0,
+                                     timeout=5.0, source_id=eeg["source_id"])
             try:
-                self._feeder = LSLFeeder(self.server, eeg["name"], profile=info.profile,
-                                         config=info.config, follow=False, t0=self.t0,
-                                         timeout=5.0, source_id=eeg["source_id"]).start()
+                self._feeder.start()
             except Exception as err:  # no traces, the rest of the page still works
                 logger.warning("The dashboard cannot show traces: %s", err)
-                self._feeder = None
+                self.close()
 
     def _publish_history(self):
         if not self.participant:

@@ -143,7 +143,8 @@ class Dispatcher:
         for sink in self.opened:  # none before open(), e.g. when the recorder failed
             if not self._threaded(sink):
                 self.call(sink, method, *args)
-            elif sink.name not in self.errors:
+            elif sink.name not in self.errors and sink.name in self._workers:
+                # (no worker: its open was interrupted, it is only closed)
                 self._workers[sink.name].submit(method, args, keep_all)
 
     def write(self, result) -> None:
@@ -155,7 +156,8 @@ class Dispatcher:
     def latest(self, result) -> None:
         """The newest window result, to every sink on a worker thread."""
         for sink in self.opened:
-            if self._threaded(sink) and sink.name not in self.errors:
+            if self._threaded(sink) and sink.name not in self.errors \
+                    and sink.name in self._workers:
                 self._workers[sink.name].submit("write", (result,))
 
     def event(self, kind, timestamp, text="") -> None:
