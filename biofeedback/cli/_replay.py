@@ -135,11 +135,15 @@ def run(args) -> int:
         import numpy as np
 
         clean = out.estimates[~out.gated]
+        # a calibrated model gives no probability before its calibration is over
+        calib = model.plan.seconds if model is not None and model.needs_calibration else 0
         for j, name in enumerate(out.estimate_names):
             vals = clean[:, j][np.isfinite(clean[:, j])]
             # an index can be unavailable in every clean window (e.g. asymmetry
             # with a bad frontal electrode): say so instead of printing nan
-            text = f"{vals.mean():.4g}" if vals.size else "n/a (no clean window had it)"
+            why = ("no clean window had it" if not (calib and name.startswith("p_"))
+                   else f"no clean window after the model's {calib:g} s of calibration")
+            text = f"{vals.mean():.4g}" if vals.size else f"n/a ({why})"
             print(f"  {name:<14} mean over clean windows {text}")
     for warning in recording.warnings:
         print(f"warning: {warning}", file=sys.stderr)

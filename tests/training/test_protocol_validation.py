@@ -306,6 +306,12 @@ def test_evaluate_refuses_a_session_shorter_than_the_models_calibration(
                    "ends after the model's 30 s of calibration, which a recording labelled "
                    "over time spends calibrating as a live session does; score recordings "
                    "that run on past their first 30 s, or use a model calibrated on less.\n")
+    # replay gives the recording's indices, and says why it gave no probability
+    assert main(["replay", str(fname), "--model", str(model), "--view", "none"]) == 0
+    out = capsys.readouterr().out
+    assert ("p_relaxed      mean over clean windows n/a (no clean window after the "
+            "model's 30 s of calibration)") in out
+    assert "engagement     mean over clean windows n/a" not in out
 
 
 def test_a_manifest_of_labelled_stretches_is_scored_as_a_switching_session(
