@@ -77,6 +77,10 @@ def main():
                    help="simulated seconds per wall-clock second")
     p.add_argument("--board", default="muse_2")
     args = p.parse_args()
+    if not args.hours * 3600.0 >= 1200.0 + 60.0:  # memory at minutes 10 and 20, and a margin
+        p.error(f"--hours {args.hours:g} is too short to measure a growth: memory is "
+                "sampled every simulated 10 minutes and fitted from minute 10 on, which "
+                "needs two samples; give at least 0.35.")
 
     from biofeedback.live import build_session  # liblsl is quieted on its first import
 

@@ -51,3 +51,17 @@ def test_sigterm_benchmark_expects_the_status_of_a_session_a_signal_ended(monkey
     assert bench.unexpected([by_signal, by_signal]) == []
     assert bench.unexpected([by_signal, 0, 1 << 8]) == [0, 1]
     assert os.waitstatus_to_exitcode(by_signal) == bench.EXPECTED
+
+
+def test_memory_benchmark_refuses_a_run_too_short_to_fit_a_growth():
+    """Under 20 simulated minutes it sampled minute 10 alone and printed '+nan MB'."""
+    import subprocess
+
+    res = subprocess.run([sys.executable, str(BENCHMARKS / "bench_memory.py"), "--hours",
+                          "0.2"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.strip().endswith(
+        "error: --hours 0.2 is too short to measure a growth: memory is sampled every "
+        "simulated 10 minutes and fitted from minute 10 on, which needs two samples; "
+        "give at least 0.35.")
+    assert "Traceback" not in res.stderr and not res.stdout
