@@ -60,7 +60,8 @@ class Acquisition:
 
     def join(self, timeout=2.0) -> None:
         """Wait for the thread to end (after the stop event was set)."""
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # (Ctrl-C may come before it started)
+            self._thread.join(timeout)
 
     def pop_events(self) -> list:
         """Source events (gaps, drops, markers) since the last call."""

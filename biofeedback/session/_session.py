@@ -565,11 +565,13 @@ class Session:
         # (bookkeeping for the file's readers: no view shows it)
         self._marker(LOSSES_MARKED, tally.live_from, show=False)
         watchdog = Watchdog(self.duration, self.give_up)
-        acq.start()
-        watchdog.begin()
         cursor = 0
         last_status = last_disk = 0.0
         try:
+            # started inside: Ctrl-C as it returned left the thread reading the
+            # source as the session closed it, its samples published, not counted
+            acq.start()
+            watchdog.begin()
             while not self.stop_event.is_set():
                 acq.new_data.wait(0.1)
                 acq.new_data.clear()

@@ -1,4 +1,4 @@
-"""A signal as a BrainFlow board connects leaves the board released.
+"""A signal as a BrainFlow board connects, or its reading starts, leaves the board released.
 
 Python raises KeyboardInterrupt between any two bytecodes: each test wraps
 one call of the board's start with one that makes the call, then raises the
@@ -73,4 +73,31 @@ def test_sigterm_as_a_session_connects_its_board_ends_it_released(monkeypatch):
                             feedback=False, report=False, duration=5.0)
     summary = session.run()
     assert summary.stopped_by == "SIGTERM"
+    assert not _prepared()
+
+
+def test_ctrl_c_as_the_acquisition_starts_stops_it_before_the_board(monkeypatch, ctrl_c):
+    """The acquisition thread was started before the block that stops and
+    joins it: Ctrl-C as it started left it reading the board as the session
+    released it (AttributeError in the thread), its samples published to the
+    EEG outlet but not counted (0 samples)."""
+    import time
+
+    from biofeedback.session import _acquisition
+
+    real = _acquisition.Acquisition.start
+
+    def start(self):
+        real(self)
+        time.sleep(0.2)  # the thread reads a few chunks
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(_acquisition.Acquisition, "start", start)
+    session = build_session(BrainFlowSource(get_profile("synthetic")), record=False,
+                            feedback=False, report=False, duration=5.0)
+    summary = session.run()
+    assert summary.stopped_by == "interrupt"
+    assert session.acquisition.error is None
+    assert not session.acquisition._thread.is_alive()
+    assert summary.n_samples > 0
     assert not _prepared()
