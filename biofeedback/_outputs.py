@@ -29,7 +29,7 @@ def _umask() -> int:
 
 
 def _signals_after():
-    from .session._watchdog import signals_after
+    from ._signals import signals_after
 
     return signals_after()
 

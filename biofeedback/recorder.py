@@ -324,25 +324,22 @@ class Recorder:
             )
 
     def _launch(self) -> None:
-        import signal
         import subprocess
         import threading
 
-        from .session._watchdog import hold_signals
+        from ._signals import signals_after
 
         self._lines = []
         # Its own session: Ctrl-C in the terminal reaches us, and we close it.
-        # A signal is held until the process is ours to close: Ctrl-C raised
-        # inside Popen, once the child runs, would leave it recording alone.
-        came = []
-        with hold_signals(threading.Event(), said=None, came=came):
+        # A signal waits until the process is ours to close (then start()
+        # ends it): Ctrl-C raised inside Popen, once the child ran, left it
+        # recording alone.
+        with signals_after():
             self._proc = subprocess.Popen(
                 [str(labrecorder_cli()), str(self.fname), *self._args],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
                 text=True, start_new_session=True,
             )
-        if came:  # now its own handler acts (Ctrl-C: start() closes the recorder)
-            signal.raise_signal(getattr(signal, came[0]))
         self._reading = threading.Thread(target=self._reader, args=(self._proc,), daemon=True)
         self._reading.start()
 

@@ -19,7 +19,7 @@ LAYERS = [
               "biofeedback._outputs", "biofeedback._html", "biofeedback._lazy",
               "biofeedback._threads", "biofeedback.config", "biofeedback._xdf_chunks",
               "biofeedback._json", "biofeedback._safezip", "biofeedback._markers",
-              "biofeedback._stops", "biofeedback._words",
+              "biofeedback._stops", "biofeedback._words", "biofeedback._signals",
               # the [feedback] section's dataclasses: declarative, read by config
               "biofeedback.feedback._config"]),
     ("sources", ["biofeedback.hardware", "biofeedback.stream"]),

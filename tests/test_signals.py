@@ -146,7 +146,7 @@ def test_a_stream_of_adc_counts_is_named(uid, collect_sink):
 def test_a_second_signal_while_closing_hurries_it():
     import os
 
-    from biofeedback.session._watchdog import hold_signals
+    from biofeedback._signals import hold_signals
 
     hurry = threading.Event()
     before = signal.getsignal(signal.SIGHUP)  # ignored under nohup, else the default

@@ -76,8 +76,8 @@ def run_check(source, config=None, seconds=4.0, limits=None, impedance=False,
         Ctrl-C, SIGTERM or SIGHUP (in the main thread) while it ran: it ends
         at the next read, releases the source and says so, then raises.
     """
+    from .._signals import hold_signals
     from ..config import load_pipeline
-    from ..session._watchdog import hold_signals
 
     config = config or load_pipeline()
     say = progress or (lambda text: None)

@@ -134,9 +134,9 @@ def watch(args, config, source) -> int:
 
     import numpy as np
 
+    from .._signals import hold_signals
     from ..check import check_signal, measure_impedance
     from ..dashboard._feed import DisplayFeed, meta_message
-    from ..session._watchdog import hold_signals
     from ._dashboard import start_dashboard
 
     server = None

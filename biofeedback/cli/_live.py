@@ -244,12 +244,12 @@ def run(args) -> int:
 def _run(args) -> int:
     import sys
 
+    from .._signals import signals_after
     from .._stops import FAILURES, exit_status
     from ..config import load_pipeline
     from ..library._live import ProgrammeSession, resolve_model
     from ..live import build_session
     from ..live._build import check_cue_packages, check_duration, session_pipeline
-    from ..session._watchdog import signals_after
 
     _check_programme_args(args)
     # read once: a pipeline or scenario given as <(...) (a pipe) reads empty the

@@ -199,7 +199,7 @@ class BrainFlowSource(Source):
             BrainFlowInputParams,
         )
 
-        from ..session._watchdog import signals_after
+        from .._signals import signals_after
 
         BoardShim.disable_board_logger()
         params = BrainFlowInputParams()

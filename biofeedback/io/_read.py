@@ -354,7 +354,7 @@ def write_recording(recording, fname, format=None, overwrite=False):
         writer(recording, tmp, overwrite=True)
         # both moved or neither: Ctrl-C between the two moves put the new
         # sidecar beside the file it was to replace
-        from ..session._watchdog import signals_after
+        from .._signals import signals_after
 
         with signals_after():
             if tmp.with_suffix(".json").exists():  # the writer's sidecar goes along

@@ -437,7 +437,7 @@ def reserve_session(root, participant, task) -> SessionPaths:
     folder and every session of the participant in the index: a session
     deleted by hand keeps its number, in a study without that file too.
     """
-    from ..session._watchdog import signals_after
+    from .._signals import signals_after
 
     root = study_root(root)
     participant = check_participant(participant)

@@ -172,7 +172,7 @@ class ProgrammeSession:
 
     def __init__(self, participant, root, config, protocol=None, *, model=None,
                  model_sha256=None, simulated=False):
-        from ..session._watchdog import signals_after
+        from .._signals import signals_after
         from ._layout import reserve_session
 
         self.config = config

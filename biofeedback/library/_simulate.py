@@ -200,9 +200,9 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     records : list of dict
         The index record of each session written.
     """
+    from .._signals import signals_after
     from ..config import load_pipeline
     from ..recorder import software_versions
-    from ..session._watchdog import signals_after
     from ..simulate import read_scenario
     from ._carry import CarryOver, save_calibration
     from ._index import StudyIndex

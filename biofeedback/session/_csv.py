@@ -32,7 +32,7 @@ class CsvSink(Sink):
     def open(self, info):
         from .._json import dumps
         from .._outputs import PendingOutput
-        from ._watchdog import signals_after
+        from .._signals import signals_after
 
         self._pending = []
         for fname in (self.fname, str(self.fname) + ".json"):

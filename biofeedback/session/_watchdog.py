@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import threading
 import time
 
 from .._logging import logger
+from .._signals import (  # re-exported: the session's stop paths and their users
+    SIGNAL_NAMES,
+    STOP_SIGNALS,
+    hold_signals,
+    in_main_thread,
+    signals_after,
+)
 from .._stops import DURATION, SOURCE_LOST
 
 __all__ = ["SIGNAL_NAMES", "Watchdog", "stop_on_signals", "hold_signals",
            "interrupt_on_signals", "finish_ending", "signals_after"]
 
-#: signals that end a session the way Ctrl-C does
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
-#: their names, as a session's ``stopped_by`` gives them
-SIGNAL_NAMES = frozenset(sig.name for sig in STOP_SIGNALS)
 
 
 class Watchdog:
@@ -78,10 +79,6 @@ class Watchdog:
         return None
 
 
-def _in_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
 @contextlib.contextmanager
 def _over_default_handlers(handler):
     """``handler`` for SIGTERM/SIGHUP where they have their default action.
@@ -89,7 +86,7 @@ def _over_default_handlers(handler):
     Only in the main thread (Python's rule), and never over an application's
     own handlers; the previous handlers come back on exit.
     """
-    if not _in_main_thread():
+    if not in_main_thread():
         yield
         return
     previous = {}
@@ -144,63 +141,6 @@ def interrupt_on_signals():
         yield
 
 
-@contextlib.contextmanager
-def hold_signals(hurry: threading.Event, said="%s received while closing: closing at once.",
-                 came=None):
-    """While closing: Ctrl-C, SIGTERM and SIGHUP set ``hurry`` instead of interrupting.
-
-    A second Ctrl-C used to interrupt the closing half-way and leave
-    LabRecorderCLI running on its own; now it only makes the closing skip its
-    waits, and the recorder is stopped before the process goes. ``said``:
-    the warning logged (``%s``: the signal's name), or None; ``came``: a list
-    the names of the signals are appended to.
-    """
-    if not _in_main_thread():
-        yield
-        return
-    previous = {}
-
-    def handler(signum, _frame):
-        name = signal.Signals(signum).name
-        if said:
-            logger.warning(said, name)
-        if came is not None:
-            came.append(name)
-        hurry.set()
-
-    for sig in (signal.SIGINT, *STOP_SIGNALS):
-        try:
-            previous[sig] = signal.signal(sig, handler)
-        except (ValueError, OSError):  # pragma: no cover - not settable here
-            pass
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextlib.contextmanager
-def signals_after():
-    """Ctrl-C, SIGTERM and SIGHUP wait for the block's end, then act as they would have.
-
-    For acquiring a resource and handing it to what releases it: Python
-    raises KeyboardInterrupt between any two bytecodes, so one raised as the
-    acquiring call returns (once the board is prepared, the folder made, the
-    temporary file created) left the resource with nobody to release it. The
-    first signal received is sent again once the block is over (its handler
-    then raises, stops the session or ends the process, as it would have);
-    in another thread than the main one, nothing is held.
-    """
-    came = []
-    try:
-        with hold_signals(threading.Event(), said=None, came=came):
-            yield
-    finally:
-        if came:
-            signal.raise_signal(getattr(signal, came[0]))
-
-
 class _Ending:
     """What :func:`finish_ending` gives: :meth:`interruptible` marks the one
     part a signal may cut short (the report)."""
@@ -241,7 +181,7 @@ def finish_ending():
     end goes on. A signal ignored (``nohup``) stays ignored.
     """
     ending = _Ending()
-    if not _in_main_thread():
+    if not in_main_thread():
         yield ending
         return
     previous = {}
