@@ -23,3 +23,22 @@ def save_results(name, lines, *, echo=True) -> Path:
     path = RESULTS / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def parse_args(doc, argv=None, data=None):
+    """``--help`` for a benchmark without options of its own: its docstring's
+    first paragraph, and (``data``: the default) the data folder it may be given.
+
+    Returns the data folder, or None when the benchmark takes none.
+    """
+    import argparse
+
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    if data is not None:
+        p.add_argument("data", nargs="?", type=Path, default=data,
+                       help=f"the muse-mental-state folder (default: {data})")
+    args = p.parse_args(argv)
+    if data is not None and not args.data.is_dir():
+        p.error(f"{args.data} is not a folder; name the muse-mental-state folder")
+    return None if data is None else args.data

@@ -23,14 +23,12 @@ results in benchmarks/results/reliability.txt.
 """
 
 import dataclasses
-import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = (Path(sys.argv[1]) if len(sys.argv) > 1
-        else REPO.parent / "shared" / "data" / "muse-mental-state")
+DATA = REPO.parent / "shared" / "data" / "muse-mental-state"
 
 
 def engine_outputs(files, config):
@@ -135,4 +133,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from _results import parse_args
+
+    DATA = parse_args(__doc__, data=DATA)
     main()

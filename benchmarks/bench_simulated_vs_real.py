@@ -152,4 +152,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from _results import parse_args
+
+    parse_args(__doc__)
     main()

@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = (Path(sys.argv[1]) if len(sys.argv) > 1
-        else REPO.parent / "shared" / "data" / "muse-mental-state")
+DATA = REPO.parent / "shared" / "data" / "muse-mental-state"
 
 
 def main():
@@ -45,4 +44,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from _results import parse_args
+
+    DATA = parse_args(__doc__, data=DATA)
     main()

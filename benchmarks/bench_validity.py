@@ -47,15 +47,13 @@ Run: python benchmarks/bench_validity.py [DATA_DIR]; results in
 benchmarks/results/validity.txt.
 """
 
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = (Path(sys.argv[1]) if len(sys.argv) > 1
-        else REPO.parent / "shared" / "data" / "muse-mental-state")
+DATA = REPO.parent / "shared" / "data" / "muse-mental-state"
 
 
 def _row(r, model, pname, out):
@@ -220,4 +218,7 @@ def main():
 
 
 if __name__ == "__main__":
+    from _results import parse_args
+
+    DATA = parse_args(__doc__, data=DATA)
     main()

@@ -65,3 +65,18 @@ def test_memory_benchmark_refuses_a_run_too_short_to_fit_a_growth():
         "simulated 10 minutes and fitted from minute 10 on, which needs two samples; "
         "give at least 0.35.")
     assert "Traceback" not in res.stderr and not res.stdout
+
+
+@pytest.mark.parametrize("path", sorted(BENCHMARKS.glob("bench_*.py")), ids=lambda p: p.name)
+def test_every_benchmark_says_what_it_does_on_help_and_runs_nothing(path):
+    """`--help` ran the whole of four benchmarks (minutes) and replaced their
+    results file; two more read it as the data folder."""
+    import subprocess
+
+    results = BENCHMARKS / "results"
+    before = {p.name: p.stat().st_mtime_ns for p in results.glob("*")}
+    res = subprocess.run([sys.executable, str(path), "--help"], capture_output=True,
+                         text=True, timeout=60, cwd=BENCHMARKS.parent)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"usage: {path.name}"), res.stdout[:200]
+    assert {p.name: p.stat().st_mtime_ns for p in results.glob("*")} == before
