@@ -190,12 +190,17 @@ def build_stream(recordings, plan=None, switch_every=30.0, *, skip=None,
     if not pieces:
         # nothing after the first seconds: no stream, nor --switch-every 0, scores them
         none_left = bool(skip) and all(r.duration <= float(skip) for r in recs.values())
+        # half a switch's length is the shortest piece taken: a shorter
+        # --switch-every fits what the recordings hold
+        fits = int(2 * max(left.values(), default=0.0))
         raise DatasetError(
             f"The recordings of {name} are too short to build a stream switching state: "
             f"each needs at least {min_piece:g} s"
             + (f" after its first {float(skip):g} s" if skip else "")
             + ("; record longer: no window of theirs is scored, switching or not."
-               if none_left else "; record longer, or pass --switch-every 0."))
+               if none_left else
+               f"; record longer, pass --switch-every {fits} or less, or --switch-every 0."
+               if 1 <= fits < switch_every else "; record longer, or pass --switch-every 0."))
     data, starts = _join(pieces, sfreq, crossfade)
     times = np.arange(data.shape[1]) / sfreq
     stretches = [(starts[j] / sfreq, labels[j]) for j in range(len(pieces))]

@@ -1028,6 +1028,19 @@ def test_recordings_shorter_than_20_s_are_not_sent_to_switch_every_0(
     assert "--switch-every 0" not in err and "record longer" in err
 
 
+def test_recordings_too_short_for_the_switch_length_are_told_one_that_fits(
+        tmp_path, make_eeg, capsys):
+    """28 s recordings leave 8 s after the first 20 s, under the 10 s a 30 s
+    switch takes; the sentence said only 'record longer, or pass
+    --switch-every 0', though a shorter switch builds the stream."""
+    paths = [str(p) for p in _two_people(tmp_path, make_eeg, 28.0)]
+    assert main(["train", *paths, "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "too short to build a stream switching state" in err
+    assert "pass --switch-every 16 or less, or --switch-every 0" in err
+    assert main(["train", *paths, "--out", str(tmp_path / "m.bfm"), "-q",
+                 "--switch-every", "16"]) == 0
+
 def test_a_closing_end_marker_neither_trains_nor_fails_evaluation(tmp_path, make_eeg,
                                                                   capsys):
     """A stimulus program's 'end' half a second before the recording's end:
