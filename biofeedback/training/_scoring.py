@@ -170,6 +170,31 @@ def filtered_proba(predict_proba, dataset, rows, dwell, *, input="features", evi
     return out
 
 
+def _say_unguided(ds, r, plan) -> None:
+    """Warn when recording ``r``'s first seconds, which calibrate the model as a
+    live session's blocks would, do not hold the states those blocks ask for
+    (a session recorded with another protocol: 60 s of one state calibrating
+    a model that centres on three)."""
+    from .._logging import logger
+
+    rows = ds.recording == r
+    t, y = ds.t[rows], ds.y[rows]
+    start, wrong = 0.0, []
+    for state, seconds in plan.blocks:
+        held = y[(t > start + ds.window_length) & (t <= start + seconds)]
+        if state is not None and (not held.size or np.mean(held == state) < 0.5):
+            found = sorted(set(held.tolist()))
+            wrong.append(f"the {seconds:g} s {state!r} holds "
+                         + (listed(map(repr, found)) if found else "no labelled window"))
+        start += seconds
+    if wrong:
+        logger.warning(
+            "%s: its first %g s calibrate the model as the blocks of its protocol "
+            "(%s) would, but %s; it is calibrated on them all the same, as a live "
+            "session would be: score sessions recorded with the model's protocol.",
+            ds.files[r].path, plan.seconds, plan.describe(), listed(wrong, sep=" and "))
+
+
 def _argmax_labels(P, classes):
     """Most probable class per row; '' where the probabilities are NaN."""
     classes = np.asarray(classes, dtype=str)
@@ -321,6 +346,7 @@ def evaluate_model(model, ds, switch_every=30.0) -> dict:
             if not ok.any():
                 raise DatasetError(f"{ds.files[r].path} holds no clean window in its "
                                    f"first {calib:g} s to calibrate the model on.")
+            _say_unguided(ds, r, plan)
             offset, scale = _baseline_stats(prep(model_inputs(f, model.input)[ok]),
                                             plan.method)
 

@@ -314,6 +314,40 @@ def test_evaluate_refuses_a_session_shorter_than_the_models_calibration(
     assert "engagement     mean over clean windows n/a" not in out
 
 
+@pytest.mark.parametrize("marks, said", [
+    ([(0, "relaxed"), (40, "concentrating")],
+     "but the 10 s 'neutral' holds 'relaxed' and the 10 s 'concentrating' holds "
+     "'relaxed'; it is calibrated on them all the same"),
+    ([(0, "relaxed"), (10, "neutral"), (20, "concentrating"), (40, "relaxed")], None),
+])
+def test_evaluate_says_when_a_sessions_first_seconds_are_not_the_models_calibration(
+        muse_all, muse_dir, tmp_path, caplog, marks, said):
+    """A session labelled over time is calibrated on its first seconds, as live;
+    one recorded with another protocol (40 s of 'relaxed' first) calibrated a
+    model that centres on three states without a word."""
+    from biofeedback.io import read_recording, write_recording
+    from biofeedback.training import fit_model, save_model
+    from biofeedback.training._calibration import CalibrationPlan
+
+    plan = CalibrationPlan((("relaxed", 10.0), ("neutral", 10.0), ("concentrating", 10.0)))
+    model = save_model(fit_model(muse_all, "lda", calibration=plan), tmp_path / "cal.bfm")
+    rec = read_recording(muse_dir / "subjecta-relaxed-1.csv")
+    t0 = rec.timestamps[0]
+    rec.markers = [(t0 + t, label) for t, label in marks]
+    fname = write_recording(rec, tmp_path / "subjecta-session-1.xdf")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["evaluate", str(model), str(fname), "--labels-from", "markers",
+                     "--n-jobs", "1", "-q"]) == 0
+    warned = [r.getMessage() for r in caplog.records if "calibrate the model" in
+              r.getMessage()]
+    if said is None:
+        assert not warned
+    else:
+        assert len(warned) == 1 and said in warned[0], warned
+        assert warned[0].startswith(f"{fname}: its first 30 s calibrate the model as the "
+                                    "blocks of its protocol (10 s relaxed + 10 s neutral + "
+                                    "10 s concentrating) would")
+
 def test_a_manifest_of_labelled_stretches_is_scored_as_a_switching_session(
         muse_dir, tmp_path, capsys):
     """Rows with start and stop label stretches of one recording; evaluate scores the
