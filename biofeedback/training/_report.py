@@ -72,9 +72,10 @@ def format_table(results, scored="sustained states") -> list[str]:
         lines.append(f"{'median lag':<{lw}}" + "".join(
             f"{cell(d, 'median_lag_s', '.1f'):>{width}}" for d in sw))
         n = next(d for d in sw if d)
-        lines.append(f"streams switching every {n['switch_every_s']:g} s: balanced accuracy "
-                     f"over all windows, accuracy in the first 10 s after a switch, median "
-                     "lag (s) until the output follows "
+        what = (f"streams switching every {n['switch_every_s']:g} s" if n["switch_every_s"]
+                else "sessions switching state as labelled")
+        lines.append(f"{what}: balanced accuracy over all windows, accuracy in the first "
+                     "10 s after a switch, median lag (s) until the output follows "
                      f"({counted(n['n_switches'], 'switch', 'switches')})")
     return lines
 

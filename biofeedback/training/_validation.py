@@ -52,6 +52,7 @@ from ._calibration import (
 )
 from ._labels import DatasetError, _session_order
 from ._scoring import (
+    _add_scores,
     _argmax_labels,
     _check_dwell,
     _check_evidence,
@@ -64,7 +65,7 @@ from ._scoring import (
     sustained_mask,
     unscored_seconds,
 )
-from ._streams import SCORE_AFTER
+from ._streams import SCORE_AFTER, switches_from_markers, switching_scores
 from ._warnings import few_windows_said
 
 CV_SCHEMES = ("loso", "loso-session", "new-day", "new-person-new-day", "none")
@@ -317,6 +318,9 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
         switching = None
         if streams is not None:
             switching = _switching_summary(run["sw"], classes, switch_every)
+        elif run["sw"]["lags"]:  # sessions labelled over time, scored as they switch
+            switching = _switching_summary(run["sw"], classes, 0.0)
+            switching["switch_every_s"] = None
         out.append(CVResult(
             model=model, cv=cv, classes=classes, calibration=plan,
             balanced_accuracy=float(np.nanmean(rec)),
@@ -352,6 +356,7 @@ def _score_fold(run, est, name, dataset, model, test, test_all, train, X, plan, 
     }
     if grid is not None:
         fold["evidence_weight"] = ev
+    _score_over_time(run["sw"], dataset, test, pred, seconds)
     if streams is not None:
         keys = set(zip(dataset.subject[test_all].tolist(),
                        dataset.session[test_all].tolist()))
@@ -361,6 +366,21 @@ def _score_fold(run, est, name, dataset, model, test, test_all, train, X, plan, 
     run["folds"].append(fold)
     run["true"].append(y[test])
     run["pred"].append(pred)
+
+
+def _score_over_time(acc, dataset, test, pred, seconds) -> None:
+    """Add the switches of the held-out recordings labelled over time (markers,
+    a manifest's stretches) to ``acc``, as :func:`evaluate_model` scores them:
+    from the end of their first ``seconds`` (their calibration), the windows
+    ``test`` scores, labelled by the state at their end."""
+    rec = dataset.recording[test]
+    for r in np.unique(rec):
+        if dataset.files[r].label is not None:  # one state: its streams score it
+            continue
+        m = rec == r
+        t, y_true, y_pred = dataset.t[test][m], dataset.y[test][m], pred[m]
+        switches = switches_from_markers(dataset.full[r]["markers"], after=seconds[r])
+        _add_scores(acc, switching_scores(t, y_true, y_pred, switches), y_true, y_pred)
 
 
 def evidence_grid(config) -> tuple:

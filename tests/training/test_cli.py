@@ -203,3 +203,34 @@ def test_one_labelled_switch_is_said_as_one(tmp_path, make_eeg, capsys):
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("switching as labelled: ") and line.endswith(
         "(1 switch, 0 not followed)")
+
+
+def test_train_scores_marker_labelled_sessions_as_they_switch(tmp_path, make_eeg, capsys):
+    """Validation of sessions labelled over time printed their balanced accuracy
+    alone, though a live user meets their switches: the accuracy in the first
+    10 s after each and the lag until the output follows are printed beside
+    it, as evaluate prints them."""
+    import numpy as np
+
+    from biofeedback.io import Recording, write_recording
+
+    paths = []
+    for k in range(3):
+        parts, marks = [], []
+        for j, (name, alpha) in enumerate((("calm", 10.0), ("busy", 6.0), ("calm", 10.0),
+                                           ("busy", 6.0))):
+            x, ts = make_eeg(duration=20.0, alpha_hz=alpha, seed=10 * k + j)
+            parts.append(x)
+            marks.append((j * 20.0, name))
+        ts = ts[0] + np.arange(sum(p.shape[1] for p in parts)) / 256.0
+        rec = Recording(np.hstack(parts), 256.0, ["TP9", "AF7", "AF8", "TP10"], ts,
+                        profile="muse_2016", markers=[(float(ts[0]) + t, m) for t, m in marks])
+        paths.append(str(write_recording(rec, tmp_path / f"p{k}-s-1.xdf")))
+    assert main(["train", *paths, "--labels-from", "markers", "--out",
+                 str(tmp_path / "m.bfm")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {ln.split()[0]: ln.split()[1:] for ln in lines if ln.split()}
+    assert len(rows["switching"]) == len(rows["median"]) - 1 == 2  # 'median lag' 2 cells
+    assert all(0.0 <= float(v) <= 1.0 for v in rows["first"][2:])  # 'first 10 s' cells
+    said = [ln for ln in lines if ln.startswith("sessions switching state as labelled: ")]
+    assert len(said) == 1 and said[0].endswith("(9 switches)"), said
