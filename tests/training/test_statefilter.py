@@ -136,15 +136,30 @@ GUIDED = CalibrationPlan((("relaxed", 10.0), ("neutral", 10.0), ("concentrating"
 
 
 @pytest.mark.slow
-def test_validation_scores_what_the_engine_gives_on_a_switching_stream(muse_all, tmp_path):
-    """cross_validate's switching scores are the live engine's, window for window,
-    with the guided calibration blocks replayed first (without calibration the
-    same code runs with nothing to blank or centre) and a filter evidence weight
+def test_validation_scores_what_the_engine_gives_on_a_switching_stream(muse_all, tmp_path,
+                                                                     monkeypatch):
+    """cross_validate's switching scores are the live engine's, window for window
+    (the class probabilities validation scores are the engine's to 1e-9), with
+    the guided calibration blocks replayed first (without calibration the same
+    code runs with nothing to blank or centre) and a filter evidence weight
     other than the default."""
+    from biofeedback.training import _scoring
+
     plan = GUIDED
     ds = muse_all
+    seen = {}  # per switching stream: the probabilities validation scored
+    scored = _scoring.filtered_proba
+
+    def keep(predict_proba, dataset, rows, *args, **kwargs):
+        P = scored(predict_proba, dataset, rows, *args, **kwargs)
+        (r,) = np.unique(dataset.recording[rows])
+        seen[(dataset.files[r].subject, dataset.files[r].path)] = P
+        return P
+
+    monkeypatch.setattr(_scoring, "filtered_proba", keep)
     res = cross_validate(ds, "lda", calibration=plan, dwell=20.0, evidence=0.5,
                          switch_every=20.0)
+    monkeypatch.undo()
     fold = next(f for f in res.folds if f["test"] == "subjectd")
     streams = stream_dataset(ds, plan, 20.0, skip=20.0)
     save_model(fit_model(ds.select(ds.subject != "subjectd"), "lda", calibration=plan,
@@ -169,6 +184,8 @@ def test_validation_scores_what_the_engine_gives_on_a_switching_stream(muse_all,
             assert np.isnan(out.estimates[out.t_end <= calib][:, cols]).all()
         rows = (streams.recording == r) & (streams.t > calib)
         p = out.estimates[streams.wid[rows]][:, cols]
+        np.testing.assert_allclose(seen[("subjectd", streams.files[r].path)], p, rtol=1e-9,
+                                   atol=1e-12)
         pred = _argmax_labels(p, m.classes_)
         sc = switching_scores(streams.t[rows], streams.y[rows], pred,
                               switches_from_markers(streams.full[r]["markers"], after=calib))
