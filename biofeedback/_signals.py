@@ -18,7 +18,8 @@ import threading
 
 from ._logging import logger
 
-__all__ = ["STOP_SIGNALS", "SIGNAL_NAMES", "in_main_thread", "hold_signals", "signals_after"]
+__all__ = ["STOP_SIGNALS", "SIGNAL_NAMES", "in_main_thread", "hold_signals", "signals_after",
+           "handlers_restored"]
 
 #: signals that end a session the way Ctrl-C does
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
@@ -61,6 +62,14 @@ def hold_signals(hurry: threading.Event, said="%s received while closing: closin
             previous[sig] = signal.signal(sig, handler)
         except (ValueError, OSError):  # pragma: no cover - not settable here
             pass
+    with handlers_restored(previous):
+        yield
+
+
+@contextlib.contextmanager
+def handlers_restored(previous):
+    """Run the block, then put back the handlers ``previous`` maps signals to
+    (the ones replaced while it runs)."""
     try:
         yield
     finally:

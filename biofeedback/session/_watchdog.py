@@ -20,6 +20,7 @@ from .._logging import logger
 from .._signals import (  # re-exported: the session's stop paths and their users
     SIGNAL_NAMES,
     STOP_SIGNALS,
+    handlers_restored,
     hold_signals,
     in_main_thread,
     signals_after,
@@ -96,11 +97,8 @@ def _over_default_handlers(handler):
         # to its session without a moment of the default action between them
         if now in (signal.SIG_DFL, None) or getattr(now, "_while_starting", False):
             previous[sig] = signal.signal(sig, handler)
-    try:
+    with handlers_restored(previous):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
@@ -188,8 +186,5 @@ def finish_ending():
     for sig in (signal.SIGINT, *STOP_SIGNALS):
         if signal.getsignal(sig) != signal.SIG_IGN:
             previous[sig] = signal.signal(sig, ending._handler)
-    try:
+    with handlers_restored(previous):
         yield ending
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
