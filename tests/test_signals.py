@@ -219,6 +219,26 @@ def _footers(xdf) -> bool:
 
 
 @pytest.mark.slow
+def _live_recording_for(seconds, folder, preexec_fn=None):
+    """A `live` command recording into ``folder``, ``seconds`` after its
+    sidecar appeared: (process, sidecar)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "biofeedback", "live", "--duration", "60",
+         "--recordings", str(folder), "--view", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
+    try:
+        end = time.monotonic() + 60
+        while not list(folder.glob("*.json")) and time.monotonic() < end:
+            time.sleep(0.1)
+        (side,) = folder.glob("*.json")
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    time.sleep(seconds)
+    return proc, side
+
+
 @pytest.mark.lsl
 def test_sigterm_closes_the_recording_and_the_recorder_within_2_s(tmp_path):
     """A service manager stops the session: all of it on disk, LabRecorderCLI gone, < 2 s."""
@@ -227,16 +247,8 @@ def test_sigterm_closes_the_recording_and_the_recorder_within_2_s(tmp_path):
     from biofeedback.io import read_recording
     from biofeedback.io._xdf import scan_chunks
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "biofeedback.cli", "live", "--duration", "60",
-         "--recordings", str(tmp_path), "--view", "none"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, side = _live_recording_for(2.0, tmp_path)
     try:
-        end = time.monotonic() + 60
-        while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
-            time.sleep(0.1)
-        (side,) = tmp_path.glob("*.json")
-        time.sleep(2.0)
         proc.send_signal(signal.SIGTERM)
         t_sig = time.monotonic()
         t_summary = t_closed = None
@@ -301,17 +313,8 @@ def test_a_session_ended_by_a_signal_exits_with_its_status(tmp_path, sig, status
     exited 0."""
     from biofeedback.io._xdf import scan_chunks
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "biofeedback", "live", "--duration", "60",
-         "--recordings", str(tmp_path), "--view", "none"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_signals_at_default)
+    proc, side = _live_recording_for(2.0, tmp_path, preexec_fn=_signals_at_default)
     try:
-        end = time.monotonic() + 60
-        while not list(tmp_path.glob("*.json")) and time.monotonic() < end:
-            time.sleep(0.1)
-        (side,) = tmp_path.glob("*.json")
-        time.sleep(2.0)
         proc.send_signal(getattr(signal, sig))
         out, err = proc.communicate(timeout=60)
     finally:
