@@ -219,13 +219,18 @@ def _footers(xdf) -> bool:
 
 
 @pytest.mark.slow
-def _live_recording_for(seconds, folder, preexec_fn=None):
-    """A `live` command recording into ``folder``, ``seconds`` after its
-    sidecar appeared: (process, sidecar)."""
-    proc = subprocess.Popen(
+def _start_live(folder, preexec_fn=None):
+    """A `live` command recording into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
         [sys.executable, "-m", "biofeedback", "live", "--duration", "60",
          "--recordings", str(folder), "--view", "none"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
+
+
+def _sidecar_of(proc, folder):
+    """The sidecar the `live` command ``proc`` writes into ``folder``, once it
+    is there (the command ended when it never comes)."""
     try:
         end = time.monotonic() + 60
         while not list(folder.glob("*.json")) and time.monotonic() < end:
@@ -235,6 +240,14 @@ def _live_recording_for(seconds, folder, preexec_fn=None):
         proc.kill()
         proc.communicate()
         raise
+    return side
+
+
+def _live_recording_for(seconds, folder, preexec_fn=None):
+    """A `live` command recording into ``folder``, ``seconds`` after its
+    sidecar appeared: (process, sidecar)."""
+    proc = _start_live(folder, preexec_fn)
+    side = _sidecar_of(proc, folder)
     time.sleep(seconds)
     return proc, side
 
@@ -305,33 +318,39 @@ def _signals_at_default():
 
 @pytest.mark.slow
 @pytest.mark.lsl
-@pytest.mark.parametrize("sig, status", [("SIGINT", 130), ("SIGHUP", 129), ("SIGTERM", 143)])
-def test_a_session_ended_by_a_signal_exits_with_its_status(tmp_path, sig, status):
+def test_a_session_ended_by_a_signal_exits_with_its_status(tmp_path):
     """A script or service manager tells a session cut short from one that ran
     its duration (exit 0): 128 + the signal's number, as a shell reports a
     process it ended, with the recording closed as at any end. Every signal
-    exited 0."""
+    exited 0. (The three sessions run side by side.)"""
     from biofeedback.io._xdf import scan_chunks
 
-    proc, side = _live_recording_for(2.0, tmp_path, preexec_fn=_signals_at_default)
+    statuses = {"SIGINT": 130, "SIGHUP": 129, "SIGTERM": 143}
+    procs = {sig: _start_live(tmp_path / sig, _signals_at_default) for sig in statuses}
     try:
-        proc.send_signal(getattr(signal, sig))
-        out, err = proc.communicate(timeout=60)
+        sides = {sig: _sidecar_of(proc, tmp_path / sig) for sig, proc in procs.items()}
+        time.sleep(2.0)
+        for sig, proc in procs.items():
+            proc.send_signal(getattr(signal, sig))
+        outs = {sig: proc.communicate(timeout=60) for sig, proc in procs.items()}
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == status, err
-    assert "Traceback" not in err
-    xdf = side.with_suffix(".xdf")
-    assert out.strip().splitlines()[-1] == f"recording: {xdf}"
-    summary = json.loads(side.read_text())["summary"]
-    assert summary["stopped_by"] == ("interrupt" if sig == "SIGINT" else sig)
-    assert summary["n_windows"] > 0
-    valid_end, size, cut, counts = scan_chunks(xdf)
-    assert (valid_end, cut) == (size, None)
-    assert counts.get("StreamFooter", 0) == counts.get("StreamHeader") >= 3
-    assert not _recorder_running(xdf)
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    for sig, status in statuses.items():
+        out, err = outs[sig]
+        assert procs[sig].returncode == status, (sig, err)
+        assert "Traceback" not in err, sig
+        xdf = sides[sig].with_suffix(".xdf")
+        assert out.strip().splitlines()[-1] == f"recording: {xdf}"
+        summary = json.loads(sides[sig].read_text())["summary"]
+        assert summary["stopped_by"] == ("interrupt" if sig == "SIGINT" else sig)
+        assert summary["n_windows"] > 0, sig
+        valid_end, size, cut, counts = scan_chunks(xdf)
+        assert (valid_end, cut) == (size, None), sig
+        assert counts.get("StreamFooter", 0) == counts.get("StreamHeader") >= 3, sig
+        assert not _recorder_running(xdf), sig
 
 
 def _header(name, fmt, n_ch, rate):

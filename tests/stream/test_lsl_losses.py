@@ -410,7 +410,7 @@ def test_a_stall_is_a_stall_whether_or_not_a_read_falls_inside_it(uid, chunk, af
                               daemon=True)
     thread.start()
     src = LSLSource(name, timeout=5, lost_after=1.0)
-    events, index, t_ready = [], [], None
+    events, index, t_ready, t_judged = [], [], None, None
     try:
         src.start()
         end = time.monotonic() + 20
@@ -427,7 +427,13 @@ def test_a_stall_is_a_stall_whether_or_not_a_read_falls_inside_it(uid, chunk, af
                     t_ready = time.monotonic()
                 index.extend(np.rint(chunk_read.data[0] * 1e6))  # µV in, volts out
             events.extend(src.pop_events())
-            if t_ready is not None and time.monotonic() - t_ready > sum(pause) + 2.5:
+            if any(e.kind == "reconnected" for e in events) and t_judged is None:
+                t_judged = time.monotonic()
+            # 1 s more after the stall is judged (for any word after it), and
+            # 2.5 s after the stall at the latest
+            if t_ready is not None and (
+                    time.monotonic() - t_ready > sum(pause) + 2.5
+                    or t_judged is not None and time.monotonic() - t_judged > 1.0):
                 break
     finally:
         stop.set()
