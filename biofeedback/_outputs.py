@@ -15,6 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from ._signals import signals_after
 from .errors import BiofeedbackError
 
 __all__ = ["OutputExistsError", "check_output", "atomic_output", "PendingOutput"]
@@ -26,12 +27,6 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def _signals_after():
-    from ._signals import signals_after
-
-    return signals_after()
 
 
 class OutputExistsError(BiofeedbackError, FileExistsError):
@@ -70,7 +65,7 @@ def _check_folder(fname: Path) -> None:
     try:
         if not folder.is_dir():
             raise NotADirectoryError(20, "not a folder")
-        with _signals_after():  # Ctrl-C as mkstemp returned left the probe behind
+        with signals_after():  # Ctrl-C as mkstemp returned left the probe behind
             fd, probe = tempfile.mkstemp(prefix=f".{fname.name}.", suffix=".part", dir=folder)
             os.close(fd)
             os.unlink(probe)
@@ -102,7 +97,7 @@ class PendingOutput:
         try:
             # a signal waits until the file is named here: Ctrl-C as mkstemp
             # returned left a .part file nothing would delete
-            with _signals_after():
+            with signals_after():
                 fd, tmp = tempfile.mkstemp(prefix=f".{self.fname.name}.", suffix=".part",
                                            dir=self.fname.parent)
                 self.tmp = Path(tmp)
@@ -143,7 +138,7 @@ def atomic_output(fname):
     """
     pending = None
     try:
-        with _signals_after():  # Ctrl-C as it returned left its .part behind
+        with signals_after():  # Ctrl-C as it returned left its .part behind
             pending = PendingOutput(fname)
         yield pending.tmp
         pending.commit()  # a move that fails (a folder in the way) leaves no .part
