@@ -29,6 +29,8 @@ from ._text import (
 )
 
 _MUSE_AUX = ("Right AUX", "Left AUX", "AUX", "AUX_RIGHT", "AUX_LEFT")
+#: Names of a muse-lsl CSV's clock column (muse-lsl's own, and re-saved ones')
+_CLOCK = ("timestamps", "timestamp")
 
 
 def _scaled(rows, factor):
@@ -116,42 +118,72 @@ def read_muse_csv(fname, *, profile=None):
     n_cols = len(header)
     while len(header) > 1 and not header[-1]:
         header.pop()
+    if len(header) < n_cols:  # a trailing ',' on the header alone: the lines say
+        n_data = _first_data_line(fname, offset).count(delim) + 1
+        if len(header) <= n_data < n_cols:
+            n_cols = n_data
     # pandas' to_csv writes its row index first, under an empty name
-    first = 1 if len(header) > 1 and not header[0] and \
-        header[1].lower() in ("timestamps", "timestamp") else 0
+    # ('muse-lsl record_direct' does, and its clock comes last)
+    first = 1 if len(header) > 1 and not header[0] and any(
+        h.lower() in _CLOCK for h in header[1:]) else 0
     header = header[first:]
-    if header[0].lower() not in ("timestamps", "timestamp"):
+    clock = [i for i, h in enumerate(header) if h.lower() in _CLOCK][:1]
+    if not clock:
         raise RecordingFormatError(
             f"a muse-lsl CSV starts with a 'timestamps' column, found {header[0]!r}.",
             fname, 1)
-    _refuse_other_streams(header[1:], fname)
+    _refuse_other_streams([h for i, h in enumerate(header) if i != clock[0]], fname)
     # muse-lsl writes each marker as it came (PsychoPy's are text): marker
     # columns are read as text, apart from the numbers
     mark = [i for i, h in enumerate(header) if h.lower().startswith("marker")]
     numeric = [i for i in range(len(header)) if i not in mark]
-    reader = TableReader(fname, n_cols, first_line=2, offset=offset, delimiter=delim,
-                         usecols=None if n_cols == len(header) and not mark else
-                         [first + i for i in numeric],
-                         decimal_comma=decimal_comma, text_cols=[first + i for i in mark])
-    cols = reader.read_columns()
+    kwargs = dict(first_line=2, offset=offset, delimiter=delim,
+                  usecols=None if n_cols == len(header) and not mark else
+                  [first + i for i in numeric], decimal_comma=decimal_comma,
+                  text_cols=[first + i for i in mark])
+    reader = TableReader(fname, n_cols, **kwargs)
+    try:
+        cols = reader.read_columns()
+        readers = [reader]
+    except RecordingFormatError as err:
+        # 'muse-lsl record' saves every 5 s, writing the header with the first
+        # save: Marker columns a marker stream adds after it are on the lines
+        # alone
+        appended = None if mark or err.line is None else \
+            _marker_columns_appended(fname, offset, err.line, n_cols, delim)
+        if appended is None:
+            raise
+        at, n_marks = appended
+        header += [f"Marker{j}" for j in range(n_marks)]
+        mark = list(range(len(header) - n_marks, len(header)))
+        before = TableReader(fname, n_cols, **dict(kwargs, end=at))
+        cols = before.read_columns()
+        kwargs.update(first_line=err.line, offset=at,
+                      usecols=[first + i for i in numeric],
+                      text_cols=[first + i for i in mark])
+        after = TableReader(fname, n_cols + n_marks, **kwargs)
+        cols = np.concatenate([cols, after.read_columns()], axis=1)
+        after.text_cells = [(k + before.n_lines, i, c) for k, i, c in after.text_cells]
+        readers = [before, after]
     table = cols.T
-    warnings = list(reader.warnings)
+    warnings = [w for r in readers for w in r.warnings]
     if table.shape[0] == 0:
         raise RecordingFormatError("the file has a header but no samples.", fname, 2)
-    ts, note = unrounded_stamps(np.ascontiguousarray(table[:, 0]), prof.sfreq)
+    header_num = [header[i] for i in numeric]  # the table's columns
+    t_col = header_num.index(header[clock[0]])
+    ts, note = unrounded_stamps(np.ascontiguousarray(table[:, t_col]), prof.sfreq)
     warnings.extend([note] if note else [])  # a spreadsheet's whole seconds, rebuilt
     if np.isfinite(ts[0]) and 0 <= ts[0] < 1e9:  # not a Unix time after 2001
         clock = "LSL clock seconds (time since the recording computer started)"
     else:
         clock = "Unix seconds (muse-lsl stamps with time.time())"
-    header_num = [header[i] for i in numeric]  # the table's columns
     aux = [k for k, h in enumerate(header_num) if h in _MUSE_AUX]
-    eeg = [k for k in range(1, len(header_num)) if k not in aux]
+    eeg = [k for k in range(len(header_num)) if k != t_col and k not in aux]
     ch_names = [header_num[k] for k in eeg]
     data = row_block(cols, eeg)  # a view when contiguous: no copy
     data *= 1e-6
     markers = []
-    for k, i, cell in reader.text_cells:  # the marker cells not empty or zero
+    for k, i, cell in (c for r in readers for c in r.text_cells):  # not empty or zero
         text = _marker_text(cell, decimal_comma)
         if text is not None:
             markers.append((float(ts[k]), f"{header[i - first]}={text}"))
@@ -180,6 +212,32 @@ def read_muse_csv(fname, *, profile=None):
     return _finish(dict(data=data, sfreq=prof.sfreq, ch_names=ch_names, timestamps=ts,
                         markers=markers, streams=streams, source_format="muse-csv",
                         provenance=provenance), prof, warnings, fname)
+
+
+def _marker_columns_appended(fname, offset, line, n_cols, delim):
+    """Where the lines of more cells than the header start, and how many more,
+    when they are Marker columns 'muse-lsl record' added after its header.
+
+    Its first save writes the header and the samples so far; each later one
+    appends samples with one Marker column per channel of the marker stream
+    once a marker came. Returns ``(byte offset of line, n_markers)``, or None
+    when line ``line`` (1-based, the first to refuse) is not such a line: one
+    cell more per marker channel, fewer than a second row's (two lines run
+    together), and only lines of the header's cells before it.
+    """
+    at = offset
+    with open(fname, "rb") as fid:
+        fid.seek(offset)
+        for _ in range(line - 2):  # the data lines before it
+            raw = fid.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return None
+            at += len(raw)
+        raw = fid.readline(MAX_LINE_BYTES + 1)
+    extra = raw.count(delim.encode()) + 1 - n_cols
+    if line < 3 or not 1 <= extra < n_cols - 1:
+        return None
+    return at, extra
 
 
 #: How a muse-lsl CSV writes "no marker" (pandas' 0, or the float format's)

@@ -159,6 +159,9 @@ def _sniff_text(text, head, fname):
     low = first.lower().replace('"', "")
     if low.startswith((",timestamps,", ",timestamp,")):  # re-saved by pandas, with its index
         low = low[1:]
+    cells = [c.strip() for c in low.split(",")]
+    if len(cells) > 2 and not cells[0] and "timestamps" in cells and "tp9" in cells:
+        return "muse-csv"  # 'muse-lsl record_direct': pandas' index first, the clock last
     if text.startswith("%OpenBCI") or text.startswith("%") and "openbci" in low:
         return "openbci-txt"
     if text.startswith("%"):

@@ -163,6 +163,9 @@ class TableReader:
         nothing, ``""`` or a zero such as ``0`` or ``0.000``) is handed back
         in :attr:`text_cells` as ``(row, column, bytes)``, as the file
         holds it, while the table is read: the file is read once.
+    end : int | None
+        Byte offset where the table ends (a line start): the lines from there
+        on are not read. None reads to the end of the file.
 
     Notes
     -----
@@ -175,7 +178,8 @@ class TableReader:
     """
 
     def __init__(self, fname, n_cols, first_line, offset, delimiter=",",
-                 usecols=None, clock_col=None, decimal_comma=False, text_cols=()):
+                 usecols=None, clock_col=None, decimal_comma=False, text_cols=(),
+                 end=None):
         if decimal_comma and delimiter == ",":
             raise ValueError("decimal_comma needs a delimiter other than ','.")
         self.decimal_comma = decimal_comma
@@ -194,6 +198,7 @@ class TableReader:
         self.n_cols = n_cols
         self.first_line = first_line
         self.offset = offset
+        self.end = end
         self.delimiter = delimiter
         self.usecols = None if usecols is None else list(usecols)
         self.clock_col = clock_col
@@ -327,7 +332,8 @@ class TableReader:
         rows[self.text_cols] = -2
         clock = np.int64(-1 if self.clock_col is None else self.clock_col)
         delim = np.uint8(ord(self.delimiter))
-        table = _Table(self.n_out, max(os.path.getsize(self.fname) - self.offset, 0))
+        size = os.path.getsize(self.fname) if self.end is None else self.end
+        table = _Table(self.n_out, max(size - self.offset, 0))
         line0 = self.first_line
 
         def parse(buf, end, last, begin=0):
@@ -460,14 +466,19 @@ class TableReader:
             if self.offset == 0 and fid.read(3) == b"\xef\xbb\xbf":
                 self.offset = 3  # a Windows editor's byte-order mark is not data
             fid.seek(self.offset)
+            left = None if self.end is None else max(self.end - self.offset, 0)
             while True:
                 if carry >= buf.size - 1:  # a line longer than the buffer
                     if carry > MAX_LINE_BYTES:
                         refuse_long_line(self.fname, self.offset + table.n_read)
                     buf = np.concatenate([buf, np.empty(buf.size, dtype=np.uint8)])
-                n = fid.readinto(memoryview(buf)[carry: buf.size - 1])
+                room = buf.size - 1 - carry if left is None else \
+                    min(buf.size - 1 - carry, left)
+                n = fid.readinto(memoryview(buf)[carry: carry + room]) if room else 0
                 if not n:
                     break
+                if left is not None:
+                    left -= n
                 total = carry + n
                 if self.decimal_comma:
                     view = buf[carry:total]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from biofeedback.errors import RecordingFormatError
 from biofeedback.io import read_recording
 
 
@@ -169,3 +170,93 @@ def test_muse_csv_markers_in_some_rows(tmp_path, monkeypatch, sep, end):
     assert len(expected) >= 8
     assert rec.markers == sorted((float(rec.timestamps[k]), m) for k, m in expected)
     assert len(decoded) < 40
+
+
+def _muse_lsl_save(pd, fname, x, ts, markers, last):
+    """One save of 'muse-lsl record' (muselsl/record.py ``_save``, pandas as it
+    runs there): the samples so far, a Marker column per marker channel once a
+    marker came, written whole the first time and appended, without the
+    header, after the samples of the last save."""
+    data = pd.DataFrame(np.c_[ts, x], columns=["timestamps", "TP9", "AF7", "AF8", "TP10",
+                                               "Right AUX"])
+    if markers:
+        for j in range(len(markers[0][0])):  # pandas < 3 made the column object
+            data[f"Marker{j}"] = pd.Series([0] * len(data), dtype=object)
+        for values, t in markers:
+            ix = np.argmin(np.abs(t - ts))
+            for j, v in enumerate(values):
+                data.loc[ix, f"Marker{j}"] = v
+    if last is None:
+        data.to_csv(fname, float_format="%.3f", index=False)
+    else:
+        data[data["timestamps"] > last].to_csv(fname, float_format="%.3f", index=False,
+                                               mode="a", header=False)
+
+
+@pytest.mark.parametrize("marks", [{2000: ["stim"], 6000: ["rest"]},
+                                   {300: [1.0, 2.0], 4000: [3.0, 0.0]}])
+def test_muse_lsl_record_markers_after_its_header_was_written(tmp_path, marks):
+    """'muse-lsl record' saves every 5 s (continuous, its default): the first
+    save writes the header before a marker came, so the Marker columns of the
+    marker stream are on the appended lines alone. Such a file reads, its
+    markers where they came."""
+    pd = pytest.importorskip("pandas")
+    n = 256 * 30
+    x = np.random.default_rng(0).normal(0, 30, (n, 5))
+    ts = 1.7e9 + np.arange(n) / 256
+    fname = tmp_path / "EEG_recording.csv"
+    markers, last = [], None
+    for a in range(12, n + 1, 12):  # a chunk of 12 samples at a time
+        markers += [[marks[k], ts[k]] for k in range(a - 12, a) if k in marks]
+        if last is None or last + 5 < ts[a - 1]:
+            _muse_lsl_save(pd, fname, x[:a], ts[:a], markers, last)
+            last = ts[a - 1]
+    _muse_lsl_save(pd, fname, x, ts, markers, last)
+    lines = fname.read_text().splitlines()
+    assert "Marker" not in lines[0] and lines[-1].count(",") > lines[1].count(",")
+    rec = read_recording(fname)
+    assert rec.n_times == n
+    assert_allclose(rec.data, np.round(x[:, :4].T, 3) * 1e-6, atol=1e-12)
+    assert_allclose(rec.timestamps, np.round(ts, 3))
+    want = sorted((round(ts[k], 3), f"Marker{j}={v if isinstance(v, str) else f'{v:g}'}")
+                  for k, vals in marks.items() for j, v in enumerate(vals) if v)
+    assert [(round(t, 3), m) for t, m in rec.markers] == want
+    assert rec.warnings == []
+    # two lines run together are still refused, naming the line
+    lines[3000] += lines.pop(3001)
+    fname.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingFormatError, match=r"line 3001: expected \d+ columns, found"):
+        read_recording(fname)
+
+
+def test_muse_lsl_record_direct_file(tmp_path):
+    """'muse-lsl record_direct' (recording from the headset without LSL) writes
+    its DataFrame with pandas' index first and the clock last."""
+    pd = pytest.importorskip("pandas")
+    x = np.random.default_rng(1).normal(0, 30, (2560, 5))
+    ts = 1.7e9 + np.arange(2560) / 256
+    frame = pd.DataFrame(data=x, columns=["TP9", "AF7", "AF8", "TP10", "Right AUX"])
+    frame["timestamps"] = ts
+    fname = tmp_path / "recording_2023-11-14-22.13.20.csv"
+    frame.to_csv(fname, float_format="%.3f")
+    rec = read_recording(fname)
+    assert rec.source_format == "muse-csv" and rec.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+    assert_allclose(rec.data, np.round(x[:, :4].T, 3) * 1e-6, atol=1e-12)
+    assert_allclose(rec.timestamps, np.round(ts, 3))
+    assert_allclose(rec.streams["aux"].data[0], np.round(x[:, 4], 3) * 1e-6, atol=1e-12)
+    assert rec.warnings == []
+
+
+def test_muse_csv_header_with_a_trailing_comma_its_lines_without(tmp_path):
+    """A header ending in ',' (an empty last name) over lines without one: the
+    lines hold the table's columns."""
+    fname = tmp_path / "muse.csv"
+    x = np.random.default_rng(2).normal(0, 30, (4, 512))
+    lines = ["timestamps,TP9,AF7,AF8,TP10,Right AUX,"]
+    lines += [f"{1.7e9 + i / 256:.3f}," + ",".join(f"{v:.3f}" for v in x[:, i]) + ",0.000"
+              for i in range(512)]
+    fname.write_text("\n".join(lines) + "\n")
+    rec = read_recording(fname)
+    assert rec.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+    assert_allclose(rec.data, np.round(x, 3) * 1e-6, atol=1e-12)
+    assert rec.warnings == []
