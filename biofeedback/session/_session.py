@@ -380,8 +380,10 @@ class Session:
             prof = self.source.profile
             check_recordings_dir(folder, len(prof.ch_names) or 8, prof.sfreq or 250.0,
                                  max(float(self.duration or 0.0), 600.0))
-        self.source.start()
         try:
+            # inside: Ctrl-C as the device connects or the stream is found ends
+            # the session as Ctrl-C after it does (a summary, nothing recorded)
+            self.source.start()
             src = self.source
             if self._stopped_while_starting():  # while the device connected
                 raise _StoppedBeforeStart

@@ -38,3 +38,36 @@ def test_ctrl_c_as_the_inlet_opens_closes_it(monkeypatch, ctrl_c, uid):
     while outlet.have_consumers() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not outlet.have_consumers(), "the inlet stayed subscribed after Ctrl-C"
+
+
+@pytest.mark.lsl
+def test_ctrl_c_as_a_session_finds_its_stream_returns_its_summary(monkeypatch, ctrl_c, uid,
+                                                                   tmp_path):
+    """Session.run returned a summary for Ctrl-C at any point but one: as the
+    source started (the stream resolved, the inlet opened), where it raised."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.session import Session
+
+    pylsl = import_pylsl()
+    name = f"interrupt-run-{uid}"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 4, 250.0, "float32", name))
+    real = _LSLSource._make_inlet
+
+    def make_inlet(self, *args, **kwargs):
+        out = real(self, *args, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(_LSLSource, "_make_inlet", make_inlet)
+    session = Session(LSLSource(name, timeout=5.0), load_pipeline(), [], record=True,
+                      recordings_dir=tmp_path, duration=10.0, name=f"run-{uid}")
+    summary = session.run()
+    assert summary.stopped_by == "interrupt" and summary.recording is None
+    assert summary.n_samples == 0
+    assert "stopped: before the session began, so nothing was recorded" in summary.notes
+    assert session.summary is summary
+    assert list(tmp_path.iterdir()) == []
+    deadline = time.monotonic() + 5.0
+    while outlet.have_consumers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not outlet.have_consumers(), "the inlet stayed subscribed after Ctrl-C"
