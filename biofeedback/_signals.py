@@ -84,15 +84,25 @@ def signals_after():
     For acquiring a resource and handing it to what releases it: Python
     raises KeyboardInterrupt between any two bytecodes, so one raised as the
     acquiring call returns (once the board is prepared, the folder made, the
-    temporary file created) left the resource with nobody to release it. The
-    first signal received is sent again once the block is over (its handler
-    then raises, stops the session or ends the process, as it would have);
-    in another thread than the main one, nothing is held.
+    temporary file created) left the resource with nobody to release it. Each
+    signal received is sent again once the block is over, once, in the order
+    they came (its handler then raises, stops the session or ends the process,
+    as it would have; the others are sent even when one's handler raises, so
+    a SIGTERM after a Ctrl-C is not lost); in another thread than the main
+    one, nothing is held.
     """
     came = []
     try:
         with hold_signals(threading.Event(), said=None, came=came):
             yield
     finally:
-        if came:
-            signal.raise_signal(getattr(signal, came[0]))
+        _send_again(list(dict.fromkeys(came)))
+
+
+def _send_again(names):
+    """Raise the signals ``names`` in order, each even when one before raised."""
+    if names:
+        try:
+            signal.raise_signal(getattr(signal, names[0]))
+        finally:
+            _send_again(names[1:])

@@ -1,5 +1,6 @@
 """Signals, the wall clock and a lost source end a live session cleanly."""
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -487,3 +488,32 @@ def test_sigterm_as_the_recorder_starts_leaves_a_whole_recording(tmp_path, signa
     assert counts["StreamHeader"] == counts["StreamFooter"] == 4, counts
     names = sorted(s["info"]["name"][0] for s in pyxdf.load_xdf(str(rec))[0])
     assert names == [f"biofeedback-{k}" for k in ("Cues", "EEG", "Estimates", "Markers")]
+
+
+@pytest.mark.parametrize("raising", [False, True])
+def test_every_signal_held_over_a_step_acts_after_it_in_order(raising):
+    """signals_after sent again only the first signal it held: a SIGTERM after
+    a Ctrl-C (a service manager stopping a session the user had interrupted)
+    was lost. Each acts once, in order, also when the first one's handler
+    raises (Ctrl-C's KeyboardInterrupt)."""
+    from biofeedback._signals import signals_after
+
+    acted = []
+
+    def handler(signum, _frame):
+        acted.append(signal.Signals(signum).name)
+        if raising and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(KeyboardInterrupt) if raising else contextlib.nullcontext():
+            with signals_after():
+                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signal.SIGTERM)
+                signal.raise_signal(signal.SIGINT)
+                assert acted == []  # held over the step
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+    assert acted == ["SIGINT", "SIGTERM"]
