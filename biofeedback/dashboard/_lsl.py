@@ -105,6 +105,7 @@ class LSLFeeder:
         self._thread = None
         self.source = None
         self._quality = None  # the newest window's per-channel quality, once one came
+        self._inlets = {}  # on the session's Estimates, Cues and Markers (with follow)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self):
@@ -147,9 +148,12 @@ class LSLFeeder:
         return self
 
     def stop(self):
+        """Stop the thread and close every inlet: the EEG's and, when following a
+        session, those on its Estimates, Cues and Markers streams."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(3.0)
+        self._close_inlets()
         if self.source is not None:
             try:
                 self.source.stop()
@@ -258,14 +262,18 @@ class LSLFeeder:
     def _next_session(self):
         """The EEG is back under a new source id: another session. Its estimates,
         cues and markers replace the last one's, whose inlets would wait forever."""
-        for inlet in self._inlets.values():
+        self._close_inlets()
+        self._block = None
+        self._find_at = 0.0  # look at once
+
+    def _close_inlets(self):
+        """Close the inlets on the session's Estimates, Cues and Markers streams."""
+        inlets, self._inlets = self._inlets, {}
+        for inlet in inlets.values():
             try:
                 inlet.close_stream()
             except Exception as err:  # pragma: no cover - an inlet already broken
                 logger.debug("Closing a follower inlet: %s", err)
-        self._inlets = {}
-        self._block = None
-        self._find_at = 0.0  # look at once
 
     def _find_streams(self):
         pylsl = import_pylsl()

@@ -336,3 +336,30 @@ def test_a_sender_that_stalls_then_sends_every_sample_is_said_as_a_stall(uid):
         if feeder is not None:
             feeder.stop()
         server.stop()
+
+
+def test_stopping_the_dashboard_closes_its_inlets_on_the_session_s_streams(uid):
+    """stop() closed the EEG inlet alone: those on the session's Estimates and
+    Markers stayed subscribed to its outlets (an embedding program that starts
+    and stops the page kept one more inlet per stream each time)."""
+    streams = _SessionStreams(f"bf-{uid}", "stops")
+    streams.send(1.0)
+    server = DashboardServer(port=0)
+    server.start()
+    feeder = None
+    try:
+        feeder = LSLFeeder(server, f"bf-{uid}-EEG", follow=True, timeout=10).start()
+        assert _wait(lambda: len(feeder._inlets) == 2, 10), "Estimates, Markers"
+        outlets = streams.outlets
+        assert outlets.eeg.have_consumers() and outlets.estimates.have_consumers()
+        assert outlets.markers.have_consumers()
+        feeder.stop()
+        assert feeder._inlets == {}
+        gone = _wait(lambda: not any(o.have_consumers() for o in (
+            outlets.eeg, outlets.estimates, outlets.markers)), 5)
+        assert gone, "an inlet stayed subscribed after the dashboard stopped"
+    finally:
+        streams.end()
+        if feeder is not None:
+            feeder.stop()
+        server.stop()
