@@ -625,7 +625,9 @@ class Session:
             if ts.size and self._error is None:
                 tally.samples(ts)
                 self._handle_results(self.engine.process(data, ts), tally)
-            self._close_open_gap(tally, lsl_clock())
+            # a source that ended knows when (its end may lie in an outage)
+            end = self.source.ended_at if acq.ended.is_set() else None
+            self._close_open_gap(tally, lsl_clock() if end is None else end)
             tally.finish(self.source.n_dropped)
 
     def _close_open_gap(self, tally, now):

@@ -149,9 +149,10 @@ class ScenarioSource(Source):
         if self._cursor >= self._n:
             if self._held:  # the scenario ended while the clock settled
                 return self._release(None)
-            if self.realtime:
-                time.sleep(min(timeout, 0.05))
-                return None
+            # live too: a session on a scenario shorter than its protocol waited
+            # for --give-up, and one ending in a disconnect counted that wait as
+            # its outage; it ends with its scenario, an outage then at its end
+            self.ended_at = float(self._stamp(sim.timestamps[-1]))
             raise EOFError("The scenario has ended.")
         if self.realtime:
             deadline = time.monotonic() + max(timeout, 0.0)

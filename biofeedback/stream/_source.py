@@ -69,6 +69,10 @@ class Source(ABC):
     notes : list of str
         Facts about this acquisition that a session summary repeats (e.g.
         that timing figures describe a playback); empty for most sources.
+    ended_at : float | None
+        Once :meth:`read` raised :class:`EOFError`: the time of the source's
+        last sample, sent or not (a scenario ending in a disconnect), when the
+        source knows it; else None. An outage still open at the end runs to it.
     """
 
     realtime = True
@@ -79,6 +83,7 @@ class Source(ABC):
         self.sfreq = float(profile.sfreq)
         self.n_dropped = 0
         self.notes: list[str] = []
+        self.ended_at: float | None = None
         self._events: list[SourceEvent] = []
         self._events_lock = threading.Lock()
         self._started = False
