@@ -20,7 +20,7 @@ import numpy as np
 from .._logging import logger
 from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
-from ..stream._peers import printable, regular_rate, stamp_clock, unit_scale
+from ..stream._peers import _eeg_channels, printable, regular_rate, stamp_clock, unit_scale
 from ._integrity import (
     channel_problems,
     check_timestamps,
@@ -40,6 +40,10 @@ from ._xdf_write import (  # noqa: F401 (one place to import)
     numeric_markers,
     write_xdf,
 )
+
+#: How stamps on either side of a clock mismatch are said (Unix time or not).
+_CLOCKS = {True: "Unix time (time.time(), as muse-lsl stamps by default)",
+           False: "the LSL clock (or a clock of its own)"}
 
 
 def _channel_meta(info):
@@ -227,12 +231,28 @@ def read_xdf(fname, *, profile=None, stream=None):
     else:
         ch_names = [f"ch{i + 1}" for i in range(n_ch)]
     values = np.asarray(eeg["time_series"], dtype=np.float64).reshape(-1, n_ch)
+    units = [(c["unit"] or "").strip() for c in chans] if len(chans) == n_ch else [""] * n_ch
+    # inputs riding along on the EEG stream (muse-lsl's 'Right AUX', declared
+    # EEG; channels typed AUX, accelerometer...) are not EEG, as live
+    keep = _eeg_channels([c["label"] for c in chans], [c["type"] for c in chans], n_ch)
+    aux = [i for i in range(n_ch) if i not in keep]
+    aux_stream = None
+    if aux:
+        aux_scales = np.array([unit_scale(units[i]) or 1.0 for i in aux])
+        aux_stream = Stream(
+            name="aux", type="AUX", data=np.ascontiguousarray(values[:, aux].T
+                                                             * aux_scales[:, None]),
+            timestamps=None, ch_names=[ch_names[i] for i in aux], sfreq=sfreq,
+            meta={"units": ["volts" if unit_scale(units[i]) else units[i] for i in aux]})
+        values = values[:, keep]
+        ch_names = [ch_names[i] for i in keep]
+        units = [units[i] for i in keep]
+        n_ch = len(keep)
     scales = np.empty(n_ch)
     missing_unit = []
     unknown_unit = set()
     for i in range(n_ch):
-        unit = chans[i]["unit"] if len(chans) == n_ch else ""
-        unit = (unit or "").strip()
+        unit = units[i]
         if not unit:
             missing_unit.append(ch_names[i])
             scales[i] = 1e-6
@@ -284,10 +304,14 @@ def read_xdf(fname, *, profile=None, stream=None):
     shifts = _clock_shifts(sidecar)
     own = _own_clocks(sidecar)
     markers = []
+    eeg_unix = stamp_clock(ts) == "unix"
+    others = {}
+    if aux_stream is not None:
+        aux_stream.timestamps = ts
+        others["aux"] = aux_stream
     # the recording's own losses are marked in its own marker stream: a gap_start
     # another program sent (an also-recorded stream) is its marker, not a loss
     own_markers = None
-    others = {}
     moved = {}
     # the session's own streams first: theirs are the plain names in rec.streams
     own_ids = set(ours.values())
@@ -304,6 +328,17 @@ def read_xdf(fname, *, profile=None, stream=None):
         if shift is not None and s_ts.size:  # Unix-time stamps, onto the EEG's clock
             s_ts = s_ts + shift
             moved[name] = shift
+        if shift is None and (name, _first(sinfo, "source_id", "")) not in own and \
+                s_ts.size and (stamp_clock(s_ts) == "unix") != eeg_unix:
+            # muse-lsl stamps with time.time() unless told --lsltime; LabRecorder
+            # records the stamps as sent, and nothing in the file gives the shift
+            warnings.append(
+                f"The stream {printable(name)!r} is stamped with "
+                f"{_CLOCKS[not eeg_unix]} and the EEG stream {printable(eeg_name)!r} with "
+                f"{_CLOCKS[eeg_unix]}: its {counted(s_ts.size, 'sample')} cannot be lined "
+                "up with the EEG's, and the file does not say by how much they are apart; "
+                "record with every sender on the LSL clock (muse-lsl: 'muselsl stream "
+                "--lsltime').")
         if (name, _first(sinfo, "source_id", "")) in own:
             warnings.append(
                 f"The stream {printable(name)!r} is stamped on a clock of its own (the "
@@ -393,6 +428,9 @@ def read_xdf(fname, *, profile=None, stream=None):
         "measured_sfreq": measured,
         "losses_from": "markers" if marked is not None else "timestamps",
     }
+    if aux_stream is not None:
+        provenance["dropped_columns"] = aux_stream.ch_names
+        provenance["dropped_reason"] = "AUX inputs are not EEG; kept in streams['aux']"
     when = _file_datetime(header)
     if when is not None:  # the clock is LSL's: the file's header dates the recording
         provenance["recorded_at"] = when

@@ -1,6 +1,7 @@
 """XDF, the project's own format: our writer, pyxdf's reader, killed recorders."""
 
 import json
+import struct
 
 import numpy as np
 import pytest
@@ -558,3 +559,94 @@ def test_stamps_in_milliseconds_are_read_so_from_2000_to_2100(tmp_path):
     for t0_ms in (UNIX_SPAN[0] * 1000.0 - 1.0, UNIX_SPAN[1] * 1000.0 - 1996.0):
         with pytest.raises(RecordingFormatError, match="timestamps that are no clock's"):
             read_recording(_xdf_of_stamps(tmp_path / "out.xdf", t0_ms + steps))
+
+
+def _labrecorder_xdf(path, streams):
+    """An XDF file as LabRecorder writes it: each stream's header (liblsl's
+    ``as_xml``), its first sample in a chunk of its own, then its samples in
+    chunks of 0.1 s, a stamp left out (deduced) where it follows the last by
+    exactly the nominal period, its clock offsets and a footer. ``streams``: (name, type,
+    labels, units, types, rate, format, stamps, values or strings)."""
+    from biofeedback._xdf_chunks import NUMERIC_FORMATS, chunk, footer, varlen
+
+    with open(path, "wb") as fid:
+        fid.write(file_header())
+        for sid, (name, type_, labels, units, types, rate, fmt, _, _) in enumerate(
+                streams, 1):
+            chans = "".join(
+                f"<channel><label>{lab}</label><unit>{u}</unit><type>{t}</type></channel>"
+                for lab, u, t in zip(labels, units, types))
+            xml = (f'<?xml version="1.0"?>\n<info>\n\t<name>{name}</name>\n\t<type>{type_}'
+                   f"</type>\n\t<channel_count>{len(labels)}</channel_count>\n\t"
+                   f"<channel_format>{fmt}</channel_format>\n\t<source_id>{name}1</source_id>"
+                   f"\n\t<nominal_srate>{rate}</nominal_srate>\n\t<version>1.1</version>\n\t"
+                   f"<created_at>100.5</created_at>\n\t<desc><channels>{chans}</channels>"
+                   "</desc>\n</info>\n")
+            fid.write(chunk(2, xml.encode(), sid))
+        for sid, (*_, rate, fmt, ts, values) in enumerate(streams, 1):
+            step = max(1, int(rate * 0.1))
+            last = None
+            for a, b in [(0, 1)] + [(a, min(a + step, len(ts))) for a in range(1, len(ts), step)]:
+                body = varlen(b - a)
+                for k in range(a, b):
+                    if last is not None and rate and last + 1.0 / rate == ts[k]:
+                        body += b"\x00"
+                    else:
+                        body += b"\x08" + np.float64(ts[k]).tobytes()
+                    last = ts[k]
+                    if fmt == "string":
+                        body += varlen(len(values[k].encode())) + values[k].encode()
+                    else:
+                        body += np.asarray(values[k], NUMERIC_FORMATS[fmt]).tobytes()
+                fid.write(chunk(3, body, sid))
+            # its clock offsets (every 5 s; the same machine's: next to none)
+            offsets = [(5000.0 + k * 5.0, -1e-6) for k in range(3)]
+            for t, v in offsets:
+                fid.write(chunk(4, struct.pack("<dd", t - v, v), sid))
+            fid.write(chunk(6, footer(float(ts[0]), float(ts[-1]), len(ts), offsets), sid))
+    return path
+
+
+_MUSE = ["TP9", "AF7", "AF8", "TP10", "Right AUX"]
+
+
+def _muse_lsl_stream(t0, n=2560):
+    """muse-lsl's EEG stream (muselsl/stream.py): five float32 channels, 'Right
+    AUX' among them, each typed EEG in microvolts."""
+    x = np.random.default_rng(0).normal(0, 20, (n, 5)).astype(np.float32)
+    return ("Muse", "EEG", _MUSE, ["microvolts"] * 5, ["EEG"] * 5, 256, "float32",
+            t0 + np.arange(n) / 256.0, x)
+
+
+def test_muse_lsl_stream_recorded_by_labrecorder_keeps_right_aux_apart(tmp_path):
+    """muse-lsl declares 'Right AUX' an EEG channel of its stream; as live,
+    it is read as an AUX input beside the EEG (as muse-lsl's CSV is), not as
+    a fifth EEG channel."""
+    muse = _muse_lsl_stream(5000.0)
+    marks = ("Markers", "Markers", ["Marker"], [""], ["Markers"], 0, "string",
+             np.array([5001.0, 5005.5]), ["stim", "rest"])
+    rec = read_recording(_labrecorder_xdf(tmp_path / "sub-01.xdf", [muse, marks]))
+    x = muse[-1].astype(np.float64)
+    assert rec.ch_names == _MUSE[:4]
+    assert_allclose(rec.data, x[:, :4].T * 1e-6)
+    assert rec.streams["aux"].ch_names == ["Right AUX"]
+    assert_allclose(rec.streams["aux"].data[0], x[:, 4] * 1e-6)
+    assert [m for _, m in rec.markers] == ["stim", "rest"]
+    assert_allclose([t for t, _ in rec.markers], [5001.0, 5005.5], atol=1e-5)
+    assert rec.warnings == []
+
+
+def test_markers_on_another_clock_than_the_eeg_are_said(tmp_path):
+    """muse-lsl stamps with time.time() unless told --lsltime, PsychoPy's
+    markers with the LSL clock: LabRecorder records both as sent, and nothing
+    in the file lines them up. The reader says so, naming the stream."""
+    muse = _muse_lsl_stream(1.7e9)
+    marks = ("PsychoPyMarkers", "Markers", ["Marker"], [""], ["Markers"], 0, "string",
+             np.array([5001.0, 5005.5]), ["stim", "rest"])
+    rec = read_recording(_labrecorder_xdf(tmp_path / "sub-01.xdf", [muse, marks]))
+    said = [w for w in rec.warnings if "PsychoPyMarkers" in w]
+    assert len(said) == 1 and "cannot be lined up" in said[0] and "--lsltime" in said[0]
+    # on one clock, nothing is said
+    muse = _muse_lsl_stream(4990.0)
+    rec = read_recording(_labrecorder_xdf(tmp_path / "sub-02.xdf", [muse, marks]))
+    assert rec.warnings == []
