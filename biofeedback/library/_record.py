@@ -141,7 +141,8 @@ def _cues_from_xdf(xdf: Path) -> tuple[list[str], dict]:
              "n_dropped": loss_counts(rec.gaps)["dropped"],
              "gaps": [{"onset": g.onset, "duration": g.duration} for g in rec.gaps
                       if g.source == "marker"],
-             "ch_names": list(rec.ch_names), "sfreq": rec.sfreq}
+             "ch_names": list(rec.ch_names), "sfreq": rec.sfreq,
+             "started": rec.started}  # the recording's own date (its header's), or None
     return texts, integ
 
 
@@ -267,6 +268,10 @@ def read_session_folder(folder, participant: str, session: int, root,
     started = started if isinstance(started, str) else None  # a date, as text
     ref = side_path or xdf
     prof = side.get("board_profile") or {}
+    if not started and math.isfinite(_f(integ.get("started"))):
+        # no sidecar: the XDF's own date, not its file's, which a copy resets
+        started = _dt.datetime.fromtimestamp(integ["started"]).astimezone().isoformat(
+            timespec="seconds")
     if not started and ref is not None:
         started = _dt.datetime.fromtimestamp(ref.stat().st_mtime).astimezone().isoformat(
             timespec="seconds")

@@ -415,6 +415,27 @@ def test_broken_index_or_files_are_rebuilt_and_said(study, capsys, caplog, break
         assert list(study.glob("biofeedback.sqlite.*.bad")), "the bad file is kept aside"
 
 
+def test_an_earlier_recording_copied_in_is_dated_by_its_recording(study, capsys):
+    """A session folder holding an XDF alone (an earlier recording copied into the
+    study) was dated by the file's modification time: the day it was copied, so
+    the history listed it as recorded today."""
+    import datetime as dt
+
+    from biofeedback.io import read_recording
+
+    sample = REPO / "recordings" / "sample_synthetic.xdf"
+    eeg = study / "sub-p01" / "ses-04" / "eeg"
+    eeg.mkdir(parents=True)
+    copied = shutil.copy(sample, eeg / "sub-p01_ses-04_task-old_eeg.xdf")
+    os.utime(copied)  # copied today
+    recorded = dt.datetime.fromtimestamp(read_recording(sample).started).astimezone()
+    assert recorded.date() < dt.date.today()
+    assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[-1]
+    assert (row["session"], row["status"]) == (4, "no_sidecar")
+    assert row["started_at"] == recorded.isoformat(timespec="seconds")
+
+
 def test_a_sidecar_part_of_another_type_is_left_out_alone(study, caplog):
     """A block or gap that was not a table made the whole sidecar left out (the
     session indexed from its XDF alone, as "no_sidecar"), and a bug raising
