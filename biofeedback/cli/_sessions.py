@@ -5,11 +5,12 @@ from __future__ import annotations
 from . import participant_argument
 
 HELP = """\
-List the sessions filed under a study root (from its index): participant,
-session number, date, protocol, status, duration, the measure trained and
-which way, how far it moved that way in training relative to the session's
-baseline (in its standard deviations: negative is the other way), time in
-target and artifact share. A session stopped before its protocol's end
+List the sessions filed under a study root (from its index), in order:
+participant, session (as its folder names it: 01, or pre for ses-pre), date,
+protocol, status, duration, the measure trained and which way, how far it
+moved that way in training relative to the session's baseline (in its
+standard deviations: negative is the other way), time in target and artifact
+share. A session stopped before its protocol's end
 (Ctrl-C, SIGTERM) is listed as "partial", one killed mid-way as
 "interrupted", one whose sidecar is missing as "no_sidecar"; a line under
 the table says what each of these means for it.
@@ -42,7 +43,7 @@ def _pct(x):
 def run(args) -> int:
     from .._json import dumps
     from ..library._index import StudyIndex
-    from ..library._layout import check_participant, existing_study_root
+    from ..library._layout import check_participant, existing_study_root, session_name
 
     pid = check_participant(args.participant) if args.participant else None
     with StudyIndex(existing_study_root(args.root), read_only=True) as index:
@@ -63,8 +64,7 @@ def run(args) -> int:
         date = (r["started_at"] or "")[:16].replace("T", " ")
         dur = r["duration"] / 60 if r["duration"] is not None else None
         status = r["status"] + ("*" if r["simulated"] else "")
-        label = r.get("label") or (f"{r['session']:02d}" if r["session"] is not None
-                                   else "n/a")  # as its folder names it
+        label = session_name(r)  # as its folder names it
         print(f"{r['participant']:<12} {label:>3}  {date:<16} {r['task'] or '':<10} "
               f"{status:<11} {_f(dur, '5.1f'):>5} {_trains(r):<16} "
               f"{_f(r['regulation'], '+12.2f'):>12} "
@@ -94,9 +94,11 @@ _STATUS = {
 
 def _notes(rows) -> list[str]:
     """A line for each session that did not end as its protocol planned."""
+    from ..library._layout import session_name
+
     out = []
     for r in rows:
-        name = f"sub-{r['participant']} session {r['session']:02d}"
+        name = f"sub-{r['participant']} session {session_name(r)}"
         if r["status"] == "partial":  # the index's sentence says where it stopped
             said = next((w for w in r["warnings"] or [] if isinstance(w, str)
                          and w.startswith(name) and "ended early" in w), None)

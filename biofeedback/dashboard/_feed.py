@@ -270,7 +270,8 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
     Returns
     -------
     message : dict
-        ``sessions`` holds, oldest first: session number, start, task, status,
+        ``sessions`` holds, oldest first: session number and label (``"03"``,
+        ``"pre"``: the page shows the label of one without a number), start, task, status,
         target and direction, time in target, reward rate, regulation (training
         relative to the session's baseline) and artifact share. ``empty`` is
         the sentence the page shows when it lists none, and ``command`` the
@@ -281,7 +282,7 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
     from ..library import StudyIndex, check_participant
 
     pid = check_participant(participant)
-    keys = ("session", "started_at", "task", "status", "target", "direction",
+    keys = ("session", "label", "started_at", "task", "status", "target", "direction",
             "time_in_target", "reward_rate", "regulation", "artifact_share")
     with StudyIndex(root) as index:
         if sync:
@@ -303,4 +304,6 @@ def _running(row) -> str | None:
     """What the history says of a session still running, else None."""
     if row.get("status") != "running":
         return None
-    return f"session {int(row['session']):02d}: running now"
+    from ..library._layout import session_name
+
+    return f"session {session_name(row)}: running now"

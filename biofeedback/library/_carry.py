@@ -24,6 +24,7 @@ import numpy as np
 
 from .._json import dumps
 from .._logging import logger
+from ._layout import session_name
 
 __all__ = ["carried_thresholds", "thresholds_json", "carry_calibration", "save_calibration",
            "montage", "same_headset", "describe_headset", "CarryOver"]
@@ -92,13 +93,20 @@ def thresholds_json(carried) -> list:
             for k, v in (carried or {}).items()]
 
 
-def carry_calibration(root, participant, model, sha256, rows=None, headset=None) -> int | None:
+def _from(row) -> int | str:
+    """The session a value came from, as the sidecar's ``carried_from`` names it: its
+    number, or its label when it has none (``"pre"``)."""
+    return int(row["session"]) if row.get("session") is not None else session_name(row)
+
+
+def carry_calibration(root, participant, model, sha256, rows=None,
+                      headset=None) -> int | str | None:
     """Restore the model calibration of the participant's latest session with this model.
 
     ``rows`` are the participant's index rows (read from the index when
     None); with ``headset`` (a :func:`montage`) only sessions recorded with
-    that headset count. Returns the session number it came from, or None
-    (the baseline calibrates).
+    that headset count. Returns the session number it came from (its label
+    when it has none), or None (the baseline calibrates).
     """
     if rows is None:
         from ._index import StudyIndex
@@ -124,10 +132,10 @@ def carry_calibration(root, participant, model, sha256, rows=None, headset=None)
             model.restore_calibration(state)
         except Exception as err:  # another layout: calibrate on this baseline
             logger.warning("The calibration saved with session %s does not fit (%s); this "
-                           "session calibrates on its own baseline.", row["session"], err)
+                           "session calibrates on its own baseline.", session_name(row), err)
             return None
-        logger.info("Model calibration carried over from session %s.", row["session"])
-        return int(row["session"])
+        logger.info("Model calibration carried over from session %s.", session_name(row))
+        return _from(row)
     return None
 
 
@@ -217,7 +225,7 @@ class CarryOver:
         if not fits:
             self.note = (
                 f"Participant {self.participant}'s earlier sessions ran on other headsets, "
-                f"the last (session {last['session']:02d}) on {describe_headset(last_m)}; "
+                f"the last (session {session_name(last)}) on {describe_headset(last_m)}; "
                 f"their thresholds do not fit {describe_headset(here)}, so this session's "
                 "baseline sets them afresh.")
             return None, None
@@ -235,13 +243,13 @@ class CarryOver:
                 else:
                     why = f"computed its estimates with {newest}"  # last is fits[-1]
                 self.note = (
-                    f"Participant {self.participant}'s last session ({last['session']:02d}) "
-                    f"{why}, so the thresholds come from session {row['session']:02d}, "
+                    f"Participant {self.participant}'s last session ({session_name(last)}) "
+                    f"{why}, so the thresholds come from session {session_name(row)}, "
                     "the latest that fits.")
-            return carried_thresholds(row), int(row["session"])
+            return carried_thresholds(row), _from(row)
         self.note = (
             f"Participant {self.participant}'s earlier sessions on this headset computed "
-            f"their estimates otherwise, the last (session {fits[-1]['session']:02d}) with "
+            f"their estimates otherwise, the last (session {session_name(fits[-1])}) with "
             f"{newest}; their thresholds do not fit this session's estimates, so its "
             "baseline sets them afresh.")
         return None, None

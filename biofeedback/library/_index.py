@@ -31,6 +31,7 @@ from ._layout import (
     StudyError,
     _check_writable,
     indexed_folder,
+    labelled_session_dirs,
     list_session_dirs,
     remember_session,
     session_label,
@@ -43,11 +44,12 @@ __all__ = ["StudyIndex", "SCHEMA_VERSION", "DB_NAME"]
 
 #: bump when the tables change; an older file is rebuilt, a newer one moved aside
 #: 2: the headset (board, ch_names, sfreq) of each session; 3: its folder's label as
-#: written ("01", "001"), beside its number
-SCHEMA_VERSION = 3
+#: written ("01", "001"), beside its number; 4: sessions labelled without a number
+#: (ses-pre), whose number is NULL
+SCHEMA_VERSION = 4
 
 _SESSION_COLS = {
-    "participant": "TEXT NOT NULL", "session": "INTEGER NOT NULL", "label": "TEXT",
+    "participant": "TEXT NOT NULL", "session": "INTEGER", "label": "TEXT NOT NULL",
     "task": "TEXT",
     "uid": "TEXT", "started_at": "TEXT", "status": "TEXT", "simulated": "INTEGER",
     "duration": "REAL", "n_samples": "INTEGER", "n_windows": "INTEGER", "n_gated": "INTEGER",
@@ -75,7 +77,7 @@ CREATE TABLE IF NOT EXISTS participants (id TEXT PRIMARY KEY, first_session TEXT
     last_session TEXT);
 CREATE TABLE IF NOT EXISTS sessions (id INTEGER PRIMARY KEY,
     {", ".join(f'"{k}" {v}' for k, v in _SESSION_COLS.items())},
-    UNIQUE (participant, session));
+    UNIQUE (participant, session), UNIQUE (participant, label));
 CREATE TABLE IF NOT EXISTS blocks (session_id INTEGER NOT NULL
     REFERENCES sessions(id) ON DELETE CASCADE,
     {", ".join(f'"{k}" {v}' for k, v in _BLOCK_COLS.items())},
@@ -213,7 +215,7 @@ class StudyIndex:
                 self._remember_numbers()
             self._create(drop=version is not None or not fresh)
             if not fresh or self.notice or version is not None or \
-                    list_session_dirs(self.root):  # (the last: sessions but no index yet)
+                    _session_folders(self.root):  # (the last: sessions but no index yet)
                 upgrade = version is not None and 0 < version < SCHEMA_VERSION
                 # an upgrade changes no file: what their sessions hold was said when
                 # they were indexed, and is not said again for every participant
@@ -326,8 +328,7 @@ class StudyIndex:
                 vals.append(_num(v))
             else:
                 vals.append(None if v is None else str(v))
-        con.execute("DELETE FROM sessions WHERE participant=? AND session=?",
-                    (rec["participant"], rec["session"]))
+        self._drop_rows(con, rec["participant"], _key(rec))
         cur = con.execute(
             f"INSERT INTO sessions ({_quoted(cols)}) VALUES "
             f"({', '.join('?' * len(cols))})", vals)
@@ -375,6 +376,12 @@ class StudyIndex:
             con.execute("ROLLBACK")
             raise
 
+    @staticmethod
+    def _drop_rows(con, participant, key) -> None:
+        """Delete a session's row: ``key`` is its number, or a label that is not one."""
+        col = "label" if isinstance(key, str) else "session"
+        con.execute(f"DELETE FROM sessions WHERE participant=? AND {col}=?", (participant, key))
+
     def forget(self, participant: str, session: int) -> None:
         """Drop a session that never was one (it ended before its first sample
         and its files were moved out of the study): unlike a session whose
@@ -382,9 +389,11 @@ class StudyIndex:
         takes it."""
         self._transaction(lambda con: self._drop(con, [(participant, int(session))]))
 
-    def add_session(self, folder, participant: str, session: int,
+    def add_session(self, folder, participant: str, session: int | None,
                     attempts: int = 3) -> dict | None:
-        """Index one session folder (again); returns its record or None."""
+        """Index one session folder (again); returns its record or None.
+
+        ``session`` is None for a folder labelled without a number (``ses-pre``)."""
         rec = read_session_folder(folder, participant, session, self.root)
         if rec is None:
             return None
@@ -398,7 +407,7 @@ class StudyIndex:
         ``say_sessions=False`` keeps each session's warnings (a partial
         session, a sidecar left out) in its row without logging them.
         """
-        folders = _numbered_once(list_session_dirs(self.root))
+        folders = _session_folders(self.root)
         records = []
         for i, (pid, num, folder) in enumerate(folders):
             rec = read_session_folder(folder, pid, num, self.root, say=say_sessions)
@@ -469,18 +478,20 @@ class StudyIndex:
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     def _sync(self, attempts: int = 3) -> int:
-        known = {(r[0], r[1]): (_num(r[2]) or 0.0, r[3], r[4], r[5]) for r in self.con.execute(
+        known = {(r[0], r[4] if r[1] is None else r[1]): (_num(r[2]) or 0.0, r[3], r[4], r[5])
+                 for r in self.con.execute(
             "SELECT participant, session, mtime, status, label, sidecar FROM sessions")}
         n = 0
         present = set()
         self._say_unindexed()
-        for pid, num, folder in _numbered_once(list_session_dirs(self.root)):
+        for pid, num, folder in _session_folders(self.root):
+            key = num if num is not None else session_label(folder)
             eeg = folder / "eeg" if (folder / "eeg").is_dir() else folder
             files = list(eeg.glob("*_eeg.json")) + list(eeg.glob("*_eeg.xdf"))
             if files:
-                present.add((pid, num))
+                present.add((pid, key))
             mtime = max((p.stat().st_mtime for p in files), default=0.0)
-            old = known.get((pid, num))
+            old = known.get((pid, key))
             if not files or (old is not None and old[0] >= mtime and old[1] != "running"
                              and old[2] == session_label(folder, num)):
                 continue
@@ -489,7 +500,8 @@ class StudyIndex:
         gone = sorted(set(known) - present)
         if gone:  # deleted or moved by hand: the files are the truth
             for pid, num in gone:  # the number stays taken once the index forgets it
-                remember_session(self.root, pid, num)
+                if not isinstance(num, str):
+                    remember_session(self.root, pid, num)
             self._transaction(lambda con: self._drop(con, gone), attempts=attempts)
             for pid, num in gone:
                 label = known[(pid, num)][2] or (f"{num:02d}" if isinstance(num, int)
@@ -503,8 +515,8 @@ class StudyIndex:
 
     @staticmethod
     def _drop(con, keys) -> None:
-        for pid, num in keys:
-            con.execute("DELETE FROM sessions WHERE participant=? AND session=?", (pid, num))
+        for pid, key in keys:
+            StudyIndex._drop_rows(con, pid, key)
         con.execute("DELETE FROM participants WHERE id NOT IN "
                     "(SELECT DISTINCT participant FROM sessions)")
 
@@ -529,7 +541,11 @@ class StudyIndex:
         return f"No sessions of participant {participant!r} under {self.root}{hint}"
 
     def sessions(self, participant: str | None = None) -> list[dict]:
-        """Session rows (dicts), oldest first, of one participant or all."""
+        """Session rows (dicts), oldest first, of one participant or all.
+
+        Numbered sessions follow their numbers; a session labelled without a
+        number (``ses-pre``) comes before the first numbered one recorded
+        after it (see :func:`in_order`)."""
         q = "SELECT * FROM sessions"
         args = ()
         if participant:
@@ -544,20 +560,64 @@ class StudyIndex:
                 except ValueError:
                     d[c] = []
             out.append(d)
-        return out
+        return in_order(out)
 
     def blocks(self, participant: str) -> list[dict]:
-        """Block rows of a participant's sessions, with their session number."""
+        """Block rows of a participant's sessions, with their session's number and label."""
         rows = self.con.execute(
-            "SELECT s.session AS session, b.* FROM blocks b JOIN sessions s ON "
-            "b.session_id = s.id WHERE s.participant = ? ORDER BY s.session, b.idx",
+            "SELECT s.session AS session, s.label AS label, b.* FROM blocks b JOIN sessions s "
+            "ON b.session_id = s.id WHERE s.participant = ? ORDER BY s.session, b.idx",
             (participant,))
-        return [_typed(dict(r), {"session": "INTEGER", **_BLOCK_COLS}) for r in rows]
+        return [_typed(dict(r), {"session": "INTEGER", "label": "TEXT", **_BLOCK_COLS})
+                for r in rows]
 
     def last_session(self, participant: str) -> dict | None:
         """The participant's latest indexed session with thresholds, or None."""
         rows = [s for s in self.sessions(participant) if s["final_thresholds"]]
         return rows[-1] if rows else None
+
+
+def _key(row):
+    """A session's key in its participant's index: its number, else its label."""
+    return row["session"] if row.get("session") is not None else str(row.get("label"))
+
+
+def _when(row) -> float:
+    """When a session was recorded, in Unix seconds (inf when its row has no date)."""
+    try:
+        return _dt.datetime.fromisoformat(str(row.get("started_at") or "")).timestamp()
+    except (TypeError, ValueError, OverflowError):
+        return math.inf
+
+
+def in_order(rows) -> list[dict]:
+    """Index rows in the order of the sessions: by participant, numbered sessions
+    by number, and each session labelled without a number (``ses-pre``,
+    ``ses-post``) before the first numbered session recorded after it (by
+    their ``started_at``; labelled ones among themselves by time, then label)."""
+    out = []
+    by_pid: dict[str, list] = {}
+    for r in rows:
+        by_pid.setdefault(r.get("participant"), []).append(r)
+    for pid in sorted(by_pid, key=str):
+        mine = by_pid[pid]
+        numbered = sorted((r for r in mine if r.get("session") is not None),
+                          key=lambda r: r["session"])
+        labelled = sorted((r for r in mine if r.get("session") is None),
+                          key=lambda r: (_when(r), str(r.get("label"))))
+        for r in numbered:
+            while labelled and _when(labelled[0]) < _when(r):
+                out.append(labelled.pop(0))
+            out.append(r)
+        out.extend(labelled)
+    return out
+
+
+def _session_folders(root) -> list[tuple[str, int | None, Path]]:
+    """Every session folder the index holds: ``(participant, number, folder)``,
+    the number None for a folder labelled without one (``ses-pre``)."""
+    return _numbered_once(list_session_dirs(root)) + [
+        (pid, None, folder) for pid, _, folder in labelled_session_dirs(root)]
 
 
 def _numbered_once(folders) -> list[tuple[str, int, Path]]:

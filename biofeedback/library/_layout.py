@@ -17,6 +17,11 @@ file system does atomically: two sessions started at once for one person get
 two numbers, never one. A running session keeps a ``.running`` file in its
 folder (removed when it ends), so a second one can say what it found.
 
+A session folder may also carry a label that is not a number (``ses-pre``,
+``ses-post``, as BIDS allows): such a session is indexed under its label and
+takes its place among the numbered ones by when it was recorded. ``live``
+always files numbered sessions; labelled ones are copied in.
+
 Numbers are never used twice: ``sub-<ID>/.last-session`` remembers the
 highest number reserved, so a session folder deleted by hand does not free
 its number for a later, different session (the index is rebuilt from the
@@ -50,7 +55,8 @@ from ..errors import BiofeedbackError
 
 __all__ = ["StudyError", "SessionPaths", "study_root", "check_participant", "task_label",
            "reserve_session", "session_paths", "list_session_dirs", "latest_model",
-           "ROOT_ENV", "DEFAULT_ROOT", "case_twin", "participant_models"]
+           "ROOT_ENV", "DEFAULT_ROOT", "case_twin", "participant_models",
+           "labelled_session_dirs", "session_name"]
 
 #: environment variable naming the study root
 ROOT_ENV = "BIOFEEDBACK_ROOT"
@@ -237,6 +243,34 @@ def list_session_dirs(root, participant=None) -> list[tuple[str, int, Path]]:
     return out
 
 
+def labelled_session_dirs(root, participant=None) -> list[tuple[str, str, Path]]:
+    """``(participant, label, folder)`` of every session folder whose label is not
+    a number (``ses-pre``), sorted by participant and label."""
+    root = Path(root)
+    out = []
+    subs = [root / f"sub-{participant}"] if participant else sorted(root.glob("sub-*"))
+    for sub in subs:
+        pid = sub.name[4:]
+        if not sub.is_dir() or not _ID.fullmatch(pid):
+            continue
+        for ses in sub.iterdir():
+            m = _SES_LABEL.fullmatch(ses.name)
+            if m and not m.group(1).isdigit() and ses.is_dir():
+                out.append((pid, m.group(1), ses))
+    out.sort(key=lambda r: (r[0], r[1]))
+    return out
+
+
+def session_name(row) -> str:
+    """How a session is named to people: its folder's label (``"03"``, ``"pre"``),
+    else its number's two digits."""
+    label = row.get("label")
+    if label:
+        return str(label)
+    num = row.get("session")
+    return f"{int(num):02d}" if num is not None else "?"
+
+
 def session_label(folder, session=None) -> str:
     """The label of a session folder as it is written (``"01"``, ``"001"``, ``"1"``);
     ``session``'s two digits when ``folder`` is not a ``ses-<label>`` folder."""
@@ -247,10 +281,10 @@ def session_label(folder, session=None) -> str:
 def unindexed_session_dirs(root) -> list[str]:
     """Sentences for session folders holding files that the index cannot number.
 
-    A label that is not a number (``ses-pre``: the trend across sessions
-    needs their order) and a second folder of one number (``ses-1`` beside
-    ``ses-01``, which would replace it under that number) are left out, and
-    each is said: the folder, why, and the number to rename it to.
+    A second folder of one number (``ses-1`` beside ``ses-01``, which would
+    replace it under that number) is left out, and said: the folder, why,
+    and the number to rename it to. (A label that is not a number,
+    ``ses-pre``, is indexed under that label.)
     """
     root = Path(root)
     out = []
@@ -258,24 +292,16 @@ def unindexed_session_dirs(root) -> list[str]:
         pid = sub.name[4:]
         if not sub.is_dir() or not _ID.fullmatch(pid):
             continue
-        numbered, odd = {}, []
+        numbered = {}
         for ses in sorted(sub.iterdir()):
-            m = _SES_LABEL.fullmatch(ses.name)
+            m = _SES.fullmatch(ses.name)
             if not (m and ses.is_dir()):
                 continue
             if not any((ses / "eeg").glob("*_eeg.*")) and not any(ses.glob("*_eeg.*")):
                 continue  # nothing the index would read
-            if m.group(1).isdigit():
-                numbered.setdefault(int(m.group(1)), []).append(ses)
-            else:
-                odd.append(ses)
+            numbered.setdefault(int(m.group(1)), []).append(ses)
         free = max([*numbered, _last_session(sub, quiet=True), _gone_last(root, pid),
                     _indexed_last(root, pid), 0]) + 1
-        for ses in odd:
-            out.append(f"{ses} is not numbered, and sessions follow their numbers: it is not "
-                       f"indexed; rename it to ses-{free:02d} (the next free number), then run "
-                       "'biofeedback index --rebuild'.")
-            free += 1
         for num, folders in sorted(numbered.items()):
             kept = indexed_folder(folders)
             for ses in (f for f in folders if f != kept):

@@ -3,7 +3,9 @@
 The regulated measure of a session is the mean, over its training blocks, of
 the trained estimate relative to the session's own baseline, in baseline
 standard deviations (see :mod:`biofeedback.library._record`). Across
-sessions, its least-squares slope against the session number, with a 95 %
+sessions, its least-squares slope against the session number (against the
+sessions' order, 1, 2, 3, ..., when some are labelled without a number,
+``ses-pre``), with a 95 %
 interval from Student's t on n - 2 degrees of freedom, says whether the
 person is learning: a *learner* has a significantly positive slope (the
 interval lies above zero), the criterion of Alkoby et al. 2018
@@ -21,6 +23,7 @@ import math
 
 from .._json import finite
 from .._words import counted, listed
+from ._layout import session_name
 
 __all__ = ["progress", "trend", "compare_line", "to_json", "LEARNER_CRITERION"]
 
@@ -110,7 +113,7 @@ def _within(blocks_by_session) -> dict:
     return out
 
 
-_SESSION_KEYS = ("session", "started_at", "status", "task", "simulated", "target",
+_SESSION_KEYS = ("session", "label", "started_at", "status", "task", "simulated", "target",
                  "direction", "regulation", "transfer_regulation", "reward_rate",
                  "time_in_target", "artifact_share", "duration", "n_samples", "n_windows",
                  "n_gated", "n_dropped", "effective_sfreq", "latency_p50", "latency_p99",
@@ -124,6 +127,17 @@ _BLOCK_KEYS = ("idx", "name", "kind", "target", "direction", "regulation", "rewa
 
 def _nan(x) -> float:
     return float(x) if _finite(x) else math.nan
+
+
+def shown(s):
+    """A session as sentences name it: its number (``3``), or its label when it has
+    none (``pre``)."""
+    return int(s["session"]) if s.get("session") is not None else session_name(s)
+
+
+def x_of(s, axis: str) -> float:
+    """Where a session sits on the sessions' axis: its number, or its position."""
+    return float(s["session"] if axis == "number" else s["position"])
 
 
 def progress(participant, root=None, *, index=None) -> dict:
@@ -143,7 +157,9 @@ def progress(participant, root=None, *, index=None) -> dict:
     progress : dict
         ``participant``, ``sessions`` (one dict each, with its ``blocks``),
         ``trend`` (``metric``, ``slope_per_session``, ``ci95``, ``p``,
-        ``learner``), ``transfer_trend``, ``within_session``, ``verdict`` (a
+        ``learner``, ``axis``: ``"number"``, or ``"order"`` when a session is
+        labelled without a number, each session then at its ``position``),
+        ``transfer_trend``, ``within_session``, ``verdict`` (a
         sentence), ``criterion``, ``running_sessions`` (the numbers of sessions
         still running, left out of everything else) and ``running_note`` (a
         sentence saying so, or ""), ``other_note`` (a sentence naming the
@@ -172,7 +188,7 @@ def progress(participant, root=None, *, index=None) -> dict:
     finally:
         if own:
             index.close()
-    running = [int(s["session"]) for s in sessions if s.get("status") == "running"]
+    running = [shown(s) for s in sessions if s.get("status") == "running"]
     sessions = [s for s in sessions if s.get("status") != "running"]
     if not sessions and running:
         raise StudyError(f"Participant {participant!r} has no finished session yet (session "
@@ -182,24 +198,28 @@ def progress(participant, root=None, *, index=None) -> dict:
         raise StudyError(missing)
     by_session = {}
     for b in blocks:
-        by_session.setdefault(b["session"], []).append(b)
+        by_session.setdefault(session_name(b), []).append(b)
+    # the sessions' axis: their numbers, or their order when one has a label alone
+    axis = "number" if all(s.get("session") is not None for s in sessions) else "order"
     # the trained measure: the latest session's target and direction
     target, direction = sessions[-1]["target"], sessions[-1]["direction"]
     out_sessions = []
     within = {}
-    for s in sessions:
+    for position, s in enumerate(sessions, 1):
         d = {k: s.get(k) for k in _SESSION_KEYS}
+        d["label"] = session_name(s)
+        d["position"] = position
         d["simulated"] = bool(d["simulated"])
         d["blocks"] = [{k: b.get(k) for k in _BLOCK_KEYS} for b in by_session.get(
-            s["session"], [])]
+            d["label"], [])]
         out_sessions.append(d)
         if s["target"] == target and s["direction"] == direction:
-            within[s["session"]] = [_nan(b.get("regulation")) for b in d["blocks"]
+            within[d["label"]] = [_nan(b.get("regulation")) for b in d["blocks"]
                                     if b["kind"] == "training"]
     same = [s for s in out_sessions if s["target"] == target and s["direction"] == direction]
-    other = [s["session"] for s in out_sessions
+    other = [shown(s) for s in out_sessions
              if (s["target"], s["direction"]) != (target, direction)]
-    x = [s["session"] for s in same]
+    x = [x_of(s, axis) for s in same]
     fit = trend(x, [_nan(s["regulation"]) for s in same])
     tfit = trend(x, [_nan(s["transfer_regulation"]) for s in same])
     # None: too few sessions to tell (a person is not a non-learner after two sessions)
@@ -214,6 +234,7 @@ def progress(participant, root=None, *, index=None) -> dict:
         "trend": {"metric": metric, "target": target, "direction": direction,
                   "slope_per_session": fit["slope"], "ci95": fit["ci95"], "p": fit["p"],
                   "n_sessions": fit["n"], "intercept": fit["intercept"], "learner": learner,
+                  "axis": axis,
                   "other_measure_sessions": other,
                   "n_with_training": sum(any(b["kind"] == "training" for b in s["blocks"])
                                          for s in same)},
@@ -237,7 +258,7 @@ def _other_note(sessions, other, target, direction) -> str:
     if not other:
         return ""
     trained = sorted({(s["target"], s["direction"]) for s in sessions
-                      if s["session"] in other})
+                      if shown(s) in other})
     what = ", ".join(_trained(g, d) for g, d in trained)
     return (f"Session{'s' * (len(other) > 1)} {listed(other)} trained {what}: "
             f"not on the curves or in the trends, which follow {_trained(target, direction)}, "
@@ -302,11 +323,12 @@ def compare_line(p: dict, session: int | None = None) -> str:
     if not sessions:
         return ""
     today = next((s for s in sessions if s["session"] == session), sessions[-1])
-    target, num = today["target"], today["session"]
+    target, num = today["target"], shown(today)
     down = today.get("direction") == "down"
+    order = [id(s) for s in p["sessions"]]  # the sessions' order, labelled ones included
+    earlier = order[:order.index(id(today))]
     sessions = [s for s in sessions if (s.get("direction") == "down") == down]
-    before = [s for s in sessions if s["session"] < today["session"]
-              and _finite(s["regulation"])]
+    before = [s for s in sessions if id(s) in earlier and _finite(s["regulation"])]
     reg = today["regulation"]
     if not _finite(reg):
         with_what = "your earlier sessions" if before else "later sessions"
@@ -316,7 +338,7 @@ def compare_line(p: dict, session: int | None = None) -> str:
     word = "above" if sign * reg >= 0 else "below"
     now = f"{abs(reg):.2f} baseline SDs {word} your baseline"
     if not before:
-        others = any(s["session"] < num for s in p["sessions"])
+        others = bool(earlier)
         first = (f"your first training {_trained(target, today.get('direction'))}"
                  if others else "your first")
         return (f"Session {num}, {first}: {target} in training was {now}. That is the "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .._outputs import atomic_output
 from .._words import counted
-from ._progress import _finite, _nan, _t_test, trend
+from ._progress import _finite, _nan, _t_test, shown, trend, x_of
 
 __all__ = ["write_progress_html"]
 
@@ -29,11 +29,12 @@ def _figures(p):
         return fig, fig.subplots(*shape)
 
     t = p["trend"]
+    axis = t.get("axis", "number")
     every = p["sessions"]
     # the curves follow one measure (the trend's); other sessions are named below them
     sessions = [s for s in every if (s["target"], s["direction"]) == (t["target"],
                                                                        t["direction"])]
-    x = np.array([s["session"] for s in sessions], float)
+    x = np.array([x_of(s, axis) for s in sessions], float)
     reg = np.array([_nan(s["regulation"]) for s in sessions])
     trf = np.array([_nan(s["transfer_regulation"]) for s in sessions])
     figs = []
@@ -41,7 +42,7 @@ def _figures(p):
     ax.axhline(0, color="#888", lw=1, ls="--")
     for kind, dx, marker, color in (("training", -0.12, "o", "#9bbf9b"),
                                     ("transfer", 0.12, "^", "#9bb0d6")):
-        pts = [(s["session"] + dx, b["regulation"]) for s in sessions for b in s["blocks"]
+        pts = [(x_of(s, axis) + dx, b["regulation"]) for s in sessions for b in s["blocks"]
                if b["kind"] == kind and _finite(b["regulation"])]
         if pts:
             ax.plot(*zip(*pts, strict=True), marker, ms=4, color=color, ls="none")
@@ -58,17 +59,17 @@ def _figures(p):
         ax.fill_between(xx, yy - band, yy + band, color="#1b7a1b", alpha=0.15,
                         label="trend, 95 % interval")
         ax.plot(xx, yy, color="#1b7a1b", lw=1, alpha=0.8)
-    _mark_changes(ax, sessions)
+    _mark_changes(ax, sessions, axis)
     _frame(ax, x, reg, "no clean training window yet: nothing to draw")
     ax.set_xlabel("session")
     ax.set_ylabel(f"{t['target']} vs baseline (SD)")
     ax.set_title("Learning curve: the trained measure relative to each session's baseline")
-    _whole_ticks(ax)
+    _session_ticks(ax, sessions, axis)
     ax.legend(loc="best", fontsize=8)
     figs.append(("learning curve", fig))
 
     fig, axes = subplots(1, 3, figsize=(11, 3))
-    xe = np.array([s["session"] for s in every], float)
+    xe = np.array([x_of(s, axis) for s in every], float)
     for ax, key, label, color in zip(axes, ("time_in_target", "reward_rate", "artifact_share"),
                                      ("time in target", "reward rate", "artifact share"),
                                      ("#1b7a1b", "#a46a28", "#a42828"), strict=True):
@@ -86,7 +87,7 @@ def _figures(p):
         ax.set_xlabel("session")
         ax.set_ylabel("%")
         ax.set_ylim(0, 100)
-        _whole_ticks(ax)
+        _session_ticks(ax, every, axis)
     figs.append(("rates", fig))
 
     fig, ax = subplots(figsize=(9, 3.4))
@@ -97,7 +98,7 @@ def _figures(p):
         y = [_nan(v) for v in y]
         if y:
             ax.plot(range(1, len(y) + 1), y, "o-", color=cmap(i / n), alpha=0.8,
-                    label=f"session {s['session']}" if len(sessions) <= 12 else None)
+                    label=f"session {_name(s, axis)}" if len(sessions) <= 12 else None)
     w = p["within_session"]
     title = "Within sessions: training blocks in order"
     if _finite(w["slope_per_block"]):
@@ -130,6 +131,29 @@ def _whole_ticks(ax) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
+def _name(s, axis) -> str | int:
+    """A session in the tables and legends: its number; with sessions labelled
+    without one, every session by its label (``pre``, ``01``), as the axis names it."""
+    return s["label"] if axis == "order" else shown(s)
+
+
+def _session_ticks(ax, sessions, axis) -> None:
+    """Whole session numbers; on the sessions' order (some labelled without a
+    number), a tick per session named as its folder is (``pre``, ``01``)."""
+    if axis == "number":
+        _whole_ticks(ax)
+        return
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
+    if len(sessions) <= 20:
+        ax.xaxis.set_major_locator(FixedLocator([x_of(s, axis) for s in sessions]))
+        ax.set_xticklabels([s["label"] for s in sessions])
+    else:  # too many names to read: every few, still named
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        names = {x_of(s, axis): s["label"] for s in sessions}
+        ax.xaxis.set_major_formatter(lambda v, _pos: names.get(float(v), ""))
 
 
 def _frame(ax, x, y, empty) -> None:
@@ -172,15 +196,15 @@ def _headset(s) -> str:
     return f"{s.get('board') or 'unnamed'} ({len(names)} ch{rate})"
 
 
-def _mark_changes(ax, sessions) -> None:
+def _mark_changes(ax, sessions, axis="number") -> None:
     """A dotted line and a label where the protocol or the headset changes."""
     prev = None
     for s in sessions:
         now = (s.get("task") or "", _headset(s))
         if prev is not None and now != prev:
             what = [v for v, old in zip(now, prev, strict=True) if v != old]
-            ax.axvline(s["session"] - 0.5, color="#999", lw=1, ls=":")
-            ax.annotate("\n".join(what), (s["session"] - 0.45, 0.99), va="top", fontsize=7,
+            ax.axvline(x_of(s, axis) - 0.5, color="#999", lw=1, ls=":")
+            ax.annotate("\n".join(what), (x_of(s, axis) - 0.45, 0.99), va="top", fontsize=7,
                         xycoords=("data", "axes fraction"), color="#555")
         prev = now
 
@@ -238,6 +262,7 @@ def write_progress_html(p: dict, out) -> Path:
 
     out = Path(out)
     t = p["trend"]
+    axis = t.get("axis", "number")
     figs = _figures(p)
     head = (f"<p><b>{html.escape(p['verdict'])}</b></p>"
             f"<p>{html.escape(p['criterion'])}</p>")
@@ -268,7 +293,7 @@ def write_progress_html(p: dict, out) -> Path:
     for s in p["sessions"]:
         link = _report_link(s["report"], p["root"], out)
         sess_rows.append([
-            s["session"], (s["started_at"] or "")[:16].replace("T", " "),
+            _name(s, axis), (s["started_at"] or "")[:16].replace("T", " "),
             s["status"] + (" (simulated)" if s["simulated"] else ""),
             s.get("task") or "-", f"{s['target']} {s['direction']}".strip() or "-",
             _headset(s) or "-",
@@ -278,7 +303,7 @@ def write_progress_html(p: dict, out) -> Path:
     integ_rows = []
     for s in p["sessions"]:
         integ_rows.append([
-            s["session"], _fmt(s["duration"], digits=1), s["n_samples"],
+            _name(s, axis), _fmt(s["duration"], digits=1), s["n_samples"],
             _fmt(s["effective_sfreq"]), s["n_dropped"],
             f"{s['n_gaps']} ({_fmt(s['gap_seconds'], digits=1)}\u00a0s)",  # one line
             f"{_fmt(s['latency_p50'], digits=1)} / {_fmt(s['latency_p99'], digits=1)}",

@@ -146,9 +146,12 @@ def _cues_from_xdf(xdf: Path) -> tuple[list[str], dict]:
     return texts, integ
 
 
-def read_session_folder(folder, participant: str, session: int, root,
+def read_session_folder(folder, participant: str, session: int | None, root,
                         say: bool = True) -> dict | None:
     """Read a ``ses-<NN>`` folder into an index record (None if it holds nothing).
+
+    ``session`` is None for a folder labelled without a number (``ses-pre``):
+    the record's ``session`` is None and its ``label`` names it.
 
     The sidecar's shape is checked once, as the report checks it (see
     :func:`~biofeedback.feedback._sidecar.sidecar_of_shape`): a part of
@@ -205,7 +208,7 @@ def read_session_folder(folder, participant: str, session: int, root,
     label = session_label(folder, session)
     ses = prog.get("session")  # a number (as live writes it) or a BIDS label ("03")
     n_ses = _f(ses) if not isinstance(ses, str) or ses.isdigit() else math.nan
-    same = ses is None or str(ses) == label or n_ses == int(session)
+    same = ses is None or str(ses) == label or (session is not None and n_ses == int(session))
     if said and (said != participant or not same):
         # copied or renamed by hand: the folder decides, the sentence says what to check
         shown = f"{int(n_ses):02d}" if math.isfinite(n_ses) else str(ses)[:20]
@@ -222,7 +225,8 @@ def read_session_folder(folder, participant: str, session: int, root,
         early = _ended_early(side, fb, summ, n_ran)
         if early:
             status = "partial"
-            warnings.append(f"sub-{participant} session {int(session):02d} {early}")
+            name = f"{int(session):02d}" if session is not None else label
+            warnings.append(f"sub-{participant} session {name} {early}")
     if status != "complete" and status != "partial" and _still_running(folder):
         status = "running"
     integ = {}
@@ -285,8 +289,8 @@ def read_session_folder(folder, participant: str, session: int, root,
             return str(p)
 
     record = {
-        "participant": participant, "session": int(session),
-        "label": session_label(folder, session),
+        "participant": participant, "session": None if session is None else int(session),
+        "label": label,
         "task": prog.get("task") or _task_from(ref) or "",
         "uid": side.get("session_id", ""), "started_at": started or "",
         "status": status, "simulated": bool(prog.get("simulated", False)),

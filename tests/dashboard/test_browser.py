@@ -277,6 +277,33 @@ def test_a_participants_last_sessions_are_listed(live):
                           ".contains('hidden')")
 
 
+def test_a_session_labelled_without_a_number_is_listed_by_its_label(live):
+    """A session folder labelled as BIDS allows (ses-pre) was not in the index, so
+    the page never listed it; now it is listed in its place, by its label."""
+    import json
+    import shutil
+
+    from biofeedback.dashboard._feed import history_message
+    from biofeedback.library import simulate_sessions
+
+    root = live["tmp"] / "labelled-study"
+    simulate_sessions("learner", "p8", 1, root=root, progress=False)
+    sub = root / "sub-p8"
+    pre = shutil.copytree(sub / "ses-01", sub / "ses-pre")
+    side = next((pre / "eeg").glob("*_eeg.json"))
+    data = json.loads(side.read_text())
+    data["programme"].update(session="pre", started_at="2020-01-01T09:00:00+00:00")
+    side.write_text(json.dumps(data))
+    msg = history_message("p8", root, sync=True)
+    assert [(s["session"], s["label"]) for s in msg["sessions"]] == [(None, "pre"), (1, "01")]
+    live["server"].publish(msg)
+    rows = live["browser"].wait_for(
+        "document.getElementById('history-who').textContent === 'participant p8' && "
+        "Array.from(document.querySelectorAll('#history tbody tr'))"
+        ".map(tr => tr.firstChild.textContent)", 10)
+    assert rows == ["1", "pre"]  # newest first
+
+
 def test_a_participant_without_sessions_is_told_how_to_record_one(live):
     """The history table was empty, with no text, for a participant with no sessions."""
     from biofeedback.dashboard._feed import history_message

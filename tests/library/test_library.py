@@ -841,10 +841,12 @@ def test_a_participant_folder_deleted_by_hand_keeps_its_numbers(study, capsys, r
     capsys.readouterr()
     with StudyIndex(study) as idx:
         assert idx.sessions("p01") == []
-    # a session copied back under a label that is no number is told the number after them
+    # a session copied back twice under one number is told the number after them
     (study / "sub-p01").mkdir()
-    kept.rename(study / "sub-p01" / "ses-pre")
-    assert "rename it to ses-04 (the next free number)" in unindexed_session_dirs(study)[0]
+    shutil.copytree(kept, study / "sub-p01" / "ses-01")
+    kept.rename(study / "sub-p01" / "ses-1")
+    assert "rename the other to ses-04 (the next free number)" in unindexed_session_dirs(
+        study)[0]
     shutil.rmtree(study / "sub-p01")
     paths = reserve_session(study, "p01", "short")
     assert paths.session == 4 and (study / "progress-p01.html").exists()
@@ -857,22 +859,17 @@ def test_a_participant_folder_deleted_by_hand_keeps_its_numbers(study, capsys, r
 
 def test_session_labels_survive_as_their_folders_write_them(study, capsys, caplog):
     """The index kept a session's number alone: ses-002 was listed as session 2,
-    a second folder of one number (ses-1 beside ses-01) silently replaced the
-    first in the index, and a label that is no number (ses-pre) was skipped
-    without a word."""
+    and a second folder of one number (ses-1 beside ses-01) silently replaced
+    the first in the index."""
     sub = study / "sub-p01"
     (sub / "ses-02").rename(sub / "ses-002")
     shutil.copytree(sub / "ses-03", sub / "ses-1")
-    shutil.copytree(sub / "ses-03", sub / "ses-pre")
     for read in (["sessions", "p01", "--json"], ["index", "--rebuild"]):
         caplog.clear()
         with caplog.at_level("WARNING", logger="biofeedback"):
             assert main([*read, "--root", str(study)]) == 0
-        assert (f"{sub / 'ses-pre'} is not numbered, and sessions follow their numbers: it "
-                "is not indexed; rename it to ses-04 (the next free number), then run "
-                "'biofeedback index --rebuild'.") in caplog.messages
         assert (f"{sub / 'ses-1'} and {sub / 'ses-01'} are both session 01 of p01: only "
-                "ses-01 is indexed; rename the other to ses-05 (the next free number), then "
+                "ses-01 is indexed; rename the other to ses-04 (the next free number), then "
                 "run 'biofeedback index --rebuild'.") in caplog.messages
     capsys.readouterr()
     assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
@@ -889,14 +886,106 @@ def test_session_labels_survive_as_their_folders_write_them(study, capsys, caplo
     assert f"its files are gone from {sub / 'ses-002'} (deleted" in caplog.text
 
 
-def test_an_index_of_the_previous_schema_is_made_again_keeping_its_numbers(study, capsys):
-    """An index from before the session labels is rebuilt from the files when it is
-    opened; the numbers only its rows held (a folder deleted by hand in a study
-    without .last-session) stay taken."""
+def _labelled(study, source, label, started_at):
+    """``ses-<label>``: a copy of session ``source`` as BIDS names a labelled
+    session's files, recorded at ``started_at``."""
+    sub = study / "sub-p01"
+    folder = shutil.copytree(sub / f"ses-{source}", sub / f"ses-{label}")
+    for f in (folder / "eeg").iterdir():
+        f.rename(f.with_name(f.name.replace(f"_ses-{source}_", f"_ses-{label}_")))
+    _dated(next((folder / "eeg").glob("*_eeg.json")), label, started_at)
+    return folder
+
+
+def _dated(side_path, session, started_at):
+    side = json.loads(side_path.read_text())
+    side["programme"].update(session=session, started_at=started_at)
+    side_path.write_text(json.dumps(side))
+
+
+def test_sessions_labelled_without_a_number_are_indexed_in_their_order(study, capsys,
+                                                                       caplog):
+    """A session folder labelled as BIDS allows (ses-pre, ses-post) was left out of
+    the index with a warning to rename it to a number, and progress named
+    sessions by number alone: a study with a pre- and a post-test had neither in
+    its history, curves or trend."""
+    from biofeedback.library._progress_html import _figures
+
+    for num in (1, 2, 3):
+        _dated(next(study.glob(f"sub-p01/ses-0{num}/eeg/*_eeg.json")), num,
+               f"2026-03-0{num + 1}T10:00:00+00:00")
+    _labelled(study, "01", "pre", "2026-03-01T10:00:00+00:00")  # the day before session 1
+    post = _labelled(study, "03", "post", "2026-03-09T10:00:00+00:00")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["index", "--rebuild", "--root", str(study)]) == 0
+        assert "5 sessions (5 complete)" in capsys.readouterr().out
+        assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    assert caplog.messages == []  # nothing to rename, nothing misfiled
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["session"], r["label"]) for r in rows] == [
+        (None, "pre"), (1, "01"), (2, "02"), (3, "03"), (None, "post")]
+    assert main(["sessions", "p01", "--root", str(study)]) == 0
+    assert [ln.split()[1] for ln in capsys.readouterr().out.splitlines()[1:6]] == [
+        "pre", "01", "02", "03", "post"]
+    # progress: every session by its label, the trend over the sessions' order
+    p = progress("p01", study)
+    assert [(s["label"], s["position"]) for s in p["sessions"]] == [
+        ("pre", 1), ("01", 2), ("02", 3), ("03", 4), ("post", 5)]
+    assert all(s["blocks"] for s in p["sessions"])
+    t = p["trend"]
+    assert t["axis"] == "order" and t["n_sessions"] == 5
+    reg = [s["regulation"] for s in p["sessions"]]
+    assert t["slope_per_session"] == pytest.approx(np.polyfit([1, 2, 3, 4, 5], reg, 1)[0])
+    assert json.loads(json.dumps(to_json(p)))["sessions"][0]["session"] is None
+    figs = dict(_figures(p))
+    for ax in (figs["learning curve"].axes[0], *figs["rates"].axes):
+        assert [tick.get_text() for tick in ax.get_xticklabels()] == [
+            "pre", "01", "02", "03", "post"]
+    out = study / "p.html"
+    assert main(["progress", "p01", "--root", str(study), "--out", str(out)]) == 0
+    doc = out.read_text()
+    assert doc.count("<td>pre</td>") == doc.count("<td>post</td>") == 2  # both tables
+    # numbers go on after the numbered sessions; a new session compares with all five
+    paths = reserve_session(study, "p01", "short")
+    assert paths.session == 4
+    paths.give_back()
+    capsys.readouterr()
+    simulate_sessions("learner", "p01", 1, root=study, pipeline=SHORT, progress=False)
+    side = json.loads(next(study.glob("sub-p01/ses-04/eeg/*_eeg.json")).read_text())
+    assert side["programme"]["carried_from"] == "post"  # the latest before it
+    with StudyIndex(study) as idx:
+        rows = idx.sessions("p01")
+    assert [r["label"] for r in rows] == ["pre", "01", "02", "03", "post", "04"]
+    assert "over 5 earlier sessions" in compare_line({"sessions": rows, "trend": {
+        "target": rows[-1]["target"]}}, 4)
+    # a labelled folder deleted by hand leaves the index, named as it was written
+    shutil.rmtree(post)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    assert [r["label"] for r in json.loads(capsys.readouterr().out)] == [
+        "pre", "01", "02", "03", "04"]
+    assert f"sub-p01 session post is in the index but its files are gone from {post} " in (
+        caplog.text)
+    assert (study / "sub-p01" / ".last-session").read_text().strip() == "4"
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_index_of_the_previous_schema_is_made_again_keeping_its_numbers(study, capsys,
+                                                                          version):
+    """An index from before the session labels (2), or before sessions labelled
+    without a number (3), is rebuilt from the files when it is opened; the
+    numbers only its rows held (a folder deleted by hand in a study without
+    .last-session) stay taken."""
     db = study / "biofeedback.sqlite"
-    with sqlite3.connect(db) as con:  # as the previous version wrote it
-        con.execute("ALTER TABLE sessions DROP COLUMN label")
-        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    with sqlite3.connect(db) as con:  # as the previous versions wrote it
+        if version == 2:  # no label column
+            cols = [r[1] for r in con.execute("PRAGMA table_info(sessions)")
+                    if r[1] != "label"]
+            con.execute(f"CREATE TABLE old AS SELECT {', '.join(cols)} FROM sessions")
+            con.execute("DROP TABLE sessions")
+            con.execute("ALTER TABLE old RENAME TO sessions")
+        con.execute(f"UPDATE meta SET value = '{version}' WHERE key = 'schema_version'")
     con.close()
     shutil.rmtree(study / "sub-p01" / "ses-03")
     (study / "sub-p01" / ".last-session").unlink()
@@ -905,7 +994,7 @@ def test_an_index_of_the_previous_schema_is_made_again_keeping_its_numbers(study
     assert [(r["session"], r["label"]) for r in rows] == [(1, "01"), (2, "02")]
     with StudyIndex(study) as idx:
         assert idx.con.execute("SELECT value FROM meta WHERE key = 'schema_version'"
-                               ).fetchone()[0] == "3"
+                               ).fetchone()[0] == "4"
     assert reserve_session(study, "p01", "short").session == 4
 
 

@@ -277,7 +277,7 @@
         body.appendChild(tr);
         continue;
       }
-      const cells = [s.session, (s.started_at || "").slice(0, 16).replace("T", " "),
+      const cells = [s.session ?? s.label, (s.started_at || "").slice(0, 16).replace("T", " "),
         s.target ? s.target + (s.direction === "down" ? " ↓" : " ↑") : "–",
         pct(s.time_in_target), fmt(s.regulation, 2), pct(s.artifact_share)];
       cells.forEach((txt, j) => {
