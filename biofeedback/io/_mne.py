@@ -104,6 +104,29 @@ def _known_profile(name):
     return name if name and name in profile_names() else None
 
 
+#: The first bytes of an EDF and of a BDF file, and the extension MNE reads each by
+_EDF_MAGIC = ((b"0       ", ".edf"), (b"\xffBIOSEMI", ".bdf"))
+
+
+def _refuse_a_misnamed_edf(fname, head=None):
+    """Refuse an EDF or BDF file whose name ends otherwise: MNE picks its reader
+    by the extension, and an EDF read as BDF (24-bit samples) gives other
+    numbers without a word. ``head``: the file's first bytes, when read."""
+    if fname.is_dir():
+        return
+    if head is None:
+        with open(fname, "rb") as fid:
+            head = fid.read(8)
+    head = head[:8]
+    for magic, ext in _EDF_MAGIC:
+        if head == magic and fname.suffix.lower() != ext:
+            kind = ext[1:].upper()
+            raise RecordingFormatError(
+                f"holds {kind} data but its name ends in {fname.suffix or 'no extension'}, "
+                f"and MNE reads EDF and BDF by their extension; rename it (or a copy) to "
+                f"end in {ext} and read that.", fname)
+
+
 def read_mne(fname, *, profile=None):
     """Read EDF, BDF, FIF, BrainVision and anything ``mne.io.read_raw`` reads."""
     import warnings as _w
@@ -112,6 +135,11 @@ def read_mne(fname, *, profile=None):
 
     fname = Path(fname)
     _refuse_a_part(fname)
+    # the EDF/BDF headers, read once for the name, the volts check and the
+    # record onsets
+    headers, records = edf_headers(fname) if fname.suffix.lower() in (".edf", ".bdf") \
+        else (None, None)
+    _refuse_a_misnamed_edf(fname, None if headers is None else headers[0])
     try:
         with _w.catch_warnings(record=True) as caught:
             _w.simplefilter("always")
@@ -123,9 +151,6 @@ def read_mne(fname, *, profile=None):
             f"MNE could not read it ({type(err).__name__}: {err}).", fname) from None
     if raw.n_times == 0:
         raise RecordingFormatError("the file holds no samples.", fname)
-    # the EDF/BDF headers, read once for the volts check and the record onsets
-    headers, records = edf_headers(fname) if fname.suffix.lower() in (".edf", ".bdf") \
-        else (None, None)
     other = _not_volts(headers, raw)
     named = _named_not_eeg(raw, other)
     types = dict(zip(raw.ch_names, raw.get_channel_types()))

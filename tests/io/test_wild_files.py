@@ -735,6 +735,35 @@ def test_openbci_gui_bdf_accelerometer_is_not_eeg(tmp_path, capsys):
     assert " (0 gated) " in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("kind, name", [("Edf", "x.bdf"), ("Bdf", "x.edf"),
+                                        ("Edf", "x.rec"), ("Edf", "x")])
+def test_an_edf_or_bdf_named_otherwise_is_one_sentence(tmp_path, capsys, kind, name):
+    """MNE picks its EDF or BDF reader by the extension: an EDF named .bdf was
+    read as 24-bit samples, other numbers without a word (or, with
+    annotations, refused for bytes of its annotation channel). The content
+    says which it is: the file is refused in one sentence saying what to
+    name it."""
+    edfio = pytest.importorskip("edfio")
+    from biofeedback.cli import main
+
+    x = _eeg(2500, 2, SF)
+    signal = getattr(edfio, f"{kind}Signal")
+    sigs = [signal(x[i], SF, label=f"EEG {i + 1}", physical_dimension="uV")
+            for i in range(2)]
+    written = tmp_path / f"rec.{kind.lower()}"
+    getattr(edfio, kind)(sigs).write(written)
+    assert_allclose(read_recording(written).data * 1e6, x, atol=0.05)
+    fname = tmp_path / name
+    written.rename(fname)
+    ext = f".{kind.lower()}"
+    assert main(["info", str(fname)]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert (f"{fname}: holds {kind.upper()} data but its name ends in "
+            f"{fname.suffix or 'no extension'}") in err
+    assert f"rename it (or a copy) to end in {ext} and read that." in err
+
+
 @pytest.mark.parametrize("sidecar", [True, False])
 def test_brainflow_file_resaved_by_a_windows_editor(tmp_path, sidecar):
     """Saved again by an editor that adds a byte-order mark and CRLF line ends,
