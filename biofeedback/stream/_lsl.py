@@ -34,7 +34,9 @@ from ._peers import (
     _FAR,
     _FAR_UNIX,
     _JUMP,
+    _LATE_UNIX,
     _eeg_channels,
+    _MovedStamps,
     _OffsetStamps,
     _UnixMsStamps,
     _UnixStamps,
@@ -688,12 +690,16 @@ class LSLSource(Source):
                     chunks.append(np.asarray([sample], dtype=np.float64))
                     stamps.append(np.asarray([t0], dtype=np.float64))
             if stamps:
-                while True:
-                    data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=8192)
-                    if not ts:
-                        break
-                    chunks.append(np.asarray(data, dtype=np.float64))
-                    stamps.append(np.asarray(ts, dtype=np.float64))
+                self._drain(chunks, stamps)
+                if self._stamps is None:
+                    # the first chunk decides the stamps' clock by when its newest
+                    # sample arrived (_on_lsl_clock), but the inlet's backlog holds
+                    # the last push, sent up to a push ago: wait for the next one
+                    sample, t1 = self._inlet.pull_sample(timeout=0.25)
+                    if t1 is not None:
+                        chunks.append(np.asarray([sample], dtype=np.float64))
+                        stamps.append(np.asarray([t1], dtype=np.float64))
+                        self._drain(chunks, stamps)
         except lsl_errors():  # lost, or recovering (pylsl >= 1.17 raises a timeout then)
             if not self.source_id:
                 self._re_resolve()
@@ -733,22 +739,39 @@ class LSLSource(Source):
         self._last_ts = float(ts[-1])
         return Chunk(np.ascontiguousarray(data), ts)
 
+    def _drain(self, chunks, stamps):
+        """Append what the inlet holds to ``chunks`` and ``stamps``, without waiting."""
+        while True:
+            data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=8192)
+            if not ts:
+                return
+            chunks.append(np.asarray(data, dtype=np.float64))
+            stamps.append(np.asarray(ts, dtype=np.float64))
+
     def _on_lsl_clock(self, ts, now):
         """``ts`` on the LSL clock, whichever clock the sender stamped with.
 
         Decided on the first chunk: stamps far from the LSL clock but near
         Unix time are Unix time (muse-lsl, scripts using ``time.time()``), in
         seconds or milliseconds; stamps near neither are a device's own clock,
-        moved by the first chunk's arrival. Each is said once and in the summary.
+        moved by the first chunk's arrival. Unix stamps that arrive ahead of
+        their time, or more than :data:`_LATE_UNIX` s behind it, come from a
+        machine whose wall clock is set off this one's (liblsl synchronises
+        LSL clocks between machines, not wall clocks): they are moved by their
+        first arrival too, as are stamps on the LSL clock ahead of it from the
+        first sample on (a clock of the sender's own near it). Each is said
+        once and in the summary.
         """
         if self._stamps is None:
             self._stamps = False
-            if abs(ts[-1] - now) > _FAR:
+            note = None
+            last = float(ts[-1])
+            if abs(last - now) > _FAR:
                 try:
                     corr = float(self._inlet.time_correction(timeout=1.0))
                 except Exception:  # no answer from the sender: same machine assumed
                     corr = 0.0
-                clock = stamp_clock(ts[-1] - corr, time.time())  # the stamp as sent
+                clock = stamp_clock(last - corr, time.time())  # the stamp as sent
                 if clock == "unix":
                     self._stamps = _UnixStamps(corr)
                     note = ("the stream stamps samples with Unix time (time.time(), as "
@@ -762,10 +785,27 @@ class LSLSource(Source):
                             "(as JavaScript's Date.now() gives), not seconds: stamps were "
                             "read as milliseconds and moved onto the LSL clock")
                 else:
-                    self._stamps = _OffsetStamps(now - float(ts[-1]))
-                    note = (f"the stream's stamps are {abs(now - ts[-1]):.0f} s off the LSL "
+                    self._stamps = _OffsetStamps(now - last)
+                    note = (f"the stream's stamps are {abs(now - last):.0f} s off the LSL "
                             "clock (a clock of its own): they were moved by their first "
                             "arrival, and their drift is not followed")
+                if self._stamps.name != "offset":
+                    # read on this machine's wall clock: a sender's set off it
+                    # shifts every stamp, feedback looks late by it and the
+                    # recording's EEG lies off its cues and markers
+                    off = now - float(self._stamps(ts)[-1])
+                    if off < -_JUMP or off > _LATE_UNIX:
+                        self._stamps = _MovedStamps(self._stamps, off)
+                        note += (f"; the sender's wall clock is {abs(off):.1f} s "
+                                 f"{'behind' if off > 0 else 'ahead of'} this machine's (on "
+                                 "another machine, not synchronised): they were moved by "
+                                 "their first arrival")
+            elif last - now > _JUMP:  # ahead from the first: no jump, a clock of its own
+                self._stamps = _OffsetStamps(now - last)
+                note = (f"the stream's stamps are {last - now:.1f} s ahead of the LSL clock "
+                        "from its first sample on (a clock of its own): they were moved by "
+                        "their first arrival, and their drift is not followed")
+            if note is not None:
                 self._note(note)
         ts = ts if not self._stamps else self._stamps(ts)
         return self._unjump(ts + self._jump, now)

@@ -151,6 +151,12 @@ _FAR_UNIX = 600.0
 # stamps this far ahead of their arrival, or back from the last ones, jumped
 _JUMP = 0.5
 
+# Unix stamps of a stream's first chunk this far behind their arrival come from
+# a machine whose wall clock is set off this one's (the newest sample of a
+# chunk arrives within a fraction of a second; a stall of the sender just as
+# the stream is opened must not pass for a clock)
+_LATE_UNIX = 2.0
+
 
 class _UnixStamps:
     """Unix-time stamps (muse-lsl's ``time.time()``, muse-lsl#196) onto the LSL clock.
@@ -279,6 +285,19 @@ class _OffsetStamps:
 
     def __call__(self, ts):
         return ts + self.offset
+
+
+class _MovedStamps:
+    """Stamps read by ``inner`` (Unix time), then moved by ``shift`` seconds:
+    a sender whose wall clock is set off this machine's."""
+
+    def __init__(self, inner, shift):
+        self.inner = inner
+        self.shift = float(shift)
+        self.name = inner.name
+
+    def __call__(self, ts):
+        return self.inner(ts) + self.shift
 
 
 def printable(text, limit: int | None = 64) -> str:

@@ -3,6 +3,7 @@
 Real outlets on loopback, in this process, with unique names.
 """
 
+import re
 import time
 import uuid
 
@@ -703,3 +704,77 @@ def test_a_stream_declaring_more_channels_than_a_recording_may_have_is_refused(c
     assert kept.missing == [f"name='{name}'"] and kept.tails() == {}
     assert said in caplog.text
     del out
+
+
+def _push_every(out, stamp, n=5, sfreq=250.0, seconds=3.0):
+    """Push ``n`` samples every ``n / sfreq`` s from a thread, the newest
+    stamped ``stamp()`` and the others a period apart before it."""
+    import threading
+
+    stop = threading.Event()
+
+    def run():
+        end = time.monotonic() + seconds
+        while not stop.is_set() and time.monotonic() < end:
+            last = stamp()
+            out.push_chunk(np.zeros((n, 2)).tolist(),
+                           (last - (n - 1 - np.arange(n)) / sfreq).tolist())
+            stop.wait(n / sfreq)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return stop, thread
+
+
+@pytest.mark.parametrize("wall_clock", [-4.0, 4.0])
+def test_unix_stamps_of_a_sender_whose_wall_clock_is_off_are_moved_by_their_arrival(
+        wall_clock):
+    """muse-lsl on another machine stamps with its wall clock, which liblsl does
+    not synchronise: 4 s behind, every window's latency read 4 s and the
+    recording's EEG lay 4 s before its cues; 4 s ahead was said as a clock
+    that jumped at the first sample. Both are said as the wall clock's offset."""
+    import pylsl
+
+    name = _name("wallclock")
+    out = _outlet(name, 2, ["F3", "F4"], sfreq=250.0)
+    stop, pusher = _push_every(out, lambda: time.time() + wall_clock)
+    try:
+        with LSLSource(name, timeout=5) as src:
+            got = []
+            while sum(c.timestamps.size for c in got) < 100:
+                chunk = _read_until(src, lambda c: True)
+                got.append(chunk)
+                latest = chunk.timestamps[-1] - pylsl.local_clock()
+                assert -0.5 < latest <= 0.0  # on arrival, not seconds before or after
+            ts = np.concatenate([c.timestamps for c in got])
+            assert np.all(np.diff(ts) > 0)
+            assert not src.pop_events()  # no jump marked, nothing lost
+            said = "behind" if wall_clock < 0 else "ahead of"
+            assert len(src.notes) == 1
+            # (its first arrival measures it, late by as long as this process was)
+            assert re.search(rf"wall clock is (3\.9|4\.0|4\.1) s {said} this machine's",
+                             src.notes[0]), src.notes[0]
+    finally:
+        stop.set()
+        pusher.join(5)
+
+
+def test_lsl_stamps_ahead_from_the_first_sample_are_a_clock_of_its_own_not_a_jump():
+    """Stamps ahead of the LSL clock from the first sample on were said as a
+    clock that jumped at the first sample, and marked so in the recording."""
+    import pylsl
+
+    name = _name("ahead")
+    out = _outlet(name, 2, ["F3", "F4"], sfreq=250.0)
+    stop, pusher = _push_every(out, lambda: pylsl.local_clock() + 3.5)
+    try:
+        with LSLSource(name, timeout=5) as src:
+            chunk = _read_until(src, lambda c: True)
+            assert -0.5 < chunk.timestamps[-1] - pylsl.local_clock() <= 0.0
+            assert not src.pop_events()
+            assert len(src.notes) == 1 and "jump" not in src.notes[0]
+            assert re.search(r"(3\.4|3\.5) s ahead of the LSL clock from its first",
+                             src.notes[0]), src.notes[0]
+    finally:
+        stop.set()
+        pusher.join(5)
