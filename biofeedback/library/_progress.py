@@ -332,8 +332,13 @@ def compare_line(p: dict, session: int | None = None) -> str:
     reg = today["regulation"]
     if not _finite(reg):
         with_what = "your earlier sessions" if before else "later sessions"
-        return (f"Session {num} is filed; it had no clean training windows to compare with "
-                f"{with_what}.")
+        if _finite(today.get("time_in_target")):  # training windows, every one gated
+            why = "it had no clean training windows"
+        elif today.get("status") in ("partial", "interrupted"):
+            why = "it ended before its training began, so it has nothing"
+        else:  # a protocol without training (a baseline alone)
+            why = "it had no training block"
+        return f"Session {num} is filed; {why} to compare with {with_what}."
     sign = -1.0 if down else 1.0  # regulation is signed the trained way
     word = "above" if sign * reg >= 0 else "below"
     now = f"{abs(reg):.2f} baseline SDs {word} your baseline"

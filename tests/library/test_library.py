@@ -726,7 +726,7 @@ def test_sessions_without_training_blocks_list_and_report_plainly(tmp_path, caps
     assert "<td>across sessions (training)</td><td>n/a</td><td>n/a</td><td>n/a</td>" in doc
     assert "<title>Progress of p02: 1 session</title>" in doc
     line = compare_line(progress("p02", root), 1)
-    assert line.endswith("no clean training windows to compare with later sessions."), line
+    assert line == "Session 1 is filed; it had no training block to compare with later sessions."
     assert not [w for w in recwarn if "legend" in str(w.message)]
 
 
