@@ -166,9 +166,9 @@ def check_participant(pid) -> str:
     """
     pid = "" if pid is None else str(pid)
     if not _ID.fullmatch(pid):
-        shown = repr(pid) if pid else "an empty ID"
+        shown = f"Invalid participant ID {pid!r}" if pid else "The participant ID is empty"
         raise StudyError(
-            f"Invalid participant ID {shown}: use ASCII letters and digits only, as "
+            f"{shown}: use ASCII letters and digits only, as "
             "BIDS labels are (no accents, '/', '..', spaces or punctuation), e.g. "
             "--participant P07."
         )

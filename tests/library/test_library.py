@@ -52,6 +52,14 @@ def test_participant_ids_that_could_escape_the_root_are_refused(pid):
         check_participant(pid)
 
 
+def test_an_empty_id_is_said_in_plain_words(tmp_path, capsys):
+    """It read "Invalid participant ID an empty ID: ..."."""
+    assert main(["live", "--participant", "", "--root", str(tmp_path / "study")]) == 1
+    assert capsys.readouterr().err.startswith(
+        "biofeedback: error: The participant ID is empty: use ASCII letters and digits only")
+    assert not (tmp_path / "study").exists()
+
+
 def test_an_id_or_task_too_long_for_a_file_name_is_one_sentence(tmp_path, capsys):
     from biofeedback.cli import main
 
