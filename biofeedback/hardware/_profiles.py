@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -270,12 +271,31 @@ _FRONTAL_PAIRS = (("F3", "F4"), ("AF7", "AF8"), ("F7", "F8"), ("AF3", "AF4"),
                   ("Fp1", "Fp2"), ("F1", "F2"), ("F5", "F6"))
 
 
+# a clinical system's label around its 10-20 site: 'EEG F3-REF' (TUH, Natus),
+# 'EEG F3', 'F3-A1', 'F3-LE' (a reference, not a bipolar derivation)
+_SITE = re.compile(r"(?:eeg[ _-]*)?([a-z]+[0-9]*z?)(?:[ _-]*(?:ref|le|ar|avg|av|a1|a2|m1|m2))?",
+                   re.I)
+
+
+def ten_twenty_site(label) -> str:
+    """The 10-20 site a channel label names, lower case (``'EEG F3-REF'``:
+    ``'f3'``); the label itself, lower case, when it is no such form."""
+    label = str(label).strip()
+    m = _SITE.fullmatch(label)
+    return (m.group(1) if m else label).lower()
+
+
 def frontal_pair_from(labels):
-    """The first homologous frontal pair among ``labels`` (as they are spelt), or None."""
-    by_lower = {label.strip().lower(): label for label in labels}
+    """The first homologous frontal pair among ``labels`` (as they are spelt, a
+    clinical system's ``EEG F3-REF`` too), or None."""
+    by_site = {}
+    for label in labels:
+        by_site.setdefault(label.strip().lower(), label)
+    for label in labels:  # a label spelt as the site itself comes first
+        by_site.setdefault(ten_twenty_site(label), label)
     for left, right in _FRONTAL_PAIRS:
-        if left.lower() in by_lower and right.lower() in by_lower:
-            return by_lower[left.lower()], by_lower[right.lower()]
+        if left.lower() in by_site and right.lower() in by_site:
+            return by_site[left.lower()], by_site[right.lower()]
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..hardware._profiles import ten_twenty_site
 from ..spectral import _band_bins, welch_basis
 from ._flags import (
     _LONG_LIVED,
@@ -61,7 +62,8 @@ class QualityGate:
         self.line_freq = float(profile.line_freq or 50.0)
         pair = tuple(profile.frontal_pair or ())
         self.frontal = np.array(
-            [ch in pair or ch.lower().startswith(_FRONTAL_PREFIXES) for ch in self.ch_names],
+            [ch in pair or ten_twenty_site(ch).startswith(_FRONTAL_PREFIXES)
+             for ch in self.ch_names],
             dtype=bool,
         )
         self.blink_uv = np.full(len(self.ch_names), float(config.blink_uv))

@@ -625,6 +625,35 @@ def test_an_edf_of_no_board_gives_asymmetry_from_its_labelled_frontal_pair(tmp_p
     assert np.isfinite(faa[~out.gated]).any()
 
 
+def test_a_clinical_edfs_labels_give_its_frontal_pair(tmp_path, caplog):
+    """Clinical systems label each site with its signal and reference (TUH's
+    'EEG F3-REF', 'F4-A2'): a replay found no frontal pair among 'EEG F3-REF'
+    and 'EEG F4-REF' and gave no asymmetry; the labels' sites give it, and
+    the frontal channels are checked for blinks."""
+    edfio = pytest.importorskip("edfio")
+    from biofeedback.hardware import profile_for_recording
+    from biofeedback.replay import replay
+
+    names = ["EEG FP1-REF", "EEG FP2-REF", "EEG F3-REF", "F4-A2", "EEG C3-REF",
+             "EEG C4-REF", "EEG O1-REF", "EEG O2-REF"]
+    x = _eeg(256 * 12, len(names), 256.0)
+    edfio.Edf([edfio.EdfSignal(x[i], 256.0, label=name, physical_dimension="uV")
+               for i, name in enumerate(names)]).write(tmp_path / "tuh.edf")
+    rec = read_recording(tmp_path / "tuh.edf")
+    assert rec.ch_names == names
+    assert profile_for_recording(rec).frontal_pair == ("EEG F3-REF", "F4-A2")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        out = replay(rec)
+    assert "No frontal pair" not in caplog.text
+    faa = out.estimates[:, out.estimate_names.index("faa")]
+    assert np.isfinite(faa[~out.gated]).any()
+    from biofeedback.config import GatesConfig
+    from biofeedback.quality import QualityGate
+
+    gate = QualityGate(GatesConfig(), profile_for_recording(rec), 256.0, names)
+    assert list(gate.frontal) == [True] * 4 + [False] * 4
+
+
 def test_mind_monitor_recorded_at_an_interval_is_one_sentence(tmp_path, capsys):
     """Mind Monitor set to record a row every second writes one RAW_* value a
     second: not EEG at 256 Hz. It was read as 256 Hz with 'lost samples'
