@@ -517,3 +517,47 @@ def test_every_signal_held_over_a_step_acts_after_it_in_order(raising):
         for sig, old in before.items():
             signal.signal(sig, old)
     assert acted == ["SIGINT", "SIGTERM"]
+
+
+@pytest.mark.lsl
+@pytest.mark.slow
+def test_a_sender_sending_at_another_rate_than_it_declares_is_said_while_it_runs(
+        uid, collect_sink):
+    """A stream declaring 256 Hz that sends 200 Hz (stamped as sent) was read at
+    256 Hz, every band 28 % off, with one sentence in the summary at the end
+    alone. It is said once 10 s of its stamps have come, and marked."""
+    import pylsl
+
+    from biofeedback.config import load_pipeline
+    from biofeedback.session import Session
+    from biofeedback.stream import LSLSource
+
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(f"rate-{uid}", "EEG", 4, 256.0, "float32",
+                                                 f"rate-{uid}"))
+    stop = threading.Event()
+
+    def push():
+        rng, t0, n = np.random.default_rng(0), pylsl.local_clock(), 0
+        while not stop.is_set():
+            due = int((pylsl.local_clock() - t0) * 200)
+            if due > n:
+                outlet.push_chunk(rng.normal(0, 10, (due - n, 4)).tolist(),
+                                  (t0 + np.arange(n, due) / 200.0).tolist())
+                n = due
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=push, daemon=True)
+    thread.start()
+    try:
+        session = Session(LSLSource(f"rate-{uid}", timeout=5), load_pipeline(),
+                          [collect_sink], record=False, publish=False, duration=12.0)
+        summary = session.run()
+    finally:
+        stop.set()
+        thread.join()
+    said = [e for e in collect_sink.events if e.startswith("rate_warning ")]
+    assert len(said) == 1  # once
+    assert said[0].startswith("rate_warning the samples come at 200.00 Hz, 21.9 % below "
+                              "the nominal 256 Hz")
+    assert summary.duration >= 12.0  # ... and the session went on, said at its end too
+    assert any(n.startswith("warning: the samples came at 200.00 Hz") for n in summary.notes)

@@ -27,6 +27,7 @@ from .._markers import (
     GAP_END,
     GAP_START,
     LOSSES_MARKED,
+    RATE_WARNING,
     SESSION_END,
     SESSION_START,
 )
@@ -40,6 +41,10 @@ from ._watchdog import SIGNAL_NAMES, Watchdog, hold_signals, stop_on_signals
 
 __all__ = ["Session"]
 
+
+#: Seconds of stamps after which a live session checks the samples' rate (as the
+#: summary does at the end, the shortest span it judges)
+_RATE_AFTER = 10.0
 
 #: The note of a session stopped before its data began to flow.
 _NOTHING_RECORDED = "stopped: before the session began, so nothing was recorded"
@@ -172,6 +177,7 @@ class Session:
         self.min_free = MIN_FREE  # bytes free below which a recording session stops
         self._units_checked = False  # amplitudes checked for a wrong unit (first 2 s)
         self._units_buf = []
+        self._rate_checked = False  # the samples' rate checked against the nominal one
 
     # -- control -----------------------------------------------------------------
     def stop(self, reason: str = stops.STOP) -> None:
@@ -534,6 +540,25 @@ class Session:
             tally.summary.notes.append(f"warning: {problem}.")
             self._marker(f"{AMPLITUDE_WARNING} {problem}", tally.last_ts or 0.0)
 
+    def _check_rate(self, tally):
+        """Once, after :data:`_RATE_AFTER` s of stamps: say when the samples come at
+        a rate other than the nominal one.
+
+        The summary said so at the end alone: a sender declaring 256 Hz that
+        sends 200 Hz (its rate set wrong) had every band read 28 % too high
+        for the whole session without a word until then.
+        """
+        if self._rate_checked or tally.summary.duration < _RATE_AFTER or \
+                tally.gap_open is not None:  # (an outage's samples are counted once it ends)
+            return
+        self._rate_checked = True
+        lost = sum(g["n"] for g in tally.gaps) + self.source.n_dropped
+        note = rate_note(tally.summary, self.source.sfreq, min_duration=_RATE_AFTER,
+                         lost=lost, tense="come")
+        if note is not None:
+            logger.warning("%s", sentence(note))
+            self._marker(f"{RATE_WARNING} {note}", tally.last_ts or 0.0)
+
     def _status(self, tally):
         self._dispatch.status({"elapsed": tally.summary.duration, "windows": tally.n_windows,
                                "dropped": self.source.n_dropped, "gated": tally.n_gated})
@@ -586,6 +611,7 @@ class Session:
                 if ts.size:
                     watchdog.data()
                     self._check_units(data, tally)
+                    self._check_rate(tally)
                     self._handle_results(self.engine.process(data, ts), tally, lsl_clock)
                 ended = watchdog.check()
                 if ended is not None:

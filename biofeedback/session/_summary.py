@@ -148,7 +148,8 @@ class Tally:
         return s
 
 
-def rate_note(summary, nominal: float, min_duration: float = 10.0, tolerance: float = 0.01):
+def rate_note(summary, nominal: float, min_duration: float = 10.0, tolerance: float = 0.01,
+              lost=None, tense="came"):
     """A sentence when the samples came at a rate other than the nominal one, else None.
 
     The sentence is plain (no "warning:", no capital, no full stop): callers
@@ -159,15 +160,20 @@ def rate_note(summary, nominal: float, min_duration: float = 10.0, tolerance: fl
     when the session ended) lies outside that span and is left out.
     Filters, bands and windows are designed on the nominal rate, so a sender
     2 % off moves every band edge by 2 %.
+
+    ``lost``: the samples counted lost within the span (default: the
+    summary's, once the session ended); ``tense``: the sentence's verb
+    ("come" while the session runs).
     """
     if not nominal or summary.duration < min_duration:
         return None
-    losses = summary.losses or {}
-    lost = losses.get("total", 0) - losses.get("after_last_sample", 0)
+    if lost is None:  # the summary's, once the session ended
+        losses = summary.losses or {}
+        lost = losses.get("total", 0) - losses.get("after_last_sample", 0)
     rate = (summary.n_samples + lost - 1) / summary.duration
     off = rate / nominal - 1.0
     if abs(off) <= tolerance:
         return None
-    return (f"the samples came at {rate:.2f} Hz, {abs(off) * 100:.1f} % "
+    return (f"the samples {tense} at {rate:.2f} Hz, {abs(off) * 100:.1f} % "
             f"{'above' if off > 0 else 'below'} the nominal {nominal:g} Hz the filters, "
             "bands and windows assume; check the sender's rate setting")
