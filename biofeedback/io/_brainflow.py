@@ -106,6 +106,30 @@ def _profiles_by_board():
     return {p.board_id: p for p in list_profiles().values() if p.brainflow_board}
 
 
+def _profile_of_board(board_id):
+    """The profile of BrainFlow board ``board_id``, or of the board it is another
+    connection to (BrainFlow's Ganglion native, a Muse over a BLED112 dongle):
+    one whose rows, rate and channels are the same and whose name begins its
+    name ('Muse2BLED' is a 'Muse2'). None when no profile is."""
+    from brainflow.board_shim import BoardShim
+
+    by_board = _profiles_by_board()
+    if board_id in by_board:
+        return by_board[board_id]
+    try:
+        descr = dict(BoardShim.get_board_descr(board_id))
+    except Exception:  # a board BrainFlow describes not: no profile
+        return None
+    name = str(descr.pop("name", ""))
+    alike = []
+    for bid, prof in by_board.items():
+        other = dict(BoardShim.get_board_descr(bid))
+        other_name = str(other.pop("name", ""))
+        if other == descr and name.startswith(other_name):
+            alike.append((len(other_name), prof))
+    return max(alike, key=lambda a: a[0])[1] if alike else None
+
+
 def _rate(t, sfreq):
     """Samples a second of the timestamps ``t``; ``sfreq`` when they span no time."""
     span = float(t[-1] - t[0])
@@ -219,7 +243,7 @@ def read_brainflow(fname, *, profile=None):
     elif isinstance(sidecar, dict) and "board_id" in sidecar:
         board_id = _sidecar_board_id(sidecar["board_id"], fname)
         # "profile": null: the board's rows hold a recording no BrainFlow board made
-        prof = None if no_board(sidecar) else _profiles_by_board().get(board_id)
+        prof = None if no_board(sidecar) else _profile_of_board(board_id)
     elif isinstance(sidecar, dict) and "profile" in sidecar:
         try:
             prof = get_profile(sidecar["profile"])

@@ -368,6 +368,48 @@ def test_brainflow_board_without_sidecar_guessed_from_data(tmp_path, board, prof
     assert any(w.startswith("No sidecar names the board; guessed") for w in rec.warnings)
 
 
+@pytest.mark.parametrize("board, profile", [("GANGLION_NATIVE_BOARD", "ganglion"),
+                                            ("MUSE_2_BLED_BOARD", "muse_2"),
+                                            ("MUSE_S_BLED_BOARD", "muse_s"),
+                                            ("MUSE_2016_BLED_BOARD", "muse_2016")])
+def test_brainflow_board_of_another_connection_reads_as_its_device(tmp_path, board,
+                                                                    profile):
+    """BrainFlow names one device by how it connects: a Ganglion over the
+    computer's own Bluetooth (GANGLION_NATIVE_BOARD, 46), a Muse over a BLED112
+    dongle (MUSE_2_BLED_BOARD, 22...). Their rows are the device's; a sidecar
+    naming them read no profile: channels EEG1..EEG4 on a Ganglion, and
+    losses guessed from the host's stamps, not the package counter."""
+    import json
+
+    from brainflow.board_shim import BoardIds, BoardShim
+    from brainflow.data_filter import DataFilter
+
+    from biofeedback.hardware import get_profile
+
+    bid = getattr(BoardIds, board).value
+    d = BoardShim.get_board_descr(bid)
+    sfreq, n = float(d["sampling_rate"]), 3000
+    keep = np.ones(n, bool)
+    # 12 Ganglion packets (two samples each from sample 1), 2 Muse packets (of 12)
+    keep[slice(1001, 1025) if "ganglion" in profile else slice(1008, 1032)] = False
+    arr = np.zeros((d["num_rows"], n))
+    arr[d["eeg_channels"]] = _eeg(n, 4, sfreq)
+    if "ganglion" in profile:  # 0, then packets 101-200 of two samples each
+        arr[d["package_num_channel"]] = [0] + [101 + (i - 1) // 2 % 100 for i in range(1, n)]
+    else:  # a 16-bit number per 12 samples
+        arr[d["package_num_channel"]] = np.arange(n) // 12
+    # the host stamps what a Bluetooth notification brings: 6 samples at a time
+    arr[d["timestamp_channel"]] = 1.7e9 + np.ceil(np.arange(n) / 6) * 6 / sfreq
+    fname = tmp_path / "brainflow.csv"
+    DataFilter.write_file(np.ascontiguousarray(arr[:, keep]), str(fname), "w")
+    fname.with_suffix(".json").write_text(json.dumps({"board_id": bid}))
+    rec = read_recording(fname)
+    assert rec.profile == profile
+    assert rec.ch_names == list(get_profile(profile).ch_names)
+    assert [(g.n_missing, g.source) for g in rec.gaps] == [(24, "packet_counter")]
+    assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]][:, keep], atol=1e-5)
+
+
 def _mind_monitor(fname, n=1024, *, sep=",", decimal=".", encoding="utf-8", newline="\n"):
     """A Mind Monitor CSV: date-time stamps, band powers, RAW_*, sensors and
     ``Elements``; a marker is a row of its own with every other cell empty."""
