@@ -304,6 +304,31 @@ def test_a_session_labelled_without_a_number_is_listed_by_its_label(live):
     assert rows == ["1", "pre"]  # newest first
 
 
+def test_a_session_that_did_not_end_as_planned_is_marked_so(live):
+    """A session killed mid-way was listed as a finished one: its 100 % in target
+    over the seconds it ran looked like a best session."""
+    import json
+
+    from biofeedback.dashboard._feed import history_message
+    from biofeedback.library import simulate_sessions
+
+    root = live["tmp"] / "killed-study"
+    simulate_sessions("learner", "p9", 2, root=root, progress=False)
+    side = next(root.glob("sub-p9/ses-02/eeg/*_eeg.json"))
+    data = json.loads(side.read_text())
+    del data["summary"], data["feedback"]  # as a session killed mid-way leaves it
+    side.write_text(json.dumps(data))
+    msg = history_message("p9", root, sync=True)
+    assert [s["status"] for s in msg["sessions"]] == ["complete", "interrupted"]
+    live["server"].publish(msg)
+    dates = live["browser"].wait_for(
+        "document.getElementById('history-who').textContent === 'participant p9' && "
+        "Array.from(document.querySelectorAll('#history tbody tr'))"
+        ".map(tr => tr.children[1].innerText)", 10)
+    assert dates[0].splitlines()[-1] == "interrupted"  # newest first
+    assert len(dates[1].splitlines()) == 1 and "complete" not in dates[1]
+
+
 def test_a_participant_without_sessions_is_told_how_to_record_one(live):
     """The history table was empty, with no text, for a participant with no sessions."""
     from biofeedback.dashboard._feed import history_message

@@ -284,6 +284,13 @@
         const td = document.createElement("td");
         td.textContent = txt;
         if (j >= 3) td.className = "mono";
+        // a session that did not end as planned: its figures cover what it recorded
+        if (j === 1 && s.status && s.status !== "complete") {
+          const how = document.createElement("div");
+          how.className = "muted status";
+          how.textContent = s.status.replace("_", " ");
+          td.appendChild(how);
+        }
         tr.appendChild(td);
       });
       body.appendChild(tr);
