@@ -58,14 +58,19 @@ def run(args) -> int:
     if not rows:
         print(missing or f"No sessions of any participant under {root}.")
         return 0
-    print(f"{'participant':<12} {'ses':>3}  {'date':<16} {'task':<10} {'status':<11} "
+    # columns as wide as their longest entry: IDs, labels (ses-followup) and tasks
+    # may be up to 64 characters
+    wp = max(12, *(len(r["participant"]) for r in rows))
+    ws = max(3, *(len(session_name(r)) for r in rows))
+    wt = max(10, *(len(r["task"] or "") for r in rows))
+    print(f"{'participant':<{wp}} {'ses':>{ws}}  {'date':<16} {'task':<{wt}} {'status':<11} "
           f"{'min':>5} {'trains':<16} {'trained (SD)':>12} {'in target':>9} {'artifacts':>9}")
     for r in rows:
         date = (r["started_at"] or "")[:16].replace("T", " ")
         dur = r["duration"] / 60 if r["duration"] is not None else None
         status = r["status"] + ("*" if r["simulated"] else "")
         label = session_name(r)  # as its folder names it
-        print(f"{r['participant']:<12} {label:>3}  {date:<16} {r['task'] or '':<10} "
+        print(f"{r['participant']:<{wp}} {label:>{ws}}  {date:<16} {r['task'] or '':<{wt}} "
               f"{status:<11} {_f(dur, '5.1f'):>5} {_trains(r):<16} "
               f"{_f(r['regulation'], '+12.2f'):>12} "
               f"{_pct(r['time_in_target']):>9} {_pct(r['artifact_share']):>9}")

@@ -935,6 +935,13 @@ def test_sessions_labelled_without_a_number_are_indexed_in_their_order(study, ca
     assert main(["sessions", "p01", "--root", str(study)]) == 0
     assert [ln.split()[1] for ln in capsys.readouterr().out.splitlines()[1:6]] == [
         "pre", "01", "02", "03", "post"]
+    # a longer label keeps the table's columns in line
+    _labelled(study, "02", "followup", "2026-03-10T10:00:00+00:00")
+    assert main(["sessions", "p01", "--root", str(study)]) == 0
+    lines = capsys.readouterr().out.splitlines()[:7]
+    assert lines[6].split()[1] == "followup"
+    assert len({ln.index("2026-03-") for ln in lines[1:]} | {lines[0].index("date")}) == 1
+    shutil.rmtree(study / "sub-p01" / "ses-followup")
     # progress: every session by its label, the trend over the sessions' order
     p = progress("p01", study)
     assert [(s["label"], s["position"]) for s in p["sessions"]] == [
