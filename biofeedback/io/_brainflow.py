@@ -192,6 +192,38 @@ def _guess_board(fname, candidates, how, n_lines=2000):
     return fits, how
 
 
+#: BrainFlow's presets of other data than EEG, and what their rows hold
+_OTHER_PRESETS = (("AUXILIARY_PRESET", "auxiliary preset (accelerometer, gyroscope)"),
+                  ("ANCILLARY_PRESET", "ancillary preset (PPG)"))
+
+
+def _other_preset(n_cols, board_ids):
+    """``(board id, what)`` of the first board among ``board_ids`` whose auxiliary
+    or ancillary preset has ``n_cols`` rows (a Muse's accelerometer, gyroscope
+    or PPG file), else None."""
+    from brainflow.board_shim import BoardShim, BrainFlowPresets
+
+    for bid in board_ids:
+        has = set(BoardShim.get_board_presets(bid))  # (asking for others logs errors)
+        for preset, what in _OTHER_PRESETS:
+            preset = getattr(BrainFlowPresets, preset)
+            if preset in has and BoardShim.get_num_rows(bid, preset) == n_cols:
+                return bid, what
+    return None
+
+
+def _refuse_other_preset(fname, n_cols, board_ids):
+    """Refuse a file of a board's other preset than EEG, saying so."""
+    found = _other_preset(n_cols, board_ids)
+    if found is not None:
+        from brainflow.board_shim import BoardIds
+
+        raise RecordingFormatError(
+            f"its {n_cols} columns are the rows of {BoardIds(found[0]).name}'s "
+            f"{found[1]}, not EEG; read the file written from get_board_data() with "
+            "the default preset.", fname, 1)
+
+
 def _cannot_tell(fname, n_cols, detail):
     """The sentence for a BrainFlow file whose board no guess settles."""
     return RecordingFormatError(
@@ -265,6 +297,8 @@ def read_brainflow(fname, *, profile=None):
             lone = matches[0]
         elif matches:  # the column count alone does not decide
             matches, how = _guess_board(fname, matches, how)
+        if not matches:
+            _refuse_other_preset(fname, n_cols, list(_profiles_by_board()))
         if len(matches) != 1:
             raise _cannot_tell(fname, n_cols, "; the file fits " + " and ".join(
                 p.name for p in matches) if matches else "")
@@ -280,6 +314,7 @@ def read_brainflow(fname, *, profile=None):
     except ValueError as err:
         raise RecordingFormatError(str(err), fname) from None
     if n_cols != lay["n_rows"]:
+        _refuse_other_preset(fname, n_cols, [board_id])
         raise RecordingFormatError(
             f"expected {lay['n_rows']} columns for BrainFlow board {board_id}, found "
             f"{n_cols}.", fname, 1)

@@ -410,6 +410,38 @@ def test_brainflow_board_of_another_connection_reads_as_its_device(tmp_path, boa
     assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]][:, keep], atol=1e-5)
 
 
+@pytest.mark.parametrize("preset, what", [("AUXILIARY_PRESET", "auxiliary preset "
+                                                                "(accelerometer, gyroscope)"),
+                                           ("ANCILLARY_PRESET", "ancillary preset (PPG)")])
+@pytest.mark.parametrize("sidecar", [True, False])
+def test_brainflow_file_of_a_muses_other_preset_says_what_it_holds(tmp_path, capsys,
+                                                                   preset, what, sidecar):
+    """BrainFlow 5 gives a Muse's accelerometer and gyroscope, and its PPG, as
+    presets of their own: ``get_board_data(preset=...)`` written by
+    ``DataFilter.write_file`` is not EEG, and is said to be what it is."""
+    import json
+
+    from brainflow.board_shim import BoardIds, BoardShim, BrainFlowPresets
+    from brainflow.data_filter import DataFilter
+
+    from biofeedback.cli import main
+
+    bid = BoardIds.MUSE_2_BOARD.value
+    d = BoardShim.get_board_descr(bid, getattr(BrainFlowPresets, preset))
+    arr = np.zeros((d["num_rows"], 520))
+    arr[d["package_num_channel"]] = np.arange(520)
+    arr[d["timestamp_channel"]] = 1.7e9 + np.arange(520) / d["sampling_rate"]
+    fname = tmp_path / "muse_aux.csv"
+    DataFilter.write_file(arr, str(fname), "w")
+    if sidecar:
+        fname.with_suffix(".json").write_text(json.dumps({"board_id": bid}))
+    assert main(["info", str(fname)]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"its {d['num_rows']} columns are the rows of MUSE_" in err
+    assert f"'s {what}, not EEG; read the file written from get_board_data() " in err
+
+
 def _mind_monitor(fname, n=1024, *, sep=",", decimal=".", encoding="utf-8", newline="\n"):
     """A Mind Monitor CSV: date-time stamps, band powers, RAW_*, sensors and
     ``Elements``; a marker is a row of its own with every other cell empty."""
