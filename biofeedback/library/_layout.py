@@ -320,7 +320,22 @@ def indexed_folder(folders) -> Path:
                  if f.name == f"ses-{int(_SES.fullmatch(f.name).group(1)):02d}"), folders[0])
 
 
-def _pid_alive(pid: int, host: str) -> bool:
+def _process_id(pid: int) -> str | None:
+    """Which process ``pid`` is: the boot and the process's start (Linux's
+    ``/proc``), so a number reused by another process, or after a restart, is
+    told apart; None where the system does not say."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{int(pid)}/stat").read_text()
+        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22: its start time
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int, host: str, process: str | None = None) -> bool:
+    """Whether the process that wrote a ``.running`` file still runs. ``process``
+    (:func:`_process_id` as it was written) tells it from another process given
+    the same number since (a session killed, the machine restarted)."""
     if host != socket.gethostname():
         return True  # another machine: assume it is still running
     try:
@@ -328,8 +343,9 @@ def _pid_alive(pid: int, host: str) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    now = _process_id(pid) if process else None
+    return now is None or now == process
 
 
 def running_sessions(root, participant) -> list[tuple[int, dict]]:
@@ -343,7 +359,8 @@ def running_sessions(root, participant) -> list[tuple[int, dict]]:
             info = json.loads(lock.read_text())
         except (OSError, ValueError):
             continue
-        if _pid_alive(int(info.get("pid", 0)), str(info.get("host", ""))):
+        if _pid_alive(int(info.get("pid", 0)), str(info.get("host", "")),
+                      info.get("process")):
             out.append((num, info))
     return out
 
@@ -497,6 +514,7 @@ def reserve_session(root, participant, task) -> SessionPaths:
         (paths.folder / "eeg").mkdir(exist_ok=True)
         (paths.folder / RUNNING).write_text(dumps({
             "pid": os.getpid(), "host": socket.gethostname(),
+            "process": _process_id(os.getpid()),
             "started_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}))
     except BaseException:  # interrupted or refused: the number is free again
         if paths is not None:

@@ -373,7 +373,7 @@ def _still_running(folder: Path) -> bool:
         info = json.loads((folder / RUNNING).read_text())
     except (OSError, ValueError):
         return False
-    return _pid_alive(int(info.get("pid", 0)), str(info.get("host", "")))
+    return _pid_alive(int(info.get("pid", 0)), str(info.get("host", "")), info.get("process"))
 
 
 def _task_from(path) -> str:

@@ -894,6 +894,42 @@ def test_session_labels_survive_as_their_folders_write_them(study, capsys, caplo
     assert f"its files are gone from {sub / 'ses-002'} (deleted" in caplog.text
 
 
+def test_a_killed_sessions_mark_naming_a_reused_process_number_is_not_running(study, capsys,
+                                                                             caplog):
+    """A session killed (SIGKILL, a power cut) leaves its .running file; once its
+    process number went to another process (after a restart, say), the session
+    was listed as running for good: left out of progress, and said to be running
+    by every new session."""
+    import socket
+
+    side = next(study.glob("sub-p01/ses-03/eeg/*_eeg.json"))
+    data = json.loads(side.read_text())
+    del data["summary"], data["feedback"]  # as a session killed mid-way leaves it
+    side.write_text(json.dumps(data))
+    # the mark a session writes as it starts, left by a process that is gone
+    code = ("import sys; from biofeedback.library import reserve_session; "
+            "print(reserve_session(sys.argv[1], 'p01', 'short').folder)")
+    made = Path(subprocess.run([sys.executable, "-c", code, str(study)], check=True,
+                               capture_output=True, text=True).stdout.strip())
+    mark = json.loads((made / ".running").read_text())
+    shutil.rmtree(made)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # its number now names another process, alive
+        assert mark["host"] == socket.gethostname()
+        mark["pid"] = other.pid
+        (side.parents[1] / ".running").write_text(json.dumps(mark))
+        with caplog.at_level("WARNING", logger="biofeedback"):
+            assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+            assert [r["status"] for r in json.loads(capsys.readouterr().out)] == [
+                "complete", "complete", "interrupted"]
+            assert progress("p01", study)["running_sessions"] == []
+            reserve_session(study, "p01", "short").give_back()
+        assert "running" not in caplog.text
+    finally:
+        other.kill()
+        other.wait()
+
+
 def _labelled(study, source, label, started_at):
     """``ses-<label>``: a copy of session ``source`` as BIDS names a labelled
     session's files, recorded at ``started_at``."""
