@@ -171,7 +171,9 @@ def read_muse_csv(fname, *, profile=None):
         raise RecordingFormatError("the file has a header but no samples.", fname, 2)
     header_num = [header[i] for i in numeric]  # the table's columns
     t_col = header_num.index(header[clock[0]])
-    ts, note = unrounded_stamps(np.ascontiguousarray(table[:, t_col]), prof.sfreq)
+    cells = [c for r in readers for c in r.text_cells]
+    cols, cells = _drop_repeated_rows(cols, t_col, cells, warnings)
+    ts, note = unrounded_stamps(np.ascontiguousarray(cols[t_col]), prof.sfreq)
     warnings.extend([note] if note else [])  # a spreadsheet's whole seconds, rebuilt
     if np.isfinite(ts[0]) and 0 <= ts[0] < 1e9:  # not a Unix time after 2001
         clock = "LSL clock seconds (time since the recording computer started)"
@@ -183,7 +185,7 @@ def read_muse_csv(fname, *, profile=None):
     data = row_block(cols, eeg)  # a view when contiguous: no copy
     data *= 1e-6
     markers = []
-    for k, i, cell in (c for r in readers for c in r.text_cells):  # not empty or zero
+    for k, i, cell in cells:  # the marker cells not empty or zero
         text = _marker_text(cell, decimal_comma)
         if text is not None:
             markers.append((float(ts[k]), f"{header[i - first]}={text}"))
@@ -212,6 +214,38 @@ def read_muse_csv(fname, *, profile=None):
     return _finish(dict(data=data, sfreq=prof.sfreq, ch_names=ch_names, timestamps=ts,
                         markers=markers, streams=streams, source_format="muse-csv",
                         provenance=provenance), prof, warnings, fname)
+
+
+def _drop_repeated_rows(cols, t_col, cells, warnings):
+    """``cols`` without the rows that repeat the row before them exactly (the
+    stamp and every value), and the text ``cells`` moved onto the rows left.
+
+    'muse-lsl record' keeps the samples stamped after the last one it saved,
+    comparing stamps that carry the inlet's time correction with one that
+    does not: when the correction is positive, each save after the first
+    writes the sample before its own again. A cell on a dropped row moves to
+    the row it repeats (the same stamp), unless that row holds it already.
+    """
+    ts = cols[t_col]
+    rep = np.flatnonzero(ts[1:] == ts[:-1]) + 1  # rows stamped as the row before
+    if not rep.size:
+        return cols, cells
+    rep = rep[np.all(cols[:, rep] == cols[:, rep - 1], axis=0)]
+    if not rep.size:
+        return cols, cells
+    warnings.append(
+        f"{counted(rep.size, 'row repeats', 'rows repeat')} the row before exactly (its "
+        "timestamp and every value), as 'muse-lsl record' writes the last sample of a "
+        f"save again when it appends the next; {agree(rep.size, 'it was', 'they were')} "
+        "dropped.")
+    dropped = set(rep.tolist())
+    held = {(k, i, cell.strip()) for k, i, cell in cells}
+    moved = []
+    for k, i, cell in cells:
+        if k in dropped and (k - 1, i, cell.strip()) in held:
+            continue  # the row it repeats holds the same marker
+        moved.append((k - int(np.searchsorted(rep, k, side="right")), i, cell))
+    return np.ascontiguousarray(np.delete(cols, rep, axis=1)), moved
 
 
 def _marker_columns_appended(fname, offset, line, n_cols, delim):

@@ -172,11 +172,13 @@ def test_muse_csv_markers_in_some_rows(tmp_path, monkeypatch, sep, end):
     assert len(decoded) < 40
 
 
-def _muse_lsl_save(pd, fname, x, ts, markers, last):
+def _muse_lsl_save(pd, fname, x, ts, markers, last, correction=0.0):
     """One save of 'muse-lsl record' (muselsl/record.py ``_save``, pandas as it
-    runs there): the samples so far, a Marker column per marker channel once a
-    marker came, written whole the first time and appended, without the
-    header, after the samples of the last save."""
+    runs there): the samples so far, stamped with the inlet's time
+    ``correction``, a Marker column per marker channel once a marker came,
+    written whole the first time and appended, without the header, after the
+    samples of the last save (its last stamp as received, not corrected)."""
+    ts = ts + correction
     data = pd.DataFrame(np.c_[ts, x], columns=["timestamps", "TP9", "AF7", "AF8", "TP10",
                                                "Right AUX"])
     if markers:
@@ -260,3 +262,36 @@ def test_muse_csv_header_with_a_trailing_comma_its_lines_without(tmp_path):
     assert rec.ch_names == ["TP9", "AF7", "AF8", "TP10"]
     assert_allclose(rec.data, np.round(x, 3) * 1e-6, atol=1e-12)
     assert rec.warnings == []
+
+
+def test_muse_lsl_record_rows_written_twice_are_read_once(tmp_path):
+    """'muse-lsl record' keeps the samples stamped after the last one it saved,
+    comparing corrected stamps with the uncorrected last one: with a positive
+    time correction, each append writes the last saved sample again (and its
+    marker). Those rows are read once, with a warning."""
+    pd = pytest.importorskip("pandas")
+    n = 256 * 20
+    x = np.random.default_rng(3).normal(0, 30, (n, 5))
+    ts = 1.7e9 + np.arange(n) / 256
+    marks = {11: ["stim"], 3000: ["rest"]}  # sample 11 ends the first save
+    fname = tmp_path / "EEG_recording.csv"
+    markers, last = [], None
+    for a in range(12, n + 1, 12):
+        markers += [[marks[k], ts[k]] for k in range(a - 12, a) if k in marks]
+        if last is None or last + 5 < ts[a - 1]:
+            _muse_lsl_save(pd, fname, x[:a], ts[:a], markers, last, correction=2e-5)
+            last = ts[a - 1]
+    # (its last save, as the recording stops, compares the stamps with None and
+    # appends none: the file ends with the last of the saves every 5 s, at 3864)
+    stamps = np.loadtxt(fname, delimiter=",", skiprows=1, usecols=0)
+    assert stamps.size == 3864 + 3  # the last sample of each of three saves, again
+    rec = read_recording(fname)
+    assert rec.n_times == 3864
+    assert_allclose(rec.data, np.round(x[:3864, :4].T, 3) * 1e-6, atol=1e-12)
+    assert_allclose(rec.timestamps, np.round(ts[:3864] + 2e-5, 3))
+    assert [m for _, m in rec.markers] == ["Marker0=stim", "Marker0=rest"]
+    assert_allclose([t for t, _ in rec.markers], np.round(ts[[11, 3000]] + 2e-5, 3))
+    assert rec.warnings == [
+        "3 rows repeat the row before exactly (its timestamp and every value), as "
+        "'muse-lsl record' writes the last sample of a save again when it appends the "
+        "next; they were dropped."]
