@@ -77,7 +77,9 @@ def _finish(rec_kwargs, prof, warnings, fname):
 
 # muse-lsl records each of the headset's streams to its own CSV; only EEG is EEG
 _NOT_EEG = {("X", "Y", "Z"): "accelerometer or gyroscope (-t ACC or GYRO)",
-            ("PPG1", "PPG2", "PPG3"): "PPG (-t PPG)"}
+            ("PPG1", "PPG2", "PPG3"): "PPG (-t PPG)",
+            # a Muse S Athena's 16 optical channels (muse-lsl 2.5)
+            tuple(f"OPT{i}" for i in range(16)): "optics (-t OPTICS)"}
 
 
 def _refuse_other_streams(columns, fname):

@@ -146,6 +146,12 @@ CASES = [
      lambda p: ("timestamps,PPG1,PPG2,PPG3,Marker0\n" + "".join(
          f"{1.7e9 + i / 64:.6f},1e3,2e3,3e3,0\n" for i in range(300))).encode(),
      ("error", r"holds the headset's PPG \(-t PPG\) stream", 1)),
+    # muse-lsl 2.5 streams a Muse S Athena's 16 optical channels (-t OPTICS)
+    ("muse_lsl_athena_optics_file", "optics.csv",
+     lambda p: ("timestamps," + ",".join(f"OPT{i}" for i in range(16)) + "\n" + "".join(
+         f"{1.7e9 + i / 64:.6f}," + ",".join(["1e3"] * 16) + "\n"
+         for i in range(300))).encode(),
+     ("error", r"holds the headset's optics \(-t OPTICS\) stream", 1)),
     ("sidecar_given_for_its_recording", "s.json", _sidecar_beside_its_recording,
      ("error", r"s\.json: this is the JSON sidecar of s\.xdf, not a recording; read "
                r"s\.xdf\.$", None)),
