@@ -202,7 +202,9 @@ def progress(participant, root=None, *, index=None) -> dict:
     # the sessions' axis: their numbers, or their order when one has a label alone
     axis = "number" if all(s.get("session") is not None for s in sessions) else "order"
     # the trained measure: the latest session's target and direction
-    target, direction = sessions[-1]["target"], sessions[-1]["direction"]
+    # (of the latest that trained one: a recording copied in without cues trained none)
+    trained = [s for s in sessions if s["target"]] or sessions
+    target, direction = trained[-1]["target"], trained[-1]["direction"]
     out_sessions = []
     within = {}
     for position, s in enumerate(sessions, 1):
@@ -217,8 +219,8 @@ def progress(participant, root=None, *, index=None) -> dict:
             within[d["label"]] = [_nan(b.get("regulation")) for b in d["blocks"]
                                     if b["kind"] == "training"]
     same = [s for s in out_sessions if s["target"] == target and s["direction"] == direction]
-    other = [shown(s) for s in out_sessions
-             if (s["target"], s["direction"]) != (target, direction)]
+    other = [shown(s) for s in out_sessions if s["target"]
+             and (s["target"], s["direction"]) != (target, direction)]
     x = [x_of(s, axis) for s in same]
     fit = trend(x, [_nan(s["regulation"]) for s in same])
     tfit = trend(x, [_nan(s["transfer_regulation"]) for s in same])

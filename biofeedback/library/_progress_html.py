@@ -295,7 +295,7 @@ def write_progress_html(p: dict, out) -> Path:
         sess_rows.append([
             _name(s, axis), (s["started_at"] or "")[:16].replace("T", " "),
             s["status"] + (" (simulated)" if s["simulated"] else ""),
-            s.get("task") or "-", f"{s['target']} {s['direction']}".strip() or "-",
+            s.get("task") or "-", f"{s['target']} {s['direction']}" if s["target"] else "-",
             _headset(s) or "-",
             _fmt(s["regulation"]), _fmt(s["transfer_regulation"]),
             _fmt(s["time_in_target"], True), _fmt(s["reward_rate"], True),

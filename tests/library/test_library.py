@@ -930,6 +930,30 @@ def test_a_killed_sessions_mark_naming_a_reused_process_number_is_not_running(st
         other.wait()
 
 
+def test_a_recording_copied_in_that_trained_nothing_is_not_another_measure(study, capsys,
+                                                                           tmp_path):
+    """An earlier recording converted into the study (no cues: no block, no trained
+    measure) was said to have "trained  (raised)", a measure without a name, and
+    as the latest session it made the report follow that nameless measure."""
+    rec = tmp_path / "earlier.xdf"
+    assert main(["simulate", "demo", "--out", str(rec)]) == 0
+    eeg = study / "sub-p01" / "ses-04" / "eeg"
+    eeg.mkdir(parents=True)
+    shutil.copy(rec, eeg / "sub-p01_ses-04_task-rest_eeg.xdf")
+    out = tmp_path / "p.html"
+    capsys.readouterr()
+    assert main(["progress", "p01", "--root", str(study), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "trained  (raised)" not in said, said
+    assert "engagement (raised)" in said.splitlines()[0], said  # the verdict, first
+    p = to_json(progress("p01", study))
+    assert [(s["session"], s["target"]) for s in p["sessions"]][-1] == (4, "")
+    assert (p["trend"]["target"], p["trend"]["n_sessions"]) == ("engagement", 3)
+    assert p["trend"]["other_measure_sessions"] == [] and p["other_note"] == ""
+    doc = out.read_text()
+    assert "<td>rest</td><td>-</td>" in doc  # its protocol, and no measure trained
+
+
 def _labelled(study, source, label, started_at):
     """``ses-<label>``: a copy of session ``source`` as BIDS names a labelled
     session's files, recorded at ``started_at``."""
