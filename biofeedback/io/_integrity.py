@@ -167,6 +167,74 @@ def unrounded_stamps(timestamps, sfreq, *, lost=None, step=None):
         ", so samples lost inside the file cannot be told") + start + ".")
 
 
+def burst_stamps(timestamps, sfreq, *, window=2.0):
+    """Per-sample stamps and gaps for samples stamped as they arrived, a
+    Bluetooth packet at a time (Mind Monitor stamps each row so), or None
+    when the stamps are not in bursts.
+
+    Within a burst the stamps say nothing of the samples' times, and between
+    bursts they step by many periods: read as they are, every burst looks
+    like a gap. The samples' count does: ``d_k = (t_k - t_0) * sfreq - k``
+    is how far the stamps run ahead of it. A sample arrives after it was
+    taken, so the least of ``d`` over ``window`` seconds (the packets that
+    came soonest) is the count's offset, and it steps up by the samples lost
+    where they were lost: a gap where the least over the window after a
+    sample passes the least over the window before it by more than
+    :data:`_GAP_PERIODS` samples, as many samples as the largest step of
+    that stretch, after the first sample where the step passes half of that
+    (before it, the window after still holds samples taken before the loss);
+    not within a window of either end, where a window is cut short. A stall
+    shorter than the window (packets held back, then handed over at once)
+    loses nothing. Stamps are rebuilt as
+    ``t_0 + (k + lost_k + offset_k) / sfreq``, the offset the least of ``d``
+    without the losses, smoothed over the window (a phone's clock a little
+    fast or slow is followed).
+
+    Returns
+    -------
+    stamps : ndarray, shape (n_times,)
+    gaps : list of Gap
+    """
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if not sfreq or ts.size < 3 or not np.isfinite(ts).all():
+        return None
+    dt = np.diff(ts)
+    # in bursts: a quarter of the steps or more under half a period, none back
+    if dt.min() < 0 or np.count_nonzero(dt < 0.5 / sfreq) < 0.25 * dt.size:
+        return None
+    n = ts.size
+    w = max(int(window * sfreq), 2)
+    k = np.arange(n, dtype=np.float64)
+    d = (ts - ts[0]) * sfreq - k
+    # the least over [j - w + 1, j] and over [j + 1, j + w]
+    before = minimum_filter1d(d, w, origin=(w - 1) // 2, mode="nearest")
+    after = minimum_filter1d(d, w, origin=-(w // 2), mode="nearest")
+    jump = np.zeros(n)  # (windows cut short by the ends tell nothing)
+    jump[w - 1: n - w] = after[w: n - w + 1] - before[w - 1: n - w]
+    # a loss after sample j: the step passes the bound from j on (before it, the
+    # window after still holds the samples up to j) for about a window
+    over = np.concatenate([[False], jump > _GAP_PERIODS, [False]])
+    edges = np.flatnonzero(over[1:] != over[:-1]).reshape(-1, 2)
+    peaks = [float(jump[a:b].max()) for a, b in edges]
+    # where the step passes half its size: a packet before the loss that came
+    # late lifts the least after it by less than that
+    at = np.array([a + int(np.argmax(jump[a:b] > p / 2)) for (a, b), p in zip(edges, peaks)],
+                  dtype=np.int64)
+    missing = np.rint(np.array(peaks))
+    lost = np.zeros(n)
+    lost[at + 1] = missing
+    np.cumsum(lost, out=lost)
+    offset = uniform_filter1d(minimum_filter1d(d - lost, 2 * w + 1, mode="nearest"),
+                              2 * w + 1, mode="nearest")
+    stamps = ts[0] + (k + lost + offset) / sfreq
+    gaps = [Gap(onset=float(stamps[i]), duration=float(stamps[i + 1] - stamps[i])
+                - 1.0 / sfreq, n_missing=int(m), source="timestamps")
+            for i, m in zip(at.tolist(), missing.tolist())]
+    return stamps, gaps
+
+
 def timestamp_gaps(timestamps, sfreq, *, source="timestamps", steps=None):
     """Find forward jumps in ``timestamps`` longer than a few sample periods.
 

@@ -10,6 +10,7 @@ import numpy as np
 from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
 from ._integrity import (
+    burst_stamps,
     channel_problems,
     check_timestamps,
     gap_warning,
@@ -45,8 +46,9 @@ def _profile(profile, default):
     return get_profile(profile if profile is not None else default)
 
 
-def _finish(rec_kwargs, prof, warnings, fname):
-    """Integrity checks common to the Muse readers."""
+def _finish(rec_kwargs, prof, warnings, fname, gaps=None):
+    """Integrity checks common to the Muse readers (``gaps``: found already,
+    else from the timestamps)."""
     data, ts, sfreq, ch_names = (rec_kwargs["data"], rec_kwargs["timestamps"],
                                  rec_kwargs["sfreq"], rec_kwargs["ch_names"])
     unknown = [ch for ch in ch_names if ch not in prof.ch_names]
@@ -66,7 +68,8 @@ def _finish(rec_kwargs, prof, warnings, fname):
     steps = timestamp_steps(ts, sfreq)
     measured, w = check_timestamps(ts, sfreq, steps=steps)
     warnings.extend(w)
-    gaps = timestamp_gaps(ts, sfreq, steps=steps)
+    if gaps is None:
+        gaps = timestamp_gaps(ts, sfreq, steps=steps)
     del steps
     warnings.extend(gap_warning(gaps))
     problems, w = channel_problems(data, ch_names, prof.rail_uv * 1e-6)
@@ -454,6 +457,14 @@ def read_mind_monitor(fname, *, profile=None):
             f"Mind Monitor wrote one row every {step:.3g} s, so RAW_* hold one value "
             "per row, not the EEG at 256 Hz (its Recording Interval setting): set "
             "Recording Interval to Constant in Mind Monitor and record again.", fname)
+    gaps = None
+    rebuilt = burst_stamps(ts, prof.sfreq)
+    if rebuilt is not None:  # each row stamped as a Bluetooth packet brought it
+        ts, gaps = rebuilt
+        warnings.append(
+            "TimeStamp holds when each row reached the phone, a Bluetooth packet's "
+            f"samples at once: the samples' times were rebuilt at {prof.sfreq:g} Hz from "
+            "their count, and samples taken as lost where the stamps run ahead of it.")
     idx = {h: i for i, h in enumerate(numeric)}
     ch_names = [h[4:] for h in raw]
     data = np.ascontiguousarray(table[:, [idx[h] for h in raw]].T) * 1e-6
@@ -489,4 +500,4 @@ def read_mind_monitor(fname, *, profile=None):
     markers.sort()
     return _finish(dict(data=data, sfreq=prof.sfreq, ch_names=ch_names, timestamps=ts,
                         markers=markers, streams=streams, source_format="mind-monitor",
-                        provenance=provenance), prof, warnings, fname)
+                        provenance=provenance), prof, warnings, fname, gaps)

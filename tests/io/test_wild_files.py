@@ -471,6 +471,46 @@ def _mind_monitor(fname, n=1024, *, sep=",", decimal=".", encoding="utf-8", newl
     return x, t0
 
 
+def test_mind_monitor_rows_stamped_as_packets_arrive(tmp_path):
+    """Mind Monitor stamps each row as it reaches the phone: a Bluetooth
+    packet's 12 samples within a millisecond or two, then a step of ~47 ms.
+    Read as they are, the steps between packets were 1248 gaps a minute and
+    most samples 'lost'. The samples' times are rebuilt from their count;
+    the two packets really lost are one gap of 24 samples, and a stall
+    (packets held back for 0.8 s, then handed over at once) loses nothing."""
+    from datetime import timedelta
+
+    rng = np.random.default_rng(5)
+    n, fs = 256 * 60, 256.0
+    sent = np.arange(n + 24)
+    sent = np.delete(sent, np.s_[6000:6024])  # two packets of 12 lost
+    taken = sent / fs  # when each sample was taken
+    packet = sent // 12
+    arrive = (packet + 1) * 12 / fs + 0.02 + rng.exponential(0.008, packet.max() + 1)[packet]
+    stall = (taken > 30.0) & (taken < 30.8)
+    arrive[stall] = 30.8 + 0.03
+    arrive = np.maximum.accumulate(arrive + (sent % 12) * 0.0001)
+    x = _eeg(sent.size, 4, fs) + 800
+    t0 = datetime(2025, 7, 1, 14, 56, 5, 422000)
+    lines = ["TimeStamp,RAW_TP9,RAW_AF7,RAW_AF8,RAW_TP10,Elements",
+             f"{t0:%Y-%m-%d %H:%M:%S.%f}"[:-3] + ",,,,,/muse/event/connected MuseS-84AC"]
+    for i in range(sent.size):
+        ts = f"{t0 + timedelta(seconds=float(arrive[i])):%Y-%m-%d %H:%M:%S.%f}"[:-3]
+        lines.append(ts + "," + ",".join(f"{v:.3f}" for v in x[:, i]) + ",")
+    fname = tmp_path / "mindMonitor_2025-07-01--14-56-05.csv"
+    fname.write_text("\n".join(lines) + "\n")
+    rec = read_recording(fname)
+    assert rec.n_times == n
+    assert [(g.n_missing, g.source) for g in rec.gaps] == [(24, "timestamps")]
+    assert rec.gaps[0].onset == pytest.approx(rec.timestamps[5999])
+    # the samples' times, within a packet's spread of when they were taken
+    taken_at = t0.timestamp() + taken
+    assert np.all(np.abs((rec.timestamps - rec.timestamps[0])
+                         - (taken_at - taken_at[0])) < 0.01)
+    assert abs(rec.provenance["measured_sfreq"] - fs) < 0.01 * fs
+    assert any("reached the phone" in w for w in rec.warnings), rec.warnings
+
+
 @pytest.mark.parametrize("kw", [
     dict(encoding="utf-8-sig", newline="\r\n"),  # saved on Windows
     dict(sep=";", decimal=","),  # re-saved by a spreadsheet in a European locale
