@@ -41,6 +41,7 @@ from ._peers import (
     _UnixMsStamps,
     _UnixStamps,
     channel_metadata,
+    chunk_stamps,
     clock_note,
     not_eeg_type,
     printable,
@@ -433,6 +434,9 @@ class LSLSource(Source):
         self._delay = None  # smallest arrival minus stamp seen (transport and buffering)
         self._stamps = None  # maps stamps on another clock onto the LSL clock
         self._pending = None  # (chunks, stamps) read while measuring the rate
+        self._chunk_len = None  # samples per chunk of an irregular stream without stamps
+        # (stamp as sent, as spread) of the last sample, and its chunk's samples so far
+        self._spread_last = (None, None, 0)
         # the stream's own name and source_id, once opened (the name asked for
         # and "" until then); a stream without a source_id is found again by name
         self.stream_name = name
@@ -638,7 +642,11 @@ class LSLSource(Source):
                     break
         ts = np.concatenate(stamps) if stamps else np.empty(0)
         enough = ts.size >= 32
-        rate = regular_rate(ts) if enough else None
+        chunked = chunk_stamps(ts) if enough else None
+        if chunked is not None:  # pushed in chunks without stamps: one stamp per chunk
+            rate, self._chunk_len = chunked
+        else:
+            rate = regular_rate(ts) if enough else None
         if rate is None:
             found = (f"its {ts.size} samples in the first {seconds:g} s are not evenly "
                      "stamped" if enough else
@@ -649,10 +657,12 @@ class LSLSource(Source):
                 f"{found}; set its rate in the streaming app, or name the board it comes "
                 "from with --board (its profile gives the rate).")
         self._pending = (chunks, stamps)
+        how = ("its chunks (pushed without stamps, one stamp each: its samples were "
+               "stamped a period apart)" if chunked is not None else "its stamps")
         note = (f"the stream {printable(full.name())!r} declares no rate (irregular): "
-                f"{rate:g} Hz measured from its stamps")
-        logger.warning("LSL stream %s declares no rate (irregular): %g Hz measured from its "
-                       "stamps.", printable(full.name()), rate)
+                f"{rate:g} Hz measured from {how}")
+        logger.warning("LSL stream %s declares no rate (irregular): %g Hz measured from %s.",
+                       printable(full.name()), rate, how)
         self.notes.append(note)
         return rate
 
@@ -733,11 +743,47 @@ class LSLSource(Source):
         if self._keep is not None:
             data = data[self._keep]
         data = data * self._scale
-        ts = self._on_lsl_clock(np.concatenate(stamps), now)
+        ts = np.concatenate(stamps)
+        if self._chunk_len is not None:
+            ts = self._spread(ts)
+        ts = self._on_lsl_clock(ts, now)
         self._losses(ts)
         self._last_data = now
         self._last_ts = float(ts[-1])
         return Chunk(np.ascontiguousarray(data), ts)
+
+    def _spread(self, raw):
+        """Stamps a period apart for samples pushed in chunks with one stamp each.
+
+        An irregular stream's chunk pushed without stamps reaches every inlet
+        with its push time on each sample (liblsl deduces the others from the
+        nominal rate, which it does not have): every chunk read as one
+        instant, the steps between chunks as losses. A chunk's samples are put
+        a period apart, its last at its stamp, as liblsl stamps the chunks of
+        a stream with a rate pushed without stamps (whose pushes' jitter the
+        loss judge knows). A chunk is the samples whose stamps differ by under
+        a millisecond (liblsl's clock correction, renewed between pulls, moves
+        them by microseconds); the last one read may be cut short (the rest
+        comes with the next read): when it holds fewer samples than usual
+        (``_chunk_len``) it is placed as a whole one, and the rest follows on.
+        """
+        period = 1.0 / self.sfreq
+        tol = min(1e-3, 0.25 * period)
+        out = np.empty_like(raw)
+        bounds = [0, *(np.flatnonzero(np.abs(np.diff(raw)) > tol) + 1), raw.size]
+        last_raw, last, n_run = self._spread_last
+        for k, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+            n = stop - start
+            if k == 0 and last_raw is not None and n_run < self._chunk_len and \
+                    abs(raw[start] - last_raw) <= tol:  # the rest of the last read's chunk
+                first, n_run = last + period, n_run + n
+            else:
+                whole = n if stop < raw.size else max(n, self._chunk_len)
+                first, n_run = raw[start] - (whole - 1) * period, n
+            out[start:stop] = first + np.arange(n) * period
+            last_raw, last = raw[stop - 1], out[stop - 1]
+        self._spread_last = (last_raw, last, n_run)
+        return out
 
     def _drain(self, chunks, stamps):
         """Append what the inlet holds to ``chunks`` and ``stamps``, without waiting."""

@@ -63,6 +63,35 @@ def regular_rate(ts):
     return float(np.round(rate, 2))
 
 
+def chunk_stamps(ts):
+    """``(rate, samples per chunk)`` of stamps that come one per chunk, else None.
+
+    An irregular stream (nominal rate 0) whose sender pushes chunks without
+    stamps carries the push time on every sample of a chunk (liblsl has no
+    rate to deduce the others from): most steps are 0. The rate is the slope
+    of the samples sent against the chunks' stamps (least squares over every
+    chunk, so one late push moves it little), a whole number of Hz within
+    1 %; the chunk size is the median one. None when most samples do not
+    share their stamp, or fewer than 4 chunks came.
+    """
+    import numpy as np
+
+    ts = np.asarray(ts, dtype=np.float64)
+    if ts.size < 2 or np.mean(np.diff(ts) == 0) < 0.5:
+        return None
+    starts = np.flatnonzero(np.r_[True, np.diff(ts) != 0])
+    sizes = np.diff(np.r_[starts, ts.size])
+    if starts.size < 4:
+        return None
+    sent = np.cumsum(sizes)  # samples sent by each chunk's push
+    rate = float(np.polyfit(ts[starts], sent, 1)[0])
+    if not np.isfinite(rate) or rate <= 0:
+        return None
+    whole = float(np.round(rate))
+    rate = whole if whole > 0 and abs(rate - whole) <= 0.01 * whole else float(np.round(rate, 2))
+    return rate, int(np.median(sizes))
+
+
 def unique_labels(names):
     """``names`` made unique (``Fp1``, ``Fp1-2``) and what was renamed.
 

@@ -482,12 +482,15 @@ def test_a_stream_of_strings_says_what_to_do():
         LSLSource(name, timeout=5).start()
 
 
-@pytest.mark.parametrize("even", [True, False])
-def test_an_irregular_stream_stamped_evenly_is_read_at_its_stamps_rate(even):
+@pytest.mark.parametrize("stamps", ["even", "bunched", "uneven"])
+def test_an_irregular_stream_stamped_evenly_is_read_at_its_stamps_rate(stamps):
     """A sender that declares EEG irregular (nominal rate 0) but stamps it
     evenly is read at the rate of its stamps, as the XDF reader reads its
-    recording, from its first sample on; stamps bunched per push (no rate to
-    be had) are refused in one sentence. Before, both were refused."""
+    recording, from its first sample on; so is one that pushes chunks without
+    stamps (pylsl then stamps every sample of a chunk with its push time),
+    its samples stamped a period apart. Stamps with no rate to be had are
+    refused in one sentence. Before, the first two were refused, or bunched
+    stamps pushed evenly read at the rate of the pushes (20 Hz here)."""
     import threading
 
     import pylsl
@@ -495,6 +498,7 @@ def test_an_irregular_stream_stamped_evenly_is_read_at_its_stamps_rate(even):
     name = _name("irregular-even")
     out = _outlet(name, 2, ["F3", "F4"], sfreq=0.0)
     stop = threading.Event()
+    rng = np.random.default_rng(0)
 
     def push():
         i, t0 = 0, pylsl.local_clock()
@@ -502,15 +506,19 @@ def test_an_irregular_stream_stamped_evenly_is_read_at_its_stamps_rate(even):
             due = int((pylsl.local_clock() - t0) * 200.0)
             while i + 10 <= due:
                 x = np.column_stack([np.arange(i, i + 10), np.zeros(10)])
-                stamps = t0 + np.arange(i, i + 10) / 200.0 if even else \
-                    np.full(10, pylsl.local_clock())
-                out.push_chunk(x.tolist(), stamps.tolist())
+                if stamps == "bunched":  # push_chunk(x): the push time on each sample
+                    out.push_chunk(x.tolist())
+                else:
+                    ts = t0 + np.arange(i, i + 10) / 200.0
+                    if stamps == "uneven":
+                        ts += np.sort(rng.uniform(0.0, 0.004, 10))
+                    out.push_chunk(x.tolist(), ts.tolist())
                 i += 10
             time.sleep(0.01)
 
     pusher = threading.Thread(target=push, daemon=True)
     try:
-        if not even:
+        if stamps == "uneven":
             pusher.start()
             with pytest.raises(StreamError, match="declares no sampling rate .* not evenly "
                                                   "stamped; set its rate .*--board"):
@@ -520,12 +528,23 @@ def test_an_irregular_stream_stamped_evenly_is_read_at_its_stamps_rate(even):
         pusher.start()
         with src:
             assert src.sfreq == 200.0 and src.profile.sfreq == 200.0
-            assert any("200 Hz measured from its stamps" in n for n in src.notes)
+            how = "its stamps" if stamps == "even" else "its chunks (pushed without stamps"
+            assert any(f"200 Hz measured from {how}" in n for n in src.notes)
             chunk = _read_until(src, lambda c: True)
             first = np.round(chunk.data[0] * 1e6)
             # the 2 s read while measuring come first, none left out
             assert np.all(np.diff(first) == 1) and first.size >= 380
-            np.testing.assert_allclose(np.diff(chunk.timestamps), 1 / 200.0, atol=1e-6)
+            if stamps == "even":
+                np.testing.assert_allclose(np.diff(chunk.timestamps), 1 / 200.0, atol=1e-6)
+            else:  # a period apart within each push; pushes as evenly as they were made
+                steps = np.diff(chunk.timestamps)
+                assert np.median(steps) == pytest.approx(1 / 200.0, abs=1e-9)
+                assert np.mean(np.isclose(steps, 1 / 200.0, atol=1e-9)) >= 0.85
+            chunks = [chunk]
+            while sum(c.timestamps.size for c in chunks) < 800:  # 4 s, no loss said
+                chunks.append(_read_until(src, lambda c: True))
+            assert src.n_dropped == 0
+            assert not [e for e in src.pop_events() if e.kind != "marker"]
     finally:
         stop.set()
         pusher.join(5)
