@@ -104,14 +104,15 @@ def _known_profile(name):
     return name if name and name in profile_names() else None
 
 
-#: The first bytes of an EDF and of a BDF file, and the extension MNE reads each by
-_EDF_MAGIC = ((b"0       ", ".edf"), (b"\xffBIOSEMI", ".bdf"))
+#: The first bytes of an EDF, a BDF and a FIF file, and the extension MNE reads each by
+_EDF_MAGIC = ((b"0       ", ".edf"), (b"\xffBIOSEMI", ".bdf"),
+              (b"\x00\x00\x00\x64\x00\x00\x00\x1f", ".fif"))
 
 
 def _refuse_a_misnamed_edf(fname, head=None):
-    """Refuse an EDF or BDF file whose name ends otherwise: MNE picks its reader
-    by the extension, and an EDF read as BDF (24-bit samples) gives other
-    numbers without a word. ``head``: the file's first bytes, when read."""
+    """Refuse an EDF, BDF or FIF file whose name ends otherwise: MNE picks its
+    reader by the extension, and an EDF read as BDF (24-bit samples) gives
+    other numbers without a word. ``head``: the file's first bytes, when read."""
     if fname.is_dir():
         return
     if head is None:
@@ -123,8 +124,8 @@ def _refuse_a_misnamed_edf(fname, head=None):
             kind = ext[1:].upper()
             raise RecordingFormatError(
                 f"holds {kind} data but its name ends in {fname.suffix or 'no extension'}, "
-                f"and MNE reads EDF and BDF by their extension; rename it (or a copy) to "
-                f"end in {ext} and read that.", fname)
+                f"and MNE reads {kind} by its extension; rename it (or a copy) to end in "
+                f"{ext} and read that.", fname)
 
 
 def read_mne(fname, *, profile=None):

@@ -903,8 +903,30 @@ def test_an_edf_or_bdf_named_otherwise_is_one_sentence(tmp_path, capsys, kind, n
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert (f"{fname}: holds {kind.upper()} data but its name ends in "
-            f"{fname.suffix or 'no extension'}") in err
-    assert f"rename it (or a copy) to end in {ext} and read that." in err
+            f"{fname.suffix or 'no extension'}, and MNE reads {kind.upper()} by its "
+            f"extension; rename it (or a copy) to end in {ext} and read that.") in err
+
+
+def test_a_fif_named_otherwise_is_one_sentence(tmp_path, capsys):
+    """A FIF file MNE saved, named otherwise (a copy renamed .dat), was read by
+    whichever reader its extension named, or none; its first bytes say FIF."""
+    import mne
+
+    from biofeedback.cli import main
+
+    raw = mne.io.RawArray(_eeg(2500, 2, SF) * 1e-6, mne.create_info(["F3", "F4"], SF, "eeg"),
+                          verbose="error")
+    raw.save(tmp_path / "rec_raw.fif", verbose="error")
+    assert read_recording(tmp_path / "rec_raw.fif").ch_names == ["F3", "F4"]
+    for name in ("rec.edf", "rec.dat"):
+        fname = tmp_path / name
+        fname.write_bytes((tmp_path / "rec_raw.fif").read_bytes())
+        assert main(["info", str(fname)]) != 0
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert (f"{fname}: holds FIF data but its name ends in {fname.suffix}, and MNE "
+                "reads FIF by its extension; rename it (or a copy) to end in .fif and "
+                "read that.") in err
 
 
 @pytest.mark.parametrize("sidecar", [True, False])
