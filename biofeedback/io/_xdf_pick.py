@@ -24,10 +24,18 @@ def _first(d, key, default=None):
 
 def _free_key(others, name, sinfo):
     """``name``, or ``name (source id)`` when a stream of that name is kept already
-    (two apps' 'Markers', two headsets' 'Muse'): neither replaces the other."""
-    if name not in others:
-        return name
-    return f"{name} ({_first(sinfo, 'source_id', '') or _first(sinfo, 'stream_id', '?')})"
+    (two apps' 'Markers', two headsets' 'Muse'), or ``name (type)`` when that
+    is kept too (muse-lsl names its ACC, GYRO and PPG streams 'Muse' under
+    one source id), else ``name (stream N)``: none replaces another."""
+    source = _first(sinfo, "source_id", "")
+    for key in (name, f"{name} ({source})" if source else None,
+                f"{name} ({_first(sinfo, 'type', '')})" if _first(sinfo, "type", "") else None):
+        if key is not None and key not in others:
+            return key
+    key, k = f"{name} (stream {_first(sinfo, 'stream_id', '?')})", 2
+    while key in others:  # a file naming every stream alike, ids and all
+        key, k = f"{name} (stream {_first(sinfo, 'stream_id', '?')}, {k})", k + 1
+    return key
 
 
 def _choose_eeg(streams, wanted, fname, warnings):

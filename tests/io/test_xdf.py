@@ -650,3 +650,24 @@ def test_markers_on_another_clock_than_the_eeg_are_said(tmp_path):
     muse = _muse_lsl_stream(4990.0)
     rec = read_recording(_labrecorder_xdf(tmp_path / "sub-02.xdf", [muse, marks]))
     assert rec.warnings == []
+
+
+def test_muse_lsl_streams_of_one_name_and_source_are_all_kept(tmp_path):
+    """muse-lsl names its EEG, ACC, GYRO and PPG streams all 'Muse', under one
+    source id: recorded together, the gyroscope's was replaced by the PPG's
+    under the same key. Each is kept."""
+    rng = np.random.default_rng(0)
+    muse = _muse_lsl_stream(5000.0, n=2560)
+
+    def sensor(type_, labels, unit, rate):
+        n = int(rate * 10)
+        return ("Muse", type_, labels, [unit] * 3, [type_.lower()] * 3, rate, "float32",
+                5000.0 + np.arange(n) / rate, rng.normal(size=(n, 3)).astype(np.float32))
+
+    streams = [muse, sensor("ACC", list("XYZ"), "g", 52), sensor("GYRO", list("XYZ"), "dps", 52),
+               sensor("PPG", ["PPG1", "PPG2", "PPG3"], "mmHg", 64)]
+    rec = read_recording(_labrecorder_xdf(tmp_path / "muse.xdf", streams))
+    kept = {st.type: st for st in rec.streams.values() if st.name == "Muse"}
+    assert sorted(kept) == ["ACC", "GYRO", "PPG"]
+    for _, type_, *_, values in streams[1:]:
+        assert_allclose(kept[type_].data, values.T.astype(np.float64))
