@@ -70,10 +70,13 @@ def run(args) -> int:
         dur = r["duration"] / 60 if r["duration"] is not None else None
         status = r["status"] + ("*" if r["simulated"] else "")
         label = session_name(r)  # as its folder names it
+        figures = [_f(dur, '5.1f'), _f(r['regulation'], '+12.2f'),
+                   _pct(r['time_in_target']), _pct(r['artifact_share'])]
+        if r["status"] == "running":  # what it recorded so far: no session's figures yet
+            figures = ["-"] * 4
         print(f"{r['participant']:<{wp}} {label:>{ws}}  {date:<16} {r['task'] or '':<{wt}} "
-              f"{status:<11} {_f(dur, '5.1f'):>5} {_trains(r):<16} "
-              f"{_f(r['regulation'], '+12.2f'):>12} "
-              f"{_pct(r['time_in_target']):>9} {_pct(r['artifact_share']):>9}")
+              f"{status:<11} {figures[0]:>5} {_trains(r):<16} {figures[1]:>12} "
+              f"{figures[2]:>9} {figures[3]:>9}")
     if any(r["simulated"] for r in rows):
         print("* simulated")
     for line in _notes(rows):

@@ -1251,7 +1251,12 @@ def test_a_session_still_running_is_left_out_of_progress_and_said(study, tmp_pat
                                                   "host": socket.gethostname()}))
     capsys.readouterr()
     assert main(["sessions", "p01", "--root", str(study)]) == 0
-    assert "running" in capsys.readouterr().out.splitlines()[4]
+    lines = capsys.readouterr().out.splitlines()
+    # its figures so far were listed (100 % in target over its first windows) above
+    # a line saying its figures come when it ends
+    assert lines[4].split()[5:] == ["running*", "-", "engagement", "up", "-", "-", "-"]
+    assert lines[6] == ("sub-p01 session 04 (running) is still running: its figures come "
+                        "when it ends.")
     assert main(["progress", "p01", "--root", str(study), "--out", str(tmp_path / "p.html")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == ("Session 4 is still running: left out of the sessions, curves and "
