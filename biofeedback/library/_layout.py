@@ -492,6 +492,10 @@ def reserve_session(root, participant, task) -> SessionPaths:
             "folder on Windows and macOS).")
     _check_writable(root)
     sub = root / f"sub-{participant}"
+    if sub.exists() and not sub.is_dir():
+        raise StudyError(
+            f"{sub} is a file where participant {participant}'s session folders go; move it "
+            "out of the study root, or pass another --root DIR.")
     busy = running_sessions(root, participant) if sub.is_dir() else []
     sub.mkdir(parents=True, exist_ok=True)
     taken = [num for _, num, _ in list_session_dirs(root, participant)]

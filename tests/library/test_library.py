@@ -52,6 +52,20 @@ def test_participant_ids_that_could_escape_the_root_are_refused(pid):
         check_participant(pid)
 
 
+def test_a_file_where_the_participants_folder_goes_is_one_sentence(tmp_path, capsys):
+    """It read "File exists: .../sub-P01; write elsewhere.", as if the session's
+    output were the problem."""
+    root = tmp_path / "study"
+    root.mkdir()
+    (root / "sub-P01").write_text("notes")
+    assert main(["live", "--participant", "P01", "--root", str(root), "--duration", "2",
+                 "--view", "none"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: {root / 'sub-P01'} is a file where participant P01's session "
+        "folders go; move it out of the study root, or pass another --root DIR.")
+    assert (root / "sub-P01").read_text() == "notes"
+
+
 def test_an_empty_id_is_said_in_plain_words(tmp_path, capsys):
     """It read "Invalid participant ID an empty ID: ..."."""
     assert main(["live", "--participant", "", "--root", str(tmp_path / "study")]) == 1
