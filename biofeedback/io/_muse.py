@@ -195,6 +195,17 @@ def read_muse_csv(fname, *, profile=None):
         if text is not None:
             markers.append((float(ts[k]), f"{header[i - first]}={text}"))
     markers.sort()
+    if mark and not markers:
+        # muse-lsl puts a marker on the row nearest its stamp: one on another
+        # clock (PsychoPy's LSL clock beside the Muse's time.time()) lands on the
+        # first row, which its 5 s saves wrote before the marker came
+        warnings.append(
+            f"The file's {listed(header[i] for i in mark)} "
+            f"{agree(len(mark), 'column holds', 'columns hold')} no marker. muse-lsl "
+            "puts each marker on the row nearest its stamp: markers stamped on another "
+            "clock than the EEG (the LSL clock beside muse-lsl's time.time()) land on "
+            "the first row and are lost; stream with 'muselsl stream --lsltime' to "
+            "record them.")
     streams = {}
     if aux:
         streams["aux"] = Stream(

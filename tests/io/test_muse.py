@@ -295,3 +295,28 @@ def test_muse_lsl_record_rows_written_twice_are_read_once(tmp_path):
         "3 rows repeat the row before exactly (its timestamp and every value), as "
         "'muse-lsl record' writes the last sample of a save again when it appends the "
         "next; they were dropped."]
+
+
+def test_muse_lsl_markers_on_another_clock_than_the_eeg_are_said_lost(tmp_path):
+    """muse-lsl puts each marker on the row nearest its stamp: PsychoPy's
+    markers (LSL clock) beside the Muse's time.time() stamps land on the first
+    row, which the first 5 s save wrote before they came. The Marker0 column
+    is there, empty: the reader says why."""
+    pd = pytest.importorskip("pandas")
+    n = 256 * 20
+    x = np.random.default_rng(4).normal(0, 30, (n, 5))
+    ts = 1.7e9 + np.arange(n) / 256  # the Muse's time.time()
+    fname = tmp_path / "EEG_recording.csv"
+    markers, last = [], None
+    for a in range(12, n + 1, 12):
+        if a == 2400:  # a marker on the LSL clock (seconds since the computer started)
+            markers.append([["stim"], 5321.5])
+        if last is None or last + 5 < ts[a - 1]:
+            _muse_lsl_save(pd, fname, x[:a], ts[:a], markers, last)
+            last = ts[a - 1]
+    assert "stim" not in fname.read_text() and ",0\n" in fname.read_text()
+    rec = read_recording(fname)
+    assert rec.markers == []
+    said = [w for w in rec.warnings if "Marker0" in w]
+    assert len(said) == 1 and "column holds no marker" in said[0]
+    assert "'muselsl stream --lsltime'" in said[0]
