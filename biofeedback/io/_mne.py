@@ -57,6 +57,42 @@ def _not_volts(headers, raw):
     return other if volts else {}
 
 
+#: The physical dimensions MNE scales (any other it reads as volts)
+_MNE_SCALED = {"\u03bcV": 1e-6, "\u00b5V": 1e-6, "\x83\xcaV": 1e-6, "uV": 1e-6, "mV": 1e-3}
+
+
+def _rescale_volts(headers, raw, warnings):
+    """Scale the EDF/BDF signals whose physical dimension is a voltage MNE does
+    not scale (``UV``, ``uv``, ``nV``: it reads them as volts) to volts, in
+    place, with a warning naming them."""
+    from ..stream._peers import unit_scale
+
+    if headers is None:
+        return
+    _, ns, sig = headers
+    labels = [sig[16 * i: 16 * (i + 1)].decode("latin-1").strip() for i in range(ns)]
+    dims = [sig[96 * ns + 8 * i: 96 * ns + 8 * (i + 1)].decode("latin-1").strip()
+            for i in range(ns)]
+    index = {ch: k for k, ch in enumerate(raw.ch_names)}
+    fixed = {}
+    for lab, dim in zip(labels, dims):
+        if lab not in index or dim.lower() not in _VOLTS:
+            continue
+        scale = unit_scale("uv" if dim.lower() in ("µv", "μv") else dim) or 1.0
+        read_as = _MNE_SCALED.get(dim, 1.0)
+        if scale != read_as:
+            raw._data[index[lab]] *= scale / read_as
+            fixed[lab] = dim
+    if fixed:
+        n = len(fixed)
+        warnings.append(
+            f"{counted(n, 'channel gives its', 'channels give their')} physical "
+            f"{agree(n, 'dimension', 'dimensions')} in a spelling MNE reads as volts "
+            f"({listed(f'{ch} ({d})' for ch, d in fixed.items())}); "
+            f"{agree(n, 'it was', 'they were')} scaled as "
+            f"{agree(n, 'its unit says', 'their units say')}.")
+
+
 #: A channel label naming a signal other than EEG, as recording systems write
 #: them in EDF and BrainVision files, which hold no channel types: 'EOG ROC',
 #: 'VEOG', 'ECG', 'EKG2', 'EMG submental', 'Resp oro-nasal', TUH's 'EEG EKG1-REF'.
@@ -152,6 +188,8 @@ def read_mne(fname, *, profile=None):
             f"MNE could not read it ({type(err).__name__}: {err}).", fname) from None
     if raw.n_times == 0:
         raise RecordingFormatError("the file holds no samples.", fname)
+    rescaled = []
+    _rescale_volts(headers, raw, rescaled)
     other = _not_volts(headers, raw)
     named = _named_not_eeg(raw, other)
     types = dict(zip(raw.ch_names, raw.get_channel_types()))
@@ -170,6 +208,7 @@ def read_mne(fname, *, profile=None):
                               verbose="error")
     rec = from_mne(raw, provenance={"fname": str(fname), "reader": "mne.io.read_raw",
                                     "mne_reader": type(raw).__name__})
+    rec.warnings.extend(rescaled)
     if units:
         from ._types import Stream
 

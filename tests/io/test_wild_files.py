@@ -907,6 +907,24 @@ def test_an_edf_or_bdf_named_otherwise_is_one_sentence(tmp_path, capsys, kind, n
             f"extension; rename it (or a copy) to end in {ext} and read that.") in err
 
 
+def test_edf_voltages_spelt_otherwise_than_mne_scales_them(tmp_path):
+    """MNE scales an EDF signal's samples by its physical dimension only for
+    'uV', 'µV' and 'mV', and reads any other as volts: a dimension written
+    'UV', 'uv' or 'nV' gave samples a million or a billion times too large,
+    without a word. They are scaled as the unit says, with a warning."""
+    edfio = pytest.importorskip("edfio")
+
+    x = _eeg(2560, 4, 256.0)  # µV
+    dims = {"Fz": ("uV", 1.0), "Cz": ("UV", 1.0), "Pz": ("uv", 1.0), "Oz": ("nV", 1e3)}
+    edfio.Edf([edfio.EdfSignal(x[i] * f, 256.0, label=ch, physical_dimension=d)
+               for i, (ch, (d, f)) in enumerate(dims.items())]).write(tmp_path / "u.edf")
+    rec = read_recording(tmp_path / "u.edf")
+    assert rec.ch_names == list(dims)
+    assert_allclose(rec.data * 1e6, x, atol=0.01)
+    assert ("3 channels give their physical dimensions in a spelling MNE reads as volts "
+            "(Cz (UV), Pz (uv), Oz (nV)); they were scaled as their units say.") in rec.warnings
+
+
 def test_a_fif_named_otherwise_is_one_sentence(tmp_path, capsys):
     """A FIF file MNE saved, named otherwise (a copy renamed .dat), was read by
     whichever reader its extension named, or none; its first bytes say FIF."""
