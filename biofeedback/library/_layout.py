@@ -279,12 +279,15 @@ def session_label(folder, session=None) -> str:
 
 
 def unindexed_session_dirs(root) -> list[str]:
-    """Sentences for session folders holding files that the index cannot number.
+    """Sentences for session folders holding files that the index cannot number
+    or read.
 
     A second folder of one number (``ses-1`` beside ``ses-01``, which would
     replace it under that number) is left out, and said: the folder, why,
     and the number to rename it to. (A label that is not a number,
-    ``ses-pre``, is indexed under that label.)
+    ``ses-pre``, is indexed under that label.) A recording copied in under
+    another name than a session's (``old.xdf``, ``muse.csv``) is said with
+    the name to give it, or the command that converts it.
     """
     root = Path(root)
     out = []
@@ -309,6 +312,39 @@ def unindexed_session_dirs(root) -> list[str]:
                            f"{kept.name} is indexed; rename the other to ses-{free:02d} (the next "
                            "free number), then run 'biofeedback index --rebuild'.")
                 free += 1
+        out += _unread_recordings(sub, pid)
+    return out
+
+
+#: file name endings of recordings a session folder may be given by hand
+_RECORDING_EXT = (".xdf", ".csv", ".edf", ".bdf", ".fif", ".vhdr", ".set", ".gdf")
+
+
+def _unread_recordings(sub: Path, pid: str) -> list[str]:
+    """Sentences for recordings copied into a session folder under a name the
+    index does not read (it reads ``*_eeg.xdf`` and ``*_eeg.json``), in a
+    folder holding nothing it reads: the session would be missing without a
+    word."""
+    out = []
+    for ses in sorted(sub.iterdir()):
+        m = _SES_LABEL.fullmatch(ses.name)
+        if not (m and ses.is_dir()):
+            continue
+        where = [ses / "eeg", ses] if (ses / "eeg").is_dir() else [ses]
+        files = [f for w in where for f in sorted(w.iterdir()) if f.is_file()]
+        if any(f.name.endswith(("_eeg.xdf", "_eeg.json")) for f in files):
+            continue  # the index reads the session
+        for f in files:
+            if not f.name.lower().endswith(_RECORDING_EXT):
+                continue
+            name = f"sub-{pid}_ses-{m.group(1)}_task-<protocol>_eeg.xdf"
+            if f.suffix.lower() == ".xdf":
+                how = f"rename it to {name} (a protocol of letters and digits)"
+            else:
+                how = (f"convert it with 'biofeedback convert {f} {where[0] / name}' (a "
+                       "protocol of letters and digits)")
+            out.append(f"{f} is not indexed: the index reads a session's XDF recording by "
+                       f"its BIDS name; {how}, then run 'biofeedback index --rebuild'.")
     return out
 
 

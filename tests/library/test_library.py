@@ -458,6 +458,45 @@ def test_an_earlier_recording_copied_in_is_dated_by_its_recording(study, capsys)
     assert row["started_at"] == recorded.isoformat(timespec="seconds")
 
 
+def test_a_recording_copied_in_under_another_name_is_said_with_the_name_to_give(
+        study, capsys, caplog, tmp_path):
+    """A recording copied into a session folder under its own name (old.xdf, a
+    muse CSV) was not indexed, and nothing said so: the session was missing
+    from the history without a word."""
+    sample = REPO / "recordings" / "sample_synthetic.xdf"
+    eeg = study / "sub-p01" / "ses-04" / "eeg"
+    eeg.mkdir(parents=True)
+    old = Path(shutil.copy(sample, eeg / "old_recording.xdf"))
+    assert main(["simulate", "demo", "--out", str(tmp_path / "muse.csv")]) == 0
+    capsys.readouterr()
+    post = study / "sub-p01" / "ses-post"
+    post.mkdir()
+    csv = Path(shutil.copy(tmp_path / "muse.csv", post / "muse.csv"))
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    assert [r["label"] for r in json.loads(capsys.readouterr().out)] == ["01", "02", "03"]
+    assert (f"{old} is not indexed: the index reads a session's XDF recording by its BIDS "
+            "name; rename it to sub-p01_ses-04_task-<protocol>_eeg.xdf (a protocol of letters "
+            "and digits), then run 'biofeedback index --rebuild'.") in caplog.messages
+    assert (f"{csv} is not indexed: the index reads a session's XDF recording by its BIDS "
+            f"name; convert it with 'biofeedback convert {csv} "
+            f"{post / 'sub-p01_ses-post_task-<protocol>_eeg.xdf'}' (a protocol of letters and "
+            "digits), then run 'biofeedback index --rebuild'.") in caplog.messages
+    # done as said, both are indexed, and nothing more is said
+    old.rename(eeg / "sub-p01_ses-04_task-earlier_eeg.xdf")
+    assert main(["convert", str(csv), str(post / "sub-p01_ses-post_task-rest_eeg.xdf")]) == 0
+    csv.unlink()
+    capsys.readouterr()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["index", "--rebuild", "--root", str(study)]) == 0
+    assert not [m for m in caplog.messages if "is not indexed" in m]
+    capsys.readouterr()
+    assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    assert sorted(r["label"] for r in json.loads(capsys.readouterr().out)) == [
+        "01", "02", "03", "04", "post"]
+
+
 def test_a_sidecar_part_of_another_type_is_left_out_alone(study, caplog):
     """A block or gap that was not a table made the whole sidecar left out (the
     session indexed from its XDF alone, as "no_sidecar"), and a bug raising
