@@ -284,7 +284,7 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
     pid = check_participant(participant)
     keys = ("session", "label", "started_at", "task", "status", "target", "direction",
             "time_in_target", "reward_rate", "regulation", "artifact_share")
-    with StudyIndex(root) as index:
+    with StudyIndex(root, read_only=True) as index:  # an archived study is read in memory
         if sync:
             index.sync(patience=3.0)
         rows = [r for r in index.sessions(pid) if not current or r.get("uid") != current]

@@ -70,6 +70,8 @@ _BLOCK_COLS = {
     "target_mean": "REAL", "target_sd": "REAL", "regulation": "REAL",
 }
 _JSON_COLS = ("final_thresholds", "warnings", "ch_names")
+#: study roots whose index was read into memory (they cannot be written), said once
+_SAID_IN_MEMORY: set[str] = set()
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -244,8 +246,11 @@ class StudyIndex:
         mem.row_factory = sqlite3.Row
         mem.execute("PRAGMA foreign_keys = ON")
         self._con = mem
-        logger.warning("The study root %s cannot be written (%s); its index is read into "
-                       "memory from its files, and nothing is written there.", self.root, err)
+        # said once per study in a process: a dashboard reads it again every few seconds
+        say = logger.warning if str(self.root) not in _SAID_IN_MEMORY else logger.info
+        _SAID_IN_MEMORY.add(str(self.root))
+        say("The study root %s cannot be written (%s); its index is read into memory from "
+            "its files, and nothing is written there.", self.root, err)
         if version != SCHEMA_VERSION:
             self._create(drop=version is not None)
             # an older format: its sessions were said when they were indexed

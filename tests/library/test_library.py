@@ -609,6 +609,28 @@ def test_a_study_on_a_read_only_disk_is_read_in_memory(read_only_study, tmp_path
     assert sorted(p.name for p in study.iterdir()) == before
 
 
+def test_the_dashboard_lists_the_sessions_of_a_read_only_study(read_only_study, caplog):
+    """'dashboard --participant' on an archived study (read-only) stopped with
+    "The index ... cannot be opened", after it had read the study in memory to
+    check the participant had sessions."""
+    from biofeedback.cli._dashboard import _History
+    from biofeedback.dashboard import DashboardServer
+
+    study = read_only_study
+    before = sorted(p.name for p in study.iterdir())
+    server = DashboardServer(port=0)  # what it queues for pages, not started
+    history = _History(server, "p01", study, every=10.0)
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert history.refresh(0.0)
+        assert not history.refresh(10.0)  # read again: nothing changed, nothing sent
+    sent = json.loads(server._hub.latest["history"])
+    assert [s["session"] for s in sent["sessions"]] == [1, 2, 3]
+    # said once, not every time the study is read again
+    (said,) = [m for m in caplog.messages if "read into memory" in m]
+    assert said.startswith(f"The study root {study} cannot be written (")
+    assert sorted(p.name for p in study.iterdir()) == before
+
+
 def test_an_unwritable_root_is_one_sentence(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
