@@ -118,12 +118,15 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
         unix /= 1000.0  # in place: the column is nobody else's
         counter = table[:, 0]
         eeg = table[:, 1: 1 + n_eeg]
-        accel = table[:, 1 + n_eeg: 4 + n_eeg] if n_aux == 3 else None
+        aux = table[:, 1 + n_eeg: 1 + n_eeg + n_aux]
+        reads = _aux_reads(first_cells[1 + n_eeg: 1 + n_eeg + n_aux], aux)
         prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head, sfreq)
-        return _assemble(fname, sfreq, names, prof, counter, unix, eeg, accel,
-                         warnings, header, "Unix seconds (the file's last column, ms)",
-                         "openbci-txt", unix_ts=unix,
-                         unix_step=_cut_step(first_cells[-1], 1e-3))
+        rec = _assemble(fname, sfreq, names, prof, counter, unix, eeg,
+                        aux if reads is None and n_aux == 3 else None,
+                        warnings, header, "Unix seconds (the file's last column, ms)",
+                        "openbci-txt", unix_ts=unix,
+                        unix_step=_cut_step(first_cells[-1], 1e-3))
+        return _keep_reads(rec, reads, aux)
     time_cell = first_cells[n_raw - n_time]
     clock_cols = time_cell.count(":") + 1
     if clock_cols not in (1, 3):
@@ -143,10 +146,66 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
         clock = "file's last column"
     counter = table[:, 0]
     eeg = table[:, 1: 1 + n_eeg]
-    accel = table[:, 1 + n_eeg: 4 + n_eeg] if n_aux == 3 else None
+    aux = table[:, 1 + n_eeg: 1 + n_eeg + n_aux]
+    reads = _aux_reads(first_cells[1 + n_eeg: 1 + n_eeg + n_aux], aux)
     prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head, sfreq)
-    return _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings,
-                     header, clock, "openbci-txt")
+    rec = _assemble(fname, sfreq, names, prof, counter, wall, eeg,
+                    aux if reads is None and n_aux == 3 else None, warnings,
+                    header, clock, "openbci-txt")
+    return _keep_reads(rec, reads, aux)
+
+
+#: What a Cyton's aux columns hold, in the classic layout, when its stop byte
+#: said raw aux data (0xC1): GUI v3-v4 write the board's pin reads as whole
+#: numbers, by board mode and connection (OpenBCI_GUI's ``writeAuxValues``),
+#: under the same header line ('Accel Data (in G)'). The accelerometer they
+#: write with three decimals (``%.3f``).
+_READS = {
+    3: ("analog", "Analog", ["A5", "A6", "A7"]),  # analog mode, serial dongle
+    2: ("analog", "Analog", ["A5", "A6"]),  # analog mode over WiFi
+    5: ("digital", "Digital", ["D11", "D12", "D13", "D17", "D18"]),  # digital, serial
+}
+
+
+def _aux_reads(cells, aux):
+    """``(key, type, ch_names)`` of the classic layout's aux columns when they
+    hold the board's pin reads (analog or digital mode), None when they hold
+    the accelerometer in g (or there are none).
+
+    The GUI writes the accelerometer with three decimals and pin reads as whole
+    numbers, so the first line's cells tell; a file a spreadsheet saved again
+    (``0.000`` became ``0``) is told by its values: an accelerometer in g has
+    fractions somewhere, a pin's read never."""
+    if aux.shape[1] == 0 or any("." in c or "e" in c.lower() for c in cells):
+        return None
+    finite = aux[np.isfinite(aux)]
+    if finite.size == 0 or np.any(finite != np.round(finite)):
+        return None
+    n = aux.shape[1]
+    if n == 3 and np.all((finite == 0) | (finite == 1)) and np.any(finite == 1):
+        return ("digital", "Digital", ["D11", "D12", "D17"])  # digital mode over WiFi
+    return _READS.get(n, ("aux", "Aux", [f"AUX{i + 1}" for i in range(n)]))
+
+
+def _keep_reads(rec, reads, aux):
+    """Keep the pin reads ``_aux_reads`` found as their own stream, said in a
+    warning: the header calls the columns accelerometer data in g."""
+    if reads is None:
+        return rec
+    key, kind, names = reads
+    rec.streams[key] = Stream(
+        name=key, type=kind, data=np.ascontiguousarray(aux.T), timestamps=rec.timestamps,
+        ch_names=names, sfreq=rec.sfreq,
+        meta={"units": [""] * len(names),
+              "note": "the board's pin reads as the GUI wrote them (raw numbers)"})
+    rec.provenance["units_in_file"] = f"microvolts (EEG), raw {kind.lower()} reads"
+    what = (f"the board's {kind.lower()} reads of pins {', '.join(names)} ({kind.lower()} "
+            "mode)" if key != "aux" else "the board's raw aux values")
+    rec.warnings.append(
+        f"The {len(names)} columns after the EEG hold whole numbers, {what}, not the "
+        "accelerometer in g the header names; they are kept as "
+        f"streams[{key!r}].")
+    return rec
 
 
 def _is_number(cell):

@@ -20,9 +20,11 @@ def _eeg(n, n_ch, sfreq, seed=0):
 
 
 def _openbci_classic(fname, n, n_ch=8, sfreq=SF, unix_ms=True, n_aux=3, cut=None,
-                     t0=1678789230.123):
+                     t0=1678789230.123, aux=None):
     """An OpenBCI GUI v3/v4 file: classic header, each line ending with the
-    time of day and, from v3 on, the host's Unix time in milliseconds."""
+    time of day and, from v3 on, the host's Unix time in milliseconds.
+    ``aux(i)`` gives line i's aux cells (else ``n_aux`` accelerometer zeros,
+    as the GUI writes them: ``%.3f``)."""
     x = _eeg(n, n_ch, sfreq)
     lines = ["%OpenBCI Raw EEG Data", f"%Number of channels = {n_ch}",
              f"%Sample Rate = {sfreq:.1f} Hz", "%First Column = SampleIndex",
@@ -33,7 +35,7 @@ def _openbci_classic(fname, n, n_ch=8, sfreq=SF, unix_ms=True, n_aux=3, cut=None
     for i in range(n):
         t = t0 + i / sfreq
         row = [str((step * i) % 256)] + [f"{v:.2f}" for v in x[:, i]]
-        row += ["0.000"] * n_aux
+        row += aux(i) if aux is not None else ["0.000"] * n_aux
         row.append(datetime.fromtimestamp(t).strftime("%H:%M:%S.%f")[:-3])
         if unix_ms:
             row.append(str(int(round(t * 1000))))
@@ -83,6 +85,54 @@ def test_openbci_gui_analog_mode_aux_columns(tmp_path):
     assert rec.ch_names[:2] == ["F3", "F4"] and len(rec.ch_names) == 8
     assert_allclose(rec.data, np.round(x, 2) * 1e-6, atol=1e-12)
     assert "accelerometer" not in rec.streams
+
+
+def _pin_reads(n, n_pins, seed=1, top=1024):
+    """A Cyton's pin reads in analog (0-1023) or digital (0/1) mode."""
+    return np.random.default_rng(seed).integers(0, top, size=(n, n_pins))
+
+
+@pytest.mark.parametrize("n_pins, key, names", [
+    (3, "analog", ["A5", "A6", "A7"]),  # analog mode, serial dongle
+    (2, "analog", ["A5", "A6"]),  # analog mode over WiFi
+])
+def test_openbci_gui_v4_analog_mode_is_kept_as_analog_reads(tmp_path, n_pins, key, names):
+    """GUI v4 in analog mode writes the pins' whole-number reads under the
+    header line naming 'Accel Data (in G)' (OpenBCI_GUI's writeAuxValues): they
+    are analog reads, said so, never an accelerometer in g."""
+    fname = tmp_path / "OpenBCI-RAW-analog.txt"
+    reads = _pin_reads(400, n_pins)
+    x, _ = _openbci_classic(fname, 400, aux=lambda i: [str(v) for v in reads[i]])
+    rec = read_recording(fname)
+    assert "accelerometer" not in rec.streams
+    assert rec.streams[key].ch_names == names and rec.streams[key].type == "Analog"
+    assert_allclose(rec.streams[key].data, reads.T)
+    assert_allclose(rec.streams[key].timestamps, rec.timestamps)
+    assert_allclose(rec.data, np.round(x, 2) * 1e-6, atol=1e-12)
+    assert any("analog reads of pins" in w and "not the accelerometer" in w
+               for w in rec.warnings)
+
+
+def test_openbci_gui_v4_digital_mode_is_kept_as_digital_reads(tmp_path):
+    """Digital mode over the dongle: D11, D12, D13, D17, D18 as 0 or 1."""
+    fname = tmp_path / "OpenBCI-RAW-digital.txt"
+    reads = _pin_reads(300, 5, top=2)
+    _openbci_classic(fname, 300, aux=lambda i: [str(v) for v in reads[i]])
+    rec = read_recording(fname)
+    assert len(rec.ch_names) == 8 and "accelerometer" not in rec.streams
+    assert rec.streams["digital"].ch_names == ["D11", "D12", "D13", "D17", "D18"]
+    assert_allclose(rec.streams["digital"].data, reads.T)
+
+
+def test_openbci_gui_v4_accelerometer_resaved_by_a_spreadsheet_is_still_g(tmp_path):
+    """A spreadsheet writes the GUI's ``0.000`` as ``0``: the accelerometer's
+    fractions elsewhere still say g."""
+    fname = tmp_path / "OpenBCI-RAW-accel.txt"
+    _openbci_classic(fname, 300, aux=lambda i: ["0.04", "0.42", "0.238"] if i % 10 == 0
+                     else ["0", "0", "0"])
+    rec = read_recording(fname)
+    assert "analog" not in rec.streams and rec.warnings == []
+    assert rec.streams["accelerometer"].data[:, 0] == pytest.approx([0.04, 0.42, 0.238])
 
 
 def test_openbci_file_cut_mid_line_drops_that_line(tmp_path):
