@@ -361,7 +361,8 @@ def read_xdf(fname, *, profile=None, stream=None):
             arr = np.asarray(s["time_series"], dtype=np.float64).reshape(-1, nch)
             labels = ([m["label"] for m in meta] if len(meta) == nch
                       else [f"ch{i + 1}" for i in range(nch)])
-            markers.extend(numeric_markers(stype, s_ts, arr))  # codes sent as numbers
+            markers.extend(numeric_markers(  # codes sent as numbers
+                stype, s_ts, arr, float(_first(sinfo, "nominal_srate", 0.0))))
             others[_free_key(others, name, sinfo)] = Stream(
                 name=name, type=stype, data=np.ascontiguousarray(arr.T),
                 timestamps=s_ts, ch_names=labels,

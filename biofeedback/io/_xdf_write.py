@@ -84,13 +84,39 @@ def _string_samples(ts, values, block):
         yield b"".join(parts)
 
 
-def numeric_markers(stream_type, ts, values):
-    """``(timestamp, text)`` of a numeric stream typed Markers (event codes sent
-    as numbers), one per sample, its channels joined by '|'; [] for any other
-    stream. ``values`` is ``(n_times, n_channels)``."""
-    if str(stream_type).lower() != "markers":
+#: Types of a numeric stream that sends event codes, as LSL senders name them
+#: (PsychoPy's, OpenViBE's, a trigger box's): with one channel and no regular
+#: rate, its samples are markers. A stream typed Markers is one whatever its shape.
+MARKER_TYPES = frozenset({"marker", "markers", "event", "events", "trigger", "triggers"})
+
+
+def is_marker_stream(stream_type, sfreq, n_channels):
+    """Whether a numeric stream holds event codes (markers), by its type, rate
+    and channel count."""
+    kind = str(stream_type).strip().lower()
+    return kind == "markers" or (kind in MARKER_TYPES and not sfreq and n_channels == 1)
+
+
+def code_text(v):
+    """An event code as text: a whole number as one (``100000000``, not
+    ``1e+08``), a float32's value as it was sent (``0.1``), else in full."""
+    v = float(v)
+    if v.is_integer() and abs(v) < 2 ** 63:
+        return str(int(v))
+    f32 = np.float32(v)
+    return str(f32) if float(f32) == v else repr(v)
+
+
+def numeric_markers(stream_type, ts, values, sfreq=0.0):
+    """``(timestamp, text)`` of a numeric stream of event codes
+    (:func:`is_marker_stream`), one per sample, its channels joined by '|';
+    [] for any other stream. ``values`` is ``(n_times, n_channels)``."""
+    values = np.asarray(values)
+    n_channels = values.shape[1] if values.ndim == 2 else 1
+    if not is_marker_stream(stream_type, sfreq, n_channels):
         return []
-    return [(float(t), "|".join(f"{v:g}" for v in row)) for t, row in zip(ts, values)]
+    return [(float(t), "|".join(code_text(v) for v in np.atleast_1d(row)))
+            for t, row in zip(ts, values)]
 
 
 def _streams_to_write(rec: Recording):
@@ -117,7 +143,8 @@ def _streams_to_write(rec: Recording):
             out.append((st.name, st.type, ch, units, [""] * len(ch), st.sfreq,
                         "double64", st.timestamps, data.T, ""))
             in_streams.update((round(t, 9), s)
-                              for t, s in numeric_markers(st.type, st.timestamps, data.T))
+                              for t, s in numeric_markers(st.type, st.timestamps, data.T,
+                                                             st.sfreq))
         else:
             texts = [str(t) for t in st.data]
             in_streams.update(zip(np.round(st.timestamps, 9).tolist(), texts))

@@ -671,3 +671,44 @@ def test_muse_lsl_streams_of_one_name_and_source_are_all_kept(tmp_path):
     assert sorted(kept) == ["ACC", "GYRO", "PPG"]
     for _, type_, *_, values in streams[1:]:
         assert_allclose(kept[type_].data, values.T.astype(np.float64))
+
+
+@pytest.mark.parametrize("type_, fmt, codes, texts", [
+    ("Marker", "int32", [1, 2, 100000000], ["1", "2", "100000000"]),
+    ("Events", "float32", [1.0, 0.1, 13.5], ["1", "0.1", "13.5"]),
+    ("Triggers", "double64", [7.0, 8.0, 0.25], ["7", "8", "0.25"]),
+    ("Markers", "int16", [3, 4, 5], ["3", "4", "5"]),
+])
+def test_numeric_event_codes_of_any_marker_type_are_markers(tmp_path, type_, fmt, codes,
+                                                            texts):
+    """LSL senders send event codes as numbers on an irregular stream of one
+    channel, typed Markers, Marker, Events or Triggers (a pylsl outlet
+    ``StreamInfo(name, 'Events', 1, 0, 'int32')``): recorded by LabRecorder,
+    each is a marker whose text is the number, as a string stream's are, and
+    its samples stay in ``streams``."""
+    muse = _muse_lsl_stream(5000.0)
+    ts = np.array([5001.0, 5003.5, 5007.25])
+    events = ("PsychoPyTriggers", type_, ["code"], [""], [type_], 0, fmt, ts,
+              [[c] for c in codes])
+    rec = read_recording(_labrecorder_xdf(tmp_path / "sub-01.xdf", [muse, events]))
+    assert [m for _, m in rec.markers] == texts
+    assert_allclose([t for t, _ in rec.markers], ts, atol=1e-5)
+    assert_allclose(rec.streams["PsychoPyTriggers"].data[0],
+                    np.asarray(codes, dtype=np.float32 if fmt == "float32" else None))
+    # written again, the codes are neither lost nor doubled
+    again = read_recording(write_recording(rec, tmp_path / "again.xdf"))
+    assert again.markers == rec.markers
+
+
+def test_a_regular_or_many_channel_event_stream_is_a_signal(tmp_path):
+    """A stream typed Events at a regular rate, or of several channels, is a
+    signal (a trigger line sampled with the EEG), kept in ``streams`` only."""
+    muse = _muse_lsl_stream(5000.0)
+    line = ("TriggerLine", "Events", ["trig"], [""], ["Events"], 256, "float32",
+            muse[7], np.zeros((muse[7].size, 1)))
+    pair = ("Pair", "Triggers", ["a", "b"], ["", ""], ["", ""], 0, "int32",
+            np.array([5001.0, 5002.0]), [[1, 2], [3, 4]])
+    rec = read_recording(_labrecorder_xdf(tmp_path / "sub-01.xdf", [muse, line, pair]))
+    assert rec.markers == []
+    assert rec.streams["TriggerLine"].data.shape == (1, muse[7].size)
+    assert rec.streams["Pair"].data.shape == (2, 2)
