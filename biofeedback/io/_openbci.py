@@ -471,11 +471,13 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
     acc = [i for i, c in enumerate(lower) if c.startswith("accel channel")]
     ts_col = [i for i, c in enumerate(lower) if c == "timestamp"]
     mark = [i for i, c in enumerate(lower) if c == "marker channel"][:1]
+    # (v6's Digital Channel columns are the bytes of the analog ones: not read)
+    ana = [i for i, c in enumerate(lower) if c.startswith("analog channel")]
     if not exg or not ts_col or lower[0] != "sample index":
         raise RecordingFormatError(
             "the column names are not OpenBCI GUI's ('Sample Index', 'EXG Channel "
             "0', ..., 'Timestamp').", fname, n_head + 1)
-    keep = sorted({0, *exg, *acc, ts_col[0], *mark})  # read in the file's order
+    keep = sorted({0, *exg, *acc, ts_col[0], *mark, *ana})  # in the file's order
     reader = TableReader(fname, len(cols), first_line=n_head + 2, offset=offset,
                          usecols=keep)
     table = reader.read()
@@ -487,9 +489,46 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
                          "\n".join(header), sfreq)
     unix = table[:, keep.index(ts_col[0])]
     n = len(exg)  # EEG then accelerometer columns follow the index: views, no copies
+    accel = table[:, 1 + n: 1 + n + len(acc)]
+    pins = _v5_pin_reads(table[:, [keep.index(i) for i in ana]])
+    if pins is not None and not np.any(accel):  # the accelerometer was off: no g
+        accel = None
     rec = _assemble(fname, sfreq, names, prof, table[:, 0], unix, table[:, 1: 1 + n],
-                    table[:, 1 + n: 1 + n + len(acc)], warnings, header, "Unix seconds",
-                    "openbci-txt", unix_ts=unix)
+                    accel, warnings, header, "Unix seconds", "openbci-txt", unix_ts=unix)
+    if pins is not None:
+        key, kind, pin_names, values = pins
+        rec.streams[key] = Stream(
+            name=key, type=kind, data=values, timestamps=rec.timestamps,
+            ch_names=pin_names, sfreq=rec.sfreq,
+            meta={"units": [""] * len(pin_names),
+                  "note": "the board's pin reads (raw numbers)"})
+        rec.provenance["units_in_file"] = f"microvolts (EEG), raw {kind.lower()} reads"
     if mark:  # the GUI's Marker widget and its marker inputs (UDP, LSL, keys)
         rec.markers = marker_row(table[:, keep.index(mark[0])], rec.timestamps)
     return rec
+
+
+def _v5_pin_reads(ana):
+    """``(key, type, ch_names, data)`` of a GUI v5-v6 Cyton file's pin reads, or
+    None when the board sent its accelerometer.
+
+    BrainFlow fills the ``Analog Channel`` columns only from packets of raw aux
+    data (stop byte 0xC1), from its six aux bytes as three 16-bit numbers, and
+    the GUI v6's ``Digital Channel`` columns from the same bytes one by one, in
+    every mode. In analog mode the numbers are the reads of A5-A7 (0-1023); in
+    digital mode each byte is a pin, 0 or 1 (D11 and D12, D13 and D17, D18):
+    the numbers are then 0, 1, 256 or 257 only.
+    """
+    if ana.shape[1] == 0 or not np.any(ana):
+        return None
+    digital = np.all(np.isin(ana, (0.0, 1.0, 256.0, 257.0)))
+    if not digital:
+        return ("analog", "Analog", [f"A{5 + i}" for i in range(ana.shape[1])],
+                np.ascontiguousarray(ana.T))
+    bytes_ = [ana[:, 0] // 256, ana[:, 0] % 256]  # as the GUI v6 splits them
+    if ana.shape[1] > 1:
+        bytes_ += [ana[:, 1] // 256, ana[:, 1] % 256]
+    if ana.shape[1] > 2:
+        bytes_.append(ana[:, 2])
+    names = ["D11", "D12", "D13", "D17", "D18"][: len(bytes_)]
+    return "digital", "Digital", names, np.ascontiguousarray(np.array(bytes_))

@@ -135,6 +135,71 @@ def test_openbci_gui_v4_accelerometer_resaved_by_a_spreadsheet_is_still_g(tmp_pa
     assert rec.streams["accelerometer"].data[:, 0] == pytest.approx([0.04, 0.42, 0.238])
 
 
+_V6_CYTON = ("Sample Index, " + ", ".join(f"EXG Channel {i}" for i in range(8))
+             + ", Accel Channel 0, Accel Channel 1, Accel Channel 2, Not Used, "
+             "Digital Channel 0 (D11), Digital Channel 1 (D12), Digital Channel 2 (D13), "
+             "Digital Channel 3 (D17), Not Used, Digital Channel 4 (D18), "
+             "Analog Channel 0, Analog Channel 1, Analog Channel 2, Timestamp, "
+             "Marker Channel, Timestamp (Formatted)")
+
+
+def _openbci_v6_cyton(fname, n, aux_bytes, stop_byte):
+    """A GUI v6 Cyton file: BrainFlow's rows as the GUI writes them (Java's
+    doubles). Each packet's six aux bytes (``aux_bytes(i)``) fill the
+    'Digital' columns one by one in every mode, the accelerometer from a
+    0xC0 packet, the three 'Analog' 16-bit numbers from a 0xC1 one
+    (BrainFlow's cyton driver)."""
+    x = _eeg(n, 8, SF)
+    lines = ["%OpenBCI Raw EXG Data", "%Number of channels = 8", "%Sample Rate = 250 Hz",
+             "%Board = OpenBCI_GUI$BoardCytonSerial", _V6_CYTON]
+    for i in range(n):
+        b = aux_bytes(i)
+        words = [b[0] * 256 + b[1], b[2] * 256 + b[3], b[4] * 256 + b[5]]
+        accel = [0.0] * 3 if stop_byte == 0xC1 else [w * 0.002 / 16 for w in words]
+        analog = words if stop_byte == 0xC1 else [0, 0, 0]
+        t = 1678789230.123 + i / SF
+        lines.append(", ".join([f"{i % 256}.0", *(f"{v}" for v in x[:, i]),
+                                *(f"{v}" for v in accel), f"{stop_byte}.0",
+                                *(f"{v}.0" for v in b), *(f"{v}.0" for v in analog),
+                                f"{t}", "0.0", "2023-03-14 10:20:30.123"]))
+    fname.write_text("\n".join(lines) + "\n")
+    return x
+
+
+def test_openbci_gui_v6_analog_mode_keeps_the_analog_reads(tmp_path):
+    """In analog mode the 'Analog Channel' columns hold A5-A7 (0-1023) and the
+    accelerometer columns zeros: the reads are kept, no accelerometer of zeros."""
+    reads = _pin_reads(300, 3)
+    fname = tmp_path / "OpenBCI-RAW-analog.txt"
+    x = _openbci_v6_cyton(fname, 300, lambda i: [v for r in reads[i] for v in divmod(r, 256)],
+                          0xC1)
+    rec = read_recording(fname)
+    assert_allclose(rec.data, x * 1e-6)
+    assert rec.streams["analog"].ch_names == ["A5", "A6", "A7"]
+    assert_allclose(rec.streams["analog"].data, reads.T)
+    assert "accelerometer" not in rec.streams and "digital" not in rec.streams
+
+
+def test_openbci_gui_v6_digital_mode_keeps_the_pins(tmp_path):
+    """In digital mode each aux byte is a pin (D11, D12, D13, D17, D18)."""
+    pins = _pin_reads(300, 5, top=2)
+    fname = tmp_path / "OpenBCI-RAW-digital.txt"
+    _openbci_v6_cyton(fname, 300, lambda i: [*pins[i][:4], 0, pins[i][4]], 0xC1)
+    rec = read_recording(fname)
+    assert rec.streams["digital"].ch_names == ["D11", "D12", "D13", "D17", "D18"]
+    assert_allclose(rec.streams["digital"].data, pins.T)
+    assert "analog" not in rec.streams
+
+
+def test_openbci_gui_v6_accelerometer_mode_keeps_no_pin_reads(tmp_path):
+    """With the accelerometer on, the aux bytes are its; no pin reads."""
+    fname = tmp_path / "OpenBCI-RAW-accel.txt"
+    _openbci_v6_cyton(fname, 300, lambda i: [0, 20, 0, 210, 0, 119], 0xC0)
+    rec = read_recording(fname)
+    assert "analog" not in rec.streams and "digital" not in rec.streams
+    assert_allclose(rec.streams["accelerometer"].data[:, 0], [0.0025, 0.02625, 0.014875])
+
+
 def test_openbci_file_cut_mid_line_drops_that_line(tmp_path):
     """A file cut mid-write: the last line lacks columns, and its cells (a
     Unix time cut to its first digits) are not read as data."""
