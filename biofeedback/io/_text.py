@@ -45,7 +45,7 @@ hours against our 0.10 / 0.30 / 0.23 s), peaks at 3.2x to 3.9x the EEG array
 (builds its own columns, copied into NumPy), cannot read OpenBCI's clock
 column as numbers, and costs 0.1 to 0.3 s to import: it is not used.
 
-What the byte parser does not accept (a number with more than 19 digits, an
+What the byte parser does not accept (a number of more than 19 significant digits, an
 empty field, a wrong column count, bytes that are not ASCII) it hands over,
 from that line to the end of the block, to NumPy's ``loadtxt``, which reads
 anything Python's ``float`` reads and, when a line is bad, names it and what

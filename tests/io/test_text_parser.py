@@ -24,9 +24,10 @@ def small_blocks(monkeypatch):
 CELLS = ["1", "-0.00", "12.345", "1e5", "1E-3", ".5", "5.", "+7", "nan", "-nan", "NaN",
          "inf", "-Infinity", " 3.25 ", "\t4", "-0", "1533059192.499", "-102698.17",
          "0.000000001", "1e-22", "2.5E+3", "9007199254740992",
+         # beyond Clinger's fast path: the Eisel-Lemire conversion
+         "9007199254740993", "1e23", "-187.72958374023438", "0.000000000000000000012345",
          # beyond the byte parser: loadtxt reads them
-         "9007199254740993", "1e23", "12345678901234567890", "1e-300", "0.1e400",
-         "123456.78901234567890123"]
+         "12345678901234567890", "1e-300", "0.1e400", "123456.78901234567890123"]
 
 
 def _reference(text, n_cols):
@@ -124,6 +125,55 @@ def test_every_digit_count_is_loadtxts_bit_for_bit(tmp_path, small_blocks, delim
     assert table.shape == ref.shape
     assert table.tobytes() == ref.tobytes()
     assert reader.n_fallback_lines < len(lines) * 3 // 4  # the byte parser read many
+
+
+def _halfway_cells(rng, n):
+    """Decimals of at most 19 digits exactly halfway between two doubles (and
+    their neighbours one unit off): an odd 54-bit integer times a power of two,
+    written with a power of ten from -3 to 22, where such ties exist."""
+    cells = []
+    while len(cells) < n:
+        q = int(rng.integers(-3, 23))
+        if q >= 0:
+            if 5 ** q >= 2 ** 53:
+                continue
+            r = int(rng.integers(2 ** 53 // 5 ** q, 2 ** 54 // 5 ** q)) | 1
+            if (5 ** q * r).bit_length() != 54:
+                continue
+            w = r * 2 ** int(rng.integers(0, 3))  # w * 10**q = 5**q * r * 2**k
+        else:
+            m = int(rng.integers(2 ** 53, 2 ** 54)) | 1
+            w = m * 5 ** -q * 2 ** int(rng.integers(0, -q + 1))  # m * 2**-k, k <= -q
+        for d in (-1, 0, 1):
+            if len(str(w + d)) <= 19:
+                cells.append(f"{w + d}e{q}")
+    return cells
+
+
+def test_doubles_printed_in_full_stay_on_the_byte_parser(tmp_path, small_blocks):
+    """Doubles printed with all their digits (OpenBCI GUI v5 writes each float
+    sample so, ``-187.72958374023438``; so do ``repr`` and ``%.17g``), more
+    digits than 2**53 holds, powers of ten beyond 22 and decimals exactly
+    halfway between two doubles: ``float()``'s bits, and not a line handed
+    to loadtxt (which reads such a file 20 times slower)."""
+    rng = np.random.default_rng(7)
+    vals = rng.normal(0, 200, 2000).astype(np.float32).astype(float)  # as the GUI holds them
+    big, small = (vals * 1e40).tolist(), (vals * 1e-40).tolist()
+    vals = vals.tolist()
+    cells = ([repr(v) for v in vals] + [f"{v:.17g}" for v in vals]
+             + [f"{v:.16e}" for v in big] + [f"{v:.16e}" for v in small]
+             + _halfway_cells(rng, 4000) + ["0.000000000000000000012345678901234567"])
+    cells += [f"{v:.2f}" for v in vals[: -len(cells) % 5]]
+    cells = rng.permutation(cells).reshape(-1, 5)
+    text = "\n".join(", ".join(row) for row in cells) + "\n"
+    path = tmp_path / "gui_v5.csv"
+    path.write_bytes(text.encode())
+    reader = TableReader(path, 5, first_line=1, offset=0)
+    table = reader.read()
+    ref = np.array([[float(c) for c in row] for row in cells])
+    assert table.shape == ref.shape
+    assert table.tobytes() == ref.tobytes()
+    assert reader.n_fallback_lines == 0
 
 
 def test_clock_column_and_usecols(tmp_path, small_blocks):
@@ -340,7 +390,7 @@ def test_a_line_with_a_wrong_cell_count_is_refused_on_either_path(tmp_path, path
     lines = [f"{i / 256:.6f},0,{i % 7}.25,{-i},0" for i in range(200)]
     lines[120] = "0.5" + bad
     if path == "loadtxt":
-        lines[0] = "0.00000000000000000000,0,0.25,0,0"  # 21 digits
+        lines[0] = "0.12345678901234567890,0,0.25,0,0"  # 20 significant digits
     fname = tmp_path / "cells.csv"
     fname.write_text("\n".join(lines) + "\n")
     reader = TableReader(fname, 5, first_line=1, offset=0, **keep)
