@@ -45,7 +45,12 @@ class DropJudge:
     sfreq : float
         Nominal rate in Hz.
     horizon : float
-        Seconds of stamps looked at on each side of a step.
+        Seconds of stamps looked at on each side of a step. After a step
+        between two reads, at least three reads' worth (the median span of
+        the last reads): a sender pushing long chunks (half a second of
+        samples at a time) sends the chunk that comes back in line after a
+        late push only that long after it (two pushes late in a row are
+        lateness too).
     """
 
     def __init__(self, sfreq, horizon=0.25):
@@ -59,6 +64,7 @@ class DropJudge:
         self._recent = deque()  # (last stamp of a read, smallest u of that read)
         self._pending = []  # dicts: t (stamp before the step), n, until, u_after
         self._moved = -np.inf  # stamp after which u moved for good (a loss, an outage)
+        self._spans = deque(maxlen=8)  # seconds of samples in each of the last reads
 
     def boundary(self, t) -> None:
         """An outage after stamp ``t`` (counted apart): no window before reaches across it."""
@@ -66,8 +72,14 @@ class DropJudge:
 
     def candidate(self, t_before, n) -> None:
         """A step after ``t_before`` suggests ``n`` missing samples; judge it later."""
-        self._pending.append({"t": t_before, "n": int(n), "until": t_before + self.horizon,
+        self._pending.append({"t": t_before, "n": int(n), "until": t_before + self._after(),
                               "u_after": np.inf})
+
+    def _after(self) -> float:
+        """Seconds of stamps judged after a step between reads: ``horizon``, or
+        three reads' worth when longer."""
+        reads = 3.0 * float(np.median(self._spans)) if self._spans else 0.0
+        return max(self.horizon, reads)
 
     def silence(self, t_before, t_after, n, slack) -> None:
         """The stream was silent after stamp ``t_before`` and is back with
@@ -96,8 +108,10 @@ class DropJudge:
         n = len(ts)
         u = ts - (self._count + np.arange(n)) / self.sfreq
         self._count += n
+        self._spans.append(n / self.sfreq)
         self._recent.append((float(ts[-1]), float(u.min())))
-        while self._recent and self._recent[0][0] < ts[-1] - 3 * self.horizon:
+        # kept until the steps after them are judged
+        while self._recent and self._recent[0][0] < ts[-1] - 3 * self._after():
             self._recent.popleft()
         out, keep = [], []
         for p in self._pending:  # in the order of their steps
