@@ -2,7 +2,9 @@
 
 Reading: one hour of each text format (OpenBCI GUI text as bench_read.py makes
 it, 8 ch at 250 Hz; a muse-lsl CSV, 4 ch at 256 Hz; a BrainFlow file of the
-Cyton board, 24 columns at 250 Hz), ``biofeedback.io.read_recording`` (parse
+Cyton board, 24 columns at 250 Hz; and two files whose numbers are doubles
+printed in full, as the tools print them: an OpenBCI GUI v5 Cyton file and a
+muse-lsl CSV saved through pandas), ``biofeedback.io.read_recording`` (parse
 and every integrity check) against ``pandas.read_csv`` (C engine, the table
 alone), each in a fresh process after a small warm-up read of the same format
 (imports and numba's cache done): CPU time of the read, wall time, and peak
@@ -81,8 +83,8 @@ if which == "ours":
     from biofeedback.io import read_recording as read
 elif which == "pandas":
     import pandas as pd
-    kw = {"openbci": dict(comment="%", header=None), "muse": {},
-          "brainflow": dict(sep="\t", header=None)}[fmt]
+    kw = {"openbci": dict(comment="%", header=None), "openbci5": dict(comment="%"),
+          "muse": {}, "brainflow": dict(sep="\t", header=None)}[fmt]
     def read(f):
         return pd.read_csv(f, engine="c", **kw)
 else:  # pyarrow's multithreaded CSV reader, columns typed, EEG to (channels, samples)
@@ -159,6 +161,58 @@ def make_muse(fname, minutes, sfreq=256.0, seed=0, markers=False):
     return n
 
 
+def make_muse_pandas(fname, minutes, seed=0):
+    """A muse-lsl CSV as ``muselsl record`` saves it, through pandas' ``to_csv``:
+    every stamp and sample a double printed in full (``1700000000.0039062``,
+    ``-12.698412698412698``, the Muse's 12-bit steps of 1000/1023 µV)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    n = int(minutes * 60 * 256)
+    steps = np.round(rng.normal(0, 30, (n, 5)) / (1000 / 1023)) * (1000 / 1023)
+    table = pd.DataFrame(steps, columns=["TP9", "AF7", "AF8", "TP10", "Right AUX"])
+    table.insert(0, "timestamps", 1.7e9 + np.arange(n) / 256.0)
+    table.to_csv(fname, float_format=None, index=False)
+    return n
+
+
+def make_openbci_v5(fname, minutes, seed=0):
+    """An OpenBCI GUI v5 Cyton file as the GUI writes it: each sample the
+    board's count times its scale, a double Java prints in full
+    (``-187.72958374023438``), its Unix stamp in Java's notation
+    (``1.7000000001E9``)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = int(minutes * 60 * 250)
+    scale = 4.5 / 24 / (2 ** 23 - 1) * 1e6  # µV per count at gain 24
+    head = ("%OpenBCI Raw EXG Data\n%Number of channels = 8\n%Sample Rate = 250 Hz\n"
+            "%Board = OpenBCI_GUI$BoardCytonSerial\nSample Index, "
+            + ", ".join(f"EXG Channel {i}" for i in range(8))
+            + ", Accel Channel 0, Accel Channel 1, Accel Channel 2, Not Used, "
+            "Digital Channel 0 (D11), Digital Channel 1 (D12), Digital Channel 2 (D13), "
+            "Digital Channel 3 (D17), Not Used, Digital Channel 4 (D18), Analog Channel 0, "
+            "Analog Channel 1, Analog Channel 2, Timestamp, Marker Channel, "
+            "Timestamp (Formatted)\n")
+
+    def java(t):  # Double.toString of a Unix time: one digit before the point
+        digits = repr(t).replace(".", "").rstrip("0")
+        return f"{digits[0]}.{digits[1:] or '0'}E9"
+
+    with open(fname, "w") as fid:
+        fid.write(head)
+        for start in range(0, n, 250 * 60):
+            idx = np.arange(start, min(start + 250 * 60, n))
+            eeg = (np.round(rng.normal(0, 3000 / scale, (idx.size, 8))) * scale).tolist()
+            stamp = (1.7e9 + idx / 250.0).tolist()
+            fid.writelines(
+                f"{i % 256:.1f}, " + ", ".join(map(repr, e)) + ", 0.0" * 13
+                + f", {java(t)}, 0.0, 2023-11-14 22:13:20.000\n"
+                for i, e, t in zip(idx.tolist(), eeg, stamp))
+    return n
+
+
 def make_muse_markers(fname, minutes, seed=0):
     """:func:`make_muse` with muse-lsl's ``Marker0`` column."""
     return make_muse(fname, minutes, seed=seed, markers=True)
@@ -219,14 +273,17 @@ def read_lines(tmp, minutes, repeat, env):
             ("openbci", "openbci", make_file, "OpenBCI-RAW-read.txt"),
             ("muse", "muse", make_muse, "muse.csv"),
             ("muse+mark", "muse", make_muse_markers, "muse-markers.csv"),
-            ("brainflow", "brainflow", make_brainflow, "brainflow.csv")]:
+            ("brainflow", "brainflow", make_brainflow, "brainflow.csv"),
+            # as the tools print numbers: doubles in full
+            ("gui-v5", "openbci5", make_openbci_v5, "OpenBCI-v5.txt"),
+            ("muse-lsl", "muse", make_muse_pandas, "muse-pandas.csv")]:
         fname, small = Path(tmp) / name, Path(tmp) / f"small-{name}"
         make(fname, minutes)
         make(small, 0.2)
         ours = _read_figures("ours", fmt, fname, small, repeat, env)
         theirs = _read_figures("pandas", fmt, fname, small, repeat, env)
         arrow = (_read_figures("pyarrow", fmt, fname, small, repeat, env, threads)
-                 if pyarrow else None)
+                 if pyarrow and fmt != "openbci5" else None)
         size = fname.stat().st_size / 1e6
         lines.append(
             f"read {label:<9} ({size:5.1f} MB)  ours {ours[0]:5.2f} s CPU {ours[1]:5.2f} s "
