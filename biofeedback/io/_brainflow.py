@@ -100,10 +100,15 @@ def _sidecar_board_id(value, fname):
     return value
 
 
-def _profiles_by_board():
+def _profiles_by_board(guessed=False):
+    """``{board_id: profile}`` of the BrainFlow boards; with ``guessed``, only
+    those a file's row count may be guessed to be: not a board over OpenBCI's
+    WiFi Shield, whose rows are its serial twin's, so that only its rate tells
+    them apart, and losses and a host's stalls lower that."""
     from ..hardware import list_profiles
 
-    return {p.board_id: p for p in list_profiles().values() if p.brainflow_board}
+    return {p.board_id: p for p in list_profiles().values()
+            if p.brainflow_board and not (guessed and p.connection == "wifi")}
 
 
 def _profile_of_board(board_id):
@@ -144,8 +149,12 @@ def _too_fast(ts, prof):
     if ts.size < 3 or prof.columns.timestamp is None:
         return ""
     rate = _rate(ts, prof.sfreq)
-    if rate > 1.5 * prof.sfreq:
-        return f", but its timestamps run at about {rate:.0f} Hz, not {prof.sfreq:g}"
+    if rate > 1.5 * prof.sfreq:  # (a board over the WiFi Shield, of the same rows?)
+        twins = [p.name for p in _profiles_by_board().values()
+                 if p.columns.rows == prof.columns.rows and p.name != prof.name
+                 and abs(rate - p.sfreq) <= 0.15 * p.sfreq]
+        twin = f" ({twins[0]}'s rate)" if twins else ""
+        return f", but its timestamps run at about {rate:.0f} Hz{twin}, not {prof.sfreq:g}"
     return ""
 
 
@@ -290,7 +299,7 @@ def read_brainflow(fname, *, profile=None):
     else:
         from brainflow.board_shim import BoardShim
 
-        matches = [p for bid, p in _profiles_by_board().items()
+        matches = [p for bid, p in _profiles_by_board(guessed=True).items()
                    if BoardShim.get_num_rows(bid) == n_cols]
         how = f"the {n_cols} columns"
         if len(matches) == 1:  # its rate is checked on the timestamps the read gives

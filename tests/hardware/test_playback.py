@@ -36,6 +36,12 @@ DRIVER_COUNTER = {
     "muse_2": dict(first=0, cycle=65536, step=1, per=12),
     "muse_s": dict(first=0, cycle=65536, step=1, per=12),
     "muse_2016": dict(first=0, cycle=65536, step=1, per=12),
+    # cyton_wifi.cpp: the sample number, 0-255
+    "cyton_wifi": dict(first=0, cycle=256, step=1, per=1),
+    # cyton_daisy_wifi.cpp: over WiFi a Cyton/Daisy pair shares its sample number
+    "cyton_daisy_wifi": dict(first=0, cycle=256, step=1, per=1),
+    # ganglion_wifi.cpp: the Ganglion firmware's sample counter, 0-200
+    "ganglion_wifi": dict(first=0, cycle=201, step=1, per=1),
 }
 SECONDS = 3.0  # of samples; played in SECONDS / SPEED
 SPEED = 2.0

@@ -349,7 +349,9 @@ def _brainflow_file(fname, board, n, *, late_batches=False, sidecar=True):
     arr[d["timestamp_channel"]] = ts
     if "muse" in d["name"].lower():  # a 16-bit number per 12 samples
         arr[d["package_num_channel"]] = np.arange(n) // 12
-    else:  # a Cyton + Daisy steps by 2
+    elif d["name"] == "GanglionWifi":  # the Ganglion's own sample counter, 0-200
+        arr[d["package_num_channel"]] = np.arange(n) % 201
+    else:  # a Cyton + Daisy steps by 2 (over WiFi its packets of one sample share one)
         step = 2 if d["name"].lower().endswith("daisy") else 1
         arr[d["package_num_channel"]] = (step * np.arange(n)) % 256
     DataFilter.write_file(arr, str(fname), "w")
@@ -912,14 +914,15 @@ def test_brainflow_rows_of_one_board_at_another_rate_are_not_guessed(tmp_path, c
     fname = tmp_path / "wifi.csv"
     arr, d = _brainflow_file(fname, BoardIds.CYTON_WIFI_BOARD.value, 3000, sidecar=False)
     with pytest.raises(RecordingFormatError,
-                       match=r"\(24 columns, but its timestamps run at about 1000 Hz, not "
-                             r"250\): put \{\"board_id\": N\} in wifi\.json"):
+                       match=r"\(24 columns, but its timestamps run at about 1000 Hz "
+                             r"\(cyton_wifi's rate\), not 250\): put \{\"board_id\": N\} in "
+                             r"wifi\.json"):
         read_recording(fname)
     assert main(["replay", str(fname)]) == 1
     assert "Traceback" not in capsys.readouterr().err
     fname.with_suffix(".json").write_text(f'{{"board_id": {BoardIds.CYTON_WIFI_BOARD.value}}}')
     rec = read_recording(fname)
-    assert rec.sfreq == 1000.0 and rec.n_times == 3000
+    assert rec.sfreq == 1000.0 and rec.n_times == 3000 and rec.profile == "cyton_wifi"
     assert_allclose(rec.data * 1e6, arr[d["eeg_channels"]], atol=1e-6)
     # a Cyton that lost samples or stalled runs slower than 250 Hz: still a Cyton
     slow = tmp_path / "cyton.csv"
@@ -928,6 +931,35 @@ def test_brainflow_rows_of_one_board_at_another_rate_are_not_guessed(tmp_path, c
     rows[1000:, d["timestamp_channel"]] += 3.0
     np.savetxt(slow, rows, delimiter="\t", fmt="%.6f")
     assert read_recording(slow).profile == "cyton"
+
+
+@pytest.mark.parametrize("board, profile", [("CYTON_WIFI_BOARD", "cyton_wifi"),
+                                            ("CYTON_DAISY_WIFI_BOARD", "cyton_daisy_wifi"),
+                                            ("GANGLION_WIFI_BOARD", "ganglion_wifi")])
+def test_brainflow_boards_over_the_wifi_shield_read_with_their_profile(tmp_path, board,
+                                                                      profile):
+    """A board over OpenBCI's WiFi Shield (1000 Hz, the Ganglion's 1600 Hz),
+    named by its sidecar, reads with its own profile: the montage, the rail,
+    and its counter as its driver writes it (losses counted exactly)."""
+    from brainflow.board_shim import BoardIds
+    from brainflow.data_filter import DataFilter
+
+    from biofeedback.hardware import get_profile
+
+    fname = tmp_path / "wifi.csv"
+    arr, d = _brainflow_file(fname, BoardIds[board].value, 6000)
+    keep = np.ones(6000, bool)
+    keep[2000:2007] = False  # 7 samples lost
+    arr = arr[:, keep]
+    arr[d["eeg_channels"][1], 3000:3600] = 187500.0 if "CYTON" in board else 15686.0
+    DataFilter.write_file(np.ascontiguousarray(arr), str(fname), "w")
+    rec = read_recording(fname)
+    prof = get_profile(profile)
+    assert rec.profile == profile and rec.sfreq == d["sampling_rate"] == prof.sfreq
+    assert rec.ch_names == list(prof.ch_names)
+    assert [g.n_missing for g in rec.gaps] == [7]
+    assert rec.provenance["channel_problems"]["railed"] == [rec.ch_names[1]]
+    assert not any("profile" in w.lower() for w in rec.warnings), rec.warnings
 
 
 def _brainvision(folder, x, sfreq, ch_names):
