@@ -61,6 +61,24 @@ def _channel_meta(info):
     return out
 
 
+#: muse-lsl's EEG stream of a Muse 2016, 2 or S (its lsl_outlet): these channels
+#: at 256 Hz. A Muse S Athena's has no Right AUX and another scale.
+_MUSE_LSL_EEG = ["TP9", "AF7", "AF8", "TP10", "Right AUX"]
+
+
+def _is_muse_lsl(info):
+    """Whether the EEG stream is muse-lsl's of a Muse 2016, 2 or S: named or
+    made by 'Muse', its channels and rate muse-lsl's."""
+    desc = _first(info, "desc")
+    maker = _first(desc, "manufacturer", "") if isinstance(desc, dict) else ""
+    try:
+        rate = float(_first(info, "nominal_srate", 0.0))
+    except (TypeError, ValueError):
+        return False
+    return ("Muse" in (maker, _first(info, "name", "")) and rate == 256.0
+            and [m["label"] for m in _channel_meta(info)] == _MUSE_LSL_EEG)
+
+
 def _bf_meta(info):
     desc = _first(info, "desc")
     bf = _first(desc, "biofeedback") if isinstance(desc, dict) else None
@@ -403,6 +421,8 @@ def read_xdf(fname, *, profile=None, stream=None):
             prof = prof.get("name")
     if prof is None:
         prof = bf.get("profile")
+    if prof is None and _is_muse_lsl(info):
+        prof = "muse_2016"  # as muse-lsl's CSV files are read
     import pyxdf
 
     rail = None

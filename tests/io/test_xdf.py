@@ -561,12 +561,13 @@ def test_stamps_in_milliseconds_are_read_so_from_2000_to_2100(tmp_path):
             read_recording(_xdf_of_stamps(tmp_path / "out.xdf", t0_ms + steps))
 
 
-def _labrecorder_xdf(path, streams):
+def _labrecorder_xdf(path, streams, desc=None):
     """An XDF file as LabRecorder writes it: each stream's header (liblsl's
     ``as_xml``), its first sample in a chunk of its own, then its samples in
     chunks of 0.1 s, a stamp left out (deduced) where it follows the last by
     exactly the nominal period, its clock offsets and a footer. ``streams``: (name, type,
-    labels, units, types, rate, format, stamps, values or strings)."""
+    labels, units, types, rate, format, stamps, values or strings); ``desc``: more
+    of each stream's ``<desc>``, by its name."""
     from biofeedback._xdf_chunks import NUMERIC_FORMATS, chunk, footer, varlen
 
     with open(path, "wb") as fid:
@@ -580,7 +581,8 @@ def _labrecorder_xdf(path, streams):
                    f"</type>\n\t<channel_count>{len(labels)}</channel_count>\n\t"
                    f"<channel_format>{fmt}</channel_format>\n\t<source_id>{name}1</source_id>"
                    f"\n\t<nominal_srate>{rate}</nominal_srate>\n\t<version>1.1</version>\n\t"
-                   f"<created_at>100.5</created_at>\n\t<desc><channels>{chans}</channels>"
+                   f"<created_at>100.5</created_at>\n\t<desc>{(desc or {}).get(name, '')}"
+                   f"<channels>{chans}</channels>"
                    "</desc>\n</info>\n")
             fid.write(chunk(2, xml.encode(), sid))
         for sid, (*_, rate, fmt, ts, values) in enumerate(streams, 1):
@@ -712,3 +714,21 @@ def test_a_regular_or_many_channel_event_stream_is_a_signal(tmp_path):
     assert rec.markers == []
     assert rec.streams["TriggerLine"].data.shape == (1, muse[7].size)
     assert rec.streams["Pair"].data.shape == (2, 2)
+
+
+def test_muse_lsl_stream_reads_with_the_muse_profile_and_its_rail(tmp_path):
+    """muse-lsl's EEG stream (named and made by 'Muse': TP9, AF7, AF8, TP10,
+    Right AUX at 256 Hz) reads with the profile its CSV files read with, so
+    a channel at the Muse's rail is said, as it is in the CSV."""
+    muse = list(_muse_lsl_stream(5000.0))
+    x = muse[-1].copy()
+    x[:600, 1] = 1000.0  # AF7 at the rail for over 2 s
+    muse[-1] = x
+    rec = read_recording(_labrecorder_xdf(tmp_path / "sub-01.xdf", [tuple(muse)],
+                                          desc={"Muse": "<manufacturer>Muse</manufacturer>"}))
+    assert rec.profile == "muse_2016"
+    assert rec.provenance["channel_problems"]["railed"] == ["AF7"]
+    # another app's stream of the same channels is not taken for muse-lsl's
+    other = tuple(["EEG-App", *muse[1:]])
+    rec = read_recording(_labrecorder_xdf(tmp_path / "sub-02.xdf", [other]))
+    assert rec.profile is None
