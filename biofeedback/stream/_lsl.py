@@ -554,6 +554,11 @@ class LSLSource(Source):
         full = self._inlet.info(timeout=self.timeout)
         self._raw_name = full.name()  # for lookups; stream_name is for people
         self.stream_name = printable(full.name())
+        kind = full.type().strip()
+        if kind and kind.lower() != self.stream_type.strip().lower():
+            # named, it is read as it comes: an EMG or ExG stream is read as EEG
+            self._note(f"the stream is typed {printable(kind)!r}, not "
+                       f"{printable(self.stream_type)!r}: its channels were read as EEG")
         labels, units, types = channel_metadata(full)
         n_all = full.channel_count()
         keep = _eeg_channels(labels, types, n_all)

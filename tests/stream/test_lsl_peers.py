@@ -797,3 +797,20 @@ def test_lsl_stamps_ahead_from_the_first_sample_are_a_clock_of_its_own_not_a_jum
     finally:
         stop.set()
         pusher.join(5)
+
+
+@pytest.mark.parametrize("kind, said", [("EMG", True), ("ExG", True), ("eeg", False),
+                                        ("", False)])
+def test_a_named_stream_of_another_type_is_read_as_eeg_and_said(kind, said):
+    """A stream named with --lsl whose type is not EEG (EMG, a generic ExG)
+    was read as EEG without a word; its type is said in the summary's notes.
+    The type in another case, or none (lab scripts leave it empty), is not."""
+    import pylsl
+
+    name = _name("kind")
+    info = pylsl.StreamInfo(name, kind, 2, 250.0, "float32", name)
+    _out = pylsl.StreamOutlet(info)  # noqa: F841
+    with LSLSource(name, timeout=5) as src:
+        notes = [n for n in src.notes if "typed" in n]
+        assert notes == ([f"the stream is typed {kind!r}, not 'EEG': its channels were "
+                          "read as EEG"] if said else [])
