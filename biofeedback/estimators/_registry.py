@@ -104,8 +104,8 @@ def make_classifier(name: str, *, sfreq: float = 256.0, random_state: int = 0,
     random_state : int
         Seed of randomised models.
     columns : sequence of (int, int) | None
-        Channel and item of every feature column, for "clean_features" models
-        (:class:`ChannelBalancedMean`); from
+        Channel and item of every feature column, required by "clean_features"
+        models (:class:`ChannelBalancedMean`; "lda"): ``Dataset.columns``, or
         :attr:`biofeedback.features.FeatureSet.column_channel` and
         ``column_item``.
 
@@ -118,6 +118,12 @@ def make_classifier(name: str, *, sfreq: float = 256.0, random_state: int = 0,
     if CLASSIFIERS[name].input == "windows":
         est.set_params(filterbanktangentspace__sfreq=float(sfreq))
     if CLASSIFIERS[name].input == "clean_features":
+        if columns is None:
+            raise ValueError(
+                f"The {name!r} classifier pools each band over a window's clean "
+                "channels, so it needs each feature column's channel: pass "
+                "columns=dataset.columns (without them it would read every channel "
+                "apart, left-out ones included, as 'lda-channels' does).")
         est.set_params(channelbalancedmean__columns=None if columns is None
                        else tuple(tuple(int(v) for v in c) for c in columns))
     return est

@@ -211,8 +211,16 @@ def test_2d_input_is_refused_with_a_clear_message():
 
 @pytest.mark.parametrize("name", list(CLASSIFIERS))
 def test_registry_builds_fresh_estimators(name):
-    a, b = make_classifier(name), make_classifier(name)
+    cols = [(c, 0) for c in range(4)] if CLASSIFIERS[name].input == "clean_features" else None
+    a, b = make_classifier(name, columns=cols), make_classifier(name, columns=cols)
     assert a is not b and hasattr(a, "fit")
+
+
+def test_a_pooling_classifier_without_columns_is_refused_not_per_channel():
+    """Without the columns' channels, the default 'lda' cannot pool over clean
+    channels: built so, it would read every channel apart, as 'lda-channels'."""
+    with pytest.raises(ValueError, match=r"^The 'lda' classifier pools .* columns=dataset"):
+        make_classifier("lda")
 
 
 def test_channel_balanced_mean_ignores_which_channels_are_clean():
