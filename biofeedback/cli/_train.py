@@ -370,8 +370,23 @@ def run(args) -> int:
         elif grid:
             print(f"state filter: evidence weight {evidence:g}, chosen among "
                   f"{', '.join(f'{g:g}' for g in grid)} by leave-one-subject-out on "
-                  "switching streams (in validation, each fold chose on its own "
-                  "training subjects)")
+                  f"switching streams ({_folds_chose(results, grid)})")
         print(f"report: {report}")
     print(f"model: {out}")
     return 0
+
+
+def _folds_chose(results, grid):
+    """How validation's folds came by their evidence weight, in words."""
+    # the filtered runs' folds (uncalibrated and calibrated: the same folds)
+    folds = next((r.folds for r in results.values()
+                  if any("evidence_chosen" in f for f in r.folds)), [])
+    fixed = [f for f in folds if not f["evidence_chosen"]]
+    if not fixed:
+        return "in validation, each fold chose on its own training subjects"
+    if len(fixed) == len(folds):
+        return (f"in validation, no fold could choose: each trained on one subject, "
+                f"and a choice holds one out, so each used {grid[0]:g}")
+    return (f"in validation, each fold chose on its own training subjects, but "
+            f"{len(fixed)} of {len(folds)} folds trained on one subject and used "
+            f"{grid[0]:g}")

@@ -356,6 +356,9 @@ def _score_fold(run, est, name, dataset, model, test, test_all, train, X, plan, 
     }
     if grid is not None:
         fold["evidence_weight"] = ev
+        # select_evidence holds out one training subject at a time: with one
+        # there is nothing to hold out, and the weight is the grid's first
+        fold["evidence_chosen"] = len(set(dataset.subject[train].tolist())) >= 2
     _score_over_time(run["sw"], dataset, test, pred, seconds)
     if streams is not None:
         keys = set(zip(dataset.subject[test_all].tolist(),

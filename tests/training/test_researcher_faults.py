@@ -1325,3 +1325,18 @@ def test_mne_bad_annotations_leave_their_windows_out_and_are_no_state(tmp_path, 
     # the state holds on past the bad stretch, to the next marker
     assert relaxed.min() < 6.0 and 11.0 < relaxed[relaxed > 6.0].min() < 12.0
     assert round(relaxed.max(), 1) == 20.0 and round(busy.min(), 1) == 22.5
+
+
+def test_folds_of_two_people_are_not_said_to_choose_their_evidence_weight(recs, tmp_path,
+                                                                          capsys):
+    """Leave one of two people out trains each fold on one person: the nested
+    choice of the weight, which holds a training person out, cannot run."""
+    assert main(["train", *map(str, recs), "--out", str(tmp_path / "m.bfm"),
+                 "--switch-every", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "each fold chose" not in out
+    assert "no fold could choose: each trained on one subject" in out
+    from biofeedback.training import load_model
+
+    folds = load_model(tmp_path / "m.bfm").meta["metrics"]["filter 30 s"]["folds"]
+    assert [f["evidence_chosen"] for f in folds] == [False, False]
