@@ -183,12 +183,16 @@ def burst_stamps(timestamps, sfreq, *, window=2.0):
     :data:`_GAP_PERIODS` samples, as many samples as the largest step of
     that stretch, after the first sample where the step passes half of that
     (before it, the window after still holds samples taken before the loss);
-    not within a window of either end, where a window is cut short. A stall
-    shorter than the window (packets held back, then handed over at once)
-    loses nothing. Stamps are rebuilt as
-    ``t_0 + (k + lost_k + offset_k) / sfreq``, the offset the least of ``d``
-    without the losses, smoothed over the window (a phone's clock a little
-    fast or slow is followed).
+    a window cut short by either end must hold half a window. A stall
+    (packets held back, then handed over at once) lifts the least only until
+    its samples are in, and loses nothing: a step is a loss when the least,
+    from its end until the stall it would be is over (its first sample came
+    as many samples late as it held back) and two windows on, stays above
+    what it was. A loss inside a stall is placed at the stall's start.
+    Stamps are rebuilt as ``t_0 + (k + lost_k + offset_k) / sfreq``, the
+    offset the least of ``d`` without the losses (over a stall, the least
+    beyond it), smoothed over the window (a phone's clock a little fast or
+    slow is followed).
 
     Returns
     -------
@@ -211,23 +215,52 @@ def burst_stamps(timestamps, sfreq, *, window=2.0):
     # the least over [j - w + 1, j] and over [j + 1, j + w]
     before = minimum_filter1d(d, w, origin=(w - 1) // 2, mode="nearest")
     after = minimum_filter1d(d, w, origin=-(w // 2), mode="nearest")
-    jump = np.zeros(n)  # (windows cut short by the ends tell nothing)
-    jump[w - 1: n - w] = after[w: n - w + 1] - before[w - 1: n - w]
+    # Windows cut short by the ends hold fewer packets, whose least is no lower:
+    # before a sample that hides a loss, after it that makes one (the last
+    # packets came late). Each must hold half a window: a loss within that of
+    # either end is not told.
+    m = max(w // 2, 1)
+    jump = np.zeros(n)
+    jump[m - 1: n - m] = after[m: n - m + 1] - before[m - 1: n - m]
     # a loss after sample j: the step passes the bound from j on (before it, the
     # window after still holds the samples up to j) for about a window
     over = np.concatenate([[False], jump > _GAP_PERIODS, [False]])
     edges = np.flatnonzero(over[1:] != over[:-1]).reshape(-1, 2)
-    peaks = [float(jump[a:b].max()) for a, b in edges]
-    # where the step passes half its size: a packet before the loss that came
-    # late lifts the least after it by less than that
-    at = np.array([a + int(np.argmax(jump[a:b] > p / 2)) for (a, b), p in zip(edges, peaks)],
-                  dtype=np.int64)
-    missing = np.rint(np.array(peaks))
+    # Samples lost lift the least for good; a stall (packets held back, then
+    # handed over at once) only until its samples are in. Its first sample
+    # came latest, by about as many samples as it held back (``rise``): the
+    # least from the step's end to that many samples and two windows on is
+    # back where it was before.
+    held, kept = [], []  # (first, end) of the stalls; (after, size) of the losses
+    for a, b in edges.tolist():
+        peak = float(jump[a:b].max())
+        # where the step passes half its size: a packet before the loss that
+        # came late lifts the least after it by less than that
+        j = a + int(np.argmax(jump[a:b] > peak / 2))
+        rise = max(int(np.ceil(d[a: b + w].max() - before[a])), 0)
+        end = min(a + rise + 2 * w, n)
+        if a == m - 1 or (end == n and n - a < rise + m):
+            held.append((a, end))  # lost before the first quarter window, or the
+            continue  # file ends before a stall's samples could be in: not told
+        step = float(d[b:end].min()) - float(before[a])
+        if step <= _GAP_PERIODS:
+            held.append((a, end))
+        elif rise - peak <= w / 2:
+            kept.append((j, peak))
+        else:  # a stall longer than the window rides on it: the step once it is over
+            kept.append((j, step))
+            held.append((a, end))
+    at = np.array([j for j, _ in kept], dtype=np.int64)
+    missing = np.rint([size for _, size in kept])
     lost = np.zeros(n)
     lost[at + 1] = missing
     np.cumsum(lost, out=lost)
-    offset = uniform_filter1d(minimum_filter1d(d - lost, 2 * w + 1, mode="nearest"),
-                              2 * w + 1, mode="nearest")
+    base = minimum_filter1d(d - lost, 2 * w + 1, mode="nearest")
+    for a, end in held:  # a stall longer than the window: its least is beyond it
+        lo = max(a - w, 0)
+        base[lo:end] = minimum_filter1d(d[lo:end] - lost[lo:end], 2 * (end - lo) + 1,
+                                        mode="nearest")
+    offset = uniform_filter1d(base, 2 * w + 1, mode="nearest")
     stamps = ts[0] + (k + lost + offset) / sfreq
     gaps = [Gap(onset=float(stamps[i]), duration=float(stamps[i + 1] - stamps[i])
                 - 1.0 / sfreq, n_missing=int(m), source="timestamps")

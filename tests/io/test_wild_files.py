@@ -588,24 +588,24 @@ def _mind_monitor(fname, n=1024, *, sep=",", decimal=".", encoding="utf-8", newl
     return x, t0
 
 
-def test_mind_monitor_rows_stamped_as_packets_arrive(tmp_path):
-    """Mind Monitor stamps each row as it reaches the phone: a Bluetooth
-    packet's 12 samples within a millisecond or two, then a step of ~47 ms.
-    Read as they are, the steps between packets were 1248 gaps a minute and
-    most samples 'lost'. The samples' times are rebuilt from their count;
-    the two packets really lost are one gap of 24 samples, and a stall
-    (packets held back for 0.8 s, then handed over at once) loses nothing."""
+def _mind_monitor_as_packets_arrive(fname, n, lost=(), stall=None, seed=5):
+    """A Mind Monitor CSV whose rows are stamped as the Muse's Bluetooth
+    packets (12 samples) reach the phone, 20 ms and a random delay after the
+    last was taken; ``lost``: (first, end) of the samples lost; ``stall``:
+    (from, to) s, the packets taken then held back until ``to``. Returns the
+    Unix times the n samples kept were taken."""
     from datetime import timedelta
 
-    rng = np.random.default_rng(5)
-    n, fs = 256 * 60, 256.0
-    sent = np.arange(n + 24)
-    sent = np.delete(sent, np.s_[6000:6024])  # two packets of 12 lost
-    taken = sent / fs  # when each sample was taken
+    rng = np.random.default_rng(seed)
+    fs = 256.0
+    sent = np.arange(n + sum(b - a for a, b in lost))
+    for a, b in sorted(lost, reverse=True):
+        sent = np.delete(sent, np.s_[a:b])
+    taken = sent / fs
     packet = sent // 12
     arrive = (packet + 1) * 12 / fs + 0.02 + rng.exponential(0.008, packet.max() + 1)[packet]
-    stall = (taken > 30.0) & (taken < 30.8)
-    arrive[stall] = 30.8 + 0.03
+    if stall is not None:
+        arrive[(taken > stall[0]) & (taken < stall[1])] = stall[1] + 0.03
     arrive = np.maximum.accumulate(arrive + (sent % 12) * 0.0001)
     x = _eeg(sent.size, 4, fs) + 800
     t0 = datetime(2025, 7, 1, 14, 56, 5, 422000)
@@ -614,14 +614,45 @@ def test_mind_monitor_rows_stamped_as_packets_arrive(tmp_path):
     for i in range(sent.size):
         ts = f"{t0 + timedelta(seconds=float(arrive[i])):%Y-%m-%d %H:%M:%S.%f}"[:-3]
         lines.append(ts + "," + ",".join(f"{v:.3f}" for v in x[:, i]) + ",")
-    fname = tmp_path / "mindMonitor_2025-07-01--14-56-05.csv"
     fname.write_text("\n".join(lines) + "\n")
+    return t0.timestamp() + taken
+
+
+@pytest.mark.parametrize("lost, stall, told", [
+    ((), (30.0, 34.0), []),  # a stall of 4 s, twice the window: nothing lost
+    ([(6000, 6024)], (40.0, 44.0), [(24, 5999)]),  # a loss, then a long stall
+    ([(384, 408)], None, [(24, 383)]),  # a loss 1.5 s after the start
+    ([(15000, 15024)], None, [(24, 14999)]),  # a loss 1.4 s before the end
+])
+def test_mind_monitor_long_stalls_and_losses_near_the_ends(tmp_path, lost, stall, told):
+    """A stall longer than the 2 s window was read as samples lost (and the
+    samples after it stamped that much late); a loss within 2 s of either end
+    was not told (or told at the window's edge). A stall loses nothing, a loss
+    half a window or more from either end is told where it was."""
+    fname = tmp_path / "mindMonitor_2025-07-01--14-56-05.csv"
+    taken = _mind_monitor_as_packets_arrive(fname, 256 * 60, lost, stall)
+    rec = read_recording(fname)
+    assert [(g.n_missing, g.source) for g in rec.gaps] == [(m, "timestamps") for m, _ in told]
+    for g, (_, before) in zip(rec.gaps, told):
+        assert g.onset == pytest.approx(rec.timestamps[before])
+    assert np.all(np.abs((rec.timestamps - rec.timestamps[0]) - (taken - taken[0])) < 0.01)
+
+
+def test_mind_monitor_rows_stamped_as_packets_arrive(tmp_path):
+    """Mind Monitor stamps each row as it reaches the phone: a Bluetooth
+    packet's 12 samples within a millisecond or two, then a step of ~47 ms.
+    Read as they are, the steps between packets were 1248 gaps a minute and
+    most samples 'lost'. The samples' times are rebuilt from their count;
+    the two packets really lost are one gap of 24 samples, and a stall
+    (packets held back for 0.8 s, then handed over at once) loses nothing."""
+    n, fs = 256 * 60, 256.0
+    fname = tmp_path / "mindMonitor_2025-07-01--14-56-05.csv"
+    taken_at = _mind_monitor_as_packets_arrive(fname, n, [(6000, 6024)], (30.0, 30.8))
     rec = read_recording(fname)
     assert rec.n_times == n
     assert [(g.n_missing, g.source) for g in rec.gaps] == [(24, "timestamps")]
     assert rec.gaps[0].onset == pytest.approx(rec.timestamps[5999])
     # the samples' times, within a packet's spread of when they were taken
-    taken_at = t0.timestamp() + taken
     assert np.all(np.abs((rec.timestamps - rec.timestamps[0])
                          - (taken_at - taken_at[0])) < 0.01)
     assert abs(rec.provenance["measured_sfreq"] - fs) < 0.01 * fs
