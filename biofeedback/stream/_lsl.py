@@ -675,8 +675,13 @@ class LSLSource(Source):
         pylsl = import_pylsl()
         self._uid = info.uid()
         self._kind = info.type()
+        # liblsl's own recovery queries the stream's name, type and source id
+        # between single quotes: an apostrophe in one ("Bob's Muse") breaks the
+        # query, an error line in the terminal every half second of an outage.
+        # Such a stream is found again here (_re_resolve quotes it right)
+        quoted = "'" not in info.name() + info.type() + info.source_id()
         self._inlet = pylsl.StreamInlet(
-            info, max_buflen=30, max_chunklen=0, recover=True,
+            info, max_buflen=30, max_chunklen=0, recover=quoted,
             processing_flags=pylsl.proc_clocksync,
         )
         self._inlet.open_stream(timeout=self.timeout)

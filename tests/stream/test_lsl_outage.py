@@ -80,3 +80,48 @@ def test_an_outage_is_reported_as_long_as_it_was(uid):
     assert back[0].n == idx[hole + 1] - idx[hole] - 1
     assert back[0].duration == back[0].n / sfreq
     assert outage - 0.01 <= back[0].duration < outage + 0.25
+
+
+def test_a_stream_named_with_an_apostrophe_comes_back_without_liblsl_s_errors(tmp_path,
+                                                                               uid):
+    """A sender named "Bob's Muse" that went away and came back was found
+    again, but liblsl's own recovery, whose query puts the name between single
+    quotes, printed "A recovery attempt encountered an unexpected error:
+    Invalid query" every half second of the outage in the terminal of `live`."""
+    import subprocess
+    import sys
+
+    name = f"Bob's Muse {uid}"
+    sender = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time, numpy as np, pylsl\n"
+         "def outlet():\n"
+         f"    return pylsl.StreamOutlet(pylsl.StreamInfo({name!r}, 'EEG', 4, 250.0, "
+         f"'float32', {uid!r}))\n"
+         "out, t0, n, away = outlet(), pylsl.local_clock(), 0, False\n"
+         "while n < 40 * 250:\n"
+         "    now = pylsl.local_clock() - t0\n"
+         "    if 6.0 <= now < 8.5:\n"  # gone for 2.5 s
+         "        out, away, n = None, True, int(now * 250)\n"
+         "    else:\n"
+         "        if away:\n"
+         "            out, away = outlet(), False\n"
+         "        due = int(now * 250)\n"
+         "        if due > n:\n"
+         "            out.push_chunk(np.random.normal(0, 10, (due - n, 4)).tolist(),\n"
+         "                           (t0 + np.arange(n, due) / 250.0).tolist())\n"
+         "            n = due\n"
+         "    time.sleep(0.01)\n"],
+        cwd=tmp_path)
+    try:
+        live = subprocess.run(
+            [sys.executable, "-m", "biofeedback", "live", "--lsl", name, "--no-record",
+             "--view", "none", "--duration", "12"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    finally:
+        sender.kill()
+        sender.wait()
+    assert live.returncode == 0, live.stderr
+    assert f"LSL stream {name} is back after" in live.stderr  # found again
+    assert "recovery attempt" not in live.stderr, live.stderr
+    assert "gap: stream lost" in live.stdout
