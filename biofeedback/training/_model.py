@@ -376,11 +376,18 @@ class LoadedModel:
     def predict_proba(self, X):
         """Class probabilities ``(n_windows, n_classes)`` of one batch of windows.
 
-        ``X`` is engine features ``(n_windows, n_features)``, or filtered
-        windows ``(n_windows, n_channels, n_times)`` for window models. These
-        are the probabilities of each window alone: the engine filters them
-        over time (:attr:`dwell`).
+        ``X`` is what the model's :attr:`input` names: a
+        :class:`~biofeedback.training.Dataset` (its windows are read as
+        ``X.inputs(model.input)``), or an array of engine features
+        ``(n_windows, n_features)`` (``Dataset.X``; ``Dataset.Xc``, NaN where
+        the gates left a channel out, for a ``"clean_features"`` model such as
+        the default: its ``X`` would hand it left-out channels' values), or
+        filtered windows ``(n_windows, n_channels, n_times)`` for window
+        models. These are the probabilities of each window alone: the engine
+        filters them over time (:attr:`dwell`).
         """
+        if hasattr(X, "inputs") and hasattr(X, "full"):  # a Dataset
+            X = X.inputs(self.input)
         if self.input == "windows":
             return self.estimator.predict_proba(self._select_windows(X))
         X = self._select(X)
@@ -404,5 +411,5 @@ class LoadedModel:
         return self.estimator.predict_proba(X)
 
     def predict(self, X):
-        """Most probable class of each window."""
+        """Most probable class of each window (``X`` as :meth:`predict_proba`)."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

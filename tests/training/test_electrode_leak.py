@@ -109,3 +109,16 @@ def test_the_default_model_file_runs_as_one_engine(leaky, tmp_path):
     names, imp = feature_importances(model, ds)
     assert names == [f"logpow_{b}_clean" for b in ("delta", "theta", "alpha", "beta", "gamma")]
     assert imp.shape == (5,)
+
+
+def test_a_loaded_model_given_a_dataset_reads_what_its_input_names(leaky, tmp_path):
+    """model.predict(ds) reads ds.Xc for the default model, as the engine hands it,
+    not ds.X, which holds the values of the channels the gates left out."""
+    from biofeedback.training import fit_model, load_model, save_model
+
+    ds = leaky
+    model = load_model(save_model(fit_model(ds, "lda", dwell=0), tmp_path / "m.bfm"))
+    want = model.predict_proba(ds.Xc)
+    np.testing.assert_array_equal(model.predict_proba(ds), want)
+    np.testing.assert_array_equal(model.predict(ds), model.predict(ds.Xc))
+    assert not np.allclose(model.predict_proba(ds.X), want)
