@@ -105,7 +105,8 @@ def check_input_params(profile, params: dict) -> dict:
 
 # an example value of each connection option, for the sentence asking for one
 _EXAMPLES = {"serial_port": "/dev/ttyUSB0", "mac_address": "00:55:DA:B0:00:00",
-             "ip_address": "192.168.4.1", "serial_number": "Muse-1A2B"}
+             "ip_address": "192.168.4.1", "serial_number": "Muse-1A2B",
+             "ip_port": "6789"}  # (a free local port, which OpenBCI's WiFi Shield sends to)
 
 
 class BrainFlowSource(Source):

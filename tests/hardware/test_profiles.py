@@ -65,6 +65,13 @@ def test_a_serial_board_without_a_port_says_what_to_pass():
         BrainFlowSource(get_profile("cyton"), {})
 
 
+def test_a_wifi_shield_board_without_its_port_is_shown_one():
+    """A board over OpenBCI's WiFi Shield sends to a local port of the computer."""
+    with pytest.raises(HardwareError) as err:
+        BrainFlowSource(get_profile("cyton_wifi"), {})
+    assert "needs --ip-port to connect (e.g. --ip-port 6789," in str(err.value)
+
+
 def test_a_headset_without_its_address_is_shown_its_own_option():
     """A Muse connects over Bluetooth: its sentence's example is not a dongle's port."""
     with pytest.raises(HardwareError) as err:
