@@ -449,6 +449,8 @@ class Session:
             logger.warning("Closing the source failed: %s", err)
         if self._outlets is not None:
             last = tally.last_ts if tally.last_ts is not None else 0.0
+            if tally.gap_closed_at is not None:  # lost to the end: the outage ends first
+                last = max(last, tally.gap_closed_at)
             self._marker(SESSION_END, last)
         if recorder is not None:
             # the summary reaches the sidecar before LabRecorder is stopped, so
@@ -671,6 +673,7 @@ class Session:
             return
         self._handle_events([SourceEvent("reconnected", timestamp=float(now),
                                          duration=n / self.source.sfreq, n=n)], tally)
+        tally.gap_closed_at = float(now)
         seconds = n / self.source.sfreq
         tally.summary.notes.append(
             f"the stream was still lost when the session ended: its last {seconds:.2f} s "

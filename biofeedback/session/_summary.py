@@ -100,6 +100,7 @@ class Tally:
         self.gaps = []
         self.n_drops = 0  # 'dropped' events the source reported
         self.gap_open = None
+        self.gap_closed_at = None  # when an outage still open at the end was closed
         self.first_ts = None
         self.last_ts = None
         self.live_from = np.inf  # windows older than this are start-up backlog

@@ -39,3 +39,7 @@ def test_a_session_ends_with_its_scenario_an_outage_then_counted_to_its_end(
     rec = read_recording(summary.recording)
     assert rec.n_times == summary.n_samples
     assert loss_counts(rec.gaps)["outage"] == missed
+    # the session ends after its outage: session_end is the recording's last marker
+    # (it was stamped at the last sample, before the outage's gap_end)
+    assert rec.markers[-1][1] == "session_end"
+    assert all(t <= rec.markers[-1][0] for t, _ in rec.markers)
