@@ -329,9 +329,18 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                 truth = kinds & set(TRUTH_KINDS) and not kinds - _TRUTH_AND_LOSSES
                 p["own_markers_only"] = "truth" if truth else "session"
     first = probes[0]
-    for f, p in zip(files, probes):
+    for i, (f, p) in enumerate(zip(files, probes)):
         if expect is not None:  # e.g. a model's channels and rate: before the long work
             expect(p["ch_names"], p["sfreq"], str(f.path))
+        if (p["ch_names"] != first["ch_names"]
+                and sorted(p["ch_names"]) == sorted(first["ch_names"])
+                and len(set(p["ch_names"])) == len(p["ch_names"])):
+            # the same channels in another order (files written by other
+            # programs): read by name, never by position
+            order = [p["ch_names"].index(c) for c in first["ch_names"]]
+            recs[i] = replace(recs[i], data=recs[i].data[order],
+                              ch_names=list(first["ch_names"]))
+            p["ch_names"] = list(first["ch_names"])
         if p["ch_names"] != first["ch_names"]:
             raise DatasetError(
                 f"{Path(f.path).name} has channels {', '.join(p['ch_names'])} but "

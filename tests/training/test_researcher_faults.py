@@ -1340,3 +1340,28 @@ def test_folds_of_two_people_are_not_said_to_choose_their_evidence_weight(recs, 
 
     folds = load_model(tmp_path / "m.bfm").meta["metrics"]["filter 30 s"]["folds"]
     assert [f["evidence_chosen"] for f in folds] == [False, False]
+
+
+def test_recordings_holding_the_channels_in_another_order_are_read_by_name(tmp_path,
+                                                                           make_eeg):
+    """EDF files another program wrote with the same channels in another order
+    are trained on by channel name: each channel's features land in its column."""
+    import numpy as np
+
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training import extract_dataset, label_files
+
+    order = [2, 3, 0, 1]  # AF8, TP10, TP9, AF7
+    for label, hz in (("calm", 10.0), ("busy", 6.0)):
+        data, ts = make_eeg(duration=12.0, alpha_hz=hz, seed=len(label))
+        data[1] *= 2.0  # AF7 louder than the rest: a column swap would show
+        for subject, idx in (("p1", [0, 1, 2, 3]), ("p2", order)):
+            rec = Recording(data[idx], 256.0, [MUSE[k] for k in idx], ts, profile="muse_2016")
+            write_recording(rec, tmp_path / f"{subject}-{label}-1.edf")
+    ds = extract_dataset(label_files([tmp_path]), profile="muse_2016", n_jobs=1,
+                         gated="include")
+    assert ds.ch_names == MUSE
+    for label in ("calm", "busy"):
+        a, b = (ds.X[(ds.subject == s) & (ds.y == label)] for s in ("p1", "p2"))
+        assert len(a) > 10
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9)
