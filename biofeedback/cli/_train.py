@@ -296,7 +296,7 @@ def run(args) -> int:
             text = str(err)
             raise DatasetError(f"--calibration protocol: {text[0].lower()}{text[1:]}") from None
     ds = load_dataset(args, config, need_windows=spec.input == "windows")
-    for warning in (ds.electrode_warning(), ds.one_class_warning(),
+    for warning in (ds.electrode_warning(), ds.unbalanced_warning(), ds.one_class_warning(),
                     ds.unscored_days_warning(args.cv), ds.session_dates_warning(args.cv)):
         if warning:
             logger.warning(warning)

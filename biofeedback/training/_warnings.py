@@ -35,6 +35,9 @@ def few_windows_said():
             warnings.filterwarnings("ignore", message=message, category=UserWarning)
         yield
 
+#: One class holding this many times the training windows of another is said in
+#: a warning (:meth:`DatasetWarnings.unbalanced_warning`).
+UNBALANCED_RATIO = 2.0
 #: A channel left out of this much larger a share of one class's windows than of
 #: another's is worth a warning (see :meth:`DatasetWarnings.electrode_warning`).
 ELECTRODE_SPREAD = 0.5
@@ -66,6 +69,28 @@ class DatasetWarnings:
                 "(lda-channels, logreg, rf, hgb, riemann) can learn that electrode instead "
                 "of the state (the default lda reads only the channels kept); check its "
                 "contact in those recordings.")
+
+    def unbalanced_warning(self, ratio: float = UNBALANCED_RATIO) -> str | None:
+        """One sentence when one class holds ``ratio`` times the windows of another.
+
+        Every registered classifier learns the classes' shares of the training
+        windows as how often each state occurs (LDA's priors, a logistic
+        regression's intercept), and those shares are only how long each state
+        was recorded: the model then leans toward the longer-recorded state,
+        live as in validation. None when the classes are within ``ratio``.
+        """
+        counts = {c: int((self.y == c).sum()) for c in self.classes}
+        if len(counts) < 2:
+            return None
+        hi, lo = max(counts, key=counts.get), min(counts, key=counts.get)
+        if counts[hi] < ratio * max(counts[lo], 1):
+            return None
+        return (f"The classes hold unbalanced numbers of windows ({hi!r} "
+                f"{counts[hi]}, {lo!r} {counts[lo]}): the classifier takes these shares, "
+                "which are how long each state was recorded and how much of it the "
+                "quality gates kept, for how often each state occurs, so it leans toward "
+                f"{hi!r}; record each state for about as long with good contact, or label "
+                "equal stretches with a manifest (start,stop).")
 
     def one_class_warning(self) -> str | None:
         """One sentence when some subjects hold windows of one class only (None

@@ -1365,3 +1365,29 @@ def test_recordings_holding_the_channels_in_another_order_are_read_by_name(tmp_p
         a, b = (ds.X[(ds.subject == s) & (ds.y == label)] for s in ("p1", "p2"))
         assert len(a) > 10
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9)
+
+
+def test_classes_recorded_for_unequal_times_are_said(tmp_path, make_eeg, caplog):
+    """One state recorded four times as long as the other: the classifier takes
+    the windows' shares for how often each state occurs, which train says."""
+    from biofeedback.io import Recording, write_recording
+
+    for subject in ("p1", "p2"):
+        for label, hz, seconds in (("calm", 10.0, 48.0), ("busy", 6.0, 12.0)):
+            data, ts = make_eeg(duration=seconds, alpha_hz=hz, seed=len(subject + label))
+            write_recording(Recording(data, 256.0, MUSE, ts, profile="muse_2016"),
+                            tmp_path / f"{subject}-{label}-1.xdf")
+    assert main(["train", str(tmp_path), "--cv", "none", "--switch-every", "0", "--out",
+                 str(tmp_path / "m.bfm"), "-q"]) == 0
+    said = [r.getMessage() for r in caplog.records if "unbalanced" in r.getMessage()]
+    assert len(said) == 1
+    assert said[0].startswith("The classes hold unbalanced numbers of windows ('calm' ")
+    assert "leans toward 'calm'" in said[0]
+    caplog.clear()
+    for p in tmp_path.glob("*-calm-1.xdf"):  # as long as the other: nothing to say
+        data, ts = make_eeg(duration=12.0, alpha_hz=10.0, seed=3)
+        write_recording(Recording(data, 256.0, MUSE, ts, profile="muse_2016"), p,
+                        overwrite=True)
+    assert main(["train", str(tmp_path), "--cv", "none", "--switch-every", "0", "--out",
+                 str(tmp_path / "m.bfm"), "-q"]) == 0
+    assert not [r for r in caplog.records if "unbalanced" in r.getMessage()]
