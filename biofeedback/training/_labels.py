@@ -150,6 +150,14 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
                 rows += found
                 if not found:
                     empty.append(p)
+            elif not p.exists():
+                # said before its name is read against the pattern: a shell
+                # pattern that matched nothing arrives as written (bids/*/*.edf)
+                raise DatasetError(
+                    f"{p}: no such file or folder"
+                    + ("; the shell passes a pattern that matches no file as it is "
+                       "written, so check the folders it names" if any(
+                           c in str(p) for c in "*?[") else "") + ".")
             else:
                 rows.append((str(p), None, None, None))
         rows = _once(rows)

@@ -1391,3 +1391,23 @@ def test_classes_recorded_for_unequal_times_are_said(tmp_path, make_eeg, caplog)
     assert main(["train", str(tmp_path), "--cv", "none", "--switch-every", "0", "--out",
                  str(tmp_path / "m.bfm"), "-q"]) == 0
     assert not [r for r in caplog.records if "unbalanced" in r.getMessage()]
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_a_shell_pattern_that_matched_nothing_is_said_as_such(command, recs, model_file,
+                                                              capsys):
+    """bash passes 'bids/*/*.edf' as written when it matches no file: that was
+    said as a name the label pattern does not match."""
+    missing = recs[0].parent / "*" / "*.edf"
+    out = recs[0].with_name("x.bfm")
+    argv = ([command, str(missing), "--out", str(out)] if command == "train"
+            else [command, str(model_file), str(missing)])
+    assert main([*argv, "-q"]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {missing}: no such file or folder; the shell passes a "
+        "pattern that matches no file as it is written, so check the folders it names.\n")
+    argv = [str(recs[0]) + "x" if a == str(missing) else a for a in argv]
+    assert main([*argv, "-q"]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {recs[0]}x: no such file or folder.\n")
+    assert not out.exists()
