@@ -426,26 +426,17 @@ def _packets_on_push(name, sfreq, stop, ready, pause, chunk, after):
         time.sleep(0.004)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("chunk, after, within", [
-    (1, "burst", True), (12, "burst", True), (12, "burst", False), (12, "one", False),
-    (12, "drain", False), (12, "drain", True), (12, "lost", True), (12, "lost", False)])
-def test_a_stall_is_a_stall_whether_or_not_a_read_falls_inside_it(uid, chunk, after,
-                                                                  within):
-    """A sender stalls 1.5 s, then pushes what it kept: nothing was lost, and
-    the stream reports a stall (``reconnected`` with n=0), never dropped
-    samples nor an outage, whether it pushes samples or packets of 12 each
-    stamped as pushed, sends its backlog at once or drains it over 0.75 s,
-    and whether this process read during the stall or not at all (the stall
-    inside one read). An outage inside one read was counted from its step
-    alone (375 samples "lost" after a stall of a sender pushing samples one
-    by one), and so was a backlog of packets between reads (the first read
-    after the stall holding one evenly stamped packet) or drained over more
-    than a quarter second. The same pause with its samples never sent is an
-    outage of those samples, inside one read too."""
+STALL_CASES = [(1, "burst", True), (12, "burst", True), (12, "burst", False),
+               (12, "one", False), (12, "drain", False), (12, "drain", True),
+               (12, "lost", True), (12, "lost", False)]
+
+
+def _stall_case(name, chunk, after, within, pause=(1.0, 1.5), sfreq=250.0):
+    """One case of :func:`test_a_stall_is_a_stall_whether_or_not_a_read_falls_inside_it`:
+    a sender (a thread) pausing as ``after`` says, read until the pause is
+    judged. Returns ``(events, index, n_dropped)``."""
     import threading
 
-    name, sfreq, pause = f"stall-{uid}", 250.0, (1.0, 1.5)
     stop, ready = threading.Event(), threading.Event()
     thread = threading.Thread(target=_packets_on_push,
                               args=(name, sfreq, stop, ready, pause, chunk, after),
@@ -483,12 +474,90 @@ def test_a_stall_is_a_stall_whether_or_not_a_read_falls_inside_it(uid, chunk, af
         src.flush_events()
         events.extend(src.pop_events())
         src.stop()
+    return events, index, src.n_dropped
+
+
+_ONE_CASE = """\
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from test_lsl_losses import _stall_case
+name, chunk, after, within = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5] == "1"
+events, index, n_dropped = _stall_case(name, chunk, after, within)
+json.dump({"events": [[e.kind, e.timestamp, e.n, e.duration] for e in events],
+           "index": [float(i) for i in index], "n_dropped": n_dropped}, sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def stall_cases():
+    """Every case of the stall test run at once, each sender and reader in a
+    process of their own: each case mostly waits on the clock (its 1.5 s
+    stall and the second after it is judged), so side by side they take the
+    time of one instead of eight. A process each, as each case had when they
+    ran one after another, not a thread each: the senders stamp packets as
+    they push them, and sixteen threads sharing one interpreter's lock made
+    pushes late enough to move a stall's stamps by three samples (one run in
+    seven). ``{case: (events, index, n_dropped)}``, or what a case that
+    failed to run said."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from biofeedback.stream._source import SourceEvent
+
+    uid = uuid.uuid4().hex[:10]
+    here = str(Path(__file__).resolve().parent)
+    procs = {case: subprocess.Popen(
+        [sys.executable, "-c", _ONE_CASE, here, f"stall-{uid}-{k}", str(case[0]), case[1],
+         str(int(case[2]))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for k, case in enumerate(STALL_CASES)}
+    got = {}
+    try:
+        for case, proc in procs.items():
+            out, err = proc.communicate(timeout=60)
+            got[case] = (proc.returncode, out, err)
+    finally:
+        for proc in procs.values():
+            proc.kill()  # gone already when all went well
+            proc.wait()
+    cases = {}
+    for case, (code, out, err) in got.items():
+        if code:
+            cases[case] = f"the case ended with status {code}:\n{err}"
+            continue
+        res = json.loads(out)
+        events = [SourceEvent(kind, timestamp, n, duration)
+                  for kind, timestamp, n, duration in res["events"]]
+        cases[case] = (events, res["index"], res["n_dropped"])
+    return cases
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chunk, after, within", STALL_CASES)
+def test_a_stall_is_a_stall_whether_or_not_a_read_falls_inside_it(stall_cases, chunk, after,
+                                                                  within):
+    """A sender stalls 1.5 s, then pushes what it kept: nothing was lost, and
+    the stream reports a stall (``reconnected`` with n=0), never dropped
+    samples nor an outage, whether it pushes samples or packets of 12 each
+    stamped as pushed, sends its backlog at once or drains it over 0.75 s,
+    and whether this process read during the stall or not at all (the stall
+    inside one read). An outage inside one read was counted from its step
+    alone (375 samples "lost" after a stall of a sender pushing samples one
+    by one), and so was a backlog of packets between reads (the first read
+    after the stall holding one evenly stamped packet) or drained over more
+    than a quarter second. The same pause with its samples never sent is an
+    outage of those samples, inside one read too."""
+    sfreq = 250.0
+    got = stall_cases[(chunk, after, within)]
+    assert not isinstance(got, str), got
+    events, index, n_dropped = got
     steps = np.diff(index)
     assert steps.min() == 1, "the samples came out of order"
     hole = int((steps[steps > 1] - 1).sum())  # what really never came
     kinds = [(e.kind, e.n) for e in events]
     assert [k for k, _ in kinds] == ["disconnected", "reconnected"], kinds
-    assert src.n_dropped == 0
+    assert n_dropped == 0
     if after == "lost":
         assert hole >= 0.9 * 1.5 * sfreq
         assert abs(kinds[1][1] - hole) <= 2, (kinds, hole)
