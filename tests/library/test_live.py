@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -25,6 +26,111 @@ def _live(root, *extra):
         [sys.executable, "-m", "biofeedback.cli", "live", "--participant", "demo", "--root",
          str(root), "--pipeline", str(LIVE_SHORT), "--view", "none", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _bash_pipes() -> bool:
+    """Whether bash's process substitution (``<(...)``, through /dev/fd) works here."""
+    return shutil.which("bash") is not None and Path("/dev/fd").is_dir()
+
+
+def _signalled_live(root, where, sig):
+    """``live --duration 3`` for participant demo under ``root``, sent ``sig`` as
+    ``where`` begins (:data:`_SIGNAL_WHILE`); with the dashboard for "dashboard"."""
+    page = ["--dashboard", "--no-browser", "--port", "0"] if where == "dashboard" else []
+    return [sys.executable, "-c", _SIGNAL_WHILE, where, sig, "live", "--participant", "demo",
+            "--root", str(root), "--pipeline", str(LIVE_SHORT), "--view", "none",
+            "--duration", "3", *page]
+
+
+def _piped(root, args, option, piped):
+    """``live`` for participant P1 under ``root`` with ``args`` and ``option``
+    given ``piped`` through a pipe: ``option <(cat piped)``, run by bash."""
+    import shlex
+
+    return ["bash", "-c",
+            f"{shlex.quote(sys.executable)} -m biofeedback.cli live --participant P1 "
+            f"--root {shlex.quote(str(root))} {args} {option} <(cat {shlex.quote(str(piped))})"]
+
+
+class _SideBySide:
+    """Commands run side by side, each writing its output to files (one whose
+    pipe was full would wait until the commands before it were read); none is
+    left running once the ``with`` block ends."""
+
+    def __init__(self, folder):
+        self.folder, self.procs = folder, {}
+
+    def start(self, key, argv):
+        k = len(self.procs)
+        with open(self.folder / f"{k}.out", "w") as out, \
+                open(self.folder / f"{k}.err", "w") as err:
+            self.procs[key] = k, subprocess.Popen(argv, stdout=out, stderr=err, text=True)
+
+    def results(self, timeout=180) -> dict:
+        """``{key: CompletedProcess}``, each command given ``timeout`` seconds from now."""
+        deadline = time.monotonic() + timeout
+        for _, proc in self.procs.values():
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        return {key: subprocess.CompletedProcess(
+            proc.args, proc.returncode, (self.folder / f"{k}.out").read_text(),
+            (self.folder / f"{k}.err").read_text()) for key, (k, proc) in self.procs.items()}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for _, proc in self.procs.values():
+            proc.kill()  # gone already when all went well
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def commands_at_once(tmp_path_factory, request):
+    """The module's ``live`` commands that share nothing, run side by side once,
+    each under a root of its own: each is a session of a few seconds that
+    mostly waits on the clock, and one after another they took about a minute.
+    ``{key: (root, CompletedProcess)}``, for the tests named by their keys; a
+    command whose test is not selected, or would skip (no bash, no shared
+    data), is not run."""
+    here = request.path
+    selected = {item.originalname for item in request.session.items if item.path == here}
+    roots = {}
+    with _SideBySide(tmp_path_factory.mktemp("outputs")) as runs:
+
+        def start(test, key, argv_of_root):
+            if test.__name__ in selected:
+                roots[key] = tmp_path_factory.mktemp("root")
+                runs.start(key, argv_of_root(roots[key]))
+
+        for where, sig in _SIGNALLED:
+            start(test_a_signal_after_the_session_closed_lets_it_end, (where, sig),
+                  functools.partial(_signalled_live, where=where, sig=sig))
+        if _bash_pipes():
+            start(test_model_auto_reads_a_piped_pipeline_once, "piped pipeline",
+                  lambda root: _piped(root, "--model auto --view none --duration 5",
+                                      "--pipeline", LIVE_SHORT))
+            start(test_model_auto_and_check_read_a_piped_scenario_once, "piped scenario",
+                  lambda root: _piped(
+                      root, "--model auto --check --check-seconds 2 --view none --duration 3",
+                      "--scenario", HERE.parents[1] / "pipelines" / "scenarios" / "demo.toml"))
+        test = test_model_auto_without_a_board_runs_on_the_default_board_and_says_so
+        if test.__name__ in selected:
+            try:
+                muse_dir = request.getfixturevalue("muse_dir")
+            except pytest.skip.Exception:  # the test skips
+                muse_dir = None
+            if muse_dir is not None:  # P1's model from a Muse, for a session on no board named
+
+                def default_board(root):
+                    files = [str(p) for p in sorted(muse_dir.glob("subjecta-*.csv"))]
+                    assert main(["train", *files, "--cv", "none", "-q", "--n-jobs", "1", "--out",
+                                 str(root / "sub-P1" / "models" / "muse.bfm")]) == 0
+                    return [sys.executable, "-m", "biofeedback", "live", "--participant", "P1",
+                            "--root", str(root), "--model", "auto", "--duration", "2",
+                            "--view", "none"]
+
+                start(test, "default board", default_board)
+        return {key: (roots[key], done) for key, done in runs.results().items()}
 
 
 @pytest.mark.lsl
@@ -132,19 +238,12 @@ def test_model_auto_takes_the_newest_model_that_fits_the_headset(tmp_path):
 
 @pytest.mark.lsl
 def test_model_auto_without_a_board_runs_on_the_default_board_and_says_so(muse_dir,
-                                                                           tmp_path):
+                                                                           commands_at_once):
     """A model does not choose the headset: with no --board, --scenario, --lsl
     or --pipeline, --model auto runs on the default pipeline's board (as
     ``live`` alone does), passes over a Muse model that cannot read it, and
     says which board the model was trained on and how to use it."""
-    models = tmp_path / "sub-P1" / "models"
-    files = [str(p) for p in sorted(muse_dir.glob("subjecta-*.csv"))]
-    assert main(["train", *files, "--cv", "none", "-q", "--n-jobs", "1", "--out",
-                 str(models / "muse.bfm")]) == 0
-    proc = subprocess.run(
-        [sys.executable, "-m", "biofeedback", "live", "--participant", "P1", "--root",
-         str(tmp_path), "--model", "auto", "--duration", "2", "--view", "none"],
-        capture_output=True, text=True, timeout=180)
+    root, proc = commands_at_once["default board"]  # a Muse model trained there first
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == (  # not 'None of the 1 model(s)'
@@ -155,7 +254,7 @@ def test_model_auto_without_a_board_runs_on_the_default_board_and_says_so(muse_d
         "muse.bfm was trained on muse_2016 recordings; no --board, --scenario, --lsl or "
         "--pipeline names this session's headset, so it runs on synthetic, the default "
         "pipeline's board: give --board muse_2016 to use that headset.")
-    xdf = tmp_path / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-default_eeg.xdf"
+    xdf = root / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-default_eeg.xdf"
     assert lines[-1] == f"recording: {xdf}"
     side = json.loads(xdf.with_suffix(".json").read_text())
     assert "model" not in side
@@ -163,20 +262,14 @@ def test_model_auto_without_a_board_runs_on_the_default_board_and_says_so(muse_d
 
 @pytest.mark.lsl
 @pytest.mark.slow
-def test_model_auto_reads_a_piped_pipeline_once(tmp_path):
+def test_model_auto_reads_a_piped_pipeline_once(commands_at_once):
     """``--pipeline <(...)`` is a pipe: read twice (once to choose the model), the
     session got an empty pipeline and ran without its protocol."""
-    import shlex
-    import shutil
-
-    if shutil.which("bash") is None or not Path("/dev/fd").is_dir():
+    if not _bash_pipes():
         pytest.skip("needs bash's process substitution (/dev/fd)")
-    cmd = (f"{shlex.quote(sys.executable)} -m biofeedback.cli live --participant P1 "
-           f"--root {shlex.quote(str(tmp_path))} --model auto --view none --duration 5 "
-           f"--pipeline <(cat {shlex.quote(str(LIVE_SHORT))})")
-    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=180)
+    root, proc = commands_at_once["piped pipeline"]  # --duration 5
     assert proc.returncode == 0, proc.stderr
-    xdf = tmp_path / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-short_eeg.xdf"
+    xdf = root / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-short_eeg.xdf"
     assert proc.stdout.strip().splitlines()[-1] == f"recording: {xdf}", proc.stdout
     side = json.loads(xdf.with_suffix(".json").read_text())
     assert side["pipeline"]["name"] == "short"
@@ -186,22 +279,16 @@ def test_model_auto_reads_a_piped_pipeline_once(tmp_path):
 
 @pytest.mark.lsl
 @pytest.mark.slow
-def test_model_auto_and_check_read_a_piped_scenario_once(tmp_path):
+def test_model_auto_and_check_read_a_piped_scenario_once(commands_at_once):
     """``--scenario <(...)`` is a pipe too: the model choice, the signal check
     and the session each read it, and the second read was empty."""
-    import shlex
-    import shutil
-
-    if shutil.which("bash") is None or not Path("/dev/fd").is_dir():
+    if not _bash_pipes():
         pytest.skip("needs bash's process substitution (/dev/fd)")
-    demo = HERE.parents[1] / "pipelines" / "scenarios" / "demo.toml"
-    cmd = (f"{shlex.quote(sys.executable)} -m biofeedback.cli live --participant P1 "
-           f"--root {shlex.quote(str(tmp_path))} --model auto --check --check-seconds 2 "
-           f"--view none --duration 3 --scenario <(cat {shlex.quote(str(demo))})")
-    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=180)
+    # --check --check-seconds 2 --duration 3, the scenario demo.toml
+    root, proc = commands_at_once["piped scenario"]
     assert proc.returncode == 0, proc.stderr
     assert "GO:" in proc.stdout
-    xdf = tmp_path / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-default_eeg.xdf"
+    xdf = root / "sub-P1" / "ses-01" / "eeg" / "sub-P1_ses-01_task-default_eeg.xdf"
     assert proc.stdout.strip().splitlines()[-1] == f"recording: {xdf}", proc.stdout
     side = json.loads(xdf.with_suffix(".json").read_text())
     assert side["source"]["scenario"] == "demo", side["source"]
@@ -335,25 +422,21 @@ else:
     ProgrammeSession.finish = signalled(ProgrammeSession.finish)
 sys.exit(main(sys.argv[3:]))
 """
+_SIGNALLED = [("report", "SIGHUP"), ("filing", "SIGTERM"), ("dashboard", "SIGHUP")]
 
 
 @pytest.mark.lsl
 @pytest.mark.slow
-@pytest.mark.parametrize("where, sig", [("report", "SIGHUP"), ("filing", "SIGTERM"),
-                                        ("dashboard", "SIGHUP")])
-def test_a_signal_after_the_session_closed_lets_it_end(tmp_path, where, sig):
+@pytest.mark.parametrize("where, sig", _SIGNALLED)
+def test_a_signal_after_the_session_closed_lets_it_end(commands_at_once, where, sig):
     """A closed terminal (its shell sends SIGHUP again) or a service manager's
     SIGTERM once the session has closed its recording: the process was ended
     on the spot while it wrote the report or filed the session (no summary, no
     line saying how to write the report, the session left marked running).
     Now the report is skipped with that line, as after a second Ctrl-C, and
     the rest goes on: filed, indexed, the summary printed."""
-    page = ["--dashboard", "--no-browser", "--port", "0"] if where == "dashboard" else []
-    proc = subprocess.run(
-        [sys.executable, "-c", _SIGNAL_WHILE, where, sig, "live", "--participant", "demo",
-         "--root", str(tmp_path), "--pipeline", str(LIVE_SHORT), "--view", "none",
-         "--duration", "3", *page], capture_output=True, text=True, timeout=180)
-    eeg = tmp_path / "sub-demo" / "ses-01" / "eeg"
+    root, proc = commands_at_once[where, sig]
+    eeg = root / "sub-demo" / "ses-01" / "eeg"
     xdf = eeg / "sub-demo_ses-01_task-short_eeg.xdf"
     lines = proc.stdout.strip().splitlines()
     # the session ran its duration: its status is 0, the signal cut only the report short
@@ -367,9 +450,9 @@ def test_a_signal_after_the_session_closed_lets_it_end(tmp_path, where, sig):
         assert f"report: {xdf.with_suffix('.html')}" in lines
         assert (f"{sig} received after the session closed: finishing its summary first."
                 in proc.stderr)
-    assert f"filed as sub-demo session 01 under {tmp_path}" in lines
+    assert f"filed as sub-demo session 01 under {root}" in lines
     assert lines[-1] == f"recording: {xdf}"
-    assert not (tmp_path / "sub-demo" / "ses-01" / ".running").exists()
+    assert not (root / "sub-demo" / "ses-01" / ".running").exists()
     assert not [p for p in eeg.iterdir() if p.suffix not in (".xdf", ".json", ".html")]
 
 
