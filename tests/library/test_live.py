@@ -93,28 +93,30 @@ def commands_at_once(tmp_path_factory, request):
     command whose test is not selected, or would skip (no bash, no shared
     data), is not run."""
     here = request.path
-    selected = {item.originalname for item in request.session.items if item.path == here}
+    selected = {item.name for item in request.session.items if item.path == here}
     roots = {}
     with _SideBySide(tmp_path_factory.mktemp("outputs")) as runs:
 
-        def start(test, key, argv_of_root):
-            if test.__name__ in selected:
+        def start(test, key, argv_of_root):  # test: its name, with its parameters
+            if test in selected:
                 roots[key] = tmp_path_factory.mktemp("root")
                 runs.start(key, argv_of_root(roots[key]))
 
         for where, sig in _SIGNALLED:
-            start(test_a_signal_after_the_session_closed_lets_it_end, (where, sig),
+            start(f"{test_a_signal_after_the_session_closed_lets_it_end.__name__}[{where}-{sig}]",
+                  (where, sig),
                   functools.partial(_signalled_live, where=where, sig=sig))
         if _bash_pipes():
-            start(test_model_auto_reads_a_piped_pipeline_once, "piped pipeline",
+            start(test_model_auto_reads_a_piped_pipeline_once.__name__, "piped pipeline",
                   lambda root: _piped(root, "--model auto --view none --duration 5",
                                       "--pipeline", LIVE_SHORT))
-            start(test_model_auto_and_check_read_a_piped_scenario_once, "piped scenario",
+            start(test_model_auto_and_check_read_a_piped_scenario_once.__name__,
+                  "piped scenario",
                   lambda root: _piped(
                       root, "--model auto --check --check-seconds 2 --view none --duration 3",
                       "--scenario", HERE.parents[1] / "pipelines" / "scenarios" / "demo.toml"))
-        test = test_model_auto_without_a_board_runs_on_the_default_board_and_says_so
-        if test.__name__ in selected:
+        test = test_model_auto_without_a_board_runs_on_the_default_board_and_says_so.__name__
+        if test in selected:
             try:
                 muse_dir = request.getfixturevalue("muse_dir")
             except pytest.skip.Exception:  # the test skips
