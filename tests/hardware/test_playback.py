@@ -143,24 +143,46 @@ class TeeSource(BrainFlowSource):
         return chunk
 
 
-@pytest.fixture(scope="module", params=BOARDS)
-def played(request, tmp_path_factory, collect_sink_class):
+def _play(name, folder, collect_sink_class):
     """A live session on the board's own file, played by BrainFlow's playback board."""
     from biofeedback.config import load_pipeline
     from biofeedback.session import Session
     from biofeedback.stream._clock import lsl_clock
 
-    name = request.param
-    fname = tmp_path_factory.mktemp(name) / f"{name}.csv"
+    fname = folder / f"{name}.csv"
     truth = write_board_file(fname, name)
     src = TeeSource(get_profile(name), {"file": str(fname)})
     keep = collect_sink_class()
     t_start = lsl_clock()
     # a --duration longer than the file: the file's end ends the session, and says so
     summary = Session(src, load_pipeline(), [keep], record=False, duration=600.0,
-                      name=f"playback-{name}-{fname.parent.name}").run()
+                      name=f"playback-{name}-{folder.name}").run()
     return dict(name=name, truth=truth, src=src, keep=keep, summary=summary,
                 t_start=t_start, t_end=lsl_clock())
+
+
+@pytest.fixture(scope="module")
+def played_side_by_side(tmp_path_factory, collect_sink_class):
+    """:func:`_play` for every board at once, each session in a thread of its
+    own (as ``biofeedback.live`` runs one in the background): each mostly
+    waits on its file's playback, BrainFlow stamping the samples in its own
+    thread, so side by side they take the time of one instead of seven.
+    ``{board: played}``, or the exception a board's session raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(BOARDS)) as pool:
+        futures = {name: pool.submit(_play, name, tmp_path_factory.mktemp(name),
+                                     collect_sink_class) for name in BOARDS}
+    return {name: future.exception() or future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="module", params=BOARDS)
+def played(request, played_side_by_side):
+    """The board's live session on its own file (:func:`_play`)."""
+    got = played_side_by_side[request.param]
+    if isinstance(got, BaseException):
+        raise got
+    return got
 
 
 @pytest.mark.slow
