@@ -52,14 +52,16 @@ def test_ctrl_c_as_the_board_starts_releases_it(owner, name, monkeypatch):
 
 
 def test_ctrl_c_as_a_session_connects_its_board_releases_it(monkeypatch):
-    """The same through a live session: Session.run starts the source before
-    the block that closes it."""
+    """The same through a live session: Session.run starts the source inside
+    the block that closes it, and Ctrl-C there ends the session as Ctrl-C
+    after it does, with a summary (nothing recorded)."""
     monkeypatch.setattr(BoardShim, "prepare_session",
                         _then(BoardShim.prepare_session, signal.SIGINT))
     session = build_session(BrainFlowSource(get_profile("synthetic")), record=False,
                             feedback=False, report=False, duration=5.0)
-    with pytest.raises(KeyboardInterrupt):
-        session.run()
+    summary = session.run()
+    assert summary.stopped_by == "interrupt" and summary.recording is None
+    assert "stopped: before the session began, so nothing was recorded" in summary.notes
     assert not _prepared()
 
 
