@@ -366,6 +366,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                 "(see 'biofeedback boards'), or --profile lsl for a headset without a "
                 "profile (channels and rate from the file, no rail check)."
             )
+    _say_copies(files, recs)
     profiles = {p["profile"] for p in probes}
     if len(profiles) > 1:
         example = {}
@@ -533,6 +534,29 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         _say_gated_away(before, ds, min_classes)
     _check_classes(ds.y.tolist(), min_classes)
     return ds
+
+
+def _say_copies(files, recs):
+    """Warn of two recordings holding the same EEG (one file copied, or converted,
+    under another name): a split could train on one and score the other."""
+    import hashlib
+
+    seen = {}
+    for f, rec in zip(files, recs):
+        data = np.ascontiguousarray(rec.data)
+        if not data.size or (data == data[:, :1]).all():
+            continue  # flat throughout (a headset never switched on): the gates say it
+        key = (data.shape, hashlib.blake2b(memoryview(data).cast("B")).digest())
+        if key in seen:
+            a = seen[key]
+            whose = (f" (subjects {a.subject} and {f.subject})" if a.subject != f.subject
+                     else "")
+            logger.warning(
+                "%s holds the same EEG as %s%s: its windows count twice, and a split "
+                "that trains on one scores the other on its own training data; leave "
+                "one of them out.", Path(f.path).name, Path(a.path).name, whose)
+        else:
+            seen[key] = f
 
 
 def _say_gated_away(before, after, min_classes):
