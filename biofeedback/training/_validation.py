@@ -310,6 +310,15 @@ def cross_validate_dwells(dataset, model="lda", dwells=(0.0,), *, cv="loso",
             "sessions), or pass --cv none to train without validation.")
     if not runs[0]["folds"]:
         raise DatasetError("No fold had windows to score.")
+    if one_class:
+        from .._logging import logger
+
+        shown = listed([f"{n} (the rest holds only {', '.join(map(repr, c))})"
+                        for n, c in one_class], 4, "; ")
+        logger.warning("Held out, %s could not be scored: a classifier needs two classes "
+                       "to train on, so %s missing from the figures; record every state "
+                       "for at least two people (or sessions).", shown,
+                       "it is" if len(one_class) == 1 else "they are")
     counts = _counts(y[tested], dataset.subject[tested], classes)
     out = []
     for run in runs:

@@ -1432,3 +1432,18 @@ def test_a_shell_pattern_that_matched_nothing_is_said_as_such(command, recs, mod
     assert capsys.readouterr().err == (
         f"biofeedback: error: {recs[0]}x: no such file or folder.\n")
     assert not out.exists()
+
+
+def test_a_person_who_cannot_be_held_out_is_said(recs, tmp_path, caplog, capsys):
+    """p1 recorded one state only: holding p2 out leaves one class to train on,
+    and p2 was left out of the table without a word."""
+    recs[1].unlink()  # p1-busy-1.xdf
+    kept = [str(p) for p in recs if p.exists()]
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["train", *kept, "--switch-every", "0", "--out",
+                     str(tmp_path / "m.bfm")]) == 0
+    assert ("Held out, p2 (the rest holds only 'calm') could not be scored: a classifier "
+            "needs two classes to train on, so it is missing from the figures; record "
+            "every state for at least two people (or sessions).") in caplog.text
+    table = capsys.readouterr().out
+    assert "\np1 " in table and "\np2 " not in table
