@@ -46,6 +46,12 @@ _BIDS_NAME = re.compile(
     r"sub-(?P<subject>[A-Za-z0-9]+)(?:_ses-(?P<session>[A-Za-z0-9]+))?"
     r"(?:_task-(?P<label>[A-Za-z0-9]+))?(?:_[a-z]+-[A-Za-z0-9]+)*_[A-Za-z0-9]+")
 LABEL_SOURCES = ("filename", "markers", "manifest")
+#: A BIDS folder's tables beside each recording (channels, events...), never a
+#: recording: ``sub-01_task-rest_channels.tsv``, ``participants.tsv``.
+_BIDS_TABLE = re.compile(r"(.*_(channels|events|electrodes|scans|sessions)|participants)"
+                         r"\.tsv", re.IGNORECASE)
+#: Files that are one part of a recording read through its header beside them.
+_PART_OF = {".eeg": ".vhdr", ".vmrk": ".vhdr", ".fdt": ".set"}
 #: Files a folder of recordings also holds that are not recordings: sidecars
 #: (BrainFlow's board, a session's), reports, models, figures, the study index.
 NOT_RECORDINGS = (".json", ".html", ".bfm", ".png", ".svg", ".sqlite", ".md", ".log")
@@ -97,6 +103,15 @@ def _pattern_regex(pattern):
     return re.compile(out)
 
 
+def _companion(f):
+    """A folder's file that travels with its recordings without being one: a
+    BIDS table, a BrainVision or EEGLAB recording's data or marker file."""
+    header = _PART_OF.get(f.suffix.lower())
+    return bool(_BIDS_TABLE.fullmatch(f.name)
+                or (header and (f.with_suffix(header).is_file()
+                                or f.with_suffix(header.upper()).is_file())))
+
+
 def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
                 manifest=None, *, min_classes=2) -> list[LabelledFile]:
     """Say the subject, session and label of every recording.
@@ -146,7 +161,8 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
                 bids_root = (p / "dataset_description.json").is_file()
                 found = [(str(f), None, None, None) for f in sorted(p.iterdir())
                          if f.is_file() and not f.name.startswith(".")
-                         and f.suffix.lower() not in NOT_RECORDINGS and not bids_root]
+                         and f.suffix.lower() not in NOT_RECORDINGS and not bids_root
+                         and not _companion(f)]
                 rows += found
                 if not found:
                     empty.append(p)

@@ -1447,3 +1447,44 @@ def test_a_person_who_cannot_be_held_out_is_said(recs, tmp_path, caplog, capsys)
             "every state for at least two people (or sessions).") in caplog.text
     table = capsys.readouterr().out
     assert "\np1 " in table and "\np2 " not in table
+
+
+def test_a_bids_eeg_folder_given_as_a_folder_trains_on_its_recordings(tmp_path, make_eeg,
+                                                                      capsys):
+    """mne-bids writes channels and events tables beside each recording: given
+    the eeg/ folders, train read sub-..._channels.tsv as a recording and stopped
+    (asking for a --format that train does not take)."""
+    from biofeedback.io import Recording, write_recording
+
+    folders = []
+    for k, subject in enumerate(("01", "02")):
+        eeg = tmp_path / f"sub-{subject}" / "ses-01" / "eeg"
+        eeg.mkdir(parents=True)
+        folders.append(str(eeg))
+        for j, (task, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+            stem = f"sub-{subject}_ses-01_task-{task}"
+            data, ts = make_eeg(duration=30.0, alpha_hz=hz, seed=10 * k + j)
+            write_recording(Recording(data, 256.0, MUSE, ts, profile="muse_2016"),
+                            eeg / f"{stem}_eeg.edf")
+            (eeg / f"{stem}_channels.tsv").write_text(
+                "name\ttype\tunits\tlow_cutoff\thigh_cutoff\tstatus\n"
+                + "".join(f"{c}\tEEG\tV\t0.0\t128.0\tgood\n" for c in MUSE))
+            (eeg / f"{stem}_events.tsv").write_text("onset\tduration\ttrial_type\n")
+        (tmp_path / f"sub-{subject}" / "ses-01" / f"sub-{subject}_ses-01_scans.tsv"
+         ).write_text("filename\tacq_time\n")
+    assert main(["train", *folders, "--out", str(tmp_path / "m.bfm"), "--switch-every",
+                 "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("... windows from 4 recordings".replace("...", out.split()[0]))
+    assert "\n01 " in out and "\n02 " in out
+    # a BrainVision or EEGLAB recording is its header; its data and marker
+    # files beside it are no recordings of their own
+    from biofeedback.training import label_files
+
+    bv = tmp_path / "bv"
+    bv.mkdir()
+    for name in ("p1-calm-1.vhdr", "p1-calm-1.eeg", "p1-calm-1.vmrk", "p1-busy-1.set",
+                 "p1-busy-1.fdt", "p1-odd-1.eeg"):
+        (bv / name).write_bytes(b"")
+    assert [Path(f.path).name for f in label_files([bv])] == [
+        "p1-busy-1.set", "p1-calm-1.vhdr", "p1-odd-1.eeg"]
