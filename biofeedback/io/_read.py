@@ -195,11 +195,13 @@ def _sniff_text(text, head, fname):
                 f"this is the JSON sidecar of {beside[0]}, not a recording; read "
                 f"{beside[0]}.", fname)
     shown = first[:40] + ("..." if len(first) > 40 else "")
-    raise RecordingFormatError(
+    err = RecordingFormatError(
         f"the content matches no format biofeedback reads (first line {shown!r}); "
         "to read it as one, pass --format NAME (convert: --in-format; Python: format=).",
         fname, 1,
     )
+    err.first_line = shown  # commands without --format say what to do instead
+    raise err
 
 
 def read_recording(fname, format=None, *, profile=None, stream=None):

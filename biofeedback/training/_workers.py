@@ -14,6 +14,7 @@ from .._checks import _import_optional
 
 
 def _probe(path, profile, rec=None, stream=None):
+    from ..errors import RecordingFormatError
     from ..io import read_recording
     from ._labels import bad_spans, with_span_ends
 
@@ -25,7 +26,18 @@ def _probe(path, profile, rec=None, stream=None):
             # with files that hold one EEG stream (CSV, EDF), read as they are
             if sniff_format(path) != "xdf":
                 stream = None
-        rec = read_recording(path, stream=stream)
+        try:
+            rec = read_recording(path, stream=stream)
+        except RecordingFormatError as err:
+            if getattr(err, "first_line", None) is None:
+                raise
+            # train and evaluate take no --format: the file is to be left out or
+            # converted (convert --in-format names how to read it)
+            raise RecordingFormatError(
+                f"the content matches no format biofeedback reads (first line "
+                f"{err.first_line!r}); leave it out of the recordings given, or convert "
+                "it first with 'biofeedback convert FILE OUT.fif --in-format NAME'.",
+                path, 1) from None
     rec.require_rate()
     rec.require_numbers("be trained on", "leave it out")
     markers = [(float(t), str(s)) for t, s in rec.markers]
