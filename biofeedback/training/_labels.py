@@ -397,6 +397,17 @@ def _manifest_rows(manifest):
                 if str(p) not in seen:
                     seen[str(p)] = (line, [])
                     rows.append((str(p), None, subject, session))
+                else:  # one recording is one person's one session
+                    n0 = seen[str(p)][0]
+                    _, _, s0, e0 = next(r for r in rows if r[0] == str(p))
+                    for field, was, now in (("subject", s0, subject),
+                                            ("session", e0, session)):
+                        if now and was != now:  # a blank cell follows the first row
+                            raise DatasetError(
+                                f"{manifest}, lines {n0} and {line}: stretches of "
+                                f"{p.name} give the {field}s {was or ''!r} and "
+                                f"{now!r}, but a recording is one person's one "
+                                f"session; give its rows one {field}.")
                 seen[str(p)][1].append((a, b, label, line))
                 continue
             seen[str(p)] = (line, None)

@@ -1503,3 +1503,28 @@ def test_a_file_of_no_known_format_is_not_told_to_take_a_format_option(command, 
         f"biofeedback: error: {odd}, line 1: the content matches no format biofeedback "
         "reads (first line 'a,b,c'); leave it out of the recordings given, or convert it "
         "first with 'biofeedback convert FILE OUT.fif --in-format NAME'.\n")
+
+
+@pytest.mark.parametrize("field, cells", [("session", ("1", "2")), ("subject", ("p1", "p9"))])
+def test_stretches_of_one_recording_given_two_sessions_are_one_sentence(field, cells, recs,
+                                                                        tmp_path, capsys):
+    """The second row's session (or subject) was dropped without a word: a
+    recording is one person's one session, whatever its rows say."""
+    manifest = tmp_path / "labels.csv"
+    a = str(recs[0])
+    rows = [f"{a},calm,{cells[0]},0,10", f"{a},busy,{cells[1]},10,20",
+            f"{recs[2]},calm,p2,0,30"]
+    manifest.write_text("\n".join([f"path,label,{field},start,stop", *rows]) + "\n")
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    assert capsys.readouterr().err == (
+        f"biofeedback: error: {manifest}, lines 2 and 3: stretches of {recs[0].name} give "
+        f"the {field}s {cells[0]!r} and {cells[1]!r}, but a recording is one person's one "
+        f"session; give its rows one {field}.\n")
+    # a blank cell on a later row follows the first
+    manifest.write_text("\n".join([f"path,label,{field},start,stop", rows[0],
+                                   f"{a},busy,,10,20", rows[2]]) + "\n")
+    from biofeedback.training import label_files
+
+    files = label_files(labels_from="manifest", manifest=manifest, min_classes=1)
+    assert getattr(files[0], field) == cells[0]
