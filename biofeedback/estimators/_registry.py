@@ -91,7 +91,7 @@ CLASSIFIERS = {
 }
 
 
-def make_classifier(name: str, *, sfreq: float = 256.0, random_state: int = 0,
+def make_classifier(name: str, *, sfreq: float | None = None, random_state: int = 0,
                     columns=None):
     """A fresh, unfitted classifier registered under ``name``.
 
@@ -99,8 +99,9 @@ def make_classifier(name: str, *, sfreq: float = 256.0, random_state: int = 0,
     ----------
     name : str
         One of :data:`CLASSIFIERS`.
-    sfreq : float
-        Sampling rate (used by window-input models).
+    sfreq : float | None
+        Sampling rate in Hz, required by window-input models ("riemann"):
+        ``Dataset.sfreq``. Others ignore it.
     random_state : int
         Seed of randomised models.
     columns : sequence of (int, int) | None
@@ -116,6 +117,11 @@ def make_classifier(name: str, *, sfreq: float = 256.0, random_state: int = 0,
     _check_option("model", name, list(CLASSIFIERS))
     est = CLASSIFIERS[name].factory(random_state)
     if CLASSIFIERS[name].input == "windows":
+        if sfreq is None:
+            raise ValueError(
+                f"The {name!r} classifier filters windows into frequency bands, so it "
+                "needs their sampling rate: pass sfreq=dataset.sfreq (a default rate "
+                "would put every band elsewhere on data of another rate).")
         est.set_params(filterbanktangentspace__sfreq=float(sfreq))
     if CLASSIFIERS[name].input == "clean_features":
         if columns is None:

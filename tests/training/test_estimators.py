@@ -212,8 +212,10 @@ def test_2d_input_is_refused_with_a_clear_message():
 @pytest.mark.parametrize("name", list(CLASSIFIERS))
 def test_registry_builds_fresh_estimators(name):
     cols = [(c, 0) for c in range(4)] if CLASSIFIERS[name].input == "clean_features" else None
-    a, b = make_classifier(name, columns=cols), make_classifier(name, columns=cols)
+    a, b = (make_classifier(name, sfreq=250.0, columns=cols) for _ in range(2))
     assert a is not b and hasattr(a, "fit")
+    if CLASSIFIERS[name].input == "windows":
+        assert a.get_params()["filterbanktangentspace__sfreq"] == 250.0
 
 
 def test_a_pooling_classifier_without_columns_is_refused_not_per_channel():
@@ -221,6 +223,12 @@ def test_a_pooling_classifier_without_columns_is_refused_not_per_channel():
     channels: built so, it would read every channel apart, as 'lda-channels'."""
     with pytest.raises(ValueError, match=r"^The 'lda' classifier pools .* columns=dataset"):
         make_classifier("lda")
+
+
+def test_a_window_classifier_without_the_rate_is_refused_not_built_at_256_hz():
+    """An OpenBCI Cyton's 250 Hz windows went through filters designed for 256 Hz."""
+    with pytest.raises(ValueError, match=r"^The 'riemann' classifier .* sfreq=dataset"):
+        make_classifier("riemann")
 
 
 def test_channel_balanced_mean_ignores_which_channels_are_clean():
