@@ -73,6 +73,9 @@ class Dataset(DatasetWarnings):
         ``"Xc"``, ``"segment"`` and (when asked for) ``"windows"``. Validation smooths
         class probabilities over these, as the live engine does, and scores
         the selected rows.
+    digests : list of str | None
+        Per recording, a digest of its EEG (None: flat throughout), by which
+        ``evaluate`` knows a training recording under another name.
     files : list of LabelledFile
         The recordings, in order; a one-state recording (labelled by file name
         or manifest) keeps the data read (``recording``), from which
@@ -103,6 +106,7 @@ class Dataset(DatasetWarnings):
     left_out: np.ndarray | None = None
     Xc: np.ndarray | None = None
     columns: list = field(default_factory=list)
+    digests: list = field(default_factory=list)
 
     @property
     def classes(self):
@@ -142,6 +146,8 @@ class Dataset(DatasetWarnings):
             "subjects": sorted(set(self.subject.tolist())),
             "sessions": sorted(set(self.session.tolist())),
             "files": [Path(f.path).name for f in self.files],
+            # what evaluate knows a training recording by, under any name
+            "eeg_digests": [d for d in self.digests if d],
             "window_length_s": self.window_length,
             "left_out_by_class": self.left_out_by_class(),
         }
@@ -366,7 +372,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                 "(see 'biofeedback boards'), or --profile lsl for a headset without a "
                 "profile (channels and rate from the file, no rail check)."
             )
-    _say_copies(files, recs)
+    digests = _say_copies(files, recs)
     profiles = {p["profile"] for p in probes}
     if len(profiles) > 1:
         example = {}
@@ -499,7 +505,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         recordings=per_rec, wid=np.concatenate(cols["wid"]),
         segment=np.concatenate(cols["segment"]), full=full, gated_mode=gated,
         left_out=np.concatenate(cols["left_out"]), Xc=np.concatenate(cols["Xc"]),
-        columns=[tuple(c) for c in results[0]["columns"]],
+        columns=[tuple(c) for c in results[0]["columns"]], digests=digests,
     )
     if len(ds) == 0:
         _no_marked_window(files, probes, config.window.length)
@@ -538,15 +544,23 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
 
 def _say_copies(files, recs):
     """Warn of two recordings holding the same EEG (one file copied, or converted,
-    under another name): a split could train on one and score the other."""
+    under another name): a split could train on one and score the other.
+
+    Returns each recording's EEG digest (hex; None for a flat one), which a
+    model's training summary keeps so that ``evaluate`` knows its recordings
+    under any name."""
     import hashlib
 
-    seen = {}
+    seen, digests = {}, []
     for f, rec in zip(files, recs):
         data = np.ascontiguousarray(rec.data)
         if not data.size or (data == data[:, :1]).all():
+            digests.append(None)
             continue  # flat throughout (a headset never switched on): the gates say it
-        key = (data.shape, hashlib.blake2b(memoryview(data).cast("B")).digest())
+        h = hashlib.blake2b(memoryview(data).cast("B"), digest_size=16)
+        h.update(repr(data.shape).encode())
+        key = h.hexdigest()
+        digests.append(key)
         if key in seen:
             a = seen[key]
             whose = (f" (subjects {a.subject} and {f.subject})" if a.subject != f.subject
@@ -557,6 +571,7 @@ def _say_copies(files, recs):
                 "one of them out.", Path(f.path).name, Path(a.path).name, whose)
         else:
             seen[key] = f
+    return digests
 
 
 def _say_gated_away(before, after, min_classes):

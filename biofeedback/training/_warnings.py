@@ -219,9 +219,14 @@ class DatasetWarnings:
     def seen_in_training(self, training) -> dict:
         """The recordings (by file name) and subjects of this dataset that the
         model's ``training`` summary (:meth:`summary`) lists."""
-        # by stem: a training recording converted to another format is the same data
-        trained = {Path(n).stem for n in training.get("files") or ()}
-        files = sorted(Path(f.path).name for f in self.files if Path(f.path).stem in trained)
+        # by stem: a training recording converted to another format is the same
+        # data; by the EEG's digest: the same data under another name
+        trained = {Path(n).stem for n in training.get("files") or () if isinstance(n, str)}
+        known = set(training.get("eeg_digests") or ()) if isinstance(
+            training.get("eeg_digests"), list) else set()
+        digests = self.digests or [None] * len(self.files)
+        files = sorted(Path(f.path).name for f, d in zip(self.files, digests)
+                       if Path(f.path).stem in trained or (d is not None and d in known))
         subjects = sorted(set(self.subject.tolist()) & set(training.get("subjects") or ()))
         return {"files": files, "subjects": subjects}
 

@@ -1528,3 +1528,20 @@ def test_stretches_of_one_recording_given_two_sessions_are_one_sentence(field, c
 
     files = label_files(labels_from="manifest", manifest=manifest, min_classes=1)
     assert getattr(files[0], field) == cells[0]
+
+
+def test_evaluate_knows_a_training_recording_under_another_name(model_file, tmp_path,
+                                                                capsys, caplog):
+    """A training recording renamed as another person's (p1 -> p7) was scored as
+    new data: neither its name nor its subject was the model's."""
+    import json
+    import shutil
+
+    recs = sorted(model_file.parent.glob("recs/p1-*"))
+    for p in recs:
+        shutil.copy(p, tmp_path / p.name.replace("p1-", "p7-"))
+    assert main(["evaluate", str(model_file), *map(str, sorted(tmp_path.glob("p7-*"))),
+                 "--json"]) == 0
+    seen = json.loads(capsys.readouterr().out)["seen_in_training"]
+    assert seen == {"files": ["p7-busy-1.xdf", "p7-calm-1.xdf"], "subjects": []}
+    assert "2 of the 2 recordings scored were in the model's training data" in caplog.text
