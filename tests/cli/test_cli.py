@@ -86,7 +86,7 @@ def test_impossible_numbers_are_usage_errors(args, message, capsys):
 
 @pytest.mark.parametrize("board, fname, message", [
     ("muse_2", "cyton.csv", "cyton.csv, line 1: 24 values, but BrainFlow's muse_2 layout has "
-                            "8 rows (it fits cyton: pass that --board)."),
+                            "8 rows (it fits cyton or cyton_wifi: pass that --board)."),
     ("cyton", "missing.csv", "The playback file {tmp}/missing.csv does not exist"),
     ("lsl", "cyton.csv", "The 'lsl' profile is not a BrainFlow board, so BrainFlow cannot play"),
     # with the sidecar 'convert' writes, not 'would play it as the lsl board (0 channels at 0 Hz)'
