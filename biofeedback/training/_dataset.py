@@ -369,8 +369,9 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         if not p["profile"]:
             raise DatasetError(
                 f"The board of {Path(f.path).name} is unknown; pass --profile NAME "
-                "(see 'biofeedback boards'), or --profile lsl for a headset without a "
-                "profile (channels and rate from the file, no rail check)."
+                "(profile= in Python; 'biofeedback boards' lists them), or --profile lsl "
+                "(profile='lsl') for a headset without a profile (channels and rate "
+                "from the file, no rail check)."
             )
     digests = _say_copies(files, recs)
     profiles = {p["profile"] for p in probes}
@@ -381,8 +382,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
         raise DatasetError(
             "The recordings come from different boards ("
             + ", ".join(f"{b}: {example[b]}" for b in sorted(profiles))
-            + "); train on one board's recordings, or pass --profile NAME when they "
-            "are one headset the files name differently.")
+            + "); train on one board's recordings, or pass --profile NAME (profile= in "
+            "Python) when they are one headset the files name differently.")
     if any(f.label is None and not f.stretches for f in files):
         held = sorted({s for p in probes for _, s in p["markers"] if s != END})
         absent = [m for m in marker_labels or () if m not in held]

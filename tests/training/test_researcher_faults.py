@@ -759,7 +759,8 @@ def test_recordings_of_two_boards_name_a_file_of_each_and_what_to_do(tmp_path, m
     assert capsys.readouterr().err.strip() == (
         "biofeedback: error: The recordings come from different boards (muse_2: "
         "p1-busy-1.xdf, muse_2016: p1-calm-1.xdf); train on one board's recordings, or "
-        "pass --profile NAME when they are one headset the files name differently.")
+        "pass --profile NAME (profile= in Python) when they are one headset the files "
+        "name differently.")
 
 
 def test_channels_spelt_in_another_case_are_named(model_file, tmp_path, make_eeg, capsys):

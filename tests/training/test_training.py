@@ -659,10 +659,31 @@ def test_recordings_of_a_headset_without_a_profile_say_how_to_train(tmp_path):
         write_recording(rec, tmp_path / f"s1-{label}-1.edf")
     files = label_files([tmp_path])
     with pytest.raises(DatasetError, match=r"The board of s1-focused-1\.edf is unknown; pass "
-                                           r"--profile NAME .*or --profile lsl for a headset"):
+                                           r"--profile NAME .*or --profile lsl .*for a headset"):
         extract_dataset(files, n_jobs=1)
     ds = extract_dataset(files, profile="lsl", n_jobs=1, gated="include")
     assert ds.classes == ["focused", "relaxed"] and ds.ch_names == ["Fp1", "Fp2"]
+
+
+def test_an_unknown_board_names_the_keyword_a_python_caller_passes(tmp_path):
+    """extract_dataset's caller passes profile=, not --profile: the sentence names both,
+    as the readers' sentences do ("--profile NAME (profile= in Python)")."""
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training import extract_dataset, label_files
+    from biofeedback.training._labels import DatasetError
+
+    rng = np.random.default_rng(0)
+    for label in ("relaxed", "focused"):
+        rec = Recording(data=rng.normal(0, 20e-6, (2, 250 * 6)), sfreq=250.0,
+                        ch_names=["Fp1", "Fp2"], timestamps=np.arange(250 * 6) / 250.0,
+                        source_format="simulated")
+        write_recording(rec, tmp_path / f"s1-{label}-1.edf")
+    with pytest.raises(DatasetError) as err:
+        extract_dataset(label_files([tmp_path]), n_jobs=1)
+    msg = str(err.value)
+    assert "--profile NAME (profile= in Python;" in msg
+    assert "--profile lsl (profile='lsl')" in msg
+    assert msg.count(". ") == 0 and msg.endswith(".")
 
 
 def test_xdf_with_two_eeg_streams_says_which_and_reads_the_one_named(tmp_path, caplog):
