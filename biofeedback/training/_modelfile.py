@@ -28,6 +28,7 @@ applied.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -143,11 +144,15 @@ def load_model(fname) -> LoadedModel:
             meta = loads_untrusted(read_member(zf, "meta.json", META_LIMIT).decode("utf-8"))
             names = set(zf.namelist())
             if "estimator.skops" in names:
-                parts = (read_member(zf, "estimator.skops", ESTIMATOR_LIMIT),)
+                member = "estimator.skops"
+                parts = (read_member(zf, member, ESTIMATOR_LIMIT),)
             else:
+                member = "estimator.npz"
                 parts = (read_member(zf, "estimator.json", META_LIMIT),
-                         read_member(zf, "estimator.npz", ESTIMATOR_LIMIT))
-        check_arrays(parts[-1], ESTIMATOR_LIMIT)
+                         read_member(zf, member, ESTIMATOR_LIMIT))
+        archive = zipfile.is_zipfile(io.BytesIO(parts[-1]))
+        if archive:
+            check_arrays(parts[-1], ESTIMATOR_LIMIT)
     except TooLarge as err:
         raise ModelError(f"{fname} is refused unread: {err}; the file is damaged or was "
                          "made to exhaust memory.") from None
@@ -171,6 +176,12 @@ def load_model(fname) -> LoadedModel:
             f"{fname} was written by a newer biofeedback (model format "
             f"{meta['format_version']}); upgrade to read it."
         )
+    if not archive:
+        # a pickle (or any other bytes) put in the arrays' place: never loaded
+        what = "a pickle" if parts[-1][:1] == b"\x80" else "not an archive of arrays"
+        raise ModelError(
+            f"{fname}'s member {member} is {what}, which is never loaded; the file "
+            "was altered or damaged: train the model again, or get the file again.")
     unknown = sorted(set(meta) - META_KEYS)
     if unknown:
         from .._logging import logger

@@ -505,6 +505,49 @@ def test_model_files_made_to_exhaust_memory_are_refused_unread(
     assert str(err.value).startswith(str(tmp_path / "bad.bfm"))
 
 
+class _Touch:
+    """Unpickled, it creates the file ``path``: a pickle that says when it was loaded."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+@pytest.mark.parametrize("blob, what", [
+    ("pickle", "is a pickle, which is never loaded"),
+    (b"not an archive at all", "is not an archive of arrays, which is never loaded"),
+], ids=["pickle", "other_bytes"])
+def test_an_estimator_member_that_is_no_archive_is_named(blob, what, muse_all, tmp_path,
+                                                        capsys):
+    """A pickle (or other bytes) put in place of estimator.npz: the sentence names the
+    member and what to do, and the pickle is never loaded."""
+    from biofeedback.cli import main
+
+    marker = tmp_path / "unpickled.txt"
+    if blob == "pickle":
+        blob = pickle.dumps(_Touch(marker))
+    ds = muse_all.select(np.arange(len(muse_all)) % 8 == 0)
+    good = save_model(fit_model(ds, "lda"), tmp_path / "good.bfm")
+    with zipfile.ZipFile(good) as zf:
+        assert "estimator.npz" in zf.namelist()
+    bad = tmp_path / "bad.bfm"
+
+    def swap(m):
+        m["estimator.npz"] = blob
+
+    _rewrite(good, bad, swap)
+    expected = (f"{bad}'s member estimator.npz {what}; the file was altered or damaged: "
+                "train the model again, or get the file again.")
+    with pytest.raises(ModelError) as err:
+        load_model(bad)
+    assert str(err.value) == expected
+    assert main(["info", str(bad)]) == 1
+    assert capsys.readouterr().err == f"biofeedback: error: {expected}\n"
+    assert not marker.exists()
+
+
 def test_member_names_are_only_keys(muse_all, tmp_path, monkeypatch):
     """A model file is never extracted: members named '../x' or '/abs' write nothing."""
     ds = muse_all.select(np.arange(len(muse_all)) % 8 == 0)
