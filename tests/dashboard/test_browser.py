@@ -215,6 +215,27 @@ def test_mark_goes_into_the_session(live):
     assert "amplitudes look like volts, expected µV" in shown["text"]
 
 
+def test_a_rate_warning_gets_a_banner_line_of_its_own(live):
+    """A stream sending at another rate than it declares: the session's rate_warning
+    is said in the banner that stays, beside (not over) the amplitude warning."""
+    b = live["browser"]
+    b.wait_for("window.__dash && __dash.connected", 10)
+    note = ("the samples come at 200.00 Hz, 21.9 % below the nominal 256 Hz the filters, "
+            "bands and windows assume; check the sender's rate setting")
+    live["session"].add_marker(f"rate_warning {note}")
+    live["session"].add_marker("amplitude_warning amplitudes look like volts, expected µV")
+    b.wait_for("__dash.warnings.some(w => w.startsWith('amplitude_warning')) &&"
+               " __dash.warnings.some(w => w.startsWith('rate_warning'))", 10)
+    shown = b.evaluate(
+        "({hidden: document.getElementById('warning').classList.contains('hidden'),"
+        " lines: Array.from(document.querySelectorAll('#warning > div'),"
+        " d => [d.dataset.kind, d.textContent])})")
+    assert not shown["hidden"]
+    lines = dict(shown["lines"])
+    assert lines["rate_warning"] == "T" + note[1:] + "."
+    assert "amplitudes look like volts, expected µV" in lines["amplitude_warning"]
+
+
 def test_a_frozen_page_changes_no_estimate_or_cue(live):
     """Freeze the tab for 3 s (and hold a socket that never reads) mid-session:
     the session's windows and cues equal an offline run of the same samples."""

@@ -327,14 +327,33 @@
     ul.insertBefore(li, ul.firstChild);
     while (ul.children.length > 60) ul.removeChild(ul.lastChild);
     stats.events.push(m.text);
-    // a stream in the wrong unit gates every window: say why, and keep saying it
-    if (m.text.startsWith("amplitude_warning")) {
-      const w = q("warning");
-      const said = m.text.slice("amplitude_warning".length).trim();
-      w.textContent = "The EEG's " + said + (said.endsWith(".") ? "" : ".");
-      w.className = "banner";
+    const kind = m.text.split(" ", 1)[0];
+    if (Object.prototype.hasOwnProperty.call(WARNINGS, kind)) {
+      showWarning(kind, m.text.slice(kind.length).trim());
       stats.warnings.push(m.text);
     }
+  }
+
+  // what the session says once and holds for the rest of it: a banner under the
+  // header that stays, one line per kind (the marker's first word)
+  const WARNINGS = {
+    // a stream in the wrong unit gates every window
+    amplitude_warning: said => "The EEG's " + said,
+    // a stream sending at another rate than it declares moves every band
+    rate_warning: said => said.charAt(0).toUpperCase() + said.slice(1),
+  };
+
+  function showWarning(kind, said) {
+    const w = q("warning");
+    let line = w.querySelector('[data-kind="' + kind + '"]');
+    if (!line) {
+      line = document.createElement("div");
+      line.dataset.kind = kind;
+      w.appendChild(line);
+    }
+    const text = WARNINGS[kind](said);
+    line.textContent = text + (text.endsWith(".") ? "" : ".");
+    w.className = "banner";
   }
 
   function banner(text, kind) {
