@@ -12,8 +12,9 @@ moved that way in training relative to the session's baseline (in its
 standard deviations: negative is the other way), time in target and artifact
 share. A session stopped before its protocol's end
 (Ctrl-C, SIGTERM) is listed as "partial", one killed mid-way as
-"interrupted", one whose sidecar is missing as "no_sidecar"; a line under
-the table says what each of these means for it.
+"interrupted", one whose sidecar is missing as "no_sidecar", one still
+running as "running" (its figures "-", null in --json, until it ends); a
+line under the table says what each of these means for it.
 
 Examples:
   biofeedback sessions                     # everyone under ./recordings
@@ -52,8 +53,8 @@ def run(args) -> int:
         root = index.root
         missing = index.no_sessions(pid) if pid and not rows else None
     if args.json:  # true and false, as progress --json says them (SQLite holds 0 and 1)
-        print(dumps([{**r, "simulated": bool(r["simulated"])} for r in rows], indent=2,
-                    default=str))
+        print(dumps([{**r, **_no_figures(r), "simulated": bool(r["simulated"])}
+                     for r in rows], indent=2, default=str))
         return 0
     if not rows:
         print(missing or f"No sessions of any participant under {root}.")
@@ -82,6 +83,14 @@ def run(args) -> int:
     for line in _notes(rows):
         print(line)
     return 0
+
+
+def _no_figures(row) -> dict:
+    """For a session still running, its figures as null: what it recorded so far is
+    no session's figures yet (its table line shows "-")."""
+    from ..library._index import FIGURE_COLS
+
+    return dict.fromkeys(FIGURE_COLS) if row["status"] == "running" else {}
 
 
 def _trains(row) -> str:

@@ -70,6 +70,15 @@ _BLOCK_COLS = {
     "target_mean": "REAL", "target_sd": "REAL", "regulation": "REAL",
 }
 _JSON_COLS = ("final_thresholds", "warnings", "ch_names")
+#: the columns a session's recording measures (its figures), as opposed to what
+#: names or describes it; a session still running has none yet: its row holds
+#: what it recorded so far, which ``sessions`` gives as null ("-" in its table)
+FIGURE_COLS = (
+    "duration", "n_samples", "n_windows", "n_gated", "n_dropped", "effective_sfreq",
+    "latency_p50", "latency_p99", "cue_latency_p50", "cue_latency_p99", "n_gaps",
+    "gap_seconds", "baseline_mean", "baseline_sd", "regulation", "transfer_regulation",
+    "reward_rate", "time_in_target", "artifact_share", "final_thresholds",
+)
 #: study roots whose index was read into memory (they cannot be written), said once
 _SAID_IN_MEMORY: set[str] = set()
 

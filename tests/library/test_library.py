@@ -1332,6 +1332,17 @@ def test_a_session_still_running_is_left_out_of_progress_and_said(study, tmp_pat
     assert lines[4].split()[5:] == ["running*", "-", "engagement", "up", "-", "-", "-"]
     assert lines[6] == ("sub-p01 session 04 (running) is still running: its figures come "
                         "when it ends.")
+    # ... and in JSON too: null, not its figures so far, beside what names it
+    assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["session"], r["status"]) for r in rows] == [
+        (1, "complete"), (2, "complete"), (3, "complete"), (4, "running")]
+    for key in ("duration", "n_samples", "n_windows", "regulation", "time_in_target",
+                "artifact_share", "reward_rate", "baseline_mean", "final_thresholds"):
+        assert rows[3][key] is None, key
+        assert rows[2][key] is not None, key  # a session that ended keeps them
+    assert rows[3]["target"] == "engagement" and rows[3]["direction"] == "up"
+    assert rows[3]["started_at"] == rows[2]["started_at"]  # copied from session 3
     assert main(["progress", "p01", "--root", str(study), "--out", str(tmp_path / "p.html")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == ("Session 4 is still running: left out of the sessions, curves and "
