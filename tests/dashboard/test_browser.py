@@ -198,9 +198,10 @@ def test_requests_without_the_token_are_refused(live):
 
 def test_mark_goes_into_the_session(live):
     b = live["browser"]
-    b.wait_for("window.__dash && __dash.connected", 10)
+    # marks are offered once the session runs (while it starts, only stop is)
+    b.wait_for("window.__dash && __dash.connected && __dash.windows >= 1", 20)
     res = b.evaluate("__dashAction('mark', 'dashboard_mark n=7')")
-    assert res["ok"]
+    assert res["ok"], res
     deadline = time.monotonic() + 5
     while "dashboard_mark n=7" not in live["collect"].events and time.monotonic() < deadline:
         time.sleep(0.05)
