@@ -228,17 +228,11 @@ def list_session_dirs(root, participant=None) -> list[tuple[str, int, Path]]:
     Two folders of one number (``ses-1``, ``ses-01``) are both listed: they
     hold that number. The index reads one of them (see
     :func:`unindexed_session_dirs`)."""
-    root = Path(root)
     out = []
-    subs = [root / f"sub-{participant}"] if participant else sorted(root.glob("sub-*"))
-    for sub in subs:
-        pid = sub.name[4:]
-        if not sub.is_dir() or not _ID.fullmatch(pid):
-            continue
-        for ses in sub.iterdir():
-            m = _SES.fullmatch(ses.name)
-            if m and ses.is_dir():
-                out.append((pid, int(m.group(1)), ses))
+    for pid, ses in _participant_entries(root, participant):
+        m = _SES.fullmatch(ses.name)
+        if m and ses.is_dir():
+            out.append((pid, int(m.group(1)), ses))
     out.sort(key=lambda r: (r[0], r[1]))
     return out
 
@@ -246,19 +240,25 @@ def list_session_dirs(root, participant=None) -> list[tuple[str, int, Path]]:
 def labelled_session_dirs(root, participant=None) -> list[tuple[str, str, Path]]:
     """``(participant, label, folder)`` of every session folder whose label is not
     a number (``ses-pre``), sorted by participant and label."""
-    root = Path(root)
     out = []
+    for pid, ses in _participant_entries(root, participant):
+        m = _SES_LABEL.fullmatch(ses.name)
+        if m and not m.group(1).isdigit() and ses.is_dir():
+            out.append((pid, m.group(1), ses))
+    out.sort(key=lambda r: (r[0], r[1]))
+    return out
+
+
+def _participant_entries(root, participant=None):
+    """``(participant, path)`` of every entry in the participant folders under
+    ``root`` (``participant``'s alone when given) whose ID is valid."""
+    root = Path(root)
     subs = [root / f"sub-{participant}"] if participant else sorted(root.glob("sub-*"))
     for sub in subs:
         pid = sub.name[4:]
-        if not sub.is_dir() or not _ID.fullmatch(pid):
-            continue
-        for ses in sub.iterdir():
-            m = _SES_LABEL.fullmatch(ses.name)
-            if m and not m.group(1).isdigit() and ses.is_dir():
-                out.append((pid, m.group(1), ses))
-    out.sort(key=lambda r: (r[0], r[1]))
-    return out
+        if sub.is_dir() and _ID.fullmatch(pid):
+            for entry in sub.iterdir():
+                yield pid, entry
 
 
 def session_name(row) -> str:

@@ -15,12 +15,9 @@ from biofeedback.stream._lsl import LSLSource as _LSLSource
 from biofeedback.stream._pylsl import import_pylsl
 
 
-@pytest.mark.lsl
-def test_ctrl_c_as_the_inlet_opens_closes_it(monkeypatch, ctrl_c, uid):
-    """A source counted as started once its _open returned: Ctrl-C in it, or
-    as it returned, left its inlet subscribed to the sender's outlet."""
+def _ctrl_c_as_the_inlet_opens(monkeypatch, name):
+    """An outlet named ``name``, and Ctrl-C raised as a source's inlet on it opens."""
     pylsl = import_pylsl()
-    name = f"interrupt-{uid}"
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 4, 250.0, "float32", name))
     real = _LSLSource._make_inlet
 
@@ -30,6 +27,15 @@ def test_ctrl_c_as_the_inlet_opens_closes_it(monkeypatch, ctrl_c, uid):
         return out
 
     monkeypatch.setattr(_LSLSource, "_make_inlet", make_inlet)
+    return outlet
+
+
+@pytest.mark.lsl
+def test_ctrl_c_as_the_inlet_opens_closes_it(monkeypatch, ctrl_c, uid):
+    """A source counted as started once its _open returned: Ctrl-C in it, or
+    as it returned, left its inlet subscribed to the sender's outlet."""
+    name = f"interrupt-{uid}"
+    outlet = _ctrl_c_as_the_inlet_opens(monkeypatch, name)
     source = LSLSource(name, timeout=5.0)
     with pytest.raises(KeyboardInterrupt):
         source.start()
@@ -48,17 +54,8 @@ def test_ctrl_c_as_a_session_finds_its_stream_returns_its_summary(monkeypatch, c
     from biofeedback.config import load_pipeline
     from biofeedback.session import Session
 
-    pylsl = import_pylsl()
     name = f"interrupt-run-{uid}"
-    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 4, 250.0, "float32", name))
-    real = _LSLSource._make_inlet
-
-    def make_inlet(self, *args, **kwargs):
-        out = real(self, *args, **kwargs)
-        signal.raise_signal(signal.SIGINT)
-        return out
-
-    monkeypatch.setattr(_LSLSource, "_make_inlet", make_inlet)
+    outlet = _ctrl_c_as_the_inlet_opens(monkeypatch, name)
     session = Session(LSLSource(name, timeout=5.0), load_pipeline(), [], record=True,
                       recordings_dir=tmp_path, duration=10.0, name=f"run-{uid}")
     summary = session.run()
