@@ -1,5 +1,6 @@
 """What an LSL stream lost, read from its timestamps: stalls, holes within one read."""
 
+import os
 import time
 import uuid
 
@@ -492,8 +493,8 @@ json.dump({"events": [[e.kind, e.timestamp, e.n, e.duration] for e in events],
 def stall_cases():
     """Every case of the stall test run at once, each sender and reader in a
     process of their own: each case mostly waits on the clock (its 1.5 s
-    stall and the second after it is judged), so side by side they take the
-    time of one instead of eight. A process each, as each case had when they
+    stall and the second after it is judged), so side by side, two a core at
+    a time, they take the time of two instead of eight. A process each, as each case had when they
     ran one after another, not a thread each: the senders stamp packets as
     they push them, and sixteen threads sharing one interpreter's lock made
     pushes late enough to move a stall's stamps by three samples (one run in
@@ -508,19 +509,25 @@ def stall_cases():
 
     uid = uuid.uuid4().hex[:10]
     here = str(Path(__file__).resolve().parent)
-    procs = {case: subprocess.Popen(
-        [sys.executable, "-c", _ONE_CASE, here, f"stall-{uid}-{k}", str(case[0]), case[1],
-         str(int(case[2]))], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for k, case in enumerate(STALL_CASES)}
     got = {}
-    try:
-        for case, proc in procs.items():
-            out, err = proc.communicate(timeout=60)
-            got[case] = (proc.returncode, out, err)
-    finally:
-        for proc in procs.values():
-            proc.kill()  # gone already when all went well
-            proc.wait()
+    # in waves of two cases a core: all eight at once beside the suite's other
+    # workers starved a sender pushing samples one by one, stamped as pushed,
+    # for 30 ms, a step in its stamps a drop judge reads as lost samples
+    wave = 2 * len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 4
+    cases = list(enumerate(STALL_CASES))
+    for first in range(0, len(cases), wave):
+        procs = {case: subprocess.Popen(
+            [sys.executable, "-c", _ONE_CASE, here, f"stall-{uid}-{k}", str(case[0]),
+             case[1], str(int(case[2]))], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True) for k, case in cases[first: first + wave]}
+        try:
+            for case, proc in procs.items():
+                out, err = proc.communicate(timeout=60)
+                got[case] = (proc.returncode, out, err)
+        finally:
+            for proc in procs.values():
+                proc.kill()  # gone already when all went well
+                proc.wait()
     cases = {}
     for case, (code, out, err) in got.items():
         if code:
