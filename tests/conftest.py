@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 
 # One thread per BLAS and OpenMP pool in the test processes, as the command line
-# runs BLAS: the suite's workers share the CPUs, and an OpenMP pool that
+# runs BLAS: the suite's two workers share the CPUs, and an OpenMP pool that
 # spins waiting for a busy core made one small HGB fit take 30 s instead of 2 s.
 # The variables reach pools loaded later (scikit-learn's OpenMP) and the tests'
 # subprocesses; numpy's BLAS is already loaded here, so it is limited in place.
@@ -55,22 +55,6 @@ def pytest_configure(config):
             proc.wait()
 
 
-def pytest_xdist_auto_num_workers(config):
-    """Workers for ``-n logical``: one more than the CPUs this process may use
-    when it may use two or more, else one.
-
-    About half of the suite's worker time is waiting on the clock (live
-    sessions, LSL streams in real time) with the CPUs idle: on 2 cores a
-    third worker took the suite from 344 s to 279 s (1,698 tests), every
-    result the same. On one CPU the real-time tests need it to themselves.
-    """
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        n = os.cpu_count() or 1
-    return n + 1 if n >= 2 else 1
-
-
 # The rest's longest modules, measured serially (seconds): run first among the
 # rest, so that modules of a second or two end the run, whichever worker takes them.
 LONGEST_OF_THE_REST = (
@@ -89,12 +73,12 @@ def pytest_collection_modifyitems(config, items):
     them (:data:`LONGEST_OF_THE_REST`) first.
 
     The real-time modules are the suite's longest (live sessions wait on the
-    clock), and the training ones the longest CPU-bound ones, so with the
+    clock), and the training ones the longest CPU-bound ones, so with two
     ``pytest-xdist`` workers (``--dist loadfile``, taking modules in this
     order) the short modules come last and fill in at the end instead of one
     worker still fitting models while the other is idle. Among the rest, a
     15-30 s module taken last (the order was the paths') kept one worker
-    busy that long after the others ran out of modules. A module runs whole
+    busy that long after the other ran out of modules. A module runs whole
     on one worker, so its module-scoped fixtures are made once.
     """
     realtime = {item.path for item in items if item.get_closest_marker("lsl")}
