@@ -31,6 +31,20 @@ def test_watchdog_bounds_wall_clock_and_gives_up():
     assert dog.check(now=32.0)[0] == "duration"  # never waits for ever
 
 
+
+@contextlib.contextmanager
+def _sending(push):
+    """``push(stop)`` on a thread while the block runs; ``stop`` set and the thread
+    joined after it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=push, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
 @pytest.mark.lsl
 @pytest.mark.slow
 def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink):
@@ -43,9 +57,8 @@ def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink):
 
     info = pylsl.StreamInfo(f"vanish-{uid}", "EEG", 4, 256.0, "double64", f"vanish-{uid}")
     outlet = pylsl.StreamOutlet(info)
-    stop = threading.Event()
 
-    def push():
+    def push(stop):
         t0 = pylsl.local_clock()
         n = 0
         while not stop.is_set() and pylsl.local_clock() - t0 < 3.0:
@@ -57,9 +70,7 @@ def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink):
                 n = due
             time.sleep(0.01)
 
-    thread = threading.Thread(target=push, daemon=True)
-    thread.start()
-    try:
+    with _sending(push):
         src = LSLSource(f"vanish-{uid}", timeout=5, lost_after=0.5)
         session = Session(src, load_pipeline(), [collect_sink], record=False, publish=False,
                           duration=30.0, give_up=2.0)
@@ -67,9 +78,6 @@ def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink):
         t0 = time.monotonic()
         summary = session.run()
         took = time.monotonic() - t0
-    finally:
-        stop.set()
-        thread.join()
     assert summary.stopped_by == "source_lost"
     assert took < 15.0  # 3 s of data, 2 s to give up (warm-up and loaded machines aside)
     assert any("give-up timeout 2 s" in line for line in summary.lines())
@@ -116,9 +124,8 @@ def test_a_stream_of_adc_counts_is_named(uid, collect_sink):
 
     info = pylsl.StreamInfo(f"counts-{uid}", "EEG", 4, 250.0, "int16", f"counts-{uid}")
     outlet = pylsl.StreamOutlet(info)
-    stop = threading.Event()
 
-    def push():
+    def push(stop):
         rng, t0, n = np.random.default_rng(0), pylsl.local_clock(), 0
         while not stop.is_set():
             due = int((pylsl.local_clock() - t0) * 250)
@@ -128,15 +135,10 @@ def test_a_stream_of_adc_counts_is_named(uid, collect_sink):
                 n = due
             time.sleep(0.01)
 
-    thread = threading.Thread(target=push, daemon=True)
-    thread.start()
-    try:
+    with _sending(push):
         session = Session(LSLSource(f"counts-{uid}", timeout=5), load_pipeline(),
                           [collect_sink], record=False, publish=False, duration=3.0)
         summary = session.run()
-    finally:
-        stop.set()
-        thread.join()
     assert summary.n_windows > 0 and summary.n_gated == summary.n_windows
     assert any(n.startswith("warning: values are whole numbers") and "ADC's raw counts" in n
                for n in summary.to_dict()["notes"])
@@ -534,9 +536,8 @@ def test_a_sender_sending_at_another_rate_than_it_declares_is_said_while_it_runs
 
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(f"rate-{uid}", "EEG", 4, 256.0, "float32",
                                                  f"rate-{uid}"))
-    stop = threading.Event()
 
-    def push():
+    def push(stop):
         rng, t0, n = np.random.default_rng(0), pylsl.local_clock(), 0
         while not stop.is_set():
             due = int((pylsl.local_clock() - t0) * 200)
@@ -546,15 +547,10 @@ def test_a_sender_sending_at_another_rate_than_it_declares_is_said_while_it_runs
                 n = due
             time.sleep(0.01)
 
-    thread = threading.Thread(target=push, daemon=True)
-    thread.start()
-    try:
+    with _sending(push):
         session = Session(LSLSource(f"rate-{uid}", timeout=5), load_pipeline(),
                           [collect_sink], record=False, publish=False, duration=12.0)
         summary = session.run()
-    finally:
-        stop.set()
-        thread.join()
     said = [e for e in collect_sink.events if e.startswith("rate_warning ")]
     assert len(said) == 1  # once
     assert said[0].startswith("rate_warning the samples come at 200.00 Hz, 21.9 % below "

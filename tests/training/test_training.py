@@ -688,18 +688,24 @@ def test_a_manifest_that_is_not_utf8_is_one_sentence(tmp_path):
         label_files(labels_from="manifest", manifest=manifest)
 
 
-def test_recordings_of_a_headset_without_a_profile_say_how_to_train(tmp_path):
-    """An EDF of another headset: the sentence offers --profile lsl, and that reads it."""
+def _two_edfs_of_an_unknown_headset(folder):
+    """``s1-relaxed-1.edf`` and ``s1-focused-1.edf``: 6 s of Fp1 and Fp2 at 250 Hz."""
     from biofeedback.io import Recording, write_recording
-    from biofeedback.training import extract_dataset, label_files
-    from biofeedback.training._labels import DatasetError
 
     rng = np.random.default_rng(0)
     for label in ("relaxed", "focused"):
         rec = Recording(data=rng.normal(0, 20e-6, (2, 250 * 6)), sfreq=250.0,
                         ch_names=["Fp1", "Fp2"], timestamps=np.arange(250 * 6) / 250.0,
                         source_format="simulated")
-        write_recording(rec, tmp_path / f"s1-{label}-1.edf")
+        write_recording(rec, folder / f"s1-{label}-1.edf")
+
+
+def test_recordings_of_a_headset_without_a_profile_say_how_to_train(tmp_path):
+    """An EDF of another headset: the sentence offers --profile lsl, and that reads it."""
+    from biofeedback.training import extract_dataset, label_files
+    from biofeedback.training._labels import DatasetError
+
+    _two_edfs_of_an_unknown_headset(tmp_path)
     files = label_files([tmp_path])
     with pytest.raises(DatasetError, match=r"The board of s1-focused-1\.edf is unknown; pass "
                                            r"--profile NAME .*or --profile lsl .*for a headset"):
@@ -711,16 +717,10 @@ def test_recordings_of_a_headset_without_a_profile_say_how_to_train(tmp_path):
 def test_an_unknown_board_names_the_keyword_a_python_caller_passes(tmp_path):
     """extract_dataset's caller passes profile=, not --profile: the sentence names both,
     as the readers' sentences do ("--profile NAME (profile= in Python)")."""
-    from biofeedback.io import Recording, write_recording
     from biofeedback.training import extract_dataset, label_files
     from biofeedback.training._labels import DatasetError
 
-    rng = np.random.default_rng(0)
-    for label in ("relaxed", "focused"):
-        rec = Recording(data=rng.normal(0, 20e-6, (2, 250 * 6)), sfreq=250.0,
-                        ch_names=["Fp1", "Fp2"], timestamps=np.arange(250 * 6) / 250.0,
-                        source_format="simulated")
-        write_recording(rec, tmp_path / f"s1-{label}-1.edf")
+    _two_edfs_of_an_unknown_headset(tmp_path)
     with pytest.raises(DatasetError) as err:
         extract_dataset(label_files([tmp_path]), n_jobs=1)
     msg = str(err.value)
