@@ -111,7 +111,8 @@ class DropJudge:
         self._spans.append(n / self.sfreq)
         self._recent.append((float(ts[-1]), float(u.min())))
         # kept until the steps after them are judged
-        while self._recent and self._recent[0][0] < ts[-1] - 3 * self._after():
+        oldest = ts[-1] - 3 * self._after()  # (a median: once a read, not once a pop)
+        while self._recent and self._recent[0][0] < oldest:
             self._recent.popleft()
         out, keep = [], []
         for p in self._pending:  # in the order of their steps
