@@ -183,13 +183,10 @@ def default_stop_signals():
     """
     import signal
 
-    stops = (signal.SIGTERM, signal.SIGHUP)
-    before = {sig: signal.signal(sig, signal.SIG_DFL) for sig in stops}
-    try:
+    from biofeedback._signals import STOP_SIGNALS, handlers_restored
+
+    with handlers_restored({sig: signal.signal(sig, signal.SIG_DFL) for sig in STOP_SIGNALS}):
         yield
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
 
 
 @pytest.fixture
