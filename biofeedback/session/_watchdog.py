@@ -23,12 +23,11 @@ from .._signals import (  # re-exported: the session's stop paths and their user
     handlers_restored,
     hold_signals,
     in_main_thread,
-    signals_after,
 )
 from .._stops import DURATION, SOURCE_LOST
 
 __all__ = ["SIGNAL_NAMES", "Watchdog", "stop_on_signals", "hold_signals",
-           "interrupt_on_signals", "finish_ending", "signals_after"]
+           "interrupt_on_signals", "finish_ending"]
 
 
 
