@@ -34,6 +34,15 @@ def _refuse_a_part(fname):
 _VOLTS = {"v", "mv", "uv", "µv", "μv", "nv"}
 
 
+def _labels_dims(headers):
+    """The labels and physical dimensions of an EDF/BDF's signals, stripped."""
+    _, ns, sig = headers
+    labels = [sig[16 * i: 16 * (i + 1)].decode("latin-1").strip() for i in range(ns)]
+    dims = [sig[96 * ns + 8 * i: 96 * ns + 8 * (i + 1)].decode("latin-1").strip()
+            for i in range(ns)]
+    return labels, dims
+
+
 def _not_volts(headers, raw):
     """``{channel: unit}`` of an EDF/BDF's signals whose physical dimension
     names a unit other than a voltage (an OpenBCI GUI BDF+ writes its
@@ -46,10 +55,7 @@ def _not_volts(headers, raw):
     """
     if headers is None:
         return {}
-    _, ns, sig = headers
-    labels = [sig[16 * i: 16 * (i + 1)].decode("latin-1").strip() for i in range(ns)]
-    dims = [sig[96 * ns + 8 * i: 96 * ns + 8 * (i + 1)].decode("latin-1").strip()
-            for i in range(ns)]
+    labels, dims = _labels_dims(headers)
     types = dict(zip(raw.ch_names, raw.get_channel_types()))
     other = {lab: dim for lab, dim in zip(labels, dims)  # MNE's stim 'Status' stays stim
              if dim and dim.lower() not in _VOLTS and types.get(lab) == "eeg"}
@@ -69,10 +75,7 @@ def _rescale_volts(headers, raw, warnings):
 
     if headers is None:
         return
-    _, ns, sig = headers
-    labels = [sig[16 * i: 16 * (i + 1)].decode("latin-1").strip() for i in range(ns)]
-    dims = [sig[96 * ns + 8 * i: 96 * ns + 8 * (i + 1)].decode("latin-1").strip()
-            for i in range(ns)]
+    labels, dims = _labels_dims(headers)
     index = {ch: k for k, ch in enumerate(raw.ch_names)}
     fixed = {}
     for lab, dim in zip(labels, dims):
