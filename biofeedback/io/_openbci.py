@@ -187,18 +187,23 @@ def _aux_reads(cells, aux):
     return _READS.get(n, ("aux", "Aux", [f"AUX{i + 1}" for i in range(n)]))
 
 
+def _add_pin_stream(rec, key, kind, names, data, note):
+    """Keep a board's pin reads ``data`` (channels, times) as ``rec.streams[key]``,
+    on the EEG's timestamps, and say so in the provenance's units."""
+    rec.streams[key] = Stream(
+        name=key, type=kind, data=data, timestamps=rec.timestamps, ch_names=names,
+        sfreq=rec.sfreq, meta={"units": [""] * len(names), "note": note})
+    rec.provenance["units_in_file"] = f"microvolts (EEG), raw {kind.lower()} reads"
+
+
 def _keep_reads(rec, reads, aux):
     """Keep the pin reads ``_aux_reads`` found as their own stream, said in a
     warning: the header calls the columns accelerometer data in g."""
     if reads is None:
         return rec
     key, kind, names = reads
-    rec.streams[key] = Stream(
-        name=key, type=kind, data=np.ascontiguousarray(aux.T), timestamps=rec.timestamps,
-        ch_names=names, sfreq=rec.sfreq,
-        meta={"units": [""] * len(names),
-              "note": "the board's pin reads as the GUI wrote them (raw numbers)"})
-    rec.provenance["units_in_file"] = f"microvolts (EEG), raw {kind.lower()} reads"
+    _add_pin_stream(rec, key, kind, names, np.ascontiguousarray(aux.T),
+                    "the board's pin reads as the GUI wrote them (raw numbers)")
     what = (f"the board's {kind.lower()} reads of pins {', '.join(names)} ({kind.lower()} "
             "mode)" if key != "aux" else "the board's raw aux values")
     rec.warnings.append(
@@ -496,13 +501,7 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
     rec = _assemble(fname, sfreq, names, prof, table[:, 0], unix, table[:, 1: 1 + n],
                     accel, warnings, header, "Unix seconds", "openbci-txt", unix_ts=unix)
     if pins is not None:
-        key, kind, pin_names, values = pins
-        rec.streams[key] = Stream(
-            name=key, type=kind, data=values, timestamps=rec.timestamps,
-            ch_names=pin_names, sfreq=rec.sfreq,
-            meta={"units": [""] * len(pin_names),
-                  "note": "the board's pin reads (raw numbers)"})
-        rec.provenance["units_in_file"] = f"microvolts (EEG), raw {kind.lower()} reads"
+        _add_pin_stream(rec, *pins, "the board's pin reads (raw numbers)")
     if mark:  # the GUI's Marker widget and its marker inputs (UDP, LSL, keys)
         rec.markers = marker_row(table[:, keep.index(mark[0])], rec.timestamps)
     return rec
