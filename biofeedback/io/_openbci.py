@@ -116,42 +116,35 @@ def read_openbci_txt(fname, *, profile=None, ch_names=None):
         table = _table(reader, warnings, fname, n_head)
         unix = table[:, -1]
         unix /= 1000.0  # in place: the column is nobody else's
-        counter = table[:, 0]
-        eeg = table[:, 1: 1 + n_eeg]
-        aux = table[:, 1 + n_eeg: 1 + n_eeg + n_aux]
-        reads = _aux_reads(first_cells[1 + n_eeg: 1 + n_eeg + n_aux], aux)
-        prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head, sfreq)
-        rec = _assemble(fname, sfreq, names, prof, counter, unix, eeg,
-                        aux if reads is None and n_aux == 3 else None,
-                        warnings, header, "Unix seconds (the file's last column, ms)",
-                        "openbci-txt", unix_ts=unix,
-                        unix_step=_cut_step(first_cells[-1], 1e-3))
-        return _keep_reads(rec, reads, aux)
-    time_cell = first_cells[n_raw - n_time]
-    clock_cols = time_cell.count(":") + 1
-    if clock_cols not in (1, 3):
-        raise RecordingFormatError(f"the last column {time_cell!r} is not a time of "
-                                   "day.", fname, n_head + 1)
-    clock_at = n_raw - n_time
-    reader = TableReader(fname, n_raw, first_line=n_head + 1, offset=offset,
-                         clock_col=clock_at if clock_cols == 3 else None)
-    table = _table(reader, warnings, fname, n_head)
-    wall = table[:, -1]  # a contiguous row of the table, which nothing else reads
-    if clock_cols == 3:  # read as seconds since midnight
-        back = np.flatnonzero(np.diff(wall) < -43200)  # midnight
-        for i in back:
-            wall[i + 1:] += 86400.0
-        clock = "time of day in seconds (the file holds no date)"
+        times, clock = unix, "Unix seconds (the file's last column, ms)"
+        unix_kw = {"unix_ts": unix, "unix_step": _cut_step(first_cells[-1], 1e-3)}
     else:
-        clock = "file's last column"
+        time_cell = first_cells[n_raw - n_time]
+        clock_cols = time_cell.count(":") + 1
+        if clock_cols not in (1, 3):
+            raise RecordingFormatError(f"the last column {time_cell!r} is not a time of "
+                                       "day.", fname, n_head + 1)
+        clock_at = n_raw - n_time
+        reader = TableReader(fname, n_raw, first_line=n_head + 1, offset=offset,
+                             clock_col=clock_at if clock_cols == 3 else None)
+        table = _table(reader, warnings, fname, n_head)
+        times = table[:, -1]  # a contiguous row of the table, which nothing else reads
+        if clock_cols == 3:  # read as seconds since midnight
+            back = np.flatnonzero(np.diff(times) < -43200)  # midnight
+            for i in back:
+                times[i + 1:] += 86400.0
+            clock = "time of day in seconds (the file holds no date)"
+        else:
+            clock = "file's last column"
+        unix_kw = {}
     counter = table[:, 0]
     eeg = table[:, 1: 1 + n_eeg]
     aux = table[:, 1 + n_eeg: 1 + n_eeg + n_aux]
     reads = _aux_reads(first_cells[1 + n_eeg: 1 + n_eeg + n_aux], aux)
     prof, names = _names(profile, ch_names, n_eeg, warnings, fname, text_head, sfreq)
-    rec = _assemble(fname, sfreq, names, prof, counter, wall, eeg,
+    rec = _assemble(fname, sfreq, names, prof, counter, times, eeg,
                     aux if reads is None and n_aux == 3 else None, warnings,
-                    header, clock, "openbci-txt")
+                    header, clock, "openbci-txt", **unix_kw)
     return _keep_reads(rec, reads, aux)
 
 
