@@ -81,7 +81,7 @@ def _rescale_volts(headers, raw, warnings):
     for lab, dim in zip(labels, dims):
         if lab not in index or dim.lower() not in _VOLTS:
             continue
-        scale = unit_scale("uv" if dim.lower() in ("µv", "μv") else dim) or 1.0
+        scale = unit_scale(dim)  # a voltage: one unit_scale knows
         read_as = _MNE_SCALED.get(dim, 1.0)
         if scale != read_as:
             raw._data[index[lab]] *= scale / read_as
