@@ -342,12 +342,16 @@ def read_xdf(fname, *, profile=None, stream=None):
         s_ts = np.ascontiguousarray(s["time_stamps"], dtype=np.float64)
         if stamp_clock(s_ts) == "unix_ms":  # Date.now() too, as the EEG may be
             s_ts = s_ts / 1000.0
-        shift = shifts.get((name, _first(sinfo, "source_id", "")))
+        key = (name, _first(sinfo, "source_id", ""))
+        shift = shifts.get(key)
         if shift is not None and s_ts.size:  # Unix-time stamps, onto the EEG's clock
             s_ts = s_ts + shift
             moved[name] = shift
-        if shift is None and (name, _first(sinfo, "source_id", "")) not in own and \
-                s_ts.size and (stamp_clock(s_ts) == "unix") != eeg_unix:
+        if key in own:
+            warnings.append(
+                f"The stream {printable(name)!r} is stamped on a clock of its own (the "
+                "sidecar's stream_clocks): its times cannot be lined up with the EEG's.")
+        elif shift is None and s_ts.size and (stamp_clock(s_ts) == "unix") != eeg_unix:
             # muse-lsl stamps with time.time() unless told --lsltime; LabRecorder
             # records the stamps as sent, and nothing in the file gives the shift
             warnings.append(
@@ -357,10 +361,6 @@ def read_xdf(fname, *, profile=None, stream=None):
                 "up with the EEG's, and the file does not say by how much they are apart; "
                 "record with every sender on the LSL clock (muse-lsl: 'muselsl stream "
                 "--lsltime').")
-        if (name, _first(sinfo, "source_id", "")) in own:
-            warnings.append(
-                f"The stream {printable(name)!r} is stamped on a clock of its own (the "
-                "sidecar's stream_clocks): its times cannot be lined up with the EEG's.")
         meta = _channel_meta(sinfo)
         if _first(sinfo, "channel_format") == "string":
             texts = ["|".join(v) if len(v) > 1 else (v[0] if v else "")
