@@ -24,7 +24,7 @@ import numpy as np
 
 from .._json import dumps
 from .._logging import logger
-from ._layout import session_name
+from ._layout import session_name, session_ref
 
 __all__ = ["carried_thresholds", "thresholds_json", "carry_calibration", "save_calibration",
            "montage", "same_headset", "describe_headset", "CarryOver"]
@@ -93,12 +93,6 @@ def thresholds_json(carried) -> list:
             for k, v in (carried or {}).items()]
 
 
-def _from(row) -> int | str:
-    """The session a value came from, as the sidecar's ``carried_from`` names it: its
-    number, or its label when it has none (``"pre"``)."""
-    return int(row["session"]) if row.get("session") is not None else session_name(row)
-
-
 def carry_calibration(root, participant, model, sha256, rows=None,
                       headset=None) -> int | str | None:
     """Restore the model calibration of the participant's latest session with this model.
@@ -135,7 +129,7 @@ def carry_calibration(root, participant, model, sha256, rows=None,
                            "session calibrates on its own baseline.", session_name(row), err)
             return None
         logger.info("Model calibration carried over from session %s.", session_name(row))
-        return _from(row)
+        return session_ref(row)
     return None
 
 
@@ -246,7 +240,7 @@ class CarryOver:
                     f"Participant {self.participant}'s last session ({session_name(last)}) "
                     f"{why}, so the thresholds come from session {session_name(row)}, "
                     "the latest that fits.")
-            return carried_thresholds(row), _from(row)
+            return carried_thresholds(row), session_ref(row)
         self.note = (
             f"Participant {self.participant}'s earlier sessions on this headset computed "
             f"their estimates otherwise, the last (session {session_name(fits[-1])}) with "

@@ -56,7 +56,7 @@ from ..errors import BiofeedbackError
 __all__ = ["StudyError", "SessionPaths", "study_root", "check_participant", "task_label",
            "reserve_session", "session_paths", "list_session_dirs", "latest_model",
            "ROOT_ENV", "DEFAULT_ROOT", "case_twin", "participant_models",
-           "labelled_session_dirs", "session_name"]
+           "labelled_session_dirs", "session_name", "session_ref"]
 
 #: environment variable naming the study root
 ROOT_ENV = "BIOFEEDBACK_ROOT"
@@ -269,6 +269,12 @@ def session_name(row) -> str:
         return str(label)
     num = row.get("session")
     return f"{int(num):02d}" if num is not None else "?"
+
+
+def session_ref(row) -> int | str:
+    """A session as sentences and sidecars (``carried_from``) name it: its number
+    (``3``), or its label when it has none (``"pre"``)."""
+    return int(row["session"]) if row.get("session") is not None else session_name(row)
 
 
 def session_label(folder, session=None) -> str:

@@ -23,7 +23,7 @@ import math
 
 from .._json import finite
 from .._words import counted, listed
-from ._layout import session_name
+from ._layout import session_name, session_ref
 
 __all__ = ["progress", "trend", "compare_line", "to_json", "LEARNER_CRITERION"]
 
@@ -129,12 +129,6 @@ def _nan(x) -> float:
     return float(x) if _finite(x) else math.nan
 
 
-def shown(s):
-    """A session as sentences name it: its number (``3``), or its label when it has
-    none (``pre``)."""
-    return int(s["session"]) if s.get("session") is not None else session_name(s)
-
-
 def x_of(s, axis: str) -> float:
     """Where a session sits on the sessions' axis: its number, or its position."""
     return float(s["session"] if axis == "number" else s["position"])
@@ -188,7 +182,7 @@ def progress(participant, root=None, *, index=None) -> dict:
     finally:
         if own:
             index.close()
-    running = [shown(s) for s in sessions if s.get("status") == "running"]
+    running = [session_ref(s) for s in sessions if s.get("status") == "running"]
     sessions = [s for s in sessions if s.get("status") != "running"]
     if not sessions and running:
         raise StudyError(f"Participant {participant!r} has no finished session yet (session "
@@ -219,7 +213,7 @@ def progress(participant, root=None, *, index=None) -> dict:
             within[d["label"]] = [_nan(b.get("regulation")) for b in d["blocks"]
                                     if b["kind"] == "training"]
     same = [s for s in out_sessions if s["target"] == target and s["direction"] == direction]
-    other = [shown(s) for s in out_sessions if s["target"]
+    other = [session_ref(s) for s in out_sessions if s["target"]
              and (s["target"], s["direction"]) != (target, direction)]
     x = [x_of(s, axis) for s in same]
     fit = trend(x, [_nan(s["regulation"]) for s in same])
@@ -260,7 +254,7 @@ def _other_note(sessions, other, target, direction) -> str:
     if not other:
         return ""
     trained = sorted({(s["target"], s["direction"]) for s in sessions
-                      if shown(s) in other})
+                      if session_ref(s) in other})
     what = ", ".join(_trained(g, d) for g, d in trained)
     return (f"Session{'s' * (len(other) > 1)} {listed(other)} trained {what}: "
             f"not on the curves or in the trends, which follow {_trained(target, direction)}, "
@@ -325,7 +319,7 @@ def compare_line(p: dict, session: int | None = None) -> str:
     if not sessions:
         return ""
     today = next((s for s in sessions if s["session"] == session), sessions[-1])
-    target, num = today["target"], shown(today)
+    target, num = today["target"], session_ref(today)
     down = today.get("direction") == "down"
     order = [id(s) for s in p["sessions"]]  # the sessions' order, labelled ones included
     earlier = order[:order.index(id(today))]

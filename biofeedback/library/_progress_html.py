@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .._outputs import atomic_output
 from .._words import counted
-from ._progress import _finite, _nan, _t_test, shown, trend, x_of
+from ._layout import session_ref
+from ._progress import _finite, _nan, _t_test, trend, x_of
 
 __all__ = ["write_progress_html"]
 
@@ -136,7 +137,7 @@ def _whole_ticks(ax) -> None:
 def _name(s, axis) -> str | int:
     """A session in the tables and legends: its number; with sessions labelled
     without one, every session by its label (``pre``, ``01``), as the axis names it."""
-    return s["label"] if axis == "order" else shown(s)
+    return s["label"] if axis == "order" else session_ref(s)
 
 
 def _session_ticks(ax, sessions, axis) -> None:
