@@ -448,7 +448,8 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             labels = _label_windows(r["t_end"], config.window.length, marks, named,
                                     label_by)
             # scored by window end or not, a stretch holds a whole window of its state
-            whole = _label_windows(r["t_end"], config.window.length, marks, named)
+            whole = labels if label_by == "inside" else _label_windows(
+                r["t_end"], config.window.length, marks, named)
             _check_stretches(f, r["t_end"] - r["t0"], whole, config.window.length,
                              "inside", p["duration"])
             covered.update(lab for lab in whole if lab is not None)

@@ -385,12 +385,12 @@ def _score_over_time(acc, dataset, test, pred, seconds) -> None:
     a manifest's stretches) to ``acc``, as :func:`evaluate_model` scores them:
     from the end of their first ``seconds`` (their calibration), the windows
     ``test`` scores, labelled by the state at their end."""
-    rec = dataset.recording[test]
+    rec, t_test, y_test = dataset.recording[test], dataset.t[test], dataset.y[test]
     for r in np.unique(rec):
         if dataset.files[r].label is not None:  # one state: its streams score it
             continue
         m = rec == r
-        t, y_true, y_pred = dataset.t[test][m], dataset.y[test][m], pred[m]
+        t, y_true, y_pred = t_test[m], y_test[m], pred[m]
         switches = switches_from_markers(dataset.full[r]["markers"], after=seconds[r])
         _add_scores(acc, switching_scores(t, y_true, y_pred, switches), y_true, y_pred)
 
