@@ -31,9 +31,8 @@ from ._layout import (
     StudyError,
     _check_writable,
     indexed_folder,
-    labelled_session_dirs,
-    list_session_dirs,
     remember_session,
+    session_dirs,
     session_label,
     study_root,
     unindexed_session_dirs,
@@ -630,8 +629,8 @@ def in_order(rows) -> list[dict]:
 def _session_folders(root) -> list[tuple[str, int | None, Path]]:
     """Every session folder the index holds: ``(participant, number, folder)``,
     the number None for a folder labelled without one (``ses-pre``)."""
-    return _numbered_once(list_session_dirs(root)) + [
-        (pid, None, folder) for pid, _, folder in labelled_session_dirs(root)]
+    numbered, labelled = session_dirs(root)
+    return _numbered_once(numbered) + [(pid, None, folder) for pid, _, folder in labelled]
 
 
 def _numbered_once(folders) -> list[tuple[str, int, Path]]:

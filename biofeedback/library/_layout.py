@@ -56,7 +56,7 @@ from ..errors import BiofeedbackError
 __all__ = ["StudyError", "SessionPaths", "study_root", "check_participant", "task_label",
            "reserve_session", "session_paths", "list_session_dirs", "latest_model",
            "ROOT_ENV", "DEFAULT_ROOT", "case_twin", "participant_models",
-           "labelled_session_dirs", "session_name", "session_ref"]
+           "labelled_session_dirs", "session_dirs", "session_name", "session_ref"]
 
 #: environment variable naming the study root
 ROOT_ENV = "BIOFEEDBACK_ROOT"
@@ -228,25 +228,32 @@ def list_session_dirs(root, participant=None) -> list[tuple[str, int, Path]]:
     Two folders of one number (``ses-1``, ``ses-01``) are both listed: they
     hold that number. The index reads one of them (see
     :func:`unindexed_session_dirs`)."""
-    out = []
-    for pid, ses in _participant_entries(root, participant):
-        m = _SES.fullmatch(ses.name)
-        if m and ses.is_dir():
-            out.append((pid, int(m.group(1)), ses))
-    out.sort(key=lambda r: (r[0], r[1]))
-    return out
+    return session_dirs(root, participant)[0]
 
 
 def labelled_session_dirs(root, participant=None) -> list[tuple[str, str, Path]]:
     """``(participant, label, folder)`` of every session folder whose label is not
     a number (``ses-pre``), sorted by participant and label."""
-    out = []
+    return session_dirs(root, participant)[1]
+
+
+def session_dirs(root, participant=None) -> tuple[list, list]:
+    """:func:`list_session_dirs` and :func:`labelled_session_dirs` from one walk of
+    the participant folders (the index wants both at every sync)."""
+    numbered, labelled = [], []
     for pid, ses in _participant_entries(root, participant):
-        m = _SES_LABEL.fullmatch(ses.name)
-        if m and not m.group(1).isdigit() and ses.is_dir():
-            out.append((pid, m.group(1), ses))
-    out.sort(key=lambda r: (r[0], r[1]))
-    return out
+        m = _SES.fullmatch(ses.name)
+        lab = None if m else _SES_LABEL.fullmatch(ses.name)
+        if lab and lab.group(1).isdigit():
+            lab = None
+        if (m or lab) and ses.is_dir():
+            if m:
+                numbered.append((pid, int(m.group(1)), ses))
+            else:
+                labelled.append((pid, lab.group(1), ses))
+    numbered.sort(key=lambda r: (r[0], r[1]))
+    labelled.sort(key=lambda r: (r[0], r[1]))
+    return numbered, labelled
 
 
 def _participant_entries(root, participant=None):
