@@ -275,6 +275,8 @@ def _marker_columns_appended(fname, offset, line, n_cols, delim):
     cell more per marker channel, fewer than a second row's (two lines run
     together), and only lines of the header's cells before it.
     """
+    if line < 3:  # no data line before it
+        return None
     at = offset
     with open(fname, "rb") as fid:
         fid.seek(offset)
@@ -285,7 +287,7 @@ def _marker_columns_appended(fname, offset, line, n_cols, delim):
             at += len(raw)
         raw = fid.readline(MAX_LINE_BYTES + 1)
     extra = raw.count(delim.encode()) + 1 - n_cols
-    if line < 3 or not 1 <= extra < n_cols - 1:
+    if not 1 <= extra < n_cols - 1:
         return None
     return at, extra
 
