@@ -142,17 +142,17 @@ def _streams_to_write(rec: Recording):
             units = list(st.meta.get("units", [""] * len(ch)))
             out.append((st.name, st.type, ch, units, [""] * len(ch), st.sfreq,
                         "double64", st.timestamps, data.T, ""))
-            in_streams.update((round(t, 9), s)
+            in_streams.update((_stamp_key(t), s)
                               for t, s in numeric_markers(st.type, st.timestamps, data.T,
                                                              st.sfreq))
         else:
             texts = [str(t) for t in st.data]
-            in_streams.update(zip(np.round(st.timestamps, 9).tolist(), texts))
+            in_streams.update(zip(map(_stamp_key, st.timestamps), texts))
             out.append((st.name, st.type or "Markers", [st.ch_names[0] if st.ch_names
                         else "marker"], [""], [""], 0.0, "string",
                         st.timestamps, texts, ""))
     rest = [
-        (t, s) for t, s in rec.markers if (round(float(t), 9), s) not in in_streams
+        (t, s) for t, s in rec.markers if (_stamp_key(t), s) not in in_streams
     ]
     counted = any(g.source.startswith("packet_counter") for g in rec.gaps)
     if counted and not any(s == LOSSES_MARKED for _, s in list(rec.markers) + sorted(in_streams)):
@@ -177,6 +177,13 @@ def _streams_to_write(rec: Recording):
                         "string", np.array([t for t, _ in rest]),
                         [s for _, s in rest], ""))
     return out
+
+
+def _stamp_key(t):
+    """A marker's stamp as compared between ``rec.markers`` and a stream's
+    samples: one rounding for both (numpy's and Python's round() part at
+    some halves, and a marker then went to the file twice)."""
+    return round(float(t), 9)
 
 
 def _clock_offsets(rec):

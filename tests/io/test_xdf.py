@@ -99,6 +99,30 @@ def test_another_programs_gap_markers_are_its_markers_not_losses(tmp_path, make_
          (pytest.approx(t[200]), texts[1]), (pytest.approx(t[300]), texts[2])]
 
 
+def test_a_peer_streams_markers_are_written_once_whatever_their_stamps(tmp_path,
+                                                                     make_recording):
+    """A peer's marker stream (--also-record) is in ``rec.markers`` too; a copy
+    writes each marker once. Stamps where numpy's and Python's rounding to
+    nanoseconds part (about 1 in 130) were written a second time, into the
+    session's marker stream."""
+    from biofeedback.io import Stream
+
+    rec = make_recording()
+    t0 = float(rec.timestamps[50])
+    rng = np.random.default_rng(7)
+    stamps = t0 + rng.random(400_000)
+    parted = stamps[np.round(stamps, 9) != [round(float(x), 9) for x in stamps]]
+    stamps = np.sort(np.concatenate([parted[:3], stamps[:3]]))
+    texts = [f"stimulus {i}" for i in range(stamps.size)]
+    rec.streams["PsychoPy"] = Stream(name="PsychoPy", type="Markers", data=texts,
+                                     timestamps=stamps, ch_names=["marker"], sfreq=0.0)
+    rec.markers = sorted(rec.markers + list(zip(stamps.tolist(), texts)))
+    write_recording(rec, tmp_path / "copy.xdf")
+    back = read_recording(tmp_path / "copy.xdf")
+    assert [m for _, m in back.markers if m.startswith("stimulus")] == texts
+    assert_array_equal(back.streams["PsychoPy"].timestamps, stamps)
+
+
 def test_a_sessions_own_streams_are_read_beside_another_sessions(tmp_path):
     """--also-record "type='EEG'" (or 'Markers') records every such stream on
     the network, another session's biofeedback-EEG and -Markers too. The
