@@ -87,6 +87,35 @@ def _bf_meta(info):
     return {k: _first(bf, k) for k in bf}
 
 
+def _marker_spans(text, markers, warnings):
+    """The spans ``(start, stop, text)`` the EEG stream's header keeps for the
+    markers written with a duration (an MNE file's annotations, converted):
+    those of markers the file holds. A list the writer did not write (edited,
+    damaged) is ignored with a warning: its markers then last to the next one."""
+    import json
+    import math
+
+    if not text:
+        return []
+
+    def number(v):
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+    try:
+        spans = json.loads(text)
+    except ValueError:
+        spans = None
+    if not (isinstance(spans, list) and all(
+            isinstance(sp, list) and len(sp) == 3 and number(sp[0]) and number(sp[1])
+            and isinstance(sp[2], str) for sp in spans)):
+        warnings.append("The EEG stream's header holds marker spans that cannot be "
+                        "read; they are ignored, so each marker lasts until the next.")
+        return []
+    held = {(float(t), str(s)) for t, s in markers}
+    return sorted((float(a), float(b), s) for a, b, s in spans
+                  if (a, s) in held and b >= a)
+
+
 def _rate_of_irregular(ts, name, fname, warnings):
     """The rate of an EEG stream declared irregular (nominal rate 0).
 
@@ -457,6 +486,9 @@ def read_xdf(fname, *, profile=None, stream=None):
         provenance["recorded_at"] = when
     if bf.get("source_format"):
         provenance["converted_from"] = bf["source_format"]
+    spans = _marker_spans(bf.get("marker_spans"), markers, warnings)
+    if spans:  # where each marker with a duration ends: labelling stops there
+        provenance["marker_spans"] = spans
     if sidecar is not None:
         provenance["sidecar"] = sidecar
     if moved:

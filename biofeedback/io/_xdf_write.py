@@ -125,7 +125,7 @@ def _streams_to_write(rec: Recording):
     prof = f"<profile>{escape(rec.profile)}</profile>" if rec.profile else ""
     extra = (
         f"<biofeedback>{prof}<source_format>{escape(rec.source_format)}"
-        "</source_format></biofeedback>"
+        f"</source_format>{_spans_xml(rec)}</biofeedback>"
     )
     eeg_name = rec.provenance.get("eeg_stream", EEG_NAME) if rec.source_format == "xdf" \
         else EEG_NAME
@@ -177,6 +177,16 @@ def _streams_to_write(rec: Recording):
                         "string", np.array([t for t, _ in rest]),
                         [s for _, s in rest], ""))
     return out
+
+
+def _spans_xml(rec) -> str:
+    """The spans of the markers read with a duration (an MNE file's annotations,
+    ``provenance["marker_spans"]``) as JSON ``[[start, stop, text], ...]`` in
+    one element, or nothing: a marker stream holds instants, and without its
+    end a state's marker would label the time up to the next marker."""
+    spans = [[float(a), float(b), str(text)]
+             for a, b, text in rec.provenance.get("marker_spans") or ()]
+    return f"<marker_spans>{escape(dumps(spans))}</marker_spans>" if spans else ""
 
 
 def _stamp_key(t):

@@ -756,3 +756,25 @@ def test_muse_lsl_stream_reads_with_the_muse_profile_and_its_rail(tmp_path):
     other = tuple(["EEG-App", *muse[1:]])
     rec = read_recording(_labrecorder_xdf(tmp_path / "sub-02.xdf", [other]))
     assert rec.profile is None
+
+
+@pytest.mark.parametrize("spans", ["not json", '[[1, "x", "relaxed"]]', '[[1e999, 2, "a"]]'])
+def test_marker_spans_that_cannot_be_read_are_ignored_with_a_warning(tmp_path, spans):
+    """The spans an XDF's EEG header keeps for markers with a duration, edited
+    or damaged, are left out (each marker lasts to the next), said once."""
+    from biofeedback._xdf_chunks import footer
+    from biofeedback.io._xdf_write import _chunk, _numeric_samples, _stream_xml
+
+    ts = 100.0 + np.arange(1000) / 250.0
+    extra = f"<biofeedback><marker_spans>{spans}</marker_spans></biofeedback>"
+    with open(tmp_path / "s.xdf", "wb") as fid:
+        fid.write(file_header())
+        fid.write(_chunk(2, _stream_xml("e", "EEG", ["Cz"], ["microvolts"], ["EEG"], 250.0,
+                                        "double64", extra), 1))
+        for content in _numeric_samples(ts, np.zeros((ts.size, 1)), 250):
+            fid.write(_chunk(3, content, 1))
+        fid.write(_chunk(6, footer(float(ts[0]), float(ts[-1]), len(ts), []), 1))
+    rec = read_recording(tmp_path / "s.xdf")
+    assert "marker_spans" not in rec.provenance
+    assert ("The EEG stream's header holds marker spans that cannot be read; they are "
+            "ignored, so each marker lasts until the next.") in rec.warnings

@@ -6,6 +6,7 @@ import json
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from biofeedback.cli import main
@@ -1215,6 +1216,42 @@ def test_an_annotation_with_a_duration_labels_its_span_alone(tmp_path, make_eeg)
         assert [(round(a - t0, 3), round(b - t0, 3), s)
                 for a, b, s in back.provenance["marker_spans"]] == [
             (0.0, 10.0, "relaxed"), (20.0, 30.0, "busy")]
+
+
+def test_annotation_spans_survive_convert_to_xdf(tmp_path, make_eeg):
+    """``convert`` of an MNE file to XDF kept each annotation's onset alone: a
+    state's 10 s span then labelled every window up to the next annotation
+    (the rest between states, and a 'BAD_muscle' span's windows went back in)."""
+    import mne
+
+    from biofeedback.io import read_recording
+    from biofeedback.training import extract_dataset, label_files
+
+    data, _ = make_eeg(duration=40.0)
+    raw = mne.io.RawArray(data, mne.create_info(MUSE, 256.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.0, 14.0, 20.0, 35.0], [10.0, 4.0, 10.0, 0.0],
+                                        ["relaxed", "BAD_muscle", "busy", "tap"]))
+    fif = tmp_path / "p1-spans-1_raw.fif"
+    raw.save(fif, verbose="error")
+    xdf = tmp_path / "p1-spans-1.xdf"
+    assert main(["convert", str(fif), str(xdf)]) == 0
+
+    def labelled(path):
+        ds = extract_dataset(label_files([path], "markers"), profile="muse_2016",
+                             n_jobs=1, gated="include")
+        return {c: sorted(np.round(ds.t[ds.y == c] - ds.t.min(), 1).tolist())
+                for c in ds.classes}
+
+    assert labelled(xdf) == labelled(fif)
+    assert read_recording(xdf).provenance["marker_spans"] == \
+        read_recording(fif).provenance["marker_spans"]
+    # and from the XDF on to EDF, as from the FIF
+    edf = tmp_path / "p1-spans-1.edf"
+    assert main(["convert", str(xdf), str(edf)]) == 0
+    t0 = read_recording(edf).timestamps[0]
+    assert [(round(a - t0, 3), round(b - t0, 3), s) for a, b, s in
+            read_recording(edf).provenance["marker_spans"]] == [
+        (0.0, 10.0, "relaxed"), (14.0, 18.0, "BAD_muscle"), (20.0, 30.0, "busy")]
 
 
 def test_switching_streams_leave_out_the_data_under_mne_bad_annotations(tmp_path, make_eeg):
