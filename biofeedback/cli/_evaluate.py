@@ -89,7 +89,8 @@ def run(args) -> int:
     # scoring, unlike training, is fine on recordings of one class
     ds = load_dataset(args, model.config, need_windows=model.input == "windows",
                       profile=_model_profile(model, args), min_classes=1,
-                      label_by="end" if markers else "inside", expect=_fits(model))
+                      label_by="end" if markers else "inside", expect=_fits(model),
+                      ch_names=model.ch_names)
     out = evaluate_model(model, ds, args.switch_every)
     training = model.meta.get("training") or {}
     out["seen_in_training"] = ds.seen_in_training(training)

@@ -181,7 +181,7 @@ def check_label_args(args):
 
 
 def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
-                 label_by="inside", expect=None):
+                 label_by="inside", expect=None, ch_names=None):
     """Label and extract the recordings the arguments name."""
     import contextlib
 
@@ -212,7 +212,7 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
             need_windows=need_windows, n_jobs=args.n_jobs, scheduler=scheduler,
             progress=not args.quiet, marker_labels=marker_labels,
             min_classes=min_classes, label_by=label_by, expect=expect, stream=args.stream,
-            ignore_markers=ignore_markers,
+            ignore_markers=ignore_markers, ch_names=ch_names,
         )
     from ..training._streams import SCORE_AFTER
 

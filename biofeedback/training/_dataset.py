@@ -255,10 +255,32 @@ def _warn_codes_cut(name, t_end, length, markers, marker_labels, label_by, label
             ",".join(sorted(every, key=float)))
 
 
+def _by_site(names, want):
+    """``names`` with those that spell one of the 10-20 sites of ``want``
+    otherwise (``EEG Fp1``, ``FP1``, ``Fp1-REF`` for ``Fp1``) renamed to it;
+    ``names`` as they are unless every name of ``want`` is then found, each
+    from one channel alone."""
+    from ..hardware._profiles import ten_twenty_site
+
+    missing = [w for w in want if w not in names]
+    if not missing:
+        return list(names)
+    free = [n for n in names if n not in want]
+    out = list(names)
+    for w in missing:
+        site = ten_twenty_site(w)
+        same = [n for n in free if ten_twenty_site(n) == site]
+        if len(same) != 1 or sum(ten_twenty_site(m) == site for m in want) != 1:
+            return list(names)
+        out[names.index(same[0])] = w
+    return out
+
+
 def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
                     marker_labels=None, min_classes=2, label_by="inside",
-                    expect=None, stream=None, ignore_markers=None) -> Dataset:
+                    expect=None, stream=None, ignore_markers=None,
+                    ch_names=None) -> Dataset:
     """Run the live engine over labelled recordings and stack the windows.
 
     Every recording is read and checked first (channels, rate, length, labels),
@@ -301,6 +323,11 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     stream : str | None
         The EEG stream to read from XDF files holding several (default: the
         one with the most samples).
+    ch_names : list of str | None
+        The channel names to read every recording by (a model's); default:
+        the first recording's. A recording that spells the same 10-20 sites
+        otherwise (``EEG Fp1``, ``FP1``, ``Fp1-REF`` for ``Fp1``) is read
+        under these names, said in a warning.
 
     Returns
     -------
@@ -334,6 +361,20 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                 kinds = {str(s).split(" ", 1)[0] for _, s in raw}
                 truth = kinds & set(TRUTH_KINDS) and not kinds - _TRUTH_AND_LOSSES
                 p["own_markers_only"] = "truth" if truth else "session"
+    want = list(ch_names) if ch_names is not None else list(probes[0]["ch_names"])
+    respelt = {}  # (their names, ours): the files read so
+    for i, (f, p) in enumerate(zip(files, probes)):
+        names = _by_site(p["ch_names"], want)
+        if names != p["ch_names"]:
+            key = tuple((a, b) for a, b in zip(p["ch_names"], names) if a != b)
+            respelt.setdefault(key, []).append(Path(f.path).name)
+            recs[i] = replace(recs[i], ch_names=names)
+            p["ch_names"] = names
+    for pairs, named in respelt.items():
+        logger.warning(
+            "%s %s the channels %s, read as %s: the same 10-20 sites, spelt "
+            "differently.", listed(named, 3), agree(len(named), "names", "name"),
+            listed([a for a, _ in pairs], 6), listed([b for _, b in pairs], 6))
     first = probes[0]
     for i, (f, p) in enumerate(zip(files, probes)):
         if expect is not None:  # e.g. a model's channels and rate: before the long work

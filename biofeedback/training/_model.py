@@ -15,7 +15,7 @@ import numpy as np
 from .._logging import logger
 from .._words import listed
 from ..errors import ModelError
-from ..hardware._profiles import MAX_SFREQ
+from ..hardware._profiles import MAX_SFREQ, ten_twenty_site
 
 FORMAT = "biofeedback-model"
 #: The newest model-file format this release reads (see :mod:`._modelfile`).
@@ -175,8 +175,10 @@ class LoadedModel:
             )
         missing = [ch for ch in self.ch_names if ch not in ch_names]
         if missing:
-            spelt = {c.casefold(): c for c in ch_names}
-            other = [f"{spelt[c.casefold()]} for {c}" for c in missing if c.casefold() in spelt]
+            # 'fp1', 'EEG Fp1', 'Fp1-REF' for 'Fp1': the site, spelt otherwise
+            spelt = {ten_twenty_site(c): c for c in ch_names if c not in self.ch_names}
+            other = [f"{spelt[ten_twenty_site(c)]} for {c}" for c in missing
+                     if ten_twenty_site(c) in spelt]
             todo = (f"; they hold {listed(other)}: channel names must match exactly, "
                     "so rename those channels" if other else
                     "; use a model trained on recordings with these channels")

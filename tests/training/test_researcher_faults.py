@@ -764,18 +764,105 @@ def test_recordings_of_two_boards_name_a_file_of_each_and_what_to_do(tmp_path, m
         "name differently.")
 
 
-def test_channels_spelt_in_another_case_are_named(model_file, tmp_path, make_eeg, capsys):
-    """Data naming 'tp9' where the model reads 'TP9' were said only to lack TP9."""
+def test_channels_spelt_in_another_case_are_named(model_file, tmp_path, make_eeg, capsys,
+                                                  caplog):
+    """Data naming 'tp9' where the model reads 'TP9' were said only to lack TP9;
+    evaluate now reads them by their site, replay names them."""
     from biofeedback.io import Recording, write_recording
 
     data, ts = make_eeg(duration=25.0)
     rec = Recording(data, 256.0, ["tp9", "AF7", "AF8", "TP10"], ts, profile="muse_2016")
     path = write_recording(rec, tmp_path / "p9-calm-1.xdf")
-    assert main(["evaluate", str(model_file), str(path), "-q"]) == 1
-    assert capsys.readouterr().err.strip() == (
-        f"biofeedback: error: The model m.bfm was trained on channels TP9, AF7, AF8, TP10 "
-        f"but the data of {path} lack TP9; they hold tp9 for TP9: channel names must "
-        "match exactly, so rename those channels.")
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["evaluate", str(model_file), str(path), "--switch-every", "0",
+                     "-q"]) == 0
+    assert ("p9-calm-1.xdf names the channels tp9, read as TP9: the same 10-20 sites, "
+            "spelt differently.") in caplog.text
+    assert main(["replay", str(path), "--model", str(model_file)]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "The model m.bfm was trained on channels TP9, AF7, AF8, TP10 but the data lack "
+        "TP9; they hold tp9 for TP9: channel names must match exactly, so rename those "
+        "channels.")
+
+
+SITES = ["Fp1", "Fp2", "F3", "F4", "O1", "O2"]
+
+
+def _mne_states(fname, make_eeg, names, seed, ext):
+    """A recording as MNE writes it: alpha 'calm' for 20 s, then 'busy' for 20 s,
+    each an annotation with its duration; EDF through MNE's exporter."""
+    import mne
+
+    calm, _ = make_eeg(n_channels=len(names), sfreq=250.0, duration=20.0, seed=seed)
+    busy, _ = make_eeg(n_channels=len(names), sfreq=250.0, duration=20.0, alpha_hz=6.0,
+                       seed=seed + 1)
+    raw = mne.io.RawArray(np.hstack([calm, busy]), mne.create_info(names, 250.0, "eeg"),
+                          verbose="error")
+    raw.set_annotations(mne.Annotations([0.0, 20.0], [20.0, 20.0], ["calm", "busy"]))
+    if ext == ".edf":
+        mne.export.export_raw(fname, raw, verbose="error")
+    else:
+        raw.save(fname, verbose="error")
+    return fname
+
+
+@pytest.mark.parametrize("spelt, ext", [
+    (["EEG " + c for c in SITES], ".edf"),
+    (["EEG " + c + "-REF" for c in SITES], ".edf"),
+    ([c.upper() for c in SITES], ".edf"),
+    ([c.lower() for c in SITES[::-1]], "_raw.fif"),
+])
+def test_channels_named_by_another_system_are_read_by_their_sites(
+        spelt, ext, tmp_path, make_eeg, caplog, capsys):
+    """One person's recordings from a clinical EDF ('EEG Fp1', 'EEG Fp1-REF',
+    'FP1') beside another's FIF ('Fp1') were refused as another channel layout,
+    and a model trained on 'Fp1' refused them in evaluate; they are read by
+    their 10-20 sites, the same windows and features as under our names."""
+    from biofeedback.training import extract_dataset, label_files
+
+    ours_of = {c.lower(): c for c in SITES}
+    as_ours = [ours_of[c.lower().removeprefix("eeg ").removesuffix("-ref")] for c in spelt]
+    ours = _mne_states(tmp_path / "p1_raw.fif", make_eeg, SITES, 0, "_raw.fif")
+    theirs = _mne_states(tmp_path / f"p2{ext}", make_eeg, spelt, 10, ext)
+    (tmp_path / "ours").mkdir()
+    same = _mne_states(tmp_path / "ours" / f"p2{ext}", make_eeg, as_ours, 10, ext)
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        ds = extract_dataset(label_files([ours, theirs], "markers"), profile="lsl",
+                             n_jobs=1, gated="include")
+    pairs = [(a, b) for a, b in zip(spelt, as_ours) if a != b]
+    assert (f"p2{ext} names the channels {', '.join(a for a, _ in pairs)}, read as "
+            f"{', '.join(b for _, b in pairs)}: the same 10-20 sites, spelt "
+            "differently.") in caplog.text
+    ref = extract_dataset(label_files([ours, same], "markers"), profile="lsl", n_jobs=1,
+                          gated="include")
+    assert ds.ch_names == ref.ch_names == SITES
+    np.testing.assert_array_equal(ds.X, ref.X)
+    np.testing.assert_array_equal(ds.y, ref.y)
+    # a model of our names scores their file as it scores ours
+    model = tmp_path / "m.bfm"
+    assert main(["train", str(ours), str(same), "--labels-from", "markers", "--profile",
+                 "lsl", "--out", str(model), "--switch-every", "0", "-q"]) == 0
+    capsys.readouterr()
+    scores = []
+    for path in (same, theirs):
+        assert main(["evaluate", str(model), str(path), "--labels-from", "markers",
+                     "--profile", "lsl", "--switch-every", "0", "-q"]) == 0
+        scores.append(capsys.readouterr().out)
+    assert scores[0].startswith("balanced accuracy ") and scores[1] == scores[0]
+
+
+def test_two_channels_of_one_site_are_not_guessed_between(tmp_path, make_eeg):
+    """'F3-A1' and 'F3-A2' both name F3: neither is read as it."""
+    from biofeedback.training import extract_dataset, label_files
+    from biofeedback.training._labels import DatasetError
+
+    ours = _mne_states(tmp_path / "p1_raw.fif", make_eeg, ["F3", "F4"], 0, "_raw.fif")
+    theirs = _mne_states(tmp_path / "p2_raw.fif", make_eeg, ["F3-A1", "F3-A2"], 10,
+                         "_raw.fif")
+    with pytest.raises(DatasetError, match=r"^p2_raw\.fif has channels F3-A1, F3-A2 but "
+                                           r"p1_raw\.fif has F3, F4; train on recordings "
+                                           r"with one channel layout\.$"):
+        extract_dataset(label_files([ours, theirs], "markers"), profile="lsl", n_jobs=1)
 
 
 def test_bids_file_names_give_their_subject_and_session(tmp_path):
