@@ -14,7 +14,8 @@ With --bids-root, IN may be a folder or several files, written into a BIDS
 dataset (EDF, via mne-bids; pip install "biofeedback[bids]"). A file named
 {subject}-{task}-{session} (subjecta-neutral-1.csv) becomes
 sub-subjecta_ses-1_task-neutral; --participant names the subject of every
-file instead. PowerLineFrequency is the board profile's mains frequency.
+file instead. PowerLineFrequency is the mains frequency the file states (an MNE
+file's line_freq), else the board profile's.
 
 Examples:
   biofeedback convert OpenBCI-RAW-EyesOpen.txt eyes_open.xdf

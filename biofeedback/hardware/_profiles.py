@@ -345,8 +345,13 @@ def profile_for_recording(recording, profile=None) -> BoardProfile:
     if pair is None or any(ch not in recording.ch_names for ch in pair):
         # labelled 10-20 sites give asymmetry, as they do on an LSL stream
         pair = frontal_pair_from(recording.ch_names) or pair
+    # the mains where it was recorded, as its file states it (an MNE file's
+    # line_freq, a BIDS PowerLineFrequency), over the profile's default
+    mains = recording.provenance.get("line_freq")
+    mains = float(mains) if mains in (50.0, 60.0) else prof.line_freq
     if (list(prof.ch_names) != list(recording.ch_names) or prof.sfreq != recording.sfreq
-            or pair != prof.frontal_pair):
+            or pair != prof.frontal_pair or mains != prof.line_freq):
         prof = dataclasses.replace(prof, ch_names=tuple(recording.ch_names),
-                                   sfreq=float(recording.sfreq), frontal_pair=pair)
+                                   sfreq=float(recording.sfreq), frontal_pair=pair,
+                                   line_freq=mains)
     return prof

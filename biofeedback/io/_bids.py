@@ -152,7 +152,10 @@ def bids_entities(fname, *, participant=None, task="biofeedback"):
 
 
 def _line_freq(rec):
-    """The mains frequency of the recording's board, or None when unknown."""
+    """The mains frequency the recording's file stated, else its board's, or
+    None when unknown."""
+    if rec.provenance.get("line_freq") in (50.0, 60.0):
+        return float(rec.provenance["line_freq"])
     if rec.profile is None:
         return None
     from ..hardware import get_profile

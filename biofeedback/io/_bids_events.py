@@ -40,6 +40,23 @@ def bids_table(fname, kind) -> Path | None:
     return tsv if tsv.is_file() else None
 
 
+def bids_line_freq(fname):
+    """The ``PowerLineFrequency`` of the ``*_eeg.json`` beside a BIDS
+    recording (mne-bids writes the EDF without it), or None."""
+    import json
+
+    fname = Path(fname)
+    m = _RECORDING.fullmatch(fname.name)
+    side = fname.with_name(f"{m.group(1)}_eeg.json") if m else None
+    if side is None or not side.is_file():
+        return None
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return None
+    return meta.get("PowerLineFrequency") if isinstance(meta, dict) else None
+
+
 def bids_channel_types(fname) -> tuple[dict, Path | None]:
     """``{channel: TYPE}`` of the ``*_channels.tsv`` beside a BIDS recording
     (its ``name`` and ``type`` columns; BIDS spells types in capitals: 'EEG',

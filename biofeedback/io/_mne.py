@@ -9,10 +9,10 @@ import numpy as np
 
 from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
-from ._bids_events import bids_channel_types, bids_markers
+from ._bids_events import bids_channel_types, bids_line_freq, bids_markers
 from ._edf_records import apply_record_onsets, edf_headers, equipment
 from ._integrity import channel_problems, gap_warning
-from ._recording import _PADDING, _rail_v, from_mne, to_mne
+from ._recording import _PADDING, _rail_v, from_mne, stated_mains, to_mne
 
 # Annotations read as gaps, rails or padding, not markers (see from_mne).
 _NOT_MARKERS = ("BAD_gap", "BAD_railed", *_PADDING)
@@ -239,6 +239,9 @@ def read_mne(fname, *, profile=None):
     rec.markers = sorted(rec.markers + bids_markers(fname, rec, _NOT_MARKERS))
     rec.source_format = "mne"
     rec.provenance["file_type"] = type(raw).__name__
+    mains = rec.provenance.get("line_freq") or stated_mains(bids_line_freq(fname))
+    if mains:
+        rec.provenance["line_freq"] = mains
     if profile is not None:
         rec.profile = profile if isinstance(profile, str) else profile.name
     elif rec.profile is None:  # an EDF written from a recording names its board

@@ -234,6 +234,16 @@ def _default_montage():
     return "colin27_1005" if "colin27_1005" in names else "standard_1005"
 
 
+def stated_mains(value) -> float | None:
+    """A file's mains frequency (MNE's ``info["line_freq"]``, BIDS'
+    ``PowerLineFrequency``) when it is one: 50 or 60 Hz, else None."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if value in (50.0, 60.0) else None
+
+
 def to_mne(rec, *, montage=None, railed=True):
     """Return ``rec`` as an :class:`mne.io.RawArray`.
 
@@ -251,6 +261,9 @@ def to_mne(rec, *, montage=None, railed=True):
 
     info = mne.create_info(list(rec.ch_names), rec.sfreq, ch_types="eeg")
     info["bads"] = [ch for ch in rec.provenance.get("bads", ()) if ch in rec.ch_names]
+    mains = stated_mains(rec.provenance.get("line_freq"))
+    if mains:
+        info["line_freq"] = mains
     raw = mne.io.RawArray(rec.data, info, verbose="error")
     t0 = float(rec.timestamps[0]) if rec.n_times else 0.0
     if t0 > _UNIX_MIN:
@@ -409,6 +422,9 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
     prov = {"mne_version": mne.__version__, "clock": clock}
     if spans:  # where each marker with a duration ends: labelling stops there
         prov["marker_spans"] = sorted(spans)
+    mains = stated_mains(raw.info.get("line_freq"))
+    if mains:  # where it was recorded: the notch and the mains gate use it
+        prov["line_freq"] = mains
     bads = [ch for ch in raw.info["bads"] if ch in ch_names]
     if bads:  # marked by whoever looked at the data: kept, and written back to FIF
         prov["bads"] = bads

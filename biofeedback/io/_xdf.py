@@ -30,7 +30,7 @@ from ._integrity import (
     timestamp_gaps,
     timestamp_steps,
 )
-from ._recording import Gap, Recording, Stream
+from ._recording import Gap, Recording, Stream, stated_mains
 from ._sidecar import read_sidecar
 from ._xdf_file import LOAD_OPTIONS, load_streams, scan_chunks  # noqa: F401 (scan_chunks)
 from ._xdf_pick import _choose_eeg, _first, _free_key
@@ -486,6 +486,9 @@ def read_xdf(fname, *, profile=None, stream=None):
         provenance["recorded_at"] = when
     if bf.get("source_format"):
         provenance["converted_from"] = bf["source_format"]
+    mains = stated_mains(bf.get("line_freq"))
+    if mains:  # the mains its source stated (a converted MNE file's)
+        provenance["line_freq"] = mains
     spans = _marker_spans(bf.get("marker_spans"), markers, warnings)
     if spans:  # where each marker with a duration ends: labelling stops there
         provenance["marker_spans"] = spans

@@ -575,3 +575,54 @@ def test_a_recording_of_no_board_written_as_brainflow_reads_back_as_no_board(tmp
     assert back.profile is None and back.sfreq == 500.0 and back.ch_names == ["Cz", "Pz"]
     assert_allclose(back.data, x, atol=1e-12)
     assert back.streams == {} and back.gaps == [] and back.warnings == []
+
+
+def _mains_left_out(path):
+    """Share of windows in which the quality gates leave out each channel."""
+    from biofeedback.config import load_pipeline
+    from biofeedback.engine import Engine, EngineOutput
+    from biofeedback.hardware import profile_for_recording
+
+    rec = read_recording(path)
+    prof = profile_for_recording(rec, "lsl")
+    eng = Engine(load_pipeline(), rec.ch_names, rec.sfreq, prof)
+    out = EngineOutput.from_results(eng.process_batch(rec.data, rec.timestamps), eng)
+    return prof.line_freq, 1.0 - np.asarray(eng.gate.clean_channels(out.quality)).mean(axis=0)
+
+
+def test_a_files_own_mains_frequency_is_the_one_notched_and_gated(tmp_path):
+    """A FIF recorded at 60 Hz mains (``info["line_freq"]``, as MNE and a BIDS
+    ``PowerLineFrequency`` state it) was notched and gated at the profile's
+    50 Hz: an electrode picking up the 60 Hz mains was kept as clean."""
+    mne = pytest.importorskip("mne")
+    sf, n = 500.0, 500 * 30
+    t = np.arange(n) / sf
+    x = np.random.default_rng(0).normal(0, 5e-6, (4, n)) + 10e-6 * np.sin(2 * np.pi * 10 * t)
+    x[1] += 40e-6 * np.sin(2 * np.pi * 60 * t)  # Fp2 picks up the mains
+    raw = mne.io.RawArray(x, mne.create_info(["Fp1", "Fp2", "O1", "O2"], sf, "eeg"),
+                          verbose="error")
+    raw.info["line_freq"] = 60.0
+    fif = tmp_path / "us_raw.fif"
+    raw.save(fif, verbose="error")
+    mains, left_out = _mains_left_out(fif)
+    assert mains == 60.0
+    assert left_out.tolist() == [0.0, 1.0, 0.0, 0.0]
+    # converted, the recording keeps it
+    xdf = tmp_path / "us.xdf"
+    assert main(["convert", str(fif), str(xdf)]) == 0
+    assert _mains_left_out(xdf)[0] == 60.0
+    assert mne.io.read_raw_fif(write_recording(read_recording(xdf), tmp_path / "b_raw.fif"),
+                               verbose="error").info["line_freq"] == 60.0
+    # a BIDS dataset states it beside the EDF
+    mne_bids = pytest.importorskip("mne_bids")
+    bp = mne_bids.BIDSPath(subject="01", task="rest", root=tmp_path / "bids", datatype="eeg")
+    mne_bids.write_raw_bids(raw, bp, allow_preload=True, format="EDF", verbose="error")
+    edf = next((tmp_path / "bids").rglob("*_eeg.edf"))
+    assert mne.io.read_raw_edf(edf, verbose="error").info["line_freq"] is None
+    mains, left_out = _mains_left_out(edf)
+    assert mains == 60.0 and left_out[1] == 1.0
+    # and a BIDS export of the FIF says it, as PowerLineFrequency
+    out = tmp_path / "bids2"
+    assert main(["convert", str(fif), "--bids-root", str(out), "--participant", "P1"]) == 0
+    side = json.loads(next(out.rglob("*_eeg.json")).read_text())
+    assert side["PowerLineFrequency"] == 60.0
