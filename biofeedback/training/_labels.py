@@ -218,15 +218,38 @@ def label_files(paths=(), labels_from="filename", pattern=DEFAULT_PATTERN,
             f"{agree(len(unmatched), 'it', 'them')} or pass --pattern."
         )
     _warn_near_duplicates([f.subject for f in files], "subjects")
-    if len(named_by_file) > 1:
+    fitted = len(files) - len(named_by_file)  # files the pattern gave a subject
+    if named_by_file and (len(named_by_file) > 1 or fitted):
         from .._logging import logger
 
-        logger.warning(
-            "%d recordings name no subject (%s): neither a subject column nor the "
-            "pattern %r gives one, so each file is its own subject and "
-            "leave-one-subject-out holds out files, not people; give a subject "
-            "column or a --pattern with {subject}.", len(named_by_file),
-            listed(named_by_file, 3), pattern)
+        names = listed([file_stem(n) for n in named_by_file], 3)
+        if fitted:
+            # one person's file named otherwise is a person of its own: scored
+            # as new while their other recordings were trained on
+            k = len(named_by_file)
+            logger.warning(
+                "%s %s not fit the pattern %r, which %s (read as %s: without the "
+                "extension, and a FIF's _raw ending), so %s a subject of its own, and "
+                "leave-one-subject-out may score a person on data of theirs it trained "
+                "on; rename %s, or give a subject column.",
+                listed(named_by_file, 3), agree(k, "does", "do"), pattern,
+                counted(fitted, "other recording fits", "other recordings fit"), names,
+                agree(k, "it is", "each is"), agree(k, "it", "them"))
+        elif "{subject}" in pattern and pattern != DEFAULT_PATTERN:
+            logger.warning(
+                "%d recordings name no subject (%s): their names as read (%s: without "
+                "the extension, and a FIF's _raw ending) do not fit the pattern %r, so "
+                "each file is its own subject and leave-one-subject-out holds out files, "
+                "not people; write the --pattern for the names as read, or give a "
+                "subject column.", len(named_by_file), listed(named_by_file, 3), names,
+                pattern)
+        else:
+            logger.warning(
+                "%d recordings name no subject (%s): neither a subject column nor the "
+                "pattern %r gives one, so each file is its own subject and "
+                "leave-one-subject-out holds out files, not people; give a subject "
+                "column or a --pattern with {subject}.", len(named_by_file),
+                listed(named_by_file, 3), pattern)
     if labels_from != "markers":
         labels = ([f.label for f in files if f.label is not None]
                   + [lab for f in files for _, _, lab in f.stretches])

@@ -641,6 +641,32 @@ def test_recordings_that_name_no_subject_are_said(recs, tmp_path, caplog):
     assert "name no subject" not in caplog.text
 
 
+def test_one_recording_the_pattern_does_not_fit_is_said(tmp_path, make_eeg, caplog):
+    """One person's session named with a '-' where the others have '_' became a
+    subject of its own without a word (a warning needed two such files), and
+    leave-one-subject-out scored that person as new on their other session's
+    training; a pattern ending in a FIF's _raw fitted no name, and the warning
+    said to give a pattern with {subject}, which it had."""
+    from biofeedback.training import label_files
+
+    names = ["p01_ses1_raw.fif", "p01-ses2_raw.fif", "p02_ses1_raw.fif", "p02_ses2_raw.fif"]
+    paths = [_mne_states(tmp_path / n, make_eeg, SITES, k, "_raw.fif")
+             for k, n in enumerate(names)]
+    files = label_files(paths, "markers", pattern="{subject}_ses{session}")
+    assert [f.subject for f in files] == ["p01", "p01-ses2", "p02", "p02"]
+    assert ("p01-ses2_raw.fif does not fit the pattern '{subject}_ses{session}', which 3 "
+            "other recordings fit (read as p01-ses2: without the extension, and a FIF's "
+            "_raw ending), so it is a subject of its own, and leave-one-subject-out may "
+            "score a person on data of theirs it trained on; rename it, or give a "
+            "subject column.") in caplog.text
+    caplog.clear()
+    label_files(paths[2:], "markers", pattern="{subject}_ses{session}_raw")
+    assert ("2 recordings name no subject (p02_ses1_raw.fif, p02_ses2_raw.fif): their "
+            "names as read (p02_ses1, p02_ses2: without the extension, and a FIF's _raw "
+            "ending) do not fit the pattern '{subject}_ses{session}_raw', so each file is "
+            "its own subject") in caplog.text
+
+
 def test_evaluate_refuses_labels_the_model_has_no_class_for(model_file, tmp_path, capsys):
     """Recordings labelled 'rest' scored 0.000 against a calm/busy model, as if
     the model had failed, instead of saying the labels do not match."""
