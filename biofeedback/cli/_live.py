@@ -302,12 +302,14 @@ def _run(args) -> int:
                                  "([recording] enabled = false); a participant's session "
                                  "must be recorded.")
             # a signal waits until prog is known here: Ctrl-C as the session
-            # number was reserved and returned kept it taken
+            # number was reserved and returned kept it taken. Only the
+            # reservation: reading the index may wait seconds on another
+            # process's lock, and a signal is acted on at once there
             with signals_after():
-                prog = ProgrammeSession(args.participant, args.root, config, args.protocol,
-                                        model=model,
-                                        model_sha256=model_meta.get("model", {}).get("sha256"),
-                                        simulated=args.scenario is not None)
+                prog = ProgrammeSession.reserved(args.participant, args.root, config,
+                                                 args.protocol)
+            prog.prepare(model=model, model_sha256=model_meta.get("model", {}).get("sha256"),
+                         simulated=args.scenario is not None)
         session = build_session(
             make_source(args, config), config, model, sinks=sinks, view=args.view,
             record=not args.no_record, recordings_dir=args.recordings,

@@ -80,6 +80,16 @@ FIGURE_COLS = (
 )
 #: study roots whose index was read into memory (they cannot be written), said once
 _SAID_IN_MEMORY: set[str] = set()
+#: how long one wait for another process's lock lasts (ms): signals are acted on between
+_LOCK_SLICE_MS = 100
+
+
+def _locked(err: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused because another connection holds a lock."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(err) or "busy" in str(err)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -164,6 +174,7 @@ class StudyIndex:
         self.root = study_root(root)
         self.path = self.root / DB_NAME
         self.timeout = float(timeout)
+        self._wait = self.timeout  # for a write lock another process holds (sync's patience)
         self.read_only = bool(read_only)
         self.notice = None
         self.rebuilt_on_open = False  # open() indexed every session folder
@@ -372,7 +383,7 @@ class StudyIndex:
         con = self.con
         for attempt in range(attempts):
             try:
-                con.execute("BEGIN IMMEDIATE")
+                self._begin(con)
                 break
             except sqlite3.OperationalError as err:  # locked past the busy timeout
                 if attempt == attempts - 1:
@@ -388,6 +399,25 @@ class StudyIndex:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def _begin(self, con) -> None:
+        """``BEGIN IMMEDIATE``, waiting up to ``self._wait`` s for another
+        process's lock a tenth of a second at a time: SQLite waits inside one
+        call, and Python acts on a signal only once it returns, so Ctrl-C
+        as a session started on a study another program kept locked ended
+        the command only after the whole wait (3 s)."""
+        deadline = time.monotonic() + self._wait
+        con.execute(f"PRAGMA busy_timeout = {_LOCK_SLICE_MS}")
+        try:
+            while True:
+                try:
+                    con.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as err:
+                    if not _locked(err) or time.monotonic() >= deadline:
+                        raise
+        finally:
+            con.execute(f"PRAGMA busy_timeout = {int(self._wait * 1000)}")
 
     @staticmethod
     def _drop_rows(con, participant, key) -> None:
@@ -478,6 +508,7 @@ class StudyIndex:
         if patience is None:
             return self._sync()
         con = self.con
+        self._wait = float(patience)
         con.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
         try:
             return self._sync(attempts=1)
@@ -488,6 +519,7 @@ class StudyIndex:
                 "changed since. Close that program, or run again in a moment.", self.path)
             return 0
         finally:
+            self._wait = self.timeout
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     def _sync(self, attempts: int = 3) -> int:

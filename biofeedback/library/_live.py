@@ -172,6 +172,27 @@ class ProgrammeSession:
 
     def __init__(self, participant, root, config, protocol=None, *, model=None,
                  model_sha256=None, simulated=False):
+        self._reserve(participant, root, config, protocol)
+        try:
+            self.prepare(model=model, model_sha256=model_sha256, simulated=simulated)
+        except BaseException:  # interrupted, or an unreadable study: the number is free
+            self.abandon()
+            raise
+
+    @classmethod
+    def reserved(cls, participant, root, config, protocol=None) -> ProgrammeSession:
+        """The session's number and folder alone; :meth:`prepare` does the rest.
+
+        For a caller that holds signals until it holds the session (so that it
+        can give the number back): the reservation is quick, while preparing
+        reads the study's index, which another process may keep locked for
+        seconds, and a signal held over that was acted on only after it.
+        """
+        self = cls.__new__(cls)
+        self._reserve(participant, root, config, protocol)
+        return self
+
+    def _reserve(self, participant, root, config, protocol):
         from .._signals import signals_after
         from ._layout import reserve_session
 
@@ -182,12 +203,17 @@ class ProgrammeSession:
             # (Ctrl-C as reserve_session returned kept the number taken)
             with signals_after():
                 self.paths = reserve_session(root, participant, protocol or config.name)
-            self._prepare(config, model, model_sha256)
-            self.sidecar["programme"]["simulated"] = bool(simulated)
-        except BaseException:  # interrupted, or an unreadable study: the number is free
+        except BaseException:  # the signal held, acted on: the number is free
             if self.paths is not None:
                 self.abandon()
             raise
+
+    def prepare(self, *, model=None, model_sha256=None, simulated=False) -> None:
+        """Read what the session carries from the participant's earlier ones
+        (the study's index) and make its sidecar entry. On an error or a
+        signal, the caller gives the number back (:meth:`abandon`)."""
+        self._prepare(self.config, model, model_sha256)
+        self.sidecar["programme"]["simulated"] = bool(simulated)
 
     def _prepare(self, config, model, model_sha256):
         from ._carry import CarryOver

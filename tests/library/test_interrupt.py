@@ -5,7 +5,10 @@ one step of the reservation with one that makes it, then raises the signal
 (as a key pressed, or a terminal closed, as it returns).
 """
 
+import json
 import signal
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -55,17 +58,50 @@ def test_ctrl_c_as_the_reservation_returns_gives_the_number_back(tmp_path, monke
     assert _number_free(tmp_path)
 
 
+def _index_held_by_another_program(root):
+    """The study's index, with a session folder it has yet to take in, held
+    locked by another connection (a database browser, a session being filed):
+    the connection, to close."""
+    from biofeedback.library import StudyIndex
+
+    with StudyIndex(root):
+        pass
+    eeg = Path(root) / "sub-other" / "ses-01" / "eeg"
+    eeg.mkdir(parents=True)
+    (eeg / "sub-other_ses-01_task-short_eeg.json").write_text(
+        json.dumps({"programme": {"participant": "other", "session": 1}}))
+    holder = sqlite3.connect(Path(root) / "biofeedback.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
 @pytest.mark.parametrize(("sig", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
 def test_a_signal_as_live_reserves_the_session_gives_the_number_back(
         tmp_path, monkeypatch, capsys, ctrl_c, default_stop_signals, sig, code):
     """`live --participant`: a signal as the ProgrammeSession was made, before
-    the command held it, kept the number (the next session became 02)."""
-    monkeypatch.setattr(_live, "ProgrammeSession",
-                        _then(_live.ProgrammeSession, getattr(signal, sig)))
-    got = main(["live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
-                str(LIVE_SHORT), "--view", "none", "--duration", "2"])
+    the command held it, kept the number (the next session became 02). And
+    it acts at once: held until the session had read the study's index, it
+    waited the 3 s the index waits for another program's lock."""
+    sent = []
+
+    def reserved(*args, **kwargs):
+        out = real(*args, **kwargs)
+        sent.append(time.monotonic())
+        signal.raise_signal(getattr(signal, sig))  # the signal as the reservation returns
+        return out
+
+    real = _live.ProgrammeSession.reserved
+    monkeypatch.setattr(_live.ProgrammeSession, "reserved", reserved)
+    holder = _index_held_by_another_program(tmp_path)
+    try:
+        got = main(["live", "--participant", "demo", "--root", str(tmp_path), "--pipeline",
+                    str(LIVE_SHORT), "--view", "none", "--duration", "2"])
+        took = time.monotonic() - sent[0]
+    finally:
+        holder.close()
     monkeypatch.undo()
     assert got == code
+    assert took < 1.5
     assert "interrupted" in capsys.readouterr().err
     assert _number_free(tmp_path)
 

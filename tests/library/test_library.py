@@ -1222,6 +1222,42 @@ def test_an_index_held_locked_by_another_program_is_read_as_it_was(study, caplog
         holder.close()  # rolls the held transaction back
 
 
+def test_ctrl_c_while_waiting_on_a_locked_index_acts_at_once(study, ctrl_c):
+    """SQLite waits for another program's lock inside one call, where Python
+    acts on no signal: Ctrl-C as a session started (the index read with 3 s
+    of patience) ended it only after those 3 s, after 30 s as one was indexed."""
+    import os
+    import threading
+    import time
+
+    holder = sqlite3.connect(study / "biofeedback.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    side = next(study.glob("sub-p01/ses-02/eeg/*.json"))
+    os.utime(side, (time.time() + 5, time.time() + 5))  # changed: sync would re-index it
+    pressed = []
+
+    def press():
+        pressed.append(time.monotonic())
+        ctrl_c()
+
+    timer = threading.Timer(0.3, press)
+    try:
+        with StudyIndex(study, timeout=6.0) as idx:
+            timer.start()
+            with pytest.raises(KeyboardInterrupt):
+                idx.sync(patience=3.0)
+            took = time.monotonic() - pressed[0]
+            with pytest.raises(KeyboardInterrupt):  # a session being filed waits longer
+                threading.Timer(0.3, press).start()
+                idx.add_session(side.parents[1], "p01", 2)
+            took_filing = time.monotonic() - pressed[1]
+    finally:
+        timer.cancel()
+        holder.close()
+    assert took < 1.0
+    assert took_filing < 1.0
+
+
 def test_a_session_stopped_mid_protocol_is_kept_and_marked_partial(study, caplog):
     """SIGTERM in the first training block: its blocks count, its status says so."""
     side_path = next(study.glob("sub-p01/ses-03/eeg/*.json"))
