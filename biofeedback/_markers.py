@@ -28,6 +28,8 @@ LOSSES_MARKED = "losses_marked"
 AMPLITUDE_WARNING = "amplitude_warning"
 #: The samples come at a rate other than the nominal one (said once, live).
 RATE_WARNING = "rate_warning"
+#: A channel stopped giving EEG: NaN, flat, at the rail, a bad electrode (said once, live).
+CHANNEL_WARNING = "channel_warning"
 CLOCK_JUMP = "clock_jump"
 DASHBOARD_MARK = "dashboard_mark"
 # -- a scenario's ground truth (biofeedback.simulate)
@@ -41,7 +43,7 @@ FAULT = "fault"
 #: The markers a session writes about itself (not about the person's state).
 SESSION_KINDS = (CUE, THRESHOLD, BLOCK_START, BLOCK_END, PROTOCOL_END, FEEDBACK_PAUSED,
                  FEEDBACK_RESUMED, SESSION_START, SESSION_END, GAP_START, GAP_END,
-                 DROPPED, LOSSES_MARKED, AMPLITUDE_WARNING, RATE_WARNING, CLOCK_JUMP,
-                 DASHBOARD_MARK)
+                 DROPPED, LOSSES_MARKED, AMPLITUDE_WARNING, RATE_WARNING, CHANNEL_WARNING,
+                 CLOCK_JUMP, DASHBOARD_MARK)
 #: A scenario's truth markers.
 TRUTH_KINDS = (STATE, EVENT, FAULT)

@@ -557,3 +557,56 @@ def test_a_sender_sending_at_another_rate_than_it_declares_is_said_while_it_runs
                               "the nominal 256 Hz")
     assert summary.duration >= 12.0  # ... and the session went on, said at its end too
     assert any(n.startswith("warning: the samples came at 200.00 Hz") for n in summary.notes)
+
+
+@pytest.mark.lsl
+def test_a_flat_channel_and_nan_samples_are_said_once_and_marked(uid, collect_sink, caplog):
+    """A stream with a flat channel, then NaN on every channel for a moment:
+    the terminal's dashboard view marked them, but the plain view, a log and
+    the summary said nothing (the flat channel left out of every index, the
+    NaN windows gated, without a word). Each is said once, marked (a
+    ``channel_warning`` recorded and given to every sink) and in the notes."""
+    import pylsl
+
+    from biofeedback.config import load_pipeline
+    from biofeedback.session import Session
+    from biofeedback.stream import LSLSource
+
+    sfreq = 256.0
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(f"flat-{uid}", "EEG", 4, sfreq, "float32",
+                                                 f"flat-{uid}"))
+
+    def push(stop):
+        outlet.wait_for_consumers(5.0)  # the burst must reach the session
+        rng, t0, n = np.random.default_rng(0), pylsl.local_clock(), 0
+        while not stop.is_set():
+            due = int((pylsl.local_clock() - t0) * sfreq)
+            if due > n:
+                x = rng.normal(0, 10, (due - n, 4))
+                x[:, 2] = 0.0  # EEG03: no contact, a flat line
+                k = np.arange(n, due)
+                x[(k >= 2.25 * sfreq) & (k < 2.5 * sfreq)] = np.nan  # after the first window
+                outlet.push_chunk(x.tolist(), (t0 + k / sfreq).tolist())
+                n = due
+            time.sleep(0.01)
+
+    with _sending(push), caplog.at_level("WARNING", logger="biofeedback"):
+        session = Session(LSLSource(f"flat-{uid}", timeout=5), load_pipeline(),
+                          [collect_sink], record=False, publish=False, duration=4.5)
+        summary = session.run()
+    flat = ("channel EEG03 is flat (the signal does not change): left out of the indices; "
+            "check the electrode and its cable")
+    nan = ("the EEG holds NaN or inf samples on channels EEG01, EEG02, EEG03, EEG04: windows "
+           "holding them are gated (feedback pauses), and a channel that keeps sending them "
+           "is left out of the indices; check what sends the EEG")
+    said = [e for e in collect_sink.events if e.startswith("channel_warning ")]
+    assert said == [f"channel_warning {flat}", f"channel_warning {nan}"]
+    assert [m for m in caplog.messages if "left out of the indices" in m] == [
+        flat[0].upper() + flat[1:] + ".", nan[0].upper() + nan[1:] + "."]
+    gated = sum(r.gated for r in collect_sink.results)
+    n = len(collect_sink.results)
+    assert 0 < gated < n
+    notes = [x for x in summary.notes if "channel" in x]
+    assert notes == [f"warning: {flat} (windows: EEG03 {n - gated} of {n})",
+                     f"warning: {nan} (windows: EEG01 {gated}, EEG02 {gated}, EEG03 {gated}, "
+                     f"EEG04 {gated} of {n})"]

@@ -23,6 +23,7 @@ from .. import _stops as stops
 from .._logging import logger
 from .._markers import (
     AMPLITUDE_WARNING,
+    CHANNEL_WARNING,
     DROPPED,
     GAP_END,
     GAP_START,
@@ -178,6 +179,7 @@ class Session:
         self._units_checked = False  # amplitudes checked for a wrong unit (first 2 s)
         self._units_buf = []
         self._rate_checked = False  # the samples' rate checked against the nominal one
+        self._channels = None  # the channels' problems said (a ChannelWatch, live)
 
     # -- control -----------------------------------------------------------------
     def stop(self, reason: str = stops.STOP) -> None:
@@ -561,6 +563,19 @@ class Session:
             logger.warning("%s", sentence(note))
             self._marker(f"{RATE_WARNING} {note}", tally.last_ts or 0.0)
 
+    def _check_channels(self, results):
+        """Say, once a channel, one that stopped giving EEG (NaN, flat, at the
+        rail, a bad electrode): the terminal's dashboard view marked it, but
+        the plain view, a log and the summary said nothing."""
+        from ._channels import ChannelWatch
+
+        if self._channels is None:
+            self._channels = ChannelWatch(self.engine.ch_names)
+        for r in results:
+            for note in self._channels.window(r):
+                logger.warning("%s", sentence(note))
+                self._marker(f"{CHANNEL_WARNING} {note}", float(r.t_end))
+
     def _status(self, tally):
         self._dispatch.status({"elapsed": tally.summary.duration, "windows": tally.n_windows,
                                "dropped": self.source.n_dropped, "gated": tally.n_gated})
@@ -614,7 +629,9 @@ class Session:
                     watchdog.data()
                     self._check_units(data, tally)
                     self._check_rate(tally)
-                    self._handle_results(self.engine.process(data, ts), tally, lsl_clock)
+                    results = self.engine.process(data, ts)
+                    self._handle_results(results, tally, lsl_clock)
+                    self._check_channels(results)
                 ended = watchdog.check()
                 if ended is not None:
                     tally.summary.stopped_by = ended[0]
@@ -652,11 +669,15 @@ class Session:
             data, ts, cursor, lost = acq.ring.read_since(cursor)
             if ts.size and self._error is None:
                 tally.samples(ts)
-                self._handle_results(self.engine.process(data, ts), tally)
+                results = self.engine.process(data, ts)
+                self._handle_results(results, tally)
+                self._check_channels(results)
             # a source that ended knows when (its end may lie in an outage)
             end = self.source.ended_at if acq.ended.is_set() else None
             self._close_open_gap(tally, lsl_clock() if end is None else end)
             tally.finish(self.source.n_dropped)
+            if self._channels is not None:
+                tally.summary.notes.extend(self._channels.notes())
 
     def _close_open_gap(self, tally, now):
         """A stream still lost at the end: its outage runs to the end, counted and marked.
