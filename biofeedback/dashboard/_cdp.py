@@ -45,6 +45,9 @@ class HeadlessChromium:
     ----------
     width, height : int
         The page's viewport in CSS pixels.
+    mobile : bool
+        Emulate a phone's browser: the page's ``<meta name="viewport">`` is
+        obeyed (without one, it is laid out 980 px wide and zoomed out).
     executable : str | None
         Chromium's path (default: :func:`find_chromium`).
 
@@ -55,11 +58,12 @@ class HeadlessChromium:
     ...     browser.evaluate("document.title")
     """
 
-    def __init__(self, width=1400, height=1000, executable=None):
+    def __init__(self, width=1400, height=1000, executable=None, mobile=False):
         self.executable = executable or find_chromium()
         if self.executable is None:
             raise FileNotFoundError("Chromium was not found (apt-get install chromium).")
         self.width, self.height = int(width), int(height)
+        self.mobile = bool(mobile)
         self._loop = asyncio.new_event_loop()
         self._id = 0
         self._proc = None
@@ -92,7 +96,7 @@ class HeadlessChromium:
         self.call("Page.enable")
         self.call("Runtime.enable")
         self.call("Emulation.setDeviceMetricsOverride", width=self.width, height=self.height,
-                  deviceScaleFactor=1, mobile=False)
+                  deviceScaleFactor=1, mobile=self.mobile)
         return self
 
     async def _connect(self, port):

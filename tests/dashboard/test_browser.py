@@ -460,3 +460,28 @@ def test_a_participants_first_live_session_is_not_listed_as_an_earlier_one(tmp_p
     assert said.strip() == "No earlier sessions for P01: this is their first."
     assert "filed as sub-P01 session 01" in out
     assert "could not be read" not in err and "holds no samples" not in err, err
+
+
+def test_the_page_fits_a_phone(live):
+    """On a phone (390 px wide) the page kept its two desktop columns: it was 540 px
+    wide, the traces and spectrum squeezed to a sliver, and stop was off screen."""
+    from biofeedback.dashboard._cdp import HeadlessChromium
+    from biofeedback.dashboard._feed import history_message
+    from biofeedback.library import simulate_sessions
+
+    root = live["tmp"] / "phone-study"
+    simulate_sessions("learner", "p11", 1, root=root, progress=False)
+    live["server"].publish(history_message("p11", root))
+    with HeadlessChromium(390, 844, mobile=True) as b:
+        b.goto(live["server"].url)
+        b.wait_for("window.__dash && __dash.history && "
+                   "document.querySelectorAll('#traces canvas').length", 15)
+        page = b.evaluate(
+            "(() => { const r = (id) => document.getElementById(id).getBoundingClientRect();"
+            " return {width: document.documentElement.scrollWidth, view: innerWidth,"
+            " stop: r('btn-stop').right, traces: r('traces').width,"
+            " spectrum: r('spectrum').width, history: r('history-panel').right}; })()")
+    assert page["view"] == 390
+    assert page["width"] <= page["view"]  # nothing to scroll sideways
+    assert page["stop"] <= page["view"] and page["history"] <= page["view"]
+    assert page["traces"] > 300 and page["spectrum"] > 300
