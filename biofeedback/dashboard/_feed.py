@@ -278,8 +278,13 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
         command in it (None if none), which the page keeps on one line per word.
         A session still running has no figures yet: its ``note`` ("session 05:
         running now") is what the page shows instead (None for the others).
+        ``trend`` is the sentence ``biofeedback progress`` ends with, over all
+        the participant's finished sessions, not only the last ones listed:
+        the slope of the trained measure per session with its 95 % interval
+        and whether they are learning, or, before their third session, that
+        it is too early to tell (None when they have no finished session).
     """
-    from ..library import StudyIndex, check_participant
+    from ..library import StudyError, StudyIndex, check_participant, progress
 
     pid = check_participant(participant)
     keys = ("session", "label", "started_at", "task", "status", "target", "direction",
@@ -288,6 +293,10 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
         if sync:
             index.sync(patience=3.0)
         rows = [r for r in index.sessions(pid) if not current or r.get("uid") != current]
+        try:  # the running sessions, this one among them, are left out of the trend
+            trend = progress(pid, index=index)["verdict"] if rows else None
+        except StudyError:  # every session still running
+            trend = None
     rows = rows[-int(last):]
     command = None
     if current:
@@ -297,6 +306,7 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
         command = f"biofeedback live --participant {pid}{where}"
         empty = f"No sessions yet for {pid}: run {command} to record one."
     return {"type": "history", "participant": pid, "empty": empty, "command": command,
+            "trend": trend,
             "sessions": [{**{k: r.get(k) for k in keys}, "note": _running(r)} for r in rows]}
 
 

@@ -371,6 +371,32 @@ def test_a_participant_without_sessions_is_told_how_to_record_one(live):
     assert box[1] > 0 and box[0] >= 0.9 * table
 
 
+def test_the_trend_over_a_participants_sessions_is_said_with_its_interval(live):
+    """The page listed a participant's last sessions, one figure each, and said
+    nothing of whether they improve: no trend, no interval, and after one
+    session nothing saying a trend needs more."""
+    from biofeedback.dashboard._feed import history_message
+    from biofeedback.library import progress, simulate_sessions
+
+    root = live["tmp"] / "trend-study"
+    simulate_sessions("learner", "p10", 1, root=root, progress=False)
+    one = history_message("p10", root)
+    simulate_sessions("learner", "p10", 2, root=root, progress=False)
+    three = history_message("p10", root)
+    b = live["browser"]
+    seen = []
+    for msg in (one, three):
+        live["server"].publish(msg)
+        seen.append(b.wait_for(
+            f"document.getElementById('history').querySelectorAll('tbody tr').length === "
+            f"{len(msg['sessions'])} && document.getElementById('history-who').textContent"
+            " === 'participant p10' && document.getElementById('history-trend').innerText", 10))
+    assert seen[0] == ("Too early to tell whether p10 is learning: 1 session with training "
+                       "blocks, and a trend needs at least 3.")
+    assert seen[1] == progress("p10", root)["verdict"]
+    assert "95 % interval" in seen[1] and "3 sessions" in seen[1]
+
+
 def test_a_session_running_in_another_process_is_said_to_be_running(live, tmp_path):
     """'dashboard --participant' listed a session running in another process as
     a row with no figures (once the index held it), or not at all; nothing said

@@ -317,6 +317,10 @@
       tr.appendChild(td);
       body.appendChild(tr);
     }
+    // whether they improve: the slope over their sessions with its 95 % interval
+    const trend = q("history-trend");
+    trend.textContent = m.trend || "";
+    trend.classList.toggle("hidden", !m.trend);
   }
 
   function onEvent(m) {
