@@ -783,6 +783,31 @@ def test_the_integrity_table_fits_a_window_with_long_paths_in_its_warnings(study
     assert wide[0] <= wide[1], wide
 
 
+def test_the_progress_report_reads_on_a_phone(short_study, tmp_path, capsys):
+    """The report had no viewport: a phone laid it out 980 px wide and zoomed it
+    out, and its tables ran past that too; now the page is the phone's width and
+    only a wide table scrolls sideways."""
+    from biofeedback.dashboard._cdp import find_chromium
+
+    out = tmp_path / "p.html"
+    assert main(["progress", "p01", "--root", str(short_study), "--out", str(out)]) == 0
+    capsys.readouterr()
+    if find_chromium() is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium); CI installs it")
+    from biofeedback.dashboard._cdp import HeadlessChromium
+
+    with HeadlessChromium(390, 844, mobile=True) as b:
+        b.goto(out.as_uri())
+        page = b.evaluate(
+            "({view: innerWidth, width: document.documentElement.scrollWidth,"
+            " tables: Array.from(document.querySelectorAll('table')).map(t =>"
+            " t.parentElement.getBoundingClientRect().right),"
+            " verdict: document.querySelector('h2 + p')"
+            ".getBoundingClientRect().right})")
+    assert page["view"] == 390 and page["width"] <= 390, page
+    assert page["tables"] and max(page["tables"]) <= 390 and page["verdict"] <= 390, page
+
+
 def test_two_sessions_tell_nobody_a_non_learner(tmp_path):
     """Too early to tell: 'learner' is null, not false."""
     simulate_sessions("learner", "p03", 2, root=tmp_path, pipeline=SHORT, progress=False)
