@@ -523,9 +523,10 @@ class StudyIndex:
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     def _sync(self, attempts: int = 3) -> int:
-        known = {(r[0], r[4] if r[1] is None else r[1]): (_num(r[2]) or 0.0, r[3], r[4], r[5])
+        known = {(r[0], r[4] if r[1] is None else r[1]): (_num(r[2]) or 0.0, r[3], r[4], r[5],
+                                                         r[6])
                  for r in self.con.execute(
-            "SELECT participant, session, mtime, status, label, sidecar FROM sessions")}
+            "SELECT participant, session, mtime, status, label, sidecar, xdf FROM sessions")}
         n = 0
         present = set()
         self._say_unindexed()
@@ -538,7 +539,8 @@ class StudyIndex:
             mtime = max((p.stat().st_mtime for p in files), default=0.0)
             old = known.get((pid, key))
             if not files or (old is not None and old[0] >= mtime and old[1] != "running"
-                             and old[2] == session_label(folder, num)):
+                             and old[2] == session_label(folder, num)
+                             and not self._files_moved(old[3], old[4], files)):
                 continue
             if self.add_session(folder, pid, num, attempts=attempts) is not None:
                 n += 1
@@ -557,6 +559,17 @@ class StudyIndex:
                     self.root / f"sub-{pid}" / f"ses-{label}")
             n += len(gone)
         return n
+
+    def _files_moved(self, sidecar, xdf, files) -> bool:
+        """Whether a session's sidecar or recording went or came since it was
+        indexed: a file deleted or moved by hand leaves the others' dates as
+        they were, so they alone do not tell."""
+        kinds = {".json": sidecar, ".xdf": xdf}
+        for suffix, had in kinds.items():
+            has = any(f.suffix == suffix for f in files)
+            if has != bool(had) or (had and not (self.root / str(had)).exists()):
+                return True
+        return False
 
     @staticmethod
     def _drop(con, keys) -> None:

@@ -203,6 +203,12 @@ def read_session_folder(folder, participant: str, session: int | None, root,
         return None
     if side_path is None:
         warnings.append(f"{folder} has no sidecar; indexed what its XDF holds.")
+    elif xdf is None and not (folder / ".running").exists():
+        # the recording deleted or moved by hand (one still starting has none yet)
+        warnings.append(f"{folder} has lost its recording {side_path.with_suffix('.xdf').name}"
+                        " (deleted or moved by hand); its figures are indexed from its "
+                        "sidecar. Put the recording back to replay the session or make its "
+                        "report again.")
     prog = side.get("programme") or {}
     said = str(prog.get("participant") or "")
     label = session_label(folder, session)

@@ -937,6 +937,33 @@ def test_a_session_deleted_by_hand_leaves_the_index_with_a_warning(study, capsys
     assert reserve_session(study, "p01", "short").session == 5
 
 
+def test_a_recording_deleted_or_moved_by_hand_is_said_and_put_back(study, capsys, caplog):
+    """With its XDF deleted or moved and its sidecar left, a session stayed in the
+    index as it was, naming a recording that was gone, and nothing said so; put
+    back, it was not noticed either (the other files' dates had not moved)."""
+    main(["sessions", "p01", "--root", str(study)])  # indexed as they are
+    eeg = study / "sub-p01" / "ses-02" / "eeg"
+    xdf = next(eeg.glob("*_eeg.xdf"))
+    away = study.parent / xdf.name
+    xdf.rename(away)
+    capsys.readouterr()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert f"{eeg.parent} has lost its recording {xdf.name} (deleted or moved" in caplog.text
+    assert rows[1]["xdf"] == "" and rows[1]["status"] == "complete"  # figures: the sidecar's
+    got = progress("p01", study)["sessions"][1]
+    assert got["xdf"] == "" and any("has lost its recording" in w for w in got["warnings"])
+    away.rename(xdf)  # put back: the row names it again, and the warning goes
+    assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[1]["xdf"] == str(xdf.relative_to(study))
+    assert progress("p01", study)["sessions"][1]["warnings"] == []
+    # the sidecar deleted instead: the session is what its XDF holds, no more
+    next(eeg.glob("*_eeg.json")).unlink()
+    assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[1]["status"] == "no_sidecar"
+
+
 @pytest.mark.parametrize("read", [["index", "--rebuild"], ["sessions", "p01"]])
 def test_a_participant_folder_deleted_by_hand_keeps_its_numbers(study, capsys, read):
     """With sub-<ID> deleted, its .last-session went too: once the index had
