@@ -230,6 +230,9 @@ def export_bids(fnames, bids_root, *, participant=None, task="biofeedback",
             edf = write_edf(rec, Path(tmp) / f"{i}.edf")
             raw = mne.io.read_raw_edf(edf, preload=False, verbose="error")
             raw.info["line_freq"] = line_freq if line_freq is not None else _line_freq(rec)
+            # bad channels go to channels.tsv (status), as mne-bids writes a FIF's
+            raw.info["bads"] = [ch for ch in rec.provenance.get("bads", ())
+                                if ch in raw.ch_names]
             bp = mne_bids.BIDSPath(subject=ent["subject"], session=ent["session"],
                                    task=ent["task"], run=run, datatype="eeg",
                                    root=bids_root)

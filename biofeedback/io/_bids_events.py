@@ -57,6 +57,26 @@ def bids_line_freq(fname):
     return meta.get("PowerLineFrequency") if isinstance(meta, dict) else None
 
 
+def bids_bad_channels(fname) -> tuple[list, Path | None]:
+    """The channels the ``*_channels.tsv`` beside a BIDS recording marks
+    ``bad`` in its ``status`` column (mne-bids writes a FIF's ``info["bads"]``
+    there, never into the EDF), and the table; ``([], None)`` without one."""
+    tsv = bids_table(fname, "channels")
+    if tsv is None:
+        return [], None
+    try:
+        with open(tsv, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t"))
+    except (OSError, UnicodeDecodeError):
+        return [], None
+    head = [h.strip() for h in rows[0]] if rows else []
+    if "name" not in head or "status" not in head:
+        return [], tsv
+    at, status = head.index("name"), head.index("status")
+    return [row[at].strip() for row in rows[1:] if len(row) > max(at, status)
+            and row[status].strip().lower() == "bad"], tsv
+
+
 def bids_channel_types(fname) -> tuple[dict, Path | None]:
     """``{channel: TYPE}`` of the ``*_channels.tsv`` beside a BIDS recording
     (its ``name`` and ``type`` columns; BIDS spells types in capitals: 'EEG',

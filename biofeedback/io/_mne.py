@@ -9,7 +9,12 @@ import numpy as np
 
 from .._words import agree, counted, listed
 from ..errors import RecordingFormatError
-from ._bids_events import bids_channel_types, bids_line_freq, bids_markers
+from ._bids_events import (
+    bids_bad_channels,
+    bids_channel_types,
+    bids_line_freq,
+    bids_markers,
+)
 from ._edf_records import apply_record_onsets, edf_headers, equipment
 from ._integrity import channel_problems, gap_warning
 from ._recording import _PADDING, _rail_v, from_mne, stated_mains, to_mne
@@ -247,10 +252,18 @@ def read_mne(fname, *, profile=None):
     elif rec.profile is None:  # an EDF written from a recording names its board
         rec.profile = _known_profile(equipment(headers))
     warnings = [f"MNE: {c.message}" for c in caught]
+    # a BIDS dataset marks them in its channels table (mne-bids writes them there)
+    listed_bad, table = bids_bad_channels(fname)
+    in_table = [ch for ch in rec.ch_names if ch in listed_bad
+                and ch not in rec.provenance.get("bads", ())]
+    if in_table:
+        rec.provenance["bads"] = [ch for ch in rec.ch_names if ch in in_table
+                                  or ch in rec.provenance.get("bads", ())]
     bads = rec.provenance.get("bads")
     if bads:
+        where = f"in {table.name}" if in_table else "in the file"
         warnings.append(
-            f"{counted(len(bads), 'channel is', 'channels are')} marked bad in the file "
+            f"{counted(len(bads), 'channel is', 'channels are')} marked bad {where} "
             f"({listed(bads)}): kept, and judged by the quality gates window by window "
             f"like any channel (a FIF written from this recording marks "
             f"{agree(len(bads), 'it', 'them')} bad again).")

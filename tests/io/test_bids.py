@@ -234,3 +234,34 @@ def test_channel_types_from_the_channels_tsv_beside_a_recording(tmp_path, make_e
     assert ("2 channels are typed as signals other than EEG in sub-01_task-rest_channels.tsv "
             "(LOC (EOG), ROC (EOG)): they are kept as the stream 'non_eeg', not read as EEG."
             ) in rec.warnings
+
+
+def test_bad_channels_travel_through_a_bids_dataset(tmp_path, make_eeg):
+    """mne-bids writes a FIF's bad channels into *_channels.tsv (status 'bad'),
+    never into the EDF: read from the dataset they were good again, and
+    'convert --bids-root' of a FIF with bad channels wrote them as good."""
+    import mne
+
+    data, _ = make_eeg(n_channels=4, duration=12.0)
+    raw = mne.io.RawArray(data, mne.create_info(["Fp1", "Fp2", "O1", "O2"], 256.0, "eeg"),
+                          verbose="error")
+    raw.info["line_freq"] = 50
+    raw.info["bads"] = ["O2"]
+    bp = mne_bids.BIDSPath(subject="01", task="rest", datatype="eeg", root=tmp_path / "a")
+    mne_bids.write_raw_bids(raw, bp, format="EDF", allow_preload=True, verbose="error")
+    rec = read_recording(next((tmp_path / "a").rglob("*_eeg.edf")))
+    assert rec.provenance["bads"] == ["O2"]
+    assert ("1 channel is marked bad in sub-01_task-rest_channels.tsv (O2): kept, and "
+            "judged by the quality gates window by window like any channel (a FIF written "
+            "from this recording marks it bad again).") in rec.warnings
+    fif = write_recording(rec, tmp_path / "back_raw.fif")
+    assert mne.io.read_raw_fif(fif, verbose="error").info["bads"] == ["O2"]
+    # our own export of the FIF keeps them too
+    assert main(["convert", str(fif), "--bids-root", str(tmp_path / "b"),
+                 "--participant", "P1"]) == 0
+    table = next((tmp_path / "b").rglob("*_channels.tsv")).read_text().splitlines()
+    at = table[0].split("\t").index("status")
+    status = {row.split("\t")[0]: row.split("\t")[at] for row in table[1:]}
+    assert status == {"Fp1": "good", "Fp2": "good", "O1": "good", "O2": "bad"}
+    assert read_recording(next((tmp_path / "b").rglob("*_eeg.edf"))).provenance["bads"] == \
+        ["O2"]
