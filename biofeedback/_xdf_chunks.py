@@ -198,18 +198,20 @@ def footer(first: float, last: float, count: int, offsets) -> bytes:
             f"<clock_offsets>{offs}</clock_offsets></info>").encode()
 
 
-def file_header(stamped: bool = False) -> bytes:
+def file_header(stamped: bool = False, at: float | None = None) -> bytes:
     """The magic and a FileHeader chunk, as LabRecorder starts a file.
 
-    ``stamped`` adds the current UTC time as LabRecorder does; without it
-    the header holds the version alone, so a file written twice from the
-    same data is the same bytes.
+    ``stamped`` adds the current UTC time as LabRecorder does, ``at`` that
+    time (Unix seconds: the one a recording's own header gave); without
+    either the header holds the version alone, so a file written twice from
+    the same data is the same bytes.
     """
     when = ""
-    if stamped:
+    if stamped or at is not None:
         import datetime
 
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = (datetime.datetime.now(datetime.timezone.utc) if at is None else
+               datetime.datetime.fromtimestamp(int(at), datetime.timezone.utc))
         when = f"<datetime>{now.strftime('%Y-%m-%dT%H:%M:%S+0000')}</datetime>"
     return b"XDF:" + chunk(1, ('<?xml version="1.0"?><info><version>1.0</version>'
                                f"{when}</info>").encode())

@@ -268,6 +268,8 @@ def to_mne(rec, *, montage=None, railed=True):
     t0 = float(rec.timestamps[0]) if rec.n_times else 0.0
     if t0 > _UNIX_MIN:
         raw.set_meas_date(datetime.fromtimestamp(t0, tz=timezone.utc))
+    elif rec.started is not None:  # the LSL clock, dated by its file's header
+        raw.set_meas_date(datetime.fromtimestamp(rec.started, tz=timezone.utc))
     meta = {"t0": t0, "source_format": rec.source_format, "profile": rec.profile}
     with raw.info._unlock():
         raw.info["description"] = _TAG + dumps(meta)
@@ -420,6 +422,9 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
                 spans.append((t, t + float(a["duration"]), text))
     markers.sort(key=lambda m: m[0])
     prov = {"mne_version": mne.__version__, "clock": clock}
+    if "t0" in meta and abs(t0) < _UNIX_MIN and raw.info["meas_date"] is not None:
+        # a recording on the LSL clock keeps it; the date says when it was begun
+        prov["recorded_at"] = raw.info["meas_date"].timestamp()
     if spans:  # where each marker with a duration ends: labelling stops there
         prov["marker_spans"] = sorted(spans)
     mains = stated_mains(raw.info.get("line_freq"))

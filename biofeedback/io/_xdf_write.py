@@ -254,8 +254,13 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
     if block is None:
         block = max(int(recording.sfreq or 0), 32)
     streams = _streams_to_write(recording)
+    # the date a recording on the LSL clock was begun (its own file's header):
+    # the timestamps give none, and sessions are ordered by it
+    when = recording.provenance.get("recorded_at")
+    dated = (isinstance(when, int | float) and 1e9 <= when < 4.1e9
+             and recording.started == when)
     with open(fname, "wb") as fid:
-        fid.write(file_header())
+        fid.write(file_header(at=when if dated else None))
         for sid, s in enumerate(streams, start=1):
             name, type_, ch, units, types, sfreq, fmt, ts, values, extra = s
             fid.write(_chunk(2, _stream_xml(name, type_, ch, units, types, sfreq,

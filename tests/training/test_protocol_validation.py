@@ -122,6 +122,73 @@ def test_xdf_sessions_on_the_lsl_clock_are_dated_by_the_file_header(tmp_path, ma
     assert [name for name, _, _ in _folds(ds, "new-day")] == ["p1/post", "p2/post"]
 
 
+def test_dated_lsl_clock_sessions_keep_their_dates_when_converted(tmp_path, make_eeg):
+    """A LabRecorder file's date (its header: the stamps are LSL-clock seconds)
+    was lost by 'convert': the FIF held no date and the EDF 1 January 1985, so
+    a person's sessions named 'a' (later) and 'b' (earlier) were taken in the
+    order of their names, and the earlier one held out as the new day."""
+    from biofeedback.io import Recording, write_recording
+    from biofeedback.training import extract_dataset, label_files
+    from biofeedback.training._validation import _folds
+
+    xdfs = []
+    for k, subject in enumerate(("p1", "p2")):
+        for day, session in ((6, "a"), (5, "b")):
+            for j, (label, hz) in enumerate((("calm", 10.0), ("busy", 6.0))):
+                data, ts = make_eeg(duration=12.0, alpha_hz=hz, seed=100 * k + 10 * day + j)
+                rec = Recording(data, 256.0, ["TP9", "AF7", "AF8", "TP10"], ts,
+                                profile="muse_2016",
+                                provenance={"recorded_at": 1_709_629_200.0
+                                            + 86_400 * day + 600 * j})
+                xdfs.append(write_recording(
+                    rec, tmp_path / f"sub-{subject}_ses-{session}_task-{label}_eeg.xdf"))
+    for ext in ("xdf", "fif", "edf"):
+        paths = []
+        for x in xdfs:
+            out = x if ext == "xdf" else x.with_name(f"{x.stem}.{ext}")
+            if ext != "xdf":
+                assert main(["convert", str(x), str(out)]) == 0
+            paths.append(str(out))
+        ds = extract_dataset(label_files(paths), n_jobs=1)
+        assert [name for name, _, _ in _folds(ds, "new-day")] == ["p1/a", "p2/a"], ext
+
+
+@pytest.mark.lsl
+def test_a_labrecorder_files_date_survives_convert(tmp_path, uid):
+    """The date LabRecorder writes in its header is the one the FIF and EDF
+    copies of its recording hold (to the second, as EDF keeps it)."""
+    import time
+
+    import pylsl
+
+    from biofeedback.io import read_recording
+    from biofeedback.recorder import Recorder
+
+    info = pylsl.StreamInfo(f"amp-{uid}", "EEG", 2, 250.0, "float32", f"amp-{uid}")
+    chans = info.desc().append_child("channels")
+    for name in ("Fp1", "Fp2"):
+        ch = chans.append_child("channel")
+        ch.append_child_value("label", name)
+        ch.append_child_value("unit", "microvolts")
+    outlet = pylsl.StreamOutlet(info)
+    rec = Recorder(tmp_path / "lab.xdf", [f"source_id='amp-{uid}'"])
+    rec.start()
+    try:
+        t0 = pylsl.local_clock()
+        x = np.random.default_rng(0).normal(0, 10, (1000, 2))
+        for k in range(0, 1000, 25):  # 4 s of samples, stamped as sent at 250 Hz
+            outlet.push_chunk(x[k:k + 25].tolist(), t0 + (k + 24) / 250.0)
+            time.sleep(0.01)
+        time.sleep(1.0)
+    finally:
+        rec.stop(grace=6.0)
+    lab = read_recording(tmp_path / "lab.xdf")
+    assert lab.timestamps[0] < 1e9 and lab.started is not None  # LSL clock, dated
+    for name in ("lab_raw.fif", "lab.edf", "lab2.xdf"):
+        assert main(["convert", str(tmp_path / "lab.xdf"), str(tmp_path / name)]) == 0
+        assert read_recording(tmp_path / name).started == lab.started, name
+
+
 def test_new_day_splits_need_two_sessions(muse_all):
     with pytest.raises(DatasetError, match="only --cv loso .a new person. can be scored"):
         cross_validate(muse_all, "lda", cv="new-day")
