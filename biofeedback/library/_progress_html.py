@@ -48,6 +48,13 @@ def _figures(p):
         if pts:
             ax.plot(*zip(*pts, strict=True), marker, ms=4, color=color, ls="none")
     ax.plot(x, reg, "o-", color="#1b7a1b", lw=2, label="training blocks (session mean)")
+    # a session stopped before its protocol's end: its value rests on fewer windows,
+    # so a dip there is not read as a bad day's whole session
+    early = [(xi, yi) for xi, yi, s in zip(x, reg, sessions, strict=True)
+             if s.get("status") in ("partial", "interrupted") and np.isfinite(yi)]
+    if early:
+        ax.plot(*zip(*early, strict=True), "o", ms=12, mfc="none", mec="#c0392b", mew=1.5,
+                ls="none", label="ended early: fewer training windows")
     if np.isfinite(trf).any():
         ax.plot(x, trf, "^--", color="#2857a4", lw=1.5, label="transfer blocks (no feedback)")
     fit = p.get("_fit") or {}

@@ -1329,6 +1329,15 @@ def test_a_session_stopped_mid_protocol_is_kept_and_marked_partial(study, caplog
     # sessions that ran their whole protocol stay complete
     with StudyIndex(study) as idx:
         assert [r["status"] for r in idx.sessions("p01")[:2]] == ["complete", "complete"]
+    # on the learning curve it is ringed: its value rests on 2 s of training, and
+    # was drawn as any other session's, a dip read as a whole bad session
+    from biofeedback.library._progress_html import _figures
+
+    curve = _figures(progress("p01", study))[0][1].axes[0]
+    ringed = [line for line in curve.get_lines() if line.get_label().startswith("ended early")]
+    assert len(ringed) == 1 and list(ringed[0].get_xdata()) == [3.0]
+    assert "ended early: fewer training windows" in [t.get_text() for t in
+                                                     curve.get_legend().get_texts()]
 
 
 def test_a_session_copied_into_another_participants_folder_is_said(study, caplog):
