@@ -332,6 +332,30 @@ def _rebuilt_timestamps(t0, missing, sfreq):
     return ts
 
 
+def _median_is(x, value):
+    """Whether ``np.median(x) == value``, without the sorted copy of ``x``
+    ``np.median`` makes (15 ms for an hour at 250 Hz): the middle values are
+    found by counting the values below, at and above ``value``; a NaN makes
+    the median NaN."""
+    n = x.size
+    below = int(np.count_nonzero(x < value))
+    equal = int(np.count_nonzero(x == value))
+    if not n or below + equal + int(np.count_nonzero(x > value)) < n:
+        return False
+
+    def ranked(k):  # the k-th smallest value, when it may be a middle one equal to value
+        if k < below:
+            return x[x < value].max() if k == below - 1 else None
+        if k < below + equal:
+            return value
+        return x[x > value].min() if k == below + equal else None
+
+    lo, hi = ranked((n - 1) // 2), ranked(n // 2)
+    if lo is None or hi is None:  # both middle values on one side of value
+        return False
+    return bool((lo if n % 2 else np.mean(np.array([lo, hi]))) == value)
+
+
 def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, header,
               clock, fmt, unix_ts=None, unix_step=None):
     cols = prof.columns
@@ -350,7 +374,7 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
     if not own and counter.size > 2:
         d = np.diff(counter)
         np.mod(d, wrap, out=d)
-        step = 2 if np.median(d) == 2 else 1
+        step = 2 if _median_is(d, 2.0) else 1
         del d
     counting = cols if own else replace(cols, packet_counter_wrap=wrap,
                                         packet_counter_step=step,

@@ -70,6 +70,21 @@ def test_openbci_counter_wrap_exact(tmp_path):
     assert_allclose(rec.data[7] * 1e6, np.flatnonzero(keep))
 
 
+def test_openbci_counter_step_is_judged_by_the_exact_median():
+    """The counter's step (2 for a Cyton+Daisy) is told by the median of its
+    steps, counted without sorting them: the same answer as ``np.median`` on
+    odd and even counts, ties, NaN and values either side of 2."""
+    from biofeedback.io._openbci import _median_is
+
+    rng = np.random.default_rng(0)
+    pool = np.array([0.0, 1.0, 1.5, 2.0, 2.0, 2.5, 3.0, 255.0, np.nan,
+                     np.nextafter(2.0, 0.0), np.nextafter(2.0, 3.0)])
+    for _ in range(5000):
+        x = rng.choice(pool[: rng.integers(3, pool.size + 1)], rng.integers(1, 12))
+        assert _median_is(x, 2.0) == (np.median(x) == 2.0), x
+    assert not _median_is(np.empty(0), 2.0)
+
+
 def test_openbci_gui_ganglion_file(tmp_path):
     """A GUI v5 Ganglion file: its packet ids (0, then 101-200, two samples each)
     are read as the Ganglion numbers them, so a turn of the counter is not a loss
