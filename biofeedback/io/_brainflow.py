@@ -343,13 +343,16 @@ def read_brainflow(fname, *, profile=None):
             f"the sidecar names {len(names)} channels but board {board_id} has "
             f"{len(lay['eeg'])} EEG rows.", fname)
     eeg_rows = lay["eeg"][: len(names)]  # a sidecar may use only the first rows
-    # Only the rows kept or checked are read (in file order, so the EEG rows
-    # stay one contiguous block): a Cyton file has 24, of which 14 are used.
-    wanted = [lay["package"], *eeg_rows, *lay["accel"], lay["timestamp"], lay["marker"]]
-    keep = sorted({r for r in wanted if r is not None})
+    # Only the rows kept or checked are read (the EEG rows one contiguous
+    # block): a Cyton file has 24, of which 14 are used. The accelerometer
+    # and marker rows, which may hold zeros alone, come last: such a row
+    # takes no memory.
+    aux = [r for r in (*lay["accel"], lay["marker"]) if r is not None]
+    keep = list(dict.fromkeys(r for r in (lay["package"], *eeg_rows, lay["timestamp"], *aux)
+                              if r is not None))
     at = {r: k for k, r in enumerate(keep)}
     reader = TableReader(fname, n_cols, first_line=1, offset=0, delimiter="\t",
-                         usecols=keep)
+                         usecols=keep, sparse_cols=[r for r in aux if r not in eeg_rows])
     cols = reader.read_columns()
     warnings.extend(reader.warnings)
     if cols.shape[1] == 0:

@@ -499,9 +499,10 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
         raise RecordingFormatError(
             "the column names are not OpenBCI GUI's ('Sample Index', 'EXG Channel "
             "0', ..., 'Timestamp').", fname, n_head + 1)
-    keep = sorted({0, *exg, *acc, ts_col[0], *mark, *ana})  # in the file's order
+    # the columns that may hold zeros alone last: the table does not copy them
+    keep = [0, *exg, ts_col[0], *acc, *ana, *mark]
     reader = TableReader(fname, len(cols), first_line=n_head + 2, offset=offset,
-                         usecols=keep)
+                         usecols=keep, sparse_cols=[*acc, *ana, *mark])
     table = reader.read()
     warnings.extend(reader.warnings)
     if table.shape[0] == 0:
@@ -510,9 +511,10 @@ def _read_v5(fname, cols, offset, n_head, sfreq, header, profile, ch_names):
     prof, names = _names(profile, ch_names, len(exg), warnings, fname,
                          "\n".join(header), sfreq)
     unix = table[:, keep.index(ts_col[0])]
-    n = len(exg)  # EEG then accelerometer columns follow the index: views, no copies
-    accel = table[:, 1 + n: 1 + n + len(acc)]
-    pins = _v5_pin_reads(table[:, [keep.index(i) for i in ana]])
+    n = len(exg)  # EEG, accelerometer and analog columns are table slices: views
+    at = n + 2  # after the index, the EEG and the timestamps
+    accel = table[:, at: at + len(acc)]
+    pins = _v5_pin_reads(table[:, at + len(acc): at + len(acc) + len(ana)])
     if pins is not None and not np.any(accel):  # the accelerometer was off: no g
         accel = None
     rec = _assemble(fname, sfreq, names, prof, table[:, 0], unix, table[:, 1: 1 + n],

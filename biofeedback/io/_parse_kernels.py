@@ -45,6 +45,9 @@ from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
 #: ``cells`` for a table without text columns
 NO_CELLS = np.empty((0, 4), dtype=np.int64)
+#: Added to a column's output row in ``rows`` to store its +0.0 values not
+#: (:func:`parse_block`)
+SPARSE = 2 ** 40
 _POW10 = np.array([10.0 ** k for k in range(23)])
 # Indexing with an unsigned integer spares the negative-index check of every
 # byte read (about 20 % of the parse time).
@@ -313,7 +316,7 @@ def _quiet(buf, begin, end):
 
 
 @numba.njit(cache=True, nogil=True)
-def parse_block(buf, begin, end, delim, rows, clock_col, out, row0, cells):
+def parse_block(buf, begin, end, delim, rows, clock_col, out, row0, cells, stored):
     """Parse the lines of ``buf[begin:end]`` into ``out[:, row0:]``.
 
     ``buf[end - 1]`` must be a line feed. ``rows[j]`` is the output row of
@@ -324,6 +327,12 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0, cells):
     column they stop the parser, for the fallback to check them).
     Column ``clock_col`` (none when -1) holds a time of day ``hh:mm:ss.fff``,
     stored as seconds since midnight. Empty lines are skipped.
+
+    ``rows[j]`` of ``SPARSE + k`` writes column ``j`` to row ``k`` too, but
+    not its +0.0 values (``out`` holds zeros where it is not yet filled):
+    a column of zeros alone (the aux columns of a board that sent none)
+    leaves the pages of its row untouched, never backed by memory.
+    ``stored[k]`` is set when a value is stored in such a row ``k``.
 
     Returns (next free row of ``out``, byte offset of the line it stopped at
     or -1 when it parsed everything, line feeds passed, cells noted). It stops
@@ -446,7 +455,12 @@ def parse_block(buf, begin, end, delim, rows, clock_col, out, row0, cells):
                         v = v + x * 60
                     else:
                         v = v + x
-                if dest >= 0:
+                if dest >= SPARSE:
+                    # +0.0 is there already (-0.0 is not +0.0's bits)
+                    if v != 0.0 or math.copysign(1.0, v) < 0.0:
+                        out[dest - SPARSE, r] = v
+                        stored[dest - SPARSE] = 1
+                elif dest >= 0:
                     out[dest, r] = v
             else:  # a column nobody reads: skip to its end, eight bytes at a time
                 # (bytes equal to the delimiter, LF or CR, and bytes >= 128:
@@ -512,6 +526,6 @@ def warm_up():
     """Compile the parser (or load it from the cache) for the types the reader passes."""
     buf = np.frombuffer(b"1\n", dtype=np.uint8).copy()
     parse_block(buf, np.int64(0), np.int64(buf.size), np.uint8(44),
-                np.zeros(1, dtype=np.int64), np.int64(-1), np.empty((1, 1)), np.int64(0),
-                NO_CELLS)
+                np.zeros(1, dtype=np.int64), np.int64(-1), np.zeros((1, 1)), np.int64(0),
+                NO_CELLS, np.zeros(1, dtype=np.uint8))
     count_lines(buf, np.int64(0), np.int64(buf.size))

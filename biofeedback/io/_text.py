@@ -166,6 +166,11 @@ class TableReader:
     end : int | None
         Byte offset where the table ends (a line start): the lines from there
         on are not read. None reads to the end of the file.
+    sparse_cols : sequence of int
+        Kept columns that may hold zeros alone (a board's aux columns): their
+        +0.0 values are not stored in the table, allocated as zeros, so such
+        a column takes no memory (its pages are never written). Put them
+        last in ``usecols``: the table is packed without copying them.
 
     Notes
     -----
@@ -179,7 +184,7 @@ class TableReader:
 
     def __init__(self, fname, n_cols, first_line, offset, delimiter=",",
                  usecols=None, clock_col=None, decimal_comma=False, text_cols=(),
-                 end=None):
+                 end=None, sparse_cols=()):
         if decimal_comma and delimiter == ",":
             raise ValueError("decimal_comma needs a delimiter other than ','.")
         self.decimal_comma = decimal_comma
@@ -190,6 +195,8 @@ class TableReader:
             usecols = [j for j in range(n_cols) if j not in self.text_cols]
         if set(self.text_cols) & set(usecols or ()):
             raise ValueError("text_cols cannot be in usecols.")
+        if set(sparse_cols) & set(self.text_cols):
+            raise ValueError("sparse_cols cannot be text_cols.")
         if n_cols > MAX_CHANNELS:
             raise RecordingFormatError(
                 f"the table has {n_cols} columns, more than the {MAX_CHANNELS} a recording "
@@ -202,6 +209,7 @@ class TableReader:
         self.delimiter = delimiter
         self.usecols = None if usecols is None else list(usecols)
         self.clock_col = clock_col
+        self.sparse_cols = set(sparse_cols)
         self.warnings = []
         self.n_lines = 0
         self.n_fallback_lines = 0
@@ -323,17 +331,20 @@ class TableReader:
         place and the allocation shrunk (``realloc``): peak memory is the table
         plus one block of bytes, and the file is read once.
         """
-        from ._parse_kernels import NO_CELLS, parse_block
+        from ._parse_kernels import NO_CELLS, SPARSE, parse_block
 
         rows = np.full(self.n_cols, -1, dtype=np.int64)
         for k, j in enumerate(range(self.n_cols) if self.usecols is None
                               else self.usecols):
-            rows[j] = k
+            rows[j] = SPARSE + k if j in self.sparse_cols else k
         rows[self.text_cols] = -2
         clock = np.int64(-1 if self.clock_col is None else self.clock_col)
         delim = np.uint8(ord(self.delimiter))
         size = os.path.getsize(self.fname) if self.end is None else self.end
-        table = _Table(self.n_out, max(size - self.offset, 0))
+        n_threads = _n_threads(max(size - self.offset, 0))
+        table = _Table(self.n_out, max(size - self.offset, 0), n_threads)
+        for flags in table.flags:  # the other columns are stored whatever they hold
+            flags[rows[(rows >= 0) & (rows < SPARSE)]] = 1
         line0 = self.first_line
 
         def parse(buf, end, last, begin=0):
@@ -343,12 +354,13 @@ class TableReader:
             while True:
                 table.pos, stop, n_lines, n_noted = parse_block(
                     buf, np.int64(begin), np.int64(end), delim, rows, clock, table.out,
-                    np.int64(table.pos), cells[0])
+                    np.int64(table.pos), cells[0], table.flags[0])
                 line0 += n_lines
                 if n_noted:
                     self._note_cells(cells[0], n_noted, src)
                 if stop < 0:
                     return
+                table.clear(table.pos, table.pos + 1)  # the values of the line refused
                 if table.pos >= table.out.shape[1]:  # no room left: estimate again
                     table.grow(table.pos + 1)
                     begin = stop
@@ -388,7 +400,6 @@ class TableReader:
                 line0 += text.count("\n")
                 return
 
-        n_threads = _n_threads(table.size)
         pool = None
         if n_threads > 1:
             from concurrent.futures import ThreadPoolExecutor
@@ -426,17 +437,20 @@ class TableReader:
             out = table.out
             futures = [pool.submit(parse_block, buf, np.int64(bounds[k]),
                                    np.int64(bounds[k + 1]), delim, rows, clock, out,
-                                   np.int64(first[k]), cells[k])
+                                   np.int64(first[k]), cells[k], table.flags[k])
                        for k in range(1, n_threads)]
             try:
                 results = [parse_block(buf, np.int64(0), np.int64(bounds[1]), delim, rows,
-                                       clock, out, np.int64(first[0]), cells[0])]
+                                       clock, out, np.int64(first[0]), cells[0],
+                                       table.flags[0])]
             finally:
                 results += [f.result() for f in futures]
+            written = max(r for r, *_ in results)  # rows up to here hold values
             for k, (r, stop, n_lines, n_noted) in enumerate(results):
                 n = r - first[k]
                 if first[k] != table.pos:  # blank lines before: move up
-                    out[:, table.pos: table.pos + n] = out[:, first[k]: r]
+                    stored = table.stored  # (the other rows hold zeros alone)
+                    out[stored, table.pos: table.pos + n] = out[stored, first[k]: r]
                 if n_noted:
                     self._note_cells(cells[k], n_noted,
                                      buf if self._raw is None else self._raw,
@@ -444,7 +458,11 @@ class TableReader:
                 table.pos += n
                 line0 += n_lines
                 if stop >= 0:
+                    # the rows of the parts after it, and the values of the
+                    # lines refused, are parsed again
+                    table.clear(table.pos, written + 1)
                     return parse(buf, end, False, begin=stop)
+            table.clear(table.pos, written)  # the rows blank lines moved up
             return None
 
         buf = np.empty(BLOCK_BYTES * n_threads + 1, dtype=np.uint8)
@@ -515,15 +533,36 @@ class TableReader:
 
 
 class _Table:
-    """The output of :meth:`TableReader.read_columns`, grown by estimates."""
+    """The output of :meth:`TableReader.read_columns`, grown by estimates.
 
-    def __init__(self, n_out, size):
+    It is allocated as zeros (the operating system's zero pages, backed by
+    memory only where written) and the parser stores no +0.0 in the sparse
+    columns, so one of zeros alone (the aux columns of a board that sent
+    none) costs no memory: ``flags`` (one array per thread) mark the
+    columns a value was stored in (every other column from the start), the
+    others hold zeros alone, and the rows past ``pos`` hold zeros in every
+    column (values left there are cleared).
+    """
+
+    def __init__(self, n_out, size, n_threads=1):
         self.n_out = n_out
         self.size = size  # bytes of data lines in the file
         self.flat = None
-        self.out = np.empty((n_out, 0))
+        self.out = np.zeros((n_out, 0))
         self.pos = 0  # rows filled
         self.n_read = 0  # bytes parsed
+        self.flags = [np.zeros(n_out, dtype=np.uint8) for _ in range(n_threads)]
+
+    @property
+    def stored(self):
+        """Whether a value was stored in each column (bool, one per column)."""
+        return np.logical_or.reduce(self.flags, axis=0).astype(bool)
+
+    def clear(self, begin, end):
+        """Zero rows ``begin:end`` (values past ``pos``) of the stored columns."""
+        end = min(end, self.out.shape[1])
+        if begin < end:
+            self.out[self.stored, begin:end] = 0.0
 
     def grow(self, need, per_row=None):
         """Room for at least ``need`` rows: the rest of the file at the bytes
@@ -532,9 +571,10 @@ class _Table:
             per_row = self.n_read / max(self.pos, 1)
         rest = (self.size - self.n_read) / max(per_row, 1.0)
         n_new = max(need, int(self.pos + rest * 1.02) + 1024)
-        flat = np.empty(self.n_out * n_new)
+        flat = np.zeros(self.n_out * n_new)
         out = flat.reshape(self.n_out, n_new)
-        out[:, :self.pos] = self.out[:, :self.pos]
+        for k in np.flatnonzero(self.stored):
+            out[k, :self.pos] = self.out[k, :self.pos]
         self.flat, self.out = flat, out
 
     def put(self, arr):
@@ -542,17 +582,31 @@ class _Table:
         if self.pos + k > self.out.shape[1]:
             self.grow(self.pos + k)
         self.out[:, self.pos: self.pos + k] = arr.T
+        self.flags[0] |= np.any((arr != 0) | np.signbit(arr), axis=0)
         self.pos += k
 
     def finish(self):
-        """Pack the rows at the start of the allocation and shrink it."""
+        """Pack the rows at the start of the allocation and shrink it.
+
+        A column of zeros alone is not copied: only the values of stored
+        columns that lie where it goes are cleared, so pages never written
+        stay unbacked.
+        """
         flat, pos = self.flat, self.pos
         if flat is None:
             return np.empty((self.n_out, 0))
         n_alloc = self.out.shape[1]
+        stored = self.stored
         self.flat = self.out = None
         for k in range(1, self.n_out):
-            flat[k * pos: (k + 1) * pos] = flat[k * n_alloc: k * n_alloc + pos]
+            lo, hi = k * pos, (k + 1) * pos
+            if stored[k]:
+                flat[lo:hi] = flat[k * n_alloc: k * n_alloc + pos]
+                continue
+            for j in range(lo // n_alloc, k):  # (the rows packed before end under lo)
+                a, b = max(lo, j * n_alloc), min(hi, j * n_alloc + pos)
+                if stored[j] and a < b:
+                    flat[a:b] = 0.0
         flat.resize(self.n_out * pos, refcheck=False)
         return flat.reshape(self.n_out, pos)
 

@@ -106,3 +106,44 @@ def test_large_muse_csv_streams(tmp_path):
     # well under the file size x2.
     assert peak < 2.5 * nbytes, (peak / 1e6, nbytes / 1e6)
     assert peak < 2 * size
+
+
+def _write_gui_v5(fname, minutes):
+    """An OpenBCI GUI v5 Cyton file whose accelerometer, analog and marker
+    columns hold zeros alone (a board that sent none of them), its EEG
+    doubles printed in full, as the GUI writes them."""
+    rng = np.random.default_rng(1)
+    n = int(minutes * 60 * 250)
+    scale = 4.5 / 24 / (2 ** 23 - 1) * 1e6
+    eeg = [", ".join(map(repr, row)) for row in
+           (np.round(rng.normal(0, 3000 / scale, (4096, 8))) * scale).tolist()]
+    stamps = [f"{t:.3f}" for t in (1.7e9 + np.arange(n) / 250.0).tolist()]
+    zeros = ", 0.0" * 13
+    with open(fname, "w") as fid:
+        fid.write("%OpenBCI Raw EXG Data\n%Number of channels = 8\n%Sample Rate = 250 Hz\n"
+                  "%Board = OpenBCI_GUI$BoardCytonSerial\nSample Index, "
+                  + ", ".join(f"EXG Channel {i}" for i in range(8))
+                  + ", Accel Channel 0, Accel Channel 1, Accel Channel 2, Not Used, "
+                  + ", ".join(f"Digital Channel {i}" for i in range(4)) + ", Not Used, "
+                  "Digital Channel 4, Analog Channel 0, Analog Channel 1, Analog Channel 2, "
+                  "Timestamp, Marker Channel, Timestamp (Formatted)\n")
+        for a in range(0, n, 60_000):
+            fid.writelines(f"{i % 256}.0, {eeg[i % 4096]}{zeros}, {stamps[i]}, 0.0, "
+                           "2023-11-14 22:13:20.000\n" for i in range(a, min(a + 60_000, n)))
+
+
+@pytest.mark.slow
+def test_gui_v5_columns_of_zeros_take_no_memory(tmp_path):
+    """A GUI v5 file keeps 17 of its columns (EEG, counter, clock, and the
+    accelerometer, analog and marker columns, read to tell what the board
+    sent): those that hold zeros alone are never backed by memory, and the
+    read peaks under twice the EEG array (2.5x when they were)."""
+    fname, small = tmp_path / "OpenBCI-RAW-v5.txt", tmp_path / "small.txt"
+    _write_gui_v5(fname, 30)
+    _write_gui_v5(small, 0.2)
+    out = subprocess.run([sys.executable, "-c", _PEAK, str(fname), str(small)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    n_times, nbytes, peak = map(int, out.stdout.split())
+    assert n_times == 30 * 60 * 250
+    assert peak < 2 * nbytes, (peak / 1e6, nbytes / 1e6)
