@@ -21,7 +21,7 @@ _EPILOG = """\
 Examples:
   biofeedback live                              # synthetic board, no hardware
   biofeedback live --board cyton --serial-port /dev/ttyUSB0
-  biofeedback live --lsl MuseEEG --duration 300
+  biofeedback live --lsl Muse --board muse_2 --duration 300   # muse-lsl's stream
   biofeedback live --scenario demo              # scripted headset with known states
   biofeedback replay recordings/sample_synthetic.xdf --out estimates.csv
   biofeedback info recordings/sample_synthetic.xdf

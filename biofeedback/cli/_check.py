@@ -25,7 +25,8 @@ after every check. (The older '--json FILE' still writes FILE, and says so.)
 Examples:
   biofeedback check                                   # synthetic board
   biofeedback check --board cyton --serial-port /dev/ttyUSB0 --impedance
-  biofeedback check --lsl MuseEEG --board muse_2
+  biofeedback check --lsl Muse --board muse_2          # muse-lsl's stream
+  biofeedback check --lsl obci_eeg1 --board cyton      # OpenBCI GUI's LSL widget
   biofeedback check --board cyton --serial-port /dev/ttyUSB0 --dashboard --watch
   biofeedback check --scenario artifacts --seconds 6 --out check.json
   biofeedback check --board cyton --serial-port /dev/ttyUSB0 --json | jq .verdict

@@ -16,7 +16,7 @@ requests without the token are refused. Stop with Ctrl-C.
 
 Examples:
   biofeedback dashboard                          # the session's stream, biofeedback-EEG
-  biofeedback dashboard --lsl MuseEEG --board muse_2
+  biofeedback dashboard --lsl Muse --board muse_2     # muse-lsl's stream
   biofeedback dashboard --lsl '' --lsl-type EEG  # the first EEG stream on the network
   biofeedback dashboard --port 9000 --no-browser
   biofeedback dashboard --participant sim01 --root study   # + their last sessions

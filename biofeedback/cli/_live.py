@@ -40,9 +40,10 @@ Examples:
   biofeedback live --board cyton --serial-port /dev/ttyUSB0
   biofeedback live --board muse_2 --mac-address 00:55:DA:B0:00:00
   biofeedback live --board cyton --playback-file cyton.csv   # rehearse before the headset comes
-  biofeedback live --lsl MuseEEG                     # any LSL EEG stream by name
-  biofeedback live --lsl MuseEEG --board muse_2      # ...and say which headset it is
-  biofeedback live --lsl MuseEEG --also-record "type='Markers'"   # + PsychoPy markers
+  biofeedback live --lsl Muse --board muse_2         # muse-lsl's stream ('muselsl stream')
+  biofeedback live --lsl obci_eeg1 --board cyton     # OpenBCI GUI's LSL widget, its default name
+  biofeedback live --lsl ''                          # the one EEG stream on the network
+  biofeedback live --lsl Muse --also-record "type='Markers'"   # + PsychoPy markers
   biofeedback live --pipeline my_pipeline.toml --no-record
   biofeedback live --dashboard                       # + the live page in the browser
   biofeedback live --check --board cyton --serial-port /dev/ttyUSB0   # signal check first

@@ -458,6 +458,22 @@ class LSLSource(Source):
             self._by_type = True
         return found[0] if found else None
 
+    def _other_names(self, wait=0.25) -> list[str]:
+        """The names of the streams of the type asked for that answer within
+        ``wait`` s, the closest to the name asked for first: a user who took
+        a name from an example (``MuseEEG``) learns the one that is there."""
+        from difflib import SequenceMatcher
+
+        pylsl = import_pylsl()
+        try:
+            found = pylsl.resolve_bypred(self._type_pred(), 1 << 16, wait)
+        except lsl_errors():  # pragma: no cover - the query itself failed
+            return []
+        asked = self.name.lower()
+        names = {printable(i.name()) for i in found}
+        return sorted(names, key=lambda n: (-SequenceMatcher(None, n.lower(), asked).ratio(),
+                                            n))
+
     def _type_pred(self):
         """The query for streams of the type asked for, in any case: MNE-LSL's
         player types a Raw of EEG channels "eeg", which ``type='EEG'`` missed."""
@@ -531,6 +547,14 @@ class LSLSource(Source):
         info = self._resolve(self.timeout)
         what = f"named {self.name!r}" if self.name else f"of type {self.stream_type!r}"
         if info is None:
+            others = self._other_names() if self.name else []
+            if others:
+                raise StreamError(
+                    f"No LSL stream {what} was found within {self.timeout:g} s, but "
+                    f"{self.stream_type} streams named {listed(map(repr, others), 5)} "
+                    f"{'is' if len(others) == 1 else 'are'} on this network; pass the name "
+                    "your streaming app gives its stream to --lsl (muse-lsl: Muse, "
+                    "OpenBCI GUI: obci_eeg1 unless renamed).")
             raise StreamError(
                 f"No LSL stream {what} was found within {self.timeout:g} s; "
                 "check that the streaming app is running on this network, or wait longer "

@@ -226,6 +226,23 @@ def test_a_type_several_streams_have_is_refused_with_their_names():
         assert src.stream_name == names[0]
 
 
+def test_a_name_no_stream_has_names_the_eeg_streams_that_are_there():
+    """``--lsl MuseEEG`` (a name from an example) with muse-lsl's stream,
+    named Muse, on the network: "no stream found, check that the app is
+    running" sent the user to look at an app that was running."""
+    there = _name("Muse")
+    _out = _outlet(there, 4)  # noqa: F841
+    asked = there.replace("Muse", "MuseEEG")
+    with pytest.raises(StreamError) as err:
+        LSLSource(asked, timeout=0.5).start()
+    said = str(err.value)
+    assert said.startswith(f"No LSL stream named {asked!r} was found within 0.5 s, but EEG "
+                           f"streams named {there!r}")  # the closest name first
+    assert said.endswith("on this network; pass the name your streaming app gives its "
+                         "stream to --lsl (muse-lsl: Muse, OpenBCI GUI: obci_eeg1 unless "
+                         "renamed).")
+
+
 def test_a_type_is_resolved_in_any_case():
     """MNE-LSL's player types a Raw of EEG channels "eeg": ``--lsl ''
     --lsl-type EEG`` said no stream of type 'EEG' was found; two streams of
