@@ -73,6 +73,27 @@ def test_check_finds_the_railed_flat_and_mains_electrodes(bad_contacts):
     json.dumps(msg, allow_nan=True)
 
 
+def test_nan_samples_are_said_as_such_not_as_a_railed_or_flat_electrode():
+    """A stream with no value for some samples sends NaN: a channel of NaN alone
+    was "railed 100% of the time: the electrode is off", one with some NaN
+    "flat: no signal" (its other samples a clean EEG)."""
+    sim = simulate("demo")
+    n = int(4 * sim.profile.sfreq)
+    data = sim.data[:, :n].copy()
+    data[1] = np.nan  # AF7: nothing but NaN
+    data[2, n // 2: n // 2 + n // 10] = np.nan  # AF8: a tenth of its samples
+    report = check_signal(data, sim.profile.sfreq, sim.ch_names, sim.profile)
+    by = {c.name: c for c in report.channels}
+    assert by["AF7"].problems == ["nan"] and by["AF7"].nan_pct == 100.0
+    assert by["AF7"].advice == ("NaN or inf in 100% of its samples: the streaming app had no "
+                                "value for them; check the app and the headset's link, then "
+                                "the electrode")
+    assert by["AF8"].problems == ["nan"] and by["AF8"].advice.startswith("NaN or inf in 10% ")
+    assert by["AF7"].railed_pct == 0.0
+    assert by["TP9"].verdict == by["TP10"].verdict == "go"
+    assert report.to_message()["q"][1:3] == ["flat", "flat"]  # the head map: no signal
+
+
 def test_a_profile_without_a_mains_check_is_not_judged_on_mains(bad_contacts, tmp_path):
     """``mains_check = false`` in a board profile (the synthetic board's, whose
     50 Hz test sine is no pick-up) turns the check's mains verdict off; a

@@ -45,6 +45,7 @@ class ChannelCheck:
     problems: list = field(default_factory=list)
     advice: str = ""
     railed_pct: float = 0.0
+    nan_pct: float = 0.0
     flat: bool = False
     std_uv: float = math.nan
     rms_uv: float = math.nan
@@ -121,7 +122,8 @@ class CheckReport:
 
 
 #: How the head map colours a channel, from the check's first problem.
-_HEAD_CLASS = {"railed": "railed", "flat": "flat", "near_railed": "artifact", "drift": "artifact"}
+_HEAD_CLASS = {"nan": "flat", "railed": "railed", "flat": "flat", "near_railed": "artifact",
+               "drift": "artifact"}
 
 
 def _f(v, width, digits):

@@ -131,9 +131,11 @@ def check_signal(data, sfreq, ch_names, profile, gates=None, preprocessing=None,
         x = data[i]
         finite = np.isfinite(x)
         c = ChannelCheck(str(name), flags=int(flags[i]))
-        if rail_v > 0:
-            c.railed_pct = (100.0 * float(rail_share(x[finite], rail_v, gates.rail_fraction))
-                            if finite.any() else 100.0)
+        # a stream with no value for a sample sends NaN: that is no railed
+        # electrode (an all-NaN channel read as railed 100 % of the time)
+        c.nan_pct = 100.0 * float(np.count_nonzero(~finite)) / max(x.size, 1)
+        if rail_v > 0 and finite.any():
+            c.railed_pct = 100.0 * float(rail_share(x[finite], rail_v, gates.rail_fraction))
         xf = x[finite]
         c.std_uv = float(np.std(xf) * 1e6) if xf.size else 0.0
         c.flat = bool(flags[i] & (FLAGS["flat"] | FLAGS["nan"])) or c.std_uv < gates.flat_uv
@@ -157,7 +159,12 @@ def check_signal(data, sfreq, ch_names, profile, gates=None, preprocessing=None,
 def _judge(c, limits, line_freq, has_rail, mains=True):
     fl = c.flags
     problems, advice = [], []
-    if (has_rail and c.railed_pct >= limits.railed_pct) or fl & FLAGS["railed"]:
+    if c.nan_pct > 0:
+        share = f"{c.nan_pct:.0f}%" if c.nan_pct >= 1 else "under 1%"
+        problems.append("nan")
+        advice.append(f"NaN or inf in {share} of its samples: the streaming app had no value "
+                      "for them; check the app and the headset's link, then the electrode")
+    elif (has_rail and c.railed_pct >= limits.railed_pct) or fl & FLAGS["railed"]:
         problems.append("railed")
         advice.append(f"railed {c.railed_pct:.0f}% of the time: the electrode is off or its "
                       "lead is unplugged; check it and the reference and bias clips")
