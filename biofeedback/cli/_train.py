@@ -272,6 +272,7 @@ def run(args) -> int:
     from ..training._fit import default_dwell
     from ..training._report import format_counts, format_table, scored_what, write_report
     from ..training._validation import cross_validate_dwells
+    from ..training._warnings import pooled_share_warning
 
     # the outputs are checked before the long work, not when they are written
     out_path = check_output(args.out, overwrite=True)
@@ -340,7 +341,8 @@ def run(args) -> int:
 
     first = next(iter(results.values()), None)
     for warning in (ds.few_windows_warning(first.folds if first else ()),
-                    ds.unscored_class_warning(first.counts, SCORE_AFTER) if first else None):
+                    ds.unscored_class_warning(first.counts, SCORE_AFTER) if first else None,
+                    pooled_share_warning(first) if first else None):
         if warning:
             logger.warning(warning)
     metrics = {title: r.to_dict() for title, r in results.items()}

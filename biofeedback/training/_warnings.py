@@ -43,6 +43,36 @@ UNBALANCED_RATIO = 2.0
 ELECTRODE_SPREAD = 0.5
 
 
+#: A held-out group holding more than this share of the windows scored, with
+#: the pooled figure this far from the mean over groups, is said in a warning
+#: (:func:`pooled_share_warning`).
+POOLED_SHARE, POOLED_GAP = 0.5, 0.05
+
+
+def pooled_share_warning(result) -> str | None:
+    """When one held-out group holds most of the windows a validation scored
+    (``result``: a :class:`~._validation.CVResult`), so that the pooled
+    balanced accuracy is mostly its own and far from the mean over groups:
+    one much longer recording, or one person recorded far longer."""
+    import math
+
+    folds = [f for f in result.folds if f.get("n_windows")
+             and not math.isnan(f.get("balanced_accuracy", math.nan))]
+    total = sum(f["n_windows"] for f in folds)
+    if len(folds) < 3 or not total:
+        return None
+    top = max(folds, key=lambda f: f["n_windows"])
+    mean = sum(f["balanced_accuracy"] for f in folds) / len(folds)
+    share = top["n_windows"] / total
+    if share <= POOLED_SHARE or abs(result.balanced_accuracy - mean) < POOLED_GAP:
+        return None
+    return (f"{top['test']} holds {share:.0%} of the windows scored, so the pooled balanced "
+            f"accuracy ({result.balanced_accuracy:.2f}) is mostly theirs ({top['test']}: "
+            f"{top['balanced_accuracy']:.2f}); the mean over the {len(folds)} held-out "
+            f"groups is {mean:.2f}. Read the rows per group, or record about as long of "
+            "each.")
+
+
 class DatasetWarnings:
     """The checks of a :class:`~._dataset.Dataset` (a mixin: reads its fields)."""
 

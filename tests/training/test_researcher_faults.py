@@ -667,6 +667,58 @@ def test_one_recording_the_pattern_does_not_fit_is_said(tmp_path, make_eeg, capl
             "its own subject") in caplog.text
 
 
+def _calm_busy(path, seconds, seed, alpha):
+    """A FIF as MNE writes it: 'calm' (10 Hz) then 'busy' (6 Hz), half each, as
+    annotations with their durations; ``alpha`` scales how clearly they differ."""
+    import mne
+
+    rng = np.random.default_rng(seed)
+    n = int(256 * seconds)
+    t = np.arange(n) / 256.0
+    x = rng.normal(0, 5e-6, (4, n))
+    hz = np.where(t < seconds / 2, 10.0, 6.0)
+    x += alpha * 15e-6 * np.sin(2 * np.pi * hz * t)
+    raw = mne.io.RawArray(x, mne.create_info(["Fp1", "Fp2", "O1", "O2"], 256.0, "eeg"),
+                          verbose="error")
+    raw.set_annotations(mne.Annotations([0.0, seconds / 2], [seconds / 2] * 2,
+                                        ["calm", "busy"]))
+    raw.save(path, verbose="error")
+    return str(path)
+
+
+def test_a_pooled_figure_one_long_recording_makes_is_said(tmp_path, caplog, capsys):
+    """One person recorded ten times as long as three others held most of the
+    windows scored: the pooled balanced accuracy was theirs, far above the
+    others', and nothing said so."""
+    import re
+
+    short = [_calm_busy(tmp_path / f"s{k}_raw.fif", 60.0, k + 1, 0.04) for k in range(3)]
+    long = _calm_busy(tmp_path / "long_raw.fif", 600.0, 0, 1.0)
+    args = ["--labels-from", "markers", "--profile", "lsl", "--switch-every", "0",
+            "--out", str(tmp_path / "m.bfm")]
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["train", long, *short, *args]) == 0
+    out = capsys.readouterr().out
+    pooled = float(re.search(r"^pooled +([0-9.]+)", out, re.M).group(1))
+    table = out.split("\npooled", 1)[0]  # the rows per held-out group, above it
+    rows = [float(v) for v in re.findall(r"^(?:long|s[0-2]) +([0-9.]+)", table, re.M)]
+    assert len(rows) == 4
+    said = re.search(r"long holds (\d+)% of the windows scored, so the pooled balanced "
+                     r"accuracy \(([0-9.]+)\) is mostly theirs \(long: ([0-9.]+)\); the "
+                     r"mean over the 4 held-out groups is ([0-9.]+)\. Read the rows per "
+                     r"group, or record about as long of each\.", caplog.text)
+    assert said, caplog.text
+    assert int(said.group(1)) > 70 and float(said.group(2)) == pytest.approx(pooled, abs=0.01)
+    assert float(said.group(4)) == pytest.approx(sum(rows) / 4, abs=0.02)
+    assert float(said.group(4)) < pooled - 0.05
+    caplog.clear()
+    # as long of each: nothing to say
+    even = _calm_busy(tmp_path / "even_raw.fif", 60.0, 0, 1.0)
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["train", even, *short, *args]) == 0
+    assert "of the windows scored" not in caplog.text
+
+
 def test_evaluate_refuses_labels_the_model_has_no_class_for(model_file, tmp_path, capsys):
     """Recordings labelled 'rest' scored 0.000 against a calm/busy model, as if
     the model had failed, instead of saying the labels do not match."""
