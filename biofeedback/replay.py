@@ -83,6 +83,8 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     from .stream import RecordingSource
 
     rec = recording if isinstance(recording, Recording) else read_recording(recording)
+    if model is not None:  # 'EEG Fp1', 'fp1' for a model's 'Fp1': read as the model names them
+        rec = _as_model_names(rec, model)
     rec.require_rate()
     rec.require_numbers()  # before a realtime replay spends the recording's length on it
     side = rec.provenance.get("sidecar") or {}
@@ -133,6 +135,24 @@ def replay(recording, *, pipeline=None, out=None, realtime=False, speed=1.0, mod
     output = EngineOutput.from_results(session.results, session.engine)
     output.summary = summary  # losses, gaps: what the replay counted
     return output
+
+
+def _as_model_names(rec, model):
+    """``rec`` with the channels that spell the model's 10-20 sites otherwise
+    renamed to the model's names, said in a warning, as ``evaluate`` reads them."""
+    import dataclasses
+
+    from ._words import listed
+    from .hardware._profiles import names_by_site
+
+    names = names_by_site(list(rec.ch_names), list(model.ch_names))
+    if names == list(rec.ch_names):
+        return rec
+    pairs = [(a, b) for a, b in zip(rec.ch_names, names) if a != b]
+    logger.warning("The recording names the channels %s, read as %s: the same 10-20 sites, "
+                   "spelt differently.", listed([a for a, _ in pairs], 6),
+                   listed([b for _, b in pairs], 6))
+    return dataclasses.replace(rec, ch_names=names)
 
 
 def _all_nan(results):

@@ -285,6 +285,25 @@ def ten_twenty_site(label) -> str:
     return (m.group(1) if m else label).lower()
 
 
+def names_by_site(names, want) -> list:
+    """``names`` with those that spell one of the 10-20 sites of ``want``
+    otherwise (``EEG Fp1``, ``FP1``, ``Fp1-REF`` for ``Fp1``) renamed to it;
+    ``names`` as they are unless every name of ``want`` is then found, each
+    from one channel alone."""
+    missing = [w for w in want if w not in names]
+    if not missing:
+        return list(names)
+    free = [n for n in names if n not in want]
+    out = list(names)
+    for w in missing:
+        site = ten_twenty_site(w)
+        same = [n for n in free if ten_twenty_site(n) == site]
+        if len(same) != 1 or sum(ten_twenty_site(m) == site for m in want) != 1:
+            return list(names)
+        out[names.index(same[0])] = w
+    return out
+
+
 def frontal_pair_from(labels):
     """The first homologous frontal pair among ``labels`` (as they are spelt, a
     clinical system's ``EEG F3-REF`` too), or None."""

@@ -16,6 +16,7 @@ from .._checks import _check_option
 from .._logging import logger
 from .._markers import DROPPED, GAP_END, GAP_START, LOSSES_MARKED, TRUTH_KINDS
 from .._words import agree, listed
+from ..hardware._profiles import names_by_site
 from ._labels import (
     DEFAULT_PATTERN,
     END,
@@ -255,27 +256,6 @@ def _warn_codes_cut(name, t_end, length, markers, marker_labels, label_by, label
             ",".join(sorted(every, key=float)))
 
 
-def _by_site(names, want):
-    """``names`` with those that spell one of the 10-20 sites of ``want``
-    otherwise (``EEG Fp1``, ``FP1``, ``Fp1-REF`` for ``Fp1``) renamed to it;
-    ``names`` as they are unless every name of ``want`` is then found, each
-    from one channel alone."""
-    from ..hardware._profiles import ten_twenty_site
-
-    missing = [w for w in want if w not in names]
-    if not missing:
-        return list(names)
-    free = [n for n in names if n not in want]
-    out = list(names)
-    for w in missing:
-        site = ten_twenty_site(w)
-        same = [n for n in free if ten_twenty_site(n) == site]
-        if len(same) != 1 or sum(ten_twenty_site(m) == site for m in want) != 1:
-            return list(names)
-        out[names.index(same[0])] = w
-    return out
-
-
 def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                     need_windows=False, n_jobs=-1, scheduler=None, progress=False,
                     marker_labels=None, min_classes=2, label_by="inside",
@@ -364,7 +344,7 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
     want = list(ch_names) if ch_names is not None else list(probes[0]["ch_names"])
     respelt = {}  # (their names, ours): the files read so
     for i, (f, p) in enumerate(zip(files, probes)):
-        names = _by_site(p["ch_names"], want)
+        names = names_by_site(p["ch_names"], want)
         if names != p["ch_names"]:
             key = tuple((a, b) for a, b in zip(p["ch_names"], names) if a != b)
             respelt.setdefault(key, []).append(Path(f.path).name)

@@ -845,7 +845,8 @@ def test_recordings_of_two_boards_name_a_file_of_each_and_what_to_do(tmp_path, m
 def test_channels_spelt_in_another_case_are_named(model_file, tmp_path, make_eeg, capsys,
                                                   caplog):
     """Data naming 'tp9' where the model reads 'TP9' were said only to lack TP9;
-    evaluate now reads them by their site, replay names them."""
+    evaluate and replay read them by their site, and the engine, as live runs
+    it, names them."""
     from biofeedback.io import Recording, write_recording
 
     data, ts = make_eeg(duration=25.0)
@@ -856,11 +857,21 @@ def test_channels_spelt_in_another_case_are_named(model_file, tmp_path, make_eeg
                      "-q"]) == 0
     assert ("p9-calm-1.xdf names the channels tp9, read as TP9: the same 10-20 sites, "
             "spelt differently.") in caplog.text
-    assert main(["replay", str(path), "--model", str(model_file)]) == 1
-    assert capsys.readouterr().err.strip().endswith(
-        "The model m.bfm was trained on channels TP9, AF7, AF8, TP10 but the data lack "
-        "TP9; they hold tp9 for TP9: channel names must match exactly, so rename those "
-        "channels.")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["replay", str(path), "--model", str(model_file)]) == 0
+    assert ("The recording names the channels tp9, read as TP9: the same 10-20 sites, "
+            "spelt differently.") in caplog.text
+    from biofeedback.engine import Engine
+    from biofeedback.errors import ModelError
+    from biofeedback.hardware import get_profile
+    from biofeedback.training import load_model
+
+    model = load_model(model_file)
+    with pytest.raises(ModelError, match=r"the data lack TP9; they hold tp9 for TP9: channel "
+                                         r"names must match exactly, so rename those "
+                                         r"channels\.$"):
+        Engine(model.config, rec.ch_names, 256.0, get_profile("muse_2016"), model=model)
 
 
 SITES = ["Fp1", "Fp2", "F3", "F4", "O1", "O2"]
