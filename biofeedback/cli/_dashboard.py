@@ -111,17 +111,27 @@ class _History:
         self.server, self.participant, self.root = server, participant, root
         self.every = every
         self._sent, self._due = None, float("-inf")
+        self._following = None
 
-    def refresh(self, now) -> bool:
-        """Send the history if ``now`` is due and it changed; whether it was sent."""
+    def refresh(self, now, following=None) -> bool:
+        """Send the history if ``now`` is due and it changed; whether it was sent.
+
+        ``following`` is the source id of the EEG stream the page shows: when
+        it changes (another session), the history is looked at again at once,
+        and a session that is another participant's is said."""
+        from .._logging import logger
         from ..dashboard._feed import history_message
 
-        if now < self._due:
+        if now < self._due and following == self._following:
             return False
         self._due = now + self.every
-        message = history_message(self.participant, self.root, sync=True)
+        self._following = following
+        message = history_message(self.participant, self.root, sync=True,
+                                  following=following)
         if message == self._sent:
             return False
+        if message["other"] and message["other"] != (self._sent or {}).get("other"):
+            logger.warning("%s", message["other"])
         self.server.publish(message)
         self._sent = message
         return True
@@ -165,7 +175,7 @@ def run(args) -> int:
         while not stop.is_set() and (end is None or time.monotonic() < end):
             stop.wait(0.2)
             if history is not None:
-                history.refresh(time.monotonic())
+                history.refresh(time.monotonic(), feeder.source.source_id)
     finally:
         feeder.stop()
         server.publish({"type": "end", "text": "The dashboard has stopped."})

@@ -246,7 +246,8 @@ def percentiles(values) -> dict:
             "n": len(values)}
 
 
-def history_message(participant, root=None, last=8, current=None, *, sync=False) -> dict:
+def history_message(participant, root=None, last=8, current=None, *, sync=False,
+                    following=None) -> dict:
     """A participant's last sessions from the study index (``type: "history"``).
 
     Parameters
@@ -266,6 +267,10 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
         indexed, as ``biofeedback sessions`` does: a session running in
         another process is listed (as running), one killed since as
         interrupted.
+    following : str | None
+        The source id of the EEG stream the page shows (``biofeedback
+        dashboard`` follows whichever session is on the network): when the
+        index names that session as another participant's, ``other`` says so.
 
     Returns
     -------
@@ -283,6 +288,9 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
         the slope of the trained measure per session with its 95 % interval
         and whether they are learning, or, before their third session, that
         it is too early to tell (None when they have no finished session).
+        ``other`` is the sentence the page shows when the session it follows is
+        another participant's (None otherwise): the history below is not that
+        session's person.
     """
     from ..library import StudyError, StudyIndex, check_participant, progress
 
@@ -293,6 +301,7 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
         if sync:
             index.sync(patience=3.0)
         rows = [r for r in index.sessions(pid) if not current or r.get("uid") != current]
+        other = _followed_elsewhere(index, pid, following) if following else None
         try:  # the running sessions, this one among them, are left out of the trend
             trend = progress(pid, index=index)["verdict"] if rows else None
         except StudyError:  # every session still running
@@ -306,8 +315,25 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False)
         command = f"biofeedback live --participant {pid}{where}"
         empty = f"No sessions yet for {pid}: run {command} to record one."
     return {"type": "history", "participant": pid, "empty": empty, "command": command,
-            "trend": trend,
+            "trend": trend, "other": other,
             "sessions": [{**{k: r.get(k) for k in keys}, "note": _running(r)} for r in rows]}
+
+
+def _followed_elsewhere(index, pid, source_id) -> str | None:
+    """The sentence saying that the session of the EEG stream ``source_id`` (a
+    session's own: ``<name>-<session id>-eeg``) is another participant's, or
+    None (theirs, or a session the index does not hold)."""
+    from ..library._layout import session_name
+
+    for r in index.sessions():
+        uid = r.get("uid")
+        if uid and source_id.endswith(f"-{uid}-eeg") and r.get("participant") != pid:
+            who = r.get("participant")
+            return (f"This page shows sub-{who}'s session {session_name(r)}, not {pid}'s; "
+                    f"the sessions below are {pid}'s. Start the dashboard with "
+                    f"--participant {who}, or name {pid}'s session's stream with --lsl "
+                    "SOURCE_ID.")
+    return None
 
 
 def _running(row) -> str | None:

@@ -395,6 +395,32 @@ def test_the_trend_over_a_participants_sessions_is_said_with_its_interval(live):
                        "blocks, and a trend needs at least 3.")
     assert seen[1] == progress("p10", root)["verdict"]
     assert "95 % interval" in seen[1] and "3 sessions" in seen[1]
+    assert not b.evaluate("document.getElementById('history-other').innerText")
+
+
+def test_a_session_of_another_participant_is_said_above_their_history(live):
+    """The page followed another participant's session and listed this one's
+    sessions under it without a word."""
+    import json
+
+    from biofeedback.dashboard._feed import history_message
+    from biofeedback.library import simulate_sessions
+
+    root = live["tmp"] / "two-people"
+    simulate_sessions("learner", "p12", 1, root=root, progress=False)
+    simulate_sessions("learner", "p13", 1, root=root, progress=False)
+    sid = json.loads(next(root.glob("sub-p13/ses-01/eeg/*_eeg.json")).read_text())["session_id"]
+    b = live["browser"]
+    for following, want in ((f"biofeedback-{sid}-eeg", "This page shows sub-p13's session "
+                             "01, not p12's; the sessions below are p12's."),
+                            ("biofeedback-0123456789ab-eeg", "")):
+        msg = history_message("p12", root, following=following)
+        live["server"].publish(msg)
+        said = b.wait_for(
+            f"__dash.history && JSON.stringify(__dash.history.other) === "
+            f"{json.dumps(json.dumps(msg['other']))} && "
+            "[document.getElementById('history-other').innerText]", 10)
+        assert said[0].startswith(want) and bool(said[0]) == bool(want)
 
 
 def test_a_session_running_in_another_process_is_said_to_be_running(live, tmp_path):

@@ -263,6 +263,10 @@
     stats.history = m;
     q("history-panel").classList.remove("hidden");
     q("history-who").textContent = "participant " + m.participant;
+    // the session on the page is another participant's: the rows are not theirs
+    const other = q("history-other");
+    other.textContent = m.other || "";
+    other.classList.toggle("hidden", !m.other);
     const body = q("history").querySelector("tbody");
     body.innerHTML = "";
     const pct = (v) => (v === null || v === undefined || !isFinite(v)) ? "–" : Math.round(100 * v) + "%";
