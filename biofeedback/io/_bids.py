@@ -166,6 +166,40 @@ def _line_freq(rec):
         return None
 
 
+def _runs(keys):
+    """Each key's run number, 1, 2, ... in the order given."""
+    seen = Counter()
+    out = []
+    for key in keys:
+        seen[key] += 1
+        out.append(seen[key])
+    return out
+
+
+def _check_edf(rec, fname):
+    """Refuse, in one sentence, a recording EDF (what the export writes) cannot
+    hold: a channel label over 16 characters, NaN or inf samples."""
+    import numpy as np
+
+    from .._words import listed
+    from ..errors import RecordingFormatError
+
+    long = [ch for ch in rec.ch_names if len(ch) > 16]
+    if long:
+        raise RecordingFormatError(
+            f"the channel label {long[0]!r} has {len(long[0])} characters, more than the 16 "
+            "of EDF, which a BIDS export writes; rename it (MNE's rename_channels, then "
+            "save), and export again: nothing was written to the dataset.", fname)
+    holes = [ch for ch, row in zip(rec.ch_names, rec.data) if not np.isfinite(row).all()]
+    if holes:
+        raise RecordingFormatError(
+            f"{agree(len(holes), 'channel', 'channels')} {listed(holes)} "
+            f"{agree(len(holes), 'holds', 'hold')} NaN or inf samples, which EDF (what a "
+            "BIDS export writes) stores as integers cannot hold; leave the file out of the "
+            "export, or cut those samples out first: nothing was written to the dataset.",
+            fname)
+
+
 def export_bids(fnames, bids_root, *, participant=None, task="biofeedback",
                 line_freq=None, overwrite=False):
     """Write recordings into a BIDS dataset with mne-bids (EEG as EDF).
@@ -219,23 +253,41 @@ def export_bids(fnames, bids_root, *, participant=None, task="biofeedback",
             e["task"], agree(len(loose), "it", "them"))
     keys = [(e["subject"], e["session"], e["task"]) for e in ents]
     repeats = Counter(keys)
-    seen = Counter()
+    paths = []
+    for ent, key, k in zip(ents, keys, _runs(keys), strict=True):
+        paths.append(mne_bids.BIDSPath(subject=ent["subject"], session=ent["session"],
+                                       task=ent["task"], run=k if repeats[key] > 1 else None,
+                                       datatype="eeg", root=bids_root))
+    if not overwrite:  # mne-bids stops at the first file it finds, half-way through
+        there = [bp for bp in paths if bp.directory.is_dir() and any(
+            p.name.startswith(f"{bp.basename}_") for p in bp.directory.iterdir())]
+        if there:
+            from .._outputs import OutputExistsError
+
+            raise OutputExistsError(
+                f"The BIDS dataset {bids_root} already holds {there[0].basename} "
+                f"({len(there)} of this export's {counted(len(paths), 'recording')} "
+                f"{agree(len(there), 'is', 'are')} there); pass "
+                "--overwrite (overwrite=True) to replace them, or export into another "
+                "folder: nothing was written.")
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (fname, ent, key) in enumerate(zip(fnames, ents, keys, strict=True)):
+        # every file's EDF first: one that EDF cannot hold (NaN samples, a
+        # label over 16 characters) is said before anything enters the dataset
+        made = []
+        for i, fname in enumerate(fnames):
             rec = read_recording(fname)
-            seen[key] += 1
-            run = seen[key] if repeats[key] > 1 else None
+            _check_edf(rec, fname)
             # our EDF (each channel at its own 16-bit scale), which mne-bids copies
             edf = write_edf(rec, Path(tmp) / f"{i}.edf")
+            made.append((edf, line_freq if line_freq is not None else _line_freq(rec),
+                         list(rec.provenance.get("bads", ()))))
+            del rec
+        for fname, bp, (edf, mains, bads) in zip(fnames, paths, made, strict=True):
             raw = mne.io.read_raw_edf(edf, preload=False, verbose="error")
-            raw.info["line_freq"] = line_freq if line_freq is not None else _line_freq(rec)
+            raw.info["line_freq"] = mains
             # bad channels go to channels.tsv (status), as mne-bids writes a FIF's
-            raw.info["bads"] = [ch for ch in rec.provenance.get("bads", ())
-                                if ch in raw.ch_names]
-            bp = mne_bids.BIDSPath(subject=ent["subject"], session=ent["session"],
-                                   task=ent["task"], run=run, datatype="eeg",
-                                   root=bids_root)
+            raw.info["bads"] = [ch for ch in bads if ch in raw.ch_names]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 mne_bids.write_raw_bids(raw, bp, overwrite=overwrite, verbose="error")

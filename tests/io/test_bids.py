@@ -265,3 +265,54 @@ def test_bad_channels_travel_through_a_bids_dataset(tmp_path, make_eeg):
     assert status == {"Fp1": "good", "Fp2": "good", "O1": "good", "O2": "bad"}
     assert read_recording(next((tmp_path / "b").rglob("*_eeg.edf"))).provenance["bads"] == \
         ["O2"]
+
+
+def _fif(path, names, nan=False):
+    import mne
+
+    x = np.random.default_rng(0).normal(0, 10e-6, (len(names), 256 * 10))
+    if nan:
+        x[0, 500:900] = np.nan
+    raw = mne.io.RawArray(x, mne.create_info(names, 256.0, "eeg"), verbose="error")
+    raw.save(path, verbose="error")
+    return str(path)
+
+
+@pytest.mark.parametrize("bad, said", [
+    ({"nan": True}, "channel Fz holds NaN or inf samples, which EDF (what a BIDS export "
+                    "writes) stores as integers cannot hold; leave the file out of the "
+                    "export, or cut those samples out first: nothing was written to the "
+                    "dataset."),
+    ({"names": ["EEG Fz-Referential", "Cz"]},
+     "the channel label 'EEG Fz-Referential' has 18 characters, more than the 16 of EDF, "
+     "which a BIDS export writes; rename it (MNE's rename_channels, then save), and "
+     "export again: nothing was written to the dataset."),
+])
+def test_a_recording_edf_cannot_hold_stops_the_export_before_any_is_written(
+        tmp_path, capsys, bad, said):
+    """A file with NaN samples or a label over EDF's 16 characters ended the
+    export with a traceback, after the files before it were in the dataset."""
+    good = _fif(tmp_path / "a-rest-1_raw.fif", ["Fz", "Cz"])
+    other = _fif(tmp_path / "b-rest-1_raw.fif", bad.get("names", ["Fz", "Cz"]),
+                 bad.get("nan", False))
+    assert main(["convert", good, other, "--bids-root", str(tmp_path / "bids")]) == 1
+    assert capsys.readouterr().err.strip() == f"biofeedback: error: {other}: {said}"
+    assert not (tmp_path / "bids").exists()
+
+
+def test_an_export_over_one_already_there_is_one_sentence(tmp_path, capsys):
+    """mne-bids refuses a file of the dataset already there with a traceback,
+    after writing the sidecars before it; the export says so before writing."""
+    a = _fif(tmp_path / "a-rest-1_raw.fif", ["Fz", "Cz"])
+    b = _fif(tmp_path / "b-rest-1_raw.fif", ["Fz", "Cz"])
+    root = tmp_path / "bids"
+    assert main(["convert", a, "--bids-root", str(root)]) == 0
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["convert", b, a, "--bids-root", str(root)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: The BIDS dataset {root} already holds sub-a_ses-1_task-rest "
+        "(1 of this export's 2 recordings is there); pass --overwrite (overwrite=True) to "
+        "replace them, or export into another folder: nothing was written.")
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == before
+    assert main(["convert", b, a, "--bids-root", str(root), "--overwrite"]) == 0
