@@ -5,7 +5,10 @@ from __future__ import annotations
 from . import participant_argument
 
 HELP = """\
-Show a participant's progress over their sessions under a study root.
+Show a participant's progress over their sessions under a study root; without
+an ID, every participant's in one line each (sessions, last session, the
+trained measure's slope per session with its 95 % interval, and whether they
+learn), for a coach who looks after several people.
 
 The report (one self-contained HTML file: figures embedded, opens offline)
 holds the learning curve (the trained measure in every training and transfer
@@ -23,6 +26,7 @@ other_note (the sessions that trained another measure, also said in a line
 before the verdict).
 
 Examples:
+  biofeedback progress                                   # everyone under ./recordings
   biofeedback progress demo                              # ./recordings/progress-demo.html
   biofeedback progress demo --root study --out demo.html
   biofeedback progress demo --json | python -m json.tool
@@ -34,7 +38,8 @@ Examples:
 def add_parser(sub):
     p = sub.add_parser("progress", help="a participant's learning curves and trends",
                        description=HELP)
-    participant_argument(p, "participant ID (letters and digits)", required=True)
+    participant_argument(p, "participant ID (letters and digits); without it, every "
+                            "participant in one line each")
     p.add_argument("--root", metavar="DIR",
                    help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
     p.add_argument("--json", action="store_true", help="print the progress as one JSON object")
@@ -50,6 +55,13 @@ def run(args) -> int:
     from ..library._progress_html import write_progress_html
 
     root = existing_study_root(args.root)
+    if args.participant is None:
+        if args.out:
+            from ..library._layout import StudyError
+
+            raise StudyError("--out names one participant's report: give their ID too "
+                             "(biofeedback progress ID --out FILE.html).")
+        return _everyone(root, args.json)
     if args.out:  # a place that takes no file is said now, not after the report is built
         from .._outputs import check_output
 
@@ -73,4 +85,38 @@ def run(args) -> int:
                 print(note)
         print(p["verdict"])
         print(f"report: {path}")
+    return 0
+
+
+def _everyone(root, as_json) -> int:
+    """Every participant in one line each (``progress`` without an ID)."""
+    from .._json import dumps
+    from ..library._progress import overview
+
+    rows = overview(root)
+    if as_json:
+        print(dumps({"root": str(root), "participants": rows}, indent=2))
+        return 0
+    if not rows:
+        print(f"No sessions of any participant under {root}.")
+        return 0
+
+    def slope(r):
+        s, (lo, hi) = r["slope_per_session"], r["ci95"]
+        if s is None:
+            return f"{'-':>8}  {'-':<16}"
+        return f"{s:>+8.2f}  {f'{lo:+.2f} to {hi:+.2f}':<16}"
+
+    wp = max(11, *(len(r["participant"]) for r in rows))
+    wt = max(6, *(len(f"{r['target']} {r['direction']}") for r in rows))
+    print(f"{'participant':<{wp}} {'sessions':>8}  {'last session':<16}  {'trains':<{wt}} "
+          f"{'SD/session':>10}  {'95 % interval':<16}  learner")
+    for r in rows:
+        last = (r["last_session"] or "")[:16].replace("T", " ")
+        status = r["status"] + (f" ({r['n_trend']} of 3 sessions)"
+                                if r["status"] == "too early" else "")
+        print(f"{r['participant']:<{wp}} {r['n_sessions']:>8}  {last:<16}  "
+              f"{r['target'] + ' ' + r['direction']:<{wt}} {slope(r)}  {status}")
+    print("Trend of the trained measure in training, relative to each session's baseline, in "
+          "its SDs per session; 'biofeedback progress ID' writes one participant's report.")
     return 0

@@ -25,7 +25,7 @@ from .._json import finite
 from .._words import counted, listed
 from ._layout import session_name, session_ref
 
-__all__ = ["progress", "trend", "compare_line", "to_json", "LEARNER_CRITERION"]
+__all__ = ["progress", "overview", "trend", "compare_line", "to_json", "LEARNER_CRITERION"]
 
 LEARNER_CRITERION = (
     "Learner: a significantly positive slope (95 % interval above zero) of the trained "
@@ -247,6 +247,51 @@ def progress(participant, root=None, *, index=None) -> dict:
     result["verdict"] = verdict(result)
     result["_fit"] = fit
     return result
+
+
+def overview(root=None) -> list[dict]:
+    """Every participant of a study in one row each: a coach's view of who learns.
+
+    Parameters
+    ----------
+    root : path-like | None
+        Study root (default ``$BIOFEEDBACK_ROOT`` or ``./recordings``).
+
+    Returns
+    -------
+    rows : list of dict
+        One per participant with a finished session, by ID: ``participant``,
+        ``n_sessions``, ``last_session`` (the latest session's ``started_at``),
+        ``target``, ``direction``, ``slope_per_session``, ``ci95``, ``p``,
+        ``n_trend`` (the sessions the trend runs over), ``learner`` (True,
+        False, or None before 3 sessions), ``status`` (``"learning"``, ``"not
+        learning"``, ``"no evidence yet"``, ``"too early"``), ``verdict`` (the
+        sentence ``progress ID`` ends with) and ``running_sessions``; NaN as None.
+    """
+    from ._index import StudyIndex
+    from ._layout import StudyError
+
+    out = []
+    with StudyIndex(root, read_only=True) as index:
+        index.sync(patience=3.0)  # sessions killed before they could index themselves
+        people = sorted({str(r["participant"]) for r in index.sessions()})
+        for pid in people:
+            try:
+                p = progress(pid, index=index)
+            except StudyError:  # every session of theirs still running
+                continue
+            t = p["trend"]
+            lo, hi = t["ci95"]
+            status = ("too early" if t["learner"] is None else "learning" if t["learner"]
+                      else "not learning" if _finite(hi) and hi < 0 else "no evidence yet")
+            out.append(finite({
+                "participant": pid, "n_sessions": p["n_sessions"],
+                "last_session": p["sessions"][-1]["started_at"],
+                "target": t["target"], "direction": t["direction"],
+                "slope_per_session": t["slope_per_session"], "ci95": t["ci95"], "p": t["p"],
+                "n_trend": t["n_sessions"], "learner": t["learner"], "status": status,
+                "verdict": p["verdict"], "running_sessions": p["running_sessions"]}))
+    return out
 
 
 def _other_note(sessions, other, target, direction) -> str:

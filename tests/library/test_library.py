@@ -157,13 +157,6 @@ def test_the_participant_is_named_as_live_names_it_or_as_the_argument(short_stud
     assert "the participant is given twice (p01 and p02); give one ID" in capsys.readouterr().err
 
 
-def test_progress_without_a_participant_is_a_usage_error(short_study, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["progress", "--root", str(short_study)])
-    assert exc.value.code == 2
-    assert "required: ID (or --participant ID)" in capsys.readouterr().err
-
-
 def test_a_progress_report_that_cannot_be_written_is_said_before_it_is_built(
         short_study, tmp_path, capsys, monkeypatch):
     """Said after the report was built, as "(File exists)" for a file where the
@@ -806,6 +799,35 @@ def test_the_progress_report_reads_on_a_phone(short_study, tmp_path, capsys):
             ".getBoundingClientRect().right})")
     assert page["view"] == 390 and page["width"] <= 390, page
     assert page["tables"] and max(page["tables"]) <= 390 and page["verdict"] <= 390, page
+
+
+def test_progress_without_an_id_gives_every_participant_in_a_line(study, capsys):
+    """A coach who looks after several people had no view of them all: 'progress'
+    needed an ID, and 'sessions' listed every session of everyone, no trend."""
+    simulate_sessions("learner", "p02", 1, root=study, pipeline=SHORT, progress=False)
+    assert main(["progress", "--root", str(study), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["participants"]
+    assert [r["participant"] for r in rows] == ["p01", "p02"]
+    for r in rows:
+        p = to_json(progress(r["participant"], study))
+        assert r["verdict"] == p["verdict"] and r["learner"] == p["trend"]["learner"]
+        assert r["ci95"] == p["trend"]["ci95"] and r["n_sessions"] == p["n_sessions"]
+        assert r["last_session"] == p["sessions"][-1]["started_at"]
+    assert rows[1]["status"] == "too early" and rows[1]["slope_per_session"] is None
+    lo, hi = rows[0]["ci95"]
+    assert rows[0]["status"] == ("learning" if lo > 0 else "not learning" if hi < 0
+                                 else "no evidence yet")
+    assert main(["progress", "--root", str(study)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["participant", "sessions", "last"]
+    first = lines[1].split()
+    assert first[:2] == ["p01", "3"] and f"{rows[0]['slope_per_session']:+.2f}" in first
+    assert f"{lo:+.2f} to {hi:+.2f}" in lines[1] and lines[1].endswith(rows[0]["status"])
+    assert lines[2].split()[:2] == ["p02", "1"] and lines[2].endswith(
+        "too early (1 of 3 sessions)")
+    # a report is one participant's: --out without an ID is one sentence
+    assert main(["progress", "--root", str(study), "--out", str(study / "x.html")]) == 1
+    assert "give their ID too" in capsys.readouterr().err
 
 
 def test_two_sessions_tell_nobody_a_non_learner(tmp_path):
