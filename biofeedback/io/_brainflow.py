@@ -431,6 +431,8 @@ def read_brainflow(fname, *, profile=None):
                   "units_in_file": "microvolts", "channel_problems": problems}
     if sidecar is not None:
         provenance["sidecar"] = sidecar
+        if isinstance(sidecar, dict) and sidecar.get("line_freq") in (50.0, 60.0):
+            provenance["line_freq"] = float(sidecar["line_freq"])  # its source's mains
     return Recording(data=data, sfreq=sfreq, ch_names=names, timestamps=ts,
                      markers=markers, gaps=gaps, streams=streams,
                      source_format="brainflow", provenance=provenance,
@@ -540,6 +542,8 @@ def write_brainflow(recording, fname, *, overwrite=False):
         f"the timestamps of the {recording.source_format or 'recording'} it was written from")
     sidecar |= {"sfreq": recording.sfreq, "ch_names": list(recording.ch_names),
                 "units": "microvolts", "clock": clock, "written_by": "biofeedback"}
+    if recording.provenance.get("line_freq") in (50.0, 60.0):  # the file it came from said
+        sidecar["line_freq"] = float(recording.provenance["line_freq"])
     fname.with_suffix(".json").write_text(dumps(sidecar, indent=2),
                                           encoding="utf-8")
     return fname

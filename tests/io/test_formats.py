@@ -628,6 +628,10 @@ def test_a_files_own_mains_frequency_is_the_one_notched_and_gated(tmp_path):
     assert _mains_left_out(xdf)[0] == 60.0
     assert mne.io.read_raw_fif(write_recording(read_recording(xdf), tmp_path / "b_raw.fif"),
                                verbose="error").info["line_freq"] == 60.0
+    csv = tmp_path / "us.csv"  # BrainFlow's format, its sidecar saying it
+    assert main(["convert", str(fif), str(csv)]) == 0
+    assert json.loads(csv.with_suffix(".json").read_text())["line_freq"] == 60.0
+    assert _mains_left_out(csv)[0] == 60.0
     # a BIDS dataset states it beside the EDF
     mne_bids = pytest.importorskip("mne_bids")
     bp = mne_bids.BIDSPath(subject="01", task="rest", root=tmp_path / "bids", datatype="eeg")
