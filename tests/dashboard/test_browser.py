@@ -396,6 +396,8 @@ def test_the_trend_over_a_participants_sessions_is_said_with_its_interval(live):
     assert seen[1] == progress("p10", root)["verdict"]
     assert "95 % interval" in seen[1] and "3 sessions" in seen[1]
     assert not b.evaluate("document.getElementById('history-other').innerText")
+    # the tab says whose session it is: a coach's tabs all read "... · dashboard"
+    assert b.evaluate("document.title").startswith("p10 · ")
 
 
 def test_a_session_of_another_participant_is_said_above_their_history(live):
@@ -421,6 +423,8 @@ def test_a_session_of_another_participant_is_said_above_their_history(live):
             f"{json.dumps(json.dumps(msg['other']))} && "
             "[document.getElementById('history-other').innerText]", 10)
         assert said[0].startswith(want) and bool(said[0]) == bool(want)
+        # the tab names p12 only when the session shown is theirs (or unknown)
+        assert b.evaluate("document.title").startswith("p12 · ") == (not want)
 
 
 def test_a_session_running_in_another_process_is_said_to_be_running(live, tmp_path):

@@ -267,6 +267,10 @@
     const other = q("history-other");
     other.textContent = m.other || "";
     other.classList.toggle("hidden", !m.other);
+    // whose session the tab shows, for a coach with several open (not when it
+    // follows someone else's: the line above the table says whose that is)
+    if (stats.baseTitle === undefined) stats.baseTitle = document.title;
+    document.title = m.other ? stats.baseTitle : m.participant + " · " + stats.baseTitle;
     const body = q("history").querySelector("tbody");
     body.innerHTML = "";
     const pct = (v) => (v === null || v === undefined || !isFinite(v)) ? "–" : Math.round(100 * v) + "%";
