@@ -298,7 +298,8 @@ def run(args) -> int:
             raise DatasetError(f"--calibration protocol: {text[0].lower()}{text[1:]}") from None
     ds = load_dataset(args, config, need_windows=spec.input == "windows")
     for warning in (ds.electrode_warning(), ds.unbalanced_warning(), ds.one_class_warning(),
-                    ds.unscored_days_warning(args.cv), ds.session_dates_warning(args.cv)):
+                    ds.unscored_days_warning(args.cv), ds.session_dates_warning(args.cv),
+                    ds.same_day_warning(args.cv)):
         if warning:
             logger.warning(warning)
     dwell = default_dwell(config) if args.dwell is None else args.dwell

@@ -43,6 +43,9 @@ UNBALANCED_RATIO = 2.0
 ELECTRODE_SPREAD = 0.5
 
 
+#: A new-day split's held-out session begun less than this many hours after the
+#: person's session before is said in a warning (:meth:`DatasetWarnings.same_day_warning`).
+SAME_DAY_HOURS = 12.0
 #: A held-out group holding more than this share of the windows scored, with
 #: the pooled figure this far from the mean over groups, is said in a warning
 #: (:func:`pooled_share_warning`).
@@ -227,6 +230,28 @@ class DatasetWarnings:
                 f"dates give, which is not the order of their names for "
                 f"{listed([m for m, _ in moved], 6)} ({s}: {example}): the last of them "
                 "is held out.")
+
+    def same_day_warning(self, cv, hours: float = SAME_DAY_HOURS) -> str | None:
+        """Which people ``--cv new-day`` scores on a last session begun within
+        ``hours`` of one of their earlier ones (by the dates their recordings
+        hold): that is a later session of the same day, not a new day."""
+        if cv != "new-day":
+            return None
+        from ._labels import _session_dates, _session_order
+
+        dates = _session_dates(self)
+        near = []
+        for s, days in sorted(_session_order(self, dates).items()):
+            if len(days) < 2 or any((s, d) not in dates for d in days):
+                continue
+            gap = (dates[s, days[-1]] - dates[s, days[-2]]) / 3600.0
+            if gap < hours:
+                near.append(f"{s}: {days[-1]} began {gap:.1f} h after {days[-2]}")
+        if not near:
+            return None
+        return (f"--cv new-day holds out sessions begun within {hours:g} h of the person's "
+                f"session before ({listed(near, 4, '; ')}): their score is a later "
+                "session's of the same day, not a returning user's on a new day.")
 
     def long_switch_warning(self, switch, skip) -> str | None:
         """When ``switch`` (--switch-every) exceeds what any one-state recording

@@ -189,6 +189,36 @@ def test_a_labrecorder_files_date_survives_convert(tmp_path, uid):
         assert read_recording(tmp_path / name).started == lab.started, name
 
 
+@pytest.mark.parametrize("hours, said", [(5.0, True), (72.0, False)])
+def test_a_new_day_that_is_the_same_day_is_said(tmp_path, make_eeg, caplog, hours, said):
+    """FIF sessions dated 5 h apart were held out as 'a returning user on a
+    new day' without a word: a later session of one day scores what a new day
+    does not."""
+    import mne
+
+    paths = []
+    for k, subject in enumerate(("p1", "p2")):
+        for j, session in enumerate(("1", "2")):
+            calm, _ = make_eeg(duration=20.0, seed=10 * k + j)
+            busy, _ = make_eeg(duration=20.0, alpha_hz=6.0, seed=10 * k + j + 5)
+            raw = mne.io.RawArray(np.hstack([calm, busy]), mne.create_info(
+                ["TP9", "AF7", "AF8", "TP10"], 256.0, "eeg"), verbose="error")
+            raw.set_meas_date(1_700_000_000 + 3600 * hours * j)
+            raw.set_annotations(mne.Annotations([0.0, 20.0], [20.0, 20.0], ["calm", "busy"]))
+            path = tmp_path / f"{subject}_{session}_raw.fif"
+            raw.save(path, verbose="error")
+            paths.append(str(path))
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["train", *paths, "--labels-from", "markers", "--pattern",
+                     "{subject}_{session}", "--profile", "muse_2016", "--cv", "new-day",
+                     "--switch-every", "0", "--out", str(tmp_path / "m.bfm"), "-q"]) == 0
+    sentence = ("--cv new-day holds out sessions begun within 12 h of the person's session "
+                "before (p1: 2 began 5.0 h after 1; p2: 2 began 5.0 h after 1): their score "
+                "is a later session's of the same day, not a returning user's on a new day.")
+    assert (sentence in caplog.text) is said
+    assert ("new-day holds out" in caplog.text) is said
+
+
 def test_new_day_splits_need_two_sessions(muse_all):
     with pytest.raises(DatasetError, match="only --cv loso .a new person. can be scored"):
         cross_validate(muse_all, "lda", cv="new-day")
