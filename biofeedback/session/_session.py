@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import deque
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -178,7 +179,10 @@ class Session:
         self.min_free = MIN_FREE  # bytes free below which a recording session stops
         self._units_checked = False  # amplitudes checked for a wrong unit (first 2 s)
         self._units_buf = []
-        self._rate_checked = False  # the samples' rate checked against the nominal one
+        # the samples' rate is checked over each stretch of _RATE_AFTER s of stamps:
+        # (its duration, samples and losses where it began), and whether it was said
+        self._rate_from = (0.0, 0, 0)
+        self._rate_said = False
         self._channels = None  # the channels' problems said (a ChannelWatch, live)
 
     # -- control -----------------------------------------------------------------
@@ -545,23 +549,35 @@ class Session:
             self._marker(f"{AMPLITUDE_WARNING} {problem}", tally.last_ts or 0.0)
 
     def _check_rate(self, tally):
-        """Once, after :data:`_RATE_AFTER` s of stamps: say when the samples come at
-        a rate other than the nominal one.
+        """After each :data:`_RATE_AFTER` s of stamps: say when the samples of
+        that stretch came at a rate other than the nominal one.
 
         The summary said so at the end alone: a sender declaring 256 Hz that
         sends 200 Hz (its rate set wrong) had every band read 28 % too high
-        for the whole session without a word until then.
+        for the whole session without a word until then. The first stretch
+        alone was looked at once, so a sender whose rate changed later (a
+        headset's preset changed, a sender restarted at another rate) was
+        read off its rate, and said, averaged down, only at the end. A rate
+        said stays said until a stretch is back at the nominal rate.
         """
-        if self._rate_checked or tally.summary.duration < _RATE_AFTER or \
+        summary = tally.summary
+        start_duration, start_n, start_lost = self._rate_from
+        if summary.duration - start_duration < _RATE_AFTER or \
                 tally.gap_open is not None:  # (an outage's samples are counted once it ends)
             return
-        self._rate_checked = True
         lost = sum(g["n"] for g in tally.gaps) + self.source.n_dropped
-        note = rate_note(tally.summary, self.source.sfreq, min_duration=_RATE_AFTER,
-                         lost=lost, tense="come")
-        if note is not None:
-            logger.warning("%s", sentence(note))
-            self._marker(f"{RATE_WARNING} {note}", tally.last_ts or 0.0)
+        self._rate_from = (summary.duration, summary.n_samples, lost)
+        # the stretch's samples after its first (the last one of the stretch before)
+        stretch = SimpleNamespace(duration=summary.duration - start_duration,
+                                  n_samples=summary.n_samples - start_n + bool(start_n))
+        note = rate_note(stretch, self.source.sfreq, min_duration=_RATE_AFTER,
+                         lost=lost - start_lost, tense="come")
+        if note is None or self._rate_said:
+            self._rate_said = note is not None
+            return
+        self._rate_said = True
+        logger.warning("%s", sentence(note))
+        self._marker(f"{RATE_WARNING} {note}", tally.last_ts or 0.0)
 
     def _check_channels(self, results):
         """Say, once a channel, one that stopped giving EEG (NaN, flat, at the
