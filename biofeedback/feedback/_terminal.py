@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
+import threading
 
 import numpy as np
 
@@ -103,11 +105,57 @@ class TerminalView(Sink):
         self._stats = {}
         self._last_plain = -math.inf
         self._events = []
+        self._lock = threading.RLock()  # log lines come from other threads too
+        self._above = []  # the log handlers that clear the view before they write
 
     def open(self, info):
         self.info = info
         self.names = list(info.estimate_names)
         self._ch_labels = [_safe(ch) for ch in info.ch_names]  # made safe once, not per window
+        if self.color:
+            self._log_above()
+
+    def _log_above(self):
+        """Log lines go above the view in place, never under it.
+
+        Redrawn, the view moves up as many rows as it drew: a warning logged
+        between two redraws ("LSL stream lost", a flat channel) was written
+        over by the next one, read for half a second at most, and the view's
+        first row was left behind above. Each log handler that writes to
+        this terminal now clears the view first, under the view's lock (it
+        is drawn from another thread); the next redraw starts under the line.
+        """
+        streams = {id(sys.stderr), id(sys.stdout), id(self.stream)}
+        for handler in logging.getLogger().handlers:
+            if not isinstance(handler, logging.StreamHandler) or \
+                    id(getattr(handler, "stream", None)) not in streams:
+                continue
+            own = handler.__dict__.get("emit")  # (another view's, or none)
+            emit = handler.emit
+
+            def above(record, emit=emit):
+                with self._lock:
+                    self.clear()
+                    emit(record)
+
+            handler.emit = above
+            self._above.append((handler, own))
+
+    def clear(self) -> None:
+        """Take the view in place off the screen; the next redraw starts where it was."""
+        with self._lock:
+            if self._lines:
+                self.stream.write(f"\033[{self._lines}F\033[J")
+                self.stream.flush()
+                self._lines = 0
+
+    def close(self):
+        for handler, own in reversed(self._above):
+            if own is None:
+                handler.__dict__.pop("emit", None)
+            else:
+                handler.emit = own
+        self._above = []
 
     def status(self, stats):
         self._stats = dict(stats)
@@ -189,6 +237,10 @@ class TerminalView(Sink):
         return [head, gauge]
 
     def write(self, result):
+        with self._lock:
+            self._write(result)
+
+    def _write(self, result):
         lines = self.render(result)
         if self.color:
             cols = self.columns or _columns(self.stream)

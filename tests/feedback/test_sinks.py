@@ -215,6 +215,95 @@ def test_plain_view_shows_no_cue_in_a_transfer_block():
     assert "reward" not in lines["transfer"] and "score" not in lines["transfer"]
 
 
+def _screen(text):
+    """The rows a terminal shows after ``text``: a newline, ``ESC[nF`` (n rows
+    up, to the first column), ``ESC[2K`` (clear the row), ``ESC[J`` (clear to
+    the end of the screen); colours are dropped."""
+    import re
+
+    rows, at = [""], 0
+    for part in re.split(r"(\x1b\[[0-9;]*[A-Za-z]|\n)", text):
+        if part == "\n":
+            at += 1
+            rows += [""] * (at + 1 - len(rows))
+        elif part.startswith("\x1b["):
+            code, arg = part[-1], part[2:-1]
+            if code == "F":
+                at = max(0, at - int(arg or 1))
+            elif code == "K":
+                rows[at] = ""
+            elif code == "J":
+                del rows[at + 1:]
+                rows[at] = ""
+        elif part:
+            rows[at] += part
+    return [row for row in rows if row]
+
+
+def test_a_warning_logged_under_the_in_place_view_stays_above_it(caplog):
+    """The view in place moves up as many rows as it drew, then draws again: a
+    warning logged between two redraws ("LSL stream lost", a flat channel)
+    was written over at once, and the view's first row was left behind."""
+    import io
+    import logging
+    from types import SimpleNamespace
+
+    from biofeedback.feedback._terminal import TerminalView
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)  # the terminal's stderr: the view's rows too
+    logging.getLogger().addHandler(handler)
+    log = logging.getLogger("biofeedback")
+    try:
+        view = TerminalView(stream=out, color=True, columns=120)
+        view.open(SimpleNamespace(estimate_names=["engagement"], ch_names=["Fz"],
+                                  sfreq=250.0, profile=SimpleNamespace(name="synthetic"),
+                                  protocol=None))
+
+        def window(i):
+            view.write(SimpleNamespace(index=i, t_end=float(i), estimates=np.array([i + 1.0]),
+                                       gated=False, quality=np.zeros(1, dtype=np.int64)))
+
+        window(0)
+        with caplog.at_level("WARNING", logger="biofeedback"):
+            log.warning("LSL stream X lost; waiting for it to return.")
+            window(1)
+            window(2)
+            log.warning("LSL stream X is back after 2.00 s.")
+            window(3)
+        view.close()
+        log.warning("The session stops.")  # the view is gone: nothing cleared
+    finally:
+        logging.getLogger().removeHandler(handler)
+    rows = _screen(out.getvalue())
+    assert rows[:2] == ["LSL stream X lost; waiting for it to return.",
+                        "LSL stream X is back after 2.00 s."]
+    assert sum(r.startswith("biofeedback · synthetic") for r in rows) == 1, rows
+    assert rows[2] == "biofeedback · synthetic · 00:00 · 250 Hz · windows 4 · dropped 0"
+    assert rows[3] == "window ends t=3.000  clean"
+    assert rows[-1] == "The session stops."
+    # drawn from the dispatcher's thread while the session's thread logs: a log
+    # line written between the view's clearing and its next frame was drawn over
+    import threading
+
+    out.seek(0)
+    out.truncate()
+    logging.getLogger().addHandler(handler)
+    try:
+        view.open(view.info)
+        drawer = threading.Thread(target=lambda: [window(i) for i in range(300)])
+        drawer.start()
+        for k in range(30):
+            log.warning("warning %d", k)
+        drawer.join()
+        view.close()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    rows = _screen(out.getvalue())
+    assert [r for r in rows if r.startswith("warning ")] == [f"warning {k}" for k in range(30)]
+    assert sum(r.startswith("biofeedback · synthetic") for r in rows) <= 1, rows
+
+
 @pytest.mark.slow
 @pytest.mark.lsl
 def test_the_in_place_view_never_wraps_in_an_80_column_terminal():
