@@ -63,7 +63,7 @@ def add_parser(sub):
     p.add_argument("--model", dest="model_file", metavar="FILE",
                    help="the model file, as live and replay take it (instead of MODEL)")
     g = p.add_argument_group("scoring")
-    g.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
+    g.add_argument("--switch-every", type=number(0), default=None, metavar="S",
                    help="score streams switching state every S seconds built from "
                         "one-state recordings (default: 30; 0: off; else at least one "
                         "window)")

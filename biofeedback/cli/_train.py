@@ -93,6 +93,9 @@ def add_labels_args(p):
 
 #: The names of :data:`biofeedback.estimators.CLASSIFIERS`, spelled out so that
 #: ``--help`` need not import scikit-learn (a test keeps the two equal).
+#: --switch-every when not given: seconds between the switches of the streams
+#: built from one-state recordings.
+SWITCH_EVERY = 30.0
 CLASSIFIER_NAMES = ("logreg", "lda", "lda-channels", "rf", "hgb", "riemann")
 
 
@@ -140,7 +143,7 @@ def add_parser(sub):
                         "segment and 1 (0.25, 0.5, 1) by leave-one-subject-out on the "
                         "switching streams, nested inside each validation fold; hop / "
                         "window with --cv none or when it cannot be chosen)")
-    p.add_argument("--switch-every", type=number(0), default=30.0, metavar="S",
+    p.add_argument("--switch-every", type=number(0), default=None, metavar="S",
                    help="also score streams switching state every S seconds, built from "
                         "the one-state recordings (default: 30; 0: off; else at least "
                         "one window)")
@@ -189,6 +192,9 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
     from ..training._workers import connect_scheduler
 
     check_label_args(args)
+    given = getattr(args, "switch_every", None)  # None: not given, the default
+    if hasattr(args, "switch_every") and given is None:
+        args.switch_every = SWITCH_EVERY
     switch = getattr(args, "switch_every", 0) or 0
     if switch and switch < config.window.length:
         from ..training._labels import DatasetError
@@ -217,6 +223,13 @@ def load_dataset(args, config, need_windows=False, profile=None, min_classes=2,
     from ..training._streams import SCORE_AFTER
 
     warning = ds.long_switch_warning(switch, SCORE_AFTER)
+    if given and all(f.label is None for f in ds.files):
+        # sessions labelled over time are scored as they switch
+        how = ("a manifest's stretches" if args.labels_from == "manifest"
+               else "--labels-from markers")
+        warning = (f"--switch-every {given:g} is not used: recordings labelled over time "
+                   f"({how}) are scored as they switch, not as streams built from "
+                   "one-state recordings.")
     if warning:
         from .._logging import logger
 

@@ -719,6 +719,29 @@ def test_a_pooled_figure_one_long_recording_makes_is_said(tmp_path, caplog, caps
     assert "of the windows scored" not in caplog.text
 
 
+def test_switch_every_with_sessions_labelled_over_time_is_said(tmp_path, make_eeg,
+                                                               caplog):
+    """--switch-every builds streams from one-state recordings; with marker
+    labels the sessions are scored as they switch, and the option given was
+    dropped without a word."""
+    paths = [str(_mne_states(tmp_path / f"p{k}_raw.fif", make_eeg, SITES, 10 * k,
+                             "_raw.fif")) for k in range(2)]
+    args = ["--labels-from", "markers", "--profile", "lsl", "-q"]
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["train", *paths, *args, "--out", str(tmp_path / "m.bfm")]) == 0
+        assert "is not used" not in caplog.text
+        assert main(["train", *paths, *args, "--switch-every", "20",
+                     "--out", str(tmp_path / "m.bfm")]) == 0
+    assert ("--switch-every 20 is not used: recordings labelled over time (--labels-from "
+            "markers) are scored as they switch, not as streams built from one-state "
+            "recordings.") in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["evaluate", str(tmp_path / "m.bfm"), *paths, *args,
+                     "--switch-every", "20"]) == 0
+    assert "--switch-every 20 is not used" in caplog.text
+
+
 def test_evaluate_refuses_labels_the_model_has_no_class_for(model_file, tmp_path, capsys):
     """Recordings labelled 'rest' scored 0.000 against a calm/busy model, as if
     the model had failed, instead of saying the labels do not match."""
