@@ -369,11 +369,13 @@ def from_mne(raw, *, source_format="mne", provenance=None, picks="eeg"):
             meta = json.loads(desc[len(_TAG):])
         except ValueError:
             meta = {}
+    # the first sample lies first_time after the start a FIF keeps (a raw file
+    # cropped, or recorded after its start was set, begins at first_samp)
     if "t0" in meta:
-        t0 = float(meta["t0"])
+        t0 = float(meta["t0"]) + raw.first_time
         clock = "the recording's own clock (kept in the file's description)"
     elif raw.info["meas_date"] is not None:
-        t0 = raw.info["meas_date"].timestamp()
+        t0 = raw.info["meas_date"].timestamp() + raw.first_time
         clock = f"Unix seconds from the file's start, {raw.info['meas_date']:%Y-%m-%d %H:%M:%S} UTC"
         if raw.info["meas_date"].year == 1985:  # EDF's date when none was known
             clock += " (EDF's stand-in for an unknown date)"

@@ -645,3 +645,27 @@ def test_a_files_own_mains_frequency_is_the_one_notched_and_gated(tmp_path):
     assert main(["convert", str(fif), "--bids-root", str(out), "--participant", "P1"]) == 0
     side = json.loads(next(out.rglob("*_eeg.json")).read_text())
     assert side["PowerLineFrequency"] == 60.0
+
+
+def test_a_cropped_fif_starts_at_its_first_sample(tmp_path):
+    """A FIF cropped by MNE (``raw.crop(40)``, first_samp 10000) keeps the
+    start date of the uncropped recording: its samples were stamped from that
+    date, 40 s early, while its annotations kept their own times."""
+    import datetime as dt
+
+    mne = pytest.importorskip("mne")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (2, 250 * 200)),
+                          mne.create_info(["Fp1", "Fp2"], 250.0, "eeg"), verbose="error")
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    raw.set_meas_date(start)
+    raw.set_annotations(mne.Annotations([50.0, 100.0], [20.0, 20.0], ["relaxed", "busy"]))
+    raw.crop(tmin=40.0)
+    raw.save(tmp_path / "cut_raw.fif", verbose="error")
+    rec = read_recording(tmp_path / "cut_raw.fif")
+    t0 = start.timestamp()
+    assert rec.timestamps[0] == t0 + 40.0
+    assert rec.markers == [(t0 + 50.0, "relaxed"), (t0 + 100.0, "busy")]
+    k = int(np.searchsorted(rec.timestamps, t0 + 50.0))  # the sample of the annotation
+    assert_allclose(rec.data[:, k], raw.get_data()[:, 10 * 250], atol=1e-12)
+    back = read_recording(write_recording(rec, tmp_path / "copy_raw.fif"))
+    assert back.timestamps[0] == rec.timestamps[0] and back.markers == rec.markers
