@@ -8,7 +8,7 @@ Files are read in blocks of bytes into one reused buffer, and each block is
 parsed by a numba byte parser (``_parse_kernels``) straight into the output
 array, sized from the file's length and its first lines (then packed and
 shrunk in place): a 2 GB file never sits in memory as text, and peak memory
-is the table plus one block.
+is the table plus one block (two on threads).
 
 Why a byte parser of our own, measured on one hour of 8-channel OpenBCI GUI
 text (101 MB, ``benchmarks/bench_read.py``, CPU seconds on a shared 2-core
@@ -21,7 +21,11 @@ Threads: a file of at least 8 MB is parsed on as many threads as the process
 may use cores (at most 4; ``THREADS`` overrides): each block is cut into parts
 of whole lines, the lines of each part are counted, and every part is parsed
 at once (the kernel releases the GIL) straight into the table at the row its
-lines start at; blank lines only move the rows after them up. The values,
+lines start at; blank lines only move the rows after them up. The next block
+is read, cut and counted on a thread of its own while one is parsed: only
+the parse is left on the threads' way (an hour of BrainFlow text: the
+calling thread's CPU time, which bounds the wall time on free cores, 25 %
+less). The values,
 messages and line numbers are those of one thread, bit for bit (tested).
 Smaller files (a 60 s recording) stay on the calling thread: no pool.
 pandas 3.1's ``read_csv`` also works on more than one thread on the Muse and
@@ -329,7 +333,7 @@ class TableReader:
         The output is allocated once, from the file's size and the length of
         the first lines, and filled block by block; rows are then packed in
         place and the allocation shrunk (``realloc``): peak memory is the table
-        plus one block of bytes, and the file is read once.
+        plus one block of bytes (two on threads), and the file is read once.
         """
         from ._parse_kernels import NO_CELLS, SPARSE, parse_block
 
@@ -400,38 +404,34 @@ class TableReader:
                 line0 += text.count("\n")
                 return
 
-        pool = None
+        pool = reader = None
         if n_threads > 1:
             from concurrent.futures import ThreadPoolExecutor
 
-            from ._parse_kernels import count_lines
-
             pool = ThreadPoolExecutor(n_threads - 1, thread_name_prefix="biofeedback-parse")
+            if not self.decimal_comma:  # (whose commas are made points as read)
+                reader = ThreadPoolExecutor(1, thread_name_prefix="biofeedback-read")
         # each thread's text cells, noted by the byte parser
         cells = [np.empty((max(CELLS_ROWS, 4 * len(self.text_cols)), 4), dtype=np.int64)
                  if self.text_cols else NO_CELLS for _ in range(n_threads)]
 
-        def parse_split(buf, end):
-            """Parse ``buf[:end]`` in ``n_threads`` parts of whole lines at once.
+        def parse_split(block):
+            """Parse a block's whole lines in ``n_threads`` parts at once.
 
             Each part is written straight into the table, after as many rows
-            as the parts before it hold lines (counted first); the first on
-            this thread, the others on the pool's. Blank lines make a part
-            shorter than its lines: the rows after it move up. From the first
-            line a part stops at (one the fast path does not accept), the
-            rest of the block is parsed as :func:`parse` does alone: the
-            values, messages and line numbers are those of one thread.
+            as the parts before it hold lines (counted as the block was
+            read); the first on this thread, the others on the pool's. Blank
+            lines make a part shorter than its lines: the rows after it move
+            up. From the first line a part stops at (one the fast path does
+            not accept), the rest of the block is parsed as :func:`parse`
+            does alone: the values, messages and line numbers are those of
+            one thread.
             """
             nonlocal line0
-            bounds = [0]
-            for k in range(1, n_threads):
-                cut = _last_line_feed(buf, end * k // n_threads)
-                bounds.append(max(cut + 1, bounds[-1]))
-            bounds.append(end)
+            buf, bounds = block.buf, block.bounds
             first = [table.pos]  # the row each part starts at
-            for k in range(n_threads):
-                first.append(first[-1] + count_lines(buf, np.int64(bounds[k]),
-                                                     np.int64(bounds[k + 1])))
+            for n_lines in block.counts:
+                first.append(first[-1] + n_lines)
             if first[-1] > table.out.shape[1]:
                 table.grow(first[-1])
             out = table.out
@@ -461,23 +461,30 @@ class TableReader:
                     # the rows of the parts after it, and the values of the
                     # lines refused, are parsed again
                     table.clear(table.pos, written + 1)
-                    return parse(buf, end, False, begin=stop)
+                    return parse(buf, block.end, False, begin=stop)
             table.clear(table.pos, written)  # the rows blank lines moved up
             return None
 
-        buf = np.empty(BLOCK_BYTES * n_threads + 1, dtype=np.uint8)
-        carry = 0  # bytes of an unfinished line at the start of buf
         try:
-            self._read_blocks(buf, carry, table, parse, parse_split if pool else None)
+            self._read_blocks(table, parse, parse_split if pool else None, reader,
+                              n_threads)
         finally:
-            if pool is not None:
-                pool.shutdown()
+            for executor in (pool, reader):
+                if executor is not None:
+                    executor.shutdown()
         self.n_lines = table.pos
         return table.finish()
 
-    def _read_blocks(self, buf, carry, table, parse, parse_split):
+    def _read_blocks(self, table, parse, parse_split, reader, n_parts):
         """Read the file block by block, handing each block of whole lines to
-        ``parse_split`` (several threads) or ``parse``."""
+        ``parse_split`` (several threads) or ``parse``.
+
+        With a ``reader`` (a thread), the next block is read into a second
+        buffer, its lines cut into ``n_parts`` parts and counted, while this
+        one is parsed: nothing but the parse is left between the threads.
+        """
+        from ._parse_kernels import count_lines
+
         # text cells are handed back as the file holds them, not as parsed
         keep_raw = self.decimal_comma and bool(self.text_cols)
         with open(self.fname, "rb") as fid:
@@ -485,44 +492,82 @@ class TableReader:
                 self.offset = 3  # a Windows editor's byte-order mark is not data
             fid.seek(self.offset)
             left = None if self.end is None else max(self.end - self.offset, 0)
-            while True:
-                if carry >= buf.size - 1:  # a line longer than the buffer
-                    if carry > MAX_LINE_BYTES:
-                        refuse_long_line(self.fname, self.offset + table.n_read)
-                    buf = np.concatenate([buf, np.empty(buf.size, dtype=np.uint8)])
-                room = buf.size - 1 - carry if left is None else \
-                    min(buf.size - 1 - carry, left)
-                n = fid.readinto(memoryview(buf)[carry: carry + room]) if room else 0
-                if not n:
-                    break
-                if left is not None:
-                    left -= n
-                total = carry + n
-                if self.decimal_comma:
-                    view = buf[carry:total]
-                    if keep_raw:
-                        if self._raw is None or self._raw.size != buf.size:
-                            raw = np.empty_like(buf)
-                            if self._raw is not None:
-                                raw[:carry] = self._raw[:carry]
-                            self._raw = raw
-                        self._raw[carry:total] = view
-                    view[view == 44] = 46  # ',' -> '.'
-                cut = _last_line_feed(buf, total)
-                if cut < 0:
-                    carry = total
-                    continue
+
+            def fill(buf, src, begin, stop, at):
+                """The next block in ``buf`` (or a larger buffer): the unfinished
+                line ``src[begin:stop]``, at byte ``at`` of the data lines, then
+                the bytes read after it, up to the last line feed."""
+                nonlocal left
+                carry = stop - begin
+                if buf.size - 1 <= carry:
+                    buf = np.empty(2 * buf.size - 1, dtype=np.uint8)
+                if keep_raw:  # (on this thread: src is buf, whose bytes it mirrors)
+                    if self._raw is None:
+                        self._raw = np.empty_like(buf)
+                    self._raw[:carry] = self._raw[begin:stop]
+                if carry:
+                    buf[:carry] = src[begin:stop]
+                total = carry
+                while True:
+                    if total >= buf.size - 1:  # a line longer than the buffer
+                        if total > MAX_LINE_BYTES:
+                            refuse_long_line(self.fname, self.offset + at)
+                        buf = np.concatenate([buf, np.empty(buf.size, dtype=np.uint8)])
+                        if keep_raw:
+                            self._raw = np.concatenate([self._raw, np.empty_like(self._raw)])
+                    room = buf.size - 1 - total if left is None else \
+                        min(buf.size - 1 - total, left)
+                    n = fid.readinto(memoryview(buf)[total: total + room]) if room else 0
+                    if not n:
+                        return _Block(buf, total, at)
+                    if left is not None:
+                        left -= n
+                    if self.decimal_comma:
+                        view = buf[total: total + n]
+                        if keep_raw:
+                            self._raw[total: total + n] = view
+                        view[view == 44] = 46  # ',' -> '.'
+                    total += n
+                    cut = _last_line_feed(buf, total)
+                    if cut >= 0:
+                        break
+                block = _Block(buf, total, at, cut + 1)
+                if n_parts > 1:
+                    block.bounds = [0]
+                    for k in range(1, n_parts):
+                        cut = _last_line_feed(buf, block.end * k // n_parts)
+                        block.bounds.append(max(cut + 1, block.bounds[-1]))
+                    block.bounds.append(block.end)
+                    block.counts = [count_lines(buf, np.int64(a), np.int64(b))
+                                    for a, b in zip(block.bounds[:-1], block.bounds[1:])]
+                return block
+
+            size = BLOCK_BYTES * n_parts + 1
+            block = fill(np.empty(size, dtype=np.uint8), None, 0, 0, 0)
+            spare = np.empty(size, dtype=np.uint8) if reader is not None else None
+            while block.end is not None:
+                buf, end = block.buf, block.end
                 if table.flat is None:
-                    table.grow(0, (cut + 1) / buf[:cut + 1].tobytes().count(b"\n"))
-                if parse_split is not None and table.pos:
-                    parse_split(buf, cut + 1)
+                    n_lines = sum(block.counts) if block.counts else \
+                        buf[:end].tobytes().count(b"\n")
+                    table.grow(0, end / n_lines)
+                ahead = None if reader is None else reader.submit(
+                    fill, spare, buf, end, block.total, block.at + end)
+                try:
+                    if parse_split is not None and table.pos:
+                        parse_split(block)
+                    else:
+                        parse(buf, end, False)
+                except BaseException:
+                    if ahead is not None:  # the file stays open until it is read
+                        ahead.cancel() or ahead.exception()
+                    raise
+                table.n_read += end
+                if ahead is None:
+                    block = fill(buf, buf, end, block.total, block.at + end)
                 else:
-                    parse(buf, cut + 1, False)
-                table.n_read += cut + 1
-                carry = total - cut - 1
-                buf[:carry] = buf[cut + 1: total]
-                if self._raw is not None:
-                    self._raw[:carry] = self._raw[cut + 1: total]
+                    spare, block = buf, ahead.result()
+        buf, carry = block.buf, block.total
         if carry > MAX_LINE_BYTES:
             refuse_long_line(self.fname, self.offset + table.n_read)
         if carry:
@@ -530,6 +575,17 @@ class TableReader:
                 table.grow(1, 1.0)
             buf[carry] = 10  # a final line feed, which the file lacks
             parse(buf, carry + 1, True)
+
+
+class _Block:
+    """A block of the file as read: ``buf[:end]`` whole lines (``end`` None at
+    the end of the file, when ``buf[:total]`` is the last line, if any, without
+    its line feed), starting at byte ``at`` of the data lines; with parts,
+    their ``bounds`` and line ``counts``."""
+
+    def __init__(self, buf, total, at, end=None):
+        self.buf, self.total, self.at, self.end = buf, total, at, end
+        self.bounds = self.counts = None
 
 
 class _Table:

@@ -231,6 +231,29 @@ def test_lines_longer_than_the_first_ones_and_a_cut_last_line(tmp_path, small_bl
     assert "The last line (601) is cut short" in reader.warnings[0]
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_a_line_longer_than_a_block_on_threads(tmp_path, monkeypatch, threads):
+    """A line longer than a block (read on while the block before is parsed,
+    when there are threads) is read whole, or refused past the longest line
+    naming it, on any number of threads; a bad line further on is named."""
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 256)
+    monkeypatch.setattr(_text, "THREADS", threads)
+    lines = [f"{i}.25,{-i}.5" for i in range(3000)]
+    lines[1700] = "1." + "1" * 5000 + ",2"  # 5 kB: the slow path reads it
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table = TableReader(path, 2, first_line=1, offset=0).read()
+    assert table.tobytes() == _reference("\n".join(lines) + "\n", 2).tobytes()
+    monkeypatch.setattr(_text, "MAX_LINE_BYTES", 1500)
+    with pytest.raises(RecordingFormatError, match="line 1701: the line is longer than 1 kB"):
+        TableReader(path, 2, first_line=1, offset=0).read()
+    monkeypatch.setattr(_text, "MAX_LINE_BYTES", 8192)
+    lines[2900] = "1,2,3"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingFormatError, match="line 2901: expected 2 columns, found 3"):
+        TableReader(path, 2, first_line=1, offset=0).read()
+
+
 def test_bytes_that_are_not_text(tmp_path, small_blocks):
     path = tmp_path / "x.csv"
     # 0x81 is text in neither UTF-8 nor Windows-1252
