@@ -124,6 +124,10 @@ def run(args) -> int:
                          stream=args.stream)
     try:
         write_recording(rec, out, format=args.format, overwrite=args.overwrite)
+    except FileExistsError as err:  # the sidecar's name is another recording's
+        from .._outputs import OutputExistsError
+
+        raise OutputExistsError(str(err)) from None
     except ValueError as err:
         raise RecordingFormatError(str(err), out) from None
     for w in rec.warnings:

@@ -307,6 +307,37 @@ def _unique_names(rec):
             f"{listed(renamed)}); name them in the recorder to keep them apart.")
 
 
+def _check_sidecar_free(recording, fname, format, overwrite):
+    """Refuse to write over a ``<stem>.json`` that is another recording's sidecar.
+
+    BrainFlow's format (and an XDF of a recording read with a sidecar) writes
+    one beside ``fname``: ``session.csv`` beside a live session's
+    ``session.xdf`` replaced that session's sidecar (its pipeline, summary and
+    board) without a word. The sidecar may be replaced when it is ``fname``'s
+    own (``fname`` is there and ``overwrite``), or, for XDF, when it holds what
+    is written again: the sidecar the recording was read with."""
+    import json
+
+    own = recording.provenance.get("sidecar")
+    if format != "brainflow" and not (format == "xdf" and isinstance(own, dict)):
+        return
+    side = fname.with_suffix(".json")
+    if not side.exists() or (overwrite and fname.exists()):
+        return
+    if format == "xdf":  # an XDF's sidecar is the one it came with, written again
+        try:
+            if json.loads(side.read_text(encoding="utf-8-sig")) == own:
+                return
+        except (OSError, ValueError):
+            pass
+    others = sorted(p.name for p in side.parent.glob(f"{glob.escape(side.stem)}.*")
+                    if p != side and p.suffix.lower() != ".json")
+    whose = f" (beside {', '.join(others)}, whose sidecar it is)" if others else ""
+    raise FileExistsError(
+        f"{side} exists{whose}, and {fname.name} needs that name for its own sidecar; "
+        "name the output otherwise (or remove that file if it belongs to nothing).")
+
+
 def write_recording(recording, fname, format=None, overwrite=False):
     """Write a :class:`Recording` to a file.
 
@@ -346,6 +377,7 @@ def write_recording(recording, fname, format=None, overwrite=False):
         recording.require_rate(f"be written as {shown}")
     if fname.exists() and not overwrite:
         raise FileExistsError(f"{fname} exists; pass overwrite=True to replace it.")
+    _check_sidecar_free(recording, fname, format, overwrite)
     mod, func = WRITERS[format]
     writer = getattr(importlib.import_module(mod, __package__), func)
     os.makedirs(fname.parent, exist_ok=True) if str(fname.parent) else None

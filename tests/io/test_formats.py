@@ -669,3 +669,30 @@ def test_a_cropped_fif_starts_at_its_first_sample(tmp_path):
     assert_allclose(rec.data[:, k], raw.get_data()[:, 10 * 250], atol=1e-12)
     back = read_recording(write_recording(rec, tmp_path / "copy_raw.fif"))
     assert back.timestamps[0] == rec.timestamps[0] and back.markers == rec.markers
+
+
+def test_a_brainflow_copy_never_takes_a_sessions_sidecar(tmp_path, capsys):
+    """'convert session.xdf session.csv' wrote BrainFlow's board sidecar over
+    the live session's own session.json (its pipeline, summary and board),
+    without a word, the .csv being new."""
+    import shutil
+
+    from biofeedback._data import data_dir
+
+    src = data_dir("recordings") / "sample_synthetic.xdf"
+    xdf = shutil.copy(src, tmp_path / "s.xdf")
+    side = shutil.copy(src.with_suffix(".json"), tmp_path / "s.json")
+    before = (tmp_path / "s.json").read_bytes()
+    assert main(["convert", str(xdf), str(tmp_path / "s.csv")]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: {side} exists (beside s.xdf, whose sidecar it is), and s.csv "
+        "needs that name for its own sidecar; name the output otherwise (or remove that "
+        "file if it belongs to nothing).")
+    assert (tmp_path / "s.json").read_bytes() == before
+    assert not (tmp_path / "s.csv").exists()
+    assert read_recording(xdf).provenance["sidecar"] == json.loads(before)
+    # under another name it is written; that copy's own sidecar goes along to XDF
+    assert main(["convert", str(xdf), str(tmp_path / "b.csv")]) == 0
+    assert main(["convert", str(tmp_path / "b.csv"), str(tmp_path / "b.xdf")]) == 0
+    assert main(["convert", str(tmp_path / "b.csv"), str(tmp_path / "b.csv"),
+                 "--overwrite"]) == 0
