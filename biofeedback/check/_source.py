@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from ..errors import BiofeedbackError
 from ._report import CheckReport
 from ._signal import check_signal, leadoff_impedance
 
@@ -81,20 +82,25 @@ def run_check(source, config=None, seconds=4.0, limits=None, impedance=False,
 
     config = config or load_pipeline()
     say = progress or (lambda text: None)
-    stop, came = threading.Event(), []
+    stop, came = _Stop(source), []
     # Ctrl-C, SIGTERM and SIGHUP end the check between two reads, never inside
     # one: raised in BrainFlow's ctypes call, KeyboardInterrupt came out as
     # ctypes.ArgumentError (a traceback, exit 1) and the board was not released
     with hold_signals(stop, said=None, came=came):
-        source.start()
         try:
-            say(f"listening for {seconds:g} s...")
-            got = _collect(source, seconds, stop=stop)
-            z = {}
-            if impedance and got is not None:
-                z = measure_impedance(source, say=say, stop=stop)
-        finally:
-            source.stop()
+            source.start()
+        except BiofeedbackError:  # a stream's wait, given up: the signal says why
+            if not stop.is_set():
+                raise
+        else:
+            try:
+                say(f"listening for {seconds:g} s...")
+                got = _collect(source, seconds, stop=stop)
+                z = {}
+                if impedance and got is not None:
+                    z = measure_impedance(source, say=say, stop=stop)
+            finally:
+                source.stop()
         if stop.is_set():
             who = "Ctrl-C" if came[0] == "SIGINT" else came[0]
             what = "the board is released" if source.describe().get("kind") == "brainflow" \
@@ -105,6 +111,20 @@ def run_check(source, config=None, seconds=4.0, limits=None, impedance=False,
     data = got[0]
     return check_signal(data, source.sfreq, source.ch_names, source.profile, config.gates,
                         config.preprocessing, limits, impedance_kohm=z)
+
+
+class _Stop(threading.Event):
+    """The check's stop: set by a signal, it also gives up the source's wait to
+    start. An LSL stream not there yet was waited for the whole --lsl-timeout
+    after Ctrl-C, then said not found (exit 1)."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+
+    def set(self):
+        super().set()
+        self.source.cancel_start()
 
 
 def measure_impedance(source, seconds=2.0, settle=0.5, say=None, stop=None) -> dict:

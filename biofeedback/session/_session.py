@@ -35,7 +35,7 @@ from .._markers import (
 )
 from .._threads import one_blas_thread
 from .._words import counted, sentence
-from ..errors import ModelError
+from ..errors import BiofeedbackError, ModelError
 from ._dispatch import Dispatcher
 from ._sink import SessionInfo
 from ._summary import SessionSummary, Tally, rate_note
@@ -196,6 +196,9 @@ class Session:
         if not self.stop_event.is_set() and self._stopped_by is None:
             self._stopped_by = reason
         self.stop_event.set()
+        cancel = getattr(self.source, "cancel_start", None)  # (a duck-typed source may lack it)
+        if cancel is not None:
+            cancel()  # a stream still awaited is given up
 
     def _stopped_while_starting(self) -> bool:
         """True once stopped, or once a sink asked to (``stop_requested``: a page's stop).
@@ -395,7 +398,12 @@ class Session:
         try:
             # inside: Ctrl-C as the device connects or the stream is found ends
             # the session as Ctrl-C after it does (a summary, nothing recorded)
-            self.source.start()
+            try:
+                self.source.start()
+            except BiofeedbackError:
+                if self._stopped_while_starting():  # (a stream's wait, given up)
+                    raise _StoppedBeforeStart from None
+                raise
             src = self.source
             if self._stopped_while_starting():  # while the device connected
                 raise _StoppedBeforeStart

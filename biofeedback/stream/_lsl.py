@@ -55,6 +55,8 @@ from ._source import Chunk, Source, SourceEvent
 
 #: Steps of fewer sample periods are jitter, or rounding, not a loss.
 _JITTER_PERIODS = 5.0
+#: Seconds of one look for a stream: a signal acts, and a stop is seen, between two
+_RESOLVE_SLICE = 0.25
 
 
 @functools.cache
@@ -443,6 +445,20 @@ class LSLSource(Source):
         self.source_id = ""
 
     def _resolve(self, timeout):
+        """The stream asked for, waited for up to ``timeout`` s a quarter second at
+        a time: liblsl waits inside one call, where Python acts on no signal, so
+        Ctrl-C as a session waited for a stream not yet there (a headset
+        switched on late) was acted on only after ``--lsl-timeout``, and SIGTERM
+        ended the command with "no stream found" (exit 1) after it. Between
+        two looks, Ctrl-C acts, and :meth:`cancel_start` gives up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            info = self._resolve_once(min(max(left, 0.0), _RESOLVE_SLICE))
+            if info is not None or left <= _RESOLVE_SLICE or self.start_cancelled:
+                return info
+
+    def _resolve_once(self, timeout):
         pylsl = import_pylsl()
         if self.name:
             # a source id names one stream among several of one name
@@ -546,6 +562,8 @@ class LSLSource(Source):
         pylsl = import_pylsl()
         info = self._resolve(self.timeout)
         what = f"named {self.name!r}" if self.name else f"of type {self.stream_type!r}"
+        if info is None and self.start_cancelled:
+            raise StreamError(f"The wait for the LSL stream {what} was stopped.")
         if info is None:
             others = self._other_names() if self.name else []
             if others:
@@ -662,7 +680,7 @@ class LSLSource(Source):
         pylsl = import_pylsl()
         chunks, stamps = [], []
         deadline = pylsl.local_clock() + max(self.timeout, seconds)
-        while pylsl.local_clock() < deadline:
+        while pylsl.local_clock() < deadline and not self.start_cancelled:
             data, ts = self._inlet.pull_chunk(timeout=0.1, max_samples=8192)
             if ts:
                 chunks.append(np.asarray(data, dtype=np.float64))

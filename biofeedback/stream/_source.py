@@ -76,6 +76,8 @@ class Source(ABC):
     """
 
     realtime = True
+    #: Set by :meth:`cancel_start`: a source waiting to start gives up.
+    start_cancelled = False
 
     def __init__(self, profile):
         self.profile = profile
@@ -122,6 +124,13 @@ class Source(ABC):
                 raise
             logger.info("Started %s", self.describe())
         return self
+
+    def cancel_start(self) -> None:
+        """Ask a source that waits to start (an LSL stream not there yet) to
+        give up: its session was stopped (SIGTERM, SIGHUP, the page's stop).
+        A flag set, so a signal handler may call it; a source that never
+        waits ignores it."""
+        self.start_cancelled = True
 
     def stop(self) -> None:
         """Close the source; safe to call twice."""

@@ -68,3 +68,53 @@ def test_ctrl_c_as_a_session_finds_its_stream_returns_its_summary(monkeypatch, c
     while outlet.have_consumers() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not outlet.have_consumers(), "the inlet stayed subscribed after Ctrl-C"
+
+
+@pytest.mark.lsl
+@pytest.mark.parametrize("how", ["ctrl_c", "SIGTERM"])
+def test_a_stop_while_a_session_waits_for_its_stream_ends_it_at_once(ctrl_c, uid, how):
+    """A headset not switched on yet: liblsl waits for the stream in one call,
+    where Python acts on no signal. Ctrl-C was acted on only after
+    --lsl-timeout, and SIGTERM (the session's stop) ended the command with
+    "no stream found", exit 1, after it."""
+    import threading
+
+    from biofeedback.config import load_pipeline
+    from biofeedback.session import Session
+
+    session = Session(LSLSource(f"absent-{uid}", timeout=10.0), load_pipeline(), [],
+                      record=False, publish=False, duration=10.0)
+    stop = ctrl_c if how == "ctrl_c" else (lambda: session.stop("SIGTERM"))
+    pressed = []
+    timer = threading.Timer(0.5, lambda: (pressed.append(time.monotonic()), stop()))
+    timer.start()
+    try:
+        summary = session.run()
+    finally:
+        timer.cancel()
+    took = time.monotonic() - pressed[0]
+    assert summary.stopped_by == ("interrupt" if how == "ctrl_c" else "SIGTERM")
+    assert summary.notes == ["stopped: before the session began, so nothing was recorded"]
+    assert took < 1.0
+
+
+@pytest.mark.lsl
+def test_ctrl_c_while_the_check_waits_for_its_stream_ends_it_at_once(ctrl_c, uid):
+    """`check --lsl NAME` held Ctrl-C until the stream's wait was over, then
+    said the stream was not found (exit 1)."""
+    import threading
+
+    from biofeedback.check import run_check
+
+    said = []
+    pressed = []
+    timer = threading.Timer(0.5, lambda: (pressed.append(time.monotonic()), ctrl_c()))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_check(LSLSource(f"absent-{uid}", timeout=10.0), seconds=2.0,
+                      progress=said.append)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - pressed[0] < 1.0
+    assert said == ["stopped by Ctrl-C before its verdict; the source is closed."]
