@@ -77,7 +77,9 @@ def add_source_args(p, playback=False):
     src = p.add_argument_group("source (pick one; default: the pipeline's board, synthetic)")
     src.add_argument("--board", metavar="NAME", help=f"the headset's board profile: {BOARD}")
     src.add_argument("--lsl", metavar="NAME",
-                     help="read an LSL EEG stream with this name (or source id)")
+                     help="read an LSL EEG stream with this name (or source id): muse-lsl "
+                          "names its stream Muse, OpenBCI GUI obci_eeg1; '' takes the one EEG "
+                          "stream there is, and a name no stream has lists those there are")
     src.add_argument("--lsl-type", metavar="TYPE", default="EEG",
                      help="with --lsl '': resolve by type instead (default: EEG)")
     src.add_argument("--scenario", metavar="FILE",

@@ -267,6 +267,17 @@ def test_every_help_says_what_the_command_is_for_and_its_defaults():
     assert not differ, f"shared options worded otherwise: {differ}"
 
 
+def test_live_and_check_help_give_the_stream_names_common_apps_publish():
+    """The examples named an LSL stream MuseEEG, which no common app publishes:
+    a first user typed it beside muse-lsl's stream, named Muse."""
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+    for name in ("live", "check"):
+        text = " ".join(sub[name].format_help().split())
+        assert "MuseEEG" not in text
+        assert "--lsl Muse --board muse_2" in text and "--lsl obci_eeg1 --board cyton" in text
+        assert "muse-lsl names its stream Muse, OpenBCI GUI obci_eeg1" in text
+
+
 def test_evaluate_help_teaches_in_parts_as_train_help_does():
     """'evaluate --help' was one paragraph of 16 lines: what is scored, how a
     model is calibrated and what is printed, run together."""
