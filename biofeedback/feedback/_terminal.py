@@ -61,6 +61,13 @@ def _fit(line: str, columns: int) -> str:
     return line
 
 
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # none, closed, or not a file
+        return False
+
+
 def _channel_mark(flags: int) -> tuple[str, str]:
     """(symbol, colour) for a channel's quality flags."""
     if flags & (FLAGS["railed"] | FLAGS["flat"] | FLAGS["nan"] | FLAGS["bad"]):
@@ -125,11 +132,11 @@ class TerminalView(Sink):
         this terminal now clears the view first, under the view's lock (it
         is drawn from another thread); the next redraw starts under the line.
         """
-        streams = {id(sys.stderr), id(sys.stdout), id(self.stream)}
         for handler in logging.getLogger().handlers:
-            if not isinstance(handler, logging.StreamHandler) or \
-                    id(getattr(handler, "stream", None)) not in streams:
-                continue
+            stream = getattr(handler, "stream", None)
+            if not isinstance(handler, logging.StreamHandler) or not (
+                    stream is self.stream or _isatty(stream) and _isatty(self.stream)):
+                continue  # (stderr sent to a file: its lines never reach the screen)
             own = handler.__dict__.get("emit")  # (another view's, or none)
             emit = handler.emit
 

@@ -302,6 +302,22 @@ def test_a_warning_logged_under_the_in_place_view_stays_above_it(caplog):
     rows = _screen(out.getvalue())
     assert [r for r in rows if r.startswith("warning ")] == [f"warning {k}" for k in range(30)]
     assert sum(r.startswith("biofeedback · synthetic") for r in rows) <= 1, rows
+    # stderr sent to a file (2> log.txt): its lines never reach the screen, and
+    # the view is not cleared for them
+    out.seek(0)
+    out.truncate()
+    to_file = logging.StreamHandler(io.StringIO())
+    logging.getLogger().addHandler(to_file)
+    try:
+        view.open(view.info)
+        window(0)
+        log.warning("into the file")
+        window(1)
+        view.close()
+    finally:
+        logging.getLogger().removeHandler(to_file)
+    assert "\x1b[J" not in out.getvalue()
+    assert to_file.stream.getvalue() == "into the file\n"
 
 
 @pytest.mark.slow
