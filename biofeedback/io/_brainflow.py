@@ -27,7 +27,7 @@ from ._integrity import (
     timestamp_steps,
     unrounded_stamps,
 )
-from ._recording import Recording, Stream
+from ._recording import Recording, Stream, kept_bads, marked_bad
 from ._sidecar import no_accel, no_board, read_sidecar
 from ._text import TableReader, read_header_lines, row_block
 from ._types import Gap
@@ -433,6 +433,10 @@ def read_brainflow(fname, *, profile=None):
         provenance["sidecar"] = sidecar
         if isinstance(sidecar, dict) and sidecar.get("line_freq") in (50.0, 60.0):
             provenance["line_freq"] = float(sidecar["line_freq"])  # its source's mains
+        bads = kept_bads(sidecar.get("bads"), names) if isinstance(sidecar, dict) else []
+        if bads:
+            provenance["bads"] = bads
+            warnings.append(marked_bad(bads))
     return Recording(data=data, sfreq=sfreq, ch_names=names, timestamps=ts,
                      markers=markers, gaps=gaps, streams=streams,
                      source_format="brainflow", provenance=provenance,
@@ -542,6 +546,9 @@ def write_brainflow(recording, fname, *, overwrite=False):
         f"the timestamps of the {recording.source_format or 'recording'} it was written from")
     sidecar |= {"sfreq": recording.sfreq, "ch_names": list(recording.ch_names),
                 "units": "microvolts", "clock": clock, "written_by": "biofeedback"}
+    bads = [ch for ch in recording.provenance.get("bads") or () if ch in recording.ch_names]
+    if bads:  # marked by whoever looked at the data it came from
+        sidecar["bads"] = bads
     if recording.provenance.get("line_freq") in (50.0, 60.0):  # the file it came from said
         sidecar["line_freq"] = float(recording.provenance["line_freq"])
     fname.with_suffix(".json").write_text(dumps(sidecar, indent=2),

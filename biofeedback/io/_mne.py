@@ -17,7 +17,7 @@ from ._bids_events import (
 )
 from ._edf_records import apply_record_onsets, edf_headers, equipment
 from ._integrity import channel_problems, gap_warning
-from ._recording import _PADDING, _rail_v, from_mne, stated_mains, to_mne
+from ._recording import _PADDING, _rail_v, from_mne, marked_bad, stated_mains, to_mne
 
 # Annotations read as gaps, rails or padding, not markers (see from_mne).
 _NOT_MARKERS = ("BAD_gap", "BAD_railed", *_PADDING)
@@ -262,11 +262,7 @@ def read_mne(fname, *, profile=None):
     bads = rec.provenance.get("bads")
     if bads:
         where = f"in {table.name}" if in_table else "in the file"
-        warnings.append(
-            f"{counted(len(bads), 'channel is', 'channels are')} marked bad {where} "
-            f"({listed(bads)}): kept, and judged by the quality gates window by window "
-            f"like any channel (a FIF written from this recording marks "
-            f"{agree(len(bads), 'it', 'them')} bad again).")
+        warnings.append(marked_bad(bads, where))
     warnings.extend(gap_warning(rec.gaps))
     problems, w = channel_problems(rec.data, rec.ch_names, _rail_v(rec))
     warnings.extend(w)

@@ -378,6 +378,13 @@ def write_recording(recording, fname, format=None, overwrite=False):
     if fname.exists() and not overwrite:
         raise FileExistsError(f"{fname} exists; pass overwrite=True to replace it.")
     _check_sidecar_free(recording, fname, format, overwrite)
+    bads = [ch for ch in recording.provenance.get("bads") or () if ch in recording.ch_names]
+    if bads and format == "edf":  # FIF, XDF and BrainFlow's sidecar keep them
+        logger.warning(
+            "EDF keeps no mark of bad channels: %s, marked bad in the file read, %s not "
+            "marked in %s; write .fif or .xdf (or a BIDS dataset, whose channels table "
+            "keeps them) to keep the mark.", ", ".join(bads),
+            "is" if len(bads) == 1 else "are", fname.name)
     mod, func = WRITERS[format]
     writer = getattr(importlib.import_module(mod, __package__), func)
     os.makedirs(fname.parent, exist_ok=True) if str(fname.parent) else None

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._checks import _as_data
 from .._json import dumps
-from .._words import counted
+from .._words import agree, counted, listed
 from ._types import Gap, Stream
 
 __all__ = ["Gap", "Recording", "Stream", "from_mne", "to_mne"]
@@ -232,6 +232,23 @@ def _default_montage():
 
     names = mne.channels.get_builtin_montages()
     return "colin27_1005" if "colin27_1005" in names else "standard_1005"
+
+
+def marked_bad(bads, where="in the file") -> str:
+    """The warning for channels a file marks bad (kept, judged like any)."""
+    n = len(bads)
+    return (f"{counted(n, 'channel is', 'channels are')} marked bad {where} "
+            f"({listed(bads)}): kept, and judged by the quality gates window by window "
+            f"like any channel (a FIF written from this recording marks "
+            f"{agree(n, 'it', 'them')} bad again).")
+
+
+def kept_bads(value, ch_names) -> list:
+    """The channels a file's own list (a sidecar's, an XDF header's) marks bad:
+    names of ``ch_names``, in their order; anything else is no such list."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return []
+    return [ch for ch in ch_names if ch in value]
 
 
 def stated_mains(value) -> float | None:

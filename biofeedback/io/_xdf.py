@@ -30,7 +30,7 @@ from ._integrity import (
     timestamp_gaps,
     timestamp_steps,
 )
-from ._recording import Gap, Recording, Stream, stated_mains
+from ._recording import Gap, Recording, Stream, kept_bads, marked_bad, stated_mains
 from ._sidecar import read_sidecar
 from ._xdf_file import LOAD_OPTIONS, load_streams, scan_chunks  # noqa: F401 (scan_chunks)
 from ._xdf_pick import _choose_eeg, _first, _free_key
@@ -85,6 +85,16 @@ def _bf_meta(info):
     if not isinstance(bf, dict):
         return {}
     return {k: _first(bf, k) for k in bf}
+
+
+def _bads(text, ch_names):
+    """The channels the EEG stream's header marks bad (a converted MNE file's)."""
+    import json
+
+    try:
+        return kept_bads(json.loads(text), ch_names) if text else []
+    except ValueError:
+        return []
 
 
 def _marker_spans(text, markers, warnings):
@@ -486,6 +496,10 @@ def read_xdf(fname, *, profile=None, stream=None):
         provenance["recorded_at"] = when
     if bf.get("source_format"):
         provenance["converted_from"] = bf["source_format"]
+    bads = _bads(bf.get("bads"), ch_names)
+    if bads:  # marked by whoever looked at the data it was converted from
+        provenance["bads"] = bads
+        warnings.append(marked_bad(bads))
     mains = stated_mains(bf.get("line_freq"))
     if mains:  # the mains its source stated (a converted MNE file's)
         provenance["line_freq"] = mains

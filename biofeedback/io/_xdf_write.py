@@ -125,7 +125,7 @@ def _streams_to_write(rec: Recording):
     prof = f"<profile>{escape(rec.profile)}</profile>" if rec.profile else ""
     extra = (
         f"<biofeedback>{prof}<source_format>{escape(rec.source_format)}"
-        f"</source_format>{_mains_xml(rec)}{_spans_xml(rec)}</biofeedback>"
+        f"</source_format>{_mains_xml(rec)}{_bads_xml(rec)}{_spans_xml(rec)}</biofeedback>"
     )
     eeg_name = rec.provenance.get("eeg_stream", EEG_NAME) if rec.source_format == "xdf" \
         else EEG_NAME
@@ -184,6 +184,13 @@ def _mains_xml(rec) -> str:
     ``line_freq``), kept for the notch and the mains gate, or nothing."""
     mains = rec.provenance.get("line_freq")
     return f"<line_freq>{float(mains)!r}</line_freq>" if mains in (50.0, 60.0) else ""
+
+
+def _bads_xml(rec) -> str:
+    """The channels the recording's file marked bad (an MNE file's
+    ``info["bads"]``), as JSON in one element, or nothing."""
+    bads = [ch for ch in rec.provenance.get("bads") or () if ch in rec.ch_names]
+    return f"<bads>{escape(dumps(bads))}</bads>" if bads else ""
 
 
 def _spans_xml(rec) -> str:

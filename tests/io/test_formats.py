@@ -696,3 +696,30 @@ def test_a_brainflow_copy_never_takes_a_sessions_sidecar(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "b.csv"), str(tmp_path / "b.xdf")]) == 0
     assert main(["convert", str(tmp_path / "b.csv"), str(tmp_path / "b.csv"),
                  "--overwrite"]) == 0
+
+
+def test_bad_channels_survive_convert_to_xdf_and_brainflow(tmp_path, caplog):
+    """A FIF's bad channels were lost by 'convert' to XDF or BrainFlow's CSV
+    (and so by a FIF made from those again); EDF, which has no place for
+    them, now says so."""
+    mne = pytest.importorskip("mne")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (3, 2500)),
+                          mne.create_info(["Fp1", "Fp2", "O2"], 250.0, "eeg"),
+                          verbose="error")
+    raw.info["bads"] = ["O2"]
+    fif = tmp_path / "a_raw.fif"
+    raw.save(fif, verbose="error")
+    said = ("1 channel is marked bad in the file (O2): kept, and judged by the quality "
+            "gates window by window like any channel (a FIF written from this recording "
+            "marks it bad again).")
+    for name in ("a.xdf", "a.csv"):
+        assert main(["convert", str(fif), str(tmp_path / name)]) == 0
+        rec = read_recording(tmp_path / name)
+        assert rec.provenance["bads"] == ["O2"] and said in rec.warnings
+        back = write_recording(rec, tmp_path / f"back_{name[2:]}_raw.fif")
+        assert mne.io.read_raw_fif(back, verbose="error").info["bads"] == ["O2"]
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["convert", str(fif), str(tmp_path / "a.edf")]) == 0
+    assert ("EDF keeps no mark of bad channels: O2, marked bad in the file read, is not "
+            "marked in a.edf; write .fif or .xdf (or a BIDS dataset, whose channels table "
+            "keeps them) to keep the mark.") in caplog.text
