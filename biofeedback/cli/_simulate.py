@@ -165,8 +165,30 @@ def _programme(args) -> int:
     scen = read_scenario(args.scenario)
     if args.seed is not None:
         scen = dataclasses.replace(scen, seed=args.seed)
-    records = simulate_sessions(scen, args.participant, args.sessions, root=args.root,
-                                pipeline=args.pipeline, report=args.report)
+    from ..session._watchdog import interrupt_on_signals
+
+    try:
+        # between sessions, SIGTERM and SIGHUP end it as Ctrl-C does (their default
+        # action killed the process, a session's folder left behind)
+        with interrupt_on_signals():
+            records = simulate_sessions(scen, args.participant, args.sessions,
+                                        root=args.root, pipeline=args.pipeline,
+                                        report=args.report)
+    except KeyboardInterrupt as err:  # a signal stopped a session: list what was filed
+        if getattr(err, "records", None) is None:
+            raise
+        _list(err.records)
+        raise
+    _list(records)
+    if records:
+        p = progress(args.participant, args.root)
+        print(compare_line(p))
+        print(p["verdict"])
+    return 0
+
+
+def _list(records) -> None:
+    """One line per simulated session filed."""
     import math
 
     for r in records:
@@ -175,9 +197,4 @@ def _programme(args) -> int:
                    else "no clean training window (every one gated)")
         target = f"{100 * tit:.0f}%" if math.isfinite(tit) else "n/a"
         print(f"sub-{r['participant']} ses-{r['session']:02d}: {r['status']}, {measure}, "
-              f"time in target {target} -> {r['xdf']}")
-    if records:
-        p = progress(args.participant, args.root)
-        print(compare_line(p))
-        print(p["verdict"])
-    return 0
+              f"time in target {target} -> {r['xdf']}", flush=True)

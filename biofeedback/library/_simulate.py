@@ -103,6 +103,7 @@ class _Events(Sink):
 def _run_one(scen, config, paths, info, carried, software, model=None, model_meta=None):
     """Run one simulated session and write its XDF and sidecar; returns the summary."""
     from .._outputs import atomic_output
+    from .._stops import INTERRUPT, exit_status
     from ..feedback._protocol_sink import ProtocolSink
     from ..io import Recording
     from ..io._recording import Stream
@@ -119,6 +120,10 @@ def _run_one(scen, config, paths, info, carried, software, model=None, model_met
                       record=False, keep_results=True, protocol=psink)
     summary = session.run()
     results = session.results
+    if (session.engine is None or not results) and exit_status(summary.stopped_by):
+        # a signal as the session started: nothing to file (its number is given back)
+        raise KeyboardInterrupt("SIGINT" if summary.stopped_by == INTERRUPT
+                                else summary.stopped_by)
     names = list(session.engine.estimate_names)
     sim = source.simulation
     rec = sim.to_recording(t0=0.0)
@@ -199,8 +204,18 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     -------
     records : list of dict
         The index record of each session written.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        When a signal (Ctrl-C, SIGTERM, SIGHUP) stopped a session: that session
+        is kept, as a live one is (``partial``), unless it had no window yet
+        (its number is given back), and no other starts; the exception's
+        ``records`` holds the sessions written, its argument the signal's name.
     """
     from .._signals import signals_after
+    from .._stops import INTERRUPT, exit_status, in_words
+    from .._words import counted
     from ..config import load_pipeline
     from ..recorder import software_versions
     from ..simulate import read_scenario
@@ -271,17 +286,19 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
                                     thresholds=config.feedback.threshold_start == "carry",
                                     feedback=config.feedback, pipeline=config.to_dict())
                 meta = {"model": {"file": str(model), "sha256": sha}} if model else None
-                _, psink = _run_one(scen_k, config, paths, info, carried, software, loaded,
-                                    meta)
+                summary, psink = _run_one(scen_k, config, paths, info, carried, software,
+                                          loaded, meta)
                 if loaded is not None:
                     save_calibration(paths.sidecar, loaded, sha)
                 if report:
                     from ..feedback._report import write_report
 
                     write_report(paths.xdf, paths.report)
-            except BaseException:  # its number is free again if nothing was written
+            except BaseException as err:  # its number is free again if nothing was written
                 if paths is not None:
                     paths.give_back()
+                if isinstance(err, KeyboardInterrupt):  # the sessions filed before it
+                    err.records = records
                 raise
             finally:
                 if paths is not None:
@@ -291,6 +308,19 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
                 records.append(rec)
             if bar is not None:
                 bar.update(1)
+            if exit_status(summary.stopped_by) is not None:
+                # Ctrl-C (or SIGTERM) ended the session in progress, which is kept as a
+                # live one is (partial); the programme stops there instead of going on
+                if bar is not None:
+                    bar.close()
+                logger.warning("sub-%s: %s stopped the programme in session %02d, after %s "
+                               "of %d; what was simulated is filed and indexed.",
+                               participant, in_words(summary.stopped_by), paths.session,
+                               counted(len(records), "session"), int(n_sessions))
+                sig = "SIGINT" if summary.stopped_by == INTERRUPT else summary.stopped_by
+                err = KeyboardInterrupt(sig)
+                err.records = records  # what the command lists before it ends
+                raise err
     if bar is not None:
         bar.close()
     logger.info("Simulated %d sessions of %s.", len(records), participant)

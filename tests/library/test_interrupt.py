@@ -175,3 +175,99 @@ def test_ctrl_c_as_the_study_root_is_probed_leaves_no_probe(tmp_path, monkeypatc
         reserve_session(tmp_path, "demo", "short")
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_a_simulated_programme(tmp_path, monkeypatch, capsys, caplog, ctrl_c,
+                                              sig, status):
+    """Ctrl-C during 'simulate --sessions N' ended the session in progress, which
+    was filed as partial, and the next sessions went on to the last: exit 0."""
+    from biofeedback.library import _simulate
+
+    real_run, real_write = _simulate._run_one, _simulate._Events.write
+    now = {}
+
+    def run_one(scen, config, paths, *args, **kwargs):
+        now.update(session=paths.session, windows=0)
+        return real_run(scen, config, paths, *args, **kwargs)
+
+    def write(self, result):  # the signal 20 windows into session 02
+        real_write(self, result)
+        now["windows"] += 1
+        if now["session"] == 2 and now["windows"] == 20:
+            ctrl_c() if sig == signal.SIGINT else signal.raise_signal(sig)
+
+    monkeypatch.setattr(_simulate, "_run_one", run_one)
+    monkeypatch.setattr(_simulate._Events, "write", write)
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["simulate", "learner", "--participant", "demo", "--sessions", "4",
+                     "--root", str(tmp_path)]) == status
+    out, err = capsys.readouterr()
+    # the session the signal stopped is kept, as live keeps it; no other starts
+    assert [p.name for p in sorted((tmp_path / "sub-demo").glob("ses-*"))] == [
+        "ses-01", "ses-02"]
+    assert [ln.split(",")[0] for ln in out.splitlines()] == [
+        "sub-demo ses-01: complete", "sub-demo ses-02: partial"]
+    assert "stopped the programme in session 02, after 2 sessions of 4" in caplog.text
+    assert err.rstrip().endswith("biofeedback: interrupted")
+    assert main(["sessions", "demo", "--root", str(tmp_path), "--json"]) == 0
+    assert [r["status"] for r in json.loads(capsys.readouterr().out)] == ["complete",
+                                                                         "partial"]
+
+
+def test_a_signal_as_a_simulated_session_starts_gives_its_number_back(tmp_path, monkeypatch,
+                                                                      capsys, ctrl_c):
+    """Ctrl-C as a simulated session's source opened ended the session before its
+    engine existed, and the programme stopped on an AttributeError traceback."""
+    from biofeedback.library import _simulate
+    from biofeedback.simulate import ScenarioSource
+
+    real_run, real_open = _simulate._run_one, ScenarioSource._open
+    now = {}
+
+    def run_one(scen, config, paths, *args, **kwargs):
+        now["session"] = paths.session
+        return real_run(scen, config, paths, *args, **kwargs)
+
+    def open_then_ctrl_c(self):
+        real_open(self)
+        if now["session"] == 2:
+            ctrl_c()
+
+    monkeypatch.setattr(_simulate, "_run_one", run_one)
+    monkeypatch.setattr(ScenarioSource, "_open", open_then_ctrl_c)
+    assert main(["simulate", "learner", "--participant", "demo", "--sessions", "4",
+                 "--root", str(tmp_path)]) == 130
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "AttributeError" not in err
+    assert [p.name for p in sorted((tmp_path / "sub-demo").glob("ses-*"))] == ["ses-01"]
+    assert [ln.split(",")[0] for ln in out.splitlines()] == ["sub-demo ses-01: complete"]
+    assert reserve_session(tmp_path, "demo", "default").session == 2  # given back
+
+
+def test_sigterm_between_simulated_sessions_gives_the_number_back(tmp_path):
+    """SIGTERM as 'simulate --sessions N' reserved its next session (outside any
+    session, where nothing handled it) killed the process on the spot: its
+    session folder stayed behind, marked running."""
+    import subprocess
+    import sys
+
+    script = f"""
+import signal, sys
+from biofeedback.cli import main
+from biofeedback.library import _layout
+reserve = _layout.reserve_session  # simulate_sessions imports it when it runs
+def then_sigterm(*args, **kwargs):
+    paths = reserve(*args, **kwargs)
+    if paths.session == 2:
+        signal.raise_signal(signal.SIGTERM)
+    return paths
+_layout.reserve_session = then_sigterm
+sys.exit(main(["simulate", "learner", "--participant", "demo", "--sessions", "3",
+               "--root", {str(tmp_path)!r}]))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 143, proc.stderr
+    assert [p.name for p in sorted((tmp_path / "sub-demo").glob("ses-*"))] == ["ses-01"]
+    assert reserve_session(tmp_path, "demo", "default").session == 2
