@@ -18,7 +18,7 @@ from .._json import dumps
 from .._logging import logger
 from ..errors import PipelineConfigError, RecordingFormatError
 from ._integrity import (
-    channel_problems,
+    channel_problems_aside,
     check_timestamps,
     counted_rate,
     gap_threshold,
@@ -367,7 +367,10 @@ def read_brainflow(fname, *, profile=None):
     if refused:
         raise _cannot_tell(fname, n_cols, refused)
     data = rows_of(eeg_rows)
-    data *= 1e-6  # in place: the table's EEG rows are nobody else's
+    # in volts (in place: the table's EEG rows are nobody else's), its channels
+    # checked on a thread while the clock and the counter are
+    rail = prof.rail_uv * 1e-6 if prof is not None else None
+    channels_checked = channel_problems_aside(data, names, rail, scale=1e-6)
     gaps = counter = None
     if lay["package"] is not None and prof is not None and prof.columns.packet_counter_wrap:
         counter = cols[at[lay["package"]]]
@@ -418,8 +421,7 @@ def read_brainflow(fname, *, profile=None):
             data=rows_of(lay["accel"]), timestamps=ts,
             ch_names=["X", "Y", "Z"][: len(lay["accel"])], sfreq=sfreq,
             meta={"units": ["g"] * len(lay["accel"])})
-    rail = prof.rail_uv * 1e-6 if prof is not None else None
-    problems, w = channel_problems(data, names, rail)
+    problems, w = channels_checked()
     warnings.extend(w)
     clock = "Unix seconds (BrainFlow host time)"
     if isinstance(sidecar, dict) and isinstance(sidecar.get("clock"), str):

@@ -412,6 +412,32 @@ IMPOSSIBLE_FRACTION = 1.5
 ONE_PASS_MIN_SAMPLES = 1 << 21
 
 
+def channel_problems_aside(data, ch_names, rail_v=None, scale=None):
+    """:func:`channel_problems` of ``data``, first scaled in place by ``scale``,
+    started on a thread of its own when ``data`` is long enough for the
+    one-pass kernel (which, like NumPy's product, releases the GIL), while
+    the reader checks the clock and the counter.
+
+    Returns a function that waits for it and gives ``(problems, warnings)``
+    (or raises what it raised); ``data`` is not to be read before.
+    """
+    def check():
+        if scale is not None:
+            np.multiply(data, scale, out=data)
+        return channel_problems(data, ch_names, rail_v)
+
+    if data.size < ONE_PASS_MIN_SAMPLES:
+        found = check()
+        return lambda: found
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="biofeedback-check")
+    try:
+        return pool.submit(check).result
+    finally:
+        pool.shutdown(wait=False)
+
+
 def channel_problems(data, ch_names, rail_v=None):
     """Find railed, flat and non-finite channels.
 

@@ -12,6 +12,7 @@ from ..errors import RecordingFormatError
 from ._integrity import (
     burst_stamps,
     channel_problems,
+    channel_problems_aside,
     check_timestamps,
     gap_warning,
     timestamp_gaps,
@@ -46,9 +47,10 @@ def _profile(profile, default):
     return get_profile(profile if profile is not None else default)
 
 
-def _finish(rec_kwargs, prof, warnings, fname, gaps=None):
+def _finish(rec_kwargs, prof, warnings, fname, gaps=None, channels_checked=None):
     """Integrity checks common to the Muse readers (``gaps``: found already,
-    else from the timestamps)."""
+    else from the timestamps; ``channels_checked``: the channels' check begun
+    by :func:`~._integrity.channel_problems_aside`, else done here)."""
     data, ts, sfreq, ch_names = (rec_kwargs["data"], rec_kwargs["timestamps"],
                                  rec_kwargs["sfreq"], rec_kwargs["ch_names"])
     unknown = [ch for ch in ch_names if ch not in prof.ch_names]
@@ -72,7 +74,8 @@ def _finish(rec_kwargs, prof, warnings, fname, gaps=None):
         gaps = timestamp_gaps(ts, sfreq, steps=steps)
     del steps
     warnings.extend(gap_warning(gaps))
-    problems, w = channel_problems(data, ch_names, prof.rail_uv * 1e-6)
+    problems, w = channel_problems(data, ch_names, prof.rail_uv * 1e-6) \
+        if channels_checked is None else channels_checked()
     warnings.extend(w)
     rec_kwargs["provenance"].update(measured_sfreq=measured, channel_problems=problems)
     return Recording(gaps=gaps, warnings=warnings, profile=prof.name, **rec_kwargs)
@@ -188,7 +191,9 @@ def read_muse_csv(fname, *, profile=None):
     eeg = [k for k in range(len(header_num)) if k != t_col and k not in aux]
     ch_names = [header_num[k] for k in eeg]
     data = row_block(cols, eeg)  # a view when contiguous: no copy
-    data *= 1e-6
+    # in volts, its channels checked on a thread while the clock is
+    channels_checked = channel_problems_aside(data, ch_names, prof.rail_uv * 1e-6,
+                                              scale=1e-6)
     markers = []
     for k, i, cell in cells:  # the marker cells not empty or zero
         text = _marker_text(cell, decimal_comma)
@@ -229,7 +234,8 @@ def read_muse_csv(fname, *, profile=None):
     }
     return _finish(dict(data=data, sfreq=prof.sfreq, ch_names=ch_names, timestamps=ts,
                         markers=markers, streams=streams, source_format="muse-csv",
-                        provenance=provenance), prof, warnings, fname)
+                        provenance=provenance), prof, warnings, fname,
+                   channels_checked=channels_checked)
 
 
 def _drop_repeated_rows(cols, t_col, cells, warnings):

@@ -24,7 +24,7 @@ from ..stream._peers import stamp_clock
 from ._brainflow import marker_row
 from ._integrity import (
     _BLOCK,
-    channel_problems,
+    channel_problems_aside,
     check_timestamps,
     gap_warning,
     unrounded_stamps,
@@ -358,6 +358,9 @@ def _median_is(x, value):
 
 def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, header,
               clock, fmt, unix_ts=None, unix_step=None):
+    # the EEG in volts and its channels checked on a thread while the clock is
+    data = np.ascontiguousarray(eeg.T)  # no copy when eeg is a column slice
+    channels_checked = channel_problems_aside(data, names, prof.rail_uv * 1e-6, scale=1e-6)
     cols = prof.columns
     wrap = cols.packet_counter_wrap or 256
     # a board whose driver numbers packets its own way (a Ganglion: 101-200, two
@@ -449,9 +452,7 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
     if unix_ts is not None:
         _, w = check_timestamps(unix_ts, sfreq, declared=False)
         warnings.extend(w)
-    data = np.ascontiguousarray(eeg.T)  # no copy when eeg is a column slice
-    data *= 1e-6
-    problems, w = channel_problems(data, names, prof.rail_uv * 1e-6)
+    problems, w = channels_checked()
     warnings.extend(w)
     streams = {
         "wall_clock": Stream(name="wall_clock", type="Clock",

@@ -85,6 +85,28 @@ def test_openbci_counter_step_is_judged_by_the_exact_median():
     assert not _median_is(np.empty(0), 2.0)
 
 
+@pytest.mark.parametrize("n_times", [1000, 600_000])
+def test_channels_checked_aside_find_what_channel_problems_finds(n_times):
+    """A long recording's channels are checked on a thread while its reader
+    checks the clock: the same findings and warnings, the data scaled in
+    place first; a short one's on the reader's thread."""
+    from biofeedback.io._integrity import channel_problems, channel_problems_aside
+
+    rng = np.random.default_rng(2)
+    uv = rng.normal(0, 20, (4, n_times))
+    uv[1] = 187500.0  # railed
+    uv[2] = 3.0  # flat
+    uv[3, ::7] = np.nan
+    names = ["TP9", "AF7", "AF8", "TP10"]
+    data = uv.copy()
+    done = channel_problems_aside(data, names, 187500e-6, scale=1e-6)
+    got = done()
+    assert data.tobytes() == (uv * 1e-6).tobytes()
+    assert got == channel_problems(uv * 1e-6, names, 187500e-6)
+    assert got[0]["railed"] == ["AF7"] and got[0]["flat"] == ["AF8"]
+    assert got[0]["nonfinite"] == {"TP10": len(range(0, n_times, 7))}
+
+
 def test_openbci_gui_ganglion_file(tmp_path):
     """A GUI v5 Ganglion file: its packet ids (0, then 101-200, two samples each)
     are read as the Ganglion numbers them, so a turn of the counter is not a loss
