@@ -353,7 +353,8 @@ def check_timestamps(timestamps, sfreq, *, declared=True, steps=None):
     return measured, warnings
 
 
-def counted_rate(timestamps, gaps, sfreq, *, min_span=1.0):
+def counted_rate(timestamps, gaps, sfreq, *, min_span=1.0,
+                 counted="the package counter's samples"):
     """The rate a packet counter gives: samples sent over the stamps' span.
 
     A host that stamps samples as it reads them (BrainFlow: a serial port
@@ -363,7 +364,9 @@ def counted_rate(timestamps, gaps, sfreq, *, min_span=1.0):
 
     Where the counter restarted (gaps of source ``packet_counter_restart``, sized by
     the stamps) it counts nothing: the restart's step is left out of the span
-    and of the samples.
+    and of the samples. A gap after the last sample (a stream still lost
+    when a session ended) lies outside the span and is left out too.
+    ``counted``: what counted the samples, as the warning says it.
 
     Returns
     -------
@@ -378,13 +381,15 @@ def counted_rate(timestamps, gaps, sfreq, *, min_span=1.0):
     span = float(ts[-1] - ts[0]) - sum(g.duration + 1 / sfreq for g in restarts)
     if not np.isfinite(span) or span < min_span:
         return 0.0, []
+    last = float(ts[-1]) - 0.5 / sfreq
     sent = ts.size - 1 - len(restarts) + sum(g.n_missing for g in gaps
-                                             if g.source != "packet_counter_restart")
+                                             if g.source != "packet_counter_restart"
+                                             and g.onset < last)
     measured = sent / span
     if abs(measured - sfreq) <= _RATE_TOLERANCE * sfreq:
         return measured, []
     return measured, [
-        f"The measured sampling rate {measured:.3f} Hz (the package counter's samples "
+        f"The measured sampling rate {measured:.3f} Hz ({counted} "
         f"over the timestamps' span) differs from the declared {sfreq:g} Hz by more "
         f"than {_RATE_TOLERANCE:.0%}."]
 

@@ -24,6 +24,7 @@ from ..stream._peers import _eeg_channels, printable, regular_rate, stamp_clock,
 from ._integrity import (
     channel_problems,
     check_timestamps,
+    counted_rate,
     gap_warning,
     gaps_from_loss_markers,
     marker_gaps,
@@ -435,12 +436,18 @@ def read_xdf(fname, *, profile=None, stream=None):
     if sfreq <= 0:
         sfreq = _rate_of_irregular(ts, eeg_name, fname, warnings)
     steps = timestamp_steps(ts, sfreq)  # the steps and their threshold, once
-    measured, ts_warn = check_timestamps(ts, sfreq, steps=steps)
-    warnings.extend(ts_warn)
     marked, own_markers = gaps_from_loss_markers(own_markers, sfreq, warnings=warnings,
                                                  stream=eeg_name)
+    measured, ts_warn = check_timestamps(ts, sfreq, steps=steps, declared=marked is None)
+    warnings.extend(ts_warn)
     if marked is not None:  # the recording counted its own losses: trust that count
         gaps = marked
+        # and its rate: a sender (OpenBCI GUI, BrainFlow) that stamps samples as
+        # it pushes them stamps them in bursts, whose steps say nothing of the
+        # rate (the steps within bursts alone read 11 kHz for 250 Hz)
+        measured, rate_warn = counted_rate(
+            ts, marked, sfreq, counted="the samples and the losses the session counted")
+        warnings.extend(rate_warn)
     else:
         gaps = _merge_gaps(timestamp_gaps(ts, sfreq, steps=steps),
                            marker_gaps(own_markers, sfreq, warnings=warnings,

@@ -243,6 +243,38 @@ def test_a_gap_markers_n_is_the_count_with_or_without_losses_marked(tmp_path, ma
         assert_allclose(gaps[0].duration, 0.5)
 
 
+def test_a_sessions_recording_of_stamps_in_bursts_reads_at_its_counted_rate(tmp_path,
+                                                                          make_recording):
+    """A sender that stamps samples as it pushes them (OpenBCI GUI's LSL widget,
+    BrainFlow) stamps them in bursts: the rate was measured on the steps within
+    bursts alone, and a live session's recording of a 250 Hz Cyton read
+    "11341 Hz measured", with a warning. The session counted its samples and
+    losses: over the stamps' span they give the rate."""
+    from biofeedback.io._losses import LOSSES_MARKED
+
+    for sfreq, sent in ((250.0, 250.0), (250.0, 200.0)):  # the second one is off
+        rec = make_recording(n_times=2000, sfreq=sfreq)
+        k = np.arange(rec.timestamps.size)
+        # four samples a push, microseconds apart; 130 lost after the 1000th
+        ts = 1000.0 + (k // 4) * 4 / sent + (k % 4) * 1e-6 + (k >= 1000) * 130 / sent
+        rec.timestamps = ts
+        rec.markers = sorted([*rec.markers, (ts[0], LOSSES_MARKED),
+                              (ts[999], "gap_start"),
+                              (ts[1000], f"gap_end duration={130 / sent:.3f} n=130"),
+                              (ts[-1], "gap_start"),  # still lost when it ended
+                              (ts[-1] + 2.0, f"gap_end duration=2.000 n={int(2 * sent)}")])
+        fname = tmp_path / f"bursts-{sent:g}.xdf"
+        write_recording(rec, fname)
+        got = read_recording(fname)
+        measured = got.provenance["measured_sfreq"]
+        assert measured == pytest.approx(sent, rel=0.002)
+        said = [w for w in got.warnings if "measured sampling rate" in w]
+        assert said == ([] if sent == sfreq else [
+            f"The measured sampling rate {measured:.3f} Hz (the samples and the losses the "
+            "session counted over the timestamps' span) differs from the declared 250 Hz by "
+            "more than 1%."])
+
+
 @pytest.mark.parametrize("marked", [False, True])
 def test_a_malformed_gap_or_loss_marker_is_said_not_skipped(tmp_path, make_recording, marked):
     """A gap_end duration= or a dropped n= that is not a number: one sentence
