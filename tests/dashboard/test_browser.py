@@ -396,6 +396,10 @@ def test_the_trend_over_a_participants_sessions_is_said_with_its_interval(live):
     assert seen[1] == progress("p10", root)["verdict"]
     assert "95 % interval" in seen[1] and "3 sessions" in seen[1]
     assert not b.evaluate("document.getElementById('history-other').innerText")
+    # the figure is named as 'sessions' and the report name it, not "regulation"
+    head = b.evaluate("Array.from(document.querySelectorAll('#history th'))"
+                      ".map(th => th.textContent)")
+    assert head == ["#", "date", "target", "in target", "trained (SD)", "artifacts"]
     # the tab says whose session it is: a coach's tabs all read "... · dashboard"
     assert b.evaluate("document.title").startswith("p10 · ")
 
