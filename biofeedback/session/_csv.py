@@ -45,6 +45,8 @@ class CsvSink(Sink):
                 "gated": "1 when artifacts made the window unfit for feedback",
                 "window": {"length_s": info.config.window.length, "hop_s": info.config.window.hop},
                 "features": _describe_features(info)}
+        if info.engine is not None:  # the filters each window went through, in order
+            meta["preprocessing"] = info.engine.preprocessing.describe()
         self._pending[1].tmp.write_text(dumps(meta, indent=2, default=str))
 
     def write(self, r):

@@ -644,6 +644,11 @@ def test_a_files_own_mains_frequency_is_the_one_notched_and_gated(tmp_path):
     mains, left_out = _mains_left_out(fif)
     assert mains == 60.0
     assert left_out.tolist() == [0.0, 1.0, 0.0, 0.0]
+    # replay says which notch its windows went through
+    est = tmp_path / "est.csv"
+    assert main(["replay", str(fif), "--profile", "lsl", "--out", str(est)]) == 0
+    steps = json.loads((tmp_path / "est.csv.json").read_text())["preprocessing"]
+    assert "causal IIR notch 60 Hz, Q=30" in steps
     # converted, the recording keeps it
     xdf = tmp_path / "us.xdf"
     assert main(["convert", str(fif), str(xdf)]) == 0
