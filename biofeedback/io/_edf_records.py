@@ -35,6 +35,28 @@ def edf_headers(fname):
         return headers, record_onsets(fid, headers)
 
 
+def records_cut(fname, headers):
+    """``(declared, held, record_seconds)`` when the EDF/BDF file ``fname`` holds
+    fewer whole data records than its header declares (a recorder stopped, a
+    copy cut off: MNE reads what is there without a word), else None."""
+    import os
+
+    if headers is None:
+        return None
+    head, ns, sig = headers
+    try:
+        n_head = int(head[184:192])
+        n_rec, seconds = int(head[236:244]), float(head[244:252])
+        n_samp = [int(sig[216 * ns + 8 * i: 216 * ns + 8 * (i + 1)]) for i in range(ns)]
+    except ValueError:
+        return None
+    size = sum(n_samp) * (3 if head[:1] == b"\xff" else 2)  # BDF: 24-bit samples
+    if n_rec <= 0 or size <= 0:  # -1: still being recorded, the size says how many
+        return None
+    held = max(os.path.getsize(fname) - n_head, 0) // size
+    return (n_rec, held, seconds) if held < n_rec else None
+
+
 def equipment(headers):
     """The equipment an EDF+/BDF+ header names (the fourth field after
     'Startdate' in its recording identification), or None: where

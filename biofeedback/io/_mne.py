@@ -15,7 +15,7 @@ from ._bids_events import (
     bids_line_freq,
     bids_markers,
 )
-from ._edf_records import apply_record_onsets, edf_headers, equipment
+from ._edf_records import apply_record_onsets, edf_headers, equipment, records_cut
 from ._integrity import channel_problems, gap_warning
 from ._recording import _PADDING, _rail_v, from_mne, marked_bad, stated_mains, to_mne
 
@@ -172,6 +172,10 @@ def _refuse_a_misnamed_edf(fname, head=None):
                 f"{ext} and read that.", fname)
 
 
+def _span(seconds) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:g} s"
+
+
 def read_mne(fname, *, profile=None):
     """Read EDF, BDF, FIF, BrainVision and anything ``mne.io.read_raw`` reads."""
     import warnings as _w
@@ -252,6 +256,15 @@ def read_mne(fname, *, profile=None):
     elif rec.profile is None:  # an EDF written from a recording names its board
         rec.profile = _known_profile(equipment(headers))
     warnings = [f"MNE: {c.message}" for c in caught]
+    cut = records_cut(fname, headers)
+    if cut is not None:
+        declared, held, seconds = cut
+        warnings.append(
+            f"The file is cut short: its header declares {declared} data records of "
+            f"{seconds:g} s ({_span(declared * seconds)}) but it holds {held} whole "
+            f"{agree(held, 'one', 'ones')} ({_span(held * seconds)}), as when a recorder "
+            "stopped or a copy was cut off; what it holds is read. Copy it again from "
+            "its source if that is whole.")
     # a BIDS dataset marks them in its channels table (mne-bids writes them there)
     listed_bad, table = bids_bad_channels(fname)
     in_table = [ch for ch in rec.ch_names if ch in listed_bad

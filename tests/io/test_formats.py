@@ -750,3 +750,24 @@ def test_bad_channels_survive_convert_to_xdf_and_brainflow(tmp_path, caplog):
     assert ("EDF keeps no mark of bad channels: O2, marked bad in the file read, is not "
             "marked in a.edf; write .fif or .xdf (or a BIDS dataset, whose channels table "
             "keeps them) to keep the mark.") in caplog.text
+
+
+def test_an_edf_cut_short_is_said(tmp_path):
+    """An EDF whose end is missing (a recorder stopped, a copy cut off) was
+    read as the shorter file it had become, its header's length unsaid."""
+    mne = pytest.importorskip("mne")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (2, 200 * 240)),
+                          mne.create_info(["Fp1", "Fp2"], 200.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.0, 120.0], [120.0, 120.0], ["calm", "busy"]))
+    whole = tmp_path / "whole.edf"
+    mne.export.export_raw(whole, raw, verbose="error")
+    assert read_recording(whole).warnings == []
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])
+    rec = read_recording(cut)
+    held = rec.n_times // 200
+    assert 100 < held < 125
+    assert (f"The file is cut short: its header declares 240 data records of 1 s (4.0 min) "
+            f"but it holds {held} whole ones ({held / 60:.1f} min), as when a recorder "
+            "stopped or a copy was cut off; what it holds is read. Copy it again from its "
+            "source if that is whole.") in rec.warnings
