@@ -47,7 +47,7 @@ def _sending(push):
 
 @pytest.mark.lsl
 @pytest.mark.slow
-def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink):
+def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink, caplog):
     """``live --lsl NAME --duration 30`` with a stream in volts that vanishes for good."""
     import pylsl
 
@@ -70,7 +70,7 @@ def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink):
                 n = due
             time.sleep(0.01)
 
-    with _sending(push):
+    with _sending(push), caplog.at_level("WARNING", logger="biofeedback"):
         src = LSLSource(f"vanish-{uid}", timeout=5, lost_after=0.5)
         session = Session(src, load_pipeline(), [collect_sink], record=False, publish=False,
                           duration=30.0, give_up=2.0)
@@ -79,6 +79,11 @@ def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink):
         summary = session.run()
         took = time.monotonic() - t0
     assert summary.stopped_by == "source_lost"
+    # as it was lost, the user learns for how long it is waited for
+    lost = next(i for i, m in enumerate(caplog.messages) if m.endswith("lost; waiting for it "
+                                                                       "to return."))
+    assert caplog.messages[lost + 1] == ("If it sends nothing for 2 s (--give-up), the "
+                                         "session ends.")
     assert took < 15.0  # 3 s of data, 2 s to give up (warm-up and loaded machines aside)
     assert any("give-up timeout 2 s" in line for line in summary.lines())
     # and the stream's unit was called wrong within its first seconds

@@ -184,6 +184,7 @@ class Session:
         self._rate_from = (0.0, 0, 0)
         self._rate_said = False
         self._channels = None  # the channels' problems said (a ChannelWatch, live)
+        self._said_give_up = False  # how long a lost source is waited for, said once
 
     # -- control -----------------------------------------------------------------
     def stop(self, reason: str = stops.STOP) -> None:
@@ -523,6 +524,7 @@ class Session:
             if ev.kind == "disconnected":
                 tally.gap_open = t
                 self._marker(GAP_START, t)
+                self._say_give_up()
             elif ev.kind == "reconnected":
                 onset = tally.gap_open if tally.gap_open is not None else t - ev.duration
                 if ev.n > 0:  # n=0: silent a while, then every sample came; no gap
@@ -537,6 +539,19 @@ class Session:
                 if self._outlets is not None:
                     self._outlets.markers.push_sample([ev.text], t)
                 self._dispatch.event("marker", t, ev.text)
+
+    def _say_give_up(self):
+        """Once, as the source is first lost: how long the session waits for it.
+
+        "Lost; waiting for it to return" said neither for how long nor what
+        then: a user whose headset dropped out could not tell whether the
+        session would wait for ever."""
+        if self.give_up is None or self._said_give_up or not self.source.realtime:
+            return
+        self._said_give_up = True
+        closed = ", its recording closed" if self._recorder is not None else ""
+        logger.warning("If it sends nothing for %g s (--give-up), the session ends%s.",
+                       self.give_up, closed)
 
     def _check_units(self, data, tally):
         """Once, on the first 2 s of data: say when amplitudes look like the wrong unit."""
