@@ -197,7 +197,9 @@ def read_mne(fname, *, profile=None):
         raise
     except Exception as err:  # MNE's readers raise bare Exceptions on bad input
         raise RecordingFormatError(
-            f"MNE could not read it ({type(err).__name__}: {err}).", fname) from None
+            f"MNE could not read it ({type(err).__name__}: {err}); a file cut short or "
+            "damaged (a copy cut off, a save that did not finish) reads so: copy it "
+            "again from its source.", fname) from None
     if raw.n_times == 0:
         raise RecordingFormatError("the file holds no samples.", fname)
     rescaled = []

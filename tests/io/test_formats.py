@@ -771,3 +771,21 @@ def test_an_edf_cut_short_is_said(tmp_path):
             f"but it holds {held} whole ones ({held / 60:.1f} min), as when a recorder "
             "stopped or a copy was cut off; what it holds is read. Copy it again from its "
             "source if that is whole.") in rec.warnings
+
+
+def test_a_fif_cut_short_says_what_to_do(tmp_path, capsys):
+    """A FIF cut short stopped with MNE's own words alone ('buffer size must
+    be a multiple of element size'), nothing saying what was wrong or what to do."""
+    mne = pytest.importorskip("mne")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (2, 250 * 60)),
+                          mne.create_info(["Fp1", "Fp2"], 250.0, "eeg"), verbose="error")
+    whole = tmp_path / "whole_raw.fif"
+    raw.save(whole, verbose="error")
+    cut = tmp_path / "cut_raw.fif"
+    cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2 + 1])
+    assert main(["info", str(cut)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"biofeedback: error: {cut}: MNE could not read it (")
+    assert err.endswith("); a file cut short or damaged (a copy cut off, a save that did "
+                        "not finish) reads so: copy it again from its source.")
+    assert "\n" not in err
