@@ -37,24 +37,54 @@ def missing_samples(counter, columns, previous=None):
     Non-finite counter values are skipped.
     """
     c = np.asarray(counter, dtype=np.float64)
-    missing = np.zeros(c.size, dtype=np.int64)
     wrap = int(columns.packet_counter_wrap)
     if not wrap or c.size == 0:
-        return missing
-    ok = np.flatnonzero(np.isfinite(c))
-    if ok.size == 0:
-        return missing
+        return np.zeros(c.size, dtype=np.int64)
+    # (in place, one array at a time: an hour of a Cyton's counter in 5 ms, not 25)
+    finite = np.isfinite(c)
+    ok = None if finite.all() else np.flatnonzero(finite)
+    del finite
+    if ok is not None and ok.size == 0:
+        return np.zeros(c.size, dtype=np.int64)
     step = int(columns.packet_counter_step)
-    packet = np.mod(np.round(c[ok]).astype(np.int64) - int(columns.packet_counter_first), wrap)
+    first = int(columns.packet_counter_first)
+    packet = np.round(c if ok is None else c[ok]).astype(np.int64)
+    if first:
+        packet -= first
+    _mod(packet, wrap)
     if previous is None or not np.isfinite(previous):
         prev0 = packet[0]
     else:
-        prev0 = np.mod(int(round(previous)) - int(columns.packet_counter_first), wrap)
-    jump = np.mod(np.diff(packet, prepend=prev0), wrap)  # counter units since the last sample
-    # 0: the same packet (or a repeated one); step: the next packet
-    lost_packets = np.where(jump == 0, 0, jump // step - 1)
-    missing[ok] = np.maximum(lost_packets, 0) * int(columns.samples_per_packet)
+        prev0 = np.mod(int(round(previous)) - first, wrap)
+    jump = np.empty_like(packet)  # counter units since the last sample
+    jump[0] = packet[0] - prev0
+    np.subtract(packet[1:], packet[:-1], out=jump[1:])
+    del packet
+    _mod(jump, wrap)
+    # 0: the same packet (or a repeated one), step: the next packet; either
+    # loses none (a jump of 0 to step - 1 counter units is -1 packets lost, or 0)
+    if step > 0 and step & (step - 1) == 0:
+        np.right_shift(jump, step.bit_length() - 1, out=jump)  # floor division
+    else:
+        np.floor_divide(jump, step, out=jump)
+    jump -= 1
+    np.maximum(jump, 0, out=jump)
+    if int(columns.samples_per_packet) != 1:
+        jump *= int(columns.samples_per_packet)
+    if ok is None:
+        return jump
+    missing = np.zeros(c.size, dtype=np.int64)
+    missing[ok] = jump
     return missing
+
+
+def _mod(x, wrap):
+    """``x`` modulo ``wrap`` (floored, as ``np.mod``) in place, for int64 ``x``."""
+    if wrap > 0 and wrap & (wrap - 1) == 0:  # two's complement: the low bits
+        np.bitwise_and(x, wrap - 1, out=x)
+    else:
+        np.mod(x, wrap, out=x)
+    return x
 
 
 def counter_values(sample_index, columns):
