@@ -524,9 +524,10 @@ class StudyIndex:
 
     def _sync(self, attempts: int = 3) -> int:
         known = {(r[0], r[4] if r[1] is None else r[1]): (_num(r[2]) or 0.0, r[3], r[4], r[5],
-                                                         r[6])
+                                                         r[6], r[7])
                  for r in self.con.execute(
-            "SELECT participant, session, mtime, status, label, sidecar, xdf FROM sessions")}
+            "SELECT participant, session, mtime, status, label, sidecar, xdf, report "
+            "FROM sessions")}
         n = 0
         present = set()
         self._say_unindexed()
@@ -540,7 +541,7 @@ class StudyIndex:
             old = known.get((pid, key))
             if not files or (old is not None and old[0] >= mtime and old[1] != "running"
                              and old[2] == session_label(folder, num)
-                             and not self._files_moved(old[3], old[4], files)):
+                             and not self._files_moved(old[3], old[4], old[5], files)):
                 continue
             if self.add_session(folder, pid, num, attempts=attempts) is not None:
                 n += 1
@@ -560,14 +561,20 @@ class StudyIndex:
             n += len(gone)
         return n
 
-    def _files_moved(self, sidecar, xdf, files) -> bool:
-        """Whether a session's sidecar or recording went or came since it was
-        indexed: a file deleted or moved by hand leaves the others' dates as
-        they were, so they alone do not tell."""
+    def _files_moved(self, sidecar, xdf, report, files) -> bool:
+        """Whether a session's sidecar, recording or report went or came since
+        it was indexed: a file deleted or moved by hand, or a report made
+        later ('biofeedback report'), leaves the others' dates as they were,
+        so they alone do not tell."""
         kinds = {".json": sidecar, ".xdf": xdf}
         for suffix, had in kinds.items():
             has = any(f.suffix == suffix for f in files)
             if has != bool(had) or (had and not (self.root / str(had)).exists()):
+                return True
+        ref = sidecar or xdf  # the report beside it, as the record names it
+        if ref and isinstance(ref, str):
+            has = (self.root / ref).with_suffix(".html").exists()
+            if has != bool(report):
                 return True
         return False
 

@@ -986,6 +986,25 @@ def test_a_recording_deleted_or_moved_by_hand_is_said_and_put_back(study, capsys
     assert json.loads(capsys.readouterr().out)[1]["status"] == "no_sidecar"
 
 
+def test_a_session_report_made_later_is_linked_from_the_progress_report(study, capsys):
+    """'biofeedback report' run on a session after it was indexed wrote its HTML
+    beside it, but the index, which looks at the sidecar's and XDF's dates, kept
+    the session without a report: the progress report linked none."""
+    from biofeedback.library._progress_html import write_progress_html
+
+    assert [s["report"] for s in progress("p01", study)["sessions"]] == ["", "", ""]
+    xdf = next(study.glob("sub-p01/ses-02/eeg/*_eeg.xdf"))
+    assert main(["report", str(xdf)]) == 0
+    capsys.readouterr()
+    html = xdf.with_suffix(".html")
+    got = progress("p01", study)["sessions"]
+    assert [s["report"] for s in got] == ["", str(html.relative_to(study)), ""]
+    doc = write_progress_html(progress("p01", study), study / "p.html").read_text()
+    assert f'href="{html.relative_to(study).as_posix()}"' in doc
+    html.unlink()  # deleted again: no link to a file that is gone
+    assert [s["report"] for s in progress("p01", study)["sessions"]] == ["", "", ""]
+
+
 @pytest.mark.parametrize("read", [["index", "--rebuild"], ["sessions", "p01"]])
 def test_a_participant_folder_deleted_by_hand_keeps_its_numbers(study, capsys, read):
     """With sub-<ID> deleted, its .last-session went too: once the index had
