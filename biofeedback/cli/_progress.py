@@ -36,7 +36,8 @@ Examples:
 
 
 def add_parser(sub):
-    p = sub.add_parser("progress", help="a participant's learning curves and trends",
+    p = sub.add_parser("progress", help="a participant's learning curves and trends "
+                                        "(without ID: everyone, one line each)",
                        description=HELP)
     participant_argument(p, "participant ID (letters and digits); without it, every "
                             "participant in one line each")
