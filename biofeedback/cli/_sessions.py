@@ -110,7 +110,8 @@ _STATUS = {
 
 
 def _notes(rows) -> list[str]:
-    """A line for each session that did not end as its protocol planned."""
+    """A line for each session that did not end as its protocol planned, and for
+    each whose recording is gone."""
     from ..library._layout import session_name
 
     out = []
@@ -123,4 +124,7 @@ def _notes(rows) -> list[str]:
                                 "is kept and counted.")
         elif r["status"] in _STATUS:
             out.append(f"{name} ({r['status']}) {_STATUS[r['status']]}.")
+        # its recording deleted or moved by hand: said every time, not once
+        out += [w for w in r["warnings"] or [] if isinstance(w, str)
+                and "has lost its recording" in w]
     return out

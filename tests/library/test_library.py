@@ -976,6 +976,11 @@ def test_a_recording_deleted_or_moved_by_hand_is_said_and_put_back(study, capsys
     assert rows[1]["xdf"] == "" and rows[1]["status"] == "complete"  # figures: the sidecar's
     got = progress("p01", study)["sessions"][1]
     assert got["xdf"] == "" and any("has lost its recording" in w for w in got["warnings"])
+    # and said under the table each time it is listed, not only the first
+    for _ in range(2):
+        assert main(["sessions", "p01", "--root", str(study)]) == 0
+        assert capsys.readouterr().out.splitlines()[-1].startswith(
+            f"{eeg.parent} has lost its recording {xdf.name}")
     away.rename(xdf)  # put back: the row names it again, and the warning goes
     assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[1]["xdf"] == str(xdf.relative_to(study))
