@@ -276,12 +276,16 @@ class DatasetWarnings:
         model's ``training`` summary (:meth:`summary`) lists."""
         # by stem: a training recording converted to another format is the same
         # data; by the EEG's digest: the same data under another name
-        trained = {Path(n).stem for n in training.get("files") or () if isinstance(n, str)}
+        from ..io._read import file_stem
+
+        # as patterns read names: a FIF's _raw ending is no part of it
+        # ('p01_raw.fif' converted is 'p01.edf')
+        trained = {file_stem(n) for n in training.get("files") or () if isinstance(n, str)}
         known = set(training.get("eeg_digests") or ()) if isinstance(
             training.get("eeg_digests"), list) else set()
         digests = self.digests or [None] * len(self.files)
         files = sorted(Path(f.path).name for f, d in zip(self.files, digests)
-                       if Path(f.path).stem in trained or (d is not None and d in known))
+                       if file_stem(f.path) in trained or (d is not None and d in known))
         subjects = sorted(set(self.subject.tolist()) & set(training.get("subjects") or ()))
         return {"files": files, "subjects": subjects}
 

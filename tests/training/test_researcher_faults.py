@@ -742,6 +742,24 @@ def test_switch_every_with_sessions_labelled_over_time_is_said(tmp_path, make_ee
     assert "--switch-every 20 is not used" in caplog.text
 
 
+def test_a_training_fif_converted_is_known_as_seen(tmp_path, make_eeg, caplog):
+    """A model's training FIF ('p1_raw.fif') converted to EDF ('p1.edf') and
+    scored was not known as training data: names were compared with the
+    FIF's '_raw' ending, which patterns drop, and EDF's 16 bits change the
+    digest."""
+    paths = [str(_mne_states(tmp_path / f"p{k}_raw.fif", make_eeg, SITES, 10 * k,
+                             "_raw.fif")) for k in range(2)]
+    model = str(tmp_path / "m.bfm")
+    args = ["--labels-from", "markers", "--profile", "lsl", "--switch-every", "0", "-q"]
+    assert main(["train", *paths, *args, "--out", model]) == 0
+    edf = tmp_path / "p0.edf"
+    assert main(["convert", paths[0], str(edf)]) == 0
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        assert main(["evaluate", model, str(edf), *args]) == 0
+    assert ("1 of the 1 recordings scored were in the model's training data (p0.edf); "
+            "their score is not that of new data") in caplog.text
+
+
 def test_evaluate_refuses_labels_the_model_has_no_class_for(model_file, tmp_path, capsys):
     """Recordings labelled 'rest' scored 0.000 against a calm/busy model, as if
     the model had failed, instead of saying the labels do not match."""
