@@ -109,15 +109,19 @@ def _everyone(root, as_json) -> int:
         return f"{s:>+8.2f}  {f'{lo:+.2f} to {hi:+.2f}':<16}"
 
     wp = max(11, *(len(r["participant"]) for r in rows))
-    wt = max(6, *(len(f"{r['target']} {r['direction']}") for r in rows))
+    wt = max([6, *(len(f"{r['target']} {r['direction']}") for r in rows if r["target"])])
     print(f"{'participant':<{wp}} {'sessions':>8}  {'last session':<16}  {'trains':<{wt}} "
           f"{'SD/session':>10}  {'95 % interval':<16}  learner")
     for r in rows:
-        last = (r["last_session"] or "")[:16].replace("T", " ")
+        last = (r["last_session"] or "-")[:16].replace("T", " ")
         status = r["status"] + (f" ({r['n_trend']} of 3 sessions)"
                                 if r["status"] == "too early" else "")
+        if r["running_sessions"]:  # left out of the figures until it ends
+            now = "session " + ", ".join(map(str, r["running_sessions"])) + " running"
+            status = now if r["status"] == "running" else f"{status}; {now}"
+        trains = f"{r['target']} {r['direction']}" if r["target"] else "-"
         print(f"{r['participant']:<{wp}} {r['n_sessions']:>8}  {last:<16}  "
-              f"{r['target'] + ' ' + r['direction']:<{wt}} {slope(r)}  {status}")
+              f"{trains:<{wt}} {slope(r)}  {status}")
     print("Trend of the trained measure in training, relative to each session's baseline, in "
           "its SDs per session; 'biofeedback progress ID' writes one participant's report.")
     return 0

@@ -265,7 +265,8 @@ def overview(root=None) -> list[dict]:
         ``target``, ``direction``, ``slope_per_session``, ``ci95``, ``p``,
         ``n_trend`` (the sessions the trend runs over), ``learner`` (True,
         False, or None before 3 sessions), ``status`` (``"learning"``, ``"not
-        learning"``, ``"no evidence yet"``, ``"too early"``), ``verdict`` (the
+        learning"``, ``"no evidence yet"``, ``"too early"``, or ``"running"``
+        for one whose only session is still running), ``verdict`` (the
         sentence ``progress ID`` ends with) and ``running_sessions``; NaN as None.
     """
     from ._index import StudyIndex
@@ -278,7 +279,15 @@ def overview(root=None) -> list[dict]:
         for pid in people:
             try:
                 p = progress(pid, index=index)
-            except StudyError:  # every session of theirs still running
+            except StudyError as err:  # every session of theirs still running
+                running = [session_ref(r) for r in index.sessions(pid)
+                           if r.get("status") == "running"]
+                if running:
+                    out.append({"participant": pid, "n_sessions": 0, "last_session": None,
+                                "target": None, "direction": None, "slope_per_session": None,
+                                "ci95": [None, None], "p": None, "n_trend": 0,
+                                "learner": None, "status": "running", "verdict": str(err),
+                                "running_sessions": running})
                 continue
             t = p["trend"]
             lo, hi = t["ci95"]

@@ -825,6 +825,19 @@ def test_progress_without_an_id_gives_every_participant_in_a_line(study, capsys)
     assert f"{lo:+.2f} to {hi:+.2f}" in lines[1] and lines[1].endswith(rows[0]["status"])
     assert lines[2].split()[:2] == ["p02", "1"] and lines[2].endswith(
         "too early (1 of 3 sessions)")
+    # a participant whose one session is running is listed as such, not left out
+    paths = reserve_session(study, "p03", "short")  # marked running by this process
+    side = json.loads(next(study.glob("sub-p01/ses-01/eeg/*_eeg.json")).read_text())
+    del side["summary"], side["feedback"]  # as a running session's sidecar is
+    side["programme"].update(participant="p03", session=1)
+    paths.sidecar.parent.mkdir(parents=True, exist_ok=True)
+    paths.sidecar.write_text(json.dumps(side))
+    try:
+        assert main(["progress", "--root", str(study)]) == 0
+        last = capsys.readouterr().out.splitlines()[3].split()
+        assert last[:3] == ["p03", "0", "-"] and last[-3:] == ["session", "1", "running"]
+    finally:
+        paths.release()
     # a report is one participant's: --out without an ID is one sentence
     assert main(["progress", "--root", str(study), "--out", str(study / "x.html")]) == 1
     assert "give their ID too" in capsys.readouterr().err
