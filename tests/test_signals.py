@@ -97,6 +97,30 @@ def test_a_stream_that_never_returns_ends_the_session(uid, collect_sink, caplog)
                for e in collect_sink.events)
 
 
+@pytest.mark.lsl
+def test_a_stream_found_but_silent_is_said_before_the_session_gives_up(uid, monkeypatch,
+                                                                       caplog):
+    """muse-lsl connected to a headset that does not stream yet: its stream is
+    found, and the terminal stayed blank until --give-up (60 s) ended the
+    session with "the source sent no data"."""
+    import pylsl
+
+    from biofeedback.config import load_pipeline
+    from biofeedback.session import Session, _session
+    from biofeedback.stream import LSLSource
+
+    monkeypatch.setattr(_session, "_FIRST_SAMPLE_AFTER", 0.5)  # 3 s in use
+    _outlet = pylsl.StreamOutlet(pylsl.StreamInfo(  # noqa: F841 (found, never sends)
+        f"silent-{uid}", "EEG", 4, 256.0, "float32", f"silent-{uid}"))
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        summary = Session(LSLSource(f"silent-{uid}", timeout=5), load_pipeline(), [],
+                          record=False, publish=False, duration=10.0, give_up=1.5).run()
+    assert summary.stopped_by == "source_lost"
+    said = [m for m in caplog.messages if "has sent no sample" in m]
+    assert said == [f"LSL stream 'silent-{uid}' has sent no sample in its first 0.5 s; the "
+                    "session ends if none comes within 1.5 s (--give-up)."]
+
+
 def test_amplitudes_in_the_wrong_unit_are_named():
     from biofeedback.quality import unit_problem
 

@@ -48,6 +48,9 @@ __all__ = ["Session"]
 #: summary does at the end, the shortest span it judges)
 _RATE_AFTER = 10.0
 
+#: Seconds of a live session without a first sample after which it says so.
+_FIRST_SAMPLE_AFTER = 3.0
+
 #: The note of a session stopped before its data began to flow.
 _NOTHING_RECORDED = "stopped: before the session began, so nothing was recorded"
 
@@ -185,6 +188,7 @@ class Session:
         self._rate_said = False
         self._channels = None  # the channels' problems said (a ChannelWatch, live)
         self._said_give_up = False  # how long a lost source is waited for, said once
+        self._said_no_sample = False  # a source silent from the start, said once
 
     # -- control -----------------------------------------------------------------
     def stop(self, reason: str = stops.STOP) -> None:
@@ -540,6 +544,21 @@ class Session:
                     self._outlets.markers.push_sample([ev.text], t)
                 self._dispatch.event("marker", t, ev.text)
 
+    def _say_no_sample_yet(self):
+        """Once: the source, found or connected, has sent no sample yet.
+
+        A stream found but silent (muse-lsl connected to a headset that does
+        not stream yet) left the terminal blank until --give-up (60 s), then
+        ended the session with "the source sent no data"."""
+        if self._said_no_sample:
+            return
+        self._said_no_sample = True
+        name = _source_name(self.source)
+        wait = (f"; the session ends if none comes within {self.give_up:g} s (--give-up)"
+                if self.give_up is not None else "; the session waits for it")
+        logger.warning("%s has sent no sample in its first %g s%s.",
+                       name[:1].upper() + name[1:], _FIRST_SAMPLE_AFTER, wait)
+
     def _say_give_up(self):
         """Once, as the source is first lost: how long the session waits for it.
 
@@ -650,6 +669,7 @@ class Session:
         watchdog = Watchdog(self.duration, self.give_up)
         cursor = 0
         last_status = last_disk = 0.0
+        begun = time.monotonic()
         try:
             # started inside: Ctrl-C as it returned left the thread reading the
             # source as the session closed it, its samples published, not counted
@@ -664,6 +684,8 @@ class Session:
                 if lost:
                     logger.warning("The processing loop fell %d samples behind.", lost)
                 done = tally.samples(ts)
+                if tally.first_ts is None and time.monotonic() - begun > _FIRST_SAMPLE_AFTER:
+                    self._say_no_sample_yet()
                 if ts.size:
                     watchdog.data()
                     self._check_units(data, tally)
