@@ -235,6 +235,17 @@ def test_a_rate_warning_gets_a_banner_line_of_its_own(live):
     lines = dict(shown["lines"])
     assert lines["rate_warning"] == "T" + note[1:] + "."
     assert "amplitudes look like volts, expected µV" in lines["amplitude_warning"]
+    # the scenario's railed O2 is said by the session (after 4 s at the rail), and
+    # each channel's warning has a line of its own
+    flat = "channel Fz is flat (the signal does not change): left out of the indices"
+    live["session"].add_marker(f"channel_warning {flat}")
+    b.wait_for("Array.from(document.querySelectorAll('#warning > div'), d => d.textContent)"
+               ".some(t => t.startsWith('Channel O2 has been at the rail')) &&"
+               " __dash.warnings.some(w => w.includes('channel Fz is flat'))", 15)
+    shown = b.evaluate("Array.from(document.querySelectorAll('#warning > div'),"
+                       " d => [d.dataset.kind, d.textContent])")
+    said = [text for kind, text in shown if kind == "channel_warning"]
+    assert len(said) == 2 and "C" + flat[1:] + "." in said
 
 
 def test_a_frozen_page_changes_no_estimate_or_cue(live):

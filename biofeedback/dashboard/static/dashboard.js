@@ -353,14 +353,20 @@
     amplitude_warning: said => "The EEG's " + said,
     // a stream sending at another rate than it declares moves every band
     rate_warning: said => said.charAt(0).toUpperCase() + said.slice(1),
+    // a channel that stopped giving EEG (NaN, flat, railed, bad): one line each
+    channel_warning: said => said.charAt(0).toUpperCase() + said.slice(1),
   };
+  // kinds said once per channel, each on a line of its own
+  const EACH = {channel_warning: true};
 
   function showWarning(kind, said) {
     const w = q("warning");
-    let line = w.querySelector('[data-kind="' + kind + '"]');
+    const key = EACH[kind] ? kind + ":" + said : kind;
+    let line = Array.from(w.children).find(d => d.dataset.key === key);
     if (!line) {
       line = document.createElement("div");
       line.dataset.kind = kind;
+      line.dataset.key = key;
       w.appendChild(line);
     }
     const text = WARNINGS[kind](said);
