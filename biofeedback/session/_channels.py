@@ -86,7 +86,13 @@ class ChannelWatch:
         out = []
         for problem, said in self._said.items():
             for note in dict.fromkeys(n for _, n in said):
-                counts = ", ".join(f"{self.ch_names[k]} {self._counts[problem, k]}"
-                                   for k, n in said if n == note)
-                out.append(f"warning: {note} (windows: {counts} of {self.n_windows})")
+                counts = [(self.ch_names[k], self._counts[problem, k])
+                          for k, n in said if n == note]
+                if len({c for _, c in counts}) == 1:  # (a stream's NaN: every channel alike)
+                    each = " each" if len(counts) > 1 else ""
+                    took = f"{counts[0][1]} of {self.n_windows} windows{each}"
+                else:
+                    took = (f"windows: {listed(f'{ch} {c}' for ch, c in counts)} of "
+                            f"{self.n_windows}")
+                out.append(f"warning: {note} ({took})")
         return out
