@@ -502,7 +502,35 @@ def channel_problems(data, ch_names, rail_v=None):
     if flat_shown:
         warnings.append(f"{counted(len(flat_shown), 'flat channel')} ({listed(flat_shown)}): "
                         "the signal never changes.")
+    tiny = _tiny_span(data, set(flat) | set(empty), ch_names)
+    if tiny is not None:
+        warnings.append(
+            f"Every channel's signal spans at most {tiny * 1e6:.2g} µV, where EEG spans "
+            "tens: the file's unit is likely not the one it states (volts sent as "
+            "microvolts?), and the quality gates will leave every window out; check the "
+            "unit the recording's sender declares.")
     return {"railed": railed, "flat": flat, "nonfinite": nonfinite}, warnings
+
+
+#: Every channel spanning less than this (volts, peak to peak) is no EEG in the
+#: unit the file states: volts sent as microvolts span about 1e-10 V.
+TINY_SPAN_V = 0.05e-6
+
+
+def _tiny_span(data, skip, ch_names):
+    """The largest peak-to-peak span (volts) of the channels not in ``skip``,
+    when every one of them spans less than :data:`TINY_SPAN_V`, else None.
+    Measured on every 16th sample: a unit's mistake is in every sample."""
+    rows = [i for i, name in enumerate(ch_names) if name not in skip]
+    if not rows or np.ndim(data) != 2 or data.shape[1] < 2:
+        return None
+    part = np.asarray(data[rows, ::16] if data.shape[1] >= 32 else data[rows], float)
+    with np.errstate(invalid="ignore"):
+        if not np.isfinite(part).any(axis=1).all():
+            return None
+        span = np.nanmax(part, axis=1) - np.nanmin(part, axis=1)
+    top = float(np.max(span))
+    return top if 0 < top < TINY_SPAN_V else None
 
 
 def _nonfinite_runs(row):

@@ -810,3 +810,26 @@ def test_marker_spans_that_cannot_be_read_are_ignored_with_a_warning(tmp_path, s
     assert "marker_spans" not in rec.provenance
     assert ("The EEG stream's header holds marker spans that cannot be read; they are "
             "ignored, so each marker lasts until the next.") in rec.warnings
+
+
+def test_eeg_in_volts_labelled_microvolts_is_said(tmp_path, make_eeg, capsys):
+    """A sender that declares microvolts but sends volts gives EEG a million
+    times too small: info showed 'range (µV): 0.0' without a word, and replay
+    gated every window without saying why."""
+    from biofeedback.cli import main
+
+    data, ts = make_eeg(duration=10.0)
+    path = write_recording(Recording(data * 1e-6, 256.0, ["Fp1", "Fp2", "O1", "O2"], ts),
+                           tmp_path / "v.xdf")
+    rec = read_recording(path)
+    said = [w for w in rec.warnings if w.startswith("Every channel's signal spans at most ")]
+    assert said and said[0].endswith(
+        " µV, where EEG spans tens: the file's unit is likely not the one it states (volts "
+        "sent as microvolts?), and the quality gates will leave every window out; check "
+        "the unit the recording's sender declares.")
+    assert main(["info", str(path)]) == 0
+    assert said[0] in capsys.readouterr().out
+    # as sent, in microvolts, nothing to say
+    ok = write_recording(Recording(data, 256.0, ["Fp1", "Fp2", "O1", "O2"], ts),
+                         tmp_path / "ok.xdf")
+    assert read_recording(ok).warnings == []
