@@ -332,6 +332,19 @@ def _rebuilt_timestamps(t0, missing, sfreq):
     return ts
 
 
+def _counter_steps(counter, wrap, within):
+    """``np.mod(np.diff(counter), wrap)``; for a counter ``within`` 0..wrap (its
+    steps from -wrap to wrap) by adding ``wrap`` to the steps below 0, which
+    is what ``np.mod`` does to them, without its division (0.6 ms for an
+    hour at 250 Hz, not 10)."""
+    d = np.diff(counter)
+    if within:
+        np.add(d, wrap, out=d, where=d < 0)
+    else:
+        np.mod(d, wrap, out=d)
+    return d
+
+
 def _median_is(x, value):
     """Whether ``np.median(x) == value``, without the sorted copy of ``x``
     ``np.median`` makes (15 ms for an hour at 250 Hz): the middle values are
@@ -375,8 +388,7 @@ def _assemble(fname, sfreq, names, prof, counter, wall, eeg, accel, warnings, he
     # Cyton+Daisy sends two samples per packet: the counter steps by 2.
     step = 1
     if not own and counter.size > 2:
-        d = np.diff(counter)
-        np.mod(d, wrap, out=d)
+        d = _counter_steps(counter, wrap, usable)
         step = 2 if _median_is(d, 2.0) else 1
         del d
     counting = cols if own else replace(cols, packet_counter_wrap=wrap,

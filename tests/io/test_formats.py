@@ -85,6 +85,22 @@ def test_openbci_counter_step_is_judged_by_the_exact_median():
     assert not _median_is(np.empty(0), 2.0)
 
 
+@pytest.mark.parametrize("wrap", [256, 100])
+def test_openbci_counter_steps_are_np_mod_of_its_steps(wrap):
+    """The counter's steps modulo its wrap, taken without a division for a
+    counter within 0..wrap: np.mod's bits, fractions and repeats included."""
+    from biofeedback.io._openbci import _counter_steps
+
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        c = rng.integers(0, wrap, 500).astype(float)
+        c[c < wrap - 1] += rng.choice([0, 0.5, 0.25, 1e-9], int(np.sum(c < wrap - 1)))
+        want = np.mod(np.diff(c), wrap)
+        assert _counter_steps(c, wrap, True).tobytes() == want.tobytes()
+        assert _counter_steps(c * 3, wrap, False).tobytes() == \
+            np.mod(np.diff(c * 3), wrap).tobytes()
+
+
 @pytest.mark.parametrize("n_times", [1000, 600_000])
 def test_channels_checked_aside_find_what_channel_problems_finds(n_times):
     """A long recording's channels are checked on a thread while its reader
