@@ -89,11 +89,13 @@ def test_predicates_labrecorder_matches_pass():
         assert check_predicate(ok) == ok.strip()
 
 
-def test_ctrl_c_as_the_recorder_starts_leaves_no_recorder_running(tmp_path, monkeypatch):
+def test_ctrl_c_as_the_recorder_starts_leaves_no_recorder_running(tmp_path, monkeypatch,
+                                                                   ctrl_c):
     """Ctrl-C arriving once LabRecorderCLI runs but before the recorder held it
     (inside Popen, as the child starts) left it recording on its own, in its
     own session where no terminal signal reaches it; seen after a test that
-    pressed Ctrl-C as a participant's session started."""
+    pressed Ctrl-C as a participant's session started. (``ctrl_c``: Python's
+    Ctrl-C handler, which a runner started with SIGINT ignored lacks.)"""
     import signal
     import subprocess
 
