@@ -643,7 +643,7 @@ def _mains_left_out(path):
     return prof.line_freq, 1.0 - np.asarray(eng.gate.clean_channels(out.quality)).mean(axis=0)
 
 
-def test_a_files_own_mains_frequency_is_the_one_notched_and_gated(tmp_path):
+def test_a_files_own_mains_frequency_is_the_one_notched_and_gated(tmp_path, capsys):
     """A FIF recorded at 60 Hz mains (``info["line_freq"]``, as MNE and a BIDS
     ``PowerLineFrequency`` state it) was notched and gated at the profile's
     50 Hz: an electrode picking up the 60 Hz mains was kept as clean."""
@@ -660,6 +660,9 @@ def test_a_files_own_mains_frequency_is_the_one_notched_and_gated(tmp_path):
     mains, left_out = _mains_left_out(fif)
     assert mains == 60.0
     assert left_out.tolist() == [0.0, 1.0, 0.0, 0.0]
+    assert main(["info", str(fif)]) == 0
+    assert ("\nmains:       60 Hz, as the file states it: the notch and the mains gate use "
+            "it\n") in capsys.readouterr().out
     # replay says which notch its windows went through
     est = tmp_path / "est.csv"
     assert main(["replay", str(fif), "--profile", "lsl", "--out", str(est)]) == 0
