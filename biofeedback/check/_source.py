@@ -82,7 +82,7 @@ def run_check(source, config=None, seconds=4.0, limits=None, impedance=False,
 
     config = config or load_pipeline()
     say = progress or (lambda text: None)
-    stop, came = _Stop(source), []
+    stop, came = SourceStop(source), []
     # Ctrl-C, SIGTERM and SIGHUP end the check between two reads, never inside
     # one: raised in BrainFlow's ctypes call, KeyboardInterrupt came out as
     # ctypes.ArgumentError (a traceback, exit 1) and the board was not released
@@ -113,10 +113,10 @@ def run_check(source, config=None, seconds=4.0, limits=None, impedance=False,
                         config.preprocessing, limits, impedance_kohm=z)
 
 
-class _Stop(threading.Event):
-    """The check's stop: set by a signal, it also gives up the source's wait to
-    start. An LSL stream not there yet was waited for the whole --lsl-timeout
-    after Ctrl-C, then said not found (exit 1)."""
+class SourceStop(threading.Event):
+    """A check's stop: set (by a signal, the page's stop button), it also gives up
+    the source's wait to start. An LSL stream not there yet was waited for the
+    whole --lsl-timeout after Ctrl-C, then said not found (exit 1)."""
 
     def __init__(self, source):
         super().__init__()

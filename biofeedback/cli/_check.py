@@ -131,13 +131,14 @@ def _run(args) -> int:
 
 def watch(args, config, source) -> int:
     """Check every ``--seconds`` on a running source; show it in the terminal and the page."""
-    import threading
 
     import numpy as np
 
     from .._signals import hold_signals
     from ..check import check_signal, measure_impedance
+    from ..check._source import SourceStop
     from ..dashboard._feed import DisplayFeed, meta_message
+    from ..errors import BiofeedbackError
     from ._dashboard import start_dashboard
 
     server = None
@@ -145,15 +146,20 @@ def watch(args, config, source) -> int:
         from ..dashboard import DashboardServer
 
         server = DashboardServer(host=args.host, port=args.port, title="signal check")
-    stop = threading.Event()
+    stop, came = SourceStop(source), []
     report = None
     try:
         if server is not None:  # started here: Ctrl-C as it started left it serving
             start_dashboard(args, server=server)
         # Ctrl-C, SIGTERM and SIGHUP end the watch at the next read, never inside
         # one (raised in BrainFlow's ctypes call, it came out as ctypes.ArgumentError)
-        with hold_signals(stop, said=None):
-            source.start()
+        with hold_signals(stop, said=None, came=came):
+            try:
+                source.start()
+            except BiofeedbackError:  # a stream's wait, given up: nothing was checked
+                if not stop.is_set():
+                    raise
+                raise KeyboardInterrupt(*came[:1]) from None
             try:
                 n_ch, sfreq = len(source.ch_names), source.sfreq
                 n_want = int(round(args.seconds * sfreq))

@@ -567,10 +567,12 @@ class LSLSource(Source):
         if info is None:
             others = self._other_names() if self.name else []
             if others:
+                streams = (f"an {self.stream_type} stream named {others[0]!r} is"
+                           if len(others) == 1 else f"{self.stream_type} streams named "
+                           f"{listed(map(repr, others), 5)} are")
                 raise StreamError(
                     f"No LSL stream {what} was found within {self.timeout:g} s, but "
-                    f"{self.stream_type} streams named {listed(map(repr, others), 5)} "
-                    f"{'is' if len(others) == 1 else 'are'} on this network; pass the name "
+                    f"{streams} on this network; pass the name "
                     "your streaming app gives its stream to --lsl (muse-lsl: Muse, "
                     "OpenBCI GUI: obci_eeg1 unless renamed).")
             raise StreamError(

@@ -99,22 +99,26 @@ def test_a_stop_while_a_session_waits_for_its_stream_ends_it_at_once(ctrl_c, uid
 
 
 @pytest.mark.lsl
-def test_ctrl_c_while_the_check_waits_for_its_stream_ends_it_at_once(ctrl_c, uid):
-    """`check --lsl NAME` held Ctrl-C until the stream's wait was over, then
-    said the stream was not found (exit 1)."""
+@pytest.mark.parametrize("watch", [False, True])
+def test_ctrl_c_while_the_check_waits_for_its_stream_ends_it_at_once(ctrl_c, uid, capsys,
+                                                                     watch):
+    """`check [--watch] --lsl NAME` held Ctrl-C until the stream's wait was over,
+    then said the stream was not found (exit 1)."""
     import threading
 
-    from biofeedback.check import run_check
+    from biofeedback.cli import main
 
-    said = []
     pressed = []
     timer = threading.Timer(0.5, lambda: (pressed.append(time.monotonic()), ctrl_c()))
     timer.start()
     try:
-        with pytest.raises(KeyboardInterrupt):
-            run_check(LSLSource(f"absent-{uid}", timeout=10.0), seconds=2.0,
-                      progress=said.append)
+        got = main(["check", "--lsl", f"absent-{uid}", "--lsl-timeout", "10",
+                    *(["--watch"] if watch else [])])
     finally:
         timer.cancel()
     assert time.monotonic() - pressed[0] < 1.0
-    assert said == ["stopped by Ctrl-C before its verdict; the source is closed."]
+    assert got == 130
+    err = capsys.readouterr().err
+    assert err.endswith("biofeedback: interrupted\n") and "not found" not in err
+    if not watch:
+        assert "stopped by Ctrl-C before its verdict; the source is closed." in err
