@@ -7,7 +7,9 @@ printed in full, as the tools print them: an OpenBCI GUI v5 Cyton file and a
 muse-lsl CSV saved through pandas), ``biofeedback.io.read_recording`` (parse
 and every integrity check) against ``pandas.read_csv`` (C engine, the table
 alone), each in a fresh process after a small warm-up read of the same format
-(imports and numba's cache done): CPU time of the read, wall time, and peak
+(imports and numba's cache done): CPU time of the read, wall time, ours's CPU
+time on the calling thread (which bounds its wall time on free cores: on a
+loaded machine the wall time says more of the others' work), and peak
 memory as the growth of the resident set over the read (the kernel's
 high-water mark, restarted before the read), against the EEG array it yields.
 Best of ``--repeat``. With pyarrow installed (``pip install '.[bench]'``) a
@@ -122,15 +124,16 @@ with open("/proc/self/statm") as fid:
 # ru_maxrss: Linux carries the parent's size at fork into a child's).
 with open("/proc/self/clear_refs", "w") as fid:
     fid.write("5")
-c0, w0 = time.process_time(), time.perf_counter()
+c0, w0, m0 = time.process_time(), time.perf_counter(), time.thread_time()
 out = read(fname)
 cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+main = time.thread_time() - m0
 with open("/proc/self/status") as fid:
     hwm = next(int(ln.split()[1]) for ln in fid if ln.startswith("VmHWM:")) * 1024
 peak = hwm - before
 eeg = {"ours": lambda: out.data, "pandas": lambda: None,
        "pyarrow": lambda: out[1] * 1e-6}[which]()  # (both in volts, scaled alike)
-print(cpu, wall, peak, 0 if eeg is None else eeg.nbytes,
+print(cpu, wall, peak, 0 if eeg is None else eeg.nbytes, main,
       "-" if eeg is None else hashlib.sha256(eeg.tobytes()).hexdigest())
 """
 
@@ -234,8 +237,10 @@ def make_brainflow(fname, minutes, seed=0):
 
 
 def _read_figures(which, fmt, fname, small, repeat, env, threads=1):
-    """Best CPU, wall and peak of ``repeat`` reads, each in a fresh process, and
-    a digest of the EEG array read."""
+    """Best CPU, wall and peak of ``repeat`` reads, each in a fresh process, the
+    EEG array's size, a digest of it, and the best CPU of the calling thread
+    (which bounds the wall time on free cores: on a loaded machine the wall
+    time says more of the others' work than of the read)."""
     best = None
     for _ in range(repeat):
         res = subprocess.run([sys.executable, "-c", READ_SCRIPT, which, fmt, str(fname),
@@ -244,10 +249,11 @@ def _read_figures(which, fmt, fname, small, repeat, env, threads=1):
         if res.returncode:
             sys.exit(f"reading {fname} ({which}) failed:\n{res.stderr}")
         *figures, digest = res.stdout.split()
-        cpu, wall, peak, eeg = map(float, figures)
-        best = (cpu, wall, peak, eeg) if best is None else (
-            min(best[0], cpu), min(best[1], wall), min(best[2], peak), eeg)
-    return (*best, digest)
+        cpu, wall, peak, eeg, main = map(float, figures)
+        best = (cpu, wall, peak, eeg, main) if best is None else (
+            min(best[0], cpu), min(best[1], wall), min(best[2], peak), eeg,
+            min(best[4], main))
+    return (*best[:4], digest, best[4])
 
 
 def read_lines(tmp, minutes, repeat, env):
@@ -287,7 +293,8 @@ def read_lines(tmp, minutes, repeat, env):
         size = fname.stat().st_size / 1e6
         lines.append(
             f"read {label:<9} ({size:5.1f} MB)  ours {ours[0]:5.2f} s CPU {ours[1]:5.2f} s "
-            f"wall, peak {ours[2] / 1e6:5.1f} MB = {ours[2] / ours[3]:.2f}x the EEG array "
+            f"wall ({ours[5]:4.2f} s CPU on the calling thread), peak "
+            f"{ours[2] / 1e6:5.1f} MB = {ours[2] / ours[3]:.2f}x the EEG array "
             f"({ours[3] / 1e6:.1f} MB)  |  pandas.read_csv {theirs[0]:5.2f} s CPU "
             f"{theirs[1]:5.2f} s wall, peak {theirs[2] / 1e6:5.1f} MB  |  "
             f"pandas/ours {theirs[1] / ours[1]:.2f}x wall, {theirs[0] / ours[0]:.2f}x CPU "
