@@ -356,9 +356,19 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             "differently.", listed(named, 3), agree(len(named), "names", "name"),
             listed([a for a, _ in pairs], 6), listed([b for _, b in pairs], 6))
     first = probes[0]
+    several = ch_names is not None and len({frozenset(p["ch_names"]) for p in probes}) > 1
     for i, (f, p) in enumerate(zip(files, probes)):
         if expect is not None:  # e.g. a model's channels and rate: before the long work
             expect(p["ch_names"], p["sfreq"], str(f.path))
+        if (several and p["ch_names"] != list(ch_names)
+                and set(ch_names) <= set(p["ch_names"])
+                and len(set(p["ch_names"])) == len(p["ch_names"])):
+            # a model's channels among more (a cap with Cz besides) beside
+            # recordings of other layouts: read those, in its order, so they are
+            # scored together (one layout alone runs as live, every channel)
+            order = [p["ch_names"].index(c) for c in ch_names]
+            recs[i] = replace(recs[i], data=recs[i].data[order], ch_names=list(ch_names))
+            p["ch_names"] = list(ch_names)
         if (p["ch_names"] != first["ch_names"]
                 and sorted(p["ch_names"]) == sorted(first["ch_names"])
                 and len(set(p["ch_names"])) == len(p["ch_names"])):

@@ -760,6 +760,30 @@ def test_a_training_fif_converted_is_known_as_seen(tmp_path, make_eeg, caplog):
             "their score is not that of new data") in caplog.text
 
 
+def test_recordings_of_several_layouts_holding_the_models_channels_are_scored(
+        tmp_path, make_eeg, capsys):
+    """A model's channels on two caps, one with Cz besides: each scored alone,
+    but together refused as 'train on recordings with one channel layout'."""
+    import json
+
+    paths = [str(_mne_states(tmp_path / f"p{k}_raw.fif", make_eeg, SITES, 10 * k,
+                             "_raw.fif")) for k in range(2)]
+    model = str(tmp_path / "m.bfm")
+    args = ["--labels-from", "markers", "--profile", "lsl", "--switch-every", "0"]
+    assert main(["train", *paths, *args, "--out", model, "-q"]) == 0
+    exact = str(_mne_states(tmp_path / "p8_raw.fif", make_eeg, SITES, 80, "_raw.fif"))
+    more = str(_mne_states(tmp_path / "p9_raw.fif", make_eeg, [*SITES, "Cz"], 90,
+                           "_raw.fif"))
+    capsys.readouterr()
+    alone = {}
+    for path in (exact, more):
+        assert main(["evaluate", model, path, *args, "--json"]) == 0
+        alone.update(json.loads(capsys.readouterr().out)["per_subject"])
+    assert main(["evaluate", model, more, exact, *args, "--json"]) == 0
+    both = json.loads(capsys.readouterr().out)["per_subject"]
+    assert both == pytest.approx(alone) and set(both) == {"p8", "p9"}
+
+
 def test_evaluate_refuses_labels_the_model_has_no_class_for(model_file, tmp_path, capsys):
     """Recordings labelled 'rest' scored 0.000 against a calm/busy model, as if
     the model had failed, instead of saying the labels do not match."""
