@@ -379,10 +379,16 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
                               ch_names=list(first["ch_names"]))
             p["ch_names"] = list(first["ch_names"])
         if p["ch_names"] != first["ch_names"]:
+            common = [c for c in first["ch_names"] if c in p["ch_names"]]
+            extra = [c for c in p["ch_names"] + first["ch_names"] if c not in common]
             raise DatasetError(
                 f"{Path(f.path).name} has channels {', '.join(p['ch_names'])} but "
                 f"{Path(files[0].path).name} has {', '.join(first['ch_names'])}; "
-                "train on recordings with one channel layout."
+                "train on recordings with one channel layout"
+                + (f" (both hold {listed(common, 16)}: drop {listed(extra, 8)} from the "
+                   f"recordings that hold {agree(len(extra), 'it', 'them')}, e.g. with "
+                   "MNE's drop_channels, then save)"
+                   if common and extra and ch_names is None else "") + "."
             )
         if p["sfreq"] != first["sfreq"]:
             raise DatasetError(

@@ -784,6 +784,22 @@ def test_recordings_of_several_layouts_holding_the_models_channels_are_scored(
     assert both == pytest.approx(alone) and set(both) == {"p8", "p9"}
 
 
+def test_two_channel_layouts_in_training_say_what_is_common(tmp_path, make_eeg, capsys):
+    """Recordings of six channels beside one of seven (Cz besides) stopped with
+    both layouts listed and nothing saying how to train on them."""
+    ours = str(_mne_states(tmp_path / "p0_raw.fif", make_eeg, SITES, 0, "_raw.fif"))
+    more = str(_mne_states(tmp_path / "p1_raw.fif", make_eeg, [*SITES, "Cz"], 10,
+                           "_raw.fif"))
+    assert main(["train", ours, more, "--labels-from", "markers", "--profile", "lsl",
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "biofeedback: error: p1_raw.fif has channels Fp1, Fp2, F3, F4, O1, O2, Cz but "
+        "p0_raw.fif has Fp1, Fp2, F3, F4, O1, O2; train on recordings with one channel "
+        "layout (both hold Fp1, Fp2, F3, F4, O1, O2: drop Cz from the recordings that hold "
+        "it, e.g. with MNE's drop_channels, then save).")
+    assert not (tmp_path / "m.bfm").exists()
+
+
 def test_evaluate_refuses_labels_the_model_has_no_class_for(model_file, tmp_path, capsys):
     """Recordings labelled 'rest' scored 0.000 against a calm/busy model, as if
     the model had failed, instead of saying the labels do not match."""
