@@ -396,6 +396,10 @@ def _manifest_rows(manifest):
                 raise DatasetError(
                     f"{where}: the recording {shown} does not exist; fix "
                     "its path (a relative one is read from the manifest's folder).")
+            if p.is_dir():  # a row labels one recording, not a folder's
+                raise DatasetError(
+                    f"{where}: {p} is a folder; a row labels one recording file: give "
+                    "each of its recordings a row of its own.")
             label = _cell(row, "label")
             if not label:
                 raise DatasetError(f"{where}: the label is empty; give every row the "

@@ -800,6 +800,18 @@ def test_two_channel_layouts_in_training_say_what_is_common(tmp_path, make_eeg, 
     assert not (tmp_path / "m.bfm").exists()
 
 
+def test_a_manifest_row_naming_a_folder_names_its_line(recs, tmp_path, capsys):
+    """A manifest row whose path is a folder was refused as 'recs: this is a
+    folder, not a recording file', naming neither the manifest nor its line."""
+    manifest = tmp_path / "labels.csv"
+    manifest.write_text(f"path,label\nrecs,calm\n{recs[1]},busy\n")
+    assert main(["train", "--labels-from", "manifest", "--manifest", str(manifest),
+                 "--out", str(tmp_path / "m.bfm"), "-q"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: {manifest}, line 2: {tmp_path / 'recs'} is a folder; a row "
+        "labels one recording file: give each of its recordings a row of its own.")
+
+
 def test_evaluate_refuses_labels_the_model_has_no_class_for(model_file, tmp_path, capsys):
     """Recordings labelled 'rest' scored 0.000 against a calm/busy model, as if
     the model had failed, instead of saying the labels do not match."""
