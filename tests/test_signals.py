@@ -493,6 +493,44 @@ def test_streams_whose_headers_the_recorder_had_not_written_get_them(tmp_path):
     assert sorted(s["info"]["name"][0] for s in streams) == ["cues", "eeg", "mk"]
 
 
+@pytest.mark.lsl
+def test_another_programs_stream_whose_header_the_recorder_held_is_in_the_file(tmp_path, uid):
+    """--also-record: LabRecorderCLI, ended on a loaded machine, still held a
+    peer's stream header in its buffer; the file lacked that stream although
+    it had said it collected it. The inlet the session keeps on it gives its
+    header and samples."""
+    import pylsl
+    import pyxdf
+
+    from biofeedback._xdf_chunks import complete_xdf
+    from biofeedback.stream._lsl import KeptInlets
+
+    name = f"psychopy-{uid}"
+    outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
+    kept = KeptInlets([f"name='{name}'"])
+    kept.open(listen=1.0)
+    time.sleep(0.5)  # the inlet is subscribed before the markers go
+    sent = [pylsl.local_clock() + i for i in range(3)]
+    for i, t in enumerate(sent):
+        outlet.push_sample([f"stimulus {i}"], t)
+    path = tmp_path / "ended.xdf"
+    _open_xdf(path, 200, 3)  # eeg and mk: the peer's header never reached the file
+    (_, inlet, _), = kept._inlets
+    end = time.monotonic() + 5
+    while inlet.samples_available() < 3 and time.monotonic() < end:  # the markers arrived
+        time.sleep(0.05)
+    report = complete_xdf(path, kept.tails(), headers=kept.headers())
+    assert report[name] == {"samples": 3, "appended": 3}
+    streams = {s["info"]["name"][0]: s for s in
+               pyxdf.load_xdf(str(path), synchronize_clocks=False,
+                              dejitter_timestamps=False)[0]}
+    peer = streams[name]
+    assert peer["info"]["type"] == ["Markers"] and peer["info"]["source_id"] == [name]
+    assert [m[0] for m in peer["time_series"]] == ["stimulus 0", "stimulus 1", "stimulus 2"]
+    np.testing.assert_allclose(peer["time_stamps"], sent)
+    assert len(streams["eeg"]["time_stamps"]) == 200
+
+
 @pytest.mark.slow
 @pytest.mark.lsl
 def test_sigterm_as_the_recorder_starts_leaves_a_whole_recording(tmp_path, signal_once_there):

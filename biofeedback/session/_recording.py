@@ -153,8 +153,10 @@ class RecordingControl:
                 tails.update(self._inlets.tails())
                 self.clocks = dict(self._inlets.clocks)
                 self.notes = [clock_note(name, c) for name, c in self.clocks.items()]
-            report = complete_xdf(self.fname, tails,
-                                  headers=self.headers() if self.headers else None)
+            headers = dict(self.headers() if self.headers else {})
+            if self._inlets is not None:  # other programs' streams the file must hold
+                headers = {**self._inlets.headers(), **headers}
+            report = complete_xdf(self.fname, tails, headers=headers or None)
             logger.debug("Recording closed by %s: %s",
                          "LabRecorder" if clean else "biofeedback", report)
         except Exception as err:  # the file stays readable without footers

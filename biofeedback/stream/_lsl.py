@@ -231,6 +231,7 @@ class KeptInlets:
         self.missing = []  # predicates no inlet could be opened for
         self.clocks = {}  # {name: {...}} of streams stamped with Unix time (tails())
         self._inlets = []  # (key, inlet, numeric)
+        self._headers = {}  # {source_id: stream header XML}
         self._opened_at = None
 
     def open(self, timeout=2.0, listen=0.5) -> None:
@@ -258,6 +259,8 @@ class KeptInlets:
                 try:
                     inlet = pylsl.StreamInlet(info, max_buflen=int(self.seconds))
                     inlet.open_stream(timeout=timeout)
+                    if info.source_id():  # the header as LabRecorder writes it
+                        self._headers[info.source_id()] = inlet.info(timeout).as_xml()
                 except Exception as err:  # the file keeps what LabRecorder wrote
                     logger.debug("No inlet on %s for the recording's end: %s", info.name(), err)
                     continue
@@ -266,6 +269,16 @@ class KeptInlets:
                 opened += 1
             if not opened:
                 self.missing.append(pred)
+
+    def headers(self) -> dict:
+        """``{source_id: stream header XML}`` of the streams an inlet was opened on.
+
+        LabRecorder ended while it still held a stream's header in its output
+        buffer (a loaded machine, a short session) leaves a file without that
+        stream; :func:`biofeedback._xdf_chunks.complete_xdf` writes the header
+        from here, then the samples :meth:`tails` gives.
+        """
+        return dict(self._headers)
 
     def tails(self) -> dict:
         """``{(name, source_id): (None, timestamps, values)}``: all each inlet holds.
