@@ -21,14 +21,19 @@ def test_watchdog_bounds_wall_clock_and_gives_up():
     dog.data(now=5.0)
     assert dog.check(now=14.9) is None
     reason, text = dog.check(now=15.0)  # 10 s without data
-    assert reason == "source_lost" and "give-up timeout 10 s" in text
+    assert (reason, text) == ("source_lost",
+                              "the source sent no data for 10 s (give-up timeout 10 s)")
     assert "recording" not in text  # live --no-record has none; the summary names one
     dog = Watchdog(duration=30.0, give_up=None)
     dog.begin(now=0.0)
     for t in np.arange(0.0, 20.0, 0.5):  # data for 20 s, then the stream vanishes
         dog.data(now=float(t))
     assert dog.check(now=31.9) is None
-    assert dog.check(now=32.0)[0] == "duration"  # never waits for ever
+    assert dog.check(now=32.0) == (  # never waits for ever
+        "duration", "30 s of wall-clock time passed with too little data, the session's "
+        "duration")
+    # said as "The session stops: <text>." and noted "stopped: <text>": once
+    assert "session ended" not in text
 
 
 

@@ -70,12 +70,12 @@ class Watchdog:
         if self.give_up is not None and now - self.last_data >= self.give_up:
             return (SOURCE_LOST,
                     f"the source sent no data for {now - self.last_data:.0f} s "
-                    f"(give-up timeout {self.give_up:g} s); the session ended")
+                    f"(give-up timeout {self.give_up:g} s)")
         if self.duration is not None and now - self.start >= self.duration + self.grace:
             return (DURATION,
                     f"{self.duration:g} s of wall-clock time passed with "
-                    f"{'too little' if self.last_data > self.start else 'no'} data; "
-                    "the session ended at its duration")
+                    f"{'too little' if self.last_data > self.start else 'no'} data, "
+                    "the session's duration")
         return None
 
 
