@@ -48,6 +48,24 @@ def _labels_dims(headers):
     return labels, dims
 
 
+def _slower_signals(headers, ch_names, sfreq):
+    """``{channel: rate}`` of the EEG channels an EDF/BDF stores at a lower rate
+    than ``sfreq``, the file's highest, to which MNE upsamples them."""
+    if headers is None:
+        return {}
+    head, ns, sig = headers
+    try:
+        seconds = float(head[244:252])
+        n_samp = [int(sig[216 * ns + 8 * i: 216 * ns + 8 * (i + 1)]) for i in range(ns)]
+    except ValueError:
+        return {}
+    if seconds <= 0:
+        return {}
+    labels, _ = _labels_dims(headers)
+    rates = dict(zip(labels, (n / seconds for n in n_samp)))
+    return {ch: rates[ch] for ch in ch_names if 0 < rates.get(ch, sfreq) < sfreq - 1e-9}
+
+
 def _not_volts(headers, raw):
     """``{channel: unit}`` of an EDF/BDF's signals whose physical dimension
     names a unit other than a voltage (an OpenBCI GUI BDF+ writes its
@@ -258,6 +276,16 @@ def read_mne(fname, *, profile=None):
     elif rec.profile is None:  # an EDF written from a recording names its board
         rec.profile = _known_profile(equipment(headers))
     warnings = [f"MNE: {c.message}" for c in caught]
+    slower = _slower_signals(headers, rec.ch_names, rec.sfreq)
+    if slower:
+        shown = listed(f"{ch} ({rate:g} Hz)" for ch, rate in slower.items())
+        warnings.append(
+            f"{agree(len(slower), 'Channel', 'Channels')} {shown} "
+            f"{agree(len(slower), 'is', 'are')} stored at a lower rate than the file's "
+            f"{rec.sfreq:g} Hz, to which MNE upsamples {agree(len(slower), 'it', 'them')}: "
+            f"nothing above {min(slower.values()) / 2:g} Hz was measured on "
+            f"{agree(len(slower), 'it', 'them')}, so band powers beyond that are not EEG "
+            "there.")
     cut = records_cut(fname, headers)
     if cut is not None:
         declared, held, seconds = cut

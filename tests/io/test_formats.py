@@ -808,3 +808,25 @@ def test_a_fif_cut_short_says_what_to_do(tmp_path, capsys):
     assert err.endswith("); a file cut short or damaged (a copy cut off, a save that did "
                         "not finish) reads so: copy it again from its source.")
     assert "\n" not in err
+
+
+def test_eeg_stored_at_a_lower_rate_in_an_edf_is_said(tmp_path):
+    """An EDF holding one EEG signal at 64 Hz beside others at 256 Hz (as
+    edfio, and clinical systems, write) was read with that channel upsampled
+    by MNE to 256 Hz without a word: its beta and gamma are not EEG."""
+    import datetime as dt
+
+    edfio = pytest.importorskip("edfio")
+    rng = np.random.default_rng(0)
+    sigs = [edfio.EdfSignal(rng.normal(0, 10, 256 * 60), sampling_frequency=256,
+                            label="EEG Fp1", physical_dimension="uV",
+                            physical_range=(-500, 500)),
+            edfio.EdfSignal(rng.normal(0, 10, 64 * 60), sampling_frequency=64,
+                            label="EEG Fp2", physical_dimension="uV",
+                            physical_range=(-500, 500))]
+    edfio.Edf(sigs, starttime=dt.time(10, 0)).write(tmp_path / "mixed.edf")
+    rec = read_recording(tmp_path / "mixed.edf")
+    assert rec.sfreq == 256.0 and rec.ch_names == ["EEG Fp1", "EEG Fp2"]
+    assert ("Channel EEG Fp2 (64 Hz) is stored at a lower rate than the file's 256 Hz, to "
+            "which MNE upsamples it: nothing above 32 Hz was measured on it, so band "
+            "powers beyond that are not EEG there.") in rec.warnings
