@@ -23,7 +23,10 @@ trend {metric, slope_per_session, ci95 [lo, hi], p, learner}, transfer_trend,
 within_session, verdict, running_sessions (sessions still running: left out
 of everything else until they end, and said in a line before the verdict),
 other_note (the sessions that trained another measure, also said in a line
-before the verdict).
+before the verdict), short_note (the sessions with too little training to
+count in the trends: fewer clean training windows than half a whole
+session's, as one ended a few windows into training; listed, drawn and said
+in a line, but left out of the slope).
 
 Examples:
   biofeedback progress                                   # everyone under ./recordings
@@ -81,7 +84,7 @@ def run(args) -> int:
         raise StudyError(f"Cannot write the report {out} ({err.strerror or err}); give "
                          "--out FILE.html in a folder you can write to.") from None
     if not args.json:
-        for note in (p["running_note"], p["other_note"]):
+        for note in (p["running_note"], p["other_note"], p["short_note"]):
             if note:
                 print(note)
         print(p["verdict"])

@@ -14,7 +14,11 @@ share. A session stopped before its protocol's end
 (Ctrl-C, SIGTERM) is listed as "partial", one killed mid-way as
 "interrupted", one whose sidecar is missing as "no_sidecar", one still
 running as "running" (its figures "-", null in --json, until it ends); a
-line under the table says what each of these means for it.
+line under the table says what each of these means for it. A session with too
+little training to count in the trend across sessions (fewer clean training
+windows than half a whole session's: one ended a few windows into training)
+is said in a line too, as 'progress' leaves it out (in --json, "in_trend" is
+false).
 
 Examples:
   biofeedback sessions                     # everyone under ./recordings
@@ -52,8 +56,10 @@ def run(args) -> int:
         rows = index.sessions(pid)
         root = index.root
         missing = index.no_sessions(pid) if pid and not rows else None
+        counted_in, short = _in_trend(index, rows)
     if args.json:  # true and false, as progress --json says them (SQLite holds 0 and 1)
-        print(dumps([{**r, **_no_figures(r), "simulated": bool(r["simulated"])}
+        print(dumps([{**r, **_no_figures(r), "simulated": bool(r["simulated"]),
+                      "in_trend": (r["participant"], session_name(r)) in counted_in}
                      for r in rows], indent=2, default=str))
         return 0
     if not rows:
@@ -82,7 +88,25 @@ def run(args) -> int:
         print("* simulated")
     for line in _notes(rows):
         print(line)
+    for who, note in short.items():  # as progress says it, before its verdict
+        print(f"sub-{who}: {note}")
     return 0
+
+
+def _in_trend(index, rows) -> tuple[set, dict]:
+    """The sessions each participant's trend counts, as ``progress`` decides it:
+    ``{(participant, session name)}``, and ``{participant: the sentence naming
+    those it leaves out for too little training}``."""
+    from ..library._progress import short_note, trend_sessions
+
+    counted_in, notes = set(), {}
+    for who in dict.fromkeys(r["participant"] for r in rows):
+        finished = [r for r in rows if r["participant"] == who and r["status"] != "running"]
+        names, short = trend_sessions(finished, index.blocks(who))
+        counted_in |= {(who, n) for n in names}
+        if short:
+            notes[who] = short_note(short, finished)
+    return counted_in, notes
 
 
 def _no_figures(row) -> dict:

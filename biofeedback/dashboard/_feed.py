@@ -283,7 +283,8 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False,
         command in it (None if none), which the page keeps on one line per word.
         A session still running has no figures yet: its ``note`` ("session 05:
         running now") is what the page shows instead (None for the others).
-        ``trend`` is the sentence ``biofeedback progress`` ends with, over all
+        ``trend`` is the sentence ``biofeedback progress`` ends with (after the
+        one naming the sessions it leaves out for too little training, if any), over all
         the participant's finished sessions, not only the last ones listed:
         the slope of the trained measure per session with its 95 % interval
         and whether they are learning, or, before their third session, that
@@ -303,7 +304,10 @@ def history_message(participant, root=None, last=8, current=None, *, sync=False,
         rows = [r for r in index.sessions(pid) if not current or r.get("uid") != current]
         other = _followed_elsewhere(index, pid, following) if following else None
         try:  # the running sessions, this one among them, are left out of the trend
-            trend = progress(pid, index=index)["verdict"] if rows else None
+            prog = progress(pid, index=index) if rows else None
+            # the sessions left out of the trend (too little training) said with it
+            trend = (" ".join(t for t in (prog["short_note"], prog["verdict"]) if t)
+                     if prog else None)
         except StudyError:  # every session still running
             trend = None
     rows = rows[-int(last):]

@@ -25,7 +25,14 @@ from .._json import finite
 from .._words import counted, listed
 from ._layout import session_name, session_ref
 
-__all__ = ["progress", "overview", "trend", "compare_line", "to_json", "LEARNER_CRITERION"]
+__all__ = ["progress", "overview", "trend", "compare_line", "to_json", "LEARNER_CRITERION",
+           "short_of_training", "trend_sessions", "short_note", "MIN_TRAINING_SHARE"]
+
+#: A session enters the trends across sessions when its trained measure rests on at
+#: least this share of a whole session's clean training windows (the median of the
+#: participant's sessions of that measure that ran to their end): a session ended
+#: a few windows into training is listed and drawn, but its value is not one day's.
+MIN_TRAINING_SHARE = 0.5
 
 LEARNER_CRITERION = (
     "Learner: a significantly positive slope (95 % interval above zero) of the trained "
@@ -129,6 +136,99 @@ def _nan(x) -> float:
     return float(x) if _finite(x) else math.nan
 
 
+def clean_training_windows(blocks) -> int:
+    """The clean (ungated) windows of a session's training blocks."""
+    n = 0
+    for b in blocks:
+        if b.get("kind") == "training":
+            w, g = _nan(b.get("n_windows")), _nan(b.get("n_gated"))
+            n += int(w if math.isfinite(w) else 0) - int(g if math.isfinite(g) else 0)
+    return max(n, 0)
+
+
+def short_of_training(sessions, blocks) -> dict:
+    """The sessions the trends across sessions leave out: too little training.
+
+    A session's value enters the trends when it rests on at least
+    :data:`MIN_TRAINING_SHARE` of a whole session's clean training windows: the
+    median over the participant's sessions of the trend's measure that ran to
+    their end (``complete``), or over all of them when none did. A session
+    ended a few windows into training (Ctrl-C) stays listed and drawn, but a
+    value from seconds of training does not weigh as a whole day's.
+    ``progress``, ``sessions`` and the dashboard all decide by this.
+
+    Parameters
+    ----------
+    sessions : list of dict
+        One participant's finished sessions (index rows), in order.
+    blocks : list of dict
+        Their blocks (index rows, each with its session's ``label``/``session``).
+
+    Returns
+    -------
+    short : dict
+        ``{session name: (clean training windows, a whole session's)}``, in the
+        sessions' order.
+    """
+    import statistics
+
+    by = {}
+    for b in blocks:
+        by.setdefault(session_name(b), []).append(b)
+    trained = [s for s in sessions if s.get("target")]
+    if not trained:
+        return {}
+    target, direction = trained[-1]["target"], trained[-1]["direction"]
+    same = [s for s in trained if (s["target"], s["direction"]) == (target, direction)
+            and _finite(s.get("regulation"))]
+    clean = {session_name(s): clean_training_windows(by.get(session_name(s), []))
+             for s in same}
+    whole = [clean[session_name(s)] for s in same if s.get("status") == "complete"
+             and clean[session_name(s)] > 0] or [n for n in clean.values() if n > 0]
+    if not whole:
+        return {}
+    ref = statistics.median(whole)
+    return {name: (n, ref) for name, n in clean.items() if n < MIN_TRAINING_SHARE * ref}
+
+
+def trend_sessions(sessions, blocks) -> tuple[set, dict]:
+    """Which of a participant's finished sessions the trend across sessions counts.
+
+    Returns
+    -------
+    counted : set of str
+        The names (labels) of the sessions of the trend's measure (the latest
+        session's) with a value and enough training (see :func:`short_of_training`).
+    short : dict
+        :func:`short_of_training`'s answer: those left out for too little training.
+    """
+    short = short_of_training(sessions, blocks)
+    trained = [s for s in sessions if s.get("target")]
+    if not trained:
+        return set(), short
+    measure = (trained[-1]["target"], trained[-1]["direction"])
+    return ({session_name(s) for s in trained if (s["target"], s["direction"]) == measure
+             and _finite(s.get("regulation")) and session_name(s) not in short}, short)
+
+
+def short_note(short: dict, sessions) -> str:
+    """The sentence naming the sessions the trends leave out ("" if none)."""
+    if not short:
+        return ""
+    status = {session_name(s): s.get("status") for s in sessions}
+    parts = []
+    for name, (n, _) in short.items():
+        why = " (it ended early)" if status.get(name) in ("partial", "interrupted") else ""
+        who = "it" if len(short) == 1 else f"session {name}"
+        parts.append(f"{who} holds {counted(n, 'clean training window')}{why}")
+    ref = next(iter(short.values()))[1]
+    one = len(short) == 1
+    return (f"{'Session' if one else 'Sessions'} {listed(list(short))} "
+            f"{'is' if one else 'are'} left out of the trends across sessions: "
+            f"{listed(parts, sep='; ')}, fewer than {MIN_TRAINING_SHARE:.0%} of a whole "
+            f"session's {ref:g}: too little training to weigh as a day's.")
+
+
 def x_of(s, axis: str) -> float:
     """Where a session sits on the sessions' axis: its number, or its position."""
     return float(s["session"] if axis == "number" else s["position"])
@@ -215,9 +315,13 @@ def progress(participant, root=None, *, index=None) -> dict:
     same = [s for s in out_sessions if s["target"] == target and s["direction"] == direction]
     other = [session_ref(s) for s in out_sessions if s["target"]
              and (s["target"], s["direction"]) != (target, direction)]
-    x = [x_of(s, axis) for s in same]
-    fit = trend(x, [_nan(s["regulation"]) for s in same])
-    tfit = trend(x, [_nan(s["transfer_regulation"]) for s in same])
+    counts, short = trend_sessions(sessions, blocks)
+    for s in out_sessions:
+        s["in_trend"] = s["label"] in counts
+    counted_in = [s for s in same if s["label"] not in short]  # with or without a value
+    x = [x_of(s, axis) for s in counted_in]
+    fit = trend(x, [_nan(s["regulation"]) for s in counted_in])
+    tfit = trend(x, [_nan(s["transfer_regulation"]) for s in counted_in])
     # None: too few sessions to tell (a person is not a non-learner after two sessions)
     learner = (bool(_finite(fit["ci95"][0]) and fit["ci95"][0] > 0) if fit["n"] >= 3
                else None)
@@ -232,6 +336,8 @@ def progress(participant, root=None, *, index=None) -> dict:
                   "n_sessions": fit["n"], "intercept": fit["intercept"], "learner": learner,
                   "axis": axis,
                   "other_measure_sessions": other,
+                  "short_sessions": [session_ref(s) for s in same if s["label"] in short],
+                  "min_training_share": MIN_TRAINING_SHARE,
                   "n_with_training": sum(any(b["kind"] == "training" for b in s["blocks"])
                                          for s in same)},
         "transfer_trend": {"metric": f"{target} {direction} in transfer blocks (no feedback)",
@@ -243,6 +349,7 @@ def progress(participant, root=None, *, index=None) -> dict:
         "running_sessions": running,
         "running_note": _running_note(running),
         "other_note": _other_note(out_sessions, other, target, direction),
+        "short_note": short_note(short, sessions),
     }
     result["verdict"] = verdict(result)
     result["_fit"] = fit
@@ -332,7 +439,8 @@ def verdict(p: dict) -> str:
     who, n = p["participant"], t["n_sessions"]
     what = f"{t['target']} ({'raised' if t['direction'] == 'up' else 'lowered'})"
     if n < 3:
-        fed = t.get("n_with_training", n)
+        # sessions with too little training are said in their own sentence
+        fed = t.get("n_with_training", n) - len(t.get("short_sessions") or [])
         if fed > n:  # sessions whose training windows were all gated (artifacts, contact)
             one = fed - n == 1
             rest = (("it was" if one else "they were") if n == 0 else

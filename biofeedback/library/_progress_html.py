@@ -55,6 +55,12 @@ def _figures(p):
     if early:
         ax.plot(*zip(*early, strict=True), "o", ms=12, mfc="none", mec="#c0392b", mew=1.5,
                 ls="none", label="ended early: fewer training windows")
+    # too little training to weigh as a day's: drawn, but not in the trend
+    short = [(xi, yi) for xi, yi, s in zip(x, reg, sessions, strict=True)
+             if s.get("in_trend") is False and np.isfinite(yi)]
+    if short:
+        ax.plot(*zip(*short, strict=True), "x", ms=9, color="#c0392b", mew=1.5, ls="none",
+                label="left out of the trend: too little training")
     if np.isfinite(trf).any():
         ax.plot(x, trf, "^--", color="#2857a4", lw=1.5, label="transfer blocks (no feedback)")
     fit = p.get("_fit") or {}
@@ -278,6 +284,8 @@ def write_progress_html(p: dict, out) -> Path:
         head += f"<p>{html.escape(p['running_note'])}</p>"
     if p.get("other_note"):
         head += f"<p>{html.escape(p['other_note'])}</p>"
+    if p.get("short_note"):
+        head += f"<p>{html.escape(p['short_note'])}</p>"
     tt = p["transfer_trend"]
     w = p["within_session"]
     rows = [

@@ -1619,3 +1619,60 @@ def test_a_session_xdf_without_sidecar_counts_every_dropped_packet(tmp_path):
     back = read_recording(tmp_path / "s.xdf")
     assert sorted(g.n_missing for g in back.gaps) == [25, 300]
     assert _cues_from_xdf(tmp_path / "s.xdf")[1]["n_dropped"] == 325
+
+
+def test_a_session_ended_a_few_windows_into_training_is_left_out_of_the_trend(
+        tmp_path, monkeypatch, capsys, ctrl_c):
+    """Ctrl-C four windows into training: that session's value, from two
+    seconds of training, counted as a whole day's in the trend across sessions.
+    progress, sessions, the report and the dashboard now leave it out, alike,
+    and say so."""
+    from biofeedback.dashboard._feed import history_message
+    from biofeedback.library import _simulate
+
+    real_write = _simulate._Events.write
+    seen = {"n": 0}
+
+    def write(self, result):  # 16 baseline windows, then 4 of training
+        real_write(self, result)
+        seen["n"] += 1
+        if seen["n"] == 20:
+            ctrl_c()
+
+    simulate_sessions("learner", "p01", 2, root=tmp_path, pipeline=SHORT, progress=False)
+    monkeypatch.setattr(_simulate._Events, "write", write)
+    with pytest.raises(KeyboardInterrupt):
+        simulate_sessions("learner", "p01", 1, root=tmp_path, pipeline=SHORT, progress=False)
+    monkeypatch.setattr(_simulate._Events, "write", real_write)
+    simulate_sessions("learner", "p01", 1, root=tmp_path, pipeline=SHORT, progress=False)
+
+    p = progress("p01", tmp_path)
+    assert [s["status"] for s in p["sessions"]] == ["complete", "complete", "partial",
+                                                    "complete"]
+    whole = [s for s in p["sessions"] if s["status"] == "complete"]
+    fit = trend([s["session"] for s in whole], [s["regulation"] for s in whole])
+    t = p["trend"]
+    assert t["n_sessions"] == 3 and t["short_sessions"] == [3]
+    assert t["slope_per_session"] == pytest.approx(fit["slope"])
+    assert [s["in_trend"] for s in p["sessions"]] == [True, True, False, True]
+    note = p["short_note"]
+    assert note == ("Session 03 is left out of the trends across sessions: it holds 4 clean "
+                    "training windows (it ended early), fewer than 50% of a whole session's "
+                    "24: too little training to weigh as a day's.")
+    assert f"{fit['slope']:+.2f} baseline SDs per session" in p["verdict"]
+
+    out = tmp_path / "p.html"
+    assert main(["progress", "p01", "--root", str(tmp_path), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert note in said and said.index(note) < said.index(p["verdict"])
+    assert note.replace("'", "&#x27;") in out.read_text()
+    assert main(["sessions", "p01", "--root", str(tmp_path)]) == 0
+    assert f"sub-p01: {note}" in capsys.readouterr().out
+    assert main(["sessions", "p01", "--root", str(tmp_path), "--json"]) == 0
+    assert [r["in_trend"] for r in json.loads(capsys.readouterr().out)] == [True, True, False,
+                                                                           True]
+    assert history_message("p01", tmp_path)["trend"] == f"{note} {p['verdict']}"
+    # everyone's line follows the same trend
+    assert main(["progress", "--root", str(tmp_path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["participants"]
+    assert row["n_trend"] == 3 and row["slope_per_session"] == pytest.approx(fit["slope"])
