@@ -55,7 +55,7 @@ from ..errors import BiofeedbackError
 
 __all__ = ["StudyError", "SessionPaths", "study_root", "check_participant", "task_label",
            "reserve_session", "session_paths", "list_session_dirs", "latest_model",
-           "ROOT_ENV", "DEFAULT_ROOT", "case_twin", "participant_models",
+           "ROOT_ENV", "DEFAULT_ROOT", "case_twin", "participant_models", "model_date",
            "labelled_session_dirs", "session_dirs", "session_name", "session_ref"]
 
 #: environment variable naming the study root
@@ -592,11 +592,30 @@ def session_paths(root, participant, session, task) -> SessionPaths:
                         task_label(task))
 
 
+def model_date(path) -> tuple[float, str]:
+    """When a model file was saved: Unix seconds and how that is known.
+
+    The date the file records (``"saved_at"``, or ``"archive"``: see
+    :func:`biofeedback.training._modelfile.recorded_date`), which a copy
+    (``cp -r``, a zip, git) keeps; its modification time (``"mtime"``) only
+    for a file that records none.
+    """
+    from ..training._modelfile import recorded_date
+
+    said = recorded_date(path)
+    if said is not None:
+        return said
+    return Path(path).stat().st_mtime, "mtime"
+
+
 def participant_models(root, participant) -> list[Path]:
-    """The participant's model files (``sub-<ID>/**/*.bfm``), newest first."""
+    """The participant's model files (``sub-<ID>/**/*.bfm``), newest first: by the
+    date each file records (:func:`model_date`), then its modification time, then
+    its name."""
     sub = study_root(root) / f"sub-{check_participant(participant)}"
     models = [p for p in sub.rglob("*.bfm") if p.is_file()] if sub.is_dir() else []
-    return sorted(models, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+    return sorted(models, key=lambda p: (model_date(p)[0], p.stat().st_mtime, p.name),
+                  reverse=True)
 
 
 def latest_model(root, participant) -> Path | None:

@@ -94,8 +94,10 @@ def resolve_model(model_arg, participant, root, headset=None):
     -------
     choice : ModelChoice
         ``path``, the model file to load (``model_arg`` itself when it is not
-        "auto"); ``note``, a sentence to print when "auto" found no model, or
-        passed over newer ones that do not fit the headset; ``trained_on``,
+        "auto"); ``note``, a sentence to print when "auto" took a model (naming
+        it and when it was saved: the date the file records, see
+        :func:`~biofeedback.library._layout.model_date`), found none, or passed
+        over newer ones that do not fit the headset; ``trained_on``,
         the board the model it read to choose was trained on, so nothing
         reads its metadata again.
     """
@@ -113,16 +115,17 @@ def resolve_model(model_arg, participant, root, headset=None):
                                  f"{study_root(root) / ('sub-' + participant)} yet; this "
                                  "session runs without one.")
     if headset is None:
-        return ModelChoice(str(models[0]))
+        return ModelChoice(str(models[0]), _picked(models[0], models, participant))
     # newest first, each meta.json read only until one fits
     newest, nr = models[0], _model_reads(models[0])
     for m in models:
         r = nr if m is newest else _model_reads(m)
         if r is None or _fits(r, headset):
-            note = None if m is newest else (
+            note = _picked(m, models, participant) if m is newest else (
                 f"{newest.name}, the newest model of {participant}, reads "
                 f"{listed(nr[0])} at {nr[1]:g} Hz, which {describe_headset(headset)} does "
-                f"not give; this session uses {m.name}, the newest that fits it.")
+                f"not give; this session uses {m.name} ({_when(m)}), the newest that fits "
+                "it.")
             return ModelChoice(str(m), note, (m, r and r[2]))
     reads = f"{listed(nr[0])} at {nr[1]:g} Hz"
     said = (f"None of the {len(models)} models of {participant} fits "
@@ -132,6 +135,25 @@ def resolve_model(model_arg, participant, root, headset=None):
             f"{describe_headset(headset)} does not give")
     return ModelChoice(None, f"{said}; this session runs without one: train one on "
                              "recordings from this headset.", (newest, nr[2]))
+
+
+def _when(path) -> str:
+    """When a model file was saved, in words: the date it records, else its
+    modification time, said as such."""
+    from ._layout import model_date
+
+    when, how = model_date(path)
+    day = _dt.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M")
+    if how == "mtime":
+        return f"modified {day}; the file records no date of its own"
+    return f"saved {day}"
+
+
+def _picked(path, models, participant) -> str:
+    """The sentence naming the model ``--model auto`` takes, the newest."""
+    of = (f"the only model of {participant}" if len(models) == 1 else
+          f"the newest of the {len(models)} models of {participant}")
+    return f"--model auto: {path.name} ({_when(path)}), {of}."
 
 
 class ProgrammeSession:

@@ -6,7 +6,8 @@ A model file (``.bfm``) is a zip archive holding
   features), channel names, sampling rate, classes, feature names, what the
   estimator reads (``input``), calibration (the protocol blocks before
   feedback it is centred on), the state filter's expected dwell time
-  (``dwell_s``), a summary of the training data and the validation metrics;
+  (``dwell_s``), a summary of the training data, the validation metrics and
+  when the file was saved (``saved_at``, UTC; see :func:`recorded_date`);
 - the fitted estimator, in one of two forms:
 
   - ``estimator.json`` and ``estimator.npz`` (format version 2) for the
@@ -28,6 +29,7 @@ applied.
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import zipfile
 from pathlib import Path
@@ -61,7 +63,8 @@ MAX_WINDOW_VALUES = 2**24
 META_KEYS = frozenset((
     "format", "format_version", "model", "description", "input", "classes",
     "feature_names", "ch_names", "sfreq", "profile", "pipeline", "calibration", "dwell_s",
-    "evidence_weight", "training", "metrics", "smooth_s", "biofeedback_version"))
+    "evidence_weight", "training", "metrics", "smooth_s", "biofeedback_version",
+    "saved_at"))
 
 #: Types beyond skops' default trusted set that our registered classifiers hold.
 TRUSTED_TYPES = (
@@ -108,6 +111,8 @@ def save_model(model, fname, *, metrics=None, overwrite=True) -> Path:
     from .. import __version__
 
     meta = dict(model.meta, biofeedback_version=__version__)  # said when a later one is read
+    # the file's own date: copies (cp -r, a zip, git) reset its modification time
+    meta["saved_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     if metrics is not None:
         meta["metrics"] = metrics
     try:
@@ -125,6 +130,44 @@ def save_model(model, fname, *, metrics=None, overwrite=True) -> Path:
             zf.writestr(name, blob)
     model.meta = meta
     return fname
+
+
+def recorded_date(fname) -> tuple[float, str] | None:
+    """When a model file was saved, as the file itself records it.
+
+    A copy (``cp -r``, a zip, a git checkout) resets a file's modification
+    time, not what it holds: ``saved_at`` in its ``meta.json`` (UTC, written
+    from this version on), else the date its archive gives ``meta.json``
+    (every model file has one: the local time of the machine that wrote it,
+    to 2 s).
+
+    Returns
+    -------
+    date : tuple of (float, str) | None
+        Unix seconds and ``"saved_at"`` or ``"archive"``, the one it came
+        from; None when the file records no date (not a model file).
+    """
+    import time
+
+    try:
+        with zipfile.ZipFile(fname) as zf:  # bounded: loading it says what is wrong
+            info = zf.getinfo("meta.json")
+            meta = loads_untrusted(read_member(zf, "meta.json", META_LIMIT).decode("utf-8"))
+    except Exception:  # not a model file: it records no date
+        return None
+    saved = meta.get("saved_at") if isinstance(meta, dict) else None
+    if isinstance(saved, str):
+        try:
+            when = _dt.datetime.fromisoformat(saved)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=_dt.timezone.utc)
+            return when.timestamp(), "saved_at"
+        except (ValueError, OverflowError):  # edited by hand: the archive's date
+            pass
+    try:
+        return time.mktime((*info.date_time, 0, 0, -1)), "archive"
+    except (OverflowError, ValueError):
+        return None
 
 
 def load_model(fname) -> LoadedModel:

@@ -193,7 +193,11 @@ def test_model_auto_takes_the_newest_model_of_the_participant(tmp_path):
     new.write_bytes(b"")
     os.utime(old, (time.time(), time.time() + 10))  # "a" is newer despite its name
     assert latest_model(tmp_path, "P1") == old
-    assert resolve_model("auto", "P1", tmp_path) == ModelChoice(str(old))
+    # files that record no date of their own (not model files): their modification time
+    path, note, read = resolve_model("auto", "P1", tmp_path)
+    assert path == str(old) and read is None
+    assert note.startswith("--model auto: a.bfm (modified ") and note.endswith(
+        "; the file records no date of its own), the newest of the 2 models of P1.")
     assert resolve_model("m.bfm", None, tmp_path) == ModelChoice("m.bfm")
     path, note, read = resolve_model("auto", "P2", tmp_path)
     assert path is None and "No model of participant P2" in note and read is None
@@ -222,20 +226,72 @@ def test_model_auto_takes_the_newest_model_that_fits_the_headset(tmp_path):
         return montage(prof.name, prof.ch_names, prof.sfreq)
 
     muse, synth = models / "muse.bfm", models / "synth.bfm"
-    assert resolve_model("auto", "P1", tmp_path, on("muse_2")) == ModelChoice(
-        str(muse), None, (muse, "muse_2"))
+    path, note, read = resolve_model("auto", "P1", tmp_path, on("muse_2"))
+    assert path == str(muse) and read == (muse, "muse_2")
+    assert note.startswith("--model auto: muse.bfm (saved ") and note.endswith(
+        "), the newest of the 2 models of P1.")
     path, note, read = resolve_model("auto", "P1", tmp_path, on("synthetic"))
     assert path == str(synth) and read == (synth, "synthetic")
-    assert note == ("muse.bfm, the newest model of P1, reads TP9, AF7, AF8, TP10 at 256 Hz, "
-                    "which synthetic (16 channels at 250 Hz) does not give; this session uses "
-                    "synth.bfm, the newest that fits it.")
+    assert note.startswith("muse.bfm, the newest model of P1, reads TP9, AF7, AF8, TP10 at "
+                           "256 Hz, which synthetic (16 channels at 250 Hz) does not give; "
+                           "this session uses synth.bfm (saved ")
+    assert note.endswith("), the newest that fits it.")
     path, note, read = resolve_model("auto", "P1", tmp_path, on("ganglion"))
     assert read == (muse, "muse_2")  # the newest: the one the note speaks of
     assert path is None and note == (  # not '2 model(s)', nor two brackets in a row
         "None of the 2 models of P1 fits ganglion (F3, F4, O1, O2 at 200 Hz): the newest, "
         "muse.bfm, reads TP9, AF7, AF8, TP10 at 256 Hz; this session runs without one: "
         "train one on recordings from this headset.")
-    assert resolve_model("auto", "P1", tmp_path) == ModelChoice(str(muse))
+    assert resolve_model("auto", "P1", tmp_path).path == str(muse)
+
+
+def test_model_auto_goes_by_the_date_each_model_file_records(tmp_path):
+    """A study copied with cp -r (or from a zip, or git) has its files' modification
+    times reset, and --model auto took whichever model the copy wrote last. It goes
+    by the date each model file records, and says which one it took."""
+    import datetime as dt
+    import zipfile
+
+    from biofeedback.library._layout import participant_models
+
+    rec, trained = tmp_path / "rec.xdf", tmp_path / "trained.bfm"
+    assert main(["simulate", "relaxed_engaged", "--out", str(rec)]) == 0
+    assert main(["train", str(rec), "--labels-from", "markers", "--cv", "none", "-q",
+                 "--n-jobs", "1", "--out", str(trained)]) == 0
+    with zipfile.ZipFile(trained) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(members["meta.json"])
+    saved = dt.datetime.fromisoformat(meta["saved_at"])  # the file says when it was saved
+    assert saved.tzinfo is not None and abs(time.time() - saved.timestamp()) < 600
+
+    models = tmp_path / "study" / "sub-P1" / "models"
+    models.mkdir(parents=True)
+
+    def as_saved(name, saved_at=None, archive=(2026, 10, 1, 9, 0, 0)):
+        """The trained model as saved then (without saved_at: by an earlier version)."""
+        m = {k: v for k, v in meta.items() if k != "saved_at"}
+        if saved_at:
+            m["saved_at"] = saved_at
+        with zipfile.ZipFile(models / name, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(zipfile.ZipInfo("meta.json", archive), json.dumps(m))
+            for k, v in members.items():
+                if k != "meta.json":
+                    zf.writestr(zipfile.ZipInfo(k, archive), v)
+        return models / name
+
+    week1 = as_saved("week1.bfm", "2026-11-01T09:00:00+00:00")
+    week2 = as_saved("week2.bfm", "2026-11-08T09:00:00+00:00")
+    older = as_saved("older.bfm")  # dated by its archive: October
+    now = time.time()
+    for k, m in enumerate((week2, older, week1)):  # the copy wrote week1 last
+        os.utime(m, (now + k, now + k))
+    assert participant_models(tmp_path / "study", "P1") == [week2, week1, older]
+    path, note, read = resolve_model("auto", "P1", tmp_path / "study")
+    when = dt.datetime(2026, 11, 8, 9, tzinfo=dt.timezone.utc).astimezone()
+    assert path == str(week2)
+    assert note == (f"--model auto: week2.bfm (saved {when:%Y-%m-%d %H:%M}), the newest of "
+                    "the 3 models of P1.")
+    assert read is None  # no headset given: nothing read to choose
 
 
 @pytest.mark.lsl
