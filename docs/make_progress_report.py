@@ -27,7 +27,8 @@ def main():
 
     out = REPO / "docs" / "img" / "progress_report.png"
     with tempfile.TemporaryDirectory() as tmp:
-        simulate_sessions("learner", "sim01", 8, root=tmp, pipeline="programme")
+        simulate_sessions("learner", "sim01", 8, root=tmp, pipeline="programme",
+                          seed=1)
         html = write_progress_html(progress("sim01", tmp), Path(tmp) / "progress.html")
         subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
                         "--hide-scrollbars", f"--screenshot={out}", "--window-size=1150,1600",

@@ -29,7 +29,10 @@ start at time 0.
 the scenario's [participant] (learner, non_learner) does the pipeline's
 protocol N times through the live engine, protocol and cues, and each session
 is filed and indexed under the study root exactly as 'biofeedback live
---participant ID' files it (see 'biofeedback progress').
+--participant ID' files it (see 'biofeedback progress'). Each person is seeded
+from the scenario's seed and their ID (seed * 2**32 + CRC-32 of the ID), so
+two people of one scenario differ and each is the same at every run; --seed N
+seeds them all alike.
 
 Examples:
   biofeedback simulate demo --out demo.xdf --truth demo_truth.csv
@@ -55,7 +58,8 @@ def add_parser(sub):
     p.add_argument("--truth", metavar="FILE.csv", help="write the ground truth table")
     p.add_argument("--seed", type=number(0, integer=True), default=None, metavar="N",
                    help="the random seed, a whole number from 0 (default: the scenario's "
-                        "own)")
+                        "own; with --participant, the scenario's own and the ID, so two "
+                        "simulated people differ: N gives every ID the same data)")
     p.add_argument("--speed", type=number(), default=1.0, metavar="X",
                    help="with --lsl: speed factor (default: 1, real time)")
     p.add_argument("--overwrite", action="store_true",
@@ -152,7 +156,6 @@ def _publish(pub, sim) -> float:
 
 def _programme(args) -> int:
     """``--participant ID --sessions N``: simulated sessions, filed and indexed."""
-    import dataclasses
 
     from ..errors import BiofeedbackError
     from ..library._progress import compare_line, progress
@@ -163,8 +166,6 @@ def _programme(args) -> int:
         raise BiofeedbackError("--participant files sessions under --root; it does not take "
                                "--out, --truth or --lsl.")
     scen = read_scenario(args.scenario)
-    if args.seed is not None:
-        scen = dataclasses.replace(scen, seed=args.seed)
     from ..session._watchdog import interrupt_on_signals
 
     try:
@@ -173,7 +174,7 @@ def _programme(args) -> int:
         with interrupt_on_signals():
             records = simulate_sessions(scen, args.participant, args.sessions,
                                         root=args.root, pipeline=args.pipeline,
-                                        report=args.report)
+                                        report=args.report, seed=args.seed)
     except KeyboardInterrupt as err:  # a signal stopped a session: list what was filed
         if getattr(err, "records", None) is None:
             raise

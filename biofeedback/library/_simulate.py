@@ -23,7 +23,21 @@ from .._markers import SESSION_END, SESSION_START
 from ..errors import PipelineConfigError
 from ..feedback._base import Sink
 
-__all__ = ["participant_scenario", "simulate_sessions"]
+__all__ = ["participant_scenario", "participant_seed", "simulate_sessions"]
+
+
+def participant_seed(seed: int, participant: str) -> int:
+    """The seed of a simulated participant: the scenario's ``seed`` and the ID.
+
+    ``seed * 2**32 + crc32(ID)`` (CRC-32 of the ID's UTF-8 bytes): two people
+    simulated from one scenario differ, and each is the same at every run, on
+    every machine (Python's own ``hash`` of a text changes between runs). Each
+    session then takes ``participant_seed * 1009 + session`` (see
+    :func:`participant_scenario`).
+    """
+    import zlib
+
+    return int(seed) * 2**32 + zlib.crc32(str(participant).encode("utf-8"))
 
 
 def participant_scenario(scenario, session: int, blocks, window_length: float):
@@ -172,7 +186,8 @@ def _run_one(scen, config, paths, info, carried, software, model=None, model_met
 
 
 def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=None,
-                      protocol=None, report=False, progress=True, model=None) -> list[dict]:
+                      protocol=None, report=False, progress=True, model=None,
+                      seed=None) -> list[dict]:
     """Simulate ``n_sessions`` sessions of a participant and file them.
 
     Parameters
@@ -199,6 +214,10 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
         as a live session starts from the file. Its pipeline is used unless
         ``pipeline`` is given. With ``threshold_start = "carry"`` its
         calibration is carried over too.
+    seed : int | None
+        The participant's seed (``simulate --seed``): the same data for any
+        ID. Default: :func:`participant_seed` of the scenario's seed and the
+        ID, so two people of one scenario differ.
 
     Returns
     -------
@@ -227,6 +246,8 @@ def simulate_sessions(scenario, participant, n_sessions, *, root=None, pipeline=
     participant = check_participant(participant)
     if scen.participant is None:
         participant_scenario(scen, 1, (), 0.0)  # raises the sentence
+    scen = dataclasses.replace(scen, seed=participant_seed(scen.seed, participant)
+                               if seed is None else int(seed))
     if int(n_sessions) < 1:
         raise PipelineConfigError(f"--sessions must be at least 1, got {n_sessions}.")
     sha = None

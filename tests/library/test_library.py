@@ -929,10 +929,11 @@ def test_compare_line_says_a_lowered_measure_as_it_moved(tmp_path):
 
 @pytest.mark.slow
 def test_simulated_learner_is_called_a_learner_and_non_learner_not(tmp_path, capsys):
-    # the issue's figure: 8 sessions each, then progress --json
+    # the figure of the README: 8 sessions each, then progress --json; --seed 1
+    # (the scenarios' own) gives these people the sessions it documents
     for name, pid in (("learner", "sim01"), ("non_learner", "sim02")):
         assert main(["simulate", name, "--participant", pid, "--sessions", "8",
-                     "--root", str(tmp_path)]) == 0
+                     "--root", str(tmp_path), "--seed", "1"]) == 0
     capsys.readouterr()
     result = {}
     for pid in ("sim01", "sim02"):
@@ -1676,3 +1677,33 @@ def test_a_session_ended_a_few_windows_into_training_is_left_out_of_the_trend(
     assert main(["progress", "--root", str(tmp_path), "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["participants"]
     assert row["n_trend"] == 3 and row["slope_per_session"] == pytest.approx(fit["slope"])
+
+
+def test_two_simulated_people_of_one_scenario_differ_and_each_is_the_same_every_run(
+        tmp_path, capsys):
+    """The simulation's seed ignored the participant: two people simulated from one
+    scenario had the same EEG and the same progress. Each is seeded from the
+    scenario's seed and their ID now (stable across runs and machines); --seed N
+    still gives every ID the same data."""
+    import zlib
+
+    from biofeedback.io import read_recording
+
+    def simulated(pid, root, *seed):
+        assert main(["simulate", "learner", "--participant", pid, "--root", str(root),
+                     "--pipeline", str(SHORT), *seed]) == 0
+        side = json.loads(next(root.glob(f"sub-{pid}/ses-01/eeg/*_eeg.json")).read_text())
+        rec = read_recording(next(root.glob(f"sub-{pid}/ses-01/eeg/*_eeg.xdf")))
+        return side["programme"]["seed"], rec.data
+
+    seed_a, eeg_a = simulated("a", tmp_path / "one")
+    seed_b, eeg_b = simulated("b", tmp_path / "one")
+    assert seed_a != seed_b and not np.array_equal(eeg_a, eeg_b)
+    # documented, so the same on every run and machine: the scenario's seed (1) and
+    # the ID's CRC-32, then 1009 times that plus the session's number
+    assert seed_a == (1 * 2**32 + zlib.crc32(b"a")) * 1009 + 1
+    # --seed N: that seed, whoever the person (as the scenario's own seed was)
+    seed_c, eeg_c = simulated("c", tmp_path / "three", "--seed", "7")
+    seed_d, eeg_d = simulated("d", tmp_path / "three", "--seed", "7")
+    assert seed_c == seed_d == 7 * 1009 + 1 and np.array_equal(eeg_c, eeg_d)
+    capsys.readouterr()
