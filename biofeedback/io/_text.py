@@ -434,6 +434,8 @@ class TableReader:
                 first.append(first[-1] + n_lines)
             if first[-1] > table.out.shape[1]:
                 table.grow(first[-1])
+            # (the last part, whose lines are not counted, stops where the
+            # table ends, if it does: the rest of the block is parsed alone)
             out = table.out
             futures = [pool.submit(parse_block, buf, np.int64(bounds[k]),
                                    np.int64(bounds[k + 1]), delim, rows, clock, out,
@@ -480,8 +482,9 @@ class TableReader:
         ``parse_split`` (several threads) or ``parse``.
 
         With a ``reader`` (a thread), the next block is read into a second
-        buffer, its lines cut into ``n_parts`` parts and counted, while this
-        one is parsed: nothing but the parse is left between the threads.
+        buffer, its lines cut into ``n_parts`` parts and counted (but the
+        last part's, which only the rows after the block would need), while
+        this one is parsed: nothing but the parse is left between the threads.
         """
         from ._parse_kernels import count_lines
 
@@ -539,7 +542,7 @@ class TableReader:
                         block.bounds.append(max(cut + 1, block.bounds[-1]))
                     block.bounds.append(block.end)
                     block.counts = [count_lines(buf, np.int64(a), np.int64(b))
-                                    for a, b in zip(block.bounds[:-1], block.bounds[1:])]
+                                    for a, b in zip(block.bounds[:-2], block.bounds[1:-1])]
                 return block
 
             size = BLOCK_BYTES * n_parts + 1
@@ -548,9 +551,7 @@ class TableReader:
             while block.end is not None:
                 buf, end = block.buf, block.end
                 if table.flat is None:
-                    n_lines = sum(block.counts) if block.counts else \
-                        buf[:end].tobytes().count(b"\n")
-                    table.grow(0, end / n_lines)
+                    table.grow(0, end / buf[:end].tobytes().count(b"\n"))
                 ahead = None if reader is None else reader.submit(
                     fill, spare, buf, end, block.total, block.at + end)
                 try:
@@ -581,7 +582,7 @@ class _Block:
     """A block of the file as read: ``buf[:end]`` whole lines (``end`` None at
     the end of the file, when ``buf[:total]`` is the last line, if any, without
     its line feed), starting at byte ``at`` of the data lines; with parts,
-    their ``bounds`` and line ``counts``."""
+    their ``bounds`` and the line ``counts`` of all but the last."""
 
     def __init__(self, buf, total, at, end=None):
         self.buf, self.total, self.at, self.end = buf, total, at, end

@@ -254,6 +254,24 @@ def test_a_line_longer_than_a_block_on_threads(tmp_path, monkeypatch, threads):
         TableReader(path, 2, first_line=1, offset=0).read()
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_lines_shorter_than_the_first_ones_on_threads(tmp_path, monkeypatch, threads):
+    """The table is sized from the first lines: shorter ones after them fill it
+    before the file ends, in the middle of a block's last part (whose lines
+    are not counted ahead); it grows, and the values are loadtxt's."""
+    monkeypatch.setattr(_text, "BLOCK_BYTES", 512)
+    monkeypatch.setattr(_text, "THREADS", threads)
+    lines = [f"{i}.123456789012,{-i}.987654321098" for i in range(60)]
+    lines += [f"{i % 10},{i % 7}" for i in range(60, 9000)]
+    text = "\n".join(lines) + "\n"
+    path = tmp_path / "short.csv"
+    path.write_text(text)
+    reader = TableReader(path, 2, first_line=1, offset=0)
+    table = reader.read()
+    assert table.tobytes() == _reference(text, 2).tobytes()
+    assert reader.n_lines == 9000
+
+
 def test_bytes_that_are_not_text(tmp_path, small_blocks):
     path = tmp_path / "x.csv"
     # 0x81 is text in neither UTF-8 nor Windows-1252
