@@ -48,6 +48,29 @@ def _labels_dims(headers):
     return labels, dims
 
 
+#: Share of an EDF/BDF channel's samples at its extreme values from which it
+#: is said to be clipped (a signal alive hits its exact extremes a few times).
+CLIPPED_SHARE = 0.01
+
+
+def _clipped(data, ch_names):
+    """``{channel: share}`` of the channels whose samples sit at their own
+    highest or lowest value in :data:`CLIPPED_SHARE` of the samples or more:
+    an EDF/BDF stores values beyond a signal's physical range as its limit.
+    Measured on every 4th sample; flat channels are said elsewhere."""
+    out = {}
+    part = data[:, ::4]
+    for ch, row in zip(ch_names, part):
+        with np.errstate(invalid="ignore"):
+            hi, lo = np.nanmax(row), np.nanmin(row)
+        if not (np.isfinite(hi) and np.isfinite(lo)) or hi == lo:
+            continue
+        share = float(np.mean((row == hi) | (row == lo)))
+        if share >= CLIPPED_SHARE:
+            out[ch] = share
+    return out
+
+
 def _slower_signals(headers, ch_names, sfreq):
     """``{channel: rate}`` of the EEG channels an EDF/BDF stores at a lower rate
     than ``sfreq``, the file's highest, to which MNE upsamples them."""
@@ -286,6 +309,15 @@ def read_mne(fname, *, profile=None):
             f"nothing above {min(slower.values()) / 2:g} Hz was measured on "
             f"{agree(len(slower), 'it', 'them')}, so band powers beyond that are not EEG "
             "there.")
+    clipped = _clipped(rec.data, rec.ch_names) if headers is not None else {}
+    if clipped:
+        shown = listed(f"{ch} in {share:.0%}" for ch, share in clipped.items())
+        warnings.append(
+            f"{agree(len(clipped), 'A channel sits', 'Channels sit')} at "
+            f"{agree(len(clipped), 'its', 'their')} highest or lowest value in many of "
+            f"{agree(len(clipped), 'its', 'their')} samples ({shown}): clipped at the "
+            "file's physical range (the recorder's limits), where the values are not "
+            "the EEG's.")
     cut = records_cut(fname, headers)
     if cut is not None:
         declared, held, seconds = cut

@@ -830,3 +830,25 @@ def test_eeg_stored_at_a_lower_rate_in_an_edf_is_said(tmp_path):
     assert ("Channel EEG Fp2 (64 Hz) is stored at a lower rate than the file's 256 Hz, to "
             "which MNE upsamples it: nothing above 32 Hz was measured on it, so band "
             "powers beyond that are not EEG there.") in rec.warnings
+
+
+def test_eeg_clipped_at_an_edfs_physical_range_is_said(tmp_path):
+    """An EDF stores a value beyond a signal's physical range as its limit: a
+    channel at its limits in 9 % of its samples (as edfio writes one clipped to
+    ±100 µV) was read without a word."""
+    import datetime as dt
+
+    edfio = pytest.importorskip("edfio")
+    rng = np.random.default_rng(0)
+    clipped = np.clip(rng.normal(0, 60, 256 * 60), -100, 100)
+    sigs = [edfio.EdfSignal(clipped, sampling_frequency=256, label="EEG Fp1",
+                            physical_dimension="uV", physical_range=(-100, 100)),
+            edfio.EdfSignal(rng.normal(0, 10, 256 * 60), sampling_frequency=256,
+                            label="EEG Fp2", physical_dimension="uV",
+                            physical_range=(-500, 500))]
+    edfio.Edf(sigs, starttime=dt.time(10, 0)).write(tmp_path / "clip.edf")
+    said = [w for w in read_recording(tmp_path / "clip.edf").warnings if "clipped" in w]
+    assert said == [
+        "A channel sits at its highest or lowest value in many of its samples (EEG Fp1 in "
+        "9%): clipped at the file's physical range (the recorder's limits), where the "
+        "values are not the EEG's."]
