@@ -167,9 +167,14 @@ def test_a_stream_that_vanishes_is_marked_as_a_gap_and_resumes(muse_dir, tmp_pat
     assert "gap_start" in texts and any(t.startswith("gap_end") for t in texts)
     outages = [g.n_missing for g in rec.gaps if g.source == "marker"]
     assert outages == [gap["n"]], "the reader reads the gap markers"
-    # the gap is the hole in the recorded timestamps, to the sample
+    # the gap is the hole in the recorded timestamps. The player stamps each
+    # chunk as it pushes it, so a push made late moves the step by its
+    # lateness; the session counts from the pushes on time before and after
+    # (the lower envelope of the stamps against their index over a quarter
+    # second each side). On a loaded machine, where every push in that quarter
+    # second can be late, the two part by a sample.
     steps = np.round(np.diff(rec.timestamps) * 256.0).astype(int)
-    assert steps.max() - 1 == gap["n"]
+    assert abs(steps.max() - 1 - gap["n"]) <= 1
     # windows came out after the stream returned
     assert max(r.t_end for r in collect.results) > gap["onset"] + gap["duration"]
 
