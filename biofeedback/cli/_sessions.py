@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import participant_argument
+from . import PIPELINE, participant_argument
 
 HELP = """\
 List the sessions filed under a study root (from its index), in order:
@@ -20,10 +20,21 @@ windows than half a whole session's: one ended a few windows into training)
 is said in a line too, as 'progress' leaves it out (in --json, "in_trend" is
 false).
 
+--add FILE files a recording made with another program or on another machine
+as the participant's next session, on the day it was recorded: its date is
+read from the file (Unix timestamps, an XDF header's date, an EDF's or FIF's
+start date), and it is run through the engine and the --pipeline's protocol,
+as a live session is, so its figures are the engine's. A file that does not
+say when it was recorded is refused unless --date gives the day; one recorded
+before the participant's latest session is refused too (sessions are numbered
+in the order they were recorded: add the earlier ones first).
+
 Examples:
   biofeedback sessions                     # everyone under ./recordings
   biofeedback sessions demo                # one participant
   biofeedback sessions demo --root study --json
+  biofeedback sessions --add monday.xdf --participant demo --pipeline programme
+  biofeedback sessions --add old.edf --participant demo --date 2026-11-02T10:00
 """
 
 
@@ -34,6 +45,18 @@ def add_parser(sub):
     p.add_argument("--root", metavar="DIR",
                    help="study root (default: $BIOFEEDBACK_ROOT or ./recordings)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    add = p.add_argument_group("a recording made elsewhere, filed as a session")
+    add.add_argument("--add", metavar="FILE",
+                     help="file this recording as the participant's next session, dated "
+                          "by the recording itself")
+    add.add_argument("--date", metavar="YYYY-MM-DD[THH:MM]",
+                     help="with --add: when it was recorded (local time unless an offset "
+                          "is given); needed when the file does not say")
+    add.add_argument("--pipeline", metavar="FILE",
+                     help=f"with --add: the pipeline whose protocol it is run through, "
+                          f"{PIPELINE} (default: the shipped default)")
+    add.add_argument("--protocol", metavar="NAME",
+                     help="with --add: the task label (default: the pipeline's name)")
     p.set_defaults(func=run)
 
 
@@ -45,8 +68,36 @@ def _pct(x):
     return "n/a" if x is None else f"{100 * x:.0f}%"
 
 
+def _add(args) -> int:
+    """``--add FILE``: a recording filed as the participant's next session."""
+    from ..errors import BiofeedbackError
+    from ..library._add import add_recording
+    from ._simulate import _list
+
+    if not args.participant:
+        raise BiofeedbackError("--add files a recording as a participant's session: give "
+                               "--participant ID.")
+    rec = add_recording(args.add, args.participant, root=args.root, pipeline=args.pipeline,
+                        protocol=args.protocol, date=args.date)
+    if rec is None:
+        raise BiofeedbackError(f"{args.add} was filed but could not be indexed; run "
+                               "'biofeedback index --rebuild'.")
+    _list([rec])
+    print(f"recorded {(rec['started_at'] or '')[:16].replace('T', ' ')}")
+    return 0
+
+
 def run(args) -> int:
     from .._json import dumps
+    from ..errors import BiofeedbackError
+
+    if args.add:
+        return _add(args)
+    given = [o for o, v in (("--date", args.date), ("--pipeline", args.pipeline),
+                            ("--protocol", args.protocol)) if v is not None]
+    if given:
+        raise BiofeedbackError(f"{given[0]} goes with --add FILE; 'sessions' alone only "
+                               "lists.")
     from ..library._index import StudyIndex
     from ..library._layout import check_participant, existing_study_root, session_name
 

@@ -6,6 +6,7 @@
 - :mod:`._progress`: learning curves, trends with 95 % intervals, the learner
   criterion and the end-of-session line; :mod:`._progress_html` its HTML report.
 - :mod:`._simulate`: simulated participants who learn (or not).
+- :mod:`._add`: a recording made elsewhere filed as a session, on its own date.
 """
 
 from __future__ import annotations

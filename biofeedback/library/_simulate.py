@@ -116,6 +116,23 @@ class _Events(Sink):
 
 def _run_one(scen, config, paths, info, carried, software, model=None, model_meta=None):
     """Run one simulated session and write its XDF and sidecar; returns the summary."""
+    from ..simulate import ScenarioSource
+
+    source = ScenarioSource(scen, realtime=False, truth_markers=True)
+    return run_and_file(source, lambda: source.simulation.to_recording(t0=0.0), config,
+                        paths, info, carried, software, model, model_meta,
+                        source_format="simulated")
+
+
+def run_and_file(source, eeg_of, config, paths, info, carried, software, model=None,
+                 model_meta=None, source_format="simulated"):
+    """Run a session on ``source`` in simulated time and write its XDF and sidecar as
+    a live session records them; returns the summary and the protocol sink.
+
+    ``eeg_of()`` gives, once the session ran, the Recording of the EEG it read
+    (its samples, markers and gaps, on the clock of the session's windows): the
+    XDF keeps it up to the last window.
+    """
     from .._outputs import atomic_output
     from .._stops import INTERRUPT, exit_status
     from ..feedback._protocol_sink import ProtocolSink
@@ -124,9 +141,7 @@ def _run_one(scen, config, paths, info, carried, software, model=None, model_met
     from ..io._xdf import write_xdf
     from ..recorder import write_sidecar
     from ..session import Session
-    from ..simulate import ScenarioSource
 
-    source = ScenarioSource(scen, realtime=False, truth_markers=True)
     psink = ProtocolSink(config.feedback, [], lsl=False, terminal=False, fname=config.fname,
                          carried=carried)
     events = _Events()
@@ -139,8 +154,7 @@ def _run_one(scen, config, paths, info, carried, software, model=None, model_met
         raise KeyboardInterrupt("SIGINT" if summary.stopped_by == INTERRUPT
                                 else summary.stopped_by)
     names = list(session.engine.estimate_names)
-    sim = source.simulation
-    rec = sim.to_recording(t0=0.0)
+    rec = eeg_of()
     last = results[-1].t_end if results else 0.0
     keep = rec.timestamps <= last
     t_first = float(rec.timestamps[0]) if rec.timestamps.size else 0.0
@@ -160,7 +174,7 @@ def _run_one(scen, config, paths, info, carried, software, model=None, model_met
     out = Recording(data=rec.data[:, keep], sfreq=rec.sfreq, ch_names=rec.ch_names,
                     timestamps=rec.timestamps[keep], markers=sorted(markers),
                     gaps=[g for g in rec.gaps if g.onset <= last], streams=streams,
-                    source_format="simulated", profile=rec.profile)
+                    source_format=source_format, profile=rec.profile)
     summary.recording = paths.xdf
     summ = dataclasses.asdict(summary)
     summ["recording"] = str(paths.xdf)

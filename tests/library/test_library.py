@@ -1707,3 +1707,73 @@ def test_two_simulated_people_of_one_scenario_differ_and_each_is_the_same_every_
     seed_d, eeg_d = simulated("d", tmp_path / "three", "--seed", "7")
     assert seed_c == seed_d == 7 * 1009 + 1 and np.array_equal(eeg_c, eeg_d)
     capsys.readouterr()
+
+
+def test_recordings_made_elsewhere_make_a_history_over_days_on_their_own_dates(
+        tmp_path, capsys):
+    """No way existed to bring an earlier recording (another program's, another
+    machine's) into a participant's history, nor to try a programme over days
+    without waiting days. 'sessions --add FILE' files it on the day the file says
+    it was recorded, its figures the engine's; a file that says no day needs
+    --date, and one older than the latest session is refused."""
+    import dataclasses
+    import datetime as dt
+
+    from biofeedback.io import read_recording, write_recording
+    from biofeedback.simulate import read_scenario, simulate
+
+    scen = read_scenario("demo")
+
+    def recorded(name, day, seed):  # another program's file: Unix timestamps, or none
+        t0 = dt.datetime(2026, 11, day, 9, 30, 0, 500000).astimezone().timestamp() \
+            if day else 0.0
+        rec = simulate(dataclasses.replace(scen, seed=seed)).to_recording(t0=t0)
+        return write_recording(rec, tmp_path / name)
+
+    root = tmp_path / "study"
+
+    def add(path, *more):
+        return main(["sessions", "--add", str(path), "--participant", "p1", "--root",
+                     str(root), "--pipeline", str(SHORT), *more])
+
+    assert add(recorded("monday.xdf", 2, 1)) == 0
+    undated = recorded("tuesday.xdf", None, 2)
+    assert read_recording(undated).started is None
+    capsys.readouterr()
+    assert add(undated) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: {undated} does not say when it was recorded (its timestamps "
+        "hold no date, nor its header); give --date YYYY-MM-DD (or YYYY-MM-DDTHH:MM) to "
+        "file it on the day it was recorded.")
+    assert add(undated, "--date", "Tuesday") == 1
+    assert "--date 'Tuesday' is not a date: give YYYY-MM-DD" in capsys.readouterr().err
+    assert add(undated, "--date", "2026-11-03T10:15") == 0
+    assert add(recorded("wednesday.edf", 4, 3)) == 0
+    older = recorded("sunday.xdf", 1, 4)
+    capsys.readouterr()
+    assert add(older) == 1  # sessions are numbered in the order they were recorded
+    assert "not after session 03 of p1" in capsys.readouterr().err
+    assert sorted(p.name for p in (root / "sub-p1").glob("ses-*")) == ["ses-01", "ses-02",
+                                                                     "ses-03"]
+
+    assert main(["progress", "p1", "--root", str(root), "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)
+    days = [dt.datetime.fromisoformat(s["started_at"]) for s in p["sessions"]]
+    assert [d.astimezone().strftime("%m-%d %H:%M") for d in days] == [
+        "11-02 09:30", "11-03 10:15", "11-04 09:30"]
+    assert [s["session"] for s in p["sessions"]] == [1, 2, 3] and days == sorted(days)
+    assert all(s["status"] == "complete" and not s["simulated"] for s in p["sessions"])
+    # the engine's figures: the filed XDF holds the estimates and cues it computed
+    side = json.loads(next(root.glob("sub-p1/ses-02/eeg/*_eeg.json")).read_text())
+    assert side["programme"]["added_from"] == "tuesday.xdf"
+    assert side["programme"]["date_from"] == "--date"
+    assert side["programme"]["carried_from"] == 1  # the protocol carries thresholds
+    filed = read_recording(next(root.glob("sub-p1/ses-02/eeg/*_eeg.xdf")))
+    assert "biofeedback-Estimates" in filed.streams and "biofeedback-Cues" in filed.streams
+    assert all(math.isfinite(s["regulation"]) for s in p["sessions"])
+    assert p["trend"]["n_sessions"] == 3
+    assert main(["sessions", "p1", "--root", str(root)]) == 0
+    dates = [ln.split()[2] for ln in capsys.readouterr().out.splitlines()[1:4]]
+    assert dates == ["2026-11-02", "2026-11-03", "2026-11-04"]
+    assert main(["sessions", "p1", "--root", str(root), "--date", "2026-11-05"]) == 1
+    assert "--date goes with --add FILE" in capsys.readouterr().err
