@@ -486,7 +486,10 @@ def compare_line(p: dict, session: int | None = None) -> str:
     order = [id(s) for s in p["sessions"]]  # the sessions' order, labelled ones included
     earlier = order[:order.index(id(today))]
     sessions = [s for s in sessions if (s.get("direction") == "down") == down]
-    before = [s for s in sessions if id(s) in earlier and _finite(s["regulation"])]
+    # not those with too little training to weigh as a day's (the trend leaves them out)
+    short = set(p["trend"].get("short_sessions") or [])
+    before = [s for s in sessions if id(s) in earlier and _finite(s["regulation"])
+              and session_ref(s) not in short]
     reg = today["regulation"]
     if not _finite(reg):
         with_what = "your earlier sessions" if before else "later sessions"

@@ -1661,6 +1661,9 @@ def test_a_session_ended_a_few_windows_into_training_is_left_out_of_the_trend(
                     "training windows (it ended early), fewer than 50% of a whole session's "
                     "24: too little training to weigh as a day's.")
     assert f"{fit['slope']:+.2f} baseline SDs per session" in p["verdict"]
+    # the end-of-session line compares with the earlier whole sessions alone
+    prev = (whole[0]["regulation"] + whole[1]["regulation"]) / 2
+    assert f"your average of {prev:+.2f} over 2 earlier sessions" in compare_line(p, 4)
 
     out = tmp_path / "p.html"
     assert main(["progress", "p01", "--root", str(tmp_path), "--out", str(out)]) == 0
