@@ -91,11 +91,11 @@ def add_labels_args(p):
                         "(train: the model's path; evaluate: the balanced accuracy)")
 
 
-#: The names of :data:`biofeedback.estimators.CLASSIFIERS`, spelled out so that
-#: ``--help`` need not import scikit-learn (a test keeps the two equal).
 #: --switch-every when not given: seconds between the switches of the streams
 #: built from one-state recordings.
 SWITCH_EVERY = 30.0
+#: The names of :data:`biofeedback.estimators.CLASSIFIERS`, spelled out so that
+#: ``--help`` need not import scikit-learn (a test keeps the two equal).
 CLASSIFIER_NAMES = ("logreg", "lda", "lda-channels", "rf", "hgb", "riemann")
 
 
