@@ -514,7 +514,7 @@ def test_another_programs_stream_whose_header_the_recorder_held_is_in_the_file(t
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "Markers", 1, 0, "string", name))
     kept = KeptInlets([f"name='{name}'"])
     kept.open(listen=1.0)
-    time.sleep(0.5)  # the inlet is subscribed before the markers go
+    assert outlet.wait_for_consumers(10.0)  # the inlet is subscribed before the markers go
     sent = [pylsl.local_clock() + i for i in range(3)]
     for i, t in enumerate(sent):
         outlet.push_sample([f"stimulus {i}"], t)
