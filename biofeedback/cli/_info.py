@@ -61,6 +61,8 @@ def describe(rec, n_markers=10) -> str:
 
     import numpy as np
 
+    from ..io._recording import stated_mains
+
     prov = rec.provenance
     lines = [f"file:        {prov.get('fname', '?')}",
              f"read as:     {rec.source_format}"
@@ -75,8 +77,9 @@ def describe(rec, n_markers=10) -> str:
     if measured:
         rate += f", {measured:.3f} Hz measured"
     lines.append(f"rate:        {rate}")
-    if prov.get("line_freq") in (50.0, 60.0):  # else the board profile's, the default
-        lines.append(f"mains:       {prov['line_freq']:g} Hz, as the file states it: the notch "
+    mains = stated_mains(prov.get("line_freq"))
+    if mains:  # else the board profile's, the default
+        lines.append(f"mains:       {mains:g} Hz, as the file states it: the notch "
                      "and the mains gate use it")
     span = float(rec.timestamps[-1] - rec.timestamps[0]) if rec.n_times > 1 else 0.0
     lines.append(f"duration:    {_fmt_s(rec.duration)} of samples ({rec.n_times}), "

@@ -13,6 +13,7 @@ from .._checks import _import_optional
 from .._logging import logger
 from .._words import agree, counted
 from ._read import file_stem, read_recording
+from ._recording import stated_mains
 
 # subjecta-neutral-1 -> subject "subjecta", task "neutral", session "1": the naming
 # of the shared Muse data and of the training file-name pattern
@@ -154,8 +155,9 @@ def bids_entities(fname, *, participant=None, task="biofeedback"):
 def _line_freq(rec):
     """The mains frequency the recording's file stated, else its board's, or
     None when unknown."""
-    if rec.provenance.get("line_freq") in (50.0, 60.0):
-        return float(rec.provenance["line_freq"])
+    mains = stated_mains(rec.provenance.get("line_freq"))
+    if mains:
+        return mains
     if rec.profile is None:
         return None
     from ..hardware import get_profile

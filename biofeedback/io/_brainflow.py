@@ -27,7 +27,7 @@ from ._integrity import (
     timestamp_steps,
     unrounded_stamps,
 )
-from ._recording import Recording, Stream, kept_bads, marked_bad
+from ._recording import Recording, Stream, kept_bads, marked_bad, stated_mains
 from ._sidecar import no_accel, no_board, read_sidecar
 from ._text import TableReader, read_header_lines, row_block
 from ._types import Gap
@@ -433,8 +433,9 @@ def read_brainflow(fname, *, profile=None):
                   "units_in_file": "microvolts", "channel_problems": problems}
     if sidecar is not None:
         provenance["sidecar"] = sidecar
-        if isinstance(sidecar, dict) and sidecar.get("line_freq") in (50.0, 60.0):
-            provenance["line_freq"] = float(sidecar["line_freq"])  # its source's mains
+        mains = stated_mains(sidecar.get("line_freq")) if isinstance(sidecar, dict) else None
+        if mains:
+            provenance["line_freq"] = mains  # its source's mains
         bads = kept_bads(sidecar.get("bads"), names) if isinstance(sidecar, dict) else []
         if bads:
             provenance["bads"] = bads
@@ -551,8 +552,9 @@ def write_brainflow(recording, fname, *, overwrite=False):
     bads = [ch for ch in recording.provenance.get("bads") or () if ch in recording.ch_names]
     if bads:  # marked by whoever looked at the data it came from
         sidecar["bads"] = bads
-    if recording.provenance.get("line_freq") in (50.0, 60.0):  # the file it came from said
-        sidecar["line_freq"] = float(recording.provenance["line_freq"])
+    mains = stated_mains(recording.provenance.get("line_freq"))
+    if mains:  # the file it came from said
+        sidecar["line_freq"] = mains
     fname.with_suffix(".json").write_text(dumps(sidecar, indent=2),
                                           encoding="utf-8")
     return fname

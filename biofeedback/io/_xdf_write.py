@@ -24,7 +24,7 @@ from .._xdf_chunks import chunk as _chunk
 from .._xdf_chunks import file_header, footer
 from .._xdf_chunks import varlen as _varlen
 from ._losses import LOSSES_MARKED, loss_markers
-from ._recording import Recording
+from ._recording import Recording, stated_mains
 
 EEG_NAME = "biofeedback-EEG"
 MARKERS_NAME = "biofeedback-Markers"
@@ -182,8 +182,8 @@ def _streams_to_write(rec: Recording):
 def _mains_xml(rec) -> str:
     """The mains frequency the recording's file stated (an MNE file's
     ``line_freq``), kept for the notch and the mains gate, or nothing."""
-    mains = rec.provenance.get("line_freq")
-    return f"<line_freq>{float(mains)!r}</line_freq>" if mains in (50.0, 60.0) else ""
+    mains = stated_mains(rec.provenance.get("line_freq"))
+    return f"<line_freq>{mains!r}</line_freq>" if mains else ""
 
 
 def _bads_xml(rec) -> str:
