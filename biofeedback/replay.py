@@ -142,16 +142,13 @@ def _as_model_names(rec, model):
     renamed to the model's names, said in a warning, as ``evaluate`` reads them."""
     import dataclasses
 
-    from ._words import listed
-    from .hardware._profiles import names_by_site
+    from .hardware._profiles import names_by_site, respelt_note
 
     names = names_by_site(list(rec.ch_names), list(model.ch_names))
-    if names == list(rec.ch_names):
+    note = respelt_note("The recording names", rec.ch_names, names)
+    if note is None:
         return rec
-    pairs = [(a, b) for a, b in zip(rec.ch_names, names) if a != b]
-    logger.warning("The recording names the channels %s, read as %s: the same 10-20 sites, "
-                   "spelt differently.", listed([a for a, _ in pairs], 6),
-                   listed([b for _, b in pairs], 6))
+    logger.warning("%s", note)
     return dataclasses.replace(rec, ch_names=names)
 
 

@@ -54,6 +54,15 @@ class Engine(_LiveDriver, _BatchDriver, _ModelStep, _WindowPreparation):
         check_rate(config, sfreq)  # one sentence naming the field, before any filter
         self.config = config
         self.ch_names = list(ch_names)
+        if model is not None:  # 'fp1', 'EEG Fp1' for a model's 'Fp1': read as the model names it
+            from .._logging import logger
+            from ..hardware._profiles import names_by_site, respelt_note
+
+            names = names_by_site(self.ch_names, list(getattr(model, "ch_names", [])))
+            note = respelt_note("The data name", self.ch_names, names)
+            if note is not None:
+                logger.warning("%s", note)
+                self.ch_names = names
         self.sfreq = float(sfreq)
         self.profile = profile
         n_ch = len(self.ch_names)

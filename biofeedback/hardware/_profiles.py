@@ -304,6 +304,17 @@ def names_by_site(names, want) -> list:
     return out
 
 
+def respelt_note(who, old, new) -> str | None:
+    """The sentence saying that ``who`` ("The stream 'Muse'", "a.edf names")
+    names channels ``old`` that :func:`names_by_site` reads as ``new``; None
+    when none is read otherwise."""
+    pairs = [(a, b) for a, b in zip(old, new) if a != b]
+    if not pairs:
+        return None
+    return (f"{who} the channels {listed([a for a, _ in pairs], 6)}, read as "
+            f"{listed([b for _, b in pairs], 6)}: the same 10-20 sites, spelt differently.")
+
+
 def frontal_pair_from(labels):
     """The first homologous frontal pair among ``labels`` (as they are spelt, a
     clinical system's ``EEG F3-REF`` too), or None."""

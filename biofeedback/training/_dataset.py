@@ -16,7 +16,7 @@ from .._checks import _check_option
 from .._logging import logger
 from .._markers import DROPPED, GAP_END, GAP_START, LOSSES_MARKED, TRUTH_KINDS
 from .._words import agree, listed
-from ..hardware._profiles import names_by_site
+from ..hardware._profiles import names_by_site, respelt_note
 from ._labels import (
     DEFAULT_PATTERN,
     END,
@@ -351,10 +351,9 @@ def extract_dataset(files, config=None, *, profile=None, gated="exclude",
             recs[i] = replace(recs[i], ch_names=names)
             p["ch_names"] = names
     for pairs, named in respelt.items():
-        logger.warning(
-            "%s %s the channels %s, read as %s: the same 10-20 sites, spelt "
-            "differently.", listed(named, 3), agree(len(named), "names", "name"),
-            listed([a for a, _ in pairs], 6), listed([b for _, b in pairs], 6))
+        logger.warning("%s", respelt_note(
+            f"{listed(named, 3)} {agree(len(named), 'names', 'name')}",
+            [a for a, _ in pairs], [b for _, b in pairs]))
     first = probes[0]
     several = ch_names is not None and len({frozenset(p["ch_names"]) for p in probes}) > 1
     for i, (f, p) in enumerate(zip(files, probes)):

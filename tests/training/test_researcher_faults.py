@@ -938,8 +938,8 @@ def test_recordings_of_two_boards_name_a_file_of_each_and_what_to_do(tmp_path, m
 def test_channels_spelt_in_another_case_are_named(model_file, tmp_path, make_eeg, capsys,
                                                   caplog):
     """Data naming 'tp9' where the model reads 'TP9' were said only to lack TP9;
-    evaluate and replay read them by their site, and the engine, as live runs
-    it, names them."""
+    evaluate, replay and the engine, as live runs it, read them by their site,
+    with a warning."""
     from biofeedback.io import Recording, write_recording
 
     data, ts = make_eeg(duration=25.0)
@@ -956,15 +956,30 @@ def test_channels_spelt_in_another_case_are_named(model_file, tmp_path, make_eeg
     assert ("The recording names the channels tp9, read as TP9: the same 10-20 sites, "
             "spelt differently.") in caplog.text
     from biofeedback.engine import Engine
-    from biofeedback.errors import ModelError
     from biofeedback.hardware import get_profile
     from biofeedback.training import load_model
 
     model = load_model(model_file)
-    with pytest.raises(ModelError, match=r"the data lack TP9; they hold tp9 for TP9: channel "
-                                         r"names must match exactly, so rename those "
-                                         r"channels\.$"):
-        Engine(model.config, rec.ch_names, 256.0, get_profile("muse_2016"), model=model)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        engine = Engine(model.config, rec.ch_names, 256.0, get_profile("muse_2016"),
+                        model=model)
+    assert ("The data name the channels tp9, read as TP9: the same 10-20 sites, spelt "
+            "differently.") in caplog.text
+    assert engine.ch_names == ["TP9", "AF7", "AF8", "TP10"]
+    # as live runs it, window by window: the model's figures, as replay gives them
+    out = Engine(model.config, ["TP9", "AF7", "AF8", "TP10"], 256.0,
+                 get_profile("muse_2016"), model=model)
+    a = [r.estimates for r in engine.process(rec.data, rec.timestamps)]
+    b = [r.estimates for r in out.process(rec.data, rec.timestamps)]
+    assert len(a) == len(b) > 10
+    np.testing.assert_array_equal(np.array(a), np.array(b))
+    # two channels of one site are never guessed between: refused as before
+    from biofeedback.errors import ModelError
+
+    with pytest.raises(ModelError, match=r"lack TP9; they hold"):
+        Engine(model.config, ["tp9", "AF7", "AF8", "TP10", "TP9-REF"], 256.0,
+               get_profile("muse_2016"), model=model)
 
 
 SITES = ["Fp1", "Fp2", "F3", "F4", "O1", "O2"]
