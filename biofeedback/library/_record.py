@@ -206,8 +206,8 @@ def read_session_folder(folder, participant: str, session: int | None, root,
     elif xdf is None and not (folder / ".running").exists():
         # the recording deleted or moved by hand (one still starting has none yet)
         warnings.append(f"{folder} has lost its recording {side_path.with_suffix('.xdf').name}"
-                        " (deleted or moved by hand); its figures are indexed from its "
-                        "sidecar. Put the recording back to replay the session or make its "
+                        " (deleted or moved by hand), so its figures are indexed from its "
+                        "sidecar; put the recording back to replay the session or make its "
                         "report again.")
     prog = side.get("programme") or {}
     said = str(prog.get("participant") or "")

@@ -993,8 +993,10 @@ def test_a_recording_deleted_or_moved_by_hand_is_said_and_put_back(study, capsys
     # and said under the table each time it is listed, not only the first
     for _ in range(2):
         assert main(["sessions", "p01", "--root", str(study)]) == 0
-        assert capsys.readouterr().out.splitlines()[-1].startswith(
-            f"{eeg.parent} has lost its recording {xdf.name}")
+        assert capsys.readouterr().out.splitlines()[-1] == (
+            f"{eeg.parent} has lost its recording {xdf.name} (deleted or moved by hand), so "
+            "its figures are indexed from its sidecar; put the recording back to replay the "
+            "session or make its report again.")
     away.rename(xdf)  # put back: the row names it again, and the warning goes
     assert main(["sessions", "p01", "--root", str(study), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[1]["xdf"] == str(xdf.relative_to(study))
