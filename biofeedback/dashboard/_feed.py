@@ -333,8 +333,8 @@ def _followed_elsewhere(index, pid, source_id) -> str | None:
         uid = r.get("uid")
         if uid and source_id.endswith(f"-{uid}-eeg") and r.get("participant") != pid:
             who = r.get("participant")
-            return (f"This page shows sub-{who}'s session {session_name(r)}, not {pid}'s; "
-                    f"the sessions below are {pid}'s. Start the dashboard with "
+            return (f"This page shows sub-{who}'s session {session_name(r)}, not {pid}'s, "
+                    f"though the sessions below are {pid}'s: start the dashboard with "
                     f"--participant {who}, or name {pid}'s session's stream with --lsl "
                     "SOURCE_ID.")
     return None

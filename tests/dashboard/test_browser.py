@@ -429,7 +429,8 @@ def test_a_session_of_another_participant_is_said_above_their_history(live):
     sid = json.loads(next(root.glob("sub-p13/ses-01/eeg/*_eeg.json")).read_text())["session_id"]
     b = live["browser"]
     for following, want in ((f"biofeedback-{sid}-eeg", "This page shows sub-p13's session "
-                             "01, not p12's; the sessions below are p12's."),
+                             "01, not p12's, though the sessions below are p12's: start "
+                             "the dashboard with --participant p13,"),
                             ("biofeedback-0123456789ab-eeg", "")):
         msg = history_message("p12", root, following=following)
         live["server"].publish(msg)

@@ -309,9 +309,9 @@ def test_dashboard_sends_a_participants_history_again_when_it_changes(tmp_path, 
     assert history.refresh(20.0) and sent() == [1, 2]
 
     (p8,) = simulate_sessions("learner", "p8", 1, root=tmp_path, progress=False)
-    said = ("This page shows sub-p8's session 01, not p7's; the sessions below are p7's. "
-            "Start the dashboard with --participant p8, or name p7's session's stream with "
-            "--lsl SOURCE_ID.")
+    said = ("This page shows sub-p8's session 01, not p7's, though the sessions below are "
+            "p7's: start the dashboard with --participant p8, or name p7's session's stream "
+            "with --lsl SOURCE_ID.")
     with caplog.at_level("WARNING", logger="biofeedback"):
         # not due, but another stream: looked at at once
         assert history.refresh(21.0, f"biofeedback-{p8['uid']}-eeg")
