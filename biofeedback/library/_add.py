@@ -116,6 +116,14 @@ def add_recording(fname, participant, *, root=None, pipeline=None, protocol=None
                  "running" and _when(r) >= when.timestamp()]
         if later:
             last = later[-1]
+            if not math.isfinite(_when(last)):  # a sidecar's date edited by hand
+                side = (f" of its sidecar {index.root / last['sidecar']}"
+                        if last.get("sidecar") else " of its sidecar")
+                raise StudyError(
+                    f"Session {session_name(last)} of {participant} has no date that can "
+                    f"be read ({last.get('started_at') or ''!r}), so {fname} cannot be "
+                    f"numbered after it; set started_at in the programme{side} to when "
+                    "it was recorded (YYYY-MM-DDTHH:MM:SS), then add the file again.")
             raise StudyError(
                 f"{fname} was recorded on {_day(when)}, not after session "
                 f"{session_name(last)} of {participant} "

@@ -1782,3 +1782,16 @@ def test_recordings_made_elsewhere_make_a_history_over_days_on_their_own_dates(
     assert dates == ["2026-11-02", "2026-11-03", "2026-11-04"]
     assert main(["sessions", "p1", "--root", str(root), "--date", "2026-11-05"]) == 1
     assert "--date goes with --add FILE" in capsys.readouterr().err
+    # a session whose date cannot be read (its sidecar edited by hand): one
+    # sentence saying what to fix, nothing filed
+    side_path = next(root.glob("sub-p1/ses-03/eeg/*_eeg.json"))
+    side = json.loads(side_path.read_text())
+    side["programme"]["started_at"] = "Wednesday"
+    side_path.write_text(json.dumps(side))
+    assert add(recorded("thursday.xdf", 5, 5)) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"biofeedback: error: Session 03 of p1 has no date that can be read ('Wednesday'), "
+        f"so {tmp_path / 'thursday.xdf'} cannot be numbered after it; set started_at in "
+        f"the programme of its sidecar {side_path} to when it was recorded "
+        "(YYYY-MM-DDTHH:MM:SS), then add the file again.")
+    assert not (root / "sub-p1" / "ses-04").exists()
