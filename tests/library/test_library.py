@@ -752,7 +752,11 @@ def test_the_integrity_table_fits_a_window_with_long_paths_in_its_warnings(study
                                                                           capsys):
     """A warning names its file by the whole path, which breaks nowhere: under a
     study root a few folders deep, the integrity table ran 500 px past a
-    1280 px window."""
+    1280 px window.
+
+    The report had no viewport: a phone laid it out 980 px wide and zoomed it
+    out, and its tables ran past that too; now the page is the phone's width and
+    only a wide table scrolls sideways."""
     from biofeedback.dashboard._cdp import find_chromium
 
     root = tmp_path / "LabShared" / "NeurofeedbackProjects2026" / "AlphaUpTrainingWinterCohort"
@@ -773,30 +777,21 @@ def test_the_integrity_table_fits_a_window_with_long_paths_in_its_warnings(study
         b.goto(out.as_uri())
         b.wait_for("document.readyState === 'complete'", 10)
         wide = b.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert wide[0] <= wide[1], wide
-
-
-def test_the_progress_report_reads_on_a_phone(short_study, tmp_path, capsys):
-    """The report had no viewport: a phone laid it out 980 px wide and zoomed it
-    out, and its tables ran past that too; now the page is the phone's width and
-    only a wide table scrolls sideways."""
-    from biofeedback.dashboard._cdp import find_chromium
-
-    out = tmp_path / "p.html"
-    assert main(["progress", "p01", "--root", str(short_study), "--out", str(out)]) == 0
-    capsys.readouterr()
-    if find_chromium() is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium); CI installs it")
-    from biofeedback.dashboard._cdp import HeadlessChromium
-
-    with HeadlessChromium(390, 844, mobile=True) as b:
+        # the same report on a phone (the same browser, as a phone's)
+        b.call("Emulation.setDeviceMetricsOverride", width=390, height=844,
+               deviceScaleFactor=1, mobile=True)
+        b.goto("about:blank")  # laid out anew, as the phone opens it
+        b.wait_for("location.href === 'about:blank'", 10)
         b.goto(out.as_uri())
+        b.wait_for(f"location.href === {json.dumps(out.as_uri())} && "
+                   "document.readyState === 'complete'", 10)
         page = b.evaluate(
             "({view: innerWidth, width: document.documentElement.scrollWidth,"
             " tables: Array.from(document.querySelectorAll('table')).map(t =>"
             " t.parentElement.getBoundingClientRect().right),"
             " verdict: document.querySelector('h2 + p')"
             ".getBoundingClientRect().right})")
+    assert wide[0] <= wide[1], wide
     assert page["view"] == 390 and page["width"] <= 390, page
     assert page["tables"] and max(page["tables"]) <= 390 and page["verdict"] <= 390, page
 
