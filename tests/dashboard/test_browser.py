@@ -537,14 +537,18 @@ def test_a_participants_first_live_session_is_not_listed_as_an_earlier_one(tmp_p
 def test_the_page_fits_a_phone(live):
     """On a phone (390 px wide) the page kept its two desktop columns: it was 540 px
     wide, the traces and spectrum squeezed to a sliver, and stop was off screen."""
-    from biofeedback.dashboard._cdp import HeadlessChromium
     from biofeedback.dashboard._feed import history_message
     from biofeedback.library import simulate_sessions
 
     root = live["tmp"] / "phone-study"
     simulate_sessions("learner", "p11", 1, root=root, progress=False)
     live["server"].publish(history_message("p11", root))
-    with HeadlessChromium(390, 844, mobile=True) as b:
+    b = live["browser"]  # as a phone's browser, then as it was
+    b.call("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=1,
+           mobile=True)
+    try:
+        b.goto("about:blank")  # the page opened anew, as the phone opens it
+        b.wait_for("location.href === 'about:blank'", 10)
         b.goto(live["server"].url)
         b.wait_for("window.__dash && __dash.history && "
                    "document.querySelectorAll('#traces canvas').length", 15)
@@ -553,6 +557,10 @@ def test_the_page_fits_a_phone(live):
             " return {width: document.documentElement.scrollWidth, view: innerWidth,"
             " stop: r('btn-stop').right, traces: r('traces').width,"
             " spectrum: r('spectrum').width, history: r('history-panel').right}; })()")
+    finally:
+        b.call("Emulation.setDeviceMetricsOverride", width=b.width, height=b.height,
+               deviceScaleFactor=1, mobile=False)
+        b.goto(live["server"].url)
     assert page["view"] == 390
     assert page["width"] <= page["view"]  # nothing to scroll sideways
     assert page["stop"] <= page["view"] and page["history"] <= page["view"]
