@@ -51,7 +51,8 @@ def add_parser(sub):
                           "by the recording itself")
     add.add_argument("--date", metavar="YYYY-MM-DD[THH:MM]",
                      help="with --add: when it was recorded (local time unless an offset "
-                          "is given); needed when the file does not say")
+                          "is given); needed when the file does not say, and taken over "
+                          "the file's own date when given")
     add.add_argument("--pipeline", metavar="FILE",
                      help=f"with --add: the pipeline whose protocol it is run through, "
                           f"{PIPELINE} (default: the shipped default)")
