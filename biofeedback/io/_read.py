@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .._checks import _check_option, _validate_type
 from .._logging import logger
+from .._words import agree, listed
 from ..errors import BiofeedbackError, RecordingFormatError
 
 # format name -> (module, reader function)
@@ -296,7 +297,6 @@ def read_recording(fname, format=None, *, profile=None, stream=None):
 
 def _unique_names(rec):
     """Channel names made unique (``Fp1``, ``Fp1-2``), with a warning."""
-    from .._words import listed
     from ..stream._peers import unique_labels
 
     names, renamed = unique_labels(rec.ch_names)
@@ -383,8 +383,8 @@ def write_recording(recording, fname, format=None, overwrite=False):
         logger.warning(
             "EDF keeps no mark of bad channels: %s, marked bad in the file read, %s not "
             "marked in %s; write .fif or .xdf (or a BIDS dataset, whose channels table "
-            "keeps them) to keep the mark.", ", ".join(bads),
-            "is" if len(bads) == 1 else "are", fname.name)
+            "keeps them) to keep the mark.", listed(bads),
+            agree(len(bads), "is", "are"), fname.name)
     mod, func = WRITERS[format]
     writer = getattr(importlib.import_module(mod, __package__), func)
     os.makedirs(fname.parent, exist_ok=True) if str(fname.parent) else None

@@ -769,6 +769,16 @@ def test_bad_channels_survive_convert_to_xdf_and_brainflow(tmp_path, caplog):
     assert ("EDF keeps no mark of bad channels: O2, marked bad in the file read, is not "
             "marked in a.edf; write .fif or .xdf (or a BIDS dataset, whose channels table "
             "keeps them) to keep the mark.") in caplog.text
+    # a file marking many (a hand-edited list) gives a sentence, not a page
+    names = [f"EEG{k:03d}" for k in range(40)]
+    many = Recording(data=np.zeros((40, 500)), sfreq=250.0, ch_names=names,
+                     timestamps=np.arange(500) / 250.0, provenance={"bads": names})
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="biofeedback"):
+        write_recording(many, tmp_path / "many.edf")
+    assert ("EDF keeps no mark of bad channels: EEG000, EEG001, EEG002, EEG003, EEG004, "
+            "EEG005, EEG006, EEG007, EEG008, EEG009 and 30 more, marked bad in the file "
+            "read, are not marked in many.edf;") in caplog.text
 
 
 def test_an_edf_cut_short_is_said(tmp_path):
