@@ -27,7 +27,7 @@ from ._integrity import (
     timestamp_steps,
     unrounded_stamps,
 )
-from ._recording import Recording, Stream, kept_bads, marked_bad, stated_mains
+from ._recording import Recording, Stream, bads_of, kept_bads, marked_bad, stated_mains
 from ._sidecar import no_accel, no_board, read_sidecar
 from ._text import TableReader, read_header_lines, row_block
 from ._types import Gap
@@ -549,7 +549,7 @@ def write_brainflow(recording, fname, *, overwrite=False):
         f"the timestamps of the {recording.source_format or 'recording'} it was written from")
     sidecar |= {"sfreq": recording.sfreq, "ch_names": list(recording.ch_names),
                 "units": "microvolts", "clock": clock, "written_by": "biofeedback"}
-    bads = [ch for ch in recording.provenance.get("bads") or () if ch in recording.ch_names]
+    bads = bads_of(recording)
     if bads:  # marked by whoever looked at the data it came from
         sidecar["bads"] = bads
     mains = stated_mains(recording.provenance.get("line_freq"))

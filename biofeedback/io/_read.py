@@ -358,7 +358,7 @@ def write_recording(recording, fname, format=None, overwrite=False):
     -------
     fname : Path
     """
-    from ._recording import Recording
+    from ._recording import Recording, bads_of
 
     _validate_type(recording, Recording, "recording")
     _validate_type(fname, "path-like", "fname")
@@ -378,7 +378,7 @@ def write_recording(recording, fname, format=None, overwrite=False):
     if fname.exists() and not overwrite:
         raise FileExistsError(f"{fname} exists; pass overwrite=True to replace it.")
     _check_sidecar_free(recording, fname, format, overwrite)
-    bads = [ch for ch in recording.provenance.get("bads") or () if ch in recording.ch_names]
+    bads = bads_of(recording)
     if bads and format == "edf":  # FIF, XDF and BrainFlow's sidecar keep them
         logger.warning(
             "EDF keeps no mark of bad channels: %s, marked bad in the file read, %s not "

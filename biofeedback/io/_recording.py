@@ -251,6 +251,12 @@ def kept_bads(value, ch_names) -> list:
     return [ch for ch in ch_names if ch in value]
 
 
+def bads_of(rec) -> list:
+    """The channels ``rec``'s file marked bad (``provenance["bads"]``) that it
+    holds, in the order marked: what a copy written from it marks again."""
+    return [ch for ch in rec.provenance.get("bads") or () if ch in rec.ch_names]
+
+
 def stated_mains(value) -> float | None:
     """A file's mains frequency (MNE's ``info["line_freq"]``, BIDS'
     ``PowerLineFrequency``) when it is one: 50 or 60 Hz, else None."""
@@ -277,7 +283,7 @@ def to_mne(rec, *, montage=None, railed=True):
     from ._integrity import railed_spans
 
     info = mne.create_info(list(rec.ch_names), rec.sfreq, ch_types="eeg")
-    info["bads"] = [ch for ch in rec.provenance.get("bads", ()) if ch in rec.ch_names]
+    info["bads"] = bads_of(rec)
     mains = stated_mains(rec.provenance.get("line_freq"))
     if mains:
         info["line_freq"] = mains

@@ -24,7 +24,7 @@ from .._xdf_chunks import chunk as _chunk
 from .._xdf_chunks import file_header, footer
 from .._xdf_chunks import varlen as _varlen
 from ._losses import LOSSES_MARKED, loss_markers
-from ._recording import Recording, stated_mains
+from ._recording import Recording, bads_of, stated_mains
 
 EEG_NAME = "biofeedback-EEG"
 MARKERS_NAME = "biofeedback-Markers"
@@ -189,7 +189,7 @@ def _mains_xml(rec) -> str:
 def _bads_xml(rec) -> str:
     """The channels the recording's file marked bad (an MNE file's
     ``info["bads"]``), as JSON in one element, or nothing."""
-    bads = [ch for ch in rec.provenance.get("bads") or () if ch in rec.ch_names]
+    bads = bads_of(rec)
     return f"<bads>{escape(dumps(bads))}</bads>" if bads else ""
 
 
