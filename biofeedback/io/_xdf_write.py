@@ -264,10 +264,9 @@ def write_xdf(recording: Recording, fname, *, overwrite=False, block=None):
     # the date a recording on the LSL clock was begun (its own file's header):
     # the timestamps give none, and sessions are ordered by it
     when = recording.provenance.get("recorded_at")
-    dated = (isinstance(when, int | float) and 1e9 <= when < 4.1e9
-             and recording.started == when)
     with open(fname, "wb") as fid:
-        fid.write(file_header(at=when if dated else None))
+        fid.write(file_header(at=when if when is not None and recording.started == when
+                              else None))
         for sid, s in enumerate(streams, start=1):
             name, type_, ch, units, types, sfreq, fmt, ts, values, extra = s
             fid.write(_chunk(2, _stream_xml(name, type_, ch, units, types, sfreq,
