@@ -173,13 +173,22 @@ def test_a_labrecorder_files_date_survives_convert(tmp_path, uid):
     outlet = pylsl.StreamOutlet(info)
     rec = Recorder(tmp_path / "lab.xdf", [f"source_id='amp-{uid}'"])
     rec.start()
+
+    def held():  # the samples LabRecorder has written so far (it writes every 0.5 s)
+        try:
+            return read_recording(tmp_path / "lab.xdf").n_times
+        except Exception:  # none yet
+            return 0
+
     try:
         t0 = pylsl.local_clock()
         x = np.random.default_rng(0).normal(0, 10, (1000, 2))
         for k in range(0, 1000, 25):  # 4 s of samples, stamped as sent at 250 Hz
             outlet.push_chunk(x[k:k + 25].tolist(), t0 + (k + 24) / 250.0)
             time.sleep(0.01)
-        time.sleep(1.0)
+        end = time.monotonic() + 20
+        while held() < 1000 and time.monotonic() < end:
+            time.sleep(0.1)
     finally:
         rec.stop()  # killed before its footers, as a session ends it: the date is in its header
     lab = read_recording(tmp_path / "lab.xdf")
