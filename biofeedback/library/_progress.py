@@ -397,9 +397,7 @@ def overview(root=None) -> list[dict]:
                                 "running_sessions": running})
                 continue
             t = p["trend"]
-            lo, hi = t["ci95"]
-            status = ("too early" if t["learner"] is None else "learning" if t["learner"]
-                      else "not learning" if _finite(hi) and hi < 0 else "no evidence yet")
+            status = trend_status(t)
             out.append(finite({
                 "participant": pid, "n_sessions": p["n_sessions"],
                 "last_session": p["sessions"][-1]["started_at"],
@@ -433,12 +431,24 @@ def _running_note(running) -> str:
             f"{'it ends' if one else 'they end'}.")
 
 
+def trend_status(t: dict) -> str:
+    """What a trend says: ``"too early"`` (under 3 sessions), ``"learning"``,
+    ``"not learning"`` (the whole interval below zero) or ``"no evidence yet"``."""
+    if t["learner"] is None:
+        return "too early"
+    if t["learner"]:
+        return "learning"
+    hi = t["ci95"][1]
+    return "not learning" if _finite(hi) and hi < 0 else "no evidence yet"
+
+
 def verdict(p: dict) -> str:
     """One plain sentence: is the person learning?"""
     t = p["trend"]
     who, n = p["participant"], t["n_sessions"]
-    what = f"{t['target']} ({'raised' if t['direction'] == 'up' else 'lowered'})"
-    if n < 3:
+    what = _trained(t["target"], t["direction"])
+    status = trend_status(t)
+    if status == "too early":
         # sessions with too little training are said in their own sentence
         fed = t.get("n_with_training", n) - len(t.get("short_sessions") or [])
         if fed > n:  # sessions whose training windows were all gated (artifacts, contact)
@@ -454,10 +464,10 @@ def verdict(p: dict) -> str:
     lo, hi = t["ci95"]
     slope = t["slope_per_session"]
     ci = f"95 % interval {lo:+.2f} to {hi:+.2f}, p = {t['p']:.2g}, {n} sessions"
-    if t["learner"]:
+    if status == "learning":
         return (f"{who} is learning: {what} in training blocks, relative to each "
                 f"session's baseline, grew by {slope:+.2f} baseline SDs per session ({ci}).")
-    if hi < 0:
+    if status == "not learning":
         return (f"{who} is not learning: {what} in training blocks fell by {slope:+.2f} "
                 f"baseline SDs per session ({ci}).")
     return (f"No evidence yet that {who} is learning: the slope of {what} in training "

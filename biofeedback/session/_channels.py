@@ -60,6 +60,8 @@ class ChannelWatch:
     def window(self, result) -> list[str]:
         """Take one window's flags; the notes (clauses) to say now, if any."""
         self.n_windows += 1
+        if not self._since and not result.quality.any():  # every channel clean, as before
+            return []
         new = {}
         for k, flags in enumerate(result.quality):
             problem = next((p for p in _ORDER if int(flags) & FLAGS[p]), None)

@@ -36,6 +36,7 @@ from .._markers import (
 from .._threads import one_blas_thread
 from .._words import counted, sentence
 from ..errors import BiofeedbackError, ModelError
+from ._channels import ChannelWatch
 from ._dispatch import Dispatcher
 from ._sink import SessionInfo
 from ._summary import SessionSummary, Tally, rate_note
@@ -625,8 +626,6 @@ class Session:
         """Say, once a channel, one that stopped giving EEG (NaN, flat, at the
         rail, a bad electrode): the terminal's dashboard view marked it, but
         the plain view, a log and the summary said nothing."""
-        from ._channels import ChannelWatch
-
         if self._channels is None:
             self._channels = ChannelWatch(self.engine.ch_names)
         for r in results:
